@@ -193,11 +193,18 @@ impl Ctx<'_> {
     /// checks for missing required members, reported at `end`. Each member is one match arm
     /// calling `rt::typed::{one, opt, many}` with a `rt::typed::Walk`; the missing members
     /// are found by `Walk::finish` from a constant table.
+    ///
+    /// The statements are those of the decoding function itself (`decode_in_place`,
+    /// `decode_avps`), not of a helper it calls: one body less per type to type-check and
+    /// borrow-check. `this` is the struct being filled (`self`, `out`); an error leaves
+    /// through `bail` (with `e` in scope); the last expression is the walk's result.
     fn decode_body(
         &self,
         fields: &[Field<'_>],
+        this: TokenStream,
         iter: TokenStream,
         end: TokenStream,
+        bail: TokenStream,
     ) -> TokenStream {
         let rt = &self.rt;
         let arms = fields.iter().enumerate().map(|(i, f)| {
@@ -212,20 +219,20 @@ impl Ctx<'_> {
                         let m = u32_lit(m);
                         quote!(#m)
                     });
-                    quote!((#code, #vendor) => #rt::typed::many(&mut self.#ident, &avp, &mut w, #i, #df, #max),)
+                    quote!((#code, #vendor) => #rt::typed::many(&mut #this.#ident, &avp, &mut w, #i, #df, #max),)
                 }
                 Card::One => {
-                    quote!((#code, #vendor) => #rt::typed::one(&mut self.#ident, &avp, &mut w, #i, #df),)
+                    quote!((#code, #vendor) => #rt::typed::one(&mut #this.#ident, &avp, &mut w, #i, #df),)
                 }
                 Card::Optional => {
-                    quote!((#code, #vendor) => #rt::typed::opt(&mut self.#ident, &avp, &mut w, #df),)
+                    quote!((#code, #vendor) => #rt::typed::opt(&mut #this.#ident, &avp, &mut w, #df),)
                 }
             }
         });
         let n = fields.len();
         quote! {
             let mut count = [0u32; #n];
-            let mut w = #rt::typed::Walk { cx, count: &mut count, extra: &mut self.extra, flags: &mut self.avp_flags };
+            let mut w = #rt::typed::Walk { cx, count: &mut count, extra: &mut #this.extra, flags: &mut #this.avp_flags };
             // `next_framed` keeps each AVP in registers (no `Result` item written to memory
             // and read back); `finish` reports an AVP that does not frame.
             let mut avps = #iter;
@@ -234,9 +241,13 @@ impl Ctx<'_> {
                     #(#arms)*
                     _ => #rt::typed::other(&avp, &mut w),
                 };
-                r?;
+                if let Err(e) = r {
+                    #bail
+                }
             }
-            avps.finish()?;
+            if let Err(e) = avps.finish() {
+                #bail
+            }
             w.finish(Self::REQUIRED, #end)
         }
     }
@@ -432,7 +443,13 @@ impl Ctx<'_> {
         let eq = self.eq_impl(&name, &fields);
         let required = self.required_table(&fields);
         let body = self.struct_fields(&fields);
-        let decode = self.decode_body(&fields, quote!(parent.children()), quote!(parent.offset));
+        let decode = self.decode_body(
+            &fields,
+            quote!(self),
+            quote!(parent.children()),
+            quote!(parent.offset),
+            quote!(break 'walk Err(e)),
+        );
         let enc = self.encode_body(rules, &fields);
         let code = u32_lit(a.code);
         let vendor = u32_lit(a.vendor);
@@ -464,10 +481,6 @@ impl Ctx<'_> {
                 pub const KEY: #rt::AvpKey = #rt::AvpKey::new(#code, #vendor);
 
                 #required
-
-                fn decode_members(&mut self, parent: &#rt::AvpRef<'_>, cx: #rt::data::DecodeCx) -> Result<(), #rt::DecodeError> {
-                    #decode
-                }
             }
 
             impl #rt::AvpData for #name {
@@ -476,9 +489,10 @@ impl Ctx<'_> {
                 fn decode(avp: &#rt::AvpRef<'_>, cx: #rt::data::DecodeCx) -> Result<Self, #rt::DecodeError> {
                     #rt::typed::decode_default(avp, cx)
                 }
-                fn decode_in_place(&mut self, avp: &#rt::AvpRef<'_>, cx: #rt::data::DecodeCx) -> Result<(), #rt::DecodeError> {
-                    let cx = cx.enter(avp)?;
-                    #rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+                fn decode_in_place(&mut self, parent: &#rt::AvpRef<'_>, cx: #rt::data::DecodeCx) -> Result<(), #rt::DecodeError> {
+                    let cx = cx.enter(parent)?;
+                    let r = 'walk: { #decode };
+                    #rt::typed::within(r, Self::KEY)
                 }
                 #check
                 fn encode_data(&self, buf: &mut #rt::bytes::BytesMut) {
@@ -533,8 +547,10 @@ impl Ctx<'_> {
         let body = self.struct_fields(&fields);
         let decode = self.decode_body(
             &fields,
+            quote!(out),
             quote!(msg.avps()),
             quote!(msg.header().length as usize),
+            quote!(return Err(e)),
         );
         let enc = self.encode_body(rules, &fields);
         let code = u32_lit(c.code);
@@ -569,10 +585,6 @@ impl Ctx<'_> {
 
             impl #name {
                 #required
-
-                fn decode_members(&mut self, msg: &#rt::Message, cx: #rt::data::DecodeCx) -> Result<(), #rt::DecodeError> {
-                    #decode
-                }
             }
 
             impl #rt::typed::Command for #name {
@@ -591,8 +603,11 @@ impl Ctx<'_> {
                 fn decode_avps(msg: &#rt::Message, cx: #rt::data::DecodeCx) -> Result<Self, #rt::DecodeError> {
                     let mut out = Self::default();
                     out.header = #rt::typed::header_of(msg);
-                    out.decode_members(msg, cx)?;
-                    Ok(out)
+                    // A `match` rather than `map` and a closure: one body less per command.
+                    match { #decode } {
+                        Ok(()) => Ok(out),
+                        Err(e) => Err(e),
+                    }
                 }
                 fn encode_avps(&self, buf: &mut #rt::bytes::BytesMut) {
                     #enc

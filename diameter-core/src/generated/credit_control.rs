@@ -1492,31 +1492,6 @@ impl CostInformation {
             rt::dictionary::AvpType::Unsigned32,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 3usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (445, 0) => rt::typed::one(&mut self.unit_value, &avp, &mut w, 0, 64),
-                (425, 0) => rt::typed::one(&mut self.currency_code, &avp, &mut w, 1, 64),
-                (424, 0) => rt::typed::opt(&mut self.cost_unit, &avp, &mut w, 64),
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for CostInformation {
@@ -1529,11 +1504,38 @@ impl rt::AvpData for CostInformation {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 3usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (445, 0) => rt::typed::one(&mut self.unit_value, &avp, &mut w, 0, 64),
+                    (425, 0) => {
+                        rt::typed::one(&mut self.currency_code, &avp, &mut w, 1, 64)
+                    }
+                    (424, 0) => rt::typed::opt(&mut self.cost_unit, &avp, &mut w, 64),
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     #[inline]
     fn check(
@@ -1650,30 +1652,6 @@ impl UnitValue {
             rt::dictionary::AvpType::Integer64,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 2usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (447, 0) => rt::typed::one(&mut self.value_digits, &avp, &mut w, 0, 64),
-                (429, 0) => rt::typed::opt(&mut self.exponent, &avp, &mut w, 64),
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(
     any(
@@ -1699,11 +1677,37 @@ impl rt::AvpData for UnitValue {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 2usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (447, 0) => {
+                        rt::typed::one(&mut self.value_digits, &avp, &mut w, 0, 64)
+                    }
+                    (429, 0) => rt::typed::opt(&mut self.exponent, &avp, &mut w, 64),
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.value_digits, buf, &self.avp_flags, 447, 0, 64);
@@ -1787,76 +1791,6 @@ impl MultipleServicesCreditControl {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(456, 0);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 11usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (431, 0) => {
-                    rt::typed::opt(&mut self.granted_service_unit, &avp, &mut w, 64)
-                }
-                (437, 0) => {
-                    rt::typed::opt(&mut self.requested_service_unit, &avp, &mut w, 64)
-                }
-                (446, 0) => {
-                    rt::typed::many(
-                        &mut self.used_service_unit,
-                        &avp,
-                        &mut w,
-                        2,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                (452, 0) => {
-                    rt::typed::opt(&mut self.tariff_change_usage, &avp, &mut w, 64)
-                }
-                (439, 0) => {
-                    rt::typed::many(
-                        &mut self.service_identifier,
-                        &avp,
-                        &mut w,
-                        4,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                (432, 0) => rt::typed::opt(&mut self.rating_group, &avp, &mut w, 64),
-                (457, 0) => {
-                    rt::typed::many(
-                        &mut self.g_s_u_pool_reference,
-                        &avp,
-                        &mut w,
-                        6,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                (448, 0) => rt::typed::opt(&mut self.validity_time, &avp, &mut w, 64),
-                (268, 0) => rt::typed::opt(&mut self.result_code, &avp, &mut w, 64),
-                (430, 0) => {
-                    rt::typed::opt(&mut self.final_unit_indication, &avp, &mut w, 64)
-                }
-                (669, 0) => {
-                    rt::typed::opt(&mut self.qos_final_unit_indication, &avp, &mut w, 0)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for MultipleServicesCreditControl {
@@ -1869,11 +1803,91 @@ impl rt::AvpData for MultipleServicesCreditControl {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 11usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (431, 0) => {
+                        rt::typed::opt(&mut self.granted_service_unit, &avp, &mut w, 64)
+                    }
+                    (437, 0) => {
+                        rt::typed::opt(
+                            &mut self.requested_service_unit,
+                            &avp,
+                            &mut w,
+                            64,
+                        )
+                    }
+                    (446, 0) => {
+                        rt::typed::many(
+                            &mut self.used_service_unit,
+                            &avp,
+                            &mut w,
+                            2,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (452, 0) => {
+                        rt::typed::opt(&mut self.tariff_change_usage, &avp, &mut w, 64)
+                    }
+                    (439, 0) => {
+                        rt::typed::many(
+                            &mut self.service_identifier,
+                            &avp,
+                            &mut w,
+                            4,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (432, 0) => rt::typed::opt(&mut self.rating_group, &avp, &mut w, 64),
+                    (457, 0) => {
+                        rt::typed::many(
+                            &mut self.g_s_u_pool_reference,
+                            &avp,
+                            &mut w,
+                            6,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (448, 0) => rt::typed::opt(&mut self.validity_time, &avp, &mut w, 64),
+                    (268, 0) => rt::typed::opt(&mut self.result_code, &avp, &mut w, 64),
+                    (430, 0) => {
+                        rt::typed::opt(&mut self.final_unit_indication, &avp, &mut w, 64)
+                    }
+                    (669, 0) => {
+                        rt::typed::opt(
+                            &mut self.qos_final_unit_indication,
+                            &avp,
+                            &mut w,
+                            0,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     #[inline]
     fn check(
@@ -2030,39 +2044,6 @@ impl GrantedServiceUnit {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(431, 0);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 7usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (451, 0) => {
-                    rt::typed::opt(&mut self.tariff_time_change, &avp, &mut w, 64)
-                }
-                (420, 0) => rt::typed::opt(&mut self.cc_time, &avp, &mut w, 64),
-                (413, 0) => rt::typed::opt(&mut self.cc_money, &avp, &mut w, 64),
-                (421, 0) => rt::typed::opt(&mut self.cc_total_octets, &avp, &mut w, 64),
-                (412, 0) => rt::typed::opt(&mut self.cc_input_octets, &avp, &mut w, 64),
-                (414, 0) => rt::typed::opt(&mut self.cc_output_octets, &avp, &mut w, 64),
-                (417, 0) => {
-                    rt::typed::opt(&mut self.cc_service_specific_units, &avp, &mut w, 64)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(
     any(
@@ -2088,11 +2069,55 @@ impl rt::AvpData for GrantedServiceUnit {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 7usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (451, 0) => {
+                        rt::typed::opt(&mut self.tariff_time_change, &avp, &mut w, 64)
+                    }
+                    (420, 0) => rt::typed::opt(&mut self.cc_time, &avp, &mut w, 64),
+                    (413, 0) => rt::typed::opt(&mut self.cc_money, &avp, &mut w, 64),
+                    (421, 0) => {
+                        rt::typed::opt(&mut self.cc_total_octets, &avp, &mut w, 64)
+                    }
+                    (412, 0) => {
+                        rt::typed::opt(&mut self.cc_input_octets, &avp, &mut w, 64)
+                    }
+                    (414, 0) => {
+                        rt::typed::opt(&mut self.cc_output_octets, &avp, &mut w, 64)
+                    }
+                    (417, 0) => {
+                        rt::typed::opt(
+                            &mut self.cc_service_specific_units,
+                            &avp,
+                            &mut w,
+                            64,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     #[inline]
     fn check(
@@ -2175,36 +2200,6 @@ impl RequestedServiceUnit {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(437, 0);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 6usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (420, 0) => rt::typed::opt(&mut self.cc_time, &avp, &mut w, 64),
-                (413, 0) => rt::typed::opt(&mut self.cc_money, &avp, &mut w, 64),
-                (421, 0) => rt::typed::opt(&mut self.cc_total_octets, &avp, &mut w, 64),
-                (412, 0) => rt::typed::opt(&mut self.cc_input_octets, &avp, &mut w, 64),
-                (414, 0) => rt::typed::opt(&mut self.cc_output_octets, &avp, &mut w, 64),
-                (417, 0) => {
-                    rt::typed::opt(&mut self.cc_service_specific_units, &avp, &mut w, 64)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for RequestedServiceUnit {
@@ -2217,11 +2212,52 @@ impl rt::AvpData for RequestedServiceUnit {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 6usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (420, 0) => rt::typed::opt(&mut self.cc_time, &avp, &mut w, 64),
+                    (413, 0) => rt::typed::opt(&mut self.cc_money, &avp, &mut w, 64),
+                    (421, 0) => {
+                        rt::typed::opt(&mut self.cc_total_octets, &avp, &mut w, 64)
+                    }
+                    (412, 0) => {
+                        rt::typed::opt(&mut self.cc_input_octets, &avp, &mut w, 64)
+                    }
+                    (414, 0) => {
+                        rt::typed::opt(&mut self.cc_output_octets, &avp, &mut w, 64)
+                    }
+                    (417, 0) => {
+                        rt::typed::opt(
+                            &mut self.cc_service_specific_units,
+                            &avp,
+                            &mut w,
+                            64,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     #[inline]
     fn check(
@@ -2359,39 +2395,6 @@ impl UsedServiceUnit {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(446, 0);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 7usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (452, 0) => {
-                    rt::typed::opt(&mut self.tariff_change_usage, &avp, &mut w, 64)
-                }
-                (420, 0) => rt::typed::opt(&mut self.cc_time, &avp, &mut w, 64),
-                (413, 0) => rt::typed::opt(&mut self.cc_money, &avp, &mut w, 64),
-                (421, 0) => rt::typed::opt(&mut self.cc_total_octets, &avp, &mut w, 64),
-                (412, 0) => rt::typed::opt(&mut self.cc_input_octets, &avp, &mut w, 64),
-                (414, 0) => rt::typed::opt(&mut self.cc_output_octets, &avp, &mut w, 64),
-                (417, 0) => {
-                    rt::typed::opt(&mut self.cc_service_specific_units, &avp, &mut w, 64)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(
     any(
@@ -2417,11 +2420,55 @@ impl rt::AvpData for UsedServiceUnit {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 7usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (452, 0) => {
+                        rt::typed::opt(&mut self.tariff_change_usage, &avp, &mut w, 64)
+                    }
+                    (420, 0) => rt::typed::opt(&mut self.cc_time, &avp, &mut w, 64),
+                    (413, 0) => rt::typed::opt(&mut self.cc_money, &avp, &mut w, 64),
+                    (421, 0) => {
+                        rt::typed::opt(&mut self.cc_total_octets, &avp, &mut w, 64)
+                    }
+                    (412, 0) => {
+                        rt::typed::opt(&mut self.cc_input_octets, &avp, &mut w, 64)
+                    }
+                    (414, 0) => {
+                        rt::typed::opt(&mut self.cc_output_octets, &avp, &mut w, 64)
+                    }
+                    (417, 0) => {
+                        rt::typed::opt(
+                            &mut self.cc_service_specific_units,
+                            &avp,
+                            &mut w,
+                            64,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     #[inline]
     fn check(
@@ -2549,30 +2596,6 @@ impl CcMoney {
             rt::dictionary::AvpType::Grouped,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 2usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (445, 0) => rt::typed::one(&mut self.unit_value, &avp, &mut w, 0, 64),
-                (425, 0) => rt::typed::opt(&mut self.currency_code, &avp, &mut w, 64),
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(
     any(
@@ -2598,11 +2621,35 @@ impl rt::AvpData for CcMoney {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 2usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (445, 0) => rt::typed::one(&mut self.unit_value, &avp, &mut w, 0, 64),
+                    (425, 0) => rt::typed::opt(&mut self.currency_code, &avp, &mut w, 64),
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.unit_value, buf, &self.avp_flags, 445, 0, 64);
@@ -2681,33 +2728,6 @@ impl GSUPoolReference {
             rt::dictionary::AvpType::Grouped,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 3usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (453, 0) => {
-                    rt::typed::one(&mut self.g_s_u_pool_identifier, &avp, &mut w, 0, 64)
-                }
-                (454, 0) => rt::typed::one(&mut self.cc_unit_type, &avp, &mut w, 1, 64),
-                (445, 0) => rt::typed::one(&mut self.unit_value, &avp, &mut w, 2, 64),
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for GSUPoolReference {
@@ -2720,11 +2740,46 @@ impl rt::AvpData for GSUPoolReference {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 3usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (453, 0) => {
+                        rt::typed::one(
+                            &mut self.g_s_u_pool_identifier,
+                            &avp,
+                            &mut w,
+                            0,
+                            64,
+                        )
+                    }
+                    (454, 0) => {
+                        rt::typed::one(&mut self.cc_unit_type, &avp, &mut w, 1, 64)
+                    }
+                    (445, 0) => rt::typed::one(&mut self.unit_value, &avp, &mut w, 2, 64),
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(
@@ -2845,45 +2900,6 @@ impl FinalUnitIndication {
             rt::dictionary::AvpType::Enumerated,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 4usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (449, 0) => {
-                    rt::typed::one(&mut self.final_unit_action, &avp, &mut w, 0, 64)
-                }
-                (438, 0) => {
-                    rt::typed::many(
-                        &mut self.restriction_filter_rule,
-                        &avp,
-                        &mut w,
-                        1,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                (11, 0) => {
-                    rt::typed::many(&mut self.filter_id, &avp, &mut w, 2, 64, u32::MAX)
-                }
-                (434, 0) => rt::typed::opt(&mut self.redirect_server, &avp, &mut w, 64),
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(
     any(
@@ -2908,11 +2924,59 @@ impl rt::AvpData for FinalUnitIndication {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 4usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (449, 0) => {
+                        rt::typed::one(&mut self.final_unit_action, &avp, &mut w, 0, 64)
+                    }
+                    (438, 0) => {
+                        rt::typed::many(
+                            &mut self.restriction_filter_rule,
+                            &avp,
+                            &mut w,
+                            1,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (11, 0) => {
+                        rt::typed::many(
+                            &mut self.filter_id,
+                            &avp,
+                            &mut w,
+                            2,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (434, 0) => {
+                        rt::typed::opt(&mut self.redirect_server, &avp, &mut w, 64)
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     #[inline]
     fn check(
@@ -3042,40 +3106,6 @@ impl RedirectServer {
             rt::dictionary::AvpType::UTF8String,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 2usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (433, 0) => {
-                    rt::typed::one(&mut self.redirect_address_type, &avp, &mut w, 0, 64)
-                }
-                (435, 0) => {
-                    rt::typed::one(
-                        &mut self.redirect_server_address,
-                        &avp,
-                        &mut w,
-                        1,
-                        64,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(
     any(
@@ -3100,11 +3130,51 @@ impl rt::AvpData for RedirectServer {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 2usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (433, 0) => {
+                        rt::typed::one(
+                            &mut self.redirect_address_type,
+                            &avp,
+                            &mut w,
+                            0,
+                            64,
+                        )
+                    }
+                    (435, 0) => {
+                        rt::typed::one(
+                            &mut self.redirect_server_address,
+                            &avp,
+                            &mut w,
+                            1,
+                            64,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(
@@ -3184,34 +3254,6 @@ impl ServiceParameterInfo {
             rt::dictionary::AvpType::OctetString,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 2usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (441, 0) => {
-                    rt::typed::one(&mut self.service_parameter_type, &avp, &mut w, 0, 0)
-                }
-                (442, 0) => {
-                    rt::typed::one(&mut self.service_parameter_value, &avp, &mut w, 1, 0)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for ServiceParameterInfo {
@@ -3224,11 +3266,51 @@ impl rt::AvpData for ServiceParameterInfo {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 2usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (441, 0) => {
+                        rt::typed::one(
+                            &mut self.service_parameter_type,
+                            &avp,
+                            &mut w,
+                            0,
+                            0,
+                        )
+                    }
+                    (442, 0) => {
+                        rt::typed::one(
+                            &mut self.service_parameter_value,
+                            &avp,
+                            &mut w,
+                            1,
+                            0,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(
@@ -3396,34 +3478,6 @@ impl SubscriptionId {
             rt::dictionary::AvpType::UTF8String,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 2usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (450, 0) => {
-                    rt::typed::one(&mut self.subscription_id_type, &avp, &mut w, 0, 64)
-                }
-                (444, 0) => {
-                    rt::typed::one(&mut self.subscription_id_data, &avp, &mut w, 1, 64)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(
     any(
@@ -3458,11 +3512,51 @@ impl rt::AvpData for SubscriptionId {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 2usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (450, 0) => {
+                        rt::typed::one(
+                            &mut self.subscription_id_type,
+                            &avp,
+                            &mut w,
+                            0,
+                            64,
+                        )
+                    }
+                    (444, 0) => {
+                        rt::typed::one(
+                            &mut self.subscription_id_data,
+                            &avp,
+                            &mut w,
+                            1,
+                            64,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.subscription_id_type, buf, &self.avp_flags, 450, 0, 64);
@@ -3584,46 +3678,6 @@ impl UserEquipmentInfo {
             rt::dictionary::AvpType::OctetString,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 2usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (459, 0) => {
-                    rt::typed::one(
-                        &mut self.user_equipment_info_type,
-                        &avp,
-                        &mut w,
-                        0,
-                        0,
-                    )
-                }
-                (460, 0) => {
-                    rt::typed::one(
-                        &mut self.user_equipment_info_value,
-                        &avp,
-                        &mut w,
-                        1,
-                        0,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(
     any(
@@ -3650,11 +3704,51 @@ impl rt::AvpData for UserEquipmentInfo {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 2usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (459, 0) => {
+                        rt::typed::one(
+                            &mut self.user_equipment_info_type,
+                            &avp,
+                            &mut w,
+                            0,
+                            0,
+                        )
+                    }
+                    (460, 0) => {
+                        rt::typed::one(
+                            &mut self.user_equipment_info_value,
+                            &avp,
+                            &mut w,
+                            1,
+                            0,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(
@@ -3776,48 +3870,6 @@ impl UserEquipmentInfoExtension {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(653, 0);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 5usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (654, 0) => {
-                    rt::typed::opt(&mut self.user_equipment_info_imeisv, &avp, &mut w, 0)
-                }
-                (655, 0) => {
-                    rt::typed::opt(&mut self.user_equipment_info_mac, &avp, &mut w, 0)
-                }
-                (656, 0) => {
-                    rt::typed::opt(&mut self.user_equipment_info_eui64, &avp, &mut w, 0)
-                }
-                (657, 0) => {
-                    rt::typed::opt(
-                        &mut self.user_equipment_info_modifiedeui64,
-                        &avp,
-                        &mut w,
-                        0,
-                    )
-                }
-                (658, 0) => {
-                    rt::typed::opt(&mut self.user_equipment_info_imei, &avp, &mut w, 0)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(
     any(
@@ -3842,11 +3894,73 @@ impl rt::AvpData for UserEquipmentInfoExtension {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 5usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (654, 0) => {
+                        rt::typed::opt(
+                            &mut self.user_equipment_info_imeisv,
+                            &avp,
+                            &mut w,
+                            0,
+                        )
+                    }
+                    (655, 0) => {
+                        rt::typed::opt(
+                            &mut self.user_equipment_info_mac,
+                            &avp,
+                            &mut w,
+                            0,
+                        )
+                    }
+                    (656, 0) => {
+                        rt::typed::opt(
+                            &mut self.user_equipment_info_eui64,
+                            &avp,
+                            &mut w,
+                            0,
+                        )
+                    }
+                    (657, 0) => {
+                        rt::typed::opt(
+                            &mut self.user_equipment_info_modifiedeui64,
+                            &avp,
+                            &mut w,
+                            0,
+                        )
+                    }
+                    (658, 0) => {
+                        rt::typed::opt(
+                            &mut self.user_equipment_info_imei,
+                            &avp,
+                            &mut w,
+                            0,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     #[inline]
     fn check(
@@ -3951,43 +4065,6 @@ impl SubscriptionIdExtension {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(659, 0);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 5usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (660, 0) => {
-                    rt::typed::opt(&mut self.subscription_id_e164, &avp, &mut w, 0)
-                }
-                (661, 0) => {
-                    rt::typed::opt(&mut self.subscription_id_imsi, &avp, &mut w, 0)
-                }
-                (662, 0) => {
-                    rt::typed::opt(&mut self.subscription_id_sip_uri, &avp, &mut w, 0)
-                }
-                (663, 0) => {
-                    rt::typed::opt(&mut self.subscription_id_nai, &avp, &mut w, 0)
-                }
-                (664, 0) => {
-                    rt::typed::opt(&mut self.subscription_id_private, &avp, &mut w, 0)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for SubscriptionIdExtension {
@@ -4000,11 +4077,58 @@ impl rt::AvpData for SubscriptionIdExtension {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 5usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (660, 0) => {
+                        rt::typed::opt(&mut self.subscription_id_e164, &avp, &mut w, 0)
+                    }
+                    (661, 0) => {
+                        rt::typed::opt(&mut self.subscription_id_imsi, &avp, &mut w, 0)
+                    }
+                    (662, 0) => {
+                        rt::typed::opt(
+                            &mut self.subscription_id_sip_uri,
+                            &avp,
+                            &mut w,
+                            0,
+                        )
+                    }
+                    (663, 0) => {
+                        rt::typed::opt(&mut self.subscription_id_nai, &avp, &mut w, 0)
+                    }
+                    (664, 0) => {
+                        rt::typed::opt(
+                            &mut self.subscription_id_private,
+                            &avp,
+                            &mut w,
+                            0,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     #[inline]
     fn check(
@@ -4080,37 +4204,6 @@ impl RedirectServerExtension {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(665, 0);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 3usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (666, 0) => {
-                    rt::typed::opt(&mut self.redirect_address_ipaddress, &avp, &mut w, 0)
-                }
-                (667, 0) => {
-                    rt::typed::opt(&mut self.redirect_address_url, &avp, &mut w, 0)
-                }
-                (668, 0) => {
-                    rt::typed::opt(&mut self.redirect_address_sip_uri, &avp, &mut w, 0)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for RedirectServerExtension {
@@ -4123,11 +4216,52 @@ impl rt::AvpData for RedirectServerExtension {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 3usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (666, 0) => {
+                        rt::typed::opt(
+                            &mut self.redirect_address_ipaddress,
+                            &avp,
+                            &mut w,
+                            0,
+                        )
+                    }
+                    (667, 0) => {
+                        rt::typed::opt(&mut self.redirect_address_url, &avp, &mut w, 0)
+                    }
+                    (668, 0) => {
+                        rt::typed::opt(
+                            &mut self.redirect_address_sip_uri,
+                            &avp,
+                            &mut w,
+                            0,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     #[inline]
     fn check(
@@ -4215,40 +4349,6 @@ impl QosFinalUnitIndication {
             rt::dictionary::AvpType::Enumerated,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 4usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (449, 0) => {
-                    rt::typed::one(&mut self.final_unit_action, &avp, &mut w, 0, 64)
-                }
-                (509, 0) => {
-                    rt::typed::many(&mut self.filter_rule, &avp, &mut w, 1, 64, u32::MAX)
-                }
-                (11, 0) => {
-                    rt::typed::many(&mut self.filter_id, &avp, &mut w, 2, 64, u32::MAX)
-                }
-                (665, 0) => {
-                    rt::typed::opt(&mut self.redirect_server_extension, &avp, &mut w, 0)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for QosFinalUnitIndication {
@@ -4261,11 +4361,64 @@ impl rt::AvpData for QosFinalUnitIndication {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 4usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (449, 0) => {
+                        rt::typed::one(&mut self.final_unit_action, &avp, &mut w, 0, 64)
+                    }
+                    (509, 0) => {
+                        rt::typed::many(
+                            &mut self.filter_rule,
+                            &avp,
+                            &mut w,
+                            1,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (11, 0) => {
+                        rt::typed::many(
+                            &mut self.filter_id,
+                            &avp,
+                            &mut w,
+                            2,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (665, 0) => {
+                        rt::typed::opt(
+                            &mut self.redirect_server_extension,
+                            &avp,
+                            &mut w,
+                            0,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     #[inline]
     fn check(
@@ -4520,145 +4673,6 @@ impl CreditControlRequest {
             rt::dictionary::AvpType::Unsigned32,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        msg: &rt::Message,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 29usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = msg.avps();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
-                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 1, 64),
-                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 2, 64),
-                (283, 0) => {
-                    rt::typed::one(&mut self.destination_realm, &avp, &mut w, 3, 64)
-                }
-                (258, 0) => {
-                    rt::typed::one(&mut self.auth_application_id, &avp, &mut w, 4, 64)
-                }
-                (461, 0) => {
-                    rt::typed::one(&mut self.service_context_id, &avp, &mut w, 5, 64)
-                }
-                (416, 0) => {
-                    rt::typed::one(&mut self.cc_request_type, &avp, &mut w, 6, 64)
-                }
-                (415, 0) => {
-                    rt::typed::one(&mut self.cc_request_number, &avp, &mut w, 7, 64)
-                }
-                (293, 0) => rt::typed::opt(&mut self.destination_host, &avp, &mut w, 64),
-                (1, 0) => rt::typed::opt(&mut self.user_name, &avp, &mut w, 64),
-                (419, 0) => rt::typed::opt(&mut self.cc_sub_session_id, &avp, &mut w, 64),
-                (50, 0) => {
-                    rt::typed::opt(&mut self.acct_multi_session_id, &avp, &mut w, 64)
-                }
-                (278, 0) => rt::typed::opt(&mut self.origin_state_id, &avp, &mut w, 64),
-                (55, 0) => rt::typed::opt(&mut self.event_timestamp, &avp, &mut w, 64),
-                (443, 0) => {
-                    rt::typed::many(
-                        &mut self.subscription_id,
-                        &avp,
-                        &mut w,
-                        14,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                (659, 0) => {
-                    rt::typed::many(
-                        &mut self.subscription_id_extension,
-                        &avp,
-                        &mut w,
-                        15,
-                        0,
-                        u32::MAX,
-                    )
-                }
-                (439, 0) => {
-                    rt::typed::opt(&mut self.service_identifier, &avp, &mut w, 64)
-                }
-                (295, 0) => rt::typed::opt(&mut self.termination_cause, &avp, &mut w, 64),
-                (437, 0) => {
-                    rt::typed::opt(&mut self.requested_service_unit, &avp, &mut w, 64)
-                }
-                (436, 0) => rt::typed::opt(&mut self.requested_action, &avp, &mut w, 64),
-                (446, 0) => {
-                    rt::typed::many(
-                        &mut self.used_service_unit,
-                        &avp,
-                        &mut w,
-                        20,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                (455, 0) => {
-                    rt::typed::opt(
-                        &mut self.multiple_services_indicator,
-                        &avp,
-                        &mut w,
-                        64,
-                    )
-                }
-                (456, 0) => {
-                    rt::typed::many(
-                        &mut self.multiple_services_credit_control,
-                        &avp,
-                        &mut w,
-                        22,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                (440, 0) => {
-                    rt::typed::many(
-                        &mut self.service_parameter_info,
-                        &avp,
-                        &mut w,
-                        23,
-                        0,
-                        u32::MAX,
-                    )
-                }
-                (411, 0) => rt::typed::opt(&mut self.cc_correlation_id, &avp, &mut w, 0),
-                (458, 0) => {
-                    rt::typed::opt(&mut self.user_equipment_info, &avp, &mut w, 0)
-                }
-                (653, 0) => {
-                    rt::typed::opt(
-                        &mut self.user_equipment_info_extension,
-                        &avp,
-                        &mut w,
-                        0,
-                    )
-                }
-                (284, 0) => {
-                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 27, 64, u32::MAX)
-                }
-                (282, 0) => {
-                    rt::typed::many(
-                        &mut self.route_record,
-                        &avp,
-                        &mut w,
-                        28,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, msg.header().length as usize)
-    }
 }
 #[cfg(any(feature = "credit_control", feature = "gy"))]
 impl rt::typed::Command for CreditControlRequest {
@@ -4679,8 +4693,169 @@ impl rt::typed::Command for CreditControlRequest {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        out.decode_members(msg, cx)?;
-        Ok(out)
+        match {
+            let mut count = [0u32; 29usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut out.extra,
+                flags: &mut out.avp_flags,
+            };
+            let mut avps = msg.avps();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
+                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 1, 64),
+                    (296, 0) => {
+                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 2, 64)
+                    }
+                    (283, 0) => {
+                        rt::typed::one(&mut out.destination_realm, &avp, &mut w, 3, 64)
+                    }
+                    (258, 0) => {
+                        rt::typed::one(&mut out.auth_application_id, &avp, &mut w, 4, 64)
+                    }
+                    (461, 0) => {
+                        rt::typed::one(&mut out.service_context_id, &avp, &mut w, 5, 64)
+                    }
+                    (416, 0) => {
+                        rt::typed::one(&mut out.cc_request_type, &avp, &mut w, 6, 64)
+                    }
+                    (415, 0) => {
+                        rt::typed::one(&mut out.cc_request_number, &avp, &mut w, 7, 64)
+                    }
+                    (293, 0) => {
+                        rt::typed::opt(&mut out.destination_host, &avp, &mut w, 64)
+                    }
+                    (1, 0) => rt::typed::opt(&mut out.user_name, &avp, &mut w, 64),
+                    (419, 0) => {
+                        rt::typed::opt(&mut out.cc_sub_session_id, &avp, &mut w, 64)
+                    }
+                    (50, 0) => {
+                        rt::typed::opt(&mut out.acct_multi_session_id, &avp, &mut w, 64)
+                    }
+                    (278, 0) => {
+                        rt::typed::opt(&mut out.origin_state_id, &avp, &mut w, 64)
+                    }
+                    (55, 0) => rt::typed::opt(&mut out.event_timestamp, &avp, &mut w, 64),
+                    (443, 0) => {
+                        rt::typed::many(
+                            &mut out.subscription_id,
+                            &avp,
+                            &mut w,
+                            14,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (659, 0) => {
+                        rt::typed::many(
+                            &mut out.subscription_id_extension,
+                            &avp,
+                            &mut w,
+                            15,
+                            0,
+                            u32::MAX,
+                        )
+                    }
+                    (439, 0) => {
+                        rt::typed::opt(&mut out.service_identifier, &avp, &mut w, 64)
+                    }
+                    (295, 0) => {
+                        rt::typed::opt(&mut out.termination_cause, &avp, &mut w, 64)
+                    }
+                    (437, 0) => {
+                        rt::typed::opt(&mut out.requested_service_unit, &avp, &mut w, 64)
+                    }
+                    (436, 0) => {
+                        rt::typed::opt(&mut out.requested_action, &avp, &mut w, 64)
+                    }
+                    (446, 0) => {
+                        rt::typed::many(
+                            &mut out.used_service_unit,
+                            &avp,
+                            &mut w,
+                            20,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (455, 0) => {
+                        rt::typed::opt(
+                            &mut out.multiple_services_indicator,
+                            &avp,
+                            &mut w,
+                            64,
+                        )
+                    }
+                    (456, 0) => {
+                        rt::typed::many(
+                            &mut out.multiple_services_credit_control,
+                            &avp,
+                            &mut w,
+                            22,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (440, 0) => {
+                        rt::typed::many(
+                            &mut out.service_parameter_info,
+                            &avp,
+                            &mut w,
+                            23,
+                            0,
+                            u32::MAX,
+                        )
+                    }
+                    (411, 0) => {
+                        rt::typed::opt(&mut out.cc_correlation_id, &avp, &mut w, 0)
+                    }
+                    (458, 0) => {
+                        rt::typed::opt(&mut out.user_equipment_info, &avp, &mut w, 0)
+                    }
+                    (653, 0) => {
+                        rt::typed::opt(
+                            &mut out.user_equipment_info_extension,
+                            &avp,
+                            &mut w,
+                            0,
+                        )
+                    }
+                    (284, 0) => {
+                        rt::typed::many(
+                            &mut out.proxy_info,
+                            &avp,
+                            &mut w,
+                            27,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (282, 0) => {
+                        rt::typed::many(
+                            &mut out.route_record,
+                            &avp,
+                            &mut w,
+                            28,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    return Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                return Err(e);
+            }
+            w.finish(Self::REQUIRED, msg.header().length as usize)
+        } {
+            Ok(()) => Ok(out),
+            Err(e) => Err(e),
+        }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
@@ -4973,123 +5148,6 @@ impl CreditControlAnswer {
             rt::dictionary::AvpType::Unsigned32,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        msg: &rt::Message,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 28usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = msg.avps();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
-                (268, 0) => rt::typed::one(&mut self.result_code, &avp, &mut w, 1, 64),
-                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 2, 64),
-                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 3, 64),
-                (258, 0) => {
-                    rt::typed::one(&mut self.auth_application_id, &avp, &mut w, 4, 64)
-                }
-                (416, 0) => {
-                    rt::typed::one(&mut self.cc_request_type, &avp, &mut w, 5, 64)
-                }
-                (415, 0) => {
-                    rt::typed::one(&mut self.cc_request_number, &avp, &mut w, 6, 64)
-                }
-                (1, 0) => rt::typed::opt(&mut self.user_name, &avp, &mut w, 64),
-                (418, 0) => {
-                    rt::typed::opt(&mut self.cc_session_failover, &avp, &mut w, 64)
-                }
-                (419, 0) => rt::typed::opt(&mut self.cc_sub_session_id, &avp, &mut w, 64),
-                (50, 0) => {
-                    rt::typed::opt(&mut self.acct_multi_session_id, &avp, &mut w, 64)
-                }
-                (278, 0) => rt::typed::opt(&mut self.origin_state_id, &avp, &mut w, 64),
-                (55, 0) => rt::typed::opt(&mut self.event_timestamp, &avp, &mut w, 64),
-                (431, 0) => {
-                    rt::typed::opt(&mut self.granted_service_unit, &avp, &mut w, 64)
-                }
-                (456, 0) => {
-                    rt::typed::many(
-                        &mut self.multiple_services_credit_control,
-                        &avp,
-                        &mut w,
-                        14,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                (423, 0) => rt::typed::opt(&mut self.cost_information, &avp, &mut w, 64),
-                (430, 0) => {
-                    rt::typed::opt(&mut self.final_unit_indication, &avp, &mut w, 64)
-                }
-                (669, 0) => {
-                    rt::typed::opt(&mut self.qos_final_unit_indication, &avp, &mut w, 0)
-                }
-                (422, 0) => {
-                    rt::typed::opt(&mut self.check_balance_result, &avp, &mut w, 64)
-                }
-                (427, 0) => {
-                    rt::typed::opt(
-                        &mut self.credit_control_failure_handling,
-                        &avp,
-                        &mut w,
-                        64,
-                    )
-                }
-                (428, 0) => {
-                    rt::typed::opt(
-                        &mut self.direct_debiting_failure_handling,
-                        &avp,
-                        &mut w,
-                        64,
-                    )
-                }
-                (448, 0) => rt::typed::opt(&mut self.validity_time, &avp, &mut w, 64),
-                (292, 0) => {
-                    rt::typed::many(
-                        &mut self.redirect_host,
-                        &avp,
-                        &mut w,
-                        22,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                (261, 0) => {
-                    rt::typed::opt(&mut self.redirect_host_usage, &avp, &mut w, 64)
-                }
-                (262, 0) => {
-                    rt::typed::opt(&mut self.redirect_max_cache_time, &avp, &mut w, 64)
-                }
-                (284, 0) => {
-                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 25, 64, u32::MAX)
-                }
-                (282, 0) => {
-                    rt::typed::many(
-                        &mut self.route_record,
-                        &avp,
-                        &mut w,
-                        26,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                (279, 0) => {
-                    rt::typed::many(&mut self.failed_avp, &avp, &mut w, 27, 64, u32::MAX)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, msg.header().length as usize)
-    }
 }
 #[cfg(any(feature = "credit_control", feature = "gy"))]
 impl rt::typed::Command for CreditControlAnswer {
@@ -5110,8 +5168,158 @@ impl rt::typed::Command for CreditControlAnswer {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        out.decode_members(msg, cx)?;
-        Ok(out)
+        match {
+            let mut count = [0u32; 28usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut out.extra,
+                flags: &mut out.avp_flags,
+            };
+            let mut avps = msg.avps();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
+                    (268, 0) => rt::typed::one(&mut out.result_code, &avp, &mut w, 1, 64),
+                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 2, 64),
+                    (296, 0) => {
+                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 3, 64)
+                    }
+                    (258, 0) => {
+                        rt::typed::one(&mut out.auth_application_id, &avp, &mut w, 4, 64)
+                    }
+                    (416, 0) => {
+                        rt::typed::one(&mut out.cc_request_type, &avp, &mut w, 5, 64)
+                    }
+                    (415, 0) => {
+                        rt::typed::one(&mut out.cc_request_number, &avp, &mut w, 6, 64)
+                    }
+                    (1, 0) => rt::typed::opt(&mut out.user_name, &avp, &mut w, 64),
+                    (418, 0) => {
+                        rt::typed::opt(&mut out.cc_session_failover, &avp, &mut w, 64)
+                    }
+                    (419, 0) => {
+                        rt::typed::opt(&mut out.cc_sub_session_id, &avp, &mut w, 64)
+                    }
+                    (50, 0) => {
+                        rt::typed::opt(&mut out.acct_multi_session_id, &avp, &mut w, 64)
+                    }
+                    (278, 0) => {
+                        rt::typed::opt(&mut out.origin_state_id, &avp, &mut w, 64)
+                    }
+                    (55, 0) => rt::typed::opt(&mut out.event_timestamp, &avp, &mut w, 64),
+                    (431, 0) => {
+                        rt::typed::opt(&mut out.granted_service_unit, &avp, &mut w, 64)
+                    }
+                    (456, 0) => {
+                        rt::typed::many(
+                            &mut out.multiple_services_credit_control,
+                            &avp,
+                            &mut w,
+                            14,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (423, 0) => {
+                        rt::typed::opt(&mut out.cost_information, &avp, &mut w, 64)
+                    }
+                    (430, 0) => {
+                        rt::typed::opt(&mut out.final_unit_indication, &avp, &mut w, 64)
+                    }
+                    (669, 0) => {
+                        rt::typed::opt(
+                            &mut out.qos_final_unit_indication,
+                            &avp,
+                            &mut w,
+                            0,
+                        )
+                    }
+                    (422, 0) => {
+                        rt::typed::opt(&mut out.check_balance_result, &avp, &mut w, 64)
+                    }
+                    (427, 0) => {
+                        rt::typed::opt(
+                            &mut out.credit_control_failure_handling,
+                            &avp,
+                            &mut w,
+                            64,
+                        )
+                    }
+                    (428, 0) => {
+                        rt::typed::opt(
+                            &mut out.direct_debiting_failure_handling,
+                            &avp,
+                            &mut w,
+                            64,
+                        )
+                    }
+                    (448, 0) => rt::typed::opt(&mut out.validity_time, &avp, &mut w, 64),
+                    (292, 0) => {
+                        rt::typed::many(
+                            &mut out.redirect_host,
+                            &avp,
+                            &mut w,
+                            22,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (261, 0) => {
+                        rt::typed::opt(&mut out.redirect_host_usage, &avp, &mut w, 64)
+                    }
+                    (262, 0) => {
+                        rt::typed::opt(
+                            &mut out.redirect_max_cache_time,
+                            &avp,
+                            &mut w,
+                            64,
+                        )
+                    }
+                    (284, 0) => {
+                        rt::typed::many(
+                            &mut out.proxy_info,
+                            &avp,
+                            &mut w,
+                            25,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (282, 0) => {
+                        rt::typed::many(
+                            &mut out.route_record,
+                            &avp,
+                            &mut w,
+                            26,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (279, 0) => {
+                        rt::typed::many(
+                            &mut out.failed_avp,
+                            &avp,
+                            &mut w,
+                            27,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    return Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                return Err(e);
+            }
+            w.finish(Self::REQUIRED, msg.header().length as usize)
+        } {
+            Ok(()) => Ok(out),
+            Err(e) => Err(e),
+        }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);

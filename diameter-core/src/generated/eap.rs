@@ -272,111 +272,6 @@ impl DiameterEapRequest {
             rt::dictionary::AvpType::OctetString,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        msg: &rt::Message,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 38usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = msg.avps();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
-                (258, 0) => {
-                    rt::typed::one(&mut self.auth_application_id, &avp, &mut w, 1, 64)
-                }
-                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 2, 64),
-                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 3, 64),
-                (283, 0) => {
-                    rt::typed::one(&mut self.destination_realm, &avp, &mut w, 4, 64)
-                }
-                (274, 0) => {
-                    rt::typed::one(&mut self.auth_request_type, &avp, &mut w, 5, 64)
-                }
-                (293, 0) => rt::typed::opt(&mut self.destination_host, &avp, &mut w, 64),
-                (32, 0) => rt::typed::opt(&mut self.nas_identifier, &avp, &mut w, 64),
-                (4, 0) => rt::typed::opt(&mut self.nas_ip_address, &avp, &mut w, 64),
-                (95, 0) => rt::typed::opt(&mut self.nas_ipv6_address, &avp, &mut w, 64),
-                (5, 0) => rt::typed::opt(&mut self.nas_port, &avp, &mut w, 64),
-                (87, 0) => rt::typed::opt(&mut self.nas_port_id, &avp, &mut w, 64),
-                (61, 0) => rt::typed::opt(&mut self.nas_port_type, &avp, &mut w, 64),
-                (278, 0) => rt::typed::opt(&mut self.origin_state_id, &avp, &mut w, 64),
-                (62, 0) => rt::typed::opt(&mut self.port_limit, &avp, &mut w, 64),
-                (1, 0) => rt::typed::opt(&mut self.user_name, &avp, &mut w, 64),
-                (462, 0) => rt::typed::one(&mut self.eap_payload, &avp, &mut w, 16, 0),
-                (102, 0) => rt::typed::opt(&mut self.eap_key_name, &avp, &mut w, 64),
-                (6, 0) => rt::typed::opt(&mut self.service_type, &avp, &mut w, 64),
-                (24, 0) => rt::typed::opt(&mut self.state, &avp, &mut w, 64),
-                (291, 0) => {
-                    rt::typed::opt(&mut self.authorization_lifetime, &avp, &mut w, 64)
-                }
-                (276, 0) => rt::typed::opt(&mut self.auth_grace_period, &avp, &mut w, 64),
-                (277, 0) => {
-                    rt::typed::opt(&mut self.auth_session_state, &avp, &mut w, 64)
-                }
-                (19, 0) => rt::typed::opt(&mut self.callback_number, &avp, &mut w, 64),
-                (30, 0) => rt::typed::opt(&mut self.called_station_id, &avp, &mut w, 64),
-                (31, 0) => rt::typed::opt(&mut self.calling_station_id, &avp, &mut w, 64),
-                (94, 0) => {
-                    rt::typed::opt(&mut self.originating_line_info, &avp, &mut w, 64)
-                }
-                (77, 0) => rt::typed::opt(&mut self.connect_info, &avp, &mut w, 64),
-                (13, 0) => {
-                    rt::typed::many(
-                        &mut self.framed_compression,
-                        &avp,
-                        &mut w,
-                        28,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                (96, 0) => {
-                    rt::typed::opt(&mut self.framed_interface_id, &avp, &mut w, 64)
-                }
-                (8, 0) => rt::typed::opt(&mut self.framed_ip_address, &avp, &mut w, 64),
-                (97, 0) => {
-                    rt::typed::many(
-                        &mut self.framed_ipv6_prefix,
-                        &avp,
-                        &mut w,
-                        31,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                (9, 0) => rt::typed::opt(&mut self.framed_ip_netmask, &avp, &mut w, 64),
-                (12, 0) => rt::typed::opt(&mut self.framed_mtu, &avp, &mut w, 64),
-                (7, 0) => rt::typed::opt(&mut self.framed_protocol, &avp, &mut w, 64),
-                (401, 0) => {
-                    rt::typed::many(&mut self.tunneling, &avp, &mut w, 35, 64, u32::MAX)
-                }
-                (284, 0) => {
-                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 36, 64, u32::MAX)
-                }
-                (282, 0) => {
-                    rt::typed::many(
-                        &mut self.route_record,
-                        &avp,
-                        &mut w,
-                        37,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, msg.header().length as usize)
-    }
 }
 #[cfg(any(feature = "eap"))]
 impl rt::typed::Command for DiameterEapRequest {
@@ -397,8 +292,146 @@ impl rt::typed::Command for DiameterEapRequest {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        out.decode_members(msg, cx)?;
-        Ok(out)
+        match {
+            let mut count = [0u32; 38usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut out.extra,
+                flags: &mut out.avp_flags,
+            };
+            let mut avps = msg.avps();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
+                    (258, 0) => {
+                        rt::typed::one(&mut out.auth_application_id, &avp, &mut w, 1, 64)
+                    }
+                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 2, 64),
+                    (296, 0) => {
+                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 3, 64)
+                    }
+                    (283, 0) => {
+                        rt::typed::one(&mut out.destination_realm, &avp, &mut w, 4, 64)
+                    }
+                    (274, 0) => {
+                        rt::typed::one(&mut out.auth_request_type, &avp, &mut w, 5, 64)
+                    }
+                    (293, 0) => {
+                        rt::typed::opt(&mut out.destination_host, &avp, &mut w, 64)
+                    }
+                    (32, 0) => rt::typed::opt(&mut out.nas_identifier, &avp, &mut w, 64),
+                    (4, 0) => rt::typed::opt(&mut out.nas_ip_address, &avp, &mut w, 64),
+                    (95, 0) => {
+                        rt::typed::opt(&mut out.nas_ipv6_address, &avp, &mut w, 64)
+                    }
+                    (5, 0) => rt::typed::opt(&mut out.nas_port, &avp, &mut w, 64),
+                    (87, 0) => rt::typed::opt(&mut out.nas_port_id, &avp, &mut w, 64),
+                    (61, 0) => rt::typed::opt(&mut out.nas_port_type, &avp, &mut w, 64),
+                    (278, 0) => {
+                        rt::typed::opt(&mut out.origin_state_id, &avp, &mut w, 64)
+                    }
+                    (62, 0) => rt::typed::opt(&mut out.port_limit, &avp, &mut w, 64),
+                    (1, 0) => rt::typed::opt(&mut out.user_name, &avp, &mut w, 64),
+                    (462, 0) => rt::typed::one(&mut out.eap_payload, &avp, &mut w, 16, 0),
+                    (102, 0) => rt::typed::opt(&mut out.eap_key_name, &avp, &mut w, 64),
+                    (6, 0) => rt::typed::opt(&mut out.service_type, &avp, &mut w, 64),
+                    (24, 0) => rt::typed::opt(&mut out.state, &avp, &mut w, 64),
+                    (291, 0) => {
+                        rt::typed::opt(&mut out.authorization_lifetime, &avp, &mut w, 64)
+                    }
+                    (276, 0) => {
+                        rt::typed::opt(&mut out.auth_grace_period, &avp, &mut w, 64)
+                    }
+                    (277, 0) => {
+                        rt::typed::opt(&mut out.auth_session_state, &avp, &mut w, 64)
+                    }
+                    (19, 0) => rt::typed::opt(&mut out.callback_number, &avp, &mut w, 64),
+                    (30, 0) => {
+                        rt::typed::opt(&mut out.called_station_id, &avp, &mut w, 64)
+                    }
+                    (31, 0) => {
+                        rt::typed::opt(&mut out.calling_station_id, &avp, &mut w, 64)
+                    }
+                    (94, 0) => {
+                        rt::typed::opt(&mut out.originating_line_info, &avp, &mut w, 64)
+                    }
+                    (77, 0) => rt::typed::opt(&mut out.connect_info, &avp, &mut w, 64),
+                    (13, 0) => {
+                        rt::typed::many(
+                            &mut out.framed_compression,
+                            &avp,
+                            &mut w,
+                            28,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (96, 0) => {
+                        rt::typed::opt(&mut out.framed_interface_id, &avp, &mut w, 64)
+                    }
+                    (8, 0) => {
+                        rt::typed::opt(&mut out.framed_ip_address, &avp, &mut w, 64)
+                    }
+                    (97, 0) => {
+                        rt::typed::many(
+                            &mut out.framed_ipv6_prefix,
+                            &avp,
+                            &mut w,
+                            31,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (9, 0) => {
+                        rt::typed::opt(&mut out.framed_ip_netmask, &avp, &mut w, 64)
+                    }
+                    (12, 0) => rt::typed::opt(&mut out.framed_mtu, &avp, &mut w, 64),
+                    (7, 0) => rt::typed::opt(&mut out.framed_protocol, &avp, &mut w, 64),
+                    (401, 0) => {
+                        rt::typed::many(
+                            &mut out.tunneling,
+                            &avp,
+                            &mut w,
+                            35,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (284, 0) => {
+                        rt::typed::many(
+                            &mut out.proxy_info,
+                            &avp,
+                            &mut w,
+                            36,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (282, 0) => {
+                        rt::typed::many(
+                            &mut out.route_record,
+                            &avp,
+                            &mut w,
+                            37,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    return Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                return Err(e);
+            }
+            w.finish(Self::REQUIRED, msg.header().length as usize)
+        } {
+            Ok(()) => Ok(out),
+            Err(e) => Err(e),
+        }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
@@ -761,216 +794,6 @@ impl DiameterEapAnswer {
             rt::dictionary::AvpType::DiameterIdentity,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        msg: &rt::Message,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 56usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = msg.avps();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
-                (258, 0) => {
-                    rt::typed::one(&mut self.auth_application_id, &avp, &mut w, 1, 64)
-                }
-                (274, 0) => {
-                    rt::typed::one(&mut self.auth_request_type, &avp, &mut w, 2, 64)
-                }
-                (268, 0) => rt::typed::one(&mut self.result_code, &avp, &mut w, 3, 64),
-                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 4, 64),
-                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 5, 64),
-                (1, 0) => rt::typed::opt(&mut self.user_name, &avp, &mut w, 64),
-                (462, 0) => rt::typed::opt(&mut self.eap_payload, &avp, &mut w, 0),
-                (463, 0) => {
-                    rt::typed::opt(&mut self.eap_reissued_payload, &avp, &mut w, 0)
-                }
-                (464, 0) => {
-                    rt::typed::opt(&mut self.eap_master_session_key, &avp, &mut w, 0)
-                }
-                (102, 0) => rt::typed::opt(&mut self.eap_key_name, &avp, &mut w, 64),
-                (272, 0) => {
-                    rt::typed::opt(&mut self.multi_round_time_out, &avp, &mut w, 64)
-                }
-                (465, 0) => {
-                    rt::typed::opt(&mut self.accounting_eap_auth_method, &avp, &mut w, 0)
-                }
-                (6, 0) => rt::typed::opt(&mut self.service_type, &avp, &mut w, 64),
-                (25, 0) => {
-                    rt::typed::many(&mut self.class, &avp, &mut w, 14, 64, u32::MAX)
-                }
-                (78, 0) => {
-                    rt::typed::many(
-                        &mut self.configuration_token,
-                        &avp,
-                        &mut w,
-                        15,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                (85, 0) => {
-                    rt::typed::opt(&mut self.acct_interim_interval, &avp, &mut w, 64)
-                }
-                (281, 0) => rt::typed::opt(&mut self.error_message, &avp, &mut w, 0),
-                (294, 0) => {
-                    rt::typed::opt(&mut self.error_reporting_host, &avp, &mut w, 0)
-                }
-                (279, 0) => {
-                    rt::typed::many(&mut self.failed_avp, &avp, &mut w, 19, 64, u32::MAX)
-                }
-                (28, 0) => rt::typed::opt(&mut self.idle_timeout, &avp, &mut w, 64),
-                (291, 0) => {
-                    rt::typed::opt(&mut self.authorization_lifetime, &avp, &mut w, 64)
-                }
-                (276, 0) => rt::typed::opt(&mut self.auth_grace_period, &avp, &mut w, 64),
-                (277, 0) => {
-                    rt::typed::opt(&mut self.auth_session_state, &avp, &mut w, 64)
-                }
-                (285, 0) => {
-                    rt::typed::opt(&mut self.re_auth_request_type, &avp, &mut w, 64)
-                }
-                (27, 0) => rt::typed::opt(&mut self.session_timeout, &avp, &mut w, 64),
-                (24, 0) => rt::typed::opt(&mut self.state, &avp, &mut w, 64),
-                (18, 0) => {
-                    rt::typed::many(
-                        &mut self.reply_message,
-                        &avp,
-                        &mut w,
-                        27,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                (278, 0) => rt::typed::opt(&mut self.origin_state_id, &avp, &mut w, 64),
-                (11, 0) => {
-                    rt::typed::many(&mut self.filter_id, &avp, &mut w, 29, 64, u32::MAX)
-                }
-                (62, 0) => rt::typed::opt(&mut self.port_limit, &avp, &mut w, 64),
-                (20, 0) => rt::typed::opt(&mut self.callback_id, &avp, &mut w, 64),
-                (19, 0) => rt::typed::opt(&mut self.callback_number, &avp, &mut w, 64),
-                (37, 0) => {
-                    rt::typed::opt(&mut self.framed_appletalk_link, &avp, &mut w, 64)
-                }
-                (38, 0) => {
-                    rt::typed::many(
-                        &mut self.framed_appletalk_network,
-                        &avp,
-                        &mut w,
-                        34,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                (39, 0) => {
-                    rt::typed::opt(&mut self.framed_appletalk_zone, &avp, &mut w, 64)
-                }
-                (13, 0) => {
-                    rt::typed::many(
-                        &mut self.framed_compression,
-                        &avp,
-                        &mut w,
-                        36,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                (96, 0) => {
-                    rt::typed::opt(&mut self.framed_interface_id, &avp, &mut w, 64)
-                }
-                (8, 0) => rt::typed::opt(&mut self.framed_ip_address, &avp, &mut w, 64),
-                (97, 0) => {
-                    rt::typed::many(
-                        &mut self.framed_ipv6_prefix,
-                        &avp,
-                        &mut w,
-                        39,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                (100, 0) => rt::typed::opt(&mut self.framed_ipv6_pool, &avp, &mut w, 64),
-                (99, 0) => {
-                    rt::typed::many(
-                        &mut self.framed_ipv6_route,
-                        &avp,
-                        &mut w,
-                        41,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                (9, 0) => rt::typed::opt(&mut self.framed_ip_netmask, &avp, &mut w, 64),
-                (22, 0) => {
-                    rt::typed::many(
-                        &mut self.framed_route,
-                        &avp,
-                        &mut w,
-                        43,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                (88, 0) => rt::typed::opt(&mut self.framed_pool, &avp, &mut w, 64),
-                (23, 0) => rt::typed::opt(&mut self.framed_ipx_network, &avp, &mut w, 64),
-                (12, 0) => rt::typed::opt(&mut self.framed_mtu, &avp, &mut w, 64),
-                (7, 0) => rt::typed::opt(&mut self.framed_protocol, &avp, &mut w, 64),
-                (10, 0) => rt::typed::opt(&mut self.framed_routing, &avp, &mut w, 64),
-                (400, 0) => {
-                    rt::typed::many(
-                        &mut self.nas_filter_rule,
-                        &avp,
-                        &mut w,
-                        49,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                (407, 0) => {
-                    rt::typed::many(
-                        &mut self.qos_filter_rule,
-                        &avp,
-                        &mut w,
-                        50,
-                        0,
-                        u32::MAX,
-                    )
-                }
-                (401, 0) => {
-                    rt::typed::many(&mut self.tunneling, &avp, &mut w, 51, 64, u32::MAX)
-                }
-                (292, 0) => {
-                    rt::typed::many(
-                        &mut self.redirect_host,
-                        &avp,
-                        &mut w,
-                        52,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                (261, 0) => {
-                    rt::typed::opt(&mut self.redirect_host_usage, &avp, &mut w, 64)
-                }
-                (262, 0) => {
-                    rt::typed::opt(&mut self.redirect_max_cache_time, &avp, &mut w, 64)
-                }
-                (284, 0) => {
-                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 55, 64, u32::MAX)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, msg.header().length as usize)
-    }
 }
 #[cfg(any(feature = "eap"))]
 impl rt::typed::Command for DiameterEapAnswer {
@@ -991,8 +814,271 @@ impl rt::typed::Command for DiameterEapAnswer {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        out.decode_members(msg, cx)?;
-        Ok(out)
+        match {
+            let mut count = [0u32; 56usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut out.extra,
+                flags: &mut out.avp_flags,
+            };
+            let mut avps = msg.avps();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
+                    (258, 0) => {
+                        rt::typed::one(&mut out.auth_application_id, &avp, &mut w, 1, 64)
+                    }
+                    (274, 0) => {
+                        rt::typed::one(&mut out.auth_request_type, &avp, &mut w, 2, 64)
+                    }
+                    (268, 0) => rt::typed::one(&mut out.result_code, &avp, &mut w, 3, 64),
+                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 4, 64),
+                    (296, 0) => {
+                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 5, 64)
+                    }
+                    (1, 0) => rt::typed::opt(&mut out.user_name, &avp, &mut w, 64),
+                    (462, 0) => rt::typed::opt(&mut out.eap_payload, &avp, &mut w, 0),
+                    (463, 0) => {
+                        rt::typed::opt(&mut out.eap_reissued_payload, &avp, &mut w, 0)
+                    }
+                    (464, 0) => {
+                        rt::typed::opt(&mut out.eap_master_session_key, &avp, &mut w, 0)
+                    }
+                    (102, 0) => rt::typed::opt(&mut out.eap_key_name, &avp, &mut w, 64),
+                    (272, 0) => {
+                        rt::typed::opt(&mut out.multi_round_time_out, &avp, &mut w, 64)
+                    }
+                    (465, 0) => {
+                        rt::typed::opt(
+                            &mut out.accounting_eap_auth_method,
+                            &avp,
+                            &mut w,
+                            0,
+                        )
+                    }
+                    (6, 0) => rt::typed::opt(&mut out.service_type, &avp, &mut w, 64),
+                    (25, 0) => {
+                        rt::typed::many(&mut out.class, &avp, &mut w, 14, 64, u32::MAX)
+                    }
+                    (78, 0) => {
+                        rt::typed::many(
+                            &mut out.configuration_token,
+                            &avp,
+                            &mut w,
+                            15,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (85, 0) => {
+                        rt::typed::opt(&mut out.acct_interim_interval, &avp, &mut w, 64)
+                    }
+                    (281, 0) => rt::typed::opt(&mut out.error_message, &avp, &mut w, 0),
+                    (294, 0) => {
+                        rt::typed::opt(&mut out.error_reporting_host, &avp, &mut w, 0)
+                    }
+                    (279, 0) => {
+                        rt::typed::many(
+                            &mut out.failed_avp,
+                            &avp,
+                            &mut w,
+                            19,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (28, 0) => rt::typed::opt(&mut out.idle_timeout, &avp, &mut w, 64),
+                    (291, 0) => {
+                        rt::typed::opt(&mut out.authorization_lifetime, &avp, &mut w, 64)
+                    }
+                    (276, 0) => {
+                        rt::typed::opt(&mut out.auth_grace_period, &avp, &mut w, 64)
+                    }
+                    (277, 0) => {
+                        rt::typed::opt(&mut out.auth_session_state, &avp, &mut w, 64)
+                    }
+                    (285, 0) => {
+                        rt::typed::opt(&mut out.re_auth_request_type, &avp, &mut w, 64)
+                    }
+                    (27, 0) => rt::typed::opt(&mut out.session_timeout, &avp, &mut w, 64),
+                    (24, 0) => rt::typed::opt(&mut out.state, &avp, &mut w, 64),
+                    (18, 0) => {
+                        rt::typed::many(
+                            &mut out.reply_message,
+                            &avp,
+                            &mut w,
+                            27,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (278, 0) => {
+                        rt::typed::opt(&mut out.origin_state_id, &avp, &mut w, 64)
+                    }
+                    (11, 0) => {
+                        rt::typed::many(
+                            &mut out.filter_id,
+                            &avp,
+                            &mut w,
+                            29,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (62, 0) => rt::typed::opt(&mut out.port_limit, &avp, &mut w, 64),
+                    (20, 0) => rt::typed::opt(&mut out.callback_id, &avp, &mut w, 64),
+                    (19, 0) => rt::typed::opt(&mut out.callback_number, &avp, &mut w, 64),
+                    (37, 0) => {
+                        rt::typed::opt(&mut out.framed_appletalk_link, &avp, &mut w, 64)
+                    }
+                    (38, 0) => {
+                        rt::typed::many(
+                            &mut out.framed_appletalk_network,
+                            &avp,
+                            &mut w,
+                            34,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (39, 0) => {
+                        rt::typed::opt(&mut out.framed_appletalk_zone, &avp, &mut w, 64)
+                    }
+                    (13, 0) => {
+                        rt::typed::many(
+                            &mut out.framed_compression,
+                            &avp,
+                            &mut w,
+                            36,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (96, 0) => {
+                        rt::typed::opt(&mut out.framed_interface_id, &avp, &mut w, 64)
+                    }
+                    (8, 0) => {
+                        rt::typed::opt(&mut out.framed_ip_address, &avp, &mut w, 64)
+                    }
+                    (97, 0) => {
+                        rt::typed::many(
+                            &mut out.framed_ipv6_prefix,
+                            &avp,
+                            &mut w,
+                            39,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (100, 0) => {
+                        rt::typed::opt(&mut out.framed_ipv6_pool, &avp, &mut w, 64)
+                    }
+                    (99, 0) => {
+                        rt::typed::many(
+                            &mut out.framed_ipv6_route,
+                            &avp,
+                            &mut w,
+                            41,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (9, 0) => {
+                        rt::typed::opt(&mut out.framed_ip_netmask, &avp, &mut w, 64)
+                    }
+                    (22, 0) => {
+                        rt::typed::many(
+                            &mut out.framed_route,
+                            &avp,
+                            &mut w,
+                            43,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (88, 0) => rt::typed::opt(&mut out.framed_pool, &avp, &mut w, 64),
+                    (23, 0) => {
+                        rt::typed::opt(&mut out.framed_ipx_network, &avp, &mut w, 64)
+                    }
+                    (12, 0) => rt::typed::opt(&mut out.framed_mtu, &avp, &mut w, 64),
+                    (7, 0) => rt::typed::opt(&mut out.framed_protocol, &avp, &mut w, 64),
+                    (10, 0) => rt::typed::opt(&mut out.framed_routing, &avp, &mut w, 64),
+                    (400, 0) => {
+                        rt::typed::many(
+                            &mut out.nas_filter_rule,
+                            &avp,
+                            &mut w,
+                            49,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (407, 0) => {
+                        rt::typed::many(
+                            &mut out.qos_filter_rule,
+                            &avp,
+                            &mut w,
+                            50,
+                            0,
+                            u32::MAX,
+                        )
+                    }
+                    (401, 0) => {
+                        rt::typed::many(
+                            &mut out.tunneling,
+                            &avp,
+                            &mut w,
+                            51,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (292, 0) => {
+                        rt::typed::many(
+                            &mut out.redirect_host,
+                            &avp,
+                            &mut w,
+                            52,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (261, 0) => {
+                        rt::typed::opt(&mut out.redirect_host_usage, &avp, &mut w, 64)
+                    }
+                    (262, 0) => {
+                        rt::typed::opt(
+                            &mut out.redirect_max_cache_time,
+                            &avp,
+                            &mut w,
+                            64,
+                        )
+                    }
+                    (284, 0) => {
+                        rt::typed::many(
+                            &mut out.proxy_info,
+                            &avp,
+                            &mut w,
+                            55,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    return Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                return Err(e);
+            }
+            w.finish(Self::REQUIRED, msg.header().length as usize)
+        } {
+            Ok(()) => Ok(out),
+            Err(e) => Err(e),
+        }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);

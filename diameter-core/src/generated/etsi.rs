@@ -721,33 +721,6 @@ impl GloballyUniqueAddress {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(300, 13019);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 3usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (8, 0) => rt::typed::opt(&mut self.framed_ip_address, &avp, &mut w, 64),
-                (97, 0) => rt::typed::opt(&mut self.framed_ipv6_prefix, &avp, &mut w, 64),
-                (301, 13019) => {
-                    rt::typed::opt(&mut self.address_realm, &avp, &mut w, 192)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "etsi"))]
 impl rt::AvpData for GloballyUniqueAddress {
@@ -760,11 +733,42 @@ impl rt::AvpData for GloballyUniqueAddress {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 3usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (8, 0) => {
+                        rt::typed::opt(&mut self.framed_ip_address, &avp, &mut w, 64)
+                    }
+                    (97, 0) => {
+                        rt::typed::opt(&mut self.framed_ipv6_prefix, &avp, &mut w, 64)
+                    }
+                    (301, 13019) => {
+                        rt::typed::opt(&mut self.address_realm, &avp, &mut w, 192)
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     #[inline]
     fn check(
@@ -824,54 +828,6 @@ impl InitialGateSetting {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(303, 13019);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 3usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (400, 0) => {
-                    rt::typed::many(
-                        &mut self.nas_filter_rule,
-                        &avp,
-                        &mut w,
-                        0,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                (308, 13019) => {
-                    rt::typed::opt(
-                        &mut self.maximum_allowed_bandwidth_ul,
-                        &avp,
-                        &mut w,
-                        192,
-                    )
-                }
-                (309, 13019) => {
-                    rt::typed::opt(
-                        &mut self.maximum_allowed_bandwidth_dl,
-                        &avp,
-                        &mut w,
-                        192,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "etsi"))]
 impl rt::AvpData for InitialGateSetting {
@@ -884,11 +840,59 @@ impl rt::AvpData for InitialGateSetting {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 3usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (400, 0) => {
+                        rt::typed::many(
+                            &mut self.nas_filter_rule,
+                            &avp,
+                            &mut w,
+                            0,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (308, 13019) => {
+                        rt::typed::opt(
+                            &mut self.maximum_allowed_bandwidth_ul,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (309, 13019) => {
+                        rt::typed::opt(
+                            &mut self.maximum_allowed_bandwidth_dl,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_all(&self.nas_filter_rule, buf, &self.avp_flags, 400, 0, 64);
@@ -967,56 +971,6 @@ impl QosProfile {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(304, 13019);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 6usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (312, 13019) => {
-                    rt::typed::opt(&mut self.application_class_id, &avp, &mut w, 192)
-                }
-                (520, 10415) => {
-                    rt::typed::many(&mut self.media_type, &avp, &mut w, 1, 192, u32::MAX)
-                }
-                (458, 13019) => {
-                    rt::typed::opt(&mut self.reservation_priority, &avp, &mut w, 192)
-                }
-                (308, 13019) => {
-                    rt::typed::opt(
-                        &mut self.maximum_allowed_bandwidth_ul,
-                        &avp,
-                        &mut w,
-                        192,
-                    )
-                }
-                (309, 13019) => {
-                    rt::typed::opt(
-                        &mut self.maximum_allowed_bandwidth_dl,
-                        &avp,
-                        &mut w,
-                        192,
-                    )
-                }
-                (311, 13019) => {
-                    rt::typed::opt(&mut self.transport_class, &avp, &mut w, 192)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "etsi"))]
 impl rt::AvpData for QosProfile {
@@ -1029,11 +983,68 @@ impl rt::AvpData for QosProfile {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 6usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (312, 13019) => {
+                        rt::typed::opt(&mut self.application_class_id, &avp, &mut w, 192)
+                    }
+                    (520, 10415) => {
+                        rt::typed::many(
+                            &mut self.media_type,
+                            &avp,
+                            &mut w,
+                            1,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    (458, 13019) => {
+                        rt::typed::opt(&mut self.reservation_priority, &avp, &mut w, 192)
+                    }
+                    (308, 13019) => {
+                        rt::typed::opt(
+                            &mut self.maximum_allowed_bandwidth_ul,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (309, 13019) => {
+                        rt::typed::opt(
+                            &mut self.maximum_allowed_bandwidth_dl,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (311, 13019) => {
+                        rt::typed::opt(&mut self.transport_class, &avp, &mut w, 192)
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(
@@ -1123,32 +1134,6 @@ impl AccessNetworkType {
             rt::dictionary::AvpType::Enumerated,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 2usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (61, 0) => rt::typed::one(&mut self.nas_port_type, &avp, &mut w, 0, 64),
-                (307, 13019) => {
-                    rt::typed::opt(&mut self.aggregation_network_type, &avp, &mut w, 192)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "etsi"))]
 impl rt::AvpData for AccessNetworkType {
@@ -1161,11 +1146,44 @@ impl rt::AvpData for AccessNetworkType {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 2usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (61, 0) => {
+                        rt::typed::one(&mut self.nas_port_type, &avp, &mut w, 0, 64)
+                    }
+                    (307, 13019) => {
+                        rt::typed::opt(
+                            &mut self.aggregation_network_type,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.nas_port_type, buf, &self.avp_flags, 61, 0, 64);
@@ -1226,37 +1244,6 @@ impl EtsiLocationInformation {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(350, 13019);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 3usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (500, 13019) => {
-                    rt::typed::opt(&mut self.line_identifier, &avp, &mut w, 192)
-                }
-                (355, 13019) => {
-                    rt::typed::opt(&mut self.civic_location, &avp, &mut w, 192)
-                }
-                (356, 13019) => {
-                    rt::typed::opt(&mut self.geospatial_location, &avp, &mut w, 192)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "etsi"))]
 impl rt::AvpData for EtsiLocationInformation {
@@ -1269,11 +1256,42 @@ impl rt::AvpData for EtsiLocationInformation {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 3usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (500, 13019) => {
+                        rt::typed::opt(&mut self.line_identifier, &avp, &mut w, 192)
+                    }
+                    (355, 13019) => {
+                        rt::typed::opt(&mut self.civic_location, &avp, &mut w, 192)
+                    }
+                    (356, 13019) => {
+                        rt::typed::opt(&mut self.geospatial_location, &avp, &mut w, 192)
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     #[inline]
     fn check(
@@ -1346,34 +1364,6 @@ impl BindingInformation {
             rt::dictionary::AvpType::Grouped,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 2usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (451, 13019) => {
-                    rt::typed::one(&mut self.binding_input_list, &avp, &mut w, 0, 192)
-                }
-                (452, 13019) => {
-                    rt::typed::opt(&mut self.binding_output_list, &avp, &mut w, 192)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "etsi"))]
 impl rt::AvpData for BindingInformation {
@@ -1386,11 +1376,45 @@ impl rt::AvpData for BindingInformation {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 2usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (451, 13019) => {
+                        rt::typed::one(
+                            &mut self.binding_input_list,
+                            &avp,
+                            &mut w,
+                            0,
+                            192,
+                        )
+                    }
+                    (452, 13019) => {
+                        rt::typed::opt(&mut self.binding_output_list, &avp, &mut w, 192)
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     #[inline]
     fn check(
@@ -1459,48 +1483,6 @@ impl BindingInputList {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(451, 13019);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 2usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (453, 13019) => {
-                    rt::typed::many(
-                        &mut self.v6_transport_address,
-                        &avp,
-                        &mut w,
-                        0,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                (454, 13019) => {
-                    rt::typed::many(
-                        &mut self.v4_transport_address,
-                        &avp,
-                        &mut w,
-                        1,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "etsi"))]
 impl rt::AvpData for BindingInputList {
@@ -1513,11 +1495,53 @@ impl rt::AvpData for BindingInputList {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 2usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (453, 13019) => {
+                        rt::typed::many(
+                            &mut self.v6_transport_address,
+                            &avp,
+                            &mut w,
+                            0,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    (454, 13019) => {
+                        rt::typed::many(
+                            &mut self.v4_transport_address,
+                            &avp,
+                            &mut w,
+                            1,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_all(
@@ -1579,48 +1603,6 @@ impl BindingOutputList {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(452, 13019);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 2usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (453, 13019) => {
-                    rt::typed::many(
-                        &mut self.v6_transport_address,
-                        &avp,
-                        &mut w,
-                        0,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                (454, 13019) => {
-                    rt::typed::many(
-                        &mut self.v4_transport_address,
-                        &avp,
-                        &mut w,
-                        1,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "etsi"))]
 impl rt::AvpData for BindingOutputList {
@@ -1633,11 +1615,53 @@ impl rt::AvpData for BindingOutputList {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 2usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (453, 13019) => {
+                        rt::typed::many(
+                            &mut self.v6_transport_address,
+                            &avp,
+                            &mut w,
+                            0,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    (454, 13019) => {
+                        rt::typed::many(
+                            &mut self.v4_transport_address,
+                            &avp,
+                            &mut w,
+                            1,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_all(
@@ -1718,34 +1742,6 @@ impl V6TransportAddress {
             rt::dictionary::AvpType::Unsigned32,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 2usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (97, 0) => {
-                    rt::typed::one(&mut self.framed_ipv6_prefix, &avp, &mut w, 0, 64)
-                }
-                (455, 13019) => {
-                    rt::typed::one(&mut self.port_number, &avp, &mut w, 1, 192)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "etsi"))]
 impl rt::AvpData for V6TransportAddress {
@@ -1758,11 +1754,39 @@ impl rt::AvpData for V6TransportAddress {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 2usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (97, 0) => {
+                        rt::typed::one(&mut self.framed_ipv6_prefix, &avp, &mut w, 0, 64)
+                    }
+                    (455, 13019) => {
+                        rt::typed::one(&mut self.port_number, &avp, &mut w, 1, 192)
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.framed_ipv6_prefix, buf, &self.avp_flags, 97, 0, 64);
@@ -1829,34 +1853,6 @@ impl V4TransportAddress {
             rt::dictionary::AvpType::Unsigned32,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 2usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (8, 0) => {
-                    rt::typed::one(&mut self.framed_ip_address, &avp, &mut w, 0, 64)
-                }
-                (455, 13019) => {
-                    rt::typed::one(&mut self.port_number, &avp, &mut w, 1, 192)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "etsi"))]
 impl rt::AvpData for V4TransportAddress {
@@ -1869,11 +1865,39 @@ impl rt::AvpData for V4TransportAddress {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 2usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (8, 0) => {
+                        rt::typed::one(&mut self.framed_ip_address, &avp, &mut w, 0, 64)
+                    }
+                    (455, 13019) => {
+                        rt::typed::one(&mut self.port_number, &avp, &mut w, 1, 192)
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.framed_ip_address, buf, &self.avp_flags, 8, 0, 64);
@@ -1968,62 +1992,6 @@ impl EtsiSipAuthenticate {
             rt::dictionary::AvpType::UTF8String,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 9usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (504, 13019) => {
-                    rt::typed::one(&mut self.etsi_digest_realm, &avp, &mut w, 0, 192)
-                }
-                (505, 13019) => {
-                    rt::typed::one(&mut self.etsi_digest_nonce, &avp, &mut w, 1, 192)
-                }
-                (506, 13019) => {
-                    rt::typed::opt(&mut self.etsi_digest_domain, &avp, &mut w, 192)
-                }
-                (507, 13019) => {
-                    rt::typed::opt(&mut self.etsi_digest_opaque, &avp, &mut w, 192)
-                }
-                (508, 13019) => {
-                    rt::typed::opt(&mut self.etsi_digest_stale, &avp, &mut w, 192)
-                }
-                (509, 13019) => {
-                    rt::typed::opt(&mut self.etsi_digest_algorithm, &avp, &mut w, 192)
-                }
-                (510, 13019) => {
-                    rt::typed::opt(&mut self.etsi_digest_qop, &avp, &mut w, 192)
-                }
-                (511, 13019) => {
-                    rt::typed::opt(&mut self.etsi_digest_ha1, &avp, &mut w, 192)
-                }
-                (512, 13019) => {
-                    rt::typed::many(
-                        &mut self.etsi_digest_auth_param,
-                        &avp,
-                        &mut w,
-                        8,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "etsi"))]
 impl rt::AvpData for EtsiSipAuthenticate {
@@ -2036,11 +2004,72 @@ impl rt::AvpData for EtsiSipAuthenticate {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 9usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (504, 13019) => {
+                        rt::typed::one(&mut self.etsi_digest_realm, &avp, &mut w, 0, 192)
+                    }
+                    (505, 13019) => {
+                        rt::typed::one(&mut self.etsi_digest_nonce, &avp, &mut w, 1, 192)
+                    }
+                    (506, 13019) => {
+                        rt::typed::opt(&mut self.etsi_digest_domain, &avp, &mut w, 192)
+                    }
+                    (507, 13019) => {
+                        rt::typed::opt(&mut self.etsi_digest_opaque, &avp, &mut w, 192)
+                    }
+                    (508, 13019) => {
+                        rt::typed::opt(&mut self.etsi_digest_stale, &avp, &mut w, 192)
+                    }
+                    (509, 13019) => {
+                        rt::typed::opt(
+                            &mut self.etsi_digest_algorithm,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (510, 13019) => {
+                        rt::typed::opt(&mut self.etsi_digest_qop, &avp, &mut w, 192)
+                    }
+                    (511, 13019) => {
+                        rt::typed::opt(&mut self.etsi_digest_ha1, &avp, &mut w, 192)
+                    }
+                    (512, 13019) => {
+                        rt::typed::many(
+                            &mut self.etsi_digest_auth_param,
+                            &avp,
+                            &mut w,
+                            8,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     #[inline]
     fn check(
@@ -2241,79 +2270,6 @@ impl EtsiSipAuthorization {
             rt::dictionary::AvpType::UTF8String,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 13usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (513, 13019) => {
-                    rt::typed::one(&mut self.etsi_digest_username, &avp, &mut w, 0, 192)
-                }
-                (504, 13019) => {
-                    rt::typed::one(&mut self.etsi_digest_realm, &avp, &mut w, 1, 192)
-                }
-                (505, 13019) => {
-                    rt::typed::one(&mut self.etsi_digest_nonce, &avp, &mut w, 2, 192)
-                }
-                (514, 13019) => {
-                    rt::typed::one(&mut self.etsi_digest_uri, &avp, &mut w, 3, 192)
-                }
-                (515, 13019) => {
-                    rt::typed::one(&mut self.etsi_digest_response, &avp, &mut w, 4, 192)
-                }
-                (509, 13019) => {
-                    rt::typed::opt(&mut self.etsi_digest_algorithm, &avp, &mut w, 192)
-                }
-                (516, 13019) => {
-                    rt::typed::opt(&mut self.etsi_digest_cnonce, &avp, &mut w, 192)
-                }
-                (507, 13019) => {
-                    rt::typed::opt(&mut self.etsi_digest_opaque, &avp, &mut w, 192)
-                }
-                (510, 13019) => {
-                    rt::typed::opt(&mut self.etsi_digest_qop, &avp, &mut w, 192)
-                }
-                (517, 13019) => {
-                    rt::typed::opt(&mut self.etsi_digest_nonce_count, &avp, &mut w, 192)
-                }
-                (518, 13019) => {
-                    rt::typed::opt(&mut self.etsi_digest_method, &avp, &mut w, 192)
-                }
-                (519, 13019) => {
-                    rt::typed::opt(
-                        &mut self.etsi_digest_entity_body_hash,
-                        &avp,
-                        &mut w,
-                        192,
-                    )
-                }
-                (512, 13019) => {
-                    rt::typed::many(
-                        &mut self.etsi_digest_auth_param,
-                        &avp,
-                        &mut w,
-                        12,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "etsi"))]
 impl rt::AvpData for EtsiSipAuthorization {
@@ -2326,11 +2282,106 @@ impl rt::AvpData for EtsiSipAuthorization {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 13usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (513, 13019) => {
+                        rt::typed::one(
+                            &mut self.etsi_digest_username,
+                            &avp,
+                            &mut w,
+                            0,
+                            192,
+                        )
+                    }
+                    (504, 13019) => {
+                        rt::typed::one(&mut self.etsi_digest_realm, &avp, &mut w, 1, 192)
+                    }
+                    (505, 13019) => {
+                        rt::typed::one(&mut self.etsi_digest_nonce, &avp, &mut w, 2, 192)
+                    }
+                    (514, 13019) => {
+                        rt::typed::one(&mut self.etsi_digest_uri, &avp, &mut w, 3, 192)
+                    }
+                    (515, 13019) => {
+                        rt::typed::one(
+                            &mut self.etsi_digest_response,
+                            &avp,
+                            &mut w,
+                            4,
+                            192,
+                        )
+                    }
+                    (509, 13019) => {
+                        rt::typed::opt(
+                            &mut self.etsi_digest_algorithm,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (516, 13019) => {
+                        rt::typed::opt(&mut self.etsi_digest_cnonce, &avp, &mut w, 192)
+                    }
+                    (507, 13019) => {
+                        rt::typed::opt(&mut self.etsi_digest_opaque, &avp, &mut w, 192)
+                    }
+                    (510, 13019) => {
+                        rt::typed::opt(&mut self.etsi_digest_qop, &avp, &mut w, 192)
+                    }
+                    (517, 13019) => {
+                        rt::typed::opt(
+                            &mut self.etsi_digest_nonce_count,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (518, 13019) => {
+                        rt::typed::opt(&mut self.etsi_digest_method, &avp, &mut w, 192)
+                    }
+                    (519, 13019) => {
+                        rt::typed::opt(
+                            &mut self.etsi_digest_entity_body_hash,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (512, 13019) => {
+                        rt::typed::many(
+                            &mut self.etsi_digest_auth_param,
+                            &avp,
+                            &mut w,
+                            12,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     #[inline]
     fn check(
@@ -2485,48 +2536,6 @@ impl EtsiSipAuthenticationInfo {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(503, 13019);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 5usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (520, 13019) => {
-                    rt::typed::opt(&mut self.etsi_digest_nextnonce, &avp, &mut w, 192)
-                }
-                (510, 13019) => {
-                    rt::typed::opt(&mut self.etsi_digest_qop, &avp, &mut w, 192)
-                }
-                (521, 13019) => {
-                    rt::typed::opt(
-                        &mut self.etsi_digest_response_auth,
-                        &avp,
-                        &mut w,
-                        192,
-                    )
-                }
-                (516, 13019) => {
-                    rt::typed::opt(&mut self.etsi_digest_cnonce, &avp, &mut w, 192)
-                }
-                (517, 13019) => {
-                    rt::typed::opt(&mut self.etsi_digest_nonce_count, &avp, &mut w, 192)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "etsi"))]
 impl rt::AvpData for EtsiSipAuthenticationInfo {
@@ -2539,11 +2548,63 @@ impl rt::AvpData for EtsiSipAuthenticationInfo {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 5usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (520, 13019) => {
+                        rt::typed::opt(
+                            &mut self.etsi_digest_nextnonce,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (510, 13019) => {
+                        rt::typed::opt(&mut self.etsi_digest_qop, &avp, &mut w, 192)
+                    }
+                    (521, 13019) => {
+                        rt::typed::opt(
+                            &mut self.etsi_digest_response_auth,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (516, 13019) => {
+                        rt::typed::opt(&mut self.etsi_digest_cnonce, &avp, &mut w, 192)
+                    }
+                    (517, 13019) => {
+                        rt::typed::opt(
+                            &mut self.etsi_digest_nonce_count,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     #[inline]
     fn check(

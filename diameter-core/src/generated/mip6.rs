@@ -190,44 +190,6 @@ impl Mip6AgentInfo {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(486, 0);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 3usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (334, 0) => {
-                    rt::typed::many(
-                        &mut self.mip_home_agent_address,
-                        &avp,
-                        &mut w,
-                        0,
-                        64,
-                        2,
-                    )
-                }
-                (348, 0) => {
-                    rt::typed::opt(&mut self.mip_home_agent_host, &avp, &mut w, 64)
-                }
-                (125, 0) => {
-                    rt::typed::opt(&mut self.mip6_home_link_prefix, &avp, &mut w, 64)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(
     any(
@@ -254,11 +216,49 @@ impl rt::AvpData for Mip6AgentInfo {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 3usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (334, 0) => {
+                        rt::typed::many(
+                            &mut self.mip_home_agent_address,
+                            &avp,
+                            &mut w,
+                            0,
+                            64,
+                            2,
+                        )
+                    }
+                    (348, 0) => {
+                        rt::typed::opt(&mut self.mip_home_agent_host, &avp, &mut w, 64)
+                    }
+                    (125, 0) => {
+                        rt::typed::opt(&mut self.mip6_home_link_prefix, &avp, &mut w, 64)
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     #[inline]
     fn check(
@@ -359,39 +359,6 @@ impl MipMnHaMsa {
             rt::dictionary::AvpType::Unsigned32,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 5usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (343, 0) => {
-                    rt::typed::one(&mut self.mip_session_key, &avp, &mut w, 0, 64)
-                }
-                (367, 0) => {
-                    rt::typed::one(&mut self.mip_msa_lifetime, &avp, &mut w, 1, 64)
-                }
-                (491, 0) => rt::typed::opt(&mut self.mip_mn_ha_spi, &avp, &mut w, 64),
-                (345, 0) => {
-                    rt::typed::opt(&mut self.mip_algorithm_type, &avp, &mut w, 64)
-                }
-                (346, 0) => rt::typed::opt(&mut self.mip_replay_mode, &avp, &mut w, 64),
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "mip6", feature = "mip6a"))]
 impl rt::AvpData for MipMnHaMsa {
@@ -404,11 +371,46 @@ impl rt::AvpData for MipMnHaMsa {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 5usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (343, 0) => {
+                        rt::typed::one(&mut self.mip_session_key, &avp, &mut w, 0, 64)
+                    }
+                    (367, 0) => {
+                        rt::typed::one(&mut self.mip_msa_lifetime, &avp, &mut w, 1, 64)
+                    }
+                    (491, 0) => rt::typed::opt(&mut self.mip_mn_ha_spi, &avp, &mut w, 64),
+                    (345, 0) => {
+                        rt::typed::opt(&mut self.mip_algorithm_type, &avp, &mut w, 64)
+                    }
+                    (346, 0) => {
+                        rt::typed::opt(&mut self.mip_replay_mode, &avp, &mut w, 64)
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.mip_session_key, buf, &self.avp_flags, 343, 0, 64);
@@ -678,112 +680,6 @@ impl Mip6Request {
             rt::dictionary::AvpType::Address,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        msg: &rt::Message,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 33usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = msg.avps();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
-                (258, 0) => {
-                    rt::typed::one(&mut self.auth_application_id, &avp, &mut w, 1, 64)
-                }
-                (1, 0) => rt::typed::one(&mut self.user_name, &avp, &mut w, 2, 64),
-                (283, 0) => {
-                    rt::typed::one(&mut self.destination_realm, &avp, &mut w, 3, 64)
-                }
-                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 4, 64),
-                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 5, 64),
-                (274, 0) => {
-                    rt::typed::one(&mut self.auth_request_type, &avp, &mut w, 6, 64)
-                }
-                (293, 0) => rt::typed::opt(&mut self.destination_host, &avp, &mut w, 64),
-                (278, 0) => rt::typed::opt(&mut self.origin_state_id, &avp, &mut w, 64),
-                (32, 0) => rt::typed::opt(&mut self.nas_identifier, &avp, &mut w, 64),
-                (4, 0) => rt::typed::opt(&mut self.nas_ip_address, &avp, &mut w, 64),
-                (95, 0) => rt::typed::opt(&mut self.nas_ipv6_address, &avp, &mut w, 64),
-                (61, 0) => rt::typed::opt(&mut self.nas_port_type, &avp, &mut w, 64),
-                (30, 0) => rt::typed::opt(&mut self.called_station_id, &avp, &mut w, 64),
-                (31, 0) => rt::typed::opt(&mut self.calling_station_id, &avp, &mut w, 64),
-                (124, 0) => {
-                    rt::typed::opt(&mut self.mip6_feature_vector, &avp, &mut w, 64)
-                }
-                (494, 0) => {
-                    rt::typed::one(&mut self.mip6_auth_mode, &avp, &mut w, 16, 64)
-                }
-                (341, 0) => rt::typed::opt(&mut self.mip_mn_aaa_spi, &avp, &mut w, 64),
-                (491, 0) => rt::typed::opt(&mut self.mip_mn_ha_spi, &avp, &mut w, 64),
-                (333, 0) => {
-                    rt::typed::many(
-                        &mut self.mip_mobile_node_address,
-                        &avp,
-                        &mut w,
-                        19,
-                        64,
-                        2,
-                    )
-                }
-                (486, 0) => {
-                    rt::typed::one(&mut self.mip6_agent_info, &avp, &mut w, 20, 64)
-                }
-                (487, 0) => {
-                    rt::typed::one(&mut self.mip_careof_address, &avp, &mut w, 21, 64)
-                }
-                (488, 0) => rt::typed::opt(&mut self.mip_authenticator, &avp, &mut w, 64),
-                (489, 0) => {
-                    rt::typed::opt(&mut self.mip_mac_mobility_data, &avp, &mut w, 64)
-                }
-                (490, 0) => rt::typed::opt(&mut self.mip_timestamp, &avp, &mut w, 64),
-                (578, 0) => rt::typed::opt(&mut self.qos_capability, &avp, &mut w, 64),
-                (508, 0) => {
-                    rt::typed::many(
-                        &mut self.qos_resources,
-                        &avp,
-                        &mut w,
-                        26,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                (89, 0) => {
-                    rt::typed::opt(&mut self.chargeable_user_identity, &avp, &mut w, 64)
-                }
-                (493, 0) => rt::typed::opt(&mut self.service_selection, &avp, &mut w, 64),
-                (291, 0) => {
-                    rt::typed::opt(&mut self.authorization_lifetime, &avp, &mut w, 64)
-                }
-                (277, 0) => {
-                    rt::typed::opt(&mut self.auth_session_state, &avp, &mut w, 64)
-                }
-                (284, 0) => {
-                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 31, 64, u32::MAX)
-                }
-                (282, 0) => {
-                    rt::typed::many(
-                        &mut self.route_record,
-                        &avp,
-                        &mut w,
-                        32,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, msg.header().length as usize)
-    }
 }
 #[cfg(any(feature = "mip6", feature = "mip6a"))]
 impl rt::typed::Command for Mip6Request {
@@ -804,8 +700,143 @@ impl rt::typed::Command for Mip6Request {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        out.decode_members(msg, cx)?;
-        Ok(out)
+        match {
+            let mut count = [0u32; 33usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut out.extra,
+                flags: &mut out.avp_flags,
+            };
+            let mut avps = msg.avps();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
+                    (258, 0) => {
+                        rt::typed::one(&mut out.auth_application_id, &avp, &mut w, 1, 64)
+                    }
+                    (1, 0) => rt::typed::one(&mut out.user_name, &avp, &mut w, 2, 64),
+                    (283, 0) => {
+                        rt::typed::one(&mut out.destination_realm, &avp, &mut w, 3, 64)
+                    }
+                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 4, 64),
+                    (296, 0) => {
+                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 5, 64)
+                    }
+                    (274, 0) => {
+                        rt::typed::one(&mut out.auth_request_type, &avp, &mut w, 6, 64)
+                    }
+                    (293, 0) => {
+                        rt::typed::opt(&mut out.destination_host, &avp, &mut w, 64)
+                    }
+                    (278, 0) => {
+                        rt::typed::opt(&mut out.origin_state_id, &avp, &mut w, 64)
+                    }
+                    (32, 0) => rt::typed::opt(&mut out.nas_identifier, &avp, &mut w, 64),
+                    (4, 0) => rt::typed::opt(&mut out.nas_ip_address, &avp, &mut w, 64),
+                    (95, 0) => {
+                        rt::typed::opt(&mut out.nas_ipv6_address, &avp, &mut w, 64)
+                    }
+                    (61, 0) => rt::typed::opt(&mut out.nas_port_type, &avp, &mut w, 64),
+                    (30, 0) => {
+                        rt::typed::opt(&mut out.called_station_id, &avp, &mut w, 64)
+                    }
+                    (31, 0) => {
+                        rt::typed::opt(&mut out.calling_station_id, &avp, &mut w, 64)
+                    }
+                    (124, 0) => {
+                        rt::typed::opt(&mut out.mip6_feature_vector, &avp, &mut w, 64)
+                    }
+                    (494, 0) => {
+                        rt::typed::one(&mut out.mip6_auth_mode, &avp, &mut w, 16, 64)
+                    }
+                    (341, 0) => rt::typed::opt(&mut out.mip_mn_aaa_spi, &avp, &mut w, 64),
+                    (491, 0) => rt::typed::opt(&mut out.mip_mn_ha_spi, &avp, &mut w, 64),
+                    (333, 0) => {
+                        rt::typed::many(
+                            &mut out.mip_mobile_node_address,
+                            &avp,
+                            &mut w,
+                            19,
+                            64,
+                            2,
+                        )
+                    }
+                    (486, 0) => {
+                        rt::typed::one(&mut out.mip6_agent_info, &avp, &mut w, 20, 64)
+                    }
+                    (487, 0) => {
+                        rt::typed::one(&mut out.mip_careof_address, &avp, &mut w, 21, 64)
+                    }
+                    (488, 0) => {
+                        rt::typed::opt(&mut out.mip_authenticator, &avp, &mut w, 64)
+                    }
+                    (489, 0) => {
+                        rt::typed::opt(&mut out.mip_mac_mobility_data, &avp, &mut w, 64)
+                    }
+                    (490, 0) => rt::typed::opt(&mut out.mip_timestamp, &avp, &mut w, 64),
+                    (578, 0) => rt::typed::opt(&mut out.qos_capability, &avp, &mut w, 64),
+                    (508, 0) => {
+                        rt::typed::many(
+                            &mut out.qos_resources,
+                            &avp,
+                            &mut w,
+                            26,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (89, 0) => {
+                        rt::typed::opt(
+                            &mut out.chargeable_user_identity,
+                            &avp,
+                            &mut w,
+                            64,
+                        )
+                    }
+                    (493, 0) => {
+                        rt::typed::opt(&mut out.service_selection, &avp, &mut w, 64)
+                    }
+                    (291, 0) => {
+                        rt::typed::opt(&mut out.authorization_lifetime, &avp, &mut w, 64)
+                    }
+                    (277, 0) => {
+                        rt::typed::opt(&mut out.auth_session_state, &avp, &mut w, 64)
+                    }
+                    (284, 0) => {
+                        rt::typed::many(
+                            &mut out.proxy_info,
+                            &avp,
+                            &mut w,
+                            31,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (282, 0) => {
+                        rt::typed::many(
+                            &mut out.route_record,
+                            &avp,
+                            &mut w,
+                            32,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    return Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                return Err(e);
+            }
+            w.finish(Self::REQUIRED, msg.header().length as usize)
+        } {
+            Ok(()) => Ok(out),
+            Err(e) => Err(e),
+        }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
@@ -1062,104 +1093,6 @@ impl Mip6Answer {
             rt::dictionary::AvpType::Enumerated,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        msg: &rt::Message,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 25usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = msg.avps();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
-                (258, 0) => {
-                    rt::typed::one(&mut self.auth_application_id, &avp, &mut w, 1, 64)
-                }
-                (268, 0) => rt::typed::one(&mut self.result_code, &avp, &mut w, 2, 64),
-                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 3, 64),
-                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 4, 64),
-                (274, 0) => {
-                    rt::typed::one(&mut self.auth_request_type, &avp, &mut w, 5, 64)
-                }
-                (1, 0) => rt::typed::opt(&mut self.user_name, &avp, &mut w, 64),
-                (291, 0) => {
-                    rt::typed::opt(&mut self.authorization_lifetime, &avp, &mut w, 64)
-                }
-                (277, 0) => {
-                    rt::typed::opt(&mut self.auth_session_state, &avp, &mut w, 64)
-                }
-                (281, 0) => rt::typed::opt(&mut self.error_message, &avp, &mut w, 0),
-                (294, 0) => {
-                    rt::typed::opt(&mut self.error_reporting_host, &avp, &mut w, 0)
-                }
-                (285, 0) => {
-                    rt::typed::opt(&mut self.re_auth_request_type, &avp, &mut w, 64)
-                }
-                (124, 0) => {
-                    rt::typed::opt(&mut self.mip6_feature_vector, &avp, &mut w, 64)
-                }
-                (486, 0) => rt::typed::opt(&mut self.mip6_agent_info, &avp, &mut w, 64),
-                (333, 0) => {
-                    rt::typed::many(
-                        &mut self.mip_mobile_node_address,
-                        &avp,
-                        &mut w,
-                        14,
-                        64,
-                        2,
-                    )
-                }
-                (492, 0) => rt::typed::opt(&mut self.mip_mn_ha_msa, &avp, &mut w, 64),
-                (508, 0) => {
-                    rt::typed::many(
-                        &mut self.qos_resources,
-                        &avp,
-                        &mut w,
-                        16,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                (89, 0) => {
-                    rt::typed::opt(&mut self.chargeable_user_identity, &avp, &mut w, 64)
-                }
-                (493, 0) => rt::typed::opt(&mut self.service_selection, &avp, &mut w, 64),
-                (278, 0) => rt::typed::opt(&mut self.origin_state_id, &avp, &mut w, 64),
-                (284, 0) => {
-                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 20, 64, u32::MAX)
-                }
-                (292, 0) => {
-                    rt::typed::many(
-                        &mut self.redirect_host,
-                        &avp,
-                        &mut w,
-                        21,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                (261, 0) => {
-                    rt::typed::opt(&mut self.redirect_host_usage, &avp, &mut w, 64)
-                }
-                (262, 0) => {
-                    rt::typed::opt(&mut self.redirect_max_cache_time, &avp, &mut w, 64)
-                }
-                (279, 0) => {
-                    rt::typed::many(&mut self.failed_avp, &avp, &mut w, 24, 64, u32::MAX)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, msg.header().length as usize)
-    }
 }
 #[cfg(any(feature = "mip6", feature = "mip6a"))]
 impl rt::typed::Command for Mip6Answer {
@@ -1180,8 +1113,139 @@ impl rt::typed::Command for Mip6Answer {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        out.decode_members(msg, cx)?;
-        Ok(out)
+        match {
+            let mut count = [0u32; 25usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut out.extra,
+                flags: &mut out.avp_flags,
+            };
+            let mut avps = msg.avps();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
+                    (258, 0) => {
+                        rt::typed::one(&mut out.auth_application_id, &avp, &mut w, 1, 64)
+                    }
+                    (268, 0) => rt::typed::one(&mut out.result_code, &avp, &mut w, 2, 64),
+                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 3, 64),
+                    (296, 0) => {
+                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 4, 64)
+                    }
+                    (274, 0) => {
+                        rt::typed::one(&mut out.auth_request_type, &avp, &mut w, 5, 64)
+                    }
+                    (1, 0) => rt::typed::opt(&mut out.user_name, &avp, &mut w, 64),
+                    (291, 0) => {
+                        rt::typed::opt(&mut out.authorization_lifetime, &avp, &mut w, 64)
+                    }
+                    (277, 0) => {
+                        rt::typed::opt(&mut out.auth_session_state, &avp, &mut w, 64)
+                    }
+                    (281, 0) => rt::typed::opt(&mut out.error_message, &avp, &mut w, 0),
+                    (294, 0) => {
+                        rt::typed::opt(&mut out.error_reporting_host, &avp, &mut w, 0)
+                    }
+                    (285, 0) => {
+                        rt::typed::opt(&mut out.re_auth_request_type, &avp, &mut w, 64)
+                    }
+                    (124, 0) => {
+                        rt::typed::opt(&mut out.mip6_feature_vector, &avp, &mut w, 64)
+                    }
+                    (486, 0) => {
+                        rt::typed::opt(&mut out.mip6_agent_info, &avp, &mut w, 64)
+                    }
+                    (333, 0) => {
+                        rt::typed::many(
+                            &mut out.mip_mobile_node_address,
+                            &avp,
+                            &mut w,
+                            14,
+                            64,
+                            2,
+                        )
+                    }
+                    (492, 0) => rt::typed::opt(&mut out.mip_mn_ha_msa, &avp, &mut w, 64),
+                    (508, 0) => {
+                        rt::typed::many(
+                            &mut out.qos_resources,
+                            &avp,
+                            &mut w,
+                            16,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (89, 0) => {
+                        rt::typed::opt(
+                            &mut out.chargeable_user_identity,
+                            &avp,
+                            &mut w,
+                            64,
+                        )
+                    }
+                    (493, 0) => {
+                        rt::typed::opt(&mut out.service_selection, &avp, &mut w, 64)
+                    }
+                    (278, 0) => {
+                        rt::typed::opt(&mut out.origin_state_id, &avp, &mut w, 64)
+                    }
+                    (284, 0) => {
+                        rt::typed::many(
+                            &mut out.proxy_info,
+                            &avp,
+                            &mut w,
+                            20,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (292, 0) => {
+                        rt::typed::many(
+                            &mut out.redirect_host,
+                            &avp,
+                            &mut w,
+                            21,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (261, 0) => {
+                        rt::typed::opt(&mut out.redirect_host_usage, &avp, &mut w, 64)
+                    }
+                    (262, 0) => {
+                        rt::typed::opt(
+                            &mut out.redirect_max_cache_time,
+                            &avp,
+                            &mut w,
+                            64,
+                        )
+                    }
+                    (279, 0) => {
+                        rt::typed::many(
+                            &mut out.failed_avp,
+                            &avp,
+                            &mut w,
+                            24,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    return Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                return Err(e);
+            }
+            w.finish(Self::REQUIRED, msg.header().length as usize)
+        } {
+            Ok(()) => Ok(out),
+            Err(e) => Err(e),
+        }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);

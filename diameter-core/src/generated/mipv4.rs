@@ -305,56 +305,6 @@ impl MipMnAaaAuth {
             rt::dictionary::AvpType::Unsigned32,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 4usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (341, 0) => rt::typed::one(&mut self.mip_mn_aaa_spi, &avp, &mut w, 0, 64),
-                (338, 0) => {
-                    rt::typed::one(
-                        &mut self.mip_auth_input_data_length,
-                        &avp,
-                        &mut w,
-                        1,
-                        64,
-                    )
-                }
-                (339, 0) => {
-                    rt::typed::one(
-                        &mut self.mip_authenticator_length,
-                        &avp,
-                        &mut w,
-                        2,
-                        64,
-                    )
-                }
-                (340, 0) => {
-                    rt::typed::one(
-                        &mut self.mip_authenticator_offset,
-                        &avp,
-                        &mut w,
-                        3,
-                        64,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "mipv4"))]
 impl rt::AvpData for MipMnAaaAuth {
@@ -367,11 +317,63 @@ impl rt::AvpData for MipMnAaaAuth {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 4usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (341, 0) => {
+                        rt::typed::one(&mut self.mip_mn_aaa_spi, &avp, &mut w, 0, 64)
+                    }
+                    (338, 0) => {
+                        rt::typed::one(
+                            &mut self.mip_auth_input_data_length,
+                            &avp,
+                            &mut w,
+                            1,
+                            64,
+                        )
+                    }
+                    (339, 0) => {
+                        rt::typed::one(
+                            &mut self.mip_authenticator_length,
+                            &avp,
+                            &mut w,
+                            2,
+                            64,
+                        )
+                    }
+                    (340, 0) => {
+                        rt::typed::one(
+                            &mut self.mip_authenticator_offset,
+                            &avp,
+                            &mut w,
+                            3,
+                            64,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.mip_mn_aaa_spi, buf, &self.avp_flags, 341, 0, 64);
@@ -461,30 +463,6 @@ impl MipOriginatingForeignAaa {
             rt::dictionary::AvpType::DiameterIdentity,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 2usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 0, 64),
-                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 1, 64),
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "mipv4"))]
 impl rt::AvpData for MipOriginatingForeignAaa {
@@ -497,11 +475,39 @@ impl rt::AvpData for MipOriginatingForeignAaa {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 2usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (296, 0) => {
+                        rt::typed::one(&mut self.origin_realm, &avp, &mut w, 0, 64)
+                    }
+                    (264, 0) => {
+                        rt::typed::one(&mut self.origin_host, &avp, &mut w, 1, 64)
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
@@ -630,34 +636,6 @@ impl MipHomeAgentHost {
             rt::dictionary::AvpType::DiameterIdentity,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 2usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (283, 0) => {
-                    rt::typed::one(&mut self.destination_realm, &avp, &mut w, 0, 64)
-                }
-                (293, 0) => {
-                    rt::typed::one(&mut self.destination_host, &avp, &mut w, 1, 64)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(
     any(
@@ -685,11 +663,39 @@ impl rt::AvpData for MipHomeAgentHost {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 2usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (283, 0) => {
+                        rt::typed::one(&mut self.destination_realm, &avp, &mut w, 0, 64)
+                    }
+                    (293, 0) => {
+                        rt::typed::one(&mut self.destination_host, &avp, &mut w, 1, 64)
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.destination_realm, buf, &self.avp_flags, 283, 0, 64);
@@ -769,37 +775,6 @@ impl MipFaToMnMsa {
             rt::dictionary::AvpType::OctetString,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 3usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (319, 0) => {
-                    rt::typed::one(&mut self.mip_fa_to_mn_spi, &avp, &mut w, 0, 64)
-                }
-                (345, 0) => {
-                    rt::typed::one(&mut self.mip_algorithm_type, &avp, &mut w, 1, 64)
-                }
-                (343, 0) => {
-                    rt::typed::one(&mut self.mip_session_key, &avp, &mut w, 2, 64)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "mipv4"))]
 impl rt::AvpData for MipFaToMnMsa {
@@ -812,11 +787,42 @@ impl rt::AvpData for MipFaToMnMsa {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 3usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (319, 0) => {
+                        rt::typed::one(&mut self.mip_fa_to_mn_spi, &avp, &mut w, 0, 64)
+                    }
+                    (345, 0) => {
+                        rt::typed::one(&mut self.mip_algorithm_type, &avp, &mut w, 1, 64)
+                    }
+                    (343, 0) => {
+                        rt::typed::one(&mut self.mip_session_key, &avp, &mut w, 2, 64)
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.mip_fa_to_mn_spi, buf, &self.avp_flags, 319, 0, 64);
@@ -897,37 +903,6 @@ impl MipFaToHaMsa {
             rt::dictionary::AvpType::OctetString,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 3usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (318, 0) => {
-                    rt::typed::one(&mut self.mip_fa_to_ha_spi, &avp, &mut w, 0, 64)
-                }
-                (345, 0) => {
-                    rt::typed::one(&mut self.mip_algorithm_type, &avp, &mut w, 1, 64)
-                }
-                (343, 0) => {
-                    rt::typed::one(&mut self.mip_session_key, &avp, &mut w, 2, 64)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "mipv4"))]
 impl rt::AvpData for MipFaToHaMsa {
@@ -940,11 +915,42 @@ impl rt::AvpData for MipFaToHaMsa {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 3usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (318, 0) => {
+                        rt::typed::one(&mut self.mip_fa_to_ha_spi, &avp, &mut w, 0, 64)
+                    }
+                    (345, 0) => {
+                        rt::typed::one(&mut self.mip_algorithm_type, &avp, &mut w, 1, 64)
+                    }
+                    (343, 0) => {
+                        rt::typed::one(&mut self.mip_session_key, &avp, &mut w, 2, 64)
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.mip_fa_to_ha_spi, buf, &self.avp_flags, 318, 0, 64);
@@ -1025,37 +1031,6 @@ impl MipHaToFaMsa {
             rt::dictionary::AvpType::OctetString,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 3usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (323, 0) => {
-                    rt::typed::one(&mut self.mip_ha_to_fa_spi, &avp, &mut w, 0, 64)
-                }
-                (345, 0) => {
-                    rt::typed::one(&mut self.mip_algorithm_type, &avp, &mut w, 1, 64)
-                }
-                (343, 0) => {
-                    rt::typed::one(&mut self.mip_session_key, &avp, &mut w, 2, 64)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "mipv4"))]
 impl rt::AvpData for MipHaToFaMsa {
@@ -1068,11 +1043,42 @@ impl rt::AvpData for MipHaToFaMsa {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 3usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (323, 0) => {
+                        rt::typed::one(&mut self.mip_ha_to_fa_spi, &avp, &mut w, 0, 64)
+                    }
+                    (345, 0) => {
+                        rt::typed::one(&mut self.mip_algorithm_type, &avp, &mut w, 1, 64)
+                    }
+                    (343, 0) => {
+                        rt::typed::one(&mut self.mip_session_key, &avp, &mut w, 2, 64)
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.mip_ha_to_fa_spi, buf, &self.avp_flags, 323, 0, 64);
@@ -1169,38 +1175,6 @@ impl MipHaToMnMsa {
             rt::dictionary::AvpType::OctetString,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 4usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (491, 0) => rt::typed::one(&mut self.mip_mn_ha_spi, &avp, &mut w, 0, 64),
-                (345, 0) => {
-                    rt::typed::one(&mut self.mip_algorithm_type, &avp, &mut w, 1, 64)
-                }
-                (346, 0) => {
-                    rt::typed::one(&mut self.mip_replay_mode, &avp, &mut w, 2, 64)
-                }
-                (343, 0) => {
-                    rt::typed::one(&mut self.mip_session_key, &avp, &mut w, 3, 64)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "mipv4"))]
 impl rt::AvpData for MipHaToMnMsa {
@@ -1213,11 +1187,45 @@ impl rt::AvpData for MipHaToMnMsa {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 4usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (491, 0) => {
+                        rt::typed::one(&mut self.mip_mn_ha_spi, &avp, &mut w, 0, 64)
+                    }
+                    (345, 0) => {
+                        rt::typed::one(&mut self.mip_algorithm_type, &avp, &mut w, 1, 64)
+                    }
+                    (346, 0) => {
+                        rt::typed::one(&mut self.mip_replay_mode, &avp, &mut w, 2, 64)
+                    }
+                    (343, 0) => {
+                        rt::typed::one(&mut self.mip_session_key, &avp, &mut w, 3, 64)
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.mip_mn_ha_spi, buf, &self.avp_flags, 491, 0, 64);
@@ -1301,35 +1309,6 @@ impl MipMnToFaMsa {
             rt::dictionary::AvpType::OctetString,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 3usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (324, 0) => {
-                    rt::typed::one(&mut self.mip_mn_to_fa_spi, &avp, &mut w, 0, 64)
-                }
-                (345, 0) => {
-                    rt::typed::one(&mut self.mip_algorithm_type, &avp, &mut w, 1, 64)
-                }
-                (335, 0) => rt::typed::one(&mut self.mip_nonce, &avp, &mut w, 2, 64),
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "mipv4"))]
 impl rt::AvpData for MipMnToFaMsa {
@@ -1342,11 +1321,40 @@ impl rt::AvpData for MipMnToFaMsa {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 3usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (324, 0) => {
+                        rt::typed::one(&mut self.mip_mn_to_fa_spi, &avp, &mut w, 0, 64)
+                    }
+                    (345, 0) => {
+                        rt::typed::one(&mut self.mip_algorithm_type, &avp, &mut w, 1, 64)
+                    }
+                    (335, 0) => rt::typed::one(&mut self.mip_nonce, &avp, &mut w, 2, 64),
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.mip_mn_to_fa_spi, buf, &self.avp_flags, 324, 0, 64);
@@ -1442,36 +1450,6 @@ impl MipMnToHaMsa {
             rt::dictionary::AvpType::OctetString,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 4usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (491, 0) => rt::typed::one(&mut self.mip_mn_ha_spi, &avp, &mut w, 0, 64),
-                (345, 0) => {
-                    rt::typed::one(&mut self.mip_algorithm_type, &avp, &mut w, 1, 64)
-                }
-                (346, 0) => {
-                    rt::typed::one(&mut self.mip_replay_mode, &avp, &mut w, 2, 64)
-                }
-                (335, 0) => rt::typed::one(&mut self.mip_nonce, &avp, &mut w, 3, 64),
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "mipv4"))]
 impl rt::AvpData for MipMnToHaMsa {
@@ -1484,11 +1462,43 @@ impl rt::AvpData for MipMnToHaMsa {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 4usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (491, 0) => {
+                        rt::typed::one(&mut self.mip_mn_ha_spi, &avp, &mut w, 0, 64)
+                    }
+                    (345, 0) => {
+                        rt::typed::one(&mut self.mip_algorithm_type, &avp, &mut w, 1, 64)
+                    }
+                    (346, 0) => {
+                        rt::typed::one(&mut self.mip_replay_mode, &avp, &mut w, 2, 64)
+                    }
+                    (335, 0) => rt::typed::one(&mut self.mip_nonce, &avp, &mut w, 3, 64),
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.mip_mn_ha_spi, buf, &self.avp_flags, 491, 0, 64);
@@ -1704,98 +1714,6 @@ impl AaMobileNodeRequest {
             rt::dictionary::AvpType::Grouped,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        msg: &rt::Message,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 23usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = msg.avps();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
-                (258, 0) => {
-                    rt::typed::one(&mut self.auth_application_id, &avp, &mut w, 1, 64)
-                }
-                (1, 0) => rt::typed::one(&mut self.user_name, &avp, &mut w, 2, 64),
-                (283, 0) => {
-                    rt::typed::one(&mut self.destination_realm, &avp, &mut w, 3, 64)
-                }
-                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 4, 64),
-                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 5, 64),
-                (320, 0) => {
-                    rt::typed::one(&mut self.mip_reg_request, &avp, &mut w, 6, 64)
-                }
-                (322, 0) => {
-                    rt::typed::one(&mut self.mip_mn_aaa_auth, &avp, &mut w, 7, 64)
-                }
-                (50, 0) => {
-                    rt::typed::opt(&mut self.acct_multi_session_id, &avp, &mut w, 64)
-                }
-                (293, 0) => rt::typed::opt(&mut self.destination_host, &avp, &mut w, 64),
-                (278, 0) => rt::typed::opt(&mut self.origin_state_id, &avp, &mut w, 64),
-                (333, 0) => {
-                    rt::typed::opt(&mut self.mip_mobile_node_address, &avp, &mut w, 64)
-                }
-                (334, 0) => {
-                    rt::typed::opt(&mut self.mip_home_agent_address, &avp, &mut w, 64)
-                }
-                (337, 0) => {
-                    rt::typed::opt(&mut self.mip_feature_vector, &avp, &mut w, 64)
-                }
-                (347, 0) => {
-                    rt::typed::opt(
-                        &mut self.mip_originating_foreign_aaa,
-                        &avp,
-                        &mut w,
-                        64,
-                    )
-                }
-                (291, 0) => {
-                    rt::typed::opt(&mut self.authorization_lifetime, &avp, &mut w, 64)
-                }
-                (277, 0) => {
-                    rt::typed::opt(&mut self.auth_session_state, &avp, &mut w, 64)
-                }
-                (344, 0) => rt::typed::opt(&mut self.mip_fa_challenge, &avp, &mut w, 64),
-                (336, 0) => {
-                    rt::typed::opt(
-                        &mut self.mip_candidate_home_agent_host,
-                        &avp,
-                        &mut w,
-                        64,
-                    )
-                }
-                (348, 0) => {
-                    rt::typed::opt(&mut self.mip_home_agent_host, &avp, &mut w, 64)
-                }
-                (323, 0) => rt::typed::opt(&mut self.mip_ha_to_fa_spi, &avp, &mut w, 64),
-                (284, 0) => {
-                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 21, 64, u32::MAX)
-                }
-                (282, 0) => {
-                    rt::typed::many(
-                        &mut self.route_record,
-                        &avp,
-                        &mut w,
-                        22,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, msg.header().length as usize)
-    }
 }
 #[cfg(any(feature = "mipv4"))]
 impl rt::typed::Command for AaMobileNodeRequest {
@@ -1816,8 +1734,123 @@ impl rt::typed::Command for AaMobileNodeRequest {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        out.decode_members(msg, cx)?;
-        Ok(out)
+        match {
+            let mut count = [0u32; 23usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut out.extra,
+                flags: &mut out.avp_flags,
+            };
+            let mut avps = msg.avps();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
+                    (258, 0) => {
+                        rt::typed::one(&mut out.auth_application_id, &avp, &mut w, 1, 64)
+                    }
+                    (1, 0) => rt::typed::one(&mut out.user_name, &avp, &mut w, 2, 64),
+                    (283, 0) => {
+                        rt::typed::one(&mut out.destination_realm, &avp, &mut w, 3, 64)
+                    }
+                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 4, 64),
+                    (296, 0) => {
+                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 5, 64)
+                    }
+                    (320, 0) => {
+                        rt::typed::one(&mut out.mip_reg_request, &avp, &mut w, 6, 64)
+                    }
+                    (322, 0) => {
+                        rt::typed::one(&mut out.mip_mn_aaa_auth, &avp, &mut w, 7, 64)
+                    }
+                    (50, 0) => {
+                        rt::typed::opt(&mut out.acct_multi_session_id, &avp, &mut w, 64)
+                    }
+                    (293, 0) => {
+                        rt::typed::opt(&mut out.destination_host, &avp, &mut w, 64)
+                    }
+                    (278, 0) => {
+                        rt::typed::opt(&mut out.origin_state_id, &avp, &mut w, 64)
+                    }
+                    (333, 0) => {
+                        rt::typed::opt(
+                            &mut out.mip_mobile_node_address,
+                            &avp,
+                            &mut w,
+                            64,
+                        )
+                    }
+                    (334, 0) => {
+                        rt::typed::opt(&mut out.mip_home_agent_address, &avp, &mut w, 64)
+                    }
+                    (337, 0) => {
+                        rt::typed::opt(&mut out.mip_feature_vector, &avp, &mut w, 64)
+                    }
+                    (347, 0) => {
+                        rt::typed::opt(
+                            &mut out.mip_originating_foreign_aaa,
+                            &avp,
+                            &mut w,
+                            64,
+                        )
+                    }
+                    (291, 0) => {
+                        rt::typed::opt(&mut out.authorization_lifetime, &avp, &mut w, 64)
+                    }
+                    (277, 0) => {
+                        rt::typed::opt(&mut out.auth_session_state, &avp, &mut w, 64)
+                    }
+                    (344, 0) => {
+                        rt::typed::opt(&mut out.mip_fa_challenge, &avp, &mut w, 64)
+                    }
+                    (336, 0) => {
+                        rt::typed::opt(
+                            &mut out.mip_candidate_home_agent_host,
+                            &avp,
+                            &mut w,
+                            64,
+                        )
+                    }
+                    (348, 0) => {
+                        rt::typed::opt(&mut out.mip_home_agent_host, &avp, &mut w, 64)
+                    }
+                    (323, 0) => {
+                        rt::typed::opt(&mut out.mip_ha_to_fa_spi, &avp, &mut w, 64)
+                    }
+                    (284, 0) => {
+                        rt::typed::many(
+                            &mut out.proxy_info,
+                            &avp,
+                            &mut w,
+                            21,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (282, 0) => {
+                        rt::typed::many(
+                            &mut out.route_record,
+                            &avp,
+                            &mut w,
+                            22,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    return Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                return Err(e);
+            }
+            w.finish(Self::REQUIRED, msg.header().length as usize)
+        } {
+            Ok(()) => Ok(out),
+            Err(e) => Err(e),
+        }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
@@ -2068,82 +2101,6 @@ impl AaMobileNodeAnswer {
             rt::dictionary::AvpType::DiameterIdentity,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        msg: &rt::Message,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 25usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = msg.avps();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
-                (258, 0) => {
-                    rt::typed::one(&mut self.auth_application_id, &avp, &mut w, 1, 64)
-                }
-                (268, 0) => rt::typed::one(&mut self.result_code, &avp, &mut w, 2, 64),
-                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 3, 64),
-                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 4, 64),
-                (50, 0) => {
-                    rt::typed::opt(&mut self.acct_multi_session_id, &avp, &mut w, 64)
-                }
-                (1, 0) => rt::typed::opt(&mut self.user_name, &avp, &mut w, 64),
-                (291, 0) => {
-                    rt::typed::opt(&mut self.authorization_lifetime, &avp, &mut w, 64)
-                }
-                (277, 0) => {
-                    rt::typed::opt(&mut self.auth_session_state, &avp, &mut w, 64)
-                }
-                (281, 0) => rt::typed::opt(&mut self.error_message, &avp, &mut w, 0),
-                (294, 0) => {
-                    rt::typed::opt(&mut self.error_reporting_host, &avp, &mut w, 0)
-                }
-                (285, 0) => {
-                    rt::typed::opt(&mut self.re_auth_request_type, &avp, &mut w, 64)
-                }
-                (337, 0) => {
-                    rt::typed::opt(&mut self.mip_feature_vector, &avp, &mut w, 64)
-                }
-                (321, 0) => rt::typed::opt(&mut self.mip_reg_reply, &avp, &mut w, 64),
-                (325, 0) => rt::typed::opt(&mut self.mip_mn_to_fa_msa, &avp, &mut w, 64),
-                (331, 0) => rt::typed::opt(&mut self.mip_mn_to_ha_msa, &avp, &mut w, 64),
-                (326, 0) => rt::typed::opt(&mut self.mip_fa_to_mn_msa, &avp, &mut w, 64),
-                (328, 0) => rt::typed::opt(&mut self.mip_fa_to_ha_msa, &avp, &mut w, 64),
-                (332, 0) => rt::typed::opt(&mut self.mip_ha_to_mn_msa, &avp, &mut w, 64),
-                (367, 0) => rt::typed::opt(&mut self.mip_msa_lifetime, &avp, &mut w, 64),
-                (334, 0) => {
-                    rt::typed::opt(&mut self.mip_home_agent_address, &avp, &mut w, 64)
-                }
-                (333, 0) => {
-                    rt::typed::opt(&mut self.mip_mobile_node_address, &avp, &mut w, 64)
-                }
-                (342, 0) => {
-                    rt::typed::many(
-                        &mut self.mip_filter_rule,
-                        &avp,
-                        &mut w,
-                        22,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                (278, 0) => rt::typed::opt(&mut self.origin_state_id, &avp, &mut w, 64),
-                (284, 0) => {
-                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 24, 64, u32::MAX)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, msg.header().length as usize)
-    }
 }
 #[cfg(any(feature = "mipv4"))]
 impl rt::typed::Command for AaMobileNodeAnswer {
@@ -2164,8 +2121,113 @@ impl rt::typed::Command for AaMobileNodeAnswer {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        out.decode_members(msg, cx)?;
-        Ok(out)
+        match {
+            let mut count = [0u32; 25usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut out.extra,
+                flags: &mut out.avp_flags,
+            };
+            let mut avps = msg.avps();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
+                    (258, 0) => {
+                        rt::typed::one(&mut out.auth_application_id, &avp, &mut w, 1, 64)
+                    }
+                    (268, 0) => rt::typed::one(&mut out.result_code, &avp, &mut w, 2, 64),
+                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 3, 64),
+                    (296, 0) => {
+                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 4, 64)
+                    }
+                    (50, 0) => {
+                        rt::typed::opt(&mut out.acct_multi_session_id, &avp, &mut w, 64)
+                    }
+                    (1, 0) => rt::typed::opt(&mut out.user_name, &avp, &mut w, 64),
+                    (291, 0) => {
+                        rt::typed::opt(&mut out.authorization_lifetime, &avp, &mut w, 64)
+                    }
+                    (277, 0) => {
+                        rt::typed::opt(&mut out.auth_session_state, &avp, &mut w, 64)
+                    }
+                    (281, 0) => rt::typed::opt(&mut out.error_message, &avp, &mut w, 0),
+                    (294, 0) => {
+                        rt::typed::opt(&mut out.error_reporting_host, &avp, &mut w, 0)
+                    }
+                    (285, 0) => {
+                        rt::typed::opt(&mut out.re_auth_request_type, &avp, &mut w, 64)
+                    }
+                    (337, 0) => {
+                        rt::typed::opt(&mut out.mip_feature_vector, &avp, &mut w, 64)
+                    }
+                    (321, 0) => rt::typed::opt(&mut out.mip_reg_reply, &avp, &mut w, 64),
+                    (325, 0) => {
+                        rt::typed::opt(&mut out.mip_mn_to_fa_msa, &avp, &mut w, 64)
+                    }
+                    (331, 0) => {
+                        rt::typed::opt(&mut out.mip_mn_to_ha_msa, &avp, &mut w, 64)
+                    }
+                    (326, 0) => {
+                        rt::typed::opt(&mut out.mip_fa_to_mn_msa, &avp, &mut w, 64)
+                    }
+                    (328, 0) => {
+                        rt::typed::opt(&mut out.mip_fa_to_ha_msa, &avp, &mut w, 64)
+                    }
+                    (332, 0) => {
+                        rt::typed::opt(&mut out.mip_ha_to_mn_msa, &avp, &mut w, 64)
+                    }
+                    (367, 0) => {
+                        rt::typed::opt(&mut out.mip_msa_lifetime, &avp, &mut w, 64)
+                    }
+                    (334, 0) => {
+                        rt::typed::opt(&mut out.mip_home_agent_address, &avp, &mut w, 64)
+                    }
+                    (333, 0) => {
+                        rt::typed::opt(
+                            &mut out.mip_mobile_node_address,
+                            &avp,
+                            &mut w,
+                            64,
+                        )
+                    }
+                    (342, 0) => {
+                        rt::typed::many(
+                            &mut out.mip_filter_rule,
+                            &avp,
+                            &mut w,
+                            22,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (278, 0) => {
+                        rt::typed::opt(&mut out.origin_state_id, &avp, &mut w, 64)
+                    }
+                    (284, 0) => {
+                        rt::typed::many(
+                            &mut out.proxy_info,
+                            &avp,
+                            &mut w,
+                            24,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    return Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                return Err(e);
+            }
+            w.finish(Self::REQUIRED, msg.header().length as usize)
+        } {
+            Ok(()) => Ok(out),
+            Err(e) => Err(e),
+        }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
@@ -2499,94 +2561,6 @@ impl HomeAgentMipRequest {
             rt::dictionary::AvpType::Unsigned32,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        msg: &rt::Message,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 23usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = msg.avps();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
-                (258, 0) => {
-                    rt::typed::one(&mut self.auth_application_id, &avp, &mut w, 1, 64)
-                }
-                (291, 0) => {
-                    rt::typed::one(&mut self.authorization_lifetime, &avp, &mut w, 2, 64)
-                }
-                (277, 0) => {
-                    rt::typed::one(&mut self.auth_session_state, &avp, &mut w, 3, 64)
-                }
-                (320, 0) => {
-                    rt::typed::one(&mut self.mip_reg_request, &avp, &mut w, 4, 64)
-                }
-                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 5, 64),
-                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 6, 64),
-                (1, 0) => rt::typed::one(&mut self.user_name, &avp, &mut w, 7, 64),
-                (283, 0) => {
-                    rt::typed::one(&mut self.destination_realm, &avp, &mut w, 8, 64)
-                }
-                (337, 0) => {
-                    rt::typed::one(&mut self.mip_feature_vector, &avp, &mut w, 9, 64)
-                }
-                (293, 0) => rt::typed::opt(&mut self.destination_host, &avp, &mut w, 64),
-                (331, 0) => rt::typed::opt(&mut self.mip_mn_to_ha_msa, &avp, &mut w, 64),
-                (325, 0) => rt::typed::opt(&mut self.mip_mn_to_fa_msa, &avp, &mut w, 64),
-                (332, 0) => rt::typed::opt(&mut self.mip_ha_to_mn_msa, &avp, &mut w, 64),
-                (329, 0) => rt::typed::opt(&mut self.mip_ha_to_fa_msa, &avp, &mut w, 64),
-                (367, 0) => rt::typed::opt(&mut self.mip_msa_lifetime, &avp, &mut w, 64),
-                (347, 0) => {
-                    rt::typed::opt(
-                        &mut self.mip_originating_foreign_aaa,
-                        &avp,
-                        &mut w,
-                        64,
-                    )
-                }
-                (333, 0) => {
-                    rt::typed::opt(&mut self.mip_mobile_node_address, &avp, &mut w, 64)
-                }
-                (334, 0) => {
-                    rt::typed::opt(&mut self.mip_home_agent_address, &avp, &mut w, 64)
-                }
-                (342, 0) => {
-                    rt::typed::many(
-                        &mut self.mip_filter_rule,
-                        &avp,
-                        &mut w,
-                        19,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                (278, 0) => rt::typed::opt(&mut self.origin_state_id, &avp, &mut w, 64),
-                (284, 0) => {
-                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 21, 64, u32::MAX)
-                }
-                (282, 0) => {
-                    rt::typed::many(
-                        &mut self.route_record,
-                        &avp,
-                        &mut w,
-                        22,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, msg.header().length as usize)
-    }
 }
 #[cfg(any(feature = "mipv4"))]
 impl rt::typed::Command for HomeAgentMipRequest {
@@ -2607,8 +2581,131 @@ impl rt::typed::Command for HomeAgentMipRequest {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        out.decode_members(msg, cx)?;
-        Ok(out)
+        match {
+            let mut count = [0u32; 23usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut out.extra,
+                flags: &mut out.avp_flags,
+            };
+            let mut avps = msg.avps();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
+                    (258, 0) => {
+                        rt::typed::one(&mut out.auth_application_id, &avp, &mut w, 1, 64)
+                    }
+                    (291, 0) => {
+                        rt::typed::one(
+                            &mut out.authorization_lifetime,
+                            &avp,
+                            &mut w,
+                            2,
+                            64,
+                        )
+                    }
+                    (277, 0) => {
+                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 3, 64)
+                    }
+                    (320, 0) => {
+                        rt::typed::one(&mut out.mip_reg_request, &avp, &mut w, 4, 64)
+                    }
+                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 5, 64),
+                    (296, 0) => {
+                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 6, 64)
+                    }
+                    (1, 0) => rt::typed::one(&mut out.user_name, &avp, &mut w, 7, 64),
+                    (283, 0) => {
+                        rt::typed::one(&mut out.destination_realm, &avp, &mut w, 8, 64)
+                    }
+                    (337, 0) => {
+                        rt::typed::one(&mut out.mip_feature_vector, &avp, &mut w, 9, 64)
+                    }
+                    (293, 0) => {
+                        rt::typed::opt(&mut out.destination_host, &avp, &mut w, 64)
+                    }
+                    (331, 0) => {
+                        rt::typed::opt(&mut out.mip_mn_to_ha_msa, &avp, &mut w, 64)
+                    }
+                    (325, 0) => {
+                        rt::typed::opt(&mut out.mip_mn_to_fa_msa, &avp, &mut w, 64)
+                    }
+                    (332, 0) => {
+                        rt::typed::opt(&mut out.mip_ha_to_mn_msa, &avp, &mut w, 64)
+                    }
+                    (329, 0) => {
+                        rt::typed::opt(&mut out.mip_ha_to_fa_msa, &avp, &mut w, 64)
+                    }
+                    (367, 0) => {
+                        rt::typed::opt(&mut out.mip_msa_lifetime, &avp, &mut w, 64)
+                    }
+                    (347, 0) => {
+                        rt::typed::opt(
+                            &mut out.mip_originating_foreign_aaa,
+                            &avp,
+                            &mut w,
+                            64,
+                        )
+                    }
+                    (333, 0) => {
+                        rt::typed::opt(
+                            &mut out.mip_mobile_node_address,
+                            &avp,
+                            &mut w,
+                            64,
+                        )
+                    }
+                    (334, 0) => {
+                        rt::typed::opt(&mut out.mip_home_agent_address, &avp, &mut w, 64)
+                    }
+                    (342, 0) => {
+                        rt::typed::many(
+                            &mut out.mip_filter_rule,
+                            &avp,
+                            &mut w,
+                            19,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (278, 0) => {
+                        rt::typed::opt(&mut out.origin_state_id, &avp, &mut w, 64)
+                    }
+                    (284, 0) => {
+                        rt::typed::many(
+                            &mut out.proxy_info,
+                            &avp,
+                            &mut w,
+                            21,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (282, 0) => {
+                        rt::typed::many(
+                            &mut out.route_record,
+                            &avp,
+                            &mut w,
+                            22,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    return Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                return Err(e);
+            }
+            w.finish(Self::REQUIRED, msg.header().length as usize)
+        } {
+            Ok(()) => Ok(out),
+            Err(e) => Err(e),
+        }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
@@ -2808,56 +2905,6 @@ impl HomeAgentMipAnswer {
             rt::dictionary::AvpType::DiameterIdentity,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        msg: &rt::Message,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 16usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = msg.avps();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
-                (258, 0) => {
-                    rt::typed::one(&mut self.auth_application_id, &avp, &mut w, 1, 64)
-                }
-                (268, 0) => rt::typed::one(&mut self.result_code, &avp, &mut w, 2, 64),
-                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 3, 64),
-                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 4, 64),
-                (50, 0) => {
-                    rt::typed::opt(&mut self.acct_multi_session_id, &avp, &mut w, 64)
-                }
-                (1, 0) => rt::typed::opt(&mut self.user_name, &avp, &mut w, 64),
-                (294, 0) => {
-                    rt::typed::opt(&mut self.error_reporting_host, &avp, &mut w, 0)
-                }
-                (281, 0) => rt::typed::opt(&mut self.error_message, &avp, &mut w, 0),
-                (321, 0) => rt::typed::opt(&mut self.mip_reg_reply, &avp, &mut w, 64),
-                (334, 0) => {
-                    rt::typed::opt(&mut self.mip_home_agent_address, &avp, &mut w, 64)
-                }
-                (333, 0) => {
-                    rt::typed::opt(&mut self.mip_mobile_node_address, &avp, &mut w, 64)
-                }
-                (318, 0) => rt::typed::opt(&mut self.mip_fa_to_ha_spi, &avp, &mut w, 64),
-                (319, 0) => rt::typed::opt(&mut self.mip_fa_to_mn_spi, &avp, &mut w, 64),
-                (278, 0) => rt::typed::opt(&mut self.origin_state_id, &avp, &mut w, 64),
-                (284, 0) => {
-                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 15, 64, u32::MAX)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, msg.header().length as usize)
-    }
 }
 #[cfg(any(feature = "mipv4"))]
 impl rt::typed::Command for HomeAgentMipAnswer {
@@ -2878,8 +2925,79 @@ impl rt::typed::Command for HomeAgentMipAnswer {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        out.decode_members(msg, cx)?;
-        Ok(out)
+        match {
+            let mut count = [0u32; 16usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut out.extra,
+                flags: &mut out.avp_flags,
+            };
+            let mut avps = msg.avps();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
+                    (258, 0) => {
+                        rt::typed::one(&mut out.auth_application_id, &avp, &mut w, 1, 64)
+                    }
+                    (268, 0) => rt::typed::one(&mut out.result_code, &avp, &mut w, 2, 64),
+                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 3, 64),
+                    (296, 0) => {
+                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 4, 64)
+                    }
+                    (50, 0) => {
+                        rt::typed::opt(&mut out.acct_multi_session_id, &avp, &mut w, 64)
+                    }
+                    (1, 0) => rt::typed::opt(&mut out.user_name, &avp, &mut w, 64),
+                    (294, 0) => {
+                        rt::typed::opt(&mut out.error_reporting_host, &avp, &mut w, 0)
+                    }
+                    (281, 0) => rt::typed::opt(&mut out.error_message, &avp, &mut w, 0),
+                    (321, 0) => rt::typed::opt(&mut out.mip_reg_reply, &avp, &mut w, 64),
+                    (334, 0) => {
+                        rt::typed::opt(&mut out.mip_home_agent_address, &avp, &mut w, 64)
+                    }
+                    (333, 0) => {
+                        rt::typed::opt(
+                            &mut out.mip_mobile_node_address,
+                            &avp,
+                            &mut w,
+                            64,
+                        )
+                    }
+                    (318, 0) => {
+                        rt::typed::opt(&mut out.mip_fa_to_ha_spi, &avp, &mut w, 64)
+                    }
+                    (319, 0) => {
+                        rt::typed::opt(&mut out.mip_fa_to_mn_spi, &avp, &mut w, 64)
+                    }
+                    (278, 0) => {
+                        rt::typed::opt(&mut out.origin_state_id, &avp, &mut w, 64)
+                    }
+                    (284, 0) => {
+                        rt::typed::many(
+                            &mut out.proxy_info,
+                            &avp,
+                            &mut w,
+                            15,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    return Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                return Err(e);
+            }
+            w.finish(Self::REQUIRED, msg.header().length as usize)
+        } {
+            Ok(()) => Ok(out),
+            Err(e) => Err(e),
+        }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);

@@ -1283,31 +1283,6 @@ impl ChapAuth {
             rt::dictionary::AvpType::OctetString,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 3usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (403, 0) => rt::typed::one(&mut self.chap_algorithm, &avp, &mut w, 0, 64),
-                (404, 0) => rt::typed::one(&mut self.chap_ident, &avp, &mut w, 1, 64),
-                (405, 0) => rt::typed::opt(&mut self.chap_response, &avp, &mut w, 64),
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "nasreq"))]
 impl rt::AvpData for ChapAuth {
@@ -1320,11 +1295,38 @@ impl rt::AvpData for ChapAuth {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 3usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (403, 0) => {
+                        rt::typed::one(&mut self.chap_algorithm, &avp, &mut w, 0, 64)
+                    }
+                    (404, 0) => rt::typed::one(&mut self.chap_ident, &avp, &mut w, 1, 64),
+                    (405, 0) => rt::typed::opt(&mut self.chap_response, &avp, &mut w, 64),
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.chap_algorithm, buf, &self.avp_flags, 403, 0, 64);
@@ -1441,52 +1443,6 @@ impl Tunneling {
             rt::dictionary::AvpType::UTF8String,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 10usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (64, 0) => rt::typed::one(&mut self.tunnel_type, &avp, &mut w, 0, 64),
-                (65, 0) => {
-                    rt::typed::one(&mut self.tunnel_medium_type, &avp, &mut w, 1, 64)
-                }
-                (66, 0) => {
-                    rt::typed::one(&mut self.tunnel_client_endpoint, &avp, &mut w, 2, 64)
-                }
-                (67, 0) => {
-                    rt::typed::one(&mut self.tunnel_server_endpoint, &avp, &mut w, 3, 64)
-                }
-                (83, 0) => rt::typed::opt(&mut self.tunnel_preference, &avp, &mut w, 64),
-                (90, 0) => {
-                    rt::typed::opt(&mut self.tunnel_client_auth_id, &avp, &mut w, 64)
-                }
-                (91, 0) => {
-                    rt::typed::opt(&mut self.tunnel_server_auth_id, &avp, &mut w, 64)
-                }
-                (82, 0) => {
-                    rt::typed::opt(&mut self.tunnel_assignment_id, &avp, &mut w, 64)
-                }
-                (69, 0) => rt::typed::opt(&mut self.tunnel_password, &avp, &mut w, 64),
-                (81, 0) => {
-                    rt::typed::opt(&mut self.tunnel_private_group_id, &avp, &mut w, 64)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "eap", feature = "nasreq"))]
 impl rt::AvpData for Tunneling {
@@ -1499,11 +1455,78 @@ impl rt::AvpData for Tunneling {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 10usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (64, 0) => rt::typed::one(&mut self.tunnel_type, &avp, &mut w, 0, 64),
+                    (65, 0) => {
+                        rt::typed::one(&mut self.tunnel_medium_type, &avp, &mut w, 1, 64)
+                    }
+                    (66, 0) => {
+                        rt::typed::one(
+                            &mut self.tunnel_client_endpoint,
+                            &avp,
+                            &mut w,
+                            2,
+                            64,
+                        )
+                    }
+                    (67, 0) => {
+                        rt::typed::one(
+                            &mut self.tunnel_server_endpoint,
+                            &avp,
+                            &mut w,
+                            3,
+                            64,
+                        )
+                    }
+                    (83, 0) => {
+                        rt::typed::opt(&mut self.tunnel_preference, &avp, &mut w, 64)
+                    }
+                    (90, 0) => {
+                        rt::typed::opt(&mut self.tunnel_client_auth_id, &avp, &mut w, 64)
+                    }
+                    (91, 0) => {
+                        rt::typed::opt(&mut self.tunnel_server_auth_id, &avp, &mut w, 64)
+                    }
+                    (82, 0) => {
+                        rt::typed::opt(&mut self.tunnel_assignment_id, &avp, &mut w, 64)
+                    }
+                    (69, 0) => {
+                        rt::typed::opt(&mut self.tunnel_password, &avp, &mut w, 64)
+                    }
+                    (81, 0) => {
+                        rt::typed::opt(
+                            &mut self.tunnel_private_group_id,
+                            &avp,
+                            &mut w,
+                            64,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     #[inline]
     fn check(
@@ -1831,151 +1854,6 @@ impl AaRequest {
             rt::dictionary::AvpType::Enumerated,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        msg: &rt::Message,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 49usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = msg.avps();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
-                (258, 0) => {
-                    rt::typed::one(&mut self.auth_application_id, &avp, &mut w, 1, 64)
-                }
-                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 2, 64),
-                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 3, 64),
-                (283, 0) => {
-                    rt::typed::one(&mut self.destination_realm, &avp, &mut w, 4, 64)
-                }
-                (274, 0) => {
-                    rt::typed::one(&mut self.auth_request_type, &avp, &mut w, 5, 64)
-                }
-                (293, 0) => rt::typed::opt(&mut self.destination_host, &avp, &mut w, 64),
-                (32, 0) => rt::typed::opt(&mut self.nas_identifier, &avp, &mut w, 64),
-                (4, 0) => rt::typed::opt(&mut self.nas_ip_address, &avp, &mut w, 64),
-                (95, 0) => rt::typed::opt(&mut self.nas_ipv6_address, &avp, &mut w, 64),
-                (5, 0) => rt::typed::opt(&mut self.nas_port, &avp, &mut w, 64),
-                (87, 0) => rt::typed::opt(&mut self.nas_port_id, &avp, &mut w, 64),
-                (61, 0) => rt::typed::opt(&mut self.nas_port_type, &avp, &mut w, 64),
-                (408, 0) => {
-                    rt::typed::opt(&mut self.origin_aaa_protocol, &avp, &mut w, 64)
-                }
-                (278, 0) => rt::typed::opt(&mut self.origin_state_id, &avp, &mut w, 64),
-                (62, 0) => rt::typed::opt(&mut self.port_limit, &avp, &mut w, 64),
-                (1, 0) => rt::typed::opt(&mut self.user_name, &avp, &mut w, 64),
-                (2, 0) => rt::typed::opt(&mut self.user_password, &avp, &mut w, 64),
-                (6, 0) => rt::typed::opt(&mut self.service_type, &avp, &mut w, 64),
-                (24, 0) => rt::typed::opt(&mut self.state, &avp, &mut w, 64),
-                (291, 0) => {
-                    rt::typed::opt(&mut self.authorization_lifetime, &avp, &mut w, 64)
-                }
-                (276, 0) => rt::typed::opt(&mut self.auth_grace_period, &avp, &mut w, 64),
-                (277, 0) => {
-                    rt::typed::opt(&mut self.auth_session_state, &avp, &mut w, 64)
-                }
-                (19, 0) => rt::typed::opt(&mut self.callback_number, &avp, &mut w, 64),
-                (30, 0) => rt::typed::opt(&mut self.called_station_id, &avp, &mut w, 64),
-                (31, 0) => rt::typed::opt(&mut self.calling_station_id, &avp, &mut w, 64),
-                (94, 0) => {
-                    rt::typed::opt(&mut self.originating_line_info, &avp, &mut w, 64)
-                }
-                (77, 0) => rt::typed::opt(&mut self.connect_info, &avp, &mut w, 64),
-                (402, 0) => rt::typed::opt(&mut self.chap_auth, &avp, &mut w, 64),
-                (60, 0) => rt::typed::opt(&mut self.chap_challenge, &avp, &mut w, 64),
-                (13, 0) => {
-                    rt::typed::many(
-                        &mut self.framed_compression,
-                        &avp,
-                        &mut w,
-                        30,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                (96, 0) => {
-                    rt::typed::opt(&mut self.framed_interface_id, &avp, &mut w, 64)
-                }
-                (8, 0) => rt::typed::opt(&mut self.framed_ip_address, &avp, &mut w, 64),
-                (97, 0) => {
-                    rt::typed::many(
-                        &mut self.framed_ipv6_prefix,
-                        &avp,
-                        &mut w,
-                        33,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                (9, 0) => rt::typed::opt(&mut self.framed_ip_netmask, &avp, &mut w, 64),
-                (12, 0) => rt::typed::opt(&mut self.framed_mtu, &avp, &mut w, 64),
-                (7, 0) => rt::typed::opt(&mut self.framed_protocol, &avp, &mut w, 64),
-                (70, 0) => rt::typed::opt(&mut self.arap_password, &avp, &mut w, 64),
-                (73, 0) => rt::typed::opt(&mut self.arap_security, &avp, &mut w, 64),
-                (74, 0) => {
-                    rt::typed::many(
-                        &mut self.arap_security_data,
-                        &avp,
-                        &mut w,
-                        39,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                (14, 0) => {
-                    rt::typed::many(
-                        &mut self.login_ip_host,
-                        &avp,
-                        &mut w,
-                        40,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                (98, 0) => {
-                    rt::typed::many(
-                        &mut self.login_ipv6_host,
-                        &avp,
-                        &mut w,
-                        41,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                (36, 0) => rt::typed::opt(&mut self.login_lat_group, &avp, &mut w, 64),
-                (35, 0) => rt::typed::opt(&mut self.login_lat_node, &avp, &mut w, 64),
-                (63, 0) => rt::typed::opt(&mut self.login_lat_port, &avp, &mut w, 64),
-                (34, 0) => rt::typed::opt(&mut self.login_lat_service, &avp, &mut w, 64),
-                (401, 0) => {
-                    rt::typed::many(&mut self.tunneling, &avp, &mut w, 46, 64, u32::MAX)
-                }
-                (284, 0) => {
-                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 47, 64, u32::MAX)
-                }
-                (282, 0) => {
-                    rt::typed::many(
-                        &mut self.route_record,
-                        &avp,
-                        &mut w,
-                        48,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, msg.header().length as usize)
-    }
 }
 #[cfg(any(feature = "nasreq"))]
 impl rt::typed::Command for AaRequest {
@@ -1996,8 +1874,188 @@ impl rt::typed::Command for AaRequest {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        out.decode_members(msg, cx)?;
-        Ok(out)
+        match {
+            let mut count = [0u32; 49usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut out.extra,
+                flags: &mut out.avp_flags,
+            };
+            let mut avps = msg.avps();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
+                    (258, 0) => {
+                        rt::typed::one(&mut out.auth_application_id, &avp, &mut w, 1, 64)
+                    }
+                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 2, 64),
+                    (296, 0) => {
+                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 3, 64)
+                    }
+                    (283, 0) => {
+                        rt::typed::one(&mut out.destination_realm, &avp, &mut w, 4, 64)
+                    }
+                    (274, 0) => {
+                        rt::typed::one(&mut out.auth_request_type, &avp, &mut w, 5, 64)
+                    }
+                    (293, 0) => {
+                        rt::typed::opt(&mut out.destination_host, &avp, &mut w, 64)
+                    }
+                    (32, 0) => rt::typed::opt(&mut out.nas_identifier, &avp, &mut w, 64),
+                    (4, 0) => rt::typed::opt(&mut out.nas_ip_address, &avp, &mut w, 64),
+                    (95, 0) => {
+                        rt::typed::opt(&mut out.nas_ipv6_address, &avp, &mut w, 64)
+                    }
+                    (5, 0) => rt::typed::opt(&mut out.nas_port, &avp, &mut w, 64),
+                    (87, 0) => rt::typed::opt(&mut out.nas_port_id, &avp, &mut w, 64),
+                    (61, 0) => rt::typed::opt(&mut out.nas_port_type, &avp, &mut w, 64),
+                    (408, 0) => {
+                        rt::typed::opt(&mut out.origin_aaa_protocol, &avp, &mut w, 64)
+                    }
+                    (278, 0) => {
+                        rt::typed::opt(&mut out.origin_state_id, &avp, &mut w, 64)
+                    }
+                    (62, 0) => rt::typed::opt(&mut out.port_limit, &avp, &mut w, 64),
+                    (1, 0) => rt::typed::opt(&mut out.user_name, &avp, &mut w, 64),
+                    (2, 0) => rt::typed::opt(&mut out.user_password, &avp, &mut w, 64),
+                    (6, 0) => rt::typed::opt(&mut out.service_type, &avp, &mut w, 64),
+                    (24, 0) => rt::typed::opt(&mut out.state, &avp, &mut w, 64),
+                    (291, 0) => {
+                        rt::typed::opt(&mut out.authorization_lifetime, &avp, &mut w, 64)
+                    }
+                    (276, 0) => {
+                        rt::typed::opt(&mut out.auth_grace_period, &avp, &mut w, 64)
+                    }
+                    (277, 0) => {
+                        rt::typed::opt(&mut out.auth_session_state, &avp, &mut w, 64)
+                    }
+                    (19, 0) => rt::typed::opt(&mut out.callback_number, &avp, &mut w, 64),
+                    (30, 0) => {
+                        rt::typed::opt(&mut out.called_station_id, &avp, &mut w, 64)
+                    }
+                    (31, 0) => {
+                        rt::typed::opt(&mut out.calling_station_id, &avp, &mut w, 64)
+                    }
+                    (94, 0) => {
+                        rt::typed::opt(&mut out.originating_line_info, &avp, &mut w, 64)
+                    }
+                    (77, 0) => rt::typed::opt(&mut out.connect_info, &avp, &mut w, 64),
+                    (402, 0) => rt::typed::opt(&mut out.chap_auth, &avp, &mut w, 64),
+                    (60, 0) => rt::typed::opt(&mut out.chap_challenge, &avp, &mut w, 64),
+                    (13, 0) => {
+                        rt::typed::many(
+                            &mut out.framed_compression,
+                            &avp,
+                            &mut w,
+                            30,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (96, 0) => {
+                        rt::typed::opt(&mut out.framed_interface_id, &avp, &mut w, 64)
+                    }
+                    (8, 0) => {
+                        rt::typed::opt(&mut out.framed_ip_address, &avp, &mut w, 64)
+                    }
+                    (97, 0) => {
+                        rt::typed::many(
+                            &mut out.framed_ipv6_prefix,
+                            &avp,
+                            &mut w,
+                            33,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (9, 0) => {
+                        rt::typed::opt(&mut out.framed_ip_netmask, &avp, &mut w, 64)
+                    }
+                    (12, 0) => rt::typed::opt(&mut out.framed_mtu, &avp, &mut w, 64),
+                    (7, 0) => rt::typed::opt(&mut out.framed_protocol, &avp, &mut w, 64),
+                    (70, 0) => rt::typed::opt(&mut out.arap_password, &avp, &mut w, 64),
+                    (73, 0) => rt::typed::opt(&mut out.arap_security, &avp, &mut w, 64),
+                    (74, 0) => {
+                        rt::typed::many(
+                            &mut out.arap_security_data,
+                            &avp,
+                            &mut w,
+                            39,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (14, 0) => {
+                        rt::typed::many(
+                            &mut out.login_ip_host,
+                            &avp,
+                            &mut w,
+                            40,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (98, 0) => {
+                        rt::typed::many(
+                            &mut out.login_ipv6_host,
+                            &avp,
+                            &mut w,
+                            41,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (36, 0) => rt::typed::opt(&mut out.login_lat_group, &avp, &mut w, 64),
+                    (35, 0) => rt::typed::opt(&mut out.login_lat_node, &avp, &mut w, 64),
+                    (63, 0) => rt::typed::opt(&mut out.login_lat_port, &avp, &mut w, 64),
+                    (34, 0) => {
+                        rt::typed::opt(&mut out.login_lat_service, &avp, &mut w, 64)
+                    }
+                    (401, 0) => {
+                        rt::typed::many(
+                            &mut out.tunneling,
+                            &avp,
+                            &mut w,
+                            46,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (284, 0) => {
+                        rt::typed::many(
+                            &mut out.proxy_info,
+                            &avp,
+                            &mut w,
+                            47,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (282, 0) => {
+                        rt::typed::many(
+                            &mut out.route_record,
+                            &avp,
+                            &mut w,
+                            48,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    return Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                return Err(e);
+            }
+            w.finish(Self::REQUIRED, msg.header().length as usize)
+        } {
+            Ok(()) => Ok(out),
+            Err(e) => Err(e),
+        }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
@@ -2415,252 +2473,6 @@ impl AaAnswer {
             rt::dictionary::AvpType::DiameterIdentity,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        msg: &rt::Message,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 67usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = msg.avps();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
-                (258, 0) => {
-                    rt::typed::one(&mut self.auth_application_id, &avp, &mut w, 1, 64)
-                }
-                (274, 0) => {
-                    rt::typed::one(&mut self.auth_request_type, &avp, &mut w, 2, 64)
-                }
-                (268, 0) => rt::typed::one(&mut self.result_code, &avp, &mut w, 3, 64),
-                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 4, 64),
-                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 5, 64),
-                (1, 0) => rt::typed::opt(&mut self.user_name, &avp, &mut w, 64),
-                (6, 0) => rt::typed::opt(&mut self.service_type, &avp, &mut w, 64),
-                (25, 0) => {
-                    rt::typed::many(&mut self.class, &avp, &mut w, 8, 64, u32::MAX)
-                }
-                (78, 0) => {
-                    rt::typed::many(
-                        &mut self.configuration_token,
-                        &avp,
-                        &mut w,
-                        9,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                (85, 0) => {
-                    rt::typed::opt(&mut self.acct_interim_interval, &avp, &mut w, 64)
-                }
-                (281, 0) => rt::typed::opt(&mut self.error_message, &avp, &mut w, 0),
-                (294, 0) => {
-                    rt::typed::opt(&mut self.error_reporting_host, &avp, &mut w, 0)
-                }
-                (279, 0) => {
-                    rt::typed::many(&mut self.failed_avp, &avp, &mut w, 13, 64, u32::MAX)
-                }
-                (28, 0) => rt::typed::opt(&mut self.idle_timeout, &avp, &mut w, 64),
-                (291, 0) => {
-                    rt::typed::opt(&mut self.authorization_lifetime, &avp, &mut w, 64)
-                }
-                (276, 0) => rt::typed::opt(&mut self.auth_grace_period, &avp, &mut w, 64),
-                (277, 0) => {
-                    rt::typed::opt(&mut self.auth_session_state, &avp, &mut w, 64)
-                }
-                (285, 0) => {
-                    rt::typed::opt(&mut self.re_auth_request_type, &avp, &mut w, 64)
-                }
-                (272, 0) => {
-                    rt::typed::opt(&mut self.multi_round_time_out, &avp, &mut w, 64)
-                }
-                (27, 0) => rt::typed::opt(&mut self.session_timeout, &avp, &mut w, 64),
-                (24, 0) => rt::typed::opt(&mut self.state, &avp, &mut w, 64),
-                (18, 0) => {
-                    rt::typed::many(
-                        &mut self.reply_message,
-                        &avp,
-                        &mut w,
-                        22,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                (408, 0) => {
-                    rt::typed::opt(&mut self.origin_aaa_protocol, &avp, &mut w, 64)
-                }
-                (278, 0) => rt::typed::opt(&mut self.origin_state_id, &avp, &mut w, 64),
-                (11, 0) => {
-                    rt::typed::many(&mut self.filter_id, &avp, &mut w, 25, 64, u32::MAX)
-                }
-                (75, 0) => rt::typed::opt(&mut self.password_retry, &avp, &mut w, 64),
-                (62, 0) => rt::typed::opt(&mut self.port_limit, &avp, &mut w, 64),
-                (76, 0) => rt::typed::opt(&mut self.prompt, &avp, &mut w, 64),
-                (84, 0) => {
-                    rt::typed::opt(&mut self.arap_challenge_response, &avp, &mut w, 64)
-                }
-                (71, 0) => rt::typed::opt(&mut self.arap_features, &avp, &mut w, 64),
-                (73, 0) => rt::typed::opt(&mut self.arap_security, &avp, &mut w, 64),
-                (74, 0) => {
-                    rt::typed::many(
-                        &mut self.arap_security_data,
-                        &avp,
-                        &mut w,
-                        32,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                (72, 0) => rt::typed::opt(&mut self.arap_zone_access, &avp, &mut w, 64),
-                (20, 0) => rt::typed::opt(&mut self.callback_id, &avp, &mut w, 64),
-                (19, 0) => rt::typed::opt(&mut self.callback_number, &avp, &mut w, 64),
-                (37, 0) => {
-                    rt::typed::opt(&mut self.framed_appletalk_link, &avp, &mut w, 64)
-                }
-                (38, 0) => {
-                    rt::typed::many(
-                        &mut self.framed_appletalk_network,
-                        &avp,
-                        &mut w,
-                        37,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                (39, 0) => {
-                    rt::typed::opt(&mut self.framed_appletalk_zone, &avp, &mut w, 64)
-                }
-                (13, 0) => {
-                    rt::typed::many(
-                        &mut self.framed_compression,
-                        &avp,
-                        &mut w,
-                        39,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                (96, 0) => {
-                    rt::typed::opt(&mut self.framed_interface_id, &avp, &mut w, 64)
-                }
-                (8, 0) => rt::typed::opt(&mut self.framed_ip_address, &avp, &mut w, 64),
-                (97, 0) => {
-                    rt::typed::many(
-                        &mut self.framed_ipv6_prefix,
-                        &avp,
-                        &mut w,
-                        42,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                (100, 0) => rt::typed::opt(&mut self.framed_ipv6_pool, &avp, &mut w, 64),
-                (99, 0) => {
-                    rt::typed::many(
-                        &mut self.framed_ipv6_route,
-                        &avp,
-                        &mut w,
-                        44,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                (9, 0) => rt::typed::opt(&mut self.framed_ip_netmask, &avp, &mut w, 64),
-                (22, 0) => {
-                    rt::typed::many(
-                        &mut self.framed_route,
-                        &avp,
-                        &mut w,
-                        46,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                (88, 0) => rt::typed::opt(&mut self.framed_pool, &avp, &mut w, 64),
-                (23, 0) => rt::typed::opt(&mut self.framed_ipx_network, &avp, &mut w, 64),
-                (12, 0) => rt::typed::opt(&mut self.framed_mtu, &avp, &mut w, 64),
-                (7, 0) => rt::typed::opt(&mut self.framed_protocol, &avp, &mut w, 64),
-                (10, 0) => rt::typed::opt(&mut self.framed_routing, &avp, &mut w, 64),
-                (14, 0) => {
-                    rt::typed::many(
-                        &mut self.login_ip_host,
-                        &avp,
-                        &mut w,
-                        52,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                (98, 0) => {
-                    rt::typed::many(
-                        &mut self.login_ipv6_host,
-                        &avp,
-                        &mut w,
-                        53,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                (36, 0) => rt::typed::opt(&mut self.login_lat_group, &avp, &mut w, 64),
-                (35, 0) => rt::typed::opt(&mut self.login_lat_node, &avp, &mut w, 64),
-                (63, 0) => rt::typed::opt(&mut self.login_lat_port, &avp, &mut w, 64),
-                (34, 0) => rt::typed::opt(&mut self.login_lat_service, &avp, &mut w, 64),
-                (15, 0) => rt::typed::opt(&mut self.login_service, &avp, &mut w, 64),
-                (16, 0) => rt::typed::opt(&mut self.login_tcp_port, &avp, &mut w, 64),
-                (400, 0) => {
-                    rt::typed::many(
-                        &mut self.nas_filter_rule,
-                        &avp,
-                        &mut w,
-                        60,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                (407, 0) => {
-                    rt::typed::many(
-                        &mut self.qos_filter_rule,
-                        &avp,
-                        &mut w,
-                        61,
-                        0,
-                        u32::MAX,
-                    )
-                }
-                (401, 0) => {
-                    rt::typed::many(&mut self.tunneling, &avp, &mut w, 62, 64, u32::MAX)
-                }
-                (292, 0) => {
-                    rt::typed::many(
-                        &mut self.redirect_host,
-                        &avp,
-                        &mut w,
-                        63,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                (261, 0) => {
-                    rt::typed::opt(&mut self.redirect_host_usage, &avp, &mut w, 64)
-                }
-                (262, 0) => {
-                    rt::typed::opt(&mut self.redirect_max_cache_time, &avp, &mut w, 64)
-                }
-                (284, 0) => {
-                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 66, 64, u32::MAX)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, msg.header().length as usize)
-    }
 }
 #[cfg(any(feature = "nasreq"))]
 impl rt::typed::Command for AaAnswer {
@@ -2681,8 +2493,311 @@ impl rt::typed::Command for AaAnswer {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        out.decode_members(msg, cx)?;
-        Ok(out)
+        match {
+            let mut count = [0u32; 67usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut out.extra,
+                flags: &mut out.avp_flags,
+            };
+            let mut avps = msg.avps();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
+                    (258, 0) => {
+                        rt::typed::one(&mut out.auth_application_id, &avp, &mut w, 1, 64)
+                    }
+                    (274, 0) => {
+                        rt::typed::one(&mut out.auth_request_type, &avp, &mut w, 2, 64)
+                    }
+                    (268, 0) => rt::typed::one(&mut out.result_code, &avp, &mut w, 3, 64),
+                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 4, 64),
+                    (296, 0) => {
+                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 5, 64)
+                    }
+                    (1, 0) => rt::typed::opt(&mut out.user_name, &avp, &mut w, 64),
+                    (6, 0) => rt::typed::opt(&mut out.service_type, &avp, &mut w, 64),
+                    (25, 0) => {
+                        rt::typed::many(&mut out.class, &avp, &mut w, 8, 64, u32::MAX)
+                    }
+                    (78, 0) => {
+                        rt::typed::many(
+                            &mut out.configuration_token,
+                            &avp,
+                            &mut w,
+                            9,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (85, 0) => {
+                        rt::typed::opt(&mut out.acct_interim_interval, &avp, &mut w, 64)
+                    }
+                    (281, 0) => rt::typed::opt(&mut out.error_message, &avp, &mut w, 0),
+                    (294, 0) => {
+                        rt::typed::opt(&mut out.error_reporting_host, &avp, &mut w, 0)
+                    }
+                    (279, 0) => {
+                        rt::typed::many(
+                            &mut out.failed_avp,
+                            &avp,
+                            &mut w,
+                            13,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (28, 0) => rt::typed::opt(&mut out.idle_timeout, &avp, &mut w, 64),
+                    (291, 0) => {
+                        rt::typed::opt(&mut out.authorization_lifetime, &avp, &mut w, 64)
+                    }
+                    (276, 0) => {
+                        rt::typed::opt(&mut out.auth_grace_period, &avp, &mut w, 64)
+                    }
+                    (277, 0) => {
+                        rt::typed::opt(&mut out.auth_session_state, &avp, &mut w, 64)
+                    }
+                    (285, 0) => {
+                        rt::typed::opt(&mut out.re_auth_request_type, &avp, &mut w, 64)
+                    }
+                    (272, 0) => {
+                        rt::typed::opt(&mut out.multi_round_time_out, &avp, &mut w, 64)
+                    }
+                    (27, 0) => rt::typed::opt(&mut out.session_timeout, &avp, &mut w, 64),
+                    (24, 0) => rt::typed::opt(&mut out.state, &avp, &mut w, 64),
+                    (18, 0) => {
+                        rt::typed::many(
+                            &mut out.reply_message,
+                            &avp,
+                            &mut w,
+                            22,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (408, 0) => {
+                        rt::typed::opt(&mut out.origin_aaa_protocol, &avp, &mut w, 64)
+                    }
+                    (278, 0) => {
+                        rt::typed::opt(&mut out.origin_state_id, &avp, &mut w, 64)
+                    }
+                    (11, 0) => {
+                        rt::typed::many(
+                            &mut out.filter_id,
+                            &avp,
+                            &mut w,
+                            25,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (75, 0) => rt::typed::opt(&mut out.password_retry, &avp, &mut w, 64),
+                    (62, 0) => rt::typed::opt(&mut out.port_limit, &avp, &mut w, 64),
+                    (76, 0) => rt::typed::opt(&mut out.prompt, &avp, &mut w, 64),
+                    (84, 0) => {
+                        rt::typed::opt(
+                            &mut out.arap_challenge_response,
+                            &avp,
+                            &mut w,
+                            64,
+                        )
+                    }
+                    (71, 0) => rt::typed::opt(&mut out.arap_features, &avp, &mut w, 64),
+                    (73, 0) => rt::typed::opt(&mut out.arap_security, &avp, &mut w, 64),
+                    (74, 0) => {
+                        rt::typed::many(
+                            &mut out.arap_security_data,
+                            &avp,
+                            &mut w,
+                            32,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (72, 0) => {
+                        rt::typed::opt(&mut out.arap_zone_access, &avp, &mut w, 64)
+                    }
+                    (20, 0) => rt::typed::opt(&mut out.callback_id, &avp, &mut w, 64),
+                    (19, 0) => rt::typed::opt(&mut out.callback_number, &avp, &mut w, 64),
+                    (37, 0) => {
+                        rt::typed::opt(&mut out.framed_appletalk_link, &avp, &mut w, 64)
+                    }
+                    (38, 0) => {
+                        rt::typed::many(
+                            &mut out.framed_appletalk_network,
+                            &avp,
+                            &mut w,
+                            37,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (39, 0) => {
+                        rt::typed::opt(&mut out.framed_appletalk_zone, &avp, &mut w, 64)
+                    }
+                    (13, 0) => {
+                        rt::typed::many(
+                            &mut out.framed_compression,
+                            &avp,
+                            &mut w,
+                            39,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (96, 0) => {
+                        rt::typed::opt(&mut out.framed_interface_id, &avp, &mut w, 64)
+                    }
+                    (8, 0) => {
+                        rt::typed::opt(&mut out.framed_ip_address, &avp, &mut w, 64)
+                    }
+                    (97, 0) => {
+                        rt::typed::many(
+                            &mut out.framed_ipv6_prefix,
+                            &avp,
+                            &mut w,
+                            42,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (100, 0) => {
+                        rt::typed::opt(&mut out.framed_ipv6_pool, &avp, &mut w, 64)
+                    }
+                    (99, 0) => {
+                        rt::typed::many(
+                            &mut out.framed_ipv6_route,
+                            &avp,
+                            &mut w,
+                            44,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (9, 0) => {
+                        rt::typed::opt(&mut out.framed_ip_netmask, &avp, &mut w, 64)
+                    }
+                    (22, 0) => {
+                        rt::typed::many(
+                            &mut out.framed_route,
+                            &avp,
+                            &mut w,
+                            46,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (88, 0) => rt::typed::opt(&mut out.framed_pool, &avp, &mut w, 64),
+                    (23, 0) => {
+                        rt::typed::opt(&mut out.framed_ipx_network, &avp, &mut w, 64)
+                    }
+                    (12, 0) => rt::typed::opt(&mut out.framed_mtu, &avp, &mut w, 64),
+                    (7, 0) => rt::typed::opt(&mut out.framed_protocol, &avp, &mut w, 64),
+                    (10, 0) => rt::typed::opt(&mut out.framed_routing, &avp, &mut w, 64),
+                    (14, 0) => {
+                        rt::typed::many(
+                            &mut out.login_ip_host,
+                            &avp,
+                            &mut w,
+                            52,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (98, 0) => {
+                        rt::typed::many(
+                            &mut out.login_ipv6_host,
+                            &avp,
+                            &mut w,
+                            53,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (36, 0) => rt::typed::opt(&mut out.login_lat_group, &avp, &mut w, 64),
+                    (35, 0) => rt::typed::opt(&mut out.login_lat_node, &avp, &mut w, 64),
+                    (63, 0) => rt::typed::opt(&mut out.login_lat_port, &avp, &mut w, 64),
+                    (34, 0) => {
+                        rt::typed::opt(&mut out.login_lat_service, &avp, &mut w, 64)
+                    }
+                    (15, 0) => rt::typed::opt(&mut out.login_service, &avp, &mut w, 64),
+                    (16, 0) => rt::typed::opt(&mut out.login_tcp_port, &avp, &mut w, 64),
+                    (400, 0) => {
+                        rt::typed::many(
+                            &mut out.nas_filter_rule,
+                            &avp,
+                            &mut w,
+                            60,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (407, 0) => {
+                        rt::typed::many(
+                            &mut out.qos_filter_rule,
+                            &avp,
+                            &mut w,
+                            61,
+                            0,
+                            u32::MAX,
+                        )
+                    }
+                    (401, 0) => {
+                        rt::typed::many(
+                            &mut out.tunneling,
+                            &avp,
+                            &mut w,
+                            62,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (292, 0) => {
+                        rt::typed::many(
+                            &mut out.redirect_host,
+                            &avp,
+                            &mut w,
+                            63,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (261, 0) => {
+                        rt::typed::opt(&mut out.redirect_host_usage, &avp, &mut w, 64)
+                    }
+                    (262, 0) => {
+                        rt::typed::opt(
+                            &mut out.redirect_max_cache_time,
+                            &avp,
+                            &mut w,
+                            64,
+                        )
+                    }
+                    (284, 0) => {
+                        rt::typed::many(
+                            &mut out.proxy_info,
+                            &avp,
+                            &mut w,
+                            66,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    return Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                return Err(e);
+            }
+            w.finish(Self::REQUIRED, msg.header().length as usize)
+        } {
+            Ok(()) => Ok(out),
+            Err(e) => Err(e),
+        }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
@@ -3062,87 +3177,6 @@ impl ReAuthRequest {
             rt::dictionary::AvpType::Enumerated,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        msg: &rt::Message,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 30usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = msg.avps();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
-                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 1, 64),
-                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 2, 64),
-                (283, 0) => {
-                    rt::typed::one(&mut self.destination_realm, &avp, &mut w, 3, 64)
-                }
-                (293, 0) => {
-                    rt::typed::one(&mut self.destination_host, &avp, &mut w, 4, 64)
-                }
-                (258, 0) => {
-                    rt::typed::one(&mut self.auth_application_id, &avp, &mut w, 5, 64)
-                }
-                (285, 0) => {
-                    rt::typed::one(&mut self.re_auth_request_type, &avp, &mut w, 6, 64)
-                }
-                (1, 0) => rt::typed::opt(&mut self.user_name, &avp, &mut w, 64),
-                (408, 0) => {
-                    rt::typed::opt(&mut self.origin_aaa_protocol, &avp, &mut w, 64)
-                }
-                (278, 0) => rt::typed::opt(&mut self.origin_state_id, &avp, &mut w, 64),
-                (32, 0) => rt::typed::opt(&mut self.nas_identifier, &avp, &mut w, 64),
-                (4, 0) => rt::typed::opt(&mut self.nas_ip_address, &avp, &mut w, 64),
-                (95, 0) => rt::typed::opt(&mut self.nas_ipv6_address, &avp, &mut w, 64),
-                (5, 0) => rt::typed::opt(&mut self.nas_port, &avp, &mut w, 64),
-                (87, 0) => rt::typed::opt(&mut self.nas_port_id, &avp, &mut w, 64),
-                (61, 0) => rt::typed::opt(&mut self.nas_port_type, &avp, &mut w, 64),
-                (6, 0) => rt::typed::opt(&mut self.service_type, &avp, &mut w, 64),
-                (8, 0) => rt::typed::opt(&mut self.framed_ip_address, &avp, &mut w, 64),
-                (97, 0) => rt::typed::opt(&mut self.framed_ipv6_prefix, &avp, &mut w, 64),
-                (96, 0) => {
-                    rt::typed::opt(&mut self.framed_interface_id, &avp, &mut w, 64)
-                }
-                (30, 0) => rt::typed::opt(&mut self.called_station_id, &avp, &mut w, 64),
-                (31, 0) => rt::typed::opt(&mut self.calling_station_id, &avp, &mut w, 64),
-                (94, 0) => {
-                    rt::typed::opt(&mut self.originating_line_info, &avp, &mut w, 64)
-                }
-                (44, 0) => rt::typed::opt(&mut self.acct_session_id, &avp, &mut w, 64),
-                (50, 0) => {
-                    rt::typed::opt(&mut self.acct_multi_session_id, &avp, &mut w, 64)
-                }
-                (24, 0) => rt::typed::opt(&mut self.state, &avp, &mut w, 64),
-                (25, 0) => {
-                    rt::typed::many(&mut self.class, &avp, &mut w, 26, 64, u32::MAX)
-                }
-                (18, 0) => rt::typed::opt(&mut self.reply_message, &avp, &mut w, 64),
-                (284, 0) => {
-                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 28, 64, u32::MAX)
-                }
-                (282, 0) => {
-                    rt::typed::many(
-                        &mut self.route_record,
-                        &avp,
-                        &mut w,
-                        29,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, msg.header().length as usize)
-    }
 }
 #[cfg(any(feature = "nasreq"))]
 impl rt::typed::Command for ReAuthRequest {
@@ -3163,8 +3197,117 @@ impl rt::typed::Command for ReAuthRequest {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        out.decode_members(msg, cx)?;
-        Ok(out)
+        match {
+            let mut count = [0u32; 30usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut out.extra,
+                flags: &mut out.avp_flags,
+            };
+            let mut avps = msg.avps();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
+                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 1, 64),
+                    (296, 0) => {
+                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 2, 64)
+                    }
+                    (283, 0) => {
+                        rt::typed::one(&mut out.destination_realm, &avp, &mut w, 3, 64)
+                    }
+                    (293, 0) => {
+                        rt::typed::one(&mut out.destination_host, &avp, &mut w, 4, 64)
+                    }
+                    (258, 0) => {
+                        rt::typed::one(&mut out.auth_application_id, &avp, &mut w, 5, 64)
+                    }
+                    (285, 0) => {
+                        rt::typed::one(
+                            &mut out.re_auth_request_type,
+                            &avp,
+                            &mut w,
+                            6,
+                            64,
+                        )
+                    }
+                    (1, 0) => rt::typed::opt(&mut out.user_name, &avp, &mut w, 64),
+                    (408, 0) => {
+                        rt::typed::opt(&mut out.origin_aaa_protocol, &avp, &mut w, 64)
+                    }
+                    (278, 0) => {
+                        rt::typed::opt(&mut out.origin_state_id, &avp, &mut w, 64)
+                    }
+                    (32, 0) => rt::typed::opt(&mut out.nas_identifier, &avp, &mut w, 64),
+                    (4, 0) => rt::typed::opt(&mut out.nas_ip_address, &avp, &mut w, 64),
+                    (95, 0) => {
+                        rt::typed::opt(&mut out.nas_ipv6_address, &avp, &mut w, 64)
+                    }
+                    (5, 0) => rt::typed::opt(&mut out.nas_port, &avp, &mut w, 64),
+                    (87, 0) => rt::typed::opt(&mut out.nas_port_id, &avp, &mut w, 64),
+                    (61, 0) => rt::typed::opt(&mut out.nas_port_type, &avp, &mut w, 64),
+                    (6, 0) => rt::typed::opt(&mut out.service_type, &avp, &mut w, 64),
+                    (8, 0) => {
+                        rt::typed::opt(&mut out.framed_ip_address, &avp, &mut w, 64)
+                    }
+                    (97, 0) => {
+                        rt::typed::opt(&mut out.framed_ipv6_prefix, &avp, &mut w, 64)
+                    }
+                    (96, 0) => {
+                        rt::typed::opt(&mut out.framed_interface_id, &avp, &mut w, 64)
+                    }
+                    (30, 0) => {
+                        rt::typed::opt(&mut out.called_station_id, &avp, &mut w, 64)
+                    }
+                    (31, 0) => {
+                        rt::typed::opt(&mut out.calling_station_id, &avp, &mut w, 64)
+                    }
+                    (94, 0) => {
+                        rt::typed::opt(&mut out.originating_line_info, &avp, &mut w, 64)
+                    }
+                    (44, 0) => rt::typed::opt(&mut out.acct_session_id, &avp, &mut w, 64),
+                    (50, 0) => {
+                        rt::typed::opt(&mut out.acct_multi_session_id, &avp, &mut w, 64)
+                    }
+                    (24, 0) => rt::typed::opt(&mut out.state, &avp, &mut w, 64),
+                    (25, 0) => {
+                        rt::typed::many(&mut out.class, &avp, &mut w, 26, 64, u32::MAX)
+                    }
+                    (18, 0) => rt::typed::opt(&mut out.reply_message, &avp, &mut w, 64),
+                    (284, 0) => {
+                        rt::typed::many(
+                            &mut out.proxy_info,
+                            &avp,
+                            &mut w,
+                            28,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (282, 0) => {
+                        rt::typed::many(
+                            &mut out.route_record,
+                            &avp,
+                            &mut w,
+                            29,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    return Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                return Err(e);
+            }
+            w.finish(Self::REQUIRED, msg.header().length as usize)
+        } {
+            Ok(()) => Ok(out),
+            Err(e) => Err(e),
+        }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
@@ -3369,97 +3512,6 @@ impl ReAuthAnswer {
             rt::dictionary::AvpType::DiameterIdentity,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        msg: &rt::Message,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 24usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = msg.avps();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
-                (268, 0) => rt::typed::one(&mut self.result_code, &avp, &mut w, 1, 64),
-                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 2, 64),
-                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 3, 64),
-                (1, 0) => rt::typed::opt(&mut self.user_name, &avp, &mut w, 64),
-                (408, 0) => {
-                    rt::typed::opt(&mut self.origin_aaa_protocol, &avp, &mut w, 64)
-                }
-                (278, 0) => rt::typed::opt(&mut self.origin_state_id, &avp, &mut w, 64),
-                (281, 0) => rt::typed::opt(&mut self.error_message, &avp, &mut w, 0),
-                (294, 0) => {
-                    rt::typed::opt(&mut self.error_reporting_host, &avp, &mut w, 0)
-                }
-                (279, 0) => {
-                    rt::typed::many(&mut self.failed_avp, &avp, &mut w, 9, 64, u32::MAX)
-                }
-                (292, 0) => {
-                    rt::typed::many(
-                        &mut self.redirect_host,
-                        &avp,
-                        &mut w,
-                        10,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                (261, 0) => {
-                    rt::typed::opt(&mut self.redirect_host_usage, &avp, &mut w, 64)
-                }
-                (262, 0) => {
-                    rt::typed::opt(&mut self.redirect_max_cache_time, &avp, &mut w, 64)
-                }
-                (6, 0) => rt::typed::opt(&mut self.service_type, &avp, &mut w, 64),
-                (78, 0) => {
-                    rt::typed::many(
-                        &mut self.configuration_token,
-                        &avp,
-                        &mut w,
-                        14,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                (28, 0) => rt::typed::opt(&mut self.idle_timeout, &avp, &mut w, 64),
-                (291, 0) => {
-                    rt::typed::opt(&mut self.authorization_lifetime, &avp, &mut w, 64)
-                }
-                (276, 0) => rt::typed::opt(&mut self.auth_grace_period, &avp, &mut w, 64),
-                (285, 0) => {
-                    rt::typed::opt(&mut self.re_auth_request_type, &avp, &mut w, 64)
-                }
-                (24, 0) => rt::typed::opt(&mut self.state, &avp, &mut w, 64),
-                (25, 0) => {
-                    rt::typed::many(&mut self.class, &avp, &mut w, 20, 64, u32::MAX)
-                }
-                (18, 0) => {
-                    rt::typed::many(
-                        &mut self.reply_message,
-                        &avp,
-                        &mut w,
-                        21,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                (76, 0) => rt::typed::opt(&mut self.prompt, &avp, &mut w, 64),
-                (284, 0) => {
-                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 23, 64, u32::MAX)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, msg.header().length as usize)
-    }
 }
 #[cfg(any(feature = "nasreq"))]
 impl rt::typed::Command for ReAuthAnswer {
@@ -3480,8 +3532,125 @@ impl rt::typed::Command for ReAuthAnswer {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        out.decode_members(msg, cx)?;
-        Ok(out)
+        match {
+            let mut count = [0u32; 24usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut out.extra,
+                flags: &mut out.avp_flags,
+            };
+            let mut avps = msg.avps();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
+                    (268, 0) => rt::typed::one(&mut out.result_code, &avp, &mut w, 1, 64),
+                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 2, 64),
+                    (296, 0) => {
+                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 3, 64)
+                    }
+                    (1, 0) => rt::typed::opt(&mut out.user_name, &avp, &mut w, 64),
+                    (408, 0) => {
+                        rt::typed::opt(&mut out.origin_aaa_protocol, &avp, &mut w, 64)
+                    }
+                    (278, 0) => {
+                        rt::typed::opt(&mut out.origin_state_id, &avp, &mut w, 64)
+                    }
+                    (281, 0) => rt::typed::opt(&mut out.error_message, &avp, &mut w, 0),
+                    (294, 0) => {
+                        rt::typed::opt(&mut out.error_reporting_host, &avp, &mut w, 0)
+                    }
+                    (279, 0) => {
+                        rt::typed::many(
+                            &mut out.failed_avp,
+                            &avp,
+                            &mut w,
+                            9,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (292, 0) => {
+                        rt::typed::many(
+                            &mut out.redirect_host,
+                            &avp,
+                            &mut w,
+                            10,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (261, 0) => {
+                        rt::typed::opt(&mut out.redirect_host_usage, &avp, &mut w, 64)
+                    }
+                    (262, 0) => {
+                        rt::typed::opt(
+                            &mut out.redirect_max_cache_time,
+                            &avp,
+                            &mut w,
+                            64,
+                        )
+                    }
+                    (6, 0) => rt::typed::opt(&mut out.service_type, &avp, &mut w, 64),
+                    (78, 0) => {
+                        rt::typed::many(
+                            &mut out.configuration_token,
+                            &avp,
+                            &mut w,
+                            14,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (28, 0) => rt::typed::opt(&mut out.idle_timeout, &avp, &mut w, 64),
+                    (291, 0) => {
+                        rt::typed::opt(&mut out.authorization_lifetime, &avp, &mut w, 64)
+                    }
+                    (276, 0) => {
+                        rt::typed::opt(&mut out.auth_grace_period, &avp, &mut w, 64)
+                    }
+                    (285, 0) => {
+                        rt::typed::opt(&mut out.re_auth_request_type, &avp, &mut w, 64)
+                    }
+                    (24, 0) => rt::typed::opt(&mut out.state, &avp, &mut w, 64),
+                    (25, 0) => {
+                        rt::typed::many(&mut out.class, &avp, &mut w, 20, 64, u32::MAX)
+                    }
+                    (18, 0) => {
+                        rt::typed::many(
+                            &mut out.reply_message,
+                            &avp,
+                            &mut w,
+                            21,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (76, 0) => rt::typed::opt(&mut out.prompt, &avp, &mut w, 64),
+                    (284, 0) => {
+                        rt::typed::many(
+                            &mut out.proxy_info,
+                            &avp,
+                            &mut w,
+                            23,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    return Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                return Err(e);
+            }
+            w.finish(Self::REQUIRED, msg.header().length as usize)
+        } {
+            Ok(()) => Ok(out),
+            Err(e) => Err(e),
+        }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
@@ -3725,62 +3894,6 @@ impl SessionTerminationRequest {
             rt::dictionary::AvpType::Enumerated,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        msg: &rt::Message,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 13usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = msg.avps();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
-                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 1, 64),
-                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 2, 64),
-                (283, 0) => {
-                    rt::typed::one(&mut self.destination_realm, &avp, &mut w, 3, 64)
-                }
-                (258, 0) => {
-                    rt::typed::one(&mut self.auth_application_id, &avp, &mut w, 4, 64)
-                }
-                (295, 0) => {
-                    rt::typed::one(&mut self.termination_cause, &avp, &mut w, 5, 64)
-                }
-                (1, 0) => rt::typed::opt(&mut self.user_name, &avp, &mut w, 64),
-                (293, 0) => rt::typed::opt(&mut self.destination_host, &avp, &mut w, 64),
-                (25, 0) => {
-                    rt::typed::many(&mut self.class, &avp, &mut w, 8, 64, u32::MAX)
-                }
-                (408, 0) => {
-                    rt::typed::opt(&mut self.origin_aaa_protocol, &avp, &mut w, 64)
-                }
-                (278, 0) => rt::typed::opt(&mut self.origin_state_id, &avp, &mut w, 64),
-                (284, 0) => {
-                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 11, 64, u32::MAX)
-                }
-                (282, 0) => {
-                    rt::typed::many(
-                        &mut self.route_record,
-                        &avp,
-                        &mut w,
-                        12,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, msg.header().length as usize)
-    }
 }
 #[cfg(any(feature = "nasreq"))]
 impl rt::typed::Command for SessionTerminationRequest {
@@ -3801,8 +3914,78 @@ impl rt::typed::Command for SessionTerminationRequest {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        out.decode_members(msg, cx)?;
-        Ok(out)
+        match {
+            let mut count = [0u32; 13usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut out.extra,
+                flags: &mut out.avp_flags,
+            };
+            let mut avps = msg.avps();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
+                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 1, 64),
+                    (296, 0) => {
+                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 2, 64)
+                    }
+                    (283, 0) => {
+                        rt::typed::one(&mut out.destination_realm, &avp, &mut w, 3, 64)
+                    }
+                    (258, 0) => {
+                        rt::typed::one(&mut out.auth_application_id, &avp, &mut w, 4, 64)
+                    }
+                    (295, 0) => {
+                        rt::typed::one(&mut out.termination_cause, &avp, &mut w, 5, 64)
+                    }
+                    (1, 0) => rt::typed::opt(&mut out.user_name, &avp, &mut w, 64),
+                    (293, 0) => {
+                        rt::typed::opt(&mut out.destination_host, &avp, &mut w, 64)
+                    }
+                    (25, 0) => {
+                        rt::typed::many(&mut out.class, &avp, &mut w, 8, 64, u32::MAX)
+                    }
+                    (408, 0) => {
+                        rt::typed::opt(&mut out.origin_aaa_protocol, &avp, &mut w, 64)
+                    }
+                    (278, 0) => {
+                        rt::typed::opt(&mut out.origin_state_id, &avp, &mut w, 64)
+                    }
+                    (284, 0) => {
+                        rt::typed::many(
+                            &mut out.proxy_info,
+                            &avp,
+                            &mut w,
+                            11,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (282, 0) => {
+                        rt::typed::many(
+                            &mut out.route_record,
+                            &avp,
+                            &mut w,
+                            12,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    return Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                return Err(e);
+            }
+            w.finish(Self::REQUIRED, msg.header().length as usize)
+        } {
+            Ok(()) => Ok(out),
+            Err(e) => Err(e),
+        }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
@@ -3951,66 +4134,6 @@ impl SessionTerminationAnswer {
             rt::dictionary::AvpType::DiameterIdentity,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        msg: &rt::Message,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 15usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = msg.avps();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
-                (268, 0) => rt::typed::one(&mut self.result_code, &avp, &mut w, 1, 64),
-                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 2, 64),
-                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 3, 64),
-                (1, 0) => rt::typed::opt(&mut self.user_name, &avp, &mut w, 64),
-                (25, 0) => {
-                    rt::typed::many(&mut self.class, &avp, &mut w, 5, 64, u32::MAX)
-                }
-                (281, 0) => rt::typed::opt(&mut self.error_message, &avp, &mut w, 0),
-                (294, 0) => {
-                    rt::typed::opt(&mut self.error_reporting_host, &avp, &mut w, 0)
-                }
-                (279, 0) => {
-                    rt::typed::many(&mut self.failed_avp, &avp, &mut w, 8, 64, u32::MAX)
-                }
-                (408, 0) => {
-                    rt::typed::opt(&mut self.origin_aaa_protocol, &avp, &mut w, 64)
-                }
-                (278, 0) => rt::typed::opt(&mut self.origin_state_id, &avp, &mut w, 64),
-                (292, 0) => {
-                    rt::typed::many(
-                        &mut self.redirect_host,
-                        &avp,
-                        &mut w,
-                        11,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                (261, 0) => {
-                    rt::typed::opt(&mut self.redirect_host_usage, &avp, &mut w, 64)
-                }
-                (262, 0) => {
-                    rt::typed::opt(&mut self.redirect_max_cache_time, &avp, &mut w, 64)
-                }
-                (284, 0) => {
-                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 14, 64, u32::MAX)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, msg.header().length as usize)
-    }
 }
 #[cfg(any(feature = "nasreq"))]
 impl rt::typed::Command for SessionTerminationAnswer {
@@ -4031,8 +4154,92 @@ impl rt::typed::Command for SessionTerminationAnswer {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        out.decode_members(msg, cx)?;
-        Ok(out)
+        match {
+            let mut count = [0u32; 15usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut out.extra,
+                flags: &mut out.avp_flags,
+            };
+            let mut avps = msg.avps();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
+                    (268, 0) => rt::typed::one(&mut out.result_code, &avp, &mut w, 1, 64),
+                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 2, 64),
+                    (296, 0) => {
+                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 3, 64)
+                    }
+                    (1, 0) => rt::typed::opt(&mut out.user_name, &avp, &mut w, 64),
+                    (25, 0) => {
+                        rt::typed::many(&mut out.class, &avp, &mut w, 5, 64, u32::MAX)
+                    }
+                    (281, 0) => rt::typed::opt(&mut out.error_message, &avp, &mut w, 0),
+                    (294, 0) => {
+                        rt::typed::opt(&mut out.error_reporting_host, &avp, &mut w, 0)
+                    }
+                    (279, 0) => {
+                        rt::typed::many(
+                            &mut out.failed_avp,
+                            &avp,
+                            &mut w,
+                            8,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (408, 0) => {
+                        rt::typed::opt(&mut out.origin_aaa_protocol, &avp, &mut w, 64)
+                    }
+                    (278, 0) => {
+                        rt::typed::opt(&mut out.origin_state_id, &avp, &mut w, 64)
+                    }
+                    (292, 0) => {
+                        rt::typed::many(
+                            &mut out.redirect_host,
+                            &avp,
+                            &mut w,
+                            11,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (261, 0) => {
+                        rt::typed::opt(&mut out.redirect_host_usage, &avp, &mut w, 64)
+                    }
+                    (262, 0) => {
+                        rt::typed::opt(
+                            &mut out.redirect_max_cache_time,
+                            &avp,
+                            &mut w,
+                            64,
+                        )
+                    }
+                    (284, 0) => {
+                        rt::typed::many(
+                            &mut out.proxy_info,
+                            &avp,
+                            &mut w,
+                            14,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    return Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                return Err(e);
+            }
+            w.finish(Self::REQUIRED, msg.header().length as usize)
+        } {
+            Ok(()) => Ok(out),
+            Err(e) => Err(e),
+        }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
@@ -4324,93 +4531,6 @@ impl AbortSessionRequest {
             rt::dictionary::AvpType::Unsigned32,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        msg: &rt::Message,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 29usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = msg.avps();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
-                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 1, 64),
-                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 2, 64),
-                (283, 0) => {
-                    rt::typed::one(&mut self.destination_realm, &avp, &mut w, 3, 64)
-                }
-                (293, 0) => {
-                    rt::typed::one(&mut self.destination_host, &avp, &mut w, 4, 64)
-                }
-                (258, 0) => {
-                    rt::typed::one(&mut self.auth_application_id, &avp, &mut w, 5, 64)
-                }
-                (1, 0) => rt::typed::opt(&mut self.user_name, &avp, &mut w, 64),
-                (408, 0) => {
-                    rt::typed::opt(&mut self.origin_aaa_protocol, &avp, &mut w, 64)
-                }
-                (278, 0) => rt::typed::opt(&mut self.origin_state_id, &avp, &mut w, 64),
-                (32, 0) => rt::typed::opt(&mut self.nas_identifier, &avp, &mut w, 64),
-                (4, 0) => rt::typed::opt(&mut self.nas_ip_address, &avp, &mut w, 64),
-                (95, 0) => rt::typed::opt(&mut self.nas_ipv6_address, &avp, &mut w, 64),
-                (5, 0) => rt::typed::opt(&mut self.nas_port, &avp, &mut w, 64),
-                (87, 0) => rt::typed::opt(&mut self.nas_port_id, &avp, &mut w, 64),
-                (61, 0) => rt::typed::opt(&mut self.nas_port_type, &avp, &mut w, 64),
-                (6, 0) => rt::typed::opt(&mut self.service_type, &avp, &mut w, 64),
-                (8, 0) => rt::typed::opt(&mut self.framed_ip_address, &avp, &mut w, 64),
-                (97, 0) => rt::typed::opt(&mut self.framed_ipv6_prefix, &avp, &mut w, 64),
-                (96, 0) => {
-                    rt::typed::opt(&mut self.framed_interface_id, &avp, &mut w, 64)
-                }
-                (30, 0) => rt::typed::opt(&mut self.called_station_id, &avp, &mut w, 64),
-                (31, 0) => rt::typed::opt(&mut self.calling_station_id, &avp, &mut w, 64),
-                (94, 0) => {
-                    rt::typed::opt(&mut self.originating_line_info, &avp, &mut w, 64)
-                }
-                (44, 0) => rt::typed::opt(&mut self.acct_session_id, &avp, &mut w, 64),
-                (50, 0) => {
-                    rt::typed::opt(&mut self.acct_multi_session_id, &avp, &mut w, 64)
-                }
-                (24, 0) => rt::typed::opt(&mut self.state, &avp, &mut w, 64),
-                (25, 0) => {
-                    rt::typed::many(&mut self.class, &avp, &mut w, 25, 64, u32::MAX)
-                }
-                (18, 0) => {
-                    rt::typed::many(
-                        &mut self.reply_message,
-                        &avp,
-                        &mut w,
-                        26,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                (284, 0) => {
-                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 27, 64, u32::MAX)
-                }
-                (282, 0) => {
-                    rt::typed::many(
-                        &mut self.route_record,
-                        &avp,
-                        &mut w,
-                        28,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, msg.header().length as usize)
-    }
 }
 #[cfg(any(feature = "nasreq"))]
 impl rt::typed::Command for AbortSessionRequest {
@@ -4431,8 +4551,117 @@ impl rt::typed::Command for AbortSessionRequest {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        out.decode_members(msg, cx)?;
-        Ok(out)
+        match {
+            let mut count = [0u32; 29usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut out.extra,
+                flags: &mut out.avp_flags,
+            };
+            let mut avps = msg.avps();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
+                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 1, 64),
+                    (296, 0) => {
+                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 2, 64)
+                    }
+                    (283, 0) => {
+                        rt::typed::one(&mut out.destination_realm, &avp, &mut w, 3, 64)
+                    }
+                    (293, 0) => {
+                        rt::typed::one(&mut out.destination_host, &avp, &mut w, 4, 64)
+                    }
+                    (258, 0) => {
+                        rt::typed::one(&mut out.auth_application_id, &avp, &mut w, 5, 64)
+                    }
+                    (1, 0) => rt::typed::opt(&mut out.user_name, &avp, &mut w, 64),
+                    (408, 0) => {
+                        rt::typed::opt(&mut out.origin_aaa_protocol, &avp, &mut w, 64)
+                    }
+                    (278, 0) => {
+                        rt::typed::opt(&mut out.origin_state_id, &avp, &mut w, 64)
+                    }
+                    (32, 0) => rt::typed::opt(&mut out.nas_identifier, &avp, &mut w, 64),
+                    (4, 0) => rt::typed::opt(&mut out.nas_ip_address, &avp, &mut w, 64),
+                    (95, 0) => {
+                        rt::typed::opt(&mut out.nas_ipv6_address, &avp, &mut w, 64)
+                    }
+                    (5, 0) => rt::typed::opt(&mut out.nas_port, &avp, &mut w, 64),
+                    (87, 0) => rt::typed::opt(&mut out.nas_port_id, &avp, &mut w, 64),
+                    (61, 0) => rt::typed::opt(&mut out.nas_port_type, &avp, &mut w, 64),
+                    (6, 0) => rt::typed::opt(&mut out.service_type, &avp, &mut w, 64),
+                    (8, 0) => {
+                        rt::typed::opt(&mut out.framed_ip_address, &avp, &mut w, 64)
+                    }
+                    (97, 0) => {
+                        rt::typed::opt(&mut out.framed_ipv6_prefix, &avp, &mut w, 64)
+                    }
+                    (96, 0) => {
+                        rt::typed::opt(&mut out.framed_interface_id, &avp, &mut w, 64)
+                    }
+                    (30, 0) => {
+                        rt::typed::opt(&mut out.called_station_id, &avp, &mut w, 64)
+                    }
+                    (31, 0) => {
+                        rt::typed::opt(&mut out.calling_station_id, &avp, &mut w, 64)
+                    }
+                    (94, 0) => {
+                        rt::typed::opt(&mut out.originating_line_info, &avp, &mut w, 64)
+                    }
+                    (44, 0) => rt::typed::opt(&mut out.acct_session_id, &avp, &mut w, 64),
+                    (50, 0) => {
+                        rt::typed::opt(&mut out.acct_multi_session_id, &avp, &mut w, 64)
+                    }
+                    (24, 0) => rt::typed::opt(&mut out.state, &avp, &mut w, 64),
+                    (25, 0) => {
+                        rt::typed::many(&mut out.class, &avp, &mut w, 25, 64, u32::MAX)
+                    }
+                    (18, 0) => {
+                        rt::typed::many(
+                            &mut out.reply_message,
+                            &avp,
+                            &mut w,
+                            26,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (284, 0) => {
+                        rt::typed::many(
+                            &mut out.proxy_info,
+                            &avp,
+                            &mut w,
+                            27,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (282, 0) => {
+                        rt::typed::many(
+                            &mut out.route_record,
+                            &avp,
+                            &mut w,
+                            28,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    return Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                return Err(e);
+            }
+            w.finish(Self::REQUIRED, msg.header().length as usize)
+        } {
+            Ok(()) => Ok(out),
+            Err(e) => Err(e),
+        }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
@@ -4600,64 +4829,6 @@ impl AbortSessionAnswer {
             rt::dictionary::AvpType::DiameterIdentity,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        msg: &rt::Message,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 15usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = msg.avps();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
-                (268, 0) => rt::typed::one(&mut self.result_code, &avp, &mut w, 1, 64),
-                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 2, 64),
-                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 3, 64),
-                (1, 0) => rt::typed::opt(&mut self.user_name, &avp, &mut w, 64),
-                (408, 0) => {
-                    rt::typed::opt(&mut self.origin_aaa_protocol, &avp, &mut w, 64)
-                }
-                (278, 0) => rt::typed::opt(&mut self.origin_state_id, &avp, &mut w, 64),
-                (24, 0) => rt::typed::opt(&mut self.state, &avp, &mut w, 64),
-                (281, 0) => rt::typed::opt(&mut self.error_message, &avp, &mut w, 0),
-                (294, 0) => {
-                    rt::typed::opt(&mut self.error_reporting_host, &avp, &mut w, 0)
-                }
-                (279, 0) => {
-                    rt::typed::many(&mut self.failed_avp, &avp, &mut w, 10, 64, u32::MAX)
-                }
-                (292, 0) => {
-                    rt::typed::many(
-                        &mut self.redirect_host,
-                        &avp,
-                        &mut w,
-                        11,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                (261, 0) => {
-                    rt::typed::opt(&mut self.redirect_host_usage, &avp, &mut w, 64)
-                }
-                (262, 0) => {
-                    rt::typed::opt(&mut self.redirect_max_cache_time, &avp, &mut w, 64)
-                }
-                (284, 0) => {
-                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 14, 64, u32::MAX)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, msg.header().length as usize)
-    }
 }
 #[cfg(any(feature = "nasreq"))]
 impl rt::typed::Command for AbortSessionAnswer {
@@ -4678,8 +4849,90 @@ impl rt::typed::Command for AbortSessionAnswer {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        out.decode_members(msg, cx)?;
-        Ok(out)
+        match {
+            let mut count = [0u32; 15usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut out.extra,
+                flags: &mut out.avp_flags,
+            };
+            let mut avps = msg.avps();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
+                    (268, 0) => rt::typed::one(&mut out.result_code, &avp, &mut w, 1, 64),
+                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 2, 64),
+                    (296, 0) => {
+                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 3, 64)
+                    }
+                    (1, 0) => rt::typed::opt(&mut out.user_name, &avp, &mut w, 64),
+                    (408, 0) => {
+                        rt::typed::opt(&mut out.origin_aaa_protocol, &avp, &mut w, 64)
+                    }
+                    (278, 0) => {
+                        rt::typed::opt(&mut out.origin_state_id, &avp, &mut w, 64)
+                    }
+                    (24, 0) => rt::typed::opt(&mut out.state, &avp, &mut w, 64),
+                    (281, 0) => rt::typed::opt(&mut out.error_message, &avp, &mut w, 0),
+                    (294, 0) => {
+                        rt::typed::opt(&mut out.error_reporting_host, &avp, &mut w, 0)
+                    }
+                    (279, 0) => {
+                        rt::typed::many(
+                            &mut out.failed_avp,
+                            &avp,
+                            &mut w,
+                            10,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (292, 0) => {
+                        rt::typed::many(
+                            &mut out.redirect_host,
+                            &avp,
+                            &mut w,
+                            11,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (261, 0) => {
+                        rt::typed::opt(&mut out.redirect_host_usage, &avp, &mut w, 64)
+                    }
+                    (262, 0) => {
+                        rt::typed::opt(
+                            &mut out.redirect_max_cache_time,
+                            &avp,
+                            &mut w,
+                            64,
+                        )
+                    }
+                    (284, 0) => {
+                        rt::typed::many(
+                            &mut out.proxy_info,
+                            &avp,
+                            &mut w,
+                            14,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    return Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                return Err(e);
+            }
+            w.finish(Self::REQUIRED, msg.header().length as usize)
+        } {
+            Ok(()) => Ok(out),
+            Err(e) => Err(e),
+        }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
@@ -5174,249 +5427,6 @@ impl AccountingRequest {
             rt::dictionary::AvpType::Unsigned32,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        msg: &rt::Message,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 77usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = msg.avps();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
-                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 1, 64),
-                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 2, 64),
-                (283, 0) => {
-                    rt::typed::one(&mut self.destination_realm, &avp, &mut w, 3, 64)
-                }
-                (480, 0) => {
-                    rt::typed::one(&mut self.accounting_record_type, &avp, &mut w, 4, 64)
-                }
-                (485, 0) => {
-                    rt::typed::one(
-                        &mut self.accounting_record_number,
-                        &avp,
-                        &mut w,
-                        5,
-                        64,
-                    )
-                }
-                (259, 0) => {
-                    rt::typed::one(&mut self.acct_application_id, &avp, &mut w, 6, 64)
-                }
-                (1, 0) => rt::typed::opt(&mut self.user_name, &avp, &mut w, 64),
-                (287, 0) => {
-                    rt::typed::opt(&mut self.accounting_sub_session_id, &avp, &mut w, 64)
-                }
-                (44, 0) => rt::typed::opt(&mut self.acct_session_id, &avp, &mut w, 64),
-                (50, 0) => {
-                    rt::typed::opt(&mut self.acct_multi_session_id, &avp, &mut w, 64)
-                }
-                (408, 0) => {
-                    rt::typed::opt(&mut self.origin_aaa_protocol, &avp, &mut w, 64)
-                }
-                (278, 0) => rt::typed::opt(&mut self.origin_state_id, &avp, &mut w, 64),
-                (293, 0) => rt::typed::opt(&mut self.destination_host, &avp, &mut w, 64),
-                (55, 0) => rt::typed::opt(&mut self.event_timestamp, &avp, &mut w, 64),
-                (41, 0) => rt::typed::opt(&mut self.acct_delay_time, &avp, &mut w, 64),
-                (32, 0) => rt::typed::opt(&mut self.nas_identifier, &avp, &mut w, 64),
-                (4, 0) => rt::typed::opt(&mut self.nas_ip_address, &avp, &mut w, 64),
-                (95, 0) => rt::typed::opt(&mut self.nas_ipv6_address, &avp, &mut w, 64),
-                (5, 0) => rt::typed::opt(&mut self.nas_port, &avp, &mut w, 64),
-                (87, 0) => rt::typed::opt(&mut self.nas_port_id, &avp, &mut w, 64),
-                (61, 0) => rt::typed::opt(&mut self.nas_port_type, &avp, &mut w, 64),
-                (25, 0) => {
-                    rt::typed::many(&mut self.class, &avp, &mut w, 22, 64, u32::MAX)
-                }
-                (6, 0) => rt::typed::opt(&mut self.service_type, &avp, &mut w, 64),
-                (295, 0) => rt::typed::opt(&mut self.termination_cause, &avp, &mut w, 64),
-                (363, 0) => {
-                    rt::typed::opt(&mut self.accounting_input_octets, &avp, &mut w, 64)
-                }
-                (365, 0) => {
-                    rt::typed::opt(&mut self.accounting_input_packets, &avp, &mut w, 64)
-                }
-                (364, 0) => {
-                    rt::typed::opt(&mut self.accounting_output_octets, &avp, &mut w, 64)
-                }
-                (366, 0) => {
-                    rt::typed::opt(&mut self.accounting_output_packets, &avp, &mut w, 64)
-                }
-                (45, 0) => rt::typed::opt(&mut self.acct_authentic, &avp, &mut w, 64),
-                (406, 0) => {
-                    rt::typed::opt(&mut self.accounting_auth_method, &avp, &mut w, 64)
-                }
-                (51, 0) => rt::typed::opt(&mut self.acct_link_count, &avp, &mut w, 64),
-                (46, 0) => rt::typed::opt(&mut self.acct_session_time, &avp, &mut w, 64),
-                (68, 0) => {
-                    rt::typed::opt(&mut self.acct_tunnel_connection, &avp, &mut w, 64)
-                }
-                (86, 0) => {
-                    rt::typed::opt(&mut self.acct_tunnel_packets_lost, &avp, &mut w, 64)
-                }
-                (20, 0) => rt::typed::opt(&mut self.callback_id, &avp, &mut w, 64),
-                (19, 0) => rt::typed::opt(&mut self.callback_number, &avp, &mut w, 64),
-                (30, 0) => rt::typed::opt(&mut self.called_station_id, &avp, &mut w, 64),
-                (31, 0) => rt::typed::opt(&mut self.calling_station_id, &avp, &mut w, 64),
-                (77, 0) => {
-                    rt::typed::many(
-                        &mut self.connect_info,
-                        &avp,
-                        &mut w,
-                        39,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                (94, 0) => {
-                    rt::typed::opt(&mut self.originating_line_info, &avp, &mut w, 64)
-                }
-                (291, 0) => {
-                    rt::typed::opt(&mut self.authorization_lifetime, &avp, &mut w, 64)
-                }
-                (27, 0) => rt::typed::opt(&mut self.session_timeout, &avp, &mut w, 64),
-                (28, 0) => rt::typed::opt(&mut self.idle_timeout, &avp, &mut w, 64),
-                (62, 0) => rt::typed::opt(&mut self.port_limit, &avp, &mut w, 64),
-                (483, 0) => {
-                    rt::typed::opt(
-                        &mut self.accounting_realtime_required,
-                        &avp,
-                        &mut w,
-                        64,
-                    )
-                }
-                (85, 0) => {
-                    rt::typed::opt(&mut self.acct_interim_interval, &avp, &mut w, 64)
-                }
-                (11, 0) => {
-                    rt::typed::many(&mut self.filter_id, &avp, &mut w, 47, 64, u32::MAX)
-                }
-                (400, 0) => {
-                    rt::typed::many(
-                        &mut self.nas_filter_rule,
-                        &avp,
-                        &mut w,
-                        48,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                (407, 0) => {
-                    rt::typed::many(
-                        &mut self.qos_filter_rule,
-                        &avp,
-                        &mut w,
-                        49,
-                        0,
-                        u32::MAX,
-                    )
-                }
-                (37, 0) => {
-                    rt::typed::opt(&mut self.framed_appletalk_link, &avp, &mut w, 64)
-                }
-                (38, 0) => {
-                    rt::typed::opt(&mut self.framed_appletalk_network, &avp, &mut w, 64)
-                }
-                (39, 0) => {
-                    rt::typed::opt(&mut self.framed_appletalk_zone, &avp, &mut w, 64)
-                }
-                (13, 0) => rt::typed::opt(&mut self.framed_compression, &avp, &mut w, 64),
-                (96, 0) => {
-                    rt::typed::opt(&mut self.framed_interface_id, &avp, &mut w, 64)
-                }
-                (8, 0) => rt::typed::opt(&mut self.framed_ip_address, &avp, &mut w, 64),
-                (9, 0) => rt::typed::opt(&mut self.framed_ip_netmask, &avp, &mut w, 64),
-                (97, 0) => {
-                    rt::typed::many(
-                        &mut self.framed_ipv6_prefix,
-                        &avp,
-                        &mut w,
-                        57,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                (100, 0) => rt::typed::opt(&mut self.framed_ipv6_pool, &avp, &mut w, 64),
-                (99, 0) => {
-                    rt::typed::many(
-                        &mut self.framed_ipv6_route,
-                        &avp,
-                        &mut w,
-                        59,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                (23, 0) => rt::typed::opt(&mut self.framed_ipx_network, &avp, &mut w, 64),
-                (12, 0) => rt::typed::opt(&mut self.framed_mtu, &avp, &mut w, 64),
-                (88, 0) => rt::typed::opt(&mut self.framed_pool, &avp, &mut w, 64),
-                (7, 0) => rt::typed::opt(&mut self.framed_protocol, &avp, &mut w, 64),
-                (22, 0) => {
-                    rt::typed::many(
-                        &mut self.framed_route,
-                        &avp,
-                        &mut w,
-                        64,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                (10, 0) => rt::typed::opt(&mut self.framed_routing, &avp, &mut w, 64),
-                (14, 0) => {
-                    rt::typed::many(
-                        &mut self.login_ip_host,
-                        &avp,
-                        &mut w,
-                        66,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                (98, 0) => {
-                    rt::typed::many(
-                        &mut self.login_ipv6_host,
-                        &avp,
-                        &mut w,
-                        67,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                (36, 0) => rt::typed::opt(&mut self.login_lat_group, &avp, &mut w, 64),
-                (35, 0) => rt::typed::opt(&mut self.login_lat_node, &avp, &mut w, 64),
-                (63, 0) => rt::typed::opt(&mut self.login_lat_port, &avp, &mut w, 64),
-                (34, 0) => rt::typed::opt(&mut self.login_lat_service, &avp, &mut w, 64),
-                (15, 0) => rt::typed::opt(&mut self.login_service, &avp, &mut w, 64),
-                (16, 0) => rt::typed::opt(&mut self.login_tcp_port, &avp, &mut w, 64),
-                (401, 0) => {
-                    rt::typed::many(&mut self.tunneling, &avp, &mut w, 74, 64, u32::MAX)
-                }
-                (284, 0) => {
-                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 75, 64, u32::MAX)
-                }
-                (282, 0) => {
-                    rt::typed::many(
-                        &mut self.route_record,
-                        &avp,
-                        &mut w,
-                        76,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, msg.header().length as usize)
-    }
 }
 #[cfg(any(feature = "nasreq"))]
 impl rt::typed::Command for AccountingRequest {
@@ -5437,8 +5447,342 @@ impl rt::typed::Command for AccountingRequest {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        out.decode_members(msg, cx)?;
-        Ok(out)
+        match {
+            let mut count = [0u32; 77usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut out.extra,
+                flags: &mut out.avp_flags,
+            };
+            let mut avps = msg.avps();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
+                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 1, 64),
+                    (296, 0) => {
+                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 2, 64)
+                    }
+                    (283, 0) => {
+                        rt::typed::one(&mut out.destination_realm, &avp, &mut w, 3, 64)
+                    }
+                    (480, 0) => {
+                        rt::typed::one(
+                            &mut out.accounting_record_type,
+                            &avp,
+                            &mut w,
+                            4,
+                            64,
+                        )
+                    }
+                    (485, 0) => {
+                        rt::typed::one(
+                            &mut out.accounting_record_number,
+                            &avp,
+                            &mut w,
+                            5,
+                            64,
+                        )
+                    }
+                    (259, 0) => {
+                        rt::typed::one(&mut out.acct_application_id, &avp, &mut w, 6, 64)
+                    }
+                    (1, 0) => rt::typed::opt(&mut out.user_name, &avp, &mut w, 64),
+                    (287, 0) => {
+                        rt::typed::opt(
+                            &mut out.accounting_sub_session_id,
+                            &avp,
+                            &mut w,
+                            64,
+                        )
+                    }
+                    (44, 0) => rt::typed::opt(&mut out.acct_session_id, &avp, &mut w, 64),
+                    (50, 0) => {
+                        rt::typed::opt(&mut out.acct_multi_session_id, &avp, &mut w, 64)
+                    }
+                    (408, 0) => {
+                        rt::typed::opt(&mut out.origin_aaa_protocol, &avp, &mut w, 64)
+                    }
+                    (278, 0) => {
+                        rt::typed::opt(&mut out.origin_state_id, &avp, &mut w, 64)
+                    }
+                    (293, 0) => {
+                        rt::typed::opt(&mut out.destination_host, &avp, &mut w, 64)
+                    }
+                    (55, 0) => rt::typed::opt(&mut out.event_timestamp, &avp, &mut w, 64),
+                    (41, 0) => rt::typed::opt(&mut out.acct_delay_time, &avp, &mut w, 64),
+                    (32, 0) => rt::typed::opt(&mut out.nas_identifier, &avp, &mut w, 64),
+                    (4, 0) => rt::typed::opt(&mut out.nas_ip_address, &avp, &mut w, 64),
+                    (95, 0) => {
+                        rt::typed::opt(&mut out.nas_ipv6_address, &avp, &mut w, 64)
+                    }
+                    (5, 0) => rt::typed::opt(&mut out.nas_port, &avp, &mut w, 64),
+                    (87, 0) => rt::typed::opt(&mut out.nas_port_id, &avp, &mut w, 64),
+                    (61, 0) => rt::typed::opt(&mut out.nas_port_type, &avp, &mut w, 64),
+                    (25, 0) => {
+                        rt::typed::many(&mut out.class, &avp, &mut w, 22, 64, u32::MAX)
+                    }
+                    (6, 0) => rt::typed::opt(&mut out.service_type, &avp, &mut w, 64),
+                    (295, 0) => {
+                        rt::typed::opt(&mut out.termination_cause, &avp, &mut w, 64)
+                    }
+                    (363, 0) => {
+                        rt::typed::opt(
+                            &mut out.accounting_input_octets,
+                            &avp,
+                            &mut w,
+                            64,
+                        )
+                    }
+                    (365, 0) => {
+                        rt::typed::opt(
+                            &mut out.accounting_input_packets,
+                            &avp,
+                            &mut w,
+                            64,
+                        )
+                    }
+                    (364, 0) => {
+                        rt::typed::opt(
+                            &mut out.accounting_output_octets,
+                            &avp,
+                            &mut w,
+                            64,
+                        )
+                    }
+                    (366, 0) => {
+                        rt::typed::opt(
+                            &mut out.accounting_output_packets,
+                            &avp,
+                            &mut w,
+                            64,
+                        )
+                    }
+                    (45, 0) => rt::typed::opt(&mut out.acct_authentic, &avp, &mut w, 64),
+                    (406, 0) => {
+                        rt::typed::opt(&mut out.accounting_auth_method, &avp, &mut w, 64)
+                    }
+                    (51, 0) => rt::typed::opt(&mut out.acct_link_count, &avp, &mut w, 64),
+                    (46, 0) => {
+                        rt::typed::opt(&mut out.acct_session_time, &avp, &mut w, 64)
+                    }
+                    (68, 0) => {
+                        rt::typed::opt(&mut out.acct_tunnel_connection, &avp, &mut w, 64)
+                    }
+                    (86, 0) => {
+                        rt::typed::opt(
+                            &mut out.acct_tunnel_packets_lost,
+                            &avp,
+                            &mut w,
+                            64,
+                        )
+                    }
+                    (20, 0) => rt::typed::opt(&mut out.callback_id, &avp, &mut w, 64),
+                    (19, 0) => rt::typed::opt(&mut out.callback_number, &avp, &mut w, 64),
+                    (30, 0) => {
+                        rt::typed::opt(&mut out.called_station_id, &avp, &mut w, 64)
+                    }
+                    (31, 0) => {
+                        rt::typed::opt(&mut out.calling_station_id, &avp, &mut w, 64)
+                    }
+                    (77, 0) => {
+                        rt::typed::many(
+                            &mut out.connect_info,
+                            &avp,
+                            &mut w,
+                            39,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (94, 0) => {
+                        rt::typed::opt(&mut out.originating_line_info, &avp, &mut w, 64)
+                    }
+                    (291, 0) => {
+                        rt::typed::opt(&mut out.authorization_lifetime, &avp, &mut w, 64)
+                    }
+                    (27, 0) => rt::typed::opt(&mut out.session_timeout, &avp, &mut w, 64),
+                    (28, 0) => rt::typed::opt(&mut out.idle_timeout, &avp, &mut w, 64),
+                    (62, 0) => rt::typed::opt(&mut out.port_limit, &avp, &mut w, 64),
+                    (483, 0) => {
+                        rt::typed::opt(
+                            &mut out.accounting_realtime_required,
+                            &avp,
+                            &mut w,
+                            64,
+                        )
+                    }
+                    (85, 0) => {
+                        rt::typed::opt(&mut out.acct_interim_interval, &avp, &mut w, 64)
+                    }
+                    (11, 0) => {
+                        rt::typed::many(
+                            &mut out.filter_id,
+                            &avp,
+                            &mut w,
+                            47,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (400, 0) => {
+                        rt::typed::many(
+                            &mut out.nas_filter_rule,
+                            &avp,
+                            &mut w,
+                            48,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (407, 0) => {
+                        rt::typed::many(
+                            &mut out.qos_filter_rule,
+                            &avp,
+                            &mut w,
+                            49,
+                            0,
+                            u32::MAX,
+                        )
+                    }
+                    (37, 0) => {
+                        rt::typed::opt(&mut out.framed_appletalk_link, &avp, &mut w, 64)
+                    }
+                    (38, 0) => {
+                        rt::typed::opt(
+                            &mut out.framed_appletalk_network,
+                            &avp,
+                            &mut w,
+                            64,
+                        )
+                    }
+                    (39, 0) => {
+                        rt::typed::opt(&mut out.framed_appletalk_zone, &avp, &mut w, 64)
+                    }
+                    (13, 0) => {
+                        rt::typed::opt(&mut out.framed_compression, &avp, &mut w, 64)
+                    }
+                    (96, 0) => {
+                        rt::typed::opt(&mut out.framed_interface_id, &avp, &mut w, 64)
+                    }
+                    (8, 0) => {
+                        rt::typed::opt(&mut out.framed_ip_address, &avp, &mut w, 64)
+                    }
+                    (9, 0) => {
+                        rt::typed::opt(&mut out.framed_ip_netmask, &avp, &mut w, 64)
+                    }
+                    (97, 0) => {
+                        rt::typed::many(
+                            &mut out.framed_ipv6_prefix,
+                            &avp,
+                            &mut w,
+                            57,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (100, 0) => {
+                        rt::typed::opt(&mut out.framed_ipv6_pool, &avp, &mut w, 64)
+                    }
+                    (99, 0) => {
+                        rt::typed::many(
+                            &mut out.framed_ipv6_route,
+                            &avp,
+                            &mut w,
+                            59,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (23, 0) => {
+                        rt::typed::opt(&mut out.framed_ipx_network, &avp, &mut w, 64)
+                    }
+                    (12, 0) => rt::typed::opt(&mut out.framed_mtu, &avp, &mut w, 64),
+                    (88, 0) => rt::typed::opt(&mut out.framed_pool, &avp, &mut w, 64),
+                    (7, 0) => rt::typed::opt(&mut out.framed_protocol, &avp, &mut w, 64),
+                    (22, 0) => {
+                        rt::typed::many(
+                            &mut out.framed_route,
+                            &avp,
+                            &mut w,
+                            64,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (10, 0) => rt::typed::opt(&mut out.framed_routing, &avp, &mut w, 64),
+                    (14, 0) => {
+                        rt::typed::many(
+                            &mut out.login_ip_host,
+                            &avp,
+                            &mut w,
+                            66,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (98, 0) => {
+                        rt::typed::many(
+                            &mut out.login_ipv6_host,
+                            &avp,
+                            &mut w,
+                            67,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (36, 0) => rt::typed::opt(&mut out.login_lat_group, &avp, &mut w, 64),
+                    (35, 0) => rt::typed::opt(&mut out.login_lat_node, &avp, &mut w, 64),
+                    (63, 0) => rt::typed::opt(&mut out.login_lat_port, &avp, &mut w, 64),
+                    (34, 0) => {
+                        rt::typed::opt(&mut out.login_lat_service, &avp, &mut w, 64)
+                    }
+                    (15, 0) => rt::typed::opt(&mut out.login_service, &avp, &mut w, 64),
+                    (16, 0) => rt::typed::opt(&mut out.login_tcp_port, &avp, &mut w, 64),
+                    (401, 0) => {
+                        rt::typed::many(
+                            &mut out.tunneling,
+                            &avp,
+                            &mut w,
+                            74,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (284, 0) => {
+                        rt::typed::many(
+                            &mut out.proxy_info,
+                            &avp,
+                            &mut w,
+                            75,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (282, 0) => {
+                        rt::typed::many(
+                            &mut out.route_record,
+                            &avp,
+                            &mut w,
+                            76,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    return Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                return Err(e);
+            }
+            w.finish(Self::REQUIRED, msg.header().length as usize)
+        } {
+            Ok(()) => Ok(out),
+            Err(e) => Err(e),
+        }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
@@ -5827,92 +6171,6 @@ impl AccountingAnswer {
             rt::dictionary::AvpType::Unsigned32,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        msg: &rt::Message,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 29usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = msg.avps();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
-                (268, 0) => rt::typed::one(&mut self.result_code, &avp, &mut w, 1, 64),
-                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 2, 64),
-                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 3, 64),
-                (480, 0) => {
-                    rt::typed::one(&mut self.accounting_record_type, &avp, &mut w, 4, 64)
-                }
-                (485, 0) => {
-                    rt::typed::one(
-                        &mut self.accounting_record_number,
-                        &avp,
-                        &mut w,
-                        5,
-                        64,
-                    )
-                }
-                (259, 0) => {
-                    rt::typed::one(&mut self.acct_application_id, &avp, &mut w, 6, 64)
-                }
-                (1, 0) => rt::typed::opt(&mut self.user_name, &avp, &mut w, 64),
-                (287, 0) => {
-                    rt::typed::opt(&mut self.accounting_sub_session_id, &avp, &mut w, 64)
-                }
-                (44, 0) => rt::typed::opt(&mut self.acct_session_id, &avp, &mut w, 64),
-                (50, 0) => {
-                    rt::typed::opt(&mut self.acct_multi_session_id, &avp, &mut w, 64)
-                }
-                (55, 0) => rt::typed::opt(&mut self.event_timestamp, &avp, &mut w, 64),
-                (281, 0) => rt::typed::opt(&mut self.error_message, &avp, &mut w, 0),
-                (294, 0) => {
-                    rt::typed::opt(&mut self.error_reporting_host, &avp, &mut w, 0)
-                }
-                (279, 0) => {
-                    rt::typed::many(&mut self.failed_avp, &avp, &mut w, 14, 64, u32::MAX)
-                }
-                (408, 0) => {
-                    rt::typed::opt(&mut self.origin_aaa_protocol, &avp, &mut w, 64)
-                }
-                (278, 0) => rt::typed::opt(&mut self.origin_state_id, &avp, &mut w, 64),
-                (32, 0) => rt::typed::opt(&mut self.nas_identifier, &avp, &mut w, 64),
-                (4, 0) => rt::typed::opt(&mut self.nas_ip_address, &avp, &mut w, 64),
-                (95, 0) => rt::typed::opt(&mut self.nas_ipv6_address, &avp, &mut w, 64),
-                (5, 0) => rt::typed::opt(&mut self.nas_port, &avp, &mut w, 64),
-                (87, 0) => rt::typed::opt(&mut self.nas_port_id, &avp, &mut w, 64),
-                (61, 0) => rt::typed::opt(&mut self.nas_port_type, &avp, &mut w, 64),
-                (6, 0) => rt::typed::opt(&mut self.service_type, &avp, &mut w, 64),
-                (295, 0) => rt::typed::opt(&mut self.termination_cause, &avp, &mut w, 64),
-                (483, 0) => {
-                    rt::typed::opt(
-                        &mut self.accounting_realtime_required,
-                        &avp,
-                        &mut w,
-                        64,
-                    )
-                }
-                (85, 0) => {
-                    rt::typed::opt(&mut self.acct_interim_interval, &avp, &mut w, 64)
-                }
-                (25, 0) => {
-                    rt::typed::many(&mut self.class, &avp, &mut w, 27, 64, u32::MAX)
-                }
-                (284, 0) => {
-                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 28, 64, u32::MAX)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, msg.header().length as usize)
-    }
 }
 #[cfg(any(feature = "nasreq"))]
 impl rt::typed::Command for AccountingAnswer {
@@ -5933,8 +6191,128 @@ impl rt::typed::Command for AccountingAnswer {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        out.decode_members(msg, cx)?;
-        Ok(out)
+        match {
+            let mut count = [0u32; 29usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut out.extra,
+                flags: &mut out.avp_flags,
+            };
+            let mut avps = msg.avps();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
+                    (268, 0) => rt::typed::one(&mut out.result_code, &avp, &mut w, 1, 64),
+                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 2, 64),
+                    (296, 0) => {
+                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 3, 64)
+                    }
+                    (480, 0) => {
+                        rt::typed::one(
+                            &mut out.accounting_record_type,
+                            &avp,
+                            &mut w,
+                            4,
+                            64,
+                        )
+                    }
+                    (485, 0) => {
+                        rt::typed::one(
+                            &mut out.accounting_record_number,
+                            &avp,
+                            &mut w,
+                            5,
+                            64,
+                        )
+                    }
+                    (259, 0) => {
+                        rt::typed::one(&mut out.acct_application_id, &avp, &mut w, 6, 64)
+                    }
+                    (1, 0) => rt::typed::opt(&mut out.user_name, &avp, &mut w, 64),
+                    (287, 0) => {
+                        rt::typed::opt(
+                            &mut out.accounting_sub_session_id,
+                            &avp,
+                            &mut w,
+                            64,
+                        )
+                    }
+                    (44, 0) => rt::typed::opt(&mut out.acct_session_id, &avp, &mut w, 64),
+                    (50, 0) => {
+                        rt::typed::opt(&mut out.acct_multi_session_id, &avp, &mut w, 64)
+                    }
+                    (55, 0) => rt::typed::opt(&mut out.event_timestamp, &avp, &mut w, 64),
+                    (281, 0) => rt::typed::opt(&mut out.error_message, &avp, &mut w, 0),
+                    (294, 0) => {
+                        rt::typed::opt(&mut out.error_reporting_host, &avp, &mut w, 0)
+                    }
+                    (279, 0) => {
+                        rt::typed::many(
+                            &mut out.failed_avp,
+                            &avp,
+                            &mut w,
+                            14,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (408, 0) => {
+                        rt::typed::opt(&mut out.origin_aaa_protocol, &avp, &mut w, 64)
+                    }
+                    (278, 0) => {
+                        rt::typed::opt(&mut out.origin_state_id, &avp, &mut w, 64)
+                    }
+                    (32, 0) => rt::typed::opt(&mut out.nas_identifier, &avp, &mut w, 64),
+                    (4, 0) => rt::typed::opt(&mut out.nas_ip_address, &avp, &mut w, 64),
+                    (95, 0) => {
+                        rt::typed::opt(&mut out.nas_ipv6_address, &avp, &mut w, 64)
+                    }
+                    (5, 0) => rt::typed::opt(&mut out.nas_port, &avp, &mut w, 64),
+                    (87, 0) => rt::typed::opt(&mut out.nas_port_id, &avp, &mut w, 64),
+                    (61, 0) => rt::typed::opt(&mut out.nas_port_type, &avp, &mut w, 64),
+                    (6, 0) => rt::typed::opt(&mut out.service_type, &avp, &mut w, 64),
+                    (295, 0) => {
+                        rt::typed::opt(&mut out.termination_cause, &avp, &mut w, 64)
+                    }
+                    (483, 0) => {
+                        rt::typed::opt(
+                            &mut out.accounting_realtime_required,
+                            &avp,
+                            &mut w,
+                            64,
+                        )
+                    }
+                    (85, 0) => {
+                        rt::typed::opt(&mut out.acct_interim_interval, &avp, &mut w, 64)
+                    }
+                    (25, 0) => {
+                        rt::typed::many(&mut out.class, &avp, &mut w, 27, 64, u32::MAX)
+                    }
+                    (284, 0) => {
+                        rt::typed::many(
+                            &mut out.proxy_info,
+                            &avp,
+                            &mut w,
+                            28,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    return Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                return Err(e);
+            }
+            w.finish(Self::REQUIRED, msg.header().length as usize)
+        } {
+            Ok(()) => Ok(out),
+            Err(e) => Err(e),
+        }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);

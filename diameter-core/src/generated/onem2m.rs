@@ -184,96 +184,6 @@ impl M2mInformation {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1011, 45687);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 24usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (1001, 45687) => {
-                    rt::typed::opt(&mut self.application_entity_id, &avp, &mut w, 192)
-                }
-                (1005, 45687) => rt::typed::opt(&mut self.external_id, &avp, &mut w, 192),
-                (1014, 45687) => rt::typed::opt(&mut self.receiver, &avp, &mut w, 192),
-                (1008, 45687) => {
-                    rt::typed::opt(&mut self.onem2m_originator, &avp, &mut w, 192)
-                }
-                (1007, 45687) => {
-                    rt::typed::opt(&mut self.hosting_cse_id, &avp, &mut w, 192)
-                }
-                (1022, 45687) => rt::typed::opt(&mut self.target_id, &avp, &mut w, 192),
-                (1013, 45687) => {
-                    rt::typed::opt(&mut self.protocol_type, &avp, &mut w, 192)
-                }
-                (1017, 45687) => {
-                    rt::typed::opt(&mut self.request_operation, &avp, &mut w, 192)
-                }
-                (1016, 45687) => {
-                    rt::typed::opt(&mut self.request_headers_size, &avp, &mut w, 192)
-                }
-                (1015, 45687) => {
-                    rt::typed::opt(&mut self.request_body_size, &avp, &mut w, 192)
-                }
-                (1019, 45687) => {
-                    rt::typed::opt(&mut self.response_headers_size, &avp, &mut w, 192)
-                }
-                (1018, 45687) => {
-                    rt::typed::opt(&mut self.response_body_size, &avp, &mut w, 192)
-                }
-                (1020, 45687) => {
-                    rt::typed::opt(&mut self.response_status_code, &avp, &mut w, 192)
-                }
-                (432, 0) => rt::typed::opt(&mut self.rating_group, &avp, &mut w, 64),
-                (1010, 45687) => {
-                    rt::typed::opt(
-                        &mut self.m2m_event_record_timestamp,
-                        &avp,
-                        &mut w,
-                        192,
-                    )
-                }
-                (1002, 45687) => {
-                    rt::typed::opt(&mut self.control_memory_size, &avp, &mut w, 192)
-                }
-                (1004, 45687) => {
-                    rt::typed::opt(&mut self.data_memory_size, &avp, &mut w, 192)
-                }
-                (1000, 45687) => {
-                    rt::typed::opt(
-                        &mut self.access_network_identifier,
-                        &avp,
-                        &mut w,
-                        192,
-                    )
-                }
-                (1012, 45687) => rt::typed::opt(&mut self.occupancy, &avp, &mut w, 192),
-                (1006, 45687) => rt::typed::opt(&mut self.group_name, &avp, &mut w, 192),
-                (1009, 45687) => {
-                    rt::typed::opt(&mut self.maximum_number_members, &avp, &mut w, 192)
-                }
-                (1003, 45687) => {
-                    rt::typed::opt(&mut self.current_number_members, &avp, &mut w, 192)
-                }
-                (1021, 45687) => {
-                    rt::typed::opt(&mut self.subgroup_name, &avp, &mut w, 192)
-                }
-                (2064, 10415) => rt::typed::opt(&mut self.node_id, &avp, &mut w, 128),
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "gy", feature = "onem2m", feature = "ts32299"))]
 impl rt::AvpData for M2mInformation {
@@ -286,11 +196,131 @@ impl rt::AvpData for M2mInformation {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 24usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (1001, 45687) => {
+                        rt::typed::opt(
+                            &mut self.application_entity_id,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (1005, 45687) => {
+                        rt::typed::opt(&mut self.external_id, &avp, &mut w, 192)
+                    }
+                    (1014, 45687) => {
+                        rt::typed::opt(&mut self.receiver, &avp, &mut w, 192)
+                    }
+                    (1008, 45687) => {
+                        rt::typed::opt(&mut self.onem2m_originator, &avp, &mut w, 192)
+                    }
+                    (1007, 45687) => {
+                        rt::typed::opt(&mut self.hosting_cse_id, &avp, &mut w, 192)
+                    }
+                    (1022, 45687) => {
+                        rt::typed::opt(&mut self.target_id, &avp, &mut w, 192)
+                    }
+                    (1013, 45687) => {
+                        rt::typed::opt(&mut self.protocol_type, &avp, &mut w, 192)
+                    }
+                    (1017, 45687) => {
+                        rt::typed::opt(&mut self.request_operation, &avp, &mut w, 192)
+                    }
+                    (1016, 45687) => {
+                        rt::typed::opt(&mut self.request_headers_size, &avp, &mut w, 192)
+                    }
+                    (1015, 45687) => {
+                        rt::typed::opt(&mut self.request_body_size, &avp, &mut w, 192)
+                    }
+                    (1019, 45687) => {
+                        rt::typed::opt(
+                            &mut self.response_headers_size,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (1018, 45687) => {
+                        rt::typed::opt(&mut self.response_body_size, &avp, &mut w, 192)
+                    }
+                    (1020, 45687) => {
+                        rt::typed::opt(&mut self.response_status_code, &avp, &mut w, 192)
+                    }
+                    (432, 0) => rt::typed::opt(&mut self.rating_group, &avp, &mut w, 64),
+                    (1010, 45687) => {
+                        rt::typed::opt(
+                            &mut self.m2m_event_record_timestamp,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (1002, 45687) => {
+                        rt::typed::opt(&mut self.control_memory_size, &avp, &mut w, 192)
+                    }
+                    (1004, 45687) => {
+                        rt::typed::opt(&mut self.data_memory_size, &avp, &mut w, 192)
+                    }
+                    (1000, 45687) => {
+                        rt::typed::opt(
+                            &mut self.access_network_identifier,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (1012, 45687) => {
+                        rt::typed::opt(&mut self.occupancy, &avp, &mut w, 192)
+                    }
+                    (1006, 45687) => {
+                        rt::typed::opt(&mut self.group_name, &avp, &mut w, 192)
+                    }
+                    (1009, 45687) => {
+                        rt::typed::opt(
+                            &mut self.maximum_number_members,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (1003, 45687) => {
+                        rt::typed::opt(
+                            &mut self.current_number_members,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (1021, 45687) => {
+                        rt::typed::opt(&mut self.subgroup_name, &avp, &mut w, 192)
+                    }
+                    (2064, 10415) => rt::typed::opt(&mut self.node_id, &avp, &mut w, 128),
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     #[inline]
     fn check(

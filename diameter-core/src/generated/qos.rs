@@ -1646,31 +1646,6 @@ impl QosResources {
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required::new(0, 0, 1, 509, 0, 64, rt::dictionary::AvpType::Grouped),
     ];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 1usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (509, 0) => {
-                    rt::typed::many(&mut self.filter_rule, &avp, &mut w, 0, 64, u32::MAX)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(
     any(
@@ -1691,11 +1666,43 @@ impl rt::AvpData for QosResources {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 1usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (509, 0) => {
+                        rt::typed::many(
+                            &mut self.filter_rule,
+                            &avp,
+                            &mut w,
+                            0,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_all(&self.filter_rule, buf, &self.avp_flags, 509, 0, 64);
@@ -1810,49 +1817,6 @@ impl FilterRule {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(509, 0);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 8usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (510, 0) => {
-                    rt::typed::opt(&mut self.filter_rule_precedence, &avp, &mut w, 64)
-                }
-                (511, 0) => rt::typed::opt(&mut self.classifier, &avp, &mut w, 64),
-                (560, 0) => {
-                    rt::typed::many(
-                        &mut self.time_of_day_condition,
-                        &avp,
-                        &mut w,
-                        2,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                (572, 0) => rt::typed::opt(&mut self.treatment_action, &avp, &mut w, 64),
-                (575, 0) => rt::typed::opt(&mut self.qos_semantics, &avp, &mut w, 64),
-                (574, 0) => {
-                    rt::typed::opt(&mut self.qos_profile_template, &avp, &mut w, 64)
-                }
-                (576, 0) => rt::typed::opt(&mut self.qos_parameters, &avp, &mut w, 64),
-                (577, 0) => rt::typed::opt(&mut self.excess_treatment, &avp, &mut w, 64),
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(
     any(
@@ -1876,11 +1840,65 @@ impl rt::AvpData for FilterRule {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 8usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (510, 0) => {
+                        rt::typed::opt(
+                            &mut self.filter_rule_precedence,
+                            &avp,
+                            &mut w,
+                            64,
+                        )
+                    }
+                    (511, 0) => rt::typed::opt(&mut self.classifier, &avp, &mut w, 64),
+                    (560, 0) => {
+                        rt::typed::many(
+                            &mut self.time_of_day_condition,
+                            &avp,
+                            &mut w,
+                            2,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (572, 0) => {
+                        rt::typed::opt(&mut self.treatment_action, &avp, &mut w, 64)
+                    }
+                    (575, 0) => rt::typed::opt(&mut self.qos_semantics, &avp, &mut w, 64),
+                    (574, 0) => {
+                        rt::typed::opt(&mut self.qos_profile_template, &avp, &mut w, 64)
+                    }
+                    (576, 0) => {
+                        rt::typed::opt(&mut self.qos_parameters, &avp, &mut w, 64)
+                    }
+                    (577, 0) => {
+                        rt::typed::opt(&mut self.excess_treatment, &avp, &mut w, 64)
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     #[inline]
     fn check(
@@ -2049,63 +2067,6 @@ impl Classifier {
             rt::dictionary::AvpType::OctetString,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 12usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (512, 0) => rt::typed::one(&mut self.classifier_id, &avp, &mut w, 0, 64),
-                (513, 0) => rt::typed::opt(&mut self.protocol, &avp, &mut w, 64),
-                (514, 0) => rt::typed::opt(&mut self.direction, &avp, &mut w, 64),
-                (515, 0) => {
-                    rt::typed::many(&mut self.from_spec, &avp, &mut w, 3, 64, u32::MAX)
-                }
-                (516, 0) => {
-                    rt::typed::many(&mut self.to_spec, &avp, &mut w, 4, 64, u32::MAX)
-                }
-                (535, 0) => {
-                    rt::typed::many(
-                        &mut self.diffserv_code_point,
-                        &avp,
-                        &mut w,
-                        5,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                (536, 0) => {
-                    rt::typed::opt(&mut self.fragmentation_flag, &avp, &mut w, 64)
-                }
-                (537, 0) => {
-                    rt::typed::many(&mut self.ip_option, &avp, &mut w, 7, 64, u32::MAX)
-                }
-                (540, 0) => {
-                    rt::typed::many(&mut self.tcp_option, &avp, &mut w, 8, 64, u32::MAX)
-                }
-                (543, 0) => rt::typed::opt(&mut self.tcp_flags, &avp, &mut w, 64),
-                (545, 0) => {
-                    rt::typed::many(&mut self.icmp_type, &avp, &mut w, 10, 64, u32::MAX)
-                }
-                (548, 0) => {
-                    rt::typed::many(&mut self.eth_option, &avp, &mut w, 11, 64, u32::MAX)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(
     any(
@@ -2129,11 +2090,105 @@ impl rt::AvpData for Classifier {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 12usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (512, 0) => {
+                        rt::typed::one(&mut self.classifier_id, &avp, &mut w, 0, 64)
+                    }
+                    (513, 0) => rt::typed::opt(&mut self.protocol, &avp, &mut w, 64),
+                    (514, 0) => rt::typed::opt(&mut self.direction, &avp, &mut w, 64),
+                    (515, 0) => {
+                        rt::typed::many(
+                            &mut self.from_spec,
+                            &avp,
+                            &mut w,
+                            3,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (516, 0) => {
+                        rt::typed::many(&mut self.to_spec, &avp, &mut w, 4, 64, u32::MAX)
+                    }
+                    (535, 0) => {
+                        rt::typed::many(
+                            &mut self.diffserv_code_point,
+                            &avp,
+                            &mut w,
+                            5,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (536, 0) => {
+                        rt::typed::opt(&mut self.fragmentation_flag, &avp, &mut w, 64)
+                    }
+                    (537, 0) => {
+                        rt::typed::many(
+                            &mut self.ip_option,
+                            &avp,
+                            &mut w,
+                            7,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (540, 0) => {
+                        rt::typed::many(
+                            &mut self.tcp_option,
+                            &avp,
+                            &mut w,
+                            8,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (543, 0) => rt::typed::opt(&mut self.tcp_flags, &avp, &mut w, 64),
+                    (545, 0) => {
+                        rt::typed::many(
+                            &mut self.icmp_type,
+                            &avp,
+                            &mut w,
+                            10,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (548, 0) => {
+                        rt::typed::many(
+                            &mut self.eth_option,
+                            &avp,
+                            &mut w,
+                            11,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     #[inline]
     fn check(
@@ -2278,94 +2333,6 @@ impl FromSpec {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(515, 0);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 11usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (518, 0) => {
-                    rt::typed::many(&mut self.ip_address, &avp, &mut w, 0, 64, u32::MAX)
-                }
-                (519, 0) => {
-                    rt::typed::many(
-                        &mut self.ip_address_range,
-                        &avp,
-                        &mut w,
-                        1,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                (522, 0) => {
-                    rt::typed::many(
-                        &mut self.ip_address_mask,
-                        &avp,
-                        &mut w,
-                        2,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                (524, 0) => {
-                    rt::typed::many(&mut self.mac_address, &avp, &mut w, 3, 64, u32::MAX)
-                }
-                (525, 0) => {
-                    rt::typed::many(
-                        &mut self.mac_address_mask,
-                        &avp,
-                        &mut w,
-                        4,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                (527, 0) => {
-                    rt::typed::many(
-                        &mut self.eui64_address,
-                        &avp,
-                        &mut w,
-                        5,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                (528, 0) => {
-                    rt::typed::many(
-                        &mut self.eui64_address_mask,
-                        &avp,
-                        &mut w,
-                        6,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                (530, 0) => {
-                    rt::typed::many(&mut self.port, &avp, &mut w, 7, 64, u32::MAX)
-                }
-                (531, 0) => {
-                    rt::typed::many(&mut self.port_range, &avp, &mut w, 8, 64, u32::MAX)
-                }
-                (517, 0) => rt::typed::opt(&mut self.negated, &avp, &mut w, 64),
-                (534, 0) => {
-                    rt::typed::opt(&mut self.use_assigned_address, &avp, &mut w, 64)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(
     any(
@@ -2389,11 +2356,120 @@ impl rt::AvpData for FromSpec {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 11usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (518, 0) => {
+                        rt::typed::many(
+                            &mut self.ip_address,
+                            &avp,
+                            &mut w,
+                            0,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (519, 0) => {
+                        rt::typed::many(
+                            &mut self.ip_address_range,
+                            &avp,
+                            &mut w,
+                            1,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (522, 0) => {
+                        rt::typed::many(
+                            &mut self.ip_address_mask,
+                            &avp,
+                            &mut w,
+                            2,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (524, 0) => {
+                        rt::typed::many(
+                            &mut self.mac_address,
+                            &avp,
+                            &mut w,
+                            3,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (525, 0) => {
+                        rt::typed::many(
+                            &mut self.mac_address_mask,
+                            &avp,
+                            &mut w,
+                            4,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (527, 0) => {
+                        rt::typed::many(
+                            &mut self.eui64_address,
+                            &avp,
+                            &mut w,
+                            5,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (528, 0) => {
+                        rt::typed::many(
+                            &mut self.eui64_address_mask,
+                            &avp,
+                            &mut w,
+                            6,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (530, 0) => {
+                        rt::typed::many(&mut self.port, &avp, &mut w, 7, 64, u32::MAX)
+                    }
+                    (531, 0) => {
+                        rt::typed::many(
+                            &mut self.port_range,
+                            &avp,
+                            &mut w,
+                            8,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (517, 0) => rt::typed::opt(&mut self.negated, &avp, &mut w, 64),
+                    (534, 0) => {
+                        rt::typed::opt(&mut self.use_assigned_address, &avp, &mut w, 64)
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     #[inline]
     fn check(
@@ -2537,94 +2613,6 @@ impl ToSpec {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(516, 0);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 11usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (518, 0) => {
-                    rt::typed::many(&mut self.ip_address, &avp, &mut w, 0, 64, u32::MAX)
-                }
-                (519, 0) => {
-                    rt::typed::many(
-                        &mut self.ip_address_range,
-                        &avp,
-                        &mut w,
-                        1,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                (522, 0) => {
-                    rt::typed::many(
-                        &mut self.ip_address_mask,
-                        &avp,
-                        &mut w,
-                        2,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                (524, 0) => {
-                    rt::typed::many(&mut self.mac_address, &avp, &mut w, 3, 64, u32::MAX)
-                }
-                (525, 0) => {
-                    rt::typed::many(
-                        &mut self.mac_address_mask,
-                        &avp,
-                        &mut w,
-                        4,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                (527, 0) => {
-                    rt::typed::many(
-                        &mut self.eui64_address,
-                        &avp,
-                        &mut w,
-                        5,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                (528, 0) => {
-                    rt::typed::many(
-                        &mut self.eui64_address_mask,
-                        &avp,
-                        &mut w,
-                        6,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                (530, 0) => {
-                    rt::typed::many(&mut self.port, &avp, &mut w, 7, 64, u32::MAX)
-                }
-                (531, 0) => {
-                    rt::typed::many(&mut self.port_range, &avp, &mut w, 8, 64, u32::MAX)
-                }
-                (517, 0) => rt::typed::opt(&mut self.negated, &avp, &mut w, 64),
-                (534, 0) => {
-                    rt::typed::opt(&mut self.use_assigned_address, &avp, &mut w, 64)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(
     any(
@@ -2648,11 +2636,120 @@ impl rt::AvpData for ToSpec {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 11usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (518, 0) => {
+                        rt::typed::many(
+                            &mut self.ip_address,
+                            &avp,
+                            &mut w,
+                            0,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (519, 0) => {
+                        rt::typed::many(
+                            &mut self.ip_address_range,
+                            &avp,
+                            &mut w,
+                            1,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (522, 0) => {
+                        rt::typed::many(
+                            &mut self.ip_address_mask,
+                            &avp,
+                            &mut w,
+                            2,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (524, 0) => {
+                        rt::typed::many(
+                            &mut self.mac_address,
+                            &avp,
+                            &mut w,
+                            3,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (525, 0) => {
+                        rt::typed::many(
+                            &mut self.mac_address_mask,
+                            &avp,
+                            &mut w,
+                            4,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (527, 0) => {
+                        rt::typed::many(
+                            &mut self.eui64_address,
+                            &avp,
+                            &mut w,
+                            5,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (528, 0) => {
+                        rt::typed::many(
+                            &mut self.eui64_address_mask,
+                            &avp,
+                            &mut w,
+                            6,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (530, 0) => {
+                        rt::typed::many(&mut self.port, &avp, &mut w, 7, 64, u32::MAX)
+                    }
+                    (531, 0) => {
+                        rt::typed::many(
+                            &mut self.port_range,
+                            &avp,
+                            &mut w,
+                            8,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (517, 0) => rt::typed::opt(&mut self.negated, &avp, &mut w, 64),
+                    (534, 0) => {
+                        rt::typed::opt(&mut self.use_assigned_address, &avp, &mut w, 64)
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     #[inline]
     fn check(
@@ -2760,30 +2857,6 @@ impl IpAddressRange {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(519, 0);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 2usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (520, 0) => rt::typed::opt(&mut self.ip_address_start, &avp, &mut w, 64),
-                (521, 0) => rt::typed::opt(&mut self.ip_address_end, &avp, &mut w, 64),
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(
     any(
@@ -2807,11 +2880,39 @@ impl rt::AvpData for IpAddressRange {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 2usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (520, 0) => {
+                        rt::typed::opt(&mut self.ip_address_start, &avp, &mut w, 64)
+                    }
+                    (521, 0) => {
+                        rt::typed::opt(&mut self.ip_address_end, &avp, &mut w, 64)
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(&self.ip_address_start, buf, &self.avp_flags, 520, 0, 64);
@@ -2922,32 +3023,6 @@ impl IpAddressMask {
             rt::dictionary::AvpType::Unsigned32,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 2usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (518, 0) => rt::typed::one(&mut self.ip_address, &avp, &mut w, 0, 64),
-                (523, 0) => {
-                    rt::typed::one(&mut self.ip_bit_mask_width, &avp, &mut w, 1, 64)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(
     any(
@@ -2971,11 +3046,37 @@ impl rt::AvpData for IpAddressMask {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 2usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (518, 0) => rt::typed::one(&mut self.ip_address, &avp, &mut w, 0, 64),
+                    (523, 0) => {
+                        rt::typed::one(&mut self.ip_bit_mask_width, &avp, &mut w, 1, 64)
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.ip_address, buf, &self.avp_flags, 518, 0, 64);
@@ -3086,38 +3187,6 @@ impl MacAddressMask {
             rt::dictionary::AvpType::OctetString,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 2usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (524, 0) => rt::typed::one(&mut self.mac_address, &avp, &mut w, 0, 64),
-                (526, 0) => {
-                    rt::typed::one(
-                        &mut self.mac_address_mask_pattern,
-                        &avp,
-                        &mut w,
-                        1,
-                        64,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(
     any(
@@ -3141,11 +3210,45 @@ impl rt::AvpData for MacAddressMask {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 2usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (524, 0) => {
+                        rt::typed::one(&mut self.mac_address, &avp, &mut w, 0, 64)
+                    }
+                    (526, 0) => {
+                        rt::typed::one(
+                            &mut self.mac_address_mask_pattern,
+                            &avp,
+                            &mut w,
+                            1,
+                            64,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.mac_address, buf, &self.avp_flags, 524, 0, 64);
@@ -3263,38 +3366,6 @@ impl Eui64AddressMask {
             rt::dictionary::AvpType::OctetString,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 2usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (527, 0) => rt::typed::one(&mut self.eui64_address, &avp, &mut w, 0, 64),
-                (529, 0) => {
-                    rt::typed::one(
-                        &mut self.eui64_address_mask_pattern,
-                        &avp,
-                        &mut w,
-                        1,
-                        64,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(
     any(
@@ -3318,11 +3389,45 @@ impl rt::AvpData for Eui64AddressMask {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 2usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (527, 0) => {
+                        rt::typed::one(&mut self.eui64_address, &avp, &mut w, 0, 64)
+                    }
+                    (529, 0) => {
+                        rt::typed::one(
+                            &mut self.eui64_address_mask_pattern,
+                            &avp,
+                            &mut w,
+                            1,
+                            64,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.eui64_address, buf, &self.avp_flags, 527, 0, 64);
@@ -3421,30 +3526,6 @@ impl PortRange {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(531, 0);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 2usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (532, 0) => rt::typed::opt(&mut self.port_start, &avp, &mut w, 64),
-                (533, 0) => rt::typed::opt(&mut self.port_end, &avp, &mut w, 64),
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(
     any(
@@ -3468,11 +3549,35 @@ impl rt::AvpData for PortRange {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 2usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (532, 0) => rt::typed::opt(&mut self.port_start, &avp, &mut w, 64),
+                    (533, 0) => rt::typed::opt(&mut self.port_end, &avp, &mut w, 64),
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(&self.port_start, buf, &self.avp_flags, 532, 0, 64);
@@ -3578,40 +3683,6 @@ impl IpOption {
             rt::dictionary::AvpType::Enumerated,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 3usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (538, 0) => rt::typed::one(&mut self.ip_option_type, &avp, &mut w, 0, 64),
-                (539, 0) => {
-                    rt::typed::many(
-                        &mut self.ip_option_value,
-                        &avp,
-                        &mut w,
-                        1,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                (517, 0) => rt::typed::opt(&mut self.negated, &avp, &mut w, 64),
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(
     any(
@@ -3635,11 +3706,47 @@ impl rt::AvpData for IpOption {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 3usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (538, 0) => {
+                        rt::typed::one(&mut self.ip_option_type, &avp, &mut w, 0, 64)
+                    }
+                    (539, 0) => {
+                        rt::typed::many(
+                            &mut self.ip_option_value,
+                            &avp,
+                            &mut w,
+                            1,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (517, 0) => rt::typed::opt(&mut self.negated, &avp, &mut w, 64),
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.ip_option_type, buf, &self.avp_flags, 538, 0, 64);
@@ -3746,42 +3853,6 @@ impl TcpOption {
             rt::dictionary::AvpType::Enumerated,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 3usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (541, 0) => {
-                    rt::typed::one(&mut self.tcp_option_type, &avp, &mut w, 0, 64)
-                }
-                (542, 0) => {
-                    rt::typed::many(
-                        &mut self.tcp_option_value,
-                        &avp,
-                        &mut w,
-                        1,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                (517, 0) => rt::typed::opt(&mut self.negated, &avp, &mut w, 64),
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(
     any(
@@ -3805,11 +3876,47 @@ impl rt::AvpData for TcpOption {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 3usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (541, 0) => {
+                        rt::typed::one(&mut self.tcp_option_type, &avp, &mut w, 0, 64)
+                    }
+                    (542, 0) => {
+                        rt::typed::many(
+                            &mut self.tcp_option_value,
+                            &avp,
+                            &mut w,
+                            1,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (517, 0) => rt::typed::opt(&mut self.negated, &avp, &mut w, 64),
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.tcp_option_type, buf, &self.avp_flags, 541, 0, 64);
@@ -3912,30 +4019,6 @@ impl TcpFlags {
             rt::dictionary::AvpType::Unsigned32,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 2usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (544, 0) => rt::typed::one(&mut self.tcp_flag_type, &avp, &mut w, 0, 64),
-                (517, 0) => rt::typed::opt(&mut self.negated, &avp, &mut w, 64),
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(
     any(
@@ -3959,11 +4042,37 @@ impl rt::AvpData for TcpFlags {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 2usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (544, 0) => {
+                        rt::typed::one(&mut self.tcp_flag_type, &avp, &mut w, 0, 64)
+                    }
+                    (517, 0) => rt::typed::opt(&mut self.negated, &avp, &mut w, 64),
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.tcp_flag_type, buf, &self.avp_flags, 544, 0, 64);
@@ -4069,35 +4178,6 @@ impl IcmpType {
             rt::dictionary::AvpType::Enumerated,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 3usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (546, 0) => {
-                    rt::typed::one(&mut self.icmp_type_number, &avp, &mut w, 0, 64)
-                }
-                (547, 0) => {
-                    rt::typed::many(&mut self.icmp_code, &avp, &mut w, 1, 64, u32::MAX)
-                }
-                (517, 0) => rt::typed::opt(&mut self.negated, &avp, &mut w, 64),
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(
     any(
@@ -4121,11 +4201,47 @@ impl rt::AvpData for IcmpType {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 3usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (546, 0) => {
+                        rt::typed::one(&mut self.icmp_type_number, &avp, &mut w, 0, 64)
+                    }
+                    (547, 0) => {
+                        rt::typed::many(
+                            &mut self.icmp_code,
+                            &avp,
+                            &mut w,
+                            1,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (517, 0) => rt::typed::opt(&mut self.negated, &avp, &mut w, 64),
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.icmp_type_number, buf, &self.avp_flags, 546, 0, 64);
@@ -4232,49 +4348,6 @@ impl EthOption {
             rt::dictionary::AvpType::Grouped,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 3usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (549, 0) => rt::typed::one(&mut self.eth_proto_type, &avp, &mut w, 0, 64),
-                (552, 0) => {
-                    rt::typed::many(
-                        &mut self.vlan_id_range,
-                        &avp,
-                        &mut w,
-                        1,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                (557, 0) => {
-                    rt::typed::many(
-                        &mut self.user_priority_range,
-                        &avp,
-                        &mut w,
-                        2,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(
     any(
@@ -4298,11 +4371,56 @@ impl rt::AvpData for EthOption {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 3usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (549, 0) => {
+                        rt::typed::one(&mut self.eth_proto_type, &avp, &mut w, 0, 64)
+                    }
+                    (552, 0) => {
+                        rt::typed::many(
+                            &mut self.vlan_id_range,
+                            &avp,
+                            &mut w,
+                            1,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (557, 0) => {
+                        rt::typed::many(
+                            &mut self.user_priority_range,
+                            &avp,
+                            &mut w,
+                            2,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     #[inline]
     fn check(
@@ -4402,41 +4520,6 @@ impl EthProtoType {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(549, 0);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 2usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (550, 0) => {
-                    rt::typed::many(
-                        &mut self.eth_ether_type,
-                        &avp,
-                        &mut w,
-                        0,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                (551, 0) => {
-                    rt::typed::many(&mut self.eth_sap, &avp, &mut w, 1, 64, u32::MAX)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(
     any(
@@ -4460,11 +4543,46 @@ impl rt::AvpData for EthProtoType {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 2usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (550, 0) => {
+                        rt::typed::many(
+                            &mut self.eth_ether_type,
+                            &avp,
+                            &mut w,
+                            0,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (551, 0) => {
+                        rt::typed::many(&mut self.eth_sap, &avp, &mut w, 1, 64, u32::MAX)
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_all(&self.eth_ether_type, buf, &self.avp_flags, 550, 0, 64);
@@ -4564,32 +4682,6 @@ impl VlanIdRange {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(552, 0);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 4usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (553, 0) => rt::typed::opt(&mut self.s_vid_start, &avp, &mut w, 64),
-                (554, 0) => rt::typed::opt(&mut self.s_vid_end, &avp, &mut w, 64),
-                (555, 0) => rt::typed::opt(&mut self.c_vid_start, &avp, &mut w, 64),
-                (556, 0) => rt::typed::opt(&mut self.c_vid_end, &avp, &mut w, 64),
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(
     any(
@@ -4613,11 +4705,37 @@ impl rt::AvpData for VlanIdRange {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 4usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (553, 0) => rt::typed::opt(&mut self.s_vid_start, &avp, &mut w, 64),
+                    (554, 0) => rt::typed::opt(&mut self.s_vid_end, &avp, &mut w, 64),
+                    (555, 0) => rt::typed::opt(&mut self.c_vid_start, &avp, &mut w, 64),
+                    (556, 0) => rt::typed::opt(&mut self.c_vid_end, &avp, &mut w, 64),
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(&self.s_vid_start, buf, &self.avp_flags, 553, 0, 64);
@@ -4711,48 +4829,6 @@ impl UserPriorityRange {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(557, 0);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 2usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (558, 0) => {
-                    rt::typed::many(
-                        &mut self.low_user_priority,
-                        &avp,
-                        &mut w,
-                        0,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                (559, 0) => {
-                    rt::typed::many(
-                        &mut self.high_user_priority,
-                        &avp,
-                        &mut w,
-                        1,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(
     any(
@@ -4776,11 +4852,53 @@ impl rt::AvpData for UserPriorityRange {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 2usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (558, 0) => {
+                        rt::typed::many(
+                            &mut self.low_user_priority,
+                            &avp,
+                            &mut w,
+                            0,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (559, 0) => {
+                        rt::typed::many(
+                            &mut self.high_user_priority,
+                            &avp,
+                            &mut w,
+                            1,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_all(&self.low_user_priority, buf, &self.avp_flags, 558, 0, 64);
@@ -4896,40 +5014,6 @@ impl TimeOfDayCondition {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(560, 0);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 8usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (561, 0) => rt::typed::opt(&mut self.time_of_day_start, &avp, &mut w, 64),
-                (562, 0) => rt::typed::opt(&mut self.time_of_day_end, &avp, &mut w, 64),
-                (563, 0) => rt::typed::opt(&mut self.day_of_week_mask, &avp, &mut w, 64),
-                (564, 0) => rt::typed::opt(&mut self.day_of_month_mask, &avp, &mut w, 64),
-                (565, 0) => {
-                    rt::typed::opt(&mut self.month_of_year_mask, &avp, &mut w, 64)
-                }
-                (566, 0) => {
-                    rt::typed::opt(&mut self.absolute_start_time, &avp, &mut w, 64)
-                }
-                (568, 0) => rt::typed::opt(&mut self.absolute_end_time, &avp, &mut w, 64),
-                (570, 0) => rt::typed::opt(&mut self.timezone_flag, &avp, &mut w, 64),
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(
     any(
@@ -4953,11 +5037,55 @@ impl rt::AvpData for TimeOfDayCondition {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 8usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (561, 0) => {
+                        rt::typed::opt(&mut self.time_of_day_start, &avp, &mut w, 64)
+                    }
+                    (562, 0) => {
+                        rt::typed::opt(&mut self.time_of_day_end, &avp, &mut w, 64)
+                    }
+                    (563, 0) => {
+                        rt::typed::opt(&mut self.day_of_week_mask, &avp, &mut w, 64)
+                    }
+                    (564, 0) => {
+                        rt::typed::opt(&mut self.day_of_month_mask, &avp, &mut w, 64)
+                    }
+                    (565, 0) => {
+                        rt::typed::opt(&mut self.month_of_year_mask, &avp, &mut w, 64)
+                    }
+                    (566, 0) => {
+                        rt::typed::opt(&mut self.absolute_start_time, &avp, &mut w, 64)
+                    }
+                    (568, 0) => {
+                        rt::typed::opt(&mut self.absolute_end_time, &avp, &mut w, 64)
+                    }
+                    (570, 0) => rt::typed::opt(&mut self.timezone_flag, &avp, &mut w, 64),
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(&self.time_of_day_start, buf, &self.avp_flags, 561, 0, 64);
@@ -5082,30 +5210,6 @@ impl QosProfileTemplate {
             rt::dictionary::AvpType::Unsigned32,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 2usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (266, 0) => rt::typed::one(&mut self.vendor_id, &avp, &mut w, 0, 64),
-                (573, 0) => rt::typed::one(&mut self.qos_profile_id, &avp, &mut w, 1, 64),
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(
     any(
@@ -5131,11 +5235,37 @@ impl rt::AvpData for QosProfileTemplate {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 2usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (266, 0) => rt::typed::one(&mut self.vendor_id, &avp, &mut w, 0, 64),
+                    (573, 0) => {
+                        rt::typed::one(&mut self.qos_profile_id, &avp, &mut w, 1, 64)
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.vendor_id, buf, &self.avp_flags, 266, 0, 64);
@@ -5219,28 +5349,6 @@ impl QosParameters {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(576, 0);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 0usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(
     any(
@@ -5264,11 +5372,33 @@ impl rt::AvpData for QosParameters {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 0usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_extra(&self.extra, buf);
@@ -5372,35 +5502,6 @@ impl ExcessTreatment {
             rt::dictionary::AvpType::Enumerated,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 3usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (572, 0) => {
-                    rt::typed::one(&mut self.treatment_action, &avp, &mut w, 0, 64)
-                }
-                (574, 0) => {
-                    rt::typed::opt(&mut self.qos_profile_template, &avp, &mut w, 64)
-                }
-                (576, 0) => rt::typed::opt(&mut self.qos_parameters, &avp, &mut w, 64),
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(
     any(
@@ -5424,11 +5525,42 @@ impl rt::AvpData for ExcessTreatment {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 3usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (572, 0) => {
+                        rt::typed::one(&mut self.treatment_action, &avp, &mut w, 0, 64)
+                    }
+                    (574, 0) => {
+                        rt::typed::opt(&mut self.qos_profile_template, &avp, &mut w, 64)
+                    }
+                    (576, 0) => {
+                        rt::typed::opt(&mut self.qos_parameters, &avp, &mut w, 64)
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     #[inline]
     fn check(
@@ -5522,38 +5654,6 @@ impl QosCapability {
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required::new(0, 0, 1, 574, 0, 64, rt::dictionary::AvpType::Grouped),
     ];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 1usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (574, 0) => {
-                    rt::typed::many(
-                        &mut self.qos_profile_template,
-                        &avp,
-                        &mut w,
-                        0,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(
     any(
@@ -5576,11 +5676,43 @@ impl rt::AvpData for QosCapability {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 1usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (574, 0) => {
+                        rt::typed::many(
+                            &mut self.qos_profile_template,
+                            &avp,
+                            &mut w,
+                            0,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_all(&self.qos_profile_template, buf, &self.avp_flags, 574, 0, 64);

@@ -123,39 +123,6 @@ impl Tmod1 {
             rt::dictionary::AvpType::Unsigned32,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 5usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (496, 0) => rt::typed::one(&mut self.token_rate, &avp, &mut w, 0, 64),
-                (497, 0) => rt::typed::one(&mut self.bucket_depth, &avp, &mut w, 1, 64),
-                (498, 0) => {
-                    rt::typed::one(&mut self.peak_traffic_rate, &avp, &mut w, 2, 64)
-                }
-                (499, 0) => {
-                    rt::typed::one(&mut self.minimum_policed_unit, &avp, &mut w, 3, 64)
-                }
-                (500, 0) => {
-                    rt::typed::one(&mut self.maximum_packet_size, &avp, &mut w, 4, 64)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "rfc5624"))]
 impl rt::AvpData for Tmod1 {
@@ -168,11 +135,58 @@ impl rt::AvpData for Tmod1 {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 5usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (496, 0) => rt::typed::one(&mut self.token_rate, &avp, &mut w, 0, 64),
+                    (497, 0) => {
+                        rt::typed::one(&mut self.bucket_depth, &avp, &mut w, 1, 64)
+                    }
+                    (498, 0) => {
+                        rt::typed::one(&mut self.peak_traffic_rate, &avp, &mut w, 2, 64)
+                    }
+                    (499, 0) => {
+                        rt::typed::one(
+                            &mut self.minimum_policed_unit,
+                            &avp,
+                            &mut w,
+                            3,
+                            64,
+                        )
+                    }
+                    (500, 0) => {
+                        rt::typed::one(
+                            &mut self.maximum_packet_size,
+                            &avp,
+                            &mut w,
+                            4,
+                            64,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.token_rate, buf, &self.avp_flags, 496, 0, 64);
@@ -278,39 +292,6 @@ impl Tmod2 {
             rt::dictionary::AvpType::Unsigned32,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 5usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (496, 0) => rt::typed::one(&mut self.token_rate, &avp, &mut w, 0, 64),
-                (497, 0) => rt::typed::one(&mut self.bucket_depth, &avp, &mut w, 1, 64),
-                (498, 0) => {
-                    rt::typed::one(&mut self.peak_traffic_rate, &avp, &mut w, 2, 64)
-                }
-                (499, 0) => {
-                    rt::typed::one(&mut self.minimum_policed_unit, &avp, &mut w, 3, 64)
-                }
-                (500, 0) => {
-                    rt::typed::one(&mut self.maximum_packet_size, &avp, &mut w, 4, 64)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "rfc5624"))]
 impl rt::AvpData for Tmod2 {
@@ -323,11 +304,58 @@ impl rt::AvpData for Tmod2 {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 5usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (496, 0) => rt::typed::one(&mut self.token_rate, &avp, &mut w, 0, 64),
+                    (497, 0) => {
+                        rt::typed::one(&mut self.bucket_depth, &avp, &mut w, 1, 64)
+                    }
+                    (498, 0) => {
+                        rt::typed::one(&mut self.peak_traffic_rate, &avp, &mut w, 2, 64)
+                    }
+                    (499, 0) => {
+                        rt::typed::one(
+                            &mut self.minimum_policed_unit,
+                            &avp,
+                            &mut w,
+                            3,
+                            64,
+                        )
+                    }
+                    (500, 0) => {
+                        rt::typed::one(
+                            &mut self.maximum_packet_size,
+                            &avp,
+                            &mut w,
+                            4,
+                            64,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.token_rate, buf, &self.avp_flags, 496, 0, 64);

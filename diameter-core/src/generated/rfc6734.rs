@@ -152,33 +152,6 @@ impl Key {
             rt::dictionary::AvpType::OctetString,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 5usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (582, 0) => rt::typed::one(&mut self.key_type, &avp, &mut w, 0, 0),
-                (583, 0) => rt::typed::one(&mut self.keying_material, &avp, &mut w, 1, 0),
-                (584, 0) => rt::typed::opt(&mut self.key_lifetime, &avp, &mut w, 0),
-                (586, 0) => rt::typed::opt(&mut self.key_name, &avp, &mut w, 0),
-                (585, 0) => rt::typed::opt(&mut self.key_spi, &avp, &mut w, 0),
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "rfc6734", feature = "sta", feature = "ts29273"))]
 impl rt::AvpData for Key {
@@ -191,11 +164,40 @@ impl rt::AvpData for Key {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 5usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (582, 0) => rt::typed::one(&mut self.key_type, &avp, &mut w, 0, 0),
+                    (583, 0) => {
+                        rt::typed::one(&mut self.keying_material, &avp, &mut w, 1, 0)
+                    }
+                    (584, 0) => rt::typed::opt(&mut self.key_lifetime, &avp, &mut w, 0),
+                    (586, 0) => rt::typed::opt(&mut self.key_name, &avp, &mut w, 0),
+                    (585, 0) => rt::typed::opt(&mut self.key_spi, &avp, &mut w, 0),
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.key_type, buf, &self.avp_flags, 582, 0, 0);

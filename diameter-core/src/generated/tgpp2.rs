@@ -345,58 +345,6 @@ impl Tgpp2ChargingRuleInstall {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(801, 5535);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 3usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (802, 5535) => {
-                    rt::typed::many(
-                        &mut self.tgpp2_charging_rule_definition,
-                        &avp,
-                        &mut w,
-                        0,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                (1005, 10415) => {
-                    rt::typed::many(
-                        &mut self.charging_rule_name,
-                        &avp,
-                        &mut w,
-                        1,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                (1004, 10415) => {
-                    rt::typed::many(
-                        &mut self.charging_rule_base_name,
-                        &avp,
-                        &mut w,
-                        2,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "tgpp2"))]
 impl rt::AvpData for Tgpp2ChargingRuleInstall {
@@ -409,11 +357,63 @@ impl rt::AvpData for Tgpp2ChargingRuleInstall {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 3usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (802, 5535) => {
+                        rt::typed::many(
+                            &mut self.tgpp2_charging_rule_definition,
+                            &avp,
+                            &mut w,
+                            0,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    (1005, 10415) => {
+                        rt::typed::many(
+                            &mut self.charging_rule_name,
+                            &avp,
+                            &mut w,
+                            1,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    (1004, 10415) => {
+                        rt::typed::many(
+                            &mut self.charging_rule_base_name,
+                            &avp,
+                            &mut w,
+                            2,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_all(
@@ -541,67 +541,6 @@ impl Tgpp2ChargingRuleDefinition {
             rt::dictionary::AvpType::OctetString,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 14usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (1005, 10415) => {
-                    rt::typed::one(&mut self.charging_rule_name, &avp, &mut w, 0, 192)
-                }
-                (439, 0) => {
-                    rt::typed::opt(&mut self.service_identifier, &avp, &mut w, 64)
-                }
-                (432, 0) => rt::typed::opt(&mut self.rating_group, &avp, &mut w, 64),
-                (810, 5535) => {
-                    rt::typed::opt(&mut self.flow_identifier, &avp, &mut w, 192)
-                }
-                (507, 10415) => {
-                    rt::typed::many(
-                        &mut self.flow_description,
-                        &avp,
-                        &mut w,
-                        4,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                (511, 10415) => rt::typed::opt(&mut self.flow_status, &avp, &mut w, 192),
-                (804, 5535) => {
-                    rt::typed::opt(&mut self.tgpp2_qos_information, &avp, &mut w, 128)
-                }
-                (1011, 10415) => {
-                    rt::typed::opt(&mut self.reporting_level, &avp, &mut w, 192)
-                }
-                (1009, 10415) => rt::typed::opt(&mut self.online, &avp, &mut w, 192),
-                (1008, 10415) => rt::typed::opt(&mut self.offline, &avp, &mut w, 192),
-                (1007, 10415) => {
-                    rt::typed::opt(&mut self.metering_method, &avp, &mut w, 192)
-                }
-                (1010, 10415) => rt::typed::opt(&mut self.precedence, &avp, &mut w, 192),
-                (505, 10415) => {
-                    rt::typed::opt(&mut self.af_charging_identifier, &avp, &mut w, 192)
-                }
-                (510, 10415) => {
-                    rt::typed::many(&mut self.flows, &avp, &mut w, 13, 192, u32::MAX)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "tgpp2"))]
 impl rt::AvpData for Tgpp2ChargingRuleDefinition {
@@ -614,11 +553,92 @@ impl rt::AvpData for Tgpp2ChargingRuleDefinition {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 14usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (1005, 10415) => {
+                        rt::typed::one(
+                            &mut self.charging_rule_name,
+                            &avp,
+                            &mut w,
+                            0,
+                            192,
+                        )
+                    }
+                    (439, 0) => {
+                        rt::typed::opt(&mut self.service_identifier, &avp, &mut w, 64)
+                    }
+                    (432, 0) => rt::typed::opt(&mut self.rating_group, &avp, &mut w, 64),
+                    (810, 5535) => {
+                        rt::typed::opt(&mut self.flow_identifier, &avp, &mut w, 192)
+                    }
+                    (507, 10415) => {
+                        rt::typed::many(
+                            &mut self.flow_description,
+                            &avp,
+                            &mut w,
+                            4,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    (511, 10415) => {
+                        rt::typed::opt(&mut self.flow_status, &avp, &mut w, 192)
+                    }
+                    (804, 5535) => {
+                        rt::typed::opt(
+                            &mut self.tgpp2_qos_information,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (1011, 10415) => {
+                        rt::typed::opt(&mut self.reporting_level, &avp, &mut w, 192)
+                    }
+                    (1009, 10415) => rt::typed::opt(&mut self.online, &avp, &mut w, 192),
+                    (1008, 10415) => rt::typed::opt(&mut self.offline, &avp, &mut w, 192),
+                    (1007, 10415) => {
+                        rt::typed::opt(&mut self.metering_method, &avp, &mut w, 192)
+                    }
+                    (1010, 10415) => {
+                        rt::typed::opt(&mut self.precedence, &avp, &mut w, 192)
+                    }
+                    (505, 10415) => {
+                        rt::typed::opt(
+                            &mut self.af_charging_identifier,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (510, 10415) => {
+                        rt::typed::many(&mut self.flows, &avp, &mut w, 13, 192, u32::MAX)
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     #[inline]
     fn check(
@@ -739,53 +759,6 @@ impl Tgpp2QosInformation {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(804, 5535);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 5usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (1028, 10415) => {
-                    rt::typed::opt(&mut self.qos_class_identifier, &avp, &mut w, 192)
-                }
-                (516, 10415) => {
-                    rt::typed::opt(
-                        &mut self.max_requested_bandwidth_ul,
-                        &avp,
-                        &mut w,
-                        192,
-                    )
-                }
-                (515, 10415) => {
-                    rt::typed::opt(
-                        &mut self.max_requested_bandwidth_dl,
-                        &avp,
-                        &mut w,
-                        192,
-                    )
-                }
-                (1026, 10415) => {
-                    rt::typed::opt(&mut self.guaranteed_bitrate_ul, &avp, &mut w, 192)
-                }
-                (1025, 10415) => {
-                    rt::typed::opt(&mut self.guaranteed_bitrate_dl, &avp, &mut w, 192)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "tgpp2"))]
 impl rt::AvpData for Tgpp2QosInformation {
@@ -798,11 +771,68 @@ impl rt::AvpData for Tgpp2QosInformation {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 5usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (1028, 10415) => {
+                        rt::typed::opt(&mut self.qos_class_identifier, &avp, &mut w, 192)
+                    }
+                    (516, 10415) => {
+                        rt::typed::opt(
+                            &mut self.max_requested_bandwidth_ul,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (515, 10415) => {
+                        rt::typed::opt(
+                            &mut self.max_requested_bandwidth_dl,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (1026, 10415) => {
+                        rt::typed::opt(
+                            &mut self.guaranteed_bitrate_ul,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (1025, 10415) => {
+                        rt::typed::opt(
+                            &mut self.guaranteed_bitrate_dl,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(
@@ -896,54 +926,6 @@ impl Tgpp2ChargingRuleReport {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(805, 5535);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 4usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (1005, 10415) => {
-                    rt::typed::many(
-                        &mut self.charging_rule_name,
-                        &avp,
-                        &mut w,
-                        0,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                (1004, 10415) => {
-                    rt::typed::many(
-                        &mut self.charging_rule_base_name,
-                        &avp,
-                        &mut w,
-                        1,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                (1019, 10415) => {
-                    rt::typed::opt(&mut self.pcc_rule_status, &avp, &mut w, 192)
-                }
-                (814, 5535) => {
-                    rt::typed::opt(&mut self.rule_reason_code, &avp, &mut w, 128)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "tgpp2"))]
 impl rt::AvpData for Tgpp2ChargingRuleReport {
@@ -956,11 +938,59 @@ impl rt::AvpData for Tgpp2ChargingRuleReport {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 4usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (1005, 10415) => {
+                        rt::typed::many(
+                            &mut self.charging_rule_name,
+                            &avp,
+                            &mut w,
+                            0,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    (1004, 10415) => {
+                        rt::typed::many(
+                            &mut self.charging_rule_base_name,
+                            &avp,
+                            &mut w,
+                            1,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    (1019, 10415) => {
+                        rt::typed::opt(&mut self.pcc_rule_status, &avp, &mut w, 192)
+                    }
+                    (814, 5535) => {
+                        rt::typed::opt(&mut self.rule_reason_code, &avp, &mut w, 128)
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_all(
@@ -1043,44 +1073,6 @@ impl FlowInfo {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(809, 5535);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 5usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (810, 5535) => {
-                    rt::typed::opt(&mut self.flow_identifier, &avp, &mut w, 192)
-                }
-                (813, 5535) => {
-                    rt::typed::many(
-                        &mut self.flow_description_info,
-                        &avp,
-                        &mut w,
-                        1,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                (812, 5535) => rt::typed::opt(&mut self.requested_qos, &avp, &mut w, 128),
-                (811, 5535) => rt::typed::opt(&mut self.granted_qos, &avp, &mut w, 128),
-                (511, 10415) => rt::typed::opt(&mut self.flow_status, &avp, &mut w, 192),
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "tgpp2"))]
 impl rt::AvpData for FlowInfo {
@@ -1093,11 +1085,55 @@ impl rt::AvpData for FlowInfo {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 5usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (810, 5535) => {
+                        rt::typed::opt(&mut self.flow_identifier, &avp, &mut w, 192)
+                    }
+                    (813, 5535) => {
+                        rt::typed::many(
+                            &mut self.flow_description_info,
+                            &avp,
+                            &mut w,
+                            1,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    (812, 5535) => {
+                        rt::typed::opt(&mut self.requested_qos, &avp, &mut w, 128)
+                    }
+                    (811, 5535) => {
+                        rt::typed::opt(&mut self.granted_qos, &avp, &mut w, 128)
+                    }
+                    (511, 10415) => {
+                        rt::typed::opt(&mut self.flow_status, &avp, &mut w, 192)
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     #[inline]
     fn check(
@@ -1166,37 +1202,6 @@ impl GrantedQos {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(811, 5535);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 3usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (1028, 10415) => {
-                    rt::typed::opt(&mut self.qos_class_identifier, &avp, &mut w, 192)
-                }
-                (1026, 10415) => {
-                    rt::typed::opt(&mut self.guaranteed_bitrate_ul, &avp, &mut w, 192)
-                }
-                (1025, 10415) => {
-                    rt::typed::opt(&mut self.guaranteed_bitrate_dl, &avp, &mut w, 192)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "tgpp2"))]
 impl rt::AvpData for GrantedQos {
@@ -1209,11 +1214,52 @@ impl rt::AvpData for GrantedQos {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 3usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (1028, 10415) => {
+                        rt::typed::opt(&mut self.qos_class_identifier, &avp, &mut w, 192)
+                    }
+                    (1026, 10415) => {
+                        rt::typed::opt(
+                            &mut self.guaranteed_bitrate_ul,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (1025, 10415) => {
+                        rt::typed::opt(
+                            &mut self.guaranteed_bitrate_dl,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(
@@ -1287,37 +1333,6 @@ impl RequestedQos {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(812, 5535);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 3usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (1028, 10415) => {
-                    rt::typed::opt(&mut self.qos_class_identifier, &avp, &mut w, 192)
-                }
-                (1026, 10415) => {
-                    rt::typed::opt(&mut self.guaranteed_bitrate_ul, &avp, &mut w, 192)
-                }
-                (1025, 10415) => {
-                    rt::typed::opt(&mut self.guaranteed_bitrate_dl, &avp, &mut w, 192)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "tgpp2"))]
 impl rt::AvpData for RequestedQos {
@@ -1330,11 +1345,52 @@ impl rt::AvpData for RequestedQos {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 3usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (1028, 10415) => {
+                        rt::typed::opt(&mut self.qos_class_identifier, &avp, &mut w, 192)
+                    }
+                    (1026, 10415) => {
+                        rt::typed::opt(
+                            &mut self.guaranteed_bitrate_ul,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (1025, 10415) => {
+                        rt::typed::opt(
+                            &mut self.guaranteed_bitrate_dl,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(
@@ -1404,32 +1460,6 @@ impl FlowDescriptionInfo {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(813, 5535);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 2usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (507, 10415) => {
-                    rt::typed::opt(&mut self.flow_description, &avp, &mut w, 192)
-                }
-                (1010, 10415) => rt::typed::opt(&mut self.precedence, &avp, &mut w, 192),
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "tgpp2"))]
 impl rt::AvpData for FlowDescriptionInfo {
@@ -1442,11 +1472,39 @@ impl rt::AvpData for FlowDescriptionInfo {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 2usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (507, 10415) => {
+                        rt::typed::opt(&mut self.flow_description, &avp, &mut w, 192)
+                    }
+                    (1010, 10415) => {
+                        rt::typed::opt(&mut self.precedence, &avp, &mut w, 192)
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(
@@ -1501,44 +1559,6 @@ impl AccessNetworkPhysicalAccessId {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(900, 5535);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 2usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (899, 5535) => {
-                    rt::typed::opt(
-                        &mut self.access_network_physical_access_id_value,
-                        &avp,
-                        &mut w,
-                        128,
-                    )
-                }
-                (898, 5535) => {
-                    rt::typed::opt(
-                        &mut self.access_network_physical_access_id_realm,
-                        &avp,
-                        &mut w,
-                        128,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "tgpp2"))]
 impl rt::AvpData for AccessNetworkPhysicalAccessId {
@@ -1551,11 +1571,49 @@ impl rt::AvpData for AccessNetworkPhysicalAccessId {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 2usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (899, 5535) => {
+                        rt::typed::opt(
+                            &mut self.access_network_physical_access_id_value,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (898, 5535) => {
+                        rt::typed::opt(
+                            &mut self.access_network_physical_access_id_realm,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(

@@ -174,34 +174,6 @@ impl CommunicationFailureInformation {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(4300, 10415);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 6usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (4301, 10415) => rt::typed::opt(&mut self.cause_type, &avp, &mut w, 192),
-                (4302, 10415) => rt::typed::opt(&mut self.s1ap_cause, &avp, &mut w, 192),
-                (4303, 10415) => rt::typed::opt(&mut self.ranap_cause, &avp, &mut w, 192),
-                (4309, 10415) => rt::typed::opt(&mut self.bssgp_cause, &avp, &mut w, 192),
-                (4304, 10415) => rt::typed::opt(&mut self.gmm_cause, &avp, &mut w, 192),
-                (4305, 10415) => rt::typed::opt(&mut self.sm_cause, &avp, &mut w, 192),
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(
     any(
@@ -225,11 +197,51 @@ impl rt::AvpData for CommunicationFailureInformation {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 6usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (4301, 10415) => {
+                        rt::typed::opt(&mut self.cause_type, &avp, &mut w, 192)
+                    }
+                    (4302, 10415) => {
+                        rt::typed::opt(&mut self.s1ap_cause, &avp, &mut w, 192)
+                    }
+                    (4303, 10415) => {
+                        rt::typed::opt(&mut self.ranap_cause, &avp, &mut w, 192)
+                    }
+                    (4309, 10415) => {
+                        rt::typed::opt(&mut self.bssgp_cause, &avp, &mut w, 192)
+                    }
+                    (4304, 10415) => {
+                        rt::typed::opt(&mut self.gmm_cause, &avp, &mut w, 192)
+                    }
+                    (4305, 10415) => {
+                        rt::typed::opt(&mut self.sm_cause, &avp, &mut w, 192)
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(&self.cause_type, buf, &self.avp_flags, 4301, 10415, 192);
@@ -335,40 +347,6 @@ impl NumberOfUePerLocationConfiguration {
             rt::dictionary::AvpType::Grouped,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 2usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (1496, 10415) => {
-                    rt::typed::one(
-                        &mut self.eps_location_information,
-                        &avp,
-                        &mut w,
-                        0,
-                        192,
-                    )
-                }
-                (1675, 10415) => {
-                    rt::typed::opt(&mut self.imsi_group_id, &avp, &mut w, 128)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(
     any(
@@ -392,11 +370,45 @@ impl rt::AvpData for NumberOfUePerLocationConfiguration {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 2usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (1496, 10415) => {
+                        rt::typed::one(
+                            &mut self.eps_location_information,
+                            &avp,
+                            &mut w,
+                            0,
+                            192,
+                        )
+                    }
+                    (1675, 10415) => {
+                        rt::typed::opt(&mut self.imsi_group_id, &avp, &mut w, 128)
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     #[inline]
     fn check(
@@ -525,41 +537,6 @@ impl NumberOfUePerLocationReport {
             rt::dictionary::AvpType::Unsigned32,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 3usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (1496, 10415) => {
-                    rt::typed::one(
-                        &mut self.eps_location_information,
-                        &avp,
-                        &mut w,
-                        0,
-                        192,
-                    )
-                }
-                (4308, 10415) => rt::typed::one(&mut self.ue_count, &avp, &mut w, 1, 192),
-                (1675, 10415) => {
-                    rt::typed::opt(&mut self.imsi_group_id, &avp, &mut w, 128)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(
     any(
@@ -583,11 +560,48 @@ impl rt::AvpData for NumberOfUePerLocationReport {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 3usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (1496, 10415) => {
+                        rt::typed::one(
+                            &mut self.eps_location_information,
+                            &avp,
+                            &mut w,
+                            0,
+                            192,
+                        )
+                    }
+                    (4308, 10415) => {
+                        rt::typed::one(&mut self.ue_count, &avp, &mut w, 1, 192)
+                    }
+                    (1675, 10415) => {
+                        rt::typed::opt(&mut self.imsi_group_id, &avp, &mut w, 128)
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     #[inline]
     fn check(
@@ -650,34 +664,6 @@ impl ServingPlmnRateControl {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(4310, 10415);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 2usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (4311, 10415) => {
-                    rt::typed::opt(&mut self.uplink_rate_limit, &avp, &mut w, 192)
-                }
-                (4312, 10415) => {
-                    rt::typed::opt(&mut self.downlink_rate_limit, &avp, &mut w, 192)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "gy", feature = "t6a", feature = "ts29128", feature = "ts32299"))]
 impl rt::AvpData for ServingPlmnRateControl {
@@ -690,11 +676,39 @@ impl rt::AvpData for ServingPlmnRateControl {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 2usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (4311, 10415) => {
+                        rt::typed::opt(&mut self.uplink_rate_limit, &avp, &mut w, 192)
+                    }
+                    (4312, 10415) => {
+                        rt::typed::opt(&mut self.downlink_rate_limit, &avp, &mut w, 192)
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(
@@ -756,34 +770,6 @@ impl RrcCauseCounter {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(4318, 10415);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 2usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (4319, 10415) => {
-                    rt::typed::opt(&mut self.counter_value, &avp, &mut w, 192)
-                }
-                (4320, 10415) => {
-                    rt::typed::opt(&mut self.rrc_counter_timestamp, &avp, &mut w, 192)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "gy", feature = "t6a", feature = "ts29128", feature = "ts32299"))]
 impl rt::AvpData for RrcCauseCounter {
@@ -796,11 +782,44 @@ impl rt::AvpData for RrcCauseCounter {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 2usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (4319, 10415) => {
+                        rt::typed::opt(&mut self.counter_value, &avp, &mut w, 192)
+                    }
+                    (4320, 10415) => {
+                        rt::typed::opt(
+                            &mut self.rrc_counter_timestamp,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(&self.counter_value, buf, &self.avp_flags, 4319, 10415, 192);
@@ -907,51 +926,6 @@ impl IdleStatusIndication {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(4322, 10415);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 5usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (4323, 10415) => {
-                    rt::typed::opt(&mut self.idle_status_timestamp, &avp, &mut w, 192)
-                }
-                (4324, 10415) => rt::typed::opt(&mut self.active_time, &avp, &mut w, 192),
-                (1619, 10415) => {
-                    rt::typed::opt(
-                        &mut self.subscribed_periodic_rau_tau_timer,
-                        &avp,
-                        &mut w,
-                        192,
-                    )
-                }
-                (1691, 10415) => {
-                    rt::typed::opt(&mut self.edrx_cycle_length, &avp, &mut w, 192)
-                }
-                (1674, 10415) => {
-                    rt::typed::opt(
-                        &mut self.dl_buffering_suggested_packet_count,
-                        &avp,
-                        &mut w,
-                        128,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(
     any(
@@ -974,11 +948,63 @@ impl rt::AvpData for IdleStatusIndication {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 5usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (4323, 10415) => {
+                        rt::typed::opt(
+                            &mut self.idle_status_timestamp,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (4324, 10415) => {
+                        rt::typed::opt(&mut self.active_time, &avp, &mut w, 192)
+                    }
+                    (1619, 10415) => {
+                        rt::typed::opt(
+                            &mut self.subscribed_periodic_rau_tau_timer,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (1691, 10415) => {
+                        rt::typed::opt(&mut self.edrx_cycle_length, &avp, &mut w, 192)
+                    }
+                    (1674, 10415) => {
+                        rt::typed::opt(
+                            &mut self.dl_buffering_suggested_packet_count,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     #[inline]
     fn check(
@@ -1157,78 +1183,6 @@ impl ConfigurationInformationRequest {
             rt::dictionary::AvpType::DiameterIdentity,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        msg: &rt::Message,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 13usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = msg.avps();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
-                (301, 0) => rt::typed::opt(&mut self.drmp, &avp, &mut w, 0),
-                (277, 0) => {
-                    rt::typed::one(&mut self.auth_session_state, &avp, &mut w, 2, 64)
-                }
-                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 3, 64),
-                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 4, 64),
-                (293, 0) => rt::typed::opt(&mut self.destination_host, &avp, &mut w, 64),
-                (283, 0) => {
-                    rt::typed::one(&mut self.destination_realm, &avp, &mut w, 6, 64)
-                }
-                (3102, 10415) => {
-                    rt::typed::opt(&mut self.user_identifier, &avp, &mut w, 192)
-                }
-                (621, 0) => {
-                    rt::typed::opt(&mut self.oc_supported_features, &avp, &mut w, 0)
-                }
-                (628, 10415) => {
-                    rt::typed::many(
-                        &mut self.supported_features,
-                        &avp,
-                        &mut w,
-                        9,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                (3122, 10415) => {
-                    rt::typed::many(
-                        &mut self.monitoring_event_configuration,
-                        &avp,
-                        &mut w,
-                        10,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                (284, 0) => {
-                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 11, 64, u32::MAX)
-                }
-                (282, 0) => {
-                    rt::typed::many(
-                        &mut self.route_record,
-                        &avp,
-                        &mut w,
-                        12,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, msg.header().length as usize)
-    }
 }
 #[cfg(any(feature = "t6a", feature = "ts29128"))]
 impl rt::typed::Command for ConfigurationInformationRequest {
@@ -1249,8 +1203,92 @@ impl rt::typed::Command for ConfigurationInformationRequest {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        out.decode_members(msg, cx)?;
-        Ok(out)
+        match {
+            let mut count = [0u32; 13usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut out.extra,
+                flags: &mut out.avp_flags,
+            };
+            let mut avps = msg.avps();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
+                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
+                    (277, 0) => {
+                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 2, 64)
+                    }
+                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 3, 64),
+                    (296, 0) => {
+                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 4, 64)
+                    }
+                    (293, 0) => {
+                        rt::typed::opt(&mut out.destination_host, &avp, &mut w, 64)
+                    }
+                    (283, 0) => {
+                        rt::typed::one(&mut out.destination_realm, &avp, &mut w, 6, 64)
+                    }
+                    (3102, 10415) => {
+                        rt::typed::opt(&mut out.user_identifier, &avp, &mut w, 192)
+                    }
+                    (621, 0) => {
+                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
+                    }
+                    (628, 10415) => {
+                        rt::typed::many(
+                            &mut out.supported_features,
+                            &avp,
+                            &mut w,
+                            9,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    (3122, 10415) => {
+                        rt::typed::many(
+                            &mut out.monitoring_event_configuration,
+                            &avp,
+                            &mut w,
+                            10,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    (284, 0) => {
+                        rt::typed::many(
+                            &mut out.proxy_info,
+                            &avp,
+                            &mut w,
+                            11,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (282, 0) => {
+                        rt::typed::many(
+                            &mut out.route_record,
+                            &avp,
+                            &mut w,
+                            12,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    return Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                return Err(e);
+            }
+            w.finish(Self::REQUIRED, msg.header().length as usize)
+        } {
+            Ok(()) => Ok(out),
+            Err(e) => Err(e),
+        }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
@@ -1424,88 +1462,6 @@ impl ConfigurationInformationAnswer {
             rt::dictionary::AvpType::DiameterIdentity,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        msg: &rt::Message,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 16usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = msg.avps();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
-                (301, 0) => rt::typed::opt(&mut self.drmp, &avp, &mut w, 0),
-                (268, 0) => rt::typed::opt(&mut self.result_code, &avp, &mut w, 64),
-                (297, 0) => {
-                    rt::typed::opt(&mut self.experimental_result, &avp, &mut w, 64)
-                }
-                (277, 0) => {
-                    rt::typed::one(&mut self.auth_session_state, &avp, &mut w, 4, 64)
-                }
-                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 5, 64),
-                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 6, 64),
-                (621, 0) => {
-                    rt::typed::opt(&mut self.oc_supported_features, &avp, &mut w, 0)
-                }
-                (623, 0) => rt::typed::opt(&mut self.oc_olr, &avp, &mut w, 0),
-                (650, 0) => rt::typed::many(&mut self.load, &avp, &mut w, 9, 0, u32::MAX),
-                (628, 10415) => {
-                    rt::typed::many(
-                        &mut self.supported_features,
-                        &avp,
-                        &mut w,
-                        10,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                (3123, 10415) => {
-                    rt::typed::many(
-                        &mut self.monitoring_event_report,
-                        &avp,
-                        &mut w,
-                        11,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                (3142, 10415) => {
-                    rt::typed::many(
-                        &mut self.monitoring_event_config_status,
-                        &avp,
-                        &mut w,
-                        12,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                (279, 0) => rt::typed::opt(&mut self.failed_avp, &avp, &mut w, 64),
-                (284, 0) => {
-                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 14, 64, u32::MAX)
-                }
-                (282, 0) => {
-                    rt::typed::many(
-                        &mut self.route_record,
-                        &avp,
-                        &mut w,
-                        15,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, msg.header().length as usize)
-    }
 }
 #[cfg(any(feature = "t6a", feature = "ts29128"))]
 impl rt::typed::Command for ConfigurationInformationAnswer {
@@ -1526,8 +1482,102 @@ impl rt::typed::Command for ConfigurationInformationAnswer {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        out.decode_members(msg, cx)?;
-        Ok(out)
+        match {
+            let mut count = [0u32; 16usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut out.extra,
+                flags: &mut out.avp_flags,
+            };
+            let mut avps = msg.avps();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
+                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
+                    (268, 0) => rt::typed::opt(&mut out.result_code, &avp, &mut w, 64),
+                    (297, 0) => {
+                        rt::typed::opt(&mut out.experimental_result, &avp, &mut w, 64)
+                    }
+                    (277, 0) => {
+                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 4, 64)
+                    }
+                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 5, 64),
+                    (296, 0) => {
+                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 6, 64)
+                    }
+                    (621, 0) => {
+                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
+                    }
+                    (623, 0) => rt::typed::opt(&mut out.oc_olr, &avp, &mut w, 0),
+                    (650, 0) => {
+                        rt::typed::many(&mut out.load, &avp, &mut w, 9, 0, u32::MAX)
+                    }
+                    (628, 10415) => {
+                        rt::typed::many(
+                            &mut out.supported_features,
+                            &avp,
+                            &mut w,
+                            10,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    (3123, 10415) => {
+                        rt::typed::many(
+                            &mut out.monitoring_event_report,
+                            &avp,
+                            &mut w,
+                            11,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    (3142, 10415) => {
+                        rt::typed::many(
+                            &mut out.monitoring_event_config_status,
+                            &avp,
+                            &mut w,
+                            12,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    (279, 0) => rt::typed::opt(&mut out.failed_avp, &avp, &mut w, 64),
+                    (284, 0) => {
+                        rt::typed::many(
+                            &mut out.proxy_info,
+                            &avp,
+                            &mut w,
+                            14,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (282, 0) => {
+                        rt::typed::many(
+                            &mut out.route_record,
+                            &avp,
+                            &mut w,
+                            15,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    return Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                return Err(e);
+            }
+            w.finish(Self::REQUIRED, msg.header().length as usize)
+        } {
+            Ok(()) => Ok(out),
+            Err(e) => Err(e),
+        }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
@@ -1760,75 +1810,6 @@ impl ReportingInformationRequest {
             rt::dictionary::AvpType::DiameterIdentity,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        msg: &rt::Message,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 12usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = msg.avps();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
-                (301, 0) => rt::typed::opt(&mut self.drmp, &avp, &mut w, 0),
-                (277, 0) => {
-                    rt::typed::one(&mut self.auth_session_state, &avp, &mut w, 2, 64)
-                }
-                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 3, 64),
-                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 4, 64),
-                (293, 0) => rt::typed::opt(&mut self.destination_host, &avp, &mut w, 64),
-                (283, 0) => {
-                    rt::typed::one(&mut self.destination_realm, &avp, &mut w, 6, 64)
-                }
-                (621, 0) => {
-                    rt::typed::opt(&mut self.oc_supported_features, &avp, &mut w, 0)
-                }
-                (628, 10415) => {
-                    rt::typed::many(
-                        &mut self.supported_features,
-                        &avp,
-                        &mut w,
-                        8,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                (3123, 10415) => {
-                    rt::typed::many(
-                        &mut self.monitoring_event_report,
-                        &avp,
-                        &mut w,
-                        9,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                (284, 0) => {
-                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 10, 64, u32::MAX)
-                }
-                (282, 0) => {
-                    rt::typed::many(
-                        &mut self.route_record,
-                        &avp,
-                        &mut w,
-                        11,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, msg.header().length as usize)
-    }
 }
 #[cfg(any(feature = "t6a", feature = "ts29128"))]
 impl rt::typed::Command for ReportingInformationRequest {
@@ -1849,8 +1830,89 @@ impl rt::typed::Command for ReportingInformationRequest {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        out.decode_members(msg, cx)?;
-        Ok(out)
+        match {
+            let mut count = [0u32; 12usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut out.extra,
+                flags: &mut out.avp_flags,
+            };
+            let mut avps = msg.avps();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
+                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
+                    (277, 0) => {
+                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 2, 64)
+                    }
+                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 3, 64),
+                    (296, 0) => {
+                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 4, 64)
+                    }
+                    (293, 0) => {
+                        rt::typed::opt(&mut out.destination_host, &avp, &mut w, 64)
+                    }
+                    (283, 0) => {
+                        rt::typed::one(&mut out.destination_realm, &avp, &mut w, 6, 64)
+                    }
+                    (621, 0) => {
+                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
+                    }
+                    (628, 10415) => {
+                        rt::typed::many(
+                            &mut out.supported_features,
+                            &avp,
+                            &mut w,
+                            8,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    (3123, 10415) => {
+                        rt::typed::many(
+                            &mut out.monitoring_event_report,
+                            &avp,
+                            &mut w,
+                            9,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    (284, 0) => {
+                        rt::typed::many(
+                            &mut out.proxy_info,
+                            &avp,
+                            &mut w,
+                            10,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (282, 0) => {
+                        rt::typed::many(
+                            &mut out.route_record,
+                            &avp,
+                            &mut w,
+                            11,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    return Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                return Err(e);
+            }
+            w.finish(Self::REQUIRED, msg.header().length as usize)
+        } {
+            Ok(()) => Ok(out),
+            Err(e) => Err(e),
+        }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
@@ -2008,68 +2070,6 @@ impl ReportingInformationAnswer {
             rt::dictionary::AvpType::DiameterIdentity,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        msg: &rt::Message,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 14usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = msg.avps();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
-                (301, 0) => rt::typed::opt(&mut self.drmp, &avp, &mut w, 0),
-                (268, 0) => rt::typed::opt(&mut self.result_code, &avp, &mut w, 64),
-                (297, 0) => {
-                    rt::typed::opt(&mut self.experimental_result, &avp, &mut w, 64)
-                }
-                (277, 0) => {
-                    rt::typed::one(&mut self.auth_session_state, &avp, &mut w, 4, 64)
-                }
-                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 5, 64),
-                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 6, 64),
-                (621, 0) => {
-                    rt::typed::opt(&mut self.oc_supported_features, &avp, &mut w, 0)
-                }
-                (623, 0) => rt::typed::opt(&mut self.oc_olr, &avp, &mut w, 0),
-                (650, 0) => rt::typed::many(&mut self.load, &avp, &mut w, 9, 0, u32::MAX),
-                (628, 10415) => {
-                    rt::typed::many(
-                        &mut self.supported_features,
-                        &avp,
-                        &mut w,
-                        10,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                (279, 0) => rt::typed::opt(&mut self.failed_avp, &avp, &mut w, 64),
-                (284, 0) => {
-                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 12, 64, u32::MAX)
-                }
-                (282, 0) => {
-                    rt::typed::many(
-                        &mut self.route_record,
-                        &avp,
-                        &mut w,
-                        13,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, msg.header().length as usize)
-    }
 }
 #[cfg(any(feature = "t6a", feature = "ts29128"))]
 impl rt::typed::Command for ReportingInformationAnswer {
@@ -2090,8 +2090,82 @@ impl rt::typed::Command for ReportingInformationAnswer {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        out.decode_members(msg, cx)?;
-        Ok(out)
+        match {
+            let mut count = [0u32; 14usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut out.extra,
+                flags: &mut out.avp_flags,
+            };
+            let mut avps = msg.avps();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
+                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
+                    (268, 0) => rt::typed::opt(&mut out.result_code, &avp, &mut w, 64),
+                    (297, 0) => {
+                        rt::typed::opt(&mut out.experimental_result, &avp, &mut w, 64)
+                    }
+                    (277, 0) => {
+                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 4, 64)
+                    }
+                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 5, 64),
+                    (296, 0) => {
+                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 6, 64)
+                    }
+                    (621, 0) => {
+                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
+                    }
+                    (623, 0) => rt::typed::opt(&mut out.oc_olr, &avp, &mut w, 0),
+                    (650, 0) => {
+                        rt::typed::many(&mut out.load, &avp, &mut w, 9, 0, u32::MAX)
+                    }
+                    (628, 10415) => {
+                        rt::typed::many(
+                            &mut out.supported_features,
+                            &avp,
+                            &mut w,
+                            10,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    (279, 0) => rt::typed::opt(&mut out.failed_avp, &avp, &mut w, 64),
+                    (284, 0) => {
+                        rt::typed::many(
+                            &mut out.proxy_info,
+                            &avp,
+                            &mut w,
+                            12,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (282, 0) => {
+                        rt::typed::many(
+                            &mut out.route_record,
+                            &avp,
+                            &mut w,
+                            13,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    return Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                return Err(e);
+            }
+            w.finish(Self::REQUIRED, msg.header().length as usize)
+        } {
+            Ok(()) => Ok(out),
+            Err(e) => Err(e),
+        }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
@@ -2381,112 +2455,6 @@ impl ConnectionManagementRequest {
             rt::dictionary::AvpType::Unsigned32,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        msg: &rt::Message,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 23usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = msg.avps();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
-                (301, 0) => rt::typed::opt(&mut self.drmp, &avp, &mut w, 0),
-                (277, 0) => {
-                    rt::typed::one(&mut self.auth_session_state, &avp, &mut w, 2, 64)
-                }
-                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 3, 64),
-                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 4, 64),
-                (293, 0) => {
-                    rt::typed::one(&mut self.destination_host, &avp, &mut w, 5, 64)
-                }
-                (283, 0) => {
-                    rt::typed::one(&mut self.destination_realm, &avp, &mut w, 6, 64)
-                }
-                (3102, 10415) => {
-                    rt::typed::one(&mut self.user_identifier, &avp, &mut w, 7, 192)
-                }
-                (1020, 10415) => {
-                    rt::typed::opt(&mut self.bearer_identifier, &avp, &mut w, 192)
-                }
-                (621, 0) => {
-                    rt::typed::opt(&mut self.oc_supported_features, &avp, &mut w, 0)
-                }
-                (628, 10415) => {
-                    rt::typed::many(
-                        &mut self.supported_features,
-                        &avp,
-                        &mut w,
-                        10,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                (4317, 10415) => rt::typed::opt(&mut self.cmr_flags, &avp, &mut w, 192),
-                (3329, 10415) => {
-                    rt::typed::opt(
-                        &mut self.maximum_ue_availability_time,
-                        &avp,
-                        &mut w,
-                        192,
-                    )
-                }
-                (4314, 10415) => {
-                    rt::typed::one(&mut self.connection_action, &avp, &mut w, 13, 192)
-                }
-                (493, 0) => rt::typed::opt(&mut self.service_selection, &avp, &mut w, 64),
-                (4310, 10415) => {
-                    rt::typed::opt(
-                        &mut self.serving_plmn_rate_control,
-                        &avp,
-                        &mut w,
-                        192,
-                    )
-                }
-                (4313, 10415) => {
-                    rt::typed::opt(&mut self.extended_pco, &avp, &mut w, 192)
-                }
-                (13, 10415) => {
-                    rt::typed::opt(
-                        &mut self.tgpp_charging_characteristics,
-                        &avp,
-                        &mut w,
-                        192,
-                    )
-                }
-                (1032, 10415) => rt::typed::opt(&mut self.rat_type, &avp, &mut w, 128),
-                (1401, 10415) => {
-                    rt::typed::opt(&mut self.terminal_information, &avp, &mut w, 192)
-                }
-                (1407, 10415) => {
-                    rt::typed::opt(&mut self.visited_plmn_id, &avp, &mut w, 192)
-                }
-                (284, 0) => {
-                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 21, 64, u32::MAX)
-                }
-                (282, 0) => {
-                    rt::typed::many(
-                        &mut self.route_record,
-                        &avp,
-                        &mut w,
-                        22,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, msg.header().length as usize)
-    }
 }
 #[cfg(any(feature = "t6a", feature = "ts29128"))]
 impl rt::typed::Command for ConnectionManagementRequest {
@@ -2507,8 +2475,128 @@ impl rt::typed::Command for ConnectionManagementRequest {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        out.decode_members(msg, cx)?;
-        Ok(out)
+        match {
+            let mut count = [0u32; 23usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut out.extra,
+                flags: &mut out.avp_flags,
+            };
+            let mut avps = msg.avps();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
+                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
+                    (277, 0) => {
+                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 2, 64)
+                    }
+                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 3, 64),
+                    (296, 0) => {
+                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 4, 64)
+                    }
+                    (293, 0) => {
+                        rt::typed::one(&mut out.destination_host, &avp, &mut w, 5, 64)
+                    }
+                    (283, 0) => {
+                        rt::typed::one(&mut out.destination_realm, &avp, &mut w, 6, 64)
+                    }
+                    (3102, 10415) => {
+                        rt::typed::one(&mut out.user_identifier, &avp, &mut w, 7, 192)
+                    }
+                    (1020, 10415) => {
+                        rt::typed::opt(&mut out.bearer_identifier, &avp, &mut w, 192)
+                    }
+                    (621, 0) => {
+                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
+                    }
+                    (628, 10415) => {
+                        rt::typed::many(
+                            &mut out.supported_features,
+                            &avp,
+                            &mut w,
+                            10,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    (4317, 10415) => {
+                        rt::typed::opt(&mut out.cmr_flags, &avp, &mut w, 192)
+                    }
+                    (3329, 10415) => {
+                        rt::typed::opt(
+                            &mut out.maximum_ue_availability_time,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (4314, 10415) => {
+                        rt::typed::one(&mut out.connection_action, &avp, &mut w, 13, 192)
+                    }
+                    (493, 0) => {
+                        rt::typed::opt(&mut out.service_selection, &avp, &mut w, 64)
+                    }
+                    (4310, 10415) => {
+                        rt::typed::opt(
+                            &mut out.serving_plmn_rate_control,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (4313, 10415) => {
+                        rt::typed::opt(&mut out.extended_pco, &avp, &mut w, 192)
+                    }
+                    (13, 10415) => {
+                        rt::typed::opt(
+                            &mut out.tgpp_charging_characteristics,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (1032, 10415) => rt::typed::opt(&mut out.rat_type, &avp, &mut w, 128),
+                    (1401, 10415) => {
+                        rt::typed::opt(&mut out.terminal_information, &avp, &mut w, 192)
+                    }
+                    (1407, 10415) => {
+                        rt::typed::opt(&mut out.visited_plmn_id, &avp, &mut w, 192)
+                    }
+                    (284, 0) => {
+                        rt::typed::many(
+                            &mut out.proxy_info,
+                            &avp,
+                            &mut w,
+                            21,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (282, 0) => {
+                        rt::typed::many(
+                            &mut out.route_record,
+                            &avp,
+                            &mut w,
+                            22,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    return Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                return Err(e);
+            }
+            w.finish(Self::REQUIRED, msg.header().length as usize)
+        } {
+            Ok(()) => Ok(out),
+            Err(e) => Err(e),
+        }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
@@ -2734,79 +2822,6 @@ impl ConnectionManagementAnswer {
             rt::dictionary::AvpType::DiameterIdentity,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        msg: &rt::Message,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 16usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = msg.avps();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
-                (301, 0) => rt::typed::opt(&mut self.drmp, &avp, &mut w, 0),
-                (268, 0) => rt::typed::opt(&mut self.result_code, &avp, &mut w, 64),
-                (297, 0) => {
-                    rt::typed::opt(&mut self.experimental_result, &avp, &mut w, 64)
-                }
-                (277, 0) => {
-                    rt::typed::one(&mut self.auth_session_state, &avp, &mut w, 4, 64)
-                }
-                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 5, 64),
-                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 6, 64),
-                (621, 0) => {
-                    rt::typed::opt(&mut self.oc_supported_features, &avp, &mut w, 0)
-                }
-                (623, 0) => rt::typed::opt(&mut self.oc_olr, &avp, &mut w, 0),
-                (650, 0) => rt::typed::many(&mut self.load, &avp, &mut w, 9, 0, u32::MAX),
-                (628, 10415) => {
-                    rt::typed::many(
-                        &mut self.supported_features,
-                        &avp,
-                        &mut w,
-                        10,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                (2050, 10415) => {
-                    rt::typed::opt(
-                        &mut self.pdn_connection_charging_id,
-                        &avp,
-                        &mut w,
-                        128,
-                    )
-                }
-                (4313, 10415) => {
-                    rt::typed::opt(&mut self.extended_pco, &avp, &mut w, 192)
-                }
-                (279, 0) => rt::typed::opt(&mut self.failed_avp, &avp, &mut w, 64),
-                (284, 0) => {
-                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 14, 64, u32::MAX)
-                }
-                (282, 0) => {
-                    rt::typed::many(
-                        &mut self.route_record,
-                        &avp,
-                        &mut w,
-                        15,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, msg.header().length as usize)
-    }
 }
 #[cfg(any(feature = "t6a", feature = "ts29128"))]
 impl rt::typed::Command for ConnectionManagementAnswer {
@@ -2827,8 +2842,93 @@ impl rt::typed::Command for ConnectionManagementAnswer {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        out.decode_members(msg, cx)?;
-        Ok(out)
+        match {
+            let mut count = [0u32; 16usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut out.extra,
+                flags: &mut out.avp_flags,
+            };
+            let mut avps = msg.avps();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
+                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
+                    (268, 0) => rt::typed::opt(&mut out.result_code, &avp, &mut w, 64),
+                    (297, 0) => {
+                        rt::typed::opt(&mut out.experimental_result, &avp, &mut w, 64)
+                    }
+                    (277, 0) => {
+                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 4, 64)
+                    }
+                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 5, 64),
+                    (296, 0) => {
+                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 6, 64)
+                    }
+                    (621, 0) => {
+                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
+                    }
+                    (623, 0) => rt::typed::opt(&mut out.oc_olr, &avp, &mut w, 0),
+                    (650, 0) => {
+                        rt::typed::many(&mut out.load, &avp, &mut w, 9, 0, u32::MAX)
+                    }
+                    (628, 10415) => {
+                        rt::typed::many(
+                            &mut out.supported_features,
+                            &avp,
+                            &mut w,
+                            10,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    (2050, 10415) => {
+                        rt::typed::opt(
+                            &mut out.pdn_connection_charging_id,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (4313, 10415) => {
+                        rt::typed::opt(&mut out.extended_pco, &avp, &mut w, 192)
+                    }
+                    (279, 0) => rt::typed::opt(&mut out.failed_avp, &avp, &mut w, 64),
+                    (284, 0) => {
+                        rt::typed::many(
+                            &mut out.proxy_info,
+                            &avp,
+                            &mut w,
+                            14,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (282, 0) => {
+                        rt::typed::many(
+                            &mut out.route_record,
+                            &avp,
+                            &mut w,
+                            15,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    return Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                return Err(e);
+            }
+            w.finish(Self::REQUIRED, msg.header().length as usize)
+        } {
+            Ok(()) => Ok(out),
+            Err(e) => Err(e),
+        }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
@@ -3087,75 +3187,6 @@ impl MoDataRequest {
             rt::dictionary::AvpType::OctetString,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        msg: &rt::Message,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 15usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = msg.avps();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
-                (301, 0) => rt::typed::opt(&mut self.drmp, &avp, &mut w, 0),
-                (277, 0) => {
-                    rt::typed::one(&mut self.auth_session_state, &avp, &mut w, 2, 64)
-                }
-                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 3, 64),
-                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 4, 64),
-                (293, 0) => rt::typed::opt(&mut self.destination_host, &avp, &mut w, 64),
-                (283, 0) => {
-                    rt::typed::one(&mut self.destination_realm, &avp, &mut w, 6, 64)
-                }
-                (3102, 10415) => {
-                    rt::typed::one(&mut self.user_identifier, &avp, &mut w, 7, 192)
-                }
-                (1020, 10415) => {
-                    rt::typed::one(&mut self.bearer_identifier, &avp, &mut w, 8, 192)
-                }
-                (621, 0) => {
-                    rt::typed::opt(&mut self.oc_supported_features, &avp, &mut w, 0)
-                }
-                (628, 10415) => {
-                    rt::typed::many(
-                        &mut self.supported_features,
-                        &avp,
-                        &mut w,
-                        10,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                (4315, 10415) => rt::typed::opt(&mut self.non_ip_data, &avp, &mut w, 192),
-                (4318, 10415) => {
-                    rt::typed::opt(&mut self.rrc_cause_counter, &avp, &mut w, 192)
-                }
-                (284, 0) => {
-                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 13, 64, u32::MAX)
-                }
-                (282, 0) => {
-                    rt::typed::many(
-                        &mut self.route_record,
-                        &avp,
-                        &mut w,
-                        14,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, msg.header().length as usize)
-    }
 }
 #[cfg(any(feature = "t6a", feature = "ts29128"))]
 impl rt::typed::Command for MoDataRequest {
@@ -3176,8 +3207,91 @@ impl rt::typed::Command for MoDataRequest {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        out.decode_members(msg, cx)?;
-        Ok(out)
+        match {
+            let mut count = [0u32; 15usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut out.extra,
+                flags: &mut out.avp_flags,
+            };
+            let mut avps = msg.avps();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
+                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
+                    (277, 0) => {
+                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 2, 64)
+                    }
+                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 3, 64),
+                    (296, 0) => {
+                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 4, 64)
+                    }
+                    (293, 0) => {
+                        rt::typed::opt(&mut out.destination_host, &avp, &mut w, 64)
+                    }
+                    (283, 0) => {
+                        rt::typed::one(&mut out.destination_realm, &avp, &mut w, 6, 64)
+                    }
+                    (3102, 10415) => {
+                        rt::typed::one(&mut out.user_identifier, &avp, &mut w, 7, 192)
+                    }
+                    (1020, 10415) => {
+                        rt::typed::one(&mut out.bearer_identifier, &avp, &mut w, 8, 192)
+                    }
+                    (621, 0) => {
+                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
+                    }
+                    (628, 10415) => {
+                        rt::typed::many(
+                            &mut out.supported_features,
+                            &avp,
+                            &mut w,
+                            10,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    (4315, 10415) => {
+                        rt::typed::opt(&mut out.non_ip_data, &avp, &mut w, 192)
+                    }
+                    (4318, 10415) => {
+                        rt::typed::opt(&mut out.rrc_cause_counter, &avp, &mut w, 192)
+                    }
+                    (284, 0) => {
+                        rt::typed::many(
+                            &mut out.proxy_info,
+                            &avp,
+                            &mut w,
+                            13,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (282, 0) => {
+                        rt::typed::many(
+                            &mut out.route_record,
+                            &avp,
+                            &mut w,
+                            14,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    return Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                return Err(e);
+            }
+            w.finish(Self::REQUIRED, msg.header().length as usize)
+        } {
+            Ok(()) => Ok(out),
+            Err(e) => Err(e),
+        }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
@@ -3352,68 +3466,6 @@ impl MoDataAnswer {
             rt::dictionary::AvpType::DiameterIdentity,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        msg: &rt::Message,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 14usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = msg.avps();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
-                (301, 0) => rt::typed::opt(&mut self.drmp, &avp, &mut w, 0),
-                (268, 0) => rt::typed::opt(&mut self.result_code, &avp, &mut w, 64),
-                (297, 0) => {
-                    rt::typed::opt(&mut self.experimental_result, &avp, &mut w, 64)
-                }
-                (277, 0) => {
-                    rt::typed::one(&mut self.auth_session_state, &avp, &mut w, 4, 64)
-                }
-                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 5, 64),
-                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 6, 64),
-                (621, 0) => {
-                    rt::typed::opt(&mut self.oc_supported_features, &avp, &mut w, 0)
-                }
-                (623, 0) => rt::typed::opt(&mut self.oc_olr, &avp, &mut w, 0),
-                (650, 0) => rt::typed::many(&mut self.load, &avp, &mut w, 9, 0, u32::MAX),
-                (628, 10415) => {
-                    rt::typed::many(
-                        &mut self.supported_features,
-                        &avp,
-                        &mut w,
-                        10,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                (279, 0) => rt::typed::opt(&mut self.failed_avp, &avp, &mut w, 64),
-                (284, 0) => {
-                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 12, 64, u32::MAX)
-                }
-                (282, 0) => {
-                    rt::typed::many(
-                        &mut self.route_record,
-                        &avp,
-                        &mut w,
-                        13,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, msg.header().length as usize)
-    }
 }
 #[cfg(any(feature = "t6a", feature = "ts29128"))]
 impl rt::typed::Command for MoDataAnswer {
@@ -3434,8 +3486,82 @@ impl rt::typed::Command for MoDataAnswer {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        out.decode_members(msg, cx)?;
-        Ok(out)
+        match {
+            let mut count = [0u32; 14usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut out.extra,
+                flags: &mut out.avp_flags,
+            };
+            let mut avps = msg.avps();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
+                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
+                    (268, 0) => rt::typed::opt(&mut out.result_code, &avp, &mut w, 64),
+                    (297, 0) => {
+                        rt::typed::opt(&mut out.experimental_result, &avp, &mut w, 64)
+                    }
+                    (277, 0) => {
+                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 4, 64)
+                    }
+                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 5, 64),
+                    (296, 0) => {
+                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 6, 64)
+                    }
+                    (621, 0) => {
+                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
+                    }
+                    (623, 0) => rt::typed::opt(&mut out.oc_olr, &avp, &mut w, 0),
+                    (650, 0) => {
+                        rt::typed::many(&mut out.load, &avp, &mut w, 9, 0, u32::MAX)
+                    }
+                    (628, 10415) => {
+                        rt::typed::many(
+                            &mut out.supported_features,
+                            &avp,
+                            &mut w,
+                            10,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    (279, 0) => rt::typed::opt(&mut out.failed_avp, &avp, &mut w, 64),
+                    (284, 0) => {
+                        rt::typed::many(
+                            &mut out.proxy_info,
+                            &avp,
+                            &mut w,
+                            12,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (282, 0) => {
+                        rt::typed::many(
+                            &mut out.route_record,
+                            &avp,
+                            &mut w,
+                            13,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    return Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                return Err(e);
+            }
+            w.finish(Self::REQUIRED, msg.header().length as usize)
+        } {
+            Ok(()) => Ok(out),
+            Err(e) => Err(e),
+        }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
@@ -3698,85 +3824,6 @@ impl MtDataRequest {
             rt::dictionary::AvpType::OctetString,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        msg: &rt::Message,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 16usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = msg.avps();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
-                (301, 0) => rt::typed::opt(&mut self.drmp, &avp, &mut w, 0),
-                (277, 0) => {
-                    rt::typed::one(&mut self.auth_session_state, &avp, &mut w, 2, 64)
-                }
-                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 3, 64),
-                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 4, 64),
-                (293, 0) => {
-                    rt::typed::one(&mut self.destination_host, &avp, &mut w, 5, 64)
-                }
-                (283, 0) => {
-                    rt::typed::one(&mut self.destination_realm, &avp, &mut w, 6, 64)
-                }
-                (3102, 10415) => {
-                    rt::typed::one(&mut self.user_identifier, &avp, &mut w, 7, 192)
-                }
-                (1020, 10415) => {
-                    rt::typed::one(&mut self.bearer_identifier, &avp, &mut w, 8, 192)
-                }
-                (621, 0) => {
-                    rt::typed::opt(&mut self.oc_supported_features, &avp, &mut w, 0)
-                }
-                (628, 10415) => {
-                    rt::typed::many(
-                        &mut self.supported_features,
-                        &avp,
-                        &mut w,
-                        10,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                (4315, 10415) => rt::typed::opt(&mut self.non_ip_data, &avp, &mut w, 192),
-                (4316, 10415) => {
-                    rt::typed::opt(&mut self.scef_wait_time, &avp, &mut w, 192)
-                }
-                (3330, 10415) => {
-                    rt::typed::opt(
-                        &mut self.maximum_retransmission_time,
-                        &avp,
-                        &mut w,
-                        192,
-                    )
-                }
-                (284, 0) => {
-                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 14, 64, u32::MAX)
-                }
-                (282, 0) => {
-                    rt::typed::many(
-                        &mut self.route_record,
-                        &avp,
-                        &mut w,
-                        15,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, msg.header().length as usize)
-    }
 }
 #[cfg(any(feature = "t6a", feature = "ts29128"))]
 impl rt::typed::Command for MtDataRequest {
@@ -3797,8 +3844,99 @@ impl rt::typed::Command for MtDataRequest {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        out.decode_members(msg, cx)?;
-        Ok(out)
+        match {
+            let mut count = [0u32; 16usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut out.extra,
+                flags: &mut out.avp_flags,
+            };
+            let mut avps = msg.avps();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
+                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
+                    (277, 0) => {
+                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 2, 64)
+                    }
+                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 3, 64),
+                    (296, 0) => {
+                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 4, 64)
+                    }
+                    (293, 0) => {
+                        rt::typed::one(&mut out.destination_host, &avp, &mut w, 5, 64)
+                    }
+                    (283, 0) => {
+                        rt::typed::one(&mut out.destination_realm, &avp, &mut w, 6, 64)
+                    }
+                    (3102, 10415) => {
+                        rt::typed::one(&mut out.user_identifier, &avp, &mut w, 7, 192)
+                    }
+                    (1020, 10415) => {
+                        rt::typed::one(&mut out.bearer_identifier, &avp, &mut w, 8, 192)
+                    }
+                    (621, 0) => {
+                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
+                    }
+                    (628, 10415) => {
+                        rt::typed::many(
+                            &mut out.supported_features,
+                            &avp,
+                            &mut w,
+                            10,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    (4315, 10415) => {
+                        rt::typed::opt(&mut out.non_ip_data, &avp, &mut w, 192)
+                    }
+                    (4316, 10415) => {
+                        rt::typed::opt(&mut out.scef_wait_time, &avp, &mut w, 192)
+                    }
+                    (3330, 10415) => {
+                        rt::typed::opt(
+                            &mut out.maximum_retransmission_time,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (284, 0) => {
+                        rt::typed::many(
+                            &mut out.proxy_info,
+                            &avp,
+                            &mut w,
+                            14,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (282, 0) => {
+                        rt::typed::many(
+                            &mut out.route_record,
+                            &avp,
+                            &mut w,
+                            15,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    return Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                return Err(e);
+            }
+            w.finish(Self::REQUIRED, msg.header().length as usize)
+        } {
+            Ok(()) => Ok(out),
+            Err(e) => Err(e),
+        }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
@@ -3982,77 +4120,6 @@ impl MtDataAnswer {
             rt::dictionary::AvpType::DiameterIdentity,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        msg: &rt::Message,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 16usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = msg.avps();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
-                (301, 0) => rt::typed::opt(&mut self.drmp, &avp, &mut w, 0),
-                (268, 0) => rt::typed::opt(&mut self.result_code, &avp, &mut w, 64),
-                (297, 0) => {
-                    rt::typed::opt(&mut self.experimental_result, &avp, &mut w, 64)
-                }
-                (277, 0) => {
-                    rt::typed::one(&mut self.auth_session_state, &avp, &mut w, 4, 64)
-                }
-                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 5, 64),
-                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 6, 64),
-                (621, 0) => {
-                    rt::typed::opt(&mut self.oc_supported_features, &avp, &mut w, 0)
-                }
-                (623, 0) => rt::typed::opt(&mut self.oc_olr, &avp, &mut w, 0),
-                (650, 0) => rt::typed::many(&mut self.load, &avp, &mut w, 9, 0, u32::MAX),
-                (628, 10415) => {
-                    rt::typed::many(
-                        &mut self.supported_features,
-                        &avp,
-                        &mut w,
-                        10,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                (3331, 10415) => {
-                    rt::typed::opt(
-                        &mut self.requested_retransmission_time,
-                        &avp,
-                        &mut w,
-                        192,
-                    )
-                }
-                (4321, 10415) => rt::typed::opt(&mut self.tda_flags, &avp, &mut w, 192),
-                (279, 0) => rt::typed::opt(&mut self.failed_avp, &avp, &mut w, 64),
-                (284, 0) => {
-                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 14, 64, u32::MAX)
-                }
-                (282, 0) => {
-                    rt::typed::many(
-                        &mut self.route_record,
-                        &avp,
-                        &mut w,
-                        15,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, msg.header().length as usize)
-    }
 }
 #[cfg(any(feature = "t6a", feature = "ts29128"))]
 impl rt::typed::Command for MtDataAnswer {
@@ -4073,8 +4140,93 @@ impl rt::typed::Command for MtDataAnswer {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        out.decode_members(msg, cx)?;
-        Ok(out)
+        match {
+            let mut count = [0u32; 16usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut out.extra,
+                flags: &mut out.avp_flags,
+            };
+            let mut avps = msg.avps();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
+                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
+                    (268, 0) => rt::typed::opt(&mut out.result_code, &avp, &mut w, 64),
+                    (297, 0) => {
+                        rt::typed::opt(&mut out.experimental_result, &avp, &mut w, 64)
+                    }
+                    (277, 0) => {
+                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 4, 64)
+                    }
+                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 5, 64),
+                    (296, 0) => {
+                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 6, 64)
+                    }
+                    (621, 0) => {
+                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
+                    }
+                    (623, 0) => rt::typed::opt(&mut out.oc_olr, &avp, &mut w, 0),
+                    (650, 0) => {
+                        rt::typed::many(&mut out.load, &avp, &mut w, 9, 0, u32::MAX)
+                    }
+                    (628, 10415) => {
+                        rt::typed::many(
+                            &mut out.supported_features,
+                            &avp,
+                            &mut w,
+                            10,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    (3331, 10415) => {
+                        rt::typed::opt(
+                            &mut out.requested_retransmission_time,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (4321, 10415) => {
+                        rt::typed::opt(&mut out.tda_flags, &avp, &mut w, 192)
+                    }
+                    (279, 0) => rt::typed::opt(&mut out.failed_avp, &avp, &mut w, 64),
+                    (284, 0) => {
+                        rt::typed::many(
+                            &mut out.proxy_info,
+                            &avp,
+                            &mut w,
+                            14,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (282, 0) => {
+                        rt::typed::many(
+                            &mut out.route_record,
+                            &avp,
+                            &mut w,
+                            15,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    return Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                return Err(e);
+            }
+            w.finish(Self::REQUIRED, msg.header().length as usize)
+        } {
+            Ok(()) => Ok(out),
+            Err(e) => Err(e),
+        }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);

@@ -108,34 +108,6 @@ impl NtTimeWindow {
             rt::dictionary::AvpType::Time,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 2usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (4206, 10415) => {
-                    rt::typed::one(&mut self.transfer_start_time, &avp, &mut w, 0, 192)
-                }
-                (4205, 10415) => {
-                    rt::typed::one(&mut self.transfer_end_time, &avp, &mut w, 1, 192)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "nt", feature = "ts29154"))]
 impl rt::AvpData for NtTimeWindow {
@@ -148,11 +120,45 @@ impl rt::AvpData for NtTimeWindow {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 2usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (4206, 10415) => {
+                        rt::typed::one(
+                            &mut self.transfer_start_time,
+                            &avp,
+                            &mut w,
+                            0,
+                            192,
+                        )
+                    }
+                    (4205, 10415) => {
+                        rt::typed::one(&mut self.transfer_end_time, &avp, &mut w, 1, 192)
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(
@@ -236,51 +242,6 @@ impl TransferPolicy {
             rt::dictionary::AvpType::Unsigned32,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 5usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (4208, 10415) => {
-                    rt::typed::one(&mut self.transfer_policy_id, &avp, &mut w, 0, 192)
-                }
-                (4204, 10415) => {
-                    rt::typed::opt(&mut self.nt_time_window, &avp, &mut w, 192)
-                }
-                (432, 0) => rt::typed::opt(&mut self.rating_group, &avp, &mut w, 64),
-                (515, 10415) => {
-                    rt::typed::opt(
-                        &mut self.max_requested_bandwidth_dl,
-                        &avp,
-                        &mut w,
-                        192,
-                    )
-                }
-                (516, 10415) => {
-                    rt::typed::opt(
-                        &mut self.max_requested_bandwidth_ul,
-                        &avp,
-                        &mut w,
-                        192,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "nt", feature = "ts29154"))]
 impl rt::AvpData for TransferPolicy {
@@ -293,11 +254,62 @@ impl rt::AvpData for TransferPolicy {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 5usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (4208, 10415) => {
+                        rt::typed::one(
+                            &mut self.transfer_policy_id,
+                            &avp,
+                            &mut w,
+                            0,
+                            192,
+                        )
+                    }
+                    (4204, 10415) => {
+                        rt::typed::opt(&mut self.nt_time_window, &avp, &mut w, 192)
+                    }
+                    (432, 0) => rt::typed::opt(&mut self.rating_group, &avp, &mut w, 64),
+                    (515, 10415) => {
+                        rt::typed::opt(
+                            &mut self.max_requested_bandwidth_dl,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (516, 10415) => {
+                        rt::typed::opt(
+                            &mut self.max_requested_bandwidth_ul,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(
@@ -401,56 +413,6 @@ impl AccessNetworkReports {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(4210, 10415);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 10usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (701, 10415) => rt::typed::opt(&mut self.msisdn, &avp, &mut w, 192),
-                (3111, 10415) => {
-                    rt::typed::opt(&mut self.external_identifier, &avp, &mut w, 192)
-                }
-                (22, 10415) => {
-                    rt::typed::opt(&mut self.tgpp_user_location_info, &avp, &mut w, 192)
-                }
-                (2812, 10415) => {
-                    rt::typed::opt(&mut self.user_location_info_time, &avp, &mut w, 128)
-                }
-                (18, 10415) => {
-                    rt::typed::opt(&mut self.tgpp_sgsn_mcc_mnc, &avp, &mut w, 192)
-                }
-                (23, 10415) => {
-                    rt::typed::opt(&mut self.tgpp_ms_timezone, &avp, &mut w, 192)
-                }
-                (2805, 10415) => {
-                    rt::typed::opt(&mut self.ue_local_ip_address, &avp, &mut w, 128)
-                }
-                (2843, 10415) => {
-                    rt::typed::opt(&mut self.tcp_source_port, &avp, &mut w, 128)
-                }
-                (2806, 10415) => {
-                    rt::typed::opt(&mut self.udp_source_port, &avp, &mut w, 128)
-                }
-                (2824, 10415) => {
-                    rt::typed::opt(&mut self.netloc_access_support, &avp, &mut w, 128)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "nta", feature = "ts29154"))]
 impl rt::AvpData for AccessNetworkReports {
@@ -463,11 +425,76 @@ impl rt::AvpData for AccessNetworkReports {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 10usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (701, 10415) => rt::typed::opt(&mut self.msisdn, &avp, &mut w, 192),
+                    (3111, 10415) => {
+                        rt::typed::opt(&mut self.external_identifier, &avp, &mut w, 192)
+                    }
+                    (22, 10415) => {
+                        rt::typed::opt(
+                            &mut self.tgpp_user_location_info,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (2812, 10415) => {
+                        rt::typed::opt(
+                            &mut self.user_location_info_time,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (18, 10415) => {
+                        rt::typed::opt(&mut self.tgpp_sgsn_mcc_mnc, &avp, &mut w, 192)
+                    }
+                    (23, 10415) => {
+                        rt::typed::opt(&mut self.tgpp_ms_timezone, &avp, &mut w, 192)
+                    }
+                    (2805, 10415) => {
+                        rt::typed::opt(&mut self.ue_local_ip_address, &avp, &mut w, 128)
+                    }
+                    (2843, 10415) => {
+                        rt::typed::opt(&mut self.tcp_source_port, &avp, &mut w, 128)
+                    }
+                    (2806, 10415) => {
+                        rt::typed::opt(&mut self.udp_source_port, &avp, &mut w, 128)
+                    }
+                    (2824, 10415) => {
+                        rt::typed::opt(
+                            &mut self.netloc_access_support,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     #[inline]
     fn check(
@@ -624,49 +651,6 @@ impl EventConfiguration {
             rt::dictionary::AvpType::Unsigned32,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 4usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (4216, 10415) => {
-                    rt::typed::one(
-                        &mut self.extended_scef_reference_id,
-                        &avp,
-                        &mut w,
-                        0,
-                        192,
-                    )
-                }
-                (3125, 10415) => rt::typed::one(&mut self.scef_id, &avp, &mut w, 1, 192),
-                (3127, 10415) => {
-                    rt::typed::one(&mut self.monitoring_type, &avp, &mut w, 2, 192)
-                }
-                (3135, 10415) => {
-                    rt::typed::opt(
-                        &mut self.location_information_configuration,
-                        &avp,
-                        &mut w,
-                        192,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "nta", feature = "ts29154"))]
 impl rt::AvpData for EventConfiguration {
@@ -679,11 +663,56 @@ impl rt::AvpData for EventConfiguration {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 4usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (4216, 10415) => {
+                        rt::typed::one(
+                            &mut self.extended_scef_reference_id,
+                            &avp,
+                            &mut w,
+                            0,
+                            192,
+                        )
+                    }
+                    (3125, 10415) => {
+                        rt::typed::one(&mut self.scef_id, &avp, &mut w, 1, 192)
+                    }
+                    (3127, 10415) => {
+                        rt::typed::one(&mut self.monitoring_type, &avp, &mut w, 2, 192)
+                    }
+                    (3135, 10415) => {
+                        rt::typed::opt(
+                            &mut self.location_information_configuration,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     #[inline]
     fn check(
@@ -780,46 +809,6 @@ impl EventConfigurationStatus {
             rt::dictionary::AvpType::Unsigned64,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 2usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (4212, 10415) => {
-                    rt::typed::one(
-                        &mut self.event_configuration_state,
-                        &avp,
-                        &mut w,
-                        0,
-                        192,
-                    )
-                }
-                (4216, 10415) => {
-                    rt::typed::one(
-                        &mut self.extended_scef_reference_id,
-                        &avp,
-                        &mut w,
-                        1,
-                        192,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "nta", feature = "ts29154"))]
 impl rt::AvpData for EventConfigurationStatus {
@@ -832,11 +821,51 @@ impl rt::AvpData for EventConfigurationStatus {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 2usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (4212, 10415) => {
+                        rt::typed::one(
+                            &mut self.event_configuration_state,
+                            &avp,
+                            &mut w,
+                            0,
+                            192,
+                        )
+                    }
+                    (4216, 10415) => {
+                        rt::typed::one(
+                            &mut self.extended_scef_reference_id,
+                            &avp,
+                            &mut w,
+                            1,
+                            192,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(
@@ -921,56 +950,6 @@ impl EventReports {
             rt::dictionary::AvpType::Unsigned64,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 3usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (4214, 10415) => {
-                    rt::typed::one(
-                        &mut self.event_reporting_results,
-                        &avp,
-                        &mut w,
-                        0,
-                        192,
-                    )
-                }
-                (4216, 10415) => {
-                    rt::typed::one(
-                        &mut self.extended_scef_reference_id,
-                        &avp,
-                        &mut w,
-                        1,
-                        192,
-                    )
-                }
-                (4210, 10415) => {
-                    rt::typed::many(
-                        &mut self.access_network_reports,
-                        &avp,
-                        &mut w,
-                        2,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "nta", feature = "ts29154"))]
 impl rt::AvpData for EventReports {
@@ -983,11 +962,61 @@ impl rt::AvpData for EventReports {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 3usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (4214, 10415) => {
+                        rt::typed::one(
+                            &mut self.event_reporting_results,
+                            &avp,
+                            &mut w,
+                            0,
+                            192,
+                        )
+                    }
+                    (4216, 10415) => {
+                        rt::typed::one(
+                            &mut self.extended_scef_reference_id,
+                            &avp,
+                            &mut w,
+                            1,
+                            192,
+                        )
+                    }
+                    (4210, 10415) => {
+                        rt::typed::many(
+                            &mut self.access_network_reports,
+                            &avp,
+                            &mut w,
+                            2,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(
@@ -1202,103 +1231,6 @@ impl BackgroundDataTransferRequest {
             rt::dictionary::AvpType::Unsigned32,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        msg: &rt::Message,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 22usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = msg.avps();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
-                (301, 0) => rt::typed::opt(&mut self.drmp, &avp, &mut w, 0),
-                (260, 0) => {
-                    rt::typed::one(
-                        &mut self.vendor_specific_application_id,
-                        &avp,
-                        &mut w,
-                        2,
-                        64,
-                    )
-                }
-                (277, 0) => {
-                    rt::typed::one(&mut self.auth_session_state, &avp, &mut w, 3, 64)
-                }
-                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 4, 64),
-                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 5, 64),
-                (283, 0) => {
-                    rt::typed::one(&mut self.destination_realm, &avp, &mut w, 6, 64)
-                }
-                (4203, 10415) => {
-                    rt::typed::one(&mut self.transfer_request_type, &avp, &mut w, 7, 192)
-                }
-                (293, 0) => rt::typed::opt(&mut self.destination_host, &avp, &mut w, 64),
-                (621, 0) => {
-                    rt::typed::opt(&mut self.oc_supported_features, &avp, &mut w, 0)
-                }
-                (532, 10415) => {
-                    rt::typed::opt(
-                        &mut self.application_service_provider_identity,
-                        &avp,
-                        &mut w,
-                        128,
-                    )
-                }
-                (414, 0) => rt::typed::opt(&mut self.cc_output_octets, &avp, &mut w, 64),
-                (412, 0) => rt::typed::opt(&mut self.cc_input_octets, &avp, &mut w, 64),
-                (421, 0) => rt::typed::opt(&mut self.cc_total_octets, &avp, &mut w, 64),
-                (4209, 10415) => {
-                    rt::typed::opt(&mut self.number_of_ues, &avp, &mut w, 192)
-                }
-                (4204, 10415) => {
-                    rt::typed::opt(&mut self.nt_time_window, &avp, &mut w, 192)
-                }
-                (4201, 10415) => {
-                    rt::typed::opt(&mut self.network_area_info_list, &avp, &mut w, 192)
-                }
-                (4202, 10415) => {
-                    rt::typed::opt(&mut self.reference_id, &avp, &mut w, 192)
-                }
-                (4208, 10415) => {
-                    rt::typed::opt(&mut self.transfer_policy_id, &avp, &mut w, 192)
-                }
-                (284, 0) => {
-                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 19, 64, u32::MAX)
-                }
-                (282, 0) => {
-                    rt::typed::many(
-                        &mut self.route_record,
-                        &avp,
-                        &mut w,
-                        20,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                (628, 10415) => {
-                    rt::typed::many(
-                        &mut self.supported_features,
-                        &avp,
-                        &mut w,
-                        21,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, msg.header().length as usize)
-    }
 }
 #[cfg(any(feature = "nt", feature = "ts29154"))]
 impl rt::typed::Command for BackgroundDataTransferRequest {
@@ -1319,8 +1251,134 @@ impl rt::typed::Command for BackgroundDataTransferRequest {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        out.decode_members(msg, cx)?;
-        Ok(out)
+        match {
+            let mut count = [0u32; 22usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut out.extra,
+                flags: &mut out.avp_flags,
+            };
+            let mut avps = msg.avps();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
+                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
+                    (260, 0) => {
+                        rt::typed::one(
+                            &mut out.vendor_specific_application_id,
+                            &avp,
+                            &mut w,
+                            2,
+                            64,
+                        )
+                    }
+                    (277, 0) => {
+                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 3, 64)
+                    }
+                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 4, 64),
+                    (296, 0) => {
+                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 5, 64)
+                    }
+                    (283, 0) => {
+                        rt::typed::one(&mut out.destination_realm, &avp, &mut w, 6, 64)
+                    }
+                    (4203, 10415) => {
+                        rt::typed::one(
+                            &mut out.transfer_request_type,
+                            &avp,
+                            &mut w,
+                            7,
+                            192,
+                        )
+                    }
+                    (293, 0) => {
+                        rt::typed::opt(&mut out.destination_host, &avp, &mut w, 64)
+                    }
+                    (621, 0) => {
+                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
+                    }
+                    (532, 10415) => {
+                        rt::typed::opt(
+                            &mut out.application_service_provider_identity,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (414, 0) => {
+                        rt::typed::opt(&mut out.cc_output_octets, &avp, &mut w, 64)
+                    }
+                    (412, 0) => {
+                        rt::typed::opt(&mut out.cc_input_octets, &avp, &mut w, 64)
+                    }
+                    (421, 0) => {
+                        rt::typed::opt(&mut out.cc_total_octets, &avp, &mut w, 64)
+                    }
+                    (4209, 10415) => {
+                        rt::typed::opt(&mut out.number_of_ues, &avp, &mut w, 192)
+                    }
+                    (4204, 10415) => {
+                        rt::typed::opt(&mut out.nt_time_window, &avp, &mut w, 192)
+                    }
+                    (4201, 10415) => {
+                        rt::typed::opt(
+                            &mut out.network_area_info_list,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (4202, 10415) => {
+                        rt::typed::opt(&mut out.reference_id, &avp, &mut w, 192)
+                    }
+                    (4208, 10415) => {
+                        rt::typed::opt(&mut out.transfer_policy_id, &avp, &mut w, 192)
+                    }
+                    (284, 0) => {
+                        rt::typed::many(
+                            &mut out.proxy_info,
+                            &avp,
+                            &mut w,
+                            19,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (282, 0) => {
+                        rt::typed::many(
+                            &mut out.route_record,
+                            &avp,
+                            &mut w,
+                            20,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (628, 10415) => {
+                        rt::typed::many(
+                            &mut out.supported_features,
+                            &avp,
+                            &mut w,
+                            21,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    return Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                return Err(e);
+            }
+            w.finish(Self::REQUIRED, msg.header().length as usize)
+        } {
+            Ok(()) => Ok(out),
+            Err(e) => Err(e),
+        }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
@@ -1561,115 +1619,6 @@ impl BackgroundDataTransferAnswer {
             rt::dictionary::AvpType::DiameterIdentity,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        msg: &rt::Message,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 23usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = msg.avps();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
-                (301, 0) => rt::typed::opt(&mut self.drmp, &avp, &mut w, 0),
-                (260, 0) => {
-                    rt::typed::one(
-                        &mut self.vendor_specific_application_id,
-                        &avp,
-                        &mut w,
-                        2,
-                        64,
-                    )
-                }
-                (277, 0) => {
-                    rt::typed::one(&mut self.auth_session_state, &avp, &mut w, 3, 64)
-                }
-                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 4, 64),
-                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 5, 64),
-                (268, 0) => rt::typed::opt(&mut self.result_code, &avp, &mut w, 64),
-                (297, 0) => {
-                    rt::typed::opt(&mut self.experimental_result, &avp, &mut w, 64)
-                }
-                (281, 0) => rt::typed::opt(&mut self.error_message, &avp, &mut w, 0),
-                (294, 0) => {
-                    rt::typed::opt(&mut self.error_reporting_host, &avp, &mut w, 0)
-                }
-                (279, 0) => rt::typed::opt(&mut self.failed_avp, &avp, &mut w, 64),
-                (292, 0) => {
-                    rt::typed::many(
-                        &mut self.redirect_host,
-                        &avp,
-                        &mut w,
-                        11,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                (261, 0) => {
-                    rt::typed::opt(&mut self.redirect_host_usage, &avp, &mut w, 64)
-                }
-                (262, 0) => {
-                    rt::typed::opt(&mut self.redirect_max_cache_time, &avp, &mut w, 64)
-                }
-                (4202, 10415) => {
-                    rt::typed::opt(&mut self.reference_id, &avp, &mut w, 192)
-                }
-                (621, 0) => {
-                    rt::typed::opt(&mut self.oc_supported_features, &avp, &mut w, 0)
-                }
-                (623, 0) => rt::typed::opt(&mut self.oc_olr, &avp, &mut w, 0),
-                (4207, 10415) => {
-                    rt::typed::many(
-                        &mut self.transfer_policy,
-                        &avp,
-                        &mut w,
-                        17,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                (2207, 10415) => {
-                    rt::typed::opt(&mut self.pcrf_address, &avp, &mut w, 192)
-                }
-                (284, 0) => {
-                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 19, 64, u32::MAX)
-                }
-                (282, 0) => {
-                    rt::typed::many(
-                        &mut self.route_record,
-                        &avp,
-                        &mut w,
-                        20,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                (628, 10415) => {
-                    rt::typed::many(
-                        &mut self.supported_features,
-                        &avp,
-                        &mut w,
-                        21,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                (650, 0) => {
-                    rt::typed::many(&mut self.load, &avp, &mut w, 22, 0, u32::MAX)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, msg.header().length as usize)
-    }
 }
 #[cfg(any(feature = "nt", feature = "ts29154"))]
 impl rt::typed::Command for BackgroundDataTransferAnswer {
@@ -1690,8 +1639,132 @@ impl rt::typed::Command for BackgroundDataTransferAnswer {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        out.decode_members(msg, cx)?;
-        Ok(out)
+        match {
+            let mut count = [0u32; 23usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut out.extra,
+                flags: &mut out.avp_flags,
+            };
+            let mut avps = msg.avps();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
+                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
+                    (260, 0) => {
+                        rt::typed::one(
+                            &mut out.vendor_specific_application_id,
+                            &avp,
+                            &mut w,
+                            2,
+                            64,
+                        )
+                    }
+                    (277, 0) => {
+                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 3, 64)
+                    }
+                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 4, 64),
+                    (296, 0) => {
+                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 5, 64)
+                    }
+                    (268, 0) => rt::typed::opt(&mut out.result_code, &avp, &mut w, 64),
+                    (297, 0) => {
+                        rt::typed::opt(&mut out.experimental_result, &avp, &mut w, 64)
+                    }
+                    (281, 0) => rt::typed::opt(&mut out.error_message, &avp, &mut w, 0),
+                    (294, 0) => {
+                        rt::typed::opt(&mut out.error_reporting_host, &avp, &mut w, 0)
+                    }
+                    (279, 0) => rt::typed::opt(&mut out.failed_avp, &avp, &mut w, 64),
+                    (292, 0) => {
+                        rt::typed::many(
+                            &mut out.redirect_host,
+                            &avp,
+                            &mut w,
+                            11,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (261, 0) => {
+                        rt::typed::opt(&mut out.redirect_host_usage, &avp, &mut w, 64)
+                    }
+                    (262, 0) => {
+                        rt::typed::opt(
+                            &mut out.redirect_max_cache_time,
+                            &avp,
+                            &mut w,
+                            64,
+                        )
+                    }
+                    (4202, 10415) => {
+                        rt::typed::opt(&mut out.reference_id, &avp, &mut w, 192)
+                    }
+                    (621, 0) => {
+                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
+                    }
+                    (623, 0) => rt::typed::opt(&mut out.oc_olr, &avp, &mut w, 0),
+                    (4207, 10415) => {
+                        rt::typed::many(
+                            &mut out.transfer_policy,
+                            &avp,
+                            &mut w,
+                            17,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    (2207, 10415) => {
+                        rt::typed::opt(&mut out.pcrf_address, &avp, &mut w, 192)
+                    }
+                    (284, 0) => {
+                        rt::typed::many(
+                            &mut out.proxy_info,
+                            &avp,
+                            &mut w,
+                            19,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (282, 0) => {
+                        rt::typed::many(
+                            &mut out.route_record,
+                            &avp,
+                            &mut w,
+                            20,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (628, 10415) => {
+                        rt::typed::many(
+                            &mut out.supported_features,
+                            &avp,
+                            &mut w,
+                            21,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    (650, 0) => {
+                        rt::typed::many(&mut out.load, &avp, &mut w, 22, 0, u32::MAX)
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    return Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                return Err(e);
+            }
+            w.finish(Self::REQUIRED, msg.header().length as usize)
+        } {
+            Ok(()) => Ok(out),
+            Err(e) => Err(e),
+        }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
@@ -1954,76 +2027,6 @@ impl EventConfigurationRequest {
             rt::dictionary::AvpType::DiameterIdentity,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        msg: &rt::Message,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 13usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = msg.avps();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
-                (301, 0) => rt::typed::opt(&mut self.drmp, &avp, &mut w, 0),
-                (277, 0) => {
-                    rt::typed::one(&mut self.auth_session_state, &avp, &mut w, 2, 64)
-                }
-                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 3, 64),
-                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 4, 64),
-                (283, 0) => {
-                    rt::typed::one(&mut self.destination_realm, &avp, &mut w, 5, 64)
-                }
-                (293, 0) => rt::typed::opt(&mut self.destination_host, &avp, &mut w, 64),
-                (621, 0) => {
-                    rt::typed::opt(&mut self.oc_supported_features, &avp, &mut w, 0)
-                }
-                (4211, 10415) => {
-                    rt::typed::opt(&mut self.event_configuration, &avp, &mut w, 192)
-                }
-                (3163, 10415) => {
-                    rt::typed::opt(
-                        &mut self.group_reporting_guard_timer,
-                        &avp,
-                        &mut w,
-                        192,
-                    )
-                }
-                (284, 0) => {
-                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 10, 64, u32::MAX)
-                }
-                (282, 0) => {
-                    rt::typed::many(
-                        &mut self.route_record,
-                        &avp,
-                        &mut w,
-                        11,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                (628, 10415) => {
-                    rt::typed::many(
-                        &mut self.supported_features,
-                        &avp,
-                        &mut w,
-                        12,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, msg.header().length as usize)
-    }
 }
 #[cfg(any(feature = "nta", feature = "ts29154"))]
 impl rt::typed::Command for EventConfigurationRequest {
@@ -2044,8 +2047,90 @@ impl rt::typed::Command for EventConfigurationRequest {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        out.decode_members(msg, cx)?;
-        Ok(out)
+        match {
+            let mut count = [0u32; 13usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut out.extra,
+                flags: &mut out.avp_flags,
+            };
+            let mut avps = msg.avps();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
+                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
+                    (277, 0) => {
+                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 2, 64)
+                    }
+                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 3, 64),
+                    (296, 0) => {
+                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 4, 64)
+                    }
+                    (283, 0) => {
+                        rt::typed::one(&mut out.destination_realm, &avp, &mut w, 5, 64)
+                    }
+                    (293, 0) => {
+                        rt::typed::opt(&mut out.destination_host, &avp, &mut w, 64)
+                    }
+                    (621, 0) => {
+                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
+                    }
+                    (4211, 10415) => {
+                        rt::typed::opt(&mut out.event_configuration, &avp, &mut w, 192)
+                    }
+                    (3163, 10415) => {
+                        rt::typed::opt(
+                            &mut out.group_reporting_guard_timer,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (284, 0) => {
+                        rt::typed::many(
+                            &mut out.proxy_info,
+                            &avp,
+                            &mut w,
+                            10,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (282, 0) => {
+                        rt::typed::many(
+                            &mut out.route_record,
+                            &avp,
+                            &mut w,
+                            11,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (628, 10415) => {
+                        rt::typed::many(
+                            &mut out.supported_features,
+                            &avp,
+                            &mut w,
+                            12,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    return Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                return Err(e);
+            }
+            w.finish(Self::REQUIRED, msg.header().length as usize)
+        } {
+            Ok(()) => Ok(out),
+            Err(e) => Err(e),
+        }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
@@ -2241,101 +2326,6 @@ impl EventConfigurationAnswer {
             rt::dictionary::AvpType::DiameterIdentity,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        msg: &rt::Message,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 21usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = msg.avps();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
-                (301, 0) => rt::typed::opt(&mut self.drmp, &avp, &mut w, 0),
-                (277, 0) => {
-                    rt::typed::one(&mut self.auth_session_state, &avp, &mut w, 2, 64)
-                }
-                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 3, 64),
-                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 4, 64),
-                (268, 0) => rt::typed::opt(&mut self.result_code, &avp, &mut w, 64),
-                (297, 0) => {
-                    rt::typed::opt(&mut self.experimental_result, &avp, &mut w, 64)
-                }
-                (281, 0) => rt::typed::opt(&mut self.error_message, &avp, &mut w, 0),
-                (294, 0) => {
-                    rt::typed::opt(&mut self.error_reporting_host, &avp, &mut w, 0)
-                }
-                (279, 0) => rt::typed::opt(&mut self.failed_avp, &avp, &mut w, 64),
-                (292, 0) => {
-                    rt::typed::many(
-                        &mut self.redirect_host,
-                        &avp,
-                        &mut w,
-                        10,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                (261, 0) => {
-                    rt::typed::opt(&mut self.redirect_host_usage, &avp, &mut w, 64)
-                }
-                (262, 0) => {
-                    rt::typed::opt(&mut self.redirect_max_cache_time, &avp, &mut w, 64)
-                }
-                (621, 0) => {
-                    rt::typed::opt(&mut self.oc_supported_features, &avp, &mut w, 0)
-                }
-                (623, 0) => rt::typed::opt(&mut self.oc_olr, &avp, &mut w, 0),
-                (4215, 10415) => {
-                    rt::typed::opt(&mut self.event_reports, &avp, &mut w, 192)
-                }
-                (4213, 10415) => {
-                    rt::typed::opt(
-                        &mut self.event_configuration_status,
-                        &avp,
-                        &mut w,
-                        192,
-                    )
-                }
-                (284, 0) => {
-                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 17, 64, u32::MAX)
-                }
-                (282, 0) => {
-                    rt::typed::many(
-                        &mut self.route_record,
-                        &avp,
-                        &mut w,
-                        18,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                (628, 10415) => {
-                    rt::typed::many(
-                        &mut self.supported_features,
-                        &avp,
-                        &mut w,
-                        19,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                (650, 0) => {
-                    rt::typed::many(&mut self.load, &avp, &mut w, 20, 0, u32::MAX)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, msg.header().length as usize)
-    }
 }
 #[cfg(any(feature = "nta", feature = "ts29154"))]
 impl rt::typed::Command for EventConfigurationAnswer {
@@ -2356,8 +2346,118 @@ impl rt::typed::Command for EventConfigurationAnswer {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        out.decode_members(msg, cx)?;
-        Ok(out)
+        match {
+            let mut count = [0u32; 21usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut out.extra,
+                flags: &mut out.avp_flags,
+            };
+            let mut avps = msg.avps();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
+                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
+                    (277, 0) => {
+                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 2, 64)
+                    }
+                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 3, 64),
+                    (296, 0) => {
+                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 4, 64)
+                    }
+                    (268, 0) => rt::typed::opt(&mut out.result_code, &avp, &mut w, 64),
+                    (297, 0) => {
+                        rt::typed::opt(&mut out.experimental_result, &avp, &mut w, 64)
+                    }
+                    (281, 0) => rt::typed::opt(&mut out.error_message, &avp, &mut w, 0),
+                    (294, 0) => {
+                        rt::typed::opt(&mut out.error_reporting_host, &avp, &mut w, 0)
+                    }
+                    (279, 0) => rt::typed::opt(&mut out.failed_avp, &avp, &mut w, 64),
+                    (292, 0) => {
+                        rt::typed::many(
+                            &mut out.redirect_host,
+                            &avp,
+                            &mut w,
+                            10,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (261, 0) => {
+                        rt::typed::opt(&mut out.redirect_host_usage, &avp, &mut w, 64)
+                    }
+                    (262, 0) => {
+                        rt::typed::opt(
+                            &mut out.redirect_max_cache_time,
+                            &avp,
+                            &mut w,
+                            64,
+                        )
+                    }
+                    (621, 0) => {
+                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
+                    }
+                    (623, 0) => rt::typed::opt(&mut out.oc_olr, &avp, &mut w, 0),
+                    (4215, 10415) => {
+                        rt::typed::opt(&mut out.event_reports, &avp, &mut w, 192)
+                    }
+                    (4213, 10415) => {
+                        rt::typed::opt(
+                            &mut out.event_configuration_status,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (284, 0) => {
+                        rt::typed::many(
+                            &mut out.proxy_info,
+                            &avp,
+                            &mut w,
+                            17,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (282, 0) => {
+                        rt::typed::many(
+                            &mut out.route_record,
+                            &avp,
+                            &mut w,
+                            18,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (628, 10415) => {
+                        rt::typed::many(
+                            &mut out.supported_features,
+                            &avp,
+                            &mut w,
+                            19,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    (650, 0) => {
+                        rt::typed::many(&mut out.load, &avp, &mut w, 20, 0, u32::MAX)
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    return Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                return Err(e);
+            }
+            w.finish(Self::REQUIRED, msg.header().length as usize)
+        } {
+            Ok(()) => Ok(out),
+            Err(e) => Err(e),
+        }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
@@ -2600,60 +2700,6 @@ impl EventReportingRequest {
             rt::dictionary::AvpType::DiameterIdentity,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        msg: &rt::Message,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 11usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = msg.avps();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
-                (301, 0) => rt::typed::opt(&mut self.drmp, &avp, &mut w, 0),
-                (277, 0) => {
-                    rt::typed::one(&mut self.auth_session_state, &avp, &mut w, 2, 64)
-                }
-                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 3, 64),
-                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 4, 64),
-                (283, 0) => {
-                    rt::typed::one(&mut self.destination_realm, &avp, &mut w, 5, 64)
-                }
-                (293, 0) => {
-                    rt::typed::one(&mut self.destination_host, &avp, &mut w, 6, 64)
-                }
-                (621, 0) => {
-                    rt::typed::opt(&mut self.oc_supported_features, &avp, &mut w, 0)
-                }
-                (4215, 10415) => {
-                    rt::typed::opt(&mut self.event_reports, &avp, &mut w, 192)
-                }
-                (284, 0) => {
-                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 9, 64, u32::MAX)
-                }
-                (282, 0) => {
-                    rt::typed::many(
-                        &mut self.route_record,
-                        &avp,
-                        &mut w,
-                        10,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, msg.header().length as usize)
-    }
 }
 #[cfg(any(feature = "nta", feature = "ts29154"))]
 impl rt::typed::Command for EventReportingRequest {
@@ -2674,8 +2720,72 @@ impl rt::typed::Command for EventReportingRequest {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        out.decode_members(msg, cx)?;
-        Ok(out)
+        match {
+            let mut count = [0u32; 11usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut out.extra,
+                flags: &mut out.avp_flags,
+            };
+            let mut avps = msg.avps();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
+                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
+                    (277, 0) => {
+                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 2, 64)
+                    }
+                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 3, 64),
+                    (296, 0) => {
+                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 4, 64)
+                    }
+                    (283, 0) => {
+                        rt::typed::one(&mut out.destination_realm, &avp, &mut w, 5, 64)
+                    }
+                    (293, 0) => {
+                        rt::typed::one(&mut out.destination_host, &avp, &mut w, 6, 64)
+                    }
+                    (621, 0) => {
+                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
+                    }
+                    (4215, 10415) => {
+                        rt::typed::opt(&mut out.event_reports, &avp, &mut w, 192)
+                    }
+                    (284, 0) => {
+                        rt::typed::many(
+                            &mut out.proxy_info,
+                            &avp,
+                            &mut w,
+                            9,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (282, 0) => {
+                        rt::typed::many(
+                            &mut out.route_record,
+                            &avp,
+                            &mut w,
+                            10,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    return Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                return Err(e);
+            }
+            w.finish(Self::REQUIRED, msg.header().length as usize)
+        } {
+            Ok(()) => Ok(out),
+            Err(e) => Err(e),
+        }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
@@ -2834,80 +2944,6 @@ impl EventReportingAnswer {
             rt::dictionary::AvpType::DiameterIdentity,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        msg: &rt::Message,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 18usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = msg.avps();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
-                (301, 0) => rt::typed::opt(&mut self.drmp, &avp, &mut w, 0),
-                (277, 0) => {
-                    rt::typed::one(&mut self.auth_session_state, &avp, &mut w, 2, 64)
-                }
-                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 3, 64),
-                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 4, 64),
-                (268, 0) => rt::typed::opt(&mut self.result_code, &avp, &mut w, 64),
-                (297, 0) => {
-                    rt::typed::opt(&mut self.experimental_result, &avp, &mut w, 64)
-                }
-                (281, 0) => rt::typed::opt(&mut self.error_message, &avp, &mut w, 0),
-                (294, 0) => {
-                    rt::typed::opt(&mut self.error_reporting_host, &avp, &mut w, 0)
-                }
-                (279, 0) => rt::typed::opt(&mut self.failed_avp, &avp, &mut w, 64),
-                (292, 0) => {
-                    rt::typed::many(
-                        &mut self.redirect_host,
-                        &avp,
-                        &mut w,
-                        10,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                (261, 0) => {
-                    rt::typed::opt(&mut self.redirect_host_usage, &avp, &mut w, 64)
-                }
-                (262, 0) => {
-                    rt::typed::opt(&mut self.redirect_max_cache_time, &avp, &mut w, 64)
-                }
-                (621, 0) => {
-                    rt::typed::opt(&mut self.oc_supported_features, &avp, &mut w, 0)
-                }
-                (623, 0) => rt::typed::opt(&mut self.oc_olr, &avp, &mut w, 0),
-                (284, 0) => {
-                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 15, 64, u32::MAX)
-                }
-                (282, 0) => {
-                    rt::typed::many(
-                        &mut self.route_record,
-                        &avp,
-                        &mut w,
-                        16,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                (650, 0) => {
-                    rt::typed::many(&mut self.load, &avp, &mut w, 17, 0, u32::MAX)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, msg.header().length as usize)
-    }
 }
 #[cfg(any(feature = "nta", feature = "ts29154"))]
 impl rt::typed::Command for EventReportingAnswer {
@@ -2928,8 +2964,97 @@ impl rt::typed::Command for EventReportingAnswer {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        out.decode_members(msg, cx)?;
-        Ok(out)
+        match {
+            let mut count = [0u32; 18usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut out.extra,
+                flags: &mut out.avp_flags,
+            };
+            let mut avps = msg.avps();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
+                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
+                    (277, 0) => {
+                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 2, 64)
+                    }
+                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 3, 64),
+                    (296, 0) => {
+                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 4, 64)
+                    }
+                    (268, 0) => rt::typed::opt(&mut out.result_code, &avp, &mut w, 64),
+                    (297, 0) => {
+                        rt::typed::opt(&mut out.experimental_result, &avp, &mut w, 64)
+                    }
+                    (281, 0) => rt::typed::opt(&mut out.error_message, &avp, &mut w, 0),
+                    (294, 0) => {
+                        rt::typed::opt(&mut out.error_reporting_host, &avp, &mut w, 0)
+                    }
+                    (279, 0) => rt::typed::opt(&mut out.failed_avp, &avp, &mut w, 64),
+                    (292, 0) => {
+                        rt::typed::many(
+                            &mut out.redirect_host,
+                            &avp,
+                            &mut w,
+                            10,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (261, 0) => {
+                        rt::typed::opt(&mut out.redirect_host_usage, &avp, &mut w, 64)
+                    }
+                    (262, 0) => {
+                        rt::typed::opt(
+                            &mut out.redirect_max_cache_time,
+                            &avp,
+                            &mut w,
+                            64,
+                        )
+                    }
+                    (621, 0) => {
+                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
+                    }
+                    (623, 0) => rt::typed::opt(&mut out.oc_olr, &avp, &mut w, 0),
+                    (284, 0) => {
+                        rt::typed::many(
+                            &mut out.proxy_info,
+                            &avp,
+                            &mut w,
+                            15,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (282, 0) => {
+                        rt::typed::many(
+                            &mut out.route_record,
+                            &avp,
+                            &mut w,
+                            16,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (650, 0) => {
+                        rt::typed::many(&mut out.load, &avp, &mut w, 17, 0, u32::MAX)
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    return Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                return Err(e);
+            }
+            w.finish(Self::REQUIRED, msg.header().length as usize)
+        } {
+            Ok(()) => Ok(out),
+            Err(e) => Err(e),
+        }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);

@@ -875,34 +875,6 @@ impl LcsEpsClientName {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2501, 10415);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 2usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (1238, 10415) => {
-                    rt::typed::opt(&mut self.lcs_name_string, &avp, &mut w, 192)
-                }
-                (1237, 10415) => {
-                    rt::typed::opt(&mut self.lcs_format_indicator, &avp, &mut w, 192)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl rt::AvpData for LcsEpsClientName {
@@ -915,11 +887,39 @@ impl rt::AvpData for LcsEpsClientName {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 2usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (1238, 10415) => {
+                        rt::typed::opt(&mut self.lcs_name_string, &avp, &mut w, 192)
+                    }
+                    (1237, 10415) => {
+                        rt::typed::opt(&mut self.lcs_format_indicator, &avp, &mut w, 192)
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(
@@ -981,34 +981,6 @@ impl LcsRequestorName {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2502, 10415);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 2usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (1240, 10415) => {
-                    rt::typed::opt(&mut self.lcs_requestor_id_string, &avp, &mut w, 192)
-                }
-                (1237, 10415) => {
-                    rt::typed::opt(&mut self.lcs_format_indicator, &avp, &mut w, 192)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl rt::AvpData for LcsRequestorName {
@@ -1021,11 +993,44 @@ impl rt::AvpData for LcsRequestorName {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 2usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (1240, 10415) => {
+                        rt::typed::opt(
+                            &mut self.lcs_requestor_id_string,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (1237, 10415) => {
+                        rt::typed::opt(&mut self.lcs_format_indicator, &avp, &mut w, 192)
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(
@@ -1099,43 +1104,6 @@ impl LcsQos {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2504, 10415);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 5usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (2523, 10415) => {
-                    rt::typed::opt(&mut self.lcs_qos_class, &avp, &mut w, 128)
-                }
-                (2505, 10415) => {
-                    rt::typed::opt(&mut self.horizontal_accuracy, &avp, &mut w, 128)
-                }
-                (2506, 10415) => {
-                    rt::typed::opt(&mut self.vertical_accuracy, &avp, &mut w, 128)
-                }
-                (2507, 10415) => {
-                    rt::typed::opt(&mut self.vertical_requested, &avp, &mut w, 128)
-                }
-                (2509, 10415) => {
-                    rt::typed::opt(&mut self.response_time, &avp, &mut w, 128)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl rt::AvpData for LcsQos {
@@ -1148,11 +1116,48 @@ impl rt::AvpData for LcsQos {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 5usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (2523, 10415) => {
+                        rt::typed::opt(&mut self.lcs_qos_class, &avp, &mut w, 128)
+                    }
+                    (2505, 10415) => {
+                        rt::typed::opt(&mut self.horizontal_accuracy, &avp, &mut w, 128)
+                    }
+                    (2506, 10415) => {
+                        rt::typed::opt(&mut self.vertical_accuracy, &avp, &mut w, 128)
+                    }
+                    (2507, 10415) => {
+                        rt::typed::opt(&mut self.vertical_requested, &avp, &mut w, 128)
+                    }
+                    (2509, 10415) => {
+                        rt::typed::opt(&mut self.response_time, &avp, &mut w, 128)
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(&self.lcs_qos_class, buf, &self.avp_flags, 2523, 10415, 128);
@@ -1230,31 +1235,6 @@ impl LcsPrivacyCheckNonSession {
             rt::dictionary::AvpType::Enumerated,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 1usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (2512, 10415) => {
-                    rt::typed::one(&mut self.lcs_privacy_check, &avp, &mut w, 0, 128)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl rt::AvpData for LcsPrivacyCheckNonSession {
@@ -1267,11 +1247,36 @@ impl rt::AvpData for LcsPrivacyCheckNonSession {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 1usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (2512, 10415) => {
+                        rt::typed::one(&mut self.lcs_privacy_check, &avp, &mut w, 0, 128)
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(
@@ -1331,31 +1336,6 @@ impl LcsPrivacyCheckSession {
             rt::dictionary::AvpType::Enumerated,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 1usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (2512, 10415) => {
-                    rt::typed::one(&mut self.lcs_privacy_check, &avp, &mut w, 0, 128)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl rt::AvpData for LcsPrivacyCheckSession {
@@ -1368,11 +1348,36 @@ impl rt::AvpData for LcsPrivacyCheckSession {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 1usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (2512, 10415) => {
+                        rt::typed::one(&mut self.lcs_privacy_check, &avp, &mut w, 0, 128)
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(
@@ -1426,39 +1431,6 @@ impl GeranPositioningInfo {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2524, 10415);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 2usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (2525, 10415) => {
-                    rt::typed::opt(&mut self.geran_positioning_data, &avp, &mut w, 128)
-                }
-                (2526, 10415) => {
-                    rt::typed::opt(
-                        &mut self.geran_ganss_positioning_data,
-                        &avp,
-                        &mut w,
-                        128,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl rt::AvpData for GeranPositioningInfo {
@@ -1471,11 +1443,49 @@ impl rt::AvpData for GeranPositioningInfo {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 2usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (2525, 10415) => {
+                        rt::typed::opt(
+                            &mut self.geran_positioning_data,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (2526, 10415) => {
+                        rt::typed::opt(
+                            &mut self.geran_ganss_positioning_data,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(
@@ -1541,47 +1551,6 @@ impl UtranPositioningInfo {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2527, 10415);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 3usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (2528, 10415) => {
-                    rt::typed::opt(&mut self.utran_positioning_data, &avp, &mut w, 128)
-                }
-                (2529, 10415) => {
-                    rt::typed::opt(
-                        &mut self.utran_ganss_positioning_data,
-                        &avp,
-                        &mut w,
-                        128,
-                    )
-                }
-                (2558, 10415) => {
-                    rt::typed::opt(
-                        &mut self.utran_additional_positioning_data,
-                        &avp,
-                        &mut w,
-                        128,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl rt::AvpData for UtranPositioningInfo {
@@ -1594,11 +1563,57 @@ impl rt::AvpData for UtranPositioningInfo {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 3usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (2528, 10415) => {
+                        rt::typed::opt(
+                            &mut self.utran_positioning_data,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (2529, 10415) => {
+                        rt::typed::opt(
+                            &mut self.utran_ganss_positioning_data,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (2558, 10415) => {
+                        rt::typed::opt(
+                            &mut self.utran_additional_positioning_data,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     #[inline]
     fn check(
@@ -1705,54 +1720,6 @@ impl AreaEventInfo {
             rt::dictionary::AvpType::Grouped,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 7usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (2534, 10415) => {
-                    rt::typed::one(&mut self.area_definition, &avp, &mut w, 0, 128)
-                }
-                (2538, 10415) => {
-                    rt::typed::opt(&mut self.occurrence_info, &avp, &mut w, 128)
-                }
-                (2539, 10415) => {
-                    rt::typed::opt(&mut self.interval_time, &avp, &mut w, 128)
-                }
-                (2561, 10415) => {
-                    rt::typed::opt(&mut self.maximum_interval, &avp, &mut w, 128)
-                }
-                (2562, 10415) => {
-                    rt::typed::opt(&mut self.sampling_interval, &avp, &mut w, 128)
-                }
-                (2563, 10415) => {
-                    rt::typed::opt(&mut self.reporting_duration, &avp, &mut w, 128)
-                }
-                (2564, 10415) => {
-                    rt::typed::opt(
-                        &mut self.reporting_location_requirements,
-                        &avp,
-                        &mut w,
-                        128,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl rt::AvpData for AreaEventInfo {
@@ -1765,11 +1732,59 @@ impl rt::AvpData for AreaEventInfo {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 7usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (2534, 10415) => {
+                        rt::typed::one(&mut self.area_definition, &avp, &mut w, 0, 128)
+                    }
+                    (2538, 10415) => {
+                        rt::typed::opt(&mut self.occurrence_info, &avp, &mut w, 128)
+                    }
+                    (2539, 10415) => {
+                        rt::typed::opt(&mut self.interval_time, &avp, &mut w, 128)
+                    }
+                    (2561, 10415) => {
+                        rt::typed::opt(&mut self.maximum_interval, &avp, &mut w, 128)
+                    }
+                    (2562, 10415) => {
+                        rt::typed::opt(&mut self.sampling_interval, &avp, &mut w, 128)
+                    }
+                    (2563, 10415) => {
+                        rt::typed::opt(&mut self.reporting_duration, &avp, &mut w, 128)
+                    }
+                    (2564, 10415) => {
+                        rt::typed::opt(
+                            &mut self.reporting_location_requirements,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     #[inline]
     fn check(
@@ -1881,34 +1896,6 @@ impl AreaDefinition {
             rt::dictionary::AvpType::Grouped,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 2usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (2535, 10415) => {
-                    rt::typed::many(&mut self.area, &avp, &mut w, 0, 128, 10)
-                }
-                (2565, 10415) => {
-                    rt::typed::many(&mut self.additional_area, &avp, &mut w, 1, 128, 240)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl rt::AvpData for AreaDefinition {
@@ -1921,11 +1908,46 @@ impl rt::AvpData for AreaDefinition {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 2usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (2535, 10415) => {
+                        rt::typed::many(&mut self.area, &avp, &mut w, 0, 128, 10)
+                    }
+                    (2565, 10415) => {
+                        rt::typed::many(
+                            &mut self.additional_area,
+                            &avp,
+                            &mut w,
+                            1,
+                            128,
+                            240,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_all(&self.area, buf, &self.avp_flags, 2535, 10415, 128);
@@ -1999,34 +2021,6 @@ impl Area {
             rt::dictionary::AvpType::OctetString,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 2usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (2536, 10415) => {
-                    rt::typed::one(&mut self.area_type, &avp, &mut w, 0, 128)
-                }
-                (2537, 10415) => {
-                    rt::typed::one(&mut self.area_identification, &avp, &mut w, 1, 128)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl rt::AvpData for Area {
@@ -2039,11 +2033,45 @@ impl rt::AvpData for Area {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 2usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (2536, 10415) => {
+                        rt::typed::one(&mut self.area_type, &avp, &mut w, 0, 128)
+                    }
+                    (2537, 10415) => {
+                        rt::typed::one(
+                            &mut self.area_identification,
+                            &avp,
+                            &mut w,
+                            1,
+                            128,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.area_type, buf, &self.avp_flags, 2536, 10415, 128);
@@ -2117,34 +2145,6 @@ impl PeriodicLdrInformation {
             rt::dictionary::AvpType::Unsigned32,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 2usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (2541, 10415) => {
-                    rt::typed::one(&mut self.reporting_amount, &avp, &mut w, 0, 128)
-                }
-                (2542, 10415) => {
-                    rt::typed::one(&mut self.reporting_interval, &avp, &mut w, 1, 128)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl rt::AvpData for PeriodicLdrInformation {
@@ -2157,11 +2157,45 @@ impl rt::AvpData for PeriodicLdrInformation {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 2usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (2541, 10415) => {
+                        rt::typed::one(&mut self.reporting_amount, &avp, &mut w, 0, 128)
+                    }
+                    (2542, 10415) => {
+                        rt::typed::one(
+                            &mut self.reporting_interval,
+                            &avp,
+                            &mut w,
+                            1,
+                            128,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(
@@ -2233,39 +2267,6 @@ impl ReportingPlmnList {
             rt::dictionary::AvpType::Grouped,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 2usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (2544, 10415) => {
-                    rt::typed::many(&mut self.plmn_id_list, &avp, &mut w, 0, 128, 20)
-                }
-                (2551, 10415) => {
-                    rt::typed::opt(
-                        &mut self.prioritized_list_indicator,
-                        &avp,
-                        &mut w,
-                        128,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl rt::AvpData for ReportingPlmnList {
@@ -2278,11 +2279,44 @@ impl rt::AvpData for ReportingPlmnList {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 2usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (2544, 10415) => {
+                        rt::typed::many(&mut self.plmn_id_list, &avp, &mut w, 0, 128, 20)
+                    }
+                    (2551, 10415) => {
+                        rt::typed::opt(
+                            &mut self.prioritized_list_indicator,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_all(&self.plmn_id_list, buf, &self.avp_flags, 2544, 10415, 128);
@@ -2347,39 +2381,6 @@ impl PlmnIdList {
             rt::dictionary::AvpType::OctetString,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 2usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (1407, 10415) => {
-                    rt::typed::one(&mut self.visited_plmn_id, &avp, &mut w, 0, 192)
-                }
-                (2550, 10415) => {
-                    rt::typed::opt(
-                        &mut self.periodic_location_support_indicator,
-                        &avp,
-                        &mut w,
-                        128,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl rt::AvpData for PlmnIdList {
@@ -2392,11 +2393,44 @@ impl rt::AvpData for PlmnIdList {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 2usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (1407, 10415) => {
+                        rt::typed::one(&mut self.visited_plmn_id, &avp, &mut w, 0, 192)
+                    }
+                    (2550, 10415) => {
+                        rt::typed::opt(
+                            &mut self.periodic_location_support_indicator,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(
@@ -2472,43 +2506,6 @@ impl DeferredMtLrData {
             rt::dictionary::AvpType::Unsigned32,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 3usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (2532, 10415) => {
-                    rt::typed::one(
-                        &mut self.deferred_location_type,
-                        &avp,
-                        &mut w,
-                        0,
-                        128,
-                    )
-                }
-                (2548, 10415) => {
-                    rt::typed::opt(&mut self.termination_cause_3gpp, &avp, &mut w, 128)
-                }
-                (2401, 10415) => {
-                    rt::typed::opt(&mut self.serving_node, &avp, &mut w, 128)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl rt::AvpData for DeferredMtLrData {
@@ -2521,11 +2518,53 @@ impl rt::AvpData for DeferredMtLrData {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 3usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (2532, 10415) => {
+                        rt::typed::one(
+                            &mut self.deferred_location_type,
+                            &avp,
+                            &mut w,
+                            0,
+                            128,
+                        )
+                    }
+                    (2548, 10415) => {
+                        rt::typed::opt(
+                            &mut self.termination_cause_3gpp,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (2401, 10415) => {
+                        rt::typed::opt(&mut self.serving_node, &avp, &mut w, 128)
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(
@@ -2588,32 +2627,6 @@ impl EsmlcCellInfo {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2552, 10415);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 2usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (2517, 10415) => rt::typed::opt(&mut self.ecgi, &avp, &mut w, 128),
-                (2553, 10415) => {
-                    rt::typed::opt(&mut self.cell_portion_id, &avp, &mut w, 128)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl rt::AvpData for EsmlcCellInfo {
@@ -2626,11 +2639,37 @@ impl rt::AvpData for EsmlcCellInfo {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 2usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (2517, 10415) => rt::typed::opt(&mut self.ecgi, &avp, &mut w, 128),
+                    (2553, 10415) => {
+                        rt::typed::opt(&mut self.cell_portion_id, &avp, &mut w, 128)
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(&self.ecgi, buf, &self.avp_flags, 2517, 10415, 128);
@@ -2685,34 +2724,6 @@ impl DelayedLocationReportingData {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2555, 10415);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 2usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (2548, 10415) => {
-                    rt::typed::opt(&mut self.termination_cause_3gpp, &avp, &mut w, 128)
-                }
-                (2401, 10415) => {
-                    rt::typed::opt(&mut self.serving_node, &avp, &mut w, 128)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl rt::AvpData for DelayedLocationReportingData {
@@ -2725,11 +2736,44 @@ impl rt::AvpData for DelayedLocationReportingData {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 2usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (2548, 10415) => {
+                        rt::typed::opt(
+                            &mut self.termination_cause_3gpp,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (2401, 10415) => {
+                        rt::typed::opt(&mut self.serving_node, &avp, &mut w, 128)
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(
@@ -2814,54 +2858,6 @@ impl MotionEventInfo {
             rt::dictionary::AvpType::Unsigned32,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 7usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (2560, 10415) => {
-                    rt::typed::one(&mut self.linear_distance, &avp, &mut w, 0, 128)
-                }
-                (2538, 10415) => {
-                    rt::typed::opt(&mut self.occurrence_info, &avp, &mut w, 128)
-                }
-                (2539, 10415) => {
-                    rt::typed::opt(&mut self.interval_time, &avp, &mut w, 128)
-                }
-                (2561, 10415) => {
-                    rt::typed::opt(&mut self.maximum_interval, &avp, &mut w, 128)
-                }
-                (2562, 10415) => {
-                    rt::typed::opt(&mut self.sampling_interval, &avp, &mut w, 128)
-                }
-                (2563, 10415) => {
-                    rt::typed::opt(&mut self.reporting_duration, &avp, &mut w, 128)
-                }
-                (2564, 10415) => {
-                    rt::typed::opt(
-                        &mut self.reporting_location_requirements,
-                        &avp,
-                        &mut w,
-                        128,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl rt::AvpData for MotionEventInfo {
@@ -2874,11 +2870,59 @@ impl rt::AvpData for MotionEventInfo {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 7usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (2560, 10415) => {
+                        rt::typed::one(&mut self.linear_distance, &avp, &mut w, 0, 128)
+                    }
+                    (2538, 10415) => {
+                        rt::typed::opt(&mut self.occurrence_info, &avp, &mut w, 128)
+                    }
+                    (2539, 10415) => {
+                        rt::typed::opt(&mut self.interval_time, &avp, &mut w, 128)
+                    }
+                    (2561, 10415) => {
+                        rt::typed::opt(&mut self.maximum_interval, &avp, &mut w, 128)
+                    }
+                    (2562, 10415) => {
+                        rt::typed::opt(&mut self.sampling_interval, &avp, &mut w, 128)
+                    }
+                    (2563, 10415) => {
+                        rt::typed::opt(&mut self.reporting_duration, &avp, &mut w, 128)
+                    }
+                    (2564, 10415) => {
+                        rt::typed::opt(
+                            &mut self.reporting_location_requirements,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(
@@ -2992,34 +3036,6 @@ impl AdditionalArea {
             rt::dictionary::AvpType::OctetString,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 2usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (2536, 10415) => {
-                    rt::typed::one(&mut self.area_type, &avp, &mut w, 0, 128)
-                }
-                (2537, 10415) => {
-                    rt::typed::one(&mut self.area_identification, &avp, &mut w, 1, 128)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl rt::AvpData for AdditionalArea {
@@ -3032,11 +3048,45 @@ impl rt::AvpData for AdditionalArea {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 2usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (2536, 10415) => {
+                        rt::typed::one(&mut self.area_type, &avp, &mut w, 0, 128)
+                    }
+                    (2537, 10415) => {
+                        rt::typed::one(
+                            &mut self.area_identification,
+                            &avp,
+                            &mut w,
+                            1,
+                            128,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.area_type, buf, &self.avp_flags, 2536, 10415, 128);
@@ -3306,142 +3356,6 @@ impl ProvideLocationRequest {
             rt::dictionary::AvpType::Enumerated,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        msg: &rt::Message,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 35usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = msg.avps();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
-                (301, 0) => rt::typed::opt(&mut self.drmp, &avp, &mut w, 0),
-                (260, 0) => {
-                    rt::typed::opt(
-                        &mut self.vendor_specific_application_id,
-                        &avp,
-                        &mut w,
-                        64,
-                    )
-                }
-                (277, 0) => {
-                    rt::typed::one(&mut self.auth_session_state, &avp, &mut w, 3, 64)
-                }
-                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 4, 64),
-                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 5, 64),
-                (293, 0) => {
-                    rt::typed::one(&mut self.destination_host, &avp, &mut w, 6, 64)
-                }
-                (283, 0) => {
-                    rt::typed::one(&mut self.destination_realm, &avp, &mut w, 7, 64)
-                }
-                (2500, 10415) => {
-                    rt::typed::one(&mut self.slg_location_type, &avp, &mut w, 8, 128)
-                }
-                (1, 0) => rt::typed::opt(&mut self.user_name, &avp, &mut w, 64),
-                (701, 10415) => rt::typed::opt(&mut self.msisdn, &avp, &mut w, 192),
-                (1402, 10415) => rt::typed::opt(&mut self.imei, &avp, &mut w, 192),
-                (2501, 10415) => {
-                    rt::typed::one(&mut self.lcs_eps_client_name, &avp, &mut w, 12, 128)
-                }
-                (1241, 10415) => {
-                    rt::typed::one(&mut self.lcs_client_type, &avp, &mut w, 13, 192)
-                }
-                (2502, 10415) => {
-                    rt::typed::opt(&mut self.lcs_requestor_name, &avp, &mut w, 128)
-                }
-                (2503, 10415) => {
-                    rt::typed::opt(&mut self.lcs_priority, &avp, &mut w, 128)
-                }
-                (2504, 10415) => rt::typed::opt(&mut self.lcs_qos, &avp, &mut w, 128),
-                (2508, 10415) => {
-                    rt::typed::opt(&mut self.velocity_requested, &avp, &mut w, 128)
-                }
-                (2510, 10415) => {
-                    rt::typed::opt(&mut self.supported_gad_shapes, &avp, &mut w, 128)
-                }
-                (2520, 10415) => {
-                    rt::typed::opt(&mut self.lcs_service_type_id, &avp, &mut w, 128)
-                }
-                (2511, 10415) => {
-                    rt::typed::opt(&mut self.lcs_codeword, &avp, &mut w, 128)
-                }
-                (2521, 10415) => {
-                    rt::typed::opt(
-                        &mut self.lcs_privacy_check_non_session,
-                        &avp,
-                        &mut w,
-                        128,
-                    )
-                }
-                (2522, 10415) => {
-                    rt::typed::opt(
-                        &mut self.lcs_privacy_check_session,
-                        &avp,
-                        &mut w,
-                        128,
-                    )
-                }
-                (493, 0) => rt::typed::opt(&mut self.service_selection, &avp, &mut w, 64),
-                (2532, 10415) => {
-                    rt::typed::opt(&mut self.deferred_location_type, &avp, &mut w, 128)
-                }
-                (2531, 10415) => {
-                    rt::typed::opt(&mut self.lcs_reference_number, &avp, &mut w, 128)
-                }
-                (2533, 10415) => {
-                    rt::typed::opt(&mut self.area_event_info, &avp, &mut w, 128)
-                }
-                (2405, 10415) => {
-                    rt::typed::opt(&mut self.gmlc_address, &avp, &mut w, 128)
-                }
-                (2545, 10415) => rt::typed::opt(&mut self.plr_flags, &avp, &mut w, 128),
-                (2540, 10415) => {
-                    rt::typed::opt(&mut self.periodic_ldr_information, &avp, &mut w, 128)
-                }
-                (2543, 10415) => {
-                    rt::typed::opt(&mut self.reporting_plmn_list, &avp, &mut w, 128)
-                }
-                (2559, 10415) => {
-                    rt::typed::opt(&mut self.motion_event_info, &avp, &mut w, 128)
-                }
-                (628, 10415) => {
-                    rt::typed::many(
-                        &mut self.supported_features,
-                        &avp,
-                        &mut w,
-                        32,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                (284, 0) => {
-                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 33, 64, u32::MAX)
-                }
-                (282, 0) => {
-                    rt::typed::many(
-                        &mut self.route_record,
-                        &avp,
-                        &mut w,
-                        34,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, msg.header().length as usize)
-    }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl rt::typed::Command for ProvideLocationRequest {
@@ -3462,8 +3376,174 @@ impl rt::typed::Command for ProvideLocationRequest {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        out.decode_members(msg, cx)?;
-        Ok(out)
+        match {
+            let mut count = [0u32; 35usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut out.extra,
+                flags: &mut out.avp_flags,
+            };
+            let mut avps = msg.avps();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
+                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
+                    (260, 0) => {
+                        rt::typed::opt(
+                            &mut out.vendor_specific_application_id,
+                            &avp,
+                            &mut w,
+                            64,
+                        )
+                    }
+                    (277, 0) => {
+                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 3, 64)
+                    }
+                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 4, 64),
+                    (296, 0) => {
+                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 5, 64)
+                    }
+                    (293, 0) => {
+                        rt::typed::one(&mut out.destination_host, &avp, &mut w, 6, 64)
+                    }
+                    (283, 0) => {
+                        rt::typed::one(&mut out.destination_realm, &avp, &mut w, 7, 64)
+                    }
+                    (2500, 10415) => {
+                        rt::typed::one(&mut out.slg_location_type, &avp, &mut w, 8, 128)
+                    }
+                    (1, 0) => rt::typed::opt(&mut out.user_name, &avp, &mut w, 64),
+                    (701, 10415) => rt::typed::opt(&mut out.msisdn, &avp, &mut w, 192),
+                    (1402, 10415) => rt::typed::opt(&mut out.imei, &avp, &mut w, 192),
+                    (2501, 10415) => {
+                        rt::typed::one(
+                            &mut out.lcs_eps_client_name,
+                            &avp,
+                            &mut w,
+                            12,
+                            128,
+                        )
+                    }
+                    (1241, 10415) => {
+                        rt::typed::one(&mut out.lcs_client_type, &avp, &mut w, 13, 192)
+                    }
+                    (2502, 10415) => {
+                        rt::typed::opt(&mut out.lcs_requestor_name, &avp, &mut w, 128)
+                    }
+                    (2503, 10415) => {
+                        rt::typed::opt(&mut out.lcs_priority, &avp, &mut w, 128)
+                    }
+                    (2504, 10415) => rt::typed::opt(&mut out.lcs_qos, &avp, &mut w, 128),
+                    (2508, 10415) => {
+                        rt::typed::opt(&mut out.velocity_requested, &avp, &mut w, 128)
+                    }
+                    (2510, 10415) => {
+                        rt::typed::opt(&mut out.supported_gad_shapes, &avp, &mut w, 128)
+                    }
+                    (2520, 10415) => {
+                        rt::typed::opt(&mut out.lcs_service_type_id, &avp, &mut w, 128)
+                    }
+                    (2511, 10415) => {
+                        rt::typed::opt(&mut out.lcs_codeword, &avp, &mut w, 128)
+                    }
+                    (2521, 10415) => {
+                        rt::typed::opt(
+                            &mut out.lcs_privacy_check_non_session,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (2522, 10415) => {
+                        rt::typed::opt(
+                            &mut out.lcs_privacy_check_session,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (493, 0) => {
+                        rt::typed::opt(&mut out.service_selection, &avp, &mut w, 64)
+                    }
+                    (2532, 10415) => {
+                        rt::typed::opt(
+                            &mut out.deferred_location_type,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (2531, 10415) => {
+                        rt::typed::opt(&mut out.lcs_reference_number, &avp, &mut w, 128)
+                    }
+                    (2533, 10415) => {
+                        rt::typed::opt(&mut out.area_event_info, &avp, &mut w, 128)
+                    }
+                    (2405, 10415) => {
+                        rt::typed::opt(&mut out.gmlc_address, &avp, &mut w, 128)
+                    }
+                    (2545, 10415) => {
+                        rt::typed::opt(&mut out.plr_flags, &avp, &mut w, 128)
+                    }
+                    (2540, 10415) => {
+                        rt::typed::opt(
+                            &mut out.periodic_ldr_information,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (2543, 10415) => {
+                        rt::typed::opt(&mut out.reporting_plmn_list, &avp, &mut w, 128)
+                    }
+                    (2559, 10415) => {
+                        rt::typed::opt(&mut out.motion_event_info, &avp, &mut w, 128)
+                    }
+                    (628, 10415) => {
+                        rt::typed::many(
+                            &mut out.supported_features,
+                            &avp,
+                            &mut w,
+                            32,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    (284, 0) => {
+                        rt::typed::many(
+                            &mut out.proxy_info,
+                            &avp,
+                            &mut w,
+                            33,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (282, 0) => {
+                        rt::typed::many(
+                            &mut out.route_record,
+                            &avp,
+                            &mut w,
+                            34,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    return Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                return Err(e);
+            }
+            w.finish(Self::REQUIRED, msg.header().length as usize)
+        } {
+            Ok(()) => Ok(out),
+            Err(e) => Err(e),
+        }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
@@ -3801,117 +3881,6 @@ impl ProvideLocationAnswer {
             rt::dictionary::AvpType::DiameterIdentity,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        msg: &rt::Message,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 27usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = msg.avps();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
-                (301, 0) => rt::typed::opt(&mut self.drmp, &avp, &mut w, 0),
-                (260, 0) => {
-                    rt::typed::opt(
-                        &mut self.vendor_specific_application_id,
-                        &avp,
-                        &mut w,
-                        64,
-                    )
-                }
-                (268, 0) => rt::typed::opt(&mut self.result_code, &avp, &mut w, 64),
-                (297, 0) => {
-                    rt::typed::opt(&mut self.experimental_result, &avp, &mut w, 64)
-                }
-                (277, 0) => {
-                    rt::typed::one(&mut self.auth_session_state, &avp, &mut w, 5, 64)
-                }
-                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 6, 64),
-                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 7, 64),
-                (1242, 10415) => {
-                    rt::typed::opt(&mut self.location_estimate, &avp, &mut w, 192)
-                }
-                (2513, 10415) => {
-                    rt::typed::opt(
-                        &mut self.accuracy_fulfilment_indicator,
-                        &avp,
-                        &mut w,
-                        128,
-                    )
-                }
-                (2514, 10415) => {
-                    rt::typed::opt(&mut self.age_of_location_estimate, &avp, &mut w, 128)
-                }
-                (2515, 10415) => {
-                    rt::typed::opt(&mut self.velocity_estimate, &avp, &mut w, 128)
-                }
-                (2516, 10415) => {
-                    rt::typed::opt(&mut self.eutran_positioning_data, &avp, &mut w, 128)
-                }
-                (2517, 10415) => rt::typed::opt(&mut self.ecgi, &avp, &mut w, 128),
-                (2524, 10415) => {
-                    rt::typed::opt(&mut self.geran_positioning_info, &avp, &mut w, 128)
-                }
-                (2527, 10415) => {
-                    rt::typed::opt(&mut self.utran_positioning_info, &avp, &mut w, 128)
-                }
-                (1604, 10415) => {
-                    rt::typed::opt(&mut self.cell_global_identity, &avp, &mut w, 192)
-                }
-                (1607, 10415) => {
-                    rt::typed::opt(&mut self.service_area_identity, &avp, &mut w, 192)
-                }
-                (2401, 10415) => {
-                    rt::typed::opt(&mut self.serving_node, &avp, &mut w, 128)
-                }
-                (2546, 10415) => rt::typed::opt(&mut self.pla_flags, &avp, &mut w, 128),
-                (2552, 10415) => {
-                    rt::typed::opt(&mut self.esmlc_cell_info, &avp, &mut w, 128)
-                }
-                (2556, 10415) => {
-                    rt::typed::opt(&mut self.civic_address, &avp, &mut w, 128)
-                }
-                (2557, 10415) => {
-                    rt::typed::opt(&mut self.barometric_pressure, &avp, &mut w, 128)
-                }
-                (628, 10415) => {
-                    rt::typed::many(
-                        &mut self.supported_features,
-                        &avp,
-                        &mut w,
-                        23,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                (279, 0) => rt::typed::opt(&mut self.failed_avp, &avp, &mut w, 64),
-                (284, 0) => {
-                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 25, 64, u32::MAX)
-                }
-                (282, 0) => {
-                    rt::typed::many(
-                        &mut self.route_record,
-                        &avp,
-                        &mut w,
-                        26,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, msg.header().length as usize)
-    }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl rt::typed::Command for ProvideLocationAnswer {
@@ -3932,8 +3901,151 @@ impl rt::typed::Command for ProvideLocationAnswer {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        out.decode_members(msg, cx)?;
-        Ok(out)
+        match {
+            let mut count = [0u32; 27usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut out.extra,
+                flags: &mut out.avp_flags,
+            };
+            let mut avps = msg.avps();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
+                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
+                    (260, 0) => {
+                        rt::typed::opt(
+                            &mut out.vendor_specific_application_id,
+                            &avp,
+                            &mut w,
+                            64,
+                        )
+                    }
+                    (268, 0) => rt::typed::opt(&mut out.result_code, &avp, &mut w, 64),
+                    (297, 0) => {
+                        rt::typed::opt(&mut out.experimental_result, &avp, &mut w, 64)
+                    }
+                    (277, 0) => {
+                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 5, 64)
+                    }
+                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 6, 64),
+                    (296, 0) => {
+                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 7, 64)
+                    }
+                    (1242, 10415) => {
+                        rt::typed::opt(&mut out.location_estimate, &avp, &mut w, 192)
+                    }
+                    (2513, 10415) => {
+                        rt::typed::opt(
+                            &mut out.accuracy_fulfilment_indicator,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (2514, 10415) => {
+                        rt::typed::opt(
+                            &mut out.age_of_location_estimate,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (2515, 10415) => {
+                        rt::typed::opt(&mut out.velocity_estimate, &avp, &mut w, 128)
+                    }
+                    (2516, 10415) => {
+                        rt::typed::opt(
+                            &mut out.eutran_positioning_data,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (2517, 10415) => rt::typed::opt(&mut out.ecgi, &avp, &mut w, 128),
+                    (2524, 10415) => {
+                        rt::typed::opt(
+                            &mut out.geran_positioning_info,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (2527, 10415) => {
+                        rt::typed::opt(
+                            &mut out.utran_positioning_info,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (1604, 10415) => {
+                        rt::typed::opt(&mut out.cell_global_identity, &avp, &mut w, 192)
+                    }
+                    (1607, 10415) => {
+                        rt::typed::opt(&mut out.service_area_identity, &avp, &mut w, 192)
+                    }
+                    (2401, 10415) => {
+                        rt::typed::opt(&mut out.serving_node, &avp, &mut w, 128)
+                    }
+                    (2546, 10415) => {
+                        rt::typed::opt(&mut out.pla_flags, &avp, &mut w, 128)
+                    }
+                    (2552, 10415) => {
+                        rt::typed::opt(&mut out.esmlc_cell_info, &avp, &mut w, 128)
+                    }
+                    (2556, 10415) => {
+                        rt::typed::opt(&mut out.civic_address, &avp, &mut w, 128)
+                    }
+                    (2557, 10415) => {
+                        rt::typed::opt(&mut out.barometric_pressure, &avp, &mut w, 128)
+                    }
+                    (628, 10415) => {
+                        rt::typed::many(
+                            &mut out.supported_features,
+                            &avp,
+                            &mut w,
+                            23,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    (279, 0) => rt::typed::opt(&mut out.failed_avp, &avp, &mut w, 64),
+                    (284, 0) => {
+                        rt::typed::many(
+                            &mut out.proxy_info,
+                            &avp,
+                            &mut w,
+                            25,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (282, 0) => {
+                        rt::typed::many(
+                            &mut out.route_record,
+                            &avp,
+                            &mut w,
+                            26,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    return Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                return Err(e);
+            }
+            w.finish(Self::REQUIRED, msg.header().length as usize)
+        } {
+            Ok(()) => Ok(out),
+            Err(e) => Err(e),
+        }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
@@ -4378,148 +4490,6 @@ impl LocationReportRequest {
             rt::dictionary::AvpType::Enumerated,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        msg: &rt::Message,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 37usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = msg.avps();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
-                (301, 0) => rt::typed::opt(&mut self.drmp, &avp, &mut w, 0),
-                (260, 0) => {
-                    rt::typed::opt(
-                        &mut self.vendor_specific_application_id,
-                        &avp,
-                        &mut w,
-                        64,
-                    )
-                }
-                (277, 0) => {
-                    rt::typed::one(&mut self.auth_session_state, &avp, &mut w, 3, 64)
-                }
-                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 4, 64),
-                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 5, 64),
-                (293, 0) => {
-                    rt::typed::one(&mut self.destination_host, &avp, &mut w, 6, 64)
-                }
-                (283, 0) => {
-                    rt::typed::one(&mut self.destination_realm, &avp, &mut w, 7, 64)
-                }
-                (2518, 10415) => {
-                    rt::typed::one(&mut self.location_event, &avp, &mut w, 8, 128)
-                }
-                (2501, 10415) => {
-                    rt::typed::opt(&mut self.lcs_eps_client_name, &avp, &mut w, 128)
-                }
-                (1, 0) => rt::typed::opt(&mut self.user_name, &avp, &mut w, 64),
-                (701, 10415) => rt::typed::opt(&mut self.msisdn, &avp, &mut w, 192),
-                (1402, 10415) => rt::typed::opt(&mut self.imei, &avp, &mut w, 192),
-                (1242, 10415) => {
-                    rt::typed::opt(&mut self.location_estimate, &avp, &mut w, 192)
-                }
-                (2513, 10415) => {
-                    rt::typed::opt(
-                        &mut self.accuracy_fulfilment_indicator,
-                        &avp,
-                        &mut w,
-                        128,
-                    )
-                }
-                (2514, 10415) => {
-                    rt::typed::opt(&mut self.age_of_location_estimate, &avp, &mut w, 128)
-                }
-                (2515, 10415) => {
-                    rt::typed::opt(&mut self.velocity_estimate, &avp, &mut w, 128)
-                }
-                (2516, 10415) => {
-                    rt::typed::opt(&mut self.eutran_positioning_data, &avp, &mut w, 128)
-                }
-                (2517, 10415) => rt::typed::opt(&mut self.ecgi, &avp, &mut w, 128),
-                (2524, 10415) => {
-                    rt::typed::opt(&mut self.geran_positioning_info, &avp, &mut w, 128)
-                }
-                (2527, 10415) => {
-                    rt::typed::opt(&mut self.utran_positioning_info, &avp, &mut w, 128)
-                }
-                (2520, 10415) => {
-                    rt::typed::opt(&mut self.lcs_service_type_id, &avp, &mut w, 128)
-                }
-                (2519, 10415) => {
-                    rt::typed::opt(&mut self.pseudonym_indicator, &avp, &mut w, 128)
-                }
-                (2530, 10415) => rt::typed::opt(&mut self.lrr_flags, &avp, &mut w, 128),
-                (2531, 10415) => {
-                    rt::typed::opt(&mut self.lcs_reference_number, &avp, &mut w, 128)
-                }
-                (2547, 10415) => {
-                    rt::typed::opt(&mut self.deferred_mt_lr_data, &avp, &mut w, 128)
-                }
-                (2405, 10415) => {
-                    rt::typed::opt(&mut self.gmlc_address, &avp, &mut w, 128)
-                }
-                (2541, 10415) => {
-                    rt::typed::opt(&mut self.reporting_amount, &avp, &mut w, 128)
-                }
-                (2540, 10415) => {
-                    rt::typed::opt(&mut self.periodic_ldr_information, &avp, &mut w, 128)
-                }
-                (2552, 10415) => {
-                    rt::typed::opt(&mut self.esmlc_cell_info, &avp, &mut w, 128)
-                }
-                (2554, 10415) => rt::typed::opt(&mut self.n1xrtt_rcid, &avp, &mut w, 128),
-                (2555, 10415) => {
-                    rt::typed::opt(
-                        &mut self.delayed_location_reporting_data,
-                        &avp,
-                        &mut w,
-                        128,
-                    )
-                }
-                (2556, 10415) => {
-                    rt::typed::opt(&mut self.civic_address, &avp, &mut w, 128)
-                }
-                (2557, 10415) => {
-                    rt::typed::opt(&mut self.barometric_pressure, &avp, &mut w, 128)
-                }
-                (628, 10415) => {
-                    rt::typed::many(
-                        &mut self.supported_features,
-                        &avp,
-                        &mut w,
-                        34,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                (284, 0) => {
-                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 35, 64, u32::MAX)
-                }
-                (282, 0) => {
-                    rt::typed::many(
-                        &mut self.route_record,
-                        &avp,
-                        &mut w,
-                        36,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, msg.header().length as usize)
-    }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl rt::typed::Command for LocationReportRequest {
@@ -4540,8 +4510,189 @@ impl rt::typed::Command for LocationReportRequest {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        out.decode_members(msg, cx)?;
-        Ok(out)
+        match {
+            let mut count = [0u32; 37usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut out.extra,
+                flags: &mut out.avp_flags,
+            };
+            let mut avps = msg.avps();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
+                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
+                    (260, 0) => {
+                        rt::typed::opt(
+                            &mut out.vendor_specific_application_id,
+                            &avp,
+                            &mut w,
+                            64,
+                        )
+                    }
+                    (277, 0) => {
+                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 3, 64)
+                    }
+                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 4, 64),
+                    (296, 0) => {
+                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 5, 64)
+                    }
+                    (293, 0) => {
+                        rt::typed::one(&mut out.destination_host, &avp, &mut w, 6, 64)
+                    }
+                    (283, 0) => {
+                        rt::typed::one(&mut out.destination_realm, &avp, &mut w, 7, 64)
+                    }
+                    (2518, 10415) => {
+                        rt::typed::one(&mut out.location_event, &avp, &mut w, 8, 128)
+                    }
+                    (2501, 10415) => {
+                        rt::typed::opt(&mut out.lcs_eps_client_name, &avp, &mut w, 128)
+                    }
+                    (1, 0) => rt::typed::opt(&mut out.user_name, &avp, &mut w, 64),
+                    (701, 10415) => rt::typed::opt(&mut out.msisdn, &avp, &mut w, 192),
+                    (1402, 10415) => rt::typed::opt(&mut out.imei, &avp, &mut w, 192),
+                    (1242, 10415) => {
+                        rt::typed::opt(&mut out.location_estimate, &avp, &mut w, 192)
+                    }
+                    (2513, 10415) => {
+                        rt::typed::opt(
+                            &mut out.accuracy_fulfilment_indicator,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (2514, 10415) => {
+                        rt::typed::opt(
+                            &mut out.age_of_location_estimate,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (2515, 10415) => {
+                        rt::typed::opt(&mut out.velocity_estimate, &avp, &mut w, 128)
+                    }
+                    (2516, 10415) => {
+                        rt::typed::opt(
+                            &mut out.eutran_positioning_data,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (2517, 10415) => rt::typed::opt(&mut out.ecgi, &avp, &mut w, 128),
+                    (2524, 10415) => {
+                        rt::typed::opt(
+                            &mut out.geran_positioning_info,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (2527, 10415) => {
+                        rt::typed::opt(
+                            &mut out.utran_positioning_info,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (2520, 10415) => {
+                        rt::typed::opt(&mut out.lcs_service_type_id, &avp, &mut w, 128)
+                    }
+                    (2519, 10415) => {
+                        rt::typed::opt(&mut out.pseudonym_indicator, &avp, &mut w, 128)
+                    }
+                    (2530, 10415) => {
+                        rt::typed::opt(&mut out.lrr_flags, &avp, &mut w, 128)
+                    }
+                    (2531, 10415) => {
+                        rt::typed::opt(&mut out.lcs_reference_number, &avp, &mut w, 128)
+                    }
+                    (2547, 10415) => {
+                        rt::typed::opt(&mut out.deferred_mt_lr_data, &avp, &mut w, 128)
+                    }
+                    (2405, 10415) => {
+                        rt::typed::opt(&mut out.gmlc_address, &avp, &mut w, 128)
+                    }
+                    (2541, 10415) => {
+                        rt::typed::opt(&mut out.reporting_amount, &avp, &mut w, 128)
+                    }
+                    (2540, 10415) => {
+                        rt::typed::opt(
+                            &mut out.periodic_ldr_information,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (2552, 10415) => {
+                        rt::typed::opt(&mut out.esmlc_cell_info, &avp, &mut w, 128)
+                    }
+                    (2554, 10415) => {
+                        rt::typed::opt(&mut out.n1xrtt_rcid, &avp, &mut w, 128)
+                    }
+                    (2555, 10415) => {
+                        rt::typed::opt(
+                            &mut out.delayed_location_reporting_data,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (2556, 10415) => {
+                        rt::typed::opt(&mut out.civic_address, &avp, &mut w, 128)
+                    }
+                    (2557, 10415) => {
+                        rt::typed::opt(&mut out.barometric_pressure, &avp, &mut w, 128)
+                    }
+                    (628, 10415) => {
+                        rt::typed::many(
+                            &mut out.supported_features,
+                            &avp,
+                            &mut w,
+                            34,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    (284, 0) => {
+                        rt::typed::many(
+                            &mut out.proxy_info,
+                            &avp,
+                            &mut w,
+                            35,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (282, 0) => {
+                        rt::typed::many(
+                            &mut out.route_record,
+                            &avp,
+                            &mut w,
+                            36,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    return Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                return Err(e);
+            }
+            w.finish(Self::REQUIRED, msg.header().length as usize)
+        } {
+            Ok(()) => Ok(out),
+            Err(e) => Err(e),
+        }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
@@ -4851,81 +5002,6 @@ impl LocationReportAnswer {
             rt::dictionary::AvpType::DiameterIdentity,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        msg: &rt::Message,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 16usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = msg.avps();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
-                (301, 0) => rt::typed::opt(&mut self.drmp, &avp, &mut w, 0),
-                (260, 0) => {
-                    rt::typed::opt(
-                        &mut self.vendor_specific_application_id,
-                        &avp,
-                        &mut w,
-                        64,
-                    )
-                }
-                (268, 0) => rt::typed::opt(&mut self.result_code, &avp, &mut w, 64),
-                (297, 0) => {
-                    rt::typed::opt(&mut self.experimental_result, &avp, &mut w, 64)
-                }
-                (277, 0) => {
-                    rt::typed::one(&mut self.auth_session_state, &avp, &mut w, 5, 64)
-                }
-                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 6, 64),
-                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 7, 64),
-                (2405, 10415) => {
-                    rt::typed::opt(&mut self.gmlc_address, &avp, &mut w, 128)
-                }
-                (2549, 10415) => rt::typed::opt(&mut self.lra_flags, &avp, &mut w, 128),
-                (2543, 10415) => {
-                    rt::typed::opt(&mut self.reporting_plmn_list, &avp, &mut w, 128)
-                }
-                (2531, 10415) => {
-                    rt::typed::opt(&mut self.lcs_reference_number, &avp, &mut w, 128)
-                }
-                (628, 10415) => {
-                    rt::typed::many(
-                        &mut self.supported_features,
-                        &avp,
-                        &mut w,
-                        12,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                (279, 0) => rt::typed::opt(&mut self.failed_avp, &avp, &mut w, 64),
-                (284, 0) => {
-                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 14, 64, u32::MAX)
-                }
-                (282, 0) => {
-                    rt::typed::many(
-                        &mut self.route_record,
-                        &avp,
-                        &mut w,
-                        15,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, msg.header().length as usize)
-    }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl rt::typed::Command for LocationReportAnswer {
@@ -4946,8 +5022,95 @@ impl rt::typed::Command for LocationReportAnswer {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        out.decode_members(msg, cx)?;
-        Ok(out)
+        match {
+            let mut count = [0u32; 16usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut out.extra,
+                flags: &mut out.avp_flags,
+            };
+            let mut avps = msg.avps();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
+                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
+                    (260, 0) => {
+                        rt::typed::opt(
+                            &mut out.vendor_specific_application_id,
+                            &avp,
+                            &mut w,
+                            64,
+                        )
+                    }
+                    (268, 0) => rt::typed::opt(&mut out.result_code, &avp, &mut w, 64),
+                    (297, 0) => {
+                        rt::typed::opt(&mut out.experimental_result, &avp, &mut w, 64)
+                    }
+                    (277, 0) => {
+                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 5, 64)
+                    }
+                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 6, 64),
+                    (296, 0) => {
+                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 7, 64)
+                    }
+                    (2405, 10415) => {
+                        rt::typed::opt(&mut out.gmlc_address, &avp, &mut w, 128)
+                    }
+                    (2549, 10415) => {
+                        rt::typed::opt(&mut out.lra_flags, &avp, &mut w, 128)
+                    }
+                    (2543, 10415) => {
+                        rt::typed::opt(&mut out.reporting_plmn_list, &avp, &mut w, 128)
+                    }
+                    (2531, 10415) => {
+                        rt::typed::opt(&mut out.lcs_reference_number, &avp, &mut w, 128)
+                    }
+                    (628, 10415) => {
+                        rt::typed::many(
+                            &mut out.supported_features,
+                            &avp,
+                            &mut w,
+                            12,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    (279, 0) => rt::typed::opt(&mut out.failed_avp, &avp, &mut w, 64),
+                    (284, 0) => {
+                        rt::typed::many(
+                            &mut out.proxy_info,
+                            &avp,
+                            &mut w,
+                            14,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (282, 0) => {
+                        rt::typed::many(
+                            &mut out.route_record,
+                            &avp,
+                            &mut w,
+                            15,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    return Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                return Err(e);
+            }
+            w.finish(Self::REQUIRED, msg.header().length as usize)
+        } {
+            Ok(()) => Ok(out),
+            Err(e) => Err(e),
+        }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);

@@ -157,43 +157,6 @@ impl ServingNode {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2401, 10415);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 9usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (1489, 10415) => rt::typed::opt(&mut self.sgsn_number, &avp, &mut w, 192),
-                (2409, 10415) => rt::typed::opt(&mut self.sgsn_name, &avp, &mut w, 128),
-                (2410, 10415) => rt::typed::opt(&mut self.sgsn_realm, &avp, &mut w, 128),
-                (2402, 10415) => rt::typed::opt(&mut self.mme_name, &avp, &mut w, 128),
-                (2408, 10415) => rt::typed::opt(&mut self.mme_realm, &avp, &mut w, 128),
-                (2403, 10415) => rt::typed::opt(&mut self.msc_number, &avp, &mut w, 128),
-                (318, 10415) => {
-                    rt::typed::opt(&mut self.tgpp_aaa_server_name, &avp, &mut w, 192)
-                }
-                (2404, 10415) => {
-                    rt::typed::opt(&mut self.lcs_capabilities_sets, &avp, &mut w, 128)
-                }
-                (2405, 10415) => {
-                    rt::typed::opt(&mut self.gmlc_address, &avp, &mut w, 128)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(
     any(
@@ -219,11 +182,65 @@ impl rt::AvpData for ServingNode {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 9usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (1489, 10415) => {
+                        rt::typed::opt(&mut self.sgsn_number, &avp, &mut w, 192)
+                    }
+                    (2409, 10415) => {
+                        rt::typed::opt(&mut self.sgsn_name, &avp, &mut w, 128)
+                    }
+                    (2410, 10415) => {
+                        rt::typed::opt(&mut self.sgsn_realm, &avp, &mut w, 128)
+                    }
+                    (2402, 10415) => {
+                        rt::typed::opt(&mut self.mme_name, &avp, &mut w, 128)
+                    }
+                    (2408, 10415) => {
+                        rt::typed::opt(&mut self.mme_realm, &avp, &mut w, 128)
+                    }
+                    (2403, 10415) => {
+                        rt::typed::opt(&mut self.msc_number, &avp, &mut w, 128)
+                    }
+                    (318, 10415) => {
+                        rt::typed::opt(&mut self.tgpp_aaa_server_name, &avp, &mut w, 192)
+                    }
+                    (2404, 10415) => {
+                        rt::typed::opt(
+                            &mut self.lcs_capabilities_sets,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (2405, 10415) => {
+                        rt::typed::opt(&mut self.gmlc_address, &avp, &mut w, 128)
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     #[inline]
     fn check(
@@ -363,43 +380,6 @@ impl AdditionalServingNode {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2406, 10415);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 9usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (1489, 10415) => rt::typed::opt(&mut self.sgsn_number, &avp, &mut w, 192),
-                (2402, 10415) => rt::typed::opt(&mut self.mme_name, &avp, &mut w, 128),
-                (2409, 10415) => rt::typed::opt(&mut self.sgsn_name, &avp, &mut w, 128),
-                (2410, 10415) => rt::typed::opt(&mut self.sgsn_realm, &avp, &mut w, 128),
-                (2408, 10415) => rt::typed::opt(&mut self.mme_realm, &avp, &mut w, 128),
-                (2403, 10415) => rt::typed::opt(&mut self.msc_number, &avp, &mut w, 128),
-                (318, 10415) => {
-                    rt::typed::opt(&mut self.tgpp_aaa_server_name, &avp, &mut w, 192)
-                }
-                (2404, 10415) => {
-                    rt::typed::opt(&mut self.lcs_capabilities_sets, &avp, &mut w, 128)
-                }
-                (2405, 10415) => {
-                    rt::typed::opt(&mut self.gmlc_address, &avp, &mut w, 128)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(
     any(
@@ -421,11 +401,65 @@ impl rt::AvpData for AdditionalServingNode {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 9usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (1489, 10415) => {
+                        rt::typed::opt(&mut self.sgsn_number, &avp, &mut w, 192)
+                    }
+                    (2402, 10415) => {
+                        rt::typed::opt(&mut self.mme_name, &avp, &mut w, 128)
+                    }
+                    (2409, 10415) => {
+                        rt::typed::opt(&mut self.sgsn_name, &avp, &mut w, 128)
+                    }
+                    (2410, 10415) => {
+                        rt::typed::opt(&mut self.sgsn_realm, &avp, &mut w, 128)
+                    }
+                    (2408, 10415) => {
+                        rt::typed::opt(&mut self.mme_realm, &avp, &mut w, 128)
+                    }
+                    (2403, 10415) => {
+                        rt::typed::opt(&mut self.msc_number, &avp, &mut w, 128)
+                    }
+                    (318, 10415) => {
+                        rt::typed::opt(&mut self.tgpp_aaa_server_name, &avp, &mut w, 192)
+                    }
+                    (2404, 10415) => {
+                        rt::typed::opt(
+                            &mut self.lcs_capabilities_sets,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (2405, 10415) => {
+                        rt::typed::opt(&mut self.gmlc_address, &avp, &mut w, 128)
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     #[inline]
     fn check(
@@ -596,73 +630,6 @@ impl LcsRoutingInfoRequest {
             rt::dictionary::AvpType::DiameterIdentity,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        msg: &rt::Message,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 14usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = msg.avps();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
-                (301, 0) => rt::typed::opt(&mut self.drmp, &avp, &mut w, 0),
-                (260, 0) => {
-                    rt::typed::opt(
-                        &mut self.vendor_specific_application_id,
-                        &avp,
-                        &mut w,
-                        64,
-                    )
-                }
-                (277, 0) => {
-                    rt::typed::one(&mut self.auth_session_state, &avp, &mut w, 3, 64)
-                }
-                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 4, 64),
-                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 5, 64),
-                (293, 0) => rt::typed::opt(&mut self.destination_host, &avp, &mut w, 64),
-                (283, 0) => {
-                    rt::typed::one(&mut self.destination_realm, &avp, &mut w, 7, 64)
-                }
-                (1, 0) => rt::typed::opt(&mut self.user_name, &avp, &mut w, 64),
-                (701, 10415) => rt::typed::opt(&mut self.msisdn, &avp, &mut w, 192),
-                (1474, 10415) => rt::typed::opt(&mut self.gmlc_number, &avp, &mut w, 192),
-                (628, 10415) => {
-                    rt::typed::many(
-                        &mut self.supported_features,
-                        &avp,
-                        &mut w,
-                        11,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                (284, 0) => {
-                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 12, 64, u32::MAX)
-                }
-                (282, 0) => {
-                    rt::typed::many(
-                        &mut self.route_record,
-                        &avp,
-                        &mut w,
-                        13,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, msg.header().length as usize)
-    }
 }
 #[cfg(any(feature = "slh", feature = "ts29173"))]
 impl rt::typed::Command for LcsRoutingInfoRequest {
@@ -683,8 +650,89 @@ impl rt::typed::Command for LcsRoutingInfoRequest {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        out.decode_members(msg, cx)?;
-        Ok(out)
+        match {
+            let mut count = [0u32; 14usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut out.extra,
+                flags: &mut out.avp_flags,
+            };
+            let mut avps = msg.avps();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
+                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
+                    (260, 0) => {
+                        rt::typed::opt(
+                            &mut out.vendor_specific_application_id,
+                            &avp,
+                            &mut w,
+                            64,
+                        )
+                    }
+                    (277, 0) => {
+                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 3, 64)
+                    }
+                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 4, 64),
+                    (296, 0) => {
+                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 5, 64)
+                    }
+                    (293, 0) => {
+                        rt::typed::opt(&mut out.destination_host, &avp, &mut w, 64)
+                    }
+                    (283, 0) => {
+                        rt::typed::one(&mut out.destination_realm, &avp, &mut w, 7, 64)
+                    }
+                    (1, 0) => rt::typed::opt(&mut out.user_name, &avp, &mut w, 64),
+                    (701, 10415) => rt::typed::opt(&mut out.msisdn, &avp, &mut w, 192),
+                    (1474, 10415) => {
+                        rt::typed::opt(&mut out.gmlc_number, &avp, &mut w, 192)
+                    }
+                    (628, 10415) => {
+                        rt::typed::many(
+                            &mut out.supported_features,
+                            &avp,
+                            &mut w,
+                            11,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    (284, 0) => {
+                        rt::typed::many(
+                            &mut out.proxy_info,
+                            &avp,
+                            &mut w,
+                            12,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (282, 0) => {
+                        rt::typed::many(
+                            &mut out.route_record,
+                            &avp,
+                            &mut w,
+                            13,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    return Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                return Err(e);
+            }
+            w.finish(Self::REQUIRED, msg.header().length as usize)
+        } {
+            Ok(()) => Ok(out),
+            Err(e) => Err(e),
+        }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
@@ -868,92 +916,6 @@ impl LcsRoutingInfoAnswer {
             rt::dictionary::AvpType::DiameterIdentity,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        msg: &rt::Message,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 20usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = msg.avps();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
-                (301, 0) => rt::typed::opt(&mut self.drmp, &avp, &mut w, 0),
-                (260, 0) => {
-                    rt::typed::opt(
-                        &mut self.vendor_specific_application_id,
-                        &avp,
-                        &mut w,
-                        64,
-                    )
-                }
-                (268, 0) => rt::typed::opt(&mut self.result_code, &avp, &mut w, 64),
-                (297, 0) => {
-                    rt::typed::opt(&mut self.experimental_result, &avp, &mut w, 64)
-                }
-                (277, 0) => {
-                    rt::typed::one(&mut self.auth_session_state, &avp, &mut w, 5, 64)
-                }
-                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 6, 64),
-                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 7, 64),
-                (628, 10415) => {
-                    rt::typed::many(
-                        &mut self.supported_features,
-                        &avp,
-                        &mut w,
-                        8,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                (1, 0) => rt::typed::opt(&mut self.user_name, &avp, &mut w, 64),
-                (701, 10415) => rt::typed::opt(&mut self.msisdn, &avp, &mut w, 192),
-                (2400, 10415) => rt::typed::opt(&mut self.lmsi, &avp, &mut w, 128),
-                (2401, 10415) => {
-                    rt::typed::opt(&mut self.serving_node, &avp, &mut w, 128)
-                }
-                (2406, 10415) => {
-                    rt::typed::many(
-                        &mut self.additional_serving_node,
-                        &avp,
-                        &mut w,
-                        13,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                (2405, 10415) => {
-                    rt::typed::opt(&mut self.gmlc_address, &avp, &mut w, 128)
-                }
-                (2407, 10415) => rt::typed::opt(&mut self.ppr_address, &avp, &mut w, 128),
-                (2411, 10415) => rt::typed::opt(&mut self.ria_flags, &avp, &mut w, 128),
-                (279, 0) => rt::typed::opt(&mut self.failed_avp, &avp, &mut w, 64),
-                (284, 0) => {
-                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 18, 64, u32::MAX)
-                }
-                (282, 0) => {
-                    rt::typed::many(
-                        &mut self.route_record,
-                        &avp,
-                        &mut w,
-                        19,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, msg.header().length as usize)
-    }
 }
 #[cfg(any(feature = "slh", feature = "ts29173"))]
 impl rt::typed::Command for LcsRoutingInfoAnswer {
@@ -974,8 +936,108 @@ impl rt::typed::Command for LcsRoutingInfoAnswer {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        out.decode_members(msg, cx)?;
-        Ok(out)
+        match {
+            let mut count = [0u32; 20usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut out.extra,
+                flags: &mut out.avp_flags,
+            };
+            let mut avps = msg.avps();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
+                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
+                    (260, 0) => {
+                        rt::typed::opt(
+                            &mut out.vendor_specific_application_id,
+                            &avp,
+                            &mut w,
+                            64,
+                        )
+                    }
+                    (268, 0) => rt::typed::opt(&mut out.result_code, &avp, &mut w, 64),
+                    (297, 0) => {
+                        rt::typed::opt(&mut out.experimental_result, &avp, &mut w, 64)
+                    }
+                    (277, 0) => {
+                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 5, 64)
+                    }
+                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 6, 64),
+                    (296, 0) => {
+                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 7, 64)
+                    }
+                    (628, 10415) => {
+                        rt::typed::many(
+                            &mut out.supported_features,
+                            &avp,
+                            &mut w,
+                            8,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    (1, 0) => rt::typed::opt(&mut out.user_name, &avp, &mut w, 64),
+                    (701, 10415) => rt::typed::opt(&mut out.msisdn, &avp, &mut w, 192),
+                    (2400, 10415) => rt::typed::opt(&mut out.lmsi, &avp, &mut w, 128),
+                    (2401, 10415) => {
+                        rt::typed::opt(&mut out.serving_node, &avp, &mut w, 128)
+                    }
+                    (2406, 10415) => {
+                        rt::typed::many(
+                            &mut out.additional_serving_node,
+                            &avp,
+                            &mut w,
+                            13,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    (2405, 10415) => {
+                        rt::typed::opt(&mut out.gmlc_address, &avp, &mut w, 128)
+                    }
+                    (2407, 10415) => {
+                        rt::typed::opt(&mut out.ppr_address, &avp, &mut w, 128)
+                    }
+                    (2411, 10415) => {
+                        rt::typed::opt(&mut out.ria_flags, &avp, &mut w, 128)
+                    }
+                    (279, 0) => rt::typed::opt(&mut out.failed_avp, &avp, &mut w, 64),
+                    (284, 0) => {
+                        rt::typed::many(
+                            &mut out.proxy_info,
+                            &avp,
+                            &mut w,
+                            18,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (282, 0) => {
+                        rt::typed::many(
+                            &mut out.route_record,
+                            &avp,
+                            &mut w,
+                            19,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    return Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                return Err(e);
+            }
+            w.finish(Self::REQUIRED, msg.header().length as usize)
+        } {
+            Ok(()) => Ok(out),
+            Err(e) => Err(e),
+        }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);

@@ -4890,87 +4890,6 @@ impl ChargingRuleInstall {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1001, 10415);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 10usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (1003, 10415) => {
-                    rt::typed::many(
-                        &mut self.charging_rule_definition,
-                        &avp,
-                        &mut w,
-                        0,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                (1005, 10415) => {
-                    rt::typed::many(
-                        &mut self.charging_rule_name,
-                        &avp,
-                        &mut w,
-                        1,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                (1004, 10415) => {
-                    rt::typed::many(
-                        &mut self.charging_rule_base_name,
-                        &avp,
-                        &mut w,
-                        2,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                (1020, 10415) => {
-                    rt::typed::opt(&mut self.bearer_identifier, &avp, &mut w, 192)
-                }
-                (2828, 10415) => {
-                    rt::typed::opt(&mut self.monitoring_flags, &avp, &mut w, 128)
-                }
-                (1043, 10415) => {
-                    rt::typed::opt(&mut self.rule_activation_time, &avp, &mut w, 192)
-                }
-                (1044, 10415) => {
-                    rt::typed::opt(&mut self.rule_deactivation_time, &avp, &mut w, 192)
-                }
-                (1063, 10415) => {
-                    rt::typed::opt(
-                        &mut self.resource_allocation_notification,
-                        &avp,
-                        &mut w,
-                        128,
-                    )
-                }
-                (1073, 10415) => {
-                    rt::typed::opt(
-                        &mut self.charging_correlation_indicator,
-                        &avp,
-                        &mut w,
-                        128,
-                    )
-                }
-                (1027, 10415) => rt::typed::opt(&mut self.ip_can_type, &avp, &mut w, 192),
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl rt::AvpData for ChargingRuleInstall {
@@ -4983,11 +4902,99 @@ impl rt::AvpData for ChargingRuleInstall {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 10usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (1003, 10415) => {
+                        rt::typed::many(
+                            &mut self.charging_rule_definition,
+                            &avp,
+                            &mut w,
+                            0,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    (1005, 10415) => {
+                        rt::typed::many(
+                            &mut self.charging_rule_name,
+                            &avp,
+                            &mut w,
+                            1,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    (1004, 10415) => {
+                        rt::typed::many(
+                            &mut self.charging_rule_base_name,
+                            &avp,
+                            &mut w,
+                            2,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    (1020, 10415) => {
+                        rt::typed::opt(&mut self.bearer_identifier, &avp, &mut w, 192)
+                    }
+                    (2828, 10415) => {
+                        rt::typed::opt(&mut self.monitoring_flags, &avp, &mut w, 128)
+                    }
+                    (1043, 10415) => {
+                        rt::typed::opt(&mut self.rule_activation_time, &avp, &mut w, 192)
+                    }
+                    (1044, 10415) => {
+                        rt::typed::opt(
+                            &mut self.rule_deactivation_time,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (1063, 10415) => {
+                        rt::typed::opt(
+                            &mut self.resource_allocation_notification,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (1073, 10415) => {
+                        rt::typed::opt(
+                            &mut self.charging_correlation_indicator,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (1027, 10415) => {
+                        rt::typed::opt(&mut self.ip_can_type, &avp, &mut w, 192)
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     #[inline]
     fn check(
@@ -5121,66 +5128,6 @@ impl ChargingRuleRemove {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1002, 10415);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 4usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (1005, 10415) => {
-                    rt::typed::many(
-                        &mut self.charging_rule_name,
-                        &avp,
-                        &mut w,
-                        0,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                (1004, 10415) => {
-                    rt::typed::many(
-                        &mut self.charging_rule_base_name,
-                        &avp,
-                        &mut w,
-                        1,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                (536, 10415) => {
-                    rt::typed::many(
-                        &mut self.required_access_info,
-                        &avp,
-                        &mut w,
-                        2,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                (2841, 10415) => {
-                    rt::typed::opt(
-                        &mut self.resource_release_notification,
-                        &avp,
-                        &mut w,
-                        128,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl rt::AvpData for ChargingRuleRemove {
@@ -5193,11 +5140,71 @@ impl rt::AvpData for ChargingRuleRemove {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 4usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (1005, 10415) => {
+                        rt::typed::many(
+                            &mut self.charging_rule_name,
+                            &avp,
+                            &mut w,
+                            0,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    (1004, 10415) => {
+                        rt::typed::many(
+                            &mut self.charging_rule_base_name,
+                            &avp,
+                            &mut w,
+                            1,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    (536, 10415) => {
+                        rt::typed::many(
+                            &mut self.required_access_info,
+                            &avp,
+                            &mut w,
+                            2,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    (2841, 10415) => {
+                        rt::typed::opt(
+                            &mut self.resource_release_notification,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_all(
@@ -5403,168 +5410,6 @@ impl ChargingRuleDefinition {
             rt::dictionary::AvpType::OctetString,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 32usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (1005, 10415) => {
-                    rt::typed::one(&mut self.charging_rule_name, &avp, &mut w, 0, 192)
-                }
-                (439, 0) => {
-                    rt::typed::opt(&mut self.service_identifier, &avp, &mut w, 64)
-                }
-                (432, 0) => rt::typed::opt(&mut self.rating_group, &avp, &mut w, 64),
-                (1058, 10415) => {
-                    rt::typed::many(
-                        &mut self.flow_information,
-                        &avp,
-                        &mut w,
-                        3,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                (2844, 10415) => {
-                    rt::typed::opt(
-                        &mut self.default_bearer_indication,
-                        &avp,
-                        &mut w,
-                        128,
-                    )
-                }
-                (1088, 10415) => {
-                    rt::typed::opt(
-                        &mut self.tdf_application_identifier,
-                        &avp,
-                        &mut w,
-                        128,
-                    )
-                }
-                (511, 10415) => rt::typed::opt(&mut self.flow_status, &avp, &mut w, 192),
-                (1016, 10415) => {
-                    rt::typed::opt(&mut self.qos_information, &avp, &mut w, 192)
-                }
-                (1099, 10415) => {
-                    rt::typed::opt(
-                        &mut self.ps_to_cs_session_continuity,
-                        &avp,
-                        &mut w,
-                        128,
-                    )
-                }
-                (1011, 10415) => {
-                    rt::typed::opt(&mut self.reporting_level, &avp, &mut w, 192)
-                }
-                (1009, 10415) => rt::typed::opt(&mut self.online, &avp, &mut w, 192),
-                (1008, 10415) => rt::typed::opt(&mut self.offline, &avp, &mut w, 192),
-                (2852, 10415) => rt::typed::opt(&mut self.max_plr_dl, &avp, &mut w, 128),
-                (2853, 10415) => rt::typed::opt(&mut self.max_plr_ul, &avp, &mut w, 128),
-                (1007, 10415) => {
-                    rt::typed::opt(&mut self.metering_method, &avp, &mut w, 192)
-                }
-                (1010, 10415) => rt::typed::opt(&mut self.precedence, &avp, &mut w, 192),
-                (505, 10415) => {
-                    rt::typed::opt(&mut self.af_charging_identifier, &avp, &mut w, 192)
-                }
-                (510, 10415) => {
-                    rt::typed::many(&mut self.flows, &avp, &mut w, 17, 192, u32::MAX)
-                }
-                (1066, 10415) => {
-                    rt::typed::opt(&mut self.monitoring_key, &avp, &mut w, 128)
-                }
-                (1085, 10415) => {
-                    rt::typed::many(
-                        &mut self.redirect_information,
-                        &avp,
-                        &mut w,
-                        19,
-                        128,
-                        2,
-                    )
-                }
-                (2809, 10415) => {
-                    rt::typed::opt(&mut self.mute_notification, &avp, &mut w, 128)
-                }
-                (529, 10415) => {
-                    rt::typed::opt(&mut self.af_signalling_protocol, &avp, &mut w, 128)
-                }
-                (531, 10415) => {
-                    rt::typed::opt(&mut self.sponsor_identity, &avp, &mut w, 128)
-                }
-                (532, 10415) => {
-                    rt::typed::opt(
-                        &mut self.application_service_provider_identity,
-                        &avp,
-                        &mut w,
-                        128,
-                    )
-                }
-                (536, 10415) => {
-                    rt::typed::many(
-                        &mut self.required_access_info,
-                        &avp,
-                        &mut w,
-                        24,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                (539, 10415) => {
-                    rt::typed::opt(&mut self.sharing_key_dl, &avp, &mut w, 128)
-                }
-                (540, 10415) => {
-                    rt::typed::opt(&mut self.sharing_key_ul, &avp, &mut w, 128)
-                }
-                (2836, 10415) => {
-                    rt::typed::opt(
-                        &mut self.traffic_steering_policy_identifier_dl,
-                        &avp,
-                        &mut w,
-                        128,
-                    )
-                }
-                (2837, 10415) => {
-                    rt::typed::opt(
-                        &mut self.traffic_steering_policy_identifier_ul,
-                        &avp,
-                        &mut w,
-                        128,
-                    )
-                }
-                (552, 10415) => {
-                    rt::typed::opt(&mut self.content_version, &avp, &mut w, 128)
-                }
-                (831, 10415) => {
-                    rt::typed::many(
-                        &mut self.calling_party_address,
-                        &avp,
-                        &mut w,
-                        30,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                (565, 10415) => {
-                    rt::typed::opt(&mut self.callee_information, &avp, &mut w, 128)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl rt::AvpData for ChargingRuleDefinition {
@@ -5577,11 +5422,197 @@ impl rt::AvpData for ChargingRuleDefinition {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 32usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (1005, 10415) => {
+                        rt::typed::one(
+                            &mut self.charging_rule_name,
+                            &avp,
+                            &mut w,
+                            0,
+                            192,
+                        )
+                    }
+                    (439, 0) => {
+                        rt::typed::opt(&mut self.service_identifier, &avp, &mut w, 64)
+                    }
+                    (432, 0) => rt::typed::opt(&mut self.rating_group, &avp, &mut w, 64),
+                    (1058, 10415) => {
+                        rt::typed::many(
+                            &mut self.flow_information,
+                            &avp,
+                            &mut w,
+                            3,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    (2844, 10415) => {
+                        rt::typed::opt(
+                            &mut self.default_bearer_indication,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (1088, 10415) => {
+                        rt::typed::opt(
+                            &mut self.tdf_application_identifier,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (511, 10415) => {
+                        rt::typed::opt(&mut self.flow_status, &avp, &mut w, 192)
+                    }
+                    (1016, 10415) => {
+                        rt::typed::opt(&mut self.qos_information, &avp, &mut w, 192)
+                    }
+                    (1099, 10415) => {
+                        rt::typed::opt(
+                            &mut self.ps_to_cs_session_continuity,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (1011, 10415) => {
+                        rt::typed::opt(&mut self.reporting_level, &avp, &mut w, 192)
+                    }
+                    (1009, 10415) => rt::typed::opt(&mut self.online, &avp, &mut w, 192),
+                    (1008, 10415) => rt::typed::opt(&mut self.offline, &avp, &mut w, 192),
+                    (2852, 10415) => {
+                        rt::typed::opt(&mut self.max_plr_dl, &avp, &mut w, 128)
+                    }
+                    (2853, 10415) => {
+                        rt::typed::opt(&mut self.max_plr_ul, &avp, &mut w, 128)
+                    }
+                    (1007, 10415) => {
+                        rt::typed::opt(&mut self.metering_method, &avp, &mut w, 192)
+                    }
+                    (1010, 10415) => {
+                        rt::typed::opt(&mut self.precedence, &avp, &mut w, 192)
+                    }
+                    (505, 10415) => {
+                        rt::typed::opt(
+                            &mut self.af_charging_identifier,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (510, 10415) => {
+                        rt::typed::many(&mut self.flows, &avp, &mut w, 17, 192, u32::MAX)
+                    }
+                    (1066, 10415) => {
+                        rt::typed::opt(&mut self.monitoring_key, &avp, &mut w, 128)
+                    }
+                    (1085, 10415) => {
+                        rt::typed::many(
+                            &mut self.redirect_information,
+                            &avp,
+                            &mut w,
+                            19,
+                            128,
+                            2,
+                        )
+                    }
+                    (2809, 10415) => {
+                        rt::typed::opt(&mut self.mute_notification, &avp, &mut w, 128)
+                    }
+                    (529, 10415) => {
+                        rt::typed::opt(
+                            &mut self.af_signalling_protocol,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (531, 10415) => {
+                        rt::typed::opt(&mut self.sponsor_identity, &avp, &mut w, 128)
+                    }
+                    (532, 10415) => {
+                        rt::typed::opt(
+                            &mut self.application_service_provider_identity,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (536, 10415) => {
+                        rt::typed::many(
+                            &mut self.required_access_info,
+                            &avp,
+                            &mut w,
+                            24,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    (539, 10415) => {
+                        rt::typed::opt(&mut self.sharing_key_dl, &avp, &mut w, 128)
+                    }
+                    (540, 10415) => {
+                        rt::typed::opt(&mut self.sharing_key_ul, &avp, &mut w, 128)
+                    }
+                    (2836, 10415) => {
+                        rt::typed::opt(
+                            &mut self.traffic_steering_policy_identifier_dl,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (2837, 10415) => {
+                        rt::typed::opt(
+                            &mut self.traffic_steering_policy_identifier_ul,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (552, 10415) => {
+                        rt::typed::opt(&mut self.content_version, &avp, &mut w, 128)
+                    }
+                    (831, 10415) => {
+                        rt::typed::many(
+                            &mut self.calling_party_address,
+                            &avp,
+                            &mut w,
+                            30,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    (565, 10415) => {
+                        rt::typed::opt(&mut self.callee_information, &avp, &mut w, 128)
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     #[inline]
     fn check(
@@ -5815,40 +5846,6 @@ impl TftPacketFilterInformation {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1013, 10415);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 6usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (1010, 10415) => rt::typed::opt(&mut self.precedence, &avp, &mut w, 192),
-                (1012, 10415) => rt::typed::opt(&mut self.tft_filter, &avp, &mut w, 192),
-                (1014, 10415) => {
-                    rt::typed::opt(&mut self.tos_traffic_class, &avp, &mut w, 192)
-                }
-                (1056, 10415) => {
-                    rt::typed::opt(&mut self.security_parameter_index, &avp, &mut w, 128)
-                }
-                (1057, 10415) => rt::typed::opt(&mut self.flow_label, &avp, &mut w, 128),
-                (1080, 10415) => {
-                    rt::typed::opt(&mut self.flow_direction, &avp, &mut w, 128)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl rt::AvpData for TftPacketFilterInformation {
@@ -5861,11 +5858,56 @@ impl rt::AvpData for TftPacketFilterInformation {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 6usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (1010, 10415) => {
+                        rt::typed::opt(&mut self.precedence, &avp, &mut w, 192)
+                    }
+                    (1012, 10415) => {
+                        rt::typed::opt(&mut self.tft_filter, &avp, &mut w, 192)
+                    }
+                    (1014, 10415) => {
+                        rt::typed::opt(&mut self.tos_traffic_class, &avp, &mut w, 192)
+                    }
+                    (1056, 10415) => {
+                        rt::typed::opt(
+                            &mut self.security_parameter_index,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (1057, 10415) => {
+                        rt::typed::opt(&mut self.flow_label, &avp, &mut w, 128)
+                    }
+                    (1080, 10415) => {
+                        rt::typed::opt(&mut self.flow_direction, &avp, &mut w, 128)
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     #[inline]
     fn check(
@@ -6050,118 +6092,6 @@ impl QosInformation {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1016, 10415);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 16usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (1028, 10415) => {
-                    rt::typed::opt(&mut self.qos_class_identifier, &avp, &mut w, 192)
-                }
-                (516, 10415) => {
-                    rt::typed::opt(
-                        &mut self.max_requested_bandwidth_ul,
-                        &avp,
-                        &mut w,
-                        192,
-                    )
-                }
-                (515, 10415) => {
-                    rt::typed::opt(
-                        &mut self.max_requested_bandwidth_dl,
-                        &avp,
-                        &mut w,
-                        192,
-                    )
-                }
-                (555, 10415) => {
-                    rt::typed::opt(
-                        &mut self.extended_max_requested_bw_ul,
-                        &avp,
-                        &mut w,
-                        128,
-                    )
-                }
-                (554, 10415) => {
-                    rt::typed::opt(
-                        &mut self.extended_max_requested_bw_dl,
-                        &avp,
-                        &mut w,
-                        128,
-                    )
-                }
-                (1026, 10415) => {
-                    rt::typed::opt(&mut self.guaranteed_bitrate_ul, &avp, &mut w, 192)
-                }
-                (1025, 10415) => {
-                    rt::typed::opt(&mut self.guaranteed_bitrate_dl, &avp, &mut w, 192)
-                }
-                (2851, 10415) => {
-                    rt::typed::opt(&mut self.extended_gbr_ul, &avp, &mut w, 128)
-                }
-                (2850, 10415) => {
-                    rt::typed::opt(&mut self.extended_gbr_dl, &avp, &mut w, 128)
-                }
-                (1020, 10415) => {
-                    rt::typed::opt(&mut self.bearer_identifier, &avp, &mut w, 192)
-                }
-                (1034, 10415) => {
-                    rt::typed::opt(
-                        &mut self.allocation_retention_priority,
-                        &avp,
-                        &mut w,
-                        128,
-                    )
-                }
-                (1041, 10415) => {
-                    rt::typed::opt(
-                        &mut self.apn_aggregate_max_bitrate_ul,
-                        &avp,
-                        &mut w,
-                        128,
-                    )
-                }
-                (1040, 10415) => {
-                    rt::typed::opt(
-                        &mut self.apn_aggregate_max_bitrate_dl,
-                        &avp,
-                        &mut w,
-                        128,
-                    )
-                }
-                (2849, 10415) => {
-                    rt::typed::opt(&mut self.extended_apn_ambr_ul, &avp, &mut w, 128)
-                }
-                (2848, 10415) => {
-                    rt::typed::opt(&mut self.extended_apn_ambr_dl, &avp, &mut w, 128)
-                }
-                (2818, 10415) => {
-                    rt::typed::many(
-                        &mut self.conditional_apn_aggregate_max_bitrate,
-                        &avp,
-                        &mut w,
-                        15,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(
     any(
@@ -6188,11 +6118,133 @@ impl rt::AvpData for QosInformation {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 16usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (1028, 10415) => {
+                        rt::typed::opt(&mut self.qos_class_identifier, &avp, &mut w, 192)
+                    }
+                    (516, 10415) => {
+                        rt::typed::opt(
+                            &mut self.max_requested_bandwidth_ul,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (515, 10415) => {
+                        rt::typed::opt(
+                            &mut self.max_requested_bandwidth_dl,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (555, 10415) => {
+                        rt::typed::opt(
+                            &mut self.extended_max_requested_bw_ul,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (554, 10415) => {
+                        rt::typed::opt(
+                            &mut self.extended_max_requested_bw_dl,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (1026, 10415) => {
+                        rt::typed::opt(
+                            &mut self.guaranteed_bitrate_ul,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (1025, 10415) => {
+                        rt::typed::opt(
+                            &mut self.guaranteed_bitrate_dl,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (2851, 10415) => {
+                        rt::typed::opt(&mut self.extended_gbr_ul, &avp, &mut w, 128)
+                    }
+                    (2850, 10415) => {
+                        rt::typed::opt(&mut self.extended_gbr_dl, &avp, &mut w, 128)
+                    }
+                    (1020, 10415) => {
+                        rt::typed::opt(&mut self.bearer_identifier, &avp, &mut w, 192)
+                    }
+                    (1034, 10415) => {
+                        rt::typed::opt(
+                            &mut self.allocation_retention_priority,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (1041, 10415) => {
+                        rt::typed::opt(
+                            &mut self.apn_aggregate_max_bitrate_ul,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (1040, 10415) => {
+                        rt::typed::opt(
+                            &mut self.apn_aggregate_max_bitrate_dl,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (2849, 10415) => {
+                        rt::typed::opt(&mut self.extended_apn_ambr_ul, &avp, &mut w, 128)
+                    }
+                    (2848, 10415) => {
+                        rt::typed::opt(&mut self.extended_apn_ambr_dl, &avp, &mut w, 128)
+                    }
+                    (2818, 10415) => {
+                        rt::typed::many(
+                            &mut self.conditional_apn_aggregate_max_bitrate,
+                            &avp,
+                            &mut w,
+                            15,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     #[inline]
     fn check(
@@ -6399,80 +6451,6 @@ impl ChargingRuleReport {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1018, 10415);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 8usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (1005, 10415) => {
-                    rt::typed::many(
-                        &mut self.charging_rule_name,
-                        &avp,
-                        &mut w,
-                        0,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                (1004, 10415) => {
-                    rt::typed::many(
-                        &mut self.charging_rule_base_name,
-                        &avp,
-                        &mut w,
-                        1,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                (1020, 10415) => {
-                    rt::typed::opt(&mut self.bearer_identifier, &avp, &mut w, 192)
-                }
-                (1019, 10415) => {
-                    rt::typed::opt(&mut self.pcc_rule_status, &avp, &mut w, 192)
-                }
-                (1031, 10415) => {
-                    rt::typed::opt(&mut self.rule_failure_code, &avp, &mut w, 192)
-                }
-                (430, 0) => {
-                    rt::typed::opt(&mut self.final_unit_indication, &avp, &mut w, 64)
-                }
-                (2819, 10415) => {
-                    rt::typed::many(
-                        &mut self.ran_nas_release_cause,
-                        &avp,
-                        &mut w,
-                        6,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                (552, 10415) => {
-                    rt::typed::many(
-                        &mut self.content_version,
-                        &avp,
-                        &mut w,
-                        7,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl rt::AvpData for ChargingRuleReport {
@@ -6485,11 +6463,85 @@ impl rt::AvpData for ChargingRuleReport {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 8usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (1005, 10415) => {
+                        rt::typed::many(
+                            &mut self.charging_rule_name,
+                            &avp,
+                            &mut w,
+                            0,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    (1004, 10415) => {
+                        rt::typed::many(
+                            &mut self.charging_rule_base_name,
+                            &avp,
+                            &mut w,
+                            1,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    (1020, 10415) => {
+                        rt::typed::opt(&mut self.bearer_identifier, &avp, &mut w, 192)
+                    }
+                    (1019, 10415) => {
+                        rt::typed::opt(&mut self.pcc_rule_status, &avp, &mut w, 192)
+                    }
+                    (1031, 10415) => {
+                        rt::typed::opt(&mut self.rule_failure_code, &avp, &mut w, 192)
+                    }
+                    (430, 0) => {
+                        rt::typed::opt(&mut self.final_unit_indication, &avp, &mut w, 64)
+                    }
+                    (2819, 10415) => {
+                        rt::typed::many(
+                            &mut self.ran_nas_release_cause,
+                            &avp,
+                            &mut w,
+                            6,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    (552, 10415) => {
+                        rt::typed::many(
+                            &mut self.content_version,
+                            &avp,
+                            &mut w,
+                            7,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     #[inline]
     fn check(
@@ -6617,65 +6669,6 @@ impl AccessNetworkChargingIdentifierGx {
             rt::dictionary::AvpType::OctetString,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 4usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (503, 10415) => {
-                    rt::typed::one(
-                        &mut self.access_network_charging_identifier_value,
-                        &avp,
-                        &mut w,
-                        0,
-                        192,
-                    )
-                }
-                (1004, 10415) => {
-                    rt::typed::many(
-                        &mut self.charging_rule_base_name,
-                        &avp,
-                        &mut w,
-                        1,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                (1005, 10415) => {
-                    rt::typed::many(
-                        &mut self.charging_rule_name,
-                        &avp,
-                        &mut w,
-                        2,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                (2827, 10415) => {
-                    rt::typed::opt(
-                        &mut self.ip_can_session_charging_scope,
-                        &avp,
-                        &mut w,
-                        128,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl rt::AvpData for AccessNetworkChargingIdentifierGx {
@@ -6688,11 +6681,70 @@ impl rt::AvpData for AccessNetworkChargingIdentifierGx {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 4usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (503, 10415) => {
+                        rt::typed::one(
+                            &mut self.access_network_charging_identifier_value,
+                            &avp,
+                            &mut w,
+                            0,
+                            192,
+                        )
+                    }
+                    (1004, 10415) => {
+                        rt::typed::many(
+                            &mut self.charging_rule_base_name,
+                            &avp,
+                            &mut w,
+                            1,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    (1005, 10415) => {
+                        rt::typed::many(
+                            &mut self.charging_rule_name,
+                            &avp,
+                            &mut w,
+                            2,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    (2827, 10415) => {
+                        rt::typed::opt(
+                            &mut self.ip_can_session_charging_scope,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(
@@ -6882,89 +6934,6 @@ impl EventReportIndication {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1033, 10415);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 21usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (1503, 10415) => rt::typed::opt(&mut self.an_trusted, &avp, &mut w, 192),
-                (1006, 10415) => {
-                    rt::typed::many(
-                        &mut self.event_trigger,
-                        &avp,
-                        &mut w,
-                        1,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                (2319, 10415) => {
-                    rt::typed::opt(&mut self.user_csg_information, &avp, &mut w, 128)
-                }
-                (1027, 10415) => rt::typed::opt(&mut self.ip_can_type, &avp, &mut w, 192),
-                (1050, 10415) => {
-                    rt::typed::many(&mut self.an_gw_address, &avp, &mut w, 4, 128, 2)
-                }
-                (6, 10415) => {
-                    rt::typed::opt(&mut self.tgpp_sgsn_address, &avp, &mut w, 192)
-                }
-                (15, 10415) => {
-                    rt::typed::opt(&mut self.tgpp_sgsn_ipv6_address, &avp, &mut w, 192)
-                }
-                (18, 10415) => {
-                    rt::typed::opt(&mut self.tgpp_sgsn_mcc_mnc, &avp, &mut w, 192)
-                }
-                (8, 0) => rt::typed::opt(&mut self.framed_ip_address, &avp, &mut w, 64),
-                (1032, 10415) => rt::typed::opt(&mut self.rat_type, &avp, &mut w, 128),
-                (909, 10415) => rt::typed::opt(&mut self.rai, &avp, &mut w, 192),
-                (22, 10415) => {
-                    rt::typed::opt(&mut self.tgpp_user_location_info, &avp, &mut w, 192)
-                }
-                (1458, 10415) => rt::typed::opt(&mut self.trace_data, &avp, &mut w, 192),
-                (1459, 10415) => {
-                    rt::typed::opt(&mut self.trace_reference, &avp, &mut w, 192)
-                }
-                (9010, 5535) => rt::typed::opt(&mut self.tgpp2_bsid, &avp, &mut w, 192),
-                (23, 10415) => {
-                    rt::typed::opt(&mut self.tgpp_ms_timezone, &avp, &mut w, 192)
-                }
-                (1079, 10415) => {
-                    rt::typed::opt(&mut self.routing_ip_address, &avp, &mut w, 128)
-                }
-                (2805, 10415) => {
-                    rt::typed::opt(&mut self.ue_local_ip_address, &avp, &mut w, 128)
-                }
-                (2804, 10415) => {
-                    rt::typed::opt(&mut self.henb_local_ip_address, &avp, &mut w, 128)
-                }
-                (2806, 10415) => {
-                    rt::typed::opt(&mut self.udp_source_port, &avp, &mut w, 128)
-                }
-                (2822, 10415) => {
-                    rt::typed::opt(
-                        &mut self.presence_reporting_area_information,
-                        &avp,
-                        &mut w,
-                        128,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(
     any(
@@ -6986,11 +6955,121 @@ impl rt::AvpData for EventReportIndication {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 21usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (1503, 10415) => {
+                        rt::typed::opt(&mut self.an_trusted, &avp, &mut w, 192)
+                    }
+                    (1006, 10415) => {
+                        rt::typed::many(
+                            &mut self.event_trigger,
+                            &avp,
+                            &mut w,
+                            1,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    (2319, 10415) => {
+                        rt::typed::opt(&mut self.user_csg_information, &avp, &mut w, 128)
+                    }
+                    (1027, 10415) => {
+                        rt::typed::opt(&mut self.ip_can_type, &avp, &mut w, 192)
+                    }
+                    (1050, 10415) => {
+                        rt::typed::many(&mut self.an_gw_address, &avp, &mut w, 4, 128, 2)
+                    }
+                    (6, 10415) => {
+                        rt::typed::opt(&mut self.tgpp_sgsn_address, &avp, &mut w, 192)
+                    }
+                    (15, 10415) => {
+                        rt::typed::opt(
+                            &mut self.tgpp_sgsn_ipv6_address,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (18, 10415) => {
+                        rt::typed::opt(&mut self.tgpp_sgsn_mcc_mnc, &avp, &mut w, 192)
+                    }
+                    (8, 0) => {
+                        rt::typed::opt(&mut self.framed_ip_address, &avp, &mut w, 64)
+                    }
+                    (1032, 10415) => {
+                        rt::typed::opt(&mut self.rat_type, &avp, &mut w, 128)
+                    }
+                    (909, 10415) => rt::typed::opt(&mut self.rai, &avp, &mut w, 192),
+                    (22, 10415) => {
+                        rt::typed::opt(
+                            &mut self.tgpp_user_location_info,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (1458, 10415) => {
+                        rt::typed::opt(&mut self.trace_data, &avp, &mut w, 192)
+                    }
+                    (1459, 10415) => {
+                        rt::typed::opt(&mut self.trace_reference, &avp, &mut w, 192)
+                    }
+                    (9010, 5535) => {
+                        rt::typed::opt(&mut self.tgpp2_bsid, &avp, &mut w, 192)
+                    }
+                    (23, 10415) => {
+                        rt::typed::opt(&mut self.tgpp_ms_timezone, &avp, &mut w, 192)
+                    }
+                    (1079, 10415) => {
+                        rt::typed::opt(&mut self.routing_ip_address, &avp, &mut w, 128)
+                    }
+                    (2805, 10415) => {
+                        rt::typed::opt(&mut self.ue_local_ip_address, &avp, &mut w, 128)
+                    }
+                    (2804, 10415) => {
+                        rt::typed::opt(
+                            &mut self.henb_local_ip_address,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (2806, 10415) => {
+                        rt::typed::opt(&mut self.udp_source_port, &avp, &mut w, 128)
+                    }
+                    (2822, 10415) => {
+                        rt::typed::opt(
+                            &mut self.presence_reporting_area_information,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     #[inline]
     fn check(
@@ -7235,42 +7314,6 @@ impl AllocationRetentionPriority {
             rt::dictionary::AvpType::Unsigned32,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 3usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (1046, 10415) => {
-                    rt::typed::one(&mut self.priority_level, &avp, &mut w, 0, 128)
-                }
-                (1047, 10415) => {
-                    rt::typed::opt(&mut self.pre_emption_capability, &avp, &mut w, 128)
-                }
-                (1048, 10415) => {
-                    rt::typed::opt(
-                        &mut self.pre_emption_vulnerability,
-                        &avp,
-                        &mut w,
-                        128,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(
     any(
@@ -7305,11 +7348,52 @@ impl rt::AvpData for AllocationRetentionPriority {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 3usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (1046, 10415) => {
+                        rt::typed::one(&mut self.priority_level, &avp, &mut w, 0, 128)
+                    }
+                    (1047, 10415) => {
+                        rt::typed::opt(
+                            &mut self.pre_emption_capability,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (1048, 10415) => {
+                        rt::typed::opt(
+                            &mut self.pre_emption_vulnerability,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.priority_level, buf, &self.avp_flags, 1046, 10415, 128);
@@ -7414,41 +7498,6 @@ impl TunnelInformation {
             rt::dictionary::AvpType::IPFilterRule,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 2usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (1037, 10415) => {
-                    rt::typed::opt(&mut self.tunnel_header_length, &avp, &mut w, 128)
-                }
-                (1036, 10415) => {
-                    rt::typed::many(
-                        &mut self.tunnel_header_filter,
-                        &avp,
-                        &mut w,
-                        1,
-                        128,
-                        2,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(
     any(
@@ -7469,11 +7518,46 @@ impl rt::AvpData for TunnelInformation {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 2usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (1037, 10415) => {
+                        rt::typed::opt(&mut self.tunnel_header_length, &avp, &mut w, 128)
+                    }
+                    (1036, 10415) => {
+                        rt::typed::many(
+                            &mut self.tunnel_header_filter,
+                            &avp,
+                            &mut w,
+                            1,
+                            128,
+                            2,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(
@@ -7554,34 +7638,6 @@ impl CoaInformation {
             rt::dictionary::AvpType::Address,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 2usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (1038, 10415) => {
-                    rt::typed::one(&mut self.tunnel_information, &avp, &mut w, 0, 128)
-                }
-                (1035, 10415) => {
-                    rt::typed::one(&mut self.coa_ip_address, &avp, &mut w, 1, 128)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl rt::AvpData for CoaInformation {
@@ -7594,11 +7650,45 @@ impl rt::AvpData for CoaInformation {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 2usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (1038, 10415) => {
+                        rt::typed::one(
+                            &mut self.tunnel_information,
+                            &avp,
+                            &mut w,
+                            0,
+                            128,
+                        )
+                    }
+                    (1035, 10415) => {
+                        rt::typed::one(&mut self.coa_ip_address, &avp, &mut w, 1, 128)
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     #[inline]
     fn check(
@@ -7692,39 +7782,6 @@ impl DefaultEpsBearerQos {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1049, 10415);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 2usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (1028, 10415) => {
-                    rt::typed::opt(&mut self.qos_class_identifier, &avp, &mut w, 192)
-                }
-                (1034, 10415) => {
-                    rt::typed::opt(
-                        &mut self.allocation_retention_priority,
-                        &avp,
-                        &mut w,
-                        128,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(
     any(
@@ -7745,11 +7802,44 @@ impl rt::AvpData for DefaultEpsBearerQos {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 2usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (1028, 10415) => {
+                        rt::typed::opt(&mut self.qos_class_identifier, &avp, &mut w, 192)
+                    }
+                    (1034, 10415) => {
+                        rt::typed::opt(
+                            &mut self.allocation_retention_priority,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(
@@ -7875,50 +7965,6 @@ impl FlowInformation {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1058, 10415);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 8usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (507, 10415) => {
-                    rt::typed::opt(&mut self.flow_description, &avp, &mut w, 192)
-                }
-                (1060, 10415) => {
-                    rt::typed::opt(&mut self.packet_filter_identifier, &avp, &mut w, 128)
-                }
-                (1072, 10415) => {
-                    rt::typed::opt(&mut self.packet_filter_usage, &avp, &mut w, 128)
-                }
-                (1014, 10415) => {
-                    rt::typed::opt(&mut self.tos_traffic_class, &avp, &mut w, 192)
-                }
-                (1056, 10415) => {
-                    rt::typed::opt(&mut self.security_parameter_index, &avp, &mut w, 128)
-                }
-                (1057, 10415) => rt::typed::opt(&mut self.flow_label, &avp, &mut w, 128),
-                (1080, 10415) => {
-                    rt::typed::opt(&mut self.flow_direction, &avp, &mut w, 128)
-                }
-                (1077, 10415) => {
-                    rt::typed::opt(&mut self.routing_rule_identifier, &avp, &mut w, 128)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(
     any(
@@ -7941,11 +7987,72 @@ impl rt::AvpData for FlowInformation {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 8usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (507, 10415) => {
+                        rt::typed::opt(&mut self.flow_description, &avp, &mut w, 192)
+                    }
+                    (1060, 10415) => {
+                        rt::typed::opt(
+                            &mut self.packet_filter_identifier,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (1072, 10415) => {
+                        rt::typed::opt(&mut self.packet_filter_usage, &avp, &mut w, 128)
+                    }
+                    (1014, 10415) => {
+                        rt::typed::opt(&mut self.tos_traffic_class, &avp, &mut w, 192)
+                    }
+                    (1056, 10415) => {
+                        rt::typed::opt(
+                            &mut self.security_parameter_index,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (1057, 10415) => {
+                        rt::typed::opt(&mut self.flow_label, &avp, &mut w, 128)
+                    }
+                    (1080, 10415) => {
+                        rt::typed::opt(&mut self.flow_direction, &avp, &mut w, 128)
+                    }
+                    (1077, 10415) => {
+                        rt::typed::opt(
+                            &mut self.routing_rule_identifier,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     #[inline]
     fn check(
@@ -8100,45 +8207,6 @@ impl PacketFilterInformation {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1061, 10415);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 7usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (1060, 10415) => {
-                    rt::typed::opt(&mut self.packet_filter_identifier, &avp, &mut w, 128)
-                }
-                (1010, 10415) => rt::typed::opt(&mut self.precedence, &avp, &mut w, 192),
-                (1059, 10415) => {
-                    rt::typed::opt(&mut self.packet_filter_content, &avp, &mut w, 128)
-                }
-                (1014, 10415) => {
-                    rt::typed::opt(&mut self.tos_traffic_class, &avp, &mut w, 192)
-                }
-                (1056, 10415) => {
-                    rt::typed::opt(&mut self.security_parameter_index, &avp, &mut w, 128)
-                }
-                (1057, 10415) => rt::typed::opt(&mut self.flow_label, &avp, &mut w, 128),
-                (1080, 10415) => {
-                    rt::typed::opt(&mut self.flow_direction, &avp, &mut w, 128)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(
     any(
@@ -8159,11 +8227,69 @@ impl rt::AvpData for PacketFilterInformation {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 7usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (1060, 10415) => {
+                        rt::typed::opt(
+                            &mut self.packet_filter_identifier,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (1010, 10415) => {
+                        rt::typed::opt(&mut self.precedence, &avp, &mut w, 192)
+                    }
+                    (1059, 10415) => {
+                        rt::typed::opt(
+                            &mut self.packet_filter_content,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (1014, 10415) => {
+                        rt::typed::opt(&mut self.tos_traffic_class, &avp, &mut w, 192)
+                    }
+                    (1056, 10415) => {
+                        rt::typed::opt(
+                            &mut self.security_parameter_index,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (1057, 10415) => {
+                        rt::typed::opt(&mut self.flow_label, &avp, &mut w, 128)
+                    }
+                    (1080, 10415) => {
+                        rt::typed::opt(&mut self.flow_direction, &avp, &mut w, 128)
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     #[inline]
     fn check(
@@ -8303,56 +8429,6 @@ impl UsageMonitoringInformation {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1067, 10415);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 7usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (1066, 10415) => {
-                    rt::typed::opt(&mut self.monitoring_key, &avp, &mut w, 128)
-                }
-                (431, 0) => {
-                    rt::typed::many(
-                        &mut self.granted_service_unit,
-                        &avp,
-                        &mut w,
-                        1,
-                        64,
-                        2,
-                    )
-                }
-                (446, 0) => {
-                    rt::typed::many(&mut self.used_service_unit, &avp, &mut w, 2, 64, 2)
-                }
-                (881, 10415) => {
-                    rt::typed::opt(&mut self.quota_consumption_time, &avp, &mut w, 192)
-                }
-                (1068, 10415) => {
-                    rt::typed::opt(&mut self.usage_monitoring_level, &avp, &mut w, 128)
-                }
-                (1069, 10415) => {
-                    rt::typed::opt(&mut self.usage_monitoring_report, &avp, &mut w, 128)
-                }
-                (1070, 10415) => {
-                    rt::typed::opt(&mut self.usage_monitoring_support, &avp, &mut w, 128)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(
     any(
@@ -8373,11 +8449,88 @@ impl rt::AvpData for UsageMonitoringInformation {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 7usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (1066, 10415) => {
+                        rt::typed::opt(&mut self.monitoring_key, &avp, &mut w, 128)
+                    }
+                    (431, 0) => {
+                        rt::typed::many(
+                            &mut self.granted_service_unit,
+                            &avp,
+                            &mut w,
+                            1,
+                            64,
+                            2,
+                        )
+                    }
+                    (446, 0) => {
+                        rt::typed::many(
+                            &mut self.used_service_unit,
+                            &avp,
+                            &mut w,
+                            2,
+                            64,
+                            2,
+                        )
+                    }
+                    (881, 10415) => {
+                        rt::typed::opt(
+                            &mut self.quota_consumption_time,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (1068, 10415) => {
+                        rt::typed::opt(
+                            &mut self.usage_monitoring_level,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (1069, 10415) => {
+                        rt::typed::opt(
+                            &mut self.usage_monitoring_report,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (1070, 10415) => {
+                        rt::typed::opt(
+                            &mut self.usage_monitoring_support,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     #[inline]
     fn check(
@@ -8461,38 +8614,6 @@ impl RoutingRuleInstall {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1081, 10415);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 1usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (1076, 10415) => {
-                    rt::typed::many(
-                        &mut self.routing_rule_definition,
-                        &avp,
-                        &mut w,
-                        0,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl rt::AvpData for RoutingRuleInstall {
@@ -8505,11 +8626,43 @@ impl rt::AvpData for RoutingRuleInstall {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 1usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (1076, 10415) => {
+                        rt::typed::many(
+                            &mut self.routing_rule_definition,
+                            &avp,
+                            &mut w,
+                            0,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_all(
@@ -8559,38 +8712,6 @@ impl RoutingRuleRemove {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1075, 10415);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 1usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (1077, 10415) => {
-                    rt::typed::many(
-                        &mut self.routing_rule_identifier,
-                        &avp,
-                        &mut w,
-                        0,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl rt::AvpData for RoutingRuleRemove {
@@ -8603,11 +8724,43 @@ impl rt::AvpData for RoutingRuleRemove {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 1usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (1077, 10415) => {
+                        rt::typed::many(
+                            &mut self.routing_rule_identifier,
+                            &avp,
+                            &mut w,
+                            0,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_all(
@@ -8683,52 +8836,6 @@ impl RoutingRuleDefinition {
             rt::dictionary::AvpType::OctetString,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 5usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (1077, 10415) => {
-                    rt::typed::one(
-                        &mut self.routing_rule_identifier,
-                        &avp,
-                        &mut w,
-                        0,
-                        128,
-                    )
-                }
-                (1078, 10415) => {
-                    rt::typed::many(
-                        &mut self.routing_filter,
-                        &avp,
-                        &mut w,
-                        1,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                (1010, 10415) => rt::typed::opt(&mut self.precedence, &avp, &mut w, 192),
-                (1079, 10415) => {
-                    rt::typed::opt(&mut self.routing_ip_address, &avp, &mut w, 128)
-                }
-                (1027, 10415) => rt::typed::opt(&mut self.ip_can_type, &avp, &mut w, 192),
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl rt::AvpData for RoutingRuleDefinition {
@@ -8741,11 +8848,61 @@ impl rt::AvpData for RoutingRuleDefinition {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 5usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (1077, 10415) => {
+                        rt::typed::one(
+                            &mut self.routing_rule_identifier,
+                            &avp,
+                            &mut w,
+                            0,
+                            128,
+                        )
+                    }
+                    (1078, 10415) => {
+                        rt::typed::many(
+                            &mut self.routing_filter,
+                            &avp,
+                            &mut w,
+                            1,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    (1010, 10415) => {
+                        rt::typed::opt(&mut self.precedence, &avp, &mut w, 192)
+                    }
+                    (1079, 10415) => {
+                        rt::typed::opt(&mut self.routing_ip_address, &avp, &mut w, 128)
+                    }
+                    (1027, 10415) => {
+                        rt::typed::opt(&mut self.ip_can_type, &avp, &mut w, 192)
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     #[inline]
     fn check(
@@ -8848,41 +9005,6 @@ impl RoutingFilter {
             rt::dictionary::AvpType::Enumerated,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 5usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (507, 10415) => {
-                    rt::typed::one(&mut self.flow_description, &avp, &mut w, 0, 192)
-                }
-                (1080, 10415) => {
-                    rt::typed::one(&mut self.flow_direction, &avp, &mut w, 1, 128)
-                }
-                (1014, 10415) => {
-                    rt::typed::opt(&mut self.tos_traffic_class, &avp, &mut w, 192)
-                }
-                (1056, 10415) => {
-                    rt::typed::opt(&mut self.security_parameter_index, &avp, &mut w, 128)
-                }
-                (1057, 10415) => rt::typed::opt(&mut self.flow_label, &avp, &mut w, 128),
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl rt::AvpData for RoutingFilter {
@@ -8895,11 +9017,53 @@ impl rt::AvpData for RoutingFilter {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 5usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (507, 10415) => {
+                        rt::typed::one(&mut self.flow_description, &avp, &mut w, 0, 192)
+                    }
+                    (1080, 10415) => {
+                        rt::typed::one(&mut self.flow_direction, &avp, &mut w, 1, 128)
+                    }
+                    (1014, 10415) => {
+                        rt::typed::opt(&mut self.tos_traffic_class, &avp, &mut w, 192)
+                    }
+                    (1056, 10415) => {
+                        rt::typed::opt(
+                            &mut self.security_parameter_index,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (1057, 10415) => {
+                        rt::typed::opt(&mut self.flow_label, &avp, &mut w, 128)
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     #[inline]
     fn check(
@@ -8981,37 +9145,6 @@ impl TdfInformation {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1087, 10415);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 3usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (1090, 10415) => {
-                    rt::typed::opt(&mut self.tdf_destination_realm, &avp, &mut w, 128)
-                }
-                (1089, 10415) => {
-                    rt::typed::opt(&mut self.tdf_destination_host, &avp, &mut w, 128)
-                }
-                (1091, 10415) => {
-                    rt::typed::opt(&mut self.tdf_ip_address, &avp, &mut w, 128)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "gx", feature = "ts29212"))]
 impl rt::AvpData for TdfInformation {
@@ -9024,11 +9157,47 @@ impl rt::AvpData for TdfInformation {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 3usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (1090, 10415) => {
+                        rt::typed::opt(
+                            &mut self.tdf_destination_realm,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (1089, 10415) => {
+                        rt::typed::opt(&mut self.tdf_destination_host, &avp, &mut w, 128)
+                    }
+                    (1091, 10415) => {
+                        rt::typed::opt(&mut self.tdf_ip_address, &avp, &mut w, 128)
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     #[inline]
     fn check(
@@ -9138,37 +9307,6 @@ impl RedirectInformation {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1085, 10415);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 3usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (1086, 10415) => {
-                    rt::typed::opt(&mut self.redirect_support, &avp, &mut w, 128)
-                }
-                (433, 0) => {
-                    rt::typed::opt(&mut self.redirect_address_type, &avp, &mut w, 64)
-                }
-                (435, 0) => {
-                    rt::typed::opt(&mut self.redirect_server_address, &avp, &mut w, 64)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(
     any(
@@ -9190,11 +9328,47 @@ impl rt::AvpData for RedirectInformation {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 3usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (1086, 10415) => {
+                        rt::typed::opt(&mut self.redirect_support, &avp, &mut w, 128)
+                    }
+                    (433, 0) => {
+                        rt::typed::opt(&mut self.redirect_address_type, &avp, &mut w, 64)
+                    }
+                    (435, 0) => {
+                        rt::typed::opt(
+                            &mut self.redirect_server_address,
+                            &avp,
+                            &mut w,
+                            64,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(
@@ -9310,55 +9484,6 @@ impl ApplicationDetectionInformation {
             rt::dictionary::AvpType::OctetString,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 3usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (1088, 10415) => {
-                    rt::typed::one(
-                        &mut self.tdf_application_identifier,
-                        &avp,
-                        &mut w,
-                        0,
-                        128,
-                    )
-                }
-                (2802, 10415) => {
-                    rt::typed::opt(
-                        &mut self.tdf_application_instance_identifier,
-                        &avp,
-                        &mut w,
-                        128,
-                    )
-                }
-                (1058, 10415) => {
-                    rt::typed::many(
-                        &mut self.flow_information,
-                        &avp,
-                        &mut w,
-                        2,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(
     any(
@@ -9379,11 +9504,60 @@ impl rt::AvpData for ApplicationDetectionInformation {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 3usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (1088, 10415) => {
+                        rt::typed::one(
+                            &mut self.tdf_application_identifier,
+                            &avp,
+                            &mut w,
+                            0,
+                            128,
+                        )
+                    }
+                    (2802, 10415) => {
+                        rt::typed::opt(
+                            &mut self.tdf_application_instance_identifier,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (1058, 10415) => {
+                        rt::typed::many(
+                            &mut self.flow_information,
+                            &avp,
+                            &mut w,
+                            2,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(
@@ -9461,50 +9635,6 @@ impl DefaultQosInformation {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2816, 10415);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 4usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (1028, 10415) => {
-                    rt::typed::opt(&mut self.qos_class_identifier, &avp, &mut w, 192)
-                }
-                (516, 10415) => {
-                    rt::typed::opt(
-                        &mut self.max_requested_bandwidth_ul,
-                        &avp,
-                        &mut w,
-                        192,
-                    )
-                }
-                (515, 10415) => {
-                    rt::typed::opt(
-                        &mut self.max_requested_bandwidth_dl,
-                        &avp,
-                        &mut w,
-                        192,
-                    )
-                }
-                (2817, 10415) => {
-                    rt::typed::opt(&mut self.default_qos_name, &avp, &mut w, 128)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "gx", feature = "ts29212"))]
 impl rt::AvpData for DefaultQosInformation {
@@ -9517,11 +9647,55 @@ impl rt::AvpData for DefaultQosInformation {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 4usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (1028, 10415) => {
+                        rt::typed::opt(&mut self.qos_class_identifier, &avp, &mut w, 192)
+                    }
+                    (516, 10415) => {
+                        rt::typed::opt(
+                            &mut self.max_requested_bandwidth_ul,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (515, 10415) => {
+                        rt::typed::opt(
+                            &mut self.max_requested_bandwidth_dl,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (2817, 10415) => {
+                        rt::typed::opt(&mut self.default_qos_name, &avp, &mut w, 128)
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(
@@ -9671,63 +9845,6 @@ impl ConditionalApnAggregateMaxBitrate {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2818, 10415);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 6usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (1041, 10415) => {
-                    rt::typed::opt(
-                        &mut self.apn_aggregate_max_bitrate_ul,
-                        &avp,
-                        &mut w,
-                        128,
-                    )
-                }
-                (1040, 10415) => {
-                    rt::typed::opt(
-                        &mut self.apn_aggregate_max_bitrate_dl,
-                        &avp,
-                        &mut w,
-                        128,
-                    )
-                }
-                (2849, 10415) => {
-                    rt::typed::opt(&mut self.extended_apn_ambr_ul, &avp, &mut w, 128)
-                }
-                (2848, 10415) => {
-                    rt::typed::opt(&mut self.extended_apn_ambr_dl, &avp, &mut w, 128)
-                }
-                (1027, 10415) => {
-                    rt::typed::many(
-                        &mut self.ip_can_type,
-                        &avp,
-                        &mut w,
-                        4,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                (1032, 10415) => {
-                    rt::typed::many(&mut self.rat_type, &avp, &mut w, 5, 128, u32::MAX)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(
     any(
@@ -9754,11 +9871,75 @@ impl rt::AvpData for ConditionalApnAggregateMaxBitrate {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 6usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (1041, 10415) => {
+                        rt::typed::opt(
+                            &mut self.apn_aggregate_max_bitrate_ul,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (1040, 10415) => {
+                        rt::typed::opt(
+                            &mut self.apn_aggregate_max_bitrate_dl,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (2849, 10415) => {
+                        rt::typed::opt(&mut self.extended_apn_ambr_ul, &avp, &mut w, 128)
+                    }
+                    (2848, 10415) => {
+                        rt::typed::opt(&mut self.extended_apn_ambr_dl, &avp, &mut w, 128)
+                    }
+                    (1027, 10415) => {
+                        rt::typed::many(
+                            &mut self.ip_can_type,
+                            &avp,
+                            &mut w,
+                            4,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    (1032, 10415) => {
+                        rt::typed::many(
+                            &mut self.rat_type,
+                            &avp,
+                            &mut w,
+                            5,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(
@@ -9890,60 +10071,6 @@ impl PresenceReportingAreaInformation {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2822, 10415);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 4usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (2821, 10415) => {
-                    rt::typed::opt(
-                        &mut self.presence_reporting_area_identifier,
-                        &avp,
-                        &mut w,
-                        128,
-                    )
-                }
-                (2823, 10415) => {
-                    rt::typed::opt(
-                        &mut self.presence_reporting_area_status,
-                        &avp,
-                        &mut w,
-                        128,
-                    )
-                }
-                (2820, 10415) => {
-                    rt::typed::opt(
-                        &mut self.presence_reporting_area_elements_list,
-                        &avp,
-                        &mut w,
-                        128,
-                    )
-                }
-                (2855, 10415) => {
-                    rt::typed::opt(
-                        &mut self.presence_reporting_area_node,
-                        &avp,
-                        &mut w,
-                        128,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(
     any(
@@ -9967,11 +10094,65 @@ impl rt::AvpData for PresenceReportingAreaInformation {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 4usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (2821, 10415) => {
+                        rt::typed::opt(
+                            &mut self.presence_reporting_area_identifier,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (2823, 10415) => {
+                        rt::typed::opt(
+                            &mut self.presence_reporting_area_status,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (2820, 10415) => {
+                        rt::typed::opt(
+                            &mut self.presence_reporting_area_elements_list,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (2855, 10415) => {
+                        rt::typed::opt(
+                            &mut self.presence_reporting_area_node,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(
@@ -10089,36 +10270,6 @@ impl FixedUserLocationInfo {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2825, 10415);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 4usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (1524, 10415) => rt::typed::opt(&mut self.ssid, &avp, &mut w, 192),
-                (2716, 10415) => rt::typed::opt(&mut self.bssid, &avp, &mut w, 192),
-                (302, 13019) => {
-                    rt::typed::opt(&mut self.logical_access_id, &avp, &mut w, 192)
-                }
-                (313, 13019) => {
-                    rt::typed::opt(&mut self.physical_access_id, &avp, &mut w, 192)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(
     any(
@@ -10139,11 +10290,41 @@ impl rt::AvpData for FixedUserLocationInfo {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 4usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (1524, 10415) => rt::typed::opt(&mut self.ssid, &avp, &mut w, 192),
+                    (2716, 10415) => rt::typed::opt(&mut self.bssid, &avp, &mut w, 192),
+                    (302, 13019) => {
+                        rt::typed::opt(&mut self.logical_access_id, &avp, &mut w, 192)
+                    }
+                    (313, 13019) => {
+                        rt::typed::opt(&mut self.physical_access_id, &avp, &mut w, 192)
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     #[inline]
     fn check(
@@ -10218,49 +10399,6 @@ impl RoutingRuleReport {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2835, 10415);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 3usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (1077, 10415) => {
-                    rt::typed::many(
-                        &mut self.routing_rule_identifier,
-                        &avp,
-                        &mut w,
-                        0,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                (1019, 10415) => {
-                    rt::typed::opt(&mut self.pcc_rule_status, &avp, &mut w, 192)
-                }
-                (2834, 10415) => {
-                    rt::typed::opt(
-                        &mut self.routing_rule_failure_code,
-                        &avp,
-                        &mut w,
-                        128,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl rt::AvpData for RoutingRuleReport {
@@ -10273,11 +10411,54 @@ impl rt::AvpData for RoutingRuleReport {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 3usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (1077, 10415) => {
+                        rt::typed::many(
+                            &mut self.routing_rule_identifier,
+                            &avp,
+                            &mut w,
+                            0,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    (1019, 10415) => {
+                        rt::typed::opt(&mut self.pcc_rule_status, &avp, &mut w, 192)
+                    }
+                    (2834, 10415) => {
+                        rt::typed::opt(
+                            &mut self.routing_rule_failure_code,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_all(
@@ -10367,66 +10548,6 @@ impl ConditionalPolicyInformation {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2840, 10415);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 7usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (2839, 10415) => {
-                    rt::typed::opt(&mut self.execution_time, &avp, &mut w, 128)
-                }
-                (1049, 10415) => {
-                    rt::typed::opt(&mut self.default_eps_bearer_qos, &avp, &mut w, 128)
-                }
-                (1041, 10415) => {
-                    rt::typed::opt(
-                        &mut self.apn_aggregate_max_bitrate_ul,
-                        &avp,
-                        &mut w,
-                        128,
-                    )
-                }
-                (1040, 10415) => {
-                    rt::typed::opt(
-                        &mut self.apn_aggregate_max_bitrate_dl,
-                        &avp,
-                        &mut w,
-                        128,
-                    )
-                }
-                (2849, 10415) => {
-                    rt::typed::opt(&mut self.extended_apn_ambr_ul, &avp, &mut w, 128)
-                }
-                (2848, 10415) => {
-                    rt::typed::opt(&mut self.extended_apn_ambr_dl, &avp, &mut w, 128)
-                }
-                (2818, 10415) => {
-                    rt::typed::many(
-                        &mut self.conditional_apn_aggregate_max_bitrate,
-                        &avp,
-                        &mut w,
-                        6,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "gx", feature = "ts29212"))]
 impl rt::AvpData for ConditionalPolicyInformation {
@@ -10439,11 +10560,76 @@ impl rt::AvpData for ConditionalPolicyInformation {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 7usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (2839, 10415) => {
+                        rt::typed::opt(&mut self.execution_time, &avp, &mut w, 128)
+                    }
+                    (1049, 10415) => {
+                        rt::typed::opt(
+                            &mut self.default_eps_bearer_qos,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (1041, 10415) => {
+                        rt::typed::opt(
+                            &mut self.apn_aggregate_max_bitrate_ul,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (1040, 10415) => {
+                        rt::typed::opt(
+                            &mut self.apn_aggregate_max_bitrate_dl,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (2849, 10415) => {
+                        rt::typed::opt(&mut self.extended_apn_ambr_ul, &avp, &mut w, 128)
+                    }
+                    (2848, 10415) => {
+                        rt::typed::opt(&mut self.extended_apn_ambr_dl, &avp, &mut w, 128)
+                    }
+                    (2818, 10415) => {
+                        rt::typed::many(
+                            &mut self.conditional_apn_aggregate_max_bitrate,
+                            &avp,
+                            &mut w,
+                            6,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     #[inline]
     fn check(
@@ -10541,38 +10727,6 @@ impl PraInstall {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2845, 10415);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 1usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (2822, 10415) => {
-                    rt::typed::many(
-                        &mut self.presence_reporting_area_information,
-                        &avp,
-                        &mut w,
-                        0,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "gx", feature = "ts29212"))]
 impl rt::AvpData for PraInstall {
@@ -10585,11 +10739,43 @@ impl rt::AvpData for PraInstall {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 1usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (2822, 10415) => {
+                        rt::typed::many(
+                            &mut self.presence_reporting_area_information,
+                            &avp,
+                            &mut w,
+                            0,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_all(
@@ -10639,38 +10825,6 @@ impl PraRemove {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2846, 10415);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 1usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (2821, 10415) => {
-                    rt::typed::many(
-                        &mut self.presence_reporting_area_identifier,
-                        &avp,
-                        &mut w,
-                        0,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "gx", feature = "ts29212"))]
 impl rt::AvpData for PraRemove {
@@ -10683,11 +10837,43 @@ impl rt::AvpData for PraRemove {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 1usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (2821, 10415) => {
+                        rt::typed::many(
+                            &mut self.presence_reporting_area_identifier,
+                            &avp,
+                            &mut w,
+                            0,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_all(
@@ -10757,67 +10943,6 @@ impl QosRuleInstall {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1051, 10415);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 6usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (1053, 10415) => {
-                    rt::typed::many(
-                        &mut self.qos_rule_definition,
-                        &avp,
-                        &mut w,
-                        0,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                (1054, 10415) => {
-                    rt::typed::many(
-                        &mut self.qos_rule_name,
-                        &avp,
-                        &mut w,
-                        1,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                (1074, 10415) => {
-                    rt::typed::many(
-                        &mut self.qos_rule_base_name,
-                        &avp,
-                        &mut w,
-                        2,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                (1038, 10415) => {
-                    rt::typed::opt(&mut self.tunnel_information, &avp, &mut w, 128)
-                }
-                (1043, 10415) => {
-                    rt::typed::opt(&mut self.rule_activation_time, &avp, &mut w, 192)
-                }
-                (1044, 10415) => {
-                    rt::typed::opt(&mut self.rule_deactivation_time, &avp, &mut w, 192)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "gxx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl rt::AvpData for QosRuleInstall {
@@ -10830,11 +10955,77 @@ impl rt::AvpData for QosRuleInstall {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 6usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (1053, 10415) => {
+                        rt::typed::many(
+                            &mut self.qos_rule_definition,
+                            &avp,
+                            &mut w,
+                            0,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    (1054, 10415) => {
+                        rt::typed::many(
+                            &mut self.qos_rule_name,
+                            &avp,
+                            &mut w,
+                            1,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    (1074, 10415) => {
+                        rt::typed::many(
+                            &mut self.qos_rule_base_name,
+                            &avp,
+                            &mut w,
+                            2,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    (1038, 10415) => {
+                        rt::typed::opt(&mut self.tunnel_information, &avp, &mut w, 128)
+                    }
+                    (1043, 10415) => {
+                        rt::typed::opt(&mut self.rule_activation_time, &avp, &mut w, 192)
+                    }
+                    (1044, 10415) => {
+                        rt::typed::opt(
+                            &mut self.rule_deactivation_time,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     #[inline]
     fn check(
@@ -10928,48 +11119,6 @@ impl QosRuleRemove {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1052, 10415);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 2usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (1054, 10415) => {
-                    rt::typed::many(
-                        &mut self.qos_rule_name,
-                        &avp,
-                        &mut w,
-                        0,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                (1074, 10415) => {
-                    rt::typed::many(
-                        &mut self.qos_rule_base_name,
-                        &avp,
-                        &mut w,
-                        1,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "gxx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl rt::AvpData for QosRuleRemove {
@@ -10982,11 +11131,53 @@ impl rt::AvpData for QosRuleRemove {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 2usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (1054, 10415) => {
+                        rt::typed::many(
+                            &mut self.qos_rule_name,
+                            &avp,
+                            &mut w,
+                            0,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    (1074, 10415) => {
+                        rt::typed::many(
+                            &mut self.qos_rule_base_name,
+                            &avp,
+                            &mut w,
+                            1,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_all(&self.qos_rule_name, buf, &self.avp_flags, 1054, 10415, 192);
@@ -11075,64 +11266,6 @@ impl QosRuleDefinition {
             rt::dictionary::AvpType::OctetString,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 8usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (1054, 10415) => {
-                    rt::typed::one(&mut self.qos_rule_name, &avp, &mut w, 0, 192)
-                }
-                (1058, 10415) => {
-                    rt::typed::many(
-                        &mut self.flow_information,
-                        &avp,
-                        &mut w,
-                        1,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                (1016, 10415) => {
-                    rt::typed::opt(&mut self.qos_information, &avp, &mut w, 192)
-                }
-                (1010, 10415) => rt::typed::opt(&mut self.precedence, &avp, &mut w, 192),
-                (536, 10415) => {
-                    rt::typed::many(
-                        &mut self.required_access_info,
-                        &avp,
-                        &mut w,
-                        4,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                (539, 10415) => {
-                    rt::typed::opt(&mut self.sharing_key_dl, &avp, &mut w, 128)
-                }
-                (540, 10415) => {
-                    rt::typed::opt(&mut self.sharing_key_ul, &avp, &mut w, 128)
-                }
-                (552, 10415) => {
-                    rt::typed::opt(&mut self.content_version, &avp, &mut w, 128)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "gxx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl rt::AvpData for QosRuleDefinition {
@@ -11145,11 +11278,71 @@ impl rt::AvpData for QosRuleDefinition {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 8usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (1054, 10415) => {
+                        rt::typed::one(&mut self.qos_rule_name, &avp, &mut w, 0, 192)
+                    }
+                    (1058, 10415) => {
+                        rt::typed::many(
+                            &mut self.flow_information,
+                            &avp,
+                            &mut w,
+                            1,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    (1016, 10415) => {
+                        rt::typed::opt(&mut self.qos_information, &avp, &mut w, 192)
+                    }
+                    (1010, 10415) => {
+                        rt::typed::opt(&mut self.precedence, &avp, &mut w, 192)
+                    }
+                    (536, 10415) => {
+                        rt::typed::many(
+                            &mut self.required_access_info,
+                            &avp,
+                            &mut w,
+                            4,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    (539, 10415) => {
+                        rt::typed::opt(&mut self.sharing_key_dl, &avp, &mut w, 128)
+                    }
+                    (540, 10415) => {
+                        rt::typed::opt(&mut self.sharing_key_ul, &avp, &mut w, 128)
+                    }
+                    (552, 10415) => {
+                        rt::typed::opt(&mut self.content_version, &avp, &mut w, 128)
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     #[inline]
     fn check(
@@ -11243,64 +11436,6 @@ impl QosRuleReport {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1055, 10415);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 5usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (1054, 10415) => {
-                    rt::typed::many(
-                        &mut self.qos_rule_name,
-                        &avp,
-                        &mut w,
-                        0,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                (1074, 10415) => {
-                    rt::typed::many(
-                        &mut self.qos_rule_base_name,
-                        &avp,
-                        &mut w,
-                        1,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                (1019, 10415) => {
-                    rt::typed::opt(&mut self.pcc_rule_status, &avp, &mut w, 192)
-                }
-                (1031, 10415) => {
-                    rt::typed::opt(&mut self.rule_failure_code, &avp, &mut w, 192)
-                }
-                (552, 10415) => {
-                    rt::typed::many(
-                        &mut self.content_version,
-                        &avp,
-                        &mut w,
-                        4,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "gxx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl rt::AvpData for QosRuleReport {
@@ -11313,11 +11448,69 @@ impl rt::AvpData for QosRuleReport {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 5usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (1054, 10415) => {
+                        rt::typed::many(
+                            &mut self.qos_rule_name,
+                            &avp,
+                            &mut w,
+                            0,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    (1074, 10415) => {
+                        rt::typed::many(
+                            &mut self.qos_rule_base_name,
+                            &avp,
+                            &mut w,
+                            1,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    (1019, 10415) => {
+                        rt::typed::opt(&mut self.pcc_rule_status, &avp, &mut w, 192)
+                    }
+                    (1031, 10415) => {
+                        rt::typed::opt(&mut self.rule_failure_code, &avp, &mut w, 192)
+                    }
+                    (552, 10415) => {
+                        rt::typed::many(
+                            &mut self.content_version,
+                            &avp,
+                            &mut w,
+                            4,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_all(&self.qos_rule_name, buf, &self.avp_flags, 1054, 10415, 192);
@@ -11405,67 +11598,6 @@ impl AdcRuleInstall {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1092, 10415);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 6usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (1094, 10415) => {
-                    rt::typed::many(
-                        &mut self.adc_rule_definition,
-                        &avp,
-                        &mut w,
-                        0,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                (1096, 10415) => {
-                    rt::typed::many(
-                        &mut self.adc_rule_name,
-                        &avp,
-                        &mut w,
-                        1,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                (1095, 10415) => {
-                    rt::typed::many(
-                        &mut self.adc_rule_base_name,
-                        &avp,
-                        &mut w,
-                        2,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                (2828, 10415) => {
-                    rt::typed::opt(&mut self.monitoring_flags, &avp, &mut w, 128)
-                }
-                (1043, 10415) => {
-                    rt::typed::opt(&mut self.rule_activation_time, &avp, &mut w, 192)
-                }
-                (1044, 10415) => {
-                    rt::typed::opt(&mut self.rule_deactivation_time, &avp, &mut w, 192)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "sd", feature = "st", feature = "ts29212"))]
 impl rt::AvpData for AdcRuleInstall {
@@ -11478,11 +11610,77 @@ impl rt::AvpData for AdcRuleInstall {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 6usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (1094, 10415) => {
+                        rt::typed::many(
+                            &mut self.adc_rule_definition,
+                            &avp,
+                            &mut w,
+                            0,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    (1096, 10415) => {
+                        rt::typed::many(
+                            &mut self.adc_rule_name,
+                            &avp,
+                            &mut w,
+                            1,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    (1095, 10415) => {
+                        rt::typed::many(
+                            &mut self.adc_rule_base_name,
+                            &avp,
+                            &mut w,
+                            2,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    (2828, 10415) => {
+                        rt::typed::opt(&mut self.monitoring_flags, &avp, &mut w, 128)
+                    }
+                    (1043, 10415) => {
+                        rt::typed::opt(&mut self.rule_activation_time, &avp, &mut w, 192)
+                    }
+                    (1044, 10415) => {
+                        rt::typed::opt(
+                            &mut self.rule_deactivation_time,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_all(
@@ -11569,48 +11767,6 @@ impl AdcRuleRemove {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1093, 10415);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 2usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (1096, 10415) => {
-                    rt::typed::many(
-                        &mut self.adc_rule_name,
-                        &avp,
-                        &mut w,
-                        0,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                (1095, 10415) => {
-                    rt::typed::many(
-                        &mut self.adc_rule_base_name,
-                        &avp,
-                        &mut w,
-                        1,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "sd", feature = "st", feature = "ts29212"))]
 impl rt::AvpData for AdcRuleRemove {
@@ -11623,11 +11779,53 @@ impl rt::AvpData for AdcRuleRemove {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 2usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (1096, 10415) => {
+                        rt::typed::many(
+                            &mut self.adc_rule_name,
+                            &avp,
+                            &mut w,
+                            0,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    (1095, 10415) => {
+                        rt::typed::many(
+                            &mut self.adc_rule_base_name,
+                            &avp,
+                            &mut w,
+                            1,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_all(&self.adc_rule_name, buf, &self.avp_flags, 1096, 10415, 192);
@@ -11764,112 +11962,6 @@ impl AdcRuleDefinition {
             rt::dictionary::AvpType::OctetString,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 20usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (1096, 10415) => {
-                    rt::typed::one(&mut self.adc_rule_name, &avp, &mut w, 0, 192)
-                }
-                (1088, 10415) => {
-                    rt::typed::opt(
-                        &mut self.tdf_application_identifier,
-                        &avp,
-                        &mut w,
-                        128,
-                    )
-                }
-                (1058, 10415) => {
-                    rt::typed::many(
-                        &mut self.flow_information,
-                        &avp,
-                        &mut w,
-                        2,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                (439, 0) => {
-                    rt::typed::opt(&mut self.service_identifier, &avp, &mut w, 64)
-                }
-                (432, 0) => rt::typed::opt(&mut self.rating_group, &avp, &mut w, 64),
-                (1011, 10415) => {
-                    rt::typed::opt(&mut self.reporting_level, &avp, &mut w, 192)
-                }
-                (1009, 10415) => rt::typed::opt(&mut self.online, &avp, &mut w, 192),
-                (1008, 10415) => rt::typed::opt(&mut self.offline, &avp, &mut w, 192),
-                (1007, 10415) => {
-                    rt::typed::opt(&mut self.metering_method, &avp, &mut w, 192)
-                }
-                (1010, 10415) => rt::typed::opt(&mut self.precedence, &avp, &mut w, 192),
-                (511, 10415) => rt::typed::opt(&mut self.flow_status, &avp, &mut w, 192),
-                (1016, 10415) => {
-                    rt::typed::opt(&mut self.qos_information, &avp, &mut w, 192)
-                }
-                (1066, 10415) => {
-                    rt::typed::opt(&mut self.monitoring_key, &avp, &mut w, 128)
-                }
-                (531, 10415) => {
-                    rt::typed::opt(&mut self.sponsor_identity, &avp, &mut w, 128)
-                }
-                (532, 10415) => {
-                    rt::typed::opt(
-                        &mut self.application_service_provider_identity,
-                        &avp,
-                        &mut w,
-                        128,
-                    )
-                }
-                (1085, 10415) => {
-                    rt::typed::many(
-                        &mut self.redirect_information,
-                        &avp,
-                        &mut w,
-                        15,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                (2809, 10415) => {
-                    rt::typed::opt(&mut self.mute_notification, &avp, &mut w, 128)
-                }
-                (2836, 10415) => {
-                    rt::typed::opt(
-                        &mut self.traffic_steering_policy_identifier_dl,
-                        &avp,
-                        &mut w,
-                        128,
-                    )
-                }
-                (2837, 10415) => {
-                    rt::typed::opt(
-                        &mut self.traffic_steering_policy_identifier_ul,
-                        &avp,
-                        &mut w,
-                        128,
-                    )
-                }
-                (1014, 10415) => {
-                    rt::typed::opt(&mut self.tos_traffic_class, &avp, &mut w, 192)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "sd", feature = "st", feature = "ts29212"))]
 impl rt::AvpData for AdcRuleDefinition {
@@ -11882,11 +11974,121 @@ impl rt::AvpData for AdcRuleDefinition {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 20usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (1096, 10415) => {
+                        rt::typed::one(&mut self.adc_rule_name, &avp, &mut w, 0, 192)
+                    }
+                    (1088, 10415) => {
+                        rt::typed::opt(
+                            &mut self.tdf_application_identifier,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (1058, 10415) => {
+                        rt::typed::many(
+                            &mut self.flow_information,
+                            &avp,
+                            &mut w,
+                            2,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    (439, 0) => {
+                        rt::typed::opt(&mut self.service_identifier, &avp, &mut w, 64)
+                    }
+                    (432, 0) => rt::typed::opt(&mut self.rating_group, &avp, &mut w, 64),
+                    (1011, 10415) => {
+                        rt::typed::opt(&mut self.reporting_level, &avp, &mut w, 192)
+                    }
+                    (1009, 10415) => rt::typed::opt(&mut self.online, &avp, &mut w, 192),
+                    (1008, 10415) => rt::typed::opt(&mut self.offline, &avp, &mut w, 192),
+                    (1007, 10415) => {
+                        rt::typed::opt(&mut self.metering_method, &avp, &mut w, 192)
+                    }
+                    (1010, 10415) => {
+                        rt::typed::opt(&mut self.precedence, &avp, &mut w, 192)
+                    }
+                    (511, 10415) => {
+                        rt::typed::opt(&mut self.flow_status, &avp, &mut w, 192)
+                    }
+                    (1016, 10415) => {
+                        rt::typed::opt(&mut self.qos_information, &avp, &mut w, 192)
+                    }
+                    (1066, 10415) => {
+                        rt::typed::opt(&mut self.monitoring_key, &avp, &mut w, 128)
+                    }
+                    (531, 10415) => {
+                        rt::typed::opt(&mut self.sponsor_identity, &avp, &mut w, 128)
+                    }
+                    (532, 10415) => {
+                        rt::typed::opt(
+                            &mut self.application_service_provider_identity,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (1085, 10415) => {
+                        rt::typed::many(
+                            &mut self.redirect_information,
+                            &avp,
+                            &mut w,
+                            15,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    (2809, 10415) => {
+                        rt::typed::opt(&mut self.mute_notification, &avp, &mut w, 128)
+                    }
+                    (2836, 10415) => {
+                        rt::typed::opt(
+                            &mut self.traffic_steering_policy_identifier_dl,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (2837, 10415) => {
+                        rt::typed::opt(
+                            &mut self.traffic_steering_policy_identifier_ul,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (1014, 10415) => {
+                        rt::typed::opt(&mut self.tos_traffic_class, &avp, &mut w, 192)
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     #[inline]
     fn check(
@@ -12057,57 +12259,6 @@ impl AdcRuleReport {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1097, 10415);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 5usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (1096, 10415) => {
-                    rt::typed::many(
-                        &mut self.adc_rule_name,
-                        &avp,
-                        &mut w,
-                        0,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                (1095, 10415) => {
-                    rt::typed::many(
-                        &mut self.adc_rule_base_name,
-                        &avp,
-                        &mut w,
-                        1,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                (1019, 10415) => {
-                    rt::typed::opt(&mut self.pcc_rule_status, &avp, &mut w, 192)
-                }
-                (1031, 10415) => {
-                    rt::typed::opt(&mut self.rule_failure_code, &avp, &mut w, 192)
-                }
-                (430, 0) => {
-                    rt::typed::opt(&mut self.final_unit_indication, &avp, &mut w, 64)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "sd", feature = "st", feature = "ts29212"))]
 impl rt::AvpData for AdcRuleReport {
@@ -12120,11 +12271,62 @@ impl rt::AvpData for AdcRuleReport {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 5usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (1096, 10415) => {
+                        rt::typed::many(
+                            &mut self.adc_rule_name,
+                            &avp,
+                            &mut w,
+                            0,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    (1095, 10415) => {
+                        rt::typed::many(
+                            &mut self.adc_rule_base_name,
+                            &avp,
+                            &mut w,
+                            1,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    (1019, 10415) => {
+                        rt::typed::opt(&mut self.pcc_rule_status, &avp, &mut w, 192)
+                    }
+                    (1031, 10415) => {
+                        rt::typed::opt(&mut self.rule_failure_code, &avp, &mut w, 192)
+                    }
+                    (430, 0) => {
+                        rt::typed::opt(&mut self.final_unit_indication, &avp, &mut w, 64)
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     #[inline]
     fn check(
@@ -12224,53 +12426,6 @@ impl CsServiceResourceReport {
             rt::dictionary::AvpType::OctetString,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 3usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (2807, 10415) => {
-                    rt::typed::one(
-                        &mut self.cs_service_qos_request_identifier,
-                        &avp,
-                        &mut w,
-                        0,
-                        192,
-                    )
-                }
-                (2815, 10415) => {
-                    rt::typed::opt(
-                        &mut self.cs_service_resource_result_operation,
-                        &avp,
-                        &mut w,
-                        192,
-                    )
-                }
-                (2814, 10415) => {
-                    rt::typed::opt(
-                        &mut self.cs_service_resource_failure_cause,
-                        &avp,
-                        &mut w,
-                        192,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "ts29212"))]
 impl rt::AvpData for CsServiceResourceReport {
@@ -12283,11 +12438,58 @@ impl rt::AvpData for CsServiceResourceReport {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 3usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (2807, 10415) => {
+                        rt::typed::one(
+                            &mut self.cs_service_qos_request_identifier,
+                            &avp,
+                            &mut w,
+                            0,
+                            192,
+                        )
+                    }
+                    (2815, 10415) => {
+                        rt::typed::opt(
+                            &mut self.cs_service_resource_result_operation,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (2814, 10415) => {
+                        rt::typed::opt(
+                            &mut self.cs_service_resource_failure_cause,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(
@@ -12762,374 +12964,6 @@ impl TgppGxCreditControlRequest {
             rt::dictionary::AvpType::Unsigned32,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        msg: &rt::Message,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 86usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = msg.avps();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
-                (301, 0) => rt::typed::opt(&mut self.drmp, &avp, &mut w, 0),
-                (258, 0) => {
-                    rt::typed::one(&mut self.auth_application_id, &avp, &mut w, 2, 64)
-                }
-                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 3, 64),
-                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 4, 64),
-                (283, 0) => {
-                    rt::typed::one(&mut self.destination_realm, &avp, &mut w, 5, 64)
-                }
-                (416, 0) => {
-                    rt::typed::one(&mut self.cc_request_type, &avp, &mut w, 6, 64)
-                }
-                (415, 0) => {
-                    rt::typed::one(&mut self.cc_request_number, &avp, &mut w, 7, 64)
-                }
-                (1082, 10415) => {
-                    rt::typed::opt(&mut self.credit_management_status, &avp, &mut w, 128)
-                }
-                (293, 0) => rt::typed::opt(&mut self.destination_host, &avp, &mut w, 64),
-                (278, 0) => rt::typed::opt(&mut self.origin_state_id, &avp, &mut w, 64),
-                (443, 0) => {
-                    rt::typed::many(
-                        &mut self.subscription_id,
-                        &avp,
-                        &mut w,
-                        11,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                (621, 0) => {
-                    rt::typed::opt(&mut self.oc_supported_features, &avp, &mut w, 0)
-                }
-                (628, 10415) => {
-                    rt::typed::many(
-                        &mut self.supported_features,
-                        &avp,
-                        &mut w,
-                        13,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                (1087, 10415) => {
-                    rt::typed::opt(&mut self.tdf_information, &avp, &mut w, 128)
-                }
-                (1024, 10415) => {
-                    rt::typed::opt(&mut self.network_request_support, &avp, &mut w, 192)
-                }
-                (1061, 10415) => {
-                    rt::typed::many(
-                        &mut self.packet_filter_information,
-                        &avp,
-                        &mut w,
-                        16,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                (1062, 10415) => {
-                    rt::typed::opt(&mut self.packet_filter_operation, &avp, &mut w, 128)
-                }
-                (1020, 10415) => {
-                    rt::typed::opt(&mut self.bearer_identifier, &avp, &mut w, 192)
-                }
-                (1021, 10415) => {
-                    rt::typed::opt(&mut self.bearer_operation, &avp, &mut w, 192)
-                }
-                (2051, 10415) => {
-                    rt::typed::opt(&mut self.dynamic_address_flag, &avp, &mut w, 128)
-                }
-                (2068, 10415) => {
-                    rt::typed::opt(
-                        &mut self.dynamic_address_flag_extension,
-                        &avp,
-                        &mut w,
-                        128,
-                    )
-                }
-                (2050, 10415) => {
-                    rt::typed::opt(
-                        &mut self.pdn_connection_charging_id,
-                        &avp,
-                        &mut w,
-                        128,
-                    )
-                }
-                (8, 0) => rt::typed::opt(&mut self.framed_ip_address, &avp, &mut w, 64),
-                (97, 0) => rt::typed::opt(&mut self.framed_ipv6_prefix, &avp, &mut w, 64),
-                (1027, 10415) => rt::typed::opt(&mut self.ip_can_type, &avp, &mut w, 192),
-                (21, 10415) => rt::typed::opt(&mut self.tgpp_rat_type, &avp, &mut w, 192),
-                (1503, 10415) => rt::typed::opt(&mut self.an_trusted, &avp, &mut w, 192),
-                (1032, 10415) => rt::typed::opt(&mut self.rat_type, &avp, &mut w, 128),
-                (295, 0) => rt::typed::opt(&mut self.termination_cause, &avp, &mut w, 64),
-                (458, 0) => {
-                    rt::typed::opt(&mut self.user_equipment_info, &avp, &mut w, 0)
-                }
-                (653, 0) => {
-                    rt::typed::opt(
-                        &mut self.user_equipment_info_extension,
-                        &avp,
-                        &mut w,
-                        0,
-                    )
-                }
-                (1016, 10415) => {
-                    rt::typed::opt(&mut self.qos_information, &avp, &mut w, 192)
-                }
-                (1029, 10415) => {
-                    rt::typed::opt(&mut self.qos_negotiation, &avp, &mut w, 192)
-                }
-                (1030, 10415) => rt::typed::opt(&mut self.qos_upgrade, &avp, &mut w, 192),
-                (1049, 10415) => {
-                    rt::typed::opt(&mut self.default_eps_bearer_qos, &avp, &mut w, 128)
-                }
-                (2816, 10415) => {
-                    rt::typed::opt(&mut self.default_qos_information, &avp, &mut w, 128)
-                }
-                (1050, 10415) => {
-                    rt::typed::many(&mut self.an_gw_address, &avp, &mut w, 37, 128, 2)
-                }
-                (2811, 10415) => {
-                    rt::typed::opt(&mut self.an_gw_status, &avp, &mut w, 128)
-                }
-                (18, 10415) => {
-                    rt::typed::opt(&mut self.tgpp_sgsn_mcc_mnc, &avp, &mut w, 192)
-                }
-                (6, 10415) => {
-                    rt::typed::opt(&mut self.tgpp_sgsn_address, &avp, &mut w, 192)
-                }
-                (15, 10415) => {
-                    rt::typed::opt(&mut self.tgpp_sgsn_ipv6_address, &avp, &mut w, 192)
-                }
-                (7, 10415) => {
-                    rt::typed::opt(&mut self.tgpp_ggsn_address, &avp, &mut w, 192)
-                }
-                (16, 10415) => {
-                    rt::typed::opt(&mut self.tgpp_ggsn_ipv6_address, &avp, &mut w, 192)
-                }
-                (12, 10415) => {
-                    rt::typed::opt(&mut self.tgpp_selection_mode, &avp, &mut w, 192)
-                }
-                (909, 10415) => rt::typed::opt(&mut self.rai, &avp, &mut w, 192),
-                (22, 10415) => {
-                    rt::typed::opt(&mut self.tgpp_user_location_info, &avp, &mut w, 192)
-                }
-                (2825, 10415) => {
-                    rt::typed::opt(&mut self.fixed_user_location_info, &avp, &mut w, 128)
-                }
-                (2812, 10415) => {
-                    rt::typed::opt(&mut self.user_location_info_time, &avp, &mut w, 128)
-                }
-                (2319, 10415) => {
-                    rt::typed::opt(&mut self.user_csg_information, &avp, &mut w, 128)
-                }
-                (29, 10415) => {
-                    rt::typed::opt(&mut self.tgpp_twan_identifier, &avp, &mut w, 192)
-                }
-                (23, 10415) => {
-                    rt::typed::opt(&mut self.tgpp_ms_timezone, &avp, &mut w, 192)
-                }
-                (2819, 10415) => {
-                    rt::typed::many(
-                        &mut self.ran_nas_release_cause,
-                        &avp,
-                        &mut w,
-                        52,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                (13, 10415) => {
-                    rt::typed::opt(
-                        &mut self.tgpp_charging_characteristics,
-                        &avp,
-                        &mut w,
-                        192,
-                    )
-                }
-                (30, 0) => rt::typed::opt(&mut self.called_station_id, &avp, &mut w, 64),
-                (1065, 10415) => {
-                    rt::typed::opt(&mut self.pdn_connection_id, &avp, &mut w, 128)
-                }
-                (1000, 10415) => {
-                    rt::typed::opt(&mut self.bearer_usage, &avp, &mut w, 192)
-                }
-                (1009, 10415) => rt::typed::opt(&mut self.online, &avp, &mut w, 192),
-                (1008, 10415) => rt::typed::opt(&mut self.offline, &avp, &mut w, 192),
-                (1013, 10415) => {
-                    rt::typed::many(
-                        &mut self.tft_packet_filter_information,
-                        &avp,
-                        &mut w,
-                        59,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                (1018, 10415) => {
-                    rt::typed::many(
-                        &mut self.charging_rule_report,
-                        &avp,
-                        &mut w,
-                        60,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                (1098, 10415) => {
-                    rt::typed::many(
-                        &mut self.application_detection_information,
-                        &avp,
-                        &mut w,
-                        61,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                (1006, 10415) => {
-                    rt::typed::many(
-                        &mut self.event_trigger,
-                        &avp,
-                        &mut w,
-                        62,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                (1033, 10415) => {
-                    rt::typed::opt(&mut self.event_report_indication, &avp, &mut w, 128)
-                }
-                (501, 10415) => {
-                    rt::typed::opt(
-                        &mut self.access_network_charging_address,
-                        &avp,
-                        &mut w,
-                        192,
-                    )
-                }
-                (1022, 10415) => {
-                    rt::typed::many(
-                        &mut self.access_network_charging_identifier_gx,
-                        &avp,
-                        &mut w,
-                        65,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                (1039, 10415) => {
-                    rt::typed::many(
-                        &mut self.coa_information,
-                        &avp,
-                        &mut w,
-                        66,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                (1067, 10415) => {
-                    rt::typed::many(
-                        &mut self.usage_monitoring_information,
-                        &avp,
-                        &mut w,
-                        67,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                (2831, 10415) => {
-                    rt::typed::opt(&mut self.nbifom_support, &avp, &mut w, 128)
-                }
-                (2830, 10415) => rt::typed::opt(&mut self.nbifom_mode, &avp, &mut w, 128),
-                (2829, 10415) => {
-                    rt::typed::opt(&mut self.default_access, &avp, &mut w, 128)
-                }
-                (1536, 10415) => {
-                    rt::typed::opt(&mut self.origination_time_stamp, &avp, &mut w, 192)
-                }
-                (1537, 10415) => {
-                    rt::typed::opt(&mut self.maximum_wait_time, &avp, &mut w, 192)
-                }
-                (2833, 10415) => {
-                    rt::typed::opt(
-                        &mut self.access_availability_change_reason,
-                        &avp,
-                        &mut w,
-                        128,
-                    )
-                }
-                (1081, 10415) => {
-                    rt::typed::opt(&mut self.routing_rule_install, &avp, &mut w, 128)
-                }
-                (1075, 10415) => {
-                    rt::typed::opt(&mut self.routing_rule_remove, &avp, &mut w, 128)
-                }
-                (2804, 10415) => {
-                    rt::typed::opt(&mut self.henb_local_ip_address, &avp, &mut w, 128)
-                }
-                (2805, 10415) => {
-                    rt::typed::opt(&mut self.ue_local_ip_address, &avp, &mut w, 128)
-                }
-                (2806, 10415) => {
-                    rt::typed::opt(&mut self.udp_source_port, &avp, &mut w, 128)
-                }
-                (2843, 10415) => {
-                    rt::typed::opt(&mut self.tcp_source_port, &avp, &mut w, 128)
-                }
-                (2822, 10415) => {
-                    rt::typed::many(
-                        &mut self.presence_reporting_area_information,
-                        &avp,
-                        &mut w,
-                        80,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                (302, 13019) => {
-                    rt::typed::opt(&mut self.logical_access_id, &avp, &mut w, 192)
-                }
-                (313, 13019) => {
-                    rt::typed::opt(&mut self.physical_access_id, &avp, &mut w, 192)
-                }
-                (284, 0) => {
-                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 83, 64, u32::MAX)
-                }
-                (282, 0) => {
-                    rt::typed::many(
-                        &mut self.route_record,
-                        &avp,
-                        &mut w,
-                        84,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                (2847, 10415) => {
-                    rt::typed::opt(
-                        &mut self.tgpp_ps_data_off_status_gx,
-                        &avp,
-                        &mut w,
-                        128,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, msg.header().length as usize)
-    }
 }
 #[cfg(any(feature = "gx", feature = "ts29212"))]
 impl rt::typed::Command for TgppGxCreditControlRequest {
@@ -13150,8 +12984,468 @@ impl rt::typed::Command for TgppGxCreditControlRequest {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        out.decode_members(msg, cx)?;
-        Ok(out)
+        match {
+            let mut count = [0u32; 86usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut out.extra,
+                flags: &mut out.avp_flags,
+            };
+            let mut avps = msg.avps();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
+                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
+                    (258, 0) => {
+                        rt::typed::one(&mut out.auth_application_id, &avp, &mut w, 2, 64)
+                    }
+                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 3, 64),
+                    (296, 0) => {
+                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 4, 64)
+                    }
+                    (283, 0) => {
+                        rt::typed::one(&mut out.destination_realm, &avp, &mut w, 5, 64)
+                    }
+                    (416, 0) => {
+                        rt::typed::one(&mut out.cc_request_type, &avp, &mut w, 6, 64)
+                    }
+                    (415, 0) => {
+                        rt::typed::one(&mut out.cc_request_number, &avp, &mut w, 7, 64)
+                    }
+                    (1082, 10415) => {
+                        rt::typed::opt(
+                            &mut out.credit_management_status,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (293, 0) => {
+                        rt::typed::opt(&mut out.destination_host, &avp, &mut w, 64)
+                    }
+                    (278, 0) => {
+                        rt::typed::opt(&mut out.origin_state_id, &avp, &mut w, 64)
+                    }
+                    (443, 0) => {
+                        rt::typed::many(
+                            &mut out.subscription_id,
+                            &avp,
+                            &mut w,
+                            11,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (621, 0) => {
+                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
+                    }
+                    (628, 10415) => {
+                        rt::typed::many(
+                            &mut out.supported_features,
+                            &avp,
+                            &mut w,
+                            13,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    (1087, 10415) => {
+                        rt::typed::opt(&mut out.tdf_information, &avp, &mut w, 128)
+                    }
+                    (1024, 10415) => {
+                        rt::typed::opt(
+                            &mut out.network_request_support,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (1061, 10415) => {
+                        rt::typed::many(
+                            &mut out.packet_filter_information,
+                            &avp,
+                            &mut w,
+                            16,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    (1062, 10415) => {
+                        rt::typed::opt(
+                            &mut out.packet_filter_operation,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (1020, 10415) => {
+                        rt::typed::opt(&mut out.bearer_identifier, &avp, &mut w, 192)
+                    }
+                    (1021, 10415) => {
+                        rt::typed::opt(&mut out.bearer_operation, &avp, &mut w, 192)
+                    }
+                    (2051, 10415) => {
+                        rt::typed::opt(&mut out.dynamic_address_flag, &avp, &mut w, 128)
+                    }
+                    (2068, 10415) => {
+                        rt::typed::opt(
+                            &mut out.dynamic_address_flag_extension,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (2050, 10415) => {
+                        rt::typed::opt(
+                            &mut out.pdn_connection_charging_id,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (8, 0) => {
+                        rt::typed::opt(&mut out.framed_ip_address, &avp, &mut w, 64)
+                    }
+                    (97, 0) => {
+                        rt::typed::opt(&mut out.framed_ipv6_prefix, &avp, &mut w, 64)
+                    }
+                    (1027, 10415) => {
+                        rt::typed::opt(&mut out.ip_can_type, &avp, &mut w, 192)
+                    }
+                    (21, 10415) => {
+                        rt::typed::opt(&mut out.tgpp_rat_type, &avp, &mut w, 192)
+                    }
+                    (1503, 10415) => {
+                        rt::typed::opt(&mut out.an_trusted, &avp, &mut w, 192)
+                    }
+                    (1032, 10415) => rt::typed::opt(&mut out.rat_type, &avp, &mut w, 128),
+                    (295, 0) => {
+                        rt::typed::opt(&mut out.termination_cause, &avp, &mut w, 64)
+                    }
+                    (458, 0) => {
+                        rt::typed::opt(&mut out.user_equipment_info, &avp, &mut w, 0)
+                    }
+                    (653, 0) => {
+                        rt::typed::opt(
+                            &mut out.user_equipment_info_extension,
+                            &avp,
+                            &mut w,
+                            0,
+                        )
+                    }
+                    (1016, 10415) => {
+                        rt::typed::opt(&mut out.qos_information, &avp, &mut w, 192)
+                    }
+                    (1029, 10415) => {
+                        rt::typed::opt(&mut out.qos_negotiation, &avp, &mut w, 192)
+                    }
+                    (1030, 10415) => {
+                        rt::typed::opt(&mut out.qos_upgrade, &avp, &mut w, 192)
+                    }
+                    (1049, 10415) => {
+                        rt::typed::opt(
+                            &mut out.default_eps_bearer_qos,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (2816, 10415) => {
+                        rt::typed::opt(
+                            &mut out.default_qos_information,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (1050, 10415) => {
+                        rt::typed::many(&mut out.an_gw_address, &avp, &mut w, 37, 128, 2)
+                    }
+                    (2811, 10415) => {
+                        rt::typed::opt(&mut out.an_gw_status, &avp, &mut w, 128)
+                    }
+                    (18, 10415) => {
+                        rt::typed::opt(&mut out.tgpp_sgsn_mcc_mnc, &avp, &mut w, 192)
+                    }
+                    (6, 10415) => {
+                        rt::typed::opt(&mut out.tgpp_sgsn_address, &avp, &mut w, 192)
+                    }
+                    (15, 10415) => {
+                        rt::typed::opt(
+                            &mut out.tgpp_sgsn_ipv6_address,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (7, 10415) => {
+                        rt::typed::opt(&mut out.tgpp_ggsn_address, &avp, &mut w, 192)
+                    }
+                    (16, 10415) => {
+                        rt::typed::opt(
+                            &mut out.tgpp_ggsn_ipv6_address,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (12, 10415) => {
+                        rt::typed::opt(&mut out.tgpp_selection_mode, &avp, &mut w, 192)
+                    }
+                    (909, 10415) => rt::typed::opt(&mut out.rai, &avp, &mut w, 192),
+                    (22, 10415) => {
+                        rt::typed::opt(
+                            &mut out.tgpp_user_location_info,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (2825, 10415) => {
+                        rt::typed::opt(
+                            &mut out.fixed_user_location_info,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (2812, 10415) => {
+                        rt::typed::opt(
+                            &mut out.user_location_info_time,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (2319, 10415) => {
+                        rt::typed::opt(&mut out.user_csg_information, &avp, &mut w, 128)
+                    }
+                    (29, 10415) => {
+                        rt::typed::opt(&mut out.tgpp_twan_identifier, &avp, &mut w, 192)
+                    }
+                    (23, 10415) => {
+                        rt::typed::opt(&mut out.tgpp_ms_timezone, &avp, &mut w, 192)
+                    }
+                    (2819, 10415) => {
+                        rt::typed::many(
+                            &mut out.ran_nas_release_cause,
+                            &avp,
+                            &mut w,
+                            52,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    (13, 10415) => {
+                        rt::typed::opt(
+                            &mut out.tgpp_charging_characteristics,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (30, 0) => {
+                        rt::typed::opt(&mut out.called_station_id, &avp, &mut w, 64)
+                    }
+                    (1065, 10415) => {
+                        rt::typed::opt(&mut out.pdn_connection_id, &avp, &mut w, 128)
+                    }
+                    (1000, 10415) => {
+                        rt::typed::opt(&mut out.bearer_usage, &avp, &mut w, 192)
+                    }
+                    (1009, 10415) => rt::typed::opt(&mut out.online, &avp, &mut w, 192),
+                    (1008, 10415) => rt::typed::opt(&mut out.offline, &avp, &mut w, 192),
+                    (1013, 10415) => {
+                        rt::typed::many(
+                            &mut out.tft_packet_filter_information,
+                            &avp,
+                            &mut w,
+                            59,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    (1018, 10415) => {
+                        rt::typed::many(
+                            &mut out.charging_rule_report,
+                            &avp,
+                            &mut w,
+                            60,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    (1098, 10415) => {
+                        rt::typed::many(
+                            &mut out.application_detection_information,
+                            &avp,
+                            &mut w,
+                            61,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    (1006, 10415) => {
+                        rt::typed::many(
+                            &mut out.event_trigger,
+                            &avp,
+                            &mut w,
+                            62,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    (1033, 10415) => {
+                        rt::typed::opt(
+                            &mut out.event_report_indication,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (501, 10415) => {
+                        rt::typed::opt(
+                            &mut out.access_network_charging_address,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (1022, 10415) => {
+                        rt::typed::many(
+                            &mut out.access_network_charging_identifier_gx,
+                            &avp,
+                            &mut w,
+                            65,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    (1039, 10415) => {
+                        rt::typed::many(
+                            &mut out.coa_information,
+                            &avp,
+                            &mut w,
+                            66,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    (1067, 10415) => {
+                        rt::typed::many(
+                            &mut out.usage_monitoring_information,
+                            &avp,
+                            &mut w,
+                            67,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    (2831, 10415) => {
+                        rt::typed::opt(&mut out.nbifom_support, &avp, &mut w, 128)
+                    }
+                    (2830, 10415) => {
+                        rt::typed::opt(&mut out.nbifom_mode, &avp, &mut w, 128)
+                    }
+                    (2829, 10415) => {
+                        rt::typed::opt(&mut out.default_access, &avp, &mut w, 128)
+                    }
+                    (1536, 10415) => {
+                        rt::typed::opt(
+                            &mut out.origination_time_stamp,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (1537, 10415) => {
+                        rt::typed::opt(&mut out.maximum_wait_time, &avp, &mut w, 192)
+                    }
+                    (2833, 10415) => {
+                        rt::typed::opt(
+                            &mut out.access_availability_change_reason,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (1081, 10415) => {
+                        rt::typed::opt(&mut out.routing_rule_install, &avp, &mut w, 128)
+                    }
+                    (1075, 10415) => {
+                        rt::typed::opt(&mut out.routing_rule_remove, &avp, &mut w, 128)
+                    }
+                    (2804, 10415) => {
+                        rt::typed::opt(&mut out.henb_local_ip_address, &avp, &mut w, 128)
+                    }
+                    (2805, 10415) => {
+                        rt::typed::opt(&mut out.ue_local_ip_address, &avp, &mut w, 128)
+                    }
+                    (2806, 10415) => {
+                        rt::typed::opt(&mut out.udp_source_port, &avp, &mut w, 128)
+                    }
+                    (2843, 10415) => {
+                        rt::typed::opt(&mut out.tcp_source_port, &avp, &mut w, 128)
+                    }
+                    (2822, 10415) => {
+                        rt::typed::many(
+                            &mut out.presence_reporting_area_information,
+                            &avp,
+                            &mut w,
+                            80,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    (302, 13019) => {
+                        rt::typed::opt(&mut out.logical_access_id, &avp, &mut w, 192)
+                    }
+                    (313, 13019) => {
+                        rt::typed::opt(&mut out.physical_access_id, &avp, &mut w, 192)
+                    }
+                    (284, 0) => {
+                        rt::typed::many(
+                            &mut out.proxy_info,
+                            &avp,
+                            &mut w,
+                            83,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (282, 0) => {
+                        rt::typed::many(
+                            &mut out.route_record,
+                            &avp,
+                            &mut w,
+                            84,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (2847, 10415) => {
+                        rt::typed::opt(
+                            &mut out.tgpp_ps_data_off_status_gx,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    return Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                return Err(e);
+            }
+            w.finish(Self::REQUIRED, msg.header().length as usize)
+        } {
+            Ok(()) => Ok(out),
+            Err(e) => Err(e),
+        }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
@@ -13874,230 +14168,6 @@ impl TgppGxCreditControlAnswer {
             rt::dictionary::AvpType::Unsigned32,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        msg: &rt::Message,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 50usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = msg.avps();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
-                (301, 0) => rt::typed::opt(&mut self.drmp, &avp, &mut w, 0),
-                (258, 0) => {
-                    rt::typed::one(&mut self.auth_application_id, &avp, &mut w, 2, 64)
-                }
-                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 3, 64),
-                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 4, 64),
-                (268, 0) => rt::typed::opt(&mut self.result_code, &avp, &mut w, 64),
-                (297, 0) => {
-                    rt::typed::opt(&mut self.experimental_result, &avp, &mut w, 64)
-                }
-                (416, 0) => {
-                    rt::typed::one(&mut self.cc_request_type, &avp, &mut w, 7, 64)
-                }
-                (415, 0) => {
-                    rt::typed::one(&mut self.cc_request_number, &avp, &mut w, 8, 64)
-                }
-                (621, 0) => {
-                    rt::typed::opt(&mut self.oc_supported_features, &avp, &mut w, 0)
-                }
-                (623, 0) => rt::typed::opt(&mut self.oc_olr, &avp, &mut w, 0),
-                (628, 10415) => {
-                    rt::typed::many(
-                        &mut self.supported_features,
-                        &avp,
-                        &mut w,
-                        11,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                (1023, 10415) => {
-                    rt::typed::opt(&mut self.bearer_control_mode, &avp, &mut w, 192)
-                }
-                (1006, 10415) => {
-                    rt::typed::many(
-                        &mut self.event_trigger,
-                        &avp,
-                        &mut w,
-                        13,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                (1033, 10415) => {
-                    rt::typed::opt(&mut self.event_report_indication, &avp, &mut w, 128)
-                }
-                (278, 0) => rt::typed::opt(&mut self.origin_state_id, &avp, &mut w, 64),
-                (292, 0) => {
-                    rt::typed::many(
-                        &mut self.redirect_host,
-                        &avp,
-                        &mut w,
-                        16,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                (261, 0) => {
-                    rt::typed::opt(&mut self.redirect_host_usage, &avp, &mut w, 64)
-                }
-                (262, 0) => {
-                    rt::typed::opt(&mut self.redirect_max_cache_time, &avp, &mut w, 64)
-                }
-                (1002, 10415) => {
-                    rt::typed::many(
-                        &mut self.charging_rule_remove,
-                        &avp,
-                        &mut w,
-                        19,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                (1001, 10415) => {
-                    rt::typed::many(
-                        &mut self.charging_rule_install,
-                        &avp,
-                        &mut w,
-                        20,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                (618, 10415) => {
-                    rt::typed::opt(&mut self.charging_information, &avp, &mut w, 192)
-                }
-                (1009, 10415) => rt::typed::opt(&mut self.online, &avp, &mut w, 192),
-                (1008, 10415) => rt::typed::opt(&mut self.offline, &avp, &mut w, 192),
-                (1016, 10415) => {
-                    rt::typed::many(
-                        &mut self.qos_information,
-                        &avp,
-                        &mut w,
-                        24,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                (1042, 10415) => {
-                    rt::typed::opt(&mut self.revalidation_time, &avp, &mut w, 192)
-                }
-                (1049, 10415) => {
-                    rt::typed::opt(&mut self.default_eps_bearer_qos, &avp, &mut w, 128)
-                }
-                (2816, 10415) => {
-                    rt::typed::opt(&mut self.default_qos_information, &avp, &mut w, 128)
-                }
-                (1000, 10415) => {
-                    rt::typed::opt(&mut self.bearer_usage, &avp, &mut w, 192)
-                }
-                (1067, 10415) => {
-                    rt::typed::many(
-                        &mut self.usage_monitoring_information,
-                        &avp,
-                        &mut w,
-                        29,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                (1071, 10415) => {
-                    rt::typed::many(
-                        &mut self.csg_information_reporting,
-                        &avp,
-                        &mut w,
-                        30,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                (2319, 10415) => {
-                    rt::typed::opt(&mut self.user_csg_information, &avp, &mut w, 128)
-                }
-                (2845, 10415) => rt::typed::opt(&mut self.pra_install, &avp, &mut w, 128),
-                (2846, 10415) => rt::typed::opt(&mut self.pra_remove, &avp, &mut w, 128),
-                (2822, 10415) => {
-                    rt::typed::opt(
-                        &mut self.presence_reporting_area_information,
-                        &avp,
-                        &mut w,
-                        128,
-                    )
-                }
-                (1045, 10415) => {
-                    rt::typed::opt(&mut self.session_release_cause, &avp, &mut w, 192)
-                }
-                (2831, 10415) => {
-                    rt::typed::opt(&mut self.nbifom_support, &avp, &mut w, 128)
-                }
-                (2830, 10415) => rt::typed::opt(&mut self.nbifom_mode, &avp, &mut w, 128),
-                (2829, 10415) => {
-                    rt::typed::opt(&mut self.default_access, &avp, &mut w, 128)
-                }
-                (2832, 10415) => {
-                    rt::typed::opt(&mut self.ran_rule_support, &avp, &mut w, 128)
-                }
-                (2835, 10415) => {
-                    rt::typed::many(
-                        &mut self.routing_rule_report,
-                        &avp,
-                        &mut w,
-                        40,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                (2840, 10415) => {
-                    rt::typed::many(
-                        &mut self.conditional_policy_information,
-                        &avp,
-                        &mut w,
-                        41,
-                        128,
-                        4,
-                    )
-                }
-                (2842, 10415) => {
-                    rt::typed::opt(&mut self.removal_of_access, &avp, &mut w, 128)
-                }
-                (1027, 10415) => rt::typed::opt(&mut self.ip_can_type, &avp, &mut w, 192),
-                (281, 0) => rt::typed::opt(&mut self.error_message, &avp, &mut w, 0),
-                (294, 0) => {
-                    rt::typed::opt(&mut self.error_reporting_host, &avp, &mut w, 0)
-                }
-                (279, 0) => rt::typed::opt(&mut self.failed_avp, &avp, &mut w, 64),
-                (284, 0) => {
-                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 47, 64, u32::MAX)
-                }
-                (282, 0) => {
-                    rt::typed::many(
-                        &mut self.route_record,
-                        &avp,
-                        &mut w,
-                        48,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                (650, 0) => {
-                    rt::typed::many(&mut self.load, &avp, &mut w, 49, 0, u32::MAX)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, msg.header().length as usize)
-    }
 }
 #[cfg(any(feature = "gx", feature = "ts29212"))]
 impl rt::typed::Command for TgppGxCreditControlAnswer {
@@ -14118,8 +14188,272 @@ impl rt::typed::Command for TgppGxCreditControlAnswer {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        out.decode_members(msg, cx)?;
-        Ok(out)
+        match {
+            let mut count = [0u32; 50usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut out.extra,
+                flags: &mut out.avp_flags,
+            };
+            let mut avps = msg.avps();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
+                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
+                    (258, 0) => {
+                        rt::typed::one(&mut out.auth_application_id, &avp, &mut w, 2, 64)
+                    }
+                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 3, 64),
+                    (296, 0) => {
+                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 4, 64)
+                    }
+                    (268, 0) => rt::typed::opt(&mut out.result_code, &avp, &mut w, 64),
+                    (297, 0) => {
+                        rt::typed::opt(&mut out.experimental_result, &avp, &mut w, 64)
+                    }
+                    (416, 0) => {
+                        rt::typed::one(&mut out.cc_request_type, &avp, &mut w, 7, 64)
+                    }
+                    (415, 0) => {
+                        rt::typed::one(&mut out.cc_request_number, &avp, &mut w, 8, 64)
+                    }
+                    (621, 0) => {
+                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
+                    }
+                    (623, 0) => rt::typed::opt(&mut out.oc_olr, &avp, &mut w, 0),
+                    (628, 10415) => {
+                        rt::typed::many(
+                            &mut out.supported_features,
+                            &avp,
+                            &mut w,
+                            11,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    (1023, 10415) => {
+                        rt::typed::opt(&mut out.bearer_control_mode, &avp, &mut w, 192)
+                    }
+                    (1006, 10415) => {
+                        rt::typed::many(
+                            &mut out.event_trigger,
+                            &avp,
+                            &mut w,
+                            13,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    (1033, 10415) => {
+                        rt::typed::opt(
+                            &mut out.event_report_indication,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (278, 0) => {
+                        rt::typed::opt(&mut out.origin_state_id, &avp, &mut w, 64)
+                    }
+                    (292, 0) => {
+                        rt::typed::many(
+                            &mut out.redirect_host,
+                            &avp,
+                            &mut w,
+                            16,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (261, 0) => {
+                        rt::typed::opt(&mut out.redirect_host_usage, &avp, &mut w, 64)
+                    }
+                    (262, 0) => {
+                        rt::typed::opt(
+                            &mut out.redirect_max_cache_time,
+                            &avp,
+                            &mut w,
+                            64,
+                        )
+                    }
+                    (1002, 10415) => {
+                        rt::typed::many(
+                            &mut out.charging_rule_remove,
+                            &avp,
+                            &mut w,
+                            19,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    (1001, 10415) => {
+                        rt::typed::many(
+                            &mut out.charging_rule_install,
+                            &avp,
+                            &mut w,
+                            20,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    (618, 10415) => {
+                        rt::typed::opt(&mut out.charging_information, &avp, &mut w, 192)
+                    }
+                    (1009, 10415) => rt::typed::opt(&mut out.online, &avp, &mut w, 192),
+                    (1008, 10415) => rt::typed::opt(&mut out.offline, &avp, &mut w, 192),
+                    (1016, 10415) => {
+                        rt::typed::many(
+                            &mut out.qos_information,
+                            &avp,
+                            &mut w,
+                            24,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    (1042, 10415) => {
+                        rt::typed::opt(&mut out.revalidation_time, &avp, &mut w, 192)
+                    }
+                    (1049, 10415) => {
+                        rt::typed::opt(
+                            &mut out.default_eps_bearer_qos,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (2816, 10415) => {
+                        rt::typed::opt(
+                            &mut out.default_qos_information,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (1000, 10415) => {
+                        rt::typed::opt(&mut out.bearer_usage, &avp, &mut w, 192)
+                    }
+                    (1067, 10415) => {
+                        rt::typed::many(
+                            &mut out.usage_monitoring_information,
+                            &avp,
+                            &mut w,
+                            29,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    (1071, 10415) => {
+                        rt::typed::many(
+                            &mut out.csg_information_reporting,
+                            &avp,
+                            &mut w,
+                            30,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    (2319, 10415) => {
+                        rt::typed::opt(&mut out.user_csg_information, &avp, &mut w, 128)
+                    }
+                    (2845, 10415) => {
+                        rt::typed::opt(&mut out.pra_install, &avp, &mut w, 128)
+                    }
+                    (2846, 10415) => {
+                        rt::typed::opt(&mut out.pra_remove, &avp, &mut w, 128)
+                    }
+                    (2822, 10415) => {
+                        rt::typed::opt(
+                            &mut out.presence_reporting_area_information,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (1045, 10415) => {
+                        rt::typed::opt(&mut out.session_release_cause, &avp, &mut w, 192)
+                    }
+                    (2831, 10415) => {
+                        rt::typed::opt(&mut out.nbifom_support, &avp, &mut w, 128)
+                    }
+                    (2830, 10415) => {
+                        rt::typed::opt(&mut out.nbifom_mode, &avp, &mut w, 128)
+                    }
+                    (2829, 10415) => {
+                        rt::typed::opt(&mut out.default_access, &avp, &mut w, 128)
+                    }
+                    (2832, 10415) => {
+                        rt::typed::opt(&mut out.ran_rule_support, &avp, &mut w, 128)
+                    }
+                    (2835, 10415) => {
+                        rt::typed::many(
+                            &mut out.routing_rule_report,
+                            &avp,
+                            &mut w,
+                            40,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    (2840, 10415) => {
+                        rt::typed::many(
+                            &mut out.conditional_policy_information,
+                            &avp,
+                            &mut w,
+                            41,
+                            128,
+                            4,
+                        )
+                    }
+                    (2842, 10415) => {
+                        rt::typed::opt(&mut out.removal_of_access, &avp, &mut w, 128)
+                    }
+                    (1027, 10415) => {
+                        rt::typed::opt(&mut out.ip_can_type, &avp, &mut w, 192)
+                    }
+                    (281, 0) => rt::typed::opt(&mut out.error_message, &avp, &mut w, 0),
+                    (294, 0) => {
+                        rt::typed::opt(&mut out.error_reporting_host, &avp, &mut w, 0)
+                    }
+                    (279, 0) => rt::typed::opt(&mut out.failed_avp, &avp, &mut w, 64),
+                    (284, 0) => {
+                        rt::typed::many(
+                            &mut out.proxy_info,
+                            &avp,
+                            &mut w,
+                            47,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (282, 0) => {
+                        rt::typed::many(
+                            &mut out.route_record,
+                            &avp,
+                            &mut w,
+                            48,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (650, 0) => {
+                        rt::typed::many(&mut out.load, &avp, &mut w, 49, 0, u32::MAX)
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    return Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                return Err(e);
+            }
+            w.finish(Self::REQUIRED, msg.header().length as usize)
+        } {
+            Ok(()) => Ok(out),
+            Err(e) => Err(e),
+        }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
@@ -14591,160 +14925,6 @@ impl TgppGxReAuthRequest {
             rt::dictionary::AvpType::Enumerated,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        msg: &rt::Message,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 29usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = msg.avps();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
-                (301, 0) => rt::typed::opt(&mut self.drmp, &avp, &mut w, 0),
-                (258, 0) => {
-                    rt::typed::one(&mut self.auth_application_id, &avp, &mut w, 2, 64)
-                }
-                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 3, 64),
-                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 4, 64),
-                (283, 0) => {
-                    rt::typed::one(&mut self.destination_realm, &avp, &mut w, 5, 64)
-                }
-                (293, 0) => {
-                    rt::typed::one(&mut self.destination_host, &avp, &mut w, 6, 64)
-                }
-                (285, 0) => {
-                    rt::typed::one(&mut self.re_auth_request_type, &avp, &mut w, 7, 64)
-                }
-                (1045, 10415) => {
-                    rt::typed::opt(&mut self.session_release_cause, &avp, &mut w, 192)
-                }
-                (278, 0) => rt::typed::opt(&mut self.origin_state_id, &avp, &mut w, 64),
-                (621, 0) => {
-                    rt::typed::opt(&mut self.oc_supported_features, &avp, &mut w, 0)
-                }
-                (1006, 10415) => {
-                    rt::typed::many(
-                        &mut self.event_trigger,
-                        &avp,
-                        &mut w,
-                        11,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                (1033, 10415) => {
-                    rt::typed::opt(&mut self.event_report_indication, &avp, &mut w, 128)
-                }
-                (1002, 10415) => {
-                    rt::typed::many(
-                        &mut self.charging_rule_remove,
-                        &avp,
-                        &mut w,
-                        13,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                (1001, 10415) => {
-                    rt::typed::many(
-                        &mut self.charging_rule_install,
-                        &avp,
-                        &mut w,
-                        14,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                (1049, 10415) => {
-                    rt::typed::opt(&mut self.default_eps_bearer_qos, &avp, &mut w, 128)
-                }
-                (1016, 10415) => {
-                    rt::typed::many(
-                        &mut self.qos_information,
-                        &avp,
-                        &mut w,
-                        16,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                (2816, 10415) => {
-                    rt::typed::opt(&mut self.default_qos_information, &avp, &mut w, 128)
-                }
-                (1042, 10415) => {
-                    rt::typed::opt(&mut self.revalidation_time, &avp, &mut w, 192)
-                }
-                (1067, 10415) => {
-                    rt::typed::many(
-                        &mut self.usage_monitoring_information,
-                        &avp,
-                        &mut w,
-                        19,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                (2826, 10415) => {
-                    rt::typed::opt(
-                        &mut self.pcscf_restoration_indication,
-                        &avp,
-                        &mut w,
-                        128,
-                    )
-                }
-                (2840, 10415) => {
-                    rt::typed::many(
-                        &mut self.conditional_policy_information,
-                        &avp,
-                        &mut w,
-                        21,
-                        128,
-                        4,
-                    )
-                }
-                (2842, 10415) => {
-                    rt::typed::opt(&mut self.removal_of_access, &avp, &mut w, 128)
-                }
-                (1027, 10415) => rt::typed::opt(&mut self.ip_can_type, &avp, &mut w, 192),
-                (2845, 10415) => rt::typed::opt(&mut self.pra_install, &avp, &mut w, 128),
-                (2846, 10415) => rt::typed::opt(&mut self.pra_remove, &avp, &mut w, 128),
-                (1071, 10415) => {
-                    rt::typed::many(
-                        &mut self.csg_information_reporting,
-                        &avp,
-                        &mut w,
-                        26,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                (284, 0) => {
-                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 27, 64, u32::MAX)
-                }
-                (282, 0) => {
-                    rt::typed::many(
-                        &mut self.route_record,
-                        &avp,
-                        &mut w,
-                        28,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, msg.header().length as usize)
-    }
 }
 #[cfg(any(feature = "gx", feature = "ts29212"))]
 impl rt::typed::Command for TgppGxReAuthRequest {
@@ -14765,8 +14945,201 @@ impl rt::typed::Command for TgppGxReAuthRequest {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        out.decode_members(msg, cx)?;
-        Ok(out)
+        match {
+            let mut count = [0u32; 29usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut out.extra,
+                flags: &mut out.avp_flags,
+            };
+            let mut avps = msg.avps();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
+                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
+                    (258, 0) => {
+                        rt::typed::one(&mut out.auth_application_id, &avp, &mut w, 2, 64)
+                    }
+                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 3, 64),
+                    (296, 0) => {
+                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 4, 64)
+                    }
+                    (283, 0) => {
+                        rt::typed::one(&mut out.destination_realm, &avp, &mut w, 5, 64)
+                    }
+                    (293, 0) => {
+                        rt::typed::one(&mut out.destination_host, &avp, &mut w, 6, 64)
+                    }
+                    (285, 0) => {
+                        rt::typed::one(
+                            &mut out.re_auth_request_type,
+                            &avp,
+                            &mut w,
+                            7,
+                            64,
+                        )
+                    }
+                    (1045, 10415) => {
+                        rt::typed::opt(&mut out.session_release_cause, &avp, &mut w, 192)
+                    }
+                    (278, 0) => {
+                        rt::typed::opt(&mut out.origin_state_id, &avp, &mut w, 64)
+                    }
+                    (621, 0) => {
+                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
+                    }
+                    (1006, 10415) => {
+                        rt::typed::many(
+                            &mut out.event_trigger,
+                            &avp,
+                            &mut w,
+                            11,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    (1033, 10415) => {
+                        rt::typed::opt(
+                            &mut out.event_report_indication,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (1002, 10415) => {
+                        rt::typed::many(
+                            &mut out.charging_rule_remove,
+                            &avp,
+                            &mut w,
+                            13,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    (1001, 10415) => {
+                        rt::typed::many(
+                            &mut out.charging_rule_install,
+                            &avp,
+                            &mut w,
+                            14,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    (1049, 10415) => {
+                        rt::typed::opt(
+                            &mut out.default_eps_bearer_qos,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (1016, 10415) => {
+                        rt::typed::many(
+                            &mut out.qos_information,
+                            &avp,
+                            &mut w,
+                            16,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    (2816, 10415) => {
+                        rt::typed::opt(
+                            &mut out.default_qos_information,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (1042, 10415) => {
+                        rt::typed::opt(&mut out.revalidation_time, &avp, &mut w, 192)
+                    }
+                    (1067, 10415) => {
+                        rt::typed::many(
+                            &mut out.usage_monitoring_information,
+                            &avp,
+                            &mut w,
+                            19,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    (2826, 10415) => {
+                        rt::typed::opt(
+                            &mut out.pcscf_restoration_indication,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (2840, 10415) => {
+                        rt::typed::many(
+                            &mut out.conditional_policy_information,
+                            &avp,
+                            &mut w,
+                            21,
+                            128,
+                            4,
+                        )
+                    }
+                    (2842, 10415) => {
+                        rt::typed::opt(&mut out.removal_of_access, &avp, &mut w, 128)
+                    }
+                    (1027, 10415) => {
+                        rt::typed::opt(&mut out.ip_can_type, &avp, &mut w, 192)
+                    }
+                    (2845, 10415) => {
+                        rt::typed::opt(&mut out.pra_install, &avp, &mut w, 128)
+                    }
+                    (2846, 10415) => {
+                        rt::typed::opt(&mut out.pra_remove, &avp, &mut w, 128)
+                    }
+                    (1071, 10415) => {
+                        rt::typed::many(
+                            &mut out.csg_information_reporting,
+                            &avp,
+                            &mut w,
+                            26,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    (284, 0) => {
+                        rt::typed::many(
+                            &mut out.proxy_info,
+                            &avp,
+                            &mut w,
+                            27,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (282, 0) => {
+                        rt::typed::many(
+                            &mut out.route_record,
+                            &avp,
+                            &mut w,
+                            28,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    return Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                return Err(e);
+            }
+            w.finish(Self::REQUIRED, msg.header().length as usize)
+        } {
+            Ok(()) => Ok(out),
+            Err(e) => Err(e),
+        }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
@@ -15065,93 +15438,6 @@ impl TgppGxReAuthAnswer {
             rt::dictionary::AvpType::DiameterIdentity,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        msg: &rt::Message,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 28usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = msg.avps();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
-                (301, 0) => rt::typed::opt(&mut self.drmp, &avp, &mut w, 0),
-                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 2, 64),
-                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 3, 64),
-                (268, 0) => rt::typed::opt(&mut self.result_code, &avp, &mut w, 64),
-                (297, 0) => {
-                    rt::typed::opt(&mut self.experimental_result, &avp, &mut w, 64)
-                }
-                (278, 0) => rt::typed::opt(&mut self.origin_state_id, &avp, &mut w, 64),
-                (621, 0) => {
-                    rt::typed::opt(&mut self.oc_supported_features, &avp, &mut w, 0)
-                }
-                (623, 0) => rt::typed::opt(&mut self.oc_olr, &avp, &mut w, 0),
-                (1027, 10415) => rt::typed::opt(&mut self.ip_can_type, &avp, &mut w, 192),
-                (1032, 10415) => rt::typed::opt(&mut self.rat_type, &avp, &mut w, 128),
-                (1503, 10415) => rt::typed::opt(&mut self.an_trusted, &avp, &mut w, 192),
-                (1050, 10415) => {
-                    rt::typed::many(&mut self.an_gw_address, &avp, &mut w, 12, 128, 2)
-                }
-                (18, 10415) => {
-                    rt::typed::opt(&mut self.tgpp_sgsn_mcc_mnc, &avp, &mut w, 192)
-                }
-                (6, 10415) => {
-                    rt::typed::opt(&mut self.tgpp_sgsn_address, &avp, &mut w, 192)
-                }
-                (15, 10415) => {
-                    rt::typed::opt(&mut self.tgpp_sgsn_ipv6_address, &avp, &mut w, 192)
-                }
-                (909, 10415) => rt::typed::opt(&mut self.rai, &avp, &mut w, 192),
-                (22, 10415) => {
-                    rt::typed::opt(&mut self.tgpp_user_location_info, &avp, &mut w, 192)
-                }
-                (2812, 10415) => {
-                    rt::typed::opt(&mut self.user_location_info_time, &avp, &mut w, 128)
-                }
-                (2824, 10415) => {
-                    rt::typed::opt(&mut self.netloc_access_support, &avp, &mut w, 128)
-                }
-                (2319, 10415) => {
-                    rt::typed::opt(&mut self.user_csg_information, &avp, &mut w, 128)
-                }
-                (23, 10415) => {
-                    rt::typed::opt(&mut self.tgpp_ms_timezone, &avp, &mut w, 192)
-                }
-                (2816, 10415) => {
-                    rt::typed::opt(&mut self.default_qos_information, &avp, &mut w, 128)
-                }
-                (1018, 10415) => {
-                    rt::typed::many(
-                        &mut self.charging_rule_report,
-                        &avp,
-                        &mut w,
-                        23,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                (281, 0) => rt::typed::opt(&mut self.error_message, &avp, &mut w, 0),
-                (294, 0) => {
-                    rt::typed::opt(&mut self.error_reporting_host, &avp, &mut w, 0)
-                }
-                (279, 0) => rt::typed::opt(&mut self.failed_avp, &avp, &mut w, 64),
-                (284, 0) => {
-                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 27, 64, u32::MAX)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, msg.header().length as usize)
-    }
 }
 #[cfg(any(feature = "gx", feature = "ts29212"))]
 impl rt::typed::Command for TgppGxReAuthAnswer {
@@ -15172,8 +15458,131 @@ impl rt::typed::Command for TgppGxReAuthAnswer {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        out.decode_members(msg, cx)?;
-        Ok(out)
+        match {
+            let mut count = [0u32; 28usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut out.extra,
+                flags: &mut out.avp_flags,
+            };
+            let mut avps = msg.avps();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
+                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
+                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 2, 64),
+                    (296, 0) => {
+                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 3, 64)
+                    }
+                    (268, 0) => rt::typed::opt(&mut out.result_code, &avp, &mut w, 64),
+                    (297, 0) => {
+                        rt::typed::opt(&mut out.experimental_result, &avp, &mut w, 64)
+                    }
+                    (278, 0) => {
+                        rt::typed::opt(&mut out.origin_state_id, &avp, &mut w, 64)
+                    }
+                    (621, 0) => {
+                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
+                    }
+                    (623, 0) => rt::typed::opt(&mut out.oc_olr, &avp, &mut w, 0),
+                    (1027, 10415) => {
+                        rt::typed::opt(&mut out.ip_can_type, &avp, &mut w, 192)
+                    }
+                    (1032, 10415) => rt::typed::opt(&mut out.rat_type, &avp, &mut w, 128),
+                    (1503, 10415) => {
+                        rt::typed::opt(&mut out.an_trusted, &avp, &mut w, 192)
+                    }
+                    (1050, 10415) => {
+                        rt::typed::many(&mut out.an_gw_address, &avp, &mut w, 12, 128, 2)
+                    }
+                    (18, 10415) => {
+                        rt::typed::opt(&mut out.tgpp_sgsn_mcc_mnc, &avp, &mut w, 192)
+                    }
+                    (6, 10415) => {
+                        rt::typed::opt(&mut out.tgpp_sgsn_address, &avp, &mut w, 192)
+                    }
+                    (15, 10415) => {
+                        rt::typed::opt(
+                            &mut out.tgpp_sgsn_ipv6_address,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (909, 10415) => rt::typed::opt(&mut out.rai, &avp, &mut w, 192),
+                    (22, 10415) => {
+                        rt::typed::opt(
+                            &mut out.tgpp_user_location_info,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (2812, 10415) => {
+                        rt::typed::opt(
+                            &mut out.user_location_info_time,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (2824, 10415) => {
+                        rt::typed::opt(&mut out.netloc_access_support, &avp, &mut w, 128)
+                    }
+                    (2319, 10415) => {
+                        rt::typed::opt(&mut out.user_csg_information, &avp, &mut w, 128)
+                    }
+                    (23, 10415) => {
+                        rt::typed::opt(&mut out.tgpp_ms_timezone, &avp, &mut w, 192)
+                    }
+                    (2816, 10415) => {
+                        rt::typed::opt(
+                            &mut out.default_qos_information,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (1018, 10415) => {
+                        rt::typed::many(
+                            &mut out.charging_rule_report,
+                            &avp,
+                            &mut w,
+                            23,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    (281, 0) => rt::typed::opt(&mut out.error_message, &avp, &mut w, 0),
+                    (294, 0) => {
+                        rt::typed::opt(&mut out.error_reporting_host, &avp, &mut w, 0)
+                    }
+                    (279, 0) => rt::typed::opt(&mut out.failed_avp, &avp, &mut w, 64),
+                    (284, 0) => {
+                        rt::typed::many(
+                            &mut out.proxy_info,
+                            &avp,
+                            &mut w,
+                            27,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    return Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                return Err(e);
+            }
+            w.finish(Self::REQUIRED, msg.header().length as usize)
+        } {
+            Ok(()) => Ok(out),
+            Err(e) => Err(e),
+        }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
@@ -15607,185 +16016,6 @@ impl TgppGxxCreditControlRequest {
             rt::dictionary::AvpType::Unsigned32,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        msg: &rt::Message,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 45usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = msg.avps();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
-                (301, 0) => rt::typed::opt(&mut self.drmp, &avp, &mut w, 0),
-                (258, 0) => {
-                    rt::typed::one(&mut self.auth_application_id, &avp, &mut w, 2, 64)
-                }
-                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 3, 64),
-                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 4, 64),
-                (283, 0) => {
-                    rt::typed::one(&mut self.destination_realm, &avp, &mut w, 5, 64)
-                }
-                (416, 0) => {
-                    rt::typed::one(&mut self.cc_request_type, &avp, &mut w, 6, 64)
-                }
-                (415, 0) => {
-                    rt::typed::one(&mut self.cc_request_number, &avp, &mut w, 7, 64)
-                }
-                (293, 0) => rt::typed::opt(&mut self.destination_host, &avp, &mut w, 64),
-                (278, 0) => rt::typed::opt(&mut self.origin_state_id, &avp, &mut w, 64),
-                (621, 0) => {
-                    rt::typed::opt(&mut self.oc_supported_features, &avp, &mut w, 0)
-                }
-                (628, 10415) => {
-                    rt::typed::many(
-                        &mut self.supported_features,
-                        &avp,
-                        &mut w,
-                        11,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                (443, 0) => {
-                    rt::typed::many(
-                        &mut self.subscription_id,
-                        &avp,
-                        &mut w,
-                        12,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                (1024, 10415) => {
-                    rt::typed::opt(&mut self.network_request_support, &avp, &mut w, 192)
-                }
-                (1061, 10415) => {
-                    rt::typed::many(
-                        &mut self.packet_filter_information,
-                        &avp,
-                        &mut w,
-                        14,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                (1062, 10415) => {
-                    rt::typed::opt(&mut self.packet_filter_operation, &avp, &mut w, 128)
-                }
-                (8, 0) => rt::typed::opt(&mut self.framed_ip_address, &avp, &mut w, 64),
-                (97, 0) => rt::typed::opt(&mut self.framed_ipv6_prefix, &avp, &mut w, 64),
-                (1027, 10415) => rt::typed::opt(&mut self.ip_can_type, &avp, &mut w, 192),
-                (1032, 10415) => rt::typed::opt(&mut self.rat_type, &avp, &mut w, 128),
-                (295, 0) => rt::typed::opt(&mut self.termination_cause, &avp, &mut w, 64),
-                (458, 0) => {
-                    rt::typed::opt(&mut self.user_equipment_info, &avp, &mut w, 0)
-                }
-                (653, 0) => {
-                    rt::typed::opt(
-                        &mut self.user_equipment_info_extension,
-                        &avp,
-                        &mut w,
-                        0,
-                    )
-                }
-                (1016, 10415) => {
-                    rt::typed::opt(&mut self.qos_information, &avp, &mut w, 192)
-                }
-                (1049, 10415) => {
-                    rt::typed::opt(&mut self.default_eps_bearer_qos, &avp, &mut w, 128)
-                }
-                (1050, 10415) => {
-                    rt::typed::many(&mut self.an_gw_address, &avp, &mut w, 25, 128, 2)
-                }
-                (18, 10415) => {
-                    rt::typed::opt(&mut self.tgpp_sgsn_mcc_mnc, &avp, &mut w, 192)
-                }
-                (909, 10415) => rt::typed::opt(&mut self.rai, &avp, &mut w, 192),
-                (22, 10415) => {
-                    rt::typed::opt(&mut self.tgpp_user_location_info, &avp, &mut w, 192)
-                }
-                (2812, 10415) => {
-                    rt::typed::opt(&mut self.user_location_info_time, &avp, &mut w, 128)
-                }
-                (23, 10415) => {
-                    rt::typed::opt(&mut self.tgpp_ms_timezone, &avp, &mut w, 192)
-                }
-                (9010, 5535) => rt::typed::opt(&mut self.tgpp2_bsid, &avp, &mut w, 192),
-                (2319, 10415) => {
-                    rt::typed::opt(&mut self.user_csg_information, &avp, &mut w, 128)
-                }
-                (2804, 10415) => {
-                    rt::typed::opt(&mut self.henb_local_ip_address, &avp, &mut w, 128)
-                }
-                (2805, 10415) => {
-                    rt::typed::opt(&mut self.ue_local_ip_address, &avp, &mut w, 128)
-                }
-                (2806, 10415) => {
-                    rt::typed::opt(&mut self.udp_source_port, &avp, &mut w, 128)
-                }
-                (30, 0) => rt::typed::opt(&mut self.called_station_id, &avp, &mut w, 64),
-                (1065, 10415) => {
-                    rt::typed::opt(&mut self.pdn_connection_id, &avp, &mut w, 128)
-                }
-                (1055, 10415) => {
-                    rt::typed::many(
-                        &mut self.qos_rule_report,
-                        &avp,
-                        &mut w,
-                        38,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                (1006, 10415) => {
-                    rt::typed::many(
-                        &mut self.event_trigger,
-                        &avp,
-                        &mut w,
-                        39,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                (1064, 10415) => {
-                    rt::typed::opt(
-                        &mut self.session_linking_indicator,
-                        &avp,
-                        &mut w,
-                        192,
-                    )
-                }
-                (1458, 10415) => rt::typed::opt(&mut self.trace_data, &avp, &mut w, 192),
-                (1459, 10415) => {
-                    rt::typed::opt(&mut self.trace_reference, &avp, &mut w, 192)
-                }
-                (284, 0) => {
-                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 43, 64, u32::MAX)
-                }
-                (282, 0) => {
-                    rt::typed::many(
-                        &mut self.route_record,
-                        &avp,
-                        &mut w,
-                        44,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, msg.header().length as usize)
-    }
 }
 #[cfg(any(feature = "gxx", feature = "ts29212"))]
 impl rt::typed::Command for TgppGxxCreditControlRequest {
@@ -15806,8 +16036,240 @@ impl rt::typed::Command for TgppGxxCreditControlRequest {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        out.decode_members(msg, cx)?;
-        Ok(out)
+        match {
+            let mut count = [0u32; 45usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut out.extra,
+                flags: &mut out.avp_flags,
+            };
+            let mut avps = msg.avps();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
+                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
+                    (258, 0) => {
+                        rt::typed::one(&mut out.auth_application_id, &avp, &mut w, 2, 64)
+                    }
+                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 3, 64),
+                    (296, 0) => {
+                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 4, 64)
+                    }
+                    (283, 0) => {
+                        rt::typed::one(&mut out.destination_realm, &avp, &mut w, 5, 64)
+                    }
+                    (416, 0) => {
+                        rt::typed::one(&mut out.cc_request_type, &avp, &mut w, 6, 64)
+                    }
+                    (415, 0) => {
+                        rt::typed::one(&mut out.cc_request_number, &avp, &mut w, 7, 64)
+                    }
+                    (293, 0) => {
+                        rt::typed::opt(&mut out.destination_host, &avp, &mut w, 64)
+                    }
+                    (278, 0) => {
+                        rt::typed::opt(&mut out.origin_state_id, &avp, &mut w, 64)
+                    }
+                    (621, 0) => {
+                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
+                    }
+                    (628, 10415) => {
+                        rt::typed::many(
+                            &mut out.supported_features,
+                            &avp,
+                            &mut w,
+                            11,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    (443, 0) => {
+                        rt::typed::many(
+                            &mut out.subscription_id,
+                            &avp,
+                            &mut w,
+                            12,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (1024, 10415) => {
+                        rt::typed::opt(
+                            &mut out.network_request_support,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (1061, 10415) => {
+                        rt::typed::many(
+                            &mut out.packet_filter_information,
+                            &avp,
+                            &mut w,
+                            14,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    (1062, 10415) => {
+                        rt::typed::opt(
+                            &mut out.packet_filter_operation,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (8, 0) => {
+                        rt::typed::opt(&mut out.framed_ip_address, &avp, &mut w, 64)
+                    }
+                    (97, 0) => {
+                        rt::typed::opt(&mut out.framed_ipv6_prefix, &avp, &mut w, 64)
+                    }
+                    (1027, 10415) => {
+                        rt::typed::opt(&mut out.ip_can_type, &avp, &mut w, 192)
+                    }
+                    (1032, 10415) => rt::typed::opt(&mut out.rat_type, &avp, &mut w, 128),
+                    (295, 0) => {
+                        rt::typed::opt(&mut out.termination_cause, &avp, &mut w, 64)
+                    }
+                    (458, 0) => {
+                        rt::typed::opt(&mut out.user_equipment_info, &avp, &mut w, 0)
+                    }
+                    (653, 0) => {
+                        rt::typed::opt(
+                            &mut out.user_equipment_info_extension,
+                            &avp,
+                            &mut w,
+                            0,
+                        )
+                    }
+                    (1016, 10415) => {
+                        rt::typed::opt(&mut out.qos_information, &avp, &mut w, 192)
+                    }
+                    (1049, 10415) => {
+                        rt::typed::opt(
+                            &mut out.default_eps_bearer_qos,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (1050, 10415) => {
+                        rt::typed::many(&mut out.an_gw_address, &avp, &mut w, 25, 128, 2)
+                    }
+                    (18, 10415) => {
+                        rt::typed::opt(&mut out.tgpp_sgsn_mcc_mnc, &avp, &mut w, 192)
+                    }
+                    (909, 10415) => rt::typed::opt(&mut out.rai, &avp, &mut w, 192),
+                    (22, 10415) => {
+                        rt::typed::opt(
+                            &mut out.tgpp_user_location_info,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (2812, 10415) => {
+                        rt::typed::opt(
+                            &mut out.user_location_info_time,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (23, 10415) => {
+                        rt::typed::opt(&mut out.tgpp_ms_timezone, &avp, &mut w, 192)
+                    }
+                    (9010, 5535) => {
+                        rt::typed::opt(&mut out.tgpp2_bsid, &avp, &mut w, 192)
+                    }
+                    (2319, 10415) => {
+                        rt::typed::opt(&mut out.user_csg_information, &avp, &mut w, 128)
+                    }
+                    (2804, 10415) => {
+                        rt::typed::opt(&mut out.henb_local_ip_address, &avp, &mut w, 128)
+                    }
+                    (2805, 10415) => {
+                        rt::typed::opt(&mut out.ue_local_ip_address, &avp, &mut w, 128)
+                    }
+                    (2806, 10415) => {
+                        rt::typed::opt(&mut out.udp_source_port, &avp, &mut w, 128)
+                    }
+                    (30, 0) => {
+                        rt::typed::opt(&mut out.called_station_id, &avp, &mut w, 64)
+                    }
+                    (1065, 10415) => {
+                        rt::typed::opt(&mut out.pdn_connection_id, &avp, &mut w, 128)
+                    }
+                    (1055, 10415) => {
+                        rt::typed::many(
+                            &mut out.qos_rule_report,
+                            &avp,
+                            &mut w,
+                            38,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    (1006, 10415) => {
+                        rt::typed::many(
+                            &mut out.event_trigger,
+                            &avp,
+                            &mut w,
+                            39,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    (1064, 10415) => {
+                        rt::typed::opt(
+                            &mut out.session_linking_indicator,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (1458, 10415) => {
+                        rt::typed::opt(&mut out.trace_data, &avp, &mut w, 192)
+                    }
+                    (1459, 10415) => {
+                        rt::typed::opt(&mut out.trace_reference, &avp, &mut w, 192)
+                    }
+                    (284, 0) => {
+                        rt::typed::many(
+                            &mut out.proxy_info,
+                            &avp,
+                            &mut w,
+                            43,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (282, 0) => {
+                        rt::typed::many(
+                            &mut out.route_record,
+                            &avp,
+                            &mut w,
+                            44,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    return Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                return Err(e);
+            }
+            w.finish(Self::REQUIRED, msg.header().length as usize)
+        } {
+            Ok(()) => Ok(out),
+            Err(e) => Err(e),
+        }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
@@ -16188,137 +16650,6 @@ impl TgppGxxCreditControlAnswer {
             rt::dictionary::AvpType::Unsigned32,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        msg: &rt::Message,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 29usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = msg.avps();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
-                (301, 0) => rt::typed::opt(&mut self.drmp, &avp, &mut w, 0),
-                (258, 0) => {
-                    rt::typed::one(&mut self.auth_application_id, &avp, &mut w, 2, 64)
-                }
-                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 3, 64),
-                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 4, 64),
-                (268, 0) => rt::typed::opt(&mut self.result_code, &avp, &mut w, 64),
-                (297, 0) => {
-                    rt::typed::opt(&mut self.experimental_result, &avp, &mut w, 64)
-                }
-                (416, 0) => {
-                    rt::typed::one(&mut self.cc_request_type, &avp, &mut w, 7, 64)
-                }
-                (415, 0) => {
-                    rt::typed::one(&mut self.cc_request_number, &avp, &mut w, 8, 64)
-                }
-                (621, 0) => {
-                    rt::typed::opt(&mut self.oc_supported_features, &avp, &mut w, 0)
-                }
-                (623, 0) => rt::typed::opt(&mut self.oc_olr, &avp, &mut w, 0),
-                (628, 10415) => {
-                    rt::typed::many(
-                        &mut self.supported_features,
-                        &avp,
-                        &mut w,
-                        11,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                (1023, 10415) => {
-                    rt::typed::opt(&mut self.bearer_control_mode, &avp, &mut w, 192)
-                }
-                (1006, 10415) => {
-                    rt::typed::many(
-                        &mut self.event_trigger,
-                        &avp,
-                        &mut w,
-                        13,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                (97, 0) => rt::typed::opt(&mut self.framed_ipv6_prefix, &avp, &mut w, 64),
-                (278, 0) => rt::typed::opt(&mut self.origin_state_id, &avp, &mut w, 64),
-                (292, 0) => {
-                    rt::typed::many(
-                        &mut self.redirect_host,
-                        &avp,
-                        &mut w,
-                        16,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                (261, 0) => {
-                    rt::typed::opt(&mut self.redirect_host_usage, &avp, &mut w, 64)
-                }
-                (262, 0) => {
-                    rt::typed::opt(&mut self.redirect_max_cache_time, &avp, &mut w, 64)
-                }
-                (1052, 10415) => {
-                    rt::typed::many(
-                        &mut self.qos_rule_remove,
-                        &avp,
-                        &mut w,
-                        19,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                (1051, 10415) => {
-                    rt::typed::many(
-                        &mut self.qos_rule_install,
-                        &avp,
-                        &mut w,
-                        20,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                (1016, 10415) => {
-                    rt::typed::opt(&mut self.qos_information, &avp, &mut w, 192)
-                }
-                (1049, 10415) => {
-                    rt::typed::opt(&mut self.default_eps_bearer_qos, &avp, &mut w, 128)
-                }
-                (281, 0) => rt::typed::opt(&mut self.error_message, &avp, &mut w, 0),
-                (294, 0) => {
-                    rt::typed::opt(&mut self.error_reporting_host, &avp, &mut w, 0)
-                }
-                (279, 0) => rt::typed::opt(&mut self.failed_avp, &avp, &mut w, 64),
-                (284, 0) => {
-                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 26, 64, u32::MAX)
-                }
-                (282, 0) => {
-                    rt::typed::many(
-                        &mut self.route_record,
-                        &avp,
-                        &mut w,
-                        27,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                (650, 0) => {
-                    rt::typed::many(&mut self.load, &avp, &mut w, 28, 0, u32::MAX)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, msg.header().length as usize)
-    }
 }
 #[cfg(any(feature = "gxx", feature = "ts29212"))]
 impl rt::typed::Command for TgppGxxCreditControlAnswer {
@@ -16339,8 +16670,163 @@ impl rt::typed::Command for TgppGxxCreditControlAnswer {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        out.decode_members(msg, cx)?;
-        Ok(out)
+        match {
+            let mut count = [0u32; 29usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut out.extra,
+                flags: &mut out.avp_flags,
+            };
+            let mut avps = msg.avps();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
+                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
+                    (258, 0) => {
+                        rt::typed::one(&mut out.auth_application_id, &avp, &mut w, 2, 64)
+                    }
+                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 3, 64),
+                    (296, 0) => {
+                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 4, 64)
+                    }
+                    (268, 0) => rt::typed::opt(&mut out.result_code, &avp, &mut w, 64),
+                    (297, 0) => {
+                        rt::typed::opt(&mut out.experimental_result, &avp, &mut w, 64)
+                    }
+                    (416, 0) => {
+                        rt::typed::one(&mut out.cc_request_type, &avp, &mut w, 7, 64)
+                    }
+                    (415, 0) => {
+                        rt::typed::one(&mut out.cc_request_number, &avp, &mut w, 8, 64)
+                    }
+                    (621, 0) => {
+                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
+                    }
+                    (623, 0) => rt::typed::opt(&mut out.oc_olr, &avp, &mut w, 0),
+                    (628, 10415) => {
+                        rt::typed::many(
+                            &mut out.supported_features,
+                            &avp,
+                            &mut w,
+                            11,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    (1023, 10415) => {
+                        rt::typed::opt(&mut out.bearer_control_mode, &avp, &mut w, 192)
+                    }
+                    (1006, 10415) => {
+                        rt::typed::many(
+                            &mut out.event_trigger,
+                            &avp,
+                            &mut w,
+                            13,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    (97, 0) => {
+                        rt::typed::opt(&mut out.framed_ipv6_prefix, &avp, &mut w, 64)
+                    }
+                    (278, 0) => {
+                        rt::typed::opt(&mut out.origin_state_id, &avp, &mut w, 64)
+                    }
+                    (292, 0) => {
+                        rt::typed::many(
+                            &mut out.redirect_host,
+                            &avp,
+                            &mut w,
+                            16,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (261, 0) => {
+                        rt::typed::opt(&mut out.redirect_host_usage, &avp, &mut w, 64)
+                    }
+                    (262, 0) => {
+                        rt::typed::opt(
+                            &mut out.redirect_max_cache_time,
+                            &avp,
+                            &mut w,
+                            64,
+                        )
+                    }
+                    (1052, 10415) => {
+                        rt::typed::many(
+                            &mut out.qos_rule_remove,
+                            &avp,
+                            &mut w,
+                            19,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    (1051, 10415) => {
+                        rt::typed::many(
+                            &mut out.qos_rule_install,
+                            &avp,
+                            &mut w,
+                            20,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    (1016, 10415) => {
+                        rt::typed::opt(&mut out.qos_information, &avp, &mut w, 192)
+                    }
+                    (1049, 10415) => {
+                        rt::typed::opt(
+                            &mut out.default_eps_bearer_qos,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (281, 0) => rt::typed::opt(&mut out.error_message, &avp, &mut w, 0),
+                    (294, 0) => {
+                        rt::typed::opt(&mut out.error_reporting_host, &avp, &mut w, 0)
+                    }
+                    (279, 0) => rt::typed::opt(&mut out.failed_avp, &avp, &mut w, 64),
+                    (284, 0) => {
+                        rt::typed::many(
+                            &mut out.proxy_info,
+                            &avp,
+                            &mut w,
+                            26,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (282, 0) => {
+                        rt::typed::many(
+                            &mut out.route_record,
+                            &avp,
+                            &mut w,
+                            27,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (650, 0) => {
+                        rt::typed::many(&mut out.load, &avp, &mut w, 28, 0, u32::MAX)
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    return Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                return Err(e);
+            }
+            w.finish(Self::REQUIRED, msg.header().length as usize)
+        } {
+            Ok(()) => Ok(out),
+            Err(e) => Err(e),
+        }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
@@ -16658,100 +17144,6 @@ impl TgppGxxReAuthRequest {
             rt::dictionary::AvpType::Enumerated,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        msg: &rt::Message,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 18usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = msg.avps();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
-                (301, 0) => rt::typed::opt(&mut self.drmp, &avp, &mut w, 0),
-                (258, 0) => {
-                    rt::typed::one(&mut self.auth_application_id, &avp, &mut w, 2, 64)
-                }
-                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 3, 64),
-                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 4, 64),
-                (283, 0) => {
-                    rt::typed::one(&mut self.destination_realm, &avp, &mut w, 5, 64)
-                }
-                (293, 0) => {
-                    rt::typed::one(&mut self.destination_host, &avp, &mut w, 6, 64)
-                }
-                (285, 0) => {
-                    rt::typed::one(&mut self.re_auth_request_type, &avp, &mut w, 7, 64)
-                }
-                (1045, 10415) => {
-                    rt::typed::opt(&mut self.session_release_cause, &avp, &mut w, 192)
-                }
-                (278, 0) => rt::typed::opt(&mut self.origin_state_id, &avp, &mut w, 64),
-                (621, 0) => {
-                    rt::typed::opt(&mut self.oc_supported_features, &avp, &mut w, 0)
-                }
-                (1006, 10415) => {
-                    rt::typed::many(
-                        &mut self.event_trigger,
-                        &avp,
-                        &mut w,
-                        11,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                (1052, 10415) => {
-                    rt::typed::many(
-                        &mut self.qos_rule_remove,
-                        &avp,
-                        &mut w,
-                        12,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                (1051, 10415) => {
-                    rt::typed::many(
-                        &mut self.qos_rule_install,
-                        &avp,
-                        &mut w,
-                        13,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                (1016, 10415) => {
-                    rt::typed::opt(&mut self.qos_information, &avp, &mut w, 192)
-                }
-                (1049, 10415) => {
-                    rt::typed::opt(&mut self.default_eps_bearer_qos, &avp, &mut w, 128)
-                }
-                (284, 0) => {
-                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 16, 64, u32::MAX)
-                }
-                (282, 0) => {
-                    rt::typed::many(
-                        &mut self.route_record,
-                        &avp,
-                        &mut w,
-                        17,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, msg.header().length as usize)
-    }
 }
 #[cfg(any(feature = "gxx", feature = "ts29212"))]
 impl rt::typed::Command for TgppGxxReAuthRequest {
@@ -16772,8 +17164,125 @@ impl rt::typed::Command for TgppGxxReAuthRequest {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        out.decode_members(msg, cx)?;
-        Ok(out)
+        match {
+            let mut count = [0u32; 18usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut out.extra,
+                flags: &mut out.avp_flags,
+            };
+            let mut avps = msg.avps();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
+                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
+                    (258, 0) => {
+                        rt::typed::one(&mut out.auth_application_id, &avp, &mut w, 2, 64)
+                    }
+                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 3, 64),
+                    (296, 0) => {
+                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 4, 64)
+                    }
+                    (283, 0) => {
+                        rt::typed::one(&mut out.destination_realm, &avp, &mut w, 5, 64)
+                    }
+                    (293, 0) => {
+                        rt::typed::one(&mut out.destination_host, &avp, &mut w, 6, 64)
+                    }
+                    (285, 0) => {
+                        rt::typed::one(
+                            &mut out.re_auth_request_type,
+                            &avp,
+                            &mut w,
+                            7,
+                            64,
+                        )
+                    }
+                    (1045, 10415) => {
+                        rt::typed::opt(&mut out.session_release_cause, &avp, &mut w, 192)
+                    }
+                    (278, 0) => {
+                        rt::typed::opt(&mut out.origin_state_id, &avp, &mut w, 64)
+                    }
+                    (621, 0) => {
+                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
+                    }
+                    (1006, 10415) => {
+                        rt::typed::many(
+                            &mut out.event_trigger,
+                            &avp,
+                            &mut w,
+                            11,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    (1052, 10415) => {
+                        rt::typed::many(
+                            &mut out.qos_rule_remove,
+                            &avp,
+                            &mut w,
+                            12,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    (1051, 10415) => {
+                        rt::typed::many(
+                            &mut out.qos_rule_install,
+                            &avp,
+                            &mut w,
+                            13,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    (1016, 10415) => {
+                        rt::typed::opt(&mut out.qos_information, &avp, &mut w, 192)
+                    }
+                    (1049, 10415) => {
+                        rt::typed::opt(
+                            &mut out.default_eps_bearer_qos,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (284, 0) => {
+                        rt::typed::many(
+                            &mut out.proxy_info,
+                            &avp,
+                            &mut w,
+                            16,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (282, 0) => {
+                        rt::typed::many(
+                            &mut out.route_record,
+                            &avp,
+                            &mut w,
+                            17,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    return Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                return Err(e);
+            }
+            w.finish(Self::REQUIRED, msg.header().length as usize)
+        } {
+            Ok(()) => Ok(out),
+            Err(e) => Err(e),
+        }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
@@ -16985,80 +17494,6 @@ impl TgppGxxReAuthAnswer {
             rt::dictionary::AvpType::DiameterIdentity,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        msg: &rt::Message,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 23usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = msg.avps();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
-                (301, 0) => rt::typed::opt(&mut self.drmp, &avp, &mut w, 0),
-                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 2, 64),
-                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 3, 64),
-                (268, 0) => rt::typed::opt(&mut self.result_code, &avp, &mut w, 64),
-                (297, 0) => {
-                    rt::typed::opt(&mut self.experimental_result, &avp, &mut w, 64)
-                }
-                (278, 0) => rt::typed::opt(&mut self.origin_state_id, &avp, &mut w, 64),
-                (621, 0) => {
-                    rt::typed::opt(&mut self.oc_supported_features, &avp, &mut w, 0)
-                }
-                (623, 0) => rt::typed::opt(&mut self.oc_olr, &avp, &mut w, 0),
-                (1032, 10415) => rt::typed::opt(&mut self.rat_type, &avp, &mut w, 128),
-                (18, 10415) => {
-                    rt::typed::opt(&mut self.tgpp_sgsn_mcc_mnc, &avp, &mut w, 192)
-                }
-                (909, 10415) => rt::typed::opt(&mut self.rai, &avp, &mut w, 192),
-                (22, 10415) => {
-                    rt::typed::opt(&mut self.tgpp_user_location_info, &avp, &mut w, 192)
-                }
-                (2812, 10415) => {
-                    rt::typed::opt(&mut self.user_location_info_time, &avp, &mut w, 128)
-                }
-                (2824, 10415) => {
-                    rt::typed::opt(&mut self.netloc_access_support, &avp, &mut w, 128)
-                }
-                (2319, 10415) => {
-                    rt::typed::opt(&mut self.user_csg_information, &avp, &mut w, 128)
-                }
-                (23, 10415) => {
-                    rt::typed::opt(&mut self.tgpp_ms_timezone, &avp, &mut w, 192)
-                }
-                (9010, 5535) => rt::typed::opt(&mut self.tgpp2_bsid, &avp, &mut w, 192),
-                (1055, 10415) => {
-                    rt::typed::many(
-                        &mut self.qos_rule_report,
-                        &avp,
-                        &mut w,
-                        18,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                (281, 0) => rt::typed::opt(&mut self.error_message, &avp, &mut w, 0),
-                (294, 0) => {
-                    rt::typed::opt(&mut self.error_reporting_host, &avp, &mut w, 0)
-                }
-                (279, 0) => rt::typed::opt(&mut self.failed_avp, &avp, &mut w, 64),
-                (284, 0) => {
-                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 22, 64, u32::MAX)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, msg.header().length as usize)
-    }
 }
 #[cfg(any(feature = "gxx", feature = "ts29212"))]
 impl rt::typed::Command for TgppGxxReAuthAnswer {
@@ -17079,8 +17514,106 @@ impl rt::typed::Command for TgppGxxReAuthAnswer {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        out.decode_members(msg, cx)?;
-        Ok(out)
+        match {
+            let mut count = [0u32; 23usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut out.extra,
+                flags: &mut out.avp_flags,
+            };
+            let mut avps = msg.avps();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
+                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
+                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 2, 64),
+                    (296, 0) => {
+                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 3, 64)
+                    }
+                    (268, 0) => rt::typed::opt(&mut out.result_code, &avp, &mut w, 64),
+                    (297, 0) => {
+                        rt::typed::opt(&mut out.experimental_result, &avp, &mut w, 64)
+                    }
+                    (278, 0) => {
+                        rt::typed::opt(&mut out.origin_state_id, &avp, &mut w, 64)
+                    }
+                    (621, 0) => {
+                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
+                    }
+                    (623, 0) => rt::typed::opt(&mut out.oc_olr, &avp, &mut w, 0),
+                    (1032, 10415) => rt::typed::opt(&mut out.rat_type, &avp, &mut w, 128),
+                    (18, 10415) => {
+                        rt::typed::opt(&mut out.tgpp_sgsn_mcc_mnc, &avp, &mut w, 192)
+                    }
+                    (909, 10415) => rt::typed::opt(&mut out.rai, &avp, &mut w, 192),
+                    (22, 10415) => {
+                        rt::typed::opt(
+                            &mut out.tgpp_user_location_info,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (2812, 10415) => {
+                        rt::typed::opt(
+                            &mut out.user_location_info_time,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (2824, 10415) => {
+                        rt::typed::opt(&mut out.netloc_access_support, &avp, &mut w, 128)
+                    }
+                    (2319, 10415) => {
+                        rt::typed::opt(&mut out.user_csg_information, &avp, &mut w, 128)
+                    }
+                    (23, 10415) => {
+                        rt::typed::opt(&mut out.tgpp_ms_timezone, &avp, &mut w, 192)
+                    }
+                    (9010, 5535) => {
+                        rt::typed::opt(&mut out.tgpp2_bsid, &avp, &mut w, 192)
+                    }
+                    (1055, 10415) => {
+                        rt::typed::many(
+                            &mut out.qos_rule_report,
+                            &avp,
+                            &mut w,
+                            18,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    (281, 0) => rt::typed::opt(&mut out.error_message, &avp, &mut w, 0),
+                    (294, 0) => {
+                        rt::typed::opt(&mut out.error_reporting_host, &avp, &mut w, 0)
+                    }
+                    (279, 0) => rt::typed::opt(&mut out.failed_avp, &avp, &mut w, 64),
+                    (284, 0) => {
+                        rt::typed::many(
+                            &mut out.proxy_info,
+                            &avp,
+                            &mut w,
+                            22,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    return Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                return Err(e);
+            }
+            w.finish(Self::REQUIRED, msg.header().length as usize)
+        } {
+            Ok(()) => Ok(out),
+            Err(e) => Err(e),
+        }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
@@ -17505,229 +18038,6 @@ impl TgppSdTdfSessionRequest {
             rt::dictionary::AvpType::DiameterIdentity,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        msg: &rt::Message,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 51usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = msg.avps();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
-                (301, 0) => rt::typed::opt(&mut self.drmp, &avp, &mut w, 0),
-                (260, 0) => {
-                    rt::typed::one(
-                        &mut self.vendor_specific_application_id,
-                        &avp,
-                        &mut w,
-                        2,
-                        64,
-                    )
-                }
-                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 3, 64),
-                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 4, 64),
-                (283, 0) => {
-                    rt::typed::one(&mut self.destination_realm, &avp, &mut w, 5, 64)
-                }
-                (293, 0) => rt::typed::opt(&mut self.destination_host, &avp, &mut w, 64),
-                (278, 0) => rt::typed::opt(&mut self.origin_state_id, &avp, &mut w, 64),
-                (621, 0) => {
-                    rt::typed::opt(&mut self.oc_supported_features, &avp, &mut w, 0)
-                }
-                (443, 0) => {
-                    rt::typed::many(
-                        &mut self.subscription_id,
-                        &avp,
-                        &mut w,
-                        9,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                (628, 10415) => {
-                    rt::typed::many(
-                        &mut self.supported_features,
-                        &avp,
-                        &mut w,
-                        10,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                (8, 0) => rt::typed::opt(&mut self.framed_ip_address, &avp, &mut w, 64),
-                (97, 0) => rt::typed::opt(&mut self.framed_ipv6_prefix, &avp, &mut w, 64),
-                (1027, 10415) => rt::typed::opt(&mut self.ip_can_type, &avp, &mut w, 192),
-                (1032, 10415) => rt::typed::opt(&mut self.rat_type, &avp, &mut w, 128),
-                (1503, 10415) => rt::typed::opt(&mut self.an_trusted, &avp, &mut w, 192),
-                (458, 0) => {
-                    rt::typed::opt(&mut self.user_equipment_info, &avp, &mut w, 0)
-                }
-                (653, 0) => {
-                    rt::typed::opt(
-                        &mut self.user_equipment_info_extension,
-                        &avp,
-                        &mut w,
-                        0,
-                    )
-                }
-                (1016, 10415) => {
-                    rt::typed::opt(&mut self.qos_information, &avp, &mut w, 192)
-                }
-                (1050, 10415) => {
-                    rt::typed::many(&mut self.an_gw_address, &avp, &mut w, 19, 128, 2)
-                }
-                (6, 10415) => {
-                    rt::typed::opt(&mut self.tgpp_sgsn_address, &avp, &mut w, 192)
-                }
-                (15, 10415) => {
-                    rt::typed::opt(&mut self.tgpp_sgsn_ipv6_address, &avp, &mut w, 192)
-                }
-                (7, 10415) => {
-                    rt::typed::opt(&mut self.tgpp_ggsn_address, &avp, &mut w, 192)
-                }
-                (16, 10415) => {
-                    rt::typed::opt(&mut self.tgpp_ggsn_ipv6_address, &avp, &mut w, 192)
-                }
-                (12, 10415) => {
-                    rt::typed::opt(&mut self.tgpp_selection_mode, &avp, &mut w, 192)
-                }
-                (2051, 10415) => {
-                    rt::typed::opt(&mut self.dynamic_address_flag, &avp, &mut w, 128)
-                }
-                (2068, 10415) => {
-                    rt::typed::opt(
-                        &mut self.dynamic_address_flag_extension,
-                        &avp,
-                        &mut w,
-                        128,
-                    )
-                }
-                (2050, 10415) => {
-                    rt::typed::opt(
-                        &mut self.pdn_connection_charging_id,
-                        &avp,
-                        &mut w,
-                        128,
-                    )
-                }
-                (18, 10415) => {
-                    rt::typed::opt(&mut self.tgpp_sgsn_mcc_mnc, &avp, &mut w, 192)
-                }
-                (909, 10415) => rt::typed::opt(&mut self.rai, &avp, &mut w, 192),
-                (22, 10415) => {
-                    rt::typed::opt(&mut self.tgpp_user_location_info, &avp, &mut w, 192)
-                }
-                (2825, 10415) => {
-                    rt::typed::opt(&mut self.fixed_user_location_info, &avp, &mut w, 128)
-                }
-                (2319, 10415) => {
-                    rt::typed::opt(&mut self.user_csg_information, &avp, &mut w, 128)
-                }
-                (29, 10415) => {
-                    rt::typed::opt(&mut self.tgpp_twan_identifier, &avp, &mut w, 192)
-                }
-                (23, 10415) => {
-                    rt::typed::opt(&mut self.tgpp_ms_timezone, &avp, &mut w, 192)
-                }
-                (13, 10415) => {
-                    rt::typed::opt(
-                        &mut self.tgpp_charging_characteristics,
-                        &avp,
-                        &mut w,
-                        192,
-                    )
-                }
-                (30, 0) => rt::typed::opt(&mut self.called_station_id, &avp, &mut w, 64),
-                (618, 10415) => {
-                    rt::typed::opt(&mut self.charging_information, &avp, &mut w, 192)
-                }
-                (1009, 10415) => rt::typed::opt(&mut self.online, &avp, &mut w, 192),
-                (1008, 10415) => rt::typed::opt(&mut self.offline, &avp, &mut w, 192),
-                (1092, 10415) => {
-                    rt::typed::many(
-                        &mut self.adc_rule_install,
-                        &avp,
-                        &mut w,
-                        40,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                (1042, 10415) => {
-                    rt::typed::opt(&mut self.revalidation_time, &avp, &mut w, 192)
-                }
-                (1067, 10415) => {
-                    rt::typed::many(
-                        &mut self.usage_monitoring_information,
-                        &avp,
-                        &mut w,
-                        42,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                (1071, 10415) => {
-                    rt::typed::many(
-                        &mut self.csg_information_reporting,
-                        &avp,
-                        &mut w,
-                        43,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                (1006, 10415) => {
-                    rt::typed::many(
-                        &mut self.event_trigger,
-                        &avp,
-                        &mut w,
-                        44,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                (2822, 10415) => {
-                    rt::typed::opt(
-                        &mut self.presence_reporting_area_information,
-                        &avp,
-                        &mut w,
-                        128,
-                    )
-                }
-                (302, 13019) => {
-                    rt::typed::opt(&mut self.logical_access_id, &avp, &mut w, 192)
-                }
-                (313, 13019) => {
-                    rt::typed::opt(&mut self.physical_access_id, &avp, &mut w, 192)
-                }
-                (9010, 5535) => rt::typed::opt(&mut self.tgpp2_bsid, &avp, &mut w, 192),
-                (284, 0) => {
-                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 49, 64, u32::MAX)
-                }
-                (282, 0) => {
-                    rt::typed::many(
-                        &mut self.route_record,
-                        &avp,
-                        &mut w,
-                        50,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, msg.header().length as usize)
-    }
 }
 #[cfg(any(feature = "sd", feature = "ts29212"))]
 impl rt::typed::Command for TgppSdTdfSessionRequest {
@@ -17748,8 +18058,277 @@ impl rt::typed::Command for TgppSdTdfSessionRequest {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        out.decode_members(msg, cx)?;
-        Ok(out)
+        match {
+            let mut count = [0u32; 51usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut out.extra,
+                flags: &mut out.avp_flags,
+            };
+            let mut avps = msg.avps();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
+                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
+                    (260, 0) => {
+                        rt::typed::one(
+                            &mut out.vendor_specific_application_id,
+                            &avp,
+                            &mut w,
+                            2,
+                            64,
+                        )
+                    }
+                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 3, 64),
+                    (296, 0) => {
+                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 4, 64)
+                    }
+                    (283, 0) => {
+                        rt::typed::one(&mut out.destination_realm, &avp, &mut w, 5, 64)
+                    }
+                    (293, 0) => {
+                        rt::typed::opt(&mut out.destination_host, &avp, &mut w, 64)
+                    }
+                    (278, 0) => {
+                        rt::typed::opt(&mut out.origin_state_id, &avp, &mut w, 64)
+                    }
+                    (621, 0) => {
+                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
+                    }
+                    (443, 0) => {
+                        rt::typed::many(
+                            &mut out.subscription_id,
+                            &avp,
+                            &mut w,
+                            9,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (628, 10415) => {
+                        rt::typed::many(
+                            &mut out.supported_features,
+                            &avp,
+                            &mut w,
+                            10,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    (8, 0) => {
+                        rt::typed::opt(&mut out.framed_ip_address, &avp, &mut w, 64)
+                    }
+                    (97, 0) => {
+                        rt::typed::opt(&mut out.framed_ipv6_prefix, &avp, &mut w, 64)
+                    }
+                    (1027, 10415) => {
+                        rt::typed::opt(&mut out.ip_can_type, &avp, &mut w, 192)
+                    }
+                    (1032, 10415) => rt::typed::opt(&mut out.rat_type, &avp, &mut w, 128),
+                    (1503, 10415) => {
+                        rt::typed::opt(&mut out.an_trusted, &avp, &mut w, 192)
+                    }
+                    (458, 0) => {
+                        rt::typed::opt(&mut out.user_equipment_info, &avp, &mut w, 0)
+                    }
+                    (653, 0) => {
+                        rt::typed::opt(
+                            &mut out.user_equipment_info_extension,
+                            &avp,
+                            &mut w,
+                            0,
+                        )
+                    }
+                    (1016, 10415) => {
+                        rt::typed::opt(&mut out.qos_information, &avp, &mut w, 192)
+                    }
+                    (1050, 10415) => {
+                        rt::typed::many(&mut out.an_gw_address, &avp, &mut w, 19, 128, 2)
+                    }
+                    (6, 10415) => {
+                        rt::typed::opt(&mut out.tgpp_sgsn_address, &avp, &mut w, 192)
+                    }
+                    (15, 10415) => {
+                        rt::typed::opt(
+                            &mut out.tgpp_sgsn_ipv6_address,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (7, 10415) => {
+                        rt::typed::opt(&mut out.tgpp_ggsn_address, &avp, &mut w, 192)
+                    }
+                    (16, 10415) => {
+                        rt::typed::opt(
+                            &mut out.tgpp_ggsn_ipv6_address,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (12, 10415) => {
+                        rt::typed::opt(&mut out.tgpp_selection_mode, &avp, &mut w, 192)
+                    }
+                    (2051, 10415) => {
+                        rt::typed::opt(&mut out.dynamic_address_flag, &avp, &mut w, 128)
+                    }
+                    (2068, 10415) => {
+                        rt::typed::opt(
+                            &mut out.dynamic_address_flag_extension,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (2050, 10415) => {
+                        rt::typed::opt(
+                            &mut out.pdn_connection_charging_id,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (18, 10415) => {
+                        rt::typed::opt(&mut out.tgpp_sgsn_mcc_mnc, &avp, &mut w, 192)
+                    }
+                    (909, 10415) => rt::typed::opt(&mut out.rai, &avp, &mut w, 192),
+                    (22, 10415) => {
+                        rt::typed::opt(
+                            &mut out.tgpp_user_location_info,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (2825, 10415) => {
+                        rt::typed::opt(
+                            &mut out.fixed_user_location_info,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (2319, 10415) => {
+                        rt::typed::opt(&mut out.user_csg_information, &avp, &mut w, 128)
+                    }
+                    (29, 10415) => {
+                        rt::typed::opt(&mut out.tgpp_twan_identifier, &avp, &mut w, 192)
+                    }
+                    (23, 10415) => {
+                        rt::typed::opt(&mut out.tgpp_ms_timezone, &avp, &mut w, 192)
+                    }
+                    (13, 10415) => {
+                        rt::typed::opt(
+                            &mut out.tgpp_charging_characteristics,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (30, 0) => {
+                        rt::typed::opt(&mut out.called_station_id, &avp, &mut w, 64)
+                    }
+                    (618, 10415) => {
+                        rt::typed::opt(&mut out.charging_information, &avp, &mut w, 192)
+                    }
+                    (1009, 10415) => rt::typed::opt(&mut out.online, &avp, &mut w, 192),
+                    (1008, 10415) => rt::typed::opt(&mut out.offline, &avp, &mut w, 192),
+                    (1092, 10415) => {
+                        rt::typed::many(
+                            &mut out.adc_rule_install,
+                            &avp,
+                            &mut w,
+                            40,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    (1042, 10415) => {
+                        rt::typed::opt(&mut out.revalidation_time, &avp, &mut w, 192)
+                    }
+                    (1067, 10415) => {
+                        rt::typed::many(
+                            &mut out.usage_monitoring_information,
+                            &avp,
+                            &mut w,
+                            42,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    (1071, 10415) => {
+                        rt::typed::many(
+                            &mut out.csg_information_reporting,
+                            &avp,
+                            &mut w,
+                            43,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    (1006, 10415) => {
+                        rt::typed::many(
+                            &mut out.event_trigger,
+                            &avp,
+                            &mut w,
+                            44,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    (2822, 10415) => {
+                        rt::typed::opt(
+                            &mut out.presence_reporting_area_information,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (302, 13019) => {
+                        rt::typed::opt(&mut out.logical_access_id, &avp, &mut w, 192)
+                    }
+                    (313, 13019) => {
+                        rt::typed::opt(&mut out.physical_access_id, &avp, &mut w, 192)
+                    }
+                    (9010, 5535) => {
+                        rt::typed::opt(&mut out.tgpp2_bsid, &avp, &mut w, 192)
+                    }
+                    (284, 0) => {
+                        rt::typed::many(
+                            &mut out.proxy_info,
+                            &avp,
+                            &mut w,
+                            49,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (282, 0) => {
+                        rt::typed::many(
+                            &mut out.route_record,
+                            &avp,
+                            &mut w,
+                            50,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    return Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                return Err(e);
+            }
+            w.finish(Self::REQUIRED, msg.header().length as usize)
+        } {
+            Ok(()) => Ok(out),
+            Err(e) => Err(e),
+        }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
@@ -18120,94 +18699,6 @@ impl TgppSdTdfSessionAnswer {
             rt::dictionary::AvpType::DiameterIdentity,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        msg: &rt::Message,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 19usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = msg.avps();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
-                (301, 0) => rt::typed::opt(&mut self.drmp, &avp, &mut w, 0),
-                (260, 0) => {
-                    rt::typed::one(
-                        &mut self.vendor_specific_application_id,
-                        &avp,
-                        &mut w,
-                        2,
-                        64,
-                    )
-                }
-                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 3, 64),
-                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 4, 64),
-                (268, 0) => rt::typed::opt(&mut self.result_code, &avp, &mut w, 64),
-                (297, 0) => {
-                    rt::typed::opt(&mut self.experimental_result, &avp, &mut w, 64)
-                }
-                (278, 0) => rt::typed::opt(&mut self.origin_state_id, &avp, &mut w, 64),
-                (621, 0) => {
-                    rt::typed::opt(&mut self.oc_supported_features, &avp, &mut w, 0)
-                }
-                (623, 0) => rt::typed::opt(&mut self.oc_olr, &avp, &mut w, 0),
-                (628, 10415) => {
-                    rt::typed::many(
-                        &mut self.supported_features,
-                        &avp,
-                        &mut w,
-                        10,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                (1097, 10415) => {
-                    rt::typed::many(
-                        &mut self.adc_rule_report,
-                        &avp,
-                        &mut w,
-                        11,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                (1033, 10415) => {
-                    rt::typed::opt(&mut self.event_report_indication, &avp, &mut w, 128)
-                }
-                (281, 0) => rt::typed::opt(&mut self.error_message, &avp, &mut w, 0),
-                (294, 0) => {
-                    rt::typed::opt(&mut self.error_reporting_host, &avp, &mut w, 0)
-                }
-                (279, 0) => rt::typed::opt(&mut self.failed_avp, &avp, &mut w, 64),
-                (284, 0) => {
-                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 16, 64, u32::MAX)
-                }
-                (282, 0) => {
-                    rt::typed::many(
-                        &mut self.route_record,
-                        &avp,
-                        &mut w,
-                        17,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                (650, 0) => {
-                    rt::typed::many(&mut self.load, &avp, &mut w, 18, 0, u32::MAX)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, msg.header().length as usize)
-    }
 }
 #[cfg(any(feature = "sd", feature = "ts29212"))]
 impl rt::typed::Command for TgppSdTdfSessionAnswer {
@@ -18228,8 +18719,113 @@ impl rt::typed::Command for TgppSdTdfSessionAnswer {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        out.decode_members(msg, cx)?;
-        Ok(out)
+        match {
+            let mut count = [0u32; 19usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut out.extra,
+                flags: &mut out.avp_flags,
+            };
+            let mut avps = msg.avps();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
+                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
+                    (260, 0) => {
+                        rt::typed::one(
+                            &mut out.vendor_specific_application_id,
+                            &avp,
+                            &mut w,
+                            2,
+                            64,
+                        )
+                    }
+                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 3, 64),
+                    (296, 0) => {
+                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 4, 64)
+                    }
+                    (268, 0) => rt::typed::opt(&mut out.result_code, &avp, &mut w, 64),
+                    (297, 0) => {
+                        rt::typed::opt(&mut out.experimental_result, &avp, &mut w, 64)
+                    }
+                    (278, 0) => {
+                        rt::typed::opt(&mut out.origin_state_id, &avp, &mut w, 64)
+                    }
+                    (621, 0) => {
+                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
+                    }
+                    (623, 0) => rt::typed::opt(&mut out.oc_olr, &avp, &mut w, 0),
+                    (628, 10415) => {
+                        rt::typed::many(
+                            &mut out.supported_features,
+                            &avp,
+                            &mut w,
+                            10,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    (1097, 10415) => {
+                        rt::typed::many(
+                            &mut out.adc_rule_report,
+                            &avp,
+                            &mut w,
+                            11,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    (1033, 10415) => {
+                        rt::typed::opt(
+                            &mut out.event_report_indication,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (281, 0) => rt::typed::opt(&mut out.error_message, &avp, &mut w, 0),
+                    (294, 0) => {
+                        rt::typed::opt(&mut out.error_reporting_host, &avp, &mut w, 0)
+                    }
+                    (279, 0) => rt::typed::opt(&mut out.failed_avp, &avp, &mut w, 64),
+                    (284, 0) => {
+                        rt::typed::many(
+                            &mut out.proxy_info,
+                            &avp,
+                            &mut w,
+                            16,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (282, 0) => {
+                        rt::typed::many(
+                            &mut out.route_record,
+                            &avp,
+                            &mut w,
+                            17,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (650, 0) => {
+                        rt::typed::many(&mut out.load, &avp, &mut w, 18, 0, u32::MAX)
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    return Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                return Err(e);
+            }
+            w.finish(Self::REQUIRED, msg.header().length as usize)
+        } {
+            Ok(()) => Ok(out),
+            Err(e) => Err(e),
+        }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
@@ -18539,120 +19135,6 @@ impl TgppSdCreditControlRequest {
             rt::dictionary::AvpType::Unsigned32,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        msg: &rt::Message,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 22usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = msg.avps();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
-                (301, 0) => rt::typed::opt(&mut self.drmp, &avp, &mut w, 0),
-                (258, 0) => {
-                    rt::typed::one(&mut self.auth_application_id, &avp, &mut w, 2, 64)
-                }
-                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 3, 64),
-                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 4, 64),
-                (283, 0) => {
-                    rt::typed::one(&mut self.destination_realm, &avp, &mut w, 5, 64)
-                }
-                (621, 0) => {
-                    rt::typed::opt(&mut self.oc_supported_features, &avp, &mut w, 0)
-                }
-                (416, 0) => {
-                    rt::typed::one(&mut self.cc_request_type, &avp, &mut w, 7, 64)
-                }
-                (415, 0) => {
-                    rt::typed::one(&mut self.cc_request_number, &avp, &mut w, 8, 64)
-                }
-                (1082, 10415) => {
-                    rt::typed::opt(&mut self.credit_management_status, &avp, &mut w, 128)
-                }
-                (293, 0) => rt::typed::opt(&mut self.destination_host, &avp, &mut w, 64),
-                (278, 0) => rt::typed::opt(&mut self.origin_state_id, &avp, &mut w, 64),
-                (8, 0) => rt::typed::opt(&mut self.framed_ip_address, &avp, &mut w, 64),
-                (97, 0) => rt::typed::opt(&mut self.framed_ipv6_prefix, &avp, &mut w, 64),
-                (1097, 10415) => {
-                    rt::typed::many(
-                        &mut self.adc_rule_report,
-                        &avp,
-                        &mut w,
-                        14,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                (1098, 10415) => {
-                    rt::typed::many(
-                        &mut self.application_detection_information,
-                        &avp,
-                        &mut w,
-                        15,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                (1006, 10415) => {
-                    rt::typed::many(
-                        &mut self.event_trigger,
-                        &avp,
-                        &mut w,
-                        16,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                (1033, 10415) => {
-                    rt::typed::opt(&mut self.event_report_indication, &avp, &mut w, 128)
-                }
-                (1067, 10415) => {
-                    rt::typed::many(
-                        &mut self.usage_monitoring_information,
-                        &avp,
-                        &mut w,
-                        18,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                (284, 0) => {
-                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 19, 64, u32::MAX)
-                }
-                (282, 0) => {
-                    rt::typed::many(
-                        &mut self.route_record,
-                        &avp,
-                        &mut w,
-                        20,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                (628, 10415) => {
-                    rt::typed::many(
-                        &mut self.supported_features,
-                        &avp,
-                        &mut w,
-                        21,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, msg.header().length as usize)
-    }
 }
 #[cfg(any(feature = "sd", feature = "ts29212"))]
 impl rt::typed::Command for TgppSdCreditControlRequest {
@@ -18673,8 +19155,150 @@ impl rt::typed::Command for TgppSdCreditControlRequest {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        out.decode_members(msg, cx)?;
-        Ok(out)
+        match {
+            let mut count = [0u32; 22usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut out.extra,
+                flags: &mut out.avp_flags,
+            };
+            let mut avps = msg.avps();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
+                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
+                    (258, 0) => {
+                        rt::typed::one(&mut out.auth_application_id, &avp, &mut w, 2, 64)
+                    }
+                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 3, 64),
+                    (296, 0) => {
+                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 4, 64)
+                    }
+                    (283, 0) => {
+                        rt::typed::one(&mut out.destination_realm, &avp, &mut w, 5, 64)
+                    }
+                    (621, 0) => {
+                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
+                    }
+                    (416, 0) => {
+                        rt::typed::one(&mut out.cc_request_type, &avp, &mut w, 7, 64)
+                    }
+                    (415, 0) => {
+                        rt::typed::one(&mut out.cc_request_number, &avp, &mut w, 8, 64)
+                    }
+                    (1082, 10415) => {
+                        rt::typed::opt(
+                            &mut out.credit_management_status,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (293, 0) => {
+                        rt::typed::opt(&mut out.destination_host, &avp, &mut w, 64)
+                    }
+                    (278, 0) => {
+                        rt::typed::opt(&mut out.origin_state_id, &avp, &mut w, 64)
+                    }
+                    (8, 0) => {
+                        rt::typed::opt(&mut out.framed_ip_address, &avp, &mut w, 64)
+                    }
+                    (97, 0) => {
+                        rt::typed::opt(&mut out.framed_ipv6_prefix, &avp, &mut w, 64)
+                    }
+                    (1097, 10415) => {
+                        rt::typed::many(
+                            &mut out.adc_rule_report,
+                            &avp,
+                            &mut w,
+                            14,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    (1098, 10415) => {
+                        rt::typed::many(
+                            &mut out.application_detection_information,
+                            &avp,
+                            &mut w,
+                            15,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    (1006, 10415) => {
+                        rt::typed::many(
+                            &mut out.event_trigger,
+                            &avp,
+                            &mut w,
+                            16,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    (1033, 10415) => {
+                        rt::typed::opt(
+                            &mut out.event_report_indication,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (1067, 10415) => {
+                        rt::typed::many(
+                            &mut out.usage_monitoring_information,
+                            &avp,
+                            &mut w,
+                            18,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    (284, 0) => {
+                        rt::typed::many(
+                            &mut out.proxy_info,
+                            &avp,
+                            &mut w,
+                            19,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (282, 0) => {
+                        rt::typed::many(
+                            &mut out.route_record,
+                            &avp,
+                            &mut w,
+                            20,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (628, 10415) => {
+                        rt::typed::many(
+                            &mut out.supported_features,
+                            &avp,
+                            &mut w,
+                            21,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    return Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                return Err(e);
+            }
+            w.finish(Self::REQUIRED, msg.header().length as usize)
+        } {
+            Ok(()) => Ok(out),
+            Err(e) => Err(e),
+        }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
@@ -18956,157 +19580,6 @@ impl TgppSdCreditControlAnswer {
             rt::dictionary::AvpType::Unsigned32,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        msg: &rt::Message,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 31usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = msg.avps();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
-                (301, 0) => rt::typed::opt(&mut self.drmp, &avp, &mut w, 0),
-                (258, 0) => {
-                    rt::typed::one(&mut self.auth_application_id, &avp, &mut w, 2, 64)
-                }
-                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 3, 64),
-                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 4, 64),
-                (268, 0) => rt::typed::opt(&mut self.result_code, &avp, &mut w, 64),
-                (297, 0) => {
-                    rt::typed::opt(&mut self.experimental_result, &avp, &mut w, 64)
-                }
-                (416, 0) => {
-                    rt::typed::one(&mut self.cc_request_type, &avp, &mut w, 7, 64)
-                }
-                (415, 0) => {
-                    rt::typed::one(&mut self.cc_request_number, &avp, &mut w, 8, 64)
-                }
-                (621, 0) => {
-                    rt::typed::opt(&mut self.oc_supported_features, &avp, &mut w, 0)
-                }
-                (623, 0) => rt::typed::opt(&mut self.oc_olr, &avp, &mut w, 0),
-                (97, 0) => rt::typed::opt(&mut self.framed_ipv6_prefix, &avp, &mut w, 64),
-                (1016, 10415) => {
-                    rt::typed::opt(&mut self.qos_information, &avp, &mut w, 192)
-                }
-                (1006, 10415) => {
-                    rt::typed::many(
-                        &mut self.event_trigger,
-                        &avp,
-                        &mut w,
-                        13,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                (1071, 10415) => {
-                    rt::typed::many(
-                        &mut self.csg_information_reporting,
-                        &avp,
-                        &mut w,
-                        14,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                (1033, 10415) => {
-                    rt::typed::opt(&mut self.event_report_indication, &avp, &mut w, 128)
-                }
-                (278, 0) => rt::typed::opt(&mut self.origin_state_id, &avp, &mut w, 64),
-                (292, 0) => {
-                    rt::typed::many(
-                        &mut self.redirect_host,
-                        &avp,
-                        &mut w,
-                        17,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                (261, 0) => {
-                    rt::typed::opt(&mut self.redirect_host_usage, &avp, &mut w, 64)
-                }
-                (262, 0) => {
-                    rt::typed::opt(&mut self.redirect_max_cache_time, &avp, &mut w, 64)
-                }
-                (1093, 10415) => {
-                    rt::typed::many(
-                        &mut self.adc_rule_remove,
-                        &avp,
-                        &mut w,
-                        20,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                (1092, 10415) => {
-                    rt::typed::many(
-                        &mut self.adc_rule_install,
-                        &avp,
-                        &mut w,
-                        21,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                (1042, 10415) => {
-                    rt::typed::opt(&mut self.revalidation_time, &avp, &mut w, 192)
-                }
-                (1067, 10415) => {
-                    rt::typed::many(
-                        &mut self.usage_monitoring_information,
-                        &avp,
-                        &mut w,
-                        23,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                (281, 0) => rt::typed::opt(&mut self.error_message, &avp, &mut w, 0),
-                (294, 0) => {
-                    rt::typed::opt(&mut self.error_reporting_host, &avp, &mut w, 0)
-                }
-                (279, 0) => rt::typed::opt(&mut self.failed_avp, &avp, &mut w, 64),
-                (284, 0) => {
-                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 27, 64, u32::MAX)
-                }
-                (282, 0) => {
-                    rt::typed::many(
-                        &mut self.route_record,
-                        &avp,
-                        &mut w,
-                        28,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                (628, 10415) => {
-                    rt::typed::many(
-                        &mut self.supported_features,
-                        &avp,
-                        &mut w,
-                        29,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                (650, 0) => {
-                    rt::typed::many(&mut self.load, &avp, &mut w, 30, 0, u32::MAX)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, msg.header().length as usize)
-    }
 }
 #[cfg(any(feature = "sd", feature = "ts29212"))]
 impl rt::typed::Command for TgppSdCreditControlAnswer {
@@ -19127,8 +19600,183 @@ impl rt::typed::Command for TgppSdCreditControlAnswer {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        out.decode_members(msg, cx)?;
-        Ok(out)
+        match {
+            let mut count = [0u32; 31usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut out.extra,
+                flags: &mut out.avp_flags,
+            };
+            let mut avps = msg.avps();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
+                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
+                    (258, 0) => {
+                        rt::typed::one(&mut out.auth_application_id, &avp, &mut w, 2, 64)
+                    }
+                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 3, 64),
+                    (296, 0) => {
+                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 4, 64)
+                    }
+                    (268, 0) => rt::typed::opt(&mut out.result_code, &avp, &mut w, 64),
+                    (297, 0) => {
+                        rt::typed::opt(&mut out.experimental_result, &avp, &mut w, 64)
+                    }
+                    (416, 0) => {
+                        rt::typed::one(&mut out.cc_request_type, &avp, &mut w, 7, 64)
+                    }
+                    (415, 0) => {
+                        rt::typed::one(&mut out.cc_request_number, &avp, &mut w, 8, 64)
+                    }
+                    (621, 0) => {
+                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
+                    }
+                    (623, 0) => rt::typed::opt(&mut out.oc_olr, &avp, &mut w, 0),
+                    (97, 0) => {
+                        rt::typed::opt(&mut out.framed_ipv6_prefix, &avp, &mut w, 64)
+                    }
+                    (1016, 10415) => {
+                        rt::typed::opt(&mut out.qos_information, &avp, &mut w, 192)
+                    }
+                    (1006, 10415) => {
+                        rt::typed::many(
+                            &mut out.event_trigger,
+                            &avp,
+                            &mut w,
+                            13,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    (1071, 10415) => {
+                        rt::typed::many(
+                            &mut out.csg_information_reporting,
+                            &avp,
+                            &mut w,
+                            14,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    (1033, 10415) => {
+                        rt::typed::opt(
+                            &mut out.event_report_indication,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (278, 0) => {
+                        rt::typed::opt(&mut out.origin_state_id, &avp, &mut w, 64)
+                    }
+                    (292, 0) => {
+                        rt::typed::many(
+                            &mut out.redirect_host,
+                            &avp,
+                            &mut w,
+                            17,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (261, 0) => {
+                        rt::typed::opt(&mut out.redirect_host_usage, &avp, &mut w, 64)
+                    }
+                    (262, 0) => {
+                        rt::typed::opt(
+                            &mut out.redirect_max_cache_time,
+                            &avp,
+                            &mut w,
+                            64,
+                        )
+                    }
+                    (1093, 10415) => {
+                        rt::typed::many(
+                            &mut out.adc_rule_remove,
+                            &avp,
+                            &mut w,
+                            20,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    (1092, 10415) => {
+                        rt::typed::many(
+                            &mut out.adc_rule_install,
+                            &avp,
+                            &mut w,
+                            21,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    (1042, 10415) => {
+                        rt::typed::opt(&mut out.revalidation_time, &avp, &mut w, 192)
+                    }
+                    (1067, 10415) => {
+                        rt::typed::many(
+                            &mut out.usage_monitoring_information,
+                            &avp,
+                            &mut w,
+                            23,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    (281, 0) => rt::typed::opt(&mut out.error_message, &avp, &mut w, 0),
+                    (294, 0) => {
+                        rt::typed::opt(&mut out.error_reporting_host, &avp, &mut w, 0)
+                    }
+                    (279, 0) => rt::typed::opt(&mut out.failed_avp, &avp, &mut w, 64),
+                    (284, 0) => {
+                        rt::typed::many(
+                            &mut out.proxy_info,
+                            &avp,
+                            &mut w,
+                            27,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (282, 0) => {
+                        rt::typed::many(
+                            &mut out.route_record,
+                            &avp,
+                            &mut w,
+                            28,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (628, 10415) => {
+                        rt::typed::many(
+                            &mut out.supported_features,
+                            &avp,
+                            &mut w,
+                            29,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    (650, 0) => {
+                        rt::typed::many(&mut out.load, &avp, &mut w, 30, 0, u32::MAX)
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    return Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                return Err(e);
+            }
+            w.finish(Self::REQUIRED, msg.header().length as usize)
+        } {
+            Ok(()) => Ok(out),
+            Err(e) => Err(e),
+        }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
@@ -19474,123 +20122,6 @@ impl TgppSdReAuthRequest {
             rt::dictionary::AvpType::Enumerated,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        msg: &rt::Message,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 21usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = msg.avps();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
-                (301, 0) => rt::typed::opt(&mut self.drmp, &avp, &mut w, 0),
-                (258, 0) => {
-                    rt::typed::one(&mut self.auth_application_id, &avp, &mut w, 2, 64)
-                }
-                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 3, 64),
-                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 4, 64),
-                (283, 0) => {
-                    rt::typed::one(&mut self.destination_realm, &avp, &mut w, 5, 64)
-                }
-                (293, 0) => {
-                    rt::typed::one(&mut self.destination_host, &avp, &mut w, 6, 64)
-                }
-                (285, 0) => {
-                    rt::typed::one(&mut self.re_auth_request_type, &avp, &mut w, 7, 64)
-                }
-                (1045, 10415) => {
-                    rt::typed::opt(&mut self.session_release_cause, &avp, &mut w, 192)
-                }
-                (278, 0) => rt::typed::opt(&mut self.origin_state_id, &avp, &mut w, 64),
-                (621, 0) => {
-                    rt::typed::opt(&mut self.oc_supported_features, &avp, &mut w, 0)
-                }
-                (1016, 10415) => {
-                    rt::typed::opt(&mut self.qos_information, &avp, &mut w, 192)
-                }
-                (1006, 10415) => {
-                    rt::typed::many(
-                        &mut self.event_trigger,
-                        &avp,
-                        &mut w,
-                        12,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                (1071, 10415) => {
-                    rt::typed::many(
-                        &mut self.csg_information_reporting,
-                        &avp,
-                        &mut w,
-                        13,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                (1033, 10415) => {
-                    rt::typed::opt(&mut self.event_report_indication, &avp, &mut w, 128)
-                }
-                (1093, 10415) => {
-                    rt::typed::many(
-                        &mut self.adc_rule_remove,
-                        &avp,
-                        &mut w,
-                        15,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                (1092, 10415) => {
-                    rt::typed::many(
-                        &mut self.adc_rule_install,
-                        &avp,
-                        &mut w,
-                        16,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                (1042, 10415) => {
-                    rt::typed::opt(&mut self.revalidation_time, &avp, &mut w, 192)
-                }
-                (1067, 10415) => {
-                    rt::typed::many(
-                        &mut self.usage_monitoring_information,
-                        &avp,
-                        &mut w,
-                        18,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                (284, 0) => {
-                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 19, 64, u32::MAX)
-                }
-                (282, 0) => {
-                    rt::typed::many(
-                        &mut self.route_record,
-                        &avp,
-                        &mut w,
-                        20,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, msg.header().length as usize)
-    }
 }
 #[cfg(any(feature = "sd", feature = "ts29212"))]
 impl rt::typed::Command for TgppSdReAuthRequest {
@@ -19611,8 +20142,148 @@ impl rt::typed::Command for TgppSdReAuthRequest {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        out.decode_members(msg, cx)?;
-        Ok(out)
+        match {
+            let mut count = [0u32; 21usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut out.extra,
+                flags: &mut out.avp_flags,
+            };
+            let mut avps = msg.avps();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
+                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
+                    (258, 0) => {
+                        rt::typed::one(&mut out.auth_application_id, &avp, &mut w, 2, 64)
+                    }
+                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 3, 64),
+                    (296, 0) => {
+                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 4, 64)
+                    }
+                    (283, 0) => {
+                        rt::typed::one(&mut out.destination_realm, &avp, &mut w, 5, 64)
+                    }
+                    (293, 0) => {
+                        rt::typed::one(&mut out.destination_host, &avp, &mut w, 6, 64)
+                    }
+                    (285, 0) => {
+                        rt::typed::one(
+                            &mut out.re_auth_request_type,
+                            &avp,
+                            &mut w,
+                            7,
+                            64,
+                        )
+                    }
+                    (1045, 10415) => {
+                        rt::typed::opt(&mut out.session_release_cause, &avp, &mut w, 192)
+                    }
+                    (278, 0) => {
+                        rt::typed::opt(&mut out.origin_state_id, &avp, &mut w, 64)
+                    }
+                    (621, 0) => {
+                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
+                    }
+                    (1016, 10415) => {
+                        rt::typed::opt(&mut out.qos_information, &avp, &mut w, 192)
+                    }
+                    (1006, 10415) => {
+                        rt::typed::many(
+                            &mut out.event_trigger,
+                            &avp,
+                            &mut w,
+                            12,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    (1071, 10415) => {
+                        rt::typed::many(
+                            &mut out.csg_information_reporting,
+                            &avp,
+                            &mut w,
+                            13,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    (1033, 10415) => {
+                        rt::typed::opt(
+                            &mut out.event_report_indication,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (1093, 10415) => {
+                        rt::typed::many(
+                            &mut out.adc_rule_remove,
+                            &avp,
+                            &mut w,
+                            15,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    (1092, 10415) => {
+                        rt::typed::many(
+                            &mut out.adc_rule_install,
+                            &avp,
+                            &mut w,
+                            16,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    (1042, 10415) => {
+                        rt::typed::opt(&mut out.revalidation_time, &avp, &mut w, 192)
+                    }
+                    (1067, 10415) => {
+                        rt::typed::many(
+                            &mut out.usage_monitoring_information,
+                            &avp,
+                            &mut w,
+                            18,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    (284, 0) => {
+                        rt::typed::many(
+                            &mut out.proxy_info,
+                            &avp,
+                            &mut w,
+                            19,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (282, 0) => {
+                        rt::typed::many(
+                            &mut out.route_record,
+                            &avp,
+                            &mut w,
+                            20,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    return Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                return Err(e);
+            }
+            w.finish(Self::REQUIRED, msg.header().length as usize)
+        } {
+            Ok(()) => Ok(out),
+            Err(e) => Err(e),
+        }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
@@ -19820,65 +20491,6 @@ impl TgppSdReAuthAnswer {
             rt::dictionary::AvpType::DiameterIdentity,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        msg: &rt::Message,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 16usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = msg.avps();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
-                (301, 0) => rt::typed::opt(&mut self.drmp, &avp, &mut w, 0),
-                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 2, 64),
-                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 3, 64),
-                (268, 0) => rt::typed::opt(&mut self.result_code, &avp, &mut w, 64),
-                (297, 0) => {
-                    rt::typed::opt(&mut self.experimental_result, &avp, &mut w, 64)
-                }
-                (278, 0) => rt::typed::opt(&mut self.origin_state_id, &avp, &mut w, 64),
-                (621, 0) => {
-                    rt::typed::opt(&mut self.oc_supported_features, &avp, &mut w, 0)
-                }
-                (623, 0) => rt::typed::opt(&mut self.oc_olr, &avp, &mut w, 0),
-                (1097, 10415) => {
-                    rt::typed::many(
-                        &mut self.adc_rule_report,
-                        &avp,
-                        &mut w,
-                        9,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                (1033, 10415) => {
-                    rt::typed::opt(&mut self.event_report_indication, &avp, &mut w, 128)
-                }
-                (281, 0) => rt::typed::opt(&mut self.error_message, &avp, &mut w, 0),
-                (294, 0) => {
-                    rt::typed::opt(&mut self.error_reporting_host, &avp, &mut w, 0)
-                }
-                (279, 0) => rt::typed::opt(&mut self.failed_avp, &avp, &mut w, 64),
-                (284, 0) => {
-                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 14, 64, u32::MAX)
-                }
-                (650, 0) => {
-                    rt::typed::many(&mut self.load, &avp, &mut w, 15, 0, u32::MAX)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, msg.header().length as usize)
-    }
 }
 #[cfg(any(feature = "sd", feature = "ts29212"))]
 impl rt::typed::Command for TgppSdReAuthAnswer {
@@ -19899,8 +20511,84 @@ impl rt::typed::Command for TgppSdReAuthAnswer {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        out.decode_members(msg, cx)?;
-        Ok(out)
+        match {
+            let mut count = [0u32; 16usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut out.extra,
+                flags: &mut out.avp_flags,
+            };
+            let mut avps = msg.avps();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
+                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
+                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 2, 64),
+                    (296, 0) => {
+                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 3, 64)
+                    }
+                    (268, 0) => rt::typed::opt(&mut out.result_code, &avp, &mut w, 64),
+                    (297, 0) => {
+                        rt::typed::opt(&mut out.experimental_result, &avp, &mut w, 64)
+                    }
+                    (278, 0) => {
+                        rt::typed::opt(&mut out.origin_state_id, &avp, &mut w, 64)
+                    }
+                    (621, 0) => {
+                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
+                    }
+                    (623, 0) => rt::typed::opt(&mut out.oc_olr, &avp, &mut w, 0),
+                    (1097, 10415) => {
+                        rt::typed::many(
+                            &mut out.adc_rule_report,
+                            &avp,
+                            &mut w,
+                            9,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    (1033, 10415) => {
+                        rt::typed::opt(
+                            &mut out.event_report_indication,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (281, 0) => rt::typed::opt(&mut out.error_message, &avp, &mut w, 0),
+                    (294, 0) => {
+                        rt::typed::opt(&mut out.error_reporting_host, &avp, &mut w, 0)
+                    }
+                    (279, 0) => rt::typed::opt(&mut out.failed_avp, &avp, &mut w, 64),
+                    (284, 0) => {
+                        rt::typed::many(
+                            &mut out.proxy_info,
+                            &avp,
+                            &mut w,
+                            14,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (650, 0) => {
+                        rt::typed::many(&mut out.load, &avp, &mut w, 15, 0, u32::MAX)
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    return Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                return Err(e);
+            }
+            w.finish(Self::REQUIRED, msg.header().length as usize)
+        } {
+            Ok(()) => Ok(out),
+            Err(e) => Err(e),
+        }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
@@ -20165,101 +20853,6 @@ impl TgppStTdfSessionRequest {
             rt::dictionary::AvpType::Unsigned32,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        msg: &rt::Message,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 19usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = msg.avps();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
-                (301, 0) => rt::typed::opt(&mut self.drmp, &avp, &mut w, 0),
-                (260, 0) => {
-                    rt::typed::one(
-                        &mut self.vendor_specific_application_id,
-                        &avp,
-                        &mut w,
-                        2,
-                        64,
-                    )
-                }
-                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 3, 64),
-                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 4, 64),
-                (283, 0) => {
-                    rt::typed::one(&mut self.destination_realm, &avp, &mut w, 5, 64)
-                }
-                (2838, 10415) => {
-                    rt::typed::one(&mut self.request_type, &avp, &mut w, 6, 192)
-                }
-                (293, 0) => rt::typed::opt(&mut self.destination_host, &avp, &mut w, 64),
-                (278, 0) => rt::typed::opt(&mut self.origin_state_id, &avp, &mut w, 64),
-                (621, 0) => {
-                    rt::typed::opt(&mut self.oc_supported_features, &avp, &mut w, 0)
-                }
-                (1033, 10415) => {
-                    rt::typed::opt(&mut self.event_report_indication, &avp, &mut w, 128)
-                }
-                (8, 0) => rt::typed::opt(&mut self.framed_ip_address, &avp, &mut w, 64),
-                (97, 0) => rt::typed::opt(&mut self.framed_ipv6_prefix, &avp, &mut w, 64),
-                (30, 0) => rt::typed::opt(&mut self.called_station_id, &avp, &mut w, 64),
-                (1092, 10415) => {
-                    rt::typed::many(
-                        &mut self.adc_rule_install,
-                        &avp,
-                        &mut w,
-                        14,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                (1093, 10415) => {
-                    rt::typed::many(
-                        &mut self.adc_rule_remove,
-                        &avp,
-                        &mut w,
-                        15,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                (628, 10415) => {
-                    rt::typed::many(
-                        &mut self.supported_features,
-                        &avp,
-                        &mut w,
-                        16,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                (284, 0) => {
-                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 17, 64, u32::MAX)
-                }
-                (282, 0) => {
-                    rt::typed::many(
-                        &mut self.route_record,
-                        &avp,
-                        &mut w,
-                        18,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, msg.header().length as usize)
-    }
 }
 #[cfg(any(feature = "st", feature = "ts29212"))]
 impl rt::typed::Command for TgppStTdfSessionRequest {
@@ -20280,8 +20873,128 @@ impl rt::typed::Command for TgppStTdfSessionRequest {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        out.decode_members(msg, cx)?;
-        Ok(out)
+        match {
+            let mut count = [0u32; 19usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut out.extra,
+                flags: &mut out.avp_flags,
+            };
+            let mut avps = msg.avps();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
+                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
+                    (260, 0) => {
+                        rt::typed::one(
+                            &mut out.vendor_specific_application_id,
+                            &avp,
+                            &mut w,
+                            2,
+                            64,
+                        )
+                    }
+                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 3, 64),
+                    (296, 0) => {
+                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 4, 64)
+                    }
+                    (283, 0) => {
+                        rt::typed::one(&mut out.destination_realm, &avp, &mut w, 5, 64)
+                    }
+                    (2838, 10415) => {
+                        rt::typed::one(&mut out.request_type, &avp, &mut w, 6, 192)
+                    }
+                    (293, 0) => {
+                        rt::typed::opt(&mut out.destination_host, &avp, &mut w, 64)
+                    }
+                    (278, 0) => {
+                        rt::typed::opt(&mut out.origin_state_id, &avp, &mut w, 64)
+                    }
+                    (621, 0) => {
+                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
+                    }
+                    (1033, 10415) => {
+                        rt::typed::opt(
+                            &mut out.event_report_indication,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (8, 0) => {
+                        rt::typed::opt(&mut out.framed_ip_address, &avp, &mut w, 64)
+                    }
+                    (97, 0) => {
+                        rt::typed::opt(&mut out.framed_ipv6_prefix, &avp, &mut w, 64)
+                    }
+                    (30, 0) => {
+                        rt::typed::opt(&mut out.called_station_id, &avp, &mut w, 64)
+                    }
+                    (1092, 10415) => {
+                        rt::typed::many(
+                            &mut out.adc_rule_install,
+                            &avp,
+                            &mut w,
+                            14,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    (1093, 10415) => {
+                        rt::typed::many(
+                            &mut out.adc_rule_remove,
+                            &avp,
+                            &mut w,
+                            15,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    (628, 10415) => {
+                        rt::typed::many(
+                            &mut out.supported_features,
+                            &avp,
+                            &mut w,
+                            16,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    (284, 0) => {
+                        rt::typed::many(
+                            &mut out.proxy_info,
+                            &avp,
+                            &mut w,
+                            17,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (282, 0) => {
+                        rt::typed::many(
+                            &mut out.route_record,
+                            &avp,
+                            &mut w,
+                            18,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    return Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                return Err(e);
+            }
+            w.finish(Self::REQUIRED, msg.header().length as usize)
+        } {
+            Ok(()) => Ok(out),
+            Err(e) => Err(e),
+        }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
@@ -20483,91 +21196,6 @@ impl TgppStTdfSessionAnswer {
             rt::dictionary::AvpType::DiameterIdentity,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        msg: &rt::Message,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 18usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = msg.avps();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
-                (301, 0) => rt::typed::opt(&mut self.drmp, &avp, &mut w, 0),
-                (260, 0) => {
-                    rt::typed::one(
-                        &mut self.vendor_specific_application_id,
-                        &avp,
-                        &mut w,
-                        2,
-                        64,
-                    )
-                }
-                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 3, 64),
-                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 4, 64),
-                (268, 0) => rt::typed::opt(&mut self.result_code, &avp, &mut w, 64),
-                (297, 0) => {
-                    rt::typed::opt(&mut self.experimental_result, &avp, &mut w, 64)
-                }
-                (278, 0) => rt::typed::opt(&mut self.origin_state_id, &avp, &mut w, 64),
-                (621, 0) => {
-                    rt::typed::opt(&mut self.oc_supported_features, &avp, &mut w, 0)
-                }
-                (623, 0) => rt::typed::opt(&mut self.oc_olr, &avp, &mut w, 0),
-                (1097, 10415) => {
-                    rt::typed::many(
-                        &mut self.adc_rule_report,
-                        &avp,
-                        &mut w,
-                        10,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                (628, 10415) => {
-                    rt::typed::many(
-                        &mut self.supported_features,
-                        &avp,
-                        &mut w,
-                        11,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                (281, 0) => rt::typed::opt(&mut self.error_message, &avp, &mut w, 0),
-                (294, 0) => {
-                    rt::typed::opt(&mut self.error_reporting_host, &avp, &mut w, 0)
-                }
-                (279, 0) => rt::typed::opt(&mut self.failed_avp, &avp, &mut w, 64),
-                (284, 0) => {
-                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 15, 64, u32::MAX)
-                }
-                (282, 0) => {
-                    rt::typed::many(
-                        &mut self.route_record,
-                        &avp,
-                        &mut w,
-                        16,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                (650, 0) => {
-                    rt::typed::many(&mut self.load, &avp, &mut w, 17, 0, u32::MAX)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, msg.header().length as usize)
-    }
 }
 #[cfg(any(feature = "st", feature = "ts29212"))]
 impl rt::typed::Command for TgppStTdfSessionAnswer {
@@ -20588,8 +21216,105 @@ impl rt::typed::Command for TgppStTdfSessionAnswer {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        out.decode_members(msg, cx)?;
-        Ok(out)
+        match {
+            let mut count = [0u32; 18usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut out.extra,
+                flags: &mut out.avp_flags,
+            };
+            let mut avps = msg.avps();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
+                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
+                    (260, 0) => {
+                        rt::typed::one(
+                            &mut out.vendor_specific_application_id,
+                            &avp,
+                            &mut w,
+                            2,
+                            64,
+                        )
+                    }
+                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 3, 64),
+                    (296, 0) => {
+                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 4, 64)
+                    }
+                    (268, 0) => rt::typed::opt(&mut out.result_code, &avp, &mut w, 64),
+                    (297, 0) => {
+                        rt::typed::opt(&mut out.experimental_result, &avp, &mut w, 64)
+                    }
+                    (278, 0) => {
+                        rt::typed::opt(&mut out.origin_state_id, &avp, &mut w, 64)
+                    }
+                    (621, 0) => {
+                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
+                    }
+                    (623, 0) => rt::typed::opt(&mut out.oc_olr, &avp, &mut w, 0),
+                    (1097, 10415) => {
+                        rt::typed::many(
+                            &mut out.adc_rule_report,
+                            &avp,
+                            &mut w,
+                            10,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    (628, 10415) => {
+                        rt::typed::many(
+                            &mut out.supported_features,
+                            &avp,
+                            &mut w,
+                            11,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    (281, 0) => rt::typed::opt(&mut out.error_message, &avp, &mut w, 0),
+                    (294, 0) => {
+                        rt::typed::opt(&mut out.error_reporting_host, &avp, &mut w, 0)
+                    }
+                    (279, 0) => rt::typed::opt(&mut out.failed_avp, &avp, &mut w, 64),
+                    (284, 0) => {
+                        rt::typed::many(
+                            &mut out.proxy_info,
+                            &avp,
+                            &mut w,
+                            15,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (282, 0) => {
+                        rt::typed::many(
+                            &mut out.route_record,
+                            &avp,
+                            &mut w,
+                            16,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (650, 0) => {
+                        rt::typed::many(&mut out.load, &avp, &mut w, 17, 0, u32::MAX)
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    return Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                return Err(e);
+            }
+            w.finish(Self::REQUIRED, msg.header().length as usize)
+        } {
+            Ok(()) => Ok(out),
+            Err(e) => Err(e),
+        }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
@@ -20846,62 +21571,6 @@ impl SessionTerminationRequest {
             rt::dictionary::AvpType::Enumerated,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        msg: &rt::Message,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 13usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = msg.avps();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
-                (301, 0) => rt::typed::opt(&mut self.drmp, &avp, &mut w, 0),
-                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 2, 64),
-                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 3, 64),
-                (283, 0) => {
-                    rt::typed::one(&mut self.destination_realm, &avp, &mut w, 4, 64)
-                }
-                (258, 0) => {
-                    rt::typed::one(&mut self.auth_application_id, &avp, &mut w, 5, 64)
-                }
-                (295, 0) => {
-                    rt::typed::one(&mut self.termination_cause, &avp, &mut w, 6, 64)
-                }
-                (293, 0) => rt::typed::opt(&mut self.destination_host, &avp, &mut w, 64),
-                (621, 0) => {
-                    rt::typed::opt(&mut self.oc_supported_features, &avp, &mut w, 0)
-                }
-                (25, 0) => {
-                    rt::typed::many(&mut self.class, &avp, &mut w, 9, 64, u32::MAX)
-                }
-                (278, 0) => rt::typed::opt(&mut self.origin_state_id, &avp, &mut w, 64),
-                (284, 0) => {
-                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 11, 64, u32::MAX)
-                }
-                (282, 0) => {
-                    rt::typed::many(
-                        &mut self.route_record,
-                        &avp,
-                        &mut w,
-                        12,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, msg.header().length as usize)
-    }
 }
 #[cfg(any(feature = "st", feature = "ts29212"))]
 impl rt::typed::Command for SessionTerminationRequest {
@@ -20922,8 +21591,78 @@ impl rt::typed::Command for SessionTerminationRequest {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        out.decode_members(msg, cx)?;
-        Ok(out)
+        match {
+            let mut count = [0u32; 13usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut out.extra,
+                flags: &mut out.avp_flags,
+            };
+            let mut avps = msg.avps();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
+                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
+                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 2, 64),
+                    (296, 0) => {
+                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 3, 64)
+                    }
+                    (283, 0) => {
+                        rt::typed::one(&mut out.destination_realm, &avp, &mut w, 4, 64)
+                    }
+                    (258, 0) => {
+                        rt::typed::one(&mut out.auth_application_id, &avp, &mut w, 5, 64)
+                    }
+                    (295, 0) => {
+                        rt::typed::one(&mut out.termination_cause, &avp, &mut w, 6, 64)
+                    }
+                    (293, 0) => {
+                        rt::typed::opt(&mut out.destination_host, &avp, &mut w, 64)
+                    }
+                    (621, 0) => {
+                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
+                    }
+                    (25, 0) => {
+                        rt::typed::many(&mut out.class, &avp, &mut w, 9, 64, u32::MAX)
+                    }
+                    (278, 0) => {
+                        rt::typed::opt(&mut out.origin_state_id, &avp, &mut w, 64)
+                    }
+                    (284, 0) => {
+                        rt::typed::many(
+                            &mut out.proxy_info,
+                            &avp,
+                            &mut w,
+                            11,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (282, 0) => {
+                        rt::typed::many(
+                            &mut out.route_record,
+                            &avp,
+                            &mut w,
+                            12,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    return Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                return Err(e);
+            }
+            w.finish(Self::REQUIRED, msg.header().length as usize)
+        } {
+            Ok(()) => Ok(out),
+            Err(e) => Err(e),
+        }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
@@ -21071,68 +21810,6 @@ impl SessionTerminationAnswer {
             rt::dictionary::AvpType::DiameterIdentity,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        msg: &rt::Message,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 17usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = msg.avps();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
-                (301, 0) => rt::typed::opt(&mut self.drmp, &avp, &mut w, 0),
-                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 2, 64),
-                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 3, 64),
-                (268, 0) => rt::typed::opt(&mut self.result_code, &avp, &mut w, 64),
-                (281, 0) => rt::typed::opt(&mut self.error_message, &avp, &mut w, 0),
-                (294, 0) => {
-                    rt::typed::opt(&mut self.error_reporting_host, &avp, &mut w, 0)
-                }
-                (621, 0) => {
-                    rt::typed::opt(&mut self.oc_supported_features, &avp, &mut w, 0)
-                }
-                (623, 0) => rt::typed::opt(&mut self.oc_olr, &avp, &mut w, 0),
-                (279, 0) => rt::typed::opt(&mut self.failed_avp, &avp, &mut w, 64),
-                (278, 0) => rt::typed::opt(&mut self.origin_state_id, &avp, &mut w, 64),
-                (25, 0) => {
-                    rt::typed::many(&mut self.class, &avp, &mut w, 11, 64, u32::MAX)
-                }
-                (292, 0) => {
-                    rt::typed::many(
-                        &mut self.redirect_host,
-                        &avp,
-                        &mut w,
-                        12,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                (261, 0) => {
-                    rt::typed::opt(&mut self.redirect_host_usage, &avp, &mut w, 64)
-                }
-                (262, 0) => {
-                    rt::typed::opt(&mut self.redirect_max_cache_time, &avp, &mut w, 64)
-                }
-                (284, 0) => {
-                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 15, 64, u32::MAX)
-                }
-                (650, 0) => {
-                    rt::typed::many(&mut self.load, &avp, &mut w, 16, 0, u32::MAX)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, msg.header().length as usize)
-    }
 }
 #[cfg(any(feature = "st", feature = "ts29212"))]
 impl rt::typed::Command for SessionTerminationAnswer {
@@ -21153,8 +21830,87 @@ impl rt::typed::Command for SessionTerminationAnswer {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        out.decode_members(msg, cx)?;
-        Ok(out)
+        match {
+            let mut count = [0u32; 17usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut out.extra,
+                flags: &mut out.avp_flags,
+            };
+            let mut avps = msg.avps();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
+                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
+                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 2, 64),
+                    (296, 0) => {
+                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 3, 64)
+                    }
+                    (268, 0) => rt::typed::opt(&mut out.result_code, &avp, &mut w, 64),
+                    (281, 0) => rt::typed::opt(&mut out.error_message, &avp, &mut w, 0),
+                    (294, 0) => {
+                        rt::typed::opt(&mut out.error_reporting_host, &avp, &mut w, 0)
+                    }
+                    (621, 0) => {
+                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
+                    }
+                    (623, 0) => rt::typed::opt(&mut out.oc_olr, &avp, &mut w, 0),
+                    (279, 0) => rt::typed::opt(&mut out.failed_avp, &avp, &mut w, 64),
+                    (278, 0) => {
+                        rt::typed::opt(&mut out.origin_state_id, &avp, &mut w, 64)
+                    }
+                    (25, 0) => {
+                        rt::typed::many(&mut out.class, &avp, &mut w, 11, 64, u32::MAX)
+                    }
+                    (292, 0) => {
+                        rt::typed::many(
+                            &mut out.redirect_host,
+                            &avp,
+                            &mut w,
+                            12,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (261, 0) => {
+                        rt::typed::opt(&mut out.redirect_host_usage, &avp, &mut w, 64)
+                    }
+                    (262, 0) => {
+                        rt::typed::opt(
+                            &mut out.redirect_max_cache_time,
+                            &avp,
+                            &mut w,
+                            64,
+                        )
+                    }
+                    (284, 0) => {
+                        rt::typed::many(
+                            &mut out.proxy_info,
+                            &avp,
+                            &mut w,
+                            15,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (650, 0) => {
+                        rt::typed::many(&mut out.load, &avp, &mut w, 16, 0, u32::MAX)
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    return Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                return Err(e);
+            }
+            w.finish(Self::REQUIRED, msg.header().length as usize)
+        } {
+            Ok(()) => Ok(out),
+            Err(e) => Err(e),
+        }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
@@ -21378,74 +22134,6 @@ impl TssfNotificationRequest {
             rt::dictionary::AvpType::DiameterIdentity,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        msg: &rt::Message,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 12usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = msg.avps();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
-                (301, 0) => rt::typed::opt(&mut self.drmp, &avp, &mut w, 0),
-                (260, 0) => {
-                    rt::typed::one(
-                        &mut self.vendor_specific_application_id,
-                        &avp,
-                        &mut w,
-                        2,
-                        64,
-                    )
-                }
-                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 3, 64),
-                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 4, 64),
-                (283, 0) => {
-                    rt::typed::one(&mut self.destination_realm, &avp, &mut w, 5, 64)
-                }
-                (293, 0) => {
-                    rt::typed::one(&mut self.destination_host, &avp, &mut w, 6, 64)
-                }
-                (278, 0) => rt::typed::opt(&mut self.origin_state_id, &avp, &mut w, 64),
-                (1097, 10415) => {
-                    rt::typed::many(
-                        &mut self.adc_rule_report,
-                        &avp,
-                        &mut w,
-                        8,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                (621, 0) => {
-                    rt::typed::opt(&mut self.oc_supported_features, &avp, &mut w, 0)
-                }
-                (284, 0) => {
-                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 10, 64, u32::MAX)
-                }
-                (282, 0) => {
-                    rt::typed::many(
-                        &mut self.route_record,
-                        &avp,
-                        &mut w,
-                        11,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, msg.header().length as usize)
-    }
 }
 #[cfg(any(feature = "st", feature = "ts29212"))]
 impl rt::typed::Command for TssfNotificationRequest {
@@ -21466,8 +22154,88 @@ impl rt::typed::Command for TssfNotificationRequest {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        out.decode_members(msg, cx)?;
-        Ok(out)
+        match {
+            let mut count = [0u32; 12usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut out.extra,
+                flags: &mut out.avp_flags,
+            };
+            let mut avps = msg.avps();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
+                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
+                    (260, 0) => {
+                        rt::typed::one(
+                            &mut out.vendor_specific_application_id,
+                            &avp,
+                            &mut w,
+                            2,
+                            64,
+                        )
+                    }
+                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 3, 64),
+                    (296, 0) => {
+                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 4, 64)
+                    }
+                    (283, 0) => {
+                        rt::typed::one(&mut out.destination_realm, &avp, &mut w, 5, 64)
+                    }
+                    (293, 0) => {
+                        rt::typed::one(&mut out.destination_host, &avp, &mut w, 6, 64)
+                    }
+                    (278, 0) => {
+                        rt::typed::opt(&mut out.origin_state_id, &avp, &mut w, 64)
+                    }
+                    (1097, 10415) => {
+                        rt::typed::many(
+                            &mut out.adc_rule_report,
+                            &avp,
+                            &mut w,
+                            8,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    (621, 0) => {
+                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
+                    }
+                    (284, 0) => {
+                        rt::typed::many(
+                            &mut out.proxy_info,
+                            &avp,
+                            &mut w,
+                            10,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (282, 0) => {
+                        rt::typed::many(
+                            &mut out.route_record,
+                            &avp,
+                            &mut w,
+                            11,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    return Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                return Err(e);
+            }
+            w.finish(Self::REQUIRED, msg.header().length as usize)
+        } {
+            Ok(()) => Ok(out),
+            Err(e) => Err(e),
+        }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
@@ -21629,68 +22397,6 @@ impl TssfNotificationAnswer {
             rt::dictionary::AvpType::DiameterIdentity,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        msg: &rt::Message,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 15usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = msg.avps();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
-                (301, 0) => rt::typed::opt(&mut self.drmp, &avp, &mut w, 0),
-                (260, 0) => {
-                    rt::typed::one(
-                        &mut self.vendor_specific_application_id,
-                        &avp,
-                        &mut w,
-                        2,
-                        64,
-                    )
-                }
-                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 3, 64),
-                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 4, 64),
-                (268, 0) => rt::typed::opt(&mut self.result_code, &avp, &mut w, 64),
-                (297, 0) => {
-                    rt::typed::opt(&mut self.experimental_result, &avp, &mut w, 64)
-                }
-                (621, 0) => {
-                    rt::typed::opt(&mut self.oc_supported_features, &avp, &mut w, 0)
-                }
-                (623, 0) => rt::typed::opt(&mut self.oc_olr, &avp, &mut w, 0),
-                (278, 0) => rt::typed::opt(&mut self.origin_state_id, &avp, &mut w, 64),
-                (281, 0) => rt::typed::opt(&mut self.error_message, &avp, &mut w, 0),
-                (294, 0) => {
-                    rt::typed::opt(&mut self.error_reporting_host, &avp, &mut w, 0)
-                }
-                (279, 0) => rt::typed::opt(&mut self.failed_avp, &avp, &mut w, 64),
-                (284, 0) => {
-                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 13, 64, u32::MAX)
-                }
-                (282, 0) => {
-                    rt::typed::many(
-                        &mut self.route_record,
-                        &avp,
-                        &mut w,
-                        14,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, msg.header().length as usize)
-    }
 }
 #[cfg(any(feature = "st", feature = "ts29212"))]
 impl rt::typed::Command for TssfNotificationAnswer {
@@ -21711,8 +22417,82 @@ impl rt::typed::Command for TssfNotificationAnswer {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        out.decode_members(msg, cx)?;
-        Ok(out)
+        match {
+            let mut count = [0u32; 15usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut out.extra,
+                flags: &mut out.avp_flags,
+            };
+            let mut avps = msg.avps();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
+                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
+                    (260, 0) => {
+                        rt::typed::one(
+                            &mut out.vendor_specific_application_id,
+                            &avp,
+                            &mut w,
+                            2,
+                            64,
+                        )
+                    }
+                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 3, 64),
+                    (296, 0) => {
+                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 4, 64)
+                    }
+                    (268, 0) => rt::typed::opt(&mut out.result_code, &avp, &mut w, 64),
+                    (297, 0) => {
+                        rt::typed::opt(&mut out.experimental_result, &avp, &mut w, 64)
+                    }
+                    (621, 0) => {
+                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
+                    }
+                    (623, 0) => rt::typed::opt(&mut out.oc_olr, &avp, &mut w, 0),
+                    (278, 0) => {
+                        rt::typed::opt(&mut out.origin_state_id, &avp, &mut w, 64)
+                    }
+                    (281, 0) => rt::typed::opt(&mut out.error_message, &avp, &mut w, 0),
+                    (294, 0) => {
+                        rt::typed::opt(&mut out.error_reporting_host, &avp, &mut w, 0)
+                    }
+                    (279, 0) => rt::typed::opt(&mut out.failed_avp, &avp, &mut w, 64),
+                    (284, 0) => {
+                        rt::typed::many(
+                            &mut out.proxy_info,
+                            &avp,
+                            &mut w,
+                            13,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (282, 0) => {
+                        rt::typed::many(
+                            &mut out.route_record,
+                            &avp,
+                            &mut w,
+                            14,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    return Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                return Err(e);
+            }
+            w.finish(Self::REQUIRED, msg.header().length as usize)
+        } {
+            Ok(()) => Ok(out),
+            Err(e) => Err(e),
+        }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);

@@ -1302,40 +1302,6 @@ impl AccessNetworkChargingIdentifier {
             rt::dictionary::AvpType::OctetString,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 2usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (503, 10415) => {
-                    rt::typed::one(
-                        &mut self.access_network_charging_identifier_value,
-                        &avp,
-                        &mut w,
-                        0,
-                        192,
-                    )
-                }
-                (510, 10415) => {
-                    rt::typed::many(&mut self.flows, &avp, &mut w, 1, 192, u32::MAX)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl rt::AvpData for AccessNetworkChargingIdentifier {
@@ -1348,11 +1314,45 @@ impl rt::AvpData for AccessNetworkChargingIdentifier {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 2usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (503, 10415) => {
+                        rt::typed::one(
+                            &mut self.access_network_charging_identifier_value,
+                            &avp,
+                            &mut w,
+                            0,
+                            192,
+                        )
+                    }
+                    (510, 10415) => {
+                        rt::typed::many(&mut self.flows, &avp, &mut w, 1, 192, u32::MAX)
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(
@@ -1477,61 +1477,6 @@ impl Flows {
             rt::dictionary::AvpType::Unsigned32,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 5usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (518, 10415) => {
-                    rt::typed::one(
-                        &mut self.media_component_number,
-                        &avp,
-                        &mut w,
-                        0,
-                        192,
-                    )
-                }
-                (509, 10415) => {
-                    rt::typed::many(
-                        &mut self.flow_number,
-                        &avp,
-                        &mut w,
-                        1,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                (552, 10415) => {
-                    rt::typed::many(
-                        &mut self.content_version,
-                        &avp,
-                        &mut w,
-                        2,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                (449, 0) => rt::typed::opt(&mut self.final_unit_action, &avp, &mut w, 64),
-                (549, 10415) => {
-                    rt::typed::opt(&mut self.media_component_status, &avp, &mut w, 128)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(
     any(
@@ -1556,11 +1501,73 @@ impl rt::AvpData for Flows {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 5usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (518, 10415) => {
+                        rt::typed::one(
+                            &mut self.media_component_number,
+                            &avp,
+                            &mut w,
+                            0,
+                            192,
+                        )
+                    }
+                    (509, 10415) => {
+                        rt::typed::many(
+                            &mut self.flow_number,
+                            &avp,
+                            &mut w,
+                            1,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    (552, 10415) => {
+                        rt::typed::many(
+                            &mut self.content_version,
+                            &avp,
+                            &mut w,
+                            2,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    (449, 0) => {
+                        rt::typed::opt(&mut self.final_unit_action, &avp, &mut w, 64)
+                    }
+                    (549, 10415) => {
+                        rt::typed::opt(
+                            &mut self.media_component_status,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(
@@ -1769,222 +1776,6 @@ impl MediaComponentDescription {
             rt::dictionary::AvpType::Unsigned32,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 36usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (518, 10415) => {
-                    rt::typed::one(
-                        &mut self.media_component_number,
-                        &avp,
-                        &mut w,
-                        0,
-                        192,
-                    )
-                }
-                (519, 10415) => {
-                    rt::typed::many(
-                        &mut self.media_sub_component,
-                        &avp,
-                        &mut w,
-                        1,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                (504, 10415) => {
-                    rt::typed::opt(
-                        &mut self.af_application_identifier,
-                        &avp,
-                        &mut w,
-                        192,
-                    )
-                }
-                (566, 10415) => {
-                    rt::typed::opt(&mut self.flus_identifier, &avp, &mut w, 128)
-                }
-                (520, 10415) => rt::typed::opt(&mut self.media_type, &avp, &mut w, 192),
-                (516, 10415) => {
-                    rt::typed::opt(
-                        &mut self.max_requested_bandwidth_ul,
-                        &avp,
-                        &mut w,
-                        192,
-                    )
-                }
-                (515, 10415) => {
-                    rt::typed::opt(
-                        &mut self.max_requested_bandwidth_dl,
-                        &avp,
-                        &mut w,
-                        192,
-                    )
-                }
-                (544, 10415) => {
-                    rt::typed::opt(
-                        &mut self.max_supported_bandwidth_ul,
-                        &avp,
-                        &mut w,
-                        128,
-                    )
-                }
-                (543, 10415) => {
-                    rt::typed::opt(
-                        &mut self.max_supported_bandwidth_dl,
-                        &avp,
-                        &mut w,
-                        128,
-                    )
-                }
-                (546, 10415) => {
-                    rt::typed::opt(&mut self.min_desired_bandwidth_ul, &avp, &mut w, 128)
-                }
-                (545, 10415) => {
-                    rt::typed::opt(&mut self.min_desired_bandwidth_dl, &avp, &mut w, 128)
-                }
-                (535, 10415) => {
-                    rt::typed::opt(
-                        &mut self.min_requested_bandwidth_ul,
-                        &avp,
-                        &mut w,
-                        128,
-                    )
-                }
-                (534, 10415) => {
-                    rt::typed::opt(
-                        &mut self.min_requested_bandwidth_dl,
-                        &avp,
-                        &mut w,
-                        128,
-                    )
-                }
-                (555, 10415) => {
-                    rt::typed::opt(
-                        &mut self.extended_max_requested_bw_ul,
-                        &avp,
-                        &mut w,
-                        128,
-                    )
-                }
-                (554, 10415) => {
-                    rt::typed::opt(
-                        &mut self.extended_max_requested_bw_dl,
-                        &avp,
-                        &mut w,
-                        128,
-                    )
-                }
-                (557, 10415) => {
-                    rt::typed::opt(
-                        &mut self.extended_max_supported_bw_ul,
-                        &avp,
-                        &mut w,
-                        128,
-                    )
-                }
-                (556, 10415) => {
-                    rt::typed::opt(
-                        &mut self.extended_max_supported_bw_dl,
-                        &avp,
-                        &mut w,
-                        128,
-                    )
-                }
-                (559, 10415) => {
-                    rt::typed::opt(
-                        &mut self.extended_min_desired_bw_ul,
-                        &avp,
-                        &mut w,
-                        128,
-                    )
-                }
-                (558, 10415) => {
-                    rt::typed::opt(
-                        &mut self.extended_min_desired_bw_dl,
-                        &avp,
-                        &mut w,
-                        128,
-                    )
-                }
-                (561, 10415) => {
-                    rt::typed::opt(
-                        &mut self.extended_min_requested_bw_ul,
-                        &avp,
-                        &mut w,
-                        128,
-                    )
-                }
-                (560, 10415) => {
-                    rt::typed::opt(
-                        &mut self.extended_min_requested_bw_dl,
-                        &avp,
-                        &mut w,
-                        128,
-                    )
-                }
-                (511, 10415) => rt::typed::opt(&mut self.flow_status, &avp, &mut w, 192),
-                (550, 10415) => {
-                    rt::typed::opt(
-                        &mut self.priority_sharing_indicator,
-                        &avp,
-                        &mut w,
-                        128,
-                    )
-                }
-                (1047, 10415) => {
-                    rt::typed::opt(&mut self.pre_emption_capability, &avp, &mut w, 128)
-                }
-                (1048, 10415) => {
-                    rt::typed::opt(
-                        &mut self.pre_emption_vulnerability,
-                        &avp,
-                        &mut w,
-                        128,
-                    )
-                }
-                (458, 13019) => {
-                    rt::typed::opt(&mut self.reservation_priority, &avp, &mut w, 192)
-                }
-                (522, 10415) => rt::typed::opt(&mut self.rs_bandwidth, &avp, &mut w, 192),
-                (521, 10415) => rt::typed::opt(&mut self.rr_bandwidth, &avp, &mut w, 192),
-                (524, 10415) => {
-                    rt::typed::many(&mut self.codec_data, &avp, &mut w, 28, 192, 2)
-                }
-                (539, 10415) => {
-                    rt::typed::opt(&mut self.sharing_key_dl, &avp, &mut w, 128)
-                }
-                (540, 10415) => {
-                    rt::typed::opt(&mut self.sharing_key_ul, &avp, &mut w, 128)
-                }
-                (552, 10415) => {
-                    rt::typed::opt(&mut self.content_version, &avp, &mut w, 128)
-                }
-                (2852, 10415) => rt::typed::opt(&mut self.max_plr_dl, &avp, &mut w, 128),
-                (2853, 10415) => rt::typed::opt(&mut self.max_plr_ul, &avp, &mut w, 128),
-                (567, 10415) => {
-                    rt::typed::opt(&mut self.desired_max_latency, &avp, &mut w, 128)
-                }
-                (568, 10415) => {
-                    rt::typed::opt(&mut self.desired_max_loss, &avp, &mut w, 128)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl rt::AvpData for MediaComponentDescription {
@@ -1997,11 +1788,254 @@ impl rt::AvpData for MediaComponentDescription {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 36usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (518, 10415) => {
+                        rt::typed::one(
+                            &mut self.media_component_number,
+                            &avp,
+                            &mut w,
+                            0,
+                            192,
+                        )
+                    }
+                    (519, 10415) => {
+                        rt::typed::many(
+                            &mut self.media_sub_component,
+                            &avp,
+                            &mut w,
+                            1,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    (504, 10415) => {
+                        rt::typed::opt(
+                            &mut self.af_application_identifier,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (566, 10415) => {
+                        rt::typed::opt(&mut self.flus_identifier, &avp, &mut w, 128)
+                    }
+                    (520, 10415) => {
+                        rt::typed::opt(&mut self.media_type, &avp, &mut w, 192)
+                    }
+                    (516, 10415) => {
+                        rt::typed::opt(
+                            &mut self.max_requested_bandwidth_ul,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (515, 10415) => {
+                        rt::typed::opt(
+                            &mut self.max_requested_bandwidth_dl,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (544, 10415) => {
+                        rt::typed::opt(
+                            &mut self.max_supported_bandwidth_ul,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (543, 10415) => {
+                        rt::typed::opt(
+                            &mut self.max_supported_bandwidth_dl,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (546, 10415) => {
+                        rt::typed::opt(
+                            &mut self.min_desired_bandwidth_ul,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (545, 10415) => {
+                        rt::typed::opt(
+                            &mut self.min_desired_bandwidth_dl,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (535, 10415) => {
+                        rt::typed::opt(
+                            &mut self.min_requested_bandwidth_ul,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (534, 10415) => {
+                        rt::typed::opt(
+                            &mut self.min_requested_bandwidth_dl,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (555, 10415) => {
+                        rt::typed::opt(
+                            &mut self.extended_max_requested_bw_ul,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (554, 10415) => {
+                        rt::typed::opt(
+                            &mut self.extended_max_requested_bw_dl,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (557, 10415) => {
+                        rt::typed::opt(
+                            &mut self.extended_max_supported_bw_ul,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (556, 10415) => {
+                        rt::typed::opt(
+                            &mut self.extended_max_supported_bw_dl,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (559, 10415) => {
+                        rt::typed::opt(
+                            &mut self.extended_min_desired_bw_ul,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (558, 10415) => {
+                        rt::typed::opt(
+                            &mut self.extended_min_desired_bw_dl,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (561, 10415) => {
+                        rt::typed::opt(
+                            &mut self.extended_min_requested_bw_ul,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (560, 10415) => {
+                        rt::typed::opt(
+                            &mut self.extended_min_requested_bw_dl,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (511, 10415) => {
+                        rt::typed::opt(&mut self.flow_status, &avp, &mut w, 192)
+                    }
+                    (550, 10415) => {
+                        rt::typed::opt(
+                            &mut self.priority_sharing_indicator,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (1047, 10415) => {
+                        rt::typed::opt(
+                            &mut self.pre_emption_capability,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (1048, 10415) => {
+                        rt::typed::opt(
+                            &mut self.pre_emption_vulnerability,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (458, 13019) => {
+                        rt::typed::opt(&mut self.reservation_priority, &avp, &mut w, 192)
+                    }
+                    (522, 10415) => {
+                        rt::typed::opt(&mut self.rs_bandwidth, &avp, &mut w, 192)
+                    }
+                    (521, 10415) => {
+                        rt::typed::opt(&mut self.rr_bandwidth, &avp, &mut w, 192)
+                    }
+                    (524, 10415) => {
+                        rt::typed::many(&mut self.codec_data, &avp, &mut w, 28, 192, 2)
+                    }
+                    (539, 10415) => {
+                        rt::typed::opt(&mut self.sharing_key_dl, &avp, &mut w, 128)
+                    }
+                    (540, 10415) => {
+                        rt::typed::opt(&mut self.sharing_key_ul, &avp, &mut w, 128)
+                    }
+                    (552, 10415) => {
+                        rt::typed::opt(&mut self.content_version, &avp, &mut w, 128)
+                    }
+                    (2852, 10415) => {
+                        rt::typed::opt(&mut self.max_plr_dl, &avp, &mut w, 128)
+                    }
+                    (2853, 10415) => {
+                        rt::typed::opt(&mut self.max_plr_ul, &avp, &mut w, 128)
+                    }
+                    (567, 10415) => {
+                        rt::typed::opt(&mut self.desired_max_latency, &avp, &mut w, 128)
+                    }
+                    (568, 10415) => {
+                        rt::typed::opt(&mut self.desired_max_loss, &avp, &mut w, 128)
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     #[inline]
     fn check(
@@ -2307,74 +2341,6 @@ impl MediaSubComponent {
             rt::dictionary::AvpType::Unsigned32,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 10usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (509, 10415) => {
-                    rt::typed::one(&mut self.flow_number, &avp, &mut w, 0, 192)
-                }
-                (507, 10415) => {
-                    rt::typed::many(&mut self.flow_description, &avp, &mut w, 1, 192, 2)
-                }
-                (511, 10415) => rt::typed::opt(&mut self.flow_status, &avp, &mut w, 192),
-                (512, 10415) => rt::typed::opt(&mut self.flow_usage, &avp, &mut w, 192),
-                (516, 10415) => {
-                    rt::typed::opt(
-                        &mut self.max_requested_bandwidth_ul,
-                        &avp,
-                        &mut w,
-                        192,
-                    )
-                }
-                (515, 10415) => {
-                    rt::typed::opt(
-                        &mut self.max_requested_bandwidth_dl,
-                        &avp,
-                        &mut w,
-                        192,
-                    )
-                }
-                (555, 10415) => {
-                    rt::typed::opt(
-                        &mut self.extended_max_requested_bw_ul,
-                        &avp,
-                        &mut w,
-                        128,
-                    )
-                }
-                (554, 10415) => {
-                    rt::typed::opt(
-                        &mut self.extended_max_requested_bw_dl,
-                        &avp,
-                        &mut w,
-                        128,
-                    )
-                }
-                (529, 10415) => {
-                    rt::typed::opt(&mut self.af_signalling_protocol, &avp, &mut w, 128)
-                }
-                (1014, 10415) => {
-                    rt::typed::opt(&mut self.tos_traffic_class, &avp, &mut w, 192)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl rt::AvpData for MediaSubComponent {
@@ -2387,11 +2353,95 @@ impl rt::AvpData for MediaSubComponent {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 10usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (509, 10415) => {
+                        rt::typed::one(&mut self.flow_number, &avp, &mut w, 0, 192)
+                    }
+                    (507, 10415) => {
+                        rt::typed::many(
+                            &mut self.flow_description,
+                            &avp,
+                            &mut w,
+                            1,
+                            192,
+                            2,
+                        )
+                    }
+                    (511, 10415) => {
+                        rt::typed::opt(&mut self.flow_status, &avp, &mut w, 192)
+                    }
+                    (512, 10415) => {
+                        rt::typed::opt(&mut self.flow_usage, &avp, &mut w, 192)
+                    }
+                    (516, 10415) => {
+                        rt::typed::opt(
+                            &mut self.max_requested_bandwidth_ul,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (515, 10415) => {
+                        rt::typed::opt(
+                            &mut self.max_requested_bandwidth_dl,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (555, 10415) => {
+                        rt::typed::opt(
+                            &mut self.extended_max_requested_bw_ul,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (554, 10415) => {
+                        rt::typed::opt(
+                            &mut self.extended_max_requested_bw_dl,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (529, 10415) => {
+                        rt::typed::opt(
+                            &mut self.af_signalling_protocol,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (1014, 10415) => {
+                        rt::typed::opt(&mut self.tos_traffic_class, &avp, &mut w, 192)
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     #[inline]
     fn check(
@@ -2513,70 +2563,6 @@ impl AcceptableServiceInfo {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(526, 10415);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 5usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (517, 10415) => {
-                    rt::typed::many(
-                        &mut self.media_component_description,
-                        &avp,
-                        &mut w,
-                        0,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                (515, 10415) => {
-                    rt::typed::opt(
-                        &mut self.max_requested_bandwidth_dl,
-                        &avp,
-                        &mut w,
-                        192,
-                    )
-                }
-                (516, 10415) => {
-                    rt::typed::opt(
-                        &mut self.max_requested_bandwidth_ul,
-                        &avp,
-                        &mut w,
-                        192,
-                    )
-                }
-                (554, 10415) => {
-                    rt::typed::opt(
-                        &mut self.extended_max_requested_bw_dl,
-                        &avp,
-                        &mut w,
-                        128,
-                    )
-                }
-                (555, 10415) => {
-                    rt::typed::opt(
-                        &mut self.extended_max_requested_bw_ul,
-                        &avp,
-                        &mut w,
-                        128,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl rt::AvpData for AcceptableServiceInfo {
@@ -2589,11 +2575,75 @@ impl rt::AvpData for AcceptableServiceInfo {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 5usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (517, 10415) => {
+                        rt::typed::many(
+                            &mut self.media_component_description,
+                            &avp,
+                            &mut w,
+                            0,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    (515, 10415) => {
+                        rt::typed::opt(
+                            &mut self.max_requested_bandwidth_dl,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (516, 10415) => {
+                        rt::typed::opt(
+                            &mut self.max_requested_bandwidth_ul,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (554, 10415) => {
+                        rt::typed::opt(
+                            &mut self.extended_max_requested_bw_dl,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (555, 10415) => {
+                        rt::typed::opt(
+                            &mut self.extended_max_requested_bw_ul,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_all(
@@ -2695,46 +2745,6 @@ impl SponsoredConnectivityData {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(530, 10415);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 5usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (531, 10415) => {
-                    rt::typed::opt(&mut self.sponsor_identity, &avp, &mut w, 128)
-                }
-                (532, 10415) => {
-                    rt::typed::opt(
-                        &mut self.application_service_provider_identity,
-                        &avp,
-                        &mut w,
-                        128,
-                    )
-                }
-                (431, 0) => {
-                    rt::typed::opt(&mut self.granted_service_unit, &avp, &mut w, 64)
-                }
-                (446, 0) => rt::typed::opt(&mut self.used_service_unit, &avp, &mut w, 64),
-                (542, 10415) => {
-                    rt::typed::opt(&mut self.sponsoring_action, &avp, &mut w, 128)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl rt::AvpData for SponsoredConnectivityData {
@@ -2747,11 +2757,53 @@ impl rt::AvpData for SponsoredConnectivityData {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 5usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (531, 10415) => {
+                        rt::typed::opt(&mut self.sponsor_identity, &avp, &mut w, 128)
+                    }
+                    (532, 10415) => {
+                        rt::typed::opt(
+                            &mut self.application_service_provider_identity,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (431, 0) => {
+                        rt::typed::opt(&mut self.granted_service_unit, &avp, &mut w, 64)
+                    }
+                    (446, 0) => {
+                        rt::typed::opt(&mut self.used_service_unit, &avp, &mut w, 64)
+                    }
+                    (542, 10415) => {
+                        rt::typed::opt(&mut self.sponsoring_action, &avp, &mut w, 128)
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     #[inline]
     fn check(
@@ -2878,51 +2930,6 @@ impl CalleeInformation {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(565, 10415);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 3usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (832, 10415) => {
-                    rt::typed::opt(&mut self.called_party_address, &avp, &mut w, 192)
-                }
-                (1251, 10415) => {
-                    rt::typed::many(
-                        &mut self.requested_party_address,
-                        &avp,
-                        &mut w,
-                        1,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                (1250, 10415) => {
-                    rt::typed::many(
-                        &mut self.called_asserted_identity,
-                        &avp,
-                        &mut w,
-                        2,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(
     any(
@@ -2946,11 +2953,56 @@ impl rt::AvpData for CalleeInformation {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 3usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (832, 10415) => {
+                        rt::typed::opt(&mut self.called_party_address, &avp, &mut w, 192)
+                    }
+                    (1251, 10415) => {
+                        rt::typed::many(
+                            &mut self.requested_party_address,
+                            &avp,
+                            &mut w,
+                            1,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    (1250, 10415) => {
+                        rt::typed::many(
+                            &mut self.called_asserted_identity,
+                            &avp,
+                            &mut w,
+                            2,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(
@@ -3024,33 +3076,6 @@ impl MaInformation {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(570, 10415);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 3usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (1027, 10415) => rt::typed::opt(&mut self.ip_can_type, &avp, &mut w, 192),
-                (1032, 10415) => rt::typed::opt(&mut self.rat_type, &avp, &mut w, 128),
-                (571, 10415) => {
-                    rt::typed::opt(&mut self.ma_information_action, &avp, &mut w, 128)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl rt::AvpData for MaInformation {
@@ -3063,11 +3088,47 @@ impl rt::AvpData for MaInformation {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 3usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (1027, 10415) => {
+                        rt::typed::opt(&mut self.ip_can_type, &avp, &mut w, 192)
+                    }
+                    (1032, 10415) => {
+                        rt::typed::opt(&mut self.rat_type, &avp, &mut w, 128)
+                    }
+                    (571, 10415) => {
+                        rt::typed::opt(
+                            &mut self.ma_information_action,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(&self.ip_can_type, buf, &self.avp_flags, 1027, 10415, 192);
@@ -3127,31 +3188,6 @@ impl N5gsRanNasReleaseCause {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(572, 10415);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 3usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (573, 10415) => rt::typed::opt(&mut self.n5gmm_cause, &avp, &mut w, 128),
-                (574, 10415) => rt::typed::opt(&mut self.n5gsm_cause, &avp, &mut w, 128),
-                (575, 10415) => rt::typed::opt(&mut self.ngap_cause, &avp, &mut w, 128),
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl rt::AvpData for N5gsRanNasReleaseCause {
@@ -3164,11 +3200,42 @@ impl rt::AvpData for N5gsRanNasReleaseCause {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 3usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (573, 10415) => {
+                        rt::typed::opt(&mut self.n5gmm_cause, &avp, &mut w, 128)
+                    }
+                    (574, 10415) => {
+                        rt::typed::opt(&mut self.n5gsm_cause, &avp, &mut w, 128)
+                    }
+                    (575, 10415) => {
+                        rt::typed::opt(&mut self.ngap_cause, &avp, &mut w, 128)
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(&self.n5gmm_cause, buf, &self.avp_flags, 573, 10415, 128);
@@ -3235,34 +3302,6 @@ impl NgapCause {
             rt::dictionary::AvpType::Unsigned32,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 2usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (576, 10415) => {
-                    rt::typed::one(&mut self.ngap_group, &avp, &mut w, 0, 128)
-                }
-                (577, 10415) => {
-                    rt::typed::one(&mut self.ngap_value, &avp, &mut w, 1, 128)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl rt::AvpData for NgapCause {
@@ -3275,11 +3314,39 @@ impl rt::AvpData for NgapCause {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 2usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (576, 10415) => {
+                        rt::typed::one(&mut self.ngap_group, &avp, &mut w, 0, 128)
+                    }
+                    (577, 10415) => {
+                        rt::typed::one(&mut self.ngap_value, &avp, &mut w, 1, 128)
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.ngap_group, buf, &self.avp_flags, 576, 10415, 128);
@@ -3331,35 +3398,6 @@ impl WirelineUserLocationInfo {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(578, 10415);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 3usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (579, 10415) => {
-                    rt::typed::opt(&mut self.hfc_node_identifier, &avp, &mut w, 128)
-                }
-                (580, 10415) => {
-                    rt::typed::opt(&mut self.gli_identifier, &avp, &mut w, 128)
-                }
-                (581, 10415) => rt::typed::opt(&mut self.line_type, &avp, &mut w, 128),
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl rt::AvpData for WirelineUserLocationInfo {
@@ -3372,11 +3410,42 @@ impl rt::AvpData for WirelineUserLocationInfo {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 3usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (579, 10415) => {
+                        rt::typed::opt(&mut self.hfc_node_identifier, &avp, &mut w, 128)
+                    }
+                    (580, 10415) => {
+                        rt::typed::opt(&mut self.gli_identifier, &avp, &mut w, 128)
+                    }
+                    (581, 10415) => {
+                        rt::typed::opt(&mut self.line_type, &avp, &mut w, 128)
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(
@@ -3430,31 +3499,6 @@ impl FlowGrouping {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(508, 10415);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 1usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (510, 10415) => {
-                    rt::typed::many(&mut self.flows, &avp, &mut w, 0, 192, u32::MAX)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "ts29214"))]
 impl rt::AvpData for FlowGrouping {
@@ -3467,11 +3511,36 @@ impl rt::AvpData for FlowGrouping {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 1usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (510, 10415) => {
+                        rt::typed::many(&mut self.flows, &avp, &mut w, 0, 192, u32::MAX)
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_all(&self.flows, buf, &self.avp_flags, 510, 10415, 192);
@@ -3719,186 +3788,6 @@ impl AaRequest {
             rt::dictionary::AvpType::DiameterIdentity,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        msg: &rt::Message,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 41usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = msg.avps();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
-                (301, 0) => rt::typed::opt(&mut self.drmp, &avp, &mut w, 0),
-                (258, 0) => {
-                    rt::typed::one(&mut self.auth_application_id, &avp, &mut w, 2, 64)
-                }
-                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 3, 64),
-                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 4, 64),
-                (283, 0) => {
-                    rt::typed::one(&mut self.destination_realm, &avp, &mut w, 5, 64)
-                }
-                (293, 0) => rt::typed::opt(&mut self.destination_host, &avp, &mut w, 64),
-                (537, 10415) => rt::typed::opt(&mut self.ip_domain_id, &avp, &mut w, 128),
-                (277, 0) => {
-                    rt::typed::opt(&mut self.auth_session_state, &avp, &mut w, 64)
-                }
-                (504, 10415) => {
-                    rt::typed::opt(
-                        &mut self.af_application_identifier,
-                        &avp,
-                        &mut w,
-                        192,
-                    )
-                }
-                (517, 10415) => {
-                    rt::typed::many(
-                        &mut self.media_component_description,
-                        &avp,
-                        &mut w,
-                        10,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                (527, 10415) => {
-                    rt::typed::opt(&mut self.service_info_status, &avp, &mut w, 192)
-                }
-                (505, 10415) => {
-                    rt::typed::opt(&mut self.af_charging_identifier, &avp, &mut w, 192)
-                }
-                (523, 10415) => {
-                    rt::typed::opt(&mut self.sip_forking_indication, &avp, &mut w, 192)
-                }
-                (513, 10415) => {
-                    rt::typed::many(
-                        &mut self.specific_action,
-                        &avp,
-                        &mut w,
-                        14,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                (443, 0) => {
-                    rt::typed::many(
-                        &mut self.subscription_id,
-                        &avp,
-                        &mut w,
-                        15,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                (621, 0) => {
-                    rt::typed::opt(&mut self.oc_supported_features, &avp, &mut w, 0)
-                }
-                (628, 10415) => {
-                    rt::typed::many(
-                        &mut self.supported_features,
-                        &avp,
-                        &mut w,
-                        17,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                (458, 13019) => {
-                    rt::typed::opt(&mut self.reservation_priority, &avp, &mut w, 192)
-                }
-                (8, 0) => rt::typed::opt(&mut self.framed_ip_address, &avp, &mut w, 64),
-                (97, 0) => rt::typed::opt(&mut self.framed_ipv6_prefix, &avp, &mut w, 64),
-                (30, 0) => rt::typed::opt(&mut self.called_station_id, &avp, &mut w, 64),
-                (525, 10415) => rt::typed::opt(&mut self.service_urn, &avp, &mut w, 192),
-                (530, 10415) => {
-                    rt::typed::opt(
-                        &mut self.sponsored_connectivity_data,
-                        &avp,
-                        &mut w,
-                        128,
-                    )
-                }
-                (528, 10415) => {
-                    rt::typed::opt(&mut self.mps_identifier, &avp, &mut w, 128)
-                }
-                (538, 10415) => {
-                    rt::typed::opt(&mut self.gcs_identifier, &avp, &mut w, 128)
-                }
-                (547, 10415) => {
-                    rt::typed::opt(&mut self.mcptt_identifier, &avp, &mut w, 128)
-                }
-                (562, 10415) => {
-                    rt::typed::opt(&mut self.mcvideo_identifier, &avp, &mut w, 128)
-                }
-                (563, 10415) => {
-                    rt::typed::opt(&mut self.ims_content_identifier, &avp, &mut w, 128)
-                }
-                (564, 10415) => {
-                    rt::typed::opt(&mut self.ims_content_type, &avp, &mut w, 128)
-                }
-                (831, 10415) => {
-                    rt::typed::many(
-                        &mut self.calling_party_address,
-                        &avp,
-                        &mut w,
-                        30,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                (565, 10415) => {
-                    rt::typed::opt(&mut self.callee_information, &avp, &mut w, 128)
-                }
-                (533, 10415) => {
-                    rt::typed::opt(&mut self.rx_request_type, &avp, &mut w, 128)
-                }
-                (536, 10415) => {
-                    rt::typed::many(
-                        &mut self.required_access_info,
-                        &avp,
-                        &mut w,
-                        33,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                (551, 10415) => {
-                    rt::typed::opt(&mut self.af_requested_data, &avp, &mut w, 128)
-                }
-                (4202, 10415) => {
-                    rt::typed::opt(&mut self.reference_id, &avp, &mut w, 192)
-                }
-                (553, 10415) => {
-                    rt::typed::opt(&mut self.pre_emption_control_info, &avp, &mut w, 128)
-                }
-                (582, 10415) => rt::typed::opt(&mut self.mps_action, &avp, &mut w, 128),
-                (278, 0) => rt::typed::opt(&mut self.origin_state_id, &avp, &mut w, 64),
-                (284, 0) => {
-                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 39, 64, u32::MAX)
-                }
-                (282, 0) => {
-                    rt::typed::many(
-                        &mut self.route_record,
-                        &avp,
-                        &mut w,
-                        40,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, msg.header().length as usize)
-    }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl rt::typed::Command for AaRequest {
@@ -3919,8 +3808,234 @@ impl rt::typed::Command for AaRequest {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        out.decode_members(msg, cx)?;
-        Ok(out)
+        match {
+            let mut count = [0u32; 41usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut out.extra,
+                flags: &mut out.avp_flags,
+            };
+            let mut avps = msg.avps();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
+                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
+                    (258, 0) => {
+                        rt::typed::one(&mut out.auth_application_id, &avp, &mut w, 2, 64)
+                    }
+                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 3, 64),
+                    (296, 0) => {
+                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 4, 64)
+                    }
+                    (283, 0) => {
+                        rt::typed::one(&mut out.destination_realm, &avp, &mut w, 5, 64)
+                    }
+                    (293, 0) => {
+                        rt::typed::opt(&mut out.destination_host, &avp, &mut w, 64)
+                    }
+                    (537, 10415) => {
+                        rt::typed::opt(&mut out.ip_domain_id, &avp, &mut w, 128)
+                    }
+                    (277, 0) => {
+                        rt::typed::opt(&mut out.auth_session_state, &avp, &mut w, 64)
+                    }
+                    (504, 10415) => {
+                        rt::typed::opt(
+                            &mut out.af_application_identifier,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (517, 10415) => {
+                        rt::typed::many(
+                            &mut out.media_component_description,
+                            &avp,
+                            &mut w,
+                            10,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    (527, 10415) => {
+                        rt::typed::opt(&mut out.service_info_status, &avp, &mut w, 192)
+                    }
+                    (505, 10415) => {
+                        rt::typed::opt(
+                            &mut out.af_charging_identifier,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (523, 10415) => {
+                        rt::typed::opt(
+                            &mut out.sip_forking_indication,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (513, 10415) => {
+                        rt::typed::many(
+                            &mut out.specific_action,
+                            &avp,
+                            &mut w,
+                            14,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    (443, 0) => {
+                        rt::typed::many(
+                            &mut out.subscription_id,
+                            &avp,
+                            &mut w,
+                            15,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (621, 0) => {
+                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
+                    }
+                    (628, 10415) => {
+                        rt::typed::many(
+                            &mut out.supported_features,
+                            &avp,
+                            &mut w,
+                            17,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    (458, 13019) => {
+                        rt::typed::opt(&mut out.reservation_priority, &avp, &mut w, 192)
+                    }
+                    (8, 0) => {
+                        rt::typed::opt(&mut out.framed_ip_address, &avp, &mut w, 64)
+                    }
+                    (97, 0) => {
+                        rt::typed::opt(&mut out.framed_ipv6_prefix, &avp, &mut w, 64)
+                    }
+                    (30, 0) => {
+                        rt::typed::opt(&mut out.called_station_id, &avp, &mut w, 64)
+                    }
+                    (525, 10415) => {
+                        rt::typed::opt(&mut out.service_urn, &avp, &mut w, 192)
+                    }
+                    (530, 10415) => {
+                        rt::typed::opt(
+                            &mut out.sponsored_connectivity_data,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (528, 10415) => {
+                        rt::typed::opt(&mut out.mps_identifier, &avp, &mut w, 128)
+                    }
+                    (538, 10415) => {
+                        rt::typed::opt(&mut out.gcs_identifier, &avp, &mut w, 128)
+                    }
+                    (547, 10415) => {
+                        rt::typed::opt(&mut out.mcptt_identifier, &avp, &mut w, 128)
+                    }
+                    (562, 10415) => {
+                        rt::typed::opt(&mut out.mcvideo_identifier, &avp, &mut w, 128)
+                    }
+                    (563, 10415) => {
+                        rt::typed::opt(
+                            &mut out.ims_content_identifier,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (564, 10415) => {
+                        rt::typed::opt(&mut out.ims_content_type, &avp, &mut w, 128)
+                    }
+                    (831, 10415) => {
+                        rt::typed::many(
+                            &mut out.calling_party_address,
+                            &avp,
+                            &mut w,
+                            30,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    (565, 10415) => {
+                        rt::typed::opt(&mut out.callee_information, &avp, &mut w, 128)
+                    }
+                    (533, 10415) => {
+                        rt::typed::opt(&mut out.rx_request_type, &avp, &mut w, 128)
+                    }
+                    (536, 10415) => {
+                        rt::typed::many(
+                            &mut out.required_access_info,
+                            &avp,
+                            &mut w,
+                            33,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    (551, 10415) => {
+                        rt::typed::opt(&mut out.af_requested_data, &avp, &mut w, 128)
+                    }
+                    (4202, 10415) => {
+                        rt::typed::opt(&mut out.reference_id, &avp, &mut w, 192)
+                    }
+                    (553, 10415) => {
+                        rt::typed::opt(
+                            &mut out.pre_emption_control_info,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (582, 10415) => {
+                        rt::typed::opt(&mut out.mps_action, &avp, &mut w, 128)
+                    }
+                    (278, 0) => {
+                        rt::typed::opt(&mut out.origin_state_id, &avp, &mut w, 64)
+                    }
+                    (284, 0) => {
+                        rt::typed::many(
+                            &mut out.proxy_info,
+                            &avp,
+                            &mut w,
+                            39,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (282, 0) => {
+                        rt::typed::many(
+                            &mut out.route_record,
+                            &avp,
+                            &mut w,
+                            40,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    return Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                return Err(e);
+            }
+            w.finish(Self::REQUIRED, msg.header().length as usize)
+        } {
+            Ok(()) => Ok(out),
+            Err(e) => Err(e),
+        }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
@@ -4308,159 +4423,6 @@ impl AaAnswer {
             rt::dictionary::AvpType::DiameterIdentity,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        msg: &rt::Message,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 38usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = msg.avps();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
-                (301, 0) => rt::typed::opt(&mut self.drmp, &avp, &mut w, 0),
-                (258, 0) => {
-                    rt::typed::one(&mut self.auth_application_id, &avp, &mut w, 2, 64)
-                }
-                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 3, 64),
-                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 4, 64),
-                (268, 0) => rt::typed::opt(&mut self.result_code, &avp, &mut w, 64),
-                (297, 0) => {
-                    rt::typed::opt(&mut self.experimental_result, &avp, &mut w, 64)
-                }
-                (277, 0) => {
-                    rt::typed::opt(&mut self.auth_session_state, &avp, &mut w, 64)
-                }
-                (502, 10415) => {
-                    rt::typed::many(
-                        &mut self.access_network_charging_identifier,
-                        &avp,
-                        &mut w,
-                        8,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                (501, 10415) => {
-                    rt::typed::opt(
-                        &mut self.access_network_charging_address,
-                        &avp,
-                        &mut w,
-                        192,
-                    )
-                }
-                (526, 10415) => {
-                    rt::typed::opt(&mut self.acceptable_service_info, &avp, &mut w, 192)
-                }
-                (1050, 10415) => {
-                    rt::typed::many(&mut self.an_gw_address, &avp, &mut w, 11, 128, 2)
-                }
-                (1503, 10415) => rt::typed::opt(&mut self.an_trusted, &avp, &mut w, 192),
-                (548, 10415) => {
-                    rt::typed::opt(
-                        &mut self.service_authorization_info,
-                        &avp,
-                        &mut w,
-                        128,
-                    )
-                }
-                (1027, 10415) => rt::typed::opt(&mut self.ip_can_type, &avp, &mut w, 192),
-                (570, 10415) => {
-                    rt::typed::opt(&mut self.ma_information, &avp, &mut w, 128)
-                }
-                (2824, 10415) => {
-                    rt::typed::opt(&mut self.netloc_access_support, &avp, &mut w, 128)
-                }
-                (1032, 10415) => rt::typed::opt(&mut self.rat_type, &avp, &mut w, 128),
-                (510, 10415) => {
-                    rt::typed::many(&mut self.flows, &avp, &mut w, 18, 192, u32::MAX)
-                }
-                (621, 0) => {
-                    rt::typed::opt(&mut self.oc_supported_features, &avp, &mut w, 0)
-                }
-                (623, 0) => rt::typed::opt(&mut self.oc_olr, &avp, &mut w, 0),
-                (628, 10415) => {
-                    rt::typed::many(
-                        &mut self.supported_features,
-                        &avp,
-                        &mut w,
-                        21,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                (443, 0) => {
-                    rt::typed::many(
-                        &mut self.subscription_id,
-                        &avp,
-                        &mut w,
-                        22,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                (458, 0) => {
-                    rt::typed::opt(&mut self.user_equipment_info, &avp, &mut w, 0)
-                }
-                (653, 0) => {
-                    rt::typed::opt(
-                        &mut self.user_equipment_info_extension,
-                        &avp,
-                        &mut w,
-                        0,
-                    )
-                }
-                (18, 10415) => {
-                    rt::typed::opt(&mut self.tgpp_sgsn_mcc_mnc, &avp, &mut w, 192)
-                }
-                (569, 10415) => rt::typed::opt(&mut self.nid, &avp, &mut w, 128),
-                (25, 0) => {
-                    rt::typed::many(&mut self.class, &avp, &mut w, 27, 64, u32::MAX)
-                }
-                (281, 0) => rt::typed::opt(&mut self.error_message, &avp, &mut w, 0),
-                (294, 0) => {
-                    rt::typed::opt(&mut self.error_reporting_host, &avp, &mut w, 0)
-                }
-                (279, 0) => rt::typed::opt(&mut self.failed_avp, &avp, &mut w, 64),
-                (541, 10415) => {
-                    rt::typed::opt(&mut self.retry_interval, &avp, &mut w, 128)
-                }
-                (278, 0) => rt::typed::opt(&mut self.origin_state_id, &avp, &mut w, 64),
-                (292, 0) => {
-                    rt::typed::many(
-                        &mut self.redirect_host,
-                        &avp,
-                        &mut w,
-                        33,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                (261, 0) => {
-                    rt::typed::opt(&mut self.redirect_host_usage, &avp, &mut w, 64)
-                }
-                (262, 0) => {
-                    rt::typed::opt(&mut self.redirect_max_cache_time, &avp, &mut w, 64)
-                }
-                (284, 0) => {
-                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 36, 64, u32::MAX)
-                }
-                (650, 0) => {
-                    rt::typed::many(&mut self.load, &avp, &mut w, 37, 0, u32::MAX)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, msg.header().length as usize)
-    }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl rt::typed::Command for AaAnswer {
@@ -4481,8 +4443,187 @@ impl rt::typed::Command for AaAnswer {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        out.decode_members(msg, cx)?;
-        Ok(out)
+        match {
+            let mut count = [0u32; 38usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut out.extra,
+                flags: &mut out.avp_flags,
+            };
+            let mut avps = msg.avps();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
+                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
+                    (258, 0) => {
+                        rt::typed::one(&mut out.auth_application_id, &avp, &mut w, 2, 64)
+                    }
+                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 3, 64),
+                    (296, 0) => {
+                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 4, 64)
+                    }
+                    (268, 0) => rt::typed::opt(&mut out.result_code, &avp, &mut w, 64),
+                    (297, 0) => {
+                        rt::typed::opt(&mut out.experimental_result, &avp, &mut w, 64)
+                    }
+                    (277, 0) => {
+                        rt::typed::opt(&mut out.auth_session_state, &avp, &mut w, 64)
+                    }
+                    (502, 10415) => {
+                        rt::typed::many(
+                            &mut out.access_network_charging_identifier,
+                            &avp,
+                            &mut w,
+                            8,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    (501, 10415) => {
+                        rt::typed::opt(
+                            &mut out.access_network_charging_address,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (526, 10415) => {
+                        rt::typed::opt(
+                            &mut out.acceptable_service_info,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (1050, 10415) => {
+                        rt::typed::many(&mut out.an_gw_address, &avp, &mut w, 11, 128, 2)
+                    }
+                    (1503, 10415) => {
+                        rt::typed::opt(&mut out.an_trusted, &avp, &mut w, 192)
+                    }
+                    (548, 10415) => {
+                        rt::typed::opt(
+                            &mut out.service_authorization_info,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (1027, 10415) => {
+                        rt::typed::opt(&mut out.ip_can_type, &avp, &mut w, 192)
+                    }
+                    (570, 10415) => {
+                        rt::typed::opt(&mut out.ma_information, &avp, &mut w, 128)
+                    }
+                    (2824, 10415) => {
+                        rt::typed::opt(&mut out.netloc_access_support, &avp, &mut w, 128)
+                    }
+                    (1032, 10415) => rt::typed::opt(&mut out.rat_type, &avp, &mut w, 128),
+                    (510, 10415) => {
+                        rt::typed::many(&mut out.flows, &avp, &mut w, 18, 192, u32::MAX)
+                    }
+                    (621, 0) => {
+                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
+                    }
+                    (623, 0) => rt::typed::opt(&mut out.oc_olr, &avp, &mut w, 0),
+                    (628, 10415) => {
+                        rt::typed::many(
+                            &mut out.supported_features,
+                            &avp,
+                            &mut w,
+                            21,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    (443, 0) => {
+                        rt::typed::many(
+                            &mut out.subscription_id,
+                            &avp,
+                            &mut w,
+                            22,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (458, 0) => {
+                        rt::typed::opt(&mut out.user_equipment_info, &avp, &mut w, 0)
+                    }
+                    (653, 0) => {
+                        rt::typed::opt(
+                            &mut out.user_equipment_info_extension,
+                            &avp,
+                            &mut w,
+                            0,
+                        )
+                    }
+                    (18, 10415) => {
+                        rt::typed::opt(&mut out.tgpp_sgsn_mcc_mnc, &avp, &mut w, 192)
+                    }
+                    (569, 10415) => rt::typed::opt(&mut out.nid, &avp, &mut w, 128),
+                    (25, 0) => {
+                        rt::typed::many(&mut out.class, &avp, &mut w, 27, 64, u32::MAX)
+                    }
+                    (281, 0) => rt::typed::opt(&mut out.error_message, &avp, &mut w, 0),
+                    (294, 0) => {
+                        rt::typed::opt(&mut out.error_reporting_host, &avp, &mut w, 0)
+                    }
+                    (279, 0) => rt::typed::opt(&mut out.failed_avp, &avp, &mut w, 64),
+                    (541, 10415) => {
+                        rt::typed::opt(&mut out.retry_interval, &avp, &mut w, 128)
+                    }
+                    (278, 0) => {
+                        rt::typed::opt(&mut out.origin_state_id, &avp, &mut w, 64)
+                    }
+                    (292, 0) => {
+                        rt::typed::many(
+                            &mut out.redirect_host,
+                            &avp,
+                            &mut w,
+                            33,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (261, 0) => {
+                        rt::typed::opt(&mut out.redirect_host_usage, &avp, &mut w, 64)
+                    }
+                    (262, 0) => {
+                        rt::typed::opt(
+                            &mut out.redirect_max_cache_time,
+                            &avp,
+                            &mut w,
+                            64,
+                        )
+                    }
+                    (284, 0) => {
+                        rt::typed::many(
+                            &mut out.proxy_info,
+                            &avp,
+                            &mut w,
+                            36,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (650, 0) => {
+                        rt::typed::many(&mut out.load, &avp, &mut w, 37, 0, u32::MAX)
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    return Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                return Err(e);
+            }
+            w.finish(Self::REQUIRED, msg.header().length as usize)
+        } {
+            Ok(()) => Ok(out),
+            Err(e) => Err(e),
+        }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
@@ -4898,176 +5039,6 @@ impl ReAuthRequest {
             rt::dictionary::AvpType::Enumerated,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        msg: &rt::Message,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 37usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = msg.avps();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
-                (301, 0) => rt::typed::opt(&mut self.drmp, &avp, &mut w, 0),
-                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 2, 64),
-                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 3, 64),
-                (283, 0) => {
-                    rt::typed::one(&mut self.destination_realm, &avp, &mut w, 4, 64)
-                }
-                (293, 0) => {
-                    rt::typed::one(&mut self.destination_host, &avp, &mut w, 5, 64)
-                }
-                (258, 0) => {
-                    rt::typed::one(&mut self.auth_application_id, &avp, &mut w, 6, 64)
-                }
-                (513, 10415) => {
-                    rt::typed::many(
-                        &mut self.specific_action,
-                        &avp,
-                        &mut w,
-                        7,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                (621, 0) => {
-                    rt::typed::opt(&mut self.oc_supported_features, &avp, &mut w, 0)
-                }
-                (502, 10415) => {
-                    rt::typed::many(
-                        &mut self.access_network_charging_identifier,
-                        &avp,
-                        &mut w,
-                        9,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                (501, 10415) => {
-                    rt::typed::opt(
-                        &mut self.access_network_charging_address,
-                        &avp,
-                        &mut w,
-                        192,
-                    )
-                }
-                (1050, 10415) => {
-                    rt::typed::many(&mut self.an_gw_address, &avp, &mut w, 11, 128, 2)
-                }
-                (1503, 10415) => rt::typed::opt(&mut self.an_trusted, &avp, &mut w, 192),
-                (510, 10415) => {
-                    rt::typed::many(&mut self.flows, &avp, &mut w, 13, 192, u32::MAX)
-                }
-                (443, 0) => {
-                    rt::typed::many(
-                        &mut self.subscription_id,
-                        &avp,
-                        &mut w,
-                        14,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                (500, 10415) => rt::typed::opt(&mut self.abort_cause, &avp, &mut w, 192),
-                (1027, 10415) => rt::typed::opt(&mut self.ip_can_type, &avp, &mut w, 192),
-                (570, 10415) => {
-                    rt::typed::opt(&mut self.ma_information, &avp, &mut w, 128)
-                }
-                (2824, 10415) => {
-                    rt::typed::opt(&mut self.netloc_access_support, &avp, &mut w, 128)
-                }
-                (1032, 10415) => rt::typed::opt(&mut self.rat_type, &avp, &mut w, 128),
-                (530, 10415) => {
-                    rt::typed::opt(
-                        &mut self.sponsored_connectivity_data,
-                        &avp,
-                        &mut w,
-                        128,
-                    )
-                }
-                (22, 10415) => {
-                    rt::typed::opt(&mut self.tgpp_user_location_info, &avp, &mut w, 192)
-                }
-                (2812, 10415) => {
-                    rt::typed::opt(&mut self.user_location_info_time, &avp, &mut w, 128)
-                }
-                (23, 10415) => {
-                    rt::typed::opt(&mut self.tgpp_ms_timezone, &avp, &mut w, 192)
-                }
-                (2819, 10415) => {
-                    rt::typed::many(
-                        &mut self.ran_nas_release_cause,
-                        &avp,
-                        &mut w,
-                        24,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                (572, 10415) => {
-                    rt::typed::many(
-                        &mut self.n5gs_ran_nas_release_cause,
-                        &avp,
-                        &mut w,
-                        25,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                (18, 10415) => {
-                    rt::typed::opt(&mut self.tgpp_sgsn_mcc_mnc, &avp, &mut w, 192)
-                }
-                (569, 10415) => rt::typed::opt(&mut self.nid, &avp, &mut w, 128),
-                (29, 10415) => {
-                    rt::typed::opt(&mut self.tgpp_twan_identifier, &avp, &mut w, 192)
-                }
-                (2843, 10415) => {
-                    rt::typed::opt(&mut self.tcp_source_port, &avp, &mut w, 128)
-                }
-                (2806, 10415) => {
-                    rt::typed::opt(&mut self.udp_source_port, &avp, &mut w, 128)
-                }
-                (2805, 10415) => {
-                    rt::typed::opt(&mut self.ue_local_ip_address, &avp, &mut w, 128)
-                }
-                (578, 10415) => {
-                    rt::typed::opt(
-                        &mut self.wireline_user_location_info,
-                        &avp,
-                        &mut w,
-                        128,
-                    )
-                }
-                (278, 0) => rt::typed::opt(&mut self.origin_state_id, &avp, &mut w, 64),
-                (25, 0) => {
-                    rt::typed::many(&mut self.class, &avp, &mut w, 34, 64, u32::MAX)
-                }
-                (284, 0) => {
-                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 35, 64, u32::MAX)
-                }
-                (282, 0) => {
-                    rt::typed::many(
-                        &mut self.route_record,
-                        &avp,
-                        &mut w,
-                        36,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, msg.header().length as usize)
-    }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl rt::typed::Command for ReAuthRequest {
@@ -5088,8 +5059,206 @@ impl rt::typed::Command for ReAuthRequest {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        out.decode_members(msg, cx)?;
-        Ok(out)
+        match {
+            let mut count = [0u32; 37usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut out.extra,
+                flags: &mut out.avp_flags,
+            };
+            let mut avps = msg.avps();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
+                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
+                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 2, 64),
+                    (296, 0) => {
+                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 3, 64)
+                    }
+                    (283, 0) => {
+                        rt::typed::one(&mut out.destination_realm, &avp, &mut w, 4, 64)
+                    }
+                    (293, 0) => {
+                        rt::typed::one(&mut out.destination_host, &avp, &mut w, 5, 64)
+                    }
+                    (258, 0) => {
+                        rt::typed::one(&mut out.auth_application_id, &avp, &mut w, 6, 64)
+                    }
+                    (513, 10415) => {
+                        rt::typed::many(
+                            &mut out.specific_action,
+                            &avp,
+                            &mut w,
+                            7,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    (621, 0) => {
+                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
+                    }
+                    (502, 10415) => {
+                        rt::typed::many(
+                            &mut out.access_network_charging_identifier,
+                            &avp,
+                            &mut w,
+                            9,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    (501, 10415) => {
+                        rt::typed::opt(
+                            &mut out.access_network_charging_address,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (1050, 10415) => {
+                        rt::typed::many(&mut out.an_gw_address, &avp, &mut w, 11, 128, 2)
+                    }
+                    (1503, 10415) => {
+                        rt::typed::opt(&mut out.an_trusted, &avp, &mut w, 192)
+                    }
+                    (510, 10415) => {
+                        rt::typed::many(&mut out.flows, &avp, &mut w, 13, 192, u32::MAX)
+                    }
+                    (443, 0) => {
+                        rt::typed::many(
+                            &mut out.subscription_id,
+                            &avp,
+                            &mut w,
+                            14,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (500, 10415) => {
+                        rt::typed::opt(&mut out.abort_cause, &avp, &mut w, 192)
+                    }
+                    (1027, 10415) => {
+                        rt::typed::opt(&mut out.ip_can_type, &avp, &mut w, 192)
+                    }
+                    (570, 10415) => {
+                        rt::typed::opt(&mut out.ma_information, &avp, &mut w, 128)
+                    }
+                    (2824, 10415) => {
+                        rt::typed::opt(&mut out.netloc_access_support, &avp, &mut w, 128)
+                    }
+                    (1032, 10415) => rt::typed::opt(&mut out.rat_type, &avp, &mut w, 128),
+                    (530, 10415) => {
+                        rt::typed::opt(
+                            &mut out.sponsored_connectivity_data,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (22, 10415) => {
+                        rt::typed::opt(
+                            &mut out.tgpp_user_location_info,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (2812, 10415) => {
+                        rt::typed::opt(
+                            &mut out.user_location_info_time,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (23, 10415) => {
+                        rt::typed::opt(&mut out.tgpp_ms_timezone, &avp, &mut w, 192)
+                    }
+                    (2819, 10415) => {
+                        rt::typed::many(
+                            &mut out.ran_nas_release_cause,
+                            &avp,
+                            &mut w,
+                            24,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    (572, 10415) => {
+                        rt::typed::many(
+                            &mut out.n5gs_ran_nas_release_cause,
+                            &avp,
+                            &mut w,
+                            25,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    (18, 10415) => {
+                        rt::typed::opt(&mut out.tgpp_sgsn_mcc_mnc, &avp, &mut w, 192)
+                    }
+                    (569, 10415) => rt::typed::opt(&mut out.nid, &avp, &mut w, 128),
+                    (29, 10415) => {
+                        rt::typed::opt(&mut out.tgpp_twan_identifier, &avp, &mut w, 192)
+                    }
+                    (2843, 10415) => {
+                        rt::typed::opt(&mut out.tcp_source_port, &avp, &mut w, 128)
+                    }
+                    (2806, 10415) => {
+                        rt::typed::opt(&mut out.udp_source_port, &avp, &mut w, 128)
+                    }
+                    (2805, 10415) => {
+                        rt::typed::opt(&mut out.ue_local_ip_address, &avp, &mut w, 128)
+                    }
+                    (578, 10415) => {
+                        rt::typed::opt(
+                            &mut out.wireline_user_location_info,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (278, 0) => {
+                        rt::typed::opt(&mut out.origin_state_id, &avp, &mut w, 64)
+                    }
+                    (25, 0) => {
+                        rt::typed::many(&mut out.class, &avp, &mut w, 34, 64, u32::MAX)
+                    }
+                    (284, 0) => {
+                        rt::typed::many(
+                            &mut out.proxy_info,
+                            &avp,
+                            &mut w,
+                            35,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (282, 0) => {
+                        rt::typed::many(
+                            &mut out.route_record,
+                            &avp,
+                            &mut w,
+                            36,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    return Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                return Err(e);
+            }
+            w.finish(Self::REQUIRED, msg.header().length as usize)
+        } {
+            Ok(()) => Ok(out),
+            Err(e) => Err(e),
+        }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
@@ -5365,79 +5534,6 @@ impl ReAuthAnswer {
             rt::dictionary::AvpType::DiameterIdentity,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        msg: &rt::Message,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 19usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = msg.avps();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
-                (301, 0) => rt::typed::opt(&mut self.drmp, &avp, &mut w, 0),
-                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 2, 64),
-                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 3, 64),
-                (268, 0) => rt::typed::opt(&mut self.result_code, &avp, &mut w, 64),
-                (297, 0) => {
-                    rt::typed::opt(&mut self.experimental_result, &avp, &mut w, 64)
-                }
-                (621, 0) => {
-                    rt::typed::opt(&mut self.oc_supported_features, &avp, &mut w, 0)
-                }
-                (623, 0) => rt::typed::opt(&mut self.oc_olr, &avp, &mut w, 0),
-                (517, 10415) => {
-                    rt::typed::many(
-                        &mut self.media_component_description,
-                        &avp,
-                        &mut w,
-                        8,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                (525, 10415) => rt::typed::opt(&mut self.service_urn, &avp, &mut w, 192),
-                (278, 0) => rt::typed::opt(&mut self.origin_state_id, &avp, &mut w, 64),
-                (25, 0) => {
-                    rt::typed::many(&mut self.class, &avp, &mut w, 11, 64, u32::MAX)
-                }
-                (281, 0) => rt::typed::opt(&mut self.error_message, &avp, &mut w, 0),
-                (294, 0) => {
-                    rt::typed::opt(&mut self.error_reporting_host, &avp, &mut w, 0)
-                }
-                (292, 0) => {
-                    rt::typed::many(
-                        &mut self.redirect_host,
-                        &avp,
-                        &mut w,
-                        14,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                (261, 0) => {
-                    rt::typed::opt(&mut self.redirect_host_usage, &avp, &mut w, 64)
-                }
-                (262, 0) => {
-                    rt::typed::opt(&mut self.redirect_max_cache_time, &avp, &mut w, 64)
-                }
-                (279, 0) => rt::typed::opt(&mut self.failed_avp, &avp, &mut w, 64),
-                (284, 0) => {
-                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 18, 64, u32::MAX)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, msg.header().length as usize)
-    }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl rt::typed::Command for ReAuthAnswer {
@@ -5458,8 +5554,100 @@ impl rt::typed::Command for ReAuthAnswer {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        out.decode_members(msg, cx)?;
-        Ok(out)
+        match {
+            let mut count = [0u32; 19usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut out.extra,
+                flags: &mut out.avp_flags,
+            };
+            let mut avps = msg.avps();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
+                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
+                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 2, 64),
+                    (296, 0) => {
+                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 3, 64)
+                    }
+                    (268, 0) => rt::typed::opt(&mut out.result_code, &avp, &mut w, 64),
+                    (297, 0) => {
+                        rt::typed::opt(&mut out.experimental_result, &avp, &mut w, 64)
+                    }
+                    (621, 0) => {
+                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
+                    }
+                    (623, 0) => rt::typed::opt(&mut out.oc_olr, &avp, &mut w, 0),
+                    (517, 10415) => {
+                        rt::typed::many(
+                            &mut out.media_component_description,
+                            &avp,
+                            &mut w,
+                            8,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    (525, 10415) => {
+                        rt::typed::opt(&mut out.service_urn, &avp, &mut w, 192)
+                    }
+                    (278, 0) => {
+                        rt::typed::opt(&mut out.origin_state_id, &avp, &mut w, 64)
+                    }
+                    (25, 0) => {
+                        rt::typed::many(&mut out.class, &avp, &mut w, 11, 64, u32::MAX)
+                    }
+                    (281, 0) => rt::typed::opt(&mut out.error_message, &avp, &mut w, 0),
+                    (294, 0) => {
+                        rt::typed::opt(&mut out.error_reporting_host, &avp, &mut w, 0)
+                    }
+                    (292, 0) => {
+                        rt::typed::many(
+                            &mut out.redirect_host,
+                            &avp,
+                            &mut w,
+                            14,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (261, 0) => {
+                        rt::typed::opt(&mut out.redirect_host_usage, &avp, &mut w, 64)
+                    }
+                    (262, 0) => {
+                        rt::typed::opt(
+                            &mut out.redirect_max_cache_time,
+                            &avp,
+                            &mut w,
+                            64,
+                        )
+                    }
+                    (279, 0) => rt::typed::opt(&mut out.failed_avp, &avp, &mut w, 64),
+                    (284, 0) => {
+                        rt::typed::many(
+                            &mut out.proxy_info,
+                            &avp,
+                            &mut w,
+                            18,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    return Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                return Err(e);
+            }
+            w.finish(Self::REQUIRED, msg.header().length as usize)
+        } {
+            Ok(()) => Ok(out),
+            Err(e) => Err(e),
+        }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
@@ -5710,72 +5898,6 @@ impl SessionTerminationRequest {
             rt::dictionary::AvpType::Enumerated,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        msg: &rt::Message,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 14usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = msg.avps();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
-                (301, 0) => rt::typed::opt(&mut self.drmp, &avp, &mut w, 0),
-                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 2, 64),
-                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 3, 64),
-                (283, 0) => {
-                    rt::typed::one(&mut self.destination_realm, &avp, &mut w, 4, 64)
-                }
-                (258, 0) => {
-                    rt::typed::one(&mut self.auth_application_id, &avp, &mut w, 5, 64)
-                }
-                (295, 0) => {
-                    rt::typed::one(&mut self.termination_cause, &avp, &mut w, 6, 64)
-                }
-                (293, 0) => rt::typed::opt(&mut self.destination_host, &avp, &mut w, 64),
-                (621, 0) => {
-                    rt::typed::opt(&mut self.oc_supported_features, &avp, &mut w, 0)
-                }
-                (536, 10415) => {
-                    rt::typed::many(
-                        &mut self.required_access_info,
-                        &avp,
-                        &mut w,
-                        9,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                (25, 0) => {
-                    rt::typed::many(&mut self.class, &avp, &mut w, 10, 64, u32::MAX)
-                }
-                (278, 0) => rt::typed::opt(&mut self.origin_state_id, &avp, &mut w, 64),
-                (284, 0) => {
-                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 12, 64, u32::MAX)
-                }
-                (282, 0) => {
-                    rt::typed::many(
-                        &mut self.route_record,
-                        &avp,
-                        &mut w,
-                        13,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, msg.header().length as usize)
-    }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl rt::typed::Command for SessionTerminationRequest {
@@ -5796,8 +5918,88 @@ impl rt::typed::Command for SessionTerminationRequest {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        out.decode_members(msg, cx)?;
-        Ok(out)
+        match {
+            let mut count = [0u32; 14usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut out.extra,
+                flags: &mut out.avp_flags,
+            };
+            let mut avps = msg.avps();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
+                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
+                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 2, 64),
+                    (296, 0) => {
+                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 3, 64)
+                    }
+                    (283, 0) => {
+                        rt::typed::one(&mut out.destination_realm, &avp, &mut w, 4, 64)
+                    }
+                    (258, 0) => {
+                        rt::typed::one(&mut out.auth_application_id, &avp, &mut w, 5, 64)
+                    }
+                    (295, 0) => {
+                        rt::typed::one(&mut out.termination_cause, &avp, &mut w, 6, 64)
+                    }
+                    (293, 0) => {
+                        rt::typed::opt(&mut out.destination_host, &avp, &mut w, 64)
+                    }
+                    (621, 0) => {
+                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
+                    }
+                    (536, 10415) => {
+                        rt::typed::many(
+                            &mut out.required_access_info,
+                            &avp,
+                            &mut w,
+                            9,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    (25, 0) => {
+                        rt::typed::many(&mut out.class, &avp, &mut w, 10, 64, u32::MAX)
+                    }
+                    (278, 0) => {
+                        rt::typed::opt(&mut out.origin_state_id, &avp, &mut w, 64)
+                    }
+                    (284, 0) => {
+                        rt::typed::many(
+                            &mut out.proxy_info,
+                            &avp,
+                            &mut w,
+                            12,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (282, 0) => {
+                        rt::typed::many(
+                            &mut out.route_record,
+                            &avp,
+                            &mut w,
+                            13,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    return Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                return Err(e);
+            }
+            w.finish(Self::REQUIRED, msg.header().length as usize)
+        } {
+            Ok(()) => Ok(out),
+            Err(e) => Err(e),
+        }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
@@ -6009,132 +6211,6 @@ impl SessionTerminationAnswer {
             rt::dictionary::AvpType::DiameterIdentity,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        msg: &rt::Message,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 31usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = msg.avps();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
-                (301, 0) => rt::typed::opt(&mut self.drmp, &avp, &mut w, 0),
-                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 2, 64),
-                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 3, 64),
-                (268, 0) => rt::typed::opt(&mut self.result_code, &avp, &mut w, 64),
-                (281, 0) => rt::typed::opt(&mut self.error_message, &avp, &mut w, 0),
-                (294, 0) => {
-                    rt::typed::opt(&mut self.error_reporting_host, &avp, &mut w, 0)
-                }
-                (621, 0) => {
-                    rt::typed::opt(&mut self.oc_supported_features, &avp, &mut w, 0)
-                }
-                (623, 0) => rt::typed::opt(&mut self.oc_olr, &avp, &mut w, 0),
-                (279, 0) => rt::typed::opt(&mut self.failed_avp, &avp, &mut w, 64),
-                (530, 10415) => {
-                    rt::typed::opt(
-                        &mut self.sponsored_connectivity_data,
-                        &avp,
-                        &mut w,
-                        128,
-                    )
-                }
-                (278, 0) => rt::typed::opt(&mut self.origin_state_id, &avp, &mut w, 64),
-                (22, 10415) => {
-                    rt::typed::opt(&mut self.tgpp_user_location_info, &avp, &mut w, 192)
-                }
-                (2812, 10415) => {
-                    rt::typed::opt(&mut self.user_location_info_time, &avp, &mut w, 128)
-                }
-                (23, 10415) => {
-                    rt::typed::opt(&mut self.tgpp_ms_timezone, &avp, &mut w, 192)
-                }
-                (2819, 10415) => {
-                    rt::typed::many(
-                        &mut self.ran_nas_release_cause,
-                        &avp,
-                        &mut w,
-                        15,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                (572, 10415) => {
-                    rt::typed::many(
-                        &mut self.n5gs_ran_nas_release_cause,
-                        &avp,
-                        &mut w,
-                        16,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                (18, 10415) => {
-                    rt::typed::opt(&mut self.tgpp_sgsn_mcc_mnc, &avp, &mut w, 192)
-                }
-                (569, 10415) => rt::typed::opt(&mut self.nid, &avp, &mut w, 128),
-                (29, 10415) => {
-                    rt::typed::opt(&mut self.tgpp_twan_identifier, &avp, &mut w, 192)
-                }
-                (2843, 10415) => {
-                    rt::typed::opt(&mut self.tcp_source_port, &avp, &mut w, 128)
-                }
-                (2806, 10415) => {
-                    rt::typed::opt(&mut self.udp_source_port, &avp, &mut w, 128)
-                }
-                (2805, 10415) => {
-                    rt::typed::opt(&mut self.ue_local_ip_address, &avp, &mut w, 128)
-                }
-                (2824, 10415) => {
-                    rt::typed::opt(&mut self.netloc_access_support, &avp, &mut w, 128)
-                }
-                (578, 10415) => {
-                    rt::typed::opt(
-                        &mut self.wireline_user_location_info,
-                        &avp,
-                        &mut w,
-                        128,
-                    )
-                }
-                (25, 0) => {
-                    rt::typed::many(&mut self.class, &avp, &mut w, 25, 64, u32::MAX)
-                }
-                (292, 0) => {
-                    rt::typed::many(
-                        &mut self.redirect_host,
-                        &avp,
-                        &mut w,
-                        26,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                (261, 0) => {
-                    rt::typed::opt(&mut self.redirect_host_usage, &avp, &mut w, 64)
-                }
-                (262, 0) => {
-                    rt::typed::opt(&mut self.redirect_max_cache_time, &avp, &mut w, 64)
-                }
-                (284, 0) => {
-                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 29, 64, u32::MAX)
-                }
-                (650, 0) => {
-                    rt::typed::many(&mut self.load, &avp, &mut w, 30, 0, u32::MAX)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, msg.header().length as usize)
-    }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl rt::typed::Command for SessionTerminationAnswer {
@@ -6155,8 +6231,161 @@ impl rt::typed::Command for SessionTerminationAnswer {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        out.decode_members(msg, cx)?;
-        Ok(out)
+        match {
+            let mut count = [0u32; 31usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut out.extra,
+                flags: &mut out.avp_flags,
+            };
+            let mut avps = msg.avps();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
+                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
+                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 2, 64),
+                    (296, 0) => {
+                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 3, 64)
+                    }
+                    (268, 0) => rt::typed::opt(&mut out.result_code, &avp, &mut w, 64),
+                    (281, 0) => rt::typed::opt(&mut out.error_message, &avp, &mut w, 0),
+                    (294, 0) => {
+                        rt::typed::opt(&mut out.error_reporting_host, &avp, &mut w, 0)
+                    }
+                    (621, 0) => {
+                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
+                    }
+                    (623, 0) => rt::typed::opt(&mut out.oc_olr, &avp, &mut w, 0),
+                    (279, 0) => rt::typed::opt(&mut out.failed_avp, &avp, &mut w, 64),
+                    (530, 10415) => {
+                        rt::typed::opt(
+                            &mut out.sponsored_connectivity_data,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (278, 0) => {
+                        rt::typed::opt(&mut out.origin_state_id, &avp, &mut w, 64)
+                    }
+                    (22, 10415) => {
+                        rt::typed::opt(
+                            &mut out.tgpp_user_location_info,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (2812, 10415) => {
+                        rt::typed::opt(
+                            &mut out.user_location_info_time,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (23, 10415) => {
+                        rt::typed::opt(&mut out.tgpp_ms_timezone, &avp, &mut w, 192)
+                    }
+                    (2819, 10415) => {
+                        rt::typed::many(
+                            &mut out.ran_nas_release_cause,
+                            &avp,
+                            &mut w,
+                            15,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    (572, 10415) => {
+                        rt::typed::many(
+                            &mut out.n5gs_ran_nas_release_cause,
+                            &avp,
+                            &mut w,
+                            16,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    (18, 10415) => {
+                        rt::typed::opt(&mut out.tgpp_sgsn_mcc_mnc, &avp, &mut w, 192)
+                    }
+                    (569, 10415) => rt::typed::opt(&mut out.nid, &avp, &mut w, 128),
+                    (29, 10415) => {
+                        rt::typed::opt(&mut out.tgpp_twan_identifier, &avp, &mut w, 192)
+                    }
+                    (2843, 10415) => {
+                        rt::typed::opt(&mut out.tcp_source_port, &avp, &mut w, 128)
+                    }
+                    (2806, 10415) => {
+                        rt::typed::opt(&mut out.udp_source_port, &avp, &mut w, 128)
+                    }
+                    (2805, 10415) => {
+                        rt::typed::opt(&mut out.ue_local_ip_address, &avp, &mut w, 128)
+                    }
+                    (2824, 10415) => {
+                        rt::typed::opt(&mut out.netloc_access_support, &avp, &mut w, 128)
+                    }
+                    (578, 10415) => {
+                        rt::typed::opt(
+                            &mut out.wireline_user_location_info,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (25, 0) => {
+                        rt::typed::many(&mut out.class, &avp, &mut w, 25, 64, u32::MAX)
+                    }
+                    (292, 0) => {
+                        rt::typed::many(
+                            &mut out.redirect_host,
+                            &avp,
+                            &mut w,
+                            26,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (261, 0) => {
+                        rt::typed::opt(&mut out.redirect_host_usage, &avp, &mut w, 64)
+                    }
+                    (262, 0) => {
+                        rt::typed::opt(
+                            &mut out.redirect_max_cache_time,
+                            &avp,
+                            &mut w,
+                            64,
+                        )
+                    }
+                    (284, 0) => {
+                        rt::typed::many(
+                            &mut out.proxy_info,
+                            &avp,
+                            &mut w,
+                            29,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (650, 0) => {
+                        rt::typed::many(&mut out.load, &avp, &mut w, 30, 0, u32::MAX)
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    return Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                return Err(e);
+            }
+            w.finish(Self::REQUIRED, msg.header().length as usize)
+        } {
+            Ok(()) => Ok(out),
+            Err(e) => Err(e),
+        }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
@@ -6487,61 +6716,6 @@ impl AbortSessionRequest {
             rt::dictionary::AvpType::Enumerated,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        msg: &rt::Message,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 12usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = msg.avps();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
-                (301, 0) => rt::typed::opt(&mut self.drmp, &avp, &mut w, 0),
-                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 2, 64),
-                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 3, 64),
-                (283, 0) => {
-                    rt::typed::one(&mut self.destination_realm, &avp, &mut w, 4, 64)
-                }
-                (293, 0) => {
-                    rt::typed::one(&mut self.destination_host, &avp, &mut w, 5, 64)
-                }
-                (258, 0) => {
-                    rt::typed::one(&mut self.auth_application_id, &avp, &mut w, 6, 64)
-                }
-                (621, 0) => {
-                    rt::typed::opt(&mut self.oc_supported_features, &avp, &mut w, 0)
-                }
-                (500, 10415) => {
-                    rt::typed::one(&mut self.abort_cause, &avp, &mut w, 8, 192)
-                }
-                (278, 0) => rt::typed::opt(&mut self.origin_state_id, &avp, &mut w, 64),
-                (284, 0) => {
-                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 10, 64, u32::MAX)
-                }
-                (282, 0) => {
-                    rt::typed::many(
-                        &mut self.route_record,
-                        &avp,
-                        &mut w,
-                        11,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, msg.header().length as usize)
-    }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl rt::typed::Command for AbortSessionRequest {
@@ -6562,8 +6736,75 @@ impl rt::typed::Command for AbortSessionRequest {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        out.decode_members(msg, cx)?;
-        Ok(out)
+        match {
+            let mut count = [0u32; 12usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut out.extra,
+                flags: &mut out.avp_flags,
+            };
+            let mut avps = msg.avps();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
+                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
+                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 2, 64),
+                    (296, 0) => {
+                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 3, 64)
+                    }
+                    (283, 0) => {
+                        rt::typed::one(&mut out.destination_realm, &avp, &mut w, 4, 64)
+                    }
+                    (293, 0) => {
+                        rt::typed::one(&mut out.destination_host, &avp, &mut w, 5, 64)
+                    }
+                    (258, 0) => {
+                        rt::typed::one(&mut out.auth_application_id, &avp, &mut w, 6, 64)
+                    }
+                    (621, 0) => {
+                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
+                    }
+                    (500, 10415) => {
+                        rt::typed::one(&mut out.abort_cause, &avp, &mut w, 8, 192)
+                    }
+                    (278, 0) => {
+                        rt::typed::opt(&mut out.origin_state_id, &avp, &mut w, 64)
+                    }
+                    (284, 0) => {
+                        rt::typed::many(
+                            &mut out.proxy_info,
+                            &avp,
+                            &mut w,
+                            10,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (282, 0) => {
+                        rt::typed::many(
+                            &mut out.route_record,
+                            &avp,
+                            &mut w,
+                            11,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    return Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                return Err(e);
+            }
+            w.finish(Self::REQUIRED, msg.header().length as usize)
+        } {
+            Ok(()) => Ok(out),
+            Err(e) => Err(e),
+        }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
@@ -6702,62 +6943,6 @@ impl AbortSessionAnswer {
             rt::dictionary::AvpType::DiameterIdentity,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        msg: &rt::Message,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 15usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = msg.avps();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
-                (301, 0) => rt::typed::opt(&mut self.drmp, &avp, &mut w, 0),
-                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 2, 64),
-                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 3, 64),
-                (268, 0) => rt::typed::opt(&mut self.result_code, &avp, &mut w, 64),
-                (621, 0) => {
-                    rt::typed::opt(&mut self.oc_supported_features, &avp, &mut w, 0)
-                }
-                (623, 0) => rt::typed::opt(&mut self.oc_olr, &avp, &mut w, 0),
-                (278, 0) => rt::typed::opt(&mut self.origin_state_id, &avp, &mut w, 64),
-                (281, 0) => rt::typed::opt(&mut self.error_message, &avp, &mut w, 0),
-                (294, 0) => {
-                    rt::typed::opt(&mut self.error_reporting_host, &avp, &mut w, 0)
-                }
-                (279, 0) => rt::typed::opt(&mut self.failed_avp, &avp, &mut w, 64),
-                (292, 0) => {
-                    rt::typed::many(
-                        &mut self.redirect_host,
-                        &avp,
-                        &mut w,
-                        11,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                (261, 0) => {
-                    rt::typed::opt(&mut self.redirect_host_usage, &avp, &mut w, 64)
-                }
-                (262, 0) => {
-                    rt::typed::opt(&mut self.redirect_max_cache_time, &avp, &mut w, 64)
-                }
-                (284, 0) => {
-                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 14, 64, u32::MAX)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, msg.header().length as usize)
-    }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl rt::typed::Command for AbortSessionAnswer {
@@ -6778,8 +6963,81 @@ impl rt::typed::Command for AbortSessionAnswer {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        out.decode_members(msg, cx)?;
-        Ok(out)
+        match {
+            let mut count = [0u32; 15usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut out.extra,
+                flags: &mut out.avp_flags,
+            };
+            let mut avps = msg.avps();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
+                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
+                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 2, 64),
+                    (296, 0) => {
+                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 3, 64)
+                    }
+                    (268, 0) => rt::typed::opt(&mut out.result_code, &avp, &mut w, 64),
+                    (621, 0) => {
+                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
+                    }
+                    (623, 0) => rt::typed::opt(&mut out.oc_olr, &avp, &mut w, 0),
+                    (278, 0) => {
+                        rt::typed::opt(&mut out.origin_state_id, &avp, &mut w, 64)
+                    }
+                    (281, 0) => rt::typed::opt(&mut out.error_message, &avp, &mut w, 0),
+                    (294, 0) => {
+                        rt::typed::opt(&mut out.error_reporting_host, &avp, &mut w, 0)
+                    }
+                    (279, 0) => rt::typed::opt(&mut out.failed_avp, &avp, &mut w, 64),
+                    (292, 0) => {
+                        rt::typed::many(
+                            &mut out.redirect_host,
+                            &avp,
+                            &mut w,
+                            11,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (261, 0) => {
+                        rt::typed::opt(&mut out.redirect_host_usage, &avp, &mut w, 64)
+                    }
+                    (262, 0) => {
+                        rt::typed::opt(
+                            &mut out.redirect_max_cache_time,
+                            &avp,
+                            &mut w,
+                            64,
+                        )
+                    }
+                    (284, 0) => {
+                        rt::typed::many(
+                            &mut out.proxy_info,
+                            &avp,
+                            &mut w,
+                            14,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    return Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                return Err(e);
+            }
+            w.finish(Self::REQUIRED, msg.header().length as usize)
+        } {
+            Ok(()) => Ok(out),
+            Err(e) => Err(e),
+        }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);

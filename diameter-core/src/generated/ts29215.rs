@@ -394,150 +394,6 @@ impl SubsessionDecisionInfo {
             rt::dictionary::AvpType::Unsigned32,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 26usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (2202, 10415) => {
-                    rt::typed::one(&mut self.subsession_id, &avp, &mut w, 0, 192)
-                }
-                (1050, 10415) => {
-                    rt::typed::many(&mut self.an_gw_address, &avp, &mut w, 1, 128, 2)
-                }
-                (268, 0) => rt::typed::opt(&mut self.result_code, &avp, &mut w, 64),
-                (298, 0) => {
-                    rt::typed::opt(&mut self.experimental_result_code, &avp, &mut w, 64)
-                }
-                (1002, 10415) => {
-                    rt::typed::many(
-                        &mut self.charging_rule_remove,
-                        &avp,
-                        &mut w,
-                        4,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                (1001, 10415) => {
-                    rt::typed::many(
-                        &mut self.charging_rule_install,
-                        &avp,
-                        &mut w,
-                        5,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                (1033, 10415) => {
-                    rt::typed::opt(&mut self.event_report_indication, &avp, &mut w, 128)
-                }
-                (1051, 10415) => {
-                    rt::typed::many(
-                        &mut self.qos_rule_install,
-                        &avp,
-                        &mut w,
-                        7,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                (1052, 10415) => {
-                    rt::typed::many(
-                        &mut self.qos_rule_remove,
-                        &avp,
-                        &mut w,
-                        8,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                (1049, 10415) => {
-                    rt::typed::opt(&mut self.default_eps_bearer_qos, &avp, &mut w, 128)
-                }
-                (97, 0) => rt::typed::opt(&mut self.framed_ipv6_prefix, &avp, &mut w, 64),
-                (1067, 10415) => {
-                    rt::typed::many(
-                        &mut self.usage_monitoring_information,
-                        &avp,
-                        &mut w,
-                        11,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                (1045, 10415) => {
-                    rt::typed::opt(&mut self.session_release_cause, &avp, &mut w, 192)
-                }
-                (1023, 10415) => {
-                    rt::typed::opt(&mut self.bearer_control_mode, &avp, &mut w, 192)
-                }
-                (1006, 10415) => {
-                    rt::typed::many(
-                        &mut self.event_trigger,
-                        &avp,
-                        &mut w,
-                        14,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                (1042, 10415) => {
-                    rt::typed::opt(&mut self.revalidation_time, &avp, &mut w, 192)
-                }
-                (2829, 10415) => {
-                    rt::typed::opt(&mut self.default_access, &avp, &mut w, 128)
-                }
-                (2831, 10415) => {
-                    rt::typed::opt(&mut self.nbifom_support, &avp, &mut w, 128)
-                }
-                (2830, 10415) => rt::typed::opt(&mut self.nbifom_mode, &avp, &mut w, 128),
-                (2832, 10415) => {
-                    rt::typed::opt(&mut self.ran_rule_support, &avp, &mut w, 128)
-                }
-                (2835, 10415) => {
-                    rt::typed::many(
-                        &mut self.routing_rule_report,
-                        &avp,
-                        &mut w,
-                        20,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                (2842, 10415) => {
-                    rt::typed::opt(&mut self.removal_of_access, &avp, &mut w, 128)
-                }
-                (1027, 10415) => rt::typed::opt(&mut self.ip_can_type, &avp, &mut w, 192),
-                (1009, 10415) => rt::typed::opt(&mut self.online, &avp, &mut w, 192),
-                (1008, 10415) => rt::typed::opt(&mut self.offline, &avp, &mut w, 192),
-                (1016, 10415) => {
-                    rt::typed::many(
-                        &mut self.qos_information,
-                        &avp,
-                        &mut w,
-                        25,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "s9", feature = "ts29215"))]
 impl rt::AvpData for SubsessionDecisionInfo {
@@ -550,11 +406,181 @@ impl rt::AvpData for SubsessionDecisionInfo {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 26usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (2202, 10415) => {
+                        rt::typed::one(&mut self.subsession_id, &avp, &mut w, 0, 192)
+                    }
+                    (1050, 10415) => {
+                        rt::typed::many(&mut self.an_gw_address, &avp, &mut w, 1, 128, 2)
+                    }
+                    (268, 0) => rt::typed::opt(&mut self.result_code, &avp, &mut w, 64),
+                    (298, 0) => {
+                        rt::typed::opt(
+                            &mut self.experimental_result_code,
+                            &avp,
+                            &mut w,
+                            64,
+                        )
+                    }
+                    (1002, 10415) => {
+                        rt::typed::many(
+                            &mut self.charging_rule_remove,
+                            &avp,
+                            &mut w,
+                            4,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    (1001, 10415) => {
+                        rt::typed::many(
+                            &mut self.charging_rule_install,
+                            &avp,
+                            &mut w,
+                            5,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    (1033, 10415) => {
+                        rt::typed::opt(
+                            &mut self.event_report_indication,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (1051, 10415) => {
+                        rt::typed::many(
+                            &mut self.qos_rule_install,
+                            &avp,
+                            &mut w,
+                            7,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    (1052, 10415) => {
+                        rt::typed::many(
+                            &mut self.qos_rule_remove,
+                            &avp,
+                            &mut w,
+                            8,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    (1049, 10415) => {
+                        rt::typed::opt(
+                            &mut self.default_eps_bearer_qos,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (97, 0) => {
+                        rt::typed::opt(&mut self.framed_ipv6_prefix, &avp, &mut w, 64)
+                    }
+                    (1067, 10415) => {
+                        rt::typed::many(
+                            &mut self.usage_monitoring_information,
+                            &avp,
+                            &mut w,
+                            11,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    (1045, 10415) => {
+                        rt::typed::opt(
+                            &mut self.session_release_cause,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (1023, 10415) => {
+                        rt::typed::opt(&mut self.bearer_control_mode, &avp, &mut w, 192)
+                    }
+                    (1006, 10415) => {
+                        rt::typed::many(
+                            &mut self.event_trigger,
+                            &avp,
+                            &mut w,
+                            14,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    (1042, 10415) => {
+                        rt::typed::opt(&mut self.revalidation_time, &avp, &mut w, 192)
+                    }
+                    (2829, 10415) => {
+                        rt::typed::opt(&mut self.default_access, &avp, &mut w, 128)
+                    }
+                    (2831, 10415) => {
+                        rt::typed::opt(&mut self.nbifom_support, &avp, &mut w, 128)
+                    }
+                    (2830, 10415) => {
+                        rt::typed::opt(&mut self.nbifom_mode, &avp, &mut w, 128)
+                    }
+                    (2832, 10415) => {
+                        rt::typed::opt(&mut self.ran_rule_support, &avp, &mut w, 128)
+                    }
+                    (2835, 10415) => {
+                        rt::typed::many(
+                            &mut self.routing_rule_report,
+                            &avp,
+                            &mut w,
+                            20,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    (2842, 10415) => {
+                        rt::typed::opt(&mut self.removal_of_access, &avp, &mut w, 128)
+                    }
+                    (1027, 10415) => {
+                        rt::typed::opt(&mut self.ip_can_type, &avp, &mut w, 192)
+                    }
+                    (1009, 10415) => rt::typed::opt(&mut self.online, &avp, &mut w, 192),
+                    (1008, 10415) => rt::typed::opt(&mut self.offline, &avp, &mut w, 192),
+                    (1016, 10415) => {
+                        rt::typed::many(
+                            &mut self.qos_information,
+                            &avp,
+                            &mut w,
+                            25,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     #[inline]
     fn check(
@@ -960,246 +986,6 @@ impl SubsessionEnforcementInfo {
             rt::dictionary::AvpType::Unsigned32,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 54usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (2202, 10415) => {
-                    rt::typed::one(&mut self.subsession_id, &avp, &mut w, 0, 192)
-                }
-                (2203, 10415) => {
-                    rt::typed::opt(&mut self.subsession_operation, &avp, &mut w, 192)
-                }
-                (1050, 10415) => {
-                    rt::typed::many(&mut self.an_gw_address, &avp, &mut w, 2, 128, 2)
-                }
-                (1020, 10415) => {
-                    rt::typed::opt(&mut self.bearer_identifier, &avp, &mut w, 192)
-                }
-                (1021, 10415) => {
-                    rt::typed::opt(&mut self.bearer_operation, &avp, &mut w, 192)
-                }
-                (1061, 10415) => {
-                    rt::typed::many(
-                        &mut self.packet_filter_information,
-                        &avp,
-                        &mut w,
-                        5,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                (1062, 10415) => {
-                    rt::typed::opt(&mut self.packet_filter_operation, &avp, &mut w, 128)
-                }
-                (1016, 10415) => {
-                    rt::typed::opt(&mut self.qos_information, &avp, &mut w, 192)
-                }
-                (8, 0) => rt::typed::opt(&mut self.framed_ip_address, &avp, &mut w, 64),
-                (97, 0) => rt::typed::opt(&mut self.framed_ipv6_prefix, &avp, &mut w, 64),
-                (1039, 10415) => {
-                    rt::typed::many(
-                        &mut self.coa_information,
-                        &avp,
-                        &mut w,
-                        10,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                (30, 0) => rt::typed::opt(&mut self.called_station_id, &avp, &mut w, 64),
-                (1065, 10415) => {
-                    rt::typed::opt(&mut self.pdn_connection_id, &avp, &mut w, 128)
-                }
-                (1000, 10415) => {
-                    rt::typed::opt(&mut self.bearer_usage, &avp, &mut w, 192)
-                }
-                (1013, 10415) => {
-                    rt::typed::many(
-                        &mut self.tft_packet_filter_information,
-                        &avp,
-                        &mut w,
-                        14,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                (1009, 10415) => rt::typed::opt(&mut self.online, &avp, &mut w, 192),
-                (1008, 10415) => rt::typed::opt(&mut self.offline, &avp, &mut w, 192),
-                (268, 0) => rt::typed::opt(&mut self.result_code, &avp, &mut w, 64),
-                (298, 0) => {
-                    rt::typed::opt(&mut self.experimental_result_code, &avp, &mut w, 64)
-                }
-                (1018, 10415) => {
-                    rt::typed::many(
-                        &mut self.charging_rule_report,
-                        &avp,
-                        &mut w,
-                        19,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                (1082, 10415) => {
-                    rt::typed::opt(&mut self.credit_management_status, &avp, &mut w, 128)
-                }
-                (1055, 10415) => {
-                    rt::typed::many(
-                        &mut self.qos_rule_report,
-                        &avp,
-                        &mut w,
-                        21,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                (1098, 10415) => {
-                    rt::typed::many(
-                        &mut self.application_detection_information,
-                        &avp,
-                        &mut w,
-                        22,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                (1027, 10415) => rt::typed::opt(&mut self.ip_can_type, &avp, &mut w, 192),
-                (1032, 10415) => rt::typed::opt(&mut self.rat_type, &avp, &mut w, 128),
-                (18, 10415) => {
-                    rt::typed::opt(&mut self.tgpp_sgsn_mcc_mnc, &avp, &mut w, 192)
-                }
-                (6, 10415) => {
-                    rt::typed::opt(&mut self.tgpp_sgsn_address, &avp, &mut w, 192)
-                }
-                (15, 10415) => {
-                    rt::typed::opt(&mut self.tgpp_sgsn_ipv6_address, &avp, &mut w, 192)
-                }
-                (909, 10415) => rt::typed::opt(&mut self.rai, &avp, &mut w, 192),
-                (22, 10415) => {
-                    rt::typed::opt(&mut self.tgpp_user_location_info, &avp, &mut w, 192)
-                }
-                (9010, 5535) => rt::typed::opt(&mut self.tgpp2_bsid, &avp, &mut w, 192),
-                (2319, 10415) => {
-                    rt::typed::opt(&mut self.user_csg_information, &avp, &mut w, 128)
-                }
-                (1049, 10415) => {
-                    rt::typed::opt(&mut self.default_eps_bearer_qos, &avp, &mut w, 128)
-                }
-                (2829, 10415) => {
-                    rt::typed::opt(&mut self.default_access, &avp, &mut w, 128)
-                }
-                (2831, 10415) => {
-                    rt::typed::opt(&mut self.nbifom_support, &avp, &mut w, 128)
-                }
-                (2830, 10415) => rt::typed::opt(&mut self.nbifom_mode, &avp, &mut w, 128),
-                (2833, 10415) => {
-                    rt::typed::opt(
-                        &mut self.access_availability_change_reason,
-                        &avp,
-                        &mut w,
-                        128,
-                    )
-                }
-                (1024, 10415) => {
-                    rt::typed::opt(&mut self.network_request_support, &avp, &mut w, 192)
-                }
-                (1081, 10415) => {
-                    rt::typed::opt(&mut self.routing_rule_install, &avp, &mut w, 128)
-                }
-                (1075, 10415) => {
-                    rt::typed::opt(&mut self.routing_rule_remove, &avp, &mut w, 128)
-                }
-                (2812, 10415) => {
-                    rt::typed::opt(&mut self.user_location_info_time, &avp, &mut w, 128)
-                }
-                (302, 13019) => {
-                    rt::typed::opt(&mut self.logical_access_id, &avp, &mut w, 192)
-                }
-                (313, 13019) => {
-                    rt::typed::opt(&mut self.physical_access_id, &avp, &mut w, 192)
-                }
-                (1067, 10415) => {
-                    rt::typed::many(
-                        &mut self.usage_monitoring_information,
-                        &avp,
-                        &mut w,
-                        43,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                (2204, 10415) => {
-                    rt::typed::opt(&mut self.multiple_bberf_action, &avp, &mut w, 192)
-                }
-                (1006, 10415) => {
-                    rt::typed::many(
-                        &mut self.event_trigger,
-                        &avp,
-                        &mut w,
-                        45,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                (501, 10415) => {
-                    rt::typed::opt(
-                        &mut self.access_network_charging_address,
-                        &avp,
-                        &mut w,
-                        192,
-                    )
-                }
-                (1022, 10415) => {
-                    rt::typed::many(
-                        &mut self.access_network_charging_identifier_gx,
-                        &avp,
-                        &mut w,
-                        47,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                (1064, 10415) => {
-                    rt::typed::opt(
-                        &mut self.session_linking_indicator,
-                        &avp,
-                        &mut w,
-                        192,
-                    )
-                }
-                (2804, 10415) => {
-                    rt::typed::opt(&mut self.henb_local_ip_address, &avp, &mut w, 128)
-                }
-                (2805, 10415) => {
-                    rt::typed::opt(&mut self.ue_local_ip_address, &avp, &mut w, 128)
-                }
-                (2205, 10415) => {
-                    rt::typed::opt(&mut self.ue_local_ipv6_prefix, &avp, &mut w, 192)
-                }
-                (2806, 10415) => {
-                    rt::typed::opt(&mut self.udp_source_port, &avp, &mut w, 128)
-                }
-                (2811, 10415) => {
-                    rt::typed::opt(&mut self.an_gw_status, &avp, &mut w, 128)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "s9", feature = "ts29215"))]
 impl rt::AvpData for SubsessionEnforcementInfo {
@@ -1212,11 +998,315 @@ impl rt::AvpData for SubsessionEnforcementInfo {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 54usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (2202, 10415) => {
+                        rt::typed::one(&mut self.subsession_id, &avp, &mut w, 0, 192)
+                    }
+                    (2203, 10415) => {
+                        rt::typed::opt(&mut self.subsession_operation, &avp, &mut w, 192)
+                    }
+                    (1050, 10415) => {
+                        rt::typed::many(&mut self.an_gw_address, &avp, &mut w, 2, 128, 2)
+                    }
+                    (1020, 10415) => {
+                        rt::typed::opt(&mut self.bearer_identifier, &avp, &mut w, 192)
+                    }
+                    (1021, 10415) => {
+                        rt::typed::opt(&mut self.bearer_operation, &avp, &mut w, 192)
+                    }
+                    (1061, 10415) => {
+                        rt::typed::many(
+                            &mut self.packet_filter_information,
+                            &avp,
+                            &mut w,
+                            5,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    (1062, 10415) => {
+                        rt::typed::opt(
+                            &mut self.packet_filter_operation,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (1016, 10415) => {
+                        rt::typed::opt(&mut self.qos_information, &avp, &mut w, 192)
+                    }
+                    (8, 0) => {
+                        rt::typed::opt(&mut self.framed_ip_address, &avp, &mut w, 64)
+                    }
+                    (97, 0) => {
+                        rt::typed::opt(&mut self.framed_ipv6_prefix, &avp, &mut w, 64)
+                    }
+                    (1039, 10415) => {
+                        rt::typed::many(
+                            &mut self.coa_information,
+                            &avp,
+                            &mut w,
+                            10,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    (30, 0) => {
+                        rt::typed::opt(&mut self.called_station_id, &avp, &mut w, 64)
+                    }
+                    (1065, 10415) => {
+                        rt::typed::opt(&mut self.pdn_connection_id, &avp, &mut w, 128)
+                    }
+                    (1000, 10415) => {
+                        rt::typed::opt(&mut self.bearer_usage, &avp, &mut w, 192)
+                    }
+                    (1013, 10415) => {
+                        rt::typed::many(
+                            &mut self.tft_packet_filter_information,
+                            &avp,
+                            &mut w,
+                            14,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    (1009, 10415) => rt::typed::opt(&mut self.online, &avp, &mut w, 192),
+                    (1008, 10415) => rt::typed::opt(&mut self.offline, &avp, &mut w, 192),
+                    (268, 0) => rt::typed::opt(&mut self.result_code, &avp, &mut w, 64),
+                    (298, 0) => {
+                        rt::typed::opt(
+                            &mut self.experimental_result_code,
+                            &avp,
+                            &mut w,
+                            64,
+                        )
+                    }
+                    (1018, 10415) => {
+                        rt::typed::many(
+                            &mut self.charging_rule_report,
+                            &avp,
+                            &mut w,
+                            19,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    (1082, 10415) => {
+                        rt::typed::opt(
+                            &mut self.credit_management_status,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (1055, 10415) => {
+                        rt::typed::many(
+                            &mut self.qos_rule_report,
+                            &avp,
+                            &mut w,
+                            21,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    (1098, 10415) => {
+                        rt::typed::many(
+                            &mut self.application_detection_information,
+                            &avp,
+                            &mut w,
+                            22,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    (1027, 10415) => {
+                        rt::typed::opt(&mut self.ip_can_type, &avp, &mut w, 192)
+                    }
+                    (1032, 10415) => {
+                        rt::typed::opt(&mut self.rat_type, &avp, &mut w, 128)
+                    }
+                    (18, 10415) => {
+                        rt::typed::opt(&mut self.tgpp_sgsn_mcc_mnc, &avp, &mut w, 192)
+                    }
+                    (6, 10415) => {
+                        rt::typed::opt(&mut self.tgpp_sgsn_address, &avp, &mut w, 192)
+                    }
+                    (15, 10415) => {
+                        rt::typed::opt(
+                            &mut self.tgpp_sgsn_ipv6_address,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (909, 10415) => rt::typed::opt(&mut self.rai, &avp, &mut w, 192),
+                    (22, 10415) => {
+                        rt::typed::opt(
+                            &mut self.tgpp_user_location_info,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (9010, 5535) => {
+                        rt::typed::opt(&mut self.tgpp2_bsid, &avp, &mut w, 192)
+                    }
+                    (2319, 10415) => {
+                        rt::typed::opt(&mut self.user_csg_information, &avp, &mut w, 128)
+                    }
+                    (1049, 10415) => {
+                        rt::typed::opt(
+                            &mut self.default_eps_bearer_qos,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (2829, 10415) => {
+                        rt::typed::opt(&mut self.default_access, &avp, &mut w, 128)
+                    }
+                    (2831, 10415) => {
+                        rt::typed::opt(&mut self.nbifom_support, &avp, &mut w, 128)
+                    }
+                    (2830, 10415) => {
+                        rt::typed::opt(&mut self.nbifom_mode, &avp, &mut w, 128)
+                    }
+                    (2833, 10415) => {
+                        rt::typed::opt(
+                            &mut self.access_availability_change_reason,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (1024, 10415) => {
+                        rt::typed::opt(
+                            &mut self.network_request_support,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (1081, 10415) => {
+                        rt::typed::opt(&mut self.routing_rule_install, &avp, &mut w, 128)
+                    }
+                    (1075, 10415) => {
+                        rt::typed::opt(&mut self.routing_rule_remove, &avp, &mut w, 128)
+                    }
+                    (2812, 10415) => {
+                        rt::typed::opt(
+                            &mut self.user_location_info_time,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (302, 13019) => {
+                        rt::typed::opt(&mut self.logical_access_id, &avp, &mut w, 192)
+                    }
+                    (313, 13019) => {
+                        rt::typed::opt(&mut self.physical_access_id, &avp, &mut w, 192)
+                    }
+                    (1067, 10415) => {
+                        rt::typed::many(
+                            &mut self.usage_monitoring_information,
+                            &avp,
+                            &mut w,
+                            43,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    (2204, 10415) => {
+                        rt::typed::opt(
+                            &mut self.multiple_bberf_action,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (1006, 10415) => {
+                        rt::typed::many(
+                            &mut self.event_trigger,
+                            &avp,
+                            &mut w,
+                            45,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    (501, 10415) => {
+                        rt::typed::opt(
+                            &mut self.access_network_charging_address,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (1022, 10415) => {
+                        rt::typed::many(
+                            &mut self.access_network_charging_identifier_gx,
+                            &avp,
+                            &mut w,
+                            47,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    (1064, 10415) => {
+                        rt::typed::opt(
+                            &mut self.session_linking_indicator,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (2804, 10415) => {
+                        rt::typed::opt(
+                            &mut self.henb_local_ip_address,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (2805, 10415) => {
+                        rt::typed::opt(&mut self.ue_local_ip_address, &avp, &mut w, 128)
+                    }
+                    (2205, 10415) => {
+                        rt::typed::opt(&mut self.ue_local_ipv6_prefix, &avp, &mut w, 192)
+                    }
+                    (2806, 10415) => {
+                        rt::typed::opt(&mut self.udp_source_port, &avp, &mut w, 128)
+                    }
+                    (2811, 10415) => {
+                        rt::typed::opt(&mut self.an_gw_status, &avp, &mut w, 128)
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     #[inline]
     fn check(
@@ -1785,169 +1875,6 @@ impl CreditControlRequest {
             rt::dictionary::AvpType::Unsigned32,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        msg: &rt::Message,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 40usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = msg.avps();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
-                (301, 0) => rt::typed::opt(&mut self.drmp, &avp, &mut w, 0),
-                (258, 0) => {
-                    rt::typed::one(&mut self.auth_application_id, &avp, &mut w, 2, 64)
-                }
-                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 3, 64),
-                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 4, 64),
-                (283, 0) => {
-                    rt::typed::one(&mut self.destination_realm, &avp, &mut w, 5, 64)
-                }
-                (416, 0) => {
-                    rt::typed::one(&mut self.cc_request_type, &avp, &mut w, 6, 64)
-                }
-                (415, 0) => {
-                    rt::typed::one(&mut self.cc_request_number, &avp, &mut w, 7, 64)
-                }
-                (293, 0) => rt::typed::opt(&mut self.destination_host, &avp, &mut w, 64),
-                (278, 0) => rt::typed::opt(&mut self.origin_state_id, &avp, &mut w, 64),
-                (443, 0) => {
-                    rt::typed::many(
-                        &mut self.subscription_id,
-                        &avp,
-                        &mut w,
-                        10,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                (8, 0) => rt::typed::opt(&mut self.framed_ip_address, &avp, &mut w, 64),
-                (97, 0) => rt::typed::opt(&mut self.framed_ipv6_prefix, &avp, &mut w, 64),
-                (628, 10415) => {
-                    rt::typed::many(
-                        &mut self.supported_features,
-                        &avp,
-                        &mut w,
-                        13,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                (621, 0) => {
-                    rt::typed::opt(&mut self.oc_supported_features, &avp, &mut w, 0)
-                }
-                (1016, 10415) => {
-                    rt::typed::opt(&mut self.qos_information, &avp, &mut w, 192)
-                }
-                (1055, 10415) => {
-                    rt::typed::many(
-                        &mut self.qos_rule_report,
-                        &avp,
-                        &mut w,
-                        16,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                (1050, 10415) => {
-                    rt::typed::many(&mut self.an_gw_address, &avp, &mut w, 17, 128, 2)
-                }
-                (1024, 10415) => {
-                    rt::typed::opt(&mut self.network_request_support, &avp, &mut w, 192)
-                }
-                (1061, 10415) => {
-                    rt::typed::many(
-                        &mut self.packet_filter_information,
-                        &avp,
-                        &mut w,
-                        19,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                (1062, 10415) => {
-                    rt::typed::opt(&mut self.packet_filter_operation, &avp, &mut w, 128)
-                }
-                (2201, 10415) => {
-                    rt::typed::many(
-                        &mut self.subsession_enforcement_info,
-                        &avp,
-                        &mut w,
-                        21,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                (1027, 10415) => rt::typed::opt(&mut self.ip_can_type, &avp, &mut w, 192),
-                (1032, 10415) => rt::typed::opt(&mut self.rat_type, &avp, &mut w, 128),
-                (295, 0) => rt::typed::opt(&mut self.termination_cause, &avp, &mut w, 64),
-                (458, 0) => {
-                    rt::typed::opt(&mut self.user_equipment_info, &avp, &mut w, 0)
-                }
-                (1029, 10415) => {
-                    rt::typed::opt(&mut self.qos_negotiation, &avp, &mut w, 192)
-                }
-                (1030, 10415) => rt::typed::opt(&mut self.qos_upgrade, &avp, &mut w, 192),
-                (18, 10415) => {
-                    rt::typed::opt(&mut self.tgpp_sgsn_mcc_mnc, &avp, &mut w, 192)
-                }
-                (6, 10415) => {
-                    rt::typed::opt(&mut self.tgpp_sgsn_address, &avp, &mut w, 192)
-                }
-                (15, 10415) => {
-                    rt::typed::opt(&mut self.tgpp_sgsn_ipv6_address, &avp, &mut w, 192)
-                }
-                (909, 10415) => rt::typed::opt(&mut self.rai, &avp, &mut w, 192),
-                (22, 10415) => {
-                    rt::typed::opt(&mut self.tgpp_user_location_info, &avp, &mut w, 192)
-                }
-                (23, 10415) => {
-                    rt::typed::opt(&mut self.tgpp_ms_timezone, &avp, &mut w, 192)
-                }
-                (9010, 5535) => rt::typed::opt(&mut self.tgpp2_bsid, &avp, &mut w, 192),
-                (1006, 10415) => {
-                    rt::typed::many(
-                        &mut self.event_trigger,
-                        &avp,
-                        &mut w,
-                        35,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                (2204, 10415) => {
-                    rt::typed::opt(&mut self.multiple_bberf_action, &avp, &mut w, 192)
-                }
-                (2319, 10415) => {
-                    rt::typed::opt(&mut self.user_csg_information, &avp, &mut w, 128)
-                }
-                (284, 0) => {
-                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 38, 64, u32::MAX)
-                }
-                (282, 0) => {
-                    rt::typed::many(
-                        &mut self.route_record,
-                        &avp,
-                        &mut w,
-                        39,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, msg.header().length as usize)
-    }
 }
 #[cfg(any(feature = "s9", feature = "ts29215"))]
 impl rt::typed::Command for CreditControlRequest {
@@ -1968,8 +1895,217 @@ impl rt::typed::Command for CreditControlRequest {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        out.decode_members(msg, cx)?;
-        Ok(out)
+        match {
+            let mut count = [0u32; 40usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut out.extra,
+                flags: &mut out.avp_flags,
+            };
+            let mut avps = msg.avps();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
+                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
+                    (258, 0) => {
+                        rt::typed::one(&mut out.auth_application_id, &avp, &mut w, 2, 64)
+                    }
+                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 3, 64),
+                    (296, 0) => {
+                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 4, 64)
+                    }
+                    (283, 0) => {
+                        rt::typed::one(&mut out.destination_realm, &avp, &mut w, 5, 64)
+                    }
+                    (416, 0) => {
+                        rt::typed::one(&mut out.cc_request_type, &avp, &mut w, 6, 64)
+                    }
+                    (415, 0) => {
+                        rt::typed::one(&mut out.cc_request_number, &avp, &mut w, 7, 64)
+                    }
+                    (293, 0) => {
+                        rt::typed::opt(&mut out.destination_host, &avp, &mut w, 64)
+                    }
+                    (278, 0) => {
+                        rt::typed::opt(&mut out.origin_state_id, &avp, &mut w, 64)
+                    }
+                    (443, 0) => {
+                        rt::typed::many(
+                            &mut out.subscription_id,
+                            &avp,
+                            &mut w,
+                            10,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (8, 0) => {
+                        rt::typed::opt(&mut out.framed_ip_address, &avp, &mut w, 64)
+                    }
+                    (97, 0) => {
+                        rt::typed::opt(&mut out.framed_ipv6_prefix, &avp, &mut w, 64)
+                    }
+                    (628, 10415) => {
+                        rt::typed::many(
+                            &mut out.supported_features,
+                            &avp,
+                            &mut w,
+                            13,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    (621, 0) => {
+                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
+                    }
+                    (1016, 10415) => {
+                        rt::typed::opt(&mut out.qos_information, &avp, &mut w, 192)
+                    }
+                    (1055, 10415) => {
+                        rt::typed::many(
+                            &mut out.qos_rule_report,
+                            &avp,
+                            &mut w,
+                            16,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    (1050, 10415) => {
+                        rt::typed::many(&mut out.an_gw_address, &avp, &mut w, 17, 128, 2)
+                    }
+                    (1024, 10415) => {
+                        rt::typed::opt(
+                            &mut out.network_request_support,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (1061, 10415) => {
+                        rt::typed::many(
+                            &mut out.packet_filter_information,
+                            &avp,
+                            &mut w,
+                            19,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    (1062, 10415) => {
+                        rt::typed::opt(
+                            &mut out.packet_filter_operation,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (2201, 10415) => {
+                        rt::typed::many(
+                            &mut out.subsession_enforcement_info,
+                            &avp,
+                            &mut w,
+                            21,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    (1027, 10415) => {
+                        rt::typed::opt(&mut out.ip_can_type, &avp, &mut w, 192)
+                    }
+                    (1032, 10415) => rt::typed::opt(&mut out.rat_type, &avp, &mut w, 128),
+                    (295, 0) => {
+                        rt::typed::opt(&mut out.termination_cause, &avp, &mut w, 64)
+                    }
+                    (458, 0) => {
+                        rt::typed::opt(&mut out.user_equipment_info, &avp, &mut w, 0)
+                    }
+                    (1029, 10415) => {
+                        rt::typed::opt(&mut out.qos_negotiation, &avp, &mut w, 192)
+                    }
+                    (1030, 10415) => {
+                        rt::typed::opt(&mut out.qos_upgrade, &avp, &mut w, 192)
+                    }
+                    (18, 10415) => {
+                        rt::typed::opt(&mut out.tgpp_sgsn_mcc_mnc, &avp, &mut w, 192)
+                    }
+                    (6, 10415) => {
+                        rt::typed::opt(&mut out.tgpp_sgsn_address, &avp, &mut w, 192)
+                    }
+                    (15, 10415) => {
+                        rt::typed::opt(
+                            &mut out.tgpp_sgsn_ipv6_address,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (909, 10415) => rt::typed::opt(&mut out.rai, &avp, &mut w, 192),
+                    (22, 10415) => {
+                        rt::typed::opt(
+                            &mut out.tgpp_user_location_info,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (23, 10415) => {
+                        rt::typed::opt(&mut out.tgpp_ms_timezone, &avp, &mut w, 192)
+                    }
+                    (9010, 5535) => {
+                        rt::typed::opt(&mut out.tgpp2_bsid, &avp, &mut w, 192)
+                    }
+                    (1006, 10415) => {
+                        rt::typed::many(
+                            &mut out.event_trigger,
+                            &avp,
+                            &mut w,
+                            35,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    (2204, 10415) => {
+                        rt::typed::opt(&mut out.multiple_bberf_action, &avp, &mut w, 192)
+                    }
+                    (2319, 10415) => {
+                        rt::typed::opt(&mut out.user_csg_information, &avp, &mut w, 128)
+                    }
+                    (284, 0) => {
+                        rt::typed::many(
+                            &mut out.proxy_info,
+                            &avp,
+                            &mut w,
+                            38,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (282, 0) => {
+                        rt::typed::many(
+                            &mut out.route_record,
+                            &avp,
+                            &mut w,
+                            39,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    return Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                return Err(e);
+            }
+            w.finish(Self::REQUIRED, msg.header().length as usize)
+        } {
+            Ok(()) => Ok(out),
+            Err(e) => Err(e),
+        }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
@@ -2306,150 +2442,6 @@ impl CreditControlAnswer {
             rt::dictionary::AvpType::Unsigned32,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        msg: &rt::Message,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 28usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = msg.avps();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
-                (301, 0) => rt::typed::opt(&mut self.drmp, &avp, &mut w, 0),
-                (258, 0) => {
-                    rt::typed::one(&mut self.auth_application_id, &avp, &mut w, 2, 64)
-                }
-                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 3, 64),
-                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 4, 64),
-                (268, 0) => rt::typed::opt(&mut self.result_code, &avp, &mut w, 64),
-                (297, 0) => {
-                    rt::typed::opt(&mut self.experimental_result, &avp, &mut w, 64)
-                }
-                (416, 0) => {
-                    rt::typed::one(&mut self.cc_request_type, &avp, &mut w, 7, 64)
-                }
-                (415, 0) => {
-                    rt::typed::one(&mut self.cc_request_number, &avp, &mut w, 8, 64)
-                }
-                (628, 10415) => {
-                    rt::typed::many(
-                        &mut self.supported_features,
-                        &avp,
-                        &mut w,
-                        9,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                (621, 0) => {
-                    rt::typed::opt(&mut self.oc_supported_features, &avp, &mut w, 0)
-                }
-                (623, 0) => rt::typed::opt(&mut self.oc_olr, &avp, &mut w, 0),
-                (1051, 10415) => {
-                    rt::typed::many(
-                        &mut self.qos_rule_install,
-                        &avp,
-                        &mut w,
-                        12,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                (1052, 10415) => {
-                    rt::typed::many(
-                        &mut self.qos_rule_remove,
-                        &avp,
-                        &mut w,
-                        13,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                (1016, 10415) => {
-                    rt::typed::many(
-                        &mut self.qos_information,
-                        &avp,
-                        &mut w,
-                        14,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                (1023, 10415) => {
-                    rt::typed::opt(&mut self.bearer_control_mode, &avp, &mut w, 192)
-                }
-                (1006, 10415) => {
-                    rt::typed::many(
-                        &mut self.event_trigger,
-                        &avp,
-                        &mut w,
-                        16,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                (618, 10415) => {
-                    rt::typed::opt(&mut self.charging_information, &avp, &mut w, 192)
-                }
-                (2200, 10415) => {
-                    rt::typed::many(
-                        &mut self.subsession_decision_info,
-                        &avp,
-                        &mut w,
-                        18,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                (1071, 10415) => {
-                    rt::typed::many(
-                        &mut self.csg_information_reporting,
-                        &avp,
-                        &mut w,
-                        19,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                (1050, 10415) => {
-                    rt::typed::many(&mut self.an_gw_address, &avp, &mut w, 20, 128, 2)
-                }
-                (278, 0) => rt::typed::opt(&mut self.origin_state_id, &avp, &mut w, 64),
-                (281, 0) => rt::typed::opt(&mut self.error_message, &avp, &mut w, 0),
-                (294, 0) => {
-                    rt::typed::opt(&mut self.error_reporting_host, &avp, &mut w, 0)
-                }
-                (279, 0) => rt::typed::opt(&mut self.failed_avp, &avp, &mut w, 64),
-                (284, 0) => {
-                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 25, 64, u32::MAX)
-                }
-                (282, 0) => {
-                    rt::typed::many(
-                        &mut self.route_record,
-                        &avp,
-                        &mut w,
-                        26,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                (650, 0) => {
-                    rt::typed::many(&mut self.load, &avp, &mut w, 27, 0, u32::MAX)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, msg.header().length as usize)
-    }
 }
 #[cfg(any(feature = "s9", feature = "ts29215"))]
 impl rt::typed::Command for CreditControlAnswer {
@@ -2470,8 +2462,164 @@ impl rt::typed::Command for CreditControlAnswer {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        out.decode_members(msg, cx)?;
-        Ok(out)
+        match {
+            let mut count = [0u32; 28usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut out.extra,
+                flags: &mut out.avp_flags,
+            };
+            let mut avps = msg.avps();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
+                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
+                    (258, 0) => {
+                        rt::typed::one(&mut out.auth_application_id, &avp, &mut w, 2, 64)
+                    }
+                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 3, 64),
+                    (296, 0) => {
+                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 4, 64)
+                    }
+                    (268, 0) => rt::typed::opt(&mut out.result_code, &avp, &mut w, 64),
+                    (297, 0) => {
+                        rt::typed::opt(&mut out.experimental_result, &avp, &mut w, 64)
+                    }
+                    (416, 0) => {
+                        rt::typed::one(&mut out.cc_request_type, &avp, &mut w, 7, 64)
+                    }
+                    (415, 0) => {
+                        rt::typed::one(&mut out.cc_request_number, &avp, &mut w, 8, 64)
+                    }
+                    (628, 10415) => {
+                        rt::typed::many(
+                            &mut out.supported_features,
+                            &avp,
+                            &mut w,
+                            9,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    (621, 0) => {
+                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
+                    }
+                    (623, 0) => rt::typed::opt(&mut out.oc_olr, &avp, &mut w, 0),
+                    (1051, 10415) => {
+                        rt::typed::many(
+                            &mut out.qos_rule_install,
+                            &avp,
+                            &mut w,
+                            12,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    (1052, 10415) => {
+                        rt::typed::many(
+                            &mut out.qos_rule_remove,
+                            &avp,
+                            &mut w,
+                            13,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    (1016, 10415) => {
+                        rt::typed::many(
+                            &mut out.qos_information,
+                            &avp,
+                            &mut w,
+                            14,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    (1023, 10415) => {
+                        rt::typed::opt(&mut out.bearer_control_mode, &avp, &mut w, 192)
+                    }
+                    (1006, 10415) => {
+                        rt::typed::many(
+                            &mut out.event_trigger,
+                            &avp,
+                            &mut w,
+                            16,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    (618, 10415) => {
+                        rt::typed::opt(&mut out.charging_information, &avp, &mut w, 192)
+                    }
+                    (2200, 10415) => {
+                        rt::typed::many(
+                            &mut out.subsession_decision_info,
+                            &avp,
+                            &mut w,
+                            18,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    (1071, 10415) => {
+                        rt::typed::many(
+                            &mut out.csg_information_reporting,
+                            &avp,
+                            &mut w,
+                            19,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    (1050, 10415) => {
+                        rt::typed::many(&mut out.an_gw_address, &avp, &mut w, 20, 128, 2)
+                    }
+                    (278, 0) => {
+                        rt::typed::opt(&mut out.origin_state_id, &avp, &mut w, 64)
+                    }
+                    (281, 0) => rt::typed::opt(&mut out.error_message, &avp, &mut w, 0),
+                    (294, 0) => {
+                        rt::typed::opt(&mut out.error_reporting_host, &avp, &mut w, 0)
+                    }
+                    (279, 0) => rt::typed::opt(&mut out.failed_avp, &avp, &mut w, 64),
+                    (284, 0) => {
+                        rt::typed::many(
+                            &mut out.proxy_info,
+                            &avp,
+                            &mut w,
+                            25,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (282, 0) => {
+                        rt::typed::many(
+                            &mut out.route_record,
+                            &avp,
+                            &mut w,
+                            26,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (650, 0) => {
+                        rt::typed::many(&mut out.load, &avp, &mut w, 27, 0, u32::MAX)
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    return Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                return Err(e);
+            }
+            w.finish(Self::REQUIRED, msg.header().length as usize)
+        } {
+            Ok(()) => Ok(out),
+            Err(e) => Err(e),
+        }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
@@ -2813,127 +2961,6 @@ impl ReAuthRequest {
             rt::dictionary::AvpType::Enumerated,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        msg: &rt::Message,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 23usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = msg.avps();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
-                (301, 0) => rt::typed::opt(&mut self.drmp, &avp, &mut w, 0),
-                (258, 0) => {
-                    rt::typed::one(&mut self.auth_application_id, &avp, &mut w, 2, 64)
-                }
-                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 3, 64),
-                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 4, 64),
-                (283, 0) => {
-                    rt::typed::one(&mut self.destination_realm, &avp, &mut w, 5, 64)
-                }
-                (293, 0) => {
-                    rt::typed::one(&mut self.destination_host, &avp, &mut w, 6, 64)
-                }
-                (285, 0) => {
-                    rt::typed::one(&mut self.re_auth_request_type, &avp, &mut w, 7, 64)
-                }
-                (278, 0) => rt::typed::opt(&mut self.origin_state_id, &avp, &mut w, 64),
-                (621, 0) => {
-                    rt::typed::opt(&mut self.oc_supported_features, &avp, &mut w, 0)
-                }
-                (1051, 10415) => {
-                    rt::typed::many(
-                        &mut self.qos_rule_install,
-                        &avp,
-                        &mut w,
-                        10,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                (1052, 10415) => {
-                    rt::typed::many(
-                        &mut self.qos_rule_remove,
-                        &avp,
-                        &mut w,
-                        11,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                (1016, 10415) => {
-                    rt::typed::many(
-                        &mut self.qos_information,
-                        &avp,
-                        &mut w,
-                        12,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                (1006, 10415) => {
-                    rt::typed::many(
-                        &mut self.event_trigger,
-                        &avp,
-                        &mut w,
-                        13,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                (2200, 10415) => {
-                    rt::typed::many(
-                        &mut self.subsession_decision_info,
-                        &avp,
-                        &mut w,
-                        14,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                (1050, 10415) => {
-                    rt::typed::many(&mut self.an_gw_address, &avp, &mut w, 15, 128, 2)
-                }
-                (1045, 10415) => {
-                    rt::typed::opt(&mut self.session_release_cause, &avp, &mut w, 192)
-                }
-                (2804, 10415) => {
-                    rt::typed::opt(&mut self.henb_local_ip_address, &avp, &mut w, 128)
-                }
-                (2805, 10415) => {
-                    rt::typed::opt(&mut self.ue_local_ip_address, &avp, &mut w, 128)
-                }
-                (2806, 10415) => {
-                    rt::typed::opt(&mut self.udp_source_port, &avp, &mut w, 128)
-                }
-                (284, 0) => {
-                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 20, 64, u32::MAX)
-                }
-                (30, 0) => rt::typed::opt(&mut self.called_station_id, &avp, &mut w, 64),
-                (282, 0) => {
-                    rt::typed::many(
-                        &mut self.route_record,
-                        &avp,
-                        &mut w,
-                        22,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, msg.header().length as usize)
-    }
 }
 #[cfg(any(feature = "s9", feature = "ts29215"))]
 impl rt::typed::Command for ReAuthRequest {
@@ -2954,8 +2981,149 @@ impl rt::typed::Command for ReAuthRequest {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        out.decode_members(msg, cx)?;
-        Ok(out)
+        match {
+            let mut count = [0u32; 23usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut out.extra,
+                flags: &mut out.avp_flags,
+            };
+            let mut avps = msg.avps();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
+                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
+                    (258, 0) => {
+                        rt::typed::one(&mut out.auth_application_id, &avp, &mut w, 2, 64)
+                    }
+                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 3, 64),
+                    (296, 0) => {
+                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 4, 64)
+                    }
+                    (283, 0) => {
+                        rt::typed::one(&mut out.destination_realm, &avp, &mut w, 5, 64)
+                    }
+                    (293, 0) => {
+                        rt::typed::one(&mut out.destination_host, &avp, &mut w, 6, 64)
+                    }
+                    (285, 0) => {
+                        rt::typed::one(
+                            &mut out.re_auth_request_type,
+                            &avp,
+                            &mut w,
+                            7,
+                            64,
+                        )
+                    }
+                    (278, 0) => {
+                        rt::typed::opt(&mut out.origin_state_id, &avp, &mut w, 64)
+                    }
+                    (621, 0) => {
+                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
+                    }
+                    (1051, 10415) => {
+                        rt::typed::many(
+                            &mut out.qos_rule_install,
+                            &avp,
+                            &mut w,
+                            10,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    (1052, 10415) => {
+                        rt::typed::many(
+                            &mut out.qos_rule_remove,
+                            &avp,
+                            &mut w,
+                            11,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    (1016, 10415) => {
+                        rt::typed::many(
+                            &mut out.qos_information,
+                            &avp,
+                            &mut w,
+                            12,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    (1006, 10415) => {
+                        rt::typed::many(
+                            &mut out.event_trigger,
+                            &avp,
+                            &mut w,
+                            13,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    (2200, 10415) => {
+                        rt::typed::many(
+                            &mut out.subsession_decision_info,
+                            &avp,
+                            &mut w,
+                            14,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    (1050, 10415) => {
+                        rt::typed::many(&mut out.an_gw_address, &avp, &mut w, 15, 128, 2)
+                    }
+                    (1045, 10415) => {
+                        rt::typed::opt(&mut out.session_release_cause, &avp, &mut w, 192)
+                    }
+                    (2804, 10415) => {
+                        rt::typed::opt(&mut out.henb_local_ip_address, &avp, &mut w, 128)
+                    }
+                    (2805, 10415) => {
+                        rt::typed::opt(&mut out.ue_local_ip_address, &avp, &mut w, 128)
+                    }
+                    (2806, 10415) => {
+                        rt::typed::opt(&mut out.udp_source_port, &avp, &mut w, 128)
+                    }
+                    (284, 0) => {
+                        rt::typed::many(
+                            &mut out.proxy_info,
+                            &avp,
+                            &mut w,
+                            20,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (30, 0) => {
+                        rt::typed::opt(&mut out.called_station_id, &avp, &mut w, 64)
+                    }
+                    (282, 0) => {
+                        rt::typed::many(
+                            &mut out.route_record,
+                            &avp,
+                            &mut w,
+                            22,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    return Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                return Err(e);
+            }
+            w.finish(Self::REQUIRED, msg.header().length as usize)
+        } {
+            Ok(()) => Ok(out),
+            Err(e) => Err(e),
+        }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
@@ -3221,102 +3389,6 @@ impl ReAuthAnswer {
             rt::dictionary::AvpType::DiameterIdentity,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        msg: &rt::Message,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 30usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = msg.avps();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
-                (301, 0) => rt::typed::opt(&mut self.drmp, &avp, &mut w, 0),
-                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 2, 64),
-                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 3, 64),
-                (268, 0) => rt::typed::opt(&mut self.result_code, &avp, &mut w, 64),
-                (297, 0) => {
-                    rt::typed::opt(&mut self.experimental_result, &avp, &mut w, 64)
-                }
-                (278, 0) => rt::typed::opt(&mut self.origin_state_id, &avp, &mut w, 64),
-                (8, 0) => rt::typed::opt(&mut self.framed_ip_address, &avp, &mut w, 64),
-                (97, 0) => rt::typed::opt(&mut self.framed_ipv6_prefix, &avp, &mut w, 64),
-                (1027, 10415) => rt::typed::opt(&mut self.ip_can_type, &avp, &mut w, 192),
-                (1032, 10415) => rt::typed::opt(&mut self.rat_type, &avp, &mut w, 128),
-                (18, 10415) => {
-                    rt::typed::opt(&mut self.tgpp_sgsn_mcc_mnc, &avp, &mut w, 192)
-                }
-                (6, 10415) => {
-                    rt::typed::opt(&mut self.tgpp_sgsn_address, &avp, &mut w, 192)
-                }
-                (15, 10415) => {
-                    rt::typed::opt(&mut self.tgpp_sgsn_ipv6_address, &avp, &mut w, 192)
-                }
-                (909, 10415) => rt::typed::opt(&mut self.rai, &avp, &mut w, 192),
-                (22, 10415) => {
-                    rt::typed::opt(&mut self.tgpp_user_location_info, &avp, &mut w, 192)
-                }
-                (23, 10415) => {
-                    rt::typed::opt(&mut self.tgpp_ms_timezone, &avp, &mut w, 192)
-                }
-                (9010, 5535) => rt::typed::opt(&mut self.tgpp2_bsid, &avp, &mut w, 192),
-                (621, 0) => {
-                    rt::typed::opt(&mut self.oc_supported_features, &avp, &mut w, 0)
-                }
-                (623, 0) => rt::typed::opt(&mut self.oc_olr, &avp, &mut w, 0),
-                (1016, 10415) => {
-                    rt::typed::opt(&mut self.qos_information, &avp, &mut w, 192)
-                }
-                (1055, 10415) => {
-                    rt::typed::many(
-                        &mut self.qos_rule_report,
-                        &avp,
-                        &mut w,
-                        21,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                (1050, 10415) => {
-                    rt::typed::many(&mut self.an_gw_address, &avp, &mut w, 22, 128, 2)
-                }
-                (2201, 10415) => {
-                    rt::typed::many(
-                        &mut self.subsession_enforcement_info,
-                        &avp,
-                        &mut w,
-                        23,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                (2319, 10415) => {
-                    rt::typed::opt(&mut self.user_csg_information, &avp, &mut w, 128)
-                }
-                (281, 0) => rt::typed::opt(&mut self.error_message, &avp, &mut w, 0),
-                (294, 0) => {
-                    rt::typed::opt(&mut self.error_reporting_host, &avp, &mut w, 0)
-                }
-                (279, 0) => rt::typed::opt(&mut self.failed_avp, &avp, &mut w, 64),
-                (284, 0) => {
-                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 28, 64, u32::MAX)
-                }
-                (650, 0) => {
-                    rt::typed::many(&mut self.load, &avp, &mut w, 29, 0, u32::MAX)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, msg.header().length as usize)
-    }
 }
 #[cfg(any(feature = "s9", feature = "ts29215"))]
 impl rt::typed::Command for ReAuthAnswer {
@@ -3337,8 +3409,134 @@ impl rt::typed::Command for ReAuthAnswer {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        out.decode_members(msg, cx)?;
-        Ok(out)
+        match {
+            let mut count = [0u32; 30usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut out.extra,
+                flags: &mut out.avp_flags,
+            };
+            let mut avps = msg.avps();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
+                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
+                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 2, 64),
+                    (296, 0) => {
+                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 3, 64)
+                    }
+                    (268, 0) => rt::typed::opt(&mut out.result_code, &avp, &mut w, 64),
+                    (297, 0) => {
+                        rt::typed::opt(&mut out.experimental_result, &avp, &mut w, 64)
+                    }
+                    (278, 0) => {
+                        rt::typed::opt(&mut out.origin_state_id, &avp, &mut w, 64)
+                    }
+                    (8, 0) => {
+                        rt::typed::opt(&mut out.framed_ip_address, &avp, &mut w, 64)
+                    }
+                    (97, 0) => {
+                        rt::typed::opt(&mut out.framed_ipv6_prefix, &avp, &mut w, 64)
+                    }
+                    (1027, 10415) => {
+                        rt::typed::opt(&mut out.ip_can_type, &avp, &mut w, 192)
+                    }
+                    (1032, 10415) => rt::typed::opt(&mut out.rat_type, &avp, &mut w, 128),
+                    (18, 10415) => {
+                        rt::typed::opt(&mut out.tgpp_sgsn_mcc_mnc, &avp, &mut w, 192)
+                    }
+                    (6, 10415) => {
+                        rt::typed::opt(&mut out.tgpp_sgsn_address, &avp, &mut w, 192)
+                    }
+                    (15, 10415) => {
+                        rt::typed::opt(
+                            &mut out.tgpp_sgsn_ipv6_address,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (909, 10415) => rt::typed::opt(&mut out.rai, &avp, &mut w, 192),
+                    (22, 10415) => {
+                        rt::typed::opt(
+                            &mut out.tgpp_user_location_info,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (23, 10415) => {
+                        rt::typed::opt(&mut out.tgpp_ms_timezone, &avp, &mut w, 192)
+                    }
+                    (9010, 5535) => {
+                        rt::typed::opt(&mut out.tgpp2_bsid, &avp, &mut w, 192)
+                    }
+                    (621, 0) => {
+                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
+                    }
+                    (623, 0) => rt::typed::opt(&mut out.oc_olr, &avp, &mut w, 0),
+                    (1016, 10415) => {
+                        rt::typed::opt(&mut out.qos_information, &avp, &mut w, 192)
+                    }
+                    (1055, 10415) => {
+                        rt::typed::many(
+                            &mut out.qos_rule_report,
+                            &avp,
+                            &mut w,
+                            21,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    (1050, 10415) => {
+                        rt::typed::many(&mut out.an_gw_address, &avp, &mut w, 22, 128, 2)
+                    }
+                    (2201, 10415) => {
+                        rt::typed::many(
+                            &mut out.subsession_enforcement_info,
+                            &avp,
+                            &mut w,
+                            23,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    (2319, 10415) => {
+                        rt::typed::opt(&mut out.user_csg_information, &avp, &mut w, 128)
+                    }
+                    (281, 0) => rt::typed::opt(&mut out.error_message, &avp, &mut w, 0),
+                    (294, 0) => {
+                        rt::typed::opt(&mut out.error_reporting_host, &avp, &mut w, 0)
+                    }
+                    (279, 0) => rt::typed::opt(&mut out.failed_avp, &avp, &mut w, 64),
+                    (284, 0) => {
+                        rt::typed::many(
+                            &mut out.proxy_info,
+                            &avp,
+                            &mut w,
+                            28,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (650, 0) => {
+                        rt::typed::many(&mut out.load, &avp, &mut w, 29, 0, u32::MAX)
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    return Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                return Err(e);
+            }
+            w.finish(Self::REQUIRED, msg.header().length as usize)
+        } {
+            Ok(()) => Ok(out),
+            Err(e) => Err(e),
+        }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
@@ -3648,73 +3846,6 @@ impl TriggerEstablishmentRequest {
             rt::dictionary::AvpType::DiameterIdentity,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        msg: &rt::Message,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 18usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = msg.avps();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
-                (301, 0) => rt::typed::opt(&mut self.drmp, &avp, &mut w, 0),
-                (258, 0) => {
-                    rt::typed::one(&mut self.auth_application_id, &avp, &mut w, 2, 64)
-                }
-                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 3, 64),
-                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 4, 64),
-                (283, 0) => {
-                    rt::typed::one(&mut self.destination_realm, &avp, &mut w, 5, 64)
-                }
-                (293, 0) => {
-                    rt::typed::one(&mut self.destination_host, &avp, &mut w, 6, 64)
-                }
-                (277, 0) => {
-                    rt::typed::opt(&mut self.auth_session_state, &avp, &mut w, 64)
-                }
-                (278, 0) => rt::typed::opt(&mut self.origin_state_id, &avp, &mut w, 64),
-                (443, 0) => rt::typed::opt(&mut self.subscription_id, &avp, &mut w, 64),
-                (621, 0) => {
-                    rt::typed::opt(&mut self.oc_supported_features, &avp, &mut w, 0)
-                }
-                (30, 0) => rt::typed::opt(&mut self.called_station_id, &avp, &mut w, 64),
-                (2805, 10415) => {
-                    rt::typed::opt(&mut self.ue_local_ip_address, &avp, &mut w, 128)
-                }
-                (2804, 10415) => {
-                    rt::typed::opt(&mut self.henb_local_ip_address, &avp, &mut w, 128)
-                }
-                (2208, 10415) => rt::typed::opt(&mut self.dra_binding, &avp, &mut w, 128),
-                (2806, 10415) => {
-                    rt::typed::opt(&mut self.udp_source_port, &avp, &mut w, 128)
-                }
-                (284, 0) => {
-                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 16, 64, u32::MAX)
-                }
-                (282, 0) => {
-                    rt::typed::many(
-                        &mut self.route_record,
-                        &avp,
-                        &mut w,
-                        17,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, msg.header().length as usize)
-    }
 }
 #[cfg(any(feature = "s9", feature = "ts29215"))]
 impl rt::typed::Command for TriggerEstablishmentRequest {
@@ -3735,8 +3866,93 @@ impl rt::typed::Command for TriggerEstablishmentRequest {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        out.decode_members(msg, cx)?;
-        Ok(out)
+        match {
+            let mut count = [0u32; 18usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut out.extra,
+                flags: &mut out.avp_flags,
+            };
+            let mut avps = msg.avps();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
+                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
+                    (258, 0) => {
+                        rt::typed::one(&mut out.auth_application_id, &avp, &mut w, 2, 64)
+                    }
+                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 3, 64),
+                    (296, 0) => {
+                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 4, 64)
+                    }
+                    (283, 0) => {
+                        rt::typed::one(&mut out.destination_realm, &avp, &mut w, 5, 64)
+                    }
+                    (293, 0) => {
+                        rt::typed::one(&mut out.destination_host, &avp, &mut w, 6, 64)
+                    }
+                    (277, 0) => {
+                        rt::typed::opt(&mut out.auth_session_state, &avp, &mut w, 64)
+                    }
+                    (278, 0) => {
+                        rt::typed::opt(&mut out.origin_state_id, &avp, &mut w, 64)
+                    }
+                    (443, 0) => {
+                        rt::typed::opt(&mut out.subscription_id, &avp, &mut w, 64)
+                    }
+                    (621, 0) => {
+                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
+                    }
+                    (30, 0) => {
+                        rt::typed::opt(&mut out.called_station_id, &avp, &mut w, 64)
+                    }
+                    (2805, 10415) => {
+                        rt::typed::opt(&mut out.ue_local_ip_address, &avp, &mut w, 128)
+                    }
+                    (2804, 10415) => {
+                        rt::typed::opt(&mut out.henb_local_ip_address, &avp, &mut w, 128)
+                    }
+                    (2208, 10415) => {
+                        rt::typed::opt(&mut out.dra_binding, &avp, &mut w, 128)
+                    }
+                    (2806, 10415) => {
+                        rt::typed::opt(&mut out.udp_source_port, &avp, &mut w, 128)
+                    }
+                    (284, 0) => {
+                        rt::typed::many(
+                            &mut out.proxy_info,
+                            &avp,
+                            &mut w,
+                            16,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (282, 0) => {
+                        rt::typed::many(
+                            &mut out.route_record,
+                            &avp,
+                            &mut w,
+                            17,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    return Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                return Err(e);
+            }
+            w.finish(Self::REQUIRED, msg.header().length as usize)
+        } {
+            Ok(()) => Ok(out),
+            Err(e) => Err(e),
+        }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
@@ -3902,55 +4118,6 @@ impl TriggerEstablishmentAnswer {
             rt::dictionary::AvpType::DiameterIdentity,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        msg: &rt::Message,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 15usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = msg.avps();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
-                (301, 0) => rt::typed::opt(&mut self.drmp, &avp, &mut w, 0),
-                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 2, 64),
-                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 3, 64),
-                (268, 0) => rt::typed::opt(&mut self.result_code, &avp, &mut w, 64),
-                (297, 0) => {
-                    rt::typed::opt(&mut self.experimental_result, &avp, &mut w, 64)
-                }
-                (278, 0) => rt::typed::opt(&mut self.origin_state_id, &avp, &mut w, 64),
-                (2206, 10415) => {
-                    rt::typed::opt(&mut self.dra_deployment, &avp, &mut w, 128)
-                }
-                (621, 0) => {
-                    rt::typed::opt(&mut self.oc_supported_features, &avp, &mut w, 0)
-                }
-                (623, 0) => rt::typed::opt(&mut self.oc_olr, &avp, &mut w, 0),
-                (281, 0) => rt::typed::opt(&mut self.error_message, &avp, &mut w, 0),
-                (294, 0) => {
-                    rt::typed::opt(&mut self.error_reporting_host, &avp, &mut w, 0)
-                }
-                (279, 0) => rt::typed::opt(&mut self.failed_avp, &avp, &mut w, 64),
-                (284, 0) => {
-                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 13, 64, u32::MAX)
-                }
-                (650, 0) => {
-                    rt::typed::many(&mut self.load, &avp, &mut w, 14, 0, u32::MAX)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, msg.header().length as usize)
-    }
 }
 #[cfg(any(feature = "s9", feature = "ts29215"))]
 impl rt::typed::Command for TriggerEstablishmentAnswer {
@@ -3971,8 +4138,69 @@ impl rt::typed::Command for TriggerEstablishmentAnswer {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        out.decode_members(msg, cx)?;
-        Ok(out)
+        match {
+            let mut count = [0u32; 15usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut out.extra,
+                flags: &mut out.avp_flags,
+            };
+            let mut avps = msg.avps();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
+                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
+                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 2, 64),
+                    (296, 0) => {
+                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 3, 64)
+                    }
+                    (268, 0) => rt::typed::opt(&mut out.result_code, &avp, &mut w, 64),
+                    (297, 0) => {
+                        rt::typed::opt(&mut out.experimental_result, &avp, &mut w, 64)
+                    }
+                    (278, 0) => {
+                        rt::typed::opt(&mut out.origin_state_id, &avp, &mut w, 64)
+                    }
+                    (2206, 10415) => {
+                        rt::typed::opt(&mut out.dra_deployment, &avp, &mut w, 128)
+                    }
+                    (621, 0) => {
+                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
+                    }
+                    (623, 0) => rt::typed::opt(&mut out.oc_olr, &avp, &mut w, 0),
+                    (281, 0) => rt::typed::opt(&mut out.error_message, &avp, &mut w, 0),
+                    (294, 0) => {
+                        rt::typed::opt(&mut out.error_reporting_host, &avp, &mut w, 0)
+                    }
+                    (279, 0) => rt::typed::opt(&mut out.failed_avp, &avp, &mut w, 64),
+                    (284, 0) => {
+                        rt::typed::many(
+                            &mut out.proxy_info,
+                            &avp,
+                            &mut w,
+                            13,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (650, 0) => {
+                        rt::typed::many(&mut out.load, &avp, &mut w, 14, 0, u32::MAX)
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    return Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                return Err(e);
+            }
+            w.finish(Self::REQUIRED, msg.header().length as usize)
+        } {
+            Ok(()) => Ok(out),
+            Err(e) => Err(e),
+        }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);

@@ -933,58 +933,6 @@ impl ServerCapabilities {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(603, 10415);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 3usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (604, 10415) => {
-                    rt::typed::many(
-                        &mut self.mandatory_capability,
-                        &avp,
-                        &mut w,
-                        0,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                (605, 10415) => {
-                    rt::typed::many(
-                        &mut self.optional_capability,
-                        &avp,
-                        &mut w,
-                        1,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                (602, 10415) => {
-                    rt::typed::many(
-                        &mut self.server_name,
-                        &avp,
-                        &mut w,
-                        2,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "cx", feature = "gy", feature = "ts29229", feature = "ts32299"))]
 impl rt::AvpData for ServerCapabilities {
@@ -997,11 +945,63 @@ impl rt::AvpData for ServerCapabilities {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 3usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (604, 10415) => {
+                        rt::typed::many(
+                            &mut self.mandatory_capability,
+                            &avp,
+                            &mut w,
+                            0,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    (605, 10415) => {
+                        rt::typed::many(
+                            &mut self.optional_capability,
+                            &avp,
+                            &mut w,
+                            1,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    (602, 10415) => {
+                        rt::typed::many(
+                            &mut self.server_name,
+                            &avp,
+                            &mut w,
+                            2,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_all(
@@ -1142,77 +1142,6 @@ impl TgppSipAuthDataItem {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(612, 10415);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 12usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (613, 10415) => {
-                    rt::typed::opt(&mut self.tgpp_sip_item_number, &avp, &mut w, 192)
-                }
-                (608, 10415) => {
-                    rt::typed::opt(
-                        &mut self.tgpp_sip_authentication_scheme,
-                        &avp,
-                        &mut w,
-                        192,
-                    )
-                }
-                (609, 10415) => {
-                    rt::typed::opt(&mut self.tgpp_sip_authenticate, &avp, &mut w, 192)
-                }
-                (610, 10415) => {
-                    rt::typed::opt(&mut self.tgpp_sip_authorization, &avp, &mut w, 192)
-                }
-                (611, 10415) => {
-                    rt::typed::opt(
-                        &mut self.sip_authentication_context,
-                        &avp,
-                        &mut w,
-                        192,
-                    )
-                }
-                (625, 10415) => {
-                    rt::typed::opt(&mut self.confidentiality_key, &avp, &mut w, 192)
-                }
-                (626, 10415) => {
-                    rt::typed::opt(&mut self.integrity_key, &avp, &mut w, 192)
-                }
-                (635, 10415) => {
-                    rt::typed::opt(&mut self.sip_digest_authenticate, &avp, &mut w, 128)
-                }
-                (8, 0) => rt::typed::opt(&mut self.framed_ip_address, &avp, &mut w, 64),
-                (97, 0) => rt::typed::opt(&mut self.framed_ipv6_prefix, &avp, &mut w, 64),
-                (96, 0) => {
-                    rt::typed::opt(&mut self.framed_interface_id, &avp, &mut w, 64)
-                }
-                (500, 13019) => {
-                    rt::typed::many(
-                        &mut self.line_identifier,
-                        &avp,
-                        &mut w,
-                        11,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(
     any(
@@ -1234,11 +1163,101 @@ impl rt::AvpData for TgppSipAuthDataItem {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 12usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (613, 10415) => {
+                        rt::typed::opt(&mut self.tgpp_sip_item_number, &avp, &mut w, 192)
+                    }
+                    (608, 10415) => {
+                        rt::typed::opt(
+                            &mut self.tgpp_sip_authentication_scheme,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (609, 10415) => {
+                        rt::typed::opt(
+                            &mut self.tgpp_sip_authenticate,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (610, 10415) => {
+                        rt::typed::opt(
+                            &mut self.tgpp_sip_authorization,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (611, 10415) => {
+                        rt::typed::opt(
+                            &mut self.sip_authentication_context,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (625, 10415) => {
+                        rt::typed::opt(&mut self.confidentiality_key, &avp, &mut w, 192)
+                    }
+                    (626, 10415) => {
+                        rt::typed::opt(&mut self.integrity_key, &avp, &mut w, 192)
+                    }
+                    (635, 10415) => {
+                        rt::typed::opt(
+                            &mut self.sip_digest_authenticate,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (8, 0) => {
+                        rt::typed::opt(&mut self.framed_ip_address, &avp, &mut w, 64)
+                    }
+                    (97, 0) => {
+                        rt::typed::opt(&mut self.framed_ipv6_prefix, &avp, &mut w, 64)
+                    }
+                    (96, 0) => {
+                        rt::typed::opt(&mut self.framed_interface_id, &avp, &mut w, 64)
+                    }
+                    (500, 13019) => {
+                        rt::typed::many(
+                            &mut self.line_identifier,
+                            &avp,
+                            &mut w,
+                            11,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     #[inline]
     fn check(
@@ -1362,32 +1381,6 @@ impl DeregistrationReason {
             rt::dictionary::AvpType::Enumerated,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 2usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (616, 10415) => {
-                    rt::typed::one(&mut self.reason_code, &avp, &mut w, 0, 192)
-                }
-                (617, 10415) => rt::typed::opt(&mut self.reason_info, &avp, &mut w, 192),
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "cx", feature = "swx", feature = "ts29229", feature = "ts29273"))]
 impl rt::AvpData for DeregistrationReason {
@@ -1400,11 +1393,39 @@ impl rt::AvpData for DeregistrationReason {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 2usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (616, 10415) => {
+                        rt::typed::one(&mut self.reason_code, &avp, &mut w, 0, 192)
+                    }
+                    (617, 10415) => {
+                        rt::typed::opt(&mut self.reason_info, &avp, &mut w, 192)
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.reason_code, buf, &self.avp_flags, 616, 10415, 192);
@@ -1500,60 +1521,6 @@ impl ChargingInformation {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(618, 10415);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 4usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (619, 10415) => {
-                    rt::typed::opt(
-                        &mut self.primary_event_charging_function_name,
-                        &avp,
-                        &mut w,
-                        192,
-                    )
-                }
-                (620, 10415) => {
-                    rt::typed::opt(
-                        &mut self.secondary_event_charging_function_name,
-                        &avp,
-                        &mut w,
-                        192,
-                    )
-                }
-                (621, 10415) => {
-                    rt::typed::opt(
-                        &mut self.primary_charging_collection_function_name,
-                        &avp,
-                        &mut w,
-                        192,
-                    )
-                }
-                (622, 10415) => {
-                    rt::typed::opt(
-                        &mut self.secondary_charging_collection_function_name,
-                        &avp,
-                        &mut w,
-                        192,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(
     any(
@@ -1576,11 +1543,65 @@ impl rt::AvpData for ChargingInformation {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 4usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (619, 10415) => {
+                        rt::typed::opt(
+                            &mut self.primary_event_charging_function_name,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (620, 10415) => {
+                        rt::typed::opt(
+                            &mut self.secondary_event_charging_function_name,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (621, 10415) => {
+                        rt::typed::opt(
+                            &mut self.primary_charging_collection_function_name,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (622, 10415) => {
+                        rt::typed::opt(
+                            &mut self.secondary_charging_collection_function_name,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     #[inline]
     fn check(
@@ -1909,35 +1930,6 @@ impl SupportedFeatures {
             rt::dictionary::AvpType::Unsigned32,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 3usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (266, 0) => rt::typed::one(&mut self.vendor_id, &avp, &mut w, 0, 64),
-                (629, 10415) => {
-                    rt::typed::one(&mut self.feature_list_id, &avp, &mut w, 1, 128)
-                }
-                (630, 10415) => {
-                    rt::typed::one(&mut self.feature_list, &avp, &mut w, 2, 128)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(
     any(
@@ -2003,11 +1995,40 @@ impl rt::AvpData for SupportedFeatures {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 3usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (266, 0) => rt::typed::one(&mut self.vendor_id, &avp, &mut w, 0, 64),
+                    (629, 10415) => {
+                        rt::typed::one(&mut self.feature_list_id, &avp, &mut w, 1, 128)
+                    }
+                    (630, 10415) => {
+                        rt::typed::one(&mut self.feature_list, &avp, &mut w, 2, 128)
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.vendor_id, buf, &self.avp_flags, 266, 0, 64);
@@ -2060,58 +2081,6 @@ impl SupportedApplications {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(631, 10415);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 3usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (258, 0) => {
-                    rt::typed::many(
-                        &mut self.auth_application_id,
-                        &avp,
-                        &mut w,
-                        0,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                (259, 0) => {
-                    rt::typed::many(
-                        &mut self.acct_application_id,
-                        &avp,
-                        &mut w,
-                        1,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                (260, 0) => {
-                    rt::typed::many(
-                        &mut self.vendor_specific_application_id,
-                        &avp,
-                        &mut w,
-                        2,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "ts29229"))]
 impl rt::AvpData for SupportedApplications {
@@ -2124,11 +2093,63 @@ impl rt::AvpData for SupportedApplications {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 3usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (258, 0) => {
+                        rt::typed::many(
+                            &mut self.auth_application_id,
+                            &avp,
+                            &mut w,
+                            0,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (259, 0) => {
+                        rt::typed::many(
+                            &mut self.acct_application_id,
+                            &avp,
+                            &mut w,
+                            1,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (260, 0) => {
+                        rt::typed::many(
+                            &mut self.vendor_specific_application_id,
+                            &avp,
+                            &mut w,
+                            2,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_all(&self.auth_application_id, buf, &self.avp_flags, 258, 0, 64);
@@ -2180,31 +2201,6 @@ impl AssociatedIdentities {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(632, 10415);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 1usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (1, 0) => {
-                    rt::typed::many(&mut self.user_name, &avp, &mut w, 0, 64, u32::MAX)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl rt::AvpData for AssociatedIdentities {
@@ -2217,11 +2213,43 @@ impl rt::AvpData for AssociatedIdentities {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 1usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (1, 0) => {
+                        rt::typed::many(
+                            &mut self.user_name,
+                            &avp,
+                            &mut w,
+                            0,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_all(&self.user_name, buf, &self.avp_flags, 1, 0, 64);
@@ -2348,43 +2376,6 @@ impl SipDigestAuthenticate {
             rt::dictionary::AvpType::UTF8String,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 6usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (104, 0) => rt::typed::one(&mut self.digest_realm, &avp, &mut w, 0, 64),
-                (111, 0) => rt::typed::opt(&mut self.digest_algorithm, &avp, &mut w, 64),
-                (110, 0) => rt::typed::one(&mut self.digest_qop, &avp, &mut w, 2, 64),
-                (121, 0) => rt::typed::one(&mut self.digest_ha1, &avp, &mut w, 3, 64),
-                (662, 10415) => {
-                    rt::typed::opt(
-                        &mut self.alternate_digest_algorithm,
-                        &avp,
-                        &mut w,
-                        128,
-                    )
-                }
-                (663, 10415) => {
-                    rt::typed::opt(&mut self.alternate_digest_ha1, &avp, &mut w, 128)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(
     any(
@@ -2406,11 +2397,52 @@ impl rt::AvpData for SipDigestAuthenticate {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 6usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (104, 0) => {
+                        rt::typed::one(&mut self.digest_realm, &avp, &mut w, 0, 64)
+                    }
+                    (111, 0) => {
+                        rt::typed::opt(&mut self.digest_algorithm, &avp, &mut w, 64)
+                    }
+                    (110, 0) => rt::typed::one(&mut self.digest_qop, &avp, &mut w, 2, 64),
+                    (121, 0) => rt::typed::one(&mut self.digest_ha1, &avp, &mut w, 3, 64),
+                    (662, 10415) => {
+                        rt::typed::opt(
+                            &mut self.alternate_digest_algorithm,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (663, 10415) => {
+                        rt::typed::opt(&mut self.alternate_digest_ha1, &avp, &mut w, 128)
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     #[inline]
     fn check(
@@ -2510,50 +2542,6 @@ impl ScscfRestorationInfo {
             rt::dictionary::AvpType::Grouped,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 4usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (1, 0) => rt::typed::one(&mut self.user_name, &avp, &mut w, 0, 64),
-                (649, 10415) => {
-                    rt::typed::many(
-                        &mut self.restoration_info,
-                        &avp,
-                        &mut w,
-                        1,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                (661, 10415) => {
-                    rt::typed::opt(&mut self.registration_time_out, &avp, &mut w, 128)
-                }
-                (608, 10415) => {
-                    rt::typed::opt(
-                        &mut self.tgpp_sip_authentication_scheme,
-                        &avp,
-                        &mut w,
-                        192,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl rt::AvpData for ScscfRestorationInfo {
@@ -2566,11 +2554,60 @@ impl rt::AvpData for ScscfRestorationInfo {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 4usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (1, 0) => rt::typed::one(&mut self.user_name, &avp, &mut w, 0, 64),
+                    (649, 10415) => {
+                        rt::typed::many(
+                            &mut self.restoration_info,
+                            &avp,
+                            &mut w,
+                            1,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    (661, 10415) => {
+                        rt::typed::opt(
+                            &mut self.registration_time_out,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (608, 10415) => {
+                        rt::typed::opt(
+                            &mut self.tgpp_sip_authentication_scheme,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.user_name, buf, &self.avp_flags, 1, 0, 64);
@@ -2699,41 +2736,6 @@ impl SubscriptionInfo {
             rt::dictionary::AvpType::OctetString,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 5usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (643, 10415) => {
-                    rt::typed::one(&mut self.call_id_sip_header, &avp, &mut w, 0, 128)
-                }
-                (644, 10415) => {
-                    rt::typed::one(&mut self.from_sip_header, &avp, &mut w, 1, 128)
-                }
-                (645, 10415) => {
-                    rt::typed::one(&mut self.to_sip_header, &avp, &mut w, 2, 128)
-                }
-                (646, 10415) => {
-                    rt::typed::one(&mut self.record_route, &avp, &mut w, 3, 128)
-                }
-                (641, 10415) => rt::typed::one(&mut self.contact, &avp, &mut w, 4, 128),
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl rt::AvpData for SubscriptionInfo {
@@ -2746,11 +2748,54 @@ impl rt::AvpData for SubscriptionInfo {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 5usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (643, 10415) => {
+                        rt::typed::one(
+                            &mut self.call_id_sip_header,
+                            &avp,
+                            &mut w,
+                            0,
+                            128,
+                        )
+                    }
+                    (644, 10415) => {
+                        rt::typed::one(&mut self.from_sip_header, &avp, &mut w, 1, 128)
+                    }
+                    (645, 10415) => {
+                        rt::typed::one(&mut self.to_sip_header, &avp, &mut w, 2, 128)
+                    }
+                    (646, 10415) => {
+                        rt::typed::one(&mut self.record_route, &avp, &mut w, 3, 128)
+                    }
+                    (641, 10415) => {
+                        rt::typed::one(&mut self.contact, &avp, &mut w, 4, 128)
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     #[inline]
     fn check(
@@ -2811,31 +2856,6 @@ impl AssociatedRegisteredIdentities {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(647, 10415);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 1usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (1, 0) => {
-                    rt::typed::many(&mut self.user_name, &avp, &mut w, 0, 64, u32::MAX)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl rt::AvpData for AssociatedRegisteredIdentities {
@@ -2848,11 +2868,43 @@ impl rt::AvpData for AssociatedRegisteredIdentities {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 1usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (1, 0) => {
+                        rt::typed::many(
+                            &mut self.user_name,
+                            &avp,
+                            &mut w,
+                            0,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_all(&self.user_name, buf, &self.avp_flags, 1, 0, 64);
@@ -2934,47 +2986,6 @@ impl RestorationInfo {
             rt::dictionary::AvpType::OctetString,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 6usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (640, 10415) => rt::typed::one(&mut self.path, &avp, &mut w, 0, 128),
-                (641, 10415) => rt::typed::one(&mut self.contact, &avp, &mut w, 1, 128),
-                (654, 10415) => {
-                    rt::typed::opt(
-                        &mut self.initial_cseq_sequence_number,
-                        &avp,
-                        &mut w,
-                        128,
-                    )
-                }
-                (643, 10415) => {
-                    rt::typed::opt(&mut self.call_id_sip_header, &avp, &mut w, 128)
-                }
-                (642, 10415) => {
-                    rt::typed::opt(&mut self.subscription_info, &avp, &mut w, 128)
-                }
-                (660, 10415) => {
-                    rt::typed::opt(&mut self.p_cscf_subscription_info, &avp, &mut w, 128)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl rt::AvpData for RestorationInfo {
@@ -2987,11 +2998,59 @@ impl rt::AvpData for RestorationInfo {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 6usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (640, 10415) => rt::typed::one(&mut self.path, &avp, &mut w, 0, 128),
+                    (641, 10415) => {
+                        rt::typed::one(&mut self.contact, &avp, &mut w, 1, 128)
+                    }
+                    (654, 10415) => {
+                        rt::typed::opt(
+                            &mut self.initial_cseq_sequence_number,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (643, 10415) => {
+                        rt::typed::opt(&mut self.call_id_sip_header, &avp, &mut w, 128)
+                    }
+                    (642, 10415) => {
+                        rt::typed::opt(&mut self.subscription_info, &avp, &mut w, 128)
+                    }
+                    (660, 10415) => {
+                        rt::typed::opt(
+                            &mut self.p_cscf_subscription_info,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     #[inline]
     fn check(
@@ -3097,32 +3156,6 @@ impl IdentityWithEmergencyRegistration {
             rt::dictionary::AvpType::UTF8String,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 2usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (1, 0) => rt::typed::one(&mut self.user_name, &avp, &mut w, 0, 64),
-                (601, 10415) => {
-                    rt::typed::one(&mut self.public_identity, &avp, &mut w, 1, 192)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl rt::AvpData for IdentityWithEmergencyRegistration {
@@ -3135,11 +3168,37 @@ impl rt::AvpData for IdentityWithEmergencyRegistration {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 2usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (1, 0) => rt::typed::one(&mut self.user_name, &avp, &mut w, 0, 64),
+                    (601, 10415) => {
+                        rt::typed::one(&mut self.public_identity, &avp, &mut w, 1, 192)
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.user_name, buf, &self.avp_flags, 1, 0, 64);
@@ -3187,48 +3246,6 @@ impl AllowedWafWwsfIdentities {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(656, 10415);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 2usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (657, 10415) => {
-                    rt::typed::many(
-                        &mut self.webrtc_authentication_function_name,
-                        &avp,
-                        &mut w,
-                        0,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                (658, 10415) => {
-                    rt::typed::many(
-                        &mut self.webrtc_web_server_function_name,
-                        &avp,
-                        &mut w,
-                        1,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl rt::AvpData for AllowedWafWwsfIdentities {
@@ -3241,11 +3258,53 @@ impl rt::AvpData for AllowedWafWwsfIdentities {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 2usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (657, 10415) => {
+                        rt::typed::many(
+                            &mut self.webrtc_authentication_function_name,
+                            &avp,
+                            &mut w,
+                            0,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    (658, 10415) => {
+                        rt::typed::many(
+                            &mut self.webrtc_web_server_function_name,
+                            &avp,
+                            &mut w,
+                            1,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_all(
@@ -3352,38 +3411,6 @@ impl PCscfSubscriptionInfo {
             rt::dictionary::AvpType::OctetString,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 4usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (643, 10415) => {
-                    rt::typed::one(&mut self.call_id_sip_header, &avp, &mut w, 0, 128)
-                }
-                (644, 10415) => {
-                    rt::typed::one(&mut self.from_sip_header, &avp, &mut w, 1, 128)
-                }
-                (645, 10415) => {
-                    rt::typed::one(&mut self.to_sip_header, &avp, &mut w, 2, 128)
-                }
-                (641, 10415) => rt::typed::one(&mut self.contact, &avp, &mut w, 3, 128),
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl rt::AvpData for PCscfSubscriptionInfo {
@@ -3396,11 +3423,51 @@ impl rt::AvpData for PCscfSubscriptionInfo {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 4usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (643, 10415) => {
+                        rt::typed::one(
+                            &mut self.call_id_sip_header,
+                            &avp,
+                            &mut w,
+                            0,
+                            128,
+                        )
+                    }
+                    (644, 10415) => {
+                        rt::typed::one(&mut self.from_sip_header, &avp, &mut w, 1, 128)
+                    }
+                    (645, 10415) => {
+                        rt::typed::one(&mut self.to_sip_header, &avp, &mut w, 2, 128)
+                    }
+                    (641, 10415) => {
+                        rt::typed::one(&mut self.contact, &avp, &mut w, 3, 128)
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     #[inline]
     fn check(
@@ -3464,39 +3531,6 @@ impl FailedPcscf {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(664, 10415);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 2usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (665, 10415) => rt::typed::opt(&mut self.pcscf_fqdn, &avp, &mut w, 128),
-                (666, 10415) => {
-                    rt::typed::many(
-                        &mut self.pcscf_ip_address,
-                        &avp,
-                        &mut w,
-                        1,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl rt::AvpData for FailedPcscf {
@@ -3509,11 +3543,46 @@ impl rt::AvpData for FailedPcscf {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 2usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (665, 10415) => {
+                        rt::typed::opt(&mut self.pcscf_fqdn, &avp, &mut w, 128)
+                    }
+                    (666, 10415) => {
+                        rt::typed::many(
+                            &mut self.pcscf_ip_address,
+                            &avp,
+                            &mut w,
+                            1,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(&self.pcscf_fqdn, buf, &self.avp_flags, 665, 10415, 128);
@@ -3711,91 +3780,6 @@ impl UserAuthorizationRequest {
             rt::dictionary::AvpType::OctetString,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        msg: &rt::Message,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 17usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = msg.avps();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
-                (301, 0) => rt::typed::opt(&mut self.drmp, &avp, &mut w, 0),
-                (260, 0) => {
-                    rt::typed::one(
-                        &mut self.vendor_specific_application_id,
-                        &avp,
-                        &mut w,
-                        2,
-                        64,
-                    )
-                }
-                (277, 0) => {
-                    rt::typed::one(&mut self.auth_session_state, &avp, &mut w, 3, 64)
-                }
-                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 4, 64),
-                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 5, 64),
-                (293, 0) => rt::typed::opt(&mut self.destination_host, &avp, &mut w, 64),
-                (283, 0) => {
-                    rt::typed::one(&mut self.destination_realm, &avp, &mut w, 7, 64)
-                }
-                (1, 0) => rt::typed::one(&mut self.user_name, &avp, &mut w, 8, 64),
-                (621, 0) => {
-                    rt::typed::opt(&mut self.oc_supported_features, &avp, &mut w, 0)
-                }
-                (628, 10415) => {
-                    rt::typed::many(
-                        &mut self.supported_features,
-                        &avp,
-                        &mut w,
-                        10,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                (601, 10415) => {
-                    rt::typed::one(&mut self.public_identity, &avp, &mut w, 11, 192)
-                }
-                (600, 10415) => {
-                    rt::typed::one(
-                        &mut self.visited_network_identifier,
-                        &avp,
-                        &mut w,
-                        12,
-                        192,
-                    )
-                }
-                (623, 10415) => {
-                    rt::typed::opt(&mut self.user_authorization_type, &avp, &mut w, 192)
-                }
-                (637, 10415) => rt::typed::opt(&mut self.uar_flags, &avp, &mut w, 128),
-                (284, 0) => {
-                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 15, 64, u32::MAX)
-                }
-                (282, 0) => {
-                    rt::typed::many(
-                        &mut self.route_record,
-                        &avp,
-                        &mut w,
-                        16,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, msg.header().length as usize)
-    }
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl rt::typed::Command for UserAuthorizationRequest {
@@ -3816,8 +3800,110 @@ impl rt::typed::Command for UserAuthorizationRequest {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        out.decode_members(msg, cx)?;
-        Ok(out)
+        match {
+            let mut count = [0u32; 17usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut out.extra,
+                flags: &mut out.avp_flags,
+            };
+            let mut avps = msg.avps();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
+                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
+                    (260, 0) => {
+                        rt::typed::one(
+                            &mut out.vendor_specific_application_id,
+                            &avp,
+                            &mut w,
+                            2,
+                            64,
+                        )
+                    }
+                    (277, 0) => {
+                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 3, 64)
+                    }
+                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 4, 64),
+                    (296, 0) => {
+                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 5, 64)
+                    }
+                    (293, 0) => {
+                        rt::typed::opt(&mut out.destination_host, &avp, &mut w, 64)
+                    }
+                    (283, 0) => {
+                        rt::typed::one(&mut out.destination_realm, &avp, &mut w, 7, 64)
+                    }
+                    (1, 0) => rt::typed::one(&mut out.user_name, &avp, &mut w, 8, 64),
+                    (621, 0) => {
+                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
+                    }
+                    (628, 10415) => {
+                        rt::typed::many(
+                            &mut out.supported_features,
+                            &avp,
+                            &mut w,
+                            10,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    (601, 10415) => {
+                        rt::typed::one(&mut out.public_identity, &avp, &mut w, 11, 192)
+                    }
+                    (600, 10415) => {
+                        rt::typed::one(
+                            &mut out.visited_network_identifier,
+                            &avp,
+                            &mut w,
+                            12,
+                            192,
+                        )
+                    }
+                    (623, 10415) => {
+                        rt::typed::opt(
+                            &mut out.user_authorization_type,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (637, 10415) => rt::typed::opt(&mut out.uar_flags, &avp, &mut w, 128),
+                    (284, 0) => {
+                        rt::typed::many(
+                            &mut out.proxy_info,
+                            &avp,
+                            &mut w,
+                            15,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (282, 0) => {
+                        rt::typed::many(
+                            &mut out.route_record,
+                            &avp,
+                            &mut w,
+                            16,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    return Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                return Err(e);
+            }
+            w.finish(Self::REQUIRED, msg.header().length as usize)
+        } {
+            Ok(()) => Ok(out),
+            Err(e) => Err(e),
+        }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
@@ -4015,83 +4101,6 @@ impl UserAuthorizationAnswer {
             rt::dictionary::AvpType::DiameterIdentity,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        msg: &rt::Message,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 17usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = msg.avps();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
-                (301, 0) => rt::typed::opt(&mut self.drmp, &avp, &mut w, 0),
-                (260, 0) => {
-                    rt::typed::one(
-                        &mut self.vendor_specific_application_id,
-                        &avp,
-                        &mut w,
-                        2,
-                        64,
-                    )
-                }
-                (268, 0) => rt::typed::opt(&mut self.result_code, &avp, &mut w, 64),
-                (297, 0) => {
-                    rt::typed::opt(&mut self.experimental_result, &avp, &mut w, 64)
-                }
-                (277, 0) => {
-                    rt::typed::one(&mut self.auth_session_state, &avp, &mut w, 5, 64)
-                }
-                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 6, 64),
-                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 7, 64),
-                (621, 0) => {
-                    rt::typed::opt(&mut self.oc_supported_features, &avp, &mut w, 0)
-                }
-                (623, 0) => rt::typed::opt(&mut self.oc_olr, &avp, &mut w, 0),
-                (650, 0) => {
-                    rt::typed::many(&mut self.load, &avp, &mut w, 10, 0, u32::MAX)
-                }
-                (628, 10415) => {
-                    rt::typed::many(
-                        &mut self.supported_features,
-                        &avp,
-                        &mut w,
-                        11,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                (602, 10415) => rt::typed::opt(&mut self.server_name, &avp, &mut w, 192),
-                (603, 10415) => {
-                    rt::typed::opt(&mut self.server_capabilities, &avp, &mut w, 192)
-                }
-                (279, 0) => rt::typed::opt(&mut self.failed_avp, &avp, &mut w, 64),
-                (284, 0) => {
-                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 15, 64, u32::MAX)
-                }
-                (282, 0) => {
-                    rt::typed::many(
-                        &mut self.route_record,
-                        &avp,
-                        &mut w,
-                        16,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, msg.header().length as usize)
-    }
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl rt::typed::Command for UserAuthorizationAnswer {
@@ -4112,8 +4121,97 @@ impl rt::typed::Command for UserAuthorizationAnswer {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        out.decode_members(msg, cx)?;
-        Ok(out)
+        match {
+            let mut count = [0u32; 17usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut out.extra,
+                flags: &mut out.avp_flags,
+            };
+            let mut avps = msg.avps();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
+                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
+                    (260, 0) => {
+                        rt::typed::one(
+                            &mut out.vendor_specific_application_id,
+                            &avp,
+                            &mut w,
+                            2,
+                            64,
+                        )
+                    }
+                    (268, 0) => rt::typed::opt(&mut out.result_code, &avp, &mut w, 64),
+                    (297, 0) => {
+                        rt::typed::opt(&mut out.experimental_result, &avp, &mut w, 64)
+                    }
+                    (277, 0) => {
+                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 5, 64)
+                    }
+                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 6, 64),
+                    (296, 0) => {
+                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 7, 64)
+                    }
+                    (621, 0) => {
+                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
+                    }
+                    (623, 0) => rt::typed::opt(&mut out.oc_olr, &avp, &mut w, 0),
+                    (650, 0) => {
+                        rt::typed::many(&mut out.load, &avp, &mut w, 10, 0, u32::MAX)
+                    }
+                    (628, 10415) => {
+                        rt::typed::many(
+                            &mut out.supported_features,
+                            &avp,
+                            &mut w,
+                            11,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    (602, 10415) => {
+                        rt::typed::opt(&mut out.server_name, &avp, &mut w, 192)
+                    }
+                    (603, 10415) => {
+                        rt::typed::opt(&mut out.server_capabilities, &avp, &mut w, 192)
+                    }
+                    (279, 0) => rt::typed::opt(&mut out.failed_avp, &avp, &mut w, 64),
+                    (284, 0) => {
+                        rt::typed::many(
+                            &mut out.proxy_info,
+                            &avp,
+                            &mut w,
+                            15,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (282, 0) => {
+                        rt::typed::many(
+                            &mut out.route_record,
+                            &avp,
+                            &mut w,
+                            16,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    return Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                return Err(e);
+            }
+            w.finish(Self::REQUIRED, msg.header().length as usize)
+        } {
+            Ok(()) => Ok(out),
+            Err(e) => Err(e),
+        }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
@@ -4446,130 +4544,6 @@ impl ServerAssignmentRequest {
             rt::dictionary::AvpType::Enumerated,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        msg: &rt::Message,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 23usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = msg.avps();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
-                (301, 0) => rt::typed::opt(&mut self.drmp, &avp, &mut w, 0),
-                (260, 0) => {
-                    rt::typed::one(
-                        &mut self.vendor_specific_application_id,
-                        &avp,
-                        &mut w,
-                        2,
-                        64,
-                    )
-                }
-                (277, 0) => {
-                    rt::typed::one(&mut self.auth_session_state, &avp, &mut w, 3, 64)
-                }
-                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 4, 64),
-                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 5, 64),
-                (293, 0) => rt::typed::opt(&mut self.destination_host, &avp, &mut w, 64),
-                (283, 0) => {
-                    rt::typed::one(&mut self.destination_realm, &avp, &mut w, 7, 64)
-                }
-                (1, 0) => rt::typed::opt(&mut self.user_name, &avp, &mut w, 64),
-                (621, 0) => {
-                    rt::typed::opt(&mut self.oc_supported_features, &avp, &mut w, 0)
-                }
-                (628, 10415) => {
-                    rt::typed::many(
-                        &mut self.supported_features,
-                        &avp,
-                        &mut w,
-                        10,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                (601, 10415) => {
-                    rt::typed::many(
-                        &mut self.public_identity,
-                        &avp,
-                        &mut w,
-                        11,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                (634, 10415) => {
-                    rt::typed::opt(
-                        &mut self.wildcarded_public_identity,
-                        &avp,
-                        &mut w,
-                        128,
-                    )
-                }
-                (602, 10415) => {
-                    rt::typed::one(&mut self.server_name, &avp, &mut w, 13, 192)
-                }
-                (614, 10415) => {
-                    rt::typed::one(
-                        &mut self.server_assignment_type,
-                        &avp,
-                        &mut w,
-                        14,
-                        192,
-                    )
-                }
-                (624, 10415) => {
-                    rt::typed::one(
-                        &mut self.user_data_already_available,
-                        &avp,
-                        &mut w,
-                        15,
-                        192,
-                    )
-                }
-                (639, 10415) => {
-                    rt::typed::opt(&mut self.scscf_restoration_info, &avp, &mut w, 128)
-                }
-                (648, 10415) => {
-                    rt::typed::opt(
-                        &mut self.multiple_registration_indication,
-                        &avp,
-                        &mut w,
-                        128,
-                    )
-                }
-                (650, 10415) => {
-                    rt::typed::opt(&mut self.session_priority, &avp, &mut w, 128)
-                }
-                (655, 10415) => rt::typed::opt(&mut self.sar_flags, &avp, &mut w, 128),
-                (664, 10415) => rt::typed::opt(&mut self.failed_pcscf, &avp, &mut w, 128),
-                (284, 0) => {
-                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 21, 64, u32::MAX)
-                }
-                (282, 0) => {
-                    rt::typed::many(
-                        &mut self.route_record,
-                        &avp,
-                        &mut w,
-                        22,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, msg.header().length as usize)
-    }
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl rt::typed::Command for ServerAssignmentRequest {
@@ -4590,8 +4564,151 @@ impl rt::typed::Command for ServerAssignmentRequest {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        out.decode_members(msg, cx)?;
-        Ok(out)
+        match {
+            let mut count = [0u32; 23usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut out.extra,
+                flags: &mut out.avp_flags,
+            };
+            let mut avps = msg.avps();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
+                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
+                    (260, 0) => {
+                        rt::typed::one(
+                            &mut out.vendor_specific_application_id,
+                            &avp,
+                            &mut w,
+                            2,
+                            64,
+                        )
+                    }
+                    (277, 0) => {
+                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 3, 64)
+                    }
+                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 4, 64),
+                    (296, 0) => {
+                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 5, 64)
+                    }
+                    (293, 0) => {
+                        rt::typed::opt(&mut out.destination_host, &avp, &mut w, 64)
+                    }
+                    (283, 0) => {
+                        rt::typed::one(&mut out.destination_realm, &avp, &mut w, 7, 64)
+                    }
+                    (1, 0) => rt::typed::opt(&mut out.user_name, &avp, &mut w, 64),
+                    (621, 0) => {
+                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
+                    }
+                    (628, 10415) => {
+                        rt::typed::many(
+                            &mut out.supported_features,
+                            &avp,
+                            &mut w,
+                            10,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    (601, 10415) => {
+                        rt::typed::many(
+                            &mut out.public_identity,
+                            &avp,
+                            &mut w,
+                            11,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    (634, 10415) => {
+                        rt::typed::opt(
+                            &mut out.wildcarded_public_identity,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (602, 10415) => {
+                        rt::typed::one(&mut out.server_name, &avp, &mut w, 13, 192)
+                    }
+                    (614, 10415) => {
+                        rt::typed::one(
+                            &mut out.server_assignment_type,
+                            &avp,
+                            &mut w,
+                            14,
+                            192,
+                        )
+                    }
+                    (624, 10415) => {
+                        rt::typed::one(
+                            &mut out.user_data_already_available,
+                            &avp,
+                            &mut w,
+                            15,
+                            192,
+                        )
+                    }
+                    (639, 10415) => {
+                        rt::typed::opt(
+                            &mut out.scscf_restoration_info,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (648, 10415) => {
+                        rt::typed::opt(
+                            &mut out.multiple_registration_indication,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (650, 10415) => {
+                        rt::typed::opt(&mut out.session_priority, &avp, &mut w, 128)
+                    }
+                    (655, 10415) => rt::typed::opt(&mut out.sar_flags, &avp, &mut w, 128),
+                    (664, 10415) => {
+                        rt::typed::opt(&mut out.failed_pcscf, &avp, &mut w, 128)
+                    }
+                    (284, 0) => {
+                        rt::typed::many(
+                            &mut out.proxy_info,
+                            &avp,
+                            &mut w,
+                            21,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (282, 0) => {
+                        rt::typed::many(
+                            &mut out.route_record,
+                            &avp,
+                            &mut w,
+                            22,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    return Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                return Err(e);
+            }
+            w.finish(Self::REQUIRED, msg.header().length as usize)
+        } {
+            Ok(()) => Ok(out),
+            Err(e) => Err(e),
+        }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
@@ -4859,133 +4976,6 @@ impl ServerAssignmentAnswer {
             rt::dictionary::AvpType::DiameterIdentity,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        msg: &rt::Message,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 26usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = msg.avps();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
-                (301, 0) => rt::typed::opt(&mut self.drmp, &avp, &mut w, 0),
-                (260, 0) => {
-                    rt::typed::one(
-                        &mut self.vendor_specific_application_id,
-                        &avp,
-                        &mut w,
-                        2,
-                        64,
-                    )
-                }
-                (268, 0) => rt::typed::opt(&mut self.result_code, &avp, &mut w, 64),
-                (297, 0) => {
-                    rt::typed::opt(&mut self.experimental_result, &avp, &mut w, 64)
-                }
-                (277, 0) => {
-                    rt::typed::one(&mut self.auth_session_state, &avp, &mut w, 5, 64)
-                }
-                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 6, 64),
-                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 7, 64),
-                (1, 0) => rt::typed::opt(&mut self.user_name, &avp, &mut w, 64),
-                (621, 0) => {
-                    rt::typed::opt(&mut self.oc_supported_features, &avp, &mut w, 0)
-                }
-                (623, 0) => rt::typed::opt(&mut self.oc_olr, &avp, &mut w, 0),
-                (650, 0) => {
-                    rt::typed::many(&mut self.load, &avp, &mut w, 11, 0, u32::MAX)
-                }
-                (628, 10415) => {
-                    rt::typed::many(
-                        &mut self.supported_features,
-                        &avp,
-                        &mut w,
-                        12,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                (606, 10415) => rt::typed::opt(&mut self.user_data, &avp, &mut w, 192),
-                (618, 10415) => {
-                    rt::typed::opt(&mut self.charging_information, &avp, &mut w, 192)
-                }
-                (632, 10415) => {
-                    rt::typed::opt(&mut self.associated_identities, &avp, &mut w, 128)
-                }
-                (638, 10415) => {
-                    rt::typed::opt(&mut self.loose_route_indication, &avp, &mut w, 128)
-                }
-                (639, 10415) => {
-                    rt::typed::many(
-                        &mut self.scscf_restoration_info,
-                        &avp,
-                        &mut w,
-                        17,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                (647, 10415) => {
-                    rt::typed::opt(
-                        &mut self.associated_registered_identities,
-                        &avp,
-                        &mut w,
-                        128,
-                    )
-                }
-                (602, 10415) => rt::typed::opt(&mut self.server_name, &avp, &mut w, 192),
-                (634, 10415) => {
-                    rt::typed::opt(
-                        &mut self.wildcarded_public_identity,
-                        &avp,
-                        &mut w,
-                        128,
-                    )
-                }
-                (652, 10415) => {
-                    rt::typed::opt(
-                        &mut self.priviledged_sender_indication,
-                        &avp,
-                        &mut w,
-                        128,
-                    )
-                }
-                (656, 10415) => {
-                    rt::typed::opt(
-                        &mut self.allowed_waf_wwsf_identities,
-                        &avp,
-                        &mut w,
-                        128,
-                    )
-                }
-                (279, 0) => rt::typed::opt(&mut self.failed_avp, &avp, &mut w, 64),
-                (284, 0) => {
-                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 24, 64, u32::MAX)
-                }
-                (282, 0) => {
-                    rt::typed::many(
-                        &mut self.route_record,
-                        &avp,
-                        &mut w,
-                        25,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, msg.header().length as usize)
-    }
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl rt::typed::Command for ServerAssignmentAnswer {
@@ -5006,8 +4996,152 @@ impl rt::typed::Command for ServerAssignmentAnswer {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        out.decode_members(msg, cx)?;
-        Ok(out)
+        match {
+            let mut count = [0u32; 26usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut out.extra,
+                flags: &mut out.avp_flags,
+            };
+            let mut avps = msg.avps();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
+                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
+                    (260, 0) => {
+                        rt::typed::one(
+                            &mut out.vendor_specific_application_id,
+                            &avp,
+                            &mut w,
+                            2,
+                            64,
+                        )
+                    }
+                    (268, 0) => rt::typed::opt(&mut out.result_code, &avp, &mut w, 64),
+                    (297, 0) => {
+                        rt::typed::opt(&mut out.experimental_result, &avp, &mut w, 64)
+                    }
+                    (277, 0) => {
+                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 5, 64)
+                    }
+                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 6, 64),
+                    (296, 0) => {
+                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 7, 64)
+                    }
+                    (1, 0) => rt::typed::opt(&mut out.user_name, &avp, &mut w, 64),
+                    (621, 0) => {
+                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
+                    }
+                    (623, 0) => rt::typed::opt(&mut out.oc_olr, &avp, &mut w, 0),
+                    (650, 0) => {
+                        rt::typed::many(&mut out.load, &avp, &mut w, 11, 0, u32::MAX)
+                    }
+                    (628, 10415) => {
+                        rt::typed::many(
+                            &mut out.supported_features,
+                            &avp,
+                            &mut w,
+                            12,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    (606, 10415) => rt::typed::opt(&mut out.user_data, &avp, &mut w, 192),
+                    (618, 10415) => {
+                        rt::typed::opt(&mut out.charging_information, &avp, &mut w, 192)
+                    }
+                    (632, 10415) => {
+                        rt::typed::opt(&mut out.associated_identities, &avp, &mut w, 128)
+                    }
+                    (638, 10415) => {
+                        rt::typed::opt(
+                            &mut out.loose_route_indication,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (639, 10415) => {
+                        rt::typed::many(
+                            &mut out.scscf_restoration_info,
+                            &avp,
+                            &mut w,
+                            17,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    (647, 10415) => {
+                        rt::typed::opt(
+                            &mut out.associated_registered_identities,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (602, 10415) => {
+                        rt::typed::opt(&mut out.server_name, &avp, &mut w, 192)
+                    }
+                    (634, 10415) => {
+                        rt::typed::opt(
+                            &mut out.wildcarded_public_identity,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (652, 10415) => {
+                        rt::typed::opt(
+                            &mut out.priviledged_sender_indication,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (656, 10415) => {
+                        rt::typed::opt(
+                            &mut out.allowed_waf_wwsf_identities,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (279, 0) => rt::typed::opt(&mut out.failed_avp, &avp, &mut w, 64),
+                    (284, 0) => {
+                        rt::typed::many(
+                            &mut out.proxy_info,
+                            &avp,
+                            &mut w,
+                            24,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (282, 0) => {
+                        rt::typed::many(
+                            &mut out.route_record,
+                            &avp,
+                            &mut w,
+                            25,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    return Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                return Err(e);
+            }
+            w.finish(Self::REQUIRED, msg.header().length as usize)
+        } {
+            Ok(()) => Ok(out),
+            Err(e) => Err(e),
+        }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
@@ -5346,86 +5480,6 @@ impl LocationInfoRequest {
             rt::dictionary::AvpType::UTF8String,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        msg: &rt::Message,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 16usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = msg.avps();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
-                (301, 0) => rt::typed::opt(&mut self.drmp, &avp, &mut w, 0),
-                (260, 0) => {
-                    rt::typed::one(
-                        &mut self.vendor_specific_application_id,
-                        &avp,
-                        &mut w,
-                        2,
-                        64,
-                    )
-                }
-                (277, 0) => {
-                    rt::typed::one(&mut self.auth_session_state, &avp, &mut w, 3, 64)
-                }
-                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 4, 64),
-                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 5, 64),
-                (293, 0) => rt::typed::opt(&mut self.destination_host, &avp, &mut w, 64),
-                (283, 0) => {
-                    rt::typed::one(&mut self.destination_realm, &avp, &mut w, 7, 64)
-                }
-                (633, 10415) => {
-                    rt::typed::opt(&mut self.originating_request, &avp, &mut w, 192)
-                }
-                (621, 0) => {
-                    rt::typed::opt(&mut self.oc_supported_features, &avp, &mut w, 0)
-                }
-                (628, 10415) => {
-                    rt::typed::many(
-                        &mut self.supported_features,
-                        &avp,
-                        &mut w,
-                        10,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                (601, 10415) => {
-                    rt::typed::one(&mut self.public_identity, &avp, &mut w, 11, 192)
-                }
-                (623, 10415) => {
-                    rt::typed::opt(&mut self.user_authorization_type, &avp, &mut w, 192)
-                }
-                (650, 10415) => {
-                    rt::typed::opt(&mut self.session_priority, &avp, &mut w, 128)
-                }
-                (284, 0) => {
-                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 14, 64, u32::MAX)
-                }
-                (282, 0) => {
-                    rt::typed::many(
-                        &mut self.route_record,
-                        &avp,
-                        &mut w,
-                        15,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, msg.header().length as usize)
-    }
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl rt::typed::Command for LocationInfoRequest {
@@ -5446,8 +5500,105 @@ impl rt::typed::Command for LocationInfoRequest {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        out.decode_members(msg, cx)?;
-        Ok(out)
+        match {
+            let mut count = [0u32; 16usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut out.extra,
+                flags: &mut out.avp_flags,
+            };
+            let mut avps = msg.avps();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
+                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
+                    (260, 0) => {
+                        rt::typed::one(
+                            &mut out.vendor_specific_application_id,
+                            &avp,
+                            &mut w,
+                            2,
+                            64,
+                        )
+                    }
+                    (277, 0) => {
+                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 3, 64)
+                    }
+                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 4, 64),
+                    (296, 0) => {
+                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 5, 64)
+                    }
+                    (293, 0) => {
+                        rt::typed::opt(&mut out.destination_host, &avp, &mut w, 64)
+                    }
+                    (283, 0) => {
+                        rt::typed::one(&mut out.destination_realm, &avp, &mut w, 7, 64)
+                    }
+                    (633, 10415) => {
+                        rt::typed::opt(&mut out.originating_request, &avp, &mut w, 192)
+                    }
+                    (621, 0) => {
+                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
+                    }
+                    (628, 10415) => {
+                        rt::typed::many(
+                            &mut out.supported_features,
+                            &avp,
+                            &mut w,
+                            10,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    (601, 10415) => {
+                        rt::typed::one(&mut out.public_identity, &avp, &mut w, 11, 192)
+                    }
+                    (623, 10415) => {
+                        rt::typed::opt(
+                            &mut out.user_authorization_type,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (650, 10415) => {
+                        rt::typed::opt(&mut out.session_priority, &avp, &mut w, 128)
+                    }
+                    (284, 0) => {
+                        rt::typed::many(
+                            &mut out.proxy_info,
+                            &avp,
+                            &mut w,
+                            14,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (282, 0) => {
+                        rt::typed::many(
+                            &mut out.route_record,
+                            &avp,
+                            &mut w,
+                            15,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    return Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                return Err(e);
+            }
+            w.finish(Self::REQUIRED, msg.header().length as usize)
+        } {
+            Ok(()) => Ok(out),
+            Err(e) => Err(e),
+        }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
@@ -5659,92 +5810,6 @@ impl LocationInfoAnswer {
             rt::dictionary::AvpType::DiameterIdentity,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        msg: &rt::Message,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 19usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = msg.avps();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
-                (301, 0) => rt::typed::opt(&mut self.drmp, &avp, &mut w, 0),
-                (260, 0) => {
-                    rt::typed::one(
-                        &mut self.vendor_specific_application_id,
-                        &avp,
-                        &mut w,
-                        2,
-                        64,
-                    )
-                }
-                (268, 0) => rt::typed::opt(&mut self.result_code, &avp, &mut w, 64),
-                (297, 0) => {
-                    rt::typed::opt(&mut self.experimental_result, &avp, &mut w, 64)
-                }
-                (277, 0) => {
-                    rt::typed::one(&mut self.auth_session_state, &avp, &mut w, 5, 64)
-                }
-                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 6, 64),
-                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 7, 64),
-                (621, 0) => {
-                    rt::typed::opt(&mut self.oc_supported_features, &avp, &mut w, 0)
-                }
-                (623, 0) => rt::typed::opt(&mut self.oc_olr, &avp, &mut w, 0),
-                (650, 0) => {
-                    rt::typed::many(&mut self.load, &avp, &mut w, 10, 0, u32::MAX)
-                }
-                (628, 10415) => {
-                    rt::typed::many(
-                        &mut self.supported_features,
-                        &avp,
-                        &mut w,
-                        11,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                (602, 10415) => rt::typed::opt(&mut self.server_name, &avp, &mut w, 192),
-                (603, 10415) => {
-                    rt::typed::opt(&mut self.server_capabilities, &avp, &mut w, 192)
-                }
-                (634, 10415) => {
-                    rt::typed::opt(
-                        &mut self.wildcarded_public_identity,
-                        &avp,
-                        &mut w,
-                        128,
-                    )
-                }
-                (653, 10415) => rt::typed::opt(&mut self.lia_flags, &avp, &mut w, 128),
-                (279, 0) => rt::typed::opt(&mut self.failed_avp, &avp, &mut w, 64),
-                (284, 0) => {
-                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 17, 64, u32::MAX)
-                }
-                (282, 0) => {
-                    rt::typed::many(
-                        &mut self.route_record,
-                        &avp,
-                        &mut w,
-                        18,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, msg.header().length as usize)
-    }
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl rt::typed::Command for LocationInfoAnswer {
@@ -5765,8 +5830,106 @@ impl rt::typed::Command for LocationInfoAnswer {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        out.decode_members(msg, cx)?;
-        Ok(out)
+        match {
+            let mut count = [0u32; 19usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut out.extra,
+                flags: &mut out.avp_flags,
+            };
+            let mut avps = msg.avps();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
+                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
+                    (260, 0) => {
+                        rt::typed::one(
+                            &mut out.vendor_specific_application_id,
+                            &avp,
+                            &mut w,
+                            2,
+                            64,
+                        )
+                    }
+                    (268, 0) => rt::typed::opt(&mut out.result_code, &avp, &mut w, 64),
+                    (297, 0) => {
+                        rt::typed::opt(&mut out.experimental_result, &avp, &mut w, 64)
+                    }
+                    (277, 0) => {
+                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 5, 64)
+                    }
+                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 6, 64),
+                    (296, 0) => {
+                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 7, 64)
+                    }
+                    (621, 0) => {
+                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
+                    }
+                    (623, 0) => rt::typed::opt(&mut out.oc_olr, &avp, &mut w, 0),
+                    (650, 0) => {
+                        rt::typed::many(&mut out.load, &avp, &mut w, 10, 0, u32::MAX)
+                    }
+                    (628, 10415) => {
+                        rt::typed::many(
+                            &mut out.supported_features,
+                            &avp,
+                            &mut w,
+                            11,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    (602, 10415) => {
+                        rt::typed::opt(&mut out.server_name, &avp, &mut w, 192)
+                    }
+                    (603, 10415) => {
+                        rt::typed::opt(&mut out.server_capabilities, &avp, &mut w, 192)
+                    }
+                    (634, 10415) => {
+                        rt::typed::opt(
+                            &mut out.wildcarded_public_identity,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (653, 10415) => rt::typed::opt(&mut out.lia_flags, &avp, &mut w, 128),
+                    (279, 0) => rt::typed::opt(&mut out.failed_avp, &avp, &mut w, 64),
+                    (284, 0) => {
+                        rt::typed::many(
+                            &mut out.proxy_info,
+                            &avp,
+                            &mut w,
+                            17,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (282, 0) => {
+                        rt::typed::many(
+                            &mut out.route_record,
+                            &avp,
+                            &mut w,
+                            18,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    return Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                return Err(e);
+            }
+            w.finish(Self::REQUIRED, msg.header().length as usize)
+        } {
+            Ok(()) => Ok(out),
+            Err(e) => Err(e),
+        }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
@@ -6096,99 +6259,6 @@ impl MultimediaAuthRequest {
             rt::dictionary::AvpType::UTF8String,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        msg: &rt::Message,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 17usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = msg.avps();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
-                (301, 0) => rt::typed::opt(&mut self.drmp, &avp, &mut w, 0),
-                (260, 0) => {
-                    rt::typed::one(
-                        &mut self.vendor_specific_application_id,
-                        &avp,
-                        &mut w,
-                        2,
-                        64,
-                    )
-                }
-                (277, 0) => {
-                    rt::typed::one(&mut self.auth_session_state, &avp, &mut w, 3, 64)
-                }
-                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 4, 64),
-                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 5, 64),
-                (283, 0) => {
-                    rt::typed::one(&mut self.destination_realm, &avp, &mut w, 6, 64)
-                }
-                (293, 0) => rt::typed::opt(&mut self.destination_host, &avp, &mut w, 64),
-                (1, 0) => rt::typed::one(&mut self.user_name, &avp, &mut w, 8, 64),
-                (621, 0) => {
-                    rt::typed::opt(&mut self.oc_supported_features, &avp, &mut w, 0)
-                }
-                (628, 10415) => {
-                    rt::typed::many(
-                        &mut self.supported_features,
-                        &avp,
-                        &mut w,
-                        10,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                (601, 10415) => {
-                    rt::typed::one(&mut self.public_identity, &avp, &mut w, 11, 192)
-                }
-                (612, 10415) => {
-                    rt::typed::one(
-                        &mut self.tgpp_sip_auth_data_item,
-                        &avp,
-                        &mut w,
-                        12,
-                        192,
-                    )
-                }
-                (607, 10415) => {
-                    rt::typed::one(
-                        &mut self.tgpp_sip_number_auth_items,
-                        &avp,
-                        &mut w,
-                        13,
-                        192,
-                    )
-                }
-                (602, 10415) => {
-                    rt::typed::one(&mut self.server_name, &avp, &mut w, 14, 192)
-                }
-                (284, 0) => {
-                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 15, 64, u32::MAX)
-                }
-                (282, 0) => {
-                    rt::typed::many(
-                        &mut self.route_record,
-                        &avp,
-                        &mut w,
-                        16,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, msg.header().length as usize)
-    }
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl rt::typed::Command for MultimediaAuthRequest {
@@ -6209,8 +6279,113 @@ impl rt::typed::Command for MultimediaAuthRequest {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        out.decode_members(msg, cx)?;
-        Ok(out)
+        match {
+            let mut count = [0u32; 17usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut out.extra,
+                flags: &mut out.avp_flags,
+            };
+            let mut avps = msg.avps();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
+                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
+                    (260, 0) => {
+                        rt::typed::one(
+                            &mut out.vendor_specific_application_id,
+                            &avp,
+                            &mut w,
+                            2,
+                            64,
+                        )
+                    }
+                    (277, 0) => {
+                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 3, 64)
+                    }
+                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 4, 64),
+                    (296, 0) => {
+                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 5, 64)
+                    }
+                    (283, 0) => {
+                        rt::typed::one(&mut out.destination_realm, &avp, &mut w, 6, 64)
+                    }
+                    (293, 0) => {
+                        rt::typed::opt(&mut out.destination_host, &avp, &mut w, 64)
+                    }
+                    (1, 0) => rt::typed::one(&mut out.user_name, &avp, &mut w, 8, 64),
+                    (621, 0) => {
+                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
+                    }
+                    (628, 10415) => {
+                        rt::typed::many(
+                            &mut out.supported_features,
+                            &avp,
+                            &mut w,
+                            10,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    (601, 10415) => {
+                        rt::typed::one(&mut out.public_identity, &avp, &mut w, 11, 192)
+                    }
+                    (612, 10415) => {
+                        rt::typed::one(
+                            &mut out.tgpp_sip_auth_data_item,
+                            &avp,
+                            &mut w,
+                            12,
+                            192,
+                        )
+                    }
+                    (607, 10415) => {
+                        rt::typed::one(
+                            &mut out.tgpp_sip_number_auth_items,
+                            &avp,
+                            &mut w,
+                            13,
+                            192,
+                        )
+                    }
+                    (602, 10415) => {
+                        rt::typed::one(&mut out.server_name, &avp, &mut w, 14, 192)
+                    }
+                    (284, 0) => {
+                        rt::typed::many(
+                            &mut out.proxy_info,
+                            &avp,
+                            &mut w,
+                            15,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (282, 0) => {
+                        rt::typed::many(
+                            &mut out.route_record,
+                            &avp,
+                            &mut w,
+                            16,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    return Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                return Err(e);
+            }
+            w.finish(Self::REQUIRED, msg.header().length as usize)
+        } {
+            Ok(()) => Ok(out),
+            Err(e) => Err(e),
+        }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
@@ -6416,101 +6591,6 @@ impl MultimediaAuthAnswer {
             rt::dictionary::AvpType::DiameterIdentity,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        msg: &rt::Message,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 19usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = msg.avps();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
-                (301, 0) => rt::typed::opt(&mut self.drmp, &avp, &mut w, 0),
-                (260, 0) => {
-                    rt::typed::one(
-                        &mut self.vendor_specific_application_id,
-                        &avp,
-                        &mut w,
-                        2,
-                        64,
-                    )
-                }
-                (268, 0) => rt::typed::opt(&mut self.result_code, &avp, &mut w, 64),
-                (297, 0) => {
-                    rt::typed::opt(&mut self.experimental_result, &avp, &mut w, 64)
-                }
-                (277, 0) => {
-                    rt::typed::one(&mut self.auth_session_state, &avp, &mut w, 5, 64)
-                }
-                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 6, 64),
-                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 7, 64),
-                (1, 0) => rt::typed::opt(&mut self.user_name, &avp, &mut w, 64),
-                (621, 0) => {
-                    rt::typed::opt(&mut self.oc_supported_features, &avp, &mut w, 0)
-                }
-                (623, 0) => rt::typed::opt(&mut self.oc_olr, &avp, &mut w, 0),
-                (650, 0) => {
-                    rt::typed::many(&mut self.load, &avp, &mut w, 11, 0, u32::MAX)
-                }
-                (628, 10415) => {
-                    rt::typed::many(
-                        &mut self.supported_features,
-                        &avp,
-                        &mut w,
-                        12,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                (601, 10415) => {
-                    rt::typed::opt(&mut self.public_identity, &avp, &mut w, 192)
-                }
-                (607, 10415) => {
-                    rt::typed::opt(
-                        &mut self.tgpp_sip_number_auth_items,
-                        &avp,
-                        &mut w,
-                        192,
-                    )
-                }
-                (612, 10415) => {
-                    rt::typed::many(
-                        &mut self.tgpp_sip_auth_data_item,
-                        &avp,
-                        &mut w,
-                        15,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                (279, 0) => rt::typed::opt(&mut self.failed_avp, &avp, &mut w, 64),
-                (284, 0) => {
-                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 17, 64, u32::MAX)
-                }
-                (282, 0) => {
-                    rt::typed::many(
-                        &mut self.route_record,
-                        &avp,
-                        &mut w,
-                        18,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, msg.header().length as usize)
-    }
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl rt::typed::Command for MultimediaAuthAnswer {
@@ -6531,8 +6611,113 @@ impl rt::typed::Command for MultimediaAuthAnswer {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        out.decode_members(msg, cx)?;
-        Ok(out)
+        match {
+            let mut count = [0u32; 19usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut out.extra,
+                flags: &mut out.avp_flags,
+            };
+            let mut avps = msg.avps();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
+                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
+                    (260, 0) => {
+                        rt::typed::one(
+                            &mut out.vendor_specific_application_id,
+                            &avp,
+                            &mut w,
+                            2,
+                            64,
+                        )
+                    }
+                    (268, 0) => rt::typed::opt(&mut out.result_code, &avp, &mut w, 64),
+                    (297, 0) => {
+                        rt::typed::opt(&mut out.experimental_result, &avp, &mut w, 64)
+                    }
+                    (277, 0) => {
+                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 5, 64)
+                    }
+                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 6, 64),
+                    (296, 0) => {
+                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 7, 64)
+                    }
+                    (1, 0) => rt::typed::opt(&mut out.user_name, &avp, &mut w, 64),
+                    (621, 0) => {
+                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
+                    }
+                    (623, 0) => rt::typed::opt(&mut out.oc_olr, &avp, &mut w, 0),
+                    (650, 0) => {
+                        rt::typed::many(&mut out.load, &avp, &mut w, 11, 0, u32::MAX)
+                    }
+                    (628, 10415) => {
+                        rt::typed::many(
+                            &mut out.supported_features,
+                            &avp,
+                            &mut w,
+                            12,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    (601, 10415) => {
+                        rt::typed::opt(&mut out.public_identity, &avp, &mut w, 192)
+                    }
+                    (607, 10415) => {
+                        rt::typed::opt(
+                            &mut out.tgpp_sip_number_auth_items,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (612, 10415) => {
+                        rt::typed::many(
+                            &mut out.tgpp_sip_auth_data_item,
+                            &avp,
+                            &mut w,
+                            15,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    (279, 0) => rt::typed::opt(&mut out.failed_avp, &avp, &mut w, 64),
+                    (284, 0) => {
+                        rt::typed::many(
+                            &mut out.proxy_info,
+                            &avp,
+                            &mut w,
+                            17,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (282, 0) => {
+                        rt::typed::many(
+                            &mut out.route_record,
+                            &avp,
+                            &mut w,
+                            18,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    return Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                return Err(e);
+            }
+            w.finish(Self::REQUIRED, msg.header().length as usize)
+        } {
+            Ok(()) => Ok(out),
+            Err(e) => Err(e),
+        }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
@@ -6846,97 +7031,6 @@ impl RegistrationTerminationRequest {
             rt::dictionary::AvpType::Grouped,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        msg: &rt::Message,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 16usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = msg.avps();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
-                (301, 0) => rt::typed::opt(&mut self.drmp, &avp, &mut w, 0),
-                (260, 0) => {
-                    rt::typed::one(
-                        &mut self.vendor_specific_application_id,
-                        &avp,
-                        &mut w,
-                        2,
-                        64,
-                    )
-                }
-                (277, 0) => {
-                    rt::typed::one(&mut self.auth_session_state, &avp, &mut w, 3, 64)
-                }
-                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 4, 64),
-                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 5, 64),
-                (293, 0) => {
-                    rt::typed::one(&mut self.destination_host, &avp, &mut w, 6, 64)
-                }
-                (283, 0) => {
-                    rt::typed::one(&mut self.destination_realm, &avp, &mut w, 7, 64)
-                }
-                (1, 0) => rt::typed::one(&mut self.user_name, &avp, &mut w, 8, 64),
-                (632, 10415) => {
-                    rt::typed::opt(&mut self.associated_identities, &avp, &mut w, 128)
-                }
-                (628, 10415) => {
-                    rt::typed::many(
-                        &mut self.supported_features,
-                        &avp,
-                        &mut w,
-                        10,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                (601, 10415) => {
-                    rt::typed::many(
-                        &mut self.public_identity,
-                        &avp,
-                        &mut w,
-                        11,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                (615, 10415) => {
-                    rt::typed::one(
-                        &mut self.deregistration_reason,
-                        &avp,
-                        &mut w,
-                        12,
-                        192,
-                    )
-                }
-                (659, 10415) => rt::typed::opt(&mut self.rtr_flags, &avp, &mut w, 128),
-                (284, 0) => {
-                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 14, 64, u32::MAX)
-                }
-                (282, 0) => {
-                    rt::typed::many(
-                        &mut self.route_record,
-                        &avp,
-                        &mut w,
-                        15,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, msg.header().length as usize)
-    }
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl rt::typed::Command for RegistrationTerminationRequest {
@@ -6957,8 +7051,109 @@ impl rt::typed::Command for RegistrationTerminationRequest {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        out.decode_members(msg, cx)?;
-        Ok(out)
+        match {
+            let mut count = [0u32; 16usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut out.extra,
+                flags: &mut out.avp_flags,
+            };
+            let mut avps = msg.avps();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
+                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
+                    (260, 0) => {
+                        rt::typed::one(
+                            &mut out.vendor_specific_application_id,
+                            &avp,
+                            &mut w,
+                            2,
+                            64,
+                        )
+                    }
+                    (277, 0) => {
+                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 3, 64)
+                    }
+                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 4, 64),
+                    (296, 0) => {
+                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 5, 64)
+                    }
+                    (293, 0) => {
+                        rt::typed::one(&mut out.destination_host, &avp, &mut w, 6, 64)
+                    }
+                    (283, 0) => {
+                        rt::typed::one(&mut out.destination_realm, &avp, &mut w, 7, 64)
+                    }
+                    (1, 0) => rt::typed::one(&mut out.user_name, &avp, &mut w, 8, 64),
+                    (632, 10415) => {
+                        rt::typed::opt(&mut out.associated_identities, &avp, &mut w, 128)
+                    }
+                    (628, 10415) => {
+                        rt::typed::many(
+                            &mut out.supported_features,
+                            &avp,
+                            &mut w,
+                            10,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    (601, 10415) => {
+                        rt::typed::many(
+                            &mut out.public_identity,
+                            &avp,
+                            &mut w,
+                            11,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    (615, 10415) => {
+                        rt::typed::one(
+                            &mut out.deregistration_reason,
+                            &avp,
+                            &mut w,
+                            12,
+                            192,
+                        )
+                    }
+                    (659, 10415) => rt::typed::opt(&mut out.rtr_flags, &avp, &mut w, 128),
+                    (284, 0) => {
+                        rt::typed::many(
+                            &mut out.proxy_info,
+                            &avp,
+                            &mut w,
+                            14,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (282, 0) => {
+                        rt::typed::many(
+                            &mut out.route_record,
+                            &avp,
+                            &mut w,
+                            15,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    return Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                return Err(e);
+            }
+            w.finish(Self::REQUIRED, msg.header().length as usize)
+        } {
+            Ok(()) => Ok(out),
+            Err(e) => Err(e),
+        }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
@@ -7143,85 +7338,6 @@ impl RegistrationTerminationAnswer {
             rt::dictionary::AvpType::DiameterIdentity,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        msg: &rt::Message,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 14usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = msg.avps();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
-                (301, 0) => rt::typed::opt(&mut self.drmp, &avp, &mut w, 0),
-                (260, 0) => {
-                    rt::typed::one(
-                        &mut self.vendor_specific_application_id,
-                        &avp,
-                        &mut w,
-                        2,
-                        64,
-                    )
-                }
-                (268, 0) => rt::typed::opt(&mut self.result_code, &avp, &mut w, 64),
-                (297, 0) => {
-                    rt::typed::opt(&mut self.experimental_result, &avp, &mut w, 64)
-                }
-                (277, 0) => {
-                    rt::typed::one(&mut self.auth_session_state, &avp, &mut w, 5, 64)
-                }
-                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 6, 64),
-                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 7, 64),
-                (632, 10415) => {
-                    rt::typed::opt(&mut self.associated_identities, &avp, &mut w, 128)
-                }
-                (628, 10415) => {
-                    rt::typed::many(
-                        &mut self.supported_features,
-                        &avp,
-                        &mut w,
-                        9,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                (651, 10415) => {
-                    rt::typed::many(
-                        &mut self.identity_with_emergency_registration,
-                        &avp,
-                        &mut w,
-                        10,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                (279, 0) => rt::typed::opt(&mut self.failed_avp, &avp, &mut w, 64),
-                (284, 0) => {
-                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 12, 64, u32::MAX)
-                }
-                (282, 0) => {
-                    rt::typed::many(
-                        &mut self.route_record,
-                        &avp,
-                        &mut w,
-                        13,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, msg.header().length as usize)
-    }
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl rt::typed::Command for RegistrationTerminationAnswer {
@@ -7242,8 +7358,97 @@ impl rt::typed::Command for RegistrationTerminationAnswer {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        out.decode_members(msg, cx)?;
-        Ok(out)
+        match {
+            let mut count = [0u32; 14usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut out.extra,
+                flags: &mut out.avp_flags,
+            };
+            let mut avps = msg.avps();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
+                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
+                    (260, 0) => {
+                        rt::typed::one(
+                            &mut out.vendor_specific_application_id,
+                            &avp,
+                            &mut w,
+                            2,
+                            64,
+                        )
+                    }
+                    (268, 0) => rt::typed::opt(&mut out.result_code, &avp, &mut w, 64),
+                    (297, 0) => {
+                        rt::typed::opt(&mut out.experimental_result, &avp, &mut w, 64)
+                    }
+                    (277, 0) => {
+                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 5, 64)
+                    }
+                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 6, 64),
+                    (296, 0) => {
+                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 7, 64)
+                    }
+                    (632, 10415) => {
+                        rt::typed::opt(&mut out.associated_identities, &avp, &mut w, 128)
+                    }
+                    (628, 10415) => {
+                        rt::typed::many(
+                            &mut out.supported_features,
+                            &avp,
+                            &mut w,
+                            9,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    (651, 10415) => {
+                        rt::typed::many(
+                            &mut out.identity_with_emergency_registration,
+                            &avp,
+                            &mut w,
+                            10,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    (279, 0) => rt::typed::opt(&mut out.failed_avp, &avp, &mut w, 64),
+                    (284, 0) => {
+                        rt::typed::many(
+                            &mut out.proxy_info,
+                            &avp,
+                            &mut w,
+                            12,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (282, 0) => {
+                        rt::typed::many(
+                            &mut out.route_record,
+                            &avp,
+                            &mut w,
+                            13,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    return Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                return Err(e);
+            }
+            w.finish(Self::REQUIRED, msg.header().length as usize)
+        } {
+            Ok(()) => Ok(out),
+            Err(e) => Err(e),
+        }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
@@ -7540,89 +7745,6 @@ impl PushProfileRequest {
             rt::dictionary::AvpType::UTF8String,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        msg: &rt::Message,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 16usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = msg.avps();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
-                (301, 0) => rt::typed::opt(&mut self.drmp, &avp, &mut w, 0),
-                (260, 0) => {
-                    rt::typed::one(
-                        &mut self.vendor_specific_application_id,
-                        &avp,
-                        &mut w,
-                        2,
-                        64,
-                    )
-                }
-                (277, 0) => {
-                    rt::typed::one(&mut self.auth_session_state, &avp, &mut w, 3, 64)
-                }
-                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 4, 64),
-                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 5, 64),
-                (293, 0) => {
-                    rt::typed::one(&mut self.destination_host, &avp, &mut w, 6, 64)
-                }
-                (283, 0) => {
-                    rt::typed::one(&mut self.destination_realm, &avp, &mut w, 7, 64)
-                }
-                (1, 0) => rt::typed::one(&mut self.user_name, &avp, &mut w, 8, 64),
-                (628, 10415) => {
-                    rt::typed::many(
-                        &mut self.supported_features,
-                        &avp,
-                        &mut w,
-                        9,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                (606, 10415) => rt::typed::opt(&mut self.user_data, &avp, &mut w, 192),
-                (618, 10415) => {
-                    rt::typed::opt(&mut self.charging_information, &avp, &mut w, 192)
-                }
-                (612, 10415) => {
-                    rt::typed::opt(&mut self.tgpp_sip_auth_data_item, &avp, &mut w, 192)
-                }
-                (656, 10415) => {
-                    rt::typed::opt(
-                        &mut self.allowed_waf_wwsf_identities,
-                        &avp,
-                        &mut w,
-                        128,
-                    )
-                }
-                (284, 0) => {
-                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 14, 64, u32::MAX)
-                }
-                (282, 0) => {
-                    rt::typed::many(
-                        &mut self.route_record,
-                        &avp,
-                        &mut w,
-                        15,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, msg.header().length as usize)
-    }
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl rt::typed::Command for PushProfileRequest {
@@ -7643,8 +7765,106 @@ impl rt::typed::Command for PushProfileRequest {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        out.decode_members(msg, cx)?;
-        Ok(out)
+        match {
+            let mut count = [0u32; 16usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut out.extra,
+                flags: &mut out.avp_flags,
+            };
+            let mut avps = msg.avps();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
+                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
+                    (260, 0) => {
+                        rt::typed::one(
+                            &mut out.vendor_specific_application_id,
+                            &avp,
+                            &mut w,
+                            2,
+                            64,
+                        )
+                    }
+                    (277, 0) => {
+                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 3, 64)
+                    }
+                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 4, 64),
+                    (296, 0) => {
+                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 5, 64)
+                    }
+                    (293, 0) => {
+                        rt::typed::one(&mut out.destination_host, &avp, &mut w, 6, 64)
+                    }
+                    (283, 0) => {
+                        rt::typed::one(&mut out.destination_realm, &avp, &mut w, 7, 64)
+                    }
+                    (1, 0) => rt::typed::one(&mut out.user_name, &avp, &mut w, 8, 64),
+                    (628, 10415) => {
+                        rt::typed::many(
+                            &mut out.supported_features,
+                            &avp,
+                            &mut w,
+                            9,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    (606, 10415) => rt::typed::opt(&mut out.user_data, &avp, &mut w, 192),
+                    (618, 10415) => {
+                        rt::typed::opt(&mut out.charging_information, &avp, &mut w, 192)
+                    }
+                    (612, 10415) => {
+                        rt::typed::opt(
+                            &mut out.tgpp_sip_auth_data_item,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (656, 10415) => {
+                        rt::typed::opt(
+                            &mut out.allowed_waf_wwsf_identities,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (284, 0) => {
+                        rt::typed::many(
+                            &mut out.proxy_info,
+                            &avp,
+                            &mut w,
+                            14,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (282, 0) => {
+                        rt::typed::many(
+                            &mut out.route_record,
+                            &avp,
+                            &mut w,
+                            15,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    return Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                return Err(e);
+            }
+            w.finish(Self::REQUIRED, msg.header().length as usize)
+        } {
+            Ok(()) => Ok(out),
+            Err(e) => Err(e),
+        }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
@@ -7828,72 +8048,6 @@ impl PushProfileAnswer {
             rt::dictionary::AvpType::DiameterIdentity,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        msg: &rt::Message,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 12usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = msg.avps();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
-                (301, 0) => rt::typed::opt(&mut self.drmp, &avp, &mut w, 0),
-                (260, 0) => {
-                    rt::typed::one(
-                        &mut self.vendor_specific_application_id,
-                        &avp,
-                        &mut w,
-                        2,
-                        64,
-                    )
-                }
-                (268, 0) => rt::typed::opt(&mut self.result_code, &avp, &mut w, 64),
-                (297, 0) => {
-                    rt::typed::opt(&mut self.experimental_result, &avp, &mut w, 64)
-                }
-                (277, 0) => {
-                    rt::typed::one(&mut self.auth_session_state, &avp, &mut w, 5, 64)
-                }
-                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 6, 64),
-                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 7, 64),
-                (628, 10415) => {
-                    rt::typed::many(
-                        &mut self.supported_features,
-                        &avp,
-                        &mut w,
-                        8,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                (279, 0) => rt::typed::opt(&mut self.failed_avp, &avp, &mut w, 64),
-                (284, 0) => {
-                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 10, 64, u32::MAX)
-                }
-                (282, 0) => {
-                    rt::typed::many(
-                        &mut self.route_record,
-                        &avp,
-                        &mut w,
-                        11,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, msg.header().length as usize)
-    }
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl rt::typed::Command for PushProfileAnswer {
@@ -7914,8 +8068,84 @@ impl rt::typed::Command for PushProfileAnswer {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        out.decode_members(msg, cx)?;
-        Ok(out)
+        match {
+            let mut count = [0u32; 12usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut out.extra,
+                flags: &mut out.avp_flags,
+            };
+            let mut avps = msg.avps();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
+                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
+                    (260, 0) => {
+                        rt::typed::one(
+                            &mut out.vendor_specific_application_id,
+                            &avp,
+                            &mut w,
+                            2,
+                            64,
+                        )
+                    }
+                    (268, 0) => rt::typed::opt(&mut out.result_code, &avp, &mut w, 64),
+                    (297, 0) => {
+                        rt::typed::opt(&mut out.experimental_result, &avp, &mut w, 64)
+                    }
+                    (277, 0) => {
+                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 5, 64)
+                    }
+                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 6, 64),
+                    (296, 0) => {
+                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 7, 64)
+                    }
+                    (628, 10415) => {
+                        rt::typed::many(
+                            &mut out.supported_features,
+                            &avp,
+                            &mut w,
+                            8,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    (279, 0) => rt::typed::opt(&mut out.failed_avp, &avp, &mut w, 64),
+                    (284, 0) => {
+                        rt::typed::many(
+                            &mut out.proxy_info,
+                            &avp,
+                            &mut w,
+                            10,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (282, 0) => {
+                        rt::typed::many(
+                            &mut out.route_record,
+                            &avp,
+                            &mut w,
+                            11,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    return Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                return Err(e);
+            }
+            w.finish(Self::REQUIRED, msg.header().length as usize)
+        } {
+            Ok(()) => Ok(out),
+            Err(e) => Err(e),
+        }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);

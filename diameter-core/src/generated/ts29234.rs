@@ -429,48 +429,6 @@ impl WlanUserData {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(303, 10415);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 5usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (304, 10415) => {
-                    rt::typed::opt(&mut self.charging_data, &avp, &mut w, 192)
-                }
-                (305, 10415) => rt::typed::opt(&mut self.wlan_access, &avp, &mut w, 192),
-                (306, 10415) => {
-                    rt::typed::opt(&mut self.wlan_3gpp_ip_access, &avp, &mut w, 192)
-                }
-                (307, 10415) => {
-                    rt::typed::many(
-                        &mut self.apn_authorized,
-                        &avp,
-                        &mut w,
-                        3,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                (319, 10415) => {
-                    rt::typed::opt(&mut self.maximum_number_accesses, &avp, &mut w, 192)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "ts29234"))]
 impl rt::AvpData for WlanUserData {
@@ -483,11 +441,60 @@ impl rt::AvpData for WlanUserData {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 5usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (304, 10415) => {
+                        rt::typed::opt(&mut self.charging_data, &avp, &mut w, 192)
+                    }
+                    (305, 10415) => {
+                        rt::typed::opt(&mut self.wlan_access, &avp, &mut w, 192)
+                    }
+                    (306, 10415) => {
+                        rt::typed::opt(&mut self.wlan_3gpp_ip_access, &avp, &mut w, 192)
+                    }
+                    (307, 10415) => {
+                        rt::typed::many(
+                            &mut self.apn_authorized,
+                            &avp,
+                            &mut w,
+                            3,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    (319, 10415) => {
+                        rt::typed::opt(
+                            &mut self.maximum_number_accesses,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     #[inline]
     fn check(
@@ -559,34 +566,6 @@ impl ChargingData {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(304, 10415);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 2usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (314, 10415) => {
-                    rt::typed::opt(&mut self.charging_characteristics, &avp, &mut w, 192)
-                }
-                (315, 10415) => {
-                    rt::typed::opt(&mut self.charging_nodes, &avp, &mut w, 192)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "ts29234"))]
 impl rt::AvpData for ChargingData {
@@ -599,11 +578,44 @@ impl rt::AvpData for ChargingData {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 2usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (314, 10415) => {
+                        rt::typed::opt(
+                            &mut self.charging_characteristics,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (315, 10415) => {
+                        rt::typed::opt(&mut self.charging_nodes, &avp, &mut w, 192)
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     #[inline]
     fn check(
@@ -687,43 +699,6 @@ impl ApnAuthorized {
             rt::dictionary::AvpType::UTF8String,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 5usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (493, 0) => {
-                    rt::typed::one(&mut self.service_selection, &avp, &mut w, 0, 64)
-                }
-                (309, 10415) => {
-                    rt::typed::opt(&mut self.apn_barring_type, &avp, &mut w, 192)
-                }
-                (310, 10415) => {
-                    rt::typed::opt(&mut self.wlan_direct_ip_access, &avp, &mut w, 192)
-                }
-                (312, 10415) => {
-                    rt::typed::opt(&mut self.routing_policy, &avp, &mut w, 192)
-                }
-                (313, 10415) => {
-                    rt::typed::opt(&mut self.max_requested_bandwidth, &avp, &mut w, 192)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "ts29234"))]
 impl rt::AvpData for ApnAuthorized {
@@ -736,11 +711,58 @@ impl rt::AvpData for ApnAuthorized {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 5usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (493, 0) => {
+                        rt::typed::one(&mut self.service_selection, &avp, &mut w, 0, 64)
+                    }
+                    (309, 10415) => {
+                        rt::typed::opt(&mut self.apn_barring_type, &avp, &mut w, 192)
+                    }
+                    (310, 10415) => {
+                        rt::typed::opt(
+                            &mut self.wlan_direct_ip_access,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (312, 10415) => {
+                        rt::typed::opt(&mut self.routing_policy, &avp, &mut w, 192)
+                    }
+                    (313, 10415) => {
+                        rt::typed::opt(
+                            &mut self.max_requested_bandwidth,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     #[inline]
     fn check(
@@ -827,60 +849,6 @@ impl ChargingNodes {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(315, 10415);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 4usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (316, 10415) => {
-                    rt::typed::opt(
-                        &mut self.primary_ocs_charging_function_name,
-                        &avp,
-                        &mut w,
-                        192,
-                    )
-                }
-                (317, 10415) => {
-                    rt::typed::opt(
-                        &mut self.secondary_ocs_charging_function_name,
-                        &avp,
-                        &mut w,
-                        192,
-                    )
-                }
-                (621, 10415) => {
-                    rt::typed::opt(
-                        &mut self.primary_charging_collection_function_name,
-                        &avp,
-                        &mut w,
-                        192,
-                    )
-                }
-                (622, 10415) => {
-                    rt::typed::opt(
-                        &mut self.secondary_charging_collection_function_name,
-                        &avp,
-                        &mut w,
-                        192,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "ts29234"))]
 impl rt::AvpData for ChargingNodes {
@@ -893,11 +861,65 @@ impl rt::AvpData for ChargingNodes {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 4usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (316, 10415) => {
+                        rt::typed::opt(
+                            &mut self.primary_ocs_charging_function_name,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (317, 10415) => {
+                        rt::typed::opt(
+                            &mut self.secondary_ocs_charging_function_name,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (621, 10415) => {
+                        rt::typed::opt(
+                            &mut self.primary_charging_collection_function_name,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (622, 10415) => {
+                        rt::typed::opt(
+                            &mut self.secondary_charging_collection_function_name,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     #[inline]
     fn check(

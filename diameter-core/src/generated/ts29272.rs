@@ -5549,275 +5549,6 @@ impl SubscriptionData {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1400, 10415);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 50usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (1424, 10415) => {
-                    rt::typed::opt(&mut self.subscriber_status, &avp, &mut w, 192)
-                }
-                (701, 10415) => rt::typed::opt(&mut self.msisdn, &avp, &mut w, 192),
-                (1643, 10415) => rt::typed::opt(&mut self.a_msisdn, &avp, &mut w, 128),
-                (1433, 10415) => rt::typed::opt(&mut self.stn_sr, &avp, &mut w, 192),
-                (1491, 10415) => {
-                    rt::typed::opt(&mut self.ics_indicator, &avp, &mut w, 192)
-                }
-                (1417, 10415) => {
-                    rt::typed::opt(&mut self.network_access_mode, &avp, &mut w, 192)
-                }
-                (1425, 10415) => {
-                    rt::typed::opt(
-                        &mut self.operator_determined_barring,
-                        &avp,
-                        &mut w,
-                        192,
-                    )
-                }
-                (1418, 10415) => rt::typed::opt(&mut self.hplmn_odb, &avp, &mut w, 192),
-                (1446, 10415) => {
-                    rt::typed::many(
-                        &mut self.regional_subscription_zone_code,
-                        &avp,
-                        &mut w,
-                        8,
-                        192,
-                        10,
-                    )
-                }
-                (1426, 10415) => {
-                    rt::typed::opt(&mut self.access_restriction_data, &avp, &mut w, 192)
-                }
-                (1427, 10415) => {
-                    rt::typed::opt(&mut self.apn_oi_replacement, &avp, &mut w, 192)
-                }
-                (1473, 10415) => rt::typed::opt(&mut self.lcs_info, &avp, &mut w, 192),
-                (1486, 10415) => {
-                    rt::typed::opt(&mut self.teleservice_list, &avp, &mut w, 192)
-                }
-                (1488, 10415) => {
-                    rt::typed::many(
-                        &mut self.call_barring_info,
-                        &avp,
-                        &mut w,
-                        13,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                (13, 10415) => {
-                    rt::typed::opt(
-                        &mut self.tgpp_charging_characteristics,
-                        &avp,
-                        &mut w,
-                        192,
-                    )
-                }
-                (1435, 10415) => rt::typed::opt(&mut self.ambr, &avp, &mut w, 192),
-                (1429, 10415) => {
-                    rt::typed::opt(
-                        &mut self.apn_configuration_profile,
-                        &avp,
-                        &mut w,
-                        192,
-                    )
-                }
-                (1440, 10415) => {
-                    rt::typed::opt(
-                        &mut self.rat_frequency_selection_priority_id,
-                        &avp,
-                        &mut w,
-                        192,
-                    )
-                }
-                (1458, 10415) => rt::typed::opt(&mut self.trace_data, &avp, &mut w, 192),
-                (1467, 10415) => {
-                    rt::typed::opt(&mut self.gprs_subscription_data, &avp, &mut w, 192)
-                }
-                (1436, 10415) => {
-                    rt::typed::many(
-                        &mut self.csg_subscription_data,
-                        &avp,
-                        &mut w,
-                        20,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                (1457, 10415) => {
-                    rt::typed::opt(
-                        &mut self.roaming_restricted_due_to_unsupported_feature,
-                        &avp,
-                        &mut w,
-                        192,
-                    )
-                }
-                (1619, 10415) => {
-                    rt::typed::opt(
-                        &mut self.subscribed_periodic_rau_tau_timer,
-                        &avp,
-                        &mut w,
-                        192,
-                    )
-                }
-                (1616, 10415) => {
-                    rt::typed::opt(&mut self.mps_priority, &avp, &mut w, 192)
-                }
-                (1617, 10415) => {
-                    rt::typed::opt(&mut self.vplmn_lipa_allowed, &avp, &mut w, 192)
-                }
-                (1633, 10415) => {
-                    rt::typed::opt(&mut self.relay_node_indicator, &avp, &mut w, 128)
-                }
-                (1634, 10415) => {
-                    rt::typed::opt(&mut self.mdt_user_consent, &avp, &mut w, 192)
-                }
-                (1636, 10415) => {
-                    rt::typed::opt(&mut self.subscribed_vsrvcc, &avp, &mut w, 192)
-                }
-                (3701, 10415) => {
-                    rt::typed::opt(&mut self.prose_subscription_data, &avp, &mut w, 192)
-                }
-                (1654, 10415) => {
-                    rt::typed::opt(&mut self.subscription_data_flags, &avp, &mut w, 128)
-                }
-                (1673, 10415) => {
-                    rt::typed::many(
-                        &mut self.adjacent_access_restriction_data,
-                        &avp,
-                        &mut w,
-                        30,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                (1674, 10415) => {
-                    rt::typed::opt(
-                        &mut self.dl_buffering_suggested_packet_count,
-                        &avp,
-                        &mut w,
-                        128,
-                    )
-                }
-                (1675, 10415) => {
-                    rt::typed::many(
-                        &mut self.imsi_group_id,
-                        &avp,
-                        &mut w,
-                        32,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                (1680, 10415) => {
-                    rt::typed::opt(&mut self.ue_usage_type, &avp, &mut w, 128)
-                }
-                (3113, 10415) => {
-                    rt::typed::many(
-                        &mut self.aese_communication_pattern,
-                        &avp,
-                        &mut w,
-                        34,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                (3122, 10415) => {
-                    rt::typed::many(
-                        &mut self.monitoring_event_configuration,
-                        &avp,
-                        &mut w,
-                        35,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                (1687, 10415) => {
-                    rt::typed::opt(&mut self.emergency_info, &avp, &mut w, 192)
-                }
-                (1688, 10415) => {
-                    rt::typed::opt(&mut self.v2x_subscription_data, &avp, &mut w, 192)
-                }
-                (1710, 10415) => {
-                    rt::typed::opt(&mut self.v2x_subscription_data_nr, &avp, &mut w, 192)
-                }
-                (1691, 10415) => {
-                    rt::typed::many(
-                        &mut self.edrx_cycle_length,
-                        &avp,
-                        &mut w,
-                        39,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                (3111, 10415) => {
-                    rt::typed::opt(&mut self.external_identifier, &avp, &mut w, 192)
-                }
-                (4324, 10415) => rt::typed::opt(&mut self.active_time, &avp, &mut w, 192),
-                (1698, 10415) => {
-                    rt::typed::opt(&mut self.service_gap_time, &avp, &mut w, 192)
-                }
-                (1700, 10415) => {
-                    rt::typed::opt(
-                        &mut self.broadcast_location_assistance_data_types,
-                        &avp,
-                        &mut w,
-                        192,
-                    )
-                }
-                (1699, 10415) => {
-                    rt::typed::opt(
-                        &mut self.aerial_ue_subscription_information,
-                        &avp,
-                        &mut w,
-                        192,
-                    )
-                }
-                (1704, 10415) => {
-                    rt::typed::opt(
-                        &mut self.core_network_restrictions,
-                        &avp,
-                        &mut w,
-                        192,
-                    )
-                }
-                (1701, 10415) => {
-                    rt::typed::many(
-                        &mut self.paging_time_window,
-                        &avp,
-                        &mut w,
-                        46,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                (1708, 10415) => {
-                    rt::typed::opt(&mut self.subscribed_arpi, &avp, &mut w, 192)
-                }
-                (1709, 10415) => {
-                    rt::typed::opt(&mut self.iab_operation_permission, &avp, &mut w, 192)
-                }
-                (1728, 10415) => {
-                    rt::typed::opt(&mut self.plmn_rat_usage_control, &avp, &mut w, 192)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::AvpData for SubscriptionData {
@@ -5830,11 +5561,330 @@ impl rt::AvpData for SubscriptionData {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 50usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (1424, 10415) => {
+                        rt::typed::opt(&mut self.subscriber_status, &avp, &mut w, 192)
+                    }
+                    (701, 10415) => rt::typed::opt(&mut self.msisdn, &avp, &mut w, 192),
+                    (1643, 10415) => {
+                        rt::typed::opt(&mut self.a_msisdn, &avp, &mut w, 128)
+                    }
+                    (1433, 10415) => rt::typed::opt(&mut self.stn_sr, &avp, &mut w, 192),
+                    (1491, 10415) => {
+                        rt::typed::opt(&mut self.ics_indicator, &avp, &mut w, 192)
+                    }
+                    (1417, 10415) => {
+                        rt::typed::opt(&mut self.network_access_mode, &avp, &mut w, 192)
+                    }
+                    (1425, 10415) => {
+                        rt::typed::opt(
+                            &mut self.operator_determined_barring,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (1418, 10415) => {
+                        rt::typed::opt(&mut self.hplmn_odb, &avp, &mut w, 192)
+                    }
+                    (1446, 10415) => {
+                        rt::typed::many(
+                            &mut self.regional_subscription_zone_code,
+                            &avp,
+                            &mut w,
+                            8,
+                            192,
+                            10,
+                        )
+                    }
+                    (1426, 10415) => {
+                        rt::typed::opt(
+                            &mut self.access_restriction_data,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (1427, 10415) => {
+                        rt::typed::opt(&mut self.apn_oi_replacement, &avp, &mut w, 192)
+                    }
+                    (1473, 10415) => {
+                        rt::typed::opt(&mut self.lcs_info, &avp, &mut w, 192)
+                    }
+                    (1486, 10415) => {
+                        rt::typed::opt(&mut self.teleservice_list, &avp, &mut w, 192)
+                    }
+                    (1488, 10415) => {
+                        rt::typed::many(
+                            &mut self.call_barring_info,
+                            &avp,
+                            &mut w,
+                            13,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    (13, 10415) => {
+                        rt::typed::opt(
+                            &mut self.tgpp_charging_characteristics,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (1435, 10415) => rt::typed::opt(&mut self.ambr, &avp, &mut w, 192),
+                    (1429, 10415) => {
+                        rt::typed::opt(
+                            &mut self.apn_configuration_profile,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (1440, 10415) => {
+                        rt::typed::opt(
+                            &mut self.rat_frequency_selection_priority_id,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (1458, 10415) => {
+                        rt::typed::opt(&mut self.trace_data, &avp, &mut w, 192)
+                    }
+                    (1467, 10415) => {
+                        rt::typed::opt(
+                            &mut self.gprs_subscription_data,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (1436, 10415) => {
+                        rt::typed::many(
+                            &mut self.csg_subscription_data,
+                            &avp,
+                            &mut w,
+                            20,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    (1457, 10415) => {
+                        rt::typed::opt(
+                            &mut self.roaming_restricted_due_to_unsupported_feature,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (1619, 10415) => {
+                        rt::typed::opt(
+                            &mut self.subscribed_periodic_rau_tau_timer,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (1616, 10415) => {
+                        rt::typed::opt(&mut self.mps_priority, &avp, &mut w, 192)
+                    }
+                    (1617, 10415) => {
+                        rt::typed::opt(&mut self.vplmn_lipa_allowed, &avp, &mut w, 192)
+                    }
+                    (1633, 10415) => {
+                        rt::typed::opt(&mut self.relay_node_indicator, &avp, &mut w, 128)
+                    }
+                    (1634, 10415) => {
+                        rt::typed::opt(&mut self.mdt_user_consent, &avp, &mut w, 192)
+                    }
+                    (1636, 10415) => {
+                        rt::typed::opt(&mut self.subscribed_vsrvcc, &avp, &mut w, 192)
+                    }
+                    (3701, 10415) => {
+                        rt::typed::opt(
+                            &mut self.prose_subscription_data,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (1654, 10415) => {
+                        rt::typed::opt(
+                            &mut self.subscription_data_flags,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (1673, 10415) => {
+                        rt::typed::many(
+                            &mut self.adjacent_access_restriction_data,
+                            &avp,
+                            &mut w,
+                            30,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    (1674, 10415) => {
+                        rt::typed::opt(
+                            &mut self.dl_buffering_suggested_packet_count,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (1675, 10415) => {
+                        rt::typed::many(
+                            &mut self.imsi_group_id,
+                            &avp,
+                            &mut w,
+                            32,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    (1680, 10415) => {
+                        rt::typed::opt(&mut self.ue_usage_type, &avp, &mut w, 128)
+                    }
+                    (3113, 10415) => {
+                        rt::typed::many(
+                            &mut self.aese_communication_pattern,
+                            &avp,
+                            &mut w,
+                            34,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    (3122, 10415) => {
+                        rt::typed::many(
+                            &mut self.monitoring_event_configuration,
+                            &avp,
+                            &mut w,
+                            35,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    (1687, 10415) => {
+                        rt::typed::opt(&mut self.emergency_info, &avp, &mut w, 192)
+                    }
+                    (1688, 10415) => {
+                        rt::typed::opt(
+                            &mut self.v2x_subscription_data,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (1710, 10415) => {
+                        rt::typed::opt(
+                            &mut self.v2x_subscription_data_nr,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (1691, 10415) => {
+                        rt::typed::many(
+                            &mut self.edrx_cycle_length,
+                            &avp,
+                            &mut w,
+                            39,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    (3111, 10415) => {
+                        rt::typed::opt(&mut self.external_identifier, &avp, &mut w, 192)
+                    }
+                    (4324, 10415) => {
+                        rt::typed::opt(&mut self.active_time, &avp, &mut w, 192)
+                    }
+                    (1698, 10415) => {
+                        rt::typed::opt(&mut self.service_gap_time, &avp, &mut w, 192)
+                    }
+                    (1700, 10415) => {
+                        rt::typed::opt(
+                            &mut self.broadcast_location_assistance_data_types,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (1699, 10415) => {
+                        rt::typed::opt(
+                            &mut self.aerial_ue_subscription_information,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (1704, 10415) => {
+                        rt::typed::opt(
+                            &mut self.core_network_restrictions,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (1701, 10415) => {
+                        rt::typed::many(
+                            &mut self.paging_time_window,
+                            &avp,
+                            &mut w,
+                            46,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    (1708, 10415) => {
+                        rt::typed::opt(&mut self.subscribed_arpi, &avp, &mut w, 192)
+                    }
+                    (1709, 10415) => {
+                        rt::typed::opt(
+                            &mut self.iab_operation_permission,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (1728, 10415) => {
+                        rt::typed::opt(
+                            &mut self.plmn_rat_usage_control,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     #[inline]
     fn check(
@@ -6252,33 +6302,6 @@ impl TerminalInformation {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1401, 10415);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 3usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (1402, 10415) => rt::typed::opt(&mut self.imei, &avp, &mut w, 192),
-                (1471, 10415) => rt::typed::opt(&mut self.tgpp2_meid, &avp, &mut w, 192),
-                (1403, 10415) => {
-                    rt::typed::opt(&mut self.software_version, &avp, &mut w, 192)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(
     any(
@@ -6304,11 +6327,40 @@ impl rt::AvpData for TerminalInformation {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 3usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (1402, 10415) => rt::typed::opt(&mut self.imei, &avp, &mut w, 192),
+                    (1471, 10415) => {
+                        rt::typed::opt(&mut self.tgpp2_meid, &avp, &mut w, 192)
+                    }
+                    (1403, 10415) => {
+                        rt::typed::opt(&mut self.software_version, &avp, &mut w, 192)
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     #[inline]
     fn check(
@@ -6375,47 +6427,6 @@ impl RequestedEutranAuthenticationInfo {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1408, 10415);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 3usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (1410, 10415) => {
-                    rt::typed::opt(
-                        &mut self.number_of_requested_vectors,
-                        &avp,
-                        &mut w,
-                        192,
-                    )
-                }
-                (1412, 10415) => {
-                    rt::typed::opt(
-                        &mut self.immediate_response_preferred,
-                        &avp,
-                        &mut w,
-                        192,
-                    )
-                }
-                (1411, 10415) => {
-                    rt::typed::opt(&mut self.re_synchronization_info, &avp, &mut w, 192)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl rt::AvpData for RequestedEutranAuthenticationInfo {
@@ -6428,11 +6439,57 @@ impl rt::AvpData for RequestedEutranAuthenticationInfo {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 3usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (1410, 10415) => {
+                        rt::typed::opt(
+                            &mut self.number_of_requested_vectors,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (1412, 10415) => {
+                        rt::typed::opt(
+                            &mut self.immediate_response_preferred,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (1411, 10415) => {
+                        rt::typed::opt(
+                            &mut self.re_synchronization_info,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(
@@ -6506,47 +6563,6 @@ impl RequestedUtranGeranAuthenticationInfo {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1409, 10415);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 3usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (1410, 10415) => {
-                    rt::typed::opt(
-                        &mut self.number_of_requested_vectors,
-                        &avp,
-                        &mut w,
-                        192,
-                    )
-                }
-                (1412, 10415) => {
-                    rt::typed::opt(
-                        &mut self.immediate_response_preferred,
-                        &avp,
-                        &mut w,
-                        192,
-                    )
-                }
-                (1411, 10415) => {
-                    rt::typed::opt(&mut self.re_synchronization_info, &avp, &mut w, 192)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl rt::AvpData for RequestedUtranGeranAuthenticationInfo {
@@ -6559,11 +6575,57 @@ impl rt::AvpData for RequestedUtranGeranAuthenticationInfo {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 3usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (1410, 10415) => {
+                        rt::typed::opt(
+                            &mut self.number_of_requested_vectors,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (1412, 10415) => {
+                        rt::typed::opt(
+                            &mut self.immediate_response_preferred,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (1411, 10415) => {
+                        rt::typed::opt(
+                            &mut self.re_synchronization_info,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(
@@ -6637,58 +6699,6 @@ impl AuthenticationInfo {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1413, 10415);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 3usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (1414, 10415) => {
-                    rt::typed::many(
-                        &mut self.e_utran_vector,
-                        &avp,
-                        &mut w,
-                        0,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                (1415, 10415) => {
-                    rt::typed::many(
-                        &mut self.utran_vector,
-                        &avp,
-                        &mut w,
-                        1,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                (1416, 10415) => {
-                    rt::typed::many(
-                        &mut self.geran_vector,
-                        &avp,
-                        &mut w,
-                        2,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl rt::AvpData for AuthenticationInfo {
@@ -6701,11 +6711,63 @@ impl rt::AvpData for AuthenticationInfo {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 3usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (1414, 10415) => {
+                        rt::typed::many(
+                            &mut self.e_utran_vector,
+                            &avp,
+                            &mut w,
+                            0,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    (1415, 10415) => {
+                        rt::typed::many(
+                            &mut self.utran_vector,
+                            &avp,
+                            &mut w,
+                            1,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    (1416, 10415) => {
+                        rt::typed::many(
+                            &mut self.geran_vector,
+                            &avp,
+                            &mut w,
+                            2,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_all(&self.e_utran_vector, buf, &self.avp_flags, 1414, 10415, 192);
@@ -6803,33 +6865,6 @@ impl EUtranVector {
             rt::dictionary::AvpType::OctetString,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 5usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (1419, 10415) => rt::typed::opt(&mut self.item_number, &avp, &mut w, 192),
-                (1447, 10415) => rt::typed::one(&mut self.rand, &avp, &mut w, 1, 192),
-                (1448, 10415) => rt::typed::one(&mut self.xres, &avp, &mut w, 2, 192),
-                (1449, 10415) => rt::typed::one(&mut self.autn, &avp, &mut w, 3, 192),
-                (1450, 10415) => rt::typed::one(&mut self.kasme, &avp, &mut w, 4, 192),
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl rt::AvpData for EUtranVector {
@@ -6842,11 +6877,42 @@ impl rt::AvpData for EUtranVector {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 5usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (1419, 10415) => {
+                        rt::typed::opt(&mut self.item_number, &avp, &mut w, 192)
+                    }
+                    (1447, 10415) => rt::typed::one(&mut self.rand, &avp, &mut w, 1, 192),
+                    (1448, 10415) => rt::typed::one(&mut self.xres, &avp, &mut w, 2, 192),
+                    (1449, 10415) => rt::typed::one(&mut self.autn, &avp, &mut w, 3, 192),
+                    (1450, 10415) => {
+                        rt::typed::one(&mut self.kasme, &avp, &mut w, 4, 192)
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     #[inline]
     fn check(
@@ -6966,38 +7032,6 @@ impl UtranVector {
             rt::dictionary::AvpType::OctetString,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 6usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (1419, 10415) => rt::typed::opt(&mut self.item_number, &avp, &mut w, 192),
-                (1447, 10415) => rt::typed::one(&mut self.rand, &avp, &mut w, 1, 192),
-                (1448, 10415) => rt::typed::one(&mut self.xres, &avp, &mut w, 2, 192),
-                (1449, 10415) => rt::typed::one(&mut self.autn, &avp, &mut w, 3, 192),
-                (625, 10415) => {
-                    rt::typed::one(&mut self.confidentiality_key, &avp, &mut w, 4, 192)
-                }
-                (626, 10415) => {
-                    rt::typed::one(&mut self.integrity_key, &avp, &mut w, 5, 192)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl rt::AvpData for UtranVector {
@@ -7010,11 +7044,51 @@ impl rt::AvpData for UtranVector {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 6usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (1419, 10415) => {
+                        rt::typed::opt(&mut self.item_number, &avp, &mut w, 192)
+                    }
+                    (1447, 10415) => rt::typed::one(&mut self.rand, &avp, &mut w, 1, 192),
+                    (1448, 10415) => rt::typed::one(&mut self.xres, &avp, &mut w, 2, 192),
+                    (1449, 10415) => rt::typed::one(&mut self.autn, &avp, &mut w, 3, 192),
+                    (625, 10415) => {
+                        rt::typed::one(
+                            &mut self.confidentiality_key,
+                            &avp,
+                            &mut w,
+                            4,
+                            192,
+                        )
+                    }
+                    (626, 10415) => {
+                        rt::typed::one(&mut self.integrity_key, &avp, &mut w, 5, 192)
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     #[inline]
     fn check(
@@ -7116,32 +7190,6 @@ impl GeranVector {
             rt::dictionary::AvpType::OctetString,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 4usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (1419, 10415) => rt::typed::opt(&mut self.item_number, &avp, &mut w, 192),
-                (1447, 10415) => rt::typed::one(&mut self.rand, &avp, &mut w, 1, 192),
-                (1454, 10415) => rt::typed::one(&mut self.sres, &avp, &mut w, 2, 192),
-                (1453, 10415) => rt::typed::one(&mut self.kc, &avp, &mut w, 3, 192),
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl rt::AvpData for GeranVector {
@@ -7154,11 +7202,39 @@ impl rt::AvpData for GeranVector {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 4usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (1419, 10415) => {
+                        rt::typed::opt(&mut self.item_number, &avp, &mut w, 192)
+                    }
+                    (1447, 10415) => rt::typed::one(&mut self.rand, &avp, &mut w, 1, 192),
+                    (1454, 10415) => rt::typed::one(&mut self.sres, &avp, &mut w, 2, 192),
+                    (1453, 10415) => rt::typed::one(&mut self.kc, &avp, &mut w, 3, 192),
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     #[inline]
     fn check(
@@ -7255,61 +7331,6 @@ impl ApnConfigurationProfile {
             rt::dictionary::AvpType::Grouped,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 5usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (1423, 10415) => {
-                    rt::typed::one(&mut self.context_identifier, &avp, &mut w, 0, 192)
-                }
-                (1683, 10415) => {
-                    rt::typed::opt(
-                        &mut self.additional_context_identifier,
-                        &avp,
-                        &mut w,
-                        192,
-                    )
-                }
-                (1719, 10415) => {
-                    rt::typed::opt(&mut self.third_context_identifier, &avp, &mut w, 192)
-                }
-                (1428, 10415) => {
-                    rt::typed::one(
-                        &mut self.all_apn_configurations_included_indicator,
-                        &avp,
-                        &mut w,
-                        3,
-                        192,
-                    )
-                }
-                (1430, 10415) => {
-                    rt::typed::many(
-                        &mut self.apn_configuration,
-                        &avp,
-                        &mut w,
-                        4,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::AvpData for ApnConfigurationProfile {
@@ -7322,11 +7343,77 @@ impl rt::AvpData for ApnConfigurationProfile {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 5usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (1423, 10415) => {
+                        rt::typed::one(
+                            &mut self.context_identifier,
+                            &avp,
+                            &mut w,
+                            0,
+                            192,
+                        )
+                    }
+                    (1683, 10415) => {
+                        rt::typed::opt(
+                            &mut self.additional_context_identifier,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (1719, 10415) => {
+                        rt::typed::opt(
+                            &mut self.third_context_identifier,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (1428, 10415) => {
+                        rt::typed::one(
+                            &mut self.all_apn_configurations_included_indicator,
+                            &avp,
+                            &mut w,
+                            3,
+                            192,
+                        )
+                    }
+                    (1430, 10415) => {
+                        rt::typed::many(
+                            &mut self.apn_configuration,
+                            &avp,
+                            &mut w,
+                            4,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(
@@ -7584,163 +7671,6 @@ impl ApnConfiguration {
             rt::dictionary::AvpType::UTF8String,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 27usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (1423, 10415) => {
-                    rt::typed::one(&mut self.context_identifier, &avp, &mut w, 0, 192)
-                }
-                (848, 10415) => {
-                    rt::typed::many(
-                        &mut self.served_party_ip_address,
-                        &avp,
-                        &mut w,
-                        1,
-                        192,
-                        2,
-                    )
-                }
-                (1456, 10415) => rt::typed::one(&mut self.pdn_type, &avp, &mut w, 2, 192),
-                (493, 0) => {
-                    rt::typed::one(&mut self.service_selection, &avp, &mut w, 3, 64)
-                }
-                (1431, 10415) => {
-                    rt::typed::opt(
-                        &mut self.eps_subscribed_qos_profile,
-                        &avp,
-                        &mut w,
-                        192,
-                    )
-                }
-                (1432, 10415) => {
-                    rt::typed::opt(
-                        &mut self.vplmn_dynamic_address_allowed,
-                        &avp,
-                        &mut w,
-                        192,
-                    )
-                }
-                (486, 0) => rt::typed::opt(&mut self.mip6_agent_info, &avp, &mut w, 64),
-                (600, 10415) => {
-                    rt::typed::opt(
-                        &mut self.visited_network_identifier,
-                        &avp,
-                        &mut w,
-                        192,
-                    )
-                }
-                (1438, 10415) => {
-                    rt::typed::opt(&mut self.pdn_gw_allocation_type, &avp, &mut w, 192)
-                }
-                (13, 10415) => {
-                    rt::typed::opt(
-                        &mut self.tgpp_charging_characteristics,
-                        &avp,
-                        &mut w,
-                        192,
-                    )
-                }
-                (1435, 10415) => rt::typed::opt(&mut self.ambr, &avp, &mut w, 192),
-                (1472, 10415) => {
-                    rt::typed::many(
-                        &mut self.specific_apn_info,
-                        &avp,
-                        &mut w,
-                        11,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                (1427, 10415) => {
-                    rt::typed::opt(&mut self.apn_oi_replacement, &avp, &mut w, 192)
-                }
-                (1613, 10415) => {
-                    rt::typed::opt(&mut self.sipto_permission, &avp, &mut w, 192)
-                }
-                (1618, 10415) => {
-                    rt::typed::opt(&mut self.lipa_permission, &avp, &mut w, 192)
-                }
-                (1663, 10415) => {
-                    rt::typed::opt(&mut self.restoration_priority, &avp, &mut w, 128)
-                }
-                (1665, 10415) => {
-                    rt::typed::opt(
-                        &mut self.sipto_local_network_permission,
-                        &avp,
-                        &mut w,
-                        128,
-                    )
-                }
-                (1667, 10415) => {
-                    rt::typed::opt(&mut self.wlan_offloadability, &avp, &mut w, 128)
-                }
-                (1681, 10415) => {
-                    rt::typed::opt(
-                        &mut self.non_ip_pdn_type_indicator,
-                        &avp,
-                        &mut w,
-                        192,
-                    )
-                }
-                (1682, 10415) => {
-                    rt::typed::opt(
-                        &mut self.non_ip_data_delivery_mechanism,
-                        &avp,
-                        &mut w,
-                        192,
-                    )
-                }
-                (3125, 10415) => rt::typed::opt(&mut self.scef_id, &avp, &mut w, 192),
-                (1684, 10415) => rt::typed::opt(&mut self.scef_realm, &avp, &mut w, 192),
-                (1686, 10415) => {
-                    rt::typed::opt(&mut self.preferred_data_mode, &avp, &mut w, 192)
-                }
-                (1690, 10415) => {
-                    rt::typed::opt(
-                        &mut self.pdn_connection_continuity,
-                        &avp,
-                        &mut w,
-                        192,
-                    )
-                }
-                (1697, 10415) => {
-                    rt::typed::opt(&mut self.rds_indicator, &avp, &mut w, 192)
-                }
-                (1706, 10415) => {
-                    rt::typed::opt(
-                        &mut self.interworking_5gs_indicator,
-                        &avp,
-                        &mut w,
-                        192,
-                    )
-                }
-                (1707, 10415) => {
-                    rt::typed::opt(
-                        &mut self.ethernet_pdn_type_indicator,
-                        &avp,
-                        &mut w,
-                        192,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(
     any(
@@ -7764,11 +7694,185 @@ impl rt::AvpData for ApnConfiguration {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 27usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (1423, 10415) => {
+                        rt::typed::one(
+                            &mut self.context_identifier,
+                            &avp,
+                            &mut w,
+                            0,
+                            192,
+                        )
+                    }
+                    (848, 10415) => {
+                        rt::typed::many(
+                            &mut self.served_party_ip_address,
+                            &avp,
+                            &mut w,
+                            1,
+                            192,
+                            2,
+                        )
+                    }
+                    (1456, 10415) => {
+                        rt::typed::one(&mut self.pdn_type, &avp, &mut w, 2, 192)
+                    }
+                    (493, 0) => {
+                        rt::typed::one(&mut self.service_selection, &avp, &mut w, 3, 64)
+                    }
+                    (1431, 10415) => {
+                        rt::typed::opt(
+                            &mut self.eps_subscribed_qos_profile,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (1432, 10415) => {
+                        rt::typed::opt(
+                            &mut self.vplmn_dynamic_address_allowed,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (486, 0) => {
+                        rt::typed::opt(&mut self.mip6_agent_info, &avp, &mut w, 64)
+                    }
+                    (600, 10415) => {
+                        rt::typed::opt(
+                            &mut self.visited_network_identifier,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (1438, 10415) => {
+                        rt::typed::opt(
+                            &mut self.pdn_gw_allocation_type,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (13, 10415) => {
+                        rt::typed::opt(
+                            &mut self.tgpp_charging_characteristics,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (1435, 10415) => rt::typed::opt(&mut self.ambr, &avp, &mut w, 192),
+                    (1472, 10415) => {
+                        rt::typed::many(
+                            &mut self.specific_apn_info,
+                            &avp,
+                            &mut w,
+                            11,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    (1427, 10415) => {
+                        rt::typed::opt(&mut self.apn_oi_replacement, &avp, &mut w, 192)
+                    }
+                    (1613, 10415) => {
+                        rt::typed::opt(&mut self.sipto_permission, &avp, &mut w, 192)
+                    }
+                    (1618, 10415) => {
+                        rt::typed::opt(&mut self.lipa_permission, &avp, &mut w, 192)
+                    }
+                    (1663, 10415) => {
+                        rt::typed::opt(&mut self.restoration_priority, &avp, &mut w, 128)
+                    }
+                    (1665, 10415) => {
+                        rt::typed::opt(
+                            &mut self.sipto_local_network_permission,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (1667, 10415) => {
+                        rt::typed::opt(&mut self.wlan_offloadability, &avp, &mut w, 128)
+                    }
+                    (1681, 10415) => {
+                        rt::typed::opt(
+                            &mut self.non_ip_pdn_type_indicator,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (1682, 10415) => {
+                        rt::typed::opt(
+                            &mut self.non_ip_data_delivery_mechanism,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (3125, 10415) => rt::typed::opt(&mut self.scef_id, &avp, &mut w, 192),
+                    (1684, 10415) => {
+                        rt::typed::opt(&mut self.scef_realm, &avp, &mut w, 192)
+                    }
+                    (1686, 10415) => {
+                        rt::typed::opt(&mut self.preferred_data_mode, &avp, &mut w, 192)
+                    }
+                    (1690, 10415) => {
+                        rt::typed::opt(
+                            &mut self.pdn_connection_continuity,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (1697, 10415) => {
+                        rt::typed::opt(&mut self.rds_indicator, &avp, &mut w, 192)
+                    }
+                    (1706, 10415) => {
+                        rt::typed::opt(
+                            &mut self.interworking_5gs_indicator,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (1707, 10415) => {
+                        rt::typed::opt(
+                            &mut self.ethernet_pdn_type_indicator,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     #[inline]
     fn check(
@@ -8051,40 +8155,6 @@ impl EpsSubscribedQosProfile {
             rt::dictionary::AvpType::Grouped,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 2usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (1028, 10415) => {
-                    rt::typed::one(&mut self.qos_class_identifier, &avp, &mut w, 0, 192)
-                }
-                (1034, 10415) => {
-                    rt::typed::one(
-                        &mut self.allocation_retention_priority,
-                        &avp,
-                        &mut w,
-                        1,
-                        128,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(
     any(
@@ -8108,11 +8178,51 @@ impl rt::AvpData for EpsSubscribedQosProfile {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 2usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (1028, 10415) => {
+                        rt::typed::one(
+                            &mut self.qos_class_identifier,
+                            &avp,
+                            &mut w,
+                            0,
+                            192,
+                        )
+                    }
+                    (1034, 10415) => {
+                        rt::typed::one(
+                            &mut self.allocation_retention_priority,
+                            &avp,
+                            &mut w,
+                            1,
+                            128,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(
@@ -8245,62 +8355,6 @@ impl Ambr {
             rt::dictionary::AvpType::Unsigned32,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 4usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (516, 10415) => {
-                    rt::typed::one(
-                        &mut self.max_requested_bandwidth_ul,
-                        &avp,
-                        &mut w,
-                        0,
-                        192,
-                    )
-                }
-                (515, 10415) => {
-                    rt::typed::one(
-                        &mut self.max_requested_bandwidth_dl,
-                        &avp,
-                        &mut w,
-                        1,
-                        192,
-                    )
-                }
-                (555, 10415) => {
-                    rt::typed::opt(
-                        &mut self.extended_max_requested_bw_ul,
-                        &avp,
-                        &mut w,
-                        128,
-                    )
-                }
-                (554, 10415) => {
-                    rt::typed::opt(
-                        &mut self.extended_max_requested_bw_dl,
-                        &avp,
-                        &mut w,
-                        128,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(
     any(
@@ -8324,11 +8378,67 @@ impl rt::AvpData for Ambr {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 4usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (516, 10415) => {
+                        rt::typed::one(
+                            &mut self.max_requested_bandwidth_ul,
+                            &avp,
+                            &mut w,
+                            0,
+                            192,
+                        )
+                    }
+                    (515, 10415) => {
+                        rt::typed::one(
+                            &mut self.max_requested_bandwidth_dl,
+                            &avp,
+                            &mut w,
+                            1,
+                            192,
+                        )
+                    }
+                    (555, 10415) => {
+                        rt::typed::opt(
+                            &mut self.extended_max_requested_bw_ul,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (554, 10415) => {
+                        rt::typed::opt(
+                            &mut self.extended_max_requested_bw_dl,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(
@@ -8556,67 +8666,6 @@ impl TraceData {
             rt::dictionary::AvpType::Address,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 10usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (1459, 10415) => {
-                    rt::typed::one(&mut self.trace_reference, &avp, &mut w, 0, 192)
-                }
-                (1462, 10415) => {
-                    rt::typed::one(&mut self.trace_depth, &avp, &mut w, 1, 192)
-                }
-                (1463, 10415) => {
-                    rt::typed::one(&mut self.trace_ne_type_list, &avp, &mut w, 2, 192)
-                }
-                (1464, 10415) => {
-                    rt::typed::opt(&mut self.trace_interface_list, &avp, &mut w, 192)
-                }
-                (1465, 10415) => {
-                    rt::typed::one(&mut self.trace_event_list, &avp, &mut w, 4, 192)
-                }
-                (1466, 10415) => rt::typed::opt(&mut self.omc_id, &avp, &mut w, 192),
-                (1452, 10415) => {
-                    rt::typed::one(
-                        &mut self.trace_collection_entity,
-                        &avp,
-                        &mut w,
-                        6,
-                        192,
-                    )
-                }
-                (1622, 10415) => {
-                    rt::typed::opt(&mut self.mdt_configuration, &avp, &mut w, 192)
-                }
-                (1720, 10415) => {
-                    rt::typed::opt(&mut self.mdt_configuration_nr, &avp, &mut w, 192)
-                }
-                (1727, 10415) => {
-                    rt::typed::opt(
-                        &mut self.trace_reporting_consumer_uri,
-                        &avp,
-                        &mut w,
-                        192,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(
     any(
@@ -8647,11 +8696,78 @@ impl rt::AvpData for TraceData {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 10usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (1459, 10415) => {
+                        rt::typed::one(&mut self.trace_reference, &avp, &mut w, 0, 192)
+                    }
+                    (1462, 10415) => {
+                        rt::typed::one(&mut self.trace_depth, &avp, &mut w, 1, 192)
+                    }
+                    (1463, 10415) => {
+                        rt::typed::one(
+                            &mut self.trace_ne_type_list,
+                            &avp,
+                            &mut w,
+                            2,
+                            192,
+                        )
+                    }
+                    (1464, 10415) => {
+                        rt::typed::opt(&mut self.trace_interface_list, &avp, &mut w, 192)
+                    }
+                    (1465, 10415) => {
+                        rt::typed::one(&mut self.trace_event_list, &avp, &mut w, 4, 192)
+                    }
+                    (1466, 10415) => rt::typed::opt(&mut self.omc_id, &avp, &mut w, 192),
+                    (1452, 10415) => {
+                        rt::typed::one(
+                            &mut self.trace_collection_entity,
+                            &avp,
+                            &mut w,
+                            6,
+                            192,
+                        )
+                    }
+                    (1622, 10415) => {
+                        rt::typed::opt(&mut self.mdt_configuration, &avp, &mut w, 192)
+                    }
+                    (1720, 10415) => {
+                        rt::typed::opt(&mut self.mdt_configuration_nr, &avp, &mut w, 192)
+                    }
+                    (1727, 10415) => {
+                        rt::typed::opt(
+                            &mut self.trace_reporting_consumer_uri,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     #[inline]
     fn check(
@@ -8789,40 +8905,6 @@ impl GprsSubscriptionData {
             rt::dictionary::AvpType::Grouped,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 2usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (1468, 10415) => {
-                    rt::typed::one(
-                        &mut self.complete_data_list_included_indicator,
-                        &avp,
-                        &mut w,
-                        0,
-                        192,
-                    )
-                }
-                (1469, 10415) => {
-                    rt::typed::many(&mut self.pdp_context, &avp, &mut w, 1, 192, 50)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::AvpData for GprsSubscriptionData {
@@ -8835,11 +8917,45 @@ impl rt::AvpData for GprsSubscriptionData {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 2usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (1468, 10415) => {
+                        rt::typed::one(
+                            &mut self.complete_data_list_included_indicator,
+                            &avp,
+                            &mut w,
+                            0,
+                            192,
+                        )
+                    }
+                    (1469, 10415) => {
+                        rt::typed::many(&mut self.pdp_context, &avp, &mut w, 1, 192, 50)
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(
@@ -8991,91 +9107,6 @@ impl PdpContext {
             rt::dictionary::AvpType::UTF8String,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 17usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (1423, 10415) => {
-                    rt::typed::one(&mut self.context_identifier, &avp, &mut w, 0, 192)
-                }
-                (1470, 10415) => rt::typed::one(&mut self.pdp_type, &avp, &mut w, 1, 192),
-                (1227, 10415) => rt::typed::opt(&mut self.pdp_address, &avp, &mut w, 128),
-                (1404, 10415) => {
-                    rt::typed::one(&mut self.qos_subscribed, &avp, &mut w, 3, 192)
-                }
-                (1432, 10415) => {
-                    rt::typed::opt(
-                        &mut self.vplmn_dynamic_address_allowed,
-                        &avp,
-                        &mut w,
-                        192,
-                    )
-                }
-                (493, 0) => {
-                    rt::typed::one(&mut self.service_selection, &avp, &mut w, 5, 64)
-                }
-                (13, 10415) => {
-                    rt::typed::opt(
-                        &mut self.tgpp_charging_characteristics,
-                        &avp,
-                        &mut w,
-                        192,
-                    )
-                }
-                (1620, 10415) => {
-                    rt::typed::opt(&mut self.ext_pdp_type, &avp, &mut w, 192)
-                }
-                (1621, 10415) => {
-                    rt::typed::opt(&mut self.ext_pdp_address, &avp, &mut w, 192)
-                }
-                (1435, 10415) => rt::typed::opt(&mut self.ambr, &avp, &mut w, 192),
-                (1427, 10415) => {
-                    rt::typed::opt(&mut self.apn_oi_replacement, &avp, &mut w, 192)
-                }
-                (1613, 10415) => {
-                    rt::typed::opt(&mut self.sipto_permission, &avp, &mut w, 192)
-                }
-                (1618, 10415) => {
-                    rt::typed::opt(&mut self.lipa_permission, &avp, &mut w, 192)
-                }
-                (1663, 10415) => {
-                    rt::typed::opt(&mut self.restoration_priority, &avp, &mut w, 128)
-                }
-                (1665, 10415) => {
-                    rt::typed::opt(
-                        &mut self.sipto_local_network_permission,
-                        &avp,
-                        &mut w,
-                        128,
-                    )
-                }
-                (1682, 10415) => {
-                    rt::typed::opt(
-                        &mut self.non_ip_data_delivery_mechanism,
-                        &avp,
-                        &mut w,
-                        192,
-                    )
-                }
-                (3125, 10415) => rt::typed::opt(&mut self.scef_id, &avp, &mut w, 192),
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::AvpData for PdpContext {
@@ -9088,11 +9119,106 @@ impl rt::AvpData for PdpContext {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 17usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (1423, 10415) => {
+                        rt::typed::one(
+                            &mut self.context_identifier,
+                            &avp,
+                            &mut w,
+                            0,
+                            192,
+                        )
+                    }
+                    (1470, 10415) => {
+                        rt::typed::one(&mut self.pdp_type, &avp, &mut w, 1, 192)
+                    }
+                    (1227, 10415) => {
+                        rt::typed::opt(&mut self.pdp_address, &avp, &mut w, 128)
+                    }
+                    (1404, 10415) => {
+                        rt::typed::one(&mut self.qos_subscribed, &avp, &mut w, 3, 192)
+                    }
+                    (1432, 10415) => {
+                        rt::typed::opt(
+                            &mut self.vplmn_dynamic_address_allowed,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (493, 0) => {
+                        rt::typed::one(&mut self.service_selection, &avp, &mut w, 5, 64)
+                    }
+                    (13, 10415) => {
+                        rt::typed::opt(
+                            &mut self.tgpp_charging_characteristics,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (1620, 10415) => {
+                        rt::typed::opt(&mut self.ext_pdp_type, &avp, &mut w, 192)
+                    }
+                    (1621, 10415) => {
+                        rt::typed::opt(&mut self.ext_pdp_address, &avp, &mut w, 192)
+                    }
+                    (1435, 10415) => rt::typed::opt(&mut self.ambr, &avp, &mut w, 192),
+                    (1427, 10415) => {
+                        rt::typed::opt(&mut self.apn_oi_replacement, &avp, &mut w, 192)
+                    }
+                    (1613, 10415) => {
+                        rt::typed::opt(&mut self.sipto_permission, &avp, &mut w, 192)
+                    }
+                    (1618, 10415) => {
+                        rt::typed::opt(&mut self.lipa_permission, &avp, &mut w, 192)
+                    }
+                    (1663, 10415) => {
+                        rt::typed::opt(&mut self.restoration_priority, &avp, &mut w, 128)
+                    }
+                    (1665, 10415) => {
+                        rt::typed::opt(
+                            &mut self.sipto_local_network_permission,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (1682, 10415) => {
+                        rt::typed::opt(
+                            &mut self.non_ip_data_delivery_mechanism,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (3125, 10415) => rt::typed::opt(&mut self.scef_id, &avp, &mut w, 192),
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     #[inline]
     fn check(
@@ -9250,45 +9376,6 @@ impl CsgSubscriptionData {
             rt::dictionary::AvpType::Unsigned32,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 4usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (1437, 10415) => rt::typed::one(&mut self.csg_id, &avp, &mut w, 0, 192),
-                (1439, 10415) => {
-                    rt::typed::opt(&mut self.expiration_date, &avp, &mut w, 192)
-                }
-                (493, 0) => {
-                    rt::typed::many(
-                        &mut self.service_selection,
-                        &avp,
-                        &mut w,
-                        2,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                (1407, 10415) => {
-                    rt::typed::opt(&mut self.visited_plmn_id, &avp, &mut w, 192)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::AvpData for CsgSubscriptionData {
@@ -9301,11 +9388,52 @@ impl rt::AvpData for CsgSubscriptionData {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 4usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (1437, 10415) => {
+                        rt::typed::one(&mut self.csg_id, &avp, &mut w, 0, 192)
+                    }
+                    (1439, 10415) => {
+                        rt::typed::opt(&mut self.expiration_date, &avp, &mut w, 192)
+                    }
+                    (493, 0) => {
+                        rt::typed::many(
+                            &mut self.service_selection,
+                            &avp,
+                            &mut w,
+                            2,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (1407, 10415) => {
+                        rt::typed::opt(&mut self.visited_plmn_id, &avp, &mut w, 192)
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.csg_id, buf, &self.avp_flags, 1437, 10415, 192);
@@ -9436,42 +9564,6 @@ impl SpecificApnInfo {
             rt::dictionary::AvpType::Grouped,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 3usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (493, 0) => {
-                    rt::typed::one(&mut self.service_selection, &avp, &mut w, 0, 64)
-                }
-                (486, 0) => {
-                    rt::typed::one(&mut self.mip6_agent_info, &avp, &mut w, 1, 64)
-                }
-                (600, 10415) => {
-                    rt::typed::opt(
-                        &mut self.visited_network_identifier,
-                        &avp,
-                        &mut w,
-                        192,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(
     any(
@@ -9495,11 +9587,47 @@ impl rt::AvpData for SpecificApnInfo {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 3usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (493, 0) => {
+                        rt::typed::one(&mut self.service_selection, &avp, &mut w, 0, 64)
+                    }
+                    (486, 0) => {
+                        rt::typed::one(&mut self.mip6_agent_info, &avp, &mut w, 1, 64)
+                    }
+                    (600, 10415) => {
+                        rt::typed::opt(
+                            &mut self.visited_network_identifier,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     #[inline]
     fn check(
@@ -9566,51 +9694,6 @@ impl LcsInfo {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1473, 10415);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 3usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (1474, 10415) => {
-                    rt::typed::many(
-                        &mut self.gmlc_number,
-                        &avp,
-                        &mut w,
-                        0,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                (1475, 10415) => {
-                    rt::typed::many(
-                        &mut self.lcs_privacyexception,
-                        &avp,
-                        &mut w,
-                        1,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                (1485, 10415) => {
-                    rt::typed::many(&mut self.mo_lr, &avp, &mut w, 2, 192, u32::MAX)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::AvpData for LcsInfo {
@@ -9623,11 +9706,56 @@ impl rt::AvpData for LcsInfo {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 3usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (1474, 10415) => {
+                        rt::typed::many(
+                            &mut self.gmlc_number,
+                            &avp,
+                            &mut w,
+                            0,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    (1475, 10415) => {
+                        rt::typed::many(
+                            &mut self.lcs_privacyexception,
+                            &avp,
+                            &mut w,
+                            1,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    (1485, 10415) => {
+                        rt::typed::many(&mut self.mo_lr, &avp, &mut w, 2, 192, u32::MAX)
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_all(&self.gmlc_number, buf, &self.avp_flags, 1474, 10415, 192);
@@ -9718,65 +9846,6 @@ impl LcsPrivacyexception {
             rt::dictionary::AvpType::OctetString,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 6usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (1476, 10415) => rt::typed::one(&mut self.ss_code, &avp, &mut w, 0, 192),
-                (1477, 10415) => {
-                    rt::typed::one(&mut self.ss_status, &avp, &mut w, 1, 192)
-                }
-                (1478, 10415) => {
-                    rt::typed::opt(&mut self.notification_to_ue_user, &avp, &mut w, 192)
-                }
-                (1479, 10415) => {
-                    rt::typed::many(
-                        &mut self.external_client,
-                        &avp,
-                        &mut w,
-                        3,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                (1482, 10415) => {
-                    rt::typed::many(
-                        &mut self.plmn_client,
-                        &avp,
-                        &mut w,
-                        4,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                (1483, 10415) => {
-                    rt::typed::many(
-                        &mut self.tgpp_service_type,
-                        &avp,
-                        &mut w,
-                        5,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::AvpData for LcsPrivacyexception {
@@ -9789,11 +9858,77 @@ impl rt::AvpData for LcsPrivacyexception {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 6usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (1476, 10415) => {
+                        rt::typed::one(&mut self.ss_code, &avp, &mut w, 0, 192)
+                    }
+                    (1477, 10415) => {
+                        rt::typed::one(&mut self.ss_status, &avp, &mut w, 1, 192)
+                    }
+                    (1478, 10415) => {
+                        rt::typed::opt(
+                            &mut self.notification_to_ue_user,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (1479, 10415) => {
+                        rt::typed::many(
+                            &mut self.external_client,
+                            &avp,
+                            &mut w,
+                            3,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    (1482, 10415) => {
+                        rt::typed::many(
+                            &mut self.plmn_client,
+                            &avp,
+                            &mut w,
+                            4,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    (1483, 10415) => {
+                        rt::typed::many(
+                            &mut self.tgpp_service_type,
+                            &avp,
+                            &mut w,
+                            5,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     #[inline]
     fn check(
@@ -9887,37 +10022,6 @@ impl ExternalClient {
             rt::dictionary::AvpType::OctetString,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 3usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (1480, 10415) => {
-                    rt::typed::one(&mut self.client_identity, &avp, &mut w, 0, 192)
-                }
-                (1481, 10415) => {
-                    rt::typed::opt(&mut self.gmlc_restriction, &avp, &mut w, 192)
-                }
-                (1478, 10415) => {
-                    rt::typed::opt(&mut self.notification_to_ue_user, &avp, &mut w, 192)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::AvpData for ExternalClient {
@@ -9930,11 +10034,47 @@ impl rt::AvpData for ExternalClient {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 3usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (1480, 10415) => {
+                        rt::typed::one(&mut self.client_identity, &avp, &mut w, 0, 192)
+                    }
+                    (1481, 10415) => {
+                        rt::typed::opt(&mut self.gmlc_restriction, &avp, &mut w, 192)
+                    }
+                    (1478, 10415) => {
+                        rt::typed::opt(
+                            &mut self.notification_to_ue_user,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(
@@ -10020,37 +10160,6 @@ impl TgppServiceType {
             rt::dictionary::AvpType::Unsigned32,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 3usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (1484, 10415) => {
-                    rt::typed::one(&mut self.servicetypeidentity, &avp, &mut w, 0, 192)
-                }
-                (1481, 10415) => {
-                    rt::typed::opt(&mut self.gmlc_restriction, &avp, &mut w, 192)
-                }
-                (1478, 10415) => {
-                    rt::typed::opt(&mut self.notification_to_ue_user, &avp, &mut w, 192)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::AvpData for TgppServiceType {
@@ -10063,11 +10172,53 @@ impl rt::AvpData for TgppServiceType {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 3usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (1484, 10415) => {
+                        rt::typed::one(
+                            &mut self.servicetypeidentity,
+                            &avp,
+                            &mut w,
+                            0,
+                            192,
+                        )
+                    }
+                    (1481, 10415) => {
+                        rt::typed::opt(&mut self.gmlc_restriction, &avp, &mut w, 192)
+                    }
+                    (1478, 10415) => {
+                        rt::typed::opt(
+                            &mut self.notification_to_ue_user,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(
@@ -10156,32 +10307,6 @@ impl MoLr {
             rt::dictionary::AvpType::OctetString,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 2usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (1476, 10415) => rt::typed::one(&mut self.ss_code, &avp, &mut w, 0, 192),
-                (1477, 10415) => {
-                    rt::typed::one(&mut self.ss_status, &avp, &mut w, 1, 192)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::AvpData for MoLr {
@@ -10194,11 +10319,39 @@ impl rt::AvpData for MoLr {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 2usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (1476, 10415) => {
+                        rt::typed::one(&mut self.ss_code, &avp, &mut w, 0, 192)
+                    }
+                    (1477, 10415) => {
+                        rt::typed::one(&mut self.ss_status, &avp, &mut w, 1, 192)
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.ss_code, buf, &self.avp_flags, 1476, 10415, 192);
@@ -10252,31 +10405,6 @@ impl TeleserviceList {
             rt::dictionary::AvpType::OctetString,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 1usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (1487, 10415) => {
-                    rt::typed::many(&mut self.ts_code, &avp, &mut w, 0, 192, u32::MAX)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::AvpData for TeleserviceList {
@@ -10289,11 +10417,43 @@ impl rt::AvpData for TeleserviceList {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 1usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (1487, 10415) => {
+                        rt::typed::many(
+                            &mut self.ts_code,
+                            &avp,
+                            &mut w,
+                            0,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_all(&self.ts_code, buf, &self.avp_flags, 1487, 10415, 192);
@@ -10359,32 +10519,6 @@ impl CallBarringInfo {
             rt::dictionary::AvpType::OctetString,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 2usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (1476, 10415) => rt::typed::one(&mut self.ss_code, &avp, &mut w, 0, 192),
-                (1477, 10415) => {
-                    rt::typed::one(&mut self.ss_status, &avp, &mut w, 1, 192)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::AvpData for CallBarringInfo {
@@ -10397,11 +10531,39 @@ impl rt::AvpData for CallBarringInfo {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 2usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (1476, 10415) => {
+                        rt::typed::one(&mut self.ss_code, &avp, &mut w, 0, 192)
+                    }
+                    (1477, 10415) => {
+                        rt::typed::one(&mut self.ss_status, &avp, &mut w, 1, 192)
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.ss_code, buf, &self.avp_flags, 1476, 10415, 192);
@@ -10449,34 +10611,6 @@ impl EpsUserState {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1495, 10415);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 2usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (1497, 10415) => {
-                    rt::typed::opt(&mut self.mme_user_state, &avp, &mut w, 192)
-                }
-                (1498, 10415) => {
-                    rt::typed::opt(&mut self.sgsn_user_state, &avp, &mut w, 192)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::AvpData for EpsUserState {
@@ -10489,11 +10623,39 @@ impl rt::AvpData for EpsUserState {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 2usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (1497, 10415) => {
+                        rt::typed::opt(&mut self.mme_user_state, &avp, &mut w, 192)
+                    }
+                    (1498, 10415) => {
+                        rt::typed::opt(&mut self.sgsn_user_state, &avp, &mut w, 192)
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     #[inline]
     fn check(
@@ -10599,39 +10761,6 @@ impl EpsLocationInformation {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1496, 10415);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 2usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (1600, 10415) => {
-                    rt::typed::opt(&mut self.mme_location_information, &avp, &mut w, 192)
-                }
-                (1601, 10415) => {
-                    rt::typed::opt(
-                        &mut self.sgsn_location_information,
-                        &avp,
-                        &mut w,
-                        192,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(
     any(
@@ -10655,11 +10784,49 @@ impl rt::AvpData for EpsLocationInformation {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 2usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (1600, 10415) => {
+                        rt::typed::opt(
+                            &mut self.mme_location_information,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (1601, 10415) => {
+                        rt::typed::opt(
+                            &mut self.sgsn_location_information,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     #[inline]
     fn check(
@@ -10724,29 +10891,6 @@ impl MmeUserState {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1497, 10415);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 1usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (1499, 10415) => rt::typed::opt(&mut self.user_state, &avp, &mut w, 128),
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::AvpData for MmeUserState {
@@ -10759,11 +10903,36 @@ impl rt::AvpData for MmeUserState {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 1usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (1499, 10415) => {
+                        rt::typed::opt(&mut self.user_state, &avp, &mut w, 128)
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(&self.user_state, buf, &self.avp_flags, 1499, 10415, 128);
@@ -10806,29 +10975,6 @@ impl SgsnUserState {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1498, 10415);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 1usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (1499, 10415) => rt::typed::opt(&mut self.user_state, &avp, &mut w, 128),
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::AvpData for SgsnUserState {
@@ -10841,11 +10987,36 @@ impl rt::AvpData for SgsnUserState {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 1usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (1499, 10415) => {
+                        rt::typed::opt(&mut self.user_state, &avp, &mut w, 128)
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(&self.user_state, buf, &self.avp_flags, 1499, 10415, 128);
@@ -10964,68 +11135,6 @@ impl MmeLocationInformation {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1600, 10415);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 9usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (1602, 10415) => {
-                    rt::typed::opt(
-                        &mut self.e_utran_cell_global_identity,
-                        &avp,
-                        &mut w,
-                        192,
-                    )
-                }
-                (1603, 10415) => {
-                    rt::typed::opt(&mut self.tracking_area_identity, &avp, &mut w, 192)
-                }
-                (1608, 10415) => {
-                    rt::typed::opt(&mut self.geographical_information, &avp, &mut w, 192)
-                }
-                (1609, 10415) => {
-                    rt::typed::opt(&mut self.geodetic_information, &avp, &mut w, 192)
-                }
-                (1610, 10415) => {
-                    rt::typed::opt(
-                        &mut self.current_location_retrieved,
-                        &avp,
-                        &mut w,
-                        192,
-                    )
-                }
-                (1611, 10415) => {
-                    rt::typed::opt(
-                        &mut self.age_of_location_information,
-                        &avp,
-                        &mut w,
-                        192,
-                    )
-                }
-                (2319, 10415) => {
-                    rt::typed::opt(&mut self.user_csg_information, &avp, &mut w, 128)
-                }
-                (4008, 10415) => rt::typed::opt(&mut self.enodeb_id, &avp, &mut w, 192),
-                (4013, 10415) => {
-                    rt::typed::opt(&mut self.extended_enodeb_id, &avp, &mut w, 128)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(
     any(
@@ -11049,11 +11158,85 @@ impl rt::AvpData for MmeLocationInformation {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 9usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (1602, 10415) => {
+                        rt::typed::opt(
+                            &mut self.e_utran_cell_global_identity,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (1603, 10415) => {
+                        rt::typed::opt(
+                            &mut self.tracking_area_identity,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (1608, 10415) => {
+                        rt::typed::opt(
+                            &mut self.geographical_information,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (1609, 10415) => {
+                        rt::typed::opt(&mut self.geodetic_information, &avp, &mut w, 192)
+                    }
+                    (1610, 10415) => {
+                        rt::typed::opt(
+                            &mut self.current_location_retrieved,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (1611, 10415) => {
+                        rt::typed::opt(
+                            &mut self.age_of_location_information,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (2319, 10415) => {
+                        rt::typed::opt(&mut self.user_csg_information, &avp, &mut w, 128)
+                    }
+                    (4008, 10415) => {
+                        rt::typed::opt(&mut self.enodeb_id, &avp, &mut w, 192)
+                    }
+                    (4013, 10415) => {
+                        rt::typed::opt(&mut self.extended_enodeb_id, &avp, &mut w, 128)
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     #[inline]
     fn check(
@@ -11243,65 +11426,6 @@ impl SgsnLocationInformation {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1601, 10415);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 9usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (1604, 10415) => {
-                    rt::typed::opt(&mut self.cell_global_identity, &avp, &mut w, 192)
-                }
-                (1606, 10415) => {
-                    rt::typed::opt(&mut self.location_area_identity, &avp, &mut w, 192)
-                }
-                (1607, 10415) => {
-                    rt::typed::opt(&mut self.service_area_identity, &avp, &mut w, 192)
-                }
-                (1605, 10415) => {
-                    rt::typed::opt(&mut self.routing_area_identity, &avp, &mut w, 192)
-                }
-                (1608, 10415) => {
-                    rt::typed::opt(&mut self.geographical_information, &avp, &mut w, 192)
-                }
-                (1609, 10415) => {
-                    rt::typed::opt(&mut self.geodetic_information, &avp, &mut w, 192)
-                }
-                (1610, 10415) => {
-                    rt::typed::opt(
-                        &mut self.current_location_retrieved,
-                        &avp,
-                        &mut w,
-                        192,
-                    )
-                }
-                (1611, 10415) => {
-                    rt::typed::opt(
-                        &mut self.age_of_location_information,
-                        &avp,
-                        &mut w,
-                        192,
-                    )
-                }
-                (2319, 10415) => {
-                    rt::typed::opt(&mut self.user_csg_information, &avp, &mut w, 128)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(
     any(
@@ -11325,11 +11449,90 @@ impl rt::AvpData for SgsnLocationInformation {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 9usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (1604, 10415) => {
+                        rt::typed::opt(&mut self.cell_global_identity, &avp, &mut w, 192)
+                    }
+                    (1606, 10415) => {
+                        rt::typed::opt(
+                            &mut self.location_area_identity,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (1607, 10415) => {
+                        rt::typed::opt(
+                            &mut self.service_area_identity,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (1605, 10415) => {
+                        rt::typed::opt(
+                            &mut self.routing_area_identity,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (1608, 10415) => {
+                        rt::typed::opt(
+                            &mut self.geographical_information,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (1609, 10415) => {
+                        rt::typed::opt(&mut self.geodetic_information, &avp, &mut w, 192)
+                    }
+                    (1610, 10415) => {
+                        rt::typed::opt(
+                            &mut self.current_location_retrieved,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (1611, 10415) => {
+                        rt::typed::opt(
+                            &mut self.age_of_location_information,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (2319, 10415) => {
+                        rt::typed::opt(&mut self.user_csg_information, &avp, &mut w, 128)
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     #[inline]
     fn check(
@@ -11476,51 +11679,6 @@ impl ActiveApn {
             rt::dictionary::AvpType::Unsigned32,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 5usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (1423, 10415) => {
-                    rt::typed::one(&mut self.context_identifier, &avp, &mut w, 0, 192)
-                }
-                (493, 0) => rt::typed::opt(&mut self.service_selection, &avp, &mut w, 64),
-                (486, 0) => rt::typed::opt(&mut self.mip6_agent_info, &avp, &mut w, 64),
-                (600, 10415) => {
-                    rt::typed::opt(
-                        &mut self.visited_network_identifier,
-                        &avp,
-                        &mut w,
-                        192,
-                    )
-                }
-                (1472, 10415) => {
-                    rt::typed::many(
-                        &mut self.specific_apn_info,
-                        &avp,
-                        &mut w,
-                        4,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "s6a", feature = "swx", feature = "ts29272", feature = "ts29273"))]
 impl rt::AvpData for ActiveApn {
@@ -11533,11 +11691,66 @@ impl rt::AvpData for ActiveApn {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 5usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (1423, 10415) => {
+                        rt::typed::one(
+                            &mut self.context_identifier,
+                            &avp,
+                            &mut w,
+                            0,
+                            192,
+                        )
+                    }
+                    (493, 0) => {
+                        rt::typed::opt(&mut self.service_selection, &avp, &mut w, 64)
+                    }
+                    (486, 0) => {
+                        rt::typed::opt(&mut self.mip6_agent_info, &avp, &mut w, 64)
+                    }
+                    (600, 10415) => {
+                        rt::typed::opt(
+                            &mut self.visited_network_identifier,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (1472, 10415) => {
+                        rt::typed::many(
+                            &mut self.specific_apn_info,
+                            &avp,
+                            &mut w,
+                            4,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     #[inline]
     fn check(
@@ -11770,108 +11983,6 @@ impl MdtConfiguration {
             rt::dictionary::AvpType::Enumerated,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 20usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (1623, 10415) => rt::typed::one(&mut self.job_type, &avp, &mut w, 0, 192),
-                (1624, 10415) => rt::typed::opt(&mut self.area_scope, &avp, &mut w, 192),
-                (1625, 10415) => {
-                    rt::typed::opt(&mut self.list_of_measurements, &avp, &mut w, 192)
-                }
-                (1626, 10415) => {
-                    rt::typed::opt(&mut self.reporting_trigger, &avp, &mut w, 192)
-                }
-                (1627, 10415) => {
-                    rt::typed::opt(&mut self.report_interval, &avp, &mut w, 192)
-                }
-                (1628, 10415) => {
-                    rt::typed::opt(&mut self.report_amount, &avp, &mut w, 192)
-                }
-                (1629, 10415) => {
-                    rt::typed::opt(&mut self.event_threshold_rsrp, &avp, &mut w, 192)
-                }
-                (1630, 10415) => {
-                    rt::typed::opt(&mut self.event_threshold_rsrq, &avp, &mut w, 192)
-                }
-                (1631, 10415) => {
-                    rt::typed::opt(&mut self.logging_interval, &avp, &mut w, 192)
-                }
-                (1632, 10415) => {
-                    rt::typed::opt(&mut self.logging_duration, &avp, &mut w, 192)
-                }
-                (1655, 10415) => {
-                    rt::typed::opt(&mut self.measurement_period_lte, &avp, &mut w, 128)
-                }
-                (1656, 10415) => {
-                    rt::typed::opt(&mut self.measurement_period_umts, &avp, &mut w, 128)
-                }
-                (1657, 10415) => {
-                    rt::typed::opt(
-                        &mut self.collection_period_rrm_lte,
-                        &avp,
-                        &mut w,
-                        128,
-                    )
-                }
-                (1658, 10415) => {
-                    rt::typed::opt(
-                        &mut self.collection_period_rrm_umts,
-                        &avp,
-                        &mut w,
-                        128,
-                    )
-                }
-                (1659, 10415) => {
-                    rt::typed::opt(&mut self.positioning_method, &avp, &mut w, 128)
-                }
-                (1660, 10415) => {
-                    rt::typed::opt(&mut self.measurement_quantity, &avp, &mut w, 128)
-                }
-                (1661, 10415) => {
-                    rt::typed::opt(&mut self.event_threshold_event_1f, &avp, &mut w, 128)
-                }
-                (1662, 10415) => {
-                    rt::typed::opt(&mut self.event_threshold_event_1i, &avp, &mut w, 128)
-                }
-                (1671, 10415) => {
-                    rt::typed::many(
-                        &mut self.mdt_allowed_plmn_id,
-                        &avp,
-                        &mut w,
-                        18,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                (1694, 10415) => {
-                    rt::typed::many(
-                        &mut self.mbsfn_area,
-                        &avp,
-                        &mut w,
-                        19,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(
     any(
@@ -11902,11 +12013,137 @@ impl rt::AvpData for MdtConfiguration {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 20usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (1623, 10415) => {
+                        rt::typed::one(&mut self.job_type, &avp, &mut w, 0, 192)
+                    }
+                    (1624, 10415) => {
+                        rt::typed::opt(&mut self.area_scope, &avp, &mut w, 192)
+                    }
+                    (1625, 10415) => {
+                        rt::typed::opt(&mut self.list_of_measurements, &avp, &mut w, 192)
+                    }
+                    (1626, 10415) => {
+                        rt::typed::opt(&mut self.reporting_trigger, &avp, &mut w, 192)
+                    }
+                    (1627, 10415) => {
+                        rt::typed::opt(&mut self.report_interval, &avp, &mut w, 192)
+                    }
+                    (1628, 10415) => {
+                        rt::typed::opt(&mut self.report_amount, &avp, &mut w, 192)
+                    }
+                    (1629, 10415) => {
+                        rt::typed::opt(&mut self.event_threshold_rsrp, &avp, &mut w, 192)
+                    }
+                    (1630, 10415) => {
+                        rt::typed::opt(&mut self.event_threshold_rsrq, &avp, &mut w, 192)
+                    }
+                    (1631, 10415) => {
+                        rt::typed::opt(&mut self.logging_interval, &avp, &mut w, 192)
+                    }
+                    (1632, 10415) => {
+                        rt::typed::opt(&mut self.logging_duration, &avp, &mut w, 192)
+                    }
+                    (1655, 10415) => {
+                        rt::typed::opt(
+                            &mut self.measurement_period_lte,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (1656, 10415) => {
+                        rt::typed::opt(
+                            &mut self.measurement_period_umts,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (1657, 10415) => {
+                        rt::typed::opt(
+                            &mut self.collection_period_rrm_lte,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (1658, 10415) => {
+                        rt::typed::opt(
+                            &mut self.collection_period_rrm_umts,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (1659, 10415) => {
+                        rt::typed::opt(&mut self.positioning_method, &avp, &mut w, 128)
+                    }
+                    (1660, 10415) => {
+                        rt::typed::opt(&mut self.measurement_quantity, &avp, &mut w, 128)
+                    }
+                    (1661, 10415) => {
+                        rt::typed::opt(
+                            &mut self.event_threshold_event_1f,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (1662, 10415) => {
+                        rt::typed::opt(
+                            &mut self.event_threshold_event_1i,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (1671, 10415) => {
+                        rt::typed::many(
+                            &mut self.mdt_allowed_plmn_id,
+                            &avp,
+                            &mut w,
+                            18,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    (1694, 10415) => {
+                        rt::typed::many(
+                            &mut self.mbsfn_area,
+                            &avp,
+                            &mut w,
+                            19,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     #[inline]
     fn check(
@@ -12179,88 +12416,6 @@ impl AreaScope {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1624, 10415);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 6usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (1604, 10415) => {
-                    rt::typed::many(
-                        &mut self.cell_global_identity,
-                        &avp,
-                        &mut w,
-                        0,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                (1602, 10415) => {
-                    rt::typed::many(
-                        &mut self.e_utran_cell_global_identity,
-                        &avp,
-                        &mut w,
-                        1,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                (1605, 10415) => {
-                    rt::typed::many(
-                        &mut self.routing_area_identity,
-                        &avp,
-                        &mut w,
-                        2,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                (1606, 10415) => {
-                    rt::typed::many(
-                        &mut self.location_area_identity,
-                        &avp,
-                        &mut w,
-                        3,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                (1603, 10415) => {
-                    rt::typed::many(
-                        &mut self.tracking_area_identity,
-                        &avp,
-                        &mut w,
-                        4,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                (1726, 10415) => {
-                    rt::typed::many(
-                        &mut self.nr_cell_global_identity,
-                        &avp,
-                        &mut w,
-                        5,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(
     any(
@@ -12291,11 +12446,93 @@ impl rt::AvpData for AreaScope {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 6usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (1604, 10415) => {
+                        rt::typed::many(
+                            &mut self.cell_global_identity,
+                            &avp,
+                            &mut w,
+                            0,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    (1602, 10415) => {
+                        rt::typed::many(
+                            &mut self.e_utran_cell_global_identity,
+                            &avp,
+                            &mut w,
+                            1,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    (1605, 10415) => {
+                        rt::typed::many(
+                            &mut self.routing_area_identity,
+                            &avp,
+                            &mut w,
+                            2,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    (1606, 10415) => {
+                        rt::typed::many(
+                            &mut self.location_area_identity,
+                            &avp,
+                            &mut w,
+                            3,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    (1603, 10415) => {
+                        rt::typed::many(
+                            &mut self.tracking_area_identity,
+                            &avp,
+                            &mut w,
+                            4,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    (1726, 10415) => {
+                        rt::typed::many(
+                            &mut self.nr_cell_global_identity,
+                            &avp,
+                            &mut w,
+                            5,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     #[inline]
     fn check(
@@ -12402,38 +12639,6 @@ impl EquivalentPlmnList {
             rt::dictionary::AvpType::OctetString,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 1usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (1407, 10415) => {
-                    rt::typed::many(
-                        &mut self.visited_plmn_id,
-                        &avp,
-                        &mut w,
-                        0,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl rt::AvpData for EquivalentPlmnList {
@@ -12446,11 +12651,43 @@ impl rt::AvpData for EquivalentPlmnList {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 1usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (1407, 10415) => {
+                        rt::typed::many(
+                            &mut self.visited_plmn_id,
+                            &avp,
+                            &mut w,
+                            0,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_all(
@@ -12514,32 +12751,6 @@ impl VplmnCsgSubscriptionData {
             rt::dictionary::AvpType::Unsigned32,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 2usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (1437, 10415) => rt::typed::one(&mut self.csg_id, &avp, &mut w, 0, 192),
-                (1439, 10415) => {
-                    rt::typed::opt(&mut self.expiration_date, &avp, &mut w, 192)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "s7a", feature = "ts29272"))]
 impl rt::AvpData for VplmnCsgSubscriptionData {
@@ -12552,11 +12763,39 @@ impl rt::AvpData for VplmnCsgSubscriptionData {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 2usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (1437, 10415) => {
+                        rt::typed::one(&mut self.csg_id, &avp, &mut w, 0, 192)
+                    }
+                    (1439, 10415) => {
+                        rt::typed::opt(&mut self.expiration_date, &avp, &mut w, 192)
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.csg_id, buf, &self.avp_flags, 1437, 10415, 192);
@@ -12662,34 +12901,6 @@ impl LocalTimeZone {
             rt::dictionary::AvpType::Enumerated,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 2usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (1642, 10415) => {
-                    rt::typed::one(&mut self.time_zone, &avp, &mut w, 0, 128)
-                }
-                (1650, 10415) => {
-                    rt::typed::one(&mut self.daylight_saving_time, &avp, &mut w, 1, 128)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(
     any(
@@ -12710,11 +12921,45 @@ impl rt::AvpData for LocalTimeZone {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 2usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (1642, 10415) => {
+                        rt::typed::one(&mut self.time_zone, &avp, &mut w, 0, 128)
+                    }
+                    (1650, 10415) => {
+                        rt::typed::one(
+                            &mut self.daylight_saving_time,
+                            &avp,
+                            &mut w,
+                            1,
+                            128,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.time_zone, buf, &self.avp_flags, 1642, 10415, 128);
@@ -12813,44 +13058,6 @@ impl WlanOffloadability {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1667, 10415);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 2usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (1668, 10415) => {
-                    rt::typed::opt(
-                        &mut self.wlan_offloadability_eutran,
-                        &avp,
-                        &mut w,
-                        128,
-                    )
-                }
-                (1669, 10415) => {
-                    rt::typed::opt(
-                        &mut self.wlan_offloadability_utran,
-                        &avp,
-                        &mut w,
-                        128,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(
     any(
@@ -12874,11 +13081,49 @@ impl rt::AvpData for WlanOffloadability {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 2usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (1668, 10415) => {
+                        rt::typed::opt(
+                            &mut self.wlan_offloadability_eutran,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (1669, 10415) => {
+                        rt::typed::opt(
+                            &mut self.wlan_offloadability_utran,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(
@@ -12946,38 +13191,6 @@ impl AdjacentPlmns {
             rt::dictionary::AvpType::OctetString,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 1usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (1407, 10415) => {
-                    rt::typed::many(
-                        &mut self.visited_plmn_id,
-                        &avp,
-                        &mut w,
-                        0,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl rt::AvpData for AdjacentPlmns {
@@ -12990,11 +13203,43 @@ impl rt::AvpData for AdjacentPlmns {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 1usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (1407, 10415) => {
+                        rt::typed::many(
+                            &mut self.visited_plmn_id,
+                            &avp,
+                            &mut w,
+                            0,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_all(
@@ -13067,40 +13312,6 @@ impl AdjacentAccessRestrictionData {
             rt::dictionary::AvpType::Unsigned32,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 2usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (1407, 10415) => {
-                    rt::typed::one(&mut self.visited_plmn_id, &avp, &mut w, 0, 192)
-                }
-                (1426, 10415) => {
-                    rt::typed::one(
-                        &mut self.access_restriction_data,
-                        &avp,
-                        &mut w,
-                        1,
-                        192,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::AvpData for AdjacentAccessRestrictionData {
@@ -13113,11 +13324,45 @@ impl rt::AvpData for AdjacentAccessRestrictionData {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 2usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (1407, 10415) => {
+                        rt::typed::one(&mut self.visited_plmn_id, &avp, &mut w, 0, 192)
+                    }
+                    (1426, 10415) => {
+                        rt::typed::one(
+                            &mut self.access_restriction_data,
+                            &avp,
+                            &mut w,
+                            1,
+                            192,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(
@@ -13255,37 +13500,6 @@ impl ImsiGroupId {
             rt::dictionary::AvpType::OctetString,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 3usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (1676, 10415) => {
-                    rt::typed::one(&mut self.group_service_id, &avp, &mut w, 0, 128)
-                }
-                (1677, 10415) => {
-                    rt::typed::one(&mut self.group_plmn_id, &avp, &mut w, 1, 128)
-                }
-                (1678, 10415) => {
-                    rt::typed::one(&mut self.local_group_id, &avp, &mut w, 2, 128)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(
     any(
@@ -13309,11 +13523,42 @@ impl rt::AvpData for ImsiGroupId {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 3usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (1676, 10415) => {
+                        rt::typed::one(&mut self.group_service_id, &avp, &mut w, 0, 128)
+                    }
+                    (1677, 10415) => {
+                        rt::typed::one(&mut self.group_plmn_id, &avp, &mut w, 1, 128)
+                    }
+                    (1678, 10415) => {
+                        rt::typed::one(&mut self.local_group_id, &avp, &mut w, 2, 128)
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(
@@ -13395,51 +13640,6 @@ impl SubscriptionDataDeletion {
             rt::dictionary::AvpType::Unsigned32,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 6usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (1421, 10415) => {
-                    rt::typed::one(&mut self.dsr_flags, &avp, &mut w, 0, 192)
-                }
-                (3125, 10415) => rt::typed::opt(&mut self.scef_id, &avp, &mut w, 192),
-                (1423, 10415) => {
-                    rt::typed::many(
-                        &mut self.context_identifier,
-                        &avp,
-                        &mut w,
-                        2,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                (1459, 10415) => {
-                    rt::typed::opt(&mut self.trace_reference, &avp, &mut w, 192)
-                }
-                (1487, 10415) => {
-                    rt::typed::many(&mut self.ts_code, &avp, &mut w, 4, 192, u32::MAX)
-                }
-                (1476, 10415) => {
-                    rt::typed::many(&mut self.ss_code, &avp, &mut w, 5, 192, u32::MAX)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::AvpData for SubscriptionDataDeletion {
@@ -13452,11 +13652,70 @@ impl rt::AvpData for SubscriptionDataDeletion {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 6usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (1421, 10415) => {
+                        rt::typed::one(&mut self.dsr_flags, &avp, &mut w, 0, 192)
+                    }
+                    (3125, 10415) => rt::typed::opt(&mut self.scef_id, &avp, &mut w, 192),
+                    (1423, 10415) => {
+                        rt::typed::many(
+                            &mut self.context_identifier,
+                            &avp,
+                            &mut w,
+                            2,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    (1459, 10415) => {
+                        rt::typed::opt(&mut self.trace_reference, &avp, &mut w, 192)
+                    }
+                    (1487, 10415) => {
+                        rt::typed::many(
+                            &mut self.ts_code,
+                            &avp,
+                            &mut w,
+                            4,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    (1476, 10415) => {
+                        rt::typed::many(
+                            &mut self.ss_code,
+                            &avp,
+                            &mut w,
+                            5,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     #[inline]
     fn check(
@@ -13565,29 +13824,6 @@ impl EmergencyInfo {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1687, 10415);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 1usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (486, 0) => rt::typed::opt(&mut self.mip6_agent_info, &avp, &mut w, 64),
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(
     any(
@@ -13610,11 +13846,36 @@ impl rt::AvpData for EmergencyInfo {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 1usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (486, 0) => {
+                        rt::typed::opt(&mut self.mip6_agent_info, &avp, &mut w, 64)
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(&self.mip6_agent_info, buf, &self.avp_flags, 486, 0, 64);
@@ -13661,32 +13922,6 @@ impl V2xSubscriptionData {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1688, 10415);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 2usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (1689, 10415) => {
-                    rt::typed::opt(&mut self.v2x_permission, &avp, &mut w, 192)
-                }
-                (1693, 10415) => rt::typed::opt(&mut self.ue_pc5_ambr, &avp, &mut w, 192),
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::AvpData for V2xSubscriptionData {
@@ -13699,11 +13934,39 @@ impl rt::AvpData for V2xSubscriptionData {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 2usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (1689, 10415) => {
+                        rt::typed::opt(&mut self.v2x_permission, &avp, &mut w, 192)
+                    }
+                    (1693, 10415) => {
+                        rt::typed::opt(&mut self.ue_pc5_ambr, &avp, &mut w, 192)
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(&self.v2x_permission, buf, &self.avp_flags, 1689, 10415, 192);
@@ -13810,38 +14073,6 @@ impl EdrxCycleLength {
             rt::dictionary::AvpType::OctetString,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 2usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (1032, 10415) => rt::typed::one(&mut self.rat_type, &avp, &mut w, 0, 128),
-                (1692, 10415) => {
-                    rt::typed::one(
-                        &mut self.edrx_cycle_length_value,
-                        &avp,
-                        &mut w,
-                        1,
-                        192,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(
     any(
@@ -13864,11 +14095,45 @@ impl rt::AvpData for EdrxCycleLength {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 2usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (1032, 10415) => {
+                        rt::typed::one(&mut self.rat_type, &avp, &mut w, 0, 128)
+                    }
+                    (1692, 10415) => {
+                        rt::typed::one(
+                            &mut self.edrx_cycle_length_value,
+                            &avp,
+                            &mut w,
+                            1,
+                            192,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.rat_type, buf, &self.avp_flags, 1032, 10415, 128);
@@ -13995,34 +14260,6 @@ impl MbsfnArea {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1694, 10415);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 2usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (1695, 10415) => {
-                    rt::typed::opt(&mut self.mbsfn_area_id, &avp, &mut w, 192)
-                }
-                (1696, 10415) => {
-                    rt::typed::opt(&mut self.carrier_frequency, &avp, &mut w, 192)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(
     any(
@@ -14053,11 +14290,39 @@ impl rt::AvpData for MbsfnArea {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 2usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (1695, 10415) => {
+                        rt::typed::opt(&mut self.mbsfn_area_id, &avp, &mut w, 192)
+                    }
+                    (1696, 10415) => {
+                        rt::typed::opt(&mut self.carrier_frequency, &avp, &mut w, 192)
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(&self.mbsfn_area_id, buf, &self.avp_flags, 1695, 10415, 192);
@@ -14131,40 +14396,6 @@ impl PagingTimeWindow {
             rt::dictionary::AvpType::OctetString,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 2usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (1702, 10415) => {
-                    rt::typed::one(&mut self.operation_mode, &avp, &mut w, 0, 192)
-                }
-                (1703, 10415) => {
-                    rt::typed::one(
-                        &mut self.paging_time_window_length,
-                        &avp,
-                        &mut w,
-                        1,
-                        192,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::AvpData for PagingTimeWindow {
@@ -14177,11 +14408,45 @@ impl rt::AvpData for PagingTimeWindow {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 2usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (1702, 10415) => {
+                        rt::typed::one(&mut self.operation_mode, &avp, &mut w, 0, 192)
+                    }
+                    (1703, 10415) => {
+                        rt::typed::one(
+                            &mut self.paging_time_window_length,
+                            &avp,
+                            &mut w,
+                            1,
+                            192,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.operation_mode, buf, &self.avp_flags, 1702, 10415, 192);
@@ -14242,31 +14507,6 @@ impl EdrxRelatedRat {
             rt::dictionary::AvpType::Enumerated,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 1usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (1032, 10415) => {
-                    rt::typed::many(&mut self.rat_type, &avp, &mut w, 0, 128, u32::MAX)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "ts29272"))]
 impl rt::AvpData for EdrxRelatedRat {
@@ -14279,11 +14519,43 @@ impl rt::AvpData for EdrxRelatedRat {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 1usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (1032, 10415) => {
+                        rt::typed::many(
+                            &mut self.rat_type,
+                            &avp,
+                            &mut w,
+                            0,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_all(&self.rat_type, buf, &self.avp_flags, 1032, 10415, 128);
@@ -14334,33 +14606,6 @@ impl V2xSubscriptionDataNr {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1710, 10415);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 3usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (1689, 10415) => {
-                    rt::typed::opt(&mut self.v2x_permission, &avp, &mut w, 192)
-                }
-                (1693, 10415) => rt::typed::opt(&mut self.ue_pc5_ambr, &avp, &mut w, 192),
-                (1711, 10415) => rt::typed::opt(&mut self.ue_pc5_qos, &avp, &mut w, 192),
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::AvpData for V2xSubscriptionDataNr {
@@ -14373,11 +14618,42 @@ impl rt::AvpData for V2xSubscriptionDataNr {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 3usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (1689, 10415) => {
+                        rt::typed::opt(&mut self.v2x_permission, &avp, &mut w, 192)
+                    }
+                    (1693, 10415) => {
+                        rt::typed::opt(&mut self.ue_pc5_ambr, &avp, &mut w, 192)
+                    }
+                    (1711, 10415) => {
+                        rt::typed::opt(&mut self.ue_pc5_qos, &avp, &mut w, 192)
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(&self.v2x_permission, buf, &self.avp_flags, 1689, 10415, 192);
@@ -14436,41 +14712,6 @@ impl UePc5Qos {
             rt::dictionary::AvpType::Grouped,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 2usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (1712, 10415) => {
-                    rt::typed::many(
-                        &mut self.pc5_qos_flow,
-                        &avp,
-                        &mut w,
-                        0,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                (1718, 10415) => {
-                    rt::typed::opt(&mut self.pc5_link_ambr, &avp, &mut w, 192)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::AvpData for UePc5Qos {
@@ -14483,11 +14724,46 @@ impl rt::AvpData for UePc5Qos {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 2usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (1712, 10415) => {
+                        rt::typed::many(
+                            &mut self.pc5_qos_flow,
+                            &avp,
+                            &mut w,
+                            0,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    (1718, 10415) => {
+                        rt::typed::opt(&mut self.pc5_link_ambr, &avp, &mut w, 192)
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_all(&self.pc5_qos_flow, buf, &self.avp_flags, 1712, 10415, 192);
@@ -14549,33 +14825,6 @@ impl Pc5QosFlow {
             rt::dictionary::AvpType::Integer32,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 3usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (1713, 10415) => rt::typed::one(&mut self.n5qi, &avp, &mut w, 0, 192),
-                (1714, 10415) => {
-                    rt::typed::opt(&mut self.pc5_flow_bitrates, &avp, &mut w, 192)
-                }
-                (1717, 10415) => rt::typed::opt(&mut self.pc5_range, &avp, &mut w, 192),
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::AvpData for Pc5QosFlow {
@@ -14588,11 +14837,40 @@ impl rt::AvpData for Pc5QosFlow {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 3usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (1713, 10415) => rt::typed::one(&mut self.n5qi, &avp, &mut w, 0, 192),
+                    (1714, 10415) => {
+                        rt::typed::opt(&mut self.pc5_flow_bitrates, &avp, &mut w, 192)
+                    }
+                    (1717, 10415) => {
+                        rt::typed::opt(&mut self.pc5_range, &avp, &mut w, 192)
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.n5qi, buf, &self.avp_flags, 1713, 10415, 192);
@@ -14648,34 +14926,6 @@ impl Pc5FlowBitrates {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1714, 10415);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 2usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (1715, 10415) => {
-                    rt::typed::opt(&mut self.guaranteed_flow_bitrates, &avp, &mut w, 192)
-                }
-                (1716, 10415) => {
-                    rt::typed::opt(&mut self.maximum_flow_bitrates, &avp, &mut w, 192)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::AvpData for Pc5FlowBitrates {
@@ -14688,11 +14938,49 @@ impl rt::AvpData for Pc5FlowBitrates {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 2usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (1715, 10415) => {
+                        rt::typed::opt(
+                            &mut self.guaranteed_flow_bitrates,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (1716, 10415) => {
+                        rt::typed::opt(
+                            &mut self.maximum_flow_bitrates,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(
@@ -14888,76 +15176,6 @@ impl MdtConfigurationNr {
             rt::dictionary::AvpType::Enumerated,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 15usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (1623, 10415) => rt::typed::one(&mut self.job_type, &avp, &mut w, 0, 192),
-                (1624, 10415) => rt::typed::opt(&mut self.area_scope, &avp, &mut w, 192),
-                (1625, 10415) => {
-                    rt::typed::opt(&mut self.list_of_measurements, &avp, &mut w, 192)
-                }
-                (1626, 10415) => {
-                    rt::typed::opt(&mut self.reporting_trigger, &avp, &mut w, 192)
-                }
-                (1627, 10415) => {
-                    rt::typed::opt(&mut self.report_interval, &avp, &mut w, 192)
-                }
-                (1628, 10415) => {
-                    rt::typed::opt(&mut self.report_amount, &avp, &mut w, 192)
-                }
-                (1629, 10415) => {
-                    rt::typed::opt(&mut self.event_threshold_rsrp, &avp, &mut w, 192)
-                }
-                (1630, 10415) => {
-                    rt::typed::opt(&mut self.event_threshold_rsrq, &avp, &mut w, 192)
-                }
-                (1721, 10415) => {
-                    rt::typed::opt(&mut self.event_threshold_sinr, &avp, &mut w, 192)
-                }
-                (1722, 10415) => {
-                    rt::typed::opt(&mut self.collection_period_rrm_nr, &avp, &mut w, 192)
-                }
-                (1723, 10415) => {
-                    rt::typed::opt(&mut self.collection_period_m6_nr, &avp, &mut w, 192)
-                }
-                (1724, 10415) => {
-                    rt::typed::opt(&mut self.collection_period_m7_nr, &avp, &mut w, 192)
-                }
-                (1659, 10415) => {
-                    rt::typed::opt(&mut self.positioning_method, &avp, &mut w, 128)
-                }
-                (1725, 10415) => {
-                    rt::typed::opt(&mut self.sensor_measurement, &avp, &mut w, 192)
-                }
-                (1671, 10415) => {
-                    rt::typed::many(
-                        &mut self.mdt_allowed_plmn_id,
-                        &avp,
-                        &mut w,
-                        14,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(
     any(
@@ -14988,11 +15206,100 @@ impl rt::AvpData for MdtConfigurationNr {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 15usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (1623, 10415) => {
+                        rt::typed::one(&mut self.job_type, &avp, &mut w, 0, 192)
+                    }
+                    (1624, 10415) => {
+                        rt::typed::opt(&mut self.area_scope, &avp, &mut w, 192)
+                    }
+                    (1625, 10415) => {
+                        rt::typed::opt(&mut self.list_of_measurements, &avp, &mut w, 192)
+                    }
+                    (1626, 10415) => {
+                        rt::typed::opt(&mut self.reporting_trigger, &avp, &mut w, 192)
+                    }
+                    (1627, 10415) => {
+                        rt::typed::opt(&mut self.report_interval, &avp, &mut w, 192)
+                    }
+                    (1628, 10415) => {
+                        rt::typed::opt(&mut self.report_amount, &avp, &mut w, 192)
+                    }
+                    (1629, 10415) => {
+                        rt::typed::opt(&mut self.event_threshold_rsrp, &avp, &mut w, 192)
+                    }
+                    (1630, 10415) => {
+                        rt::typed::opt(&mut self.event_threshold_rsrq, &avp, &mut w, 192)
+                    }
+                    (1721, 10415) => {
+                        rt::typed::opt(&mut self.event_threshold_sinr, &avp, &mut w, 192)
+                    }
+                    (1722, 10415) => {
+                        rt::typed::opt(
+                            &mut self.collection_period_rrm_nr,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (1723, 10415) => {
+                        rt::typed::opt(
+                            &mut self.collection_period_m6_nr,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (1724, 10415) => {
+                        rt::typed::opt(
+                            &mut self.collection_period_m7_nr,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (1659, 10415) => {
+                        rt::typed::opt(&mut self.positioning_method, &avp, &mut w, 128)
+                    }
+                    (1725, 10415) => {
+                        rt::typed::opt(&mut self.sensor_measurement, &avp, &mut w, 192)
+                    }
+                    (1671, 10415) => {
+                        rt::typed::many(
+                            &mut self.mdt_allowed_plmn_id,
+                            &avp,
+                            &mut w,
+                            14,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     #[inline]
     fn check(
@@ -15345,143 +15652,6 @@ impl UpdateLocationRequest {
             rt::dictionary::AvpType::OctetString,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        msg: &rt::Message,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 31usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = msg.avps();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
-                (301, 0) => rt::typed::opt(&mut self.drmp, &avp, &mut w, 0),
-                (260, 0) => {
-                    rt::typed::opt(
-                        &mut self.vendor_specific_application_id,
-                        &avp,
-                        &mut w,
-                        64,
-                    )
-                }
-                (277, 0) => {
-                    rt::typed::one(&mut self.auth_session_state, &avp, &mut w, 3, 64)
-                }
-                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 4, 64),
-                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 5, 64),
-                (293, 0) => rt::typed::opt(&mut self.destination_host, &avp, &mut w, 64),
-                (283, 0) => {
-                    rt::typed::one(&mut self.destination_realm, &avp, &mut w, 7, 64)
-                }
-                (1, 0) => rt::typed::one(&mut self.user_name, &avp, &mut w, 8, 64),
-                (621, 0) => {
-                    rt::typed::opt(&mut self.oc_supported_features, &avp, &mut w, 0)
-                }
-                (628, 10415) => {
-                    rt::typed::many(
-                        &mut self.supported_features,
-                        &avp,
-                        &mut w,
-                        10,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                (1401, 10415) => {
-                    rt::typed::opt(&mut self.terminal_information, &avp, &mut w, 192)
-                }
-                (1032, 10415) => {
-                    rt::typed::one(&mut self.rat_type, &avp, &mut w, 12, 128)
-                }
-                (1405, 10415) => {
-                    rt::typed::one(&mut self.ulr_flags, &avp, &mut w, 13, 192)
-                }
-                (1615, 10415) => {
-                    rt::typed::opt(&mut self.ue_srvcc_capability, &avp, &mut w, 192)
-                }
-                (1407, 10415) => {
-                    rt::typed::one(&mut self.visited_plmn_id, &avp, &mut w, 15, 192)
-                }
-                (1489, 10415) => rt::typed::opt(&mut self.sgsn_number, &avp, &mut w, 192),
-                (1493, 10415) => {
-                    rt::typed::opt(
-                        &mut self.homogeneous_support_of_ims_voice_over_ps_sessions,
-                        &avp,
-                        &mut w,
-                        192,
-                    )
-                }
-                (2405, 10415) => {
-                    rt::typed::opt(&mut self.gmlc_address, &avp, &mut w, 128)
-                }
-                (1612, 10415) => {
-                    rt::typed::many(
-                        &mut self.active_apn,
-                        &avp,
-                        &mut w,
-                        19,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                (1637, 10415) => {
-                    rt::typed::opt(&mut self.equivalent_plmn_list, &avp, &mut w, 192)
-                }
-                (1645, 10415) => {
-                    rt::typed::opt(&mut self.mme_number_for_mt_sms, &avp, &mut w, 128)
-                }
-                (1648, 10415) => {
-                    rt::typed::opt(&mut self.sms_register_request, &avp, &mut w, 128)
-                }
-                (1664, 10415) => {
-                    rt::typed::opt(&mut self.sgs_mme_identity, &avp, &mut w, 128)
-                }
-                (1666, 10415) => {
-                    rt::typed::opt(&mut self.coupled_node_diameter_id, &avp, &mut w, 128)
-                }
-                (1672, 10415) => {
-                    rt::typed::opt(&mut self.adjacent_plmns, &avp, &mut w, 128)
-                }
-                (3143, 10415) => {
-                    rt::typed::opt(&mut self.supported_services, &avp, &mut w, 192)
-                }
-                (1729, 10415) => {
-                    rt::typed::opt(&mut self.sf_ulr_timestamp, &avp, &mut w, 192)
-                }
-                (1730, 10415) => {
-                    rt::typed::opt(
-                        &mut self.sf_provisional_indication,
-                        &avp,
-                        &mut w,
-                        192,
-                    )
-                }
-                (284, 0) => {
-                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 29, 64, u32::MAX)
-                }
-                (282, 0) => {
-                    rt::typed::many(
-                        &mut self.route_record,
-                        &avp,
-                        &mut w,
-                        30,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, msg.header().length as usize)
-    }
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl rt::typed::Command for UpdateLocationRequest {
@@ -15502,8 +15672,164 @@ impl rt::typed::Command for UpdateLocationRequest {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        out.decode_members(msg, cx)?;
-        Ok(out)
+        match {
+            let mut count = [0u32; 31usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut out.extra,
+                flags: &mut out.avp_flags,
+            };
+            let mut avps = msg.avps();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
+                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
+                    (260, 0) => {
+                        rt::typed::opt(
+                            &mut out.vendor_specific_application_id,
+                            &avp,
+                            &mut w,
+                            64,
+                        )
+                    }
+                    (277, 0) => {
+                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 3, 64)
+                    }
+                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 4, 64),
+                    (296, 0) => {
+                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 5, 64)
+                    }
+                    (293, 0) => {
+                        rt::typed::opt(&mut out.destination_host, &avp, &mut w, 64)
+                    }
+                    (283, 0) => {
+                        rt::typed::one(&mut out.destination_realm, &avp, &mut w, 7, 64)
+                    }
+                    (1, 0) => rt::typed::one(&mut out.user_name, &avp, &mut w, 8, 64),
+                    (621, 0) => {
+                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
+                    }
+                    (628, 10415) => {
+                        rt::typed::many(
+                            &mut out.supported_features,
+                            &avp,
+                            &mut w,
+                            10,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    (1401, 10415) => {
+                        rt::typed::opt(&mut out.terminal_information, &avp, &mut w, 192)
+                    }
+                    (1032, 10415) => {
+                        rt::typed::one(&mut out.rat_type, &avp, &mut w, 12, 128)
+                    }
+                    (1405, 10415) => {
+                        rt::typed::one(&mut out.ulr_flags, &avp, &mut w, 13, 192)
+                    }
+                    (1615, 10415) => {
+                        rt::typed::opt(&mut out.ue_srvcc_capability, &avp, &mut w, 192)
+                    }
+                    (1407, 10415) => {
+                        rt::typed::one(&mut out.visited_plmn_id, &avp, &mut w, 15, 192)
+                    }
+                    (1489, 10415) => {
+                        rt::typed::opt(&mut out.sgsn_number, &avp, &mut w, 192)
+                    }
+                    (1493, 10415) => {
+                        rt::typed::opt(
+                            &mut out.homogeneous_support_of_ims_voice_over_ps_sessions,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (2405, 10415) => {
+                        rt::typed::opt(&mut out.gmlc_address, &avp, &mut w, 128)
+                    }
+                    (1612, 10415) => {
+                        rt::typed::many(
+                            &mut out.active_apn,
+                            &avp,
+                            &mut w,
+                            19,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    (1637, 10415) => {
+                        rt::typed::opt(&mut out.equivalent_plmn_list, &avp, &mut w, 192)
+                    }
+                    (1645, 10415) => {
+                        rt::typed::opt(&mut out.mme_number_for_mt_sms, &avp, &mut w, 128)
+                    }
+                    (1648, 10415) => {
+                        rt::typed::opt(&mut out.sms_register_request, &avp, &mut w, 128)
+                    }
+                    (1664, 10415) => {
+                        rt::typed::opt(&mut out.sgs_mme_identity, &avp, &mut w, 128)
+                    }
+                    (1666, 10415) => {
+                        rt::typed::opt(
+                            &mut out.coupled_node_diameter_id,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (1672, 10415) => {
+                        rt::typed::opt(&mut out.adjacent_plmns, &avp, &mut w, 128)
+                    }
+                    (3143, 10415) => {
+                        rt::typed::opt(&mut out.supported_services, &avp, &mut w, 192)
+                    }
+                    (1729, 10415) => {
+                        rt::typed::opt(&mut out.sf_ulr_timestamp, &avp, &mut w, 192)
+                    }
+                    (1730, 10415) => {
+                        rt::typed::opt(
+                            &mut out.sf_provisional_indication,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (284, 0) => {
+                        rt::typed::many(
+                            &mut out.proxy_info,
+                            &avp,
+                            &mut w,
+                            29,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (282, 0) => {
+                        rt::typed::many(
+                            &mut out.route_record,
+                            &avp,
+                            &mut w,
+                            30,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    return Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                return Err(e);
+            }
+            w.finish(Self::REQUIRED, msg.header().length as usize)
+        } {
+            Ok(()) => Ok(out),
+            Err(e) => Err(e),
+        }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
@@ -15784,88 +16110,6 @@ impl UpdateLocationAnswer {
             rt::dictionary::AvpType::DiameterIdentity,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        msg: &rt::Message,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 19usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = msg.avps();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
-                (301, 0) => rt::typed::opt(&mut self.drmp, &avp, &mut w, 0),
-                (260, 0) => {
-                    rt::typed::opt(
-                        &mut self.vendor_specific_application_id,
-                        &avp,
-                        &mut w,
-                        64,
-                    )
-                }
-                (268, 0) => rt::typed::opt(&mut self.result_code, &avp, &mut w, 64),
-                (297, 0) => {
-                    rt::typed::opt(&mut self.experimental_result, &avp, &mut w, 64)
-                }
-                (1614, 10415) => {
-                    rt::typed::opt(&mut self.error_diagnostic, &avp, &mut w, 192)
-                }
-                (277, 0) => {
-                    rt::typed::one(&mut self.auth_session_state, &avp, &mut w, 6, 64)
-                }
-                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 7, 64),
-                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 8, 64),
-                (621, 0) => {
-                    rt::typed::opt(&mut self.oc_supported_features, &avp, &mut w, 0)
-                }
-                (623, 0) => rt::typed::opt(&mut self.oc_olr, &avp, &mut w, 0),
-                (650, 0) => {
-                    rt::typed::many(&mut self.load, &avp, &mut w, 11, 0, u32::MAX)
-                }
-                (628, 10415) => {
-                    rt::typed::many(
-                        &mut self.supported_features,
-                        &avp,
-                        &mut w,
-                        12,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                (1406, 10415) => rt::typed::opt(&mut self.ula_flags, &avp, &mut w, 192),
-                (1400, 10415) => {
-                    rt::typed::opt(&mut self.subscription_data, &avp, &mut w, 192)
-                }
-                (1670, 10415) => {
-                    rt::typed::many(&mut self.reset_id, &avp, &mut w, 15, 128, u32::MAX)
-                }
-                (279, 0) => rt::typed::opt(&mut self.failed_avp, &avp, &mut w, 64),
-                (284, 0) => {
-                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 17, 64, u32::MAX)
-                }
-                (282, 0) => {
-                    rt::typed::many(
-                        &mut self.route_record,
-                        &avp,
-                        &mut w,
-                        18,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, msg.header().length as usize)
-    }
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl rt::typed::Command for UpdateLocationAnswer {
@@ -15886,8 +16130,109 @@ impl rt::typed::Command for UpdateLocationAnswer {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        out.decode_members(msg, cx)?;
-        Ok(out)
+        match {
+            let mut count = [0u32; 19usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut out.extra,
+                flags: &mut out.avp_flags,
+            };
+            let mut avps = msg.avps();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
+                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
+                    (260, 0) => {
+                        rt::typed::opt(
+                            &mut out.vendor_specific_application_id,
+                            &avp,
+                            &mut w,
+                            64,
+                        )
+                    }
+                    (268, 0) => rt::typed::opt(&mut out.result_code, &avp, &mut w, 64),
+                    (297, 0) => {
+                        rt::typed::opt(&mut out.experimental_result, &avp, &mut w, 64)
+                    }
+                    (1614, 10415) => {
+                        rt::typed::opt(&mut out.error_diagnostic, &avp, &mut w, 192)
+                    }
+                    (277, 0) => {
+                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 6, 64)
+                    }
+                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 7, 64),
+                    (296, 0) => {
+                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 8, 64)
+                    }
+                    (621, 0) => {
+                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
+                    }
+                    (623, 0) => rt::typed::opt(&mut out.oc_olr, &avp, &mut w, 0),
+                    (650, 0) => {
+                        rt::typed::many(&mut out.load, &avp, &mut w, 11, 0, u32::MAX)
+                    }
+                    (628, 10415) => {
+                        rt::typed::many(
+                            &mut out.supported_features,
+                            &avp,
+                            &mut w,
+                            12,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    (1406, 10415) => {
+                        rt::typed::opt(&mut out.ula_flags, &avp, &mut w, 192)
+                    }
+                    (1400, 10415) => {
+                        rt::typed::opt(&mut out.subscription_data, &avp, &mut w, 192)
+                    }
+                    (1670, 10415) => {
+                        rt::typed::many(
+                            &mut out.reset_id,
+                            &avp,
+                            &mut w,
+                            15,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    (279, 0) => rt::typed::opt(&mut out.failed_avp, &avp, &mut w, 64),
+                    (284, 0) => {
+                        rt::typed::many(
+                            &mut out.proxy_info,
+                            &avp,
+                            &mut w,
+                            17,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (282, 0) => {
+                        rt::typed::many(
+                            &mut out.route_record,
+                            &avp,
+                            &mut w,
+                            18,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    return Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                return Err(e);
+            }
+            w.finish(Self::REQUIRED, msg.header().length as usize)
+        } {
+            Ok(()) => Ok(out),
+            Err(e) => Err(e),
+        }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
@@ -16186,94 +16531,6 @@ impl AuthenticationInformationRequest {
             rt::dictionary::AvpType::OctetString,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        msg: &rt::Message,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 17usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = msg.avps();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
-                (301, 0) => rt::typed::opt(&mut self.drmp, &avp, &mut w, 0),
-                (260, 0) => {
-                    rt::typed::opt(
-                        &mut self.vendor_specific_application_id,
-                        &avp,
-                        &mut w,
-                        64,
-                    )
-                }
-                (277, 0) => {
-                    rt::typed::one(&mut self.auth_session_state, &avp, &mut w, 3, 64)
-                }
-                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 4, 64),
-                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 5, 64),
-                (293, 0) => rt::typed::opt(&mut self.destination_host, &avp, &mut w, 64),
-                (283, 0) => {
-                    rt::typed::one(&mut self.destination_realm, &avp, &mut w, 7, 64)
-                }
-                (1, 0) => rt::typed::one(&mut self.user_name, &avp, &mut w, 8, 64),
-                (621, 0) => {
-                    rt::typed::opt(&mut self.oc_supported_features, &avp, &mut w, 0)
-                }
-                (628, 10415) => {
-                    rt::typed::many(
-                        &mut self.supported_features,
-                        &avp,
-                        &mut w,
-                        10,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                (1408, 10415) => {
-                    rt::typed::opt(
-                        &mut self.requested_eutran_authentication_info,
-                        &avp,
-                        &mut w,
-                        192,
-                    )
-                }
-                (1409, 10415) => {
-                    rt::typed::opt(
-                        &mut self.requested_utran_geran_authentication_info,
-                        &avp,
-                        &mut w,
-                        192,
-                    )
-                }
-                (1407, 10415) => {
-                    rt::typed::one(&mut self.visited_plmn_id, &avp, &mut w, 13, 192)
-                }
-                (1679, 10415) => rt::typed::opt(&mut self.air_flags, &avp, &mut w, 128),
-                (284, 0) => {
-                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 15, 64, u32::MAX)
-                }
-                (282, 0) => {
-                    rt::typed::many(
-                        &mut self.route_record,
-                        &avp,
-                        &mut w,
-                        16,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, msg.header().length as usize)
-    }
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl rt::typed::Command for AuthenticationInformationRequest {
@@ -16294,8 +16551,110 @@ impl rt::typed::Command for AuthenticationInformationRequest {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        out.decode_members(msg, cx)?;
-        Ok(out)
+        match {
+            let mut count = [0u32; 17usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut out.extra,
+                flags: &mut out.avp_flags,
+            };
+            let mut avps = msg.avps();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
+                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
+                    (260, 0) => {
+                        rt::typed::opt(
+                            &mut out.vendor_specific_application_id,
+                            &avp,
+                            &mut w,
+                            64,
+                        )
+                    }
+                    (277, 0) => {
+                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 3, 64)
+                    }
+                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 4, 64),
+                    (296, 0) => {
+                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 5, 64)
+                    }
+                    (293, 0) => {
+                        rt::typed::opt(&mut out.destination_host, &avp, &mut w, 64)
+                    }
+                    (283, 0) => {
+                        rt::typed::one(&mut out.destination_realm, &avp, &mut w, 7, 64)
+                    }
+                    (1, 0) => rt::typed::one(&mut out.user_name, &avp, &mut w, 8, 64),
+                    (621, 0) => {
+                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
+                    }
+                    (628, 10415) => {
+                        rt::typed::many(
+                            &mut out.supported_features,
+                            &avp,
+                            &mut w,
+                            10,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    (1408, 10415) => {
+                        rt::typed::opt(
+                            &mut out.requested_eutran_authentication_info,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (1409, 10415) => {
+                        rt::typed::opt(
+                            &mut out.requested_utran_geran_authentication_info,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (1407, 10415) => {
+                        rt::typed::one(&mut out.visited_plmn_id, &avp, &mut w, 13, 192)
+                    }
+                    (1679, 10415) => {
+                        rt::typed::opt(&mut out.air_flags, &avp, &mut w, 128)
+                    }
+                    (284, 0) => {
+                        rt::typed::many(
+                            &mut out.proxy_info,
+                            &avp,
+                            &mut w,
+                            15,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (282, 0) => {
+                        rt::typed::many(
+                            &mut out.route_record,
+                            &avp,
+                            &mut w,
+                            16,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    return Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                return Err(e);
+            }
+            w.finish(Self::REQUIRED, msg.header().length as usize)
+        } {
+            Ok(()) => Ok(out),
+            Err(e) => Err(e),
+        }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
@@ -16495,87 +16854,6 @@ impl AuthenticationInformationAnswer {
             rt::dictionary::AvpType::DiameterIdentity,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        msg: &rt::Message,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 18usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = msg.avps();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
-                (301, 0) => rt::typed::opt(&mut self.drmp, &avp, &mut w, 0),
-                (260, 0) => {
-                    rt::typed::opt(
-                        &mut self.vendor_specific_application_id,
-                        &avp,
-                        &mut w,
-                        64,
-                    )
-                }
-                (268, 0) => rt::typed::opt(&mut self.result_code, &avp, &mut w, 64),
-                (297, 0) => {
-                    rt::typed::opt(&mut self.experimental_result, &avp, &mut w, 64)
-                }
-                (1614, 10415) => {
-                    rt::typed::opt(&mut self.error_diagnostic, &avp, &mut w, 192)
-                }
-                (277, 0) => {
-                    rt::typed::one(&mut self.auth_session_state, &avp, &mut w, 6, 64)
-                }
-                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 7, 64),
-                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 8, 64),
-                (621, 0) => {
-                    rt::typed::opt(&mut self.oc_supported_features, &avp, &mut w, 0)
-                }
-                (623, 0) => rt::typed::opt(&mut self.oc_olr, &avp, &mut w, 0),
-                (650, 0) => {
-                    rt::typed::many(&mut self.load, &avp, &mut w, 11, 0, u32::MAX)
-                }
-                (628, 10415) => {
-                    rt::typed::many(
-                        &mut self.supported_features,
-                        &avp,
-                        &mut w,
-                        12,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                (1413, 10415) => {
-                    rt::typed::opt(&mut self.authentication_info, &avp, &mut w, 192)
-                }
-                (1680, 10415) => {
-                    rt::typed::opt(&mut self.ue_usage_type, &avp, &mut w, 128)
-                }
-                (279, 0) => rt::typed::opt(&mut self.failed_avp, &avp, &mut w, 64),
-                (284, 0) => {
-                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 16, 64, u32::MAX)
-                }
-                (282, 0) => {
-                    rt::typed::many(
-                        &mut self.route_record,
-                        &avp,
-                        &mut w,
-                        17,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, msg.header().length as usize)
-    }
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl rt::typed::Command for AuthenticationInformationAnswer {
@@ -16596,8 +16874,99 @@ impl rt::typed::Command for AuthenticationInformationAnswer {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        out.decode_members(msg, cx)?;
-        Ok(out)
+        match {
+            let mut count = [0u32; 18usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut out.extra,
+                flags: &mut out.avp_flags,
+            };
+            let mut avps = msg.avps();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
+                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
+                    (260, 0) => {
+                        rt::typed::opt(
+                            &mut out.vendor_specific_application_id,
+                            &avp,
+                            &mut w,
+                            64,
+                        )
+                    }
+                    (268, 0) => rt::typed::opt(&mut out.result_code, &avp, &mut w, 64),
+                    (297, 0) => {
+                        rt::typed::opt(&mut out.experimental_result, &avp, &mut w, 64)
+                    }
+                    (1614, 10415) => {
+                        rt::typed::opt(&mut out.error_diagnostic, &avp, &mut w, 192)
+                    }
+                    (277, 0) => {
+                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 6, 64)
+                    }
+                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 7, 64),
+                    (296, 0) => {
+                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 8, 64)
+                    }
+                    (621, 0) => {
+                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
+                    }
+                    (623, 0) => rt::typed::opt(&mut out.oc_olr, &avp, &mut w, 0),
+                    (650, 0) => {
+                        rt::typed::many(&mut out.load, &avp, &mut w, 11, 0, u32::MAX)
+                    }
+                    (628, 10415) => {
+                        rt::typed::many(
+                            &mut out.supported_features,
+                            &avp,
+                            &mut w,
+                            12,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    (1413, 10415) => {
+                        rt::typed::opt(&mut out.authentication_info, &avp, &mut w, 192)
+                    }
+                    (1680, 10415) => {
+                        rt::typed::opt(&mut out.ue_usage_type, &avp, &mut w, 128)
+                    }
+                    (279, 0) => rt::typed::opt(&mut out.failed_avp, &avp, &mut w, 64),
+                    (284, 0) => {
+                        rt::typed::many(
+                            &mut out.proxy_info,
+                            &avp,
+                            &mut w,
+                            16,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (282, 0) => {
+                        rt::typed::many(
+                            &mut out.route_record,
+                            &avp,
+                            &mut w,
+                            17,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    return Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                return Err(e);
+            }
+            w.finish(Self::REQUIRED, msg.header().length as usize)
+        } {
+            Ok(()) => Ok(out),
+            Err(e) => Err(e),
+        }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
@@ -16890,77 +17259,6 @@ impl CancelLocationRequest {
             rt::dictionary::AvpType::Enumerated,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        msg: &rt::Message,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 14usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = msg.avps();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
-                (301, 0) => rt::typed::opt(&mut self.drmp, &avp, &mut w, 0),
-                (260, 0) => {
-                    rt::typed::opt(
-                        &mut self.vendor_specific_application_id,
-                        &avp,
-                        &mut w,
-                        64,
-                    )
-                }
-                (277, 0) => {
-                    rt::typed::one(&mut self.auth_session_state, &avp, &mut w, 3, 64)
-                }
-                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 4, 64),
-                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 5, 64),
-                (293, 0) => {
-                    rt::typed::one(&mut self.destination_host, &avp, &mut w, 6, 64)
-                }
-                (283, 0) => {
-                    rt::typed::one(&mut self.destination_realm, &avp, &mut w, 7, 64)
-                }
-                (1, 0) => rt::typed::one(&mut self.user_name, &avp, &mut w, 8, 64),
-                (628, 10415) => {
-                    rt::typed::many(
-                        &mut self.supported_features,
-                        &avp,
-                        &mut w,
-                        9,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                (1420, 10415) => {
-                    rt::typed::one(&mut self.cancellation_type, &avp, &mut w, 10, 192)
-                }
-                (1638, 10415) => rt::typed::opt(&mut self.clr_flags, &avp, &mut w, 192),
-                (284, 0) => {
-                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 12, 64, u32::MAX)
-                }
-                (282, 0) => {
-                    rt::typed::many(
-                        &mut self.route_record,
-                        &avp,
-                        &mut w,
-                        13,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, msg.header().length as usize)
-    }
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl rt::typed::Command for CancelLocationRequest {
@@ -16981,8 +17279,91 @@ impl rt::typed::Command for CancelLocationRequest {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        out.decode_members(msg, cx)?;
-        Ok(out)
+        match {
+            let mut count = [0u32; 14usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut out.extra,
+                flags: &mut out.avp_flags,
+            };
+            let mut avps = msg.avps();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
+                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
+                    (260, 0) => {
+                        rt::typed::opt(
+                            &mut out.vendor_specific_application_id,
+                            &avp,
+                            &mut w,
+                            64,
+                        )
+                    }
+                    (277, 0) => {
+                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 3, 64)
+                    }
+                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 4, 64),
+                    (296, 0) => {
+                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 5, 64)
+                    }
+                    (293, 0) => {
+                        rt::typed::one(&mut out.destination_host, &avp, &mut w, 6, 64)
+                    }
+                    (283, 0) => {
+                        rt::typed::one(&mut out.destination_realm, &avp, &mut w, 7, 64)
+                    }
+                    (1, 0) => rt::typed::one(&mut out.user_name, &avp, &mut w, 8, 64),
+                    (628, 10415) => {
+                        rt::typed::many(
+                            &mut out.supported_features,
+                            &avp,
+                            &mut w,
+                            9,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    (1420, 10415) => {
+                        rt::typed::one(&mut out.cancellation_type, &avp, &mut w, 10, 192)
+                    }
+                    (1638, 10415) => {
+                        rt::typed::opt(&mut out.clr_flags, &avp, &mut w, 192)
+                    }
+                    (284, 0) => {
+                        rt::typed::many(
+                            &mut out.proxy_info,
+                            &avp,
+                            &mut w,
+                            12,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (282, 0) => {
+                        rt::typed::many(
+                            &mut out.route_record,
+                            &avp,
+                            &mut w,
+                            13,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    return Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                return Err(e);
+            }
+            w.finish(Self::REQUIRED, msg.header().length as usize)
+        } {
+            Ok(()) => Ok(out),
+            Err(e) => Err(e),
+        }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
@@ -17141,71 +17522,6 @@ impl CancelLocationAnswer {
             rt::dictionary::AvpType::DiameterIdentity,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        msg: &rt::Message,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 12usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = msg.avps();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
-                (301, 0) => rt::typed::opt(&mut self.drmp, &avp, &mut w, 0),
-                (260, 0) => {
-                    rt::typed::opt(
-                        &mut self.vendor_specific_application_id,
-                        &avp,
-                        &mut w,
-                        64,
-                    )
-                }
-                (628, 10415) => {
-                    rt::typed::many(
-                        &mut self.supported_features,
-                        &avp,
-                        &mut w,
-                        3,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                (268, 0) => rt::typed::opt(&mut self.result_code, &avp, &mut w, 64),
-                (297, 0) => {
-                    rt::typed::opt(&mut self.experimental_result, &avp, &mut w, 64)
-                }
-                (277, 0) => {
-                    rt::typed::one(&mut self.auth_session_state, &avp, &mut w, 6, 64)
-                }
-                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 7, 64),
-                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 8, 64),
-                (279, 0) => rt::typed::opt(&mut self.failed_avp, &avp, &mut w, 64),
-                (284, 0) => {
-                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 10, 64, u32::MAX)
-                }
-                (282, 0) => {
-                    rt::typed::many(
-                        &mut self.route_record,
-                        &avp,
-                        &mut w,
-                        11,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, msg.header().length as usize)
-    }
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl rt::typed::Command for CancelLocationAnswer {
@@ -17226,8 +17542,83 @@ impl rt::typed::Command for CancelLocationAnswer {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        out.decode_members(msg, cx)?;
-        Ok(out)
+        match {
+            let mut count = [0u32; 12usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut out.extra,
+                flags: &mut out.avp_flags,
+            };
+            let mut avps = msg.avps();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
+                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
+                    (260, 0) => {
+                        rt::typed::opt(
+                            &mut out.vendor_specific_application_id,
+                            &avp,
+                            &mut w,
+                            64,
+                        )
+                    }
+                    (628, 10415) => {
+                        rt::typed::many(
+                            &mut out.supported_features,
+                            &avp,
+                            &mut w,
+                            3,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    (268, 0) => rt::typed::opt(&mut out.result_code, &avp, &mut w, 64),
+                    (297, 0) => {
+                        rt::typed::opt(&mut out.experimental_result, &avp, &mut w, 64)
+                    }
+                    (277, 0) => {
+                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 6, 64)
+                    }
+                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 7, 64),
+                    (296, 0) => {
+                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 8, 64)
+                    }
+                    (279, 0) => rt::typed::opt(&mut out.failed_avp, &avp, &mut w, 64),
+                    (284, 0) => {
+                        rt::typed::many(
+                            &mut out.proxy_info,
+                            &avp,
+                            &mut w,
+                            10,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (282, 0) => {
+                        rt::typed::many(
+                            &mut out.route_record,
+                            &avp,
+                            &mut w,
+                            11,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    return Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                return Err(e);
+            }
+            w.finish(Self::REQUIRED, msg.header().length as usize)
+        } {
+            Ok(()) => Ok(out),
+            Err(e) => Err(e),
+        }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
@@ -17504,80 +17895,6 @@ impl TgppS6aS6dInsertSubscriberDataRequest {
             rt::dictionary::AvpType::Grouped,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        msg: &rt::Message,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 15usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = msg.avps();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
-                (301, 0) => rt::typed::opt(&mut self.drmp, &avp, &mut w, 0),
-                (260, 0) => {
-                    rt::typed::opt(
-                        &mut self.vendor_specific_application_id,
-                        &avp,
-                        &mut w,
-                        64,
-                    )
-                }
-                (277, 0) => {
-                    rt::typed::one(&mut self.auth_session_state, &avp, &mut w, 3, 64)
-                }
-                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 4, 64),
-                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 5, 64),
-                (293, 0) => {
-                    rt::typed::one(&mut self.destination_host, &avp, &mut w, 6, 64)
-                }
-                (283, 0) => {
-                    rt::typed::one(&mut self.destination_realm, &avp, &mut w, 7, 64)
-                }
-                (1, 0) => rt::typed::one(&mut self.user_name, &avp, &mut w, 8, 64),
-                (628, 10415) => {
-                    rt::typed::many(
-                        &mut self.supported_features,
-                        &avp,
-                        &mut w,
-                        9,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                (1400, 10415) => {
-                    rt::typed::one(&mut self.subscription_data, &avp, &mut w, 10, 192)
-                }
-                (1490, 10415) => rt::typed::opt(&mut self.idr_flags, &avp, &mut w, 192),
-                (1670, 10415) => {
-                    rt::typed::many(&mut self.reset_id, &avp, &mut w, 12, 128, u32::MAX)
-                }
-                (284, 0) => {
-                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 13, 64, u32::MAX)
-                }
-                (282, 0) => {
-                    rt::typed::many(
-                        &mut self.route_record,
-                        &avp,
-                        &mut w,
-                        14,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, msg.header().length as usize)
-    }
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl rt::typed::Command for TgppS6aS6dInsertSubscriberDataRequest {
@@ -17598,8 +17915,101 @@ impl rt::typed::Command for TgppS6aS6dInsertSubscriberDataRequest {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        out.decode_members(msg, cx)?;
-        Ok(out)
+        match {
+            let mut count = [0u32; 15usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut out.extra,
+                flags: &mut out.avp_flags,
+            };
+            let mut avps = msg.avps();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
+                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
+                    (260, 0) => {
+                        rt::typed::opt(
+                            &mut out.vendor_specific_application_id,
+                            &avp,
+                            &mut w,
+                            64,
+                        )
+                    }
+                    (277, 0) => {
+                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 3, 64)
+                    }
+                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 4, 64),
+                    (296, 0) => {
+                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 5, 64)
+                    }
+                    (293, 0) => {
+                        rt::typed::one(&mut out.destination_host, &avp, &mut w, 6, 64)
+                    }
+                    (283, 0) => {
+                        rt::typed::one(&mut out.destination_realm, &avp, &mut w, 7, 64)
+                    }
+                    (1, 0) => rt::typed::one(&mut out.user_name, &avp, &mut w, 8, 64),
+                    (628, 10415) => {
+                        rt::typed::many(
+                            &mut out.supported_features,
+                            &avp,
+                            &mut w,
+                            9,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    (1400, 10415) => {
+                        rt::typed::one(&mut out.subscription_data, &avp, &mut w, 10, 192)
+                    }
+                    (1490, 10415) => {
+                        rt::typed::opt(&mut out.idr_flags, &avp, &mut w, 192)
+                    }
+                    (1670, 10415) => {
+                        rt::typed::many(
+                            &mut out.reset_id,
+                            &avp,
+                            &mut w,
+                            12,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    (284, 0) => {
+                        rt::typed::many(
+                            &mut out.proxy_info,
+                            &avp,
+                            &mut w,
+                            13,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (282, 0) => {
+                        rt::typed::many(
+                            &mut out.route_record,
+                            &avp,
+                            &mut w,
+                            14,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    return Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                return Err(e);
+            }
+            w.finish(Self::REQUIRED, msg.header().length as usize)
+        } {
+            Ok(()) => Ok(out),
+            Err(e) => Err(e),
+        }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
@@ -17799,116 +18209,6 @@ impl TgppS6aS6dInsertSubscriberDataAnswer {
             rt::dictionary::AvpType::DiameterIdentity,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        msg: &rt::Message,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 22usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = msg.avps();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
-                (301, 0) => rt::typed::opt(&mut self.drmp, &avp, &mut w, 0),
-                (260, 0) => {
-                    rt::typed::opt(
-                        &mut self.vendor_specific_application_id,
-                        &avp,
-                        &mut w,
-                        64,
-                    )
-                }
-                (628, 10415) => {
-                    rt::typed::many(
-                        &mut self.supported_features,
-                        &avp,
-                        &mut w,
-                        3,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                (268, 0) => rt::typed::opt(&mut self.result_code, &avp, &mut w, 64),
-                (297, 0) => {
-                    rt::typed::opt(&mut self.experimental_result, &avp, &mut w, 64)
-                }
-                (277, 0) => {
-                    rt::typed::one(&mut self.auth_session_state, &avp, &mut w, 6, 64)
-                }
-                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 7, 64),
-                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 8, 64),
-                (1492, 10415) => {
-                    rt::typed::opt(
-                        &mut self.ims_voice_over_ps_sessions_supported,
-                        &avp,
-                        &mut w,
-                        192,
-                    )
-                }
-                (1494, 10415) => {
-                    rt::typed::opt(&mut self.last_ue_activity_time, &avp, &mut w, 192)
-                }
-                (1032, 10415) => rt::typed::opt(&mut self.rat_type, &avp, &mut w, 128),
-                (1441, 10415) => rt::typed::opt(&mut self.ida_flags, &avp, &mut w, 192),
-                (1495, 10415) => {
-                    rt::typed::opt(&mut self.eps_user_state, &avp, &mut w, 192)
-                }
-                (1496, 10415) => {
-                    rt::typed::opt(&mut self.eps_location_information, &avp, &mut w, 192)
-                }
-                (1649, 10415) => {
-                    rt::typed::opt(&mut self.local_time_zone, &avp, &mut w, 128)
-                }
-                (3143, 10415) => {
-                    rt::typed::opt(&mut self.supported_services, &avp, &mut w, 192)
-                }
-                (3123, 10415) => {
-                    rt::typed::many(
-                        &mut self.monitoring_event_report,
-                        &avp,
-                        &mut w,
-                        17,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                (3142, 10415) => {
-                    rt::typed::many(
-                        &mut self.monitoring_event_config_status,
-                        &avp,
-                        &mut w,
-                        18,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                (279, 0) => rt::typed::opt(&mut self.failed_avp, &avp, &mut w, 64),
-                (284, 0) => {
-                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 20, 64, u32::MAX)
-                }
-                (282, 0) => {
-                    rt::typed::many(
-                        &mut self.route_record,
-                        &avp,
-                        &mut w,
-                        21,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, msg.header().length as usize)
-    }
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl rt::typed::Command for TgppS6aS6dInsertSubscriberDataAnswer {
@@ -17929,8 +18229,135 @@ impl rt::typed::Command for TgppS6aS6dInsertSubscriberDataAnswer {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        out.decode_members(msg, cx)?;
-        Ok(out)
+        match {
+            let mut count = [0u32; 22usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut out.extra,
+                flags: &mut out.avp_flags,
+            };
+            let mut avps = msg.avps();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
+                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
+                    (260, 0) => {
+                        rt::typed::opt(
+                            &mut out.vendor_specific_application_id,
+                            &avp,
+                            &mut w,
+                            64,
+                        )
+                    }
+                    (628, 10415) => {
+                        rt::typed::many(
+                            &mut out.supported_features,
+                            &avp,
+                            &mut w,
+                            3,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    (268, 0) => rt::typed::opt(&mut out.result_code, &avp, &mut w, 64),
+                    (297, 0) => {
+                        rt::typed::opt(&mut out.experimental_result, &avp, &mut w, 64)
+                    }
+                    (277, 0) => {
+                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 6, 64)
+                    }
+                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 7, 64),
+                    (296, 0) => {
+                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 8, 64)
+                    }
+                    (1492, 10415) => {
+                        rt::typed::opt(
+                            &mut out.ims_voice_over_ps_sessions_supported,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (1494, 10415) => {
+                        rt::typed::opt(&mut out.last_ue_activity_time, &avp, &mut w, 192)
+                    }
+                    (1032, 10415) => rt::typed::opt(&mut out.rat_type, &avp, &mut w, 128),
+                    (1441, 10415) => {
+                        rt::typed::opt(&mut out.ida_flags, &avp, &mut w, 192)
+                    }
+                    (1495, 10415) => {
+                        rt::typed::opt(&mut out.eps_user_state, &avp, &mut w, 192)
+                    }
+                    (1496, 10415) => {
+                        rt::typed::opt(
+                            &mut out.eps_location_information,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (1649, 10415) => {
+                        rt::typed::opt(&mut out.local_time_zone, &avp, &mut w, 128)
+                    }
+                    (3143, 10415) => {
+                        rt::typed::opt(&mut out.supported_services, &avp, &mut w, 192)
+                    }
+                    (3123, 10415) => {
+                        rt::typed::many(
+                            &mut out.monitoring_event_report,
+                            &avp,
+                            &mut w,
+                            17,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    (3142, 10415) => {
+                        rt::typed::many(
+                            &mut out.monitoring_event_config_status,
+                            &avp,
+                            &mut w,
+                            18,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    (279, 0) => rt::typed::opt(&mut out.failed_avp, &avp, &mut w, 64),
+                    (284, 0) => {
+                        rt::typed::many(
+                            &mut out.proxy_info,
+                            &avp,
+                            &mut w,
+                            20,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (282, 0) => {
+                        rt::typed::many(
+                            &mut out.route_record,
+                            &avp,
+                            &mut w,
+                            21,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    return Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                return Err(e);
+            }
+            w.finish(Self::REQUIRED, msg.header().length as usize)
+        } {
+            Ok(()) => Ok(out),
+            Err(e) => Err(e),
+        }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
@@ -18278,96 +18705,6 @@ impl TgppS6aS6dDeleteSubscriberDataRequest {
             rt::dictionary::AvpType::Unsigned32,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        msg: &rt::Message,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 18usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = msg.avps();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
-                (301, 0) => rt::typed::opt(&mut self.drmp, &avp, &mut w, 0),
-                (260, 0) => {
-                    rt::typed::opt(
-                        &mut self.vendor_specific_application_id,
-                        &avp,
-                        &mut w,
-                        64,
-                    )
-                }
-                (277, 0) => {
-                    rt::typed::one(&mut self.auth_session_state, &avp, &mut w, 3, 64)
-                }
-                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 4, 64),
-                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 5, 64),
-                (293, 0) => {
-                    rt::typed::one(&mut self.destination_host, &avp, &mut w, 6, 64)
-                }
-                (283, 0) => {
-                    rt::typed::one(&mut self.destination_realm, &avp, &mut w, 7, 64)
-                }
-                (1, 0) => rt::typed::one(&mut self.user_name, &avp, &mut w, 8, 64),
-                (628, 10415) => {
-                    rt::typed::many(
-                        &mut self.supported_features,
-                        &avp,
-                        &mut w,
-                        9,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                (1421, 10415) => {
-                    rt::typed::one(&mut self.dsr_flags, &avp, &mut w, 10, 192)
-                }
-                (3125, 10415) => rt::typed::opt(&mut self.scef_id, &avp, &mut w, 192),
-                (1423, 10415) => {
-                    rt::typed::many(
-                        &mut self.context_identifier,
-                        &avp,
-                        &mut w,
-                        12,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                (1459, 10415) => {
-                    rt::typed::opt(&mut self.trace_reference, &avp, &mut w, 192)
-                }
-                (1487, 10415) => {
-                    rt::typed::many(&mut self.ts_code, &avp, &mut w, 14, 192, u32::MAX)
-                }
-                (1476, 10415) => {
-                    rt::typed::many(&mut self.ss_code, &avp, &mut w, 15, 192, u32::MAX)
-                }
-                (284, 0) => {
-                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 16, 64, u32::MAX)
-                }
-                (282, 0) => {
-                    rt::typed::many(
-                        &mut self.route_record,
-                        &avp,
-                        &mut w,
-                        17,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, msg.header().length as usize)
-    }
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl rt::typed::Command for TgppS6aS6dDeleteSubscriberDataRequest {
@@ -18388,8 +18725,122 @@ impl rt::typed::Command for TgppS6aS6dDeleteSubscriberDataRequest {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        out.decode_members(msg, cx)?;
-        Ok(out)
+        match {
+            let mut count = [0u32; 18usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut out.extra,
+                flags: &mut out.avp_flags,
+            };
+            let mut avps = msg.avps();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
+                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
+                    (260, 0) => {
+                        rt::typed::opt(
+                            &mut out.vendor_specific_application_id,
+                            &avp,
+                            &mut w,
+                            64,
+                        )
+                    }
+                    (277, 0) => {
+                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 3, 64)
+                    }
+                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 4, 64),
+                    (296, 0) => {
+                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 5, 64)
+                    }
+                    (293, 0) => {
+                        rt::typed::one(&mut out.destination_host, &avp, &mut w, 6, 64)
+                    }
+                    (283, 0) => {
+                        rt::typed::one(&mut out.destination_realm, &avp, &mut w, 7, 64)
+                    }
+                    (1, 0) => rt::typed::one(&mut out.user_name, &avp, &mut w, 8, 64),
+                    (628, 10415) => {
+                        rt::typed::many(
+                            &mut out.supported_features,
+                            &avp,
+                            &mut w,
+                            9,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    (1421, 10415) => {
+                        rt::typed::one(&mut out.dsr_flags, &avp, &mut w, 10, 192)
+                    }
+                    (3125, 10415) => rt::typed::opt(&mut out.scef_id, &avp, &mut w, 192),
+                    (1423, 10415) => {
+                        rt::typed::many(
+                            &mut out.context_identifier,
+                            &avp,
+                            &mut w,
+                            12,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    (1459, 10415) => {
+                        rt::typed::opt(&mut out.trace_reference, &avp, &mut w, 192)
+                    }
+                    (1487, 10415) => {
+                        rt::typed::many(
+                            &mut out.ts_code,
+                            &avp,
+                            &mut w,
+                            14,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    (1476, 10415) => {
+                        rt::typed::many(
+                            &mut out.ss_code,
+                            &avp,
+                            &mut w,
+                            15,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    (284, 0) => {
+                        rt::typed::many(
+                            &mut out.proxy_info,
+                            &avp,
+                            &mut w,
+                            16,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (282, 0) => {
+                        rt::typed::many(
+                            &mut out.route_record,
+                            &avp,
+                            &mut w,
+                            17,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    return Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                return Err(e);
+            }
+            w.finish(Self::REQUIRED, msg.header().length as usize)
+        } {
+            Ok(()) => Ok(out),
+            Err(e) => Err(e),
+        }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
@@ -18563,72 +19014,6 @@ impl TgppS6aS6dDeleteSubscriberDataAnswer {
             rt::dictionary::AvpType::DiameterIdentity,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        msg: &rt::Message,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 13usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = msg.avps();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
-                (301, 0) => rt::typed::opt(&mut self.drmp, &avp, &mut w, 0),
-                (260, 0) => {
-                    rt::typed::opt(
-                        &mut self.vendor_specific_application_id,
-                        &avp,
-                        &mut w,
-                        64,
-                    )
-                }
-                (628, 10415) => {
-                    rt::typed::many(
-                        &mut self.supported_features,
-                        &avp,
-                        &mut w,
-                        3,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                (268, 0) => rt::typed::opt(&mut self.result_code, &avp, &mut w, 64),
-                (297, 0) => {
-                    rt::typed::opt(&mut self.experimental_result, &avp, &mut w, 64)
-                }
-                (277, 0) => {
-                    rt::typed::one(&mut self.auth_session_state, &avp, &mut w, 6, 64)
-                }
-                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 7, 64),
-                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 8, 64),
-                (1422, 10415) => rt::typed::opt(&mut self.dsa_flags, &avp, &mut w, 192),
-                (279, 0) => rt::typed::opt(&mut self.failed_avp, &avp, &mut w, 64),
-                (284, 0) => {
-                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 11, 64, u32::MAX)
-                }
-                (282, 0) => {
-                    rt::typed::many(
-                        &mut self.route_record,
-                        &avp,
-                        &mut w,
-                        12,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, msg.header().length as usize)
-    }
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl rt::typed::Command for TgppS6aS6dDeleteSubscriberDataAnswer {
@@ -18649,8 +19034,86 @@ impl rt::typed::Command for TgppS6aS6dDeleteSubscriberDataAnswer {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        out.decode_members(msg, cx)?;
-        Ok(out)
+        match {
+            let mut count = [0u32; 13usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut out.extra,
+                flags: &mut out.avp_flags,
+            };
+            let mut avps = msg.avps();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
+                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
+                    (260, 0) => {
+                        rt::typed::opt(
+                            &mut out.vendor_specific_application_id,
+                            &avp,
+                            &mut w,
+                            64,
+                        )
+                    }
+                    (628, 10415) => {
+                        rt::typed::many(
+                            &mut out.supported_features,
+                            &avp,
+                            &mut w,
+                            3,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    (268, 0) => rt::typed::opt(&mut out.result_code, &avp, &mut w, 64),
+                    (297, 0) => {
+                        rt::typed::opt(&mut out.experimental_result, &avp, &mut w, 64)
+                    }
+                    (277, 0) => {
+                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 6, 64)
+                    }
+                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 7, 64),
+                    (296, 0) => {
+                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 8, 64)
+                    }
+                    (1422, 10415) => {
+                        rt::typed::opt(&mut out.dsa_flags, &avp, &mut w, 192)
+                    }
+                    (279, 0) => rt::typed::opt(&mut out.failed_avp, &avp, &mut w, 64),
+                    (284, 0) => {
+                        rt::typed::many(
+                            &mut out.proxy_info,
+                            &avp,
+                            &mut w,
+                            11,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (282, 0) => {
+                        rt::typed::many(
+                            &mut out.route_record,
+                            &avp,
+                            &mut w,
+                            12,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    return Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                return Err(e);
+            }
+            w.finish(Self::REQUIRED, msg.header().length as usize)
+        } {
+            Ok(()) => Ok(out),
+            Err(e) => Err(e),
+        }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
@@ -18910,78 +19373,6 @@ impl PurgeUeRequest {
             rt::dictionary::AvpType::UTF8String,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        msg: &rt::Message,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 15usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = msg.avps();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
-                (301, 0) => rt::typed::opt(&mut self.drmp, &avp, &mut w, 0),
-                (260, 0) => {
-                    rt::typed::opt(
-                        &mut self.vendor_specific_application_id,
-                        &avp,
-                        &mut w,
-                        64,
-                    )
-                }
-                (277, 0) => {
-                    rt::typed::one(&mut self.auth_session_state, &avp, &mut w, 3, 64)
-                }
-                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 4, 64),
-                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 5, 64),
-                (293, 0) => rt::typed::opt(&mut self.destination_host, &avp, &mut w, 64),
-                (283, 0) => {
-                    rt::typed::one(&mut self.destination_realm, &avp, &mut w, 7, 64)
-                }
-                (1, 0) => rt::typed::one(&mut self.user_name, &avp, &mut w, 8, 64),
-                (621, 0) => {
-                    rt::typed::opt(&mut self.oc_supported_features, &avp, &mut w, 0)
-                }
-                (1635, 10415) => rt::typed::opt(&mut self.pur_flags, &avp, &mut w, 192),
-                (628, 10415) => {
-                    rt::typed::many(
-                        &mut self.supported_features,
-                        &avp,
-                        &mut w,
-                        11,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                (1496, 10415) => {
-                    rt::typed::opt(&mut self.eps_location_information, &avp, &mut w, 192)
-                }
-                (284, 0) => {
-                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 13, 64, u32::MAX)
-                }
-                (282, 0) => {
-                    rt::typed::many(
-                        &mut self.route_record,
-                        &avp,
-                        &mut w,
-                        14,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, msg.header().length as usize)
-    }
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl rt::typed::Command for PurgeUeRequest {
@@ -19002,8 +19393,99 @@ impl rt::typed::Command for PurgeUeRequest {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        out.decode_members(msg, cx)?;
-        Ok(out)
+        match {
+            let mut count = [0u32; 15usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut out.extra,
+                flags: &mut out.avp_flags,
+            };
+            let mut avps = msg.avps();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
+                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
+                    (260, 0) => {
+                        rt::typed::opt(
+                            &mut out.vendor_specific_application_id,
+                            &avp,
+                            &mut w,
+                            64,
+                        )
+                    }
+                    (277, 0) => {
+                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 3, 64)
+                    }
+                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 4, 64),
+                    (296, 0) => {
+                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 5, 64)
+                    }
+                    (293, 0) => {
+                        rt::typed::opt(&mut out.destination_host, &avp, &mut w, 64)
+                    }
+                    (283, 0) => {
+                        rt::typed::one(&mut out.destination_realm, &avp, &mut w, 7, 64)
+                    }
+                    (1, 0) => rt::typed::one(&mut out.user_name, &avp, &mut w, 8, 64),
+                    (621, 0) => {
+                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
+                    }
+                    (1635, 10415) => {
+                        rt::typed::opt(&mut out.pur_flags, &avp, &mut w, 192)
+                    }
+                    (628, 10415) => {
+                        rt::typed::many(
+                            &mut out.supported_features,
+                            &avp,
+                            &mut w,
+                            11,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    (1496, 10415) => {
+                        rt::typed::opt(
+                            &mut out.eps_location_information,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (284, 0) => {
+                        rt::typed::many(
+                            &mut out.proxy_info,
+                            &avp,
+                            &mut w,
+                            13,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (282, 0) => {
+                        rt::typed::many(
+                            &mut out.route_record,
+                            &avp,
+                            &mut w,
+                            14,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    return Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                return Err(e);
+            }
+            w.finish(Self::REQUIRED, msg.header().length as usize)
+        } {
+            Ok(()) => Ok(out),
+            Err(e) => Err(e),
+        }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
@@ -19179,79 +19661,6 @@ impl PurgeUeAnswer {
             rt::dictionary::AvpType::DiameterIdentity,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        msg: &rt::Message,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 16usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = msg.avps();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
-                (301, 0) => rt::typed::opt(&mut self.drmp, &avp, &mut w, 0),
-                (260, 0) => {
-                    rt::typed::opt(
-                        &mut self.vendor_specific_application_id,
-                        &avp,
-                        &mut w,
-                        64,
-                    )
-                }
-                (628, 10415) => {
-                    rt::typed::many(
-                        &mut self.supported_features,
-                        &avp,
-                        &mut w,
-                        3,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                (268, 0) => rt::typed::opt(&mut self.result_code, &avp, &mut w, 64),
-                (297, 0) => {
-                    rt::typed::opt(&mut self.experimental_result, &avp, &mut w, 64)
-                }
-                (277, 0) => {
-                    rt::typed::one(&mut self.auth_session_state, &avp, &mut w, 6, 64)
-                }
-                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 7, 64),
-                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 8, 64),
-                (621, 0) => {
-                    rt::typed::opt(&mut self.oc_supported_features, &avp, &mut w, 0)
-                }
-                (623, 0) => rt::typed::opt(&mut self.oc_olr, &avp, &mut w, 0),
-                (650, 0) => {
-                    rt::typed::many(&mut self.load, &avp, &mut w, 11, 0, u32::MAX)
-                }
-                (1442, 10415) => rt::typed::opt(&mut self.pua_flags, &avp, &mut w, 192),
-                (279, 0) => rt::typed::opt(&mut self.failed_avp, &avp, &mut w, 64),
-                (284, 0) => {
-                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 14, 64, u32::MAX)
-                }
-                (282, 0) => {
-                    rt::typed::many(
-                        &mut self.route_record,
-                        &avp,
-                        &mut w,
-                        15,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, msg.header().length as usize)
-    }
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl rt::typed::Command for PurgeUeAnswer {
@@ -19272,8 +19681,93 @@ impl rt::typed::Command for PurgeUeAnswer {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        out.decode_members(msg, cx)?;
-        Ok(out)
+        match {
+            let mut count = [0u32; 16usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut out.extra,
+                flags: &mut out.avp_flags,
+            };
+            let mut avps = msg.avps();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
+                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
+                    (260, 0) => {
+                        rt::typed::opt(
+                            &mut out.vendor_specific_application_id,
+                            &avp,
+                            &mut w,
+                            64,
+                        )
+                    }
+                    (628, 10415) => {
+                        rt::typed::many(
+                            &mut out.supported_features,
+                            &avp,
+                            &mut w,
+                            3,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    (268, 0) => rt::typed::opt(&mut out.result_code, &avp, &mut w, 64),
+                    (297, 0) => {
+                        rt::typed::opt(&mut out.experimental_result, &avp, &mut w, 64)
+                    }
+                    (277, 0) => {
+                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 6, 64)
+                    }
+                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 7, 64),
+                    (296, 0) => {
+                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 8, 64)
+                    }
+                    (621, 0) => {
+                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
+                    }
+                    (623, 0) => rt::typed::opt(&mut out.oc_olr, &avp, &mut w, 0),
+                    (650, 0) => {
+                        rt::typed::many(&mut out.load, &avp, &mut w, 11, 0, u32::MAX)
+                    }
+                    (1442, 10415) => {
+                        rt::typed::opt(&mut out.pua_flags, &avp, &mut w, 192)
+                    }
+                    (279, 0) => rt::typed::opt(&mut out.failed_avp, &avp, &mut w, 64),
+                    (284, 0) => {
+                        rt::typed::many(
+                            &mut out.proxy_info,
+                            &avp,
+                            &mut w,
+                            14,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (282, 0) => {
+                        rt::typed::many(
+                            &mut out.route_record,
+                            &avp,
+                            &mut w,
+                            15,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    return Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                return Err(e);
+            }
+            w.finish(Self::REQUIRED, msg.header().length as usize)
+        } {
+            Ok(()) => Ok(out),
+            Err(e) => Err(e),
+        }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
@@ -19533,89 +20027,6 @@ impl TgppS6aS6dResetRequest {
             rt::dictionary::AvpType::DiameterIdentity,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        msg: &rt::Message,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 15usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = msg.avps();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
-                (301, 0) => rt::typed::opt(&mut self.drmp, &avp, &mut w, 0),
-                (260, 0) => {
-                    rt::typed::opt(
-                        &mut self.vendor_specific_application_id,
-                        &avp,
-                        &mut w,
-                        64,
-                    )
-                }
-                (277, 0) => {
-                    rt::typed::one(&mut self.auth_session_state, &avp, &mut w, 3, 64)
-                }
-                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 4, 64),
-                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 5, 64),
-                (293, 0) => {
-                    rt::typed::one(&mut self.destination_host, &avp, &mut w, 6, 64)
-                }
-                (283, 0) => {
-                    rt::typed::one(&mut self.destination_realm, &avp, &mut w, 7, 64)
-                }
-                (628, 10415) => {
-                    rt::typed::many(
-                        &mut self.supported_features,
-                        &avp,
-                        &mut w,
-                        8,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                (1444, 10415) => {
-                    rt::typed::many(&mut self.user_id, &avp, &mut w, 9, 192, u32::MAX)
-                }
-                (1670, 10415) => {
-                    rt::typed::many(&mut self.reset_id, &avp, &mut w, 10, 128, u32::MAX)
-                }
-                (1400, 10415) => {
-                    rt::typed::opt(&mut self.subscription_data, &avp, &mut w, 192)
-                }
-                (1685, 10415) => {
-                    rt::typed::opt(
-                        &mut self.subscription_data_deletion,
-                        &avp,
-                        &mut w,
-                        192,
-                    )
-                }
-                (284, 0) => {
-                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 13, 64, u32::MAX)
-                }
-                (282, 0) => {
-                    rt::typed::many(
-                        &mut self.route_record,
-                        &avp,
-                        &mut w,
-                        14,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, msg.header().length as usize)
-    }
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl rt::typed::Command for TgppS6aS6dResetRequest {
@@ -19636,8 +20047,108 @@ impl rt::typed::Command for TgppS6aS6dResetRequest {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        out.decode_members(msg, cx)?;
-        Ok(out)
+        match {
+            let mut count = [0u32; 15usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut out.extra,
+                flags: &mut out.avp_flags,
+            };
+            let mut avps = msg.avps();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
+                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
+                    (260, 0) => {
+                        rt::typed::opt(
+                            &mut out.vendor_specific_application_id,
+                            &avp,
+                            &mut w,
+                            64,
+                        )
+                    }
+                    (277, 0) => {
+                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 3, 64)
+                    }
+                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 4, 64),
+                    (296, 0) => {
+                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 5, 64)
+                    }
+                    (293, 0) => {
+                        rt::typed::one(&mut out.destination_host, &avp, &mut w, 6, 64)
+                    }
+                    (283, 0) => {
+                        rt::typed::one(&mut out.destination_realm, &avp, &mut w, 7, 64)
+                    }
+                    (628, 10415) => {
+                        rt::typed::many(
+                            &mut out.supported_features,
+                            &avp,
+                            &mut w,
+                            8,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    (1444, 10415) => {
+                        rt::typed::many(&mut out.user_id, &avp, &mut w, 9, 192, u32::MAX)
+                    }
+                    (1670, 10415) => {
+                        rt::typed::many(
+                            &mut out.reset_id,
+                            &avp,
+                            &mut w,
+                            10,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    (1400, 10415) => {
+                        rt::typed::opt(&mut out.subscription_data, &avp, &mut w, 192)
+                    }
+                    (1685, 10415) => {
+                        rt::typed::opt(
+                            &mut out.subscription_data_deletion,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (284, 0) => {
+                        rt::typed::many(
+                            &mut out.proxy_info,
+                            &avp,
+                            &mut w,
+                            13,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (282, 0) => {
+                        rt::typed::many(
+                            &mut out.route_record,
+                            &avp,
+                            &mut w,
+                            14,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    return Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                return Err(e);
+            }
+            w.finish(Self::REQUIRED, msg.header().length as usize)
+        } {
+            Ok(()) => Ok(out),
+            Err(e) => Err(e),
+        }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
@@ -19804,71 +20315,6 @@ impl TgppS6aS6dResetAnswer {
             rt::dictionary::AvpType::DiameterIdentity,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        msg: &rt::Message,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 12usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = msg.avps();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
-                (301, 0) => rt::typed::opt(&mut self.drmp, &avp, &mut w, 0),
-                (260, 0) => {
-                    rt::typed::opt(
-                        &mut self.vendor_specific_application_id,
-                        &avp,
-                        &mut w,
-                        64,
-                    )
-                }
-                (628, 10415) => {
-                    rt::typed::many(
-                        &mut self.supported_features,
-                        &avp,
-                        &mut w,
-                        3,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                (268, 0) => rt::typed::opt(&mut self.result_code, &avp, &mut w, 64),
-                (297, 0) => {
-                    rt::typed::opt(&mut self.experimental_result, &avp, &mut w, 64)
-                }
-                (277, 0) => {
-                    rt::typed::one(&mut self.auth_session_state, &avp, &mut w, 6, 64)
-                }
-                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 7, 64),
-                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 8, 64),
-                (279, 0) => rt::typed::opt(&mut self.failed_avp, &avp, &mut w, 64),
-                (284, 0) => {
-                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 10, 64, u32::MAX)
-                }
-                (282, 0) => {
-                    rt::typed::many(
-                        &mut self.route_record,
-                        &avp,
-                        &mut w,
-                        11,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, msg.header().length as usize)
-    }
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl rt::typed::Command for TgppS6aS6dResetAnswer {
@@ -19889,8 +20335,83 @@ impl rt::typed::Command for TgppS6aS6dResetAnswer {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        out.decode_members(msg, cx)?;
-        Ok(out)
+        match {
+            let mut count = [0u32; 12usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut out.extra,
+                flags: &mut out.avp_flags,
+            };
+            let mut avps = msg.avps();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
+                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
+                    (260, 0) => {
+                        rt::typed::opt(
+                            &mut out.vendor_specific_application_id,
+                            &avp,
+                            &mut w,
+                            64,
+                        )
+                    }
+                    (628, 10415) => {
+                        rt::typed::many(
+                            &mut out.supported_features,
+                            &avp,
+                            &mut w,
+                            3,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    (268, 0) => rt::typed::opt(&mut out.result_code, &avp, &mut w, 64),
+                    (297, 0) => {
+                        rt::typed::opt(&mut out.experimental_result, &avp, &mut w, 64)
+                    }
+                    (277, 0) => {
+                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 6, 64)
+                    }
+                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 7, 64),
+                    (296, 0) => {
+                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 8, 64)
+                    }
+                    (279, 0) => rt::typed::opt(&mut out.failed_avp, &avp, &mut w, 64),
+                    (284, 0) => {
+                        rt::typed::many(
+                            &mut out.proxy_info,
+                            &avp,
+                            &mut w,
+                            10,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (282, 0) => {
+                        rt::typed::many(
+                            &mut out.route_record,
+                            &avp,
+                            &mut w,
+                            11,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    return Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                return Err(e);
+            }
+            w.finish(Self::REQUIRED, msg.header().length as usize)
+        } {
+            Ok(()) => Ok(out),
+            Err(e) => Err(e),
+        }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
@@ -20188,126 +20709,6 @@ impl NotifyRequest {
             rt::dictionary::AvpType::UTF8String,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        msg: &rt::Message,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 25usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = msg.avps();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
-                (301, 0) => rt::typed::opt(&mut self.drmp, &avp, &mut w, 0),
-                (260, 0) => {
-                    rt::typed::opt(
-                        &mut self.vendor_specific_application_id,
-                        &avp,
-                        &mut w,
-                        64,
-                    )
-                }
-                (277, 0) => {
-                    rt::typed::one(&mut self.auth_session_state, &avp, &mut w, 3, 64)
-                }
-                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 4, 64),
-                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 5, 64),
-                (293, 0) => rt::typed::opt(&mut self.destination_host, &avp, &mut w, 64),
-                (283, 0) => {
-                    rt::typed::one(&mut self.destination_realm, &avp, &mut w, 7, 64)
-                }
-                (1, 0) => rt::typed::one(&mut self.user_name, &avp, &mut w, 8, 64),
-                (621, 0) => {
-                    rt::typed::opt(&mut self.oc_supported_features, &avp, &mut w, 0)
-                }
-                (628, 10415) => {
-                    rt::typed::many(
-                        &mut self.supported_features,
-                        &avp,
-                        &mut w,
-                        10,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                (1401, 10415) => {
-                    rt::typed::opt(&mut self.terminal_information, &avp, &mut w, 192)
-                }
-                (486, 0) => rt::typed::opt(&mut self.mip6_agent_info, &avp, &mut w, 64),
-                (600, 10415) => {
-                    rt::typed::opt(
-                        &mut self.visited_network_identifier,
-                        &avp,
-                        &mut w,
-                        192,
-                    )
-                }
-                (1423, 10415) => {
-                    rt::typed::opt(&mut self.context_identifier, &avp, &mut w, 192)
-                }
-                (493, 0) => rt::typed::opt(&mut self.service_selection, &avp, &mut w, 64),
-                (1434, 10415) => {
-                    rt::typed::opt(&mut self.alert_reason, &avp, &mut w, 192)
-                }
-                (1615, 10415) => {
-                    rt::typed::opt(&mut self.ue_srvcc_capability, &avp, &mut w, 192)
-                }
-                (1443, 10415) => rt::typed::opt(&mut self.nor_flags, &avp, &mut w, 192),
-                (1493, 10415) => {
-                    rt::typed::opt(
-                        &mut self.homogeneous_support_of_ims_voice_over_ps_sessions,
-                        &avp,
-                        &mut w,
-                        192,
-                    )
-                }
-                (3329, 10415) => {
-                    rt::typed::opt(
-                        &mut self.maximum_ue_availability_time,
-                        &avp,
-                        &mut w,
-                        192,
-                    )
-                }
-                (3142, 10415) => {
-                    rt::typed::many(
-                        &mut self.monitoring_event_config_status,
-                        &avp,
-                        &mut w,
-                        21,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                (1538, 10415) => {
-                    rt::typed::opt(&mut self.emergency_services, &avp, &mut w, 192)
-                }
-                (284, 0) => {
-                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 23, 64, u32::MAX)
-                }
-                (282, 0) => {
-                    rt::typed::many(
-                        &mut self.route_record,
-                        &avp,
-                        &mut w,
-                        24,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, msg.header().length as usize)
-    }
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl rt::typed::Command for NotifyRequest {
@@ -20328,8 +20729,146 @@ impl rt::typed::Command for NotifyRequest {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        out.decode_members(msg, cx)?;
-        Ok(out)
+        match {
+            let mut count = [0u32; 25usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut out.extra,
+                flags: &mut out.avp_flags,
+            };
+            let mut avps = msg.avps();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
+                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
+                    (260, 0) => {
+                        rt::typed::opt(
+                            &mut out.vendor_specific_application_id,
+                            &avp,
+                            &mut w,
+                            64,
+                        )
+                    }
+                    (277, 0) => {
+                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 3, 64)
+                    }
+                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 4, 64),
+                    (296, 0) => {
+                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 5, 64)
+                    }
+                    (293, 0) => {
+                        rt::typed::opt(&mut out.destination_host, &avp, &mut w, 64)
+                    }
+                    (283, 0) => {
+                        rt::typed::one(&mut out.destination_realm, &avp, &mut w, 7, 64)
+                    }
+                    (1, 0) => rt::typed::one(&mut out.user_name, &avp, &mut w, 8, 64),
+                    (621, 0) => {
+                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
+                    }
+                    (628, 10415) => {
+                        rt::typed::many(
+                            &mut out.supported_features,
+                            &avp,
+                            &mut w,
+                            10,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    (1401, 10415) => {
+                        rt::typed::opt(&mut out.terminal_information, &avp, &mut w, 192)
+                    }
+                    (486, 0) => {
+                        rt::typed::opt(&mut out.mip6_agent_info, &avp, &mut w, 64)
+                    }
+                    (600, 10415) => {
+                        rt::typed::opt(
+                            &mut out.visited_network_identifier,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (1423, 10415) => {
+                        rt::typed::opt(&mut out.context_identifier, &avp, &mut w, 192)
+                    }
+                    (493, 0) => {
+                        rt::typed::opt(&mut out.service_selection, &avp, &mut w, 64)
+                    }
+                    (1434, 10415) => {
+                        rt::typed::opt(&mut out.alert_reason, &avp, &mut w, 192)
+                    }
+                    (1615, 10415) => {
+                        rt::typed::opt(&mut out.ue_srvcc_capability, &avp, &mut w, 192)
+                    }
+                    (1443, 10415) => {
+                        rt::typed::opt(&mut out.nor_flags, &avp, &mut w, 192)
+                    }
+                    (1493, 10415) => {
+                        rt::typed::opt(
+                            &mut out.homogeneous_support_of_ims_voice_over_ps_sessions,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (3329, 10415) => {
+                        rt::typed::opt(
+                            &mut out.maximum_ue_availability_time,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (3142, 10415) => {
+                        rt::typed::many(
+                            &mut out.monitoring_event_config_status,
+                            &avp,
+                            &mut w,
+                            21,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    (1538, 10415) => {
+                        rt::typed::opt(&mut out.emergency_services, &avp, &mut w, 192)
+                    }
+                    (284, 0) => {
+                        rt::typed::many(
+                            &mut out.proxy_info,
+                            &avp,
+                            &mut w,
+                            23,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (282, 0) => {
+                        rt::typed::many(
+                            &mut out.route_record,
+                            &avp,
+                            &mut w,
+                            24,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    return Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                return Err(e);
+            }
+            w.finish(Self::REQUIRED, msg.header().length as usize)
+        } {
+            Ok(()) => Ok(out),
+            Err(e) => Err(e),
+        }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
@@ -20560,78 +21099,6 @@ impl NotifyAnswer {
             rt::dictionary::AvpType::DiameterIdentity,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        msg: &rt::Message,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 15usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = msg.avps();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
-                (301, 0) => rt::typed::opt(&mut self.drmp, &avp, &mut w, 0),
-                (260, 0) => {
-                    rt::typed::opt(
-                        &mut self.vendor_specific_application_id,
-                        &avp,
-                        &mut w,
-                        64,
-                    )
-                }
-                (268, 0) => rt::typed::opt(&mut self.result_code, &avp, &mut w, 64),
-                (297, 0) => {
-                    rt::typed::opt(&mut self.experimental_result, &avp, &mut w, 64)
-                }
-                (277, 0) => {
-                    rt::typed::one(&mut self.auth_session_state, &avp, &mut w, 5, 64)
-                }
-                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 6, 64),
-                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 7, 64),
-                (621, 0) => {
-                    rt::typed::opt(&mut self.oc_supported_features, &avp, &mut w, 0)
-                }
-                (623, 0) => rt::typed::opt(&mut self.oc_olr, &avp, &mut w, 0),
-                (650, 0) => {
-                    rt::typed::many(&mut self.load, &avp, &mut w, 10, 0, u32::MAX)
-                }
-                (628, 10415) => {
-                    rt::typed::many(
-                        &mut self.supported_features,
-                        &avp,
-                        &mut w,
-                        11,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                (279, 0) => rt::typed::opt(&mut self.failed_avp, &avp, &mut w, 64),
-                (284, 0) => {
-                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 13, 64, u32::MAX)
-                }
-                (282, 0) => {
-                    rt::typed::many(
-                        &mut self.route_record,
-                        &avp,
-                        &mut w,
-                        14,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, msg.header().length as usize)
-    }
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl rt::typed::Command for NotifyAnswer {
@@ -20652,8 +21119,90 @@ impl rt::typed::Command for NotifyAnswer {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        out.decode_members(msg, cx)?;
-        Ok(out)
+        match {
+            let mut count = [0u32; 15usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut out.extra,
+                flags: &mut out.avp_flags,
+            };
+            let mut avps = msg.avps();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
+                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
+                    (260, 0) => {
+                        rt::typed::opt(
+                            &mut out.vendor_specific_application_id,
+                            &avp,
+                            &mut w,
+                            64,
+                        )
+                    }
+                    (268, 0) => rt::typed::opt(&mut out.result_code, &avp, &mut w, 64),
+                    (297, 0) => {
+                        rt::typed::opt(&mut out.experimental_result, &avp, &mut w, 64)
+                    }
+                    (277, 0) => {
+                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 5, 64)
+                    }
+                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 6, 64),
+                    (296, 0) => {
+                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 7, 64)
+                    }
+                    (621, 0) => {
+                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
+                    }
+                    (623, 0) => rt::typed::opt(&mut out.oc_olr, &avp, &mut w, 0),
+                    (650, 0) => {
+                        rt::typed::many(&mut out.load, &avp, &mut w, 10, 0, u32::MAX)
+                    }
+                    (628, 10415) => {
+                        rt::typed::many(
+                            &mut out.supported_features,
+                            &avp,
+                            &mut w,
+                            11,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    (279, 0) => rt::typed::opt(&mut out.failed_avp, &avp, &mut w, 64),
+                    (284, 0) => {
+                        rt::typed::many(
+                            &mut out.proxy_info,
+                            &avp,
+                            &mut w,
+                            13,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (282, 0) => {
+                        rt::typed::many(
+                            &mut out.route_record,
+                            &avp,
+                            &mut w,
+                            14,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    return Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                return Err(e);
+            }
+            w.finish(Self::REQUIRED, msg.header().length as usize)
+        } {
+            Ok(()) => Ok(out),
+            Err(e) => Err(e),
+        }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
@@ -20900,64 +21449,6 @@ impl MeIdentityCheckRequest {
             rt::dictionary::AvpType::Grouped,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        msg: &rt::Message,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 12usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = msg.avps();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
-                (301, 0) => rt::typed::opt(&mut self.drmp, &avp, &mut w, 0),
-                (260, 0) => {
-                    rt::typed::opt(
-                        &mut self.vendor_specific_application_id,
-                        &avp,
-                        &mut w,
-                        64,
-                    )
-                }
-                (277, 0) => {
-                    rt::typed::one(&mut self.auth_session_state, &avp, &mut w, 3, 64)
-                }
-                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 4, 64),
-                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 5, 64),
-                (293, 0) => rt::typed::opt(&mut self.destination_host, &avp, &mut w, 64),
-                (283, 0) => {
-                    rt::typed::one(&mut self.destination_realm, &avp, &mut w, 7, 64)
-                }
-                (1401, 10415) => {
-                    rt::typed::one(&mut self.terminal_information, &avp, &mut w, 8, 192)
-                }
-                (1, 0) => rt::typed::opt(&mut self.user_name, &avp, &mut w, 64),
-                (284, 0) => {
-                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 10, 64, u32::MAX)
-                }
-                (282, 0) => {
-                    rt::typed::many(
-                        &mut self.route_record,
-                        &avp,
-                        &mut w,
-                        11,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, msg.header().length as usize)
-    }
 }
 #[cfg(any(feature = "s13", feature = "ts29272"))]
 impl rt::typed::Command for MeIdentityCheckRequest {
@@ -20978,8 +21469,84 @@ impl rt::typed::Command for MeIdentityCheckRequest {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        out.decode_members(msg, cx)?;
-        Ok(out)
+        match {
+            let mut count = [0u32; 12usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut out.extra,
+                flags: &mut out.avp_flags,
+            };
+            let mut avps = msg.avps();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
+                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
+                    (260, 0) => {
+                        rt::typed::opt(
+                            &mut out.vendor_specific_application_id,
+                            &avp,
+                            &mut w,
+                            64,
+                        )
+                    }
+                    (277, 0) => {
+                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 3, 64)
+                    }
+                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 4, 64),
+                    (296, 0) => {
+                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 5, 64)
+                    }
+                    (293, 0) => {
+                        rt::typed::opt(&mut out.destination_host, &avp, &mut w, 64)
+                    }
+                    (283, 0) => {
+                        rt::typed::one(&mut out.destination_realm, &avp, &mut w, 7, 64)
+                    }
+                    (1401, 10415) => {
+                        rt::typed::one(
+                            &mut out.terminal_information,
+                            &avp,
+                            &mut w,
+                            8,
+                            192,
+                        )
+                    }
+                    (1, 0) => rt::typed::opt(&mut out.user_name, &avp, &mut w, 64),
+                    (284, 0) => {
+                        rt::typed::many(
+                            &mut out.proxy_info,
+                            &avp,
+                            &mut w,
+                            10,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (282, 0) => {
+                        rt::typed::many(
+                            &mut out.route_record,
+                            &avp,
+                            &mut w,
+                            11,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    return Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                return Err(e);
+            }
+            w.finish(Self::REQUIRED, msg.header().length as usize)
+        } {
+            Ok(()) => Ok(out),
+            Err(e) => Err(e),
+        }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
@@ -21129,64 +21696,6 @@ impl MeIdentityCheckAnswer {
             rt::dictionary::AvpType::DiameterIdentity,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        msg: &rt::Message,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 12usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = msg.avps();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
-                (301, 0) => rt::typed::opt(&mut self.drmp, &avp, &mut w, 0),
-                (260, 0) => {
-                    rt::typed::opt(
-                        &mut self.vendor_specific_application_id,
-                        &avp,
-                        &mut w,
-                        64,
-                    )
-                }
-                (268, 0) => rt::typed::opt(&mut self.result_code, &avp, &mut w, 64),
-                (297, 0) => {
-                    rt::typed::opt(&mut self.experimental_result, &avp, &mut w, 64)
-                }
-                (277, 0) => {
-                    rt::typed::one(&mut self.auth_session_state, &avp, &mut w, 5, 64)
-                }
-                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 6, 64),
-                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 7, 64),
-                (1445, 10415) => {
-                    rt::typed::opt(&mut self.equipment_status, &avp, &mut w, 192)
-                }
-                (279, 0) => rt::typed::opt(&mut self.failed_avp, &avp, &mut w, 64),
-                (284, 0) => {
-                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 10, 64, u32::MAX)
-                }
-                (282, 0) => {
-                    rt::typed::many(
-                        &mut self.route_record,
-                        &avp,
-                        &mut w,
-                        11,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, msg.header().length as usize)
-    }
 }
 #[cfg(any(feature = "s13", feature = "ts29272"))]
 impl rt::typed::Command for MeIdentityCheckAnswer {
@@ -21207,8 +21716,76 @@ impl rt::typed::Command for MeIdentityCheckAnswer {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        out.decode_members(msg, cx)?;
-        Ok(out)
+        match {
+            let mut count = [0u32; 12usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut out.extra,
+                flags: &mut out.avp_flags,
+            };
+            let mut avps = msg.avps();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
+                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
+                    (260, 0) => {
+                        rt::typed::opt(
+                            &mut out.vendor_specific_application_id,
+                            &avp,
+                            &mut w,
+                            64,
+                        )
+                    }
+                    (268, 0) => rt::typed::opt(&mut out.result_code, &avp, &mut w, 64),
+                    (297, 0) => {
+                        rt::typed::opt(&mut out.experimental_result, &avp, &mut w, 64)
+                    }
+                    (277, 0) => {
+                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 5, 64)
+                    }
+                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 6, 64),
+                    (296, 0) => {
+                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 7, 64)
+                    }
+                    (1445, 10415) => {
+                        rt::typed::opt(&mut out.equipment_status, &avp, &mut w, 192)
+                    }
+                    (279, 0) => rt::typed::opt(&mut out.failed_avp, &avp, &mut w, 64),
+                    (284, 0) => {
+                        rt::typed::many(
+                            &mut out.proxy_info,
+                            &avp,
+                            &mut w,
+                            10,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (282, 0) => {
+                        rt::typed::many(
+                            &mut out.route_record,
+                            &avp,
+                            &mut w,
+                            11,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    return Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                return Err(e);
+            }
+            w.finish(Self::REQUIRED, msg.header().length as usize)
+        } {
+            Ok(()) => Ok(out),
+            Err(e) => Err(e),
+        }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
@@ -21470,76 +22047,6 @@ impl UpdateVcsgLocationRequest {
             rt::dictionary::AvpType::Unsigned32,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        msg: &rt::Message,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 15usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = msg.avps();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
-                (301, 0) => rt::typed::opt(&mut self.drmp, &avp, &mut w, 0),
-                (260, 0) => {
-                    rt::typed::opt(
-                        &mut self.vendor_specific_application_id,
-                        &avp,
-                        &mut w,
-                        64,
-                    )
-                }
-                (277, 0) => {
-                    rt::typed::one(&mut self.auth_session_state, &avp, &mut w, 3, 64)
-                }
-                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 4, 64),
-                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 5, 64),
-                (293, 0) => rt::typed::opt(&mut self.destination_host, &avp, &mut w, 64),
-                (283, 0) => {
-                    rt::typed::one(&mut self.destination_realm, &avp, &mut w, 7, 64)
-                }
-                (1, 0) => rt::typed::one(&mut self.user_name, &avp, &mut w, 8, 64),
-                (701, 10415) => rt::typed::opt(&mut self.msisdn, &avp, &mut w, 192),
-                (1489, 10415) => rt::typed::opt(&mut self.sgsn_number, &avp, &mut w, 192),
-                (628, 10415) => {
-                    rt::typed::many(
-                        &mut self.supported_features,
-                        &avp,
-                        &mut w,
-                        11,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                (1639, 10415) => {
-                    rt::typed::one(&mut self.uvr_flags, &avp, &mut w, 12, 128)
-                }
-                (284, 0) => {
-                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 13, 64, u32::MAX)
-                }
-                (282, 0) => {
-                    rt::typed::many(
-                        &mut self.route_record,
-                        &avp,
-                        &mut w,
-                        14,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, msg.header().length as usize)
-    }
 }
 #[cfg(any(feature = "s7a", feature = "ts29272"))]
 impl rt::typed::Command for UpdateVcsgLocationRequest {
@@ -21560,8 +22067,92 @@ impl rt::typed::Command for UpdateVcsgLocationRequest {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        out.decode_members(msg, cx)?;
-        Ok(out)
+        match {
+            let mut count = [0u32; 15usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut out.extra,
+                flags: &mut out.avp_flags,
+            };
+            let mut avps = msg.avps();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
+                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
+                    (260, 0) => {
+                        rt::typed::opt(
+                            &mut out.vendor_specific_application_id,
+                            &avp,
+                            &mut w,
+                            64,
+                        )
+                    }
+                    (277, 0) => {
+                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 3, 64)
+                    }
+                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 4, 64),
+                    (296, 0) => {
+                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 5, 64)
+                    }
+                    (293, 0) => {
+                        rt::typed::opt(&mut out.destination_host, &avp, &mut w, 64)
+                    }
+                    (283, 0) => {
+                        rt::typed::one(&mut out.destination_realm, &avp, &mut w, 7, 64)
+                    }
+                    (1, 0) => rt::typed::one(&mut out.user_name, &avp, &mut w, 8, 64),
+                    (701, 10415) => rt::typed::opt(&mut out.msisdn, &avp, &mut w, 192),
+                    (1489, 10415) => {
+                        rt::typed::opt(&mut out.sgsn_number, &avp, &mut w, 192)
+                    }
+                    (628, 10415) => {
+                        rt::typed::many(
+                            &mut out.supported_features,
+                            &avp,
+                            &mut w,
+                            11,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    (1639, 10415) => {
+                        rt::typed::one(&mut out.uvr_flags, &avp, &mut w, 12, 128)
+                    }
+                    (284, 0) => {
+                        rt::typed::many(
+                            &mut out.proxy_info,
+                            &avp,
+                            &mut w,
+                            13,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (282, 0) => {
+                        rt::typed::many(
+                            &mut out.route_record,
+                            &avp,
+                            &mut w,
+                            14,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    return Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                return Err(e);
+            }
+            w.finish(Self::REQUIRED, msg.header().length as usize)
+        } {
+            Ok(()) => Ok(out),
+            Err(e) => Err(e),
+        }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
@@ -21726,85 +22317,6 @@ impl UpdateVcsgLocationAnswer {
             rt::dictionary::AvpType::DiameterIdentity,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        msg: &rt::Message,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 15usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = msg.avps();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
-                (301, 0) => rt::typed::opt(&mut self.drmp, &avp, &mut w, 0),
-                (260, 0) => {
-                    rt::typed::opt(
-                        &mut self.vendor_specific_application_id,
-                        &avp,
-                        &mut w,
-                        64,
-                    )
-                }
-                (268, 0) => rt::typed::opt(&mut self.result_code, &avp, &mut w, 64),
-                (297, 0) => {
-                    rt::typed::opt(&mut self.experimental_result, &avp, &mut w, 64)
-                }
-                (1614, 10415) => {
-                    rt::typed::opt(&mut self.error_diagnostic, &avp, &mut w, 192)
-                }
-                (277, 0) => {
-                    rt::typed::one(&mut self.auth_session_state, &avp, &mut w, 6, 64)
-                }
-                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 7, 64),
-                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 8, 64),
-                (628, 10415) => {
-                    rt::typed::many(
-                        &mut self.supported_features,
-                        &avp,
-                        &mut w,
-                        9,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                (1641, 10415) => {
-                    rt::typed::many(
-                        &mut self.vplmn_csg_subscription_data,
-                        &avp,
-                        &mut w,
-                        10,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                (1640, 10415) => rt::typed::opt(&mut self.uva_flags, &avp, &mut w, 128),
-                (279, 0) => rt::typed::opt(&mut self.failed_avp, &avp, &mut w, 64),
-                (284, 0) => {
-                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 13, 64, u32::MAX)
-                }
-                (282, 0) => {
-                    rt::typed::many(
-                        &mut self.route_record,
-                        &avp,
-                        &mut w,
-                        14,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, msg.header().length as usize)
-    }
 }
 #[cfg(any(feature = "s7a", feature = "ts29272"))]
 impl rt::typed::Command for UpdateVcsgLocationAnswer {
@@ -21825,8 +22337,99 @@ impl rt::typed::Command for UpdateVcsgLocationAnswer {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        out.decode_members(msg, cx)?;
-        Ok(out)
+        match {
+            let mut count = [0u32; 15usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut out.extra,
+                flags: &mut out.avp_flags,
+            };
+            let mut avps = msg.avps();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
+                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
+                    (260, 0) => {
+                        rt::typed::opt(
+                            &mut out.vendor_specific_application_id,
+                            &avp,
+                            &mut w,
+                            64,
+                        )
+                    }
+                    (268, 0) => rt::typed::opt(&mut out.result_code, &avp, &mut w, 64),
+                    (297, 0) => {
+                        rt::typed::opt(&mut out.experimental_result, &avp, &mut w, 64)
+                    }
+                    (1614, 10415) => {
+                        rt::typed::opt(&mut out.error_diagnostic, &avp, &mut w, 192)
+                    }
+                    (277, 0) => {
+                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 6, 64)
+                    }
+                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 7, 64),
+                    (296, 0) => {
+                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 8, 64)
+                    }
+                    (628, 10415) => {
+                        rt::typed::many(
+                            &mut out.supported_features,
+                            &avp,
+                            &mut w,
+                            9,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    (1641, 10415) => {
+                        rt::typed::many(
+                            &mut out.vplmn_csg_subscription_data,
+                            &avp,
+                            &mut w,
+                            10,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    (1640, 10415) => {
+                        rt::typed::opt(&mut out.uva_flags, &avp, &mut w, 128)
+                    }
+                    (279, 0) => rt::typed::opt(&mut out.failed_avp, &avp, &mut w, 64),
+                    (284, 0) => {
+                        rt::typed::many(
+                            &mut out.proxy_info,
+                            &avp,
+                            &mut w,
+                            13,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (282, 0) => {
+                        rt::typed::many(
+                            &mut out.route_record,
+                            &avp,
+                            &mut w,
+                            14,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    return Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                return Err(e);
+            }
+            w.finish(Self::REQUIRED, msg.header().length as usize)
+        } {
+            Ok(()) => Ok(out),
+            Err(e) => Err(e),
+        }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
@@ -22109,76 +22712,6 @@ impl CancelVcsgLocationRequest {
             rt::dictionary::AvpType::Enumerated,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        msg: &rt::Message,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 13usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = msg.avps();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
-                (301, 0) => rt::typed::opt(&mut self.drmp, &avp, &mut w, 0),
-                (260, 0) => {
-                    rt::typed::opt(
-                        &mut self.vendor_specific_application_id,
-                        &avp,
-                        &mut w,
-                        64,
-                    )
-                }
-                (277, 0) => {
-                    rt::typed::one(&mut self.auth_session_state, &avp, &mut w, 3, 64)
-                }
-                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 4, 64),
-                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 5, 64),
-                (293, 0) => {
-                    rt::typed::one(&mut self.destination_host, &avp, &mut w, 6, 64)
-                }
-                (283, 0) => {
-                    rt::typed::one(&mut self.destination_realm, &avp, &mut w, 7, 64)
-                }
-                (1, 0) => rt::typed::one(&mut self.user_name, &avp, &mut w, 8, 64),
-                (628, 10415) => {
-                    rt::typed::many(
-                        &mut self.supported_features,
-                        &avp,
-                        &mut w,
-                        9,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                (1420, 10415) => {
-                    rt::typed::one(&mut self.cancellation_type, &avp, &mut w, 10, 192)
-                }
-                (284, 0) => {
-                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 11, 64, u32::MAX)
-                }
-                (282, 0) => {
-                    rt::typed::many(
-                        &mut self.route_record,
-                        &avp,
-                        &mut w,
-                        12,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, msg.header().length as usize)
-    }
 }
 #[cfg(any(feature = "s7a", feature = "ts29272"))]
 impl rt::typed::Command for CancelVcsgLocationRequest {
@@ -22199,8 +22732,88 @@ impl rt::typed::Command for CancelVcsgLocationRequest {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        out.decode_members(msg, cx)?;
-        Ok(out)
+        match {
+            let mut count = [0u32; 13usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut out.extra,
+                flags: &mut out.avp_flags,
+            };
+            let mut avps = msg.avps();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
+                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
+                    (260, 0) => {
+                        rt::typed::opt(
+                            &mut out.vendor_specific_application_id,
+                            &avp,
+                            &mut w,
+                            64,
+                        )
+                    }
+                    (277, 0) => {
+                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 3, 64)
+                    }
+                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 4, 64),
+                    (296, 0) => {
+                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 5, 64)
+                    }
+                    (293, 0) => {
+                        rt::typed::one(&mut out.destination_host, &avp, &mut w, 6, 64)
+                    }
+                    (283, 0) => {
+                        rt::typed::one(&mut out.destination_realm, &avp, &mut w, 7, 64)
+                    }
+                    (1, 0) => rt::typed::one(&mut out.user_name, &avp, &mut w, 8, 64),
+                    (628, 10415) => {
+                        rt::typed::many(
+                            &mut out.supported_features,
+                            &avp,
+                            &mut w,
+                            9,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    (1420, 10415) => {
+                        rt::typed::one(&mut out.cancellation_type, &avp, &mut w, 10, 192)
+                    }
+                    (284, 0) => {
+                        rt::typed::many(
+                            &mut out.proxy_info,
+                            &avp,
+                            &mut w,
+                            11,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (282, 0) => {
+                        rt::typed::many(
+                            &mut out.route_record,
+                            &avp,
+                            &mut w,
+                            12,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    return Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                return Err(e);
+            }
+            w.finish(Self::REQUIRED, msg.header().length as usize)
+        } {
+            Ok(()) => Ok(out),
+            Err(e) => Err(e),
+        }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
@@ -22358,71 +22971,6 @@ impl CancelVcsgLocationAnswer {
             rt::dictionary::AvpType::DiameterIdentity,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        msg: &rt::Message,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 12usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = msg.avps();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
-                (301, 0) => rt::typed::opt(&mut self.drmp, &avp, &mut w, 0),
-                (260, 0) => {
-                    rt::typed::opt(
-                        &mut self.vendor_specific_application_id,
-                        &avp,
-                        &mut w,
-                        64,
-                    )
-                }
-                (628, 10415) => {
-                    rt::typed::many(
-                        &mut self.supported_features,
-                        &avp,
-                        &mut w,
-                        3,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                (268, 0) => rt::typed::opt(&mut self.result_code, &avp, &mut w, 64),
-                (297, 0) => {
-                    rt::typed::opt(&mut self.experimental_result, &avp, &mut w, 64)
-                }
-                (277, 0) => {
-                    rt::typed::one(&mut self.auth_session_state, &avp, &mut w, 6, 64)
-                }
-                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 7, 64),
-                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 8, 64),
-                (279, 0) => rt::typed::opt(&mut self.failed_avp, &avp, &mut w, 64),
-                (284, 0) => {
-                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 10, 64, u32::MAX)
-                }
-                (282, 0) => {
-                    rt::typed::many(
-                        &mut self.route_record,
-                        &avp,
-                        &mut w,
-                        11,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, msg.header().length as usize)
-    }
 }
 #[cfg(any(feature = "s7a", feature = "ts29272"))]
 impl rt::typed::Command for CancelVcsgLocationAnswer {
@@ -22443,8 +22991,83 @@ impl rt::typed::Command for CancelVcsgLocationAnswer {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        out.decode_members(msg, cx)?;
-        Ok(out)
+        match {
+            let mut count = [0u32; 12usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut out.extra,
+                flags: &mut out.avp_flags,
+            };
+            let mut avps = msg.avps();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
+                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
+                    (260, 0) => {
+                        rt::typed::opt(
+                            &mut out.vendor_specific_application_id,
+                            &avp,
+                            &mut w,
+                            64,
+                        )
+                    }
+                    (628, 10415) => {
+                        rt::typed::many(
+                            &mut out.supported_features,
+                            &avp,
+                            &mut w,
+                            3,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    (268, 0) => rt::typed::opt(&mut out.result_code, &avp, &mut w, 64),
+                    (297, 0) => {
+                        rt::typed::opt(&mut out.experimental_result, &avp, &mut w, 64)
+                    }
+                    (277, 0) => {
+                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 6, 64)
+                    }
+                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 7, 64),
+                    (296, 0) => {
+                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 8, 64)
+                    }
+                    (279, 0) => rt::typed::opt(&mut out.failed_avp, &avp, &mut w, 64),
+                    (284, 0) => {
+                        rt::typed::many(
+                            &mut out.proxy_info,
+                            &avp,
+                            &mut w,
+                            10,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (282, 0) => {
+                        rt::typed::many(
+                            &mut out.route_record,
+                            &avp,
+                            &mut w,
+                            11,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    return Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                return Err(e);
+            }
+            w.finish(Self::REQUIRED, msg.header().length as usize)
+        } {
+            Ok(()) => Ok(out),
+            Err(e) => Err(e),
+        }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
@@ -22721,80 +23344,6 @@ impl TgppS7aS7dInsertSubscriberDataRequest {
             rt::dictionary::AvpType::Grouped,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        msg: &rt::Message,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 15usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = msg.avps();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
-                (301, 0) => rt::typed::opt(&mut self.drmp, &avp, &mut w, 0),
-                (260, 0) => {
-                    rt::typed::opt(
-                        &mut self.vendor_specific_application_id,
-                        &avp,
-                        &mut w,
-                        64,
-                    )
-                }
-                (277, 0) => {
-                    rt::typed::one(&mut self.auth_session_state, &avp, &mut w, 3, 64)
-                }
-                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 4, 64),
-                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 5, 64),
-                (293, 0) => {
-                    rt::typed::one(&mut self.destination_host, &avp, &mut w, 6, 64)
-                }
-                (283, 0) => {
-                    rt::typed::one(&mut self.destination_realm, &avp, &mut w, 7, 64)
-                }
-                (1, 0) => rt::typed::one(&mut self.user_name, &avp, &mut w, 8, 64),
-                (628, 10415) => {
-                    rt::typed::many(
-                        &mut self.supported_features,
-                        &avp,
-                        &mut w,
-                        9,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                (1400, 10415) => {
-                    rt::typed::one(&mut self.subscription_data, &avp, &mut w, 10, 192)
-                }
-                (1490, 10415) => rt::typed::opt(&mut self.idr_flags, &avp, &mut w, 192),
-                (1670, 10415) => {
-                    rt::typed::many(&mut self.reset_id, &avp, &mut w, 12, 128, u32::MAX)
-                }
-                (284, 0) => {
-                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 13, 64, u32::MAX)
-                }
-                (282, 0) => {
-                    rt::typed::many(
-                        &mut self.route_record,
-                        &avp,
-                        &mut w,
-                        14,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, msg.header().length as usize)
-    }
 }
 #[cfg(any(feature = "s7a", feature = "ts29272"))]
 impl rt::typed::Command for TgppS7aS7dInsertSubscriberDataRequest {
@@ -22815,8 +23364,101 @@ impl rt::typed::Command for TgppS7aS7dInsertSubscriberDataRequest {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        out.decode_members(msg, cx)?;
-        Ok(out)
+        match {
+            let mut count = [0u32; 15usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut out.extra,
+                flags: &mut out.avp_flags,
+            };
+            let mut avps = msg.avps();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
+                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
+                    (260, 0) => {
+                        rt::typed::opt(
+                            &mut out.vendor_specific_application_id,
+                            &avp,
+                            &mut w,
+                            64,
+                        )
+                    }
+                    (277, 0) => {
+                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 3, 64)
+                    }
+                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 4, 64),
+                    (296, 0) => {
+                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 5, 64)
+                    }
+                    (293, 0) => {
+                        rt::typed::one(&mut out.destination_host, &avp, &mut w, 6, 64)
+                    }
+                    (283, 0) => {
+                        rt::typed::one(&mut out.destination_realm, &avp, &mut w, 7, 64)
+                    }
+                    (1, 0) => rt::typed::one(&mut out.user_name, &avp, &mut w, 8, 64),
+                    (628, 10415) => {
+                        rt::typed::many(
+                            &mut out.supported_features,
+                            &avp,
+                            &mut w,
+                            9,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    (1400, 10415) => {
+                        rt::typed::one(&mut out.subscription_data, &avp, &mut w, 10, 192)
+                    }
+                    (1490, 10415) => {
+                        rt::typed::opt(&mut out.idr_flags, &avp, &mut w, 192)
+                    }
+                    (1670, 10415) => {
+                        rt::typed::many(
+                            &mut out.reset_id,
+                            &avp,
+                            &mut w,
+                            12,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    (284, 0) => {
+                        rt::typed::many(
+                            &mut out.proxy_info,
+                            &avp,
+                            &mut w,
+                            13,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (282, 0) => {
+                        rt::typed::many(
+                            &mut out.route_record,
+                            &avp,
+                            &mut w,
+                            14,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    return Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                return Err(e);
+            }
+            w.finish(Self::REQUIRED, msg.header().length as usize)
+        } {
+            Ok(()) => Ok(out),
+            Err(e) => Err(e),
+        }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
@@ -23016,116 +23658,6 @@ impl TgppS7aS7dInsertSubscriberDataAnswer {
             rt::dictionary::AvpType::DiameterIdentity,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        msg: &rt::Message,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 22usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = msg.avps();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
-                (301, 0) => rt::typed::opt(&mut self.drmp, &avp, &mut w, 0),
-                (260, 0) => {
-                    rt::typed::opt(
-                        &mut self.vendor_specific_application_id,
-                        &avp,
-                        &mut w,
-                        64,
-                    )
-                }
-                (628, 10415) => {
-                    rt::typed::many(
-                        &mut self.supported_features,
-                        &avp,
-                        &mut w,
-                        3,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                (268, 0) => rt::typed::opt(&mut self.result_code, &avp, &mut w, 64),
-                (297, 0) => {
-                    rt::typed::opt(&mut self.experimental_result, &avp, &mut w, 64)
-                }
-                (277, 0) => {
-                    rt::typed::one(&mut self.auth_session_state, &avp, &mut w, 6, 64)
-                }
-                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 7, 64),
-                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 8, 64),
-                (1492, 10415) => {
-                    rt::typed::opt(
-                        &mut self.ims_voice_over_ps_sessions_supported,
-                        &avp,
-                        &mut w,
-                        192,
-                    )
-                }
-                (1494, 10415) => {
-                    rt::typed::opt(&mut self.last_ue_activity_time, &avp, &mut w, 192)
-                }
-                (1032, 10415) => rt::typed::opt(&mut self.rat_type, &avp, &mut w, 128),
-                (1441, 10415) => rt::typed::opt(&mut self.ida_flags, &avp, &mut w, 192),
-                (1495, 10415) => {
-                    rt::typed::opt(&mut self.eps_user_state, &avp, &mut w, 192)
-                }
-                (1496, 10415) => {
-                    rt::typed::opt(&mut self.eps_location_information, &avp, &mut w, 192)
-                }
-                (1649, 10415) => {
-                    rt::typed::opt(&mut self.local_time_zone, &avp, &mut w, 128)
-                }
-                (3143, 10415) => {
-                    rt::typed::opt(&mut self.supported_services, &avp, &mut w, 192)
-                }
-                (3123, 10415) => {
-                    rt::typed::many(
-                        &mut self.monitoring_event_report,
-                        &avp,
-                        &mut w,
-                        17,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                (3142, 10415) => {
-                    rt::typed::many(
-                        &mut self.monitoring_event_config_status,
-                        &avp,
-                        &mut w,
-                        18,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                (279, 0) => rt::typed::opt(&mut self.failed_avp, &avp, &mut w, 64),
-                (284, 0) => {
-                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 20, 64, u32::MAX)
-                }
-                (282, 0) => {
-                    rt::typed::many(
-                        &mut self.route_record,
-                        &avp,
-                        &mut w,
-                        21,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, msg.header().length as usize)
-    }
 }
 #[cfg(any(feature = "s7a", feature = "ts29272"))]
 impl rt::typed::Command for TgppS7aS7dInsertSubscriberDataAnswer {
@@ -23146,8 +23678,135 @@ impl rt::typed::Command for TgppS7aS7dInsertSubscriberDataAnswer {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        out.decode_members(msg, cx)?;
-        Ok(out)
+        match {
+            let mut count = [0u32; 22usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut out.extra,
+                flags: &mut out.avp_flags,
+            };
+            let mut avps = msg.avps();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
+                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
+                    (260, 0) => {
+                        rt::typed::opt(
+                            &mut out.vendor_specific_application_id,
+                            &avp,
+                            &mut w,
+                            64,
+                        )
+                    }
+                    (628, 10415) => {
+                        rt::typed::many(
+                            &mut out.supported_features,
+                            &avp,
+                            &mut w,
+                            3,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    (268, 0) => rt::typed::opt(&mut out.result_code, &avp, &mut w, 64),
+                    (297, 0) => {
+                        rt::typed::opt(&mut out.experimental_result, &avp, &mut w, 64)
+                    }
+                    (277, 0) => {
+                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 6, 64)
+                    }
+                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 7, 64),
+                    (296, 0) => {
+                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 8, 64)
+                    }
+                    (1492, 10415) => {
+                        rt::typed::opt(
+                            &mut out.ims_voice_over_ps_sessions_supported,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (1494, 10415) => {
+                        rt::typed::opt(&mut out.last_ue_activity_time, &avp, &mut w, 192)
+                    }
+                    (1032, 10415) => rt::typed::opt(&mut out.rat_type, &avp, &mut w, 128),
+                    (1441, 10415) => {
+                        rt::typed::opt(&mut out.ida_flags, &avp, &mut w, 192)
+                    }
+                    (1495, 10415) => {
+                        rt::typed::opt(&mut out.eps_user_state, &avp, &mut w, 192)
+                    }
+                    (1496, 10415) => {
+                        rt::typed::opt(
+                            &mut out.eps_location_information,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (1649, 10415) => {
+                        rt::typed::opt(&mut out.local_time_zone, &avp, &mut w, 128)
+                    }
+                    (3143, 10415) => {
+                        rt::typed::opt(&mut out.supported_services, &avp, &mut w, 192)
+                    }
+                    (3123, 10415) => {
+                        rt::typed::many(
+                            &mut out.monitoring_event_report,
+                            &avp,
+                            &mut w,
+                            17,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    (3142, 10415) => {
+                        rt::typed::many(
+                            &mut out.monitoring_event_config_status,
+                            &avp,
+                            &mut w,
+                            18,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    (279, 0) => rt::typed::opt(&mut out.failed_avp, &avp, &mut w, 64),
+                    (284, 0) => {
+                        rt::typed::many(
+                            &mut out.proxy_info,
+                            &avp,
+                            &mut w,
+                            20,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (282, 0) => {
+                        rt::typed::many(
+                            &mut out.route_record,
+                            &avp,
+                            &mut w,
+                            21,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    return Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                return Err(e);
+            }
+            w.finish(Self::REQUIRED, msg.header().length as usize)
+        } {
+            Ok(()) => Ok(out),
+            Err(e) => Err(e),
+        }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
@@ -23495,96 +24154,6 @@ impl TgppS7aS7dDeleteSubscriberDataRequest {
             rt::dictionary::AvpType::Unsigned32,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        msg: &rt::Message,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 18usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = msg.avps();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
-                (301, 0) => rt::typed::opt(&mut self.drmp, &avp, &mut w, 0),
-                (260, 0) => {
-                    rt::typed::opt(
-                        &mut self.vendor_specific_application_id,
-                        &avp,
-                        &mut w,
-                        64,
-                    )
-                }
-                (277, 0) => {
-                    rt::typed::one(&mut self.auth_session_state, &avp, &mut w, 3, 64)
-                }
-                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 4, 64),
-                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 5, 64),
-                (293, 0) => {
-                    rt::typed::one(&mut self.destination_host, &avp, &mut w, 6, 64)
-                }
-                (283, 0) => {
-                    rt::typed::one(&mut self.destination_realm, &avp, &mut w, 7, 64)
-                }
-                (1, 0) => rt::typed::one(&mut self.user_name, &avp, &mut w, 8, 64),
-                (628, 10415) => {
-                    rt::typed::many(
-                        &mut self.supported_features,
-                        &avp,
-                        &mut w,
-                        9,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                (1421, 10415) => {
-                    rt::typed::one(&mut self.dsr_flags, &avp, &mut w, 10, 192)
-                }
-                (3125, 10415) => rt::typed::opt(&mut self.scef_id, &avp, &mut w, 192),
-                (1423, 10415) => {
-                    rt::typed::many(
-                        &mut self.context_identifier,
-                        &avp,
-                        &mut w,
-                        12,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                (1459, 10415) => {
-                    rt::typed::opt(&mut self.trace_reference, &avp, &mut w, 192)
-                }
-                (1487, 10415) => {
-                    rt::typed::many(&mut self.ts_code, &avp, &mut w, 14, 192, u32::MAX)
-                }
-                (1476, 10415) => {
-                    rt::typed::many(&mut self.ss_code, &avp, &mut w, 15, 192, u32::MAX)
-                }
-                (284, 0) => {
-                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 16, 64, u32::MAX)
-                }
-                (282, 0) => {
-                    rt::typed::many(
-                        &mut self.route_record,
-                        &avp,
-                        &mut w,
-                        17,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, msg.header().length as usize)
-    }
 }
 #[cfg(any(feature = "s7a", feature = "ts29272"))]
 impl rt::typed::Command for TgppS7aS7dDeleteSubscriberDataRequest {
@@ -23605,8 +24174,122 @@ impl rt::typed::Command for TgppS7aS7dDeleteSubscriberDataRequest {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        out.decode_members(msg, cx)?;
-        Ok(out)
+        match {
+            let mut count = [0u32; 18usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut out.extra,
+                flags: &mut out.avp_flags,
+            };
+            let mut avps = msg.avps();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
+                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
+                    (260, 0) => {
+                        rt::typed::opt(
+                            &mut out.vendor_specific_application_id,
+                            &avp,
+                            &mut w,
+                            64,
+                        )
+                    }
+                    (277, 0) => {
+                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 3, 64)
+                    }
+                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 4, 64),
+                    (296, 0) => {
+                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 5, 64)
+                    }
+                    (293, 0) => {
+                        rt::typed::one(&mut out.destination_host, &avp, &mut w, 6, 64)
+                    }
+                    (283, 0) => {
+                        rt::typed::one(&mut out.destination_realm, &avp, &mut w, 7, 64)
+                    }
+                    (1, 0) => rt::typed::one(&mut out.user_name, &avp, &mut w, 8, 64),
+                    (628, 10415) => {
+                        rt::typed::many(
+                            &mut out.supported_features,
+                            &avp,
+                            &mut w,
+                            9,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    (1421, 10415) => {
+                        rt::typed::one(&mut out.dsr_flags, &avp, &mut w, 10, 192)
+                    }
+                    (3125, 10415) => rt::typed::opt(&mut out.scef_id, &avp, &mut w, 192),
+                    (1423, 10415) => {
+                        rt::typed::many(
+                            &mut out.context_identifier,
+                            &avp,
+                            &mut w,
+                            12,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    (1459, 10415) => {
+                        rt::typed::opt(&mut out.trace_reference, &avp, &mut w, 192)
+                    }
+                    (1487, 10415) => {
+                        rt::typed::many(
+                            &mut out.ts_code,
+                            &avp,
+                            &mut w,
+                            14,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    (1476, 10415) => {
+                        rt::typed::many(
+                            &mut out.ss_code,
+                            &avp,
+                            &mut w,
+                            15,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    (284, 0) => {
+                        rt::typed::many(
+                            &mut out.proxy_info,
+                            &avp,
+                            &mut w,
+                            16,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (282, 0) => {
+                        rt::typed::many(
+                            &mut out.route_record,
+                            &avp,
+                            &mut w,
+                            17,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    return Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                return Err(e);
+            }
+            w.finish(Self::REQUIRED, msg.header().length as usize)
+        } {
+            Ok(()) => Ok(out),
+            Err(e) => Err(e),
+        }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
@@ -23780,72 +24463,6 @@ impl TgppS7aS7dDeleteSubscriberDataAnswer {
             rt::dictionary::AvpType::DiameterIdentity,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        msg: &rt::Message,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 13usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = msg.avps();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
-                (301, 0) => rt::typed::opt(&mut self.drmp, &avp, &mut w, 0),
-                (260, 0) => {
-                    rt::typed::opt(
-                        &mut self.vendor_specific_application_id,
-                        &avp,
-                        &mut w,
-                        64,
-                    )
-                }
-                (628, 10415) => {
-                    rt::typed::many(
-                        &mut self.supported_features,
-                        &avp,
-                        &mut w,
-                        3,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                (268, 0) => rt::typed::opt(&mut self.result_code, &avp, &mut w, 64),
-                (297, 0) => {
-                    rt::typed::opt(&mut self.experimental_result, &avp, &mut w, 64)
-                }
-                (277, 0) => {
-                    rt::typed::one(&mut self.auth_session_state, &avp, &mut w, 6, 64)
-                }
-                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 7, 64),
-                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 8, 64),
-                (1422, 10415) => rt::typed::opt(&mut self.dsa_flags, &avp, &mut w, 192),
-                (279, 0) => rt::typed::opt(&mut self.failed_avp, &avp, &mut w, 64),
-                (284, 0) => {
-                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 11, 64, u32::MAX)
-                }
-                (282, 0) => {
-                    rt::typed::many(
-                        &mut self.route_record,
-                        &avp,
-                        &mut w,
-                        12,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, msg.header().length as usize)
-    }
 }
 #[cfg(any(feature = "s7a", feature = "ts29272"))]
 impl rt::typed::Command for TgppS7aS7dDeleteSubscriberDataAnswer {
@@ -23866,8 +24483,86 @@ impl rt::typed::Command for TgppS7aS7dDeleteSubscriberDataAnswer {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        out.decode_members(msg, cx)?;
-        Ok(out)
+        match {
+            let mut count = [0u32; 13usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut out.extra,
+                flags: &mut out.avp_flags,
+            };
+            let mut avps = msg.avps();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
+                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
+                    (260, 0) => {
+                        rt::typed::opt(
+                            &mut out.vendor_specific_application_id,
+                            &avp,
+                            &mut w,
+                            64,
+                        )
+                    }
+                    (628, 10415) => {
+                        rt::typed::many(
+                            &mut out.supported_features,
+                            &avp,
+                            &mut w,
+                            3,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    (268, 0) => rt::typed::opt(&mut out.result_code, &avp, &mut w, 64),
+                    (297, 0) => {
+                        rt::typed::opt(&mut out.experimental_result, &avp, &mut w, 64)
+                    }
+                    (277, 0) => {
+                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 6, 64)
+                    }
+                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 7, 64),
+                    (296, 0) => {
+                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 8, 64)
+                    }
+                    (1422, 10415) => {
+                        rt::typed::opt(&mut out.dsa_flags, &avp, &mut w, 192)
+                    }
+                    (279, 0) => rt::typed::opt(&mut out.failed_avp, &avp, &mut w, 64),
+                    (284, 0) => {
+                        rt::typed::many(
+                            &mut out.proxy_info,
+                            &avp,
+                            &mut w,
+                            11,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (282, 0) => {
+                        rt::typed::many(
+                            &mut out.route_record,
+                            &avp,
+                            &mut w,
+                            12,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    return Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                return Err(e);
+            }
+            w.finish(Self::REQUIRED, msg.header().length as usize)
+        } {
+            Ok(()) => Ok(out),
+            Err(e) => Err(e),
+        }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
@@ -24127,89 +24822,6 @@ impl TgppS7aS7dResetRequest {
             rt::dictionary::AvpType::DiameterIdentity,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        msg: &rt::Message,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 15usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = msg.avps();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
-                (301, 0) => rt::typed::opt(&mut self.drmp, &avp, &mut w, 0),
-                (260, 0) => {
-                    rt::typed::opt(
-                        &mut self.vendor_specific_application_id,
-                        &avp,
-                        &mut w,
-                        64,
-                    )
-                }
-                (277, 0) => {
-                    rt::typed::one(&mut self.auth_session_state, &avp, &mut w, 3, 64)
-                }
-                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 4, 64),
-                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 5, 64),
-                (293, 0) => {
-                    rt::typed::one(&mut self.destination_host, &avp, &mut w, 6, 64)
-                }
-                (283, 0) => {
-                    rt::typed::one(&mut self.destination_realm, &avp, &mut w, 7, 64)
-                }
-                (628, 10415) => {
-                    rt::typed::many(
-                        &mut self.supported_features,
-                        &avp,
-                        &mut w,
-                        8,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                (1444, 10415) => {
-                    rt::typed::many(&mut self.user_id, &avp, &mut w, 9, 192, u32::MAX)
-                }
-                (1670, 10415) => {
-                    rt::typed::many(&mut self.reset_id, &avp, &mut w, 10, 128, u32::MAX)
-                }
-                (1400, 10415) => {
-                    rt::typed::opt(&mut self.subscription_data, &avp, &mut w, 192)
-                }
-                (1685, 10415) => {
-                    rt::typed::opt(
-                        &mut self.subscription_data_deletion,
-                        &avp,
-                        &mut w,
-                        192,
-                    )
-                }
-                (284, 0) => {
-                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 13, 64, u32::MAX)
-                }
-                (282, 0) => {
-                    rt::typed::many(
-                        &mut self.route_record,
-                        &avp,
-                        &mut w,
-                        14,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, msg.header().length as usize)
-    }
 }
 #[cfg(any(feature = "s7a", feature = "ts29272"))]
 impl rt::typed::Command for TgppS7aS7dResetRequest {
@@ -24230,8 +24842,108 @@ impl rt::typed::Command for TgppS7aS7dResetRequest {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        out.decode_members(msg, cx)?;
-        Ok(out)
+        match {
+            let mut count = [0u32; 15usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut out.extra,
+                flags: &mut out.avp_flags,
+            };
+            let mut avps = msg.avps();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
+                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
+                    (260, 0) => {
+                        rt::typed::opt(
+                            &mut out.vendor_specific_application_id,
+                            &avp,
+                            &mut w,
+                            64,
+                        )
+                    }
+                    (277, 0) => {
+                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 3, 64)
+                    }
+                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 4, 64),
+                    (296, 0) => {
+                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 5, 64)
+                    }
+                    (293, 0) => {
+                        rt::typed::one(&mut out.destination_host, &avp, &mut w, 6, 64)
+                    }
+                    (283, 0) => {
+                        rt::typed::one(&mut out.destination_realm, &avp, &mut w, 7, 64)
+                    }
+                    (628, 10415) => {
+                        rt::typed::many(
+                            &mut out.supported_features,
+                            &avp,
+                            &mut w,
+                            8,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    (1444, 10415) => {
+                        rt::typed::many(&mut out.user_id, &avp, &mut w, 9, 192, u32::MAX)
+                    }
+                    (1670, 10415) => {
+                        rt::typed::many(
+                            &mut out.reset_id,
+                            &avp,
+                            &mut w,
+                            10,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    (1400, 10415) => {
+                        rt::typed::opt(&mut out.subscription_data, &avp, &mut w, 192)
+                    }
+                    (1685, 10415) => {
+                        rt::typed::opt(
+                            &mut out.subscription_data_deletion,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (284, 0) => {
+                        rt::typed::many(
+                            &mut out.proxy_info,
+                            &avp,
+                            &mut w,
+                            13,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (282, 0) => {
+                        rt::typed::many(
+                            &mut out.route_record,
+                            &avp,
+                            &mut w,
+                            14,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    return Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                return Err(e);
+            }
+            w.finish(Self::REQUIRED, msg.header().length as usize)
+        } {
+            Ok(()) => Ok(out),
+            Err(e) => Err(e),
+        }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
@@ -24398,71 +25110,6 @@ impl TgppS7aS7dResetAnswer {
             rt::dictionary::AvpType::DiameterIdentity,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        msg: &rt::Message,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 12usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = msg.avps();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
-                (301, 0) => rt::typed::opt(&mut self.drmp, &avp, &mut w, 0),
-                (260, 0) => {
-                    rt::typed::opt(
-                        &mut self.vendor_specific_application_id,
-                        &avp,
-                        &mut w,
-                        64,
-                    )
-                }
-                (628, 10415) => {
-                    rt::typed::many(
-                        &mut self.supported_features,
-                        &avp,
-                        &mut w,
-                        3,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                (268, 0) => rt::typed::opt(&mut self.result_code, &avp, &mut w, 64),
-                (297, 0) => {
-                    rt::typed::opt(&mut self.experimental_result, &avp, &mut w, 64)
-                }
-                (277, 0) => {
-                    rt::typed::one(&mut self.auth_session_state, &avp, &mut w, 6, 64)
-                }
-                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 7, 64),
-                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 8, 64),
-                (279, 0) => rt::typed::opt(&mut self.failed_avp, &avp, &mut w, 64),
-                (284, 0) => {
-                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 10, 64, u32::MAX)
-                }
-                (282, 0) => {
-                    rt::typed::many(
-                        &mut self.route_record,
-                        &avp,
-                        &mut w,
-                        11,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, msg.header().length as usize)
-    }
 }
 #[cfg(any(feature = "s7a", feature = "ts29272"))]
 impl rt::typed::Command for TgppS7aS7dResetAnswer {
@@ -24483,8 +25130,83 @@ impl rt::typed::Command for TgppS7aS7dResetAnswer {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        out.decode_members(msg, cx)?;
-        Ok(out)
+        match {
+            let mut count = [0u32; 12usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut out.extra,
+                flags: &mut out.avp_flags,
+            };
+            let mut avps = msg.avps();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
+                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
+                    (260, 0) => {
+                        rt::typed::opt(
+                            &mut out.vendor_specific_application_id,
+                            &avp,
+                            &mut w,
+                            64,
+                        )
+                    }
+                    (628, 10415) => {
+                        rt::typed::many(
+                            &mut out.supported_features,
+                            &avp,
+                            &mut w,
+                            3,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    (268, 0) => rt::typed::opt(&mut out.result_code, &avp, &mut w, 64),
+                    (297, 0) => {
+                        rt::typed::opt(&mut out.experimental_result, &avp, &mut w, 64)
+                    }
+                    (277, 0) => {
+                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 6, 64)
+                    }
+                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 7, 64),
+                    (296, 0) => {
+                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 8, 64)
+                    }
+                    (279, 0) => rt::typed::opt(&mut out.failed_avp, &avp, &mut w, 64),
+                    (284, 0) => {
+                        rt::typed::many(
+                            &mut out.proxy_info,
+                            &avp,
+                            &mut w,
+                            10,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (282, 0) => {
+                        rt::typed::many(
+                            &mut out.route_record,
+                            &avp,
+                            &mut w,
+                            11,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    return Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                return Err(e);
+            }
+            w.finish(Self::REQUIRED, msg.header().length as usize)
+        } {
+            Ok(()) => Ok(out),
+            Err(e) => Err(e),
+        }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);

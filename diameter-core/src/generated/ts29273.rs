@@ -541,103 +541,6 @@ impl Non3gppUserData {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1500, 10415);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 18usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (443, 0) => rt::typed::opt(&mut self.subscription_id, &avp, &mut w, 64),
-                (1501, 10415) => {
-                    rt::typed::opt(&mut self.non_3gpp_ip_access, &avp, &mut w, 192)
-                }
-                (1502, 10415) => {
-                    rt::typed::opt(&mut self.non_3gpp_ip_access_apn, &avp, &mut w, 192)
-                }
-                (1032, 10415) => {
-                    rt::typed::many(&mut self.rat_type, &avp, &mut w, 3, 128, u32::MAX)
-                }
-                (27, 0) => rt::typed::opt(&mut self.session_timeout, &avp, &mut w, 64),
-                (124, 0) => {
-                    rt::typed::opt(&mut self.mip6_feature_vector, &avp, &mut w, 64)
-                }
-                (1435, 10415) => rt::typed::opt(&mut self.ambr, &avp, &mut w, 192),
-                (13, 10415) => {
-                    rt::typed::opt(
-                        &mut self.tgpp_charging_characteristics,
-                        &avp,
-                        &mut w,
-                        192,
-                    )
-                }
-                (1423, 10415) => {
-                    rt::typed::opt(&mut self.context_identifier, &avp, &mut w, 192)
-                }
-                (1427, 10415) => {
-                    rt::typed::opt(&mut self.apn_oi_replacement, &avp, &mut w, 192)
-                }
-                (1430, 10415) => {
-                    rt::typed::many(
-                        &mut self.apn_configuration,
-                        &avp,
-                        &mut w,
-                        10,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                (1505, 10415) => rt::typed::opt(&mut self.trace_info, &avp, &mut w, 128),
-                (1512, 10415) => {
-                    rt::typed::opt(
-                        &mut self.twan_default_apn_context_id,
-                        &avp,
-                        &mut w,
-                        192,
-                    )
-                }
-                (1510, 10415) => {
-                    rt::typed::many(
-                        &mut self.twan_access_info,
-                        &avp,
-                        &mut w,
-                        13,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                (1680, 10415) => {
-                    rt::typed::opt(&mut self.ue_usage_type, &avp, &mut w, 128)
-                }
-                (1687, 10415) => {
-                    rt::typed::opt(&mut self.emergency_info, &avp, &mut w, 192)
-                }
-                (1541, 10415) => {
-                    rt::typed::opt(&mut self.erp_authorization, &avp, &mut w, 192)
-                }
-                (1704, 10415) => {
-                    rt::typed::opt(
-                        &mut self.core_network_restrictions,
-                        &avp,
-                        &mut w,
-                        192,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "swx", feature = "ts29273"))]
 impl rt::AvpData for Non3gppUserData {
@@ -650,11 +553,126 @@ impl rt::AvpData for Non3gppUserData {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 18usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (443, 0) => {
+                        rt::typed::opt(&mut self.subscription_id, &avp, &mut w, 64)
+                    }
+                    (1501, 10415) => {
+                        rt::typed::opt(&mut self.non_3gpp_ip_access, &avp, &mut w, 192)
+                    }
+                    (1502, 10415) => {
+                        rt::typed::opt(
+                            &mut self.non_3gpp_ip_access_apn,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (1032, 10415) => {
+                        rt::typed::many(
+                            &mut self.rat_type,
+                            &avp,
+                            &mut w,
+                            3,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    (27, 0) => {
+                        rt::typed::opt(&mut self.session_timeout, &avp, &mut w, 64)
+                    }
+                    (124, 0) => {
+                        rt::typed::opt(&mut self.mip6_feature_vector, &avp, &mut w, 64)
+                    }
+                    (1435, 10415) => rt::typed::opt(&mut self.ambr, &avp, &mut w, 192),
+                    (13, 10415) => {
+                        rt::typed::opt(
+                            &mut self.tgpp_charging_characteristics,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (1423, 10415) => {
+                        rt::typed::opt(&mut self.context_identifier, &avp, &mut w, 192)
+                    }
+                    (1427, 10415) => {
+                        rt::typed::opt(&mut self.apn_oi_replacement, &avp, &mut w, 192)
+                    }
+                    (1430, 10415) => {
+                        rt::typed::many(
+                            &mut self.apn_configuration,
+                            &avp,
+                            &mut w,
+                            10,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    (1505, 10415) => {
+                        rt::typed::opt(&mut self.trace_info, &avp, &mut w, 128)
+                    }
+                    (1512, 10415) => {
+                        rt::typed::opt(
+                            &mut self.twan_default_apn_context_id,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (1510, 10415) => {
+                        rt::typed::many(
+                            &mut self.twan_access_info,
+                            &avp,
+                            &mut w,
+                            13,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    (1680, 10415) => {
+                        rt::typed::opt(&mut self.ue_usage_type, &avp, &mut w, 128)
+                    }
+                    (1687, 10415) => {
+                        rt::typed::opt(&mut self.emergency_info, &avp, &mut w, 192)
+                    }
+                    (1541, 10415) => {
+                        rt::typed::opt(&mut self.erp_authorization, &avp, &mut w, 192)
+                    }
+                    (1704, 10415) => {
+                        rt::typed::opt(
+                            &mut self.core_network_restrictions,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     #[inline]
     fn check(
@@ -827,32 +845,6 @@ impl TraceInfo {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1505, 10415);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 2usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (1458, 10415) => rt::typed::opt(&mut self.trace_data, &avp, &mut w, 192),
-                (1459, 10415) => {
-                    rt::typed::opt(&mut self.trace_reference, &avp, &mut w, 192)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(
     any(
@@ -873,11 +865,39 @@ impl rt::AvpData for TraceInfo {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 2usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (1458, 10415) => {
+                        rt::typed::opt(&mut self.trace_data, &avp, &mut w, 192)
+                    }
+                    (1459, 10415) => {
+                        rt::typed::opt(&mut self.trace_reference, &avp, &mut w, 192)
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     #[inline]
     fn check(
@@ -939,30 +959,6 @@ impl WlanIdentifier {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1509, 10415);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 2usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (1524, 10415) => rt::typed::opt(&mut self.ssid, &avp, &mut w, 192),
-                (1525, 10415) => rt::typed::opt(&mut self.hessid, &avp, &mut w, 192),
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "sta", feature = "swx", feature = "ts29273"))]
 impl rt::AvpData for WlanIdentifier {
@@ -975,11 +971,35 @@ impl rt::AvpData for WlanIdentifier {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 2usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (1524, 10415) => rt::typed::opt(&mut self.ssid, &avp, &mut w, 192),
+                    (1525, 10415) => rt::typed::opt(&mut self.hessid, &avp, &mut w, 192),
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(&self.ssid, buf, &self.avp_flags, 1524, 10415, 192);
@@ -1027,39 +1047,6 @@ impl TwanAccessInfo {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1510, 10415);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 2usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (1511, 10415) => {
-                    rt::typed::opt(
-                        &mut self.access_authorization_flags,
-                        &avp,
-                        &mut w,
-                        192,
-                    )
-                }
-                (1509, 10415) => {
-                    rt::typed::opt(&mut self.wlan_identifier, &avp, &mut w, 192)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "swx", feature = "ts29273"))]
 impl rt::AvpData for TwanAccessInfo {
@@ -1072,11 +1059,44 @@ impl rt::AvpData for TwanAccessInfo {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 2usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (1511, 10415) => {
+                        rt::typed::opt(
+                            &mut self.access_authorization_flags,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (1509, 10415) => {
+                        rt::typed::opt(&mut self.wlan_identifier, &avp, &mut w, 192)
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     #[inline]
     fn check(
@@ -1161,38 +1181,6 @@ impl AccessNetworkInfo {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1526, 10415);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 6usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (1524, 10415) => rt::typed::opt(&mut self.ssid, &avp, &mut w, 192),
-                (2716, 10415) => rt::typed::opt(&mut self.bssid, &avp, &mut w, 192),
-                (127, 0) => {
-                    rt::typed::opt(&mut self.location_information, &avp, &mut w, 64)
-                }
-                (128, 0) => rt::typed::opt(&mut self.location_data, &avp, &mut w, 64),
-                (126, 0) => rt::typed::opt(&mut self.operator_name, &avp, &mut w, 64),
-                (302, 13019) => {
-                    rt::typed::opt(&mut self.logical_access_id, &avp, &mut w, 192)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "swx", feature = "ts29273"))]
 impl rt::AvpData for AccessNetworkInfo {
@@ -1205,11 +1193,43 @@ impl rt::AvpData for AccessNetworkInfo {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 6usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (1524, 10415) => rt::typed::opt(&mut self.ssid, &avp, &mut w, 192),
+                    (2716, 10415) => rt::typed::opt(&mut self.bssid, &avp, &mut w, 192),
+                    (127, 0) => {
+                        rt::typed::opt(&mut self.location_information, &avp, &mut w, 64)
+                    }
+                    (128, 0) => rt::typed::opt(&mut self.location_data, &avp, &mut w, 64),
+                    (126, 0) => rt::typed::opt(&mut self.operator_name, &avp, &mut w, 64),
+                    (302, 13019) => {
+                        rt::typed::opt(&mut self.logical_access_id, &avp, &mut w, 192)
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     #[inline]
     fn check(
@@ -1299,53 +1319,6 @@ impl TwanConnectivityParameters {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1528, 10415);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 8usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (1529, 10415) => {
-                    rt::typed::opt(&mut self.connectivity_flags, &avp, &mut w, 192)
-                }
-                (493, 0) => rt::typed::opt(&mut self.service_selection, &avp, &mut w, 64),
-                (1456, 10415) => rt::typed::opt(&mut self.pdn_type, &avp, &mut w, 192),
-                (848, 10415) => {
-                    rt::typed::many(
-                        &mut self.served_party_ip_address,
-                        &avp,
-                        &mut w,
-                        3,
-                        192,
-                        2,
-                    )
-                }
-                (1530, 10415) => rt::typed::opt(&mut self.twan_pco, &avp, &mut w, 192),
-                (1532, 10415) => {
-                    rt::typed::opt(&mut self.twag_up_address, &avp, &mut w, 192)
-                }
-                (1533, 10415) => {
-                    rt::typed::opt(&mut self.twan_s2a_failure_cause, &avp, &mut w, 192)
-                }
-                (1534, 10415) => {
-                    rt::typed::opt(&mut self.sm_back_off_timer, &avp, &mut w, 192)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "sta", feature = "ts29273"))]
 impl rt::AvpData for TwanConnectivityParameters {
@@ -1358,11 +1331,69 @@ impl rt::AvpData for TwanConnectivityParameters {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 8usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (1529, 10415) => {
+                        rt::typed::opt(&mut self.connectivity_flags, &avp, &mut w, 192)
+                    }
+                    (493, 0) => {
+                        rt::typed::opt(&mut self.service_selection, &avp, &mut w, 64)
+                    }
+                    (1456, 10415) => {
+                        rt::typed::opt(&mut self.pdn_type, &avp, &mut w, 192)
+                    }
+                    (848, 10415) => {
+                        rt::typed::many(
+                            &mut self.served_party_ip_address,
+                            &avp,
+                            &mut w,
+                            3,
+                            192,
+                            2,
+                        )
+                    }
+                    (1530, 10415) => {
+                        rt::typed::opt(&mut self.twan_pco, &avp, &mut w, 192)
+                    }
+                    (1532, 10415) => {
+                        rt::typed::opt(&mut self.twag_up_address, &avp, &mut w, 192)
+                    }
+                    (1533, 10415) => {
+                        rt::typed::opt(
+                            &mut self.twan_s2a_failure_cause,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (1534, 10415) => {
+                        rt::typed::opt(&mut self.sm_back_off_timer, &avp, &mut w, 192)
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     #[inline]
     fn check(
@@ -1633,104 +1664,6 @@ impl TgppStaDiameterEapRequest {
             rt::dictionary::AvpType::OctetString,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        msg: &rt::Message,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 29usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = msg.avps();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
-                (301, 0) => rt::typed::opt(&mut self.drmp, &avp, &mut w, 0),
-                (258, 0) => {
-                    rt::typed::one(&mut self.auth_application_id, &avp, &mut w, 2, 64)
-                }
-                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 3, 64),
-                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 4, 64),
-                (283, 0) => {
-                    rt::typed::one(&mut self.destination_realm, &avp, &mut w, 5, 64)
-                }
-                (293, 0) => rt::typed::opt(&mut self.destination_host, &avp, &mut w, 64),
-                (274, 0) => {
-                    rt::typed::one(&mut self.auth_request_type, &avp, &mut w, 7, 64)
-                }
-                (462, 0) => rt::typed::one(&mut self.eap_payload, &avp, &mut w, 8, 0),
-                (1, 0) => rt::typed::opt(&mut self.user_name, &avp, &mut w, 64),
-                (31, 0) => rt::typed::opt(&mut self.calling_station_id, &avp, &mut w, 64),
-                (1032, 10415) => rt::typed::opt(&mut self.rat_type, &avp, &mut w, 128),
-                (1504, 10415) => rt::typed::opt(&mut self.anid, &avp, &mut w, 192),
-                (1516, 10415) => {
-                    rt::typed::opt(&mut self.full_network_name, &avp, &mut w, 192)
-                }
-                (1517, 10415) => {
-                    rt::typed::opt(&mut self.short_network_name, &avp, &mut w, 192)
-                }
-                (578, 0) => rt::typed::opt(&mut self.qos_capability, &avp, &mut w, 64),
-                (124, 0) => {
-                    rt::typed::opt(&mut self.mip6_feature_vector, &avp, &mut w, 64)
-                }
-                (600, 10415) => {
-                    rt::typed::opt(
-                        &mut self.visited_network_identifier,
-                        &avp,
-                        &mut w,
-                        192,
-                    )
-                }
-                (493, 0) => rt::typed::opt(&mut self.service_selection, &avp, &mut w, 64),
-                (1401, 10415) => {
-                    rt::typed::opt(&mut self.terminal_information, &avp, &mut w, 192)
-                }
-                (621, 0) => {
-                    rt::typed::opt(&mut self.oc_supported_features, &avp, &mut w, 0)
-                }
-                (628, 10415) => {
-                    rt::typed::many(
-                        &mut self.supported_features,
-                        &avp,
-                        &mut w,
-                        21,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                (1518, 10415) => {
-                    rt::typed::opt(&mut self.aaa_failure_indication, &avp, &mut w, 192)
-                }
-                (1509, 10415) => {
-                    rt::typed::opt(&mut self.wlan_identifier, &avp, &mut w, 192)
-                }
-                (1520, 10415) => rt::typed::opt(&mut self.der_flags, &avp, &mut w, 192),
-                (1527, 10415) => {
-                    rt::typed::opt(&mut self.twan_connection_mode, &avp, &mut w, 192)
-                }
-                (1528, 10415) => {
-                    rt::typed::opt(
-                        &mut self.twan_connectivity_parameters,
-                        &avp,
-                        &mut w,
-                        192,
-                    )
-                }
-                (1531, 10415) => {
-                    rt::typed::many(&mut self.twag_cp_address, &avp, &mut w, 27, 192, 2)
-                }
-                (618, 0) => rt::typed::opt(&mut self.erp_rk_request, &avp, &mut w, 0),
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, msg.header().length as usize)
-    }
 }
 #[cfg(any(feature = "sta", feature = "ts29273"))]
 impl rt::typed::Command for TgppStaDiameterEapRequest {
@@ -1751,8 +1684,129 @@ impl rt::typed::Command for TgppStaDiameterEapRequest {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        out.decode_members(msg, cx)?;
-        Ok(out)
+        match {
+            let mut count = [0u32; 29usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut out.extra,
+                flags: &mut out.avp_flags,
+            };
+            let mut avps = msg.avps();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
+                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
+                    (258, 0) => {
+                        rt::typed::one(&mut out.auth_application_id, &avp, &mut w, 2, 64)
+                    }
+                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 3, 64),
+                    (296, 0) => {
+                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 4, 64)
+                    }
+                    (283, 0) => {
+                        rt::typed::one(&mut out.destination_realm, &avp, &mut w, 5, 64)
+                    }
+                    (293, 0) => {
+                        rt::typed::opt(&mut out.destination_host, &avp, &mut w, 64)
+                    }
+                    (274, 0) => {
+                        rt::typed::one(&mut out.auth_request_type, &avp, &mut w, 7, 64)
+                    }
+                    (462, 0) => rt::typed::one(&mut out.eap_payload, &avp, &mut w, 8, 0),
+                    (1, 0) => rt::typed::opt(&mut out.user_name, &avp, &mut w, 64),
+                    (31, 0) => {
+                        rt::typed::opt(&mut out.calling_station_id, &avp, &mut w, 64)
+                    }
+                    (1032, 10415) => rt::typed::opt(&mut out.rat_type, &avp, &mut w, 128),
+                    (1504, 10415) => rt::typed::opt(&mut out.anid, &avp, &mut w, 192),
+                    (1516, 10415) => {
+                        rt::typed::opt(&mut out.full_network_name, &avp, &mut w, 192)
+                    }
+                    (1517, 10415) => {
+                        rt::typed::opt(&mut out.short_network_name, &avp, &mut w, 192)
+                    }
+                    (578, 0) => rt::typed::opt(&mut out.qos_capability, &avp, &mut w, 64),
+                    (124, 0) => {
+                        rt::typed::opt(&mut out.mip6_feature_vector, &avp, &mut w, 64)
+                    }
+                    (600, 10415) => {
+                        rt::typed::opt(
+                            &mut out.visited_network_identifier,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (493, 0) => {
+                        rt::typed::opt(&mut out.service_selection, &avp, &mut w, 64)
+                    }
+                    (1401, 10415) => {
+                        rt::typed::opt(&mut out.terminal_information, &avp, &mut w, 192)
+                    }
+                    (621, 0) => {
+                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
+                    }
+                    (628, 10415) => {
+                        rt::typed::many(
+                            &mut out.supported_features,
+                            &avp,
+                            &mut w,
+                            21,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    (1518, 10415) => {
+                        rt::typed::opt(
+                            &mut out.aaa_failure_indication,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (1509, 10415) => {
+                        rt::typed::opt(&mut out.wlan_identifier, &avp, &mut w, 192)
+                    }
+                    (1520, 10415) => {
+                        rt::typed::opt(&mut out.der_flags, &avp, &mut w, 192)
+                    }
+                    (1527, 10415) => {
+                        rt::typed::opt(&mut out.twan_connection_mode, &avp, &mut w, 192)
+                    }
+                    (1528, 10415) => {
+                        rt::typed::opt(
+                            &mut out.twan_connectivity_parameters,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (1531, 10415) => {
+                        rt::typed::many(
+                            &mut out.twag_cp_address,
+                            &avp,
+                            &mut w,
+                            27,
+                            192,
+                            2,
+                        )
+                    }
+                    (618, 0) => rt::typed::opt(&mut out.erp_rk_request, &avp, &mut w, 0),
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    return Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                return Err(e);
+            }
+            w.finish(Self::REQUIRED, msg.header().length as usize)
+        } {
+            Ok(()) => Ok(out),
+            Err(e) => Err(e),
+        }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
@@ -2119,160 +2173,6 @@ impl TgppStaDiameterEapAnswer {
             rt::dictionary::AvpType::Enumerated,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        msg: &rt::Message,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 43usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = msg.avps();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
-                (301, 0) => rt::typed::opt(&mut self.drmp, &avp, &mut w, 0),
-                (258, 0) => {
-                    rt::typed::one(&mut self.auth_application_id, &avp, &mut w, 2, 64)
-                }
-                (268, 0) => rt::typed::one(&mut self.result_code, &avp, &mut w, 3, 64),
-                (297, 0) => {
-                    rt::typed::opt(&mut self.experimental_result, &avp, &mut w, 64)
-                }
-                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 5, 64),
-                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 6, 64),
-                (274, 0) => {
-                    rt::typed::one(&mut self.auth_request_type, &avp, &mut w, 7, 64)
-                }
-                (462, 0) => rt::typed::opt(&mut self.eap_payload, &avp, &mut w, 0),
-                (1, 0) => rt::typed::opt(&mut self.user_name, &avp, &mut w, 64),
-                (27, 0) => rt::typed::opt(&mut self.session_timeout, &avp, &mut w, 64),
-                (85, 0) => {
-                    rt::typed::opt(&mut self.acct_interim_interval, &avp, &mut w, 64)
-                }
-                (464, 0) => {
-                    rt::typed::opt(&mut self.eap_master_session_key, &avp, &mut w, 0)
-                }
-                (1423, 10415) => {
-                    rt::typed::opt(&mut self.context_identifier, &avp, &mut w, 192)
-                }
-                (1427, 10415) => {
-                    rt::typed::opt(&mut self.apn_oi_replacement, &avp, &mut w, 192)
-                }
-                (1430, 10415) => {
-                    rt::typed::many(
-                        &mut self.apn_configuration,
-                        &avp,
-                        &mut w,
-                        15,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                (486, 0) => rt::typed::opt(&mut self.mip6_agent_info, &avp, &mut w, 64),
-                (124, 0) => {
-                    rt::typed::opt(&mut self.mip6_feature_vector, &avp, &mut w, 64)
-                }
-                (506, 0) => {
-                    rt::typed::opt(&mut self.mobile_node_identifier, &avp, &mut w, 0)
-                }
-                (13, 10415) => {
-                    rt::typed::opt(
-                        &mut self.tgpp_charging_characteristics,
-                        &avp,
-                        &mut w,
-                        192,
-                    )
-                }
-                (1435, 10415) => rt::typed::opt(&mut self.ambr, &avp, &mut w, 192),
-                (292, 0) => {
-                    rt::typed::many(
-                        &mut self.redirect_host,
-                        &avp,
-                        &mut w,
-                        21,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                (1503, 10415) => rt::typed::opt(&mut self.an_trusted, &avp, &mut w, 192),
-                (1505, 10415) => rt::typed::opt(&mut self.trace_info, &avp, &mut w, 128),
-                (443, 0) => rt::typed::opt(&mut self.subscription_id, &avp, &mut w, 64),
-                (621, 0) => {
-                    rt::typed::opt(&mut self.oc_supported_features, &avp, &mut w, 0)
-                }
-                (623, 0) => rt::typed::opt(&mut self.oc_olr, &avp, &mut w, 0),
-                (650, 0) => {
-                    rt::typed::many(&mut self.load, &avp, &mut w, 27, 0, u32::MAX)
-                }
-                (628, 10415) => {
-                    rt::typed::many(
-                        &mut self.supported_features,
-                        &avp,
-                        &mut w,
-                        28,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                (1506, 10415) => rt::typed::opt(&mut self.mip_fa_rk, &avp, &mut w, 192),
-                (1507, 10415) => {
-                    rt::typed::opt(&mut self.mip_fa_rk_spi, &avp, &mut w, 192)
-                }
-                (1521, 10415) => rt::typed::opt(&mut self.dea_flags, &avp, &mut w, 192),
-                (1527, 10415) => {
-                    rt::typed::opt(&mut self.twan_connection_mode, &avp, &mut w, 192)
-                }
-                (1528, 10415) => {
-                    rt::typed::opt(
-                        &mut self.twan_connectivity_parameters,
-                        &avp,
-                        &mut w,
-                        192,
-                    )
-                }
-                (1535, 10415) => rt::typed::opt(&mut self.wlcp_key, &avp, &mut w, 192),
-                (1401, 10415) => {
-                    rt::typed::opt(&mut self.terminal_information, &avp, &mut w, 192)
-                }
-                (1680, 10415) => {
-                    rt::typed::opt(&mut self.ue_usage_type, &avp, &mut w, 128)
-                }
-                (1538, 10415) => {
-                    rt::typed::opt(&mut self.emergency_services, &avp, &mut w, 192)
-                }
-                (1687, 10415) => {
-                    rt::typed::opt(&mut self.emergency_info, &avp, &mut w, 192)
-                }
-                (581, 0) => rt::typed::opt(&mut self.key, &avp, &mut w, 0),
-                (619, 0) => rt::typed::opt(&mut self.erp_realm, &avp, &mut w, 0),
-                (1540, 10415) => {
-                    rt::typed::opt(
-                        &mut self.imei_check_in_vplmn_result,
-                        &avp,
-                        &mut w,
-                        192,
-                    )
-                }
-                (1542, 10415) => {
-                    rt::typed::opt(
-                        &mut self.high_priority_access_info,
-                        &avp,
-                        &mut w,
-                        128,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, msg.header().length as usize)
-    }
 }
 #[cfg(any(feature = "sta", feature = "ts29273"))]
 impl rt::typed::Command for TgppStaDiameterEapAnswer {
@@ -2293,8 +2193,177 @@ impl rt::typed::Command for TgppStaDiameterEapAnswer {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        out.decode_members(msg, cx)?;
-        Ok(out)
+        match {
+            let mut count = [0u32; 43usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut out.extra,
+                flags: &mut out.avp_flags,
+            };
+            let mut avps = msg.avps();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
+                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
+                    (258, 0) => {
+                        rt::typed::one(&mut out.auth_application_id, &avp, &mut w, 2, 64)
+                    }
+                    (268, 0) => rt::typed::one(&mut out.result_code, &avp, &mut w, 3, 64),
+                    (297, 0) => {
+                        rt::typed::opt(&mut out.experimental_result, &avp, &mut w, 64)
+                    }
+                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 5, 64),
+                    (296, 0) => {
+                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 6, 64)
+                    }
+                    (274, 0) => {
+                        rt::typed::one(&mut out.auth_request_type, &avp, &mut w, 7, 64)
+                    }
+                    (462, 0) => rt::typed::opt(&mut out.eap_payload, &avp, &mut w, 0),
+                    (1, 0) => rt::typed::opt(&mut out.user_name, &avp, &mut w, 64),
+                    (27, 0) => rt::typed::opt(&mut out.session_timeout, &avp, &mut w, 64),
+                    (85, 0) => {
+                        rt::typed::opt(&mut out.acct_interim_interval, &avp, &mut w, 64)
+                    }
+                    (464, 0) => {
+                        rt::typed::opt(&mut out.eap_master_session_key, &avp, &mut w, 0)
+                    }
+                    (1423, 10415) => {
+                        rt::typed::opt(&mut out.context_identifier, &avp, &mut w, 192)
+                    }
+                    (1427, 10415) => {
+                        rt::typed::opt(&mut out.apn_oi_replacement, &avp, &mut w, 192)
+                    }
+                    (1430, 10415) => {
+                        rt::typed::many(
+                            &mut out.apn_configuration,
+                            &avp,
+                            &mut w,
+                            15,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    (486, 0) => {
+                        rt::typed::opt(&mut out.mip6_agent_info, &avp, &mut w, 64)
+                    }
+                    (124, 0) => {
+                        rt::typed::opt(&mut out.mip6_feature_vector, &avp, &mut w, 64)
+                    }
+                    (506, 0) => {
+                        rt::typed::opt(&mut out.mobile_node_identifier, &avp, &mut w, 0)
+                    }
+                    (13, 10415) => {
+                        rt::typed::opt(
+                            &mut out.tgpp_charging_characteristics,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (1435, 10415) => rt::typed::opt(&mut out.ambr, &avp, &mut w, 192),
+                    (292, 0) => {
+                        rt::typed::many(
+                            &mut out.redirect_host,
+                            &avp,
+                            &mut w,
+                            21,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (1503, 10415) => {
+                        rt::typed::opt(&mut out.an_trusted, &avp, &mut w, 192)
+                    }
+                    (1505, 10415) => {
+                        rt::typed::opt(&mut out.trace_info, &avp, &mut w, 128)
+                    }
+                    (443, 0) => {
+                        rt::typed::opt(&mut out.subscription_id, &avp, &mut w, 64)
+                    }
+                    (621, 0) => {
+                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
+                    }
+                    (623, 0) => rt::typed::opt(&mut out.oc_olr, &avp, &mut w, 0),
+                    (650, 0) => {
+                        rt::typed::many(&mut out.load, &avp, &mut w, 27, 0, u32::MAX)
+                    }
+                    (628, 10415) => {
+                        rt::typed::many(
+                            &mut out.supported_features,
+                            &avp,
+                            &mut w,
+                            28,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    (1506, 10415) => {
+                        rt::typed::opt(&mut out.mip_fa_rk, &avp, &mut w, 192)
+                    }
+                    (1507, 10415) => {
+                        rt::typed::opt(&mut out.mip_fa_rk_spi, &avp, &mut w, 192)
+                    }
+                    (1521, 10415) => {
+                        rt::typed::opt(&mut out.dea_flags, &avp, &mut w, 192)
+                    }
+                    (1527, 10415) => {
+                        rt::typed::opt(&mut out.twan_connection_mode, &avp, &mut w, 192)
+                    }
+                    (1528, 10415) => {
+                        rt::typed::opt(
+                            &mut out.twan_connectivity_parameters,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (1535, 10415) => rt::typed::opt(&mut out.wlcp_key, &avp, &mut w, 192),
+                    (1401, 10415) => {
+                        rt::typed::opt(&mut out.terminal_information, &avp, &mut w, 192)
+                    }
+                    (1680, 10415) => {
+                        rt::typed::opt(&mut out.ue_usage_type, &avp, &mut w, 128)
+                    }
+                    (1538, 10415) => {
+                        rt::typed::opt(&mut out.emergency_services, &avp, &mut w, 192)
+                    }
+                    (1687, 10415) => {
+                        rt::typed::opt(&mut out.emergency_info, &avp, &mut w, 192)
+                    }
+                    (581, 0) => rt::typed::opt(&mut out.key, &avp, &mut w, 0),
+                    (619, 0) => rt::typed::opt(&mut out.erp_realm, &avp, &mut w, 0),
+                    (1540, 10415) => {
+                        rt::typed::opt(
+                            &mut out.imei_check_in_vplmn_result,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (1542, 10415) => {
+                        rt::typed::opt(
+                            &mut out.high_priority_access_info,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    return Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                return Err(e);
+            }
+            w.finish(Self::REQUIRED, msg.header().length as usize)
+        } {
+            Ok(()) => Ok(out),
+            Err(e) => Err(e),
+        }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
@@ -2651,79 +2720,6 @@ impl TgppStaAaRequest {
             rt::dictionary::AvpType::Enumerated,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        msg: &rt::Message,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 16usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = msg.avps();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
-                (301, 0) => rt::typed::opt(&mut self.drmp, &avp, &mut w, 0),
-                (258, 0) => {
-                    rt::typed::one(&mut self.auth_application_id, &avp, &mut w, 2, 64)
-                }
-                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 3, 64),
-                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 4, 64),
-                (283, 0) => {
-                    rt::typed::one(&mut self.destination_realm, &avp, &mut w, 5, 64)
-                }
-                (293, 0) => rt::typed::opt(&mut self.destination_host, &avp, &mut w, 64),
-                (274, 0) => {
-                    rt::typed::one(&mut self.auth_request_type, &avp, &mut w, 7, 64)
-                }
-                (1, 0) => rt::typed::opt(&mut self.user_name, &avp, &mut w, 64),
-                (600, 10415) => {
-                    rt::typed::opt(
-                        &mut self.visited_network_identifier,
-                        &avp,
-                        &mut w,
-                        192,
-                    )
-                }
-                (493, 0) => rt::typed::opt(&mut self.service_selection, &avp, &mut w, 64),
-                (621, 0) => {
-                    rt::typed::opt(&mut self.oc_supported_features, &avp, &mut w, 0)
-                }
-                (628, 10415) => {
-                    rt::typed::many(
-                        &mut self.supported_features,
-                        &avp,
-                        &mut w,
-                        12,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                (1527, 10415) => {
-                    rt::typed::opt(&mut self.twan_connection_mode, &avp, &mut w, 192)
-                }
-                (1528, 10415) => {
-                    rt::typed::opt(
-                        &mut self.twan_connectivity_parameters,
-                        &avp,
-                        &mut w,
-                        192,
-                    )
-                }
-                (1531, 10415) => {
-                    rt::typed::many(&mut self.twag_cp_address, &avp, &mut w, 15, 192, 2)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, msg.header().length as usize)
-    }
 }
 #[cfg(any(feature = "sta", feature = "ts29273"))]
 impl rt::typed::Command for TgppStaAaRequest {
@@ -2744,8 +2740,95 @@ impl rt::typed::Command for TgppStaAaRequest {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        out.decode_members(msg, cx)?;
-        Ok(out)
+        match {
+            let mut count = [0u32; 16usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut out.extra,
+                flags: &mut out.avp_flags,
+            };
+            let mut avps = msg.avps();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
+                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
+                    (258, 0) => {
+                        rt::typed::one(&mut out.auth_application_id, &avp, &mut w, 2, 64)
+                    }
+                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 3, 64),
+                    (296, 0) => {
+                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 4, 64)
+                    }
+                    (283, 0) => {
+                        rt::typed::one(&mut out.destination_realm, &avp, &mut w, 5, 64)
+                    }
+                    (293, 0) => {
+                        rt::typed::opt(&mut out.destination_host, &avp, &mut w, 64)
+                    }
+                    (274, 0) => {
+                        rt::typed::one(&mut out.auth_request_type, &avp, &mut w, 7, 64)
+                    }
+                    (1, 0) => rt::typed::opt(&mut out.user_name, &avp, &mut w, 64),
+                    (600, 10415) => {
+                        rt::typed::opt(
+                            &mut out.visited_network_identifier,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (493, 0) => {
+                        rt::typed::opt(&mut out.service_selection, &avp, &mut w, 64)
+                    }
+                    (621, 0) => {
+                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
+                    }
+                    (628, 10415) => {
+                        rt::typed::many(
+                            &mut out.supported_features,
+                            &avp,
+                            &mut w,
+                            12,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    (1527, 10415) => {
+                        rt::typed::opt(&mut out.twan_connection_mode, &avp, &mut w, 192)
+                    }
+                    (1528, 10415) => {
+                        rt::typed::opt(
+                            &mut out.twan_connectivity_parameters,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (1531, 10415) => {
+                        rt::typed::many(
+                            &mut out.twag_cp_address,
+                            &avp,
+                            &mut w,
+                            15,
+                            192,
+                            2,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    return Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                return Err(e);
+            }
+            w.finish(Self::REQUIRED, msg.header().length as usize)
+        } {
+            Ok(()) => Ok(out),
+            Err(e) => Err(e),
+        }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
@@ -2982,101 +3065,6 @@ impl TgppStaAaAnswer {
             rt::dictionary::AvpType::DiameterIdentity,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        msg: &rt::Message,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 23usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = msg.avps();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
-                (301, 0) => rt::typed::opt(&mut self.drmp, &avp, &mut w, 0),
-                (258, 0) => {
-                    rt::typed::one(&mut self.auth_application_id, &avp, &mut w, 2, 64)
-                }
-                (274, 0) => {
-                    rt::typed::one(&mut self.auth_request_type, &avp, &mut w, 3, 64)
-                }
-                (268, 0) => rt::typed::one(&mut self.result_code, &avp, &mut w, 4, 64),
-                (297, 0) => {
-                    rt::typed::opt(&mut self.experimental_result, &avp, &mut w, 64)
-                }
-                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 6, 64),
-                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 7, 64),
-                (1, 0) => rt::typed::opt(&mut self.user_name, &avp, &mut w, 64),
-                (27, 0) => rt::typed::opt(&mut self.session_timeout, &avp, &mut w, 64),
-                (1423, 10415) => {
-                    rt::typed::opt(&mut self.context_identifier, &avp, &mut w, 192)
-                }
-                (1427, 10415) => {
-                    rt::typed::opt(&mut self.apn_oi_replacement, &avp, &mut w, 192)
-                }
-                (1430, 10415) => {
-                    rt::typed::many(
-                        &mut self.apn_configuration,
-                        &avp,
-                        &mut w,
-                        12,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                (13, 10415) => {
-                    rt::typed::opt(
-                        &mut self.tgpp_charging_characteristics,
-                        &avp,
-                        &mut w,
-                        192,
-                    )
-                }
-                (1435, 10415) => rt::typed::opt(&mut self.ambr, &avp, &mut w, 192),
-                (1505, 10415) => rt::typed::opt(&mut self.trace_info, &avp, &mut w, 128),
-                (621, 0) => {
-                    rt::typed::opt(&mut self.oc_supported_features, &avp, &mut w, 0)
-                }
-                (623, 0) => rt::typed::opt(&mut self.oc_olr, &avp, &mut w, 0),
-                (650, 0) => {
-                    rt::typed::many(&mut self.load, &avp, &mut w, 18, 0, u32::MAX)
-                }
-                (628, 10415) => {
-                    rt::typed::many(
-                        &mut self.supported_features,
-                        &avp,
-                        &mut w,
-                        19,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                (1527, 10415) => {
-                    rt::typed::opt(&mut self.twan_connection_mode, &avp, &mut w, 192)
-                }
-                (1528, 10415) => {
-                    rt::typed::opt(
-                        &mut self.twan_connectivity_parameters,
-                        &avp,
-                        &mut w,
-                        192,
-                    )
-                }
-                (1680, 10415) => {
-                    rt::typed::opt(&mut self.ue_usage_type, &avp, &mut w, 128)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, msg.header().length as usize)
-    }
 }
 #[cfg(any(feature = "sta", feature = "ts29273"))]
 impl rt::typed::Command for TgppStaAaAnswer {
@@ -3097,8 +3085,108 @@ impl rt::typed::Command for TgppStaAaAnswer {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        out.decode_members(msg, cx)?;
-        Ok(out)
+        match {
+            let mut count = [0u32; 23usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut out.extra,
+                flags: &mut out.avp_flags,
+            };
+            let mut avps = msg.avps();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
+                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
+                    (258, 0) => {
+                        rt::typed::one(&mut out.auth_application_id, &avp, &mut w, 2, 64)
+                    }
+                    (274, 0) => {
+                        rt::typed::one(&mut out.auth_request_type, &avp, &mut w, 3, 64)
+                    }
+                    (268, 0) => rt::typed::one(&mut out.result_code, &avp, &mut w, 4, 64),
+                    (297, 0) => {
+                        rt::typed::opt(&mut out.experimental_result, &avp, &mut w, 64)
+                    }
+                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 6, 64),
+                    (296, 0) => {
+                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 7, 64)
+                    }
+                    (1, 0) => rt::typed::opt(&mut out.user_name, &avp, &mut w, 64),
+                    (27, 0) => rt::typed::opt(&mut out.session_timeout, &avp, &mut w, 64),
+                    (1423, 10415) => {
+                        rt::typed::opt(&mut out.context_identifier, &avp, &mut w, 192)
+                    }
+                    (1427, 10415) => {
+                        rt::typed::opt(&mut out.apn_oi_replacement, &avp, &mut w, 192)
+                    }
+                    (1430, 10415) => {
+                        rt::typed::many(
+                            &mut out.apn_configuration,
+                            &avp,
+                            &mut w,
+                            12,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    (13, 10415) => {
+                        rt::typed::opt(
+                            &mut out.tgpp_charging_characteristics,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (1435, 10415) => rt::typed::opt(&mut out.ambr, &avp, &mut w, 192),
+                    (1505, 10415) => {
+                        rt::typed::opt(&mut out.trace_info, &avp, &mut w, 128)
+                    }
+                    (621, 0) => {
+                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
+                    }
+                    (623, 0) => rt::typed::opt(&mut out.oc_olr, &avp, &mut w, 0),
+                    (650, 0) => {
+                        rt::typed::many(&mut out.load, &avp, &mut w, 18, 0, u32::MAX)
+                    }
+                    (628, 10415) => {
+                        rt::typed::many(
+                            &mut out.supported_features,
+                            &avp,
+                            &mut w,
+                            19,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    (1527, 10415) => {
+                        rt::typed::opt(&mut out.twan_connection_mode, &avp, &mut w, 192)
+                    }
+                    (1528, 10415) => {
+                        rt::typed::opt(
+                            &mut out.twan_connectivity_parameters,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (1680, 10415) => {
+                        rt::typed::opt(&mut out.ue_usage_type, &avp, &mut w, 128)
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    return Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                return Err(e);
+            }
+            w.finish(Self::REQUIRED, msg.header().length as usize)
+        } {
+            Ok(()) => Ok(out),
+            Err(e) => Err(e),
+        }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
@@ -3362,43 +3450,6 @@ impl TgppStaSessionTerminationRequest {
             rt::dictionary::AvpType::Enumerated,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        msg: &rt::Message,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 9usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = msg.avps();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
-                (301, 0) => rt::typed::opt(&mut self.drmp, &avp, &mut w, 0),
-                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 2, 64),
-                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 3, 64),
-                (283, 0) => {
-                    rt::typed::one(&mut self.destination_realm, &avp, &mut w, 4, 64)
-                }
-                (258, 0) => {
-                    rt::typed::one(&mut self.auth_application_id, &avp, &mut w, 5, 64)
-                }
-                (295, 0) => {
-                    rt::typed::one(&mut self.termination_cause, &avp, &mut w, 6, 64)
-                }
-                (293, 0) => rt::typed::opt(&mut self.destination_host, &avp, &mut w, 64),
-                (1, 0) => rt::typed::opt(&mut self.user_name, &avp, &mut w, 64),
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, msg.header().length as usize)
-    }
 }
 #[cfg(any(feature = "sta", feature = "ts29273"))]
 impl rt::typed::Command for TgppStaSessionTerminationRequest {
@@ -3419,8 +3470,50 @@ impl rt::typed::Command for TgppStaSessionTerminationRequest {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        out.decode_members(msg, cx)?;
-        Ok(out)
+        match {
+            let mut count = [0u32; 9usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut out.extra,
+                flags: &mut out.avp_flags,
+            };
+            let mut avps = msg.avps();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
+                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
+                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 2, 64),
+                    (296, 0) => {
+                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 3, 64)
+                    }
+                    (283, 0) => {
+                        rt::typed::one(&mut out.destination_realm, &avp, &mut w, 4, 64)
+                    }
+                    (258, 0) => {
+                        rt::typed::one(&mut out.auth_application_id, &avp, &mut w, 5, 64)
+                    }
+                    (295, 0) => {
+                        rt::typed::one(&mut out.termination_cause, &avp, &mut w, 6, 64)
+                    }
+                    (293, 0) => {
+                        rt::typed::opt(&mut out.destination_host, &avp, &mut w, 64)
+                    }
+                    (1, 0) => rt::typed::opt(&mut out.user_name, &avp, &mut w, 64),
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    return Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                return Err(e);
+            }
+            w.finish(Self::REQUIRED, msg.header().length as usize)
+        } {
+            Ok(()) => Ok(out),
+            Err(e) => Err(e),
+        }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
@@ -3529,34 +3622,6 @@ impl TgppStaSessionTerminationAnswer {
             rt::dictionary::AvpType::DiameterIdentity,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        msg: &rt::Message,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 6usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = msg.avps();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
-                (301, 0) => rt::typed::opt(&mut self.drmp, &avp, &mut w, 0),
-                (268, 0) => rt::typed::one(&mut self.result_code, &avp, &mut w, 2, 64),
-                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 3, 64),
-                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 4, 64),
-                (1, 0) => rt::typed::opt(&mut self.user_name, &avp, &mut w, 64),
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, msg.header().length as usize)
-    }
 }
 #[cfg(any(feature = "sta", feature = "ts29273"))]
 impl rt::typed::Command for TgppStaSessionTerminationAnswer {
@@ -3577,8 +3642,39 @@ impl rt::typed::Command for TgppStaSessionTerminationAnswer {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        out.decode_members(msg, cx)?;
-        Ok(out)
+        match {
+            let mut count = [0u32; 6usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut out.extra,
+                flags: &mut out.avp_flags,
+            };
+            let mut avps = msg.avps();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
+                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
+                    (268, 0) => rt::typed::one(&mut out.result_code, &avp, &mut w, 2, 64),
+                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 3, 64),
+                    (296, 0) => {
+                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 4, 64)
+                    }
+                    (1, 0) => rt::typed::opt(&mut out.user_name, &avp, &mut w, 64),
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    return Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                return Err(e);
+            }
+            w.finish(Self::REQUIRED, msg.header().length as usize)
+        } {
+            Ok(()) => Ok(out),
+            Err(e) => Err(e),
+        }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
@@ -3771,45 +3867,6 @@ impl TgppStaAbortSessionRequest {
             rt::dictionary::AvpType::Unsigned32,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        msg: &rt::Message,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 9usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = msg.avps();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
-                (301, 0) => rt::typed::opt(&mut self.drmp, &avp, &mut w, 0),
-                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 2, 64),
-                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 3, 64),
-                (283, 0) => {
-                    rt::typed::one(&mut self.destination_realm, &avp, &mut w, 4, 64)
-                }
-                (293, 0) => {
-                    rt::typed::one(&mut self.destination_host, &avp, &mut w, 5, 64)
-                }
-                (258, 0) => {
-                    rt::typed::one(&mut self.auth_application_id, &avp, &mut w, 6, 64)
-                }
-                (1, 0) => rt::typed::opt(&mut self.user_name, &avp, &mut w, 64),
-                (277, 0) => {
-                    rt::typed::opt(&mut self.auth_session_state, &avp, &mut w, 64)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, msg.header().length as usize)
-    }
 }
 #[cfg(any(feature = "sta", feature = "ts29273"))]
 impl rt::typed::Command for TgppStaAbortSessionRequest {
@@ -3830,8 +3887,50 @@ impl rt::typed::Command for TgppStaAbortSessionRequest {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        out.decode_members(msg, cx)?;
-        Ok(out)
+        match {
+            let mut count = [0u32; 9usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut out.extra,
+                flags: &mut out.avp_flags,
+            };
+            let mut avps = msg.avps();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
+                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
+                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 2, 64),
+                    (296, 0) => {
+                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 3, 64)
+                    }
+                    (283, 0) => {
+                        rt::typed::one(&mut out.destination_realm, &avp, &mut w, 4, 64)
+                    }
+                    (293, 0) => {
+                        rt::typed::one(&mut out.destination_host, &avp, &mut w, 5, 64)
+                    }
+                    (258, 0) => {
+                        rt::typed::one(&mut out.auth_application_id, &avp, &mut w, 6, 64)
+                    }
+                    (1, 0) => rt::typed::opt(&mut out.user_name, &avp, &mut w, 64),
+                    (277, 0) => {
+                        rt::typed::opt(&mut out.auth_session_state, &avp, &mut w, 64)
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    return Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                return Err(e);
+            }
+            w.finish(Self::REQUIRED, msg.header().length as usize)
+        } {
+            Ok(()) => Ok(out),
+            Err(e) => Err(e),
+        }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
@@ -3940,34 +4039,6 @@ impl TgppStaAbortSessionAnswer {
             rt::dictionary::AvpType::DiameterIdentity,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        msg: &rt::Message,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 6usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = msg.avps();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
-                (301, 0) => rt::typed::opt(&mut self.drmp, &avp, &mut w, 0),
-                (268, 0) => rt::typed::one(&mut self.result_code, &avp, &mut w, 2, 64),
-                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 3, 64),
-                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 4, 64),
-                (1, 0) => rt::typed::opt(&mut self.user_name, &avp, &mut w, 64),
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, msg.header().length as usize)
-    }
 }
 #[cfg(any(feature = "sta", feature = "ts29273"))]
 impl rt::typed::Command for TgppStaAbortSessionAnswer {
@@ -3988,8 +4059,39 @@ impl rt::typed::Command for TgppStaAbortSessionAnswer {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        out.decode_members(msg, cx)?;
-        Ok(out)
+        match {
+            let mut count = [0u32; 6usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut out.extra,
+                flags: &mut out.avp_flags,
+            };
+            let mut avps = msg.avps();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
+                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
+                    (268, 0) => rt::typed::one(&mut out.result_code, &avp, &mut w, 2, 64),
+                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 3, 64),
+                    (296, 0) => {
+                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 4, 64)
+                    }
+                    (1, 0) => rt::typed::opt(&mut out.user_name, &avp, &mut w, 64),
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    return Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                return Err(e);
+            }
+            w.finish(Self::REQUIRED, msg.header().length as usize)
+        } {
+            Ok(()) => Ok(out),
+            Err(e) => Err(e),
+        }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
@@ -4194,45 +4296,6 @@ impl TgppStaReAuthRequest {
             rt::dictionary::AvpType::Enumerated,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        msg: &rt::Message,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 9usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = msg.avps();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
-                (301, 0) => rt::typed::opt(&mut self.drmp, &avp, &mut w, 0),
-                (258, 0) => {
-                    rt::typed::one(&mut self.auth_application_id, &avp, &mut w, 2, 64)
-                }
-                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 3, 64),
-                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 4, 64),
-                (283, 0) => {
-                    rt::typed::one(&mut self.destination_realm, &avp, &mut w, 5, 64)
-                }
-                (293, 0) => {
-                    rt::typed::one(&mut self.destination_host, &avp, &mut w, 6, 64)
-                }
-                (285, 0) => {
-                    rt::typed::one(&mut self.re_auth_request_type, &avp, &mut w, 7, 64)
-                }
-                (1, 0) => rt::typed::opt(&mut self.user_name, &avp, &mut w, 64),
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, msg.header().length as usize)
-    }
 }
 #[cfg(any(feature = "sta", feature = "ts29273"))]
 impl rt::typed::Command for TgppStaReAuthRequest {
@@ -4253,8 +4316,56 @@ impl rt::typed::Command for TgppStaReAuthRequest {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        out.decode_members(msg, cx)?;
-        Ok(out)
+        match {
+            let mut count = [0u32; 9usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut out.extra,
+                flags: &mut out.avp_flags,
+            };
+            let mut avps = msg.avps();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
+                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
+                    (258, 0) => {
+                        rt::typed::one(&mut out.auth_application_id, &avp, &mut w, 2, 64)
+                    }
+                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 3, 64),
+                    (296, 0) => {
+                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 4, 64)
+                    }
+                    (283, 0) => {
+                        rt::typed::one(&mut out.destination_realm, &avp, &mut w, 5, 64)
+                    }
+                    (293, 0) => {
+                        rt::typed::one(&mut out.destination_host, &avp, &mut w, 6, 64)
+                    }
+                    (285, 0) => {
+                        rt::typed::one(
+                            &mut out.re_auth_request_type,
+                            &avp,
+                            &mut w,
+                            7,
+                            64,
+                        )
+                    }
+                    (1, 0) => rt::typed::opt(&mut out.user_name, &avp, &mut w, 64),
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    return Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                return Err(e);
+            }
+            w.finish(Self::REQUIRED, msg.header().length as usize)
+        } {
+            Ok(()) => Ok(out),
+            Err(e) => Err(e),
+        }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
@@ -4363,34 +4474,6 @@ impl TgppStaReAuthAnswer {
             rt::dictionary::AvpType::Unsigned32,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        msg: &rt::Message,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 6usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = msg.avps();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
-                (301, 0) => rt::typed::opt(&mut self.drmp, &avp, &mut w, 0),
-                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 2, 64),
-                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 3, 64),
-                (268, 0) => rt::typed::one(&mut self.result_code, &avp, &mut w, 4, 64),
-                (1, 0) => rt::typed::opt(&mut self.user_name, &avp, &mut w, 64),
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, msg.header().length as usize)
-    }
 }
 #[cfg(any(feature = "sta", feature = "ts29273"))]
 impl rt::typed::Command for TgppStaReAuthAnswer {
@@ -4411,8 +4494,39 @@ impl rt::typed::Command for TgppStaReAuthAnswer {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        out.decode_members(msg, cx)?;
-        Ok(out)
+        match {
+            let mut count = [0u32; 6usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut out.extra,
+                flags: &mut out.avp_flags,
+            };
+            let mut avps = msg.avps();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
+                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
+                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 2, 64),
+                    (296, 0) => {
+                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 3, 64)
+                    }
+                    (268, 0) => rt::typed::one(&mut out.result_code, &avp, &mut w, 4, 64),
+                    (1, 0) => rt::typed::opt(&mut out.user_name, &avp, &mut w, 64),
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    return Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                return Err(e);
+            }
+            w.finish(Self::REQUIRED, msg.header().length as usize)
+        } {
+            Ok(()) => Ok(out),
+            Err(e) => Err(e),
+        }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
@@ -4661,85 +4775,6 @@ impl TgppSwmDiameterEapRequest {
             rt::dictionary::AvpType::OctetString,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        msg: &rt::Message,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 20usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = msg.avps();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
-                (301, 0) => rt::typed::opt(&mut self.drmp, &avp, &mut w, 0),
-                (258, 0) => {
-                    rt::typed::one(&mut self.auth_application_id, &avp, &mut w, 2, 64)
-                }
-                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 3, 64),
-                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 4, 64),
-                (283, 0) => {
-                    rt::typed::one(&mut self.destination_realm, &avp, &mut w, 5, 64)
-                }
-                (293, 0) => rt::typed::opt(&mut self.destination_host, &avp, &mut w, 64),
-                (274, 0) => {
-                    rt::typed::one(&mut self.auth_request_type, &avp, &mut w, 7, 64)
-                }
-                (462, 0) => rt::typed::one(&mut self.eap_payload, &avp, &mut w, 8, 0),
-                (1, 0) => rt::typed::opt(&mut self.user_name, &avp, &mut w, 64),
-                (1032, 10415) => rt::typed::opt(&mut self.rat_type, &avp, &mut w, 128),
-                (493, 0) => rt::typed::opt(&mut self.service_selection, &avp, &mut w, 64),
-                (124, 0) => {
-                    rt::typed::opt(&mut self.mip6_feature_vector, &avp, &mut w, 64)
-                }
-                (578, 0) => rt::typed::opt(&mut self.qos_capability, &avp, &mut w, 64),
-                (600, 10415) => {
-                    rt::typed::opt(
-                        &mut self.visited_network_identifier,
-                        &avp,
-                        &mut w,
-                        192,
-                    )
-                }
-                (1518, 10415) => {
-                    rt::typed::opt(&mut self.aaa_failure_indication, &avp, &mut w, 192)
-                }
-                (621, 0) => {
-                    rt::typed::opt(&mut self.oc_supported_features, &avp, &mut w, 0)
-                }
-                (628, 10415) => {
-                    rt::typed::many(
-                        &mut self.supported_features,
-                        &avp,
-                        &mut w,
-                        17,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                (2805, 10415) => {
-                    rt::typed::opt(&mut self.ue_local_ip_address, &avp, &mut w, 128)
-                }
-                (1542, 10415) => {
-                    rt::typed::opt(
-                        &mut self.high_priority_access_info,
-                        &avp,
-                        &mut w,
-                        128,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, msg.header().length as usize)
-    }
 }
 #[cfg(any(feature = "swm", feature = "ts29273"))]
 impl rt::typed::Command for TgppSwmDiameterEapRequest {
@@ -4760,8 +4795,99 @@ impl rt::typed::Command for TgppSwmDiameterEapRequest {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        out.decode_members(msg, cx)?;
-        Ok(out)
+        match {
+            let mut count = [0u32; 20usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut out.extra,
+                flags: &mut out.avp_flags,
+            };
+            let mut avps = msg.avps();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
+                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
+                    (258, 0) => {
+                        rt::typed::one(&mut out.auth_application_id, &avp, &mut w, 2, 64)
+                    }
+                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 3, 64),
+                    (296, 0) => {
+                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 4, 64)
+                    }
+                    (283, 0) => {
+                        rt::typed::one(&mut out.destination_realm, &avp, &mut w, 5, 64)
+                    }
+                    (293, 0) => {
+                        rt::typed::opt(&mut out.destination_host, &avp, &mut w, 64)
+                    }
+                    (274, 0) => {
+                        rt::typed::one(&mut out.auth_request_type, &avp, &mut w, 7, 64)
+                    }
+                    (462, 0) => rt::typed::one(&mut out.eap_payload, &avp, &mut w, 8, 0),
+                    (1, 0) => rt::typed::opt(&mut out.user_name, &avp, &mut w, 64),
+                    (1032, 10415) => rt::typed::opt(&mut out.rat_type, &avp, &mut w, 128),
+                    (493, 0) => {
+                        rt::typed::opt(&mut out.service_selection, &avp, &mut w, 64)
+                    }
+                    (124, 0) => {
+                        rt::typed::opt(&mut out.mip6_feature_vector, &avp, &mut w, 64)
+                    }
+                    (578, 0) => rt::typed::opt(&mut out.qos_capability, &avp, &mut w, 64),
+                    (600, 10415) => {
+                        rt::typed::opt(
+                            &mut out.visited_network_identifier,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (1518, 10415) => {
+                        rt::typed::opt(
+                            &mut out.aaa_failure_indication,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (621, 0) => {
+                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
+                    }
+                    (628, 10415) => {
+                        rt::typed::many(
+                            &mut out.supported_features,
+                            &avp,
+                            &mut w,
+                            17,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    (2805, 10415) => {
+                        rt::typed::opt(&mut out.ue_local_ip_address, &avp, &mut w, 128)
+                    }
+                    (1542, 10415) => {
+                        rt::typed::opt(
+                            &mut out.high_priority_access_info,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    return Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                return Err(e);
+            }
+            w.finish(Self::REQUIRED, msg.header().length as usize)
+        } {
+            Ok(()) => Ok(out),
+            Err(e) => Err(e),
+        }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
@@ -5022,116 +5148,6 @@ impl TgppSwmDiameterEapAnswer {
             rt::dictionary::AvpType::Enumerated,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        msg: &rt::Message,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 28usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = msg.avps();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
-                (301, 0) => rt::typed::opt(&mut self.drmp, &avp, &mut w, 0),
-                (258, 0) => {
-                    rt::typed::one(&mut self.auth_application_id, &avp, &mut w, 2, 64)
-                }
-                (268, 0) => rt::typed::one(&mut self.result_code, &avp, &mut w, 3, 64),
-                (297, 0) => {
-                    rt::typed::opt(&mut self.experimental_result, &avp, &mut w, 64)
-                }
-                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 5, 64),
-                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 6, 64),
-                (274, 0) => {
-                    rt::typed::one(&mut self.auth_request_type, &avp, &mut w, 7, 64)
-                }
-                (462, 0) => rt::typed::opt(&mut self.eap_payload, &avp, &mut w, 0),
-                (1, 0) => rt::typed::opt(&mut self.user_name, &avp, &mut w, 64),
-                (27, 0) => rt::typed::opt(&mut self.session_timeout, &avp, &mut w, 64),
-                (85, 0) => {
-                    rt::typed::opt(&mut self.acct_interim_interval, &avp, &mut w, 64)
-                }
-                (464, 0) => {
-                    rt::typed::opt(&mut self.eap_master_session_key, &avp, &mut w, 0)
-                }
-                (1423, 10415) => {
-                    rt::typed::opt(&mut self.context_identifier, &avp, &mut w, 192)
-                }
-                (1427, 10415) => {
-                    rt::typed::opt(&mut self.apn_oi_replacement, &avp, &mut w, 192)
-                }
-                (1430, 10415) => {
-                    rt::typed::many(
-                        &mut self.apn_configuration,
-                        &avp,
-                        &mut w,
-                        15,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                (124, 0) => {
-                    rt::typed::opt(&mut self.mip6_feature_vector, &avp, &mut w, 64)
-                }
-                (506, 0) => {
-                    rt::typed::opt(&mut self.mobile_node_identifier, &avp, &mut w, 0)
-                }
-                (1505, 10415) => rt::typed::opt(&mut self.trace_info, &avp, &mut w, 128),
-                (443, 0) => rt::typed::opt(&mut self.subscription_id, &avp, &mut w, 64),
-                (292, 0) => {
-                    rt::typed::many(
-                        &mut self.redirect_host,
-                        &avp,
-                        &mut w,
-                        20,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                (621, 0) => {
-                    rt::typed::opt(&mut self.oc_supported_features, &avp, &mut w, 0)
-                }
-                (623, 0) => rt::typed::opt(&mut self.oc_olr, &avp, &mut w, 0),
-                (650, 0) => {
-                    rt::typed::many(&mut self.load, &avp, &mut w, 23, 0, u32::MAX)
-                }
-                (628, 10415) => {
-                    rt::typed::many(
-                        &mut self.supported_features,
-                        &avp,
-                        &mut w,
-                        24,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                (1680, 10415) => {
-                    rt::typed::opt(&mut self.ue_usage_type, &avp, &mut w, 128)
-                }
-                (1687, 10415) => {
-                    rt::typed::opt(&mut self.emergency_info, &avp, &mut w, 192)
-                }
-                (1704, 10415) => {
-                    rt::typed::opt(
-                        &mut self.core_network_restrictions,
-                        &avp,
-                        &mut w,
-                        192,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, msg.header().length as usize)
-    }
 }
 #[cfg(any(feature = "swm", feature = "ts29273"))]
 impl rt::typed::Command for TgppSwmDiameterEapAnswer {
@@ -5152,8 +5168,125 @@ impl rt::typed::Command for TgppSwmDiameterEapAnswer {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        out.decode_members(msg, cx)?;
-        Ok(out)
+        match {
+            let mut count = [0u32; 28usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut out.extra,
+                flags: &mut out.avp_flags,
+            };
+            let mut avps = msg.avps();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
+                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
+                    (258, 0) => {
+                        rt::typed::one(&mut out.auth_application_id, &avp, &mut w, 2, 64)
+                    }
+                    (268, 0) => rt::typed::one(&mut out.result_code, &avp, &mut w, 3, 64),
+                    (297, 0) => {
+                        rt::typed::opt(&mut out.experimental_result, &avp, &mut w, 64)
+                    }
+                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 5, 64),
+                    (296, 0) => {
+                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 6, 64)
+                    }
+                    (274, 0) => {
+                        rt::typed::one(&mut out.auth_request_type, &avp, &mut w, 7, 64)
+                    }
+                    (462, 0) => rt::typed::opt(&mut out.eap_payload, &avp, &mut w, 0),
+                    (1, 0) => rt::typed::opt(&mut out.user_name, &avp, &mut w, 64),
+                    (27, 0) => rt::typed::opt(&mut out.session_timeout, &avp, &mut w, 64),
+                    (85, 0) => {
+                        rt::typed::opt(&mut out.acct_interim_interval, &avp, &mut w, 64)
+                    }
+                    (464, 0) => {
+                        rt::typed::opt(&mut out.eap_master_session_key, &avp, &mut w, 0)
+                    }
+                    (1423, 10415) => {
+                        rt::typed::opt(&mut out.context_identifier, &avp, &mut w, 192)
+                    }
+                    (1427, 10415) => {
+                        rt::typed::opt(&mut out.apn_oi_replacement, &avp, &mut w, 192)
+                    }
+                    (1430, 10415) => {
+                        rt::typed::many(
+                            &mut out.apn_configuration,
+                            &avp,
+                            &mut w,
+                            15,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    (124, 0) => {
+                        rt::typed::opt(&mut out.mip6_feature_vector, &avp, &mut w, 64)
+                    }
+                    (506, 0) => {
+                        rt::typed::opt(&mut out.mobile_node_identifier, &avp, &mut w, 0)
+                    }
+                    (1505, 10415) => {
+                        rt::typed::opt(&mut out.trace_info, &avp, &mut w, 128)
+                    }
+                    (443, 0) => {
+                        rt::typed::opt(&mut out.subscription_id, &avp, &mut w, 64)
+                    }
+                    (292, 0) => {
+                        rt::typed::many(
+                            &mut out.redirect_host,
+                            &avp,
+                            &mut w,
+                            20,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (621, 0) => {
+                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
+                    }
+                    (623, 0) => rt::typed::opt(&mut out.oc_olr, &avp, &mut w, 0),
+                    (650, 0) => {
+                        rt::typed::many(&mut out.load, &avp, &mut w, 23, 0, u32::MAX)
+                    }
+                    (628, 10415) => {
+                        rt::typed::many(
+                            &mut out.supported_features,
+                            &avp,
+                            &mut w,
+                            24,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    (1680, 10415) => {
+                        rt::typed::opt(&mut out.ue_usage_type, &avp, &mut w, 128)
+                    }
+                    (1687, 10415) => {
+                        rt::typed::opt(&mut out.emergency_info, &avp, &mut w, 192)
+                    }
+                    (1704, 10415) => {
+                        rt::typed::opt(
+                            &mut out.core_network_restrictions,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    return Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                return Err(e);
+            }
+            w.finish(Self::REQUIRED, msg.header().length as usize)
+        } {
+            Ok(()) => Ok(out),
+            Err(e) => Err(e),
+        }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
@@ -5454,63 +5587,6 @@ impl TgppSwmAaRequest {
             rt::dictionary::AvpType::UTF8String,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        msg: &rt::Message,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 14usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = msg.avps();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
-                (301, 0) => rt::typed::opt(&mut self.drmp, &avp, &mut w, 0),
-                (258, 0) => {
-                    rt::typed::one(&mut self.auth_application_id, &avp, &mut w, 2, 64)
-                }
-                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 3, 64),
-                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 4, 64),
-                (283, 0) => {
-                    rt::typed::one(&mut self.destination_realm, &avp, &mut w, 5, 64)
-                }
-                (293, 0) => rt::typed::opt(&mut self.destination_host, &avp, &mut w, 64),
-                (274, 0) => {
-                    rt::typed::one(&mut self.auth_request_type, &avp, &mut w, 7, 64)
-                }
-                (1, 0) => rt::typed::one(&mut self.user_name, &avp, &mut w, 8, 64),
-                (1539, 10415) => rt::typed::opt(&mut self.aar_flags, &avp, &mut w, 192),
-                (2805, 10415) => {
-                    rt::typed::opt(&mut self.ue_local_ip_address, &avp, &mut w, 128)
-                }
-                (621, 0) => {
-                    rt::typed::opt(&mut self.oc_supported_features, &avp, &mut w, 0)
-                }
-                (628, 10415) => {
-                    rt::typed::many(
-                        &mut self.supported_features,
-                        &avp,
-                        &mut w,
-                        12,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                (1538, 10415) => {
-                    rt::typed::opt(&mut self.emergency_services, &avp, &mut w, 192)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, msg.header().length as usize)
-    }
 }
 #[cfg(any(feature = "swm", feature = "ts29273"))]
 impl rt::typed::Command for TgppSwmAaRequest {
@@ -5531,8 +5607,72 @@ impl rt::typed::Command for TgppSwmAaRequest {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        out.decode_members(msg, cx)?;
-        Ok(out)
+        match {
+            let mut count = [0u32; 14usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut out.extra,
+                flags: &mut out.avp_flags,
+            };
+            let mut avps = msg.avps();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
+                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
+                    (258, 0) => {
+                        rt::typed::one(&mut out.auth_application_id, &avp, &mut w, 2, 64)
+                    }
+                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 3, 64),
+                    (296, 0) => {
+                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 4, 64)
+                    }
+                    (283, 0) => {
+                        rt::typed::one(&mut out.destination_realm, &avp, &mut w, 5, 64)
+                    }
+                    (293, 0) => {
+                        rt::typed::opt(&mut out.destination_host, &avp, &mut w, 64)
+                    }
+                    (274, 0) => {
+                        rt::typed::one(&mut out.auth_request_type, &avp, &mut w, 7, 64)
+                    }
+                    (1, 0) => rt::typed::one(&mut out.user_name, &avp, &mut w, 8, 64),
+                    (1539, 10415) => {
+                        rt::typed::opt(&mut out.aar_flags, &avp, &mut w, 192)
+                    }
+                    (2805, 10415) => {
+                        rt::typed::opt(&mut out.ue_local_ip_address, &avp, &mut w, 128)
+                    }
+                    (621, 0) => {
+                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
+                    }
+                    (628, 10415) => {
+                        rt::typed::many(
+                            &mut out.supported_features,
+                            &avp,
+                            &mut w,
+                            12,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    (1538, 10415) => {
+                        rt::typed::opt(&mut out.emergency_services, &avp, &mut w, 192)
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    return Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                return Err(e);
+            }
+            w.finish(Self::REQUIRED, msg.header().length as usize)
+        } {
+            Ok(()) => Ok(out),
+            Err(e) => Err(e),
+        }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
@@ -5745,90 +5885,6 @@ impl TgppSwmAaAnswer {
             rt::dictionary::AvpType::DiameterIdentity,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        msg: &rt::Message,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 21usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = msg.avps();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
-                (301, 0) => rt::typed::opt(&mut self.drmp, &avp, &mut w, 0),
-                (258, 0) => {
-                    rt::typed::one(&mut self.auth_application_id, &avp, &mut w, 2, 64)
-                }
-                (274, 0) => {
-                    rt::typed::one(&mut self.auth_request_type, &avp, &mut w, 3, 64)
-                }
-                (268, 0) => rt::typed::one(&mut self.result_code, &avp, &mut w, 4, 64),
-                (297, 0) => {
-                    rt::typed::opt(&mut self.experimental_result, &avp, &mut w, 64)
-                }
-                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 6, 64),
-                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 7, 64),
-                (1, 0) => rt::typed::opt(&mut self.user_name, &avp, &mut w, 64),
-                (27, 0) => rt::typed::opt(&mut self.session_timeout, &avp, &mut w, 64),
-                (1427, 10415) => {
-                    rt::typed::opt(&mut self.apn_oi_replacement, &avp, &mut w, 192)
-                }
-                (1430, 10415) => {
-                    rt::typed::many(
-                        &mut self.apn_configuration,
-                        &avp,
-                        &mut w,
-                        11,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                (1505, 10415) => rt::typed::opt(&mut self.trace_info, &avp, &mut w, 128),
-                (443, 0) => rt::typed::opt(&mut self.subscription_id, &avp, &mut w, 64),
-                (621, 0) => {
-                    rt::typed::opt(&mut self.oc_supported_features, &avp, &mut w, 0)
-                }
-                (623, 0) => rt::typed::opt(&mut self.oc_olr, &avp, &mut w, 0),
-                (650, 0) => {
-                    rt::typed::many(&mut self.load, &avp, &mut w, 16, 0, u32::MAX)
-                }
-                (628, 10415) => {
-                    rt::typed::many(
-                        &mut self.supported_features,
-                        &avp,
-                        &mut w,
-                        17,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                (1680, 10415) => {
-                    rt::typed::opt(&mut self.ue_usage_type, &avp, &mut w, 128)
-                }
-                (1687, 10415) => {
-                    rt::typed::opt(&mut self.emergency_info, &avp, &mut w, 192)
-                }
-                (1704, 10415) => {
-                    rt::typed::opt(
-                        &mut self.core_network_restrictions,
-                        &avp,
-                        &mut w,
-                        192,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, msg.header().length as usize)
-    }
 }
 #[cfg(any(feature = "swm", feature = "ts29273"))]
 impl rt::typed::Command for TgppSwmAaAnswer {
@@ -5849,8 +5905,99 @@ impl rt::typed::Command for TgppSwmAaAnswer {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        out.decode_members(msg, cx)?;
-        Ok(out)
+        match {
+            let mut count = [0u32; 21usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut out.extra,
+                flags: &mut out.avp_flags,
+            };
+            let mut avps = msg.avps();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
+                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
+                    (258, 0) => {
+                        rt::typed::one(&mut out.auth_application_id, &avp, &mut w, 2, 64)
+                    }
+                    (274, 0) => {
+                        rt::typed::one(&mut out.auth_request_type, &avp, &mut w, 3, 64)
+                    }
+                    (268, 0) => rt::typed::one(&mut out.result_code, &avp, &mut w, 4, 64),
+                    (297, 0) => {
+                        rt::typed::opt(&mut out.experimental_result, &avp, &mut w, 64)
+                    }
+                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 6, 64),
+                    (296, 0) => {
+                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 7, 64)
+                    }
+                    (1, 0) => rt::typed::opt(&mut out.user_name, &avp, &mut w, 64),
+                    (27, 0) => rt::typed::opt(&mut out.session_timeout, &avp, &mut w, 64),
+                    (1427, 10415) => {
+                        rt::typed::opt(&mut out.apn_oi_replacement, &avp, &mut w, 192)
+                    }
+                    (1430, 10415) => {
+                        rt::typed::many(
+                            &mut out.apn_configuration,
+                            &avp,
+                            &mut w,
+                            11,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    (1505, 10415) => {
+                        rt::typed::opt(&mut out.trace_info, &avp, &mut w, 128)
+                    }
+                    (443, 0) => {
+                        rt::typed::opt(&mut out.subscription_id, &avp, &mut w, 64)
+                    }
+                    (621, 0) => {
+                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
+                    }
+                    (623, 0) => rt::typed::opt(&mut out.oc_olr, &avp, &mut w, 0),
+                    (650, 0) => {
+                        rt::typed::many(&mut out.load, &avp, &mut w, 16, 0, u32::MAX)
+                    }
+                    (628, 10415) => {
+                        rt::typed::many(
+                            &mut out.supported_features,
+                            &avp,
+                            &mut w,
+                            17,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    (1680, 10415) => {
+                        rt::typed::opt(&mut out.ue_usage_type, &avp, &mut w, 128)
+                    }
+                    (1687, 10415) => {
+                        rt::typed::opt(&mut out.emergency_info, &avp, &mut w, 192)
+                    }
+                    (1704, 10415) => {
+                        rt::typed::opt(
+                            &mut out.core_network_restrictions,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    return Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                return Err(e);
+            }
+            w.finish(Self::REQUIRED, msg.header().length as usize)
+        } {
+            Ok(()) => Ok(out),
+            Err(e) => Err(e),
+        }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
@@ -6094,43 +6241,6 @@ impl TgppSwmSessionTerminationRequest {
             rt::dictionary::AvpType::Enumerated,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        msg: &rt::Message,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 9usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = msg.avps();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
-                (301, 0) => rt::typed::opt(&mut self.drmp, &avp, &mut w, 0),
-                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 2, 64),
-                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 3, 64),
-                (283, 0) => {
-                    rt::typed::one(&mut self.destination_realm, &avp, &mut w, 4, 64)
-                }
-                (258, 0) => {
-                    rt::typed::one(&mut self.auth_application_id, &avp, &mut w, 5, 64)
-                }
-                (295, 0) => {
-                    rt::typed::one(&mut self.termination_cause, &avp, &mut w, 6, 64)
-                }
-                (293, 0) => rt::typed::opt(&mut self.destination_host, &avp, &mut w, 64),
-                (1, 0) => rt::typed::opt(&mut self.user_name, &avp, &mut w, 64),
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, msg.header().length as usize)
-    }
 }
 #[cfg(any(feature = "swm", feature = "ts29273"))]
 impl rt::typed::Command for TgppSwmSessionTerminationRequest {
@@ -6151,8 +6261,50 @@ impl rt::typed::Command for TgppSwmSessionTerminationRequest {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        out.decode_members(msg, cx)?;
-        Ok(out)
+        match {
+            let mut count = [0u32; 9usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut out.extra,
+                flags: &mut out.avp_flags,
+            };
+            let mut avps = msg.avps();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
+                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
+                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 2, 64),
+                    (296, 0) => {
+                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 3, 64)
+                    }
+                    (283, 0) => {
+                        rt::typed::one(&mut out.destination_realm, &avp, &mut w, 4, 64)
+                    }
+                    (258, 0) => {
+                        rt::typed::one(&mut out.auth_application_id, &avp, &mut w, 5, 64)
+                    }
+                    (295, 0) => {
+                        rt::typed::one(&mut out.termination_cause, &avp, &mut w, 6, 64)
+                    }
+                    (293, 0) => {
+                        rt::typed::opt(&mut out.destination_host, &avp, &mut w, 64)
+                    }
+                    (1, 0) => rt::typed::opt(&mut out.user_name, &avp, &mut w, 64),
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    return Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                return Err(e);
+            }
+            w.finish(Self::REQUIRED, msg.header().length as usize)
+        } {
+            Ok(()) => Ok(out),
+            Err(e) => Err(e),
+        }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
@@ -6261,34 +6413,6 @@ impl TgppSwmSessionTerminationAnswer {
             rt::dictionary::AvpType::DiameterIdentity,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        msg: &rt::Message,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 6usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = msg.avps();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
-                (301, 0) => rt::typed::opt(&mut self.drmp, &avp, &mut w, 0),
-                (268, 0) => rt::typed::one(&mut self.result_code, &avp, &mut w, 2, 64),
-                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 3, 64),
-                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 4, 64),
-                (1, 0) => rt::typed::opt(&mut self.user_name, &avp, &mut w, 64),
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, msg.header().length as usize)
-    }
 }
 #[cfg(any(feature = "swm", feature = "ts29273"))]
 impl rt::typed::Command for TgppSwmSessionTerminationAnswer {
@@ -6309,8 +6433,39 @@ impl rt::typed::Command for TgppSwmSessionTerminationAnswer {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        out.decode_members(msg, cx)?;
-        Ok(out)
+        match {
+            let mut count = [0u32; 6usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut out.extra,
+                flags: &mut out.avp_flags,
+            };
+            let mut avps = msg.avps();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
+                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
+                    (268, 0) => rt::typed::one(&mut out.result_code, &avp, &mut w, 2, 64),
+                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 3, 64),
+                    (296, 0) => {
+                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 4, 64)
+                    }
+                    (1, 0) => rt::typed::opt(&mut out.user_name, &avp, &mut w, 64),
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    return Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                return Err(e);
+            }
+            w.finish(Self::REQUIRED, msg.header().length as usize)
+        } {
+            Ok(()) => Ok(out),
+            Err(e) => Err(e),
+        }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
@@ -6503,45 +6658,6 @@ impl TgppSwmAbortSessionRequest {
             rt::dictionary::AvpType::Unsigned32,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        msg: &rt::Message,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 9usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = msg.avps();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
-                (301, 0) => rt::typed::opt(&mut self.drmp, &avp, &mut w, 0),
-                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 2, 64),
-                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 3, 64),
-                (283, 0) => {
-                    rt::typed::one(&mut self.destination_realm, &avp, &mut w, 4, 64)
-                }
-                (293, 0) => {
-                    rt::typed::one(&mut self.destination_host, &avp, &mut w, 5, 64)
-                }
-                (258, 0) => {
-                    rt::typed::one(&mut self.auth_application_id, &avp, &mut w, 6, 64)
-                }
-                (1, 0) => rt::typed::opt(&mut self.user_name, &avp, &mut w, 64),
-                (277, 0) => {
-                    rt::typed::opt(&mut self.auth_session_state, &avp, &mut w, 64)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, msg.header().length as usize)
-    }
 }
 #[cfg(any(feature = "swm", feature = "ts29273"))]
 impl rt::typed::Command for TgppSwmAbortSessionRequest {
@@ -6562,8 +6678,50 @@ impl rt::typed::Command for TgppSwmAbortSessionRequest {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        out.decode_members(msg, cx)?;
-        Ok(out)
+        match {
+            let mut count = [0u32; 9usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut out.extra,
+                flags: &mut out.avp_flags,
+            };
+            let mut avps = msg.avps();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
+                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
+                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 2, 64),
+                    (296, 0) => {
+                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 3, 64)
+                    }
+                    (283, 0) => {
+                        rt::typed::one(&mut out.destination_realm, &avp, &mut w, 4, 64)
+                    }
+                    (293, 0) => {
+                        rt::typed::one(&mut out.destination_host, &avp, &mut w, 5, 64)
+                    }
+                    (258, 0) => {
+                        rt::typed::one(&mut out.auth_application_id, &avp, &mut w, 6, 64)
+                    }
+                    (1, 0) => rt::typed::opt(&mut out.user_name, &avp, &mut w, 64),
+                    (277, 0) => {
+                        rt::typed::opt(&mut out.auth_session_state, &avp, &mut w, 64)
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    return Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                return Err(e);
+            }
+            w.finish(Self::REQUIRED, msg.header().length as usize)
+        } {
+            Ok(()) => Ok(out),
+            Err(e) => Err(e),
+        }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
@@ -6672,34 +6830,6 @@ impl TgppSwmAbortSessionAnswer {
             rt::dictionary::AvpType::DiameterIdentity,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        msg: &rt::Message,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 6usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = msg.avps();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
-                (301, 0) => rt::typed::opt(&mut self.drmp, &avp, &mut w, 0),
-                (268, 0) => rt::typed::one(&mut self.result_code, &avp, &mut w, 2, 64),
-                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 3, 64),
-                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 4, 64),
-                (1, 0) => rt::typed::opt(&mut self.user_name, &avp, &mut w, 64),
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, msg.header().length as usize)
-    }
 }
 #[cfg(any(feature = "swm", feature = "ts29273"))]
 impl rt::typed::Command for TgppSwmAbortSessionAnswer {
@@ -6720,8 +6850,39 @@ impl rt::typed::Command for TgppSwmAbortSessionAnswer {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        out.decode_members(msg, cx)?;
-        Ok(out)
+        match {
+            let mut count = [0u32; 6usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut out.extra,
+                flags: &mut out.avp_flags,
+            };
+            let mut avps = msg.avps();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
+                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
+                    (268, 0) => rt::typed::one(&mut out.result_code, &avp, &mut w, 2, 64),
+                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 3, 64),
+                    (296, 0) => {
+                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 4, 64)
+                    }
+                    (1, 0) => rt::typed::opt(&mut out.user_name, &avp, &mut w, 64),
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    return Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                return Err(e);
+            }
+            w.finish(Self::REQUIRED, msg.header().length as usize)
+        } {
+            Ok(()) => Ok(out),
+            Err(e) => Err(e),
+        }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
@@ -6926,45 +7087,6 @@ impl TgppSwmReAuthRequest {
             rt::dictionary::AvpType::Enumerated,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        msg: &rt::Message,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 9usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = msg.avps();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
-                (301, 0) => rt::typed::opt(&mut self.drmp, &avp, &mut w, 0),
-                (258, 0) => {
-                    rt::typed::one(&mut self.auth_application_id, &avp, &mut w, 2, 64)
-                }
-                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 3, 64),
-                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 4, 64),
-                (283, 0) => {
-                    rt::typed::one(&mut self.destination_realm, &avp, &mut w, 5, 64)
-                }
-                (293, 0) => {
-                    rt::typed::one(&mut self.destination_host, &avp, &mut w, 6, 64)
-                }
-                (285, 0) => {
-                    rt::typed::one(&mut self.re_auth_request_type, &avp, &mut w, 7, 64)
-                }
-                (1, 0) => rt::typed::opt(&mut self.user_name, &avp, &mut w, 64),
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, msg.header().length as usize)
-    }
 }
 #[cfg(any(feature = "swm", feature = "ts29273"))]
 impl rt::typed::Command for TgppSwmReAuthRequest {
@@ -6985,8 +7107,56 @@ impl rt::typed::Command for TgppSwmReAuthRequest {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        out.decode_members(msg, cx)?;
-        Ok(out)
+        match {
+            let mut count = [0u32; 9usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut out.extra,
+                flags: &mut out.avp_flags,
+            };
+            let mut avps = msg.avps();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
+                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
+                    (258, 0) => {
+                        rt::typed::one(&mut out.auth_application_id, &avp, &mut w, 2, 64)
+                    }
+                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 3, 64),
+                    (296, 0) => {
+                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 4, 64)
+                    }
+                    (283, 0) => {
+                        rt::typed::one(&mut out.destination_realm, &avp, &mut w, 5, 64)
+                    }
+                    (293, 0) => {
+                        rt::typed::one(&mut out.destination_host, &avp, &mut w, 6, 64)
+                    }
+                    (285, 0) => {
+                        rt::typed::one(
+                            &mut out.re_auth_request_type,
+                            &avp,
+                            &mut w,
+                            7,
+                            64,
+                        )
+                    }
+                    (1, 0) => rt::typed::opt(&mut out.user_name, &avp, &mut w, 64),
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    return Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                return Err(e);
+            }
+            w.finish(Self::REQUIRED, msg.header().length as usize)
+        } {
+            Ok(()) => Ok(out),
+            Err(e) => Err(e),
+        }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
@@ -7095,34 +7265,6 @@ impl TgppSwmReAuthAnswer {
             rt::dictionary::AvpType::Unsigned32,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        msg: &rt::Message,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 6usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = msg.avps();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
-                (301, 0) => rt::typed::opt(&mut self.drmp, &avp, &mut w, 0),
-                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 2, 64),
-                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 3, 64),
-                (268, 0) => rt::typed::one(&mut self.result_code, &avp, &mut w, 4, 64),
-                (1, 0) => rt::typed::opt(&mut self.user_name, &avp, &mut w, 64),
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, msg.header().length as usize)
-    }
 }
 #[cfg(any(feature = "swm", feature = "ts29273"))]
 impl rt::typed::Command for TgppSwmReAuthAnswer {
@@ -7143,8 +7285,39 @@ impl rt::typed::Command for TgppSwmReAuthAnswer {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        out.decode_members(msg, cx)?;
-        Ok(out)
+        match {
+            let mut count = [0u32; 6usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut out.extra,
+                flags: &mut out.avp_flags,
+            };
+            let mut avps = msg.avps();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
+                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
+                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 2, 64),
+                    (296, 0) => {
+                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 3, 64)
+                    }
+                    (268, 0) => rt::typed::one(&mut out.result_code, &avp, &mut w, 4, 64),
+                    (1, 0) => rt::typed::opt(&mut out.user_name, &avp, &mut w, 64),
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    return Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                return Err(e);
+            }
+            w.finish(Self::REQUIRED, msg.header().length as usize)
+        } {
+            Ok(()) => Ok(out),
+            Err(e) => Err(e),
+        }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
@@ -7417,110 +7590,6 @@ impl MultimediaAuthRequest {
             rt::dictionary::AvpType::Unsigned32,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        msg: &rt::Message,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 21usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = msg.avps();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
-                (301, 0) => rt::typed::opt(&mut self.drmp, &avp, &mut w, 0),
-                (260, 0) => {
-                    rt::typed::one(
-                        &mut self.vendor_specific_application_id,
-                        &avp,
-                        &mut w,
-                        2,
-                        64,
-                    )
-                }
-                (277, 0) => {
-                    rt::typed::one(&mut self.auth_session_state, &avp, &mut w, 3, 64)
-                }
-                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 4, 64),
-                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 5, 64),
-                (283, 0) => {
-                    rt::typed::one(&mut self.destination_realm, &avp, &mut w, 6, 64)
-                }
-                (293, 0) => rt::typed::opt(&mut self.destination_host, &avp, &mut w, 64),
-                (1, 0) => rt::typed::one(&mut self.user_name, &avp, &mut w, 8, 64),
-                (1032, 10415) => rt::typed::opt(&mut self.rat_type, &avp, &mut w, 128),
-                (1503, 10415) => rt::typed::opt(&mut self.an_trusted, &avp, &mut w, 192),
-                (1504, 10415) => rt::typed::opt(&mut self.anid, &avp, &mut w, 192),
-                (600, 10415) => {
-                    rt::typed::opt(
-                        &mut self.visited_network_identifier,
-                        &avp,
-                        &mut w,
-                        192,
-                    )
-                }
-                (1401, 10415) => {
-                    rt::typed::opt(&mut self.terminal_information, &avp, &mut w, 192)
-                }
-                (612, 10415) => {
-                    rt::typed::one(
-                        &mut self.tgpp_sip_auth_data_item,
-                        &avp,
-                        &mut w,
-                        14,
-                        192,
-                    )
-                }
-                (607, 10415) => {
-                    rt::typed::one(
-                        &mut self.tgpp_sip_number_auth_items,
-                        &avp,
-                        &mut w,
-                        15,
-                        192,
-                    )
-                }
-                (1518, 10415) => {
-                    rt::typed::opt(&mut self.aaa_failure_indication, &avp, &mut w, 192)
-                }
-                (621, 0) => {
-                    rt::typed::opt(&mut self.oc_supported_features, &avp, &mut w, 0)
-                }
-                (628, 10415) => {
-                    rt::typed::many(
-                        &mut self.supported_features,
-                        &avp,
-                        &mut w,
-                        18,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                (284, 0) => {
-                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 19, 64, u32::MAX)
-                }
-                (282, 0) => {
-                    rt::typed::many(
-                        &mut self.route_record,
-                        &avp,
-                        &mut w,
-                        20,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, msg.header().length as usize)
-    }
 }
 #[cfg(any(feature = "swx", feature = "ts29273"))]
 impl rt::typed::Command for MultimediaAuthRequest {
@@ -7541,8 +7610,131 @@ impl rt::typed::Command for MultimediaAuthRequest {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        out.decode_members(msg, cx)?;
-        Ok(out)
+        match {
+            let mut count = [0u32; 21usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut out.extra,
+                flags: &mut out.avp_flags,
+            };
+            let mut avps = msg.avps();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
+                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
+                    (260, 0) => {
+                        rt::typed::one(
+                            &mut out.vendor_specific_application_id,
+                            &avp,
+                            &mut w,
+                            2,
+                            64,
+                        )
+                    }
+                    (277, 0) => {
+                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 3, 64)
+                    }
+                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 4, 64),
+                    (296, 0) => {
+                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 5, 64)
+                    }
+                    (283, 0) => {
+                        rt::typed::one(&mut out.destination_realm, &avp, &mut w, 6, 64)
+                    }
+                    (293, 0) => {
+                        rt::typed::opt(&mut out.destination_host, &avp, &mut w, 64)
+                    }
+                    (1, 0) => rt::typed::one(&mut out.user_name, &avp, &mut w, 8, 64),
+                    (1032, 10415) => rt::typed::opt(&mut out.rat_type, &avp, &mut w, 128),
+                    (1503, 10415) => {
+                        rt::typed::opt(&mut out.an_trusted, &avp, &mut w, 192)
+                    }
+                    (1504, 10415) => rt::typed::opt(&mut out.anid, &avp, &mut w, 192),
+                    (600, 10415) => {
+                        rt::typed::opt(
+                            &mut out.visited_network_identifier,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (1401, 10415) => {
+                        rt::typed::opt(&mut out.terminal_information, &avp, &mut w, 192)
+                    }
+                    (612, 10415) => {
+                        rt::typed::one(
+                            &mut out.tgpp_sip_auth_data_item,
+                            &avp,
+                            &mut w,
+                            14,
+                            192,
+                        )
+                    }
+                    (607, 10415) => {
+                        rt::typed::one(
+                            &mut out.tgpp_sip_number_auth_items,
+                            &avp,
+                            &mut w,
+                            15,
+                            192,
+                        )
+                    }
+                    (1518, 10415) => {
+                        rt::typed::opt(
+                            &mut out.aaa_failure_indication,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (621, 0) => {
+                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
+                    }
+                    (628, 10415) => {
+                        rt::typed::many(
+                            &mut out.supported_features,
+                            &avp,
+                            &mut w,
+                            18,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    (284, 0) => {
+                        rt::typed::many(
+                            &mut out.proxy_info,
+                            &avp,
+                            &mut w,
+                            19,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (282, 0) => {
+                        rt::typed::many(
+                            &mut out.route_record,
+                            &avp,
+                            &mut w,
+                            20,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    return Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                return Err(e);
+            }
+            w.finish(Self::REQUIRED, msg.header().length as usize)
+        } {
+            Ok(()) => Ok(out),
+            Err(e) => Err(e),
+        }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
@@ -7782,101 +7974,6 @@ impl MultimediaAuthAnswer {
             rt::dictionary::AvpType::UTF8String,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        msg: &rt::Message,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 19usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = msg.avps();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
-                (301, 0) => rt::typed::opt(&mut self.drmp, &avp, &mut w, 0),
-                (260, 0) => {
-                    rt::typed::one(
-                        &mut self.vendor_specific_application_id,
-                        &avp,
-                        &mut w,
-                        2,
-                        64,
-                    )
-                }
-                (268, 0) => rt::typed::opt(&mut self.result_code, &avp, &mut w, 64),
-                (297, 0) => {
-                    rt::typed::opt(&mut self.experimental_result, &avp, &mut w, 64)
-                }
-                (277, 0) => {
-                    rt::typed::one(&mut self.auth_session_state, &avp, &mut w, 5, 64)
-                }
-                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 6, 64),
-                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 7, 64),
-                (1, 0) => rt::typed::one(&mut self.user_name, &avp, &mut w, 8, 64),
-                (607, 10415) => {
-                    rt::typed::opt(
-                        &mut self.tgpp_sip_number_auth_items,
-                        &avp,
-                        &mut w,
-                        192,
-                    )
-                }
-                (612, 10415) => {
-                    rt::typed::many(
-                        &mut self.tgpp_sip_auth_data_item,
-                        &avp,
-                        &mut w,
-                        10,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                (318, 10415) => {
-                    rt::typed::opt(&mut self.tgpp_aaa_server_name, &avp, &mut w, 192)
-                }
-                (621, 0) => {
-                    rt::typed::opt(&mut self.oc_supported_features, &avp, &mut w, 0)
-                }
-                (623, 0) => rt::typed::opt(&mut self.oc_olr, &avp, &mut w, 0),
-                (650, 0) => {
-                    rt::typed::many(&mut self.load, &avp, &mut w, 14, 0, u32::MAX)
-                }
-                (628, 10415) => {
-                    rt::typed::many(
-                        &mut self.supported_features,
-                        &avp,
-                        &mut w,
-                        15,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                (279, 0) => rt::typed::opt(&mut self.failed_avp, &avp, &mut w, 64),
-                (284, 0) => {
-                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 17, 64, u32::MAX)
-                }
-                (282, 0) => {
-                    rt::typed::many(
-                        &mut self.route_record,
-                        &avp,
-                        &mut w,
-                        18,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, msg.header().length as usize)
-    }
 }
 #[cfg(any(feature = "swx", feature = "ts29273"))]
 impl rt::typed::Command for MultimediaAuthAnswer {
@@ -7897,8 +7994,113 @@ impl rt::typed::Command for MultimediaAuthAnswer {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        out.decode_members(msg, cx)?;
-        Ok(out)
+        match {
+            let mut count = [0u32; 19usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut out.extra,
+                flags: &mut out.avp_flags,
+            };
+            let mut avps = msg.avps();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
+                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
+                    (260, 0) => {
+                        rt::typed::one(
+                            &mut out.vendor_specific_application_id,
+                            &avp,
+                            &mut w,
+                            2,
+                            64,
+                        )
+                    }
+                    (268, 0) => rt::typed::opt(&mut out.result_code, &avp, &mut w, 64),
+                    (297, 0) => {
+                        rt::typed::opt(&mut out.experimental_result, &avp, &mut w, 64)
+                    }
+                    (277, 0) => {
+                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 5, 64)
+                    }
+                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 6, 64),
+                    (296, 0) => {
+                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 7, 64)
+                    }
+                    (1, 0) => rt::typed::one(&mut out.user_name, &avp, &mut w, 8, 64),
+                    (607, 10415) => {
+                        rt::typed::opt(
+                            &mut out.tgpp_sip_number_auth_items,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (612, 10415) => {
+                        rt::typed::many(
+                            &mut out.tgpp_sip_auth_data_item,
+                            &avp,
+                            &mut w,
+                            10,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    (318, 10415) => {
+                        rt::typed::opt(&mut out.tgpp_aaa_server_name, &avp, &mut w, 192)
+                    }
+                    (621, 0) => {
+                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
+                    }
+                    (623, 0) => rt::typed::opt(&mut out.oc_olr, &avp, &mut w, 0),
+                    (650, 0) => {
+                        rt::typed::many(&mut out.load, &avp, &mut w, 14, 0, u32::MAX)
+                    }
+                    (628, 10415) => {
+                        rt::typed::many(
+                            &mut out.supported_features,
+                            &avp,
+                            &mut w,
+                            15,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    (279, 0) => rt::typed::opt(&mut out.failed_avp, &avp, &mut w, 64),
+                    (284, 0) => {
+                        rt::typed::many(
+                            &mut out.proxy_info,
+                            &avp,
+                            &mut w,
+                            17,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (282, 0) => {
+                        rt::typed::many(
+                            &mut out.route_record,
+                            &avp,
+                            &mut w,
+                            18,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    return Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                return Err(e);
+            }
+            w.finish(Self::REQUIRED, msg.header().length as usize)
+        } {
+            Ok(()) => Ok(out),
+            Err(e) => Err(e),
+        }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
@@ -8226,113 +8428,6 @@ impl ServerAssignmentRequest {
             rt::dictionary::AvpType::Enumerated,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        msg: &rt::Message,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 21usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = msg.avps();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
-                (301, 0) => rt::typed::opt(&mut self.drmp, &avp, &mut w, 0),
-                (260, 0) => {
-                    rt::typed::one(
-                        &mut self.vendor_specific_application_id,
-                        &avp,
-                        &mut w,
-                        2,
-                        64,
-                    )
-                }
-                (277, 0) => {
-                    rt::typed::one(&mut self.auth_session_state, &avp, &mut w, 3, 64)
-                }
-                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 4, 64),
-                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 5, 64),
-                (293, 0) => rt::typed::opt(&mut self.destination_host, &avp, &mut w, 64),
-                (283, 0) => {
-                    rt::typed::one(&mut self.destination_realm, &avp, &mut w, 7, 64)
-                }
-                (493, 0) => rt::typed::opt(&mut self.service_selection, &avp, &mut w, 64),
-                (1423, 10415) => {
-                    rt::typed::opt(&mut self.context_identifier, &avp, &mut w, 192)
-                }
-                (486, 0) => rt::typed::opt(&mut self.mip6_agent_info, &avp, &mut w, 64),
-                (600, 10415) => {
-                    rt::typed::opt(
-                        &mut self.visited_network_identifier,
-                        &avp,
-                        &mut w,
-                        192,
-                    )
-                }
-                (1, 0) => rt::typed::one(&mut self.user_name, &avp, &mut w, 12, 64),
-                (614, 10415) => {
-                    rt::typed::one(
-                        &mut self.server_assignment_type,
-                        &avp,
-                        &mut w,
-                        13,
-                        192,
-                    )
-                }
-                (1612, 10415) => {
-                    rt::typed::many(
-                        &mut self.active_apn,
-                        &avp,
-                        &mut w,
-                        14,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                (621, 0) => {
-                    rt::typed::opt(&mut self.oc_supported_features, &avp, &mut w, 0)
-                }
-                (628, 10415) => {
-                    rt::typed::many(
-                        &mut self.supported_features,
-                        &avp,
-                        &mut w,
-                        16,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                (1401, 10415) => {
-                    rt::typed::opt(&mut self.terminal_information, &avp, &mut w, 192)
-                }
-                (1538, 10415) => {
-                    rt::typed::opt(&mut self.emergency_services, &avp, &mut w, 192)
-                }
-                (284, 0) => {
-                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 19, 64, u32::MAX)
-                }
-                (282, 0) => {
-                    rt::typed::many(
-                        &mut self.route_record,
-                        &avp,
-                        &mut w,
-                        20,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, msg.header().length as usize)
-    }
 }
 #[cfg(any(feature = "swx", feature = "ts29273"))]
 impl rt::typed::Command for ServerAssignmentRequest {
@@ -8353,8 +8448,131 @@ impl rt::typed::Command for ServerAssignmentRequest {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        out.decode_members(msg, cx)?;
-        Ok(out)
+        match {
+            let mut count = [0u32; 21usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut out.extra,
+                flags: &mut out.avp_flags,
+            };
+            let mut avps = msg.avps();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
+                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
+                    (260, 0) => {
+                        rt::typed::one(
+                            &mut out.vendor_specific_application_id,
+                            &avp,
+                            &mut w,
+                            2,
+                            64,
+                        )
+                    }
+                    (277, 0) => {
+                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 3, 64)
+                    }
+                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 4, 64),
+                    (296, 0) => {
+                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 5, 64)
+                    }
+                    (293, 0) => {
+                        rt::typed::opt(&mut out.destination_host, &avp, &mut w, 64)
+                    }
+                    (283, 0) => {
+                        rt::typed::one(&mut out.destination_realm, &avp, &mut w, 7, 64)
+                    }
+                    (493, 0) => {
+                        rt::typed::opt(&mut out.service_selection, &avp, &mut w, 64)
+                    }
+                    (1423, 10415) => {
+                        rt::typed::opt(&mut out.context_identifier, &avp, &mut w, 192)
+                    }
+                    (486, 0) => {
+                        rt::typed::opt(&mut out.mip6_agent_info, &avp, &mut w, 64)
+                    }
+                    (600, 10415) => {
+                        rt::typed::opt(
+                            &mut out.visited_network_identifier,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (1, 0) => rt::typed::one(&mut out.user_name, &avp, &mut w, 12, 64),
+                    (614, 10415) => {
+                        rt::typed::one(
+                            &mut out.server_assignment_type,
+                            &avp,
+                            &mut w,
+                            13,
+                            192,
+                        )
+                    }
+                    (1612, 10415) => {
+                        rt::typed::many(
+                            &mut out.active_apn,
+                            &avp,
+                            &mut w,
+                            14,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    (621, 0) => {
+                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
+                    }
+                    (628, 10415) => {
+                        rt::typed::many(
+                            &mut out.supported_features,
+                            &avp,
+                            &mut w,
+                            16,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    (1401, 10415) => {
+                        rt::typed::opt(&mut out.terminal_information, &avp, &mut w, 192)
+                    }
+                    (1538, 10415) => {
+                        rt::typed::opt(&mut out.emergency_services, &avp, &mut w, 192)
+                    }
+                    (284, 0) => {
+                        rt::typed::many(
+                            &mut out.proxy_info,
+                            &avp,
+                            &mut w,
+                            19,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (282, 0) => {
+                        rt::typed::many(
+                            &mut out.route_record,
+                            &avp,
+                            &mut w,
+                            20,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    return Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                return Err(e);
+            }
+            w.finish(Self::REQUIRED, msg.header().length as usize)
+        } {
+            Ok(()) => Ok(out),
+            Err(e) => Err(e),
+        }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
@@ -8590,86 +8808,6 @@ impl ServerAssignmentAnswer {
             rt::dictionary::AvpType::UTF8String,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        msg: &rt::Message,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 18usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = msg.avps();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
-                (301, 0) => rt::typed::opt(&mut self.drmp, &avp, &mut w, 0),
-                (260, 0) => {
-                    rt::typed::one(
-                        &mut self.vendor_specific_application_id,
-                        &avp,
-                        &mut w,
-                        2,
-                        64,
-                    )
-                }
-                (268, 0) => rt::typed::opt(&mut self.result_code, &avp, &mut w, 64),
-                (297, 0) => {
-                    rt::typed::opt(&mut self.experimental_result, &avp, &mut w, 64)
-                }
-                (277, 0) => {
-                    rt::typed::one(&mut self.auth_session_state, &avp, &mut w, 5, 64)
-                }
-                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 6, 64),
-                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 7, 64),
-                (1, 0) => rt::typed::one(&mut self.user_name, &avp, &mut w, 8, 64),
-                (1500, 10415) => {
-                    rt::typed::opt(&mut self.non_3gpp_user_data, &avp, &mut w, 128)
-                }
-                (318, 10415) => {
-                    rt::typed::opt(&mut self.tgpp_aaa_server_name, &avp, &mut w, 192)
-                }
-                (621, 0) => {
-                    rt::typed::opt(&mut self.oc_supported_features, &avp, &mut w, 0)
-                }
-                (623, 0) => rt::typed::opt(&mut self.oc_olr, &avp, &mut w, 0),
-                (650, 0) => {
-                    rt::typed::many(&mut self.load, &avp, &mut w, 13, 0, u32::MAX)
-                }
-                (628, 10415) => {
-                    rt::typed::many(
-                        &mut self.supported_features,
-                        &avp,
-                        &mut w,
-                        14,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                (279, 0) => rt::typed::opt(&mut self.failed_avp, &avp, &mut w, 64),
-                (284, 0) => {
-                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 16, 64, u32::MAX)
-                }
-                (282, 0) => {
-                    rt::typed::many(
-                        &mut self.route_record,
-                        &avp,
-                        &mut w,
-                        17,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, msg.header().length as usize)
-    }
 }
 #[cfg(any(feature = "swx", feature = "ts29273"))]
 impl rt::typed::Command for ServerAssignmentAnswer {
@@ -8690,8 +8828,98 @@ impl rt::typed::Command for ServerAssignmentAnswer {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        out.decode_members(msg, cx)?;
-        Ok(out)
+        match {
+            let mut count = [0u32; 18usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut out.extra,
+                flags: &mut out.avp_flags,
+            };
+            let mut avps = msg.avps();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
+                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
+                    (260, 0) => {
+                        rt::typed::one(
+                            &mut out.vendor_specific_application_id,
+                            &avp,
+                            &mut w,
+                            2,
+                            64,
+                        )
+                    }
+                    (268, 0) => rt::typed::opt(&mut out.result_code, &avp, &mut w, 64),
+                    (297, 0) => {
+                        rt::typed::opt(&mut out.experimental_result, &avp, &mut w, 64)
+                    }
+                    (277, 0) => {
+                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 5, 64)
+                    }
+                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 6, 64),
+                    (296, 0) => {
+                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 7, 64)
+                    }
+                    (1, 0) => rt::typed::one(&mut out.user_name, &avp, &mut w, 8, 64),
+                    (1500, 10415) => {
+                        rt::typed::opt(&mut out.non_3gpp_user_data, &avp, &mut w, 128)
+                    }
+                    (318, 10415) => {
+                        rt::typed::opt(&mut out.tgpp_aaa_server_name, &avp, &mut w, 192)
+                    }
+                    (621, 0) => {
+                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
+                    }
+                    (623, 0) => rt::typed::opt(&mut out.oc_olr, &avp, &mut w, 0),
+                    (650, 0) => {
+                        rt::typed::many(&mut out.load, &avp, &mut w, 13, 0, u32::MAX)
+                    }
+                    (628, 10415) => {
+                        rt::typed::many(
+                            &mut out.supported_features,
+                            &avp,
+                            &mut w,
+                            14,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    (279, 0) => rt::typed::opt(&mut out.failed_avp, &avp, &mut w, 64),
+                    (284, 0) => {
+                        rt::typed::many(
+                            &mut out.proxy_info,
+                            &avp,
+                            &mut w,
+                            16,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (282, 0) => {
+                        rt::typed::many(
+                            &mut out.route_record,
+                            &avp,
+                            &mut w,
+                            17,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    return Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                return Err(e);
+            }
+            w.finish(Self::REQUIRED, msg.header().length as usize)
+        } {
+            Ok(()) => Ok(out),
+            Err(e) => Err(e),
+        }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
@@ -8986,77 +9214,6 @@ impl RegistrationTerminationRequest {
             rt::dictionary::AvpType::Grouped,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        msg: &rt::Message,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 13usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = msg.avps();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
-                (301, 0) => rt::typed::opt(&mut self.drmp, &avp, &mut w, 0),
-                (260, 0) => {
-                    rt::typed::one(
-                        &mut self.vendor_specific_application_id,
-                        &avp,
-                        &mut w,
-                        2,
-                        64,
-                    )
-                }
-                (277, 0) => {
-                    rt::typed::one(&mut self.auth_session_state, &avp, &mut w, 3, 64)
-                }
-                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 4, 64),
-                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 5, 64),
-                (293, 0) => {
-                    rt::typed::one(&mut self.destination_host, &avp, &mut w, 6, 64)
-                }
-                (283, 0) => {
-                    rt::typed::one(&mut self.destination_realm, &avp, &mut w, 7, 64)
-                }
-                (1, 0) => rt::typed::one(&mut self.user_name, &avp, &mut w, 8, 64),
-                (615, 10415) => {
-                    rt::typed::one(&mut self.deregistration_reason, &avp, &mut w, 9, 192)
-                }
-                (628, 10415) => {
-                    rt::typed::many(
-                        &mut self.supported_features,
-                        &avp,
-                        &mut w,
-                        10,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                (284, 0) => {
-                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 11, 64, u32::MAX)
-                }
-                (282, 0) => {
-                    rt::typed::many(
-                        &mut self.route_record,
-                        &avp,
-                        &mut w,
-                        12,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, msg.header().length as usize)
-    }
 }
 #[cfg(any(feature = "swx", feature = "ts29273"))]
 impl rt::typed::Command for RegistrationTerminationRequest {
@@ -9077,8 +9234,95 @@ impl rt::typed::Command for RegistrationTerminationRequest {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        out.decode_members(msg, cx)?;
-        Ok(out)
+        match {
+            let mut count = [0u32; 13usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut out.extra,
+                flags: &mut out.avp_flags,
+            };
+            let mut avps = msg.avps();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
+                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
+                    (260, 0) => {
+                        rt::typed::one(
+                            &mut out.vendor_specific_application_id,
+                            &avp,
+                            &mut w,
+                            2,
+                            64,
+                        )
+                    }
+                    (277, 0) => {
+                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 3, 64)
+                    }
+                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 4, 64),
+                    (296, 0) => {
+                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 5, 64)
+                    }
+                    (293, 0) => {
+                        rt::typed::one(&mut out.destination_host, &avp, &mut w, 6, 64)
+                    }
+                    (283, 0) => {
+                        rt::typed::one(&mut out.destination_realm, &avp, &mut w, 7, 64)
+                    }
+                    (1, 0) => rt::typed::one(&mut out.user_name, &avp, &mut w, 8, 64),
+                    (615, 10415) => {
+                        rt::typed::one(
+                            &mut out.deregistration_reason,
+                            &avp,
+                            &mut w,
+                            9,
+                            192,
+                        )
+                    }
+                    (628, 10415) => {
+                        rt::typed::many(
+                            &mut out.supported_features,
+                            &avp,
+                            &mut w,
+                            10,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    (284, 0) => {
+                        rt::typed::many(
+                            &mut out.proxy_info,
+                            &avp,
+                            &mut w,
+                            11,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (282, 0) => {
+                        rt::typed::many(
+                            &mut out.route_record,
+                            &avp,
+                            &mut w,
+                            12,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    return Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                return Err(e);
+            }
+            w.finish(Self::REQUIRED, msg.header().length as usize)
+        } {
+            Ok(()) => Ok(out),
+            Err(e) => Err(e),
+        }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
@@ -9245,72 +9489,6 @@ impl RegistrationTerminationAnswer {
             rt::dictionary::AvpType::DiameterIdentity,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        msg: &rt::Message,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 12usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = msg.avps();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
-                (301, 0) => rt::typed::opt(&mut self.drmp, &avp, &mut w, 0),
-                (260, 0) => {
-                    rt::typed::one(
-                        &mut self.vendor_specific_application_id,
-                        &avp,
-                        &mut w,
-                        2,
-                        64,
-                    )
-                }
-                (268, 0) => rt::typed::opt(&mut self.result_code, &avp, &mut w, 64),
-                (297, 0) => {
-                    rt::typed::opt(&mut self.experimental_result, &avp, &mut w, 64)
-                }
-                (277, 0) => {
-                    rt::typed::one(&mut self.auth_session_state, &avp, &mut w, 5, 64)
-                }
-                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 6, 64),
-                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 7, 64),
-                (628, 10415) => {
-                    rt::typed::many(
-                        &mut self.supported_features,
-                        &avp,
-                        &mut w,
-                        8,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                (279, 0) => rt::typed::opt(&mut self.failed_avp, &avp, &mut w, 64),
-                (284, 0) => {
-                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 10, 64, u32::MAX)
-                }
-                (282, 0) => {
-                    rt::typed::many(
-                        &mut self.route_record,
-                        &avp,
-                        &mut w,
-                        11,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, msg.header().length as usize)
-    }
 }
 #[cfg(any(feature = "swx", feature = "ts29273"))]
 impl rt::typed::Command for RegistrationTerminationAnswer {
@@ -9331,8 +9509,84 @@ impl rt::typed::Command for RegistrationTerminationAnswer {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        out.decode_members(msg, cx)?;
-        Ok(out)
+        match {
+            let mut count = [0u32; 12usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut out.extra,
+                flags: &mut out.avp_flags,
+            };
+            let mut avps = msg.avps();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
+                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
+                    (260, 0) => {
+                        rt::typed::one(
+                            &mut out.vendor_specific_application_id,
+                            &avp,
+                            &mut w,
+                            2,
+                            64,
+                        )
+                    }
+                    (268, 0) => rt::typed::opt(&mut out.result_code, &avp, &mut w, 64),
+                    (297, 0) => {
+                        rt::typed::opt(&mut out.experimental_result, &avp, &mut w, 64)
+                    }
+                    (277, 0) => {
+                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 5, 64)
+                    }
+                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 6, 64),
+                    (296, 0) => {
+                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 7, 64)
+                    }
+                    (628, 10415) => {
+                        rt::typed::many(
+                            &mut out.supported_features,
+                            &avp,
+                            &mut w,
+                            8,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    (279, 0) => rt::typed::opt(&mut out.failed_avp, &avp, &mut w, 64),
+                    (284, 0) => {
+                        rt::typed::many(
+                            &mut out.proxy_info,
+                            &avp,
+                            &mut w,
+                            10,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (282, 0) => {
+                        rt::typed::many(
+                            &mut out.route_record,
+                            &avp,
+                            &mut w,
+                            11,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    return Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                return Err(e);
+            }
+            w.finish(Self::REQUIRED, msg.header().length as usize)
+        } {
+            Ok(()) => Ok(out),
+            Err(e) => Err(e),
+        }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
@@ -9605,78 +9859,6 @@ impl PushProfileRequest {
             rt::dictionary::AvpType::UTF8String,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        msg: &rt::Message,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 14usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = msg.avps();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
-                (301, 0) => rt::typed::opt(&mut self.drmp, &avp, &mut w, 0),
-                (260, 0) => {
-                    rt::typed::one(
-                        &mut self.vendor_specific_application_id,
-                        &avp,
-                        &mut w,
-                        2,
-                        64,
-                    )
-                }
-                (277, 0) => {
-                    rt::typed::one(&mut self.auth_session_state, &avp, &mut w, 3, 64)
-                }
-                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 4, 64),
-                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 5, 64),
-                (293, 0) => {
-                    rt::typed::one(&mut self.destination_host, &avp, &mut w, 6, 64)
-                }
-                (283, 0) => {
-                    rt::typed::one(&mut self.destination_realm, &avp, &mut w, 7, 64)
-                }
-                (1, 0) => rt::typed::one(&mut self.user_name, &avp, &mut w, 8, 64),
-                (1500, 10415) => {
-                    rt::typed::opt(&mut self.non_3gpp_user_data, &avp, &mut w, 128)
-                }
-                (1508, 10415) => rt::typed::opt(&mut self.ppr_flags, &avp, &mut w, 192),
-                (628, 10415) => {
-                    rt::typed::many(
-                        &mut self.supported_features,
-                        &avp,
-                        &mut w,
-                        11,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                (284, 0) => {
-                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 12, 64, u32::MAX)
-                }
-                (282, 0) => {
-                    rt::typed::many(
-                        &mut self.route_record,
-                        &avp,
-                        &mut w,
-                        13,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, msg.header().length as usize)
-    }
 }
 #[cfg(any(feature = "swx", feature = "ts29273"))]
 impl rt::typed::Command for PushProfileRequest {
@@ -9697,8 +9879,92 @@ impl rt::typed::Command for PushProfileRequest {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        out.decode_members(msg, cx)?;
-        Ok(out)
+        match {
+            let mut count = [0u32; 14usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut out.extra,
+                flags: &mut out.avp_flags,
+            };
+            let mut avps = msg.avps();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
+                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
+                    (260, 0) => {
+                        rt::typed::one(
+                            &mut out.vendor_specific_application_id,
+                            &avp,
+                            &mut w,
+                            2,
+                            64,
+                        )
+                    }
+                    (277, 0) => {
+                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 3, 64)
+                    }
+                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 4, 64),
+                    (296, 0) => {
+                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 5, 64)
+                    }
+                    (293, 0) => {
+                        rt::typed::one(&mut out.destination_host, &avp, &mut w, 6, 64)
+                    }
+                    (283, 0) => {
+                        rt::typed::one(&mut out.destination_realm, &avp, &mut w, 7, 64)
+                    }
+                    (1, 0) => rt::typed::one(&mut out.user_name, &avp, &mut w, 8, 64),
+                    (1500, 10415) => {
+                        rt::typed::opt(&mut out.non_3gpp_user_data, &avp, &mut w, 128)
+                    }
+                    (1508, 10415) => {
+                        rt::typed::opt(&mut out.ppr_flags, &avp, &mut w, 192)
+                    }
+                    (628, 10415) => {
+                        rt::typed::many(
+                            &mut out.supported_features,
+                            &avp,
+                            &mut w,
+                            11,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    (284, 0) => {
+                        rt::typed::many(
+                            &mut out.proxy_info,
+                            &avp,
+                            &mut w,
+                            12,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (282, 0) => {
+                        rt::typed::many(
+                            &mut out.route_record,
+                            &avp,
+                            &mut w,
+                            13,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    return Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                return Err(e);
+            }
+            w.finish(Self::REQUIRED, msg.header().length as usize)
+        } {
+            Ok(()) => Ok(out),
+            Err(e) => Err(e),
+        }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
@@ -9874,78 +10140,6 @@ impl PushProfileAnswer {
             rt::dictionary::AvpType::DiameterIdentity,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        msg: &rt::Message,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 14usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = msg.avps();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
-                (301, 0) => rt::typed::opt(&mut self.drmp, &avp, &mut w, 0),
-                (260, 0) => {
-                    rt::typed::one(
-                        &mut self.vendor_specific_application_id,
-                        &avp,
-                        &mut w,
-                        2,
-                        64,
-                    )
-                }
-                (268, 0) => rt::typed::opt(&mut self.result_code, &avp, &mut w, 64),
-                (297, 0) => {
-                    rt::typed::opt(&mut self.experimental_result, &avp, &mut w, 64)
-                }
-                (277, 0) => {
-                    rt::typed::one(&mut self.auth_session_state, &avp, &mut w, 5, 64)
-                }
-                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 6, 64),
-                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 7, 64),
-                (1526, 10415) => {
-                    rt::typed::opt(&mut self.access_network_info, &avp, &mut w, 192)
-                }
-                (1649, 10415) => {
-                    rt::typed::opt(&mut self.local_time_zone, &avp, &mut w, 128)
-                }
-                (628, 10415) => {
-                    rt::typed::many(
-                        &mut self.supported_features,
-                        &avp,
-                        &mut w,
-                        10,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                (279, 0) => rt::typed::opt(&mut self.failed_avp, &avp, &mut w, 64),
-                (284, 0) => {
-                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 12, 64, u32::MAX)
-                }
-                (282, 0) => {
-                    rt::typed::many(
-                        &mut self.route_record,
-                        &avp,
-                        &mut w,
-                        13,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, msg.header().length as usize)
-    }
 }
 #[cfg(any(feature = "swx", feature = "ts29273"))]
 impl rt::typed::Command for PushProfileAnswer {
@@ -9966,8 +10160,90 @@ impl rt::typed::Command for PushProfileAnswer {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        out.decode_members(msg, cx)?;
-        Ok(out)
+        match {
+            let mut count = [0u32; 14usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut out.extra,
+                flags: &mut out.avp_flags,
+            };
+            let mut avps = msg.avps();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
+                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
+                    (260, 0) => {
+                        rt::typed::one(
+                            &mut out.vendor_specific_application_id,
+                            &avp,
+                            &mut w,
+                            2,
+                            64,
+                        )
+                    }
+                    (268, 0) => rt::typed::opt(&mut out.result_code, &avp, &mut w, 64),
+                    (297, 0) => {
+                        rt::typed::opt(&mut out.experimental_result, &avp, &mut w, 64)
+                    }
+                    (277, 0) => {
+                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 5, 64)
+                    }
+                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 6, 64),
+                    (296, 0) => {
+                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 7, 64)
+                    }
+                    (1526, 10415) => {
+                        rt::typed::opt(&mut out.access_network_info, &avp, &mut w, 192)
+                    }
+                    (1649, 10415) => {
+                        rt::typed::opt(&mut out.local_time_zone, &avp, &mut w, 128)
+                    }
+                    (628, 10415) => {
+                        rt::typed::many(
+                            &mut out.supported_features,
+                            &avp,
+                            &mut w,
+                            10,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    (279, 0) => rt::typed::opt(&mut out.failed_avp, &avp, &mut w, 64),
+                    (284, 0) => {
+                        rt::typed::many(
+                            &mut out.proxy_info,
+                            &avp,
+                            &mut w,
+                            12,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (282, 0) => {
+                        rt::typed::many(
+                            &mut out.route_record,
+                            &avp,
+                            &mut w,
+                            13,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    return Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                return Err(e);
+            }
+            w.finish(Self::REQUIRED, msg.header().length as usize)
+        } {
+            Ok(()) => Ok(out),
+            Err(e) => Err(e),
+        }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
@@ -10263,74 +10539,6 @@ impl TgppS6bDiameterEapRequest {
             rt::dictionary::AvpType::OctetString,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        msg: &rt::Message,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 18usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = msg.avps();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
-                (301, 0) => rt::typed::opt(&mut self.drmp, &avp, &mut w, 0),
-                (258, 0) => {
-                    rt::typed::one(&mut self.auth_application_id, &avp, &mut w, 2, 64)
-                }
-                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 3, 64),
-                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 4, 64),
-                (283, 0) => {
-                    rt::typed::one(&mut self.destination_realm, &avp, &mut w, 5, 64)
-                }
-                (293, 0) => rt::typed::opt(&mut self.destination_host, &avp, &mut w, 64),
-                (274, 0) => {
-                    rt::typed::one(&mut self.auth_request_type, &avp, &mut w, 7, 64)
-                }
-                (462, 0) => rt::typed::one(&mut self.eap_payload, &avp, &mut w, 8, 0),
-                (1, 0) => rt::typed::opt(&mut self.user_name, &avp, &mut w, 64),
-                (1032, 10415) => rt::typed::opt(&mut self.rat_type, &avp, &mut w, 128),
-                (493, 0) => rt::typed::opt(&mut self.service_selection, &avp, &mut w, 64),
-                (124, 0) => {
-                    rt::typed::opt(&mut self.mip6_feature_vector, &avp, &mut w, 64)
-                }
-                (578, 0) => rt::typed::opt(&mut self.qos_capability, &avp, &mut w, 64),
-                (600, 10415) => {
-                    rt::typed::opt(
-                        &mut self.visited_network_identifier,
-                        &avp,
-                        &mut w,
-                        192,
-                    )
-                }
-                (621, 0) => {
-                    rt::typed::opt(&mut self.oc_supported_features, &avp, &mut w, 0)
-                }
-                (628, 10415) => {
-                    rt::typed::many(
-                        &mut self.supported_features,
-                        &avp,
-                        &mut w,
-                        16,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                (1523, 10415) => {
-                    rt::typed::opt(&mut self.der_s6b_flags, &avp, &mut w, 192)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, msg.header().length as usize)
-    }
 }
 #[cfg(any(feature = "s6b", feature = "ts29273"))]
 impl rt::typed::Command for TgppS6bDiameterEapRequest {
@@ -10351,8 +10559,83 @@ impl rt::typed::Command for TgppS6bDiameterEapRequest {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        out.decode_members(msg, cx)?;
-        Ok(out)
+        match {
+            let mut count = [0u32; 18usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut out.extra,
+                flags: &mut out.avp_flags,
+            };
+            let mut avps = msg.avps();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
+                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
+                    (258, 0) => {
+                        rt::typed::one(&mut out.auth_application_id, &avp, &mut w, 2, 64)
+                    }
+                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 3, 64),
+                    (296, 0) => {
+                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 4, 64)
+                    }
+                    (283, 0) => {
+                        rt::typed::one(&mut out.destination_realm, &avp, &mut w, 5, 64)
+                    }
+                    (293, 0) => {
+                        rt::typed::opt(&mut out.destination_host, &avp, &mut w, 64)
+                    }
+                    (274, 0) => {
+                        rt::typed::one(&mut out.auth_request_type, &avp, &mut w, 7, 64)
+                    }
+                    (462, 0) => rt::typed::one(&mut out.eap_payload, &avp, &mut w, 8, 0),
+                    (1, 0) => rt::typed::opt(&mut out.user_name, &avp, &mut w, 64),
+                    (1032, 10415) => rt::typed::opt(&mut out.rat_type, &avp, &mut w, 128),
+                    (493, 0) => {
+                        rt::typed::opt(&mut out.service_selection, &avp, &mut w, 64)
+                    }
+                    (124, 0) => {
+                        rt::typed::opt(&mut out.mip6_feature_vector, &avp, &mut w, 64)
+                    }
+                    (578, 0) => rt::typed::opt(&mut out.qos_capability, &avp, &mut w, 64),
+                    (600, 10415) => {
+                        rt::typed::opt(
+                            &mut out.visited_network_identifier,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (621, 0) => {
+                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
+                    }
+                    (628, 10415) => {
+                        rt::typed::many(
+                            &mut out.supported_features,
+                            &avp,
+                            &mut w,
+                            16,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    (1523, 10415) => {
+                        rt::typed::opt(&mut out.der_s6b_flags, &avp, &mut w, 192)
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    return Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                return Err(e);
+            }
+            w.finish(Self::REQUIRED, msg.header().length as usize)
+        } {
+            Ok(()) => Ok(out),
+            Err(e) => Err(e),
+        }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
@@ -10570,87 +10853,6 @@ impl TgppS6bDiameterEapAnswer {
             rt::dictionary::AvpType::Enumerated,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        msg: &rt::Message,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 23usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = msg.avps();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
-                (301, 0) => rt::typed::opt(&mut self.drmp, &avp, &mut w, 0),
-                (258, 0) => {
-                    rt::typed::one(&mut self.auth_application_id, &avp, &mut w, 2, 64)
-                }
-                (268, 0) => rt::typed::one(&mut self.result_code, &avp, &mut w, 3, 64),
-                (297, 0) => {
-                    rt::typed::opt(&mut self.experimental_result, &avp, &mut w, 64)
-                }
-                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 5, 64),
-                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 6, 64),
-                (274, 0) => {
-                    rt::typed::one(&mut self.auth_request_type, &avp, &mut w, 7, 64)
-                }
-                (462, 0) => rt::typed::opt(&mut self.eap_payload, &avp, &mut w, 0),
-                (1, 0) => rt::typed::opt(&mut self.user_name, &avp, &mut w, 64),
-                (464, 0) => {
-                    rt::typed::opt(&mut self.eap_master_session_key, &avp, &mut w, 0)
-                }
-                (506, 0) => {
-                    rt::typed::opt(&mut self.mobile_node_identifier, &avp, &mut w, 0)
-                }
-                (124, 0) => {
-                    rt::typed::opt(&mut self.mip6_feature_vector, &avp, &mut w, 64)
-                }
-                (486, 0) => rt::typed::opt(&mut self.mip6_agent_info, &avp, &mut w, 64),
-                (27, 0) => rt::typed::opt(&mut self.session_timeout, &avp, &mut w, 64),
-                (1430, 10415) => {
-                    rt::typed::opt(&mut self.apn_configuration, &avp, &mut w, 192)
-                }
-                (508, 0) => rt::typed::opt(&mut self.qos_resources, &avp, &mut w, 64),
-                (292, 0) => {
-                    rt::typed::many(
-                        &mut self.redirect_host,
-                        &avp,
-                        &mut w,
-                        17,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                (1505, 10415) => rt::typed::opt(&mut self.trace_info, &avp, &mut w, 128),
-                (621, 0) => {
-                    rt::typed::opt(&mut self.oc_supported_features, &avp, &mut w, 0)
-                }
-                (623, 0) => rt::typed::opt(&mut self.oc_olr, &avp, &mut w, 0),
-                (650, 0) => {
-                    rt::typed::many(&mut self.load, &avp, &mut w, 21, 0, u32::MAX)
-                }
-                (628, 10415) => {
-                    rt::typed::many(
-                        &mut self.supported_features,
-                        &avp,
-                        &mut w,
-                        22,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, msg.header().length as usize)
-    }
 }
 #[cfg(any(feature = "s6b", feature = "ts29273"))]
 impl rt::typed::Command for TgppS6bDiameterEapAnswer {
@@ -10671,8 +10873,96 @@ impl rt::typed::Command for TgppS6bDiameterEapAnswer {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        out.decode_members(msg, cx)?;
-        Ok(out)
+        match {
+            let mut count = [0u32; 23usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut out.extra,
+                flags: &mut out.avp_flags,
+            };
+            let mut avps = msg.avps();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
+                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
+                    (258, 0) => {
+                        rt::typed::one(&mut out.auth_application_id, &avp, &mut w, 2, 64)
+                    }
+                    (268, 0) => rt::typed::one(&mut out.result_code, &avp, &mut w, 3, 64),
+                    (297, 0) => {
+                        rt::typed::opt(&mut out.experimental_result, &avp, &mut w, 64)
+                    }
+                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 5, 64),
+                    (296, 0) => {
+                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 6, 64)
+                    }
+                    (274, 0) => {
+                        rt::typed::one(&mut out.auth_request_type, &avp, &mut w, 7, 64)
+                    }
+                    (462, 0) => rt::typed::opt(&mut out.eap_payload, &avp, &mut w, 0),
+                    (1, 0) => rt::typed::opt(&mut out.user_name, &avp, &mut w, 64),
+                    (464, 0) => {
+                        rt::typed::opt(&mut out.eap_master_session_key, &avp, &mut w, 0)
+                    }
+                    (506, 0) => {
+                        rt::typed::opt(&mut out.mobile_node_identifier, &avp, &mut w, 0)
+                    }
+                    (124, 0) => {
+                        rt::typed::opt(&mut out.mip6_feature_vector, &avp, &mut w, 64)
+                    }
+                    (486, 0) => {
+                        rt::typed::opt(&mut out.mip6_agent_info, &avp, &mut w, 64)
+                    }
+                    (27, 0) => rt::typed::opt(&mut out.session_timeout, &avp, &mut w, 64),
+                    (1430, 10415) => {
+                        rt::typed::opt(&mut out.apn_configuration, &avp, &mut w, 192)
+                    }
+                    (508, 0) => rt::typed::opt(&mut out.qos_resources, &avp, &mut w, 64),
+                    (292, 0) => {
+                        rt::typed::many(
+                            &mut out.redirect_host,
+                            &avp,
+                            &mut w,
+                            17,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (1505, 10415) => {
+                        rt::typed::opt(&mut out.trace_info, &avp, &mut w, 128)
+                    }
+                    (621, 0) => {
+                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
+                    }
+                    (623, 0) => rt::typed::opt(&mut out.oc_olr, &avp, &mut w, 0),
+                    (650, 0) => {
+                        rt::typed::many(&mut out.load, &avp, &mut w, 21, 0, u32::MAX)
+                    }
+                    (628, 10415) => {
+                        rt::typed::many(
+                            &mut out.supported_features,
+                            &avp,
+                            &mut w,
+                            22,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    return Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                return Err(e);
+            }
+            w.finish(Self::REQUIRED, msg.header().length as usize)
+        } {
+            Ok(()) => Ok(out),
+            Err(e) => Err(e),
+        }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
@@ -10958,79 +11248,6 @@ impl TgppS6bAaRequest {
             rt::dictionary::AvpType::Enumerated,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        msg: &rt::Message,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 19usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = msg.avps();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
-                (301, 0) => rt::typed::opt(&mut self.drmp, &avp, &mut w, 0),
-                (258, 0) => {
-                    rt::typed::one(&mut self.auth_application_id, &avp, &mut w, 2, 64)
-                }
-                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 3, 64),
-                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 4, 64),
-                (283, 0) => {
-                    rt::typed::one(&mut self.destination_realm, &avp, &mut w, 5, 64)
-                }
-                (293, 0) => rt::typed::opt(&mut self.destination_host, &avp, &mut w, 64),
-                (274, 0) => {
-                    rt::typed::one(&mut self.auth_request_type, &avp, &mut w, 7, 64)
-                }
-                (1, 0) => rt::typed::opt(&mut self.user_name, &avp, &mut w, 64),
-                (486, 0) => rt::typed::opt(&mut self.mip6_agent_info, &avp, &mut w, 64),
-                (124, 0) => {
-                    rt::typed::opt(&mut self.mip6_feature_vector, &avp, &mut w, 64)
-                }
-                (600, 10415) => {
-                    rt::typed::opt(
-                        &mut self.visited_network_identifier,
-                        &avp,
-                        &mut w,
-                        192,
-                    )
-                }
-                (578, 0) => rt::typed::opt(&mut self.qos_capability, &avp, &mut w, 64),
-                (493, 0) => rt::typed::opt(&mut self.service_selection, &avp, &mut w, 64),
-                (621, 0) => {
-                    rt::typed::opt(&mut self.oc_supported_features, &avp, &mut w, 0)
-                }
-                (1536, 10415) => {
-                    rt::typed::opt(&mut self.origination_time_stamp, &avp, &mut w, 192)
-                }
-                (1537, 10415) => {
-                    rt::typed::opt(&mut self.maximum_wait_time, &avp, &mut w, 192)
-                }
-                (628, 10415) => {
-                    rt::typed::many(
-                        &mut self.supported_features,
-                        &avp,
-                        &mut w,
-                        17,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                (1538, 10415) => {
-                    rt::typed::opt(&mut self.emergency_services, &avp, &mut w, 192)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, msg.header().length as usize)
-    }
 }
 #[cfg(any(feature = "s6b", feature = "ts29273"))]
 impl rt::typed::Command for TgppS6bAaRequest {
@@ -11051,8 +11268,95 @@ impl rt::typed::Command for TgppS6bAaRequest {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        out.decode_members(msg, cx)?;
-        Ok(out)
+        match {
+            let mut count = [0u32; 19usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut out.extra,
+                flags: &mut out.avp_flags,
+            };
+            let mut avps = msg.avps();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
+                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
+                    (258, 0) => {
+                        rt::typed::one(&mut out.auth_application_id, &avp, &mut w, 2, 64)
+                    }
+                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 3, 64),
+                    (296, 0) => {
+                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 4, 64)
+                    }
+                    (283, 0) => {
+                        rt::typed::one(&mut out.destination_realm, &avp, &mut w, 5, 64)
+                    }
+                    (293, 0) => {
+                        rt::typed::opt(&mut out.destination_host, &avp, &mut w, 64)
+                    }
+                    (274, 0) => {
+                        rt::typed::one(&mut out.auth_request_type, &avp, &mut w, 7, 64)
+                    }
+                    (1, 0) => rt::typed::opt(&mut out.user_name, &avp, &mut w, 64),
+                    (486, 0) => {
+                        rt::typed::opt(&mut out.mip6_agent_info, &avp, &mut w, 64)
+                    }
+                    (124, 0) => {
+                        rt::typed::opt(&mut out.mip6_feature_vector, &avp, &mut w, 64)
+                    }
+                    (600, 10415) => {
+                        rt::typed::opt(
+                            &mut out.visited_network_identifier,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (578, 0) => rt::typed::opt(&mut out.qos_capability, &avp, &mut w, 64),
+                    (493, 0) => {
+                        rt::typed::opt(&mut out.service_selection, &avp, &mut w, 64)
+                    }
+                    (621, 0) => {
+                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
+                    }
+                    (1536, 10415) => {
+                        rt::typed::opt(
+                            &mut out.origination_time_stamp,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (1537, 10415) => {
+                        rt::typed::opt(&mut out.maximum_wait_time, &avp, &mut w, 192)
+                    }
+                    (628, 10415) => {
+                        rt::typed::many(
+                            &mut out.supported_features,
+                            &avp,
+                            &mut w,
+                            17,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    (1538, 10415) => {
+                        rt::typed::opt(&mut out.emergency_services, &avp, &mut w, 192)
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    return Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                return Err(e);
+            }
+            w.finish(Self::REQUIRED, msg.header().length as usize)
+        } {
+            Ok(()) => Ok(out),
+            Err(e) => Err(e),
+        }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
@@ -11288,84 +11592,6 @@ impl TgppS6bAaAnswer {
             rt::dictionary::AvpType::DiameterIdentity,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        msg: &rt::Message,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 22usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = msg.avps();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
-                (301, 0) => rt::typed::opt(&mut self.drmp, &avp, &mut w, 0),
-                (258, 0) => {
-                    rt::typed::one(&mut self.auth_application_id, &avp, &mut w, 2, 64)
-                }
-                (274, 0) => {
-                    rt::typed::one(&mut self.auth_request_type, &avp, &mut w, 3, 64)
-                }
-                (268, 0) => rt::typed::one(&mut self.result_code, &avp, &mut w, 4, 64),
-                (297, 0) => {
-                    rt::typed::opt(&mut self.experimental_result, &avp, &mut w, 64)
-                }
-                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 6, 64),
-                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 7, 64),
-                (1, 0) => rt::typed::opt(&mut self.user_name, &avp, &mut w, 64),
-                (506, 0) => {
-                    rt::typed::opt(&mut self.mobile_node_identifier, &avp, &mut w, 0)
-                }
-                (486, 0) => rt::typed::opt(&mut self.mip6_agent_info, &avp, &mut w, 64),
-                (124, 0) => {
-                    rt::typed::opt(&mut self.mip6_feature_vector, &avp, &mut w, 64)
-                }
-                (27, 0) => rt::typed::opt(&mut self.session_timeout, &avp, &mut w, 64),
-                (1430, 10415) => {
-                    rt::typed::opt(&mut self.apn_configuration, &avp, &mut w, 192)
-                }
-                (508, 0) => rt::typed::opt(&mut self.qos_resources, &avp, &mut w, 64),
-                (1503, 10415) => rt::typed::opt(&mut self.an_trusted, &avp, &mut w, 192),
-                (292, 0) => {
-                    rt::typed::many(
-                        &mut self.redirect_host,
-                        &avp,
-                        &mut w,
-                        16,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                (1505, 10415) => rt::typed::opt(&mut self.trace_info, &avp, &mut w, 128),
-                (621, 0) => {
-                    rt::typed::opt(&mut self.oc_supported_features, &avp, &mut w, 0)
-                }
-                (623, 0) => rt::typed::opt(&mut self.oc_olr, &avp, &mut w, 0),
-                (650, 0) => {
-                    rt::typed::many(&mut self.load, &avp, &mut w, 20, 0, u32::MAX)
-                }
-                (628, 10415) => {
-                    rt::typed::many(
-                        &mut self.supported_features,
-                        &avp,
-                        &mut w,
-                        21,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, msg.header().length as usize)
-    }
 }
 #[cfg(any(feature = "s6b", feature = "ts29273"))]
 impl rt::typed::Command for TgppS6bAaAnswer {
@@ -11386,8 +11612,95 @@ impl rt::typed::Command for TgppS6bAaAnswer {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        out.decode_members(msg, cx)?;
-        Ok(out)
+        match {
+            let mut count = [0u32; 22usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut out.extra,
+                flags: &mut out.avp_flags,
+            };
+            let mut avps = msg.avps();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
+                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
+                    (258, 0) => {
+                        rt::typed::one(&mut out.auth_application_id, &avp, &mut w, 2, 64)
+                    }
+                    (274, 0) => {
+                        rt::typed::one(&mut out.auth_request_type, &avp, &mut w, 3, 64)
+                    }
+                    (268, 0) => rt::typed::one(&mut out.result_code, &avp, &mut w, 4, 64),
+                    (297, 0) => {
+                        rt::typed::opt(&mut out.experimental_result, &avp, &mut w, 64)
+                    }
+                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 6, 64),
+                    (296, 0) => {
+                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 7, 64)
+                    }
+                    (1, 0) => rt::typed::opt(&mut out.user_name, &avp, &mut w, 64),
+                    (506, 0) => {
+                        rt::typed::opt(&mut out.mobile_node_identifier, &avp, &mut w, 0)
+                    }
+                    (486, 0) => {
+                        rt::typed::opt(&mut out.mip6_agent_info, &avp, &mut w, 64)
+                    }
+                    (124, 0) => {
+                        rt::typed::opt(&mut out.mip6_feature_vector, &avp, &mut w, 64)
+                    }
+                    (27, 0) => rt::typed::opt(&mut out.session_timeout, &avp, &mut w, 64),
+                    (1430, 10415) => {
+                        rt::typed::opt(&mut out.apn_configuration, &avp, &mut w, 192)
+                    }
+                    (508, 0) => rt::typed::opt(&mut out.qos_resources, &avp, &mut w, 64),
+                    (1503, 10415) => {
+                        rt::typed::opt(&mut out.an_trusted, &avp, &mut w, 192)
+                    }
+                    (292, 0) => {
+                        rt::typed::many(
+                            &mut out.redirect_host,
+                            &avp,
+                            &mut w,
+                            16,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (1505, 10415) => {
+                        rt::typed::opt(&mut out.trace_info, &avp, &mut w, 128)
+                    }
+                    (621, 0) => {
+                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
+                    }
+                    (623, 0) => rt::typed::opt(&mut out.oc_olr, &avp, &mut w, 0),
+                    (650, 0) => {
+                        rt::typed::many(&mut out.load, &avp, &mut w, 20, 0, u32::MAX)
+                    }
+                    (628, 10415) => {
+                        rt::typed::many(
+                            &mut out.supported_features,
+                            &avp,
+                            &mut w,
+                            21,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    return Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                return Err(e);
+            }
+            w.finish(Self::REQUIRED, msg.header().length as usize)
+        } {
+            Ok(()) => Ok(out),
+            Err(e) => Err(e),
+        }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
@@ -11626,46 +11939,6 @@ impl TgppS6bSessionTerminationRequest {
             rt::dictionary::AvpType::Enumerated,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        msg: &rt::Message,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 10usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = msg.avps();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
-                (301, 0) => rt::typed::opt(&mut self.drmp, &avp, &mut w, 0),
-                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 2, 64),
-                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 3, 64),
-                (283, 0) => {
-                    rt::typed::one(&mut self.destination_realm, &avp, &mut w, 4, 64)
-                }
-                (258, 0) => {
-                    rt::typed::one(&mut self.auth_application_id, &avp, &mut w, 5, 64)
-                }
-                (295, 0) => {
-                    rt::typed::one(&mut self.termination_cause, &avp, &mut w, 6, 64)
-                }
-                (293, 0) => rt::typed::opt(&mut self.destination_host, &avp, &mut w, 64),
-                (1, 0) => rt::typed::opt(&mut self.user_name, &avp, &mut w, 64),
-                (621, 0) => {
-                    rt::typed::opt(&mut self.oc_supported_features, &avp, &mut w, 0)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, msg.header().length as usize)
-    }
 }
 #[cfg(any(feature = "s6b", feature = "ts29273"))]
 impl rt::typed::Command for TgppS6bSessionTerminationRequest {
@@ -11686,8 +11959,53 @@ impl rt::typed::Command for TgppS6bSessionTerminationRequest {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        out.decode_members(msg, cx)?;
-        Ok(out)
+        match {
+            let mut count = [0u32; 10usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut out.extra,
+                flags: &mut out.avp_flags,
+            };
+            let mut avps = msg.avps();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
+                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
+                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 2, 64),
+                    (296, 0) => {
+                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 3, 64)
+                    }
+                    (283, 0) => {
+                        rt::typed::one(&mut out.destination_realm, &avp, &mut w, 4, 64)
+                    }
+                    (258, 0) => {
+                        rt::typed::one(&mut out.auth_application_id, &avp, &mut w, 5, 64)
+                    }
+                    (295, 0) => {
+                        rt::typed::one(&mut out.termination_cause, &avp, &mut w, 6, 64)
+                    }
+                    (293, 0) => {
+                        rt::typed::opt(&mut out.destination_host, &avp, &mut w, 64)
+                    }
+                    (1, 0) => rt::typed::opt(&mut out.user_name, &avp, &mut w, 64),
+                    (621, 0) => {
+                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    return Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                return Err(e);
+            }
+            w.finish(Self::REQUIRED, msg.header().length as usize)
+        } {
+            Ok(()) => Ok(out),
+            Err(e) => Err(e),
+        }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
@@ -11809,39 +12127,6 @@ impl TgppS6bSessionTerminationAnswer {
             rt::dictionary::AvpType::DiameterIdentity,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        msg: &rt::Message,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 9usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = msg.avps();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
-                (301, 0) => rt::typed::opt(&mut self.drmp, &avp, &mut w, 0),
-                (268, 0) => rt::typed::one(&mut self.result_code, &avp, &mut w, 2, 64),
-                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 3, 64),
-                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 4, 64),
-                (1, 0) => rt::typed::opt(&mut self.user_name, &avp, &mut w, 64),
-                (621, 0) => {
-                    rt::typed::opt(&mut self.oc_supported_features, &avp, &mut w, 0)
-                }
-                (623, 0) => rt::typed::opt(&mut self.oc_olr, &avp, &mut w, 0),
-                (650, 0) => rt::typed::many(&mut self.load, &avp, &mut w, 8, 0, u32::MAX),
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, msg.header().length as usize)
-    }
 }
 #[cfg(any(feature = "s6b", feature = "ts29273"))]
 impl rt::typed::Command for TgppS6bSessionTerminationAnswer {
@@ -11862,8 +12147,46 @@ impl rt::typed::Command for TgppS6bSessionTerminationAnswer {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        out.decode_members(msg, cx)?;
-        Ok(out)
+        match {
+            let mut count = [0u32; 9usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut out.extra,
+                flags: &mut out.avp_flags,
+            };
+            let mut avps = msg.avps();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
+                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
+                    (268, 0) => rt::typed::one(&mut out.result_code, &avp, &mut w, 2, 64),
+                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 3, 64),
+                    (296, 0) => {
+                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 4, 64)
+                    }
+                    (1, 0) => rt::typed::opt(&mut out.user_name, &avp, &mut w, 64),
+                    (621, 0) => {
+                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
+                    }
+                    (623, 0) => rt::typed::opt(&mut out.oc_olr, &avp, &mut w, 0),
+                    (650, 0) => {
+                        rt::typed::many(&mut out.load, &avp, &mut w, 8, 0, u32::MAX)
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    return Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                return Err(e);
+            }
+            w.finish(Self::REQUIRED, msg.header().length as usize)
+        } {
+            Ok(()) => Ok(out),
+            Err(e) => Err(e),
+        }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
@@ -12059,45 +12382,6 @@ impl TgppS6bAbortSessionRequest {
             rt::dictionary::AvpType::Unsigned32,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        msg: &rt::Message,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 9usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = msg.avps();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
-                (301, 0) => rt::typed::opt(&mut self.drmp, &avp, &mut w, 0),
-                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 2, 64),
-                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 3, 64),
-                (283, 0) => {
-                    rt::typed::one(&mut self.destination_realm, &avp, &mut w, 4, 64)
-                }
-                (293, 0) => {
-                    rt::typed::one(&mut self.destination_host, &avp, &mut w, 5, 64)
-                }
-                (258, 0) => {
-                    rt::typed::one(&mut self.auth_application_id, &avp, &mut w, 6, 64)
-                }
-                (1, 0) => rt::typed::opt(&mut self.user_name, &avp, &mut w, 64),
-                (277, 0) => {
-                    rt::typed::opt(&mut self.auth_session_state, &avp, &mut w, 64)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, msg.header().length as usize)
-    }
 }
 #[cfg(any(feature = "s6b", feature = "ts29273"))]
 impl rt::typed::Command for TgppS6bAbortSessionRequest {
@@ -12118,8 +12402,50 @@ impl rt::typed::Command for TgppS6bAbortSessionRequest {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        out.decode_members(msg, cx)?;
-        Ok(out)
+        match {
+            let mut count = [0u32; 9usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut out.extra,
+                flags: &mut out.avp_flags,
+            };
+            let mut avps = msg.avps();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
+                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
+                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 2, 64),
+                    (296, 0) => {
+                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 3, 64)
+                    }
+                    (283, 0) => {
+                        rt::typed::one(&mut out.destination_realm, &avp, &mut w, 4, 64)
+                    }
+                    (293, 0) => {
+                        rt::typed::one(&mut out.destination_host, &avp, &mut w, 5, 64)
+                    }
+                    (258, 0) => {
+                        rt::typed::one(&mut out.auth_application_id, &avp, &mut w, 6, 64)
+                    }
+                    (1, 0) => rt::typed::opt(&mut out.user_name, &avp, &mut w, 64),
+                    (277, 0) => {
+                        rt::typed::opt(&mut out.auth_session_state, &avp, &mut w, 64)
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    return Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                return Err(e);
+            }
+            w.finish(Self::REQUIRED, msg.header().length as usize)
+        } {
+            Ok(()) => Ok(out),
+            Err(e) => Err(e),
+        }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
@@ -12228,34 +12554,6 @@ impl TgppS6bAbortSessionAnswer {
             rt::dictionary::AvpType::DiameterIdentity,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        msg: &rt::Message,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 6usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = msg.avps();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
-                (301, 0) => rt::typed::opt(&mut self.drmp, &avp, &mut w, 0),
-                (268, 0) => rt::typed::one(&mut self.result_code, &avp, &mut w, 2, 64),
-                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 3, 64),
-                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 4, 64),
-                (1, 0) => rt::typed::opt(&mut self.user_name, &avp, &mut w, 64),
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, msg.header().length as usize)
-    }
 }
 #[cfg(any(feature = "s6b", feature = "ts29273"))]
 impl rt::typed::Command for TgppS6bAbortSessionAnswer {
@@ -12276,8 +12574,39 @@ impl rt::typed::Command for TgppS6bAbortSessionAnswer {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        out.decode_members(msg, cx)?;
-        Ok(out)
+        match {
+            let mut count = [0u32; 6usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut out.extra,
+                flags: &mut out.avp_flags,
+            };
+            let mut avps = msg.avps();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
+                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
+                    (268, 0) => rt::typed::one(&mut out.result_code, &avp, &mut w, 2, 64),
+                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 3, 64),
+                    (296, 0) => {
+                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 4, 64)
+                    }
+                    (1, 0) => rt::typed::opt(&mut out.user_name, &avp, &mut w, 64),
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    return Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                return Err(e);
+            }
+            w.finish(Self::REQUIRED, msg.header().length as usize)
+        } {
+            Ok(()) => Ok(out),
+            Err(e) => Err(e),
+        }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
@@ -12490,54 +12819,6 @@ impl TgppS6bReAuthRequest {
             rt::dictionary::AvpType::Enumerated,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        msg: &rt::Message,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 11usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = msg.avps();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
-                (301, 0) => rt::typed::opt(&mut self.drmp, &avp, &mut w, 0),
-                (258, 0) => {
-                    rt::typed::one(&mut self.auth_application_id, &avp, &mut w, 2, 64)
-                }
-                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 3, 64),
-                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 4, 64),
-                (283, 0) => {
-                    rt::typed::one(&mut self.destination_realm, &avp, &mut w, 5, 64)
-                }
-                (293, 0) => {
-                    rt::typed::one(&mut self.destination_host, &avp, &mut w, 6, 64)
-                }
-                (285, 0) => {
-                    rt::typed::one(&mut self.re_auth_request_type, &avp, &mut w, 7, 64)
-                }
-                (1, 0) => rt::typed::opt(&mut self.user_name, &avp, &mut w, 64),
-                (1522, 10415) => rt::typed::opt(&mut self.rar_flags, &avp, &mut w, 192),
-                (1515, 10415) => {
-                    rt::typed::opt(
-                        &mut self.trust_relationship_update,
-                        &avp,
-                        &mut w,
-                        128,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, msg.header().length as usize)
-    }
 }
 #[cfg(any(feature = "s6b", feature = "ts29273"))]
 impl rt::typed::Command for TgppS6bReAuthRequest {
@@ -12558,8 +12839,67 @@ impl rt::typed::Command for TgppS6bReAuthRequest {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        out.decode_members(msg, cx)?;
-        Ok(out)
+        match {
+            let mut count = [0u32; 11usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut out.extra,
+                flags: &mut out.avp_flags,
+            };
+            let mut avps = msg.avps();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
+                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
+                    (258, 0) => {
+                        rt::typed::one(&mut out.auth_application_id, &avp, &mut w, 2, 64)
+                    }
+                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 3, 64),
+                    (296, 0) => {
+                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 4, 64)
+                    }
+                    (283, 0) => {
+                        rt::typed::one(&mut out.destination_realm, &avp, &mut w, 5, 64)
+                    }
+                    (293, 0) => {
+                        rt::typed::one(&mut out.destination_host, &avp, &mut w, 6, 64)
+                    }
+                    (285, 0) => {
+                        rt::typed::one(
+                            &mut out.re_auth_request_type,
+                            &avp,
+                            &mut w,
+                            7,
+                            64,
+                        )
+                    }
+                    (1, 0) => rt::typed::opt(&mut out.user_name, &avp, &mut w, 64),
+                    (1522, 10415) => {
+                        rt::typed::opt(&mut out.rar_flags, &avp, &mut w, 192)
+                    }
+                    (1515, 10415) => {
+                        rt::typed::opt(
+                            &mut out.trust_relationship_update,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    return Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                return Err(e);
+            }
+            w.finish(Self::REQUIRED, msg.header().length as usize)
+        } {
+            Ok(()) => Ok(out),
+            Err(e) => Err(e),
+        }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
@@ -12677,34 +13017,6 @@ impl TgppS6bReAuthAnswer {
             rt::dictionary::AvpType::Unsigned32,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        msg: &rt::Message,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 6usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = msg.avps();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
-                (301, 0) => rt::typed::opt(&mut self.drmp, &avp, &mut w, 0),
-                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 2, 64),
-                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 3, 64),
-                (268, 0) => rt::typed::one(&mut self.result_code, &avp, &mut w, 4, 64),
-                (1, 0) => rt::typed::opt(&mut self.user_name, &avp, &mut w, 64),
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, msg.header().length as usize)
-    }
 }
 #[cfg(any(feature = "s6b", feature = "ts29273"))]
 impl rt::typed::Command for TgppS6bReAuthAnswer {
@@ -12725,8 +13037,39 @@ impl rt::typed::Command for TgppS6bReAuthAnswer {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        out.decode_members(msg, cx)?;
-        Ok(out)
+        match {
+            let mut count = [0u32; 6usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut out.extra,
+                flags: &mut out.avp_flags,
+            };
+            let mut avps = msg.avps();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
+                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
+                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 2, 64),
+                    (296, 0) => {
+                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 3, 64)
+                    }
+                    (268, 0) => rt::typed::one(&mut out.result_code, &avp, &mut w, 4, 64),
+                    (1, 0) => rt::typed::opt(&mut out.user_name, &avp, &mut w, 64),
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    return Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                return Err(e);
+            }
+            w.finish(Self::REQUIRED, msg.header().length as usize)
+        } {
+            Ok(()) => Ok(out),
+            Err(e) => Err(e),
+        }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);

@@ -775,35 +775,6 @@ impl UserIdentity {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(700, 10415);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 3usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (601, 10415) => {
-                    rt::typed::opt(&mut self.public_identity, &avp, &mut w, 192)
-                }
-                (701, 10415) => rt::typed::opt(&mut self.msisdn, &avp, &mut w, 192),
-                (3111, 10415) => {
-                    rt::typed::opt(&mut self.external_identifier, &avp, &mut w, 192)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "pc6", feature = "sh", feature = "ts29329", feature = "ts29345"))]
 impl rt::AvpData for UserIdentity {
@@ -816,11 +787,40 @@ impl rt::AvpData for UserIdentity {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 3usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (601, 10415) => {
+                        rt::typed::opt(&mut self.public_identity, &avp, &mut w, 192)
+                    }
+                    (701, 10415) => rt::typed::opt(&mut self.msisdn, &avp, &mut w, 192),
+                    (3111, 10415) => {
+                        rt::typed::opt(&mut self.external_identifier, &avp, &mut w, 192)
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     #[inline]
     fn check(
@@ -902,34 +902,6 @@ impl RepositoryDataId {
             rt::dictionary::AvpType::Unsigned32,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 2usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (704, 10415) => {
-                    rt::typed::one(&mut self.service_indication, &avp, &mut w, 0, 192)
-                }
-                (716, 10415) => {
-                    rt::typed::one(&mut self.sequence_number, &avp, &mut w, 1, 128)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "sh", feature = "ts29329"))]
 impl rt::AvpData for RepositoryDataId {
@@ -942,11 +914,45 @@ impl rt::AvpData for RepositoryDataId {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 2usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (704, 10415) => {
+                        rt::typed::one(
+                            &mut self.service_indication,
+                            &avp,
+                            &mut w,
+                            0,
+                            192,
+                        )
+                    }
+                    (716, 10415) => {
+                        rt::typed::one(&mut self.sequence_number, &avp, &mut w, 1, 128)
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(
@@ -1020,32 +1026,6 @@ impl CallReferenceInfo {
             rt::dictionary::AvpType::OctetString,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 2usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (721, 10415) => {
-                    rt::typed::one(&mut self.call_reference_number, &avp, &mut w, 0, 128)
-                }
-                (722, 10415) => rt::typed::one(&mut self.as_number, &avp, &mut w, 1, 128),
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "sh", feature = "ts29329"))]
 impl rt::AvpData for CallReferenceInfo {
@@ -1058,11 +1038,45 @@ impl rt::AvpData for CallReferenceInfo {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 2usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (721, 10415) => {
+                        rt::typed::one(
+                            &mut self.call_reference_number,
+                            &avp,
+                            &mut w,
+                            0,
+                            128,
+                        )
+                    }
+                    (722, 10415) => {
+                        rt::typed::one(&mut self.as_number, &avp, &mut w, 1, 128)
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(
@@ -1303,153 +1317,6 @@ impl UserDataRequest {
             rt::dictionary::AvpType::Enumerated,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        msg: &rt::Message,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 30usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = msg.avps();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
-                (301, 0) => rt::typed::opt(&mut self.drmp, &avp, &mut w, 0),
-                (260, 0) => {
-                    rt::typed::one(
-                        &mut self.vendor_specific_application_id,
-                        &avp,
-                        &mut w,
-                        2,
-                        64,
-                    )
-                }
-                (277, 0) => {
-                    rt::typed::one(&mut self.auth_session_state, &avp, &mut w, 3, 64)
-                }
-                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 4, 64),
-                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 5, 64),
-                (293, 0) => rt::typed::opt(&mut self.destination_host, &avp, &mut w, 64),
-                (283, 0) => {
-                    rt::typed::one(&mut self.destination_realm, &avp, &mut w, 7, 64)
-                }
-                (628, 10415) => {
-                    rt::typed::many(
-                        &mut self.supported_features,
-                        &avp,
-                        &mut w,
-                        8,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                (700, 10415) => {
-                    rt::typed::one(&mut self.user_identity, &avp, &mut w, 9, 192)
-                }
-                (634, 10415) => {
-                    rt::typed::opt(
-                        &mut self.wildcarded_public_identity,
-                        &avp,
-                        &mut w,
-                        128,
-                    )
-                }
-                (636, 10415) => {
-                    rt::typed::opt(&mut self.wildcarded_impu, &avp, &mut w, 128)
-                }
-                (602, 10415) => rt::typed::opt(&mut self.server_name, &avp, &mut w, 192),
-                (704, 10415) => {
-                    rt::typed::many(
-                        &mut self.service_indication,
-                        &avp,
-                        &mut w,
-                        13,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                (703, 10415) => {
-                    rt::typed::many(
-                        &mut self.data_reference,
-                        &avp,
-                        &mut w,
-                        14,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                (708, 10415) => {
-                    rt::typed::many(
-                        &mut self.identity_set,
-                        &avp,
-                        &mut w,
-                        15,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                (706, 10415) => {
-                    rt::typed::opt(&mut self.requested_domain, &avp, &mut w, 192)
-                }
-                (707, 10415) => {
-                    rt::typed::opt(&mut self.current_location, &avp, &mut w, 192)
-                }
-                (711, 10415) => {
-                    rt::typed::many(&mut self.dsai_tag, &avp, &mut w, 18, 128, u32::MAX)
-                }
-                (650, 10415) => {
-                    rt::typed::opt(&mut self.session_priority, &avp, &mut w, 128)
-                }
-                (1, 0) => rt::typed::opt(&mut self.user_name, &avp, &mut w, 64),
-                (713, 10415) => {
-                    rt::typed::opt(&mut self.requested_nodes, &avp, &mut w, 128)
-                }
-                (714, 10415) => {
-                    rt::typed::opt(&mut self.serving_node_indication, &avp, &mut w, 128)
-                }
-                (717, 10415) => {
-                    rt::typed::opt(&mut self.pre_paging_supported, &avp, &mut w, 128)
-                }
-                (718, 10415) => {
-                    rt::typed::opt(
-                        &mut self.local_time_zone_indication,
-                        &avp,
-                        &mut w,
-                        128,
-                    )
-                }
-                (719, 10415) => rt::typed::opt(&mut self.udr_flags, &avp, &mut w, 128),
-                (720, 10415) => {
-                    rt::typed::opt(&mut self.call_reference_info, &avp, &mut w, 128)
-                }
-                (621, 0) => {
-                    rt::typed::opt(&mut self.oc_supported_features, &avp, &mut w, 0)
-                }
-                (284, 0) => {
-                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 28, 64, u32::MAX)
-                }
-                (282, 0) => {
-                    rt::typed::many(
-                        &mut self.route_record,
-                        &avp,
-                        &mut w,
-                        29,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, msg.header().length as usize)
-    }
 }
 #[cfg(any(feature = "sh", feature = "ts29329"))]
 impl rt::typed::Command for UserDataRequest {
@@ -1470,8 +1337,181 @@ impl rt::typed::Command for UserDataRequest {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        out.decode_members(msg, cx)?;
-        Ok(out)
+        match {
+            let mut count = [0u32; 30usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut out.extra,
+                flags: &mut out.avp_flags,
+            };
+            let mut avps = msg.avps();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
+                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
+                    (260, 0) => {
+                        rt::typed::one(
+                            &mut out.vendor_specific_application_id,
+                            &avp,
+                            &mut w,
+                            2,
+                            64,
+                        )
+                    }
+                    (277, 0) => {
+                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 3, 64)
+                    }
+                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 4, 64),
+                    (296, 0) => {
+                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 5, 64)
+                    }
+                    (293, 0) => {
+                        rt::typed::opt(&mut out.destination_host, &avp, &mut w, 64)
+                    }
+                    (283, 0) => {
+                        rt::typed::one(&mut out.destination_realm, &avp, &mut w, 7, 64)
+                    }
+                    (628, 10415) => {
+                        rt::typed::many(
+                            &mut out.supported_features,
+                            &avp,
+                            &mut w,
+                            8,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    (700, 10415) => {
+                        rt::typed::one(&mut out.user_identity, &avp, &mut w, 9, 192)
+                    }
+                    (634, 10415) => {
+                        rt::typed::opt(
+                            &mut out.wildcarded_public_identity,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (636, 10415) => {
+                        rt::typed::opt(&mut out.wildcarded_impu, &avp, &mut w, 128)
+                    }
+                    (602, 10415) => {
+                        rt::typed::opt(&mut out.server_name, &avp, &mut w, 192)
+                    }
+                    (704, 10415) => {
+                        rt::typed::many(
+                            &mut out.service_indication,
+                            &avp,
+                            &mut w,
+                            13,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    (703, 10415) => {
+                        rt::typed::many(
+                            &mut out.data_reference,
+                            &avp,
+                            &mut w,
+                            14,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    (708, 10415) => {
+                        rt::typed::many(
+                            &mut out.identity_set,
+                            &avp,
+                            &mut w,
+                            15,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    (706, 10415) => {
+                        rt::typed::opt(&mut out.requested_domain, &avp, &mut w, 192)
+                    }
+                    (707, 10415) => {
+                        rt::typed::opt(&mut out.current_location, &avp, &mut w, 192)
+                    }
+                    (711, 10415) => {
+                        rt::typed::many(
+                            &mut out.dsai_tag,
+                            &avp,
+                            &mut w,
+                            18,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    (650, 10415) => {
+                        rt::typed::opt(&mut out.session_priority, &avp, &mut w, 128)
+                    }
+                    (1, 0) => rt::typed::opt(&mut out.user_name, &avp, &mut w, 64),
+                    (713, 10415) => {
+                        rt::typed::opt(&mut out.requested_nodes, &avp, &mut w, 128)
+                    }
+                    (714, 10415) => {
+                        rt::typed::opt(
+                            &mut out.serving_node_indication,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (717, 10415) => {
+                        rt::typed::opt(&mut out.pre_paging_supported, &avp, &mut w, 128)
+                    }
+                    (718, 10415) => {
+                        rt::typed::opt(
+                            &mut out.local_time_zone_indication,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (719, 10415) => rt::typed::opt(&mut out.udr_flags, &avp, &mut w, 128),
+                    (720, 10415) => {
+                        rt::typed::opt(&mut out.call_reference_info, &avp, &mut w, 128)
+                    }
+                    (621, 0) => {
+                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
+                    }
+                    (284, 0) => {
+                        rt::typed::many(
+                            &mut out.proxy_info,
+                            &avp,
+                            &mut w,
+                            28,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (282, 0) => {
+                        rt::typed::many(
+                            &mut out.route_record,
+                            &avp,
+                            &mut w,
+                            29,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    return Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                return Err(e);
+            }
+            w.finish(Self::REQUIRED, msg.header().length as usize)
+        } {
+            Ok(()) => Ok(out),
+            Err(e) => Err(e),
+        }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
@@ -1735,91 +1775,6 @@ impl UserDataAnswer {
             rt::dictionary::AvpType::DiameterIdentity,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        msg: &rt::Message,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 18usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = msg.avps();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
-                (301, 0) => rt::typed::opt(&mut self.drmp, &avp, &mut w, 0),
-                (260, 0) => {
-                    rt::typed::one(
-                        &mut self.vendor_specific_application_id,
-                        &avp,
-                        &mut w,
-                        2,
-                        64,
-                    )
-                }
-                (268, 0) => rt::typed::opt(&mut self.result_code, &avp, &mut w, 64),
-                (297, 0) => {
-                    rt::typed::opt(&mut self.experimental_result, &avp, &mut w, 64)
-                }
-                (277, 0) => {
-                    rt::typed::one(&mut self.auth_session_state, &avp, &mut w, 5, 64)
-                }
-                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 6, 64),
-                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 7, 64),
-                (628, 10415) => {
-                    rt::typed::many(
-                        &mut self.supported_features,
-                        &avp,
-                        &mut w,
-                        8,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                (634, 10415) => {
-                    rt::typed::opt(
-                        &mut self.wildcarded_public_identity,
-                        &avp,
-                        &mut w,
-                        128,
-                    )
-                }
-                (636, 10415) => {
-                    rt::typed::opt(&mut self.wildcarded_impu, &avp, &mut w, 128)
-                }
-                (702, 10415) => rt::typed::opt(&mut self.sh_user_data, &avp, &mut w, 192),
-                (621, 0) => {
-                    rt::typed::opt(&mut self.oc_supported_features, &avp, &mut w, 0)
-                }
-                (623, 0) => rt::typed::opt(&mut self.oc_olr, &avp, &mut w, 0),
-                (650, 0) => {
-                    rt::typed::many(&mut self.load, &avp, &mut w, 14, 0, u32::MAX)
-                }
-                (279, 0) => rt::typed::opt(&mut self.failed_avp, &avp, &mut w, 64),
-                (284, 0) => {
-                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 16, 64, u32::MAX)
-                }
-                (282, 0) => {
-                    rt::typed::many(
-                        &mut self.route_record,
-                        &avp,
-                        &mut w,
-                        17,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, msg.header().length as usize)
-    }
 }
 #[cfg(any(feature = "sh", feature = "ts29329"))]
 impl rt::typed::Command for UserDataAnswer {
@@ -1840,8 +1795,105 @@ impl rt::typed::Command for UserDataAnswer {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        out.decode_members(msg, cx)?;
-        Ok(out)
+        match {
+            let mut count = [0u32; 18usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut out.extra,
+                flags: &mut out.avp_flags,
+            };
+            let mut avps = msg.avps();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
+                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
+                    (260, 0) => {
+                        rt::typed::one(
+                            &mut out.vendor_specific_application_id,
+                            &avp,
+                            &mut w,
+                            2,
+                            64,
+                        )
+                    }
+                    (268, 0) => rt::typed::opt(&mut out.result_code, &avp, &mut w, 64),
+                    (297, 0) => {
+                        rt::typed::opt(&mut out.experimental_result, &avp, &mut w, 64)
+                    }
+                    (277, 0) => {
+                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 5, 64)
+                    }
+                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 6, 64),
+                    (296, 0) => {
+                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 7, 64)
+                    }
+                    (628, 10415) => {
+                        rt::typed::many(
+                            &mut out.supported_features,
+                            &avp,
+                            &mut w,
+                            8,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    (634, 10415) => {
+                        rt::typed::opt(
+                            &mut out.wildcarded_public_identity,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (636, 10415) => {
+                        rt::typed::opt(&mut out.wildcarded_impu, &avp, &mut w, 128)
+                    }
+                    (702, 10415) => {
+                        rt::typed::opt(&mut out.sh_user_data, &avp, &mut w, 192)
+                    }
+                    (621, 0) => {
+                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
+                    }
+                    (623, 0) => rt::typed::opt(&mut out.oc_olr, &avp, &mut w, 0),
+                    (650, 0) => {
+                        rt::typed::many(&mut out.load, &avp, &mut w, 14, 0, u32::MAX)
+                    }
+                    (279, 0) => rt::typed::opt(&mut out.failed_avp, &avp, &mut w, 64),
+                    (284, 0) => {
+                        rt::typed::many(
+                            &mut out.proxy_info,
+                            &avp,
+                            &mut w,
+                            16,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (282, 0) => {
+                        rt::typed::many(
+                            &mut out.route_record,
+                            &avp,
+                            &mut w,
+                            17,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    return Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                return Err(e);
+            }
+            w.finish(Self::REQUIRED, msg.header().length as usize)
+        } {
+            Ok(()) => Ok(out),
+            Err(e) => Err(e),
+        }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
@@ -2149,102 +2201,6 @@ impl ProfileUpdateRequest {
             rt::dictionary::AvpType::OctetString,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        msg: &rt::Message,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 18usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = msg.avps();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
-                (301, 0) => rt::typed::opt(&mut self.drmp, &avp, &mut w, 0),
-                (260, 0) => {
-                    rt::typed::one(
-                        &mut self.vendor_specific_application_id,
-                        &avp,
-                        &mut w,
-                        2,
-                        64,
-                    )
-                }
-                (277, 0) => {
-                    rt::typed::one(&mut self.auth_session_state, &avp, &mut w, 3, 64)
-                }
-                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 4, 64),
-                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 5, 64),
-                (293, 0) => rt::typed::opt(&mut self.destination_host, &avp, &mut w, 64),
-                (283, 0) => {
-                    rt::typed::one(&mut self.destination_realm, &avp, &mut w, 7, 64)
-                }
-                (628, 10415) => {
-                    rt::typed::many(
-                        &mut self.supported_features,
-                        &avp,
-                        &mut w,
-                        8,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                (700, 10415) => {
-                    rt::typed::one(&mut self.user_identity, &avp, &mut w, 9, 192)
-                }
-                (634, 10415) => {
-                    rt::typed::opt(
-                        &mut self.wildcarded_public_identity,
-                        &avp,
-                        &mut w,
-                        128,
-                    )
-                }
-                (636, 10415) => {
-                    rt::typed::opt(&mut self.wildcarded_impu, &avp, &mut w, 128)
-                }
-                (1, 0) => rt::typed::opt(&mut self.user_name, &avp, &mut w, 64),
-                (703, 10415) => {
-                    rt::typed::many(
-                        &mut self.data_reference,
-                        &avp,
-                        &mut w,
-                        13,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                (702, 10415) => {
-                    rt::typed::one(&mut self.sh_user_data, &avp, &mut w, 14, 192)
-                }
-                (621, 0) => {
-                    rt::typed::opt(&mut self.oc_supported_features, &avp, &mut w, 0)
-                }
-                (284, 0) => {
-                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 16, 64, u32::MAX)
-                }
-                (282, 0) => {
-                    rt::typed::many(
-                        &mut self.route_record,
-                        &avp,
-                        &mut w,
-                        17,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, msg.header().length as usize)
-    }
 }
 #[cfg(any(feature = "sh", feature = "ts29329"))]
 impl rt::typed::Command for ProfileUpdateRequest {
@@ -2265,8 +2221,116 @@ impl rt::typed::Command for ProfileUpdateRequest {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        out.decode_members(msg, cx)?;
-        Ok(out)
+        match {
+            let mut count = [0u32; 18usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut out.extra,
+                flags: &mut out.avp_flags,
+            };
+            let mut avps = msg.avps();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
+                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
+                    (260, 0) => {
+                        rt::typed::one(
+                            &mut out.vendor_specific_application_id,
+                            &avp,
+                            &mut w,
+                            2,
+                            64,
+                        )
+                    }
+                    (277, 0) => {
+                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 3, 64)
+                    }
+                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 4, 64),
+                    (296, 0) => {
+                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 5, 64)
+                    }
+                    (293, 0) => {
+                        rt::typed::opt(&mut out.destination_host, &avp, &mut w, 64)
+                    }
+                    (283, 0) => {
+                        rt::typed::one(&mut out.destination_realm, &avp, &mut w, 7, 64)
+                    }
+                    (628, 10415) => {
+                        rt::typed::many(
+                            &mut out.supported_features,
+                            &avp,
+                            &mut w,
+                            8,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    (700, 10415) => {
+                        rt::typed::one(&mut out.user_identity, &avp, &mut w, 9, 192)
+                    }
+                    (634, 10415) => {
+                        rt::typed::opt(
+                            &mut out.wildcarded_public_identity,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (636, 10415) => {
+                        rt::typed::opt(&mut out.wildcarded_impu, &avp, &mut w, 128)
+                    }
+                    (1, 0) => rt::typed::opt(&mut out.user_name, &avp, &mut w, 64),
+                    (703, 10415) => {
+                        rt::typed::many(
+                            &mut out.data_reference,
+                            &avp,
+                            &mut w,
+                            13,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    (702, 10415) => {
+                        rt::typed::one(&mut out.sh_user_data, &avp, &mut w, 14, 192)
+                    }
+                    (621, 0) => {
+                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
+                    }
+                    (284, 0) => {
+                        rt::typed::many(
+                            &mut out.proxy_info,
+                            &avp,
+                            &mut w,
+                            16,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (282, 0) => {
+                        rt::typed::many(
+                            &mut out.route_record,
+                            &avp,
+                            &mut w,
+                            17,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    return Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                return Err(e);
+            }
+            w.finish(Self::REQUIRED, msg.header().length as usize)
+        } {
+            Ok(()) => Ok(out),
+            Err(e) => Err(e),
+        }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
@@ -2466,96 +2530,6 @@ impl ProfileUpdateAnswer {
             rt::dictionary::AvpType::DiameterIdentity,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        msg: &rt::Message,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 19usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = msg.avps();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
-                (301, 0) => rt::typed::opt(&mut self.drmp, &avp, &mut w, 0),
-                (260, 0) => {
-                    rt::typed::one(
-                        &mut self.vendor_specific_application_id,
-                        &avp,
-                        &mut w,
-                        2,
-                        64,
-                    )
-                }
-                (268, 0) => rt::typed::opt(&mut self.result_code, &avp, &mut w, 64),
-                (297, 0) => {
-                    rt::typed::opt(&mut self.experimental_result, &avp, &mut w, 64)
-                }
-                (277, 0) => {
-                    rt::typed::one(&mut self.auth_session_state, &avp, &mut w, 5, 64)
-                }
-                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 6, 64),
-                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 7, 64),
-                (634, 10415) => {
-                    rt::typed::opt(
-                        &mut self.wildcarded_public_identity,
-                        &avp,
-                        &mut w,
-                        128,
-                    )
-                }
-                (636, 10415) => {
-                    rt::typed::opt(&mut self.wildcarded_impu, &avp, &mut w, 128)
-                }
-                (715, 10415) => {
-                    rt::typed::opt(&mut self.repository_data_id, &avp, &mut w, 128)
-                }
-                (703, 10415) => {
-                    rt::typed::opt(&mut self.data_reference, &avp, &mut w, 192)
-                }
-                (628, 10415) => {
-                    rt::typed::many(
-                        &mut self.supported_features,
-                        &avp,
-                        &mut w,
-                        12,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                (621, 0) => {
-                    rt::typed::opt(&mut self.oc_supported_features, &avp, &mut w, 0)
-                }
-                (623, 0) => rt::typed::opt(&mut self.oc_olr, &avp, &mut w, 0),
-                (650, 0) => {
-                    rt::typed::many(&mut self.load, &avp, &mut w, 15, 0, u32::MAX)
-                }
-                (279, 0) => rt::typed::opt(&mut self.failed_avp, &avp, &mut w, 64),
-                (284, 0) => {
-                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 17, 64, u32::MAX)
-                }
-                (282, 0) => {
-                    rt::typed::many(
-                        &mut self.route_record,
-                        &avp,
-                        &mut w,
-                        18,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, msg.header().length as usize)
-    }
 }
 #[cfg(any(feature = "sh", feature = "ts29329"))]
 impl rt::typed::Command for ProfileUpdateAnswer {
@@ -2576,8 +2550,108 @@ impl rt::typed::Command for ProfileUpdateAnswer {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        out.decode_members(msg, cx)?;
-        Ok(out)
+        match {
+            let mut count = [0u32; 19usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut out.extra,
+                flags: &mut out.avp_flags,
+            };
+            let mut avps = msg.avps();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
+                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
+                    (260, 0) => {
+                        rt::typed::one(
+                            &mut out.vendor_specific_application_id,
+                            &avp,
+                            &mut w,
+                            2,
+                            64,
+                        )
+                    }
+                    (268, 0) => rt::typed::opt(&mut out.result_code, &avp, &mut w, 64),
+                    (297, 0) => {
+                        rt::typed::opt(&mut out.experimental_result, &avp, &mut w, 64)
+                    }
+                    (277, 0) => {
+                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 5, 64)
+                    }
+                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 6, 64),
+                    (296, 0) => {
+                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 7, 64)
+                    }
+                    (634, 10415) => {
+                        rt::typed::opt(
+                            &mut out.wildcarded_public_identity,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (636, 10415) => {
+                        rt::typed::opt(&mut out.wildcarded_impu, &avp, &mut w, 128)
+                    }
+                    (715, 10415) => {
+                        rt::typed::opt(&mut out.repository_data_id, &avp, &mut w, 128)
+                    }
+                    (703, 10415) => {
+                        rt::typed::opt(&mut out.data_reference, &avp, &mut w, 192)
+                    }
+                    (628, 10415) => {
+                        rt::typed::many(
+                            &mut out.supported_features,
+                            &avp,
+                            &mut w,
+                            12,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    (621, 0) => {
+                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
+                    }
+                    (623, 0) => rt::typed::opt(&mut out.oc_olr, &avp, &mut w, 0),
+                    (650, 0) => {
+                        rt::typed::many(&mut out.load, &avp, &mut w, 15, 0, u32::MAX)
+                    }
+                    (279, 0) => rt::typed::opt(&mut out.failed_avp, &avp, &mut w, 64),
+                    (284, 0) => {
+                        rt::typed::many(
+                            &mut out.proxy_info,
+                            &avp,
+                            &mut w,
+                            17,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (282, 0) => {
+                        rt::typed::many(
+                            &mut out.route_record,
+                            &avp,
+                            &mut w,
+                            18,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    return Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                return Err(e);
+            }
+            w.finish(Self::REQUIRED, msg.header().length as usize)
+        } {
+            Ok(()) => Ok(out),
+            Err(e) => Err(e),
+        }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
@@ -2924,133 +2998,6 @@ impl SubscribeNotificationsRequest {
             rt::dictionary::AvpType::Enumerated,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        msg: &rt::Message,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 25usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = msg.avps();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
-                (301, 0) => rt::typed::opt(&mut self.drmp, &avp, &mut w, 0),
-                (260, 0) => {
-                    rt::typed::one(
-                        &mut self.vendor_specific_application_id,
-                        &avp,
-                        &mut w,
-                        2,
-                        64,
-                    )
-                }
-                (277, 0) => {
-                    rt::typed::one(&mut self.auth_session_state, &avp, &mut w, 3, 64)
-                }
-                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 4, 64),
-                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 5, 64),
-                (293, 0) => rt::typed::opt(&mut self.destination_host, &avp, &mut w, 64),
-                (283, 0) => {
-                    rt::typed::one(&mut self.destination_realm, &avp, &mut w, 7, 64)
-                }
-                (628, 10415) => {
-                    rt::typed::many(
-                        &mut self.supported_features,
-                        &avp,
-                        &mut w,
-                        8,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                (700, 10415) => {
-                    rt::typed::one(&mut self.user_identity, &avp, &mut w, 9, 192)
-                }
-                (634, 10415) => {
-                    rt::typed::opt(
-                        &mut self.wildcarded_public_identity,
-                        &avp,
-                        &mut w,
-                        128,
-                    )
-                }
-                (636, 10415) => {
-                    rt::typed::opt(&mut self.wildcarded_impu, &avp, &mut w, 128)
-                }
-                (704, 10415) => {
-                    rt::typed::many(
-                        &mut self.service_indication,
-                        &avp,
-                        &mut w,
-                        12,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                (710, 10415) => {
-                    rt::typed::opt(&mut self.send_data_indication, &avp, &mut w, 128)
-                }
-                (602, 10415) => rt::typed::opt(&mut self.server_name, &avp, &mut w, 192),
-                (705, 10415) => {
-                    rt::typed::one(&mut self.subs_req_type, &avp, &mut w, 15, 192)
-                }
-                (703, 10415) => {
-                    rt::typed::many(
-                        &mut self.data_reference,
-                        &avp,
-                        &mut w,
-                        16,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                (708, 10415) => {
-                    rt::typed::many(
-                        &mut self.identity_set,
-                        &avp,
-                        &mut w,
-                        17,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                (709, 10415) => rt::typed::opt(&mut self.expiry_time, &avp, &mut w, 128),
-                (711, 10415) => {
-                    rt::typed::many(&mut self.dsai_tag, &avp, &mut w, 19, 128, u32::MAX)
-                }
-                (712, 10415) => {
-                    rt::typed::opt(&mut self.one_time_notification, &avp, &mut w, 128)
-                }
-                (1, 0) => rt::typed::opt(&mut self.user_name, &avp, &mut w, 64),
-                (621, 0) => {
-                    rt::typed::opt(&mut self.oc_supported_features, &avp, &mut w, 0)
-                }
-                (284, 0) => {
-                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 23, 64, u32::MAX)
-                }
-                (282, 0) => {
-                    rt::typed::many(
-                        &mut self.route_record,
-                        &avp,
-                        &mut w,
-                        24,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, msg.header().length as usize)
-    }
 }
 #[cfg(any(feature = "sh", feature = "ts29329"))]
 impl rt::typed::Command for SubscribeNotificationsRequest {
@@ -3071,8 +3018,158 @@ impl rt::typed::Command for SubscribeNotificationsRequest {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        out.decode_members(msg, cx)?;
-        Ok(out)
+        match {
+            let mut count = [0u32; 25usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut out.extra,
+                flags: &mut out.avp_flags,
+            };
+            let mut avps = msg.avps();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
+                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
+                    (260, 0) => {
+                        rt::typed::one(
+                            &mut out.vendor_specific_application_id,
+                            &avp,
+                            &mut w,
+                            2,
+                            64,
+                        )
+                    }
+                    (277, 0) => {
+                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 3, 64)
+                    }
+                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 4, 64),
+                    (296, 0) => {
+                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 5, 64)
+                    }
+                    (293, 0) => {
+                        rt::typed::opt(&mut out.destination_host, &avp, &mut w, 64)
+                    }
+                    (283, 0) => {
+                        rt::typed::one(&mut out.destination_realm, &avp, &mut w, 7, 64)
+                    }
+                    (628, 10415) => {
+                        rt::typed::many(
+                            &mut out.supported_features,
+                            &avp,
+                            &mut w,
+                            8,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    (700, 10415) => {
+                        rt::typed::one(&mut out.user_identity, &avp, &mut w, 9, 192)
+                    }
+                    (634, 10415) => {
+                        rt::typed::opt(
+                            &mut out.wildcarded_public_identity,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (636, 10415) => {
+                        rt::typed::opt(&mut out.wildcarded_impu, &avp, &mut w, 128)
+                    }
+                    (704, 10415) => {
+                        rt::typed::many(
+                            &mut out.service_indication,
+                            &avp,
+                            &mut w,
+                            12,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    (710, 10415) => {
+                        rt::typed::opt(&mut out.send_data_indication, &avp, &mut w, 128)
+                    }
+                    (602, 10415) => {
+                        rt::typed::opt(&mut out.server_name, &avp, &mut w, 192)
+                    }
+                    (705, 10415) => {
+                        rt::typed::one(&mut out.subs_req_type, &avp, &mut w, 15, 192)
+                    }
+                    (703, 10415) => {
+                        rt::typed::many(
+                            &mut out.data_reference,
+                            &avp,
+                            &mut w,
+                            16,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    (708, 10415) => {
+                        rt::typed::many(
+                            &mut out.identity_set,
+                            &avp,
+                            &mut w,
+                            17,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    (709, 10415) => {
+                        rt::typed::opt(&mut out.expiry_time, &avp, &mut w, 128)
+                    }
+                    (711, 10415) => {
+                        rt::typed::many(
+                            &mut out.dsai_tag,
+                            &avp,
+                            &mut w,
+                            19,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    (712, 10415) => {
+                        rt::typed::opt(&mut out.one_time_notification, &avp, &mut w, 128)
+                    }
+                    (1, 0) => rt::typed::opt(&mut out.user_name, &avp, &mut w, 64),
+                    (621, 0) => {
+                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
+                    }
+                    (284, 0) => {
+                        rt::typed::many(
+                            &mut out.proxy_info,
+                            &avp,
+                            &mut w,
+                            23,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (282, 0) => {
+                        rt::typed::many(
+                            &mut out.route_record,
+                            &avp,
+                            &mut w,
+                            24,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    return Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                return Err(e);
+            }
+            w.finish(Self::REQUIRED, msg.header().length as usize)
+        } {
+            Ok(()) => Ok(out),
+            Err(e) => Err(e),
+        }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
@@ -3300,92 +3397,6 @@ impl SubscribeNotificationsAnswer {
             rt::dictionary::AvpType::DiameterIdentity,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        msg: &rt::Message,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 19usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = msg.avps();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
-                (301, 0) => rt::typed::opt(&mut self.drmp, &avp, &mut w, 0),
-                (260, 0) => {
-                    rt::typed::one(
-                        &mut self.vendor_specific_application_id,
-                        &avp,
-                        &mut w,
-                        2,
-                        64,
-                    )
-                }
-                (277, 0) => {
-                    rt::typed::one(&mut self.auth_session_state, &avp, &mut w, 3, 64)
-                }
-                (268, 0) => rt::typed::opt(&mut self.result_code, &avp, &mut w, 64),
-                (297, 0) => {
-                    rt::typed::opt(&mut self.experimental_result, &avp, &mut w, 64)
-                }
-                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 6, 64),
-                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 7, 64),
-                (634, 10415) => {
-                    rt::typed::opt(
-                        &mut self.wildcarded_public_identity,
-                        &avp,
-                        &mut w,
-                        128,
-                    )
-                }
-                (636, 10415) => {
-                    rt::typed::opt(&mut self.wildcarded_impu, &avp, &mut w, 128)
-                }
-                (628, 10415) => {
-                    rt::typed::many(
-                        &mut self.supported_features,
-                        &avp,
-                        &mut w,
-                        10,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                (702, 10415) => rt::typed::opt(&mut self.sh_user_data, &avp, &mut w, 192),
-                (709, 10415) => rt::typed::opt(&mut self.expiry_time, &avp, &mut w, 128),
-                (621, 0) => {
-                    rt::typed::opt(&mut self.oc_supported_features, &avp, &mut w, 0)
-                }
-                (623, 0) => rt::typed::opt(&mut self.oc_olr, &avp, &mut w, 0),
-                (650, 0) => {
-                    rt::typed::many(&mut self.load, &avp, &mut w, 15, 0, u32::MAX)
-                }
-                (279, 0) => rt::typed::opt(&mut self.failed_avp, &avp, &mut w, 64),
-                (284, 0) => {
-                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 17, 64, u32::MAX)
-                }
-                (282, 0) => {
-                    rt::typed::many(
-                        &mut self.route_record,
-                        &avp,
-                        &mut w,
-                        18,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, msg.header().length as usize)
-    }
 }
 #[cfg(any(feature = "sh", feature = "ts29329"))]
 impl rt::typed::Command for SubscribeNotificationsAnswer {
@@ -3406,8 +3417,108 @@ impl rt::typed::Command for SubscribeNotificationsAnswer {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        out.decode_members(msg, cx)?;
-        Ok(out)
+        match {
+            let mut count = [0u32; 19usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut out.extra,
+                flags: &mut out.avp_flags,
+            };
+            let mut avps = msg.avps();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
+                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
+                    (260, 0) => {
+                        rt::typed::one(
+                            &mut out.vendor_specific_application_id,
+                            &avp,
+                            &mut w,
+                            2,
+                            64,
+                        )
+                    }
+                    (277, 0) => {
+                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 3, 64)
+                    }
+                    (268, 0) => rt::typed::opt(&mut out.result_code, &avp, &mut w, 64),
+                    (297, 0) => {
+                        rt::typed::opt(&mut out.experimental_result, &avp, &mut w, 64)
+                    }
+                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 6, 64),
+                    (296, 0) => {
+                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 7, 64)
+                    }
+                    (634, 10415) => {
+                        rt::typed::opt(
+                            &mut out.wildcarded_public_identity,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (636, 10415) => {
+                        rt::typed::opt(&mut out.wildcarded_impu, &avp, &mut w, 128)
+                    }
+                    (628, 10415) => {
+                        rt::typed::many(
+                            &mut out.supported_features,
+                            &avp,
+                            &mut w,
+                            10,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    (702, 10415) => {
+                        rt::typed::opt(&mut out.sh_user_data, &avp, &mut w, 192)
+                    }
+                    (709, 10415) => {
+                        rt::typed::opt(&mut out.expiry_time, &avp, &mut w, 128)
+                    }
+                    (621, 0) => {
+                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
+                    }
+                    (623, 0) => rt::typed::opt(&mut out.oc_olr, &avp, &mut w, 0),
+                    (650, 0) => {
+                        rt::typed::many(&mut out.load, &avp, &mut w, 15, 0, u32::MAX)
+                    }
+                    (279, 0) => rt::typed::opt(&mut out.failed_avp, &avp, &mut w, 64),
+                    (284, 0) => {
+                        rt::typed::many(
+                            &mut out.proxy_info,
+                            &avp,
+                            &mut w,
+                            17,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (282, 0) => {
+                        rt::typed::many(
+                            &mut out.route_record,
+                            &avp,
+                            &mut w,
+                            18,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    return Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                return Err(e);
+            }
+            w.finish(Self::REQUIRED, msg.header().length as usize)
+        } {
+            Ok(()) => Ok(out),
+            Err(e) => Err(e),
+        }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
@@ -3708,91 +3819,6 @@ impl PushNotificationRequest {
             rt::dictionary::AvpType::OctetString,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        msg: &rt::Message,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 16usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = msg.avps();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
-                (301, 0) => rt::typed::opt(&mut self.drmp, &avp, &mut w, 0),
-                (260, 0) => {
-                    rt::typed::one(
-                        &mut self.vendor_specific_application_id,
-                        &avp,
-                        &mut w,
-                        2,
-                        64,
-                    )
-                }
-                (277, 0) => {
-                    rt::typed::one(&mut self.auth_session_state, &avp, &mut w, 3, 64)
-                }
-                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 4, 64),
-                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 5, 64),
-                (293, 0) => {
-                    rt::typed::one(&mut self.destination_host, &avp, &mut w, 6, 64)
-                }
-                (283, 0) => {
-                    rt::typed::one(&mut self.destination_realm, &avp, &mut w, 7, 64)
-                }
-                (628, 10415) => {
-                    rt::typed::many(
-                        &mut self.supported_features,
-                        &avp,
-                        &mut w,
-                        8,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                (700, 10415) => {
-                    rt::typed::one(&mut self.user_identity, &avp, &mut w, 9, 192)
-                }
-                (634, 10415) => {
-                    rt::typed::opt(
-                        &mut self.wildcarded_public_identity,
-                        &avp,
-                        &mut w,
-                        128,
-                    )
-                }
-                (636, 10415) => {
-                    rt::typed::opt(&mut self.wildcarded_impu, &avp, &mut w, 128)
-                }
-                (1, 0) => rt::typed::opt(&mut self.user_name, &avp, &mut w, 64),
-                (702, 10415) => {
-                    rt::typed::one(&mut self.sh_user_data, &avp, &mut w, 13, 192)
-                }
-                (284, 0) => {
-                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 14, 64, u32::MAX)
-                }
-                (282, 0) => {
-                    rt::typed::many(
-                        &mut self.route_record,
-                        &avp,
-                        &mut w,
-                        15,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, msg.header().length as usize)
-    }
 }
 #[cfg(any(feature = "sh", feature = "ts29329"))]
 impl rt::typed::Command for PushNotificationRequest {
@@ -3813,8 +3839,103 @@ impl rt::typed::Command for PushNotificationRequest {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        out.decode_members(msg, cx)?;
-        Ok(out)
+        match {
+            let mut count = [0u32; 16usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut out.extra,
+                flags: &mut out.avp_flags,
+            };
+            let mut avps = msg.avps();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
+                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
+                    (260, 0) => {
+                        rt::typed::one(
+                            &mut out.vendor_specific_application_id,
+                            &avp,
+                            &mut w,
+                            2,
+                            64,
+                        )
+                    }
+                    (277, 0) => {
+                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 3, 64)
+                    }
+                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 4, 64),
+                    (296, 0) => {
+                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 5, 64)
+                    }
+                    (293, 0) => {
+                        rt::typed::one(&mut out.destination_host, &avp, &mut w, 6, 64)
+                    }
+                    (283, 0) => {
+                        rt::typed::one(&mut out.destination_realm, &avp, &mut w, 7, 64)
+                    }
+                    (628, 10415) => {
+                        rt::typed::many(
+                            &mut out.supported_features,
+                            &avp,
+                            &mut w,
+                            8,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    (700, 10415) => {
+                        rt::typed::one(&mut out.user_identity, &avp, &mut w, 9, 192)
+                    }
+                    (634, 10415) => {
+                        rt::typed::opt(
+                            &mut out.wildcarded_public_identity,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (636, 10415) => {
+                        rt::typed::opt(&mut out.wildcarded_impu, &avp, &mut w, 128)
+                    }
+                    (1, 0) => rt::typed::opt(&mut out.user_name, &avp, &mut w, 64),
+                    (702, 10415) => {
+                        rt::typed::one(&mut out.sh_user_data, &avp, &mut w, 13, 192)
+                    }
+                    (284, 0) => {
+                        rt::typed::many(
+                            &mut out.proxy_info,
+                            &avp,
+                            &mut w,
+                            14,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (282, 0) => {
+                        rt::typed::many(
+                            &mut out.route_record,
+                            &avp,
+                            &mut w,
+                            15,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    return Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                return Err(e);
+            }
+            w.finish(Self::REQUIRED, msg.header().length as usize)
+        } {
+            Ok(()) => Ok(out),
+            Err(e) => Err(e),
+        }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
@@ -3984,72 +4105,6 @@ impl PushNotificationAnswer {
             rt::dictionary::AvpType::DiameterIdentity,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        msg: &rt::Message,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 12usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = msg.avps();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
-                (301, 0) => rt::typed::opt(&mut self.drmp, &avp, &mut w, 0),
-                (260, 0) => {
-                    rt::typed::one(
-                        &mut self.vendor_specific_application_id,
-                        &avp,
-                        &mut w,
-                        2,
-                        64,
-                    )
-                }
-                (268, 0) => rt::typed::opt(&mut self.result_code, &avp, &mut w, 64),
-                (297, 0) => {
-                    rt::typed::opt(&mut self.experimental_result, &avp, &mut w, 64)
-                }
-                (277, 0) => {
-                    rt::typed::one(&mut self.auth_session_state, &avp, &mut w, 5, 64)
-                }
-                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 6, 64),
-                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 7, 64),
-                (628, 10415) => {
-                    rt::typed::many(
-                        &mut self.supported_features,
-                        &avp,
-                        &mut w,
-                        8,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                (279, 0) => rt::typed::opt(&mut self.failed_avp, &avp, &mut w, 64),
-                (284, 0) => {
-                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 10, 64, u32::MAX)
-                }
-                (282, 0) => {
-                    rt::typed::many(
-                        &mut self.route_record,
-                        &avp,
-                        &mut w,
-                        11,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, msg.header().length as usize)
-    }
 }
 #[cfg(any(feature = "sh", feature = "ts29329"))]
 impl rt::typed::Command for PushNotificationAnswer {
@@ -4070,8 +4125,84 @@ impl rt::typed::Command for PushNotificationAnswer {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        out.decode_members(msg, cx)?;
-        Ok(out)
+        match {
+            let mut count = [0u32; 12usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut out.extra,
+                flags: &mut out.avp_flags,
+            };
+            let mut avps = msg.avps();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
+                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
+                    (260, 0) => {
+                        rt::typed::one(
+                            &mut out.vendor_specific_application_id,
+                            &avp,
+                            &mut w,
+                            2,
+                            64,
+                        )
+                    }
+                    (268, 0) => rt::typed::opt(&mut out.result_code, &avp, &mut w, 64),
+                    (297, 0) => {
+                        rt::typed::opt(&mut out.experimental_result, &avp, &mut w, 64)
+                    }
+                    (277, 0) => {
+                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 5, 64)
+                    }
+                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 6, 64),
+                    (296, 0) => {
+                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 7, 64)
+                    }
+                    (628, 10415) => {
+                        rt::typed::many(
+                            &mut out.supported_features,
+                            &avp,
+                            &mut w,
+                            8,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    (279, 0) => rt::typed::opt(&mut out.failed_avp, &avp, &mut w, 64),
+                    (284, 0) => {
+                        rt::typed::many(
+                            &mut out.proxy_info,
+                            &avp,
+                            &mut w,
+                            10,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (282, 0) => {
+                        rt::typed::many(
+                            &mut out.route_record,
+                            &avp,
+                            &mut w,
+                            11,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    return Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                return Err(e);
+            }
+            w.finish(Self::REQUIRED, msg.header().length as usize)
+        } {
+            Ok(()) => Ok(out),
+            Err(e) => Err(e),
+        }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);

@@ -462,41 +462,6 @@ impl UserIdentifier {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3102, 10415);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 4usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (1, 0) => rt::typed::opt(&mut self.user_name, &avp, &mut w, 64),
-                (701, 10415) => rt::typed::opt(&mut self.msisdn, &avp, &mut w, 192),
-                (3111, 10415) => {
-                    rt::typed::opt(&mut self.external_identifier, &avp, &mut w, 192)
-                }
-                (3168, 10415) => {
-                    rt::typed::opt(
-                        &mut self.type_of_external_identifier,
-                        &avp,
-                        &mut w,
-                        192,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(
     any(
@@ -520,11 +485,46 @@ impl rt::AvpData for UserIdentifier {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 4usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (1, 0) => rt::typed::opt(&mut self.user_name, &avp, &mut w, 64),
+                    (701, 10415) => rt::typed::opt(&mut self.msisdn, &avp, &mut w, 192),
+                    (3111, 10415) => {
+                        rt::typed::opt(&mut self.external_identifier, &avp, &mut w, 192)
+                    }
+                    (3168, 10415) => {
+                        rt::typed::opt(
+                            &mut self.type_of_external_identifier,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     #[inline]
     fn check(
@@ -595,39 +595,6 @@ impl ServiceParameters {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3105, 10415);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 2usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (3106, 10415) => {
-                    rt::typed::opt(&mut self.t4_parameters, &avp, &mut w, 192)
-                }
-                (3010, 10415) => {
-                    rt::typed::opt(
-                        &mut self.application_port_identifier,
-                        &avp,
-                        &mut w,
-                        192,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "s6m", feature = "ts29336"))]
 impl rt::AvpData for ServiceParameters {
@@ -640,11 +607,44 @@ impl rt::AvpData for ServiceParameters {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 2usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (3106, 10415) => {
+                        rt::typed::opt(&mut self.t4_parameters, &avp, &mut w, 192)
+                    }
+                    (3010, 10415) => {
+                        rt::typed::opt(
+                            &mut self.application_port_identifier,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(&self.t4_parameters, buf, &self.avp_flags, 3106, 10415, 192);
@@ -699,32 +699,6 @@ impl T4Parameters {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3106, 10415);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 2usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (3006, 10415) => {
-                    rt::typed::opt(&mut self.priority_indication, &avp, &mut w, 192)
-                }
-                (3309, 10415) => rt::typed::opt(&mut self.sm_rp_smea, &avp, &mut w, 192),
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "s6m", feature = "ts29336"))]
 impl rt::AvpData for T4Parameters {
@@ -737,11 +711,39 @@ impl rt::AvpData for T4Parameters {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 2usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (3006, 10415) => {
+                        rt::typed::opt(&mut self.priority_indication, &avp, &mut w, 192)
+                    }
+                    (3309, 10415) => {
+                        rt::typed::opt(&mut self.sm_rp_smea, &avp, &mut w, 192)
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(
@@ -792,29 +794,6 @@ impl ServiceData {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3107, 10415);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 1usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (3108, 10415) => rt::typed::opt(&mut self.t4_data, &avp, &mut w, 192),
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "s6m", feature = "ts29336"))]
 impl rt::AvpData for ServiceData {
@@ -827,11 +806,34 @@ impl rt::AvpData for ServiceData {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 1usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (3108, 10415) => rt::typed::opt(&mut self.t4_data, &avp, &mut w, 192),
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     #[inline]
     fn check(
@@ -889,42 +891,6 @@ impl T4Data {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3108, 10415);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 3usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (3109, 10415) => rt::typed::opt(&mut self.hss_cause, &avp, &mut w, 192),
-                (2401, 10415) => {
-                    rt::typed::opt(&mut self.serving_node, &avp, &mut w, 128)
-                }
-                (2406, 10415) => {
-                    rt::typed::many(
-                        &mut self.additional_serving_node,
-                        &avp,
-                        &mut w,
-                        2,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "s6m", feature = "ts29336"))]
 impl rt::AvpData for T4Data {
@@ -937,11 +903,49 @@ impl rt::AvpData for T4Data {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 3usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (3109, 10415) => {
+                        rt::typed::opt(&mut self.hss_cause, &avp, &mut w, 192)
+                    }
+                    (2401, 10415) => {
+                        rt::typed::opt(&mut self.serving_node, &avp, &mut w, 128)
+                    }
+                    (2406, 10415) => {
+                        rt::typed::many(
+                            &mut self.additional_serving_node,
+                            &avp,
+                            &mut w,
+                            2,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(&self.hss_cause, buf, &self.avp_flags, 3109, 10415, 192);
@@ -1059,68 +1063,6 @@ impl AeseCommunicationPattern {
             rt::dictionary::AvpType::DiameterIdentity,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 7usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (3124, 10415) => {
-                    rt::typed::opt(&mut self.scef_reference_id, &avp, &mut w, 192)
-                }
-                (3186, 10415) => {
-                    rt::typed::opt(&mut self.scef_reference_id_ext, &avp, &mut w, 192)
-                }
-                (3125, 10415) => rt::typed::one(&mut self.scef_id, &avp, &mut w, 2, 192),
-                (3126, 10415) => {
-                    rt::typed::many(
-                        &mut self.scef_reference_id_for_deletion,
-                        &avp,
-                        &mut w,
-                        3,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                (3187, 10415) => {
-                    rt::typed::many(
-                        &mut self.scef_reference_id_for_deletion_ext,
-                        &avp,
-                        &mut w,
-                        4,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                (3114, 10415) => {
-                    rt::typed::many(
-                        &mut self.communication_pattern_set,
-                        &avp,
-                        &mut w,
-                        5,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                (3178, 10415) => {
-                    rt::typed::opt(&mut self.mtc_provider_info, &avp, &mut w, 192)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(
     any(
@@ -1141,11 +1083,80 @@ impl rt::AvpData for AeseCommunicationPattern {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 7usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (3124, 10415) => {
+                        rt::typed::opt(&mut self.scef_reference_id, &avp, &mut w, 192)
+                    }
+                    (3186, 10415) => {
+                        rt::typed::opt(
+                            &mut self.scef_reference_id_ext,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (3125, 10415) => {
+                        rt::typed::one(&mut self.scef_id, &avp, &mut w, 2, 192)
+                    }
+                    (3126, 10415) => {
+                        rt::typed::many(
+                            &mut self.scef_reference_id_for_deletion,
+                            &avp,
+                            &mut w,
+                            3,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    (3187, 10415) => {
+                        rt::typed::many(
+                            &mut self.scef_reference_id_for_deletion_ext,
+                            &avp,
+                            &mut w,
+                            4,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    (3114, 10415) => {
+                        rt::typed::many(
+                            &mut self.communication_pattern_set,
+                            &avp,
+                            &mut w,
+                            5,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    (3178, 10415) => {
+                        rt::typed::opt(&mut self.mtc_provider_info, &avp, &mut w, 192)
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     #[inline]
     fn check(
@@ -1303,74 +1314,6 @@ impl CommunicationPatternSet {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3114, 10415);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 8usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (3115, 10415) => {
-                    rt::typed::opt(
-                        &mut self.periodic_communication_indicator,
-                        &avp,
-                        &mut w,
-                        192,
-                    )
-                }
-                (3116, 10415) => {
-                    rt::typed::opt(
-                        &mut self.communication_duration_time,
-                        &avp,
-                        &mut w,
-                        192,
-                    )
-                }
-                (3117, 10415) => {
-                    rt::typed::opt(&mut self.periodic_time, &avp, &mut w, 192)
-                }
-                (3118, 10415) => {
-                    rt::typed::many(
-                        &mut self.scheduled_communication_time,
-                        &avp,
-                        &mut w,
-                        3,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                (3119, 10415) => {
-                    rt::typed::opt(&mut self.stationary_indication, &avp, &mut w, 192)
-                }
-                (3148, 10415) => {
-                    rt::typed::opt(
-                        &mut self.reference_id_validity_time,
-                        &avp,
-                        &mut w,
-                        192,
-                    )
-                }
-                (3183, 10415) => {
-                    rt::typed::opt(&mut self.traffic_profile, &avp, &mut w, 192)
-                }
-                (3185, 10415) => {
-                    rt::typed::opt(&mut self.battery_indicator, &avp, &mut w, 192)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(
     any(
@@ -1391,11 +1334,84 @@ impl rt::AvpData for CommunicationPatternSet {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 8usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (3115, 10415) => {
+                        rt::typed::opt(
+                            &mut self.periodic_communication_indicator,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (3116, 10415) => {
+                        rt::typed::opt(
+                            &mut self.communication_duration_time,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (3117, 10415) => {
+                        rt::typed::opt(&mut self.periodic_time, &avp, &mut w, 192)
+                    }
+                    (3118, 10415) => {
+                        rt::typed::many(
+                            &mut self.scheduled_communication_time,
+                            &avp,
+                            &mut w,
+                            3,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    (3119, 10415) => {
+                        rt::typed::opt(
+                            &mut self.stationary_indication,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (3148, 10415) => {
+                        rt::typed::opt(
+                            &mut self.reference_id_validity_time,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (3183, 10415) => {
+                        rt::typed::opt(&mut self.traffic_profile, &avp, &mut w, 192)
+                    }
+                    (3185, 10415) => {
+                        rt::typed::opt(&mut self.battery_indicator, &avp, &mut w, 192)
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(
@@ -1534,31 +1550,6 @@ impl ScheduledCommunicationTime {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3118, 10415);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 3usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (563, 0) => rt::typed::opt(&mut self.day_of_week_mask, &avp, &mut w, 64),
-                (561, 0) => rt::typed::opt(&mut self.time_of_day_start, &avp, &mut w, 64),
-                (562, 0) => rt::typed::opt(&mut self.time_of_day_end, &avp, &mut w, 64),
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(
     any(
@@ -1579,11 +1570,42 @@ impl rt::AvpData for ScheduledCommunicationTime {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 3usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (563, 0) => {
+                        rt::typed::opt(&mut self.day_of_week_mask, &avp, &mut w, 64)
+                    }
+                    (561, 0) => {
+                        rt::typed::opt(&mut self.time_of_day_start, &avp, &mut w, 64)
+                    }
+                    (562, 0) => {
+                        rt::typed::opt(&mut self.time_of_day_end, &avp, &mut w, 64)
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(&self.day_of_week_mask, buf, &self.avp_flags, 563, 0, 64);
@@ -1650,38 +1672,6 @@ impl AeseCommunicationPatternConfigStatus {
             rt::dictionary::AvpType::Unsigned32,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 4usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (3124, 10415) => {
-                    rt::typed::one(&mut self.scef_reference_id, &avp, &mut w, 0, 192)
-                }
-                (3186, 10415) => {
-                    rt::typed::opt(&mut self.scef_reference_id_ext, &avp, &mut w, 192)
-                }
-                (3125, 10415) => rt::typed::opt(&mut self.scef_id, &avp, &mut w, 192),
-                (3121, 10415) => {
-                    rt::typed::opt(&mut self.aese_error_report, &avp, &mut w, 192)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl rt::AvpData for AeseCommunicationPatternConfigStatus {
@@ -1694,11 +1684,48 @@ impl rt::AvpData for AeseCommunicationPatternConfigStatus {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 4usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (3124, 10415) => {
+                        rt::typed::one(&mut self.scef_reference_id, &avp, &mut w, 0, 192)
+                    }
+                    (3186, 10415) => {
+                        rt::typed::opt(
+                            &mut self.scef_reference_id_ext,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (3125, 10415) => rt::typed::opt(&mut self.scef_id, &avp, &mut w, 192),
+                    (3121, 10415) => {
+                        rt::typed::opt(&mut self.aese_error_report, &avp, &mut w, 192)
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     #[inline]
     fn check(
@@ -1772,31 +1799,6 @@ impl AeseErrorReport {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3121, 10415);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 1usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (3146, 10415) => {
-                    rt::typed::opt(&mut self.service_result, &avp, &mut w, 192)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl rt::AvpData for AeseErrorReport {
@@ -1809,11 +1811,36 @@ impl rt::AvpData for AeseErrorReport {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 1usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (3146, 10415) => {
+                        rt::typed::opt(&mut self.service_result, &avp, &mut w, 192)
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(&self.service_result, buf, &self.avp_flags, 3146, 10415, 192);
@@ -1987,133 +2014,6 @@ impl MonitoringEventConfiguration {
             rt::dictionary::AvpType::Unsigned32,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 18usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (3124, 10415) => {
-                    rt::typed::opt(&mut self.scef_reference_id, &avp, &mut w, 192)
-                }
-                (3186, 10415) => {
-                    rt::typed::opt(&mut self.scef_reference_id_ext, &avp, &mut w, 192)
-                }
-                (3125, 10415) => rt::typed::one(&mut self.scef_id, &avp, &mut w, 2, 192),
-                (3127, 10415) => {
-                    rt::typed::one(&mut self.monitoring_type, &avp, &mut w, 3, 192)
-                }
-                (3126, 10415) => {
-                    rt::typed::many(
-                        &mut self.scef_reference_id_for_deletion,
-                        &avp,
-                        &mut w,
-                        4,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                (3187, 10415) => {
-                    rt::typed::many(
-                        &mut self.scef_reference_id_for_deletion_ext,
-                        &avp,
-                        &mut w,
-                        5,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                (3128, 10415) => {
-                    rt::typed::opt(
-                        &mut self.maximum_number_of_reports,
-                        &avp,
-                        &mut w,
-                        192,
-                    )
-                }
-                (3130, 10415) => {
-                    rt::typed::opt(&mut self.monitoring_duration, &avp, &mut w, 192)
-                }
-                (857, 10415) => {
-                    rt::typed::opt(&mut self.charged_party, &avp, &mut w, 192)
-                }
-                (3131, 10415) => {
-                    rt::typed::opt(&mut self.maximum_detection_time, &avp, &mut w, 192)
-                }
-                (3129, 10415) => {
-                    rt::typed::opt(
-                        &mut self.ue_reachability_configuration,
-                        &avp,
-                        &mut w,
-                        192,
-                    )
-                }
-                (3135, 10415) => {
-                    rt::typed::opt(
-                        &mut self.location_information_configuration,
-                        &avp,
-                        &mut w,
-                        192,
-                    )
-                }
-                (3138, 10415) => {
-                    rt::typed::opt(&mut self.association_type, &avp, &mut w, 192)
-                }
-                (1674, 10415) => {
-                    rt::typed::opt(
-                        &mut self.dl_buffering_suggested_packet_count,
-                        &avp,
-                        &mut w,
-                        128,
-                    )
-                }
-                (3172, 10415) => {
-                    rt::typed::many(
-                        &mut self.plmn_id_requested,
-                        &avp,
-                        &mut w,
-                        14,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                (3178, 10415) => {
-                    rt::typed::opt(&mut self.mtc_provider_info, &avp, &mut w, 192)
-                }
-                (3180, 10415) => {
-                    rt::typed::opt(
-                        &mut self.pdn_connectivity_status_configuration,
-                        &avp,
-                        &mut w,
-                        192,
-                    )
-                }
-                (4306, 10415) => {
-                    rt::typed::many(
-                        &mut self.number_of_ue_per_location_configuration,
-                        &avp,
-                        &mut w,
-                        17,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(
     any(
@@ -2136,11 +2036,150 @@ impl rt::AvpData for MonitoringEventConfiguration {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 18usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (3124, 10415) => {
+                        rt::typed::opt(&mut self.scef_reference_id, &avp, &mut w, 192)
+                    }
+                    (3186, 10415) => {
+                        rt::typed::opt(
+                            &mut self.scef_reference_id_ext,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (3125, 10415) => {
+                        rt::typed::one(&mut self.scef_id, &avp, &mut w, 2, 192)
+                    }
+                    (3127, 10415) => {
+                        rt::typed::one(&mut self.monitoring_type, &avp, &mut w, 3, 192)
+                    }
+                    (3126, 10415) => {
+                        rt::typed::many(
+                            &mut self.scef_reference_id_for_deletion,
+                            &avp,
+                            &mut w,
+                            4,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    (3187, 10415) => {
+                        rt::typed::many(
+                            &mut self.scef_reference_id_for_deletion_ext,
+                            &avp,
+                            &mut w,
+                            5,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    (3128, 10415) => {
+                        rt::typed::opt(
+                            &mut self.maximum_number_of_reports,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (3130, 10415) => {
+                        rt::typed::opt(&mut self.monitoring_duration, &avp, &mut w, 192)
+                    }
+                    (857, 10415) => {
+                        rt::typed::opt(&mut self.charged_party, &avp, &mut w, 192)
+                    }
+                    (3131, 10415) => {
+                        rt::typed::opt(
+                            &mut self.maximum_detection_time,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (3129, 10415) => {
+                        rt::typed::opt(
+                            &mut self.ue_reachability_configuration,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (3135, 10415) => {
+                        rt::typed::opt(
+                            &mut self.location_information_configuration,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (3138, 10415) => {
+                        rt::typed::opt(&mut self.association_type, &avp, &mut w, 192)
+                    }
+                    (1674, 10415) => {
+                        rt::typed::opt(
+                            &mut self.dl_buffering_suggested_packet_count,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (3172, 10415) => {
+                        rt::typed::many(
+                            &mut self.plmn_id_requested,
+                            &avp,
+                            &mut w,
+                            14,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    (3178, 10415) => {
+                        rt::typed::opt(&mut self.mtc_provider_info, &avp, &mut w, 192)
+                    }
+                    (3180, 10415) => {
+                        rt::typed::opt(
+                            &mut self.pdn_connectivity_status_configuration,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (4306, 10415) => {
+                        rt::typed::many(
+                            &mut self.number_of_ue_per_location_configuration,
+                            &avp,
+                            &mut w,
+                            17,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     #[inline]
     fn check(
@@ -2425,92 +2464,6 @@ impl MonitoringEventReport {
             rt::dictionary::AvpType::Unsigned32,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 13usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (3124, 10415) => {
-                    rt::typed::one(&mut self.scef_reference_id, &avp, &mut w, 0, 192)
-                }
-                (3186, 10415) => {
-                    rt::typed::opt(&mut self.scef_reference_id_ext, &avp, &mut w, 192)
-                }
-                (3125, 10415) => rt::typed::opt(&mut self.scef_id, &avp, &mut w, 192),
-                (3140, 10415) => {
-                    rt::typed::opt(&mut self.reachability_information, &avp, &mut w, 192)
-                }
-                (4325, 10415) => {
-                    rt::typed::opt(&mut self.reachability_cause, &avp, &mut w, 192)
-                }
-                (1496, 10415) => {
-                    rt::typed::opt(&mut self.eps_location_information, &avp, &mut w, 192)
-                }
-                (3127, 10415) => {
-                    rt::typed::opt(&mut self.monitoring_type, &avp, &mut w, 192)
-                }
-                (3162, 10415) => {
-                    rt::typed::opt(
-                        &mut self.loss_of_connectivity_reason,
-                        &avp,
-                        &mut w,
-                        192,
-                    )
-                }
-                (4322, 10415) => {
-                    rt::typed::opt(&mut self.idle_status_indication, &avp, &mut w, 192)
-                }
-                (3329, 10415) => {
-                    rt::typed::opt(
-                        &mut self.maximum_ue_availability_time,
-                        &avp,
-                        &mut w,
-                        192,
-                    )
-                }
-                (4300, 10415) => {
-                    rt::typed::opt(
-                        &mut self.communication_failure_information,
-                        &avp,
-                        &mut w,
-                        192,
-                    )
-                }
-                (4307, 10415) => {
-                    rt::typed::many(
-                        &mut self.number_of_ue_per_location_report,
-                        &avp,
-                        &mut w,
-                        11,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                (3181, 10415) => {
-                    rt::typed::opt(
-                        &mut self.pdn_connectivity_status_report,
-                        &avp,
-                        &mut w,
-                        192,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(
     any(
@@ -2533,11 +2486,117 @@ impl rt::AvpData for MonitoringEventReport {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 13usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (3124, 10415) => {
+                        rt::typed::one(&mut self.scef_reference_id, &avp, &mut w, 0, 192)
+                    }
+                    (3186, 10415) => {
+                        rt::typed::opt(
+                            &mut self.scef_reference_id_ext,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (3125, 10415) => rt::typed::opt(&mut self.scef_id, &avp, &mut w, 192),
+                    (3140, 10415) => {
+                        rt::typed::opt(
+                            &mut self.reachability_information,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (4325, 10415) => {
+                        rt::typed::opt(&mut self.reachability_cause, &avp, &mut w, 192)
+                    }
+                    (1496, 10415) => {
+                        rt::typed::opt(
+                            &mut self.eps_location_information,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (3127, 10415) => {
+                        rt::typed::opt(&mut self.monitoring_type, &avp, &mut w, 192)
+                    }
+                    (3162, 10415) => {
+                        rt::typed::opt(
+                            &mut self.loss_of_connectivity_reason,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (4322, 10415) => {
+                        rt::typed::opt(
+                            &mut self.idle_status_indication,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (3329, 10415) => {
+                        rt::typed::opt(
+                            &mut self.maximum_ue_availability_time,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (4300, 10415) => {
+                        rt::typed::opt(
+                            &mut self.communication_failure_information,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (4307, 10415) => {
+                        rt::typed::many(
+                            &mut self.number_of_ue_per_location_report,
+                            &avp,
+                            &mut w,
+                            11,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    (3181, 10415) => {
+                        rt::typed::opt(
+                            &mut self.pdn_connectivity_status_report,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     #[inline]
     fn check(
@@ -2735,37 +2794,6 @@ impl UeReachabilityConfiguration {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3129, 10415);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 3usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (3132, 10415) => {
-                    rt::typed::opt(&mut self.reachability_type, &avp, &mut w, 192)
-                }
-                (3133, 10415) => {
-                    rt::typed::opt(&mut self.maximum_latency, &avp, &mut w, 192)
-                }
-                (3134, 10415) => {
-                    rt::typed::opt(&mut self.maximum_response_time, &avp, &mut w, 192)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(
     any(
@@ -2789,11 +2817,47 @@ impl rt::AvpData for UeReachabilityConfiguration {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 3usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (3132, 10415) => {
+                        rt::typed::opt(&mut self.reachability_type, &avp, &mut w, 192)
+                    }
+                    (3133, 10415) => {
+                        rt::typed::opt(&mut self.maximum_latency, &avp, &mut w, 192)
+                    }
+                    (3134, 10415) => {
+                        rt::typed::opt(
+                            &mut self.maximum_response_time,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(
@@ -2915,35 +2979,6 @@ impl LocationInformationConfiguration {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3135, 10415);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 3usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (3136, 10415) => {
-                    rt::typed::opt(&mut self.monte_location_type, &avp, &mut w, 192)
-                }
-                (3137, 10415) => rt::typed::opt(&mut self.accuracy, &avp, &mut w, 192),
-                (3117, 10415) => {
-                    rt::typed::opt(&mut self.periodic_time, &avp, &mut w, 192)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(
     any(
@@ -2968,11 +3003,42 @@ impl rt::AvpData for LocationInformationConfiguration {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 3usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (3136, 10415) => {
+                        rt::typed::opt(&mut self.monte_location_type, &avp, &mut w, 192)
+                    }
+                    (3137, 10415) => {
+                        rt::typed::opt(&mut self.accuracy, &avp, &mut w, 192)
+                    }
+                    (3117, 10415) => {
+                        rt::typed::opt(&mut self.periodic_time, &avp, &mut w, 192)
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(
@@ -3086,45 +3152,6 @@ impl MonitoringEventConfigStatus {
             rt::dictionary::AvpType::Unsigned32,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 4usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (3152, 10415) => {
-                    rt::typed::many(
-                        &mut self.service_report,
-                        &avp,
-                        &mut w,
-                        0,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                (3124, 10415) => {
-                    rt::typed::one(&mut self.scef_reference_id, &avp, &mut w, 1, 192)
-                }
-                (3186, 10415) => {
-                    rt::typed::opt(&mut self.scef_reference_id_ext, &avp, &mut w, 192)
-                }
-                (3125, 10415) => rt::typed::opt(&mut self.scef_id, &avp, &mut w, 192),
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(
     any(
@@ -3147,11 +3174,55 @@ impl rt::AvpData for MonitoringEventConfigStatus {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 4usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (3152, 10415) => {
+                        rt::typed::many(
+                            &mut self.service_report,
+                            &avp,
+                            &mut w,
+                            0,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    (3124, 10415) => {
+                        rt::typed::one(&mut self.scef_reference_id, &avp, &mut w, 1, 192)
+                    }
+                    (3186, 10415) => {
+                        rt::typed::opt(
+                            &mut self.scef_reference_id_ext,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (3125, 10415) => rt::typed::opt(&mut self.scef_id, &avp, &mut w, 192),
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_all(&self.service_report, buf, &self.avp_flags, 3152, 10415, 192);
@@ -3247,37 +3318,6 @@ impl SupportedServices {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3143, 10415);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 2usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (3144, 10415) => {
-                    rt::typed::opt(
-                        &mut self.supported_monitoring_events,
-                        &avp,
-                        &mut w,
-                        192,
-                    )
-                }
-                (3153, 10415) => rt::typed::opt(&mut self.node_type, &avp, &mut w, 192),
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(
     any(
@@ -3298,11 +3338,44 @@ impl rt::AvpData for SupportedServices {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 2usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (3144, 10415) => {
+                        rt::typed::opt(
+                            &mut self.supported_monitoring_events,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (3153, 10415) => {
+                        rt::typed::opt(&mut self.node_type, &avp, &mut w, 192)
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(
@@ -3405,32 +3478,6 @@ impl ServiceResult {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3146, 10415);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 2usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (266, 0) => rt::typed::opt(&mut self.vendor_id, &avp, &mut w, 64),
-                (3147, 10415) => {
-                    rt::typed::opt(&mut self.service_result_code, &avp, &mut w, 192)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(
     any(
@@ -3455,11 +3502,37 @@ impl rt::AvpData for ServiceResult {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 2usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (266, 0) => rt::typed::opt(&mut self.vendor_id, &avp, &mut w, 64),
+                    (3147, 10415) => {
+                        rt::typed::opt(&mut self.service_result_code, &avp, &mut w, 192)
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(&self.vendor_id, buf, &self.avp_flags, 266, 0, 64);
@@ -3514,32 +3587,6 @@ impl NiddAuthorizationRequest {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3150, 10415);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 2usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (493, 0) => rt::typed::opt(&mut self.service_selection, &avp, &mut w, 64),
-                (3159, 10415) => {
-                    rt::typed::opt(&mut self.requested_validity_time, &avp, &mut w, 192)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl rt::AvpData for NiddAuthorizationRequest {
@@ -3552,11 +3599,44 @@ impl rt::AvpData for NiddAuthorizationRequest {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 2usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (493, 0) => {
+                        rt::typed::opt(&mut self.service_selection, &avp, &mut w, 64)
+                    }
+                    (3159, 10415) => {
+                        rt::typed::opt(
+                            &mut self.requested_validity_time,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(&self.service_selection, buf, &self.avp_flags, 493, 0, 64);
@@ -3619,36 +3699,6 @@ impl NiddAuthorizationResponse {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3151, 10415);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 4usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (701, 10415) => rt::typed::opt(&mut self.msisdn, &avp, &mut w, 192),
-                (1, 0) => rt::typed::opt(&mut self.user_name, &avp, &mut w, 64),
-                (3111, 10415) => {
-                    rt::typed::opt(&mut self.external_identifier, &avp, &mut w, 192)
-                }
-                (3160, 10415) => {
-                    rt::typed::opt(&mut self.granted_validity_time, &avp, &mut w, 192)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl rt::AvpData for NiddAuthorizationResponse {
@@ -3661,11 +3711,46 @@ impl rt::AvpData for NiddAuthorizationResponse {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 4usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (701, 10415) => rt::typed::opt(&mut self.msisdn, &avp, &mut w, 192),
+                    (1, 0) => rt::typed::opt(&mut self.user_name, &avp, &mut w, 64),
+                    (3111, 10415) => {
+                        rt::typed::opt(&mut self.external_identifier, &avp, &mut w, 192)
+                    }
+                    (3160, 10415) => {
+                        rt::typed::opt(
+                            &mut self.granted_validity_time,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     #[inline]
     fn check(
@@ -3776,32 +3861,6 @@ impl ServiceReport {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3152, 10415);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 2usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (3146, 10415) => {
-                    rt::typed::opt(&mut self.service_result, &avp, &mut w, 192)
-                }
-                (3153, 10415) => rt::typed::opt(&mut self.node_type, &avp, &mut w, 192),
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(
     any(
@@ -3824,11 +3883,39 @@ impl rt::AvpData for ServiceReport {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 2usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (3146, 10415) => {
+                        rt::typed::opt(&mut self.service_result, &avp, &mut w, 192)
+                    }
+                    (3153, 10415) => {
+                        rt::typed::opt(&mut self.node_type, &avp, &mut w, 192)
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(&self.service_result, buf, &self.avp_flags, 3146, 10415, 192);
@@ -3876,34 +3963,6 @@ impl EnhancedCoverageRestriction {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3155, 10415);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 2usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (3157, 10415) => {
-                    rt::typed::opt(&mut self.restricted_plmn_list, &avp, &mut w, 192)
-                }
-                (3158, 10415) => {
-                    rt::typed::opt(&mut self.allowed_plmn_list, &avp, &mut w, 192)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl rt::AvpData for EnhancedCoverageRestriction {
@@ -3916,11 +3975,39 @@ impl rt::AvpData for EnhancedCoverageRestriction {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 2usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (3157, 10415) => {
+                        rt::typed::opt(&mut self.restricted_plmn_list, &avp, &mut w, 192)
+                    }
+                    (3158, 10415) => {
+                        rt::typed::opt(&mut self.allowed_plmn_list, &avp, &mut w, 192)
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     #[inline]
     fn check(
@@ -3999,40 +4086,6 @@ impl EnhancedCoverageRestrictionData {
             rt::dictionary::AvpType::Grouped,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 2usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (3155, 10415) => {
-                    rt::typed::one(
-                        &mut self.enhanced_coverage_restriction,
-                        &avp,
-                        &mut w,
-                        0,
-                        192,
-                    )
-                }
-                (1407, 10415) => {
-                    rt::typed::opt(&mut self.visited_plmn_id, &avp, &mut w, 192)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "ts29336"))]
 impl rt::AvpData for EnhancedCoverageRestrictionData {
@@ -4045,11 +4098,45 @@ impl rt::AvpData for EnhancedCoverageRestrictionData {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 2usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (3155, 10415) => {
+                        rt::typed::one(
+                            &mut self.enhanced_coverage_restriction,
+                            &avp,
+                            &mut w,
+                            0,
+                            192,
+                        )
+                    }
+                    (1407, 10415) => {
+                        rt::typed::opt(&mut self.visited_plmn_id, &avp, &mut w, 192)
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     #[inline]
     fn check(
@@ -4114,38 +4201,6 @@ impl RestrictedPlmnList {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3157, 10415);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 1usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (1407, 10415) => {
-                    rt::typed::many(
-                        &mut self.visited_plmn_id,
-                        &avp,
-                        &mut w,
-                        0,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl rt::AvpData for RestrictedPlmnList {
@@ -4158,11 +4213,43 @@ impl rt::AvpData for RestrictedPlmnList {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 1usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (1407, 10415) => {
+                        rt::typed::many(
+                            &mut self.visited_plmn_id,
+                            &avp,
+                            &mut w,
+                            0,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_all(
@@ -4212,38 +4299,6 @@ impl AllowedPlmnList {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3158, 10415);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 1usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (1407, 10415) => {
-                    rt::typed::many(
-                        &mut self.visited_plmn_id,
-                        &avp,
-                        &mut w,
-                        0,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl rt::AvpData for AllowedPlmnList {
@@ -4256,11 +4311,43 @@ impl rt::AvpData for AllowedPlmnList {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 1usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (1407, 10415) => {
+                        rt::typed::many(
+                            &mut self.visited_plmn_id,
+                            &avp,
+                            &mut w,
+                            0,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_all(
@@ -4310,38 +4397,6 @@ impl NiddAuthorizationUpdate {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3161, 10415);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 1usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (3169, 10415) => {
-                    rt::typed::many(
-                        &mut self.apn_validity_time,
-                        &avp,
-                        &mut w,
-                        0,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl rt::AvpData for NiddAuthorizationUpdate {
@@ -4354,11 +4409,43 @@ impl rt::AvpData for NiddAuthorizationUpdate {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 1usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (3169, 10415) => {
+                        rt::typed::many(
+                            &mut self.apn_validity_time,
+                            &avp,
+                            &mut w,
+                            0,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_all(
@@ -4430,45 +4517,6 @@ impl GroupMonitoringEventReport {
             rt::dictionary::AvpType::Unsigned32,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 4usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (3124, 10415) => {
-                    rt::typed::one(&mut self.scef_reference_id, &avp, &mut w, 0, 192)
-                }
-                (3186, 10415) => {
-                    rt::typed::opt(&mut self.scef_reference_id_ext, &avp, &mut w, 192)
-                }
-                (3125, 10415) => rt::typed::opt(&mut self.scef_id, &avp, &mut w, 192),
-                (3166, 10415) => {
-                    rt::typed::many(
-                        &mut self.group_monitoring_event_report_item,
-                        &avp,
-                        &mut w,
-                        3,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl rt::AvpData for GroupMonitoringEventReport {
@@ -4481,11 +4529,55 @@ impl rt::AvpData for GroupMonitoringEventReport {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 4usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (3124, 10415) => {
+                        rt::typed::one(&mut self.scef_reference_id, &avp, &mut w, 0, 192)
+                    }
+                    (3186, 10415) => {
+                        rt::typed::opt(
+                            &mut self.scef_reference_id_ext,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (3125, 10415) => rt::typed::opt(&mut self.scef_id, &avp, &mut w, 192),
+                    (3166, 10415) => {
+                        rt::typed::many(
+                            &mut self.group_monitoring_event_report_item,
+                            &avp,
+                            &mut w,
+                            3,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(
@@ -4590,61 +4682,6 @@ impl GroupMonitoringEventReportItem {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3166, 10415);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 10usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (3102, 10415) => {
-                    rt::typed::opt(&mut self.user_identifier, &avp, &mut w, 192)
-                }
-                (1407, 10415) => {
-                    rt::typed::opt(&mut self.visited_plmn_id, &avp, &mut w, 192)
-                }
-                (3139, 10415) => {
-                    rt::typed::opt(&mut self.roaming_information, &avp, &mut w, 192)
-                }
-                (3141, 10415) => rt::typed::opt(&mut self.imei_change, &avp, &mut w, 192),
-                (3140, 10415) => {
-                    rt::typed::opt(&mut self.reachability_information, &avp, &mut w, 192)
-                }
-                (3329, 10415) => {
-                    rt::typed::opt(
-                        &mut self.maximum_ue_availability_time,
-                        &avp,
-                        &mut w,
-                        192,
-                    )
-                }
-                (1496, 10415) => {
-                    rt::typed::opt(&mut self.eps_location_information, &avp, &mut w, 192)
-                }
-                (3127, 10415) => {
-                    rt::typed::opt(&mut self.monitoring_type, &avp, &mut w, 192)
-                }
-                (3152, 10415) => {
-                    rt::typed::opt(&mut self.service_report, &avp, &mut w, 192)
-                }
-                (3154, 10415) => {
-                    rt::typed::opt(&mut self.s6t_hss_cause, &avp, &mut w, 192)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl rt::AvpData for GroupMonitoringEventReportItem {
@@ -4657,11 +4694,78 @@ impl rt::AvpData for GroupMonitoringEventReportItem {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 10usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (3102, 10415) => {
+                        rt::typed::opt(&mut self.user_identifier, &avp, &mut w, 192)
+                    }
+                    (1407, 10415) => {
+                        rt::typed::opt(&mut self.visited_plmn_id, &avp, &mut w, 192)
+                    }
+                    (3139, 10415) => {
+                        rt::typed::opt(&mut self.roaming_information, &avp, &mut w, 192)
+                    }
+                    (3141, 10415) => {
+                        rt::typed::opt(&mut self.imei_change, &avp, &mut w, 192)
+                    }
+                    (3140, 10415) => {
+                        rt::typed::opt(
+                            &mut self.reachability_information,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (3329, 10415) => {
+                        rt::typed::opt(
+                            &mut self.maximum_ue_availability_time,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (1496, 10415) => {
+                        rt::typed::opt(
+                            &mut self.eps_location_information,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (3127, 10415) => {
+                        rt::typed::opt(&mut self.monitoring_type, &avp, &mut w, 192)
+                    }
+                    (3152, 10415) => {
+                        rt::typed::opt(&mut self.service_report, &avp, &mut w, 192)
+                    }
+                    (3154, 10415) => {
+                        rt::typed::opt(&mut self.s6t_hss_cause, &avp, &mut w, 192)
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     #[inline]
     fn check(
@@ -4773,32 +4877,6 @@ impl ApnValidityTime {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3169, 10415);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 2usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (3160, 10415) => {
-                    rt::typed::opt(&mut self.granted_validity_time, &avp, &mut w, 192)
-                }
-                (493, 0) => rt::typed::opt(&mut self.service_selection, &avp, &mut w, 64),
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl rt::AvpData for ApnValidityTime {
@@ -4811,11 +4889,44 @@ impl rt::AvpData for ApnValidityTime {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 2usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (3160, 10415) => {
+                        rt::typed::opt(
+                            &mut self.granted_validity_time,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (493, 0) => {
+                        rt::typed::opt(&mut self.service_selection, &avp, &mut w, 64)
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(
@@ -4904,72 +5015,6 @@ impl SuggestedNetworkConfiguration {
             rt::dictionary::AvpType::DiameterIdentity,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 8usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (3124, 10415) => {
-                    rt::typed::opt(&mut self.scef_reference_id, &avp, &mut w, 192)
-                }
-                (3186, 10415) => {
-                    rt::typed::opt(&mut self.scef_reference_id_ext, &avp, &mut w, 192)
-                }
-                (3125, 10415) => rt::typed::one(&mut self.scef_id, &avp, &mut w, 2, 192),
-                (3126, 10415) => {
-                    rt::typed::many(
-                        &mut self.scef_reference_id_for_deletion,
-                        &avp,
-                        &mut w,
-                        3,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                (3187, 10415) => {
-                    rt::typed::many(
-                        &mut self.scef_reference_id_for_deletion_ext,
-                        &avp,
-                        &mut w,
-                        4,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                (1619, 10415) => {
-                    rt::typed::opt(
-                        &mut self.subscribed_periodic_rau_tau_timer,
-                        &avp,
-                        &mut w,
-                        192,
-                    )
-                }
-                (4324, 10415) => rt::typed::opt(&mut self.active_time, &avp, &mut w, 192),
-                (1674, 10415) => {
-                    rt::typed::opt(
-                        &mut self.dl_buffering_suggested_packet_count,
-                        &avp,
-                        &mut w,
-                        128,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl rt::AvpData for SuggestedNetworkConfiguration {
@@ -4982,11 +5027,86 @@ impl rt::AvpData for SuggestedNetworkConfiguration {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 8usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (3124, 10415) => {
+                        rt::typed::opt(&mut self.scef_reference_id, &avp, &mut w, 192)
+                    }
+                    (3186, 10415) => {
+                        rt::typed::opt(
+                            &mut self.scef_reference_id_ext,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (3125, 10415) => {
+                        rt::typed::one(&mut self.scef_id, &avp, &mut w, 2, 192)
+                    }
+                    (3126, 10415) => {
+                        rt::typed::many(
+                            &mut self.scef_reference_id_for_deletion,
+                            &avp,
+                            &mut w,
+                            3,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    (3187, 10415) => {
+                        rt::typed::many(
+                            &mut self.scef_reference_id_for_deletion_ext,
+                            &avp,
+                            &mut w,
+                            4,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    (1619, 10415) => {
+                        rt::typed::opt(
+                            &mut self.subscribed_periodic_rau_tau_timer,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (4324, 10415) => {
+                        rt::typed::opt(&mut self.active_time, &avp, &mut w, 192)
+                    }
+                    (1674, 10415) => {
+                        rt::typed::opt(
+                            &mut self.dl_buffering_suggested_packet_count,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     #[inline]
     fn check(
@@ -5097,38 +5217,6 @@ impl MonitoringEventReportStatus {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3171, 10415);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 4usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (3124, 10415) => {
-                    rt::typed::opt(&mut self.scef_reference_id, &avp, &mut w, 192)
-                }
-                (3186, 10415) => {
-                    rt::typed::opt(&mut self.scef_reference_id_ext, &avp, &mut w, 192)
-                }
-                (3125, 10415) => rt::typed::opt(&mut self.scef_id, &avp, &mut w, 192),
-                (3152, 10415) => {
-                    rt::typed::opt(&mut self.service_report, &avp, &mut w, 192)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl rt::AvpData for MonitoringEventReportStatus {
@@ -5141,11 +5229,48 @@ impl rt::AvpData for MonitoringEventReportStatus {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 4usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (3124, 10415) => {
+                        rt::typed::opt(&mut self.scef_reference_id, &avp, &mut w, 192)
+                    }
+                    (3186, 10415) => {
+                        rt::typed::opt(
+                            &mut self.scef_reference_id_ext,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (3125, 10415) => rt::typed::opt(&mut self.scef_id, &avp, &mut w, 192),
+                    (3152, 10415) => {
+                        rt::typed::opt(&mut self.service_report, &avp, &mut w, 192)
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     #[inline]
     fn check(
@@ -5212,38 +5337,6 @@ impl Additionalidentifiers {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3173, 10415);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 1usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (3111, 10415) => {
-                    rt::typed::many(
-                        &mut self.external_identifier,
-                        &avp,
-                        &mut w,
-                        0,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "ts29336"))]
 impl rt::AvpData for Additionalidentifiers {
@@ -5256,11 +5349,43 @@ impl rt::AvpData for Additionalidentifiers {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 1usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (3111, 10415) => {
+                        rt::typed::many(
+                            &mut self.external_identifier,
+                            &avp,
+                            &mut w,
+                            0,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_all(
@@ -5318,33 +5443,6 @@ impl GroupUserIdentifier {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3177, 10415);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 3usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (1, 0) => rt::typed::opt(&mut self.user_name, &avp, &mut w, 64),
-                (701, 10415) => rt::typed::opt(&mut self.msisdn, &avp, &mut w, 192),
-                (3111, 10415) => {
-                    rt::typed::opt(&mut self.external_identifier, &avp, &mut w, 192)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl rt::AvpData for GroupUserIdentifier {
@@ -5357,11 +5455,38 @@ impl rt::AvpData for GroupUserIdentifier {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 3usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (1, 0) => rt::typed::opt(&mut self.user_name, &avp, &mut w, 64),
+                    (701, 10415) => rt::typed::opt(&mut self.msisdn, &avp, &mut w, 192),
+                    (3111, 10415) => {
+                        rt::typed::opt(&mut self.external_identifier, &avp, &mut w, 192)
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     #[inline]
     fn check(
@@ -5460,31 +5585,6 @@ impl MtcProviderInfo {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3178, 10415);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 1usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (3179, 10415) => {
-                    rt::typed::opt(&mut self.mtc_provider_id, &avp, &mut w, 192)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(
     any(
@@ -5507,11 +5607,36 @@ impl rt::AvpData for MtcProviderInfo {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 1usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (3179, 10415) => {
+                        rt::typed::opt(&mut self.mtc_provider_id, &avp, &mut w, 192)
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(
@@ -5601,29 +5726,6 @@ impl PdnConnectivityStatusConfiguration {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3180, 10415);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 1usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (493, 0) => rt::typed::opt(&mut self.service_selection, &avp, &mut w, 64),
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(
     any(
@@ -5646,11 +5748,36 @@ impl rt::AvpData for PdnConnectivityStatusConfiguration {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 1usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (493, 0) => {
+                        rt::typed::opt(&mut self.service_selection, &avp, &mut w, 64)
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(&self.service_selection, buf, &self.avp_flags, 493, 0, 64);
@@ -5768,59 +5895,6 @@ impl PdnConnectivityStatusReport {
             rt::dictionary::AvpType::Unsigned32,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 5usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (493, 0) => {
-                    rt::typed::one(&mut self.service_selection, &avp, &mut w, 0, 64)
-                }
-                (3182, 10415) => {
-                    rt::typed::one(
-                        &mut self.pdn_connectivity_status_type,
-                        &avp,
-                        &mut w,
-                        1,
-                        192,
-                    )
-                }
-                (1456, 10415) => rt::typed::opt(&mut self.pdn_type, &avp, &mut w, 192),
-                (1681, 10415) => {
-                    rt::typed::opt(
-                        &mut self.non_ip_pdn_type_indicator,
-                        &avp,
-                        &mut w,
-                        192,
-                    )
-                }
-                (848, 10415) => {
-                    rt::typed::many(
-                        &mut self.served_party_ip_address,
-                        &avp,
-                        &mut w,
-                        4,
-                        192,
-                        2,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(
     any(
@@ -5843,11 +5917,66 @@ impl rt::AvpData for PdnConnectivityStatusReport {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 5usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (493, 0) => {
+                        rt::typed::one(&mut self.service_selection, &avp, &mut w, 0, 64)
+                    }
+                    (3182, 10415) => {
+                        rt::typed::one(
+                            &mut self.pdn_connectivity_status_type,
+                            &avp,
+                            &mut w,
+                            1,
+                            192,
+                        )
+                    }
+                    (1456, 10415) => {
+                        rt::typed::opt(&mut self.pdn_type, &avp, &mut w, 192)
+                    }
+                    (1681, 10415) => {
+                        rt::typed::opt(
+                            &mut self.non_ip_pdn_type_indicator,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (848, 10415) => {
+                        rt::typed::many(
+                            &mut self.served_party_ip_address,
+                            &avp,
+                            &mut w,
+                            4,
+                            192,
+                            2,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.service_selection, buf, &self.avp_flags, 493, 0, 64);
@@ -6044,88 +6173,6 @@ impl SubscriberInformationRequest {
             rt::dictionary::AvpType::Unsigned32,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        msg: &rt::Message,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 17usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = msg.avps();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
-                (301, 0) => rt::typed::opt(&mut self.drmp, &avp, &mut w, 0),
-                (260, 0) => {
-                    rt::typed::opt(
-                        &mut self.vendor_specific_application_id,
-                        &avp,
-                        &mut w,
-                        64,
-                    )
-                }
-                (277, 0) => {
-                    rt::typed::one(&mut self.auth_session_state, &avp, &mut w, 3, 64)
-                }
-                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 4, 64),
-                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 5, 64),
-                (293, 0) => rt::typed::opt(&mut self.destination_host, &avp, &mut w, 64),
-                (283, 0) => {
-                    rt::typed::one(&mut self.destination_realm, &avp, &mut w, 7, 64)
-                }
-                (3102, 10415) => {
-                    rt::typed::one(&mut self.user_identifier, &avp, &mut w, 8, 192)
-                }
-                (3103, 10415) => {
-                    rt::typed::opt(&mut self.s6_service_id, &avp, &mut w, 192)
-                }
-                (3104, 10415) => {
-                    rt::typed::opt(&mut self.scs_identity, &avp, &mut w, 192)
-                }
-                (3105, 10415) => {
-                    rt::typed::opt(&mut self.service_parameters, &avp, &mut w, 192)
-                }
-                (3110, 10415) => {
-                    rt::typed::one(&mut self.sir_flags, &avp, &mut w, 12, 192)
-                }
-                (621, 0) => {
-                    rt::typed::opt(&mut self.oc_supported_features, &avp, &mut w, 0)
-                }
-                (628, 10415) => {
-                    rt::typed::many(
-                        &mut self.supported_features,
-                        &avp,
-                        &mut w,
-                        14,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                (284, 0) => {
-                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 15, 64, u32::MAX)
-                }
-                (282, 0) => {
-                    rt::typed::many(
-                        &mut self.route_record,
-                        &avp,
-                        &mut w,
-                        16,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, msg.header().length as usize)
-    }
 }
 #[cfg(any(feature = "s6m", feature = "ts29336"))]
 impl rt::typed::Command for SubscriberInformationRequest {
@@ -6146,8 +6193,102 @@ impl rt::typed::Command for SubscriberInformationRequest {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        out.decode_members(msg, cx)?;
-        Ok(out)
+        match {
+            let mut count = [0u32; 17usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut out.extra,
+                flags: &mut out.avp_flags,
+            };
+            let mut avps = msg.avps();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
+                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
+                    (260, 0) => {
+                        rt::typed::opt(
+                            &mut out.vendor_specific_application_id,
+                            &avp,
+                            &mut w,
+                            64,
+                        )
+                    }
+                    (277, 0) => {
+                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 3, 64)
+                    }
+                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 4, 64),
+                    (296, 0) => {
+                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 5, 64)
+                    }
+                    (293, 0) => {
+                        rt::typed::opt(&mut out.destination_host, &avp, &mut w, 64)
+                    }
+                    (283, 0) => {
+                        rt::typed::one(&mut out.destination_realm, &avp, &mut w, 7, 64)
+                    }
+                    (3102, 10415) => {
+                        rt::typed::one(&mut out.user_identifier, &avp, &mut w, 8, 192)
+                    }
+                    (3103, 10415) => {
+                        rt::typed::opt(&mut out.s6_service_id, &avp, &mut w, 192)
+                    }
+                    (3104, 10415) => {
+                        rt::typed::opt(&mut out.scs_identity, &avp, &mut w, 192)
+                    }
+                    (3105, 10415) => {
+                        rt::typed::opt(&mut out.service_parameters, &avp, &mut w, 192)
+                    }
+                    (3110, 10415) => {
+                        rt::typed::one(&mut out.sir_flags, &avp, &mut w, 12, 192)
+                    }
+                    (621, 0) => {
+                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
+                    }
+                    (628, 10415) => {
+                        rt::typed::many(
+                            &mut out.supported_features,
+                            &avp,
+                            &mut w,
+                            14,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    (284, 0) => {
+                        rt::typed::many(
+                            &mut out.proxy_info,
+                            &avp,
+                            &mut w,
+                            15,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (282, 0) => {
+                        rt::typed::many(
+                            &mut out.route_record,
+                            &avp,
+                            &mut w,
+                            16,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    return Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                return Err(e);
+            }
+            w.finish(Self::REQUIRED, msg.header().length as usize)
+        } {
+            Ok(()) => Ok(out),
+            Err(e) => Err(e),
+        }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
@@ -6336,84 +6477,6 @@ impl SubscriberInformationAnswer {
             rt::dictionary::AvpType::DiameterIdentity,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        msg: &rt::Message,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 17usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = msg.avps();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
-                (301, 0) => rt::typed::opt(&mut self.drmp, &avp, &mut w, 0),
-                (260, 0) => {
-                    rt::typed::opt(
-                        &mut self.vendor_specific_application_id,
-                        &avp,
-                        &mut w,
-                        64,
-                    )
-                }
-                (277, 0) => {
-                    rt::typed::one(&mut self.auth_session_state, &avp, &mut w, 3, 64)
-                }
-                (268, 0) => rt::typed::opt(&mut self.result_code, &avp, &mut w, 64),
-                (297, 0) => {
-                    rt::typed::opt(&mut self.experimental_result, &avp, &mut w, 64)
-                }
-                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 6, 64),
-                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 7, 64),
-                (3102, 10415) => {
-                    rt::typed::opt(&mut self.user_identifier, &avp, &mut w, 192)
-                }
-                (3107, 10415) => {
-                    rt::typed::opt(&mut self.service_data, &avp, &mut w, 192)
-                }
-                (621, 0) => {
-                    rt::typed::opt(&mut self.oc_supported_features, &avp, &mut w, 0)
-                }
-                (623, 0) => rt::typed::opt(&mut self.oc_olr, &avp, &mut w, 0),
-                (650, 0) => {
-                    rt::typed::many(&mut self.load, &avp, &mut w, 12, 0, u32::MAX)
-                }
-                (628, 10415) => {
-                    rt::typed::many(
-                        &mut self.supported_features,
-                        &avp,
-                        &mut w,
-                        13,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                (279, 0) => rt::typed::opt(&mut self.failed_avp, &avp, &mut w, 64),
-                (284, 0) => {
-                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 15, 64, u32::MAX)
-                }
-                (282, 0) => {
-                    rt::typed::many(
-                        &mut self.route_record,
-                        &avp,
-                        &mut w,
-                        16,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, msg.header().length as usize)
-    }
 }
 #[cfg(any(feature = "s6m", feature = "ts29336"))]
 impl rt::typed::Command for SubscriberInformationAnswer {
@@ -6434,8 +6497,96 @@ impl rt::typed::Command for SubscriberInformationAnswer {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        out.decode_members(msg, cx)?;
-        Ok(out)
+        match {
+            let mut count = [0u32; 17usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut out.extra,
+                flags: &mut out.avp_flags,
+            };
+            let mut avps = msg.avps();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
+                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
+                    (260, 0) => {
+                        rt::typed::opt(
+                            &mut out.vendor_specific_application_id,
+                            &avp,
+                            &mut w,
+                            64,
+                        )
+                    }
+                    (277, 0) => {
+                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 3, 64)
+                    }
+                    (268, 0) => rt::typed::opt(&mut out.result_code, &avp, &mut w, 64),
+                    (297, 0) => {
+                        rt::typed::opt(&mut out.experimental_result, &avp, &mut w, 64)
+                    }
+                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 6, 64),
+                    (296, 0) => {
+                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 7, 64)
+                    }
+                    (3102, 10415) => {
+                        rt::typed::opt(&mut out.user_identifier, &avp, &mut w, 192)
+                    }
+                    (3107, 10415) => {
+                        rt::typed::opt(&mut out.service_data, &avp, &mut w, 192)
+                    }
+                    (621, 0) => {
+                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
+                    }
+                    (623, 0) => rt::typed::opt(&mut out.oc_olr, &avp, &mut w, 0),
+                    (650, 0) => {
+                        rt::typed::many(&mut out.load, &avp, &mut w, 12, 0, u32::MAX)
+                    }
+                    (628, 10415) => {
+                        rt::typed::many(
+                            &mut out.supported_features,
+                            &avp,
+                            &mut w,
+                            13,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    (279, 0) => rt::typed::opt(&mut out.failed_avp, &avp, &mut w, 64),
+                    (284, 0) => {
+                        rt::typed::many(
+                            &mut out.proxy_info,
+                            &avp,
+                            &mut w,
+                            15,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (282, 0) => {
+                        rt::typed::many(
+                            &mut out.route_record,
+                            &avp,
+                            &mut w,
+                            16,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    return Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                return Err(e);
+            }
+            w.finish(Self::REQUIRED, msg.header().length as usize)
+        } {
+            Ok(()) => Ok(out),
+            Err(e) => Err(e),
+        }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
@@ -6714,115 +6865,6 @@ impl ConfigurationInformationRequest {
             rt::dictionary::AvpType::Grouped,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        msg: &rt::Message,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 18usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = msg.avps();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
-                (301, 0) => rt::typed::opt(&mut self.drmp, &avp, &mut w, 0),
-                (277, 0) => {
-                    rt::typed::one(&mut self.auth_session_state, &avp, &mut w, 2, 64)
-                }
-                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 3, 64),
-                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 4, 64),
-                (293, 0) => rt::typed::opt(&mut self.destination_host, &avp, &mut w, 64),
-                (283, 0) => {
-                    rt::typed::one(&mut self.destination_realm, &avp, &mut w, 6, 64)
-                }
-                (3102, 10415) => {
-                    rt::typed::one(&mut self.user_identifier, &avp, &mut w, 7, 192)
-                }
-                (621, 0) => {
-                    rt::typed::opt(&mut self.oc_supported_features, &avp, &mut w, 0)
-                }
-                (628, 10415) => {
-                    rt::typed::many(
-                        &mut self.supported_features,
-                        &avp,
-                        &mut w,
-                        9,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                (3122, 10415) => {
-                    rt::typed::many(
-                        &mut self.monitoring_event_configuration,
-                        &avp,
-                        &mut w,
-                        10,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                (3145, 10415) => rt::typed::opt(&mut self.cir_flags, &avp, &mut w, 192),
-                (3113, 10415) => {
-                    rt::typed::many(
-                        &mut self.aese_communication_pattern,
-                        &avp,
-                        &mut w,
-                        12,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                (3155, 10415) => {
-                    rt::typed::opt(
-                        &mut self.enhanced_coverage_restriction,
-                        &avp,
-                        &mut w,
-                        192,
-                    )
-                }
-                (3163, 10415) => {
-                    rt::typed::opt(
-                        &mut self.group_reporting_guard_timer,
-                        &avp,
-                        &mut w,
-                        192,
-                    )
-                }
-                (3170, 10415) => {
-                    rt::typed::many(
-                        &mut self.suggested_network_configuration,
-                        &avp,
-                        &mut w,
-                        15,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                (284, 0) => {
-                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 16, 64, u32::MAX)
-                }
-                (282, 0) => {
-                    rt::typed::many(
-                        &mut self.route_record,
-                        &avp,
-                        &mut w,
-                        17,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, msg.header().length as usize)
-    }
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl rt::typed::Command for ConfigurationInformationRequest {
@@ -6843,8 +6885,131 @@ impl rt::typed::Command for ConfigurationInformationRequest {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        out.decode_members(msg, cx)?;
-        Ok(out)
+        match {
+            let mut count = [0u32; 18usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut out.extra,
+                flags: &mut out.avp_flags,
+            };
+            let mut avps = msg.avps();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
+                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
+                    (277, 0) => {
+                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 2, 64)
+                    }
+                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 3, 64),
+                    (296, 0) => {
+                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 4, 64)
+                    }
+                    (293, 0) => {
+                        rt::typed::opt(&mut out.destination_host, &avp, &mut w, 64)
+                    }
+                    (283, 0) => {
+                        rt::typed::one(&mut out.destination_realm, &avp, &mut w, 6, 64)
+                    }
+                    (3102, 10415) => {
+                        rt::typed::one(&mut out.user_identifier, &avp, &mut w, 7, 192)
+                    }
+                    (621, 0) => {
+                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
+                    }
+                    (628, 10415) => {
+                        rt::typed::many(
+                            &mut out.supported_features,
+                            &avp,
+                            &mut w,
+                            9,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    (3122, 10415) => {
+                        rt::typed::many(
+                            &mut out.monitoring_event_configuration,
+                            &avp,
+                            &mut w,
+                            10,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    (3145, 10415) => {
+                        rt::typed::opt(&mut out.cir_flags, &avp, &mut w, 192)
+                    }
+                    (3113, 10415) => {
+                        rt::typed::many(
+                            &mut out.aese_communication_pattern,
+                            &avp,
+                            &mut w,
+                            12,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    (3155, 10415) => {
+                        rt::typed::opt(
+                            &mut out.enhanced_coverage_restriction,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (3163, 10415) => {
+                        rt::typed::opt(
+                            &mut out.group_reporting_guard_timer,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (3170, 10415) => {
+                        rt::typed::many(
+                            &mut out.suggested_network_configuration,
+                            &avp,
+                            &mut w,
+                            15,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    (284, 0) => {
+                        rt::typed::many(
+                            &mut out.proxy_info,
+                            &avp,
+                            &mut w,
+                            16,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (282, 0) => {
+                        rt::typed::many(
+                            &mut out.route_record,
+                            &avp,
+                            &mut w,
+                            17,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    return Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                return Err(e);
+            }
+            w.finish(Self::REQUIRED, msg.header().length as usize)
+        } {
+            Ok(()) => Ok(out),
+            Err(e) => Err(e),
+        }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
@@ -7073,115 +7238,6 @@ impl ConfigurationInformationAnswer {
             rt::dictionary::AvpType::DiameterIdentity,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        msg: &rt::Message,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 21usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = msg.avps();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
-                (301, 0) => rt::typed::opt(&mut self.drmp, &avp, &mut w, 0),
-                (268, 0) => rt::typed::opt(&mut self.result_code, &avp, &mut w, 64),
-                (297, 0) => {
-                    rt::typed::opt(&mut self.experimental_result, &avp, &mut w, 64)
-                }
-                (277, 0) => {
-                    rt::typed::one(&mut self.auth_session_state, &avp, &mut w, 4, 64)
-                }
-                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 5, 64),
-                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 6, 64),
-                (621, 0) => {
-                    rt::typed::opt(&mut self.oc_supported_features, &avp, &mut w, 0)
-                }
-                (623, 0) => rt::typed::opt(&mut self.oc_olr, &avp, &mut w, 0),
-                (650, 0) => rt::typed::many(&mut self.load, &avp, &mut w, 9, 0, u32::MAX),
-                (628, 10415) => {
-                    rt::typed::many(
-                        &mut self.supported_features,
-                        &avp,
-                        &mut w,
-                        10,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                (3102, 10415) => {
-                    rt::typed::opt(&mut self.user_identifier, &avp, &mut w, 192)
-                }
-                (3123, 10415) => {
-                    rt::typed::many(
-                        &mut self.monitoring_event_report,
-                        &avp,
-                        &mut w,
-                        12,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                (3142, 10415) => {
-                    rt::typed::many(
-                        &mut self.monitoring_event_config_status,
-                        &avp,
-                        &mut w,
-                        13,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                (3120, 10415) => {
-                    rt::typed::many(
-                        &mut self.aese_communication_pattern_config_status,
-                        &avp,
-                        &mut w,
-                        14,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                (3143, 10415) => {
-                    rt::typed::many(
-                        &mut self.supported_services,
-                        &avp,
-                        &mut w,
-                        15,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                (3154, 10415) => {
-                    rt::typed::opt(&mut self.s6t_hss_cause, &avp, &mut w, 192)
-                }
-                (3164, 10415) => rt::typed::opt(&mut self.cia_flags, &avp, &mut w, 192),
-                (279, 0) => rt::typed::opt(&mut self.failed_avp, &avp, &mut w, 64),
-                (284, 0) => {
-                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 19, 64, u32::MAX)
-                }
-                (282, 0) => {
-                    rt::typed::many(
-                        &mut self.route_record,
-                        &avp,
-                        &mut w,
-                        20,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, msg.header().length as usize)
-    }
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl rt::typed::Command for ConfigurationInformationAnswer {
@@ -7202,8 +7258,131 @@ impl rt::typed::Command for ConfigurationInformationAnswer {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        out.decode_members(msg, cx)?;
-        Ok(out)
+        match {
+            let mut count = [0u32; 21usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut out.extra,
+                flags: &mut out.avp_flags,
+            };
+            let mut avps = msg.avps();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
+                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
+                    (268, 0) => rt::typed::opt(&mut out.result_code, &avp, &mut w, 64),
+                    (297, 0) => {
+                        rt::typed::opt(&mut out.experimental_result, &avp, &mut w, 64)
+                    }
+                    (277, 0) => {
+                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 4, 64)
+                    }
+                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 5, 64),
+                    (296, 0) => {
+                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 6, 64)
+                    }
+                    (621, 0) => {
+                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
+                    }
+                    (623, 0) => rt::typed::opt(&mut out.oc_olr, &avp, &mut w, 0),
+                    (650, 0) => {
+                        rt::typed::many(&mut out.load, &avp, &mut w, 9, 0, u32::MAX)
+                    }
+                    (628, 10415) => {
+                        rt::typed::many(
+                            &mut out.supported_features,
+                            &avp,
+                            &mut w,
+                            10,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    (3102, 10415) => {
+                        rt::typed::opt(&mut out.user_identifier, &avp, &mut w, 192)
+                    }
+                    (3123, 10415) => {
+                        rt::typed::many(
+                            &mut out.monitoring_event_report,
+                            &avp,
+                            &mut w,
+                            12,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    (3142, 10415) => {
+                        rt::typed::many(
+                            &mut out.monitoring_event_config_status,
+                            &avp,
+                            &mut w,
+                            13,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    (3120, 10415) => {
+                        rt::typed::many(
+                            &mut out.aese_communication_pattern_config_status,
+                            &avp,
+                            &mut w,
+                            14,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    (3143, 10415) => {
+                        rt::typed::many(
+                            &mut out.supported_services,
+                            &avp,
+                            &mut w,
+                            15,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    (3154, 10415) => {
+                        rt::typed::opt(&mut out.s6t_hss_cause, &avp, &mut w, 192)
+                    }
+                    (3164, 10415) => {
+                        rt::typed::opt(&mut out.cia_flags, &avp, &mut w, 192)
+                    }
+                    (279, 0) => rt::typed::opt(&mut out.failed_avp, &avp, &mut w, 64),
+                    (284, 0) => {
+                        rt::typed::many(
+                            &mut out.proxy_info,
+                            &avp,
+                            &mut w,
+                            19,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (282, 0) => {
+                        rt::typed::many(
+                            &mut out.route_record,
+                            &avp,
+                            &mut w,
+                            20,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    return Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                return Err(e);
+            }
+            w.finish(Self::REQUIRED, msg.header().length as usize)
+        } {
+            Ok(()) => Ok(out),
+            Err(e) => Err(e),
+        }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
@@ -7479,88 +7658,6 @@ impl ReportingInformationRequest {
             rt::dictionary::AvpType::DiameterIdentity,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        msg: &rt::Message,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 14usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = msg.avps();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
-                (301, 0) => rt::typed::opt(&mut self.drmp, &avp, &mut w, 0),
-                (277, 0) => {
-                    rt::typed::one(&mut self.auth_session_state, &avp, &mut w, 2, 64)
-                }
-                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 3, 64),
-                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 4, 64),
-                (293, 0) => {
-                    rt::typed::one(&mut self.destination_host, &avp, &mut w, 5, 64)
-                }
-                (283, 0) => {
-                    rt::typed::one(&mut self.destination_realm, &avp, &mut w, 6, 64)
-                }
-                (621, 0) => {
-                    rt::typed::opt(&mut self.oc_supported_features, &avp, &mut w, 0)
-                }
-                (628, 10415) => {
-                    rt::typed::many(
-                        &mut self.supported_features,
-                        &avp,
-                        &mut w,
-                        8,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                (3167, 10415) => rt::typed::opt(&mut self.rir_flags, &avp, &mut w, 192),
-                (3123, 10415) => {
-                    rt::typed::many(
-                        &mut self.monitoring_event_report,
-                        &avp,
-                        &mut w,
-                        10,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                (3165, 10415) => {
-                    rt::typed::many(
-                        &mut self.group_monitoring_event_report,
-                        &avp,
-                        &mut w,
-                        11,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                (284, 0) => {
-                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 12, 64, u32::MAX)
-                }
-                (282, 0) => {
-                    rt::typed::many(
-                        &mut self.route_record,
-                        &avp,
-                        &mut w,
-                        13,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, msg.header().length as usize)
-    }
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl rt::typed::Command for ReportingInformationRequest {
@@ -7581,8 +7678,102 @@ impl rt::typed::Command for ReportingInformationRequest {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        out.decode_members(msg, cx)?;
-        Ok(out)
+        match {
+            let mut count = [0u32; 14usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut out.extra,
+                flags: &mut out.avp_flags,
+            };
+            let mut avps = msg.avps();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
+                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
+                    (277, 0) => {
+                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 2, 64)
+                    }
+                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 3, 64),
+                    (296, 0) => {
+                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 4, 64)
+                    }
+                    (293, 0) => {
+                        rt::typed::one(&mut out.destination_host, &avp, &mut w, 5, 64)
+                    }
+                    (283, 0) => {
+                        rt::typed::one(&mut out.destination_realm, &avp, &mut w, 6, 64)
+                    }
+                    (621, 0) => {
+                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
+                    }
+                    (628, 10415) => {
+                        rt::typed::many(
+                            &mut out.supported_features,
+                            &avp,
+                            &mut w,
+                            8,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    (3167, 10415) => {
+                        rt::typed::opt(&mut out.rir_flags, &avp, &mut w, 192)
+                    }
+                    (3123, 10415) => {
+                        rt::typed::many(
+                            &mut out.monitoring_event_report,
+                            &avp,
+                            &mut w,
+                            10,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    (3165, 10415) => {
+                        rt::typed::many(
+                            &mut out.group_monitoring_event_report,
+                            &avp,
+                            &mut w,
+                            11,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    (284, 0) => {
+                        rt::typed::many(
+                            &mut out.proxy_info,
+                            &avp,
+                            &mut w,
+                            12,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (282, 0) => {
+                        rt::typed::many(
+                            &mut out.route_record,
+                            &avp,
+                            &mut w,
+                            13,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    return Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                return Err(e);
+            }
+            w.finish(Self::REQUIRED, msg.header().length as usize)
+        } {
+            Ok(()) => Ok(out),
+            Err(e) => Err(e),
+        }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
@@ -7753,78 +7944,6 @@ impl ReportingInformationAnswer {
             rt::dictionary::AvpType::DiameterIdentity,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        msg: &rt::Message,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 15usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = msg.avps();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
-                (301, 0) => rt::typed::opt(&mut self.drmp, &avp, &mut w, 0),
-                (268, 0) => rt::typed::opt(&mut self.result_code, &avp, &mut w, 64),
-                (297, 0) => {
-                    rt::typed::opt(&mut self.experimental_result, &avp, &mut w, 64)
-                }
-                (277, 0) => {
-                    rt::typed::one(&mut self.auth_session_state, &avp, &mut w, 4, 64)
-                }
-                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 5, 64),
-                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 6, 64),
-                (621, 0) => {
-                    rt::typed::opt(&mut self.oc_supported_features, &avp, &mut w, 0)
-                }
-                (623, 0) => rt::typed::opt(&mut self.oc_olr, &avp, &mut w, 0),
-                (650, 0) => rt::typed::many(&mut self.load, &avp, &mut w, 9, 0, u32::MAX),
-                (628, 10415) => {
-                    rt::typed::many(
-                        &mut self.supported_features,
-                        &avp,
-                        &mut w,
-                        10,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                (3171, 10415) => {
-                    rt::typed::many(
-                        &mut self.monitoring_event_report_status,
-                        &avp,
-                        &mut w,
-                        11,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                (279, 0) => rt::typed::opt(&mut self.failed_avp, &avp, &mut w, 64),
-                (284, 0) => {
-                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 13, 64, u32::MAX)
-                }
-                (282, 0) => {
-                    rt::typed::many(
-                        &mut self.route_record,
-                        &avp,
-                        &mut w,
-                        14,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, msg.header().length as usize)
-    }
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl rt::typed::Command for ReportingInformationAnswer {
@@ -7845,8 +7964,92 @@ impl rt::typed::Command for ReportingInformationAnswer {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        out.decode_members(msg, cx)?;
-        Ok(out)
+        match {
+            let mut count = [0u32; 15usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut out.extra,
+                flags: &mut out.avp_flags,
+            };
+            let mut avps = msg.avps();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
+                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
+                    (268, 0) => rt::typed::opt(&mut out.result_code, &avp, &mut w, 64),
+                    (297, 0) => {
+                        rt::typed::opt(&mut out.experimental_result, &avp, &mut w, 64)
+                    }
+                    (277, 0) => {
+                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 4, 64)
+                    }
+                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 5, 64),
+                    (296, 0) => {
+                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 6, 64)
+                    }
+                    (621, 0) => {
+                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
+                    }
+                    (623, 0) => rt::typed::opt(&mut out.oc_olr, &avp, &mut w, 0),
+                    (650, 0) => {
+                        rt::typed::many(&mut out.load, &avp, &mut w, 9, 0, u32::MAX)
+                    }
+                    (628, 10415) => {
+                        rt::typed::many(
+                            &mut out.supported_features,
+                            &avp,
+                            &mut w,
+                            10,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    (3171, 10415) => {
+                        rt::typed::many(
+                            &mut out.monitoring_event_report_status,
+                            &avp,
+                            &mut w,
+                            11,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    (279, 0) => rt::typed::opt(&mut out.failed_avp, &avp, &mut w, 64),
+                    (284, 0) => {
+                        rt::typed::many(
+                            &mut out.proxy_info,
+                            &avp,
+                            &mut w,
+                            13,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (282, 0) => {
+                        rt::typed::many(
+                            &mut out.route_record,
+                            &avp,
+                            &mut w,
+                            14,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    return Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                return Err(e);
+            }
+            w.finish(Self::REQUIRED, msg.header().length as usize)
+        } {
+            Ok(()) => Ok(out),
+            Err(e) => Err(e),
+        }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
@@ -8090,95 +8293,6 @@ impl NiddInformationRequest {
             rt::dictionary::AvpType::DiameterIdentity,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        msg: &rt::Message,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 16usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = msg.avps();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
-                (301, 0) => rt::typed::opt(&mut self.drmp, &avp, &mut w, 0),
-                (277, 0) => {
-                    rt::typed::one(&mut self.auth_session_state, &avp, &mut w, 2, 64)
-                }
-                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 3, 64),
-                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 4, 64),
-                (293, 0) => rt::typed::opt(&mut self.destination_host, &avp, &mut w, 64),
-                (283, 0) => {
-                    rt::typed::one(&mut self.destination_realm, &avp, &mut w, 6, 64)
-                }
-                (3102, 10415) => {
-                    rt::typed::opt(&mut self.user_identifier, &avp, &mut w, 192)
-                }
-                (621, 0) => {
-                    rt::typed::opt(&mut self.oc_supported_features, &avp, &mut w, 0)
-                }
-                (628, 10415) => {
-                    rt::typed::many(
-                        &mut self.supported_features,
-                        &avp,
-                        &mut w,
-                        9,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                (3150, 10415) => {
-                    rt::typed::opt(
-                        &mut self.nidd_authorization_request,
-                        &avp,
-                        &mut w,
-                        192,
-                    )
-                }
-                (3161, 10415) => {
-                    rt::typed::opt(
-                        &mut self.nidd_authorization_update,
-                        &avp,
-                        &mut w,
-                        192,
-                    )
-                }
-                (3174, 10415) => rt::typed::opt(&mut self.nir_flags, &avp, &mut w, 192),
-                (3177, 10415) => {
-                    rt::typed::many(
-                        &mut self.group_user_identifier,
-                        &avp,
-                        &mut w,
-                        13,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                (284, 0) => {
-                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 14, 64, u32::MAX)
-                }
-                (282, 0) => {
-                    rt::typed::many(
-                        &mut self.route_record,
-                        &avp,
-                        &mut w,
-                        15,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, msg.header().length as usize)
-    }
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl rt::typed::Command for NiddInformationRequest {
@@ -8199,8 +8313,111 @@ impl rt::typed::Command for NiddInformationRequest {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        out.decode_members(msg, cx)?;
-        Ok(out)
+        match {
+            let mut count = [0u32; 16usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut out.extra,
+                flags: &mut out.avp_flags,
+            };
+            let mut avps = msg.avps();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
+                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
+                    (277, 0) => {
+                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 2, 64)
+                    }
+                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 3, 64),
+                    (296, 0) => {
+                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 4, 64)
+                    }
+                    (293, 0) => {
+                        rt::typed::opt(&mut out.destination_host, &avp, &mut w, 64)
+                    }
+                    (283, 0) => {
+                        rt::typed::one(&mut out.destination_realm, &avp, &mut w, 6, 64)
+                    }
+                    (3102, 10415) => {
+                        rt::typed::opt(&mut out.user_identifier, &avp, &mut w, 192)
+                    }
+                    (621, 0) => {
+                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
+                    }
+                    (628, 10415) => {
+                        rt::typed::many(
+                            &mut out.supported_features,
+                            &avp,
+                            &mut w,
+                            9,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    (3150, 10415) => {
+                        rt::typed::opt(
+                            &mut out.nidd_authorization_request,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (3161, 10415) => {
+                        rt::typed::opt(
+                            &mut out.nidd_authorization_update,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (3174, 10415) => {
+                        rt::typed::opt(&mut out.nir_flags, &avp, &mut w, 192)
+                    }
+                    (3177, 10415) => {
+                        rt::typed::many(
+                            &mut out.group_user_identifier,
+                            &avp,
+                            &mut w,
+                            13,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    (284, 0) => {
+                        rt::typed::many(
+                            &mut out.proxy_info,
+                            &avp,
+                            &mut w,
+                            14,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (282, 0) => {
+                        rt::typed::many(
+                            &mut out.route_record,
+                            &avp,
+                            &mut w,
+                            15,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    return Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                return Err(e);
+            }
+            w.finish(Self::REQUIRED, msg.header().length as usize)
+        } {
+            Ok(()) => Ok(out),
+            Err(e) => Err(e),
+        }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
@@ -8395,87 +8612,6 @@ impl NiddInformationAnswer {
             rt::dictionary::AvpType::DiameterIdentity,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        msg: &rt::Message,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 17usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = msg.avps();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
-                (301, 0) => rt::typed::opt(&mut self.drmp, &avp, &mut w, 0),
-                (268, 0) => rt::typed::opt(&mut self.result_code, &avp, &mut w, 64),
-                (297, 0) => {
-                    rt::typed::opt(&mut self.experimental_result, &avp, &mut w, 64)
-                }
-                (277, 0) => {
-                    rt::typed::one(&mut self.auth_session_state, &avp, &mut w, 4, 64)
-                }
-                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 5, 64),
-                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 6, 64),
-                (621, 0) => {
-                    rt::typed::opt(&mut self.oc_supported_features, &avp, &mut w, 0)
-                }
-                (623, 0) => rt::typed::opt(&mut self.oc_olr, &avp, &mut w, 0),
-                (650, 0) => rt::typed::many(&mut self.load, &avp, &mut w, 9, 0, u32::MAX),
-                (628, 10415) => {
-                    rt::typed::many(
-                        &mut self.supported_features,
-                        &avp,
-                        &mut w,
-                        10,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                (3151, 10415) => {
-                    rt::typed::opt(
-                        &mut self.nidd_authorization_response,
-                        &avp,
-                        &mut w,
-                        192,
-                    )
-                }
-                (3176, 10415) => rt::typed::opt(&mut self.nia_flags, &avp, &mut w, 192),
-                (3177, 10415) => {
-                    rt::typed::many(
-                        &mut self.group_user_identifier,
-                        &avp,
-                        &mut w,
-                        13,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                (279, 0) => rt::typed::opt(&mut self.failed_avp, &avp, &mut w, 64),
-                (284, 0) => {
-                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 15, 64, u32::MAX)
-                }
-                (282, 0) => {
-                    rt::typed::many(
-                        &mut self.route_record,
-                        &avp,
-                        &mut w,
-                        16,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, msg.header().length as usize)
-    }
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl rt::typed::Command for NiddInformationAnswer {
@@ -8496,8 +8632,103 @@ impl rt::typed::Command for NiddInformationAnswer {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        out.decode_members(msg, cx)?;
-        Ok(out)
+        match {
+            let mut count = [0u32; 17usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut out.extra,
+                flags: &mut out.avp_flags,
+            };
+            let mut avps = msg.avps();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
+                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
+                    (268, 0) => rt::typed::opt(&mut out.result_code, &avp, &mut w, 64),
+                    (297, 0) => {
+                        rt::typed::opt(&mut out.experimental_result, &avp, &mut w, 64)
+                    }
+                    (277, 0) => {
+                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 4, 64)
+                    }
+                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 5, 64),
+                    (296, 0) => {
+                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 6, 64)
+                    }
+                    (621, 0) => {
+                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
+                    }
+                    (623, 0) => rt::typed::opt(&mut out.oc_olr, &avp, &mut w, 0),
+                    (650, 0) => {
+                        rt::typed::many(&mut out.load, &avp, &mut w, 9, 0, u32::MAX)
+                    }
+                    (628, 10415) => {
+                        rt::typed::many(
+                            &mut out.supported_features,
+                            &avp,
+                            &mut w,
+                            10,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    (3151, 10415) => {
+                        rt::typed::opt(
+                            &mut out.nidd_authorization_response,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (3176, 10415) => {
+                        rt::typed::opt(&mut out.nia_flags, &avp, &mut w, 192)
+                    }
+                    (3177, 10415) => {
+                        rt::typed::many(
+                            &mut out.group_user_identifier,
+                            &avp,
+                            &mut w,
+                            13,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    (279, 0) => rt::typed::opt(&mut out.failed_avp, &avp, &mut w, 64),
+                    (284, 0) => {
+                        rt::typed::many(
+                            &mut out.proxy_info,
+                            &avp,
+                            &mut w,
+                            15,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (282, 0) => {
+                        rt::typed::many(
+                            &mut out.route_record,
+                            &avp,
+                            &mut w,
+                            16,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    return Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                return Err(e);
+            }
+            w.finish(Self::REQUIRED, msg.header().length as usize)
+        } {
+            Ok(()) => Ok(out),
+            Err(e) => Err(e),
+        }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);

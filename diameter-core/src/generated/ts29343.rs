@@ -106,45 +106,6 @@ impl MonitorTarget {
             rt::dictionary::AvpType::OctetString,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 4usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (3844, 10415) => {
-                    rt::typed::one(&mut self.target_rpauid, &avp, &mut w, 0, 128)
-                }
-                (3604, 10415) => rt::typed::one(&mut self.pduid, &avp, &mut w, 1, 128),
-                (3612, 10415) => {
-                    rt::typed::opt(&mut self.metadata_indicator, &avp, &mut w, 128)
-                }
-                (3608, 10415) => {
-                    rt::typed::many(
-                        &mut self.prose_code_suffix_mask,
-                        &avp,
-                        &mut w,
-                        3,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "pc2", feature = "ts29343"))]
 impl rt::AvpData for MonitorTarget {
@@ -157,11 +118,52 @@ impl rt::AvpData for MonitorTarget {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 4usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (3844, 10415) => {
+                        rt::typed::one(&mut self.target_rpauid, &avp, &mut w, 0, 128)
+                    }
+                    (3604, 10415) => {
+                        rt::typed::one(&mut self.pduid, &avp, &mut w, 1, 128)
+                    }
+                    (3612, 10415) => {
+                        rt::typed::opt(&mut self.metadata_indicator, &avp, &mut w, 128)
+                    }
+                    (3608, 10415) => {
+                        rt::typed::many(
+                            &mut self.prose_code_suffix_mask,
+                            &avp,
+                            &mut w,
+                            3,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.target_rpauid, buf, &self.avp_flags, 3844, 10415, 128);
@@ -244,41 +246,6 @@ impl ProseCodeSuffixMask {
             rt::dictionary::AvpType::OctetString,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 2usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (3609, 10415) => {
-                    rt::typed::one(&mut self.suffix_code, &avp, &mut w, 0, 128)
-                }
-                (3610, 10415) => {
-                    rt::typed::many(
-                        &mut self.suffix_mask,
-                        &avp,
-                        &mut w,
-                        1,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "pc2", feature = "ts29343"))]
 impl rt::AvpData for ProseCodeSuffixMask {
@@ -291,11 +258,46 @@ impl rt::AvpData for ProseCodeSuffixMask {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 2usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (3609, 10415) => {
+                        rt::typed::one(&mut self.suffix_code, &avp, &mut w, 0, 128)
+                    }
+                    (3610, 10415) => {
+                        rt::typed::many(
+                            &mut self.suffix_mask,
+                            &avp,
+                            &mut w,
+                            1,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.suffix_code, buf, &self.avp_flags, 3609, 10415, 128);
@@ -362,34 +364,6 @@ impl BannedUserTarget {
             rt::dictionary::AvpType::OctetString,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 2usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (3844, 10415) => {
-                    rt::typed::one(&mut self.target_rpauid, &avp, &mut w, 0, 128)
-                }
-                (3845, 10415) => {
-                    rt::typed::one(&mut self.target_pduid, &avp, &mut w, 1, 128)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "pc2", feature = "ts29343"))]
 impl rt::AvpData for BannedUserTarget {
@@ -402,11 +376,39 @@ impl rt::AvpData for BannedUserTarget {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 2usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (3844, 10415) => {
+                        rt::typed::one(&mut self.target_rpauid, &avp, &mut w, 0, 128)
+                    }
+                    (3845, 10415) => {
+                        rt::typed::one(&mut self.target_pduid, &avp, &mut w, 1, 128)
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.target_rpauid, buf, &self.avp_flags, 3844, 10415, 128);
@@ -597,95 +599,6 @@ impl ProximityActionRequest {
             rt::dictionary::AvpType::Unsigned32,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        msg: &rt::Message,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 21usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = msg.avps();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
-                (258, 0) => {
-                    rt::typed::one(&mut self.auth_application_id, &avp, &mut w, 1, 64)
-                }
-                (277, 0) => {
-                    rt::typed::one(&mut self.auth_session_state, &avp, &mut w, 2, 64)
-                }
-                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 3, 64),
-                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 4, 64),
-                (283, 0) => {
-                    rt::typed::one(&mut self.destination_realm, &avp, &mut w, 5, 64)
-                }
-                (293, 0) => rt::typed::opt(&mut self.destination_host, &avp, &mut w, 64),
-                (278, 0) => rt::typed::opt(&mut self.origin_state_id, &avp, &mut w, 64),
-                (284, 0) => {
-                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 8, 64, u32::MAX)
-                }
-                (282, 0) => {
-                    rt::typed::many(
-                        &mut self.route_record,
-                        &avp,
-                        &mut w,
-                        9,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                (3603, 10415) => {
-                    rt::typed::one(&mut self.prose_request_type, &avp, &mut w, 10, 192)
-                }
-                (3600, 10415) => {
-                    rt::typed::opt(&mut self.origin_app_layer_user_id, &avp, &mut w, 192)
-                }
-                (3601, 10415) => {
-                    rt::typed::opt(&mut self.target_app_layer_user_id, &avp, &mut w, 192)
-                }
-                (3816, 10415) => {
-                    rt::typed::opt(&mut self.requesting_epuid, &avp, &mut w, 192)
-                }
-                (3602, 10415) => {
-                    rt::typed::opt(&mut self.prose_function_id, &avp, &mut w, 192)
-                }
-                (3843, 10415) => {
-                    rt::typed::opt(&mut self.requesting_rpauid, &avp, &mut w, 128)
-                }
-                (3811, 10415) => {
-                    rt::typed::opt(&mut self.prose_app_id, &avp, &mut w, 192)
-                }
-                (3605, 10415) => {
-                    rt::typed::opt(&mut self.application_data, &avp, &mut w, 128)
-                }
-                (3606, 10415) => {
-                    rt::typed::opt(&mut self.allowed_suffixes_number, &avp, &mut w, 128)
-                }
-                (3844, 10415) => {
-                    rt::typed::opt(&mut self.target_rpauid, &avp, &mut w, 128)
-                }
-                (3611, 10415) => {
-                    rt::typed::many(
-                        &mut self.banned_user_target,
-                        &avp,
-                        &mut w,
-                        20,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, msg.header().length as usize)
-    }
 }
 #[cfg(any(feature = "pc2", feature = "ts29343"))]
 impl rt::typed::Command for ProximityActionRequest {
@@ -706,8 +619,132 @@ impl rt::typed::Command for ProximityActionRequest {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        out.decode_members(msg, cx)?;
-        Ok(out)
+        match {
+            let mut count = [0u32; 21usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut out.extra,
+                flags: &mut out.avp_flags,
+            };
+            let mut avps = msg.avps();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
+                    (258, 0) => {
+                        rt::typed::one(&mut out.auth_application_id, &avp, &mut w, 1, 64)
+                    }
+                    (277, 0) => {
+                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 2, 64)
+                    }
+                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 3, 64),
+                    (296, 0) => {
+                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 4, 64)
+                    }
+                    (283, 0) => {
+                        rt::typed::one(&mut out.destination_realm, &avp, &mut w, 5, 64)
+                    }
+                    (293, 0) => {
+                        rt::typed::opt(&mut out.destination_host, &avp, &mut w, 64)
+                    }
+                    (278, 0) => {
+                        rt::typed::opt(&mut out.origin_state_id, &avp, &mut w, 64)
+                    }
+                    (284, 0) => {
+                        rt::typed::many(
+                            &mut out.proxy_info,
+                            &avp,
+                            &mut w,
+                            8,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (282, 0) => {
+                        rt::typed::many(
+                            &mut out.route_record,
+                            &avp,
+                            &mut w,
+                            9,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (3603, 10415) => {
+                        rt::typed::one(
+                            &mut out.prose_request_type,
+                            &avp,
+                            &mut w,
+                            10,
+                            192,
+                        )
+                    }
+                    (3600, 10415) => {
+                        rt::typed::opt(
+                            &mut out.origin_app_layer_user_id,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (3601, 10415) => {
+                        rt::typed::opt(
+                            &mut out.target_app_layer_user_id,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (3816, 10415) => {
+                        rt::typed::opt(&mut out.requesting_epuid, &avp, &mut w, 192)
+                    }
+                    (3602, 10415) => {
+                        rt::typed::opt(&mut out.prose_function_id, &avp, &mut w, 192)
+                    }
+                    (3843, 10415) => {
+                        rt::typed::opt(&mut out.requesting_rpauid, &avp, &mut w, 128)
+                    }
+                    (3811, 10415) => {
+                        rt::typed::opt(&mut out.prose_app_id, &avp, &mut w, 192)
+                    }
+                    (3605, 10415) => {
+                        rt::typed::opt(&mut out.application_data, &avp, &mut w, 128)
+                    }
+                    (3606, 10415) => {
+                        rt::typed::opt(
+                            &mut out.allowed_suffixes_number,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (3844, 10415) => {
+                        rt::typed::opt(&mut out.target_rpauid, &avp, &mut w, 128)
+                    }
+                    (3611, 10415) => {
+                        rt::typed::many(
+                            &mut out.banned_user_target,
+                            &avp,
+                            &mut w,
+                            20,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    return Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                return Err(e);
+            }
+            w.finish(Self::REQUIRED, msg.header().length as usize)
+        } {
+            Ok(()) => Ok(out),
+            Err(e) => Err(e),
+        }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
@@ -995,142 +1032,6 @@ impl ProximityActionAnswer {
             rt::dictionary::AvpType::Unsigned32,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        msg: &rt::Message,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 27usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = msg.avps();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
-                (258, 0) => {
-                    rt::typed::one(&mut self.auth_application_id, &avp, &mut w, 1, 64)
-                }
-                (277, 0) => {
-                    rt::typed::one(&mut self.auth_session_state, &avp, &mut w, 2, 64)
-                }
-                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 3, 64),
-                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 4, 64),
-                (268, 0) => rt::typed::opt(&mut self.result_code, &avp, &mut w, 64),
-                (297, 0) => {
-                    rt::typed::opt(&mut self.experimental_result, &avp, &mut w, 64)
-                }
-                (281, 0) => rt::typed::opt(&mut self.error_message, &avp, &mut w, 0),
-                (294, 0) => {
-                    rt::typed::opt(&mut self.error_reporting_host, &avp, &mut w, 0)
-                }
-                (279, 0) => rt::typed::opt(&mut self.failed_avp, &avp, &mut w, 64),
-                (278, 0) => rt::typed::opt(&mut self.origin_state_id, &avp, &mut w, 64),
-                (292, 0) => {
-                    rt::typed::many(
-                        &mut self.redirect_host,
-                        &avp,
-                        &mut w,
-                        11,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                (261, 0) => {
-                    rt::typed::opt(&mut self.redirect_host_usage, &avp, &mut w, 64)
-                }
-                (262, 0) => {
-                    rt::typed::opt(&mut self.redirect_max_cache_time, &avp, &mut w, 64)
-                }
-                (284, 0) => {
-                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 14, 64, u32::MAX)
-                }
-                (3603, 10415) => {
-                    rt::typed::one(&mut self.prose_request_type, &avp, &mut w, 15, 192)
-                }
-                (3817, 10415) => {
-                    rt::typed::opt(&mut self.targeted_epuid, &avp, &mut w, 192)
-                }
-                (3602, 10415) => {
-                    rt::typed::opt(&mut self.prose_function_id, &avp, &mut w, 192)
-                }
-                (3604, 10415) => {
-                    rt::typed::many(&mut self.pduid, &avp, &mut w, 18, 128, u32::MAX)
-                }
-                (3847, 10415) => {
-                    rt::typed::many(
-                        &mut self.prose_restricted_code_suffix_range,
-                        &avp,
-                        &mut w,
-                        19,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                (3867, 10415) => {
-                    rt::typed::many(
-                        &mut self.prose_app_code_suffix_range,
-                        &avp,
-                        &mut w,
-                        20,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                (3608, 10415) => {
-                    rt::typed::many(
-                        &mut self.prose_code_suffix_mask,
-                        &avp,
-                        &mut w,
-                        21,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                (3607, 10415) => {
-                    rt::typed::many(
-                        &mut self.monitor_target,
-                        &avp,
-                        &mut w,
-                        22,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                (3845, 10415) => {
-                    rt::typed::many(
-                        &mut self.target_pduid,
-                        &avp,
-                        &mut w,
-                        23,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                (3853, 10415) => {
-                    rt::typed::opt(
-                        &mut self.prose_application_metadata,
-                        &avp,
-                        &mut w,
-                        192,
-                    )
-                }
-                (3605, 10415) => {
-                    rt::typed::opt(&mut self.application_data, &avp, &mut w, 128)
-                }
-                (650, 0) => {
-                    rt::typed::many(&mut self.load, &avp, &mut w, 26, 0, u32::MAX)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, msg.header().length as usize)
-    }
 }
 #[cfg(any(feature = "pc2", feature = "ts29343"))]
 impl rt::typed::Command for ProximityActionAnswer {
@@ -1151,8 +1052,167 @@ impl rt::typed::Command for ProximityActionAnswer {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        out.decode_members(msg, cx)?;
-        Ok(out)
+        match {
+            let mut count = [0u32; 27usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut out.extra,
+                flags: &mut out.avp_flags,
+            };
+            let mut avps = msg.avps();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
+                    (258, 0) => {
+                        rt::typed::one(&mut out.auth_application_id, &avp, &mut w, 1, 64)
+                    }
+                    (277, 0) => {
+                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 2, 64)
+                    }
+                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 3, 64),
+                    (296, 0) => {
+                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 4, 64)
+                    }
+                    (268, 0) => rt::typed::opt(&mut out.result_code, &avp, &mut w, 64),
+                    (297, 0) => {
+                        rt::typed::opt(&mut out.experimental_result, &avp, &mut w, 64)
+                    }
+                    (281, 0) => rt::typed::opt(&mut out.error_message, &avp, &mut w, 0),
+                    (294, 0) => {
+                        rt::typed::opt(&mut out.error_reporting_host, &avp, &mut w, 0)
+                    }
+                    (279, 0) => rt::typed::opt(&mut out.failed_avp, &avp, &mut w, 64),
+                    (278, 0) => {
+                        rt::typed::opt(&mut out.origin_state_id, &avp, &mut w, 64)
+                    }
+                    (292, 0) => {
+                        rt::typed::many(
+                            &mut out.redirect_host,
+                            &avp,
+                            &mut w,
+                            11,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (261, 0) => {
+                        rt::typed::opt(&mut out.redirect_host_usage, &avp, &mut w, 64)
+                    }
+                    (262, 0) => {
+                        rt::typed::opt(
+                            &mut out.redirect_max_cache_time,
+                            &avp,
+                            &mut w,
+                            64,
+                        )
+                    }
+                    (284, 0) => {
+                        rt::typed::many(
+                            &mut out.proxy_info,
+                            &avp,
+                            &mut w,
+                            14,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (3603, 10415) => {
+                        rt::typed::one(
+                            &mut out.prose_request_type,
+                            &avp,
+                            &mut w,
+                            15,
+                            192,
+                        )
+                    }
+                    (3817, 10415) => {
+                        rt::typed::opt(&mut out.targeted_epuid, &avp, &mut w, 192)
+                    }
+                    (3602, 10415) => {
+                        rt::typed::opt(&mut out.prose_function_id, &avp, &mut w, 192)
+                    }
+                    (3604, 10415) => {
+                        rt::typed::many(&mut out.pduid, &avp, &mut w, 18, 128, u32::MAX)
+                    }
+                    (3847, 10415) => {
+                        rt::typed::many(
+                            &mut out.prose_restricted_code_suffix_range,
+                            &avp,
+                            &mut w,
+                            19,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    (3867, 10415) => {
+                        rt::typed::many(
+                            &mut out.prose_app_code_suffix_range,
+                            &avp,
+                            &mut w,
+                            20,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    (3608, 10415) => {
+                        rt::typed::many(
+                            &mut out.prose_code_suffix_mask,
+                            &avp,
+                            &mut w,
+                            21,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    (3607, 10415) => {
+                        rt::typed::many(
+                            &mut out.monitor_target,
+                            &avp,
+                            &mut w,
+                            22,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    (3845, 10415) => {
+                        rt::typed::many(
+                            &mut out.target_pduid,
+                            &avp,
+                            &mut w,
+                            23,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    (3853, 10415) => {
+                        rt::typed::opt(
+                            &mut out.prose_application_metadata,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (3605, 10415) => {
+                        rt::typed::opt(&mut out.application_data, &avp, &mut w, 128)
+                    }
+                    (650, 0) => {
+                        rt::typed::many(&mut out.load, &avp, &mut w, 26, 0, u32::MAX)
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    return Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                return Err(e);
+            }
+            w.finish(Self::REQUIRED, msg.header().length as usize)
+        } {
+            Ok(()) => Ok(out),
+            Err(e) => Err(e),
+        }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
@@ -1453,71 +1513,6 @@ impl ProximityApplicationRequest {
             rt::dictionary::AvpType::Unsigned32,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        msg: &rt::Message,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 13usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = msg.avps();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
-                (258, 0) => {
-                    rt::typed::one(&mut self.auth_application_id, &avp, &mut w, 1, 64)
-                }
-                (277, 0) => {
-                    rt::typed::one(&mut self.auth_session_state, &avp, &mut w, 2, 64)
-                }
-                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 3, 64),
-                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 4, 64),
-                (283, 0) => {
-                    rt::typed::one(&mut self.destination_realm, &avp, &mut w, 5, 64)
-                }
-                (293, 0) => rt::typed::opt(&mut self.destination_host, &avp, &mut w, 64),
-                (278, 0) => rt::typed::opt(&mut self.origin_state_id, &avp, &mut w, 64),
-                (284, 0) => {
-                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 8, 64, u32::MAX)
-                }
-                (282, 0) => {
-                    rt::typed::many(
-                        &mut self.route_record,
-                        &avp,
-                        &mut w,
-                        9,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                (3603, 10415) => {
-                    rt::typed::one(&mut self.prose_request_type, &avp, &mut w, 10, 192)
-                }
-                (3843, 10415) => {
-                    rt::typed::opt(&mut self.requesting_rpauid, &avp, &mut w, 128)
-                }
-                (3611, 10415) => {
-                    rt::typed::many(
-                        &mut self.banned_user_target,
-                        &avp,
-                        &mut w,
-                        12,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, msg.header().length as usize)
-    }
 }
 #[cfg(any(feature = "pc2", feature = "ts29343"))]
 impl rt::typed::Command for ProximityApplicationRequest {
@@ -1538,8 +1533,93 @@ impl rt::typed::Command for ProximityApplicationRequest {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        out.decode_members(msg, cx)?;
-        Ok(out)
+        match {
+            let mut count = [0u32; 13usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut out.extra,
+                flags: &mut out.avp_flags,
+            };
+            let mut avps = msg.avps();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
+                    (258, 0) => {
+                        rt::typed::one(&mut out.auth_application_id, &avp, &mut w, 1, 64)
+                    }
+                    (277, 0) => {
+                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 2, 64)
+                    }
+                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 3, 64),
+                    (296, 0) => {
+                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 4, 64)
+                    }
+                    (283, 0) => {
+                        rt::typed::one(&mut out.destination_realm, &avp, &mut w, 5, 64)
+                    }
+                    (293, 0) => {
+                        rt::typed::opt(&mut out.destination_host, &avp, &mut w, 64)
+                    }
+                    (278, 0) => {
+                        rt::typed::opt(&mut out.origin_state_id, &avp, &mut w, 64)
+                    }
+                    (284, 0) => {
+                        rt::typed::many(
+                            &mut out.proxy_info,
+                            &avp,
+                            &mut w,
+                            8,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (282, 0) => {
+                        rt::typed::many(
+                            &mut out.route_record,
+                            &avp,
+                            &mut w,
+                            9,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (3603, 10415) => {
+                        rt::typed::one(
+                            &mut out.prose_request_type,
+                            &avp,
+                            &mut w,
+                            10,
+                            192,
+                        )
+                    }
+                    (3843, 10415) => {
+                        rt::typed::opt(&mut out.requesting_rpauid, &avp, &mut w, 128)
+                    }
+                    (3611, 10415) => {
+                        rt::typed::many(
+                            &mut out.banned_user_target,
+                            &avp,
+                            &mut w,
+                            12,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    return Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                return Err(e);
+            }
+            w.finish(Self::REQUIRED, msg.header().length as usize)
+        } {
+            Ok(()) => Ok(out),
+            Err(e) => Err(e),
+        }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
@@ -1731,69 +1811,6 @@ impl ProximityApplicationAnswer {
             rt::dictionary::AvpType::Unsigned32,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        msg: &rt::Message,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 16usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = msg.avps();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
-                (258, 0) => {
-                    rt::typed::one(&mut self.auth_application_id, &avp, &mut w, 1, 64)
-                }
-                (277, 0) => {
-                    rt::typed::one(&mut self.auth_session_state, &avp, &mut w, 2, 64)
-                }
-                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 3, 64),
-                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 4, 64),
-                (268, 0) => rt::typed::opt(&mut self.result_code, &avp, &mut w, 64),
-                (297, 0) => {
-                    rt::typed::opt(&mut self.experimental_result, &avp, &mut w, 64)
-                }
-                (281, 0) => rt::typed::opt(&mut self.error_message, &avp, &mut w, 0),
-                (294, 0) => {
-                    rt::typed::opt(&mut self.error_reporting_host, &avp, &mut w, 0)
-                }
-                (279, 0) => rt::typed::opt(&mut self.failed_avp, &avp, &mut w, 64),
-                (278, 0) => rt::typed::opt(&mut self.origin_state_id, &avp, &mut w, 64),
-                (292, 0) => {
-                    rt::typed::many(
-                        &mut self.redirect_host,
-                        &avp,
-                        &mut w,
-                        11,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                (261, 0) => {
-                    rt::typed::opt(&mut self.redirect_host_usage, &avp, &mut w, 64)
-                }
-                (262, 0) => {
-                    rt::typed::opt(&mut self.redirect_max_cache_time, &avp, &mut w, 64)
-                }
-                (284, 0) => {
-                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 14, 64, u32::MAX)
-                }
-                (3603, 10415) => {
-                    rt::typed::one(&mut self.prose_request_type, &avp, &mut w, 15, 192)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, msg.header().length as usize)
-    }
 }
 #[cfg(any(feature = "pc2", feature = "ts29343"))]
 impl rt::typed::Command for ProximityApplicationAnswer {
@@ -1814,8 +1831,94 @@ impl rt::typed::Command for ProximityApplicationAnswer {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        out.decode_members(msg, cx)?;
-        Ok(out)
+        match {
+            let mut count = [0u32; 16usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut out.extra,
+                flags: &mut out.avp_flags,
+            };
+            let mut avps = msg.avps();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
+                    (258, 0) => {
+                        rt::typed::one(&mut out.auth_application_id, &avp, &mut w, 1, 64)
+                    }
+                    (277, 0) => {
+                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 2, 64)
+                    }
+                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 3, 64),
+                    (296, 0) => {
+                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 4, 64)
+                    }
+                    (268, 0) => rt::typed::opt(&mut out.result_code, &avp, &mut w, 64),
+                    (297, 0) => {
+                        rt::typed::opt(&mut out.experimental_result, &avp, &mut w, 64)
+                    }
+                    (281, 0) => rt::typed::opt(&mut out.error_message, &avp, &mut w, 0),
+                    (294, 0) => {
+                        rt::typed::opt(&mut out.error_reporting_host, &avp, &mut w, 0)
+                    }
+                    (279, 0) => rt::typed::opt(&mut out.failed_avp, &avp, &mut w, 64),
+                    (278, 0) => {
+                        rt::typed::opt(&mut out.origin_state_id, &avp, &mut w, 64)
+                    }
+                    (292, 0) => {
+                        rt::typed::many(
+                            &mut out.redirect_host,
+                            &avp,
+                            &mut w,
+                            11,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (261, 0) => {
+                        rt::typed::opt(&mut out.redirect_host_usage, &avp, &mut w, 64)
+                    }
+                    (262, 0) => {
+                        rt::typed::opt(
+                            &mut out.redirect_max_cache_time,
+                            &avp,
+                            &mut w,
+                            64,
+                        )
+                    }
+                    (284, 0) => {
+                        rt::typed::many(
+                            &mut out.proxy_info,
+                            &avp,
+                            &mut w,
+                            14,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (3603, 10415) => {
+                        rt::typed::one(
+                            &mut out.prose_request_type,
+                            &avp,
+                            &mut w,
+                            15,
+                            192,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    return Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                return Err(e);
+            }
+            w.finish(Self::REQUIRED, msg.header().length as usize)
+        } {
+            Ok(()) => Ok(out),
+            Err(e) => Err(e),
+        }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);

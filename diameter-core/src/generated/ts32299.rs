@@ -6862,47 +6862,6 @@ impl AccessNetworkInfoChange {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(4401, 10415);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 3usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (1263, 10415) => {
-                    rt::typed::many(
-                        &mut self.access_network_information,
-                        &avp,
-                        &mut w,
-                        0,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                (3924, 10415) => {
-                    rt::typed::opt(
-                        &mut self.cellular_network_information,
-                        &avp,
-                        &mut w,
-                        192,
-                    )
-                }
-                (2038, 10415) => rt::typed::opt(&mut self.change_time, &avp, &mut w, 128),
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for AccessNetworkInfoChange {
@@ -6915,11 +6874,54 @@ impl rt::AvpData for AccessNetworkInfoChange {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 3usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (1263, 10415) => {
+                        rt::typed::many(
+                            &mut self.access_network_information,
+                            &avp,
+                            &mut w,
+                            0,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    (3924, 10415) => {
+                        rt::typed::opt(
+                            &mut self.cellular_network_information,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (2038, 10415) => {
+                        rt::typed::opt(&mut self.change_time, &avp, &mut w, 128)
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_all(
@@ -7010,73 +7012,6 @@ impl AccessTransferInformation {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2709, 10415);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 9usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (2710, 10415) => {
-                    rt::typed::opt(&mut self.access_transfer_type, &avp, &mut w, 128)
-                }
-                (1263, 10415) => {
-                    rt::typed::many(
-                        &mut self.access_network_information,
-                        &avp,
-                        &mut w,
-                        1,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                (3924, 10415) => {
-                    rt::typed::opt(
-                        &mut self.cellular_network_information,
-                        &avp,
-                        &mut w,
-                        192,
-                    )
-                }
-                (3902, 10415) => {
-                    rt::typed::opt(&mut self.inter_ue_transfer, &avp, &mut w, 192)
-                }
-                (458, 0) => {
-                    rt::typed::opt(&mut self.user_equipment_info, &avp, &mut w, 0)
-                }
-                (3402, 10415) => rt::typed::opt(&mut self.instance_id, &avp, &mut w, 192),
-                (2711, 10415) => {
-                    rt::typed::opt(
-                        &mut self.related_ims_charging_identifier,
-                        &avp,
-                        &mut w,
-                        192,
-                    )
-                }
-                (2712, 10415) => {
-                    rt::typed::opt(
-                        &mut self.related_ims_charging_identifier_node,
-                        &avp,
-                        &mut w,
-                        192,
-                    )
-                }
-                (2038, 10415) => rt::typed::opt(&mut self.change_time, &avp, &mut w, 128),
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for AccessTransferInformation {
@@ -7089,11 +7024,82 @@ impl rt::AvpData for AccessTransferInformation {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 9usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (2710, 10415) => {
+                        rt::typed::opt(&mut self.access_transfer_type, &avp, &mut w, 128)
+                    }
+                    (1263, 10415) => {
+                        rt::typed::many(
+                            &mut self.access_network_information,
+                            &avp,
+                            &mut w,
+                            1,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    (3924, 10415) => {
+                        rt::typed::opt(
+                            &mut self.cellular_network_information,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (3902, 10415) => {
+                        rt::typed::opt(&mut self.inter_ue_transfer, &avp, &mut w, 192)
+                    }
+                    (458, 0) => {
+                        rt::typed::opt(&mut self.user_equipment_info, &avp, &mut w, 0)
+                    }
+                    (3402, 10415) => {
+                        rt::typed::opt(&mut self.instance_id, &avp, &mut w, 192)
+                    }
+                    (2711, 10415) => {
+                        rt::typed::opt(
+                            &mut self.related_ims_charging_identifier,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (2712, 10415) => {
+                        rt::typed::opt(
+                            &mut self.related_ims_charging_identifier_node,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (2038, 10415) => {
+                        rt::typed::opt(&mut self.change_time, &avp, &mut w, 128)
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     #[inline]
     fn check(
@@ -7206,30 +7212,6 @@ impl AccumulatedCost {
             rt::dictionary::AvpType::Integer64,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 2usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (447, 0) => rt::typed::one(&mut self.value_digits, &avp, &mut w, 0, 64),
-                (429, 0) => rt::typed::opt(&mut self.exponent, &avp, &mut w, 64),
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for AccumulatedCost {
@@ -7242,11 +7224,37 @@ impl rt::AvpData for AccumulatedCost {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 2usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (447, 0) => {
+                        rt::typed::one(&mut self.value_digits, &avp, &mut w, 0, 64)
+                    }
+                    (429, 0) => rt::typed::opt(&mut self.exponent, &avp, &mut w, 64),
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.value_digits, buf, &self.avp_flags, 447, 0, 64);
@@ -7298,40 +7306,6 @@ impl AdditionalContentInformation {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1207, 10415);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 3usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (1204, 10415) => rt::typed::opt(&mut self.type_number, &avp, &mut w, 128),
-                (1205, 10415) => {
-                    rt::typed::opt(
-                        &mut self.additional_type_information,
-                        &avp,
-                        &mut w,
-                        128,
-                    )
-                }
-                (1206, 10415) => {
-                    rt::typed::opt(&mut self.content_size, &avp, &mut w, 128)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for AdditionalContentInformation {
@@ -7344,11 +7318,47 @@ impl rt::AvpData for AdditionalContentInformation {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 3usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (1204, 10415) => {
+                        rt::typed::opt(&mut self.type_number, &avp, &mut w, 128)
+                    }
+                    (1205, 10415) => {
+                        rt::typed::opt(
+                            &mut self.additional_type_information,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (1206, 10415) => {
+                        rt::typed::opt(&mut self.content_size, &avp, &mut w, 128)
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(&self.type_number, buf, &self.avp_flags, 1204, 10415, 128);
@@ -7404,32 +7414,6 @@ impl AddressDomain {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(898, 10415);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 2usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (1200, 10415) => rt::typed::opt(&mut self.domain_name, &avp, &mut w, 128),
-                (8, 10415) => {
-                    rt::typed::opt(&mut self.tgpp_imsi_mcc_mnc, &avp, &mut w, 192)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for AddressDomain {
@@ -7442,11 +7426,39 @@ impl rt::AvpData for AddressDomain {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 2usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (1200, 10415) => {
+                        rt::typed::opt(&mut self.domain_name, &avp, &mut w, 128)
+                    }
+                    (8, 10415) => {
+                        rt::typed::opt(&mut self.tgpp_imsi_mcc_mnc, &avp, &mut w, 192)
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(&self.domain_name, buf, &self.avp_flags, 1200, 10415, 128);
@@ -7504,40 +7516,6 @@ impl AfCorrelationInformation {
             rt::dictionary::AvpType::OctetString,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 2usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (505, 10415) => {
-                    rt::typed::one(
-                        &mut self.af_charging_identifier,
-                        &avp,
-                        &mut w,
-                        0,
-                        192,
-                    )
-                }
-                (510, 10415) => {
-                    rt::typed::many(&mut self.flows, &avp, &mut w, 1, 192, u32::MAX)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for AfCorrelationInformation {
@@ -7550,11 +7528,45 @@ impl rt::AvpData for AfCorrelationInformation {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 2usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (505, 10415) => {
+                        rt::typed::one(
+                            &mut self.af_charging_identifier,
+                            &avp,
+                            &mut w,
+                            0,
+                            192,
+                        )
+                    }
+                    (510, 10415) => {
+                        rt::typed::many(&mut self.flows, &avp, &mut w, 1, 192, u32::MAX)
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(
@@ -7643,63 +7655,6 @@ impl AnnouncementInformation {
             rt::dictionary::AvpType::Unsigned32,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 8usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (3905, 10415) => {
-                    rt::typed::one(
-                        &mut self.announcement_identifier,
-                        &avp,
-                        &mut w,
-                        0,
-                        192,
-                    )
-                }
-                (3907, 10415) => {
-                    rt::typed::many(
-                        &mut self.variable_part,
-                        &avp,
-                        &mut w,
-                        1,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                (3911, 10415) => {
-                    rt::typed::opt(&mut self.time_indicator, &avp, &mut w, 192)
-                }
-                (3912, 10415) => {
-                    rt::typed::opt(&mut self.quota_indicator, &avp, &mut w, 192)
-                }
-                (3906, 10415) => {
-                    rt::typed::opt(&mut self.announcement_order, &avp, &mut w, 192)
-                }
-                (3913, 10415) => {
-                    rt::typed::opt(&mut self.play_alternative, &avp, &mut w, 192)
-                }
-                (3915, 10415) => {
-                    rt::typed::opt(&mut self.privacy_indicator, &avp, &mut w, 192)
-                }
-                (3914, 10415) => rt::typed::opt(&mut self.language, &avp, &mut w, 192),
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "ts32299"))]
 impl rt::AvpData for AnnouncementInformation {
@@ -7712,11 +7667,70 @@ impl rt::AvpData for AnnouncementInformation {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 8usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (3905, 10415) => {
+                        rt::typed::one(
+                            &mut self.announcement_identifier,
+                            &avp,
+                            &mut w,
+                            0,
+                            192,
+                        )
+                    }
+                    (3907, 10415) => {
+                        rt::typed::many(
+                            &mut self.variable_part,
+                            &avp,
+                            &mut w,
+                            1,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    (3911, 10415) => {
+                        rt::typed::opt(&mut self.time_indicator, &avp, &mut w, 192)
+                    }
+                    (3912, 10415) => {
+                        rt::typed::opt(&mut self.quota_indicator, &avp, &mut w, 192)
+                    }
+                    (3906, 10415) => {
+                        rt::typed::opt(&mut self.announcement_order, &avp, &mut w, 192)
+                    }
+                    (3913, 10415) => {
+                        rt::typed::opt(&mut self.play_alternative, &avp, &mut w, 192)
+                    }
+                    (3915, 10415) => {
+                        rt::typed::opt(&mut self.privacy_indicator, &avp, &mut w, 192)
+                    }
+                    (3914, 10415) => {
+                        rt::typed::opt(&mut self.language, &avp, &mut w, 192)
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(
@@ -7809,42 +7823,6 @@ impl AocCostInformation {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2053, 10415);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 3usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (2052, 10415) => {
-                    rt::typed::opt(&mut self.accumulated_cost, &avp, &mut w, 128)
-                }
-                (2062, 10415) => {
-                    rt::typed::many(
-                        &mut self.incremental_cost,
-                        &avp,
-                        &mut w,
-                        1,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                (425, 0) => rt::typed::opt(&mut self.currency_code, &avp, &mut w, 64),
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for AocCostInformation {
@@ -7857,11 +7835,47 @@ impl rt::AvpData for AocCostInformation {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 3usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (2052, 10415) => {
+                        rt::typed::opt(&mut self.accumulated_cost, &avp, &mut w, 128)
+                    }
+                    (2062, 10415) => {
+                        rt::typed::many(
+                            &mut self.incremental_cost,
+                            &avp,
+                            &mut w,
+                            1,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    (425, 0) => rt::typed::opt(&mut self.currency_code, &avp, &mut w, 64),
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(
@@ -7928,42 +7942,6 @@ impl AocInformation {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2054, 10415);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 3usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (2053, 10415) => {
-                    rt::typed::opt(&mut self.aoc_cost_information, &avp, &mut w, 128)
-                }
-                (2060, 10415) => {
-                    rt::typed::opt(&mut self.tariff_information, &avp, &mut w, 128)
-                }
-                (2314, 10415) => {
-                    rt::typed::opt(
-                        &mut self.aoc_subscription_information,
-                        &avp,
-                        &mut w,
-                        128,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for AocInformation {
@@ -7976,11 +7954,47 @@ impl rt::AvpData for AocInformation {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 3usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (2053, 10415) => {
+                        rt::typed::opt(&mut self.aoc_cost_information, &avp, &mut w, 128)
+                    }
+                    (2060, 10415) => {
+                        rt::typed::opt(&mut self.tariff_information, &avp, &mut w, 128)
+                    }
+                    (2314, 10415) => {
+                        rt::typed::opt(
+                            &mut self.aoc_subscription_information,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     #[inline]
     fn check(
@@ -8057,39 +8071,6 @@ impl AocService {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2311, 10415);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 2usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (2312, 10415) => {
-                    rt::typed::opt(
-                        &mut self.aoc_service_obligatory_type,
-                        &avp,
-                        &mut w,
-                        128,
-                    )
-                }
-                (2313, 10415) => {
-                    rt::typed::opt(&mut self.aoc_service_type, &avp, &mut w, 128)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for AocService {
@@ -8102,11 +8083,44 @@ impl rt::AvpData for AocService {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 2usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (2312, 10415) => {
+                        rt::typed::opt(
+                            &mut self.aoc_service_obligatory_type,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (2313, 10415) => {
+                        rt::typed::opt(&mut self.aoc_service_type, &avp, &mut w, 128)
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(
@@ -8172,42 +8186,6 @@ impl AocSubscriptionInformation {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2314, 10415);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 3usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (2311, 10415) => {
-                    rt::typed::many(
-                        &mut self.aoc_service,
-                        &avp,
-                        &mut w,
-                        0,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                (2310, 10415) => rt::typed::opt(&mut self.aoc_format, &avp, &mut w, 128),
-                (2315, 10415) => {
-                    rt::typed::opt(&mut self.preferred_aoc_currency, &avp, &mut w, 128)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for AocSubscriptionInformation {
@@ -8220,11 +8198,54 @@ impl rt::AvpData for AocSubscriptionInformation {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 3usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (2311, 10415) => {
+                        rt::typed::many(
+                            &mut self.aoc_service,
+                            &avp,
+                            &mut w,
+                            0,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    (2310, 10415) => {
+                        rt::typed::opt(&mut self.aoc_format, &avp, &mut w, 128)
+                    }
+                    (2315, 10415) => {
+                        rt::typed::opt(
+                            &mut self.preferred_aoc_currency,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_all(&self.aoc_service, buf, &self.avp_flags, 2311, 10415, 128);
@@ -8280,39 +8301,6 @@ impl ApnRateControl {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3933, 10415);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 2usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (3935, 10415) => {
-                    rt::typed::opt(&mut self.apn_rate_control_uplink, &avp, &mut w, 192)
-                }
-                (3934, 10415) => {
-                    rt::typed::opt(
-                        &mut self.apn_rate_control_downlink,
-                        &avp,
-                        &mut w,
-                        192,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for ApnRateControl {
@@ -8325,11 +8313,49 @@ impl rt::AvpData for ApnRateControl {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 2usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (3935, 10415) => {
+                        rt::typed::opt(
+                            &mut self.apn_rate_control_uplink,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (3934, 10415) => {
+                        rt::typed::opt(
+                            &mut self.apn_rate_control_downlink,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     #[inline]
     fn check(
@@ -8402,42 +8428,6 @@ impl ApnRateControlDownlink {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3934, 10415);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 3usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (3936, 10415) => {
-                    rt::typed::opt(
-                        &mut self.additional_exception_reports,
-                        &avp,
-                        &mut w,
-                        192,
-                    )
-                }
-                (3939, 10415) => {
-                    rt::typed::opt(&mut self.rate_control_time_unit, &avp, &mut w, 192)
-                }
-                (3938, 10415) => {
-                    rt::typed::opt(&mut self.rate_control_max_rate, &avp, &mut w, 192)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for ApnRateControlDownlink {
@@ -8450,11 +8440,57 @@ impl rt::AvpData for ApnRateControlDownlink {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 3usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (3936, 10415) => {
+                        rt::typed::opt(
+                            &mut self.additional_exception_reports,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (3939, 10415) => {
+                        rt::typed::opt(
+                            &mut self.rate_control_time_unit,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (3938, 10415) => {
+                        rt::typed::opt(
+                            &mut self.rate_control_max_rate,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(
@@ -8528,42 +8564,6 @@ impl ApnRateControlUplink {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3935, 10415);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 3usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (3939, 10415) => {
-                    rt::typed::opt(&mut self.rate_control_time_unit, &avp, &mut w, 192)
-                }
-                (3938, 10415) => {
-                    rt::typed::opt(&mut self.rate_control_max_rate, &avp, &mut w, 192)
-                }
-                (3937, 10415) => {
-                    rt::typed::opt(
-                        &mut self.rate_control_max_message_size,
-                        &avp,
-                        &mut w,
-                        192,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for ApnRateControlUplink {
@@ -8576,11 +8576,57 @@ impl rt::AvpData for ApnRateControlUplink {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 3usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (3939, 10415) => {
+                        rt::typed::opt(
+                            &mut self.rate_control_time_unit,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (3938, 10415) => {
+                        rt::typed::opt(
+                            &mut self.rate_control_max_rate,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (3937, 10415) => {
+                        rt::typed::opt(
+                            &mut self.rate_control_max_message_size,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(
@@ -8654,44 +8700,6 @@ impl ApplicationServerInformation {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(850, 10415);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 3usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (836, 10415) => {
-                    rt::typed::opt(&mut self.application_server, &avp, &mut w, 192)
-                }
-                (837, 10415) => {
-                    rt::typed::many(
-                        &mut self.application_provided_called_party_address,
-                        &avp,
-                        &mut w,
-                        1,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                (2702, 10415) => {
-                    rt::typed::opt(&mut self.status_as_code, &avp, &mut w, 192)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for ApplicationServerInformation {
@@ -8704,11 +8712,49 @@ impl rt::AvpData for ApplicationServerInformation {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 3usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (836, 10415) => {
+                        rt::typed::opt(&mut self.application_server, &avp, &mut w, 192)
+                    }
+                    (837, 10415) => {
+                        rt::typed::many(
+                            &mut self.application_provided_called_party_address,
+                            &avp,
+                            &mut w,
+                            1,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    (2702, 10415) => {
+                        rt::typed::opt(&mut self.status_as_code, &avp, &mut w, 192)
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(
@@ -8771,32 +8817,6 @@ impl BasicServiceCode {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3411, 10415);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 2usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (854, 10415) => {
-                    rt::typed::opt(&mut self.bearer_service, &avp, &mut w, 192)
-                }
-                (3413, 10415) => rt::typed::opt(&mut self.teleservice, &avp, &mut w, 192),
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for BasicServiceCode {
@@ -8809,11 +8829,39 @@ impl rt::AvpData for BasicServiceCode {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 2usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (854, 10415) => {
+                        rt::typed::opt(&mut self.bearer_service, &avp, &mut w, 192)
+                    }
+                    (3413, 10415) => {
+                        rt::typed::opt(&mut self.teleservice, &avp, &mut w, 192)
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(&self.bearer_service, buf, &self.avp_flags, 854, 10415, 192);
@@ -8861,32 +8909,6 @@ impl CalledIdentityChange {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3917, 10415);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 2usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (3916, 10415) => {
-                    rt::typed::opt(&mut self.called_identity, &avp, &mut w, 192)
-                }
-                (2038, 10415) => rt::typed::opt(&mut self.change_time, &avp, &mut w, 128),
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for CalledIdentityChange {
@@ -8899,11 +8921,39 @@ impl rt::AvpData for CalledIdentityChange {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 2usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (3916, 10415) => {
+                        rt::typed::opt(&mut self.called_identity, &avp, &mut w, 192)
+                    }
+                    (2038, 10415) => {
+                        rt::typed::opt(&mut self.change_time, &avp, &mut w, 128)
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(
@@ -8962,42 +9012,6 @@ impl CoverageInfo {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3459, 10415);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 3usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (3428, 10415) => {
-                    rt::typed::opt(&mut self.coverage_status, &avp, &mut w, 192)
-                }
-                (2038, 10415) => rt::typed::opt(&mut self.change_time, &avp, &mut w, 128),
-                (3460, 10415) => {
-                    rt::typed::many(
-                        &mut self.location_info,
-                        &avp,
-                        &mut w,
-                        2,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for CoverageInfo {
@@ -9010,11 +9024,49 @@ impl rt::AvpData for CoverageInfo {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 3usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (3428, 10415) => {
+                        rt::typed::opt(&mut self.coverage_status, &avp, &mut w, 192)
+                    }
+                    (2038, 10415) => {
+                        rt::typed::opt(&mut self.change_time, &avp, &mut w, 128)
+                    }
+                    (3460, 10415) => {
+                        rt::typed::many(
+                            &mut self.location_info,
+                            &avp,
+                            &mut w,
+                            2,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(
@@ -9082,39 +9134,6 @@ impl CpdtInformation {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3927, 10415);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 5usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (3111, 10415) => {
-                    rt::typed::opt(&mut self.external_identifier, &avp, &mut w, 192)
-                }
-                (3125, 10415) => rt::typed::opt(&mut self.scef_id, &avp, &mut w, 192),
-                (3929, 10415) => {
-                    rt::typed::opt(&mut self.serving_node_identity, &avp, &mut w, 192)
-                }
-                (2065, 10415) => rt::typed::opt(&mut self.sgw_change, &avp, &mut w, 192),
-                (3928, 10415) => {
-                    rt::typed::opt(&mut self.nidd_submission, &avp, &mut w, 192)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for CpdtInformation {
@@ -9127,11 +9146,51 @@ impl rt::AvpData for CpdtInformation {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 5usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (3111, 10415) => {
+                        rt::typed::opt(&mut self.external_identifier, &avp, &mut w, 192)
+                    }
+                    (3125, 10415) => rt::typed::opt(&mut self.scef_id, &avp, &mut w, 192),
+                    (3929, 10415) => {
+                        rt::typed::opt(
+                            &mut self.serving_node_identity,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (2065, 10415) => {
+                        rt::typed::opt(&mut self.sgw_change, &avp, &mut w, 192)
+                    }
+                    (3928, 10415) => {
+                        rt::typed::opt(&mut self.nidd_submission, &avp, &mut w, 192)
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     #[inline]
     fn check(
@@ -9214,42 +9273,6 @@ impl CurrentTariff {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2056, 10415);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 3usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (425, 0) => rt::typed::opt(&mut self.currency_code, &avp, &mut w, 64),
-                (2059, 10415) => {
-                    rt::typed::opt(&mut self.scale_factor, &avp, &mut w, 128)
-                }
-                (2058, 10415) => {
-                    rt::typed::many(
-                        &mut self.rate_element,
-                        &avp,
-                        &mut w,
-                        2,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for CurrentTariff {
@@ -9262,11 +9285,47 @@ impl rt::AvpData for CurrentTariff {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 3usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (425, 0) => rt::typed::opt(&mut self.currency_code, &avp, &mut w, 64),
+                    (2059, 10415) => {
+                        rt::typed::opt(&mut self.scale_factor, &avp, &mut w, 128)
+                    }
+                    (2058, 10415) => {
+                        rt::typed::many(
+                            &mut self.rate_element,
+                            &avp,
+                            &mut w,
+                            2,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(&self.currency_code, buf, &self.avp_flags, 425, 0, 64);
@@ -9315,32 +9374,6 @@ impl DcdInformation {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2115, 10415);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 2usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (2116, 10415) => rt::typed::opt(&mut self.content_id, &avp, &mut w, 128),
-                (2117, 10415) => {
-                    rt::typed::opt(&mut self.content_provider_id, &avp, &mut w, 128)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for DcdInformation {
@@ -9353,11 +9386,39 @@ impl rt::AvpData for DcdInformation {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 2usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (2116, 10415) => {
+                        rt::typed::opt(&mut self.content_id, &avp, &mut w, 128)
+                    }
+                    (2117, 10415) => {
+                        rt::typed::opt(&mut self.content_provider_id, &avp, &mut w, 128)
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(&self.content_id, buf, &self.avp_flags, 2116, 10415, 128);
@@ -9420,40 +9481,6 @@ impl DestinationInterface {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2002, 10415);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 4usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (2003, 10415) => {
-                    rt::typed::opt(&mut self.interface_id, &avp, &mut w, 128)
-                }
-                (2005, 10415) => {
-                    rt::typed::opt(&mut self.interface_text, &avp, &mut w, 128)
-                }
-                (2004, 10415) => {
-                    rt::typed::opt(&mut self.interface_port, &avp, &mut w, 128)
-                }
-                (2006, 10415) => {
-                    rt::typed::opt(&mut self.interface_type, &avp, &mut w, 128)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for DestinationInterface {
@@ -9466,11 +9493,45 @@ impl rt::AvpData for DestinationInterface {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 4usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (2003, 10415) => {
+                        rt::typed::opt(&mut self.interface_id, &avp, &mut w, 128)
+                    }
+                    (2005, 10415) => {
+                        rt::typed::opt(&mut self.interface_text, &avp, &mut w, 128)
+                    }
+                    (2004, 10415) => {
+                        rt::typed::opt(&mut self.interface_port, &avp, &mut w, 128)
+                    }
+                    (2006, 10415) => {
+                        rt::typed::opt(&mut self.interface_type, &avp, &mut w, 128)
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     #[inline]
     fn check(
@@ -9531,51 +9592,6 @@ impl EarlyMediaDescription {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1272, 10415);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 3usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (1273, 10415) => {
-                    rt::typed::opt(&mut self.sdp_timestamps, &avp, &mut w, 128)
-                }
-                (843, 10415) => {
-                    rt::typed::many(
-                        &mut self.sdp_media_component,
-                        &avp,
-                        &mut w,
-                        1,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                (842, 10415) => {
-                    rt::typed::many(
-                        &mut self.sdp_session_description,
-                        &avp,
-                        &mut w,
-                        2,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for EarlyMediaDescription {
@@ -9588,11 +9604,56 @@ impl rt::AvpData for EarlyMediaDescription {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 3usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (1273, 10415) => {
+                        rt::typed::opt(&mut self.sdp_timestamps, &avp, &mut w, 128)
+                    }
+                    (843, 10415) => {
+                        rt::typed::many(
+                            &mut self.sdp_media_component,
+                            &avp,
+                            &mut w,
+                            1,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    (842, 10415) => {
+                        rt::typed::many(
+                            &mut self.sdp_session_description,
+                            &avp,
+                            &mut w,
+                            2,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     #[inline]
     fn check(
@@ -9658,38 +9719,6 @@ impl EnhancedDiagnostics {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3901, 10415);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 1usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (2819, 10415) => {
-                    rt::typed::many(
-                        &mut self.ran_nas_release_cause,
-                        &avp,
-                        &mut w,
-                        0,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for EnhancedDiagnostics {
@@ -9702,11 +9731,43 @@ impl rt::AvpData for EnhancedDiagnostics {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 1usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (2819, 10415) => {
+                        rt::typed::many(
+                            &mut self.ran_nas_release_cause,
+                            &avp,
+                            &mut w,
+                            0,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_all(
@@ -9786,47 +9847,6 @@ impl Envelope {
             rt::dictionary::AvpType::Time,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 6usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (1269, 10415) => {
-                    rt::typed::one(&mut self.envelope_start_time, &avp, &mut w, 0, 128)
-                }
-                (1267, 10415) => {
-                    rt::typed::opt(&mut self.envelope_end_time, &avp, &mut w, 128)
-                }
-                (421, 0) => rt::typed::opt(&mut self.cc_total_octets, &avp, &mut w, 64),
-                (412, 0) => rt::typed::opt(&mut self.cc_input_octets, &avp, &mut w, 64),
-                (414, 0) => rt::typed::opt(&mut self.cc_output_octets, &avp, &mut w, 64),
-                (417, 0) => {
-                    rt::typed::many(
-                        &mut self.cc_service_specific_units,
-                        &avp,
-                        &mut w,
-                        5,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "ts32299"))]
 impl rt::AvpData for Envelope {
@@ -9839,11 +9859,64 @@ impl rt::AvpData for Envelope {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 6usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (1269, 10415) => {
+                        rt::typed::one(
+                            &mut self.envelope_start_time,
+                            &avp,
+                            &mut w,
+                            0,
+                            128,
+                        )
+                    }
+                    (1267, 10415) => {
+                        rt::typed::opt(&mut self.envelope_end_time, &avp, &mut w, 128)
+                    }
+                    (421, 0) => {
+                        rt::typed::opt(&mut self.cc_total_octets, &avp, &mut w, 64)
+                    }
+                    (412, 0) => {
+                        rt::typed::opt(&mut self.cc_input_octets, &avp, &mut w, 64)
+                    }
+                    (414, 0) => {
+                        rt::typed::opt(&mut self.cc_output_octets, &avp, &mut w, 64)
+                    }
+                    (417, 0) => {
+                        rt::typed::many(
+                            &mut self.cc_service_specific_units,
+                            &avp,
+                            &mut w,
+                            5,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(
@@ -9920,33 +9993,6 @@ impl EventType {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(823, 10415);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 3usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (824, 10415) => {
-                    rt::typed::opt(&mut self.tgpp_sip_method, &avp, &mut w, 192)
-                }
-                (825, 10415) => rt::typed::opt(&mut self.event, &avp, &mut w, 192),
-                (888, 10415) => rt::typed::opt(&mut self.expires, &avp, &mut w, 192),
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for EventType {
@@ -9959,11 +10005,38 @@ impl rt::AvpData for EventType {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 3usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (824, 10415) => {
+                        rt::typed::opt(&mut self.tgpp_sip_method, &avp, &mut w, 192)
+                    }
+                    (825, 10415) => rt::typed::opt(&mut self.event, &avp, &mut w, 192),
+                    (888, 10415) => rt::typed::opt(&mut self.expires, &avp, &mut w, 192),
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(&self.tgpp_sip_method, buf, &self.avp_flags, 824, 10415, 192);
@@ -10020,60 +10093,6 @@ impl ImInformation {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2110, 10415);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 4usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (2114, 10415) => {
-                    rt::typed::opt(
-                        &mut self.total_number_of_messages_sent,
-                        &avp,
-                        &mut w,
-                        128,
-                    )
-                }
-                (2113, 10415) => {
-                    rt::typed::opt(
-                        &mut self.total_number_of_messages_exploded,
-                        &avp,
-                        &mut w,
-                        128,
-                    )
-                }
-                (2112, 10415) => {
-                    rt::typed::opt(
-                        &mut self.number_of_messages_successfully_sent,
-                        &avp,
-                        &mut w,
-                        128,
-                    )
-                }
-                (2111, 10415) => {
-                    rt::typed::opt(
-                        &mut self.number_of_messages_successfully_exploded,
-                        &avp,
-                        &mut w,
-                        128,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for ImInformation {
@@ -10086,11 +10105,65 @@ impl rt::AvpData for ImInformation {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 4usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (2114, 10415) => {
+                        rt::typed::opt(
+                            &mut self.total_number_of_messages_sent,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (2113, 10415) => {
+                        rt::typed::opt(
+                            &mut self.total_number_of_messages_exploded,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (2112, 10415) => {
+                        rt::typed::opt(
+                            &mut self.number_of_messages_successfully_sent,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (2111, 10415) => {
+                        rt::typed::opt(
+                            &mut self.number_of_messages_successfully_exploded,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(
@@ -10382,349 +10455,6 @@ impl ImsInformation {
             rt::dictionary::AvpType::Enumerated,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 53usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (823, 10415) => rt::typed::opt(&mut self.event_type, &avp, &mut w, 192),
-                (829, 10415) => rt::typed::opt(&mut self.role_of_node, &avp, &mut w, 192),
-                (862, 10415) => {
-                    rt::typed::one(&mut self.node_functionality, &avp, &mut w, 2, 192)
-                }
-                (830, 10415) => {
-                    rt::typed::opt(&mut self.user_session_id, &avp, &mut w, 192)
-                }
-                (2320, 10415) => {
-                    rt::typed::opt(&mut self.outgoing_session_id, &avp, &mut w, 128)
-                }
-                (650, 10415) => {
-                    rt::typed::opt(&mut self.session_priority, &avp, &mut w, 128)
-                }
-                (831, 10415) => {
-                    rt::typed::many(
-                        &mut self.calling_party_address,
-                        &avp,
-                        &mut w,
-                        6,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                (832, 10415) => {
-                    rt::typed::opt(&mut self.called_party_address, &avp, &mut w, 192)
-                }
-                (1250, 10415) => {
-                    rt::typed::many(
-                        &mut self.called_asserted_identity,
-                        &avp,
-                        &mut w,
-                        8,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                (3917, 10415) => {
-                    rt::typed::opt(&mut self.called_identity_change, &avp, &mut w, 192)
-                }
-                (2024, 10415) => {
-                    rt::typed::opt(
-                        &mut self.number_portability_routing_information,
-                        &avp,
-                        &mut w,
-                        128,
-                    )
-                }
-                (2023, 10415) => {
-                    rt::typed::opt(
-                        &mut self.carrier_select_routing_information,
-                        &avp,
-                        &mut w,
-                        128,
-                    )
-                }
-                (1280, 10415) => {
-                    rt::typed::opt(
-                        &mut self.alternate_charged_party_address,
-                        &avp,
-                        &mut w,
-                        128,
-                    )
-                }
-                (1251, 10415) => {
-                    rt::typed::many(
-                        &mut self.requested_party_address,
-                        &avp,
-                        &mut w,
-                        13,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                (856, 10415) => {
-                    rt::typed::many(
-                        &mut self.associated_uri,
-                        &avp,
-                        &mut w,
-                        14,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                (833, 10415) => rt::typed::opt(&mut self.time_stamps, &avp, &mut w, 192),
-                (850, 10415) => {
-                    rt::typed::many(
-                        &mut self.application_server_information,
-                        &avp,
-                        &mut w,
-                        16,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                (838, 10415) => {
-                    rt::typed::many(
-                        &mut self.inter_operator_identifier,
-                        &avp,
-                        &mut w,
-                        17,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                (2701, 10415) => {
-                    rt::typed::many(
-                        &mut self.transit_ioi_list,
-                        &avp,
-                        &mut w,
-                        18,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                (841, 10415) => {
-                    rt::typed::opt(&mut self.ims_charging_identifier, &avp, &mut w, 192)
-                }
-                (842, 10415) => {
-                    rt::typed::many(
-                        &mut self.sdp_session_description,
-                        &avp,
-                        &mut w,
-                        20,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                (843, 10415) => {
-                    rt::typed::many(
-                        &mut self.sdp_media_component,
-                        &avp,
-                        &mut w,
-                        21,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                (848, 10415) => {
-                    rt::typed::opt(&mut self.served_party_ip_address, &avp, &mut w, 192)
-                }
-                (603, 10415) => {
-                    rt::typed::opt(&mut self.server_capabilities, &avp, &mut w, 192)
-                }
-                (851, 10415) => {
-                    rt::typed::opt(&mut self.trunk_group_id, &avp, &mut w, 192)
-                }
-                (854, 10415) => {
-                    rt::typed::opt(&mut self.bearer_service, &avp, &mut w, 192)
-                }
-                (855, 10415) => rt::typed::opt(&mut self.service_id, &avp, &mut w, 192),
-                (1249, 10415) => {
-                    rt::typed::many(
-                        &mut self.service_specific_info,
-                        &avp,
-                        &mut w,
-                        27,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                (889, 10415) => {
-                    rt::typed::many(
-                        &mut self.message_body,
-                        &avp,
-                        &mut w,
-                        28,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                (861, 10415) => rt::typed::opt(&mut self.cause_code, &avp, &mut w, 192),
-                (3401, 10415) => {
-                    rt::typed::many(
-                        &mut self.reason_header,
-                        &avp,
-                        &mut w,
-                        30,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                (1263, 10415) => {
-                    rt::typed::many(
-                        &mut self.access_network_information,
-                        &avp,
-                        &mut w,
-                        31,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                (3924, 10415) => {
-                    rt::typed::opt(
-                        &mut self.cellular_network_information,
-                        &avp,
-                        &mut w,
-                        192,
-                    )
-                }
-                (1272, 10415) => {
-                    rt::typed::many(
-                        &mut self.early_media_description,
-                        &avp,
-                        &mut w,
-                        33,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                (1281, 10415) => {
-                    rt::typed::opt(
-                        &mut self.ims_communication_service_identifier,
-                        &avp,
-                        &mut w,
-                        128,
-                    )
-                }
-                (2601, 10415) => {
-                    rt::typed::opt(
-                        &mut self.ims_application_reference_identifier,
-                        &avp,
-                        &mut w,
-                        192,
-                    )
-                }
-                (2303, 10415) => {
-                    rt::typed::opt(&mut self.online_charging_flag, &avp, &mut w, 128)
-                }
-                (2305, 10415) => {
-                    rt::typed::opt(
-                        &mut self.real_time_tariff_information,
-                        &avp,
-                        &mut w,
-                        128,
-                    )
-                }
-                (2309, 10415) => {
-                    rt::typed::opt(&mut self.account_expiration, &avp, &mut w, 128)
-                }
-                (2321, 10415) => {
-                    rt::typed::opt(
-                        &mut self.initial_ims_charging_identifier,
-                        &avp,
-                        &mut w,
-                        128,
-                    )
-                }
-                (2703, 10415) => {
-                    rt::typed::many(
-                        &mut self.nni_information,
-                        &avp,
-                        &mut w,
-                        40,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                (2708, 10415) => {
-                    rt::typed::opt(&mut self.from_address, &avp, &mut w, 192)
-                }
-                (2322, 10415) => {
-                    rt::typed::opt(&mut self.ims_emergency_indicator, &avp, &mut w, 192)
-                }
-                (2713, 10415) => {
-                    rt::typed::opt(
-                        &mut self.ims_visited_network_identifier,
-                        &avp,
-                        &mut w,
-                        192,
-                    )
-                }
-                (4401, 10415) => {
-                    rt::typed::many(
-                        &mut self.access_network_info_change,
-                        &avp,
-                        &mut w,
-                        44,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                (2709, 10415) => {
-                    rt::typed::many(
-                        &mut self.access_transfer_information,
-                        &avp,
-                        &mut w,
-                        45,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                (2711, 10415) => {
-                    rt::typed::opt(
-                        &mut self.related_ims_charging_identifier,
-                        &avp,
-                        &mut w,
-                        192,
-                    )
-                }
-                (2712, 10415) => {
-                    rt::typed::opt(
-                        &mut self.related_ims_charging_identifier_node,
-                        &avp,
-                        &mut w,
-                        192,
-                    )
-                }
-                (3403, 10415) => {
-                    rt::typed::opt(&mut self.route_header_received, &avp, &mut w, 192)
-                }
-                (3404, 10415) => {
-                    rt::typed::opt(&mut self.route_header_transmitted, &avp, &mut w, 192)
-                }
-                (3402, 10415) => rt::typed::opt(&mut self.instance_id, &avp, &mut w, 192),
-                (2717, 10415) => {
-                    rt::typed::opt(&mut self.tad_identifier, &avp, &mut w, 128)
-                }
-                (4413, 10415) => {
-                    rt::typed::opt(&mut self.fe_identifier_list, &avp, &mut w, 192)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for ImsInformation {
@@ -10737,11 +10467,402 @@ impl rt::AvpData for ImsInformation {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 53usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (823, 10415) => {
+                        rt::typed::opt(&mut self.event_type, &avp, &mut w, 192)
+                    }
+                    (829, 10415) => {
+                        rt::typed::opt(&mut self.role_of_node, &avp, &mut w, 192)
+                    }
+                    (862, 10415) => {
+                        rt::typed::one(
+                            &mut self.node_functionality,
+                            &avp,
+                            &mut w,
+                            2,
+                            192,
+                        )
+                    }
+                    (830, 10415) => {
+                        rt::typed::opt(&mut self.user_session_id, &avp, &mut w, 192)
+                    }
+                    (2320, 10415) => {
+                        rt::typed::opt(&mut self.outgoing_session_id, &avp, &mut w, 128)
+                    }
+                    (650, 10415) => {
+                        rt::typed::opt(&mut self.session_priority, &avp, &mut w, 128)
+                    }
+                    (831, 10415) => {
+                        rt::typed::many(
+                            &mut self.calling_party_address,
+                            &avp,
+                            &mut w,
+                            6,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    (832, 10415) => {
+                        rt::typed::opt(&mut self.called_party_address, &avp, &mut w, 192)
+                    }
+                    (1250, 10415) => {
+                        rt::typed::many(
+                            &mut self.called_asserted_identity,
+                            &avp,
+                            &mut w,
+                            8,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    (3917, 10415) => {
+                        rt::typed::opt(
+                            &mut self.called_identity_change,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (2024, 10415) => {
+                        rt::typed::opt(
+                            &mut self.number_portability_routing_information,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (2023, 10415) => {
+                        rt::typed::opt(
+                            &mut self.carrier_select_routing_information,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (1280, 10415) => {
+                        rt::typed::opt(
+                            &mut self.alternate_charged_party_address,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (1251, 10415) => {
+                        rt::typed::many(
+                            &mut self.requested_party_address,
+                            &avp,
+                            &mut w,
+                            13,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    (856, 10415) => {
+                        rt::typed::many(
+                            &mut self.associated_uri,
+                            &avp,
+                            &mut w,
+                            14,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    (833, 10415) => {
+                        rt::typed::opt(&mut self.time_stamps, &avp, &mut w, 192)
+                    }
+                    (850, 10415) => {
+                        rt::typed::many(
+                            &mut self.application_server_information,
+                            &avp,
+                            &mut w,
+                            16,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    (838, 10415) => {
+                        rt::typed::many(
+                            &mut self.inter_operator_identifier,
+                            &avp,
+                            &mut w,
+                            17,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    (2701, 10415) => {
+                        rt::typed::many(
+                            &mut self.transit_ioi_list,
+                            &avp,
+                            &mut w,
+                            18,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    (841, 10415) => {
+                        rt::typed::opt(
+                            &mut self.ims_charging_identifier,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (842, 10415) => {
+                        rt::typed::many(
+                            &mut self.sdp_session_description,
+                            &avp,
+                            &mut w,
+                            20,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    (843, 10415) => {
+                        rt::typed::many(
+                            &mut self.sdp_media_component,
+                            &avp,
+                            &mut w,
+                            21,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    (848, 10415) => {
+                        rt::typed::opt(
+                            &mut self.served_party_ip_address,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (603, 10415) => {
+                        rt::typed::opt(&mut self.server_capabilities, &avp, &mut w, 192)
+                    }
+                    (851, 10415) => {
+                        rt::typed::opt(&mut self.trunk_group_id, &avp, &mut w, 192)
+                    }
+                    (854, 10415) => {
+                        rt::typed::opt(&mut self.bearer_service, &avp, &mut w, 192)
+                    }
+                    (855, 10415) => {
+                        rt::typed::opt(&mut self.service_id, &avp, &mut w, 192)
+                    }
+                    (1249, 10415) => {
+                        rt::typed::many(
+                            &mut self.service_specific_info,
+                            &avp,
+                            &mut w,
+                            27,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    (889, 10415) => {
+                        rt::typed::many(
+                            &mut self.message_body,
+                            &avp,
+                            &mut w,
+                            28,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    (861, 10415) => {
+                        rt::typed::opt(&mut self.cause_code, &avp, &mut w, 192)
+                    }
+                    (3401, 10415) => {
+                        rt::typed::many(
+                            &mut self.reason_header,
+                            &avp,
+                            &mut w,
+                            30,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    (1263, 10415) => {
+                        rt::typed::many(
+                            &mut self.access_network_information,
+                            &avp,
+                            &mut w,
+                            31,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    (3924, 10415) => {
+                        rt::typed::opt(
+                            &mut self.cellular_network_information,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (1272, 10415) => {
+                        rt::typed::many(
+                            &mut self.early_media_description,
+                            &avp,
+                            &mut w,
+                            33,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    (1281, 10415) => {
+                        rt::typed::opt(
+                            &mut self.ims_communication_service_identifier,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (2601, 10415) => {
+                        rt::typed::opt(
+                            &mut self.ims_application_reference_identifier,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (2303, 10415) => {
+                        rt::typed::opt(&mut self.online_charging_flag, &avp, &mut w, 128)
+                    }
+                    (2305, 10415) => {
+                        rt::typed::opt(
+                            &mut self.real_time_tariff_information,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (2309, 10415) => {
+                        rt::typed::opt(&mut self.account_expiration, &avp, &mut w, 128)
+                    }
+                    (2321, 10415) => {
+                        rt::typed::opt(
+                            &mut self.initial_ims_charging_identifier,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (2703, 10415) => {
+                        rt::typed::many(
+                            &mut self.nni_information,
+                            &avp,
+                            &mut w,
+                            40,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    (2708, 10415) => {
+                        rt::typed::opt(&mut self.from_address, &avp, &mut w, 192)
+                    }
+                    (2322, 10415) => {
+                        rt::typed::opt(
+                            &mut self.ims_emergency_indicator,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (2713, 10415) => {
+                        rt::typed::opt(
+                            &mut self.ims_visited_network_identifier,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (4401, 10415) => {
+                        rt::typed::many(
+                            &mut self.access_network_info_change,
+                            &avp,
+                            &mut w,
+                            44,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    (2709, 10415) => {
+                        rt::typed::many(
+                            &mut self.access_transfer_information,
+                            &avp,
+                            &mut w,
+                            45,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    (2711, 10415) => {
+                        rt::typed::opt(
+                            &mut self.related_ims_charging_identifier,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (2712, 10415) => {
+                        rt::typed::opt(
+                            &mut self.related_ims_charging_identifier_node,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (3403, 10415) => {
+                        rt::typed::opt(
+                            &mut self.route_header_received,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (3404, 10415) => {
+                        rt::typed::opt(
+                            &mut self.route_header_transmitted,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (3402, 10415) => {
+                        rt::typed::opt(&mut self.instance_id, &avp, &mut w, 192)
+                    }
+                    (2717, 10415) => {
+                        rt::typed::opt(&mut self.tad_identifier, &avp, &mut w, 128)
+                    }
+                    (4413, 10415) => {
+                        rt::typed::opt(&mut self.fe_identifier_list, &avp, &mut w, 192)
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     #[inline]
     fn check(
@@ -11129,30 +11250,6 @@ impl IncrementalCost {
             rt::dictionary::AvpType::Integer64,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 2usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (447, 0) => rt::typed::one(&mut self.value_digits, &avp, &mut w, 0, 64),
-                (429, 0) => rt::typed::opt(&mut self.exponent, &avp, &mut w, 64),
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for IncrementalCost {
@@ -11165,11 +11262,37 @@ impl rt::AvpData for IncrementalCost {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 2usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (447, 0) => {
+                        rt::typed::one(&mut self.value_digits, &avp, &mut w, 0, 64)
+                    }
+                    (429, 0) => rt::typed::opt(&mut self.exponent, &avp, &mut w, 64),
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.value_digits, buf, &self.avp_flags, 447, 0, 64);
@@ -11217,34 +11340,6 @@ impl InterOperatorIdentifier {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(838, 10415);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 2usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (839, 10415) => {
-                    rt::typed::opt(&mut self.originating_ioi, &avp, &mut w, 192)
-                }
-                (840, 10415) => {
-                    rt::typed::opt(&mut self.terminating_ioi, &avp, &mut w, 192)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for InterOperatorIdentifier {
@@ -11257,11 +11352,39 @@ impl rt::AvpData for InterOperatorIdentifier {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 2usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (839, 10415) => {
+                        rt::typed::opt(&mut self.originating_ioi, &avp, &mut w, 192)
+                    }
+                    (840, 10415) => {
+                        rt::typed::opt(&mut self.terminating_ioi, &avp, &mut w, 192)
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(&self.originating_ioi, buf, &self.avp_flags, 839, 10415, 192);
@@ -11313,37 +11436,6 @@ impl IsupCause {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3416, 10415);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 3usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (3423, 10415) => {
-                    rt::typed::opt(&mut self.isup_cause_location, &avp, &mut w, 192)
-                }
-                (3424, 10415) => {
-                    rt::typed::opt(&mut self.isup_cause_value, &avp, &mut w, 192)
-                }
-                (3422, 10415) => {
-                    rt::typed::opt(&mut self.isup_cause_diagnostics, &avp, &mut w, 192)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for IsupCause {
@@ -11356,11 +11448,47 @@ impl rt::AvpData for IsupCause {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 3usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (3423, 10415) => {
+                        rt::typed::opt(&mut self.isup_cause_location, &avp, &mut w, 192)
+                    }
+                    (3424, 10415) => {
+                        rt::typed::opt(&mut self.isup_cause_value, &avp, &mut w, 192)
+                    }
+                    (3422, 10415) => {
+                        rt::typed::opt(
+                            &mut self.isup_cause_diagnostics,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(
@@ -11446,44 +11574,6 @@ impl LcsClientId {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1232, 10415);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 6usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (1241, 10415) => {
-                    rt::typed::opt(&mut self.lcs_client_type, &avp, &mut w, 192)
-                }
-                (1234, 10415) => {
-                    rt::typed::opt(&mut self.lcs_client_external_id, &avp, &mut w, 192)
-                }
-                (1233, 10415) => {
-                    rt::typed::opt(&mut self.lcs_client_dialed_by_ms, &avp, &mut w, 192)
-                }
-                (1235, 10415) => {
-                    rt::typed::opt(&mut self.lcs_client_name, &avp, &mut w, 192)
-                }
-                (1231, 10415) => rt::typed::opt(&mut self.lcs_apn, &avp, &mut w, 192),
-                (1239, 10415) => {
-                    rt::typed::opt(&mut self.lcs_requestor_id, &avp, &mut w, 192)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for LcsClientId {
@@ -11496,11 +11586,59 @@ impl rt::AvpData for LcsClientId {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 6usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (1241, 10415) => {
+                        rt::typed::opt(&mut self.lcs_client_type, &avp, &mut w, 192)
+                    }
+                    (1234, 10415) => {
+                        rt::typed::opt(
+                            &mut self.lcs_client_external_id,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (1233, 10415) => {
+                        rt::typed::opt(
+                            &mut self.lcs_client_dialed_by_ms,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (1235, 10415) => {
+                        rt::typed::opt(&mut self.lcs_client_name, &avp, &mut w, 192)
+                    }
+                    (1231, 10415) => rt::typed::opt(&mut self.lcs_apn, &avp, &mut w, 192),
+                    (1239, 10415) => {
+                        rt::typed::opt(&mut self.lcs_requestor_id, &avp, &mut w, 192)
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     #[inline]
     fn check(
@@ -11598,37 +11736,6 @@ impl LcsClientName {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1235, 10415);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 3usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (1236, 10415) => {
-                    rt::typed::opt(&mut self.lcs_data_coding_scheme, &avp, &mut w, 192)
-                }
-                (1238, 10415) => {
-                    rt::typed::opt(&mut self.lcs_name_string, &avp, &mut w, 192)
-                }
-                (1237, 10415) => {
-                    rt::typed::opt(&mut self.lcs_format_indicator, &avp, &mut w, 192)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for LcsClientName {
@@ -11641,11 +11748,47 @@ impl rt::AvpData for LcsClientName {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 3usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (1236, 10415) => {
+                        rt::typed::opt(
+                            &mut self.lcs_data_coding_scheme,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (1238, 10415) => {
+                        rt::typed::opt(&mut self.lcs_name_string, &avp, &mut w, 192)
+                    }
+                    (1237, 10415) => {
+                        rt::typed::opt(&mut self.lcs_format_indicator, &avp, &mut w, 192)
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(
@@ -11731,42 +11874,6 @@ impl LcsInformation {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(878, 10415);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 6usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (1232, 10415) => {
-                    rt::typed::opt(&mut self.lcs_client_id, &avp, &mut w, 192)
-                }
-                (1244, 10415) => {
-                    rt::typed::opt(&mut self.location_type, &avp, &mut w, 192)
-                }
-                (1242, 10415) => {
-                    rt::typed::opt(&mut self.location_estimate, &avp, &mut w, 192)
-                }
-                (1245, 10415) => {
-                    rt::typed::opt(&mut self.positioning_data, &avp, &mut w, 192)
-                }
-                (1, 10415) => rt::typed::opt(&mut self.tgpp_imsi, &avp, &mut w, 192),
-                (701, 10415) => rt::typed::opt(&mut self.msisdn, &avp, &mut w, 192),
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for LcsInformation {
@@ -11779,11 +11886,47 @@ impl rt::AvpData for LcsInformation {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 6usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (1232, 10415) => {
+                        rt::typed::opt(&mut self.lcs_client_id, &avp, &mut w, 192)
+                    }
+                    (1244, 10415) => {
+                        rt::typed::opt(&mut self.location_type, &avp, &mut w, 192)
+                    }
+                    (1242, 10415) => {
+                        rt::typed::opt(&mut self.location_estimate, &avp, &mut w, 192)
+                    }
+                    (1245, 10415) => {
+                        rt::typed::opt(&mut self.positioning_data, &avp, &mut w, 192)
+                    }
+                    (1, 10415) => rt::typed::opt(&mut self.tgpp_imsi, &avp, &mut w, 192),
+                    (701, 10415) => rt::typed::opt(&mut self.msisdn, &avp, &mut w, 192),
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     #[inline]
     fn check(
@@ -11856,34 +11999,6 @@ impl LcsRequestorId {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1239, 10415);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 2usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (1236, 10415) => {
-                    rt::typed::opt(&mut self.lcs_data_coding_scheme, &avp, &mut w, 192)
-                }
-                (1240, 10415) => {
-                    rt::typed::opt(&mut self.lcs_requestor_id_string, &avp, &mut w, 192)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for LcsRequestorId {
@@ -11896,11 +12011,49 @@ impl rt::AvpData for LcsRequestorId {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 2usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (1236, 10415) => {
+                        rt::typed::opt(
+                            &mut self.lcs_data_coding_scheme,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (1240, 10415) => {
+                        rt::typed::opt(
+                            &mut self.lcs_requestor_id_string,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(
@@ -11962,32 +12115,6 @@ impl LocationInfo {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3460, 10415);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 2usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (22, 10415) => {
-                    rt::typed::opt(&mut self.tgpp_user_location_info, &avp, &mut w, 192)
-                }
-                (2038, 10415) => rt::typed::opt(&mut self.change_time, &avp, &mut w, 128),
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for LocationInfo {
@@ -12000,11 +12127,44 @@ impl rt::AvpData for LocationInfo {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 2usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (22, 10415) => {
+                        rt::typed::opt(
+                            &mut self.tgpp_user_location_info,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (2038, 10415) => {
+                        rt::typed::opt(&mut self.change_time, &avp, &mut w, 128)
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(
@@ -12059,39 +12219,6 @@ impl LocationType {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1244, 10415);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 2usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (1243, 10415) => {
-                    rt::typed::opt(&mut self.location_estimate_type, &avp, &mut w, 192)
-                }
-                (1230, 10415) => {
-                    rt::typed::opt(
-                        &mut self.deferred_location_event_type,
-                        &avp,
-                        &mut w,
-                        192,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for LocationType {
@@ -12104,11 +12231,49 @@ impl rt::AvpData for LocationType {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 2usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (1243, 10415) => {
+                        rt::typed::opt(
+                            &mut self.location_estimate_type,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (1230, 10415) => {
+                        rt::typed::opt(
+                            &mut self.deferred_location_event_type,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(
@@ -12250,92 +12415,6 @@ impl MbmsInformation {
             rt::dictionary::AvpType::Enumerated,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 15usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (900, 10415) => rt::typed::one(&mut self.tmgi, &avp, &mut w, 0, 192),
-                (906, 10415) => {
-                    rt::typed::one(&mut self.mbms_service_type, &avp, &mut w, 1, 192)
-                }
-                (1225, 10415) => {
-                    rt::typed::one(
-                        &mut self.mbms_user_service_type,
-                        &avp,
-                        &mut w,
-                        2,
-                        128,
-                    )
-                }
-                (1224, 10415) => {
-                    rt::typed::opt(&mut self.file_repair_supported, &avp, &mut w, 128)
-                }
-                (901, 10415) => {
-                    rt::typed::opt(
-                        &mut self.required_mbms_bearer_capabilities,
-                        &avp,
-                        &mut w,
-                        192,
-                    )
-                }
-                (907, 10415) => {
-                    rt::typed::opt(&mut self.mbms_2g_3g_indicator, &avp, &mut w, 192)
-                }
-                (909, 10415) => rt::typed::opt(&mut self.rai, &avp, &mut w, 192),
-                (903, 10415) => {
-                    rt::typed::many(
-                        &mut self.mbms_service_area,
-                        &avp,
-                        &mut w,
-                        7,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                (908, 10415) => {
-                    rt::typed::opt(&mut self.mbms_session_identity, &avp, &mut w, 192)
-                }
-                (921, 10415) => {
-                    rt::typed::opt(
-                        &mut self.cn_ip_multicast_distribution,
-                        &avp,
-                        &mut w,
-                        128,
-                    )
-                }
-                (2307, 10415) => {
-                    rt::typed::opt(&mut self.mbms_gw_address, &avp, &mut w, 128)
-                }
-                (2323, 10415) => {
-                    rt::typed::opt(&mut self.mbms_charged_party, &avp, &mut w, 192)
-                }
-                (701, 10415) => {
-                    rt::typed::many(&mut self.msisdn, &avp, &mut w, 12, 192, u32::MAX)
-                }
-                (929, 10415) => {
-                    rt::typed::opt(&mut self.mbms_data_transfer_start, &avp, &mut w, 192)
-                }
-                (930, 10415) => {
-                    rt::typed::opt(&mut self.mbms_data_transfer_stop, &avp, &mut w, 192)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for MbmsInformation {
@@ -12348,11 +12427,124 @@ impl rt::AvpData for MbmsInformation {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 15usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (900, 10415) => rt::typed::one(&mut self.tmgi, &avp, &mut w, 0, 192),
+                    (906, 10415) => {
+                        rt::typed::one(&mut self.mbms_service_type, &avp, &mut w, 1, 192)
+                    }
+                    (1225, 10415) => {
+                        rt::typed::one(
+                            &mut self.mbms_user_service_type,
+                            &avp,
+                            &mut w,
+                            2,
+                            128,
+                        )
+                    }
+                    (1224, 10415) => {
+                        rt::typed::opt(
+                            &mut self.file_repair_supported,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (901, 10415) => {
+                        rt::typed::opt(
+                            &mut self.required_mbms_bearer_capabilities,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (907, 10415) => {
+                        rt::typed::opt(&mut self.mbms_2g_3g_indicator, &avp, &mut w, 192)
+                    }
+                    (909, 10415) => rt::typed::opt(&mut self.rai, &avp, &mut w, 192),
+                    (903, 10415) => {
+                        rt::typed::many(
+                            &mut self.mbms_service_area,
+                            &avp,
+                            &mut w,
+                            7,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    (908, 10415) => {
+                        rt::typed::opt(
+                            &mut self.mbms_session_identity,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (921, 10415) => {
+                        rt::typed::opt(
+                            &mut self.cn_ip_multicast_distribution,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (2307, 10415) => {
+                        rt::typed::opt(&mut self.mbms_gw_address, &avp, &mut w, 128)
+                    }
+                    (2323, 10415) => {
+                        rt::typed::opt(&mut self.mbms_charged_party, &avp, &mut w, 192)
+                    }
+                    (701, 10415) => {
+                        rt::typed::many(
+                            &mut self.msisdn,
+                            &avp,
+                            &mut w,
+                            12,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    (929, 10415) => {
+                        rt::typed::opt(
+                            &mut self.mbms_data_transfer_start,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (930, 10415) => {
+                        rt::typed::opt(
+                            &mut self.mbms_data_transfer_stop,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     #[inline]
     fn check(
@@ -12531,38 +12723,6 @@ impl MessageBody {
             rt::dictionary::AvpType::Unsigned32,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 4usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (826, 10415) => {
-                    rt::typed::one(&mut self.content_type, &avp, &mut w, 0, 192)
-                }
-                (827, 10415) => {
-                    rt::typed::one(&mut self.content_length, &avp, &mut w, 1, 192)
-                }
-                (828, 10415) => {
-                    rt::typed::opt(&mut self.content_disposition, &avp, &mut w, 192)
-                }
-                (864, 10415) => rt::typed::opt(&mut self.originator, &avp, &mut w, 192),
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for MessageBody {
@@ -12575,11 +12735,45 @@ impl rt::AvpData for MessageBody {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 4usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (826, 10415) => {
+                        rt::typed::one(&mut self.content_type, &avp, &mut w, 0, 192)
+                    }
+                    (827, 10415) => {
+                        rt::typed::one(&mut self.content_length, &avp, &mut w, 1, 192)
+                    }
+                    (828, 10415) => {
+                        rt::typed::opt(&mut self.content_disposition, &avp, &mut w, 192)
+                    }
+                    (864, 10415) => {
+                        rt::typed::opt(&mut self.originator, &avp, &mut w, 192)
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.content_type, buf, &self.avp_flags, 826, 10415, 192);
@@ -12636,32 +12830,6 @@ impl MessageClass {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1213, 10415);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 2usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (1214, 10415) => {
-                    rt::typed::opt(&mut self.class_identifier, &avp, &mut w, 128)
-                }
-                (1215, 10415) => rt::typed::opt(&mut self.token_text, &avp, &mut w, 128),
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for MessageClass {
@@ -12674,11 +12842,39 @@ impl rt::AvpData for MessageClass {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 2usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (1214, 10415) => {
+                        rt::typed::opt(&mut self.class_identifier, &avp, &mut w, 128)
+                    }
+                    (1215, 10415) => {
+                        rt::typed::opt(&mut self.token_text, &avp, &mut w, 128)
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(
@@ -12741,50 +12937,6 @@ impl MmContentType {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1203, 10415);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 4usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (1204, 10415) => rt::typed::opt(&mut self.type_number, &avp, &mut w, 128),
-                (1205, 10415) => {
-                    rt::typed::opt(
-                        &mut self.additional_type_information,
-                        &avp,
-                        &mut w,
-                        128,
-                    )
-                }
-                (1206, 10415) => {
-                    rt::typed::opt(&mut self.content_size, &avp, &mut w, 128)
-                }
-                (1207, 10415) => {
-                    rt::typed::many(
-                        &mut self.additional_content_information,
-                        &avp,
-                        &mut w,
-                        3,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for MmContentType {
@@ -12797,11 +12949,57 @@ impl rt::AvpData for MmContentType {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 4usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (1204, 10415) => {
+                        rt::typed::opt(&mut self.type_number, &avp, &mut w, 128)
+                    }
+                    (1205, 10415) => {
+                        rt::typed::opt(
+                            &mut self.additional_type_information,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (1206, 10415) => {
+                        rt::typed::opt(&mut self.content_size, &avp, &mut w, 128)
+                    }
+                    (1207, 10415) => {
+                        rt::typed::many(
+                            &mut self.additional_content_information,
+                            &avp,
+                            &mut w,
+                            3,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(&self.type_number, buf, &self.avp_flags, 1204, 10415, 128);
@@ -12937,91 +13135,6 @@ impl MmsInformation {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(877, 10415);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 20usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (886, 10415) => {
-                    rt::typed::opt(&mut self.originator_address, &avp, &mut w, 192)
-                }
-                (1201, 10415) => {
-                    rt::typed::many(
-                        &mut self.recipient_address,
-                        &avp,
-                        &mut w,
-                        1,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                (1202, 10415) => {
-                    rt::typed::opt(&mut self.submission_time, &avp, &mut w, 128)
-                }
-                (1203, 10415) => {
-                    rt::typed::opt(&mut self.mm_content_type, &avp, &mut w, 128)
-                }
-                (1209, 10415) => rt::typed::opt(&mut self.priority, &avp, &mut w, 128),
-                (1210, 10415) => rt::typed::opt(&mut self.message_id, &avp, &mut w, 128),
-                (1211, 10415) => {
-                    rt::typed::opt(&mut self.message_type, &avp, &mut w, 128)
-                }
-                (1212, 10415) => {
-                    rt::typed::opt(&mut self.message_size, &avp, &mut w, 128)
-                }
-                (1213, 10415) => {
-                    rt::typed::opt(&mut self.message_class, &avp, &mut w, 128)
-                }
-                (1216, 10415) => {
-                    rt::typed::opt(
-                        &mut self.delivery_report_requested,
-                        &avp,
-                        &mut w,
-                        128,
-                    )
-                }
-                (1222, 10415) => {
-                    rt::typed::opt(
-                        &mut self.read_reply_report_requested,
-                        &avp,
-                        &mut w,
-                        128,
-                    )
-                }
-                (1248, 10415) => {
-                    rt::typed::opt(&mut self.mmbox_storage_requested, &avp, &mut w, 128)
-                }
-                (1218, 10415) => rt::typed::opt(&mut self.applic_id, &avp, &mut w, 128),
-                (1223, 10415) => {
-                    rt::typed::opt(&mut self.reply_applic_id, &avp, &mut w, 128)
-                }
-                (1219, 10415) => {
-                    rt::typed::opt(&mut self.aux_applic_info, &avp, &mut w, 128)
-                }
-                (1220, 10415) => {
-                    rt::typed::opt(&mut self.content_class, &avp, &mut w, 128)
-                }
-                (1221, 10415) => rt::typed::opt(&mut self.drm_content, &avp, &mut w, 128),
-                (1217, 10415) => rt::typed::opt(&mut self.adaptations, &avp, &mut w, 128),
-                (1101, 10415) => rt::typed::opt(&mut self.vasp_id, &avp, &mut w, 128),
-                (1102, 10415) => rt::typed::opt(&mut self.vas_id, &avp, &mut w, 128),
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for MmsInformation {
@@ -13034,11 +13147,111 @@ impl rt::AvpData for MmsInformation {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 20usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (886, 10415) => {
+                        rt::typed::opt(&mut self.originator_address, &avp, &mut w, 192)
+                    }
+                    (1201, 10415) => {
+                        rt::typed::many(
+                            &mut self.recipient_address,
+                            &avp,
+                            &mut w,
+                            1,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    (1202, 10415) => {
+                        rt::typed::opt(&mut self.submission_time, &avp, &mut w, 128)
+                    }
+                    (1203, 10415) => {
+                        rt::typed::opt(&mut self.mm_content_type, &avp, &mut w, 128)
+                    }
+                    (1209, 10415) => {
+                        rt::typed::opt(&mut self.priority, &avp, &mut w, 128)
+                    }
+                    (1210, 10415) => {
+                        rt::typed::opt(&mut self.message_id, &avp, &mut w, 128)
+                    }
+                    (1211, 10415) => {
+                        rt::typed::opt(&mut self.message_type, &avp, &mut w, 128)
+                    }
+                    (1212, 10415) => {
+                        rt::typed::opt(&mut self.message_size, &avp, &mut w, 128)
+                    }
+                    (1213, 10415) => {
+                        rt::typed::opt(&mut self.message_class, &avp, &mut w, 128)
+                    }
+                    (1216, 10415) => {
+                        rt::typed::opt(
+                            &mut self.delivery_report_requested,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (1222, 10415) => {
+                        rt::typed::opt(
+                            &mut self.read_reply_report_requested,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (1248, 10415) => {
+                        rt::typed::opt(
+                            &mut self.mmbox_storage_requested,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (1218, 10415) => {
+                        rt::typed::opt(&mut self.applic_id, &avp, &mut w, 128)
+                    }
+                    (1223, 10415) => {
+                        rt::typed::opt(&mut self.reply_applic_id, &avp, &mut w, 128)
+                    }
+                    (1219, 10415) => {
+                        rt::typed::opt(&mut self.aux_applic_info, &avp, &mut w, 128)
+                    }
+                    (1220, 10415) => {
+                        rt::typed::opt(&mut self.content_class, &avp, &mut w, 128)
+                    }
+                    (1221, 10415) => {
+                        rt::typed::opt(&mut self.drm_content, &avp, &mut w, 128)
+                    }
+                    (1217, 10415) => {
+                        rt::typed::opt(&mut self.adaptations, &avp, &mut w, 128)
+                    }
+                    (1101, 10415) => rt::typed::opt(&mut self.vasp_id, &avp, &mut w, 128),
+                    (1102, 10415) => rt::typed::opt(&mut self.vas_id, &avp, &mut w, 128),
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     #[inline]
     fn check(
@@ -13170,38 +13383,6 @@ impl MmtelInformation {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2030, 10415);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 1usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (2048, 10415) => {
-                    rt::typed::many(
-                        &mut self.supplementary_service,
-                        &avp,
-                        &mut w,
-                        0,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for MmtelInformation {
@@ -13214,11 +13395,43 @@ impl rt::AvpData for MmtelInformation {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 1usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (2048, 10415) => {
+                        rt::typed::many(
+                            &mut self.supplementary_service,
+                            &avp,
+                            &mut w,
+                            0,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_all(
@@ -13328,99 +13541,6 @@ impl MonitoringEventInformation {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3921, 10415);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 15usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (3922, 10415) => {
-                    rt::typed::opt(
-                        &mut self.monitoring_event_functionality,
-                        &avp,
-                        &mut w,
-                        192,
-                    )
-                }
-                (55, 0) => rt::typed::opt(&mut self.event_timestamp, &avp, &mut w, 64),
-                (3919, 10415) => {
-                    rt::typed::opt(
-                        &mut self.monitoring_event_configuration_activity,
-                        &avp,
-                        &mut w,
-                        192,
-                    )
-                }
-                (3124, 10415) => {
-                    rt::typed::opt(&mut self.scef_reference_id, &avp, &mut w, 192)
-                }
-                (3125, 10415) => rt::typed::opt(&mut self.scef_id, &avp, &mut w, 192),
-                (3127, 10415) => {
-                    rt::typed::opt(&mut self.monitoring_type, &avp, &mut w, 192)
-                }
-                (3128, 10415) => {
-                    rt::typed::opt(
-                        &mut self.maximum_number_of_reports,
-                        &avp,
-                        &mut w,
-                        192,
-                    )
-                }
-                (3130, 10415) => {
-                    rt::typed::opt(&mut self.monitoring_duration, &avp, &mut w, 192)
-                }
-                (857, 10415) => {
-                    rt::typed::opt(&mut self.charged_party, &avp, &mut w, 192)
-                }
-                (3131, 10415) => {
-                    rt::typed::opt(&mut self.maximum_detection_time, &avp, &mut w, 192)
-                }
-                (3129, 10415) => {
-                    rt::typed::opt(
-                        &mut self.ue_reachability_configuration,
-                        &avp,
-                        &mut w,
-                        192,
-                    )
-                }
-                (3136, 10415) => {
-                    rt::typed::opt(&mut self.monte_location_type, &avp, &mut w, 192)
-                }
-                (3137, 10415) => rt::typed::opt(&mut self.accuracy, &avp, &mut w, 192),
-                (4306, 10415) => {
-                    rt::typed::opt(
-                        &mut self.number_of_ue_per_location_configuration,
-                        &avp,
-                        &mut w,
-                        192,
-                    )
-                }
-                (3920, 10415) => {
-                    rt::typed::many(
-                        &mut self.monitoring_event_report_data,
-                        &avp,
-                        &mut w,
-                        14,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "ts32299"))]
 impl rt::AvpData for MonitoringEventInformation {
@@ -13433,11 +13553,113 @@ impl rt::AvpData for MonitoringEventInformation {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 15usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (3922, 10415) => {
+                        rt::typed::opt(
+                            &mut self.monitoring_event_functionality,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (55, 0) => {
+                        rt::typed::opt(&mut self.event_timestamp, &avp, &mut w, 64)
+                    }
+                    (3919, 10415) => {
+                        rt::typed::opt(
+                            &mut self.monitoring_event_configuration_activity,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (3124, 10415) => {
+                        rt::typed::opt(&mut self.scef_reference_id, &avp, &mut w, 192)
+                    }
+                    (3125, 10415) => rt::typed::opt(&mut self.scef_id, &avp, &mut w, 192),
+                    (3127, 10415) => {
+                        rt::typed::opt(&mut self.monitoring_type, &avp, &mut w, 192)
+                    }
+                    (3128, 10415) => {
+                        rt::typed::opt(
+                            &mut self.maximum_number_of_reports,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (3130, 10415) => {
+                        rt::typed::opt(&mut self.monitoring_duration, &avp, &mut w, 192)
+                    }
+                    (857, 10415) => {
+                        rt::typed::opt(&mut self.charged_party, &avp, &mut w, 192)
+                    }
+                    (3131, 10415) => {
+                        rt::typed::opt(
+                            &mut self.maximum_detection_time,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (3129, 10415) => {
+                        rt::typed::opt(
+                            &mut self.ue_reachability_configuration,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (3136, 10415) => {
+                        rt::typed::opt(&mut self.monte_location_type, &avp, &mut w, 192)
+                    }
+                    (3137, 10415) => {
+                        rt::typed::opt(&mut self.accuracy, &avp, &mut w, 192)
+                    }
+                    (4306, 10415) => {
+                        rt::typed::opt(
+                            &mut self.number_of_ue_per_location_configuration,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (3920, 10415) => {
+                        rt::typed::many(
+                            &mut self.monitoring_event_report_data,
+                            &avp,
+                            &mut w,
+                            14,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     #[inline]
     fn check(
@@ -13624,72 +13846,6 @@ impl MonitoringEventReportData {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3920, 10415);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 11usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (55, 0) => rt::typed::opt(&mut self.event_timestamp, &avp, &mut w, 64),
-                (3124, 10415) => {
-                    rt::typed::opt(&mut self.scef_reference_id, &avp, &mut w, 192)
-                }
-                (3125, 10415) => rt::typed::opt(&mut self.scef_id, &avp, &mut w, 192),
-                (3923, 10415) => {
-                    rt::typed::opt(
-                        &mut self.monitoring_event_report_number,
-                        &avp,
-                        &mut w,
-                        192,
-                    )
-                }
-                (857, 10415) => {
-                    rt::typed::opt(&mut self.charged_party, &avp, &mut w, 192)
-                }
-                (443, 0) => rt::typed::opt(&mut self.subscription_id, &avp, &mut w, 64),
-                (3127, 10415) => {
-                    rt::typed::opt(&mut self.monitoring_type, &avp, &mut w, 192)
-                }
-                (3140, 10415) => {
-                    rt::typed::opt(&mut self.reachability_information, &avp, &mut w, 192)
-                }
-                (1496, 10415) => {
-                    rt::typed::opt(&mut self.eps_location_information, &avp, &mut w, 192)
-                }
-                (4300, 10415) => {
-                    rt::typed::opt(
-                        &mut self.communication_failure_information,
-                        &avp,
-                        &mut w,
-                        192,
-                    )
-                }
-                (4307, 10415) => {
-                    rt::typed::many(
-                        &mut self.number_of_ue_per_location_report,
-                        &avp,
-                        &mut w,
-                        10,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "ts32299"))]
 impl rt::AvpData for MonitoringEventReportData {
@@ -13702,11 +13858,91 @@ impl rt::AvpData for MonitoringEventReportData {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 11usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (55, 0) => {
+                        rt::typed::opt(&mut self.event_timestamp, &avp, &mut w, 64)
+                    }
+                    (3124, 10415) => {
+                        rt::typed::opt(&mut self.scef_reference_id, &avp, &mut w, 192)
+                    }
+                    (3125, 10415) => rt::typed::opt(&mut self.scef_id, &avp, &mut w, 192),
+                    (3923, 10415) => {
+                        rt::typed::opt(
+                            &mut self.monitoring_event_report_number,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (857, 10415) => {
+                        rt::typed::opt(&mut self.charged_party, &avp, &mut w, 192)
+                    }
+                    (443, 0) => {
+                        rt::typed::opt(&mut self.subscription_id, &avp, &mut w, 64)
+                    }
+                    (3127, 10415) => {
+                        rt::typed::opt(&mut self.monitoring_type, &avp, &mut w, 192)
+                    }
+                    (3140, 10415) => {
+                        rt::typed::opt(
+                            &mut self.reachability_information,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (1496, 10415) => {
+                        rt::typed::opt(
+                            &mut self.eps_location_information,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (4300, 10415) => {
+                        rt::typed::opt(
+                            &mut self.communication_failure_information,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (4307, 10415) => {
+                        rt::typed::many(
+                            &mut self.number_of_ue_per_location_report,
+                            &avp,
+                            &mut w,
+                            10,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     #[inline]
     fn check(
@@ -13823,42 +14059,6 @@ impl NextTariff {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2057, 10415);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 3usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (425, 0) => rt::typed::opt(&mut self.currency_code, &avp, &mut w, 64),
-                (2059, 10415) => {
-                    rt::typed::opt(&mut self.scale_factor, &avp, &mut w, 128)
-                }
-                (2058, 10415) => {
-                    rt::typed::many(
-                        &mut self.rate_element,
-                        &avp,
-                        &mut w,
-                        2,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for NextTariff {
@@ -13871,11 +14071,47 @@ impl rt::AvpData for NextTariff {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 3usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (425, 0) => rt::typed::opt(&mut self.currency_code, &avp, &mut w, 64),
+                    (2059, 10415) => {
+                        rt::typed::opt(&mut self.scale_factor, &avp, &mut w, 128)
+                    }
+                    (2058, 10415) => {
+                        rt::typed::many(
+                            &mut self.rate_element,
+                            &avp,
+                            &mut w,
+                            2,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(&self.currency_code, buf, &self.avp_flags, 425, 0, 64);
@@ -13932,38 +14168,6 @@ impl NiddSubmission {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3928, 10415);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 4usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (55, 0) => rt::typed::opt(&mut self.event_timestamp, &avp, &mut w, 64),
-                (363, 0) => {
-                    rt::typed::opt(&mut self.accounting_input_octets, &avp, &mut w, 64)
-                }
-                (364, 0) => {
-                    rt::typed::opt(&mut self.accounting_output_octets, &avp, &mut w, 64)
-                }
-                (2037, 10415) => {
-                    rt::typed::opt(&mut self.change_condition, &avp, &mut w, 128)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for NiddSubmission {
@@ -13976,11 +14180,55 @@ impl rt::AvpData for NiddSubmission {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 4usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (55, 0) => {
+                        rt::typed::opt(&mut self.event_timestamp, &avp, &mut w, 64)
+                    }
+                    (363, 0) => {
+                        rt::typed::opt(
+                            &mut self.accounting_input_octets,
+                            &avp,
+                            &mut w,
+                            64,
+                        )
+                    }
+                    (364, 0) => {
+                        rt::typed::opt(
+                            &mut self.accounting_output_octets,
+                            &avp,
+                            &mut w,
+                            64,
+                        )
+                    }
+                    (2037, 10415) => {
+                        rt::typed::opt(&mut self.change_condition, &avp, &mut w, 128)
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(&self.event_timestamp, buf, &self.avp_flags, 55, 0, 64);
@@ -14059,38 +14307,6 @@ impl NniInformation {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2703, 10415);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 4usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (2707, 10415) => {
-                    rt::typed::opt(&mut self.session_direction, &avp, &mut w, 128)
-                }
-                (2704, 10415) => rt::typed::opt(&mut self.nni_type, &avp, &mut w, 128),
-                (2706, 10415) => {
-                    rt::typed::opt(&mut self.relationship_mode, &avp, &mut w, 128)
-                }
-                (2705, 10415) => {
-                    rt::typed::opt(&mut self.neighbour_node_address, &avp, &mut w, 192)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for NniInformation {
@@ -14103,11 +14319,50 @@ impl rt::AvpData for NniInformation {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 4usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (2707, 10415) => {
+                        rt::typed::opt(&mut self.session_direction, &avp, &mut w, 128)
+                    }
+                    (2704, 10415) => {
+                        rt::typed::opt(&mut self.nni_type, &avp, &mut w, 128)
+                    }
+                    (2706, 10415) => {
+                        rt::typed::opt(&mut self.relationship_mode, &avp, &mut w, 128)
+                    }
+                    (2705, 10415) => {
+                        rt::typed::opt(
+                            &mut self.neighbour_node_address,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(
@@ -14188,47 +14443,6 @@ impl OfflineCharging {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1278, 10415);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 4usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (881, 10415) => {
-                    rt::typed::opt(&mut self.quota_consumption_time, &avp, &mut w, 192)
-                }
-                (1270, 10415) => {
-                    rt::typed::opt(&mut self.time_quota_mechanism, &avp, &mut w, 128)
-                }
-                (1268, 10415) => {
-                    rt::typed::opt(&mut self.envelope_reporting, &avp, &mut w, 128)
-                }
-                (456, 0) => {
-                    rt::typed::many(
-                        &mut self.multiple_services_credit_control,
-                        &avp,
-                        &mut w,
-                        3,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for OfflineCharging {
@@ -14241,11 +14455,57 @@ impl rt::AvpData for OfflineCharging {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 4usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (881, 10415) => {
+                        rt::typed::opt(
+                            &mut self.quota_consumption_time,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (1270, 10415) => {
+                        rt::typed::opt(&mut self.time_quota_mechanism, &avp, &mut w, 128)
+                    }
+                    (1268, 10415) => {
+                        rt::typed::opt(&mut self.envelope_reporting, &avp, &mut w, 128)
+                    }
+                    (456, 0) => {
+                        rt::typed::many(
+                            &mut self.multiple_services_credit_control,
+                            &avp,
+                            &mut w,
+                            3,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(
@@ -14327,33 +14587,6 @@ impl OriginatorAddress {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(886, 10415);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 3usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (899, 10415) => rt::typed::opt(&mut self.address_type, &avp, &mut w, 192),
-                (897, 10415) => rt::typed::opt(&mut self.address_data, &avp, &mut w, 192),
-                (898, 10415) => {
-                    rt::typed::opt(&mut self.address_domain, &avp, &mut w, 192)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for OriginatorAddress {
@@ -14366,11 +14599,42 @@ impl rt::AvpData for OriginatorAddress {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 3usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (899, 10415) => {
+                        rt::typed::opt(&mut self.address_type, &avp, &mut w, 192)
+                    }
+                    (897, 10415) => {
+                        rt::typed::opt(&mut self.address_data, &avp, &mut w, 192)
+                    }
+                    (898, 10415) => {
+                        rt::typed::opt(&mut self.address_domain, &avp, &mut w, 192)
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     #[inline]
     fn check(
@@ -14434,40 +14698,6 @@ impl OriginatorInterface {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2009, 10415);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 4usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (2003, 10415) => {
-                    rt::typed::opt(&mut self.interface_id, &avp, &mut w, 128)
-                }
-                (2005, 10415) => {
-                    rt::typed::opt(&mut self.interface_text, &avp, &mut w, 128)
-                }
-                (2004, 10415) => {
-                    rt::typed::opt(&mut self.interface_port, &avp, &mut w, 128)
-                }
-                (2006, 10415) => {
-                    rt::typed::opt(&mut self.interface_type, &avp, &mut w, 128)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for OriginatorInterface {
@@ -14480,11 +14710,45 @@ impl rt::AvpData for OriginatorInterface {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 4usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (2003, 10415) => {
+                        rt::typed::opt(&mut self.interface_id, &avp, &mut w, 128)
+                    }
+                    (2005, 10415) => {
+                        rt::typed::opt(&mut self.interface_text, &avp, &mut w, 128)
+                    }
+                    (2004, 10415) => {
+                        rt::typed::opt(&mut self.interface_port, &avp, &mut w, 128)
+                    }
+                    (2006, 10415) => {
+                        rt::typed::opt(&mut self.interface_type, &avp, &mut w, 128)
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     #[inline]
     fn check(
@@ -14545,33 +14809,6 @@ impl OriginatorReceivedAddress {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2027, 10415);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 3usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (899, 10415) => rt::typed::opt(&mut self.address_type, &avp, &mut w, 192),
-                (897, 10415) => rt::typed::opt(&mut self.address_data, &avp, &mut w, 192),
-                (898, 10415) => {
-                    rt::typed::opt(&mut self.address_domain, &avp, &mut w, 192)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for OriginatorReceivedAddress {
@@ -14584,11 +14821,42 @@ impl rt::AvpData for OriginatorReceivedAddress {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 3usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (899, 10415) => {
+                        rt::typed::opt(&mut self.address_type, &avp, &mut w, 192)
+                    }
+                    (897, 10415) => {
+                        rt::typed::opt(&mut self.address_data, &avp, &mut w, 192)
+                    }
+                    (898, 10415) => {
+                        rt::typed::opt(&mut self.address_domain, &avp, &mut w, 192)
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     #[inline]
     fn check(
@@ -14648,42 +14916,6 @@ impl ParticipantGroup {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1260, 10415);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 3usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (832, 10415) => {
-                    rt::typed::opt(&mut self.called_party_address, &avp, &mut w, 192)
-                }
-                (1259, 10415) => {
-                    rt::typed::opt(
-                        &mut self.participant_access_priority,
-                        &avp,
-                        &mut w,
-                        128,
-                    )
-                }
-                (1279, 10415) => {
-                    rt::typed::opt(&mut self.user_participating_type, &avp, &mut w, 128)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for ParticipantGroup {
@@ -14696,11 +14928,52 @@ impl rt::AvpData for ParticipantGroup {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 3usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (832, 10415) => {
+                        rt::typed::opt(&mut self.called_party_address, &avp, &mut w, 192)
+                    }
+                    (1259, 10415) => {
+                        rt::typed::opt(
+                            &mut self.participant_access_priority,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (1279, 10415) => {
+                        rt::typed::opt(
+                            &mut self.user_participating_type,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(
@@ -14814,93 +15087,6 @@ impl PocInformation {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(879, 10415);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 13usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (883, 10415) => {
-                    rt::typed::opt(&mut self.poc_server_role, &avp, &mut w, 192)
-                }
-                (884, 10415) => {
-                    rt::typed::opt(&mut self.poc_session_type, &avp, &mut w, 192)
-                }
-                (1252, 10415) => {
-                    rt::typed::opt(&mut self.poc_user_role, &avp, &mut w, 128)
-                }
-                (1277, 10415) => {
-                    rt::typed::opt(
-                        &mut self.poc_session_initiation_type,
-                        &avp,
-                        &mut w,
-                        128,
-                    )
-                }
-                (2025, 10415) => {
-                    rt::typed::opt(&mut self.poc_event_type, &avp, &mut w, 128)
-                }
-                (885, 10415) => {
-                    rt::typed::opt(&mut self.number_of_participants, &avp, &mut w, 192)
-                }
-                (887, 10415) => {
-                    rt::typed::many(
-                        &mut self.participants_involved,
-                        &avp,
-                        &mut w,
-                        6,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                (1260, 10415) => {
-                    rt::typed::many(
-                        &mut self.participant_group,
-                        &avp,
-                        &mut w,
-                        7,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                (1255, 10415) => {
-                    rt::typed::many(
-                        &mut self.talk_burst_exchange,
-                        &avp,
-                        &mut w,
-                        8,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                (858, 10415) => {
-                    rt::typed::opt(&mut self.poc_controlling_address, &avp, &mut w, 192)
-                }
-                (859, 10415) => {
-                    rt::typed::opt(&mut self.poc_group_name, &avp, &mut w, 192)
-                }
-                (1229, 10415) => {
-                    rt::typed::opt(&mut self.poc_session_id, &avp, &mut w, 192)
-                }
-                (857, 10415) => {
-                    rt::typed::opt(&mut self.charged_party, &avp, &mut w, 192)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for PocInformation {
@@ -14913,11 +15099,108 @@ impl rt::AvpData for PocInformation {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 13usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (883, 10415) => {
+                        rt::typed::opt(&mut self.poc_server_role, &avp, &mut w, 192)
+                    }
+                    (884, 10415) => {
+                        rt::typed::opt(&mut self.poc_session_type, &avp, &mut w, 192)
+                    }
+                    (1252, 10415) => {
+                        rt::typed::opt(&mut self.poc_user_role, &avp, &mut w, 128)
+                    }
+                    (1277, 10415) => {
+                        rt::typed::opt(
+                            &mut self.poc_session_initiation_type,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (2025, 10415) => {
+                        rt::typed::opt(&mut self.poc_event_type, &avp, &mut w, 128)
+                    }
+                    (885, 10415) => {
+                        rt::typed::opt(
+                            &mut self.number_of_participants,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (887, 10415) => {
+                        rt::typed::many(
+                            &mut self.participants_involved,
+                            &avp,
+                            &mut w,
+                            6,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    (1260, 10415) => {
+                        rt::typed::many(
+                            &mut self.participant_group,
+                            &avp,
+                            &mut w,
+                            7,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    (1255, 10415) => {
+                        rt::typed::many(
+                            &mut self.talk_burst_exchange,
+                            &avp,
+                            &mut w,
+                            8,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    (858, 10415) => {
+                        rt::typed::opt(
+                            &mut self.poc_controlling_address,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (859, 10415) => {
+                        rt::typed::opt(&mut self.poc_group_name, &avp, &mut w, 192)
+                    }
+                    (1229, 10415) => {
+                        rt::typed::opt(&mut self.poc_session_id, &avp, &mut w, 192)
+                    }
+                    (857, 10415) => {
+                        rt::typed::opt(&mut self.charged_party, &avp, &mut w, 192)
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     #[inline]
     fn check(
@@ -15032,34 +15315,6 @@ impl PocUserRole {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1252, 10415);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 2usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (1253, 10415) => {
-                    rt::typed::opt(&mut self.poc_user_role_ids, &avp, &mut w, 128)
-                }
-                (1254, 10415) => {
-                    rt::typed::opt(&mut self.poc_user_role_info_units, &avp, &mut w, 128)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for PocUserRole {
@@ -15072,11 +15327,44 @@ impl rt::AvpData for PocUserRole {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 2usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (1253, 10415) => {
+                        rt::typed::opt(&mut self.poc_user_role_ids, &avp, &mut w, 128)
+                    }
+                    (1254, 10415) => {
+                        rt::typed::opt(
+                            &mut self.poc_user_role_info_units,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(
@@ -15170,66 +15458,6 @@ impl ProseDirectCommunicationReceptionDataContainer {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3461, 10415);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 10usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (2063, 10415) => {
-                    rt::typed::opt(&mut self.local_sequence_number, &avp, &mut w, 128)
-                }
-                (3428, 10415) => {
-                    rt::typed::opt(&mut self.coverage_status, &avp, &mut w, 192)
-                }
-                (22, 10415) => {
-                    rt::typed::opt(&mut self.tgpp_user_location_info, &avp, &mut w, 192)
-                }
-                (363, 0) => {
-                    rt::typed::opt(&mut self.accounting_input_octets, &avp, &mut w, 64)
-                }
-                (2038, 10415) => rt::typed::opt(&mut self.change_time, &avp, &mut w, 128),
-                (2037, 10415) => {
-                    rt::typed::opt(&mut self.change_condition, &avp, &mut w, 128)
-                }
-                (1407, 10415) => {
-                    rt::typed::opt(&mut self.visited_plmn_id, &avp, &mut w, 192)
-                }
-                (3439, 10415) => {
-                    rt::typed::opt(
-                        &mut self.usage_information_report_sequence_number,
-                        &avp,
-                        &mut w,
-                        192,
-                    )
-                }
-                (3465, 10415) => {
-                    rt::typed::opt(
-                        &mut self.radio_resources_indicator,
-                        &avp,
-                        &mut w,
-                        192,
-                    )
-                }
-                (3508, 10415) => {
-                    rt::typed::opt(&mut self.radio_frequency, &avp, &mut w, 192)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for ProseDirectCommunicationReceptionDataContainer {
@@ -15242,11 +15470,88 @@ impl rt::AvpData for ProseDirectCommunicationReceptionDataContainer {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 10usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (2063, 10415) => {
+                        rt::typed::opt(
+                            &mut self.local_sequence_number,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (3428, 10415) => {
+                        rt::typed::opt(&mut self.coverage_status, &avp, &mut w, 192)
+                    }
+                    (22, 10415) => {
+                        rt::typed::opt(
+                            &mut self.tgpp_user_location_info,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (363, 0) => {
+                        rt::typed::opt(
+                            &mut self.accounting_input_octets,
+                            &avp,
+                            &mut w,
+                            64,
+                        )
+                    }
+                    (2038, 10415) => {
+                        rt::typed::opt(&mut self.change_time, &avp, &mut w, 128)
+                    }
+                    (2037, 10415) => {
+                        rt::typed::opt(&mut self.change_condition, &avp, &mut w, 128)
+                    }
+                    (1407, 10415) => {
+                        rt::typed::opt(&mut self.visited_plmn_id, &avp, &mut w, 192)
+                    }
+                    (3439, 10415) => {
+                        rt::typed::opt(
+                            &mut self.usage_information_report_sequence_number,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (3465, 10415) => {
+                        rt::typed::opt(
+                            &mut self.radio_resources_indicator,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (3508, 10415) => {
+                        rt::typed::opt(&mut self.radio_frequency, &avp, &mut w, 192)
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     #[inline]
     fn check(
@@ -15404,66 +15709,6 @@ impl ProseDirectCommunicationTransmissionDataContainer {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3441, 10415);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 10usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (2063, 10415) => {
-                    rt::typed::opt(&mut self.local_sequence_number, &avp, &mut w, 128)
-                }
-                (3428, 10415) => {
-                    rt::typed::opt(&mut self.coverage_status, &avp, &mut w, 192)
-                }
-                (22, 10415) => {
-                    rt::typed::opt(&mut self.tgpp_user_location_info, &avp, &mut w, 192)
-                }
-                (364, 0) => {
-                    rt::typed::opt(&mut self.accounting_output_octets, &avp, &mut w, 64)
-                }
-                (2038, 10415) => rt::typed::opt(&mut self.change_time, &avp, &mut w, 128),
-                (2037, 10415) => {
-                    rt::typed::opt(&mut self.change_condition, &avp, &mut w, 128)
-                }
-                (1407, 10415) => {
-                    rt::typed::opt(&mut self.visited_plmn_id, &avp, &mut w, 192)
-                }
-                (3439, 10415) => {
-                    rt::typed::opt(
-                        &mut self.usage_information_report_sequence_number,
-                        &avp,
-                        &mut w,
-                        192,
-                    )
-                }
-                (3465, 10415) => {
-                    rt::typed::opt(
-                        &mut self.radio_resources_indicator,
-                        &avp,
-                        &mut w,
-                        192,
-                    )
-                }
-                (3508, 10415) => {
-                    rt::typed::opt(&mut self.radio_frequency, &avp, &mut w, 192)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for ProseDirectCommunicationTransmissionDataContainer {
@@ -15476,11 +15721,88 @@ impl rt::AvpData for ProseDirectCommunicationTransmissionDataContainer {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 10usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (2063, 10415) => {
+                        rt::typed::opt(
+                            &mut self.local_sequence_number,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (3428, 10415) => {
+                        rt::typed::opt(&mut self.coverage_status, &avp, &mut w, 192)
+                    }
+                    (22, 10415) => {
+                        rt::typed::opt(
+                            &mut self.tgpp_user_location_info,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (364, 0) => {
+                        rt::typed::opt(
+                            &mut self.accounting_output_octets,
+                            &avp,
+                            &mut w,
+                            64,
+                        )
+                    }
+                    (2038, 10415) => {
+                        rt::typed::opt(&mut self.change_time, &avp, &mut w, 128)
+                    }
+                    (2037, 10415) => {
+                        rt::typed::opt(&mut self.change_condition, &avp, &mut w, 128)
+                    }
+                    (1407, 10415) => {
+                        rt::typed::opt(&mut self.visited_plmn_id, &avp, &mut w, 192)
+                    }
+                    (3439, 10415) => {
+                        rt::typed::opt(
+                            &mut self.usage_information_report_sequence_number,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (3465, 10415) => {
+                        rt::typed::opt(
+                            &mut self.radio_resources_indicator,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (3508, 10415) => {
+                        rt::typed::opt(&mut self.radio_frequency, &avp, &mut w, 192)
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     #[inline]
     fn check(
@@ -15818,346 +16140,6 @@ impl ProseInformation {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3447, 10415);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 54usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (628, 10415) => {
-                    rt::typed::opt(&mut self.supported_features, &avp, &mut w, 128)
-                }
-                (3426, 10415) => {
-                    rt::typed::opt(
-                        &mut self.announcing_ue_hplmn_identifier,
-                        &avp,
-                        &mut w,
-                        192,
-                    )
-                }
-                (3427, 10415) => {
-                    rt::typed::opt(
-                        &mut self.announcing_ue_vplmn_identifier,
-                        &avp,
-                        &mut w,
-                        192,
-                    )
-                }
-                (3431, 10415) => {
-                    rt::typed::opt(
-                        &mut self.monitoring_ue_hplmn_identifier,
-                        &avp,
-                        &mut w,
-                        192,
-                    )
-                }
-                (3433, 10415) => {
-                    rt::typed::opt(
-                        &mut self.monitoring_ue_vplmn_identifier,
-                        &avp,
-                        &mut w,
-                        192,
-                    )
-                }
-                (4404, 10415) => {
-                    rt::typed::opt(
-                        &mut self.discoverer_ue_hplmn_identifier,
-                        &avp,
-                        &mut w,
-                        192,
-                    )
-                }
-                (4405, 10415) => {
-                    rt::typed::opt(
-                        &mut self.discoverer_ue_vplmn_identifier,
-                        &avp,
-                        &mut w,
-                        192,
-                    )
-                }
-                (4402, 10415) => {
-                    rt::typed::opt(
-                        &mut self.discoveree_ue_hplmn_identifier,
-                        &avp,
-                        &mut w,
-                        192,
-                    )
-                }
-                (4403, 10415) => {
-                    rt::typed::opt(
-                        &mut self.discoveree_ue_vplmn_identifier,
-                        &avp,
-                        &mut w,
-                        192,
-                    )
-                }
-                (3430, 10415) => {
-                    rt::typed::opt(
-                        &mut self.monitored_plmn_identifier,
-                        &avp,
-                        &mut w,
-                        192,
-                    )
-                }
-                (3438, 10415) => {
-                    rt::typed::opt(&mut self.role_of_prose_function, &avp, &mut w, 192)
-                }
-                (3811, 10415) => {
-                    rt::typed::opt(&mut self.prose_app_id, &avp, &mut w, 192)
-                }
-                (3440, 10415) => {
-                    rt::typed::opt(
-                        &mut self.prose_3rd_party_application_id,
-                        &avp,
-                        &mut w,
-                        192,
-                    )
-                }
-                (3458, 10415) => {
-                    rt::typed::opt(
-                        &mut self.application_specific_data,
-                        &avp,
-                        &mut w,
-                        192,
-                    )
-                }
-                (3443, 10415) => {
-                    rt::typed::opt(&mut self.prose_event_type, &avp, &mut w, 192)
-                }
-                (3442, 10415) => {
-                    rt::typed::opt(
-                        &mut self.prose_direct_discovery_model,
-                        &avp,
-                        &mut w,
-                        192,
-                    )
-                }
-                (3444, 10415) => {
-                    rt::typed::opt(
-                        &mut self.prose_function_ip_address,
-                        &avp,
-                        &mut w,
-                        192,
-                    )
-                }
-                (3602, 10415) => {
-                    rt::typed::opt(&mut self.prose_function_id, &avp, &mut w, 192)
-                }
-                (3815, 10415) => {
-                    rt::typed::opt(&mut self.prose_validity_timer, &avp, &mut w, 192)
-                }
-                (3451, 10415) => {
-                    rt::typed::opt(&mut self.prose_role_of_ue, &avp, &mut w, 192)
-                }
-                (3450, 10415) => {
-                    rt::typed::opt(
-                        &mut self.prose_requested_timestamp,
-                        &avp,
-                        &mut w,
-                        192,
-                    )
-                }
-                (3434, 10415) => {
-                    rt::typed::opt(
-                        &mut self.pc3_control_protocol_cause,
-                        &avp,
-                        &mut w,
-                        192,
-                    )
-                }
-                (3432, 10415) => {
-                    rt::typed::opt(&mut self.monitoring_ue_identifier, &avp, &mut w, 192)
-                }
-                (3457, 10415) => {
-                    rt::typed::opt(
-                        &mut self.prose_function_plmn_identifier,
-                        &avp,
-                        &mut w,
-                        192,
-                    )
-                }
-                (3437, 10415) => {
-                    rt::typed::opt(
-                        &mut self.requestor_plmn_identifier,
-                        &avp,
-                        &mut w,
-                        192,
-                    )
-                }
-                (3600, 10415) => {
-                    rt::typed::opt(&mut self.origin_app_layer_user_id, &avp, &mut w, 192)
-                }
-                (3821, 10415) => {
-                    rt::typed::opt(&mut self.wlan_link_layer_id, &avp, &mut w, 192)
-                }
-                (3816, 10415) => {
-                    rt::typed::opt(&mut self.requesting_epuid, &avp, &mut w, 192)
-                }
-                (3601, 10415) => {
-                    rt::typed::opt(&mut self.target_app_layer_user_id, &avp, &mut w, 192)
-                }
-                (3436, 10415) => {
-                    rt::typed::opt(
-                        &mut self.requested_plmn_identifier,
-                        &avp,
-                        &mut w,
-                        192,
-                    )
-                }
-                (3818, 10415) => rt::typed::opt(&mut self.time_window, &avp, &mut w, 192),
-                (3448, 10415) => {
-                    rt::typed::opt(&mut self.prose_range_class, &avp, &mut w, 192)
-                }
-                (3454, 10415) => {
-                    rt::typed::opt(
-                        &mut self.proximity_alert_indication,
-                        &avp,
-                        &mut w,
-                        192,
-                    )
-                }
-                (3455, 10415) => {
-                    rt::typed::opt(
-                        &mut self.proximity_alert_timestamp,
-                        &avp,
-                        &mut w,
-                        192,
-                    )
-                }
-                (3456, 10415) => {
-                    rt::typed::opt(
-                        &mut self.proximity_cancellation_timestamp,
-                        &avp,
-                        &mut w,
-                        192,
-                    )
-                }
-                (3449, 10415) => {
-                    rt::typed::opt(
-                        &mut self.prose_reason_for_cancellation,
-                        &avp,
-                        &mut w,
-                        192,
-                    )
-                }
-                (3435, 10415) => {
-                    rt::typed::opt(
-                        &mut self.pc3_epc_control_protocol_cause,
-                        &avp,
-                        &mut w,
-                        192,
-                    )
-                }
-                (3453, 10415) => rt::typed::opt(&mut self.prose_ue_id, &avp, &mut w, 192),
-                (3452, 10415) => {
-                    rt::typed::opt(&mut self.prose_source_ip_address, &avp, &mut w, 192)
-                }
-                (3429, 10415) => {
-                    rt::typed::opt(&mut self.layer_2_group_id, &avp, &mut w, 192)
-                }
-                (3446, 10415) => {
-                    rt::typed::opt(
-                        &mut self.prose_group_ip_multicast_address,
-                        &avp,
-                        &mut w,
-                        192,
-                    )
-                }
-                (3459, 10415) => {
-                    rt::typed::many(
-                        &mut self.coverage_info,
-                        &avp,
-                        &mut w,
-                        41,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                (3463, 10415) => {
-                    rt::typed::many(
-                        &mut self.radio_parameter_set_info,
-                        &avp,
-                        &mut w,
-                        42,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                (3468, 10415) => {
-                    rt::typed::many(
-                        &mut self.transmitter_info,
-                        &avp,
-                        &mut w,
-                        43,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                (3467, 10415) => {
-                    rt::typed::opt(&mut self.time_first_transmission, &avp, &mut w, 192)
-                }
-                (3466, 10415) => {
-                    rt::typed::opt(&mut self.time_first_reception, &avp, &mut w, 192)
-                }
-                (3441, 10415) => {
-                    rt::typed::many(
-                        &mut self.prose_direct_communication_transmission_data_container,
-                        &avp,
-                        &mut w,
-                        46,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                (3461, 10415) => {
-                    rt::typed::many(
-                        &mut self.prose_direct_communication_reception_data_container,
-                        &avp,
-                        &mut w,
-                        47,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                (4408, 10415) => {
-                    rt::typed::opt(&mut self.announcing_plmn_id, &avp, &mut w, 192)
-                }
-                (4410, 10415) => {
-                    rt::typed::opt(&mut self.prose_target_layer_2_id, &avp, &mut w, 192)
-                }
-                (4411, 10415) => {
-                    rt::typed::opt(&mut self.relay_ip_address, &avp, &mut w, 192)
-                }
-                (4409, 10415) => {
-                    rt::typed::opt(
-                        &mut self.prose_ue_to_network_relay_ue_id,
-                        &avp,
-                        &mut w,
-                        192,
-                    )
-                }
-                (4412, 10415) => {
-                    rt::typed::opt(&mut self.target_ip_address, &avp, &mut w, 192)
-                }
-                (1300, 10415) => {
-                    rt::typed::opt(&mut self.pc5_radio_technology, &avp, &mut w, 128)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for ProseInformation {
@@ -16170,11 +16152,392 @@ impl rt::AvpData for ProseInformation {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 54usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (628, 10415) => {
+                        rt::typed::opt(&mut self.supported_features, &avp, &mut w, 128)
+                    }
+                    (3426, 10415) => {
+                        rt::typed::opt(
+                            &mut self.announcing_ue_hplmn_identifier,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (3427, 10415) => {
+                        rt::typed::opt(
+                            &mut self.announcing_ue_vplmn_identifier,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (3431, 10415) => {
+                        rt::typed::opt(
+                            &mut self.monitoring_ue_hplmn_identifier,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (3433, 10415) => {
+                        rt::typed::opt(
+                            &mut self.monitoring_ue_vplmn_identifier,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (4404, 10415) => {
+                        rt::typed::opt(
+                            &mut self.discoverer_ue_hplmn_identifier,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (4405, 10415) => {
+                        rt::typed::opt(
+                            &mut self.discoverer_ue_vplmn_identifier,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (4402, 10415) => {
+                        rt::typed::opt(
+                            &mut self.discoveree_ue_hplmn_identifier,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (4403, 10415) => {
+                        rt::typed::opt(
+                            &mut self.discoveree_ue_vplmn_identifier,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (3430, 10415) => {
+                        rt::typed::opt(
+                            &mut self.monitored_plmn_identifier,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (3438, 10415) => {
+                        rt::typed::opt(
+                            &mut self.role_of_prose_function,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (3811, 10415) => {
+                        rt::typed::opt(&mut self.prose_app_id, &avp, &mut w, 192)
+                    }
+                    (3440, 10415) => {
+                        rt::typed::opt(
+                            &mut self.prose_3rd_party_application_id,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (3458, 10415) => {
+                        rt::typed::opt(
+                            &mut self.application_specific_data,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (3443, 10415) => {
+                        rt::typed::opt(&mut self.prose_event_type, &avp, &mut w, 192)
+                    }
+                    (3442, 10415) => {
+                        rt::typed::opt(
+                            &mut self.prose_direct_discovery_model,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (3444, 10415) => {
+                        rt::typed::opt(
+                            &mut self.prose_function_ip_address,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (3602, 10415) => {
+                        rt::typed::opt(&mut self.prose_function_id, &avp, &mut w, 192)
+                    }
+                    (3815, 10415) => {
+                        rt::typed::opt(&mut self.prose_validity_timer, &avp, &mut w, 192)
+                    }
+                    (3451, 10415) => {
+                        rt::typed::opt(&mut self.prose_role_of_ue, &avp, &mut w, 192)
+                    }
+                    (3450, 10415) => {
+                        rt::typed::opt(
+                            &mut self.prose_requested_timestamp,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (3434, 10415) => {
+                        rt::typed::opt(
+                            &mut self.pc3_control_protocol_cause,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (3432, 10415) => {
+                        rt::typed::opt(
+                            &mut self.monitoring_ue_identifier,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (3457, 10415) => {
+                        rt::typed::opt(
+                            &mut self.prose_function_plmn_identifier,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (3437, 10415) => {
+                        rt::typed::opt(
+                            &mut self.requestor_plmn_identifier,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (3600, 10415) => {
+                        rt::typed::opt(
+                            &mut self.origin_app_layer_user_id,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (3821, 10415) => {
+                        rt::typed::opt(&mut self.wlan_link_layer_id, &avp, &mut w, 192)
+                    }
+                    (3816, 10415) => {
+                        rt::typed::opt(&mut self.requesting_epuid, &avp, &mut w, 192)
+                    }
+                    (3601, 10415) => {
+                        rt::typed::opt(
+                            &mut self.target_app_layer_user_id,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (3436, 10415) => {
+                        rt::typed::opt(
+                            &mut self.requested_plmn_identifier,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (3818, 10415) => {
+                        rt::typed::opt(&mut self.time_window, &avp, &mut w, 192)
+                    }
+                    (3448, 10415) => {
+                        rt::typed::opt(&mut self.prose_range_class, &avp, &mut w, 192)
+                    }
+                    (3454, 10415) => {
+                        rt::typed::opt(
+                            &mut self.proximity_alert_indication,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (3455, 10415) => {
+                        rt::typed::opt(
+                            &mut self.proximity_alert_timestamp,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (3456, 10415) => {
+                        rt::typed::opt(
+                            &mut self.proximity_cancellation_timestamp,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (3449, 10415) => {
+                        rt::typed::opt(
+                            &mut self.prose_reason_for_cancellation,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (3435, 10415) => {
+                        rt::typed::opt(
+                            &mut self.pc3_epc_control_protocol_cause,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (3453, 10415) => {
+                        rt::typed::opt(&mut self.prose_ue_id, &avp, &mut w, 192)
+                    }
+                    (3452, 10415) => {
+                        rt::typed::opt(
+                            &mut self.prose_source_ip_address,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (3429, 10415) => {
+                        rt::typed::opt(&mut self.layer_2_group_id, &avp, &mut w, 192)
+                    }
+                    (3446, 10415) => {
+                        rt::typed::opt(
+                            &mut self.prose_group_ip_multicast_address,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (3459, 10415) => {
+                        rt::typed::many(
+                            &mut self.coverage_info,
+                            &avp,
+                            &mut w,
+                            41,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    (3463, 10415) => {
+                        rt::typed::many(
+                            &mut self.radio_parameter_set_info,
+                            &avp,
+                            &mut w,
+                            42,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    (3468, 10415) => {
+                        rt::typed::many(
+                            &mut self.transmitter_info,
+                            &avp,
+                            &mut w,
+                            43,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    (3467, 10415) => {
+                        rt::typed::opt(
+                            &mut self.time_first_transmission,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (3466, 10415) => {
+                        rt::typed::opt(&mut self.time_first_reception, &avp, &mut w, 192)
+                    }
+                    (3441, 10415) => {
+                        rt::typed::many(
+                            &mut self
+                                .prose_direct_communication_transmission_data_container,
+                            &avp,
+                            &mut w,
+                            46,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    (3461, 10415) => {
+                        rt::typed::many(
+                            &mut self
+                                .prose_direct_communication_reception_data_container,
+                            &avp,
+                            &mut w,
+                            47,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    (4408, 10415) => {
+                        rt::typed::opt(&mut self.announcing_plmn_id, &avp, &mut w, 192)
+                    }
+                    (4410, 10415) => {
+                        rt::typed::opt(
+                            &mut self.prose_target_layer_2_id,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (4411, 10415) => {
+                        rt::typed::opt(&mut self.relay_ip_address, &avp, &mut w, 192)
+                    }
+                    (4409, 10415) => {
+                        rt::typed::opt(
+                            &mut self.prose_ue_to_network_relay_ue_id,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (4412, 10415) => {
+                        rt::typed::opt(&mut self.target_ip_address, &avp, &mut w, 192)
+                    }
+                    (1300, 10415) => {
+                        rt::typed::opt(&mut self.pc5_radio_technology, &avp, &mut w, 128)
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     #[inline]
     fn check(
@@ -16654,42 +17017,6 @@ impl PsFurnishChargingInformation {
             rt::dictionary::AvpType::OctetString,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 3usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (2, 10415) => {
-                    rt::typed::one(&mut self.tgpp_charging_id, &avp, &mut w, 0, 192)
-                }
-                (866, 10415) => {
-                    rt::typed::one(&mut self.ps_free_format_data, &avp, &mut w, 1, 192)
-                }
-                (867, 10415) => {
-                    rt::typed::opt(
-                        &mut self.ps_append_free_format_data,
-                        &avp,
-                        &mut w,
-                        192,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for PsFurnishChargingInformation {
@@ -16702,11 +17029,53 @@ impl rt::AvpData for PsFurnishChargingInformation {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 3usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (2, 10415) => {
+                        rt::typed::one(&mut self.tgpp_charging_id, &avp, &mut w, 0, 192)
+                    }
+                    (866, 10415) => {
+                        rt::typed::one(
+                            &mut self.ps_free_format_data,
+                            &avp,
+                            &mut w,
+                            1,
+                            192,
+                        )
+                    }
+                    (867, 10415) => {
+                        rt::typed::opt(
+                            &mut self.ps_append_free_format_data,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.tgpp_charging_id, buf, &self.avp_flags, 2, 10415, 192);
@@ -17061,375 +17430,6 @@ impl PsInformation {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(874, 10415);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 73usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (628, 10415) => {
-                    rt::typed::opt(&mut self.supported_features, &avp, &mut w, 128)
-                }
-                (2, 10415) => {
-                    rt::typed::opt(&mut self.tgpp_charging_id, &avp, &mut w, 192)
-                }
-                (2050, 10415) => {
-                    rt::typed::opt(
-                        &mut self.pdn_connection_charging_id,
-                        &avp,
-                        &mut w,
-                        128,
-                    )
-                }
-                (2064, 10415) => rt::typed::opt(&mut self.node_id, &avp, &mut w, 128),
-                (3, 10415) => rt::typed::opt(&mut self.tgpp_pdp_type, &avp, &mut w, 192),
-                (1227, 10415) => {
-                    rt::typed::many(
-                        &mut self.pdp_address,
-                        &avp,
-                        &mut w,
-                        5,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                (2606, 10415) => {
-                    rt::typed::opt(
-                        &mut self.pdp_address_prefix_length,
-                        &avp,
-                        &mut w,
-                        192,
-                    )
-                }
-                (2051, 10415) => {
-                    rt::typed::opt(&mut self.dynamic_address_flag, &avp, &mut w, 128)
-                }
-                (2068, 10415) => {
-                    rt::typed::opt(
-                        &mut self.dynamic_address_flag_extension,
-                        &avp,
-                        &mut w,
-                        128,
-                    )
-                }
-                (1016, 10415) => {
-                    rt::typed::opt(&mut self.qos_information, &avp, &mut w, 192)
-                }
-                (1228, 10415) => {
-                    rt::typed::many(
-                        &mut self.sgsn_address,
-                        &avp,
-                        &mut w,
-                        10,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                (847, 10415) => {
-                    rt::typed::many(
-                        &mut self.ggsn_address,
-                        &avp,
-                        &mut w,
-                        11,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                (1091, 10415) => {
-                    rt::typed::many(
-                        &mut self.tdf_ip_address,
-                        &avp,
-                        &mut w,
-                        12,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                (2067, 10415) => {
-                    rt::typed::many(
-                        &mut self.sgw_address,
-                        &avp,
-                        &mut w,
-                        13,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                (3425, 10415) => {
-                    rt::typed::many(
-                        &mut self.epdg_address,
-                        &avp,
-                        &mut w,
-                        14,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                (3903, 10415) => {
-                    rt::typed::many(
-                        &mut self.twag_address,
-                        &avp,
-                        &mut w,
-                        15,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                (846, 10415) => {
-                    rt::typed::many(
-                        &mut self.cg_address,
-                        &avp,
-                        &mut w,
-                        16,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                (2047, 10415) => {
-                    rt::typed::opt(&mut self.serving_node_type, &avp, &mut w, 128)
-                }
-                (2065, 10415) => rt::typed::opt(&mut self.sgw_change, &avp, &mut w, 192),
-                (8, 10415) => {
-                    rt::typed::opt(&mut self.tgpp_imsi_mcc_mnc, &avp, &mut w, 192)
-                }
-                (2308, 10415) => {
-                    rt::typed::opt(
-                        &mut self.imsi_unauthenticated_flag,
-                        &avp,
-                        &mut w,
-                        128,
-                    )
-                }
-                (9, 10415) => {
-                    rt::typed::opt(&mut self.tgpp_ggsn_mcc_mnc, &avp, &mut w, 192)
-                }
-                (10, 10415) => rt::typed::opt(&mut self.tgpp_nsapi, &avp, &mut w, 192),
-                (30, 0) => rt::typed::opt(&mut self.called_station_id, &avp, &mut w, 64),
-                (11, 10415) => {
-                    rt::typed::opt(
-                        &mut self.tgpp_session_stop_indicator,
-                        &avp,
-                        &mut w,
-                        192,
-                    )
-                }
-                (12, 10415) => {
-                    rt::typed::opt(&mut self.tgpp_selection_mode, &avp, &mut w, 192)
-                }
-                (13, 10415) => {
-                    rt::typed::opt(
-                        &mut self.tgpp_charging_characteristics,
-                        &avp,
-                        &mut w,
-                        192,
-                    )
-                }
-                (2066, 10415) => {
-                    rt::typed::opt(
-                        &mut self.charging_characteristics_selection_mode,
-                        &avp,
-                        &mut w,
-                        192,
-                    )
-                }
-                (18, 10415) => {
-                    rt::typed::opt(&mut self.tgpp_sgsn_mcc_mnc, &avp, &mut w, 192)
-                }
-                (23, 10415) => {
-                    rt::typed::opt(&mut self.tgpp_ms_timezone, &avp, &mut w, 192)
-                }
-                (1004, 10415) => {
-                    rt::typed::many(
-                        &mut self.charging_rule_base_name,
-                        &avp,
-                        &mut w,
-                        30,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                (1095, 10415) => {
-                    rt::typed::opt(&mut self.adc_rule_base_name, &avp, &mut w, 192)
-                }
-                (22, 10415) => {
-                    rt::typed::opt(&mut self.tgpp_user_location_info, &avp, &mut w, 192)
-                }
-                (2812, 10415) => {
-                    rt::typed::opt(&mut self.user_location_info_time, &avp, &mut w, 128)
-                }
-                (2319, 10415) => {
-                    rt::typed::opt(&mut self.user_csg_information, &avp, &mut w, 128)
-                }
-                (2822, 10415) => {
-                    rt::typed::opt(
-                        &mut self.presence_reporting_area_information,
-                        &avp,
-                        &mut w,
-                        128,
-                    )
-                }
-                (9010, 5535) => rt::typed::opt(&mut self.tgpp2_bsid, &avp, &mut w, 192),
-                (2714, 10415) => {
-                    rt::typed::opt(&mut self.twan_user_location_info, &avp, &mut w, 192)
-                }
-                (3918, 10415) => {
-                    rt::typed::opt(&mut self.uwan_user_location_info, &avp, &mut w, 192)
-                }
-                (21, 10415) => rt::typed::opt(&mut self.tgpp_rat_type, &avp, &mut w, 192),
-                (865, 10415) => {
-                    rt::typed::opt(
-                        &mut self.ps_furnish_charging_information,
-                        &avp,
-                        &mut w,
-                        192,
-                    )
-                }
-                (1247, 10415) => {
-                    rt::typed::opt(&mut self.pdp_context_type, &avp, &mut w, 128)
-                }
-                (1278, 10415) => {
-                    rt::typed::opt(&mut self.offline_charging, &avp, &mut w, 128)
-                }
-                (2046, 10415) => {
-                    rt::typed::many(
-                        &mut self.traffic_data_volumes,
-                        &avp,
-                        &mut w,
-                        43,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                (2040, 10415) => {
-                    rt::typed::many(
-                        &mut self.service_data_container,
-                        &avp,
-                        &mut w,
-                        44,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                (458, 0) => {
-                    rt::typed::opt(&mut self.user_equipment_info, &avp, &mut w, 0)
-                }
-                (1401, 10415) => {
-                    rt::typed::opt(&mut self.terminal_information, &avp, &mut w, 192)
-                }
-                (2041, 10415) => rt::typed::opt(&mut self.start_time, &avp, &mut w, 128),
-                (2042, 10415) => rt::typed::opt(&mut self.stop_time, &avp, &mut w, 128),
-                (2037, 10415) => {
-                    rt::typed::opt(&mut self.change_condition, &avp, &mut w, 128)
-                }
-                (2039, 10415) => rt::typed::opt(&mut self.diagnostics, &avp, &mut w, 128),
-                (2602, 10415) => {
-                    rt::typed::opt(&mut self.low_priority_indicator, &avp, &mut w, 128)
-                }
-                (2830, 10415) => rt::typed::opt(&mut self.nbifom_mode, &avp, &mut w, 128),
-                (2831, 10415) => {
-                    rt::typed::opt(&mut self.nbifom_support, &avp, &mut w, 128)
-                }
-                (1645, 10415) => {
-                    rt::typed::opt(&mut self.mme_number_for_mt_sms, &avp, &mut w, 128)
-                }
-                (2402, 10415) => rt::typed::opt(&mut self.mme_name, &avp, &mut w, 128),
-                (2408, 10415) => rt::typed::opt(&mut self.mme_realm, &avp, &mut w, 128),
-                (302, 13019) => {
-                    rt::typed::opt(&mut self.logical_access_id, &avp, &mut w, 192)
-                }
-                (313, 13019) => {
-                    rt::typed::opt(&mut self.physical_access_id, &avp, &mut w, 192)
-                }
-                (2825, 10415) => {
-                    rt::typed::opt(&mut self.fixed_user_location_info, &avp, &mut w, 128)
-                }
-                (3421, 10415) => {
-                    rt::typed::opt(
-                        &mut self.cn_operator_selection_entity,
-                        &avp,
-                        &mut w,
-                        192,
-                    )
-                }
-                (3901, 10415) => {
-                    rt::typed::opt(&mut self.enhanced_diagnostics, &avp, &mut w, 192)
-                }
-                (3931, 10415) => {
-                    rt::typed::opt(
-                        &mut self.sgi_ptp_tunnelling_method,
-                        &avp,
-                        &mut w,
-                        192,
-                    )
-                }
-                (3930, 10415) => {
-                    rt::typed::opt(
-                        &mut self.cp_ciot_eps_optimisation_indicator,
-                        &avp,
-                        &mut w,
-                        192,
-                    )
-                }
-                (3932, 10415) => {
-                    rt::typed::opt(&mut self.uni_pdu_cp_only_flag, &avp, &mut w, 192)
-                }
-                (4310, 10415) => {
-                    rt::typed::opt(
-                        &mut self.serving_plmn_rate_control,
-                        &avp,
-                        &mut w,
-                        192,
-                    )
-                }
-                (3933, 10415) => {
-                    rt::typed::opt(&mut self.apn_rate_control, &avp, &mut w, 192)
-                }
-                (4400, 10415) => {
-                    rt::typed::opt(
-                        &mut self.charging_per_ip_can_session_indicator,
-                        &avp,
-                        &mut w,
-                        192,
-                    )
-                }
-                (4318, 10415) => {
-                    rt::typed::opt(&mut self.rrc_cause_counter, &avp, &mut w, 192)
-                }
-                (4406, 10415) => {
-                    rt::typed::opt(&mut self.tgpp_ps_data_off_status, &avp, &mut w, 192)
-                }
-                (3940, 10415) => {
-                    rt::typed::opt(&mut self.scs_as_address, &avp, &mut w, 192)
-                }
-                (4407, 10415) => {
-                    rt::typed::opt(&mut self.unused_quota_timer, &avp, &mut w, 192)
-                }
-                (1302, 10415) => {
-                    rt::typed::many(
-                        &mut self.ran_secondary_rat_usage_report,
-                        &avp,
-                        &mut w,
-                        72,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for PsInformation {
@@ -17442,11 +17442,444 @@ impl rt::AvpData for PsInformation {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 73usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (628, 10415) => {
+                        rt::typed::opt(&mut self.supported_features, &avp, &mut w, 128)
+                    }
+                    (2, 10415) => {
+                        rt::typed::opt(&mut self.tgpp_charging_id, &avp, &mut w, 192)
+                    }
+                    (2050, 10415) => {
+                        rt::typed::opt(
+                            &mut self.pdn_connection_charging_id,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (2064, 10415) => rt::typed::opt(&mut self.node_id, &avp, &mut w, 128),
+                    (3, 10415) => {
+                        rt::typed::opt(&mut self.tgpp_pdp_type, &avp, &mut w, 192)
+                    }
+                    (1227, 10415) => {
+                        rt::typed::many(
+                            &mut self.pdp_address,
+                            &avp,
+                            &mut w,
+                            5,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    (2606, 10415) => {
+                        rt::typed::opt(
+                            &mut self.pdp_address_prefix_length,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (2051, 10415) => {
+                        rt::typed::opt(&mut self.dynamic_address_flag, &avp, &mut w, 128)
+                    }
+                    (2068, 10415) => {
+                        rt::typed::opt(
+                            &mut self.dynamic_address_flag_extension,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (1016, 10415) => {
+                        rt::typed::opt(&mut self.qos_information, &avp, &mut w, 192)
+                    }
+                    (1228, 10415) => {
+                        rt::typed::many(
+                            &mut self.sgsn_address,
+                            &avp,
+                            &mut w,
+                            10,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    (847, 10415) => {
+                        rt::typed::many(
+                            &mut self.ggsn_address,
+                            &avp,
+                            &mut w,
+                            11,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    (1091, 10415) => {
+                        rt::typed::many(
+                            &mut self.tdf_ip_address,
+                            &avp,
+                            &mut w,
+                            12,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    (2067, 10415) => {
+                        rt::typed::many(
+                            &mut self.sgw_address,
+                            &avp,
+                            &mut w,
+                            13,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    (3425, 10415) => {
+                        rt::typed::many(
+                            &mut self.epdg_address,
+                            &avp,
+                            &mut w,
+                            14,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    (3903, 10415) => {
+                        rt::typed::many(
+                            &mut self.twag_address,
+                            &avp,
+                            &mut w,
+                            15,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    (846, 10415) => {
+                        rt::typed::many(
+                            &mut self.cg_address,
+                            &avp,
+                            &mut w,
+                            16,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    (2047, 10415) => {
+                        rt::typed::opt(&mut self.serving_node_type, &avp, &mut w, 128)
+                    }
+                    (2065, 10415) => {
+                        rt::typed::opt(&mut self.sgw_change, &avp, &mut w, 192)
+                    }
+                    (8, 10415) => {
+                        rt::typed::opt(&mut self.tgpp_imsi_mcc_mnc, &avp, &mut w, 192)
+                    }
+                    (2308, 10415) => {
+                        rt::typed::opt(
+                            &mut self.imsi_unauthenticated_flag,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (9, 10415) => {
+                        rt::typed::opt(&mut self.tgpp_ggsn_mcc_mnc, &avp, &mut w, 192)
+                    }
+                    (10, 10415) => {
+                        rt::typed::opt(&mut self.tgpp_nsapi, &avp, &mut w, 192)
+                    }
+                    (30, 0) => {
+                        rt::typed::opt(&mut self.called_station_id, &avp, &mut w, 64)
+                    }
+                    (11, 10415) => {
+                        rt::typed::opt(
+                            &mut self.tgpp_session_stop_indicator,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (12, 10415) => {
+                        rt::typed::opt(&mut self.tgpp_selection_mode, &avp, &mut w, 192)
+                    }
+                    (13, 10415) => {
+                        rt::typed::opt(
+                            &mut self.tgpp_charging_characteristics,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (2066, 10415) => {
+                        rt::typed::opt(
+                            &mut self.charging_characteristics_selection_mode,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (18, 10415) => {
+                        rt::typed::opt(&mut self.tgpp_sgsn_mcc_mnc, &avp, &mut w, 192)
+                    }
+                    (23, 10415) => {
+                        rt::typed::opt(&mut self.tgpp_ms_timezone, &avp, &mut w, 192)
+                    }
+                    (1004, 10415) => {
+                        rt::typed::many(
+                            &mut self.charging_rule_base_name,
+                            &avp,
+                            &mut w,
+                            30,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    (1095, 10415) => {
+                        rt::typed::opt(&mut self.adc_rule_base_name, &avp, &mut w, 192)
+                    }
+                    (22, 10415) => {
+                        rt::typed::opt(
+                            &mut self.tgpp_user_location_info,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (2812, 10415) => {
+                        rt::typed::opt(
+                            &mut self.user_location_info_time,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (2319, 10415) => {
+                        rt::typed::opt(&mut self.user_csg_information, &avp, &mut w, 128)
+                    }
+                    (2822, 10415) => {
+                        rt::typed::opt(
+                            &mut self.presence_reporting_area_information,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (9010, 5535) => {
+                        rt::typed::opt(&mut self.tgpp2_bsid, &avp, &mut w, 192)
+                    }
+                    (2714, 10415) => {
+                        rt::typed::opt(
+                            &mut self.twan_user_location_info,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (3918, 10415) => {
+                        rt::typed::opt(
+                            &mut self.uwan_user_location_info,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (21, 10415) => {
+                        rt::typed::opt(&mut self.tgpp_rat_type, &avp, &mut w, 192)
+                    }
+                    (865, 10415) => {
+                        rt::typed::opt(
+                            &mut self.ps_furnish_charging_information,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (1247, 10415) => {
+                        rt::typed::opt(&mut self.pdp_context_type, &avp, &mut w, 128)
+                    }
+                    (1278, 10415) => {
+                        rt::typed::opt(&mut self.offline_charging, &avp, &mut w, 128)
+                    }
+                    (2046, 10415) => {
+                        rt::typed::many(
+                            &mut self.traffic_data_volumes,
+                            &avp,
+                            &mut w,
+                            43,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    (2040, 10415) => {
+                        rt::typed::many(
+                            &mut self.service_data_container,
+                            &avp,
+                            &mut w,
+                            44,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    (458, 0) => {
+                        rt::typed::opt(&mut self.user_equipment_info, &avp, &mut w, 0)
+                    }
+                    (1401, 10415) => {
+                        rt::typed::opt(&mut self.terminal_information, &avp, &mut w, 192)
+                    }
+                    (2041, 10415) => {
+                        rt::typed::opt(&mut self.start_time, &avp, &mut w, 128)
+                    }
+                    (2042, 10415) => {
+                        rt::typed::opt(&mut self.stop_time, &avp, &mut w, 128)
+                    }
+                    (2037, 10415) => {
+                        rt::typed::opt(&mut self.change_condition, &avp, &mut w, 128)
+                    }
+                    (2039, 10415) => {
+                        rt::typed::opt(&mut self.diagnostics, &avp, &mut w, 128)
+                    }
+                    (2602, 10415) => {
+                        rt::typed::opt(
+                            &mut self.low_priority_indicator,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (2830, 10415) => {
+                        rt::typed::opt(&mut self.nbifom_mode, &avp, &mut w, 128)
+                    }
+                    (2831, 10415) => {
+                        rt::typed::opt(&mut self.nbifom_support, &avp, &mut w, 128)
+                    }
+                    (1645, 10415) => {
+                        rt::typed::opt(
+                            &mut self.mme_number_for_mt_sms,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (2402, 10415) => {
+                        rt::typed::opt(&mut self.mme_name, &avp, &mut w, 128)
+                    }
+                    (2408, 10415) => {
+                        rt::typed::opt(&mut self.mme_realm, &avp, &mut w, 128)
+                    }
+                    (302, 13019) => {
+                        rt::typed::opt(&mut self.logical_access_id, &avp, &mut w, 192)
+                    }
+                    (313, 13019) => {
+                        rt::typed::opt(&mut self.physical_access_id, &avp, &mut w, 192)
+                    }
+                    (2825, 10415) => {
+                        rt::typed::opt(
+                            &mut self.fixed_user_location_info,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (3421, 10415) => {
+                        rt::typed::opt(
+                            &mut self.cn_operator_selection_entity,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (3901, 10415) => {
+                        rt::typed::opt(&mut self.enhanced_diagnostics, &avp, &mut w, 192)
+                    }
+                    (3931, 10415) => {
+                        rt::typed::opt(
+                            &mut self.sgi_ptp_tunnelling_method,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (3930, 10415) => {
+                        rt::typed::opt(
+                            &mut self.cp_ciot_eps_optimisation_indicator,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (3932, 10415) => {
+                        rt::typed::opt(&mut self.uni_pdu_cp_only_flag, &avp, &mut w, 192)
+                    }
+                    (4310, 10415) => {
+                        rt::typed::opt(
+                            &mut self.serving_plmn_rate_control,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (3933, 10415) => {
+                        rt::typed::opt(&mut self.apn_rate_control, &avp, &mut w, 192)
+                    }
+                    (4400, 10415) => {
+                        rt::typed::opt(
+                            &mut self.charging_per_ip_can_session_indicator,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (4318, 10415) => {
+                        rt::typed::opt(&mut self.rrc_cause_counter, &avp, &mut w, 192)
+                    }
+                    (4406, 10415) => {
+                        rt::typed::opt(
+                            &mut self.tgpp_ps_data_off_status,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (3940, 10415) => {
+                        rt::typed::opt(&mut self.scs_as_address, &avp, &mut w, 192)
+                    }
+                    (4407, 10415) => {
+                        rt::typed::opt(&mut self.unused_quota_timer, &avp, &mut w, 192)
+                    }
+                    (1302, 10415) => {
+                        rt::typed::many(
+                            &mut self.ran_secondary_rat_usage_report,
+                            &avp,
+                            &mut w,
+                            72,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     #[inline]
     fn check(
@@ -17887,37 +18320,6 @@ impl RadioParameterSetInfo {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3463, 10415);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 2usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (3464, 10415) => {
-                    rt::typed::opt(
-                        &mut self.radio_parameter_set_values,
-                        &avp,
-                        &mut w,
-                        192,
-                    )
-                }
-                (2038, 10415) => rt::typed::opt(&mut self.change_time, &avp, &mut w, 128),
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for RadioParameterSetInfo {
@@ -17930,11 +18332,44 @@ impl rt::AvpData for RadioParameterSetInfo {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 2usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (3464, 10415) => {
+                        rt::typed::opt(
+                            &mut self.radio_parameter_set_values,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (2038, 10415) => {
+                        rt::typed::opt(&mut self.change_time, &avp, &mut w, 128)
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(
@@ -18005,46 +18440,6 @@ impl RanSecondaryRatUsageReport {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1302, 10415);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 6usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (1304, 10415) => {
-                    rt::typed::opt(&mut self.secondary_rat_type, &avp, &mut w, 128)
-                }
-                (1303, 10415) => {
-                    rt::typed::opt(&mut self.ran_start_timestamp, &avp, &mut w, 128)
-                }
-                (1301, 10415) => {
-                    rt::typed::opt(&mut self.ran_end_timestamp, &avp, &mut w, 128)
-                }
-                (363, 0) => {
-                    rt::typed::opt(&mut self.accounting_input_octets, &avp, &mut w, 64)
-                }
-                (364, 0) => {
-                    rt::typed::opt(&mut self.accounting_output_octets, &avp, &mut w, 64)
-                }
-                (2, 10415) => {
-                    rt::typed::opt(&mut self.tgpp_charging_id, &avp, &mut w, 192)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for RanSecondaryRatUsageReport {
@@ -18057,11 +18452,61 @@ impl rt::AvpData for RanSecondaryRatUsageReport {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 6usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (1304, 10415) => {
+                        rt::typed::opt(&mut self.secondary_rat_type, &avp, &mut w, 128)
+                    }
+                    (1303, 10415) => {
+                        rt::typed::opt(&mut self.ran_start_timestamp, &avp, &mut w, 128)
+                    }
+                    (1301, 10415) => {
+                        rt::typed::opt(&mut self.ran_end_timestamp, &avp, &mut w, 128)
+                    }
+                    (363, 0) => {
+                        rt::typed::opt(
+                            &mut self.accounting_input_octets,
+                            &avp,
+                            &mut w,
+                            64,
+                        )
+                    }
+                    (364, 0) => {
+                        rt::typed::opt(
+                            &mut self.accounting_output_octets,
+                            &avp,
+                            &mut w,
+                            64,
+                        )
+                    }
+                    (2, 10415) => {
+                        rt::typed::opt(&mut self.tgpp_charging_id, &avp, &mut w, 192)
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     #[inline]
     fn check(
@@ -18177,37 +18622,6 @@ impl RateElement {
             rt::dictionary::AvpType::Enumerated,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 5usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (454, 0) => rt::typed::one(&mut self.cc_unit_type, &avp, &mut w, 0, 64),
-                (2118, 10415) => {
-                    rt::typed::opt(&mut self.charge_reason_code, &avp, &mut w, 128)
-                }
-                (445, 0) => rt::typed::opt(&mut self.unit_value, &avp, &mut w, 64),
-                (2061, 10415) => rt::typed::opt(&mut self.unit_cost, &avp, &mut w, 128),
-                (1226, 10415) => {
-                    rt::typed::opt(&mut self.unit_quota_threshold, &avp, &mut w, 128)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for RateElement {
@@ -18220,11 +18634,46 @@ impl rt::AvpData for RateElement {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 5usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (454, 0) => {
+                        rt::typed::one(&mut self.cc_unit_type, &avp, &mut w, 0, 64)
+                    }
+                    (2118, 10415) => {
+                        rt::typed::opt(&mut self.charge_reason_code, &avp, &mut w, 128)
+                    }
+                    (445, 0) => rt::typed::opt(&mut self.unit_value, &avp, &mut w, 64),
+                    (2061, 10415) => {
+                        rt::typed::opt(&mut self.unit_cost, &avp, &mut w, 128)
+                    }
+                    (1226, 10415) => {
+                        rt::typed::opt(&mut self.unit_quota_threshold, &avp, &mut w, 128)
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     #[inline]
     fn check(
@@ -18296,32 +18745,6 @@ impl RealTimeTariffInformation {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2305, 10415);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 2usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (2060, 10415) => {
-                    rt::typed::opt(&mut self.tariff_information, &avp, &mut w, 128)
-                }
-                (2306, 10415) => rt::typed::opt(&mut self.tariff_xml, &avp, &mut w, 128),
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for RealTimeTariffInformation {
@@ -18334,11 +18757,39 @@ impl rt::AvpData for RealTimeTariffInformation {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 2usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (2060, 10415) => {
+                        rt::typed::opt(&mut self.tariff_information, &avp, &mut w, 128)
+                    }
+                    (2306, 10415) => {
+                        rt::typed::opt(&mut self.tariff_xml, &avp, &mut w, 128)
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     #[inline]
     fn check(
@@ -18408,36 +18859,6 @@ impl RecipientAddress {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1201, 10415);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 4usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (899, 10415) => rt::typed::opt(&mut self.address_type, &avp, &mut w, 192),
-                (897, 10415) => rt::typed::opt(&mut self.address_data, &avp, &mut w, 192),
-                (898, 10415) => {
-                    rt::typed::opt(&mut self.address_domain, &avp, &mut w, 192)
-                }
-                (1208, 10415) => {
-                    rt::typed::opt(&mut self.addressee_type, &avp, &mut w, 128)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for RecipientAddress {
@@ -18450,11 +18871,45 @@ impl rt::AvpData for RecipientAddress {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 4usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (899, 10415) => {
+                        rt::typed::opt(&mut self.address_type, &avp, &mut w, 192)
+                    }
+                    (897, 10415) => {
+                        rt::typed::opt(&mut self.address_data, &avp, &mut w, 192)
+                    }
+                    (898, 10415) => {
+                        rt::typed::opt(&mut self.address_domain, &avp, &mut w, 192)
+                    }
+                    (1208, 10415) => {
+                        rt::typed::opt(&mut self.addressee_type, &avp, &mut w, 128)
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     #[inline]
     fn check(
@@ -18523,57 +18978,6 @@ impl RecipientInfo {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2026, 10415);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 5usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (2002, 10415) => {
-                    rt::typed::opt(&mut self.destination_interface, &avp, &mut w, 128)
-                }
-                (1201, 10415) => {
-                    rt::typed::many(
-                        &mut self.recipient_address,
-                        &avp,
-                        &mut w,
-                        1,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                (2028, 10415) => {
-                    rt::typed::many(
-                        &mut self.recipient_received_address,
-                        &avp,
-                        &mut w,
-                        2,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                (2010, 10415) => {
-                    rt::typed::opt(&mut self.recipient_sccp_address, &avp, &mut w, 128)
-                }
-                (2013, 10415) => {
-                    rt::typed::opt(&mut self.sm_protocol_id, &avp, &mut w, 128)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for RecipientInfo {
@@ -18586,11 +18990,72 @@ impl rt::AvpData for RecipientInfo {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 5usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (2002, 10415) => {
+                        rt::typed::opt(
+                            &mut self.destination_interface,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (1201, 10415) => {
+                        rt::typed::many(
+                            &mut self.recipient_address,
+                            &avp,
+                            &mut w,
+                            1,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    (2028, 10415) => {
+                        rt::typed::many(
+                            &mut self.recipient_received_address,
+                            &avp,
+                            &mut w,
+                            2,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    (2010, 10415) => {
+                        rt::typed::opt(
+                            &mut self.recipient_sccp_address,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (2013, 10415) => {
+                        rt::typed::opt(&mut self.sm_protocol_id, &avp, &mut w, 128)
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     #[inline]
     fn check(
@@ -18680,33 +19145,6 @@ impl RecipientReceivedAddress {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2028, 10415);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 3usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (899, 10415) => rt::typed::opt(&mut self.address_type, &avp, &mut w, 192),
-                (897, 10415) => rt::typed::opt(&mut self.address_data, &avp, &mut w, 192),
-                (898, 10415) => {
-                    rt::typed::opt(&mut self.address_domain, &avp, &mut w, 192)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for RecipientReceivedAddress {
@@ -18719,11 +19157,42 @@ impl rt::AvpData for RecipientReceivedAddress {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 3usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (899, 10415) => {
+                        rt::typed::opt(&mut self.address_type, &avp, &mut w, 192)
+                    }
+                    (897, 10415) => {
+                        rt::typed::opt(&mut self.address_data, &avp, &mut w, 192)
+                    }
+                    (898, 10415) => {
+                        rt::typed::opt(&mut self.address_domain, &avp, &mut w, 192)
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     #[inline]
     fn check(
@@ -18803,60 +19272,6 @@ impl RelatedChangeConditionInformation {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3925, 10415);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 8usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (1228, 10415) => {
-                    rt::typed::opt(&mut self.sgsn_address, &avp, &mut w, 128)
-                }
-                (2037, 10415) => {
-                    rt::typed::many(
-                        &mut self.change_condition,
-                        &avp,
-                        &mut w,
-                        1,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                (22, 10415) => {
-                    rt::typed::opt(&mut self.tgpp_user_location_info, &avp, &mut w, 192)
-                }
-                (9010, 5535) => rt::typed::opt(&mut self.tgpp2_bsid, &avp, &mut w, 192),
-                (3918, 10415) => {
-                    rt::typed::opt(&mut self.uwan_user_location_info, &avp, &mut w, 192)
-                }
-                (2823, 10415) => {
-                    rt::typed::opt(
-                        &mut self.presence_reporting_area_status,
-                        &avp,
-                        &mut w,
-                        128,
-                    )
-                }
-                (2319, 10415) => {
-                    rt::typed::opt(&mut self.user_csg_information, &avp, &mut w, 128)
-                }
-                (21, 10415) => rt::typed::opt(&mut self.tgpp_rat_type, &avp, &mut w, 192),
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for RelatedChangeConditionInformation {
@@ -18869,11 +19284,79 @@ impl rt::AvpData for RelatedChangeConditionInformation {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 8usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (1228, 10415) => {
+                        rt::typed::opt(&mut self.sgsn_address, &avp, &mut w, 128)
+                    }
+                    (2037, 10415) => {
+                        rt::typed::many(
+                            &mut self.change_condition,
+                            &avp,
+                            &mut w,
+                            1,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    (22, 10415) => {
+                        rt::typed::opt(
+                            &mut self.tgpp_user_location_info,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (9010, 5535) => {
+                        rt::typed::opt(&mut self.tgpp2_bsid, &avp, &mut w, 192)
+                    }
+                    (3918, 10415) => {
+                        rt::typed::opt(
+                            &mut self.uwan_user_location_info,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (2823, 10415) => {
+                        rt::typed::opt(
+                            &mut self.presence_reporting_area_status,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (2319, 10415) => {
+                        rt::typed::opt(&mut self.user_csg_information, &avp, &mut w, 128)
+                    }
+                    (21, 10415) => {
+                        rt::typed::opt(&mut self.tgpp_rat_type, &avp, &mut w, 192)
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     #[inline]
     fn check(
@@ -18965,38 +19448,6 @@ impl RelatedTrigger {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3926, 10415);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 1usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (870, 10415) => {
-                    rt::typed::many(
-                        &mut self.trigger_type,
-                        &avp,
-                        &mut w,
-                        0,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "ts32299"))]
 impl rt::AvpData for RelatedTrigger {
@@ -19009,11 +19460,43 @@ impl rt::AvpData for RelatedTrigger {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 1usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (870, 10415) => {
+                        rt::typed::many(
+                            &mut self.trigger_type,
+                            &avp,
+                            &mut w,
+                            0,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_all(&self.trigger_type, buf, &self.avp_flags, 870, 10415, 192);
@@ -19079,30 +19562,6 @@ impl RemainingBalance {
             rt::dictionary::AvpType::Unsigned32,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 2usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (445, 0) => rt::typed::one(&mut self.unit_value, &avp, &mut w, 0, 64),
-                (425, 0) => rt::typed::one(&mut self.currency_code, &avp, &mut w, 1, 64),
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for RemainingBalance {
@@ -19115,11 +19574,37 @@ impl rt::AvpData for RemainingBalance {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 2usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (445, 0) => rt::typed::one(&mut self.unit_value, &avp, &mut w, 0, 64),
+                    (425, 0) => {
+                        rt::typed::one(&mut self.currency_code, &avp, &mut w, 1, 64)
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.unit_value, buf, &self.avp_flags, 445, 0, 64);
@@ -19176,30 +19661,6 @@ impl ScaleFactor {
             rt::dictionary::AvpType::Integer64,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 2usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (447, 0) => rt::typed::one(&mut self.value_digits, &avp, &mut w, 0, 64),
-                (429, 0) => rt::typed::opt(&mut self.exponent, &avp, &mut w, 64),
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for ScaleFactor {
@@ -19212,11 +19673,37 @@ impl rt::AvpData for ScaleFactor {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 2usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (447, 0) => {
+                        rt::typed::one(&mut self.value_digits, &avp, &mut w, 0, 64)
+                    }
+                    (429, 0) => rt::typed::opt(&mut self.exponent, &avp, &mut w, 64),
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.value_digits, buf, &self.avp_flags, 447, 0, 64);
@@ -19264,30 +19751,6 @@ impl ScsAsAddress {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3940, 10415);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 2usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (3942, 10415) => rt::typed::opt(&mut self.scs_realm, &avp, &mut w, 192),
-                (3941, 10415) => rt::typed::opt(&mut self.scs_address, &avp, &mut w, 192),
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for ScsAsAddress {
@@ -19300,11 +19763,39 @@ impl rt::AvpData for ScsAsAddress {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 2usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (3942, 10415) => {
+                        rt::typed::opt(&mut self.scs_realm, &avp, &mut w, 192)
+                    }
+                    (3941, 10415) => {
+                        rt::typed::opt(&mut self.scs_address, &avp, &mut w, 192)
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(&self.scs_realm, buf, &self.avp_flags, 3942, 10415, 192);
@@ -19384,83 +19875,6 @@ impl SdpMediaComponent {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(843, 10415);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 10usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (844, 10415) => {
-                    rt::typed::opt(&mut self.sdp_media_name, &avp, &mut w, 192)
-                }
-                (845, 10415) => {
-                    rt::typed::many(
-                        &mut self.sdp_media_description,
-                        &avp,
-                        &mut w,
-                        1,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                (2604, 10415) => {
-                    rt::typed::opt(
-                        &mut self.local_gw_inserted_indicator,
-                        &avp,
-                        &mut w,
-                        128,
-                    )
-                }
-                (2603, 10415) => {
-                    rt::typed::opt(
-                        &mut self.ip_realm_default_indicator,
-                        &avp,
-                        &mut w,
-                        128,
-                    )
-                }
-                (2605, 10415) => {
-                    rt::typed::opt(
-                        &mut self.transcoder_inserted_indicator,
-                        &avp,
-                        &mut w,
-                        128,
-                    )
-                }
-                (882, 10415) => {
-                    rt::typed::opt(&mut self.media_initiator_flag, &avp, &mut w, 192)
-                }
-                (1288, 10415) => {
-                    rt::typed::opt(&mut self.media_initiator_party, &avp, &mut w, 128)
-                }
-                (2, 10415) => {
-                    rt::typed::opt(&mut self.tgpp_charging_id, &avp, &mut w, 192)
-                }
-                (503, 10415) => {
-                    rt::typed::opt(
-                        &mut self.access_network_charging_identifier_value,
-                        &avp,
-                        &mut w,
-                        192,
-                    )
-                }
-                (2036, 10415) => rt::typed::opt(&mut self.sdp_type, &avp, &mut w, 128),
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for SdpMediaComponent {
@@ -19473,11 +19887,95 @@ impl rt::AvpData for SdpMediaComponent {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 10usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (844, 10415) => {
+                        rt::typed::opt(&mut self.sdp_media_name, &avp, &mut w, 192)
+                    }
+                    (845, 10415) => {
+                        rt::typed::many(
+                            &mut self.sdp_media_description,
+                            &avp,
+                            &mut w,
+                            1,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    (2604, 10415) => {
+                        rt::typed::opt(
+                            &mut self.local_gw_inserted_indicator,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (2603, 10415) => {
+                        rt::typed::opt(
+                            &mut self.ip_realm_default_indicator,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (2605, 10415) => {
+                        rt::typed::opt(
+                            &mut self.transcoder_inserted_indicator,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (882, 10415) => {
+                        rt::typed::opt(&mut self.media_initiator_flag, &avp, &mut w, 192)
+                    }
+                    (1288, 10415) => {
+                        rt::typed::opt(
+                            &mut self.media_initiator_party,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (2, 10415) => {
+                        rt::typed::opt(&mut self.tgpp_charging_id, &avp, &mut w, 192)
+                    }
+                    (503, 10415) => {
+                        rt::typed::opt(
+                            &mut self.access_network_charging_identifier_value,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (2036, 10415) => {
+                        rt::typed::opt(&mut self.sdp_type, &avp, &mut w, 128)
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     #[inline]
     fn check(
@@ -19589,34 +20087,6 @@ impl SdpTimestamps {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1273, 10415);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 2usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (1274, 10415) => {
-                    rt::typed::opt(&mut self.sdp_offer_timestamp, &avp, &mut w, 128)
-                }
-                (1275, 10415) => {
-                    rt::typed::opt(&mut self.sdp_answer_timestamp, &avp, &mut w, 128)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for SdpTimestamps {
@@ -19629,11 +20099,39 @@ impl rt::AvpData for SdpTimestamps {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 2usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (1274, 10415) => {
+                        rt::typed::opt(&mut self.sdp_offer_timestamp, &avp, &mut w, 128)
+                    }
+                    (1275, 10415) => {
+                        rt::typed::opt(&mut self.sdp_answer_timestamp, &avp, &mut w, 128)
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(
@@ -19823,173 +20321,6 @@ impl ServiceDataContainer {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2040, 10415);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 33usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (1276, 10415) => {
-                    rt::typed::opt(
-                        &mut self.af_correlation_information,
-                        &avp,
-                        &mut w,
-                        128,
-                    )
-                }
-                (1004, 10415) => {
-                    rt::typed::opt(&mut self.charging_rule_base_name, &avp, &mut w, 192)
-                }
-                (363, 0) => {
-                    rt::typed::opt(&mut self.accounting_input_octets, &avp, &mut w, 64)
-                }
-                (364, 0) => {
-                    rt::typed::opt(&mut self.accounting_output_octets, &avp, &mut w, 64)
-                }
-                (2063, 10415) => {
-                    rt::typed::opt(&mut self.local_sequence_number, &avp, &mut w, 128)
-                }
-                (1016, 10415) => {
-                    rt::typed::opt(&mut self.qos_information, &avp, &mut w, 192)
-                }
-                (432, 0) => rt::typed::opt(&mut self.rating_group, &avp, &mut w, 64),
-                (2038, 10415) => rt::typed::opt(&mut self.change_time, &avp, &mut w, 128),
-                (439, 0) => {
-                    rt::typed::opt(&mut self.service_identifier, &avp, &mut w, 64)
-                }
-                (1249, 10415) => {
-                    rt::typed::many(
-                        &mut self.service_specific_info,
-                        &avp,
-                        &mut w,
-                        9,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                (1095, 10415) => {
-                    rt::typed::opt(&mut self.adc_rule_base_name, &avp, &mut w, 192)
-                }
-                (1228, 10415) => {
-                    rt::typed::opt(&mut self.sgsn_address, &avp, &mut w, 128)
-                }
-                (2043, 10415) => {
-                    rt::typed::opt(&mut self.time_first_usage, &avp, &mut w, 128)
-                }
-                (2044, 10415) => {
-                    rt::typed::opt(&mut self.time_last_usage, &avp, &mut w, 128)
-                }
-                (2045, 10415) => rt::typed::opt(&mut self.time_usage, &avp, &mut w, 128),
-                (2037, 10415) => {
-                    rt::typed::many(
-                        &mut self.change_condition,
-                        &avp,
-                        &mut w,
-                        15,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                (22, 10415) => {
-                    rt::typed::opt(&mut self.tgpp_user_location_info, &avp, &mut w, 192)
-                }
-                (9010, 5535) => rt::typed::opt(&mut self.tgpp2_bsid, &avp, &mut w, 192),
-                (3918, 10415) => {
-                    rt::typed::opt(&mut self.uwan_user_location_info, &avp, &mut w, 192)
-                }
-                (2714, 10415) => {
-                    rt::typed::opt(&mut self.twan_user_location_info, &avp, &mut w, 192)
-                }
-                (531, 10415) => {
-                    rt::typed::opt(&mut self.sponsor_identity, &avp, &mut w, 128)
-                }
-                (532, 10415) => {
-                    rt::typed::opt(
-                        &mut self.application_service_provider_identity,
-                        &avp,
-                        &mut w,
-                        128,
-                    )
-                }
-                (2822, 10415) => {
-                    rt::typed::many(
-                        &mut self.presence_reporting_area_information,
-                        &avp,
-                        &mut w,
-                        22,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                (2823, 10415) => {
-                    rt::typed::opt(
-                        &mut self.presence_reporting_area_status,
-                        &avp,
-                        &mut w,
-                        128,
-                    )
-                }
-                (2319, 10415) => {
-                    rt::typed::opt(&mut self.user_csg_information, &avp, &mut w, 128)
-                }
-                (21, 10415) => rt::typed::opt(&mut self.tgpp_rat_type, &avp, &mut w, 192),
-                (3925, 10415) => {
-                    rt::typed::opt(
-                        &mut self.related_change_condition_information,
-                        &avp,
-                        &mut w,
-                        192,
-                    )
-                }
-                (4310, 10415) => {
-                    rt::typed::opt(
-                        &mut self.serving_plmn_rate_control,
-                        &avp,
-                        &mut w,
-                        192,
-                    )
-                }
-                (3933, 10415) => {
-                    rt::typed::opt(&mut self.apn_rate_control, &avp, &mut w, 192)
-                }
-                (4406, 10415) => {
-                    rt::typed::opt(&mut self.tgpp_ps_data_off_status, &avp, &mut w, 192)
-                }
-                (2836, 10415) => {
-                    rt::typed::opt(
-                        &mut self.traffic_steering_policy_identifier_dl,
-                        &avp,
-                        &mut w,
-                        128,
-                    )
-                }
-                (2837, 10415) => {
-                    rt::typed::opt(
-                        &mut self.traffic_steering_policy_identifier_ul,
-                        &avp,
-                        &mut w,
-                        128,
-                    )
-                }
-                (1323, 10415) => {
-                    rt::typed::opt(&mut self.volte_information, &avp, &mut w, 128)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for ServiceDataContainer {
@@ -20002,11 +20333,226 @@ impl rt::AvpData for ServiceDataContainer {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 33usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (1276, 10415) => {
+                        rt::typed::opt(
+                            &mut self.af_correlation_information,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (1004, 10415) => {
+                        rt::typed::opt(
+                            &mut self.charging_rule_base_name,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (363, 0) => {
+                        rt::typed::opt(
+                            &mut self.accounting_input_octets,
+                            &avp,
+                            &mut w,
+                            64,
+                        )
+                    }
+                    (364, 0) => {
+                        rt::typed::opt(
+                            &mut self.accounting_output_octets,
+                            &avp,
+                            &mut w,
+                            64,
+                        )
+                    }
+                    (2063, 10415) => {
+                        rt::typed::opt(
+                            &mut self.local_sequence_number,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (1016, 10415) => {
+                        rt::typed::opt(&mut self.qos_information, &avp, &mut w, 192)
+                    }
+                    (432, 0) => rt::typed::opt(&mut self.rating_group, &avp, &mut w, 64),
+                    (2038, 10415) => {
+                        rt::typed::opt(&mut self.change_time, &avp, &mut w, 128)
+                    }
+                    (439, 0) => {
+                        rt::typed::opt(&mut self.service_identifier, &avp, &mut w, 64)
+                    }
+                    (1249, 10415) => {
+                        rt::typed::many(
+                            &mut self.service_specific_info,
+                            &avp,
+                            &mut w,
+                            9,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    (1095, 10415) => {
+                        rt::typed::opt(&mut self.adc_rule_base_name, &avp, &mut w, 192)
+                    }
+                    (1228, 10415) => {
+                        rt::typed::opt(&mut self.sgsn_address, &avp, &mut w, 128)
+                    }
+                    (2043, 10415) => {
+                        rt::typed::opt(&mut self.time_first_usage, &avp, &mut w, 128)
+                    }
+                    (2044, 10415) => {
+                        rt::typed::opt(&mut self.time_last_usage, &avp, &mut w, 128)
+                    }
+                    (2045, 10415) => {
+                        rt::typed::opt(&mut self.time_usage, &avp, &mut w, 128)
+                    }
+                    (2037, 10415) => {
+                        rt::typed::many(
+                            &mut self.change_condition,
+                            &avp,
+                            &mut w,
+                            15,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    (22, 10415) => {
+                        rt::typed::opt(
+                            &mut self.tgpp_user_location_info,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (9010, 5535) => {
+                        rt::typed::opt(&mut self.tgpp2_bsid, &avp, &mut w, 192)
+                    }
+                    (3918, 10415) => {
+                        rt::typed::opt(
+                            &mut self.uwan_user_location_info,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (2714, 10415) => {
+                        rt::typed::opt(
+                            &mut self.twan_user_location_info,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (531, 10415) => {
+                        rt::typed::opt(&mut self.sponsor_identity, &avp, &mut w, 128)
+                    }
+                    (532, 10415) => {
+                        rt::typed::opt(
+                            &mut self.application_service_provider_identity,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (2822, 10415) => {
+                        rt::typed::many(
+                            &mut self.presence_reporting_area_information,
+                            &avp,
+                            &mut w,
+                            22,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    (2823, 10415) => {
+                        rt::typed::opt(
+                            &mut self.presence_reporting_area_status,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (2319, 10415) => {
+                        rt::typed::opt(&mut self.user_csg_information, &avp, &mut w, 128)
+                    }
+                    (21, 10415) => {
+                        rt::typed::opt(&mut self.tgpp_rat_type, &avp, &mut w, 192)
+                    }
+                    (3925, 10415) => {
+                        rt::typed::opt(
+                            &mut self.related_change_condition_information,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (4310, 10415) => {
+                        rt::typed::opt(
+                            &mut self.serving_plmn_rate_control,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (3933, 10415) => {
+                        rt::typed::opt(&mut self.apn_rate_control, &avp, &mut w, 192)
+                    }
+                    (4406, 10415) => {
+                        rt::typed::opt(
+                            &mut self.tgpp_ps_data_off_status,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (2836, 10415) => {
+                        rt::typed::opt(
+                            &mut self.traffic_steering_policy_identifier_dl,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (2837, 10415) => {
+                        rt::typed::opt(
+                            &mut self.traffic_steering_policy_identifier_ul,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (1323, 10415) => {
+                        rt::typed::opt(&mut self.volte_information, &avp, &mut w, 128)
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     #[inline]
     fn check(
@@ -20282,40 +20828,6 @@ impl ServiceGenericInformation {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1256, 10415);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 4usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (2101, 10415) => {
-                    rt::typed::opt(&mut self.application_server_id, &avp, &mut w, 128)
-                }
-                (2102, 10415) => {
-                    rt::typed::opt(&mut self.application_service_type, &avp, &mut w, 128)
-                }
-                (2103, 10415) => {
-                    rt::typed::opt(&mut self.application_session_id, &avp, &mut w, 128)
-                }
-                (2104, 10415) => {
-                    rt::typed::opt(&mut self.delivery_status, &avp, &mut w, 128)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for ServiceGenericInformation {
@@ -20328,11 +20840,60 @@ impl rt::AvpData for ServiceGenericInformation {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 4usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (2101, 10415) => {
+                        rt::typed::opt(
+                            &mut self.application_server_id,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (2102, 10415) => {
+                        rt::typed::opt(
+                            &mut self.application_service_type,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (2103, 10415) => {
+                        rt::typed::opt(
+                            &mut self.application_session_id,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (2104, 10415) => {
+                        rt::typed::opt(&mut self.delivery_status, &avp, &mut w, 128)
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(
@@ -20470,91 +21031,6 @@ impl ServiceInformation {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(873, 10415);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 17usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (443, 0) => {
-                    rt::typed::many(
-                        &mut self.subscription_id,
-                        &avp,
-                        &mut w,
-                        0,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                (2054, 10415) => {
-                    rt::typed::opt(&mut self.aoc_information, &avp, &mut w, 128)
-                }
-                (874, 10415) => {
-                    rt::typed::opt(&mut self.ps_information, &avp, &mut w, 192)
-                }
-                (876, 10415) => {
-                    rt::typed::opt(&mut self.ims_information, &avp, &mut w, 192)
-                }
-                (877, 10415) => {
-                    rt::typed::opt(&mut self.mms_information, &avp, &mut w, 192)
-                }
-                (878, 10415) => {
-                    rt::typed::opt(&mut self.lcs_information, &avp, &mut w, 192)
-                }
-                (879, 10415) => {
-                    rt::typed::opt(&mut self.poc_information, &avp, &mut w, 192)
-                }
-                (880, 10415) => {
-                    rt::typed::opt(&mut self.mbms_information, &avp, &mut w, 192)
-                }
-                (2000, 10415) => {
-                    rt::typed::opt(&mut self.sms_information, &avp, &mut w, 128)
-                }
-                (3410, 10415) => {
-                    rt::typed::opt(&mut self.vcs_information, &avp, &mut w, 192)
-                }
-                (2030, 10415) => {
-                    rt::typed::opt(&mut self.mmtel_information, &avp, &mut w, 128)
-                }
-                (3447, 10415) => {
-                    rt::typed::opt(&mut self.prose_information, &avp, &mut w, 192)
-                }
-                (1256, 10415) => {
-                    rt::typed::opt(
-                        &mut self.service_generic_information,
-                        &avp,
-                        &mut w,
-                        128,
-                    )
-                }
-                (2110, 10415) => {
-                    rt::typed::opt(&mut self.im_information, &avp, &mut w, 128)
-                }
-                (2115, 10415) => {
-                    rt::typed::opt(&mut self.dcd_information, &avp, &mut w, 128)
-                }
-                (1011, 45687) => {
-                    rt::typed::opt(&mut self.m2m_information, &avp, &mut w, 192)
-                }
-                (3927, 10415) => {
-                    rt::typed::opt(&mut self.cpdt_information, &avp, &mut w, 192)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for ServiceInformation {
@@ -20567,11 +21043,96 @@ impl rt::AvpData for ServiceInformation {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 17usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (443, 0) => {
+                        rt::typed::many(
+                            &mut self.subscription_id,
+                            &avp,
+                            &mut w,
+                            0,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (2054, 10415) => {
+                        rt::typed::opt(&mut self.aoc_information, &avp, &mut w, 128)
+                    }
+                    (874, 10415) => {
+                        rt::typed::opt(&mut self.ps_information, &avp, &mut w, 192)
+                    }
+                    (876, 10415) => {
+                        rt::typed::opt(&mut self.ims_information, &avp, &mut w, 192)
+                    }
+                    (877, 10415) => {
+                        rt::typed::opt(&mut self.mms_information, &avp, &mut w, 192)
+                    }
+                    (878, 10415) => {
+                        rt::typed::opt(&mut self.lcs_information, &avp, &mut w, 192)
+                    }
+                    (879, 10415) => {
+                        rt::typed::opt(&mut self.poc_information, &avp, &mut w, 192)
+                    }
+                    (880, 10415) => {
+                        rt::typed::opt(&mut self.mbms_information, &avp, &mut w, 192)
+                    }
+                    (2000, 10415) => {
+                        rt::typed::opt(&mut self.sms_information, &avp, &mut w, 128)
+                    }
+                    (3410, 10415) => {
+                        rt::typed::opt(&mut self.vcs_information, &avp, &mut w, 192)
+                    }
+                    (2030, 10415) => {
+                        rt::typed::opt(&mut self.mmtel_information, &avp, &mut w, 128)
+                    }
+                    (3447, 10415) => {
+                        rt::typed::opt(&mut self.prose_information, &avp, &mut w, 192)
+                    }
+                    (1256, 10415) => {
+                        rt::typed::opt(
+                            &mut self.service_generic_information,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (2110, 10415) => {
+                        rt::typed::opt(&mut self.im_information, &avp, &mut w, 128)
+                    }
+                    (2115, 10415) => {
+                        rt::typed::opt(&mut self.dcd_information, &avp, &mut w, 128)
+                    }
+                    (1011, 45687) => {
+                        rt::typed::opt(&mut self.m2m_information, &avp, &mut w, 192)
+                    }
+                    (3927, 10415) => {
+                        rt::typed::opt(&mut self.cpdt_information, &avp, &mut w, 192)
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     #[inline]
     fn check(
@@ -20711,34 +21272,6 @@ impl ServiceSpecificInfo {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1249, 10415);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 2usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (863, 10415) => {
-                    rt::typed::opt(&mut self.service_specific_data, &avp, &mut w, 192)
-                }
-                (1257, 10415) => {
-                    rt::typed::opt(&mut self.service_specific_type, &avp, &mut w, 128)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for ServiceSpecificInfo {
@@ -20751,11 +21284,49 @@ impl rt::AvpData for ServiceSpecificInfo {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 2usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (863, 10415) => {
+                        rt::typed::opt(
+                            &mut self.service_specific_data,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (1257, 10415) => {
+                        rt::typed::opt(
+                            &mut self.service_specific_type,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(
@@ -20833,49 +21404,6 @@ impl SmDeviceTriggerInformation {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3405, 10415);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 6usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (3406, 10415) => {
-                    rt::typed::opt(&mut self.mtc_iwf_address, &avp, &mut w, 192)
-                }
-                (3007, 10415) => {
-                    rt::typed::opt(&mut self.reference_number, &avp, &mut w, 192)
-                }
-                (2401, 10415) => {
-                    rt::typed::opt(&mut self.serving_node, &avp, &mut w, 128)
-                }
-                (448, 0) => rt::typed::opt(&mut self.validity_time, &avp, &mut w, 64),
-                (3006, 10415) => {
-                    rt::typed::opt(&mut self.priority_indication, &avp, &mut w, 192)
-                }
-                (3010, 10415) => {
-                    rt::typed::opt(
-                        &mut self.application_port_identifier,
-                        &avp,
-                        &mut w,
-                        192,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for SmDeviceTriggerInformation {
@@ -20888,11 +21416,54 @@ impl rt::AvpData for SmDeviceTriggerInformation {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 6usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (3406, 10415) => {
+                        rt::typed::opt(&mut self.mtc_iwf_address, &avp, &mut w, 192)
+                    }
+                    (3007, 10415) => {
+                        rt::typed::opt(&mut self.reference_number, &avp, &mut w, 192)
+                    }
+                    (2401, 10415) => {
+                        rt::typed::opt(&mut self.serving_node, &avp, &mut w, 128)
+                    }
+                    (448, 0) => rt::typed::opt(&mut self.validity_time, &avp, &mut w, 64),
+                    (3006, 10415) => {
+                        rt::typed::opt(&mut self.priority_indication, &avp, &mut w, 192)
+                    }
+                    (3010, 10415) => {
+                        rt::typed::opt(
+                            &mut self.application_port_identifier,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     #[inline]
     fn check(
@@ -21065,118 +21636,6 @@ impl SmsInformation {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2000, 10415);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 23usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (2016, 10415) => rt::typed::opt(&mut self.sms_node, &avp, &mut w, 128),
-                (2018, 10415) => {
-                    rt::typed::opt(&mut self.client_address, &avp, &mut w, 128)
-                }
-                (2008, 10415) => {
-                    rt::typed::opt(&mut self.originator_sccp_address, &avp, &mut w, 128)
-                }
-                (2017, 10415) => {
-                    rt::typed::opt(&mut self.smsc_address, &avp, &mut w, 128)
-                }
-                (2001, 10415) => {
-                    rt::typed::opt(&mut self.data_coding_scheme, &avp, &mut w, 128)
-                }
-                (2012, 10415) => {
-                    rt::typed::opt(&mut self.sm_discharge_time, &avp, &mut w, 128)
-                }
-                (2007, 10415) => {
-                    rt::typed::opt(&mut self.sm_message_type, &avp, &mut w, 128)
-                }
-                (2009, 10415) => {
-                    rt::typed::opt(&mut self.originator_interface, &avp, &mut w, 128)
-                }
-                (2013, 10415) => {
-                    rt::typed::opt(&mut self.sm_protocol_id, &avp, &mut w, 128)
-                }
-                (2011, 10415) => {
-                    rt::typed::opt(&mut self.reply_path_requested, &avp, &mut w, 128)
-                }
-                (2014, 10415) => rt::typed::opt(&mut self.sm_status, &avp, &mut w, 128),
-                (2015, 10415) => {
-                    rt::typed::opt(&mut self.sm_user_data_header, &avp, &mut w, 128)
-                }
-                (2019, 10415) => {
-                    rt::typed::opt(&mut self.number_of_messages_sent, &avp, &mut w, 128)
-                }
-                (3408, 10415) => {
-                    rt::typed::opt(&mut self.sm_sequence_number, &avp, &mut w, 192)
-                }
-                (2026, 10415) => {
-                    rt::typed::many(
-                        &mut self.recipient_info,
-                        &avp,
-                        &mut w,
-                        14,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                (2027, 10415) => {
-                    rt::typed::opt(
-                        &mut self.originator_received_address,
-                        &avp,
-                        &mut w,
-                        128,
-                    )
-                }
-                (2029, 10415) => {
-                    rt::typed::opt(&mut self.sm_service_type, &avp, &mut w, 128)
-                }
-                (3409, 10415) => rt::typed::opt(&mut self.sms_result, &avp, &mut w, 192),
-                (3407, 10415) => {
-                    rt::typed::opt(
-                        &mut self.sm_device_trigger_indicator,
-                        &avp,
-                        &mut w,
-                        192,
-                    )
-                }
-                (3405, 10415) => {
-                    rt::typed::opt(
-                        &mut self.sm_device_trigger_information,
-                        &avp,
-                        &mut w,
-                        192,
-                    )
-                }
-                (3406, 10415) => {
-                    rt::typed::opt(&mut self.mtc_iwf_address, &avp, &mut w, 192)
-                }
-                (3010, 10415) => {
-                    rt::typed::opt(
-                        &mut self.application_port_identifier,
-                        &avp,
-                        &mut w,
-                        192,
-                    )
-                }
-                (3111, 10415) => {
-                    rt::typed::opt(&mut self.external_identifier, &avp, &mut w, 192)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for SmsInformation {
@@ -21189,11 +21648,139 @@ impl rt::AvpData for SmsInformation {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 23usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (2016, 10415) => {
+                        rt::typed::opt(&mut self.sms_node, &avp, &mut w, 128)
+                    }
+                    (2018, 10415) => {
+                        rt::typed::opt(&mut self.client_address, &avp, &mut w, 128)
+                    }
+                    (2008, 10415) => {
+                        rt::typed::opt(
+                            &mut self.originator_sccp_address,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (2017, 10415) => {
+                        rt::typed::opt(&mut self.smsc_address, &avp, &mut w, 128)
+                    }
+                    (2001, 10415) => {
+                        rt::typed::opt(&mut self.data_coding_scheme, &avp, &mut w, 128)
+                    }
+                    (2012, 10415) => {
+                        rt::typed::opt(&mut self.sm_discharge_time, &avp, &mut w, 128)
+                    }
+                    (2007, 10415) => {
+                        rt::typed::opt(&mut self.sm_message_type, &avp, &mut w, 128)
+                    }
+                    (2009, 10415) => {
+                        rt::typed::opt(&mut self.originator_interface, &avp, &mut w, 128)
+                    }
+                    (2013, 10415) => {
+                        rt::typed::opt(&mut self.sm_protocol_id, &avp, &mut w, 128)
+                    }
+                    (2011, 10415) => {
+                        rt::typed::opt(&mut self.reply_path_requested, &avp, &mut w, 128)
+                    }
+                    (2014, 10415) => {
+                        rt::typed::opt(&mut self.sm_status, &avp, &mut w, 128)
+                    }
+                    (2015, 10415) => {
+                        rt::typed::opt(&mut self.sm_user_data_header, &avp, &mut w, 128)
+                    }
+                    (2019, 10415) => {
+                        rt::typed::opt(
+                            &mut self.number_of_messages_sent,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (3408, 10415) => {
+                        rt::typed::opt(&mut self.sm_sequence_number, &avp, &mut w, 192)
+                    }
+                    (2026, 10415) => {
+                        rt::typed::many(
+                            &mut self.recipient_info,
+                            &avp,
+                            &mut w,
+                            14,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    (2027, 10415) => {
+                        rt::typed::opt(
+                            &mut self.originator_received_address,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (2029, 10415) => {
+                        rt::typed::opt(&mut self.sm_service_type, &avp, &mut w, 128)
+                    }
+                    (3409, 10415) => {
+                        rt::typed::opt(&mut self.sms_result, &avp, &mut w, 192)
+                    }
+                    (3407, 10415) => {
+                        rt::typed::opt(
+                            &mut self.sm_device_trigger_indicator,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (3405, 10415) => {
+                        rt::typed::opt(
+                            &mut self.sm_device_trigger_information,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (3406, 10415) => {
+                        rt::typed::opt(&mut self.mtc_iwf_address, &avp, &mut w, 192)
+                    }
+                    (3010, 10415) => {
+                        rt::typed::opt(
+                            &mut self.application_port_identifier,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (3111, 10415) => {
+                        rt::typed::opt(&mut self.external_identifier, &avp, &mut w, 192)
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     #[inline]
     fn check(
@@ -21413,59 +22000,6 @@ impl SupplementaryService {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2048, 10415);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 10usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (2031, 10415) => {
-                    rt::typed::opt(&mut self.mmtel_sservice_type, &avp, &mut w, 128)
-                }
-                (2032, 10415) => {
-                    rt::typed::opt(&mut self.service_mode, &avp, &mut w, 128)
-                }
-                (2034, 10415) => {
-                    rt::typed::opt(&mut self.number_of_diversions, &avp, &mut w, 128)
-                }
-                (2035, 10415) => {
-                    rt::typed::opt(&mut self.associated_party_address, &avp, &mut w, 128)
-                }
-                (855, 10415) => rt::typed::opt(&mut self.service_id, &avp, &mut w, 192),
-                (2038, 10415) => rt::typed::opt(&mut self.change_time, &avp, &mut w, 128),
-                (885, 10415) => {
-                    rt::typed::opt(&mut self.number_of_participants, &avp, &mut w, 192)
-                }
-                (2049, 10415) => {
-                    rt::typed::opt(&mut self.participant_action_type, &avp, &mut w, 128)
-                }
-                (2304, 10415) => {
-                    rt::typed::opt(&mut self.cug_information, &avp, &mut w, 128)
-                }
-                (2314, 10415) => {
-                    rt::typed::opt(
-                        &mut self.aoc_subscription_information,
-                        &avp,
-                        &mut w,
-                        128,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for SupplementaryService {
@@ -21478,11 +22012,83 @@ impl rt::AvpData for SupplementaryService {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 10usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (2031, 10415) => {
+                        rt::typed::opt(&mut self.mmtel_sservice_type, &avp, &mut w, 128)
+                    }
+                    (2032, 10415) => {
+                        rt::typed::opt(&mut self.service_mode, &avp, &mut w, 128)
+                    }
+                    (2034, 10415) => {
+                        rt::typed::opt(&mut self.number_of_diversions, &avp, &mut w, 128)
+                    }
+                    (2035, 10415) => {
+                        rt::typed::opt(
+                            &mut self.associated_party_address,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (855, 10415) => {
+                        rt::typed::opt(&mut self.service_id, &avp, &mut w, 192)
+                    }
+                    (2038, 10415) => {
+                        rt::typed::opt(&mut self.change_time, &avp, &mut w, 128)
+                    }
+                    (885, 10415) => {
+                        rt::typed::opt(
+                            &mut self.number_of_participants,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (2049, 10415) => {
+                        rt::typed::opt(
+                            &mut self.participant_action_type,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (2304, 10415) => {
+                        rt::typed::opt(&mut self.cug_information, &avp, &mut w, 128)
+                    }
+                    (2314, 10415) => {
+                        rt::typed::opt(
+                            &mut self.aoc_subscription_information,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     #[inline]
     fn check(
@@ -21632,65 +22238,6 @@ impl TalkBurstExchange {
             rt::dictionary::AvpType::Time,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 9usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (1262, 10415) => {
-                    rt::typed::one(&mut self.poc_change_time, &avp, &mut w, 0, 128)
-                }
-                (1283, 10415) => {
-                    rt::typed::opt(&mut self.number_of_talk_bursts, &avp, &mut w, 128)
-                }
-                (1287, 10415) => {
-                    rt::typed::opt(&mut self.talk_burst_volume, &avp, &mut w, 128)
-                }
-                (1286, 10415) => {
-                    rt::typed::opt(&mut self.talk_burst_time, &avp, &mut w, 128)
-                }
-                (1282, 10415) => {
-                    rt::typed::opt(
-                        &mut self.number_of_received_talk_bursts,
-                        &avp,
-                        &mut w,
-                        128,
-                    )
-                }
-                (1285, 10415) => {
-                    rt::typed::opt(
-                        &mut self.received_talk_burst_volume,
-                        &avp,
-                        &mut w,
-                        128,
-                    )
-                }
-                (1284, 10415) => {
-                    rt::typed::opt(&mut self.received_talk_burst_time, &avp, &mut w, 128)
-                }
-                (885, 10415) => {
-                    rt::typed::opt(&mut self.number_of_participants, &avp, &mut w, 192)
-                }
-                (1261, 10415) => {
-                    rt::typed::opt(&mut self.poc_change_condition, &avp, &mut w, 128)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for TalkBurstExchange {
@@ -21703,11 +22250,85 @@ impl rt::AvpData for TalkBurstExchange {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 9usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (1262, 10415) => {
+                        rt::typed::one(&mut self.poc_change_time, &avp, &mut w, 0, 128)
+                    }
+                    (1283, 10415) => {
+                        rt::typed::opt(
+                            &mut self.number_of_talk_bursts,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (1287, 10415) => {
+                        rt::typed::opt(&mut self.talk_burst_volume, &avp, &mut w, 128)
+                    }
+                    (1286, 10415) => {
+                        rt::typed::opt(&mut self.talk_burst_time, &avp, &mut w, 128)
+                    }
+                    (1282, 10415) => {
+                        rt::typed::opt(
+                            &mut self.number_of_received_talk_bursts,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (1285, 10415) => {
+                        rt::typed::opt(
+                            &mut self.received_talk_burst_volume,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (1284, 10415) => {
+                        rt::typed::opt(
+                            &mut self.received_talk_burst_time,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (885, 10415) => {
+                        rt::typed::opt(
+                            &mut self.number_of_participants,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (1261, 10415) => {
+                        rt::typed::opt(&mut self.poc_change_condition, &avp, &mut w, 128)
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(
@@ -21839,35 +22460,6 @@ impl TariffInformation {
             rt::dictionary::AvpType::Grouped,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 3usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (2056, 10415) => {
-                    rt::typed::one(&mut self.current_tariff, &avp, &mut w, 0, 128)
-                }
-                (451, 0) => {
-                    rt::typed::opt(&mut self.tariff_time_change, &avp, &mut w, 64)
-                }
-                (2057, 10415) => rt::typed::opt(&mut self.next_tariff, &avp, &mut w, 128),
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for TariffInformation {
@@ -21880,11 +22472,42 @@ impl rt::AvpData for TariffInformation {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 3usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (2056, 10415) => {
+                        rt::typed::one(&mut self.current_tariff, &avp, &mut w, 0, 128)
+                    }
+                    (451, 0) => {
+                        rt::typed::opt(&mut self.tariff_time_change, &avp, &mut w, 64)
+                    }
+                    (2057, 10415) => {
+                        rt::typed::opt(&mut self.next_tariff, &avp, &mut w, 128)
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     #[inline]
     fn check(
@@ -21958,34 +22581,6 @@ impl TimeQuotaMechanism {
             rt::dictionary::AvpType::Unsigned32,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 2usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (1271, 10415) => {
-                    rt::typed::one(&mut self.time_quota_type, &avp, &mut w, 0, 128)
-                }
-                (1265, 10415) => {
-                    rt::typed::one(&mut self.base_time_interval, &avp, &mut w, 1, 128)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for TimeQuotaMechanism {
@@ -21998,11 +22593,45 @@ impl rt::AvpData for TimeQuotaMechanism {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 2usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (1271, 10415) => {
+                        rt::typed::one(&mut self.time_quota_type, &avp, &mut w, 0, 128)
+                    }
+                    (1265, 10415) => {
+                        rt::typed::one(
+                            &mut self.base_time_interval,
+                            &avp,
+                            &mut w,
+                            1,
+                            128,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(
@@ -22072,50 +22701,6 @@ impl TimeStamps {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(833, 10415);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 4usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (834, 10415) => {
-                    rt::typed::opt(&mut self.sip_request_timestamp, &avp, &mut w, 192)
-                }
-                (835, 10415) => {
-                    rt::typed::opt(&mut self.sip_response_timestamp, &avp, &mut w, 192)
-                }
-                (2301, 10415) => {
-                    rt::typed::opt(
-                        &mut self.sip_request_timestamp_fraction,
-                        &avp,
-                        &mut w,
-                        128,
-                    )
-                }
-                (2302, 10415) => {
-                    rt::typed::opt(
-                        &mut self.sip_response_timestamp_fraction,
-                        &avp,
-                        &mut w,
-                        128,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for TimeStamps {
@@ -22128,11 +22713,65 @@ impl rt::AvpData for TimeStamps {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 4usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (834, 10415) => {
+                        rt::typed::opt(
+                            &mut self.sip_request_timestamp,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (835, 10415) => {
+                        rt::typed::opt(
+                            &mut self.sip_response_timestamp,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (2301, 10415) => {
+                        rt::typed::opt(
+                            &mut self.sip_request_timestamp_fraction,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (2302, 10415) => {
+                        rt::typed::opt(
+                            &mut self.sip_response_timestamp_fraction,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(
@@ -22282,111 +22921,6 @@ impl TrafficDataVolumes {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2046, 10415);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 19usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (1016, 10415) => {
-                    rt::typed::opt(&mut self.qos_information, &avp, &mut w, 192)
-                }
-                (363, 0) => {
-                    rt::typed::opt(&mut self.accounting_input_octets, &avp, &mut w, 64)
-                }
-                (364, 0) => {
-                    rt::typed::opt(&mut self.accounting_output_octets, &avp, &mut w, 64)
-                }
-                (2037, 10415) => {
-                    rt::typed::opt(&mut self.change_condition, &avp, &mut w, 128)
-                }
-                (2038, 10415) => rt::typed::opt(&mut self.change_time, &avp, &mut w, 128),
-                (22, 10415) => {
-                    rt::typed::opt(&mut self.tgpp_user_location_info, &avp, &mut w, 192)
-                }
-                (3918, 10415) => {
-                    rt::typed::opt(&mut self.uwan_user_location_info, &avp, &mut w, 192)
-                }
-                (2, 10415) => {
-                    rt::typed::opt(&mut self.tgpp_charging_id, &avp, &mut w, 192)
-                }
-                (2823, 10415) => {
-                    rt::typed::opt(
-                        &mut self.presence_reporting_area_status,
-                        &avp,
-                        &mut w,
-                        128,
-                    )
-                }
-                (2822, 10415) => {
-                    rt::typed::many(
-                        &mut self.presence_reporting_area_information,
-                        &avp,
-                        &mut w,
-                        9,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                (2319, 10415) => {
-                    rt::typed::opt(&mut self.user_csg_information, &avp, &mut w, 128)
-                }
-                (21, 10415) => rt::typed::opt(&mut self.tgpp_rat_type, &avp, &mut w, 192),
-                (2833, 10415) => {
-                    rt::typed::opt(
-                        &mut self.access_availability_change_reason,
-                        &avp,
-                        &mut w,
-                        128,
-                    )
-                }
-                (3925, 10415) => {
-                    rt::typed::opt(
-                        &mut self.related_change_condition_information,
-                        &avp,
-                        &mut w,
-                        192,
-                    )
-                }
-                (2039, 10415) => rt::typed::opt(&mut self.diagnostics, &avp, &mut w, 128),
-                (3901, 10415) => {
-                    rt::typed::opt(&mut self.enhanced_diagnostics, &avp, &mut w, 192)
-                }
-                (3930, 10415) => {
-                    rt::typed::opt(
-                        &mut self.cp_ciot_eps_optimisation_indicator,
-                        &avp,
-                        &mut w,
-                        192,
-                    )
-                }
-                (4310, 10415) => {
-                    rt::typed::opt(
-                        &mut self.serving_plmn_rate_control,
-                        &avp,
-                        &mut w,
-                        192,
-                    )
-                }
-                (3933, 10415) => {
-                    rt::typed::opt(&mut self.apn_rate_control, &avp, &mut w, 192)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for TrafficDataVolumes {
@@ -22399,11 +22933,142 @@ impl rt::AvpData for TrafficDataVolumes {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 19usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (1016, 10415) => {
+                        rt::typed::opt(&mut self.qos_information, &avp, &mut w, 192)
+                    }
+                    (363, 0) => {
+                        rt::typed::opt(
+                            &mut self.accounting_input_octets,
+                            &avp,
+                            &mut w,
+                            64,
+                        )
+                    }
+                    (364, 0) => {
+                        rt::typed::opt(
+                            &mut self.accounting_output_octets,
+                            &avp,
+                            &mut w,
+                            64,
+                        )
+                    }
+                    (2037, 10415) => {
+                        rt::typed::opt(&mut self.change_condition, &avp, &mut w, 128)
+                    }
+                    (2038, 10415) => {
+                        rt::typed::opt(&mut self.change_time, &avp, &mut w, 128)
+                    }
+                    (22, 10415) => {
+                        rt::typed::opt(
+                            &mut self.tgpp_user_location_info,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (3918, 10415) => {
+                        rt::typed::opt(
+                            &mut self.uwan_user_location_info,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (2, 10415) => {
+                        rt::typed::opt(&mut self.tgpp_charging_id, &avp, &mut w, 192)
+                    }
+                    (2823, 10415) => {
+                        rt::typed::opt(
+                            &mut self.presence_reporting_area_status,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (2822, 10415) => {
+                        rt::typed::many(
+                            &mut self.presence_reporting_area_information,
+                            &avp,
+                            &mut w,
+                            9,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    (2319, 10415) => {
+                        rt::typed::opt(&mut self.user_csg_information, &avp, &mut w, 128)
+                    }
+                    (21, 10415) => {
+                        rt::typed::opt(&mut self.tgpp_rat_type, &avp, &mut w, 192)
+                    }
+                    (2833, 10415) => {
+                        rt::typed::opt(
+                            &mut self.access_availability_change_reason,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (3925, 10415) => {
+                        rt::typed::opt(
+                            &mut self.related_change_condition_information,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (2039, 10415) => {
+                        rt::typed::opt(&mut self.diagnostics, &avp, &mut w, 128)
+                    }
+                    (3901, 10415) => {
+                        rt::typed::opt(&mut self.enhanced_diagnostics, &avp, &mut w, 192)
+                    }
+                    (3930, 10415) => {
+                        rt::typed::opt(
+                            &mut self.cp_ciot_eps_optimisation_indicator,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (4310, 10415) => {
+                        rt::typed::opt(
+                            &mut self.serving_plmn_rate_control,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (3933, 10415) => {
+                        rt::typed::opt(&mut self.apn_rate_control, &avp, &mut w, 192)
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     #[inline]
     fn check(
@@ -22580,32 +23245,6 @@ impl TransmitterInfo {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3468, 10415);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 2usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (3452, 10415) => {
-                    rt::typed::opt(&mut self.prose_source_ip_address, &avp, &mut w, 192)
-                }
-                (3453, 10415) => rt::typed::opt(&mut self.prose_ue_id, &avp, &mut w, 192),
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for TransmitterInfo {
@@ -22618,11 +23257,44 @@ impl rt::AvpData for TransmitterInfo {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 2usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (3452, 10415) => {
+                        rt::typed::opt(
+                            &mut self.prose_source_ip_address,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (3453, 10415) => {
+                        rt::typed::opt(&mut self.prose_ue_id, &avp, &mut w, 192)
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(
@@ -22673,38 +23345,6 @@ impl Trigger {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1264, 10415);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 1usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (870, 10415) => {
-                    rt::typed::many(
-                        &mut self.trigger_type,
-                        &avp,
-                        &mut w,
-                        0,
-                        192,
-                        u32::MAX,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "ts32299"))]
 impl rt::AvpData for Trigger {
@@ -22717,11 +23357,43 @@ impl rt::AvpData for Trigger {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 1usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (870, 10415) => {
+                        rt::typed::many(
+                            &mut self.trigger_type,
+                            &avp,
+                            &mut w,
+                            0,
+                            192,
+                            u32::MAX,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_all(&self.trigger_type, buf, &self.avp_flags, 870, 10415, 192);
@@ -22768,34 +23440,6 @@ impl TrunkGroupId {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(851, 10415);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 2usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (852, 10415) => {
-                    rt::typed::opt(&mut self.incoming_trunk_group_id, &avp, &mut w, 192)
-                }
-                (853, 10415) => {
-                    rt::typed::opt(&mut self.outgoing_trunk_group_id, &avp, &mut w, 192)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for TrunkGroupId {
@@ -22808,11 +23452,49 @@ impl rt::AvpData for TrunkGroupId {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 2usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (852, 10415) => {
+                        rt::typed::opt(
+                            &mut self.incoming_trunk_group_id,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (853, 10415) => {
+                        rt::typed::opt(
+                            &mut self.outgoing_trunk_group_id,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(
@@ -22896,44 +23578,6 @@ impl TwanUserLocationInfo {
             rt::dictionary::AvpType::UTF8String,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 5usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (1524, 10415) => rt::typed::one(&mut self.ssid, &avp, &mut w, 0, 192),
-                (2716, 10415) => rt::typed::opt(&mut self.bssid, &avp, &mut w, 192),
-                (1305, 10415) => {
-                    rt::typed::opt(
-                        &mut self.civic_address_information,
-                        &avp,
-                        &mut w,
-                        128,
-                    )
-                }
-                (1306, 10415) => {
-                    rt::typed::opt(&mut self.wlan_operator_id, &avp, &mut w, 128)
-                }
-                (302, 13019) => {
-                    rt::typed::opt(&mut self.logical_access_id, &avp, &mut w, 192)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for TwanUserLocationInfo {
@@ -22946,11 +23590,49 @@ impl rt::AvpData for TwanUserLocationInfo {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 5usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (1524, 10415) => rt::typed::one(&mut self.ssid, &avp, &mut w, 0, 192),
+                    (2716, 10415) => rt::typed::opt(&mut self.bssid, &avp, &mut w, 192),
+                    (1305, 10415) => {
+                        rt::typed::opt(
+                            &mut self.civic_address_information,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (1306, 10415) => {
+                        rt::typed::opt(&mut self.wlan_operator_id, &avp, &mut w, 128)
+                    }
+                    (302, 13019) => {
+                        rt::typed::opt(&mut self.logical_access_id, &avp, &mut w, 192)
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     #[inline]
     fn check(
@@ -23038,30 +23720,6 @@ impl UnitCost {
             rt::dictionary::AvpType::Integer64,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 2usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (447, 0) => rt::typed::one(&mut self.value_digits, &avp, &mut w, 0, 64),
-                (429, 0) => rt::typed::opt(&mut self.exponent, &avp, &mut w, 64),
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for UnitCost {
@@ -23074,11 +23732,37 @@ impl rt::AvpData for UnitCost {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 2usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (447, 0) => {
+                        rt::typed::one(&mut self.value_digits, &avp, &mut w, 0, 64)
+                    }
+                    (429, 0) => rt::typed::opt(&mut self.exponent, &avp, &mut w, 64),
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.value_digits, buf, &self.avp_flags, 447, 0, 64);
@@ -23225,40 +23909,6 @@ impl UserCsgInformation {
             rt::dictionary::AvpType::Enumerated,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 3usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (1437, 10415) => rt::typed::one(&mut self.csg_id, &avp, &mut w, 0, 192),
-                (2317, 10415) => {
-                    rt::typed::one(&mut self.csg_access_mode, &avp, &mut w, 1, 128)
-                }
-                (2318, 10415) => {
-                    rt::typed::opt(
-                        &mut self.csg_membership_indication,
-                        &avp,
-                        &mut w,
-                        128,
-                    )
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(
     any(
@@ -23290,11 +23940,47 @@ impl rt::AvpData for UserCsgInformation {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 3usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (1437, 10415) => {
+                        rt::typed::one(&mut self.csg_id, &avp, &mut w, 0, 192)
+                    }
+                    (2317, 10415) => {
+                        rt::typed::one(&mut self.csg_access_mode, &avp, &mut w, 1, 128)
+                    }
+                    (2318, 10415) => {
+                        rt::typed::opt(
+                            &mut self.csg_membership_indication,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.csg_id, buf, &self.avp_flags, 1437, 10415, 192);
@@ -23387,50 +24073,6 @@ impl UwanUserLocationInfo {
             rt::dictionary::AvpType::Address,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 7usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (2805, 10415) => {
-                    rt::typed::one(&mut self.ue_local_ip_address, &avp, &mut w, 0, 128)
-                }
-                (2806, 10415) => {
-                    rt::typed::opt(&mut self.udp_source_port, &avp, &mut w, 128)
-                }
-                (1524, 10415) => rt::typed::opt(&mut self.ssid, &avp, &mut w, 192),
-                (2716, 10415) => rt::typed::opt(&mut self.bssid, &avp, &mut w, 192),
-                (2843, 10415) => {
-                    rt::typed::opt(&mut self.tcp_source_port, &avp, &mut w, 128)
-                }
-                (1305, 10415) => {
-                    rt::typed::opt(
-                        &mut self.civic_address_information,
-                        &avp,
-                        &mut w,
-                        128,
-                    )
-                }
-                (1306, 10415) => {
-                    rt::typed::opt(&mut self.wlan_operator_id, &avp, &mut w, 128)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for UwanUserLocationInfo {
@@ -23443,11 +24085,61 @@ impl rt::AvpData for UwanUserLocationInfo {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 7usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (2805, 10415) => {
+                        rt::typed::one(
+                            &mut self.ue_local_ip_address,
+                            &avp,
+                            &mut w,
+                            0,
+                            128,
+                        )
+                    }
+                    (2806, 10415) => {
+                        rt::typed::opt(&mut self.udp_source_port, &avp, &mut w, 128)
+                    }
+                    (1524, 10415) => rt::typed::opt(&mut self.ssid, &avp, &mut w, 192),
+                    (2716, 10415) => rt::typed::opt(&mut self.bssid, &avp, &mut w, 192),
+                    (2843, 10415) => {
+                        rt::typed::opt(&mut self.tcp_source_port, &avp, &mut w, 128)
+                    }
+                    (1305, 10415) => {
+                        rt::typed::opt(
+                            &mut self.civic_address_information,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (1306, 10415) => {
+                        rt::typed::opt(&mut self.wlan_operator_id, &avp, &mut w, 128)
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     #[inline]
     fn check(
@@ -23565,37 +24257,6 @@ impl VariablePart {
             rt::dictionary::AvpType::UTF8String,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 3usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (3908, 10415) => {
-                    rt::typed::opt(&mut self.variable_part_order, &avp, &mut w, 192)
-                }
-                (3909, 10415) => {
-                    rt::typed::one(&mut self.variable_part_type, &avp, &mut w, 1, 192)
-                }
-                (3910, 10415) => {
-                    rt::typed::one(&mut self.variable_part_value, &avp, &mut w, 2, 192)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "ts32299"))]
 impl rt::AvpData for VariablePart {
@@ -23608,11 +24269,54 @@ impl rt::AvpData for VariablePart {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 3usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (3908, 10415) => {
+                        rt::typed::opt(&mut self.variable_part_order, &avp, &mut w, 192)
+                    }
+                    (3909, 10415) => {
+                        rt::typed::one(
+                            &mut self.variable_part_type,
+                            &avp,
+                            &mut w,
+                            1,
+                            192,
+                        )
+                    }
+                    (3910, 10415) => {
+                        rt::typed::one(
+                            &mut self.variable_part_value,
+                            &avp,
+                            &mut w,
+                            2,
+                            192,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(
@@ -23722,59 +24426,6 @@ impl VcsInformation {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3410, 10415);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 12usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (3412, 10415) => {
-                    rt::typed::opt(&mut self.bearer_capability, &avp, &mut w, 192)
-                }
-                (3418, 10415) => {
-                    rt::typed::opt(
-                        &mut self.network_call_reference_number,
-                        &avp,
-                        &mut w,
-                        192,
-                    )
-                }
-                (3417, 10415) => rt::typed::opt(&mut self.msc_address, &avp, &mut w, 192),
-                (3411, 10415) => {
-                    rt::typed::opt(&mut self.basic_service_code, &avp, &mut w, 192)
-                }
-                (3414, 10415) => {
-                    rt::typed::opt(&mut self.isup_location_number, &avp, &mut w, 192)
-                }
-                (3420, 10415) => rt::typed::opt(&mut self.vlr_number, &avp, &mut w, 192),
-                (3415, 10415) => {
-                    rt::typed::opt(&mut self.forwarding_pending, &avp, &mut w, 192)
-                }
-                (3416, 10415) => rt::typed::opt(&mut self.isup_cause, &avp, &mut w, 192),
-                (2041, 10415) => rt::typed::opt(&mut self.start_time, &avp, &mut w, 128),
-                (3419, 10415) => {
-                    rt::typed::opt(&mut self.start_of_charging, &avp, &mut w, 192)
-                }
-                (2042, 10415) => rt::typed::opt(&mut self.stop_time, &avp, &mut w, 128),
-                (866, 10415) => {
-                    rt::typed::opt(&mut self.ps_free_format_data, &avp, &mut w, 192)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for VcsInformation {
@@ -23787,11 +24438,74 @@ impl rt::AvpData for VcsInformation {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 12usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (3412, 10415) => {
+                        rt::typed::opt(&mut self.bearer_capability, &avp, &mut w, 192)
+                    }
+                    (3418, 10415) => {
+                        rt::typed::opt(
+                            &mut self.network_call_reference_number,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (3417, 10415) => {
+                        rt::typed::opt(&mut self.msc_address, &avp, &mut w, 192)
+                    }
+                    (3411, 10415) => {
+                        rt::typed::opt(&mut self.basic_service_code, &avp, &mut w, 192)
+                    }
+                    (3414, 10415) => {
+                        rt::typed::opt(&mut self.isup_location_number, &avp, &mut w, 192)
+                    }
+                    (3420, 10415) => {
+                        rt::typed::opt(&mut self.vlr_number, &avp, &mut w, 192)
+                    }
+                    (3415, 10415) => {
+                        rt::typed::opt(&mut self.forwarding_pending, &avp, &mut w, 192)
+                    }
+                    (3416, 10415) => {
+                        rt::typed::opt(&mut self.isup_cause, &avp, &mut w, 192)
+                    }
+                    (2041, 10415) => {
+                        rt::typed::opt(&mut self.start_time, &avp, &mut w, 128)
+                    }
+                    (3419, 10415) => {
+                        rt::typed::opt(&mut self.start_of_charging, &avp, &mut w, 192)
+                    }
+                    (2042, 10415) => {
+                        rt::typed::opt(&mut self.stop_time, &avp, &mut w, 128)
+                    }
+                    (866, 10415) => {
+                        rt::typed::opt(&mut self.ps_free_format_data, &avp, &mut w, 192)
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     #[inline]
     fn check(
@@ -23905,34 +24619,6 @@ impl VolteInformation {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1323, 10415);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 2usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (831, 10415) => {
-                    rt::typed::opt(&mut self.calling_party_address, &avp, &mut w, 192)
-                }
-                (565, 10415) => {
-                    rt::typed::opt(&mut self.callee_information, &avp, &mut w, 128)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for VolteInformation {
@@ -23945,11 +24631,44 @@ impl rt::AvpData for VolteInformation {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 2usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (831, 10415) => {
+                        rt::typed::opt(
+                            &mut self.calling_party_address,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    (565, 10415) => {
+                        rt::typed::opt(&mut self.callee_information, &avp, &mut w, 128)
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     #[inline]
     fn check(
@@ -24018,34 +24737,6 @@ impl WlanOperatorId {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1306, 10415);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 2usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (1308, 10415) => {
-                    rt::typed::opt(&mut self.wlan_plmn_id, &avp, &mut w, 128)
-                }
-                (1307, 10415) => {
-                    rt::typed::opt(&mut self.wlan_operator_name, &avp, &mut w, 128)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::AvpData for WlanOperatorId {
@@ -24058,11 +24749,39 @@ impl rt::AvpData for WlanOperatorId {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 2usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (1308, 10415) => {
+                        rt::typed::opt(&mut self.wlan_plmn_id, &avp, &mut w, 128)
+                    }
+                    (1307, 10415) => {
+                        rt::typed::opt(&mut self.wlan_operator_name, &avp, &mut w, 128)
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(&self.wlan_plmn_id, buf, &self.avp_flags, 1308, 10415, 128);
@@ -24136,34 +24855,6 @@ impl Cause {
             rt::dictionary::AvpType::Enumerated,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 2usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (861, 10415) => {
-                    rt::typed::one(&mut self.cause_code, &avp, &mut w, 0, 192)
-                }
-                (862, 10415) => {
-                    rt::typed::one(&mut self.node_functionality, &avp, &mut w, 1, 192)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "ts32299"))]
 impl rt::AvpData for Cause {
@@ -24176,11 +24867,45 @@ impl rt::AvpData for Cause {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 2usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (861, 10415) => {
+                        rt::typed::one(&mut self.cause_code, &avp, &mut w, 0, 192)
+                    }
+                    (862, 10415) => {
+                        rt::typed::one(
+                            &mut self.node_functionality,
+                            &avp,
+                            &mut w,
+                            1,
+                            192,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.cause_code, buf, &self.avp_flags, 861, 10415, 192);
@@ -24255,43 +24980,6 @@ impl WlanInformation {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(875, 10415);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 7usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (1246, 10415) => {
-                    rt::typed::opt(&mut self.wlan_session_id, &avp, &mut w, 128)
-                }
-                (895, 10415) => rt::typed::opt(&mut self.pdg_address, &avp, &mut w, 192),
-                (896, 10415) => {
-                    rt::typed::opt(&mut self.pdg_charging_id, &avp, &mut w, 192)
-                }
-                (890, 10415) => rt::typed::opt(&mut self.wag_address, &avp, &mut w, 192),
-                (891, 10415) => rt::typed::opt(&mut self.wag_plmn_id, &avp, &mut w, 192),
-                (892, 10415) => {
-                    rt::typed::opt(&mut self.wlan_radio_container, &avp, &mut w, 192)
-                }
-                (894, 10415) => {
-                    rt::typed::opt(&mut self.wlan_ue_local_ipaddress, &avp, &mut w, 192)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "ts32299"))]
 impl rt::AvpData for WlanInformation {
@@ -24304,11 +24992,59 @@ impl rt::AvpData for WlanInformation {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 7usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (1246, 10415) => {
+                        rt::typed::opt(&mut self.wlan_session_id, &avp, &mut w, 128)
+                    }
+                    (895, 10415) => {
+                        rt::typed::opt(&mut self.pdg_address, &avp, &mut w, 192)
+                    }
+                    (896, 10415) => {
+                        rt::typed::opt(&mut self.pdg_charging_id, &avp, &mut w, 192)
+                    }
+                    (890, 10415) => {
+                        rt::typed::opt(&mut self.wag_address, &avp, &mut w, 192)
+                    }
+                    (891, 10415) => {
+                        rt::typed::opt(&mut self.wag_plmn_id, &avp, &mut w, 192)
+                    }
+                    (892, 10415) => {
+                        rt::typed::opt(&mut self.wlan_radio_container, &avp, &mut w, 192)
+                    }
+                    (894, 10415) => {
+                        rt::typed::opt(
+                            &mut self.wlan_ue_local_ipaddress,
+                            &avp,
+                            &mut w,
+                            192,
+                        )
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     #[inline]
     fn check(
@@ -24397,38 +25133,6 @@ impl WlanRadioContainer {
     pub const KEY: rt::AvpKey = rt::AvpKey::new(892, 10415);
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
-    fn decode_members(
-        &mut self,
-        parent: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 4usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = parent.children();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (126, 0) => rt::typed::opt(&mut self.operator_name, &avp, &mut w, 64),
-                (1244, 10415) => {
-                    rt::typed::opt(&mut self.location_type, &avp, &mut w, 192)
-                }
-                (127, 0) => {
-                    rt::typed::opt(&mut self.location_information, &avp, &mut w, 64)
-                }
-                (893, 10415) => {
-                    rt::typed::opt(&mut self.wlan_technology, &avp, &mut w, 192)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, parent.offset)
-    }
 }
 #[cfg(any(feature = "ts32299"))]
 impl rt::AvpData for WlanRadioContainer {
@@ -24441,11 +25145,43 @@ impl rt::AvpData for WlanRadioContainer {
     }
     fn decode_in_place(
         &mut self,
-        avp: &rt::AvpRef<'_>,
+        parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
+        let cx = cx.enter(parent)?;
+        let r = 'walk: {
+            let mut count = [0u32; 4usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            };
+            let mut avps = parent.children();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (126, 0) => rt::typed::opt(&mut self.operator_name, &avp, &mut w, 64),
+                    (1244, 10415) => {
+                        rt::typed::opt(&mut self.location_type, &avp, &mut w, 192)
+                    }
+                    (127, 0) => {
+                        rt::typed::opt(&mut self.location_information, &avp, &mut w, 64)
+                    }
+                    (893, 10415) => {
+                        rt::typed::opt(&mut self.wlan_technology, &avp, &mut w, 192)
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    break 'walk Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                break 'walk Err(e);
+            }
+            w.finish(Self::REQUIRED, parent.offset)
+        };
+        rt::typed::within(r, Self::KEY)
     }
     #[inline]
     fn check(
@@ -24712,165 +25448,6 @@ impl CreditControlRequest {
             rt::dictionary::AvpType::Unsigned32,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        msg: &rt::Message,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 34usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = msg.avps();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
-                (301, 0) => rt::typed::opt(&mut self.drmp, &avp, &mut w, 0),
-                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 2, 64),
-                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 3, 64),
-                (283, 0) => {
-                    rt::typed::one(&mut self.destination_realm, &avp, &mut w, 4, 64)
-                }
-                (258, 0) => {
-                    rt::typed::one(&mut self.auth_application_id, &avp, &mut w, 5, 64)
-                }
-                (461, 0) => {
-                    rt::typed::one(&mut self.service_context_id, &avp, &mut w, 6, 64)
-                }
-                (416, 0) => {
-                    rt::typed::one(&mut self.cc_request_type, &avp, &mut w, 7, 64)
-                }
-                (415, 0) => {
-                    rt::typed::one(&mut self.cc_request_number, &avp, &mut w, 8, 64)
-                }
-                (293, 0) => rt::typed::opt(&mut self.destination_host, &avp, &mut w, 64),
-                (1, 0) => rt::typed::opt(&mut self.user_name, &avp, &mut w, 64),
-                (419, 0) => rt::typed::opt(&mut self.cc_sub_session_id, &avp, &mut w, 64),
-                (50, 0) => {
-                    rt::typed::opt(&mut self.acct_multi_session_id, &avp, &mut w, 64)
-                }
-                (278, 0) => rt::typed::opt(&mut self.origin_state_id, &avp, &mut w, 64),
-                (55, 0) => rt::typed::opt(&mut self.event_timestamp, &avp, &mut w, 64),
-                (443, 0) => {
-                    rt::typed::many(
-                        &mut self.subscription_id,
-                        &avp,
-                        &mut w,
-                        15,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                (659, 0) => {
-                    rt::typed::many(
-                        &mut self.subscription_id_extension,
-                        &avp,
-                        &mut w,
-                        16,
-                        0,
-                        u32::MAX,
-                    )
-                }
-                (439, 0) => {
-                    rt::typed::opt(&mut self.service_identifier, &avp, &mut w, 64)
-                }
-                (295, 0) => rt::typed::opt(&mut self.termination_cause, &avp, &mut w, 64),
-                (437, 0) => {
-                    rt::typed::opt(&mut self.requested_service_unit, &avp, &mut w, 64)
-                }
-                (436, 0) => rt::typed::opt(&mut self.requested_action, &avp, &mut w, 64),
-                (446, 0) => {
-                    rt::typed::many(
-                        &mut self.used_service_unit,
-                        &avp,
-                        &mut w,
-                        21,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                (2055, 10415) => {
-                    rt::typed::opt(&mut self.aoc_request_type, &avp, &mut w, 128)
-                }
-                (455, 0) => {
-                    rt::typed::opt(
-                        &mut self.multiple_services_indicator,
-                        &avp,
-                        &mut w,
-                        64,
-                    )
-                }
-                (456, 0) => {
-                    rt::typed::many(
-                        &mut self.multiple_services_credit_control,
-                        &avp,
-                        &mut w,
-                        24,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                (440, 0) => {
-                    rt::typed::many(
-                        &mut self.service_parameter_info,
-                        &avp,
-                        &mut w,
-                        25,
-                        0,
-                        u32::MAX,
-                    )
-                }
-                (411, 0) => rt::typed::opt(&mut self.cc_correlation_id, &avp, &mut w, 0),
-                (458, 0) => {
-                    rt::typed::opt(&mut self.user_equipment_info, &avp, &mut w, 0)
-                }
-                (653, 0) => {
-                    rt::typed::opt(
-                        &mut self.user_equipment_info_extension,
-                        &avp,
-                        &mut w,
-                        0,
-                    )
-                }
-                (621, 0) => {
-                    rt::typed::opt(&mut self.oc_supported_features, &avp, &mut w, 0)
-                }
-                (628, 10415) => {
-                    rt::typed::many(
-                        &mut self.supported_features,
-                        &avp,
-                        &mut w,
-                        30,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                (284, 0) => {
-                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 31, 64, u32::MAX)
-                }
-                (282, 0) => {
-                    rt::typed::many(
-                        &mut self.route_record,
-                        &avp,
-                        &mut w,
-                        32,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                (873, 10415) => {
-                    rt::typed::opt(&mut self.service_information, &avp, &mut w, 192)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, msg.header().length as usize)
-    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Command for CreditControlRequest {
@@ -24891,8 +25468,189 @@ impl rt::typed::Command for CreditControlRequest {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        out.decode_members(msg, cx)?;
-        Ok(out)
+        match {
+            let mut count = [0u32; 34usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut out.extra,
+                flags: &mut out.avp_flags,
+            };
+            let mut avps = msg.avps();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
+                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
+                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 2, 64),
+                    (296, 0) => {
+                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 3, 64)
+                    }
+                    (283, 0) => {
+                        rt::typed::one(&mut out.destination_realm, &avp, &mut w, 4, 64)
+                    }
+                    (258, 0) => {
+                        rt::typed::one(&mut out.auth_application_id, &avp, &mut w, 5, 64)
+                    }
+                    (461, 0) => {
+                        rt::typed::one(&mut out.service_context_id, &avp, &mut w, 6, 64)
+                    }
+                    (416, 0) => {
+                        rt::typed::one(&mut out.cc_request_type, &avp, &mut w, 7, 64)
+                    }
+                    (415, 0) => {
+                        rt::typed::one(&mut out.cc_request_number, &avp, &mut w, 8, 64)
+                    }
+                    (293, 0) => {
+                        rt::typed::opt(&mut out.destination_host, &avp, &mut w, 64)
+                    }
+                    (1, 0) => rt::typed::opt(&mut out.user_name, &avp, &mut w, 64),
+                    (419, 0) => {
+                        rt::typed::opt(&mut out.cc_sub_session_id, &avp, &mut w, 64)
+                    }
+                    (50, 0) => {
+                        rt::typed::opt(&mut out.acct_multi_session_id, &avp, &mut w, 64)
+                    }
+                    (278, 0) => {
+                        rt::typed::opt(&mut out.origin_state_id, &avp, &mut w, 64)
+                    }
+                    (55, 0) => rt::typed::opt(&mut out.event_timestamp, &avp, &mut w, 64),
+                    (443, 0) => {
+                        rt::typed::many(
+                            &mut out.subscription_id,
+                            &avp,
+                            &mut w,
+                            15,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (659, 0) => {
+                        rt::typed::many(
+                            &mut out.subscription_id_extension,
+                            &avp,
+                            &mut w,
+                            16,
+                            0,
+                            u32::MAX,
+                        )
+                    }
+                    (439, 0) => {
+                        rt::typed::opt(&mut out.service_identifier, &avp, &mut w, 64)
+                    }
+                    (295, 0) => {
+                        rt::typed::opt(&mut out.termination_cause, &avp, &mut w, 64)
+                    }
+                    (437, 0) => {
+                        rt::typed::opt(&mut out.requested_service_unit, &avp, &mut w, 64)
+                    }
+                    (436, 0) => {
+                        rt::typed::opt(&mut out.requested_action, &avp, &mut w, 64)
+                    }
+                    (446, 0) => {
+                        rt::typed::many(
+                            &mut out.used_service_unit,
+                            &avp,
+                            &mut w,
+                            21,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (2055, 10415) => {
+                        rt::typed::opt(&mut out.aoc_request_type, &avp, &mut w, 128)
+                    }
+                    (455, 0) => {
+                        rt::typed::opt(
+                            &mut out.multiple_services_indicator,
+                            &avp,
+                            &mut w,
+                            64,
+                        )
+                    }
+                    (456, 0) => {
+                        rt::typed::many(
+                            &mut out.multiple_services_credit_control,
+                            &avp,
+                            &mut w,
+                            24,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (440, 0) => {
+                        rt::typed::many(
+                            &mut out.service_parameter_info,
+                            &avp,
+                            &mut w,
+                            25,
+                            0,
+                            u32::MAX,
+                        )
+                    }
+                    (411, 0) => {
+                        rt::typed::opt(&mut out.cc_correlation_id, &avp, &mut w, 0)
+                    }
+                    (458, 0) => {
+                        rt::typed::opt(&mut out.user_equipment_info, &avp, &mut w, 0)
+                    }
+                    (653, 0) => {
+                        rt::typed::opt(
+                            &mut out.user_equipment_info_extension,
+                            &avp,
+                            &mut w,
+                            0,
+                        )
+                    }
+                    (621, 0) => {
+                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
+                    }
+                    (628, 10415) => {
+                        rt::typed::many(
+                            &mut out.supported_features,
+                            &avp,
+                            &mut w,
+                            30,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    (284, 0) => {
+                        rt::typed::many(
+                            &mut out.proxy_info,
+                            &avp,
+                            &mut w,
+                            31,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (282, 0) => {
+                        rt::typed::many(
+                            &mut out.route_record,
+                            &avp,
+                            &mut w,
+                            32,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (873, 10415) => {
+                        rt::typed::opt(&mut out.service_information, &avp, &mut w, 192)
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    return Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                return Err(e);
+            }
+            w.finish(Self::REQUIRED, msg.header().length as usize)
+        } {
+            Ok(()) => Ok(out),
+            Err(e) => Err(e),
+        }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
@@ -25244,147 +26002,6 @@ impl CreditControlAnswer {
             rt::dictionary::AvpType::Unsigned32,
         ),
     ];
-    fn decode_members(
-        &mut self,
-        msg: &rt::Message,
-        cx: rt::data::DecodeCx,
-    ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 35usize];
-        let mut w = rt::typed::Walk {
-            cx,
-            count: &mut count,
-            extra: &mut self.extra,
-            flags: &mut self.avp_flags,
-        };
-        let mut avps = msg.avps();
-        while let Some(avp) = avps.next_framed() {
-            let r = match (avp.code, avp.vendor) {
-                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
-                (301, 0) => rt::typed::opt(&mut self.drmp, &avp, &mut w, 0),
-                (268, 0) => rt::typed::one(&mut self.result_code, &avp, &mut w, 2, 64),
-                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 3, 64),
-                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 4, 64),
-                (258, 0) => {
-                    rt::typed::one(&mut self.auth_application_id, &avp, &mut w, 5, 64)
-                }
-                (416, 0) => {
-                    rt::typed::one(&mut self.cc_request_type, &avp, &mut w, 6, 64)
-                }
-                (415, 0) => {
-                    rt::typed::one(&mut self.cc_request_number, &avp, &mut w, 7, 64)
-                }
-                (1, 0) => rt::typed::opt(&mut self.user_name, &avp, &mut w, 64),
-                (418, 0) => {
-                    rt::typed::opt(&mut self.cc_session_failover, &avp, &mut w, 64)
-                }
-                (419, 0) => rt::typed::opt(&mut self.cc_sub_session_id, &avp, &mut w, 64),
-                (50, 0) => {
-                    rt::typed::opt(&mut self.acct_multi_session_id, &avp, &mut w, 64)
-                }
-                (278, 0) => rt::typed::opt(&mut self.origin_state_id, &avp, &mut w, 64),
-                (55, 0) => rt::typed::opt(&mut self.event_timestamp, &avp, &mut w, 64),
-                (431, 0) => {
-                    rt::typed::opt(&mut self.granted_service_unit, &avp, &mut w, 64)
-                }
-                (456, 0) => {
-                    rt::typed::many(
-                        &mut self.multiple_services_credit_control,
-                        &avp,
-                        &mut w,
-                        15,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                (423, 0) => rt::typed::opt(&mut self.cost_information, &avp, &mut w, 64),
-                (430, 0) => {
-                    rt::typed::opt(&mut self.final_unit_indication, &avp, &mut w, 64)
-                }
-                (669, 0) => {
-                    rt::typed::opt(&mut self.qos_final_unit_indication, &avp, &mut w, 0)
-                }
-                (422, 0) => {
-                    rt::typed::opt(&mut self.check_balance_result, &avp, &mut w, 64)
-                }
-                (2020, 10415) => {
-                    rt::typed::opt(&mut self.low_balance_indication, &avp, &mut w, 128)
-                }
-                (2021, 10415) => {
-                    rt::typed::opt(&mut self.remaining_balance, &avp, &mut w, 128)
-                }
-                (621, 0) => {
-                    rt::typed::opt(&mut self.oc_supported_features, &avp, &mut w, 0)
-                }
-                (623, 0) => rt::typed::opt(&mut self.oc_olr, &avp, &mut w, 0),
-                (628, 10415) => {
-                    rt::typed::many(
-                        &mut self.supported_features,
-                        &avp,
-                        &mut w,
-                        24,
-                        128,
-                        u32::MAX,
-                    )
-                }
-                (427, 0) => {
-                    rt::typed::opt(
-                        &mut self.credit_control_failure_handling,
-                        &avp,
-                        &mut w,
-                        64,
-                    )
-                }
-                (428, 0) => {
-                    rt::typed::opt(
-                        &mut self.direct_debiting_failure_handling,
-                        &avp,
-                        &mut w,
-                        64,
-                    )
-                }
-                (448, 0) => rt::typed::opt(&mut self.validity_time, &avp, &mut w, 64),
-                (292, 0) => {
-                    rt::typed::many(
-                        &mut self.redirect_host,
-                        &avp,
-                        &mut w,
-                        28,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                (261, 0) => {
-                    rt::typed::opt(&mut self.redirect_host_usage, &avp, &mut w, 64)
-                }
-                (262, 0) => {
-                    rt::typed::opt(&mut self.redirect_max_cache_time, &avp, &mut w, 64)
-                }
-                (284, 0) => {
-                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 31, 64, u32::MAX)
-                }
-                (282, 0) => {
-                    rt::typed::many(
-                        &mut self.route_record,
-                        &avp,
-                        &mut w,
-                        32,
-                        64,
-                        u32::MAX,
-                    )
-                }
-                (279, 0) => {
-                    rt::typed::many(&mut self.failed_avp, &avp, &mut w, 33, 64, u32::MAX)
-                }
-                (873, 10415) => {
-                    rt::typed::opt(&mut self.service_information, &avp, &mut w, 192)
-                }
-                _ => rt::typed::other(&avp, &mut w),
-            };
-            r?;
-        }
-        avps.finish()?;
-        w.finish(Self::REQUIRED, msg.header().length as usize)
-    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Command for CreditControlAnswer {
@@ -25405,8 +26022,187 @@ impl rt::typed::Command for CreditControlAnswer {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        out.decode_members(msg, cx)?;
-        Ok(out)
+        match {
+            let mut count = [0u32; 35usize];
+            let mut w = rt::typed::Walk {
+                cx,
+                count: &mut count,
+                extra: &mut out.extra,
+                flags: &mut out.avp_flags,
+            };
+            let mut avps = msg.avps();
+            while let Some(avp) = avps.next_framed() {
+                let r = match (avp.code, avp.vendor) {
+                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
+                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
+                    (268, 0) => rt::typed::one(&mut out.result_code, &avp, &mut w, 2, 64),
+                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 3, 64),
+                    (296, 0) => {
+                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 4, 64)
+                    }
+                    (258, 0) => {
+                        rt::typed::one(&mut out.auth_application_id, &avp, &mut w, 5, 64)
+                    }
+                    (416, 0) => {
+                        rt::typed::one(&mut out.cc_request_type, &avp, &mut w, 6, 64)
+                    }
+                    (415, 0) => {
+                        rt::typed::one(&mut out.cc_request_number, &avp, &mut w, 7, 64)
+                    }
+                    (1, 0) => rt::typed::opt(&mut out.user_name, &avp, &mut w, 64),
+                    (418, 0) => {
+                        rt::typed::opt(&mut out.cc_session_failover, &avp, &mut w, 64)
+                    }
+                    (419, 0) => {
+                        rt::typed::opt(&mut out.cc_sub_session_id, &avp, &mut w, 64)
+                    }
+                    (50, 0) => {
+                        rt::typed::opt(&mut out.acct_multi_session_id, &avp, &mut w, 64)
+                    }
+                    (278, 0) => {
+                        rt::typed::opt(&mut out.origin_state_id, &avp, &mut w, 64)
+                    }
+                    (55, 0) => rt::typed::opt(&mut out.event_timestamp, &avp, &mut w, 64),
+                    (431, 0) => {
+                        rt::typed::opt(&mut out.granted_service_unit, &avp, &mut w, 64)
+                    }
+                    (456, 0) => {
+                        rt::typed::many(
+                            &mut out.multiple_services_credit_control,
+                            &avp,
+                            &mut w,
+                            15,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (423, 0) => {
+                        rt::typed::opt(&mut out.cost_information, &avp, &mut w, 64)
+                    }
+                    (430, 0) => {
+                        rt::typed::opt(&mut out.final_unit_indication, &avp, &mut w, 64)
+                    }
+                    (669, 0) => {
+                        rt::typed::opt(
+                            &mut out.qos_final_unit_indication,
+                            &avp,
+                            &mut w,
+                            0,
+                        )
+                    }
+                    (422, 0) => {
+                        rt::typed::opt(&mut out.check_balance_result, &avp, &mut w, 64)
+                    }
+                    (2020, 10415) => {
+                        rt::typed::opt(
+                            &mut out.low_balance_indication,
+                            &avp,
+                            &mut w,
+                            128,
+                        )
+                    }
+                    (2021, 10415) => {
+                        rt::typed::opt(&mut out.remaining_balance, &avp, &mut w, 128)
+                    }
+                    (621, 0) => {
+                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
+                    }
+                    (623, 0) => rt::typed::opt(&mut out.oc_olr, &avp, &mut w, 0),
+                    (628, 10415) => {
+                        rt::typed::many(
+                            &mut out.supported_features,
+                            &avp,
+                            &mut w,
+                            24,
+                            128,
+                            u32::MAX,
+                        )
+                    }
+                    (427, 0) => {
+                        rt::typed::opt(
+                            &mut out.credit_control_failure_handling,
+                            &avp,
+                            &mut w,
+                            64,
+                        )
+                    }
+                    (428, 0) => {
+                        rt::typed::opt(
+                            &mut out.direct_debiting_failure_handling,
+                            &avp,
+                            &mut w,
+                            64,
+                        )
+                    }
+                    (448, 0) => rt::typed::opt(&mut out.validity_time, &avp, &mut w, 64),
+                    (292, 0) => {
+                        rt::typed::many(
+                            &mut out.redirect_host,
+                            &avp,
+                            &mut w,
+                            28,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (261, 0) => {
+                        rt::typed::opt(&mut out.redirect_host_usage, &avp, &mut w, 64)
+                    }
+                    (262, 0) => {
+                        rt::typed::opt(
+                            &mut out.redirect_max_cache_time,
+                            &avp,
+                            &mut w,
+                            64,
+                        )
+                    }
+                    (284, 0) => {
+                        rt::typed::many(
+                            &mut out.proxy_info,
+                            &avp,
+                            &mut w,
+                            31,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (282, 0) => {
+                        rt::typed::many(
+                            &mut out.route_record,
+                            &avp,
+                            &mut w,
+                            32,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (279, 0) => {
+                        rt::typed::many(
+                            &mut out.failed_avp,
+                            &avp,
+                            &mut w,
+                            33,
+                            64,
+                            u32::MAX,
+                        )
+                    }
+                    (873, 10415) => {
+                        rt::typed::opt(&mut out.service_information, &avp, &mut w, 192)
+                    }
+                    _ => rt::typed::other(&avp, &mut w),
+                };
+                if let Err(e) = r {
+                    return Err(e);
+                }
+            }
+            if let Err(e) = avps.finish() {
+                return Err(e);
+            }
+            w.finish(Self::REQUIRED, msg.header().length as usize)
+        } {
+            Ok(()) => Ok(out),
+            Err(e) => Err(e),
+        }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
