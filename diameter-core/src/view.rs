@@ -92,8 +92,76 @@ fn too_many(avp: &AvpRef<'_>) -> DecodeError {
     avp.error(ErrorKind::TooManyAvps(avp.key()))
 }
 
-/// Checks one member's value (a view walk's check of that member's type).
-pub type CheckFn<'a> = fn(&AvpRef<'a>, DecodeCx) -> Result<(), DecodeError>;
+/// How a view's walk checks one member's value: a type (`Value<u32>`, `DiameterIdentity`,
+/// `Group<…View>`), named in the generated `step` as the type parameter of the tracker's
+/// call, so the walk calls the check directly. (As function pointers, the checks reached
+/// the walk as values: LLVM sometimes merged a `match`'s calls into one indirect call
+/// through a table before it knew the targets, and the view checks of a build took 2–4 %
+/// more instructions depending on unrelated code; BENCHMARKS.md, "Generated code: tables
+/// as text".)
+pub trait Check<'a> {
+    /// Checks `avp`'s value in `cx`.
+    fn check(avp: &AvpRef<'a>, cx: DecodeCx) -> Result<(), DecodeError>;
+}
+
+/// Checks nothing: an OctetString member's value (any bytes are one).
+pub struct NoCheck;
+
+impl Check<'_> for NoCheck {
+    #[inline(always)]
+    fn check(_: &AvpRef<'_>, _: DecodeCx) -> Result<(), DecodeError> {
+        Ok(())
+    }
+}
+
+/// Checks a value the way decoding its owned type `T` does (lengths of numbers, address
+/// families, URIs, times).
+pub struct Value<T>(std::marker::PhantomData<T>);
+
+impl<T: AvpData> Check<'_> for Value<T> {
+    #[inline(always)]
+    fn check(avp: &AvpRef<'_>, cx: DecodeCx) -> Result<(), DecodeError> {
+        check::<T>(avp, cx)
+    }
+}
+
+/// Checks a Grouped member with its view `V` (its contents, without keeping the view).
+pub struct Group<V>(std::marker::PhantomData<V>);
+
+impl<'a, V: GroupView<'a>> Check<'a> for Group<V> {
+    // A hint, not `always`: LLVM inlines the small groups' walks into their parent's and
+    // keeps the wide ones out of line, as the views' own `check` does.
+    #[inline]
+    fn check(avp: &AvpRef<'a>, cx: DecodeCx) -> Result<(), DecodeError> {
+        check_group::<V>(avp, cx)
+    }
+}
+
+/// The text checks, each with the error of its owned type (`INVALID`).
+macro_rules! text_checks {
+    ($($(#[$doc:meta])* $name:ident => $owned:ident;)*) => {$(
+        $(#[$doc])*
+        pub struct $name;
+
+        impl Check<'_> for $name {
+            #[inline(always)]
+            fn check(avp: &AvpRef<'_>, _: DecodeCx) -> Result<(), DecodeError> {
+                check_text(avp, crate::data::$owned::INVALID)
+            }
+        }
+    )*};
+}
+
+text_checks! {
+    /// Checks a UTF8String member's value.
+    Utf8String => Utf8String;
+    /// Checks a DiameterIdentity member's value.
+    DiameterIdentity => DiameterIdentity;
+    /// Checks an IPFilterRule member's value.
+    IpFilterRule => IpFilterRule;
+    /// Checks a QoSFilterRule member's value.
+    QosFilterRule => QosFilterRule;
+}
 
 /// What a view's walk does with each ABNF member it meets.
 ///
@@ -106,26 +174,23 @@ pub type CheckFn<'a> = fn(&AvpRef<'a>, DecodeCx) -> Result<(), DecodeError>;
 /// `step` is inlined into the walk the machine code is the same.
 pub trait Tracker<'a> {
     /// A member that may occur once (`[ x ]` or `< x >`) at ABNF position `slot`.
-    fn one(&mut self, slot: usize, avp: &AvpRef<'a>, check: CheckFn<'a>)
-    -> Result<(), DecodeError>;
+    fn one<C: Check<'a>>(&mut self, slot: usize, avp: &AvpRef<'a>) -> Result<(), DecodeError>;
     /// A repeated member at ABNF position `slot`, the `rep`-th repeated member, allowed at
     /// most `max` times.
-    fn many(
+    fn many<C: Check<'a>>(
         &mut self,
         slot: usize,
         rep: usize,
         max: u32,
         avp: &AvpRef<'a>,
-        check: CheckFn<'a>,
     ) -> Result<(), DecodeError>;
     /// A repeated member at ABNF position `slot`, the `rep`-th repeated member, with neither
     /// a bound nor a minimum (`*[ x ]`): nothing to count for a check.
-    fn any(
+    fn any<C: Check<'a>>(
         &mut self,
         slot: usize,
         rep: usize,
         avp: &AvpRef<'a>,
-        check: CheckFn<'a>,
     ) -> Result<(), DecodeError>;
     /// An AVP the ABNF does not name.
     fn extra(&mut self) -> Result<(), DecodeError>;
@@ -181,44 +246,37 @@ pub struct Index<'v> {
 
 impl<'a> Tracker<'a> for Index<'_> {
     #[inline(always)]
-    fn one(
-        &mut self,
-        slot: usize,
-        avp: &AvpRef<'a>,
-        check: CheckFn<'a>,
-    ) -> Result<(), DecodeError> {
+    fn one<C: Check<'a>>(&mut self, slot: usize, avp: &AvpRef<'a>) -> Result<(), DecodeError> {
         once(&mut self.first[slot], avp)?;
         if self.deep {
-            check(avp, self.cx)?;
+            C::check(avp, self.cx)?;
         }
         Ok(())
     }
 
     #[inline(always)]
-    fn many(
+    fn many<C: Check<'a>>(
         &mut self,
         slot: usize,
         rep: usize,
         max: u32,
         avp: &AvpRef<'a>,
-        check: CheckFn<'a>,
     ) -> Result<(), DecodeError> {
         more(&mut self.first[slot], &mut self.count[rep], avp, max)?;
         if self.deep {
-            check(avp, self.cx)?;
+            C::check(avp, self.cx)?;
         }
         Ok(())
     }
 
     #[inline(always)]
-    fn any(
+    fn any<C: Check<'a>>(
         &mut self,
         slot: usize,
         rep: usize,
         avp: &AvpRef<'a>,
-        check: CheckFn<'a>,
     ) -> Result<(), DecodeError> {
-        self.many(slot, rep, u32::MAX, avp, check)
+        self.many::<C>(slot, rep, u32::MAX, avp)
     }
 
     #[inline(always)]
@@ -266,38 +324,31 @@ impl<const W: usize, const R: usize> From<DecodeCx> for Seen<W, R> {
 
 impl<'a, const W: usize, const R: usize> Tracker<'a> for Seen<W, R> {
     #[inline(always)]
-    fn one(
-        &mut self,
-        slot: usize,
-        avp: &AvpRef<'a>,
-        check: CheckFn<'a>,
-    ) -> Result<(), DecodeError> {
+    fn one<C: Check<'a>>(&mut self, slot: usize, avp: &AvpRef<'a>) -> Result<(), DecodeError> {
         seen_once(&mut self.seen[slot / 64], 1 << (slot % 64), avp)?;
-        check(avp, self.cx)
+        C::check(avp, self.cx)
     }
 
     #[inline(always)]
-    fn many(
+    fn many<C: Check<'a>>(
         &mut self,
         _slot: usize,
         rep: usize,
         max: u32,
         avp: &AvpRef<'a>,
-        check: CheckFn<'a>,
     ) -> Result<(), DecodeError> {
         count(&mut self.count[rep], avp, max)?;
-        check(avp, self.cx)
+        C::check(avp, self.cx)
     }
 
     #[inline(always)]
-    fn any(
+    fn any<C: Check<'a>>(
         &mut self,
         _slot: usize,
         _rep: usize,
         avp: &AvpRef<'a>,
-        check: CheckFn<'a>,
     ) -> Result<(), DecodeError> {
-        check(avp, self.cx)
+        C::check(avp, self.cx)
     }
 
     #[inline(always)]
@@ -448,30 +499,23 @@ pub struct Probe {
 
 impl<'a> Tracker<'a> for Probe {
     #[inline(always)]
-    fn one(&mut self, _: usize, _: &AvpRef<'a>, _: CheckFn<'a>) -> Result<(), DecodeError> {
+    fn one<C: Check<'a>>(&mut self, _: usize, _: &AvpRef<'a>) -> Result<(), DecodeError> {
         Ok(())
     }
 
     #[inline(always)]
-    fn many(
+    fn many<C: Check<'a>>(
         &mut self,
         _: usize,
         _: usize,
         _: u32,
         _: &AvpRef<'a>,
-        _: CheckFn<'a>,
     ) -> Result<(), DecodeError> {
         Ok(())
     }
 
     #[inline(always)]
-    fn any(
-        &mut self,
-        _: usize,
-        _: usize,
-        _: &AvpRef<'a>,
-        _: CheckFn<'a>,
-    ) -> Result<(), DecodeError> {
+    fn any<C: Check<'a>>(&mut self, _: usize, _: usize, _: &AvpRef<'a>) -> Result<(), DecodeError> {
         Ok(())
     }
 
@@ -489,36 +533,6 @@ impl<'a> Tracker<'a> for Probe {
 
 /// A view's generated `step`, as [`Extra`] calls it.
 pub type ProbeFn<'a> = fn(&mut Probe, &AvpRef<'a>) -> Result<(), DecodeError>;
-
-/// Checks nothing: an OctetString member's value (any bytes are one).
-#[inline(always)]
-pub fn no_check(_: &AvpRef<'_>, _: DecodeCx) -> Result<(), DecodeError> {
-    Ok(())
-}
-
-/// Checks a UTF8String member's value.
-#[inline(always)]
-pub fn check_utf8_string(avp: &AvpRef<'_>, _: DecodeCx) -> Result<(), DecodeError> {
-    check_text(avp, crate::data::Utf8String::INVALID)
-}
-
-/// Checks a DiameterIdentity member's value.
-#[inline(always)]
-pub fn check_diameter_identity(avp: &AvpRef<'_>, _: DecodeCx) -> Result<(), DecodeError> {
-    check_text(avp, crate::data::DiameterIdentity::INVALID)
-}
-
-/// Checks an IPFilterRule member's value.
-#[inline(always)]
-pub fn check_ip_filter_rule(avp: &AvpRef<'_>, _: DecodeCx) -> Result<(), DecodeError> {
-    check_text(avp, crate::data::IpFilterRule::INVALID)
-}
-
-/// Checks a QoSFilterRule member's value.
-#[inline(always)]
-pub fn check_qos_filter_rule(avp: &AvpRef<'_>, _: DecodeCx) -> Result<(), DecodeError> {
-    check_text(avp, crate::data::QosFilterRule::INVALID)
-}
 
 /// Checks a value the way decoding its owned type does (lengths of numbers, address
 /// families, URIs, times).

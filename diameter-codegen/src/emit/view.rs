@@ -21,7 +21,7 @@ struct Access {
     ty: TokenStream,
     /// The function reading the value from an `AvpRef<'a>` already checked.
     read: TokenStream,
-    /// The function checking a received value of the type (a `view::CheckFn`).
+    /// The type checking a received value of the type (a `view::Check`).
     check: TokenStream,
 }
 
@@ -60,7 +60,7 @@ impl Ctx<'_> {
         let number = |t: TokenStream| Access {
             ty: t.clone(),
             read: quote!(#rt::view::value::<#t>),
-            check: quote!(#rt::view::check::<#t>),
+            check: quote!(#rt::view::Value<#t>),
         };
         let text = |check: TokenStream| Access {
             ty: quote!(&'a str),
@@ -71,7 +71,7 @@ impl Ctx<'_> {
             AvpType::OctetString => Access {
                 ty: quote!(&'a [u8]),
                 read: quote!(#rt::view::octets),
-                check: quote!(#rt::view::no_check),
+                check: quote!(#rt::view::NoCheck),
             },
             AvpType::Integer32 => number(quote!(i32)),
             AvpType::Integer64 => number(quote!(i64)),
@@ -82,16 +82,16 @@ impl Ctx<'_> {
             AvpType::Address => number(quote!(#rt::data::Address)),
             AvpType::Time => number(quote!(#rt::data::Time)),
             AvpType::DiameterUri => number(quote!(#rt::data::DiameterUri)),
-            AvpType::Utf8String => text(quote!(#rt::view::check_utf8_string)),
-            AvpType::DiameterIdentity => text(quote!(#rt::view::check_diameter_identity)),
-            AvpType::IpFilterRule => text(quote!(#rt::view::check_ip_filter_rule)),
-            AvpType::QosFilterRule => text(quote!(#rt::view::check_qos_filter_rule)),
+            AvpType::Utf8String => text(quote!(#rt::view::Utf8String)),
+            AvpType::DiameterIdentity => text(quote!(#rt::view::DiameterIdentity)),
+            AvpType::IpFilterRule => text(quote!(#rt::view::IpFilterRule)),
+            AvpType::QosFilterRule => text(quote!(#rt::view::QosFilterRule)),
             AvpType::Enumerated => {
                 let t = self.named_type(a);
                 Access {
                     ty: t.clone(),
                     read: quote!(#rt::view::enumerated::<#t>),
-                    check: quote!(#rt::view::check::<i32>),
+                    check: quote!(#rt::view::Value<i32>),
                 }
             }
             AvpType::Grouped => {
@@ -99,7 +99,7 @@ impl Ctx<'_> {
                 Access {
                     ty: quote!(#t<'a>),
                     read: quote!(#rt::view::read_group::<#t<'a>>),
-                    check: quote!(#t::check),
+                    check: quote!(#rt::view::Group<#t<'a>>),
                 }
             }
         }
@@ -124,7 +124,7 @@ impl Ctx<'_> {
             let idx = Literal::usize_unsuffixed(i);
             match f.card {
                 Card::One | Card::Optional => {
-                    arms.push(quote!((#code, #vendor) => t.one(#idx, avp, #check),));
+                    arms.push(quote!((#code, #vendor) => t.one::<#check>(#idx, avp),));
                     accessors.push(if f.card == Card::One {
                         quote! {
                             #doc
@@ -151,9 +151,9 @@ impl Ctx<'_> {
                     // minimum is what a count is compared with).
                     arms.push(if bounded || f.rule.min > 0 {
                         let max = u32_lit(f.rule.max.unwrap_or(u32::MAX));
-                        quote!((#code, #vendor) => t.many(#idx, #j, #max, avp, #check),)
+                        quote!((#code, #vendor) => t.many::<#check>(#idx, #j, #max, avp),)
                     } else {
-                        quote!((#code, #vendor) => t.any(#idx, #j, avp, #check),)
+                        quote!((#code, #vendor) => t.any::<#check>(#idx, #j, avp),)
                     });
                     accessors.push(quote! {
                         #doc

@@ -148,6 +148,10 @@ fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
 impl AvpData for Time {
     const TYPE: AvpType = AvpType::Time;
 
+    // Inline, as the numbers' decoders are: a view's check of a Time member inlines it
+    // whichever codegen unit it lands in (left out of line, it cost the CCA view's check of
+    // Granted-Service-Unit a call; BENCHMARKS.md, "Generated code: tables as text").
+    #[inline]
     fn decode(avp: &AvpRef<'_>, _cx: DecodeCx) -> Result<Self, DecodeError> {
         <[u8; 4]>::try_from(avp.data)
             .map(|b| Self(u32::from_be_bytes(b)))

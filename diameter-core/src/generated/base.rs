@@ -5035,8 +5035,8 @@ impl<'a> rt::view::Step<'a> for ProxyInfoView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (280, 0) => t.one(0, avp, rt::view::check_diameter_identity),
-            (33, 0) => t.one(1, avp, rt::view::no_check),
+            (280, 0) => t.one::<rt::view::DiameterIdentity>(0, avp),
+            (33, 0) => t.one::<rt::view::NoCheck>(1, avp),
             _ => t.extra(),
         }
     }
@@ -5142,9 +5142,9 @@ impl<'a> rt::view::Step<'a> for VendorSpecificApplicationIdView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (266, 0) => t.one(0, avp, rt::view::check::<u32>),
-            (258, 0) => t.one(1, avp, rt::view::check::<u32>),
-            (259, 0) => t.one(2, avp, rt::view::check::<u32>),
+            (266, 0) => t.one::<rt::view::Value<u32>>(0, avp),
+            (258, 0) => t.one::<rt::view::Value<u32>>(1, avp),
+            (259, 0) => t.one::<rt::view::Value<u32>>(2, avp),
             _ => t.extra(),
         }
     }
@@ -5329,8 +5329,8 @@ impl<'a> rt::view::Step<'a> for ExperimentalResultView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (266, 0) => t.one(0, avp, rt::view::check::<u32>),
-            (298, 0) => t.one(1, avp, rt::view::check::<u32>),
+            (266, 0) => t.one::<rt::view::Value<u32>>(0, avp),
+            (298, 0) => t.one::<rt::view::Value<u32>>(1, avp),
             _ => t.extra(),
         }
     }
@@ -5657,20 +5657,22 @@ impl<'a> rt::view::Step<'a> for CapabilitiesExchangeRequestView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (264, 0) => t.one(0, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(1, avp, rt::view::check_diameter_identity),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(0, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(1, avp),
             (257, 0) => {
-                t.many(2, 0, 4294967295, avp, rt::view::check::<rt::data::Address>)
+                t.many::<rt::view::Value<rt::data::Address>>(2, 0, 4294967295, avp)
             }
-            (266, 0) => t.one(3, avp, rt::view::check::<u32>),
-            (269, 0) => t.one(4, avp, rt::view::check_utf8_string),
-            (278, 0) => t.one(5, avp, rt::view::check::<u32>),
-            (265, 0) => t.any(6, 1, avp, rt::view::check::<u32>),
-            (258, 0) => t.any(7, 2, avp, rt::view::check::<u32>),
-            (299, 0) => t.any(8, 3, avp, rt::view::check::<u32>),
-            (259, 0) => t.any(9, 4, avp, rt::view::check::<u32>),
-            (260, 0) => t.any(10, 5, avp, VendorSpecificApplicationIdView::check),
-            (267, 0) => t.one(11, avp, rt::view::check::<u32>),
+            (266, 0) => t.one::<rt::view::Value<u32>>(3, avp),
+            (269, 0) => t.one::<rt::view::Utf8String>(4, avp),
+            (278, 0) => t.one::<rt::view::Value<u32>>(5, avp),
+            (265, 0) => t.any::<rt::view::Value<u32>>(6, 1, avp),
+            (258, 0) => t.any::<rt::view::Value<u32>>(7, 2, avp),
+            (299, 0) => t.any::<rt::view::Value<u32>>(8, 3, avp),
+            (259, 0) => t.any::<rt::view::Value<u32>>(9, 4, avp),
+            (260, 0) => {
+                t.any::<rt::view::Group<VendorSpecificApplicationIdView<'a>>>(10, 5, avp)
+            }
+            (267, 0) => t.one::<rt::view::Value<u32>>(11, avp),
             _ => t.extra(),
         }
     }
@@ -5911,23 +5913,25 @@ impl<'a> rt::view::Step<'a> for CapabilitiesExchangeAnswerView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (268, 0) => t.one(0, avp, rt::view::check::<u32>),
-            (264, 0) => t.one(1, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(2, avp, rt::view::check_diameter_identity),
+            (268, 0) => t.one::<rt::view::Value<u32>>(0, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(1, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(2, avp),
             (257, 0) => {
-                t.many(3, 0, 4294967295, avp, rt::view::check::<rt::data::Address>)
+                t.many::<rt::view::Value<rt::data::Address>>(3, 0, 4294967295, avp)
             }
-            (266, 0) => t.one(4, avp, rt::view::check::<u32>),
-            (269, 0) => t.one(5, avp, rt::view::check_utf8_string),
-            (278, 0) => t.one(6, avp, rt::view::check::<u32>),
-            (281, 0) => t.one(7, avp, rt::view::check_utf8_string),
-            (279, 0) => t.one(8, avp, FailedAvpView::check),
-            (265, 0) => t.any(9, 1, avp, rt::view::check::<u32>),
-            (258, 0) => t.any(10, 2, avp, rt::view::check::<u32>),
-            (299, 0) => t.any(11, 3, avp, rt::view::check::<u32>),
-            (259, 0) => t.any(12, 4, avp, rt::view::check::<u32>),
-            (260, 0) => t.any(13, 5, avp, VendorSpecificApplicationIdView::check),
-            (267, 0) => t.one(14, avp, rt::view::check::<u32>),
+            (266, 0) => t.one::<rt::view::Value<u32>>(4, avp),
+            (269, 0) => t.one::<rt::view::Utf8String>(5, avp),
+            (278, 0) => t.one::<rt::view::Value<u32>>(6, avp),
+            (281, 0) => t.one::<rt::view::Utf8String>(7, avp),
+            (279, 0) => t.one::<rt::view::Group<FailedAvpView<'a>>>(8, avp),
+            (265, 0) => t.any::<rt::view::Value<u32>>(9, 1, avp),
+            (258, 0) => t.any::<rt::view::Value<u32>>(10, 2, avp),
+            (299, 0) => t.any::<rt::view::Value<u32>>(11, 3, avp),
+            (259, 0) => t.any::<rt::view::Value<u32>>(12, 4, avp),
+            (260, 0) => {
+                t.any::<rt::view::Group<VendorSpecificApplicationIdView<'a>>>(13, 5, avp)
+            }
+            (267, 0) => t.one::<rt::view::Value<u32>>(14, avp),
             _ => t.extra(),
         }
     }
@@ -6055,9 +6059,9 @@ impl<'a> rt::view::Step<'a> for DisconnectPeerRequestView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (264, 0) => t.one(0, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(1, avp, rt::view::check_diameter_identity),
-            (273, 0) => t.one(2, avp, rt::view::check::<i32>),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(0, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(1, avp),
+            (273, 0) => t.one::<rt::view::Value<i32>>(2, avp),
             _ => t.extra(),
         }
     }
@@ -6193,11 +6197,11 @@ impl<'a> rt::view::Step<'a> for DisconnectPeerAnswerView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (268, 0) => t.one(0, avp, rt::view::check::<u32>),
-            (264, 0) => t.one(1, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(2, avp, rt::view::check_diameter_identity),
-            (281, 0) => t.one(3, avp, rt::view::check_utf8_string),
-            (279, 0) => t.one(4, avp, FailedAvpView::check),
+            (268, 0) => t.one::<rt::view::Value<u32>>(0, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(1, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(2, avp),
+            (281, 0) => t.one::<rt::view::Utf8String>(3, avp),
+            (279, 0) => t.one::<rt::view::Group<FailedAvpView<'a>>>(4, avp),
             _ => t.extra(),
         }
     }
@@ -6320,9 +6324,9 @@ impl<'a> rt::view::Step<'a> for DeviceWatchdogRequestView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (264, 0) => t.one(0, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(1, avp, rt::view::check_diameter_identity),
-            (278, 0) => t.one(2, avp, rt::view::check::<u32>),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(0, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(1, avp),
+            (278, 0) => t.one::<rt::view::Value<u32>>(2, avp),
             _ => t.extra(),
         }
     }
@@ -6463,12 +6467,12 @@ impl<'a> rt::view::Step<'a> for DeviceWatchdogAnswerView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (268, 0) => t.one(0, avp, rt::view::check::<u32>),
-            (264, 0) => t.one(1, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(2, avp, rt::view::check_diameter_identity),
-            (281, 0) => t.one(3, avp, rt::view::check_utf8_string),
-            (279, 0) => t.one(4, avp, FailedAvpView::check),
-            (278, 0) => t.one(5, avp, rt::view::check::<u32>),
+            (268, 0) => t.one::<rt::view::Value<u32>>(0, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(1, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(2, avp),
+            (281, 0) => t.one::<rt::view::Utf8String>(3, avp),
+            (279, 0) => t.one::<rt::view::Group<FailedAvpView<'a>>>(4, avp),
+            (278, 0) => t.one::<rt::view::Value<u32>>(5, avp),
             _ => t.extra(),
         }
     }
@@ -6653,17 +6657,17 @@ impl<'a> rt::view::Step<'a> for ReAuthRequestView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (264, 0) => t.one(1, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(2, avp, rt::view::check_diameter_identity),
-            (283, 0) => t.one(3, avp, rt::view::check_diameter_identity),
-            (293, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (258, 0) => t.one(5, avp, rt::view::check::<u32>),
-            (285, 0) => t.one(6, avp, rt::view::check::<i32>),
-            (1, 0) => t.one(7, avp, rt::view::check_utf8_string),
-            (278, 0) => t.one(8, avp, rt::view::check::<u32>),
-            (284, 0) => t.any(9, 0, avp, ProxyInfoView::check),
-            (282, 0) => t.any(10, 1, avp, rt::view::check_diameter_identity),
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(1, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(2, avp),
+            (283, 0) => t.one::<rt::view::DiameterIdentity>(3, avp),
+            (293, 0) => t.one::<rt::view::DiameterIdentity>(4, avp),
+            (258, 0) => t.one::<rt::view::Value<u32>>(5, avp),
+            (285, 0) => t.one::<rt::view::Value<i32>>(6, avp),
+            (1, 0) => t.one::<rt::view::Utf8String>(7, avp),
+            (278, 0) => t.one::<rt::view::Value<u32>>(8, avp),
+            (284, 0) => t.any::<rt::view::Group<ProxyInfoView<'a>>>(9, 0, avp),
+            (282, 0) => t.any::<rt::view::DiameterIdentity>(10, 1, avp),
             _ => t.extra(),
         }
     }
@@ -6863,19 +6867,19 @@ impl<'a> rt::view::Step<'a> for ReAuthAnswerView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (268, 0) => t.one(1, avp, rt::view::check::<u32>),
-            (264, 0) => t.one(2, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(3, avp, rt::view::check_diameter_identity),
-            (1, 0) => t.one(4, avp, rt::view::check_utf8_string),
-            (278, 0) => t.one(5, avp, rt::view::check::<u32>),
-            (281, 0) => t.one(6, avp, rt::view::check_utf8_string),
-            (294, 0) => t.one(7, avp, rt::view::check_diameter_identity),
-            (279, 0) => t.one(8, avp, FailedAvpView::check),
-            (292, 0) => t.any(9, 0, avp, rt::view::check::<rt::data::DiameterUri>),
-            (261, 0) => t.one(10, avp, rt::view::check::<i32>),
-            (262, 0) => t.one(11, avp, rt::view::check::<u32>),
-            (284, 0) => t.any(12, 1, avp, ProxyInfoView::check),
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (268, 0) => t.one::<rt::view::Value<u32>>(1, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(2, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(3, avp),
+            (1, 0) => t.one::<rt::view::Utf8String>(4, avp),
+            (278, 0) => t.one::<rt::view::Value<u32>>(5, avp),
+            (281, 0) => t.one::<rt::view::Utf8String>(6, avp),
+            (294, 0) => t.one::<rt::view::DiameterIdentity>(7, avp),
+            (279, 0) => t.one::<rt::view::Group<FailedAvpView<'a>>>(8, avp),
+            (292, 0) => t.any::<rt::view::Value<rt::data::DiameterUri>>(9, 0, avp),
+            (261, 0) => t.one::<rt::view::Value<i32>>(10, avp),
+            (262, 0) => t.one::<rt::view::Value<u32>>(11, avp),
+            (284, 0) => t.any::<rt::view::Group<ProxyInfoView<'a>>>(12, 1, avp),
             _ => t.extra(),
         }
     }
@@ -7075,18 +7079,18 @@ impl<'a> rt::view::Step<'a> for SessionTerminationRequestView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (264, 0) => t.one(1, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(2, avp, rt::view::check_diameter_identity),
-            (283, 0) => t.one(3, avp, rt::view::check_diameter_identity),
-            (258, 0) => t.one(4, avp, rt::view::check::<u32>),
-            (295, 0) => t.one(5, avp, rt::view::check::<i32>),
-            (1, 0) => t.one(6, avp, rt::view::check_utf8_string),
-            (293, 0) => t.one(7, avp, rt::view::check_diameter_identity),
-            (25, 0) => t.any(8, 0, avp, rt::view::no_check),
-            (278, 0) => t.one(9, avp, rt::view::check::<u32>),
-            (284, 0) => t.any(10, 1, avp, ProxyInfoView::check),
-            (282, 0) => t.any(11, 2, avp, rt::view::check_diameter_identity),
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(1, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(2, avp),
+            (283, 0) => t.one::<rt::view::DiameterIdentity>(3, avp),
+            (258, 0) => t.one::<rt::view::Value<u32>>(4, avp),
+            (295, 0) => t.one::<rt::view::Value<i32>>(5, avp),
+            (1, 0) => t.one::<rt::view::Utf8String>(6, avp),
+            (293, 0) => t.one::<rt::view::DiameterIdentity>(7, avp),
+            (25, 0) => t.any::<rt::view::NoCheck>(8, 0, avp),
+            (278, 0) => t.one::<rt::view::Value<u32>>(9, avp),
+            (284, 0) => t.any::<rt::view::Group<ProxyInfoView<'a>>>(10, 1, avp),
+            (282, 0) => t.any::<rt::view::DiameterIdentity>(11, 2, avp),
             _ => t.extra(),
         }
     }
@@ -7301,20 +7305,20 @@ impl<'a> rt::view::Step<'a> for SessionTerminationAnswerView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (268, 0) => t.one(1, avp, rt::view::check::<u32>),
-            (264, 0) => t.one(2, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(3, avp, rt::view::check_diameter_identity),
-            (1, 0) => t.one(4, avp, rt::view::check_utf8_string),
-            (25, 0) => t.any(5, 0, avp, rt::view::no_check),
-            (281, 0) => t.one(6, avp, rt::view::check_utf8_string),
-            (294, 0) => t.one(7, avp, rt::view::check_diameter_identity),
-            (279, 0) => t.one(8, avp, FailedAvpView::check),
-            (278, 0) => t.one(9, avp, rt::view::check::<u32>),
-            (292, 0) => t.any(10, 1, avp, rt::view::check::<rt::data::DiameterUri>),
-            (261, 0) => t.one(11, avp, rt::view::check::<i32>),
-            (262, 0) => t.one(12, avp, rt::view::check::<u32>),
-            (284, 0) => t.any(13, 2, avp, ProxyInfoView::check),
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (268, 0) => t.one::<rt::view::Value<u32>>(1, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(2, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(3, avp),
+            (1, 0) => t.one::<rt::view::Utf8String>(4, avp),
+            (25, 0) => t.any::<rt::view::NoCheck>(5, 0, avp),
+            (281, 0) => t.one::<rt::view::Utf8String>(6, avp),
+            (294, 0) => t.one::<rt::view::DiameterIdentity>(7, avp),
+            (279, 0) => t.one::<rt::view::Group<FailedAvpView<'a>>>(8, avp),
+            (278, 0) => t.one::<rt::view::Value<u32>>(9, avp),
+            (292, 0) => t.any::<rt::view::Value<rt::data::DiameterUri>>(10, 1, avp),
+            (261, 0) => t.one::<rt::view::Value<i32>>(11, avp),
+            (262, 0) => t.one::<rt::view::Value<u32>>(12, avp),
+            (284, 0) => t.any::<rt::view::Group<ProxyInfoView<'a>>>(13, 2, avp),
             _ => t.extra(),
         }
     }
@@ -7489,16 +7493,16 @@ impl<'a> rt::view::Step<'a> for AbortSessionRequestView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (264, 0) => t.one(1, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(2, avp, rt::view::check_diameter_identity),
-            (283, 0) => t.one(3, avp, rt::view::check_diameter_identity),
-            (293, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (258, 0) => t.one(5, avp, rt::view::check::<u32>),
-            (1, 0) => t.one(6, avp, rt::view::check_utf8_string),
-            (278, 0) => t.one(7, avp, rt::view::check::<u32>),
-            (284, 0) => t.any(8, 0, avp, ProxyInfoView::check),
-            (282, 0) => t.any(9, 1, avp, rt::view::check_diameter_identity),
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(1, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(2, avp),
+            (283, 0) => t.one::<rt::view::DiameterIdentity>(3, avp),
+            (293, 0) => t.one::<rt::view::DiameterIdentity>(4, avp),
+            (258, 0) => t.one::<rt::view::Value<u32>>(5, avp),
+            (1, 0) => t.one::<rt::view::Utf8String>(6, avp),
+            (278, 0) => t.one::<rt::view::Value<u32>>(7, avp),
+            (284, 0) => t.any::<rt::view::Group<ProxyInfoView<'a>>>(8, 0, avp),
+            (282, 0) => t.any::<rt::view::DiameterIdentity>(9, 1, avp),
             _ => t.extra(),
         }
     }
@@ -7698,19 +7702,19 @@ impl<'a> rt::view::Step<'a> for AbortSessionAnswerView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (268, 0) => t.one(1, avp, rt::view::check::<u32>),
-            (264, 0) => t.one(2, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(3, avp, rt::view::check_diameter_identity),
-            (1, 0) => t.one(4, avp, rt::view::check_utf8_string),
-            (278, 0) => t.one(5, avp, rt::view::check::<u32>),
-            (281, 0) => t.one(6, avp, rt::view::check_utf8_string),
-            (294, 0) => t.one(7, avp, rt::view::check_diameter_identity),
-            (279, 0) => t.one(8, avp, FailedAvpView::check),
-            (292, 0) => t.any(9, 0, avp, rt::view::check::<rt::data::DiameterUri>),
-            (261, 0) => t.one(10, avp, rt::view::check::<i32>),
-            (262, 0) => t.one(11, avp, rt::view::check::<u32>),
-            (284, 0) => t.any(12, 1, avp, ProxyInfoView::check),
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (268, 0) => t.one::<rt::view::Value<u32>>(1, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(2, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(3, avp),
+            (1, 0) => t.one::<rt::view::Utf8String>(4, avp),
+            (278, 0) => t.one::<rt::view::Value<u32>>(5, avp),
+            (281, 0) => t.one::<rt::view::Utf8String>(6, avp),
+            (294, 0) => t.one::<rt::view::DiameterIdentity>(7, avp),
+            (279, 0) => t.one::<rt::view::Group<FailedAvpView<'a>>>(8, avp),
+            (292, 0) => t.any::<rt::view::Value<rt::data::DiameterUri>>(9, 0, avp),
+            (261, 0) => t.one::<rt::view::Value<i32>>(10, avp),
+            (262, 0) => t.one::<rt::view::Value<u32>>(11, avp),
+            (284, 0) => t.any::<rt::view::Group<ProxyInfoView<'a>>>(12, 1, avp),
             _ => t.extra(),
         }
     }
@@ -7952,25 +7956,27 @@ impl<'a> rt::view::Step<'a> for AccountingRequestView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (264, 0) => t.one(1, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(2, avp, rt::view::check_diameter_identity),
-            (283, 0) => t.one(3, avp, rt::view::check_diameter_identity),
-            (480, 0) => t.one(4, avp, rt::view::check::<i32>),
-            (485, 0) => t.one(5, avp, rt::view::check::<u32>),
-            (259, 0) => t.one(6, avp, rt::view::check::<u32>),
-            (260, 0) => t.one(7, avp, VendorSpecificApplicationIdView::check),
-            (1, 0) => t.one(8, avp, rt::view::check_utf8_string),
-            (293, 0) => t.one(9, avp, rt::view::check_diameter_identity),
-            (287, 0) => t.one(10, avp, rt::view::check::<u64>),
-            (44, 0) => t.one(11, avp, rt::view::no_check),
-            (50, 0) => t.one(12, avp, rt::view::check_utf8_string),
-            (85, 0) => t.one(13, avp, rt::view::check::<u32>),
-            (483, 0) => t.one(14, avp, rt::view::check::<i32>),
-            (278, 0) => t.one(15, avp, rt::view::check::<u32>),
-            (55, 0) => t.one(16, avp, rt::view::check::<rt::data::Time>),
-            (284, 0) => t.any(17, 0, avp, ProxyInfoView::check),
-            (282, 0) => t.any(18, 1, avp, rt::view::check_diameter_identity),
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(1, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(2, avp),
+            (283, 0) => t.one::<rt::view::DiameterIdentity>(3, avp),
+            (480, 0) => t.one::<rt::view::Value<i32>>(4, avp),
+            (485, 0) => t.one::<rt::view::Value<u32>>(5, avp),
+            (259, 0) => t.one::<rt::view::Value<u32>>(6, avp),
+            (260, 0) => {
+                t.one::<rt::view::Group<VendorSpecificApplicationIdView<'a>>>(7, avp)
+            }
+            (1, 0) => t.one::<rt::view::Utf8String>(8, avp),
+            (293, 0) => t.one::<rt::view::DiameterIdentity>(9, avp),
+            (287, 0) => t.one::<rt::view::Value<u64>>(10, avp),
+            (44, 0) => t.one::<rt::view::NoCheck>(11, avp),
+            (50, 0) => t.one::<rt::view::Utf8String>(12, avp),
+            (85, 0) => t.one::<rt::view::Value<u32>>(13, avp),
+            (483, 0) => t.one::<rt::view::Value<i32>>(14, avp),
+            (278, 0) => t.one::<rt::view::Value<u32>>(15, avp),
+            (55, 0) => t.one::<rt::view::Value<rt::data::Time>>(16, avp),
+            (284, 0) => t.any::<rt::view::Group<ProxyInfoView<'a>>>(17, 0, avp),
+            (282, 0) => t.any::<rt::view::DiameterIdentity>(18, 1, avp),
             _ => t.extra(),
         }
     }
@@ -8214,26 +8220,28 @@ impl<'a> rt::view::Step<'a> for AccountingAnswerView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (268, 0) => t.one(1, avp, rt::view::check::<u32>),
-            (264, 0) => t.one(2, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(3, avp, rt::view::check_diameter_identity),
-            (480, 0) => t.one(4, avp, rt::view::check::<i32>),
-            (485, 0) => t.one(5, avp, rt::view::check::<u32>),
-            (259, 0) => t.one(6, avp, rt::view::check::<u32>),
-            (260, 0) => t.one(7, avp, VendorSpecificApplicationIdView::check),
-            (1, 0) => t.one(8, avp, rt::view::check_utf8_string),
-            (287, 0) => t.one(9, avp, rt::view::check::<u64>),
-            (44, 0) => t.one(10, avp, rt::view::no_check),
-            (50, 0) => t.one(11, avp, rt::view::check_utf8_string),
-            (281, 0) => t.one(12, avp, rt::view::check_utf8_string),
-            (294, 0) => t.one(13, avp, rt::view::check_diameter_identity),
-            (279, 0) => t.one(14, avp, FailedAvpView::check),
-            (85, 0) => t.one(15, avp, rt::view::check::<u32>),
-            (483, 0) => t.one(16, avp, rt::view::check::<i32>),
-            (278, 0) => t.one(17, avp, rt::view::check::<u32>),
-            (55, 0) => t.one(18, avp, rt::view::check::<rt::data::Time>),
-            (284, 0) => t.any(19, 0, avp, ProxyInfoView::check),
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (268, 0) => t.one::<rt::view::Value<u32>>(1, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(2, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(3, avp),
+            (480, 0) => t.one::<rt::view::Value<i32>>(4, avp),
+            (485, 0) => t.one::<rt::view::Value<u32>>(5, avp),
+            (259, 0) => t.one::<rt::view::Value<u32>>(6, avp),
+            (260, 0) => {
+                t.one::<rt::view::Group<VendorSpecificApplicationIdView<'a>>>(7, avp)
+            }
+            (1, 0) => t.one::<rt::view::Utf8String>(8, avp),
+            (287, 0) => t.one::<rt::view::Value<u64>>(9, avp),
+            (44, 0) => t.one::<rt::view::NoCheck>(10, avp),
+            (50, 0) => t.one::<rt::view::Utf8String>(11, avp),
+            (281, 0) => t.one::<rt::view::Utf8String>(12, avp),
+            (294, 0) => t.one::<rt::view::DiameterIdentity>(13, avp),
+            (279, 0) => t.one::<rt::view::Group<FailedAvpView<'a>>>(14, avp),
+            (85, 0) => t.one::<rt::view::Value<u32>>(15, avp),
+            (483, 0) => t.one::<rt::view::Value<i32>>(16, avp),
+            (278, 0) => t.one::<rt::view::Value<u32>>(17, avp),
+            (55, 0) => t.one::<rt::view::Value<rt::data::Time>>(18, avp),
+            (284, 0) => t.any::<rt::view::Group<ProxyInfoView<'a>>>(19, 0, avp),
             _ => t.extra(),
         }
     }

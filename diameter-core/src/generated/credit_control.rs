@@ -5542,9 +5542,9 @@ impl<'a> rt::view::Step<'a> for CostInformationView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (445, 0) => t.one(0, avp, UnitValueView::check),
-            (425, 0) => t.one(1, avp, rt::view::check::<u32>),
-            (424, 0) => t.one(2, avp, rt::view::check_utf8_string),
+            (445, 0) => t.one::<rt::view::Group<UnitValueView<'a>>>(0, avp),
+            (425, 0) => t.one::<rt::view::Value<u32>>(1, avp),
+            (424, 0) => t.one::<rt::view::Utf8String>(2, avp),
             _ => t.extra(),
         }
     }
@@ -5686,8 +5686,8 @@ impl<'a> rt::view::Step<'a> for UnitValueView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (447, 0) => t.one(0, avp, rt::view::check::<i64>),
-            (429, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (447, 0) => t.one::<rt::view::Value<i64>>(0, avp),
+            (429, 0) => t.one::<rt::view::Value<i32>>(1, avp),
             _ => t.extra(),
         }
     }
@@ -5916,17 +5916,17 @@ impl<'a> rt::view::Step<'a> for MultipleServicesCreditControlView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (431, 0) => t.one(0, avp, GrantedServiceUnitView::check),
-            (437, 0) => t.one(1, avp, RequestedServiceUnitView::check),
-            (446, 0) => t.any(2, 0, avp, UsedServiceUnitView::check),
-            (452, 0) => t.one(3, avp, rt::view::check::<i32>),
-            (439, 0) => t.any(4, 1, avp, rt::view::check::<u32>),
-            (432, 0) => t.one(5, avp, rt::view::check::<u32>),
-            (457, 0) => t.any(6, 2, avp, GSUPoolReferenceView::check),
-            (448, 0) => t.one(7, avp, rt::view::check::<u32>),
-            (268, 0) => t.one(8, avp, rt::view::check::<u32>),
-            (430, 0) => t.one(9, avp, FinalUnitIndicationView::check),
-            (669, 0) => t.one(10, avp, QosFinalUnitIndicationView::check),
+            (431, 0) => t.one::<rt::view::Group<GrantedServiceUnitView<'a>>>(0, avp),
+            (437, 0) => t.one::<rt::view::Group<RequestedServiceUnitView<'a>>>(1, avp),
+            (446, 0) => t.any::<rt::view::Group<UsedServiceUnitView<'a>>>(2, 0, avp),
+            (452, 0) => t.one::<rt::view::Value<i32>>(3, avp),
+            (439, 0) => t.any::<rt::view::Value<u32>>(4, 1, avp),
+            (432, 0) => t.one::<rt::view::Value<u32>>(5, avp),
+            (457, 0) => t.any::<rt::view::Group<GSUPoolReferenceView<'a>>>(6, 2, avp),
+            (448, 0) => t.one::<rt::view::Value<u32>>(7, avp),
+            (268, 0) => t.one::<rt::view::Value<u32>>(8, avp),
+            (430, 0) => t.one::<rt::view::Group<FinalUnitIndicationView<'a>>>(9, avp),
+            (669, 0) => t.one::<rt::view::Group<QosFinalUnitIndicationView<'a>>>(10, avp),
             _ => t.extra(),
         }
     }
@@ -6107,13 +6107,13 @@ impl<'a> rt::view::Step<'a> for GrantedServiceUnitView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (451, 0) => t.one(0, avp, rt::view::check::<rt::data::Time>),
-            (420, 0) => t.one(1, avp, rt::view::check::<u32>),
-            (413, 0) => t.one(2, avp, CcMoneyView::check),
-            (421, 0) => t.one(3, avp, rt::view::check::<u64>),
-            (412, 0) => t.one(4, avp, rt::view::check::<u64>),
-            (414, 0) => t.one(5, avp, rt::view::check::<u64>),
-            (417, 0) => t.one(6, avp, rt::view::check::<u64>),
+            (451, 0) => t.one::<rt::view::Value<rt::data::Time>>(0, avp),
+            (420, 0) => t.one::<rt::view::Value<u32>>(1, avp),
+            (413, 0) => t.one::<rt::view::Group<CcMoneyView<'a>>>(2, avp),
+            (421, 0) => t.one::<rt::view::Value<u64>>(3, avp),
+            (412, 0) => t.one::<rt::view::Value<u64>>(4, avp),
+            (414, 0) => t.one::<rt::view::Value<u64>>(5, avp),
+            (417, 0) => t.one::<rt::view::Value<u64>>(6, avp),
             _ => t.extra(),
         }
     }
@@ -6270,12 +6270,12 @@ impl<'a> rt::view::Step<'a> for RequestedServiceUnitView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (420, 0) => t.one(0, avp, rt::view::check::<u32>),
-            (413, 0) => t.one(1, avp, CcMoneyView::check),
-            (421, 0) => t.one(2, avp, rt::view::check::<u64>),
-            (412, 0) => t.one(3, avp, rt::view::check::<u64>),
-            (414, 0) => t.one(4, avp, rt::view::check::<u64>),
-            (417, 0) => t.one(5, avp, rt::view::check::<u64>),
+            (420, 0) => t.one::<rt::view::Value<u32>>(0, avp),
+            (413, 0) => t.one::<rt::view::Group<CcMoneyView<'a>>>(1, avp),
+            (421, 0) => t.one::<rt::view::Value<u64>>(2, avp),
+            (412, 0) => t.one::<rt::view::Value<u64>>(3, avp),
+            (414, 0) => t.one::<rt::view::Value<u64>>(4, avp),
+            (417, 0) => t.one::<rt::view::Value<u64>>(5, avp),
             _ => t.extra(),
         }
     }
@@ -6455,13 +6455,13 @@ impl<'a> rt::view::Step<'a> for UsedServiceUnitView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (452, 0) => t.one(0, avp, rt::view::check::<i32>),
-            (420, 0) => t.one(1, avp, rt::view::check::<u32>),
-            (413, 0) => t.one(2, avp, CcMoneyView::check),
-            (421, 0) => t.one(3, avp, rt::view::check::<u64>),
-            (412, 0) => t.one(4, avp, rt::view::check::<u64>),
-            (414, 0) => t.one(5, avp, rt::view::check::<u64>),
-            (417, 0) => t.one(6, avp, rt::view::check::<u64>),
+            (452, 0) => t.one::<rt::view::Value<i32>>(0, avp),
+            (420, 0) => t.one::<rt::view::Value<u32>>(1, avp),
+            (413, 0) => t.one::<rt::view::Group<CcMoneyView<'a>>>(2, avp),
+            (421, 0) => t.one::<rt::view::Value<u64>>(3, avp),
+            (412, 0) => t.one::<rt::view::Value<u64>>(4, avp),
+            (414, 0) => t.one::<rt::view::Value<u64>>(5, avp),
+            (417, 0) => t.one::<rt::view::Value<u64>>(6, avp),
             _ => t.extra(),
         }
     }
@@ -6634,8 +6634,8 @@ impl<'a> rt::view::Step<'a> for CcMoneyView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (445, 0) => t.one(0, avp, UnitValueView::check),
-            (425, 0) => t.one(1, avp, rt::view::check::<u32>),
+            (445, 0) => t.one::<rt::view::Group<UnitValueView<'a>>>(0, avp),
+            (425, 0) => t.one::<rt::view::Value<u32>>(1, avp),
             _ => t.extra(),
         }
     }
@@ -6782,9 +6782,9 @@ impl<'a> rt::view::Step<'a> for GSUPoolReferenceView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (453, 0) => t.one(0, avp, rt::view::check::<u32>),
-            (454, 0) => t.one(1, avp, rt::view::check::<i32>),
-            (445, 0) => t.one(2, avp, UnitValueView::check),
+            (453, 0) => t.one::<rt::view::Value<u32>>(0, avp),
+            (454, 0) => t.one::<rt::view::Value<i32>>(1, avp),
+            (445, 0) => t.one::<rt::view::Group<UnitValueView<'a>>>(2, avp),
             _ => t.extra(),
         }
     }
@@ -6964,10 +6964,10 @@ impl<'a> rt::view::Step<'a> for FinalUnitIndicationView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (449, 0) => t.one(0, avp, rt::view::check::<i32>),
-            (438, 0) => t.any(1, 0, avp, rt::view::check_ip_filter_rule),
-            (11, 0) => t.any(2, 1, avp, rt::view::check_utf8_string),
-            (434, 0) => t.one(3, avp, RedirectServerView::check),
+            (449, 0) => t.one::<rt::view::Value<i32>>(0, avp),
+            (438, 0) => t.any::<rt::view::IpFilterRule>(1, 0, avp),
+            (11, 0) => t.any::<rt::view::Utf8String>(2, 1, avp),
+            (434, 0) => t.one::<rt::view::Group<RedirectServerView<'a>>>(3, avp),
             _ => t.extra(),
         }
     }
@@ -7139,8 +7139,8 @@ impl<'a> rt::view::Step<'a> for RedirectServerView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (433, 0) => t.one(0, avp, rt::view::check::<i32>),
-            (435, 0) => t.one(1, avp, rt::view::check_utf8_string),
+            (433, 0) => t.one::<rt::view::Value<i32>>(0, avp),
+            (435, 0) => t.one::<rt::view::Utf8String>(1, avp),
             _ => t.extra(),
         }
     }
@@ -7270,8 +7270,8 @@ impl<'a> rt::view::Step<'a> for ServiceParameterInfoView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (441, 0) => t.one(0, avp, rt::view::check::<u32>),
-            (442, 0) => t.one(1, avp, rt::view::no_check),
+            (441, 0) => t.one::<rt::view::Value<u32>>(0, avp),
+            (442, 0) => t.one::<rt::view::NoCheck>(1, avp),
             _ => t.extra(),
         }
     }
@@ -7448,8 +7448,8 @@ impl<'a> rt::view::Step<'a> for SubscriptionIdView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (450, 0) => t.one(0, avp, rt::view::check::<i32>),
-            (444, 0) => t.one(1, avp, rt::view::check_utf8_string),
+            (450, 0) => t.one::<rt::view::Value<i32>>(0, avp),
+            (444, 0) => t.one::<rt::view::Utf8String>(1, avp),
             _ => t.extra(),
         }
     }
@@ -7646,8 +7646,8 @@ impl<'a> rt::view::Step<'a> for UserEquipmentInfoView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (459, 0) => t.one(0, avp, rt::view::check::<i32>),
-            (460, 0) => t.one(1, avp, rt::view::no_check),
+            (459, 0) => t.one::<rt::view::Value<i32>>(0, avp),
+            (460, 0) => t.one::<rt::view::NoCheck>(1, avp),
             _ => t.extra(),
         }
     }
@@ -7832,11 +7832,11 @@ impl<'a> rt::view::Step<'a> for UserEquipmentInfoExtensionView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (654, 0) => t.one(0, avp, rt::view::no_check),
-            (655, 0) => t.one(1, avp, rt::view::no_check),
-            (656, 0) => t.one(2, avp, rt::view::no_check),
-            (657, 0) => t.one(3, avp, rt::view::no_check),
-            (658, 0) => t.one(4, avp, rt::view::no_check),
+            (654, 0) => t.one::<rt::view::NoCheck>(0, avp),
+            (655, 0) => t.one::<rt::view::NoCheck>(1, avp),
+            (656, 0) => t.one::<rt::view::NoCheck>(2, avp),
+            (657, 0) => t.one::<rt::view::NoCheck>(3, avp),
+            (658, 0) => t.one::<rt::view::NoCheck>(4, avp),
             _ => t.extra(),
         }
     }
@@ -7981,11 +7981,11 @@ impl<'a> rt::view::Step<'a> for SubscriptionIdExtensionView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (660, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (661, 0) => t.one(1, avp, rt::view::check_utf8_string),
-            (662, 0) => t.one(2, avp, rt::view::check_utf8_string),
-            (663, 0) => t.one(3, avp, rt::view::check_utf8_string),
-            (664, 0) => t.one(4, avp, rt::view::check_utf8_string),
+            (660, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (661, 0) => t.one::<rt::view::Utf8String>(1, avp),
+            (662, 0) => t.one::<rt::view::Utf8String>(2, avp),
+            (663, 0) => t.one::<rt::view::Utf8String>(3, avp),
+            (664, 0) => t.one::<rt::view::Utf8String>(4, avp),
             _ => t.extra(),
         }
     }
@@ -8101,9 +8101,9 @@ impl<'a> rt::view::Step<'a> for RedirectServerExtensionView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (666, 0) => t.one(0, avp, rt::view::check::<rt::data::Address>),
-            (667, 0) => t.one(1, avp, rt::view::check_utf8_string),
-            (668, 0) => t.one(2, avp, rt::view::check_utf8_string),
+            (666, 0) => t.one::<rt::view::Value<rt::data::Address>>(0, avp),
+            (667, 0) => t.one::<rt::view::Utf8String>(1, avp),
+            (668, 0) => t.one::<rt::view::Utf8String>(2, avp),
             _ => t.extra(),
         }
     }
@@ -8247,10 +8247,12 @@ impl<'a> rt::view::Step<'a> for QosFinalUnitIndicationView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (449, 0) => t.one(0, avp, rt::view::check::<i32>),
-            (509, 0) => t.any(1, 0, avp, super::qos::FilterRuleView::check),
-            (11, 0) => t.any(2, 1, avp, rt::view::check_utf8_string),
-            (665, 0) => t.one(3, avp, RedirectServerExtensionView::check),
+            (449, 0) => t.one::<rt::view::Value<i32>>(0, avp),
+            (509, 0) => {
+                t.any::<rt::view::Group<super::qos::FilterRuleView<'a>>>(1, 0, avp)
+            }
+            (11, 0) => t.any::<rt::view::Utf8String>(2, 1, avp),
+            (665, 0) => t.one::<rt::view::Group<RedirectServerExtensionView<'a>>>(3, avp),
             _ => t.extra(),
         }
     }
@@ -8634,35 +8636,47 @@ impl<'a> rt::view::Step<'a> for CreditControlRequestView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (264, 0) => t.one(1, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(2, avp, rt::view::check_diameter_identity),
-            (283, 0) => t.one(3, avp, rt::view::check_diameter_identity),
-            (258, 0) => t.one(4, avp, rt::view::check::<u32>),
-            (461, 0) => t.one(5, avp, rt::view::check_utf8_string),
-            (416, 0) => t.one(6, avp, rt::view::check::<i32>),
-            (415, 0) => t.one(7, avp, rt::view::check::<u32>),
-            (293, 0) => t.one(8, avp, rt::view::check_diameter_identity),
-            (1, 0) => t.one(9, avp, rt::view::check_utf8_string),
-            (419, 0) => t.one(10, avp, rt::view::check::<u64>),
-            (50, 0) => t.one(11, avp, rt::view::check_utf8_string),
-            (278, 0) => t.one(12, avp, rt::view::check::<u32>),
-            (55, 0) => t.one(13, avp, rt::view::check::<rt::data::Time>),
-            (443, 0) => t.any(14, 0, avp, SubscriptionIdView::check),
-            (659, 0) => t.any(15, 1, avp, SubscriptionIdExtensionView::check),
-            (439, 0) => t.one(16, avp, rt::view::check::<u32>),
-            (295, 0) => t.one(17, avp, rt::view::check::<i32>),
-            (437, 0) => t.one(18, avp, RequestedServiceUnitView::check),
-            (436, 0) => t.one(19, avp, rt::view::check::<i32>),
-            (446, 0) => t.any(20, 2, avp, UsedServiceUnitView::check),
-            (455, 0) => t.one(21, avp, rt::view::check::<i32>),
-            (456, 0) => t.any(22, 3, avp, MultipleServicesCreditControlView::check),
-            (440, 0) => t.any(23, 4, avp, ServiceParameterInfoView::check),
-            (411, 0) => t.one(24, avp, rt::view::no_check),
-            (458, 0) => t.one(25, avp, UserEquipmentInfoView::check),
-            (653, 0) => t.one(26, avp, UserEquipmentInfoExtensionView::check),
-            (284, 0) => t.any(27, 5, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(28, 6, avp, rt::view::check_diameter_identity),
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(1, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(2, avp),
+            (283, 0) => t.one::<rt::view::DiameterIdentity>(3, avp),
+            (258, 0) => t.one::<rt::view::Value<u32>>(4, avp),
+            (461, 0) => t.one::<rt::view::Utf8String>(5, avp),
+            (416, 0) => t.one::<rt::view::Value<i32>>(6, avp),
+            (415, 0) => t.one::<rt::view::Value<u32>>(7, avp),
+            (293, 0) => t.one::<rt::view::DiameterIdentity>(8, avp),
+            (1, 0) => t.one::<rt::view::Utf8String>(9, avp),
+            (419, 0) => t.one::<rt::view::Value<u64>>(10, avp),
+            (50, 0) => t.one::<rt::view::Utf8String>(11, avp),
+            (278, 0) => t.one::<rt::view::Value<u32>>(12, avp),
+            (55, 0) => t.one::<rt::view::Value<rt::data::Time>>(13, avp),
+            (443, 0) => t.any::<rt::view::Group<SubscriptionIdView<'a>>>(14, 0, avp),
+            (659, 0) => {
+                t.any::<rt::view::Group<SubscriptionIdExtensionView<'a>>>(15, 1, avp)
+            }
+            (439, 0) => t.one::<rt::view::Value<u32>>(16, avp),
+            (295, 0) => t.one::<rt::view::Value<i32>>(17, avp),
+            (437, 0) => t.one::<rt::view::Group<RequestedServiceUnitView<'a>>>(18, avp),
+            (436, 0) => t.one::<rt::view::Value<i32>>(19, avp),
+            (446, 0) => t.any::<rt::view::Group<UsedServiceUnitView<'a>>>(20, 2, avp),
+            (455, 0) => t.one::<rt::view::Value<i32>>(21, avp),
+            (456, 0) => {
+                t.any::<
+                        rt::view::Group<MultipleServicesCreditControlView<'a>>,
+                    >(22, 3, avp)
+            }
+            (440, 0) => {
+                t.any::<rt::view::Group<ServiceParameterInfoView<'a>>>(23, 4, avp)
+            }
+            (411, 0) => t.one::<rt::view::NoCheck>(24, avp),
+            (458, 0) => t.one::<rt::view::Group<UserEquipmentInfoView<'a>>>(25, avp),
+            (653, 0) => {
+                t.one::<rt::view::Group<UserEquipmentInfoExtensionView<'a>>>(26, avp)
+            }
+            (284, 0) => {
+                t.any::<rt::view::Group<super::base::ProxyInfoView<'a>>>(27, 5, avp)
+            }
+            (282, 0) => t.any::<rt::view::DiameterIdentity>(28, 6, avp),
             _ => t.extra(),
         }
     }
@@ -9016,34 +9030,42 @@ impl<'a> rt::view::Step<'a> for CreditControlAnswerView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (268, 0) => t.one(1, avp, rt::view::check::<u32>),
-            (264, 0) => t.one(2, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(3, avp, rt::view::check_diameter_identity),
-            (258, 0) => t.one(4, avp, rt::view::check::<u32>),
-            (416, 0) => t.one(5, avp, rt::view::check::<i32>),
-            (415, 0) => t.one(6, avp, rt::view::check::<u32>),
-            (1, 0) => t.one(7, avp, rt::view::check_utf8_string),
-            (418, 0) => t.one(8, avp, rt::view::check::<i32>),
-            (419, 0) => t.one(9, avp, rt::view::check::<u64>),
-            (50, 0) => t.one(10, avp, rt::view::check_utf8_string),
-            (278, 0) => t.one(11, avp, rt::view::check::<u32>),
-            (55, 0) => t.one(12, avp, rt::view::check::<rt::data::Time>),
-            (431, 0) => t.one(13, avp, GrantedServiceUnitView::check),
-            (456, 0) => t.any(14, 0, avp, MultipleServicesCreditControlView::check),
-            (423, 0) => t.one(15, avp, CostInformationView::check),
-            (430, 0) => t.one(16, avp, FinalUnitIndicationView::check),
-            (669, 0) => t.one(17, avp, QosFinalUnitIndicationView::check),
-            (422, 0) => t.one(18, avp, rt::view::check::<i32>),
-            (427, 0) => t.one(19, avp, rt::view::check::<i32>),
-            (428, 0) => t.one(20, avp, rt::view::check::<i32>),
-            (448, 0) => t.one(21, avp, rt::view::check::<u32>),
-            (292, 0) => t.any(22, 1, avp, rt::view::check::<rt::data::DiameterUri>),
-            (261, 0) => t.one(23, avp, rt::view::check::<i32>),
-            (262, 0) => t.one(24, avp, rt::view::check::<u32>),
-            (284, 0) => t.any(25, 2, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(26, 3, avp, rt::view::check_diameter_identity),
-            (279, 0) => t.any(27, 4, avp, super::base::FailedAvpView::check),
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (268, 0) => t.one::<rt::view::Value<u32>>(1, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(2, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(3, avp),
+            (258, 0) => t.one::<rt::view::Value<u32>>(4, avp),
+            (416, 0) => t.one::<rt::view::Value<i32>>(5, avp),
+            (415, 0) => t.one::<rt::view::Value<u32>>(6, avp),
+            (1, 0) => t.one::<rt::view::Utf8String>(7, avp),
+            (418, 0) => t.one::<rt::view::Value<i32>>(8, avp),
+            (419, 0) => t.one::<rt::view::Value<u64>>(9, avp),
+            (50, 0) => t.one::<rt::view::Utf8String>(10, avp),
+            (278, 0) => t.one::<rt::view::Value<u32>>(11, avp),
+            (55, 0) => t.one::<rt::view::Value<rt::data::Time>>(12, avp),
+            (431, 0) => t.one::<rt::view::Group<GrantedServiceUnitView<'a>>>(13, avp),
+            (456, 0) => {
+                t.any::<
+                        rt::view::Group<MultipleServicesCreditControlView<'a>>,
+                    >(14, 0, avp)
+            }
+            (423, 0) => t.one::<rt::view::Group<CostInformationView<'a>>>(15, avp),
+            (430, 0) => t.one::<rt::view::Group<FinalUnitIndicationView<'a>>>(16, avp),
+            (669, 0) => t.one::<rt::view::Group<QosFinalUnitIndicationView<'a>>>(17, avp),
+            (422, 0) => t.one::<rt::view::Value<i32>>(18, avp),
+            (427, 0) => t.one::<rt::view::Value<i32>>(19, avp),
+            (428, 0) => t.one::<rt::view::Value<i32>>(20, avp),
+            (448, 0) => t.one::<rt::view::Value<u32>>(21, avp),
+            (292, 0) => t.any::<rt::view::Value<rt::data::DiameterUri>>(22, 1, avp),
+            (261, 0) => t.one::<rt::view::Value<i32>>(23, avp),
+            (262, 0) => t.one::<rt::view::Value<u32>>(24, avp),
+            (284, 0) => {
+                t.any::<rt::view::Group<super::base::ProxyInfoView<'a>>>(25, 2, avp)
+            }
+            (282, 0) => t.any::<rt::view::DiameterIdentity>(26, 3, avp),
+            (279, 0) => {
+                t.any::<rt::view::Group<super::base::FailedAvpView<'a>>>(27, 4, avp)
+            }
             _ => t.extra(),
         }
     }

@@ -1166,7 +1166,7 @@ impl<'a> rt::view::Step<'a> for OcSupportedFeaturesView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (622, 0) => t.one(0, avp, rt::view::check::<u64>),
+            (622, 0) => t.one::<rt::view::Value<u64>>(0, avp),
             _ => t.extra(),
         }
     }
@@ -1504,10 +1504,10 @@ impl<'a> rt::view::Step<'a> for OcOlrView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (624, 0) => t.one(0, avp, rt::view::check::<u64>),
-            (626, 0) => t.one(1, avp, rt::view::check::<i32>),
-            (627, 0) => t.one(2, avp, rt::view::check::<u32>),
-            (625, 0) => t.one(3, avp, rt::view::check::<u32>),
+            (624, 0) => t.one::<rt::view::Value<u64>>(0, avp),
+            (626, 0) => t.one::<rt::view::Value<i32>>(1, avp),
+            (627, 0) => t.one::<rt::view::Value<u32>>(2, avp),
+            (625, 0) => t.one::<rt::view::Value<u32>>(3, avp),
             _ => t.extra(),
         }
     }

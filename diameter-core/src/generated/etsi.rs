@@ -2728,9 +2728,9 @@ impl<'a> rt::view::Step<'a> for GloballyUniqueAddressView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (8, 0) => t.one(0, avp, rt::view::no_check),
-            (97, 0) => t.one(1, avp, rt::view::no_check),
-            (301, 13019) => t.one(2, avp, rt::view::no_check),
+            (8, 0) => t.one::<rt::view::NoCheck>(0, avp),
+            (97, 0) => t.one::<rt::view::NoCheck>(1, avp),
+            (301, 13019) => t.one::<rt::view::NoCheck>(2, avp),
             _ => t.extra(),
         }
     }
@@ -2851,9 +2851,9 @@ impl<'a> rt::view::Step<'a> for InitialGateSettingView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (400, 0) => t.any(0, 0, avp, rt::view::check_ip_filter_rule),
-            (308, 13019) => t.one(1, avp, rt::view::check::<u32>),
-            (309, 13019) => t.one(2, avp, rt::view::check::<u32>),
+            (400, 0) => t.any::<rt::view::IpFilterRule>(0, 0, avp),
+            (308, 13019) => t.one::<rt::view::Value<u32>>(1, avp),
+            (309, 13019) => t.one::<rt::view::Value<u32>>(2, avp),
             _ => t.extra(),
         }
     }
@@ -2992,12 +2992,12 @@ impl<'a> rt::view::Step<'a> for QosProfileView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (312, 13019) => t.one(0, avp, rt::view::check_utf8_string),
-            (520, 10415) => t.any(1, 0, avp, rt::view::check::<i32>),
-            (458, 13019) => t.one(2, avp, rt::view::check::<i32>),
-            (308, 13019) => t.one(3, avp, rt::view::check::<u32>),
-            (309, 13019) => t.one(4, avp, rt::view::check::<u32>),
-            (311, 13019) => t.one(5, avp, rt::view::check::<u32>),
+            (312, 13019) => t.one::<rt::view::Utf8String>(0, avp),
+            (520, 10415) => t.any::<rt::view::Value<i32>>(1, 0, avp),
+            (458, 13019) => t.one::<rt::view::Value<i32>>(2, avp),
+            (308, 13019) => t.one::<rt::view::Value<u32>>(3, avp),
+            (309, 13019) => t.one::<rt::view::Value<u32>>(4, avp),
+            (311, 13019) => t.one::<rt::view::Value<u32>>(5, avp),
             _ => t.extra(),
         }
     }
@@ -3114,8 +3114,8 @@ impl<'a> rt::view::Step<'a> for AccessNetworkTypeView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (61, 0) => t.one(0, avp, rt::view::check::<i32>),
-            (307, 13019) => t.one(1, avp, rt::view::check::<i32>),
+            (61, 0) => t.one::<rt::view::Value<i32>>(0, avp),
+            (307, 13019) => t.one::<rt::view::Value<i32>>(1, avp),
             _ => t.extra(),
         }
     }
@@ -3226,9 +3226,9 @@ impl<'a> rt::view::Step<'a> for EtsiLocationInformationView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (500, 13019) => t.one(0, avp, rt::view::no_check),
-            (355, 13019) => t.one(1, avp, rt::view::no_check),
-            (356, 13019) => t.one(2, avp, rt::view::no_check),
+            (500, 13019) => t.one::<rt::view::NoCheck>(0, avp),
+            (355, 13019) => t.one::<rt::view::NoCheck>(1, avp),
+            (356, 13019) => t.one::<rt::view::NoCheck>(2, avp),
             _ => t.extra(),
         }
     }
@@ -3344,8 +3344,8 @@ impl<'a> rt::view::Step<'a> for BindingInformationView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (451, 13019) => t.one(0, avp, BindingInputListView::check),
-            (452, 13019) => t.one(1, avp, BindingOutputListView::check),
+            (451, 13019) => t.one::<rt::view::Group<BindingInputListView<'a>>>(0, avp),
+            (452, 13019) => t.one::<rt::view::Group<BindingOutputListView<'a>>>(1, avp),
             _ => t.extra(),
         }
     }
@@ -3473,8 +3473,12 @@ impl<'a> rt::view::Step<'a> for BindingInputListView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (453, 13019) => t.any(0, 0, avp, V6TransportAddressView::check),
-            (454, 13019) => t.any(1, 1, avp, V4TransportAddressView::check),
+            (453, 13019) => {
+                t.any::<rt::view::Group<V6TransportAddressView<'a>>>(0, 0, avp)
+            }
+            (454, 13019) => {
+                t.any::<rt::view::Group<V4TransportAddressView<'a>>>(1, 1, avp)
+            }
             _ => t.extra(),
         }
     }
@@ -3603,8 +3607,12 @@ impl<'a> rt::view::Step<'a> for BindingOutputListView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (453, 13019) => t.any(0, 0, avp, V6TransportAddressView::check),
-            (454, 13019) => t.any(1, 1, avp, V4TransportAddressView::check),
+            (453, 13019) => {
+                t.any::<rt::view::Group<V6TransportAddressView<'a>>>(0, 0, avp)
+            }
+            (454, 13019) => {
+                t.any::<rt::view::Group<V4TransportAddressView<'a>>>(1, 1, avp)
+            }
             _ => t.extra(),
         }
     }
@@ -3711,8 +3719,8 @@ impl<'a> rt::view::Step<'a> for V6TransportAddressView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (97, 0) => t.one(0, avp, rt::view::no_check),
-            (455, 13019) => t.one(1, avp, rt::view::check::<u32>),
+            (97, 0) => t.one::<rt::view::NoCheck>(0, avp),
+            (455, 13019) => t.one::<rt::view::Value<u32>>(1, avp),
             _ => t.extra(),
         }
     }
@@ -3818,8 +3826,8 @@ impl<'a> rt::view::Step<'a> for V4TransportAddressView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (8, 0) => t.one(0, avp, rt::view::no_check),
-            (455, 13019) => t.one(1, avp, rt::view::check::<u32>),
+            (8, 0) => t.one::<rt::view::NoCheck>(0, avp),
+            (455, 13019) => t.one::<rt::view::Value<u32>>(1, avp),
             _ => t.extra(),
         }
     }
@@ -3969,15 +3977,15 @@ impl<'a> rt::view::Step<'a> for EtsiSipAuthenticateView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (504, 13019) => t.one(0, avp, rt::view::check_utf8_string),
-            (505, 13019) => t.one(1, avp, rt::view::check_utf8_string),
-            (506, 13019) => t.one(2, avp, rt::view::check_utf8_string),
-            (507, 13019) => t.one(3, avp, rt::view::check_utf8_string),
-            (508, 13019) => t.one(4, avp, rt::view::check_utf8_string),
-            (509, 13019) => t.one(5, avp, rt::view::check_utf8_string),
-            (510, 13019) => t.one(6, avp, rt::view::check_utf8_string),
-            (511, 13019) => t.one(7, avp, rt::view::check_utf8_string),
-            (512, 13019) => t.any(8, 0, avp, rt::view::check_utf8_string),
+            (504, 13019) => t.one::<rt::view::Utf8String>(0, avp),
+            (505, 13019) => t.one::<rt::view::Utf8String>(1, avp),
+            (506, 13019) => t.one::<rt::view::Utf8String>(2, avp),
+            (507, 13019) => t.one::<rt::view::Utf8String>(3, avp),
+            (508, 13019) => t.one::<rt::view::Utf8String>(4, avp),
+            (509, 13019) => t.one::<rt::view::Utf8String>(5, avp),
+            (510, 13019) => t.one::<rt::view::Utf8String>(6, avp),
+            (511, 13019) => t.one::<rt::view::Utf8String>(7, avp),
+            (512, 13019) => t.any::<rt::view::Utf8String>(8, 0, avp),
             _ => t.extra(),
         }
     }
@@ -4148,19 +4156,19 @@ impl<'a> rt::view::Step<'a> for EtsiSipAuthorizationView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (513, 13019) => t.one(0, avp, rt::view::check_utf8_string),
-            (504, 13019) => t.one(1, avp, rt::view::check_utf8_string),
-            (505, 13019) => t.one(2, avp, rt::view::check_utf8_string),
-            (514, 13019) => t.one(3, avp, rt::view::check_utf8_string),
-            (515, 13019) => t.one(4, avp, rt::view::check_utf8_string),
-            (509, 13019) => t.one(5, avp, rt::view::check_utf8_string),
-            (516, 13019) => t.one(6, avp, rt::view::check_utf8_string),
-            (507, 13019) => t.one(7, avp, rt::view::check_utf8_string),
-            (510, 13019) => t.one(8, avp, rt::view::check_utf8_string),
-            (517, 13019) => t.one(9, avp, rt::view::check_utf8_string),
-            (518, 13019) => t.one(10, avp, rt::view::check_utf8_string),
-            (519, 13019) => t.one(11, avp, rt::view::check_utf8_string),
-            (512, 13019) => t.any(12, 0, avp, rt::view::check_utf8_string),
+            (513, 13019) => t.one::<rt::view::Utf8String>(0, avp),
+            (504, 13019) => t.one::<rt::view::Utf8String>(1, avp),
+            (505, 13019) => t.one::<rt::view::Utf8String>(2, avp),
+            (514, 13019) => t.one::<rt::view::Utf8String>(3, avp),
+            (515, 13019) => t.one::<rt::view::Utf8String>(4, avp),
+            (509, 13019) => t.one::<rt::view::Utf8String>(5, avp),
+            (516, 13019) => t.one::<rt::view::Utf8String>(6, avp),
+            (507, 13019) => t.one::<rt::view::Utf8String>(7, avp),
+            (510, 13019) => t.one::<rt::view::Utf8String>(8, avp),
+            (517, 13019) => t.one::<rt::view::Utf8String>(9, avp),
+            (518, 13019) => t.one::<rt::view::Utf8String>(10, avp),
+            (519, 13019) => t.one::<rt::view::Utf8String>(11, avp),
+            (512, 13019) => t.any::<rt::view::Utf8String>(12, 0, avp),
             _ => t.extra(),
         }
     }
@@ -4282,11 +4290,11 @@ impl<'a> rt::view::Step<'a> for EtsiSipAuthenticationInfoView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (520, 13019) => t.one(0, avp, rt::view::check_utf8_string),
-            (510, 13019) => t.one(1, avp, rt::view::check_utf8_string),
-            (521, 13019) => t.one(2, avp, rt::view::check_utf8_string),
-            (516, 13019) => t.one(3, avp, rt::view::check_utf8_string),
-            (517, 13019) => t.one(4, avp, rt::view::check_utf8_string),
+            (520, 13019) => t.one::<rt::view::Utf8String>(0, avp),
+            (510, 13019) => t.one::<rt::view::Utf8String>(1, avp),
+            (521, 13019) => t.one::<rt::view::Utf8String>(2, avp),
+            (516, 13019) => t.one::<rt::view::Utf8String>(3, avp),
+            (517, 13019) => t.one::<rt::view::Utf8String>(4, avp),
             _ => t.extra(),
         }
     }

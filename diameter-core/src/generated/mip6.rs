@@ -1504,9 +1504,11 @@ impl<'a> rt::view::Step<'a> for Mip6AgentInfoView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (334, 0) => t.many(0, 0, 2, avp, rt::view::check::<rt::data::Address>),
-            (348, 0) => t.one(1, avp, super::mipv4::MipHomeAgentHostView::check),
-            (125, 0) => t.one(2, avp, rt::view::no_check),
+            (334, 0) => t.many::<rt::view::Value<rt::data::Address>>(0, 0, 2, avp),
+            (348, 0) => {
+                t.one::<rt::view::Group<super::mipv4::MipHomeAgentHostView<'a>>>(1, avp)
+            }
+            (125, 0) => t.one::<rt::view::NoCheck>(2, avp),
             _ => t.extra(),
         }
     }
@@ -1663,11 +1665,11 @@ impl<'a> rt::view::Step<'a> for MipMnHaMsaView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (343, 0) => t.one(0, avp, rt::view::no_check),
-            (367, 0) => t.one(1, avp, rt::view::check::<u32>),
-            (491, 0) => t.one(2, avp, rt::view::check::<u32>),
-            (345, 0) => t.one(3, avp, rt::view::check::<i32>),
-            (346, 0) => t.one(4, avp, rt::view::check::<i32>),
+            (343, 0) => t.one::<rt::view::NoCheck>(0, avp),
+            (367, 0) => t.one::<rt::view::Value<u32>>(1, avp),
+            (491, 0) => t.one::<rt::view::Value<u32>>(2, avp),
+            (345, 0) => t.one::<rt::view::Value<i32>>(3, avp),
+            (346, 0) => t.one::<rt::view::Value<i32>>(4, avp),
             _ => t.extra(),
         }
     }
@@ -2035,39 +2037,45 @@ impl<'a> rt::view::Step<'a> for Mip6RequestView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (258, 0) => t.one(1, avp, rt::view::check::<u32>),
-            (1, 0) => t.one(2, avp, rt::view::check_utf8_string),
-            (283, 0) => t.one(3, avp, rt::view::check_diameter_identity),
-            (264, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(5, avp, rt::view::check_diameter_identity),
-            (274, 0) => t.one(6, avp, rt::view::check::<i32>),
-            (293, 0) => t.one(7, avp, rt::view::check_diameter_identity),
-            (278, 0) => t.one(8, avp, rt::view::check::<u32>),
-            (32, 0) => t.one(9, avp, rt::view::check_utf8_string),
-            (4, 0) => t.one(10, avp, rt::view::no_check),
-            (95, 0) => t.one(11, avp, rt::view::no_check),
-            (61, 0) => t.one(12, avp, rt::view::check::<i32>),
-            (30, 0) => t.one(13, avp, rt::view::check_utf8_string),
-            (31, 0) => t.one(14, avp, rt::view::check_utf8_string),
-            (124, 0) => t.one(15, avp, rt::view::check::<u64>),
-            (494, 0) => t.one(16, avp, rt::view::check::<i32>),
-            (341, 0) => t.one(17, avp, rt::view::check::<u32>),
-            (491, 0) => t.one(18, avp, rt::view::check::<u32>),
-            (333, 0) => t.many(19, 0, 2, avp, rt::view::check::<rt::data::Address>),
-            (486, 0) => t.one(20, avp, Mip6AgentInfoView::check),
-            (487, 0) => t.one(21, avp, rt::view::check::<rt::data::Address>),
-            (488, 0) => t.one(22, avp, rt::view::no_check),
-            (489, 0) => t.one(23, avp, rt::view::no_check),
-            (490, 0) => t.one(24, avp, rt::view::no_check),
-            (578, 0) => t.one(25, avp, super::qos::QosCapabilityView::check),
-            (508, 0) => t.any(26, 1, avp, super::qos::QosResourcesView::check),
-            (89, 0) => t.one(27, avp, rt::view::no_check),
-            (493, 0) => t.one(28, avp, rt::view::check_utf8_string),
-            (291, 0) => t.one(29, avp, rt::view::check::<u32>),
-            (277, 0) => t.one(30, avp, rt::view::check::<i32>),
-            (284, 0) => t.any(31, 2, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(32, 3, avp, rt::view::check_diameter_identity),
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (258, 0) => t.one::<rt::view::Value<u32>>(1, avp),
+            (1, 0) => t.one::<rt::view::Utf8String>(2, avp),
+            (283, 0) => t.one::<rt::view::DiameterIdentity>(3, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(4, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(5, avp),
+            (274, 0) => t.one::<rt::view::Value<i32>>(6, avp),
+            (293, 0) => t.one::<rt::view::DiameterIdentity>(7, avp),
+            (278, 0) => t.one::<rt::view::Value<u32>>(8, avp),
+            (32, 0) => t.one::<rt::view::Utf8String>(9, avp),
+            (4, 0) => t.one::<rt::view::NoCheck>(10, avp),
+            (95, 0) => t.one::<rt::view::NoCheck>(11, avp),
+            (61, 0) => t.one::<rt::view::Value<i32>>(12, avp),
+            (30, 0) => t.one::<rt::view::Utf8String>(13, avp),
+            (31, 0) => t.one::<rt::view::Utf8String>(14, avp),
+            (124, 0) => t.one::<rt::view::Value<u64>>(15, avp),
+            (494, 0) => t.one::<rt::view::Value<i32>>(16, avp),
+            (341, 0) => t.one::<rt::view::Value<u32>>(17, avp),
+            (491, 0) => t.one::<rt::view::Value<u32>>(18, avp),
+            (333, 0) => t.many::<rt::view::Value<rt::data::Address>>(19, 0, 2, avp),
+            (486, 0) => t.one::<rt::view::Group<Mip6AgentInfoView<'a>>>(20, avp),
+            (487, 0) => t.one::<rt::view::Value<rt::data::Address>>(21, avp),
+            (488, 0) => t.one::<rt::view::NoCheck>(22, avp),
+            (489, 0) => t.one::<rt::view::NoCheck>(23, avp),
+            (490, 0) => t.one::<rt::view::NoCheck>(24, avp),
+            (578, 0) => {
+                t.one::<rt::view::Group<super::qos::QosCapabilityView<'a>>>(25, avp)
+            }
+            (508, 0) => {
+                t.any::<rt::view::Group<super::qos::QosResourcesView<'a>>>(26, 1, avp)
+            }
+            (89, 0) => t.one::<rt::view::NoCheck>(27, avp),
+            (493, 0) => t.one::<rt::view::Utf8String>(28, avp),
+            (291, 0) => t.one::<rt::view::Value<u32>>(29, avp),
+            (277, 0) => t.one::<rt::view::Value<i32>>(30, avp),
+            (284, 0) => {
+                t.any::<rt::view::Group<super::base::ProxyInfoView<'a>>>(31, 2, avp)
+            }
+            (282, 0) => t.any::<rt::view::DiameterIdentity>(32, 3, avp),
             _ => t.extra(),
         }
     }
@@ -2377,31 +2385,37 @@ impl<'a> rt::view::Step<'a> for Mip6AnswerView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (258, 0) => t.one(1, avp, rt::view::check::<u32>),
-            (268, 0) => t.one(2, avp, rt::view::check::<u32>),
-            (264, 0) => t.one(3, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (274, 0) => t.one(5, avp, rt::view::check::<i32>),
-            (1, 0) => t.one(6, avp, rt::view::check_utf8_string),
-            (291, 0) => t.one(7, avp, rt::view::check::<u32>),
-            (277, 0) => t.one(8, avp, rt::view::check::<i32>),
-            (281, 0) => t.one(9, avp, rt::view::check_utf8_string),
-            (294, 0) => t.one(10, avp, rt::view::check_diameter_identity),
-            (285, 0) => t.one(11, avp, rt::view::check::<i32>),
-            (124, 0) => t.one(12, avp, rt::view::check::<u64>),
-            (486, 0) => t.one(13, avp, Mip6AgentInfoView::check),
-            (333, 0) => t.many(14, 0, 2, avp, rt::view::check::<rt::data::Address>),
-            (492, 0) => t.one(15, avp, MipMnHaMsaView::check),
-            (508, 0) => t.any(16, 1, avp, super::qos::QosResourcesView::check),
-            (89, 0) => t.one(17, avp, rt::view::no_check),
-            (493, 0) => t.one(18, avp, rt::view::check_utf8_string),
-            (278, 0) => t.one(19, avp, rt::view::check::<u32>),
-            (284, 0) => t.any(20, 2, avp, super::base::ProxyInfoView::check),
-            (292, 0) => t.any(21, 3, avp, rt::view::check::<rt::data::DiameterUri>),
-            (261, 0) => t.one(22, avp, rt::view::check::<i32>),
-            (262, 0) => t.one(23, avp, rt::view::check::<u32>),
-            (279, 0) => t.any(24, 4, avp, super::base::FailedAvpView::check),
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (258, 0) => t.one::<rt::view::Value<u32>>(1, avp),
+            (268, 0) => t.one::<rt::view::Value<u32>>(2, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(3, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(4, avp),
+            (274, 0) => t.one::<rt::view::Value<i32>>(5, avp),
+            (1, 0) => t.one::<rt::view::Utf8String>(6, avp),
+            (291, 0) => t.one::<rt::view::Value<u32>>(7, avp),
+            (277, 0) => t.one::<rt::view::Value<i32>>(8, avp),
+            (281, 0) => t.one::<rt::view::Utf8String>(9, avp),
+            (294, 0) => t.one::<rt::view::DiameterIdentity>(10, avp),
+            (285, 0) => t.one::<rt::view::Value<i32>>(11, avp),
+            (124, 0) => t.one::<rt::view::Value<u64>>(12, avp),
+            (486, 0) => t.one::<rt::view::Group<Mip6AgentInfoView<'a>>>(13, avp),
+            (333, 0) => t.many::<rt::view::Value<rt::data::Address>>(14, 0, 2, avp),
+            (492, 0) => t.one::<rt::view::Group<MipMnHaMsaView<'a>>>(15, avp),
+            (508, 0) => {
+                t.any::<rt::view::Group<super::qos::QosResourcesView<'a>>>(16, 1, avp)
+            }
+            (89, 0) => t.one::<rt::view::NoCheck>(17, avp),
+            (493, 0) => t.one::<rt::view::Utf8String>(18, avp),
+            (278, 0) => t.one::<rt::view::Value<u32>>(19, avp),
+            (284, 0) => {
+                t.any::<rt::view::Group<super::base::ProxyInfoView<'a>>>(20, 2, avp)
+            }
+            (292, 0) => t.any::<rt::view::Value<rt::data::DiameterUri>>(21, 3, avp),
+            (261, 0) => t.one::<rt::view::Value<i32>>(22, avp),
+            (262, 0) => t.one::<rt::view::Value<u32>>(23, avp),
+            (279, 0) => {
+                t.any::<rt::view::Group<super::base::FailedAvpView<'a>>>(24, 4, avp)
+            }
             _ => t.extra(),
         }
     }

@@ -3177,10 +3177,10 @@ impl<'a> rt::view::Step<'a> for MipMnAaaAuthView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (341, 0) => t.one(0, avp, rt::view::check::<u32>),
-            (338, 0) => t.one(1, avp, rt::view::check::<u32>),
-            (339, 0) => t.one(2, avp, rt::view::check::<u32>),
-            (340, 0) => t.one(3, avp, rt::view::check::<u32>),
+            (341, 0) => t.one::<rt::view::Value<u32>>(0, avp),
+            (338, 0) => t.one::<rt::view::Value<u32>>(1, avp),
+            (339, 0) => t.one::<rt::view::Value<u32>>(2, avp),
+            (340, 0) => t.one::<rt::view::Value<u32>>(3, avp),
             _ => t.extra(),
         }
     }
@@ -3286,8 +3286,8 @@ impl<'a> rt::view::Step<'a> for MipOriginatingForeignAaaView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (296, 0) => t.one(0, avp, rt::view::check_diameter_identity),
-            (264, 0) => t.one(1, avp, rt::view::check_diameter_identity),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(0, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(1, avp),
             _ => t.extra(),
         }
     }
@@ -3438,8 +3438,8 @@ impl<'a> rt::view::Step<'a> for MipHomeAgentHostView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (283, 0) => t.one(0, avp, rt::view::check_diameter_identity),
-            (293, 0) => t.one(1, avp, rt::view::check_diameter_identity),
+            (283, 0) => t.one::<rt::view::DiameterIdentity>(0, avp),
+            (293, 0) => t.one::<rt::view::DiameterIdentity>(1, avp),
             _ => t.extra(),
         }
     }
@@ -3582,9 +3582,9 @@ impl<'a> rt::view::Step<'a> for MipFaToMnMsaView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (319, 0) => t.one(0, avp, rt::view::check::<u32>),
-            (345, 0) => t.one(1, avp, rt::view::check::<i32>),
-            (343, 0) => t.one(2, avp, rt::view::no_check),
+            (319, 0) => t.one::<rt::view::Value<u32>>(0, avp),
+            (345, 0) => t.one::<rt::view::Value<i32>>(1, avp),
+            (343, 0) => t.one::<rt::view::NoCheck>(2, avp),
             _ => t.extra(),
         }
     }
@@ -3697,9 +3697,9 @@ impl<'a> rt::view::Step<'a> for MipFaToHaMsaView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (318, 0) => t.one(0, avp, rt::view::check::<u32>),
-            (345, 0) => t.one(1, avp, rt::view::check::<i32>),
-            (343, 0) => t.one(2, avp, rt::view::no_check),
+            (318, 0) => t.one::<rt::view::Value<u32>>(0, avp),
+            (345, 0) => t.one::<rt::view::Value<i32>>(1, avp),
+            (343, 0) => t.one::<rt::view::NoCheck>(2, avp),
             _ => t.extra(),
         }
     }
@@ -3812,9 +3812,9 @@ impl<'a> rt::view::Step<'a> for MipHaToFaMsaView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (323, 0) => t.one(0, avp, rt::view::check::<u32>),
-            (345, 0) => t.one(1, avp, rt::view::check::<i32>),
-            (343, 0) => t.one(2, avp, rt::view::no_check),
+            (323, 0) => t.one::<rt::view::Value<u32>>(0, avp),
+            (345, 0) => t.one::<rt::view::Value<i32>>(1, avp),
+            (343, 0) => t.one::<rt::view::NoCheck>(2, avp),
             _ => t.extra(),
         }
     }
@@ -3937,10 +3937,10 @@ impl<'a> rt::view::Step<'a> for MipHaToMnMsaView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (491, 0) => t.one(0, avp, rt::view::check::<u32>),
-            (345, 0) => t.one(1, avp, rt::view::check::<i32>),
-            (346, 0) => t.one(2, avp, rt::view::check::<i32>),
-            (343, 0) => t.one(3, avp, rt::view::no_check),
+            (491, 0) => t.one::<rt::view::Value<u32>>(0, avp),
+            (345, 0) => t.one::<rt::view::Value<i32>>(1, avp),
+            (346, 0) => t.one::<rt::view::Value<i32>>(2, avp),
+            (343, 0) => t.one::<rt::view::NoCheck>(3, avp),
             _ => t.extra(),
         }
     }
@@ -4053,9 +4053,9 @@ impl<'a> rt::view::Step<'a> for MipMnToFaMsaView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (324, 0) => t.one(0, avp, rt::view::check::<u32>),
-            (345, 0) => t.one(1, avp, rt::view::check::<i32>),
-            (335, 0) => t.one(2, avp, rt::view::no_check),
+            (324, 0) => t.one::<rt::view::Value<u32>>(0, avp),
+            (345, 0) => t.one::<rt::view::Value<i32>>(1, avp),
+            (335, 0) => t.one::<rt::view::NoCheck>(2, avp),
             _ => t.extra(),
         }
     }
@@ -4178,10 +4178,10 @@ impl<'a> rt::view::Step<'a> for MipMnToHaMsaView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (491, 0) => t.one(0, avp, rt::view::check::<u32>),
-            (345, 0) => t.one(1, avp, rt::view::check::<i32>),
-            (346, 0) => t.one(2, avp, rt::view::check::<i32>),
-            (335, 0) => t.one(3, avp, rt::view::no_check),
+            (491, 0) => t.one::<rt::view::Value<u32>>(0, avp),
+            (345, 0) => t.one::<rt::view::Value<i32>>(1, avp),
+            (346, 0) => t.one::<rt::view::Value<i32>>(2, avp),
+            (335, 0) => t.one::<rt::view::NoCheck>(3, avp),
             _ => t.extra(),
         }
     }
@@ -4478,29 +4478,33 @@ impl<'a> rt::view::Step<'a> for AaMobileNodeRequestView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (258, 0) => t.one(1, avp, rt::view::check::<u32>),
-            (1, 0) => t.one(2, avp, rt::view::check_utf8_string),
-            (283, 0) => t.one(3, avp, rt::view::check_diameter_identity),
-            (264, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(5, avp, rt::view::check_diameter_identity),
-            (320, 0) => t.one(6, avp, rt::view::no_check),
-            (322, 0) => t.one(7, avp, MipMnAaaAuthView::check),
-            (50, 0) => t.one(8, avp, rt::view::check_utf8_string),
-            (293, 0) => t.one(9, avp, rt::view::check_diameter_identity),
-            (278, 0) => t.one(10, avp, rt::view::check::<u32>),
-            (333, 0) => t.one(11, avp, rt::view::check::<rt::data::Address>),
-            (334, 0) => t.one(12, avp, rt::view::check::<rt::data::Address>),
-            (337, 0) => t.one(13, avp, rt::view::check::<u32>),
-            (347, 0) => t.one(14, avp, MipOriginatingForeignAaaView::check),
-            (291, 0) => t.one(15, avp, rt::view::check::<u32>),
-            (277, 0) => t.one(16, avp, rt::view::check::<i32>),
-            (344, 0) => t.one(17, avp, rt::view::no_check),
-            (336, 0) => t.one(18, avp, rt::view::check_diameter_identity),
-            (348, 0) => t.one(19, avp, MipHomeAgentHostView::check),
-            (323, 0) => t.one(20, avp, rt::view::check::<u32>),
-            (284, 0) => t.any(21, 0, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(22, 1, avp, rt::view::check_diameter_identity),
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (258, 0) => t.one::<rt::view::Value<u32>>(1, avp),
+            (1, 0) => t.one::<rt::view::Utf8String>(2, avp),
+            (283, 0) => t.one::<rt::view::DiameterIdentity>(3, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(4, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(5, avp),
+            (320, 0) => t.one::<rt::view::NoCheck>(6, avp),
+            (322, 0) => t.one::<rt::view::Group<MipMnAaaAuthView<'a>>>(7, avp),
+            (50, 0) => t.one::<rt::view::Utf8String>(8, avp),
+            (293, 0) => t.one::<rt::view::DiameterIdentity>(9, avp),
+            (278, 0) => t.one::<rt::view::Value<u32>>(10, avp),
+            (333, 0) => t.one::<rt::view::Value<rt::data::Address>>(11, avp),
+            (334, 0) => t.one::<rt::view::Value<rt::data::Address>>(12, avp),
+            (337, 0) => t.one::<rt::view::Value<u32>>(13, avp),
+            (347, 0) => {
+                t.one::<rt::view::Group<MipOriginatingForeignAaaView<'a>>>(14, avp)
+            }
+            (291, 0) => t.one::<rt::view::Value<u32>>(15, avp),
+            (277, 0) => t.one::<rt::view::Value<i32>>(16, avp),
+            (344, 0) => t.one::<rt::view::NoCheck>(17, avp),
+            (336, 0) => t.one::<rt::view::DiameterIdentity>(18, avp),
+            (348, 0) => t.one::<rt::view::Group<MipHomeAgentHostView<'a>>>(19, avp),
+            (323, 0) => t.one::<rt::view::Value<u32>>(20, avp),
+            (284, 0) => {
+                t.any::<rt::view::Group<super::base::ProxyInfoView<'a>>>(21, 0, avp)
+            }
+            (282, 0) => t.any::<rt::view::DiameterIdentity>(22, 1, avp),
             _ => t.extra(),
         }
     }
@@ -4799,31 +4803,33 @@ impl<'a> rt::view::Step<'a> for AaMobileNodeAnswerView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (258, 0) => t.one(1, avp, rt::view::check::<u32>),
-            (268, 0) => t.one(2, avp, rt::view::check::<u32>),
-            (264, 0) => t.one(3, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (50, 0) => t.one(5, avp, rt::view::check_utf8_string),
-            (1, 0) => t.one(6, avp, rt::view::check_utf8_string),
-            (291, 0) => t.one(7, avp, rt::view::check::<u32>),
-            (277, 0) => t.one(8, avp, rt::view::check::<i32>),
-            (281, 0) => t.one(9, avp, rt::view::check_utf8_string),
-            (294, 0) => t.one(10, avp, rt::view::check_diameter_identity),
-            (285, 0) => t.one(11, avp, rt::view::check::<i32>),
-            (337, 0) => t.one(12, avp, rt::view::check::<u32>),
-            (321, 0) => t.one(13, avp, rt::view::no_check),
-            (325, 0) => t.one(14, avp, MipMnToFaMsaView::check),
-            (331, 0) => t.one(15, avp, MipMnToHaMsaView::check),
-            (326, 0) => t.one(16, avp, MipFaToMnMsaView::check),
-            (328, 0) => t.one(17, avp, MipFaToHaMsaView::check),
-            (332, 0) => t.one(18, avp, MipHaToMnMsaView::check),
-            (367, 0) => t.one(19, avp, rt::view::check::<u32>),
-            (334, 0) => t.one(20, avp, rt::view::check::<rt::data::Address>),
-            (333, 0) => t.one(21, avp, rt::view::check::<rt::data::Address>),
-            (342, 0) => t.any(22, 0, avp, rt::view::check_ip_filter_rule),
-            (278, 0) => t.one(23, avp, rt::view::check::<u32>),
-            (284, 0) => t.any(24, 1, avp, super::base::ProxyInfoView::check),
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (258, 0) => t.one::<rt::view::Value<u32>>(1, avp),
+            (268, 0) => t.one::<rt::view::Value<u32>>(2, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(3, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(4, avp),
+            (50, 0) => t.one::<rt::view::Utf8String>(5, avp),
+            (1, 0) => t.one::<rt::view::Utf8String>(6, avp),
+            (291, 0) => t.one::<rt::view::Value<u32>>(7, avp),
+            (277, 0) => t.one::<rt::view::Value<i32>>(8, avp),
+            (281, 0) => t.one::<rt::view::Utf8String>(9, avp),
+            (294, 0) => t.one::<rt::view::DiameterIdentity>(10, avp),
+            (285, 0) => t.one::<rt::view::Value<i32>>(11, avp),
+            (337, 0) => t.one::<rt::view::Value<u32>>(12, avp),
+            (321, 0) => t.one::<rt::view::NoCheck>(13, avp),
+            (325, 0) => t.one::<rt::view::Group<MipMnToFaMsaView<'a>>>(14, avp),
+            (331, 0) => t.one::<rt::view::Group<MipMnToHaMsaView<'a>>>(15, avp),
+            (326, 0) => t.one::<rt::view::Group<MipFaToMnMsaView<'a>>>(16, avp),
+            (328, 0) => t.one::<rt::view::Group<MipFaToHaMsaView<'a>>>(17, avp),
+            (332, 0) => t.one::<rt::view::Group<MipHaToMnMsaView<'a>>>(18, avp),
+            (367, 0) => t.one::<rt::view::Value<u32>>(19, avp),
+            (334, 0) => t.one::<rt::view::Value<rt::data::Address>>(20, avp),
+            (333, 0) => t.one::<rt::view::Value<rt::data::Address>>(21, avp),
+            (342, 0) => t.any::<rt::view::IpFilterRule>(22, 0, avp),
+            (278, 0) => t.one::<rt::view::Value<u32>>(23, avp),
+            (284, 0) => {
+                t.any::<rt::view::Group<super::base::ProxyInfoView<'a>>>(24, 1, avp)
+            }
             _ => t.extra(),
         }
     }
@@ -5117,29 +5123,33 @@ impl<'a> rt::view::Step<'a> for HomeAgentMipRequestView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (258, 0) => t.one(1, avp, rt::view::check::<u32>),
-            (291, 0) => t.one(2, avp, rt::view::check::<u32>),
-            (277, 0) => t.one(3, avp, rt::view::check::<i32>),
-            (320, 0) => t.one(4, avp, rt::view::no_check),
-            (264, 0) => t.one(5, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(6, avp, rt::view::check_diameter_identity),
-            (1, 0) => t.one(7, avp, rt::view::check_utf8_string),
-            (283, 0) => t.one(8, avp, rt::view::check_diameter_identity),
-            (337, 0) => t.one(9, avp, rt::view::check::<u32>),
-            (293, 0) => t.one(10, avp, rt::view::check_diameter_identity),
-            (331, 0) => t.one(11, avp, MipMnToHaMsaView::check),
-            (325, 0) => t.one(12, avp, MipMnToFaMsaView::check),
-            (332, 0) => t.one(13, avp, MipHaToMnMsaView::check),
-            (329, 0) => t.one(14, avp, MipHaToFaMsaView::check),
-            (367, 0) => t.one(15, avp, rt::view::check::<u32>),
-            (347, 0) => t.one(16, avp, MipOriginatingForeignAaaView::check),
-            (333, 0) => t.one(17, avp, rt::view::check::<rt::data::Address>),
-            (334, 0) => t.one(18, avp, rt::view::check::<rt::data::Address>),
-            (342, 0) => t.any(19, 0, avp, rt::view::check_ip_filter_rule),
-            (278, 0) => t.one(20, avp, rt::view::check::<u32>),
-            (284, 0) => t.any(21, 1, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(22, 2, avp, rt::view::check_diameter_identity),
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (258, 0) => t.one::<rt::view::Value<u32>>(1, avp),
+            (291, 0) => t.one::<rt::view::Value<u32>>(2, avp),
+            (277, 0) => t.one::<rt::view::Value<i32>>(3, avp),
+            (320, 0) => t.one::<rt::view::NoCheck>(4, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(5, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(6, avp),
+            (1, 0) => t.one::<rt::view::Utf8String>(7, avp),
+            (283, 0) => t.one::<rt::view::DiameterIdentity>(8, avp),
+            (337, 0) => t.one::<rt::view::Value<u32>>(9, avp),
+            (293, 0) => t.one::<rt::view::DiameterIdentity>(10, avp),
+            (331, 0) => t.one::<rt::view::Group<MipMnToHaMsaView<'a>>>(11, avp),
+            (325, 0) => t.one::<rt::view::Group<MipMnToFaMsaView<'a>>>(12, avp),
+            (332, 0) => t.one::<rt::view::Group<MipHaToMnMsaView<'a>>>(13, avp),
+            (329, 0) => t.one::<rt::view::Group<MipHaToFaMsaView<'a>>>(14, avp),
+            (367, 0) => t.one::<rt::view::Value<u32>>(15, avp),
+            (347, 0) => {
+                t.one::<rt::view::Group<MipOriginatingForeignAaaView<'a>>>(16, avp)
+            }
+            (333, 0) => t.one::<rt::view::Value<rt::data::Address>>(17, avp),
+            (334, 0) => t.one::<rt::view::Value<rt::data::Address>>(18, avp),
+            (342, 0) => t.any::<rt::view::IpFilterRule>(19, 0, avp),
+            (278, 0) => t.one::<rt::view::Value<u32>>(20, avp),
+            (284, 0) => {
+                t.any::<rt::view::Group<super::base::ProxyInfoView<'a>>>(21, 1, avp)
+            }
+            (282, 0) => t.any::<rt::view::DiameterIdentity>(22, 2, avp),
             _ => t.extra(),
         }
     }
@@ -5350,22 +5360,24 @@ impl<'a> rt::view::Step<'a> for HomeAgentMipAnswerView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (258, 0) => t.one(1, avp, rt::view::check::<u32>),
-            (268, 0) => t.one(2, avp, rt::view::check::<u32>),
-            (264, 0) => t.one(3, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (50, 0) => t.one(5, avp, rt::view::check_utf8_string),
-            (1, 0) => t.one(6, avp, rt::view::check_utf8_string),
-            (294, 0) => t.one(7, avp, rt::view::check_diameter_identity),
-            (281, 0) => t.one(8, avp, rt::view::check_utf8_string),
-            (321, 0) => t.one(9, avp, rt::view::no_check),
-            (334, 0) => t.one(10, avp, rt::view::check::<rt::data::Address>),
-            (333, 0) => t.one(11, avp, rt::view::check::<rt::data::Address>),
-            (318, 0) => t.one(12, avp, rt::view::check::<u32>),
-            (319, 0) => t.one(13, avp, rt::view::check::<u32>),
-            (278, 0) => t.one(14, avp, rt::view::check::<u32>),
-            (284, 0) => t.any(15, 0, avp, super::base::ProxyInfoView::check),
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (258, 0) => t.one::<rt::view::Value<u32>>(1, avp),
+            (268, 0) => t.one::<rt::view::Value<u32>>(2, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(3, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(4, avp),
+            (50, 0) => t.one::<rt::view::Utf8String>(5, avp),
+            (1, 0) => t.one::<rt::view::Utf8String>(6, avp),
+            (294, 0) => t.one::<rt::view::DiameterIdentity>(7, avp),
+            (281, 0) => t.one::<rt::view::Utf8String>(8, avp),
+            (321, 0) => t.one::<rt::view::NoCheck>(9, avp),
+            (334, 0) => t.one::<rt::view::Value<rt::data::Address>>(10, avp),
+            (333, 0) => t.one::<rt::view::Value<rt::data::Address>>(11, avp),
+            (318, 0) => t.one::<rt::view::Value<u32>>(12, avp),
+            (319, 0) => t.one::<rt::view::Value<u32>>(13, avp),
+            (278, 0) => t.one::<rt::view::Value<u32>>(14, avp),
+            (284, 0) => {
+                t.any::<rt::view::Group<super::base::ProxyInfoView<'a>>>(15, 0, avp)
+            }
             _ => t.extra(),
         }
     }

@@ -5818,7 +5818,9 @@ impl<'a> rt::view::Step<'a> for QosResourcesView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (509, 0) => t.many(0, 0, 4294967295, avp, FilterRuleView::check),
+            (509, 0) => {
+                t.many::<rt::view::Group<FilterRuleView<'a>>>(0, 0, 4294967295, avp)
+            }
             _ => t.extra(),
         }
     }
@@ -6043,14 +6045,14 @@ impl<'a> rt::view::Step<'a> for FilterRuleView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (510, 0) => t.one(0, avp, rt::view::check::<u32>),
-            (511, 0) => t.one(1, avp, ClassifierView::check),
-            (560, 0) => t.any(2, 0, avp, TimeOfDayConditionView::check),
-            (572, 0) => t.one(3, avp, rt::view::check::<i32>),
-            (575, 0) => t.one(4, avp, rt::view::check::<i32>),
-            (574, 0) => t.one(5, avp, QosProfileTemplateView::check),
-            (576, 0) => t.one(6, avp, QosParametersView::check),
-            (577, 0) => t.one(7, avp, ExcessTreatmentView::check),
+            (510, 0) => t.one::<rt::view::Value<u32>>(0, avp),
+            (511, 0) => t.one::<rt::view::Group<ClassifierView<'a>>>(1, avp),
+            (560, 0) => t.any::<rt::view::Group<TimeOfDayConditionView<'a>>>(2, 0, avp),
+            (572, 0) => t.one::<rt::view::Value<i32>>(3, avp),
+            (575, 0) => t.one::<rt::view::Value<i32>>(4, avp),
+            (574, 0) => t.one::<rt::view::Group<QosProfileTemplateView<'a>>>(5, avp),
+            (576, 0) => t.one::<rt::view::Group<QosParametersView<'a>>>(6, avp),
+            (577, 0) => t.one::<rt::view::Group<ExcessTreatmentView<'a>>>(7, avp),
             _ => t.extra(),
         }
     }
@@ -6336,18 +6338,18 @@ impl<'a> rt::view::Step<'a> for ClassifierView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (512, 0) => t.one(0, avp, rt::view::no_check),
-            (513, 0) => t.one(1, avp, rt::view::check::<i32>),
-            (514, 0) => t.one(2, avp, rt::view::check::<i32>),
-            (515, 0) => t.any(3, 0, avp, FromSpecView::check),
-            (516, 0) => t.any(4, 1, avp, ToSpecView::check),
-            (535, 0) => t.any(5, 2, avp, rt::view::check::<i32>),
-            (536, 0) => t.one(6, avp, rt::view::check::<i32>),
-            (537, 0) => t.any(7, 3, avp, IpOptionView::check),
-            (540, 0) => t.any(8, 4, avp, TcpOptionView::check),
-            (543, 0) => t.one(9, avp, TcpFlagsView::check),
-            (545, 0) => t.any(10, 5, avp, IcmpTypeView::check),
-            (548, 0) => t.any(11, 6, avp, EthOptionView::check),
+            (512, 0) => t.one::<rt::view::NoCheck>(0, avp),
+            (513, 0) => t.one::<rt::view::Value<i32>>(1, avp),
+            (514, 0) => t.one::<rt::view::Value<i32>>(2, avp),
+            (515, 0) => t.any::<rt::view::Group<FromSpecView<'a>>>(3, 0, avp),
+            (516, 0) => t.any::<rt::view::Group<ToSpecView<'a>>>(4, 1, avp),
+            (535, 0) => t.any::<rt::view::Value<i32>>(5, 2, avp),
+            (536, 0) => t.one::<rt::view::Value<i32>>(6, avp),
+            (537, 0) => t.any::<rt::view::Group<IpOptionView<'a>>>(7, 3, avp),
+            (540, 0) => t.any::<rt::view::Group<TcpOptionView<'a>>>(8, 4, avp),
+            (543, 0) => t.one::<rt::view::Group<TcpFlagsView<'a>>>(9, avp),
+            (545, 0) => t.any::<rt::view::Group<IcmpTypeView<'a>>>(10, 5, avp),
+            (548, 0) => t.any::<rt::view::Group<EthOptionView<'a>>>(11, 6, avp),
             _ => t.extra(),
         }
     }
@@ -6634,17 +6636,17 @@ impl<'a> rt::view::Step<'a> for FromSpecView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (518, 0) => t.any(0, 0, avp, rt::view::check::<rt::data::Address>),
-            (519, 0) => t.any(1, 1, avp, IpAddressRangeView::check),
-            (522, 0) => t.any(2, 2, avp, IpAddressMaskView::check),
-            (524, 0) => t.any(3, 3, avp, rt::view::no_check),
-            (525, 0) => t.any(4, 4, avp, MacAddressMaskView::check),
-            (527, 0) => t.any(5, 5, avp, rt::view::no_check),
-            (528, 0) => t.any(6, 6, avp, Eui64AddressMaskView::check),
-            (530, 0) => t.any(7, 7, avp, rt::view::check::<i32>),
-            (531, 0) => t.any(8, 8, avp, PortRangeView::check),
-            (517, 0) => t.one(9, avp, rt::view::check::<i32>),
-            (534, 0) => t.one(10, avp, rt::view::check::<i32>),
+            (518, 0) => t.any::<rt::view::Value<rt::data::Address>>(0, 0, avp),
+            (519, 0) => t.any::<rt::view::Group<IpAddressRangeView<'a>>>(1, 1, avp),
+            (522, 0) => t.any::<rt::view::Group<IpAddressMaskView<'a>>>(2, 2, avp),
+            (524, 0) => t.any::<rt::view::NoCheck>(3, 3, avp),
+            (525, 0) => t.any::<rt::view::Group<MacAddressMaskView<'a>>>(4, 4, avp),
+            (527, 0) => t.any::<rt::view::NoCheck>(5, 5, avp),
+            (528, 0) => t.any::<rt::view::Group<Eui64AddressMaskView<'a>>>(6, 6, avp),
+            (530, 0) => t.any::<rt::view::Value<i32>>(7, 7, avp),
+            (531, 0) => t.any::<rt::view::Group<PortRangeView<'a>>>(8, 8, avp),
+            (517, 0) => t.one::<rt::view::Value<i32>>(9, avp),
+            (534, 0) => t.one::<rt::view::Value<i32>>(10, avp),
             _ => t.extra(),
         }
     }
@@ -6931,17 +6933,17 @@ impl<'a> rt::view::Step<'a> for ToSpecView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (518, 0) => t.any(0, 0, avp, rt::view::check::<rt::data::Address>),
-            (519, 0) => t.any(1, 1, avp, IpAddressRangeView::check),
-            (522, 0) => t.any(2, 2, avp, IpAddressMaskView::check),
-            (524, 0) => t.any(3, 3, avp, rt::view::no_check),
-            (525, 0) => t.any(4, 4, avp, MacAddressMaskView::check),
-            (527, 0) => t.any(5, 5, avp, rt::view::no_check),
-            (528, 0) => t.any(6, 6, avp, Eui64AddressMaskView::check),
-            (530, 0) => t.any(7, 7, avp, rt::view::check::<i32>),
-            (531, 0) => t.any(8, 8, avp, PortRangeView::check),
-            (517, 0) => t.one(9, avp, rt::view::check::<i32>),
-            (534, 0) => t.one(10, avp, rt::view::check::<i32>),
+            (518, 0) => t.any::<rt::view::Value<rt::data::Address>>(0, 0, avp),
+            (519, 0) => t.any::<rt::view::Group<IpAddressRangeView<'a>>>(1, 1, avp),
+            (522, 0) => t.any::<rt::view::Group<IpAddressMaskView<'a>>>(2, 2, avp),
+            (524, 0) => t.any::<rt::view::NoCheck>(3, 3, avp),
+            (525, 0) => t.any::<rt::view::Group<MacAddressMaskView<'a>>>(4, 4, avp),
+            (527, 0) => t.any::<rt::view::NoCheck>(5, 5, avp),
+            (528, 0) => t.any::<rt::view::Group<Eui64AddressMaskView<'a>>>(6, 6, avp),
+            (530, 0) => t.any::<rt::view::Value<i32>>(7, 7, avp),
+            (531, 0) => t.any::<rt::view::Group<PortRangeView<'a>>>(8, 8, avp),
+            (517, 0) => t.one::<rt::view::Value<i32>>(9, avp),
+            (534, 0) => t.one::<rt::view::Value<i32>>(10, avp),
             _ => t.extra(),
         }
     }
@@ -7113,8 +7115,8 @@ impl<'a> rt::view::Step<'a> for IpAddressRangeView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (520, 0) => t.one(0, avp, rt::view::check::<rt::data::Address>),
-            (521, 0) => t.one(1, avp, rt::view::check::<rt::data::Address>),
+            (520, 0) => t.one::<rt::view::Value<rt::data::Address>>(0, avp),
+            (521, 0) => t.one::<rt::view::Value<rt::data::Address>>(1, avp),
             _ => t.extra(),
         }
     }
@@ -7280,8 +7282,8 @@ impl<'a> rt::view::Step<'a> for IpAddressMaskView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (518, 0) => t.one(0, avp, rt::view::check::<rt::data::Address>),
-            (523, 0) => t.one(1, avp, rt::view::check::<u32>),
+            (518, 0) => t.one::<rt::view::Value<rt::data::Address>>(0, avp),
+            (523, 0) => t.one::<rt::view::Value<u32>>(1, avp),
             _ => t.extra(),
         }
     }
@@ -7442,8 +7444,8 @@ impl<'a> rt::view::Step<'a> for MacAddressMaskView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (524, 0) => t.one(0, avp, rt::view::no_check),
-            (526, 0) => t.one(1, avp, rt::view::no_check),
+            (524, 0) => t.one::<rt::view::NoCheck>(0, avp),
+            (526, 0) => t.one::<rt::view::NoCheck>(1, avp),
             _ => t.extra(),
         }
     }
@@ -7604,8 +7606,8 @@ impl<'a> rt::view::Step<'a> for Eui64AddressMaskView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (527, 0) => t.one(0, avp, rt::view::no_check),
-            (529, 0) => t.one(1, avp, rt::view::no_check),
+            (527, 0) => t.one::<rt::view::NoCheck>(0, avp),
+            (529, 0) => t.one::<rt::view::NoCheck>(1, avp),
             _ => t.extra(),
         }
     }
@@ -7763,8 +7765,8 @@ impl<'a> rt::view::Step<'a> for PortRangeView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (532, 0) => t.one(0, avp, rt::view::check::<i32>),
-            (533, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (532, 0) => t.one::<rt::view::Value<i32>>(0, avp),
+            (533, 0) => t.one::<rt::view::Value<i32>>(1, avp),
             _ => t.extra(),
         }
     }
@@ -7947,9 +7949,9 @@ impl<'a> rt::view::Step<'a> for IpOptionView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (538, 0) => t.one(0, avp, rt::view::check::<i32>),
-            (539, 0) => t.any(1, 0, avp, rt::view::no_check),
-            (517, 0) => t.one(2, avp, rt::view::check::<i32>),
+            (538, 0) => t.one::<rt::view::Value<i32>>(0, avp),
+            (539, 0) => t.any::<rt::view::NoCheck>(1, 0, avp),
+            (517, 0) => t.one::<rt::view::Value<i32>>(2, avp),
             _ => t.extra(),
         }
     }
@@ -8133,9 +8135,9 @@ impl<'a> rt::view::Step<'a> for TcpOptionView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (541, 0) => t.one(0, avp, rt::view::check::<i32>),
-            (542, 0) => t.any(1, 0, avp, rt::view::no_check),
-            (517, 0) => t.one(2, avp, rt::view::check::<i32>),
+            (541, 0) => t.one::<rt::view::Value<i32>>(0, avp),
+            (542, 0) => t.any::<rt::view::NoCheck>(1, 0, avp),
+            (517, 0) => t.one::<rt::view::Value<i32>>(2, avp),
             _ => t.extra(),
         }
     }
@@ -8299,8 +8301,8 @@ impl<'a> rt::view::Step<'a> for TcpFlagsView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (544, 0) => t.one(0, avp, rt::view::check::<u32>),
-            (517, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (544, 0) => t.one::<rt::view::Value<u32>>(0, avp),
+            (517, 0) => t.one::<rt::view::Value<i32>>(1, avp),
             _ => t.extra(),
         }
     }
@@ -8483,9 +8485,9 @@ impl<'a> rt::view::Step<'a> for IcmpTypeView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (546, 0) => t.one(0, avp, rt::view::check::<i32>),
-            (547, 0) => t.any(1, 0, avp, rt::view::check::<i32>),
-            (517, 0) => t.one(2, avp, rt::view::check::<i32>),
+            (546, 0) => t.one::<rt::view::Value<i32>>(0, avp),
+            (547, 0) => t.any::<rt::view::Value<i32>>(1, 0, avp),
+            (517, 0) => t.one::<rt::view::Value<i32>>(2, avp),
             _ => t.extra(),
         }
     }
@@ -8674,9 +8676,9 @@ impl<'a> rt::view::Step<'a> for EthOptionView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (549, 0) => t.one(0, avp, EthProtoTypeView::check),
-            (552, 0) => t.any(1, 0, avp, VlanIdRangeView::check),
-            (557, 0) => t.any(2, 1, avp, UserPriorityRangeView::check),
+            (549, 0) => t.one::<rt::view::Group<EthProtoTypeView<'a>>>(0, avp),
+            (552, 0) => t.any::<rt::view::Group<VlanIdRangeView<'a>>>(1, 0, avp),
+            (557, 0) => t.any::<rt::view::Group<UserPriorityRangeView<'a>>>(2, 1, avp),
             _ => t.extra(),
         }
     }
@@ -8853,8 +8855,8 @@ impl<'a> rt::view::Step<'a> for EthProtoTypeView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (550, 0) => t.any(0, 0, avp, rt::view::no_check),
-            (551, 0) => t.any(1, 1, avp, rt::view::no_check),
+            (550, 0) => t.any::<rt::view::NoCheck>(0, 0, avp),
+            (551, 0) => t.any::<rt::view::NoCheck>(1, 1, avp),
             _ => t.extra(),
         }
     }
@@ -9023,10 +9025,10 @@ impl<'a> rt::view::Step<'a> for VlanIdRangeView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (553, 0) => t.one(0, avp, rt::view::check::<u32>),
-            (554, 0) => t.one(1, avp, rt::view::check::<u32>),
-            (555, 0) => t.one(2, avp, rt::view::check::<u32>),
-            (556, 0) => t.one(3, avp, rt::view::check::<u32>),
+            (553, 0) => t.one::<rt::view::Value<u32>>(0, avp),
+            (554, 0) => t.one::<rt::view::Value<u32>>(1, avp),
+            (555, 0) => t.one::<rt::view::Value<u32>>(2, avp),
+            (556, 0) => t.one::<rt::view::Value<u32>>(3, avp),
             _ => t.extra(),
         }
     }
@@ -9205,8 +9207,8 @@ impl<'a> rt::view::Step<'a> for UserPriorityRangeView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (558, 0) => t.any(0, 0, avp, rt::view::check::<u32>),
-            (559, 0) => t.any(1, 1, avp, rt::view::check::<u32>),
+            (558, 0) => t.any::<rt::view::Value<u32>>(0, 0, avp),
+            (559, 0) => t.any::<rt::view::Value<u32>>(1, 1, avp),
             _ => t.extra(),
         }
     }
@@ -9413,14 +9415,14 @@ impl<'a> rt::view::Step<'a> for TimeOfDayConditionView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (561, 0) => t.one(0, avp, rt::view::check::<u32>),
-            (562, 0) => t.one(1, avp, rt::view::check::<u32>),
-            (563, 0) => t.one(2, avp, rt::view::check::<u32>),
-            (564, 0) => t.one(3, avp, rt::view::check::<u32>),
-            (565, 0) => t.one(4, avp, rt::view::check::<u32>),
-            (566, 0) => t.one(5, avp, rt::view::check::<rt::data::Time>),
-            (568, 0) => t.one(6, avp, rt::view::check::<rt::data::Time>),
-            (570, 0) => t.one(7, avp, rt::view::check::<i32>),
+            (561, 0) => t.one::<rt::view::Value<u32>>(0, avp),
+            (562, 0) => t.one::<rt::view::Value<u32>>(1, avp),
+            (563, 0) => t.one::<rt::view::Value<u32>>(2, avp),
+            (564, 0) => t.one::<rt::view::Value<u32>>(3, avp),
+            (565, 0) => t.one::<rt::view::Value<u32>>(4, avp),
+            (566, 0) => t.one::<rt::view::Value<rt::data::Time>>(5, avp),
+            (568, 0) => t.one::<rt::view::Value<rt::data::Time>>(6, avp),
+            (570, 0) => t.one::<rt::view::Value<i32>>(7, avp),
             _ => t.extra(),
         }
     }
@@ -9587,8 +9589,8 @@ impl<'a> rt::view::Step<'a> for QosProfileTemplateView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (266, 0) => t.one(0, avp, rt::view::check::<u32>),
-            (573, 0) => t.one(1, avp, rt::view::check::<u32>),
+            (266, 0) => t.one::<rt::view::Value<u32>>(0, avp),
+            (573, 0) => t.one::<rt::view::Value<u32>>(1, avp),
             _ => t.extra(),
         }
     }
@@ -9920,9 +9922,9 @@ impl<'a> rt::view::Step<'a> for ExcessTreatmentView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (572, 0) => t.one(0, avp, rt::view::check::<i32>),
-            (574, 0) => t.one(1, avp, QosProfileTemplateView::check),
-            (576, 0) => t.one(2, avp, QosParametersView::check),
+            (572, 0) => t.one::<rt::view::Value<i32>>(0, avp),
+            (574, 0) => t.one::<rt::view::Group<QosProfileTemplateView<'a>>>(1, avp),
+            (576, 0) => t.one::<rt::view::Group<QosParametersView<'a>>>(2, avp),
             _ => t.extra(),
         }
     }
@@ -10087,7 +10089,11 @@ impl<'a> rt::view::Step<'a> for QosCapabilityView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (574, 0) => t.many(0, 0, 4294967295, avp, QosProfileTemplateView::check),
+            (574, 0) => {
+                t.many::<
+                        rt::view::Group<QosProfileTemplateView<'a>>,
+                    >(0, 0, 4294967295, avp)
+            }
             _ => t.extra(),
         }
     }

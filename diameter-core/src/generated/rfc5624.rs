@@ -451,11 +451,11 @@ impl<'a> rt::view::Step<'a> for Tmod1View<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (496, 0) => t.one(0, avp, rt::view::check::<f32>),
-            (497, 0) => t.one(1, avp, rt::view::check::<f32>),
-            (498, 0) => t.one(2, avp, rt::view::check::<f32>),
-            (499, 0) => t.one(3, avp, rt::view::check::<u32>),
-            (500, 0) => t.one(4, avp, rt::view::check::<u32>),
+            (496, 0) => t.one::<rt::view::Value<f32>>(0, avp),
+            (497, 0) => t.one::<rt::view::Value<f32>>(1, avp),
+            (498, 0) => t.one::<rt::view::Value<f32>>(2, avp),
+            (499, 0) => t.one::<rt::view::Value<u32>>(3, avp),
+            (500, 0) => t.one::<rt::view::Value<u32>>(4, avp),
             _ => t.extra(),
         }
     }
@@ -573,11 +573,11 @@ impl<'a> rt::view::Step<'a> for Tmod2View<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (496, 0) => t.one(0, avp, rt::view::check::<f32>),
-            (497, 0) => t.one(1, avp, rt::view::check::<f32>),
-            (498, 0) => t.one(2, avp, rt::view::check::<f32>),
-            (499, 0) => t.one(3, avp, rt::view::check::<u32>),
-            (500, 0) => t.one(4, avp, rt::view::check::<u32>),
+            (496, 0) => t.one::<rt::view::Value<f32>>(0, avp),
+            (497, 0) => t.one::<rt::view::Value<f32>>(1, avp),
+            (498, 0) => t.one::<rt::view::Value<f32>>(2, avp),
+            (499, 0) => t.one::<rt::view::Value<u32>>(3, avp),
+            (500, 0) => t.one::<rt::view::Value<u32>>(4, avp),
             _ => t.extra(),
         }
     }

@@ -195,8 +195,10 @@ impl<'a> rt::view::Step<'a> for ServiceConfigurationView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (486, 0) => t.one(0, avp, super::mip6::Mip6AgentInfoView::check),
-            (493, 0) => t.one(1, avp, rt::view::check_utf8_string),
+            (486, 0) => {
+                t.one::<rt::view::Group<super::mip6::Mip6AgentInfoView<'a>>>(0, avp)
+            }
+            (493, 0) => t.one::<rt::view::Utf8String>(1, avp),
             _ => t.extra(),
         }
     }

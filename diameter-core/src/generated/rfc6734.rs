@@ -298,11 +298,11 @@ impl<'a> rt::view::Step<'a> for KeyView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (582, 0) => t.one(0, avp, rt::view::check::<i32>),
-            (583, 0) => t.one(1, avp, rt::view::no_check),
-            (584, 0) => t.one(2, avp, rt::view::check::<u32>),
-            (586, 0) => t.one(3, avp, rt::view::no_check),
-            (585, 0) => t.one(4, avp, rt::view::check::<u32>),
+            (582, 0) => t.one::<rt::view::Value<i32>>(0, avp),
+            (583, 0) => t.one::<rt::view::NoCheck>(1, avp),
+            (584, 0) => t.one::<rt::view::Value<u32>>(2, avp),
+            (586, 0) => t.one::<rt::view::NoCheck>(3, avp),
+            (585, 0) => t.one::<rt::view::Value<u32>>(4, avp),
             _ => t.extra(),
         }
     }

@@ -171,7 +171,7 @@ impl<'a> rt::view::Step<'a> for ErpRkRequestView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (619, 0) => t.one(0, avp, rt::view::check_diameter_identity),
+            (619, 0) => t.one::<rt::view::DiameterIdentity>(0, avp),
             _ => t.extra(),
         }
     }

@@ -842,9 +842,9 @@ impl<'a> rt::view::Step<'a> for LoadView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (651, 0) => t.one(0, avp, rt::view::check::<i32>),
-            (652, 0) => t.one(1, avp, rt::view::check::<u64>),
-            (649, 0) => t.one(2, avp, rt::view::check_diameter_identity),
+            (651, 0) => t.one::<rt::view::Value<i32>>(0, avp),
+            (652, 0) => t.one::<rt::view::Value<u64>>(1, avp),
+            (649, 0) => t.one::<rt::view::DiameterIdentity>(2, avp),
             _ => t.extra(),
         }
     }

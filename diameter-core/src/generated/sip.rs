@@ -5577,8 +5577,8 @@ impl<'a> rt::view::Step<'a> for SipAccountingInformationView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (369, 0) => t.any(0, 0, avp, rt::view::check::<rt::data::DiameterUri>),
-            (370, 0) => t.any(1, 1, avp, rt::view::check::<rt::data::DiameterUri>),
+            (369, 0) => t.any::<rt::view::Value<rt::data::DiameterUri>>(0, 0, avp),
+            (370, 0) => t.any::<rt::view::Value<rt::data::DiameterUri>>(1, 1, avp),
             _ => t.extra(),
         }
     }
@@ -5716,9 +5716,9 @@ impl<'a> rt::view::Step<'a> for SipServerCapabilitiesView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (373, 0) => t.any(0, 0, avp, rt::view::check::<u32>),
-            (374, 0) => t.any(1, 1, avp, rt::view::check::<u32>),
-            (371, 0) => t.any(2, 2, avp, rt::view::check_utf8_string),
+            (373, 0) => t.any::<rt::view::Value<u32>>(0, 0, avp),
+            (374, 0) => t.any::<rt::view::Value<u32>>(1, 1, avp),
+            (371, 0) => t.any::<rt::view::Utf8String>(2, 2, avp),
             _ => t.extra(),
         }
     }
@@ -5860,11 +5860,11 @@ impl<'a> rt::view::Step<'a> for SipAuthDataItemView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (377, 0) => t.one(0, avp, rt::view::check::<i32>),
-            (378, 0) => t.one(1, avp, rt::view::check::<u32>),
-            (379, 0) => t.one(2, avp, SipAuthenticateView::check),
-            (380, 0) => t.one(3, avp, SipAuthorizationView::check),
-            (381, 0) => t.one(4, avp, SipAuthenticationInfoView::check),
+            (377, 0) => t.one::<rt::view::Value<i32>>(0, avp),
+            (378, 0) => t.one::<rt::view::Value<u32>>(1, avp),
+            (379, 0) => t.one::<rt::view::Group<SipAuthenticateView<'a>>>(2, avp),
+            (380, 0) => t.one::<rt::view::Group<SipAuthorizationView<'a>>>(3, avp),
+            (381, 0) => t.one::<rt::view::Group<SipAuthenticationInfoView<'a>>>(4, avp),
             _ => t.extra(),
         }
     }
@@ -6014,15 +6014,15 @@ impl<'a> rt::view::Step<'a> for SipAuthenticateView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (104, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (105, 0) => t.one(1, avp, rt::view::check_utf8_string),
-            (119, 0) => t.one(2, avp, rt::view::check_utf8_string),
-            (116, 0) => t.one(3, avp, rt::view::check_utf8_string),
-            (120, 0) => t.one(4, avp, rt::view::check_utf8_string),
-            (111, 0) => t.one(5, avp, rt::view::check_utf8_string),
-            (110, 0) => t.one(6, avp, rt::view::check_utf8_string),
-            (121, 0) => t.one(7, avp, rt::view::check_utf8_string),
-            (117, 0) => t.any(8, 0, avp, rt::view::check_utf8_string),
+            (104, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (105, 0) => t.one::<rt::view::Utf8String>(1, avp),
+            (119, 0) => t.one::<rt::view::Utf8String>(2, avp),
+            (116, 0) => t.one::<rt::view::Utf8String>(3, avp),
+            (120, 0) => t.one::<rt::view::Utf8String>(4, avp),
+            (111, 0) => t.one::<rt::view::Utf8String>(5, avp),
+            (110, 0) => t.one::<rt::view::Utf8String>(6, avp),
+            (121, 0) => t.one::<rt::view::Utf8String>(7, avp),
+            (117, 0) => t.any::<rt::view::Utf8String>(8, 0, avp),
             _ => t.extra(),
         }
     }
@@ -6193,19 +6193,19 @@ impl<'a> rt::view::Step<'a> for SipAuthorizationView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (115, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (104, 0) => t.one(1, avp, rt::view::check_utf8_string),
-            (105, 0) => t.one(2, avp, rt::view::check_utf8_string),
-            (109, 0) => t.one(3, avp, rt::view::check_utf8_string),
-            (103, 0) => t.one(4, avp, rt::view::check_utf8_string),
-            (111, 0) => t.one(5, avp, rt::view::check_utf8_string),
-            (113, 0) => t.one(6, avp, rt::view::check_utf8_string),
-            (116, 0) => t.one(7, avp, rt::view::check_utf8_string),
-            (110, 0) => t.one(8, avp, rt::view::check_utf8_string),
-            (114, 0) => t.one(9, avp, rt::view::check_utf8_string),
-            (108, 0) => t.one(10, avp, rt::view::check_utf8_string),
-            (112, 0) => t.one(11, avp, rt::view::check_utf8_string),
-            (117, 0) => t.any(12, 0, avp, rt::view::check_utf8_string),
+            (115, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (104, 0) => t.one::<rt::view::Utf8String>(1, avp),
+            (105, 0) => t.one::<rt::view::Utf8String>(2, avp),
+            (109, 0) => t.one::<rt::view::Utf8String>(3, avp),
+            (103, 0) => t.one::<rt::view::Utf8String>(4, avp),
+            (111, 0) => t.one::<rt::view::Utf8String>(5, avp),
+            (113, 0) => t.one::<rt::view::Utf8String>(6, avp),
+            (116, 0) => t.one::<rt::view::Utf8String>(7, avp),
+            (110, 0) => t.one::<rt::view::Utf8String>(8, avp),
+            (114, 0) => t.one::<rt::view::Utf8String>(9, avp),
+            (108, 0) => t.one::<rt::view::Utf8String>(10, avp),
+            (112, 0) => t.one::<rt::view::Utf8String>(11, avp),
+            (117, 0) => t.any::<rt::view::Utf8String>(12, 0, avp),
             _ => t.extra(),
         }
     }
@@ -6327,11 +6327,11 @@ impl<'a> rt::view::Step<'a> for SipAuthenticationInfoView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (107, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (110, 0) => t.one(1, avp, rt::view::check_utf8_string),
-            (106, 0) => t.one(2, avp, rt::view::check_utf8_string),
-            (113, 0) => t.one(3, avp, rt::view::check_utf8_string),
-            (114, 0) => t.one(4, avp, rt::view::check_utf8_string),
+            (107, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (110, 0) => t.one::<rt::view::Utf8String>(1, avp),
+            (106, 0) => t.one::<rt::view::Utf8String>(2, avp),
+            (113, 0) => t.one::<rt::view::Utf8String>(3, avp),
+            (114, 0) => t.one::<rt::view::Utf8String>(4, avp),
             _ => t.extra(),
         }
     }
@@ -6442,8 +6442,8 @@ impl<'a> rt::view::Step<'a> for SipDeregistrationReasonView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (384, 0) => t.one(0, avp, rt::view::check::<i32>),
-            (385, 0) => t.one(1, avp, rt::view::check_utf8_string),
+            (384, 0) => t.one::<rt::view::Value<i32>>(0, avp),
+            (385, 0) => t.one::<rt::view::Utf8String>(1, avp),
             _ => t.extra(),
         }
     }
@@ -6546,8 +6546,8 @@ impl<'a> rt::view::Step<'a> for SipUserDataView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (390, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (391, 0) => t.one(1, avp, rt::view::no_check),
+            (390, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (391, 0) => t.one::<rt::view::NoCheck>(1, avp),
             _ => t.extra(),
         }
     }
@@ -6774,19 +6774,21 @@ impl<'a> rt::view::Step<'a> for UserAuthorizationRequestView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (258, 0) => t.one(1, avp, rt::view::check::<u32>),
-            (277, 0) => t.one(2, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(3, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (283, 0) => t.one(5, avp, rt::view::check_diameter_identity),
-            (122, 0) => t.one(6, avp, rt::view::check_utf8_string),
-            (293, 0) => t.one(7, avp, rt::view::check_diameter_identity),
-            (1, 0) => t.one(8, avp, rt::view::check_utf8_string),
-            (386, 0) => t.one(9, avp, rt::view::check_utf8_string),
-            (387, 0) => t.one(10, avp, rt::view::check::<i32>),
-            (284, 0) => t.any(11, 0, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(12, 1, avp, rt::view::check_diameter_identity),
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (258, 0) => t.one::<rt::view::Value<u32>>(1, avp),
+            (277, 0) => t.one::<rt::view::Value<i32>>(2, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(3, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(4, avp),
+            (283, 0) => t.one::<rt::view::DiameterIdentity>(5, avp),
+            (122, 0) => t.one::<rt::view::Utf8String>(6, avp),
+            (293, 0) => t.one::<rt::view::DiameterIdentity>(7, avp),
+            (1, 0) => t.one::<rt::view::Utf8String>(8, avp),
+            (386, 0) => t.one::<rt::view::Utf8String>(9, avp),
+            (387, 0) => t.one::<rt::view::Value<i32>>(10, avp),
+            (284, 0) => {
+                t.any::<rt::view::Group<super::base::ProxyInfoView<'a>>>(11, 0, avp)
+            }
+            (282, 0) => t.any::<rt::view::DiameterIdentity>(12, 1, avp),
             _ => t.extra(),
         }
     }
@@ -7012,21 +7014,23 @@ impl<'a> rt::view::Step<'a> for UserAuthorizationAnswerView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (258, 0) => t.one(1, avp, rt::view::check::<u32>),
-            (277, 0) => t.one(2, avp, rt::view::check::<i32>),
-            (268, 0) => t.one(3, avp, rt::view::check::<u32>),
-            (264, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(5, avp, rt::view::check_diameter_identity),
-            (371, 0) => t.one(6, avp, rt::view::check_utf8_string),
-            (372, 0) => t.one(7, avp, SipServerCapabilitiesView::check),
-            (291, 0) => t.one(8, avp, rt::view::check::<u32>),
-            (276, 0) => t.one(9, avp, rt::view::check::<u32>),
-            (292, 0) => t.one(10, avp, rt::view::check::<rt::data::DiameterUri>),
-            (261, 0) => t.one(11, avp, rt::view::check::<i32>),
-            (262, 0) => t.one(12, avp, rt::view::check::<u32>),
-            (284, 0) => t.any(13, 0, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(14, 1, avp, rt::view::check_diameter_identity),
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (258, 0) => t.one::<rt::view::Value<u32>>(1, avp),
+            (277, 0) => t.one::<rt::view::Value<i32>>(2, avp),
+            (268, 0) => t.one::<rt::view::Value<u32>>(3, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(4, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(5, avp),
+            (371, 0) => t.one::<rt::view::Utf8String>(6, avp),
+            (372, 0) => t.one::<rt::view::Group<SipServerCapabilitiesView<'a>>>(7, avp),
+            (291, 0) => t.one::<rt::view::Value<u32>>(8, avp),
+            (276, 0) => t.one::<rt::view::Value<u32>>(9, avp),
+            (292, 0) => t.one::<rt::view::Value<rt::data::DiameterUri>>(10, avp),
+            (261, 0) => t.one::<rt::view::Value<i32>>(11, avp),
+            (262, 0) => t.one::<rt::view::Value<u32>>(12, avp),
+            (284, 0) => {
+                t.any::<rt::view::Group<super::base::ProxyInfoView<'a>>>(13, 0, avp)
+            }
+            (282, 0) => t.any::<rt::view::DiameterIdentity>(14, 1, avp),
             _ => t.extra(),
         }
     }
@@ -7263,21 +7267,23 @@ impl<'a> rt::view::Step<'a> for ServerAssignmentRequestView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (258, 0) => t.one(1, avp, rt::view::check::<u32>),
-            (277, 0) => t.one(2, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(3, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (283, 0) => t.one(5, avp, rt::view::check_diameter_identity),
-            (375, 0) => t.one(6, avp, rt::view::check::<i32>),
-            (392, 0) => t.one(7, avp, rt::view::check::<i32>),
-            (293, 0) => t.one(8, avp, rt::view::check_diameter_identity),
-            (1, 0) => t.one(9, avp, rt::view::check_utf8_string),
-            (371, 0) => t.one(10, avp, rt::view::check_utf8_string),
-            (388, 0) => t.any(11, 0, avp, rt::view::check_utf8_string),
-            (122, 0) => t.any(12, 1, avp, rt::view::check_utf8_string),
-            (284, 0) => t.any(13, 2, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(14, 3, avp, rt::view::check_diameter_identity),
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (258, 0) => t.one::<rt::view::Value<u32>>(1, avp),
+            (277, 0) => t.one::<rt::view::Value<i32>>(2, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(3, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(4, avp),
+            (283, 0) => t.one::<rt::view::DiameterIdentity>(5, avp),
+            (375, 0) => t.one::<rt::view::Value<i32>>(6, avp),
+            (392, 0) => t.one::<rt::view::Value<i32>>(7, avp),
+            (293, 0) => t.one::<rt::view::DiameterIdentity>(8, avp),
+            (1, 0) => t.one::<rt::view::Utf8String>(9, avp),
+            (371, 0) => t.one::<rt::view::Utf8String>(10, avp),
+            (388, 0) => t.any::<rt::view::Utf8String>(11, 0, avp),
+            (122, 0) => t.any::<rt::view::Utf8String>(12, 1, avp),
+            (284, 0) => {
+                t.any::<rt::view::Group<super::base::ProxyInfoView<'a>>>(13, 2, avp)
+            }
+            (282, 0) => t.any::<rt::view::DiameterIdentity>(14, 3, avp),
             _ => t.extra(),
         }
     }
@@ -7531,23 +7537,27 @@ impl<'a> rt::view::Step<'a> for ServerAssignmentAnswerView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (258, 0) => t.one(1, avp, rt::view::check::<u32>),
-            (268, 0) => t.one(2, avp, rt::view::check::<u32>),
-            (277, 0) => t.one(3, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(5, avp, rt::view::check_diameter_identity),
-            (389, 0) => t.any(6, 0, avp, SipUserDataView::check),
-            (368, 0) => t.one(7, avp, SipAccountingInformationView::check),
-            (388, 0) => t.any(8, 1, avp, rt::view::check_utf8_string),
-            (1, 0) => t.one(9, avp, rt::view::check_utf8_string),
-            (276, 0) => t.one(10, avp, rt::view::check::<u32>),
-            (291, 0) => t.one(11, avp, rt::view::check::<u32>),
-            (292, 0) => t.one(12, avp, rt::view::check::<rt::data::DiameterUri>),
-            (261, 0) => t.one(13, avp, rt::view::check::<i32>),
-            (262, 0) => t.one(14, avp, rt::view::check::<u32>),
-            (284, 0) => t.any(15, 2, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(16, 3, avp, rt::view::check_diameter_identity),
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (258, 0) => t.one::<rt::view::Value<u32>>(1, avp),
+            (268, 0) => t.one::<rt::view::Value<u32>>(2, avp),
+            (277, 0) => t.one::<rt::view::Value<i32>>(3, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(4, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(5, avp),
+            (389, 0) => t.any::<rt::view::Group<SipUserDataView<'a>>>(6, 0, avp),
+            (368, 0) => {
+                t.one::<rt::view::Group<SipAccountingInformationView<'a>>>(7, avp)
+            }
+            (388, 0) => t.any::<rt::view::Utf8String>(8, 1, avp),
+            (1, 0) => t.one::<rt::view::Utf8String>(9, avp),
+            (276, 0) => t.one::<rt::view::Value<u32>>(10, avp),
+            (291, 0) => t.one::<rt::view::Value<u32>>(11, avp),
+            (292, 0) => t.one::<rt::view::Value<rt::data::DiameterUri>>(12, avp),
+            (261, 0) => t.one::<rt::view::Value<i32>>(13, avp),
+            (262, 0) => t.one::<rt::view::Value<u32>>(14, avp),
+            (284, 0) => {
+                t.any::<rt::view::Group<super::base::ProxyInfoView<'a>>>(15, 2, avp)
+            }
+            (282, 0) => t.any::<rt::view::DiameterIdentity>(16, 3, avp),
             _ => t.extra(),
         }
     }
@@ -7731,16 +7741,18 @@ impl<'a> rt::view::Step<'a> for LocationInfoRequestView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (258, 0) => t.one(1, avp, rt::view::check::<u32>),
-            (277, 0) => t.one(2, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(3, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (283, 0) => t.one(5, avp, rt::view::check_diameter_identity),
-            (122, 0) => t.one(6, avp, rt::view::check_utf8_string),
-            (293, 0) => t.one(7, avp, rt::view::check_diameter_identity),
-            (284, 0) => t.any(8, 0, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(9, 1, avp, rt::view::check_diameter_identity),
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (258, 0) => t.one::<rt::view::Value<u32>>(1, avp),
+            (277, 0) => t.one::<rt::view::Value<i32>>(2, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(3, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(4, avp),
+            (283, 0) => t.one::<rt::view::DiameterIdentity>(5, avp),
+            (122, 0) => t.one::<rt::view::Utf8String>(6, avp),
+            (293, 0) => t.one::<rt::view::DiameterIdentity>(7, avp),
+            (284, 0) => {
+                t.any::<rt::view::Group<super::base::ProxyInfoView<'a>>>(8, 0, avp)
+            }
+            (282, 0) => t.any::<rt::view::DiameterIdentity>(9, 1, avp),
             _ => t.extra(),
         }
     }
@@ -7964,21 +7976,23 @@ impl<'a> rt::view::Step<'a> for LocationInfoAnswerView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (258, 0) => t.one(1, avp, rt::view::check::<u32>),
-            (268, 0) => t.one(2, avp, rt::view::check::<u32>),
-            (277, 0) => t.one(3, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(5, avp, rt::view::check_diameter_identity),
-            (371, 0) => t.one(6, avp, rt::view::check_utf8_string),
-            (372, 0) => t.one(7, avp, SipServerCapabilitiesView::check),
-            (276, 0) => t.one(8, avp, rt::view::check::<u32>),
-            (291, 0) => t.one(9, avp, rt::view::check::<u32>),
-            (292, 0) => t.one(10, avp, rt::view::check::<rt::data::DiameterUri>),
-            (261, 0) => t.one(11, avp, rt::view::check::<i32>),
-            (262, 0) => t.one(12, avp, rt::view::check::<u32>),
-            (284, 0) => t.any(13, 0, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(14, 1, avp, rt::view::check_diameter_identity),
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (258, 0) => t.one::<rt::view::Value<u32>>(1, avp),
+            (268, 0) => t.one::<rt::view::Value<u32>>(2, avp),
+            (277, 0) => t.one::<rt::view::Value<i32>>(3, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(4, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(5, avp),
+            (371, 0) => t.one::<rt::view::Utf8String>(6, avp),
+            (372, 0) => t.one::<rt::view::Group<SipServerCapabilitiesView<'a>>>(7, avp),
+            (276, 0) => t.one::<rt::view::Value<u32>>(8, avp),
+            (291, 0) => t.one::<rt::view::Value<u32>>(9, avp),
+            (292, 0) => t.one::<rt::view::Value<rt::data::DiameterUri>>(10, avp),
+            (261, 0) => t.one::<rt::view::Value<i32>>(11, avp),
+            (262, 0) => t.one::<rt::view::Value<u32>>(12, avp),
+            (284, 0) => {
+                t.any::<rt::view::Group<super::base::ProxyInfoView<'a>>>(13, 0, avp)
+            }
+            (282, 0) => t.any::<rt::view::DiameterIdentity>(14, 1, avp),
             _ => t.extra(),
         }
     }
@@ -8194,21 +8208,23 @@ impl<'a> rt::view::Step<'a> for MultimediaAuthRequestView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (258, 0) => t.one(1, avp, rt::view::check::<u32>),
-            (277, 0) => t.one(2, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(3, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (283, 0) => t.one(5, avp, rt::view::check_diameter_identity),
-            (122, 0) => t.one(6, avp, rt::view::check_utf8_string),
-            (393, 0) => t.one(7, avp, rt::view::check_utf8_string),
-            (293, 0) => t.one(8, avp, rt::view::check_diameter_identity),
-            (1, 0) => t.one(9, avp, rt::view::check_utf8_string),
-            (371, 0) => t.one(10, avp, rt::view::check_utf8_string),
-            (382, 0) => t.one(11, avp, rt::view::check::<u32>),
-            (376, 0) => t.one(12, avp, SipAuthDataItemView::check),
-            (284, 0) => t.any(13, 0, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(14, 1, avp, rt::view::check_diameter_identity),
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (258, 0) => t.one::<rt::view::Value<u32>>(1, avp),
+            (277, 0) => t.one::<rt::view::Value<i32>>(2, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(3, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(4, avp),
+            (283, 0) => t.one::<rt::view::DiameterIdentity>(5, avp),
+            (122, 0) => t.one::<rt::view::Utf8String>(6, avp),
+            (393, 0) => t.one::<rt::view::Utf8String>(7, avp),
+            (293, 0) => t.one::<rt::view::DiameterIdentity>(8, avp),
+            (1, 0) => t.one::<rt::view::Utf8String>(9, avp),
+            (371, 0) => t.one::<rt::view::Utf8String>(10, avp),
+            (382, 0) => t.one::<rt::view::Value<u32>>(11, avp),
+            (376, 0) => t.one::<rt::view::Group<SipAuthDataItemView<'a>>>(12, avp),
+            (284, 0) => {
+                t.any::<rt::view::Group<super::base::ProxyInfoView<'a>>>(13, 0, avp)
+            }
+            (282, 0) => t.any::<rt::view::DiameterIdentity>(14, 1, avp),
             _ => t.extra(),
         }
     }
@@ -8445,23 +8461,25 @@ impl<'a> rt::view::Step<'a> for MultimediaAuthAnswerView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (258, 0) => t.one(1, avp, rt::view::check::<u32>),
-            (268, 0) => t.one(2, avp, rt::view::check::<u32>),
-            (277, 0) => t.one(3, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(5, avp, rt::view::check_diameter_identity),
-            (1, 0) => t.one(6, avp, rt::view::check_utf8_string),
-            (122, 0) => t.one(7, avp, rt::view::check_utf8_string),
-            (382, 0) => t.one(8, avp, rt::view::check::<u32>),
-            (376, 0) => t.any(9, 0, avp, SipAuthDataItemView::check),
-            (291, 0) => t.one(10, avp, rt::view::check::<u32>),
-            (276, 0) => t.one(11, avp, rt::view::check::<u32>),
-            (292, 0) => t.one(12, avp, rt::view::check::<rt::data::DiameterUri>),
-            (261, 0) => t.one(13, avp, rt::view::check::<i32>),
-            (262, 0) => t.one(14, avp, rt::view::check::<u32>),
-            (284, 0) => t.any(15, 1, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(16, 2, avp, rt::view::check_diameter_identity),
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (258, 0) => t.one::<rt::view::Value<u32>>(1, avp),
+            (268, 0) => t.one::<rt::view::Value<u32>>(2, avp),
+            (277, 0) => t.one::<rt::view::Value<i32>>(3, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(4, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(5, avp),
+            (1, 0) => t.one::<rt::view::Utf8String>(6, avp),
+            (122, 0) => t.one::<rt::view::Utf8String>(7, avp),
+            (382, 0) => t.one::<rt::view::Value<u32>>(8, avp),
+            (376, 0) => t.any::<rt::view::Group<SipAuthDataItemView<'a>>>(9, 0, avp),
+            (291, 0) => t.one::<rt::view::Value<u32>>(10, avp),
+            (276, 0) => t.one::<rt::view::Value<u32>>(11, avp),
+            (292, 0) => t.one::<rt::view::Value<rt::data::DiameterUri>>(12, avp),
+            (261, 0) => t.one::<rt::view::Value<i32>>(13, avp),
+            (262, 0) => t.one::<rt::view::Value<u32>>(14, avp),
+            (284, 0) => {
+                t.any::<rt::view::Group<super::base::ProxyInfoView<'a>>>(15, 1, avp)
+            }
+            (282, 0) => t.any::<rt::view::DiameterIdentity>(16, 2, avp),
             _ => t.extra(),
         }
     }
@@ -8672,18 +8690,20 @@ impl<'a> rt::view::Step<'a> for RegistrationTerminationRequestView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (258, 0) => t.one(1, avp, rt::view::check::<u32>),
-            (277, 0) => t.one(2, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(3, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (293, 0) => t.one(5, avp, rt::view::check_diameter_identity),
-            (383, 0) => t.one(6, avp, SipDeregistrationReasonView::check),
-            (283, 0) => t.one(7, avp, rt::view::check_diameter_identity),
-            (1, 0) => t.one(8, avp, rt::view::check_utf8_string),
-            (122, 0) => t.any(9, 0, avp, rt::view::check_utf8_string),
-            (284, 0) => t.any(10, 1, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(11, 2, avp, rt::view::check_diameter_identity),
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (258, 0) => t.one::<rt::view::Value<u32>>(1, avp),
+            (277, 0) => t.one::<rt::view::Value<i32>>(2, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(3, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(4, avp),
+            (293, 0) => t.one::<rt::view::DiameterIdentity>(5, avp),
+            (383, 0) => t.one::<rt::view::Group<SipDeregistrationReasonView<'a>>>(6, avp),
+            (283, 0) => t.one::<rt::view::DiameterIdentity>(7, avp),
+            (1, 0) => t.one::<rt::view::Utf8String>(8, avp),
+            (122, 0) => t.any::<rt::view::Utf8String>(9, 0, avp),
+            (284, 0) => {
+                t.any::<rt::view::Group<super::base::ProxyInfoView<'a>>>(10, 1, avp)
+            }
+            (282, 0) => t.any::<rt::view::DiameterIdentity>(11, 2, avp),
             _ => t.extra(),
         }
     }
@@ -8896,19 +8916,21 @@ impl<'a> rt::view::Step<'a> for RegistrationTerminationAnswerView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (258, 0) => t.one(1, avp, rt::view::check::<u32>),
-            (268, 0) => t.one(2, avp, rt::view::check::<u32>),
-            (277, 0) => t.one(3, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(5, avp, rt::view::check_diameter_identity),
-            (291, 0) => t.one(6, avp, rt::view::check::<u32>),
-            (276, 0) => t.one(7, avp, rt::view::check::<u32>),
-            (292, 0) => t.one(8, avp, rt::view::check::<rt::data::DiameterUri>),
-            (261, 0) => t.one(9, avp, rt::view::check::<i32>),
-            (262, 0) => t.one(10, avp, rt::view::check::<u32>),
-            (284, 0) => t.any(11, 0, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(12, 1, avp, rt::view::check_diameter_identity),
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (258, 0) => t.one::<rt::view::Value<u32>>(1, avp),
+            (268, 0) => t.one::<rt::view::Value<u32>>(2, avp),
+            (277, 0) => t.one::<rt::view::Value<i32>>(3, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(4, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(5, avp),
+            (291, 0) => t.one::<rt::view::Value<u32>>(6, avp),
+            (276, 0) => t.one::<rt::view::Value<u32>>(7, avp),
+            (292, 0) => t.one::<rt::view::Value<rt::data::DiameterUri>>(8, avp),
+            (261, 0) => t.one::<rt::view::Value<i32>>(9, avp),
+            (262, 0) => t.one::<rt::view::Value<u32>>(10, avp),
+            (284, 0) => {
+                t.any::<rt::view::Group<super::base::ProxyInfoView<'a>>>(11, 0, avp)
+            }
+            (282, 0) => t.any::<rt::view::DiameterIdentity>(12, 1, avp),
             _ => t.extra(),
         }
     }
@@ -9127,20 +9149,24 @@ impl<'a> rt::view::Step<'a> for PushProfileRequestView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (258, 0) => t.one(1, avp, rt::view::check::<u32>),
-            (277, 0) => t.one(2, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(3, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (283, 0) => t.one(5, avp, rt::view::check_diameter_identity),
-            (1, 0) => t.one(6, avp, rt::view::check_utf8_string),
-            (389, 0) => t.any(7, 0, avp, SipUserDataView::check),
-            (368, 0) => t.one(8, avp, SipAccountingInformationView::check),
-            (293, 0) => t.one(9, avp, rt::view::check_diameter_identity),
-            (291, 0) => t.one(10, avp, rt::view::check::<u32>),
-            (276, 0) => t.one(11, avp, rt::view::check::<u32>),
-            (284, 0) => t.any(12, 1, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(13, 2, avp, rt::view::check_diameter_identity),
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (258, 0) => t.one::<rt::view::Value<u32>>(1, avp),
+            (277, 0) => t.one::<rt::view::Value<i32>>(2, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(3, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(4, avp),
+            (283, 0) => t.one::<rt::view::DiameterIdentity>(5, avp),
+            (1, 0) => t.one::<rt::view::Utf8String>(6, avp),
+            (389, 0) => t.any::<rt::view::Group<SipUserDataView<'a>>>(7, 0, avp),
+            (368, 0) => {
+                t.one::<rt::view::Group<SipAccountingInformationView<'a>>>(8, avp)
+            }
+            (293, 0) => t.one::<rt::view::DiameterIdentity>(9, avp),
+            (291, 0) => t.one::<rt::view::Value<u32>>(10, avp),
+            (276, 0) => t.one::<rt::view::Value<u32>>(11, avp),
+            (284, 0) => {
+                t.any::<rt::view::Group<super::base::ProxyInfoView<'a>>>(12, 1, avp)
+            }
+            (282, 0) => t.any::<rt::view::DiameterIdentity>(13, 2, avp),
             _ => t.extra(),
         }
     }
@@ -9339,17 +9365,19 @@ impl<'a> rt::view::Step<'a> for PushProfileAnswerView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (258, 0) => t.one(1, avp, rt::view::check::<u32>),
-            (268, 0) => t.one(2, avp, rt::view::check::<u32>),
-            (277, 0) => t.one(3, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(5, avp, rt::view::check_diameter_identity),
-            (292, 0) => t.one(6, avp, rt::view::check::<rt::data::DiameterUri>),
-            (261, 0) => t.one(7, avp, rt::view::check::<i32>),
-            (262, 0) => t.one(8, avp, rt::view::check::<u32>),
-            (284, 0) => t.any(9, 0, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(10, 1, avp, rt::view::check_diameter_identity),
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (258, 0) => t.one::<rt::view::Value<u32>>(1, avp),
+            (268, 0) => t.one::<rt::view::Value<u32>>(2, avp),
+            (277, 0) => t.one::<rt::view::Value<i32>>(3, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(4, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(5, avp),
+            (292, 0) => t.one::<rt::view::Value<rt::data::DiameterUri>>(6, avp),
+            (261, 0) => t.one::<rt::view::Value<i32>>(7, avp),
+            (262, 0) => t.one::<rt::view::Value<u32>>(8, avp),
+            (284, 0) => {
+                t.any::<rt::view::Group<super::base::ProxyInfoView<'a>>>(9, 0, avp)
+            }
+            (282, 0) => t.any::<rt::view::DiameterIdentity>(10, 1, avp),
             _ => t.extra(),
         }
     }

@@ -1741,9 +1741,11 @@ impl<'a> rt::view::Step<'a> for Tgpp2ChargingRuleInstallView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (802, 5535) => t.any(0, 0, avp, Tgpp2ChargingRuleDefinitionView::check),
-            (1005, 10415) => t.any(1, 1, avp, rt::view::no_check),
-            (1004, 10415) => t.any(2, 2, avp, rt::view::check_utf8_string),
+            (802, 5535) => {
+                t.any::<rt::view::Group<Tgpp2ChargingRuleDefinitionView<'a>>>(0, 0, avp)
+            }
+            (1005, 10415) => t.any::<rt::view::NoCheck>(1, 1, avp),
+            (1004, 10415) => t.any::<rt::view::Utf8String>(2, 2, avp),
             _ => t.extra(),
         }
     }
@@ -1957,20 +1959,22 @@ impl<'a> rt::view::Step<'a> for Tgpp2ChargingRuleDefinitionView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (1005, 10415) => t.one(0, avp, rt::view::no_check),
-            (439, 0) => t.one(1, avp, rt::view::check::<u32>),
-            (432, 0) => t.one(2, avp, rt::view::check::<u32>),
-            (810, 5535) => t.one(3, avp, rt::view::check_utf8_string),
-            (507, 10415) => t.any(4, 0, avp, rt::view::check_ip_filter_rule),
-            (511, 10415) => t.one(5, avp, rt::view::check::<i32>),
-            (804, 5535) => t.one(6, avp, Tgpp2QosInformationView::check),
-            (1011, 10415) => t.one(7, avp, rt::view::check::<i32>),
-            (1009, 10415) => t.one(8, avp, rt::view::check::<i32>),
-            (1008, 10415) => t.one(9, avp, rt::view::check::<i32>),
-            (1007, 10415) => t.one(10, avp, rt::view::check::<i32>),
-            (1010, 10415) => t.one(11, avp, rt::view::check::<u32>),
-            (505, 10415) => t.one(12, avp, rt::view::no_check),
-            (510, 10415) => t.any(13, 1, avp, super::ts29214::FlowsView::check),
+            (1005, 10415) => t.one::<rt::view::NoCheck>(0, avp),
+            (439, 0) => t.one::<rt::view::Value<u32>>(1, avp),
+            (432, 0) => t.one::<rt::view::Value<u32>>(2, avp),
+            (810, 5535) => t.one::<rt::view::Utf8String>(3, avp),
+            (507, 10415) => t.any::<rt::view::IpFilterRule>(4, 0, avp),
+            (511, 10415) => t.one::<rt::view::Value<i32>>(5, avp),
+            (804, 5535) => t.one::<rt::view::Group<Tgpp2QosInformationView<'a>>>(6, avp),
+            (1011, 10415) => t.one::<rt::view::Value<i32>>(7, avp),
+            (1009, 10415) => t.one::<rt::view::Value<i32>>(8, avp),
+            (1008, 10415) => t.one::<rt::view::Value<i32>>(9, avp),
+            (1007, 10415) => t.one::<rt::view::Value<i32>>(10, avp),
+            (1010, 10415) => t.one::<rt::view::Value<u32>>(11, avp),
+            (505, 10415) => t.one::<rt::view::NoCheck>(12, avp),
+            (510, 10415) => {
+                t.any::<rt::view::Group<super::ts29214::FlowsView<'a>>>(13, 1, avp)
+            }
             _ => t.extra(),
         }
     }
@@ -2097,11 +2101,11 @@ impl<'a> rt::view::Step<'a> for Tgpp2QosInformationView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (1028, 10415) => t.one(0, avp, rt::view::check::<i32>),
-            (516, 10415) => t.one(1, avp, rt::view::check::<u32>),
-            (515, 10415) => t.one(2, avp, rt::view::check::<u32>),
-            (1026, 10415) => t.one(3, avp, rt::view::check::<u32>),
-            (1025, 10415) => t.one(4, avp, rt::view::check::<u32>),
+            (1028, 10415) => t.one::<rt::view::Value<i32>>(0, avp),
+            (516, 10415) => t.one::<rt::view::Value<u32>>(1, avp),
+            (515, 10415) => t.one::<rt::view::Value<u32>>(2, avp),
+            (1026, 10415) => t.one::<rt::view::Value<u32>>(3, avp),
+            (1025, 10415) => t.one::<rt::view::Value<u32>>(4, avp),
             _ => t.extra(),
         }
     }
@@ -2245,10 +2249,10 @@ impl<'a> rt::view::Step<'a> for Tgpp2ChargingRuleReportView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (1005, 10415) => t.any(0, 0, avp, rt::view::no_check),
-            (1004, 10415) => t.any(1, 1, avp, rt::view::check_utf8_string),
-            (1019, 10415) => t.one(2, avp, rt::view::check::<i32>),
-            (814, 5535) => t.one(3, avp, rt::view::check::<i32>),
+            (1005, 10415) => t.any::<rt::view::NoCheck>(0, 0, avp),
+            (1004, 10415) => t.any::<rt::view::Utf8String>(1, 1, avp),
+            (1019, 10415) => t.one::<rt::view::Value<i32>>(2, avp),
+            (814, 5535) => t.one::<rt::view::Value<i32>>(3, avp),
             _ => t.extra(),
         }
     }
@@ -2394,11 +2398,13 @@ impl<'a> rt::view::Step<'a> for FlowInfoView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (810, 5535) => t.one(0, avp, rt::view::check_utf8_string),
-            (813, 5535) => t.any(1, 0, avp, FlowDescriptionInfoView::check),
-            (812, 5535) => t.one(2, avp, RequestedQosView::check),
-            (811, 5535) => t.one(3, avp, GrantedQosView::check),
-            (511, 10415) => t.one(4, avp, rt::view::check::<i32>),
+            (810, 5535) => t.one::<rt::view::Utf8String>(0, avp),
+            (813, 5535) => {
+                t.any::<rt::view::Group<FlowDescriptionInfoView<'a>>>(1, 0, avp)
+            }
+            (812, 5535) => t.one::<rt::view::Group<RequestedQosView<'a>>>(2, avp),
+            (811, 5535) => t.one::<rt::view::Group<GrantedQosView<'a>>>(3, avp),
+            (511, 10415) => t.one::<rt::view::Value<i32>>(4, avp),
             _ => t.extra(),
         }
     }
@@ -2512,9 +2518,9 @@ impl<'a> rt::view::Step<'a> for GrantedQosView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (1028, 10415) => t.one(0, avp, rt::view::check::<i32>),
-            (1026, 10415) => t.one(1, avp, rt::view::check::<u32>),
-            (1025, 10415) => t.one(2, avp, rt::view::check::<u32>),
+            (1028, 10415) => t.one::<rt::view::Value<i32>>(0, avp),
+            (1026, 10415) => t.one::<rt::view::Value<u32>>(1, avp),
+            (1025, 10415) => t.one::<rt::view::Value<u32>>(2, avp),
             _ => t.extra(),
         }
     }
@@ -2627,9 +2633,9 @@ impl<'a> rt::view::Step<'a> for RequestedQosView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (1028, 10415) => t.one(0, avp, rt::view::check::<i32>),
-            (1026, 10415) => t.one(1, avp, rt::view::check::<u32>),
-            (1025, 10415) => t.one(2, avp, rt::view::check::<u32>),
+            (1028, 10415) => t.one::<rt::view::Value<i32>>(0, avp),
+            (1026, 10415) => t.one::<rt::view::Value<u32>>(1, avp),
+            (1025, 10415) => t.one::<rt::view::Value<u32>>(2, avp),
             _ => t.extra(),
         }
     }
@@ -2735,8 +2741,8 @@ impl<'a> rt::view::Step<'a> for FlowDescriptionInfoView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (507, 10415) => t.one(0, avp, rt::view::check_ip_filter_rule),
-            (1010, 10415) => t.one(1, avp, rt::view::check::<u32>),
+            (507, 10415) => t.one::<rt::view::IpFilterRule>(0, avp),
+            (1010, 10415) => t.one::<rt::view::Value<u32>>(1, avp),
             _ => t.extra(),
         }
     }
@@ -2842,8 +2848,8 @@ impl<'a> rt::view::Step<'a> for AccessNetworkPhysicalAccessIdView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (899, 5535) => t.one(0, avp, rt::view::no_check),
-            (898, 5535) => t.one(1, avp, rt::view::no_check),
+            (899, 5535) => t.one::<rt::view::NoCheck>(0, avp),
+            (898, 5535) => t.one::<rt::view::NoCheck>(1, avp),
             _ => t.extra(),
         }
     }

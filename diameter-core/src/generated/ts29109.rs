@@ -1874,23 +1874,31 @@ impl<'a> rt::view::Step<'a> for MultimediaAuthRequestView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
             (260, 0) => {
-                t.one(1, avp, super::base::VendorSpecificApplicationIdView::check)
+                t.one::<
+                        rt::view::Group<super::base::VendorSpecificApplicationIdView<'a>>,
+                    >(1, avp)
             }
-            (277, 0) => t.one(2, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(3, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (283, 0) => t.one(5, avp, rt::view::check_diameter_identity),
-            (293, 0) => t.one(6, avp, rt::view::check_diameter_identity),
-            (1, 0) => t.one(7, avp, rt::view::check_utf8_string),
-            (601, 10415) => t.one(8, avp, rt::view::check_utf8_string),
-            (612, 10415) => t.one(9, avp, super::ts29229::TgppSipAuthDataItemView::check),
-            (607, 10415) => t.one(10, avp, rt::view::check::<u32>),
-            (602, 10415) => t.one(11, avp, rt::view::check_utf8_string),
-            (409, 10415) => t.one(12, avp, rt::view::check::<rt::data::Time>),
-            (284, 0) => t.any(13, 0, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(14, 1, avp, rt::view::check_diameter_identity),
+            (277, 0) => t.one::<rt::view::Value<i32>>(2, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(3, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(4, avp),
+            (283, 0) => t.one::<rt::view::DiameterIdentity>(5, avp),
+            (293, 0) => t.one::<rt::view::DiameterIdentity>(6, avp),
+            (1, 0) => t.one::<rt::view::Utf8String>(7, avp),
+            (601, 10415) => t.one::<rt::view::Utf8String>(8, avp),
+            (612, 10415) => {
+                t.one::<
+                        rt::view::Group<super::ts29229::TgppSipAuthDataItemView<'a>>,
+                    >(9, avp)
+            }
+            (607, 10415) => t.one::<rt::view::Value<u32>>(10, avp),
+            (602, 10415) => t.one::<rt::view::Utf8String>(11, avp),
+            (409, 10415) => t.one::<rt::view::Value<rt::data::Time>>(12, avp),
+            (284, 0) => {
+                t.any::<rt::view::Group<super::base::ProxyInfoView<'a>>>(13, 0, avp)
+            }
+            (282, 0) => t.any::<rt::view::DiameterIdentity>(14, 1, avp),
             _ => t.extra(),
         }
     }
@@ -2125,25 +2133,33 @@ impl<'a> rt::view::Step<'a> for MultimediaAuthAnswerView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
             (260, 0) => {
-                t.one(1, avp, super::base::VendorSpecificApplicationIdView::check)
+                t.one::<
+                        rt::view::Group<super::base::VendorSpecificApplicationIdView<'a>>,
+                    >(1, avp)
             }
-            (268, 0) => t.one(2, avp, rt::view::check::<u32>),
-            (297, 0) => t.one(3, avp, super::base::ExperimentalResultView::check),
-            (277, 0) => t.one(4, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(5, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(6, avp, rt::view::check_diameter_identity),
-            (1, 0) => t.one(7, avp, rt::view::check_utf8_string),
-            (601, 10415) => t.one(8, avp, rt::view::check_utf8_string),
-            (607, 10415) => t.one(9, avp, rt::view::check::<u32>),
+            (268, 0) => t.one::<rt::view::Value<u32>>(2, avp),
+            (297, 0) => {
+                t.one::<rt::view::Group<super::base::ExperimentalResultView<'a>>>(3, avp)
+            }
+            (277, 0) => t.one::<rt::view::Value<i32>>(4, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(5, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(6, avp),
+            (1, 0) => t.one::<rt::view::Utf8String>(7, avp),
+            (601, 10415) => t.one::<rt::view::Utf8String>(8, avp),
+            (607, 10415) => t.one::<rt::view::Value<u32>>(9, avp),
             (612, 10415) => {
-                t.one(10, avp, super::ts29229::TgppSipAuthDataItemView::check)
+                t.one::<
+                        rt::view::Group<super::ts29229::TgppSipAuthDataItemView<'a>>,
+                    >(10, avp)
             }
-            (400, 10415) => t.one(11, avp, rt::view::no_check),
-            (279, 0) => t.one(12, avp, super::base::FailedAvpView::check),
-            (284, 0) => t.any(13, 0, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(14, 1, avp, rt::view::check_diameter_identity),
+            (400, 10415) => t.one::<rt::view::NoCheck>(11, avp),
+            (279, 0) => t.one::<rt::view::Group<super::base::FailedAvpView<'a>>>(12, avp),
+            (284, 0) => {
+                t.any::<rt::view::Group<super::base::ProxyInfoView<'a>>>(13, 0, avp)
+            }
+            (282, 0) => t.any::<rt::view::DiameterIdentity>(14, 1, avp),
             _ => t.extra(),
         }
     }
@@ -2354,20 +2370,24 @@ impl<'a> rt::view::Step<'a> for BootstrappingInfoRequestView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
             (260, 0) => {
-                t.one(1, avp, super::base::VendorSpecificApplicationIdView::check)
+                t.one::<
+                        rt::view::Group<super::base::VendorSpecificApplicationIdView<'a>>,
+                    >(1, avp)
             }
-            (264, 0) => t.one(2, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(3, avp, rt::view::check_diameter_identity),
-            (283, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (293, 0) => t.one(5, avp, rt::view::check_diameter_identity),
-            (403, 10415) => t.any(6, 0, avp, rt::view::no_check),
-            (401, 10415) => t.one(7, avp, rt::view::no_check),
-            (402, 10415) => t.one(8, avp, rt::view::no_check),
-            (407, 10415) => t.one(9, avp, rt::view::check::<i32>),
-            (284, 0) => t.any(10, 1, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(11, 2, avp, rt::view::check_diameter_identity),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(2, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(3, avp),
+            (283, 0) => t.one::<rt::view::DiameterIdentity>(4, avp),
+            (293, 0) => t.one::<rt::view::DiameterIdentity>(5, avp),
+            (403, 10415) => t.any::<rt::view::NoCheck>(6, 0, avp),
+            (401, 10415) => t.one::<rt::view::NoCheck>(7, avp),
+            (402, 10415) => t.one::<rt::view::NoCheck>(8, avp),
+            (407, 10415) => t.one::<rt::view::Value<i32>>(9, avp),
+            (284, 0) => {
+                t.any::<rt::view::Group<super::base::ProxyInfoView<'a>>>(10, 1, avp)
+            }
+            (282, 0) => t.any::<rt::view::DiameterIdentity>(11, 2, avp),
             _ => t.extra(),
         }
     }
@@ -2612,24 +2632,30 @@ impl<'a> rt::view::Step<'a> for BootstrappingInfoAnswerView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
             (260, 0) => {
-                t.one(1, avp, super::base::VendorSpecificApplicationIdView::check)
+                t.one::<
+                        rt::view::Group<super::base::VendorSpecificApplicationIdView<'a>>,
+                    >(1, avp)
             }
-            (268, 0) => t.one(2, avp, rt::view::check::<u32>),
-            (297, 0) => t.one(3, avp, super::base::ExperimentalResultView::check),
-            (264, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(5, avp, rt::view::check_diameter_identity),
-            (1, 0) => t.one(6, avp, rt::view::check_utf8_string),
-            (405, 10415) => t.one(7, avp, rt::view::no_check),
-            (406, 10415) => t.one(8, avp, rt::view::no_check),
-            (404, 10415) => t.one(9, avp, rt::view::check::<rt::data::Time>),
-            (408, 10415) => t.one(10, avp, rt::view::check::<rt::data::Time>),
-            (400, 10415) => t.one(11, avp, rt::view::no_check),
-            (410, 10415) => t.one(12, avp, rt::view::check::<i32>),
-            (279, 0) => t.one(13, avp, super::base::FailedAvpView::check),
-            (284, 0) => t.any(14, 0, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(15, 1, avp, rt::view::check_diameter_identity),
+            (268, 0) => t.one::<rt::view::Value<u32>>(2, avp),
+            (297, 0) => {
+                t.one::<rt::view::Group<super::base::ExperimentalResultView<'a>>>(3, avp)
+            }
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(4, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(5, avp),
+            (1, 0) => t.one::<rt::view::Utf8String>(6, avp),
+            (405, 10415) => t.one::<rt::view::NoCheck>(7, avp),
+            (406, 10415) => t.one::<rt::view::NoCheck>(8, avp),
+            (404, 10415) => t.one::<rt::view::Value<rt::data::Time>>(9, avp),
+            (408, 10415) => t.one::<rt::view::Value<rt::data::Time>>(10, avp),
+            (400, 10415) => t.one::<rt::view::NoCheck>(11, avp),
+            (410, 10415) => t.one::<rt::view::Value<i32>>(12, avp),
+            (279, 0) => t.one::<rt::view::Group<super::base::FailedAvpView<'a>>>(13, avp),
+            (284, 0) => {
+                t.any::<rt::view::Group<super::base::ProxyInfoView<'a>>>(14, 0, avp)
+            }
+            (282, 0) => t.any::<rt::view::DiameterIdentity>(15, 1, avp),
             _ => t.extra(),
         }
     }

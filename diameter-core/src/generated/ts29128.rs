@@ -4457,12 +4457,12 @@ impl<'a> rt::view::Step<'a> for CommunicationFailureInformationView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (4301, 10415) => t.one(0, avp, rt::view::check::<u32>),
-            (4302, 10415) => t.one(1, avp, rt::view::check::<u32>),
-            (4303, 10415) => t.one(2, avp, rt::view::check::<u32>),
-            (4309, 10415) => t.one(3, avp, rt::view::check::<u32>),
-            (4304, 10415) => t.one(4, avp, rt::view::check::<u32>),
-            (4305, 10415) => t.one(5, avp, rt::view::check::<u32>),
+            (4301, 10415) => t.one::<rt::view::Value<u32>>(0, avp),
+            (4302, 10415) => t.one::<rt::view::Value<u32>>(1, avp),
+            (4303, 10415) => t.one::<rt::view::Value<u32>>(2, avp),
+            (4309, 10415) => t.one::<rt::view::Value<u32>>(3, avp),
+            (4304, 10415) => t.one::<rt::view::Value<u32>>(4, avp),
+            (4305, 10415) => t.one::<rt::view::Value<u32>>(5, avp),
             _ => t.extra(),
         }
     }
@@ -4638,9 +4638,13 @@ impl<'a> rt::view::Step<'a> for NumberOfUePerLocationConfigurationView<'a> {
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
             (1496, 10415) => {
-                t.one(0, avp, super::ts29272::EpsLocationInformationView::check)
+                t.one::<
+                        rt::view::Group<super::ts29272::EpsLocationInformationView<'a>>,
+                    >(0, avp)
             }
-            (1675, 10415) => t.one(1, avp, super::ts29272::ImsiGroupIdView::check),
+            (1675, 10415) => {
+                t.one::<rt::view::Group<super::ts29272::ImsiGroupIdView<'a>>>(1, avp)
+            }
             _ => t.extra(),
         }
     }
@@ -4819,10 +4823,14 @@ impl<'a> rt::view::Step<'a> for NumberOfUePerLocationReportView<'a> {
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
             (1496, 10415) => {
-                t.one(0, avp, super::ts29272::EpsLocationInformationView::check)
+                t.one::<
+                        rt::view::Group<super::ts29272::EpsLocationInformationView<'a>>,
+                    >(0, avp)
             }
-            (4308, 10415) => t.one(1, avp, rt::view::check::<u32>),
-            (1675, 10415) => t.one(2, avp, super::ts29272::ImsiGroupIdView::check),
+            (4308, 10415) => t.one::<rt::view::Value<u32>>(1, avp),
+            (1675, 10415) => {
+                t.one::<rt::view::Group<super::ts29272::ImsiGroupIdView<'a>>>(2, avp)
+            }
             _ => t.extra(),
         }
     }
@@ -4950,8 +4958,8 @@ impl<'a> rt::view::Step<'a> for ServingPlmnRateControlView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (4311, 10415) => t.one(0, avp, rt::view::check::<u32>),
-            (4312, 10415) => t.one(1, avp, rt::view::check::<u32>),
+            (4311, 10415) => t.one::<rt::view::Value<u32>>(0, avp),
+            (4312, 10415) => t.one::<rt::view::Value<u32>>(1, avp),
             _ => t.extra(),
         }
     }
@@ -5062,8 +5070,8 @@ impl<'a> rt::view::Step<'a> for RrcCauseCounterView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (4319, 10415) => t.one(0, avp, rt::view::check::<u32>),
-            (4320, 10415) => t.one(1, avp, rt::view::check::<rt::data::Time>),
+            (4319, 10415) => t.one::<rt::view::Value<u32>>(0, avp),
+            (4320, 10415) => t.one::<rt::view::Value<rt::data::Time>>(1, avp),
             _ => t.extra(),
         }
     }
@@ -5224,11 +5232,13 @@ impl<'a> rt::view::Step<'a> for IdleStatusIndicationView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (4323, 10415) => t.one(0, avp, rt::view::check::<rt::data::Time>),
-            (4324, 10415) => t.one(1, avp, rt::view::check::<u32>),
-            (1619, 10415) => t.one(2, avp, rt::view::check::<u32>),
-            (1691, 10415) => t.one(3, avp, super::ts29272::EdrxCycleLengthView::check),
-            (1674, 10415) => t.one(4, avp, rt::view::check::<i32>),
+            (4323, 10415) => t.one::<rt::view::Value<rt::data::Time>>(0, avp),
+            (4324, 10415) => t.one::<rt::view::Value<u32>>(1, avp),
+            (1619, 10415) => t.one::<rt::view::Value<u32>>(2, avp),
+            (1691, 10415) => {
+                t.one::<rt::view::Group<super::ts29272::EdrxCycleLengthView<'a>>>(3, avp)
+            }
+            (1674, 10415) => t.one::<rt::view::Value<i32>>(4, avp),
             _ => t.extra(),
         }
     }
@@ -5509,28 +5519,37 @@ impl<'a> rt::view::Step<'a> for ConfigurationInformationRequestView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
-            (277, 0) => t.one(2, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(3, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (293, 0) => t.one(5, avp, rt::view::check_diameter_identity),
-            (283, 0) => t.one(6, avp, rt::view::check_diameter_identity),
-            (3102, 10415) => t.one(7, avp, super::ts29336::UserIdentifierView::check),
-            (621, 0) => t.one(8, avp, super::doic::OcSupportedFeaturesView::check),
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (301, 0) => t.one::<rt::view::Value<i32>>(1, avp),
+            (277, 0) => t.one::<rt::view::Value<i32>>(2, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(3, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(4, avp),
+            (293, 0) => t.one::<rt::view::DiameterIdentity>(5, avp),
+            (283, 0) => t.one::<rt::view::DiameterIdentity>(6, avp),
+            (3102, 10415) => {
+                t.one::<rt::view::Group<super::ts29336::UserIdentifierView<'a>>>(7, avp)
+            }
+            (621, 0) => {
+                t.one::<
+                        rt::view::Group<super::doic::OcSupportedFeaturesView<'a>>,
+                    >(8, avp)
+            }
             (628, 10415) => {
-                t.any(9, 0, avp, super::ts29229::SupportedFeaturesView::check)
+                t.any::<
+                        rt::view::Group<super::ts29229::SupportedFeaturesView<'a>>,
+                    >(9, 0, avp)
             }
             (3122, 10415) => {
-                t.any(
-                    10,
-                    1,
-                    avp,
-                    super::ts29336::MonitoringEventConfigurationView::check,
-                )
+                t.any::<
+                        rt::view::Group<
+                            super::ts29336::MonitoringEventConfigurationView<'a>,
+                        >,
+                    >(10, 1, avp)
             }
-            (284, 0) => t.any(11, 2, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(12, 3, avp, rt::view::check_diameter_identity),
+            (284, 0) => {
+                t.any::<rt::view::Group<super::base::ProxyInfoView<'a>>>(11, 2, avp)
+            }
+            (282, 0) => t.any::<rt::view::DiameterIdentity>(12, 3, avp),
             _ => t.extra(),
         }
     }
@@ -5815,28 +5834,44 @@ impl<'a> rt::view::Step<'a> for ConfigurationInformationAnswerView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
-            (268, 0) => t.one(2, avp, rt::view::check::<u32>),
-            (297, 0) => t.one(3, avp, super::base::ExperimentalResultView::check),
-            (277, 0) => t.one(4, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(5, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(6, avp, rt::view::check_diameter_identity),
-            (621, 0) => t.one(7, avp, super::doic::OcSupportedFeaturesView::check),
-            (623, 0) => t.one(8, avp, super::doic::OcOlrView::check),
-            (650, 0) => t.any(9, 0, avp, super::rfc8583::LoadView::check),
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (301, 0) => t.one::<rt::view::Value<i32>>(1, avp),
+            (268, 0) => t.one::<rt::view::Value<u32>>(2, avp),
+            (297, 0) => {
+                t.one::<rt::view::Group<super::base::ExperimentalResultView<'a>>>(3, avp)
+            }
+            (277, 0) => t.one::<rt::view::Value<i32>>(4, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(5, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(6, avp),
+            (621, 0) => {
+                t.one::<
+                        rt::view::Group<super::doic::OcSupportedFeaturesView<'a>>,
+                    >(7, avp)
+            }
+            (623, 0) => t.one::<rt::view::Group<super::doic::OcOlrView<'a>>>(8, avp),
+            (650, 0) => t.any::<rt::view::Group<super::rfc8583::LoadView<'a>>>(9, 0, avp),
             (628, 10415) => {
-                t.any(10, 1, avp, super::ts29229::SupportedFeaturesView::check)
+                t.any::<
+                        rt::view::Group<super::ts29229::SupportedFeaturesView<'a>>,
+                    >(10, 1, avp)
             }
             (3123, 10415) => {
-                t.any(11, 2, avp, super::ts29336::MonitoringEventReportView::check)
+                t.any::<
+                        rt::view::Group<super::ts29336::MonitoringEventReportView<'a>>,
+                    >(11, 2, avp)
             }
             (3142, 10415) => {
-                t.any(12, 3, avp, super::ts29336::MonitoringEventConfigStatusView::check)
+                t.any::<
+                        rt::view::Group<
+                            super::ts29336::MonitoringEventConfigStatusView<'a>,
+                        >,
+                    >(12, 3, avp)
             }
-            (279, 0) => t.one(13, avp, super::base::FailedAvpView::check),
-            (284, 0) => t.any(14, 4, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(15, 5, avp, rt::view::check_diameter_identity),
+            (279, 0) => t.one::<rt::view::Group<super::base::FailedAvpView<'a>>>(13, avp),
+            (284, 0) => {
+                t.any::<rt::view::Group<super::base::ProxyInfoView<'a>>>(14, 4, avp)
+            }
+            (282, 0) => t.any::<rt::view::DiameterIdentity>(15, 5, avp),
             _ => t.extra(),
         }
     }
@@ -6066,22 +6101,32 @@ impl<'a> rt::view::Step<'a> for ReportingInformationRequestView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
-            (277, 0) => t.one(2, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(3, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (293, 0) => t.one(5, avp, rt::view::check_diameter_identity),
-            (283, 0) => t.one(6, avp, rt::view::check_diameter_identity),
-            (621, 0) => t.one(7, avp, super::doic::OcSupportedFeaturesView::check),
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (301, 0) => t.one::<rt::view::Value<i32>>(1, avp),
+            (277, 0) => t.one::<rt::view::Value<i32>>(2, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(3, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(4, avp),
+            (293, 0) => t.one::<rt::view::DiameterIdentity>(5, avp),
+            (283, 0) => t.one::<rt::view::DiameterIdentity>(6, avp),
+            (621, 0) => {
+                t.one::<
+                        rt::view::Group<super::doic::OcSupportedFeaturesView<'a>>,
+                    >(7, avp)
+            }
             (628, 10415) => {
-                t.any(8, 0, avp, super::ts29229::SupportedFeaturesView::check)
+                t.any::<
+                        rt::view::Group<super::ts29229::SupportedFeaturesView<'a>>,
+                    >(8, 0, avp)
             }
             (3123, 10415) => {
-                t.any(9, 1, avp, super::ts29336::MonitoringEventReportView::check)
+                t.any::<
+                        rt::view::Group<super::ts29336::MonitoringEventReportView<'a>>,
+                    >(9, 1, avp)
             }
-            (284, 0) => t.any(10, 2, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(11, 3, avp, rt::view::check_diameter_identity),
+            (284, 0) => {
+                t.any::<rt::view::Group<super::base::ProxyInfoView<'a>>>(10, 2, avp)
+            }
+            (282, 0) => t.any::<rt::view::DiameterIdentity>(11, 3, avp),
             _ => t.extra(),
         }
     }
@@ -6334,22 +6379,32 @@ impl<'a> rt::view::Step<'a> for ReportingInformationAnswerView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
-            (268, 0) => t.one(2, avp, rt::view::check::<u32>),
-            (297, 0) => t.one(3, avp, super::base::ExperimentalResultView::check),
-            (277, 0) => t.one(4, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(5, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(6, avp, rt::view::check_diameter_identity),
-            (621, 0) => t.one(7, avp, super::doic::OcSupportedFeaturesView::check),
-            (623, 0) => t.one(8, avp, super::doic::OcOlrView::check),
-            (650, 0) => t.any(9, 0, avp, super::rfc8583::LoadView::check),
-            (628, 10415) => {
-                t.any(10, 1, avp, super::ts29229::SupportedFeaturesView::check)
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (301, 0) => t.one::<rt::view::Value<i32>>(1, avp),
+            (268, 0) => t.one::<rt::view::Value<u32>>(2, avp),
+            (297, 0) => {
+                t.one::<rt::view::Group<super::base::ExperimentalResultView<'a>>>(3, avp)
             }
-            (279, 0) => t.one(11, avp, super::base::FailedAvpView::check),
-            (284, 0) => t.any(12, 2, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(13, 3, avp, rt::view::check_diameter_identity),
+            (277, 0) => t.one::<rt::view::Value<i32>>(4, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(5, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(6, avp),
+            (621, 0) => {
+                t.one::<
+                        rt::view::Group<super::doic::OcSupportedFeaturesView<'a>>,
+                    >(7, avp)
+            }
+            (623, 0) => t.one::<rt::view::Group<super::doic::OcOlrView<'a>>>(8, avp),
+            (650, 0) => t.any::<rt::view::Group<super::rfc8583::LoadView<'a>>>(9, 0, avp),
+            (628, 10415) => {
+                t.any::<
+                        rt::view::Group<super::ts29229::SupportedFeaturesView<'a>>,
+                    >(10, 1, avp)
+            }
+            (279, 0) => t.one::<rt::view::Group<super::base::FailedAvpView<'a>>>(11, avp),
+            (284, 0) => {
+                t.any::<rt::view::Group<super::base::ProxyInfoView<'a>>>(12, 2, avp)
+            }
+            (282, 0) => t.any::<rt::view::DiameterIdentity>(13, 3, avp),
             _ => t.extra(),
         }
     }
@@ -6651,33 +6706,47 @@ impl<'a> rt::view::Step<'a> for ConnectionManagementRequestView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
-            (277, 0) => t.one(2, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(3, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (293, 0) => t.one(5, avp, rt::view::check_diameter_identity),
-            (283, 0) => t.one(6, avp, rt::view::check_diameter_identity),
-            (3102, 10415) => t.one(7, avp, super::ts29336::UserIdentifierView::check),
-            (1020, 10415) => t.one(8, avp, rt::view::no_check),
-            (621, 0) => t.one(9, avp, super::doic::OcSupportedFeaturesView::check),
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (301, 0) => t.one::<rt::view::Value<i32>>(1, avp),
+            (277, 0) => t.one::<rt::view::Value<i32>>(2, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(3, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(4, avp),
+            (293, 0) => t.one::<rt::view::DiameterIdentity>(5, avp),
+            (283, 0) => t.one::<rt::view::DiameterIdentity>(6, avp),
+            (3102, 10415) => {
+                t.one::<rt::view::Group<super::ts29336::UserIdentifierView<'a>>>(7, avp)
+            }
+            (1020, 10415) => t.one::<rt::view::NoCheck>(8, avp),
+            (621, 0) => {
+                t.one::<
+                        rt::view::Group<super::doic::OcSupportedFeaturesView<'a>>,
+                    >(9, avp)
+            }
             (628, 10415) => {
-                t.any(10, 0, avp, super::ts29229::SupportedFeaturesView::check)
+                t.any::<
+                        rt::view::Group<super::ts29229::SupportedFeaturesView<'a>>,
+                    >(10, 0, avp)
             }
-            (4317, 10415) => t.one(11, avp, rt::view::check::<u32>),
-            (3329, 10415) => t.one(12, avp, rt::view::check::<rt::data::Time>),
-            (4314, 10415) => t.one(13, avp, rt::view::check::<u32>),
-            (493, 0) => t.one(14, avp, rt::view::check_utf8_string),
-            (4310, 10415) => t.one(15, avp, ServingPlmnRateControlView::check),
-            (4313, 10415) => t.one(16, avp, rt::view::no_check),
-            (13, 10415) => t.one(17, avp, rt::view::check_utf8_string),
-            (1032, 10415) => t.one(18, avp, rt::view::check::<i32>),
+            (4317, 10415) => t.one::<rt::view::Value<u32>>(11, avp),
+            (3329, 10415) => t.one::<rt::view::Value<rt::data::Time>>(12, avp),
+            (4314, 10415) => t.one::<rt::view::Value<u32>>(13, avp),
+            (493, 0) => t.one::<rt::view::Utf8String>(14, avp),
+            (4310, 10415) => {
+                t.one::<rt::view::Group<ServingPlmnRateControlView<'a>>>(15, avp)
+            }
+            (4313, 10415) => t.one::<rt::view::NoCheck>(16, avp),
+            (13, 10415) => t.one::<rt::view::Utf8String>(17, avp),
+            (1032, 10415) => t.one::<rt::view::Value<i32>>(18, avp),
             (1401, 10415) => {
-                t.one(19, avp, super::ts29272::TerminalInformationView::check)
+                t.one::<
+                        rt::view::Group<super::ts29272::TerminalInformationView<'a>>,
+                    >(19, avp)
             }
-            (1407, 10415) => t.one(20, avp, rt::view::no_check),
-            (284, 0) => t.any(21, 1, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(22, 2, avp, rt::view::check_diameter_identity),
+            (1407, 10415) => t.one::<rt::view::NoCheck>(20, avp),
+            (284, 0) => {
+                t.any::<rt::view::Group<super::base::ProxyInfoView<'a>>>(21, 1, avp)
+            }
+            (282, 0) => t.any::<rt::view::DiameterIdentity>(22, 2, avp),
             _ => t.extra(),
         }
     }
@@ -6940,24 +7009,34 @@ impl<'a> rt::view::Step<'a> for ConnectionManagementAnswerView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
-            (268, 0) => t.one(2, avp, rt::view::check::<u32>),
-            (297, 0) => t.one(3, avp, super::base::ExperimentalResultView::check),
-            (277, 0) => t.one(4, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(5, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(6, avp, rt::view::check_diameter_identity),
-            (621, 0) => t.one(7, avp, super::doic::OcSupportedFeaturesView::check),
-            (623, 0) => t.one(8, avp, super::doic::OcOlrView::check),
-            (650, 0) => t.any(9, 0, avp, super::rfc8583::LoadView::check),
-            (628, 10415) => {
-                t.any(10, 1, avp, super::ts29229::SupportedFeaturesView::check)
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (301, 0) => t.one::<rt::view::Value<i32>>(1, avp),
+            (268, 0) => t.one::<rt::view::Value<u32>>(2, avp),
+            (297, 0) => {
+                t.one::<rt::view::Group<super::base::ExperimentalResultView<'a>>>(3, avp)
             }
-            (2050, 10415) => t.one(11, avp, rt::view::check::<u32>),
-            (4313, 10415) => t.one(12, avp, rt::view::no_check),
-            (279, 0) => t.one(13, avp, super::base::FailedAvpView::check),
-            (284, 0) => t.any(14, 2, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(15, 3, avp, rt::view::check_diameter_identity),
+            (277, 0) => t.one::<rt::view::Value<i32>>(4, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(5, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(6, avp),
+            (621, 0) => {
+                t.one::<
+                        rt::view::Group<super::doic::OcSupportedFeaturesView<'a>>,
+                    >(7, avp)
+            }
+            (623, 0) => t.one::<rt::view::Group<super::doic::OcOlrView<'a>>>(8, avp),
+            (650, 0) => t.any::<rt::view::Group<super::rfc8583::LoadView<'a>>>(9, 0, avp),
+            (628, 10415) => {
+                t.any::<
+                        rt::view::Group<super::ts29229::SupportedFeaturesView<'a>>,
+                    >(10, 1, avp)
+            }
+            (2050, 10415) => t.one::<rt::view::Value<u32>>(11, avp),
+            (4313, 10415) => t.one::<rt::view::NoCheck>(12, avp),
+            (279, 0) => t.one::<rt::view::Group<super::base::FailedAvpView<'a>>>(13, avp),
+            (284, 0) => {
+                t.any::<rt::view::Group<super::base::ProxyInfoView<'a>>>(14, 2, avp)
+            }
+            (282, 0) => t.any::<rt::view::DiameterIdentity>(15, 3, avp),
             _ => t.extra(),
         }
     }
@@ -7198,23 +7277,33 @@ impl<'a> rt::view::Step<'a> for MoDataRequestView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
-            (277, 0) => t.one(2, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(3, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (293, 0) => t.one(5, avp, rt::view::check_diameter_identity),
-            (283, 0) => t.one(6, avp, rt::view::check_diameter_identity),
-            (3102, 10415) => t.one(7, avp, super::ts29336::UserIdentifierView::check),
-            (1020, 10415) => t.one(8, avp, rt::view::no_check),
-            (621, 0) => t.one(9, avp, super::doic::OcSupportedFeaturesView::check),
-            (628, 10415) => {
-                t.any(10, 0, avp, super::ts29229::SupportedFeaturesView::check)
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (301, 0) => t.one::<rt::view::Value<i32>>(1, avp),
+            (277, 0) => t.one::<rt::view::Value<i32>>(2, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(3, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(4, avp),
+            (293, 0) => t.one::<rt::view::DiameterIdentity>(5, avp),
+            (283, 0) => t.one::<rt::view::DiameterIdentity>(6, avp),
+            (3102, 10415) => {
+                t.one::<rt::view::Group<super::ts29336::UserIdentifierView<'a>>>(7, avp)
             }
-            (4315, 10415) => t.one(11, avp, rt::view::no_check),
-            (4318, 10415) => t.one(12, avp, RrcCauseCounterView::check),
-            (284, 0) => t.any(13, 1, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(14, 2, avp, rt::view::check_diameter_identity),
+            (1020, 10415) => t.one::<rt::view::NoCheck>(8, avp),
+            (621, 0) => {
+                t.one::<
+                        rt::view::Group<super::doic::OcSupportedFeaturesView<'a>>,
+                    >(9, avp)
+            }
+            (628, 10415) => {
+                t.any::<
+                        rt::view::Group<super::ts29229::SupportedFeaturesView<'a>>,
+                    >(10, 0, avp)
+            }
+            (4315, 10415) => t.one::<rt::view::NoCheck>(11, avp),
+            (4318, 10415) => t.one::<rt::view::Group<RrcCauseCounterView<'a>>>(12, avp),
+            (284, 0) => {
+                t.any::<rt::view::Group<super::base::ProxyInfoView<'a>>>(13, 1, avp)
+            }
+            (282, 0) => t.any::<rt::view::DiameterIdentity>(14, 2, avp),
             _ => t.extra(),
         }
     }
@@ -7465,22 +7554,32 @@ impl<'a> rt::view::Step<'a> for MoDataAnswerView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
-            (268, 0) => t.one(2, avp, rt::view::check::<u32>),
-            (297, 0) => t.one(3, avp, super::base::ExperimentalResultView::check),
-            (277, 0) => t.one(4, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(5, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(6, avp, rt::view::check_diameter_identity),
-            (621, 0) => t.one(7, avp, super::doic::OcSupportedFeaturesView::check),
-            (623, 0) => t.one(8, avp, super::doic::OcOlrView::check),
-            (650, 0) => t.any(9, 0, avp, super::rfc8583::LoadView::check),
-            (628, 10415) => {
-                t.any(10, 1, avp, super::ts29229::SupportedFeaturesView::check)
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (301, 0) => t.one::<rt::view::Value<i32>>(1, avp),
+            (268, 0) => t.one::<rt::view::Value<u32>>(2, avp),
+            (297, 0) => {
+                t.one::<rt::view::Group<super::base::ExperimentalResultView<'a>>>(3, avp)
             }
-            (279, 0) => t.one(11, avp, super::base::FailedAvpView::check),
-            (284, 0) => t.any(12, 2, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(13, 3, avp, rt::view::check_diameter_identity),
+            (277, 0) => t.one::<rt::view::Value<i32>>(4, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(5, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(6, avp),
+            (621, 0) => {
+                t.one::<
+                        rt::view::Group<super::doic::OcSupportedFeaturesView<'a>>,
+                    >(7, avp)
+            }
+            (623, 0) => t.one::<rt::view::Group<super::doic::OcOlrView<'a>>>(8, avp),
+            (650, 0) => t.any::<rt::view::Group<super::rfc8583::LoadView<'a>>>(9, 0, avp),
+            (628, 10415) => {
+                t.any::<
+                        rt::view::Group<super::ts29229::SupportedFeaturesView<'a>>,
+                    >(10, 1, avp)
+            }
+            (279, 0) => t.one::<rt::view::Group<super::base::FailedAvpView<'a>>>(11, avp),
+            (284, 0) => {
+                t.any::<rt::view::Group<super::base::ProxyInfoView<'a>>>(12, 2, avp)
+            }
+            (282, 0) => t.any::<rt::view::DiameterIdentity>(13, 3, avp),
             _ => t.extra(),
         }
     }
@@ -7731,24 +7830,34 @@ impl<'a> rt::view::Step<'a> for MtDataRequestView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
-            (277, 0) => t.one(2, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(3, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (293, 0) => t.one(5, avp, rt::view::check_diameter_identity),
-            (283, 0) => t.one(6, avp, rt::view::check_diameter_identity),
-            (3102, 10415) => t.one(7, avp, super::ts29336::UserIdentifierView::check),
-            (1020, 10415) => t.one(8, avp, rt::view::no_check),
-            (621, 0) => t.one(9, avp, super::doic::OcSupportedFeaturesView::check),
-            (628, 10415) => {
-                t.any(10, 0, avp, super::ts29229::SupportedFeaturesView::check)
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (301, 0) => t.one::<rt::view::Value<i32>>(1, avp),
+            (277, 0) => t.one::<rt::view::Value<i32>>(2, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(3, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(4, avp),
+            (293, 0) => t.one::<rt::view::DiameterIdentity>(5, avp),
+            (283, 0) => t.one::<rt::view::DiameterIdentity>(6, avp),
+            (3102, 10415) => {
+                t.one::<rt::view::Group<super::ts29336::UserIdentifierView<'a>>>(7, avp)
             }
-            (4315, 10415) => t.one(11, avp, rt::view::no_check),
-            (4316, 10415) => t.one(12, avp, rt::view::check::<rt::data::Time>),
-            (3330, 10415) => t.one(13, avp, rt::view::check::<rt::data::Time>),
-            (284, 0) => t.any(14, 1, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(15, 2, avp, rt::view::check_diameter_identity),
+            (1020, 10415) => t.one::<rt::view::NoCheck>(8, avp),
+            (621, 0) => {
+                t.one::<
+                        rt::view::Group<super::doic::OcSupportedFeaturesView<'a>>,
+                    >(9, avp)
+            }
+            (628, 10415) => {
+                t.any::<
+                        rt::view::Group<super::ts29229::SupportedFeaturesView<'a>>,
+                    >(10, 0, avp)
+            }
+            (4315, 10415) => t.one::<rt::view::NoCheck>(11, avp),
+            (4316, 10415) => t.one::<rt::view::Value<rt::data::Time>>(12, avp),
+            (3330, 10415) => t.one::<rt::view::Value<rt::data::Time>>(13, avp),
+            (284, 0) => {
+                t.any::<rt::view::Group<super::base::ProxyInfoView<'a>>>(14, 1, avp)
+            }
+            (282, 0) => t.any::<rt::view::DiameterIdentity>(15, 2, avp),
             _ => t.extra(),
         }
     }
@@ -8014,24 +8123,34 @@ impl<'a> rt::view::Step<'a> for MtDataAnswerView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
-            (268, 0) => t.one(2, avp, rt::view::check::<u32>),
-            (297, 0) => t.one(3, avp, super::base::ExperimentalResultView::check),
-            (277, 0) => t.one(4, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(5, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(6, avp, rt::view::check_diameter_identity),
-            (621, 0) => t.one(7, avp, super::doic::OcSupportedFeaturesView::check),
-            (623, 0) => t.one(8, avp, super::doic::OcOlrView::check),
-            (650, 0) => t.any(9, 0, avp, super::rfc8583::LoadView::check),
-            (628, 10415) => {
-                t.any(10, 1, avp, super::ts29229::SupportedFeaturesView::check)
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (301, 0) => t.one::<rt::view::Value<i32>>(1, avp),
+            (268, 0) => t.one::<rt::view::Value<u32>>(2, avp),
+            (297, 0) => {
+                t.one::<rt::view::Group<super::base::ExperimentalResultView<'a>>>(3, avp)
             }
-            (3331, 10415) => t.one(11, avp, rt::view::check::<rt::data::Time>),
-            (4321, 10415) => t.one(12, avp, rt::view::check::<u32>),
-            (279, 0) => t.one(13, avp, super::base::FailedAvpView::check),
-            (284, 0) => t.any(14, 2, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(15, 3, avp, rt::view::check_diameter_identity),
+            (277, 0) => t.one::<rt::view::Value<i32>>(4, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(5, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(6, avp),
+            (621, 0) => {
+                t.one::<
+                        rt::view::Group<super::doic::OcSupportedFeaturesView<'a>>,
+                    >(7, avp)
+            }
+            (623, 0) => t.one::<rt::view::Group<super::doic::OcOlrView<'a>>>(8, avp),
+            (650, 0) => t.any::<rt::view::Group<super::rfc8583::LoadView<'a>>>(9, 0, avp),
+            (628, 10415) => {
+                t.any::<
+                        rt::view::Group<super::ts29229::SupportedFeaturesView<'a>>,
+                    >(10, 1, avp)
+            }
+            (3331, 10415) => t.one::<rt::view::Value<rt::data::Time>>(11, avp),
+            (4321, 10415) => t.one::<rt::view::Value<u32>>(12, avp),
+            (279, 0) => t.one::<rt::view::Group<super::base::FailedAvpView<'a>>>(13, avp),
+            (284, 0) => {
+                t.any::<rt::view::Group<super::base::ProxyInfoView<'a>>>(14, 2, avp)
+            }
+            (282, 0) => t.any::<rt::view::DiameterIdentity>(15, 3, avp),
             _ => t.extra(),
         }
     }

@@ -917,9 +917,9 @@ impl<'a> rt::view::Step<'a> for ServedUserIdentityView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (701, 10415) => t.one(0, avp, rt::view::no_check),
-            (1101, 10415) => t.one(1, avp, rt::view::check_utf8_string),
-            (1102, 10415) => t.one(2, avp, rt::view::check_utf8_string),
+            (701, 10415) => t.one::<rt::view::NoCheck>(0, avp),
+            (1101, 10415) => t.one::<rt::view::Utf8String>(1, avp),
+            (1102, 10415) => t.one::<rt::view::Utf8String>(2, avp),
             _ => t.extra(),
         }
     }
@@ -1025,8 +1025,8 @@ impl<'a> rt::view::Step<'a> for InitialRecipientAddressView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (1107, 10415) => t.one(0, avp, rt::view::check::<u32>),
-            (1108, 10415) => t.one(1, avp, rt::view::check_utf8_string),
+            (1107, 10415) => t.one::<rt::view::Value<u32>>(0, avp),
+            (1108, 10415) => t.one::<rt::view::Utf8String>(1, avp),
             _ => t.extra(),
         }
     }
@@ -1147,10 +1147,10 @@ impl<'a> rt::view::Step<'a> for ResultRecipientAddressView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (1107, 10415) => t.one(0, avp, rt::view::check::<u32>),
-            (1108, 10415) => t.one(1, avp, rt::view::check_utf8_string),
-            (1109, 10415) => t.one(2, avp, rt::view::check_utf8_string),
-            (1119, 10415) => t.one(3, avp, rt::view::check::<i32>),
+            (1107, 10415) => t.one::<rt::view::Value<u32>>(0, avp),
+            (1108, 10415) => t.one::<rt::view::Utf8String>(1, avp),
+            (1109, 10415) => t.one::<rt::view::Utf8String>(2, avp),
+            (1119, 10415) => t.one::<rt::view::Value<i32>>(3, avp),
             _ => t.extra(),
         }
     }
@@ -1253,8 +1253,8 @@ impl<'a> rt::view::Step<'a> for StatusView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (1117, 10415) => t.one(0, avp, rt::view::check_utf8_string),
-            (1118, 10415) => t.one(1, avp, rt::view::check_utf8_string),
+            (1117, 10415) => t.one::<rt::view::Utf8String>(0, avp),
+            (1118, 10415) => t.one::<rt::view::Utf8String>(1, avp),
             _ => t.extra(),
         }
     }

@@ -3231,8 +3231,8 @@ impl<'a> rt::view::Step<'a> for NtTimeWindowView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (4206, 10415) => t.one(0, avp, rt::view::check::<rt::data::Time>),
-            (4205, 10415) => t.one(1, avp, rt::view::check::<rt::data::Time>),
+            (4206, 10415) => t.one::<rt::view::Value<rt::data::Time>>(0, avp),
+            (4205, 10415) => t.one::<rt::view::Value<rt::data::Time>>(1, avp),
             _ => t.extra(),
         }
     }
@@ -3358,11 +3358,11 @@ impl<'a> rt::view::Step<'a> for TransferPolicyView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (4208, 10415) => t.one(0, avp, rt::view::check::<u32>),
-            (4204, 10415) => t.one(1, avp, NtTimeWindowView::check),
-            (432, 0) => t.one(2, avp, rt::view::check::<u32>),
-            (515, 10415) => t.one(3, avp, rt::view::check::<u32>),
-            (516, 10415) => t.one(4, avp, rt::view::check::<u32>),
+            (4208, 10415) => t.one::<rt::view::Value<u32>>(0, avp),
+            (4204, 10415) => t.one::<rt::view::Group<NtTimeWindowView<'a>>>(1, avp),
+            (432, 0) => t.one::<rt::view::Value<u32>>(2, avp),
+            (515, 10415) => t.one::<rt::view::Value<u32>>(3, avp),
+            (516, 10415) => t.one::<rt::view::Value<u32>>(4, avp),
             _ => t.extra(),
         }
     }
@@ -3517,16 +3517,16 @@ impl<'a> rt::view::Step<'a> for AccessNetworkReportsView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (701, 10415) => t.one(0, avp, rt::view::no_check),
-            (3111, 10415) => t.one(1, avp, rt::view::check_utf8_string),
-            (22, 10415) => t.one(2, avp, rt::view::no_check),
-            (2812, 10415) => t.one(3, avp, rt::view::check::<rt::data::Time>),
-            (18, 10415) => t.one(4, avp, rt::view::check_utf8_string),
-            (23, 10415) => t.one(5, avp, rt::view::no_check),
-            (2805, 10415) => t.one(6, avp, rt::view::check::<rt::data::Address>),
-            (2843, 10415) => t.one(7, avp, rt::view::check::<u32>),
-            (2806, 10415) => t.one(8, avp, rt::view::check::<u32>),
-            (2824, 10415) => t.one(9, avp, rt::view::check::<u32>),
+            (701, 10415) => t.one::<rt::view::NoCheck>(0, avp),
+            (3111, 10415) => t.one::<rt::view::Utf8String>(1, avp),
+            (22, 10415) => t.one::<rt::view::NoCheck>(2, avp),
+            (2812, 10415) => t.one::<rt::view::Value<rt::data::Time>>(3, avp),
+            (18, 10415) => t.one::<rt::view::Utf8String>(4, avp),
+            (23, 10415) => t.one::<rt::view::NoCheck>(5, avp),
+            (2805, 10415) => t.one::<rt::view::Value<rt::data::Address>>(6, avp),
+            (2843, 10415) => t.one::<rt::view::Value<u32>>(7, avp),
+            (2806, 10415) => t.one::<rt::view::Value<u32>>(8, avp),
+            (2824, 10415) => t.one::<rt::view::Value<u32>>(9, avp),
             _ => t.extra(),
         }
     }
@@ -3651,15 +3651,15 @@ impl<'a> rt::view::Step<'a> for EventConfigurationView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (4216, 10415) => t.one(0, avp, rt::view::check::<u64>),
-            (3125, 10415) => t.one(1, avp, rt::view::check_diameter_identity),
-            (3127, 10415) => t.one(2, avp, rt::view::check::<u32>),
+            (4216, 10415) => t.one::<rt::view::Value<u64>>(0, avp),
+            (3125, 10415) => t.one::<rt::view::DiameterIdentity>(1, avp),
+            (3127, 10415) => t.one::<rt::view::Value<u32>>(2, avp),
             (3135, 10415) => {
-                t.one(
-                    3,
-                    avp,
-                    super::ts29336::LocationInformationConfigurationView::check,
-                )
+                t.one::<
+                        rt::view::Group<
+                            super::ts29336::LocationInformationConfigurationView<'a>,
+                        >,
+                    >(3, avp)
             }
             _ => t.extra(),
         }
@@ -3766,8 +3766,8 @@ impl<'a> rt::view::Step<'a> for EventConfigurationStatusView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (4212, 10415) => t.one(0, avp, rt::view::check::<u32>),
-            (4216, 10415) => t.one(1, avp, rt::view::check::<u64>),
+            (4212, 10415) => t.one::<rt::view::Value<u32>>(0, avp),
+            (4216, 10415) => t.one::<rt::view::Value<u64>>(1, avp),
             _ => t.extra(),
         }
     }
@@ -3887,9 +3887,11 @@ impl<'a> rt::view::Step<'a> for EventReportsView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (4214, 10415) => t.one(0, avp, rt::view::check::<u32>),
-            (4216, 10415) => t.one(1, avp, rt::view::check::<u64>),
-            (4210, 10415) => t.any(2, 0, avp, AccessNetworkReportsView::check),
+            (4214, 10415) => t.one::<rt::view::Value<u32>>(0, avp),
+            (4216, 10415) => t.one::<rt::view::Value<u64>>(1, avp),
+            (4210, 10415) => {
+                t.any::<rt::view::Group<AccessNetworkReportsView<'a>>>(2, 0, avp)
+            }
             _ => t.extra(),
         }
     }
@@ -4193,31 +4195,41 @@ impl<'a> rt::view::Step<'a> for BackgroundDataTransferRequestView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (301, 0) => t.one::<rt::view::Value<i32>>(1, avp),
             (260, 0) => {
-                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
+                t.one::<
+                        rt::view::Group<super::base::VendorSpecificApplicationIdView<'a>>,
+                    >(2, avp)
             }
-            (277, 0) => t.one(3, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(5, avp, rt::view::check_diameter_identity),
-            (283, 0) => t.one(6, avp, rt::view::check_diameter_identity),
-            (4203, 10415) => t.one(7, avp, rt::view::check::<u32>),
-            (293, 0) => t.one(8, avp, rt::view::check_diameter_identity),
-            (621, 0) => t.one(9, avp, super::doic::OcSupportedFeaturesView::check),
-            (532, 10415) => t.one(10, avp, rt::view::check_utf8_string),
-            (414, 0) => t.one(11, avp, rt::view::check::<u64>),
-            (412, 0) => t.one(12, avp, rt::view::check::<u64>),
-            (421, 0) => t.one(13, avp, rt::view::check::<u64>),
-            (4209, 10415) => t.one(14, avp, rt::view::check::<u32>),
-            (4204, 10415) => t.one(15, avp, NtTimeWindowView::check),
-            (4201, 10415) => t.one(16, avp, rt::view::no_check),
-            (4202, 10415) => t.one(17, avp, rt::view::no_check),
-            (4208, 10415) => t.one(18, avp, rt::view::check::<u32>),
-            (284, 0) => t.any(19, 0, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(20, 1, avp, rt::view::check_diameter_identity),
+            (277, 0) => t.one::<rt::view::Value<i32>>(3, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(4, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(5, avp),
+            (283, 0) => t.one::<rt::view::DiameterIdentity>(6, avp),
+            (4203, 10415) => t.one::<rt::view::Value<u32>>(7, avp),
+            (293, 0) => t.one::<rt::view::DiameterIdentity>(8, avp),
+            (621, 0) => {
+                t.one::<
+                        rt::view::Group<super::doic::OcSupportedFeaturesView<'a>>,
+                    >(9, avp)
+            }
+            (532, 10415) => t.one::<rt::view::Utf8String>(10, avp),
+            (414, 0) => t.one::<rt::view::Value<u64>>(11, avp),
+            (412, 0) => t.one::<rt::view::Value<u64>>(12, avp),
+            (421, 0) => t.one::<rt::view::Value<u64>>(13, avp),
+            (4209, 10415) => t.one::<rt::view::Value<u32>>(14, avp),
+            (4204, 10415) => t.one::<rt::view::Group<NtTimeWindowView<'a>>>(15, avp),
+            (4201, 10415) => t.one::<rt::view::NoCheck>(16, avp),
+            (4202, 10415) => t.one::<rt::view::NoCheck>(17, avp),
+            (4208, 10415) => t.one::<rt::view::Value<u32>>(18, avp),
+            (284, 0) => {
+                t.any::<rt::view::Group<super::base::ProxyInfoView<'a>>>(19, 0, avp)
+            }
+            (282, 0) => t.any::<rt::view::DiameterIdentity>(20, 1, avp),
             (628, 10415) => {
-                t.any(21, 2, avp, super::ts29229::SupportedFeaturesView::check)
+                t.any::<
+                        rt::view::Group<super::ts29229::SupportedFeaturesView<'a>>,
+                    >(21, 2, avp)
             }
             _ => t.extra(),
         }
@@ -4546,33 +4558,47 @@ impl<'a> rt::view::Step<'a> for BackgroundDataTransferAnswerView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (301, 0) => t.one::<rt::view::Value<i32>>(1, avp),
             (260, 0) => {
-                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
+                t.one::<
+                        rt::view::Group<super::base::VendorSpecificApplicationIdView<'a>>,
+                    >(2, avp)
             }
-            (277, 0) => t.one(3, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(5, avp, rt::view::check_diameter_identity),
-            (268, 0) => t.one(6, avp, rt::view::check::<u32>),
-            (297, 0) => t.one(7, avp, super::base::ExperimentalResultView::check),
-            (281, 0) => t.one(8, avp, rt::view::check_utf8_string),
-            (294, 0) => t.one(9, avp, rt::view::check_diameter_identity),
-            (279, 0) => t.one(10, avp, super::base::FailedAvpView::check),
-            (292, 0) => t.any(11, 0, avp, rt::view::check::<rt::data::DiameterUri>),
-            (261, 0) => t.one(12, avp, rt::view::check::<i32>),
-            (262, 0) => t.one(13, avp, rt::view::check::<u32>),
-            (4202, 10415) => t.one(14, avp, rt::view::no_check),
-            (621, 0) => t.one(15, avp, super::doic::OcSupportedFeaturesView::check),
-            (623, 0) => t.one(16, avp, super::doic::OcOlrView::check),
-            (4207, 10415) => t.any(17, 1, avp, TransferPolicyView::check),
-            (2207, 10415) => t.one(18, avp, rt::view::check_diameter_identity),
-            (284, 0) => t.any(19, 2, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(20, 3, avp, rt::view::check_diameter_identity),
+            (277, 0) => t.one::<rt::view::Value<i32>>(3, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(4, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(5, avp),
+            (268, 0) => t.one::<rt::view::Value<u32>>(6, avp),
+            (297, 0) => {
+                t.one::<rt::view::Group<super::base::ExperimentalResultView<'a>>>(7, avp)
+            }
+            (281, 0) => t.one::<rt::view::Utf8String>(8, avp),
+            (294, 0) => t.one::<rt::view::DiameterIdentity>(9, avp),
+            (279, 0) => t.one::<rt::view::Group<super::base::FailedAvpView<'a>>>(10, avp),
+            (292, 0) => t.any::<rt::view::Value<rt::data::DiameterUri>>(11, 0, avp),
+            (261, 0) => t.one::<rt::view::Value<i32>>(12, avp),
+            (262, 0) => t.one::<rt::view::Value<u32>>(13, avp),
+            (4202, 10415) => t.one::<rt::view::NoCheck>(14, avp),
+            (621, 0) => {
+                t.one::<
+                        rt::view::Group<super::doic::OcSupportedFeaturesView<'a>>,
+                    >(15, avp)
+            }
+            (623, 0) => t.one::<rt::view::Group<super::doic::OcOlrView<'a>>>(16, avp),
+            (4207, 10415) => t.any::<rt::view::Group<TransferPolicyView<'a>>>(17, 1, avp),
+            (2207, 10415) => t.one::<rt::view::DiameterIdentity>(18, avp),
+            (284, 0) => {
+                t.any::<rt::view::Group<super::base::ProxyInfoView<'a>>>(19, 2, avp)
+            }
+            (282, 0) => t.any::<rt::view::DiameterIdentity>(20, 3, avp),
             (628, 10415) => {
-                t.any(21, 4, avp, super::ts29229::SupportedFeaturesView::check)
+                t.any::<
+                        rt::view::Group<super::ts29229::SupportedFeaturesView<'a>>,
+                    >(21, 4, avp)
             }
-            (650, 0) => t.any(22, 5, avp, super::rfc8583::LoadView::check),
+            (650, 0) => {
+                t.any::<rt::view::Group<super::rfc8583::LoadView<'a>>>(22, 5, avp)
+            }
             _ => t.extra(),
         }
     }
@@ -4800,20 +4826,28 @@ impl<'a> rt::view::Step<'a> for EventConfigurationRequestView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
-            (277, 0) => t.one(2, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(3, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (283, 0) => t.one(5, avp, rt::view::check_diameter_identity),
-            (293, 0) => t.one(6, avp, rt::view::check_diameter_identity),
-            (621, 0) => t.one(7, avp, super::doic::OcSupportedFeaturesView::check),
-            (4211, 10415) => t.one(8, avp, EventConfigurationView::check),
-            (3163, 10415) => t.one(9, avp, rt::view::check::<u32>),
-            (284, 0) => t.any(10, 0, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(11, 1, avp, rt::view::check_diameter_identity),
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (301, 0) => t.one::<rt::view::Value<i32>>(1, avp),
+            (277, 0) => t.one::<rt::view::Value<i32>>(2, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(3, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(4, avp),
+            (283, 0) => t.one::<rt::view::DiameterIdentity>(5, avp),
+            (293, 0) => t.one::<rt::view::DiameterIdentity>(6, avp),
+            (621, 0) => {
+                t.one::<
+                        rt::view::Group<super::doic::OcSupportedFeaturesView<'a>>,
+                    >(7, avp)
+            }
+            (4211, 10415) => t.one::<rt::view::Group<EventConfigurationView<'a>>>(8, avp),
+            (3163, 10415) => t.one::<rt::view::Value<u32>>(9, avp),
+            (284, 0) => {
+                t.any::<rt::view::Group<super::base::ProxyInfoView<'a>>>(10, 0, avp)
+            }
+            (282, 0) => t.any::<rt::view::DiameterIdentity>(11, 1, avp),
             (628, 10415) => {
-                t.any(12, 2, avp, super::ts29229::SupportedFeaturesView::check)
+                t.any::<
+                        rt::view::Group<super::ts29229::SupportedFeaturesView<'a>>,
+                    >(12, 2, avp)
             }
             _ => t.extra(),
         }
@@ -5127,29 +5161,43 @@ impl<'a> rt::view::Step<'a> for EventConfigurationAnswerView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
-            (277, 0) => t.one(2, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(3, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (268, 0) => t.one(5, avp, rt::view::check::<u32>),
-            (297, 0) => t.one(6, avp, super::base::ExperimentalResultView::check),
-            (281, 0) => t.one(7, avp, rt::view::check_utf8_string),
-            (294, 0) => t.one(8, avp, rt::view::check_diameter_identity),
-            (279, 0) => t.one(9, avp, super::base::FailedAvpView::check),
-            (292, 0) => t.any(10, 0, avp, rt::view::check::<rt::data::DiameterUri>),
-            (261, 0) => t.one(11, avp, rt::view::check::<i32>),
-            (262, 0) => t.one(12, avp, rt::view::check::<u32>),
-            (621, 0) => t.one(13, avp, super::doic::OcSupportedFeaturesView::check),
-            (623, 0) => t.one(14, avp, super::doic::OcOlrView::check),
-            (4215, 10415) => t.one(15, avp, EventReportsView::check),
-            (4213, 10415) => t.one(16, avp, EventConfigurationStatusView::check),
-            (284, 0) => t.any(17, 1, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(18, 2, avp, rt::view::check_diameter_identity),
-            (628, 10415) => {
-                t.any(19, 3, avp, super::ts29229::SupportedFeaturesView::check)
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (301, 0) => t.one::<rt::view::Value<i32>>(1, avp),
+            (277, 0) => t.one::<rt::view::Value<i32>>(2, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(3, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(4, avp),
+            (268, 0) => t.one::<rt::view::Value<u32>>(5, avp),
+            (297, 0) => {
+                t.one::<rt::view::Group<super::base::ExperimentalResultView<'a>>>(6, avp)
             }
-            (650, 0) => t.any(20, 4, avp, super::rfc8583::LoadView::check),
+            (281, 0) => t.one::<rt::view::Utf8String>(7, avp),
+            (294, 0) => t.one::<rt::view::DiameterIdentity>(8, avp),
+            (279, 0) => t.one::<rt::view::Group<super::base::FailedAvpView<'a>>>(9, avp),
+            (292, 0) => t.any::<rt::view::Value<rt::data::DiameterUri>>(10, 0, avp),
+            (261, 0) => t.one::<rt::view::Value<i32>>(11, avp),
+            (262, 0) => t.one::<rt::view::Value<u32>>(12, avp),
+            (621, 0) => {
+                t.one::<
+                        rt::view::Group<super::doic::OcSupportedFeaturesView<'a>>,
+                    >(13, avp)
+            }
+            (623, 0) => t.one::<rt::view::Group<super::doic::OcOlrView<'a>>>(14, avp),
+            (4215, 10415) => t.one::<rt::view::Group<EventReportsView<'a>>>(15, avp),
+            (4213, 10415) => {
+                t.one::<rt::view::Group<EventConfigurationStatusView<'a>>>(16, avp)
+            }
+            (284, 0) => {
+                t.any::<rt::view::Group<super::base::ProxyInfoView<'a>>>(17, 1, avp)
+            }
+            (282, 0) => t.any::<rt::view::DiameterIdentity>(18, 2, avp),
+            (628, 10415) => {
+                t.any::<
+                        rt::view::Group<super::ts29229::SupportedFeaturesView<'a>>,
+                    >(19, 3, avp)
+            }
+            (650, 0) => {
+                t.any::<rt::view::Group<super::rfc8583::LoadView<'a>>>(20, 4, avp)
+            }
             _ => t.extra(),
         }
     }
@@ -5357,17 +5405,23 @@ impl<'a> rt::view::Step<'a> for EventReportingRequestView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
-            (277, 0) => t.one(2, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(3, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (283, 0) => t.one(5, avp, rt::view::check_diameter_identity),
-            (293, 0) => t.one(6, avp, rt::view::check_diameter_identity),
-            (621, 0) => t.one(7, avp, super::doic::OcSupportedFeaturesView::check),
-            (4215, 10415) => t.one(8, avp, EventReportsView::check),
-            (284, 0) => t.any(9, 0, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(10, 1, avp, rt::view::check_diameter_identity),
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (301, 0) => t.one::<rt::view::Value<i32>>(1, avp),
+            (277, 0) => t.one::<rt::view::Value<i32>>(2, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(3, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(4, avp),
+            (283, 0) => t.one::<rt::view::DiameterIdentity>(5, avp),
+            (293, 0) => t.one::<rt::view::DiameterIdentity>(6, avp),
+            (621, 0) => {
+                t.one::<
+                        rt::view::Group<super::doic::OcSupportedFeaturesView<'a>>,
+                    >(7, avp)
+            }
+            (4215, 10415) => t.one::<rt::view::Group<EventReportsView<'a>>>(8, avp),
+            (284, 0) => {
+                t.any::<rt::view::Group<super::base::ProxyInfoView<'a>>>(9, 0, avp)
+            }
+            (282, 0) => t.any::<rt::view::DiameterIdentity>(10, 1, avp),
             _ => t.extra(),
         }
     }
@@ -5641,24 +5695,34 @@ impl<'a> rt::view::Step<'a> for EventReportingAnswerView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
-            (277, 0) => t.one(2, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(3, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (268, 0) => t.one(5, avp, rt::view::check::<u32>),
-            (297, 0) => t.one(6, avp, super::base::ExperimentalResultView::check),
-            (281, 0) => t.one(7, avp, rt::view::check_utf8_string),
-            (294, 0) => t.one(8, avp, rt::view::check_diameter_identity),
-            (279, 0) => t.one(9, avp, super::base::FailedAvpView::check),
-            (292, 0) => t.any(10, 0, avp, rt::view::check::<rt::data::DiameterUri>),
-            (261, 0) => t.one(11, avp, rt::view::check::<i32>),
-            (262, 0) => t.one(12, avp, rt::view::check::<u32>),
-            (621, 0) => t.one(13, avp, super::doic::OcSupportedFeaturesView::check),
-            (623, 0) => t.one(14, avp, super::doic::OcOlrView::check),
-            (284, 0) => t.any(15, 1, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(16, 2, avp, rt::view::check_diameter_identity),
-            (650, 0) => t.any(17, 3, avp, super::rfc8583::LoadView::check),
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (301, 0) => t.one::<rt::view::Value<i32>>(1, avp),
+            (277, 0) => t.one::<rt::view::Value<i32>>(2, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(3, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(4, avp),
+            (268, 0) => t.one::<rt::view::Value<u32>>(5, avp),
+            (297, 0) => {
+                t.one::<rt::view::Group<super::base::ExperimentalResultView<'a>>>(6, avp)
+            }
+            (281, 0) => t.one::<rt::view::Utf8String>(7, avp),
+            (294, 0) => t.one::<rt::view::DiameterIdentity>(8, avp),
+            (279, 0) => t.one::<rt::view::Group<super::base::FailedAvpView<'a>>>(9, avp),
+            (292, 0) => t.any::<rt::view::Value<rt::data::DiameterUri>>(10, 0, avp),
+            (261, 0) => t.one::<rt::view::Value<i32>>(11, avp),
+            (262, 0) => t.one::<rt::view::Value<u32>>(12, avp),
+            (621, 0) => {
+                t.one::<
+                        rt::view::Group<super::doic::OcSupportedFeaturesView<'a>>,
+                    >(13, avp)
+            }
+            (623, 0) => t.one::<rt::view::Group<super::doic::OcOlrView<'a>>>(14, avp),
+            (284, 0) => {
+                t.any::<rt::view::Group<super::base::ProxyInfoView<'a>>>(15, 1, avp)
+            }
+            (282, 0) => t.any::<rt::view::DiameterIdentity>(16, 2, avp),
+            (650, 0) => {
+                t.any::<rt::view::Group<super::rfc8583::LoadView<'a>>>(17, 3, avp)
+            }
             _ => t.extra(),
         }
     }

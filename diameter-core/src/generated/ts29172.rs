@@ -5314,8 +5314,8 @@ impl<'a> rt::view::Step<'a> for LcsEpsClientNameView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (1238, 10415) => t.one(0, avp, rt::view::check_utf8_string),
-            (1237, 10415) => t.one(1, avp, rt::view::check::<i32>),
+            (1238, 10415) => t.one::<rt::view::Utf8String>(0, avp),
+            (1237, 10415) => t.one::<rt::view::Value<i32>>(1, avp),
             _ => t.extra(),
         }
     }
@@ -5426,8 +5426,8 @@ impl<'a> rt::view::Step<'a> for LcsRequestorNameView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (1240, 10415) => t.one(0, avp, rt::view::check_utf8_string),
-            (1237, 10415) => t.one(1, avp, rt::view::check::<i32>),
+            (1240, 10415) => t.one::<rt::view::Utf8String>(0, avp),
+            (1237, 10415) => t.one::<rt::view::Value<i32>>(1, avp),
             _ => t.extra(),
         }
     }
@@ -5560,11 +5560,11 @@ impl<'a> rt::view::Step<'a> for LcsQosView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (2523, 10415) => t.one(0, avp, rt::view::check::<i32>),
-            (2505, 10415) => t.one(1, avp, rt::view::check::<u32>),
-            (2506, 10415) => t.one(2, avp, rt::view::check::<u32>),
-            (2507, 10415) => t.one(3, avp, rt::view::check::<i32>),
-            (2509, 10415) => t.one(4, avp, rt::view::check::<i32>),
+            (2523, 10415) => t.one::<rt::view::Value<i32>>(0, avp),
+            (2505, 10415) => t.one::<rt::view::Value<u32>>(1, avp),
+            (2506, 10415) => t.one::<rt::view::Value<u32>>(2, avp),
+            (2507, 10415) => t.one::<rt::view::Value<i32>>(3, avp),
+            (2509, 10415) => t.one::<rt::view::Value<i32>>(4, avp),
             _ => t.extra(),
         }
     }
@@ -5670,7 +5670,7 @@ impl<'a> rt::view::Step<'a> for LcsPrivacyCheckNonSessionView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (2512, 10415) => t.one(0, avp, rt::view::check::<i32>),
+            (2512, 10415) => t.one::<rt::view::Value<i32>>(0, avp),
             _ => t.extra(),
         }
     }
@@ -5776,7 +5776,7 @@ impl<'a> rt::view::Step<'a> for LcsPrivacyCheckSessionView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (2512, 10415) => t.one(0, avp, rt::view::check::<i32>),
+            (2512, 10415) => t.one::<rt::view::Value<i32>>(0, avp),
             _ => t.extra(),
         }
     }
@@ -5882,8 +5882,8 @@ impl<'a> rt::view::Step<'a> for GeranPositioningInfoView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (2525, 10415) => t.one(0, avp, rt::view::no_check),
-            (2526, 10415) => t.one(1, avp, rt::view::no_check),
+            (2525, 10415) => t.one::<rt::view::NoCheck>(0, avp),
+            (2526, 10415) => t.one::<rt::view::NoCheck>(1, avp),
             _ => t.extra(),
         }
     }
@@ -5994,9 +5994,9 @@ impl<'a> rt::view::Step<'a> for UtranPositioningInfoView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (2528, 10415) => t.one(0, avp, rt::view::no_check),
-            (2529, 10415) => t.one(1, avp, rt::view::no_check),
-            (2558, 10415) => t.one(2, avp, rt::view::no_check),
+            (2528, 10415) => t.one::<rt::view::NoCheck>(0, avp),
+            (2529, 10415) => t.one::<rt::view::NoCheck>(1, avp),
+            (2558, 10415) => t.one::<rt::view::NoCheck>(2, avp),
             _ => t.extra(),
         }
     }
@@ -6137,13 +6137,13 @@ impl<'a> rt::view::Step<'a> for AreaEventInfoView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (2534, 10415) => t.one(0, avp, AreaDefinitionView::check),
-            (2538, 10415) => t.one(1, avp, rt::view::check::<i32>),
-            (2539, 10415) => t.one(2, avp, rt::view::check::<u32>),
-            (2561, 10415) => t.one(3, avp, rt::view::check::<u32>),
-            (2562, 10415) => t.one(4, avp, rt::view::check::<u32>),
-            (2563, 10415) => t.one(5, avp, rt::view::check::<u32>),
-            (2564, 10415) => t.one(6, avp, rt::view::check::<u32>),
+            (2534, 10415) => t.one::<rt::view::Group<AreaDefinitionView<'a>>>(0, avp),
+            (2538, 10415) => t.one::<rt::view::Value<i32>>(1, avp),
+            (2539, 10415) => t.one::<rt::view::Value<u32>>(2, avp),
+            (2561, 10415) => t.one::<rt::view::Value<u32>>(3, avp),
+            (2562, 10415) => t.one::<rt::view::Value<u32>>(4, avp),
+            (2563, 10415) => t.one::<rt::view::Value<u32>>(5, avp),
+            (2564, 10415) => t.one::<rt::view::Value<u32>>(6, avp),
             _ => t.extra(),
         }
     }
@@ -6267,8 +6267,10 @@ impl<'a> rt::view::Step<'a> for AreaDefinitionView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (2535, 10415) => t.many(0, 0, 10, avp, AreaView::check),
-            (2565, 10415) => t.many(1, 1, 240, avp, AdditionalAreaView::check),
+            (2535, 10415) => t.many::<rt::view::Group<AreaView<'a>>>(0, 0, 10, avp),
+            (2565, 10415) => {
+                t.many::<rt::view::Group<AdditionalAreaView<'a>>>(1, 1, 240, avp)
+            }
             _ => t.extra(),
         }
     }
@@ -6372,8 +6374,8 @@ impl<'a> rt::view::Step<'a> for AreaView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (2536, 10415) => t.one(0, avp, rt::view::check::<i32>),
-            (2537, 10415) => t.one(1, avp, rt::view::no_check),
+            (2536, 10415) => t.one::<rt::view::Value<i32>>(0, avp),
+            (2537, 10415) => t.one::<rt::view::NoCheck>(1, avp),
             _ => t.extra(),
         }
     }
@@ -6479,8 +6481,8 @@ impl<'a> rt::view::Step<'a> for PeriodicLdrInformationView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (2541, 10415) => t.one(0, avp, rt::view::check::<u32>),
-            (2542, 10415) => t.one(1, avp, rt::view::check::<u32>),
+            (2541, 10415) => t.one::<rt::view::Value<u32>>(0, avp),
+            (2542, 10415) => t.one::<rt::view::Value<u32>>(1, avp),
             _ => t.extra(),
         }
     }
@@ -6601,8 +6603,8 @@ impl<'a> rt::view::Step<'a> for ReportingPlmnListView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (2544, 10415) => t.many(0, 0, 20, avp, PlmnIdListView::check),
-            (2551, 10415) => t.one(1, avp, rt::view::check::<i32>),
+            (2544, 10415) => t.many::<rt::view::Group<PlmnIdListView<'a>>>(0, 0, 20, avp),
+            (2551, 10415) => t.one::<rt::view::Value<i32>>(1, avp),
             _ => t.extra(),
         }
     }
@@ -6713,8 +6715,8 @@ impl<'a> rt::view::Step<'a> for PlmnIdListView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (1407, 10415) => t.one(0, avp, rt::view::no_check),
-            (2550, 10415) => t.one(1, avp, rt::view::check::<i32>),
+            (1407, 10415) => t.one::<rt::view::NoCheck>(0, avp),
+            (2550, 10415) => t.one::<rt::view::Value<i32>>(1, avp),
             _ => t.extra(),
         }
     }
@@ -6830,9 +6832,11 @@ impl<'a> rt::view::Step<'a> for DeferredMtLrDataView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (2532, 10415) => t.one(0, avp, rt::view::check::<u32>),
-            (2548, 10415) => t.one(1, avp, rt::view::check::<i32>),
-            (2401, 10415) => t.one(2, avp, super::ts29173::ServingNodeView::check),
+            (2532, 10415) => t.one::<rt::view::Value<u32>>(0, avp),
+            (2548, 10415) => t.one::<rt::view::Value<i32>>(1, avp),
+            (2401, 10415) => {
+                t.one::<rt::view::Group<super::ts29173::ServingNodeView<'a>>>(2, avp)
+            }
             _ => t.extra(),
         }
     }
@@ -6938,8 +6942,8 @@ impl<'a> rt::view::Step<'a> for EsmlcCellInfoView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (2517, 10415) => t.one(0, avp, rt::view::no_check),
-            (2553, 10415) => t.one(1, avp, rt::view::no_check),
+            (2517, 10415) => t.one::<rt::view::NoCheck>(0, avp),
+            (2553, 10415) => t.one::<rt::view::NoCheck>(1, avp),
             _ => t.extra(),
         }
     }
@@ -7050,8 +7054,10 @@ impl<'a> rt::view::Step<'a> for DelayedLocationReportingDataView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (2548, 10415) => t.one(0, avp, rt::view::check::<i32>),
-            (2401, 10415) => t.one(1, avp, super::ts29173::ServingNodeView::check),
+            (2548, 10415) => t.one::<rt::view::Value<i32>>(0, avp),
+            (2401, 10415) => {
+                t.one::<rt::view::Group<super::ts29173::ServingNodeView<'a>>>(1, avp)
+            }
             _ => t.extra(),
         }
     }
@@ -7187,13 +7193,13 @@ impl<'a> rt::view::Step<'a> for MotionEventInfoView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (2560, 10415) => t.one(0, avp, rt::view::check::<u32>),
-            (2538, 10415) => t.one(1, avp, rt::view::check::<i32>),
-            (2539, 10415) => t.one(2, avp, rt::view::check::<u32>),
-            (2561, 10415) => t.one(3, avp, rt::view::check::<u32>),
-            (2562, 10415) => t.one(4, avp, rt::view::check::<u32>),
-            (2563, 10415) => t.one(5, avp, rt::view::check::<u32>),
-            (2564, 10415) => t.one(6, avp, rt::view::check::<u32>),
+            (2560, 10415) => t.one::<rt::view::Value<u32>>(0, avp),
+            (2538, 10415) => t.one::<rt::view::Value<i32>>(1, avp),
+            (2539, 10415) => t.one::<rt::view::Value<u32>>(2, avp),
+            (2561, 10415) => t.one::<rt::view::Value<u32>>(3, avp),
+            (2562, 10415) => t.one::<rt::view::Value<u32>>(4, avp),
+            (2563, 10415) => t.one::<rt::view::Value<u32>>(5, avp),
+            (2564, 10415) => t.one::<rt::view::Value<u32>>(6, avp),
             _ => t.extra(),
         }
     }
@@ -7299,8 +7305,8 @@ impl<'a> rt::view::Step<'a> for AdditionalAreaView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (2536, 10415) => t.one(0, avp, rt::view::check::<i32>),
-            (2537, 10415) => t.one(1, avp, rt::view::no_check),
+            (2536, 10415) => t.one::<rt::view::Value<i32>>(0, avp),
+            (2537, 10415) => t.one::<rt::view::NoCheck>(1, avp),
             _ => t.extra(),
         }
     }
@@ -7721,45 +7727,57 @@ impl<'a> rt::view::Step<'a> for ProvideLocationRequestView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (301, 0) => t.one::<rt::view::Value<i32>>(1, avp),
             (260, 0) => {
-                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
+                t.one::<
+                        rt::view::Group<super::base::VendorSpecificApplicationIdView<'a>>,
+                    >(2, avp)
             }
-            (277, 0) => t.one(3, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(5, avp, rt::view::check_diameter_identity),
-            (293, 0) => t.one(6, avp, rt::view::check_diameter_identity),
-            (283, 0) => t.one(7, avp, rt::view::check_diameter_identity),
-            (2500, 10415) => t.one(8, avp, rt::view::check::<i32>),
-            (1, 0) => t.one(9, avp, rt::view::check_utf8_string),
-            (701, 10415) => t.one(10, avp, rt::view::no_check),
-            (1402, 10415) => t.one(11, avp, rt::view::check_utf8_string),
-            (2501, 10415) => t.one(12, avp, LcsEpsClientNameView::check),
-            (1241, 10415) => t.one(13, avp, rt::view::check::<i32>),
-            (2502, 10415) => t.one(14, avp, LcsRequestorNameView::check),
-            (2503, 10415) => t.one(15, avp, rt::view::check::<u32>),
-            (2504, 10415) => t.one(16, avp, LcsQosView::check),
-            (2508, 10415) => t.one(17, avp, rt::view::check::<i32>),
-            (2510, 10415) => t.one(18, avp, rt::view::check::<u32>),
-            (2520, 10415) => t.one(19, avp, rt::view::check::<u32>),
-            (2511, 10415) => t.one(20, avp, rt::view::check_utf8_string),
-            (2521, 10415) => t.one(21, avp, LcsPrivacyCheckNonSessionView::check),
-            (2522, 10415) => t.one(22, avp, LcsPrivacyCheckSessionView::check),
-            (493, 0) => t.one(23, avp, rt::view::check_utf8_string),
-            (2532, 10415) => t.one(24, avp, rt::view::check::<u32>),
-            (2531, 10415) => t.one(25, avp, rt::view::no_check),
-            (2533, 10415) => t.one(26, avp, AreaEventInfoView::check),
-            (2405, 10415) => t.one(27, avp, rt::view::check::<rt::data::Address>),
-            (2545, 10415) => t.one(28, avp, rt::view::check::<u32>),
-            (2540, 10415) => t.one(29, avp, PeriodicLdrInformationView::check),
-            (2543, 10415) => t.one(30, avp, ReportingPlmnListView::check),
-            (2559, 10415) => t.one(31, avp, MotionEventInfoView::check),
+            (277, 0) => t.one::<rt::view::Value<i32>>(3, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(4, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(5, avp),
+            (293, 0) => t.one::<rt::view::DiameterIdentity>(6, avp),
+            (283, 0) => t.one::<rt::view::DiameterIdentity>(7, avp),
+            (2500, 10415) => t.one::<rt::view::Value<i32>>(8, avp),
+            (1, 0) => t.one::<rt::view::Utf8String>(9, avp),
+            (701, 10415) => t.one::<rt::view::NoCheck>(10, avp),
+            (1402, 10415) => t.one::<rt::view::Utf8String>(11, avp),
+            (2501, 10415) => t.one::<rt::view::Group<LcsEpsClientNameView<'a>>>(12, avp),
+            (1241, 10415) => t.one::<rt::view::Value<i32>>(13, avp),
+            (2502, 10415) => t.one::<rt::view::Group<LcsRequestorNameView<'a>>>(14, avp),
+            (2503, 10415) => t.one::<rt::view::Value<u32>>(15, avp),
+            (2504, 10415) => t.one::<rt::view::Group<LcsQosView<'a>>>(16, avp),
+            (2508, 10415) => t.one::<rt::view::Value<i32>>(17, avp),
+            (2510, 10415) => t.one::<rt::view::Value<u32>>(18, avp),
+            (2520, 10415) => t.one::<rt::view::Value<u32>>(19, avp),
+            (2511, 10415) => t.one::<rt::view::Utf8String>(20, avp),
+            (2521, 10415) => {
+                t.one::<rt::view::Group<LcsPrivacyCheckNonSessionView<'a>>>(21, avp)
+            }
+            (2522, 10415) => {
+                t.one::<rt::view::Group<LcsPrivacyCheckSessionView<'a>>>(22, avp)
+            }
+            (493, 0) => t.one::<rt::view::Utf8String>(23, avp),
+            (2532, 10415) => t.one::<rt::view::Value<u32>>(24, avp),
+            (2531, 10415) => t.one::<rt::view::NoCheck>(25, avp),
+            (2533, 10415) => t.one::<rt::view::Group<AreaEventInfoView<'a>>>(26, avp),
+            (2405, 10415) => t.one::<rt::view::Value<rt::data::Address>>(27, avp),
+            (2545, 10415) => t.one::<rt::view::Value<u32>>(28, avp),
+            (2540, 10415) => {
+                t.one::<rt::view::Group<PeriodicLdrInformationView<'a>>>(29, avp)
+            }
+            (2543, 10415) => t.one::<rt::view::Group<ReportingPlmnListView<'a>>>(30, avp),
+            (2559, 10415) => t.one::<rt::view::Group<MotionEventInfoView<'a>>>(31, avp),
             (628, 10415) => {
-                t.any(32, 0, avp, super::ts29229::SupportedFeaturesView::check)
+                t.any::<
+                        rt::view::Group<super::ts29229::SupportedFeaturesView<'a>>,
+                    >(32, 0, avp)
             }
-            (284, 0) => t.any(33, 1, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(34, 2, avp, rt::view::check_diameter_identity),
+            (284, 0) => {
+                t.any::<rt::view::Group<super::base::ProxyInfoView<'a>>>(33, 1, avp)
+            }
+            (282, 0) => t.any::<rt::view::DiameterIdentity>(34, 2, avp),
             _ => t.extra(),
         }
     }
@@ -8089,37 +8107,51 @@ impl<'a> rt::view::Step<'a> for ProvideLocationAnswerView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (301, 0) => t.one::<rt::view::Value<i32>>(1, avp),
             (260, 0) => {
-                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
+                t.one::<
+                        rt::view::Group<super::base::VendorSpecificApplicationIdView<'a>>,
+                    >(2, avp)
             }
-            (268, 0) => t.one(3, avp, rt::view::check::<u32>),
-            (297, 0) => t.one(4, avp, super::base::ExperimentalResultView::check),
-            (277, 0) => t.one(5, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(6, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(7, avp, rt::view::check_diameter_identity),
-            (1242, 10415) => t.one(8, avp, rt::view::no_check),
-            (2513, 10415) => t.one(9, avp, rt::view::check::<i32>),
-            (2514, 10415) => t.one(10, avp, rt::view::check::<u32>),
-            (2515, 10415) => t.one(11, avp, rt::view::no_check),
-            (2516, 10415) => t.one(12, avp, rt::view::no_check),
-            (2517, 10415) => t.one(13, avp, rt::view::no_check),
-            (2524, 10415) => t.one(14, avp, GeranPositioningInfoView::check),
-            (2527, 10415) => t.one(15, avp, UtranPositioningInfoView::check),
-            (1604, 10415) => t.one(16, avp, rt::view::no_check),
-            (1607, 10415) => t.one(17, avp, rt::view::no_check),
-            (2401, 10415) => t.one(18, avp, super::ts29173::ServingNodeView::check),
-            (2546, 10415) => t.one(19, avp, rt::view::check::<u32>),
-            (2552, 10415) => t.one(20, avp, EsmlcCellInfoView::check),
-            (2556, 10415) => t.one(21, avp, rt::view::check_utf8_string),
-            (2557, 10415) => t.one(22, avp, rt::view::check::<u32>),
+            (268, 0) => t.one::<rt::view::Value<u32>>(3, avp),
+            (297, 0) => {
+                t.one::<rt::view::Group<super::base::ExperimentalResultView<'a>>>(4, avp)
+            }
+            (277, 0) => t.one::<rt::view::Value<i32>>(5, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(6, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(7, avp),
+            (1242, 10415) => t.one::<rt::view::NoCheck>(8, avp),
+            (2513, 10415) => t.one::<rt::view::Value<i32>>(9, avp),
+            (2514, 10415) => t.one::<rt::view::Value<u32>>(10, avp),
+            (2515, 10415) => t.one::<rt::view::NoCheck>(11, avp),
+            (2516, 10415) => t.one::<rt::view::NoCheck>(12, avp),
+            (2517, 10415) => t.one::<rt::view::NoCheck>(13, avp),
+            (2524, 10415) => {
+                t.one::<rt::view::Group<GeranPositioningInfoView<'a>>>(14, avp)
+            }
+            (2527, 10415) => {
+                t.one::<rt::view::Group<UtranPositioningInfoView<'a>>>(15, avp)
+            }
+            (1604, 10415) => t.one::<rt::view::NoCheck>(16, avp),
+            (1607, 10415) => t.one::<rt::view::NoCheck>(17, avp),
+            (2401, 10415) => {
+                t.one::<rt::view::Group<super::ts29173::ServingNodeView<'a>>>(18, avp)
+            }
+            (2546, 10415) => t.one::<rt::view::Value<u32>>(19, avp),
+            (2552, 10415) => t.one::<rt::view::Group<EsmlcCellInfoView<'a>>>(20, avp),
+            (2556, 10415) => t.one::<rt::view::Utf8String>(21, avp),
+            (2557, 10415) => t.one::<rt::view::Value<u32>>(22, avp),
             (628, 10415) => {
-                t.any(23, 0, avp, super::ts29229::SupportedFeaturesView::check)
+                t.any::<
+                        rt::view::Group<super::ts29229::SupportedFeaturesView<'a>>,
+                    >(23, 0, avp)
             }
-            (279, 0) => t.one(24, avp, super::base::FailedAvpView::check),
-            (284, 0) => t.any(25, 1, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(26, 2, avp, rt::view::check_diameter_identity),
+            (279, 0) => t.one::<rt::view::Group<super::base::FailedAvpView<'a>>>(24, avp),
+            (284, 0) => {
+                t.any::<rt::view::Group<super::base::ProxyInfoView<'a>>>(25, 1, avp)
+            }
+            (282, 0) => t.any::<rt::view::DiameterIdentity>(26, 2, avp),
             _ => t.extra(),
         }
     }
@@ -8519,47 +8551,61 @@ impl<'a> rt::view::Step<'a> for LocationReportRequestView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (301, 0) => t.one::<rt::view::Value<i32>>(1, avp),
             (260, 0) => {
-                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
+                t.one::<
+                        rt::view::Group<super::base::VendorSpecificApplicationIdView<'a>>,
+                    >(2, avp)
             }
-            (277, 0) => t.one(3, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(5, avp, rt::view::check_diameter_identity),
-            (293, 0) => t.one(6, avp, rt::view::check_diameter_identity),
-            (283, 0) => t.one(7, avp, rt::view::check_diameter_identity),
-            (2518, 10415) => t.one(8, avp, rt::view::check::<i32>),
-            (2501, 10415) => t.one(9, avp, LcsEpsClientNameView::check),
-            (1, 0) => t.one(10, avp, rt::view::check_utf8_string),
-            (701, 10415) => t.one(11, avp, rt::view::no_check),
-            (1402, 10415) => t.one(12, avp, rt::view::check_utf8_string),
-            (1242, 10415) => t.one(13, avp, rt::view::no_check),
-            (2513, 10415) => t.one(14, avp, rt::view::check::<i32>),
-            (2514, 10415) => t.one(15, avp, rt::view::check::<u32>),
-            (2515, 10415) => t.one(16, avp, rt::view::no_check),
-            (2516, 10415) => t.one(17, avp, rt::view::no_check),
-            (2517, 10415) => t.one(18, avp, rt::view::no_check),
-            (2524, 10415) => t.one(19, avp, GeranPositioningInfoView::check),
-            (2527, 10415) => t.one(20, avp, UtranPositioningInfoView::check),
-            (2520, 10415) => t.one(21, avp, rt::view::check::<u32>),
-            (2519, 10415) => t.one(22, avp, rt::view::check::<i32>),
-            (2530, 10415) => t.one(23, avp, rt::view::check::<u32>),
-            (2531, 10415) => t.one(24, avp, rt::view::no_check),
-            (2547, 10415) => t.one(25, avp, DeferredMtLrDataView::check),
-            (2405, 10415) => t.one(26, avp, rt::view::check::<rt::data::Address>),
-            (2541, 10415) => t.one(27, avp, rt::view::check::<u32>),
-            (2540, 10415) => t.one(28, avp, PeriodicLdrInformationView::check),
-            (2552, 10415) => t.one(29, avp, EsmlcCellInfoView::check),
-            (2554, 10415) => t.one(30, avp, rt::view::no_check),
-            (2555, 10415) => t.one(31, avp, DelayedLocationReportingDataView::check),
-            (2556, 10415) => t.one(32, avp, rt::view::check_utf8_string),
-            (2557, 10415) => t.one(33, avp, rt::view::check::<u32>),
+            (277, 0) => t.one::<rt::view::Value<i32>>(3, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(4, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(5, avp),
+            (293, 0) => t.one::<rt::view::DiameterIdentity>(6, avp),
+            (283, 0) => t.one::<rt::view::DiameterIdentity>(7, avp),
+            (2518, 10415) => t.one::<rt::view::Value<i32>>(8, avp),
+            (2501, 10415) => t.one::<rt::view::Group<LcsEpsClientNameView<'a>>>(9, avp),
+            (1, 0) => t.one::<rt::view::Utf8String>(10, avp),
+            (701, 10415) => t.one::<rt::view::NoCheck>(11, avp),
+            (1402, 10415) => t.one::<rt::view::Utf8String>(12, avp),
+            (1242, 10415) => t.one::<rt::view::NoCheck>(13, avp),
+            (2513, 10415) => t.one::<rt::view::Value<i32>>(14, avp),
+            (2514, 10415) => t.one::<rt::view::Value<u32>>(15, avp),
+            (2515, 10415) => t.one::<rt::view::NoCheck>(16, avp),
+            (2516, 10415) => t.one::<rt::view::NoCheck>(17, avp),
+            (2517, 10415) => t.one::<rt::view::NoCheck>(18, avp),
+            (2524, 10415) => {
+                t.one::<rt::view::Group<GeranPositioningInfoView<'a>>>(19, avp)
+            }
+            (2527, 10415) => {
+                t.one::<rt::view::Group<UtranPositioningInfoView<'a>>>(20, avp)
+            }
+            (2520, 10415) => t.one::<rt::view::Value<u32>>(21, avp),
+            (2519, 10415) => t.one::<rt::view::Value<i32>>(22, avp),
+            (2530, 10415) => t.one::<rt::view::Value<u32>>(23, avp),
+            (2531, 10415) => t.one::<rt::view::NoCheck>(24, avp),
+            (2547, 10415) => t.one::<rt::view::Group<DeferredMtLrDataView<'a>>>(25, avp),
+            (2405, 10415) => t.one::<rt::view::Value<rt::data::Address>>(26, avp),
+            (2541, 10415) => t.one::<rt::view::Value<u32>>(27, avp),
+            (2540, 10415) => {
+                t.one::<rt::view::Group<PeriodicLdrInformationView<'a>>>(28, avp)
+            }
+            (2552, 10415) => t.one::<rt::view::Group<EsmlcCellInfoView<'a>>>(29, avp),
+            (2554, 10415) => t.one::<rt::view::NoCheck>(30, avp),
+            (2555, 10415) => {
+                t.one::<rt::view::Group<DelayedLocationReportingDataView<'a>>>(31, avp)
+            }
+            (2556, 10415) => t.one::<rt::view::Utf8String>(32, avp),
+            (2557, 10415) => t.one::<rt::view::Value<u32>>(33, avp),
             (628, 10415) => {
-                t.any(34, 0, avp, super::ts29229::SupportedFeaturesView::check)
+                t.any::<
+                        rt::view::Group<super::ts29229::SupportedFeaturesView<'a>>,
+                    >(34, 0, avp)
             }
-            (284, 0) => t.any(35, 1, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(36, 2, avp, rt::view::check_diameter_identity),
+            (284, 0) => {
+                t.any::<rt::view::Group<super::base::ProxyInfoView<'a>>>(35, 1, avp)
+            }
+            (282, 0) => t.any::<rt::view::DiameterIdentity>(36, 2, avp),
             _ => t.extra(),
         }
     }
@@ -8817,26 +8863,34 @@ impl<'a> rt::view::Step<'a> for LocationReportAnswerView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (301, 0) => t.one::<rt::view::Value<i32>>(1, avp),
             (260, 0) => {
-                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
+                t.one::<
+                        rt::view::Group<super::base::VendorSpecificApplicationIdView<'a>>,
+                    >(2, avp)
             }
-            (268, 0) => t.one(3, avp, rt::view::check::<u32>),
-            (297, 0) => t.one(4, avp, super::base::ExperimentalResultView::check),
-            (277, 0) => t.one(5, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(6, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(7, avp, rt::view::check_diameter_identity),
-            (2405, 10415) => t.one(8, avp, rt::view::check::<rt::data::Address>),
-            (2549, 10415) => t.one(9, avp, rt::view::check::<u32>),
-            (2543, 10415) => t.one(10, avp, ReportingPlmnListView::check),
-            (2531, 10415) => t.one(11, avp, rt::view::no_check),
+            (268, 0) => t.one::<rt::view::Value<u32>>(3, avp),
+            (297, 0) => {
+                t.one::<rt::view::Group<super::base::ExperimentalResultView<'a>>>(4, avp)
+            }
+            (277, 0) => t.one::<rt::view::Value<i32>>(5, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(6, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(7, avp),
+            (2405, 10415) => t.one::<rt::view::Value<rt::data::Address>>(8, avp),
+            (2549, 10415) => t.one::<rt::view::Value<u32>>(9, avp),
+            (2543, 10415) => t.one::<rt::view::Group<ReportingPlmnListView<'a>>>(10, avp),
+            (2531, 10415) => t.one::<rt::view::NoCheck>(11, avp),
             (628, 10415) => {
-                t.any(12, 0, avp, super::ts29229::SupportedFeaturesView::check)
+                t.any::<
+                        rt::view::Group<super::ts29229::SupportedFeaturesView<'a>>,
+                    >(12, 0, avp)
             }
-            (279, 0) => t.one(13, avp, super::base::FailedAvpView::check),
-            (284, 0) => t.any(14, 1, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(15, 2, avp, rt::view::check_diameter_identity),
+            (279, 0) => t.one::<rt::view::Group<super::base::FailedAvpView<'a>>>(13, avp),
+            (284, 0) => {
+                t.any::<rt::view::Group<super::base::ProxyInfoView<'a>>>(14, 1, avp)
+            }
+            (282, 0) => t.any::<rt::view::DiameterIdentity>(15, 2, avp),
             _ => t.extra(),
         }
     }

@@ -1305,15 +1305,15 @@ impl<'a> rt::view::Step<'a> for ServingNodeView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (1489, 10415) => t.one(0, avp, rt::view::no_check),
-            (2409, 10415) => t.one(1, avp, rt::view::check_diameter_identity),
-            (2410, 10415) => t.one(2, avp, rt::view::check_diameter_identity),
-            (2402, 10415) => t.one(3, avp, rt::view::check_diameter_identity),
-            (2408, 10415) => t.one(4, avp, rt::view::check_diameter_identity),
-            (2403, 10415) => t.one(5, avp, rt::view::no_check),
-            (318, 10415) => t.one(6, avp, rt::view::check_diameter_identity),
-            (2404, 10415) => t.one(7, avp, rt::view::check::<u32>),
-            (2405, 10415) => t.one(8, avp, rt::view::check::<rt::data::Address>),
+            (1489, 10415) => t.one::<rt::view::NoCheck>(0, avp),
+            (2409, 10415) => t.one::<rt::view::DiameterIdentity>(1, avp),
+            (2410, 10415) => t.one::<rt::view::DiameterIdentity>(2, avp),
+            (2402, 10415) => t.one::<rt::view::DiameterIdentity>(3, avp),
+            (2408, 10415) => t.one::<rt::view::DiameterIdentity>(4, avp),
+            (2403, 10415) => t.one::<rt::view::NoCheck>(5, avp),
+            (318, 10415) => t.one::<rt::view::DiameterIdentity>(6, avp),
+            (2404, 10415) => t.one::<rt::view::Value<u32>>(7, avp),
+            (2405, 10415) => t.one::<rt::view::Value<rt::data::Address>>(8, avp),
             _ => t.extra(),
         }
     }
@@ -1511,15 +1511,15 @@ impl<'a> rt::view::Step<'a> for AdditionalServingNodeView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (1489, 10415) => t.one(0, avp, rt::view::no_check),
-            (2402, 10415) => t.one(1, avp, rt::view::check_diameter_identity),
-            (2409, 10415) => t.one(2, avp, rt::view::check_diameter_identity),
-            (2410, 10415) => t.one(3, avp, rt::view::check_diameter_identity),
-            (2408, 10415) => t.one(4, avp, rt::view::check_diameter_identity),
-            (2403, 10415) => t.one(5, avp, rt::view::no_check),
-            (318, 10415) => t.one(6, avp, rt::view::check_diameter_identity),
-            (2404, 10415) => t.one(7, avp, rt::view::check::<u32>),
-            (2405, 10415) => t.one(8, avp, rt::view::check::<rt::data::Address>),
+            (1489, 10415) => t.one::<rt::view::NoCheck>(0, avp),
+            (2402, 10415) => t.one::<rt::view::DiameterIdentity>(1, avp),
+            (2409, 10415) => t.one::<rt::view::DiameterIdentity>(2, avp),
+            (2410, 10415) => t.one::<rt::view::DiameterIdentity>(3, avp),
+            (2408, 10415) => t.one::<rt::view::DiameterIdentity>(4, avp),
+            (2403, 10415) => t.one::<rt::view::NoCheck>(5, avp),
+            (318, 10415) => t.one::<rt::view::DiameterIdentity>(6, avp),
+            (2404, 10415) => t.one::<rt::view::Value<u32>>(7, avp),
+            (2405, 10415) => t.one::<rt::view::Value<rt::data::Address>>(8, avp),
             _ => t.extra(),
         }
     }
@@ -1786,24 +1786,30 @@ impl<'a> rt::view::Step<'a> for LcsRoutingInfoRequestView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (301, 0) => t.one::<rt::view::Value<i32>>(1, avp),
             (260, 0) => {
-                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
+                t.one::<
+                        rt::view::Group<super::base::VendorSpecificApplicationIdView<'a>>,
+                    >(2, avp)
             }
-            (277, 0) => t.one(3, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(5, avp, rt::view::check_diameter_identity),
-            (293, 0) => t.one(6, avp, rt::view::check_diameter_identity),
-            (283, 0) => t.one(7, avp, rt::view::check_diameter_identity),
-            (1, 0) => t.one(8, avp, rt::view::check_utf8_string),
-            (701, 10415) => t.one(9, avp, rt::view::no_check),
-            (1474, 10415) => t.one(10, avp, rt::view::no_check),
+            (277, 0) => t.one::<rt::view::Value<i32>>(3, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(4, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(5, avp),
+            (293, 0) => t.one::<rt::view::DiameterIdentity>(6, avp),
+            (283, 0) => t.one::<rt::view::DiameterIdentity>(7, avp),
+            (1, 0) => t.one::<rt::view::Utf8String>(8, avp),
+            (701, 10415) => t.one::<rt::view::NoCheck>(9, avp),
+            (1474, 10415) => t.one::<rt::view::NoCheck>(10, avp),
             (628, 10415) => {
-                t.any(11, 0, avp, super::ts29229::SupportedFeaturesView::check)
+                t.any::<
+                        rt::view::Group<super::ts29229::SupportedFeaturesView<'a>>,
+                    >(11, 0, avp)
             }
-            (284, 0) => t.any(12, 1, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(13, 2, avp, rt::view::check_diameter_identity),
+            (284, 0) => {
+                t.any::<rt::view::Group<super::base::ProxyInfoView<'a>>>(12, 1, avp)
+            }
+            (282, 0) => t.any::<rt::view::DiameterIdentity>(13, 2, avp),
             _ => t.extra(),
         }
     }
@@ -2096,30 +2102,40 @@ impl<'a> rt::view::Step<'a> for LcsRoutingInfoAnswerView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (301, 0) => t.one::<rt::view::Value<i32>>(1, avp),
             (260, 0) => {
-                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
+                t.one::<
+                        rt::view::Group<super::base::VendorSpecificApplicationIdView<'a>>,
+                    >(2, avp)
             }
-            (268, 0) => t.one(3, avp, rt::view::check::<u32>),
-            (297, 0) => t.one(4, avp, super::base::ExperimentalResultView::check),
-            (277, 0) => t.one(5, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(6, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(7, avp, rt::view::check_diameter_identity),
+            (268, 0) => t.one::<rt::view::Value<u32>>(3, avp),
+            (297, 0) => {
+                t.one::<rt::view::Group<super::base::ExperimentalResultView<'a>>>(4, avp)
+            }
+            (277, 0) => t.one::<rt::view::Value<i32>>(5, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(6, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(7, avp),
             (628, 10415) => {
-                t.any(8, 0, avp, super::ts29229::SupportedFeaturesView::check)
+                t.any::<
+                        rt::view::Group<super::ts29229::SupportedFeaturesView<'a>>,
+                    >(8, 0, avp)
             }
-            (1, 0) => t.one(9, avp, rt::view::check_utf8_string),
-            (701, 10415) => t.one(10, avp, rt::view::no_check),
-            (2400, 10415) => t.one(11, avp, rt::view::no_check),
-            (2401, 10415) => t.one(12, avp, ServingNodeView::check),
-            (2406, 10415) => t.any(13, 1, avp, AdditionalServingNodeView::check),
-            (2405, 10415) => t.one(14, avp, rt::view::check::<rt::data::Address>),
-            (2407, 10415) => t.one(15, avp, rt::view::check::<rt::data::Address>),
-            (2411, 10415) => t.one(16, avp, rt::view::check::<u32>),
-            (279, 0) => t.one(17, avp, super::base::FailedAvpView::check),
-            (284, 0) => t.any(18, 2, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(19, 3, avp, rt::view::check_diameter_identity),
+            (1, 0) => t.one::<rt::view::Utf8String>(9, avp),
+            (701, 10415) => t.one::<rt::view::NoCheck>(10, avp),
+            (2400, 10415) => t.one::<rt::view::NoCheck>(11, avp),
+            (2401, 10415) => t.one::<rt::view::Group<ServingNodeView<'a>>>(12, avp),
+            (2406, 10415) => {
+                t.any::<rt::view::Group<AdditionalServingNodeView<'a>>>(13, 1, avp)
+            }
+            (2405, 10415) => t.one::<rt::view::Value<rt::data::Address>>(14, avp),
+            (2407, 10415) => t.one::<rt::view::Value<rt::data::Address>>(15, avp),
+            (2411, 10415) => t.one::<rt::view::Value<u32>>(16, avp),
+            (279, 0) => t.one::<rt::view::Group<super::base::FailedAvpView<'a>>>(17, avp),
+            (284, 0) => {
+                t.any::<rt::view::Group<super::base::ProxyInfoView<'a>>>(18, 2, avp)
+            }
+            (282, 0) => t.any::<rt::view::DiameterIdentity>(19, 3, avp),
             _ => t.extra(),
         }
     }

@@ -22764,16 +22764,18 @@ impl<'a> rt::view::Step<'a> for ChargingRuleInstallView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (1003, 10415) => t.any(0, 0, avp, ChargingRuleDefinitionView::check),
-            (1005, 10415) => t.any(1, 1, avp, rt::view::no_check),
-            (1004, 10415) => t.any(2, 2, avp, rt::view::check_utf8_string),
-            (1020, 10415) => t.one(3, avp, rt::view::no_check),
-            (2828, 10415) => t.one(4, avp, rt::view::check::<u32>),
-            (1043, 10415) => t.one(5, avp, rt::view::check::<rt::data::Time>),
-            (1044, 10415) => t.one(6, avp, rt::view::check::<rt::data::Time>),
-            (1063, 10415) => t.one(7, avp, rt::view::check::<i32>),
-            (1073, 10415) => t.one(8, avp, rt::view::check::<i32>),
-            (1027, 10415) => t.one(9, avp, rt::view::check::<i32>),
+            (1003, 10415) => {
+                t.any::<rt::view::Group<ChargingRuleDefinitionView<'a>>>(0, 0, avp)
+            }
+            (1005, 10415) => t.any::<rt::view::NoCheck>(1, 1, avp),
+            (1004, 10415) => t.any::<rt::view::Utf8String>(2, 2, avp),
+            (1020, 10415) => t.one::<rt::view::NoCheck>(3, avp),
+            (2828, 10415) => t.one::<rt::view::Value<u32>>(4, avp),
+            (1043, 10415) => t.one::<rt::view::Value<rt::data::Time>>(5, avp),
+            (1044, 10415) => t.one::<rt::view::Value<rt::data::Time>>(6, avp),
+            (1063, 10415) => t.one::<rt::view::Value<i32>>(7, avp),
+            (1073, 10415) => t.one::<rt::view::Value<i32>>(8, avp),
+            (1027, 10415) => t.one::<rt::view::Value<i32>>(9, avp),
             _ => t.extra(),
         }
     }
@@ -22923,10 +22925,10 @@ impl<'a> rt::view::Step<'a> for ChargingRuleRemoveView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (1005, 10415) => t.any(0, 0, avp, rt::view::no_check),
-            (1004, 10415) => t.any(1, 1, avp, rt::view::check_utf8_string),
-            (536, 10415) => t.any(2, 2, avp, rt::view::check::<i32>),
-            (2841, 10415) => t.one(3, avp, rt::view::check::<i32>),
+            (1005, 10415) => t.any::<rt::view::NoCheck>(0, 0, avp),
+            (1004, 10415) => t.any::<rt::view::Utf8String>(1, 1, avp),
+            (536, 10415) => t.any::<rt::view::Value<i32>>(2, 2, avp),
+            (2841, 10415) => t.one::<rt::view::Value<i32>>(3, avp),
             _ => t.extra(),
         }
     }
@@ -23287,38 +23289,46 @@ impl<'a> rt::view::Step<'a> for ChargingRuleDefinitionView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (1005, 10415) => t.one(0, avp, rt::view::no_check),
-            (439, 0) => t.one(1, avp, rt::view::check::<u32>),
-            (432, 0) => t.one(2, avp, rt::view::check::<u32>),
-            (1058, 10415) => t.any(3, 0, avp, FlowInformationView::check),
-            (2844, 10415) => t.one(4, avp, rt::view::check::<i32>),
-            (1088, 10415) => t.one(5, avp, rt::view::no_check),
-            (511, 10415) => t.one(6, avp, rt::view::check::<i32>),
-            (1016, 10415) => t.one(7, avp, QosInformationView::check),
-            (1099, 10415) => t.one(8, avp, rt::view::check::<i32>),
-            (1011, 10415) => t.one(9, avp, rt::view::check::<i32>),
-            (1009, 10415) => t.one(10, avp, rt::view::check::<i32>),
-            (1008, 10415) => t.one(11, avp, rt::view::check::<i32>),
-            (2852, 10415) => t.one(12, avp, rt::view::check::<f32>),
-            (2853, 10415) => t.one(13, avp, rt::view::check::<f32>),
-            (1007, 10415) => t.one(14, avp, rt::view::check::<i32>),
-            (1010, 10415) => t.one(15, avp, rt::view::check::<u32>),
-            (505, 10415) => t.one(16, avp, rt::view::no_check),
-            (510, 10415) => t.any(17, 1, avp, super::ts29214::FlowsView::check),
-            (1066, 10415) => t.one(18, avp, rt::view::no_check),
-            (1085, 10415) => t.many(19, 2, 2, avp, RedirectInformationView::check),
-            (2809, 10415) => t.one(20, avp, rt::view::check::<i32>),
-            (529, 10415) => t.one(21, avp, rt::view::check::<i32>),
-            (531, 10415) => t.one(22, avp, rt::view::check_utf8_string),
-            (532, 10415) => t.one(23, avp, rt::view::check_utf8_string),
-            (536, 10415) => t.any(24, 3, avp, rt::view::check::<i32>),
-            (539, 10415) => t.one(25, avp, rt::view::check::<u32>),
-            (540, 10415) => t.one(26, avp, rt::view::check::<u32>),
-            (2836, 10415) => t.one(27, avp, rt::view::no_check),
-            (2837, 10415) => t.one(28, avp, rt::view::no_check),
-            (552, 10415) => t.one(29, avp, rt::view::check::<u64>),
-            (831, 10415) => t.any(30, 4, avp, rt::view::check_utf8_string),
-            (565, 10415) => t.one(31, avp, super::ts29214::CalleeInformationView::check),
+            (1005, 10415) => t.one::<rt::view::NoCheck>(0, avp),
+            (439, 0) => t.one::<rt::view::Value<u32>>(1, avp),
+            (432, 0) => t.one::<rt::view::Value<u32>>(2, avp),
+            (1058, 10415) => t.any::<rt::view::Group<FlowInformationView<'a>>>(3, 0, avp),
+            (2844, 10415) => t.one::<rt::view::Value<i32>>(4, avp),
+            (1088, 10415) => t.one::<rt::view::NoCheck>(5, avp),
+            (511, 10415) => t.one::<rt::view::Value<i32>>(6, avp),
+            (1016, 10415) => t.one::<rt::view::Group<QosInformationView<'a>>>(7, avp),
+            (1099, 10415) => t.one::<rt::view::Value<i32>>(8, avp),
+            (1011, 10415) => t.one::<rt::view::Value<i32>>(9, avp),
+            (1009, 10415) => t.one::<rt::view::Value<i32>>(10, avp),
+            (1008, 10415) => t.one::<rt::view::Value<i32>>(11, avp),
+            (2852, 10415) => t.one::<rt::view::Value<f32>>(12, avp),
+            (2853, 10415) => t.one::<rt::view::Value<f32>>(13, avp),
+            (1007, 10415) => t.one::<rt::view::Value<i32>>(14, avp),
+            (1010, 10415) => t.one::<rt::view::Value<u32>>(15, avp),
+            (505, 10415) => t.one::<rt::view::NoCheck>(16, avp),
+            (510, 10415) => {
+                t.any::<rt::view::Group<super::ts29214::FlowsView<'a>>>(17, 1, avp)
+            }
+            (1066, 10415) => t.one::<rt::view::NoCheck>(18, avp),
+            (1085, 10415) => {
+                t.many::<rt::view::Group<RedirectInformationView<'a>>>(19, 2, 2, avp)
+            }
+            (2809, 10415) => t.one::<rt::view::Value<i32>>(20, avp),
+            (529, 10415) => t.one::<rt::view::Value<i32>>(21, avp),
+            (531, 10415) => t.one::<rt::view::Utf8String>(22, avp),
+            (532, 10415) => t.one::<rt::view::Utf8String>(23, avp),
+            (536, 10415) => t.any::<rt::view::Value<i32>>(24, 3, avp),
+            (539, 10415) => t.one::<rt::view::Value<u32>>(25, avp),
+            (540, 10415) => t.one::<rt::view::Value<u32>>(26, avp),
+            (2836, 10415) => t.one::<rt::view::NoCheck>(27, avp),
+            (2837, 10415) => t.one::<rt::view::NoCheck>(28, avp),
+            (552, 10415) => t.one::<rt::view::Value<u64>>(29, avp),
+            (831, 10415) => t.any::<rt::view::Utf8String>(30, 4, avp),
+            (565, 10415) => {
+                t.one::<
+                        rt::view::Group<super::ts29214::CalleeInformationView<'a>>,
+                    >(31, avp)
+            }
             _ => t.extra(),
         }
     }
@@ -23450,12 +23460,12 @@ impl<'a> rt::view::Step<'a> for TftPacketFilterInformationView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (1010, 10415) => t.one(0, avp, rt::view::check::<u32>),
-            (1012, 10415) => t.one(1, avp, rt::view::check_ip_filter_rule),
-            (1014, 10415) => t.one(2, avp, rt::view::no_check),
-            (1056, 10415) => t.one(3, avp, rt::view::no_check),
-            (1057, 10415) => t.one(4, avp, rt::view::no_check),
-            (1080, 10415) => t.one(5, avp, rt::view::check::<i32>),
+            (1010, 10415) => t.one::<rt::view::Value<u32>>(0, avp),
+            (1012, 10415) => t.one::<rt::view::IpFilterRule>(1, avp),
+            (1014, 10415) => t.one::<rt::view::NoCheck>(2, avp),
+            (1056, 10415) => t.one::<rt::view::NoCheck>(3, avp),
+            (1057, 10415) => t.one::<rt::view::NoCheck>(4, avp),
+            (1080, 10415) => t.one::<rt::view::Value<i32>>(5, avp),
             _ => t.extra(),
         }
     }
@@ -23696,23 +23706,27 @@ impl<'a> rt::view::Step<'a> for QosInformationView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (1028, 10415) => t.one(0, avp, rt::view::check::<i32>),
-            (516, 10415) => t.one(1, avp, rt::view::check::<u32>),
-            (515, 10415) => t.one(2, avp, rt::view::check::<u32>),
-            (555, 10415) => t.one(3, avp, rt::view::check::<u32>),
-            (554, 10415) => t.one(4, avp, rt::view::check::<u32>),
-            (1026, 10415) => t.one(5, avp, rt::view::check::<u32>),
-            (1025, 10415) => t.one(6, avp, rt::view::check::<u32>),
-            (2851, 10415) => t.one(7, avp, rt::view::check::<u32>),
-            (2850, 10415) => t.one(8, avp, rt::view::check::<u32>),
-            (1020, 10415) => t.one(9, avp, rt::view::no_check),
-            (1034, 10415) => t.one(10, avp, AllocationRetentionPriorityView::check),
-            (1041, 10415) => t.one(11, avp, rt::view::check::<u32>),
-            (1040, 10415) => t.one(12, avp, rt::view::check::<u32>),
-            (2849, 10415) => t.one(13, avp, rt::view::check::<u32>),
-            (2848, 10415) => t.one(14, avp, rt::view::check::<u32>),
+            (1028, 10415) => t.one::<rt::view::Value<i32>>(0, avp),
+            (516, 10415) => t.one::<rt::view::Value<u32>>(1, avp),
+            (515, 10415) => t.one::<rt::view::Value<u32>>(2, avp),
+            (555, 10415) => t.one::<rt::view::Value<u32>>(3, avp),
+            (554, 10415) => t.one::<rt::view::Value<u32>>(4, avp),
+            (1026, 10415) => t.one::<rt::view::Value<u32>>(5, avp),
+            (1025, 10415) => t.one::<rt::view::Value<u32>>(6, avp),
+            (2851, 10415) => t.one::<rt::view::Value<u32>>(7, avp),
+            (2850, 10415) => t.one::<rt::view::Value<u32>>(8, avp),
+            (1020, 10415) => t.one::<rt::view::NoCheck>(9, avp),
+            (1034, 10415) => {
+                t.one::<rt::view::Group<AllocationRetentionPriorityView<'a>>>(10, avp)
+            }
+            (1041, 10415) => t.one::<rt::view::Value<u32>>(11, avp),
+            (1040, 10415) => t.one::<rt::view::Value<u32>>(12, avp),
+            (2849, 10415) => t.one::<rt::view::Value<u32>>(13, avp),
+            (2848, 10415) => t.one::<rt::view::Value<u32>>(14, avp),
             (2818, 10415) => {
-                t.any(15, 0, avp, ConditionalApnAggregateMaxBitrateView::check)
+                t.any::<
+                        rt::view::Group<ConditionalApnAggregateMaxBitrateView<'a>>,
+                    >(15, 0, avp)
             }
             _ => t.extra(),
         }
@@ -23929,16 +23943,20 @@ impl<'a> rt::view::Step<'a> for ChargingRuleReportView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (1005, 10415) => t.any(0, 0, avp, rt::view::no_check),
-            (1004, 10415) => t.any(1, 1, avp, rt::view::check_utf8_string),
-            (1020, 10415) => t.one(2, avp, rt::view::no_check),
-            (1019, 10415) => t.one(3, avp, rt::view::check::<i32>),
-            (1031, 10415) => t.one(4, avp, rt::view::check::<i32>),
+            (1005, 10415) => t.any::<rt::view::NoCheck>(0, 0, avp),
+            (1004, 10415) => t.any::<rt::view::Utf8String>(1, 1, avp),
+            (1020, 10415) => t.one::<rt::view::NoCheck>(2, avp),
+            (1019, 10415) => t.one::<rt::view::Value<i32>>(3, avp),
+            (1031, 10415) => t.one::<rt::view::Value<i32>>(4, avp),
             (430, 0) => {
-                t.one(5, avp, super::credit_control::FinalUnitIndicationView::check)
+                t.one::<
+                        rt::view::Group<
+                            super::credit_control::FinalUnitIndicationView<'a>,
+                        >,
+                    >(5, avp)
             }
-            (2819, 10415) => t.any(6, 2, avp, rt::view::no_check),
-            (552, 10415) => t.any(7, 3, avp, rt::view::check::<u64>),
+            (2819, 10415) => t.any::<rt::view::NoCheck>(6, 2, avp),
+            (552, 10415) => t.any::<rt::view::Value<u64>>(7, 3, avp),
             _ => t.extra(),
         }
     }
@@ -24080,10 +24098,10 @@ impl<'a> rt::view::Step<'a> for AccessNetworkChargingIdentifierGxView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (503, 10415) => t.one(0, avp, rt::view::no_check),
-            (1004, 10415) => t.any(1, 0, avp, rt::view::check_utf8_string),
-            (1005, 10415) => t.any(2, 1, avp, rt::view::no_check),
-            (2827, 10415) => t.one(3, avp, rt::view::check::<i32>),
+            (503, 10415) => t.one::<rt::view::NoCheck>(0, avp),
+            (1004, 10415) => t.any::<rt::view::Utf8String>(1, 0, avp),
+            (1005, 10415) => t.any::<rt::view::NoCheck>(2, 1, avp),
+            (2827, 10415) => t.one::<rt::view::Value<i32>>(3, avp),
             _ => t.extra(),
         }
     }
@@ -24378,27 +24396,37 @@ impl<'a> rt::view::Step<'a> for EventReportIndicationView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (1503, 10415) => t.one(0, avp, rt::view::check::<i32>),
-            (1006, 10415) => t.any(1, 0, avp, rt::view::check::<i32>),
-            (2319, 10415) => t.one(2, avp, super::ts32299::UserCsgInformationView::check),
-            (1027, 10415) => t.one(3, avp, rt::view::check::<i32>),
-            (1050, 10415) => t.many(4, 1, 2, avp, rt::view::check::<rt::data::Address>),
-            (6, 10415) => t.one(5, avp, rt::view::no_check),
-            (15, 10415) => t.one(6, avp, rt::view::no_check),
-            (18, 10415) => t.one(7, avp, rt::view::check_utf8_string),
-            (8, 0) => t.one(8, avp, rt::view::no_check),
-            (1032, 10415) => t.one(9, avp, rt::view::check::<i32>),
-            (909, 10415) => t.one(10, avp, rt::view::check_utf8_string),
-            (22, 10415) => t.one(11, avp, rt::view::no_check),
-            (1458, 10415) => t.one(12, avp, super::ts29272::TraceDataView::check),
-            (1459, 10415) => t.one(13, avp, rt::view::no_check),
-            (9010, 5535) => t.one(14, avp, rt::view::check_utf8_string),
-            (23, 10415) => t.one(15, avp, rt::view::no_check),
-            (1079, 10415) => t.one(16, avp, rt::view::check::<rt::data::Address>),
-            (2805, 10415) => t.one(17, avp, rt::view::check::<rt::data::Address>),
-            (2804, 10415) => t.one(18, avp, rt::view::check::<rt::data::Address>),
-            (2806, 10415) => t.one(19, avp, rt::view::check::<u32>),
-            (2822, 10415) => t.one(20, avp, PresenceReportingAreaInformationView::check),
+            (1503, 10415) => t.one::<rt::view::Value<i32>>(0, avp),
+            (1006, 10415) => t.any::<rt::view::Value<i32>>(1, 0, avp),
+            (2319, 10415) => {
+                t.one::<
+                        rt::view::Group<super::ts32299::UserCsgInformationView<'a>>,
+                    >(2, avp)
+            }
+            (1027, 10415) => t.one::<rt::view::Value<i32>>(3, avp),
+            (1050, 10415) => t.many::<rt::view::Value<rt::data::Address>>(4, 1, 2, avp),
+            (6, 10415) => t.one::<rt::view::NoCheck>(5, avp),
+            (15, 10415) => t.one::<rt::view::NoCheck>(6, avp),
+            (18, 10415) => t.one::<rt::view::Utf8String>(7, avp),
+            (8, 0) => t.one::<rt::view::NoCheck>(8, avp),
+            (1032, 10415) => t.one::<rt::view::Value<i32>>(9, avp),
+            (909, 10415) => t.one::<rt::view::Utf8String>(10, avp),
+            (22, 10415) => t.one::<rt::view::NoCheck>(11, avp),
+            (1458, 10415) => {
+                t.one::<rt::view::Group<super::ts29272::TraceDataView<'a>>>(12, avp)
+            }
+            (1459, 10415) => t.one::<rt::view::NoCheck>(13, avp),
+            (9010, 5535) => t.one::<rt::view::Utf8String>(14, avp),
+            (23, 10415) => t.one::<rt::view::NoCheck>(15, avp),
+            (1079, 10415) => t.one::<rt::view::Value<rt::data::Address>>(16, avp),
+            (2805, 10415) => t.one::<rt::view::Value<rt::data::Address>>(17, avp),
+            (2804, 10415) => t.one::<rt::view::Value<rt::data::Address>>(18, avp),
+            (2806, 10415) => t.one::<rt::view::Value<u32>>(19, avp),
+            (2822, 10415) => {
+                t.one::<
+                        rt::view::Group<PresenceReportingAreaInformationView<'a>>,
+                    >(20, avp)
+            }
             _ => t.extra(),
         }
     }
@@ -24604,9 +24632,9 @@ impl<'a> rt::view::Step<'a> for AllocationRetentionPriorityView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (1046, 10415) => t.one(0, avp, rt::view::check::<u32>),
-            (1047, 10415) => t.one(1, avp, rt::view::check::<i32>),
-            (1048, 10415) => t.one(2, avp, rt::view::check::<i32>),
+            (1046, 10415) => t.one::<rt::view::Value<u32>>(0, avp),
+            (1047, 10415) => t.one::<rt::view::Value<i32>>(1, avp),
+            (1048, 10415) => t.one::<rt::view::Value<i32>>(2, avp),
             _ => t.extra(),
         }
     }
@@ -24790,8 +24818,8 @@ impl<'a> rt::view::Step<'a> for TunnelInformationView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (1037, 10415) => t.one(0, avp, rt::view::check::<u32>),
-            (1036, 10415) => t.many(1, 0, 2, avp, rt::view::check_ip_filter_rule),
+            (1037, 10415) => t.one::<rt::view::Value<u32>>(0, avp),
+            (1036, 10415) => t.many::<rt::view::IpFilterRule>(1, 0, 2, avp),
             _ => t.extra(),
         }
     }
@@ -24924,8 +24952,8 @@ impl<'a> rt::view::Step<'a> for CoaInformationView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (1038, 10415) => t.one(0, avp, TunnelInformationView::check),
-            (1035, 10415) => t.one(1, avp, rt::view::check::<rt::data::Address>),
+            (1038, 10415) => t.one::<rt::view::Group<TunnelInformationView<'a>>>(0, avp),
+            (1035, 10415) => t.one::<rt::view::Value<rt::data::Address>>(1, avp),
             _ => t.extra(),
         }
     }
@@ -25067,8 +25095,10 @@ impl<'a> rt::view::Step<'a> for DefaultEpsBearerQosView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (1028, 10415) => t.one(0, avp, rt::view::check::<i32>),
-            (1034, 10415) => t.one(1, avp, AllocationRetentionPriorityView::check),
+            (1028, 10415) => t.one::<rt::view::Value<i32>>(0, avp),
+            (1034, 10415) => {
+                t.one::<rt::view::Group<AllocationRetentionPriorityView<'a>>>(1, avp)
+            }
             _ => t.extra(),
         }
     }
@@ -25260,14 +25290,14 @@ impl<'a> rt::view::Step<'a> for FlowInformationView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (507, 10415) => t.one(0, avp, rt::view::check_ip_filter_rule),
-            (1060, 10415) => t.one(1, avp, rt::view::no_check),
-            (1072, 10415) => t.one(2, avp, rt::view::check::<i32>),
-            (1014, 10415) => t.one(3, avp, rt::view::no_check),
-            (1056, 10415) => t.one(4, avp, rt::view::no_check),
-            (1057, 10415) => t.one(5, avp, rt::view::no_check),
-            (1080, 10415) => t.one(6, avp, rt::view::check::<i32>),
-            (1077, 10415) => t.one(7, avp, rt::view::no_check),
+            (507, 10415) => t.one::<rt::view::IpFilterRule>(0, avp),
+            (1060, 10415) => t.one::<rt::view::NoCheck>(1, avp),
+            (1072, 10415) => t.one::<rt::view::Value<i32>>(2, avp),
+            (1014, 10415) => t.one::<rt::view::NoCheck>(3, avp),
+            (1056, 10415) => t.one::<rt::view::NoCheck>(4, avp),
+            (1057, 10415) => t.one::<rt::view::NoCheck>(5, avp),
+            (1080, 10415) => t.one::<rt::view::Value<i32>>(6, avp),
+            (1077, 10415) => t.one::<rt::view::NoCheck>(7, avp),
             _ => t.extra(),
         }
     }
@@ -25447,13 +25477,13 @@ impl<'a> rt::view::Step<'a> for PacketFilterInformationView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (1060, 10415) => t.one(0, avp, rt::view::no_check),
-            (1010, 10415) => t.one(1, avp, rt::view::check::<u32>),
-            (1059, 10415) => t.one(2, avp, rt::view::check_ip_filter_rule),
-            (1014, 10415) => t.one(3, avp, rt::view::no_check),
-            (1056, 10415) => t.one(4, avp, rt::view::no_check),
-            (1057, 10415) => t.one(5, avp, rt::view::no_check),
-            (1080, 10415) => t.one(6, avp, rt::view::check::<i32>),
+            (1060, 10415) => t.one::<rt::view::NoCheck>(0, avp),
+            (1010, 10415) => t.one::<rt::view::Value<u32>>(1, avp),
+            (1059, 10415) => t.one::<rt::view::IpFilterRule>(2, avp),
+            (1014, 10415) => t.one::<rt::view::NoCheck>(3, avp),
+            (1056, 10415) => t.one::<rt::view::NoCheck>(4, avp),
+            (1057, 10415) => t.one::<rt::view::NoCheck>(5, avp),
+            (1080, 10415) => t.one::<rt::view::Value<i32>>(6, avp),
             _ => t.extra(),
         }
     }
@@ -25661,23 +25691,23 @@ impl<'a> rt::view::Step<'a> for UsageMonitoringInformationView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (1066, 10415) => t.one(0, avp, rt::view::no_check),
+            (1066, 10415) => t.one::<rt::view::NoCheck>(0, avp),
             (431, 0) => {
-                t.many(
-                    1,
-                    0,
-                    2,
-                    avp,
-                    super::credit_control::GrantedServiceUnitView::check,
-                )
+                t.many::<
+                        rt::view::Group<
+                            super::credit_control::GrantedServiceUnitView<'a>,
+                        >,
+                    >(1, 0, 2, avp)
             }
             (446, 0) => {
-                t.many(2, 1, 2, avp, super::credit_control::UsedServiceUnitView::check)
+                t.many::<
+                        rt::view::Group<super::credit_control::UsedServiceUnitView<'a>>,
+                    >(2, 1, 2, avp)
             }
-            (881, 10415) => t.one(3, avp, rt::view::check::<u32>),
-            (1068, 10415) => t.one(4, avp, rt::view::check::<i32>),
-            (1069, 10415) => t.one(5, avp, rt::view::check::<i32>),
-            (1070, 10415) => t.one(6, avp, rt::view::check::<i32>),
+            (881, 10415) => t.one::<rt::view::Value<u32>>(3, avp),
+            (1068, 10415) => t.one::<rt::view::Value<i32>>(4, avp),
+            (1069, 10415) => t.one::<rt::view::Value<i32>>(5, avp),
+            (1070, 10415) => t.one::<rt::view::Value<i32>>(6, avp),
             _ => t.extra(),
         }
     }
@@ -25807,7 +25837,9 @@ impl<'a> rt::view::Step<'a> for RoutingRuleInstallView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (1076, 10415) => t.any(0, 0, avp, RoutingRuleDefinitionView::check),
+            (1076, 10415) => {
+                t.any::<rt::view::Group<RoutingRuleDefinitionView<'a>>>(0, 0, avp)
+            }
             _ => t.extra(),
         }
     }
@@ -25919,7 +25951,7 @@ impl<'a> rt::view::Step<'a> for RoutingRuleRemoveView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (1077, 10415) => t.any(0, 0, avp, rt::view::no_check),
+            (1077, 10415) => t.any::<rt::view::NoCheck>(0, 0, avp),
             _ => t.extra(),
         }
     }
@@ -26061,11 +26093,11 @@ impl<'a> rt::view::Step<'a> for RoutingRuleDefinitionView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (1077, 10415) => t.one(0, avp, rt::view::no_check),
-            (1078, 10415) => t.any(1, 0, avp, RoutingFilterView::check),
-            (1010, 10415) => t.one(2, avp, rt::view::check::<u32>),
-            (1079, 10415) => t.one(3, avp, rt::view::check::<rt::data::Address>),
-            (1027, 10415) => t.one(4, avp, rt::view::check::<i32>),
+            (1077, 10415) => t.one::<rt::view::NoCheck>(0, avp),
+            (1078, 10415) => t.any::<rt::view::Group<RoutingFilterView<'a>>>(1, 0, avp),
+            (1010, 10415) => t.one::<rt::view::Value<u32>>(2, avp),
+            (1079, 10415) => t.one::<rt::view::Value<rt::data::Address>>(3, avp),
+            (1027, 10415) => t.one::<rt::view::Value<i32>>(4, avp),
             _ => t.extra(),
         }
     }
@@ -26192,11 +26224,11 @@ impl<'a> rt::view::Step<'a> for RoutingFilterView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (507, 10415) => t.one(0, avp, rt::view::check_ip_filter_rule),
-            (1080, 10415) => t.one(1, avp, rt::view::check::<i32>),
-            (1014, 10415) => t.one(2, avp, rt::view::no_check),
-            (1056, 10415) => t.one(3, avp, rt::view::no_check),
-            (1057, 10415) => t.one(4, avp, rt::view::no_check),
+            (507, 10415) => t.one::<rt::view::IpFilterRule>(0, avp),
+            (1080, 10415) => t.one::<rt::view::Value<i32>>(1, avp),
+            (1014, 10415) => t.one::<rt::view::NoCheck>(2, avp),
+            (1056, 10415) => t.one::<rt::view::NoCheck>(3, avp),
+            (1057, 10415) => t.one::<rt::view::NoCheck>(4, avp),
             _ => t.extra(),
         }
     }
@@ -26312,9 +26344,9 @@ impl<'a> rt::view::Step<'a> for TdfInformationView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (1090, 10415) => t.one(0, avp, rt::view::check_diameter_identity),
-            (1089, 10415) => t.one(1, avp, rt::view::check_diameter_identity),
-            (1091, 10415) => t.one(2, avp, rt::view::check::<rt::data::Address>),
+            (1090, 10415) => t.one::<rt::view::DiameterIdentity>(0, avp),
+            (1089, 10415) => t.one::<rt::view::DiameterIdentity>(1, avp),
+            (1091, 10415) => t.one::<rt::view::Value<rt::data::Address>>(2, avp),
             _ => t.extra(),
         }
     }
@@ -26464,9 +26496,9 @@ impl<'a> rt::view::Step<'a> for RedirectInformationView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (1086, 10415) => t.one(0, avp, rt::view::check::<i32>),
-            (433, 0) => t.one(1, avp, rt::view::check::<i32>),
-            (435, 0) => t.one(2, avp, rt::view::check_utf8_string),
+            (1086, 10415) => t.one::<rt::view::Value<i32>>(0, avp),
+            (433, 0) => t.one::<rt::view::Value<i32>>(1, avp),
+            (435, 0) => t.one::<rt::view::Utf8String>(2, avp),
             _ => t.extra(),
         }
     }
@@ -26629,9 +26661,9 @@ impl<'a> rt::view::Step<'a> for ApplicationDetectionInformationView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (1088, 10415) => t.one(0, avp, rt::view::no_check),
-            (2802, 10415) => t.one(1, avp, rt::view::no_check),
-            (1058, 10415) => t.any(2, 0, avp, FlowInformationView::check),
+            (1088, 10415) => t.one::<rt::view::NoCheck>(0, avp),
+            (2802, 10415) => t.one::<rt::view::NoCheck>(1, avp),
+            (1058, 10415) => t.any::<rt::view::Group<FlowInformationView<'a>>>(2, 0, avp),
             _ => t.extra(),
         }
     }
@@ -26769,10 +26801,10 @@ impl<'a> rt::view::Step<'a> for DefaultQosInformationView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (1028, 10415) => t.one(0, avp, rt::view::check::<i32>),
-            (516, 10415) => t.one(1, avp, rt::view::check::<u32>),
-            (515, 10415) => t.one(2, avp, rt::view::check::<u32>),
-            (2817, 10415) => t.one(3, avp, rt::view::check_utf8_string),
+            (1028, 10415) => t.one::<rt::view::Value<i32>>(0, avp),
+            (516, 10415) => t.one::<rt::view::Value<u32>>(1, avp),
+            (515, 10415) => t.one::<rt::view::Value<u32>>(2, avp),
+            (2817, 10415) => t.one::<rt::view::Utf8String>(3, avp),
             _ => t.extra(),
         }
     }
@@ -26960,12 +26992,12 @@ impl<'a> rt::view::Step<'a> for ConditionalApnAggregateMaxBitrateView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (1041, 10415) => t.one(0, avp, rt::view::check::<u32>),
-            (1040, 10415) => t.one(1, avp, rt::view::check::<u32>),
-            (2849, 10415) => t.one(2, avp, rt::view::check::<u32>),
-            (2848, 10415) => t.one(3, avp, rt::view::check::<u32>),
-            (1027, 10415) => t.any(4, 0, avp, rt::view::check::<i32>),
-            (1032, 10415) => t.any(5, 1, avp, rt::view::check::<i32>),
+            (1041, 10415) => t.one::<rt::view::Value<u32>>(0, avp),
+            (1040, 10415) => t.one::<rt::view::Value<u32>>(1, avp),
+            (2849, 10415) => t.one::<rt::view::Value<u32>>(2, avp),
+            (2848, 10415) => t.one::<rt::view::Value<u32>>(3, avp),
+            (1027, 10415) => t.any::<rt::view::Value<i32>>(4, 0, avp),
+            (1032, 10415) => t.any::<rt::view::Value<i32>>(5, 1, avp),
             _ => t.extra(),
         }
     }
@@ -27145,10 +27177,10 @@ impl<'a> rt::view::Step<'a> for PresenceReportingAreaInformationView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (2821, 10415) => t.one(0, avp, rt::view::no_check),
-            (2823, 10415) => t.one(1, avp, rt::view::check::<u32>),
-            (2820, 10415) => t.one(2, avp, rt::view::no_check),
-            (2855, 10415) => t.one(3, avp, rt::view::check::<u32>),
+            (2821, 10415) => t.one::<rt::view::NoCheck>(0, avp),
+            (2823, 10415) => t.one::<rt::view::Value<u32>>(1, avp),
+            (2820, 10415) => t.one::<rt::view::NoCheck>(2, avp),
+            (2855, 10415) => t.one::<rt::view::Value<u32>>(3, avp),
             _ => t.extra(),
         }
     }
@@ -27310,10 +27342,10 @@ impl<'a> rt::view::Step<'a> for FixedUserLocationInfoView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (1524, 10415) => t.one(0, avp, rt::view::check_utf8_string),
-            (2716, 10415) => t.one(1, avp, rt::view::check_utf8_string),
-            (302, 13019) => t.one(2, avp, rt::view::no_check),
-            (313, 13019) => t.one(3, avp, rt::view::check_utf8_string),
+            (1524, 10415) => t.one::<rt::view::Utf8String>(0, avp),
+            (2716, 10415) => t.one::<rt::view::Utf8String>(1, avp),
+            (302, 13019) => t.one::<rt::view::NoCheck>(2, avp),
+            (313, 13019) => t.one::<rt::view::Utf8String>(3, avp),
             _ => t.extra(),
         }
     }
@@ -27455,9 +27487,9 @@ impl<'a> rt::view::Step<'a> for RoutingRuleReportView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (1077, 10415) => t.any(0, 0, avp, rt::view::no_check),
-            (1019, 10415) => t.one(1, avp, rt::view::check::<i32>),
-            (2834, 10415) => t.one(2, avp, rt::view::check::<u32>),
+            (1077, 10415) => t.any::<rt::view::NoCheck>(0, 0, avp),
+            (1019, 10415) => t.one::<rt::view::Value<i32>>(1, avp),
+            (2834, 10415) => t.one::<rt::view::Value<u32>>(2, avp),
             _ => t.extra(),
         }
     }
@@ -27611,14 +27643,18 @@ impl<'a> rt::view::Step<'a> for ConditionalPolicyInformationView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (2839, 10415) => t.one(0, avp, rt::view::check::<rt::data::Time>),
-            (1049, 10415) => t.one(1, avp, DefaultEpsBearerQosView::check),
-            (1041, 10415) => t.one(2, avp, rt::view::check::<u32>),
-            (1040, 10415) => t.one(3, avp, rt::view::check::<u32>),
-            (2849, 10415) => t.one(4, avp, rt::view::check::<u32>),
-            (2848, 10415) => t.one(5, avp, rt::view::check::<u32>),
+            (2839, 10415) => t.one::<rt::view::Value<rt::data::Time>>(0, avp),
+            (1049, 10415) => {
+                t.one::<rt::view::Group<DefaultEpsBearerQosView<'a>>>(1, avp)
+            }
+            (1041, 10415) => t.one::<rt::view::Value<u32>>(2, avp),
+            (1040, 10415) => t.one::<rt::view::Value<u32>>(3, avp),
+            (2849, 10415) => t.one::<rt::view::Value<u32>>(4, avp),
+            (2848, 10415) => t.one::<rt::view::Value<u32>>(5, avp),
             (2818, 10415) => {
-                t.any(6, 0, avp, ConditionalApnAggregateMaxBitrateView::check)
+                t.any::<
+                        rt::view::Group<ConditionalApnAggregateMaxBitrateView<'a>>,
+                    >(6, 0, avp)
             }
             _ => t.extra(),
         }
@@ -27731,7 +27767,9 @@ impl<'a> rt::view::Step<'a> for PraInstallView<'a> {
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
             (2822, 10415) => {
-                t.any(0, 0, avp, PresenceReportingAreaInformationView::check)
+                t.any::<
+                        rt::view::Group<PresenceReportingAreaInformationView<'a>>,
+                    >(0, 0, avp)
             }
             _ => t.extra(),
         }
@@ -27841,7 +27879,7 @@ impl<'a> rt::view::Step<'a> for PraRemoveView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (2821, 10415) => t.any(0, 0, avp, rt::view::no_check),
+            (2821, 10415) => t.any::<rt::view::NoCheck>(0, 0, avp),
             _ => t.extra(),
         }
     }
@@ -28011,12 +28049,14 @@ impl<'a> rt::view::Step<'a> for QosRuleInstallView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (1053, 10415) => t.any(0, 0, avp, QosRuleDefinitionView::check),
-            (1054, 10415) => t.any(1, 1, avp, rt::view::no_check),
-            (1074, 10415) => t.any(2, 2, avp, rt::view::check_utf8_string),
-            (1038, 10415) => t.one(3, avp, TunnelInformationView::check),
-            (1043, 10415) => t.one(4, avp, rt::view::check::<rt::data::Time>),
-            (1044, 10415) => t.one(5, avp, rt::view::check::<rt::data::Time>),
+            (1053, 10415) => {
+                t.any::<rt::view::Group<QosRuleDefinitionView<'a>>>(0, 0, avp)
+            }
+            (1054, 10415) => t.any::<rt::view::NoCheck>(1, 1, avp),
+            (1074, 10415) => t.any::<rt::view::Utf8String>(2, 2, avp),
+            (1038, 10415) => t.one::<rt::view::Group<TunnelInformationView<'a>>>(3, avp),
+            (1043, 10415) => t.one::<rt::view::Value<rt::data::Time>>(4, avp),
+            (1044, 10415) => t.one::<rt::view::Value<rt::data::Time>>(5, avp),
             _ => t.extra(),
         }
     }
@@ -28141,8 +28181,8 @@ impl<'a> rt::view::Step<'a> for QosRuleRemoveView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (1054, 10415) => t.any(0, 0, avp, rt::view::no_check),
-            (1074, 10415) => t.any(1, 1, avp, rt::view::check_utf8_string),
+            (1054, 10415) => t.any::<rt::view::NoCheck>(0, 0, avp),
+            (1074, 10415) => t.any::<rt::view::Utf8String>(1, 1, avp),
             _ => t.extra(),
         }
     }
@@ -28304,14 +28344,14 @@ impl<'a> rt::view::Step<'a> for QosRuleDefinitionView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (1054, 10415) => t.one(0, avp, rt::view::no_check),
-            (1058, 10415) => t.any(1, 0, avp, FlowInformationView::check),
-            (1016, 10415) => t.one(2, avp, QosInformationView::check),
-            (1010, 10415) => t.one(3, avp, rt::view::check::<u32>),
-            (536, 10415) => t.any(4, 1, avp, rt::view::check::<i32>),
-            (539, 10415) => t.one(5, avp, rt::view::check::<u32>),
-            (540, 10415) => t.one(6, avp, rt::view::check::<u32>),
-            (552, 10415) => t.one(7, avp, rt::view::check::<u64>),
+            (1054, 10415) => t.one::<rt::view::NoCheck>(0, avp),
+            (1058, 10415) => t.any::<rt::view::Group<FlowInformationView<'a>>>(1, 0, avp),
+            (1016, 10415) => t.one::<rt::view::Group<QosInformationView<'a>>>(2, avp),
+            (1010, 10415) => t.one::<rt::view::Value<u32>>(3, avp),
+            (536, 10415) => t.any::<rt::view::Value<i32>>(4, 1, avp),
+            (539, 10415) => t.one::<rt::view::Value<u32>>(5, avp),
+            (540, 10415) => t.one::<rt::view::Value<u32>>(6, avp),
+            (552, 10415) => t.one::<rt::view::Value<u64>>(7, avp),
             _ => t.extra(),
         }
     }
@@ -28469,11 +28509,11 @@ impl<'a> rt::view::Step<'a> for QosRuleReportView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (1054, 10415) => t.any(0, 0, avp, rt::view::no_check),
-            (1074, 10415) => t.any(1, 1, avp, rt::view::check_utf8_string),
-            (1019, 10415) => t.one(2, avp, rt::view::check::<i32>),
-            (1031, 10415) => t.one(3, avp, rt::view::check::<i32>),
-            (552, 10415) => t.any(4, 2, avp, rt::view::check::<u64>),
+            (1054, 10415) => t.any::<rt::view::NoCheck>(0, 0, avp),
+            (1074, 10415) => t.any::<rt::view::Utf8String>(1, 1, avp),
+            (1019, 10415) => t.one::<rt::view::Value<i32>>(2, avp),
+            (1031, 10415) => t.one::<rt::view::Value<i32>>(3, avp),
+            (552, 10415) => t.any::<rt::view::Value<u64>>(4, 2, avp),
             _ => t.extra(),
         }
     }
@@ -28638,12 +28678,14 @@ impl<'a> rt::view::Step<'a> for AdcRuleInstallView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (1094, 10415) => t.any(0, 0, avp, AdcRuleDefinitionView::check),
-            (1096, 10415) => t.any(1, 1, avp, rt::view::no_check),
-            (1095, 10415) => t.any(2, 2, avp, rt::view::check_utf8_string),
-            (2828, 10415) => t.one(3, avp, rt::view::check::<u32>),
-            (1043, 10415) => t.one(4, avp, rt::view::check::<rt::data::Time>),
-            (1044, 10415) => t.one(5, avp, rt::view::check::<rt::data::Time>),
+            (1094, 10415) => {
+                t.any::<rt::view::Group<AdcRuleDefinitionView<'a>>>(0, 0, avp)
+            }
+            (1096, 10415) => t.any::<rt::view::NoCheck>(1, 1, avp),
+            (1095, 10415) => t.any::<rt::view::Utf8String>(2, 2, avp),
+            (2828, 10415) => t.one::<rt::view::Value<u32>>(3, avp),
+            (1043, 10415) => t.one::<rt::view::Value<rt::data::Time>>(4, avp),
+            (1044, 10415) => t.one::<rt::view::Value<rt::data::Time>>(5, avp),
             _ => t.extra(),
         }
     }
@@ -28768,8 +28810,8 @@ impl<'a> rt::view::Step<'a> for AdcRuleRemoveView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (1096, 10415) => t.any(0, 0, avp, rt::view::no_check),
-            (1095, 10415) => t.any(1, 1, avp, rt::view::check_utf8_string),
+            (1096, 10415) => t.any::<rt::view::NoCheck>(0, 0, avp),
+            (1095, 10415) => t.any::<rt::view::Utf8String>(1, 1, avp),
             _ => t.extra(),
         }
     }
@@ -29015,26 +29057,28 @@ impl<'a> rt::view::Step<'a> for AdcRuleDefinitionView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (1096, 10415) => t.one(0, avp, rt::view::no_check),
-            (1088, 10415) => t.one(1, avp, rt::view::no_check),
-            (1058, 10415) => t.any(2, 0, avp, FlowInformationView::check),
-            (439, 0) => t.one(3, avp, rt::view::check::<u32>),
-            (432, 0) => t.one(4, avp, rt::view::check::<u32>),
-            (1011, 10415) => t.one(5, avp, rt::view::check::<i32>),
-            (1009, 10415) => t.one(6, avp, rt::view::check::<i32>),
-            (1008, 10415) => t.one(7, avp, rt::view::check::<i32>),
-            (1007, 10415) => t.one(8, avp, rt::view::check::<i32>),
-            (1010, 10415) => t.one(9, avp, rt::view::check::<u32>),
-            (511, 10415) => t.one(10, avp, rt::view::check::<i32>),
-            (1016, 10415) => t.one(11, avp, QosInformationView::check),
-            (1066, 10415) => t.one(12, avp, rt::view::no_check),
-            (531, 10415) => t.one(13, avp, rt::view::check_utf8_string),
-            (532, 10415) => t.one(14, avp, rt::view::check_utf8_string),
-            (1085, 10415) => t.any(15, 1, avp, RedirectInformationView::check),
-            (2809, 10415) => t.one(16, avp, rt::view::check::<i32>),
-            (2836, 10415) => t.one(17, avp, rt::view::no_check),
-            (2837, 10415) => t.one(18, avp, rt::view::no_check),
-            (1014, 10415) => t.one(19, avp, rt::view::no_check),
+            (1096, 10415) => t.one::<rt::view::NoCheck>(0, avp),
+            (1088, 10415) => t.one::<rt::view::NoCheck>(1, avp),
+            (1058, 10415) => t.any::<rt::view::Group<FlowInformationView<'a>>>(2, 0, avp),
+            (439, 0) => t.one::<rt::view::Value<u32>>(3, avp),
+            (432, 0) => t.one::<rt::view::Value<u32>>(4, avp),
+            (1011, 10415) => t.one::<rt::view::Value<i32>>(5, avp),
+            (1009, 10415) => t.one::<rt::view::Value<i32>>(6, avp),
+            (1008, 10415) => t.one::<rt::view::Value<i32>>(7, avp),
+            (1007, 10415) => t.one::<rt::view::Value<i32>>(8, avp),
+            (1010, 10415) => t.one::<rt::view::Value<u32>>(9, avp),
+            (511, 10415) => t.one::<rt::view::Value<i32>>(10, avp),
+            (1016, 10415) => t.one::<rt::view::Group<QosInformationView<'a>>>(11, avp),
+            (1066, 10415) => t.one::<rt::view::NoCheck>(12, avp),
+            (531, 10415) => t.one::<rt::view::Utf8String>(13, avp),
+            (532, 10415) => t.one::<rt::view::Utf8String>(14, avp),
+            (1085, 10415) => {
+                t.any::<rt::view::Group<RedirectInformationView<'a>>>(15, 1, avp)
+            }
+            (2809, 10415) => t.one::<rt::view::Value<i32>>(16, avp),
+            (2836, 10415) => t.one::<rt::view::NoCheck>(17, avp),
+            (2837, 10415) => t.one::<rt::view::NoCheck>(18, avp),
+            (1014, 10415) => t.one::<rt::view::NoCheck>(19, avp),
             _ => t.extra(),
         }
     }
@@ -29191,12 +29235,16 @@ impl<'a> rt::view::Step<'a> for AdcRuleReportView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (1096, 10415) => t.any(0, 0, avp, rt::view::no_check),
-            (1095, 10415) => t.any(1, 1, avp, rt::view::check_utf8_string),
-            (1019, 10415) => t.one(2, avp, rt::view::check::<i32>),
-            (1031, 10415) => t.one(3, avp, rt::view::check::<i32>),
+            (1096, 10415) => t.any::<rt::view::NoCheck>(0, 0, avp),
+            (1095, 10415) => t.any::<rt::view::Utf8String>(1, 1, avp),
+            (1019, 10415) => t.one::<rt::view::Value<i32>>(2, avp),
+            (1031, 10415) => t.one::<rt::view::Value<i32>>(3, avp),
             (430, 0) => {
-                t.one(4, avp, super::credit_control::FinalUnitIndicationView::check)
+                t.one::<
+                        rt::view::Group<
+                            super::credit_control::FinalUnitIndicationView<'a>,
+                        >,
+                    >(4, avp)
             }
             _ => t.extra(),
         }
@@ -29323,9 +29371,9 @@ impl<'a> rt::view::Step<'a> for CsServiceResourceReportView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (2807, 10415) => t.one(0, avp, rt::view::no_check),
-            (2815, 10415) => t.one(1, avp, rt::view::check::<i32>),
-            (2814, 10415) => t.one(2, avp, rt::view::check::<i32>),
+            (2807, 10415) => t.one::<rt::view::NoCheck>(0, avp),
+            (2815, 10415) => t.one::<rt::view::Value<i32>>(1, avp),
+            (2814, 10415) => t.one::<rt::view::Value<i32>>(2, avp),
             _ => t.extra(),
         }
     }
@@ -30226,112 +30274,152 @@ impl<'a> rt::view::Step<'a> for TgppGxCreditControlRequestView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
-            (258, 0) => t.one(2, avp, rt::view::check::<u32>),
-            (264, 0) => t.one(3, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (283, 0) => t.one(5, avp, rt::view::check_diameter_identity),
-            (416, 0) => t.one(6, avp, rt::view::check::<i32>),
-            (415, 0) => t.one(7, avp, rt::view::check::<u32>),
-            (1082, 10415) => t.one(8, avp, rt::view::check::<u32>),
-            (293, 0) => t.one(9, avp, rt::view::check_diameter_identity),
-            (278, 0) => t.one(10, avp, rt::view::check::<u32>),
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (301, 0) => t.one::<rt::view::Value<i32>>(1, avp),
+            (258, 0) => t.one::<rt::view::Value<u32>>(2, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(3, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(4, avp),
+            (283, 0) => t.one::<rt::view::DiameterIdentity>(5, avp),
+            (416, 0) => t.one::<rt::view::Value<i32>>(6, avp),
+            (415, 0) => t.one::<rt::view::Value<u32>>(7, avp),
+            (1082, 10415) => t.one::<rt::view::Value<u32>>(8, avp),
+            (293, 0) => t.one::<rt::view::DiameterIdentity>(9, avp),
+            (278, 0) => t.one::<rt::view::Value<u32>>(10, avp),
             (443, 0) => {
-                t.any(11, 0, avp, super::credit_control::SubscriptionIdView::check)
+                t.any::<
+                        rt::view::Group<super::credit_control::SubscriptionIdView<'a>>,
+                    >(11, 0, avp)
             }
-            (621, 0) => t.one(12, avp, super::doic::OcSupportedFeaturesView::check),
+            (621, 0) => {
+                t.one::<
+                        rt::view::Group<super::doic::OcSupportedFeaturesView<'a>>,
+                    >(12, avp)
+            }
             (628, 10415) => {
-                t.any(13, 1, avp, super::ts29229::SupportedFeaturesView::check)
+                t.any::<
+                        rt::view::Group<super::ts29229::SupportedFeaturesView<'a>>,
+                    >(13, 1, avp)
             }
-            (1087, 10415) => t.one(14, avp, TdfInformationView::check),
-            (1024, 10415) => t.one(15, avp, rt::view::check::<i32>),
-            (1061, 10415) => t.any(16, 2, avp, PacketFilterInformationView::check),
-            (1062, 10415) => t.one(17, avp, rt::view::check::<i32>),
-            (1020, 10415) => t.one(18, avp, rt::view::no_check),
-            (1021, 10415) => t.one(19, avp, rt::view::check::<i32>),
-            (2051, 10415) => t.one(20, avp, rt::view::check::<i32>),
-            (2068, 10415) => t.one(21, avp, rt::view::check::<i32>),
-            (2050, 10415) => t.one(22, avp, rt::view::check::<u32>),
-            (8, 0) => t.one(23, avp, rt::view::no_check),
-            (97, 0) => t.one(24, avp, rt::view::no_check),
-            (1027, 10415) => t.one(25, avp, rt::view::check::<i32>),
-            (21, 10415) => t.one(26, avp, rt::view::no_check),
-            (1503, 10415) => t.one(27, avp, rt::view::check::<i32>),
-            (1032, 10415) => t.one(28, avp, rt::view::check::<i32>),
-            (295, 0) => t.one(29, avp, rt::view::check::<i32>),
+            (1087, 10415) => t.one::<rt::view::Group<TdfInformationView<'a>>>(14, avp),
+            (1024, 10415) => t.one::<rt::view::Value<i32>>(15, avp),
+            (1061, 10415) => {
+                t.any::<rt::view::Group<PacketFilterInformationView<'a>>>(16, 2, avp)
+            }
+            (1062, 10415) => t.one::<rt::view::Value<i32>>(17, avp),
+            (1020, 10415) => t.one::<rt::view::NoCheck>(18, avp),
+            (1021, 10415) => t.one::<rt::view::Value<i32>>(19, avp),
+            (2051, 10415) => t.one::<rt::view::Value<i32>>(20, avp),
+            (2068, 10415) => t.one::<rt::view::Value<i32>>(21, avp),
+            (2050, 10415) => t.one::<rt::view::Value<u32>>(22, avp),
+            (8, 0) => t.one::<rt::view::NoCheck>(23, avp),
+            (97, 0) => t.one::<rt::view::NoCheck>(24, avp),
+            (1027, 10415) => t.one::<rt::view::Value<i32>>(25, avp),
+            (21, 10415) => t.one::<rt::view::NoCheck>(26, avp),
+            (1503, 10415) => t.one::<rt::view::Value<i32>>(27, avp),
+            (1032, 10415) => t.one::<rt::view::Value<i32>>(28, avp),
+            (295, 0) => t.one::<rt::view::Value<i32>>(29, avp),
             (458, 0) => {
-                t.one(30, avp, super::credit_control::UserEquipmentInfoView::check)
+                t.one::<
+                        rt::view::Group<super::credit_control::UserEquipmentInfoView<'a>>,
+                    >(30, avp)
             }
             (653, 0) => {
-                t.one(
-                    31,
-                    avp,
-                    super::credit_control::UserEquipmentInfoExtensionView::check,
-                )
+                t.one::<
+                        rt::view::Group<
+                            super::credit_control::UserEquipmentInfoExtensionView<'a>,
+                        >,
+                    >(31, avp)
             }
-            (1016, 10415) => t.one(32, avp, QosInformationView::check),
-            (1029, 10415) => t.one(33, avp, rt::view::check::<i32>),
-            (1030, 10415) => t.one(34, avp, rt::view::check::<i32>),
-            (1049, 10415) => t.one(35, avp, DefaultEpsBearerQosView::check),
-            (2816, 10415) => t.one(36, avp, DefaultQosInformationView::check),
-            (1050, 10415) => t.many(37, 3, 2, avp, rt::view::check::<rt::data::Address>),
-            (2811, 10415) => t.one(38, avp, rt::view::check::<i32>),
-            (18, 10415) => t.one(39, avp, rt::view::check_utf8_string),
-            (6, 10415) => t.one(40, avp, rt::view::no_check),
-            (15, 10415) => t.one(41, avp, rt::view::no_check),
-            (7, 10415) => t.one(42, avp, rt::view::no_check),
-            (16, 10415) => t.one(43, avp, rt::view::no_check),
-            (12, 10415) => t.one(44, avp, rt::view::check_utf8_string),
-            (909, 10415) => t.one(45, avp, rt::view::check_utf8_string),
-            (22, 10415) => t.one(46, avp, rt::view::no_check),
-            (2825, 10415) => t.one(47, avp, FixedUserLocationInfoView::check),
-            (2812, 10415) => t.one(48, avp, rt::view::check::<rt::data::Time>),
+            (1016, 10415) => t.one::<rt::view::Group<QosInformationView<'a>>>(32, avp),
+            (1029, 10415) => t.one::<rt::view::Value<i32>>(33, avp),
+            (1030, 10415) => t.one::<rt::view::Value<i32>>(34, avp),
+            (1049, 10415) => {
+                t.one::<rt::view::Group<DefaultEpsBearerQosView<'a>>>(35, avp)
+            }
+            (2816, 10415) => {
+                t.one::<rt::view::Group<DefaultQosInformationView<'a>>>(36, avp)
+            }
+            (1050, 10415) => t.many::<rt::view::Value<rt::data::Address>>(37, 3, 2, avp),
+            (2811, 10415) => t.one::<rt::view::Value<i32>>(38, avp),
+            (18, 10415) => t.one::<rt::view::Utf8String>(39, avp),
+            (6, 10415) => t.one::<rt::view::NoCheck>(40, avp),
+            (15, 10415) => t.one::<rt::view::NoCheck>(41, avp),
+            (7, 10415) => t.one::<rt::view::NoCheck>(42, avp),
+            (16, 10415) => t.one::<rt::view::NoCheck>(43, avp),
+            (12, 10415) => t.one::<rt::view::Utf8String>(44, avp),
+            (909, 10415) => t.one::<rt::view::Utf8String>(45, avp),
+            (22, 10415) => t.one::<rt::view::NoCheck>(46, avp),
+            (2825, 10415) => {
+                t.one::<rt::view::Group<FixedUserLocationInfoView<'a>>>(47, avp)
+            }
+            (2812, 10415) => t.one::<rt::view::Value<rt::data::Time>>(48, avp),
             (2319, 10415) => {
-                t.one(49, avp, super::ts32299::UserCsgInformationView::check)
+                t.one::<
+                        rt::view::Group<super::ts32299::UserCsgInformationView<'a>>,
+                    >(49, avp)
             }
-            (29, 10415) => t.one(50, avp, rt::view::no_check),
-            (23, 10415) => t.one(51, avp, rt::view::no_check),
-            (2819, 10415) => t.any(52, 4, avp, rt::view::no_check),
-            (13, 10415) => t.one(53, avp, rt::view::check_utf8_string),
-            (30, 0) => t.one(54, avp, rt::view::check_utf8_string),
-            (1065, 10415) => t.one(55, avp, rt::view::no_check),
-            (1000, 10415) => t.one(56, avp, rt::view::check::<i32>),
-            (1009, 10415) => t.one(57, avp, rt::view::check::<i32>),
-            (1008, 10415) => t.one(58, avp, rt::view::check::<i32>),
-            (1013, 10415) => t.any(59, 5, avp, TftPacketFilterInformationView::check),
-            (1018, 10415) => t.any(60, 6, avp, ChargingRuleReportView::check),
+            (29, 10415) => t.one::<rt::view::NoCheck>(50, avp),
+            (23, 10415) => t.one::<rt::view::NoCheck>(51, avp),
+            (2819, 10415) => t.any::<rt::view::NoCheck>(52, 4, avp),
+            (13, 10415) => t.one::<rt::view::Utf8String>(53, avp),
+            (30, 0) => t.one::<rt::view::Utf8String>(54, avp),
+            (1065, 10415) => t.one::<rt::view::NoCheck>(55, avp),
+            (1000, 10415) => t.one::<rt::view::Value<i32>>(56, avp),
+            (1009, 10415) => t.one::<rt::view::Value<i32>>(57, avp),
+            (1008, 10415) => t.one::<rt::view::Value<i32>>(58, avp),
+            (1013, 10415) => {
+                t.any::<rt::view::Group<TftPacketFilterInformationView<'a>>>(59, 5, avp)
+            }
+            (1018, 10415) => {
+                t.any::<rt::view::Group<ChargingRuleReportView<'a>>>(60, 6, avp)
+            }
             (1098, 10415) => {
-                t.any(61, 7, avp, ApplicationDetectionInformationView::check)
+                t.any::<
+                        rt::view::Group<ApplicationDetectionInformationView<'a>>,
+                    >(61, 7, avp)
             }
-            (1006, 10415) => t.any(62, 8, avp, rt::view::check::<i32>),
-            (1033, 10415) => t.one(63, avp, EventReportIndicationView::check),
-            (501, 10415) => t.one(64, avp, rt::view::check::<rt::data::Address>),
+            (1006, 10415) => t.any::<rt::view::Value<i32>>(62, 8, avp),
+            (1033, 10415) => {
+                t.one::<rt::view::Group<EventReportIndicationView<'a>>>(63, avp)
+            }
+            (501, 10415) => t.one::<rt::view::Value<rt::data::Address>>(64, avp),
             (1022, 10415) => {
-                t.any(65, 9, avp, AccessNetworkChargingIdentifierGxView::check)
+                t.any::<
+                        rt::view::Group<AccessNetworkChargingIdentifierGxView<'a>>,
+                    >(65, 9, avp)
             }
-            (1039, 10415) => t.any(66, 10, avp, CoaInformationView::check),
-            (1067, 10415) => t.any(67, 11, avp, UsageMonitoringInformationView::check),
-            (2831, 10415) => t.one(68, avp, rt::view::check::<i32>),
-            (2830, 10415) => t.one(69, avp, rt::view::check::<i32>),
-            (2829, 10415) => t.one(70, avp, rt::view::check::<i32>),
-            (1536, 10415) => t.one(71, avp, rt::view::check::<u64>),
-            (1537, 10415) => t.one(72, avp, rt::view::check::<u32>),
-            (2833, 10415) => t.one(73, avp, rt::view::check::<u32>),
-            (1081, 10415) => t.one(74, avp, RoutingRuleInstallView::check),
-            (1075, 10415) => t.one(75, avp, RoutingRuleRemoveView::check),
-            (2804, 10415) => t.one(76, avp, rt::view::check::<rt::data::Address>),
-            (2805, 10415) => t.one(77, avp, rt::view::check::<rt::data::Address>),
-            (2806, 10415) => t.one(78, avp, rt::view::check::<u32>),
-            (2843, 10415) => t.one(79, avp, rt::view::check::<u32>),
+            (1039, 10415) => {
+                t.any::<rt::view::Group<CoaInformationView<'a>>>(66, 10, avp)
+            }
+            (1067, 10415) => {
+                t.any::<rt::view::Group<UsageMonitoringInformationView<'a>>>(67, 11, avp)
+            }
+            (2831, 10415) => t.one::<rt::view::Value<i32>>(68, avp),
+            (2830, 10415) => t.one::<rt::view::Value<i32>>(69, avp),
+            (2829, 10415) => t.one::<rt::view::Value<i32>>(70, avp),
+            (1536, 10415) => t.one::<rt::view::Value<u64>>(71, avp),
+            (1537, 10415) => t.one::<rt::view::Value<u32>>(72, avp),
+            (2833, 10415) => t.one::<rt::view::Value<u32>>(73, avp),
+            (1081, 10415) => {
+                t.one::<rt::view::Group<RoutingRuleInstallView<'a>>>(74, avp)
+            }
+            (1075, 10415) => t.one::<rt::view::Group<RoutingRuleRemoveView<'a>>>(75, avp),
+            (2804, 10415) => t.one::<rt::view::Value<rt::data::Address>>(76, avp),
+            (2805, 10415) => t.one::<rt::view::Value<rt::data::Address>>(77, avp),
+            (2806, 10415) => t.one::<rt::view::Value<u32>>(78, avp),
+            (2843, 10415) => t.one::<rt::view::Value<u32>>(79, avp),
             (2822, 10415) => {
-                t.any(80, 12, avp, PresenceReportingAreaInformationView::check)
+                t.any::<
+                        rt::view::Group<PresenceReportingAreaInformationView<'a>>,
+                    >(80, 12, avp)
             }
-            (302, 13019) => t.one(81, avp, rt::view::no_check),
-            (313, 13019) => t.one(82, avp, rt::view::check_utf8_string),
-            (284, 0) => t.any(83, 13, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(84, 14, avp, rt::view::check_diameter_identity),
-            (2847, 10415) => t.one(85, avp, rt::view::check::<i32>),
+            (302, 13019) => t.one::<rt::view::NoCheck>(81, avp),
+            (313, 13019) => t.one::<rt::view::Utf8String>(82, avp),
+            (284, 0) => {
+                t.any::<rt::view::Group<super::base::ProxyInfoView<'a>>>(83, 13, avp)
+            }
+            (282, 0) => t.any::<rt::view::DiameterIdentity>(84, 14, avp),
+            (2847, 10415) => t.one::<rt::view::Value<i32>>(85, avp),
             _ => t.extra(),
         }
     }
@@ -30954,64 +31042,100 @@ impl<'a> rt::view::Step<'a> for TgppGxCreditControlAnswerView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
-            (258, 0) => t.one(2, avp, rt::view::check::<u32>),
-            (264, 0) => t.one(3, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (268, 0) => t.one(5, avp, rt::view::check::<u32>),
-            (297, 0) => t.one(6, avp, super::base::ExperimentalResultView::check),
-            (416, 0) => t.one(7, avp, rt::view::check::<i32>),
-            (415, 0) => t.one(8, avp, rt::view::check::<u32>),
-            (621, 0) => t.one(9, avp, super::doic::OcSupportedFeaturesView::check),
-            (623, 0) => t.one(10, avp, super::doic::OcOlrView::check),
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (301, 0) => t.one::<rt::view::Value<i32>>(1, avp),
+            (258, 0) => t.one::<rt::view::Value<u32>>(2, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(3, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(4, avp),
+            (268, 0) => t.one::<rt::view::Value<u32>>(5, avp),
+            (297, 0) => {
+                t.one::<rt::view::Group<super::base::ExperimentalResultView<'a>>>(6, avp)
+            }
+            (416, 0) => t.one::<rt::view::Value<i32>>(7, avp),
+            (415, 0) => t.one::<rt::view::Value<u32>>(8, avp),
+            (621, 0) => {
+                t.one::<
+                        rt::view::Group<super::doic::OcSupportedFeaturesView<'a>>,
+                    >(9, avp)
+            }
+            (623, 0) => t.one::<rt::view::Group<super::doic::OcOlrView<'a>>>(10, avp),
             (628, 10415) => {
-                t.any(11, 0, avp, super::ts29229::SupportedFeaturesView::check)
+                t.any::<
+                        rt::view::Group<super::ts29229::SupportedFeaturesView<'a>>,
+                    >(11, 0, avp)
             }
-            (1023, 10415) => t.one(12, avp, rt::view::check::<i32>),
-            (1006, 10415) => t.any(13, 1, avp, rt::view::check::<i32>),
-            (1033, 10415) => t.one(14, avp, EventReportIndicationView::check),
-            (278, 0) => t.one(15, avp, rt::view::check::<u32>),
-            (292, 0) => t.any(16, 2, avp, rt::view::check::<rt::data::DiameterUri>),
-            (261, 0) => t.one(17, avp, rt::view::check::<i32>),
-            (262, 0) => t.one(18, avp, rt::view::check::<u32>),
-            (1002, 10415) => t.any(19, 3, avp, ChargingRuleRemoveView::check),
-            (1001, 10415) => t.any(20, 4, avp, ChargingRuleInstallView::check),
+            (1023, 10415) => t.one::<rt::view::Value<i32>>(12, avp),
+            (1006, 10415) => t.any::<rt::view::Value<i32>>(13, 1, avp),
+            (1033, 10415) => {
+                t.one::<rt::view::Group<EventReportIndicationView<'a>>>(14, avp)
+            }
+            (278, 0) => t.one::<rt::view::Value<u32>>(15, avp),
+            (292, 0) => t.any::<rt::view::Value<rt::data::DiameterUri>>(16, 2, avp),
+            (261, 0) => t.one::<rt::view::Value<i32>>(17, avp),
+            (262, 0) => t.one::<rt::view::Value<u32>>(18, avp),
+            (1002, 10415) => {
+                t.any::<rt::view::Group<ChargingRuleRemoveView<'a>>>(19, 3, avp)
+            }
+            (1001, 10415) => {
+                t.any::<rt::view::Group<ChargingRuleInstallView<'a>>>(20, 4, avp)
+            }
             (618, 10415) => {
-                t.one(21, avp, super::ts29229::ChargingInformationView::check)
+                t.one::<
+                        rt::view::Group<super::ts29229::ChargingInformationView<'a>>,
+                    >(21, avp)
             }
-            (1009, 10415) => t.one(22, avp, rt::view::check::<i32>),
-            (1008, 10415) => t.one(23, avp, rt::view::check::<i32>),
-            (1016, 10415) => t.any(24, 5, avp, QosInformationView::check),
-            (1042, 10415) => t.one(25, avp, rt::view::check::<rt::data::Time>),
-            (1049, 10415) => t.one(26, avp, DefaultEpsBearerQosView::check),
-            (2816, 10415) => t.one(27, avp, DefaultQosInformationView::check),
-            (1000, 10415) => t.one(28, avp, rt::view::check::<i32>),
-            (1067, 10415) => t.any(29, 6, avp, UsageMonitoringInformationView::check),
-            (1071, 10415) => t.any(30, 7, avp, rt::view::check::<i32>),
+            (1009, 10415) => t.one::<rt::view::Value<i32>>(22, avp),
+            (1008, 10415) => t.one::<rt::view::Value<i32>>(23, avp),
+            (1016, 10415) => t.any::<rt::view::Group<QosInformationView<'a>>>(24, 5, avp),
+            (1042, 10415) => t.one::<rt::view::Value<rt::data::Time>>(25, avp),
+            (1049, 10415) => {
+                t.one::<rt::view::Group<DefaultEpsBearerQosView<'a>>>(26, avp)
+            }
+            (2816, 10415) => {
+                t.one::<rt::view::Group<DefaultQosInformationView<'a>>>(27, avp)
+            }
+            (1000, 10415) => t.one::<rt::view::Value<i32>>(28, avp),
+            (1067, 10415) => {
+                t.any::<rt::view::Group<UsageMonitoringInformationView<'a>>>(29, 6, avp)
+            }
+            (1071, 10415) => t.any::<rt::view::Value<i32>>(30, 7, avp),
             (2319, 10415) => {
-                t.one(31, avp, super::ts32299::UserCsgInformationView::check)
+                t.one::<
+                        rt::view::Group<super::ts32299::UserCsgInformationView<'a>>,
+                    >(31, avp)
             }
-            (2845, 10415) => t.one(32, avp, PraInstallView::check),
-            (2846, 10415) => t.one(33, avp, PraRemoveView::check),
-            (2822, 10415) => t.one(34, avp, PresenceReportingAreaInformationView::check),
-            (1045, 10415) => t.one(35, avp, rt::view::check::<i32>),
-            (2831, 10415) => t.one(36, avp, rt::view::check::<i32>),
-            (2830, 10415) => t.one(37, avp, rt::view::check::<i32>),
-            (2829, 10415) => t.one(38, avp, rt::view::check::<i32>),
-            (2832, 10415) => t.one(39, avp, rt::view::check::<u32>),
-            (2835, 10415) => t.any(40, 8, avp, RoutingRuleReportView::check),
+            (2845, 10415) => t.one::<rt::view::Group<PraInstallView<'a>>>(32, avp),
+            (2846, 10415) => t.one::<rt::view::Group<PraRemoveView<'a>>>(33, avp),
+            (2822, 10415) => {
+                t.one::<
+                        rt::view::Group<PresenceReportingAreaInformationView<'a>>,
+                    >(34, avp)
+            }
+            (1045, 10415) => t.one::<rt::view::Value<i32>>(35, avp),
+            (2831, 10415) => t.one::<rt::view::Value<i32>>(36, avp),
+            (2830, 10415) => t.one::<rt::view::Value<i32>>(37, avp),
+            (2829, 10415) => t.one::<rt::view::Value<i32>>(38, avp),
+            (2832, 10415) => t.one::<rt::view::Value<u32>>(39, avp),
+            (2835, 10415) => {
+                t.any::<rt::view::Group<RoutingRuleReportView<'a>>>(40, 8, avp)
+            }
             (2840, 10415) => {
-                t.many(41, 9, 4, avp, ConditionalPolicyInformationView::check)
+                t.many::<
+                        rt::view::Group<ConditionalPolicyInformationView<'a>>,
+                    >(41, 9, 4, avp)
             }
-            (2842, 10415) => t.one(42, avp, rt::view::check::<i32>),
-            (1027, 10415) => t.one(43, avp, rt::view::check::<i32>),
-            (281, 0) => t.one(44, avp, rt::view::check_utf8_string),
-            (294, 0) => t.one(45, avp, rt::view::check_diameter_identity),
-            (279, 0) => t.one(46, avp, super::base::FailedAvpView::check),
-            (284, 0) => t.any(47, 10, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(48, 11, avp, rt::view::check_diameter_identity),
-            (650, 0) => t.any(49, 12, avp, super::rfc8583::LoadView::check),
+            (2842, 10415) => t.one::<rt::view::Value<i32>>(42, avp),
+            (1027, 10415) => t.one::<rt::view::Value<i32>>(43, avp),
+            (281, 0) => t.one::<rt::view::Utf8String>(44, avp),
+            (294, 0) => t.one::<rt::view::DiameterIdentity>(45, avp),
+            (279, 0) => t.one::<rt::view::Group<super::base::FailedAvpView<'a>>>(46, avp),
+            (284, 0) => {
+                t.any::<rt::view::Group<super::base::ProxyInfoView<'a>>>(47, 10, avp)
+            }
+            (282, 0) => t.any::<rt::view::DiameterIdentity>(48, 11, avp),
+            (650, 0) => {
+                t.any::<rt::view::Group<super::rfc8583::LoadView<'a>>>(49, 12, avp)
+            }
             _ => t.extra(),
         }
     }
@@ -31413,37 +31537,57 @@ impl<'a> rt::view::Step<'a> for TgppGxReAuthRequestView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
-            (258, 0) => t.one(2, avp, rt::view::check::<u32>),
-            (264, 0) => t.one(3, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (283, 0) => t.one(5, avp, rt::view::check_diameter_identity),
-            (293, 0) => t.one(6, avp, rt::view::check_diameter_identity),
-            (285, 0) => t.one(7, avp, rt::view::check::<i32>),
-            (1045, 10415) => t.one(8, avp, rt::view::check::<i32>),
-            (278, 0) => t.one(9, avp, rt::view::check::<u32>),
-            (621, 0) => t.one(10, avp, super::doic::OcSupportedFeaturesView::check),
-            (1006, 10415) => t.any(11, 0, avp, rt::view::check::<i32>),
-            (1033, 10415) => t.one(12, avp, EventReportIndicationView::check),
-            (1002, 10415) => t.any(13, 1, avp, ChargingRuleRemoveView::check),
-            (1001, 10415) => t.any(14, 2, avp, ChargingRuleInstallView::check),
-            (1049, 10415) => t.one(15, avp, DefaultEpsBearerQosView::check),
-            (1016, 10415) => t.any(16, 3, avp, QosInformationView::check),
-            (2816, 10415) => t.one(17, avp, DefaultQosInformationView::check),
-            (1042, 10415) => t.one(18, avp, rt::view::check::<rt::data::Time>),
-            (1067, 10415) => t.any(19, 4, avp, UsageMonitoringInformationView::check),
-            (2826, 10415) => t.one(20, avp, rt::view::check::<u32>),
-            (2840, 10415) => {
-                t.many(21, 5, 4, avp, ConditionalPolicyInformationView::check)
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (301, 0) => t.one::<rt::view::Value<i32>>(1, avp),
+            (258, 0) => t.one::<rt::view::Value<u32>>(2, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(3, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(4, avp),
+            (283, 0) => t.one::<rt::view::DiameterIdentity>(5, avp),
+            (293, 0) => t.one::<rt::view::DiameterIdentity>(6, avp),
+            (285, 0) => t.one::<rt::view::Value<i32>>(7, avp),
+            (1045, 10415) => t.one::<rt::view::Value<i32>>(8, avp),
+            (278, 0) => t.one::<rt::view::Value<u32>>(9, avp),
+            (621, 0) => {
+                t.one::<
+                        rt::view::Group<super::doic::OcSupportedFeaturesView<'a>>,
+                    >(10, avp)
             }
-            (2842, 10415) => t.one(22, avp, rt::view::check::<i32>),
-            (1027, 10415) => t.one(23, avp, rt::view::check::<i32>),
-            (2845, 10415) => t.one(24, avp, PraInstallView::check),
-            (2846, 10415) => t.one(25, avp, PraRemoveView::check),
-            (1071, 10415) => t.any(26, 6, avp, rt::view::check::<i32>),
-            (284, 0) => t.any(27, 7, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(28, 8, avp, rt::view::check_diameter_identity),
+            (1006, 10415) => t.any::<rt::view::Value<i32>>(11, 0, avp),
+            (1033, 10415) => {
+                t.one::<rt::view::Group<EventReportIndicationView<'a>>>(12, avp)
+            }
+            (1002, 10415) => {
+                t.any::<rt::view::Group<ChargingRuleRemoveView<'a>>>(13, 1, avp)
+            }
+            (1001, 10415) => {
+                t.any::<rt::view::Group<ChargingRuleInstallView<'a>>>(14, 2, avp)
+            }
+            (1049, 10415) => {
+                t.one::<rt::view::Group<DefaultEpsBearerQosView<'a>>>(15, avp)
+            }
+            (1016, 10415) => t.any::<rt::view::Group<QosInformationView<'a>>>(16, 3, avp),
+            (2816, 10415) => {
+                t.one::<rt::view::Group<DefaultQosInformationView<'a>>>(17, avp)
+            }
+            (1042, 10415) => t.one::<rt::view::Value<rt::data::Time>>(18, avp),
+            (1067, 10415) => {
+                t.any::<rt::view::Group<UsageMonitoringInformationView<'a>>>(19, 4, avp)
+            }
+            (2826, 10415) => t.one::<rt::view::Value<u32>>(20, avp),
+            (2840, 10415) => {
+                t.many::<
+                        rt::view::Group<ConditionalPolicyInformationView<'a>>,
+                    >(21, 5, 4, avp)
+            }
+            (2842, 10415) => t.one::<rt::view::Value<i32>>(22, avp),
+            (1027, 10415) => t.one::<rt::view::Value<i32>>(23, avp),
+            (2845, 10415) => t.one::<rt::view::Group<PraInstallView<'a>>>(24, avp),
+            (2846, 10415) => t.one::<rt::view::Group<PraRemoveView<'a>>>(25, avp),
+            (1071, 10415) => t.any::<rt::view::Value<i32>>(26, 6, avp),
+            (284, 0) => {
+                t.any::<rt::view::Group<super::base::ProxyInfoView<'a>>>(27, 7, avp)
+            }
+            (282, 0) => t.any::<rt::view::DiameterIdentity>(28, 8, avp),
             _ => t.extra(),
         }
     }
@@ -31783,36 +31927,50 @@ impl<'a> rt::view::Step<'a> for TgppGxReAuthAnswerView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(2, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(3, avp, rt::view::check_diameter_identity),
-            (268, 0) => t.one(4, avp, rt::view::check::<u32>),
-            (297, 0) => t.one(5, avp, super::base::ExperimentalResultView::check),
-            (278, 0) => t.one(6, avp, rt::view::check::<u32>),
-            (621, 0) => t.one(7, avp, super::doic::OcSupportedFeaturesView::check),
-            (623, 0) => t.one(8, avp, super::doic::OcOlrView::check),
-            (1027, 10415) => t.one(9, avp, rt::view::check::<i32>),
-            (1032, 10415) => t.one(10, avp, rt::view::check::<i32>),
-            (1503, 10415) => t.one(11, avp, rt::view::check::<i32>),
-            (1050, 10415) => t.many(12, 0, 2, avp, rt::view::check::<rt::data::Address>),
-            (18, 10415) => t.one(13, avp, rt::view::check_utf8_string),
-            (6, 10415) => t.one(14, avp, rt::view::no_check),
-            (15, 10415) => t.one(15, avp, rt::view::no_check),
-            (909, 10415) => t.one(16, avp, rt::view::check_utf8_string),
-            (22, 10415) => t.one(17, avp, rt::view::no_check),
-            (2812, 10415) => t.one(18, avp, rt::view::check::<rt::data::Time>),
-            (2824, 10415) => t.one(19, avp, rt::view::check::<u32>),
-            (2319, 10415) => {
-                t.one(20, avp, super::ts32299::UserCsgInformationView::check)
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (301, 0) => t.one::<rt::view::Value<i32>>(1, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(2, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(3, avp),
+            (268, 0) => t.one::<rt::view::Value<u32>>(4, avp),
+            (297, 0) => {
+                t.one::<rt::view::Group<super::base::ExperimentalResultView<'a>>>(5, avp)
             }
-            (23, 10415) => t.one(21, avp, rt::view::no_check),
-            (2816, 10415) => t.one(22, avp, DefaultQosInformationView::check),
-            (1018, 10415) => t.any(23, 1, avp, ChargingRuleReportView::check),
-            (281, 0) => t.one(24, avp, rt::view::check_utf8_string),
-            (294, 0) => t.one(25, avp, rt::view::check_diameter_identity),
-            (279, 0) => t.one(26, avp, super::base::FailedAvpView::check),
-            (284, 0) => t.any(27, 2, avp, super::base::ProxyInfoView::check),
+            (278, 0) => t.one::<rt::view::Value<u32>>(6, avp),
+            (621, 0) => {
+                t.one::<
+                        rt::view::Group<super::doic::OcSupportedFeaturesView<'a>>,
+                    >(7, avp)
+            }
+            (623, 0) => t.one::<rt::view::Group<super::doic::OcOlrView<'a>>>(8, avp),
+            (1027, 10415) => t.one::<rt::view::Value<i32>>(9, avp),
+            (1032, 10415) => t.one::<rt::view::Value<i32>>(10, avp),
+            (1503, 10415) => t.one::<rt::view::Value<i32>>(11, avp),
+            (1050, 10415) => t.many::<rt::view::Value<rt::data::Address>>(12, 0, 2, avp),
+            (18, 10415) => t.one::<rt::view::Utf8String>(13, avp),
+            (6, 10415) => t.one::<rt::view::NoCheck>(14, avp),
+            (15, 10415) => t.one::<rt::view::NoCheck>(15, avp),
+            (909, 10415) => t.one::<rt::view::Utf8String>(16, avp),
+            (22, 10415) => t.one::<rt::view::NoCheck>(17, avp),
+            (2812, 10415) => t.one::<rt::view::Value<rt::data::Time>>(18, avp),
+            (2824, 10415) => t.one::<rt::view::Value<u32>>(19, avp),
+            (2319, 10415) => {
+                t.one::<
+                        rt::view::Group<super::ts32299::UserCsgInformationView<'a>>,
+                    >(20, avp)
+            }
+            (23, 10415) => t.one::<rt::view::NoCheck>(21, avp),
+            (2816, 10415) => {
+                t.one::<rt::view::Group<DefaultQosInformationView<'a>>>(22, avp)
+            }
+            (1018, 10415) => {
+                t.any::<rt::view::Group<ChargingRuleReportView<'a>>>(23, 1, avp)
+            }
+            (281, 0) => t.one::<rt::view::Utf8String>(24, avp),
+            (294, 0) => t.one::<rt::view::DiameterIdentity>(25, avp),
+            (279, 0) => t.one::<rt::view::Group<super::base::FailedAvpView<'a>>>(26, avp),
+            (284, 0) => {
+                t.any::<rt::view::Group<super::base::ProxyInfoView<'a>>>(27, 2, avp)
+            }
             _ => t.extra(),
         }
     }
@@ -32324,65 +32482,85 @@ impl<'a> rt::view::Step<'a> for TgppGxxCreditControlRequestView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
-            (258, 0) => t.one(2, avp, rt::view::check::<u32>),
-            (264, 0) => t.one(3, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (283, 0) => t.one(5, avp, rt::view::check_diameter_identity),
-            (416, 0) => t.one(6, avp, rt::view::check::<i32>),
-            (415, 0) => t.one(7, avp, rt::view::check::<u32>),
-            (293, 0) => t.one(8, avp, rt::view::check_diameter_identity),
-            (278, 0) => t.one(9, avp, rt::view::check::<u32>),
-            (621, 0) => t.one(10, avp, super::doic::OcSupportedFeaturesView::check),
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (301, 0) => t.one::<rt::view::Value<i32>>(1, avp),
+            (258, 0) => t.one::<rt::view::Value<u32>>(2, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(3, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(4, avp),
+            (283, 0) => t.one::<rt::view::DiameterIdentity>(5, avp),
+            (416, 0) => t.one::<rt::view::Value<i32>>(6, avp),
+            (415, 0) => t.one::<rt::view::Value<u32>>(7, avp),
+            (293, 0) => t.one::<rt::view::DiameterIdentity>(8, avp),
+            (278, 0) => t.one::<rt::view::Value<u32>>(9, avp),
+            (621, 0) => {
+                t.one::<
+                        rt::view::Group<super::doic::OcSupportedFeaturesView<'a>>,
+                    >(10, avp)
+            }
             (628, 10415) => {
-                t.any(11, 0, avp, super::ts29229::SupportedFeaturesView::check)
+                t.any::<
+                        rt::view::Group<super::ts29229::SupportedFeaturesView<'a>>,
+                    >(11, 0, avp)
             }
             (443, 0) => {
-                t.any(12, 1, avp, super::credit_control::SubscriptionIdView::check)
+                t.any::<
+                        rt::view::Group<super::credit_control::SubscriptionIdView<'a>>,
+                    >(12, 1, avp)
             }
-            (1024, 10415) => t.one(13, avp, rt::view::check::<i32>),
-            (1061, 10415) => t.any(14, 2, avp, PacketFilterInformationView::check),
-            (1062, 10415) => t.one(15, avp, rt::view::check::<i32>),
-            (8, 0) => t.one(16, avp, rt::view::no_check),
-            (97, 0) => t.one(17, avp, rt::view::no_check),
-            (1027, 10415) => t.one(18, avp, rt::view::check::<i32>),
-            (1032, 10415) => t.one(19, avp, rt::view::check::<i32>),
-            (295, 0) => t.one(20, avp, rt::view::check::<i32>),
+            (1024, 10415) => t.one::<rt::view::Value<i32>>(13, avp),
+            (1061, 10415) => {
+                t.any::<rt::view::Group<PacketFilterInformationView<'a>>>(14, 2, avp)
+            }
+            (1062, 10415) => t.one::<rt::view::Value<i32>>(15, avp),
+            (8, 0) => t.one::<rt::view::NoCheck>(16, avp),
+            (97, 0) => t.one::<rt::view::NoCheck>(17, avp),
+            (1027, 10415) => t.one::<rt::view::Value<i32>>(18, avp),
+            (1032, 10415) => t.one::<rt::view::Value<i32>>(19, avp),
+            (295, 0) => t.one::<rt::view::Value<i32>>(20, avp),
             (458, 0) => {
-                t.one(21, avp, super::credit_control::UserEquipmentInfoView::check)
+                t.one::<
+                        rt::view::Group<super::credit_control::UserEquipmentInfoView<'a>>,
+                    >(21, avp)
             }
             (653, 0) => {
-                t.one(
-                    22,
-                    avp,
-                    super::credit_control::UserEquipmentInfoExtensionView::check,
-                )
+                t.one::<
+                        rt::view::Group<
+                            super::credit_control::UserEquipmentInfoExtensionView<'a>,
+                        >,
+                    >(22, avp)
             }
-            (1016, 10415) => t.one(23, avp, QosInformationView::check),
-            (1049, 10415) => t.one(24, avp, DefaultEpsBearerQosView::check),
-            (1050, 10415) => t.many(25, 3, 2, avp, rt::view::check::<rt::data::Address>),
-            (18, 10415) => t.one(26, avp, rt::view::check_utf8_string),
-            (909, 10415) => t.one(27, avp, rt::view::check_utf8_string),
-            (22, 10415) => t.one(28, avp, rt::view::no_check),
-            (2812, 10415) => t.one(29, avp, rt::view::check::<rt::data::Time>),
-            (23, 10415) => t.one(30, avp, rt::view::no_check),
-            (9010, 5535) => t.one(31, avp, rt::view::check_utf8_string),
+            (1016, 10415) => t.one::<rt::view::Group<QosInformationView<'a>>>(23, avp),
+            (1049, 10415) => {
+                t.one::<rt::view::Group<DefaultEpsBearerQosView<'a>>>(24, avp)
+            }
+            (1050, 10415) => t.many::<rt::view::Value<rt::data::Address>>(25, 3, 2, avp),
+            (18, 10415) => t.one::<rt::view::Utf8String>(26, avp),
+            (909, 10415) => t.one::<rt::view::Utf8String>(27, avp),
+            (22, 10415) => t.one::<rt::view::NoCheck>(28, avp),
+            (2812, 10415) => t.one::<rt::view::Value<rt::data::Time>>(29, avp),
+            (23, 10415) => t.one::<rt::view::NoCheck>(30, avp),
+            (9010, 5535) => t.one::<rt::view::Utf8String>(31, avp),
             (2319, 10415) => {
-                t.one(32, avp, super::ts32299::UserCsgInformationView::check)
+                t.one::<
+                        rt::view::Group<super::ts32299::UserCsgInformationView<'a>>,
+                    >(32, avp)
             }
-            (2804, 10415) => t.one(33, avp, rt::view::check::<rt::data::Address>),
-            (2805, 10415) => t.one(34, avp, rt::view::check::<rt::data::Address>),
-            (2806, 10415) => t.one(35, avp, rt::view::check::<u32>),
-            (30, 0) => t.one(36, avp, rt::view::check_utf8_string),
-            (1065, 10415) => t.one(37, avp, rt::view::no_check),
-            (1055, 10415) => t.any(38, 4, avp, QosRuleReportView::check),
-            (1006, 10415) => t.any(39, 5, avp, rt::view::check::<i32>),
-            (1064, 10415) => t.one(40, avp, rt::view::check::<i32>),
-            (1458, 10415) => t.one(41, avp, super::ts29272::TraceDataView::check),
-            (1459, 10415) => t.one(42, avp, rt::view::no_check),
-            (284, 0) => t.any(43, 6, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(44, 7, avp, rt::view::check_diameter_identity),
+            (2804, 10415) => t.one::<rt::view::Value<rt::data::Address>>(33, avp),
+            (2805, 10415) => t.one::<rt::view::Value<rt::data::Address>>(34, avp),
+            (2806, 10415) => t.one::<rt::view::Value<u32>>(35, avp),
+            (30, 0) => t.one::<rt::view::Utf8String>(36, avp),
+            (1065, 10415) => t.one::<rt::view::NoCheck>(37, avp),
+            (1055, 10415) => t.any::<rt::view::Group<QosRuleReportView<'a>>>(38, 4, avp),
+            (1006, 10415) => t.any::<rt::view::Value<i32>>(39, 5, avp),
+            (1064, 10415) => t.one::<rt::view::Value<i32>>(40, avp),
+            (1458, 10415) => {
+                t.one::<rt::view::Group<super::ts29272::TraceDataView<'a>>>(41, avp)
+            }
+            (1459, 10415) => t.one::<rt::view::NoCheck>(42, avp),
+            (284, 0) => {
+                t.any::<rt::view::Group<super::base::ProxyInfoView<'a>>>(43, 6, avp)
+            }
+            (282, 0) => t.any::<rt::view::DiameterIdentity>(44, 7, avp),
             _ => t.extra(),
         }
     }
@@ -32762,37 +32940,51 @@ impl<'a> rt::view::Step<'a> for TgppGxxCreditControlAnswerView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
-            (258, 0) => t.one(2, avp, rt::view::check::<u32>),
-            (264, 0) => t.one(3, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (268, 0) => t.one(5, avp, rt::view::check::<u32>),
-            (297, 0) => t.one(6, avp, super::base::ExperimentalResultView::check),
-            (416, 0) => t.one(7, avp, rt::view::check::<i32>),
-            (415, 0) => t.one(8, avp, rt::view::check::<u32>),
-            (621, 0) => t.one(9, avp, super::doic::OcSupportedFeaturesView::check),
-            (623, 0) => t.one(10, avp, super::doic::OcOlrView::check),
-            (628, 10415) => {
-                t.any(11, 0, avp, super::ts29229::SupportedFeaturesView::check)
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (301, 0) => t.one::<rt::view::Value<i32>>(1, avp),
+            (258, 0) => t.one::<rt::view::Value<u32>>(2, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(3, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(4, avp),
+            (268, 0) => t.one::<rt::view::Value<u32>>(5, avp),
+            (297, 0) => {
+                t.one::<rt::view::Group<super::base::ExperimentalResultView<'a>>>(6, avp)
             }
-            (1023, 10415) => t.one(12, avp, rt::view::check::<i32>),
-            (1006, 10415) => t.any(13, 1, avp, rt::view::check::<i32>),
-            (97, 0) => t.one(14, avp, rt::view::no_check),
-            (278, 0) => t.one(15, avp, rt::view::check::<u32>),
-            (292, 0) => t.any(16, 2, avp, rt::view::check::<rt::data::DiameterUri>),
-            (261, 0) => t.one(17, avp, rt::view::check::<i32>),
-            (262, 0) => t.one(18, avp, rt::view::check::<u32>),
-            (1052, 10415) => t.any(19, 3, avp, QosRuleRemoveView::check),
-            (1051, 10415) => t.any(20, 4, avp, QosRuleInstallView::check),
-            (1016, 10415) => t.one(21, avp, QosInformationView::check),
-            (1049, 10415) => t.one(22, avp, DefaultEpsBearerQosView::check),
-            (281, 0) => t.one(23, avp, rt::view::check_utf8_string),
-            (294, 0) => t.one(24, avp, rt::view::check_diameter_identity),
-            (279, 0) => t.one(25, avp, super::base::FailedAvpView::check),
-            (284, 0) => t.any(26, 5, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(27, 6, avp, rt::view::check_diameter_identity),
-            (650, 0) => t.any(28, 7, avp, super::rfc8583::LoadView::check),
+            (416, 0) => t.one::<rt::view::Value<i32>>(7, avp),
+            (415, 0) => t.one::<rt::view::Value<u32>>(8, avp),
+            (621, 0) => {
+                t.one::<
+                        rt::view::Group<super::doic::OcSupportedFeaturesView<'a>>,
+                    >(9, avp)
+            }
+            (623, 0) => t.one::<rt::view::Group<super::doic::OcOlrView<'a>>>(10, avp),
+            (628, 10415) => {
+                t.any::<
+                        rt::view::Group<super::ts29229::SupportedFeaturesView<'a>>,
+                    >(11, 0, avp)
+            }
+            (1023, 10415) => t.one::<rt::view::Value<i32>>(12, avp),
+            (1006, 10415) => t.any::<rt::view::Value<i32>>(13, 1, avp),
+            (97, 0) => t.one::<rt::view::NoCheck>(14, avp),
+            (278, 0) => t.one::<rt::view::Value<u32>>(15, avp),
+            (292, 0) => t.any::<rt::view::Value<rt::data::DiameterUri>>(16, 2, avp),
+            (261, 0) => t.one::<rt::view::Value<i32>>(17, avp),
+            (262, 0) => t.one::<rt::view::Value<u32>>(18, avp),
+            (1052, 10415) => t.any::<rt::view::Group<QosRuleRemoveView<'a>>>(19, 3, avp),
+            (1051, 10415) => t.any::<rt::view::Group<QosRuleInstallView<'a>>>(20, 4, avp),
+            (1016, 10415) => t.one::<rt::view::Group<QosInformationView<'a>>>(21, avp),
+            (1049, 10415) => {
+                t.one::<rt::view::Group<DefaultEpsBearerQosView<'a>>>(22, avp)
+            }
+            (281, 0) => t.one::<rt::view::Utf8String>(23, avp),
+            (294, 0) => t.one::<rt::view::DiameterIdentity>(24, avp),
+            (279, 0) => t.one::<rt::view::Group<super::base::FailedAvpView<'a>>>(25, avp),
+            (284, 0) => {
+                t.any::<rt::view::Group<super::base::ProxyInfoView<'a>>>(26, 5, avp)
+            }
+            (282, 0) => t.any::<rt::view::DiameterIdentity>(27, 6, avp),
+            (650, 0) => {
+                t.any::<rt::view::Group<super::rfc8583::LoadView<'a>>>(28, 7, avp)
+            }
             _ => t.extra(),
         }
     }
@@ -33067,24 +33259,32 @@ impl<'a> rt::view::Step<'a> for TgppGxxReAuthRequestView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
-            (258, 0) => t.one(2, avp, rt::view::check::<u32>),
-            (264, 0) => t.one(3, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (283, 0) => t.one(5, avp, rt::view::check_diameter_identity),
-            (293, 0) => t.one(6, avp, rt::view::check_diameter_identity),
-            (285, 0) => t.one(7, avp, rt::view::check::<i32>),
-            (1045, 10415) => t.one(8, avp, rt::view::check::<i32>),
-            (278, 0) => t.one(9, avp, rt::view::check::<u32>),
-            (621, 0) => t.one(10, avp, super::doic::OcSupportedFeaturesView::check),
-            (1006, 10415) => t.any(11, 0, avp, rt::view::check::<i32>),
-            (1052, 10415) => t.any(12, 1, avp, QosRuleRemoveView::check),
-            (1051, 10415) => t.any(13, 2, avp, QosRuleInstallView::check),
-            (1016, 10415) => t.one(14, avp, QosInformationView::check),
-            (1049, 10415) => t.one(15, avp, DefaultEpsBearerQosView::check),
-            (284, 0) => t.any(16, 3, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(17, 4, avp, rt::view::check_diameter_identity),
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (301, 0) => t.one::<rt::view::Value<i32>>(1, avp),
+            (258, 0) => t.one::<rt::view::Value<u32>>(2, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(3, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(4, avp),
+            (283, 0) => t.one::<rt::view::DiameterIdentity>(5, avp),
+            (293, 0) => t.one::<rt::view::DiameterIdentity>(6, avp),
+            (285, 0) => t.one::<rt::view::Value<i32>>(7, avp),
+            (1045, 10415) => t.one::<rt::view::Value<i32>>(8, avp),
+            (278, 0) => t.one::<rt::view::Value<u32>>(9, avp),
+            (621, 0) => {
+                t.one::<
+                        rt::view::Group<super::doic::OcSupportedFeaturesView<'a>>,
+                    >(10, avp)
+            }
+            (1006, 10415) => t.any::<rt::view::Value<i32>>(11, 0, avp),
+            (1052, 10415) => t.any::<rt::view::Group<QosRuleRemoveView<'a>>>(12, 1, avp),
+            (1051, 10415) => t.any::<rt::view::Group<QosRuleInstallView<'a>>>(13, 2, avp),
+            (1016, 10415) => t.one::<rt::view::Group<QosInformationView<'a>>>(14, avp),
+            (1049, 10415) => {
+                t.one::<rt::view::Group<DefaultEpsBearerQosView<'a>>>(15, avp)
+            }
+            (284, 0) => {
+                t.any::<rt::view::Group<super::base::ProxyInfoView<'a>>>(16, 3, avp)
+            }
+            (282, 0) => t.any::<rt::view::DiameterIdentity>(17, 4, avp),
             _ => t.extra(),
         }
     }
@@ -33374,31 +33574,41 @@ impl<'a> rt::view::Step<'a> for TgppGxxReAuthAnswerView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(2, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(3, avp, rt::view::check_diameter_identity),
-            (268, 0) => t.one(4, avp, rt::view::check::<u32>),
-            (297, 0) => t.one(5, avp, super::base::ExperimentalResultView::check),
-            (278, 0) => t.one(6, avp, rt::view::check::<u32>),
-            (621, 0) => t.one(7, avp, super::doic::OcSupportedFeaturesView::check),
-            (623, 0) => t.one(8, avp, super::doic::OcOlrView::check),
-            (1032, 10415) => t.one(9, avp, rt::view::check::<i32>),
-            (18, 10415) => t.one(10, avp, rt::view::check_utf8_string),
-            (909, 10415) => t.one(11, avp, rt::view::check_utf8_string),
-            (22, 10415) => t.one(12, avp, rt::view::no_check),
-            (2812, 10415) => t.one(13, avp, rt::view::check::<rt::data::Time>),
-            (2824, 10415) => t.one(14, avp, rt::view::check::<u32>),
-            (2319, 10415) => {
-                t.one(15, avp, super::ts32299::UserCsgInformationView::check)
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (301, 0) => t.one::<rt::view::Value<i32>>(1, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(2, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(3, avp),
+            (268, 0) => t.one::<rt::view::Value<u32>>(4, avp),
+            (297, 0) => {
+                t.one::<rt::view::Group<super::base::ExperimentalResultView<'a>>>(5, avp)
             }
-            (23, 10415) => t.one(16, avp, rt::view::no_check),
-            (9010, 5535) => t.one(17, avp, rt::view::check_utf8_string),
-            (1055, 10415) => t.any(18, 0, avp, QosRuleReportView::check),
-            (281, 0) => t.one(19, avp, rt::view::check_utf8_string),
-            (294, 0) => t.one(20, avp, rt::view::check_diameter_identity),
-            (279, 0) => t.one(21, avp, super::base::FailedAvpView::check),
-            (284, 0) => t.any(22, 1, avp, super::base::ProxyInfoView::check),
+            (278, 0) => t.one::<rt::view::Value<u32>>(6, avp),
+            (621, 0) => {
+                t.one::<
+                        rt::view::Group<super::doic::OcSupportedFeaturesView<'a>>,
+                    >(7, avp)
+            }
+            (623, 0) => t.one::<rt::view::Group<super::doic::OcOlrView<'a>>>(8, avp),
+            (1032, 10415) => t.one::<rt::view::Value<i32>>(9, avp),
+            (18, 10415) => t.one::<rt::view::Utf8String>(10, avp),
+            (909, 10415) => t.one::<rt::view::Utf8String>(11, avp),
+            (22, 10415) => t.one::<rt::view::NoCheck>(12, avp),
+            (2812, 10415) => t.one::<rt::view::Value<rt::data::Time>>(13, avp),
+            (2824, 10415) => t.one::<rt::view::Value<u32>>(14, avp),
+            (2319, 10415) => {
+                t.one::<
+                        rt::view::Group<super::ts32299::UserCsgInformationView<'a>>,
+                    >(15, avp)
+            }
+            (23, 10415) => t.one::<rt::view::NoCheck>(16, avp),
+            (9010, 5535) => t.one::<rt::view::Utf8String>(17, avp),
+            (1055, 10415) => t.any::<rt::view::Group<QosRuleReportView<'a>>>(18, 0, avp),
+            (281, 0) => t.one::<rt::view::Utf8String>(19, avp),
+            (294, 0) => t.one::<rt::view::DiameterIdentity>(20, avp),
+            (279, 0) => t.one::<rt::view::Group<super::base::FailedAvpView<'a>>>(21, avp),
+            (284, 0) => {
+                t.any::<rt::view::Group<super::base::ProxyInfoView<'a>>>(22, 1, avp)
+            }
             _ => t.extra(),
         }
     }
@@ -33956,75 +34166,101 @@ impl<'a> rt::view::Step<'a> for TgppSdTdfSessionRequestView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (301, 0) => t.one::<rt::view::Value<i32>>(1, avp),
             (260, 0) => {
-                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
+                t.one::<
+                        rt::view::Group<super::base::VendorSpecificApplicationIdView<'a>>,
+                    >(2, avp)
             }
-            (264, 0) => t.one(3, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (283, 0) => t.one(5, avp, rt::view::check_diameter_identity),
-            (293, 0) => t.one(6, avp, rt::view::check_diameter_identity),
-            (278, 0) => t.one(7, avp, rt::view::check::<u32>),
-            (621, 0) => t.one(8, avp, super::doic::OcSupportedFeaturesView::check),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(3, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(4, avp),
+            (283, 0) => t.one::<rt::view::DiameterIdentity>(5, avp),
+            (293, 0) => t.one::<rt::view::DiameterIdentity>(6, avp),
+            (278, 0) => t.one::<rt::view::Value<u32>>(7, avp),
+            (621, 0) => {
+                t.one::<
+                        rt::view::Group<super::doic::OcSupportedFeaturesView<'a>>,
+                    >(8, avp)
+            }
             (443, 0) => {
-                t.any(9, 0, avp, super::credit_control::SubscriptionIdView::check)
+                t.any::<
+                        rt::view::Group<super::credit_control::SubscriptionIdView<'a>>,
+                    >(9, 0, avp)
             }
             (628, 10415) => {
-                t.any(10, 1, avp, super::ts29229::SupportedFeaturesView::check)
+                t.any::<
+                        rt::view::Group<super::ts29229::SupportedFeaturesView<'a>>,
+                    >(10, 1, avp)
             }
-            (8, 0) => t.one(11, avp, rt::view::no_check),
-            (97, 0) => t.one(12, avp, rt::view::no_check),
-            (1027, 10415) => t.one(13, avp, rt::view::check::<i32>),
-            (1032, 10415) => t.one(14, avp, rt::view::check::<i32>),
-            (1503, 10415) => t.one(15, avp, rt::view::check::<i32>),
+            (8, 0) => t.one::<rt::view::NoCheck>(11, avp),
+            (97, 0) => t.one::<rt::view::NoCheck>(12, avp),
+            (1027, 10415) => t.one::<rt::view::Value<i32>>(13, avp),
+            (1032, 10415) => t.one::<rt::view::Value<i32>>(14, avp),
+            (1503, 10415) => t.one::<rt::view::Value<i32>>(15, avp),
             (458, 0) => {
-                t.one(16, avp, super::credit_control::UserEquipmentInfoView::check)
+                t.one::<
+                        rt::view::Group<super::credit_control::UserEquipmentInfoView<'a>>,
+                    >(16, avp)
             }
             (653, 0) => {
-                t.one(
-                    17,
-                    avp,
-                    super::credit_control::UserEquipmentInfoExtensionView::check,
-                )
+                t.one::<
+                        rt::view::Group<
+                            super::credit_control::UserEquipmentInfoExtensionView<'a>,
+                        >,
+                    >(17, avp)
             }
-            (1016, 10415) => t.one(18, avp, QosInformationView::check),
-            (1050, 10415) => t.many(19, 2, 2, avp, rt::view::check::<rt::data::Address>),
-            (6, 10415) => t.one(20, avp, rt::view::no_check),
-            (15, 10415) => t.one(21, avp, rt::view::no_check),
-            (7, 10415) => t.one(22, avp, rt::view::no_check),
-            (16, 10415) => t.one(23, avp, rt::view::no_check),
-            (12, 10415) => t.one(24, avp, rt::view::check_utf8_string),
-            (2051, 10415) => t.one(25, avp, rt::view::check::<i32>),
-            (2068, 10415) => t.one(26, avp, rt::view::check::<i32>),
-            (2050, 10415) => t.one(27, avp, rt::view::check::<u32>),
-            (18, 10415) => t.one(28, avp, rt::view::check_utf8_string),
-            (909, 10415) => t.one(29, avp, rt::view::check_utf8_string),
-            (22, 10415) => t.one(30, avp, rt::view::no_check),
-            (2825, 10415) => t.one(31, avp, FixedUserLocationInfoView::check),
+            (1016, 10415) => t.one::<rt::view::Group<QosInformationView<'a>>>(18, avp),
+            (1050, 10415) => t.many::<rt::view::Value<rt::data::Address>>(19, 2, 2, avp),
+            (6, 10415) => t.one::<rt::view::NoCheck>(20, avp),
+            (15, 10415) => t.one::<rt::view::NoCheck>(21, avp),
+            (7, 10415) => t.one::<rt::view::NoCheck>(22, avp),
+            (16, 10415) => t.one::<rt::view::NoCheck>(23, avp),
+            (12, 10415) => t.one::<rt::view::Utf8String>(24, avp),
+            (2051, 10415) => t.one::<rt::view::Value<i32>>(25, avp),
+            (2068, 10415) => t.one::<rt::view::Value<i32>>(26, avp),
+            (2050, 10415) => t.one::<rt::view::Value<u32>>(27, avp),
+            (18, 10415) => t.one::<rt::view::Utf8String>(28, avp),
+            (909, 10415) => t.one::<rt::view::Utf8String>(29, avp),
+            (22, 10415) => t.one::<rt::view::NoCheck>(30, avp),
+            (2825, 10415) => {
+                t.one::<rt::view::Group<FixedUserLocationInfoView<'a>>>(31, avp)
+            }
             (2319, 10415) => {
-                t.one(32, avp, super::ts32299::UserCsgInformationView::check)
+                t.one::<
+                        rt::view::Group<super::ts32299::UserCsgInformationView<'a>>,
+                    >(32, avp)
             }
-            (29, 10415) => t.one(33, avp, rt::view::no_check),
-            (23, 10415) => t.one(34, avp, rt::view::no_check),
-            (13, 10415) => t.one(35, avp, rt::view::check_utf8_string),
-            (30, 0) => t.one(36, avp, rt::view::check_utf8_string),
+            (29, 10415) => t.one::<rt::view::NoCheck>(33, avp),
+            (23, 10415) => t.one::<rt::view::NoCheck>(34, avp),
+            (13, 10415) => t.one::<rt::view::Utf8String>(35, avp),
+            (30, 0) => t.one::<rt::view::Utf8String>(36, avp),
             (618, 10415) => {
-                t.one(37, avp, super::ts29229::ChargingInformationView::check)
+                t.one::<
+                        rt::view::Group<super::ts29229::ChargingInformationView<'a>>,
+                    >(37, avp)
             }
-            (1009, 10415) => t.one(38, avp, rt::view::check::<i32>),
-            (1008, 10415) => t.one(39, avp, rt::view::check::<i32>),
-            (1092, 10415) => t.any(40, 3, avp, AdcRuleInstallView::check),
-            (1042, 10415) => t.one(41, avp, rt::view::check::<rt::data::Time>),
-            (1067, 10415) => t.any(42, 4, avp, UsageMonitoringInformationView::check),
-            (1071, 10415) => t.any(43, 5, avp, rt::view::check::<i32>),
-            (1006, 10415) => t.any(44, 6, avp, rt::view::check::<i32>),
-            (2822, 10415) => t.one(45, avp, PresenceReportingAreaInformationView::check),
-            (302, 13019) => t.one(46, avp, rt::view::no_check),
-            (313, 13019) => t.one(47, avp, rt::view::check_utf8_string),
-            (9010, 5535) => t.one(48, avp, rt::view::check_utf8_string),
-            (284, 0) => t.any(49, 7, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(50, 8, avp, rt::view::check_diameter_identity),
+            (1009, 10415) => t.one::<rt::view::Value<i32>>(38, avp),
+            (1008, 10415) => t.one::<rt::view::Value<i32>>(39, avp),
+            (1092, 10415) => t.any::<rt::view::Group<AdcRuleInstallView<'a>>>(40, 3, avp),
+            (1042, 10415) => t.one::<rt::view::Value<rt::data::Time>>(41, avp),
+            (1067, 10415) => {
+                t.any::<rt::view::Group<UsageMonitoringInformationView<'a>>>(42, 4, avp)
+            }
+            (1071, 10415) => t.any::<rt::view::Value<i32>>(43, 5, avp),
+            (1006, 10415) => t.any::<rt::view::Value<i32>>(44, 6, avp),
+            (2822, 10415) => {
+                t.one::<
+                        rt::view::Group<PresenceReportingAreaInformationView<'a>>,
+                    >(45, avp)
+            }
+            (302, 13019) => t.one::<rt::view::NoCheck>(46, avp),
+            (313, 13019) => t.one::<rt::view::Utf8String>(47, avp),
+            (9010, 5535) => t.one::<rt::view::Utf8String>(48, avp),
+            (284, 0) => {
+                t.any::<rt::view::Group<super::base::ProxyInfoView<'a>>>(49, 7, avp)
+            }
+            (282, 0) => t.any::<rt::view::DiameterIdentity>(50, 8, avp),
             _ => t.extra(),
         }
     }
@@ -34317,29 +34553,45 @@ impl<'a> rt::view::Step<'a> for TgppSdTdfSessionAnswerView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (301, 0) => t.one::<rt::view::Value<i32>>(1, avp),
             (260, 0) => {
-                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
+                t.one::<
+                        rt::view::Group<super::base::VendorSpecificApplicationIdView<'a>>,
+                    >(2, avp)
             }
-            (264, 0) => t.one(3, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (268, 0) => t.one(5, avp, rt::view::check::<u32>),
-            (297, 0) => t.one(6, avp, super::base::ExperimentalResultView::check),
-            (278, 0) => t.one(7, avp, rt::view::check::<u32>),
-            (621, 0) => t.one(8, avp, super::doic::OcSupportedFeaturesView::check),
-            (623, 0) => t.one(9, avp, super::doic::OcOlrView::check),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(3, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(4, avp),
+            (268, 0) => t.one::<rt::view::Value<u32>>(5, avp),
+            (297, 0) => {
+                t.one::<rt::view::Group<super::base::ExperimentalResultView<'a>>>(6, avp)
+            }
+            (278, 0) => t.one::<rt::view::Value<u32>>(7, avp),
+            (621, 0) => {
+                t.one::<
+                        rt::view::Group<super::doic::OcSupportedFeaturesView<'a>>,
+                    >(8, avp)
+            }
+            (623, 0) => t.one::<rt::view::Group<super::doic::OcOlrView<'a>>>(9, avp),
             (628, 10415) => {
-                t.any(10, 0, avp, super::ts29229::SupportedFeaturesView::check)
+                t.any::<
+                        rt::view::Group<super::ts29229::SupportedFeaturesView<'a>>,
+                    >(10, 0, avp)
             }
-            (1097, 10415) => t.any(11, 1, avp, AdcRuleReportView::check),
-            (1033, 10415) => t.one(12, avp, EventReportIndicationView::check),
-            (281, 0) => t.one(13, avp, rt::view::check_utf8_string),
-            (294, 0) => t.one(14, avp, rt::view::check_diameter_identity),
-            (279, 0) => t.one(15, avp, super::base::FailedAvpView::check),
-            (284, 0) => t.any(16, 2, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(17, 3, avp, rt::view::check_diameter_identity),
-            (650, 0) => t.any(18, 4, avp, super::rfc8583::LoadView::check),
+            (1097, 10415) => t.any::<rt::view::Group<AdcRuleReportView<'a>>>(11, 1, avp),
+            (1033, 10415) => {
+                t.one::<rt::view::Group<EventReportIndicationView<'a>>>(12, avp)
+            }
+            (281, 0) => t.one::<rt::view::Utf8String>(13, avp),
+            (294, 0) => t.one::<rt::view::DiameterIdentity>(14, avp),
+            (279, 0) => t.one::<rt::view::Group<super::base::FailedAvpView<'a>>>(15, avp),
+            (284, 0) => {
+                t.any::<rt::view::Group<super::base::ProxyInfoView<'a>>>(16, 2, avp)
+            }
+            (282, 0) => t.any::<rt::view::DiameterIdentity>(17, 3, avp),
+            (650, 0) => {
+                t.any::<rt::view::Group<super::rfc8583::LoadView<'a>>>(18, 4, avp)
+            }
             _ => t.extra(),
         }
     }
@@ -34648,31 +34900,45 @@ impl<'a> rt::view::Step<'a> for TgppSdCreditControlRequestView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
-            (258, 0) => t.one(2, avp, rt::view::check::<u32>),
-            (264, 0) => t.one(3, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (283, 0) => t.one(5, avp, rt::view::check_diameter_identity),
-            (621, 0) => t.one(6, avp, super::doic::OcSupportedFeaturesView::check),
-            (416, 0) => t.one(7, avp, rt::view::check::<i32>),
-            (415, 0) => t.one(8, avp, rt::view::check::<u32>),
-            (1082, 10415) => t.one(9, avp, rt::view::check::<u32>),
-            (293, 0) => t.one(10, avp, rt::view::check_diameter_identity),
-            (278, 0) => t.one(11, avp, rt::view::check::<u32>),
-            (8, 0) => t.one(12, avp, rt::view::no_check),
-            (97, 0) => t.one(13, avp, rt::view::no_check),
-            (1097, 10415) => t.any(14, 0, avp, AdcRuleReportView::check),
-            (1098, 10415) => {
-                t.any(15, 1, avp, ApplicationDetectionInformationView::check)
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (301, 0) => t.one::<rt::view::Value<i32>>(1, avp),
+            (258, 0) => t.one::<rt::view::Value<u32>>(2, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(3, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(4, avp),
+            (283, 0) => t.one::<rt::view::DiameterIdentity>(5, avp),
+            (621, 0) => {
+                t.one::<
+                        rt::view::Group<super::doic::OcSupportedFeaturesView<'a>>,
+                    >(6, avp)
             }
-            (1006, 10415) => t.any(16, 2, avp, rt::view::check::<i32>),
-            (1033, 10415) => t.one(17, avp, EventReportIndicationView::check),
-            (1067, 10415) => t.any(18, 3, avp, UsageMonitoringInformationView::check),
-            (284, 0) => t.any(19, 4, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(20, 5, avp, rt::view::check_diameter_identity),
+            (416, 0) => t.one::<rt::view::Value<i32>>(7, avp),
+            (415, 0) => t.one::<rt::view::Value<u32>>(8, avp),
+            (1082, 10415) => t.one::<rt::view::Value<u32>>(9, avp),
+            (293, 0) => t.one::<rt::view::DiameterIdentity>(10, avp),
+            (278, 0) => t.one::<rt::view::Value<u32>>(11, avp),
+            (8, 0) => t.one::<rt::view::NoCheck>(12, avp),
+            (97, 0) => t.one::<rt::view::NoCheck>(13, avp),
+            (1097, 10415) => t.any::<rt::view::Group<AdcRuleReportView<'a>>>(14, 0, avp),
+            (1098, 10415) => {
+                t.any::<
+                        rt::view::Group<ApplicationDetectionInformationView<'a>>,
+                    >(15, 1, avp)
+            }
+            (1006, 10415) => t.any::<rt::view::Value<i32>>(16, 2, avp),
+            (1033, 10415) => {
+                t.one::<rt::view::Group<EventReportIndicationView<'a>>>(17, avp)
+            }
+            (1067, 10415) => {
+                t.any::<rt::view::Group<UsageMonitoringInformationView<'a>>>(18, 3, avp)
+            }
+            (284, 0) => {
+                t.any::<rt::view::Group<super::base::ProxyInfoView<'a>>>(19, 4, avp)
+            }
+            (282, 0) => t.any::<rt::view::DiameterIdentity>(20, 5, avp),
             (628, 10415) => {
-                t.any(21, 6, avp, super::ts29229::SupportedFeaturesView::check)
+                t.any::<
+                        rt::view::Group<super::ts29229::SupportedFeaturesView<'a>>,
+                    >(21, 6, avp)
             }
             _ => t.extra(),
         }
@@ -35083,39 +35349,55 @@ impl<'a> rt::view::Step<'a> for TgppSdCreditControlAnswerView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
-            (258, 0) => t.one(2, avp, rt::view::check::<u32>),
-            (264, 0) => t.one(3, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (268, 0) => t.one(5, avp, rt::view::check::<u32>),
-            (297, 0) => t.one(6, avp, super::base::ExperimentalResultView::check),
-            (416, 0) => t.one(7, avp, rt::view::check::<i32>),
-            (415, 0) => t.one(8, avp, rt::view::check::<u32>),
-            (621, 0) => t.one(9, avp, super::doic::OcSupportedFeaturesView::check),
-            (623, 0) => t.one(10, avp, super::doic::OcOlrView::check),
-            (97, 0) => t.one(11, avp, rt::view::no_check),
-            (1016, 10415) => t.one(12, avp, QosInformationView::check),
-            (1006, 10415) => t.any(13, 0, avp, rt::view::check::<i32>),
-            (1071, 10415) => t.any(14, 1, avp, rt::view::check::<i32>),
-            (1033, 10415) => t.one(15, avp, EventReportIndicationView::check),
-            (278, 0) => t.one(16, avp, rt::view::check::<u32>),
-            (292, 0) => t.any(17, 2, avp, rt::view::check::<rt::data::DiameterUri>),
-            (261, 0) => t.one(18, avp, rt::view::check::<i32>),
-            (262, 0) => t.one(19, avp, rt::view::check::<u32>),
-            (1093, 10415) => t.any(20, 3, avp, AdcRuleRemoveView::check),
-            (1092, 10415) => t.any(21, 4, avp, AdcRuleInstallView::check),
-            (1042, 10415) => t.one(22, avp, rt::view::check::<rt::data::Time>),
-            (1067, 10415) => t.any(23, 5, avp, UsageMonitoringInformationView::check),
-            (281, 0) => t.one(24, avp, rt::view::check_utf8_string),
-            (294, 0) => t.one(25, avp, rt::view::check_diameter_identity),
-            (279, 0) => t.one(26, avp, super::base::FailedAvpView::check),
-            (284, 0) => t.any(27, 6, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(28, 7, avp, rt::view::check_diameter_identity),
-            (628, 10415) => {
-                t.any(29, 8, avp, super::ts29229::SupportedFeaturesView::check)
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (301, 0) => t.one::<rt::view::Value<i32>>(1, avp),
+            (258, 0) => t.one::<rt::view::Value<u32>>(2, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(3, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(4, avp),
+            (268, 0) => t.one::<rt::view::Value<u32>>(5, avp),
+            (297, 0) => {
+                t.one::<rt::view::Group<super::base::ExperimentalResultView<'a>>>(6, avp)
             }
-            (650, 0) => t.any(30, 9, avp, super::rfc8583::LoadView::check),
+            (416, 0) => t.one::<rt::view::Value<i32>>(7, avp),
+            (415, 0) => t.one::<rt::view::Value<u32>>(8, avp),
+            (621, 0) => {
+                t.one::<
+                        rt::view::Group<super::doic::OcSupportedFeaturesView<'a>>,
+                    >(9, avp)
+            }
+            (623, 0) => t.one::<rt::view::Group<super::doic::OcOlrView<'a>>>(10, avp),
+            (97, 0) => t.one::<rt::view::NoCheck>(11, avp),
+            (1016, 10415) => t.one::<rt::view::Group<QosInformationView<'a>>>(12, avp),
+            (1006, 10415) => t.any::<rt::view::Value<i32>>(13, 0, avp),
+            (1071, 10415) => t.any::<rt::view::Value<i32>>(14, 1, avp),
+            (1033, 10415) => {
+                t.one::<rt::view::Group<EventReportIndicationView<'a>>>(15, avp)
+            }
+            (278, 0) => t.one::<rt::view::Value<u32>>(16, avp),
+            (292, 0) => t.any::<rt::view::Value<rt::data::DiameterUri>>(17, 2, avp),
+            (261, 0) => t.one::<rt::view::Value<i32>>(18, avp),
+            (262, 0) => t.one::<rt::view::Value<u32>>(19, avp),
+            (1093, 10415) => t.any::<rt::view::Group<AdcRuleRemoveView<'a>>>(20, 3, avp),
+            (1092, 10415) => t.any::<rt::view::Group<AdcRuleInstallView<'a>>>(21, 4, avp),
+            (1042, 10415) => t.one::<rt::view::Value<rt::data::Time>>(22, avp),
+            (1067, 10415) => {
+                t.any::<rt::view::Group<UsageMonitoringInformationView<'a>>>(23, 5, avp)
+            }
+            (281, 0) => t.one::<rt::view::Utf8String>(24, avp),
+            (294, 0) => t.one::<rt::view::DiameterIdentity>(25, avp),
+            (279, 0) => t.one::<rt::view::Group<super::base::FailedAvpView<'a>>>(26, avp),
+            (284, 0) => {
+                t.any::<rt::view::Group<super::base::ProxyInfoView<'a>>>(27, 6, avp)
+            }
+            (282, 0) => t.any::<rt::view::DiameterIdentity>(28, 7, avp),
+            (628, 10415) => {
+                t.any::<
+                        rt::view::Group<super::ts29229::SupportedFeaturesView<'a>>,
+                    >(29, 8, avp)
+            }
+            (650, 0) => {
+                t.any::<rt::view::Group<super::rfc8583::LoadView<'a>>>(30, 9, avp)
+            }
             _ => t.extra(),
         }
     }
@@ -35430,27 +35712,37 @@ impl<'a> rt::view::Step<'a> for TgppSdReAuthRequestView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
-            (258, 0) => t.one(2, avp, rt::view::check::<u32>),
-            (264, 0) => t.one(3, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (283, 0) => t.one(5, avp, rt::view::check_diameter_identity),
-            (293, 0) => t.one(6, avp, rt::view::check_diameter_identity),
-            (285, 0) => t.one(7, avp, rt::view::check::<i32>),
-            (1045, 10415) => t.one(8, avp, rt::view::check::<i32>),
-            (278, 0) => t.one(9, avp, rt::view::check::<u32>),
-            (621, 0) => t.one(10, avp, super::doic::OcSupportedFeaturesView::check),
-            (1016, 10415) => t.one(11, avp, QosInformationView::check),
-            (1006, 10415) => t.any(12, 0, avp, rt::view::check::<i32>),
-            (1071, 10415) => t.any(13, 1, avp, rt::view::check::<i32>),
-            (1033, 10415) => t.one(14, avp, EventReportIndicationView::check),
-            (1093, 10415) => t.any(15, 2, avp, AdcRuleRemoveView::check),
-            (1092, 10415) => t.any(16, 3, avp, AdcRuleInstallView::check),
-            (1042, 10415) => t.one(17, avp, rt::view::check::<rt::data::Time>),
-            (1067, 10415) => t.any(18, 4, avp, UsageMonitoringInformationView::check),
-            (284, 0) => t.any(19, 5, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(20, 6, avp, rt::view::check_diameter_identity),
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (301, 0) => t.one::<rt::view::Value<i32>>(1, avp),
+            (258, 0) => t.one::<rt::view::Value<u32>>(2, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(3, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(4, avp),
+            (283, 0) => t.one::<rt::view::DiameterIdentity>(5, avp),
+            (293, 0) => t.one::<rt::view::DiameterIdentity>(6, avp),
+            (285, 0) => t.one::<rt::view::Value<i32>>(7, avp),
+            (1045, 10415) => t.one::<rt::view::Value<i32>>(8, avp),
+            (278, 0) => t.one::<rt::view::Value<u32>>(9, avp),
+            (621, 0) => {
+                t.one::<
+                        rt::view::Group<super::doic::OcSupportedFeaturesView<'a>>,
+                    >(10, avp)
+            }
+            (1016, 10415) => t.one::<rt::view::Group<QosInformationView<'a>>>(11, avp),
+            (1006, 10415) => t.any::<rt::view::Value<i32>>(12, 0, avp),
+            (1071, 10415) => t.any::<rt::view::Value<i32>>(13, 1, avp),
+            (1033, 10415) => {
+                t.one::<rt::view::Group<EventReportIndicationView<'a>>>(14, avp)
+            }
+            (1093, 10415) => t.any::<rt::view::Group<AdcRuleRemoveView<'a>>>(15, 2, avp),
+            (1092, 10415) => t.any::<rt::view::Group<AdcRuleInstallView<'a>>>(16, 3, avp),
+            (1042, 10415) => t.one::<rt::view::Value<rt::data::Time>>(17, avp),
+            (1067, 10415) => {
+                t.any::<rt::view::Group<UsageMonitoringInformationView<'a>>>(18, 4, avp)
+            }
+            (284, 0) => {
+                t.any::<rt::view::Group<super::base::ProxyInfoView<'a>>>(19, 5, avp)
+            }
+            (282, 0) => t.any::<rt::view::DiameterIdentity>(20, 6, avp),
             _ => t.extra(),
         }
     }
@@ -35701,22 +35993,34 @@ impl<'a> rt::view::Step<'a> for TgppSdReAuthAnswerView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(2, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(3, avp, rt::view::check_diameter_identity),
-            (268, 0) => t.one(4, avp, rt::view::check::<u32>),
-            (297, 0) => t.one(5, avp, super::base::ExperimentalResultView::check),
-            (278, 0) => t.one(6, avp, rt::view::check::<u32>),
-            (621, 0) => t.one(7, avp, super::doic::OcSupportedFeaturesView::check),
-            (623, 0) => t.one(8, avp, super::doic::OcOlrView::check),
-            (1097, 10415) => t.any(9, 0, avp, AdcRuleReportView::check),
-            (1033, 10415) => t.one(10, avp, EventReportIndicationView::check),
-            (281, 0) => t.one(11, avp, rt::view::check_utf8_string),
-            (294, 0) => t.one(12, avp, rt::view::check_diameter_identity),
-            (279, 0) => t.one(13, avp, super::base::FailedAvpView::check),
-            (284, 0) => t.any(14, 1, avp, super::base::ProxyInfoView::check),
-            (650, 0) => t.any(15, 2, avp, super::rfc8583::LoadView::check),
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (301, 0) => t.one::<rt::view::Value<i32>>(1, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(2, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(3, avp),
+            (268, 0) => t.one::<rt::view::Value<u32>>(4, avp),
+            (297, 0) => {
+                t.one::<rt::view::Group<super::base::ExperimentalResultView<'a>>>(5, avp)
+            }
+            (278, 0) => t.one::<rt::view::Value<u32>>(6, avp),
+            (621, 0) => {
+                t.one::<
+                        rt::view::Group<super::doic::OcSupportedFeaturesView<'a>>,
+                    >(7, avp)
+            }
+            (623, 0) => t.one::<rt::view::Group<super::doic::OcOlrView<'a>>>(8, avp),
+            (1097, 10415) => t.any::<rt::view::Group<AdcRuleReportView<'a>>>(9, 0, avp),
+            (1033, 10415) => {
+                t.one::<rt::view::Group<EventReportIndicationView<'a>>>(10, avp)
+            }
+            (281, 0) => t.one::<rt::view::Utf8String>(11, avp),
+            (294, 0) => t.one::<rt::view::DiameterIdentity>(12, avp),
+            (279, 0) => t.one::<rt::view::Group<super::base::FailedAvpView<'a>>>(13, avp),
+            (284, 0) => {
+                t.any::<rt::view::Group<super::base::ProxyInfoView<'a>>>(14, 1, avp)
+            }
+            (650, 0) => {
+                t.any::<rt::view::Group<super::rfc8583::LoadView<'a>>>(15, 2, avp)
+            }
             _ => t.extra(),
         }
     }
@@ -35992,29 +36296,41 @@ impl<'a> rt::view::Step<'a> for TgppStTdfSessionRequestView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (301, 0) => t.one::<rt::view::Value<i32>>(1, avp),
             (260, 0) => {
-                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
+                t.one::<
+                        rt::view::Group<super::base::VendorSpecificApplicationIdView<'a>>,
+                    >(2, avp)
             }
-            (264, 0) => t.one(3, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (283, 0) => t.one(5, avp, rt::view::check_diameter_identity),
-            (2838, 10415) => t.one(6, avp, rt::view::check::<u32>),
-            (293, 0) => t.one(7, avp, rt::view::check_diameter_identity),
-            (278, 0) => t.one(8, avp, rt::view::check::<u32>),
-            (621, 0) => t.one(9, avp, super::doic::OcSupportedFeaturesView::check),
-            (1033, 10415) => t.one(10, avp, EventReportIndicationView::check),
-            (8, 0) => t.one(11, avp, rt::view::no_check),
-            (97, 0) => t.one(12, avp, rt::view::no_check),
-            (30, 0) => t.one(13, avp, rt::view::check_utf8_string),
-            (1092, 10415) => t.any(14, 0, avp, AdcRuleInstallView::check),
-            (1093, 10415) => t.any(15, 1, avp, AdcRuleRemoveView::check),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(3, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(4, avp),
+            (283, 0) => t.one::<rt::view::DiameterIdentity>(5, avp),
+            (2838, 10415) => t.one::<rt::view::Value<u32>>(6, avp),
+            (293, 0) => t.one::<rt::view::DiameterIdentity>(7, avp),
+            (278, 0) => t.one::<rt::view::Value<u32>>(8, avp),
+            (621, 0) => {
+                t.one::<
+                        rt::view::Group<super::doic::OcSupportedFeaturesView<'a>>,
+                    >(9, avp)
+            }
+            (1033, 10415) => {
+                t.one::<rt::view::Group<EventReportIndicationView<'a>>>(10, avp)
+            }
+            (8, 0) => t.one::<rt::view::NoCheck>(11, avp),
+            (97, 0) => t.one::<rt::view::NoCheck>(12, avp),
+            (30, 0) => t.one::<rt::view::Utf8String>(13, avp),
+            (1092, 10415) => t.any::<rt::view::Group<AdcRuleInstallView<'a>>>(14, 0, avp),
+            (1093, 10415) => t.any::<rt::view::Group<AdcRuleRemoveView<'a>>>(15, 1, avp),
             (628, 10415) => {
-                t.any(16, 2, avp, super::ts29229::SupportedFeaturesView::check)
+                t.any::<
+                        rt::view::Group<super::ts29229::SupportedFeaturesView<'a>>,
+                    >(16, 2, avp)
             }
-            (284, 0) => t.any(17, 3, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(18, 4, avp, rt::view::check_diameter_identity),
+            (284, 0) => {
+                t.any::<rt::view::Group<super::base::ProxyInfoView<'a>>>(17, 3, avp)
+            }
+            (282, 0) => t.any::<rt::view::DiameterIdentity>(18, 4, avp),
             _ => t.extra(),
         }
     }
@@ -36297,28 +36613,42 @@ impl<'a> rt::view::Step<'a> for TgppStTdfSessionAnswerView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (301, 0) => t.one::<rt::view::Value<i32>>(1, avp),
             (260, 0) => {
-                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
+                t.one::<
+                        rt::view::Group<super::base::VendorSpecificApplicationIdView<'a>>,
+                    >(2, avp)
             }
-            (264, 0) => t.one(3, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (268, 0) => t.one(5, avp, rt::view::check::<u32>),
-            (297, 0) => t.one(6, avp, super::base::ExperimentalResultView::check),
-            (278, 0) => t.one(7, avp, rt::view::check::<u32>),
-            (621, 0) => t.one(8, avp, super::doic::OcSupportedFeaturesView::check),
-            (623, 0) => t.one(9, avp, super::doic::OcOlrView::check),
-            (1097, 10415) => t.any(10, 0, avp, AdcRuleReportView::check),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(3, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(4, avp),
+            (268, 0) => t.one::<rt::view::Value<u32>>(5, avp),
+            (297, 0) => {
+                t.one::<rt::view::Group<super::base::ExperimentalResultView<'a>>>(6, avp)
+            }
+            (278, 0) => t.one::<rt::view::Value<u32>>(7, avp),
+            (621, 0) => {
+                t.one::<
+                        rt::view::Group<super::doic::OcSupportedFeaturesView<'a>>,
+                    >(8, avp)
+            }
+            (623, 0) => t.one::<rt::view::Group<super::doic::OcOlrView<'a>>>(9, avp),
+            (1097, 10415) => t.any::<rt::view::Group<AdcRuleReportView<'a>>>(10, 0, avp),
             (628, 10415) => {
-                t.any(11, 1, avp, super::ts29229::SupportedFeaturesView::check)
+                t.any::<
+                        rt::view::Group<super::ts29229::SupportedFeaturesView<'a>>,
+                    >(11, 1, avp)
             }
-            (281, 0) => t.one(12, avp, rt::view::check_utf8_string),
-            (294, 0) => t.one(13, avp, rt::view::check_diameter_identity),
-            (279, 0) => t.one(14, avp, super::base::FailedAvpView::check),
-            (284, 0) => t.any(15, 2, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(16, 3, avp, rt::view::check_diameter_identity),
-            (650, 0) => t.any(17, 4, avp, super::rfc8583::LoadView::check),
+            (281, 0) => t.one::<rt::view::Utf8String>(12, avp),
+            (294, 0) => t.one::<rt::view::DiameterIdentity>(13, avp),
+            (279, 0) => t.one::<rt::view::Group<super::base::FailedAvpView<'a>>>(14, avp),
+            (284, 0) => {
+                t.any::<rt::view::Group<super::base::ProxyInfoView<'a>>>(15, 2, avp)
+            }
+            (282, 0) => t.any::<rt::view::DiameterIdentity>(16, 3, avp),
+            (650, 0) => {
+                t.any::<rt::view::Group<super::rfc8583::LoadView<'a>>>(17, 4, avp)
+            }
             _ => t.extra(),
         }
     }
@@ -36539,19 +36869,25 @@ impl<'a> rt::view::Step<'a> for SessionTerminationRequestView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(2, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(3, avp, rt::view::check_diameter_identity),
-            (283, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (258, 0) => t.one(5, avp, rt::view::check::<u32>),
-            (295, 0) => t.one(6, avp, rt::view::check::<i32>),
-            (293, 0) => t.one(7, avp, rt::view::check_diameter_identity),
-            (621, 0) => t.one(8, avp, super::doic::OcSupportedFeaturesView::check),
-            (25, 0) => t.any(9, 0, avp, rt::view::no_check),
-            (278, 0) => t.one(10, avp, rt::view::check::<u32>),
-            (284, 0) => t.any(11, 1, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(12, 2, avp, rt::view::check_diameter_identity),
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (301, 0) => t.one::<rt::view::Value<i32>>(1, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(2, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(3, avp),
+            (283, 0) => t.one::<rt::view::DiameterIdentity>(4, avp),
+            (258, 0) => t.one::<rt::view::Value<u32>>(5, avp),
+            (295, 0) => t.one::<rt::view::Value<i32>>(6, avp),
+            (293, 0) => t.one::<rt::view::DiameterIdentity>(7, avp),
+            (621, 0) => {
+                t.one::<
+                        rt::view::Group<super::doic::OcSupportedFeaturesView<'a>>,
+                    >(8, avp)
+            }
+            (25, 0) => t.any::<rt::view::NoCheck>(9, 0, avp),
+            (278, 0) => t.one::<rt::view::Value<u32>>(10, avp),
+            (284, 0) => {
+                t.any::<rt::view::Group<super::base::ProxyInfoView<'a>>>(11, 1, avp)
+            }
+            (282, 0) => t.any::<rt::view::DiameterIdentity>(12, 2, avp),
             _ => t.extra(),
         }
     }
@@ -36810,23 +37146,31 @@ impl<'a> rt::view::Step<'a> for SessionTerminationAnswerView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(2, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(3, avp, rt::view::check_diameter_identity),
-            (268, 0) => t.one(4, avp, rt::view::check::<u32>),
-            (281, 0) => t.one(5, avp, rt::view::check_utf8_string),
-            (294, 0) => t.one(6, avp, rt::view::check_diameter_identity),
-            (621, 0) => t.one(7, avp, super::doic::OcSupportedFeaturesView::check),
-            (623, 0) => t.one(8, avp, super::doic::OcOlrView::check),
-            (279, 0) => t.one(9, avp, super::base::FailedAvpView::check),
-            (278, 0) => t.one(10, avp, rt::view::check::<u32>),
-            (25, 0) => t.any(11, 0, avp, rt::view::no_check),
-            (292, 0) => t.any(12, 1, avp, rt::view::check::<rt::data::DiameterUri>),
-            (261, 0) => t.one(13, avp, rt::view::check::<i32>),
-            (262, 0) => t.one(14, avp, rt::view::check::<u32>),
-            (284, 0) => t.any(15, 2, avp, super::base::ProxyInfoView::check),
-            (650, 0) => t.any(16, 3, avp, super::rfc8583::LoadView::check),
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (301, 0) => t.one::<rt::view::Value<i32>>(1, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(2, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(3, avp),
+            (268, 0) => t.one::<rt::view::Value<u32>>(4, avp),
+            (281, 0) => t.one::<rt::view::Utf8String>(5, avp),
+            (294, 0) => t.one::<rt::view::DiameterIdentity>(6, avp),
+            (621, 0) => {
+                t.one::<
+                        rt::view::Group<super::doic::OcSupportedFeaturesView<'a>>,
+                    >(7, avp)
+            }
+            (623, 0) => t.one::<rt::view::Group<super::doic::OcOlrView<'a>>>(8, avp),
+            (279, 0) => t.one::<rt::view::Group<super::base::FailedAvpView<'a>>>(9, avp),
+            (278, 0) => t.one::<rt::view::Value<u32>>(10, avp),
+            (25, 0) => t.any::<rt::view::NoCheck>(11, 0, avp),
+            (292, 0) => t.any::<rt::view::Value<rt::data::DiameterUri>>(12, 1, avp),
+            (261, 0) => t.one::<rt::view::Value<i32>>(13, avp),
+            (262, 0) => t.one::<rt::view::Value<u32>>(14, avp),
+            (284, 0) => {
+                t.any::<rt::view::Group<super::base::ProxyInfoView<'a>>>(15, 2, avp)
+            }
+            (650, 0) => {
+                t.any::<rt::view::Group<super::rfc8583::LoadView<'a>>>(16, 3, avp)
+            }
             _ => t.extra(),
         }
     }
@@ -37044,20 +37388,28 @@ impl<'a> rt::view::Step<'a> for TssfNotificationRequestView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (301, 0) => t.one::<rt::view::Value<i32>>(1, avp),
             (260, 0) => {
-                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
+                t.one::<
+                        rt::view::Group<super::base::VendorSpecificApplicationIdView<'a>>,
+                    >(2, avp)
             }
-            (264, 0) => t.one(3, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (283, 0) => t.one(5, avp, rt::view::check_diameter_identity),
-            (293, 0) => t.one(6, avp, rt::view::check_diameter_identity),
-            (278, 0) => t.one(7, avp, rt::view::check::<u32>),
-            (1097, 10415) => t.any(8, 0, avp, AdcRuleReportView::check),
-            (621, 0) => t.one(9, avp, super::doic::OcSupportedFeaturesView::check),
-            (284, 0) => t.any(10, 1, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(11, 2, avp, rt::view::check_diameter_identity),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(3, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(4, avp),
+            (283, 0) => t.one::<rt::view::DiameterIdentity>(5, avp),
+            (293, 0) => t.one::<rt::view::DiameterIdentity>(6, avp),
+            (278, 0) => t.one::<rt::view::Value<u32>>(7, avp),
+            (1097, 10415) => t.any::<rt::view::Group<AdcRuleReportView<'a>>>(8, 0, avp),
+            (621, 0) => {
+                t.one::<
+                        rt::view::Group<super::doic::OcSupportedFeaturesView<'a>>,
+                    >(9, avp)
+            }
+            (284, 0) => {
+                t.any::<rt::view::Group<super::base::ProxyInfoView<'a>>>(10, 1, avp)
+            }
+            (282, 0) => t.any::<rt::view::DiameterIdentity>(11, 2, avp),
             _ => t.extra(),
         }
     }
@@ -37299,23 +37651,33 @@ impl<'a> rt::view::Step<'a> for TssfNotificationAnswerView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (301, 0) => t.one::<rt::view::Value<i32>>(1, avp),
             (260, 0) => {
-                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
+                t.one::<
+                        rt::view::Group<super::base::VendorSpecificApplicationIdView<'a>>,
+                    >(2, avp)
             }
-            (264, 0) => t.one(3, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (268, 0) => t.one(5, avp, rt::view::check::<u32>),
-            (297, 0) => t.one(6, avp, super::base::ExperimentalResultView::check),
-            (621, 0) => t.one(7, avp, super::doic::OcSupportedFeaturesView::check),
-            (623, 0) => t.one(8, avp, super::doic::OcOlrView::check),
-            (278, 0) => t.one(9, avp, rt::view::check::<u32>),
-            (281, 0) => t.one(10, avp, rt::view::check_utf8_string),
-            (294, 0) => t.one(11, avp, rt::view::check_diameter_identity),
-            (279, 0) => t.one(12, avp, super::base::FailedAvpView::check),
-            (284, 0) => t.any(13, 0, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(14, 1, avp, rt::view::check_diameter_identity),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(3, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(4, avp),
+            (268, 0) => t.one::<rt::view::Value<u32>>(5, avp),
+            (297, 0) => {
+                t.one::<rt::view::Group<super::base::ExperimentalResultView<'a>>>(6, avp)
+            }
+            (621, 0) => {
+                t.one::<
+                        rt::view::Group<super::doic::OcSupportedFeaturesView<'a>>,
+                    >(7, avp)
+            }
+            (623, 0) => t.one::<rt::view::Group<super::doic::OcOlrView<'a>>>(8, avp),
+            (278, 0) => t.one::<rt::view::Value<u32>>(9, avp),
+            (281, 0) => t.one::<rt::view::Utf8String>(10, avp),
+            (294, 0) => t.one::<rt::view::DiameterIdentity>(11, avp),
+            (279, 0) => t.one::<rt::view::Group<super::base::FailedAvpView<'a>>>(12, avp),
+            (284, 0) => {
+                t.any::<rt::view::Group<super::base::ProxyInfoView<'a>>>(13, 0, avp)
+            }
+            (282, 0) => t.any::<rt::view::DiameterIdentity>(14, 1, avp),
             _ => t.extra(),
         }
     }

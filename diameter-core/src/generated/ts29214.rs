@@ -7209,8 +7209,8 @@ impl<'a> rt::view::Step<'a> for AccessNetworkChargingIdentifierView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (503, 10415) => t.one(0, avp, rt::view::no_check),
-            (510, 10415) => t.any(1, 0, avp, FlowsView::check),
+            (503, 10415) => t.one::<rt::view::NoCheck>(0, avp),
+            (510, 10415) => t.any::<rt::view::Group<FlowsView<'a>>>(1, 0, avp),
             _ => t.extra(),
         }
     }
@@ -7388,11 +7388,11 @@ impl<'a> rt::view::Step<'a> for FlowsView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (518, 10415) => t.one(0, avp, rt::view::check::<u32>),
-            (509, 10415) => t.any(1, 0, avp, rt::view::check::<u32>),
-            (552, 10415) => t.any(2, 1, avp, rt::view::check::<u64>),
-            (449, 0) => t.one(3, avp, rt::view::check::<i32>),
-            (549, 10415) => t.one(4, avp, rt::view::check::<u32>),
+            (518, 10415) => t.one::<rt::view::Value<u32>>(0, avp),
+            (509, 10415) => t.any::<rt::view::Value<u32>>(1, 0, avp),
+            (552, 10415) => t.any::<rt::view::Value<u64>>(2, 1, avp),
+            (449, 0) => t.one::<rt::view::Value<i32>>(3, avp),
+            (549, 10415) => t.one::<rt::view::Value<u32>>(4, avp),
             _ => t.extra(),
         }
     }
@@ -7746,42 +7746,44 @@ impl<'a> rt::view::Step<'a> for MediaComponentDescriptionView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (518, 10415) => t.one(0, avp, rt::view::check::<u32>),
-            (519, 10415) => t.any(1, 0, avp, MediaSubComponentView::check),
-            (504, 10415) => t.one(2, avp, rt::view::no_check),
-            (566, 10415) => t.one(3, avp, rt::view::no_check),
-            (520, 10415) => t.one(4, avp, rt::view::check::<i32>),
-            (516, 10415) => t.one(5, avp, rt::view::check::<u32>),
-            (515, 10415) => t.one(6, avp, rt::view::check::<u32>),
-            (544, 10415) => t.one(7, avp, rt::view::check::<u32>),
-            (543, 10415) => t.one(8, avp, rt::view::check::<u32>),
-            (546, 10415) => t.one(9, avp, rt::view::check::<u32>),
-            (545, 10415) => t.one(10, avp, rt::view::check::<u32>),
-            (535, 10415) => t.one(11, avp, rt::view::check::<u32>),
-            (534, 10415) => t.one(12, avp, rt::view::check::<u32>),
-            (555, 10415) => t.one(13, avp, rt::view::check::<u32>),
-            (554, 10415) => t.one(14, avp, rt::view::check::<u32>),
-            (557, 10415) => t.one(15, avp, rt::view::check::<u32>),
-            (556, 10415) => t.one(16, avp, rt::view::check::<u32>),
-            (559, 10415) => t.one(17, avp, rt::view::check::<u32>),
-            (558, 10415) => t.one(18, avp, rt::view::check::<u32>),
-            (561, 10415) => t.one(19, avp, rt::view::check::<u32>),
-            (560, 10415) => t.one(20, avp, rt::view::check::<u32>),
-            (511, 10415) => t.one(21, avp, rt::view::check::<i32>),
-            (550, 10415) => t.one(22, avp, rt::view::check::<i32>),
-            (1047, 10415) => t.one(23, avp, rt::view::check::<i32>),
-            (1048, 10415) => t.one(24, avp, rt::view::check::<i32>),
-            (458, 13019) => t.one(25, avp, rt::view::check::<i32>),
-            (522, 10415) => t.one(26, avp, rt::view::check::<u32>),
-            (521, 10415) => t.one(27, avp, rt::view::check::<u32>),
-            (524, 10415) => t.many(28, 1, 2, avp, rt::view::no_check),
-            (539, 10415) => t.one(29, avp, rt::view::check::<u32>),
-            (540, 10415) => t.one(30, avp, rt::view::check::<u32>),
-            (552, 10415) => t.one(31, avp, rt::view::check::<u64>),
-            (2852, 10415) => t.one(32, avp, rt::view::check::<f32>),
-            (2853, 10415) => t.one(33, avp, rt::view::check::<f32>),
-            (567, 10415) => t.one(34, avp, rt::view::check::<f32>),
-            (568, 10415) => t.one(35, avp, rt::view::check::<f32>),
+            (518, 10415) => t.one::<rt::view::Value<u32>>(0, avp),
+            (519, 10415) => {
+                t.any::<rt::view::Group<MediaSubComponentView<'a>>>(1, 0, avp)
+            }
+            (504, 10415) => t.one::<rt::view::NoCheck>(2, avp),
+            (566, 10415) => t.one::<rt::view::NoCheck>(3, avp),
+            (520, 10415) => t.one::<rt::view::Value<i32>>(4, avp),
+            (516, 10415) => t.one::<rt::view::Value<u32>>(5, avp),
+            (515, 10415) => t.one::<rt::view::Value<u32>>(6, avp),
+            (544, 10415) => t.one::<rt::view::Value<u32>>(7, avp),
+            (543, 10415) => t.one::<rt::view::Value<u32>>(8, avp),
+            (546, 10415) => t.one::<rt::view::Value<u32>>(9, avp),
+            (545, 10415) => t.one::<rt::view::Value<u32>>(10, avp),
+            (535, 10415) => t.one::<rt::view::Value<u32>>(11, avp),
+            (534, 10415) => t.one::<rt::view::Value<u32>>(12, avp),
+            (555, 10415) => t.one::<rt::view::Value<u32>>(13, avp),
+            (554, 10415) => t.one::<rt::view::Value<u32>>(14, avp),
+            (557, 10415) => t.one::<rt::view::Value<u32>>(15, avp),
+            (556, 10415) => t.one::<rt::view::Value<u32>>(16, avp),
+            (559, 10415) => t.one::<rt::view::Value<u32>>(17, avp),
+            (558, 10415) => t.one::<rt::view::Value<u32>>(18, avp),
+            (561, 10415) => t.one::<rt::view::Value<u32>>(19, avp),
+            (560, 10415) => t.one::<rt::view::Value<u32>>(20, avp),
+            (511, 10415) => t.one::<rt::view::Value<i32>>(21, avp),
+            (550, 10415) => t.one::<rt::view::Value<i32>>(22, avp),
+            (1047, 10415) => t.one::<rt::view::Value<i32>>(23, avp),
+            (1048, 10415) => t.one::<rt::view::Value<i32>>(24, avp),
+            (458, 13019) => t.one::<rt::view::Value<i32>>(25, avp),
+            (522, 10415) => t.one::<rt::view::Value<u32>>(26, avp),
+            (521, 10415) => t.one::<rt::view::Value<u32>>(27, avp),
+            (524, 10415) => t.many::<rt::view::NoCheck>(28, 1, 2, avp),
+            (539, 10415) => t.one::<rt::view::Value<u32>>(29, avp),
+            (540, 10415) => t.one::<rt::view::Value<u32>>(30, avp),
+            (552, 10415) => t.one::<rt::view::Value<u64>>(31, avp),
+            (2852, 10415) => t.one::<rt::view::Value<f32>>(32, avp),
+            (2853, 10415) => t.one::<rt::view::Value<f32>>(33, avp),
+            (567, 10415) => t.one::<rt::view::Value<f32>>(34, avp),
+            (568, 10415) => t.one::<rt::view::Value<f32>>(35, avp),
             _ => t.extra(),
         }
     }
@@ -7952,16 +7954,16 @@ impl<'a> rt::view::Step<'a> for MediaSubComponentView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (509, 10415) => t.one(0, avp, rt::view::check::<u32>),
-            (507, 10415) => t.many(1, 0, 2, avp, rt::view::check_ip_filter_rule),
-            (511, 10415) => t.one(2, avp, rt::view::check::<i32>),
-            (512, 10415) => t.one(3, avp, rt::view::check::<i32>),
-            (516, 10415) => t.one(4, avp, rt::view::check::<u32>),
-            (515, 10415) => t.one(5, avp, rt::view::check::<u32>),
-            (555, 10415) => t.one(6, avp, rt::view::check::<u32>),
-            (554, 10415) => t.one(7, avp, rt::view::check::<u32>),
-            (529, 10415) => t.one(8, avp, rt::view::check::<i32>),
-            (1014, 10415) => t.one(9, avp, rt::view::no_check),
+            (509, 10415) => t.one::<rt::view::Value<u32>>(0, avp),
+            (507, 10415) => t.many::<rt::view::IpFilterRule>(1, 0, 2, avp),
+            (511, 10415) => t.one::<rt::view::Value<i32>>(2, avp),
+            (512, 10415) => t.one::<rt::view::Value<i32>>(3, avp),
+            (516, 10415) => t.one::<rt::view::Value<u32>>(4, avp),
+            (515, 10415) => t.one::<rt::view::Value<u32>>(5, avp),
+            (555, 10415) => t.one::<rt::view::Value<u32>>(6, avp),
+            (554, 10415) => t.one::<rt::view::Value<u32>>(7, avp),
+            (529, 10415) => t.one::<rt::view::Value<i32>>(8, avp),
+            (1014, 10415) => t.one::<rt::view::NoCheck>(9, avp),
             _ => t.extra(),
         }
     }
@@ -8095,11 +8097,13 @@ impl<'a> rt::view::Step<'a> for AcceptableServiceInfoView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (517, 10415) => t.any(0, 0, avp, MediaComponentDescriptionView::check),
-            (515, 10415) => t.one(1, avp, rt::view::check::<u32>),
-            (516, 10415) => t.one(2, avp, rt::view::check::<u32>),
-            (554, 10415) => t.one(3, avp, rt::view::check::<u32>),
-            (555, 10415) => t.one(4, avp, rt::view::check::<u32>),
+            (517, 10415) => {
+                t.any::<rt::view::Group<MediaComponentDescriptionView<'a>>>(0, 0, avp)
+            }
+            (515, 10415) => t.one::<rt::view::Value<u32>>(1, avp),
+            (516, 10415) => t.one::<rt::view::Value<u32>>(2, avp),
+            (554, 10415) => t.one::<rt::view::Value<u32>>(3, avp),
+            (555, 10415) => t.one::<rt::view::Value<u32>>(4, avp),
             _ => t.extra(),
         }
     }
@@ -8240,13 +8244,21 @@ impl<'a> rt::view::Step<'a> for SponsoredConnectivityDataView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (531, 10415) => t.one(0, avp, rt::view::check_utf8_string),
-            (532, 10415) => t.one(1, avp, rt::view::check_utf8_string),
+            (531, 10415) => t.one::<rt::view::Utf8String>(0, avp),
+            (532, 10415) => t.one::<rt::view::Utf8String>(1, avp),
             (431, 0) => {
-                t.one(2, avp, super::credit_control::GrantedServiceUnitView::check)
+                t.one::<
+                        rt::view::Group<
+                            super::credit_control::GrantedServiceUnitView<'a>,
+                        >,
+                    >(2, avp)
             }
-            (446, 0) => t.one(3, avp, super::credit_control::UsedServiceUnitView::check),
-            (542, 10415) => t.one(4, avp, rt::view::check::<i32>),
+            (446, 0) => {
+                t.one::<
+                        rt::view::Group<super::credit_control::UsedServiceUnitView<'a>>,
+                    >(3, avp)
+            }
+            (542, 10415) => t.one::<rt::view::Value<i32>>(4, avp),
             _ => t.extra(),
         }
     }
@@ -8408,9 +8420,9 @@ impl<'a> rt::view::Step<'a> for CalleeInformationView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (832, 10415) => t.one(0, avp, rt::view::check_utf8_string),
-            (1251, 10415) => t.any(1, 0, avp, rt::view::check_utf8_string),
-            (1250, 10415) => t.any(2, 1, avp, rt::view::check_utf8_string),
+            (832, 10415) => t.one::<rt::view::Utf8String>(0, avp),
+            (1251, 10415) => t.any::<rt::view::Utf8String>(1, 0, avp),
+            (1250, 10415) => t.any::<rt::view::Utf8String>(2, 1, avp),
             _ => t.extra(),
         }
     }
@@ -8554,9 +8566,9 @@ impl<'a> rt::view::Step<'a> for MaInformationView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (1027, 10415) => t.one(0, avp, rt::view::check::<i32>),
-            (1032, 10415) => t.one(1, avp, rt::view::check::<i32>),
-            (571, 10415) => t.one(2, avp, rt::view::check::<u32>),
+            (1027, 10415) => t.one::<rt::view::Value<i32>>(0, avp),
+            (1032, 10415) => t.one::<rt::view::Value<i32>>(1, avp),
+            (571, 10415) => t.one::<rt::view::Value<u32>>(2, avp),
             _ => t.extra(),
         }
     }
@@ -8672,9 +8684,9 @@ impl<'a> rt::view::Step<'a> for N5gsRanNasReleaseCauseView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (573, 10415) => t.one(0, avp, rt::view::check::<u32>),
-            (574, 10415) => t.one(1, avp, rt::view::check::<u32>),
-            (575, 10415) => t.one(2, avp, NgapCauseView::check),
+            (573, 10415) => t.one::<rt::view::Value<u32>>(0, avp),
+            (574, 10415) => t.one::<rt::view::Value<u32>>(1, avp),
+            (575, 10415) => t.one::<rt::view::Group<NgapCauseView<'a>>>(2, avp),
             _ => t.extra(),
         }
     }
@@ -8777,8 +8789,8 @@ impl<'a> rt::view::Step<'a> for NgapCauseView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (576, 10415) => t.one(0, avp, rt::view::check::<u32>),
-            (577, 10415) => t.one(1, avp, rt::view::check::<u32>),
+            (576, 10415) => t.one::<rt::view::Value<u32>>(0, avp),
+            (577, 10415) => t.one::<rt::view::Value<u32>>(1, avp),
             _ => t.extra(),
         }
     }
@@ -8889,9 +8901,9 @@ impl<'a> rt::view::Step<'a> for WirelineUserLocationInfoView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (579, 10415) => t.one(0, avp, rt::view::no_check),
-            (580, 10415) => t.one(1, avp, rt::view::no_check),
-            (581, 10415) => t.one(2, avp, rt::view::check::<u32>),
+            (579, 10415) => t.one::<rt::view::NoCheck>(0, avp),
+            (580, 10415) => t.one::<rt::view::NoCheck>(1, avp),
+            (581, 10415) => t.one::<rt::view::Value<u32>>(2, avp),
             _ => t.extra(),
         }
     }
@@ -8999,7 +9011,7 @@ impl<'a> rt::view::Step<'a> for FlowGroupingView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (510, 10415) => t.any(0, 0, avp, FlowsView::check),
+            (510, 10415) => t.any::<rt::view::Group<FlowsView<'a>>>(0, 0, avp),
             _ => t.extra(),
         }
     }
@@ -9468,51 +9480,65 @@ impl<'a> rt::view::Step<'a> for AaRequestView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
-            (258, 0) => t.one(2, avp, rt::view::check::<u32>),
-            (264, 0) => t.one(3, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (283, 0) => t.one(5, avp, rt::view::check_diameter_identity),
-            (293, 0) => t.one(6, avp, rt::view::check_diameter_identity),
-            (537, 10415) => t.one(7, avp, rt::view::no_check),
-            (277, 0) => t.one(8, avp, rt::view::check::<i32>),
-            (504, 10415) => t.one(9, avp, rt::view::no_check),
-            (517, 10415) => t.any(10, 0, avp, MediaComponentDescriptionView::check),
-            (527, 10415) => t.one(11, avp, rt::view::check::<i32>),
-            (505, 10415) => t.one(12, avp, rt::view::no_check),
-            (523, 10415) => t.one(13, avp, rt::view::check::<i32>),
-            (513, 10415) => t.any(14, 1, avp, rt::view::check::<i32>),
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (301, 0) => t.one::<rt::view::Value<i32>>(1, avp),
+            (258, 0) => t.one::<rt::view::Value<u32>>(2, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(3, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(4, avp),
+            (283, 0) => t.one::<rt::view::DiameterIdentity>(5, avp),
+            (293, 0) => t.one::<rt::view::DiameterIdentity>(6, avp),
+            (537, 10415) => t.one::<rt::view::NoCheck>(7, avp),
+            (277, 0) => t.one::<rt::view::Value<i32>>(8, avp),
+            (504, 10415) => t.one::<rt::view::NoCheck>(9, avp),
+            (517, 10415) => {
+                t.any::<rt::view::Group<MediaComponentDescriptionView<'a>>>(10, 0, avp)
+            }
+            (527, 10415) => t.one::<rt::view::Value<i32>>(11, avp),
+            (505, 10415) => t.one::<rt::view::NoCheck>(12, avp),
+            (523, 10415) => t.one::<rt::view::Value<i32>>(13, avp),
+            (513, 10415) => t.any::<rt::view::Value<i32>>(14, 1, avp),
             (443, 0) => {
-                t.any(15, 2, avp, super::credit_control::SubscriptionIdView::check)
+                t.any::<
+                        rt::view::Group<super::credit_control::SubscriptionIdView<'a>>,
+                    >(15, 2, avp)
             }
-            (621, 0) => t.one(16, avp, super::doic::OcSupportedFeaturesView::check),
+            (621, 0) => {
+                t.one::<
+                        rt::view::Group<super::doic::OcSupportedFeaturesView<'a>>,
+                    >(16, avp)
+            }
             (628, 10415) => {
-                t.any(17, 3, avp, super::ts29229::SupportedFeaturesView::check)
+                t.any::<
+                        rt::view::Group<super::ts29229::SupportedFeaturesView<'a>>,
+                    >(17, 3, avp)
             }
-            (458, 13019) => t.one(18, avp, rt::view::check::<i32>),
-            (8, 0) => t.one(19, avp, rt::view::no_check),
-            (97, 0) => t.one(20, avp, rt::view::no_check),
-            (30, 0) => t.one(21, avp, rt::view::check_utf8_string),
-            (525, 10415) => t.one(22, avp, rt::view::no_check),
-            (530, 10415) => t.one(23, avp, SponsoredConnectivityDataView::check),
-            (528, 10415) => t.one(24, avp, rt::view::no_check),
-            (538, 10415) => t.one(25, avp, rt::view::no_check),
-            (547, 10415) => t.one(26, avp, rt::view::no_check),
-            (562, 10415) => t.one(27, avp, rt::view::no_check),
-            (563, 10415) => t.one(28, avp, rt::view::no_check),
-            (564, 10415) => t.one(29, avp, rt::view::check::<i32>),
-            (831, 10415) => t.any(30, 4, avp, rt::view::check_utf8_string),
-            (565, 10415) => t.one(31, avp, CalleeInformationView::check),
-            (533, 10415) => t.one(32, avp, rt::view::check::<i32>),
-            (536, 10415) => t.any(33, 5, avp, rt::view::check::<i32>),
-            (551, 10415) => t.one(34, avp, rt::view::check::<u32>),
-            (4202, 10415) => t.one(35, avp, rt::view::no_check),
-            (553, 10415) => t.one(36, avp, rt::view::check::<u32>),
-            (582, 10415) => t.one(37, avp, rt::view::check::<i32>),
-            (278, 0) => t.one(38, avp, rt::view::check::<u32>),
-            (284, 0) => t.any(39, 6, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(40, 7, avp, rt::view::check_diameter_identity),
+            (458, 13019) => t.one::<rt::view::Value<i32>>(18, avp),
+            (8, 0) => t.one::<rt::view::NoCheck>(19, avp),
+            (97, 0) => t.one::<rt::view::NoCheck>(20, avp),
+            (30, 0) => t.one::<rt::view::Utf8String>(21, avp),
+            (525, 10415) => t.one::<rt::view::NoCheck>(22, avp),
+            (530, 10415) => {
+                t.one::<rt::view::Group<SponsoredConnectivityDataView<'a>>>(23, avp)
+            }
+            (528, 10415) => t.one::<rt::view::NoCheck>(24, avp),
+            (538, 10415) => t.one::<rt::view::NoCheck>(25, avp),
+            (547, 10415) => t.one::<rt::view::NoCheck>(26, avp),
+            (562, 10415) => t.one::<rt::view::NoCheck>(27, avp),
+            (563, 10415) => t.one::<rt::view::NoCheck>(28, avp),
+            (564, 10415) => t.one::<rt::view::Value<i32>>(29, avp),
+            (831, 10415) => t.any::<rt::view::Utf8String>(30, 4, avp),
+            (565, 10415) => t.one::<rt::view::Group<CalleeInformationView<'a>>>(31, avp),
+            (533, 10415) => t.one::<rt::view::Value<i32>>(32, avp),
+            (536, 10415) => t.any::<rt::view::Value<i32>>(33, 5, avp),
+            (551, 10415) => t.one::<rt::view::Value<u32>>(34, avp),
+            (4202, 10415) => t.one::<rt::view::NoCheck>(35, avp),
+            (553, 10415) => t.one::<rt::view::Value<u32>>(36, avp),
+            (582, 10415) => t.one::<rt::view::Value<i32>>(37, avp),
+            (278, 0) => t.one::<rt::view::Value<u32>>(38, avp),
+            (284, 0) => {
+                t.any::<rt::view::Group<super::base::ProxyInfoView<'a>>>(39, 6, avp)
+            }
+            (282, 0) => t.any::<rt::view::DiameterIdentity>(40, 7, avp),
             _ => t.extra(),
         }
     }
@@ -9978,56 +10004,78 @@ impl<'a> rt::view::Step<'a> for AaAnswerView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
-            (258, 0) => t.one(2, avp, rt::view::check::<u32>),
-            (264, 0) => t.one(3, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (268, 0) => t.one(5, avp, rt::view::check::<u32>),
-            (297, 0) => t.one(6, avp, super::base::ExperimentalResultView::check),
-            (277, 0) => t.one(7, avp, rt::view::check::<i32>),
-            (502, 10415) => t.any(8, 0, avp, AccessNetworkChargingIdentifierView::check),
-            (501, 10415) => t.one(9, avp, rt::view::check::<rt::data::Address>),
-            (526, 10415) => t.one(10, avp, AcceptableServiceInfoView::check),
-            (1050, 10415) => t.many(11, 1, 2, avp, rt::view::check::<rt::data::Address>),
-            (1503, 10415) => t.one(12, avp, rt::view::check::<i32>),
-            (548, 10415) => t.one(13, avp, rt::view::check::<u32>),
-            (1027, 10415) => t.one(14, avp, rt::view::check::<i32>),
-            (570, 10415) => t.one(15, avp, MaInformationView::check),
-            (2824, 10415) => t.one(16, avp, rt::view::check::<u32>),
-            (1032, 10415) => t.one(17, avp, rt::view::check::<i32>),
-            (510, 10415) => t.any(18, 2, avp, FlowsView::check),
-            (621, 0) => t.one(19, avp, super::doic::OcSupportedFeaturesView::check),
-            (623, 0) => t.one(20, avp, super::doic::OcOlrView::check),
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (301, 0) => t.one::<rt::view::Value<i32>>(1, avp),
+            (258, 0) => t.one::<rt::view::Value<u32>>(2, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(3, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(4, avp),
+            (268, 0) => t.one::<rt::view::Value<u32>>(5, avp),
+            (297, 0) => {
+                t.one::<rt::view::Group<super::base::ExperimentalResultView<'a>>>(6, avp)
+            }
+            (277, 0) => t.one::<rt::view::Value<i32>>(7, avp),
+            (502, 10415) => {
+                t.any::<
+                        rt::view::Group<AccessNetworkChargingIdentifierView<'a>>,
+                    >(8, 0, avp)
+            }
+            (501, 10415) => t.one::<rt::view::Value<rt::data::Address>>(9, avp),
+            (526, 10415) => {
+                t.one::<rt::view::Group<AcceptableServiceInfoView<'a>>>(10, avp)
+            }
+            (1050, 10415) => t.many::<rt::view::Value<rt::data::Address>>(11, 1, 2, avp),
+            (1503, 10415) => t.one::<rt::view::Value<i32>>(12, avp),
+            (548, 10415) => t.one::<rt::view::Value<u32>>(13, avp),
+            (1027, 10415) => t.one::<rt::view::Value<i32>>(14, avp),
+            (570, 10415) => t.one::<rt::view::Group<MaInformationView<'a>>>(15, avp),
+            (2824, 10415) => t.one::<rt::view::Value<u32>>(16, avp),
+            (1032, 10415) => t.one::<rt::view::Value<i32>>(17, avp),
+            (510, 10415) => t.any::<rt::view::Group<FlowsView<'a>>>(18, 2, avp),
+            (621, 0) => {
+                t.one::<
+                        rt::view::Group<super::doic::OcSupportedFeaturesView<'a>>,
+                    >(19, avp)
+            }
+            (623, 0) => t.one::<rt::view::Group<super::doic::OcOlrView<'a>>>(20, avp),
             (628, 10415) => {
-                t.any(21, 3, avp, super::ts29229::SupportedFeaturesView::check)
+                t.any::<
+                        rt::view::Group<super::ts29229::SupportedFeaturesView<'a>>,
+                    >(21, 3, avp)
             }
             (443, 0) => {
-                t.any(22, 4, avp, super::credit_control::SubscriptionIdView::check)
+                t.any::<
+                        rt::view::Group<super::credit_control::SubscriptionIdView<'a>>,
+                    >(22, 4, avp)
             }
             (458, 0) => {
-                t.one(23, avp, super::credit_control::UserEquipmentInfoView::check)
+                t.one::<
+                        rt::view::Group<super::credit_control::UserEquipmentInfoView<'a>>,
+                    >(23, avp)
             }
             (653, 0) => {
-                t.one(
-                    24,
-                    avp,
-                    super::credit_control::UserEquipmentInfoExtensionView::check,
-                )
+                t.one::<
+                        rt::view::Group<
+                            super::credit_control::UserEquipmentInfoExtensionView<'a>,
+                        >,
+                    >(24, avp)
             }
-            (18, 10415) => t.one(25, avp, rt::view::check_utf8_string),
-            (569, 10415) => t.one(26, avp, rt::view::no_check),
-            (25, 0) => t.any(27, 5, avp, rt::view::no_check),
-            (281, 0) => t.one(28, avp, rt::view::check_utf8_string),
-            (294, 0) => t.one(29, avp, rt::view::check_diameter_identity),
-            (279, 0) => t.one(30, avp, super::base::FailedAvpView::check),
-            (541, 10415) => t.one(31, avp, rt::view::check::<u32>),
-            (278, 0) => t.one(32, avp, rt::view::check::<u32>),
-            (292, 0) => t.any(33, 6, avp, rt::view::check::<rt::data::DiameterUri>),
-            (261, 0) => t.one(34, avp, rt::view::check::<i32>),
-            (262, 0) => t.one(35, avp, rt::view::check::<u32>),
-            (284, 0) => t.any(36, 7, avp, super::base::ProxyInfoView::check),
-            (650, 0) => t.any(37, 8, avp, super::rfc8583::LoadView::check),
+            (18, 10415) => t.one::<rt::view::Utf8String>(25, avp),
+            (569, 10415) => t.one::<rt::view::NoCheck>(26, avp),
+            (25, 0) => t.any::<rt::view::NoCheck>(27, 5, avp),
+            (281, 0) => t.one::<rt::view::Utf8String>(28, avp),
+            (294, 0) => t.one::<rt::view::DiameterIdentity>(29, avp),
+            (279, 0) => t.one::<rt::view::Group<super::base::FailedAvpView<'a>>>(30, avp),
+            (541, 10415) => t.one::<rt::view::Value<u32>>(31, avp),
+            (278, 0) => t.one::<rt::view::Value<u32>>(32, avp),
+            (292, 0) => t.any::<rt::view::Value<rt::data::DiameterUri>>(33, 6, avp),
+            (261, 0) => t.one::<rt::view::Value<i32>>(34, avp),
+            (262, 0) => t.one::<rt::view::Value<u32>>(35, avp),
+            (284, 0) => {
+                t.any::<rt::view::Group<super::base::ProxyInfoView<'a>>>(36, 7, avp)
+            }
+            (650, 0) => {
+                t.any::<rt::view::Group<super::rfc8583::LoadView<'a>>>(37, 8, avp)
+            }
             _ => t.extra(),
         }
     }
@@ -10477,45 +10525,63 @@ impl<'a> rt::view::Step<'a> for ReAuthRequestView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(2, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(3, avp, rt::view::check_diameter_identity),
-            (283, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (293, 0) => t.one(5, avp, rt::view::check_diameter_identity),
-            (258, 0) => t.one(6, avp, rt::view::check::<u32>),
-            (513, 10415) => t.many(7, 0, 4294967295, avp, rt::view::check::<i32>),
-            (621, 0) => t.one(8, avp, super::doic::OcSupportedFeaturesView::check),
-            (502, 10415) => t.any(9, 1, avp, AccessNetworkChargingIdentifierView::check),
-            (501, 10415) => t.one(10, avp, rt::view::check::<rt::data::Address>),
-            (1050, 10415) => t.many(11, 2, 2, avp, rt::view::check::<rt::data::Address>),
-            (1503, 10415) => t.one(12, avp, rt::view::check::<i32>),
-            (510, 10415) => t.any(13, 3, avp, FlowsView::check),
-            (443, 0) => {
-                t.any(14, 4, avp, super::credit_control::SubscriptionIdView::check)
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (301, 0) => t.one::<rt::view::Value<i32>>(1, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(2, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(3, avp),
+            (283, 0) => t.one::<rt::view::DiameterIdentity>(4, avp),
+            (293, 0) => t.one::<rt::view::DiameterIdentity>(5, avp),
+            (258, 0) => t.one::<rt::view::Value<u32>>(6, avp),
+            (513, 10415) => t.many::<rt::view::Value<i32>>(7, 0, 4294967295, avp),
+            (621, 0) => {
+                t.one::<
+                        rt::view::Group<super::doic::OcSupportedFeaturesView<'a>>,
+                    >(8, avp)
             }
-            (500, 10415) => t.one(15, avp, rt::view::check::<i32>),
-            (1027, 10415) => t.one(16, avp, rt::view::check::<i32>),
-            (570, 10415) => t.one(17, avp, MaInformationView::check),
-            (2824, 10415) => t.one(18, avp, rt::view::check::<u32>),
-            (1032, 10415) => t.one(19, avp, rt::view::check::<i32>),
-            (530, 10415) => t.one(20, avp, SponsoredConnectivityDataView::check),
-            (22, 10415) => t.one(21, avp, rt::view::no_check),
-            (2812, 10415) => t.one(22, avp, rt::view::check::<rt::data::Time>),
-            (23, 10415) => t.one(23, avp, rt::view::no_check),
-            (2819, 10415) => t.any(24, 5, avp, rt::view::no_check),
-            (572, 10415) => t.any(25, 6, avp, N5gsRanNasReleaseCauseView::check),
-            (18, 10415) => t.one(26, avp, rt::view::check_utf8_string),
-            (569, 10415) => t.one(27, avp, rt::view::no_check),
-            (29, 10415) => t.one(28, avp, rt::view::no_check),
-            (2843, 10415) => t.one(29, avp, rt::view::check::<u32>),
-            (2806, 10415) => t.one(30, avp, rt::view::check::<u32>),
-            (2805, 10415) => t.one(31, avp, rt::view::check::<rt::data::Address>),
-            (578, 10415) => t.one(32, avp, WirelineUserLocationInfoView::check),
-            (278, 0) => t.one(33, avp, rt::view::check::<u32>),
-            (25, 0) => t.any(34, 7, avp, rt::view::no_check),
-            (284, 0) => t.any(35, 8, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(36, 9, avp, rt::view::check_diameter_identity),
+            (502, 10415) => {
+                t.any::<
+                        rt::view::Group<AccessNetworkChargingIdentifierView<'a>>,
+                    >(9, 1, avp)
+            }
+            (501, 10415) => t.one::<rt::view::Value<rt::data::Address>>(10, avp),
+            (1050, 10415) => t.many::<rt::view::Value<rt::data::Address>>(11, 2, 2, avp),
+            (1503, 10415) => t.one::<rt::view::Value<i32>>(12, avp),
+            (510, 10415) => t.any::<rt::view::Group<FlowsView<'a>>>(13, 3, avp),
+            (443, 0) => {
+                t.any::<
+                        rt::view::Group<super::credit_control::SubscriptionIdView<'a>>,
+                    >(14, 4, avp)
+            }
+            (500, 10415) => t.one::<rt::view::Value<i32>>(15, avp),
+            (1027, 10415) => t.one::<rt::view::Value<i32>>(16, avp),
+            (570, 10415) => t.one::<rt::view::Group<MaInformationView<'a>>>(17, avp),
+            (2824, 10415) => t.one::<rt::view::Value<u32>>(18, avp),
+            (1032, 10415) => t.one::<rt::view::Value<i32>>(19, avp),
+            (530, 10415) => {
+                t.one::<rt::view::Group<SponsoredConnectivityDataView<'a>>>(20, avp)
+            }
+            (22, 10415) => t.one::<rt::view::NoCheck>(21, avp),
+            (2812, 10415) => t.one::<rt::view::Value<rt::data::Time>>(22, avp),
+            (23, 10415) => t.one::<rt::view::NoCheck>(23, avp),
+            (2819, 10415) => t.any::<rt::view::NoCheck>(24, 5, avp),
+            (572, 10415) => {
+                t.any::<rt::view::Group<N5gsRanNasReleaseCauseView<'a>>>(25, 6, avp)
+            }
+            (18, 10415) => t.one::<rt::view::Utf8String>(26, avp),
+            (569, 10415) => t.one::<rt::view::NoCheck>(27, avp),
+            (29, 10415) => t.one::<rt::view::NoCheck>(28, avp),
+            (2843, 10415) => t.one::<rt::view::Value<u32>>(29, avp),
+            (2806, 10415) => t.one::<rt::view::Value<u32>>(30, avp),
+            (2805, 10415) => t.one::<rt::view::Value<rt::data::Address>>(31, avp),
+            (578, 10415) => {
+                t.one::<rt::view::Group<WirelineUserLocationInfoView<'a>>>(32, avp)
+            }
+            (278, 0) => t.one::<rt::view::Value<u32>>(33, avp),
+            (25, 0) => t.any::<rt::view::NoCheck>(34, 7, avp),
+            (284, 0) => {
+                t.any::<rt::view::Group<super::base::ProxyInfoView<'a>>>(35, 8, avp)
+            }
+            (282, 0) => t.any::<rt::view::DiameterIdentity>(36, 9, avp),
             _ => t.extra(),
         }
     }
@@ -10791,25 +10857,35 @@ impl<'a> rt::view::Step<'a> for ReAuthAnswerView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(2, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(3, avp, rt::view::check_diameter_identity),
-            (268, 0) => t.one(4, avp, rt::view::check::<u32>),
-            (297, 0) => t.one(5, avp, super::base::ExperimentalResultView::check),
-            (621, 0) => t.one(6, avp, super::doic::OcSupportedFeaturesView::check),
-            (623, 0) => t.one(7, avp, super::doic::OcOlrView::check),
-            (517, 10415) => t.any(8, 0, avp, MediaComponentDescriptionView::check),
-            (525, 10415) => t.one(9, avp, rt::view::no_check),
-            (278, 0) => t.one(10, avp, rt::view::check::<u32>),
-            (25, 0) => t.any(11, 1, avp, rt::view::no_check),
-            (281, 0) => t.one(12, avp, rt::view::check_utf8_string),
-            (294, 0) => t.one(13, avp, rt::view::check_diameter_identity),
-            (292, 0) => t.any(14, 2, avp, rt::view::check::<rt::data::DiameterUri>),
-            (261, 0) => t.one(15, avp, rt::view::check::<i32>),
-            (262, 0) => t.one(16, avp, rt::view::check::<u32>),
-            (279, 0) => t.one(17, avp, super::base::FailedAvpView::check),
-            (284, 0) => t.any(18, 3, avp, super::base::ProxyInfoView::check),
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (301, 0) => t.one::<rt::view::Value<i32>>(1, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(2, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(3, avp),
+            (268, 0) => t.one::<rt::view::Value<u32>>(4, avp),
+            (297, 0) => {
+                t.one::<rt::view::Group<super::base::ExperimentalResultView<'a>>>(5, avp)
+            }
+            (621, 0) => {
+                t.one::<
+                        rt::view::Group<super::doic::OcSupportedFeaturesView<'a>>,
+                    >(6, avp)
+            }
+            (623, 0) => t.one::<rt::view::Group<super::doic::OcOlrView<'a>>>(7, avp),
+            (517, 10415) => {
+                t.any::<rt::view::Group<MediaComponentDescriptionView<'a>>>(8, 0, avp)
+            }
+            (525, 10415) => t.one::<rt::view::NoCheck>(9, avp),
+            (278, 0) => t.one::<rt::view::Value<u32>>(10, avp),
+            (25, 0) => t.any::<rt::view::NoCheck>(11, 1, avp),
+            (281, 0) => t.one::<rt::view::Utf8String>(12, avp),
+            (294, 0) => t.one::<rt::view::DiameterIdentity>(13, avp),
+            (292, 0) => t.any::<rt::view::Value<rt::data::DiameterUri>>(14, 2, avp),
+            (261, 0) => t.one::<rt::view::Value<i32>>(15, avp),
+            (262, 0) => t.one::<rt::view::Value<u32>>(16, avp),
+            (279, 0) => t.one::<rt::view::Group<super::base::FailedAvpView<'a>>>(17, avp),
+            (284, 0) => {
+                t.any::<rt::view::Group<super::base::ProxyInfoView<'a>>>(18, 3, avp)
+            }
             _ => t.extra(),
         }
     }
@@ -11043,20 +11119,26 @@ impl<'a> rt::view::Step<'a> for SessionTerminationRequestView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(2, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(3, avp, rt::view::check_diameter_identity),
-            (283, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (258, 0) => t.one(5, avp, rt::view::check::<u32>),
-            (295, 0) => t.one(6, avp, rt::view::check::<i32>),
-            (293, 0) => t.one(7, avp, rt::view::check_diameter_identity),
-            (621, 0) => t.one(8, avp, super::doic::OcSupportedFeaturesView::check),
-            (536, 10415) => t.any(9, 0, avp, rt::view::check::<i32>),
-            (25, 0) => t.any(10, 1, avp, rt::view::no_check),
-            (278, 0) => t.one(11, avp, rt::view::check::<u32>),
-            (284, 0) => t.any(12, 2, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(13, 3, avp, rt::view::check_diameter_identity),
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (301, 0) => t.one::<rt::view::Value<i32>>(1, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(2, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(3, avp),
+            (283, 0) => t.one::<rt::view::DiameterIdentity>(4, avp),
+            (258, 0) => t.one::<rt::view::Value<u32>>(5, avp),
+            (295, 0) => t.one::<rt::view::Value<i32>>(6, avp),
+            (293, 0) => t.one::<rt::view::DiameterIdentity>(7, avp),
+            (621, 0) => {
+                t.one::<
+                        rt::view::Group<super::doic::OcSupportedFeaturesView<'a>>,
+                    >(8, avp)
+            }
+            (536, 10415) => t.any::<rt::view::Value<i32>>(9, 0, avp),
+            (25, 0) => t.any::<rt::view::NoCheck>(10, 1, avp),
+            (278, 0) => t.one::<rt::view::Value<u32>>(11, avp),
+            (284, 0) => {
+                t.any::<rt::view::Group<super::base::ProxyInfoView<'a>>>(12, 2, avp)
+            }
+            (282, 0) => t.any::<rt::view::DiameterIdentity>(13, 3, avp),
             _ => t.extra(),
         }
     }
@@ -11427,37 +11509,51 @@ impl<'a> rt::view::Step<'a> for SessionTerminationAnswerView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(2, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(3, avp, rt::view::check_diameter_identity),
-            (268, 0) => t.one(4, avp, rt::view::check::<u32>),
-            (281, 0) => t.one(5, avp, rt::view::check_utf8_string),
-            (294, 0) => t.one(6, avp, rt::view::check_diameter_identity),
-            (621, 0) => t.one(7, avp, super::doic::OcSupportedFeaturesView::check),
-            (623, 0) => t.one(8, avp, super::doic::OcOlrView::check),
-            (279, 0) => t.one(9, avp, super::base::FailedAvpView::check),
-            (530, 10415) => t.one(10, avp, SponsoredConnectivityDataView::check),
-            (278, 0) => t.one(11, avp, rt::view::check::<u32>),
-            (22, 10415) => t.one(12, avp, rt::view::no_check),
-            (2812, 10415) => t.one(13, avp, rt::view::check::<rt::data::Time>),
-            (23, 10415) => t.one(14, avp, rt::view::no_check),
-            (2819, 10415) => t.any(15, 0, avp, rt::view::no_check),
-            (572, 10415) => t.any(16, 1, avp, N5gsRanNasReleaseCauseView::check),
-            (18, 10415) => t.one(17, avp, rt::view::check_utf8_string),
-            (569, 10415) => t.one(18, avp, rt::view::no_check),
-            (29, 10415) => t.one(19, avp, rt::view::no_check),
-            (2843, 10415) => t.one(20, avp, rt::view::check::<u32>),
-            (2806, 10415) => t.one(21, avp, rt::view::check::<u32>),
-            (2805, 10415) => t.one(22, avp, rt::view::check::<rt::data::Address>),
-            (2824, 10415) => t.one(23, avp, rt::view::check::<u32>),
-            (578, 10415) => t.one(24, avp, WirelineUserLocationInfoView::check),
-            (25, 0) => t.any(25, 2, avp, rt::view::no_check),
-            (292, 0) => t.any(26, 3, avp, rt::view::check::<rt::data::DiameterUri>),
-            (261, 0) => t.one(27, avp, rt::view::check::<i32>),
-            (262, 0) => t.one(28, avp, rt::view::check::<u32>),
-            (284, 0) => t.any(29, 4, avp, super::base::ProxyInfoView::check),
-            (650, 0) => t.any(30, 5, avp, super::rfc8583::LoadView::check),
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (301, 0) => t.one::<rt::view::Value<i32>>(1, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(2, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(3, avp),
+            (268, 0) => t.one::<rt::view::Value<u32>>(4, avp),
+            (281, 0) => t.one::<rt::view::Utf8String>(5, avp),
+            (294, 0) => t.one::<rt::view::DiameterIdentity>(6, avp),
+            (621, 0) => {
+                t.one::<
+                        rt::view::Group<super::doic::OcSupportedFeaturesView<'a>>,
+                    >(7, avp)
+            }
+            (623, 0) => t.one::<rt::view::Group<super::doic::OcOlrView<'a>>>(8, avp),
+            (279, 0) => t.one::<rt::view::Group<super::base::FailedAvpView<'a>>>(9, avp),
+            (530, 10415) => {
+                t.one::<rt::view::Group<SponsoredConnectivityDataView<'a>>>(10, avp)
+            }
+            (278, 0) => t.one::<rt::view::Value<u32>>(11, avp),
+            (22, 10415) => t.one::<rt::view::NoCheck>(12, avp),
+            (2812, 10415) => t.one::<rt::view::Value<rt::data::Time>>(13, avp),
+            (23, 10415) => t.one::<rt::view::NoCheck>(14, avp),
+            (2819, 10415) => t.any::<rt::view::NoCheck>(15, 0, avp),
+            (572, 10415) => {
+                t.any::<rt::view::Group<N5gsRanNasReleaseCauseView<'a>>>(16, 1, avp)
+            }
+            (18, 10415) => t.one::<rt::view::Utf8String>(17, avp),
+            (569, 10415) => t.one::<rt::view::NoCheck>(18, avp),
+            (29, 10415) => t.one::<rt::view::NoCheck>(19, avp),
+            (2843, 10415) => t.one::<rt::view::Value<u32>>(20, avp),
+            (2806, 10415) => t.one::<rt::view::Value<u32>>(21, avp),
+            (2805, 10415) => t.one::<rt::view::Value<rt::data::Address>>(22, avp),
+            (2824, 10415) => t.one::<rt::view::Value<u32>>(23, avp),
+            (578, 10415) => {
+                t.one::<rt::view::Group<WirelineUserLocationInfoView<'a>>>(24, avp)
+            }
+            (25, 0) => t.any::<rt::view::NoCheck>(25, 2, avp),
+            (292, 0) => t.any::<rt::view::Value<rt::data::DiameterUri>>(26, 3, avp),
+            (261, 0) => t.one::<rt::view::Value<i32>>(27, avp),
+            (262, 0) => t.one::<rt::view::Value<u32>>(28, avp),
+            (284, 0) => {
+                t.any::<rt::view::Group<super::base::ProxyInfoView<'a>>>(29, 4, avp)
+            }
+            (650, 0) => {
+                t.any::<rt::view::Group<super::rfc8583::LoadView<'a>>>(30, 5, avp)
+            }
             _ => t.extra(),
         }
     }
@@ -11663,18 +11759,24 @@ impl<'a> rt::view::Step<'a> for AbortSessionRequestView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(2, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(3, avp, rt::view::check_diameter_identity),
-            (283, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (293, 0) => t.one(5, avp, rt::view::check_diameter_identity),
-            (258, 0) => t.one(6, avp, rt::view::check::<u32>),
-            (621, 0) => t.one(7, avp, super::doic::OcSupportedFeaturesView::check),
-            (500, 10415) => t.one(8, avp, rt::view::check::<i32>),
-            (278, 0) => t.one(9, avp, rt::view::check::<u32>),
-            (284, 0) => t.any(10, 0, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(11, 1, avp, rt::view::check_diameter_identity),
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (301, 0) => t.one::<rt::view::Value<i32>>(1, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(2, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(3, avp),
+            (283, 0) => t.one::<rt::view::DiameterIdentity>(4, avp),
+            (293, 0) => t.one::<rt::view::DiameterIdentity>(5, avp),
+            (258, 0) => t.one::<rt::view::Value<u32>>(6, avp),
+            (621, 0) => {
+                t.one::<
+                        rt::view::Group<super::doic::OcSupportedFeaturesView<'a>>,
+                    >(7, avp)
+            }
+            (500, 10415) => t.one::<rt::view::Value<i32>>(8, avp),
+            (278, 0) => t.one::<rt::view::Value<u32>>(9, avp),
+            (284, 0) => {
+                t.any::<rt::view::Group<super::base::ProxyInfoView<'a>>>(10, 0, avp)
+            }
+            (282, 0) => t.any::<rt::view::DiameterIdentity>(11, 1, avp),
             _ => t.extra(),
         }
     }
@@ -11905,21 +12007,27 @@ impl<'a> rt::view::Step<'a> for AbortSessionAnswerView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(2, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(3, avp, rt::view::check_diameter_identity),
-            (268, 0) => t.one(4, avp, rt::view::check::<u32>),
-            (621, 0) => t.one(5, avp, super::doic::OcSupportedFeaturesView::check),
-            (623, 0) => t.one(6, avp, super::doic::OcOlrView::check),
-            (278, 0) => t.one(7, avp, rt::view::check::<u32>),
-            (281, 0) => t.one(8, avp, rt::view::check_utf8_string),
-            (294, 0) => t.one(9, avp, rt::view::check_diameter_identity),
-            (279, 0) => t.one(10, avp, super::base::FailedAvpView::check),
-            (292, 0) => t.any(11, 0, avp, rt::view::check::<rt::data::DiameterUri>),
-            (261, 0) => t.one(12, avp, rt::view::check::<i32>),
-            (262, 0) => t.one(13, avp, rt::view::check::<u32>),
-            (284, 0) => t.any(14, 1, avp, super::base::ProxyInfoView::check),
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (301, 0) => t.one::<rt::view::Value<i32>>(1, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(2, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(3, avp),
+            (268, 0) => t.one::<rt::view::Value<u32>>(4, avp),
+            (621, 0) => {
+                t.one::<
+                        rt::view::Group<super::doic::OcSupportedFeaturesView<'a>>,
+                    >(5, avp)
+            }
+            (623, 0) => t.one::<rt::view::Group<super::doic::OcOlrView<'a>>>(6, avp),
+            (278, 0) => t.one::<rt::view::Value<u32>>(7, avp),
+            (281, 0) => t.one::<rt::view::Utf8String>(8, avp),
+            (294, 0) => t.one::<rt::view::DiameterIdentity>(9, avp),
+            (279, 0) => t.one::<rt::view::Group<super::base::FailedAvpView<'a>>>(10, avp),
+            (292, 0) => t.any::<rt::view::Value<rt::data::DiameterUri>>(11, 0, avp),
+            (261, 0) => t.one::<rt::view::Value<i32>>(12, avp),
+            (262, 0) => t.one::<rt::view::Value<u32>>(13, avp),
+            (284, 0) => {
+                t.any::<rt::view::Group<super::base::ProxyInfoView<'a>>>(14, 1, avp)
+            }
             _ => t.extra(),
         }
     }

@@ -4630,44 +4630,70 @@ impl<'a> rt::view::Step<'a> for SubsessionDecisionInfoView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (2202, 10415) => t.one(0, avp, rt::view::check::<u32>),
-            (1050, 10415) => t.many(1, 0, 2, avp, rt::view::check::<rt::data::Address>),
-            (268, 0) => t.one(2, avp, rt::view::check::<u32>),
-            (298, 0) => t.one(3, avp, rt::view::check::<u32>),
+            (2202, 10415) => t.one::<rt::view::Value<u32>>(0, avp),
+            (1050, 10415) => t.many::<rt::view::Value<rt::data::Address>>(1, 0, 2, avp),
+            (268, 0) => t.one::<rt::view::Value<u32>>(2, avp),
+            (298, 0) => t.one::<rt::view::Value<u32>>(3, avp),
             (1002, 10415) => {
-                t.any(4, 1, avp, super::ts29212::ChargingRuleRemoveView::check)
+                t.any::<
+                        rt::view::Group<super::ts29212::ChargingRuleRemoveView<'a>>,
+                    >(4, 1, avp)
             }
             (1001, 10415) => {
-                t.any(5, 2, avp, super::ts29212::ChargingRuleInstallView::check)
+                t.any::<
+                        rt::view::Group<super::ts29212::ChargingRuleInstallView<'a>>,
+                    >(5, 2, avp)
             }
             (1033, 10415) => {
-                t.one(6, avp, super::ts29212::EventReportIndicationView::check)
+                t.one::<
+                        rt::view::Group<super::ts29212::EventReportIndicationView<'a>>,
+                    >(6, avp)
             }
-            (1051, 10415) => t.any(7, 3, avp, super::ts29212::QosRuleInstallView::check),
-            (1052, 10415) => t.any(8, 4, avp, super::ts29212::QosRuleRemoveView::check),
+            (1051, 10415) => {
+                t.any::<
+                        rt::view::Group<super::ts29212::QosRuleInstallView<'a>>,
+                    >(7, 3, avp)
+            }
+            (1052, 10415) => {
+                t.any::<
+                        rt::view::Group<super::ts29212::QosRuleRemoveView<'a>>,
+                    >(8, 4, avp)
+            }
             (1049, 10415) => {
-                t.one(9, avp, super::ts29212::DefaultEpsBearerQosView::check)
+                t.one::<
+                        rt::view::Group<super::ts29212::DefaultEpsBearerQosView<'a>>,
+                    >(9, avp)
             }
-            (97, 0) => t.one(10, avp, rt::view::no_check),
+            (97, 0) => t.one::<rt::view::NoCheck>(10, avp),
             (1067, 10415) => {
-                t.any(11, 5, avp, super::ts29212::UsageMonitoringInformationView::check)
+                t.any::<
+                        rt::view::Group<
+                            super::ts29212::UsageMonitoringInformationView<'a>,
+                        >,
+                    >(11, 5, avp)
             }
-            (1045, 10415) => t.one(12, avp, rt::view::check::<i32>),
-            (1023, 10415) => t.one(13, avp, rt::view::check::<i32>),
-            (1006, 10415) => t.any(14, 6, avp, rt::view::check::<i32>),
-            (1042, 10415) => t.one(15, avp, rt::view::check::<rt::data::Time>),
-            (2829, 10415) => t.one(16, avp, rt::view::check::<i32>),
-            (2831, 10415) => t.one(17, avp, rt::view::check::<i32>),
-            (2830, 10415) => t.one(18, avp, rt::view::check::<i32>),
-            (2832, 10415) => t.one(19, avp, rt::view::check::<u32>),
+            (1045, 10415) => t.one::<rt::view::Value<i32>>(12, avp),
+            (1023, 10415) => t.one::<rt::view::Value<i32>>(13, avp),
+            (1006, 10415) => t.any::<rt::view::Value<i32>>(14, 6, avp),
+            (1042, 10415) => t.one::<rt::view::Value<rt::data::Time>>(15, avp),
+            (2829, 10415) => t.one::<rt::view::Value<i32>>(16, avp),
+            (2831, 10415) => t.one::<rt::view::Value<i32>>(17, avp),
+            (2830, 10415) => t.one::<rt::view::Value<i32>>(18, avp),
+            (2832, 10415) => t.one::<rt::view::Value<u32>>(19, avp),
             (2835, 10415) => {
-                t.any(20, 7, avp, super::ts29212::RoutingRuleReportView::check)
+                t.any::<
+                        rt::view::Group<super::ts29212::RoutingRuleReportView<'a>>,
+                    >(20, 7, avp)
             }
-            (2842, 10415) => t.one(21, avp, rt::view::check::<i32>),
-            (1027, 10415) => t.one(22, avp, rt::view::check::<i32>),
-            (1009, 10415) => t.one(23, avp, rt::view::check::<i32>),
-            (1008, 10415) => t.one(24, avp, rt::view::check::<i32>),
-            (1016, 10415) => t.any(25, 8, avp, super::ts29212::QosInformationView::check),
+            (2842, 10415) => t.one::<rt::view::Value<i32>>(21, avp),
+            (1027, 10415) => t.one::<rt::view::Value<i32>>(22, avp),
+            (1009, 10415) => t.one::<rt::view::Value<i32>>(23, avp),
+            (1008, 10415) => t.one::<rt::view::Value<i32>>(24, avp),
+            (1016, 10415) => {
+                t.any::<
+                        rt::view::Group<super::ts29212::QosInformationView<'a>>,
+                    >(25, 8, avp)
+            }
             _ => t.extra(),
         }
     }
@@ -5272,88 +5298,118 @@ impl<'a> rt::view::Step<'a> for SubsessionEnforcementInfoView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (2202, 10415) => t.one(0, avp, rt::view::check::<u32>),
-            (2203, 10415) => t.one(1, avp, rt::view::check::<i32>),
-            (1050, 10415) => t.many(2, 0, 2, avp, rt::view::check::<rt::data::Address>),
-            (1020, 10415) => t.one(3, avp, rt::view::no_check),
-            (1021, 10415) => t.one(4, avp, rt::view::check::<i32>),
+            (2202, 10415) => t.one::<rt::view::Value<u32>>(0, avp),
+            (2203, 10415) => t.one::<rt::view::Value<i32>>(1, avp),
+            (1050, 10415) => t.many::<rt::view::Value<rt::data::Address>>(2, 0, 2, avp),
+            (1020, 10415) => t.one::<rt::view::NoCheck>(3, avp),
+            (1021, 10415) => t.one::<rt::view::Value<i32>>(4, avp),
             (1061, 10415) => {
-                t.any(5, 1, avp, super::ts29212::PacketFilterInformationView::check)
+                t.any::<
+                        rt::view::Group<super::ts29212::PacketFilterInformationView<'a>>,
+                    >(5, 1, avp)
             }
-            (1062, 10415) => t.one(6, avp, rt::view::check::<i32>),
-            (1016, 10415) => t.one(7, avp, super::ts29212::QosInformationView::check),
-            (8, 0) => t.one(8, avp, rt::view::no_check),
-            (97, 0) => t.one(9, avp, rt::view::no_check),
-            (1039, 10415) => t.any(10, 2, avp, super::ts29212::CoaInformationView::check),
-            (30, 0) => t.one(11, avp, rt::view::check_utf8_string),
-            (1065, 10415) => t.one(12, avp, rt::view::no_check),
-            (1000, 10415) => t.one(13, avp, rt::view::check::<i32>),
+            (1062, 10415) => t.one::<rt::view::Value<i32>>(6, avp),
+            (1016, 10415) => {
+                t.one::<rt::view::Group<super::ts29212::QosInformationView<'a>>>(7, avp)
+            }
+            (8, 0) => t.one::<rt::view::NoCheck>(8, avp),
+            (97, 0) => t.one::<rt::view::NoCheck>(9, avp),
+            (1039, 10415) => {
+                t.any::<
+                        rt::view::Group<super::ts29212::CoaInformationView<'a>>,
+                    >(10, 2, avp)
+            }
+            (30, 0) => t.one::<rt::view::Utf8String>(11, avp),
+            (1065, 10415) => t.one::<rt::view::NoCheck>(12, avp),
+            (1000, 10415) => t.one::<rt::view::Value<i32>>(13, avp),
             (1013, 10415) => {
-                t.any(14, 3, avp, super::ts29212::TftPacketFilterInformationView::check)
+                t.any::<
+                        rt::view::Group<
+                            super::ts29212::TftPacketFilterInformationView<'a>,
+                        >,
+                    >(14, 3, avp)
             }
-            (1009, 10415) => t.one(15, avp, rt::view::check::<i32>),
-            (1008, 10415) => t.one(16, avp, rt::view::check::<i32>),
-            (268, 0) => t.one(17, avp, rt::view::check::<u32>),
-            (298, 0) => t.one(18, avp, rt::view::check::<u32>),
+            (1009, 10415) => t.one::<rt::view::Value<i32>>(15, avp),
+            (1008, 10415) => t.one::<rt::view::Value<i32>>(16, avp),
+            (268, 0) => t.one::<rt::view::Value<u32>>(17, avp),
+            (298, 0) => t.one::<rt::view::Value<u32>>(18, avp),
             (1018, 10415) => {
-                t.any(19, 4, avp, super::ts29212::ChargingRuleReportView::check)
+                t.any::<
+                        rt::view::Group<super::ts29212::ChargingRuleReportView<'a>>,
+                    >(19, 4, avp)
             }
-            (1082, 10415) => t.one(20, avp, rt::view::check::<u32>),
-            (1055, 10415) => t.any(21, 5, avp, super::ts29212::QosRuleReportView::check),
+            (1082, 10415) => t.one::<rt::view::Value<u32>>(20, avp),
+            (1055, 10415) => {
+                t.any::<
+                        rt::view::Group<super::ts29212::QosRuleReportView<'a>>,
+                    >(21, 5, avp)
+            }
             (1098, 10415) => {
-                t.any(
-                    22,
-                    6,
-                    avp,
-                    super::ts29212::ApplicationDetectionInformationView::check,
-                )
+                t.any::<
+                        rt::view::Group<
+                            super::ts29212::ApplicationDetectionInformationView<'a>,
+                        >,
+                    >(22, 6, avp)
             }
-            (1027, 10415) => t.one(23, avp, rt::view::check::<i32>),
-            (1032, 10415) => t.one(24, avp, rt::view::check::<i32>),
-            (18, 10415) => t.one(25, avp, rt::view::check_utf8_string),
-            (6, 10415) => t.one(26, avp, rt::view::no_check),
-            (15, 10415) => t.one(27, avp, rt::view::no_check),
-            (909, 10415) => t.one(28, avp, rt::view::check_utf8_string),
-            (22, 10415) => t.one(29, avp, rt::view::no_check),
-            (9010, 5535) => t.one(30, avp, rt::view::check_utf8_string),
+            (1027, 10415) => t.one::<rt::view::Value<i32>>(23, avp),
+            (1032, 10415) => t.one::<rt::view::Value<i32>>(24, avp),
+            (18, 10415) => t.one::<rt::view::Utf8String>(25, avp),
+            (6, 10415) => t.one::<rt::view::NoCheck>(26, avp),
+            (15, 10415) => t.one::<rt::view::NoCheck>(27, avp),
+            (909, 10415) => t.one::<rt::view::Utf8String>(28, avp),
+            (22, 10415) => t.one::<rt::view::NoCheck>(29, avp),
+            (9010, 5535) => t.one::<rt::view::Utf8String>(30, avp),
             (2319, 10415) => {
-                t.one(31, avp, super::ts32299::UserCsgInformationView::check)
+                t.one::<
+                        rt::view::Group<super::ts32299::UserCsgInformationView<'a>>,
+                    >(31, avp)
             }
             (1049, 10415) => {
-                t.one(32, avp, super::ts29212::DefaultEpsBearerQosView::check)
+                t.one::<
+                        rt::view::Group<super::ts29212::DefaultEpsBearerQosView<'a>>,
+                    >(32, avp)
             }
-            (2829, 10415) => t.one(33, avp, rt::view::check::<i32>),
-            (2831, 10415) => t.one(34, avp, rt::view::check::<i32>),
-            (2830, 10415) => t.one(35, avp, rt::view::check::<i32>),
-            (2833, 10415) => t.one(36, avp, rt::view::check::<u32>),
-            (1024, 10415) => t.one(37, avp, rt::view::check::<i32>),
+            (2829, 10415) => t.one::<rt::view::Value<i32>>(33, avp),
+            (2831, 10415) => t.one::<rt::view::Value<i32>>(34, avp),
+            (2830, 10415) => t.one::<rt::view::Value<i32>>(35, avp),
+            (2833, 10415) => t.one::<rt::view::Value<u32>>(36, avp),
+            (1024, 10415) => t.one::<rt::view::Value<i32>>(37, avp),
             (1081, 10415) => {
-                t.one(38, avp, super::ts29212::RoutingRuleInstallView::check)
+                t.one::<
+                        rt::view::Group<super::ts29212::RoutingRuleInstallView<'a>>,
+                    >(38, avp)
             }
-            (1075, 10415) => t.one(39, avp, super::ts29212::RoutingRuleRemoveView::check),
-            (2812, 10415) => t.one(40, avp, rt::view::check::<rt::data::Time>),
-            (302, 13019) => t.one(41, avp, rt::view::no_check),
-            (313, 13019) => t.one(42, avp, rt::view::check_utf8_string),
+            (1075, 10415) => {
+                t.one::<
+                        rt::view::Group<super::ts29212::RoutingRuleRemoveView<'a>>,
+                    >(39, avp)
+            }
+            (2812, 10415) => t.one::<rt::view::Value<rt::data::Time>>(40, avp),
+            (302, 13019) => t.one::<rt::view::NoCheck>(41, avp),
+            (313, 13019) => t.one::<rt::view::Utf8String>(42, avp),
             (1067, 10415) => {
-                t.any(43, 7, avp, super::ts29212::UsageMonitoringInformationView::check)
+                t.any::<
+                        rt::view::Group<
+                            super::ts29212::UsageMonitoringInformationView<'a>,
+                        >,
+                    >(43, 7, avp)
             }
-            (2204, 10415) => t.one(44, avp, rt::view::check::<i32>),
-            (1006, 10415) => t.any(45, 8, avp, rt::view::check::<i32>),
-            (501, 10415) => t.one(46, avp, rt::view::check::<rt::data::Address>),
+            (2204, 10415) => t.one::<rt::view::Value<i32>>(44, avp),
+            (1006, 10415) => t.any::<rt::view::Value<i32>>(45, 8, avp),
+            (501, 10415) => t.one::<rt::view::Value<rt::data::Address>>(46, avp),
             (1022, 10415) => {
-                t.any(
-                    47,
-                    9,
-                    avp,
-                    super::ts29212::AccessNetworkChargingIdentifierGxView::check,
-                )
+                t.any::<
+                        rt::view::Group<
+                            super::ts29212::AccessNetworkChargingIdentifierGxView<'a>,
+                        >,
+                    >(47, 9, avp)
             }
-            (1064, 10415) => t.one(48, avp, rt::view::check::<i32>),
-            (2804, 10415) => t.one(49, avp, rt::view::check::<rt::data::Address>),
-            (2805, 10415) => t.one(50, avp, rt::view::check::<rt::data::Address>),
-            (2205, 10415) => t.one(51, avp, rt::view::no_check),
-            (2806, 10415) => t.one(52, avp, rt::view::check::<u32>),
-            (2811, 10415) => t.one(53, avp, rt::view::check::<i32>),
+            (1064, 10415) => t.one::<rt::view::Value<i32>>(48, avp),
+            (2804, 10415) => t.one::<rt::view::Value<rt::data::Address>>(49, avp),
+            (2805, 10415) => t.one::<rt::view::Value<rt::data::Address>>(50, avp),
+            (2205, 10415) => t.one::<rt::view::NoCheck>(51, avp),
+            (2806, 10415) => t.one::<rt::view::Value<u32>>(52, avp),
+            (2811, 10415) => t.one::<rt::view::Value<i32>>(53, avp),
             _ => t.extra(),
         }
     }
@@ -5850,56 +5906,80 @@ impl<'a> rt::view::Step<'a> for CreditControlRequestView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
-            (258, 0) => t.one(2, avp, rt::view::check::<u32>),
-            (264, 0) => t.one(3, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (283, 0) => t.one(5, avp, rt::view::check_diameter_identity),
-            (416, 0) => t.one(6, avp, rt::view::check::<i32>),
-            (415, 0) => t.one(7, avp, rt::view::check::<u32>),
-            (293, 0) => t.one(8, avp, rt::view::check_diameter_identity),
-            (278, 0) => t.one(9, avp, rt::view::check::<u32>),
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (301, 0) => t.one::<rt::view::Value<i32>>(1, avp),
+            (258, 0) => t.one::<rt::view::Value<u32>>(2, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(3, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(4, avp),
+            (283, 0) => t.one::<rt::view::DiameterIdentity>(5, avp),
+            (416, 0) => t.one::<rt::view::Value<i32>>(6, avp),
+            (415, 0) => t.one::<rt::view::Value<u32>>(7, avp),
+            (293, 0) => t.one::<rt::view::DiameterIdentity>(8, avp),
+            (278, 0) => t.one::<rt::view::Value<u32>>(9, avp),
             (443, 0) => {
-                t.any(10, 0, avp, super::credit_control::SubscriptionIdView::check)
+                t.any::<
+                        rt::view::Group<super::credit_control::SubscriptionIdView<'a>>,
+                    >(10, 0, avp)
             }
-            (8, 0) => t.one(11, avp, rt::view::no_check),
-            (97, 0) => t.one(12, avp, rt::view::no_check),
+            (8, 0) => t.one::<rt::view::NoCheck>(11, avp),
+            (97, 0) => t.one::<rt::view::NoCheck>(12, avp),
             (628, 10415) => {
-                t.any(13, 1, avp, super::ts29229::SupportedFeaturesView::check)
+                t.any::<
+                        rt::view::Group<super::ts29229::SupportedFeaturesView<'a>>,
+                    >(13, 1, avp)
             }
-            (621, 0) => t.one(14, avp, super::doic::OcSupportedFeaturesView::check),
-            (1016, 10415) => t.one(15, avp, super::ts29212::QosInformationView::check),
-            (1055, 10415) => t.any(16, 2, avp, super::ts29212::QosRuleReportView::check),
-            (1050, 10415) => t.many(17, 3, 2, avp, rt::view::check::<rt::data::Address>),
-            (1024, 10415) => t.one(18, avp, rt::view::check::<i32>),
+            (621, 0) => {
+                t.one::<
+                        rt::view::Group<super::doic::OcSupportedFeaturesView<'a>>,
+                    >(14, avp)
+            }
+            (1016, 10415) => {
+                t.one::<rt::view::Group<super::ts29212::QosInformationView<'a>>>(15, avp)
+            }
+            (1055, 10415) => {
+                t.any::<
+                        rt::view::Group<super::ts29212::QosRuleReportView<'a>>,
+                    >(16, 2, avp)
+            }
+            (1050, 10415) => t.many::<rt::view::Value<rt::data::Address>>(17, 3, 2, avp),
+            (1024, 10415) => t.one::<rt::view::Value<i32>>(18, avp),
             (1061, 10415) => {
-                t.any(19, 4, avp, super::ts29212::PacketFilterInformationView::check)
+                t.any::<
+                        rt::view::Group<super::ts29212::PacketFilterInformationView<'a>>,
+                    >(19, 4, avp)
             }
-            (1062, 10415) => t.one(20, avp, rt::view::check::<i32>),
-            (2201, 10415) => t.any(21, 5, avp, SubsessionEnforcementInfoView::check),
-            (1027, 10415) => t.one(22, avp, rt::view::check::<i32>),
-            (1032, 10415) => t.one(23, avp, rt::view::check::<i32>),
-            (295, 0) => t.one(24, avp, rt::view::check::<i32>),
+            (1062, 10415) => t.one::<rt::view::Value<i32>>(20, avp),
+            (2201, 10415) => {
+                t.any::<rt::view::Group<SubsessionEnforcementInfoView<'a>>>(21, 5, avp)
+            }
+            (1027, 10415) => t.one::<rt::view::Value<i32>>(22, avp),
+            (1032, 10415) => t.one::<rt::view::Value<i32>>(23, avp),
+            (295, 0) => t.one::<rt::view::Value<i32>>(24, avp),
             (458, 0) => {
-                t.one(25, avp, super::credit_control::UserEquipmentInfoView::check)
+                t.one::<
+                        rt::view::Group<super::credit_control::UserEquipmentInfoView<'a>>,
+                    >(25, avp)
             }
-            (1029, 10415) => t.one(26, avp, rt::view::check::<i32>),
-            (1030, 10415) => t.one(27, avp, rt::view::check::<i32>),
-            (18, 10415) => t.one(28, avp, rt::view::check_utf8_string),
-            (6, 10415) => t.one(29, avp, rt::view::no_check),
-            (15, 10415) => t.one(30, avp, rt::view::no_check),
-            (909, 10415) => t.one(31, avp, rt::view::check_utf8_string),
-            (22, 10415) => t.one(32, avp, rt::view::no_check),
-            (23, 10415) => t.one(33, avp, rt::view::no_check),
-            (9010, 5535) => t.one(34, avp, rt::view::check_utf8_string),
-            (1006, 10415) => t.any(35, 6, avp, rt::view::check::<i32>),
-            (2204, 10415) => t.one(36, avp, rt::view::check::<i32>),
+            (1029, 10415) => t.one::<rt::view::Value<i32>>(26, avp),
+            (1030, 10415) => t.one::<rt::view::Value<i32>>(27, avp),
+            (18, 10415) => t.one::<rt::view::Utf8String>(28, avp),
+            (6, 10415) => t.one::<rt::view::NoCheck>(29, avp),
+            (15, 10415) => t.one::<rt::view::NoCheck>(30, avp),
+            (909, 10415) => t.one::<rt::view::Utf8String>(31, avp),
+            (22, 10415) => t.one::<rt::view::NoCheck>(32, avp),
+            (23, 10415) => t.one::<rt::view::NoCheck>(33, avp),
+            (9010, 5535) => t.one::<rt::view::Utf8String>(34, avp),
+            (1006, 10415) => t.any::<rt::view::Value<i32>>(35, 6, avp),
+            (2204, 10415) => t.one::<rt::view::Value<i32>>(36, avp),
             (2319, 10415) => {
-                t.one(37, avp, super::ts32299::UserCsgInformationView::check)
+                t.one::<
+                        rt::view::Group<super::ts32299::UserCsgInformationView<'a>>,
+                    >(37, avp)
             }
-            (284, 0) => t.any(38, 7, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(39, 8, avp, rt::view::check_diameter_identity),
+            (284, 0) => {
+                t.any::<rt::view::Group<super::base::ProxyInfoView<'a>>>(38, 7, avp)
+            }
+            (282, 0) => t.any::<rt::view::DiameterIdentity>(39, 8, avp),
             _ => t.extra(),
         }
     }
@@ -6298,38 +6378,66 @@ impl<'a> rt::view::Step<'a> for CreditControlAnswerView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
-            (258, 0) => t.one(2, avp, rt::view::check::<u32>),
-            (264, 0) => t.one(3, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (268, 0) => t.one(5, avp, rt::view::check::<u32>),
-            (297, 0) => t.one(6, avp, super::base::ExperimentalResultView::check),
-            (416, 0) => t.one(7, avp, rt::view::check::<i32>),
-            (415, 0) => t.one(8, avp, rt::view::check::<u32>),
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (301, 0) => t.one::<rt::view::Value<i32>>(1, avp),
+            (258, 0) => t.one::<rt::view::Value<u32>>(2, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(3, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(4, avp),
+            (268, 0) => t.one::<rt::view::Value<u32>>(5, avp),
+            (297, 0) => {
+                t.one::<rt::view::Group<super::base::ExperimentalResultView<'a>>>(6, avp)
+            }
+            (416, 0) => t.one::<rt::view::Value<i32>>(7, avp),
+            (415, 0) => t.one::<rt::view::Value<u32>>(8, avp),
             (628, 10415) => {
-                t.any(9, 0, avp, super::ts29229::SupportedFeaturesView::check)
+                t.any::<
+                        rt::view::Group<super::ts29229::SupportedFeaturesView<'a>>,
+                    >(9, 0, avp)
             }
-            (621, 0) => t.one(10, avp, super::doic::OcSupportedFeaturesView::check),
-            (623, 0) => t.one(11, avp, super::doic::OcOlrView::check),
-            (1051, 10415) => t.any(12, 1, avp, super::ts29212::QosRuleInstallView::check),
-            (1052, 10415) => t.any(13, 2, avp, super::ts29212::QosRuleRemoveView::check),
-            (1016, 10415) => t.any(14, 3, avp, super::ts29212::QosInformationView::check),
-            (1023, 10415) => t.one(15, avp, rt::view::check::<i32>),
-            (1006, 10415) => t.any(16, 4, avp, rt::view::check::<i32>),
+            (621, 0) => {
+                t.one::<
+                        rt::view::Group<super::doic::OcSupportedFeaturesView<'a>>,
+                    >(10, avp)
+            }
+            (623, 0) => t.one::<rt::view::Group<super::doic::OcOlrView<'a>>>(11, avp),
+            (1051, 10415) => {
+                t.any::<
+                        rt::view::Group<super::ts29212::QosRuleInstallView<'a>>,
+                    >(12, 1, avp)
+            }
+            (1052, 10415) => {
+                t.any::<
+                        rt::view::Group<super::ts29212::QosRuleRemoveView<'a>>,
+                    >(13, 2, avp)
+            }
+            (1016, 10415) => {
+                t.any::<
+                        rt::view::Group<super::ts29212::QosInformationView<'a>>,
+                    >(14, 3, avp)
+            }
+            (1023, 10415) => t.one::<rt::view::Value<i32>>(15, avp),
+            (1006, 10415) => t.any::<rt::view::Value<i32>>(16, 4, avp),
             (618, 10415) => {
-                t.one(17, avp, super::ts29229::ChargingInformationView::check)
+                t.one::<
+                        rt::view::Group<super::ts29229::ChargingInformationView<'a>>,
+                    >(17, avp)
             }
-            (2200, 10415) => t.any(18, 5, avp, SubsessionDecisionInfoView::check),
-            (1071, 10415) => t.any(19, 6, avp, rt::view::check::<i32>),
-            (1050, 10415) => t.many(20, 7, 2, avp, rt::view::check::<rt::data::Address>),
-            (278, 0) => t.one(21, avp, rt::view::check::<u32>),
-            (281, 0) => t.one(22, avp, rt::view::check_utf8_string),
-            (294, 0) => t.one(23, avp, rt::view::check_diameter_identity),
-            (279, 0) => t.one(24, avp, super::base::FailedAvpView::check),
-            (284, 0) => t.any(25, 8, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(26, 9, avp, rt::view::check_diameter_identity),
-            (650, 0) => t.any(27, 10, avp, super::rfc8583::LoadView::check),
+            (2200, 10415) => {
+                t.any::<rt::view::Group<SubsessionDecisionInfoView<'a>>>(18, 5, avp)
+            }
+            (1071, 10415) => t.any::<rt::view::Value<i32>>(19, 6, avp),
+            (1050, 10415) => t.many::<rt::view::Value<rt::data::Address>>(20, 7, 2, avp),
+            (278, 0) => t.one::<rt::view::Value<u32>>(21, avp),
+            (281, 0) => t.one::<rt::view::Utf8String>(22, avp),
+            (294, 0) => t.one::<rt::view::DiameterIdentity>(23, avp),
+            (279, 0) => t.one::<rt::view::Group<super::base::FailedAvpView<'a>>>(24, avp),
+            (284, 0) => {
+                t.any::<rt::view::Group<super::base::ProxyInfoView<'a>>>(25, 8, avp)
+            }
+            (282, 0) => t.any::<rt::view::DiameterIdentity>(26, 9, avp),
+            (650, 0) => {
+                t.any::<rt::view::Group<super::rfc8583::LoadView<'a>>>(27, 10, avp)
+            }
             _ => t.extra(),
         }
     }
@@ -6661,29 +6769,49 @@ impl<'a> rt::view::Step<'a> for ReAuthRequestView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
-            (258, 0) => t.one(2, avp, rt::view::check::<u32>),
-            (264, 0) => t.one(3, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (283, 0) => t.one(5, avp, rt::view::check_diameter_identity),
-            (293, 0) => t.one(6, avp, rt::view::check_diameter_identity),
-            (285, 0) => t.one(7, avp, rt::view::check::<i32>),
-            (278, 0) => t.one(8, avp, rt::view::check::<u32>),
-            (621, 0) => t.one(9, avp, super::doic::OcSupportedFeaturesView::check),
-            (1051, 10415) => t.any(10, 0, avp, super::ts29212::QosRuleInstallView::check),
-            (1052, 10415) => t.any(11, 1, avp, super::ts29212::QosRuleRemoveView::check),
-            (1016, 10415) => t.any(12, 2, avp, super::ts29212::QosInformationView::check),
-            (1006, 10415) => t.any(13, 3, avp, rt::view::check::<i32>),
-            (2200, 10415) => t.any(14, 4, avp, SubsessionDecisionInfoView::check),
-            (1050, 10415) => t.many(15, 5, 2, avp, rt::view::check::<rt::data::Address>),
-            (1045, 10415) => t.one(16, avp, rt::view::check::<i32>),
-            (2804, 10415) => t.one(17, avp, rt::view::check::<rt::data::Address>),
-            (2805, 10415) => t.one(18, avp, rt::view::check::<rt::data::Address>),
-            (2806, 10415) => t.one(19, avp, rt::view::check::<u32>),
-            (284, 0) => t.any(20, 6, avp, super::base::ProxyInfoView::check),
-            (30, 0) => t.one(21, avp, rt::view::check_utf8_string),
-            (282, 0) => t.any(22, 7, avp, rt::view::check_diameter_identity),
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (301, 0) => t.one::<rt::view::Value<i32>>(1, avp),
+            (258, 0) => t.one::<rt::view::Value<u32>>(2, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(3, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(4, avp),
+            (283, 0) => t.one::<rt::view::DiameterIdentity>(5, avp),
+            (293, 0) => t.one::<rt::view::DiameterIdentity>(6, avp),
+            (285, 0) => t.one::<rt::view::Value<i32>>(7, avp),
+            (278, 0) => t.one::<rt::view::Value<u32>>(8, avp),
+            (621, 0) => {
+                t.one::<
+                        rt::view::Group<super::doic::OcSupportedFeaturesView<'a>>,
+                    >(9, avp)
+            }
+            (1051, 10415) => {
+                t.any::<
+                        rt::view::Group<super::ts29212::QosRuleInstallView<'a>>,
+                    >(10, 0, avp)
+            }
+            (1052, 10415) => {
+                t.any::<
+                        rt::view::Group<super::ts29212::QosRuleRemoveView<'a>>,
+                    >(11, 1, avp)
+            }
+            (1016, 10415) => {
+                t.any::<
+                        rt::view::Group<super::ts29212::QosInformationView<'a>>,
+                    >(12, 2, avp)
+            }
+            (1006, 10415) => t.any::<rt::view::Value<i32>>(13, 3, avp),
+            (2200, 10415) => {
+                t.any::<rt::view::Group<SubsessionDecisionInfoView<'a>>>(14, 4, avp)
+            }
+            (1050, 10415) => t.many::<rt::view::Value<rt::data::Address>>(15, 5, 2, avp),
+            (1045, 10415) => t.one::<rt::view::Value<i32>>(16, avp),
+            (2804, 10415) => t.one::<rt::view::Value<rt::data::Address>>(17, avp),
+            (2805, 10415) => t.one::<rt::view::Value<rt::data::Address>>(18, avp),
+            (2806, 10415) => t.one::<rt::view::Value<u32>>(19, avp),
+            (284, 0) => {
+                t.any::<rt::view::Group<super::base::ProxyInfoView<'a>>>(20, 6, avp)
+            }
+            (30, 0) => t.one::<rt::view::Utf8String>(21, avp),
+            (282, 0) => t.any::<rt::view::DiameterIdentity>(22, 7, avp),
             _ => t.extra(),
         }
     }
@@ -7041,38 +7169,58 @@ impl<'a> rt::view::Step<'a> for ReAuthAnswerView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(2, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(3, avp, rt::view::check_diameter_identity),
-            (268, 0) => t.one(4, avp, rt::view::check::<u32>),
-            (297, 0) => t.one(5, avp, super::base::ExperimentalResultView::check),
-            (278, 0) => t.one(6, avp, rt::view::check::<u32>),
-            (8, 0) => t.one(7, avp, rt::view::no_check),
-            (97, 0) => t.one(8, avp, rt::view::no_check),
-            (1027, 10415) => t.one(9, avp, rt::view::check::<i32>),
-            (1032, 10415) => t.one(10, avp, rt::view::check::<i32>),
-            (18, 10415) => t.one(11, avp, rt::view::check_utf8_string),
-            (6, 10415) => t.one(12, avp, rt::view::no_check),
-            (15, 10415) => t.one(13, avp, rt::view::no_check),
-            (909, 10415) => t.one(14, avp, rt::view::check_utf8_string),
-            (22, 10415) => t.one(15, avp, rt::view::no_check),
-            (23, 10415) => t.one(16, avp, rt::view::no_check),
-            (9010, 5535) => t.one(17, avp, rt::view::check_utf8_string),
-            (621, 0) => t.one(18, avp, super::doic::OcSupportedFeaturesView::check),
-            (623, 0) => t.one(19, avp, super::doic::OcOlrView::check),
-            (1016, 10415) => t.one(20, avp, super::ts29212::QosInformationView::check),
-            (1055, 10415) => t.any(21, 0, avp, super::ts29212::QosRuleReportView::check),
-            (1050, 10415) => t.many(22, 1, 2, avp, rt::view::check::<rt::data::Address>),
-            (2201, 10415) => t.any(23, 2, avp, SubsessionEnforcementInfoView::check),
-            (2319, 10415) => {
-                t.one(24, avp, super::ts32299::UserCsgInformationView::check)
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (301, 0) => t.one::<rt::view::Value<i32>>(1, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(2, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(3, avp),
+            (268, 0) => t.one::<rt::view::Value<u32>>(4, avp),
+            (297, 0) => {
+                t.one::<rt::view::Group<super::base::ExperimentalResultView<'a>>>(5, avp)
             }
-            (281, 0) => t.one(25, avp, rt::view::check_utf8_string),
-            (294, 0) => t.one(26, avp, rt::view::check_diameter_identity),
-            (279, 0) => t.one(27, avp, super::base::FailedAvpView::check),
-            (284, 0) => t.any(28, 3, avp, super::base::ProxyInfoView::check),
-            (650, 0) => t.any(29, 4, avp, super::rfc8583::LoadView::check),
+            (278, 0) => t.one::<rt::view::Value<u32>>(6, avp),
+            (8, 0) => t.one::<rt::view::NoCheck>(7, avp),
+            (97, 0) => t.one::<rt::view::NoCheck>(8, avp),
+            (1027, 10415) => t.one::<rt::view::Value<i32>>(9, avp),
+            (1032, 10415) => t.one::<rt::view::Value<i32>>(10, avp),
+            (18, 10415) => t.one::<rt::view::Utf8String>(11, avp),
+            (6, 10415) => t.one::<rt::view::NoCheck>(12, avp),
+            (15, 10415) => t.one::<rt::view::NoCheck>(13, avp),
+            (909, 10415) => t.one::<rt::view::Utf8String>(14, avp),
+            (22, 10415) => t.one::<rt::view::NoCheck>(15, avp),
+            (23, 10415) => t.one::<rt::view::NoCheck>(16, avp),
+            (9010, 5535) => t.one::<rt::view::Utf8String>(17, avp),
+            (621, 0) => {
+                t.one::<
+                        rt::view::Group<super::doic::OcSupportedFeaturesView<'a>>,
+                    >(18, avp)
+            }
+            (623, 0) => t.one::<rt::view::Group<super::doic::OcOlrView<'a>>>(19, avp),
+            (1016, 10415) => {
+                t.one::<rt::view::Group<super::ts29212::QosInformationView<'a>>>(20, avp)
+            }
+            (1055, 10415) => {
+                t.any::<
+                        rt::view::Group<super::ts29212::QosRuleReportView<'a>>,
+                    >(21, 0, avp)
+            }
+            (1050, 10415) => t.many::<rt::view::Value<rt::data::Address>>(22, 1, 2, avp),
+            (2201, 10415) => {
+                t.any::<rt::view::Group<SubsessionEnforcementInfoView<'a>>>(23, 2, avp)
+            }
+            (2319, 10415) => {
+                t.one::<
+                        rt::view::Group<super::ts32299::UserCsgInformationView<'a>>,
+                    >(24, avp)
+            }
+            (281, 0) => t.one::<rt::view::Utf8String>(25, avp),
+            (294, 0) => t.one::<rt::view::DiameterIdentity>(26, avp),
+            (279, 0) => t.one::<rt::view::Group<super::base::FailedAvpView<'a>>>(27, avp),
+            (284, 0) => {
+                t.any::<rt::view::Group<super::base::ProxyInfoView<'a>>>(28, 3, avp)
+            }
+            (650, 0) => {
+                t.any::<rt::view::Group<super::rfc8583::LoadView<'a>>>(29, 4, avp)
+            }
             _ => t.extra(),
         }
     }
@@ -7334,24 +7482,34 @@ impl<'a> rt::view::Step<'a> for TriggerEstablishmentRequestView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
-            (258, 0) => t.one(2, avp, rt::view::check::<u32>),
-            (264, 0) => t.one(3, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (283, 0) => t.one(5, avp, rt::view::check_diameter_identity),
-            (293, 0) => t.one(6, avp, rt::view::check_diameter_identity),
-            (277, 0) => t.one(7, avp, rt::view::check::<i32>),
-            (278, 0) => t.one(8, avp, rt::view::check::<u32>),
-            (443, 0) => t.one(9, avp, super::credit_control::SubscriptionIdView::check),
-            (621, 0) => t.one(10, avp, super::doic::OcSupportedFeaturesView::check),
-            (30, 0) => t.one(11, avp, rt::view::check_utf8_string),
-            (2805, 10415) => t.one(12, avp, rt::view::check::<rt::data::Address>),
-            (2804, 10415) => t.one(13, avp, rt::view::check::<rt::data::Address>),
-            (2208, 10415) => t.one(14, avp, rt::view::check::<i32>),
-            (2806, 10415) => t.one(15, avp, rt::view::check::<u32>),
-            (284, 0) => t.any(16, 0, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(17, 1, avp, rt::view::check_diameter_identity),
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (301, 0) => t.one::<rt::view::Value<i32>>(1, avp),
+            (258, 0) => t.one::<rt::view::Value<u32>>(2, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(3, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(4, avp),
+            (283, 0) => t.one::<rt::view::DiameterIdentity>(5, avp),
+            (293, 0) => t.one::<rt::view::DiameterIdentity>(6, avp),
+            (277, 0) => t.one::<rt::view::Value<i32>>(7, avp),
+            (278, 0) => t.one::<rt::view::Value<u32>>(8, avp),
+            (443, 0) => {
+                t.one::<
+                        rt::view::Group<super::credit_control::SubscriptionIdView<'a>>,
+                    >(9, avp)
+            }
+            (621, 0) => {
+                t.one::<
+                        rt::view::Group<super::doic::OcSupportedFeaturesView<'a>>,
+                    >(10, avp)
+            }
+            (30, 0) => t.one::<rt::view::Utf8String>(11, avp),
+            (2805, 10415) => t.one::<rt::view::Value<rt::data::Address>>(12, avp),
+            (2804, 10415) => t.one::<rt::view::Value<rt::data::Address>>(13, avp),
+            (2208, 10415) => t.one::<rt::view::Value<i32>>(14, avp),
+            (2806, 10415) => t.one::<rt::view::Value<u32>>(15, avp),
+            (284, 0) => {
+                t.any::<rt::view::Group<super::base::ProxyInfoView<'a>>>(16, 0, avp)
+            }
+            (282, 0) => t.any::<rt::view::DiameterIdentity>(17, 1, avp),
             _ => t.extra(),
         }
     }
@@ -7591,21 +7749,31 @@ impl<'a> rt::view::Step<'a> for TriggerEstablishmentAnswerView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(2, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(3, avp, rt::view::check_diameter_identity),
-            (268, 0) => t.one(4, avp, rt::view::check::<u32>),
-            (297, 0) => t.one(5, avp, super::base::ExperimentalResultView::check),
-            (278, 0) => t.one(6, avp, rt::view::check::<u32>),
-            (2206, 10415) => t.one(7, avp, rt::view::check::<i32>),
-            (621, 0) => t.one(8, avp, super::doic::OcSupportedFeaturesView::check),
-            (623, 0) => t.one(9, avp, super::doic::OcOlrView::check),
-            (281, 0) => t.one(10, avp, rt::view::check_utf8_string),
-            (294, 0) => t.one(11, avp, rt::view::check_diameter_identity),
-            (279, 0) => t.one(12, avp, super::base::FailedAvpView::check),
-            (284, 0) => t.any(13, 0, avp, super::base::ProxyInfoView::check),
-            (650, 0) => t.any(14, 1, avp, super::rfc8583::LoadView::check),
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (301, 0) => t.one::<rt::view::Value<i32>>(1, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(2, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(3, avp),
+            (268, 0) => t.one::<rt::view::Value<u32>>(4, avp),
+            (297, 0) => {
+                t.one::<rt::view::Group<super::base::ExperimentalResultView<'a>>>(5, avp)
+            }
+            (278, 0) => t.one::<rt::view::Value<u32>>(6, avp),
+            (2206, 10415) => t.one::<rt::view::Value<i32>>(7, avp),
+            (621, 0) => {
+                t.one::<
+                        rt::view::Group<super::doic::OcSupportedFeaturesView<'a>>,
+                    >(8, avp)
+            }
+            (623, 0) => t.one::<rt::view::Group<super::doic::OcOlrView<'a>>>(9, avp),
+            (281, 0) => t.one::<rt::view::Utf8String>(10, avp),
+            (294, 0) => t.one::<rt::view::DiameterIdentity>(11, avp),
+            (279, 0) => t.one::<rt::view::Group<super::base::FailedAvpView<'a>>>(12, avp),
+            (284, 0) => {
+                t.any::<rt::view::Group<super::base::ProxyInfoView<'a>>>(13, 0, avp)
+            }
+            (650, 0) => {
+                t.any::<rt::view::Group<super::rfc8583::LoadView<'a>>>(14, 1, avp)
+            }
             _ => t.extra(),
         }
     }

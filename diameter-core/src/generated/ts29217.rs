@@ -2887,8 +2887,10 @@ impl<'a> rt::view::Step<'a> for AggregatedCongestionInfoView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (4006, 10415) => t.one(0, avp, CongestionLocationIdView::check),
-            (4009, 10415) => t.one(1, avp, rt::view::no_check),
+            (4006, 10415) => {
+                t.one::<rt::view::Group<CongestionLocationIdView<'a>>>(0, avp)
+            }
+            (4009, 10415) => t.one::<rt::view::NoCheck>(1, avp),
             _ => t.extra(),
         }
     }
@@ -3017,11 +3019,13 @@ impl<'a> rt::view::Step<'a> for AggregatedRuciReportView<'a> {
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
             (4000, 10415) => {
-                t.many(0, 0, 4294967295, avp, AggregatedCongestionInfoView::check)
+                t.many::<
+                        rt::view::Group<AggregatedCongestionInfoView<'a>>,
+                    >(0, 0, 4294967295, avp)
             }
-            (30, 0) => t.one(1, avp, rt::view::check_utf8_string),
-            (4005, 10415) => t.one(2, avp, rt::view::check::<u32>),
-            (4004, 10415) => t.one(3, avp, rt::view::check::<u32>),
+            (30, 0) => t.one::<rt::view::Utf8String>(1, avp),
+            (4005, 10415) => t.one::<rt::view::Value<u32>>(2, avp),
+            (4004, 10415) => t.one::<rt::view::Value<u32>>(3, avp),
             _ => t.extra(),
         }
     }
@@ -3128,8 +3132,8 @@ impl<'a> rt::view::Step<'a> for CongestionLevelDefinitionView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (4004, 10415) => t.one(0, avp, rt::view::check::<u32>),
-            (4003, 10415) => t.one(1, avp, rt::view::check::<u32>),
+            (4004, 10415) => t.one::<rt::view::Value<u32>>(0, avp),
+            (4003, 10415) => t.one::<rt::view::Value<u32>>(1, avp),
             _ => t.extra(),
         }
     }
@@ -3240,9 +3244,9 @@ impl<'a> rt::view::Step<'a> for CongestionLocationIdView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (22, 10415) => t.one(0, avp, rt::view::no_check),
-            (4008, 10415) => t.one(1, avp, rt::view::no_check),
-            (4013, 10415) => t.one(2, avp, rt::view::no_check),
+            (22, 10415) => t.one::<rt::view::NoCheck>(0, avp),
+            (4008, 10415) => t.one::<rt::view::NoCheck>(1, avp),
+            (4013, 10415) => t.one::<rt::view::NoCheck>(2, avp),
             _ => t.extra(),
         }
     }
@@ -3537,28 +3541,44 @@ impl<'a> rt::view::Step<'a> for NonAggregatedRuciReportRequestView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (301, 0) => t.one::<rt::view::Value<i32>>(1, avp),
             (260, 0) => {
-                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
+                t.one::<
+                        rt::view::Group<super::base::VendorSpecificApplicationIdView<'a>>,
+                    >(2, avp)
             }
-            (277, 0) => t.one(3, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(5, avp, rt::view::check_diameter_identity),
-            (283, 0) => t.one(6, avp, rt::view::check_diameter_identity),
-            (293, 0) => t.one(7, avp, rt::view::check_diameter_identity),
-            (278, 0) => t.one(8, avp, rt::view::check::<u32>),
-            (443, 0) => t.one(9, avp, super::credit_control::SubscriptionIdView::check),
-            (30, 0) => t.one(10, avp, rt::view::check_utf8_string),
-            (4005, 10415) => t.one(11, avp, rt::view::check::<u32>),
-            (4004, 10415) => t.one(12, avp, rt::view::check::<u32>),
-            (4006, 10415) => t.one(13, avp, CongestionLocationIdView::check),
-            (621, 0) => t.one(14, avp, super::doic::OcSupportedFeaturesView::check),
-            (4010, 10415) => t.one(15, avp, rt::view::check_diameter_identity),
-            (284, 0) => t.any(16, 0, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(17, 1, avp, rt::view::check_diameter_identity),
+            (277, 0) => t.one::<rt::view::Value<i32>>(3, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(4, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(5, avp),
+            (283, 0) => t.one::<rt::view::DiameterIdentity>(6, avp),
+            (293, 0) => t.one::<rt::view::DiameterIdentity>(7, avp),
+            (278, 0) => t.one::<rt::view::Value<u32>>(8, avp),
+            (443, 0) => {
+                t.one::<
+                        rt::view::Group<super::credit_control::SubscriptionIdView<'a>>,
+                    >(9, avp)
+            }
+            (30, 0) => t.one::<rt::view::Utf8String>(10, avp),
+            (4005, 10415) => t.one::<rt::view::Value<u32>>(11, avp),
+            (4004, 10415) => t.one::<rt::view::Value<u32>>(12, avp),
+            (4006, 10415) => {
+                t.one::<rt::view::Group<CongestionLocationIdView<'a>>>(13, avp)
+            }
+            (621, 0) => {
+                t.one::<
+                        rt::view::Group<super::doic::OcSupportedFeaturesView<'a>>,
+                    >(14, avp)
+            }
+            (4010, 10415) => t.one::<rt::view::DiameterIdentity>(15, avp),
+            (284, 0) => {
+                t.any::<rt::view::Group<super::base::ProxyInfoView<'a>>>(16, 0, avp)
+            }
+            (282, 0) => t.any::<rt::view::DiameterIdentity>(17, 1, avp),
             (628, 10415) => {
-                t.any(18, 2, avp, super::ts29229::SupportedFeaturesView::check)
+                t.any::<
+                        rt::view::Group<super::ts29229::SupportedFeaturesView<'a>>,
+                    >(18, 2, avp)
             }
             _ => t.extra(),
         }
@@ -3891,35 +3911,51 @@ impl<'a> rt::view::Step<'a> for NonAggregatedRuciReportAnswerView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (301, 0) => t.one::<rt::view::Value<i32>>(1, avp),
             (260, 0) => {
-                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
+                t.one::<
+                        rt::view::Group<super::base::VendorSpecificApplicationIdView<'a>>,
+                    >(2, avp)
             }
-            (277, 0) => t.one(3, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(5, avp, rt::view::check_diameter_identity),
-            (268, 0) => t.one(6, avp, rt::view::check::<u32>),
-            (297, 0) => t.one(7, avp, super::base::ExperimentalResultView::check),
-            (281, 0) => t.one(8, avp, rt::view::check_utf8_string),
-            (294, 0) => t.one(9, avp, rt::view::check_diameter_identity),
-            (279, 0) => t.one(10, avp, super::base::FailedAvpView::check),
-            (621, 0) => t.one(11, avp, super::doic::OcSupportedFeaturesView::check),
-            (623, 0) => t.one(12, avp, super::doic::OcOlrView::check),
-            (4011, 10415) => t.one(13, avp, rt::view::check::<u32>),
-            (4007, 10415) => t.one(14, avp, rt::view::check::<u32>),
-            (4012, 10415) => t.one(15, avp, rt::view::check::<u32>),
-            (4002, 10415) => t.any(16, 0, avp, CongestionLevelDefinitionView::check),
-            (2207, 10415) => t.one(17, avp, rt::view::check_diameter_identity),
-            (278, 0) => t.one(18, avp, rt::view::check::<u32>),
-            (292, 0) => t.any(19, 1, avp, rt::view::check::<rt::data::DiameterUri>),
-            (261, 0) => t.one(20, avp, rt::view::check::<i32>),
-            (262, 0) => t.one(21, avp, rt::view::check::<u32>),
-            (284, 0) => t.any(22, 2, avp, super::base::ProxyInfoView::check),
+            (277, 0) => t.one::<rt::view::Value<i32>>(3, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(4, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(5, avp),
+            (268, 0) => t.one::<rt::view::Value<u32>>(6, avp),
+            (297, 0) => {
+                t.one::<rt::view::Group<super::base::ExperimentalResultView<'a>>>(7, avp)
+            }
+            (281, 0) => t.one::<rt::view::Utf8String>(8, avp),
+            (294, 0) => t.one::<rt::view::DiameterIdentity>(9, avp),
+            (279, 0) => t.one::<rt::view::Group<super::base::FailedAvpView<'a>>>(10, avp),
+            (621, 0) => {
+                t.one::<
+                        rt::view::Group<super::doic::OcSupportedFeaturesView<'a>>,
+                    >(11, avp)
+            }
+            (623, 0) => t.one::<rt::view::Group<super::doic::OcOlrView<'a>>>(12, avp),
+            (4011, 10415) => t.one::<rt::view::Value<u32>>(13, avp),
+            (4007, 10415) => t.one::<rt::view::Value<u32>>(14, avp),
+            (4012, 10415) => t.one::<rt::view::Value<u32>>(15, avp),
+            (4002, 10415) => {
+                t.any::<rt::view::Group<CongestionLevelDefinitionView<'a>>>(16, 0, avp)
+            }
+            (2207, 10415) => t.one::<rt::view::DiameterIdentity>(17, avp),
+            (278, 0) => t.one::<rt::view::Value<u32>>(18, avp),
+            (292, 0) => t.any::<rt::view::Value<rt::data::DiameterUri>>(19, 1, avp),
+            (261, 0) => t.one::<rt::view::Value<i32>>(20, avp),
+            (262, 0) => t.one::<rt::view::Value<u32>>(21, avp),
+            (284, 0) => {
+                t.any::<rt::view::Group<super::base::ProxyInfoView<'a>>>(22, 2, avp)
+            }
             (628, 10415) => {
-                t.any(23, 3, avp, super::ts29229::SupportedFeaturesView::check)
+                t.any::<
+                        rt::view::Group<super::ts29229::SupportedFeaturesView<'a>>,
+                    >(23, 3, avp)
             }
-            (650, 0) => t.any(24, 4, avp, super::rfc8583::LoadView::check),
+            (650, 0) => {
+                t.any::<rt::view::Group<super::rfc8583::LoadView<'a>>>(24, 4, avp)
+            }
             _ => t.extra(),
         }
     }
@@ -4166,23 +4202,35 @@ impl<'a> rt::view::Step<'a> for AggregatedRuciReportRequestView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (301, 0) => t.one::<rt::view::Value<i32>>(1, avp),
             (260, 0) => {
-                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
+                t.one::<
+                        rt::view::Group<super::base::VendorSpecificApplicationIdView<'a>>,
+                    >(2, avp)
             }
-            (277, 0) => t.one(3, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(5, avp, rt::view::check_diameter_identity),
-            (283, 0) => t.one(6, avp, rt::view::check_diameter_identity),
-            (293, 0) => t.one(7, avp, rt::view::check_diameter_identity),
-            (278, 0) => t.one(8, avp, rt::view::check::<u32>),
-            (4001, 10415) => t.any(9, 0, avp, AggregatedRuciReportView::check),
-            (621, 0) => t.one(10, avp, super::doic::OcSupportedFeaturesView::check),
-            (284, 0) => t.any(11, 1, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(12, 2, avp, rt::view::check_diameter_identity),
+            (277, 0) => t.one::<rt::view::Value<i32>>(3, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(4, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(5, avp),
+            (283, 0) => t.one::<rt::view::DiameterIdentity>(6, avp),
+            (293, 0) => t.one::<rt::view::DiameterIdentity>(7, avp),
+            (278, 0) => t.one::<rt::view::Value<u32>>(8, avp),
+            (4001, 10415) => {
+                t.any::<rt::view::Group<AggregatedRuciReportView<'a>>>(9, 0, avp)
+            }
+            (621, 0) => {
+                t.one::<
+                        rt::view::Group<super::doic::OcSupportedFeaturesView<'a>>,
+                    >(10, avp)
+            }
+            (284, 0) => {
+                t.any::<rt::view::Group<super::base::ProxyInfoView<'a>>>(11, 1, avp)
+            }
+            (282, 0) => t.any::<rt::view::DiameterIdentity>(12, 2, avp),
             (628, 10415) => {
-                t.any(13, 3, avp, super::ts29229::SupportedFeaturesView::check)
+                t.any::<
+                        rt::view::Group<super::ts29229::SupportedFeaturesView<'a>>,
+                    >(13, 3, avp)
             }
             _ => t.extra(),
         }
@@ -4478,30 +4526,44 @@ impl<'a> rt::view::Step<'a> for AggregatedRuciReportAnswerView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (301, 0) => t.one::<rt::view::Value<i32>>(1, avp),
             (260, 0) => {
-                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
+                t.one::<
+                        rt::view::Group<super::base::VendorSpecificApplicationIdView<'a>>,
+                    >(2, avp)
             }
-            (277, 0) => t.one(3, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(5, avp, rt::view::check_diameter_identity),
-            (268, 0) => t.one(6, avp, rt::view::check::<u32>),
-            (297, 0) => t.one(7, avp, super::base::ExperimentalResultView::check),
-            (281, 0) => t.one(8, avp, rt::view::check_utf8_string),
-            (294, 0) => t.one(9, avp, rt::view::check_diameter_identity),
-            (279, 0) => t.one(10, avp, super::base::FailedAvpView::check),
-            (278, 0) => t.one(11, avp, rt::view::check::<u32>),
-            (621, 0) => t.one(12, avp, super::doic::OcSupportedFeaturesView::check),
-            (623, 0) => t.one(13, avp, super::doic::OcOlrView::check),
-            (292, 0) => t.any(14, 0, avp, rt::view::check::<rt::data::DiameterUri>),
-            (261, 0) => t.one(15, avp, rt::view::check::<i32>),
-            (262, 0) => t.one(16, avp, rt::view::check::<u32>),
-            (284, 0) => t.any(17, 1, avp, super::base::ProxyInfoView::check),
+            (277, 0) => t.one::<rt::view::Value<i32>>(3, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(4, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(5, avp),
+            (268, 0) => t.one::<rt::view::Value<u32>>(6, avp),
+            (297, 0) => {
+                t.one::<rt::view::Group<super::base::ExperimentalResultView<'a>>>(7, avp)
+            }
+            (281, 0) => t.one::<rt::view::Utf8String>(8, avp),
+            (294, 0) => t.one::<rt::view::DiameterIdentity>(9, avp),
+            (279, 0) => t.one::<rt::view::Group<super::base::FailedAvpView<'a>>>(10, avp),
+            (278, 0) => t.one::<rt::view::Value<u32>>(11, avp),
+            (621, 0) => {
+                t.one::<
+                        rt::view::Group<super::doic::OcSupportedFeaturesView<'a>>,
+                    >(12, avp)
+            }
+            (623, 0) => t.one::<rt::view::Group<super::doic::OcOlrView<'a>>>(13, avp),
+            (292, 0) => t.any::<rt::view::Value<rt::data::DiameterUri>>(14, 0, avp),
+            (261, 0) => t.one::<rt::view::Value<i32>>(15, avp),
+            (262, 0) => t.one::<rt::view::Value<u32>>(16, avp),
+            (284, 0) => {
+                t.any::<rt::view::Group<super::base::ProxyInfoView<'a>>>(17, 1, avp)
+            }
             (628, 10415) => {
-                t.any(18, 2, avp, super::ts29229::SupportedFeaturesView::check)
+                t.any::<
+                        rt::view::Group<super::ts29229::SupportedFeaturesView<'a>>,
+                    >(18, 2, avp)
             }
-            (650, 0) => t.any(19, 3, avp, super::rfc8583::LoadView::check),
+            (650, 0) => {
+                t.any::<rt::view::Group<super::rfc8583::LoadView<'a>>>(19, 3, avp)
+            }
             _ => t.extra(),
         }
     }
@@ -4763,26 +4825,40 @@ impl<'a> rt::view::Step<'a> for ModifyUecontextRequestView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (301, 0) => t.one::<rt::view::Value<i32>>(1, avp),
             (260, 0) => {
-                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
+                t.one::<
+                        rt::view::Group<super::base::VendorSpecificApplicationIdView<'a>>,
+                    >(2, avp)
             }
-            (277, 0) => t.one(3, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(5, avp, rt::view::check_diameter_identity),
-            (283, 0) => t.one(6, avp, rt::view::check_diameter_identity),
-            (293, 0) => t.one(7, avp, rt::view::check_diameter_identity),
-            (278, 0) => t.one(8, avp, rt::view::check::<u32>),
-            (443, 0) => t.one(9, avp, super::credit_control::SubscriptionIdView::check),
-            (30, 0) => t.one(10, avp, rt::view::check_utf8_string),
-            (621, 0) => t.one(11, avp, super::doic::OcSupportedFeaturesView::check),
-            (4011, 10415) => t.one(12, avp, rt::view::check::<u32>),
-            (4007, 10415) => t.one(13, avp, rt::view::check::<u32>),
-            (4012, 10415) => t.one(14, avp, rt::view::check::<u32>),
-            (4002, 10415) => t.any(15, 0, avp, CongestionLevelDefinitionView::check),
-            (284, 0) => t.any(16, 1, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(17, 2, avp, rt::view::check_diameter_identity),
+            (277, 0) => t.one::<rt::view::Value<i32>>(3, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(4, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(5, avp),
+            (283, 0) => t.one::<rt::view::DiameterIdentity>(6, avp),
+            (293, 0) => t.one::<rt::view::DiameterIdentity>(7, avp),
+            (278, 0) => t.one::<rt::view::Value<u32>>(8, avp),
+            (443, 0) => {
+                t.one::<
+                        rt::view::Group<super::credit_control::SubscriptionIdView<'a>>,
+                    >(9, avp)
+            }
+            (30, 0) => t.one::<rt::view::Utf8String>(10, avp),
+            (621, 0) => {
+                t.one::<
+                        rt::view::Group<super::doic::OcSupportedFeaturesView<'a>>,
+                    >(11, avp)
+            }
+            (4011, 10415) => t.one::<rt::view::Value<u32>>(12, avp),
+            (4007, 10415) => t.one::<rt::view::Value<u32>>(13, avp),
+            (4012, 10415) => t.one::<rt::view::Value<u32>>(14, avp),
+            (4002, 10415) => {
+                t.any::<rt::view::Group<CongestionLevelDefinitionView<'a>>>(15, 0, avp)
+            }
+            (284, 0) => {
+                t.any::<rt::view::Group<super::base::ProxyInfoView<'a>>>(16, 1, avp)
+            }
+            (282, 0) => t.any::<rt::view::DiameterIdentity>(17, 2, avp),
             _ => t.extra(),
         }
     }
@@ -5039,24 +5115,34 @@ impl<'a> rt::view::Step<'a> for ModifyUecontextAnswerView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (301, 0) => t.one::<rt::view::Value<i32>>(1, avp),
             (260, 0) => {
-                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
+                t.one::<
+                        rt::view::Group<super::base::VendorSpecificApplicationIdView<'a>>,
+                    >(2, avp)
             }
-            (277, 0) => t.one(3, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(5, avp, rt::view::check_diameter_identity),
-            (268, 0) => t.one(6, avp, rt::view::check::<u32>),
-            (297, 0) => t.one(7, avp, super::base::ExperimentalResultView::check),
-            (279, 0) => t.one(8, avp, super::base::FailedAvpView::check),
-            (278, 0) => t.one(9, avp, rt::view::check::<u32>),
-            (621, 0) => t.one(10, avp, super::doic::OcSupportedFeaturesView::check),
-            (623, 0) => t.one(11, avp, super::doic::OcOlrView::check),
-            (292, 0) => t.any(12, 0, avp, rt::view::check::<rt::data::DiameterUri>),
-            (261, 0) => t.one(13, avp, rt::view::check::<i32>),
-            (262, 0) => t.one(14, avp, rt::view::check::<u32>),
-            (284, 0) => t.any(15, 1, avp, super::base::ProxyInfoView::check),
+            (277, 0) => t.one::<rt::view::Value<i32>>(3, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(4, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(5, avp),
+            (268, 0) => t.one::<rt::view::Value<u32>>(6, avp),
+            (297, 0) => {
+                t.one::<rt::view::Group<super::base::ExperimentalResultView<'a>>>(7, avp)
+            }
+            (279, 0) => t.one::<rt::view::Group<super::base::FailedAvpView<'a>>>(8, avp),
+            (278, 0) => t.one::<rt::view::Value<u32>>(9, avp),
+            (621, 0) => {
+                t.one::<
+                        rt::view::Group<super::doic::OcSupportedFeaturesView<'a>>,
+                    >(10, avp)
+            }
+            (623, 0) => t.one::<rt::view::Group<super::doic::OcOlrView<'a>>>(11, avp),
+            (292, 0) => t.any::<rt::view::Value<rt::data::DiameterUri>>(12, 0, avp),
+            (261, 0) => t.one::<rt::view::Value<i32>>(13, avp),
+            (262, 0) => t.one::<rt::view::Value<u32>>(14, avp),
+            (284, 0) => {
+                t.any::<rt::view::Group<super::base::ProxyInfoView<'a>>>(15, 1, avp)
+            }
             _ => t.extra(),
         }
     }

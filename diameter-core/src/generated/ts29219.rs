@@ -2332,9 +2332,13 @@ impl<'a> rt::view::Step<'a> for PolicyCounterStatusReportView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (2901, 10415) => t.one(0, avp, rt::view::check_utf8_string),
-            (2902, 10415) => t.one(1, avp, rt::view::check_utf8_string),
-            (2905, 10415) => t.any(2, 0, avp, PendingPolicyCounterInformationView::check),
+            (2901, 10415) => t.one::<rt::view::Utf8String>(0, avp),
+            (2902, 10415) => t.one::<rt::view::Utf8String>(1, avp),
+            (2905, 10415) => {
+                t.any::<
+                        rt::view::Group<PendingPolicyCounterInformationView<'a>>,
+                    >(2, 0, avp)
+            }
             _ => t.extra(),
         }
     }
@@ -2446,8 +2450,8 @@ impl<'a> rt::view::Step<'a> for PendingPolicyCounterInformationView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (2902, 10415) => t.one(0, avp, rt::view::check_utf8_string),
-            (2906, 10415) => t.one(1, avp, rt::view::check::<rt::data::Time>),
+            (2902, 10415) => t.one::<rt::view::Utf8String>(0, avp),
+            (2906, 10415) => t.one::<rt::view::Value<rt::data::Time>>(1, avp),
             _ => t.extra(),
         }
     }
@@ -2727,27 +2731,37 @@ impl<'a> rt::view::Step<'a> for SpendingLimitRequestView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
-            (258, 0) => t.one(2, avp, rt::view::check::<u32>),
-            (264, 0) => t.one(3, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (283, 0) => t.one(5, avp, rt::view::check_diameter_identity),
-            (293, 0) => t.one(6, avp, rt::view::check_diameter_identity),
-            (278, 0) => t.one(7, avp, rt::view::check::<u32>),
-            (621, 0) => t.one(8, avp, super::doic::OcSupportedFeaturesView::check),
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (301, 0) => t.one::<rt::view::Value<i32>>(1, avp),
+            (258, 0) => t.one::<rt::view::Value<u32>>(2, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(3, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(4, avp),
+            (283, 0) => t.one::<rt::view::DiameterIdentity>(5, avp),
+            (293, 0) => t.one::<rt::view::DiameterIdentity>(6, avp),
+            (278, 0) => t.one::<rt::view::Value<u32>>(7, avp),
+            (621, 0) => {
+                t.one::<
+                        rt::view::Group<super::doic::OcSupportedFeaturesView<'a>>,
+                    >(8, avp)
+            }
             (628, 10415) => {
-                t.any(9, 0, avp, super::ts29229::SupportedFeaturesView::check)
+                t.any::<
+                        rt::view::Group<super::ts29229::SupportedFeaturesView<'a>>,
+                    >(9, 0, avp)
             }
-            (2904, 10415) => t.one(10, avp, rt::view::check::<i32>),
+            (2904, 10415) => t.one::<rt::view::Value<i32>>(10, avp),
             (443, 0) => {
-                t.any(11, 1, avp, super::credit_control::SubscriptionIdView::check)
+                t.any::<
+                        rt::view::Group<super::credit_control::SubscriptionIdView<'a>>,
+                    >(11, 1, avp)
             }
-            (2901, 10415) => t.any(12, 2, avp, rt::view::check_utf8_string),
-            (302, 13019) => t.one(13, avp, rt::view::no_check),
-            (313, 13019) => t.one(14, avp, rt::view::check_utf8_string),
-            (284, 0) => t.any(15, 3, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(16, 4, avp, rt::view::check_diameter_identity),
+            (2901, 10415) => t.any::<rt::view::Utf8String>(12, 2, avp),
+            (302, 13019) => t.one::<rt::view::NoCheck>(13, avp),
+            (313, 13019) => t.one::<rt::view::Utf8String>(14, avp),
+            (284, 0) => {
+                t.any::<rt::view::Group<super::base::ProxyInfoView<'a>>>(15, 3, avp)
+            }
+            (282, 0) => t.any::<rt::view::DiameterIdentity>(16, 4, avp),
             _ => t.extra(),
         }
     }
@@ -3038,28 +3052,42 @@ impl<'a> rt::view::Step<'a> for SpendingLimitAnswerView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
-            (258, 0) => t.one(2, avp, rt::view::check::<u32>),
-            (264, 0) => t.one(3, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (268, 0) => t.one(5, avp, rt::view::check::<u32>),
-            (297, 0) => t.one(6, avp, super::base::ExperimentalResultView::check),
-            (621, 0) => t.one(7, avp, super::doic::OcSupportedFeaturesView::check),
-            (623, 0) => t.one(8, avp, super::doic::OcOlrView::check),
-            (628, 10415) => {
-                t.any(9, 0, avp, super::ts29229::SupportedFeaturesView::check)
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (301, 0) => t.one::<rt::view::Value<i32>>(1, avp),
+            (258, 0) => t.one::<rt::view::Value<u32>>(2, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(3, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(4, avp),
+            (268, 0) => t.one::<rt::view::Value<u32>>(5, avp),
+            (297, 0) => {
+                t.one::<rt::view::Group<super::base::ExperimentalResultView<'a>>>(6, avp)
             }
-            (2903, 10415) => t.any(10, 1, avp, PolicyCounterStatusReportView::check),
-            (281, 0) => t.one(11, avp, rt::view::check_utf8_string),
-            (294, 0) => t.one(12, avp, rt::view::check_diameter_identity),
-            (279, 0) => t.one(13, avp, super::base::FailedAvpView::check),
-            (278, 0) => t.one(14, avp, rt::view::check::<u32>),
-            (292, 0) => t.any(15, 2, avp, rt::view::check::<rt::data::DiameterUri>),
-            (261, 0) => t.one(16, avp, rt::view::check::<i32>),
-            (262, 0) => t.one(17, avp, rt::view::check::<u32>),
-            (284, 0) => t.any(18, 3, avp, super::base::ProxyInfoView::check),
-            (650, 0) => t.any(19, 4, avp, super::rfc8583::LoadView::check),
+            (621, 0) => {
+                t.one::<
+                        rt::view::Group<super::doic::OcSupportedFeaturesView<'a>>,
+                    >(7, avp)
+            }
+            (623, 0) => t.one::<rt::view::Group<super::doic::OcOlrView<'a>>>(8, avp),
+            (628, 10415) => {
+                t.any::<
+                        rt::view::Group<super::ts29229::SupportedFeaturesView<'a>>,
+                    >(9, 0, avp)
+            }
+            (2903, 10415) => {
+                t.any::<rt::view::Group<PolicyCounterStatusReportView<'a>>>(10, 1, avp)
+            }
+            (281, 0) => t.one::<rt::view::Utf8String>(11, avp),
+            (294, 0) => t.one::<rt::view::DiameterIdentity>(12, avp),
+            (279, 0) => t.one::<rt::view::Group<super::base::FailedAvpView<'a>>>(13, avp),
+            (278, 0) => t.one::<rt::view::Value<u32>>(14, avp),
+            (292, 0) => t.any::<rt::view::Value<rt::data::DiameterUri>>(15, 2, avp),
+            (261, 0) => t.one::<rt::view::Value<i32>>(16, avp),
+            (262, 0) => t.one::<rt::view::Value<u32>>(17, avp),
+            (284, 0) => {
+                t.any::<rt::view::Group<super::base::ProxyInfoView<'a>>>(18, 3, avp)
+            }
+            (650, 0) => {
+                t.any::<rt::view::Group<super::rfc8583::LoadView<'a>>>(19, 4, avp)
+            }
             _ => t.extra(),
         }
     }
@@ -3281,19 +3309,27 @@ impl<'a> rt::view::Step<'a> for SpendingStatusNotificationRequestView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(2, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(3, avp, rt::view::check_diameter_identity),
-            (283, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (293, 0) => t.one(5, avp, rt::view::check_diameter_identity),
-            (258, 0) => t.one(6, avp, rt::view::check::<u32>),
-            (278, 0) => t.one(7, avp, rt::view::check::<u32>),
-            (621, 0) => t.one(8, avp, super::doic::OcSupportedFeaturesView::check),
-            (2903, 10415) => t.any(9, 0, avp, PolicyCounterStatusReportView::check),
-            (2907, 10415) => t.one(10, avp, rt::view::check::<u32>),
-            (284, 0) => t.any(11, 1, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(12, 2, avp, rt::view::check_diameter_identity),
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (301, 0) => t.one::<rt::view::Value<i32>>(1, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(2, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(3, avp),
+            (283, 0) => t.one::<rt::view::DiameterIdentity>(4, avp),
+            (293, 0) => t.one::<rt::view::DiameterIdentity>(5, avp),
+            (258, 0) => t.one::<rt::view::Value<u32>>(6, avp),
+            (278, 0) => t.one::<rt::view::Value<u32>>(7, avp),
+            (621, 0) => {
+                t.one::<
+                        rt::view::Group<super::doic::OcSupportedFeaturesView<'a>>,
+                    >(8, avp)
+            }
+            (2903, 10415) => {
+                t.any::<rt::view::Group<PolicyCounterStatusReportView<'a>>>(9, 0, avp)
+            }
+            (2907, 10415) => t.one::<rt::view::Value<u32>>(10, avp),
+            (284, 0) => {
+                t.any::<rt::view::Group<super::base::ProxyInfoView<'a>>>(11, 1, avp)
+            }
+            (282, 0) => t.any::<rt::view::DiameterIdentity>(12, 2, avp),
             _ => t.extra(),
         }
     }
@@ -3542,22 +3578,30 @@ impl<'a> rt::view::Step<'a> for SpendingStatusNotificationAnswerView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(2, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(3, avp, rt::view::check_diameter_identity),
-            (268, 0) => t.one(4, avp, rt::view::check::<u32>),
-            (297, 0) => t.one(5, avp, super::base::ExperimentalResultView::check),
-            (278, 0) => t.one(6, avp, rt::view::check::<u32>),
-            (621, 0) => t.one(7, avp, super::doic::OcSupportedFeaturesView::check),
-            (623, 0) => t.one(8, avp, super::doic::OcOlrView::check),
-            (281, 0) => t.one(9, avp, rt::view::check_utf8_string),
-            (294, 0) => t.one(10, avp, rt::view::check_diameter_identity),
-            (292, 0) => t.any(11, 0, avp, rt::view::check::<rt::data::DiameterUri>),
-            (261, 0) => t.one(12, avp, rt::view::check::<i32>),
-            (262, 0) => t.one(13, avp, rt::view::check::<u32>),
-            (279, 0) => t.one(14, avp, super::base::FailedAvpView::check),
-            (284, 0) => t.any(15, 1, avp, super::base::ProxyInfoView::check),
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (301, 0) => t.one::<rt::view::Value<i32>>(1, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(2, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(3, avp),
+            (268, 0) => t.one::<rt::view::Value<u32>>(4, avp),
+            (297, 0) => {
+                t.one::<rt::view::Group<super::base::ExperimentalResultView<'a>>>(5, avp)
+            }
+            (278, 0) => t.one::<rt::view::Value<u32>>(6, avp),
+            (621, 0) => {
+                t.one::<
+                        rt::view::Group<super::doic::OcSupportedFeaturesView<'a>>,
+                    >(7, avp)
+            }
+            (623, 0) => t.one::<rt::view::Group<super::doic::OcOlrView<'a>>>(8, avp),
+            (281, 0) => t.one::<rt::view::Utf8String>(9, avp),
+            (294, 0) => t.one::<rt::view::DiameterIdentity>(10, avp),
+            (292, 0) => t.any::<rt::view::Value<rt::data::DiameterUri>>(11, 0, avp),
+            (261, 0) => t.one::<rt::view::Value<i32>>(12, avp),
+            (262, 0) => t.one::<rt::view::Value<u32>>(13, avp),
+            (279, 0) => t.one::<rt::view::Group<super::base::FailedAvpView<'a>>>(14, avp),
+            (284, 0) => {
+                t.any::<rt::view::Group<super::base::ProxyInfoView<'a>>>(15, 1, avp)
+            }
             _ => t.extra(),
         }
     }
@@ -3765,18 +3809,24 @@ impl<'a> rt::view::Step<'a> for SessionTerminationRequestView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(2, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(3, avp, rt::view::check_diameter_identity),
-            (283, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (258, 0) => t.one(5, avp, rt::view::check::<u32>),
-            (295, 0) => t.one(6, avp, rt::view::check::<i32>),
-            (293, 0) => t.one(7, avp, rt::view::check_diameter_identity),
-            (621, 0) => t.one(8, avp, super::doic::OcSupportedFeaturesView::check),
-            (278, 0) => t.one(9, avp, rt::view::check::<u32>),
-            (284, 0) => t.any(10, 0, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(11, 1, avp, rt::view::check_diameter_identity),
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (301, 0) => t.one::<rt::view::Value<i32>>(1, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(2, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(3, avp),
+            (283, 0) => t.one::<rt::view::DiameterIdentity>(4, avp),
+            (258, 0) => t.one::<rt::view::Value<u32>>(5, avp),
+            (295, 0) => t.one::<rt::view::Value<i32>>(6, avp),
+            (293, 0) => t.one::<rt::view::DiameterIdentity>(7, avp),
+            (621, 0) => {
+                t.one::<
+                        rt::view::Group<super::doic::OcSupportedFeaturesView<'a>>,
+                    >(8, avp)
+            }
+            (278, 0) => t.one::<rt::view::Value<u32>>(9, avp),
+            (284, 0) => {
+                t.any::<rt::view::Group<super::base::ProxyInfoView<'a>>>(10, 0, avp)
+            }
+            (282, 0) => t.any::<rt::view::DiameterIdentity>(11, 1, avp),
             _ => t.extra(),
         }
     }
@@ -4022,22 +4072,30 @@ impl<'a> rt::view::Step<'a> for SessionTerminationAnswerView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(2, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(3, avp, rt::view::check_diameter_identity),
-            (268, 0) => t.one(4, avp, rt::view::check::<u32>),
-            (281, 0) => t.one(5, avp, rt::view::check_utf8_string),
-            (294, 0) => t.one(6, avp, rt::view::check_diameter_identity),
-            (279, 0) => t.one(7, avp, super::base::FailedAvpView::check),
-            (278, 0) => t.one(8, avp, rt::view::check::<u32>),
-            (621, 0) => t.one(9, avp, super::doic::OcSupportedFeaturesView::check),
-            (623, 0) => t.one(10, avp, super::doic::OcOlrView::check),
-            (292, 0) => t.any(11, 0, avp, rt::view::check::<rt::data::DiameterUri>),
-            (261, 0) => t.one(12, avp, rt::view::check::<i32>),
-            (262, 0) => t.one(13, avp, rt::view::check::<u32>),
-            (284, 0) => t.any(14, 1, avp, super::base::ProxyInfoView::check),
-            (650, 0) => t.any(15, 2, avp, super::rfc8583::LoadView::check),
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (301, 0) => t.one::<rt::view::Value<i32>>(1, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(2, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(3, avp),
+            (268, 0) => t.one::<rt::view::Value<u32>>(4, avp),
+            (281, 0) => t.one::<rt::view::Utf8String>(5, avp),
+            (294, 0) => t.one::<rt::view::DiameterIdentity>(6, avp),
+            (279, 0) => t.one::<rt::view::Group<super::base::FailedAvpView<'a>>>(7, avp),
+            (278, 0) => t.one::<rt::view::Value<u32>>(8, avp),
+            (621, 0) => {
+                t.one::<
+                        rt::view::Group<super::doic::OcSupportedFeaturesView<'a>>,
+                    >(9, avp)
+            }
+            (623, 0) => t.one::<rt::view::Group<super::doic::OcOlrView<'a>>>(10, avp),
+            (292, 0) => t.any::<rt::view::Value<rt::data::DiameterUri>>(11, 0, avp),
+            (261, 0) => t.one::<rt::view::Value<i32>>(12, avp),
+            (262, 0) => t.one::<rt::view::Value<u32>>(13, avp),
+            (284, 0) => {
+                t.any::<rt::view::Group<super::base::ProxyInfoView<'a>>>(14, 1, avp)
+            }
+            (650, 0) => {
+                t.any::<rt::view::Group<super::rfc8583::LoadView<'a>>>(15, 2, avp)
+            }
             _ => t.extra(),
         }
     }

@@ -8360,9 +8360,9 @@ impl<'a> rt::view::Step<'a> for ServerCapabilitiesView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (604, 10415) => t.any(0, 0, avp, rt::view::check::<u32>),
-            (605, 10415) => t.any(1, 1, avp, rt::view::check::<u32>),
-            (602, 10415) => t.any(2, 2, avp, rt::view::check_utf8_string),
+            (604, 10415) => t.any::<rt::view::Value<u32>>(0, 0, avp),
+            (605, 10415) => t.any::<rt::view::Value<u32>>(1, 1, avp),
+            (602, 10415) => t.any::<rt::view::Utf8String>(2, 2, avp),
             _ => t.extra(),
         }
     }
@@ -8560,18 +8560,20 @@ impl<'a> rt::view::Step<'a> for TgppSipAuthDataItemView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (613, 10415) => t.one(0, avp, rt::view::check::<u32>),
-            (608, 10415) => t.one(1, avp, rt::view::check_utf8_string),
-            (609, 10415) => t.one(2, avp, rt::view::no_check),
-            (610, 10415) => t.one(3, avp, rt::view::no_check),
-            (611, 10415) => t.one(4, avp, rt::view::no_check),
-            (625, 10415) => t.one(5, avp, rt::view::no_check),
-            (626, 10415) => t.one(6, avp, rt::view::no_check),
-            (635, 10415) => t.one(7, avp, SipDigestAuthenticateView::check),
-            (8, 0) => t.one(8, avp, rt::view::no_check),
-            (97, 0) => t.one(9, avp, rt::view::no_check),
-            (96, 0) => t.one(10, avp, rt::view::check::<u64>),
-            (500, 13019) => t.any(11, 0, avp, rt::view::no_check),
+            (613, 10415) => t.one::<rt::view::Value<u32>>(0, avp),
+            (608, 10415) => t.one::<rt::view::Utf8String>(1, avp),
+            (609, 10415) => t.one::<rt::view::NoCheck>(2, avp),
+            (610, 10415) => t.one::<rt::view::NoCheck>(3, avp),
+            (611, 10415) => t.one::<rt::view::NoCheck>(4, avp),
+            (625, 10415) => t.one::<rt::view::NoCheck>(5, avp),
+            (626, 10415) => t.one::<rt::view::NoCheck>(6, avp),
+            (635, 10415) => {
+                t.one::<rt::view::Group<SipDigestAuthenticateView<'a>>>(7, avp)
+            }
+            (8, 0) => t.one::<rt::view::NoCheck>(8, avp),
+            (97, 0) => t.one::<rt::view::NoCheck>(9, avp),
+            (96, 0) => t.one::<rt::view::Value<u64>>(10, avp),
+            (500, 13019) => t.any::<rt::view::NoCheck>(11, 0, avp),
             _ => t.extra(),
         }
     }
@@ -8701,8 +8703,8 @@ impl<'a> rt::view::Step<'a> for DeregistrationReasonView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (616, 10415) => t.one(0, avp, rt::view::check::<i32>),
-            (617, 10415) => t.one(1, avp, rt::view::check_utf8_string),
+            (616, 10415) => t.one::<rt::view::Value<i32>>(0, avp),
+            (617, 10415) => t.one::<rt::view::Utf8String>(1, avp),
             _ => t.extra(),
         }
     }
@@ -8874,10 +8876,10 @@ impl<'a> rt::view::Step<'a> for ChargingInformationView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (619, 10415) => t.one(0, avp, rt::view::check::<rt::data::DiameterUri>),
-            (620, 10415) => t.one(1, avp, rt::view::check::<rt::data::DiameterUri>),
-            (621, 10415) => t.one(2, avp, rt::view::check::<rt::data::DiameterUri>),
-            (622, 10415) => t.one(3, avp, rt::view::check::<rt::data::DiameterUri>),
+            (619, 10415) => t.one::<rt::view::Value<rt::data::DiameterUri>>(0, avp),
+            (620, 10415) => t.one::<rt::view::Value<rt::data::DiameterUri>>(1, avp),
+            (621, 10415) => t.one::<rt::view::Value<rt::data::DiameterUri>>(2, avp),
+            (622, 10415) => t.one::<rt::view::Value<rt::data::DiameterUri>>(3, avp),
             _ => t.extra(),
         }
     }
@@ -9167,9 +9169,9 @@ impl<'a> rt::view::Step<'a> for SupportedFeaturesView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (266, 0) => t.one(0, avp, rt::view::check::<u32>),
-            (629, 10415) => t.one(1, avp, rt::view::check::<u32>),
-            (630, 10415) => t.one(2, avp, rt::view::check::<u32>),
+            (266, 0) => t.one::<rt::view::Value<u32>>(0, avp),
+            (629, 10415) => t.one::<rt::view::Value<u32>>(1, avp),
+            (630, 10415) => t.one::<rt::view::Value<u32>>(2, avp),
             _ => t.extra(),
         }
     }
@@ -9414,10 +9416,12 @@ impl<'a> rt::view::Step<'a> for SupportedApplicationsView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (258, 0) => t.any(0, 0, avp, rt::view::check::<u32>),
-            (259, 0) => t.any(1, 1, avp, rt::view::check::<u32>),
+            (258, 0) => t.any::<rt::view::Value<u32>>(0, 0, avp),
+            (259, 0) => t.any::<rt::view::Value<u32>>(1, 1, avp),
             (260, 0) => {
-                t.any(2, 2, avp, super::base::VendorSpecificApplicationIdView::check)
+                t.any::<
+                        rt::view::Group<super::base::VendorSpecificApplicationIdView<'a>>,
+                    >(2, 2, avp)
             }
             _ => t.extra(),
         }
@@ -9530,7 +9534,7 @@ impl<'a> rt::view::Step<'a> for AssociatedIdentitiesView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (1, 0) => t.any(0, 0, avp, rt::view::check_utf8_string),
+            (1, 0) => t.any::<rt::view::Utf8String>(0, 0, avp),
             _ => t.extra(),
         }
     }
@@ -9684,12 +9688,12 @@ impl<'a> rt::view::Step<'a> for SipDigestAuthenticateView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (104, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (111, 0) => t.one(1, avp, rt::view::check_utf8_string),
-            (110, 0) => t.one(2, avp, rt::view::check_utf8_string),
-            (121, 0) => t.one(3, avp, rt::view::check_utf8_string),
-            (662, 10415) => t.one(4, avp, rt::view::check_utf8_string),
-            (663, 10415) => t.one(5, avp, rt::view::check_utf8_string),
+            (104, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (111, 0) => t.one::<rt::view::Utf8String>(1, avp),
+            (110, 0) => t.one::<rt::view::Utf8String>(2, avp),
+            (121, 0) => t.one::<rt::view::Utf8String>(3, avp),
+            (662, 10415) => t.one::<rt::view::Utf8String>(4, avp),
+            (663, 10415) => t.one::<rt::view::Utf8String>(5, avp),
             _ => t.extra(),
         }
     }
@@ -9838,10 +9842,12 @@ impl<'a> rt::view::Step<'a> for ScscfRestorationInfoView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (1, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (649, 10415) => t.many(1, 0, 4294967295, avp, RestorationInfoView::check),
-            (661, 10415) => t.one(2, avp, rt::view::check::<rt::data::Time>),
-            (608, 10415) => t.one(3, avp, rt::view::check_utf8_string),
+            (1, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (649, 10415) => {
+                t.many::<rt::view::Group<RestorationInfoView<'a>>>(1, 0, 4294967295, avp)
+            }
+            (661, 10415) => t.one::<rt::view::Value<rt::data::Time>>(2, avp),
+            (608, 10415) => t.one::<rt::view::Utf8String>(3, avp),
             _ => t.extra(),
         }
     }
@@ -9963,11 +9969,11 @@ impl<'a> rt::view::Step<'a> for SubscriptionInfoView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (643, 10415) => t.one(0, avp, rt::view::no_check),
-            (644, 10415) => t.one(1, avp, rt::view::no_check),
-            (645, 10415) => t.one(2, avp, rt::view::no_check),
-            (646, 10415) => t.one(3, avp, rt::view::no_check),
-            (641, 10415) => t.one(4, avp, rt::view::no_check),
+            (643, 10415) => t.one::<rt::view::NoCheck>(0, avp),
+            (644, 10415) => t.one::<rt::view::NoCheck>(1, avp),
+            (645, 10415) => t.one::<rt::view::NoCheck>(2, avp),
+            (646, 10415) => t.one::<rt::view::NoCheck>(3, avp),
+            (641, 10415) => t.one::<rt::view::NoCheck>(4, avp),
             _ => t.extra(),
         }
     }
@@ -10078,7 +10084,7 @@ impl<'a> rt::view::Step<'a> for AssociatedRegisteredIdentitiesView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (1, 0) => t.any(0, 0, avp, rt::view::check_utf8_string),
+            (1, 0) => t.any::<rt::view::Utf8String>(0, 0, avp),
             _ => t.extra(),
         }
     }
@@ -10215,12 +10221,14 @@ impl<'a> rt::view::Step<'a> for RestorationInfoView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (640, 10415) => t.one(0, avp, rt::view::no_check),
-            (641, 10415) => t.one(1, avp, rt::view::no_check),
-            (654, 10415) => t.one(2, avp, rt::view::check::<u32>),
-            (643, 10415) => t.one(3, avp, rt::view::no_check),
-            (642, 10415) => t.one(4, avp, SubscriptionInfoView::check),
-            (660, 10415) => t.one(5, avp, PCscfSubscriptionInfoView::check),
+            (640, 10415) => t.one::<rt::view::NoCheck>(0, avp),
+            (641, 10415) => t.one::<rt::view::NoCheck>(1, avp),
+            (654, 10415) => t.one::<rt::view::Value<u32>>(2, avp),
+            (643, 10415) => t.one::<rt::view::NoCheck>(3, avp),
+            (642, 10415) => t.one::<rt::view::Group<SubscriptionInfoView<'a>>>(4, avp),
+            (660, 10415) => {
+                t.one::<rt::view::Group<PCscfSubscriptionInfoView<'a>>>(5, avp)
+            }
             _ => t.extra(),
         }
     }
@@ -10328,8 +10336,8 @@ impl<'a> rt::view::Step<'a> for IdentityWithEmergencyRegistrationView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (1, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (601, 10415) => t.one(1, avp, rt::view::check_utf8_string),
+            (1, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (601, 10415) => t.one::<rt::view::Utf8String>(1, avp),
             _ => t.extra(),
         }
     }
@@ -10453,8 +10461,8 @@ impl<'a> rt::view::Step<'a> for AllowedWafWwsfIdentitiesView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (657, 10415) => t.any(0, 0, avp, rt::view::check_utf8_string),
-            (658, 10415) => t.any(1, 1, avp, rt::view::check_utf8_string),
+            (657, 10415) => t.any::<rt::view::Utf8String>(0, 0, avp),
+            (658, 10415) => t.any::<rt::view::Utf8String>(1, 1, avp),
             _ => t.extra(),
         }
     }
@@ -10571,10 +10579,10 @@ impl<'a> rt::view::Step<'a> for PCscfSubscriptionInfoView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (643, 10415) => t.one(0, avp, rt::view::no_check),
-            (644, 10415) => t.one(1, avp, rt::view::no_check),
-            (645, 10415) => t.one(2, avp, rt::view::no_check),
-            (641, 10415) => t.one(3, avp, rt::view::no_check),
+            (643, 10415) => t.one::<rt::view::NoCheck>(0, avp),
+            (644, 10415) => t.one::<rt::view::NoCheck>(1, avp),
+            (645, 10415) => t.one::<rt::view::NoCheck>(2, avp),
+            (641, 10415) => t.one::<rt::view::NoCheck>(3, avp),
             _ => t.extra(),
         }
     }
@@ -10687,8 +10695,8 @@ impl<'a> rt::view::Step<'a> for FailedPcscfView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (665, 10415) => t.one(0, avp, rt::view::check_diameter_identity),
-            (666, 10415) => t.any(1, 0, avp, rt::view::check::<rt::data::Address>),
+            (665, 10415) => t.one::<rt::view::DiameterIdentity>(0, avp),
+            (666, 10415) => t.any::<rt::view::Value<rt::data::Address>>(1, 0, avp),
             _ => t.extra(),
         }
     }
@@ -10965,25 +10973,35 @@ impl<'a> rt::view::Step<'a> for UserAuthorizationRequestView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (301, 0) => t.one::<rt::view::Value<i32>>(1, avp),
             (260, 0) => {
-                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
+                t.one::<
+                        rt::view::Group<super::base::VendorSpecificApplicationIdView<'a>>,
+                    >(2, avp)
             }
-            (277, 0) => t.one(3, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(5, avp, rt::view::check_diameter_identity),
-            (293, 0) => t.one(6, avp, rt::view::check_diameter_identity),
-            (283, 0) => t.one(7, avp, rt::view::check_diameter_identity),
-            (1, 0) => t.one(8, avp, rt::view::check_utf8_string),
-            (621, 0) => t.one(9, avp, super::doic::OcSupportedFeaturesView::check),
-            (628, 10415) => t.any(10, 0, avp, SupportedFeaturesView::check),
-            (601, 10415) => t.one(11, avp, rt::view::check_utf8_string),
-            (600, 10415) => t.one(12, avp, rt::view::no_check),
-            (623, 10415) => t.one(13, avp, rt::view::check::<i32>),
-            (637, 10415) => t.one(14, avp, rt::view::check::<u32>),
-            (284, 0) => t.any(15, 1, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(16, 2, avp, rt::view::check_diameter_identity),
+            (277, 0) => t.one::<rt::view::Value<i32>>(3, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(4, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(5, avp),
+            (293, 0) => t.one::<rt::view::DiameterIdentity>(6, avp),
+            (283, 0) => t.one::<rt::view::DiameterIdentity>(7, avp),
+            (1, 0) => t.one::<rt::view::Utf8String>(8, avp),
+            (621, 0) => {
+                t.one::<
+                        rt::view::Group<super::doic::OcSupportedFeaturesView<'a>>,
+                    >(9, avp)
+            }
+            (628, 10415) => {
+                t.any::<rt::view::Group<SupportedFeaturesView<'a>>>(10, 0, avp)
+            }
+            (601, 10415) => t.one::<rt::view::Utf8String>(11, avp),
+            (600, 10415) => t.one::<rt::view::NoCheck>(12, avp),
+            (623, 10415) => t.one::<rt::view::Value<i32>>(13, avp),
+            (637, 10415) => t.one::<rt::view::Value<u32>>(14, avp),
+            (284, 0) => {
+                t.any::<rt::view::Group<super::base::ProxyInfoView<'a>>>(15, 1, avp)
+            }
+            (282, 0) => t.any::<rt::view::DiameterIdentity>(16, 2, avp),
             _ => t.extra(),
         }
     }
@@ -11263,25 +11281,39 @@ impl<'a> rt::view::Step<'a> for UserAuthorizationAnswerView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (301, 0) => t.one::<rt::view::Value<i32>>(1, avp),
             (260, 0) => {
-                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
+                t.one::<
+                        rt::view::Group<super::base::VendorSpecificApplicationIdView<'a>>,
+                    >(2, avp)
             }
-            (268, 0) => t.one(3, avp, rt::view::check::<u32>),
-            (297, 0) => t.one(4, avp, super::base::ExperimentalResultView::check),
-            (277, 0) => t.one(5, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(6, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(7, avp, rt::view::check_diameter_identity),
-            (621, 0) => t.one(8, avp, super::doic::OcSupportedFeaturesView::check),
-            (623, 0) => t.one(9, avp, super::doic::OcOlrView::check),
-            (650, 0) => t.any(10, 0, avp, super::rfc8583::LoadView::check),
-            (628, 10415) => t.any(11, 1, avp, SupportedFeaturesView::check),
-            (602, 10415) => t.one(12, avp, rt::view::check_utf8_string),
-            (603, 10415) => t.one(13, avp, ServerCapabilitiesView::check),
-            (279, 0) => t.one(14, avp, super::base::FailedAvpView::check),
-            (284, 0) => t.any(15, 2, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(16, 3, avp, rt::view::check_diameter_identity),
+            (268, 0) => t.one::<rt::view::Value<u32>>(3, avp),
+            (297, 0) => {
+                t.one::<rt::view::Group<super::base::ExperimentalResultView<'a>>>(4, avp)
+            }
+            (277, 0) => t.one::<rt::view::Value<i32>>(5, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(6, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(7, avp),
+            (621, 0) => {
+                t.one::<
+                        rt::view::Group<super::doic::OcSupportedFeaturesView<'a>>,
+                    >(8, avp)
+            }
+            (623, 0) => t.one::<rt::view::Group<super::doic::OcOlrView<'a>>>(9, avp),
+            (650, 0) => {
+                t.any::<rt::view::Group<super::rfc8583::LoadView<'a>>>(10, 0, avp)
+            }
+            (628, 10415) => {
+                t.any::<rt::view::Group<SupportedFeaturesView<'a>>>(11, 1, avp)
+            }
+            (602, 10415) => t.one::<rt::view::Utf8String>(12, avp),
+            (603, 10415) => t.one::<rt::view::Group<ServerCapabilitiesView<'a>>>(13, avp),
+            (279, 0) => t.one::<rt::view::Group<super::base::FailedAvpView<'a>>>(14, avp),
+            (284, 0) => {
+                t.any::<rt::view::Group<super::base::ProxyInfoView<'a>>>(15, 2, avp)
+            }
+            (282, 0) => t.any::<rt::view::DiameterIdentity>(16, 3, avp),
             _ => t.extra(),
         }
     }
@@ -11601,31 +11633,43 @@ impl<'a> rt::view::Step<'a> for ServerAssignmentRequestView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (301, 0) => t.one::<rt::view::Value<i32>>(1, avp),
             (260, 0) => {
-                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
+                t.one::<
+                        rt::view::Group<super::base::VendorSpecificApplicationIdView<'a>>,
+                    >(2, avp)
             }
-            (277, 0) => t.one(3, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(5, avp, rt::view::check_diameter_identity),
-            (293, 0) => t.one(6, avp, rt::view::check_diameter_identity),
-            (283, 0) => t.one(7, avp, rt::view::check_diameter_identity),
-            (1, 0) => t.one(8, avp, rt::view::check_utf8_string),
-            (621, 0) => t.one(9, avp, super::doic::OcSupportedFeaturesView::check),
-            (628, 10415) => t.any(10, 0, avp, SupportedFeaturesView::check),
-            (601, 10415) => t.any(11, 1, avp, rt::view::check_utf8_string),
-            (634, 10415) => t.one(12, avp, rt::view::check_utf8_string),
-            (602, 10415) => t.one(13, avp, rt::view::check_utf8_string),
-            (614, 10415) => t.one(14, avp, rt::view::check::<i32>),
-            (624, 10415) => t.one(15, avp, rt::view::check::<i32>),
-            (639, 10415) => t.one(16, avp, ScscfRestorationInfoView::check),
-            (648, 10415) => t.one(17, avp, rt::view::check::<i32>),
-            (650, 10415) => t.one(18, avp, rt::view::check::<i32>),
-            (655, 10415) => t.one(19, avp, rt::view::check::<u32>),
-            (664, 10415) => t.one(20, avp, FailedPcscfView::check),
-            (284, 0) => t.any(21, 2, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(22, 3, avp, rt::view::check_diameter_identity),
+            (277, 0) => t.one::<rt::view::Value<i32>>(3, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(4, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(5, avp),
+            (293, 0) => t.one::<rt::view::DiameterIdentity>(6, avp),
+            (283, 0) => t.one::<rt::view::DiameterIdentity>(7, avp),
+            (1, 0) => t.one::<rt::view::Utf8String>(8, avp),
+            (621, 0) => {
+                t.one::<
+                        rt::view::Group<super::doic::OcSupportedFeaturesView<'a>>,
+                    >(9, avp)
+            }
+            (628, 10415) => {
+                t.any::<rt::view::Group<SupportedFeaturesView<'a>>>(10, 0, avp)
+            }
+            (601, 10415) => t.any::<rt::view::Utf8String>(11, 1, avp),
+            (634, 10415) => t.one::<rt::view::Utf8String>(12, avp),
+            (602, 10415) => t.one::<rt::view::Utf8String>(13, avp),
+            (614, 10415) => t.one::<rt::view::Value<i32>>(14, avp),
+            (624, 10415) => t.one::<rt::view::Value<i32>>(15, avp),
+            (639, 10415) => {
+                t.one::<rt::view::Group<ScscfRestorationInfoView<'a>>>(16, avp)
+            }
+            (648, 10415) => t.one::<rt::view::Value<i32>>(17, avp),
+            (650, 10415) => t.one::<rt::view::Value<i32>>(18, avp),
+            (655, 10415) => t.one::<rt::view::Value<u32>>(19, avp),
+            (664, 10415) => t.one::<rt::view::Group<FailedPcscfView<'a>>>(20, avp),
+            (284, 0) => {
+                t.any::<rt::view::Group<super::base::ProxyInfoView<'a>>>(21, 2, avp)
+            }
+            (282, 0) => t.any::<rt::view::DiameterIdentity>(22, 3, avp),
             _ => t.extra(),
         }
     }
@@ -11989,34 +12033,58 @@ impl<'a> rt::view::Step<'a> for ServerAssignmentAnswerView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (301, 0) => t.one::<rt::view::Value<i32>>(1, avp),
             (260, 0) => {
-                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
+                t.one::<
+                        rt::view::Group<super::base::VendorSpecificApplicationIdView<'a>>,
+                    >(2, avp)
             }
-            (268, 0) => t.one(3, avp, rt::view::check::<u32>),
-            (297, 0) => t.one(4, avp, super::base::ExperimentalResultView::check),
-            (277, 0) => t.one(5, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(6, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(7, avp, rt::view::check_diameter_identity),
-            (1, 0) => t.one(8, avp, rt::view::check_utf8_string),
-            (621, 0) => t.one(9, avp, super::doic::OcSupportedFeaturesView::check),
-            (623, 0) => t.one(10, avp, super::doic::OcOlrView::check),
-            (650, 0) => t.any(11, 0, avp, super::rfc8583::LoadView::check),
-            (628, 10415) => t.any(12, 1, avp, SupportedFeaturesView::check),
-            (606, 10415) => t.one(13, avp, rt::view::no_check),
-            (618, 10415) => t.one(14, avp, ChargingInformationView::check),
-            (632, 10415) => t.one(15, avp, AssociatedIdentitiesView::check),
-            (638, 10415) => t.one(16, avp, rt::view::check::<i32>),
-            (639, 10415) => t.any(17, 2, avp, ScscfRestorationInfoView::check),
-            (647, 10415) => t.one(18, avp, AssociatedRegisteredIdentitiesView::check),
-            (602, 10415) => t.one(19, avp, rt::view::check_utf8_string),
-            (634, 10415) => t.one(20, avp, rt::view::check_utf8_string),
-            (652, 10415) => t.one(21, avp, rt::view::check::<i32>),
-            (656, 10415) => t.one(22, avp, AllowedWafWwsfIdentitiesView::check),
-            (279, 0) => t.one(23, avp, super::base::FailedAvpView::check),
-            (284, 0) => t.any(24, 3, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(25, 4, avp, rt::view::check_diameter_identity),
+            (268, 0) => t.one::<rt::view::Value<u32>>(3, avp),
+            (297, 0) => {
+                t.one::<rt::view::Group<super::base::ExperimentalResultView<'a>>>(4, avp)
+            }
+            (277, 0) => t.one::<rt::view::Value<i32>>(5, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(6, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(7, avp),
+            (1, 0) => t.one::<rt::view::Utf8String>(8, avp),
+            (621, 0) => {
+                t.one::<
+                        rt::view::Group<super::doic::OcSupportedFeaturesView<'a>>,
+                    >(9, avp)
+            }
+            (623, 0) => t.one::<rt::view::Group<super::doic::OcOlrView<'a>>>(10, avp),
+            (650, 0) => {
+                t.any::<rt::view::Group<super::rfc8583::LoadView<'a>>>(11, 0, avp)
+            }
+            (628, 10415) => {
+                t.any::<rt::view::Group<SupportedFeaturesView<'a>>>(12, 1, avp)
+            }
+            (606, 10415) => t.one::<rt::view::NoCheck>(13, avp),
+            (618, 10415) => {
+                t.one::<rt::view::Group<ChargingInformationView<'a>>>(14, avp)
+            }
+            (632, 10415) => {
+                t.one::<rt::view::Group<AssociatedIdentitiesView<'a>>>(15, avp)
+            }
+            (638, 10415) => t.one::<rt::view::Value<i32>>(16, avp),
+            (639, 10415) => {
+                t.any::<rt::view::Group<ScscfRestorationInfoView<'a>>>(17, 2, avp)
+            }
+            (647, 10415) => {
+                t.one::<rt::view::Group<AssociatedRegisteredIdentitiesView<'a>>>(18, avp)
+            }
+            (602, 10415) => t.one::<rt::view::Utf8String>(19, avp),
+            (634, 10415) => t.one::<rt::view::Utf8String>(20, avp),
+            (652, 10415) => t.one::<rt::view::Value<i32>>(21, avp),
+            (656, 10415) => {
+                t.one::<rt::view::Group<AllowedWafWwsfIdentitiesView<'a>>>(22, avp)
+            }
+            (279, 0) => t.one::<rt::view::Group<super::base::FailedAvpView<'a>>>(23, avp),
+            (284, 0) => {
+                t.any::<rt::view::Group<super::base::ProxyInfoView<'a>>>(24, 3, avp)
+            }
+            (282, 0) => t.any::<rt::view::DiameterIdentity>(25, 4, avp),
             _ => t.extra(),
         }
     }
@@ -12274,24 +12342,34 @@ impl<'a> rt::view::Step<'a> for LocationInfoRequestView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (301, 0) => t.one::<rt::view::Value<i32>>(1, avp),
             (260, 0) => {
-                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
+                t.one::<
+                        rt::view::Group<super::base::VendorSpecificApplicationIdView<'a>>,
+                    >(2, avp)
             }
-            (277, 0) => t.one(3, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(5, avp, rt::view::check_diameter_identity),
-            (293, 0) => t.one(6, avp, rt::view::check_diameter_identity),
-            (283, 0) => t.one(7, avp, rt::view::check_diameter_identity),
-            (633, 10415) => t.one(8, avp, rt::view::check::<i32>),
-            (621, 0) => t.one(9, avp, super::doic::OcSupportedFeaturesView::check),
-            (628, 10415) => t.any(10, 0, avp, SupportedFeaturesView::check),
-            (601, 10415) => t.one(11, avp, rt::view::check_utf8_string),
-            (623, 10415) => t.one(12, avp, rt::view::check::<i32>),
-            (650, 10415) => t.one(13, avp, rt::view::check::<i32>),
-            (284, 0) => t.any(14, 1, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(15, 2, avp, rt::view::check_diameter_identity),
+            (277, 0) => t.one::<rt::view::Value<i32>>(3, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(4, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(5, avp),
+            (293, 0) => t.one::<rt::view::DiameterIdentity>(6, avp),
+            (283, 0) => t.one::<rt::view::DiameterIdentity>(7, avp),
+            (633, 10415) => t.one::<rt::view::Value<i32>>(8, avp),
+            (621, 0) => {
+                t.one::<
+                        rt::view::Group<super::doic::OcSupportedFeaturesView<'a>>,
+                    >(9, avp)
+            }
+            (628, 10415) => {
+                t.any::<rt::view::Group<SupportedFeaturesView<'a>>>(10, 0, avp)
+            }
+            (601, 10415) => t.one::<rt::view::Utf8String>(11, avp),
+            (623, 10415) => t.one::<rt::view::Value<i32>>(12, avp),
+            (650, 10415) => t.one::<rt::view::Value<i32>>(13, avp),
+            (284, 0) => {
+                t.any::<rt::view::Group<super::base::ProxyInfoView<'a>>>(14, 1, avp)
+            }
+            (282, 0) => t.any::<rt::view::DiameterIdentity>(15, 2, avp),
             _ => t.extra(),
         }
     }
@@ -12579,27 +12657,41 @@ impl<'a> rt::view::Step<'a> for LocationInfoAnswerView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (301, 0) => t.one::<rt::view::Value<i32>>(1, avp),
             (260, 0) => {
-                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
+                t.one::<
+                        rt::view::Group<super::base::VendorSpecificApplicationIdView<'a>>,
+                    >(2, avp)
             }
-            (268, 0) => t.one(3, avp, rt::view::check::<u32>),
-            (297, 0) => t.one(4, avp, super::base::ExperimentalResultView::check),
-            (277, 0) => t.one(5, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(6, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(7, avp, rt::view::check_diameter_identity),
-            (621, 0) => t.one(8, avp, super::doic::OcSupportedFeaturesView::check),
-            (623, 0) => t.one(9, avp, super::doic::OcOlrView::check),
-            (650, 0) => t.any(10, 0, avp, super::rfc8583::LoadView::check),
-            (628, 10415) => t.any(11, 1, avp, SupportedFeaturesView::check),
-            (602, 10415) => t.one(12, avp, rt::view::check_utf8_string),
-            (603, 10415) => t.one(13, avp, ServerCapabilitiesView::check),
-            (634, 10415) => t.one(14, avp, rt::view::check_utf8_string),
-            (653, 10415) => t.one(15, avp, rt::view::check::<u32>),
-            (279, 0) => t.one(16, avp, super::base::FailedAvpView::check),
-            (284, 0) => t.any(17, 2, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(18, 3, avp, rt::view::check_diameter_identity),
+            (268, 0) => t.one::<rt::view::Value<u32>>(3, avp),
+            (297, 0) => {
+                t.one::<rt::view::Group<super::base::ExperimentalResultView<'a>>>(4, avp)
+            }
+            (277, 0) => t.one::<rt::view::Value<i32>>(5, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(6, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(7, avp),
+            (621, 0) => {
+                t.one::<
+                        rt::view::Group<super::doic::OcSupportedFeaturesView<'a>>,
+                    >(8, avp)
+            }
+            (623, 0) => t.one::<rt::view::Group<super::doic::OcOlrView<'a>>>(9, avp),
+            (650, 0) => {
+                t.any::<rt::view::Group<super::rfc8583::LoadView<'a>>>(10, 0, avp)
+            }
+            (628, 10415) => {
+                t.any::<rt::view::Group<SupportedFeaturesView<'a>>>(11, 1, avp)
+            }
+            (602, 10415) => t.one::<rt::view::Utf8String>(12, avp),
+            (603, 10415) => t.one::<rt::view::Group<ServerCapabilitiesView<'a>>>(13, avp),
+            (634, 10415) => t.one::<rt::view::Utf8String>(14, avp),
+            (653, 10415) => t.one::<rt::view::Value<u32>>(15, avp),
+            (279, 0) => t.one::<rt::view::Group<super::base::FailedAvpView<'a>>>(16, avp),
+            (284, 0) => {
+                t.any::<rt::view::Group<super::base::ProxyInfoView<'a>>>(17, 2, avp)
+            }
+            (282, 0) => t.any::<rt::view::DiameterIdentity>(18, 3, avp),
             _ => t.extra(),
         }
     }
@@ -12854,25 +12946,37 @@ impl<'a> rt::view::Step<'a> for MultimediaAuthRequestView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (301, 0) => t.one::<rt::view::Value<i32>>(1, avp),
             (260, 0) => {
-                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
+                t.one::<
+                        rt::view::Group<super::base::VendorSpecificApplicationIdView<'a>>,
+                    >(2, avp)
             }
-            (277, 0) => t.one(3, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(5, avp, rt::view::check_diameter_identity),
-            (283, 0) => t.one(6, avp, rt::view::check_diameter_identity),
-            (293, 0) => t.one(7, avp, rt::view::check_diameter_identity),
-            (1, 0) => t.one(8, avp, rt::view::check_utf8_string),
-            (621, 0) => t.one(9, avp, super::doic::OcSupportedFeaturesView::check),
-            (628, 10415) => t.any(10, 0, avp, SupportedFeaturesView::check),
-            (601, 10415) => t.one(11, avp, rt::view::check_utf8_string),
-            (612, 10415) => t.one(12, avp, TgppSipAuthDataItemView::check),
-            (607, 10415) => t.one(13, avp, rt::view::check::<u32>),
-            (602, 10415) => t.one(14, avp, rt::view::check_utf8_string),
-            (284, 0) => t.any(15, 1, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(16, 2, avp, rt::view::check_diameter_identity),
+            (277, 0) => t.one::<rt::view::Value<i32>>(3, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(4, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(5, avp),
+            (283, 0) => t.one::<rt::view::DiameterIdentity>(6, avp),
+            (293, 0) => t.one::<rt::view::DiameterIdentity>(7, avp),
+            (1, 0) => t.one::<rt::view::Utf8String>(8, avp),
+            (621, 0) => {
+                t.one::<
+                        rt::view::Group<super::doic::OcSupportedFeaturesView<'a>>,
+                    >(9, avp)
+            }
+            (628, 10415) => {
+                t.any::<rt::view::Group<SupportedFeaturesView<'a>>>(10, 0, avp)
+            }
+            (601, 10415) => t.one::<rt::view::Utf8String>(11, avp),
+            (612, 10415) => {
+                t.one::<rt::view::Group<TgppSipAuthDataItemView<'a>>>(12, avp)
+            }
+            (607, 10415) => t.one::<rt::view::Value<u32>>(13, avp),
+            (602, 10415) => t.one::<rt::view::Utf8String>(14, avp),
+            (284, 0) => {
+                t.any::<rt::view::Group<super::base::ProxyInfoView<'a>>>(15, 1, avp)
+            }
+            (282, 0) => t.any::<rt::view::DiameterIdentity>(16, 2, avp),
             _ => t.extra(),
         }
     }
@@ -13165,27 +13269,43 @@ impl<'a> rt::view::Step<'a> for MultimediaAuthAnswerView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (301, 0) => t.one::<rt::view::Value<i32>>(1, avp),
             (260, 0) => {
-                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
+                t.one::<
+                        rt::view::Group<super::base::VendorSpecificApplicationIdView<'a>>,
+                    >(2, avp)
             }
-            (268, 0) => t.one(3, avp, rt::view::check::<u32>),
-            (297, 0) => t.one(4, avp, super::base::ExperimentalResultView::check),
-            (277, 0) => t.one(5, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(6, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(7, avp, rt::view::check_diameter_identity),
-            (1, 0) => t.one(8, avp, rt::view::check_utf8_string),
-            (621, 0) => t.one(9, avp, super::doic::OcSupportedFeaturesView::check),
-            (623, 0) => t.one(10, avp, super::doic::OcOlrView::check),
-            (650, 0) => t.any(11, 0, avp, super::rfc8583::LoadView::check),
-            (628, 10415) => t.any(12, 1, avp, SupportedFeaturesView::check),
-            (601, 10415) => t.one(13, avp, rt::view::check_utf8_string),
-            (607, 10415) => t.one(14, avp, rt::view::check::<u32>),
-            (612, 10415) => t.any(15, 2, avp, TgppSipAuthDataItemView::check),
-            (279, 0) => t.one(16, avp, super::base::FailedAvpView::check),
-            (284, 0) => t.any(17, 3, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(18, 4, avp, rt::view::check_diameter_identity),
+            (268, 0) => t.one::<rt::view::Value<u32>>(3, avp),
+            (297, 0) => {
+                t.one::<rt::view::Group<super::base::ExperimentalResultView<'a>>>(4, avp)
+            }
+            (277, 0) => t.one::<rt::view::Value<i32>>(5, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(6, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(7, avp),
+            (1, 0) => t.one::<rt::view::Utf8String>(8, avp),
+            (621, 0) => {
+                t.one::<
+                        rt::view::Group<super::doic::OcSupportedFeaturesView<'a>>,
+                    >(9, avp)
+            }
+            (623, 0) => t.one::<rt::view::Group<super::doic::OcOlrView<'a>>>(10, avp),
+            (650, 0) => {
+                t.any::<rt::view::Group<super::rfc8583::LoadView<'a>>>(11, 0, avp)
+            }
+            (628, 10415) => {
+                t.any::<rt::view::Group<SupportedFeaturesView<'a>>>(12, 1, avp)
+            }
+            (601, 10415) => t.one::<rt::view::Utf8String>(13, avp),
+            (607, 10415) => t.one::<rt::view::Value<u32>>(14, avp),
+            (612, 10415) => {
+                t.any::<rt::view::Group<TgppSipAuthDataItemView<'a>>>(15, 2, avp)
+            }
+            (279, 0) => t.one::<rt::view::Group<super::base::FailedAvpView<'a>>>(16, avp),
+            (284, 0) => {
+                t.any::<rt::view::Group<super::base::ProxyInfoView<'a>>>(17, 3, avp)
+            }
+            (282, 0) => t.any::<rt::view::DiameterIdentity>(18, 4, avp),
             _ => t.extra(),
         }
     }
@@ -13443,24 +13563,34 @@ impl<'a> rt::view::Step<'a> for RegistrationTerminationRequestView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (301, 0) => t.one::<rt::view::Value<i32>>(1, avp),
             (260, 0) => {
-                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
+                t.one::<
+                        rt::view::Group<super::base::VendorSpecificApplicationIdView<'a>>,
+                    >(2, avp)
             }
-            (277, 0) => t.one(3, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(5, avp, rt::view::check_diameter_identity),
-            (293, 0) => t.one(6, avp, rt::view::check_diameter_identity),
-            (283, 0) => t.one(7, avp, rt::view::check_diameter_identity),
-            (1, 0) => t.one(8, avp, rt::view::check_utf8_string),
-            (632, 10415) => t.one(9, avp, AssociatedIdentitiesView::check),
-            (628, 10415) => t.any(10, 0, avp, SupportedFeaturesView::check),
-            (601, 10415) => t.any(11, 1, avp, rt::view::check_utf8_string),
-            (615, 10415) => t.one(12, avp, DeregistrationReasonView::check),
-            (659, 10415) => t.one(13, avp, rt::view::check::<u32>),
-            (284, 0) => t.any(14, 2, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(15, 3, avp, rt::view::check_diameter_identity),
+            (277, 0) => t.one::<rt::view::Value<i32>>(3, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(4, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(5, avp),
+            (293, 0) => t.one::<rt::view::DiameterIdentity>(6, avp),
+            (283, 0) => t.one::<rt::view::DiameterIdentity>(7, avp),
+            (1, 0) => t.one::<rt::view::Utf8String>(8, avp),
+            (632, 10415) => {
+                t.one::<rt::view::Group<AssociatedIdentitiesView<'a>>>(9, avp)
+            }
+            (628, 10415) => {
+                t.any::<rt::view::Group<SupportedFeaturesView<'a>>>(10, 0, avp)
+            }
+            (601, 10415) => t.any::<rt::view::Utf8String>(11, 1, avp),
+            (615, 10415) => {
+                t.one::<rt::view::Group<DeregistrationReasonView<'a>>>(12, avp)
+            }
+            (659, 10415) => t.one::<rt::view::Value<u32>>(13, avp),
+            (284, 0) => {
+                t.any::<rt::view::Group<super::base::ProxyInfoView<'a>>>(14, 2, avp)
+            }
+            (282, 0) => t.any::<rt::view::DiameterIdentity>(15, 3, avp),
             _ => t.extra(),
         }
     }
@@ -13717,24 +13847,36 @@ impl<'a> rt::view::Step<'a> for RegistrationTerminationAnswerView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (301, 0) => t.one::<rt::view::Value<i32>>(1, avp),
             (260, 0) => {
-                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
+                t.one::<
+                        rt::view::Group<super::base::VendorSpecificApplicationIdView<'a>>,
+                    >(2, avp)
             }
-            (268, 0) => t.one(3, avp, rt::view::check::<u32>),
-            (297, 0) => t.one(4, avp, super::base::ExperimentalResultView::check),
-            (277, 0) => t.one(5, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(6, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(7, avp, rt::view::check_diameter_identity),
-            (632, 10415) => t.one(8, avp, AssociatedIdentitiesView::check),
-            (628, 10415) => t.any(9, 0, avp, SupportedFeaturesView::check),
+            (268, 0) => t.one::<rt::view::Value<u32>>(3, avp),
+            (297, 0) => {
+                t.one::<rt::view::Group<super::base::ExperimentalResultView<'a>>>(4, avp)
+            }
+            (277, 0) => t.one::<rt::view::Value<i32>>(5, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(6, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(7, avp),
+            (632, 10415) => {
+                t.one::<rt::view::Group<AssociatedIdentitiesView<'a>>>(8, avp)
+            }
+            (628, 10415) => {
+                t.any::<rt::view::Group<SupportedFeaturesView<'a>>>(9, 0, avp)
+            }
             (651, 10415) => {
-                t.any(10, 1, avp, IdentityWithEmergencyRegistrationView::check)
+                t.any::<
+                        rt::view::Group<IdentityWithEmergencyRegistrationView<'a>>,
+                    >(10, 1, avp)
             }
-            (279, 0) => t.one(11, avp, super::base::FailedAvpView::check),
-            (284, 0) => t.any(12, 2, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(13, 3, avp, rt::view::check_diameter_identity),
+            (279, 0) => t.one::<rt::view::Group<super::base::FailedAvpView<'a>>>(11, avp),
+            (284, 0) => {
+                t.any::<rt::view::Group<super::base::ProxyInfoView<'a>>>(12, 2, avp)
+            }
+            (282, 0) => t.any::<rt::view::DiameterIdentity>(13, 3, avp),
             _ => t.extra(),
         }
     }
@@ -13987,24 +14129,36 @@ impl<'a> rt::view::Step<'a> for PushProfileRequestView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (301, 0) => t.one::<rt::view::Value<i32>>(1, avp),
             (260, 0) => {
-                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
+                t.one::<
+                        rt::view::Group<super::base::VendorSpecificApplicationIdView<'a>>,
+                    >(2, avp)
             }
-            (277, 0) => t.one(3, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(5, avp, rt::view::check_diameter_identity),
-            (293, 0) => t.one(6, avp, rt::view::check_diameter_identity),
-            (283, 0) => t.one(7, avp, rt::view::check_diameter_identity),
-            (1, 0) => t.one(8, avp, rt::view::check_utf8_string),
-            (628, 10415) => t.any(9, 0, avp, SupportedFeaturesView::check),
-            (606, 10415) => t.one(10, avp, rt::view::no_check),
-            (618, 10415) => t.one(11, avp, ChargingInformationView::check),
-            (612, 10415) => t.one(12, avp, TgppSipAuthDataItemView::check),
-            (656, 10415) => t.one(13, avp, AllowedWafWwsfIdentitiesView::check),
-            (284, 0) => t.any(14, 1, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(15, 2, avp, rt::view::check_diameter_identity),
+            (277, 0) => t.one::<rt::view::Value<i32>>(3, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(4, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(5, avp),
+            (293, 0) => t.one::<rt::view::DiameterIdentity>(6, avp),
+            (283, 0) => t.one::<rt::view::DiameterIdentity>(7, avp),
+            (1, 0) => t.one::<rt::view::Utf8String>(8, avp),
+            (628, 10415) => {
+                t.any::<rt::view::Group<SupportedFeaturesView<'a>>>(9, 0, avp)
+            }
+            (606, 10415) => t.one::<rt::view::NoCheck>(10, avp),
+            (618, 10415) => {
+                t.one::<rt::view::Group<ChargingInformationView<'a>>>(11, avp)
+            }
+            (612, 10415) => {
+                t.one::<rt::view::Group<TgppSipAuthDataItemView<'a>>>(12, avp)
+            }
+            (656, 10415) => {
+                t.one::<rt::view::Group<AllowedWafWwsfIdentitiesView<'a>>>(13, avp)
+            }
+            (284, 0) => {
+                t.any::<rt::view::Group<super::base::ProxyInfoView<'a>>>(14, 1, avp)
+            }
+            (282, 0) => t.any::<rt::view::DiameterIdentity>(15, 2, avp),
             _ => t.extra(),
         }
     }
@@ -14232,20 +14386,28 @@ impl<'a> rt::view::Step<'a> for PushProfileAnswerView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (301, 0) => t.one::<rt::view::Value<i32>>(1, avp),
             (260, 0) => {
-                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
+                t.one::<
+                        rt::view::Group<super::base::VendorSpecificApplicationIdView<'a>>,
+                    >(2, avp)
             }
-            (268, 0) => t.one(3, avp, rt::view::check::<u32>),
-            (297, 0) => t.one(4, avp, super::base::ExperimentalResultView::check),
-            (277, 0) => t.one(5, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(6, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(7, avp, rt::view::check_diameter_identity),
-            (628, 10415) => t.any(8, 0, avp, SupportedFeaturesView::check),
-            (279, 0) => t.one(9, avp, super::base::FailedAvpView::check),
-            (284, 0) => t.any(10, 1, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(11, 2, avp, rt::view::check_diameter_identity),
+            (268, 0) => t.one::<rt::view::Value<u32>>(3, avp),
+            (297, 0) => {
+                t.one::<rt::view::Group<super::base::ExperimentalResultView<'a>>>(4, avp)
+            }
+            (277, 0) => t.one::<rt::view::Value<i32>>(5, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(6, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(7, avp),
+            (628, 10415) => {
+                t.any::<rt::view::Group<SupportedFeaturesView<'a>>>(8, 0, avp)
+            }
+            (279, 0) => t.one::<rt::view::Group<super::base::FailedAvpView<'a>>>(9, avp),
+            (284, 0) => {
+                t.any::<rt::view::Group<super::base::ProxyInfoView<'a>>>(10, 1, avp)
+            }
+            (282, 0) => t.any::<rt::view::DiameterIdentity>(11, 2, avp),
             _ => t.extra(),
         }
     }

@@ -1074,11 +1074,11 @@ impl<'a> rt::view::Step<'a> for WlanUserDataView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (304, 10415) => t.one(0, avp, ChargingDataView::check),
-            (305, 10415) => t.one(1, avp, rt::view::check::<i32>),
-            (306, 10415) => t.one(2, avp, rt::view::check::<i32>),
-            (307, 10415) => t.any(3, 0, avp, ApnAuthorizedView::check),
-            (319, 10415) => t.one(4, avp, rt::view::check::<u32>),
+            (304, 10415) => t.one::<rt::view::Group<ChargingDataView<'a>>>(0, avp),
+            (305, 10415) => t.one::<rt::view::Value<i32>>(1, avp),
+            (306, 10415) => t.one::<rt::view::Value<i32>>(2, avp),
+            (307, 10415) => t.any::<rt::view::Group<ApnAuthorizedView<'a>>>(3, 0, avp),
+            (319, 10415) => t.one::<rt::view::Value<u32>>(4, avp),
             _ => t.extra(),
         }
     }
@@ -1187,8 +1187,8 @@ impl<'a> rt::view::Step<'a> for ChargingDataView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (314, 10415) => t.one(0, avp, rt::view::no_check),
-            (315, 10415) => t.one(1, avp, ChargingNodesView::check),
+            (314, 10415) => t.one::<rt::view::NoCheck>(0, avp),
+            (315, 10415) => t.one::<rt::view::Group<ChargingNodesView<'a>>>(1, avp),
             _ => t.extra(),
         }
     }
@@ -1319,11 +1319,11 @@ impl<'a> rt::view::Step<'a> for ApnAuthorizedView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (493, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (309, 10415) => t.one(1, avp, rt::view::check::<i32>),
-            (310, 10415) => t.one(2, avp, rt::view::check::<i32>),
-            (312, 10415) => t.one(3, avp, rt::view::check_ip_filter_rule),
-            (313, 10415) => t.one(4, avp, rt::view::no_check),
+            (493, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (309, 10415) => t.one::<rt::view::Value<i32>>(1, avp),
+            (310, 10415) => t.one::<rt::view::Value<i32>>(2, avp),
+            (312, 10415) => t.one::<rt::view::IpFilterRule>(3, avp),
+            (313, 10415) => t.one::<rt::view::NoCheck>(4, avp),
             _ => t.extra(),
         }
     }
@@ -1453,10 +1453,10 @@ impl<'a> rt::view::Step<'a> for ChargingNodesView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (316, 10415) => t.one(0, avp, rt::view::check_diameter_identity),
-            (317, 10415) => t.one(1, avp, rt::view::check_diameter_identity),
-            (621, 10415) => t.one(2, avp, rt::view::check::<rt::data::DiameterUri>),
-            (622, 10415) => t.one(3, avp, rt::view::check::<rt::data::DiameterUri>),
+            (316, 10415) => t.one::<rt::view::DiameterIdentity>(0, avp),
+            (317, 10415) => t.one::<rt::view::DiameterIdentity>(1, avp),
+            (621, 10415) => t.one::<rt::view::Value<rt::data::DiameterUri>>(2, avp),
+            (622, 10415) => t.one::<rt::view::Value<rt::data::DiameterUri>>(3, avp),
             _ => t.extra(),
         }
     }

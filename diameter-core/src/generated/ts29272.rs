@@ -25807,67 +25807,90 @@ impl<'a> rt::view::Step<'a> for SubscriptionDataView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (1424, 10415) => t.one(0, avp, rt::view::check::<i32>),
-            (701, 10415) => t.one(1, avp, rt::view::no_check),
-            (1643, 10415) => t.one(2, avp, rt::view::no_check),
-            (1433, 10415) => t.one(3, avp, rt::view::no_check),
-            (1491, 10415) => t.one(4, avp, rt::view::check::<i32>),
-            (1417, 10415) => t.one(5, avp, rt::view::check::<i32>),
-            (1425, 10415) => t.one(6, avp, rt::view::check::<u32>),
-            (1418, 10415) => t.one(7, avp, rt::view::check::<u32>),
-            (1446, 10415) => t.many(8, 0, 10, avp, rt::view::no_check),
-            (1426, 10415) => t.one(9, avp, rt::view::check::<u32>),
-            (1427, 10415) => t.one(10, avp, rt::view::check_utf8_string),
-            (1473, 10415) => t.one(11, avp, LcsInfoView::check),
-            (1486, 10415) => t.one(12, avp, TeleserviceListView::check),
-            (1488, 10415) => t.any(13, 1, avp, CallBarringInfoView::check),
-            (13, 10415) => t.one(14, avp, rt::view::check_utf8_string),
-            (1435, 10415) => t.one(15, avp, AmbrView::check),
-            (1429, 10415) => t.one(16, avp, ApnConfigurationProfileView::check),
-            (1440, 10415) => t.one(17, avp, rt::view::check::<u32>),
-            (1458, 10415) => t.one(18, avp, TraceDataView::check),
-            (1467, 10415) => t.one(19, avp, GprsSubscriptionDataView::check),
-            (1436, 10415) => t.any(20, 2, avp, CsgSubscriptionDataView::check),
-            (1457, 10415) => t.one(21, avp, rt::view::check::<i32>),
-            (1619, 10415) => t.one(22, avp, rt::view::check::<u32>),
-            (1616, 10415) => t.one(23, avp, rt::view::check::<u32>),
-            (1617, 10415) => t.one(24, avp, rt::view::check::<i32>),
-            (1633, 10415) => t.one(25, avp, rt::view::check::<i32>),
-            (1634, 10415) => t.one(26, avp, rt::view::check::<i32>),
-            (1636, 10415) => t.one(27, avp, rt::view::check::<i32>),
-            (3701, 10415) => {
-                t.one(28, avp, super::ts29344::ProseSubscriptionDataView::check)
+            (1424, 10415) => t.one::<rt::view::Value<i32>>(0, avp),
+            (701, 10415) => t.one::<rt::view::NoCheck>(1, avp),
+            (1643, 10415) => t.one::<rt::view::NoCheck>(2, avp),
+            (1433, 10415) => t.one::<rt::view::NoCheck>(3, avp),
+            (1491, 10415) => t.one::<rt::view::Value<i32>>(4, avp),
+            (1417, 10415) => t.one::<rt::view::Value<i32>>(5, avp),
+            (1425, 10415) => t.one::<rt::view::Value<u32>>(6, avp),
+            (1418, 10415) => t.one::<rt::view::Value<u32>>(7, avp),
+            (1446, 10415) => t.many::<rt::view::NoCheck>(8, 0, 10, avp),
+            (1426, 10415) => t.one::<rt::view::Value<u32>>(9, avp),
+            (1427, 10415) => t.one::<rt::view::Utf8String>(10, avp),
+            (1473, 10415) => t.one::<rt::view::Group<LcsInfoView<'a>>>(11, avp),
+            (1486, 10415) => t.one::<rt::view::Group<TeleserviceListView<'a>>>(12, avp),
+            (1488, 10415) => {
+                t.any::<rt::view::Group<CallBarringInfoView<'a>>>(13, 1, avp)
             }
-            (1654, 10415) => t.one(29, avp, rt::view::check::<u32>),
-            (1673, 10415) => t.any(30, 3, avp, AdjacentAccessRestrictionDataView::check),
-            (1674, 10415) => t.one(31, avp, rt::view::check::<i32>),
-            (1675, 10415) => t.any(32, 4, avp, ImsiGroupIdView::check),
-            (1680, 10415) => t.one(33, avp, rt::view::check::<u32>),
+            (13, 10415) => t.one::<rt::view::Utf8String>(14, avp),
+            (1435, 10415) => t.one::<rt::view::Group<AmbrView<'a>>>(15, avp),
+            (1429, 10415) => {
+                t.one::<rt::view::Group<ApnConfigurationProfileView<'a>>>(16, avp)
+            }
+            (1440, 10415) => t.one::<rt::view::Value<u32>>(17, avp),
+            (1458, 10415) => t.one::<rt::view::Group<TraceDataView<'a>>>(18, avp),
+            (1467, 10415) => {
+                t.one::<rt::view::Group<GprsSubscriptionDataView<'a>>>(19, avp)
+            }
+            (1436, 10415) => {
+                t.any::<rt::view::Group<CsgSubscriptionDataView<'a>>>(20, 2, avp)
+            }
+            (1457, 10415) => t.one::<rt::view::Value<i32>>(21, avp),
+            (1619, 10415) => t.one::<rt::view::Value<u32>>(22, avp),
+            (1616, 10415) => t.one::<rt::view::Value<u32>>(23, avp),
+            (1617, 10415) => t.one::<rt::view::Value<i32>>(24, avp),
+            (1633, 10415) => t.one::<rt::view::Value<i32>>(25, avp),
+            (1634, 10415) => t.one::<rt::view::Value<i32>>(26, avp),
+            (1636, 10415) => t.one::<rt::view::Value<i32>>(27, avp),
+            (3701, 10415) => {
+                t.one::<
+                        rt::view::Group<super::ts29344::ProseSubscriptionDataView<'a>>,
+                    >(28, avp)
+            }
+            (1654, 10415) => t.one::<rt::view::Value<u32>>(29, avp),
+            (1673, 10415) => {
+                t.any::<
+                        rt::view::Group<AdjacentAccessRestrictionDataView<'a>>,
+                    >(30, 3, avp)
+            }
+            (1674, 10415) => t.one::<rt::view::Value<i32>>(31, avp),
+            (1675, 10415) => t.any::<rt::view::Group<ImsiGroupIdView<'a>>>(32, 4, avp),
+            (1680, 10415) => t.one::<rt::view::Value<u32>>(33, avp),
             (3113, 10415) => {
-                t.any(34, 5, avp, super::ts29336::AeseCommunicationPatternView::check)
+                t.any::<
+                        rt::view::Group<super::ts29336::AeseCommunicationPatternView<'a>>,
+                    >(34, 5, avp)
             }
             (3122, 10415) => {
-                t.any(
-                    35,
-                    6,
-                    avp,
-                    super::ts29336::MonitoringEventConfigurationView::check,
-                )
+                t.any::<
+                        rt::view::Group<
+                            super::ts29336::MonitoringEventConfigurationView<'a>,
+                        >,
+                    >(35, 6, avp)
             }
-            (1687, 10415) => t.one(36, avp, EmergencyInfoView::check),
-            (1688, 10415) => t.one(37, avp, V2xSubscriptionDataView::check),
-            (1710, 10415) => t.one(38, avp, V2xSubscriptionDataNrView::check),
-            (1691, 10415) => t.any(39, 7, avp, EdrxCycleLengthView::check),
-            (3111, 10415) => t.one(40, avp, rt::view::check_utf8_string),
-            (4324, 10415) => t.one(41, avp, rt::view::check::<u32>),
-            (1698, 10415) => t.one(42, avp, rt::view::check::<u32>),
-            (1700, 10415) => t.one(43, avp, rt::view::check::<u64>),
-            (1699, 10415) => t.one(44, avp, rt::view::check::<u32>),
-            (1704, 10415) => t.one(45, avp, rt::view::check::<u32>),
-            (1701, 10415) => t.any(46, 8, avp, PagingTimeWindowView::check),
-            (1708, 10415) => t.one(47, avp, rt::view::check::<u32>),
-            (1709, 10415) => t.one(48, avp, rt::view::check::<i32>),
-            (1728, 10415) => t.one(49, avp, rt::view::check::<u32>),
+            (1687, 10415) => t.one::<rt::view::Group<EmergencyInfoView<'a>>>(36, avp),
+            (1688, 10415) => {
+                t.one::<rt::view::Group<V2xSubscriptionDataView<'a>>>(37, avp)
+            }
+            (1710, 10415) => {
+                t.one::<rt::view::Group<V2xSubscriptionDataNrView<'a>>>(38, avp)
+            }
+            (1691, 10415) => {
+                t.any::<rt::view::Group<EdrxCycleLengthView<'a>>>(39, 7, avp)
+            }
+            (3111, 10415) => t.one::<rt::view::Utf8String>(40, avp),
+            (4324, 10415) => t.one::<rt::view::Value<u32>>(41, avp),
+            (1698, 10415) => t.one::<rt::view::Value<u32>>(42, avp),
+            (1700, 10415) => t.one::<rt::view::Value<u64>>(43, avp),
+            (1699, 10415) => t.one::<rt::view::Value<u32>>(44, avp),
+            (1704, 10415) => t.one::<rt::view::Value<u32>>(45, avp),
+            (1701, 10415) => {
+                t.any::<rt::view::Group<PagingTimeWindowView<'a>>>(46, 8, avp)
+            }
+            (1708, 10415) => t.one::<rt::view::Value<u32>>(47, avp),
+            (1709, 10415) => t.one::<rt::view::Value<i32>>(48, avp),
+            (1728, 10415) => t.one::<rt::view::Value<u32>>(49, avp),
             _ => t.extra(),
         }
     }
@@ -26018,9 +26041,9 @@ impl<'a> rt::view::Step<'a> for TerminalInformationView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (1402, 10415) => t.one(0, avp, rt::view::check_utf8_string),
-            (1471, 10415) => t.one(1, avp, rt::view::no_check),
-            (1403, 10415) => t.one(2, avp, rt::view::check_utf8_string),
+            (1402, 10415) => t.one::<rt::view::Utf8String>(0, avp),
+            (1471, 10415) => t.one::<rt::view::NoCheck>(1, avp),
+            (1403, 10415) => t.one::<rt::view::Utf8String>(2, avp),
             _ => t.extra(),
         }
     }
@@ -26159,9 +26182,9 @@ impl<'a> rt::view::Step<'a> for RequestedEutranAuthenticationInfoView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (1410, 10415) => t.one(0, avp, rt::view::check::<u32>),
-            (1412, 10415) => t.one(1, avp, rt::view::check::<u32>),
-            (1411, 10415) => t.one(2, avp, rt::view::no_check),
+            (1410, 10415) => t.one::<rt::view::Value<u32>>(0, avp),
+            (1412, 10415) => t.one::<rt::view::Value<u32>>(1, avp),
+            (1411, 10415) => t.one::<rt::view::NoCheck>(2, avp),
             _ => t.extra(),
         }
     }
@@ -26274,9 +26297,9 @@ impl<'a> rt::view::Step<'a> for RequestedUtranGeranAuthenticationInfoView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (1410, 10415) => t.one(0, avp, rt::view::check::<u32>),
-            (1412, 10415) => t.one(1, avp, rt::view::check::<u32>),
-            (1411, 10415) => t.one(2, avp, rt::view::no_check),
+            (1410, 10415) => t.one::<rt::view::Value<u32>>(0, avp),
+            (1412, 10415) => t.one::<rt::view::Value<u32>>(1, avp),
+            (1411, 10415) => t.one::<rt::view::NoCheck>(2, avp),
             _ => t.extra(),
         }
     }
@@ -26413,9 +26436,9 @@ impl<'a> rt::view::Step<'a> for AuthenticationInfoView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (1414, 10415) => t.any(0, 0, avp, EUtranVectorView::check),
-            (1415, 10415) => t.any(1, 1, avp, UtranVectorView::check),
-            (1416, 10415) => t.any(2, 2, avp, GeranVectorView::check),
+            (1414, 10415) => t.any::<rt::view::Group<EUtranVectorView<'a>>>(0, 0, avp),
+            (1415, 10415) => t.any::<rt::view::Group<UtranVectorView<'a>>>(1, 1, avp),
+            (1416, 10415) => t.any::<rt::view::Group<GeranVectorView<'a>>>(2, 2, avp),
             _ => t.extra(),
         }
     }
@@ -26534,11 +26557,11 @@ impl<'a> rt::view::Step<'a> for EUtranVectorView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (1419, 10415) => t.one(0, avp, rt::view::check::<u32>),
-            (1447, 10415) => t.one(1, avp, rt::view::no_check),
-            (1448, 10415) => t.one(2, avp, rt::view::no_check),
-            (1449, 10415) => t.one(3, avp, rt::view::no_check),
-            (1450, 10415) => t.one(4, avp, rt::view::no_check),
+            (1419, 10415) => t.one::<rt::view::Value<u32>>(0, avp),
+            (1447, 10415) => t.one::<rt::view::NoCheck>(1, avp),
+            (1448, 10415) => t.one::<rt::view::NoCheck>(2, avp),
+            (1449, 10415) => t.one::<rt::view::NoCheck>(3, avp),
+            (1450, 10415) => t.one::<rt::view::NoCheck>(4, avp),
             _ => t.extra(),
         }
     }
@@ -26661,12 +26684,12 @@ impl<'a> rt::view::Step<'a> for UtranVectorView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (1419, 10415) => t.one(0, avp, rt::view::check::<u32>),
-            (1447, 10415) => t.one(1, avp, rt::view::no_check),
-            (1448, 10415) => t.one(2, avp, rt::view::no_check),
-            (1449, 10415) => t.one(3, avp, rt::view::no_check),
-            (625, 10415) => t.one(4, avp, rt::view::no_check),
-            (626, 10415) => t.one(5, avp, rt::view::no_check),
+            (1419, 10415) => t.one::<rt::view::Value<u32>>(0, avp),
+            (1447, 10415) => t.one::<rt::view::NoCheck>(1, avp),
+            (1448, 10415) => t.one::<rt::view::NoCheck>(2, avp),
+            (1449, 10415) => t.one::<rt::view::NoCheck>(3, avp),
+            (625, 10415) => t.one::<rt::view::NoCheck>(4, avp),
+            (626, 10415) => t.one::<rt::view::NoCheck>(5, avp),
             _ => t.extra(),
         }
     }
@@ -26779,10 +26802,10 @@ impl<'a> rt::view::Step<'a> for GeranVectorView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (1419, 10415) => t.one(0, avp, rt::view::check::<u32>),
-            (1447, 10415) => t.one(1, avp, rt::view::no_check),
-            (1454, 10415) => t.one(2, avp, rt::view::no_check),
-            (1453, 10415) => t.one(3, avp, rt::view::no_check),
+            (1419, 10415) => t.one::<rt::view::Value<u32>>(0, avp),
+            (1447, 10415) => t.one::<rt::view::NoCheck>(1, avp),
+            (1454, 10415) => t.one::<rt::view::NoCheck>(2, avp),
+            (1453, 10415) => t.one::<rt::view::NoCheck>(3, avp),
             _ => t.extra(),
         }
     }
@@ -26920,11 +26943,15 @@ impl<'a> rt::view::Step<'a> for ApnConfigurationProfileView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (1423, 10415) => t.one(0, avp, rt::view::check::<u32>),
-            (1683, 10415) => t.one(1, avp, rt::view::check::<u32>),
-            (1719, 10415) => t.one(2, avp, rt::view::check::<u32>),
-            (1428, 10415) => t.one(3, avp, rt::view::check::<i32>),
-            (1430, 10415) => t.many(4, 0, 4294967295, avp, ApnConfigurationView::check),
+            (1423, 10415) => t.one::<rt::view::Value<u32>>(0, avp),
+            (1683, 10415) => t.one::<rt::view::Value<u32>>(1, avp),
+            (1719, 10415) => t.one::<rt::view::Value<u32>>(2, avp),
+            (1428, 10415) => t.one::<rt::view::Value<i32>>(3, avp),
+            (1430, 10415) => {
+                t.many::<
+                        rt::view::Group<ApnConfigurationView<'a>>,
+                    >(4, 0, 4294967295, avp)
+            }
             _ => t.extra(),
         }
     }
@@ -27271,33 +27298,41 @@ impl<'a> rt::view::Step<'a> for ApnConfigurationView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (1423, 10415) => t.one(0, avp, rt::view::check::<u32>),
-            (848, 10415) => t.many(1, 0, 2, avp, rt::view::check::<rt::data::Address>),
-            (1456, 10415) => t.one(2, avp, rt::view::check::<i32>),
-            (493, 0) => t.one(3, avp, rt::view::check_utf8_string),
-            (1431, 10415) => t.one(4, avp, EpsSubscribedQosProfileView::check),
-            (1432, 10415) => t.one(5, avp, rt::view::check::<i32>),
-            (486, 0) => t.one(6, avp, super::mip6::Mip6AgentInfoView::check),
-            (600, 10415) => t.one(7, avp, rt::view::no_check),
-            (1438, 10415) => t.one(8, avp, rt::view::check::<i32>),
-            (13, 10415) => t.one(9, avp, rt::view::check_utf8_string),
-            (1435, 10415) => t.one(10, avp, AmbrView::check),
-            (1472, 10415) => t.any(11, 1, avp, SpecificApnInfoView::check),
-            (1427, 10415) => t.one(12, avp, rt::view::check_utf8_string),
-            (1613, 10415) => t.one(13, avp, rt::view::check::<i32>),
-            (1618, 10415) => t.one(14, avp, rt::view::check::<i32>),
-            (1663, 10415) => t.one(15, avp, rt::view::check::<u32>),
-            (1665, 10415) => t.one(16, avp, rt::view::check::<u32>),
-            (1667, 10415) => t.one(17, avp, WlanOffloadabilityView::check),
-            (1681, 10415) => t.one(18, avp, rt::view::check::<i32>),
-            (1682, 10415) => t.one(19, avp, rt::view::check::<u32>),
-            (3125, 10415) => t.one(20, avp, rt::view::check_diameter_identity),
-            (1684, 10415) => t.one(21, avp, rt::view::check_diameter_identity),
-            (1686, 10415) => t.one(22, avp, rt::view::check::<u32>),
-            (1690, 10415) => t.one(23, avp, rt::view::check::<u32>),
-            (1697, 10415) => t.one(24, avp, rt::view::check::<i32>),
-            (1706, 10415) => t.one(25, avp, rt::view::check::<i32>),
-            (1707, 10415) => t.one(26, avp, rt::view::check::<i32>),
+            (1423, 10415) => t.one::<rt::view::Value<u32>>(0, avp),
+            (848, 10415) => t.many::<rt::view::Value<rt::data::Address>>(1, 0, 2, avp),
+            (1456, 10415) => t.one::<rt::view::Value<i32>>(2, avp),
+            (493, 0) => t.one::<rt::view::Utf8String>(3, avp),
+            (1431, 10415) => {
+                t.one::<rt::view::Group<EpsSubscribedQosProfileView<'a>>>(4, avp)
+            }
+            (1432, 10415) => t.one::<rt::view::Value<i32>>(5, avp),
+            (486, 0) => {
+                t.one::<rt::view::Group<super::mip6::Mip6AgentInfoView<'a>>>(6, avp)
+            }
+            (600, 10415) => t.one::<rt::view::NoCheck>(7, avp),
+            (1438, 10415) => t.one::<rt::view::Value<i32>>(8, avp),
+            (13, 10415) => t.one::<rt::view::Utf8String>(9, avp),
+            (1435, 10415) => t.one::<rt::view::Group<AmbrView<'a>>>(10, avp),
+            (1472, 10415) => {
+                t.any::<rt::view::Group<SpecificApnInfoView<'a>>>(11, 1, avp)
+            }
+            (1427, 10415) => t.one::<rt::view::Utf8String>(12, avp),
+            (1613, 10415) => t.one::<rt::view::Value<i32>>(13, avp),
+            (1618, 10415) => t.one::<rt::view::Value<i32>>(14, avp),
+            (1663, 10415) => t.one::<rt::view::Value<u32>>(15, avp),
+            (1665, 10415) => t.one::<rt::view::Value<u32>>(16, avp),
+            (1667, 10415) => {
+                t.one::<rt::view::Group<WlanOffloadabilityView<'a>>>(17, avp)
+            }
+            (1681, 10415) => t.one::<rt::view::Value<i32>>(18, avp),
+            (1682, 10415) => t.one::<rt::view::Value<u32>>(19, avp),
+            (3125, 10415) => t.one::<rt::view::DiameterIdentity>(20, avp),
+            (1684, 10415) => t.one::<rt::view::DiameterIdentity>(21, avp),
+            (1686, 10415) => t.one::<rt::view::Value<u32>>(22, avp),
+            (1690, 10415) => t.one::<rt::view::Value<u32>>(23, avp),
+            (1697, 10415) => t.one::<rt::view::Value<i32>>(24, avp),
+            (1706, 10415) => t.one::<rt::view::Value<i32>>(25, avp),
+            (1707, 10415) => t.one::<rt::view::Value<i32>>(26, avp),
             _ => t.extra(),
         }
     }
@@ -27471,9 +27506,13 @@ impl<'a> rt::view::Step<'a> for EpsSubscribedQosProfileView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (1028, 10415) => t.one(0, avp, rt::view::check::<i32>),
+            (1028, 10415) => t.one::<rt::view::Value<i32>>(0, avp),
             (1034, 10415) => {
-                t.one(1, avp, super::ts29212::AllocationRetentionPriorityView::check)
+                t.one::<
+                        rt::view::Group<
+                            super::ts29212::AllocationRetentionPriorityView<'a>,
+                        >,
+                    >(1, avp)
             }
             _ => t.extra(),
         }
@@ -27642,10 +27681,10 @@ impl<'a> rt::view::Step<'a> for AmbrView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (516, 10415) => t.one(0, avp, rt::view::check::<u32>),
-            (515, 10415) => t.one(1, avp, rt::view::check::<u32>),
-            (555, 10415) => t.one(2, avp, rt::view::check::<u32>),
-            (554, 10415) => t.one(3, avp, rt::view::check::<u32>),
+            (516, 10415) => t.one::<rt::view::Value<u32>>(0, avp),
+            (515, 10415) => t.one::<rt::view::Value<u32>>(1, avp),
+            (555, 10415) => t.one::<rt::view::Value<u32>>(2, avp),
+            (554, 10415) => t.one::<rt::view::Value<u32>>(3, avp),
             _ => t.extra(),
         }
     }
@@ -27888,16 +27927,16 @@ impl<'a> rt::view::Step<'a> for TraceDataView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (1459, 10415) => t.one(0, avp, rt::view::no_check),
-            (1462, 10415) => t.one(1, avp, rt::view::check::<i32>),
-            (1463, 10415) => t.one(2, avp, rt::view::no_check),
-            (1464, 10415) => t.one(3, avp, rt::view::no_check),
-            (1465, 10415) => t.one(4, avp, rt::view::no_check),
-            (1466, 10415) => t.one(5, avp, rt::view::no_check),
-            (1452, 10415) => t.one(6, avp, rt::view::check::<rt::data::Address>),
-            (1622, 10415) => t.one(7, avp, MdtConfigurationView::check),
-            (1720, 10415) => t.one(8, avp, MdtConfigurationNrView::check),
-            (1727, 10415) => t.one(9, avp, rt::view::check::<rt::data::DiameterUri>),
+            (1459, 10415) => t.one::<rt::view::NoCheck>(0, avp),
+            (1462, 10415) => t.one::<rt::view::Value<i32>>(1, avp),
+            (1463, 10415) => t.one::<rt::view::NoCheck>(2, avp),
+            (1464, 10415) => t.one::<rt::view::NoCheck>(3, avp),
+            (1465, 10415) => t.one::<rt::view::NoCheck>(4, avp),
+            (1466, 10415) => t.one::<rt::view::NoCheck>(5, avp),
+            (1452, 10415) => t.one::<rt::view::Value<rt::data::Address>>(6, avp),
+            (1622, 10415) => t.one::<rt::view::Group<MdtConfigurationView<'a>>>(7, avp),
+            (1720, 10415) => t.one::<rt::view::Group<MdtConfigurationNrView<'a>>>(8, avp),
+            (1727, 10415) => t.one::<rt::view::Value<rt::data::DiameterUri>>(9, avp),
             _ => t.extra(),
         }
     }
@@ -28056,8 +28095,8 @@ impl<'a> rt::view::Step<'a> for GprsSubscriptionDataView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (1468, 10415) => t.one(0, avp, rt::view::check::<i32>),
-            (1469, 10415) => t.many(1, 0, 50, avp, PdpContextView::check),
+            (1468, 10415) => t.one::<rt::view::Value<i32>>(0, avp),
+            (1469, 10415) => t.many::<rt::view::Group<PdpContextView<'a>>>(1, 0, 50, avp),
             _ => t.extra(),
         }
     }
@@ -28265,23 +28304,23 @@ impl<'a> rt::view::Step<'a> for PdpContextView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (1423, 10415) => t.one(0, avp, rt::view::check::<u32>),
-            (1470, 10415) => t.one(1, avp, rt::view::no_check),
-            (1227, 10415) => t.one(2, avp, rt::view::check::<rt::data::Address>),
-            (1404, 10415) => t.one(3, avp, rt::view::no_check),
-            (1432, 10415) => t.one(4, avp, rt::view::check::<i32>),
-            (493, 0) => t.one(5, avp, rt::view::check_utf8_string),
-            (13, 10415) => t.one(6, avp, rt::view::check_utf8_string),
-            (1620, 10415) => t.one(7, avp, rt::view::no_check),
-            (1621, 10415) => t.one(8, avp, rt::view::check::<rt::data::Address>),
-            (1435, 10415) => t.one(9, avp, AmbrView::check),
-            (1427, 10415) => t.one(10, avp, rt::view::check_utf8_string),
-            (1613, 10415) => t.one(11, avp, rt::view::check::<i32>),
-            (1618, 10415) => t.one(12, avp, rt::view::check::<i32>),
-            (1663, 10415) => t.one(13, avp, rt::view::check::<u32>),
-            (1665, 10415) => t.one(14, avp, rt::view::check::<u32>),
-            (1682, 10415) => t.one(15, avp, rt::view::check::<u32>),
-            (3125, 10415) => t.one(16, avp, rt::view::check_diameter_identity),
+            (1423, 10415) => t.one::<rt::view::Value<u32>>(0, avp),
+            (1470, 10415) => t.one::<rt::view::NoCheck>(1, avp),
+            (1227, 10415) => t.one::<rt::view::Value<rt::data::Address>>(2, avp),
+            (1404, 10415) => t.one::<rt::view::NoCheck>(3, avp),
+            (1432, 10415) => t.one::<rt::view::Value<i32>>(4, avp),
+            (493, 0) => t.one::<rt::view::Utf8String>(5, avp),
+            (13, 10415) => t.one::<rt::view::Utf8String>(6, avp),
+            (1620, 10415) => t.one::<rt::view::NoCheck>(7, avp),
+            (1621, 10415) => t.one::<rt::view::Value<rt::data::Address>>(8, avp),
+            (1435, 10415) => t.one::<rt::view::Group<AmbrView<'a>>>(9, avp),
+            (1427, 10415) => t.one::<rt::view::Utf8String>(10, avp),
+            (1613, 10415) => t.one::<rt::view::Value<i32>>(11, avp),
+            (1618, 10415) => t.one::<rt::view::Value<i32>>(12, avp),
+            (1663, 10415) => t.one::<rt::view::Value<u32>>(13, avp),
+            (1665, 10415) => t.one::<rt::view::Value<u32>>(14, avp),
+            (1682, 10415) => t.one::<rt::view::Value<u32>>(15, avp),
+            (3125, 10415) => t.one::<rt::view::DiameterIdentity>(16, avp),
             _ => t.extra(),
         }
     }
@@ -28412,10 +28451,10 @@ impl<'a> rt::view::Step<'a> for CsgSubscriptionDataView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (1437, 10415) => t.one(0, avp, rt::view::check::<u32>),
-            (1439, 10415) => t.one(1, avp, rt::view::check::<rt::data::Time>),
-            (493, 0) => t.any(2, 0, avp, rt::view::check_utf8_string),
-            (1407, 10415) => t.one(3, avp, rt::view::no_check),
+            (1437, 10415) => t.one::<rt::view::Value<u32>>(0, avp),
+            (1439, 10415) => t.one::<rt::view::Value<rt::data::Time>>(1, avp),
+            (493, 0) => t.any::<rt::view::Utf8String>(2, 0, avp),
+            (1407, 10415) => t.one::<rt::view::NoCheck>(3, avp),
             _ => t.extra(),
         }
     }
@@ -28565,9 +28604,11 @@ impl<'a> rt::view::Step<'a> for SpecificApnInfoView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (493, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (486, 0) => t.one(1, avp, super::mip6::Mip6AgentInfoView::check),
-            (600, 10415) => t.one(2, avp, rt::view::no_check),
+            (493, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (486, 0) => {
+                t.one::<rt::view::Group<super::mip6::Mip6AgentInfoView<'a>>>(1, avp)
+            }
+            (600, 10415) => t.one::<rt::view::NoCheck>(2, avp),
             _ => t.extra(),
         }
     }
@@ -28725,9 +28766,11 @@ impl<'a> rt::view::Step<'a> for LcsInfoView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (1474, 10415) => t.any(0, 0, avp, rt::view::no_check),
-            (1475, 10415) => t.any(1, 1, avp, LcsPrivacyexceptionView::check),
-            (1485, 10415) => t.any(2, 2, avp, MoLrView::check),
+            (1474, 10415) => t.any::<rt::view::NoCheck>(0, 0, avp),
+            (1475, 10415) => {
+                t.any::<rt::view::Group<LcsPrivacyexceptionView<'a>>>(1, 1, avp)
+            }
+            (1485, 10415) => t.any::<rt::view::Group<MoLrView<'a>>>(2, 2, avp),
             _ => t.extra(),
         }
     }
@@ -28885,12 +28928,12 @@ impl<'a> rt::view::Step<'a> for LcsPrivacyexceptionView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (1476, 10415) => t.one(0, avp, rt::view::no_check),
-            (1477, 10415) => t.one(1, avp, rt::view::no_check),
-            (1478, 10415) => t.one(2, avp, rt::view::check::<i32>),
-            (1479, 10415) => t.any(3, 0, avp, ExternalClientView::check),
-            (1482, 10415) => t.any(4, 1, avp, rt::view::check::<i32>),
-            (1483, 10415) => t.any(5, 2, avp, TgppServiceTypeView::check),
+            (1476, 10415) => t.one::<rt::view::NoCheck>(0, avp),
+            (1477, 10415) => t.one::<rt::view::NoCheck>(1, avp),
+            (1478, 10415) => t.one::<rt::view::Value<i32>>(2, avp),
+            (1479, 10415) => t.any::<rt::view::Group<ExternalClientView<'a>>>(3, 0, avp),
+            (1482, 10415) => t.any::<rt::view::Value<i32>>(4, 1, avp),
+            (1483, 10415) => t.any::<rt::view::Group<TgppServiceTypeView<'a>>>(5, 2, avp),
             _ => t.extra(),
         }
     }
@@ -29012,9 +29055,9 @@ impl<'a> rt::view::Step<'a> for ExternalClientView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (1480, 10415) => t.one(0, avp, rt::view::no_check),
-            (1481, 10415) => t.one(1, avp, rt::view::check::<i32>),
-            (1478, 10415) => t.one(2, avp, rt::view::check::<i32>),
+            (1480, 10415) => t.one::<rt::view::NoCheck>(0, avp),
+            (1481, 10415) => t.one::<rt::view::Value<i32>>(1, avp),
+            (1478, 10415) => t.one::<rt::view::Value<i32>>(2, avp),
             _ => t.extra(),
         }
     }
@@ -29135,9 +29178,9 @@ impl<'a> rt::view::Step<'a> for TgppServiceTypeView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (1484, 10415) => t.one(0, avp, rt::view::check::<u32>),
-            (1481, 10415) => t.one(1, avp, rt::view::check::<i32>),
-            (1478, 10415) => t.one(2, avp, rt::view::check::<i32>),
+            (1484, 10415) => t.one::<rt::view::Value<u32>>(0, avp),
+            (1481, 10415) => t.one::<rt::view::Value<i32>>(1, avp),
+            (1478, 10415) => t.one::<rt::view::Value<i32>>(2, avp),
             _ => t.extra(),
         }
     }
@@ -29240,8 +29283,8 @@ impl<'a> rt::view::Step<'a> for MoLrView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (1476, 10415) => t.one(0, avp, rt::view::no_check),
-            (1477, 10415) => t.one(1, avp, rt::view::no_check),
+            (1476, 10415) => t.one::<rt::view::NoCheck>(0, avp),
+            (1477, 10415) => t.one::<rt::view::NoCheck>(1, avp),
             _ => t.extra(),
         }
     }
@@ -29352,7 +29395,7 @@ impl<'a> rt::view::Step<'a> for TeleserviceListView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (1487, 10415) => t.many(0, 0, 4294967295, avp, rt::view::no_check),
+            (1487, 10415) => t.many::<rt::view::NoCheck>(0, 0, 4294967295, avp),
             _ => t.extra(),
         }
     }
@@ -29459,8 +29502,8 @@ impl<'a> rt::view::Step<'a> for CallBarringInfoView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (1476, 10415) => t.one(0, avp, rt::view::no_check),
-            (1477, 10415) => t.one(1, avp, rt::view::no_check),
+            (1476, 10415) => t.one::<rt::view::NoCheck>(0, avp),
+            (1477, 10415) => t.one::<rt::view::NoCheck>(1, avp),
             _ => t.extra(),
         }
     }
@@ -29573,8 +29616,8 @@ impl<'a> rt::view::Step<'a> for EpsUserStateView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (1497, 10415) => t.one(0, avp, MmeUserStateView::check),
-            (1498, 10415) => t.one(1, avp, SgsnUserStateView::check),
+            (1497, 10415) => t.one::<rt::view::Group<MmeUserStateView<'a>>>(0, avp),
+            (1498, 10415) => t.one::<rt::view::Group<SgsnUserStateView<'a>>>(1, avp),
             _ => t.extra(),
         }
     }
@@ -29723,8 +29766,12 @@ impl<'a> rt::view::Step<'a> for EpsLocationInformationView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (1600, 10415) => t.one(0, avp, MmeLocationInformationView::check),
-            (1601, 10415) => t.one(1, avp, SgsnLocationInformationView::check),
+            (1600, 10415) => {
+                t.one::<rt::view::Group<MmeLocationInformationView<'a>>>(0, avp)
+            }
+            (1601, 10415) => {
+                t.one::<rt::view::Group<SgsnLocationInformationView<'a>>>(1, avp)
+            }
             _ => t.extra(),
         }
     }
@@ -29849,7 +29896,7 @@ impl<'a> rt::view::Step<'a> for MmeUserStateView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (1499, 10415) => t.one(0, avp, rt::view::check::<i32>),
+            (1499, 10415) => t.one::<rt::view::Value<i32>>(0, avp),
             _ => t.extra(),
         }
     }
@@ -29955,7 +30002,7 @@ impl<'a> rt::view::Step<'a> for SgsnUserStateView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (1499, 10415) => t.one(0, avp, rt::view::check::<i32>),
+            (1499, 10415) => t.one::<rt::view::Value<i32>>(0, avp),
             _ => t.extra(),
         }
     }
@@ -30140,15 +30187,19 @@ impl<'a> rt::view::Step<'a> for MmeLocationInformationView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (1602, 10415) => t.one(0, avp, rt::view::no_check),
-            (1603, 10415) => t.one(1, avp, rt::view::no_check),
-            (1608, 10415) => t.one(2, avp, rt::view::no_check),
-            (1609, 10415) => t.one(3, avp, rt::view::no_check),
-            (1610, 10415) => t.one(4, avp, rt::view::check::<i32>),
-            (1611, 10415) => t.one(5, avp, rt::view::check::<u32>),
-            (2319, 10415) => t.one(6, avp, super::ts32299::UserCsgInformationView::check),
-            (4008, 10415) => t.one(7, avp, rt::view::no_check),
-            (4013, 10415) => t.one(8, avp, rt::view::no_check),
+            (1602, 10415) => t.one::<rt::view::NoCheck>(0, avp),
+            (1603, 10415) => t.one::<rt::view::NoCheck>(1, avp),
+            (1608, 10415) => t.one::<rt::view::NoCheck>(2, avp),
+            (1609, 10415) => t.one::<rt::view::NoCheck>(3, avp),
+            (1610, 10415) => t.one::<rt::view::Value<i32>>(4, avp),
+            (1611, 10415) => t.one::<rt::view::Value<u32>>(5, avp),
+            (2319, 10415) => {
+                t.one::<
+                        rt::view::Group<super::ts32299::UserCsgInformationView<'a>>,
+                    >(6, avp)
+            }
+            (4008, 10415) => t.one::<rt::view::NoCheck>(7, avp),
+            (4013, 10415) => t.one::<rt::view::NoCheck>(8, avp),
             _ => t.extra(),
         }
     }
@@ -30355,15 +30406,19 @@ impl<'a> rt::view::Step<'a> for SgsnLocationInformationView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (1604, 10415) => t.one(0, avp, rt::view::no_check),
-            (1606, 10415) => t.one(1, avp, rt::view::no_check),
-            (1607, 10415) => t.one(2, avp, rt::view::no_check),
-            (1605, 10415) => t.one(3, avp, rt::view::no_check),
-            (1608, 10415) => t.one(4, avp, rt::view::no_check),
-            (1609, 10415) => t.one(5, avp, rt::view::no_check),
-            (1610, 10415) => t.one(6, avp, rt::view::check::<i32>),
-            (1611, 10415) => t.one(7, avp, rt::view::check::<u32>),
-            (2319, 10415) => t.one(8, avp, super::ts32299::UserCsgInformationView::check),
+            (1604, 10415) => t.one::<rt::view::NoCheck>(0, avp),
+            (1606, 10415) => t.one::<rt::view::NoCheck>(1, avp),
+            (1607, 10415) => t.one::<rt::view::NoCheck>(2, avp),
+            (1605, 10415) => t.one::<rt::view::NoCheck>(3, avp),
+            (1608, 10415) => t.one::<rt::view::NoCheck>(4, avp),
+            (1609, 10415) => t.one::<rt::view::NoCheck>(5, avp),
+            (1610, 10415) => t.one::<rt::view::Value<i32>>(6, avp),
+            (1611, 10415) => t.one::<rt::view::Value<u32>>(7, avp),
+            (2319, 10415) => {
+                t.one::<
+                        rt::view::Group<super::ts32299::UserCsgInformationView<'a>>,
+                    >(8, avp)
+            }
             _ => t.extra(),
         }
     }
@@ -30518,11 +30573,13 @@ impl<'a> rt::view::Step<'a> for ActiveApnView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (1423, 10415) => t.one(0, avp, rt::view::check::<u32>),
-            (493, 0) => t.one(1, avp, rt::view::check_utf8_string),
-            (486, 0) => t.one(2, avp, super::mip6::Mip6AgentInfoView::check),
-            (600, 10415) => t.one(3, avp, rt::view::no_check),
-            (1472, 10415) => t.any(4, 0, avp, SpecificApnInfoView::check),
+            (1423, 10415) => t.one::<rt::view::Value<u32>>(0, avp),
+            (493, 0) => t.one::<rt::view::Utf8String>(1, avp),
+            (486, 0) => {
+                t.one::<rt::view::Group<super::mip6::Mip6AgentInfoView<'a>>>(2, avp)
+            }
+            (600, 10415) => t.one::<rt::view::NoCheck>(3, avp),
+            (1472, 10415) => t.any::<rt::view::Group<SpecificApnInfoView<'a>>>(4, 0, avp),
             _ => t.extra(),
         }
     }
@@ -30840,26 +30897,26 @@ impl<'a> rt::view::Step<'a> for MdtConfigurationView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (1623, 10415) => t.one(0, avp, rt::view::check::<i32>),
-            (1624, 10415) => t.one(1, avp, AreaScopeView::check),
-            (1625, 10415) => t.one(2, avp, rt::view::check::<u32>),
-            (1626, 10415) => t.one(3, avp, rt::view::check::<u32>),
-            (1627, 10415) => t.one(4, avp, rt::view::check::<i32>),
-            (1628, 10415) => t.one(5, avp, rt::view::check::<i32>),
-            (1629, 10415) => t.one(6, avp, rt::view::check::<u32>),
-            (1630, 10415) => t.one(7, avp, rt::view::check::<u32>),
-            (1631, 10415) => t.one(8, avp, rt::view::check::<i32>),
-            (1632, 10415) => t.one(9, avp, rt::view::check::<i32>),
-            (1655, 10415) => t.one(10, avp, rt::view::check::<i32>),
-            (1656, 10415) => t.one(11, avp, rt::view::check::<i32>),
-            (1657, 10415) => t.one(12, avp, rt::view::check::<i32>),
-            (1658, 10415) => t.one(13, avp, rt::view::check::<i32>),
-            (1659, 10415) => t.one(14, avp, rt::view::no_check),
-            (1660, 10415) => t.one(15, avp, rt::view::no_check),
-            (1661, 10415) => t.one(16, avp, rt::view::check::<i32>),
-            (1662, 10415) => t.one(17, avp, rt::view::check::<i32>),
-            (1671, 10415) => t.any(18, 0, avp, rt::view::no_check),
-            (1694, 10415) => t.any(19, 1, avp, MbsfnAreaView::check),
+            (1623, 10415) => t.one::<rt::view::Value<i32>>(0, avp),
+            (1624, 10415) => t.one::<rt::view::Group<AreaScopeView<'a>>>(1, avp),
+            (1625, 10415) => t.one::<rt::view::Value<u32>>(2, avp),
+            (1626, 10415) => t.one::<rt::view::Value<u32>>(3, avp),
+            (1627, 10415) => t.one::<rt::view::Value<i32>>(4, avp),
+            (1628, 10415) => t.one::<rt::view::Value<i32>>(5, avp),
+            (1629, 10415) => t.one::<rt::view::Value<u32>>(6, avp),
+            (1630, 10415) => t.one::<rt::view::Value<u32>>(7, avp),
+            (1631, 10415) => t.one::<rt::view::Value<i32>>(8, avp),
+            (1632, 10415) => t.one::<rt::view::Value<i32>>(9, avp),
+            (1655, 10415) => t.one::<rt::view::Value<i32>>(10, avp),
+            (1656, 10415) => t.one::<rt::view::Value<i32>>(11, avp),
+            (1657, 10415) => t.one::<rt::view::Value<i32>>(12, avp),
+            (1658, 10415) => t.one::<rt::view::Value<i32>>(13, avp),
+            (1659, 10415) => t.one::<rt::view::NoCheck>(14, avp),
+            (1660, 10415) => t.one::<rt::view::NoCheck>(15, avp),
+            (1661, 10415) => t.one::<rt::view::Value<i32>>(16, avp),
+            (1662, 10415) => t.one::<rt::view::Value<i32>>(17, avp),
+            (1671, 10415) => t.any::<rt::view::NoCheck>(18, 0, avp),
+            (1694, 10415) => t.any::<rt::view::Group<MbsfnAreaView<'a>>>(19, 1, avp),
             _ => t.extra(),
         }
     }
@@ -31123,12 +31180,12 @@ impl<'a> rt::view::Step<'a> for AreaScopeView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (1604, 10415) => t.any(0, 0, avp, rt::view::no_check),
-            (1602, 10415) => t.any(1, 1, avp, rt::view::no_check),
-            (1605, 10415) => t.any(2, 2, avp, rt::view::no_check),
-            (1606, 10415) => t.any(3, 3, avp, rt::view::no_check),
-            (1603, 10415) => t.any(4, 4, avp, rt::view::no_check),
-            (1726, 10415) => t.any(5, 5, avp, rt::view::no_check),
+            (1604, 10415) => t.any::<rt::view::NoCheck>(0, 0, avp),
+            (1602, 10415) => t.any::<rt::view::NoCheck>(1, 1, avp),
+            (1605, 10415) => t.any::<rt::view::NoCheck>(2, 2, avp),
+            (1606, 10415) => t.any::<rt::view::NoCheck>(3, 3, avp),
+            (1603, 10415) => t.any::<rt::view::NoCheck>(4, 4, avp),
+            (1726, 10415) => t.any::<rt::view::NoCheck>(5, 5, avp),
             _ => t.extra(),
         }
     }
@@ -31276,7 +31333,7 @@ impl<'a> rt::view::Step<'a> for EquivalentPlmnListView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (1407, 10415) => t.many(0, 0, 4294967295, avp, rt::view::no_check),
+            (1407, 10415) => t.many::<rt::view::NoCheck>(0, 0, 4294967295, avp),
             _ => t.extra(),
         }
     }
@@ -31388,8 +31445,8 @@ impl<'a> rt::view::Step<'a> for VplmnCsgSubscriptionDataView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (1437, 10415) => t.one(0, avp, rt::view::check::<u32>),
-            (1439, 10415) => t.one(1, avp, rt::view::check::<rt::data::Time>),
+            (1437, 10415) => t.one::<rt::view::Value<u32>>(0, avp),
+            (1439, 10415) => t.one::<rt::view::Value<rt::data::Time>>(1, avp),
             _ => t.extra(),
         }
     }
@@ -31524,8 +31581,8 @@ impl<'a> rt::view::Step<'a> for LocalTimeZoneView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (1642, 10415) => t.one(0, avp, rt::view::check_utf8_string),
-            (1650, 10415) => t.one(1, avp, rt::view::check::<i32>),
+            (1642, 10415) => t.one::<rt::view::Utf8String>(0, avp),
+            (1650, 10415) => t.one::<rt::view::Value<i32>>(1, avp),
             _ => t.extra(),
         }
     }
@@ -31680,8 +31737,8 @@ impl<'a> rt::view::Step<'a> for WlanOffloadabilityView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (1668, 10415) => t.one(0, avp, rt::view::check::<u32>),
-            (1669, 10415) => t.one(1, avp, rt::view::check::<u32>),
+            (1668, 10415) => t.one::<rt::view::Value<u32>>(0, avp),
+            (1669, 10415) => t.one::<rt::view::Value<u32>>(1, avp),
             _ => t.extra(),
         }
     }
@@ -31814,7 +31871,7 @@ impl<'a> rt::view::Step<'a> for AdjacentPlmnsView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (1407, 10415) => t.many(0, 0, 4294967295, avp, rt::view::no_check),
+            (1407, 10415) => t.many::<rt::view::NoCheck>(0, 0, 4294967295, avp),
             _ => t.extra(),
         }
     }
@@ -31921,8 +31978,8 @@ impl<'a> rt::view::Step<'a> for AdjacentAccessRestrictionDataView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (1407, 10415) => t.one(0, avp, rt::view::no_check),
-            (1426, 10415) => t.one(1, avp, rt::view::check::<u32>),
+            (1407, 10415) => t.one::<rt::view::NoCheck>(0, avp),
+            (1426, 10415) => t.one::<rt::view::Value<u32>>(1, avp),
             _ => t.extra(),
         }
     }
@@ -32063,9 +32120,9 @@ impl<'a> rt::view::Step<'a> for ImsiGroupIdView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (1676, 10415) => t.one(0, avp, rt::view::check::<u32>),
-            (1677, 10415) => t.one(1, avp, rt::view::no_check),
-            (1678, 10415) => t.one(2, avp, rt::view::no_check),
+            (1676, 10415) => t.one::<rt::view::Value<u32>>(0, avp),
+            (1677, 10415) => t.one::<rt::view::NoCheck>(1, avp),
+            (1678, 10415) => t.one::<rt::view::NoCheck>(2, avp),
             _ => t.extra(),
         }
     }
@@ -32239,12 +32296,12 @@ impl<'a> rt::view::Step<'a> for SubscriptionDataDeletionView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (1421, 10415) => t.one(0, avp, rt::view::check::<u32>),
-            (3125, 10415) => t.one(1, avp, rt::view::check_diameter_identity),
-            (1423, 10415) => t.any(2, 0, avp, rt::view::check::<u32>),
-            (1459, 10415) => t.one(3, avp, rt::view::no_check),
-            (1487, 10415) => t.any(4, 1, avp, rt::view::no_check),
-            (1476, 10415) => t.any(5, 2, avp, rt::view::no_check),
+            (1421, 10415) => t.one::<rt::view::Value<u32>>(0, avp),
+            (3125, 10415) => t.one::<rt::view::DiameterIdentity>(1, avp),
+            (1423, 10415) => t.any::<rt::view::Value<u32>>(2, 0, avp),
+            (1459, 10415) => t.one::<rt::view::NoCheck>(3, avp),
+            (1487, 10415) => t.any::<rt::view::NoCheck>(4, 1, avp),
+            (1476, 10415) => t.any::<rt::view::NoCheck>(5, 2, avp),
             _ => t.extra(),
         }
     }
@@ -32381,7 +32438,9 @@ impl<'a> rt::view::Step<'a> for EmergencyInfoView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (486, 0) => t.one(0, avp, super::mip6::Mip6AgentInfoView::check),
+            (486, 0) => {
+                t.one::<rt::view::Group<super::mip6::Mip6AgentInfoView<'a>>>(0, avp)
+            }
             _ => t.extra(),
         }
     }
@@ -32507,8 +32566,8 @@ impl<'a> rt::view::Step<'a> for V2xSubscriptionDataView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (1689, 10415) => t.one(0, avp, rt::view::check::<u32>),
-            (1693, 10415) => t.one(1, avp, rt::view::check::<u32>),
+            (1689, 10415) => t.one::<rt::view::Value<u32>>(0, avp),
+            (1693, 10415) => t.one::<rt::view::Value<u32>>(1, avp),
             _ => t.extra(),
         }
     }
@@ -32649,8 +32708,8 @@ impl<'a> rt::view::Step<'a> for EdrxCycleLengthView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (1032, 10415) => t.one(0, avp, rt::view::check::<i32>),
-            (1692, 10415) => t.one(1, avp, rt::view::no_check),
+            (1032, 10415) => t.one::<rt::view::Value<i32>>(0, avp),
+            (1692, 10415) => t.one::<rt::view::NoCheck>(1, avp),
             _ => t.extra(),
         }
     }
@@ -32827,8 +32886,8 @@ impl<'a> rt::view::Step<'a> for MbsfnAreaView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (1695, 10415) => t.one(0, avp, rt::view::check::<u32>),
-            (1696, 10415) => t.one(1, avp, rt::view::check::<u32>),
+            (1695, 10415) => t.one::<rt::view::Value<u32>>(0, avp),
+            (1696, 10415) => t.one::<rt::view::Value<u32>>(1, avp),
             _ => t.extra(),
         }
     }
@@ -32970,8 +33029,8 @@ impl<'a> rt::view::Step<'a> for PagingTimeWindowView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (1702, 10415) => t.one(0, avp, rt::view::check::<u32>),
-            (1703, 10415) => t.one(1, avp, rt::view::no_check),
+            (1702, 10415) => t.one::<rt::view::Value<u32>>(0, avp),
+            (1703, 10415) => t.one::<rt::view::NoCheck>(1, avp),
             _ => t.extra(),
         }
     }
@@ -33082,7 +33141,7 @@ impl<'a> rt::view::Step<'a> for EdrxRelatedRatView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (1032, 10415) => t.many(0, 0, 4294967295, avp, rt::view::check::<i32>),
+            (1032, 10415) => t.many::<rt::view::Value<i32>>(0, 0, 4294967295, avp),
             _ => t.extra(),
         }
     }
@@ -33199,9 +33258,9 @@ impl<'a> rt::view::Step<'a> for V2xSubscriptionDataNrView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (1689, 10415) => t.one(0, avp, rt::view::check::<u32>),
-            (1693, 10415) => t.one(1, avp, rt::view::check::<u32>),
-            (1711, 10415) => t.one(2, avp, UePc5QosView::check),
+            (1689, 10415) => t.one::<rt::view::Value<u32>>(0, avp),
+            (1693, 10415) => t.one::<rt::view::Value<u32>>(1, avp),
+            (1711, 10415) => t.one::<rt::view::Group<UePc5QosView<'a>>>(2, avp),
             _ => t.extra(),
         }
     }
@@ -33314,8 +33373,10 @@ impl<'a> rt::view::Step<'a> for UePc5QosView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (1712, 10415) => t.many(0, 0, 4294967295, avp, Pc5QosFlowView::check),
-            (1718, 10415) => t.one(1, avp, rt::view::check::<i32>),
+            (1712, 10415) => {
+                t.many::<rt::view::Group<Pc5QosFlowView<'a>>>(0, 0, 4294967295, avp)
+            }
+            (1718, 10415) => t.one::<rt::view::Value<i32>>(1, avp),
             _ => t.extra(),
         }
     }
@@ -33429,9 +33490,9 @@ impl<'a> rt::view::Step<'a> for Pc5QosFlowView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (1713, 10415) => t.one(0, avp, rt::view::check::<i32>),
-            (1714, 10415) => t.one(1, avp, Pc5FlowBitratesView::check),
-            (1717, 10415) => t.one(2, avp, rt::view::check::<i32>),
+            (1713, 10415) => t.one::<rt::view::Value<i32>>(0, avp),
+            (1714, 10415) => t.one::<rt::view::Group<Pc5FlowBitratesView<'a>>>(1, avp),
+            (1717, 10415) => t.one::<rt::view::Value<i32>>(2, avp),
             _ => t.extra(),
         }
     }
@@ -33537,8 +33598,8 @@ impl<'a> rt::view::Step<'a> for Pc5FlowBitratesView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (1715, 10415) => t.one(0, avp, rt::view::check::<i32>),
-            (1716, 10415) => t.one(1, avp, rt::view::check::<i32>),
+            (1715, 10415) => t.one::<rt::view::Value<i32>>(0, avp),
+            (1716, 10415) => t.one::<rt::view::Value<i32>>(1, avp),
             _ => t.extra(),
         }
     }
@@ -33807,21 +33868,21 @@ impl<'a> rt::view::Step<'a> for MdtConfigurationNrView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (1623, 10415) => t.one(0, avp, rt::view::check::<i32>),
-            (1624, 10415) => t.one(1, avp, AreaScopeView::check),
-            (1625, 10415) => t.one(2, avp, rt::view::check::<u32>),
-            (1626, 10415) => t.one(3, avp, rt::view::check::<u32>),
-            (1627, 10415) => t.one(4, avp, rt::view::check::<i32>),
-            (1628, 10415) => t.one(5, avp, rt::view::check::<i32>),
-            (1629, 10415) => t.one(6, avp, rt::view::check::<u32>),
-            (1630, 10415) => t.one(7, avp, rt::view::check::<u32>),
-            (1721, 10415) => t.one(8, avp, rt::view::check::<u32>),
-            (1722, 10415) => t.one(9, avp, rt::view::check::<i32>),
-            (1723, 10415) => t.one(10, avp, rt::view::check::<i32>),
-            (1724, 10415) => t.one(11, avp, rt::view::check::<u32>),
-            (1659, 10415) => t.one(12, avp, rt::view::no_check),
-            (1725, 10415) => t.one(13, avp, rt::view::check::<i32>),
-            (1671, 10415) => t.any(14, 0, avp, rt::view::no_check),
+            (1623, 10415) => t.one::<rt::view::Value<i32>>(0, avp),
+            (1624, 10415) => t.one::<rt::view::Group<AreaScopeView<'a>>>(1, avp),
+            (1625, 10415) => t.one::<rt::view::Value<u32>>(2, avp),
+            (1626, 10415) => t.one::<rt::view::Value<u32>>(3, avp),
+            (1627, 10415) => t.one::<rt::view::Value<i32>>(4, avp),
+            (1628, 10415) => t.one::<rt::view::Value<i32>>(5, avp),
+            (1629, 10415) => t.one::<rt::view::Value<u32>>(6, avp),
+            (1630, 10415) => t.one::<rt::view::Value<u32>>(7, avp),
+            (1721, 10415) => t.one::<rt::view::Value<u32>>(8, avp),
+            (1722, 10415) => t.one::<rt::view::Value<i32>>(9, avp),
+            (1723, 10415) => t.one::<rt::view::Value<i32>>(10, avp),
+            (1724, 10415) => t.one::<rt::view::Value<u32>>(11, avp),
+            (1659, 10415) => t.one::<rt::view::NoCheck>(12, avp),
+            (1725, 10415) => t.one::<rt::view::Value<i32>>(13, avp),
+            (1671, 10415) => t.any::<rt::view::NoCheck>(14, 0, avp),
             _ => t.extra(),
         }
     }
@@ -34266,41 +34327,59 @@ impl<'a> rt::view::Step<'a> for UpdateLocationRequestView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (301, 0) => t.one::<rt::view::Value<i32>>(1, avp),
             (260, 0) => {
-                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
+                t.one::<
+                        rt::view::Group<super::base::VendorSpecificApplicationIdView<'a>>,
+                    >(2, avp)
             }
-            (277, 0) => t.one(3, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(5, avp, rt::view::check_diameter_identity),
-            (293, 0) => t.one(6, avp, rt::view::check_diameter_identity),
-            (283, 0) => t.one(7, avp, rt::view::check_diameter_identity),
-            (1, 0) => t.one(8, avp, rt::view::check_utf8_string),
-            (621, 0) => t.one(9, avp, super::doic::OcSupportedFeaturesView::check),
+            (277, 0) => t.one::<rt::view::Value<i32>>(3, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(4, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(5, avp),
+            (293, 0) => t.one::<rt::view::DiameterIdentity>(6, avp),
+            (283, 0) => t.one::<rt::view::DiameterIdentity>(7, avp),
+            (1, 0) => t.one::<rt::view::Utf8String>(8, avp),
+            (621, 0) => {
+                t.one::<
+                        rt::view::Group<super::doic::OcSupportedFeaturesView<'a>>,
+                    >(9, avp)
+            }
             (628, 10415) => {
-                t.any(10, 0, avp, super::ts29229::SupportedFeaturesView::check)
+                t.any::<
+                        rt::view::Group<super::ts29229::SupportedFeaturesView<'a>>,
+                    >(10, 0, avp)
             }
-            (1401, 10415) => t.one(11, avp, TerminalInformationView::check),
-            (1032, 10415) => t.one(12, avp, rt::view::check::<i32>),
-            (1405, 10415) => t.one(13, avp, rt::view::check::<u32>),
-            (1615, 10415) => t.one(14, avp, rt::view::check::<i32>),
-            (1407, 10415) => t.one(15, avp, rt::view::no_check),
-            (1489, 10415) => t.one(16, avp, rt::view::no_check),
-            (1493, 10415) => t.one(17, avp, rt::view::check::<i32>),
-            (2405, 10415) => t.one(18, avp, rt::view::check::<rt::data::Address>),
-            (1612, 10415) => t.any(19, 1, avp, ActiveApnView::check),
-            (1637, 10415) => t.one(20, avp, EquivalentPlmnListView::check),
-            (1645, 10415) => t.one(21, avp, rt::view::no_check),
-            (1648, 10415) => t.one(22, avp, rt::view::check::<i32>),
-            (1664, 10415) => t.one(23, avp, rt::view::check_utf8_string),
-            (1666, 10415) => t.one(24, avp, rt::view::check_diameter_identity),
-            (1672, 10415) => t.one(25, avp, AdjacentPlmnsView::check),
-            (3143, 10415) => t.one(26, avp, super::ts29336::SupportedServicesView::check),
-            (1729, 10415) => t.one(27, avp, rt::view::check::<rt::data::Time>),
-            (1730, 10415) => t.one(28, avp, rt::view::check::<i32>),
-            (284, 0) => t.any(29, 2, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(30, 3, avp, rt::view::check_diameter_identity),
+            (1401, 10415) => {
+                t.one::<rt::view::Group<TerminalInformationView<'a>>>(11, avp)
+            }
+            (1032, 10415) => t.one::<rt::view::Value<i32>>(12, avp),
+            (1405, 10415) => t.one::<rt::view::Value<u32>>(13, avp),
+            (1615, 10415) => t.one::<rt::view::Value<i32>>(14, avp),
+            (1407, 10415) => t.one::<rt::view::NoCheck>(15, avp),
+            (1489, 10415) => t.one::<rt::view::NoCheck>(16, avp),
+            (1493, 10415) => t.one::<rt::view::Value<i32>>(17, avp),
+            (2405, 10415) => t.one::<rt::view::Value<rt::data::Address>>(18, avp),
+            (1612, 10415) => t.any::<rt::view::Group<ActiveApnView<'a>>>(19, 1, avp),
+            (1637, 10415) => {
+                t.one::<rt::view::Group<EquivalentPlmnListView<'a>>>(20, avp)
+            }
+            (1645, 10415) => t.one::<rt::view::NoCheck>(21, avp),
+            (1648, 10415) => t.one::<rt::view::Value<i32>>(22, avp),
+            (1664, 10415) => t.one::<rt::view::Utf8String>(23, avp),
+            (1666, 10415) => t.one::<rt::view::DiameterIdentity>(24, avp),
+            (1672, 10415) => t.one::<rt::view::Group<AdjacentPlmnsView<'a>>>(25, avp),
+            (3143, 10415) => {
+                t.one::<
+                        rt::view::Group<super::ts29336::SupportedServicesView<'a>>,
+                    >(26, avp)
+            }
+            (1729, 10415) => t.one::<rt::view::Value<rt::data::Time>>(27, avp),
+            (1730, 10415) => t.one::<rt::view::Value<i32>>(28, avp),
+            (284, 0) => {
+                t.any::<rt::view::Group<super::base::ProxyInfoView<'a>>>(29, 2, avp)
+            }
+            (282, 0) => t.any::<rt::view::DiameterIdentity>(30, 3, avp),
             _ => t.extra(),
         }
     }
@@ -34601,29 +34680,43 @@ impl<'a> rt::view::Step<'a> for UpdateLocationAnswerView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (301, 0) => t.one::<rt::view::Value<i32>>(1, avp),
             (260, 0) => {
-                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
+                t.one::<
+                        rt::view::Group<super::base::VendorSpecificApplicationIdView<'a>>,
+                    >(2, avp)
             }
-            (268, 0) => t.one(3, avp, rt::view::check::<u32>),
-            (297, 0) => t.one(4, avp, super::base::ExperimentalResultView::check),
-            (1614, 10415) => t.one(5, avp, rt::view::check::<i32>),
-            (277, 0) => t.one(6, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(7, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(8, avp, rt::view::check_diameter_identity),
-            (621, 0) => t.one(9, avp, super::doic::OcSupportedFeaturesView::check),
-            (623, 0) => t.one(10, avp, super::doic::OcOlrView::check),
-            (650, 0) => t.any(11, 0, avp, super::rfc8583::LoadView::check),
+            (268, 0) => t.one::<rt::view::Value<u32>>(3, avp),
+            (297, 0) => {
+                t.one::<rt::view::Group<super::base::ExperimentalResultView<'a>>>(4, avp)
+            }
+            (1614, 10415) => t.one::<rt::view::Value<i32>>(5, avp),
+            (277, 0) => t.one::<rt::view::Value<i32>>(6, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(7, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(8, avp),
+            (621, 0) => {
+                t.one::<
+                        rt::view::Group<super::doic::OcSupportedFeaturesView<'a>>,
+                    >(9, avp)
+            }
+            (623, 0) => t.one::<rt::view::Group<super::doic::OcOlrView<'a>>>(10, avp),
+            (650, 0) => {
+                t.any::<rt::view::Group<super::rfc8583::LoadView<'a>>>(11, 0, avp)
+            }
             (628, 10415) => {
-                t.any(12, 1, avp, super::ts29229::SupportedFeaturesView::check)
+                t.any::<
+                        rt::view::Group<super::ts29229::SupportedFeaturesView<'a>>,
+                    >(12, 1, avp)
             }
-            (1406, 10415) => t.one(13, avp, rt::view::check::<u32>),
-            (1400, 10415) => t.one(14, avp, SubscriptionDataView::check),
-            (1670, 10415) => t.any(15, 2, avp, rt::view::no_check),
-            (279, 0) => t.one(16, avp, super::base::FailedAvpView::check),
-            (284, 0) => t.any(17, 3, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(18, 4, avp, rt::view::check_diameter_identity),
+            (1406, 10415) => t.one::<rt::view::Value<u32>>(13, avp),
+            (1400, 10415) => t.one::<rt::view::Group<SubscriptionDataView<'a>>>(14, avp),
+            (1670, 10415) => t.any::<rt::view::NoCheck>(15, 2, avp),
+            (279, 0) => t.one::<rt::view::Group<super::base::FailedAvpView<'a>>>(16, avp),
+            (284, 0) => {
+                t.any::<rt::view::Group<super::base::ProxyInfoView<'a>>>(17, 3, avp)
+            }
+            (282, 0) => t.any::<rt::view::DiameterIdentity>(18, 4, avp),
             _ => t.extra(),
         }
     }
@@ -34891,29 +34984,45 @@ impl<'a> rt::view::Step<'a> for AuthenticationInformationRequestView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (301, 0) => t.one::<rt::view::Value<i32>>(1, avp),
             (260, 0) => {
-                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
+                t.one::<
+                        rt::view::Group<super::base::VendorSpecificApplicationIdView<'a>>,
+                    >(2, avp)
             }
-            (277, 0) => t.one(3, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(5, avp, rt::view::check_diameter_identity),
-            (293, 0) => t.one(6, avp, rt::view::check_diameter_identity),
-            (283, 0) => t.one(7, avp, rt::view::check_diameter_identity),
-            (1, 0) => t.one(8, avp, rt::view::check_utf8_string),
-            (621, 0) => t.one(9, avp, super::doic::OcSupportedFeaturesView::check),
+            (277, 0) => t.one::<rt::view::Value<i32>>(3, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(4, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(5, avp),
+            (293, 0) => t.one::<rt::view::DiameterIdentity>(6, avp),
+            (283, 0) => t.one::<rt::view::DiameterIdentity>(7, avp),
+            (1, 0) => t.one::<rt::view::Utf8String>(8, avp),
+            (621, 0) => {
+                t.one::<
+                        rt::view::Group<super::doic::OcSupportedFeaturesView<'a>>,
+                    >(9, avp)
+            }
             (628, 10415) => {
-                t.any(10, 0, avp, super::ts29229::SupportedFeaturesView::check)
+                t.any::<
+                        rt::view::Group<super::ts29229::SupportedFeaturesView<'a>>,
+                    >(10, 0, avp)
             }
-            (1408, 10415) => t.one(11, avp, RequestedEutranAuthenticationInfoView::check),
+            (1408, 10415) => {
+                t.one::<
+                        rt::view::Group<RequestedEutranAuthenticationInfoView<'a>>,
+                    >(11, avp)
+            }
             (1409, 10415) => {
-                t.one(12, avp, RequestedUtranGeranAuthenticationInfoView::check)
+                t.one::<
+                        rt::view::Group<RequestedUtranGeranAuthenticationInfoView<'a>>,
+                    >(12, avp)
             }
-            (1407, 10415) => t.one(13, avp, rt::view::no_check),
-            (1679, 10415) => t.one(14, avp, rt::view::check::<u32>),
-            (284, 0) => t.any(15, 1, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(16, 2, avp, rt::view::check_diameter_identity),
+            (1407, 10415) => t.one::<rt::view::NoCheck>(13, avp),
+            (1679, 10415) => t.one::<rt::view::Value<u32>>(14, avp),
+            (284, 0) => {
+                t.any::<rt::view::Group<super::base::ProxyInfoView<'a>>>(15, 1, avp)
+            }
+            (282, 0) => t.any::<rt::view::DiameterIdentity>(16, 2, avp),
             _ => t.extra(),
         }
     }
@@ -35205,28 +35314,44 @@ impl<'a> rt::view::Step<'a> for AuthenticationInformationAnswerView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (301, 0) => t.one::<rt::view::Value<i32>>(1, avp),
             (260, 0) => {
-                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
+                t.one::<
+                        rt::view::Group<super::base::VendorSpecificApplicationIdView<'a>>,
+                    >(2, avp)
             }
-            (268, 0) => t.one(3, avp, rt::view::check::<u32>),
-            (297, 0) => t.one(4, avp, super::base::ExperimentalResultView::check),
-            (1614, 10415) => t.one(5, avp, rt::view::check::<i32>),
-            (277, 0) => t.one(6, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(7, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(8, avp, rt::view::check_diameter_identity),
-            (621, 0) => t.one(9, avp, super::doic::OcSupportedFeaturesView::check),
-            (623, 0) => t.one(10, avp, super::doic::OcOlrView::check),
-            (650, 0) => t.any(11, 0, avp, super::rfc8583::LoadView::check),
+            (268, 0) => t.one::<rt::view::Value<u32>>(3, avp),
+            (297, 0) => {
+                t.one::<rt::view::Group<super::base::ExperimentalResultView<'a>>>(4, avp)
+            }
+            (1614, 10415) => t.one::<rt::view::Value<i32>>(5, avp),
+            (277, 0) => t.one::<rt::view::Value<i32>>(6, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(7, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(8, avp),
+            (621, 0) => {
+                t.one::<
+                        rt::view::Group<super::doic::OcSupportedFeaturesView<'a>>,
+                    >(9, avp)
+            }
+            (623, 0) => t.one::<rt::view::Group<super::doic::OcOlrView<'a>>>(10, avp),
+            (650, 0) => {
+                t.any::<rt::view::Group<super::rfc8583::LoadView<'a>>>(11, 0, avp)
+            }
             (628, 10415) => {
-                t.any(12, 1, avp, super::ts29229::SupportedFeaturesView::check)
+                t.any::<
+                        rt::view::Group<super::ts29229::SupportedFeaturesView<'a>>,
+                    >(12, 1, avp)
             }
-            (1413, 10415) => t.one(13, avp, AuthenticationInfoView::check),
-            (1680, 10415) => t.one(14, avp, rt::view::check::<u32>),
-            (279, 0) => t.one(15, avp, super::base::FailedAvpView::check),
-            (284, 0) => t.any(16, 2, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(17, 3, avp, rt::view::check_diameter_identity),
+            (1413, 10415) => {
+                t.one::<rt::view::Group<AuthenticationInfoView<'a>>>(13, avp)
+            }
+            (1680, 10415) => t.one::<rt::view::Value<u32>>(14, avp),
+            (279, 0) => t.one::<rt::view::Group<super::base::FailedAvpView<'a>>>(15, avp),
+            (284, 0) => {
+                t.any::<rt::view::Group<super::base::ProxyInfoView<'a>>>(16, 2, avp)
+            }
+            (282, 0) => t.any::<rt::view::DiameterIdentity>(17, 3, avp),
             _ => t.extra(),
         }
     }
@@ -35459,24 +35584,30 @@ impl<'a> rt::view::Step<'a> for CancelLocationRequestView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (301, 0) => t.one::<rt::view::Value<i32>>(1, avp),
             (260, 0) => {
-                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
+                t.one::<
+                        rt::view::Group<super::base::VendorSpecificApplicationIdView<'a>>,
+                    >(2, avp)
             }
-            (277, 0) => t.one(3, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(5, avp, rt::view::check_diameter_identity),
-            (293, 0) => t.one(6, avp, rt::view::check_diameter_identity),
-            (283, 0) => t.one(7, avp, rt::view::check_diameter_identity),
-            (1, 0) => t.one(8, avp, rt::view::check_utf8_string),
+            (277, 0) => t.one::<rt::view::Value<i32>>(3, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(4, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(5, avp),
+            (293, 0) => t.one::<rt::view::DiameterIdentity>(6, avp),
+            (283, 0) => t.one::<rt::view::DiameterIdentity>(7, avp),
+            (1, 0) => t.one::<rt::view::Utf8String>(8, avp),
             (628, 10415) => {
-                t.any(9, 0, avp, super::ts29229::SupportedFeaturesView::check)
+                t.any::<
+                        rt::view::Group<super::ts29229::SupportedFeaturesView<'a>>,
+                    >(9, 0, avp)
             }
-            (1420, 10415) => t.one(10, avp, rt::view::check::<i32>),
-            (1638, 10415) => t.one(11, avp, rt::view::check::<u32>),
-            (284, 0) => t.any(12, 1, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(13, 2, avp, rt::view::check_diameter_identity),
+            (1420, 10415) => t.one::<rt::view::Value<i32>>(10, avp),
+            (1638, 10415) => t.one::<rt::view::Value<u32>>(11, avp),
+            (284, 0) => {
+                t.any::<rt::view::Group<super::base::ProxyInfoView<'a>>>(12, 1, avp)
+            }
+            (282, 0) => t.any::<rt::view::DiameterIdentity>(13, 2, avp),
             _ => t.extra(),
         }
     }
@@ -35704,22 +35835,30 @@ impl<'a> rt::view::Step<'a> for CancelLocationAnswerView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (301, 0) => t.one::<rt::view::Value<i32>>(1, avp),
             (260, 0) => {
-                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
+                t.one::<
+                        rt::view::Group<super::base::VendorSpecificApplicationIdView<'a>>,
+                    >(2, avp)
             }
             (628, 10415) => {
-                t.any(3, 0, avp, super::ts29229::SupportedFeaturesView::check)
+                t.any::<
+                        rt::view::Group<super::ts29229::SupportedFeaturesView<'a>>,
+                    >(3, 0, avp)
             }
-            (268, 0) => t.one(4, avp, rt::view::check::<u32>),
-            (297, 0) => t.one(5, avp, super::base::ExperimentalResultView::check),
-            (277, 0) => t.one(6, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(7, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(8, avp, rt::view::check_diameter_identity),
-            (279, 0) => t.one(9, avp, super::base::FailedAvpView::check),
-            (284, 0) => t.any(10, 1, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(11, 2, avp, rt::view::check_diameter_identity),
+            (268, 0) => t.one::<rt::view::Value<u32>>(4, avp),
+            (297, 0) => {
+                t.one::<rt::view::Group<super::base::ExperimentalResultView<'a>>>(5, avp)
+            }
+            (277, 0) => t.one::<rt::view::Value<i32>>(6, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(7, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(8, avp),
+            (279, 0) => t.one::<rt::view::Group<super::base::FailedAvpView<'a>>>(9, avp),
+            (284, 0) => {
+                t.any::<rt::view::Group<super::base::ProxyInfoView<'a>>>(10, 1, avp)
+            }
+            (282, 0) => t.any::<rt::view::DiameterIdentity>(11, 2, avp),
             _ => t.extra(),
         }
     }
@@ -35969,25 +36108,31 @@ impl<'a> rt::view::Step<'a> for TgppS6aS6dInsertSubscriberDataRequestView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (301, 0) => t.one::<rt::view::Value<i32>>(1, avp),
             (260, 0) => {
-                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
+                t.one::<
+                        rt::view::Group<super::base::VendorSpecificApplicationIdView<'a>>,
+                    >(2, avp)
             }
-            (277, 0) => t.one(3, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(5, avp, rt::view::check_diameter_identity),
-            (293, 0) => t.one(6, avp, rt::view::check_diameter_identity),
-            (283, 0) => t.one(7, avp, rt::view::check_diameter_identity),
-            (1, 0) => t.one(8, avp, rt::view::check_utf8_string),
+            (277, 0) => t.one::<rt::view::Value<i32>>(3, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(4, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(5, avp),
+            (293, 0) => t.one::<rt::view::DiameterIdentity>(6, avp),
+            (283, 0) => t.one::<rt::view::DiameterIdentity>(7, avp),
+            (1, 0) => t.one::<rt::view::Utf8String>(8, avp),
             (628, 10415) => {
-                t.any(9, 0, avp, super::ts29229::SupportedFeaturesView::check)
+                t.any::<
+                        rt::view::Group<super::ts29229::SupportedFeaturesView<'a>>,
+                    >(9, 0, avp)
             }
-            (1400, 10415) => t.one(10, avp, SubscriptionDataView::check),
-            (1490, 10415) => t.one(11, avp, rt::view::check::<u32>),
-            (1670, 10415) => t.any(12, 1, avp, rt::view::no_check),
-            (284, 0) => t.any(13, 2, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(14, 3, avp, rt::view::check_diameter_identity),
+            (1400, 10415) => t.one::<rt::view::Group<SubscriptionDataView<'a>>>(10, avp),
+            (1490, 10415) => t.one::<rt::view::Value<u32>>(11, avp),
+            (1670, 10415) => t.any::<rt::view::NoCheck>(12, 1, avp),
+            (284, 0) => {
+                t.any::<rt::view::Group<super::base::ProxyInfoView<'a>>>(13, 2, avp)
+            }
+            (282, 0) => t.any::<rt::view::DiameterIdentity>(14, 3, avp),
             _ => t.extra(),
         }
     }
@@ -36330,36 +36475,56 @@ impl<'a> rt::view::Step<'a> for TgppS6aS6dInsertSubscriberDataAnswerView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (301, 0) => t.one::<rt::view::Value<i32>>(1, avp),
             (260, 0) => {
-                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
+                t.one::<
+                        rt::view::Group<super::base::VendorSpecificApplicationIdView<'a>>,
+                    >(2, avp)
             }
             (628, 10415) => {
-                t.any(3, 0, avp, super::ts29229::SupportedFeaturesView::check)
+                t.any::<
+                        rt::view::Group<super::ts29229::SupportedFeaturesView<'a>>,
+                    >(3, 0, avp)
             }
-            (268, 0) => t.one(4, avp, rt::view::check::<u32>),
-            (297, 0) => t.one(5, avp, super::base::ExperimentalResultView::check),
-            (277, 0) => t.one(6, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(7, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(8, avp, rt::view::check_diameter_identity),
-            (1492, 10415) => t.one(9, avp, rt::view::check::<i32>),
-            (1494, 10415) => t.one(10, avp, rt::view::check::<rt::data::Time>),
-            (1032, 10415) => t.one(11, avp, rt::view::check::<i32>),
-            (1441, 10415) => t.one(12, avp, rt::view::check::<u32>),
-            (1495, 10415) => t.one(13, avp, EpsUserStateView::check),
-            (1496, 10415) => t.one(14, avp, EpsLocationInformationView::check),
-            (1649, 10415) => t.one(15, avp, LocalTimeZoneView::check),
-            (3143, 10415) => t.one(16, avp, super::ts29336::SupportedServicesView::check),
+            (268, 0) => t.one::<rt::view::Value<u32>>(4, avp),
+            (297, 0) => {
+                t.one::<rt::view::Group<super::base::ExperimentalResultView<'a>>>(5, avp)
+            }
+            (277, 0) => t.one::<rt::view::Value<i32>>(6, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(7, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(8, avp),
+            (1492, 10415) => t.one::<rt::view::Value<i32>>(9, avp),
+            (1494, 10415) => t.one::<rt::view::Value<rt::data::Time>>(10, avp),
+            (1032, 10415) => t.one::<rt::view::Value<i32>>(11, avp),
+            (1441, 10415) => t.one::<rt::view::Value<u32>>(12, avp),
+            (1495, 10415) => t.one::<rt::view::Group<EpsUserStateView<'a>>>(13, avp),
+            (1496, 10415) => {
+                t.one::<rt::view::Group<EpsLocationInformationView<'a>>>(14, avp)
+            }
+            (1649, 10415) => t.one::<rt::view::Group<LocalTimeZoneView<'a>>>(15, avp),
+            (3143, 10415) => {
+                t.one::<
+                        rt::view::Group<super::ts29336::SupportedServicesView<'a>>,
+                    >(16, avp)
+            }
             (3123, 10415) => {
-                t.any(17, 1, avp, super::ts29336::MonitoringEventReportView::check)
+                t.any::<
+                        rt::view::Group<super::ts29336::MonitoringEventReportView<'a>>,
+                    >(17, 1, avp)
             }
             (3142, 10415) => {
-                t.any(18, 2, avp, super::ts29336::MonitoringEventConfigStatusView::check)
+                t.any::<
+                        rt::view::Group<
+                            super::ts29336::MonitoringEventConfigStatusView<'a>,
+                        >,
+                    >(18, 2, avp)
             }
-            (279, 0) => t.one(19, avp, super::base::FailedAvpView::check),
-            (284, 0) => t.any(20, 3, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(21, 4, avp, rt::view::check_diameter_identity),
+            (279, 0) => t.one::<rt::view::Group<super::base::FailedAvpView<'a>>>(19, avp),
+            (284, 0) => {
+                t.any::<rt::view::Group<super::base::ProxyInfoView<'a>>>(20, 3, avp)
+            }
+            (282, 0) => t.any::<rt::view::DiameterIdentity>(21, 4, avp),
             _ => t.extra(),
         }
     }
@@ -36635,28 +36800,34 @@ impl<'a> rt::view::Step<'a> for TgppS6aS6dDeleteSubscriberDataRequestView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (301, 0) => t.one::<rt::view::Value<i32>>(1, avp),
             (260, 0) => {
-                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
+                t.one::<
+                        rt::view::Group<super::base::VendorSpecificApplicationIdView<'a>>,
+                    >(2, avp)
             }
-            (277, 0) => t.one(3, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(5, avp, rt::view::check_diameter_identity),
-            (293, 0) => t.one(6, avp, rt::view::check_diameter_identity),
-            (283, 0) => t.one(7, avp, rt::view::check_diameter_identity),
-            (1, 0) => t.one(8, avp, rt::view::check_utf8_string),
+            (277, 0) => t.one::<rt::view::Value<i32>>(3, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(4, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(5, avp),
+            (293, 0) => t.one::<rt::view::DiameterIdentity>(6, avp),
+            (283, 0) => t.one::<rt::view::DiameterIdentity>(7, avp),
+            (1, 0) => t.one::<rt::view::Utf8String>(8, avp),
             (628, 10415) => {
-                t.any(9, 0, avp, super::ts29229::SupportedFeaturesView::check)
+                t.any::<
+                        rt::view::Group<super::ts29229::SupportedFeaturesView<'a>>,
+                    >(9, 0, avp)
             }
-            (1421, 10415) => t.one(10, avp, rt::view::check::<u32>),
-            (3125, 10415) => t.one(11, avp, rt::view::check_diameter_identity),
-            (1423, 10415) => t.any(12, 1, avp, rt::view::check::<u32>),
-            (1459, 10415) => t.one(13, avp, rt::view::no_check),
-            (1487, 10415) => t.any(14, 2, avp, rt::view::no_check),
-            (1476, 10415) => t.any(15, 3, avp, rt::view::no_check),
-            (284, 0) => t.any(16, 4, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(17, 5, avp, rt::view::check_diameter_identity),
+            (1421, 10415) => t.one::<rt::view::Value<u32>>(10, avp),
+            (3125, 10415) => t.one::<rt::view::DiameterIdentity>(11, avp),
+            (1423, 10415) => t.any::<rt::view::Value<u32>>(12, 1, avp),
+            (1459, 10415) => t.one::<rt::view::NoCheck>(13, avp),
+            (1487, 10415) => t.any::<rt::view::NoCheck>(14, 2, avp),
+            (1476, 10415) => t.any::<rt::view::NoCheck>(15, 3, avp),
+            (284, 0) => {
+                t.any::<rt::view::Group<super::base::ProxyInfoView<'a>>>(16, 4, avp)
+            }
+            (282, 0) => t.any::<rt::view::DiameterIdentity>(17, 5, avp),
             _ => t.extra(),
         }
     }
@@ -36895,23 +37066,31 @@ impl<'a> rt::view::Step<'a> for TgppS6aS6dDeleteSubscriberDataAnswerView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (301, 0) => t.one::<rt::view::Value<i32>>(1, avp),
             (260, 0) => {
-                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
+                t.one::<
+                        rt::view::Group<super::base::VendorSpecificApplicationIdView<'a>>,
+                    >(2, avp)
             }
             (628, 10415) => {
-                t.any(3, 0, avp, super::ts29229::SupportedFeaturesView::check)
+                t.any::<
+                        rt::view::Group<super::ts29229::SupportedFeaturesView<'a>>,
+                    >(3, 0, avp)
             }
-            (268, 0) => t.one(4, avp, rt::view::check::<u32>),
-            (297, 0) => t.one(5, avp, super::base::ExperimentalResultView::check),
-            (277, 0) => t.one(6, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(7, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(8, avp, rt::view::check_diameter_identity),
-            (1422, 10415) => t.one(9, avp, rt::view::check::<u32>),
-            (279, 0) => t.one(10, avp, super::base::FailedAvpView::check),
-            (284, 0) => t.any(11, 1, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(12, 2, avp, rt::view::check_diameter_identity),
+            (268, 0) => t.one::<rt::view::Value<u32>>(4, avp),
+            (297, 0) => {
+                t.one::<rt::view::Group<super::base::ExperimentalResultView<'a>>>(5, avp)
+            }
+            (277, 0) => t.one::<rt::view::Value<i32>>(6, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(7, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(8, avp),
+            (1422, 10415) => t.one::<rt::view::Value<u32>>(9, avp),
+            (279, 0) => t.one::<rt::view::Group<super::base::FailedAvpView<'a>>>(10, avp),
+            (284, 0) => {
+                t.any::<rt::view::Group<super::base::ProxyInfoView<'a>>>(11, 1, avp)
+            }
+            (282, 0) => t.any::<rt::view::DiameterIdentity>(12, 2, avp),
             _ => t.extra(),
         }
     }
@@ -37154,25 +37333,37 @@ impl<'a> rt::view::Step<'a> for PurgeUeRequestView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (301, 0) => t.one::<rt::view::Value<i32>>(1, avp),
             (260, 0) => {
-                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
+                t.one::<
+                        rt::view::Group<super::base::VendorSpecificApplicationIdView<'a>>,
+                    >(2, avp)
             }
-            (277, 0) => t.one(3, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(5, avp, rt::view::check_diameter_identity),
-            (293, 0) => t.one(6, avp, rt::view::check_diameter_identity),
-            (283, 0) => t.one(7, avp, rt::view::check_diameter_identity),
-            (1, 0) => t.one(8, avp, rt::view::check_utf8_string),
-            (621, 0) => t.one(9, avp, super::doic::OcSupportedFeaturesView::check),
-            (1635, 10415) => t.one(10, avp, rt::view::check::<u32>),
+            (277, 0) => t.one::<rt::view::Value<i32>>(3, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(4, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(5, avp),
+            (293, 0) => t.one::<rt::view::DiameterIdentity>(6, avp),
+            (283, 0) => t.one::<rt::view::DiameterIdentity>(7, avp),
+            (1, 0) => t.one::<rt::view::Utf8String>(8, avp),
+            (621, 0) => {
+                t.one::<
+                        rt::view::Group<super::doic::OcSupportedFeaturesView<'a>>,
+                    >(9, avp)
+            }
+            (1635, 10415) => t.one::<rt::view::Value<u32>>(10, avp),
             (628, 10415) => {
-                t.any(11, 0, avp, super::ts29229::SupportedFeaturesView::check)
+                t.any::<
+                        rt::view::Group<super::ts29229::SupportedFeaturesView<'a>>,
+                    >(11, 0, avp)
             }
-            (1496, 10415) => t.one(12, avp, EpsLocationInformationView::check),
-            (284, 0) => t.any(13, 1, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(14, 2, avp, rt::view::check_diameter_identity),
+            (1496, 10415) => {
+                t.one::<rt::view::Group<EpsLocationInformationView<'a>>>(12, avp)
+            }
+            (284, 0) => {
+                t.any::<rt::view::Group<super::base::ProxyInfoView<'a>>>(13, 1, avp)
+            }
+            (282, 0) => t.any::<rt::view::DiameterIdentity>(14, 2, avp),
             _ => t.extra(),
         }
     }
@@ -37440,26 +37631,40 @@ impl<'a> rt::view::Step<'a> for PurgeUeAnswerView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (301, 0) => t.one::<rt::view::Value<i32>>(1, avp),
             (260, 0) => {
-                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
+                t.one::<
+                        rt::view::Group<super::base::VendorSpecificApplicationIdView<'a>>,
+                    >(2, avp)
             }
             (628, 10415) => {
-                t.any(3, 0, avp, super::ts29229::SupportedFeaturesView::check)
+                t.any::<
+                        rt::view::Group<super::ts29229::SupportedFeaturesView<'a>>,
+                    >(3, 0, avp)
             }
-            (268, 0) => t.one(4, avp, rt::view::check::<u32>),
-            (297, 0) => t.one(5, avp, super::base::ExperimentalResultView::check),
-            (277, 0) => t.one(6, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(7, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(8, avp, rt::view::check_diameter_identity),
-            (621, 0) => t.one(9, avp, super::doic::OcSupportedFeaturesView::check),
-            (623, 0) => t.one(10, avp, super::doic::OcOlrView::check),
-            (650, 0) => t.any(11, 1, avp, super::rfc8583::LoadView::check),
-            (1442, 10415) => t.one(12, avp, rt::view::check::<u32>),
-            (279, 0) => t.one(13, avp, super::base::FailedAvpView::check),
-            (284, 0) => t.any(14, 2, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(15, 3, avp, rt::view::check_diameter_identity),
+            (268, 0) => t.one::<rt::view::Value<u32>>(4, avp),
+            (297, 0) => {
+                t.one::<rt::view::Group<super::base::ExperimentalResultView<'a>>>(5, avp)
+            }
+            (277, 0) => t.one::<rt::view::Value<i32>>(6, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(7, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(8, avp),
+            (621, 0) => {
+                t.one::<
+                        rt::view::Group<super::doic::OcSupportedFeaturesView<'a>>,
+                    >(9, avp)
+            }
+            (623, 0) => t.one::<rt::view::Group<super::doic::OcOlrView<'a>>>(10, avp),
+            (650, 0) => {
+                t.any::<rt::view::Group<super::rfc8583::LoadView<'a>>>(11, 1, avp)
+            }
+            (1442, 10415) => t.one::<rt::view::Value<u32>>(12, avp),
+            (279, 0) => t.one::<rt::view::Group<super::base::FailedAvpView<'a>>>(13, avp),
+            (284, 0) => {
+                t.any::<rt::view::Group<super::base::ProxyInfoView<'a>>>(14, 2, avp)
+            }
+            (282, 0) => t.any::<rt::view::DiameterIdentity>(15, 3, avp),
             _ => t.extra(),
         }
     }
@@ -37720,25 +37925,33 @@ impl<'a> rt::view::Step<'a> for TgppS6aS6dResetRequestView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (301, 0) => t.one::<rt::view::Value<i32>>(1, avp),
             (260, 0) => {
-                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
+                t.one::<
+                        rt::view::Group<super::base::VendorSpecificApplicationIdView<'a>>,
+                    >(2, avp)
             }
-            (277, 0) => t.one(3, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(5, avp, rt::view::check_diameter_identity),
-            (293, 0) => t.one(6, avp, rt::view::check_diameter_identity),
-            (283, 0) => t.one(7, avp, rt::view::check_diameter_identity),
+            (277, 0) => t.one::<rt::view::Value<i32>>(3, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(4, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(5, avp),
+            (293, 0) => t.one::<rt::view::DiameterIdentity>(6, avp),
+            (283, 0) => t.one::<rt::view::DiameterIdentity>(7, avp),
             (628, 10415) => {
-                t.any(8, 0, avp, super::ts29229::SupportedFeaturesView::check)
+                t.any::<
+                        rt::view::Group<super::ts29229::SupportedFeaturesView<'a>>,
+                    >(8, 0, avp)
             }
-            (1444, 10415) => t.any(9, 1, avp, rt::view::check_utf8_string),
-            (1670, 10415) => t.any(10, 2, avp, rt::view::no_check),
-            (1400, 10415) => t.one(11, avp, SubscriptionDataView::check),
-            (1685, 10415) => t.one(12, avp, SubscriptionDataDeletionView::check),
-            (284, 0) => t.any(13, 3, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(14, 4, avp, rt::view::check_diameter_identity),
+            (1444, 10415) => t.any::<rt::view::Utf8String>(9, 1, avp),
+            (1670, 10415) => t.any::<rt::view::NoCheck>(10, 2, avp),
+            (1400, 10415) => t.one::<rt::view::Group<SubscriptionDataView<'a>>>(11, avp),
+            (1685, 10415) => {
+                t.one::<rt::view::Group<SubscriptionDataDeletionView<'a>>>(12, avp)
+            }
+            (284, 0) => {
+                t.any::<rt::view::Group<super::base::ProxyInfoView<'a>>>(13, 3, avp)
+            }
+            (282, 0) => t.any::<rt::view::DiameterIdentity>(14, 4, avp),
             _ => t.extra(),
         }
     }
@@ -37968,22 +38181,30 @@ impl<'a> rt::view::Step<'a> for TgppS6aS6dResetAnswerView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (301, 0) => t.one::<rt::view::Value<i32>>(1, avp),
             (260, 0) => {
-                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
+                t.one::<
+                        rt::view::Group<super::base::VendorSpecificApplicationIdView<'a>>,
+                    >(2, avp)
             }
             (628, 10415) => {
-                t.any(3, 0, avp, super::ts29229::SupportedFeaturesView::check)
+                t.any::<
+                        rt::view::Group<super::ts29229::SupportedFeaturesView<'a>>,
+                    >(3, 0, avp)
             }
-            (268, 0) => t.one(4, avp, rt::view::check::<u32>),
-            (297, 0) => t.one(5, avp, super::base::ExperimentalResultView::check),
-            (277, 0) => t.one(6, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(7, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(8, avp, rt::view::check_diameter_identity),
-            (279, 0) => t.one(9, avp, super::base::FailedAvpView::check),
-            (284, 0) => t.any(10, 1, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(11, 2, avp, rt::view::check_diameter_identity),
+            (268, 0) => t.one::<rt::view::Value<u32>>(4, avp),
+            (297, 0) => {
+                t.one::<rt::view::Group<super::base::ExperimentalResultView<'a>>>(5, avp)
+            }
+            (277, 0) => t.one::<rt::view::Value<i32>>(6, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(7, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(8, avp),
+            (279, 0) => t.one::<rt::view::Group<super::base::FailedAvpView<'a>>>(9, avp),
+            (284, 0) => {
+                t.any::<rt::view::Group<super::base::ProxyInfoView<'a>>>(10, 1, avp)
+            }
+            (282, 0) => t.any::<rt::view::DiameterIdentity>(11, 2, avp),
             _ => t.extra(),
         }
     }
@@ -38313,37 +38534,55 @@ impl<'a> rt::view::Step<'a> for NotifyRequestView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (301, 0) => t.one::<rt::view::Value<i32>>(1, avp),
             (260, 0) => {
-                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
+                t.one::<
+                        rt::view::Group<super::base::VendorSpecificApplicationIdView<'a>>,
+                    >(2, avp)
             }
-            (277, 0) => t.one(3, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(5, avp, rt::view::check_diameter_identity),
-            (293, 0) => t.one(6, avp, rt::view::check_diameter_identity),
-            (283, 0) => t.one(7, avp, rt::view::check_diameter_identity),
-            (1, 0) => t.one(8, avp, rt::view::check_utf8_string),
-            (621, 0) => t.one(9, avp, super::doic::OcSupportedFeaturesView::check),
+            (277, 0) => t.one::<rt::view::Value<i32>>(3, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(4, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(5, avp),
+            (293, 0) => t.one::<rt::view::DiameterIdentity>(6, avp),
+            (283, 0) => t.one::<rt::view::DiameterIdentity>(7, avp),
+            (1, 0) => t.one::<rt::view::Utf8String>(8, avp),
+            (621, 0) => {
+                t.one::<
+                        rt::view::Group<super::doic::OcSupportedFeaturesView<'a>>,
+                    >(9, avp)
+            }
             (628, 10415) => {
-                t.any(10, 0, avp, super::ts29229::SupportedFeaturesView::check)
+                t.any::<
+                        rt::view::Group<super::ts29229::SupportedFeaturesView<'a>>,
+                    >(10, 0, avp)
             }
-            (1401, 10415) => t.one(11, avp, TerminalInformationView::check),
-            (486, 0) => t.one(12, avp, super::mip6::Mip6AgentInfoView::check),
-            (600, 10415) => t.one(13, avp, rt::view::no_check),
-            (1423, 10415) => t.one(14, avp, rt::view::check::<u32>),
-            (493, 0) => t.one(15, avp, rt::view::check_utf8_string),
-            (1434, 10415) => t.one(16, avp, rt::view::check::<i32>),
-            (1615, 10415) => t.one(17, avp, rt::view::check::<i32>),
-            (1443, 10415) => t.one(18, avp, rt::view::check::<u32>),
-            (1493, 10415) => t.one(19, avp, rt::view::check::<i32>),
-            (3329, 10415) => t.one(20, avp, rt::view::check::<rt::data::Time>),
+            (1401, 10415) => {
+                t.one::<rt::view::Group<TerminalInformationView<'a>>>(11, avp)
+            }
+            (486, 0) => {
+                t.one::<rt::view::Group<super::mip6::Mip6AgentInfoView<'a>>>(12, avp)
+            }
+            (600, 10415) => t.one::<rt::view::NoCheck>(13, avp),
+            (1423, 10415) => t.one::<rt::view::Value<u32>>(14, avp),
+            (493, 0) => t.one::<rt::view::Utf8String>(15, avp),
+            (1434, 10415) => t.one::<rt::view::Value<i32>>(16, avp),
+            (1615, 10415) => t.one::<rt::view::Value<i32>>(17, avp),
+            (1443, 10415) => t.one::<rt::view::Value<u32>>(18, avp),
+            (1493, 10415) => t.one::<rt::view::Value<i32>>(19, avp),
+            (3329, 10415) => t.one::<rt::view::Value<rt::data::Time>>(20, avp),
             (3142, 10415) => {
-                t.any(21, 1, avp, super::ts29336::MonitoringEventConfigStatusView::check)
+                t.any::<
+                        rt::view::Group<
+                            super::ts29336::MonitoringEventConfigStatusView<'a>,
+                        >,
+                    >(21, 1, avp)
             }
-            (1538, 10415) => t.one(22, avp, rt::view::check::<u32>),
-            (284, 0) => t.any(23, 2, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(24, 3, avp, rt::view::check_diameter_identity),
+            (1538, 10415) => t.one::<rt::view::Value<u32>>(22, avp),
+            (284, 0) => {
+                t.any::<rt::view::Group<super::base::ProxyInfoView<'a>>>(23, 2, avp)
+            }
+            (282, 0) => t.any::<rt::view::DiameterIdentity>(24, 3, avp),
             _ => t.extra(),
         }
     }
@@ -38606,25 +38845,39 @@ impl<'a> rt::view::Step<'a> for NotifyAnswerView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (301, 0) => t.one::<rt::view::Value<i32>>(1, avp),
             (260, 0) => {
-                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
+                t.one::<
+                        rt::view::Group<super::base::VendorSpecificApplicationIdView<'a>>,
+                    >(2, avp)
             }
-            (268, 0) => t.one(3, avp, rt::view::check::<u32>),
-            (297, 0) => t.one(4, avp, super::base::ExperimentalResultView::check),
-            (277, 0) => t.one(5, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(6, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(7, avp, rt::view::check_diameter_identity),
-            (621, 0) => t.one(8, avp, super::doic::OcSupportedFeaturesView::check),
-            (623, 0) => t.one(9, avp, super::doic::OcOlrView::check),
-            (650, 0) => t.any(10, 0, avp, super::rfc8583::LoadView::check),
+            (268, 0) => t.one::<rt::view::Value<u32>>(3, avp),
+            (297, 0) => {
+                t.one::<rt::view::Group<super::base::ExperimentalResultView<'a>>>(4, avp)
+            }
+            (277, 0) => t.one::<rt::view::Value<i32>>(5, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(6, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(7, avp),
+            (621, 0) => {
+                t.one::<
+                        rt::view::Group<super::doic::OcSupportedFeaturesView<'a>>,
+                    >(8, avp)
+            }
+            (623, 0) => t.one::<rt::view::Group<super::doic::OcOlrView<'a>>>(9, avp),
+            (650, 0) => {
+                t.any::<rt::view::Group<super::rfc8583::LoadView<'a>>>(10, 0, avp)
+            }
             (628, 10415) => {
-                t.any(11, 1, avp, super::ts29229::SupportedFeaturesView::check)
+                t.any::<
+                        rt::view::Group<super::ts29229::SupportedFeaturesView<'a>>,
+                    >(11, 1, avp)
             }
-            (279, 0) => t.one(12, avp, super::base::FailedAvpView::check),
-            (284, 0) => t.any(13, 2, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(14, 3, avp, rt::view::check_diameter_identity),
+            (279, 0) => t.one::<rt::view::Group<super::base::FailedAvpView<'a>>>(12, avp),
+            (284, 0) => {
+                t.any::<rt::view::Group<super::base::ProxyInfoView<'a>>>(13, 2, avp)
+            }
+            (282, 0) => t.any::<rt::view::DiameterIdentity>(14, 3, avp),
             _ => t.extra(),
         }
     }
@@ -38837,20 +39090,26 @@ impl<'a> rt::view::Step<'a> for MeIdentityCheckRequestView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (301, 0) => t.one::<rt::view::Value<i32>>(1, avp),
             (260, 0) => {
-                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
+                t.one::<
+                        rt::view::Group<super::base::VendorSpecificApplicationIdView<'a>>,
+                    >(2, avp)
             }
-            (277, 0) => t.one(3, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(5, avp, rt::view::check_diameter_identity),
-            (293, 0) => t.one(6, avp, rt::view::check_diameter_identity),
-            (283, 0) => t.one(7, avp, rt::view::check_diameter_identity),
-            (1401, 10415) => t.one(8, avp, TerminalInformationView::check),
-            (1, 0) => t.one(9, avp, rt::view::check_utf8_string),
-            (284, 0) => t.any(10, 0, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(11, 1, avp, rt::view::check_diameter_identity),
+            (277, 0) => t.one::<rt::view::Value<i32>>(3, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(4, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(5, avp),
+            (293, 0) => t.one::<rt::view::DiameterIdentity>(6, avp),
+            (283, 0) => t.one::<rt::view::DiameterIdentity>(7, avp),
+            (1401, 10415) => {
+                t.one::<rt::view::Group<TerminalInformationView<'a>>>(8, avp)
+            }
+            (1, 0) => t.one::<rt::view::Utf8String>(9, avp),
+            (284, 0) => {
+                t.any::<rt::view::Group<super::base::ProxyInfoView<'a>>>(10, 0, avp)
+            }
+            (282, 0) => t.any::<rt::view::DiameterIdentity>(11, 1, avp),
             _ => t.extra(),
         }
     }
@@ -39075,20 +39334,26 @@ impl<'a> rt::view::Step<'a> for MeIdentityCheckAnswerView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (301, 0) => t.one::<rt::view::Value<i32>>(1, avp),
             (260, 0) => {
-                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
+                t.one::<
+                        rt::view::Group<super::base::VendorSpecificApplicationIdView<'a>>,
+                    >(2, avp)
             }
-            (268, 0) => t.one(3, avp, rt::view::check::<u32>),
-            (297, 0) => t.one(4, avp, super::base::ExperimentalResultView::check),
-            (277, 0) => t.one(5, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(6, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(7, avp, rt::view::check_diameter_identity),
-            (1445, 10415) => t.one(8, avp, rt::view::check::<i32>),
-            (279, 0) => t.one(9, avp, super::base::FailedAvpView::check),
-            (284, 0) => t.any(10, 0, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(11, 1, avp, rt::view::check_diameter_identity),
+            (268, 0) => t.one::<rt::view::Value<u32>>(3, avp),
+            (297, 0) => {
+                t.one::<rt::view::Group<super::base::ExperimentalResultView<'a>>>(4, avp)
+            }
+            (277, 0) => t.one::<rt::view::Value<i32>>(5, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(6, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(7, avp),
+            (1445, 10415) => t.one::<rt::view::Value<i32>>(8, avp),
+            (279, 0) => t.one::<rt::view::Group<super::base::FailedAvpView<'a>>>(9, avp),
+            (284, 0) => {
+                t.any::<rt::view::Group<super::base::ProxyInfoView<'a>>>(10, 0, avp)
+            }
+            (282, 0) => t.any::<rt::view::DiameterIdentity>(11, 1, avp),
             _ => t.extra(),
         }
     }
@@ -39321,25 +39586,31 @@ impl<'a> rt::view::Step<'a> for UpdateVcsgLocationRequestView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (301, 0) => t.one::<rt::view::Value<i32>>(1, avp),
             (260, 0) => {
-                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
+                t.one::<
+                        rt::view::Group<super::base::VendorSpecificApplicationIdView<'a>>,
+                    >(2, avp)
             }
-            (277, 0) => t.one(3, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(5, avp, rt::view::check_diameter_identity),
-            (293, 0) => t.one(6, avp, rt::view::check_diameter_identity),
-            (283, 0) => t.one(7, avp, rt::view::check_diameter_identity),
-            (1, 0) => t.one(8, avp, rt::view::check_utf8_string),
-            (701, 10415) => t.one(9, avp, rt::view::no_check),
-            (1489, 10415) => t.one(10, avp, rt::view::no_check),
+            (277, 0) => t.one::<rt::view::Value<i32>>(3, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(4, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(5, avp),
+            (293, 0) => t.one::<rt::view::DiameterIdentity>(6, avp),
+            (283, 0) => t.one::<rt::view::DiameterIdentity>(7, avp),
+            (1, 0) => t.one::<rt::view::Utf8String>(8, avp),
+            (701, 10415) => t.one::<rt::view::NoCheck>(9, avp),
+            (1489, 10415) => t.one::<rt::view::NoCheck>(10, avp),
             (628, 10415) => {
-                t.any(11, 0, avp, super::ts29229::SupportedFeaturesView::check)
+                t.any::<
+                        rt::view::Group<super::ts29229::SupportedFeaturesView<'a>>,
+                    >(11, 0, avp)
             }
-            (1639, 10415) => t.one(12, avp, rt::view::check::<u32>),
-            (284, 0) => t.any(13, 1, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(14, 2, avp, rt::view::check_diameter_identity),
+            (1639, 10415) => t.one::<rt::view::Value<u32>>(12, avp),
+            (284, 0) => {
+                t.any::<rt::view::Group<super::base::ProxyInfoView<'a>>>(13, 1, avp)
+            }
+            (282, 0) => t.any::<rt::view::DiameterIdentity>(14, 2, avp),
             _ => t.extra(),
         }
     }
@@ -39599,25 +39870,35 @@ impl<'a> rt::view::Step<'a> for UpdateVcsgLocationAnswerView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (301, 0) => t.one::<rt::view::Value<i32>>(1, avp),
             (260, 0) => {
-                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
+                t.one::<
+                        rt::view::Group<super::base::VendorSpecificApplicationIdView<'a>>,
+                    >(2, avp)
             }
-            (268, 0) => t.one(3, avp, rt::view::check::<u32>),
-            (297, 0) => t.one(4, avp, super::base::ExperimentalResultView::check),
-            (1614, 10415) => t.one(5, avp, rt::view::check::<i32>),
-            (277, 0) => t.one(6, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(7, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(8, avp, rt::view::check_diameter_identity),
+            (268, 0) => t.one::<rt::view::Value<u32>>(3, avp),
+            (297, 0) => {
+                t.one::<rt::view::Group<super::base::ExperimentalResultView<'a>>>(4, avp)
+            }
+            (1614, 10415) => t.one::<rt::view::Value<i32>>(5, avp),
+            (277, 0) => t.one::<rt::view::Value<i32>>(6, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(7, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(8, avp),
             (628, 10415) => {
-                t.any(9, 0, avp, super::ts29229::SupportedFeaturesView::check)
+                t.any::<
+                        rt::view::Group<super::ts29229::SupportedFeaturesView<'a>>,
+                    >(9, 0, avp)
             }
-            (1641, 10415) => t.any(10, 1, avp, VplmnCsgSubscriptionDataView::check),
-            (1640, 10415) => t.one(11, avp, rt::view::check::<u32>),
-            (279, 0) => t.one(12, avp, super::base::FailedAvpView::check),
-            (284, 0) => t.any(13, 2, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(14, 3, avp, rt::view::check_diameter_identity),
+            (1641, 10415) => {
+                t.any::<rt::view::Group<VplmnCsgSubscriptionDataView<'a>>>(10, 1, avp)
+            }
+            (1640, 10415) => t.one::<rt::view::Value<u32>>(11, avp),
+            (279, 0) => t.one::<rt::view::Group<super::base::FailedAvpView<'a>>>(12, avp),
+            (284, 0) => {
+                t.any::<rt::view::Group<super::base::ProxyInfoView<'a>>>(13, 2, avp)
+            }
+            (282, 0) => t.any::<rt::view::DiameterIdentity>(14, 3, avp),
             _ => t.extra(),
         }
     }
@@ -39845,23 +40126,29 @@ impl<'a> rt::view::Step<'a> for CancelVcsgLocationRequestView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (301, 0) => t.one::<rt::view::Value<i32>>(1, avp),
             (260, 0) => {
-                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
+                t.one::<
+                        rt::view::Group<super::base::VendorSpecificApplicationIdView<'a>>,
+                    >(2, avp)
             }
-            (277, 0) => t.one(3, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(5, avp, rt::view::check_diameter_identity),
-            (293, 0) => t.one(6, avp, rt::view::check_diameter_identity),
-            (283, 0) => t.one(7, avp, rt::view::check_diameter_identity),
-            (1, 0) => t.one(8, avp, rt::view::check_utf8_string),
+            (277, 0) => t.one::<rt::view::Value<i32>>(3, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(4, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(5, avp),
+            (293, 0) => t.one::<rt::view::DiameterIdentity>(6, avp),
+            (283, 0) => t.one::<rt::view::DiameterIdentity>(7, avp),
+            (1, 0) => t.one::<rt::view::Utf8String>(8, avp),
             (628, 10415) => {
-                t.any(9, 0, avp, super::ts29229::SupportedFeaturesView::check)
+                t.any::<
+                        rt::view::Group<super::ts29229::SupportedFeaturesView<'a>>,
+                    >(9, 0, avp)
             }
-            (1420, 10415) => t.one(10, avp, rt::view::check::<i32>),
-            (284, 0) => t.any(11, 1, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(12, 2, avp, rt::view::check_diameter_identity),
+            (1420, 10415) => t.one::<rt::view::Value<i32>>(10, avp),
+            (284, 0) => {
+                t.any::<rt::view::Group<super::base::ProxyInfoView<'a>>>(11, 1, avp)
+            }
+            (282, 0) => t.any::<rt::view::DiameterIdentity>(12, 2, avp),
             _ => t.extra(),
         }
     }
@@ -40091,22 +40378,30 @@ impl<'a> rt::view::Step<'a> for CancelVcsgLocationAnswerView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (301, 0) => t.one::<rt::view::Value<i32>>(1, avp),
             (260, 0) => {
-                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
+                t.one::<
+                        rt::view::Group<super::base::VendorSpecificApplicationIdView<'a>>,
+                    >(2, avp)
             }
             (628, 10415) => {
-                t.any(3, 0, avp, super::ts29229::SupportedFeaturesView::check)
+                t.any::<
+                        rt::view::Group<super::ts29229::SupportedFeaturesView<'a>>,
+                    >(3, 0, avp)
             }
-            (268, 0) => t.one(4, avp, rt::view::check::<u32>),
-            (297, 0) => t.one(5, avp, super::base::ExperimentalResultView::check),
-            (277, 0) => t.one(6, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(7, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(8, avp, rt::view::check_diameter_identity),
-            (279, 0) => t.one(9, avp, super::base::FailedAvpView::check),
-            (284, 0) => t.any(10, 1, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(11, 2, avp, rt::view::check_diameter_identity),
+            (268, 0) => t.one::<rt::view::Value<u32>>(4, avp),
+            (297, 0) => {
+                t.one::<rt::view::Group<super::base::ExperimentalResultView<'a>>>(5, avp)
+            }
+            (277, 0) => t.one::<rt::view::Value<i32>>(6, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(7, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(8, avp),
+            (279, 0) => t.one::<rt::view::Group<super::base::FailedAvpView<'a>>>(9, avp),
+            (284, 0) => {
+                t.any::<rt::view::Group<super::base::ProxyInfoView<'a>>>(10, 1, avp)
+            }
+            (282, 0) => t.any::<rt::view::DiameterIdentity>(11, 2, avp),
             _ => t.extra(),
         }
     }
@@ -40356,25 +40651,31 @@ impl<'a> rt::view::Step<'a> for TgppS7aS7dInsertSubscriberDataRequestView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (301, 0) => t.one::<rt::view::Value<i32>>(1, avp),
             (260, 0) => {
-                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
+                t.one::<
+                        rt::view::Group<super::base::VendorSpecificApplicationIdView<'a>>,
+                    >(2, avp)
             }
-            (277, 0) => t.one(3, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(5, avp, rt::view::check_diameter_identity),
-            (293, 0) => t.one(6, avp, rt::view::check_diameter_identity),
-            (283, 0) => t.one(7, avp, rt::view::check_diameter_identity),
-            (1, 0) => t.one(8, avp, rt::view::check_utf8_string),
+            (277, 0) => t.one::<rt::view::Value<i32>>(3, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(4, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(5, avp),
+            (293, 0) => t.one::<rt::view::DiameterIdentity>(6, avp),
+            (283, 0) => t.one::<rt::view::DiameterIdentity>(7, avp),
+            (1, 0) => t.one::<rt::view::Utf8String>(8, avp),
             (628, 10415) => {
-                t.any(9, 0, avp, super::ts29229::SupportedFeaturesView::check)
+                t.any::<
+                        rt::view::Group<super::ts29229::SupportedFeaturesView<'a>>,
+                    >(9, 0, avp)
             }
-            (1400, 10415) => t.one(10, avp, SubscriptionDataView::check),
-            (1490, 10415) => t.one(11, avp, rt::view::check::<u32>),
-            (1670, 10415) => t.any(12, 1, avp, rt::view::no_check),
-            (284, 0) => t.any(13, 2, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(14, 3, avp, rt::view::check_diameter_identity),
+            (1400, 10415) => t.one::<rt::view::Group<SubscriptionDataView<'a>>>(10, avp),
+            (1490, 10415) => t.one::<rt::view::Value<u32>>(11, avp),
+            (1670, 10415) => t.any::<rt::view::NoCheck>(12, 1, avp),
+            (284, 0) => {
+                t.any::<rt::view::Group<super::base::ProxyInfoView<'a>>>(13, 2, avp)
+            }
+            (282, 0) => t.any::<rt::view::DiameterIdentity>(14, 3, avp),
             _ => t.extra(),
         }
     }
@@ -40717,36 +41018,56 @@ impl<'a> rt::view::Step<'a> for TgppS7aS7dInsertSubscriberDataAnswerView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (301, 0) => t.one::<rt::view::Value<i32>>(1, avp),
             (260, 0) => {
-                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
+                t.one::<
+                        rt::view::Group<super::base::VendorSpecificApplicationIdView<'a>>,
+                    >(2, avp)
             }
             (628, 10415) => {
-                t.any(3, 0, avp, super::ts29229::SupportedFeaturesView::check)
+                t.any::<
+                        rt::view::Group<super::ts29229::SupportedFeaturesView<'a>>,
+                    >(3, 0, avp)
             }
-            (268, 0) => t.one(4, avp, rt::view::check::<u32>),
-            (297, 0) => t.one(5, avp, super::base::ExperimentalResultView::check),
-            (277, 0) => t.one(6, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(7, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(8, avp, rt::view::check_diameter_identity),
-            (1492, 10415) => t.one(9, avp, rt::view::check::<i32>),
-            (1494, 10415) => t.one(10, avp, rt::view::check::<rt::data::Time>),
-            (1032, 10415) => t.one(11, avp, rt::view::check::<i32>),
-            (1441, 10415) => t.one(12, avp, rt::view::check::<u32>),
-            (1495, 10415) => t.one(13, avp, EpsUserStateView::check),
-            (1496, 10415) => t.one(14, avp, EpsLocationInformationView::check),
-            (1649, 10415) => t.one(15, avp, LocalTimeZoneView::check),
-            (3143, 10415) => t.one(16, avp, super::ts29336::SupportedServicesView::check),
+            (268, 0) => t.one::<rt::view::Value<u32>>(4, avp),
+            (297, 0) => {
+                t.one::<rt::view::Group<super::base::ExperimentalResultView<'a>>>(5, avp)
+            }
+            (277, 0) => t.one::<rt::view::Value<i32>>(6, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(7, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(8, avp),
+            (1492, 10415) => t.one::<rt::view::Value<i32>>(9, avp),
+            (1494, 10415) => t.one::<rt::view::Value<rt::data::Time>>(10, avp),
+            (1032, 10415) => t.one::<rt::view::Value<i32>>(11, avp),
+            (1441, 10415) => t.one::<rt::view::Value<u32>>(12, avp),
+            (1495, 10415) => t.one::<rt::view::Group<EpsUserStateView<'a>>>(13, avp),
+            (1496, 10415) => {
+                t.one::<rt::view::Group<EpsLocationInformationView<'a>>>(14, avp)
+            }
+            (1649, 10415) => t.one::<rt::view::Group<LocalTimeZoneView<'a>>>(15, avp),
+            (3143, 10415) => {
+                t.one::<
+                        rt::view::Group<super::ts29336::SupportedServicesView<'a>>,
+                    >(16, avp)
+            }
             (3123, 10415) => {
-                t.any(17, 1, avp, super::ts29336::MonitoringEventReportView::check)
+                t.any::<
+                        rt::view::Group<super::ts29336::MonitoringEventReportView<'a>>,
+                    >(17, 1, avp)
             }
             (3142, 10415) => {
-                t.any(18, 2, avp, super::ts29336::MonitoringEventConfigStatusView::check)
+                t.any::<
+                        rt::view::Group<
+                            super::ts29336::MonitoringEventConfigStatusView<'a>,
+                        >,
+                    >(18, 2, avp)
             }
-            (279, 0) => t.one(19, avp, super::base::FailedAvpView::check),
-            (284, 0) => t.any(20, 3, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(21, 4, avp, rt::view::check_diameter_identity),
+            (279, 0) => t.one::<rt::view::Group<super::base::FailedAvpView<'a>>>(19, avp),
+            (284, 0) => {
+                t.any::<rt::view::Group<super::base::ProxyInfoView<'a>>>(20, 3, avp)
+            }
+            (282, 0) => t.any::<rt::view::DiameterIdentity>(21, 4, avp),
             _ => t.extra(),
         }
     }
@@ -41022,28 +41343,34 @@ impl<'a> rt::view::Step<'a> for TgppS7aS7dDeleteSubscriberDataRequestView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (301, 0) => t.one::<rt::view::Value<i32>>(1, avp),
             (260, 0) => {
-                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
+                t.one::<
+                        rt::view::Group<super::base::VendorSpecificApplicationIdView<'a>>,
+                    >(2, avp)
             }
-            (277, 0) => t.one(3, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(5, avp, rt::view::check_diameter_identity),
-            (293, 0) => t.one(6, avp, rt::view::check_diameter_identity),
-            (283, 0) => t.one(7, avp, rt::view::check_diameter_identity),
-            (1, 0) => t.one(8, avp, rt::view::check_utf8_string),
+            (277, 0) => t.one::<rt::view::Value<i32>>(3, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(4, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(5, avp),
+            (293, 0) => t.one::<rt::view::DiameterIdentity>(6, avp),
+            (283, 0) => t.one::<rt::view::DiameterIdentity>(7, avp),
+            (1, 0) => t.one::<rt::view::Utf8String>(8, avp),
             (628, 10415) => {
-                t.any(9, 0, avp, super::ts29229::SupportedFeaturesView::check)
+                t.any::<
+                        rt::view::Group<super::ts29229::SupportedFeaturesView<'a>>,
+                    >(9, 0, avp)
             }
-            (1421, 10415) => t.one(10, avp, rt::view::check::<u32>),
-            (3125, 10415) => t.one(11, avp, rt::view::check_diameter_identity),
-            (1423, 10415) => t.any(12, 1, avp, rt::view::check::<u32>),
-            (1459, 10415) => t.one(13, avp, rt::view::no_check),
-            (1487, 10415) => t.any(14, 2, avp, rt::view::no_check),
-            (1476, 10415) => t.any(15, 3, avp, rt::view::no_check),
-            (284, 0) => t.any(16, 4, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(17, 5, avp, rt::view::check_diameter_identity),
+            (1421, 10415) => t.one::<rt::view::Value<u32>>(10, avp),
+            (3125, 10415) => t.one::<rt::view::DiameterIdentity>(11, avp),
+            (1423, 10415) => t.any::<rt::view::Value<u32>>(12, 1, avp),
+            (1459, 10415) => t.one::<rt::view::NoCheck>(13, avp),
+            (1487, 10415) => t.any::<rt::view::NoCheck>(14, 2, avp),
+            (1476, 10415) => t.any::<rt::view::NoCheck>(15, 3, avp),
+            (284, 0) => {
+                t.any::<rt::view::Group<super::base::ProxyInfoView<'a>>>(16, 4, avp)
+            }
+            (282, 0) => t.any::<rt::view::DiameterIdentity>(17, 5, avp),
             _ => t.extra(),
         }
     }
@@ -41282,23 +41609,31 @@ impl<'a> rt::view::Step<'a> for TgppS7aS7dDeleteSubscriberDataAnswerView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (301, 0) => t.one::<rt::view::Value<i32>>(1, avp),
             (260, 0) => {
-                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
+                t.one::<
+                        rt::view::Group<super::base::VendorSpecificApplicationIdView<'a>>,
+                    >(2, avp)
             }
             (628, 10415) => {
-                t.any(3, 0, avp, super::ts29229::SupportedFeaturesView::check)
+                t.any::<
+                        rt::view::Group<super::ts29229::SupportedFeaturesView<'a>>,
+                    >(3, 0, avp)
             }
-            (268, 0) => t.one(4, avp, rt::view::check::<u32>),
-            (297, 0) => t.one(5, avp, super::base::ExperimentalResultView::check),
-            (277, 0) => t.one(6, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(7, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(8, avp, rt::view::check_diameter_identity),
-            (1422, 10415) => t.one(9, avp, rt::view::check::<u32>),
-            (279, 0) => t.one(10, avp, super::base::FailedAvpView::check),
-            (284, 0) => t.any(11, 1, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(12, 2, avp, rt::view::check_diameter_identity),
+            (268, 0) => t.one::<rt::view::Value<u32>>(4, avp),
+            (297, 0) => {
+                t.one::<rt::view::Group<super::base::ExperimentalResultView<'a>>>(5, avp)
+            }
+            (277, 0) => t.one::<rt::view::Value<i32>>(6, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(7, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(8, avp),
+            (1422, 10415) => t.one::<rt::view::Value<u32>>(9, avp),
+            (279, 0) => t.one::<rt::view::Group<super::base::FailedAvpView<'a>>>(10, avp),
+            (284, 0) => {
+                t.any::<rt::view::Group<super::base::ProxyInfoView<'a>>>(11, 1, avp)
+            }
+            (282, 0) => t.any::<rt::view::DiameterIdentity>(12, 2, avp),
             _ => t.extra(),
         }
     }
@@ -41559,25 +41894,33 @@ impl<'a> rt::view::Step<'a> for TgppS7aS7dResetRequestView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (301, 0) => t.one::<rt::view::Value<i32>>(1, avp),
             (260, 0) => {
-                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
+                t.one::<
+                        rt::view::Group<super::base::VendorSpecificApplicationIdView<'a>>,
+                    >(2, avp)
             }
-            (277, 0) => t.one(3, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(5, avp, rt::view::check_diameter_identity),
-            (293, 0) => t.one(6, avp, rt::view::check_diameter_identity),
-            (283, 0) => t.one(7, avp, rt::view::check_diameter_identity),
+            (277, 0) => t.one::<rt::view::Value<i32>>(3, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(4, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(5, avp),
+            (293, 0) => t.one::<rt::view::DiameterIdentity>(6, avp),
+            (283, 0) => t.one::<rt::view::DiameterIdentity>(7, avp),
             (628, 10415) => {
-                t.any(8, 0, avp, super::ts29229::SupportedFeaturesView::check)
+                t.any::<
+                        rt::view::Group<super::ts29229::SupportedFeaturesView<'a>>,
+                    >(8, 0, avp)
             }
-            (1444, 10415) => t.any(9, 1, avp, rt::view::check_utf8_string),
-            (1670, 10415) => t.any(10, 2, avp, rt::view::no_check),
-            (1400, 10415) => t.one(11, avp, SubscriptionDataView::check),
-            (1685, 10415) => t.one(12, avp, SubscriptionDataDeletionView::check),
-            (284, 0) => t.any(13, 3, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(14, 4, avp, rt::view::check_diameter_identity),
+            (1444, 10415) => t.any::<rt::view::Utf8String>(9, 1, avp),
+            (1670, 10415) => t.any::<rt::view::NoCheck>(10, 2, avp),
+            (1400, 10415) => t.one::<rt::view::Group<SubscriptionDataView<'a>>>(11, avp),
+            (1685, 10415) => {
+                t.one::<rt::view::Group<SubscriptionDataDeletionView<'a>>>(12, avp)
+            }
+            (284, 0) => {
+                t.any::<rt::view::Group<super::base::ProxyInfoView<'a>>>(13, 3, avp)
+            }
+            (282, 0) => t.any::<rt::view::DiameterIdentity>(14, 4, avp),
             _ => t.extra(),
         }
     }
@@ -41807,22 +42150,30 @@ impl<'a> rt::view::Step<'a> for TgppS7aS7dResetAnswerView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (301, 0) => t.one::<rt::view::Value<i32>>(1, avp),
             (260, 0) => {
-                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
+                t.one::<
+                        rt::view::Group<super::base::VendorSpecificApplicationIdView<'a>>,
+                    >(2, avp)
             }
             (628, 10415) => {
-                t.any(3, 0, avp, super::ts29229::SupportedFeaturesView::check)
+                t.any::<
+                        rt::view::Group<super::ts29229::SupportedFeaturesView<'a>>,
+                    >(3, 0, avp)
             }
-            (268, 0) => t.one(4, avp, rt::view::check::<u32>),
-            (297, 0) => t.one(5, avp, super::base::ExperimentalResultView::check),
-            (277, 0) => t.one(6, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(7, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(8, avp, rt::view::check_diameter_identity),
-            (279, 0) => t.one(9, avp, super::base::FailedAvpView::check),
-            (284, 0) => t.any(10, 1, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(11, 2, avp, rt::view::check_diameter_identity),
+            (268, 0) => t.one::<rt::view::Value<u32>>(4, avp),
+            (297, 0) => {
+                t.one::<rt::view::Group<super::base::ExperimentalResultView<'a>>>(5, avp)
+            }
+            (277, 0) => t.one::<rt::view::Value<i32>>(6, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(7, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(8, avp),
+            (279, 0) => t.one::<rt::view::Group<super::base::FailedAvpView<'a>>>(9, avp),
+            (284, 0) => {
+                t.any::<rt::view::Group<super::base::ProxyInfoView<'a>>>(10, 1, avp)
+            }
+            (282, 0) => t.any::<rt::view::DiameterIdentity>(11, 2, avp),
             _ => t.extra(),
         }
     }

@@ -13353,26 +13353,36 @@ impl<'a> rt::view::Step<'a> for Non3gppUserDataView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (443, 0) => t.one(0, avp, super::credit_control::SubscriptionIdView::check),
-            (1501, 10415) => t.one(1, avp, rt::view::check::<i32>),
-            (1502, 10415) => t.one(2, avp, rt::view::check::<i32>),
-            (1032, 10415) => t.any(3, 0, avp, rt::view::check::<i32>),
-            (27, 0) => t.one(4, avp, rt::view::check::<u32>),
-            (124, 0) => t.one(5, avp, rt::view::check::<u64>),
-            (1435, 10415) => t.one(6, avp, super::ts29272::AmbrView::check),
-            (13, 10415) => t.one(7, avp, rt::view::check_utf8_string),
-            (1423, 10415) => t.one(8, avp, rt::view::check::<u32>),
-            (1427, 10415) => t.one(9, avp, rt::view::check_utf8_string),
-            (1430, 10415) => {
-                t.any(10, 1, avp, super::ts29272::ApnConfigurationView::check)
+            (443, 0) => {
+                t.one::<
+                        rt::view::Group<super::credit_control::SubscriptionIdView<'a>>,
+                    >(0, avp)
             }
-            (1505, 10415) => t.one(11, avp, TraceInfoView::check),
-            (1512, 10415) => t.one(12, avp, rt::view::check::<u32>),
-            (1510, 10415) => t.any(13, 2, avp, TwanAccessInfoView::check),
-            (1680, 10415) => t.one(14, avp, rt::view::check::<u32>),
-            (1687, 10415) => t.one(15, avp, super::ts29272::EmergencyInfoView::check),
-            (1541, 10415) => t.one(16, avp, rt::view::check::<u32>),
-            (1704, 10415) => t.one(17, avp, rt::view::check::<u32>),
+            (1501, 10415) => t.one::<rt::view::Value<i32>>(1, avp),
+            (1502, 10415) => t.one::<rt::view::Value<i32>>(2, avp),
+            (1032, 10415) => t.any::<rt::view::Value<i32>>(3, 0, avp),
+            (27, 0) => t.one::<rt::view::Value<u32>>(4, avp),
+            (124, 0) => t.one::<rt::view::Value<u64>>(5, avp),
+            (1435, 10415) => {
+                t.one::<rt::view::Group<super::ts29272::AmbrView<'a>>>(6, avp)
+            }
+            (13, 10415) => t.one::<rt::view::Utf8String>(7, avp),
+            (1423, 10415) => t.one::<rt::view::Value<u32>>(8, avp),
+            (1427, 10415) => t.one::<rt::view::Utf8String>(9, avp),
+            (1430, 10415) => {
+                t.any::<
+                        rt::view::Group<super::ts29272::ApnConfigurationView<'a>>,
+                    >(10, 1, avp)
+            }
+            (1505, 10415) => t.one::<rt::view::Group<TraceInfoView<'a>>>(11, avp),
+            (1512, 10415) => t.one::<rt::view::Value<u32>>(12, avp),
+            (1510, 10415) => t.any::<rt::view::Group<TwanAccessInfoView<'a>>>(13, 2, avp),
+            (1680, 10415) => t.one::<rt::view::Value<u32>>(14, avp),
+            (1687, 10415) => {
+                t.one::<rt::view::Group<super::ts29272::EmergencyInfoView<'a>>>(15, avp)
+            }
+            (1541, 10415) => t.one::<rt::view::Value<u32>>(16, avp),
+            (1704, 10415) => t.one::<rt::view::Value<u32>>(17, avp),
             _ => t.extra(),
         }
     }
@@ -13505,8 +13515,10 @@ impl<'a> rt::view::Step<'a> for TraceInfoView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (1458, 10415) => t.one(0, avp, super::ts29272::TraceDataView::check),
-            (1459, 10415) => t.one(1, avp, rt::view::no_check),
+            (1458, 10415) => {
+                t.one::<rt::view::Group<super::ts29272::TraceDataView<'a>>>(0, avp)
+            }
+            (1459, 10415) => t.one::<rt::view::NoCheck>(1, avp),
             _ => t.extra(),
         }
     }
@@ -13628,8 +13640,8 @@ impl<'a> rt::view::Step<'a> for WlanIdentifierView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (1524, 10415) => t.one(0, avp, rt::view::check_utf8_string),
-            (1525, 10415) => t.one(1, avp, rt::view::check_utf8_string),
+            (1524, 10415) => t.one::<rt::view::Utf8String>(0, avp),
+            (1525, 10415) => t.one::<rt::view::Utf8String>(1, avp),
             _ => t.extra(),
         }
     }
@@ -13740,8 +13752,8 @@ impl<'a> rt::view::Step<'a> for TwanAccessInfoView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (1511, 10415) => t.one(0, avp, rt::view::check::<u32>),
-            (1509, 10415) => t.one(1, avp, WlanIdentifierView::check),
+            (1511, 10415) => t.one::<rt::view::Value<u32>>(0, avp),
+            (1509, 10415) => t.one::<rt::view::Group<WlanIdentifierView<'a>>>(1, avp),
             _ => t.extra(),
         }
     }
@@ -13867,12 +13879,12 @@ impl<'a> rt::view::Step<'a> for AccessNetworkInfoView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (1524, 10415) => t.one(0, avp, rt::view::check_utf8_string),
-            (2716, 10415) => t.one(1, avp, rt::view::check_utf8_string),
-            (127, 0) => t.one(2, avp, rt::view::no_check),
-            (128, 0) => t.one(3, avp, rt::view::no_check),
-            (126, 0) => t.one(4, avp, rt::view::no_check),
-            (302, 13019) => t.one(5, avp, rt::view::no_check),
+            (1524, 10415) => t.one::<rt::view::Utf8String>(0, avp),
+            (2716, 10415) => t.one::<rt::view::Utf8String>(1, avp),
+            (127, 0) => t.one::<rt::view::NoCheck>(2, avp),
+            (128, 0) => t.one::<rt::view::NoCheck>(3, avp),
+            (126, 0) => t.one::<rt::view::NoCheck>(4, avp),
+            (302, 13019) => t.one::<rt::view::NoCheck>(5, avp),
             _ => t.extra(),
         }
     }
@@ -14028,14 +14040,14 @@ impl<'a> rt::view::Step<'a> for TwanConnectivityParametersView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (1529, 10415) => t.one(0, avp, rt::view::check::<u32>),
-            (493, 0) => t.one(1, avp, rt::view::check_utf8_string),
-            (1456, 10415) => t.one(2, avp, rt::view::check::<i32>),
-            (848, 10415) => t.many(3, 0, 2, avp, rt::view::check::<rt::data::Address>),
-            (1530, 10415) => t.one(4, avp, rt::view::no_check),
-            (1532, 10415) => t.one(5, avp, rt::view::check::<rt::data::Address>),
-            (1533, 10415) => t.one(6, avp, rt::view::check::<u32>),
-            (1534, 10415) => t.one(7, avp, rt::view::check::<u32>),
+            (1529, 10415) => t.one::<rt::view::Value<u32>>(0, avp),
+            (493, 0) => t.one::<rt::view::Utf8String>(1, avp),
+            (1456, 10415) => t.one::<rt::view::Value<i32>>(2, avp),
+            (848, 10415) => t.many::<rt::view::Value<rt::data::Address>>(3, 0, 2, avp),
+            (1530, 10415) => t.one::<rt::view::NoCheck>(4, avp),
+            (1532, 10415) => t.one::<rt::view::Value<rt::data::Address>>(5, avp),
+            (1533, 10415) => t.one::<rt::view::Value<u32>>(6, avp),
+            (1534, 10415) => t.one::<rt::view::Value<u32>>(7, avp),
             _ => t.extra(),
         }
     }
@@ -14386,39 +14398,53 @@ impl<'a> rt::view::Step<'a> for TgppStaDiameterEapRequestView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
-            (258, 0) => t.one(2, avp, rt::view::check::<u32>),
-            (264, 0) => t.one(3, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (283, 0) => t.one(5, avp, rt::view::check_diameter_identity),
-            (293, 0) => t.one(6, avp, rt::view::check_diameter_identity),
-            (274, 0) => t.one(7, avp, rt::view::check::<i32>),
-            (462, 0) => t.one(8, avp, rt::view::no_check),
-            (1, 0) => t.one(9, avp, rt::view::check_utf8_string),
-            (31, 0) => t.one(10, avp, rt::view::check_utf8_string),
-            (1032, 10415) => t.one(11, avp, rt::view::check::<i32>),
-            (1504, 10415) => t.one(12, avp, rt::view::check_utf8_string),
-            (1516, 10415) => t.one(13, avp, rt::view::no_check),
-            (1517, 10415) => t.one(14, avp, rt::view::no_check),
-            (578, 0) => t.one(15, avp, super::qos::QosCapabilityView::check),
-            (124, 0) => t.one(16, avp, rt::view::check::<u64>),
-            (600, 10415) => t.one(17, avp, rt::view::no_check),
-            (493, 0) => t.one(18, avp, rt::view::check_utf8_string),
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (301, 0) => t.one::<rt::view::Value<i32>>(1, avp),
+            (258, 0) => t.one::<rt::view::Value<u32>>(2, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(3, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(4, avp),
+            (283, 0) => t.one::<rt::view::DiameterIdentity>(5, avp),
+            (293, 0) => t.one::<rt::view::DiameterIdentity>(6, avp),
+            (274, 0) => t.one::<rt::view::Value<i32>>(7, avp),
+            (462, 0) => t.one::<rt::view::NoCheck>(8, avp),
+            (1, 0) => t.one::<rt::view::Utf8String>(9, avp),
+            (31, 0) => t.one::<rt::view::Utf8String>(10, avp),
+            (1032, 10415) => t.one::<rt::view::Value<i32>>(11, avp),
+            (1504, 10415) => t.one::<rt::view::Utf8String>(12, avp),
+            (1516, 10415) => t.one::<rt::view::NoCheck>(13, avp),
+            (1517, 10415) => t.one::<rt::view::NoCheck>(14, avp),
+            (578, 0) => {
+                t.one::<rt::view::Group<super::qos::QosCapabilityView<'a>>>(15, avp)
+            }
+            (124, 0) => t.one::<rt::view::Value<u64>>(16, avp),
+            (600, 10415) => t.one::<rt::view::NoCheck>(17, avp),
+            (493, 0) => t.one::<rt::view::Utf8String>(18, avp),
             (1401, 10415) => {
-                t.one(19, avp, super::ts29272::TerminalInformationView::check)
+                t.one::<
+                        rt::view::Group<super::ts29272::TerminalInformationView<'a>>,
+                    >(19, avp)
             }
-            (621, 0) => t.one(20, avp, super::doic::OcSupportedFeaturesView::check),
+            (621, 0) => {
+                t.one::<
+                        rt::view::Group<super::doic::OcSupportedFeaturesView<'a>>,
+                    >(20, avp)
+            }
             (628, 10415) => {
-                t.any(21, 0, avp, super::ts29229::SupportedFeaturesView::check)
+                t.any::<
+                        rt::view::Group<super::ts29229::SupportedFeaturesView<'a>>,
+                    >(21, 0, avp)
             }
-            (1518, 10415) => t.one(22, avp, rt::view::check::<u32>),
-            (1509, 10415) => t.one(23, avp, WlanIdentifierView::check),
-            (1520, 10415) => t.one(24, avp, rt::view::check::<u32>),
-            (1527, 10415) => t.one(25, avp, rt::view::check::<u32>),
-            (1528, 10415) => t.one(26, avp, TwanConnectivityParametersView::check),
-            (1531, 10415) => t.many(27, 1, 2, avp, rt::view::check::<rt::data::Address>),
-            (618, 0) => t.one(28, avp, super::rfc6942::ErpRkRequestView::check),
+            (1518, 10415) => t.one::<rt::view::Value<u32>>(22, avp),
+            (1509, 10415) => t.one::<rt::view::Group<WlanIdentifierView<'a>>>(23, avp),
+            (1520, 10415) => t.one::<rt::view::Value<u32>>(24, avp),
+            (1527, 10415) => t.one::<rt::view::Value<u32>>(25, avp),
+            (1528, 10415) => {
+                t.one::<rt::view::Group<TwanConnectivityParametersView<'a>>>(26, avp)
+            }
+            (1531, 10415) => t.many::<rt::view::Value<rt::data::Address>>(27, 1, 2, avp),
+            (618, 0) => {
+                t.one::<rt::view::Group<super::rfc6942::ErpRkRequestView<'a>>>(28, avp)
+            }
             _ => t.extra(),
         }
     }
@@ -14864,55 +14890,81 @@ impl<'a> rt::view::Step<'a> for TgppStaDiameterEapAnswerView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
-            (258, 0) => t.one(2, avp, rt::view::check::<u32>),
-            (268, 0) => t.one(3, avp, rt::view::check::<u32>),
-            (297, 0) => t.one(4, avp, super::base::ExperimentalResultView::check),
-            (264, 0) => t.one(5, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(6, avp, rt::view::check_diameter_identity),
-            (274, 0) => t.one(7, avp, rt::view::check::<i32>),
-            (462, 0) => t.one(8, avp, rt::view::no_check),
-            (1, 0) => t.one(9, avp, rt::view::check_utf8_string),
-            (27, 0) => t.one(10, avp, rt::view::check::<u32>),
-            (85, 0) => t.one(11, avp, rt::view::check::<u32>),
-            (464, 0) => t.one(12, avp, rt::view::no_check),
-            (1423, 10415) => t.one(13, avp, rt::view::check::<u32>),
-            (1427, 10415) => t.one(14, avp, rt::view::check_utf8_string),
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (301, 0) => t.one::<rt::view::Value<i32>>(1, avp),
+            (258, 0) => t.one::<rt::view::Value<u32>>(2, avp),
+            (268, 0) => t.one::<rt::view::Value<u32>>(3, avp),
+            (297, 0) => {
+                t.one::<rt::view::Group<super::base::ExperimentalResultView<'a>>>(4, avp)
+            }
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(5, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(6, avp),
+            (274, 0) => t.one::<rt::view::Value<i32>>(7, avp),
+            (462, 0) => t.one::<rt::view::NoCheck>(8, avp),
+            (1, 0) => t.one::<rt::view::Utf8String>(9, avp),
+            (27, 0) => t.one::<rt::view::Value<u32>>(10, avp),
+            (85, 0) => t.one::<rt::view::Value<u32>>(11, avp),
+            (464, 0) => t.one::<rt::view::NoCheck>(12, avp),
+            (1423, 10415) => t.one::<rt::view::Value<u32>>(13, avp),
+            (1427, 10415) => t.one::<rt::view::Utf8String>(14, avp),
             (1430, 10415) => {
-                t.any(15, 0, avp, super::ts29272::ApnConfigurationView::check)
+                t.any::<
+                        rt::view::Group<super::ts29272::ApnConfigurationView<'a>>,
+                    >(15, 0, avp)
             }
-            (486, 0) => t.one(16, avp, super::mip6::Mip6AgentInfoView::check),
-            (124, 0) => t.one(17, avp, rt::view::check::<u64>),
-            (506, 0) => t.one(18, avp, rt::view::check_utf8_string),
-            (13, 10415) => t.one(19, avp, rt::view::check_utf8_string),
-            (1435, 10415) => t.one(20, avp, super::ts29272::AmbrView::check),
-            (292, 0) => t.any(21, 1, avp, rt::view::check::<rt::data::DiameterUri>),
-            (1503, 10415) => t.one(22, avp, rt::view::check::<i32>),
-            (1505, 10415) => t.one(23, avp, TraceInfoView::check),
-            (443, 0) => t.one(24, avp, super::credit_control::SubscriptionIdView::check),
-            (621, 0) => t.one(25, avp, super::doic::OcSupportedFeaturesView::check),
-            (623, 0) => t.one(26, avp, super::doic::OcOlrView::check),
-            (650, 0) => t.any(27, 2, avp, super::rfc8583::LoadView::check),
+            (486, 0) => {
+                t.one::<rt::view::Group<super::mip6::Mip6AgentInfoView<'a>>>(16, avp)
+            }
+            (124, 0) => t.one::<rt::view::Value<u64>>(17, avp),
+            (506, 0) => t.one::<rt::view::Utf8String>(18, avp),
+            (13, 10415) => t.one::<rt::view::Utf8String>(19, avp),
+            (1435, 10415) => {
+                t.one::<rt::view::Group<super::ts29272::AmbrView<'a>>>(20, avp)
+            }
+            (292, 0) => t.any::<rt::view::Value<rt::data::DiameterUri>>(21, 1, avp),
+            (1503, 10415) => t.one::<rt::view::Value<i32>>(22, avp),
+            (1505, 10415) => t.one::<rt::view::Group<TraceInfoView<'a>>>(23, avp),
+            (443, 0) => {
+                t.one::<
+                        rt::view::Group<super::credit_control::SubscriptionIdView<'a>>,
+                    >(24, avp)
+            }
+            (621, 0) => {
+                t.one::<
+                        rt::view::Group<super::doic::OcSupportedFeaturesView<'a>>,
+                    >(25, avp)
+            }
+            (623, 0) => t.one::<rt::view::Group<super::doic::OcOlrView<'a>>>(26, avp),
+            (650, 0) => {
+                t.any::<rt::view::Group<super::rfc8583::LoadView<'a>>>(27, 2, avp)
+            }
             (628, 10415) => {
-                t.any(28, 3, avp, super::ts29229::SupportedFeaturesView::check)
+                t.any::<
+                        rt::view::Group<super::ts29229::SupportedFeaturesView<'a>>,
+                    >(28, 3, avp)
             }
-            (1506, 10415) => t.one(29, avp, rt::view::no_check),
-            (1507, 10415) => t.one(30, avp, rt::view::check::<u32>),
-            (1521, 10415) => t.one(31, avp, rt::view::check::<u32>),
-            (1527, 10415) => t.one(32, avp, rt::view::check::<u32>),
-            (1528, 10415) => t.one(33, avp, TwanConnectivityParametersView::check),
-            (1535, 10415) => t.one(34, avp, rt::view::no_check),
+            (1506, 10415) => t.one::<rt::view::NoCheck>(29, avp),
+            (1507, 10415) => t.one::<rt::view::Value<u32>>(30, avp),
+            (1521, 10415) => t.one::<rt::view::Value<u32>>(31, avp),
+            (1527, 10415) => t.one::<rt::view::Value<u32>>(32, avp),
+            (1528, 10415) => {
+                t.one::<rt::view::Group<TwanConnectivityParametersView<'a>>>(33, avp)
+            }
+            (1535, 10415) => t.one::<rt::view::NoCheck>(34, avp),
             (1401, 10415) => {
-                t.one(35, avp, super::ts29272::TerminalInformationView::check)
+                t.one::<
+                        rt::view::Group<super::ts29272::TerminalInformationView<'a>>,
+                    >(35, avp)
             }
-            (1680, 10415) => t.one(36, avp, rt::view::check::<u32>),
-            (1538, 10415) => t.one(37, avp, rt::view::check::<u32>),
-            (1687, 10415) => t.one(38, avp, super::ts29272::EmergencyInfoView::check),
-            (581, 0) => t.one(39, avp, super::rfc6734::KeyView::check),
-            (619, 0) => t.one(40, avp, rt::view::check_diameter_identity),
-            (1540, 10415) => t.one(41, avp, rt::view::check::<u32>),
-            (1542, 10415) => t.one(42, avp, rt::view::check::<u32>),
+            (1680, 10415) => t.one::<rt::view::Value<u32>>(36, avp),
+            (1538, 10415) => t.one::<rt::view::Value<u32>>(37, avp),
+            (1687, 10415) => {
+                t.one::<rt::view::Group<super::ts29272::EmergencyInfoView<'a>>>(38, avp)
+            }
+            (581, 0) => t.one::<rt::view::Group<super::rfc6734::KeyView<'a>>>(39, avp),
+            (619, 0) => t.one::<rt::view::DiameterIdentity>(40, avp),
+            (1540, 10415) => t.one::<rt::view::Value<u32>>(41, avp),
+            (1542, 10415) => t.one::<rt::view::Value<u32>>(42, avp),
             _ => t.extra(),
         }
     }
@@ -15147,24 +15199,32 @@ impl<'a> rt::view::Step<'a> for TgppStaAaRequestView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
-            (258, 0) => t.one(2, avp, rt::view::check::<u32>),
-            (264, 0) => t.one(3, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (283, 0) => t.one(5, avp, rt::view::check_diameter_identity),
-            (293, 0) => t.one(6, avp, rt::view::check_diameter_identity),
-            (274, 0) => t.one(7, avp, rt::view::check::<i32>),
-            (1, 0) => t.one(8, avp, rt::view::check_utf8_string),
-            (600, 10415) => t.one(9, avp, rt::view::no_check),
-            (493, 0) => t.one(10, avp, rt::view::check_utf8_string),
-            (621, 0) => t.one(11, avp, super::doic::OcSupportedFeaturesView::check),
-            (628, 10415) => {
-                t.any(12, 0, avp, super::ts29229::SupportedFeaturesView::check)
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (301, 0) => t.one::<rt::view::Value<i32>>(1, avp),
+            (258, 0) => t.one::<rt::view::Value<u32>>(2, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(3, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(4, avp),
+            (283, 0) => t.one::<rt::view::DiameterIdentity>(5, avp),
+            (293, 0) => t.one::<rt::view::DiameterIdentity>(6, avp),
+            (274, 0) => t.one::<rt::view::Value<i32>>(7, avp),
+            (1, 0) => t.one::<rt::view::Utf8String>(8, avp),
+            (600, 10415) => t.one::<rt::view::NoCheck>(9, avp),
+            (493, 0) => t.one::<rt::view::Utf8String>(10, avp),
+            (621, 0) => {
+                t.one::<
+                        rt::view::Group<super::doic::OcSupportedFeaturesView<'a>>,
+                    >(11, avp)
             }
-            (1527, 10415) => t.one(13, avp, rt::view::check::<u32>),
-            (1528, 10415) => t.one(14, avp, TwanConnectivityParametersView::check),
-            (1531, 10415) => t.many(15, 1, 2, avp, rt::view::check::<rt::data::Address>),
+            (628, 10415) => {
+                t.any::<
+                        rt::view::Group<super::ts29229::SupportedFeaturesView<'a>>,
+                    >(12, 0, avp)
+            }
+            (1527, 10415) => t.one::<rt::view::Value<u32>>(13, avp),
+            (1528, 10415) => {
+                t.one::<rt::view::Group<TwanConnectivityParametersView<'a>>>(14, avp)
+            }
+            (1531, 10415) => t.many::<rt::view::Value<rt::data::Address>>(15, 1, 2, avp),
             _ => t.extra(),
         }
     }
@@ -15466,33 +15526,49 @@ impl<'a> rt::view::Step<'a> for TgppStaAaAnswerView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
-            (258, 0) => t.one(2, avp, rt::view::check::<u32>),
-            (274, 0) => t.one(3, avp, rt::view::check::<i32>),
-            (268, 0) => t.one(4, avp, rt::view::check::<u32>),
-            (297, 0) => t.one(5, avp, super::base::ExperimentalResultView::check),
-            (264, 0) => t.one(6, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(7, avp, rt::view::check_diameter_identity),
-            (1, 0) => t.one(8, avp, rt::view::check_utf8_string),
-            (27, 0) => t.one(9, avp, rt::view::check::<u32>),
-            (1423, 10415) => t.one(10, avp, rt::view::check::<u32>),
-            (1427, 10415) => t.one(11, avp, rt::view::check_utf8_string),
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (301, 0) => t.one::<rt::view::Value<i32>>(1, avp),
+            (258, 0) => t.one::<rt::view::Value<u32>>(2, avp),
+            (274, 0) => t.one::<rt::view::Value<i32>>(3, avp),
+            (268, 0) => t.one::<rt::view::Value<u32>>(4, avp),
+            (297, 0) => {
+                t.one::<rt::view::Group<super::base::ExperimentalResultView<'a>>>(5, avp)
+            }
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(6, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(7, avp),
+            (1, 0) => t.one::<rt::view::Utf8String>(8, avp),
+            (27, 0) => t.one::<rt::view::Value<u32>>(9, avp),
+            (1423, 10415) => t.one::<rt::view::Value<u32>>(10, avp),
+            (1427, 10415) => t.one::<rt::view::Utf8String>(11, avp),
             (1430, 10415) => {
-                t.any(12, 0, avp, super::ts29272::ApnConfigurationView::check)
+                t.any::<
+                        rt::view::Group<super::ts29272::ApnConfigurationView<'a>>,
+                    >(12, 0, avp)
             }
-            (13, 10415) => t.one(13, avp, rt::view::check_utf8_string),
-            (1435, 10415) => t.one(14, avp, super::ts29272::AmbrView::check),
-            (1505, 10415) => t.one(15, avp, TraceInfoView::check),
-            (621, 0) => t.one(16, avp, super::doic::OcSupportedFeaturesView::check),
-            (623, 0) => t.one(17, avp, super::doic::OcOlrView::check),
-            (650, 0) => t.any(18, 1, avp, super::rfc8583::LoadView::check),
+            (13, 10415) => t.one::<rt::view::Utf8String>(13, avp),
+            (1435, 10415) => {
+                t.one::<rt::view::Group<super::ts29272::AmbrView<'a>>>(14, avp)
+            }
+            (1505, 10415) => t.one::<rt::view::Group<TraceInfoView<'a>>>(15, avp),
+            (621, 0) => {
+                t.one::<
+                        rt::view::Group<super::doic::OcSupportedFeaturesView<'a>>,
+                    >(16, avp)
+            }
+            (623, 0) => t.one::<rt::view::Group<super::doic::OcOlrView<'a>>>(17, avp),
+            (650, 0) => {
+                t.any::<rt::view::Group<super::rfc8583::LoadView<'a>>>(18, 1, avp)
+            }
             (628, 10415) => {
-                t.any(19, 2, avp, super::ts29229::SupportedFeaturesView::check)
+                t.any::<
+                        rt::view::Group<super::ts29229::SupportedFeaturesView<'a>>,
+                    >(19, 2, avp)
             }
-            (1527, 10415) => t.one(20, avp, rt::view::check::<u32>),
-            (1528, 10415) => t.one(21, avp, TwanConnectivityParametersView::check),
-            (1680, 10415) => t.one(22, avp, rt::view::check::<u32>),
+            (1527, 10415) => t.one::<rt::view::Value<u32>>(20, avp),
+            (1528, 10415) => {
+                t.one::<rt::view::Group<TwanConnectivityParametersView<'a>>>(21, avp)
+            }
+            (1680, 10415) => t.one::<rt::view::Value<u32>>(22, avp),
             _ => t.extra(),
         }
     }
@@ -15663,15 +15739,15 @@ impl<'a> rt::view::Step<'a> for TgppStaSessionTerminationRequestView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(2, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(3, avp, rt::view::check_diameter_identity),
-            (283, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (258, 0) => t.one(5, avp, rt::view::check::<u32>),
-            (295, 0) => t.one(6, avp, rt::view::check::<i32>),
-            (293, 0) => t.one(7, avp, rt::view::check_diameter_identity),
-            (1, 0) => t.one(8, avp, rt::view::check_utf8_string),
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (301, 0) => t.one::<rt::view::Value<i32>>(1, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(2, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(3, avp),
+            (283, 0) => t.one::<rt::view::DiameterIdentity>(4, avp),
+            (258, 0) => t.one::<rt::view::Value<u32>>(5, avp),
+            (295, 0) => t.one::<rt::view::Value<i32>>(6, avp),
+            (293, 0) => t.one::<rt::view::DiameterIdentity>(7, avp),
+            (1, 0) => t.one::<rt::view::Utf8String>(8, avp),
             _ => t.extra(),
         }
     }
@@ -15820,12 +15896,12 @@ impl<'a> rt::view::Step<'a> for TgppStaSessionTerminationAnswerView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
-            (268, 0) => t.one(2, avp, rt::view::check::<u32>),
-            (264, 0) => t.one(3, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (1, 0) => t.one(5, avp, rt::view::check_utf8_string),
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (301, 0) => t.one::<rt::view::Value<i32>>(1, avp),
+            (268, 0) => t.one::<rt::view::Value<u32>>(2, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(3, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(4, avp),
+            (1, 0) => t.one::<rt::view::Utf8String>(5, avp),
             _ => t.extra(),
         }
     }
@@ -15992,15 +16068,15 @@ impl<'a> rt::view::Step<'a> for TgppStaAbortSessionRequestView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(2, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(3, avp, rt::view::check_diameter_identity),
-            (283, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (293, 0) => t.one(5, avp, rt::view::check_diameter_identity),
-            (258, 0) => t.one(6, avp, rt::view::check::<u32>),
-            (1, 0) => t.one(7, avp, rt::view::check_utf8_string),
-            (277, 0) => t.one(8, avp, rt::view::check::<i32>),
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (301, 0) => t.one::<rt::view::Value<i32>>(1, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(2, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(3, avp),
+            (283, 0) => t.one::<rt::view::DiameterIdentity>(4, avp),
+            (293, 0) => t.one::<rt::view::DiameterIdentity>(5, avp),
+            (258, 0) => t.one::<rt::view::Value<u32>>(6, avp),
+            (1, 0) => t.one::<rt::view::Utf8String>(7, avp),
+            (277, 0) => t.one::<rt::view::Value<i32>>(8, avp),
             _ => t.extra(),
         }
     }
@@ -16147,12 +16223,12 @@ impl<'a> rt::view::Step<'a> for TgppStaAbortSessionAnswerView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
-            (268, 0) => t.one(2, avp, rt::view::check::<u32>),
-            (264, 0) => t.one(3, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (1, 0) => t.one(5, avp, rt::view::check_utf8_string),
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (301, 0) => t.one::<rt::view::Value<i32>>(1, avp),
+            (268, 0) => t.one::<rt::view::Value<u32>>(2, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(3, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(4, avp),
+            (1, 0) => t.one::<rt::view::Utf8String>(5, avp),
             _ => t.extra(),
         }
     }
@@ -16317,15 +16393,15 @@ impl<'a> rt::view::Step<'a> for TgppStaReAuthRequestView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
-            (258, 0) => t.one(2, avp, rt::view::check::<u32>),
-            (264, 0) => t.one(3, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (283, 0) => t.one(5, avp, rt::view::check_diameter_identity),
-            (293, 0) => t.one(6, avp, rt::view::check_diameter_identity),
-            (285, 0) => t.one(7, avp, rt::view::check::<i32>),
-            (1, 0) => t.one(8, avp, rt::view::check_utf8_string),
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (301, 0) => t.one::<rt::view::Value<i32>>(1, avp),
+            (258, 0) => t.one::<rt::view::Value<u32>>(2, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(3, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(4, avp),
+            (283, 0) => t.one::<rt::view::DiameterIdentity>(5, avp),
+            (293, 0) => t.one::<rt::view::DiameterIdentity>(6, avp),
+            (285, 0) => t.one::<rt::view::Value<i32>>(7, avp),
+            (1, 0) => t.one::<rt::view::Utf8String>(8, avp),
             _ => t.extra(),
         }
     }
@@ -16470,12 +16546,12 @@ impl<'a> rt::view::Step<'a> for TgppStaReAuthAnswerView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(2, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(3, avp, rt::view::check_diameter_identity),
-            (268, 0) => t.one(4, avp, rt::view::check::<u32>),
-            (1, 0) => t.one(5, avp, rt::view::check_utf8_string),
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (301, 0) => t.one::<rt::view::Value<i32>>(1, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(2, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(3, avp),
+            (268, 0) => t.one::<rt::view::Value<u32>>(4, avp),
+            (1, 0) => t.one::<rt::view::Utf8String>(5, avp),
             _ => t.extra(),
         }
     }
@@ -16732,28 +16808,36 @@ impl<'a> rt::view::Step<'a> for TgppSwmDiameterEapRequestView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
-            (258, 0) => t.one(2, avp, rt::view::check::<u32>),
-            (264, 0) => t.one(3, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (283, 0) => t.one(5, avp, rt::view::check_diameter_identity),
-            (293, 0) => t.one(6, avp, rt::view::check_diameter_identity),
-            (274, 0) => t.one(7, avp, rt::view::check::<i32>),
-            (462, 0) => t.one(8, avp, rt::view::no_check),
-            (1, 0) => t.one(9, avp, rt::view::check_utf8_string),
-            (1032, 10415) => t.one(10, avp, rt::view::check::<i32>),
-            (493, 0) => t.one(11, avp, rt::view::check_utf8_string),
-            (124, 0) => t.one(12, avp, rt::view::check::<u64>),
-            (578, 0) => t.one(13, avp, super::qos::QosCapabilityView::check),
-            (600, 10415) => t.one(14, avp, rt::view::no_check),
-            (1518, 10415) => t.one(15, avp, rt::view::check::<u32>),
-            (621, 0) => t.one(16, avp, super::doic::OcSupportedFeaturesView::check),
-            (628, 10415) => {
-                t.any(17, 0, avp, super::ts29229::SupportedFeaturesView::check)
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (301, 0) => t.one::<rt::view::Value<i32>>(1, avp),
+            (258, 0) => t.one::<rt::view::Value<u32>>(2, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(3, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(4, avp),
+            (283, 0) => t.one::<rt::view::DiameterIdentity>(5, avp),
+            (293, 0) => t.one::<rt::view::DiameterIdentity>(6, avp),
+            (274, 0) => t.one::<rt::view::Value<i32>>(7, avp),
+            (462, 0) => t.one::<rt::view::NoCheck>(8, avp),
+            (1, 0) => t.one::<rt::view::Utf8String>(9, avp),
+            (1032, 10415) => t.one::<rt::view::Value<i32>>(10, avp),
+            (493, 0) => t.one::<rt::view::Utf8String>(11, avp),
+            (124, 0) => t.one::<rt::view::Value<u64>>(12, avp),
+            (578, 0) => {
+                t.one::<rt::view::Group<super::qos::QosCapabilityView<'a>>>(13, avp)
             }
-            (2805, 10415) => t.one(18, avp, rt::view::check::<rt::data::Address>),
-            (1542, 10415) => t.one(19, avp, rt::view::check::<u32>),
+            (600, 10415) => t.one::<rt::view::NoCheck>(14, avp),
+            (1518, 10415) => t.one::<rt::view::Value<u32>>(15, avp),
+            (621, 0) => {
+                t.one::<
+                        rt::view::Group<super::doic::OcSupportedFeaturesView<'a>>,
+                    >(16, avp)
+            }
+            (628, 10415) => {
+                t.any::<
+                        rt::view::Group<super::ts29229::SupportedFeaturesView<'a>>,
+                    >(17, 0, avp)
+            }
+            (2805, 10415) => t.one::<rt::view::Value<rt::data::Address>>(18, avp),
+            (1542, 10415) => t.one::<rt::view::Value<u32>>(19, avp),
             _ => t.extra(),
         }
     }
@@ -17090,38 +17174,56 @@ impl<'a> rt::view::Step<'a> for TgppSwmDiameterEapAnswerView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
-            (258, 0) => t.one(2, avp, rt::view::check::<u32>),
-            (268, 0) => t.one(3, avp, rt::view::check::<u32>),
-            (297, 0) => t.one(4, avp, super::base::ExperimentalResultView::check),
-            (264, 0) => t.one(5, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(6, avp, rt::view::check_diameter_identity),
-            (274, 0) => t.one(7, avp, rt::view::check::<i32>),
-            (462, 0) => t.one(8, avp, rt::view::no_check),
-            (1, 0) => t.one(9, avp, rt::view::check_utf8_string),
-            (27, 0) => t.one(10, avp, rt::view::check::<u32>),
-            (85, 0) => t.one(11, avp, rt::view::check::<u32>),
-            (464, 0) => t.one(12, avp, rt::view::no_check),
-            (1423, 10415) => t.one(13, avp, rt::view::check::<u32>),
-            (1427, 10415) => t.one(14, avp, rt::view::check_utf8_string),
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (301, 0) => t.one::<rt::view::Value<i32>>(1, avp),
+            (258, 0) => t.one::<rt::view::Value<u32>>(2, avp),
+            (268, 0) => t.one::<rt::view::Value<u32>>(3, avp),
+            (297, 0) => {
+                t.one::<rt::view::Group<super::base::ExperimentalResultView<'a>>>(4, avp)
+            }
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(5, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(6, avp),
+            (274, 0) => t.one::<rt::view::Value<i32>>(7, avp),
+            (462, 0) => t.one::<rt::view::NoCheck>(8, avp),
+            (1, 0) => t.one::<rt::view::Utf8String>(9, avp),
+            (27, 0) => t.one::<rt::view::Value<u32>>(10, avp),
+            (85, 0) => t.one::<rt::view::Value<u32>>(11, avp),
+            (464, 0) => t.one::<rt::view::NoCheck>(12, avp),
+            (1423, 10415) => t.one::<rt::view::Value<u32>>(13, avp),
+            (1427, 10415) => t.one::<rt::view::Utf8String>(14, avp),
             (1430, 10415) => {
-                t.any(15, 0, avp, super::ts29272::ApnConfigurationView::check)
+                t.any::<
+                        rt::view::Group<super::ts29272::ApnConfigurationView<'a>>,
+                    >(15, 0, avp)
             }
-            (124, 0) => t.one(16, avp, rt::view::check::<u64>),
-            (506, 0) => t.one(17, avp, rt::view::check_utf8_string),
-            (1505, 10415) => t.one(18, avp, TraceInfoView::check),
-            (443, 0) => t.one(19, avp, super::credit_control::SubscriptionIdView::check),
-            (292, 0) => t.any(20, 1, avp, rt::view::check::<rt::data::DiameterUri>),
-            (621, 0) => t.one(21, avp, super::doic::OcSupportedFeaturesView::check),
-            (623, 0) => t.one(22, avp, super::doic::OcOlrView::check),
-            (650, 0) => t.any(23, 2, avp, super::rfc8583::LoadView::check),
+            (124, 0) => t.one::<rt::view::Value<u64>>(16, avp),
+            (506, 0) => t.one::<rt::view::Utf8String>(17, avp),
+            (1505, 10415) => t.one::<rt::view::Group<TraceInfoView<'a>>>(18, avp),
+            (443, 0) => {
+                t.one::<
+                        rt::view::Group<super::credit_control::SubscriptionIdView<'a>>,
+                    >(19, avp)
+            }
+            (292, 0) => t.any::<rt::view::Value<rt::data::DiameterUri>>(20, 1, avp),
+            (621, 0) => {
+                t.one::<
+                        rt::view::Group<super::doic::OcSupportedFeaturesView<'a>>,
+                    >(21, avp)
+            }
+            (623, 0) => t.one::<rt::view::Group<super::doic::OcOlrView<'a>>>(22, avp),
+            (650, 0) => {
+                t.any::<rt::view::Group<super::rfc8583::LoadView<'a>>>(23, 2, avp)
+            }
             (628, 10415) => {
-                t.any(24, 3, avp, super::ts29229::SupportedFeaturesView::check)
+                t.any::<
+                        rt::view::Group<super::ts29229::SupportedFeaturesView<'a>>,
+                    >(24, 3, avp)
             }
-            (1680, 10415) => t.one(25, avp, rt::view::check::<u32>),
-            (1687, 10415) => t.one(26, avp, super::ts29272::EmergencyInfoView::check),
-            (1704, 10415) => t.one(27, avp, rt::view::check::<u32>),
+            (1680, 10415) => t.one::<rt::view::Value<u32>>(25, avp),
+            (1687, 10415) => {
+                t.one::<rt::view::Group<super::ts29272::EmergencyInfoView<'a>>>(26, avp)
+            }
+            (1704, 10415) => t.one::<rt::view::Value<u32>>(27, avp),
             _ => t.extra(),
         }
     }
@@ -17336,22 +17438,28 @@ impl<'a> rt::view::Step<'a> for TgppSwmAaRequestView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
-            (258, 0) => t.one(2, avp, rt::view::check::<u32>),
-            (264, 0) => t.one(3, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (283, 0) => t.one(5, avp, rt::view::check_diameter_identity),
-            (293, 0) => t.one(6, avp, rt::view::check_diameter_identity),
-            (274, 0) => t.one(7, avp, rt::view::check::<i32>),
-            (1, 0) => t.one(8, avp, rt::view::check_utf8_string),
-            (1539, 10415) => t.one(9, avp, rt::view::check::<u32>),
-            (2805, 10415) => t.one(10, avp, rt::view::check::<rt::data::Address>),
-            (621, 0) => t.one(11, avp, super::doic::OcSupportedFeaturesView::check),
-            (628, 10415) => {
-                t.any(12, 0, avp, super::ts29229::SupportedFeaturesView::check)
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (301, 0) => t.one::<rt::view::Value<i32>>(1, avp),
+            (258, 0) => t.one::<rt::view::Value<u32>>(2, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(3, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(4, avp),
+            (283, 0) => t.one::<rt::view::DiameterIdentity>(5, avp),
+            (293, 0) => t.one::<rt::view::DiameterIdentity>(6, avp),
+            (274, 0) => t.one::<rt::view::Value<i32>>(7, avp),
+            (1, 0) => t.one::<rt::view::Utf8String>(8, avp),
+            (1539, 10415) => t.one::<rt::view::Value<u32>>(9, avp),
+            (2805, 10415) => t.one::<rt::view::Value<rt::data::Address>>(10, avp),
+            (621, 0) => {
+                t.one::<
+                        rt::view::Group<super::doic::OcSupportedFeaturesView<'a>>,
+                    >(11, avp)
             }
-            (1538, 10415) => t.one(13, avp, rt::view::check::<u32>),
+            (628, 10415) => {
+                t.any::<
+                        rt::view::Group<super::ts29229::SupportedFeaturesView<'a>>,
+                    >(12, 0, avp)
+            }
+            (1538, 10415) => t.one::<rt::view::Value<u32>>(13, avp),
             _ => t.extra(),
         }
     }
@@ -17643,31 +17751,49 @@ impl<'a> rt::view::Step<'a> for TgppSwmAaAnswerView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
-            (258, 0) => t.one(2, avp, rt::view::check::<u32>),
-            (274, 0) => t.one(3, avp, rt::view::check::<i32>),
-            (268, 0) => t.one(4, avp, rt::view::check::<u32>),
-            (297, 0) => t.one(5, avp, super::base::ExperimentalResultView::check),
-            (264, 0) => t.one(6, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(7, avp, rt::view::check_diameter_identity),
-            (1, 0) => t.one(8, avp, rt::view::check_utf8_string),
-            (27, 0) => t.one(9, avp, rt::view::check::<u32>),
-            (1427, 10415) => t.one(10, avp, rt::view::check_utf8_string),
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (301, 0) => t.one::<rt::view::Value<i32>>(1, avp),
+            (258, 0) => t.one::<rt::view::Value<u32>>(2, avp),
+            (274, 0) => t.one::<rt::view::Value<i32>>(3, avp),
+            (268, 0) => t.one::<rt::view::Value<u32>>(4, avp),
+            (297, 0) => {
+                t.one::<rt::view::Group<super::base::ExperimentalResultView<'a>>>(5, avp)
+            }
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(6, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(7, avp),
+            (1, 0) => t.one::<rt::view::Utf8String>(8, avp),
+            (27, 0) => t.one::<rt::view::Value<u32>>(9, avp),
+            (1427, 10415) => t.one::<rt::view::Utf8String>(10, avp),
             (1430, 10415) => {
-                t.any(11, 0, avp, super::ts29272::ApnConfigurationView::check)
+                t.any::<
+                        rt::view::Group<super::ts29272::ApnConfigurationView<'a>>,
+                    >(11, 0, avp)
             }
-            (1505, 10415) => t.one(12, avp, TraceInfoView::check),
-            (443, 0) => t.one(13, avp, super::credit_control::SubscriptionIdView::check),
-            (621, 0) => t.one(14, avp, super::doic::OcSupportedFeaturesView::check),
-            (623, 0) => t.one(15, avp, super::doic::OcOlrView::check),
-            (650, 0) => t.any(16, 1, avp, super::rfc8583::LoadView::check),
+            (1505, 10415) => t.one::<rt::view::Group<TraceInfoView<'a>>>(12, avp),
+            (443, 0) => {
+                t.one::<
+                        rt::view::Group<super::credit_control::SubscriptionIdView<'a>>,
+                    >(13, avp)
+            }
+            (621, 0) => {
+                t.one::<
+                        rt::view::Group<super::doic::OcSupportedFeaturesView<'a>>,
+                    >(14, avp)
+            }
+            (623, 0) => t.one::<rt::view::Group<super::doic::OcOlrView<'a>>>(15, avp),
+            (650, 0) => {
+                t.any::<rt::view::Group<super::rfc8583::LoadView<'a>>>(16, 1, avp)
+            }
             (628, 10415) => {
-                t.any(17, 2, avp, super::ts29229::SupportedFeaturesView::check)
+                t.any::<
+                        rt::view::Group<super::ts29229::SupportedFeaturesView<'a>>,
+                    >(17, 2, avp)
             }
-            (1680, 10415) => t.one(18, avp, rt::view::check::<u32>),
-            (1687, 10415) => t.one(19, avp, super::ts29272::EmergencyInfoView::check),
-            (1704, 10415) => t.one(20, avp, rt::view::check::<u32>),
+            (1680, 10415) => t.one::<rt::view::Value<u32>>(18, avp),
+            (1687, 10415) => {
+                t.one::<rt::view::Group<super::ts29272::EmergencyInfoView<'a>>>(19, avp)
+            }
+            (1704, 10415) => t.one::<rt::view::Value<u32>>(20, avp),
             _ => t.extra(),
         }
     }
@@ -17838,15 +17964,15 @@ impl<'a> rt::view::Step<'a> for TgppSwmSessionTerminationRequestView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(2, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(3, avp, rt::view::check_diameter_identity),
-            (283, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (258, 0) => t.one(5, avp, rt::view::check::<u32>),
-            (295, 0) => t.one(6, avp, rt::view::check::<i32>),
-            (293, 0) => t.one(7, avp, rt::view::check_diameter_identity),
-            (1, 0) => t.one(8, avp, rt::view::check_utf8_string),
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (301, 0) => t.one::<rt::view::Value<i32>>(1, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(2, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(3, avp),
+            (283, 0) => t.one::<rt::view::DiameterIdentity>(4, avp),
+            (258, 0) => t.one::<rt::view::Value<u32>>(5, avp),
+            (295, 0) => t.one::<rt::view::Value<i32>>(6, avp),
+            (293, 0) => t.one::<rt::view::DiameterIdentity>(7, avp),
+            (1, 0) => t.one::<rt::view::Utf8String>(8, avp),
             _ => t.extra(),
         }
     }
@@ -17995,12 +18121,12 @@ impl<'a> rt::view::Step<'a> for TgppSwmSessionTerminationAnswerView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
-            (268, 0) => t.one(2, avp, rt::view::check::<u32>),
-            (264, 0) => t.one(3, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (1, 0) => t.one(5, avp, rt::view::check_utf8_string),
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (301, 0) => t.one::<rt::view::Value<i32>>(1, avp),
+            (268, 0) => t.one::<rt::view::Value<u32>>(2, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(3, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(4, avp),
+            (1, 0) => t.one::<rt::view::Utf8String>(5, avp),
             _ => t.extra(),
         }
     }
@@ -18167,15 +18293,15 @@ impl<'a> rt::view::Step<'a> for TgppSwmAbortSessionRequestView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(2, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(3, avp, rt::view::check_diameter_identity),
-            (283, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (293, 0) => t.one(5, avp, rt::view::check_diameter_identity),
-            (258, 0) => t.one(6, avp, rt::view::check::<u32>),
-            (1, 0) => t.one(7, avp, rt::view::check_utf8_string),
-            (277, 0) => t.one(8, avp, rt::view::check::<i32>),
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (301, 0) => t.one::<rt::view::Value<i32>>(1, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(2, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(3, avp),
+            (283, 0) => t.one::<rt::view::DiameterIdentity>(4, avp),
+            (293, 0) => t.one::<rt::view::DiameterIdentity>(5, avp),
+            (258, 0) => t.one::<rt::view::Value<u32>>(6, avp),
+            (1, 0) => t.one::<rt::view::Utf8String>(7, avp),
+            (277, 0) => t.one::<rt::view::Value<i32>>(8, avp),
             _ => t.extra(),
         }
     }
@@ -18322,12 +18448,12 @@ impl<'a> rt::view::Step<'a> for TgppSwmAbortSessionAnswerView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
-            (268, 0) => t.one(2, avp, rt::view::check::<u32>),
-            (264, 0) => t.one(3, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (1, 0) => t.one(5, avp, rt::view::check_utf8_string),
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (301, 0) => t.one::<rt::view::Value<i32>>(1, avp),
+            (268, 0) => t.one::<rt::view::Value<u32>>(2, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(3, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(4, avp),
+            (1, 0) => t.one::<rt::view::Utf8String>(5, avp),
             _ => t.extra(),
         }
     }
@@ -18492,15 +18618,15 @@ impl<'a> rt::view::Step<'a> for TgppSwmReAuthRequestView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
-            (258, 0) => t.one(2, avp, rt::view::check::<u32>),
-            (264, 0) => t.one(3, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (283, 0) => t.one(5, avp, rt::view::check_diameter_identity),
-            (293, 0) => t.one(6, avp, rt::view::check_diameter_identity),
-            (285, 0) => t.one(7, avp, rt::view::check::<i32>),
-            (1, 0) => t.one(8, avp, rt::view::check_utf8_string),
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (301, 0) => t.one::<rt::view::Value<i32>>(1, avp),
+            (258, 0) => t.one::<rt::view::Value<u32>>(2, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(3, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(4, avp),
+            (283, 0) => t.one::<rt::view::DiameterIdentity>(5, avp),
+            (293, 0) => t.one::<rt::view::DiameterIdentity>(6, avp),
+            (285, 0) => t.one::<rt::view::Value<i32>>(7, avp),
+            (1, 0) => t.one::<rt::view::Utf8String>(8, avp),
             _ => t.extra(),
         }
     }
@@ -18645,12 +18771,12 @@ impl<'a> rt::view::Step<'a> for TgppSwmReAuthAnswerView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(2, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(3, avp, rt::view::check_diameter_identity),
-            (268, 0) => t.one(4, avp, rt::view::check::<u32>),
-            (1, 0) => t.one(5, avp, rt::view::check_utf8_string),
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (301, 0) => t.one::<rt::view::Value<i32>>(1, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(2, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(3, avp),
+            (268, 0) => t.one::<rt::view::Value<u32>>(4, avp),
+            (1, 0) => t.one::<rt::view::Utf8String>(5, avp),
             _ => t.extra(),
         }
     }
@@ -18944,35 +19070,49 @@ impl<'a> rt::view::Step<'a> for MultimediaAuthRequestView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (301, 0) => t.one::<rt::view::Value<i32>>(1, avp),
             (260, 0) => {
-                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
+                t.one::<
+                        rt::view::Group<super::base::VendorSpecificApplicationIdView<'a>>,
+                    >(2, avp)
             }
-            (277, 0) => t.one(3, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(5, avp, rt::view::check_diameter_identity),
-            (283, 0) => t.one(6, avp, rt::view::check_diameter_identity),
-            (293, 0) => t.one(7, avp, rt::view::check_diameter_identity),
-            (1, 0) => t.one(8, avp, rt::view::check_utf8_string),
-            (1032, 10415) => t.one(9, avp, rt::view::check::<i32>),
-            (1503, 10415) => t.one(10, avp, rt::view::check::<i32>),
-            (1504, 10415) => t.one(11, avp, rt::view::check_utf8_string),
-            (600, 10415) => t.one(12, avp, rt::view::no_check),
+            (277, 0) => t.one::<rt::view::Value<i32>>(3, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(4, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(5, avp),
+            (283, 0) => t.one::<rt::view::DiameterIdentity>(6, avp),
+            (293, 0) => t.one::<rt::view::DiameterIdentity>(7, avp),
+            (1, 0) => t.one::<rt::view::Utf8String>(8, avp),
+            (1032, 10415) => t.one::<rt::view::Value<i32>>(9, avp),
+            (1503, 10415) => t.one::<rt::view::Value<i32>>(10, avp),
+            (1504, 10415) => t.one::<rt::view::Utf8String>(11, avp),
+            (600, 10415) => t.one::<rt::view::NoCheck>(12, avp),
             (1401, 10415) => {
-                t.one(13, avp, super::ts29272::TerminalInformationView::check)
+                t.one::<
+                        rt::view::Group<super::ts29272::TerminalInformationView<'a>>,
+                    >(13, avp)
             }
             (612, 10415) => {
-                t.one(14, avp, super::ts29229::TgppSipAuthDataItemView::check)
+                t.one::<
+                        rt::view::Group<super::ts29229::TgppSipAuthDataItemView<'a>>,
+                    >(14, avp)
             }
-            (607, 10415) => t.one(15, avp, rt::view::check::<u32>),
-            (1518, 10415) => t.one(16, avp, rt::view::check::<u32>),
-            (621, 0) => t.one(17, avp, super::doic::OcSupportedFeaturesView::check),
+            (607, 10415) => t.one::<rt::view::Value<u32>>(15, avp),
+            (1518, 10415) => t.one::<rt::view::Value<u32>>(16, avp),
+            (621, 0) => {
+                t.one::<
+                        rt::view::Group<super::doic::OcSupportedFeaturesView<'a>>,
+                    >(17, avp)
+            }
             (628, 10415) => {
-                t.any(18, 0, avp, super::ts29229::SupportedFeaturesView::check)
+                t.any::<
+                        rt::view::Group<super::ts29229::SupportedFeaturesView<'a>>,
+                    >(18, 0, avp)
             }
-            (284, 0) => t.any(19, 1, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(20, 2, avp, rt::view::check_diameter_identity),
+            (284, 0) => {
+                t.any::<rt::view::Group<super::base::ProxyInfoView<'a>>>(19, 1, avp)
+            }
+            (282, 0) => t.any::<rt::view::DiameterIdentity>(20, 2, avp),
             _ => t.extra(),
         }
     }
@@ -19265,31 +19405,47 @@ impl<'a> rt::view::Step<'a> for MultimediaAuthAnswerView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (301, 0) => t.one::<rt::view::Value<i32>>(1, avp),
             (260, 0) => {
-                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
+                t.one::<
+                        rt::view::Group<super::base::VendorSpecificApplicationIdView<'a>>,
+                    >(2, avp)
             }
-            (268, 0) => t.one(3, avp, rt::view::check::<u32>),
-            (297, 0) => t.one(4, avp, super::base::ExperimentalResultView::check),
-            (277, 0) => t.one(5, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(6, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(7, avp, rt::view::check_diameter_identity),
-            (1, 0) => t.one(8, avp, rt::view::check_utf8_string),
-            (607, 10415) => t.one(9, avp, rt::view::check::<u32>),
+            (268, 0) => t.one::<rt::view::Value<u32>>(3, avp),
+            (297, 0) => {
+                t.one::<rt::view::Group<super::base::ExperimentalResultView<'a>>>(4, avp)
+            }
+            (277, 0) => t.one::<rt::view::Value<i32>>(5, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(6, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(7, avp),
+            (1, 0) => t.one::<rt::view::Utf8String>(8, avp),
+            (607, 10415) => t.one::<rt::view::Value<u32>>(9, avp),
             (612, 10415) => {
-                t.any(10, 0, avp, super::ts29229::TgppSipAuthDataItemView::check)
+                t.any::<
+                        rt::view::Group<super::ts29229::TgppSipAuthDataItemView<'a>>,
+                    >(10, 0, avp)
             }
-            (318, 10415) => t.one(11, avp, rt::view::check_diameter_identity),
-            (621, 0) => t.one(12, avp, super::doic::OcSupportedFeaturesView::check),
-            (623, 0) => t.one(13, avp, super::doic::OcOlrView::check),
-            (650, 0) => t.any(14, 1, avp, super::rfc8583::LoadView::check),
+            (318, 10415) => t.one::<rt::view::DiameterIdentity>(11, avp),
+            (621, 0) => {
+                t.one::<
+                        rt::view::Group<super::doic::OcSupportedFeaturesView<'a>>,
+                    >(12, avp)
+            }
+            (623, 0) => t.one::<rt::view::Group<super::doic::OcOlrView<'a>>>(13, avp),
+            (650, 0) => {
+                t.any::<rt::view::Group<super::rfc8583::LoadView<'a>>>(14, 1, avp)
+            }
             (628, 10415) => {
-                t.any(15, 2, avp, super::ts29229::SupportedFeaturesView::check)
+                t.any::<
+                        rt::view::Group<super::ts29229::SupportedFeaturesView<'a>>,
+                    >(15, 2, avp)
             }
-            (279, 0) => t.one(16, avp, super::base::FailedAvpView::check),
-            (284, 0) => t.any(17, 3, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(18, 4, avp, rt::view::check_diameter_identity),
+            (279, 0) => t.one::<rt::view::Group<super::base::FailedAvpView<'a>>>(16, avp),
+            (284, 0) => {
+                t.any::<rt::view::Group<super::base::ProxyInfoView<'a>>>(17, 3, avp)
+            }
+            (282, 0) => t.any::<rt::view::DiameterIdentity>(18, 4, avp),
             _ => t.extra(),
         }
     }
@@ -19586,33 +19742,49 @@ impl<'a> rt::view::Step<'a> for ServerAssignmentRequestView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (301, 0) => t.one::<rt::view::Value<i32>>(1, avp),
             (260, 0) => {
-                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
+                t.one::<
+                        rt::view::Group<super::base::VendorSpecificApplicationIdView<'a>>,
+                    >(2, avp)
             }
-            (277, 0) => t.one(3, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(5, avp, rt::view::check_diameter_identity),
-            (293, 0) => t.one(6, avp, rt::view::check_diameter_identity),
-            (283, 0) => t.one(7, avp, rt::view::check_diameter_identity),
-            (493, 0) => t.one(8, avp, rt::view::check_utf8_string),
-            (1423, 10415) => t.one(9, avp, rt::view::check::<u32>),
-            (486, 0) => t.one(10, avp, super::mip6::Mip6AgentInfoView::check),
-            (600, 10415) => t.one(11, avp, rt::view::no_check),
-            (1, 0) => t.one(12, avp, rt::view::check_utf8_string),
-            (614, 10415) => t.one(13, avp, rt::view::check::<i32>),
-            (1612, 10415) => t.any(14, 0, avp, super::ts29272::ActiveApnView::check),
-            (621, 0) => t.one(15, avp, super::doic::OcSupportedFeaturesView::check),
+            (277, 0) => t.one::<rt::view::Value<i32>>(3, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(4, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(5, avp),
+            (293, 0) => t.one::<rt::view::DiameterIdentity>(6, avp),
+            (283, 0) => t.one::<rt::view::DiameterIdentity>(7, avp),
+            (493, 0) => t.one::<rt::view::Utf8String>(8, avp),
+            (1423, 10415) => t.one::<rt::view::Value<u32>>(9, avp),
+            (486, 0) => {
+                t.one::<rt::view::Group<super::mip6::Mip6AgentInfoView<'a>>>(10, avp)
+            }
+            (600, 10415) => t.one::<rt::view::NoCheck>(11, avp),
+            (1, 0) => t.one::<rt::view::Utf8String>(12, avp),
+            (614, 10415) => t.one::<rt::view::Value<i32>>(13, avp),
+            (1612, 10415) => {
+                t.any::<rt::view::Group<super::ts29272::ActiveApnView<'a>>>(14, 0, avp)
+            }
+            (621, 0) => {
+                t.one::<
+                        rt::view::Group<super::doic::OcSupportedFeaturesView<'a>>,
+                    >(15, avp)
+            }
             (628, 10415) => {
-                t.any(16, 1, avp, super::ts29229::SupportedFeaturesView::check)
+                t.any::<
+                        rt::view::Group<super::ts29229::SupportedFeaturesView<'a>>,
+                    >(16, 1, avp)
             }
             (1401, 10415) => {
-                t.one(17, avp, super::ts29272::TerminalInformationView::check)
+                t.one::<
+                        rt::view::Group<super::ts29272::TerminalInformationView<'a>>,
+                    >(17, avp)
             }
-            (1538, 10415) => t.one(18, avp, rt::view::check::<u32>),
-            (284, 0) => t.any(19, 2, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(20, 3, avp, rt::view::check_diameter_identity),
+            (1538, 10415) => t.one::<rt::view::Value<u32>>(18, avp),
+            (284, 0) => {
+                t.any::<rt::view::Group<super::base::ProxyInfoView<'a>>>(19, 2, avp)
+            }
+            (282, 0) => t.any::<rt::view::DiameterIdentity>(20, 3, avp),
             _ => t.extra(),
         }
     }
@@ -19897,28 +20069,42 @@ impl<'a> rt::view::Step<'a> for ServerAssignmentAnswerView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (301, 0) => t.one::<rt::view::Value<i32>>(1, avp),
             (260, 0) => {
-                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
+                t.one::<
+                        rt::view::Group<super::base::VendorSpecificApplicationIdView<'a>>,
+                    >(2, avp)
             }
-            (268, 0) => t.one(3, avp, rt::view::check::<u32>),
-            (297, 0) => t.one(4, avp, super::base::ExperimentalResultView::check),
-            (277, 0) => t.one(5, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(6, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(7, avp, rt::view::check_diameter_identity),
-            (1, 0) => t.one(8, avp, rt::view::check_utf8_string),
-            (1500, 10415) => t.one(9, avp, Non3gppUserDataView::check),
-            (318, 10415) => t.one(10, avp, rt::view::check_diameter_identity),
-            (621, 0) => t.one(11, avp, super::doic::OcSupportedFeaturesView::check),
-            (623, 0) => t.one(12, avp, super::doic::OcOlrView::check),
-            (650, 0) => t.any(13, 0, avp, super::rfc8583::LoadView::check),
+            (268, 0) => t.one::<rt::view::Value<u32>>(3, avp),
+            (297, 0) => {
+                t.one::<rt::view::Group<super::base::ExperimentalResultView<'a>>>(4, avp)
+            }
+            (277, 0) => t.one::<rt::view::Value<i32>>(5, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(6, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(7, avp),
+            (1, 0) => t.one::<rt::view::Utf8String>(8, avp),
+            (1500, 10415) => t.one::<rt::view::Group<Non3gppUserDataView<'a>>>(9, avp),
+            (318, 10415) => t.one::<rt::view::DiameterIdentity>(10, avp),
+            (621, 0) => {
+                t.one::<
+                        rt::view::Group<super::doic::OcSupportedFeaturesView<'a>>,
+                    >(11, avp)
+            }
+            (623, 0) => t.one::<rt::view::Group<super::doic::OcOlrView<'a>>>(12, avp),
+            (650, 0) => {
+                t.any::<rt::view::Group<super::rfc8583::LoadView<'a>>>(13, 0, avp)
+            }
             (628, 10415) => {
-                t.any(14, 1, avp, super::ts29229::SupportedFeaturesView::check)
+                t.any::<
+                        rt::view::Group<super::ts29229::SupportedFeaturesView<'a>>,
+                    >(14, 1, avp)
             }
-            (279, 0) => t.one(15, avp, super::base::FailedAvpView::check),
-            (284, 0) => t.any(16, 2, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(17, 3, avp, rt::view::check_diameter_identity),
+            (279, 0) => t.one::<rt::view::Group<super::base::FailedAvpView<'a>>>(15, avp),
+            (284, 0) => {
+                t.any::<rt::view::Group<super::base::ProxyInfoView<'a>>>(16, 2, avp)
+            }
+            (282, 0) => t.any::<rt::view::DiameterIdentity>(17, 3, avp),
             _ => t.extra(),
         }
     }
@@ -20148,25 +20334,33 @@ impl<'a> rt::view::Step<'a> for RegistrationTerminationRequestView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (301, 0) => t.one::<rt::view::Value<i32>>(1, avp),
             (260, 0) => {
-                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
+                t.one::<
+                        rt::view::Group<super::base::VendorSpecificApplicationIdView<'a>>,
+                    >(2, avp)
             }
-            (277, 0) => t.one(3, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(5, avp, rt::view::check_diameter_identity),
-            (293, 0) => t.one(6, avp, rt::view::check_diameter_identity),
-            (283, 0) => t.one(7, avp, rt::view::check_diameter_identity),
-            (1, 0) => t.one(8, avp, rt::view::check_utf8_string),
+            (277, 0) => t.one::<rt::view::Value<i32>>(3, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(4, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(5, avp),
+            (293, 0) => t.one::<rt::view::DiameterIdentity>(6, avp),
+            (283, 0) => t.one::<rt::view::DiameterIdentity>(7, avp),
+            (1, 0) => t.one::<rt::view::Utf8String>(8, avp),
             (615, 10415) => {
-                t.one(9, avp, super::ts29229::DeregistrationReasonView::check)
+                t.one::<
+                        rt::view::Group<super::ts29229::DeregistrationReasonView<'a>>,
+                    >(9, avp)
             }
             (628, 10415) => {
-                t.any(10, 0, avp, super::ts29229::SupportedFeaturesView::check)
+                t.any::<
+                        rt::view::Group<super::ts29229::SupportedFeaturesView<'a>>,
+                    >(10, 0, avp)
             }
-            (284, 0) => t.any(11, 1, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(12, 2, avp, rt::view::check_diameter_identity),
+            (284, 0) => {
+                t.any::<rt::view::Group<super::base::ProxyInfoView<'a>>>(11, 1, avp)
+            }
+            (282, 0) => t.any::<rt::view::DiameterIdentity>(12, 2, avp),
             _ => t.extra(),
         }
     }
@@ -20398,22 +20592,30 @@ impl<'a> rt::view::Step<'a> for RegistrationTerminationAnswerView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (301, 0) => t.one::<rt::view::Value<i32>>(1, avp),
             (260, 0) => {
-                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
+                t.one::<
+                        rt::view::Group<super::base::VendorSpecificApplicationIdView<'a>>,
+                    >(2, avp)
             }
-            (268, 0) => t.one(3, avp, rt::view::check::<u32>),
-            (297, 0) => t.one(4, avp, super::base::ExperimentalResultView::check),
-            (277, 0) => t.one(5, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(6, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(7, avp, rt::view::check_diameter_identity),
+            (268, 0) => t.one::<rt::view::Value<u32>>(3, avp),
+            (297, 0) => {
+                t.one::<rt::view::Group<super::base::ExperimentalResultView<'a>>>(4, avp)
+            }
+            (277, 0) => t.one::<rt::view::Value<i32>>(5, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(6, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(7, avp),
             (628, 10415) => {
-                t.any(8, 0, avp, super::ts29229::SupportedFeaturesView::check)
+                t.any::<
+                        rt::view::Group<super::ts29229::SupportedFeaturesView<'a>>,
+                    >(8, 0, avp)
             }
-            (279, 0) => t.one(9, avp, super::base::FailedAvpView::check),
-            (284, 0) => t.any(10, 1, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(11, 2, avp, rt::view::check_diameter_identity),
+            (279, 0) => t.one::<rt::view::Group<super::base::FailedAvpView<'a>>>(9, avp),
+            (284, 0) => {
+                t.any::<rt::view::Group<super::base::ProxyInfoView<'a>>>(10, 1, avp)
+            }
+            (282, 0) => t.any::<rt::view::DiameterIdentity>(11, 2, avp),
             _ => t.extra(),
         }
     }
@@ -20644,24 +20846,30 @@ impl<'a> rt::view::Step<'a> for PushProfileRequestView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (301, 0) => t.one::<rt::view::Value<i32>>(1, avp),
             (260, 0) => {
-                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
+                t.one::<
+                        rt::view::Group<super::base::VendorSpecificApplicationIdView<'a>>,
+                    >(2, avp)
             }
-            (277, 0) => t.one(3, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(5, avp, rt::view::check_diameter_identity),
-            (293, 0) => t.one(6, avp, rt::view::check_diameter_identity),
-            (283, 0) => t.one(7, avp, rt::view::check_diameter_identity),
-            (1, 0) => t.one(8, avp, rt::view::check_utf8_string),
-            (1500, 10415) => t.one(9, avp, Non3gppUserDataView::check),
-            (1508, 10415) => t.one(10, avp, rt::view::check::<u32>),
+            (277, 0) => t.one::<rt::view::Value<i32>>(3, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(4, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(5, avp),
+            (293, 0) => t.one::<rt::view::DiameterIdentity>(6, avp),
+            (283, 0) => t.one::<rt::view::DiameterIdentity>(7, avp),
+            (1, 0) => t.one::<rt::view::Utf8String>(8, avp),
+            (1500, 10415) => t.one::<rt::view::Group<Non3gppUserDataView<'a>>>(9, avp),
+            (1508, 10415) => t.one::<rt::view::Value<u32>>(10, avp),
             (628, 10415) => {
-                t.any(11, 0, avp, super::ts29229::SupportedFeaturesView::check)
+                t.any::<
+                        rt::view::Group<super::ts29229::SupportedFeaturesView<'a>>,
+                    >(11, 0, avp)
             }
-            (284, 0) => t.any(12, 1, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(13, 2, avp, rt::view::check_diameter_identity),
+            (284, 0) => {
+                t.any::<rt::view::Group<super::base::ProxyInfoView<'a>>>(12, 1, avp)
+            }
+            (282, 0) => t.any::<rt::view::DiameterIdentity>(13, 2, avp),
             _ => t.extra(),
         }
     }
@@ -20909,24 +21117,34 @@ impl<'a> rt::view::Step<'a> for PushProfileAnswerView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (301, 0) => t.one::<rt::view::Value<i32>>(1, avp),
             (260, 0) => {
-                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
+                t.one::<
+                        rt::view::Group<super::base::VendorSpecificApplicationIdView<'a>>,
+                    >(2, avp)
             }
-            (268, 0) => t.one(3, avp, rt::view::check::<u32>),
-            (297, 0) => t.one(4, avp, super::base::ExperimentalResultView::check),
-            (277, 0) => t.one(5, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(6, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(7, avp, rt::view::check_diameter_identity),
-            (1526, 10415) => t.one(8, avp, AccessNetworkInfoView::check),
-            (1649, 10415) => t.one(9, avp, super::ts29272::LocalTimeZoneView::check),
+            (268, 0) => t.one::<rt::view::Value<u32>>(3, avp),
+            (297, 0) => {
+                t.one::<rt::view::Group<super::base::ExperimentalResultView<'a>>>(4, avp)
+            }
+            (277, 0) => t.one::<rt::view::Value<i32>>(5, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(6, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(7, avp),
+            (1526, 10415) => t.one::<rt::view::Group<AccessNetworkInfoView<'a>>>(8, avp),
+            (1649, 10415) => {
+                t.one::<rt::view::Group<super::ts29272::LocalTimeZoneView<'a>>>(9, avp)
+            }
             (628, 10415) => {
-                t.any(10, 0, avp, super::ts29229::SupportedFeaturesView::check)
+                t.any::<
+                        rt::view::Group<super::ts29229::SupportedFeaturesView<'a>>,
+                    >(10, 0, avp)
             }
-            (279, 0) => t.one(11, avp, super::base::FailedAvpView::check),
-            (284, 0) => t.any(12, 1, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(13, 2, avp, rt::view::check_diameter_identity),
+            (279, 0) => t.one::<rt::view::Group<super::base::FailedAvpView<'a>>>(11, avp),
+            (284, 0) => {
+                t.any::<rt::view::Group<super::base::ProxyInfoView<'a>>>(12, 1, avp)
+            }
+            (282, 0) => t.any::<rt::view::DiameterIdentity>(13, 2, avp),
             _ => t.extra(),
         }
     }
@@ -21168,26 +21386,34 @@ impl<'a> rt::view::Step<'a> for TgppS6bDiameterEapRequestView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
-            (258, 0) => t.one(2, avp, rt::view::check::<u32>),
-            (264, 0) => t.one(3, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (283, 0) => t.one(5, avp, rt::view::check_diameter_identity),
-            (293, 0) => t.one(6, avp, rt::view::check_diameter_identity),
-            (274, 0) => t.one(7, avp, rt::view::check::<i32>),
-            (462, 0) => t.one(8, avp, rt::view::no_check),
-            (1, 0) => t.one(9, avp, rt::view::check_utf8_string),
-            (1032, 10415) => t.one(10, avp, rt::view::check::<i32>),
-            (493, 0) => t.one(11, avp, rt::view::check_utf8_string),
-            (124, 0) => t.one(12, avp, rt::view::check::<u64>),
-            (578, 0) => t.one(13, avp, super::qos::QosCapabilityView::check),
-            (600, 10415) => t.one(14, avp, rt::view::no_check),
-            (621, 0) => t.one(15, avp, super::doic::OcSupportedFeaturesView::check),
-            (628, 10415) => {
-                t.any(16, 0, avp, super::ts29229::SupportedFeaturesView::check)
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (301, 0) => t.one::<rt::view::Value<i32>>(1, avp),
+            (258, 0) => t.one::<rt::view::Value<u32>>(2, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(3, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(4, avp),
+            (283, 0) => t.one::<rt::view::DiameterIdentity>(5, avp),
+            (293, 0) => t.one::<rt::view::DiameterIdentity>(6, avp),
+            (274, 0) => t.one::<rt::view::Value<i32>>(7, avp),
+            (462, 0) => t.one::<rt::view::NoCheck>(8, avp),
+            (1, 0) => t.one::<rt::view::Utf8String>(9, avp),
+            (1032, 10415) => t.one::<rt::view::Value<i32>>(10, avp),
+            (493, 0) => t.one::<rt::view::Utf8String>(11, avp),
+            (124, 0) => t.one::<rt::view::Value<u64>>(12, avp),
+            (578, 0) => {
+                t.one::<rt::view::Group<super::qos::QosCapabilityView<'a>>>(13, avp)
             }
-            (1523, 10415) => t.one(17, avp, rt::view::check::<u32>),
+            (600, 10415) => t.one::<rt::view::NoCheck>(14, avp),
+            (621, 0) => {
+                t.one::<
+                        rt::view::Group<super::doic::OcSupportedFeaturesView<'a>>,
+                    >(15, avp)
+            }
+            (628, 10415) => {
+                t.any::<
+                        rt::view::Group<super::ts29229::SupportedFeaturesView<'a>>,
+                    >(16, 0, avp)
+            }
+            (1523, 10415) => t.one::<rt::view::Value<u32>>(17, avp),
             _ => t.extra(),
         }
     }
@@ -21492,30 +21718,48 @@ impl<'a> rt::view::Step<'a> for TgppS6bDiameterEapAnswerView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
-            (258, 0) => t.one(2, avp, rt::view::check::<u32>),
-            (268, 0) => t.one(3, avp, rt::view::check::<u32>),
-            (297, 0) => t.one(4, avp, super::base::ExperimentalResultView::check),
-            (264, 0) => t.one(5, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(6, avp, rt::view::check_diameter_identity),
-            (274, 0) => t.one(7, avp, rt::view::check::<i32>),
-            (462, 0) => t.one(8, avp, rt::view::no_check),
-            (1, 0) => t.one(9, avp, rt::view::check_utf8_string),
-            (464, 0) => t.one(10, avp, rt::view::no_check),
-            (506, 0) => t.one(11, avp, rt::view::check_utf8_string),
-            (124, 0) => t.one(12, avp, rt::view::check::<u64>),
-            (486, 0) => t.one(13, avp, super::mip6::Mip6AgentInfoView::check),
-            (27, 0) => t.one(14, avp, rt::view::check::<u32>),
-            (1430, 10415) => t.one(15, avp, super::ts29272::ApnConfigurationView::check),
-            (508, 0) => t.one(16, avp, super::qos::QosResourcesView::check),
-            (292, 0) => t.any(17, 0, avp, rt::view::check::<rt::data::DiameterUri>),
-            (1505, 10415) => t.one(18, avp, TraceInfoView::check),
-            (621, 0) => t.one(19, avp, super::doic::OcSupportedFeaturesView::check),
-            (623, 0) => t.one(20, avp, super::doic::OcOlrView::check),
-            (650, 0) => t.any(21, 1, avp, super::rfc8583::LoadView::check),
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (301, 0) => t.one::<rt::view::Value<i32>>(1, avp),
+            (258, 0) => t.one::<rt::view::Value<u32>>(2, avp),
+            (268, 0) => t.one::<rt::view::Value<u32>>(3, avp),
+            (297, 0) => {
+                t.one::<rt::view::Group<super::base::ExperimentalResultView<'a>>>(4, avp)
+            }
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(5, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(6, avp),
+            (274, 0) => t.one::<rt::view::Value<i32>>(7, avp),
+            (462, 0) => t.one::<rt::view::NoCheck>(8, avp),
+            (1, 0) => t.one::<rt::view::Utf8String>(9, avp),
+            (464, 0) => t.one::<rt::view::NoCheck>(10, avp),
+            (506, 0) => t.one::<rt::view::Utf8String>(11, avp),
+            (124, 0) => t.one::<rt::view::Value<u64>>(12, avp),
+            (486, 0) => {
+                t.one::<rt::view::Group<super::mip6::Mip6AgentInfoView<'a>>>(13, avp)
+            }
+            (27, 0) => t.one::<rt::view::Value<u32>>(14, avp),
+            (1430, 10415) => {
+                t.one::<
+                        rt::view::Group<super::ts29272::ApnConfigurationView<'a>>,
+                    >(15, avp)
+            }
+            (508, 0) => {
+                t.one::<rt::view::Group<super::qos::QosResourcesView<'a>>>(16, avp)
+            }
+            (292, 0) => t.any::<rt::view::Value<rt::data::DiameterUri>>(17, 0, avp),
+            (1505, 10415) => t.one::<rt::view::Group<TraceInfoView<'a>>>(18, avp),
+            (621, 0) => {
+                t.one::<
+                        rt::view::Group<super::doic::OcSupportedFeaturesView<'a>>,
+                    >(19, avp)
+            }
+            (623, 0) => t.one::<rt::view::Group<super::doic::OcOlrView<'a>>>(20, avp),
+            (650, 0) => {
+                t.any::<rt::view::Group<super::rfc8583::LoadView<'a>>>(21, 1, avp)
+            }
             (628, 10415) => {
-                t.any(22, 2, avp, super::ts29229::SupportedFeaturesView::check)
+                t.any::<
+                        rt::view::Group<super::ts29229::SupportedFeaturesView<'a>>,
+                    >(22, 2, avp)
             }
             _ => t.extra(),
         }
@@ -21761,27 +22005,37 @@ impl<'a> rt::view::Step<'a> for TgppS6bAaRequestView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
-            (258, 0) => t.one(2, avp, rt::view::check::<u32>),
-            (264, 0) => t.one(3, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (283, 0) => t.one(5, avp, rt::view::check_diameter_identity),
-            (293, 0) => t.one(6, avp, rt::view::check_diameter_identity),
-            (274, 0) => t.one(7, avp, rt::view::check::<i32>),
-            (1, 0) => t.one(8, avp, rt::view::check_utf8_string),
-            (486, 0) => t.one(9, avp, super::mip6::Mip6AgentInfoView::check),
-            (124, 0) => t.one(10, avp, rt::view::check::<u64>),
-            (600, 10415) => t.one(11, avp, rt::view::no_check),
-            (578, 0) => t.one(12, avp, super::qos::QosCapabilityView::check),
-            (493, 0) => t.one(13, avp, rt::view::check_utf8_string),
-            (621, 0) => t.one(14, avp, super::doic::OcSupportedFeaturesView::check),
-            (1536, 10415) => t.one(15, avp, rt::view::check::<u64>),
-            (1537, 10415) => t.one(16, avp, rt::view::check::<u32>),
-            (628, 10415) => {
-                t.any(17, 0, avp, super::ts29229::SupportedFeaturesView::check)
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (301, 0) => t.one::<rt::view::Value<i32>>(1, avp),
+            (258, 0) => t.one::<rt::view::Value<u32>>(2, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(3, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(4, avp),
+            (283, 0) => t.one::<rt::view::DiameterIdentity>(5, avp),
+            (293, 0) => t.one::<rt::view::DiameterIdentity>(6, avp),
+            (274, 0) => t.one::<rt::view::Value<i32>>(7, avp),
+            (1, 0) => t.one::<rt::view::Utf8String>(8, avp),
+            (486, 0) => {
+                t.one::<rt::view::Group<super::mip6::Mip6AgentInfoView<'a>>>(9, avp)
             }
-            (1538, 10415) => t.one(18, avp, rt::view::check::<u32>),
+            (124, 0) => t.one::<rt::view::Value<u64>>(10, avp),
+            (600, 10415) => t.one::<rt::view::NoCheck>(11, avp),
+            (578, 0) => {
+                t.one::<rt::view::Group<super::qos::QosCapabilityView<'a>>>(12, avp)
+            }
+            (493, 0) => t.one::<rt::view::Utf8String>(13, avp),
+            (621, 0) => {
+                t.one::<
+                        rt::view::Group<super::doic::OcSupportedFeaturesView<'a>>,
+                    >(14, avp)
+            }
+            (1536, 10415) => t.one::<rt::view::Value<u64>>(15, avp),
+            (1537, 10415) => t.one::<rt::view::Value<u32>>(16, avp),
+            (628, 10415) => {
+                t.any::<
+                        rt::view::Group<super::ts29229::SupportedFeaturesView<'a>>,
+                    >(17, 0, avp)
+            }
+            (1538, 10415) => t.one::<rt::view::Value<u32>>(18, avp),
             _ => t.extra(),
         }
     }
@@ -22084,29 +22338,47 @@ impl<'a> rt::view::Step<'a> for TgppS6bAaAnswerView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
-            (258, 0) => t.one(2, avp, rt::view::check::<u32>),
-            (274, 0) => t.one(3, avp, rt::view::check::<i32>),
-            (268, 0) => t.one(4, avp, rt::view::check::<u32>),
-            (297, 0) => t.one(5, avp, super::base::ExperimentalResultView::check),
-            (264, 0) => t.one(6, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(7, avp, rt::view::check_diameter_identity),
-            (1, 0) => t.one(8, avp, rt::view::check_utf8_string),
-            (506, 0) => t.one(9, avp, rt::view::check_utf8_string),
-            (486, 0) => t.one(10, avp, super::mip6::Mip6AgentInfoView::check),
-            (124, 0) => t.one(11, avp, rt::view::check::<u64>),
-            (27, 0) => t.one(12, avp, rt::view::check::<u32>),
-            (1430, 10415) => t.one(13, avp, super::ts29272::ApnConfigurationView::check),
-            (508, 0) => t.one(14, avp, super::qos::QosResourcesView::check),
-            (1503, 10415) => t.one(15, avp, rt::view::check::<i32>),
-            (292, 0) => t.any(16, 0, avp, rt::view::check::<rt::data::DiameterUri>),
-            (1505, 10415) => t.one(17, avp, TraceInfoView::check),
-            (621, 0) => t.one(18, avp, super::doic::OcSupportedFeaturesView::check),
-            (623, 0) => t.one(19, avp, super::doic::OcOlrView::check),
-            (650, 0) => t.any(20, 1, avp, super::rfc8583::LoadView::check),
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (301, 0) => t.one::<rt::view::Value<i32>>(1, avp),
+            (258, 0) => t.one::<rt::view::Value<u32>>(2, avp),
+            (274, 0) => t.one::<rt::view::Value<i32>>(3, avp),
+            (268, 0) => t.one::<rt::view::Value<u32>>(4, avp),
+            (297, 0) => {
+                t.one::<rt::view::Group<super::base::ExperimentalResultView<'a>>>(5, avp)
+            }
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(6, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(7, avp),
+            (1, 0) => t.one::<rt::view::Utf8String>(8, avp),
+            (506, 0) => t.one::<rt::view::Utf8String>(9, avp),
+            (486, 0) => {
+                t.one::<rt::view::Group<super::mip6::Mip6AgentInfoView<'a>>>(10, avp)
+            }
+            (124, 0) => t.one::<rt::view::Value<u64>>(11, avp),
+            (27, 0) => t.one::<rt::view::Value<u32>>(12, avp),
+            (1430, 10415) => {
+                t.one::<
+                        rt::view::Group<super::ts29272::ApnConfigurationView<'a>>,
+                    >(13, avp)
+            }
+            (508, 0) => {
+                t.one::<rt::view::Group<super::qos::QosResourcesView<'a>>>(14, avp)
+            }
+            (1503, 10415) => t.one::<rt::view::Value<i32>>(15, avp),
+            (292, 0) => t.any::<rt::view::Value<rt::data::DiameterUri>>(16, 0, avp),
+            (1505, 10415) => t.one::<rt::view::Group<TraceInfoView<'a>>>(17, avp),
+            (621, 0) => {
+                t.one::<
+                        rt::view::Group<super::doic::OcSupportedFeaturesView<'a>>,
+                    >(18, avp)
+            }
+            (623, 0) => t.one::<rt::view::Group<super::doic::OcOlrView<'a>>>(19, avp),
+            (650, 0) => {
+                t.any::<rt::view::Group<super::rfc8583::LoadView<'a>>>(20, 1, avp)
+            }
             (628, 10415) => {
-                t.any(21, 2, avp, super::ts29229::SupportedFeaturesView::check)
+                t.any::<
+                        rt::view::Group<super::ts29229::SupportedFeaturesView<'a>>,
+                    >(21, 2, avp)
             }
             _ => t.extra(),
         }
@@ -22290,16 +22562,20 @@ impl<'a> rt::view::Step<'a> for TgppS6bSessionTerminationRequestView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(2, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(3, avp, rt::view::check_diameter_identity),
-            (283, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (258, 0) => t.one(5, avp, rt::view::check::<u32>),
-            (295, 0) => t.one(6, avp, rt::view::check::<i32>),
-            (293, 0) => t.one(7, avp, rt::view::check_diameter_identity),
-            (1, 0) => t.one(8, avp, rt::view::check_utf8_string),
-            (621, 0) => t.one(9, avp, super::doic::OcSupportedFeaturesView::check),
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (301, 0) => t.one::<rt::view::Value<i32>>(1, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(2, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(3, avp),
+            (283, 0) => t.one::<rt::view::DiameterIdentity>(4, avp),
+            (258, 0) => t.one::<rt::view::Value<u32>>(5, avp),
+            (295, 0) => t.one::<rt::view::Value<i32>>(6, avp),
+            (293, 0) => t.one::<rt::view::DiameterIdentity>(7, avp),
+            (1, 0) => t.one::<rt::view::Utf8String>(8, avp),
+            (621, 0) => {
+                t.one::<
+                        rt::view::Group<super::doic::OcSupportedFeaturesView<'a>>,
+                    >(9, avp)
+            }
             _ => t.extra(),
         }
     }
@@ -22486,15 +22762,19 @@ impl<'a> rt::view::Step<'a> for TgppS6bSessionTerminationAnswerView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
-            (268, 0) => t.one(2, avp, rt::view::check::<u32>),
-            (264, 0) => t.one(3, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (1, 0) => t.one(5, avp, rt::view::check_utf8_string),
-            (621, 0) => t.one(6, avp, super::doic::OcSupportedFeaturesView::check),
-            (623, 0) => t.one(7, avp, super::doic::OcOlrView::check),
-            (650, 0) => t.any(8, 0, avp, super::rfc8583::LoadView::check),
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (301, 0) => t.one::<rt::view::Value<i32>>(1, avp),
+            (268, 0) => t.one::<rt::view::Value<u32>>(2, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(3, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(4, avp),
+            (1, 0) => t.one::<rt::view::Utf8String>(5, avp),
+            (621, 0) => {
+                t.one::<
+                        rt::view::Group<super::doic::OcSupportedFeaturesView<'a>>,
+                    >(6, avp)
+            }
+            (623, 0) => t.one::<rt::view::Group<super::doic::OcOlrView<'a>>>(7, avp),
+            (650, 0) => t.any::<rt::view::Group<super::rfc8583::LoadView<'a>>>(8, 0, avp),
             _ => t.extra(),
         }
     }
@@ -22661,15 +22941,15 @@ impl<'a> rt::view::Step<'a> for TgppS6bAbortSessionRequestView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(2, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(3, avp, rt::view::check_diameter_identity),
-            (283, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (293, 0) => t.one(5, avp, rt::view::check_diameter_identity),
-            (258, 0) => t.one(6, avp, rt::view::check::<u32>),
-            (1, 0) => t.one(7, avp, rt::view::check_utf8_string),
-            (277, 0) => t.one(8, avp, rt::view::check::<i32>),
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (301, 0) => t.one::<rt::view::Value<i32>>(1, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(2, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(3, avp),
+            (283, 0) => t.one::<rt::view::DiameterIdentity>(4, avp),
+            (293, 0) => t.one::<rt::view::DiameterIdentity>(5, avp),
+            (258, 0) => t.one::<rt::view::Value<u32>>(6, avp),
+            (1, 0) => t.one::<rt::view::Utf8String>(7, avp),
+            (277, 0) => t.one::<rt::view::Value<i32>>(8, avp),
             _ => t.extra(),
         }
     }
@@ -22816,12 +23096,12 @@ impl<'a> rt::view::Step<'a> for TgppS6bAbortSessionAnswerView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
-            (268, 0) => t.one(2, avp, rt::view::check::<u32>),
-            (264, 0) => t.one(3, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (1, 0) => t.one(5, avp, rt::view::check_utf8_string),
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (301, 0) => t.one::<rt::view::Value<i32>>(1, avp),
+            (268, 0) => t.one::<rt::view::Value<u32>>(2, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(3, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(4, avp),
+            (1, 0) => t.one::<rt::view::Utf8String>(5, avp),
             _ => t.extra(),
         }
     }
@@ -23001,17 +23281,17 @@ impl<'a> rt::view::Step<'a> for TgppS6bReAuthRequestView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
-            (258, 0) => t.one(2, avp, rt::view::check::<u32>),
-            (264, 0) => t.one(3, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (283, 0) => t.one(5, avp, rt::view::check_diameter_identity),
-            (293, 0) => t.one(6, avp, rt::view::check_diameter_identity),
-            (285, 0) => t.one(7, avp, rt::view::check::<i32>),
-            (1, 0) => t.one(8, avp, rt::view::check_utf8_string),
-            (1522, 10415) => t.one(9, avp, rt::view::check::<u32>),
-            (1515, 10415) => t.one(10, avp, rt::view::check::<i32>),
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (301, 0) => t.one::<rt::view::Value<i32>>(1, avp),
+            (258, 0) => t.one::<rt::view::Value<u32>>(2, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(3, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(4, avp),
+            (283, 0) => t.one::<rt::view::DiameterIdentity>(5, avp),
+            (293, 0) => t.one::<rt::view::DiameterIdentity>(6, avp),
+            (285, 0) => t.one::<rt::view::Value<i32>>(7, avp),
+            (1, 0) => t.one::<rt::view::Utf8String>(8, avp),
+            (1522, 10415) => t.one::<rt::view::Value<u32>>(9, avp),
+            (1515, 10415) => t.one::<rt::view::Value<i32>>(10, avp),
             _ => t.extra(),
         }
     }
@@ -23156,12 +23436,12 @@ impl<'a> rt::view::Step<'a> for TgppS6bReAuthAnswerView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(2, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(3, avp, rt::view::check_diameter_identity),
-            (268, 0) => t.one(4, avp, rt::view::check::<u32>),
-            (1, 0) => t.one(5, avp, rt::view::check_utf8_string),
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (301, 0) => t.one::<rt::view::Value<i32>>(1, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(2, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(3, avp),
+            (268, 0) => t.one::<rt::view::Value<u32>>(4, avp),
+            (1, 0) => t.one::<rt::view::Utf8String>(5, avp),
             _ => t.extra(),
         }
     }

@@ -4388,9 +4388,9 @@ impl<'a> rt::view::Step<'a> for UserIdentityView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (601, 10415) => t.one(0, avp, rt::view::check_utf8_string),
-            (701, 10415) => t.one(1, avp, rt::view::no_check),
-            (3111, 10415) => t.one(2, avp, rt::view::check_utf8_string),
+            (601, 10415) => t.one::<rt::view::Utf8String>(0, avp),
+            (701, 10415) => t.one::<rt::view::NoCheck>(1, avp),
+            (3111, 10415) => t.one::<rt::view::Utf8String>(2, avp),
             _ => t.extra(),
         }
     }
@@ -4496,8 +4496,8 @@ impl<'a> rt::view::Step<'a> for RepositoryDataIdView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (704, 10415) => t.one(0, avp, rt::view::no_check),
-            (716, 10415) => t.one(1, avp, rt::view::check::<u32>),
+            (704, 10415) => t.one::<rt::view::NoCheck>(0, avp),
+            (716, 10415) => t.one::<rt::view::Value<u32>>(1, avp),
             _ => t.extra(),
         }
     }
@@ -4603,8 +4603,8 @@ impl<'a> rt::view::Step<'a> for CallReferenceInfoView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (721, 10415) => t.one(0, avp, rt::view::no_check),
-            (722, 10415) => t.one(1, avp, rt::view::no_check),
+            (721, 10415) => t.one::<rt::view::NoCheck>(0, avp),
+            (722, 10415) => t.one::<rt::view::NoCheck>(1, avp),
             _ => t.extra(),
         }
     }
@@ -5010,40 +5010,50 @@ impl<'a> rt::view::Step<'a> for UserDataRequestView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (301, 0) => t.one::<rt::view::Value<i32>>(1, avp),
             (260, 0) => {
-                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
+                t.one::<
+                        rt::view::Group<super::base::VendorSpecificApplicationIdView<'a>>,
+                    >(2, avp)
             }
-            (277, 0) => t.one(3, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(5, avp, rt::view::check_diameter_identity),
-            (293, 0) => t.one(6, avp, rt::view::check_diameter_identity),
-            (283, 0) => t.one(7, avp, rt::view::check_diameter_identity),
+            (277, 0) => t.one::<rt::view::Value<i32>>(3, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(4, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(5, avp),
+            (293, 0) => t.one::<rt::view::DiameterIdentity>(6, avp),
+            (283, 0) => t.one::<rt::view::DiameterIdentity>(7, avp),
             (628, 10415) => {
-                t.any(8, 0, avp, super::ts29229::SupportedFeaturesView::check)
+                t.any::<
+                        rt::view::Group<super::ts29229::SupportedFeaturesView<'a>>,
+                    >(8, 0, avp)
             }
-            (700, 10415) => t.one(9, avp, UserIdentityView::check),
-            (634, 10415) => t.one(10, avp, rt::view::check_utf8_string),
-            (636, 10415) => t.one(11, avp, rt::view::check_utf8_string),
-            (602, 10415) => t.one(12, avp, rt::view::check_utf8_string),
-            (704, 10415) => t.any(13, 1, avp, rt::view::no_check),
-            (703, 10415) => t.many(14, 2, 4294967295, avp, rt::view::check::<i32>),
-            (708, 10415) => t.any(15, 3, avp, rt::view::check::<i32>),
-            (706, 10415) => t.one(16, avp, rt::view::check::<i32>),
-            (707, 10415) => t.one(17, avp, rt::view::check::<i32>),
-            (711, 10415) => t.any(18, 4, avp, rt::view::no_check),
-            (650, 10415) => t.one(19, avp, rt::view::check::<i32>),
-            (1, 0) => t.one(20, avp, rt::view::check_utf8_string),
-            (713, 10415) => t.one(21, avp, rt::view::check::<u32>),
-            (714, 10415) => t.one(22, avp, rt::view::check::<i32>),
-            (717, 10415) => t.one(23, avp, rt::view::check::<i32>),
-            (718, 10415) => t.one(24, avp, rt::view::check::<i32>),
-            (719, 10415) => t.one(25, avp, rt::view::check::<u32>),
-            (720, 10415) => t.one(26, avp, CallReferenceInfoView::check),
-            (621, 0) => t.one(27, avp, super::doic::OcSupportedFeaturesView::check),
-            (284, 0) => t.any(28, 5, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(29, 6, avp, rt::view::check_diameter_identity),
+            (700, 10415) => t.one::<rt::view::Group<UserIdentityView<'a>>>(9, avp),
+            (634, 10415) => t.one::<rt::view::Utf8String>(10, avp),
+            (636, 10415) => t.one::<rt::view::Utf8String>(11, avp),
+            (602, 10415) => t.one::<rt::view::Utf8String>(12, avp),
+            (704, 10415) => t.any::<rt::view::NoCheck>(13, 1, avp),
+            (703, 10415) => t.many::<rt::view::Value<i32>>(14, 2, 4294967295, avp),
+            (708, 10415) => t.any::<rt::view::Value<i32>>(15, 3, avp),
+            (706, 10415) => t.one::<rt::view::Value<i32>>(16, avp),
+            (707, 10415) => t.one::<rt::view::Value<i32>>(17, avp),
+            (711, 10415) => t.any::<rt::view::NoCheck>(18, 4, avp),
+            (650, 10415) => t.one::<rt::view::Value<i32>>(19, avp),
+            (1, 0) => t.one::<rt::view::Utf8String>(20, avp),
+            (713, 10415) => t.one::<rt::view::Value<u32>>(21, avp),
+            (714, 10415) => t.one::<rt::view::Value<i32>>(22, avp),
+            (717, 10415) => t.one::<rt::view::Value<i32>>(23, avp),
+            (718, 10415) => t.one::<rt::view::Value<i32>>(24, avp),
+            (719, 10415) => t.one::<rt::view::Value<u32>>(25, avp),
+            (720, 10415) => t.one::<rt::view::Group<CallReferenceInfoView<'a>>>(26, avp),
+            (621, 0) => {
+                t.one::<
+                        rt::view::Group<super::doic::OcSupportedFeaturesView<'a>>,
+                    >(27, avp)
+            }
+            (284, 0) => {
+                t.any::<rt::view::Group<super::base::ProxyInfoView<'a>>>(28, 5, avp)
+            }
+            (282, 0) => t.any::<rt::view::DiameterIdentity>(29, 6, avp),
             _ => t.extra(),
         }
     }
@@ -5321,28 +5331,42 @@ impl<'a> rt::view::Step<'a> for UserDataAnswerView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (301, 0) => t.one::<rt::view::Value<i32>>(1, avp),
             (260, 0) => {
-                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
+                t.one::<
+                        rt::view::Group<super::base::VendorSpecificApplicationIdView<'a>>,
+                    >(2, avp)
             }
-            (268, 0) => t.one(3, avp, rt::view::check::<u32>),
-            (297, 0) => t.one(4, avp, super::base::ExperimentalResultView::check),
-            (277, 0) => t.one(5, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(6, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(7, avp, rt::view::check_diameter_identity),
+            (268, 0) => t.one::<rt::view::Value<u32>>(3, avp),
+            (297, 0) => {
+                t.one::<rt::view::Group<super::base::ExperimentalResultView<'a>>>(4, avp)
+            }
+            (277, 0) => t.one::<rt::view::Value<i32>>(5, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(6, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(7, avp),
             (628, 10415) => {
-                t.any(8, 0, avp, super::ts29229::SupportedFeaturesView::check)
+                t.any::<
+                        rt::view::Group<super::ts29229::SupportedFeaturesView<'a>>,
+                    >(8, 0, avp)
             }
-            (634, 10415) => t.one(9, avp, rt::view::check_utf8_string),
-            (636, 10415) => t.one(10, avp, rt::view::check_utf8_string),
-            (702, 10415) => t.one(11, avp, rt::view::no_check),
-            (621, 0) => t.one(12, avp, super::doic::OcSupportedFeaturesView::check),
-            (623, 0) => t.one(13, avp, super::doic::OcOlrView::check),
-            (650, 0) => t.any(14, 1, avp, super::rfc8583::LoadView::check),
-            (279, 0) => t.one(15, avp, super::base::FailedAvpView::check),
-            (284, 0) => t.any(16, 2, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(17, 3, avp, rt::view::check_diameter_identity),
+            (634, 10415) => t.one::<rt::view::Utf8String>(9, avp),
+            (636, 10415) => t.one::<rt::view::Utf8String>(10, avp),
+            (702, 10415) => t.one::<rt::view::NoCheck>(11, avp),
+            (621, 0) => {
+                t.one::<
+                        rt::view::Group<super::doic::OcSupportedFeaturesView<'a>>,
+                    >(12, avp)
+            }
+            (623, 0) => t.one::<rt::view::Group<super::doic::OcOlrView<'a>>>(13, avp),
+            (650, 0) => {
+                t.any::<rt::view::Group<super::rfc8583::LoadView<'a>>>(14, 1, avp)
+            }
+            (279, 0) => t.one::<rt::view::Group<super::base::FailedAvpView<'a>>>(15, avp),
+            (284, 0) => {
+                t.any::<rt::view::Group<super::base::ProxyInfoView<'a>>>(16, 2, avp)
+            }
+            (282, 0) => t.any::<rt::view::DiameterIdentity>(17, 3, avp),
             _ => t.extra(),
         }
     }
@@ -5608,28 +5632,38 @@ impl<'a> rt::view::Step<'a> for ProfileUpdateRequestView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (301, 0) => t.one::<rt::view::Value<i32>>(1, avp),
             (260, 0) => {
-                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
+                t.one::<
+                        rt::view::Group<super::base::VendorSpecificApplicationIdView<'a>>,
+                    >(2, avp)
             }
-            (277, 0) => t.one(3, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(5, avp, rt::view::check_diameter_identity),
-            (293, 0) => t.one(6, avp, rt::view::check_diameter_identity),
-            (283, 0) => t.one(7, avp, rt::view::check_diameter_identity),
+            (277, 0) => t.one::<rt::view::Value<i32>>(3, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(4, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(5, avp),
+            (293, 0) => t.one::<rt::view::DiameterIdentity>(6, avp),
+            (283, 0) => t.one::<rt::view::DiameterIdentity>(7, avp),
             (628, 10415) => {
-                t.any(8, 0, avp, super::ts29229::SupportedFeaturesView::check)
+                t.any::<
+                        rt::view::Group<super::ts29229::SupportedFeaturesView<'a>>,
+                    >(8, 0, avp)
             }
-            (700, 10415) => t.one(9, avp, UserIdentityView::check),
-            (634, 10415) => t.one(10, avp, rt::view::check_utf8_string),
-            (636, 10415) => t.one(11, avp, rt::view::check_utf8_string),
-            (1, 0) => t.one(12, avp, rt::view::check_utf8_string),
-            (703, 10415) => t.many(13, 1, 4294967295, avp, rt::view::check::<i32>),
-            (702, 10415) => t.one(14, avp, rt::view::no_check),
-            (621, 0) => t.one(15, avp, super::doic::OcSupportedFeaturesView::check),
-            (284, 0) => t.any(16, 2, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(17, 3, avp, rt::view::check_diameter_identity),
+            (700, 10415) => t.one::<rt::view::Group<UserIdentityView<'a>>>(9, avp),
+            (634, 10415) => t.one::<rt::view::Utf8String>(10, avp),
+            (636, 10415) => t.one::<rt::view::Utf8String>(11, avp),
+            (1, 0) => t.one::<rt::view::Utf8String>(12, avp),
+            (703, 10415) => t.many::<rt::view::Value<i32>>(13, 1, 4294967295, avp),
+            (702, 10415) => t.one::<rt::view::NoCheck>(14, avp),
+            (621, 0) => {
+                t.one::<
+                        rt::view::Group<super::doic::OcSupportedFeaturesView<'a>>,
+                    >(15, avp)
+            }
+            (284, 0) => {
+                t.any::<rt::view::Group<super::base::ProxyInfoView<'a>>>(16, 2, avp)
+            }
+            (282, 0) => t.any::<rt::view::DiameterIdentity>(17, 3, avp),
             _ => t.extra(),
         }
     }
@@ -5922,29 +5956,43 @@ impl<'a> rt::view::Step<'a> for ProfileUpdateAnswerView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (301, 0) => t.one::<rt::view::Value<i32>>(1, avp),
             (260, 0) => {
-                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
+                t.one::<
+                        rt::view::Group<super::base::VendorSpecificApplicationIdView<'a>>,
+                    >(2, avp)
             }
-            (268, 0) => t.one(3, avp, rt::view::check::<u32>),
-            (297, 0) => t.one(4, avp, super::base::ExperimentalResultView::check),
-            (277, 0) => t.one(5, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(6, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(7, avp, rt::view::check_diameter_identity),
-            (634, 10415) => t.one(8, avp, rt::view::check_utf8_string),
-            (636, 10415) => t.one(9, avp, rt::view::check_utf8_string),
-            (715, 10415) => t.one(10, avp, RepositoryDataIdView::check),
-            (703, 10415) => t.one(11, avp, rt::view::check::<i32>),
+            (268, 0) => t.one::<rt::view::Value<u32>>(3, avp),
+            (297, 0) => {
+                t.one::<rt::view::Group<super::base::ExperimentalResultView<'a>>>(4, avp)
+            }
+            (277, 0) => t.one::<rt::view::Value<i32>>(5, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(6, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(7, avp),
+            (634, 10415) => t.one::<rt::view::Utf8String>(8, avp),
+            (636, 10415) => t.one::<rt::view::Utf8String>(9, avp),
+            (715, 10415) => t.one::<rt::view::Group<RepositoryDataIdView<'a>>>(10, avp),
+            (703, 10415) => t.one::<rt::view::Value<i32>>(11, avp),
             (628, 10415) => {
-                t.any(12, 0, avp, super::ts29229::SupportedFeaturesView::check)
+                t.any::<
+                        rt::view::Group<super::ts29229::SupportedFeaturesView<'a>>,
+                    >(12, 0, avp)
             }
-            (621, 0) => t.one(13, avp, super::doic::OcSupportedFeaturesView::check),
-            (623, 0) => t.one(14, avp, super::doic::OcOlrView::check),
-            (650, 0) => t.any(15, 1, avp, super::rfc8583::LoadView::check),
-            (279, 0) => t.one(16, avp, super::base::FailedAvpView::check),
-            (284, 0) => t.any(17, 2, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(18, 3, avp, rt::view::check_diameter_identity),
+            (621, 0) => {
+                t.one::<
+                        rt::view::Group<super::doic::OcSupportedFeaturesView<'a>>,
+                    >(13, avp)
+            }
+            (623, 0) => t.one::<rt::view::Group<super::doic::OcOlrView<'a>>>(14, avp),
+            (650, 0) => {
+                t.any::<rt::view::Group<super::rfc8583::LoadView<'a>>>(15, 1, avp)
+            }
+            (279, 0) => t.one::<rt::view::Group<super::base::FailedAvpView<'a>>>(16, avp),
+            (284, 0) => {
+                t.any::<rt::view::Group<super::base::ProxyInfoView<'a>>>(17, 2, avp)
+            }
+            (282, 0) => t.any::<rt::view::DiameterIdentity>(18, 3, avp),
             _ => t.extra(),
         }
     }
@@ -6293,35 +6341,45 @@ impl<'a> rt::view::Step<'a> for SubscribeNotificationsRequestView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (301, 0) => t.one::<rt::view::Value<i32>>(1, avp),
             (260, 0) => {
-                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
+                t.one::<
+                        rt::view::Group<super::base::VendorSpecificApplicationIdView<'a>>,
+                    >(2, avp)
             }
-            (277, 0) => t.one(3, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(5, avp, rt::view::check_diameter_identity),
-            (293, 0) => t.one(6, avp, rt::view::check_diameter_identity),
-            (283, 0) => t.one(7, avp, rt::view::check_diameter_identity),
+            (277, 0) => t.one::<rt::view::Value<i32>>(3, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(4, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(5, avp),
+            (293, 0) => t.one::<rt::view::DiameterIdentity>(6, avp),
+            (283, 0) => t.one::<rt::view::DiameterIdentity>(7, avp),
             (628, 10415) => {
-                t.any(8, 0, avp, super::ts29229::SupportedFeaturesView::check)
+                t.any::<
+                        rt::view::Group<super::ts29229::SupportedFeaturesView<'a>>,
+                    >(8, 0, avp)
             }
-            (700, 10415) => t.one(9, avp, UserIdentityView::check),
-            (634, 10415) => t.one(10, avp, rt::view::check_utf8_string),
-            (636, 10415) => t.one(11, avp, rt::view::check_utf8_string),
-            (704, 10415) => t.any(12, 1, avp, rt::view::no_check),
-            (710, 10415) => t.one(13, avp, rt::view::check::<i32>),
-            (602, 10415) => t.one(14, avp, rt::view::check_utf8_string),
-            (705, 10415) => t.one(15, avp, rt::view::check::<i32>),
-            (703, 10415) => t.many(16, 2, 4294967295, avp, rt::view::check::<i32>),
-            (708, 10415) => t.any(17, 3, avp, rt::view::check::<i32>),
-            (709, 10415) => t.one(18, avp, rt::view::check::<rt::data::Time>),
-            (711, 10415) => t.any(19, 4, avp, rt::view::no_check),
-            (712, 10415) => t.one(20, avp, rt::view::check::<i32>),
-            (1, 0) => t.one(21, avp, rt::view::check_utf8_string),
-            (621, 0) => t.one(22, avp, super::doic::OcSupportedFeaturesView::check),
-            (284, 0) => t.any(23, 5, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(24, 6, avp, rt::view::check_diameter_identity),
+            (700, 10415) => t.one::<rt::view::Group<UserIdentityView<'a>>>(9, avp),
+            (634, 10415) => t.one::<rt::view::Utf8String>(10, avp),
+            (636, 10415) => t.one::<rt::view::Utf8String>(11, avp),
+            (704, 10415) => t.any::<rt::view::NoCheck>(12, 1, avp),
+            (710, 10415) => t.one::<rt::view::Value<i32>>(13, avp),
+            (602, 10415) => t.one::<rt::view::Utf8String>(14, avp),
+            (705, 10415) => t.one::<rt::view::Value<i32>>(15, avp),
+            (703, 10415) => t.many::<rt::view::Value<i32>>(16, 2, 4294967295, avp),
+            (708, 10415) => t.any::<rt::view::Value<i32>>(17, 3, avp),
+            (709, 10415) => t.one::<rt::view::Value<rt::data::Time>>(18, avp),
+            (711, 10415) => t.any::<rt::view::NoCheck>(19, 4, avp),
+            (712, 10415) => t.one::<rt::view::Value<i32>>(20, avp),
+            (1, 0) => t.one::<rt::view::Utf8String>(21, avp),
+            (621, 0) => {
+                t.one::<
+                        rt::view::Group<super::doic::OcSupportedFeaturesView<'a>>,
+                    >(22, avp)
+            }
+            (284, 0) => {
+                t.any::<rt::view::Group<super::base::ProxyInfoView<'a>>>(23, 5, avp)
+            }
+            (282, 0) => t.any::<rt::view::DiameterIdentity>(24, 6, avp),
             _ => t.extra(),
         }
     }
@@ -6613,29 +6671,43 @@ impl<'a> rt::view::Step<'a> for SubscribeNotificationsAnswerView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (301, 0) => t.one::<rt::view::Value<i32>>(1, avp),
             (260, 0) => {
-                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
+                t.one::<
+                        rt::view::Group<super::base::VendorSpecificApplicationIdView<'a>>,
+                    >(2, avp)
             }
-            (277, 0) => t.one(3, avp, rt::view::check::<i32>),
-            (268, 0) => t.one(4, avp, rt::view::check::<u32>),
-            (297, 0) => t.one(5, avp, super::base::ExperimentalResultView::check),
-            (264, 0) => t.one(6, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(7, avp, rt::view::check_diameter_identity),
-            (634, 10415) => t.one(8, avp, rt::view::check_utf8_string),
-            (636, 10415) => t.one(9, avp, rt::view::check_utf8_string),
+            (277, 0) => t.one::<rt::view::Value<i32>>(3, avp),
+            (268, 0) => t.one::<rt::view::Value<u32>>(4, avp),
+            (297, 0) => {
+                t.one::<rt::view::Group<super::base::ExperimentalResultView<'a>>>(5, avp)
+            }
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(6, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(7, avp),
+            (634, 10415) => t.one::<rt::view::Utf8String>(8, avp),
+            (636, 10415) => t.one::<rt::view::Utf8String>(9, avp),
             (628, 10415) => {
-                t.any(10, 0, avp, super::ts29229::SupportedFeaturesView::check)
+                t.any::<
+                        rt::view::Group<super::ts29229::SupportedFeaturesView<'a>>,
+                    >(10, 0, avp)
             }
-            (702, 10415) => t.one(11, avp, rt::view::no_check),
-            (709, 10415) => t.one(12, avp, rt::view::check::<rt::data::Time>),
-            (621, 0) => t.one(13, avp, super::doic::OcSupportedFeaturesView::check),
-            (623, 0) => t.one(14, avp, super::doic::OcOlrView::check),
-            (650, 0) => t.any(15, 1, avp, super::rfc8583::LoadView::check),
-            (279, 0) => t.one(16, avp, super::base::FailedAvpView::check),
-            (284, 0) => t.any(17, 2, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(18, 3, avp, rt::view::check_diameter_identity),
+            (702, 10415) => t.one::<rt::view::NoCheck>(11, avp),
+            (709, 10415) => t.one::<rt::view::Value<rt::data::Time>>(12, avp),
+            (621, 0) => {
+                t.one::<
+                        rt::view::Group<super::doic::OcSupportedFeaturesView<'a>>,
+                    >(13, avp)
+            }
+            (623, 0) => t.one::<rt::view::Group<super::doic::OcOlrView<'a>>>(14, avp),
+            (650, 0) => {
+                t.any::<rt::view::Group<super::rfc8583::LoadView<'a>>>(15, 1, avp)
+            }
+            (279, 0) => t.one::<rt::view::Group<super::base::FailedAvpView<'a>>>(16, avp),
+            (284, 0) => {
+                t.any::<rt::view::Group<super::base::ProxyInfoView<'a>>>(17, 2, avp)
+            }
+            (282, 0) => t.any::<rt::view::DiameterIdentity>(18, 3, avp),
             _ => t.extra(),
         }
     }
@@ -6878,26 +6950,32 @@ impl<'a> rt::view::Step<'a> for PushNotificationRequestView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (301, 0) => t.one::<rt::view::Value<i32>>(1, avp),
             (260, 0) => {
-                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
+                t.one::<
+                        rt::view::Group<super::base::VendorSpecificApplicationIdView<'a>>,
+                    >(2, avp)
             }
-            (277, 0) => t.one(3, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(5, avp, rt::view::check_diameter_identity),
-            (293, 0) => t.one(6, avp, rt::view::check_diameter_identity),
-            (283, 0) => t.one(7, avp, rt::view::check_diameter_identity),
+            (277, 0) => t.one::<rt::view::Value<i32>>(3, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(4, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(5, avp),
+            (293, 0) => t.one::<rt::view::DiameterIdentity>(6, avp),
+            (283, 0) => t.one::<rt::view::DiameterIdentity>(7, avp),
             (628, 10415) => {
-                t.any(8, 0, avp, super::ts29229::SupportedFeaturesView::check)
+                t.any::<
+                        rt::view::Group<super::ts29229::SupportedFeaturesView<'a>>,
+                    >(8, 0, avp)
             }
-            (700, 10415) => t.one(9, avp, UserIdentityView::check),
-            (634, 10415) => t.one(10, avp, rt::view::check_utf8_string),
-            (636, 10415) => t.one(11, avp, rt::view::check_utf8_string),
-            (1, 0) => t.one(12, avp, rt::view::check_utf8_string),
-            (702, 10415) => t.one(13, avp, rt::view::no_check),
-            (284, 0) => t.any(14, 1, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(15, 2, avp, rt::view::check_diameter_identity),
+            (700, 10415) => t.one::<rt::view::Group<UserIdentityView<'a>>>(9, avp),
+            (634, 10415) => t.one::<rt::view::Utf8String>(10, avp),
+            (636, 10415) => t.one::<rt::view::Utf8String>(11, avp),
+            (1, 0) => t.one::<rt::view::Utf8String>(12, avp),
+            (702, 10415) => t.one::<rt::view::NoCheck>(13, avp),
+            (284, 0) => {
+                t.any::<rt::view::Group<super::base::ProxyInfoView<'a>>>(14, 1, avp)
+            }
+            (282, 0) => t.any::<rt::view::DiameterIdentity>(15, 2, avp),
             _ => t.extra(),
         }
     }
@@ -7127,22 +7205,30 @@ impl<'a> rt::view::Step<'a> for PushNotificationAnswerView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (301, 0) => t.one::<rt::view::Value<i32>>(1, avp),
             (260, 0) => {
-                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
+                t.one::<
+                        rt::view::Group<super::base::VendorSpecificApplicationIdView<'a>>,
+                    >(2, avp)
             }
-            (268, 0) => t.one(3, avp, rt::view::check::<u32>),
-            (297, 0) => t.one(4, avp, super::base::ExperimentalResultView::check),
-            (277, 0) => t.one(5, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(6, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(7, avp, rt::view::check_diameter_identity),
+            (268, 0) => t.one::<rt::view::Value<u32>>(3, avp),
+            (297, 0) => {
+                t.one::<rt::view::Group<super::base::ExperimentalResultView<'a>>>(4, avp)
+            }
+            (277, 0) => t.one::<rt::view::Value<i32>>(5, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(6, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(7, avp),
             (628, 10415) => {
-                t.any(8, 0, avp, super::ts29229::SupportedFeaturesView::check)
+                t.any::<
+                        rt::view::Group<super::ts29229::SupportedFeaturesView<'a>>,
+                    >(8, 0, avp)
             }
-            (279, 0) => t.one(9, avp, super::base::FailedAvpView::check),
-            (284, 0) => t.any(10, 1, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(11, 2, avp, rt::view::check_diameter_identity),
+            (279, 0) => t.one::<rt::view::Group<super::base::FailedAvpView<'a>>>(9, avp),
+            (284, 0) => {
+                t.any::<rt::view::Group<super::base::ProxyInfoView<'a>>>(10, 1, avp)
+            }
+            (282, 0) => t.any::<rt::view::DiameterIdentity>(11, 2, avp),
             _ => t.extra(),
         }
     }

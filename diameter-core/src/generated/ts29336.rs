@@ -8951,10 +8951,10 @@ impl<'a> rt::view::Step<'a> for UserIdentifierView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (1, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (701, 10415) => t.one(1, avp, rt::view::no_check),
-            (3111, 10415) => t.one(2, avp, rt::view::check_utf8_string),
-            (3168, 10415) => t.one(3, avp, rt::view::check::<u32>),
+            (1, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (701, 10415) => t.one::<rt::view::NoCheck>(1, avp),
+            (3111, 10415) => t.one::<rt::view::Utf8String>(2, avp),
+            (3168, 10415) => t.one::<rt::view::Value<u32>>(3, avp),
             _ => t.extra(),
         }
     }
@@ -9087,8 +9087,8 @@ impl<'a> rt::view::Step<'a> for ServiceParametersView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (3106, 10415) => t.one(0, avp, T4ParametersView::check),
-            (3010, 10415) => t.one(1, avp, rt::view::check::<u32>),
+            (3106, 10415) => t.one::<rt::view::Group<T4ParametersView<'a>>>(0, avp),
+            (3010, 10415) => t.one::<rt::view::Value<u32>>(1, avp),
             _ => t.extra(),
         }
     }
@@ -9196,8 +9196,8 @@ impl<'a> rt::view::Step<'a> for T4ParametersView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (3006, 10415) => t.one(0, avp, rt::view::check::<i32>),
-            (3309, 10415) => t.one(1, avp, rt::view::no_check),
+            (3006, 10415) => t.one::<rt::view::Value<i32>>(0, avp),
+            (3309, 10415) => t.one::<rt::view::NoCheck>(1, avp),
             _ => t.extra(),
         }
     }
@@ -9300,7 +9300,7 @@ impl<'a> rt::view::Step<'a> for ServiceDataView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (3108, 10415) => t.one(0, avp, T4DataView::check),
+            (3108, 10415) => t.one::<rt::view::Group<T4DataView<'a>>>(0, avp),
             _ => t.extra(),
         }
     }
@@ -9425,10 +9425,14 @@ impl<'a> rt::view::Step<'a> for T4DataView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (3109, 10415) => t.one(0, avp, rt::view::check::<u32>),
-            (2401, 10415) => t.one(1, avp, super::ts29173::ServingNodeView::check),
+            (3109, 10415) => t.one::<rt::view::Value<u32>>(0, avp),
+            (2401, 10415) => {
+                t.one::<rt::view::Group<super::ts29173::ServingNodeView<'a>>>(1, avp)
+            }
             (2406, 10415) => {
-                t.any(2, 0, avp, super::ts29173::AdditionalServingNodeView::check)
+                t.any::<
+                        rt::view::Group<super::ts29173::AdditionalServingNodeView<'a>>,
+                    >(2, 0, avp)
             }
             _ => t.extra(),
         }
@@ -9618,13 +9622,15 @@ impl<'a> rt::view::Step<'a> for AeseCommunicationPatternView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (3124, 10415) => t.one(0, avp, rt::view::check::<u32>),
-            (3186, 10415) => t.one(1, avp, rt::view::check::<u64>),
-            (3125, 10415) => t.one(2, avp, rt::view::check_diameter_identity),
-            (3126, 10415) => t.any(3, 0, avp, rt::view::check::<u32>),
-            (3187, 10415) => t.any(4, 1, avp, rt::view::check::<u64>),
-            (3114, 10415) => t.any(5, 2, avp, CommunicationPatternSetView::check),
-            (3178, 10415) => t.one(6, avp, MtcProviderInfoView::check),
+            (3124, 10415) => t.one::<rt::view::Value<u32>>(0, avp),
+            (3186, 10415) => t.one::<rt::view::Value<u64>>(1, avp),
+            (3125, 10415) => t.one::<rt::view::DiameterIdentity>(2, avp),
+            (3126, 10415) => t.any::<rt::view::Value<u32>>(3, 0, avp),
+            (3187, 10415) => t.any::<rt::view::Value<u64>>(4, 1, avp),
+            (3114, 10415) => {
+                t.any::<rt::view::Group<CommunicationPatternSetView<'a>>>(5, 2, avp)
+            }
+            (3178, 10415) => t.one::<rt::view::Group<MtcProviderInfoView<'a>>>(6, avp),
             _ => t.extra(),
         }
     }
@@ -9818,14 +9824,16 @@ impl<'a> rt::view::Step<'a> for CommunicationPatternSetView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (3115, 10415) => t.one(0, avp, rt::view::check::<u32>),
-            (3116, 10415) => t.one(1, avp, rt::view::check::<u32>),
-            (3117, 10415) => t.one(2, avp, rt::view::check::<u32>),
-            (3118, 10415) => t.any(3, 0, avp, ScheduledCommunicationTimeView::check),
-            (3119, 10415) => t.one(4, avp, rt::view::check::<u32>),
-            (3148, 10415) => t.one(5, avp, rt::view::check::<rt::data::Time>),
-            (3183, 10415) => t.one(6, avp, rt::view::check::<u32>),
-            (3185, 10415) => t.one(7, avp, rt::view::check::<u32>),
+            (3115, 10415) => t.one::<rt::view::Value<u32>>(0, avp),
+            (3116, 10415) => t.one::<rt::view::Value<u32>>(1, avp),
+            (3117, 10415) => t.one::<rt::view::Value<u32>>(2, avp),
+            (3118, 10415) => {
+                t.any::<rt::view::Group<ScheduledCommunicationTimeView<'a>>>(3, 0, avp)
+            }
+            (3119, 10415) => t.one::<rt::view::Value<u32>>(4, avp),
+            (3148, 10415) => t.one::<rt::view::Value<rt::data::Time>>(5, avp),
+            (3183, 10415) => t.one::<rt::view::Value<u32>>(6, avp),
+            (3185, 10415) => t.one::<rt::view::Value<u32>>(7, avp),
             _ => t.extra(),
         }
     }
@@ -9977,9 +9985,9 @@ impl<'a> rt::view::Step<'a> for ScheduledCommunicationTimeView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (563, 0) => t.one(0, avp, rt::view::check::<u32>),
-            (561, 0) => t.one(1, avp, rt::view::check::<u32>),
-            (562, 0) => t.one(2, avp, rt::view::check::<u32>),
+            (563, 0) => t.one::<rt::view::Value<u32>>(0, avp),
+            (561, 0) => t.one::<rt::view::Value<u32>>(1, avp),
+            (562, 0) => t.one::<rt::view::Value<u32>>(2, avp),
             _ => t.extra(),
         }
     }
@@ -10118,10 +10126,10 @@ impl<'a> rt::view::Step<'a> for AeseCommunicationPatternConfigStatusView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (3124, 10415) => t.one(0, avp, rt::view::check::<u32>),
-            (3186, 10415) => t.one(1, avp, rt::view::check::<u64>),
-            (3125, 10415) => t.one(2, avp, rt::view::check_diameter_identity),
-            (3121, 10415) => t.one(3, avp, AeseErrorReportView::check),
+            (3124, 10415) => t.one::<rt::view::Value<u32>>(0, avp),
+            (3186, 10415) => t.one::<rt::view::Value<u64>>(1, avp),
+            (3125, 10415) => t.one::<rt::view::DiameterIdentity>(2, avp),
+            (3121, 10415) => t.one::<rt::view::Group<AeseErrorReportView<'a>>>(3, avp),
             _ => t.extra(),
         }
     }
@@ -10227,7 +10235,7 @@ impl<'a> rt::view::Step<'a> for AeseErrorReportView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (3146, 10415) => t.one(0, avp, ServiceResultView::check),
+            (3146, 10415) => t.one::<rt::view::Group<ServiceResultView<'a>>>(0, avp),
             _ => t.extra(),
         }
     }
@@ -10514,32 +10522,39 @@ impl<'a> rt::view::Step<'a> for MonitoringEventConfigurationView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (3124, 10415) => t.one(0, avp, rt::view::check::<u32>),
-            (3186, 10415) => t.one(1, avp, rt::view::check::<u64>),
-            (3125, 10415) => t.one(2, avp, rt::view::check_diameter_identity),
-            (3127, 10415) => t.one(3, avp, rt::view::check::<u32>),
-            (3126, 10415) => t.any(4, 0, avp, rt::view::check::<u32>),
-            (3187, 10415) => t.any(5, 1, avp, rt::view::check::<u64>),
-            (3128, 10415) => t.one(6, avp, rt::view::check::<u32>),
-            (3130, 10415) => t.one(7, avp, rt::view::check::<rt::data::Time>),
-            (857, 10415) => t.one(8, avp, rt::view::check_utf8_string),
-            (3131, 10415) => t.one(9, avp, rt::view::check::<u32>),
-            (3129, 10415) => t.one(10, avp, UeReachabilityConfigurationView::check),
-            (3135, 10415) => t.one(11, avp, LocationInformationConfigurationView::check),
-            (3138, 10415) => t.one(12, avp, rt::view::check::<u32>),
-            (1674, 10415) => t.one(13, avp, rt::view::check::<i32>),
-            (3172, 10415) => t.any(14, 2, avp, rt::view::check::<i32>),
-            (3178, 10415) => t.one(15, avp, MtcProviderInfoView::check),
+            (3124, 10415) => t.one::<rt::view::Value<u32>>(0, avp),
+            (3186, 10415) => t.one::<rt::view::Value<u64>>(1, avp),
+            (3125, 10415) => t.one::<rt::view::DiameterIdentity>(2, avp),
+            (3127, 10415) => t.one::<rt::view::Value<u32>>(3, avp),
+            (3126, 10415) => t.any::<rt::view::Value<u32>>(4, 0, avp),
+            (3187, 10415) => t.any::<rt::view::Value<u64>>(5, 1, avp),
+            (3128, 10415) => t.one::<rt::view::Value<u32>>(6, avp),
+            (3130, 10415) => t.one::<rt::view::Value<rt::data::Time>>(7, avp),
+            (857, 10415) => t.one::<rt::view::Utf8String>(8, avp),
+            (3131, 10415) => t.one::<rt::view::Value<u32>>(9, avp),
+            (3129, 10415) => {
+                t.one::<rt::view::Group<UeReachabilityConfigurationView<'a>>>(10, avp)
+            }
+            (3135, 10415) => {
+                t.one::<
+                        rt::view::Group<LocationInformationConfigurationView<'a>>,
+                    >(11, avp)
+            }
+            (3138, 10415) => t.one::<rt::view::Value<u32>>(12, avp),
+            (1674, 10415) => t.one::<rt::view::Value<i32>>(13, avp),
+            (3172, 10415) => t.any::<rt::view::Value<i32>>(14, 2, avp),
+            (3178, 10415) => t.one::<rt::view::Group<MtcProviderInfoView<'a>>>(15, avp),
             (3180, 10415) => {
-                t.one(16, avp, PdnConnectivityStatusConfigurationView::check)
+                t.one::<
+                        rt::view::Group<PdnConnectivityStatusConfigurationView<'a>>,
+                    >(16, avp)
             }
             (4306, 10415) => {
-                t.any(
-                    17,
-                    3,
-                    avp,
-                    super::ts29128::NumberOfUePerLocationConfigurationView::check,
-                )
+                t.any::<
+                        rt::view::Group<
+                            super::ts29128::NumberOfUePerLocationConfigurationView<'a>,
+                        >,
+                    >(17, 3, avp)
             }
             _ => t.extra(),
         }
@@ -10798,31 +10813,41 @@ impl<'a> rt::view::Step<'a> for MonitoringEventReportView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (3124, 10415) => t.one(0, avp, rt::view::check::<u32>),
-            (3186, 10415) => t.one(1, avp, rt::view::check::<u64>),
-            (3125, 10415) => t.one(2, avp, rt::view::check_diameter_identity),
-            (3140, 10415) => t.one(3, avp, rt::view::check::<u32>),
-            (4325, 10415) => t.one(4, avp, rt::view::check::<u32>),
+            (3124, 10415) => t.one::<rt::view::Value<u32>>(0, avp),
+            (3186, 10415) => t.one::<rt::view::Value<u64>>(1, avp),
+            (3125, 10415) => t.one::<rt::view::DiameterIdentity>(2, avp),
+            (3140, 10415) => t.one::<rt::view::Value<u32>>(3, avp),
+            (4325, 10415) => t.one::<rt::view::Value<u32>>(4, avp),
             (1496, 10415) => {
-                t.one(5, avp, super::ts29272::EpsLocationInformationView::check)
+                t.one::<
+                        rt::view::Group<super::ts29272::EpsLocationInformationView<'a>>,
+                    >(5, avp)
             }
-            (3127, 10415) => t.one(6, avp, rt::view::check::<u32>),
-            (3162, 10415) => t.one(7, avp, rt::view::check::<u32>),
+            (3127, 10415) => t.one::<rt::view::Value<u32>>(6, avp),
+            (3162, 10415) => t.one::<rt::view::Value<u32>>(7, avp),
             (4322, 10415) => {
-                t.one(8, avp, super::ts29128::IdleStatusIndicationView::check)
+                t.one::<
+                        rt::view::Group<super::ts29128::IdleStatusIndicationView<'a>>,
+                    >(8, avp)
             }
-            (3329, 10415) => t.one(9, avp, rt::view::check::<rt::data::Time>),
+            (3329, 10415) => t.one::<rt::view::Value<rt::data::Time>>(9, avp),
             (4300, 10415) => {
-                t.one(
-                    10,
-                    avp,
-                    super::ts29128::CommunicationFailureInformationView::check,
-                )
+                t.one::<
+                        rt::view::Group<
+                            super::ts29128::CommunicationFailureInformationView<'a>,
+                        >,
+                    >(10, avp)
             }
             (4307, 10415) => {
-                t.any(11, 0, avp, super::ts29128::NumberOfUePerLocationReportView::check)
+                t.any::<
+                        rt::view::Group<
+                            super::ts29128::NumberOfUePerLocationReportView<'a>,
+                        >,
+                    >(11, 0, avp)
             }
-            (3181, 10415) => t.one(12, avp, PdnConnectivityStatusReportView::check),
+            (3181, 10415) => {
+                t.one::<rt::view::Group<PdnConnectivityStatusReportView<'a>>>(12, avp)
+            }
             _ => t.extra(),
         }
     }
@@ -10987,9 +11012,9 @@ impl<'a> rt::view::Step<'a> for UeReachabilityConfigurationView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (3132, 10415) => t.one(0, avp, rt::view::check::<u32>),
-            (3133, 10415) => t.one(1, avp, rt::view::check::<u32>),
-            (3134, 10415) => t.one(2, avp, rt::view::check::<u32>),
+            (3132, 10415) => t.one::<rt::view::Value<u32>>(0, avp),
+            (3133, 10415) => t.one::<rt::view::Value<u32>>(1, avp),
+            (3134, 10415) => t.one::<rt::view::Value<u32>>(2, avp),
             _ => t.extra(),
         }
     }
@@ -11160,9 +11185,9 @@ impl<'a> rt::view::Step<'a> for LocationInformationConfigurationView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (3136, 10415) => t.one(0, avp, rt::view::check::<u32>),
-            (3137, 10415) => t.one(1, avp, rt::view::check::<u32>),
-            (3117, 10415) => t.one(2, avp, rt::view::check::<u32>),
+            (3136, 10415) => t.one::<rt::view::Value<u32>>(0, avp),
+            (3137, 10415) => t.one::<rt::view::Value<u32>>(1, avp),
+            (3117, 10415) => t.one::<rt::view::Value<u32>>(2, avp),
             _ => t.extra(),
         }
     }
@@ -11342,10 +11367,10 @@ impl<'a> rt::view::Step<'a> for MonitoringEventConfigStatusView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (3152, 10415) => t.any(0, 0, avp, ServiceReportView::check),
-            (3124, 10415) => t.one(1, avp, rt::view::check::<u32>),
-            (3186, 10415) => t.one(2, avp, rt::view::check::<u64>),
-            (3125, 10415) => t.one(3, avp, rt::view::check_diameter_identity),
+            (3152, 10415) => t.any::<rt::view::Group<ServiceReportView<'a>>>(0, 0, avp),
+            (3124, 10415) => t.one::<rt::view::Value<u32>>(1, avp),
+            (3186, 10415) => t.one::<rt::view::Value<u64>>(2, avp),
+            (3125, 10415) => t.one::<rt::view::DiameterIdentity>(3, avp),
             _ => t.extra(),
         }
     }
@@ -11496,8 +11521,8 @@ impl<'a> rt::view::Step<'a> for SupportedServicesView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (3144, 10415) => t.one(0, avp, rt::view::check::<u64>),
-            (3153, 10415) => t.one(1, avp, rt::view::check::<u32>),
+            (3144, 10415) => t.one::<rt::view::Value<u64>>(0, avp),
+            (3153, 10415) => t.one::<rt::view::Value<u32>>(1, avp),
             _ => t.extra(),
         }
     }
@@ -11655,8 +11680,8 @@ impl<'a> rt::view::Step<'a> for ServiceResultView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (266, 0) => t.one(0, avp, rt::view::check::<u32>),
-            (3147, 10415) => t.one(1, avp, rt::view::check::<u32>),
+            (266, 0) => t.one::<rt::view::Value<u32>>(0, avp),
+            (3147, 10415) => t.one::<rt::view::Value<u32>>(1, avp),
             _ => t.extra(),
         }
     }
@@ -11791,8 +11816,8 @@ impl<'a> rt::view::Step<'a> for NiddAuthorizationRequestView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (493, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (3159, 10415) => t.one(1, avp, rt::view::check::<rt::data::Time>),
+            (493, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (3159, 10415) => t.one::<rt::view::Value<rt::data::Time>>(1, avp),
             _ => t.extra(),
         }
     }
@@ -11913,10 +11938,10 @@ impl<'a> rt::view::Step<'a> for NiddAuthorizationResponseView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (701, 10415) => t.one(0, avp, rt::view::no_check),
-            (1, 0) => t.one(1, avp, rt::view::check_utf8_string),
-            (3111, 10415) => t.one(2, avp, rt::view::check_utf8_string),
-            (3160, 10415) => t.one(3, avp, rt::view::check::<rt::data::Time>),
+            (701, 10415) => t.one::<rt::view::NoCheck>(0, avp),
+            (1, 0) => t.one::<rt::view::Utf8String>(1, avp),
+            (3111, 10415) => t.one::<rt::view::Utf8String>(2, avp),
+            (3160, 10415) => t.one::<rt::view::Value<rt::data::Time>>(3, avp),
             _ => t.extra(),
         }
     }
@@ -12057,8 +12082,8 @@ impl<'a> rt::view::Step<'a> for ServiceReportView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (3146, 10415) => t.one(0, avp, ServiceResultView::check),
-            (3153, 10415) => t.one(1, avp, rt::view::check::<u32>),
+            (3146, 10415) => t.one::<rt::view::Group<ServiceResultView<'a>>>(0, avp),
+            (3153, 10415) => t.one::<rt::view::Value<u32>>(1, avp),
             _ => t.extra(),
         }
     }
@@ -12194,8 +12219,8 @@ impl<'a> rt::view::Step<'a> for EnhancedCoverageRestrictionView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (3157, 10415) => t.one(0, avp, RestrictedPlmnListView::check),
-            (3158, 10415) => t.one(1, avp, AllowedPlmnListView::check),
+            (3157, 10415) => t.one::<rt::view::Group<RestrictedPlmnListView<'a>>>(0, avp),
+            (3158, 10415) => t.one::<rt::view::Group<AllowedPlmnListView<'a>>>(1, avp),
             _ => t.extra(),
         }
     }
@@ -12306,8 +12331,10 @@ impl<'a> rt::view::Step<'a> for EnhancedCoverageRestrictionDataView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (3155, 10415) => t.one(0, avp, EnhancedCoverageRestrictionView::check),
-            (1407, 10415) => t.one(1, avp, rt::view::no_check),
+            (3155, 10415) => {
+                t.one::<rt::view::Group<EnhancedCoverageRestrictionView<'a>>>(0, avp)
+            }
+            (1407, 10415) => t.one::<rt::view::NoCheck>(1, avp),
             _ => t.extra(),
         }
     }
@@ -12418,7 +12445,7 @@ impl<'a> rt::view::Step<'a> for RestrictedPlmnListView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (1407, 10415) => t.any(0, 0, avp, rt::view::no_check),
+            (1407, 10415) => t.any::<rt::view::NoCheck>(0, 0, avp),
             _ => t.extra(),
         }
     }
@@ -12530,7 +12557,7 @@ impl<'a> rt::view::Step<'a> for AllowedPlmnListView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (1407, 10415) => t.any(0, 0, avp, rt::view::no_check),
+            (1407, 10415) => t.any::<rt::view::NoCheck>(0, 0, avp),
             _ => t.extra(),
         }
     }
@@ -12642,7 +12669,7 @@ impl<'a> rt::view::Step<'a> for NiddAuthorizationUpdateView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (3169, 10415) => t.any(0, 0, avp, ApnValidityTimeView::check),
+            (3169, 10415) => t.any::<rt::view::Group<ApnValidityTimeView<'a>>>(0, 0, avp),
             _ => t.extra(),
         }
     }
@@ -12771,10 +12798,14 @@ impl<'a> rt::view::Step<'a> for GroupMonitoringEventReportView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (3124, 10415) => t.one(0, avp, rt::view::check::<u32>),
-            (3186, 10415) => t.one(1, avp, rt::view::check::<u64>),
-            (3125, 10415) => t.one(2, avp, rt::view::check_diameter_identity),
-            (3166, 10415) => t.any(3, 0, avp, GroupMonitoringEventReportItemView::check),
+            (3124, 10415) => t.one::<rt::view::Value<u32>>(0, avp),
+            (3186, 10415) => t.one::<rt::view::Value<u64>>(1, avp),
+            (3125, 10415) => t.one::<rt::view::DiameterIdentity>(2, avp),
+            (3166, 10415) => {
+                t.any::<
+                        rt::view::Group<GroupMonitoringEventReportItemView<'a>>,
+                    >(3, 0, avp)
+            }
             _ => t.extra(),
         }
     }
@@ -12942,18 +12973,20 @@ impl<'a> rt::view::Step<'a> for GroupMonitoringEventReportItemView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (3102, 10415) => t.one(0, avp, UserIdentifierView::check),
-            (1407, 10415) => t.one(1, avp, rt::view::no_check),
-            (3139, 10415) => t.one(2, avp, rt::view::check::<u32>),
-            (3141, 10415) => t.one(3, avp, rt::view::check::<u32>),
-            (3140, 10415) => t.one(4, avp, rt::view::check::<u32>),
-            (3329, 10415) => t.one(5, avp, rt::view::check::<rt::data::Time>),
+            (3102, 10415) => t.one::<rt::view::Group<UserIdentifierView<'a>>>(0, avp),
+            (1407, 10415) => t.one::<rt::view::NoCheck>(1, avp),
+            (3139, 10415) => t.one::<rt::view::Value<u32>>(2, avp),
+            (3141, 10415) => t.one::<rt::view::Value<u32>>(3, avp),
+            (3140, 10415) => t.one::<rt::view::Value<u32>>(4, avp),
+            (3329, 10415) => t.one::<rt::view::Value<rt::data::Time>>(5, avp),
             (1496, 10415) => {
-                t.one(6, avp, super::ts29272::EpsLocationInformationView::check)
+                t.one::<
+                        rt::view::Group<super::ts29272::EpsLocationInformationView<'a>>,
+                    >(6, avp)
             }
-            (3127, 10415) => t.one(7, avp, rt::view::check::<u32>),
-            (3152, 10415) => t.one(8, avp, ServiceReportView::check),
-            (3154, 10415) => t.one(9, avp, rt::view::check::<u32>),
+            (3127, 10415) => t.one::<rt::view::Value<u32>>(7, avp),
+            (3152, 10415) => t.one::<rt::view::Group<ServiceReportView<'a>>>(8, avp),
+            (3154, 10415) => t.one::<rt::view::Value<u32>>(9, avp),
             _ => t.extra(),
         }
     }
@@ -13064,8 +13097,8 @@ impl<'a> rt::view::Step<'a> for ApnValidityTimeView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (3160, 10415) => t.one(0, avp, rt::view::check::<rt::data::Time>),
-            (493, 0) => t.one(1, avp, rt::view::check_utf8_string),
+            (3160, 10415) => t.one::<rt::view::Value<rt::data::Time>>(0, avp),
+            (493, 0) => t.one::<rt::view::Utf8String>(1, avp),
             _ => t.extra(),
         }
     }
@@ -13219,14 +13252,14 @@ impl<'a> rt::view::Step<'a> for SuggestedNetworkConfigurationView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (3124, 10415) => t.one(0, avp, rt::view::check::<u32>),
-            (3186, 10415) => t.one(1, avp, rt::view::check::<u64>),
-            (3125, 10415) => t.one(2, avp, rt::view::check_diameter_identity),
-            (3126, 10415) => t.any(3, 0, avp, rt::view::check::<u32>),
-            (3187, 10415) => t.any(4, 1, avp, rt::view::check::<u64>),
-            (1619, 10415) => t.one(5, avp, rt::view::check::<u32>),
-            (4324, 10415) => t.one(6, avp, rt::view::check::<u32>),
-            (1674, 10415) => t.one(7, avp, rt::view::check::<i32>),
+            (3124, 10415) => t.one::<rt::view::Value<u32>>(0, avp),
+            (3186, 10415) => t.one::<rt::view::Value<u64>>(1, avp),
+            (3125, 10415) => t.one::<rt::view::DiameterIdentity>(2, avp),
+            (3126, 10415) => t.any::<rt::view::Value<u32>>(3, 0, avp),
+            (3187, 10415) => t.any::<rt::view::Value<u64>>(4, 1, avp),
+            (1619, 10415) => t.one::<rt::view::Value<u32>>(5, avp),
+            (4324, 10415) => t.one::<rt::view::Value<u32>>(6, avp),
+            (1674, 10415) => t.one::<rt::view::Value<i32>>(7, avp),
             _ => t.extra(),
         }
     }
@@ -13348,10 +13381,10 @@ impl<'a> rt::view::Step<'a> for MonitoringEventReportStatusView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (3124, 10415) => t.one(0, avp, rt::view::check::<u32>),
-            (3186, 10415) => t.one(1, avp, rt::view::check::<u64>),
-            (3125, 10415) => t.one(2, avp, rt::view::check_diameter_identity),
-            (3152, 10415) => t.one(3, avp, ServiceReportView::check),
+            (3124, 10415) => t.one::<rt::view::Value<u32>>(0, avp),
+            (3186, 10415) => t.one::<rt::view::Value<u64>>(1, avp),
+            (3125, 10415) => t.one::<rt::view::DiameterIdentity>(2, avp),
+            (3152, 10415) => t.one::<rt::view::Group<ServiceReportView<'a>>>(3, avp),
             _ => t.extra(),
         }
     }
@@ -13462,7 +13495,7 @@ impl<'a> rt::view::Step<'a> for AdditionalidentifiersView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (3111, 10415) => t.any(0, 0, avp, rt::view::check_utf8_string),
+            (3111, 10415) => t.any::<rt::view::Utf8String>(0, 0, avp),
             _ => t.extra(),
         }
     }
@@ -13574,9 +13607,9 @@ impl<'a> rt::view::Step<'a> for GroupUserIdentifierView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (1, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (701, 10415) => t.one(1, avp, rt::view::no_check),
-            (3111, 10415) => t.one(2, avp, rt::view::check_utf8_string),
+            (1, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (701, 10415) => t.one::<rt::view::NoCheck>(1, avp),
+            (3111, 10415) => t.one::<rt::view::Utf8String>(2, avp),
             _ => t.extra(),
         }
     }
@@ -13707,7 +13740,7 @@ impl<'a> rt::view::Step<'a> for MtcProviderInfoView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (3179, 10415) => t.one(0, avp, rt::view::check_utf8_string),
+            (3179, 10415) => t.one::<rt::view::Utf8String>(0, avp),
             _ => t.extra(),
         }
     }
@@ -13860,7 +13893,7 @@ impl<'a> rt::view::Step<'a> for PdnConnectivityStatusConfigurationView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (493, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (493, 0) => t.one::<rt::view::Utf8String>(0, avp),
             _ => t.extra(),
         }
     }
@@ -14053,11 +14086,11 @@ impl<'a> rt::view::Step<'a> for PdnConnectivityStatusReportView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (493, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (3182, 10415) => t.one(1, avp, rt::view::check::<u32>),
-            (1456, 10415) => t.one(2, avp, rt::view::check::<i32>),
-            (1681, 10415) => t.one(3, avp, rt::view::check::<i32>),
-            (848, 10415) => t.many(4, 0, 2, avp, rt::view::check::<rt::data::Address>),
+            (493, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (3182, 10415) => t.one::<rt::view::Value<u32>>(1, avp),
+            (1456, 10415) => t.one::<rt::view::Value<i32>>(2, avp),
+            (1681, 10415) => t.one::<rt::view::Value<i32>>(3, avp),
+            (848, 10415) => t.many::<rt::view::Value<rt::data::Address>>(4, 0, 2, avp),
             _ => t.extra(),
         }
     }
@@ -14366,27 +14399,37 @@ impl<'a> rt::view::Step<'a> for SubscriberInformationRequestView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (301, 0) => t.one::<rt::view::Value<i32>>(1, avp),
             (260, 0) => {
-                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
+                t.one::<
+                        rt::view::Group<super::base::VendorSpecificApplicationIdView<'a>>,
+                    >(2, avp)
             }
-            (277, 0) => t.one(3, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(5, avp, rt::view::check_diameter_identity),
-            (293, 0) => t.one(6, avp, rt::view::check_diameter_identity),
-            (283, 0) => t.one(7, avp, rt::view::check_diameter_identity),
-            (3102, 10415) => t.one(8, avp, UserIdentifierView::check),
-            (3103, 10415) => t.one(9, avp, rt::view::check::<i32>),
-            (3104, 10415) => t.one(10, avp, rt::view::no_check),
-            (3105, 10415) => t.one(11, avp, ServiceParametersView::check),
-            (3110, 10415) => t.one(12, avp, rt::view::check::<u32>),
-            (621, 0) => t.one(13, avp, super::doic::OcSupportedFeaturesView::check),
+            (277, 0) => t.one::<rt::view::Value<i32>>(3, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(4, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(5, avp),
+            (293, 0) => t.one::<rt::view::DiameterIdentity>(6, avp),
+            (283, 0) => t.one::<rt::view::DiameterIdentity>(7, avp),
+            (3102, 10415) => t.one::<rt::view::Group<UserIdentifierView<'a>>>(8, avp),
+            (3103, 10415) => t.one::<rt::view::Value<i32>>(9, avp),
+            (3104, 10415) => t.one::<rt::view::NoCheck>(10, avp),
+            (3105, 10415) => t.one::<rt::view::Group<ServiceParametersView<'a>>>(11, avp),
+            (3110, 10415) => t.one::<rt::view::Value<u32>>(12, avp),
+            (621, 0) => {
+                t.one::<
+                        rt::view::Group<super::doic::OcSupportedFeaturesView<'a>>,
+                    >(13, avp)
+            }
             (628, 10415) => {
-                t.any(14, 0, avp, super::ts29229::SupportedFeaturesView::check)
+                t.any::<
+                        rt::view::Group<super::ts29229::SupportedFeaturesView<'a>>,
+                    >(14, 0, avp)
             }
-            (284, 0) => t.any(15, 1, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(16, 2, avp, rt::view::check_diameter_identity),
+            (284, 0) => {
+                t.any::<rt::view::Group<super::base::ProxyInfoView<'a>>>(15, 1, avp)
+            }
+            (282, 0) => t.any::<rt::view::DiameterIdentity>(16, 2, avp),
             _ => t.extra(),
         }
     }
@@ -14673,27 +14716,41 @@ impl<'a> rt::view::Step<'a> for SubscriberInformationAnswerView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (301, 0) => t.one::<rt::view::Value<i32>>(1, avp),
             (260, 0) => {
-                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
+                t.one::<
+                        rt::view::Group<super::base::VendorSpecificApplicationIdView<'a>>,
+                    >(2, avp)
             }
-            (277, 0) => t.one(3, avp, rt::view::check::<i32>),
-            (268, 0) => t.one(4, avp, rt::view::check::<u32>),
-            (297, 0) => t.one(5, avp, super::base::ExperimentalResultView::check),
-            (264, 0) => t.one(6, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(7, avp, rt::view::check_diameter_identity),
-            (3102, 10415) => t.one(8, avp, UserIdentifierView::check),
-            (3107, 10415) => t.one(9, avp, ServiceDataView::check),
-            (621, 0) => t.one(10, avp, super::doic::OcSupportedFeaturesView::check),
-            (623, 0) => t.one(11, avp, super::doic::OcOlrView::check),
-            (650, 0) => t.any(12, 0, avp, super::rfc8583::LoadView::check),
+            (277, 0) => t.one::<rt::view::Value<i32>>(3, avp),
+            (268, 0) => t.one::<rt::view::Value<u32>>(4, avp),
+            (297, 0) => {
+                t.one::<rt::view::Group<super::base::ExperimentalResultView<'a>>>(5, avp)
+            }
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(6, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(7, avp),
+            (3102, 10415) => t.one::<rt::view::Group<UserIdentifierView<'a>>>(8, avp),
+            (3107, 10415) => t.one::<rt::view::Group<ServiceDataView<'a>>>(9, avp),
+            (621, 0) => {
+                t.one::<
+                        rt::view::Group<super::doic::OcSupportedFeaturesView<'a>>,
+                    >(10, avp)
+            }
+            (623, 0) => t.one::<rt::view::Group<super::doic::OcOlrView<'a>>>(11, avp),
+            (650, 0) => {
+                t.any::<rt::view::Group<super::rfc8583::LoadView<'a>>>(12, 0, avp)
+            }
             (628, 10415) => {
-                t.any(13, 1, avp, super::ts29229::SupportedFeaturesView::check)
+                t.any::<
+                        rt::view::Group<super::ts29229::SupportedFeaturesView<'a>>,
+                    >(13, 1, avp)
             }
-            (279, 0) => t.one(14, avp, super::base::FailedAvpView::check),
-            (284, 0) => t.any(15, 2, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(16, 3, avp, rt::view::check_diameter_identity),
+            (279, 0) => t.one::<rt::view::Group<super::base::FailedAvpView<'a>>>(14, avp),
+            (284, 0) => {
+                t.any::<rt::view::Group<super::base::ProxyInfoView<'a>>>(15, 2, avp)
+            }
+            (282, 0) => t.any::<rt::view::DiameterIdentity>(16, 3, avp),
             _ => t.extra(),
         }
     }
@@ -14985,26 +15042,46 @@ impl<'a> rt::view::Step<'a> for ConfigurationInformationRequestView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
-            (277, 0) => t.one(2, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(3, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (293, 0) => t.one(5, avp, rt::view::check_diameter_identity),
-            (283, 0) => t.one(6, avp, rt::view::check_diameter_identity),
-            (3102, 10415) => t.one(7, avp, UserIdentifierView::check),
-            (621, 0) => t.one(8, avp, super::doic::OcSupportedFeaturesView::check),
-            (628, 10415) => {
-                t.any(9, 0, avp, super::ts29229::SupportedFeaturesView::check)
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (301, 0) => t.one::<rt::view::Value<i32>>(1, avp),
+            (277, 0) => t.one::<rt::view::Value<i32>>(2, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(3, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(4, avp),
+            (293, 0) => t.one::<rt::view::DiameterIdentity>(5, avp),
+            (283, 0) => t.one::<rt::view::DiameterIdentity>(6, avp),
+            (3102, 10415) => t.one::<rt::view::Group<UserIdentifierView<'a>>>(7, avp),
+            (621, 0) => {
+                t.one::<
+                        rt::view::Group<super::doic::OcSupportedFeaturesView<'a>>,
+                    >(8, avp)
             }
-            (3122, 10415) => t.any(10, 1, avp, MonitoringEventConfigurationView::check),
-            (3145, 10415) => t.one(11, avp, rt::view::check::<u32>),
-            (3113, 10415) => t.any(12, 2, avp, AeseCommunicationPatternView::check),
-            (3155, 10415) => t.one(13, avp, EnhancedCoverageRestrictionView::check),
-            (3163, 10415) => t.one(14, avp, rt::view::check::<u32>),
-            (3170, 10415) => t.any(15, 3, avp, SuggestedNetworkConfigurationView::check),
-            (284, 0) => t.any(16, 4, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(17, 5, avp, rt::view::check_diameter_identity),
+            (628, 10415) => {
+                t.any::<
+                        rt::view::Group<super::ts29229::SupportedFeaturesView<'a>>,
+                    >(9, 0, avp)
+            }
+            (3122, 10415) => {
+                t.any::<
+                        rt::view::Group<MonitoringEventConfigurationView<'a>>,
+                    >(10, 1, avp)
+            }
+            (3145, 10415) => t.one::<rt::view::Value<u32>>(11, avp),
+            (3113, 10415) => {
+                t.any::<rt::view::Group<AeseCommunicationPatternView<'a>>>(12, 2, avp)
+            }
+            (3155, 10415) => {
+                t.one::<rt::view::Group<EnhancedCoverageRestrictionView<'a>>>(13, avp)
+            }
+            (3163, 10415) => t.one::<rt::view::Value<u32>>(14, avp),
+            (3170, 10415) => {
+                t.any::<
+                        rt::view::Group<SuggestedNetworkConfigurationView<'a>>,
+                    >(15, 3, avp)
+            }
+            (284, 0) => {
+                t.any::<rt::view::Group<super::base::ProxyInfoView<'a>>>(16, 4, avp)
+            }
+            (282, 0) => t.any::<rt::view::DiameterIdentity>(17, 5, avp),
             _ => t.extra(),
         }
     }
@@ -15339,31 +15416,49 @@ impl<'a> rt::view::Step<'a> for ConfigurationInformationAnswerView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
-            (268, 0) => t.one(2, avp, rt::view::check::<u32>),
-            (297, 0) => t.one(3, avp, super::base::ExperimentalResultView::check),
-            (277, 0) => t.one(4, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(5, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(6, avp, rt::view::check_diameter_identity),
-            (621, 0) => t.one(7, avp, super::doic::OcSupportedFeaturesView::check),
-            (623, 0) => t.one(8, avp, super::doic::OcOlrView::check),
-            (650, 0) => t.any(9, 0, avp, super::rfc8583::LoadView::check),
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (301, 0) => t.one::<rt::view::Value<i32>>(1, avp),
+            (268, 0) => t.one::<rt::view::Value<u32>>(2, avp),
+            (297, 0) => {
+                t.one::<rt::view::Group<super::base::ExperimentalResultView<'a>>>(3, avp)
+            }
+            (277, 0) => t.one::<rt::view::Value<i32>>(4, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(5, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(6, avp),
+            (621, 0) => {
+                t.one::<
+                        rt::view::Group<super::doic::OcSupportedFeaturesView<'a>>,
+                    >(7, avp)
+            }
+            (623, 0) => t.one::<rt::view::Group<super::doic::OcOlrView<'a>>>(8, avp),
+            (650, 0) => t.any::<rt::view::Group<super::rfc8583::LoadView<'a>>>(9, 0, avp),
             (628, 10415) => {
-                t.any(10, 1, avp, super::ts29229::SupportedFeaturesView::check)
+                t.any::<
+                        rt::view::Group<super::ts29229::SupportedFeaturesView<'a>>,
+                    >(10, 1, avp)
             }
-            (3102, 10415) => t.one(11, avp, UserIdentifierView::check),
-            (3123, 10415) => t.any(12, 2, avp, MonitoringEventReportView::check),
-            (3142, 10415) => t.any(13, 3, avp, MonitoringEventConfigStatusView::check),
+            (3102, 10415) => t.one::<rt::view::Group<UserIdentifierView<'a>>>(11, avp),
+            (3123, 10415) => {
+                t.any::<rt::view::Group<MonitoringEventReportView<'a>>>(12, 2, avp)
+            }
+            (3142, 10415) => {
+                t.any::<rt::view::Group<MonitoringEventConfigStatusView<'a>>>(13, 3, avp)
+            }
             (3120, 10415) => {
-                t.any(14, 4, avp, AeseCommunicationPatternConfigStatusView::check)
+                t.any::<
+                        rt::view::Group<AeseCommunicationPatternConfigStatusView<'a>>,
+                    >(14, 4, avp)
             }
-            (3143, 10415) => t.any(15, 5, avp, SupportedServicesView::check),
-            (3154, 10415) => t.one(16, avp, rt::view::check::<u32>),
-            (3164, 10415) => t.one(17, avp, rt::view::check::<u32>),
-            (279, 0) => t.one(18, avp, super::base::FailedAvpView::check),
-            (284, 0) => t.any(19, 6, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(20, 7, avp, rt::view::check_diameter_identity),
+            (3143, 10415) => {
+                t.any::<rt::view::Group<SupportedServicesView<'a>>>(15, 5, avp)
+            }
+            (3154, 10415) => t.one::<rt::view::Value<u32>>(16, avp),
+            (3164, 10415) => t.one::<rt::view::Value<u32>>(17, avp),
+            (279, 0) => t.one::<rt::view::Group<super::base::FailedAvpView<'a>>>(18, avp),
+            (284, 0) => {
+                t.any::<rt::view::Group<super::base::ProxyInfoView<'a>>>(19, 6, avp)
+            }
+            (282, 0) => t.any::<rt::view::DiameterIdentity>(20, 7, avp),
             _ => t.extra(),
         }
     }
@@ -15613,22 +15708,34 @@ impl<'a> rt::view::Step<'a> for ReportingInformationRequestView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
-            (277, 0) => t.one(2, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(3, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (293, 0) => t.one(5, avp, rt::view::check_diameter_identity),
-            (283, 0) => t.one(6, avp, rt::view::check_diameter_identity),
-            (621, 0) => t.one(7, avp, super::doic::OcSupportedFeaturesView::check),
-            (628, 10415) => {
-                t.any(8, 0, avp, super::ts29229::SupportedFeaturesView::check)
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (301, 0) => t.one::<rt::view::Value<i32>>(1, avp),
+            (277, 0) => t.one::<rt::view::Value<i32>>(2, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(3, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(4, avp),
+            (293, 0) => t.one::<rt::view::DiameterIdentity>(5, avp),
+            (283, 0) => t.one::<rt::view::DiameterIdentity>(6, avp),
+            (621, 0) => {
+                t.one::<
+                        rt::view::Group<super::doic::OcSupportedFeaturesView<'a>>,
+                    >(7, avp)
             }
-            (3167, 10415) => t.one(9, avp, rt::view::check::<u32>),
-            (3123, 10415) => t.any(10, 1, avp, MonitoringEventReportView::check),
-            (3165, 10415) => t.any(11, 2, avp, GroupMonitoringEventReportView::check),
-            (284, 0) => t.any(12, 3, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(13, 4, avp, rt::view::check_diameter_identity),
+            (628, 10415) => {
+                t.any::<
+                        rt::view::Group<super::ts29229::SupportedFeaturesView<'a>>,
+                    >(8, 0, avp)
+            }
+            (3167, 10415) => t.one::<rt::view::Value<u32>>(9, avp),
+            (3123, 10415) => {
+                t.any::<rt::view::Group<MonitoringEventReportView<'a>>>(10, 1, avp)
+            }
+            (3165, 10415) => {
+                t.any::<rt::view::Group<GroupMonitoringEventReportView<'a>>>(11, 2, avp)
+            }
+            (284, 0) => {
+                t.any::<rt::view::Group<super::base::ProxyInfoView<'a>>>(12, 3, avp)
+            }
+            (282, 0) => t.any::<rt::view::DiameterIdentity>(13, 4, avp),
             _ => t.extra(),
         }
     }
@@ -15896,23 +16003,35 @@ impl<'a> rt::view::Step<'a> for ReportingInformationAnswerView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
-            (268, 0) => t.one(2, avp, rt::view::check::<u32>),
-            (297, 0) => t.one(3, avp, super::base::ExperimentalResultView::check),
-            (277, 0) => t.one(4, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(5, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(6, avp, rt::view::check_diameter_identity),
-            (621, 0) => t.one(7, avp, super::doic::OcSupportedFeaturesView::check),
-            (623, 0) => t.one(8, avp, super::doic::OcOlrView::check),
-            (650, 0) => t.any(9, 0, avp, super::rfc8583::LoadView::check),
-            (628, 10415) => {
-                t.any(10, 1, avp, super::ts29229::SupportedFeaturesView::check)
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (301, 0) => t.one::<rt::view::Value<i32>>(1, avp),
+            (268, 0) => t.one::<rt::view::Value<u32>>(2, avp),
+            (297, 0) => {
+                t.one::<rt::view::Group<super::base::ExperimentalResultView<'a>>>(3, avp)
             }
-            (3171, 10415) => t.any(11, 2, avp, MonitoringEventReportStatusView::check),
-            (279, 0) => t.one(12, avp, super::base::FailedAvpView::check),
-            (284, 0) => t.any(13, 3, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(14, 4, avp, rt::view::check_diameter_identity),
+            (277, 0) => t.one::<rt::view::Value<i32>>(4, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(5, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(6, avp),
+            (621, 0) => {
+                t.one::<
+                        rt::view::Group<super::doic::OcSupportedFeaturesView<'a>>,
+                    >(7, avp)
+            }
+            (623, 0) => t.one::<rt::view::Group<super::doic::OcOlrView<'a>>>(8, avp),
+            (650, 0) => t.any::<rt::view::Group<super::rfc8583::LoadView<'a>>>(9, 0, avp),
+            (628, 10415) => {
+                t.any::<
+                        rt::view::Group<super::ts29229::SupportedFeaturesView<'a>>,
+                    >(10, 1, avp)
+            }
+            (3171, 10415) => {
+                t.any::<rt::view::Group<MonitoringEventReportStatusView<'a>>>(11, 2, avp)
+            }
+            (279, 0) => t.one::<rt::view::Group<super::base::FailedAvpView<'a>>>(12, avp),
+            (284, 0) => {
+                t.any::<rt::view::Group<super::base::ProxyInfoView<'a>>>(13, 3, avp)
+            }
+            (282, 0) => t.any::<rt::view::DiameterIdentity>(14, 4, avp),
             _ => t.extra(),
         }
     }
@@ -16177,24 +16296,38 @@ impl<'a> rt::view::Step<'a> for NiddInformationRequestView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
-            (277, 0) => t.one(2, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(3, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (293, 0) => t.one(5, avp, rt::view::check_diameter_identity),
-            (283, 0) => t.one(6, avp, rt::view::check_diameter_identity),
-            (3102, 10415) => t.one(7, avp, UserIdentifierView::check),
-            (621, 0) => t.one(8, avp, super::doic::OcSupportedFeaturesView::check),
-            (628, 10415) => {
-                t.any(9, 0, avp, super::ts29229::SupportedFeaturesView::check)
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (301, 0) => t.one::<rt::view::Value<i32>>(1, avp),
+            (277, 0) => t.one::<rt::view::Value<i32>>(2, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(3, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(4, avp),
+            (293, 0) => t.one::<rt::view::DiameterIdentity>(5, avp),
+            (283, 0) => t.one::<rt::view::DiameterIdentity>(6, avp),
+            (3102, 10415) => t.one::<rt::view::Group<UserIdentifierView<'a>>>(7, avp),
+            (621, 0) => {
+                t.one::<
+                        rt::view::Group<super::doic::OcSupportedFeaturesView<'a>>,
+                    >(8, avp)
             }
-            (3150, 10415) => t.one(10, avp, NiddAuthorizationRequestView::check),
-            (3161, 10415) => t.one(11, avp, NiddAuthorizationUpdateView::check),
-            (3174, 10415) => t.one(12, avp, rt::view::check::<u32>),
-            (3177, 10415) => t.any(13, 1, avp, GroupUserIdentifierView::check),
-            (284, 0) => t.any(14, 2, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(15, 3, avp, rt::view::check_diameter_identity),
+            (628, 10415) => {
+                t.any::<
+                        rt::view::Group<super::ts29229::SupportedFeaturesView<'a>>,
+                    >(9, 0, avp)
+            }
+            (3150, 10415) => {
+                t.one::<rt::view::Group<NiddAuthorizationRequestView<'a>>>(10, avp)
+            }
+            (3161, 10415) => {
+                t.one::<rt::view::Group<NiddAuthorizationUpdateView<'a>>>(11, avp)
+            }
+            (3174, 10415) => t.one::<rt::view::Value<u32>>(12, avp),
+            (3177, 10415) => {
+                t.any::<rt::view::Group<GroupUserIdentifierView<'a>>>(13, 1, avp)
+            }
+            (284, 0) => {
+                t.any::<rt::view::Group<super::base::ProxyInfoView<'a>>>(14, 2, avp)
+            }
+            (282, 0) => t.any::<rt::view::DiameterIdentity>(15, 3, avp),
             _ => t.extra(),
         }
     }
@@ -16479,25 +16612,39 @@ impl<'a> rt::view::Step<'a> for NiddInformationAnswerView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
-            (268, 0) => t.one(2, avp, rt::view::check::<u32>),
-            (297, 0) => t.one(3, avp, super::base::ExperimentalResultView::check),
-            (277, 0) => t.one(4, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(5, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(6, avp, rt::view::check_diameter_identity),
-            (621, 0) => t.one(7, avp, super::doic::OcSupportedFeaturesView::check),
-            (623, 0) => t.one(8, avp, super::doic::OcOlrView::check),
-            (650, 0) => t.any(9, 0, avp, super::rfc8583::LoadView::check),
-            (628, 10415) => {
-                t.any(10, 1, avp, super::ts29229::SupportedFeaturesView::check)
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (301, 0) => t.one::<rt::view::Value<i32>>(1, avp),
+            (268, 0) => t.one::<rt::view::Value<u32>>(2, avp),
+            (297, 0) => {
+                t.one::<rt::view::Group<super::base::ExperimentalResultView<'a>>>(3, avp)
             }
-            (3151, 10415) => t.one(11, avp, NiddAuthorizationResponseView::check),
-            (3176, 10415) => t.one(12, avp, rt::view::check::<u32>),
-            (3177, 10415) => t.any(13, 2, avp, GroupUserIdentifierView::check),
-            (279, 0) => t.one(14, avp, super::base::FailedAvpView::check),
-            (284, 0) => t.any(15, 3, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(16, 4, avp, rt::view::check_diameter_identity),
+            (277, 0) => t.one::<rt::view::Value<i32>>(4, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(5, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(6, avp),
+            (621, 0) => {
+                t.one::<
+                        rt::view::Group<super::doic::OcSupportedFeaturesView<'a>>,
+                    >(7, avp)
+            }
+            (623, 0) => t.one::<rt::view::Group<super::doic::OcOlrView<'a>>>(8, avp),
+            (650, 0) => t.any::<rt::view::Group<super::rfc8583::LoadView<'a>>>(9, 0, avp),
+            (628, 10415) => {
+                t.any::<
+                        rt::view::Group<super::ts29229::SupportedFeaturesView<'a>>,
+                    >(10, 1, avp)
+            }
+            (3151, 10415) => {
+                t.one::<rt::view::Group<NiddAuthorizationResponseView<'a>>>(11, avp)
+            }
+            (3176, 10415) => t.one::<rt::view::Value<u32>>(12, avp),
+            (3177, 10415) => {
+                t.any::<rt::view::Group<GroupUserIdentifierView<'a>>>(13, 2, avp)
+            }
+            (279, 0) => t.one::<rt::view::Group<super::base::FailedAvpView<'a>>>(14, avp),
+            (284, 0) => {
+                t.any::<rt::view::Group<super::base::ProxyInfoView<'a>>>(15, 3, avp)
+            }
+            (282, 0) => t.any::<rt::view::DiameterIdentity>(16, 4, avp),
             _ => t.extra(),
         }
     }

@@ -5537,8 +5537,8 @@ impl<'a> rt::view::Step<'a> for SmDeliveryFailureCauseView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (3304, 10415) => t.one(0, avp, rt::view::check::<i32>),
-            (3305, 10415) => t.one(1, avp, rt::view::no_check),
+            (3304, 10415) => t.one::<rt::view::Value<i32>>(0, avp),
+            (3305, 10415) => t.one::<rt::view::NoCheck>(1, avp),
             _ => t.extra(),
         }
     }
@@ -5700,12 +5700,24 @@ impl<'a> rt::view::Step<'a> for SmDeliveryOutcomeView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (3317, 10415) => t.one(0, avp, MmeSmDeliveryOutcomeView::check),
-            (3318, 10415) => t.one(1, avp, MscSmDeliveryOutcomeView::check),
-            (3319, 10415) => t.one(2, avp, SgsnSmDeliveryOutcomeView::check),
-            (3320, 10415) => t.one(3, avp, IpSmGwSmDeliveryOutcomeView::check),
-            (3336, 10415) => t.one(4, avp, Smsf3gppSmDeliveryOutcomeView::check),
-            (3337, 10415) => t.one(5, avp, SmsfNon3gppSmDeliveryOutcomeView::check),
+            (3317, 10415) => {
+                t.one::<rt::view::Group<MmeSmDeliveryOutcomeView<'a>>>(0, avp)
+            }
+            (3318, 10415) => {
+                t.one::<rt::view::Group<MscSmDeliveryOutcomeView<'a>>>(1, avp)
+            }
+            (3319, 10415) => {
+                t.one::<rt::view::Group<SgsnSmDeliveryOutcomeView<'a>>>(2, avp)
+            }
+            (3320, 10415) => {
+                t.one::<rt::view::Group<IpSmGwSmDeliveryOutcomeView<'a>>>(3, avp)
+            }
+            (3336, 10415) => {
+                t.one::<rt::view::Group<Smsf3gppSmDeliveryOutcomeView<'a>>>(4, avp)
+            }
+            (3337, 10415) => {
+                t.one::<rt::view::Group<SmsfNon3gppSmDeliveryOutcomeView<'a>>>(5, avp)
+            }
             _ => t.extra(),
         }
     }
@@ -5816,8 +5828,8 @@ impl<'a> rt::view::Step<'a> for MmeSmDeliveryOutcomeView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (3321, 10415) => t.one(0, avp, rt::view::check::<i32>),
-            (3322, 10415) => t.one(1, avp, rt::view::check::<u32>),
+            (3321, 10415) => t.one::<rt::view::Value<i32>>(0, avp),
+            (3322, 10415) => t.one::<rt::view::Value<u32>>(1, avp),
             _ => t.extra(),
         }
     }
@@ -5928,8 +5940,8 @@ impl<'a> rt::view::Step<'a> for MscSmDeliveryOutcomeView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (3321, 10415) => t.one(0, avp, rt::view::check::<i32>),
-            (3322, 10415) => t.one(1, avp, rt::view::check::<u32>),
+            (3321, 10415) => t.one::<rt::view::Value<i32>>(0, avp),
+            (3322, 10415) => t.one::<rt::view::Value<u32>>(1, avp),
             _ => t.extra(),
         }
     }
@@ -6040,8 +6052,8 @@ impl<'a> rt::view::Step<'a> for SgsnSmDeliveryOutcomeView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (3321, 10415) => t.one(0, avp, rt::view::check::<i32>),
-            (3322, 10415) => t.one(1, avp, rt::view::check::<u32>),
+            (3321, 10415) => t.one::<rt::view::Value<i32>>(0, avp),
+            (3322, 10415) => t.one::<rt::view::Value<u32>>(1, avp),
             _ => t.extra(),
         }
     }
@@ -6152,8 +6164,8 @@ impl<'a> rt::view::Step<'a> for IpSmGwSmDeliveryOutcomeView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (3321, 10415) => t.one(0, avp, rt::view::check::<i32>),
-            (3322, 10415) => t.one(1, avp, rt::view::check::<u32>),
+            (3321, 10415) => t.one::<rt::view::Value<i32>>(0, avp),
+            (3322, 10415) => t.one::<rt::view::Value<u32>>(1, avp),
             _ => t.extra(),
         }
     }
@@ -6264,9 +6276,9 @@ impl<'a> rt::view::Step<'a> for SmsmiCorrelationIdView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (3325, 10415) => t.one(0, avp, rt::view::check_utf8_string),
-            (3326, 10415) => t.one(1, avp, rt::view::check_utf8_string),
-            (3327, 10415) => t.one(2, avp, rt::view::check_utf8_string),
+            (3325, 10415) => t.one::<rt::view::Utf8String>(0, avp),
+            (3326, 10415) => t.one::<rt::view::Utf8String>(1, avp),
+            (3327, 10415) => t.one::<rt::view::Utf8String>(2, avp),
             _ => t.extra(),
         }
     }
@@ -6377,8 +6389,8 @@ impl<'a> rt::view::Step<'a> for Smsf3gppSmDeliveryOutcomeView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (3321, 10415) => t.one(0, avp, rt::view::check::<i32>),
-            (3322, 10415) => t.one(1, avp, rt::view::check::<u32>),
+            (3321, 10415) => t.one::<rt::view::Value<i32>>(0, avp),
+            (3322, 10415) => t.one::<rt::view::Value<u32>>(1, avp),
             _ => t.extra(),
         }
     }
@@ -6489,8 +6501,8 @@ impl<'a> rt::view::Step<'a> for SmsfNon3gppSmDeliveryOutcomeView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (3321, 10415) => t.one(0, avp, rt::view::check::<i32>),
-            (3322, 10415) => t.one(1, avp, rt::view::check::<u32>),
+            (3321, 10415) => t.one::<rt::view::Value<i32>>(0, avp),
+            (3322, 10415) => t.one::<rt::view::Value<u32>>(1, avp),
             _ => t.extra(),
         }
     }
@@ -6601,9 +6613,9 @@ impl<'a> rt::view::Step<'a> for Smsf3gppAddressView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (3338, 10415) => t.one(0, avp, rt::view::no_check),
-            (3340, 10415) => t.one(1, avp, rt::view::check_diameter_identity),
-            (3342, 10415) => t.one(2, avp, rt::view::check_diameter_identity),
+            (3338, 10415) => t.one::<rt::view::NoCheck>(0, avp),
+            (3340, 10415) => t.one::<rt::view::DiameterIdentity>(1, avp),
+            (3342, 10415) => t.one::<rt::view::DiameterIdentity>(2, avp),
             _ => t.extra(),
         }
     }
@@ -6714,9 +6726,9 @@ impl<'a> rt::view::Step<'a> for SmsfNon3gppAddressView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (3339, 10415) => t.one(0, avp, rt::view::no_check),
-            (3341, 10415) => t.one(1, avp, rt::view::check_diameter_identity),
-            (3343, 10415) => t.one(2, avp, rt::view::check_diameter_identity),
+            (3339, 10415) => t.one::<rt::view::NoCheck>(0, avp),
+            (3341, 10415) => t.one::<rt::view::DiameterIdentity>(1, avp),
+            (3343, 10415) => t.one::<rt::view::DiameterIdentity>(2, avp),
             _ => t.extra(),
         }
     }
@@ -7007,29 +7019,37 @@ impl<'a> rt::view::Step<'a> for SendRoutingInfoForSmRequestView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (301, 0) => t.one::<rt::view::Value<i32>>(1, avp),
             (260, 0) => {
-                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
+                t.one::<
+                        rt::view::Group<super::base::VendorSpecificApplicationIdView<'a>>,
+                    >(2, avp)
             }
-            (277, 0) => t.one(3, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(5, avp, rt::view::check_diameter_identity),
-            (293, 0) => t.one(6, avp, rt::view::check_diameter_identity),
-            (283, 0) => t.one(7, avp, rt::view::check_diameter_identity),
-            (701, 10415) => t.one(8, avp, rt::view::no_check),
-            (1, 0) => t.one(9, avp, rt::view::check_utf8_string),
-            (3324, 10415) => t.one(10, avp, SmsmiCorrelationIdView::check),
+            (277, 0) => t.one::<rt::view::Value<i32>>(3, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(4, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(5, avp),
+            (293, 0) => t.one::<rt::view::DiameterIdentity>(6, avp),
+            (283, 0) => t.one::<rt::view::DiameterIdentity>(7, avp),
+            (701, 10415) => t.one::<rt::view::NoCheck>(8, avp),
+            (1, 0) => t.one::<rt::view::Utf8String>(9, avp),
+            (3324, 10415) => {
+                t.one::<rt::view::Group<SmsmiCorrelationIdView<'a>>>(10, avp)
+            }
             (628, 10415) => {
-                t.any(11, 0, avp, super::ts29229::SupportedFeaturesView::check)
+                t.any::<
+                        rt::view::Group<super::ts29229::SupportedFeaturesView<'a>>,
+                    >(11, 0, avp)
             }
-            (3300, 10415) => t.one(12, avp, rt::view::no_check),
-            (3308, 10415) => t.one(13, avp, rt::view::check::<i32>),
-            (3309, 10415) => t.one(14, avp, rt::view::no_check),
-            (3310, 10415) => t.one(15, avp, rt::view::check::<u32>),
-            (3311, 10415) => t.one(16, avp, rt::view::check::<i32>),
-            (284, 0) => t.any(17, 1, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(18, 2, avp, rt::view::check_diameter_identity),
+            (3300, 10415) => t.one::<rt::view::NoCheck>(12, avp),
+            (3308, 10415) => t.one::<rt::view::Value<i32>>(13, avp),
+            (3309, 10415) => t.one::<rt::view::NoCheck>(14, avp),
+            (3310, 10415) => t.one::<rt::view::Value<u32>>(15, avp),
+            (3311, 10415) => t.one::<rt::view::Value<i32>>(16, avp),
+            (284, 0) => {
+                t.any::<rt::view::Group<super::base::ProxyInfoView<'a>>>(17, 1, avp)
+            }
+            (282, 0) => t.any::<rt::view::DiameterIdentity>(18, 2, avp),
             _ => t.extra(),
         }
     }
@@ -7351,37 +7371,53 @@ impl<'a> rt::view::Step<'a> for SendRoutingInfoForSmAnswerView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (301, 0) => t.one::<rt::view::Value<i32>>(1, avp),
             (260, 0) => {
-                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
+                t.one::<
+                        rt::view::Group<super::base::VendorSpecificApplicationIdView<'a>>,
+                    >(2, avp)
             }
-            (268, 0) => t.one(3, avp, rt::view::check::<u32>),
-            (297, 0) => t.one(4, avp, super::base::ExperimentalResultView::check),
-            (277, 0) => t.one(5, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(6, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(7, avp, rt::view::check_diameter_identity),
-            (1, 0) => t.one(8, avp, rt::view::check_utf8_string),
+            (268, 0) => t.one::<rt::view::Value<u32>>(3, avp),
+            (297, 0) => {
+                t.one::<rt::view::Group<super::base::ExperimentalResultView<'a>>>(4, avp)
+            }
+            (277, 0) => t.one::<rt::view::Value<i32>>(5, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(6, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(7, avp),
+            (1, 0) => t.one::<rt::view::Utf8String>(8, avp),
             (628, 10415) => {
-                t.any(9, 0, avp, super::ts29229::SupportedFeaturesView::check)
+                t.any::<
+                        rt::view::Group<super::ts29229::SupportedFeaturesView<'a>>,
+                    >(9, 0, avp)
             }
-            (2401, 10415) => t.one(10, avp, super::ts29173::ServingNodeView::check),
+            (2401, 10415) => {
+                t.one::<rt::view::Group<super::ts29173::ServingNodeView<'a>>>(10, avp)
+            }
             (2406, 10415) => {
-                t.one(11, avp, super::ts29173::AdditionalServingNodeView::check)
+                t.one::<
+                        rt::view::Group<super::ts29173::AdditionalServingNodeView<'a>>,
+                    >(11, avp)
             }
-            (3344, 10415) => t.one(12, avp, Smsf3gppAddressView::check),
-            (3345, 10415) => t.one(13, avp, SmsfNon3gppAddressView::check),
-            (2400, 10415) => t.one(14, avp, rt::view::no_check),
-            (3102, 10415) => t.one(15, avp, super::ts29336::UserIdentifierView::check),
-            (3312, 10415) => t.one(16, avp, rt::view::check::<u32>),
-            (3313, 10415) => t.one(17, avp, rt::view::check::<u32>),
-            (3314, 10415) => t.one(18, avp, rt::view::check::<u32>),
-            (3315, 10415) => t.one(19, avp, rt::view::check::<u32>),
-            (3334, 10415) => t.one(20, avp, rt::view::check::<u32>),
-            (3335, 10415) => t.one(21, avp, rt::view::check::<u32>),
-            (279, 0) => t.one(22, avp, super::base::FailedAvpView::check),
-            (284, 0) => t.any(23, 1, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(24, 2, avp, rt::view::check_diameter_identity),
+            (3344, 10415) => t.one::<rt::view::Group<Smsf3gppAddressView<'a>>>(12, avp),
+            (3345, 10415) => {
+                t.one::<rt::view::Group<SmsfNon3gppAddressView<'a>>>(13, avp)
+            }
+            (2400, 10415) => t.one::<rt::view::NoCheck>(14, avp),
+            (3102, 10415) => {
+                t.one::<rt::view::Group<super::ts29336::UserIdentifierView<'a>>>(15, avp)
+            }
+            (3312, 10415) => t.one::<rt::view::Value<u32>>(16, avp),
+            (3313, 10415) => t.one::<rt::view::Value<u32>>(17, avp),
+            (3314, 10415) => t.one::<rt::view::Value<u32>>(18, avp),
+            (3315, 10415) => t.one::<rt::view::Value<u32>>(19, avp),
+            (3334, 10415) => t.one::<rt::view::Value<u32>>(20, avp),
+            (3335, 10415) => t.one::<rt::view::Value<u32>>(21, avp),
+            (279, 0) => t.one::<rt::view::Group<super::base::FailedAvpView<'a>>>(22, avp),
+            (284, 0) => {
+                t.any::<rt::view::Group<super::base::ProxyInfoView<'a>>>(23, 1, avp)
+            }
+            (282, 0) => t.any::<rt::view::DiameterIdentity>(24, 2, avp),
             _ => t.extra(),
         }
     }
@@ -7644,27 +7680,39 @@ impl<'a> rt::view::Step<'a> for AlertServiceCentreRequestView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (301, 0) => t.one::<rt::view::Value<i32>>(1, avp),
             (260, 0) => {
-                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
+                t.one::<
+                        rt::view::Group<super::base::VendorSpecificApplicationIdView<'a>>,
+                    >(2, avp)
             }
-            (277, 0) => t.one(3, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(5, avp, rt::view::check_diameter_identity),
-            (293, 0) => t.one(6, avp, rt::view::check_diameter_identity),
-            (283, 0) => t.one(7, avp, rt::view::check_diameter_identity),
-            (3300, 10415) => t.one(8, avp, rt::view::no_check),
-            (3102, 10415) => t.one(9, avp, super::ts29336::UserIdentifierView::check),
-            (3324, 10415) => t.one(10, avp, SmsmiCorrelationIdView::check),
-            (3329, 10415) => t.one(11, avp, rt::view::check::<rt::data::Time>),
-            (3333, 10415) => t.one(12, avp, rt::view::check::<u32>),
-            (2401, 10415) => t.one(13, avp, super::ts29173::ServingNodeView::check),
+            (277, 0) => t.one::<rt::view::Value<i32>>(3, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(4, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(5, avp),
+            (293, 0) => t.one::<rt::view::DiameterIdentity>(6, avp),
+            (283, 0) => t.one::<rt::view::DiameterIdentity>(7, avp),
+            (3300, 10415) => t.one::<rt::view::NoCheck>(8, avp),
+            (3102, 10415) => {
+                t.one::<rt::view::Group<super::ts29336::UserIdentifierView<'a>>>(9, avp)
+            }
+            (3324, 10415) => {
+                t.one::<rt::view::Group<SmsmiCorrelationIdView<'a>>>(10, avp)
+            }
+            (3329, 10415) => t.one::<rt::view::Value<rt::data::Time>>(11, avp),
+            (3333, 10415) => t.one::<rt::view::Value<u32>>(12, avp),
+            (2401, 10415) => {
+                t.one::<rt::view::Group<super::ts29173::ServingNodeView<'a>>>(13, avp)
+            }
             (628, 10415) => {
-                t.any(14, 0, avp, super::ts29229::SupportedFeaturesView::check)
+                t.any::<
+                        rt::view::Group<super::ts29229::SupportedFeaturesView<'a>>,
+                    >(14, 0, avp)
             }
-            (284, 0) => t.any(15, 1, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(16, 2, avp, rt::view::check_diameter_identity),
+            (284, 0) => {
+                t.any::<rt::view::Group<super::base::ProxyInfoView<'a>>>(15, 1, avp)
+            }
+            (282, 0) => t.any::<rt::view::DiameterIdentity>(16, 2, avp),
             _ => t.extra(),
         }
     }
@@ -7894,22 +7942,30 @@ impl<'a> rt::view::Step<'a> for AlertServiceCentreAnswerView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (301, 0) => t.one::<rt::view::Value<i32>>(1, avp),
             (260, 0) => {
-                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
+                t.one::<
+                        rt::view::Group<super::base::VendorSpecificApplicationIdView<'a>>,
+                    >(2, avp)
             }
-            (268, 0) => t.one(3, avp, rt::view::check::<u32>),
-            (297, 0) => t.one(4, avp, super::base::ExperimentalResultView::check),
-            (277, 0) => t.one(5, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(6, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(7, avp, rt::view::check_diameter_identity),
+            (268, 0) => t.one::<rt::view::Value<u32>>(3, avp),
+            (297, 0) => {
+                t.one::<rt::view::Group<super::base::ExperimentalResultView<'a>>>(4, avp)
+            }
+            (277, 0) => t.one::<rt::view::Value<i32>>(5, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(6, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(7, avp),
             (628, 10415) => {
-                t.any(8, 0, avp, super::ts29229::SupportedFeaturesView::check)
+                t.any::<
+                        rt::view::Group<super::ts29229::SupportedFeaturesView<'a>>,
+                    >(8, 0, avp)
             }
-            (279, 0) => t.one(9, avp, super::base::FailedAvpView::check),
-            (284, 0) => t.any(10, 1, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(11, 2, avp, rt::view::check_diameter_identity),
+            (279, 0) => t.one::<rt::view::Group<super::base::FailedAvpView<'a>>>(9, avp),
+            (284, 0) => {
+                t.any::<rt::view::Group<super::base::ProxyInfoView<'a>>>(10, 1, avp)
+            }
+            (282, 0) => t.any::<rt::view::DiameterIdentity>(11, 2, avp),
             _ => t.extra(),
         }
     }
@@ -8164,26 +8220,36 @@ impl<'a> rt::view::Step<'a> for ReportSmDeliveryStatusRequestView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (301, 0) => t.one::<rt::view::Value<i32>>(1, avp),
             (260, 0) => {
-                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
+                t.one::<
+                        rt::view::Group<super::base::VendorSpecificApplicationIdView<'a>>,
+                    >(2, avp)
             }
-            (277, 0) => t.one(3, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(5, avp, rt::view::check_diameter_identity),
-            (293, 0) => t.one(6, avp, rt::view::check_diameter_identity),
-            (283, 0) => t.one(7, avp, rt::view::check_diameter_identity),
+            (277, 0) => t.one::<rt::view::Value<i32>>(3, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(4, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(5, avp),
+            (293, 0) => t.one::<rt::view::DiameterIdentity>(6, avp),
+            (283, 0) => t.one::<rt::view::DiameterIdentity>(7, avp),
             (628, 10415) => {
-                t.any(8, 0, avp, super::ts29229::SupportedFeaturesView::check)
+                t.any::<
+                        rt::view::Group<super::ts29229::SupportedFeaturesView<'a>>,
+                    >(8, 0, avp)
             }
-            (3102, 10415) => t.one(9, avp, super::ts29336::UserIdentifierView::check),
-            (3324, 10415) => t.one(10, avp, SmsmiCorrelationIdView::check),
-            (3300, 10415) => t.one(11, avp, rt::view::no_check),
-            (3316, 10415) => t.one(12, avp, SmDeliveryOutcomeView::check),
-            (3323, 10415) => t.one(13, avp, rt::view::check::<u32>),
-            (284, 0) => t.any(14, 1, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(15, 2, avp, rt::view::check_diameter_identity),
+            (3102, 10415) => {
+                t.one::<rt::view::Group<super::ts29336::UserIdentifierView<'a>>>(9, avp)
+            }
+            (3324, 10415) => {
+                t.one::<rt::view::Group<SmsmiCorrelationIdView<'a>>>(10, avp)
+            }
+            (3300, 10415) => t.one::<rt::view::NoCheck>(11, avp),
+            (3316, 10415) => t.one::<rt::view::Group<SmDeliveryOutcomeView<'a>>>(12, avp),
+            (3323, 10415) => t.one::<rt::view::Value<u32>>(13, avp),
+            (284, 0) => {
+                t.any::<rt::view::Group<super::base::ProxyInfoView<'a>>>(14, 1, avp)
+            }
+            (282, 0) => t.any::<rt::view::DiameterIdentity>(15, 2, avp),
             _ => t.extra(),
         }
     }
@@ -8425,23 +8491,33 @@ impl<'a> rt::view::Step<'a> for ReportSmDeliveryStatusAnswerView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (301, 0) => t.one::<rt::view::Value<i32>>(1, avp),
             (260, 0) => {
-                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
+                t.one::<
+                        rt::view::Group<super::base::VendorSpecificApplicationIdView<'a>>,
+                    >(2, avp)
             }
-            (268, 0) => t.one(3, avp, rt::view::check::<u32>),
-            (297, 0) => t.one(4, avp, super::base::ExperimentalResultView::check),
-            (277, 0) => t.one(5, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(6, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(7, avp, rt::view::check_diameter_identity),
+            (268, 0) => t.one::<rt::view::Value<u32>>(3, avp),
+            (297, 0) => {
+                t.one::<rt::view::Group<super::base::ExperimentalResultView<'a>>>(4, avp)
+            }
+            (277, 0) => t.one::<rt::view::Value<i32>>(5, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(6, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(7, avp),
             (628, 10415) => {
-                t.any(8, 0, avp, super::ts29229::SupportedFeaturesView::check)
+                t.any::<
+                        rt::view::Group<super::ts29229::SupportedFeaturesView<'a>>,
+                    >(8, 0, avp)
             }
-            (3102, 10415) => t.one(9, avp, super::ts29336::UserIdentifierView::check),
-            (279, 0) => t.one(10, avp, super::base::FailedAvpView::check),
-            (284, 0) => t.any(11, 1, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(12, 2, avp, rt::view::check_diameter_identity),
+            (3102, 10415) => {
+                t.one::<rt::view::Group<super::ts29336::UserIdentifierView<'a>>>(9, avp)
+            }
+            (279, 0) => t.one::<rt::view::Group<super::base::FailedAvpView<'a>>>(10, avp),
+            (284, 0) => {
+                t.any::<rt::view::Group<super::base::ProxyInfoView<'a>>>(11, 1, avp)
+            }
+            (282, 0) => t.any::<rt::view::DiameterIdentity>(12, 2, avp),
             _ => t.extra(),
         }
     }
@@ -8701,27 +8777,37 @@ impl<'a> rt::view::Step<'a> for MoForwardShortMessageRequestView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (301, 0) => t.one::<rt::view::Value<i32>>(1, avp),
             (260, 0) => {
-                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
+                t.one::<
+                        rt::view::Group<super::base::VendorSpecificApplicationIdView<'a>>,
+                    >(2, avp)
             }
-            (277, 0) => t.one(3, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(5, avp, rt::view::check_diameter_identity),
-            (293, 0) => t.one(6, avp, rt::view::check_diameter_identity),
-            (283, 0) => t.one(7, avp, rt::view::check_diameter_identity),
-            (3300, 10415) => t.one(8, avp, rt::view::no_check),
-            (3328, 10415) => t.one(9, avp, rt::view::check::<u32>),
+            (277, 0) => t.one::<rt::view::Value<i32>>(3, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(4, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(5, avp),
+            (293, 0) => t.one::<rt::view::DiameterIdentity>(6, avp),
+            (283, 0) => t.one::<rt::view::DiameterIdentity>(7, avp),
+            (3300, 10415) => t.one::<rt::view::NoCheck>(8, avp),
+            (3328, 10415) => t.one::<rt::view::Value<u32>>(9, avp),
             (628, 10415) => {
-                t.any(10, 0, avp, super::ts29229::SupportedFeaturesView::check)
+                t.any::<
+                        rt::view::Group<super::ts29229::SupportedFeaturesView<'a>>,
+                    >(10, 0, avp)
             }
-            (3102, 10415) => t.one(11, avp, super::ts29336::UserIdentifierView::check),
-            (3301, 10415) => t.one(12, avp, rt::view::no_check),
-            (3324, 10415) => t.one(13, avp, SmsmiCorrelationIdView::check),
-            (3316, 10415) => t.one(14, avp, SmDeliveryOutcomeView::check),
-            (284, 0) => t.any(15, 1, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(16, 2, avp, rt::view::check_diameter_identity),
+            (3102, 10415) => {
+                t.one::<rt::view::Group<super::ts29336::UserIdentifierView<'a>>>(11, avp)
+            }
+            (3301, 10415) => t.one::<rt::view::NoCheck>(12, avp),
+            (3324, 10415) => {
+                t.one::<rt::view::Group<SmsmiCorrelationIdView<'a>>>(13, avp)
+            }
+            (3316, 10415) => t.one::<rt::view::Group<SmDeliveryOutcomeView<'a>>>(14, avp),
+            (284, 0) => {
+                t.any::<rt::view::Group<super::base::ProxyInfoView<'a>>>(15, 1, avp)
+            }
+            (282, 0) => t.any::<rt::view::DiameterIdentity>(16, 2, avp),
             _ => t.extra(),
         }
     }
@@ -8968,24 +9054,34 @@ impl<'a> rt::view::Step<'a> for MoForwardShortMessageAnswerView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (301, 0) => t.one::<rt::view::Value<i32>>(1, avp),
             (260, 0) => {
-                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
+                t.one::<
+                        rt::view::Group<super::base::VendorSpecificApplicationIdView<'a>>,
+                    >(2, avp)
             }
-            (268, 0) => t.one(3, avp, rt::view::check::<u32>),
-            (297, 0) => t.one(4, avp, super::base::ExperimentalResultView::check),
-            (277, 0) => t.one(5, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(6, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(7, avp, rt::view::check_diameter_identity),
+            (268, 0) => t.one::<rt::view::Value<u32>>(3, avp),
+            (297, 0) => {
+                t.one::<rt::view::Group<super::base::ExperimentalResultView<'a>>>(4, avp)
+            }
+            (277, 0) => t.one::<rt::view::Value<i32>>(5, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(6, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(7, avp),
             (628, 10415) => {
-                t.any(8, 0, avp, super::ts29229::SupportedFeaturesView::check)
+                t.any::<
+                        rt::view::Group<super::ts29229::SupportedFeaturesView<'a>>,
+                    >(8, 0, avp)
             }
-            (3303, 10415) => t.one(9, avp, SmDeliveryFailureCauseView::check),
-            (3301, 10415) => t.one(10, avp, rt::view::no_check),
-            (279, 0) => t.one(11, avp, super::base::FailedAvpView::check),
-            (284, 0) => t.any(12, 1, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(13, 2, avp, rt::view::check_diameter_identity),
+            (3303, 10415) => {
+                t.one::<rt::view::Group<SmDeliveryFailureCauseView<'a>>>(9, avp)
+            }
+            (3301, 10415) => t.one::<rt::view::NoCheck>(10, avp),
+            (279, 0) => t.one::<rt::view::Group<super::base::FailedAvpView<'a>>>(11, avp),
+            (284, 0) => {
+                t.any::<rt::view::Group<super::base::ProxyInfoView<'a>>>(12, 1, avp)
+            }
+            (282, 0) => t.any::<rt::view::DiameterIdentity>(13, 2, avp),
             _ => t.extra(),
         }
     }
@@ -9270,32 +9366,40 @@ impl<'a> rt::view::Step<'a> for MtForwardShortMessageRequestView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (301, 0) => t.one::<rt::view::Value<i32>>(1, avp),
             (260, 0) => {
-                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
+                t.one::<
+                        rt::view::Group<super::base::VendorSpecificApplicationIdView<'a>>,
+                    >(2, avp)
             }
-            (277, 0) => t.one(3, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(5, avp, rt::view::check_diameter_identity),
-            (293, 0) => t.one(6, avp, rt::view::check_diameter_identity),
-            (283, 0) => t.one(7, avp, rt::view::check_diameter_identity),
-            (1, 0) => t.one(8, avp, rt::view::check_utf8_string),
+            (277, 0) => t.one::<rt::view::Value<i32>>(3, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(4, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(5, avp),
+            (293, 0) => t.one::<rt::view::DiameterIdentity>(6, avp),
+            (283, 0) => t.one::<rt::view::DiameterIdentity>(7, avp),
+            (1, 0) => t.one::<rt::view::Utf8String>(8, avp),
             (628, 10415) => {
-                t.any(9, 0, avp, super::ts29229::SupportedFeaturesView::check)
+                t.any::<
+                        rt::view::Group<super::ts29229::SupportedFeaturesView<'a>>,
+                    >(9, 0, avp)
             }
-            (3324, 10415) => t.one(10, avp, SmsmiCorrelationIdView::check),
-            (3300, 10415) => t.one(11, avp, rt::view::no_check),
-            (3301, 10415) => t.one(12, avp, rt::view::no_check),
-            (1645, 10415) => t.one(13, avp, rt::view::no_check),
-            (1489, 10415) => t.one(14, avp, rt::view::no_check),
-            (3302, 10415) => t.one(15, avp, rt::view::check::<u32>),
-            (3306, 10415) => t.one(16, avp, rt::view::check::<u32>),
-            (3307, 10415) => t.one(17, avp, rt::view::check::<rt::data::Time>),
-            (3330, 10415) => t.one(18, avp, rt::view::check::<rt::data::Time>),
-            (3332, 10415) => t.one(19, avp, rt::view::no_check),
-            (284, 0) => t.any(20, 1, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(21, 2, avp, rt::view::check_diameter_identity),
+            (3324, 10415) => {
+                t.one::<rt::view::Group<SmsmiCorrelationIdView<'a>>>(10, avp)
+            }
+            (3300, 10415) => t.one::<rt::view::NoCheck>(11, avp),
+            (3301, 10415) => t.one::<rt::view::NoCheck>(12, avp),
+            (1645, 10415) => t.one::<rt::view::NoCheck>(13, avp),
+            (1489, 10415) => t.one::<rt::view::NoCheck>(14, avp),
+            (3302, 10415) => t.one::<rt::view::Value<u32>>(15, avp),
+            (3306, 10415) => t.one::<rt::view::Value<u32>>(16, avp),
+            (3307, 10415) => t.one::<rt::view::Value<rt::data::Time>>(17, avp),
+            (3330, 10415) => t.one::<rt::view::Value<rt::data::Time>>(18, avp),
+            (3332, 10415) => t.one::<rt::view::NoCheck>(19, avp),
+            (284, 0) => {
+                t.any::<rt::view::Group<super::base::ProxyInfoView<'a>>>(20, 1, avp)
+            }
+            (282, 0) => t.any::<rt::view::DiameterIdentity>(21, 2, avp),
             _ => t.extra(),
         }
     }
@@ -9567,27 +9671,39 @@ impl<'a> rt::view::Step<'a> for MtForwardShortMessageAnswerView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (301, 0) => t.one::<rt::view::Value<i32>>(1, avp),
             (260, 0) => {
-                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
+                t.one::<
+                        rt::view::Group<super::base::VendorSpecificApplicationIdView<'a>>,
+                    >(2, avp)
             }
-            (268, 0) => t.one(3, avp, rt::view::check::<u32>),
-            (297, 0) => t.one(4, avp, super::base::ExperimentalResultView::check),
-            (277, 0) => t.one(5, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(6, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(7, avp, rt::view::check_diameter_identity),
+            (268, 0) => t.one::<rt::view::Value<u32>>(3, avp),
+            (297, 0) => {
+                t.one::<rt::view::Group<super::base::ExperimentalResultView<'a>>>(4, avp)
+            }
+            (277, 0) => t.one::<rt::view::Value<i32>>(5, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(6, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(7, avp),
             (628, 10415) => {
-                t.any(8, 0, avp, super::ts29229::SupportedFeaturesView::check)
+                t.any::<
+                        rt::view::Group<super::ts29229::SupportedFeaturesView<'a>>,
+                    >(8, 0, avp)
             }
-            (3322, 10415) => t.one(9, avp, rt::view::check::<u32>),
-            (3303, 10415) => t.one(10, avp, SmDeliveryFailureCauseView::check),
-            (3301, 10415) => t.one(11, avp, rt::view::no_check),
-            (3331, 10415) => t.one(12, avp, rt::view::check::<rt::data::Time>),
-            (3102, 10415) => t.one(13, avp, super::ts29336::UserIdentifierView::check),
-            (279, 0) => t.one(14, avp, super::base::FailedAvpView::check),
-            (284, 0) => t.any(15, 1, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(16, 2, avp, rt::view::check_diameter_identity),
+            (3322, 10415) => t.one::<rt::view::Value<u32>>(9, avp),
+            (3303, 10415) => {
+                t.one::<rt::view::Group<SmDeliveryFailureCauseView<'a>>>(10, avp)
+            }
+            (3301, 10415) => t.one::<rt::view::NoCheck>(11, avp),
+            (3331, 10415) => t.one::<rt::view::Value<rt::data::Time>>(12, avp),
+            (3102, 10415) => {
+                t.one::<rt::view::Group<super::ts29336::UserIdentifierView<'a>>>(13, avp)
+            }
+            (279, 0) => t.one::<rt::view::Group<super::base::FailedAvpView<'a>>>(14, avp),
+            (284, 0) => {
+                t.any::<rt::view::Group<super::base::ProxyInfoView<'a>>>(15, 1, avp)
+            }
+            (282, 0) => t.any::<rt::view::DiameterIdentity>(16, 2, avp),
             _ => t.extra(),
         }
     }

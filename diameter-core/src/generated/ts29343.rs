@@ -2112,10 +2112,12 @@ impl<'a> rt::view::Step<'a> for MonitorTargetView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (3844, 10415) => t.one(0, avp, rt::view::check_utf8_string),
-            (3604, 10415) => t.one(1, avp, rt::view::no_check),
-            (3612, 10415) => t.one(2, avp, rt::view::check::<u32>),
-            (3608, 10415) => t.any(3, 0, avp, ProseCodeSuffixMaskView::check),
+            (3844, 10415) => t.one::<rt::view::Utf8String>(0, avp),
+            (3604, 10415) => t.one::<rt::view::NoCheck>(1, avp),
+            (3612, 10415) => t.one::<rt::view::Value<u32>>(2, avp),
+            (3608, 10415) => {
+                t.any::<rt::view::Group<ProseCodeSuffixMaskView<'a>>>(3, 0, avp)
+            }
             _ => t.extra(),
         }
     }
@@ -2232,8 +2234,8 @@ impl<'a> rt::view::Step<'a> for ProseCodeSuffixMaskView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (3609, 10415) => t.one(0, avp, rt::view::no_check),
-            (3610, 10415) => t.many(1, 0, 4294967295, avp, rt::view::no_check),
+            (3609, 10415) => t.one::<rt::view::NoCheck>(0, avp),
+            (3610, 10415) => t.many::<rt::view::NoCheck>(1, 0, 4294967295, avp),
             _ => t.extra(),
         }
     }
@@ -2340,8 +2342,8 @@ impl<'a> rt::view::Step<'a> for BannedUserTargetView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (3844, 10415) => t.one(0, avp, rt::view::check_utf8_string),
-            (3845, 10415) => t.one(1, avp, rt::view::no_check),
+            (3844, 10415) => t.one::<rt::view::Utf8String>(0, avp),
+            (3845, 10415) => t.one::<rt::view::NoCheck>(1, avp),
             _ => t.extra(),
         }
     }
@@ -2611,27 +2613,31 @@ impl<'a> rt::view::Step<'a> for ProximityActionRequestView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (258, 0) => t.one(1, avp, rt::view::check::<u32>),
-            (277, 0) => t.one(2, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(3, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (283, 0) => t.one(5, avp, rt::view::check_diameter_identity),
-            (293, 0) => t.one(6, avp, rt::view::check_diameter_identity),
-            (278, 0) => t.one(7, avp, rt::view::check::<u32>),
-            (284, 0) => t.any(8, 0, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(9, 1, avp, rt::view::check_diameter_identity),
-            (3603, 10415) => t.one(10, avp, rt::view::check::<u32>),
-            (3600, 10415) => t.one(11, avp, rt::view::check_utf8_string),
-            (3601, 10415) => t.one(12, avp, rt::view::check_utf8_string),
-            (3816, 10415) => t.one(13, avp, rt::view::check_utf8_string),
-            (3602, 10415) => t.one(14, avp, rt::view::no_check),
-            (3843, 10415) => t.one(15, avp, rt::view::check_utf8_string),
-            (3811, 10415) => t.one(16, avp, rt::view::check_utf8_string),
-            (3605, 10415) => t.one(17, avp, rt::view::check_utf8_string),
-            (3606, 10415) => t.one(18, avp, rt::view::check::<u32>),
-            (3844, 10415) => t.one(19, avp, rt::view::check_utf8_string),
-            (3611, 10415) => t.any(20, 2, avp, BannedUserTargetView::check),
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (258, 0) => t.one::<rt::view::Value<u32>>(1, avp),
+            (277, 0) => t.one::<rt::view::Value<i32>>(2, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(3, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(4, avp),
+            (283, 0) => t.one::<rt::view::DiameterIdentity>(5, avp),
+            (293, 0) => t.one::<rt::view::DiameterIdentity>(6, avp),
+            (278, 0) => t.one::<rt::view::Value<u32>>(7, avp),
+            (284, 0) => {
+                t.any::<rt::view::Group<super::base::ProxyInfoView<'a>>>(8, 0, avp)
+            }
+            (282, 0) => t.any::<rt::view::DiameterIdentity>(9, 1, avp),
+            (3603, 10415) => t.one::<rt::view::Value<u32>>(10, avp),
+            (3600, 10415) => t.one::<rt::view::Utf8String>(11, avp),
+            (3601, 10415) => t.one::<rt::view::Utf8String>(12, avp),
+            (3816, 10415) => t.one::<rt::view::Utf8String>(13, avp),
+            (3602, 10415) => t.one::<rt::view::NoCheck>(14, avp),
+            (3843, 10415) => t.one::<rt::view::Utf8String>(15, avp),
+            (3811, 10415) => t.one::<rt::view::Utf8String>(16, avp),
+            (3605, 10415) => t.one::<rt::view::Utf8String>(17, avp),
+            (3606, 10415) => t.one::<rt::view::Value<u32>>(18, avp),
+            (3844, 10415) => t.one::<rt::view::Utf8String>(19, avp),
+            (3611, 10415) => {
+                t.any::<rt::view::Group<BannedUserTargetView<'a>>>(20, 2, avp)
+            }
             _ => t.extra(),
         }
     }
@@ -2977,33 +2983,41 @@ impl<'a> rt::view::Step<'a> for ProximityActionAnswerView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (258, 0) => t.one(1, avp, rt::view::check::<u32>),
-            (277, 0) => t.one(2, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(3, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (268, 0) => t.one(5, avp, rt::view::check::<u32>),
-            (297, 0) => t.one(6, avp, super::base::ExperimentalResultView::check),
-            (281, 0) => t.one(7, avp, rt::view::check_utf8_string),
-            (294, 0) => t.one(8, avp, rt::view::check_diameter_identity),
-            (279, 0) => t.one(9, avp, super::base::FailedAvpView::check),
-            (278, 0) => t.one(10, avp, rt::view::check::<u32>),
-            (292, 0) => t.any(11, 0, avp, rt::view::check::<rt::data::DiameterUri>),
-            (261, 0) => t.one(12, avp, rt::view::check::<i32>),
-            (262, 0) => t.one(13, avp, rt::view::check::<u32>),
-            (284, 0) => t.any(14, 1, avp, super::base::ProxyInfoView::check),
-            (3603, 10415) => t.one(15, avp, rt::view::check::<u32>),
-            (3817, 10415) => t.one(16, avp, rt::view::check_utf8_string),
-            (3602, 10415) => t.one(17, avp, rt::view::no_check),
-            (3604, 10415) => t.any(18, 2, avp, rt::view::no_check),
-            (3847, 10415) => t.any(19, 3, avp, rt::view::no_check),
-            (3867, 10415) => t.any(20, 4, avp, rt::view::no_check),
-            (3608, 10415) => t.any(21, 5, avp, ProseCodeSuffixMaskView::check),
-            (3607, 10415) => t.any(22, 6, avp, MonitorTargetView::check),
-            (3845, 10415) => t.any(23, 7, avp, rt::view::no_check),
-            (3853, 10415) => t.one(24, avp, rt::view::check_utf8_string),
-            (3605, 10415) => t.one(25, avp, rt::view::check_utf8_string),
-            (650, 0) => t.any(26, 8, avp, super::rfc8583::LoadView::check),
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (258, 0) => t.one::<rt::view::Value<u32>>(1, avp),
+            (277, 0) => t.one::<rt::view::Value<i32>>(2, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(3, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(4, avp),
+            (268, 0) => t.one::<rt::view::Value<u32>>(5, avp),
+            (297, 0) => {
+                t.one::<rt::view::Group<super::base::ExperimentalResultView<'a>>>(6, avp)
+            }
+            (281, 0) => t.one::<rt::view::Utf8String>(7, avp),
+            (294, 0) => t.one::<rt::view::DiameterIdentity>(8, avp),
+            (279, 0) => t.one::<rt::view::Group<super::base::FailedAvpView<'a>>>(9, avp),
+            (278, 0) => t.one::<rt::view::Value<u32>>(10, avp),
+            (292, 0) => t.any::<rt::view::Value<rt::data::DiameterUri>>(11, 0, avp),
+            (261, 0) => t.one::<rt::view::Value<i32>>(12, avp),
+            (262, 0) => t.one::<rt::view::Value<u32>>(13, avp),
+            (284, 0) => {
+                t.any::<rt::view::Group<super::base::ProxyInfoView<'a>>>(14, 1, avp)
+            }
+            (3603, 10415) => t.one::<rt::view::Value<u32>>(15, avp),
+            (3817, 10415) => t.one::<rt::view::Utf8String>(16, avp),
+            (3602, 10415) => t.one::<rt::view::NoCheck>(17, avp),
+            (3604, 10415) => t.any::<rt::view::NoCheck>(18, 2, avp),
+            (3847, 10415) => t.any::<rt::view::NoCheck>(19, 3, avp),
+            (3867, 10415) => t.any::<rt::view::NoCheck>(20, 4, avp),
+            (3608, 10415) => {
+                t.any::<rt::view::Group<ProseCodeSuffixMaskView<'a>>>(21, 5, avp)
+            }
+            (3607, 10415) => t.any::<rt::view::Group<MonitorTargetView<'a>>>(22, 6, avp),
+            (3845, 10415) => t.any::<rt::view::NoCheck>(23, 7, avp),
+            (3853, 10415) => t.one::<rt::view::Utf8String>(24, avp),
+            (3605, 10415) => t.one::<rt::view::Utf8String>(25, avp),
+            (650, 0) => {
+                t.any::<rt::view::Group<super::rfc8583::LoadView<'a>>>(26, 8, avp)
+            }
             _ => t.extra(),
         }
     }
@@ -3214,19 +3228,23 @@ impl<'a> rt::view::Step<'a> for ProximityApplicationRequestView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (258, 0) => t.one(1, avp, rt::view::check::<u32>),
-            (277, 0) => t.one(2, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(3, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (283, 0) => t.one(5, avp, rt::view::check_diameter_identity),
-            (293, 0) => t.one(6, avp, rt::view::check_diameter_identity),
-            (278, 0) => t.one(7, avp, rt::view::check::<u32>),
-            (284, 0) => t.any(8, 0, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(9, 1, avp, rt::view::check_diameter_identity),
-            (3603, 10415) => t.one(10, avp, rt::view::check::<u32>),
-            (3843, 10415) => t.one(11, avp, rt::view::check_utf8_string),
-            (3611, 10415) => t.any(12, 2, avp, BannedUserTargetView::check),
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (258, 0) => t.one::<rt::view::Value<u32>>(1, avp),
+            (277, 0) => t.one::<rt::view::Value<i32>>(2, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(3, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(4, avp),
+            (283, 0) => t.one::<rt::view::DiameterIdentity>(5, avp),
+            (293, 0) => t.one::<rt::view::DiameterIdentity>(6, avp),
+            (278, 0) => t.one::<rt::view::Value<u32>>(7, avp),
+            (284, 0) => {
+                t.any::<rt::view::Group<super::base::ProxyInfoView<'a>>>(8, 0, avp)
+            }
+            (282, 0) => t.any::<rt::view::DiameterIdentity>(9, 1, avp),
+            (3603, 10415) => t.one::<rt::view::Value<u32>>(10, avp),
+            (3843, 10415) => t.one::<rt::view::Utf8String>(11, avp),
+            (3611, 10415) => {
+                t.any::<rt::view::Group<BannedUserTargetView<'a>>>(12, 2, avp)
+            }
             _ => t.extra(),
         }
     }
@@ -3459,22 +3477,26 @@ impl<'a> rt::view::Step<'a> for ProximityApplicationAnswerView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (258, 0) => t.one(1, avp, rt::view::check::<u32>),
-            (277, 0) => t.one(2, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(3, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (268, 0) => t.one(5, avp, rt::view::check::<u32>),
-            (297, 0) => t.one(6, avp, super::base::ExperimentalResultView::check),
-            (281, 0) => t.one(7, avp, rt::view::check_utf8_string),
-            (294, 0) => t.one(8, avp, rt::view::check_diameter_identity),
-            (279, 0) => t.one(9, avp, super::base::FailedAvpView::check),
-            (278, 0) => t.one(10, avp, rt::view::check::<u32>),
-            (292, 0) => t.any(11, 0, avp, rt::view::check::<rt::data::DiameterUri>),
-            (261, 0) => t.one(12, avp, rt::view::check::<i32>),
-            (262, 0) => t.one(13, avp, rt::view::check::<u32>),
-            (284, 0) => t.any(14, 1, avp, super::base::ProxyInfoView::check),
-            (3603, 10415) => t.one(15, avp, rt::view::check::<u32>),
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (258, 0) => t.one::<rt::view::Value<u32>>(1, avp),
+            (277, 0) => t.one::<rt::view::Value<i32>>(2, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(3, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(4, avp),
+            (268, 0) => t.one::<rt::view::Value<u32>>(5, avp),
+            (297, 0) => {
+                t.one::<rt::view::Group<super::base::ExperimentalResultView<'a>>>(6, avp)
+            }
+            (281, 0) => t.one::<rt::view::Utf8String>(7, avp),
+            (294, 0) => t.one::<rt::view::DiameterIdentity>(8, avp),
+            (279, 0) => t.one::<rt::view::Group<super::base::FailedAvpView<'a>>>(9, avp),
+            (278, 0) => t.one::<rt::view::Value<u32>>(10, avp),
+            (292, 0) => t.any::<rt::view::Value<rt::data::DiameterUri>>(11, 0, avp),
+            (261, 0) => t.one::<rt::view::Value<i32>>(12, avp),
+            (262, 0) => t.one::<rt::view::Value<u32>>(13, avp),
+            (284, 0) => {
+                t.any::<rt::view::Group<super::base::ProxyInfoView<'a>>>(14, 1, avp)
+            }
+            (3603, 10415) => t.one::<rt::view::Value<u32>>(15, avp),
             _ => t.extra(),
         }
     }

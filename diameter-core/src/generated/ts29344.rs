@@ -3841,9 +3841,11 @@ impl<'a> rt::view::Step<'a> for ProseSubscriptionDataView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (3702, 10415) => t.one(0, avp, rt::view::check::<u32>),
-            (3703, 10415) => t.any(1, 0, avp, ProseAllowedPlmnView::check),
-            (13, 10415) => t.one(2, avp, rt::view::check_utf8_string),
+            (3702, 10415) => t.one::<rt::view::Value<u32>>(0, avp),
+            (3703, 10415) => {
+                t.any::<rt::view::Group<ProseAllowedPlmnView<'a>>>(1, 0, avp)
+            }
+            (13, 10415) => t.one::<rt::view::Utf8String>(2, avp),
             _ => t.extra(),
         }
     }
@@ -3995,9 +3997,9 @@ impl<'a> rt::view::Step<'a> for ProseAllowedPlmnView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (1407, 10415) => t.one(0, avp, rt::view::no_check),
-            (3708, 10415) => t.one(1, avp, rt::view::check::<u32>),
-            (3704, 10415) => t.one(2, avp, rt::view::check::<u32>),
+            (1407, 10415) => t.one::<rt::view::NoCheck>(0, avp),
+            (3708, 10415) => t.one::<rt::view::Value<u32>>(1, avp),
+            (3704, 10415) => t.one::<rt::view::Value<u32>>(2, avp),
             _ => t.extra(),
         }
     }
@@ -4129,10 +4131,10 @@ impl<'a> rt::view::Step<'a> for ProseInitialLocationInformationView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (2402, 10415) => t.one(0, avp, rt::view::check_diameter_identity),
-            (1602, 10415) => t.one(1, avp, rt::view::no_check),
-            (1603, 10415) => t.one(2, avp, rt::view::no_check),
-            (1611, 10415) => t.one(3, avp, rt::view::check::<u32>),
+            (2402, 10415) => t.one::<rt::view::DiameterIdentity>(0, avp),
+            (1602, 10415) => t.one::<rt::view::NoCheck>(1, avp),
+            (1603, 10415) => t.one::<rt::view::NoCheck>(2, avp),
+            (1611, 10415) => t.one::<rt::view::Value<u32>>(3, avp),
             _ => t.extra(),
         }
     }
@@ -4387,23 +4389,33 @@ impl<'a> rt::view::Step<'a> for ProseSubscriberInformationRequestView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (301, 0) => t.one::<rt::view::Value<i32>>(1, avp),
             (260, 0) => {
-                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
+                t.one::<
+                        rt::view::Group<super::base::VendorSpecificApplicationIdView<'a>>,
+                    >(2, avp)
             }
-            (277, 0) => t.one(3, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(5, avp, rt::view::check_diameter_identity),
-            (293, 0) => t.one(6, avp, rt::view::check_diameter_identity),
-            (283, 0) => t.one(7, avp, rt::view::check_diameter_identity),
-            (1, 0) => t.one(8, avp, rt::view::check_utf8_string),
+            (277, 0) => t.one::<rt::view::Value<i32>>(3, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(4, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(5, avp),
+            (293, 0) => t.one::<rt::view::DiameterIdentity>(6, avp),
+            (283, 0) => t.one::<rt::view::DiameterIdentity>(7, avp),
+            (1, 0) => t.one::<rt::view::Utf8String>(8, avp),
             (628, 10415) => {
-                t.any(9, 0, avp, super::ts29229::SupportedFeaturesView::check)
+                t.any::<
+                        rt::view::Group<super::ts29229::SupportedFeaturesView<'a>>,
+                    >(9, 0, avp)
             }
-            (621, 0) => t.one(10, avp, super::doic::OcSupportedFeaturesView::check),
-            (284, 0) => t.any(11, 1, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(12, 2, avp, rt::view::check_diameter_identity),
+            (621, 0) => {
+                t.one::<
+                        rt::view::Group<super::doic::OcSupportedFeaturesView<'a>>,
+                    >(10, avp)
+            }
+            (284, 0) => {
+                t.any::<rt::view::Group<super::base::ProxyInfoView<'a>>>(11, 1, avp)
+            }
+            (282, 0) => t.any::<rt::view::DiameterIdentity>(12, 2, avp),
             _ => t.extra(),
         }
     }
@@ -4705,29 +4717,45 @@ impl<'a> rt::view::Step<'a> for ProseSubscriberInformationAnswerView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (301, 0) => t.one::<rt::view::Value<i32>>(1, avp),
             (260, 0) => {
-                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
+                t.one::<
+                        rt::view::Group<super::base::VendorSpecificApplicationIdView<'a>>,
+                    >(2, avp)
             }
-            (268, 0) => t.one(3, avp, rt::view::check::<u32>),
-            (297, 0) => t.one(4, avp, super::base::ExperimentalResultView::check),
-            (277, 0) => t.one(5, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(6, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(7, avp, rt::view::check_diameter_identity),
-            (3701, 10415) => t.one(8, avp, ProseSubscriptionDataView::check),
-            (701, 10415) => t.one(9, avp, rt::view::no_check),
-            (1407, 10415) => t.one(10, avp, rt::view::no_check),
+            (268, 0) => t.one::<rt::view::Value<u32>>(3, avp),
+            (297, 0) => {
+                t.one::<rt::view::Group<super::base::ExperimentalResultView<'a>>>(4, avp)
+            }
+            (277, 0) => t.one::<rt::view::Value<i32>>(5, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(6, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(7, avp),
+            (3701, 10415) => {
+                t.one::<rt::view::Group<ProseSubscriptionDataView<'a>>>(8, avp)
+            }
+            (701, 10415) => t.one::<rt::view::NoCheck>(9, avp),
+            (1407, 10415) => t.one::<rt::view::NoCheck>(10, avp),
             (628, 10415) => {
-                t.any(11, 0, avp, super::ts29229::SupportedFeaturesView::check)
+                t.any::<
+                        rt::view::Group<super::ts29229::SupportedFeaturesView<'a>>,
+                    >(11, 0, avp)
             }
-            (621, 0) => t.one(12, avp, super::doic::OcSupportedFeaturesView::check),
-            (623, 0) => t.one(13, avp, super::doic::OcOlrView::check),
-            (650, 0) => t.any(14, 1, avp, super::rfc8583::LoadView::check),
-            (1670, 10415) => t.any(15, 2, avp, rt::view::no_check),
-            (279, 0) => t.one(16, avp, super::base::FailedAvpView::check),
-            (284, 0) => t.any(17, 3, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(18, 4, avp, rt::view::check_diameter_identity),
+            (621, 0) => {
+                t.one::<
+                        rt::view::Group<super::doic::OcSupportedFeaturesView<'a>>,
+                    >(12, avp)
+            }
+            (623, 0) => t.one::<rt::view::Group<super::doic::OcOlrView<'a>>>(13, avp),
+            (650, 0) => {
+                t.any::<rt::view::Group<super::rfc8583::LoadView<'a>>>(14, 1, avp)
+            }
+            (1670, 10415) => t.any::<rt::view::NoCheck>(15, 2, avp),
+            (279, 0) => t.one::<rt::view::Group<super::base::FailedAvpView<'a>>>(16, avp),
+            (284, 0) => {
+                t.any::<rt::view::Group<super::base::ProxyInfoView<'a>>>(17, 3, avp)
+            }
+            (282, 0) => t.any::<rt::view::DiameterIdentity>(18, 4, avp),
             _ => t.extra(),
         }
     }
@@ -4982,26 +5010,34 @@ impl<'a> rt::view::Step<'a> for UpdateProseSubscriberDataRequestView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (301, 0) => t.one::<rt::view::Value<i32>>(1, avp),
             (260, 0) => {
-                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
+                t.one::<
+                        rt::view::Group<super::base::VendorSpecificApplicationIdView<'a>>,
+                    >(2, avp)
             }
-            (277, 0) => t.one(3, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(5, avp, rt::view::check_diameter_identity),
-            (293, 0) => t.one(6, avp, rt::view::check_diameter_identity),
-            (283, 0) => t.one(7, avp, rt::view::check_diameter_identity),
-            (1, 0) => t.one(8, avp, rt::view::check_utf8_string),
+            (277, 0) => t.one::<rt::view::Value<i32>>(3, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(4, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(5, avp),
+            (293, 0) => t.one::<rt::view::DiameterIdentity>(6, avp),
+            (283, 0) => t.one::<rt::view::DiameterIdentity>(7, avp),
+            (1, 0) => t.one::<rt::view::Utf8String>(8, avp),
             (628, 10415) => {
-                t.any(9, 0, avp, super::ts29229::SupportedFeaturesView::check)
+                t.any::<
+                        rt::view::Group<super::ts29229::SupportedFeaturesView<'a>>,
+                    >(9, 0, avp)
             }
-            (3701, 10415) => t.one(10, avp, ProseSubscriptionDataView::check),
-            (1407, 10415) => t.one(11, avp, rt::view::no_check),
-            (3705, 10415) => t.one(12, avp, rt::view::check::<u32>),
-            (1670, 10415) => t.any(13, 1, avp, rt::view::no_check),
-            (284, 0) => t.any(14, 2, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(15, 3, avp, rt::view::check_diameter_identity),
+            (3701, 10415) => {
+                t.one::<rt::view::Group<ProseSubscriptionDataView<'a>>>(10, avp)
+            }
+            (1407, 10415) => t.one::<rt::view::NoCheck>(11, avp),
+            (3705, 10415) => t.one::<rt::view::Value<u32>>(12, avp),
+            (1670, 10415) => t.any::<rt::view::NoCheck>(13, 1, avp),
+            (284, 0) => {
+                t.any::<rt::view::Group<super::base::ProxyInfoView<'a>>>(14, 2, avp)
+            }
+            (282, 0) => t.any::<rt::view::DiameterIdentity>(15, 3, avp),
             _ => t.extra(),
         }
     }
@@ -5233,22 +5269,30 @@ impl<'a> rt::view::Step<'a> for UpdateProseSubscriberDataAnswerView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (301, 0) => t.one::<rt::view::Value<i32>>(1, avp),
             (260, 0) => {
-                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
+                t.one::<
+                        rt::view::Group<super::base::VendorSpecificApplicationIdView<'a>>,
+                    >(2, avp)
             }
             (628, 10415) => {
-                t.any(3, 0, avp, super::ts29229::SupportedFeaturesView::check)
+                t.any::<
+                        rt::view::Group<super::ts29229::SupportedFeaturesView<'a>>,
+                    >(3, 0, avp)
             }
-            (268, 0) => t.one(4, avp, rt::view::check::<u32>),
-            (297, 0) => t.one(5, avp, super::base::ExperimentalResultView::check),
-            (277, 0) => t.one(6, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(7, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(8, avp, rt::view::check_diameter_identity),
-            (279, 0) => t.one(9, avp, super::base::FailedAvpView::check),
-            (284, 0) => t.any(10, 1, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(11, 2, avp, rt::view::check_diameter_identity),
+            (268, 0) => t.one::<rt::view::Value<u32>>(4, avp),
+            (297, 0) => {
+                t.one::<rt::view::Group<super::base::ExperimentalResultView<'a>>>(5, avp)
+            }
+            (277, 0) => t.one::<rt::view::Value<i32>>(6, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(7, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(8, avp),
+            (279, 0) => t.one::<rt::view::Group<super::base::FailedAvpView<'a>>>(9, avp),
+            (284, 0) => {
+                t.any::<rt::view::Group<super::base::ProxyInfoView<'a>>>(10, 1, avp)
+            }
+            (282, 0) => t.any::<rt::view::DiameterIdentity>(11, 2, avp),
             _ => t.extra(),
         }
     }
@@ -5491,26 +5535,36 @@ impl<'a> rt::view::Step<'a> for ProseNotifyRequestView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (301, 0) => t.one::<rt::view::Value<i32>>(1, avp),
             (260, 0) => {
-                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
+                t.one::<
+                        rt::view::Group<super::base::VendorSpecificApplicationIdView<'a>>,
+                    >(2, avp)
             }
-            (277, 0) => t.one(3, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(5, avp, rt::view::check_diameter_identity),
-            (293, 0) => t.one(6, avp, rt::view::check_diameter_identity),
-            (283, 0) => t.one(7, avp, rt::view::check_diameter_identity),
-            (1, 0) => t.one(8, avp, rt::view::check_utf8_string),
-            (3702, 10415) => t.one(9, avp, rt::view::check::<u32>),
-            (1407, 10415) => t.one(10, avp, rt::view::no_check),
-            (3706, 10415) => t.one(11, avp, rt::view::check::<u32>),
+            (277, 0) => t.one::<rt::view::Value<i32>>(3, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(4, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(5, avp),
+            (293, 0) => t.one::<rt::view::DiameterIdentity>(6, avp),
+            (283, 0) => t.one::<rt::view::DiameterIdentity>(7, avp),
+            (1, 0) => t.one::<rt::view::Utf8String>(8, avp),
+            (3702, 10415) => t.one::<rt::view::Value<u32>>(9, avp),
+            (1407, 10415) => t.one::<rt::view::NoCheck>(10, avp),
+            (3706, 10415) => t.one::<rt::view::Value<u32>>(11, avp),
             (628, 10415) => {
-                t.any(12, 0, avp, super::ts29229::SupportedFeaturesView::check)
+                t.any::<
+                        rt::view::Group<super::ts29229::SupportedFeaturesView<'a>>,
+                    >(12, 0, avp)
             }
-            (621, 0) => t.one(13, avp, super::doic::OcSupportedFeaturesView::check),
-            (284, 0) => t.any(14, 1, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(15, 2, avp, rt::view::check_diameter_identity),
+            (621, 0) => {
+                t.one::<
+                        rt::view::Group<super::doic::OcSupportedFeaturesView<'a>>,
+                    >(13, avp)
+            }
+            (284, 0) => {
+                t.any::<rt::view::Group<super::base::ProxyInfoView<'a>>>(14, 1, avp)
+            }
+            (282, 0) => t.any::<rt::view::DiameterIdentity>(15, 2, avp),
             _ => t.extra(),
         }
     }
@@ -5773,25 +5827,39 @@ impl<'a> rt::view::Step<'a> for ProseNotifyAnswerView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (301, 0) => t.one::<rt::view::Value<i32>>(1, avp),
             (260, 0) => {
-                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
+                t.one::<
+                        rt::view::Group<super::base::VendorSpecificApplicationIdView<'a>>,
+                    >(2, avp)
             }
-            (268, 0) => t.one(3, avp, rt::view::check::<u32>),
-            (297, 0) => t.one(4, avp, super::base::ExperimentalResultView::check),
-            (277, 0) => t.one(5, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(6, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(7, avp, rt::view::check_diameter_identity),
+            (268, 0) => t.one::<rt::view::Value<u32>>(3, avp),
+            (297, 0) => {
+                t.one::<rt::view::Group<super::base::ExperimentalResultView<'a>>>(4, avp)
+            }
+            (277, 0) => t.one::<rt::view::Value<i32>>(5, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(6, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(7, avp),
             (628, 10415) => {
-                t.any(8, 0, avp, super::ts29229::SupportedFeaturesView::check)
+                t.any::<
+                        rt::view::Group<super::ts29229::SupportedFeaturesView<'a>>,
+                    >(8, 0, avp)
             }
-            (621, 0) => t.one(9, avp, super::doic::OcSupportedFeaturesView::check),
-            (623, 0) => t.one(10, avp, super::doic::OcOlrView::check),
-            (650, 0) => t.any(11, 1, avp, super::rfc8583::LoadView::check),
-            (279, 0) => t.one(12, avp, super::base::FailedAvpView::check),
-            (284, 0) => t.any(13, 2, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(14, 3, avp, rt::view::check_diameter_identity),
+            (621, 0) => {
+                t.one::<
+                        rt::view::Group<super::doic::OcSupportedFeaturesView<'a>>,
+                    >(9, avp)
+            }
+            (623, 0) => t.one::<rt::view::Group<super::doic::OcOlrView<'a>>>(10, avp),
+            (650, 0) => {
+                t.any::<rt::view::Group<super::rfc8583::LoadView<'a>>>(11, 1, avp)
+            }
+            (279, 0) => t.one::<rt::view::Group<super::base::FailedAvpView<'a>>>(12, avp),
+            (284, 0) => {
+                t.any::<rt::view::Group<super::base::ProxyInfoView<'a>>>(13, 2, avp)
+            }
+            (282, 0) => t.any::<rt::view::DiameterIdentity>(14, 3, avp),
             _ => t.extra(),
         }
     }
@@ -6018,22 +6086,28 @@ impl<'a> rt::view::Step<'a> for ResetRequestView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (301, 0) => t.one::<rt::view::Value<i32>>(1, avp),
             (260, 0) => {
-                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
+                t.one::<
+                        rt::view::Group<super::base::VendorSpecificApplicationIdView<'a>>,
+                    >(2, avp)
             }
-            (264, 0) => t.one(3, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (293, 0) => t.one(5, avp, rt::view::check_diameter_identity),
-            (283, 0) => t.one(6, avp, rt::view::check_diameter_identity),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(3, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(4, avp),
+            (293, 0) => t.one::<rt::view::DiameterIdentity>(5, avp),
+            (283, 0) => t.one::<rt::view::DiameterIdentity>(6, avp),
             (628, 10415) => {
-                t.any(7, 0, avp, super::ts29229::SupportedFeaturesView::check)
+                t.any::<
+                        rt::view::Group<super::ts29229::SupportedFeaturesView<'a>>,
+                    >(7, 0, avp)
             }
-            (1444, 10415) => t.any(8, 1, avp, rt::view::check_utf8_string),
-            (1670, 10415) => t.any(9, 2, avp, rt::view::no_check),
-            (284, 0) => t.any(10, 3, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(11, 4, avp, rt::view::check_diameter_identity),
+            (1444, 10415) => t.any::<rt::view::Utf8String>(8, 1, avp),
+            (1670, 10415) => t.any::<rt::view::NoCheck>(9, 2, avp),
+            (284, 0) => {
+                t.any::<rt::view::Group<super::base::ProxyInfoView<'a>>>(10, 3, avp)
+            }
+            (282, 0) => t.any::<rt::view::DiameterIdentity>(11, 4, avp),
             _ => t.extra(),
         }
     }
@@ -6261,22 +6335,30 @@ impl<'a> rt::view::Step<'a> for ResetAnswerView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (301, 0) => t.one::<rt::view::Value<i32>>(1, avp),
             (260, 0) => {
-                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
+                t.one::<
+                        rt::view::Group<super::base::VendorSpecificApplicationIdView<'a>>,
+                    >(2, avp)
             }
             (628, 10415) => {
-                t.any(3, 0, avp, super::ts29229::SupportedFeaturesView::check)
+                t.any::<
+                        rt::view::Group<super::ts29229::SupportedFeaturesView<'a>>,
+                    >(3, 0, avp)
             }
-            (268, 0) => t.one(4, avp, rt::view::check::<u32>),
-            (297, 0) => t.one(5, avp, super::base::ExperimentalResultView::check),
-            (277, 0) => t.one(6, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(7, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(8, avp, rt::view::check_diameter_identity),
-            (279, 0) => t.one(9, avp, super::base::FailedAvpView::check),
-            (284, 0) => t.any(10, 1, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(11, 2, avp, rt::view::check_diameter_identity),
+            (268, 0) => t.one::<rt::view::Value<u32>>(4, avp),
+            (297, 0) => {
+                t.one::<rt::view::Group<super::base::ExperimentalResultView<'a>>>(5, avp)
+            }
+            (277, 0) => t.one::<rt::view::Value<i32>>(6, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(7, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(8, avp),
+            (279, 0) => t.one::<rt::view::Group<super::base::FailedAvpView<'a>>>(9, avp),
+            (284, 0) => {
+                t.any::<rt::view::Group<super::base::ProxyInfoView<'a>>>(10, 1, avp)
+            }
+            (282, 0) => t.any::<rt::view::DiameterIdentity>(11, 2, avp),
             _ => t.extra(),
         }
     }
@@ -6498,22 +6580,28 @@ impl<'a> rt::view::Step<'a> for ProseInitialLocationInformationRequestView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (301, 0) => t.one::<rt::view::Value<i32>>(1, avp),
             (260, 0) => {
-                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
+                t.one::<
+                        rt::view::Group<super::base::VendorSpecificApplicationIdView<'a>>,
+                    >(2, avp)
             }
-            (277, 0) => t.one(3, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(5, avp, rt::view::check_diameter_identity),
-            (293, 0) => t.one(6, avp, rt::view::check_diameter_identity),
-            (283, 0) => t.one(7, avp, rt::view::check_diameter_identity),
-            (1, 0) => t.one(8, avp, rt::view::check_utf8_string),
+            (277, 0) => t.one::<rt::view::Value<i32>>(3, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(4, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(5, avp),
+            (293, 0) => t.one::<rt::view::DiameterIdentity>(6, avp),
+            (283, 0) => t.one::<rt::view::DiameterIdentity>(7, avp),
+            (1, 0) => t.one::<rt::view::Utf8String>(8, avp),
             (628, 10415) => {
-                t.any(9, 0, avp, super::ts29229::SupportedFeaturesView::check)
+                t.any::<
+                        rt::view::Group<super::ts29229::SupportedFeaturesView<'a>>,
+                    >(9, 0, avp)
             }
-            (284, 0) => t.any(10, 1, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(11, 2, avp, rt::view::check_diameter_identity),
+            (284, 0) => {
+                t.any::<rt::view::Group<super::base::ProxyInfoView<'a>>>(10, 1, avp)
+            }
+            (282, 0) => t.any::<rt::view::DiameterIdentity>(11, 2, avp),
             _ => t.extra(),
         }
     }
@@ -6768,24 +6856,34 @@ impl<'a> rt::view::Step<'a> for ProseInitialLocationInformationAnswerView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (301, 0) => t.one::<rt::view::Value<i32>>(1, avp),
             (260, 0) => {
-                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
+                t.one::<
+                        rt::view::Group<super::base::VendorSpecificApplicationIdView<'a>>,
+                    >(2, avp)
             }
-            (268, 0) => t.one(3, avp, rt::view::check::<u32>),
-            (297, 0) => t.one(4, avp, super::base::ExperimentalResultView::check),
-            (277, 0) => t.one(5, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(6, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(7, avp, rt::view::check_diameter_identity),
-            (3707, 10415) => t.one(8, avp, ProseInitialLocationInformationView::check),
-            (1407, 10415) => t.one(9, avp, rt::view::no_check),
+            (268, 0) => t.one::<rt::view::Value<u32>>(3, avp),
+            (297, 0) => {
+                t.one::<rt::view::Group<super::base::ExperimentalResultView<'a>>>(4, avp)
+            }
+            (277, 0) => t.one::<rt::view::Value<i32>>(5, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(6, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(7, avp),
+            (3707, 10415) => {
+                t.one::<rt::view::Group<ProseInitialLocationInformationView<'a>>>(8, avp)
+            }
+            (1407, 10415) => t.one::<rt::view::NoCheck>(9, avp),
             (628, 10415) => {
-                t.any(10, 0, avp, super::ts29229::SupportedFeaturesView::check)
+                t.any::<
+                        rt::view::Group<super::ts29229::SupportedFeaturesView<'a>>,
+                    >(10, 0, avp)
             }
-            (279, 0) => t.one(11, avp, super::base::FailedAvpView::check),
-            (284, 0) => t.any(12, 1, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(13, 2, avp, rt::view::check_diameter_identity),
+            (279, 0) => t.one::<rt::view::Group<super::base::FailedAvpView<'a>>>(11, avp),
+            (284, 0) => {
+                t.any::<rt::view::Group<super::base::ProxyInfoView<'a>>>(12, 1, avp)
+            }
+            (282, 0) => t.any::<rt::view::DiameterIdentity>(13, 2, avp),
             _ => t.extra(),
         }
     }

@@ -8243,7 +8243,7 @@ impl<'a> rt::view::Step<'a> for AssistanceInfoView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (3820, 10415) => t.one(0, avp, WlanAssistanceInfoView::check),
+            (3820, 10415) => t.one::<rt::view::Group<WlanAssistanceInfoView<'a>>>(0, avp),
             _ => t.extra(),
         }
     }
@@ -8376,14 +8376,14 @@ impl<'a> rt::view::Step<'a> for MatchReportView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (3804, 10415) => t.one(0, avp, rt::view::check::<u32>),
-            (3810, 10415) => t.one(1, avp, rt::view::no_check),
-            (3839, 10415) => t.one(2, avp, rt::view::no_check),
-            (3811, 10415) => t.one(3, avp, rt::view::check_utf8_string),
-            (3815, 10415) => t.one(4, avp, rt::view::check::<u32>),
-            (3838, 10415) => t.one(5, avp, rt::view::check::<u32>),
-            (3853, 10415) => t.one(6, avp, rt::view::check_utf8_string),
-            (3868, 10415) => t.one(7, avp, rt::view::no_check),
+            (3804, 10415) => t.one::<rt::view::Value<u32>>(0, avp),
+            (3810, 10415) => t.one::<rt::view::NoCheck>(1, avp),
+            (3839, 10415) => t.one::<rt::view::NoCheck>(2, avp),
+            (3811, 10415) => t.one::<rt::view::Utf8String>(3, avp),
+            (3815, 10415) => t.one::<rt::view::Value<u32>>(4, avp),
+            (3838, 10415) => t.one::<rt::view::Value<u32>>(5, avp),
+            (3853, 10415) => t.one::<rt::view::Utf8String>(6, avp),
+            (3868, 10415) => t.one::<rt::view::NoCheck>(7, avp),
             _ => t.extra(),
         }
     }
@@ -8514,11 +8514,11 @@ impl<'a> rt::view::Step<'a> for ProseDiscoveryFilterView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (3805, 10415) => t.one(0, avp, rt::view::no_check),
-            (3811, 10415) => t.one(1, avp, rt::view::check_utf8_string),
-            (3815, 10415) => t.one(2, avp, rt::view::check::<u32>),
-            (3810, 10415) => t.one(3, avp, rt::view::no_check),
-            (3812, 10415) => t.any(4, 0, avp, rt::view::no_check),
+            (3805, 10415) => t.one::<rt::view::NoCheck>(0, avp),
+            (3811, 10415) => t.one::<rt::view::Utf8String>(1, avp),
+            (3815, 10415) => t.one::<rt::view::Value<u32>>(2, avp),
+            (3810, 10415) => t.one::<rt::view::NoCheck>(3, avp),
+            (3812, 10415) => t.any::<rt::view::NoCheck>(4, 0, avp),
             _ => t.extra(),
         }
     }
@@ -8655,13 +8655,15 @@ impl<'a> rt::view::Step<'a> for WifiP2pAssistanceInfoView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (1524, 10415) => t.one(0, avp, rt::view::check_utf8_string),
-            (464, 0) => t.one(1, avp, rt::view::no_check),
-            (3809, 10415) => t.one(2, avp, rt::view::check::<u32>),
-            (3821, 10415) => t.one(3, avp, rt::view::no_check),
-            (3822, 10415) => t.one(4, avp, WlanLinkLayerIdListView::check),
-            (3808, 10415) => t.one(5, avp, rt::view::check::<u32>),
-            (3803, 10415) => t.one(6, avp, rt::view::check::<u32>),
+            (1524, 10415) => t.one::<rt::view::Utf8String>(0, avp),
+            (464, 0) => t.one::<rt::view::NoCheck>(1, avp),
+            (3809, 10415) => t.one::<rt::view::Value<u32>>(2, avp),
+            (3821, 10415) => t.one::<rt::view::NoCheck>(3, avp),
+            (3822, 10415) => {
+                t.one::<rt::view::Group<WlanLinkLayerIdListView<'a>>>(4, avp)
+            }
+            (3808, 10415) => t.one::<rt::view::Value<u32>>(5, avp),
+            (3803, 10415) => t.one::<rt::view::Value<u32>>(6, avp),
             _ => t.extra(),
         }
     }
@@ -8767,7 +8769,9 @@ impl<'a> rt::view::Step<'a> for WlanAssistanceInfoView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (3819, 10415) => t.one(0, avp, WifiP2pAssistanceInfoView::check),
+            (3819, 10415) => {
+                t.one::<rt::view::Group<WifiP2pAssistanceInfoView<'a>>>(0, avp)
+            }
             _ => t.extra(),
         }
     }
@@ -8878,7 +8882,7 @@ impl<'a> rt::view::Step<'a> for WlanLinkLayerIdListView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (3821, 10415) => t.any(0, 0, avp, rt::view::no_check),
+            (3821, 10415) => t.any::<rt::view::NoCheck>(0, 0, avp),
             _ => t.extra(),
         }
     }
@@ -8990,9 +8994,9 @@ impl<'a> rt::view::Step<'a> for ProseAppCodeInfoView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (3810, 10415) => t.one(0, avp, rt::view::no_check),
-            (3836, 10415) => t.one(1, avp, rt::view::no_check),
-            (3837, 10415) => t.one(2, avp, rt::view::check::<u32>),
+            (3810, 10415) => t.one::<rt::view::NoCheck>(0, avp),
+            (3836, 10415) => t.one::<rt::view::NoCheck>(1, avp),
+            (3837, 10415) => t.one::<rt::view::Value<u32>>(2, avp),
             _ => t.extra(),
         }
     }
@@ -9113,9 +9117,11 @@ impl<'a> rt::view::Step<'a> for LocationUpdateTriggerView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (3824, 10415) => t.one(0, avp, rt::view::check::<u32>),
-            (3825, 10415) => t.one(1, avp, ChangeOfAreaTypeView::check),
-            (3829, 10415) => t.one(2, avp, PeriodicLocationTypeView::check),
+            (3824, 10415) => t.one::<rt::view::Value<u32>>(0, avp),
+            (3825, 10415) => t.one::<rt::view::Group<ChangeOfAreaTypeView<'a>>>(1, avp),
+            (3829, 10415) => {
+                t.one::<rt::view::Group<PeriodicLocationTypeView<'a>>>(2, avp)
+            }
             _ => t.extra(),
         }
     }
@@ -9231,9 +9237,9 @@ impl<'a> rt::view::Step<'a> for ChangeOfAreaTypeView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (3826, 10415) => t.one(0, avp, rt::view::check::<u32>),
-            (3827, 10415) => t.one(1, avp, rt::view::check::<i32>),
-            (3828, 10415) => t.one(2, avp, rt::view::check::<u32>),
+            (3826, 10415) => t.one::<rt::view::Value<u32>>(0, avp),
+            (3827, 10415) => t.one::<rt::view::Value<i32>>(1, avp),
+            (3828, 10415) => t.one::<rt::view::Value<u32>>(2, avp),
             _ => t.extra(),
         }
     }
@@ -9339,8 +9345,8 @@ impl<'a> rt::view::Step<'a> for PeriodicLocationTypeView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (3830, 10415) => t.one(0, avp, rt::view::check::<u32>),
-            (3831, 10415) => t.one(1, avp, rt::view::check::<u32>),
+            (3830, 10415) => t.one::<rt::view::Value<u32>>(0, avp),
+            (3831, 10415) => t.one::<rt::view::Value<u32>>(1, avp),
             _ => t.extra(),
         }
     }
@@ -9540,22 +9546,26 @@ impl<'a> rt::view::Step<'a> for DiscoveryAuthRequestView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (3804, 10415) => t.one(0, avp, rt::view::check::<u32>),
-            (700, 10415) => t.one(1, avp, super::ts29329::UserIdentityView::check),
-            (3811, 10415) => t.one(2, avp, rt::view::check_utf8_string),
-            (3810, 10415) => t.one(3, avp, rt::view::no_check),
-            (3867, 10415) => t.one(4, avp, rt::view::no_check),
-            (3815, 10415) => t.one(5, avp, rt::view::check::<u32>),
-            (3840, 10415) => t.one(6, avp, AppIdentifierView::check),
-            (3843, 10415) => t.one(7, avp, rt::view::check_utf8_string),
-            (3844, 10415) => t.one(8, avp, rt::view::check_utf8_string),
-            (3845, 10415) => t.one(9, avp, rt::view::no_check),
-            (3846, 10415) => t.one(10, avp, rt::view::no_check),
-            (3847, 10415) => t.any(11, 0, avp, rt::view::no_check),
-            (3858, 10415) => t.one(12, avp, rt::view::check_utf8_string),
-            (3859, 10415) => t.one(13, avp, rt::view::no_check),
-            (3146, 10415) => t.one(14, avp, super::ts29336::ServiceResultView::check),
-            (3868, 10415) => t.one(15, avp, rt::view::no_check),
+            (3804, 10415) => t.one::<rt::view::Value<u32>>(0, avp),
+            (700, 10415) => {
+                t.one::<rt::view::Group<super::ts29329::UserIdentityView<'a>>>(1, avp)
+            }
+            (3811, 10415) => t.one::<rt::view::Utf8String>(2, avp),
+            (3810, 10415) => t.one::<rt::view::NoCheck>(3, avp),
+            (3867, 10415) => t.one::<rt::view::NoCheck>(4, avp),
+            (3815, 10415) => t.one::<rt::view::Value<u32>>(5, avp),
+            (3840, 10415) => t.one::<rt::view::Group<AppIdentifierView<'a>>>(6, avp),
+            (3843, 10415) => t.one::<rt::view::Utf8String>(7, avp),
+            (3844, 10415) => t.one::<rt::view::Utf8String>(8, avp),
+            (3845, 10415) => t.one::<rt::view::NoCheck>(9, avp),
+            (3846, 10415) => t.one::<rt::view::NoCheck>(10, avp),
+            (3847, 10415) => t.any::<rt::view::NoCheck>(11, 0, avp),
+            (3858, 10415) => t.one::<rt::view::Utf8String>(12, avp),
+            (3859, 10415) => t.one::<rt::view::NoCheck>(13, avp),
+            (3146, 10415) => {
+                t.one::<rt::view::Group<super::ts29336::ServiceResultView<'a>>>(14, avp)
+            }
+            (3868, 10415) => t.one::<rt::view::NoCheck>(15, avp),
             _ => t.extra(),
         }
     }
@@ -9722,15 +9732,21 @@ impl<'a> rt::view::Step<'a> for DiscoveryAuthResponseView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (3804, 10415) => t.one(0, avp, rt::view::check::<u32>),
-            (3813, 10415) => t.any(1, 0, avp, ProseDiscoveryFilterView::check),
-            (1407, 10415) => t.one(2, avp, rt::view::no_check),
-            (3846, 10415) => t.one(3, avp, rt::view::no_check),
-            (3815, 10415) => t.one(4, avp, rt::view::check::<u32>),
-            (3861, 10415) => t.one(5, avp, CodeSendingSecurityMaterialView::check),
-            (3860, 10415) => t.one(6, avp, CodeReceivingSecurityMaterialView::check),
-            (3863, 10415) => t.one(7, avp, rt::view::no_check),
-            (3868, 10415) => t.one(8, avp, rt::view::no_check),
+            (3804, 10415) => t.one::<rt::view::Value<u32>>(0, avp),
+            (3813, 10415) => {
+                t.any::<rt::view::Group<ProseDiscoveryFilterView<'a>>>(1, 0, avp)
+            }
+            (1407, 10415) => t.one::<rt::view::NoCheck>(2, avp),
+            (3846, 10415) => t.one::<rt::view::NoCheck>(3, avp),
+            (3815, 10415) => t.one::<rt::view::Value<u32>>(4, avp),
+            (3861, 10415) => {
+                t.one::<rt::view::Group<CodeSendingSecurityMaterialView<'a>>>(5, avp)
+            }
+            (3860, 10415) => {
+                t.one::<rt::view::Group<CodeReceivingSecurityMaterialView<'a>>>(6, avp)
+            }
+            (3863, 10415) => t.one::<rt::view::NoCheck>(7, avp),
+            (3868, 10415) => t.one::<rt::view::NoCheck>(8, avp),
             _ => t.extra(),
         }
     }
@@ -9866,11 +9882,15 @@ impl<'a> rt::view::Step<'a> for MatchRequestView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (3804, 10415) => t.one(0, avp, rt::view::check::<u32>),
-            (700, 10415) => t.one(1, avp, super::ts29329::UserIdentityView::check),
-            (1407, 10415) => t.one(2, avp, rt::view::no_check),
-            (3835, 10415) => t.any(3, 0, avp, ProseAppCodeInfoView::check),
-            (3868, 10415) => t.one(4, avp, rt::view::no_check),
+            (3804, 10415) => t.one::<rt::view::Value<u32>>(0, avp),
+            (700, 10415) => {
+                t.one::<rt::view::Group<super::ts29329::UserIdentityView<'a>>>(1, avp)
+            }
+            (1407, 10415) => t.one::<rt::view::NoCheck>(2, avp),
+            (3835, 10415) => {
+                t.any::<rt::view::Group<ProseAppCodeInfoView<'a>>>(3, 0, avp)
+            }
+            (3868, 10415) => t.one::<rt::view::NoCheck>(4, avp),
             _ => t.extra(),
         }
     }
@@ -9997,9 +10017,11 @@ impl<'a> rt::view::Step<'a> for MatchReportInfoView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (3804, 10415) => t.one(0, avp, rt::view::check::<u32>),
-            (700, 10415) => t.one(1, avp, super::ts29329::UserIdentityView::check),
-            (3811, 10415) => t.any(2, 0, avp, rt::view::check_utf8_string),
+            (3804, 10415) => t.one::<rt::view::Value<u32>>(0, avp),
+            (700, 10415) => {
+                t.one::<rt::view::Group<super::ts29329::UserIdentityView<'a>>>(1, avp)
+            }
+            (3811, 10415) => t.any::<rt::view::Utf8String>(2, 0, avp),
             _ => t.extra(),
         }
     }
@@ -10106,8 +10128,8 @@ impl<'a> rt::view::Step<'a> for AppIdentifierView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (3841, 10415) => t.one(0, avp, rt::view::no_check),
-            (3842, 10415) => t.one(1, avp, rt::view::check_utf8_string),
+            (3841, 10415) => t.one::<rt::view::NoCheck>(0, avp),
+            (3842, 10415) => t.one::<rt::view::Utf8String>(1, avp),
             _ => t.extra(),
         }
     }
@@ -10228,11 +10250,11 @@ impl<'a> rt::view::Step<'a> for CodeReceivingSecurityMaterialView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (3862, 10415) => t.one(0, avp, rt::view::no_check),
-            (3863, 10415) => t.one(1, avp, rt::view::no_check),
-            (3865, 10415) => t.one(2, avp, rt::view::check::<u32>),
-            (3864, 10415) => t.one(3, avp, rt::view::no_check),
-            (3866, 10415) => t.one(4, avp, rt::view::no_check),
+            (3862, 10415) => t.one::<rt::view::NoCheck>(0, avp),
+            (3863, 10415) => t.one::<rt::view::NoCheck>(1, avp),
+            (3865, 10415) => t.one::<rt::view::Value<u32>>(2, avp),
+            (3864, 10415) => t.one::<rt::view::NoCheck>(3, avp),
+            (3866, 10415) => t.one::<rt::view::NoCheck>(4, avp),
             _ => t.extra(),
         }
     }
@@ -10348,10 +10370,10 @@ impl<'a> rt::view::Step<'a> for CodeSendingSecurityMaterialView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (3862, 10415) => t.one(0, avp, rt::view::no_check),
-            (3863, 10415) => t.one(1, avp, rt::view::no_check),
-            (3864, 10415) => t.one(2, avp, rt::view::no_check),
-            (3866, 10415) => t.one(3, avp, rt::view::no_check),
+            (3862, 10415) => t.one::<rt::view::NoCheck>(0, avp),
+            (3863, 10415) => t.one::<rt::view::NoCheck>(1, avp),
+            (3864, 10415) => t.one::<rt::view::NoCheck>(2, avp),
+            (3866, 10415) => t.one::<rt::view::NoCheck>(3, avp),
             _ => t.extra(),
         }
     }
@@ -10612,24 +10634,36 @@ impl<'a> rt::view::Step<'a> for ProseAuthorizationRequestView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (301, 0) => t.one::<rt::view::Value<i32>>(1, avp),
             (260, 0) => {
-                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
+                t.one::<
+                        rt::view::Group<super::base::VendorSpecificApplicationIdView<'a>>,
+                    >(2, avp)
             }
-            (277, 0) => t.one(3, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(5, avp, rt::view::check_diameter_identity),
-            (293, 0) => t.one(6, avp, rt::view::check_diameter_identity),
-            (283, 0) => t.one(7, avp, rt::view::check_diameter_identity),
+            (277, 0) => t.one::<rt::view::Value<i32>>(3, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(4, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(5, avp),
+            (293, 0) => t.one::<rt::view::DiameterIdentity>(6, avp),
+            (283, 0) => t.one::<rt::view::DiameterIdentity>(7, avp),
             (628, 10415) => {
-                t.any(8, 0, avp, super::ts29229::SupportedFeaturesView::check)
+                t.any::<
+                        rt::view::Group<super::ts29229::SupportedFeaturesView<'a>>,
+                    >(8, 0, avp)
             }
-            (621, 0) => t.one(9, avp, super::doic::OcSupportedFeaturesView::check),
-            (700, 10415) => t.one(10, avp, super::ts29329::UserIdentityView::check),
-            (1407, 10415) => t.one(11, avp, rt::view::no_check),
-            (284, 0) => t.any(12, 1, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(13, 2, avp, rt::view::check_diameter_identity),
+            (621, 0) => {
+                t.one::<
+                        rt::view::Group<super::doic::OcSupportedFeaturesView<'a>>,
+                    >(9, avp)
+            }
+            (700, 10415) => {
+                t.one::<rt::view::Group<super::ts29329::UserIdentityView<'a>>>(10, avp)
+            }
+            (1407, 10415) => t.one::<rt::view::NoCheck>(11, avp),
+            (284, 0) => {
+                t.any::<rt::view::Group<super::base::ProxyInfoView<'a>>>(12, 1, avp)
+            }
+            (282, 0) => t.any::<rt::view::DiameterIdentity>(13, 2, avp),
             _ => t.extra(),
         }
     }
@@ -10919,30 +10953,44 @@ impl<'a> rt::view::Step<'a> for ProseAuthorizationAnswerView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (301, 0) => t.one::<rt::view::Value<i32>>(1, avp),
             (260, 0) => {
-                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
+                t.one::<
+                        rt::view::Group<super::base::VendorSpecificApplicationIdView<'a>>,
+                    >(2, avp)
             }
-            (268, 0) => t.one(3, avp, rt::view::check::<u32>),
-            (297, 0) => t.one(4, avp, super::base::ExperimentalResultView::check),
-            (277, 0) => t.one(5, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(6, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(7, avp, rt::view::check_diameter_identity),
+            (268, 0) => t.one::<rt::view::Value<u32>>(3, avp),
+            (297, 0) => {
+                t.one::<rt::view::Group<super::base::ExperimentalResultView<'a>>>(4, avp)
+            }
+            (277, 0) => t.one::<rt::view::Value<i32>>(5, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(6, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(7, avp),
             (628, 10415) => {
-                t.any(8, 0, avp, super::ts29229::SupportedFeaturesView::check)
+                t.any::<
+                        rt::view::Group<super::ts29229::SupportedFeaturesView<'a>>,
+                    >(8, 0, avp)
             }
-            (621, 0) => t.one(9, avp, super::doic::OcSupportedFeaturesView::check),
-            (623, 0) => t.one(10, avp, super::doic::OcOlrView::check),
-            (650, 0) => t.any(11, 1, avp, super::rfc8583::LoadView::check),
-            (3704, 10415) => t.one(12, avp, rt::view::check::<u32>),
-            (3832, 10415) => t.one(13, avp, rt::view::check::<u32>),
-            (3833, 10415) => t.one(14, avp, rt::view::check::<u32>),
-            (3834, 10415) => t.one(15, avp, rt::view::check::<u32>),
-            (3708, 10415) => t.one(16, avp, rt::view::check::<u32>),
-            (279, 0) => t.one(17, avp, super::base::FailedAvpView::check),
-            (284, 0) => t.any(18, 2, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(19, 3, avp, rt::view::check_diameter_identity),
+            (621, 0) => {
+                t.one::<
+                        rt::view::Group<super::doic::OcSupportedFeaturesView<'a>>,
+                    >(9, avp)
+            }
+            (623, 0) => t.one::<rt::view::Group<super::doic::OcOlrView<'a>>>(10, avp),
+            (650, 0) => {
+                t.any::<rt::view::Group<super::rfc8583::LoadView<'a>>>(11, 1, avp)
+            }
+            (3704, 10415) => t.one::<rt::view::Value<u32>>(12, avp),
+            (3832, 10415) => t.one::<rt::view::Value<u32>>(13, avp),
+            (3833, 10415) => t.one::<rt::view::Value<u32>>(14, avp),
+            (3834, 10415) => t.one::<rt::view::Value<u32>>(15, avp),
+            (3708, 10415) => t.one::<rt::view::Value<u32>>(16, avp),
+            (279, 0) => t.one::<rt::view::Group<super::base::FailedAvpView<'a>>>(17, avp),
+            (284, 0) => {
+                t.any::<rt::view::Group<super::base::ProxyInfoView<'a>>>(18, 2, avp)
+            }
+            (282, 0) => t.any::<rt::view::DiameterIdentity>(19, 3, avp),
             _ => t.extra(),
         }
     }
@@ -11182,24 +11230,36 @@ impl<'a> rt::view::Step<'a> for ProseDiscoveryRequestView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (301, 0) => t.one::<rt::view::Value<i32>>(1, avp),
             (260, 0) => {
-                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
+                t.one::<
+                        rt::view::Group<super::base::VendorSpecificApplicationIdView<'a>>,
+                    >(2, avp)
             }
-            (277, 0) => t.one(3, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(5, avp, rt::view::check_diameter_identity),
-            (293, 0) => t.one(6, avp, rt::view::check_diameter_identity),
-            (283, 0) => t.one(7, avp, rt::view::check_diameter_identity),
+            (277, 0) => t.one::<rt::view::Value<i32>>(3, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(4, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(5, avp),
+            (293, 0) => t.one::<rt::view::DiameterIdentity>(6, avp),
+            (283, 0) => t.one::<rt::view::DiameterIdentity>(7, avp),
             (628, 10415) => {
-                t.any(8, 0, avp, super::ts29229::SupportedFeaturesView::check)
+                t.any::<
+                        rt::view::Group<super::ts29229::SupportedFeaturesView<'a>>,
+                    >(8, 0, avp)
             }
-            (621, 0) => t.one(9, avp, super::doic::OcSupportedFeaturesView::check),
-            (3854, 10415) => t.one(10, avp, DiscoveryAuthRequestView::check),
-            (3850, 10415) => t.one(11, avp, rt::view::check::<u32>),
-            (284, 0) => t.any(12, 1, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(13, 2, avp, rt::view::check_diameter_identity),
+            (621, 0) => {
+                t.one::<
+                        rt::view::Group<super::doic::OcSupportedFeaturesView<'a>>,
+                    >(9, avp)
+            }
+            (3854, 10415) => {
+                t.one::<rt::view::Group<DiscoveryAuthRequestView<'a>>>(10, avp)
+            }
+            (3850, 10415) => t.one::<rt::view::Value<u32>>(11, avp),
+            (284, 0) => {
+                t.any::<rt::view::Group<super::base::ProxyInfoView<'a>>>(12, 1, avp)
+            }
+            (282, 0) => t.any::<rt::view::DiameterIdentity>(13, 2, avp),
             _ => t.extra(),
         }
     }
@@ -11477,27 +11537,43 @@ impl<'a> rt::view::Step<'a> for ProseDiscoveryAnswerView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (301, 0) => t.one::<rt::view::Value<i32>>(1, avp),
             (260, 0) => {
-                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
+                t.one::<
+                        rt::view::Group<super::base::VendorSpecificApplicationIdView<'a>>,
+                    >(2, avp)
             }
-            (268, 0) => t.one(3, avp, rt::view::check::<u32>),
-            (297, 0) => t.one(4, avp, super::base::ExperimentalResultView::check),
-            (277, 0) => t.one(5, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(6, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(7, avp, rt::view::check_diameter_identity),
+            (268, 0) => t.one::<rt::view::Value<u32>>(3, avp),
+            (297, 0) => {
+                t.one::<rt::view::Group<super::base::ExperimentalResultView<'a>>>(4, avp)
+            }
+            (277, 0) => t.one::<rt::view::Value<i32>>(5, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(6, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(7, avp),
             (628, 10415) => {
-                t.any(8, 0, avp, super::ts29229::SupportedFeaturesView::check)
+                t.any::<
+                        rt::view::Group<super::ts29229::SupportedFeaturesView<'a>>,
+                    >(8, 0, avp)
             }
-            (621, 0) => t.one(9, avp, super::doic::OcSupportedFeaturesView::check),
-            (623, 0) => t.one(10, avp, super::doic::OcOlrView::check),
-            (650, 0) => t.any(11, 1, avp, super::rfc8583::LoadView::check),
-            (3855, 10415) => t.one(12, avp, DiscoveryAuthResponseView::check),
-            (3850, 10415) => t.one(13, avp, rt::view::check::<u32>),
-            (279, 0) => t.one(14, avp, super::base::FailedAvpView::check),
-            (284, 0) => t.any(15, 2, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(16, 3, avp, rt::view::check_diameter_identity),
+            (621, 0) => {
+                t.one::<
+                        rt::view::Group<super::doic::OcSupportedFeaturesView<'a>>,
+                    >(9, avp)
+            }
+            (623, 0) => t.one::<rt::view::Group<super::doic::OcOlrView<'a>>>(10, avp),
+            (650, 0) => {
+                t.any::<rt::view::Group<super::rfc8583::LoadView<'a>>>(11, 1, avp)
+            }
+            (3855, 10415) => {
+                t.one::<rt::view::Group<DiscoveryAuthResponseView<'a>>>(12, avp)
+            }
+            (3850, 10415) => t.one::<rt::view::Value<u32>>(13, avp),
+            (279, 0) => t.one::<rt::view::Group<super::base::FailedAvpView<'a>>>(14, avp),
+            (284, 0) => {
+                t.any::<rt::view::Group<super::base::ProxyInfoView<'a>>>(15, 2, avp)
+            }
+            (282, 0) => t.any::<rt::view::DiameterIdentity>(16, 3, avp),
             _ => t.extra(),
         }
     }
@@ -11735,24 +11811,34 @@ impl<'a> rt::view::Step<'a> for ProseMatchRequestView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (301, 0) => t.one::<rt::view::Value<i32>>(1, avp),
             (260, 0) => {
-                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
+                t.one::<
+                        rt::view::Group<super::base::VendorSpecificApplicationIdView<'a>>,
+                    >(2, avp)
             }
-            (277, 0) => t.one(3, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(5, avp, rt::view::check_diameter_identity),
-            (293, 0) => t.one(6, avp, rt::view::check_diameter_identity),
-            (283, 0) => t.one(7, avp, rt::view::check_diameter_identity),
+            (277, 0) => t.one::<rt::view::Value<i32>>(3, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(4, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(5, avp),
+            (293, 0) => t.one::<rt::view::DiameterIdentity>(6, avp),
+            (283, 0) => t.one::<rt::view::DiameterIdentity>(7, avp),
             (628, 10415) => {
-                t.any(8, 0, avp, super::ts29229::SupportedFeaturesView::check)
+                t.any::<
+                        rt::view::Group<super::ts29229::SupportedFeaturesView<'a>>,
+                    >(8, 0, avp)
             }
-            (621, 0) => t.one(9, avp, super::doic::OcSupportedFeaturesView::check),
-            (3856, 10415) => t.one(10, avp, MatchRequestView::check),
-            (3852, 10415) => t.one(11, avp, rt::view::check::<u32>),
-            (284, 0) => t.any(12, 1, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(13, 2, avp, rt::view::check_diameter_identity),
+            (621, 0) => {
+                t.one::<
+                        rt::view::Group<super::doic::OcSupportedFeaturesView<'a>>,
+                    >(9, avp)
+            }
+            (3856, 10415) => t.one::<rt::view::Group<MatchRequestView<'a>>>(10, avp),
+            (3852, 10415) => t.one::<rt::view::Value<u32>>(11, avp),
+            (284, 0) => {
+                t.any::<rt::view::Group<super::base::ProxyInfoView<'a>>>(12, 1, avp)
+            }
+            (282, 0) => t.any::<rt::view::DiameterIdentity>(13, 2, avp),
             _ => t.extra(),
         }
     }
@@ -12028,26 +12114,40 @@ impl<'a> rt::view::Step<'a> for ProseMatchAnswerView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (301, 0) => t.one::<rt::view::Value<i32>>(1, avp),
             (260, 0) => {
-                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
+                t.one::<
+                        rt::view::Group<super::base::VendorSpecificApplicationIdView<'a>>,
+                    >(2, avp)
             }
-            (268, 0) => t.one(3, avp, rt::view::check::<u32>),
-            (297, 0) => t.one(4, avp, super::base::ExperimentalResultView::check),
-            (277, 0) => t.one(5, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(6, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(7, avp, rt::view::check_diameter_identity),
+            (268, 0) => t.one::<rt::view::Value<u32>>(3, avp),
+            (297, 0) => {
+                t.one::<rt::view::Group<super::base::ExperimentalResultView<'a>>>(4, avp)
+            }
+            (277, 0) => t.one::<rt::view::Value<i32>>(5, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(6, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(7, avp),
             (628, 10415) => {
-                t.any(8, 0, avp, super::ts29229::SupportedFeaturesView::check)
+                t.any::<
+                        rt::view::Group<super::ts29229::SupportedFeaturesView<'a>>,
+                    >(8, 0, avp)
             }
-            (621, 0) => t.one(9, avp, super::doic::OcSupportedFeaturesView::check),
-            (623, 0) => t.one(10, avp, super::doic::OcOlrView::check),
-            (650, 0) => t.any(11, 1, avp, super::rfc8583::LoadView::check),
-            (3807, 10415) => t.any(12, 2, avp, MatchReportView::check),
-            (279, 0) => t.one(13, avp, super::base::FailedAvpView::check),
-            (284, 0) => t.any(14, 3, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(15, 4, avp, rt::view::check_diameter_identity),
+            (621, 0) => {
+                t.one::<
+                        rt::view::Group<super::doic::OcSupportedFeaturesView<'a>>,
+                    >(9, avp)
+            }
+            (623, 0) => t.one::<rt::view::Group<super::doic::OcOlrView<'a>>>(10, avp),
+            (650, 0) => {
+                t.any::<rt::view::Group<super::rfc8583::LoadView<'a>>>(11, 1, avp)
+            }
+            (3807, 10415) => t.any::<rt::view::Group<MatchReportView<'a>>>(12, 2, avp),
+            (279, 0) => t.one::<rt::view::Group<super::base::FailedAvpView<'a>>>(13, avp),
+            (284, 0) => {
+                t.any::<rt::view::Group<super::base::ProxyInfoView<'a>>>(14, 3, avp)
+            }
+            (282, 0) => t.any::<rt::view::DiameterIdentity>(15, 4, avp),
             _ => t.extra(),
         }
     }
@@ -12284,23 +12384,33 @@ impl<'a> rt::view::Step<'a> for ProseMatchReportInfoRequestView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (301, 0) => t.one::<rt::view::Value<i32>>(1, avp),
             (260, 0) => {
-                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
+                t.one::<
+                        rt::view::Group<super::base::VendorSpecificApplicationIdView<'a>>,
+                    >(2, avp)
             }
-            (277, 0) => t.one(3, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(5, avp, rt::view::check_diameter_identity),
-            (293, 0) => t.one(6, avp, rt::view::check_diameter_identity),
-            (283, 0) => t.one(7, avp, rt::view::check_diameter_identity),
+            (277, 0) => t.one::<rt::view::Value<i32>>(3, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(4, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(5, avp),
+            (293, 0) => t.one::<rt::view::DiameterIdentity>(6, avp),
+            (283, 0) => t.one::<rt::view::DiameterIdentity>(7, avp),
             (628, 10415) => {
-                t.any(8, 0, avp, super::ts29229::SupportedFeaturesView::check)
+                t.any::<
+                        rt::view::Group<super::ts29229::SupportedFeaturesView<'a>>,
+                    >(8, 0, avp)
             }
-            (621, 0) => t.one(9, avp, super::doic::OcSupportedFeaturesView::check),
-            (3857, 10415) => t.one(10, avp, MatchReportInfoView::check),
-            (284, 0) => t.any(11, 1, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(12, 2, avp, rt::view::check_diameter_identity),
+            (621, 0) => {
+                t.one::<
+                        rt::view::Group<super::doic::OcSupportedFeaturesView<'a>>,
+                    >(9, avp)
+            }
+            (3857, 10415) => t.one::<rt::view::Group<MatchReportInfoView<'a>>>(10, avp),
+            (284, 0) => {
+                t.any::<rt::view::Group<super::base::ProxyInfoView<'a>>>(11, 1, avp)
+            }
+            (282, 0) => t.any::<rt::view::DiameterIdentity>(12, 2, avp),
             _ => t.extra(),
         }
     }
@@ -12565,25 +12675,39 @@ impl<'a> rt::view::Step<'a> for ProseMatchReportInfoAnswerView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (301, 0) => t.one::<rt::view::Value<i32>>(1, avp),
             (260, 0) => {
-                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
+                t.one::<
+                        rt::view::Group<super::base::VendorSpecificApplicationIdView<'a>>,
+                    >(2, avp)
             }
-            (268, 0) => t.one(3, avp, rt::view::check::<u32>),
-            (297, 0) => t.one(4, avp, super::base::ExperimentalResultView::check),
-            (277, 0) => t.one(5, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(6, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(7, avp, rt::view::check_diameter_identity),
+            (268, 0) => t.one::<rt::view::Value<u32>>(3, avp),
+            (297, 0) => {
+                t.one::<rt::view::Group<super::base::ExperimentalResultView<'a>>>(4, avp)
+            }
+            (277, 0) => t.one::<rt::view::Value<i32>>(5, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(6, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(7, avp),
             (628, 10415) => {
-                t.any(8, 0, avp, super::ts29229::SupportedFeaturesView::check)
+                t.any::<
+                        rt::view::Group<super::ts29229::SupportedFeaturesView<'a>>,
+                    >(8, 0, avp)
             }
-            (621, 0) => t.one(9, avp, super::doic::OcSupportedFeaturesView::check),
-            (623, 0) => t.one(10, avp, super::doic::OcOlrView::check),
-            (650, 0) => t.any(11, 1, avp, super::rfc8583::LoadView::check),
-            (279, 0) => t.one(12, avp, super::base::FailedAvpView::check),
-            (284, 0) => t.any(13, 2, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(14, 3, avp, rt::view::check_diameter_identity),
+            (621, 0) => {
+                t.one::<
+                        rt::view::Group<super::doic::OcSupportedFeaturesView<'a>>,
+                    >(9, avp)
+            }
+            (623, 0) => t.one::<rt::view::Group<super::doic::OcOlrView<'a>>>(10, avp),
+            (650, 0) => {
+                t.any::<rt::view::Group<super::rfc8583::LoadView<'a>>>(11, 1, avp)
+            }
+            (279, 0) => t.one::<rt::view::Group<super::base::FailedAvpView<'a>>>(12, avp),
+            (284, 0) => {
+                t.any::<rt::view::Group<super::base::ProxyInfoView<'a>>>(13, 2, avp)
+            }
+            (282, 0) => t.any::<rt::view::DiameterIdentity>(14, 3, avp),
             _ => t.extra(),
         }
     }
@@ -12843,28 +12967,40 @@ impl<'a> rt::view::Step<'a> for ProseProximityRequestView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (301, 0) => t.one::<rt::view::Value<i32>>(1, avp),
             (260, 0) => {
-                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
+                t.one::<
+                        rt::view::Group<super::base::VendorSpecificApplicationIdView<'a>>,
+                    >(2, avp)
             }
-            (277, 0) => t.one(3, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(5, avp, rt::view::check_diameter_identity),
-            (293, 0) => t.one(6, avp, rt::view::check_diameter_identity),
-            (283, 0) => t.one(7, avp, rt::view::check_diameter_identity),
+            (277, 0) => t.one::<rt::view::Value<i32>>(3, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(4, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(5, avp),
+            (293, 0) => t.one::<rt::view::DiameterIdentity>(6, avp),
+            (283, 0) => t.one::<rt::view::DiameterIdentity>(7, avp),
             (628, 10415) => {
-                t.any(8, 0, avp, super::ts29229::SupportedFeaturesView::check)
+                t.any::<
+                        rt::view::Group<super::ts29229::SupportedFeaturesView<'a>>,
+                    >(8, 0, avp)
             }
-            (621, 0) => t.one(9, avp, super::doic::OcSupportedFeaturesView::check),
-            (3814, 10415) => t.one(10, avp, rt::view::check::<u32>),
-            (3816, 10415) => t.one(11, avp, rt::view::check_utf8_string),
-            (3817, 10415) => t.one(12, avp, rt::view::check_utf8_string),
-            (3818, 10415) => t.one(13, avp, rt::view::check::<u32>),
-            (1242, 10415) => t.one(14, avp, rt::view::no_check),
-            (3823, 10415) => t.one(15, avp, LocationUpdateTriggerView::check),
-            (284, 0) => t.any(16, 1, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(17, 2, avp, rt::view::check_diameter_identity),
+            (621, 0) => {
+                t.one::<
+                        rt::view::Group<super::doic::OcSupportedFeaturesView<'a>>,
+                    >(9, avp)
+            }
+            (3814, 10415) => t.one::<rt::view::Value<u32>>(10, avp),
+            (3816, 10415) => t.one::<rt::view::Utf8String>(11, avp),
+            (3817, 10415) => t.one::<rt::view::Utf8String>(12, avp),
+            (3818, 10415) => t.one::<rt::view::Value<u32>>(13, avp),
+            (1242, 10415) => t.one::<rt::view::NoCheck>(14, avp),
+            (3823, 10415) => {
+                t.one::<rt::view::Group<LocationUpdateTriggerView<'a>>>(15, avp)
+            }
+            (284, 0) => {
+                t.any::<rt::view::Group<super::base::ProxyInfoView<'a>>>(16, 1, avp)
+            }
+            (282, 0) => t.any::<rt::view::DiameterIdentity>(17, 2, avp),
             _ => t.extra(),
         }
     }
@@ -13137,27 +13273,41 @@ impl<'a> rt::view::Step<'a> for ProseProximityAnswerView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (301, 0) => t.one::<rt::view::Value<i32>>(1, avp),
             (260, 0) => {
-                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
+                t.one::<
+                        rt::view::Group<super::base::VendorSpecificApplicationIdView<'a>>,
+                    >(2, avp)
             }
-            (268, 0) => t.one(3, avp, rt::view::check::<u32>),
-            (297, 0) => t.one(4, avp, super::base::ExperimentalResultView::check),
-            (277, 0) => t.one(5, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(6, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(7, avp, rt::view::check_diameter_identity),
+            (268, 0) => t.one::<rt::view::Value<u32>>(3, avp),
+            (297, 0) => {
+                t.one::<rt::view::Group<super::base::ExperimentalResultView<'a>>>(4, avp)
+            }
+            (277, 0) => t.one::<rt::view::Value<i32>>(5, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(6, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(7, avp),
             (628, 10415) => {
-                t.any(8, 0, avp, super::ts29229::SupportedFeaturesView::check)
+                t.any::<
+                        rt::view::Group<super::ts29229::SupportedFeaturesView<'a>>,
+                    >(8, 0, avp)
             }
-            (621, 0) => t.one(9, avp, super::doic::OcSupportedFeaturesView::check),
-            (623, 0) => t.one(10, avp, super::doic::OcOlrView::check),
-            (650, 0) => t.any(11, 1, avp, super::rfc8583::LoadView::check),
-            (1242, 10415) => t.one(12, avp, rt::view::no_check),
-            (3821, 10415) => t.one(13, avp, rt::view::no_check),
-            (279, 0) => t.one(14, avp, super::base::FailedAvpView::check),
-            (284, 0) => t.any(15, 2, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(16, 3, avp, rt::view::check_diameter_identity),
+            (621, 0) => {
+                t.one::<
+                        rt::view::Group<super::doic::OcSupportedFeaturesView<'a>>,
+                    >(9, avp)
+            }
+            (623, 0) => t.one::<rt::view::Group<super::doic::OcOlrView<'a>>>(10, avp),
+            (650, 0) => {
+                t.any::<rt::view::Group<super::rfc8583::LoadView<'a>>>(11, 1, avp)
+            }
+            (1242, 10415) => t.one::<rt::view::NoCheck>(12, avp),
+            (3821, 10415) => t.one::<rt::view::NoCheck>(13, avp),
+            (279, 0) => t.one::<rt::view::Group<super::base::FailedAvpView<'a>>>(14, avp),
+            (284, 0) => {
+                t.any::<rt::view::Group<super::base::ProxyInfoView<'a>>>(15, 2, avp)
+            }
+            (282, 0) => t.any::<rt::view::DiameterIdentity>(16, 3, avp),
             _ => t.extra(),
         }
     }
@@ -13392,24 +13542,34 @@ impl<'a> rt::view::Step<'a> for ProseLocationUpdateRequestView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (301, 0) => t.one::<rt::view::Value<i32>>(1, avp),
             (260, 0) => {
-                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
+                t.one::<
+                        rt::view::Group<super::base::VendorSpecificApplicationIdView<'a>>,
+                    >(2, avp)
             }
-            (277, 0) => t.one(3, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(5, avp, rt::view::check_diameter_identity),
-            (293, 0) => t.one(6, avp, rt::view::check_diameter_identity),
-            (283, 0) => t.one(7, avp, rt::view::check_diameter_identity),
+            (277, 0) => t.one::<rt::view::Value<i32>>(3, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(4, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(5, avp),
+            (293, 0) => t.one::<rt::view::DiameterIdentity>(6, avp),
+            (283, 0) => t.one::<rt::view::DiameterIdentity>(7, avp),
             (628, 10415) => {
-                t.any(8, 0, avp, super::ts29229::SupportedFeaturesView::check)
+                t.any::<
+                        rt::view::Group<super::ts29229::SupportedFeaturesView<'a>>,
+                    >(8, 0, avp)
             }
-            (621, 0) => t.one(9, avp, super::doic::OcSupportedFeaturesView::check),
-            (3817, 10415) => t.one(10, avp, rt::view::check_utf8_string),
-            (1242, 10415) => t.one(11, avp, rt::view::no_check),
-            (284, 0) => t.any(12, 1, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(13, 2, avp, rt::view::check_diameter_identity),
+            (621, 0) => {
+                t.one::<
+                        rt::view::Group<super::doic::OcSupportedFeaturesView<'a>>,
+                    >(9, avp)
+            }
+            (3817, 10415) => t.one::<rt::view::Utf8String>(10, avp),
+            (1242, 10415) => t.one::<rt::view::NoCheck>(11, avp),
+            (284, 0) => {
+                t.any::<rt::view::Group<super::base::ProxyInfoView<'a>>>(12, 1, avp)
+            }
+            (282, 0) => t.any::<rt::view::DiameterIdentity>(13, 2, avp),
             _ => t.extra(),
         }
     }
@@ -13674,25 +13834,39 @@ impl<'a> rt::view::Step<'a> for ProseLocationUpdateAnswerView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (301, 0) => t.one::<rt::view::Value<i32>>(1, avp),
             (260, 0) => {
-                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
+                t.one::<
+                        rt::view::Group<super::base::VendorSpecificApplicationIdView<'a>>,
+                    >(2, avp)
             }
-            (268, 0) => t.one(3, avp, rt::view::check::<u32>),
-            (297, 0) => t.one(4, avp, super::base::ExperimentalResultView::check),
-            (277, 0) => t.one(5, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(6, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(7, avp, rt::view::check_diameter_identity),
+            (268, 0) => t.one::<rt::view::Value<u32>>(3, avp),
+            (297, 0) => {
+                t.one::<rt::view::Group<super::base::ExperimentalResultView<'a>>>(4, avp)
+            }
+            (277, 0) => t.one::<rt::view::Value<i32>>(5, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(6, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(7, avp),
             (628, 10415) => {
-                t.any(8, 0, avp, super::ts29229::SupportedFeaturesView::check)
+                t.any::<
+                        rt::view::Group<super::ts29229::SupportedFeaturesView<'a>>,
+                    >(8, 0, avp)
             }
-            (621, 0) => t.one(9, avp, super::doic::OcSupportedFeaturesView::check),
-            (623, 0) => t.one(10, avp, super::doic::OcOlrView::check),
-            (650, 0) => t.any(11, 1, avp, super::rfc8583::LoadView::check),
-            (279, 0) => t.one(12, avp, super::base::FailedAvpView::check),
-            (284, 0) => t.any(13, 2, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(14, 3, avp, rt::view::check_diameter_identity),
+            (621, 0) => {
+                t.one::<
+                        rt::view::Group<super::doic::OcSupportedFeaturesView<'a>>,
+                    >(9, avp)
+            }
+            (623, 0) => t.one::<rt::view::Group<super::doic::OcOlrView<'a>>>(10, avp),
+            (650, 0) => {
+                t.any::<rt::view::Group<super::rfc8583::LoadView<'a>>>(11, 1, avp)
+            }
+            (279, 0) => t.one::<rt::view::Group<super::base::FailedAvpView<'a>>>(12, avp),
+            (284, 0) => {
+                t.any::<rt::view::Group<super::base::ProxyInfoView<'a>>>(13, 2, avp)
+            }
+            (282, 0) => t.any::<rt::view::DiameterIdentity>(14, 3, avp),
             _ => t.extra(),
         }
     }
@@ -13935,25 +14109,35 @@ impl<'a> rt::view::Step<'a> for ProseAlertRequestView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (301, 0) => t.one::<rt::view::Value<i32>>(1, avp),
             (260, 0) => {
-                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
+                t.one::<
+                        rt::view::Group<super::base::VendorSpecificApplicationIdView<'a>>,
+                    >(2, avp)
             }
-            (277, 0) => t.one(3, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(5, avp, rt::view::check_diameter_identity),
-            (293, 0) => t.one(6, avp, rt::view::check_diameter_identity),
-            (283, 0) => t.one(7, avp, rt::view::check_diameter_identity),
+            (277, 0) => t.one::<rt::view::Value<i32>>(3, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(4, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(5, avp),
+            (293, 0) => t.one::<rt::view::DiameterIdentity>(6, avp),
+            (283, 0) => t.one::<rt::view::DiameterIdentity>(7, avp),
             (628, 10415) => {
-                t.any(8, 0, avp, super::ts29229::SupportedFeaturesView::check)
+                t.any::<
+                        rt::view::Group<super::ts29229::SupportedFeaturesView<'a>>,
+                    >(8, 0, avp)
             }
-            (621, 0) => t.one(9, avp, super::doic::OcSupportedFeaturesView::check),
-            (3801, 10415) => t.one(10, avp, rt::view::check_utf8_string),
-            (3817, 10415) => t.one(11, avp, rt::view::check_utf8_string),
-            (3802, 10415) => t.one(12, avp, AssistanceInfoView::check),
-            (284, 0) => t.any(13, 1, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(14, 2, avp, rt::view::check_diameter_identity),
+            (621, 0) => {
+                t.one::<
+                        rt::view::Group<super::doic::OcSupportedFeaturesView<'a>>,
+                    >(9, avp)
+            }
+            (3801, 10415) => t.one::<rt::view::Utf8String>(10, avp),
+            (3817, 10415) => t.one::<rt::view::Utf8String>(11, avp),
+            (3802, 10415) => t.one::<rt::view::Group<AssistanceInfoView<'a>>>(12, avp),
+            (284, 0) => {
+                t.any::<rt::view::Group<super::base::ProxyInfoView<'a>>>(13, 1, avp)
+            }
+            (282, 0) => t.any::<rt::view::DiameterIdentity>(14, 2, avp),
             _ => t.extra(),
         }
     }
@@ -14216,25 +14400,39 @@ impl<'a> rt::view::Step<'a> for ProseAlertAnswerView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (301, 0) => t.one::<rt::view::Value<i32>>(1, avp),
             (260, 0) => {
-                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
+                t.one::<
+                        rt::view::Group<super::base::VendorSpecificApplicationIdView<'a>>,
+                    >(2, avp)
             }
-            (268, 0) => t.one(3, avp, rt::view::check::<u32>),
-            (297, 0) => t.one(4, avp, super::base::ExperimentalResultView::check),
-            (277, 0) => t.one(5, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(6, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(7, avp, rt::view::check_diameter_identity),
+            (268, 0) => t.one::<rt::view::Value<u32>>(3, avp),
+            (297, 0) => {
+                t.one::<rt::view::Group<super::base::ExperimentalResultView<'a>>>(4, avp)
+            }
+            (277, 0) => t.one::<rt::view::Value<i32>>(5, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(6, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(7, avp),
             (628, 10415) => {
-                t.any(8, 0, avp, super::ts29229::SupportedFeaturesView::check)
+                t.any::<
+                        rt::view::Group<super::ts29229::SupportedFeaturesView<'a>>,
+                    >(8, 0, avp)
             }
-            (621, 0) => t.one(9, avp, super::doic::OcSupportedFeaturesView::check),
-            (623, 0) => t.one(10, avp, super::doic::OcOlrView::check),
-            (650, 0) => t.any(11, 1, avp, super::rfc8583::LoadView::check),
-            (279, 0) => t.one(12, avp, super::base::FailedAvpView::check),
-            (284, 0) => t.any(13, 2, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(14, 3, avp, rt::view::check_diameter_identity),
+            (621, 0) => {
+                t.one::<
+                        rt::view::Group<super::doic::OcSupportedFeaturesView<'a>>,
+                    >(9, avp)
+            }
+            (623, 0) => t.one::<rt::view::Group<super::doic::OcOlrView<'a>>>(10, avp),
+            (650, 0) => {
+                t.any::<rt::view::Group<super::rfc8583::LoadView<'a>>>(11, 1, avp)
+            }
+            (279, 0) => t.one::<rt::view::Group<super::base::FailedAvpView<'a>>>(12, avp),
+            (284, 0) => {
+                t.any::<rt::view::Group<super::base::ProxyInfoView<'a>>>(13, 2, avp)
+            }
+            (282, 0) => t.any::<rt::view::DiameterIdentity>(14, 3, avp),
             _ => t.extra(),
         }
     }
@@ -14469,24 +14667,34 @@ impl<'a> rt::view::Step<'a> for ProseCancellationRequestView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (301, 0) => t.one::<rt::view::Value<i32>>(1, avp),
             (260, 0) => {
-                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
+                t.one::<
+                        rt::view::Group<super::base::VendorSpecificApplicationIdView<'a>>,
+                    >(2, avp)
             }
-            (277, 0) => t.one(3, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(5, avp, rt::view::check_diameter_identity),
-            (293, 0) => t.one(6, avp, rt::view::check_diameter_identity),
-            (283, 0) => t.one(7, avp, rt::view::check_diameter_identity),
+            (277, 0) => t.one::<rt::view::Value<i32>>(3, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(4, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(5, avp),
+            (293, 0) => t.one::<rt::view::DiameterIdentity>(6, avp),
+            (283, 0) => t.one::<rt::view::DiameterIdentity>(7, avp),
             (628, 10415) => {
-                t.any(8, 0, avp, super::ts29229::SupportedFeaturesView::check)
+                t.any::<
+                        rt::view::Group<super::ts29229::SupportedFeaturesView<'a>>,
+                    >(8, 0, avp)
             }
-            (621, 0) => t.one(9, avp, super::doic::OcSupportedFeaturesView::check),
-            (3816, 10415) => t.one(10, avp, rt::view::check_utf8_string),
-            (3817, 10415) => t.one(11, avp, rt::view::check_utf8_string),
-            (284, 0) => t.any(12, 1, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(13, 2, avp, rt::view::check_diameter_identity),
+            (621, 0) => {
+                t.one::<
+                        rt::view::Group<super::doic::OcSupportedFeaturesView<'a>>,
+                    >(9, avp)
+            }
+            (3816, 10415) => t.one::<rt::view::Utf8String>(10, avp),
+            (3817, 10415) => t.one::<rt::view::Utf8String>(11, avp),
+            (284, 0) => {
+                t.any::<rt::view::Group<super::base::ProxyInfoView<'a>>>(12, 1, avp)
+            }
+            (282, 0) => t.any::<rt::view::DiameterIdentity>(13, 2, avp),
             _ => t.extra(),
         }
     }
@@ -14751,25 +14959,39 @@ impl<'a> rt::view::Step<'a> for ProseCancellationAnswerView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (301, 0) => t.one::<rt::view::Value<i32>>(1, avp),
             (260, 0) => {
-                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
+                t.one::<
+                        rt::view::Group<super::base::VendorSpecificApplicationIdView<'a>>,
+                    >(2, avp)
             }
-            (268, 0) => t.one(3, avp, rt::view::check::<u32>),
-            (297, 0) => t.one(4, avp, super::base::ExperimentalResultView::check),
-            (277, 0) => t.one(5, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(6, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(7, avp, rt::view::check_diameter_identity),
+            (268, 0) => t.one::<rt::view::Value<u32>>(3, avp),
+            (297, 0) => {
+                t.one::<rt::view::Group<super::base::ExperimentalResultView<'a>>>(4, avp)
+            }
+            (277, 0) => t.one::<rt::view::Value<i32>>(5, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(6, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(7, avp),
             (628, 10415) => {
-                t.any(8, 0, avp, super::ts29229::SupportedFeaturesView::check)
+                t.any::<
+                        rt::view::Group<super::ts29229::SupportedFeaturesView<'a>>,
+                    >(8, 0, avp)
             }
-            (621, 0) => t.one(9, avp, super::doic::OcSupportedFeaturesView::check),
-            (623, 0) => t.one(10, avp, super::doic::OcOlrView::check),
-            (650, 0) => t.any(11, 1, avp, super::rfc8583::LoadView::check),
-            (279, 0) => t.one(12, avp, super::base::FailedAvpView::check),
-            (284, 0) => t.any(13, 2, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(14, 3, avp, rt::view::check_diameter_identity),
+            (621, 0) => {
+                t.one::<
+                        rt::view::Group<super::doic::OcSupportedFeaturesView<'a>>,
+                    >(9, avp)
+            }
+            (623, 0) => t.one::<rt::view::Group<super::doic::OcOlrView<'a>>>(10, avp),
+            (650, 0) => {
+                t.any::<rt::view::Group<super::rfc8583::LoadView<'a>>>(11, 1, avp)
+            }
+            (279, 0) => t.one::<rt::view::Group<super::base::FailedAvpView<'a>>>(12, avp),
+            (284, 0) => {
+                t.any::<rt::view::Group<super::base::ProxyInfoView<'a>>>(13, 2, avp)
+            }
+            (282, 0) => t.any::<rt::view::DiameterIdentity>(14, 3, avp),
             _ => t.extra(),
         }
     }

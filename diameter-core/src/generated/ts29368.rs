@@ -2027,14 +2027,14 @@ impl<'a> rt::view::Step<'a> for DeviceActionView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (3111, 10415) => t.one(0, avp, rt::view::check_utf8_string),
-            (701, 10415) => t.one(1, avp, rt::view::no_check),
-            (3104, 10415) => t.one(2, avp, rt::view::no_check),
-            (3007, 10415) => t.one(3, avp, rt::view::check::<u32>),
-            (3011, 10415) => t.one(4, avp, rt::view::check::<u32>),
-            (3005, 10415) => t.one(5, avp, rt::view::check::<i32>),
-            (3003, 10415) => t.one(6, avp, TriggerDataView::check),
-            (448, 0) => t.one(7, avp, rt::view::check::<u32>),
+            (3111, 10415) => t.one::<rt::view::Utf8String>(0, avp),
+            (701, 10415) => t.one::<rt::view::NoCheck>(1, avp),
+            (3104, 10415) => t.one::<rt::view::NoCheck>(2, avp),
+            (3007, 10415) => t.one::<rt::view::Value<u32>>(3, avp),
+            (3011, 10415) => t.one::<rt::view::Value<u32>>(4, avp),
+            (3005, 10415) => t.one::<rt::view::Value<i32>>(5, avp),
+            (3003, 10415) => t.one::<rt::view::Group<TriggerDataView<'a>>>(6, avp),
+            (448, 0) => t.one::<rt::view::Value<u32>>(7, avp),
             _ => t.extra(),
         }
     }
@@ -2185,14 +2185,14 @@ impl<'a> rt::view::Step<'a> for DeviceNotificationView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (3111, 10415) => t.one(0, avp, rt::view::check_utf8_string),
-            (701, 10415) => t.one(1, avp, rt::view::no_check),
-            (3104, 10415) => t.one(2, avp, rt::view::no_check),
-            (3007, 10415) => t.one(3, avp, rt::view::check::<u32>),
-            (3005, 10415) => t.one(4, avp, rt::view::check::<i32>),
-            (3008, 10415) => t.one(5, avp, rt::view::check::<i32>),
-            (3203, 10415) => t.one(6, avp, rt::view::check::<u32>),
-            (3009, 10415) => t.one(7, avp, rt::view::check::<i32>),
+            (3111, 10415) => t.one::<rt::view::Utf8String>(0, avp),
+            (701, 10415) => t.one::<rt::view::NoCheck>(1, avp),
+            (3104, 10415) => t.one::<rt::view::NoCheck>(2, avp),
+            (3007, 10415) => t.one::<rt::view::Value<u32>>(3, avp),
+            (3005, 10415) => t.one::<rt::view::Value<i32>>(4, avp),
+            (3008, 10415) => t.one::<rt::view::Value<i32>>(5, avp),
+            (3203, 10415) => t.one::<rt::view::Value<u32>>(6, avp),
+            (3009, 10415) => t.one::<rt::view::Value<i32>>(7, avp),
             _ => t.extra(),
         }
     }
@@ -2305,9 +2305,9 @@ impl<'a> rt::view::Step<'a> for TriggerDataView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (3004, 10415) => t.one(0, avp, rt::view::no_check),
-            (3006, 10415) => t.one(1, avp, rt::view::check::<i32>),
-            (3010, 10415) => t.one(2, avp, rt::view::check::<u32>),
+            (3004, 10415) => t.one::<rt::view::NoCheck>(0, avp),
+            (3006, 10415) => t.one::<rt::view::Value<i32>>(1, avp),
+            (3010, 10415) => t.one::<rt::view::Value<u32>>(2, avp),
             _ => t.extra(),
         }
     }
@@ -2549,20 +2549,28 @@ impl<'a> rt::view::Step<'a> for DeviceActionRequestView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
-            (277, 0) => t.one(2, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(3, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (293, 0) => t.one(5, avp, rt::view::check_diameter_identity),
-            (283, 0) => t.one(6, avp, rt::view::check_diameter_identity),
-            (621, 0) => t.one(7, avp, super::doic::OcSupportedFeaturesView::check),
-            (3001, 10415) => t.one(8, avp, DeviceActionView::check),
-            (628, 10415) => {
-                t.any(9, 0, avp, super::ts29229::SupportedFeaturesView::check)
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (301, 0) => t.one::<rt::view::Value<i32>>(1, avp),
+            (277, 0) => t.one::<rt::view::Value<i32>>(2, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(3, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(4, avp),
+            (293, 0) => t.one::<rt::view::DiameterIdentity>(5, avp),
+            (283, 0) => t.one::<rt::view::DiameterIdentity>(6, avp),
+            (621, 0) => {
+                t.one::<
+                        rt::view::Group<super::doic::OcSupportedFeaturesView<'a>>,
+                    >(7, avp)
             }
-            (284, 0) => t.any(10, 1, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(11, 2, avp, rt::view::check_diameter_identity),
+            (3001, 10415) => t.one::<rt::view::Group<DeviceActionView<'a>>>(8, avp),
+            (628, 10415) => {
+                t.any::<
+                        rt::view::Group<super::ts29229::SupportedFeaturesView<'a>>,
+                    >(9, 0, avp)
+            }
+            (284, 0) => {
+                t.any::<rt::view::Group<super::base::ProxyInfoView<'a>>>(10, 1, avp)
+            }
+            (282, 0) => t.any::<rt::view::DiameterIdentity>(11, 2, avp),
             _ => t.extra(),
         }
     }
@@ -2810,22 +2818,34 @@ impl<'a> rt::view::Step<'a> for DeviceActionAnswerView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
-            (268, 0) => t.one(2, avp, rt::view::check::<u32>),
-            (297, 0) => t.one(3, avp, super::base::ExperimentalResultView::check),
-            (277, 0) => t.one(4, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(5, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(6, avp, rt::view::check_diameter_identity),
-            (621, 0) => t.one(7, avp, super::doic::OcSupportedFeaturesView::check),
-            (623, 0) => t.one(8, avp, super::doic::OcOlrView::check),
-            (650, 0) => t.any(9, 0, avp, super::rfc8583::LoadView::check),
-            (3002, 10415) => t.one(10, avp, DeviceNotificationView::check),
-            (628, 10415) => {
-                t.any(11, 1, avp, super::ts29229::SupportedFeaturesView::check)
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (301, 0) => t.one::<rt::view::Value<i32>>(1, avp),
+            (268, 0) => t.one::<rt::view::Value<u32>>(2, avp),
+            (297, 0) => {
+                t.one::<rt::view::Group<super::base::ExperimentalResultView<'a>>>(3, avp)
             }
-            (279, 0) => t.one(12, avp, super::base::FailedAvpView::check),
-            (284, 0) => t.any(13, 2, avp, super::base::ProxyInfoView::check),
+            (277, 0) => t.one::<rt::view::Value<i32>>(4, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(5, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(6, avp),
+            (621, 0) => {
+                t.one::<
+                        rt::view::Group<super::doic::OcSupportedFeaturesView<'a>>,
+                    >(7, avp)
+            }
+            (623, 0) => t.one::<rt::view::Group<super::doic::OcOlrView<'a>>>(8, avp),
+            (650, 0) => t.any::<rt::view::Group<super::rfc8583::LoadView<'a>>>(9, 0, avp),
+            (3002, 10415) => {
+                t.one::<rt::view::Group<DeviceNotificationView<'a>>>(10, avp)
+            }
+            (628, 10415) => {
+                t.any::<
+                        rt::view::Group<super::ts29229::SupportedFeaturesView<'a>>,
+                    >(11, 1, avp)
+            }
+            (279, 0) => t.one::<rt::view::Group<super::base::FailedAvpView<'a>>>(12, avp),
+            (284, 0) => {
+                t.any::<rt::view::Group<super::base::ProxyInfoView<'a>>>(13, 2, avp)
+            }
             _ => t.extra(),
         }
     }
@@ -3048,20 +3068,28 @@ impl<'a> rt::view::Step<'a> for DeviceNotificationRequestView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
-            (277, 0) => t.one(2, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(3, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (293, 0) => t.one(5, avp, rt::view::check_diameter_identity),
-            (283, 0) => t.one(6, avp, rt::view::check_diameter_identity),
-            (621, 0) => t.one(7, avp, super::doic::OcSupportedFeaturesView::check),
-            (3002, 10415) => t.one(8, avp, DeviceNotificationView::check),
-            (628, 10415) => {
-                t.any(9, 0, avp, super::ts29229::SupportedFeaturesView::check)
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (301, 0) => t.one::<rt::view::Value<i32>>(1, avp),
+            (277, 0) => t.one::<rt::view::Value<i32>>(2, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(3, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(4, avp),
+            (293, 0) => t.one::<rt::view::DiameterIdentity>(5, avp),
+            (283, 0) => t.one::<rt::view::DiameterIdentity>(6, avp),
+            (621, 0) => {
+                t.one::<
+                        rt::view::Group<super::doic::OcSupportedFeaturesView<'a>>,
+                    >(7, avp)
             }
-            (284, 0) => t.any(10, 1, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(11, 2, avp, rt::view::check_diameter_identity),
+            (3002, 10415) => t.one::<rt::view::Group<DeviceNotificationView<'a>>>(8, avp),
+            (628, 10415) => {
+                t.any::<
+                        rt::view::Group<super::ts29229::SupportedFeaturesView<'a>>,
+                    >(9, 0, avp)
+            }
+            (284, 0) => {
+                t.any::<rt::view::Group<super::base::ProxyInfoView<'a>>>(10, 1, avp)
+            }
+            (282, 0) => t.any::<rt::view::DiameterIdentity>(11, 2, avp),
             _ => t.extra(),
         }
     }
@@ -3301,21 +3329,31 @@ impl<'a> rt::view::Step<'a> for DeviceNotificationAnswerView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
-            (268, 0) => t.one(2, avp, rt::view::check::<u32>),
-            (297, 0) => t.one(3, avp, super::base::ExperimentalResultView::check),
-            (277, 0) => t.one(4, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(5, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(6, avp, rt::view::check_diameter_identity),
-            (621, 0) => t.one(7, avp, super::doic::OcSupportedFeaturesView::check),
-            (623, 0) => t.one(8, avp, super::doic::OcOlrView::check),
-            (650, 0) => t.any(9, 0, avp, super::rfc8583::LoadView::check),
-            (628, 10415) => {
-                t.any(10, 1, avp, super::ts29229::SupportedFeaturesView::check)
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (301, 0) => t.one::<rt::view::Value<i32>>(1, avp),
+            (268, 0) => t.one::<rt::view::Value<u32>>(2, avp),
+            (297, 0) => {
+                t.one::<rt::view::Group<super::base::ExperimentalResultView<'a>>>(3, avp)
             }
-            (279, 0) => t.one(11, avp, super::base::FailedAvpView::check),
-            (284, 0) => t.any(12, 2, avp, super::base::ProxyInfoView::check),
+            (277, 0) => t.one::<rt::view::Value<i32>>(4, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(5, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(6, avp),
+            (621, 0) => {
+                t.one::<
+                        rt::view::Group<super::doic::OcSupportedFeaturesView<'a>>,
+                    >(7, avp)
+            }
+            (623, 0) => t.one::<rt::view::Group<super::doic::OcOlrView<'a>>>(8, avp),
+            (650, 0) => t.any::<rt::view::Group<super::rfc8583::LoadView<'a>>>(9, 0, avp),
+            (628, 10415) => {
+                t.any::<
+                        rt::view::Group<super::ts29229::SupportedFeaturesView<'a>>,
+                    >(10, 1, avp)
+            }
+            (279, 0) => t.one::<rt::view::Group<super::base::FailedAvpView<'a>>>(11, avp),
+            (284, 0) => {
+                t.any::<rt::view::Group<super::base::ProxyInfoView<'a>>>(12, 2, avp)
+            }
             _ => t.extra(),
         }
     }

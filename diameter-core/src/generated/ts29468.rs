@@ -3380,11 +3380,13 @@ impl<'a> rt::view::Step<'a> for MbmsBearerEventNotificationView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (900, 10415) => t.one(0, avp, rt::view::no_check),
-            (920, 10415) => t.one(1, avp, rt::view::no_check),
-            (3502, 10415) => t.one(2, avp, rt::view::check::<u32>),
-            (3533, 10415) => t.one(3, avp, rt::view::check::<i32>),
-            (3529, 10415) => t.any(4, 0, avp, UserplaneProtocolResultView::check),
+            (900, 10415) => t.one::<rt::view::NoCheck>(0, avp),
+            (920, 10415) => t.one::<rt::view::NoCheck>(1, avp),
+            (3502, 10415) => t.one::<rt::view::Value<u32>>(2, avp),
+            (3533, 10415) => t.one::<rt::view::Value<i32>>(3, avp),
+            (3529, 10415) => {
+                t.any::<rt::view::Group<UserplaneProtocolResultView<'a>>>(4, 0, avp)
+            }
             _ => t.extra(),
         }
     }
@@ -3580,19 +3582,23 @@ impl<'a> rt::view::Step<'a> for MbmsBearerRequestView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (902, 10415) => t.one(0, avp, rt::view::check::<i32>),
-            (900, 10415) => t.one(1, avp, rt::view::no_check),
-            (920, 10415) => t.one(2, avp, rt::view::no_check),
-            (1016, 10415) => t.one(3, avp, super::ts29212::QosInformationView::check),
-            (903, 10415) => t.one(4, avp, rt::view::no_check),
-            (3507, 10415) => t.one(5, avp, rt::view::check::<rt::data::Time>),
-            (3517, 10415) => t.one(6, avp, rt::view::check::<u32>),
-            (934, 10415) => t.one(7, avp, rt::view::no_check),
-            (3518, 10415) => t.one(8, avp, LocalM1InformationView::check),
-            (3519, 10415) => t.one(9, avp, LocalMb2UInformationView::check),
-            (3525, 10415) => t.one(10, avp, rt::view::no_check),
-            (3526, 10415) => t.any(11, 0, avp, RohcRequestView::check),
-            (3532, 10415) => t.one(12, avp, rt::view::check::<u32>),
+            (902, 10415) => t.one::<rt::view::Value<i32>>(0, avp),
+            (900, 10415) => t.one::<rt::view::NoCheck>(1, avp),
+            (920, 10415) => t.one::<rt::view::NoCheck>(2, avp),
+            (1016, 10415) => {
+                t.one::<rt::view::Group<super::ts29212::QosInformationView<'a>>>(3, avp)
+            }
+            (903, 10415) => t.one::<rt::view::NoCheck>(4, avp),
+            (3507, 10415) => t.one::<rt::view::Value<rt::data::Time>>(5, avp),
+            (3517, 10415) => t.one::<rt::view::Value<u32>>(6, avp),
+            (934, 10415) => t.one::<rt::view::NoCheck>(7, avp),
+            (3518, 10415) => t.one::<rt::view::Group<LocalM1InformationView<'a>>>(8, avp),
+            (3519, 10415) => {
+                t.one::<rt::view::Group<LocalMb2UInformationView<'a>>>(9, avp)
+            }
+            (3525, 10415) => t.one::<rt::view::NoCheck>(10, avp),
+            (3526, 10415) => t.any::<rt::view::Group<RohcRequestView<'a>>>(11, 0, avp),
+            (3532, 10415) => t.one::<rt::view::Value<u32>>(12, avp),
             _ => t.extra(),
         }
     }
@@ -3761,15 +3767,17 @@ impl<'a> rt::view::Step<'a> for MbmsBearerResponseView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (900, 10415) => t.one(0, avp, rt::view::no_check),
-            (920, 10415) => t.one(1, avp, rt::view::no_check),
-            (904, 10415) => t.one(2, avp, rt::view::no_check),
-            (3506, 10415) => t.one(3, avp, rt::view::check::<u32>),
-            (3500, 10415) => t.many(4, 0, 2, avp, rt::view::check::<rt::data::Address>),
-            (3501, 10415) => t.one(5, avp, rt::view::check::<u32>),
-            (3517, 10415) => t.one(6, avp, rt::view::check::<u32>),
-            (3508, 10415) => t.any(7, 1, avp, rt::view::check::<u32>),
-            (3529, 10415) => t.any(8, 2, avp, UserplaneProtocolResultView::check),
+            (900, 10415) => t.one::<rt::view::NoCheck>(0, avp),
+            (920, 10415) => t.one::<rt::view::NoCheck>(1, avp),
+            (904, 10415) => t.one::<rt::view::NoCheck>(2, avp),
+            (3506, 10415) => t.one::<rt::view::Value<u32>>(3, avp),
+            (3500, 10415) => t.many::<rt::view::Value<rt::data::Address>>(4, 0, 2, avp),
+            (3501, 10415) => t.one::<rt::view::Value<u32>>(5, avp),
+            (3517, 10415) => t.one::<rt::view::Value<u32>>(6, avp),
+            (3508, 10415) => t.any::<rt::view::Value<u32>>(7, 1, avp),
+            (3529, 10415) => {
+                t.any::<rt::view::Group<UserplaneProtocolResultView<'a>>>(8, 2, avp)
+            }
             _ => t.extra(),
         }
     }
@@ -3886,8 +3894,8 @@ impl<'a> rt::view::Step<'a> for TmgiAllocationRequestView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (3516, 10415) => t.one(0, avp, rt::view::check::<u32>),
-            (900, 10415) => t.any(1, 0, avp, rt::view::no_check),
+            (3516, 10415) => t.one::<rt::view::Value<u32>>(0, avp),
+            (900, 10415) => t.any::<rt::view::NoCheck>(1, 0, avp),
             _ => t.extra(),
         }
     }
@@ -4009,9 +4017,9 @@ impl<'a> rt::view::Step<'a> for TmgiAllocationResponseView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (900, 10415) => t.any(0, 0, avp, rt::view::no_check),
-            (904, 10415) => t.one(1, avp, rt::view::no_check),
-            (3511, 10415) => t.one(2, avp, rt::view::check::<u32>),
+            (900, 10415) => t.any::<rt::view::NoCheck>(0, 0, avp),
+            (904, 10415) => t.one::<rt::view::NoCheck>(1, avp),
+            (3511, 10415) => t.one::<rt::view::Value<u32>>(2, avp),
             _ => t.extra(),
         }
     }
@@ -4123,7 +4131,7 @@ impl<'a> rt::view::Step<'a> for TmgiDeallocationRequestView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (900, 10415) => t.any(0, 0, avp, rt::view::no_check),
+            (900, 10415) => t.any::<rt::view::NoCheck>(0, 0, avp),
             _ => t.extra(),
         }
     }
@@ -4230,8 +4238,8 @@ impl<'a> rt::view::Step<'a> for TmgiDeallocationResponseView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (900, 10415) => t.one(0, avp, rt::view::no_check),
-            (3514, 10415) => t.one(1, avp, rt::view::check::<u32>),
+            (900, 10415) => t.one::<rt::view::NoCheck>(0, avp),
+            (3514, 10415) => t.one::<rt::view::Value<u32>>(1, avp),
             _ => t.extra(),
         }
     }
@@ -4339,7 +4347,7 @@ impl<'a> rt::view::Step<'a> for TmgiExpiryView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (900, 10415) => t.many(0, 0, 4294967295, avp, rt::view::no_check),
+            (900, 10415) => t.many::<rt::view::NoCheck>(0, 0, 4294967295, avp),
             _ => t.extra(),
         }
     }
@@ -4481,11 +4489,11 @@ impl<'a> rt::view::Step<'a> for LocalM1InformationView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (3520, 10415) => t.one(0, avp, rt::view::check::<rt::data::Address>),
-            (3521, 10415) => t.one(1, avp, rt::view::check::<rt::data::Address>),
-            (3522, 10415) => t.one(2, avp, rt::view::check::<rt::data::Address>),
-            (3523, 10415) => t.one(3, avp, rt::view::check::<rt::data::Address>),
-            (3524, 10415) => t.one(4, avp, rt::view::no_check),
+            (3520, 10415) => t.one::<rt::view::Value<rt::data::Address>>(0, avp),
+            (3521, 10415) => t.one::<rt::view::Value<rt::data::Address>>(1, avp),
+            (3522, 10415) => t.one::<rt::view::Value<rt::data::Address>>(2, avp),
+            (3523, 10415) => t.one::<rt::view::Value<rt::data::Address>>(3, avp),
+            (3524, 10415) => t.one::<rt::view::NoCheck>(4, avp),
             _ => t.extra(),
         }
     }
@@ -4601,8 +4609,8 @@ impl<'a> rt::view::Step<'a> for LocalMb2UInformationView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (3500, 10415) => t.many(0, 0, 2, avp, rt::view::check::<rt::data::Address>),
-            (3501, 10415) => t.one(1, avp, rt::view::check::<u32>),
+            (3500, 10415) => t.many::<rt::view::Value<rt::data::Address>>(0, 0, 2, avp),
+            (3501, 10415) => t.one::<rt::view::Value<u32>>(1, avp),
             _ => t.extra(),
         }
     }
@@ -4721,9 +4729,9 @@ impl<'a> rt::view::Step<'a> for RohcRequestView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (507, 10415) => t.many(0, 0, 4294967295, avp, rt::view::check_ip_filter_rule),
-            (3527, 10415) => t.one(1, avp, rt::view::check::<f32>),
-            (3528, 10415) => t.one(2, avp, rt::view::check::<u32>),
+            (507, 10415) => t.many::<rt::view::IpFilterRule>(0, 0, 4294967295, avp),
+            (3527, 10415) => t.one::<rt::view::Value<f32>>(1, avp),
+            (3528, 10415) => t.one::<rt::view::Value<u32>>(2, avp),
             _ => t.extra(),
         }
     }
@@ -4845,9 +4853,9 @@ impl<'a> rt::view::Step<'a> for UserplaneProtocolResultView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (507, 10415) => t.any(0, 0, avp, rt::view::check_ip_filter_rule),
-            (3530, 10415) => t.one(1, avp, rt::view::check::<u32>),
-            (3531, 10415) => t.one(2, avp, rt::view::check::<u32>),
+            (507, 10415) => t.any::<rt::view::IpFilterRule>(0, 0, avp),
+            (3530, 10415) => t.one::<rt::view::Value<u32>>(1, avp),
+            (3531, 10415) => t.one::<rt::view::Value<u32>>(2, avp),
             _ => t.extra(),
         }
     }
@@ -5118,30 +5126,34 @@ impl<'a> rt::view::Step<'a> for GcsActionRequestView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
-            (258, 0) => t.one(2, avp, rt::view::check::<u32>),
-            (277, 0) => t.one(3, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(5, avp, rt::view::check_diameter_identity),
-            (283, 0) => t.one(6, avp, rt::view::check_diameter_identity),
-            (293, 0) => t.one(7, avp, rt::view::check_diameter_identity),
-            (278, 0) => t.one(8, avp, rt::view::check::<u32>),
-            (284, 0) => t.any(9, 0, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(10, 1, avp, rt::view::check_diameter_identity),
-            (628, 10415) => {
-                t.many(
-                    11,
-                    2,
-                    4294967295,
-                    avp,
-                    super::ts29229::SupportedFeaturesView::check,
-                )
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (301, 0) => t.one::<rt::view::Value<i32>>(1, avp),
+            (258, 0) => t.one::<rt::view::Value<u32>>(2, avp),
+            (277, 0) => t.one::<rt::view::Value<i32>>(3, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(4, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(5, avp),
+            (283, 0) => t.one::<rt::view::DiameterIdentity>(6, avp),
+            (293, 0) => t.one::<rt::view::DiameterIdentity>(7, avp),
+            (278, 0) => t.one::<rt::view::Value<u32>>(8, avp),
+            (284, 0) => {
+                t.any::<rt::view::Group<super::base::ProxyInfoView<'a>>>(9, 0, avp)
             }
-            (3509, 10415) => t.one(12, avp, TmgiAllocationRequestView::check),
-            (3512, 10415) => t.one(13, avp, TmgiDeallocationRequestView::check),
-            (3504, 10415) => t.any(14, 3, avp, MbmsBearerRequestView::check),
-            (932, 10415) => t.one(15, avp, rt::view::check::<u32>),
+            (282, 0) => t.any::<rt::view::DiameterIdentity>(10, 1, avp),
+            (628, 10415) => {
+                t.many::<
+                        rt::view::Group<super::ts29229::SupportedFeaturesView<'a>>,
+                    >(11, 2, 4294967295, avp)
+            }
+            (3509, 10415) => {
+                t.one::<rt::view::Group<TmgiAllocationRequestView<'a>>>(12, avp)
+            }
+            (3512, 10415) => {
+                t.one::<rt::view::Group<TmgiDeallocationRequestView<'a>>>(13, avp)
+            }
+            (3504, 10415) => {
+                t.any::<rt::view::Group<MbmsBearerRequestView<'a>>>(14, 3, avp)
+            }
+            (932, 10415) => t.one::<rt::view::Value<u32>>(15, avp),
             _ => t.extra(),
         }
     }
@@ -5450,36 +5462,44 @@ impl<'a> rt::view::Step<'a> for GcsActionAnswerView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
-            (258, 0) => t.one(2, avp, rt::view::check::<u32>),
-            (277, 0) => t.one(3, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(5, avp, rt::view::check_diameter_identity),
-            (268, 0) => t.one(6, avp, rt::view::check::<u32>),
-            (297, 0) => t.one(7, avp, super::base::ExperimentalResultView::check),
-            (281, 0) => t.one(8, avp, rt::view::check_utf8_string),
-            (294, 0) => t.one(9, avp, rt::view::check_diameter_identity),
-            (279, 0) => t.one(10, avp, super::base::FailedAvpView::check),
-            (278, 0) => t.one(11, avp, rt::view::check::<u32>),
-            (292, 0) => t.any(12, 0, avp, rt::view::check::<rt::data::DiameterUri>),
-            (261, 0) => t.one(13, avp, rt::view::check::<i32>),
-            (262, 0) => t.one(14, avp, rt::view::check::<u32>),
-            (284, 0) => t.any(15, 1, avp, super::base::ProxyInfoView::check),
-            (628, 10415) => {
-                t.many(
-                    16,
-                    2,
-                    4294967295,
-                    avp,
-                    super::ts29229::SupportedFeaturesView::check,
-                )
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (301, 0) => t.one::<rt::view::Value<i32>>(1, avp),
+            (258, 0) => t.one::<rt::view::Value<u32>>(2, avp),
+            (277, 0) => t.one::<rt::view::Value<i32>>(3, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(4, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(5, avp),
+            (268, 0) => t.one::<rt::view::Value<u32>>(6, avp),
+            (297, 0) => {
+                t.one::<rt::view::Group<super::base::ExperimentalResultView<'a>>>(7, avp)
             }
-            (3510, 10415) => t.one(17, avp, TmgiAllocationResponseView::check),
-            (3513, 10415) => t.any(18, 3, avp, TmgiDeallocationResponseView::check),
-            (3505, 10415) => t.any(19, 4, avp, MbmsBearerResponseView::check),
-            (932, 10415) => t.one(20, avp, rt::view::check::<u32>),
-            (650, 0) => t.any(21, 5, avp, super::rfc8583::LoadView::check),
+            (281, 0) => t.one::<rt::view::Utf8String>(8, avp),
+            (294, 0) => t.one::<rt::view::DiameterIdentity>(9, avp),
+            (279, 0) => t.one::<rt::view::Group<super::base::FailedAvpView<'a>>>(10, avp),
+            (278, 0) => t.one::<rt::view::Value<u32>>(11, avp),
+            (292, 0) => t.any::<rt::view::Value<rt::data::DiameterUri>>(12, 0, avp),
+            (261, 0) => t.one::<rt::view::Value<i32>>(13, avp),
+            (262, 0) => t.one::<rt::view::Value<u32>>(14, avp),
+            (284, 0) => {
+                t.any::<rt::view::Group<super::base::ProxyInfoView<'a>>>(15, 1, avp)
+            }
+            (628, 10415) => {
+                t.many::<
+                        rt::view::Group<super::ts29229::SupportedFeaturesView<'a>>,
+                    >(16, 2, 4294967295, avp)
+            }
+            (3510, 10415) => {
+                t.one::<rt::view::Group<TmgiAllocationResponseView<'a>>>(17, avp)
+            }
+            (3513, 10415) => {
+                t.any::<rt::view::Group<TmgiDeallocationResponseView<'a>>>(18, 3, avp)
+            }
+            (3505, 10415) => {
+                t.any::<rt::view::Group<MbmsBearerResponseView<'a>>>(19, 4, avp)
+            }
+            (932, 10415) => t.one::<rt::view::Value<u32>>(20, avp),
+            (650, 0) => {
+                t.any::<rt::view::Group<super::rfc8583::LoadView<'a>>>(21, 5, avp)
+            }
             _ => t.extra(),
         }
     }
@@ -5705,20 +5725,24 @@ impl<'a> rt::view::Step<'a> for GcsNotificationRequestView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
-            (258, 0) => t.one(2, avp, rt::view::check::<u32>),
-            (277, 0) => t.one(3, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(5, avp, rt::view::check_diameter_identity),
-            (283, 0) => t.one(6, avp, rt::view::check_diameter_identity),
-            (293, 0) => t.one(7, avp, rt::view::check_diameter_identity),
-            (278, 0) => t.one(8, avp, rt::view::check::<u32>),
-            (284, 0) => t.any(9, 0, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(10, 1, avp, rt::view::check_diameter_identity),
-            (3515, 10415) => t.one(11, avp, TmgiExpiryView::check),
-            (3503, 10415) => t.any(12, 2, avp, MbmsBearerEventNotificationView::check),
-            (932, 10415) => t.one(13, avp, rt::view::check::<u32>),
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (301, 0) => t.one::<rt::view::Value<i32>>(1, avp),
+            (258, 0) => t.one::<rt::view::Value<u32>>(2, avp),
+            (277, 0) => t.one::<rt::view::Value<i32>>(3, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(4, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(5, avp),
+            (283, 0) => t.one::<rt::view::DiameterIdentity>(6, avp),
+            (293, 0) => t.one::<rt::view::DiameterIdentity>(7, avp),
+            (278, 0) => t.one::<rt::view::Value<u32>>(8, avp),
+            (284, 0) => {
+                t.any::<rt::view::Group<super::base::ProxyInfoView<'a>>>(9, 0, avp)
+            }
+            (282, 0) => t.any::<rt::view::DiameterIdentity>(10, 1, avp),
+            (3515, 10415) => t.one::<rt::view::Group<TmgiExpiryView<'a>>>(11, avp),
+            (3503, 10415) => {
+                t.any::<rt::view::Group<MbmsBearerEventNotificationView<'a>>>(12, 2, avp)
+            }
+            (932, 10415) => t.one::<rt::view::Value<u32>>(13, avp),
             _ => t.extra(),
         }
     }
@@ -5961,23 +5985,27 @@ impl<'a> rt::view::Step<'a> for GcsNotificationAnswerView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
-            (258, 0) => t.one(2, avp, rt::view::check::<u32>),
-            (277, 0) => t.one(3, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(5, avp, rt::view::check_diameter_identity),
-            (268, 0) => t.one(6, avp, rt::view::check::<u32>),
-            (297, 0) => t.one(7, avp, super::base::ExperimentalResultView::check),
-            (278, 0) => t.one(8, avp, rt::view::check::<u32>),
-            (281, 0) => t.one(9, avp, rt::view::check_utf8_string),
-            (294, 0) => t.one(10, avp, rt::view::check_diameter_identity),
-            (292, 0) => t.any(11, 0, avp, rt::view::check::<rt::data::DiameterUri>),
-            (261, 0) => t.one(12, avp, rt::view::check::<i32>),
-            (262, 0) => t.one(13, avp, rt::view::check::<u32>),
-            (279, 0) => t.one(14, avp, super::base::FailedAvpView::check),
-            (284, 0) => t.any(15, 1, avp, super::base::ProxyInfoView::check),
-            (932, 10415) => t.one(16, avp, rt::view::check::<u32>),
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (301, 0) => t.one::<rt::view::Value<i32>>(1, avp),
+            (258, 0) => t.one::<rt::view::Value<u32>>(2, avp),
+            (277, 0) => t.one::<rt::view::Value<i32>>(3, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(4, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(5, avp),
+            (268, 0) => t.one::<rt::view::Value<u32>>(6, avp),
+            (297, 0) => {
+                t.one::<rt::view::Group<super::base::ExperimentalResultView<'a>>>(7, avp)
+            }
+            (278, 0) => t.one::<rt::view::Value<u32>>(8, avp),
+            (281, 0) => t.one::<rt::view::Utf8String>(9, avp),
+            (294, 0) => t.one::<rt::view::DiameterIdentity>(10, avp),
+            (292, 0) => t.any::<rt::view::Value<rt::data::DiameterUri>>(11, 0, avp),
+            (261, 0) => t.one::<rt::view::Value<i32>>(12, avp),
+            (262, 0) => t.one::<rt::view::Value<u32>>(13, avp),
+            (279, 0) => t.one::<rt::view::Group<super::base::FailedAvpView<'a>>>(14, avp),
+            (284, 0) => {
+                t.any::<rt::view::Group<super::base::ProxyInfoView<'a>>>(15, 1, avp)
+            }
+            (932, 10415) => t.one::<rt::view::Value<u32>>(16, avp),
             _ => t.extra(),
         }
     }

@@ -26471,9 +26471,9 @@ impl<'a> rt::view::Step<'a> for AccessNetworkInfoChangeView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (1263, 10415) => t.any(0, 0, avp, rt::view::no_check),
-            (3924, 10415) => t.one(1, avp, rt::view::no_check),
-            (2038, 10415) => t.one(2, avp, rt::view::check::<rt::data::Time>),
+            (1263, 10415) => t.any::<rt::view::NoCheck>(0, 0, avp),
+            (3924, 10415) => t.one::<rt::view::NoCheck>(1, avp),
+            (2038, 10415) => t.one::<rt::view::Value<rt::data::Time>>(2, avp),
             _ => t.extra(),
         }
     }
@@ -26651,17 +26651,19 @@ impl<'a> rt::view::Step<'a> for AccessTransferInformationView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (2710, 10415) => t.one(0, avp, rt::view::check::<i32>),
-            (1263, 10415) => t.any(1, 0, avp, rt::view::no_check),
-            (3924, 10415) => t.one(2, avp, rt::view::no_check),
-            (3902, 10415) => t.one(3, avp, rt::view::check::<i32>),
+            (2710, 10415) => t.one::<rt::view::Value<i32>>(0, avp),
+            (1263, 10415) => t.any::<rt::view::NoCheck>(1, 0, avp),
+            (3924, 10415) => t.one::<rt::view::NoCheck>(2, avp),
+            (3902, 10415) => t.one::<rt::view::Value<i32>>(3, avp),
             (458, 0) => {
-                t.one(4, avp, super::credit_control::UserEquipmentInfoView::check)
+                t.one::<
+                        rt::view::Group<super::credit_control::UserEquipmentInfoView<'a>>,
+                    >(4, avp)
             }
-            (3402, 10415) => t.one(5, avp, rt::view::check_utf8_string),
-            (2711, 10415) => t.one(6, avp, rt::view::check_utf8_string),
-            (2712, 10415) => t.one(7, avp, rt::view::check::<rt::data::Address>),
-            (2038, 10415) => t.one(8, avp, rt::view::check::<rt::data::Time>),
+            (3402, 10415) => t.one::<rt::view::Utf8String>(5, avp),
+            (2711, 10415) => t.one::<rt::view::Utf8String>(6, avp),
+            (2712, 10415) => t.one::<rt::view::Value<rt::data::Address>>(7, avp),
+            (2038, 10415) => t.one::<rt::view::Value<rt::data::Time>>(8, avp),
             _ => t.extra(),
         }
     }
@@ -26768,8 +26770,8 @@ impl<'a> rt::view::Step<'a> for AccumulatedCostView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (447, 0) => t.one(0, avp, rt::view::check::<i64>),
-            (429, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (447, 0) => t.one::<rt::view::Value<i64>>(0, avp),
+            (429, 0) => t.one::<rt::view::Value<i32>>(1, avp),
             _ => t.extra(),
         }
     }
@@ -26885,9 +26887,9 @@ impl<'a> rt::view::Step<'a> for AdditionalContentInformationView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (1204, 10415) => t.one(0, avp, rt::view::check::<i32>),
-            (1205, 10415) => t.one(1, avp, rt::view::check_utf8_string),
-            (1206, 10415) => t.one(2, avp, rt::view::check::<u32>),
+            (1204, 10415) => t.one::<rt::view::Value<i32>>(0, avp),
+            (1205, 10415) => t.one::<rt::view::Utf8String>(1, avp),
+            (1206, 10415) => t.one::<rt::view::Value<u32>>(2, avp),
             _ => t.extra(),
         }
     }
@@ -26993,8 +26995,8 @@ impl<'a> rt::view::Step<'a> for AddressDomainView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (1200, 10415) => t.one(0, avp, rt::view::check_utf8_string),
-            (8, 10415) => t.one(1, avp, rt::view::check_utf8_string),
+            (1200, 10415) => t.one::<rt::view::Utf8String>(0, avp),
+            (8, 10415) => t.one::<rt::view::Utf8String>(1, avp),
             _ => t.extra(),
         }
     }
@@ -27110,8 +27112,10 @@ impl<'a> rt::view::Step<'a> for AfCorrelationInformationView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (505, 10415) => t.one(0, avp, rt::view::no_check),
-            (510, 10415) => t.any(1, 0, avp, super::ts29214::FlowsView::check),
+            (505, 10415) => t.one::<rt::view::NoCheck>(0, avp),
+            (510, 10415) => {
+                t.any::<rt::view::Group<super::ts29214::FlowsView<'a>>>(1, 0, avp)
+            }
             _ => t.extra(),
         }
     }
@@ -27273,14 +27277,14 @@ impl<'a> rt::view::Step<'a> for AnnouncementInformationView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (3905, 10415) => t.one(0, avp, rt::view::check::<u32>),
-            (3907, 10415) => t.any(1, 0, avp, VariablePartView::check),
-            (3911, 10415) => t.one(2, avp, rt::view::check::<u32>),
-            (3912, 10415) => t.one(3, avp, rt::view::check::<i32>),
-            (3906, 10415) => t.one(4, avp, rt::view::check::<u32>),
-            (3913, 10415) => t.one(5, avp, rt::view::check::<i32>),
-            (3915, 10415) => t.one(6, avp, rt::view::check::<i32>),
-            (3914, 10415) => t.one(7, avp, rt::view::check_utf8_string),
+            (3905, 10415) => t.one::<rt::view::Value<u32>>(0, avp),
+            (3907, 10415) => t.any::<rt::view::Group<VariablePartView<'a>>>(1, 0, avp),
+            (3911, 10415) => t.one::<rt::view::Value<u32>>(2, avp),
+            (3912, 10415) => t.one::<rt::view::Value<i32>>(3, avp),
+            (3906, 10415) => t.one::<rt::view::Value<u32>>(4, avp),
+            (3913, 10415) => t.one::<rt::view::Value<i32>>(5, avp),
+            (3915, 10415) => t.one::<rt::view::Value<i32>>(6, avp),
+            (3914, 10415) => t.one::<rt::view::Utf8String>(7, avp),
             _ => t.extra(),
         }
     }
@@ -27407,9 +27411,9 @@ impl<'a> rt::view::Step<'a> for AocCostInformationView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (2052, 10415) => t.one(0, avp, AccumulatedCostView::check),
-            (2062, 10415) => t.any(1, 0, avp, IncrementalCostView::check),
-            (425, 0) => t.one(2, avp, rt::view::check::<u32>),
+            (2052, 10415) => t.one::<rt::view::Group<AccumulatedCostView<'a>>>(0, avp),
+            (2062, 10415) => t.any::<rt::view::Group<IncrementalCostView<'a>>>(1, 0, avp),
+            (425, 0) => t.one::<rt::view::Value<u32>>(2, avp),
             _ => t.extra(),
         }
     }
@@ -27538,9 +27542,11 @@ impl<'a> rt::view::Step<'a> for AocInformationView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (2053, 10415) => t.one(0, avp, AocCostInformationView::check),
-            (2060, 10415) => t.one(1, avp, TariffInformationView::check),
-            (2314, 10415) => t.one(2, avp, AocSubscriptionInformationView::check),
+            (2053, 10415) => t.one::<rt::view::Group<AocCostInformationView<'a>>>(0, avp),
+            (2060, 10415) => t.one::<rt::view::Group<TariffInformationView<'a>>>(1, avp),
+            (2314, 10415) => {
+                t.one::<rt::view::Group<AocSubscriptionInformationView<'a>>>(2, avp)
+            }
             _ => t.extra(),
         }
     }
@@ -27653,8 +27659,8 @@ impl<'a> rt::view::Step<'a> for AocServiceView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (2312, 10415) => t.one(0, avp, rt::view::check::<i32>),
-            (2313, 10415) => t.one(1, avp, rt::view::check::<i32>),
+            (2312, 10415) => t.one::<rt::view::Value<i32>>(0, avp),
+            (2313, 10415) => t.one::<rt::view::Value<i32>>(1, avp),
             _ => t.extra(),
         }
     }
@@ -27780,9 +27786,9 @@ impl<'a> rt::view::Step<'a> for AocSubscriptionInformationView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (2311, 10415) => t.any(0, 0, avp, AocServiceView::check),
-            (2310, 10415) => t.one(1, avp, rt::view::check::<i32>),
-            (2315, 10415) => t.one(2, avp, rt::view::check::<u32>),
+            (2311, 10415) => t.any::<rt::view::Group<AocServiceView<'a>>>(0, 0, avp),
+            (2310, 10415) => t.one::<rt::view::Value<i32>>(1, avp),
+            (2315, 10415) => t.one::<rt::view::Value<u32>>(2, avp),
             _ => t.extra(),
         }
     }
@@ -27899,8 +27905,12 @@ impl<'a> rt::view::Step<'a> for ApnRateControlView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (3935, 10415) => t.one(0, avp, ApnRateControlUplinkView::check),
-            (3934, 10415) => t.one(1, avp, ApnRateControlDownlinkView::check),
+            (3935, 10415) => {
+                t.one::<rt::view::Group<ApnRateControlUplinkView<'a>>>(0, avp)
+            }
+            (3934, 10415) => {
+                t.one::<rt::view::Group<ApnRateControlDownlinkView<'a>>>(1, avp)
+            }
             _ => t.extra(),
         }
     }
@@ -28016,9 +28026,9 @@ impl<'a> rt::view::Step<'a> for ApnRateControlDownlinkView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (3936, 10415) => t.one(0, avp, rt::view::check::<i32>),
-            (3939, 10415) => t.one(1, avp, rt::view::check::<u32>),
-            (3938, 10415) => t.one(2, avp, rt::view::check::<u32>),
+            (3936, 10415) => t.one::<rt::view::Value<i32>>(0, avp),
+            (3939, 10415) => t.one::<rt::view::Value<u32>>(1, avp),
+            (3938, 10415) => t.one::<rt::view::Value<u32>>(2, avp),
             _ => t.extra(),
         }
     }
@@ -28129,9 +28139,9 @@ impl<'a> rt::view::Step<'a> for ApnRateControlUplinkView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (3939, 10415) => t.one(0, avp, rt::view::check::<u32>),
-            (3938, 10415) => t.one(1, avp, rt::view::check::<u32>),
-            (3937, 10415) => t.one(2, avp, rt::view::check::<u32>),
+            (3939, 10415) => t.one::<rt::view::Value<u32>>(0, avp),
+            (3938, 10415) => t.one::<rt::view::Value<u32>>(1, avp),
+            (3937, 10415) => t.one::<rt::view::Value<u32>>(2, avp),
             _ => t.extra(),
         }
     }
@@ -28259,9 +28269,9 @@ impl<'a> rt::view::Step<'a> for ApplicationServerInformationView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (836, 10415) => t.one(0, avp, rt::view::check_utf8_string),
-            (837, 10415) => t.any(1, 0, avp, rt::view::check_utf8_string),
-            (2702, 10415) => t.one(2, avp, rt::view::check::<i32>),
+            (836, 10415) => t.one::<rt::view::Utf8String>(0, avp),
+            (837, 10415) => t.any::<rt::view::Utf8String>(1, 0, avp),
+            (2702, 10415) => t.one::<rt::view::Value<i32>>(2, avp),
             _ => t.extra(),
         }
     }
@@ -28368,8 +28378,8 @@ impl<'a> rt::view::Step<'a> for BasicServiceCodeView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (854, 10415) => t.one(0, avp, rt::view::no_check),
-            (3413, 10415) => t.one(1, avp, rt::view::no_check),
+            (854, 10415) => t.one::<rt::view::NoCheck>(0, avp),
+            (3413, 10415) => t.one::<rt::view::NoCheck>(1, avp),
             _ => t.extra(),
         }
     }
@@ -28480,8 +28490,8 @@ impl<'a> rt::view::Step<'a> for CalledIdentityChangeView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (3916, 10415) => t.one(0, avp, rt::view::check_utf8_string),
-            (2038, 10415) => t.one(1, avp, rt::view::check::<rt::data::Time>),
+            (3916, 10415) => t.one::<rt::view::Utf8String>(0, avp),
+            (2038, 10415) => t.one::<rt::view::Value<rt::data::Time>>(1, avp),
             _ => t.extra(),
         }
     }
@@ -28609,9 +28619,9 @@ impl<'a> rt::view::Step<'a> for CoverageInfoView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (3428, 10415) => t.one(0, avp, rt::view::check::<i32>),
-            (2038, 10415) => t.one(1, avp, rt::view::check::<rt::data::Time>),
-            (3460, 10415) => t.any(2, 0, avp, LocationInfoView::check),
+            (3428, 10415) => t.one::<rt::view::Value<i32>>(0, avp),
+            (2038, 10415) => t.one::<rt::view::Value<rt::data::Time>>(1, avp),
+            (3460, 10415) => t.any::<rt::view::Group<LocationInfoView<'a>>>(2, 0, avp),
             _ => t.extra(),
         }
     }
@@ -28743,11 +28753,11 @@ impl<'a> rt::view::Step<'a> for CpdtInformationView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (3111, 10415) => t.one(0, avp, rt::view::check_utf8_string),
-            (3125, 10415) => t.one(1, avp, rt::view::check_diameter_identity),
-            (3929, 10415) => t.one(2, avp, rt::view::check_diameter_identity),
-            (2065, 10415) => t.one(3, avp, rt::view::check::<i32>),
-            (3928, 10415) => t.one(4, avp, NiddSubmissionView::check),
+            (3111, 10415) => t.one::<rt::view::Utf8String>(0, avp),
+            (3125, 10415) => t.one::<rt::view::DiameterIdentity>(1, avp),
+            (3929, 10415) => t.one::<rt::view::DiameterIdentity>(2, avp),
+            (2065, 10415) => t.one::<rt::view::Value<i32>>(3, avp),
+            (3928, 10415) => t.one::<rt::view::Group<NiddSubmissionView<'a>>>(4, avp),
             _ => t.extra(),
         }
     }
@@ -28873,9 +28883,9 @@ impl<'a> rt::view::Step<'a> for CurrentTariffView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (425, 0) => t.one(0, avp, rt::view::check::<u32>),
-            (2059, 10415) => t.one(1, avp, ScaleFactorView::check),
-            (2058, 10415) => t.any(2, 0, avp, RateElementView::check),
+            (425, 0) => t.one::<rt::view::Value<u32>>(0, avp),
+            (2059, 10415) => t.one::<rt::view::Group<ScaleFactorView<'a>>>(1, avp),
+            (2058, 10415) => t.any::<rt::view::Group<RateElementView<'a>>>(2, 0, avp),
             _ => t.extra(),
         }
     }
@@ -28982,8 +28992,8 @@ impl<'a> rt::view::Step<'a> for DcdInformationView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (2116, 10415) => t.one(0, avp, rt::view::check_utf8_string),
-            (2117, 10415) => t.one(1, avp, rt::view::check_utf8_string),
+            (2116, 10415) => t.one::<rt::view::Utf8String>(0, avp),
+            (2117, 10415) => t.one::<rt::view::Utf8String>(1, avp),
             _ => t.extra(),
         }
     }
@@ -29104,10 +29114,10 @@ impl<'a> rt::view::Step<'a> for DestinationInterfaceView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (2003, 10415) => t.one(0, avp, rt::view::check_utf8_string),
-            (2005, 10415) => t.one(1, avp, rt::view::check_utf8_string),
-            (2004, 10415) => t.one(2, avp, rt::view::check_utf8_string),
-            (2006, 10415) => t.one(3, avp, rt::view::check::<i32>),
+            (2003, 10415) => t.one::<rt::view::Utf8String>(0, avp),
+            (2005, 10415) => t.one::<rt::view::Utf8String>(1, avp),
+            (2004, 10415) => t.one::<rt::view::Utf8String>(2, avp),
+            (2006, 10415) => t.one::<rt::view::Value<i32>>(3, avp),
             _ => t.extra(),
         }
     }
@@ -29243,9 +29253,11 @@ impl<'a> rt::view::Step<'a> for EarlyMediaDescriptionView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (1273, 10415) => t.one(0, avp, SdpTimestampsView::check),
-            (843, 10415) => t.any(1, 0, avp, SdpMediaComponentView::check),
-            (842, 10415) => t.any(2, 1, avp, rt::view::check_utf8_string),
+            (1273, 10415) => t.one::<rt::view::Group<SdpTimestampsView<'a>>>(0, avp),
+            (843, 10415) => {
+                t.any::<rt::view::Group<SdpMediaComponentView<'a>>>(1, 0, avp)
+            }
+            (842, 10415) => t.any::<rt::view::Utf8String>(2, 1, avp),
             _ => t.extra(),
         }
     }
@@ -29357,7 +29369,7 @@ impl<'a> rt::view::Step<'a> for EnhancedDiagnosticsView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (2819, 10415) => t.any(0, 0, avp, rt::view::no_check),
+            (2819, 10415) => t.any::<rt::view::NoCheck>(0, 0, avp),
             _ => t.extra(),
         }
     }
@@ -29501,12 +29513,12 @@ impl<'a> rt::view::Step<'a> for EnvelopeView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (1269, 10415) => t.one(0, avp, rt::view::check::<rt::data::Time>),
-            (1267, 10415) => t.one(1, avp, rt::view::check::<rt::data::Time>),
-            (421, 0) => t.one(2, avp, rt::view::check::<u64>),
-            (412, 0) => t.one(3, avp, rt::view::check::<u64>),
-            (414, 0) => t.one(4, avp, rt::view::check::<u64>),
-            (417, 0) => t.any(5, 0, avp, rt::view::check::<u64>),
+            (1269, 10415) => t.one::<rt::view::Value<rt::data::Time>>(0, avp),
+            (1267, 10415) => t.one::<rt::view::Value<rt::data::Time>>(1, avp),
+            (421, 0) => t.one::<rt::view::Value<u64>>(2, avp),
+            (412, 0) => t.one::<rt::view::Value<u64>>(3, avp),
+            (414, 0) => t.one::<rt::view::Value<u64>>(4, avp),
+            (417, 0) => t.any::<rt::view::Value<u64>>(5, 0, avp),
             _ => t.extra(),
         }
     }
@@ -29615,9 +29627,9 @@ impl<'a> rt::view::Step<'a> for EventTypeView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (824, 10415) => t.one(0, avp, rt::view::check_utf8_string),
-            (825, 10415) => t.one(1, avp, rt::view::check_utf8_string),
-            (888, 10415) => t.one(2, avp, rt::view::check::<u32>),
+            (824, 10415) => t.one::<rt::view::Utf8String>(0, avp),
+            (825, 10415) => t.one::<rt::view::Utf8String>(1, avp),
+            (888, 10415) => t.one::<rt::view::Value<u32>>(2, avp),
             _ => t.extra(),
         }
     }
@@ -29733,10 +29745,10 @@ impl<'a> rt::view::Step<'a> for ImInformationView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (2114, 10415) => t.one(0, avp, rt::view::check::<u32>),
-            (2113, 10415) => t.one(1, avp, rt::view::check::<u32>),
-            (2112, 10415) => t.one(2, avp, rt::view::check::<u32>),
-            (2111, 10415) => t.one(3, avp, rt::view::check::<u32>),
+            (2114, 10415) => t.one::<rt::view::Value<u32>>(0, avp),
+            (2113, 10415) => t.one::<rt::view::Value<u32>>(1, avp),
+            (2112, 10415) => t.one::<rt::view::Value<u32>>(2, avp),
+            (2111, 10415) => t.one::<rt::view::Value<u32>>(3, avp),
             _ => t.extra(),
         }
     }
@@ -30327,59 +30339,85 @@ impl<'a> rt::view::Step<'a> for ImsInformationView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (823, 10415) => t.one(0, avp, EventTypeView::check),
-            (829, 10415) => t.one(1, avp, rt::view::check::<i32>),
-            (862, 10415) => t.one(2, avp, rt::view::check::<i32>),
-            (830, 10415) => t.one(3, avp, rt::view::check_utf8_string),
-            (2320, 10415) => t.one(4, avp, rt::view::check_utf8_string),
-            (650, 10415) => t.one(5, avp, rt::view::check::<i32>),
-            (831, 10415) => t.any(6, 0, avp, rt::view::check_utf8_string),
-            (832, 10415) => t.one(7, avp, rt::view::check_utf8_string),
-            (1250, 10415) => t.any(8, 1, avp, rt::view::check_utf8_string),
-            (3917, 10415) => t.one(9, avp, CalledIdentityChangeView::check),
-            (2024, 10415) => t.one(10, avp, rt::view::check_utf8_string),
-            (2023, 10415) => t.one(11, avp, rt::view::check_utf8_string),
-            (1280, 10415) => t.one(12, avp, rt::view::check_utf8_string),
-            (1251, 10415) => t.any(13, 2, avp, rt::view::check_utf8_string),
-            (856, 10415) => t.any(14, 3, avp, rt::view::check_utf8_string),
-            (833, 10415) => t.one(15, avp, TimeStampsView::check),
-            (850, 10415) => t.any(16, 4, avp, ApplicationServerInformationView::check),
-            (838, 10415) => t.any(17, 5, avp, InterOperatorIdentifierView::check),
-            (2701, 10415) => t.any(18, 6, avp, rt::view::check_utf8_string),
-            (841, 10415) => t.one(19, avp, rt::view::check_utf8_string),
-            (842, 10415) => t.any(20, 7, avp, rt::view::check_utf8_string),
-            (843, 10415) => t.any(21, 8, avp, SdpMediaComponentView::check),
-            (848, 10415) => t.one(22, avp, rt::view::check::<rt::data::Address>),
-            (603, 10415) => t.one(23, avp, super::ts29229::ServerCapabilitiesView::check),
-            (851, 10415) => t.one(24, avp, TrunkGroupIdView::check),
-            (854, 10415) => t.one(25, avp, rt::view::no_check),
-            (855, 10415) => t.one(26, avp, rt::view::check_utf8_string),
-            (1249, 10415) => t.any(27, 9, avp, ServiceSpecificInfoView::check),
-            (889, 10415) => t.any(28, 10, avp, MessageBodyView::check),
-            (861, 10415) => t.one(29, avp, rt::view::check::<i32>),
-            (3401, 10415) => t.any(30, 11, avp, rt::view::check_utf8_string),
-            (1263, 10415) => t.any(31, 12, avp, rt::view::no_check),
-            (3924, 10415) => t.one(32, avp, rt::view::no_check),
-            (1272, 10415) => t.any(33, 13, avp, EarlyMediaDescriptionView::check),
-            (1281, 10415) => t.one(34, avp, rt::view::check_utf8_string),
-            (2601, 10415) => t.one(35, avp, rt::view::check_utf8_string),
-            (2303, 10415) => t.one(36, avp, rt::view::check::<i32>),
-            (2305, 10415) => t.one(37, avp, RealTimeTariffInformationView::check),
-            (2309, 10415) => t.one(38, avp, rt::view::check::<rt::data::Time>),
-            (2321, 10415) => t.one(39, avp, rt::view::check_utf8_string),
-            (2703, 10415) => t.any(40, 14, avp, NniInformationView::check),
-            (2708, 10415) => t.one(41, avp, rt::view::check_utf8_string),
-            (2322, 10415) => t.one(42, avp, rt::view::check::<i32>),
-            (2713, 10415) => t.one(43, avp, rt::view::check_utf8_string),
-            (4401, 10415) => t.any(44, 15, avp, AccessNetworkInfoChangeView::check),
-            (2709, 10415) => t.any(45, 16, avp, AccessTransferInformationView::check),
-            (2711, 10415) => t.one(46, avp, rt::view::check_utf8_string),
-            (2712, 10415) => t.one(47, avp, rt::view::check::<rt::data::Address>),
-            (3403, 10415) => t.one(48, avp, rt::view::check_utf8_string),
-            (3404, 10415) => t.one(49, avp, rt::view::check_utf8_string),
-            (3402, 10415) => t.one(50, avp, rt::view::check_utf8_string),
-            (2717, 10415) => t.one(51, avp, rt::view::check::<i32>),
-            (4413, 10415) => t.one(52, avp, rt::view::check_utf8_string),
+            (823, 10415) => t.one::<rt::view::Group<EventTypeView<'a>>>(0, avp),
+            (829, 10415) => t.one::<rt::view::Value<i32>>(1, avp),
+            (862, 10415) => t.one::<rt::view::Value<i32>>(2, avp),
+            (830, 10415) => t.one::<rt::view::Utf8String>(3, avp),
+            (2320, 10415) => t.one::<rt::view::Utf8String>(4, avp),
+            (650, 10415) => t.one::<rt::view::Value<i32>>(5, avp),
+            (831, 10415) => t.any::<rt::view::Utf8String>(6, 0, avp),
+            (832, 10415) => t.one::<rt::view::Utf8String>(7, avp),
+            (1250, 10415) => t.any::<rt::view::Utf8String>(8, 1, avp),
+            (3917, 10415) => {
+                t.one::<rt::view::Group<CalledIdentityChangeView<'a>>>(9, avp)
+            }
+            (2024, 10415) => t.one::<rt::view::Utf8String>(10, avp),
+            (2023, 10415) => t.one::<rt::view::Utf8String>(11, avp),
+            (1280, 10415) => t.one::<rt::view::Utf8String>(12, avp),
+            (1251, 10415) => t.any::<rt::view::Utf8String>(13, 2, avp),
+            (856, 10415) => t.any::<rt::view::Utf8String>(14, 3, avp),
+            (833, 10415) => t.one::<rt::view::Group<TimeStampsView<'a>>>(15, avp),
+            (850, 10415) => {
+                t.any::<
+                        rt::view::Group<ApplicationServerInformationView<'a>>,
+                    >(16, 4, avp)
+            }
+            (838, 10415) => {
+                t.any::<rt::view::Group<InterOperatorIdentifierView<'a>>>(17, 5, avp)
+            }
+            (2701, 10415) => t.any::<rt::view::Utf8String>(18, 6, avp),
+            (841, 10415) => t.one::<rt::view::Utf8String>(19, avp),
+            (842, 10415) => t.any::<rt::view::Utf8String>(20, 7, avp),
+            (843, 10415) => {
+                t.any::<rt::view::Group<SdpMediaComponentView<'a>>>(21, 8, avp)
+            }
+            (848, 10415) => t.one::<rt::view::Value<rt::data::Address>>(22, avp),
+            (603, 10415) => {
+                t.one::<
+                        rt::view::Group<super::ts29229::ServerCapabilitiesView<'a>>,
+                    >(23, avp)
+            }
+            (851, 10415) => t.one::<rt::view::Group<TrunkGroupIdView<'a>>>(24, avp),
+            (854, 10415) => t.one::<rt::view::NoCheck>(25, avp),
+            (855, 10415) => t.one::<rt::view::Utf8String>(26, avp),
+            (1249, 10415) => {
+                t.any::<rt::view::Group<ServiceSpecificInfoView<'a>>>(27, 9, avp)
+            }
+            (889, 10415) => t.any::<rt::view::Group<MessageBodyView<'a>>>(28, 10, avp),
+            (861, 10415) => t.one::<rt::view::Value<i32>>(29, avp),
+            (3401, 10415) => t.any::<rt::view::Utf8String>(30, 11, avp),
+            (1263, 10415) => t.any::<rt::view::NoCheck>(31, 12, avp),
+            (3924, 10415) => t.one::<rt::view::NoCheck>(32, avp),
+            (1272, 10415) => {
+                t.any::<rt::view::Group<EarlyMediaDescriptionView<'a>>>(33, 13, avp)
+            }
+            (1281, 10415) => t.one::<rt::view::Utf8String>(34, avp),
+            (2601, 10415) => t.one::<rt::view::Utf8String>(35, avp),
+            (2303, 10415) => t.one::<rt::view::Value<i32>>(36, avp),
+            (2305, 10415) => {
+                t.one::<rt::view::Group<RealTimeTariffInformationView<'a>>>(37, avp)
+            }
+            (2309, 10415) => t.one::<rt::view::Value<rt::data::Time>>(38, avp),
+            (2321, 10415) => t.one::<rt::view::Utf8String>(39, avp),
+            (2703, 10415) => {
+                t.any::<rt::view::Group<NniInformationView<'a>>>(40, 14, avp)
+            }
+            (2708, 10415) => t.one::<rt::view::Utf8String>(41, avp),
+            (2322, 10415) => t.one::<rt::view::Value<i32>>(42, avp),
+            (2713, 10415) => t.one::<rt::view::Utf8String>(43, avp),
+            (4401, 10415) => {
+                t.any::<rt::view::Group<AccessNetworkInfoChangeView<'a>>>(44, 15, avp)
+            }
+            (2709, 10415) => {
+                t.any::<rt::view::Group<AccessTransferInformationView<'a>>>(45, 16, avp)
+            }
+            (2711, 10415) => t.one::<rt::view::Utf8String>(46, avp),
+            (2712, 10415) => t.one::<rt::view::Value<rt::data::Address>>(47, avp),
+            (3403, 10415) => t.one::<rt::view::Utf8String>(48, avp),
+            (3404, 10415) => t.one::<rt::view::Utf8String>(49, avp),
+            (3402, 10415) => t.one::<rt::view::Utf8String>(50, avp),
+            (2717, 10415) => t.one::<rt::view::Value<i32>>(51, avp),
+            (4413, 10415) => t.one::<rt::view::Utf8String>(52, avp),
             _ => t.extra(),
         }
     }
@@ -30486,8 +30524,8 @@ impl<'a> rt::view::Step<'a> for IncrementalCostView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (447, 0) => t.one(0, avp, rt::view::check::<i64>),
-            (429, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (447, 0) => t.one::<rt::view::Value<i64>>(0, avp),
+            (429, 0) => t.one::<rt::view::Value<i32>>(1, avp),
             _ => t.extra(),
         }
     }
@@ -30593,8 +30631,8 @@ impl<'a> rt::view::Step<'a> for InterOperatorIdentifierView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (839, 10415) => t.one(0, avp, rt::view::check_utf8_string),
-            (840, 10415) => t.one(1, avp, rt::view::check_utf8_string),
+            (839, 10415) => t.one::<rt::view::Utf8String>(0, avp),
+            (840, 10415) => t.one::<rt::view::Utf8String>(1, avp),
             _ => t.extra(),
         }
     }
@@ -30702,9 +30740,9 @@ impl<'a> rt::view::Step<'a> for IsupCauseView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (3423, 10415) => t.one(0, avp, rt::view::check::<u32>),
-            (3424, 10415) => t.one(1, avp, rt::view::check::<u32>),
-            (3422, 10415) => t.one(2, avp, rt::view::no_check),
+            (3423, 10415) => t.one::<rt::view::Value<u32>>(0, avp),
+            (3424, 10415) => t.one::<rt::view::Value<u32>>(1, avp),
+            (3422, 10415) => t.one::<rt::view::NoCheck>(2, avp),
             _ => t.extra(),
         }
     }
@@ -30842,12 +30880,12 @@ impl<'a> rt::view::Step<'a> for LcsClientIdView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (1241, 10415) => t.one(0, avp, rt::view::check::<i32>),
-            (1234, 10415) => t.one(1, avp, rt::view::check_utf8_string),
-            (1233, 10415) => t.one(2, avp, rt::view::check_utf8_string),
-            (1235, 10415) => t.one(3, avp, LcsClientNameView::check),
-            (1231, 10415) => t.one(4, avp, rt::view::check_utf8_string),
-            (1239, 10415) => t.one(5, avp, LcsRequestorIdView::check),
+            (1241, 10415) => t.one::<rt::view::Value<i32>>(0, avp),
+            (1234, 10415) => t.one::<rt::view::Utf8String>(1, avp),
+            (1233, 10415) => t.one::<rt::view::Utf8String>(2, avp),
+            (1235, 10415) => t.one::<rt::view::Group<LcsClientNameView<'a>>>(3, avp),
+            (1231, 10415) => t.one::<rt::view::Utf8String>(4, avp),
+            (1239, 10415) => t.one::<rt::view::Group<LcsRequestorIdView<'a>>>(5, avp),
             _ => t.extra(),
         }
     }
@@ -30963,9 +31001,9 @@ impl<'a> rt::view::Step<'a> for LcsClientNameView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (1236, 10415) => t.one(0, avp, rt::view::check_utf8_string),
-            (1238, 10415) => t.one(1, avp, rt::view::check_utf8_string),
-            (1237, 10415) => t.one(2, avp, rt::view::check::<i32>),
+            (1236, 10415) => t.one::<rt::view::Utf8String>(0, avp),
+            (1238, 10415) => t.one::<rt::view::Utf8String>(1, avp),
+            (1237, 10415) => t.one::<rt::view::Value<i32>>(2, avp),
             _ => t.extra(),
         }
     }
@@ -31101,12 +31139,12 @@ impl<'a> rt::view::Step<'a> for LcsInformationView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (1232, 10415) => t.one(0, avp, LcsClientIdView::check),
-            (1244, 10415) => t.one(1, avp, LocationTypeView::check),
-            (1242, 10415) => t.one(2, avp, rt::view::no_check),
-            (1245, 10415) => t.one(3, avp, rt::view::check_utf8_string),
-            (1, 10415) => t.one(4, avp, rt::view::check_utf8_string),
-            (701, 10415) => t.one(5, avp, rt::view::no_check),
+            (1232, 10415) => t.one::<rt::view::Group<LcsClientIdView<'a>>>(0, avp),
+            (1244, 10415) => t.one::<rt::view::Group<LocationTypeView<'a>>>(1, avp),
+            (1242, 10415) => t.one::<rt::view::NoCheck>(2, avp),
+            (1245, 10415) => t.one::<rt::view::Utf8String>(3, avp),
+            (1, 10415) => t.one::<rt::view::Utf8String>(4, avp),
+            (701, 10415) => t.one::<rt::view::NoCheck>(5, avp),
             _ => t.extra(),
         }
     }
@@ -31212,8 +31250,8 @@ impl<'a> rt::view::Step<'a> for LcsRequestorIdView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (1236, 10415) => t.one(0, avp, rt::view::check_utf8_string),
-            (1240, 10415) => t.one(1, avp, rt::view::check_utf8_string),
+            (1236, 10415) => t.one::<rt::view::Utf8String>(0, avp),
+            (1240, 10415) => t.one::<rt::view::Utf8String>(1, avp),
             _ => t.extra(),
         }
     }
@@ -31321,8 +31359,8 @@ impl<'a> rt::view::Step<'a> for LocationInfoView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (22, 10415) => t.one(0, avp, rt::view::no_check),
-            (2038, 10415) => t.one(1, avp, rt::view::check::<rt::data::Time>),
+            (22, 10415) => t.one::<rt::view::NoCheck>(0, avp),
+            (2038, 10415) => t.one::<rt::view::Value<rt::data::Time>>(1, avp),
             _ => t.extra(),
         }
     }
@@ -31430,8 +31468,8 @@ impl<'a> rt::view::Step<'a> for LocationTypeView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (1243, 10415) => t.one(0, avp, rt::view::check::<i32>),
-            (1230, 10415) => t.one(1, avp, rt::view::check_utf8_string),
+            (1243, 10415) => t.one::<rt::view::Value<i32>>(0, avp),
+            (1230, 10415) => t.one::<rt::view::Utf8String>(1, avp),
             _ => t.extra(),
         }
     }
@@ -31656,21 +31694,21 @@ impl<'a> rt::view::Step<'a> for MbmsInformationView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (900, 10415) => t.one(0, avp, rt::view::no_check),
-            (906, 10415) => t.one(1, avp, rt::view::check::<i32>),
-            (1225, 10415) => t.one(2, avp, rt::view::check::<i32>),
-            (1224, 10415) => t.one(3, avp, rt::view::check::<i32>),
-            (901, 10415) => t.one(4, avp, rt::view::check_utf8_string),
-            (907, 10415) => t.one(5, avp, rt::view::check::<i32>),
-            (909, 10415) => t.one(6, avp, rt::view::check_utf8_string),
-            (903, 10415) => t.any(7, 0, avp, rt::view::no_check),
-            (908, 10415) => t.one(8, avp, rt::view::no_check),
-            (921, 10415) => t.one(9, avp, rt::view::check::<i32>),
-            (2307, 10415) => t.one(10, avp, rt::view::check::<rt::data::Address>),
-            (2323, 10415) => t.one(11, avp, rt::view::check::<i32>),
-            (701, 10415) => t.any(12, 1, avp, rt::view::no_check),
-            (929, 10415) => t.one(13, avp, rt::view::check::<u64>),
-            (930, 10415) => t.one(14, avp, rt::view::check::<u64>),
+            (900, 10415) => t.one::<rt::view::NoCheck>(0, avp),
+            (906, 10415) => t.one::<rt::view::Value<i32>>(1, avp),
+            (1225, 10415) => t.one::<rt::view::Value<i32>>(2, avp),
+            (1224, 10415) => t.one::<rt::view::Value<i32>>(3, avp),
+            (901, 10415) => t.one::<rt::view::Utf8String>(4, avp),
+            (907, 10415) => t.one::<rt::view::Value<i32>>(5, avp),
+            (909, 10415) => t.one::<rt::view::Utf8String>(6, avp),
+            (903, 10415) => t.any::<rt::view::NoCheck>(7, 0, avp),
+            (908, 10415) => t.one::<rt::view::NoCheck>(8, avp),
+            (921, 10415) => t.one::<rt::view::Value<i32>>(9, avp),
+            (2307, 10415) => t.one::<rt::view::Value<rt::data::Address>>(10, avp),
+            (2323, 10415) => t.one::<rt::view::Value<i32>>(11, avp),
+            (701, 10415) => t.any::<rt::view::NoCheck>(12, 1, avp),
+            (929, 10415) => t.one::<rt::view::Value<u64>>(13, avp),
+            (930, 10415) => t.one::<rt::view::Value<u64>>(14, avp),
             _ => t.extra(),
         }
     }
@@ -31789,10 +31827,10 @@ impl<'a> rt::view::Step<'a> for MessageBodyView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (826, 10415) => t.one(0, avp, rt::view::check_utf8_string),
-            (827, 10415) => t.one(1, avp, rt::view::check::<u32>),
-            (828, 10415) => t.one(2, avp, rt::view::check_utf8_string),
-            (864, 10415) => t.one(3, avp, rt::view::check::<i32>),
+            (826, 10415) => t.one::<rt::view::Utf8String>(0, avp),
+            (827, 10415) => t.one::<rt::view::Value<u32>>(1, avp),
+            (828, 10415) => t.one::<rt::view::Utf8String>(2, avp),
+            (864, 10415) => t.one::<rt::view::Value<i32>>(3, avp),
             _ => t.extra(),
         }
     }
@@ -31900,8 +31938,8 @@ impl<'a> rt::view::Step<'a> for MessageClassView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (1214, 10415) => t.one(0, avp, rt::view::check::<i32>),
-            (1215, 10415) => t.one(1, avp, rt::view::check_utf8_string),
+            (1214, 10415) => t.one::<rt::view::Value<i32>>(0, avp),
+            (1215, 10415) => t.one::<rt::view::Utf8String>(1, avp),
             _ => t.extra(),
         }
     }
@@ -32034,10 +32072,12 @@ impl<'a> rt::view::Step<'a> for MmContentTypeView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (1204, 10415) => t.one(0, avp, rt::view::check::<i32>),
-            (1205, 10415) => t.one(1, avp, rt::view::check_utf8_string),
-            (1206, 10415) => t.one(2, avp, rt::view::check::<u32>),
-            (1207, 10415) => t.any(3, 0, avp, AdditionalContentInformationView::check),
+            (1204, 10415) => t.one::<rt::view::Value<i32>>(0, avp),
+            (1205, 10415) => t.one::<rt::view::Utf8String>(1, avp),
+            (1206, 10415) => t.one::<rt::view::Value<u32>>(2, avp),
+            (1207, 10415) => {
+                t.any::<rt::view::Group<AdditionalContentInformationView<'a>>>(3, 0, avp)
+            }
             _ => t.extra(),
         }
     }
@@ -32303,26 +32343,28 @@ impl<'a> rt::view::Step<'a> for MmsInformationView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (886, 10415) => t.one(0, avp, OriginatorAddressView::check),
-            (1201, 10415) => t.any(1, 0, avp, RecipientAddressView::check),
-            (1202, 10415) => t.one(2, avp, rt::view::check::<rt::data::Time>),
-            (1203, 10415) => t.one(3, avp, MmContentTypeView::check),
-            (1209, 10415) => t.one(4, avp, rt::view::check::<i32>),
-            (1210, 10415) => t.one(5, avp, rt::view::check_utf8_string),
-            (1211, 10415) => t.one(6, avp, rt::view::check::<i32>),
-            (1212, 10415) => t.one(7, avp, rt::view::check::<u32>),
-            (1213, 10415) => t.one(8, avp, MessageClassView::check),
-            (1216, 10415) => t.one(9, avp, rt::view::check::<i32>),
-            (1222, 10415) => t.one(10, avp, rt::view::check::<i32>),
-            (1248, 10415) => t.one(11, avp, rt::view::check::<i32>),
-            (1218, 10415) => t.one(12, avp, rt::view::check_utf8_string),
-            (1223, 10415) => t.one(13, avp, rt::view::check_utf8_string),
-            (1219, 10415) => t.one(14, avp, rt::view::check_utf8_string),
-            (1220, 10415) => t.one(15, avp, rt::view::check::<i32>),
-            (1221, 10415) => t.one(16, avp, rt::view::check::<i32>),
-            (1217, 10415) => t.one(17, avp, rt::view::check::<i32>),
-            (1101, 10415) => t.one(18, avp, rt::view::check_utf8_string),
-            (1102, 10415) => t.one(19, avp, rt::view::check_utf8_string),
+            (886, 10415) => t.one::<rt::view::Group<OriginatorAddressView<'a>>>(0, avp),
+            (1201, 10415) => {
+                t.any::<rt::view::Group<RecipientAddressView<'a>>>(1, 0, avp)
+            }
+            (1202, 10415) => t.one::<rt::view::Value<rt::data::Time>>(2, avp),
+            (1203, 10415) => t.one::<rt::view::Group<MmContentTypeView<'a>>>(3, avp),
+            (1209, 10415) => t.one::<rt::view::Value<i32>>(4, avp),
+            (1210, 10415) => t.one::<rt::view::Utf8String>(5, avp),
+            (1211, 10415) => t.one::<rt::view::Value<i32>>(6, avp),
+            (1212, 10415) => t.one::<rt::view::Value<u32>>(7, avp),
+            (1213, 10415) => t.one::<rt::view::Group<MessageClassView<'a>>>(8, avp),
+            (1216, 10415) => t.one::<rt::view::Value<i32>>(9, avp),
+            (1222, 10415) => t.one::<rt::view::Value<i32>>(10, avp),
+            (1248, 10415) => t.one::<rt::view::Value<i32>>(11, avp),
+            (1218, 10415) => t.one::<rt::view::Utf8String>(12, avp),
+            (1223, 10415) => t.one::<rt::view::Utf8String>(13, avp),
+            (1219, 10415) => t.one::<rt::view::Utf8String>(14, avp),
+            (1220, 10415) => t.one::<rt::view::Value<i32>>(15, avp),
+            (1221, 10415) => t.one::<rt::view::Value<i32>>(16, avp),
+            (1217, 10415) => t.one::<rt::view::Value<i32>>(17, avp),
+            (1101, 10415) => t.one::<rt::view::Utf8String>(18, avp),
+            (1102, 10415) => t.one::<rt::view::Utf8String>(19, avp),
             _ => t.extra(),
         }
     }
@@ -32436,7 +32478,9 @@ impl<'a> rt::view::Step<'a> for MmtelInformationView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (2048, 10415) => t.any(0, 0, avp, SupplementaryServiceView::check),
+            (2048, 10415) => {
+                t.any::<rt::view::Group<SupplementaryServiceView<'a>>>(0, 0, avp)
+            }
             _ => t.extra(),
         }
     }
@@ -32645,29 +32689,35 @@ impl<'a> rt::view::Step<'a> for MonitoringEventInformationView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (3922, 10415) => t.one(0, avp, rt::view::check::<i32>),
-            (55, 0) => t.one(1, avp, rt::view::check::<rt::data::Time>),
-            (3919, 10415) => t.one(2, avp, rt::view::check::<i32>),
-            (3124, 10415) => t.one(3, avp, rt::view::check::<u32>),
-            (3125, 10415) => t.one(4, avp, rt::view::check_diameter_identity),
-            (3127, 10415) => t.one(5, avp, rt::view::check::<u32>),
-            (3128, 10415) => t.one(6, avp, rt::view::check::<u32>),
-            (3130, 10415) => t.one(7, avp, rt::view::check::<rt::data::Time>),
-            (857, 10415) => t.one(8, avp, rt::view::check_utf8_string),
-            (3131, 10415) => t.one(9, avp, rt::view::check::<u32>),
+            (3922, 10415) => t.one::<rt::view::Value<i32>>(0, avp),
+            (55, 0) => t.one::<rt::view::Value<rt::data::Time>>(1, avp),
+            (3919, 10415) => t.one::<rt::view::Value<i32>>(2, avp),
+            (3124, 10415) => t.one::<rt::view::Value<u32>>(3, avp),
+            (3125, 10415) => t.one::<rt::view::DiameterIdentity>(4, avp),
+            (3127, 10415) => t.one::<rt::view::Value<u32>>(5, avp),
+            (3128, 10415) => t.one::<rt::view::Value<u32>>(6, avp),
+            (3130, 10415) => t.one::<rt::view::Value<rt::data::Time>>(7, avp),
+            (857, 10415) => t.one::<rt::view::Utf8String>(8, avp),
+            (3131, 10415) => t.one::<rt::view::Value<u32>>(9, avp),
             (3129, 10415) => {
-                t.one(10, avp, super::ts29336::UeReachabilityConfigurationView::check)
+                t.one::<
+                        rt::view::Group<
+                            super::ts29336::UeReachabilityConfigurationView<'a>,
+                        >,
+                    >(10, avp)
             }
-            (3136, 10415) => t.one(11, avp, rt::view::check::<u32>),
-            (3137, 10415) => t.one(12, avp, rt::view::check::<u32>),
+            (3136, 10415) => t.one::<rt::view::Value<u32>>(11, avp),
+            (3137, 10415) => t.one::<rt::view::Value<u32>>(12, avp),
             (4306, 10415) => {
-                t.one(
-                    13,
-                    avp,
-                    super::ts29128::NumberOfUePerLocationConfigurationView::check,
-                )
+                t.one::<
+                        rt::view::Group<
+                            super::ts29128::NumberOfUePerLocationConfigurationView<'a>,
+                        >,
+                    >(13, avp)
             }
-            (3920, 10415) => t.any(14, 0, avp, MonitoringEventReportDataView::check),
+            (3920, 10415) => {
+                t.any::<rt::view::Group<MonitoringEventReportDataView<'a>>>(14, 0, avp)
+            }
             _ => t.extra(),
         }
     }
@@ -32858,22 +32908,36 @@ impl<'a> rt::view::Step<'a> for MonitoringEventReportDataView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (55, 0) => t.one(0, avp, rt::view::check::<rt::data::Time>),
-            (3124, 10415) => t.one(1, avp, rt::view::check::<u32>),
-            (3125, 10415) => t.one(2, avp, rt::view::check_diameter_identity),
-            (3923, 10415) => t.one(3, avp, rt::view::check::<u32>),
-            (857, 10415) => t.one(4, avp, rt::view::check_utf8_string),
-            (443, 0) => t.one(5, avp, super::credit_control::SubscriptionIdView::check),
-            (3127, 10415) => t.one(6, avp, rt::view::check::<u32>),
-            (3140, 10415) => t.one(7, avp, rt::view::check::<u32>),
+            (55, 0) => t.one::<rt::view::Value<rt::data::Time>>(0, avp),
+            (3124, 10415) => t.one::<rt::view::Value<u32>>(1, avp),
+            (3125, 10415) => t.one::<rt::view::DiameterIdentity>(2, avp),
+            (3923, 10415) => t.one::<rt::view::Value<u32>>(3, avp),
+            (857, 10415) => t.one::<rt::view::Utf8String>(4, avp),
+            (443, 0) => {
+                t.one::<
+                        rt::view::Group<super::credit_control::SubscriptionIdView<'a>>,
+                    >(5, avp)
+            }
+            (3127, 10415) => t.one::<rt::view::Value<u32>>(6, avp),
+            (3140, 10415) => t.one::<rt::view::Value<u32>>(7, avp),
             (1496, 10415) => {
-                t.one(8, avp, super::ts29272::EpsLocationInformationView::check)
+                t.one::<
+                        rt::view::Group<super::ts29272::EpsLocationInformationView<'a>>,
+                    >(8, avp)
             }
             (4300, 10415) => {
-                t.one(9, avp, super::ts29128::CommunicationFailureInformationView::check)
+                t.one::<
+                        rt::view::Group<
+                            super::ts29128::CommunicationFailureInformationView<'a>,
+                        >,
+                    >(9, avp)
             }
             (4307, 10415) => {
-                t.any(10, 0, avp, super::ts29128::NumberOfUePerLocationReportView::check)
+                t.any::<
+                        rt::view::Group<
+                            super::ts29128::NumberOfUePerLocationReportView<'a>,
+                        >,
+                    >(10, 0, avp)
             }
             _ => t.extra(),
         }
@@ -32998,9 +33062,9 @@ impl<'a> rt::view::Step<'a> for NextTariffView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (425, 0) => t.one(0, avp, rt::view::check::<u32>),
-            (2059, 10415) => t.one(1, avp, ScaleFactorView::check),
-            (2058, 10415) => t.any(2, 0, avp, RateElementView::check),
+            (425, 0) => t.one::<rt::view::Value<u32>>(0, avp),
+            (2059, 10415) => t.one::<rt::view::Group<ScaleFactorView<'a>>>(1, avp),
+            (2058, 10415) => t.any::<rt::view::Group<RateElementView<'a>>>(2, 0, avp),
             _ => t.extra(),
         }
     }
@@ -33122,10 +33186,10 @@ impl<'a> rt::view::Step<'a> for NiddSubmissionView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (55, 0) => t.one(0, avp, rt::view::check::<rt::data::Time>),
-            (363, 0) => t.one(1, avp, rt::view::check::<u64>),
-            (364, 0) => t.one(2, avp, rt::view::check::<u64>),
-            (2037, 10415) => t.one(3, avp, rt::view::check::<i32>),
+            (55, 0) => t.one::<rt::view::Value<rt::data::Time>>(0, avp),
+            (363, 0) => t.one::<rt::view::Value<u64>>(1, avp),
+            (364, 0) => t.one::<rt::view::Value<u64>>(2, avp),
+            (2037, 10415) => t.one::<rt::view::Value<i32>>(3, avp),
             _ => t.extra(),
         }
     }
@@ -33261,10 +33325,10 @@ impl<'a> rt::view::Step<'a> for NniInformationView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (2707, 10415) => t.one(0, avp, rt::view::check::<i32>),
-            (2704, 10415) => t.one(1, avp, rt::view::check::<i32>),
-            (2706, 10415) => t.one(2, avp, rt::view::check::<i32>),
-            (2705, 10415) => t.one(3, avp, rt::view::check::<rt::data::Address>),
+            (2707, 10415) => t.one::<rt::view::Value<i32>>(0, avp),
+            (2704, 10415) => t.one::<rt::view::Value<i32>>(1, avp),
+            (2706, 10415) => t.one::<rt::view::Value<i32>>(2, avp),
+            (2705, 10415) => t.one::<rt::view::Value<rt::data::Address>>(3, avp),
             _ => t.extra(),
         }
     }
@@ -33407,16 +33471,15 @@ impl<'a> rt::view::Step<'a> for OfflineChargingView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (881, 10415) => t.one(0, avp, rt::view::check::<u32>),
-            (1270, 10415) => t.one(1, avp, TimeQuotaMechanismView::check),
-            (1268, 10415) => t.one(2, avp, rt::view::check::<i32>),
+            (881, 10415) => t.one::<rt::view::Value<u32>>(0, avp),
+            (1270, 10415) => t.one::<rt::view::Group<TimeQuotaMechanismView<'a>>>(1, avp),
+            (1268, 10415) => t.one::<rt::view::Value<i32>>(2, avp),
             (456, 0) => {
-                t.any(
-                    3,
-                    0,
-                    avp,
-                    super::credit_control::MultipleServicesCreditControlView::check,
-                )
+                t.any::<
+                        rt::view::Group<
+                            super::credit_control::MultipleServicesCreditControlView<'a>,
+                        >,
+                    >(3, 0, avp)
             }
             _ => t.extra(),
         }
@@ -33539,9 +33602,9 @@ impl<'a> rt::view::Step<'a> for OriginatorAddressView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (899, 10415) => t.one(0, avp, rt::view::check::<i32>),
-            (897, 10415) => t.one(1, avp, rt::view::check_utf8_string),
-            (898, 10415) => t.one(2, avp, AddressDomainView::check),
+            (899, 10415) => t.one::<rt::view::Value<i32>>(0, avp),
+            (897, 10415) => t.one::<rt::view::Utf8String>(1, avp),
+            (898, 10415) => t.one::<rt::view::Group<AddressDomainView<'a>>>(2, avp),
             _ => t.extra(),
         }
     }
@@ -33662,10 +33725,10 @@ impl<'a> rt::view::Step<'a> for OriginatorInterfaceView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (2003, 10415) => t.one(0, avp, rt::view::check_utf8_string),
-            (2005, 10415) => t.one(1, avp, rt::view::check_utf8_string),
-            (2004, 10415) => t.one(2, avp, rt::view::check_utf8_string),
-            (2006, 10415) => t.one(3, avp, rt::view::check::<i32>),
+            (2003, 10415) => t.one::<rt::view::Utf8String>(0, avp),
+            (2005, 10415) => t.one::<rt::view::Utf8String>(1, avp),
+            (2004, 10415) => t.one::<rt::view::Utf8String>(2, avp),
+            (2006, 10415) => t.one::<rt::view::Value<i32>>(3, avp),
             _ => t.extra(),
         }
     }
@@ -33786,9 +33849,9 @@ impl<'a> rt::view::Step<'a> for OriginatorReceivedAddressView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (899, 10415) => t.one(0, avp, rt::view::check::<i32>),
-            (897, 10415) => t.one(1, avp, rt::view::check_utf8_string),
-            (898, 10415) => t.one(2, avp, AddressDomainView::check),
+            (899, 10415) => t.one::<rt::view::Value<i32>>(0, avp),
+            (897, 10415) => t.one::<rt::view::Utf8String>(1, avp),
+            (898, 10415) => t.one::<rt::view::Group<AddressDomainView<'a>>>(2, avp),
             _ => t.extra(),
         }
     }
@@ -33909,9 +33972,9 @@ impl<'a> rt::view::Step<'a> for ParticipantGroupView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (832, 10415) => t.one(0, avp, rt::view::check_utf8_string),
-            (1259, 10415) => t.one(1, avp, rt::view::check::<i32>),
-            (1279, 10415) => t.one(2, avp, rt::view::check::<i32>),
+            (832, 10415) => t.one::<rt::view::Utf8String>(0, avp),
+            (1259, 10415) => t.one::<rt::view::Value<i32>>(1, avp),
+            (1279, 10415) => t.one::<rt::view::Value<i32>>(2, avp),
             _ => t.extra(),
         }
     }
@@ -34124,19 +34187,23 @@ impl<'a> rt::view::Step<'a> for PocInformationView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (883, 10415) => t.one(0, avp, rt::view::check::<i32>),
-            (884, 10415) => t.one(1, avp, rt::view::check::<i32>),
-            (1252, 10415) => t.one(2, avp, PocUserRoleView::check),
-            (1277, 10415) => t.one(3, avp, rt::view::check::<i32>),
-            (2025, 10415) => t.one(4, avp, rt::view::check::<i32>),
-            (885, 10415) => t.one(5, avp, rt::view::check::<i32>),
-            (887, 10415) => t.any(6, 0, avp, rt::view::check_utf8_string),
-            (1260, 10415) => t.any(7, 1, avp, ParticipantGroupView::check),
-            (1255, 10415) => t.any(8, 2, avp, TalkBurstExchangeView::check),
-            (858, 10415) => t.one(9, avp, rt::view::check_utf8_string),
-            (859, 10415) => t.one(10, avp, rt::view::check_utf8_string),
-            (1229, 10415) => t.one(11, avp, rt::view::check_utf8_string),
-            (857, 10415) => t.one(12, avp, rt::view::check_utf8_string),
+            (883, 10415) => t.one::<rt::view::Value<i32>>(0, avp),
+            (884, 10415) => t.one::<rt::view::Value<i32>>(1, avp),
+            (1252, 10415) => t.one::<rt::view::Group<PocUserRoleView<'a>>>(2, avp),
+            (1277, 10415) => t.one::<rt::view::Value<i32>>(3, avp),
+            (2025, 10415) => t.one::<rt::view::Value<i32>>(4, avp),
+            (885, 10415) => t.one::<rt::view::Value<i32>>(5, avp),
+            (887, 10415) => t.any::<rt::view::Utf8String>(6, 0, avp),
+            (1260, 10415) => {
+                t.any::<rt::view::Group<ParticipantGroupView<'a>>>(7, 1, avp)
+            }
+            (1255, 10415) => {
+                t.any::<rt::view::Group<TalkBurstExchangeView<'a>>>(8, 2, avp)
+            }
+            (858, 10415) => t.one::<rt::view::Utf8String>(9, avp),
+            (859, 10415) => t.one::<rt::view::Utf8String>(10, avp),
+            (1229, 10415) => t.one::<rt::view::Utf8String>(11, avp),
+            (857, 10415) => t.one::<rt::view::Utf8String>(12, avp),
             _ => t.extra(),
         }
     }
@@ -34245,8 +34312,8 @@ impl<'a> rt::view::Step<'a> for PocUserRoleView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (1253, 10415) => t.one(0, avp, rt::view::check_utf8_string),
-            (1254, 10415) => t.one(1, avp, rt::view::check::<i32>),
+            (1253, 10415) => t.one::<rt::view::Utf8String>(0, avp),
+            (1254, 10415) => t.one::<rt::view::Value<i32>>(1, avp),
             _ => t.extra(),
         }
     }
@@ -34403,16 +34470,16 @@ impl<'a> rt::view::Step<'a> for ProseDirectCommunicationReceptionDataContainerVi
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (2063, 10415) => t.one(0, avp, rt::view::check::<u32>),
-            (3428, 10415) => t.one(1, avp, rt::view::check::<i32>),
-            (22, 10415) => t.one(2, avp, rt::view::no_check),
-            (363, 0) => t.one(3, avp, rt::view::check::<u64>),
-            (2038, 10415) => t.one(4, avp, rt::view::check::<rt::data::Time>),
-            (2037, 10415) => t.one(5, avp, rt::view::check::<i32>),
-            (1407, 10415) => t.one(6, avp, rt::view::no_check),
-            (3439, 10415) => t.one(7, avp, rt::view::check::<i32>),
-            (3465, 10415) => t.one(8, avp, rt::view::check::<i32>),
-            (3508, 10415) => t.one(9, avp, rt::view::check::<u32>),
+            (2063, 10415) => t.one::<rt::view::Value<u32>>(0, avp),
+            (3428, 10415) => t.one::<rt::view::Value<i32>>(1, avp),
+            (22, 10415) => t.one::<rt::view::NoCheck>(2, avp),
+            (363, 0) => t.one::<rt::view::Value<u64>>(3, avp),
+            (2038, 10415) => t.one::<rt::view::Value<rt::data::Time>>(4, avp),
+            (2037, 10415) => t.one::<rt::view::Value<i32>>(5, avp),
+            (1407, 10415) => t.one::<rt::view::NoCheck>(6, avp),
+            (3439, 10415) => t.one::<rt::view::Value<i32>>(7, avp),
+            (3465, 10415) => t.one::<rt::view::Value<i32>>(8, avp),
+            (3508, 10415) => t.one::<rt::view::Value<u32>>(9, avp),
             _ => t.extra(),
         }
     }
@@ -34575,16 +34642,16 @@ for ProseDirectCommunicationTransmissionDataContainerView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (2063, 10415) => t.one(0, avp, rt::view::check::<u32>),
-            (3428, 10415) => t.one(1, avp, rt::view::check::<i32>),
-            (22, 10415) => t.one(2, avp, rt::view::no_check),
-            (364, 0) => t.one(3, avp, rt::view::check::<u64>),
-            (2038, 10415) => t.one(4, avp, rt::view::check::<rt::data::Time>),
-            (2037, 10415) => t.one(5, avp, rt::view::check::<i32>),
-            (1407, 10415) => t.one(6, avp, rt::view::no_check),
-            (3439, 10415) => t.one(7, avp, rt::view::check::<i32>),
-            (3465, 10415) => t.one(8, avp, rt::view::check::<i32>),
-            (3508, 10415) => t.one(9, avp, rt::view::check::<u32>),
+            (2063, 10415) => t.one::<rt::view::Value<u32>>(0, avp),
+            (3428, 10415) => t.one::<rt::view::Value<i32>>(1, avp),
+            (22, 10415) => t.one::<rt::view::NoCheck>(2, avp),
+            (364, 0) => t.one::<rt::view::Value<u64>>(3, avp),
+            (2038, 10415) => t.one::<rt::view::Value<rt::data::Time>>(4, avp),
+            (2037, 10415) => t.one::<rt::view::Value<i32>>(5, avp),
+            (1407, 10415) => t.one::<rt::view::NoCheck>(6, avp),
+            (3439, 10415) => t.one::<rt::view::Value<i32>>(7, avp),
+            (3465, 10415) => t.one::<rt::view::Value<i32>>(8, avp),
+            (3508, 10415) => t.one::<rt::view::Value<u32>>(9, avp),
             _ => t.extra(),
         }
     }
@@ -35106,74 +35173,80 @@ impl<'a> rt::view::Step<'a> for ProseInformationView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (628, 10415) => t.one(0, avp, super::ts29229::SupportedFeaturesView::check),
-            (3426, 10415) => t.one(1, avp, rt::view::check_utf8_string),
-            (3427, 10415) => t.one(2, avp, rt::view::check_utf8_string),
-            (3431, 10415) => t.one(3, avp, rt::view::check_utf8_string),
-            (3433, 10415) => t.one(4, avp, rt::view::check_utf8_string),
-            (4404, 10415) => t.one(5, avp, rt::view::check_utf8_string),
-            (4405, 10415) => t.one(6, avp, rt::view::check_utf8_string),
-            (4402, 10415) => t.one(7, avp, rt::view::check_utf8_string),
-            (4403, 10415) => t.one(8, avp, rt::view::check_utf8_string),
-            (3430, 10415) => t.one(9, avp, rt::view::check_utf8_string),
-            (3438, 10415) => t.one(10, avp, rt::view::check::<i32>),
-            (3811, 10415) => t.one(11, avp, rt::view::check_utf8_string),
-            (3440, 10415) => t.one(12, avp, rt::view::check_utf8_string),
-            (3458, 10415) => t.one(13, avp, rt::view::no_check),
-            (3443, 10415) => t.one(14, avp, rt::view::check::<i32>),
-            (3442, 10415) => t.one(15, avp, rt::view::check::<i32>),
-            (3444, 10415) => t.one(16, avp, rt::view::check::<rt::data::Address>),
-            (3602, 10415) => t.one(17, avp, rt::view::no_check),
-            (3815, 10415) => t.one(18, avp, rt::view::check::<u32>),
-            (3451, 10415) => t.one(19, avp, rt::view::check::<i32>),
-            (3450, 10415) => t.one(20, avp, rt::view::check::<rt::data::Time>),
-            (3434, 10415) => t.one(21, avp, rt::view::check::<i32>),
-            (3432, 10415) => t.one(22, avp, rt::view::check_utf8_string),
-            (3457, 10415) => t.one(23, avp, rt::view::check_utf8_string),
-            (3437, 10415) => t.one(24, avp, rt::view::check_utf8_string),
-            (3600, 10415) => t.one(25, avp, rt::view::check_utf8_string),
-            (3821, 10415) => t.one(26, avp, rt::view::no_check),
-            (3816, 10415) => t.one(27, avp, rt::view::check_utf8_string),
-            (3601, 10415) => t.one(28, avp, rt::view::check_utf8_string),
-            (3436, 10415) => t.one(29, avp, rt::view::check_utf8_string),
-            (3818, 10415) => t.one(30, avp, rt::view::check::<u32>),
-            (3448, 10415) => t.one(31, avp, rt::view::check::<i32>),
-            (3454, 10415) => t.one(32, avp, rt::view::check::<i32>),
-            (3455, 10415) => t.one(33, avp, rt::view::check::<rt::data::Time>),
-            (3456, 10415) => t.one(34, avp, rt::view::check::<rt::data::Time>),
-            (3449, 10415) => t.one(35, avp, rt::view::check::<i32>),
-            (3435, 10415) => t.one(36, avp, rt::view::check::<i32>),
-            (3453, 10415) => t.one(37, avp, rt::view::no_check),
-            (3452, 10415) => t.one(38, avp, rt::view::check::<rt::data::Address>),
-            (3429, 10415) => t.one(39, avp, rt::view::no_check),
-            (3446, 10415) => t.one(40, avp, rt::view::check::<rt::data::Address>),
-            (3459, 10415) => t.any(41, 0, avp, CoverageInfoView::check),
-            (3463, 10415) => t.any(42, 1, avp, RadioParameterSetInfoView::check),
-            (3468, 10415) => t.any(43, 2, avp, TransmitterInfoView::check),
-            (3467, 10415) => t.one(44, avp, rt::view::check::<rt::data::Time>),
-            (3466, 10415) => t.one(45, avp, rt::view::check::<rt::data::Time>),
+            (628, 10415) => {
+                t.one::<
+                        rt::view::Group<super::ts29229::SupportedFeaturesView<'a>>,
+                    >(0, avp)
+            }
+            (3426, 10415) => t.one::<rt::view::Utf8String>(1, avp),
+            (3427, 10415) => t.one::<rt::view::Utf8String>(2, avp),
+            (3431, 10415) => t.one::<rt::view::Utf8String>(3, avp),
+            (3433, 10415) => t.one::<rt::view::Utf8String>(4, avp),
+            (4404, 10415) => t.one::<rt::view::Utf8String>(5, avp),
+            (4405, 10415) => t.one::<rt::view::Utf8String>(6, avp),
+            (4402, 10415) => t.one::<rt::view::Utf8String>(7, avp),
+            (4403, 10415) => t.one::<rt::view::Utf8String>(8, avp),
+            (3430, 10415) => t.one::<rt::view::Utf8String>(9, avp),
+            (3438, 10415) => t.one::<rt::view::Value<i32>>(10, avp),
+            (3811, 10415) => t.one::<rt::view::Utf8String>(11, avp),
+            (3440, 10415) => t.one::<rt::view::Utf8String>(12, avp),
+            (3458, 10415) => t.one::<rt::view::NoCheck>(13, avp),
+            (3443, 10415) => t.one::<rt::view::Value<i32>>(14, avp),
+            (3442, 10415) => t.one::<rt::view::Value<i32>>(15, avp),
+            (3444, 10415) => t.one::<rt::view::Value<rt::data::Address>>(16, avp),
+            (3602, 10415) => t.one::<rt::view::NoCheck>(17, avp),
+            (3815, 10415) => t.one::<rt::view::Value<u32>>(18, avp),
+            (3451, 10415) => t.one::<rt::view::Value<i32>>(19, avp),
+            (3450, 10415) => t.one::<rt::view::Value<rt::data::Time>>(20, avp),
+            (3434, 10415) => t.one::<rt::view::Value<i32>>(21, avp),
+            (3432, 10415) => t.one::<rt::view::Utf8String>(22, avp),
+            (3457, 10415) => t.one::<rt::view::Utf8String>(23, avp),
+            (3437, 10415) => t.one::<rt::view::Utf8String>(24, avp),
+            (3600, 10415) => t.one::<rt::view::Utf8String>(25, avp),
+            (3821, 10415) => t.one::<rt::view::NoCheck>(26, avp),
+            (3816, 10415) => t.one::<rt::view::Utf8String>(27, avp),
+            (3601, 10415) => t.one::<rt::view::Utf8String>(28, avp),
+            (3436, 10415) => t.one::<rt::view::Utf8String>(29, avp),
+            (3818, 10415) => t.one::<rt::view::Value<u32>>(30, avp),
+            (3448, 10415) => t.one::<rt::view::Value<i32>>(31, avp),
+            (3454, 10415) => t.one::<rt::view::Value<i32>>(32, avp),
+            (3455, 10415) => t.one::<rt::view::Value<rt::data::Time>>(33, avp),
+            (3456, 10415) => t.one::<rt::view::Value<rt::data::Time>>(34, avp),
+            (3449, 10415) => t.one::<rt::view::Value<i32>>(35, avp),
+            (3435, 10415) => t.one::<rt::view::Value<i32>>(36, avp),
+            (3453, 10415) => t.one::<rt::view::NoCheck>(37, avp),
+            (3452, 10415) => t.one::<rt::view::Value<rt::data::Address>>(38, avp),
+            (3429, 10415) => t.one::<rt::view::NoCheck>(39, avp),
+            (3446, 10415) => t.one::<rt::view::Value<rt::data::Address>>(40, avp),
+            (3459, 10415) => t.any::<rt::view::Group<CoverageInfoView<'a>>>(41, 0, avp),
+            (3463, 10415) => {
+                t.any::<rt::view::Group<RadioParameterSetInfoView<'a>>>(42, 1, avp)
+            }
+            (3468, 10415) => {
+                t.any::<rt::view::Group<TransmitterInfoView<'a>>>(43, 2, avp)
+            }
+            (3467, 10415) => t.one::<rt::view::Value<rt::data::Time>>(44, avp),
+            (3466, 10415) => t.one::<rt::view::Value<rt::data::Time>>(45, avp),
             (3441, 10415) => {
-                t.any(
-                    46,
-                    3,
-                    avp,
-                    ProseDirectCommunicationTransmissionDataContainerView::check,
-                )
+                t.any::<
+                        rt::view::Group<
+                            ProseDirectCommunicationTransmissionDataContainerView<'a>,
+                        >,
+                    >(46, 3, avp)
             }
             (3461, 10415) => {
-                t.any(
-                    47,
-                    4,
-                    avp,
-                    ProseDirectCommunicationReceptionDataContainerView::check,
-                )
+                t.any::<
+                        rt::view::Group<
+                            ProseDirectCommunicationReceptionDataContainerView<'a>,
+                        >,
+                    >(47, 4, avp)
             }
-            (4408, 10415) => t.one(48, avp, rt::view::check_utf8_string),
-            (4410, 10415) => t.one(49, avp, rt::view::no_check),
-            (4411, 10415) => t.one(50, avp, rt::view::check::<rt::data::Address>),
-            (4409, 10415) => t.one(51, avp, rt::view::no_check),
-            (4412, 10415) => t.one(52, avp, rt::view::check::<rt::data::Address>),
-            (1300, 10415) => t.one(53, avp, rt::view::check::<i32>),
+            (4408, 10415) => t.one::<rt::view::Utf8String>(48, avp),
+            (4410, 10415) => t.one::<rt::view::NoCheck>(49, avp),
+            (4411, 10415) => t.one::<rt::view::Value<rt::data::Address>>(50, avp),
+            (4409, 10415) => t.one::<rt::view::NoCheck>(51, avp),
+            (4412, 10415) => t.one::<rt::view::Value<rt::data::Address>>(52, avp),
+            (1300, 10415) => t.one::<rt::view::Value<i32>>(53, avp),
             _ => t.extra(),
         }
     }
@@ -35290,9 +35363,9 @@ impl<'a> rt::view::Step<'a> for PsFurnishChargingInformationView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (2, 10415) => t.one(0, avp, rt::view::no_check),
-            (866, 10415) => t.one(1, avp, rt::view::no_check),
-            (867, 10415) => t.one(2, avp, rt::view::check::<i32>),
+            (2, 10415) => t.one::<rt::view::NoCheck>(0, avp),
+            (866, 10415) => t.one::<rt::view::NoCheck>(1, avp),
+            (867, 10415) => t.one::<rt::view::Value<i32>>(2, avp),
             _ => t.extra(),
         }
     }
@@ -36058,93 +36131,127 @@ impl<'a> rt::view::Step<'a> for PsInformationView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (628, 10415) => t.one(0, avp, super::ts29229::SupportedFeaturesView::check),
-            (2, 10415) => t.one(1, avp, rt::view::no_check),
-            (2050, 10415) => t.one(2, avp, rt::view::check::<u32>),
-            (2064, 10415) => t.one(3, avp, rt::view::check_utf8_string),
-            (3, 10415) => t.one(4, avp, rt::view::check::<i32>),
-            (1227, 10415) => t.any(5, 0, avp, rt::view::check::<rt::data::Address>),
-            (2606, 10415) => t.one(6, avp, rt::view::check::<u32>),
-            (2051, 10415) => t.one(7, avp, rt::view::check::<i32>),
-            (2068, 10415) => t.one(8, avp, rt::view::check::<i32>),
-            (1016, 10415) => t.one(9, avp, super::ts29212::QosInformationView::check),
-            (1228, 10415) => t.any(10, 1, avp, rt::view::check::<rt::data::Address>),
-            (847, 10415) => t.any(11, 2, avp, rt::view::check::<rt::data::Address>),
-            (1091, 10415) => t.any(12, 3, avp, rt::view::check::<rt::data::Address>),
-            (2067, 10415) => t.any(13, 4, avp, rt::view::check::<rt::data::Address>),
-            (3425, 10415) => t.any(14, 5, avp, rt::view::check::<rt::data::Address>),
-            (3903, 10415) => t.any(15, 6, avp, rt::view::check::<rt::data::Address>),
-            (846, 10415) => t.any(16, 7, avp, rt::view::check::<rt::data::Address>),
-            (2047, 10415) => t.one(17, avp, rt::view::check::<i32>),
-            (2065, 10415) => t.one(18, avp, rt::view::check::<i32>),
-            (8, 10415) => t.one(19, avp, rt::view::check_utf8_string),
-            (2308, 10415) => t.one(20, avp, rt::view::check::<i32>),
-            (9, 10415) => t.one(21, avp, rt::view::check_utf8_string),
-            (10, 10415) => t.one(22, avp, rt::view::no_check),
-            (30, 0) => t.one(23, avp, rt::view::check_utf8_string),
-            (11, 10415) => t.one(24, avp, rt::view::check_utf8_string),
-            (12, 10415) => t.one(25, avp, rt::view::check_utf8_string),
-            (13, 10415) => t.one(26, avp, rt::view::check_utf8_string),
-            (2066, 10415) => t.one(27, avp, rt::view::check::<i32>),
-            (18, 10415) => t.one(28, avp, rt::view::check_utf8_string),
-            (23, 10415) => t.one(29, avp, rt::view::no_check),
-            (1004, 10415) => t.any(30, 8, avp, rt::view::check_utf8_string),
-            (1095, 10415) => t.one(31, avp, rt::view::check_utf8_string),
-            (22, 10415) => t.one(32, avp, rt::view::no_check),
-            (2812, 10415) => t.one(33, avp, rt::view::check::<rt::data::Time>),
-            (2319, 10415) => t.one(34, avp, UserCsgInformationView::check),
-            (2822, 10415) => {
-                t.one(
-                    35,
-                    avp,
-                    super::ts29212::PresenceReportingAreaInformationView::check,
-                )
+            (628, 10415) => {
+                t.one::<
+                        rt::view::Group<super::ts29229::SupportedFeaturesView<'a>>,
+                    >(0, avp)
             }
-            (9010, 5535) => t.one(36, avp, rt::view::check_utf8_string),
-            (2714, 10415) => t.one(37, avp, TwanUserLocationInfoView::check),
-            (3918, 10415) => t.one(38, avp, UwanUserLocationInfoView::check),
-            (21, 10415) => t.one(39, avp, rt::view::no_check),
-            (865, 10415) => t.one(40, avp, PsFurnishChargingInformationView::check),
-            (1247, 10415) => t.one(41, avp, rt::view::check::<i32>),
-            (1278, 10415) => t.one(42, avp, OfflineChargingView::check),
-            (2046, 10415) => t.any(43, 9, avp, TrafficDataVolumesView::check),
-            (2040, 10415) => t.any(44, 10, avp, ServiceDataContainerView::check),
+            (2, 10415) => t.one::<rt::view::NoCheck>(1, avp),
+            (2050, 10415) => t.one::<rt::view::Value<u32>>(2, avp),
+            (2064, 10415) => t.one::<rt::view::Utf8String>(3, avp),
+            (3, 10415) => t.one::<rt::view::Value<i32>>(4, avp),
+            (1227, 10415) => t.any::<rt::view::Value<rt::data::Address>>(5, 0, avp),
+            (2606, 10415) => t.one::<rt::view::Value<u32>>(6, avp),
+            (2051, 10415) => t.one::<rt::view::Value<i32>>(7, avp),
+            (2068, 10415) => t.one::<rt::view::Value<i32>>(8, avp),
+            (1016, 10415) => {
+                t.one::<rt::view::Group<super::ts29212::QosInformationView<'a>>>(9, avp)
+            }
+            (1228, 10415) => t.any::<rt::view::Value<rt::data::Address>>(10, 1, avp),
+            (847, 10415) => t.any::<rt::view::Value<rt::data::Address>>(11, 2, avp),
+            (1091, 10415) => t.any::<rt::view::Value<rt::data::Address>>(12, 3, avp),
+            (2067, 10415) => t.any::<rt::view::Value<rt::data::Address>>(13, 4, avp),
+            (3425, 10415) => t.any::<rt::view::Value<rt::data::Address>>(14, 5, avp),
+            (3903, 10415) => t.any::<rt::view::Value<rt::data::Address>>(15, 6, avp),
+            (846, 10415) => t.any::<rt::view::Value<rt::data::Address>>(16, 7, avp),
+            (2047, 10415) => t.one::<rt::view::Value<i32>>(17, avp),
+            (2065, 10415) => t.one::<rt::view::Value<i32>>(18, avp),
+            (8, 10415) => t.one::<rt::view::Utf8String>(19, avp),
+            (2308, 10415) => t.one::<rt::view::Value<i32>>(20, avp),
+            (9, 10415) => t.one::<rt::view::Utf8String>(21, avp),
+            (10, 10415) => t.one::<rt::view::NoCheck>(22, avp),
+            (30, 0) => t.one::<rt::view::Utf8String>(23, avp),
+            (11, 10415) => t.one::<rt::view::Utf8String>(24, avp),
+            (12, 10415) => t.one::<rt::view::Utf8String>(25, avp),
+            (13, 10415) => t.one::<rt::view::Utf8String>(26, avp),
+            (2066, 10415) => t.one::<rt::view::Value<i32>>(27, avp),
+            (18, 10415) => t.one::<rt::view::Utf8String>(28, avp),
+            (23, 10415) => t.one::<rt::view::NoCheck>(29, avp),
+            (1004, 10415) => t.any::<rt::view::Utf8String>(30, 8, avp),
+            (1095, 10415) => t.one::<rt::view::Utf8String>(31, avp),
+            (22, 10415) => t.one::<rt::view::NoCheck>(32, avp),
+            (2812, 10415) => t.one::<rt::view::Value<rt::data::Time>>(33, avp),
+            (2319, 10415) => {
+                t.one::<rt::view::Group<UserCsgInformationView<'a>>>(34, avp)
+            }
+            (2822, 10415) => {
+                t.one::<
+                        rt::view::Group<
+                            super::ts29212::PresenceReportingAreaInformationView<'a>,
+                        >,
+                    >(35, avp)
+            }
+            (9010, 5535) => t.one::<rt::view::Utf8String>(36, avp),
+            (2714, 10415) => {
+                t.one::<rt::view::Group<TwanUserLocationInfoView<'a>>>(37, avp)
+            }
+            (3918, 10415) => {
+                t.one::<rt::view::Group<UwanUserLocationInfoView<'a>>>(38, avp)
+            }
+            (21, 10415) => t.one::<rt::view::NoCheck>(39, avp),
+            (865, 10415) => {
+                t.one::<rt::view::Group<PsFurnishChargingInformationView<'a>>>(40, avp)
+            }
+            (1247, 10415) => t.one::<rt::view::Value<i32>>(41, avp),
+            (1278, 10415) => t.one::<rt::view::Group<OfflineChargingView<'a>>>(42, avp),
+            (2046, 10415) => {
+                t.any::<rt::view::Group<TrafficDataVolumesView<'a>>>(43, 9, avp)
+            }
+            (2040, 10415) => {
+                t.any::<rt::view::Group<ServiceDataContainerView<'a>>>(44, 10, avp)
+            }
             (458, 0) => {
-                t.one(45, avp, super::credit_control::UserEquipmentInfoView::check)
+                t.one::<
+                        rt::view::Group<super::credit_control::UserEquipmentInfoView<'a>>,
+                    >(45, avp)
             }
             (1401, 10415) => {
-                t.one(46, avp, super::ts29272::TerminalInformationView::check)
+                t.one::<
+                        rt::view::Group<super::ts29272::TerminalInformationView<'a>>,
+                    >(46, avp)
             }
-            (2041, 10415) => t.one(47, avp, rt::view::check::<rt::data::Time>),
-            (2042, 10415) => t.one(48, avp, rt::view::check::<rt::data::Time>),
-            (2037, 10415) => t.one(49, avp, rt::view::check::<i32>),
-            (2039, 10415) => t.one(50, avp, rt::view::check::<i32>),
-            (2602, 10415) => t.one(51, avp, rt::view::check::<i32>),
-            (2830, 10415) => t.one(52, avp, rt::view::check::<i32>),
-            (2831, 10415) => t.one(53, avp, rt::view::check::<i32>),
-            (1645, 10415) => t.one(54, avp, rt::view::no_check),
-            (2402, 10415) => t.one(55, avp, rt::view::check_diameter_identity),
-            (2408, 10415) => t.one(56, avp, rt::view::check_diameter_identity),
-            (302, 13019) => t.one(57, avp, rt::view::no_check),
-            (313, 13019) => t.one(58, avp, rt::view::check_utf8_string),
+            (2041, 10415) => t.one::<rt::view::Value<rt::data::Time>>(47, avp),
+            (2042, 10415) => t.one::<rt::view::Value<rt::data::Time>>(48, avp),
+            (2037, 10415) => t.one::<rt::view::Value<i32>>(49, avp),
+            (2039, 10415) => t.one::<rt::view::Value<i32>>(50, avp),
+            (2602, 10415) => t.one::<rt::view::Value<i32>>(51, avp),
+            (2830, 10415) => t.one::<rt::view::Value<i32>>(52, avp),
+            (2831, 10415) => t.one::<rt::view::Value<i32>>(53, avp),
+            (1645, 10415) => t.one::<rt::view::NoCheck>(54, avp),
+            (2402, 10415) => t.one::<rt::view::DiameterIdentity>(55, avp),
+            (2408, 10415) => t.one::<rt::view::DiameterIdentity>(56, avp),
+            (302, 13019) => t.one::<rt::view::NoCheck>(57, avp),
+            (313, 13019) => t.one::<rt::view::Utf8String>(58, avp),
             (2825, 10415) => {
-                t.one(59, avp, super::ts29212::FixedUserLocationInfoView::check)
+                t.one::<
+                        rt::view::Group<super::ts29212::FixedUserLocationInfoView<'a>>,
+                    >(59, avp)
             }
-            (3421, 10415) => t.one(60, avp, rt::view::check::<i32>),
-            (3901, 10415) => t.one(61, avp, EnhancedDiagnosticsView::check),
-            (3931, 10415) => t.one(62, avp, rt::view::check::<i32>),
-            (3930, 10415) => t.one(63, avp, rt::view::check::<i32>),
-            (3932, 10415) => t.one(64, avp, rt::view::check::<i32>),
+            (3421, 10415) => t.one::<rt::view::Value<i32>>(60, avp),
+            (3901, 10415) => {
+                t.one::<rt::view::Group<EnhancedDiagnosticsView<'a>>>(61, avp)
+            }
+            (3931, 10415) => t.one::<rt::view::Value<i32>>(62, avp),
+            (3930, 10415) => t.one::<rt::view::Value<i32>>(63, avp),
+            (3932, 10415) => t.one::<rt::view::Value<i32>>(64, avp),
             (4310, 10415) => {
-                t.one(65, avp, super::ts29128::ServingPlmnRateControlView::check)
+                t.one::<
+                        rt::view::Group<super::ts29128::ServingPlmnRateControlView<'a>>,
+                    >(65, avp)
             }
-            (3933, 10415) => t.one(66, avp, ApnRateControlView::check),
-            (4400, 10415) => t.one(67, avp, rt::view::check::<i32>),
-            (4318, 10415) => t.one(68, avp, super::ts29128::RrcCauseCounterView::check),
-            (4406, 10415) => t.one(69, avp, rt::view::check::<i32>),
-            (3940, 10415) => t.one(70, avp, ScsAsAddressView::check),
-            (4407, 10415) => t.one(71, avp, rt::view::check::<u32>),
-            (1302, 10415) => t.any(72, 11, avp, RanSecondaryRatUsageReportView::check),
+            (3933, 10415) => t.one::<rt::view::Group<ApnRateControlView<'a>>>(66, avp),
+            (4400, 10415) => t.one::<rt::view::Value<i32>>(67, avp),
+            (4318, 10415) => {
+                t.one::<
+                        rt::view::Group<super::ts29128::RrcCauseCounterView<'a>>,
+                    >(68, avp)
+            }
+            (4406, 10415) => t.one::<rt::view::Value<i32>>(69, avp),
+            (3940, 10415) => t.one::<rt::view::Group<ScsAsAddressView<'a>>>(70, avp),
+            (4407, 10415) => t.one::<rt::view::Value<u32>>(71, avp),
+            (1302, 10415) => {
+                t.any::<rt::view::Group<RanSecondaryRatUsageReportView<'a>>>(72, 11, avp)
+            }
             _ => t.extra(),
         }
     }
@@ -36256,8 +36363,8 @@ impl<'a> rt::view::Step<'a> for RadioParameterSetInfoView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (3464, 10415) => t.one(0, avp, rt::view::no_check),
-            (2038, 10415) => t.one(1, avp, rt::view::check::<rt::data::Time>),
+            (3464, 10415) => t.one::<rt::view::NoCheck>(0, avp),
+            (2038, 10415) => t.one::<rt::view::Value<rt::data::Time>>(1, avp),
             _ => t.extra(),
         }
     }
@@ -36393,12 +36500,12 @@ impl<'a> rt::view::Step<'a> for RanSecondaryRatUsageReportView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (1304, 10415) => t.one(0, avp, rt::view::no_check),
-            (1303, 10415) => t.one(1, avp, rt::view::check::<rt::data::Time>),
-            (1301, 10415) => t.one(2, avp, rt::view::check::<rt::data::Time>),
-            (363, 0) => t.one(3, avp, rt::view::check::<u64>),
-            (364, 0) => t.one(4, avp, rt::view::check::<u64>),
-            (2, 10415) => t.one(5, avp, rt::view::no_check),
+            (1304, 10415) => t.one::<rt::view::NoCheck>(0, avp),
+            (1303, 10415) => t.one::<rt::view::Value<rt::data::Time>>(1, avp),
+            (1301, 10415) => t.one::<rt::view::Value<rt::data::Time>>(2, avp),
+            (363, 0) => t.one::<rt::view::Value<u64>>(3, avp),
+            (364, 0) => t.one::<rt::view::Value<u64>>(4, avp),
+            (2, 10415) => t.one::<rt::view::NoCheck>(5, avp),
             _ => t.extra(),
         }
     }
@@ -36536,11 +36643,15 @@ impl<'a> rt::view::Step<'a> for RateElementView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (454, 0) => t.one(0, avp, rt::view::check::<i32>),
-            (2118, 10415) => t.one(1, avp, rt::view::check::<i32>),
-            (445, 0) => t.one(2, avp, super::credit_control::UnitValueView::check),
-            (2061, 10415) => t.one(3, avp, UnitCostView::check),
-            (1226, 10415) => t.one(4, avp, rt::view::check::<u32>),
+            (454, 0) => t.one::<rt::view::Value<i32>>(0, avp),
+            (2118, 10415) => t.one::<rt::view::Value<i32>>(1, avp),
+            (445, 0) => {
+                t.one::<
+                        rt::view::Group<super::credit_control::UnitValueView<'a>>,
+                    >(2, avp)
+            }
+            (2061, 10415) => t.one::<rt::view::Group<UnitCostView<'a>>>(3, avp),
+            (1226, 10415) => t.one::<rt::view::Value<u32>>(4, avp),
             _ => t.extra(),
         }
     }
@@ -36651,8 +36762,8 @@ impl<'a> rt::view::Step<'a> for RealTimeTariffInformationView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (2060, 10415) => t.one(0, avp, TariffInformationView::check),
-            (2306, 10415) => t.one(1, avp, rt::view::check_utf8_string),
+            (2060, 10415) => t.one::<rt::view::Group<TariffInformationView<'a>>>(0, avp),
+            (2306, 10415) => t.one::<rt::view::Utf8String>(1, avp),
             _ => t.extra(),
         }
     }
@@ -36783,10 +36894,10 @@ impl<'a> rt::view::Step<'a> for RecipientAddressView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (899, 10415) => t.one(0, avp, rt::view::check::<i32>),
-            (897, 10415) => t.one(1, avp, rt::view::check_utf8_string),
-            (898, 10415) => t.one(2, avp, AddressDomainView::check),
-            (1208, 10415) => t.one(3, avp, rt::view::check::<i32>),
+            (899, 10415) => t.one::<rt::view::Value<i32>>(0, avp),
+            (897, 10415) => t.one::<rt::view::Utf8String>(1, avp),
+            (898, 10415) => t.one::<rt::view::Group<AddressDomainView<'a>>>(2, avp),
+            (1208, 10415) => t.one::<rt::view::Value<i32>>(3, avp),
             _ => t.extra(),
         }
     }
@@ -36937,11 +37048,17 @@ impl<'a> rt::view::Step<'a> for RecipientInfoView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (2002, 10415) => t.one(0, avp, DestinationInterfaceView::check),
-            (1201, 10415) => t.any(1, 0, avp, RecipientAddressView::check),
-            (2028, 10415) => t.any(2, 1, avp, RecipientReceivedAddressView::check),
-            (2010, 10415) => t.one(3, avp, rt::view::check::<rt::data::Address>),
-            (2013, 10415) => t.one(4, avp, rt::view::no_check),
+            (2002, 10415) => {
+                t.one::<rt::view::Group<DestinationInterfaceView<'a>>>(0, avp)
+            }
+            (1201, 10415) => {
+                t.any::<rt::view::Group<RecipientAddressView<'a>>>(1, 0, avp)
+            }
+            (2028, 10415) => {
+                t.any::<rt::view::Group<RecipientReceivedAddressView<'a>>>(2, 1, avp)
+            }
+            (2010, 10415) => t.one::<rt::view::Value<rt::data::Address>>(3, avp),
+            (2013, 10415) => t.one::<rt::view::NoCheck>(4, avp),
             _ => t.extra(),
         }
     }
@@ -37063,9 +37180,9 @@ impl<'a> rt::view::Step<'a> for RecipientReceivedAddressView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (899, 10415) => t.one(0, avp, rt::view::check::<i32>),
-            (897, 10415) => t.one(1, avp, rt::view::check_utf8_string),
-            (898, 10415) => t.one(2, avp, AddressDomainView::check),
+            (899, 10415) => t.one::<rt::view::Value<i32>>(0, avp),
+            (897, 10415) => t.one::<rt::view::Utf8String>(1, avp),
+            (898, 10415) => t.one::<rt::view::Group<AddressDomainView<'a>>>(2, avp),
             _ => t.extra(),
         }
     }
@@ -37228,14 +37345,16 @@ impl<'a> rt::view::Step<'a> for RelatedChangeConditionInformationView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (1228, 10415) => t.one(0, avp, rt::view::check::<rt::data::Address>),
-            (2037, 10415) => t.any(1, 0, avp, rt::view::check::<i32>),
-            (22, 10415) => t.one(2, avp, rt::view::no_check),
-            (9010, 5535) => t.one(3, avp, rt::view::check_utf8_string),
-            (3918, 10415) => t.one(4, avp, UwanUserLocationInfoView::check),
-            (2823, 10415) => t.one(5, avp, rt::view::check::<u32>),
-            (2319, 10415) => t.one(6, avp, UserCsgInformationView::check),
-            (21, 10415) => t.one(7, avp, rt::view::no_check),
+            (1228, 10415) => t.one::<rt::view::Value<rt::data::Address>>(0, avp),
+            (2037, 10415) => t.any::<rt::view::Value<i32>>(1, 0, avp),
+            (22, 10415) => t.one::<rt::view::NoCheck>(2, avp),
+            (9010, 5535) => t.one::<rt::view::Utf8String>(3, avp),
+            (3918, 10415) => {
+                t.one::<rt::view::Group<UwanUserLocationInfoView<'a>>>(4, avp)
+            }
+            (2823, 10415) => t.one::<rt::view::Value<u32>>(5, avp),
+            (2319, 10415) => t.one::<rt::view::Group<UserCsgInformationView<'a>>>(6, avp),
+            (21, 10415) => t.one::<rt::view::NoCheck>(7, avp),
             _ => t.extra(),
         }
     }
@@ -37347,7 +37466,7 @@ impl<'a> rt::view::Step<'a> for RelatedTriggerView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (870, 10415) => t.any(0, 0, avp, rt::view::check::<i32>),
+            (870, 10415) => t.any::<rt::view::Value<i32>>(0, 0, avp),
             _ => t.extra(),
         }
     }
@@ -37459,8 +37578,12 @@ impl<'a> rt::view::Step<'a> for RemainingBalanceView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (445, 0) => t.one(0, avp, super::credit_control::UnitValueView::check),
-            (425, 0) => t.one(1, avp, rt::view::check::<u32>),
+            (445, 0) => {
+                t.one::<
+                        rt::view::Group<super::credit_control::UnitValueView<'a>>,
+                    >(0, avp)
+            }
+            (425, 0) => t.one::<rt::view::Value<u32>>(1, avp),
             _ => t.extra(),
         }
     }
@@ -37563,8 +37686,8 @@ impl<'a> rt::view::Step<'a> for ScaleFactorView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (447, 0) => t.one(0, avp, rt::view::check::<i64>),
-            (429, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (447, 0) => t.one::<rt::view::Value<i64>>(0, avp),
+            (429, 0) => t.one::<rt::view::Value<i32>>(1, avp),
             _ => t.extra(),
         }
     }
@@ -37672,8 +37795,8 @@ impl<'a> rt::view::Step<'a> for ScsAsAddressView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (3942, 10415) => t.one(0, avp, rt::view::check_diameter_identity),
-            (3941, 10415) => t.one(1, avp, rt::view::check::<rt::data::Address>),
+            (3942, 10415) => t.one::<rt::view::DiameterIdentity>(0, avp),
+            (3941, 10415) => t.one::<rt::view::Value<rt::data::Address>>(1, avp),
             _ => t.extra(),
         }
     }
@@ -37853,16 +37976,16 @@ impl<'a> rt::view::Step<'a> for SdpMediaComponentView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (844, 10415) => t.one(0, avp, rt::view::check_utf8_string),
-            (845, 10415) => t.any(1, 0, avp, rt::view::check_utf8_string),
-            (2604, 10415) => t.one(2, avp, rt::view::check::<i32>),
-            (2603, 10415) => t.one(3, avp, rt::view::check::<i32>),
-            (2605, 10415) => t.one(4, avp, rt::view::check::<i32>),
-            (882, 10415) => t.one(5, avp, rt::view::check::<i32>),
-            (1288, 10415) => t.one(6, avp, rt::view::check_utf8_string),
-            (2, 10415) => t.one(7, avp, rt::view::no_check),
-            (503, 10415) => t.one(8, avp, rt::view::no_check),
-            (2036, 10415) => t.one(9, avp, rt::view::check::<i32>),
+            (844, 10415) => t.one::<rt::view::Utf8String>(0, avp),
+            (845, 10415) => t.any::<rt::view::Utf8String>(1, 0, avp),
+            (2604, 10415) => t.one::<rt::view::Value<i32>>(2, avp),
+            (2603, 10415) => t.one::<rt::view::Value<i32>>(3, avp),
+            (2605, 10415) => t.one::<rt::view::Value<i32>>(4, avp),
+            (882, 10415) => t.one::<rt::view::Value<i32>>(5, avp),
+            (1288, 10415) => t.one::<rt::view::Utf8String>(6, avp),
+            (2, 10415) => t.one::<rt::view::NoCheck>(7, avp),
+            (503, 10415) => t.one::<rt::view::NoCheck>(8, avp),
+            (2036, 10415) => t.one::<rt::view::Value<i32>>(9, avp),
             _ => t.extra(),
         }
     }
@@ -37979,8 +38102,8 @@ impl<'a> rt::view::Step<'a> for SdpTimestampsView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (1274, 10415) => t.one(0, avp, rt::view::check::<rt::data::Time>),
-            (1275, 10415) => t.one(1, avp, rt::view::check::<rt::data::Time>),
+            (1274, 10415) => t.one::<rt::view::Value<rt::data::Time>>(0, avp),
+            (1275, 10415) => t.one::<rt::view::Value<rt::data::Time>>(1, avp),
             _ => t.extra(),
         }
     }
@@ -38351,48 +38474,65 @@ impl<'a> rt::view::Step<'a> for ServiceDataContainerView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (1276, 10415) => t.one(0, avp, AfCorrelationInformationView::check),
-            (1004, 10415) => t.one(1, avp, rt::view::check_utf8_string),
-            (363, 0) => t.one(2, avp, rt::view::check::<u64>),
-            (364, 0) => t.one(3, avp, rt::view::check::<u64>),
-            (2063, 10415) => t.one(4, avp, rt::view::check::<u32>),
-            (1016, 10415) => t.one(5, avp, super::ts29212::QosInformationView::check),
-            (432, 0) => t.one(6, avp, rt::view::check::<u32>),
-            (2038, 10415) => t.one(7, avp, rt::view::check::<rt::data::Time>),
-            (439, 0) => t.one(8, avp, rt::view::check::<u32>),
-            (1249, 10415) => t.any(9, 0, avp, ServiceSpecificInfoView::check),
-            (1095, 10415) => t.one(10, avp, rt::view::check_utf8_string),
-            (1228, 10415) => t.one(11, avp, rt::view::check::<rt::data::Address>),
-            (2043, 10415) => t.one(12, avp, rt::view::check::<rt::data::Time>),
-            (2044, 10415) => t.one(13, avp, rt::view::check::<rt::data::Time>),
-            (2045, 10415) => t.one(14, avp, rt::view::check::<u32>),
-            (2037, 10415) => t.any(15, 1, avp, rt::view::check::<i32>),
-            (22, 10415) => t.one(16, avp, rt::view::no_check),
-            (9010, 5535) => t.one(17, avp, rt::view::check_utf8_string),
-            (3918, 10415) => t.one(18, avp, UwanUserLocationInfoView::check),
-            (2714, 10415) => t.one(19, avp, TwanUserLocationInfoView::check),
-            (531, 10415) => t.one(20, avp, rt::view::check_utf8_string),
-            (532, 10415) => t.one(21, avp, rt::view::check_utf8_string),
+            (1276, 10415) => {
+                t.one::<rt::view::Group<AfCorrelationInformationView<'a>>>(0, avp)
+            }
+            (1004, 10415) => t.one::<rt::view::Utf8String>(1, avp),
+            (363, 0) => t.one::<rt::view::Value<u64>>(2, avp),
+            (364, 0) => t.one::<rt::view::Value<u64>>(3, avp),
+            (2063, 10415) => t.one::<rt::view::Value<u32>>(4, avp),
+            (1016, 10415) => {
+                t.one::<rt::view::Group<super::ts29212::QosInformationView<'a>>>(5, avp)
+            }
+            (432, 0) => t.one::<rt::view::Value<u32>>(6, avp),
+            (2038, 10415) => t.one::<rt::view::Value<rt::data::Time>>(7, avp),
+            (439, 0) => t.one::<rt::view::Value<u32>>(8, avp),
+            (1249, 10415) => {
+                t.any::<rt::view::Group<ServiceSpecificInfoView<'a>>>(9, 0, avp)
+            }
+            (1095, 10415) => t.one::<rt::view::Utf8String>(10, avp),
+            (1228, 10415) => t.one::<rt::view::Value<rt::data::Address>>(11, avp),
+            (2043, 10415) => t.one::<rt::view::Value<rt::data::Time>>(12, avp),
+            (2044, 10415) => t.one::<rt::view::Value<rt::data::Time>>(13, avp),
+            (2045, 10415) => t.one::<rt::view::Value<u32>>(14, avp),
+            (2037, 10415) => t.any::<rt::view::Value<i32>>(15, 1, avp),
+            (22, 10415) => t.one::<rt::view::NoCheck>(16, avp),
+            (9010, 5535) => t.one::<rt::view::Utf8String>(17, avp),
+            (3918, 10415) => {
+                t.one::<rt::view::Group<UwanUserLocationInfoView<'a>>>(18, avp)
+            }
+            (2714, 10415) => {
+                t.one::<rt::view::Group<TwanUserLocationInfoView<'a>>>(19, avp)
+            }
+            (531, 10415) => t.one::<rt::view::Utf8String>(20, avp),
+            (532, 10415) => t.one::<rt::view::Utf8String>(21, avp),
             (2822, 10415) => {
-                t.any(
-                    22,
-                    2,
-                    avp,
-                    super::ts29212::PresenceReportingAreaInformationView::check,
-                )
+                t.any::<
+                        rt::view::Group<
+                            super::ts29212::PresenceReportingAreaInformationView<'a>,
+                        >,
+                    >(22, 2, avp)
             }
-            (2823, 10415) => t.one(23, avp, rt::view::check::<u32>),
-            (2319, 10415) => t.one(24, avp, UserCsgInformationView::check),
-            (21, 10415) => t.one(25, avp, rt::view::no_check),
-            (3925, 10415) => t.one(26, avp, RelatedChangeConditionInformationView::check),
+            (2823, 10415) => t.one::<rt::view::Value<u32>>(23, avp),
+            (2319, 10415) => {
+                t.one::<rt::view::Group<UserCsgInformationView<'a>>>(24, avp)
+            }
+            (21, 10415) => t.one::<rt::view::NoCheck>(25, avp),
+            (3925, 10415) => {
+                t.one::<
+                        rt::view::Group<RelatedChangeConditionInformationView<'a>>,
+                    >(26, avp)
+            }
             (4310, 10415) => {
-                t.one(27, avp, super::ts29128::ServingPlmnRateControlView::check)
+                t.one::<
+                        rt::view::Group<super::ts29128::ServingPlmnRateControlView<'a>>,
+                    >(27, avp)
             }
-            (3933, 10415) => t.one(28, avp, ApnRateControlView::check),
-            (4406, 10415) => t.one(29, avp, rt::view::check::<i32>),
-            (2836, 10415) => t.one(30, avp, rt::view::no_check),
-            (2837, 10415) => t.one(31, avp, rt::view::no_check),
-            (1323, 10415) => t.one(32, avp, VolteInformationView::check),
+            (3933, 10415) => t.one::<rt::view::Group<ApnRateControlView<'a>>>(28, avp),
+            (4406, 10415) => t.one::<rt::view::Value<i32>>(29, avp),
+            (2836, 10415) => t.one::<rt::view::NoCheck>(30, avp),
+            (2837, 10415) => t.one::<rt::view::NoCheck>(31, avp),
+            (1323, 10415) => t.one::<rt::view::Group<VolteInformationView<'a>>>(32, avp),
             _ => t.extra(),
         }
     }
@@ -38514,10 +38654,10 @@ impl<'a> rt::view::Step<'a> for ServiceGenericInformationView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (2101, 10415) => t.one(0, avp, rt::view::check::<u32>),
-            (2102, 10415) => t.one(1, avp, rt::view::check::<i32>),
-            (2103, 10415) => t.one(2, avp, rt::view::check::<u32>),
-            (2104, 10415) => t.one(3, avp, rt::view::check_utf8_string),
+            (2101, 10415) => t.one::<rt::view::Value<u32>>(0, avp),
+            (2102, 10415) => t.one::<rt::view::Value<i32>>(1, avp),
+            (2103, 10415) => t.one::<rt::view::Value<u32>>(2, avp),
+            (2104, 10415) => t.one::<rt::view::Utf8String>(3, avp),
             _ => t.extra(),
         }
     }
@@ -38792,24 +38932,30 @@ impl<'a> rt::view::Step<'a> for ServiceInformationView<'a> {
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
             (443, 0) => {
-                t.any(0, 0, avp, super::credit_control::SubscriptionIdView::check)
+                t.any::<
+                        rt::view::Group<super::credit_control::SubscriptionIdView<'a>>,
+                    >(0, 0, avp)
             }
-            (2054, 10415) => t.one(1, avp, AocInformationView::check),
-            (874, 10415) => t.one(2, avp, PsInformationView::check),
-            (876, 10415) => t.one(3, avp, ImsInformationView::check),
-            (877, 10415) => t.one(4, avp, MmsInformationView::check),
-            (878, 10415) => t.one(5, avp, LcsInformationView::check),
-            (879, 10415) => t.one(6, avp, PocInformationView::check),
-            (880, 10415) => t.one(7, avp, MbmsInformationView::check),
-            (2000, 10415) => t.one(8, avp, SmsInformationView::check),
-            (3410, 10415) => t.one(9, avp, VcsInformationView::check),
-            (2030, 10415) => t.one(10, avp, MmtelInformationView::check),
-            (3447, 10415) => t.one(11, avp, ProseInformationView::check),
-            (1256, 10415) => t.one(12, avp, ServiceGenericInformationView::check),
-            (2110, 10415) => t.one(13, avp, ImInformationView::check),
-            (2115, 10415) => t.one(14, avp, DcdInformationView::check),
-            (1011, 45687) => t.one(15, avp, super::onem2m::M2mInformationView::check),
-            (3927, 10415) => t.one(16, avp, CpdtInformationView::check),
+            (2054, 10415) => t.one::<rt::view::Group<AocInformationView<'a>>>(1, avp),
+            (874, 10415) => t.one::<rt::view::Group<PsInformationView<'a>>>(2, avp),
+            (876, 10415) => t.one::<rt::view::Group<ImsInformationView<'a>>>(3, avp),
+            (877, 10415) => t.one::<rt::view::Group<MmsInformationView<'a>>>(4, avp),
+            (878, 10415) => t.one::<rt::view::Group<LcsInformationView<'a>>>(5, avp),
+            (879, 10415) => t.one::<rt::view::Group<PocInformationView<'a>>>(6, avp),
+            (880, 10415) => t.one::<rt::view::Group<MbmsInformationView<'a>>>(7, avp),
+            (2000, 10415) => t.one::<rt::view::Group<SmsInformationView<'a>>>(8, avp),
+            (3410, 10415) => t.one::<rt::view::Group<VcsInformationView<'a>>>(9, avp),
+            (2030, 10415) => t.one::<rt::view::Group<MmtelInformationView<'a>>>(10, avp),
+            (3447, 10415) => t.one::<rt::view::Group<ProseInformationView<'a>>>(11, avp),
+            (1256, 10415) => {
+                t.one::<rt::view::Group<ServiceGenericInformationView<'a>>>(12, avp)
+            }
+            (2110, 10415) => t.one::<rt::view::Group<ImInformationView<'a>>>(13, avp),
+            (2115, 10415) => t.one::<rt::view::Group<DcdInformationView<'a>>>(14, avp),
+            (1011, 45687) => {
+                t.one::<rt::view::Group<super::onem2m::M2mInformationView<'a>>>(15, avp)
+            }
+            (3927, 10415) => t.one::<rt::view::Group<CpdtInformationView<'a>>>(16, avp),
             _ => t.extra(),
         }
     }
@@ -38916,8 +39062,8 @@ impl<'a> rt::view::Step<'a> for ServiceSpecificInfoView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (863, 10415) => t.one(0, avp, rt::view::check_utf8_string),
-            (1257, 10415) => t.one(1, avp, rt::view::check::<u32>),
+            (863, 10415) => t.one::<rt::view::Utf8String>(0, avp),
+            (1257, 10415) => t.one::<rt::view::Value<u32>>(1, avp),
             _ => t.extra(),
         }
     }
@@ -39058,12 +39204,14 @@ impl<'a> rt::view::Step<'a> for SmDeviceTriggerInformationView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (3406, 10415) => t.one(0, avp, rt::view::check::<rt::data::Address>),
-            (3007, 10415) => t.one(1, avp, rt::view::check::<u32>),
-            (2401, 10415) => t.one(2, avp, super::ts29173::ServingNodeView::check),
-            (448, 0) => t.one(3, avp, rt::view::check::<u32>),
-            (3006, 10415) => t.one(4, avp, rt::view::check::<i32>),
-            (3010, 10415) => t.one(5, avp, rt::view::check::<u32>),
+            (3406, 10415) => t.one::<rt::view::Value<rt::data::Address>>(0, avp),
+            (3007, 10415) => t.one::<rt::view::Value<u32>>(1, avp),
+            (2401, 10415) => {
+                t.one::<rt::view::Group<super::ts29173::ServingNodeView<'a>>>(2, avp)
+            }
+            (448, 0) => t.one::<rt::view::Value<u32>>(3, avp),
+            (3006, 10415) => t.one::<rt::view::Value<i32>>(4, avp),
+            (3010, 10415) => t.one::<rt::view::Value<u32>>(5, avp),
             _ => t.extra(),
         }
     }
@@ -39352,29 +39500,35 @@ impl<'a> rt::view::Step<'a> for SmsInformationView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (2016, 10415) => t.one(0, avp, rt::view::check::<i32>),
-            (2018, 10415) => t.one(1, avp, rt::view::check::<rt::data::Address>),
-            (2008, 10415) => t.one(2, avp, rt::view::check::<rt::data::Address>),
-            (2017, 10415) => t.one(3, avp, rt::view::check::<rt::data::Address>),
-            (2001, 10415) => t.one(4, avp, rt::view::check::<i32>),
-            (2012, 10415) => t.one(5, avp, rt::view::check::<rt::data::Time>),
-            (2007, 10415) => t.one(6, avp, rt::view::check::<i32>),
-            (2009, 10415) => t.one(7, avp, OriginatorInterfaceView::check),
-            (2013, 10415) => t.one(8, avp, rt::view::no_check),
-            (2011, 10415) => t.one(9, avp, rt::view::check::<i32>),
-            (2014, 10415) => t.one(10, avp, rt::view::no_check),
-            (2015, 10415) => t.one(11, avp, rt::view::no_check),
-            (2019, 10415) => t.one(12, avp, rt::view::check::<u32>),
-            (3408, 10415) => t.one(13, avp, rt::view::check::<u32>),
-            (2026, 10415) => t.any(14, 0, avp, RecipientInfoView::check),
-            (2027, 10415) => t.one(15, avp, OriginatorReceivedAddressView::check),
-            (2029, 10415) => t.one(16, avp, rt::view::check::<i32>),
-            (3409, 10415) => t.one(17, avp, rt::view::check::<u32>),
-            (3407, 10415) => t.one(18, avp, rt::view::check::<i32>),
-            (3405, 10415) => t.one(19, avp, SmDeviceTriggerInformationView::check),
-            (3406, 10415) => t.one(20, avp, rt::view::check::<rt::data::Address>),
-            (3010, 10415) => t.one(21, avp, rt::view::check::<u32>),
-            (3111, 10415) => t.one(22, avp, rt::view::check_utf8_string),
+            (2016, 10415) => t.one::<rt::view::Value<i32>>(0, avp),
+            (2018, 10415) => t.one::<rt::view::Value<rt::data::Address>>(1, avp),
+            (2008, 10415) => t.one::<rt::view::Value<rt::data::Address>>(2, avp),
+            (2017, 10415) => t.one::<rt::view::Value<rt::data::Address>>(3, avp),
+            (2001, 10415) => t.one::<rt::view::Value<i32>>(4, avp),
+            (2012, 10415) => t.one::<rt::view::Value<rt::data::Time>>(5, avp),
+            (2007, 10415) => t.one::<rt::view::Value<i32>>(6, avp),
+            (2009, 10415) => {
+                t.one::<rt::view::Group<OriginatorInterfaceView<'a>>>(7, avp)
+            }
+            (2013, 10415) => t.one::<rt::view::NoCheck>(8, avp),
+            (2011, 10415) => t.one::<rt::view::Value<i32>>(9, avp),
+            (2014, 10415) => t.one::<rt::view::NoCheck>(10, avp),
+            (2015, 10415) => t.one::<rt::view::NoCheck>(11, avp),
+            (2019, 10415) => t.one::<rt::view::Value<u32>>(12, avp),
+            (3408, 10415) => t.one::<rt::view::Value<u32>>(13, avp),
+            (2026, 10415) => t.any::<rt::view::Group<RecipientInfoView<'a>>>(14, 0, avp),
+            (2027, 10415) => {
+                t.one::<rt::view::Group<OriginatorReceivedAddressView<'a>>>(15, avp)
+            }
+            (2029, 10415) => t.one::<rt::view::Value<i32>>(16, avp),
+            (3409, 10415) => t.one::<rt::view::Value<u32>>(17, avp),
+            (3407, 10415) => t.one::<rt::view::Value<i32>>(18, avp),
+            (3405, 10415) => {
+                t.one::<rt::view::Group<SmDeviceTriggerInformationView<'a>>>(19, avp)
+            }
+            (3406, 10415) => t.one::<rt::view::Value<rt::data::Address>>(20, avp),
+            (3010, 10415) => t.one::<rt::view::Value<u32>>(21, avp),
+            (3111, 10415) => t.one::<rt::view::Utf8String>(22, avp),
             _ => t.extra(),
         }
     }
@@ -39537,16 +39691,18 @@ impl<'a> rt::view::Step<'a> for SupplementaryServiceView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (2031, 10415) => t.one(0, avp, rt::view::check::<u32>),
-            (2032, 10415) => t.one(1, avp, rt::view::check::<u32>),
-            (2034, 10415) => t.one(2, avp, rt::view::check::<u32>),
-            (2035, 10415) => t.one(3, avp, rt::view::check_utf8_string),
-            (855, 10415) => t.one(4, avp, rt::view::check_utf8_string),
-            (2038, 10415) => t.one(5, avp, rt::view::check::<rt::data::Time>),
-            (885, 10415) => t.one(6, avp, rt::view::check::<i32>),
-            (2049, 10415) => t.one(7, avp, rt::view::check::<i32>),
-            (2304, 10415) => t.one(8, avp, rt::view::no_check),
-            (2314, 10415) => t.one(9, avp, AocSubscriptionInformationView::check),
+            (2031, 10415) => t.one::<rt::view::Value<u32>>(0, avp),
+            (2032, 10415) => t.one::<rt::view::Value<u32>>(1, avp),
+            (2034, 10415) => t.one::<rt::view::Value<u32>>(2, avp),
+            (2035, 10415) => t.one::<rt::view::Utf8String>(3, avp),
+            (855, 10415) => t.one::<rt::view::Utf8String>(4, avp),
+            (2038, 10415) => t.one::<rt::view::Value<rt::data::Time>>(5, avp),
+            (885, 10415) => t.one::<rt::view::Value<i32>>(6, avp),
+            (2049, 10415) => t.one::<rt::view::Value<i32>>(7, avp),
+            (2304, 10415) => t.one::<rt::view::NoCheck>(8, avp),
+            (2314, 10415) => {
+                t.one::<rt::view::Group<AocSubscriptionInformationView<'a>>>(9, avp)
+            }
             _ => t.extra(),
         }
     }
@@ -39696,15 +39852,15 @@ impl<'a> rt::view::Step<'a> for TalkBurstExchangeView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (1262, 10415) => t.one(0, avp, rt::view::check::<rt::data::Time>),
-            (1283, 10415) => t.one(1, avp, rt::view::check::<u32>),
-            (1287, 10415) => t.one(2, avp, rt::view::check::<u32>),
-            (1286, 10415) => t.one(3, avp, rt::view::check::<u32>),
-            (1282, 10415) => t.one(4, avp, rt::view::check::<u32>),
-            (1285, 10415) => t.one(5, avp, rt::view::check::<u32>),
-            (1284, 10415) => t.one(6, avp, rt::view::check::<u32>),
-            (885, 10415) => t.one(7, avp, rt::view::check::<i32>),
-            (1261, 10415) => t.one(8, avp, rt::view::check::<i32>),
+            (1262, 10415) => t.one::<rt::view::Value<rt::data::Time>>(0, avp),
+            (1283, 10415) => t.one::<rt::view::Value<u32>>(1, avp),
+            (1287, 10415) => t.one::<rt::view::Value<u32>>(2, avp),
+            (1286, 10415) => t.one::<rt::view::Value<u32>>(3, avp),
+            (1282, 10415) => t.one::<rt::view::Value<u32>>(4, avp),
+            (1285, 10415) => t.one::<rt::view::Value<u32>>(5, avp),
+            (1284, 10415) => t.one::<rt::view::Value<u32>>(6, avp),
+            (885, 10415) => t.one::<rt::view::Value<i32>>(7, avp),
+            (1261, 10415) => t.one::<rt::view::Value<i32>>(8, avp),
             _ => t.extra(),
         }
     }
@@ -39830,9 +39986,9 @@ impl<'a> rt::view::Step<'a> for TariffInformationView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (2056, 10415) => t.one(0, avp, CurrentTariffView::check),
-            (451, 0) => t.one(1, avp, rt::view::check::<rt::data::Time>),
-            (2057, 10415) => t.one(2, avp, NextTariffView::check),
+            (2056, 10415) => t.one::<rt::view::Group<CurrentTariffView<'a>>>(0, avp),
+            (451, 0) => t.one::<rt::view::Value<rt::data::Time>>(1, avp),
+            (2057, 10415) => t.one::<rt::view::Group<NextTariffView<'a>>>(2, avp),
             _ => t.extra(),
         }
     }
@@ -39943,8 +40099,8 @@ impl<'a> rt::view::Step<'a> for TimeQuotaMechanismView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (1271, 10415) => t.one(0, avp, rt::view::check::<i32>),
-            (1265, 10415) => t.one(1, avp, rt::view::check::<u32>),
+            (1271, 10415) => t.one::<rt::view::Value<i32>>(0, avp),
+            (1265, 10415) => t.one::<rt::view::Value<u32>>(1, avp),
             _ => t.extra(),
         }
     }
@@ -40067,10 +40223,10 @@ impl<'a> rt::view::Step<'a> for TimeStampsView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (834, 10415) => t.one(0, avp, rt::view::check::<rt::data::Time>),
-            (835, 10415) => t.one(1, avp, rt::view::check::<rt::data::Time>),
-            (2301, 10415) => t.one(2, avp, rt::view::check::<u32>),
-            (2302, 10415) => t.one(3, avp, rt::view::check::<u32>),
+            (834, 10415) => t.one::<rt::view::Value<rt::data::Time>>(0, avp),
+            (835, 10415) => t.one::<rt::view::Value<rt::data::Time>>(1, avp),
+            (2301, 10415) => t.one::<rt::view::Value<u32>>(2, avp),
+            (2302, 10415) => t.one::<rt::view::Value<u32>>(3, avp),
             _ => t.extra(),
         }
     }
@@ -40328,34 +40484,47 @@ impl<'a> rt::view::Step<'a> for TrafficDataVolumesView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (1016, 10415) => t.one(0, avp, super::ts29212::QosInformationView::check),
-            (363, 0) => t.one(1, avp, rt::view::check::<u64>),
-            (364, 0) => t.one(2, avp, rt::view::check::<u64>),
-            (2037, 10415) => t.one(3, avp, rt::view::check::<i32>),
-            (2038, 10415) => t.one(4, avp, rt::view::check::<rt::data::Time>),
-            (22, 10415) => t.one(5, avp, rt::view::no_check),
-            (3918, 10415) => t.one(6, avp, UwanUserLocationInfoView::check),
-            (2, 10415) => t.one(7, avp, rt::view::no_check),
-            (2823, 10415) => t.one(8, avp, rt::view::check::<u32>),
+            (1016, 10415) => {
+                t.one::<rt::view::Group<super::ts29212::QosInformationView<'a>>>(0, avp)
+            }
+            (363, 0) => t.one::<rt::view::Value<u64>>(1, avp),
+            (364, 0) => t.one::<rt::view::Value<u64>>(2, avp),
+            (2037, 10415) => t.one::<rt::view::Value<i32>>(3, avp),
+            (2038, 10415) => t.one::<rt::view::Value<rt::data::Time>>(4, avp),
+            (22, 10415) => t.one::<rt::view::NoCheck>(5, avp),
+            (3918, 10415) => {
+                t.one::<rt::view::Group<UwanUserLocationInfoView<'a>>>(6, avp)
+            }
+            (2, 10415) => t.one::<rt::view::NoCheck>(7, avp),
+            (2823, 10415) => t.one::<rt::view::Value<u32>>(8, avp),
             (2822, 10415) => {
-                t.any(
-                    9,
-                    0,
-                    avp,
-                    super::ts29212::PresenceReportingAreaInformationView::check,
-                )
+                t.any::<
+                        rt::view::Group<
+                            super::ts29212::PresenceReportingAreaInformationView<'a>,
+                        >,
+                    >(9, 0, avp)
             }
-            (2319, 10415) => t.one(10, avp, UserCsgInformationView::check),
-            (21, 10415) => t.one(11, avp, rt::view::no_check),
-            (2833, 10415) => t.one(12, avp, rt::view::check::<u32>),
-            (3925, 10415) => t.one(13, avp, RelatedChangeConditionInformationView::check),
-            (2039, 10415) => t.one(14, avp, rt::view::check::<i32>),
-            (3901, 10415) => t.one(15, avp, EnhancedDiagnosticsView::check),
-            (3930, 10415) => t.one(16, avp, rt::view::check::<i32>),
+            (2319, 10415) => {
+                t.one::<rt::view::Group<UserCsgInformationView<'a>>>(10, avp)
+            }
+            (21, 10415) => t.one::<rt::view::NoCheck>(11, avp),
+            (2833, 10415) => t.one::<rt::view::Value<u32>>(12, avp),
+            (3925, 10415) => {
+                t.one::<
+                        rt::view::Group<RelatedChangeConditionInformationView<'a>>,
+                    >(13, avp)
+            }
+            (2039, 10415) => t.one::<rt::view::Value<i32>>(14, avp),
+            (3901, 10415) => {
+                t.one::<rt::view::Group<EnhancedDiagnosticsView<'a>>>(15, avp)
+            }
+            (3930, 10415) => t.one::<rt::view::Value<i32>>(16, avp),
             (4310, 10415) => {
-                t.one(17, avp, super::ts29128::ServingPlmnRateControlView::check)
+                t.one::<
+                        rt::view::Group<super::ts29128::ServingPlmnRateControlView<'a>>,
+                    >(17, avp)
             }
-            (3933, 10415) => t.one(18, avp, ApnRateControlView::check),
+            (3933, 10415) => t.one::<rt::view::Group<ApnRateControlView<'a>>>(18, avp),
             _ => t.extra(),
         }
     }
@@ -40467,8 +40636,8 @@ impl<'a> rt::view::Step<'a> for TransmitterInfoView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (3452, 10415) => t.one(0, avp, rt::view::check::<rt::data::Address>),
-            (3453, 10415) => t.one(1, avp, rt::view::no_check),
+            (3452, 10415) => t.one::<rt::view::Value<rt::data::Address>>(0, avp),
+            (3453, 10415) => t.one::<rt::view::NoCheck>(1, avp),
             _ => t.extra(),
         }
     }
@@ -40576,7 +40745,7 @@ impl<'a> rt::view::Step<'a> for TriggerView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (870, 10415) => t.any(0, 0, avp, rt::view::check::<i32>),
+            (870, 10415) => t.any::<rt::view::Value<i32>>(0, 0, avp),
             _ => t.extra(),
         }
     }
@@ -40680,8 +40849,8 @@ impl<'a> rt::view::Step<'a> for TrunkGroupIdView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (852, 10415) => t.one(0, avp, rt::view::check_utf8_string),
-            (853, 10415) => t.one(1, avp, rt::view::check_utf8_string),
+            (852, 10415) => t.one::<rt::view::Utf8String>(0, avp),
+            (853, 10415) => t.one::<rt::view::Utf8String>(1, avp),
             _ => t.extra(),
         }
     }
@@ -40807,11 +40976,11 @@ impl<'a> rt::view::Step<'a> for TwanUserLocationInfoView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (1524, 10415) => t.one(0, avp, rt::view::check_utf8_string),
-            (2716, 10415) => t.one(1, avp, rt::view::check_utf8_string),
-            (1305, 10415) => t.one(2, avp, rt::view::check_utf8_string),
-            (1306, 10415) => t.one(3, avp, WlanOperatorIdView::check),
-            (302, 13019) => t.one(4, avp, rt::view::no_check),
+            (1524, 10415) => t.one::<rt::view::Utf8String>(0, avp),
+            (2716, 10415) => t.one::<rt::view::Utf8String>(1, avp),
+            (1305, 10415) => t.one::<rt::view::Utf8String>(2, avp),
+            (1306, 10415) => t.one::<rt::view::Group<WlanOperatorIdView<'a>>>(3, avp),
+            (302, 13019) => t.one::<rt::view::NoCheck>(4, avp),
             _ => t.extra(),
         }
     }
@@ -40914,8 +41083,8 @@ impl<'a> rt::view::Step<'a> for UnitCostView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (447, 0) => t.one(0, avp, rt::view::check::<i64>),
-            (429, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (447, 0) => t.one::<rt::view::Value<i64>>(0, avp),
+            (429, 0) => t.one::<rt::view::Value<i32>>(1, avp),
             _ => t.extra(),
         }
     }
@@ -41093,9 +41262,9 @@ impl<'a> rt::view::Step<'a> for UserCsgInformationView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (1437, 10415) => t.one(0, avp, rt::view::check::<u32>),
-            (2317, 10415) => t.one(1, avp, rt::view::check::<i32>),
-            (2318, 10415) => t.one(2, avp, rt::view::check::<i32>),
+            (1437, 10415) => t.one::<rt::view::Value<u32>>(0, avp),
+            (2317, 10415) => t.one::<rt::view::Value<i32>>(1, avp),
+            (2318, 10415) => t.one::<rt::view::Value<i32>>(2, avp),
             _ => t.extra(),
         }
     }
@@ -41274,13 +41443,13 @@ impl<'a> rt::view::Step<'a> for UwanUserLocationInfoView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (2805, 10415) => t.one(0, avp, rt::view::check::<rt::data::Address>),
-            (2806, 10415) => t.one(1, avp, rt::view::check::<u32>),
-            (1524, 10415) => t.one(2, avp, rt::view::check_utf8_string),
-            (2716, 10415) => t.one(3, avp, rt::view::check_utf8_string),
-            (2843, 10415) => t.one(4, avp, rt::view::check::<u32>),
-            (1305, 10415) => t.one(5, avp, rt::view::check_utf8_string),
-            (1306, 10415) => t.one(6, avp, WlanOperatorIdView::check),
+            (2805, 10415) => t.one::<rt::view::Value<rt::data::Address>>(0, avp),
+            (2806, 10415) => t.one::<rt::view::Value<u32>>(1, avp),
+            (1524, 10415) => t.one::<rt::view::Utf8String>(2, avp),
+            (2716, 10415) => t.one::<rt::view::Utf8String>(3, avp),
+            (2843, 10415) => t.one::<rt::view::Value<u32>>(4, avp),
+            (1305, 10415) => t.one::<rt::view::Utf8String>(5, avp),
+            (1306, 10415) => t.one::<rt::view::Group<WlanOperatorIdView<'a>>>(6, avp),
             _ => t.extra(),
         }
     }
@@ -41388,9 +41557,9 @@ impl<'a> rt::view::Step<'a> for VariablePartView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (3908, 10415) => t.one(0, avp, rt::view::check::<u32>),
-            (3909, 10415) => t.one(1, avp, rt::view::check::<u32>),
-            (3910, 10415) => t.one(2, avp, rt::view::check_utf8_string),
+            (3908, 10415) => t.one::<rt::view::Value<u32>>(0, avp),
+            (3909, 10415) => t.one::<rt::view::Value<u32>>(1, avp),
+            (3910, 10415) => t.one::<rt::view::Utf8String>(2, avp),
             _ => t.extra(),
         }
     }
@@ -41575,18 +41744,18 @@ impl<'a> rt::view::Step<'a> for VcsInformationView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (3412, 10415) => t.one(0, avp, rt::view::no_check),
-            (3418, 10415) => t.one(1, avp, rt::view::no_check),
-            (3417, 10415) => t.one(2, avp, rt::view::no_check),
-            (3411, 10415) => t.one(3, avp, BasicServiceCodeView::check),
-            (3414, 10415) => t.one(4, avp, rt::view::no_check),
-            (3420, 10415) => t.one(5, avp, rt::view::no_check),
-            (3415, 10415) => t.one(6, avp, rt::view::check::<i32>),
-            (3416, 10415) => t.one(7, avp, IsupCauseView::check),
-            (2041, 10415) => t.one(8, avp, rt::view::check::<rt::data::Time>),
-            (3419, 10415) => t.one(9, avp, rt::view::check::<rt::data::Time>),
-            (2042, 10415) => t.one(10, avp, rt::view::check::<rt::data::Time>),
-            (866, 10415) => t.one(11, avp, rt::view::no_check),
+            (3412, 10415) => t.one::<rt::view::NoCheck>(0, avp),
+            (3418, 10415) => t.one::<rt::view::NoCheck>(1, avp),
+            (3417, 10415) => t.one::<rt::view::NoCheck>(2, avp),
+            (3411, 10415) => t.one::<rt::view::Group<BasicServiceCodeView<'a>>>(3, avp),
+            (3414, 10415) => t.one::<rt::view::NoCheck>(4, avp),
+            (3420, 10415) => t.one::<rt::view::NoCheck>(5, avp),
+            (3415, 10415) => t.one::<rt::view::Value<i32>>(6, avp),
+            (3416, 10415) => t.one::<rt::view::Group<IsupCauseView<'a>>>(7, avp),
+            (2041, 10415) => t.one::<rt::view::Value<rt::data::Time>>(8, avp),
+            (3419, 10415) => t.one::<rt::view::Value<rt::data::Time>>(9, avp),
+            (2042, 10415) => t.one::<rt::view::Value<rt::data::Time>>(10, avp),
+            (866, 10415) => t.one::<rt::view::NoCheck>(11, avp),
             _ => t.extra(),
         }
     }
@@ -41699,8 +41868,12 @@ impl<'a> rt::view::Step<'a> for VolteInformationView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (831, 10415) => t.one(0, avp, rt::view::check_utf8_string),
-            (565, 10415) => t.one(1, avp, super::ts29214::CalleeInformationView::check),
+            (831, 10415) => t.one::<rt::view::Utf8String>(0, avp),
+            (565, 10415) => {
+                t.one::<
+                        rt::view::Group<super::ts29214::CalleeInformationView<'a>>,
+                    >(1, avp)
+            }
             _ => t.extra(),
         }
     }
@@ -41806,8 +41979,8 @@ impl<'a> rt::view::Step<'a> for WlanOperatorIdView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (1308, 10415) => t.one(0, avp, rt::view::check_utf8_string),
-            (1307, 10415) => t.one(1, avp, rt::view::check_utf8_string),
+            (1308, 10415) => t.one::<rt::view::Utf8String>(0, avp),
+            (1307, 10415) => t.one::<rt::view::Utf8String>(1, avp),
             _ => t.extra(),
         }
     }
@@ -41915,8 +42088,8 @@ impl<'a> rt::view::Step<'a> for CauseView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (861, 10415) => t.one(0, avp, rt::view::check::<i32>),
-            (862, 10415) => t.one(1, avp, rt::view::check::<i32>),
+            (861, 10415) => t.one::<rt::view::Value<i32>>(0, avp),
+            (862, 10415) => t.one::<rt::view::Value<i32>>(1, avp),
             _ => t.extra(),
         }
     }
@@ -42067,13 +42240,13 @@ impl<'a> rt::view::Step<'a> for WlanInformationView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (1246, 10415) => t.one(0, avp, rt::view::check_utf8_string),
-            (895, 10415) => t.one(1, avp, rt::view::check::<rt::data::Address>),
-            (896, 10415) => t.one(2, avp, rt::view::check::<u32>),
-            (890, 10415) => t.one(3, avp, rt::view::check::<rt::data::Address>),
-            (891, 10415) => t.one(4, avp, rt::view::no_check),
-            (892, 10415) => t.one(5, avp, WlanRadioContainerView::check),
-            (894, 10415) => t.one(6, avp, rt::view::check::<rt::data::Address>),
+            (1246, 10415) => t.one::<rt::view::Utf8String>(0, avp),
+            (895, 10415) => t.one::<rt::view::Value<rt::data::Address>>(1, avp),
+            (896, 10415) => t.one::<rt::view::Value<u32>>(2, avp),
+            (890, 10415) => t.one::<rt::view::Value<rt::data::Address>>(3, avp),
+            (891, 10415) => t.one::<rt::view::NoCheck>(4, avp),
+            (892, 10415) => t.one::<rt::view::Group<WlanRadioContainerView<'a>>>(5, avp),
+            (894, 10415) => t.one::<rt::view::Value<rt::data::Address>>(6, avp),
             _ => t.extra(),
         }
     }
@@ -42194,10 +42367,10 @@ impl<'a> rt::view::Step<'a> for WlanRadioContainerView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (126, 0) => t.one(0, avp, rt::view::no_check),
-            (1244, 10415) => t.one(1, avp, LocationTypeView::check),
-            (127, 0) => t.one(2, avp, rt::view::no_check),
-            (893, 10415) => t.one(3, avp, rt::view::check::<u32>),
+            (126, 0) => t.one::<rt::view::NoCheck>(0, avp),
+            (1244, 10415) => t.one::<rt::view::Group<LocationTypeView<'a>>>(1, avp),
+            (127, 0) => t.one::<rt::view::NoCheck>(2, avp),
+            (893, 10415) => t.one::<rt::view::Value<u32>>(3, avp),
             _ => t.extra(),
         }
     }
@@ -42656,72 +42829,92 @@ impl<'a> rt::view::Step<'a> for CreditControlRequestView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(2, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(3, avp, rt::view::check_diameter_identity),
-            (283, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (258, 0) => t.one(5, avp, rt::view::check::<u32>),
-            (461, 0) => t.one(6, avp, rt::view::check_utf8_string),
-            (416, 0) => t.one(7, avp, rt::view::check::<i32>),
-            (415, 0) => t.one(8, avp, rt::view::check::<u32>),
-            (293, 0) => t.one(9, avp, rt::view::check_diameter_identity),
-            (1, 0) => t.one(10, avp, rt::view::check_utf8_string),
-            (419, 0) => t.one(11, avp, rt::view::check::<u64>),
-            (50, 0) => t.one(12, avp, rt::view::check_utf8_string),
-            (278, 0) => t.one(13, avp, rt::view::check::<u32>),
-            (55, 0) => t.one(14, avp, rt::view::check::<rt::data::Time>),
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (301, 0) => t.one::<rt::view::Value<i32>>(1, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(2, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(3, avp),
+            (283, 0) => t.one::<rt::view::DiameterIdentity>(4, avp),
+            (258, 0) => t.one::<rt::view::Value<u32>>(5, avp),
+            (461, 0) => t.one::<rt::view::Utf8String>(6, avp),
+            (416, 0) => t.one::<rt::view::Value<i32>>(7, avp),
+            (415, 0) => t.one::<rt::view::Value<u32>>(8, avp),
+            (293, 0) => t.one::<rt::view::DiameterIdentity>(9, avp),
+            (1, 0) => t.one::<rt::view::Utf8String>(10, avp),
+            (419, 0) => t.one::<rt::view::Value<u64>>(11, avp),
+            (50, 0) => t.one::<rt::view::Utf8String>(12, avp),
+            (278, 0) => t.one::<rt::view::Value<u32>>(13, avp),
+            (55, 0) => t.one::<rt::view::Value<rt::data::Time>>(14, avp),
             (443, 0) => {
-                t.any(15, 0, avp, super::credit_control::SubscriptionIdView::check)
+                t.any::<
+                        rt::view::Group<super::credit_control::SubscriptionIdView<'a>>,
+                    >(15, 0, avp)
             }
             (659, 0) => {
-                t.any(
-                    16,
-                    1,
-                    avp,
-                    super::credit_control::SubscriptionIdExtensionView::check,
-                )
+                t.any::<
+                        rt::view::Group<
+                            super::credit_control::SubscriptionIdExtensionView<'a>,
+                        >,
+                    >(16, 1, avp)
             }
-            (439, 0) => t.one(17, avp, rt::view::check::<u32>),
-            (295, 0) => t.one(18, avp, rt::view::check::<i32>),
+            (439, 0) => t.one::<rt::view::Value<u32>>(17, avp),
+            (295, 0) => t.one::<rt::view::Value<i32>>(18, avp),
             (437, 0) => {
-                t.one(19, avp, super::credit_control::RequestedServiceUnitView::check)
+                t.one::<
+                        rt::view::Group<
+                            super::credit_control::RequestedServiceUnitView<'a>,
+                        >,
+                    >(19, avp)
             }
-            (436, 0) => t.one(20, avp, rt::view::check::<i32>),
+            (436, 0) => t.one::<rt::view::Value<i32>>(20, avp),
             (446, 0) => {
-                t.any(21, 2, avp, super::credit_control::UsedServiceUnitView::check)
+                t.any::<
+                        rt::view::Group<super::credit_control::UsedServiceUnitView<'a>>,
+                    >(21, 2, avp)
             }
-            (2055, 10415) => t.one(22, avp, rt::view::check::<i32>),
-            (455, 0) => t.one(23, avp, rt::view::check::<i32>),
+            (2055, 10415) => t.one::<rt::view::Value<i32>>(22, avp),
+            (455, 0) => t.one::<rt::view::Value<i32>>(23, avp),
             (456, 0) => {
-                t.any(
-                    24,
-                    3,
-                    avp,
-                    super::credit_control::MultipleServicesCreditControlView::check,
-                )
+                t.any::<
+                        rt::view::Group<
+                            super::credit_control::MultipleServicesCreditControlView<'a>,
+                        >,
+                    >(24, 3, avp)
             }
             (440, 0) => {
-                t.any(25, 4, avp, super::credit_control::ServiceParameterInfoView::check)
+                t.any::<
+                        rt::view::Group<
+                            super::credit_control::ServiceParameterInfoView<'a>,
+                        >,
+                    >(25, 4, avp)
             }
-            (411, 0) => t.one(26, avp, rt::view::no_check),
+            (411, 0) => t.one::<rt::view::NoCheck>(26, avp),
             (458, 0) => {
-                t.one(27, avp, super::credit_control::UserEquipmentInfoView::check)
+                t.one::<
+                        rt::view::Group<super::credit_control::UserEquipmentInfoView<'a>>,
+                    >(27, avp)
             }
             (653, 0) => {
-                t.one(
-                    28,
-                    avp,
-                    super::credit_control::UserEquipmentInfoExtensionView::check,
-                )
+                t.one::<
+                        rt::view::Group<
+                            super::credit_control::UserEquipmentInfoExtensionView<'a>,
+                        >,
+                    >(28, avp)
             }
-            (621, 0) => t.one(29, avp, super::doic::OcSupportedFeaturesView::check),
+            (621, 0) => {
+                t.one::<
+                        rt::view::Group<super::doic::OcSupportedFeaturesView<'a>>,
+                    >(29, avp)
+            }
             (628, 10415) => {
-                t.any(30, 5, avp, super::ts29229::SupportedFeaturesView::check)
+                t.any::<
+                        rt::view::Group<super::ts29229::SupportedFeaturesView<'a>>,
+                    >(30, 5, avp)
             }
-            (284, 0) => t.any(31, 6, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(32, 7, avp, rt::view::check_diameter_identity),
-            (873, 10415) => t.one(33, avp, ServiceInformationView::check),
+            (284, 0) => {
+                t.any::<rt::view::Group<super::base::ProxyInfoView<'a>>>(31, 6, avp)
+            }
+            (282, 0) => t.any::<rt::view::DiameterIdentity>(32, 7, avp),
+            (873, 10415) => t.one::<rt::view::Group<ServiceInformationView<'a>>>(33, avp),
             _ => t.extra(),
         }
     }
@@ -43169,56 +43362,81 @@ impl<'a> rt::view::Step<'a> for CreditControlAnswerView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
-            (268, 0) => t.one(2, avp, rt::view::check::<u32>),
-            (264, 0) => t.one(3, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (258, 0) => t.one(5, avp, rt::view::check::<u32>),
-            (416, 0) => t.one(6, avp, rt::view::check::<i32>),
-            (415, 0) => t.one(7, avp, rt::view::check::<u32>),
-            (1, 0) => t.one(8, avp, rt::view::check_utf8_string),
-            (418, 0) => t.one(9, avp, rt::view::check::<i32>),
-            (419, 0) => t.one(10, avp, rt::view::check::<u64>),
-            (50, 0) => t.one(11, avp, rt::view::check_utf8_string),
-            (278, 0) => t.one(12, avp, rt::view::check::<u32>),
-            (55, 0) => t.one(13, avp, rt::view::check::<rt::data::Time>),
+            (263, 0) => t.one::<rt::view::Utf8String>(0, avp),
+            (301, 0) => t.one::<rt::view::Value<i32>>(1, avp),
+            (268, 0) => t.one::<rt::view::Value<u32>>(2, avp),
+            (264, 0) => t.one::<rt::view::DiameterIdentity>(3, avp),
+            (296, 0) => t.one::<rt::view::DiameterIdentity>(4, avp),
+            (258, 0) => t.one::<rt::view::Value<u32>>(5, avp),
+            (416, 0) => t.one::<rt::view::Value<i32>>(6, avp),
+            (415, 0) => t.one::<rt::view::Value<u32>>(7, avp),
+            (1, 0) => t.one::<rt::view::Utf8String>(8, avp),
+            (418, 0) => t.one::<rt::view::Value<i32>>(9, avp),
+            (419, 0) => t.one::<rt::view::Value<u64>>(10, avp),
+            (50, 0) => t.one::<rt::view::Utf8String>(11, avp),
+            (278, 0) => t.one::<rt::view::Value<u32>>(12, avp),
+            (55, 0) => t.one::<rt::view::Value<rt::data::Time>>(13, avp),
             (431, 0) => {
-                t.one(14, avp, super::credit_control::GrantedServiceUnitView::check)
+                t.one::<
+                        rt::view::Group<
+                            super::credit_control::GrantedServiceUnitView<'a>,
+                        >,
+                    >(14, avp)
             }
             (456, 0) => {
-                t.any(
-                    15,
-                    0,
-                    avp,
-                    super::credit_control::MultipleServicesCreditControlView::check,
-                )
+                t.any::<
+                        rt::view::Group<
+                            super::credit_control::MultipleServicesCreditControlView<'a>,
+                        >,
+                    >(15, 0, avp)
             }
-            (423, 0) => t.one(16, avp, super::credit_control::CostInformationView::check),
+            (423, 0) => {
+                t.one::<
+                        rt::view::Group<super::credit_control::CostInformationView<'a>>,
+                    >(16, avp)
+            }
             (430, 0) => {
-                t.one(17, avp, super::credit_control::FinalUnitIndicationView::check)
+                t.one::<
+                        rt::view::Group<
+                            super::credit_control::FinalUnitIndicationView<'a>,
+                        >,
+                    >(17, avp)
             }
             (669, 0) => {
-                t.one(18, avp, super::credit_control::QosFinalUnitIndicationView::check)
+                t.one::<
+                        rt::view::Group<
+                            super::credit_control::QosFinalUnitIndicationView<'a>,
+                        >,
+                    >(18, avp)
             }
-            (422, 0) => t.one(19, avp, rt::view::check::<i32>),
-            (2020, 10415) => t.one(20, avp, rt::view::check::<i32>),
-            (2021, 10415) => t.one(21, avp, RemainingBalanceView::check),
-            (621, 0) => t.one(22, avp, super::doic::OcSupportedFeaturesView::check),
-            (623, 0) => t.one(23, avp, super::doic::OcOlrView::check),
+            (422, 0) => t.one::<rt::view::Value<i32>>(19, avp),
+            (2020, 10415) => t.one::<rt::view::Value<i32>>(20, avp),
+            (2021, 10415) => t.one::<rt::view::Group<RemainingBalanceView<'a>>>(21, avp),
+            (621, 0) => {
+                t.one::<
+                        rt::view::Group<super::doic::OcSupportedFeaturesView<'a>>,
+                    >(22, avp)
+            }
+            (623, 0) => t.one::<rt::view::Group<super::doic::OcOlrView<'a>>>(23, avp),
             (628, 10415) => {
-                t.any(24, 1, avp, super::ts29229::SupportedFeaturesView::check)
+                t.any::<
+                        rt::view::Group<super::ts29229::SupportedFeaturesView<'a>>,
+                    >(24, 1, avp)
             }
-            (427, 0) => t.one(25, avp, rt::view::check::<i32>),
-            (428, 0) => t.one(26, avp, rt::view::check::<i32>),
-            (448, 0) => t.one(27, avp, rt::view::check::<u32>),
-            (292, 0) => t.any(28, 2, avp, rt::view::check::<rt::data::DiameterUri>),
-            (261, 0) => t.one(29, avp, rt::view::check::<i32>),
-            (262, 0) => t.one(30, avp, rt::view::check::<u32>),
-            (284, 0) => t.any(31, 3, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(32, 4, avp, rt::view::check_diameter_identity),
-            (279, 0) => t.any(33, 5, avp, super::base::FailedAvpView::check),
-            (873, 10415) => t.one(34, avp, ServiceInformationView::check),
+            (427, 0) => t.one::<rt::view::Value<i32>>(25, avp),
+            (428, 0) => t.one::<rt::view::Value<i32>>(26, avp),
+            (448, 0) => t.one::<rt::view::Value<u32>>(27, avp),
+            (292, 0) => t.any::<rt::view::Value<rt::data::DiameterUri>>(28, 2, avp),
+            (261, 0) => t.one::<rt::view::Value<i32>>(29, avp),
+            (262, 0) => t.one::<rt::view::Value<u32>>(30, avp),
+            (284, 0) => {
+                t.any::<rt::view::Group<super::base::ProxyInfoView<'a>>>(31, 3, avp)
+            }
+            (282, 0) => t.any::<rt::view::DiameterIdentity>(32, 4, avp),
+            (279, 0) => {
+                t.any::<rt::view::Group<super::base::FailedAvpView<'a>>>(33, 5, avp)
+            }
+            (873, 10415) => t.one::<rt::view::Group<ServiceInformationView<'a>>>(34, avp),
             _ => t.extra(),
         }
     }

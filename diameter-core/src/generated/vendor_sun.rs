@@ -181,8 +181,8 @@ impl<'a> rt::view::Step<'a> for PingTimestampView<'a> {
         avp: &rt::AvpRef<'a>,
     ) -> Result<(), rt::DecodeError> {
         match (avp.code, avp.vendor) {
-            (1, 42) => t.one(0, avp, rt::view::check::<u32>),
-            (2, 42) => t.one(1, avp, rt::view::check::<u32>),
+            (1, 42) => t.one::<rt::view::Value<u32>>(0, avp),
+            (2, 42) => t.one::<rt::view::Value<u32>>(1, avp),
             _ => t.extra(),
         }
     }
