@@ -95,10 +95,10 @@ fn too_many(avp: &AvpRef<'_>) -> DecodeError {
 /// How a view's walk checks one member's value: a type (`Value<u32>`, `DiameterIdentity`,
 /// `Group<…View>`), named in the generated `step` as the type parameter of the tracker's
 /// call, so the walk calls the check directly. (As function pointers, the checks reached
-/// the walk as values: LLVM sometimes merged a `match`'s calls into one indirect call
-/// through a table before it knew the targets, and the view checks of a build took 2–4 %
-/// more instructions depending on unrelated code; BENCHMARKS.md, "Generated code: tables
-/// as text".)
+/// the walk as values, and whether LLVM turned them into direct calls depended on unrelated
+/// code: in one all-features build it merged a `match`'s calls into indirect calls through
+/// a table, six in Granted-Service-Unit's check; BENCHMARKS.md, "Generated code: tables as
+/// text".)
 pub trait Check<'a> {
     /// Checks `avp`'s value in `cx`.
     fn check(avp: &AvpRef<'a>, cx: DecodeCx) -> Result<(), DecodeError>;
