@@ -179,32 +179,28 @@ impl Ctx<'_> {
         });
         let first_init = (k > 0).then(|| quote!(first: [#rt::view::ABSENT; #k],));
         let count_init = (repeated > 0).then(|| quote!(count: [0; #repeated],));
-        let first_arg = if k > 0 {
-            quote!(&mut v.first)
-        } else {
-            quote!(&mut [])
-        };
-        let count_arg = if repeated > 0 {
-            quote!(&mut v.count)
-        } else {
-            quote!(&mut [])
-        };
         let words = Literal::usize_unsuffixed(k.div_ceil(64));
         let reps = Literal::usize_unsuffixed(repeated);
         // The tracker of a check whose view is not kept (a Grouped view's `check`, how the
         // owned struct checks its `Lazy` members): the same walk with the same errors in the
         // same order, which fills no offset arrays (a bit per single member instead).
         let seen = quote!(#rt::view::Seen<#words, #reps>);
-        let slot = |present: bool, field: TokenStream| {
+        // An index array of `view` (`self` in `GroupView::slots`, `v` in a command view's
+        // `fill_members`), or an empty one when the view has no such members.
+        let slot = |present: bool, view: TokenStream, field: TokenStream| {
             if present {
-                quote!(&mut self.#field)
+                quote!(&mut #view.#field)
             } else {
                 quote!(&mut [])
             }
         };
-        let first_slot = slot(k > 0, quote!(first));
-        let count_slot = slot(repeated > 0, quote!(count));
-        // The tracker indexing into `v`, the view being built.
+        let first_slot = slot(k > 0, quote!(self), quote!(first));
+        let count_slot = slot(repeated > 0, quote!(self), quote!(count));
+        let (first_arg, count_arg) = (
+            slot(k > 0, quote!(v), quote!(first)),
+            slot(repeated > 0, quote!(v), quote!(count)),
+        );
+        // The tracker indexing into `v`, a command view being built.
         let index = quote! {
             #rt::view::Index {
                 first: #first_arg,

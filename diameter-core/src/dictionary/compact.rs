@@ -114,8 +114,8 @@ struct CommandRow {
     spec: &'static str,
 }
 
-/// Parses a module's tables. The slices of the [`Module`] live as long as the program: they
-/// are allocated once per module (four allocations) and never freed, as the `static`
+/// Parses a module's tables. The slices of the [`Module`] live as long as the program: each
+/// table is allocated once per module (seven allocations) and never freed, as the `static`
 /// tables they replace were never freed.
 pub fn parse(text: &'static str) -> Result<Module, TablesError> {
     let mut header = None;
@@ -127,89 +127,82 @@ pub fn parse(text: &'static str) -> Result<Module, TablesError> {
     let mut commands: Vec<CommandRow> = Vec::new();
     let mut result_codes = Vec::new();
     for (i, line) in text.lines().enumerate() {
-        let err = |what: String| TablesError { line: i + 1, what };
         if line.is_empty() {
             continue;
         }
-        let mut f = Fields(line.split('|'));
-        let tag = f.text().map_err(err)?;
+        let mut f = Fields {
+            parts: line.split('|'),
+            line: i + 1,
+        };
+        let tag = f.text()?;
         match tag {
-            "M" => {
-                header = Some((
-                    f.text().map_err(err)?,
-                    f.text().map_err(err)?,
-                    f.text().map_err(err)?,
-                ))
-            }
+            "M" => header = Some((f.text()?, f.text()?, f.text()?)),
             "V" => vendors.push(VendorDef {
-                id: f.number().map_err(err)?,
-                name: f.text().map_err(err)?,
+                id: f.number()?,
+                name: f.text()?,
             }),
             "P" => {
-                let id = f.number().map_err(err)?;
-                let kind = match f.text().map_err(err)? {
+                let id = f.number()?;
+                let kind = match f.text()? {
                     "Auth" => ApplicationKind::Auth,
                     "Acct" => ApplicationKind::Acct,
-                    k => return Err(err(format!("application kind {k:?}"))),
+                    k => return Err(f.error(format!("application kind {k:?}"))),
                 };
                 applications.push(ApplicationDef {
                     id,
                     kind,
-                    name: f.text().map_err(err)?,
-                    spec: f.text().map_err(err)?,
+                    name: f.text()?,
+                    spec: f.text()?,
                 });
             }
             "A" => {
-                let code = f.number().map_err(err)?;
-                let vendor = f.number().map_err(err)?;
-                let ty = f.text().map_err(err)?;
-                let ty = AvpType::from_name(ty).ok_or_else(|| err(format!("AVP type {ty:?}")))?;
-                let flags = [
-                    f.flag().map_err(err)?,
-                    f.flag().map_err(err)?,
-                    f.flag().map_err(err)?,
-                ];
+                let code = f.number()?;
+                let vendor = f.number()?;
+                let ty = f.text()?;
+                let ty =
+                    AvpType::from_name(ty).ok_or_else(|| f.error(format!("AVP type {ty:?}")))?;
+                let flags = [f.flag()?, f.flag()?, f.flag()?];
                 avps.push(AvpRow {
                     code,
                     vendor,
-                    name: f.text().map_err(err)?,
+                    name: f.text()?,
                     ty,
                     flags,
                     enums: enums.len()..enums.len(),
                     grouped: 0..0,
-                    spec: f.text().map_err(err)?,
+                    spec: f.text()?,
                 });
             }
             "E" => {
                 let row = avps
                     .last_mut()
-                    .ok_or_else(|| err("a value before any AVP".into()))?;
-                let value: i64 = f.number().map_err(err)?;
-                let value = i32::try_from(value).map_err(|_| err(format!("value {value}")))?;
-                enums.push((value, f.text().map_err(err)?));
+                    .ok_or_else(|| f.error("a value before any AVP".into()))?;
+                let value: i64 = f.number()?;
+                let value = i32::try_from(value).map_err(|_| f.error(format!("value {value}")))?;
+                enums.push((value, f.text()?));
                 row.enums.end = enums.len();
             }
             "G" => {
                 let row = avps
                     .last_mut()
-                    .ok_or_else(|| err("rules before any AVP".into()))?;
-                row.grouped = push_rules(&mut rules, f.text().map_err(err)?).map_err(err)?;
+                    .ok_or_else(|| f.error("rules before any AVP".into()))?;
+                row.grouped = f.rules(&mut rules)?;
             }
             "C" => commands.push(CommandRow {
-                code: f.number().map_err(err)?,
-                application: f.number().map_err(err)?,
-                proxiable: f.number::<u8>().map_err(err)? == 1,
-                name: f.text().map_err(err)?,
-                short: f.text().map_err(err)?,
+                code: f.number()?,
+                application: f.number()?,
+                proxiable: f.number::<u8>()? == 1,
+                name: f.text()?,
+                short: f.text()?,
                 request: 0..0,
                 answer: 0..0,
-                spec: f.text().map_err(err)?,
+                spec: f.text()?,
             }),
             "Q" | "N" => {
                 let row = commands
                     .last_mut()
-                    .ok_or_else(|| err("rules before any command".into()))?;
-                let r = push_rules(&mut rules, f.text().map_err(err)?).map_err(err)?;
+                    .ok_or_else(|| f.error("rules before any command".into()))?;
+                let r = f.rules(&mut rules)?;
                 if tag == "Q" {
                     row.request = r;
                 } else {
@@ -217,15 +210,15 @@ pub fn parse(text: &'static str) -> Result<Module, TablesError> {
                 }
             }
             "R" => result_codes.push(ResultCodeDef {
-                vendor: f.number().map_err(err)?,
-                code: f.number().map_err(err)?,
-                name: f.text().map_err(err)?,
-                spec: f.text().map_err(err)?,
+                vendor: f.number()?,
+                code: f.number()?,
+                name: f.text()?,
+                spec: f.text()?,
             }),
-            t => return Err(err(format!("record {t:?}"))),
+            t => return Err(f.error(format!("record {t:?}"))),
         }
-        if f.0.next().is_some() {
-            return Err(err("more fields than the record has".into()));
+        if f.parts.next().is_some() {
+            return Err(f.error("more fields than the record has".into()));
         }
     }
     let (name, spec, version) = header.ok_or(TablesError {
@@ -274,26 +267,44 @@ pub fn parse(text: &'static str) -> Result<Module, TablesError> {
     })
 }
 
-/// The fields of one record.
-struct Fields(std::str::Split<'static, char>);
+/// The fields of one record, and its line (for errors).
+struct Fields {
+    parts: std::str::Split<'static, char>,
+    line: usize,
+}
 
 impl Fields {
-    fn text(&mut self) -> Result<&'static str, String> {
-        self.0.next().ok_or_else(|| "a field is missing".to_owned())
+    fn error(&self, what: String) -> TablesError {
+        TablesError {
+            line: self.line,
+            what,
+        }
     }
 
-    fn number<T: std::str::FromStr>(&mut self) -> Result<T, String> {
+    fn text(&mut self) -> Result<&'static str, TablesError> {
+        match self.parts.next() {
+            Some(t) => Ok(t),
+            None => Err(self.error("a field is missing".into())),
+        }
+    }
+
+    fn number<T: std::str::FromStr>(&mut self) -> Result<T, TablesError> {
         let s = self.text()?;
-        s.parse().map_err(|_| format!("number {s:?}"))
+        s.parse().map_err(|_| self.error(format!("number {s:?}")))
     }
 
-    fn flag(&mut self) -> Result<FlagRule, String> {
+    fn rules(&mut self, out: &mut Vec<Rule>) -> Result<Range<usize>, TablesError> {
+        let s = self.text()?;
+        push_rules(out, s).map_err(|what| self.error(what))
+    }
+
+    fn flag(&mut self) -> Result<FlagRule, TablesError> {
         match self.text()? {
             "Must" => Ok(FlagRule::Must),
             "May" => Ok(FlagRule::May),
             "MustNot" => Ok(FlagRule::MustNot),
             "ShouldNot" => Ok(FlagRule::ShouldNot),
-            s => Err(format!("flag rule {s:?}")),
+            s => Err(self.error(format!("flag rule {s:?}"))),
         }
     }
 }
