@@ -3,8 +3,8 @@
 //! A view is the fast way to read a received message with its dictionary's types: decoding
 //! one walks the AVPs once, checks everything the owned typed struct's decoding checks (the
 //! struct checks its wide `Lazy` members with the same walk's check-only form, the tracker
-//! [`Seen`], which indexes nothing), and records where each ABNF member's first occurrence
-//! starts, and how many there are. Each view's generated `step` names the member an AVP is
+//! [`Seen`], which indexes nothing), and records in its [`Raw`] where each ABNF member's
+//! first occurrence starts, and how many there are. Each view's generated `step` names the member an AVP is
 //! and how to check its value; the [`Tracker`]s here do the rest. Nothing is
 //! copied, counted or allocated: accessors then read values straight from the message's
 //! bytes, and never fail, since every value was checked. Grouped members are views too,
@@ -21,6 +21,9 @@ use crate::error::{DecodeError, ErrorKind};
 use crate::header::Header;
 use crate::message::Limits;
 use crate::typed::{Required, SINGLE};
+
+mod raw;
+pub use raw::Raw;
 
 /// The offset recorded for a member that is absent.
 pub const ABSENT: u32 = u32::MAX;
@@ -590,7 +593,7 @@ pub fn read_text<'a>(avp: &AvpRef<'a>) -> &'a str {
 }
 
 /// Reads a checked value of an owned type from an AVP (the reader of numbers, addresses,
-/// times and URIs for [`one`], [`opt`] and [`Members`]).
+/// times and URIs for [`Raw`]'s accessors and [`Members`]).
 #[inline(always)]
 pub fn value<T: AvpData + Default>(avp: AvpRef<'_>) -> T {
     read(&avp)
@@ -612,19 +615,6 @@ pub fn text(avp: AvpRef<'_>) -> &str {
 #[inline(always)]
 pub fn octets(avp: AvpRef<'_>) -> &[u8] {
     avp.data
-}
-
-/// The value of a member that is always present once checked (recorded at `at` within
-/// `root[..end]`), read by `read`; an empty AVP's reading if it is not.
-#[inline(always)]
-pub fn one<'a, T>(root: &'a Bytes, at: u32, end: u32, read: fn(AvpRef<'a>) -> T) -> T {
-    read(get_required(root, at, end))
-}
-
-/// The value of an optional member recorded at `at` within `root[..end]`, read by `read`.
-#[inline(always)]
-pub fn opt<'a, T>(root: &'a Bytes, at: u32, end: u32, read: fn(AvpRef<'a>) -> T) -> Option<T> {
-    get(root, at, end).map(read)
 }
 
 /// A view's `Debug`: as its owned struct prints, or `Name(undecodable: error)`.

@@ -19,8 +19,11 @@ use crate::model::{Avp, AvpType, Command, Rule};
 struct Access {
     /// The accessor's item type.
     ty: TokenStream,
-    /// The function reading the value from an `AvpRef<'a>` already checked.
-    read: TokenStream,
+    /// Which of `view::Raw`'s readers reads it (`value`, `text`, ...: `opt_value`,
+    /// `one_value`, `many_value`, ...).
+    kind: &'static str,
+    /// The reader's type argument (`::<u32>`), if it takes one.
+    generic: TokenStream,
     /// The type checking a received value of the type (a `view::Check`).
     check: TokenStream,
 }
@@ -59,18 +62,21 @@ impl Ctx<'_> {
         let rt = &self.rt;
         let number = |t: TokenStream| Access {
             ty: t.clone(),
-            read: quote!(#rt::view::value::<#t>),
+            kind: "value",
+            generic: quote!(::<#t>),
             check: quote!(#rt::view::Value<#t>),
         };
         let text = |check: TokenStream| Access {
             ty: quote!(&'a str),
-            read: quote!(#rt::view::text),
+            kind: "text",
+            generic: TokenStream::new(),
             check,
         };
         match a.ty {
             AvpType::OctetString => Access {
                 ty: quote!(&'a [u8]),
-                read: quote!(#rt::view::octets),
+                kind: "octets",
+                generic: TokenStream::new(),
                 check: quote!(#rt::view::NoCheck),
             },
             AvpType::Integer32 => number(quote!(i32)),
@@ -90,7 +96,8 @@ impl Ctx<'_> {
                 let t = self.named_type(a);
                 Access {
                     ty: t.clone(),
-                    read: quote!(#rt::view::enumerated::<#t>),
+                    kind: "enum",
+                    generic: quote!(::<#t>),
                     check: quote!(#rt::view::Value<i32>),
                 }
             }
@@ -98,7 +105,8 @@ impl Ctx<'_> {
                 let t = self.view_type(a);
                 Access {
                     ty: quote!(#t<'a>),
-                    read: quote!(#rt::view::read_group::<#t<'a>>),
+                    kind: "group",
+                    generic: quote!(::<#t<'a>>),
                     check: quote!(#rt::view::Group<#t<'a>>),
                 }
             }
@@ -118,7 +126,8 @@ impl Ctx<'_> {
             let code = u32_lit(f.avp.code);
             let vendor = u32_lit(f.avp.vendor);
             let acc = self.access(f.avp);
-            let (ty, read, check) = (&acc.ty, &acc.read, &acc.check);
+            let (ty, generic, check) = (&acc.ty, &acc.generic, &acc.check);
+            let reader = |card: &str| format_ident!("{}_{}", card, acc.kind);
             let ident = &f.ident;
             let doc = doc_attr(&self.field_doc(f));
             let idx = Literal::usize_unsuffixed(i);
@@ -126,19 +135,21 @@ impl Ctx<'_> {
                 Card::One | Card::Optional => {
                     arms.push(quote!((#code, #vendor) => t.one::<#check>(#idx, avp),));
                     accessors.push(if f.card == Card::One {
+                        let read = reader("one");
                         quote! {
                             #doc
                             #[inline]
                             pub fn #ident(&self) -> #ty {
-                                #rt::view::one(self.root, self.first[#idx], self.end, #read)
+                                self.raw.#read #generic(#idx)
                             }
                         }
                     } else {
+                        let read = reader("opt");
                         quote! {
                             #doc
                             #[inline]
                             pub fn #ident(&self) -> Option<#ty> {
-                                #rt::view::opt(self.root, self.first[#idx], self.end, #read)
+                                self.raw.#read #generic(#idx)
                             }
                         }
                     });
@@ -155,67 +166,32 @@ impl Ctx<'_> {
                     } else {
                         quote!((#code, #vendor) => t.any::<#check>(#idx, #j, avp),)
                     });
+                    let read = reader("many");
                     accessors.push(quote! {
                         #doc
                         #[inline]
                         pub fn #ident(&self) -> #rt::view::Members<'a, #ty> {
-                            #rt::view::Members::new(self.root, self.first[#idx], self.end, self.count[#j], #code, #vendor, #read)
+                            self.raw.#read #generic(#idx, #j, #code, #vendor)
                         }
                     });
                 }
             }
         }
-        let first_field = (k > 0).then(|| {
-            quote! {
-                /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-                first: [u32; #k],
-            }
-        });
-        let count_field = (repeated > 0).then(|| {
-            quote! {
-                /// Occurrences of each repeated member.
-                count: [u32; #repeated],
-            }
-        });
-        let first_init = (k > 0).then(|| quote!(first: [#rt::view::ABSENT; #k],));
-        let count_init = (repeated > 0).then(|| quote!(count: [0; #repeated],));
+        let (n, reps) = (
+            Literal::usize_unsuffixed(k),
+            Literal::usize_unsuffixed(repeated),
+        );
         let words = Literal::usize_unsuffixed(k.div_ceil(64));
-        let reps = Literal::usize_unsuffixed(repeated);
         // The tracker of a check whose view is not kept (a Grouped view's `check`, how the
         // owned struct checks its `Lazy` members): the same walk with the same errors in the
         // same order, which fills no offset arrays (a bit per single member instead).
         let seen = quote!(#rt::view::Seen<#words, #reps>);
-        // An index array of `view` (`self` in `GroupView::slots`, `v` in a command view's
-        // `fill_members`), or an empty one when the view has no such members.
-        let slot = |present: bool, view: TokenStream, field: TokenStream| {
-            if present {
-                quote!(&mut #view.#field)
-            } else {
-                quote!(&mut [])
-            }
-        };
-        let first_slot = slot(k > 0, quote!(self), quote!(first));
-        let count_slot = slot(repeated > 0, quote!(self), quote!(count));
-        let (first_arg, count_arg) = (
-            slot(k > 0, quote!(v), quote!(first)),
-            slot(repeated > 0, quote!(v), quote!(count)),
-        );
-        // The tracker indexing into `v`, a command view being built.
-        let index = quote! {
-            #rt::view::Index {
-                first: #first_arg,
-                count: #count_arg,
-                extra: &mut v.extra,
-                cx,
-                deep,
-            }
-        };
         let fill = quote! {
             /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
             /// as received.
             #[inline]
             pub fn extra(&self) -> #rt::view::Extra<'a> {
-                #rt::view::Extra::new(self.root, self.start, self.end, self.extra, <Self as #rt::view::Step<'a>>::step)
+                self.raw.extra::<Self>()
             }
 
             #(#accessors)*
@@ -233,13 +209,9 @@ impl Ctx<'_> {
         };
         ViewParts {
             step,
-            fields: quote!(#first_field #count_field),
-            init: quote!(#first_init #count_init),
+            raw: quote!(#rt::view::Raw<'a, #n, #reps>),
             methods: fill,
             seen,
-            first_slot,
-            count_slot,
-            index,
         }
     }
 
@@ -257,9 +229,8 @@ impl Ctx<'_> {
             "Checks a received AVP as decoding [`{owned}`] does (and its Grouped members'\n\
              contents) and indexes its members."
         ));
-        let (index, init, methods) = (&parts.fields, &parts.init, &parts.methods);
+        let (raw, methods) = (&parts.raw, &parts.methods);
         let (seen, step) = (&parts.seen, &parts.step);
-        let (first_slot, count_slot) = (&parts.first_slot, &parts.count_slot);
         // Small groups (Subscription-Id, Requested-Service-Unit, ...) are checked inline in
         // their parent's walk.
         let inline_check = (fields.len() <= 8).then(|| quote!(#[inline]));
@@ -274,15 +245,8 @@ impl Ctx<'_> {
             #doc
             #[derive(Clone, Copy)]
             pub struct #name<'a> {
-                root: &'a #rt::bytes::Bytes,
-                /// Offset of this AVP's header.
-                at: u32,
-                /// This AVP's data: `root[start..end]`.
-                start: u32,
-                end: u32,
-                #index
-                /// AVPs outside the ABNF.
-                extra: u32,
+                /// Where the AVP is and where each member first occurs.
+                raw: #raw,
             }
 
             impl<'a> #name<'a> {
@@ -302,7 +266,7 @@ impl Ctx<'_> {
 
                 /// The AVP as received.
                 pub fn avp(&self) -> #rt::AvpRef<'a> {
-                    #rt::view::get_required(self.root, self.at, self.root.len() as u32)
+                    self.raw.avp()
                 }
 
                 /// The owned struct (decoding the AVP again).
@@ -323,18 +287,11 @@ impl Ctx<'_> {
                 type Seen = #seen;
                 #[inline(always)]
                 fn empty(avp: &#rt::AvpRef<'a>) -> Self {
-                    Self {
-                        root: avp.root(),
-                        at: avp.offset as u32,
-                        start: avp.data_offset as u32,
-                        end: (avp.data_offset + avp.data.len()) as u32,
-                        #init
-                        extra: 0,
-                    }
+                    Self { raw: #rt::view::Raw::group(avp) }
                 }
                 #[inline(always)]
                 fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-                    (#first_slot, #count_slot, &mut self.extra)
+                    self.raw.slots()
                 }
             }
 
@@ -360,8 +317,7 @@ impl Ctx<'_> {
              contents) and indexes its members. Like the struct's decoding, it does not\n\
              check the command code or application."
         ));
-        let (index, init, methods) = (&parts.fields, &parts.init, &parts.methods);
-        let (tracker, step) = (&parts.index, &parts.step);
+        let (raw, methods, step) = (&parts.raw, &parts.methods, &parts.step);
         let doc = doc_attr(&format!(
             "A checked, zero-copy view of a received {}-{} ({} {}; see [`{owned}`]): \
              decoding checks it once, then members are read straight from the message's bytes.",
@@ -383,13 +339,8 @@ impl Ctx<'_> {
             #[derive(Clone, Copy)]
             pub struct #name<'a> {
                 header: #rt::Header,
-                root: &'a #rt::bytes::Bytes,
-                /// The AVPs: `root[start..end]`.
-                start: u32,
-                end: u32,
-                #index
-                /// AVPs outside the ABNF.
-                extra: u32,
+                /// Where each member first occurs.
+                raw: #raw,
             }
 
             impl<'a> #name<'a> {
@@ -412,14 +363,7 @@ impl Ctx<'_> {
                 // (BENCHMARKS.md, "Codec: instructions per call").
                 #[inline(always)]
                 fn scan(root: &'a #rt::bytes::Bytes, header: #rt::Header) -> Result<Self, #rt::DecodeError> {
-                    let mut v = Self {
-                        header,
-                        root,
-                        start: #rt::header::HEADER_LEN as u32,
-                        end: root.len() as u32,
-                        #init
-                        extra: 0,
-                    };
+                    let mut v = Self { header, raw: #rt::view::Raw::message(root) };
                     v.fill_members(header.length as usize)?;
                     Ok(v)
                 }
@@ -429,9 +373,8 @@ impl Ctx<'_> {
                 /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
                 #[inline(never)]
                 fn fill_members(&mut self, missing_at: usize) -> Result<(), #rt::DecodeError> {
-                    let avps = #rt::AvpIter::within(self.root, self.start as usize, self.end as usize);
-                    let (v, cx, deep) = (self, #rt::data::DecodeCx::default(), true);
-                    let mut t = #tracker;
+                    let avps = self.raw.members();
+                    let mut t = self.raw.index(#rt::data::DecodeCx::default(), true);
                     #rt::view::index::<Self>(avps, &mut t, #owned::REQUIRED, missing_at)
                 }
 
@@ -442,12 +385,12 @@ impl Ctx<'_> {
 
                 /// The whole message as received.
                 pub fn as_bytes(&self) -> &'a #rt::bytes::Bytes {
-                    self.root
+                    self.raw.root()
                 }
 
                 /// The owned struct (decoding the message again).
                 pub fn to_struct(&self) -> Result<#owned, #rt::DecodeError> {
-                    <#owned as #rt::typed::Command>::from_bytes(self.root.clone())
+                    <#owned as #rt::typed::Command>::from_bytes(self.raw.root().clone())
                 }
 
                 #methods
@@ -470,15 +413,10 @@ impl Ctx<'_> {
 struct ViewParts {
     /// The body of the view's `view::Step` impl.
     step: TokenStream,
-    fields: TokenStream,
-    init: TokenStream,
+    /// The type of its `raw` field, a `view::Raw` sized for its members.
+    raw: TokenStream,
     methods: TokenStream,
     /// The check-only tracker of a Grouped view (a command's view is never checked without
     /// being kept).
     seen: TokenStream,
-    /// A Grouped view's index arrays, as `GroupView::slots` gives them.
-    first_slot: TokenStream,
-    count_slot: TokenStream,
-    /// The `view::Index` tracker filling `v`, with `cx` and `deep` in scope.
-    index: TokenStream,
 }

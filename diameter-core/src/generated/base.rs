@@ -4971,16 +4971,8 @@ impl rt::typed::RequestCommand for AccountingRequest {
 /// A checked, zero-copy view of a received Proxy-Info (IETF RFC 6733 §6.7.2; see [`ProxyInfo`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ProxyInfoView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 2usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 2, 0>,
 }
 impl<'a> ProxyInfoView<'a> {
     /// Checks a received AVP as decoding [`ProxyInfo`] does (and its Grouped members'
@@ -4999,7 +4991,7 @@ impl<'a> ProxyInfoView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<ProxyInfo, rt::DecodeError> {
@@ -5009,23 +5001,17 @@ impl<'a> ProxyInfoView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `{ Proxy-Host }`: Proxy-Host (code 280), IETF RFC 6733 §6.7.3.
     #[inline]
     pub fn proxy_host(&self) -> &'a str {
-        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
+        self.raw.one_text(0)
     }
     /// `{ Proxy-State }`: Proxy-State (code 33), IETF RFC 6733 §6.7.4.
     #[inline]
     pub fn proxy_state(&self) -> &'a [u8] {
-        rt::view::one(self.root, self.first[1], self.end, rt::view::octets)
+        self.raw.one_octets(1)
     }
 }
 impl<'a> rt::view::Step<'a> for ProxyInfoView<'a> {
@@ -5048,17 +5034,12 @@ impl<'a> rt::view::GroupView<'a> for ProxyInfoView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 2usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 impl std::fmt::Debug for ProxyInfoView<'_> {
@@ -5070,16 +5051,8 @@ impl std::fmt::Debug for ProxyInfoView<'_> {
 /// A checked, zero-copy view of a received Vendor-Specific-Application-Id (IETF RFC 6733 §6.11; see [`VendorSpecificApplicationId`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct VendorSpecificApplicationIdView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 3usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 3, 0>,
 }
 impl<'a> VendorSpecificApplicationIdView<'a> {
     /// Checks a received AVP as decoding [`VendorSpecificApplicationId`] does (and its Grouped members'
@@ -5098,7 +5071,7 @@ impl<'a> VendorSpecificApplicationIdView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<VendorSpecificApplicationId, rt::DecodeError> {
@@ -5111,28 +5084,22 @@ impl<'a> VendorSpecificApplicationIdView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `{ Vendor-Id }`: Vendor-Id (code 266), IETF RFC 6733 §5.3.3.
     #[inline]
     pub fn vendor_id(&self) -> u32 {
-        rt::view::one(self.root, self.first[0], self.end, rt::view::value::<u32>)
+        self.raw.one_value::<u32>(0)
     }
     /// `[ Auth-Application-Id ]`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[1], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(1)
     }
     /// `[ Acct-Application-Id ]`: Acct-Application-Id (code 259), IETF RFC 6733 §6.9.
     #[inline]
     pub fn acct_application_id(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[2], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(2)
     }
 }
 impl<'a> rt::view::Step<'a> for VendorSpecificApplicationIdView<'a> {
@@ -5156,17 +5123,12 @@ impl<'a> rt::view::GroupView<'a> for VendorSpecificApplicationIdView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 3usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 impl std::fmt::Debug for VendorSpecificApplicationIdView<'_> {
@@ -5178,14 +5140,8 @@ impl std::fmt::Debug for VendorSpecificApplicationIdView<'_> {
 /// A checked, zero-copy view of a received Failed-AVP (IETF RFC 6733 §7.5; see [`FailedAvp`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct FailedAvpView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 0, 0>,
 }
 impl<'a> FailedAvpView<'a> {
     /// Checks a received AVP as decoding [`FailedAvp`] does (and its Grouped members'
@@ -5204,7 +5160,7 @@ impl<'a> FailedAvpView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<FailedAvp, rt::DecodeError> {
@@ -5214,13 +5170,7 @@ impl<'a> FailedAvpView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
 }
 impl<'a> rt::view::Step<'a> for FailedAvpView<'a> {
@@ -5241,16 +5191,12 @@ impl<'a> rt::view::GroupView<'a> for FailedAvpView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut [], &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 impl std::fmt::Debug for FailedAvpView<'_> {
@@ -5262,16 +5208,8 @@ impl std::fmt::Debug for FailedAvpView<'_> {
 /// A checked, zero-copy view of a received Experimental-Result (IETF RFC 6733 §7.6; see [`ExperimentalResult`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ExperimentalResultView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 2usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 2, 0>,
 }
 impl<'a> ExperimentalResultView<'a> {
     /// Checks a received AVP as decoding [`ExperimentalResult`] does (and its Grouped members'
@@ -5290,7 +5228,7 @@ impl<'a> ExperimentalResultView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<ExperimentalResult, rt::DecodeError> {
@@ -5303,23 +5241,17 @@ impl<'a> ExperimentalResultView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `{ Vendor-Id }`: Vendor-Id (code 266), IETF RFC 6733 §5.3.3.
     #[inline]
     pub fn vendor_id(&self) -> u32 {
-        rt::view::one(self.root, self.first[0], self.end, rt::view::value::<u32>)
+        self.raw.one_value::<u32>(0)
     }
     /// `{ Experimental-Result-Code }`: Experimental-Result-Code (code 298), IETF RFC 6733 §7.7.
     #[inline]
     pub fn experimental_result_code(&self) -> u32 {
-        rt::view::one(self.root, self.first[1], self.end, rt::view::value::<u32>)
+        self.raw.one_value::<u32>(1)
     }
 }
 impl<'a> rt::view::Step<'a> for ExperimentalResultView<'a> {
@@ -5342,17 +5274,12 @@ impl<'a> rt::view::GroupView<'a> for ExperimentalResultView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 2usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 impl std::fmt::Debug for ExperimentalResultView<'_> {
@@ -5364,14 +5291,8 @@ impl std::fmt::Debug for ExperimentalResultView<'_> {
 /// A checked, zero-copy view of a received E2E-Sequence (IETF RFC 6733 RFC 3588 4.4; see [`E2eSequence`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct E2eSequenceView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 0, 0>,
 }
 impl<'a> E2eSequenceView<'a> {
     /// Checks a received AVP as decoding [`E2eSequence`] does (and its Grouped members'
@@ -5390,7 +5311,7 @@ impl<'a> E2eSequenceView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<E2eSequence, rt::DecodeError> {
@@ -5400,13 +5321,7 @@ impl<'a> E2eSequenceView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
 }
 impl<'a> rt::view::Step<'a> for E2eSequenceView<'a> {
@@ -5427,16 +5342,12 @@ impl<'a> rt::view::GroupView<'a> for E2eSequenceView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut [], &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 impl std::fmt::Debug for E2eSequenceView<'_> {
@@ -5449,16 +5360,8 @@ impl std::fmt::Debug for E2eSequenceView<'_> {
 #[derive(Clone, Copy)]
 pub struct CapabilitiesExchangeRequestView<'a> {
     header: rt::Header,
-    root: &'a rt::bytes::Bytes,
-    /// The AVPs: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 12usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 6usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where each member first occurs.
+    raw: rt::view::Raw<'a, 12, 6>,
 }
 impl<'a> CapabilitiesExchangeRequestView<'a> {
     /// Checks a message as decoding [`CapabilitiesExchangeRequest`] does (and its Grouped members'
@@ -5481,12 +5384,7 @@ impl<'a> CapabilitiesExchangeRequestView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let mut v = Self {
             header,
-            root,
-            start: rt::header::HEADER_LEN as u32,
-            end: root.len() as u32,
-            first: [rt::view::ABSENT; 12usize],
-            count: [0; 6usize],
-            extra: 0,
+            raw: rt::view::Raw::message(root),
         };
         v.fill_members(header.length as usize)?;
         Ok(v)
@@ -5496,19 +5394,8 @@ impl<'a> CapabilitiesExchangeRequestView<'a> {
     /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
     #[inline(never)]
     fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut v.count,
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
+        let avps = self.raw.members();
+        let mut t = self.raw.index(rt::data::DecodeCx::default(), true);
         rt::view::index::<
             Self,
         >(avps, &mut t, CapabilitiesExchangeRequest::REQUIRED, missing_at)
@@ -5519,135 +5406,81 @@ impl<'a> CapabilitiesExchangeRequestView<'a> {
     }
     /// The whole message as received.
     pub fn as_bytes(&self) -> &'a rt::bytes::Bytes {
-        self.root
+        self.raw.root()
     }
     /// The owned struct (decoding the message again).
     pub fn to_struct(&self) -> Result<CapabilitiesExchangeRequest, rt::DecodeError> {
         <CapabilitiesExchangeRequest as rt::typed::Command>::from_bytes(
-            self.root.clone(),
+            self.raw.root().clone(),
         )
     }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
+        self.raw.one_text(0)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        rt::view::one(self.root, self.first[1], self.end, rt::view::text)
+        self.raw.one_text(1)
     }
     /// `1*{ Host-IP-Address }`: Host-IP-Address (code 257), IETF RFC 6733 §5.3.5.
     #[inline]
     pub fn host_ip_address(&self) -> rt::view::Members<'a, rt::data::Address> {
-        rt::view::Members::new(
-            self.root,
-            self.first[2],
-            self.end,
-            self.count[0],
-            257,
-            0,
-            rt::view::value::<rt::data::Address>,
-        )
+        self.raw.many_value::<rt::data::Address>(2, 0, 257, 0)
     }
     /// `{ Vendor-Id }`: Vendor-Id (code 266), IETF RFC 6733 §5.3.3.
     #[inline]
     pub fn vendor_id(&self) -> u32 {
-        rt::view::one(self.root, self.first[3], self.end, rt::view::value::<u32>)
+        self.raw.one_value::<u32>(3)
     }
     /// `{ Product-Name }`: Product-Name (code 269), IETF RFC 6733 §5.3.7.
     #[inline]
     pub fn product_name(&self) -> &'a str {
-        rt::view::one(self.root, self.first[4], self.end, rt::view::text)
+        self.raw.one_text(4)
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[5], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(5)
     }
     /// `*[ Supported-Vendor-Id ]`: Supported-Vendor-Id (code 265), IETF RFC 6733 §5.3.6.
     #[inline]
     pub fn supported_vendor_id(&self) -> rt::view::Members<'a, u32> {
-        rt::view::Members::new(
-            self.root,
-            self.first[6],
-            self.end,
-            self.count[1],
-            265,
-            0,
-            rt::view::value::<u32>,
-        )
+        self.raw.many_value::<u32>(6, 1, 265, 0)
     }
     /// `*[ Auth-Application-Id ]`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&self) -> rt::view::Members<'a, u32> {
-        rt::view::Members::new(
-            self.root,
-            self.first[7],
-            self.end,
-            self.count[2],
-            258,
-            0,
-            rt::view::value::<u32>,
-        )
+        self.raw.many_value::<u32>(7, 2, 258, 0)
     }
     /// `*[ Inband-Security-Id ]`: Inband-Security-Id (code 299), IETF RFC 6733 §6.10.
     #[inline]
     pub fn inband_security_id(&self) -> rt::view::Members<'a, u32> {
-        rt::view::Members::new(
-            self.root,
-            self.first[8],
-            self.end,
-            self.count[3],
-            299,
-            0,
-            rt::view::value::<u32>,
-        )
+        self.raw.many_value::<u32>(8, 3, 299, 0)
     }
     /// `*[ Acct-Application-Id ]`: Acct-Application-Id (code 259), IETF RFC 6733 §6.9.
     #[inline]
     pub fn acct_application_id(&self) -> rt::view::Members<'a, u32> {
-        rt::view::Members::new(
-            self.root,
-            self.first[9],
-            self.end,
-            self.count[4],
-            259,
-            0,
-            rt::view::value::<u32>,
-        )
+        self.raw.many_value::<u32>(9, 4, 259, 0)
     }
     /// `*[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
     #[inline]
     pub fn vendor_specific_application_id(
         &self,
     ) -> rt::view::Members<'a, VendorSpecificApplicationIdView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[10],
-            self.end,
-            self.count[5],
-            260,
-            0,
-            rt::view::read_group::<VendorSpecificApplicationIdView<'a>>,
-        )
+        self.raw.many_group::<VendorSpecificApplicationIdView<'a>>(10, 5, 260, 0)
     }
     /// `[ Firmware-Revision ]`: Firmware-Revision (code 267), IETF RFC 6733 §5.3.4.
     #[inline]
     pub fn firmware_revision(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[11], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(11)
     }
 }
 impl<'a> rt::view::Step<'a> for CapabilitiesExchangeRequestView<'a> {
@@ -5687,16 +5520,8 @@ impl std::fmt::Debug for CapabilitiesExchangeRequestView<'_> {
 #[derive(Clone, Copy)]
 pub struct CapabilitiesExchangeAnswerView<'a> {
     header: rt::Header,
-    root: &'a rt::bytes::Bytes,
-    /// The AVPs: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 15usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 6usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where each member first occurs.
+    raw: rt::view::Raw<'a, 15, 6>,
 }
 impl<'a> CapabilitiesExchangeAnswerView<'a> {
     /// Checks a message as decoding [`CapabilitiesExchangeAnswer`] does (and its Grouped members'
@@ -5719,12 +5544,7 @@ impl<'a> CapabilitiesExchangeAnswerView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let mut v = Self {
             header,
-            root,
-            start: rt::header::HEADER_LEN as u32,
-            end: root.len() as u32,
-            first: [rt::view::ABSENT; 15usize],
-            count: [0; 6usize],
-            extra: 0,
+            raw: rt::view::Raw::message(root),
         };
         v.fill_members(header.length as usize)?;
         Ok(v)
@@ -5734,19 +5554,8 @@ impl<'a> CapabilitiesExchangeAnswerView<'a> {
     /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
     #[inline(never)]
     fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut v.count,
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
+        let avps = self.raw.members();
+        let mut t = self.raw.index(rt::data::DecodeCx::default(), true);
         rt::view::index::<
             Self,
         >(avps, &mut t, CapabilitiesExchangeAnswer::REQUIRED, missing_at)
@@ -5757,153 +5566,96 @@ impl<'a> CapabilitiesExchangeAnswerView<'a> {
     }
     /// The whole message as received.
     pub fn as_bytes(&self) -> &'a rt::bytes::Bytes {
-        self.root
+        self.raw.root()
     }
     /// The owned struct (decoding the message again).
     pub fn to_struct(&self) -> Result<CapabilitiesExchangeAnswer, rt::DecodeError> {
-        <CapabilitiesExchangeAnswer as rt::typed::Command>::from_bytes(self.root.clone())
+        <CapabilitiesExchangeAnswer as rt::typed::Command>::from_bytes(
+            self.raw.root().clone(),
+        )
     }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `{ Result-Code }`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&self) -> u32 {
-        rt::view::one(self.root, self.first[0], self.end, rt::view::value::<u32>)
+        self.raw.one_value::<u32>(0)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        rt::view::one(self.root, self.first[1], self.end, rt::view::text)
+        self.raw.one_text(1)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        rt::view::one(self.root, self.first[2], self.end, rt::view::text)
+        self.raw.one_text(2)
     }
     /// `1*{ Host-IP-Address }`: Host-IP-Address (code 257), IETF RFC 6733 §5.3.5.
     #[inline]
     pub fn host_ip_address(&self) -> rt::view::Members<'a, rt::data::Address> {
-        rt::view::Members::new(
-            self.root,
-            self.first[3],
-            self.end,
-            self.count[0],
-            257,
-            0,
-            rt::view::value::<rt::data::Address>,
-        )
+        self.raw.many_value::<rt::data::Address>(3, 0, 257, 0)
     }
     /// `{ Vendor-Id }`: Vendor-Id (code 266), IETF RFC 6733 §5.3.3.
     #[inline]
     pub fn vendor_id(&self) -> u32 {
-        rt::view::one(self.root, self.first[4], self.end, rt::view::value::<u32>)
+        self.raw.one_value::<u32>(4)
     }
     /// `{ Product-Name }`: Product-Name (code 269), IETF RFC 6733 §5.3.7.
     #[inline]
     pub fn product_name(&self) -> &'a str {
-        rt::view::one(self.root, self.first[5], self.end, rt::view::text)
+        self.raw.one_text(5)
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[6], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(6)
     }
     /// `[ Error-Message ]`: Error-Message (code 281), IETF RFC 6733 §7.3.
     #[inline]
     pub fn error_message(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[7], self.end, rt::view::text)
+        self.raw.opt_text(7)
     }
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
     #[inline]
     pub fn failed_avp(&self) -> Option<FailedAvpView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[8],
-            self.end,
-            rt::view::read_group::<FailedAvpView<'a>>,
-        )
+        self.raw.opt_group::<FailedAvpView<'a>>(8)
     }
     /// `*[ Supported-Vendor-Id ]`: Supported-Vendor-Id (code 265), IETF RFC 6733 §5.3.6.
     #[inline]
     pub fn supported_vendor_id(&self) -> rt::view::Members<'a, u32> {
-        rt::view::Members::new(
-            self.root,
-            self.first[9],
-            self.end,
-            self.count[1],
-            265,
-            0,
-            rt::view::value::<u32>,
-        )
+        self.raw.many_value::<u32>(9, 1, 265, 0)
     }
     /// `*[ Auth-Application-Id ]`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&self) -> rt::view::Members<'a, u32> {
-        rt::view::Members::new(
-            self.root,
-            self.first[10],
-            self.end,
-            self.count[2],
-            258,
-            0,
-            rt::view::value::<u32>,
-        )
+        self.raw.many_value::<u32>(10, 2, 258, 0)
     }
     /// `*[ Inband-Security-Id ]`: Inband-Security-Id (code 299), IETF RFC 6733 §6.10.
     #[inline]
     pub fn inband_security_id(&self) -> rt::view::Members<'a, u32> {
-        rt::view::Members::new(
-            self.root,
-            self.first[11],
-            self.end,
-            self.count[3],
-            299,
-            0,
-            rt::view::value::<u32>,
-        )
+        self.raw.many_value::<u32>(11, 3, 299, 0)
     }
     /// `*[ Acct-Application-Id ]`: Acct-Application-Id (code 259), IETF RFC 6733 §6.9.
     #[inline]
     pub fn acct_application_id(&self) -> rt::view::Members<'a, u32> {
-        rt::view::Members::new(
-            self.root,
-            self.first[12],
-            self.end,
-            self.count[4],
-            259,
-            0,
-            rt::view::value::<u32>,
-        )
+        self.raw.many_value::<u32>(12, 4, 259, 0)
     }
     /// `*[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
     #[inline]
     pub fn vendor_specific_application_id(
         &self,
     ) -> rt::view::Members<'a, VendorSpecificApplicationIdView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[13],
-            self.end,
-            self.count[5],
-            260,
-            0,
-            rt::view::read_group::<VendorSpecificApplicationIdView<'a>>,
-        )
+        self.raw.many_group::<VendorSpecificApplicationIdView<'a>>(13, 5, 260, 0)
     }
     /// `[ Firmware-Revision ]`: Firmware-Revision (code 267), IETF RFC 6733 §5.3.4.
     #[inline]
     pub fn firmware_revision(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[14], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(14)
     }
 }
 impl<'a> rt::view::Step<'a> for CapabilitiesExchangeAnswerView<'a> {
@@ -5946,14 +5698,8 @@ impl std::fmt::Debug for CapabilitiesExchangeAnswerView<'_> {
 #[derive(Clone, Copy)]
 pub struct DisconnectPeerRequestView<'a> {
     header: rt::Header,
-    root: &'a rt::bytes::Bytes,
-    /// The AVPs: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 3usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where each member first occurs.
+    raw: rt::view::Raw<'a, 3, 0>,
 }
 impl<'a> DisconnectPeerRequestView<'a> {
     /// Checks a message as decoding [`DisconnectPeerRequest`] does (and its Grouped members'
@@ -5976,11 +5722,7 @@ impl<'a> DisconnectPeerRequestView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let mut v = Self {
             header,
-            root,
-            start: rt::header::HEADER_LEN as u32,
-            end: root.len() as u32,
-            first: [rt::view::ABSENT; 3usize],
-            extra: 0,
+            raw: rt::view::Raw::message(root),
         };
         v.fill_members(header.length as usize)?;
         Ok(v)
@@ -5990,19 +5732,8 @@ impl<'a> DisconnectPeerRequestView<'a> {
     /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
     #[inline(never)]
     fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut [],
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
+        let avps = self.raw.members();
+        let mut t = self.raw.index(rt::data::DecodeCx::default(), true);
         rt::view::index::<
             Self,
         >(avps, &mut t, DisconnectPeerRequest::REQUIRED, missing_at)
@@ -6013,43 +5744,34 @@ impl<'a> DisconnectPeerRequestView<'a> {
     }
     /// The whole message as received.
     pub fn as_bytes(&self) -> &'a rt::bytes::Bytes {
-        self.root
+        self.raw.root()
     }
     /// The owned struct (decoding the message again).
     pub fn to_struct(&self) -> Result<DisconnectPeerRequest, rt::DecodeError> {
-        <DisconnectPeerRequest as rt::typed::Command>::from_bytes(self.root.clone())
+        <DisconnectPeerRequest as rt::typed::Command>::from_bytes(
+            self.raw.root().clone(),
+        )
     }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
+        self.raw.one_text(0)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        rt::view::one(self.root, self.first[1], self.end, rt::view::text)
+        self.raw.one_text(1)
     }
     /// `{ Disconnect-Cause }`: Disconnect-Cause (code 273), IETF RFC 6733 §5.4.3.
     #[inline]
     pub fn disconnect_cause(&self) -> DisconnectCause {
-        rt::view::one(
-            self.root,
-            self.first[2],
-            self.end,
-            rt::view::enumerated::<DisconnectCause>,
-        )
+        self.raw.one_enum::<DisconnectCause>(2)
     }
 }
 impl<'a> rt::view::Step<'a> for DisconnectPeerRequestView<'a> {
@@ -6076,14 +5798,8 @@ impl std::fmt::Debug for DisconnectPeerRequestView<'_> {
 #[derive(Clone, Copy)]
 pub struct DisconnectPeerAnswerView<'a> {
     header: rt::Header,
-    root: &'a rt::bytes::Bytes,
-    /// The AVPs: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 5usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where each member first occurs.
+    raw: rt::view::Raw<'a, 5, 0>,
 }
 impl<'a> DisconnectPeerAnswerView<'a> {
     /// Checks a message as decoding [`DisconnectPeerAnswer`] does (and its Grouped members'
@@ -6106,11 +5822,7 @@ impl<'a> DisconnectPeerAnswerView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let mut v = Self {
             header,
-            root,
-            start: rt::header::HEADER_LEN as u32,
-            end: root.len() as u32,
-            first: [rt::view::ABSENT; 5usize],
-            extra: 0,
+            raw: rt::view::Raw::message(root),
         };
         v.fill_members(header.length as usize)?;
         Ok(v)
@@ -6120,19 +5832,8 @@ impl<'a> DisconnectPeerAnswerView<'a> {
     /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
     #[inline(never)]
     fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut [],
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
+        let avps = self.raw.members();
+        let mut t = self.raw.index(rt::data::DecodeCx::default(), true);
         rt::view::index::<Self>(avps, &mut t, DisconnectPeerAnswer::REQUIRED, missing_at)
     }
     /// The header as received.
@@ -6141,53 +5842,42 @@ impl<'a> DisconnectPeerAnswerView<'a> {
     }
     /// The whole message as received.
     pub fn as_bytes(&self) -> &'a rt::bytes::Bytes {
-        self.root
+        self.raw.root()
     }
     /// The owned struct (decoding the message again).
     pub fn to_struct(&self) -> Result<DisconnectPeerAnswer, rt::DecodeError> {
-        <DisconnectPeerAnswer as rt::typed::Command>::from_bytes(self.root.clone())
+        <DisconnectPeerAnswer as rt::typed::Command>::from_bytes(self.raw.root().clone())
     }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `{ Result-Code }`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&self) -> u32 {
-        rt::view::one(self.root, self.first[0], self.end, rt::view::value::<u32>)
+        self.raw.one_value::<u32>(0)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        rt::view::one(self.root, self.first[1], self.end, rt::view::text)
+        self.raw.one_text(1)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        rt::view::one(self.root, self.first[2], self.end, rt::view::text)
+        self.raw.one_text(2)
     }
     /// `[ Error-Message ]`: Error-Message (code 281), IETF RFC 6733 §7.3.
     #[inline]
     pub fn error_message(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[3], self.end, rt::view::text)
+        self.raw.opt_text(3)
     }
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
     #[inline]
     pub fn failed_avp(&self) -> Option<FailedAvpView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[4],
-            self.end,
-            rt::view::read_group::<FailedAvpView<'a>>,
-        )
+        self.raw.opt_group::<FailedAvpView<'a>>(4)
     }
 }
 impl<'a> rt::view::Step<'a> for DisconnectPeerAnswerView<'a> {
@@ -6216,14 +5906,8 @@ impl std::fmt::Debug for DisconnectPeerAnswerView<'_> {
 #[derive(Clone, Copy)]
 pub struct DeviceWatchdogRequestView<'a> {
     header: rt::Header,
-    root: &'a rt::bytes::Bytes,
-    /// The AVPs: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 3usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where each member first occurs.
+    raw: rt::view::Raw<'a, 3, 0>,
 }
 impl<'a> DeviceWatchdogRequestView<'a> {
     /// Checks a message as decoding [`DeviceWatchdogRequest`] does (and its Grouped members'
@@ -6246,11 +5930,7 @@ impl<'a> DeviceWatchdogRequestView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let mut v = Self {
             header,
-            root,
-            start: rt::header::HEADER_LEN as u32,
-            end: root.len() as u32,
-            first: [rt::view::ABSENT; 3usize],
-            extra: 0,
+            raw: rt::view::Raw::message(root),
         };
         v.fill_members(header.length as usize)?;
         Ok(v)
@@ -6260,19 +5940,8 @@ impl<'a> DeviceWatchdogRequestView<'a> {
     /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
     #[inline(never)]
     fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut [],
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
+        let avps = self.raw.members();
+        let mut t = self.raw.index(rt::data::DecodeCx::default(), true);
         rt::view::index::<
             Self,
         >(avps, &mut t, DeviceWatchdogRequest::REQUIRED, missing_at)
@@ -6283,38 +5952,34 @@ impl<'a> DeviceWatchdogRequestView<'a> {
     }
     /// The whole message as received.
     pub fn as_bytes(&self) -> &'a rt::bytes::Bytes {
-        self.root
+        self.raw.root()
     }
     /// The owned struct (decoding the message again).
     pub fn to_struct(&self) -> Result<DeviceWatchdogRequest, rt::DecodeError> {
-        <DeviceWatchdogRequest as rt::typed::Command>::from_bytes(self.root.clone())
+        <DeviceWatchdogRequest as rt::typed::Command>::from_bytes(
+            self.raw.root().clone(),
+        )
     }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
+        self.raw.one_text(0)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        rt::view::one(self.root, self.first[1], self.end, rt::view::text)
+        self.raw.one_text(1)
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[2], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(2)
     }
 }
 impl<'a> rt::view::Step<'a> for DeviceWatchdogRequestView<'a> {
@@ -6341,14 +6006,8 @@ impl std::fmt::Debug for DeviceWatchdogRequestView<'_> {
 #[derive(Clone, Copy)]
 pub struct DeviceWatchdogAnswerView<'a> {
     header: rt::Header,
-    root: &'a rt::bytes::Bytes,
-    /// The AVPs: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 6usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where each member first occurs.
+    raw: rt::view::Raw<'a, 6, 0>,
 }
 impl<'a> DeviceWatchdogAnswerView<'a> {
     /// Checks a message as decoding [`DeviceWatchdogAnswer`] does (and its Grouped members'
@@ -6371,11 +6030,7 @@ impl<'a> DeviceWatchdogAnswerView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let mut v = Self {
             header,
-            root,
-            start: rt::header::HEADER_LEN as u32,
-            end: root.len() as u32,
-            first: [rt::view::ABSENT; 6usize],
-            extra: 0,
+            raw: rt::view::Raw::message(root),
         };
         v.fill_members(header.length as usize)?;
         Ok(v)
@@ -6385,19 +6040,8 @@ impl<'a> DeviceWatchdogAnswerView<'a> {
     /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
     #[inline(never)]
     fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut [],
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
+        let avps = self.raw.members();
+        let mut t = self.raw.index(rt::data::DecodeCx::default(), true);
         rt::view::index::<Self>(avps, &mut t, DeviceWatchdogAnswer::REQUIRED, missing_at)
     }
     /// The header as received.
@@ -6406,58 +6050,47 @@ impl<'a> DeviceWatchdogAnswerView<'a> {
     }
     /// The whole message as received.
     pub fn as_bytes(&self) -> &'a rt::bytes::Bytes {
-        self.root
+        self.raw.root()
     }
     /// The owned struct (decoding the message again).
     pub fn to_struct(&self) -> Result<DeviceWatchdogAnswer, rt::DecodeError> {
-        <DeviceWatchdogAnswer as rt::typed::Command>::from_bytes(self.root.clone())
+        <DeviceWatchdogAnswer as rt::typed::Command>::from_bytes(self.raw.root().clone())
     }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `{ Result-Code }`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&self) -> u32 {
-        rt::view::one(self.root, self.first[0], self.end, rt::view::value::<u32>)
+        self.raw.one_value::<u32>(0)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        rt::view::one(self.root, self.first[1], self.end, rt::view::text)
+        self.raw.one_text(1)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        rt::view::one(self.root, self.first[2], self.end, rt::view::text)
+        self.raw.one_text(2)
     }
     /// `[ Error-Message ]`: Error-Message (code 281), IETF RFC 6733 §7.3.
     #[inline]
     pub fn error_message(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[3], self.end, rt::view::text)
+        self.raw.opt_text(3)
     }
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
     #[inline]
     pub fn failed_avp(&self) -> Option<FailedAvpView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[4],
-            self.end,
-            rt::view::read_group::<FailedAvpView<'a>>,
-        )
+        self.raw.opt_group::<FailedAvpView<'a>>(4)
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[5], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(5)
     }
 }
 impl<'a> rt::view::Step<'a> for DeviceWatchdogAnswerView<'a> {
@@ -6487,16 +6120,8 @@ impl std::fmt::Debug for DeviceWatchdogAnswerView<'_> {
 #[derive(Clone, Copy)]
 pub struct ReAuthRequestView<'a> {
     header: rt::Header,
-    root: &'a rt::bytes::Bytes,
-    /// The AVPs: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 11usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 2usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where each member first occurs.
+    raw: rt::view::Raw<'a, 11, 2>,
 }
 impl<'a> ReAuthRequestView<'a> {
     /// Checks a message as decoding [`ReAuthRequest`] does (and its Grouped members'
@@ -6519,12 +6144,7 @@ impl<'a> ReAuthRequestView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let mut v = Self {
             header,
-            root,
-            start: rt::header::HEADER_LEN as u32,
-            end: root.len() as u32,
-            first: [rt::view::ABSENT; 11usize],
-            count: [0; 2usize],
-            extra: 0,
+            raw: rt::view::Raw::message(root),
         };
         v.fill_members(header.length as usize)?;
         Ok(v)
@@ -6534,19 +6154,8 @@ impl<'a> ReAuthRequestView<'a> {
     /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
     #[inline(never)]
     fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut v.count,
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
+        let avps = self.raw.members();
+        let mut t = self.raw.index(rt::data::DecodeCx::default(), true);
         rt::view::index::<Self>(avps, &mut t, ReAuthRequest::REQUIRED, missing_at)
     }
     /// The header as received.
@@ -6555,99 +6164,72 @@ impl<'a> ReAuthRequestView<'a> {
     }
     /// The whole message as received.
     pub fn as_bytes(&self) -> &'a rt::bytes::Bytes {
-        self.root
+        self.raw.root()
     }
     /// The owned struct (decoding the message again).
     pub fn to_struct(&self) -> Result<ReAuthRequest, rt::DecodeError> {
-        <ReAuthRequest as rt::typed::Command>::from_bytes(self.root.clone())
+        <ReAuthRequest as rt::typed::Command>::from_bytes(self.raw.root().clone())
     }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
+        self.raw.one_text(0)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        rt::view::one(self.root, self.first[1], self.end, rt::view::text)
+        self.raw.one_text(1)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        rt::view::one(self.root, self.first[2], self.end, rt::view::text)
+        self.raw.one_text(2)
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&self) -> &'a str {
-        rt::view::one(self.root, self.first[3], self.end, rt::view::text)
+        self.raw.one_text(3)
     }
     /// `{ Destination-Host }`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&self) -> &'a str {
-        rt::view::one(self.root, self.first[4], self.end, rt::view::text)
+        self.raw.one_text(4)
     }
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&self) -> u32 {
-        rt::view::one(self.root, self.first[5], self.end, rt::view::value::<u32>)
+        self.raw.one_value::<u32>(5)
     }
     /// `{ Re-Auth-Request-Type }`: Re-Auth-Request-Type (code 285), IETF RFC 6733 §8.12.
     #[inline]
     pub fn re_auth_request_type(&self) -> ReAuthRequestType {
-        rt::view::one(
-            self.root,
-            self.first[6],
-            self.end,
-            rt::view::enumerated::<ReAuthRequestType>,
-        )
+        self.raw.one_enum::<ReAuthRequestType>(6)
     }
     /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
     pub fn user_name(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[7], self.end, rt::view::text)
+        self.raw.opt_text(7)
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[8], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(8)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, ProxyInfoView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[9],
-            self.end,
-            self.count[0],
-            284,
-            0,
-            rt::view::read_group::<ProxyInfoView<'a>>,
-        )
+        self.raw.many_group::<ProxyInfoView<'a>>(9, 0, 284, 0)
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
     #[inline]
     pub fn route_record(&self) -> rt::view::Members<'a, &'a str> {
-        rt::view::Members::new(
-            self.root,
-            self.first[10],
-            self.end,
-            self.count[1],
-            282,
-            0,
-            rt::view::text,
-        )
+        self.raw.many_text(10, 1, 282, 0)
     }
 }
 impl<'a> rt::view::Step<'a> for ReAuthRequestView<'a> {
@@ -6682,16 +6264,8 @@ impl std::fmt::Debug for ReAuthRequestView<'_> {
 #[derive(Clone, Copy)]
 pub struct ReAuthAnswerView<'a> {
     header: rt::Header,
-    root: &'a rt::bytes::Bytes,
-    /// The AVPs: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 13usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 2usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where each member first occurs.
+    raw: rt::view::Raw<'a, 13, 2>,
 }
 impl<'a> ReAuthAnswerView<'a> {
     /// Checks a message as decoding [`ReAuthAnswer`] does (and its Grouped members'
@@ -6714,12 +6288,7 @@ impl<'a> ReAuthAnswerView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let mut v = Self {
             header,
-            root,
-            start: rt::header::HEADER_LEN as u32,
-            end: root.len() as u32,
-            first: [rt::view::ABSENT; 13usize],
-            count: [0; 2usize],
-            extra: 0,
+            raw: rt::view::Raw::message(root),
         };
         v.fill_members(header.length as usize)?;
         Ok(v)
@@ -6729,19 +6298,8 @@ impl<'a> ReAuthAnswerView<'a> {
     /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
     #[inline(never)]
     fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut v.count,
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
+        let avps = self.raw.members();
+        let mut t = self.raw.index(rt::data::DecodeCx::default(), true);
         rt::view::index::<Self>(avps, &mut t, ReAuthAnswer::REQUIRED, missing_at)
     }
     /// The header as received.
@@ -6750,114 +6308,82 @@ impl<'a> ReAuthAnswerView<'a> {
     }
     /// The whole message as received.
     pub fn as_bytes(&self) -> &'a rt::bytes::Bytes {
-        self.root
+        self.raw.root()
     }
     /// The owned struct (decoding the message again).
     pub fn to_struct(&self) -> Result<ReAuthAnswer, rt::DecodeError> {
-        <ReAuthAnswer as rt::typed::Command>::from_bytes(self.root.clone())
+        <ReAuthAnswer as rt::typed::Command>::from_bytes(self.raw.root().clone())
     }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
+        self.raw.one_text(0)
     }
     /// `{ Result-Code }`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&self) -> u32 {
-        rt::view::one(self.root, self.first[1], self.end, rt::view::value::<u32>)
+        self.raw.one_value::<u32>(1)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        rt::view::one(self.root, self.first[2], self.end, rt::view::text)
+        self.raw.one_text(2)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        rt::view::one(self.root, self.first[3], self.end, rt::view::text)
+        self.raw.one_text(3)
     }
     /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
     pub fn user_name(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[4], self.end, rt::view::text)
+        self.raw.opt_text(4)
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[5], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(5)
     }
     /// `[ Error-Message ]`: Error-Message (code 281), IETF RFC 6733 §7.3.
     #[inline]
     pub fn error_message(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[6], self.end, rt::view::text)
+        self.raw.opt_text(6)
     }
     /// `[ Error-Reporting-Host ]`: Error-Reporting-Host (code 294), IETF RFC 6733 §7.4.
     #[inline]
     pub fn error_reporting_host(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[7], self.end, rt::view::text)
+        self.raw.opt_text(7)
     }
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
     #[inline]
     pub fn failed_avp(&self) -> Option<FailedAvpView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[8],
-            self.end,
-            rt::view::read_group::<FailedAvpView<'a>>,
-        )
+        self.raw.opt_group::<FailedAvpView<'a>>(8)
     }
     /// `*[ Redirect-Host ]`: Redirect-Host (code 292), IETF RFC 6733 §6.12.
     #[inline]
     pub fn redirect_host(&self) -> rt::view::Members<'a, rt::data::DiameterUri> {
-        rt::view::Members::new(
-            self.root,
-            self.first[9],
-            self.end,
-            self.count[0],
-            292,
-            0,
-            rt::view::value::<rt::data::DiameterUri>,
-        )
+        self.raw.many_value::<rt::data::DiameterUri>(9, 0, 292, 0)
     }
     /// `[ Redirect-Host-Usage ]`: Redirect-Host-Usage (code 261), IETF RFC 6733 §6.13.
     #[inline]
     pub fn redirect_host_usage(&self) -> Option<RedirectHostUsage> {
-        rt::view::opt(
-            self.root,
-            self.first[10],
-            self.end,
-            rt::view::enumerated::<RedirectHostUsage>,
-        )
+        self.raw.opt_enum::<RedirectHostUsage>(10)
     }
     /// `[ Redirect-Max-Cache-Time ]`: Redirect-Max-Cache-Time (code 262), IETF RFC 6733 §6.14.
     #[inline]
     pub fn redirect_max_cache_time(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[11], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(11)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, ProxyInfoView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[12],
-            self.end,
-            self.count[1],
-            284,
-            0,
-            rt::view::read_group::<ProxyInfoView<'a>>,
-        )
+        self.raw.many_group::<ProxyInfoView<'a>>(12, 1, 284, 0)
     }
 }
 impl<'a> rt::view::Step<'a> for ReAuthAnswerView<'a> {
@@ -6894,16 +6420,8 @@ impl std::fmt::Debug for ReAuthAnswerView<'_> {
 #[derive(Clone, Copy)]
 pub struct SessionTerminationRequestView<'a> {
     header: rt::Header,
-    root: &'a rt::bytes::Bytes,
-    /// The AVPs: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 12usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 3usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where each member first occurs.
+    raw: rt::view::Raw<'a, 12, 3>,
 }
 impl<'a> SessionTerminationRequestView<'a> {
     /// Checks a message as decoding [`SessionTerminationRequest`] does (and its Grouped members'
@@ -6926,12 +6444,7 @@ impl<'a> SessionTerminationRequestView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let mut v = Self {
             header,
-            root,
-            start: rt::header::HEADER_LEN as u32,
-            end: root.len() as u32,
-            first: [rt::view::ABSENT; 12usize],
-            count: [0; 3usize],
-            extra: 0,
+            raw: rt::view::Raw::message(root),
         };
         v.fill_members(header.length as usize)?;
         Ok(v)
@@ -6941,19 +6454,8 @@ impl<'a> SessionTerminationRequestView<'a> {
     /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
     #[inline(never)]
     fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut v.count,
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
+        let avps = self.raw.members();
+        let mut t = self.raw.index(rt::data::DecodeCx::default(), true);
         rt::view::index::<
             Self,
         >(avps, &mut t, SessionTerminationRequest::REQUIRED, missing_at)
@@ -6964,112 +6466,79 @@ impl<'a> SessionTerminationRequestView<'a> {
     }
     /// The whole message as received.
     pub fn as_bytes(&self) -> &'a rt::bytes::Bytes {
-        self.root
+        self.raw.root()
     }
     /// The owned struct (decoding the message again).
     pub fn to_struct(&self) -> Result<SessionTerminationRequest, rt::DecodeError> {
-        <SessionTerminationRequest as rt::typed::Command>::from_bytes(self.root.clone())
+        <SessionTerminationRequest as rt::typed::Command>::from_bytes(
+            self.raw.root().clone(),
+        )
     }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
+        self.raw.one_text(0)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        rt::view::one(self.root, self.first[1], self.end, rt::view::text)
+        self.raw.one_text(1)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        rt::view::one(self.root, self.first[2], self.end, rt::view::text)
+        self.raw.one_text(2)
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&self) -> &'a str {
-        rt::view::one(self.root, self.first[3], self.end, rt::view::text)
+        self.raw.one_text(3)
     }
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&self) -> u32 {
-        rt::view::one(self.root, self.first[4], self.end, rt::view::value::<u32>)
+        self.raw.one_value::<u32>(4)
     }
     /// `{ Termination-Cause }`: Termination-Cause (code 295), IETF RFC 6733 §8.15.
     #[inline]
     pub fn termination_cause(&self) -> TerminationCause {
-        rt::view::one(
-            self.root,
-            self.first[5],
-            self.end,
-            rt::view::enumerated::<TerminationCause>,
-        )
+        self.raw.one_enum::<TerminationCause>(5)
     }
     /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
     pub fn user_name(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[6], self.end, rt::view::text)
+        self.raw.opt_text(6)
     }
     /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[7], self.end, rt::view::text)
+        self.raw.opt_text(7)
     }
     /// `*[ Class ]`: Class (code 25), IETF RFC 6733 §8.20.
     #[inline]
     pub fn class(&self) -> rt::view::Members<'a, &'a [u8]> {
-        rt::view::Members::new(
-            self.root,
-            self.first[8],
-            self.end,
-            self.count[0],
-            25,
-            0,
-            rt::view::octets,
-        )
+        self.raw.many_octets(8, 0, 25, 0)
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[9], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(9)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, ProxyInfoView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[10],
-            self.end,
-            self.count[1],
-            284,
-            0,
-            rt::view::read_group::<ProxyInfoView<'a>>,
-        )
+        self.raw.many_group::<ProxyInfoView<'a>>(10, 1, 284, 0)
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
     #[inline]
     pub fn route_record(&self) -> rt::view::Members<'a, &'a str> {
-        rt::view::Members::new(
-            self.root,
-            self.first[11],
-            self.end,
-            self.count[2],
-            282,
-            0,
-            rt::view::text,
-        )
+        self.raw.many_text(11, 2, 282, 0)
     }
 }
 impl<'a> rt::view::Step<'a> for SessionTerminationRequestView<'a> {
@@ -7105,16 +6574,8 @@ impl std::fmt::Debug for SessionTerminationRequestView<'_> {
 #[derive(Clone, Copy)]
 pub struct SessionTerminationAnswerView<'a> {
     header: rt::Header,
-    root: &'a rt::bytes::Bytes,
-    /// The AVPs: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 14usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 3usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where each member first occurs.
+    raw: rt::view::Raw<'a, 14, 3>,
 }
 impl<'a> SessionTerminationAnswerView<'a> {
     /// Checks a message as decoding [`SessionTerminationAnswer`] does (and its Grouped members'
@@ -7137,12 +6598,7 @@ impl<'a> SessionTerminationAnswerView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let mut v = Self {
             header,
-            root,
-            start: rt::header::HEADER_LEN as u32,
-            end: root.len() as u32,
-            first: [rt::view::ABSENT; 14usize],
-            count: [0; 3usize],
-            extra: 0,
+            raw: rt::view::Raw::message(root),
         };
         v.fill_members(header.length as usize)?;
         Ok(v)
@@ -7152,19 +6608,8 @@ impl<'a> SessionTerminationAnswerView<'a> {
     /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
     #[inline(never)]
     fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut v.count,
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
+        let avps = self.raw.members();
+        let mut t = self.raw.index(rt::data::DecodeCx::default(), true);
         rt::view::index::<
             Self,
         >(avps, &mut t, SessionTerminationAnswer::REQUIRED, missing_at)
@@ -7175,127 +6620,89 @@ impl<'a> SessionTerminationAnswerView<'a> {
     }
     /// The whole message as received.
     pub fn as_bytes(&self) -> &'a rt::bytes::Bytes {
-        self.root
+        self.raw.root()
     }
     /// The owned struct (decoding the message again).
     pub fn to_struct(&self) -> Result<SessionTerminationAnswer, rt::DecodeError> {
-        <SessionTerminationAnswer as rt::typed::Command>::from_bytes(self.root.clone())
+        <SessionTerminationAnswer as rt::typed::Command>::from_bytes(
+            self.raw.root().clone(),
+        )
     }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
+        self.raw.one_text(0)
     }
     /// `{ Result-Code }`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&self) -> u32 {
-        rt::view::one(self.root, self.first[1], self.end, rt::view::value::<u32>)
+        self.raw.one_value::<u32>(1)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        rt::view::one(self.root, self.first[2], self.end, rt::view::text)
+        self.raw.one_text(2)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        rt::view::one(self.root, self.first[3], self.end, rt::view::text)
+        self.raw.one_text(3)
     }
     /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
     pub fn user_name(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[4], self.end, rt::view::text)
+        self.raw.opt_text(4)
     }
     /// `*[ Class ]`: Class (code 25), IETF RFC 6733 §8.20.
     #[inline]
     pub fn class(&self) -> rt::view::Members<'a, &'a [u8]> {
-        rt::view::Members::new(
-            self.root,
-            self.first[5],
-            self.end,
-            self.count[0],
-            25,
-            0,
-            rt::view::octets,
-        )
+        self.raw.many_octets(5, 0, 25, 0)
     }
     /// `[ Error-Message ]`: Error-Message (code 281), IETF RFC 6733 §7.3.
     #[inline]
     pub fn error_message(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[6], self.end, rt::view::text)
+        self.raw.opt_text(6)
     }
     /// `[ Error-Reporting-Host ]`: Error-Reporting-Host (code 294), IETF RFC 6733 §7.4.
     #[inline]
     pub fn error_reporting_host(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[7], self.end, rt::view::text)
+        self.raw.opt_text(7)
     }
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
     #[inline]
     pub fn failed_avp(&self) -> Option<FailedAvpView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[8],
-            self.end,
-            rt::view::read_group::<FailedAvpView<'a>>,
-        )
+        self.raw.opt_group::<FailedAvpView<'a>>(8)
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[9], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(9)
     }
     /// `*[ Redirect-Host ]`: Redirect-Host (code 292), IETF RFC 6733 §6.12.
     #[inline]
     pub fn redirect_host(&self) -> rt::view::Members<'a, rt::data::DiameterUri> {
-        rt::view::Members::new(
-            self.root,
-            self.first[10],
-            self.end,
-            self.count[1],
-            292,
-            0,
-            rt::view::value::<rt::data::DiameterUri>,
-        )
+        self.raw.many_value::<rt::data::DiameterUri>(10, 1, 292, 0)
     }
     /// `[ Redirect-Host-Usage ]`: Redirect-Host-Usage (code 261), IETF RFC 6733 §6.13.
     #[inline]
     pub fn redirect_host_usage(&self) -> Option<RedirectHostUsage> {
-        rt::view::opt(
-            self.root,
-            self.first[11],
-            self.end,
-            rt::view::enumerated::<RedirectHostUsage>,
-        )
+        self.raw.opt_enum::<RedirectHostUsage>(11)
     }
     /// `[ Redirect-Max-Cache-Time ]`: Redirect-Max-Cache-Time (code 262), IETF RFC 6733 §6.14.
     #[inline]
     pub fn redirect_max_cache_time(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[12], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(12)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, ProxyInfoView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[13],
-            self.end,
-            self.count[2],
-            284,
-            0,
-            rt::view::read_group::<ProxyInfoView<'a>>,
-        )
+        self.raw.many_group::<ProxyInfoView<'a>>(13, 2, 284, 0)
     }
 }
 impl<'a> rt::view::Step<'a> for SessionTerminationAnswerView<'a> {
@@ -7333,16 +6740,8 @@ impl std::fmt::Debug for SessionTerminationAnswerView<'_> {
 #[derive(Clone, Copy)]
 pub struct AbortSessionRequestView<'a> {
     header: rt::Header,
-    root: &'a rt::bytes::Bytes,
-    /// The AVPs: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 10usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 2usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where each member first occurs.
+    raw: rt::view::Raw<'a, 10, 2>,
 }
 impl<'a> AbortSessionRequestView<'a> {
     /// Checks a message as decoding [`AbortSessionRequest`] does (and its Grouped members'
@@ -7365,12 +6764,7 @@ impl<'a> AbortSessionRequestView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let mut v = Self {
             header,
-            root,
-            start: rt::header::HEADER_LEN as u32,
-            end: root.len() as u32,
-            first: [rt::view::ABSENT; 10usize],
-            count: [0; 2usize],
-            extra: 0,
+            raw: rt::view::Raw::message(root),
         };
         v.fill_members(header.length as usize)?;
         Ok(v)
@@ -7380,19 +6774,8 @@ impl<'a> AbortSessionRequestView<'a> {
     /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
     #[inline(never)]
     fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut v.count,
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
+        let avps = self.raw.members();
+        let mut t = self.raw.index(rt::data::DecodeCx::default(), true);
         rt::view::index::<Self>(avps, &mut t, AbortSessionRequest::REQUIRED, missing_at)
     }
     /// The header as received.
@@ -7401,89 +6784,67 @@ impl<'a> AbortSessionRequestView<'a> {
     }
     /// The whole message as received.
     pub fn as_bytes(&self) -> &'a rt::bytes::Bytes {
-        self.root
+        self.raw.root()
     }
     /// The owned struct (decoding the message again).
     pub fn to_struct(&self) -> Result<AbortSessionRequest, rt::DecodeError> {
-        <AbortSessionRequest as rt::typed::Command>::from_bytes(self.root.clone())
+        <AbortSessionRequest as rt::typed::Command>::from_bytes(self.raw.root().clone())
     }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
+        self.raw.one_text(0)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        rt::view::one(self.root, self.first[1], self.end, rt::view::text)
+        self.raw.one_text(1)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        rt::view::one(self.root, self.first[2], self.end, rt::view::text)
+        self.raw.one_text(2)
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&self) -> &'a str {
-        rt::view::one(self.root, self.first[3], self.end, rt::view::text)
+        self.raw.one_text(3)
     }
     /// `{ Destination-Host }`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&self) -> &'a str {
-        rt::view::one(self.root, self.first[4], self.end, rt::view::text)
+        self.raw.one_text(4)
     }
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&self) -> u32 {
-        rt::view::one(self.root, self.first[5], self.end, rt::view::value::<u32>)
+        self.raw.one_value::<u32>(5)
     }
     /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
     pub fn user_name(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[6], self.end, rt::view::text)
+        self.raw.opt_text(6)
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[7], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(7)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, ProxyInfoView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[8],
-            self.end,
-            self.count[0],
-            284,
-            0,
-            rt::view::read_group::<ProxyInfoView<'a>>,
-        )
+        self.raw.many_group::<ProxyInfoView<'a>>(8, 0, 284, 0)
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
     #[inline]
     pub fn route_record(&self) -> rt::view::Members<'a, &'a str> {
-        rt::view::Members::new(
-            self.root,
-            self.first[9],
-            self.end,
-            self.count[1],
-            282,
-            0,
-            rt::view::text,
-        )
+        self.raw.many_text(9, 1, 282, 0)
     }
 }
 impl<'a> rt::view::Step<'a> for AbortSessionRequestView<'a> {
@@ -7517,16 +6878,8 @@ impl std::fmt::Debug for AbortSessionRequestView<'_> {
 #[derive(Clone, Copy)]
 pub struct AbortSessionAnswerView<'a> {
     header: rt::Header,
-    root: &'a rt::bytes::Bytes,
-    /// The AVPs: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 13usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 2usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where each member first occurs.
+    raw: rt::view::Raw<'a, 13, 2>,
 }
 impl<'a> AbortSessionAnswerView<'a> {
     /// Checks a message as decoding [`AbortSessionAnswer`] does (and its Grouped members'
@@ -7549,12 +6902,7 @@ impl<'a> AbortSessionAnswerView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let mut v = Self {
             header,
-            root,
-            start: rt::header::HEADER_LEN as u32,
-            end: root.len() as u32,
-            first: [rt::view::ABSENT; 13usize],
-            count: [0; 2usize],
-            extra: 0,
+            raw: rt::view::Raw::message(root),
         };
         v.fill_members(header.length as usize)?;
         Ok(v)
@@ -7564,19 +6912,8 @@ impl<'a> AbortSessionAnswerView<'a> {
     /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
     #[inline(never)]
     fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut v.count,
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
+        let avps = self.raw.members();
+        let mut t = self.raw.index(rt::data::DecodeCx::default(), true);
         rt::view::index::<Self>(avps, &mut t, AbortSessionAnswer::REQUIRED, missing_at)
     }
     /// The header as received.
@@ -7585,114 +6922,82 @@ impl<'a> AbortSessionAnswerView<'a> {
     }
     /// The whole message as received.
     pub fn as_bytes(&self) -> &'a rt::bytes::Bytes {
-        self.root
+        self.raw.root()
     }
     /// The owned struct (decoding the message again).
     pub fn to_struct(&self) -> Result<AbortSessionAnswer, rt::DecodeError> {
-        <AbortSessionAnswer as rt::typed::Command>::from_bytes(self.root.clone())
+        <AbortSessionAnswer as rt::typed::Command>::from_bytes(self.raw.root().clone())
     }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
+        self.raw.one_text(0)
     }
     /// `{ Result-Code }`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&self) -> u32 {
-        rt::view::one(self.root, self.first[1], self.end, rt::view::value::<u32>)
+        self.raw.one_value::<u32>(1)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        rt::view::one(self.root, self.first[2], self.end, rt::view::text)
+        self.raw.one_text(2)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        rt::view::one(self.root, self.first[3], self.end, rt::view::text)
+        self.raw.one_text(3)
     }
     /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
     pub fn user_name(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[4], self.end, rt::view::text)
+        self.raw.opt_text(4)
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[5], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(5)
     }
     /// `[ Error-Message ]`: Error-Message (code 281), IETF RFC 6733 §7.3.
     #[inline]
     pub fn error_message(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[6], self.end, rt::view::text)
+        self.raw.opt_text(6)
     }
     /// `[ Error-Reporting-Host ]`: Error-Reporting-Host (code 294), IETF RFC 6733 §7.4.
     #[inline]
     pub fn error_reporting_host(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[7], self.end, rt::view::text)
+        self.raw.opt_text(7)
     }
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
     #[inline]
     pub fn failed_avp(&self) -> Option<FailedAvpView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[8],
-            self.end,
-            rt::view::read_group::<FailedAvpView<'a>>,
-        )
+        self.raw.opt_group::<FailedAvpView<'a>>(8)
     }
     /// `*[ Redirect-Host ]`: Redirect-Host (code 292), IETF RFC 6733 §6.12.
     #[inline]
     pub fn redirect_host(&self) -> rt::view::Members<'a, rt::data::DiameterUri> {
-        rt::view::Members::new(
-            self.root,
-            self.first[9],
-            self.end,
-            self.count[0],
-            292,
-            0,
-            rt::view::value::<rt::data::DiameterUri>,
-        )
+        self.raw.many_value::<rt::data::DiameterUri>(9, 0, 292, 0)
     }
     /// `[ Redirect-Host-Usage ]`: Redirect-Host-Usage (code 261), IETF RFC 6733 §6.13.
     #[inline]
     pub fn redirect_host_usage(&self) -> Option<RedirectHostUsage> {
-        rt::view::opt(
-            self.root,
-            self.first[10],
-            self.end,
-            rt::view::enumerated::<RedirectHostUsage>,
-        )
+        self.raw.opt_enum::<RedirectHostUsage>(10)
     }
     /// `[ Redirect-Max-Cache-Time ]`: Redirect-Max-Cache-Time (code 262), IETF RFC 6733 §6.14.
     #[inline]
     pub fn redirect_max_cache_time(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[11], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(11)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, ProxyInfoView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[12],
-            self.end,
-            self.count[1],
-            284,
-            0,
-            rt::view::read_group::<ProxyInfoView<'a>>,
-        )
+        self.raw.many_group::<ProxyInfoView<'a>>(12, 1, 284, 0)
     }
 }
 impl<'a> rt::view::Step<'a> for AbortSessionAnswerView<'a> {
@@ -7729,16 +7034,8 @@ impl std::fmt::Debug for AbortSessionAnswerView<'_> {
 #[derive(Clone, Copy)]
 pub struct AccountingRequestView<'a> {
     header: rt::Header,
-    root: &'a rt::bytes::Bytes,
-    /// The AVPs: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 19usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 2usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where each member first occurs.
+    raw: rt::view::Raw<'a, 19, 2>,
 }
 impl<'a> AccountingRequestView<'a> {
     /// Checks a message as decoding [`AccountingRequest`] does (and its Grouped members'
@@ -7761,12 +7058,7 @@ impl<'a> AccountingRequestView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let mut v = Self {
             header,
-            root,
-            start: rt::header::HEADER_LEN as u32,
-            end: root.len() as u32,
-            first: [rt::view::ABSENT; 19usize],
-            count: [0; 2usize],
-            extra: 0,
+            raw: rt::view::Raw::message(root),
         };
         v.fill_members(header.length as usize)?;
         Ok(v)
@@ -7776,19 +7068,8 @@ impl<'a> AccountingRequestView<'a> {
     /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
     #[inline(never)]
     fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut v.count,
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
+        let avps = self.raw.members();
+        let mut t = self.raw.index(rt::data::DecodeCx::default(), true);
         rt::view::index::<Self>(avps, &mut t, AccountingRequest::REQUIRED, missing_at)
     }
     /// The header as received.
@@ -7797,156 +7078,114 @@ impl<'a> AccountingRequestView<'a> {
     }
     /// The whole message as received.
     pub fn as_bytes(&self) -> &'a rt::bytes::Bytes {
-        self.root
+        self.raw.root()
     }
     /// The owned struct (decoding the message again).
     pub fn to_struct(&self) -> Result<AccountingRequest, rt::DecodeError> {
-        <AccountingRequest as rt::typed::Command>::from_bytes(self.root.clone())
+        <AccountingRequest as rt::typed::Command>::from_bytes(self.raw.root().clone())
     }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
+        self.raw.one_text(0)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        rt::view::one(self.root, self.first[1], self.end, rt::view::text)
+        self.raw.one_text(1)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        rt::view::one(self.root, self.first[2], self.end, rt::view::text)
+        self.raw.one_text(2)
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&self) -> &'a str {
-        rt::view::one(self.root, self.first[3], self.end, rt::view::text)
+        self.raw.one_text(3)
     }
     /// `{ Accounting-Record-Type }`: Accounting-Record-Type (code 480), IETF RFC 6733 §9.8.1.
     #[inline]
     pub fn accounting_record_type(&self) -> AccountingRecordType {
-        rt::view::one(
-            self.root,
-            self.first[4],
-            self.end,
-            rt::view::enumerated::<AccountingRecordType>,
-        )
+        self.raw.one_enum::<AccountingRecordType>(4)
     }
     /// `{ Accounting-Record-Number }`: Accounting-Record-Number (code 485), IETF RFC 6733 §9.8.3.
     #[inline]
     pub fn accounting_record_number(&self) -> u32 {
-        rt::view::one(self.root, self.first[5], self.end, rt::view::value::<u32>)
+        self.raw.one_value::<u32>(5)
     }
     /// `[ Acct-Application-Id ]`: Acct-Application-Id (code 259), IETF RFC 6733 §6.9.
     #[inline]
     pub fn acct_application_id(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[6], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(6)
     }
     /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
     #[inline]
     pub fn vendor_specific_application_id(
         &self,
     ) -> Option<VendorSpecificApplicationIdView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[7],
-            self.end,
-            rt::view::read_group::<VendorSpecificApplicationIdView<'a>>,
-        )
+        self.raw.opt_group::<VendorSpecificApplicationIdView<'a>>(7)
     }
     /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
     pub fn user_name(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[8], self.end, rt::view::text)
+        self.raw.opt_text(8)
     }
     /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[9], self.end, rt::view::text)
+        self.raw.opt_text(9)
     }
     /// `[ Accounting-Sub-Session-Id ]`: Accounting-Sub-Session-Id (code 287), IETF RFC 6733 §9.8.6.
     #[inline]
     pub fn accounting_sub_session_id(&self) -> Option<u64> {
-        rt::view::opt(self.root, self.first[10], self.end, rt::view::value::<u64>)
+        self.raw.opt_value::<u64>(10)
     }
     /// `[ Acct-Session-Id ]`: Acct-Session-Id (code 44), IETF RFC 6733 §9.8.4.
     #[inline]
     pub fn acct_session_id(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[11], self.end, rt::view::octets)
+        self.raw.opt_octets(11)
     }
     /// `[ Acct-Multi-Session-Id ]`: Acct-Multi-Session-Id (code 50), IETF RFC 6733 §9.8.5.
     #[inline]
     pub fn acct_multi_session_id(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[12], self.end, rt::view::text)
+        self.raw.opt_text(12)
     }
     /// `[ Acct-Interim-Interval ]`: Acct-Interim-Interval (code 85), IETF RFC 6733 §9.8.2.
     #[inline]
     pub fn acct_interim_interval(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[13], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(13)
     }
     /// `[ Accounting-Realtime-Required ]`: Accounting-Realtime-Required (code 483), IETF RFC 6733 §9.8.7.
     #[inline]
     pub fn accounting_realtime_required(&self) -> Option<AccountingRealtimeRequired> {
-        rt::view::opt(
-            self.root,
-            self.first[14],
-            self.end,
-            rt::view::enumerated::<AccountingRealtimeRequired>,
-        )
+        self.raw.opt_enum::<AccountingRealtimeRequired>(14)
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[15], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(15)
     }
     /// `[ Event-Timestamp ]`: Event-Timestamp (code 55), IETF RFC 6733 §8.21.
     #[inline]
     pub fn event_timestamp(&self) -> Option<rt::data::Time> {
-        rt::view::opt(
-            self.root,
-            self.first[16],
-            self.end,
-            rt::view::value::<rt::data::Time>,
-        )
+        self.raw.opt_value::<rt::data::Time>(16)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, ProxyInfoView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[17],
-            self.end,
-            self.count[0],
-            284,
-            0,
-            rt::view::read_group::<ProxyInfoView<'a>>,
-        )
+        self.raw.many_group::<ProxyInfoView<'a>>(17, 0, 284, 0)
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
     #[inline]
     pub fn route_record(&self) -> rt::view::Members<'a, &'a str> {
-        rt::view::Members::new(
-            self.root,
-            self.first[18],
-            self.end,
-            self.count[1],
-            282,
-            0,
-            rt::view::text,
-        )
+        self.raw.many_text(18, 1, 282, 0)
     }
 }
 impl<'a> rt::view::Step<'a> for AccountingRequestView<'a> {
@@ -7991,16 +7230,8 @@ impl std::fmt::Debug for AccountingRequestView<'_> {
 #[derive(Clone, Copy)]
 pub struct AccountingAnswerView<'a> {
     header: rt::Header,
-    root: &'a rt::bytes::Bytes,
-    /// The AVPs: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 20usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 1usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where each member first occurs.
+    raw: rt::view::Raw<'a, 20, 1>,
 }
 impl<'a> AccountingAnswerView<'a> {
     /// Checks a message as decoding [`AccountingAnswer`] does (and its Grouped members'
@@ -8023,12 +7254,7 @@ impl<'a> AccountingAnswerView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let mut v = Self {
             header,
-            root,
-            start: rt::header::HEADER_LEN as u32,
-            end: root.len() as u32,
-            first: [rt::view::ABSENT; 20usize],
-            count: [0; 1usize],
-            extra: 0,
+            raw: rt::view::Raw::message(root),
         };
         v.fill_members(header.length as usize)?;
         Ok(v)
@@ -8038,19 +7264,8 @@ impl<'a> AccountingAnswerView<'a> {
     /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
     #[inline(never)]
     fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut v.count,
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
+        let avps = self.raw.members();
+        let mut t = self.raw.index(rt::data::DecodeCx::default(), true);
         rt::view::index::<Self>(avps, &mut t, AccountingAnswer::REQUIRED, missing_at)
     }
     /// The header as received.
@@ -8059,158 +7274,119 @@ impl<'a> AccountingAnswerView<'a> {
     }
     /// The whole message as received.
     pub fn as_bytes(&self) -> &'a rt::bytes::Bytes {
-        self.root
+        self.raw.root()
     }
     /// The owned struct (decoding the message again).
     pub fn to_struct(&self) -> Result<AccountingAnswer, rt::DecodeError> {
-        <AccountingAnswer as rt::typed::Command>::from_bytes(self.root.clone())
+        <AccountingAnswer as rt::typed::Command>::from_bytes(self.raw.root().clone())
     }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
+        self.raw.one_text(0)
     }
     /// `{ Result-Code }`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&self) -> u32 {
-        rt::view::one(self.root, self.first[1], self.end, rt::view::value::<u32>)
+        self.raw.one_value::<u32>(1)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        rt::view::one(self.root, self.first[2], self.end, rt::view::text)
+        self.raw.one_text(2)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        rt::view::one(self.root, self.first[3], self.end, rt::view::text)
+        self.raw.one_text(3)
     }
     /// `{ Accounting-Record-Type }`: Accounting-Record-Type (code 480), IETF RFC 6733 §9.8.1.
     #[inline]
     pub fn accounting_record_type(&self) -> AccountingRecordType {
-        rt::view::one(
-            self.root,
-            self.first[4],
-            self.end,
-            rt::view::enumerated::<AccountingRecordType>,
-        )
+        self.raw.one_enum::<AccountingRecordType>(4)
     }
     /// `{ Accounting-Record-Number }`: Accounting-Record-Number (code 485), IETF RFC 6733 §9.8.3.
     #[inline]
     pub fn accounting_record_number(&self) -> u32 {
-        rt::view::one(self.root, self.first[5], self.end, rt::view::value::<u32>)
+        self.raw.one_value::<u32>(5)
     }
     /// `[ Acct-Application-Id ]`: Acct-Application-Id (code 259), IETF RFC 6733 §6.9.
     #[inline]
     pub fn acct_application_id(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[6], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(6)
     }
     /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
     #[inline]
     pub fn vendor_specific_application_id(
         &self,
     ) -> Option<VendorSpecificApplicationIdView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[7],
-            self.end,
-            rt::view::read_group::<VendorSpecificApplicationIdView<'a>>,
-        )
+        self.raw.opt_group::<VendorSpecificApplicationIdView<'a>>(7)
     }
     /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
     pub fn user_name(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[8], self.end, rt::view::text)
+        self.raw.opt_text(8)
     }
     /// `[ Accounting-Sub-Session-Id ]`: Accounting-Sub-Session-Id (code 287), IETF RFC 6733 §9.8.6.
     #[inline]
     pub fn accounting_sub_session_id(&self) -> Option<u64> {
-        rt::view::opt(self.root, self.first[9], self.end, rt::view::value::<u64>)
+        self.raw.opt_value::<u64>(9)
     }
     /// `[ Acct-Session-Id ]`: Acct-Session-Id (code 44), IETF RFC 6733 §9.8.4.
     #[inline]
     pub fn acct_session_id(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[10], self.end, rt::view::octets)
+        self.raw.opt_octets(10)
     }
     /// `[ Acct-Multi-Session-Id ]`: Acct-Multi-Session-Id (code 50), IETF RFC 6733 §9.8.5.
     #[inline]
     pub fn acct_multi_session_id(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[11], self.end, rt::view::text)
+        self.raw.opt_text(11)
     }
     /// `[ Error-Message ]`: Error-Message (code 281), IETF RFC 6733 §7.3.
     #[inline]
     pub fn error_message(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[12], self.end, rt::view::text)
+        self.raw.opt_text(12)
     }
     /// `[ Error-Reporting-Host ]`: Error-Reporting-Host (code 294), IETF RFC 6733 §7.4.
     #[inline]
     pub fn error_reporting_host(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[13], self.end, rt::view::text)
+        self.raw.opt_text(13)
     }
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
     #[inline]
     pub fn failed_avp(&self) -> Option<FailedAvpView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[14],
-            self.end,
-            rt::view::read_group::<FailedAvpView<'a>>,
-        )
+        self.raw.opt_group::<FailedAvpView<'a>>(14)
     }
     /// `[ Acct-Interim-Interval ]`: Acct-Interim-Interval (code 85), IETF RFC 6733 §9.8.2.
     #[inline]
     pub fn acct_interim_interval(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[15], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(15)
     }
     /// `[ Accounting-Realtime-Required ]`: Accounting-Realtime-Required (code 483), IETF RFC 6733 §9.8.7.
     #[inline]
     pub fn accounting_realtime_required(&self) -> Option<AccountingRealtimeRequired> {
-        rt::view::opt(
-            self.root,
-            self.first[16],
-            self.end,
-            rt::view::enumerated::<AccountingRealtimeRequired>,
-        )
+        self.raw.opt_enum::<AccountingRealtimeRequired>(16)
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[17], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(17)
     }
     /// `[ Event-Timestamp ]`: Event-Timestamp (code 55), IETF RFC 6733 §8.21.
     #[inline]
     pub fn event_timestamp(&self) -> Option<rt::data::Time> {
-        rt::view::opt(
-            self.root,
-            self.first[18],
-            self.end,
-            rt::view::value::<rt::data::Time>,
-        )
+        self.raw.opt_value::<rt::data::Time>(18)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, ProxyInfoView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[19],
-            self.end,
-            self.count[0],
-            284,
-            0,
-            rt::view::read_group::<ProxyInfoView<'a>>,
-        )
+        self.raw.many_group::<ProxyInfoView<'a>>(19, 0, 284, 0)
     }
 }
 impl<'a> rt::view::Step<'a> for AccountingAnswerView<'a> {

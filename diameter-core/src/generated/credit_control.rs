@@ -5463,16 +5463,8 @@ impl rt::typed::RequestCommand for CreditControlRequest {
 /// A checked, zero-copy view of a received Cost-Information (IETF RFC 8506 §8.7; see [`CostInformation`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct CostInformationView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 3usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 3, 0>,
 }
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl<'a> CostInformationView<'a> {
@@ -5492,7 +5484,7 @@ impl<'a> CostInformationView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<CostInformation, rt::DecodeError> {
@@ -5505,33 +5497,22 @@ impl<'a> CostInformationView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `{ Unit-Value }`: Unit-Value (code 445), IETF RFC 8506 §8.8.
     #[inline]
     pub fn unit_value(&self) -> UnitValueView<'a> {
-        rt::view::one(
-            self.root,
-            self.first[0],
-            self.end,
-            rt::view::read_group::<UnitValueView<'a>>,
-        )
+        self.raw.one_group::<UnitValueView<'a>>(0)
     }
     /// `{ Currency-Code }`: Currency-Code (code 425), IETF RFC 8506 §8.11.
     #[inline]
     pub fn currency_code(&self) -> u32 {
-        rt::view::one(self.root, self.first[1], self.end, rt::view::value::<u32>)
+        self.raw.one_value::<u32>(1)
     }
     /// `[ Cost-Unit ]`: Cost-Unit (code 424), IETF RFC 8506 §8.12.
     #[inline]
     pub fn cost_unit(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[2], self.end, rt::view::text)
+        self.raw.opt_text(2)
     }
 }
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
@@ -5557,17 +5538,12 @@ impl<'a> rt::view::GroupView<'a> for CostInformationView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 3usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
@@ -5594,16 +5570,8 @@ impl std::fmt::Debug for CostInformationView<'_> {
 /// A checked, zero-copy view of a received Unit-Value (IETF RFC 8506 §8.8; see [`UnitValue`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct UnitValueView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 2usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 2, 0>,
 }
 #[cfg(
     any(
@@ -5636,7 +5604,7 @@ impl<'a> UnitValueView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<UnitValue, rt::DecodeError> {
@@ -5646,23 +5614,17 @@ impl<'a> UnitValueView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `{ Value-Digits }`: Value-Digits (code 447), IETF RFC 8506 §8.10.
     #[inline]
     pub fn value_digits(&self) -> i64 {
-        rt::view::one(self.root, self.first[0], self.end, rt::view::value::<i64>)
+        self.raw.one_value::<i64>(0)
     }
     /// `[ Exponent ]`: Exponent (code 429), IETF RFC 8506 §8.9.
     #[inline]
     pub fn exponent(&self) -> Option<i32> {
-        rt::view::opt(self.root, self.first[1], self.end, rt::view::value::<i32>)
+        self.raw.opt_value::<i32>(1)
     }
 }
 #[cfg(
@@ -5713,17 +5675,12 @@ impl<'a> rt::view::GroupView<'a> for UnitValueView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 2usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(
@@ -5750,18 +5707,8 @@ impl std::fmt::Debug for UnitValueView<'_> {
 /// A checked, zero-copy view of a received Multiple-Services-Credit-Control (IETF RFC 8506 §8.16; see [`MultipleServicesCreditControl`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct MultipleServicesCreditControlView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 11usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 3usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 11, 3>,
 }
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl<'a> MultipleServicesCreditControlView<'a> {
@@ -5780,7 +5727,7 @@ impl<'a> MultipleServicesCreditControlView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<MultipleServicesCreditControl, rt::DecodeError> {
@@ -5793,119 +5740,64 @@ impl<'a> MultipleServicesCreditControlView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `[ Granted-Service-Unit ]`: Granted-Service-Unit (code 431), IETF RFC 8506 §8.17.
     #[inline]
     pub fn granted_service_unit(&self) -> Option<GrantedServiceUnitView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[0],
-            self.end,
-            rt::view::read_group::<GrantedServiceUnitView<'a>>,
-        )
+        self.raw.opt_group::<GrantedServiceUnitView<'a>>(0)
     }
     /// `[ Requested-Service-Unit ]`: Requested-Service-Unit (code 437), IETF RFC 8506 §8.18.
     #[inline]
     pub fn requested_service_unit(&self) -> Option<RequestedServiceUnitView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[1],
-            self.end,
-            rt::view::read_group::<RequestedServiceUnitView<'a>>,
-        )
+        self.raw.opt_group::<RequestedServiceUnitView<'a>>(1)
     }
     /// `*[ Used-Service-Unit ]`: Used-Service-Unit (code 446), IETF RFC 8506 §8.19.
     #[inline]
     pub fn used_service_unit(&self) -> rt::view::Members<'a, UsedServiceUnitView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[2],
-            self.end,
-            self.count[0],
-            446,
-            0,
-            rt::view::read_group::<UsedServiceUnitView<'a>>,
-        )
+        self.raw.many_group::<UsedServiceUnitView<'a>>(2, 0, 446, 0)
     }
     /// `[ Tariff-Change-Usage ]`: Tariff-Change-Usage (code 452), IETF RFC 8506 §8.27.
     #[inline]
     pub fn tariff_change_usage(&self) -> Option<TariffChangeUsage> {
-        rt::view::opt(
-            self.root,
-            self.first[3],
-            self.end,
-            rt::view::enumerated::<TariffChangeUsage>,
-        )
+        self.raw.opt_enum::<TariffChangeUsage>(3)
     }
     /// `*[ Service-Identifier ]`: Service-Identifier (code 439), IETF RFC 8506 §8.28.
     #[inline]
     pub fn service_identifier(&self) -> rt::view::Members<'a, u32> {
-        rt::view::Members::new(
-            self.root,
-            self.first[4],
-            self.end,
-            self.count[1],
-            439,
-            0,
-            rt::view::value::<u32>,
-        )
+        self.raw.many_value::<u32>(4, 1, 439, 0)
     }
     /// `[ Rating-Group ]`: Rating-Group (code 432), IETF RFC 8506 §8.29.
     #[inline]
     pub fn rating_group(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[5], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(5)
     }
     /// `*[ G-S-U-Pool-Reference ]`: G-S-U-Pool-Reference (code 457), IETF RFC 8506 §8.30.
     #[inline]
     pub fn g_s_u_pool_reference(
         &self,
     ) -> rt::view::Members<'a, GSUPoolReferenceView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[6],
-            self.end,
-            self.count[2],
-            457,
-            0,
-            rt::view::read_group::<GSUPoolReferenceView<'a>>,
-        )
+        self.raw.many_group::<GSUPoolReferenceView<'a>>(6, 2, 457, 0)
     }
     /// `[ Validity-Time ]`: Validity-Time (code 448), IETF RFC 8506 §8.33.
     #[inline]
     pub fn validity_time(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[7], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(7)
     }
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[8], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(8)
     }
     /// `[ Final-Unit-Indication ]`: Final-Unit-Indication (code 430), IETF RFC 8506 §8.34.
     #[inline]
     pub fn final_unit_indication(&self) -> Option<FinalUnitIndicationView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[9],
-            self.end,
-            rt::view::read_group::<FinalUnitIndicationView<'a>>,
-        )
+        self.raw.opt_group::<FinalUnitIndicationView<'a>>(9)
     }
     /// `[ QoS-Final-Unit-Indication ]`: QoS-Final-Unit-Indication (code 669), IETF RFC 8506 §8.68.
     #[inline]
     pub fn qos_final_unit_indication(&self) -> Option<QosFinalUnitIndicationView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[10],
-            self.end,
-            rt::view::read_group::<QosFinalUnitIndicationView<'a>>,
-        )
+        self.raw.opt_group::<QosFinalUnitIndicationView<'a>>(10)
     }
 }
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
@@ -5939,18 +5831,12 @@ impl<'a> rt::view::GroupView<'a> for MultipleServicesCreditControlView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 11usize],
-            count: [0; 3usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut self.count, &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
@@ -5977,16 +5863,8 @@ impl std::fmt::Debug for MultipleServicesCreditControlView<'_> {
 /// A checked, zero-copy view of a received Granted-Service-Unit (IETF RFC 8506 §8.17; see [`GrantedServiceUnit`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct GrantedServiceUnitView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 7usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 7, 0>,
 }
 #[cfg(
     any(
@@ -6019,7 +5897,7 @@ impl<'a> GrantedServiceUnitView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<GrantedServiceUnit, rt::DecodeError> {
@@ -6032,58 +5910,42 @@ impl<'a> GrantedServiceUnitView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `[ Tariff-Time-Change ]`: Tariff-Time-Change (code 451), IETF RFC 8506 §8.20.
     #[inline]
     pub fn tariff_time_change(&self) -> Option<rt::data::Time> {
-        rt::view::opt(
-            self.root,
-            self.first[0],
-            self.end,
-            rt::view::value::<rt::data::Time>,
-        )
+        self.raw.opt_value::<rt::data::Time>(0)
     }
     /// `[ CC-Time ]`: CC-Time (code 420), IETF RFC 8506 §8.21.
     #[inline]
     pub fn cc_time(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[1], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(1)
     }
     /// `[ CC-Money ]`: CC-Money (code 413), IETF RFC 8506 §8.22.
     #[inline]
     pub fn cc_money(&self) -> Option<CcMoneyView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[2],
-            self.end,
-            rt::view::read_group::<CcMoneyView<'a>>,
-        )
+        self.raw.opt_group::<CcMoneyView<'a>>(2)
     }
     /// `[ CC-Total-Octets ]`: CC-Total-Octets (code 421), IETF RFC 8506 §8.23.
     #[inline]
     pub fn cc_total_octets(&self) -> Option<u64> {
-        rt::view::opt(self.root, self.first[3], self.end, rt::view::value::<u64>)
+        self.raw.opt_value::<u64>(3)
     }
     /// `[ CC-Input-Octets ]`: CC-Input-Octets (code 412), IETF RFC 8506 §8.24.
     #[inline]
     pub fn cc_input_octets(&self) -> Option<u64> {
-        rt::view::opt(self.root, self.first[4], self.end, rt::view::value::<u64>)
+        self.raw.opt_value::<u64>(4)
     }
     /// `[ CC-Output-Octets ]`: CC-Output-Octets (code 414), IETF RFC 8506 §8.25.
     #[inline]
     pub fn cc_output_octets(&self) -> Option<u64> {
-        rt::view::opt(self.root, self.first[5], self.end, rt::view::value::<u64>)
+        self.raw.opt_value::<u64>(5)
     }
     /// `[ CC-Service-Specific-Units ]`: CC-Service-Specific-Units (code 417), IETF RFC 8506 §8.26.
     #[inline]
     pub fn cc_service_specific_units(&self) -> Option<u64> {
-        rt::view::opt(self.root, self.first[6], self.end, rt::view::value::<u64>)
+        self.raw.opt_value::<u64>(6)
     }
 }
 #[cfg(
@@ -6139,17 +6001,12 @@ impl<'a> rt::view::GroupView<'a> for GrantedServiceUnitView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 7usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(
@@ -6176,16 +6033,8 @@ impl std::fmt::Debug for GrantedServiceUnitView<'_> {
 /// A checked, zero-copy view of a received Requested-Service-Unit (IETF RFC 8506 §8.18; see [`RequestedServiceUnit`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct RequestedServiceUnitView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 6usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 6, 0>,
 }
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl<'a> RequestedServiceUnitView<'a> {
@@ -6205,7 +6054,7 @@ impl<'a> RequestedServiceUnitView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<RequestedServiceUnit, rt::DecodeError> {
@@ -6218,48 +6067,37 @@ impl<'a> RequestedServiceUnitView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `[ CC-Time ]`: CC-Time (code 420), IETF RFC 8506 §8.21.
     #[inline]
     pub fn cc_time(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[0], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(0)
     }
     /// `[ CC-Money ]`: CC-Money (code 413), IETF RFC 8506 §8.22.
     #[inline]
     pub fn cc_money(&self) -> Option<CcMoneyView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[1],
-            self.end,
-            rt::view::read_group::<CcMoneyView<'a>>,
-        )
+        self.raw.opt_group::<CcMoneyView<'a>>(1)
     }
     /// `[ CC-Total-Octets ]`: CC-Total-Octets (code 421), IETF RFC 8506 §8.23.
     #[inline]
     pub fn cc_total_octets(&self) -> Option<u64> {
-        rt::view::opt(self.root, self.first[2], self.end, rt::view::value::<u64>)
+        self.raw.opt_value::<u64>(2)
     }
     /// `[ CC-Input-Octets ]`: CC-Input-Octets (code 412), IETF RFC 8506 §8.24.
     #[inline]
     pub fn cc_input_octets(&self) -> Option<u64> {
-        rt::view::opt(self.root, self.first[3], self.end, rt::view::value::<u64>)
+        self.raw.opt_value::<u64>(3)
     }
     /// `[ CC-Output-Octets ]`: CC-Output-Octets (code 414), IETF RFC 8506 §8.25.
     #[inline]
     pub fn cc_output_octets(&self) -> Option<u64> {
-        rt::view::opt(self.root, self.first[4], self.end, rt::view::value::<u64>)
+        self.raw.opt_value::<u64>(4)
     }
     /// `[ CC-Service-Specific-Units ]`: CC-Service-Specific-Units (code 417), IETF RFC 8506 §8.26.
     #[inline]
     pub fn cc_service_specific_units(&self) -> Option<u64> {
-        rt::view::opt(self.root, self.first[5], self.end, rt::view::value::<u64>)
+        self.raw.opt_value::<u64>(5)
     }
 }
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
@@ -6288,17 +6126,12 @@ impl<'a> rt::view::GroupView<'a> for RequestedServiceUnitView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 6usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
@@ -6325,16 +6158,8 @@ impl std::fmt::Debug for RequestedServiceUnitView<'_> {
 /// A checked, zero-copy view of a received Used-Service-Unit (IETF RFC 8506 §8.19; see [`UsedServiceUnit`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct UsedServiceUnitView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 7usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 7, 0>,
 }
 #[cfg(
     any(
@@ -6367,7 +6192,7 @@ impl<'a> UsedServiceUnitView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<UsedServiceUnit, rt::DecodeError> {
@@ -6380,58 +6205,42 @@ impl<'a> UsedServiceUnitView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `[ Tariff-Change-Usage ]`: Tariff-Change-Usage (code 452), IETF RFC 8506 §8.27.
     #[inline]
     pub fn tariff_change_usage(&self) -> Option<TariffChangeUsage> {
-        rt::view::opt(
-            self.root,
-            self.first[0],
-            self.end,
-            rt::view::enumerated::<TariffChangeUsage>,
-        )
+        self.raw.opt_enum::<TariffChangeUsage>(0)
     }
     /// `[ CC-Time ]`: CC-Time (code 420), IETF RFC 8506 §8.21.
     #[inline]
     pub fn cc_time(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[1], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(1)
     }
     /// `[ CC-Money ]`: CC-Money (code 413), IETF RFC 8506 §8.22.
     #[inline]
     pub fn cc_money(&self) -> Option<CcMoneyView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[2],
-            self.end,
-            rt::view::read_group::<CcMoneyView<'a>>,
-        )
+        self.raw.opt_group::<CcMoneyView<'a>>(2)
     }
     /// `[ CC-Total-Octets ]`: CC-Total-Octets (code 421), IETF RFC 8506 §8.23.
     #[inline]
     pub fn cc_total_octets(&self) -> Option<u64> {
-        rt::view::opt(self.root, self.first[3], self.end, rt::view::value::<u64>)
+        self.raw.opt_value::<u64>(3)
     }
     /// `[ CC-Input-Octets ]`: CC-Input-Octets (code 412), IETF RFC 8506 §8.24.
     #[inline]
     pub fn cc_input_octets(&self) -> Option<u64> {
-        rt::view::opt(self.root, self.first[4], self.end, rt::view::value::<u64>)
+        self.raw.opt_value::<u64>(4)
     }
     /// `[ CC-Output-Octets ]`: CC-Output-Octets (code 414), IETF RFC 8506 §8.25.
     #[inline]
     pub fn cc_output_octets(&self) -> Option<u64> {
-        rt::view::opt(self.root, self.first[5], self.end, rt::view::value::<u64>)
+        self.raw.opt_value::<u64>(5)
     }
     /// `[ CC-Service-Specific-Units ]`: CC-Service-Specific-Units (code 417), IETF RFC 8506 §8.26.
     #[inline]
     pub fn cc_service_specific_units(&self) -> Option<u64> {
-        rt::view::opt(self.root, self.first[6], self.end, rt::view::value::<u64>)
+        self.raw.opt_value::<u64>(6)
     }
 }
 #[cfg(
@@ -6487,17 +6296,12 @@ impl<'a> rt::view::GroupView<'a> for UsedServiceUnitView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 7usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(
@@ -6537,16 +6341,8 @@ impl std::fmt::Debug for UsedServiceUnitView<'_> {
 /// A checked, zero-copy view of a received CC-Money (IETF RFC 8506 §8.22; see [`CcMoney`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct CcMoneyView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 2usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 2, 0>,
 }
 #[cfg(
     any(
@@ -6579,7 +6375,7 @@ impl<'a> CcMoneyView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<CcMoney, rt::DecodeError> {
@@ -6589,28 +6385,17 @@ impl<'a> CcMoneyView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `{ Unit-Value }`: Unit-Value (code 445), IETF RFC 8506 §8.8.
     #[inline]
     pub fn unit_value(&self) -> UnitValueView<'a> {
-        rt::view::one(
-            self.root,
-            self.first[0],
-            self.end,
-            rt::view::read_group::<UnitValueView<'a>>,
-        )
+        self.raw.one_group::<UnitValueView<'a>>(0)
     }
     /// `[ Currency-Code ]`: Currency-Code (code 425), IETF RFC 8506 §8.11.
     #[inline]
     pub fn currency_code(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[1], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(1)
     }
 }
 #[cfg(
@@ -6661,17 +6446,12 @@ impl<'a> rt::view::GroupView<'a> for CcMoneyView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 2usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(
@@ -6698,16 +6478,8 @@ impl std::fmt::Debug for CcMoneyView<'_> {
 /// A checked, zero-copy view of a received G-S-U-Pool-Reference (IETF RFC 8506 §8.30; see [`GSUPoolReference`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct GSUPoolReferenceView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 3usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 3, 0>,
 }
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl<'a> GSUPoolReferenceView<'a> {
@@ -6727,7 +6499,7 @@ impl<'a> GSUPoolReferenceView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<GSUPoolReference, rt::DecodeError> {
@@ -6740,38 +6512,22 @@ impl<'a> GSUPoolReferenceView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `{ G-S-U-Pool-Identifier }`: G-S-U-Pool-Identifier (code 453), IETF RFC 8506 §8.31.
     #[inline]
     pub fn g_s_u_pool_identifier(&self) -> u32 {
-        rt::view::one(self.root, self.first[0], self.end, rt::view::value::<u32>)
+        self.raw.one_value::<u32>(0)
     }
     /// `{ CC-Unit-Type }`: CC-Unit-Type (code 454), IETF RFC 8506 §8.32.
     #[inline]
     pub fn cc_unit_type(&self) -> CcUnitType {
-        rt::view::one(
-            self.root,
-            self.first[1],
-            self.end,
-            rt::view::enumerated::<CcUnitType>,
-        )
+        self.raw.one_enum::<CcUnitType>(1)
     }
     /// `{ Unit-Value }`: Unit-Value (code 445), IETF RFC 8506 §8.8.
     #[inline]
     pub fn unit_value(&self) -> UnitValueView<'a> {
-        rt::view::one(
-            self.root,
-            self.first[2],
-            self.end,
-            rt::view::read_group::<UnitValueView<'a>>,
-        )
+        self.raw.one_group::<UnitValueView<'a>>(2)
     }
 }
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
@@ -6797,17 +6553,12 @@ impl<'a> rt::view::GroupView<'a> for GSUPoolReferenceView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 3usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
@@ -6833,18 +6584,8 @@ impl std::fmt::Debug for GSUPoolReferenceView<'_> {
 /// A checked, zero-copy view of a received Final-Unit-Indication (IETF RFC 8506 §8.34; see [`FinalUnitIndication`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct FinalUnitIndicationView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 4usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 2usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 4, 2>,
 }
 #[cfg(
     any(
@@ -6876,7 +6617,7 @@ impl<'a> FinalUnitIndicationView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<FinalUnitIndication, rt::DecodeError> {
@@ -6889,59 +6630,27 @@ impl<'a> FinalUnitIndicationView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `{ Final-Unit-Action }`: Final-Unit-Action (code 449), IETF RFC 8506 §8.35.
     #[inline]
     pub fn final_unit_action(&self) -> FinalUnitAction {
-        rt::view::one(
-            self.root,
-            self.first[0],
-            self.end,
-            rt::view::enumerated::<FinalUnitAction>,
-        )
+        self.raw.one_enum::<FinalUnitAction>(0)
     }
     /// `*[ Restriction-Filter-Rule ]`: Restriction-Filter-Rule (code 438), IETF RFC 8506 §8.36.
     #[inline]
     pub fn restriction_filter_rule(&self) -> rt::view::Members<'a, &'a str> {
-        rt::view::Members::new(
-            self.root,
-            self.first[1],
-            self.end,
-            self.count[0],
-            438,
-            0,
-            rt::view::text,
-        )
+        self.raw.many_text(1, 0, 438, 0)
     }
     /// `*[ Filter-Id ]`: Filter-Id (code 11), IETF RFC 7155 §4.4.7.
     #[inline]
     pub fn filter_id(&self) -> rt::view::Members<'a, &'a str> {
-        rt::view::Members::new(
-            self.root,
-            self.first[2],
-            self.end,
-            self.count[1],
-            11,
-            0,
-            rt::view::text,
-        )
+        self.raw.many_text(2, 1, 11, 0)
     }
     /// `[ Redirect-Server ]`: Redirect-Server (code 434), IETF RFC 8506 §8.37.
     #[inline]
     pub fn redirect_server(&self) -> Option<RedirectServerView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[3],
-            self.end,
-            rt::view::read_group::<RedirectServerView<'a>>,
-        )
+        self.raw.opt_group::<RedirectServerView<'a>>(3)
     }
 }
 #[cfg(
@@ -6992,18 +6701,12 @@ impl<'a> rt::view::GroupView<'a> for FinalUnitIndicationView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 4usize],
-            count: [0; 2usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut self.count, &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(
@@ -7041,16 +6744,8 @@ impl std::fmt::Debug for FinalUnitIndicationView<'_> {
 /// A checked, zero-copy view of a received Redirect-Server (IETF RFC 8506 §8.37; see [`RedirectServer`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct RedirectServerView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 2usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 2, 0>,
 }
 #[cfg(
     any(
@@ -7082,7 +6777,7 @@ impl<'a> RedirectServerView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<RedirectServer, rt::DecodeError> {
@@ -7095,28 +6790,17 @@ impl<'a> RedirectServerView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `{ Redirect-Address-Type }`: Redirect-Address-Type (code 433), IETF RFC 8506 §8.38.
     #[inline]
     pub fn redirect_address_type(&self) -> RedirectAddressType {
-        rt::view::one(
-            self.root,
-            self.first[0],
-            self.end,
-            rt::view::enumerated::<RedirectAddressType>,
-        )
+        self.raw.one_enum::<RedirectAddressType>(0)
     }
     /// `{ Redirect-Server-Address }`: Redirect-Server-Address (code 435), IETF RFC 8506 §8.39.
     #[inline]
     pub fn redirect_server_address(&self) -> &'a str {
-        rt::view::one(self.root, self.first[1], self.end, rt::view::text)
+        self.raw.one_text(1)
     }
 }
 #[cfg(
@@ -7165,17 +6849,12 @@ impl<'a> rt::view::GroupView<'a> for RedirectServerView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 2usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(
@@ -7201,16 +6880,8 @@ impl std::fmt::Debug for RedirectServerView<'_> {
 /// A checked, zero-copy view of a received Service-Parameter-Info (IETF RFC 8506 §8.43; see [`ServiceParameterInfo`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ServiceParameterInfoView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 2usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 2, 0>,
 }
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl<'a> ServiceParameterInfoView<'a> {
@@ -7230,7 +6901,7 @@ impl<'a> ServiceParameterInfoView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<ServiceParameterInfo, rt::DecodeError> {
@@ -7243,23 +6914,17 @@ impl<'a> ServiceParameterInfoView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `{ Service-Parameter-Type }`: Service-Parameter-Type (code 441), IETF RFC 8506 §8.44.
     #[inline]
     pub fn service_parameter_type(&self) -> u32 {
-        rt::view::one(self.root, self.first[0], self.end, rt::view::value::<u32>)
+        self.raw.one_value::<u32>(0)
     }
     /// `{ Service-Parameter-Value }`: Service-Parameter-Value (code 442), IETF RFC 8506 §8.45.
     #[inline]
     pub fn service_parameter_value(&self) -> &'a [u8] {
-        rt::view::one(self.root, self.first[1], self.end, rt::view::octets)
+        self.raw.one_octets(1)
     }
 }
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
@@ -7284,17 +6949,12 @@ impl<'a> rt::view::GroupView<'a> for ServiceParameterInfoView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 2usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
@@ -7330,16 +6990,8 @@ impl std::fmt::Debug for ServiceParameterInfoView<'_> {
 /// A checked, zero-copy view of a received Subscription-Id (IETF RFC 8506 §8.46; see [`SubscriptionId`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct SubscriptionIdView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 2usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 2, 0>,
 }
 #[cfg(
     any(
@@ -7381,7 +7033,7 @@ impl<'a> SubscriptionIdView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<SubscriptionId, rt::DecodeError> {
@@ -7394,28 +7046,17 @@ impl<'a> SubscriptionIdView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `{ Subscription-Id-Type }`: Subscription-Id-Type (code 450), IETF RFC 8506 §8.47.
     #[inline]
     pub fn subscription_id_type(&self) -> SubscriptionIdType {
-        rt::view::one(
-            self.root,
-            self.first[0],
-            self.end,
-            rt::view::enumerated::<SubscriptionIdType>,
-        )
+        self.raw.one_enum::<SubscriptionIdType>(0)
     }
     /// `{ Subscription-Id-Data }`: Subscription-Id-Data (code 444), IETF RFC 8506 §8.48.
     #[inline]
     pub fn subscription_id_data(&self) -> &'a str {
-        rt::view::one(self.root, self.first[1], self.end, rt::view::text)
+        self.raw.one_text(1)
     }
 }
 #[cfg(
@@ -7484,17 +7125,12 @@ impl<'a> rt::view::GroupView<'a> for SubscriptionIdView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 2usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(
@@ -7544,16 +7180,8 @@ impl std::fmt::Debug for SubscriptionIdView<'_> {
 /// A checked, zero-copy view of a received User-Equipment-Info (IETF RFC 8506 §8.49; see [`UserEquipmentInfo`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct UserEquipmentInfoView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 2usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 2, 0>,
 }
 #[cfg(
     any(
@@ -7587,7 +7215,7 @@ impl<'a> UserEquipmentInfoView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<UserEquipmentInfo, rt::DecodeError> {
@@ -7600,28 +7228,17 @@ impl<'a> UserEquipmentInfoView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `{ User-Equipment-Info-Type }`: User-Equipment-Info-Type (code 459), IETF RFC 8506 §8.50.
     #[inline]
     pub fn user_equipment_info_type(&self) -> UserEquipmentInfoType {
-        rt::view::one(
-            self.root,
-            self.first[0],
-            self.end,
-            rt::view::enumerated::<UserEquipmentInfoType>,
-        )
+        self.raw.one_enum::<UserEquipmentInfoType>(0)
     }
     /// `{ User-Equipment-Info-Value }`: User-Equipment-Info-Value (code 460), IETF RFC 8506 §8.51.
     #[inline]
     pub fn user_equipment_info_value(&self) -> &'a [u8] {
-        rt::view::one(self.root, self.first[1], self.end, rt::view::octets)
+        self.raw.one_octets(1)
     }
 }
 #[cfg(
@@ -7674,17 +7291,12 @@ impl<'a> rt::view::GroupView<'a> for UserEquipmentInfoView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 2usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(
@@ -7724,16 +7336,8 @@ impl std::fmt::Debug for UserEquipmentInfoView<'_> {
 /// A checked, zero-copy view of a received User-Equipment-Info-Extension (IETF RFC 8506 §8.52; see [`UserEquipmentInfoExtension`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct UserEquipmentInfoExtensionView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 5usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 5, 0>,
 }
 #[cfg(
     any(
@@ -7765,7 +7369,7 @@ impl<'a> UserEquipmentInfoExtensionView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<UserEquipmentInfoExtension, rt::DecodeError> {
@@ -7778,38 +7382,32 @@ impl<'a> UserEquipmentInfoExtensionView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `[ User-Equipment-Info-IMEISV ]`: User-Equipment-Info-IMEISV (code 654), IETF RFC 8506 §8.53.
     #[inline]
     pub fn user_equipment_info_imeisv(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[0], self.end, rt::view::octets)
+        self.raw.opt_octets(0)
     }
     /// `[ User-Equipment-Info-MAC ]`: User-Equipment-Info-MAC (code 655), IETF RFC 8506 §8.54.
     #[inline]
     pub fn user_equipment_info_mac(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[1], self.end, rt::view::octets)
+        self.raw.opt_octets(1)
     }
     /// `[ User-Equipment-Info-EUI64 ]`: User-Equipment-Info-EUI64 (code 656), IETF RFC 8506 §8.55.
     #[inline]
     pub fn user_equipment_info_eui64(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[2], self.end, rt::view::octets)
+        self.raw.opt_octets(2)
     }
     /// `[ User-Equipment-Info-ModifiedEUI64 ]`: User-Equipment-Info-ModifiedEUI64 (code 657), IETF RFC 8506 §8.56.
     #[inline]
     pub fn user_equipment_info_modifiedeui64(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[3], self.end, rt::view::octets)
+        self.raw.opt_octets(3)
     }
     /// `[ User-Equipment-Info-IMEI ]`: User-Equipment-Info-IMEI (code 658), IETF RFC 8506 §8.57.
     #[inline]
     pub fn user_equipment_info_imei(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[4], self.end, rt::view::octets)
+        self.raw.opt_octets(4)
     }
 }
 #[cfg(
@@ -7861,17 +7459,12 @@ impl<'a> rt::view::GroupView<'a> for UserEquipmentInfoExtensionView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 5usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(
@@ -7897,16 +7490,8 @@ impl std::fmt::Debug for UserEquipmentInfoExtensionView<'_> {
 /// A checked, zero-copy view of a received Subscription-Id-Extension (IETF RFC 8506 §8.58; see [`SubscriptionIdExtension`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct SubscriptionIdExtensionView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 5usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 5, 0>,
 }
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl<'a> SubscriptionIdExtensionView<'a> {
@@ -7926,7 +7511,7 @@ impl<'a> SubscriptionIdExtensionView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<SubscriptionIdExtension, rt::DecodeError> {
@@ -7939,38 +7524,32 @@ impl<'a> SubscriptionIdExtensionView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `[ Subscription-Id-E164 ]`: Subscription-Id-E164 (code 660), IETF RFC 8506 §8.59.
     #[inline]
     pub fn subscription_id_e164(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[0], self.end, rt::view::text)
+        self.raw.opt_text(0)
     }
     /// `[ Subscription-Id-IMSI ]`: Subscription-Id-IMSI (code 661), IETF RFC 8506 §8.60.
     #[inline]
     pub fn subscription_id_imsi(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[1], self.end, rt::view::text)
+        self.raw.opt_text(1)
     }
     /// `[ Subscription-Id-SIP-URI ]`: Subscription-Id-SIP-URI (code 662), IETF RFC 8506 §8.61.
     #[inline]
     pub fn subscription_id_sip_uri(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[2], self.end, rt::view::text)
+        self.raw.opt_text(2)
     }
     /// `[ Subscription-Id-NAI ]`: Subscription-Id-NAI (code 663), IETF RFC 8506 §8.62.
     #[inline]
     pub fn subscription_id_nai(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[3], self.end, rt::view::text)
+        self.raw.opt_text(3)
     }
     /// `[ Subscription-Id-Private ]`: Subscription-Id-Private (code 664), IETF RFC 8506 §8.63.
     #[inline]
     pub fn subscription_id_private(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[4], self.end, rt::view::text)
+        self.raw.opt_text(4)
     }
 }
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
@@ -7998,17 +7577,12 @@ impl<'a> rt::view::GroupView<'a> for SubscriptionIdExtensionView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 5usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
@@ -8022,16 +7596,8 @@ impl std::fmt::Debug for SubscriptionIdExtensionView<'_> {
 /// A checked, zero-copy view of a received Redirect-Server-Extension (IETF RFC 8506 §8.64; see [`RedirectServerExtension`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct RedirectServerExtensionView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 3usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 3, 0>,
 }
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl<'a> RedirectServerExtensionView<'a> {
@@ -8051,7 +7617,7 @@ impl<'a> RedirectServerExtensionView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<RedirectServerExtension, rt::DecodeError> {
@@ -8064,33 +7630,22 @@ impl<'a> RedirectServerExtensionView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `[ Redirect-Address-IPAddress ]`: Redirect-Address-IPAddress (code 666), IETF RFC 8506 §8.65.
     #[inline]
     pub fn redirect_address_ipaddress(&self) -> Option<rt::data::Address> {
-        rt::view::opt(
-            self.root,
-            self.first[0],
-            self.end,
-            rt::view::value::<rt::data::Address>,
-        )
+        self.raw.opt_value::<rt::data::Address>(0)
     }
     /// `[ Redirect-Address-URL ]`: Redirect-Address-URL (code 667), IETF RFC 8506 §8.66.
     #[inline]
     pub fn redirect_address_url(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[1], self.end, rt::view::text)
+        self.raw.opt_text(1)
     }
     /// `[ Redirect-Address-SIP-URI ]`: Redirect-Address-SIP-URI (code 668), IETF RFC 8506 §8.67.
     #[inline]
     pub fn redirect_address_sip_uri(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[2], self.end, rt::view::text)
+        self.raw.opt_text(2)
     }
 }
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
@@ -8116,17 +7671,12 @@ impl<'a> rt::view::GroupView<'a> for RedirectServerExtensionView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 3usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
@@ -8140,18 +7690,8 @@ impl std::fmt::Debug for RedirectServerExtensionView<'_> {
 /// A checked, zero-copy view of a received QoS-Final-Unit-Indication (IETF RFC 8506 §8.68; see [`QosFinalUnitIndication`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct QosFinalUnitIndicationView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 4usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 2usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 4, 2>,
 }
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl<'a> QosFinalUnitIndicationView<'a> {
@@ -8171,7 +7711,7 @@ impl<'a> QosFinalUnitIndicationView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<QosFinalUnitIndication, rt::DecodeError> {
@@ -8184,59 +7724,27 @@ impl<'a> QosFinalUnitIndicationView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `{ Final-Unit-Action }`: Final-Unit-Action (code 449), IETF RFC 8506 §8.35.
     #[inline]
     pub fn final_unit_action(&self) -> FinalUnitAction {
-        rt::view::one(
-            self.root,
-            self.first[0],
-            self.end,
-            rt::view::enumerated::<FinalUnitAction>,
-        )
+        self.raw.one_enum::<FinalUnitAction>(0)
     }
     /// `*[ Filter-Rule ]`: Filter-Rule (code 509), IETF RFC 5777 §3.2.
     #[inline]
     pub fn filter_rule(&self) -> rt::view::Members<'a, super::qos::FilterRuleView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[1],
-            self.end,
-            self.count[0],
-            509,
-            0,
-            rt::view::read_group::<super::qos::FilterRuleView<'a>>,
-        )
+        self.raw.many_group::<super::qos::FilterRuleView<'a>>(1, 0, 509, 0)
     }
     /// `*[ Filter-Id ]`: Filter-Id (code 11), IETF RFC 7155 §4.4.7.
     #[inline]
     pub fn filter_id(&self) -> rt::view::Members<'a, &'a str> {
-        rt::view::Members::new(
-            self.root,
-            self.first[2],
-            self.end,
-            self.count[1],
-            11,
-            0,
-            rt::view::text,
-        )
+        self.raw.many_text(2, 1, 11, 0)
     }
     /// `[ Redirect-Server-Extension ]`: Redirect-Server-Extension (code 665), IETF RFC 8506 §8.64.
     #[inline]
     pub fn redirect_server_extension(&self) -> Option<RedirectServerExtensionView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[3],
-            self.end,
-            rt::view::read_group::<RedirectServerExtensionView<'a>>,
-        )
+        self.raw.opt_group::<RedirectServerExtensionView<'a>>(3)
     }
 }
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
@@ -8265,18 +7773,12 @@ impl<'a> rt::view::GroupView<'a> for QosFinalUnitIndicationView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 4usize],
-            count: [0; 2usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut self.count, &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
@@ -8291,16 +7793,8 @@ impl std::fmt::Debug for QosFinalUnitIndicationView<'_> {
 #[derive(Clone, Copy)]
 pub struct CreditControlRequestView<'a> {
     header: rt::Header,
-    root: &'a rt::bytes::Bytes,
-    /// The AVPs: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 29usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 7usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where each member first occurs.
+    raw: rt::view::Raw<'a, 29, 7>,
 }
 #[cfg(any(feature = "credit_control", feature = "gy"))]
 impl<'a> CreditControlRequestView<'a> {
@@ -8324,12 +7818,7 @@ impl<'a> CreditControlRequestView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let mut v = Self {
             header,
-            root,
-            start: rt::header::HEADER_LEN as u32,
-            end: root.len() as u32,
-            first: [rt::view::ABSENT; 29usize],
-            count: [0; 7usize],
-            extra: 0,
+            raw: rt::view::Raw::message(root),
         };
         v.fill_members(header.length as usize)?;
         Ok(v)
@@ -8339,19 +7828,8 @@ impl<'a> CreditControlRequestView<'a> {
     /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
     #[inline(never)]
     fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut v.count,
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
+        let avps = self.raw.members();
+        let mut t = self.raw.index(rt::data::DecodeCx::default(), true);
         rt::view::index::<Self>(avps, &mut t, CreditControlRequest::REQUIRED, missing_at)
     }
     /// The header as received.
@@ -8360,272 +7838,170 @@ impl<'a> CreditControlRequestView<'a> {
     }
     /// The whole message as received.
     pub fn as_bytes(&self) -> &'a rt::bytes::Bytes {
-        self.root
+        self.raw.root()
     }
     /// The owned struct (decoding the message again).
     pub fn to_struct(&self) -> Result<CreditControlRequest, rt::DecodeError> {
-        <CreditControlRequest as rt::typed::Command>::from_bytes(self.root.clone())
+        <CreditControlRequest as rt::typed::Command>::from_bytes(self.raw.root().clone())
     }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
+        self.raw.one_text(0)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        rt::view::one(self.root, self.first[1], self.end, rt::view::text)
+        self.raw.one_text(1)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        rt::view::one(self.root, self.first[2], self.end, rt::view::text)
+        self.raw.one_text(2)
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&self) -> &'a str {
-        rt::view::one(self.root, self.first[3], self.end, rt::view::text)
+        self.raw.one_text(3)
     }
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&self) -> u32 {
-        rt::view::one(self.root, self.first[4], self.end, rt::view::value::<u32>)
+        self.raw.one_value::<u32>(4)
     }
     /// `{ Service-Context-Id }`: Service-Context-Id (code 461), IETF RFC 8506 §8.42.
     #[inline]
     pub fn service_context_id(&self) -> &'a str {
-        rt::view::one(self.root, self.first[5], self.end, rt::view::text)
+        self.raw.one_text(5)
     }
     /// `{ CC-Request-Type }`: CC-Request-Type (code 416), IETF RFC 8506 §8.3.
     #[inline]
     pub fn cc_request_type(&self) -> CcRequestType {
-        rt::view::one(
-            self.root,
-            self.first[6],
-            self.end,
-            rt::view::enumerated::<CcRequestType>,
-        )
+        self.raw.one_enum::<CcRequestType>(6)
     }
     /// `{ CC-Request-Number }`: CC-Request-Number (code 415), IETF RFC 8506 §8.2.
     #[inline]
     pub fn cc_request_number(&self) -> u32 {
-        rt::view::one(self.root, self.first[7], self.end, rt::view::value::<u32>)
+        self.raw.one_value::<u32>(7)
     }
     /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[8], self.end, rt::view::text)
+        self.raw.opt_text(8)
     }
     /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
     pub fn user_name(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[9], self.end, rt::view::text)
+        self.raw.opt_text(9)
     }
     /// `[ CC-Sub-Session-Id ]`: CC-Sub-Session-Id (code 419), IETF RFC 8506 §8.5.
     #[inline]
     pub fn cc_sub_session_id(&self) -> Option<u64> {
-        rt::view::opt(self.root, self.first[10], self.end, rt::view::value::<u64>)
+        self.raw.opt_value::<u64>(10)
     }
     /// `[ Acct-Multi-Session-Id ]`: Acct-Multi-Session-Id (code 50), IETF RFC 6733 §9.8.5.
     #[inline]
     pub fn acct_multi_session_id(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[11], self.end, rt::view::text)
+        self.raw.opt_text(11)
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[12], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(12)
     }
     /// `[ Event-Timestamp ]`: Event-Timestamp (code 55), IETF RFC 6733 §8.21.
     #[inline]
     pub fn event_timestamp(&self) -> Option<rt::data::Time> {
-        rt::view::opt(
-            self.root,
-            self.first[13],
-            self.end,
-            rt::view::value::<rt::data::Time>,
-        )
+        self.raw.opt_value::<rt::data::Time>(13)
     }
     /// `*[ Subscription-Id ]`: Subscription-Id (code 443), IETF RFC 8506 §8.46.
     #[inline]
     pub fn subscription_id(&self) -> rt::view::Members<'a, SubscriptionIdView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[14],
-            self.end,
-            self.count[0],
-            443,
-            0,
-            rt::view::read_group::<SubscriptionIdView<'a>>,
-        )
+        self.raw.many_group::<SubscriptionIdView<'a>>(14, 0, 443, 0)
     }
     /// `*[ Subscription-Id-Extension ]`: Subscription-Id-Extension (code 659), IETF RFC 8506 §8.58.
     #[inline]
     pub fn subscription_id_extension(
         &self,
     ) -> rt::view::Members<'a, SubscriptionIdExtensionView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[15],
-            self.end,
-            self.count[1],
-            659,
-            0,
-            rt::view::read_group::<SubscriptionIdExtensionView<'a>>,
-        )
+        self.raw.many_group::<SubscriptionIdExtensionView<'a>>(15, 1, 659, 0)
     }
     /// `[ Service-Identifier ]`: Service-Identifier (code 439), IETF RFC 8506 §8.28.
     #[inline]
     pub fn service_identifier(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[16], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(16)
     }
     /// `[ Termination-Cause ]`: Termination-Cause (code 295), IETF RFC 6733 §8.15.
     #[inline]
     pub fn termination_cause(&self) -> Option<super::base::TerminationCause> {
-        rt::view::opt(
-            self.root,
-            self.first[17],
-            self.end,
-            rt::view::enumerated::<super::base::TerminationCause>,
-        )
+        self.raw.opt_enum::<super::base::TerminationCause>(17)
     }
     /// `[ Requested-Service-Unit ]`: Requested-Service-Unit (code 437), IETF RFC 8506 §8.18.
     #[inline]
     pub fn requested_service_unit(&self) -> Option<RequestedServiceUnitView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[18],
-            self.end,
-            rt::view::read_group::<RequestedServiceUnitView<'a>>,
-        )
+        self.raw.opt_group::<RequestedServiceUnitView<'a>>(18)
     }
     /// `[ Requested-Action ]`: Requested-Action (code 436), IETF RFC 8506 §8.41.
     #[inline]
     pub fn requested_action(&self) -> Option<RequestedAction> {
-        rt::view::opt(
-            self.root,
-            self.first[19],
-            self.end,
-            rt::view::enumerated::<RequestedAction>,
-        )
+        self.raw.opt_enum::<RequestedAction>(19)
     }
     /// `*[ Used-Service-Unit ]`: Used-Service-Unit (code 446), IETF RFC 8506 §8.19.
     #[inline]
     pub fn used_service_unit(&self) -> rt::view::Members<'a, UsedServiceUnitView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[20],
-            self.end,
-            self.count[2],
-            446,
-            0,
-            rt::view::read_group::<UsedServiceUnitView<'a>>,
-        )
+        self.raw.many_group::<UsedServiceUnitView<'a>>(20, 2, 446, 0)
     }
     /// `[ Multiple-Services-Indicator ]`: Multiple-Services-Indicator (code 455), IETF RFC 8506 §8.40.
     #[inline]
     pub fn multiple_services_indicator(&self) -> Option<MultipleServicesIndicator> {
-        rt::view::opt(
-            self.root,
-            self.first[21],
-            self.end,
-            rt::view::enumerated::<MultipleServicesIndicator>,
-        )
+        self.raw.opt_enum::<MultipleServicesIndicator>(21)
     }
     /// `*[ Multiple-Services-Credit-Control ]`: Multiple-Services-Credit-Control (code 456), IETF RFC 8506 §8.16.
     #[inline]
     pub fn multiple_services_credit_control(
         &self,
     ) -> rt::view::Members<'a, MultipleServicesCreditControlView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[22],
-            self.end,
-            self.count[3],
-            456,
-            0,
-            rt::view::read_group::<MultipleServicesCreditControlView<'a>>,
-        )
+        self.raw.many_group::<MultipleServicesCreditControlView<'a>>(22, 3, 456, 0)
     }
     /// `*[ Service-Parameter-Info ]`: Service-Parameter-Info (code 440), IETF RFC 8506 §8.43.
     #[inline]
     pub fn service_parameter_info(
         &self,
     ) -> rt::view::Members<'a, ServiceParameterInfoView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[23],
-            self.end,
-            self.count[4],
-            440,
-            0,
-            rt::view::read_group::<ServiceParameterInfoView<'a>>,
-        )
+        self.raw.many_group::<ServiceParameterInfoView<'a>>(23, 4, 440, 0)
     }
     /// `[ CC-Correlation-Id ]`: CC-Correlation-Id (code 411), IETF RFC 8506 §8.1.
     #[inline]
     pub fn cc_correlation_id(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[24], self.end, rt::view::octets)
+        self.raw.opt_octets(24)
     }
     /// `[ User-Equipment-Info ]`: User-Equipment-Info (code 458), IETF RFC 8506 §8.49.
     #[inline]
     pub fn user_equipment_info(&self) -> Option<UserEquipmentInfoView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[25],
-            self.end,
-            rt::view::read_group::<UserEquipmentInfoView<'a>>,
-        )
+        self.raw.opt_group::<UserEquipmentInfoView<'a>>(25)
     }
     /// `[ User-Equipment-Info-Extension ]`: User-Equipment-Info-Extension (code 653), IETF RFC 8506 §8.52.
     #[inline]
     pub fn user_equipment_info_extension(
         &self,
     ) -> Option<UserEquipmentInfoExtensionView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[26],
-            self.end,
-            rt::view::read_group::<UserEquipmentInfoExtensionView<'a>>,
-        )
+        self.raw.opt_group::<UserEquipmentInfoExtensionView<'a>>(26)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[27],
-            self.end,
-            self.count[5],
-            284,
-            0,
-            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
-        )
+        self.raw.many_group::<super::base::ProxyInfoView<'a>>(27, 5, 284, 0)
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
     #[inline]
     pub fn route_record(&self) -> rt::view::Members<'a, &'a str> {
-        rt::view::Members::new(
-            self.root,
-            self.first[28],
-            self.end,
-            self.count[6],
-            282,
-            0,
-            rt::view::text,
-        )
+        self.raw.many_text(28, 6, 282, 0)
     }
 }
 #[cfg(any(feature = "credit_control", feature = "gy"))]
@@ -8693,16 +8069,8 @@ impl std::fmt::Debug for CreditControlRequestView<'_> {
 #[derive(Clone, Copy)]
 pub struct CreditControlAnswerView<'a> {
     header: rt::Header,
-    root: &'a rt::bytes::Bytes,
-    /// The AVPs: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 28usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 5usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where each member first occurs.
+    raw: rt::view::Raw<'a, 28, 5>,
 }
 #[cfg(any(feature = "credit_control", feature = "gy"))]
 impl<'a> CreditControlAnswerView<'a> {
@@ -8726,12 +8094,7 @@ impl<'a> CreditControlAnswerView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let mut v = Self {
             header,
-            root,
-            start: rt::header::HEADER_LEN as u32,
-            end: root.len() as u32,
-            first: [rt::view::ABSENT; 28usize],
-            count: [0; 5usize],
-            extra: 0,
+            raw: rt::view::Raw::message(root),
         };
         v.fill_members(header.length as usize)?;
         Ok(v)
@@ -8741,19 +8104,8 @@ impl<'a> CreditControlAnswerView<'a> {
     /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
     #[inline(never)]
     fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut v.count,
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
+        let avps = self.raw.members();
+        let mut t = self.raw.index(rt::data::DecodeCx::default(), true);
         rt::view::index::<Self>(avps, &mut t, CreditControlAnswer::REQUIRED, missing_at)
     }
     /// The header as received.
@@ -8762,264 +8114,163 @@ impl<'a> CreditControlAnswerView<'a> {
     }
     /// The whole message as received.
     pub fn as_bytes(&self) -> &'a rt::bytes::Bytes {
-        self.root
+        self.raw.root()
     }
     /// The owned struct (decoding the message again).
     pub fn to_struct(&self) -> Result<CreditControlAnswer, rt::DecodeError> {
-        <CreditControlAnswer as rt::typed::Command>::from_bytes(self.root.clone())
+        <CreditControlAnswer as rt::typed::Command>::from_bytes(self.raw.root().clone())
     }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
+        self.raw.one_text(0)
     }
     /// `{ Result-Code }`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&self) -> u32 {
-        rt::view::one(self.root, self.first[1], self.end, rt::view::value::<u32>)
+        self.raw.one_value::<u32>(1)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        rt::view::one(self.root, self.first[2], self.end, rt::view::text)
+        self.raw.one_text(2)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        rt::view::one(self.root, self.first[3], self.end, rt::view::text)
+        self.raw.one_text(3)
     }
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&self) -> u32 {
-        rt::view::one(self.root, self.first[4], self.end, rt::view::value::<u32>)
+        self.raw.one_value::<u32>(4)
     }
     /// `{ CC-Request-Type }`: CC-Request-Type (code 416), IETF RFC 8506 §8.3.
     #[inline]
     pub fn cc_request_type(&self) -> CcRequestType {
-        rt::view::one(
-            self.root,
-            self.first[5],
-            self.end,
-            rt::view::enumerated::<CcRequestType>,
-        )
+        self.raw.one_enum::<CcRequestType>(5)
     }
     /// `{ CC-Request-Number }`: CC-Request-Number (code 415), IETF RFC 8506 §8.2.
     #[inline]
     pub fn cc_request_number(&self) -> u32 {
-        rt::view::one(self.root, self.first[6], self.end, rt::view::value::<u32>)
+        self.raw.one_value::<u32>(6)
     }
     /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
     pub fn user_name(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[7], self.end, rt::view::text)
+        self.raw.opt_text(7)
     }
     /// `[ CC-Session-Failover ]`: CC-Session-Failover (code 418), IETF RFC 8506 §8.4.
     #[inline]
     pub fn cc_session_failover(&self) -> Option<CcSessionFailover> {
-        rt::view::opt(
-            self.root,
-            self.first[8],
-            self.end,
-            rt::view::enumerated::<CcSessionFailover>,
-        )
+        self.raw.opt_enum::<CcSessionFailover>(8)
     }
     /// `[ CC-Sub-Session-Id ]`: CC-Sub-Session-Id (code 419), IETF RFC 8506 §8.5.
     #[inline]
     pub fn cc_sub_session_id(&self) -> Option<u64> {
-        rt::view::opt(self.root, self.first[9], self.end, rt::view::value::<u64>)
+        self.raw.opt_value::<u64>(9)
     }
     /// `[ Acct-Multi-Session-Id ]`: Acct-Multi-Session-Id (code 50), IETF RFC 6733 §9.8.5.
     #[inline]
     pub fn acct_multi_session_id(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[10], self.end, rt::view::text)
+        self.raw.opt_text(10)
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[11], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(11)
     }
     /// `[ Event-Timestamp ]`: Event-Timestamp (code 55), IETF RFC 6733 §8.21.
     #[inline]
     pub fn event_timestamp(&self) -> Option<rt::data::Time> {
-        rt::view::opt(
-            self.root,
-            self.first[12],
-            self.end,
-            rt::view::value::<rt::data::Time>,
-        )
+        self.raw.opt_value::<rt::data::Time>(12)
     }
     /// `[ Granted-Service-Unit ]`: Granted-Service-Unit (code 431), IETF RFC 8506 §8.17.
     #[inline]
     pub fn granted_service_unit(&self) -> Option<GrantedServiceUnitView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[13],
-            self.end,
-            rt::view::read_group::<GrantedServiceUnitView<'a>>,
-        )
+        self.raw.opt_group::<GrantedServiceUnitView<'a>>(13)
     }
     /// `*[ Multiple-Services-Credit-Control ]`: Multiple-Services-Credit-Control (code 456), IETF RFC 8506 §8.16.
     #[inline]
     pub fn multiple_services_credit_control(
         &self,
     ) -> rt::view::Members<'a, MultipleServicesCreditControlView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[14],
-            self.end,
-            self.count[0],
-            456,
-            0,
-            rt::view::read_group::<MultipleServicesCreditControlView<'a>>,
-        )
+        self.raw.many_group::<MultipleServicesCreditControlView<'a>>(14, 0, 456, 0)
     }
     /// `[ Cost-Information ]`: Cost-Information (code 423), IETF RFC 8506 §8.7.
     #[inline]
     pub fn cost_information(&self) -> Option<CostInformationView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[15],
-            self.end,
-            rt::view::read_group::<CostInformationView<'a>>,
-        )
+        self.raw.opt_group::<CostInformationView<'a>>(15)
     }
     /// `[ Final-Unit-Indication ]`: Final-Unit-Indication (code 430), IETF RFC 8506 §8.34.
     #[inline]
     pub fn final_unit_indication(&self) -> Option<FinalUnitIndicationView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[16],
-            self.end,
-            rt::view::read_group::<FinalUnitIndicationView<'a>>,
-        )
+        self.raw.opt_group::<FinalUnitIndicationView<'a>>(16)
     }
     /// `[ QoS-Final-Unit-Indication ]`: QoS-Final-Unit-Indication (code 669), IETF RFC 8506 §8.68.
     #[inline]
     pub fn qos_final_unit_indication(&self) -> Option<QosFinalUnitIndicationView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[17],
-            self.end,
-            rt::view::read_group::<QosFinalUnitIndicationView<'a>>,
-        )
+        self.raw.opt_group::<QosFinalUnitIndicationView<'a>>(17)
     }
     /// `[ Check-Balance-Result ]`: Check-Balance-Result (code 422), IETF RFC 8506 §8.6.
     #[inline]
     pub fn check_balance_result(&self) -> Option<CheckBalanceResult> {
-        rt::view::opt(
-            self.root,
-            self.first[18],
-            self.end,
-            rt::view::enumerated::<CheckBalanceResult>,
-        )
+        self.raw.opt_enum::<CheckBalanceResult>(18)
     }
     /// `[ Credit-Control-Failure-Handling ]`: Credit-Control-Failure-Handling (code 427), IETF RFC 8506 §8.14.
     #[inline]
     pub fn credit_control_failure_handling(
         &self,
     ) -> Option<CreditControlFailureHandling> {
-        rt::view::opt(
-            self.root,
-            self.first[19],
-            self.end,
-            rt::view::enumerated::<CreditControlFailureHandling>,
-        )
+        self.raw.opt_enum::<CreditControlFailureHandling>(19)
     }
     /// `[ Direct-Debiting-Failure-Handling ]`: Direct-Debiting-Failure-Handling (code 428), IETF RFC 8506 §8.15.
     #[inline]
     pub fn direct_debiting_failure_handling(
         &self,
     ) -> Option<DirectDebitingFailureHandling> {
-        rt::view::opt(
-            self.root,
-            self.first[20],
-            self.end,
-            rt::view::enumerated::<DirectDebitingFailureHandling>,
-        )
+        self.raw.opt_enum::<DirectDebitingFailureHandling>(20)
     }
     /// `[ Validity-Time ]`: Validity-Time (code 448), IETF RFC 8506 §8.33.
     #[inline]
     pub fn validity_time(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[21], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(21)
     }
     /// `*[ Redirect-Host ]`: Redirect-Host (code 292), IETF RFC 6733 §6.12.
     #[inline]
     pub fn redirect_host(&self) -> rt::view::Members<'a, rt::data::DiameterUri> {
-        rt::view::Members::new(
-            self.root,
-            self.first[22],
-            self.end,
-            self.count[1],
-            292,
-            0,
-            rt::view::value::<rt::data::DiameterUri>,
-        )
+        self.raw.many_value::<rt::data::DiameterUri>(22, 1, 292, 0)
     }
     /// `[ Redirect-Host-Usage ]`: Redirect-Host-Usage (code 261), IETF RFC 6733 §6.13.
     #[inline]
     pub fn redirect_host_usage(&self) -> Option<super::base::RedirectHostUsage> {
-        rt::view::opt(
-            self.root,
-            self.first[23],
-            self.end,
-            rt::view::enumerated::<super::base::RedirectHostUsage>,
-        )
+        self.raw.opt_enum::<super::base::RedirectHostUsage>(23)
     }
     /// `[ Redirect-Max-Cache-Time ]`: Redirect-Max-Cache-Time (code 262), IETF RFC 6733 §6.14.
     #[inline]
     pub fn redirect_max_cache_time(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[24], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(24)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[25],
-            self.end,
-            self.count[2],
-            284,
-            0,
-            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
-        )
+        self.raw.many_group::<super::base::ProxyInfoView<'a>>(25, 2, 284, 0)
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
     #[inline]
     pub fn route_record(&self) -> rt::view::Members<'a, &'a str> {
-        rt::view::Members::new(
-            self.root,
-            self.first[26],
-            self.end,
-            self.count[3],
-            282,
-            0,
-            rt::view::text,
-        )
+        self.raw.many_text(26, 3, 282, 0)
     }
     /// `*[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
     #[inline]
     pub fn failed_avp(&self) -> rt::view::Members<'a, super::base::FailedAvpView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[27],
-            self.end,
-            self.count[4],
-            279,
-            0,
-            rt::view::read_group::<super::base::FailedAvpView<'a>>,
-        )
+        self.raw.many_group::<super::base::FailedAvpView<'a>>(27, 4, 279, 0)
     }
 }
 #[cfg(any(feature = "credit_control", feature = "gy"))]

@@ -1014,16 +1014,8 @@ impl rt::AvpData for OcOlr {
 /// A checked, zero-copy view of a received OC-Supported-Features (IETF RFC 7683 §7.1; see [`OcSupportedFeatures`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct OcSupportedFeaturesView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 1usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 1, 0>,
 }
 #[cfg(
     any(
@@ -1087,7 +1079,7 @@ impl<'a> OcSupportedFeaturesView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<OcSupportedFeatures, rt::DecodeError> {
@@ -1100,18 +1092,12 @@ impl<'a> OcSupportedFeaturesView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `[ OC-Feature-Vector ]`: OC-Feature-Vector (code 622), IETF RFC 7683 §7.2.
     #[inline]
     pub fn oc_feature_vector(&self) -> Option<u64> {
-        rt::view::opt(self.root, self.first[0], self.end, rt::view::value::<u64>)
+        self.raw.opt_value::<u64>(0)
     }
 }
 #[cfg(
@@ -1223,17 +1209,12 @@ impl<'a> rt::view::GroupView<'a> for OcSupportedFeaturesView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 1usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(
@@ -1335,16 +1316,8 @@ impl std::fmt::Debug for OcSupportedFeaturesView<'_> {
 /// A checked, zero-copy view of a received OC-OLR (IETF RFC 7683 §7.3; see [`OcOlr`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct OcOlrView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 4usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 4, 0>,
 }
 #[cfg(
     any(
@@ -1408,7 +1381,7 @@ impl<'a> OcOlrView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<OcOlr, rt::DecodeError> {
@@ -1418,38 +1391,27 @@ impl<'a> OcOlrView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `< OC-Sequence-Number >`: OC-Sequence-Number (code 624), IETF RFC 7683 §7.4.
     #[inline]
     pub fn oc_sequence_number(&self) -> u64 {
-        rt::view::one(self.root, self.first[0], self.end, rt::view::value::<u64>)
+        self.raw.one_value::<u64>(0)
     }
     /// `< OC-Report-Type >`: OC-Report-Type (code 626), IETF RFC 7683 §7.6.
     #[inline]
     pub fn oc_report_type(&self) -> OcReportType {
-        rt::view::one(
-            self.root,
-            self.first[1],
-            self.end,
-            rt::view::enumerated::<OcReportType>,
-        )
+        self.raw.one_enum::<OcReportType>(1)
     }
     /// `[ OC-Reduction-Percentage ]`: OC-Reduction-Percentage (code 627), IETF RFC 7683 §7.7.
     #[inline]
     pub fn oc_reduction_percentage(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[2], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(2)
     }
     /// `[ OC-Validity-Duration ]`: OC-Validity-Duration (code 625), IETF RFC 7683 §7.5.
     #[inline]
     pub fn oc_validity_duration(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[3], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(3)
     }
 }
 #[cfg(
@@ -1564,17 +1526,12 @@ impl<'a> rt::view::GroupView<'a> for OcOlrView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 4usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(

@@ -1242,16 +1242,8 @@ impl rt::typed::RequestCommand for DiameterEapRequest {
 #[derive(Clone, Copy)]
 pub struct DiameterEapRequestView<'a> {
     header: rt::Header,
-    root: &'a rt::bytes::Bytes,
-    /// The AVPs: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 38usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 5usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where each member first occurs.
+    raw: rt::view::Raw<'a, 38, 5>,
 }
 #[cfg(any(feature = "eap"))]
 impl<'a> DiameterEapRequestView<'a> {
@@ -1275,12 +1267,7 @@ impl<'a> DiameterEapRequestView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let mut v = Self {
             header,
-            root,
-            start: rt::header::HEADER_LEN as u32,
-            end: root.len() as u32,
-            first: [rt::view::ABSENT; 38usize],
-            count: [0; 5usize],
-            extra: 0,
+            raw: rt::view::Raw::message(root),
         };
         v.fill_members(header.length as usize)?;
         Ok(v)
@@ -1290,19 +1277,8 @@ impl<'a> DiameterEapRequestView<'a> {
     /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
     #[inline(never)]
     fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut v.count,
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
+        let avps = self.raw.members();
+        let mut t = self.raw.index(rt::data::DecodeCx::default(), true);
         rt::view::index::<Self>(avps, &mut t, DiameterEapRequest::REQUIRED, missing_at)
     }
     /// The header as received.
@@ -1311,280 +1287,209 @@ impl<'a> DiameterEapRequestView<'a> {
     }
     /// The whole message as received.
     pub fn as_bytes(&self) -> &'a rt::bytes::Bytes {
-        self.root
+        self.raw.root()
     }
     /// The owned struct (decoding the message again).
     pub fn to_struct(&self) -> Result<DiameterEapRequest, rt::DecodeError> {
-        <DiameterEapRequest as rt::typed::Command>::from_bytes(self.root.clone())
+        <DiameterEapRequest as rt::typed::Command>::from_bytes(self.raw.root().clone())
     }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
+        self.raw.one_text(0)
     }
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&self) -> u32 {
-        rt::view::one(self.root, self.first[1], self.end, rt::view::value::<u32>)
+        self.raw.one_value::<u32>(1)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        rt::view::one(self.root, self.first[2], self.end, rt::view::text)
+        self.raw.one_text(2)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        rt::view::one(self.root, self.first[3], self.end, rt::view::text)
+        self.raw.one_text(3)
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&self) -> &'a str {
-        rt::view::one(self.root, self.first[4], self.end, rt::view::text)
+        self.raw.one_text(4)
     }
     /// `{ Auth-Request-Type }`: Auth-Request-Type (code 274), IETF RFC 6733 §8.7.
     #[inline]
     pub fn auth_request_type(&self) -> super::base::AuthRequestType {
-        rt::view::one(
-            self.root,
-            self.first[5],
-            self.end,
-            rt::view::enumerated::<super::base::AuthRequestType>,
-        )
+        self.raw.one_enum::<super::base::AuthRequestType>(5)
     }
     /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[6], self.end, rt::view::text)
+        self.raw.opt_text(6)
     }
     /// `[ NAS-Identifier ]`: NAS-Identifier (code 32), IETF RFC 4005 §9.3.1.
     #[inline]
     pub fn nas_identifier(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[7], self.end, rt::view::text)
+        self.raw.opt_text(7)
     }
     /// `[ NAS-IP-Address ]`: NAS-IP-Address (code 4), IETF RFC 4005 §9.3.2.
     #[inline]
     pub fn nas_ip_address(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[8], self.end, rt::view::octets)
+        self.raw.opt_octets(8)
     }
     /// `[ NAS-IPv6-Address ]`: NAS-IPv6-Address (code 95), IETF RFC 4005 §9.3.3.
     #[inline]
     pub fn nas_ipv6_address(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[9], self.end, rt::view::octets)
+        self.raw.opt_octets(9)
     }
     /// `[ NAS-Port ]`: NAS-Port (code 5), IETF RFC 7155 §4.2.2.
     #[inline]
     pub fn nas_port(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[10], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(10)
     }
     /// `[ NAS-Port-Id ]`: NAS-Port-Id (code 87), IETF RFC 7155 §4.2.3.
     #[inline]
     pub fn nas_port_id(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[11], self.end, rt::view::text)
+        self.raw.opt_text(11)
     }
     /// `[ NAS-Port-Type ]`: NAS-Port-Type (code 61), IETF RFC 7155 §4.2.4.
     #[inline]
     pub fn nas_port_type(&self) -> Option<super::nasreq::NasPortType> {
-        rt::view::opt(
-            self.root,
-            self.first[12],
-            self.end,
-            rt::view::enumerated::<super::nasreq::NasPortType>,
-        )
+        self.raw.opt_enum::<super::nasreq::NasPortType>(12)
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[13], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(13)
     }
     /// `[ Port-Limit ]`: Port-Limit (code 62), IETF RFC 7155 §4.4.5.
     #[inline]
     pub fn port_limit(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[14], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(14)
     }
     /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
     pub fn user_name(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[15], self.end, rt::view::text)
+        self.raw.opt_text(15)
     }
     /// `{ EAP-Payload }`: EAP-Payload (code 462), IETF RFC 4072 §4.1.1.
     #[inline]
     pub fn eap_payload(&self) -> &'a [u8] {
-        rt::view::one(self.root, self.first[16], self.end, rt::view::octets)
+        self.raw.one_octets(16)
     }
     /// `[ EAP-Key-Name ]`: EAP-Key-Name (code 102), IETF RFC 4072 §4.1.4.
     #[inline]
     pub fn eap_key_name(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[17], self.end, rt::view::octets)
+        self.raw.opt_octets(17)
     }
     /// `[ Service-Type ]`: Service-Type (code 6), IETF RFC 7155 §4.4.1.
     #[inline]
     pub fn service_type(&self) -> Option<super::nasreq::ServiceType> {
-        rt::view::opt(
-            self.root,
-            self.first[18],
-            self.end,
-            rt::view::enumerated::<super::nasreq::ServiceType>,
-        )
+        self.raw.opt_enum::<super::nasreq::ServiceType>(18)
     }
     /// `[ State ]`: State (code 24), IETF RFC 4005 §9.3.4.
     #[inline]
     pub fn state(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[19], self.end, rt::view::octets)
+        self.raw.opt_octets(19)
     }
     /// `[ Authorization-Lifetime ]`: Authorization-Lifetime (code 291), IETF RFC 6733 §8.9.
     #[inline]
     pub fn authorization_lifetime(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[20], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(20)
     }
     /// `[ Auth-Grace-Period ]`: Auth-Grace-Period (code 276), IETF RFC 6733 §8.10.
     #[inline]
     pub fn auth_grace_period(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[21], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(21)
     }
     /// `[ Auth-Session-State ]`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> Option<super::base::AuthSessionState> {
-        rt::view::opt(
-            self.root,
-            self.first[22],
-            self.end,
-            rt::view::enumerated::<super::base::AuthSessionState>,
-        )
+        self.raw.opt_enum::<super::base::AuthSessionState>(22)
     }
     /// `[ Callback-Number ]`: Callback-Number (code 19), IETF RFC 7155 §4.4.2.
     #[inline]
     pub fn callback_number(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[23], self.end, rt::view::text)
+        self.raw.opt_text(23)
     }
     /// `[ Called-Station-Id ]`: Called-Station-Id (code 30), IETF RFC 7155 §4.2.5.
     #[inline]
     pub fn called_station_id(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[24], self.end, rt::view::text)
+        self.raw.opt_text(24)
     }
     /// `[ Calling-Station-Id ]`: Calling-Station-Id (code 31), IETF RFC 7155 §4.2.6.
     #[inline]
     pub fn calling_station_id(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[25], self.end, rt::view::text)
+        self.raw.opt_text(25)
     }
     /// `[ Originating-Line-Info ]`: Originating-Line-Info (code 94), IETF RFC 7155 §4.2.8.
     #[inline]
     pub fn originating_line_info(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[26], self.end, rt::view::octets)
+        self.raw.opt_octets(26)
     }
     /// `[ Connect-Info ]`: Connect-Info (code 77), IETF RFC 7155 §4.2.7.
     #[inline]
     pub fn connect_info(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[27], self.end, rt::view::text)
+        self.raw.opt_text(27)
     }
     /// `*[ Framed-Compression ]`: Framed-Compression (code 13), IETF RFC 7155 §4.4.10.4.
     #[inline]
     pub fn framed_compression(
         &self,
     ) -> rt::view::Members<'a, super::nasreq::FramedCompression> {
-        rt::view::Members::new(
-            self.root,
-            self.first[28],
-            self.end,
-            self.count[0],
-            13,
-            0,
-            rt::view::enumerated::<super::nasreq::FramedCompression>,
-        )
+        self.raw.many_enum::<super::nasreq::FramedCompression>(28, 0, 13, 0)
     }
     /// `[ Framed-Interface-Id ]`: Framed-Interface-Id (code 96), IETF RFC 7155 §4.4.10.5.5.
     #[inline]
     pub fn framed_interface_id(&self) -> Option<u64> {
-        rt::view::opt(self.root, self.first[29], self.end, rt::view::value::<u64>)
+        self.raw.opt_value::<u64>(29)
     }
     /// `[ Framed-IP-Address ]`: Framed-IP-Address (code 8), IETF RFC 7155 §4.4.10.5.1.
     #[inline]
     pub fn framed_ip_address(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[30], self.end, rt::view::octets)
+        self.raw.opt_octets(30)
     }
     /// `*[ Framed-IPv6-Prefix ]`: Framed-IPv6-Prefix (code 97), IETF RFC 7155 §4.4.10.5.6.
     #[inline]
     pub fn framed_ipv6_prefix(&self) -> rt::view::Members<'a, &'a [u8]> {
-        rt::view::Members::new(
-            self.root,
-            self.first[31],
-            self.end,
-            self.count[1],
-            97,
-            0,
-            rt::view::octets,
-        )
+        self.raw.many_octets(31, 1, 97, 0)
     }
     /// `[ Framed-IP-Netmask ]`: Framed-IP-Netmask (code 9), IETF RFC 7155 §4.4.10.5.2.
     #[inline]
     pub fn framed_ip_netmask(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[32], self.end, rt::view::octets)
+        self.raw.opt_octets(32)
     }
     /// `[ Framed-MTU ]`: Framed-MTU (code 12), IETF RFC 7155 §4.4.10.3.
     #[inline]
     pub fn framed_mtu(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[33], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(33)
     }
     /// `[ Framed-Protocol ]`: Framed-Protocol (code 7), IETF RFC 7155 §4.4.10.1.
     #[inline]
     pub fn framed_protocol(&self) -> Option<super::nasreq::FramedProtocol> {
-        rt::view::opt(
-            self.root,
-            self.first[34],
-            self.end,
-            rt::view::enumerated::<super::nasreq::FramedProtocol>,
-        )
+        self.raw.opt_enum::<super::nasreq::FramedProtocol>(34)
     }
     /// `*[ Tunneling ]`: Tunneling (code 401), IETF RFC 7155 §4.5.1.
     #[inline]
     pub fn tunneling(&self) -> rt::view::Members<'a, super::nasreq::TunnelingView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[35],
-            self.end,
-            self.count[2],
-            401,
-            0,
-            rt::view::read_group::<super::nasreq::TunnelingView<'a>>,
-        )
+        self.raw.many_group::<super::nasreq::TunnelingView<'a>>(35, 2, 401, 0)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[36],
-            self.end,
-            self.count[3],
-            284,
-            0,
-            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
-        )
+        self.raw.many_group::<super::base::ProxyInfoView<'a>>(36, 3, 284, 0)
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
     #[inline]
     pub fn route_record(&self) -> rt::view::Members<'a, &'a str> {
-        rt::view::Members::new(
-            self.root,
-            self.first[37],
-            self.end,
-            self.count[4],
-            282,
-            0,
-            rt::view::text,
-        )
+        self.raw.many_text(37, 4, 282, 0)
     }
 }
 #[cfg(any(feature = "eap"))]
@@ -1653,16 +1558,8 @@ impl std::fmt::Debug for DiameterEapRequestView<'_> {
 #[derive(Clone, Copy)]
 pub struct DiameterEapAnswerView<'a> {
     header: rt::Header,
-    root: &'a rt::bytes::Bytes,
-    /// The AVPs: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 56usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 15usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where each member first occurs.
+    raw: rt::view::Raw<'a, 56, 15>,
 }
 #[cfg(any(feature = "eap"))]
 impl<'a> DiameterEapAnswerView<'a> {
@@ -1686,12 +1583,7 @@ impl<'a> DiameterEapAnswerView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let mut v = Self {
             header,
-            root,
-            start: rt::header::HEADER_LEN as u32,
-            end: root.len() as u32,
-            first: [rt::view::ABSENT; 56usize],
-            count: [0; 15usize],
-            extra: 0,
+            raw: rt::view::Raw::message(root),
         };
         v.fill_members(header.length as usize)?;
         Ok(v)
@@ -1701,19 +1593,8 @@ impl<'a> DiameterEapAnswerView<'a> {
     /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
     #[inline(never)]
     fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut v.count,
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
+        let avps = self.raw.members();
+        let mut t = self.raw.index(rt::data::DecodeCx::default(), true);
         rt::view::index::<Self>(avps, &mut t, DiameterEapAnswer::REQUIRED, missing_at)
     }
     /// The header as received.
@@ -1722,460 +1603,299 @@ impl<'a> DiameterEapAnswerView<'a> {
     }
     /// The whole message as received.
     pub fn as_bytes(&self) -> &'a rt::bytes::Bytes {
-        self.root
+        self.raw.root()
     }
     /// The owned struct (decoding the message again).
     pub fn to_struct(&self) -> Result<DiameterEapAnswer, rt::DecodeError> {
-        <DiameterEapAnswer as rt::typed::Command>::from_bytes(self.root.clone())
+        <DiameterEapAnswer as rt::typed::Command>::from_bytes(self.raw.root().clone())
     }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
+        self.raw.one_text(0)
     }
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&self) -> u32 {
-        rt::view::one(self.root, self.first[1], self.end, rt::view::value::<u32>)
+        self.raw.one_value::<u32>(1)
     }
     /// `{ Auth-Request-Type }`: Auth-Request-Type (code 274), IETF RFC 6733 §8.7.
     #[inline]
     pub fn auth_request_type(&self) -> super::base::AuthRequestType {
-        rt::view::one(
-            self.root,
-            self.first[2],
-            self.end,
-            rt::view::enumerated::<super::base::AuthRequestType>,
-        )
+        self.raw.one_enum::<super::base::AuthRequestType>(2)
     }
     /// `{ Result-Code }`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&self) -> u32 {
-        rt::view::one(self.root, self.first[3], self.end, rt::view::value::<u32>)
+        self.raw.one_value::<u32>(3)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        rt::view::one(self.root, self.first[4], self.end, rt::view::text)
+        self.raw.one_text(4)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        rt::view::one(self.root, self.first[5], self.end, rt::view::text)
+        self.raw.one_text(5)
     }
     /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
     pub fn user_name(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[6], self.end, rt::view::text)
+        self.raw.opt_text(6)
     }
     /// `[ EAP-Payload ]`: EAP-Payload (code 462), IETF RFC 4072 §4.1.1.
     #[inline]
     pub fn eap_payload(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[7], self.end, rt::view::octets)
+        self.raw.opt_octets(7)
     }
     /// `[ EAP-Reissued-Payload ]`: EAP-Reissued-Payload (code 463), IETF RFC 4072 §4.1.2.
     #[inline]
     pub fn eap_reissued_payload(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[8], self.end, rt::view::octets)
+        self.raw.opt_octets(8)
     }
     /// `[ EAP-Master-Session-Key ]`: EAP-Master-Session-Key (code 464), IETF RFC 4072 §4.1.3.
     #[inline]
     pub fn eap_master_session_key(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[9], self.end, rt::view::octets)
+        self.raw.opt_octets(9)
     }
     /// `[ EAP-Key-Name ]`: EAP-Key-Name (code 102), IETF RFC 4072 §4.1.4.
     #[inline]
     pub fn eap_key_name(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[10], self.end, rt::view::octets)
+        self.raw.opt_octets(10)
     }
     /// `[ Multi-Round-Time-Out ]`: Multi-Round-Time-Out (code 272), IETF RFC 6733 §8.19.
     #[inline]
     pub fn multi_round_time_out(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[11], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(11)
     }
     /// `[ Accounting-EAP-Auth-Method ]`: Accounting-EAP-Auth-Method (code 465), IETF RFC 4072 §4.1.5.
     #[inline]
     pub fn accounting_eap_auth_method(&self) -> Option<u64> {
-        rt::view::opt(self.root, self.first[12], self.end, rt::view::value::<u64>)
+        self.raw.opt_value::<u64>(12)
     }
     /// `[ Service-Type ]`: Service-Type (code 6), IETF RFC 7155 §4.4.1.
     #[inline]
     pub fn service_type(&self) -> Option<super::nasreq::ServiceType> {
-        rt::view::opt(
-            self.root,
-            self.first[13],
-            self.end,
-            rt::view::enumerated::<super::nasreq::ServiceType>,
-        )
+        self.raw.opt_enum::<super::nasreq::ServiceType>(13)
     }
     /// `*[ Class ]`: Class (code 25), IETF RFC 6733 §8.20.
     #[inline]
     pub fn class(&self) -> rt::view::Members<'a, &'a [u8]> {
-        rt::view::Members::new(
-            self.root,
-            self.first[14],
-            self.end,
-            self.count[0],
-            25,
-            0,
-            rt::view::octets,
-        )
+        self.raw.many_octets(14, 0, 25, 0)
     }
     /// `*[ Configuration-Token ]`: Configuration-Token (code 78), IETF RFC 7155 §4.4.8.
     #[inline]
     pub fn configuration_token(&self) -> rt::view::Members<'a, &'a [u8]> {
-        rt::view::Members::new(
-            self.root,
-            self.first[15],
-            self.end,
-            self.count[1],
-            78,
-            0,
-            rt::view::octets,
-        )
+        self.raw.many_octets(15, 1, 78, 0)
     }
     /// `[ Acct-Interim-Interval ]`: Acct-Interim-Interval (code 85), IETF RFC 6733 §9.8.2.
     #[inline]
     pub fn acct_interim_interval(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[16], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(16)
     }
     /// `[ Error-Message ]`: Error-Message (code 281), IETF RFC 6733 §7.3.
     #[inline]
     pub fn error_message(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[17], self.end, rt::view::text)
+        self.raw.opt_text(17)
     }
     /// `[ Error-Reporting-Host ]`: Error-Reporting-Host (code 294), IETF RFC 6733 §7.4.
     #[inline]
     pub fn error_reporting_host(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[18], self.end, rt::view::text)
+        self.raw.opt_text(18)
     }
     /// `*[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
     #[inline]
     pub fn failed_avp(&self) -> rt::view::Members<'a, super::base::FailedAvpView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[19],
-            self.end,
-            self.count[2],
-            279,
-            0,
-            rt::view::read_group::<super::base::FailedAvpView<'a>>,
-        )
+        self.raw.many_group::<super::base::FailedAvpView<'a>>(19, 2, 279, 0)
     }
     /// `[ Idle-Timeout ]`: Idle-Timeout (code 28), IETF RFC 7155 §4.4.4.
     #[inline]
     pub fn idle_timeout(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[20], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(20)
     }
     /// `[ Authorization-Lifetime ]`: Authorization-Lifetime (code 291), IETF RFC 6733 §8.9.
     #[inline]
     pub fn authorization_lifetime(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[21], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(21)
     }
     /// `[ Auth-Grace-Period ]`: Auth-Grace-Period (code 276), IETF RFC 6733 §8.10.
     #[inline]
     pub fn auth_grace_period(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[22], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(22)
     }
     /// `[ Auth-Session-State ]`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> Option<super::base::AuthSessionState> {
-        rt::view::opt(
-            self.root,
-            self.first[23],
-            self.end,
-            rt::view::enumerated::<super::base::AuthSessionState>,
-        )
+        self.raw.opt_enum::<super::base::AuthSessionState>(23)
     }
     /// `[ Re-Auth-Request-Type ]`: Re-Auth-Request-Type (code 285), IETF RFC 6733 §8.12.
     #[inline]
     pub fn re_auth_request_type(&self) -> Option<super::base::ReAuthRequestType> {
-        rt::view::opt(
-            self.root,
-            self.first[24],
-            self.end,
-            rt::view::enumerated::<super::base::ReAuthRequestType>,
-        )
+        self.raw.opt_enum::<super::base::ReAuthRequestType>(24)
     }
     /// `[ Session-Timeout ]`: Session-Timeout (code 27), IETF RFC 6733 §8.13.
     #[inline]
     pub fn session_timeout(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[25], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(25)
     }
     /// `[ State ]`: State (code 24), IETF RFC 4005 §9.3.4.
     #[inline]
     pub fn state(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[26], self.end, rt::view::octets)
+        self.raw.opt_octets(26)
     }
     /// `*[ Reply-Message ]`: Reply-Message (code 18), IETF RFC 7155 §4.2.9.
     #[inline]
     pub fn reply_message(&self) -> rt::view::Members<'a, &'a str> {
-        rt::view::Members::new(
-            self.root,
-            self.first[27],
-            self.end,
-            self.count[3],
-            18,
-            0,
-            rt::view::text,
-        )
+        self.raw.many_text(27, 3, 18, 0)
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[28], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(28)
     }
     /// `*[ Filter-Id ]`: Filter-Id (code 11), IETF RFC 7155 §4.4.7.
     #[inline]
     pub fn filter_id(&self) -> rt::view::Members<'a, &'a str> {
-        rt::view::Members::new(
-            self.root,
-            self.first[29],
-            self.end,
-            self.count[4],
-            11,
-            0,
-            rt::view::text,
-        )
+        self.raw.many_text(29, 4, 11, 0)
     }
     /// `[ Port-Limit ]`: Port-Limit (code 62), IETF RFC 7155 §4.4.5.
     #[inline]
     pub fn port_limit(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[30], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(30)
     }
     /// `[ Callback-Id ]`: Callback-Id (code 20), IETF RFC 7155 §4.4.3.
     #[inline]
     pub fn callback_id(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[31], self.end, rt::view::text)
+        self.raw.opt_text(31)
     }
     /// `[ Callback-Number ]`: Callback-Number (code 19), IETF RFC 7155 §4.4.2.
     #[inline]
     pub fn callback_number(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[32], self.end, rt::view::text)
+        self.raw.opt_text(32)
     }
     /// `[ Framed-Appletalk-Link ]`: Framed-Appletalk-Link (code 37), IETF RFC 7155 §4.4.10.7.1.
     #[inline]
     pub fn framed_appletalk_link(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[33], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(33)
     }
     /// `*[ Framed-Appletalk-Network ]`: Framed-Appletalk-Network (code 38), IETF RFC 7155 §4.4.10.7.2.
     #[inline]
     pub fn framed_appletalk_network(&self) -> rt::view::Members<'a, u32> {
-        rt::view::Members::new(
-            self.root,
-            self.first[34],
-            self.end,
-            self.count[5],
-            38,
-            0,
-            rt::view::value::<u32>,
-        )
+        self.raw.many_value::<u32>(34, 5, 38, 0)
     }
     /// `[ Framed-Appletalk-Zone ]`: Framed-Appletalk-Zone (code 39), IETF RFC 7155 §4.4.10.7.3.
     #[inline]
     pub fn framed_appletalk_zone(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[35], self.end, rt::view::octets)
+        self.raw.opt_octets(35)
     }
     /// `*[ Framed-Compression ]`: Framed-Compression (code 13), IETF RFC 7155 §4.4.10.4.
     #[inline]
     pub fn framed_compression(
         &self,
     ) -> rt::view::Members<'a, super::nasreq::FramedCompression> {
-        rt::view::Members::new(
-            self.root,
-            self.first[36],
-            self.end,
-            self.count[6],
-            13,
-            0,
-            rt::view::enumerated::<super::nasreq::FramedCompression>,
-        )
+        self.raw.many_enum::<super::nasreq::FramedCompression>(36, 6, 13, 0)
     }
     /// `[ Framed-Interface-Id ]`: Framed-Interface-Id (code 96), IETF RFC 7155 §4.4.10.5.5.
     #[inline]
     pub fn framed_interface_id(&self) -> Option<u64> {
-        rt::view::opt(self.root, self.first[37], self.end, rt::view::value::<u64>)
+        self.raw.opt_value::<u64>(37)
     }
     /// `[ Framed-IP-Address ]`: Framed-IP-Address (code 8), IETF RFC 7155 §4.4.10.5.1.
     #[inline]
     pub fn framed_ip_address(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[38], self.end, rt::view::octets)
+        self.raw.opt_octets(38)
     }
     /// `*[ Framed-IPv6-Prefix ]`: Framed-IPv6-Prefix (code 97), IETF RFC 7155 §4.4.10.5.6.
     #[inline]
     pub fn framed_ipv6_prefix(&self) -> rt::view::Members<'a, &'a [u8]> {
-        rt::view::Members::new(
-            self.root,
-            self.first[39],
-            self.end,
-            self.count[7],
-            97,
-            0,
-            rt::view::octets,
-        )
+        self.raw.many_octets(39, 7, 97, 0)
     }
     /// `[ Framed-IPv6-Pool ]`: Framed-IPv6-Pool (code 100), IETF RFC 7155 §4.4.10.5.8.
     #[inline]
     pub fn framed_ipv6_pool(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[40], self.end, rt::view::octets)
+        self.raw.opt_octets(40)
     }
     /// `*[ Framed-IPv6-Route ]`: Framed-IPv6-Route (code 99), IETF RFC 7155 §4.4.10.5.7.
     #[inline]
     pub fn framed_ipv6_route(&self) -> rt::view::Members<'a, &'a str> {
-        rt::view::Members::new(
-            self.root,
-            self.first[41],
-            self.end,
-            self.count[8],
-            99,
-            0,
-            rt::view::text,
-        )
+        self.raw.many_text(41, 8, 99, 0)
     }
     /// `[ Framed-IP-Netmask ]`: Framed-IP-Netmask (code 9), IETF RFC 7155 §4.4.10.5.2.
     #[inline]
     pub fn framed_ip_netmask(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[42], self.end, rt::view::octets)
+        self.raw.opt_octets(42)
     }
     /// `*[ Framed-Route ]`: Framed-Route (code 22), IETF RFC 7155 §4.4.10.5.3.
     #[inline]
     pub fn framed_route(&self) -> rt::view::Members<'a, &'a str> {
-        rt::view::Members::new(
-            self.root,
-            self.first[43],
-            self.end,
-            self.count[9],
-            22,
-            0,
-            rt::view::text,
-        )
+        self.raw.many_text(43, 9, 22, 0)
     }
     /// `[ Framed-Pool ]`: Framed-Pool (code 88), IETF RFC 7155 §4.4.10.5.4.
     #[inline]
     pub fn framed_pool(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[44], self.end, rt::view::octets)
+        self.raw.opt_octets(44)
     }
     /// `[ Framed-IPX-Network ]`: Framed-IPX-Network (code 23), IETF RFC 7155 §4.4.10.6.1.
     #[inline]
     pub fn framed_ipx_network(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[45], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(45)
     }
     /// `[ Framed-MTU ]`: Framed-MTU (code 12), IETF RFC 7155 §4.4.10.3.
     #[inline]
     pub fn framed_mtu(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[46], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(46)
     }
     /// `[ Framed-Protocol ]`: Framed-Protocol (code 7), IETF RFC 7155 §4.4.10.1.
     #[inline]
     pub fn framed_protocol(&self) -> Option<super::nasreq::FramedProtocol> {
-        rt::view::opt(
-            self.root,
-            self.first[47],
-            self.end,
-            rt::view::enumerated::<super::nasreq::FramedProtocol>,
-        )
+        self.raw.opt_enum::<super::nasreq::FramedProtocol>(47)
     }
     /// `[ Framed-Routing ]`: Framed-Routing (code 10), IETF RFC 7155 §4.4.10.2.
     #[inline]
     pub fn framed_routing(&self) -> Option<super::nasreq::FramedRouting> {
-        rt::view::opt(
-            self.root,
-            self.first[48],
-            self.end,
-            rt::view::enumerated::<super::nasreq::FramedRouting>,
-        )
+        self.raw.opt_enum::<super::nasreq::FramedRouting>(48)
     }
     /// `*[ NAS-Filter-Rule ]`: NAS-Filter-Rule (code 400), IETF RFC 7155 §4.4.6.
     #[inline]
     pub fn nas_filter_rule(&self) -> rt::view::Members<'a, &'a str> {
-        rt::view::Members::new(
-            self.root,
-            self.first[49],
-            self.end,
-            self.count[10],
-            400,
-            0,
-            rt::view::text,
-        )
+        self.raw.many_text(49, 10, 400, 0)
     }
     /// `*[ QoS-Filter-Rule ]`: QoS-Filter-Rule (code 407), IETF RFC 7155 §4.4.9.
     #[inline]
     pub fn qos_filter_rule(&self) -> rt::view::Members<'a, &'a str> {
-        rt::view::Members::new(
-            self.root,
-            self.first[50],
-            self.end,
-            self.count[11],
-            407,
-            0,
-            rt::view::text,
-        )
+        self.raw.many_text(50, 11, 407, 0)
     }
     /// `*[ Tunneling ]`: Tunneling (code 401), IETF RFC 7155 §4.5.1.
     #[inline]
     pub fn tunneling(&self) -> rt::view::Members<'a, super::nasreq::TunnelingView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[51],
-            self.end,
-            self.count[12],
-            401,
-            0,
-            rt::view::read_group::<super::nasreq::TunnelingView<'a>>,
-        )
+        self.raw.many_group::<super::nasreq::TunnelingView<'a>>(51, 12, 401, 0)
     }
     /// `*[ Redirect-Host ]`: Redirect-Host (code 292), IETF RFC 6733 §6.12.
     #[inline]
     pub fn redirect_host(&self) -> rt::view::Members<'a, rt::data::DiameterUri> {
-        rt::view::Members::new(
-            self.root,
-            self.first[52],
-            self.end,
-            self.count[13],
-            292,
-            0,
-            rt::view::value::<rt::data::DiameterUri>,
-        )
+        self.raw.many_value::<rt::data::DiameterUri>(52, 13, 292, 0)
     }
     /// `[ Redirect-Host-Usage ]`: Redirect-Host-Usage (code 261), IETF RFC 6733 §6.13.
     #[inline]
     pub fn redirect_host_usage(&self) -> Option<super::base::RedirectHostUsage> {
-        rt::view::opt(
-            self.root,
-            self.first[53],
-            self.end,
-            rt::view::enumerated::<super::base::RedirectHostUsage>,
-        )
+        self.raw.opt_enum::<super::base::RedirectHostUsage>(53)
     }
     /// `[ Redirect-Max-Cache-Time ]`: Redirect-Max-Cache-Time (code 262), IETF RFC 6733 §6.14.
     #[inline]
     pub fn redirect_max_cache_time(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[54], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(54)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[55],
-            self.end,
-            self.count[14],
-            284,
-            0,
-            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
-        )
+        self.raw.many_group::<super::base::ProxyInfoView<'a>>(55, 14, 284, 0)
     }
 }
 #[cfg(any(feature = "eap"))]

@@ -3101,16 +3101,8 @@ impl rt::typed::RequestCommand for HomeAgentMipRequest {
 /// A checked, zero-copy view of a received MIP-MN-AAA-Auth (IETF RFC 4004 §7.6; see [`MipMnAaaAuth`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct MipMnAaaAuthView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 4usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 4, 0>,
 }
 #[cfg(any(feature = "mipv4"))]
 impl<'a> MipMnAaaAuthView<'a> {
@@ -3130,7 +3122,7 @@ impl<'a> MipMnAaaAuthView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<MipMnAaaAuth, rt::DecodeError> {
@@ -3140,33 +3132,27 @@ impl<'a> MipMnAaaAuthView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `{ MIP-MN-AAA-SPI }`: MIP-MN-AAA-SPI (code 341), IETF RFC 4004 §7.6.1.
     #[inline]
     pub fn mip_mn_aaa_spi(&self) -> u32 {
-        rt::view::one(self.root, self.first[0], self.end, rt::view::value::<u32>)
+        self.raw.one_value::<u32>(0)
     }
     /// `{ MIP-Auth-Input-Data-Length }`: MIP-Auth-Input-Data-Length (code 338), IETF RFC 4004 §7.6.2.
     #[inline]
     pub fn mip_auth_input_data_length(&self) -> u32 {
-        rt::view::one(self.root, self.first[1], self.end, rt::view::value::<u32>)
+        self.raw.one_value::<u32>(1)
     }
     /// `{ MIP-Authenticator-Length }`: MIP-Authenticator-Length (code 339), IETF RFC 4004 §7.6.3.
     #[inline]
     pub fn mip_authenticator_length(&self) -> u32 {
-        rt::view::one(self.root, self.first[2], self.end, rt::view::value::<u32>)
+        self.raw.one_value::<u32>(2)
     }
     /// `{ MIP-Authenticator-Offset }`: MIP-Authenticator-Offset (code 340), IETF RFC 4004 §7.6.4.
     #[inline]
     pub fn mip_authenticator_offset(&self) -> u32 {
-        rt::view::one(self.root, self.first[3], self.end, rt::view::value::<u32>)
+        self.raw.one_value::<u32>(3)
     }
 }
 #[cfg(any(feature = "mipv4"))]
@@ -3193,17 +3179,12 @@ impl<'a> rt::view::GroupView<'a> for MipMnAaaAuthView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 4usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "mipv4"))]
@@ -3217,16 +3198,8 @@ impl std::fmt::Debug for MipMnAaaAuthView<'_> {
 /// A checked, zero-copy view of a received MIP-Originating-Foreign-AAA (IETF RFC 4004 §7.10; see [`MipOriginatingForeignAaa`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct MipOriginatingForeignAaaView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 2usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 2, 0>,
 }
 #[cfg(any(feature = "mipv4"))]
 impl<'a> MipOriginatingForeignAaaView<'a> {
@@ -3246,7 +3219,7 @@ impl<'a> MipOriginatingForeignAaaView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<MipOriginatingForeignAaa, rt::DecodeError> {
@@ -3259,23 +3232,17 @@ impl<'a> MipOriginatingForeignAaaView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
+        self.raw.one_text(0)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        rt::view::one(self.root, self.first[1], self.end, rt::view::text)
+        self.raw.one_text(1)
     }
 }
 #[cfg(any(feature = "mipv4"))]
@@ -3300,17 +3267,12 @@ impl<'a> rt::view::GroupView<'a> for MipOriginatingForeignAaaView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 2usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "mipv4"))]
@@ -3339,16 +3301,8 @@ impl std::fmt::Debug for MipOriginatingForeignAaaView<'_> {
 /// A checked, zero-copy view of a received MIP-Home-Agent-Host (IETF RFC 4004 §7.11; see [`MipHomeAgentHost`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct MipHomeAgentHostView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 2usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 2, 0>,
 }
 #[cfg(
     any(
@@ -3383,7 +3337,7 @@ impl<'a> MipHomeAgentHostView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<MipHomeAgentHost, rt::DecodeError> {
@@ -3396,23 +3350,17 @@ impl<'a> MipHomeAgentHostView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&self) -> &'a str {
-        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
+        self.raw.one_text(0)
     }
     /// `{ Destination-Host }`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&self) -> &'a str {
-        rt::view::one(self.root, self.first[1], self.end, rt::view::text)
+        self.raw.one_text(1)
     }
 }
 #[cfg(
@@ -3467,17 +3415,12 @@ impl<'a> rt::view::GroupView<'a> for MipHomeAgentHostView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 2usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(
@@ -3506,16 +3449,8 @@ impl std::fmt::Debug for MipHomeAgentHostView<'_> {
 /// A checked, zero-copy view of a received MIP-FA-to-MN-MSA (IETF RFC 4004 §9.1; see [`MipFaToMnMsa`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct MipFaToMnMsaView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 3usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 3, 0>,
 }
 #[cfg(any(feature = "mipv4"))]
 impl<'a> MipFaToMnMsaView<'a> {
@@ -3535,7 +3470,7 @@ impl<'a> MipFaToMnMsaView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<MipFaToMnMsa, rt::DecodeError> {
@@ -3545,33 +3480,22 @@ impl<'a> MipFaToMnMsaView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `{ MIP-FA-to-MN-SPI }`: MIP-FA-to-MN-SPI (code 319), IETF RFC 4004 §9.10.
     #[inline]
     pub fn mip_fa_to_mn_spi(&self) -> u32 {
-        rt::view::one(self.root, self.first[0], self.end, rt::view::value::<u32>)
+        self.raw.one_value::<u32>(0)
     }
     /// `{ MIP-Algorithm-Type }`: MIP-Algorithm-Type (code 345), IETF RFC 4004 §9.8.
     #[inline]
     pub fn mip_algorithm_type(&self) -> MipAlgorithmType {
-        rt::view::one(
-            self.root,
-            self.first[1],
-            self.end,
-            rt::view::enumerated::<MipAlgorithmType>,
-        )
+        self.raw.one_enum::<MipAlgorithmType>(1)
     }
     /// `{ MIP-Session-Key }`: MIP-Session-Key (code 343), IETF RFC 4004 §9.7.
     #[inline]
     pub fn mip_session_key(&self) -> &'a [u8] {
-        rt::view::one(self.root, self.first[2], self.end, rt::view::octets)
+        self.raw.one_octets(2)
     }
 }
 #[cfg(any(feature = "mipv4"))]
@@ -3597,17 +3521,12 @@ impl<'a> rt::view::GroupView<'a> for MipFaToMnMsaView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 3usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "mipv4"))]
@@ -3621,16 +3540,8 @@ impl std::fmt::Debug for MipFaToMnMsaView<'_> {
 /// A checked, zero-copy view of a received MIP-FA-to-HA-MSA (IETF RFC 4004 §9.2; see [`MipFaToHaMsa`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct MipFaToHaMsaView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 3usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 3, 0>,
 }
 #[cfg(any(feature = "mipv4"))]
 impl<'a> MipFaToHaMsaView<'a> {
@@ -3650,7 +3561,7 @@ impl<'a> MipFaToHaMsaView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<MipFaToHaMsa, rt::DecodeError> {
@@ -3660,33 +3571,22 @@ impl<'a> MipFaToHaMsaView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `{ MIP-FA-to-HA-SPI }`: MIP-FA-to-HA-SPI (code 318), IETF RFC 4004 §9.11.
     #[inline]
     pub fn mip_fa_to_ha_spi(&self) -> u32 {
-        rt::view::one(self.root, self.first[0], self.end, rt::view::value::<u32>)
+        self.raw.one_value::<u32>(0)
     }
     /// `{ MIP-Algorithm-Type }`: MIP-Algorithm-Type (code 345), IETF RFC 4004 §9.8.
     #[inline]
     pub fn mip_algorithm_type(&self) -> MipAlgorithmType {
-        rt::view::one(
-            self.root,
-            self.first[1],
-            self.end,
-            rt::view::enumerated::<MipAlgorithmType>,
-        )
+        self.raw.one_enum::<MipAlgorithmType>(1)
     }
     /// `{ MIP-Session-Key }`: MIP-Session-Key (code 343), IETF RFC 4004 §9.7.
     #[inline]
     pub fn mip_session_key(&self) -> &'a [u8] {
-        rt::view::one(self.root, self.first[2], self.end, rt::view::octets)
+        self.raw.one_octets(2)
     }
 }
 #[cfg(any(feature = "mipv4"))]
@@ -3712,17 +3612,12 @@ impl<'a> rt::view::GroupView<'a> for MipFaToHaMsaView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 3usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "mipv4"))]
@@ -3736,16 +3631,8 @@ impl std::fmt::Debug for MipFaToHaMsaView<'_> {
 /// A checked, zero-copy view of a received MIP-HA-to-FA-MSA (IETF RFC 4004 §9.3; see [`MipHaToFaMsa`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct MipHaToFaMsaView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 3usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 3, 0>,
 }
 #[cfg(any(feature = "mipv4"))]
 impl<'a> MipHaToFaMsaView<'a> {
@@ -3765,7 +3652,7 @@ impl<'a> MipHaToFaMsaView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<MipHaToFaMsa, rt::DecodeError> {
@@ -3775,33 +3662,22 @@ impl<'a> MipHaToFaMsaView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `{ MIP-HA-to-FA-SPI }`: MIP-HA-to-FA-SPI (code 323), IETF RFC 4004 §9.14.
     #[inline]
     pub fn mip_ha_to_fa_spi(&self) -> u32 {
-        rt::view::one(self.root, self.first[0], self.end, rt::view::value::<u32>)
+        self.raw.one_value::<u32>(0)
     }
     /// `{ MIP-Algorithm-Type }`: MIP-Algorithm-Type (code 345), IETF RFC 4004 §9.8.
     #[inline]
     pub fn mip_algorithm_type(&self) -> MipAlgorithmType {
-        rt::view::one(
-            self.root,
-            self.first[1],
-            self.end,
-            rt::view::enumerated::<MipAlgorithmType>,
-        )
+        self.raw.one_enum::<MipAlgorithmType>(1)
     }
     /// `{ MIP-Session-Key }`: MIP-Session-Key (code 343), IETF RFC 4004 §9.7.
     #[inline]
     pub fn mip_session_key(&self) -> &'a [u8] {
-        rt::view::one(self.root, self.first[2], self.end, rt::view::octets)
+        self.raw.one_octets(2)
     }
 }
 #[cfg(any(feature = "mipv4"))]
@@ -3827,17 +3703,12 @@ impl<'a> rt::view::GroupView<'a> for MipHaToFaMsaView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 3usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "mipv4"))]
@@ -3851,16 +3722,8 @@ impl std::fmt::Debug for MipHaToFaMsaView<'_> {
 /// A checked, zero-copy view of a received MIP-HA-to-MN-MSA (IETF RFC 4004 §9.4; see [`MipHaToMnMsa`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct MipHaToMnMsaView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 4usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 4, 0>,
 }
 #[cfg(any(feature = "mipv4"))]
 impl<'a> MipHaToMnMsaView<'a> {
@@ -3880,7 +3743,7 @@ impl<'a> MipHaToMnMsaView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<MipHaToMnMsa, rt::DecodeError> {
@@ -3890,43 +3753,27 @@ impl<'a> MipHaToMnMsaView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `{ MIP-MN-HA-SPI }`: MIP-MN-HA-SPI (code 491), IETF RFC 5447, RFC 5778 RFC 5778 6.4.
     #[inline]
     pub fn mip_mn_ha_spi(&self) -> u32 {
-        rt::view::one(self.root, self.first[0], self.end, rt::view::value::<u32>)
+        self.raw.one_value::<u32>(0)
     }
     /// `{ MIP-Algorithm-Type }`: MIP-Algorithm-Type (code 345), IETF RFC 4004 §9.8.
     #[inline]
     pub fn mip_algorithm_type(&self) -> MipAlgorithmType {
-        rt::view::one(
-            self.root,
-            self.first[1],
-            self.end,
-            rt::view::enumerated::<MipAlgorithmType>,
-        )
+        self.raw.one_enum::<MipAlgorithmType>(1)
     }
     /// `{ MIP-Replay-Mode }`: MIP-Replay-Mode (code 346), IETF RFC 4004 §9.9.
     #[inline]
     pub fn mip_replay_mode(&self) -> MipReplayMode {
-        rt::view::one(
-            self.root,
-            self.first[2],
-            self.end,
-            rt::view::enumerated::<MipReplayMode>,
-        )
+        self.raw.one_enum::<MipReplayMode>(2)
     }
     /// `{ MIP-Session-Key }`: MIP-Session-Key (code 343), IETF RFC 4004 §9.7.
     #[inline]
     pub fn mip_session_key(&self) -> &'a [u8] {
-        rt::view::one(self.root, self.first[3], self.end, rt::view::octets)
+        self.raw.one_octets(3)
     }
 }
 #[cfg(any(feature = "mipv4"))]
@@ -3953,17 +3800,12 @@ impl<'a> rt::view::GroupView<'a> for MipHaToMnMsaView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 4usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "mipv4"))]
@@ -3977,16 +3819,8 @@ impl std::fmt::Debug for MipHaToMnMsaView<'_> {
 /// A checked, zero-copy view of a received MIP-MN-to-FA-MSA (IETF RFC 4004 §9.5; see [`MipMnToFaMsa`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct MipMnToFaMsaView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 3usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 3, 0>,
 }
 #[cfg(any(feature = "mipv4"))]
 impl<'a> MipMnToFaMsaView<'a> {
@@ -4006,7 +3840,7 @@ impl<'a> MipMnToFaMsaView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<MipMnToFaMsa, rt::DecodeError> {
@@ -4016,33 +3850,22 @@ impl<'a> MipMnToFaMsaView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `{ MIP-MN-to-FA-SPI }`: MIP-MN-to-FA-SPI (code 324), IETF RFC 4004 §11.1.
     #[inline]
     pub fn mip_mn_to_fa_spi(&self) -> u32 {
-        rt::view::one(self.root, self.first[0], self.end, rt::view::value::<u32>)
+        self.raw.one_value::<u32>(0)
     }
     /// `{ MIP-Algorithm-Type }`: MIP-Algorithm-Type (code 345), IETF RFC 4004 §9.8.
     #[inline]
     pub fn mip_algorithm_type(&self) -> MipAlgorithmType {
-        rt::view::one(
-            self.root,
-            self.first[1],
-            self.end,
-            rt::view::enumerated::<MipAlgorithmType>,
-        )
+        self.raw.one_enum::<MipAlgorithmType>(1)
     }
     /// `{ MIP-Nonce }`: MIP-Nonce (code 335), IETF RFC 4004 §9.12.
     #[inline]
     pub fn mip_nonce(&self) -> &'a [u8] {
-        rt::view::one(self.root, self.first[2], self.end, rt::view::octets)
+        self.raw.one_octets(2)
     }
 }
 #[cfg(any(feature = "mipv4"))]
@@ -4068,17 +3891,12 @@ impl<'a> rt::view::GroupView<'a> for MipMnToFaMsaView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 3usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "mipv4"))]
@@ -4092,16 +3910,8 @@ impl std::fmt::Debug for MipMnToFaMsaView<'_> {
 /// A checked, zero-copy view of a received MIP-MN-to-HA-MSA (IETF RFC 4004 §9.6; see [`MipMnToHaMsa`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct MipMnToHaMsaView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 4usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 4, 0>,
 }
 #[cfg(any(feature = "mipv4"))]
 impl<'a> MipMnToHaMsaView<'a> {
@@ -4121,7 +3931,7 @@ impl<'a> MipMnToHaMsaView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<MipMnToHaMsa, rt::DecodeError> {
@@ -4131,43 +3941,27 @@ impl<'a> MipMnToHaMsaView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `{ MIP-MN-HA-SPI }`: MIP-MN-HA-SPI (code 491), IETF RFC 5447, RFC 5778 RFC 5778 6.4.
     #[inline]
     pub fn mip_mn_ha_spi(&self) -> u32 {
-        rt::view::one(self.root, self.first[0], self.end, rt::view::value::<u32>)
+        self.raw.one_value::<u32>(0)
     }
     /// `{ MIP-Algorithm-Type }`: MIP-Algorithm-Type (code 345), IETF RFC 4004 §9.8.
     #[inline]
     pub fn mip_algorithm_type(&self) -> MipAlgorithmType {
-        rt::view::one(
-            self.root,
-            self.first[1],
-            self.end,
-            rt::view::enumerated::<MipAlgorithmType>,
-        )
+        self.raw.one_enum::<MipAlgorithmType>(1)
     }
     /// `{ MIP-Replay-Mode }`: MIP-Replay-Mode (code 346), IETF RFC 4004 §9.9.
     #[inline]
     pub fn mip_replay_mode(&self) -> MipReplayMode {
-        rt::view::one(
-            self.root,
-            self.first[2],
-            self.end,
-            rt::view::enumerated::<MipReplayMode>,
-        )
+        self.raw.one_enum::<MipReplayMode>(2)
     }
     /// `{ MIP-Nonce }`: MIP-Nonce (code 335), IETF RFC 4004 §9.12.
     #[inline]
     pub fn mip_nonce(&self) -> &'a [u8] {
-        rt::view::one(self.root, self.first[3], self.end, rt::view::octets)
+        self.raw.one_octets(3)
     }
 }
 #[cfg(any(feature = "mipv4"))]
@@ -4194,17 +3988,12 @@ impl<'a> rt::view::GroupView<'a> for MipMnToHaMsaView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 4usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "mipv4"))]
@@ -4219,16 +4008,8 @@ impl std::fmt::Debug for MipMnToHaMsaView<'_> {
 #[derive(Clone, Copy)]
 pub struct AaMobileNodeRequestView<'a> {
     header: rt::Header,
-    root: &'a rt::bytes::Bytes,
-    /// The AVPs: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 23usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 2usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where each member first occurs.
+    raw: rt::view::Raw<'a, 23, 2>,
 }
 #[cfg(any(feature = "mipv4"))]
 impl<'a> AaMobileNodeRequestView<'a> {
@@ -4252,12 +4033,7 @@ impl<'a> AaMobileNodeRequestView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let mut v = Self {
             header,
-            root,
-            start: rt::header::HEADER_LEN as u32,
-            end: root.len() as u32,
-            first: [rt::view::ABSENT; 23usize],
-            count: [0; 2usize],
-            extra: 0,
+            raw: rt::view::Raw::message(root),
         };
         v.fill_members(header.length as usize)?;
         Ok(v)
@@ -4267,19 +4043,8 @@ impl<'a> AaMobileNodeRequestView<'a> {
     /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
     #[inline(never)]
     fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut v.count,
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
+        let avps = self.raw.members();
+        let mut t = self.raw.index(rt::data::DecodeCx::default(), true);
         rt::view::index::<Self>(avps, &mut t, AaMobileNodeRequest::REQUIRED, missing_at)
     }
     /// The header as received.
@@ -4288,186 +4053,134 @@ impl<'a> AaMobileNodeRequestView<'a> {
     }
     /// The whole message as received.
     pub fn as_bytes(&self) -> &'a rt::bytes::Bytes {
-        self.root
+        self.raw.root()
     }
     /// The owned struct (decoding the message again).
     pub fn to_struct(&self) -> Result<AaMobileNodeRequest, rt::DecodeError> {
-        <AaMobileNodeRequest as rt::typed::Command>::from_bytes(self.root.clone())
+        <AaMobileNodeRequest as rt::typed::Command>::from_bytes(self.raw.root().clone())
     }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
+        self.raw.one_text(0)
     }
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&self) -> u32 {
-        rt::view::one(self.root, self.first[1], self.end, rt::view::value::<u32>)
+        self.raw.one_value::<u32>(1)
     }
     /// `{ User-Name }`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
     pub fn user_name(&self) -> &'a str {
-        rt::view::one(self.root, self.first[2], self.end, rt::view::text)
+        self.raw.one_text(2)
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&self) -> &'a str {
-        rt::view::one(self.root, self.first[3], self.end, rt::view::text)
+        self.raw.one_text(3)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        rt::view::one(self.root, self.first[4], self.end, rt::view::text)
+        self.raw.one_text(4)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        rt::view::one(self.root, self.first[5], self.end, rt::view::text)
+        self.raw.one_text(5)
     }
     /// `{ MIP-Reg-Request }`: MIP-Reg-Request (code 320), IETF RFC 4004 §7.1.
     #[inline]
     pub fn mip_reg_request(&self) -> &'a [u8] {
-        rt::view::one(self.root, self.first[6], self.end, rt::view::octets)
+        self.raw.one_octets(6)
     }
     /// `{ MIP-MN-AAA-Auth }`: MIP-MN-AAA-Auth (code 322), IETF RFC 4004 §7.6.
     #[inline]
     pub fn mip_mn_aaa_auth(&self) -> MipMnAaaAuthView<'a> {
-        rt::view::one(
-            self.root,
-            self.first[7],
-            self.end,
-            rt::view::read_group::<MipMnAaaAuthView<'a>>,
-        )
+        self.raw.one_group::<MipMnAaaAuthView<'a>>(7)
     }
     /// `[ Acct-Multi-Session-Id ]`: Acct-Multi-Session-Id (code 50), IETF RFC 6733 §9.8.5.
     #[inline]
     pub fn acct_multi_session_id(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[8], self.end, rt::view::text)
+        self.raw.opt_text(8)
     }
     /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[9], self.end, rt::view::text)
+        self.raw.opt_text(9)
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[10], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(10)
     }
     /// `[ MIP-Mobile-Node-Address ]`: MIP-Mobile-Node-Address (code 333), IETF RFC 4004 §7.3.
     #[inline]
     pub fn mip_mobile_node_address(&self) -> Option<rt::data::Address> {
-        rt::view::opt(
-            self.root,
-            self.first[11],
-            self.end,
-            rt::view::value::<rt::data::Address>,
-        )
+        self.raw.opt_value::<rt::data::Address>(11)
     }
     /// `[ MIP-Home-Agent-Address ]`: MIP-Home-Agent-Address (code 334), IETF RFC 4004 §7.4.
     #[inline]
     pub fn mip_home_agent_address(&self) -> Option<rt::data::Address> {
-        rt::view::opt(
-            self.root,
-            self.first[12],
-            self.end,
-            rt::view::value::<rt::data::Address>,
-        )
+        self.raw.opt_value::<rt::data::Address>(12)
     }
     /// `[ MIP-Feature-Vector ]`: MIP-Feature-Vector (code 337), IETF RFC 4004 §7.5.
     #[inline]
     pub fn mip_feature_vector(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[13], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(13)
     }
     /// `[ MIP-Originating-Foreign-AAA ]`: MIP-Originating-Foreign-AAA (code 347), IETF RFC 4004 §7.10.
     #[inline]
     pub fn mip_originating_foreign_aaa(
         &self,
     ) -> Option<MipOriginatingForeignAaaView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[14],
-            self.end,
-            rt::view::read_group::<MipOriginatingForeignAaaView<'a>>,
-        )
+        self.raw.opt_group::<MipOriginatingForeignAaaView<'a>>(14)
     }
     /// `[ Authorization-Lifetime ]`: Authorization-Lifetime (code 291), IETF RFC 6733 §8.9.
     #[inline]
     pub fn authorization_lifetime(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[15], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(15)
     }
     /// `[ Auth-Session-State ]`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> Option<super::base::AuthSessionState> {
-        rt::view::opt(
-            self.root,
-            self.first[16],
-            self.end,
-            rt::view::enumerated::<super::base::AuthSessionState>,
-        )
+        self.raw.opt_enum::<super::base::AuthSessionState>(16)
     }
     /// `[ MIP-FA-Challenge ]`: MIP-FA-Challenge (code 344), IETF RFC 4004 §7.7.
     #[inline]
     pub fn mip_fa_challenge(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[17], self.end, rt::view::octets)
+        self.raw.opt_octets(17)
     }
     /// `[ MIP-Candidate-Home-Agent-Host ]`: MIP-Candidate-Home-Agent-Host (code 336), IETF RFC 4004 §7.9.
     #[inline]
     pub fn mip_candidate_home_agent_host(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[18], self.end, rt::view::text)
+        self.raw.opt_text(18)
     }
     /// `[ MIP-Home-Agent-Host ]`: MIP-Home-Agent-Host (code 348), IETF RFC 4004 §7.11.
     #[inline]
     pub fn mip_home_agent_host(&self) -> Option<MipHomeAgentHostView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[19],
-            self.end,
-            rt::view::read_group::<MipHomeAgentHostView<'a>>,
-        )
+        self.raw.opt_group::<MipHomeAgentHostView<'a>>(19)
     }
     /// `[ MIP-HA-to-FA-SPI ]`: MIP-HA-to-FA-SPI (code 323), IETF RFC 4004 §9.14.
     #[inline]
     pub fn mip_ha_to_fa_spi(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[20], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(20)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[21],
-            self.end,
-            self.count[0],
-            284,
-            0,
-            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
-        )
+        self.raw.many_group::<super::base::ProxyInfoView<'a>>(21, 0, 284, 0)
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
     #[inline]
     pub fn route_record(&self) -> rt::view::Members<'a, &'a str> {
-        rt::view::Members::new(
-            self.root,
-            self.first[22],
-            self.end,
-            self.count[1],
-            282,
-            0,
-            rt::view::text,
-        )
+        self.raw.many_text(22, 1, 282, 0)
     }
 }
 #[cfg(any(feature = "mipv4"))]
@@ -4521,16 +4234,8 @@ impl std::fmt::Debug for AaMobileNodeRequestView<'_> {
 #[derive(Clone, Copy)]
 pub struct AaMobileNodeAnswerView<'a> {
     header: rt::Header,
-    root: &'a rt::bytes::Bytes,
-    /// The AVPs: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 25usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 2usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where each member first occurs.
+    raw: rt::view::Raw<'a, 25, 2>,
 }
 #[cfg(any(feature = "mipv4"))]
 impl<'a> AaMobileNodeAnswerView<'a> {
@@ -4554,12 +4259,7 @@ impl<'a> AaMobileNodeAnswerView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let mut v = Self {
             header,
-            root,
-            start: rt::header::HEADER_LEN as u32,
-            end: root.len() as u32,
-            first: [rt::view::ABSENT; 25usize],
-            count: [0; 2usize],
-            extra: 0,
+            raw: rt::view::Raw::message(root),
         };
         v.fill_members(header.length as usize)?;
         Ok(v)
@@ -4569,19 +4269,8 @@ impl<'a> AaMobileNodeAnswerView<'a> {
     /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
     #[inline(never)]
     fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut v.count,
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
+        let avps = self.raw.members();
+        let mut t = self.raw.index(rt::data::DecodeCx::default(), true);
         rt::view::index::<Self>(avps, &mut t, AaMobileNodeAnswer::REQUIRED, missing_at)
     }
     /// The header as received.
@@ -4590,209 +4279,142 @@ impl<'a> AaMobileNodeAnswerView<'a> {
     }
     /// The whole message as received.
     pub fn as_bytes(&self) -> &'a rt::bytes::Bytes {
-        self.root
+        self.raw.root()
     }
     /// The owned struct (decoding the message again).
     pub fn to_struct(&self) -> Result<AaMobileNodeAnswer, rt::DecodeError> {
-        <AaMobileNodeAnswer as rt::typed::Command>::from_bytes(self.root.clone())
+        <AaMobileNodeAnswer as rt::typed::Command>::from_bytes(self.raw.root().clone())
     }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
+        self.raw.one_text(0)
     }
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&self) -> u32 {
-        rt::view::one(self.root, self.first[1], self.end, rt::view::value::<u32>)
+        self.raw.one_value::<u32>(1)
     }
     /// `{ Result-Code }`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&self) -> u32 {
-        rt::view::one(self.root, self.first[2], self.end, rt::view::value::<u32>)
+        self.raw.one_value::<u32>(2)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        rt::view::one(self.root, self.first[3], self.end, rt::view::text)
+        self.raw.one_text(3)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        rt::view::one(self.root, self.first[4], self.end, rt::view::text)
+        self.raw.one_text(4)
     }
     /// `[ Acct-Multi-Session-Id ]`: Acct-Multi-Session-Id (code 50), IETF RFC 6733 §9.8.5.
     #[inline]
     pub fn acct_multi_session_id(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[5], self.end, rt::view::text)
+        self.raw.opt_text(5)
     }
     /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
     pub fn user_name(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[6], self.end, rt::view::text)
+        self.raw.opt_text(6)
     }
     /// `[ Authorization-Lifetime ]`: Authorization-Lifetime (code 291), IETF RFC 6733 §8.9.
     #[inline]
     pub fn authorization_lifetime(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[7], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(7)
     }
     /// `[ Auth-Session-State ]`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> Option<super::base::AuthSessionState> {
-        rt::view::opt(
-            self.root,
-            self.first[8],
-            self.end,
-            rt::view::enumerated::<super::base::AuthSessionState>,
-        )
+        self.raw.opt_enum::<super::base::AuthSessionState>(8)
     }
     /// `[ Error-Message ]`: Error-Message (code 281), IETF RFC 6733 §7.3.
     #[inline]
     pub fn error_message(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[9], self.end, rt::view::text)
+        self.raw.opt_text(9)
     }
     /// `[ Error-Reporting-Host ]`: Error-Reporting-Host (code 294), IETF RFC 6733 §7.4.
     #[inline]
     pub fn error_reporting_host(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[10], self.end, rt::view::text)
+        self.raw.opt_text(10)
     }
     /// `[ Re-Auth-Request-Type ]`: Re-Auth-Request-Type (code 285), IETF RFC 6733 §8.12.
     #[inline]
     pub fn re_auth_request_type(&self) -> Option<super::base::ReAuthRequestType> {
-        rt::view::opt(
-            self.root,
-            self.first[11],
-            self.end,
-            rt::view::enumerated::<super::base::ReAuthRequestType>,
-        )
+        self.raw.opt_enum::<super::base::ReAuthRequestType>(11)
     }
     /// `[ MIP-Feature-Vector ]`: MIP-Feature-Vector (code 337), IETF RFC 4004 §7.5.
     #[inline]
     pub fn mip_feature_vector(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[12], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(12)
     }
     /// `[ MIP-Reg-Reply ]`: MIP-Reg-Reply (code 321), IETF RFC 4004 §7.2.
     #[inline]
     pub fn mip_reg_reply(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[13], self.end, rt::view::octets)
+        self.raw.opt_octets(13)
     }
     /// `[ MIP-MN-to-FA-MSA ]`: MIP-MN-to-FA-MSA (code 325), IETF RFC 4004 §9.5.
     #[inline]
     pub fn mip_mn_to_fa_msa(&self) -> Option<MipMnToFaMsaView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[14],
-            self.end,
-            rt::view::read_group::<MipMnToFaMsaView<'a>>,
-        )
+        self.raw.opt_group::<MipMnToFaMsaView<'a>>(14)
     }
     /// `[ MIP-MN-to-HA-MSA ]`: MIP-MN-to-HA-MSA (code 331), IETF RFC 4004 §9.6.
     #[inline]
     pub fn mip_mn_to_ha_msa(&self) -> Option<MipMnToHaMsaView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[15],
-            self.end,
-            rt::view::read_group::<MipMnToHaMsaView<'a>>,
-        )
+        self.raw.opt_group::<MipMnToHaMsaView<'a>>(15)
     }
     /// `[ MIP-FA-to-MN-MSA ]`: MIP-FA-to-MN-MSA (code 326), IETF RFC 4004 §9.1.
     #[inline]
     pub fn mip_fa_to_mn_msa(&self) -> Option<MipFaToMnMsaView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[16],
-            self.end,
-            rt::view::read_group::<MipFaToMnMsaView<'a>>,
-        )
+        self.raw.opt_group::<MipFaToMnMsaView<'a>>(16)
     }
     /// `[ MIP-FA-to-HA-MSA ]`: MIP-FA-to-HA-MSA (code 328), IETF RFC 4004 §9.2.
     #[inline]
     pub fn mip_fa_to_ha_msa(&self) -> Option<MipFaToHaMsaView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[17],
-            self.end,
-            rt::view::read_group::<MipFaToHaMsaView<'a>>,
-        )
+        self.raw.opt_group::<MipFaToHaMsaView<'a>>(17)
     }
     /// `[ MIP-HA-to-MN-MSA ]`: MIP-HA-to-MN-MSA (code 332), IETF RFC 4004 §9.4.
     #[inline]
     pub fn mip_ha_to_mn_msa(&self) -> Option<MipHaToMnMsaView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[18],
-            self.end,
-            rt::view::read_group::<MipHaToMnMsaView<'a>>,
-        )
+        self.raw.opt_group::<MipHaToMnMsaView<'a>>(18)
     }
     /// `[ MIP-MSA-Lifetime ]`: MIP-MSA-Lifetime (code 367), IETF RFC 4004 §9.13.
     #[inline]
     pub fn mip_msa_lifetime(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[19], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(19)
     }
     /// `[ MIP-Home-Agent-Address ]`: MIP-Home-Agent-Address (code 334), IETF RFC 4004 §7.4.
     #[inline]
     pub fn mip_home_agent_address(&self) -> Option<rt::data::Address> {
-        rt::view::opt(
-            self.root,
-            self.first[20],
-            self.end,
-            rt::view::value::<rt::data::Address>,
-        )
+        self.raw.opt_value::<rt::data::Address>(20)
     }
     /// `[ MIP-Mobile-Node-Address ]`: MIP-Mobile-Node-Address (code 333), IETF RFC 4004 §7.3.
     #[inline]
     pub fn mip_mobile_node_address(&self) -> Option<rt::data::Address> {
-        rt::view::opt(
-            self.root,
-            self.first[21],
-            self.end,
-            rt::view::value::<rt::data::Address>,
-        )
+        self.raw.opt_value::<rt::data::Address>(21)
     }
     /// `*[ MIP-Filter-Rule ]`: MIP-Filter-Rule (code 342), IETF RFC 4004 §7.8.
     #[inline]
     pub fn mip_filter_rule(&self) -> rt::view::Members<'a, &'a str> {
-        rt::view::Members::new(
-            self.root,
-            self.first[22],
-            self.end,
-            self.count[0],
-            342,
-            0,
-            rt::view::text,
-        )
+        self.raw.many_text(22, 0, 342, 0)
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[23], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(23)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[24],
-            self.end,
-            self.count[1],
-            284,
-            0,
-            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
-        )
+        self.raw.many_group::<super::base::ProxyInfoView<'a>>(24, 1, 284, 0)
     }
 }
 #[cfg(any(feature = "mipv4"))]
@@ -4846,16 +4468,8 @@ impl std::fmt::Debug for AaMobileNodeAnswerView<'_> {
 #[derive(Clone, Copy)]
 pub struct HomeAgentMipRequestView<'a> {
     header: rt::Header,
-    root: &'a rt::bytes::Bytes,
-    /// The AVPs: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 23usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 3usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where each member first occurs.
+    raw: rt::view::Raw<'a, 23, 3>,
 }
 #[cfg(any(feature = "mipv4"))]
 impl<'a> HomeAgentMipRequestView<'a> {
@@ -4879,12 +4493,7 @@ impl<'a> HomeAgentMipRequestView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let mut v = Self {
             header,
-            root,
-            start: rt::header::HEADER_LEN as u32,
-            end: root.len() as u32,
-            first: [rt::view::ABSENT; 23usize],
-            count: [0; 3usize],
-            extra: 0,
+            raw: rt::view::Raw::message(root),
         };
         v.fill_members(header.length as usize)?;
         Ok(v)
@@ -4894,19 +4503,8 @@ impl<'a> HomeAgentMipRequestView<'a> {
     /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
     #[inline(never)]
     fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut v.count,
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
+        let avps = self.raw.members();
+        let mut t = self.raw.index(rt::data::DecodeCx::default(), true);
         rt::view::index::<Self>(avps, &mut t, HomeAgentMipRequest::REQUIRED, missing_at)
     }
     /// The header as received.
@@ -4915,204 +4513,134 @@ impl<'a> HomeAgentMipRequestView<'a> {
     }
     /// The whole message as received.
     pub fn as_bytes(&self) -> &'a rt::bytes::Bytes {
-        self.root
+        self.raw.root()
     }
     /// The owned struct (decoding the message again).
     pub fn to_struct(&self) -> Result<HomeAgentMipRequest, rt::DecodeError> {
-        <HomeAgentMipRequest as rt::typed::Command>::from_bytes(self.root.clone())
+        <HomeAgentMipRequest as rt::typed::Command>::from_bytes(self.raw.root().clone())
     }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
+        self.raw.one_text(0)
     }
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&self) -> u32 {
-        rt::view::one(self.root, self.first[1], self.end, rt::view::value::<u32>)
+        self.raw.one_value::<u32>(1)
     }
     /// `{ Authorization-Lifetime }`: Authorization-Lifetime (code 291), IETF RFC 6733 §8.9.
     #[inline]
     pub fn authorization_lifetime(&self) -> u32 {
-        rt::view::one(self.root, self.first[2], self.end, rt::view::value::<u32>)
+        self.raw.one_value::<u32>(2)
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> super::base::AuthSessionState {
-        rt::view::one(
-            self.root,
-            self.first[3],
-            self.end,
-            rt::view::enumerated::<super::base::AuthSessionState>,
-        )
+        self.raw.one_enum::<super::base::AuthSessionState>(3)
     }
     /// `{ MIP-Reg-Request }`: MIP-Reg-Request (code 320), IETF RFC 4004 §7.1.
     #[inline]
     pub fn mip_reg_request(&self) -> &'a [u8] {
-        rt::view::one(self.root, self.first[4], self.end, rt::view::octets)
+        self.raw.one_octets(4)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        rt::view::one(self.root, self.first[5], self.end, rt::view::text)
+        self.raw.one_text(5)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        rt::view::one(self.root, self.first[6], self.end, rt::view::text)
+        self.raw.one_text(6)
     }
     /// `{ User-Name }`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
     pub fn user_name(&self) -> &'a str {
-        rt::view::one(self.root, self.first[7], self.end, rt::view::text)
+        self.raw.one_text(7)
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&self) -> &'a str {
-        rt::view::one(self.root, self.first[8], self.end, rt::view::text)
+        self.raw.one_text(8)
     }
     /// `{ MIP-Feature-Vector }`: MIP-Feature-Vector (code 337), IETF RFC 4004 §7.5.
     #[inline]
     pub fn mip_feature_vector(&self) -> u32 {
-        rt::view::one(self.root, self.first[9], self.end, rt::view::value::<u32>)
+        self.raw.one_value::<u32>(9)
     }
     /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[10], self.end, rt::view::text)
+        self.raw.opt_text(10)
     }
     /// `[ MIP-MN-to-HA-MSA ]`: MIP-MN-to-HA-MSA (code 331), IETF RFC 4004 §9.6.
     #[inline]
     pub fn mip_mn_to_ha_msa(&self) -> Option<MipMnToHaMsaView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[11],
-            self.end,
-            rt::view::read_group::<MipMnToHaMsaView<'a>>,
-        )
+        self.raw.opt_group::<MipMnToHaMsaView<'a>>(11)
     }
     /// `[ MIP-MN-to-FA-MSA ]`: MIP-MN-to-FA-MSA (code 325), IETF RFC 4004 §9.5.
     #[inline]
     pub fn mip_mn_to_fa_msa(&self) -> Option<MipMnToFaMsaView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[12],
-            self.end,
-            rt::view::read_group::<MipMnToFaMsaView<'a>>,
-        )
+        self.raw.opt_group::<MipMnToFaMsaView<'a>>(12)
     }
     /// `[ MIP-HA-to-MN-MSA ]`: MIP-HA-to-MN-MSA (code 332), IETF RFC 4004 §9.4.
     #[inline]
     pub fn mip_ha_to_mn_msa(&self) -> Option<MipHaToMnMsaView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[13],
-            self.end,
-            rt::view::read_group::<MipHaToMnMsaView<'a>>,
-        )
+        self.raw.opt_group::<MipHaToMnMsaView<'a>>(13)
     }
     /// `[ MIP-HA-to-FA-MSA ]`: MIP-HA-to-FA-MSA (code 329), IETF RFC 4004 §9.3.
     #[inline]
     pub fn mip_ha_to_fa_msa(&self) -> Option<MipHaToFaMsaView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[14],
-            self.end,
-            rt::view::read_group::<MipHaToFaMsaView<'a>>,
-        )
+        self.raw.opt_group::<MipHaToFaMsaView<'a>>(14)
     }
     /// `[ MIP-MSA-Lifetime ]`: MIP-MSA-Lifetime (code 367), IETF RFC 4004 §9.13.
     #[inline]
     pub fn mip_msa_lifetime(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[15], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(15)
     }
     /// `[ MIP-Originating-Foreign-AAA ]`: MIP-Originating-Foreign-AAA (code 347), IETF RFC 4004 §7.10.
     #[inline]
     pub fn mip_originating_foreign_aaa(
         &self,
     ) -> Option<MipOriginatingForeignAaaView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[16],
-            self.end,
-            rt::view::read_group::<MipOriginatingForeignAaaView<'a>>,
-        )
+        self.raw.opt_group::<MipOriginatingForeignAaaView<'a>>(16)
     }
     /// `[ MIP-Mobile-Node-Address ]`: MIP-Mobile-Node-Address (code 333), IETF RFC 4004 §7.3.
     #[inline]
     pub fn mip_mobile_node_address(&self) -> Option<rt::data::Address> {
-        rt::view::opt(
-            self.root,
-            self.first[17],
-            self.end,
-            rt::view::value::<rt::data::Address>,
-        )
+        self.raw.opt_value::<rt::data::Address>(17)
     }
     /// `[ MIP-Home-Agent-Address ]`: MIP-Home-Agent-Address (code 334), IETF RFC 4004 §7.4.
     #[inline]
     pub fn mip_home_agent_address(&self) -> Option<rt::data::Address> {
-        rt::view::opt(
-            self.root,
-            self.first[18],
-            self.end,
-            rt::view::value::<rt::data::Address>,
-        )
+        self.raw.opt_value::<rt::data::Address>(18)
     }
     /// `*[ MIP-Filter-Rule ]`: MIP-Filter-Rule (code 342), IETF RFC 4004 §7.8.
     #[inline]
     pub fn mip_filter_rule(&self) -> rt::view::Members<'a, &'a str> {
-        rt::view::Members::new(
-            self.root,
-            self.first[19],
-            self.end,
-            self.count[0],
-            342,
-            0,
-            rt::view::text,
-        )
+        self.raw.many_text(19, 0, 342, 0)
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[20], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(20)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[21],
-            self.end,
-            self.count[1],
-            284,
-            0,
-            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
-        )
+        self.raw.many_group::<super::base::ProxyInfoView<'a>>(21, 1, 284, 0)
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
     #[inline]
     pub fn route_record(&self) -> rt::view::Members<'a, &'a str> {
-        rt::view::Members::new(
-            self.root,
-            self.first[22],
-            self.end,
-            self.count[2],
-            282,
-            0,
-            rt::view::text,
-        )
+        self.raw.many_text(22, 2, 282, 0)
     }
 }
 #[cfg(any(feature = "mipv4"))]
@@ -5166,16 +4694,8 @@ impl std::fmt::Debug for HomeAgentMipRequestView<'_> {
 #[derive(Clone, Copy)]
 pub struct HomeAgentMipAnswerView<'a> {
     header: rt::Header,
-    root: &'a rt::bytes::Bytes,
-    /// The AVPs: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 16usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 1usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where each member first occurs.
+    raw: rt::view::Raw<'a, 16, 1>,
 }
 #[cfg(any(feature = "mipv4"))]
 impl<'a> HomeAgentMipAnswerView<'a> {
@@ -5199,12 +4719,7 @@ impl<'a> HomeAgentMipAnswerView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let mut v = Self {
             header,
-            root,
-            start: rt::header::HEADER_LEN as u32,
-            end: root.len() as u32,
-            first: [rt::view::ABSENT; 16usize],
-            count: [0; 1usize],
-            extra: 0,
+            raw: rt::view::Raw::message(root),
         };
         v.fill_members(header.length as usize)?;
         Ok(v)
@@ -5214,19 +4729,8 @@ impl<'a> HomeAgentMipAnswerView<'a> {
     /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
     #[inline(never)]
     fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut v.count,
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
+        let avps = self.raw.members();
+        let mut t = self.raw.index(rt::data::DecodeCx::default(), true);
         rt::view::index::<Self>(avps, &mut t, HomeAgentMipAnswer::REQUIRED, missing_at)
     }
     /// The header as received.
@@ -5235,121 +4739,97 @@ impl<'a> HomeAgentMipAnswerView<'a> {
     }
     /// The whole message as received.
     pub fn as_bytes(&self) -> &'a rt::bytes::Bytes {
-        self.root
+        self.raw.root()
     }
     /// The owned struct (decoding the message again).
     pub fn to_struct(&self) -> Result<HomeAgentMipAnswer, rt::DecodeError> {
-        <HomeAgentMipAnswer as rt::typed::Command>::from_bytes(self.root.clone())
+        <HomeAgentMipAnswer as rt::typed::Command>::from_bytes(self.raw.root().clone())
     }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
+        self.raw.one_text(0)
     }
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&self) -> u32 {
-        rt::view::one(self.root, self.first[1], self.end, rt::view::value::<u32>)
+        self.raw.one_value::<u32>(1)
     }
     /// `{ Result-Code }`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&self) -> u32 {
-        rt::view::one(self.root, self.first[2], self.end, rt::view::value::<u32>)
+        self.raw.one_value::<u32>(2)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        rt::view::one(self.root, self.first[3], self.end, rt::view::text)
+        self.raw.one_text(3)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        rt::view::one(self.root, self.first[4], self.end, rt::view::text)
+        self.raw.one_text(4)
     }
     /// `[ Acct-Multi-Session-Id ]`: Acct-Multi-Session-Id (code 50), IETF RFC 6733 §9.8.5.
     #[inline]
     pub fn acct_multi_session_id(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[5], self.end, rt::view::text)
+        self.raw.opt_text(5)
     }
     /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
     pub fn user_name(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[6], self.end, rt::view::text)
+        self.raw.opt_text(6)
     }
     /// `[ Error-Reporting-Host ]`: Error-Reporting-Host (code 294), IETF RFC 6733 §7.4.
     #[inline]
     pub fn error_reporting_host(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[7], self.end, rt::view::text)
+        self.raw.opt_text(7)
     }
     /// `[ Error-Message ]`: Error-Message (code 281), IETF RFC 6733 §7.3.
     #[inline]
     pub fn error_message(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[8], self.end, rt::view::text)
+        self.raw.opt_text(8)
     }
     /// `[ MIP-Reg-Reply ]`: MIP-Reg-Reply (code 321), IETF RFC 4004 §7.2.
     #[inline]
     pub fn mip_reg_reply(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[9], self.end, rt::view::octets)
+        self.raw.opt_octets(9)
     }
     /// `[ MIP-Home-Agent-Address ]`: MIP-Home-Agent-Address (code 334), IETF RFC 4004 §7.4.
     #[inline]
     pub fn mip_home_agent_address(&self) -> Option<rt::data::Address> {
-        rt::view::opt(
-            self.root,
-            self.first[10],
-            self.end,
-            rt::view::value::<rt::data::Address>,
-        )
+        self.raw.opt_value::<rt::data::Address>(10)
     }
     /// `[ MIP-Mobile-Node-Address ]`: MIP-Mobile-Node-Address (code 333), IETF RFC 4004 §7.3.
     #[inline]
     pub fn mip_mobile_node_address(&self) -> Option<rt::data::Address> {
-        rt::view::opt(
-            self.root,
-            self.first[11],
-            self.end,
-            rt::view::value::<rt::data::Address>,
-        )
+        self.raw.opt_value::<rt::data::Address>(11)
     }
     /// `[ MIP-FA-to-HA-SPI ]`: MIP-FA-to-HA-SPI (code 318), IETF RFC 4004 §9.11.
     #[inline]
     pub fn mip_fa_to_ha_spi(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[12], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(12)
     }
     /// `[ MIP-FA-to-MN-SPI ]`: MIP-FA-to-MN-SPI (code 319), IETF RFC 4004 §9.10.
     #[inline]
     pub fn mip_fa_to_mn_spi(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[13], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(13)
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[14], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(14)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[15],
-            self.end,
-            self.count[0],
-            284,
-            0,
-            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
-        )
+        self.raw.many_group::<super::base::ProxyInfoView<'a>>(15, 0, 284, 0)
     }
 }
 #[cfg(any(feature = "mipv4"))]

@@ -6442,16 +6442,8 @@ impl rt::typed::RequestCommand for AccountingRequest {
 /// A checked, zero-copy view of a received CHAP-Auth (IETF RFC 7155 §4.3.4; see [`ChapAuth`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ChapAuthView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 3usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 3, 0>,
 }
 #[cfg(any(feature = "nasreq"))]
 impl<'a> ChapAuthView<'a> {
@@ -6471,7 +6463,7 @@ impl<'a> ChapAuthView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<ChapAuth, rt::DecodeError> {
@@ -6481,33 +6473,22 @@ impl<'a> ChapAuthView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `{ CHAP-Algorithm }`: CHAP-Algorithm (code 403), IETF RFC 7155 §4.3.5.
     #[inline]
     pub fn chap_algorithm(&self) -> ChapAlgorithm {
-        rt::view::one(
-            self.root,
-            self.first[0],
-            self.end,
-            rt::view::enumerated::<ChapAlgorithm>,
-        )
+        self.raw.one_enum::<ChapAlgorithm>(0)
     }
     /// `{ CHAP-Ident }`: CHAP-Ident (code 404), IETF RFC 7155 §4.3.6.
     #[inline]
     pub fn chap_ident(&self) -> &'a [u8] {
-        rt::view::one(self.root, self.first[1], self.end, rt::view::octets)
+        self.raw.one_octets(1)
     }
     /// `[ CHAP-Response ]`: CHAP-Response (code 405), IETF RFC 7155 §4.3.7.
     #[inline]
     pub fn chap_response(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[2], self.end, rt::view::octets)
+        self.raw.opt_octets(2)
     }
 }
 #[cfg(any(feature = "nasreq"))]
@@ -6533,17 +6514,12 @@ impl<'a> rt::view::GroupView<'a> for ChapAuthView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 3usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "nasreq"))]
@@ -6557,16 +6533,8 @@ impl std::fmt::Debug for ChapAuthView<'_> {
 /// A checked, zero-copy view of a received Tunneling (IETF RFC 7155 §4.5.1; see [`Tunneling`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct TunnelingView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 10usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 10, 0>,
 }
 #[cfg(any(feature = "eap", feature = "nasreq"))]
 impl<'a> TunnelingView<'a> {
@@ -6585,7 +6553,7 @@ impl<'a> TunnelingView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<Tunneling, rt::DecodeError> {
@@ -6595,73 +6563,57 @@ impl<'a> TunnelingView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `{ Tunnel-Type }`: Tunnel-Type (code 64), IETF RFC 7155 §4.5.2.
     #[inline]
     pub fn tunnel_type(&self) -> TunnelType {
-        rt::view::one(
-            self.root,
-            self.first[0],
-            self.end,
-            rt::view::enumerated::<TunnelType>,
-        )
+        self.raw.one_enum::<TunnelType>(0)
     }
     /// `{ Tunnel-Medium-Type }`: Tunnel-Medium-Type (code 65), IETF RFC 7155 §4.5.3.
     #[inline]
     pub fn tunnel_medium_type(&self) -> TunnelMediumType {
-        rt::view::one(
-            self.root,
-            self.first[1],
-            self.end,
-            rt::view::enumerated::<TunnelMediumType>,
-        )
+        self.raw.one_enum::<TunnelMediumType>(1)
     }
     /// `{ Tunnel-Client-Endpoint }`: Tunnel-Client-Endpoint (code 66), IETF RFC 7155 §4.5.4.
     #[inline]
     pub fn tunnel_client_endpoint(&self) -> &'a str {
-        rt::view::one(self.root, self.first[2], self.end, rt::view::text)
+        self.raw.one_text(2)
     }
     /// `{ Tunnel-Server-Endpoint }`: Tunnel-Server-Endpoint (code 67), IETF RFC 7155 §4.5.5.
     #[inline]
     pub fn tunnel_server_endpoint(&self) -> &'a str {
-        rt::view::one(self.root, self.first[3], self.end, rt::view::text)
+        self.raw.one_text(3)
     }
     /// `[ Tunnel-Preference ]`: Tunnel-Preference (code 83), IETF RFC 7155 §4.5.9.
     #[inline]
     pub fn tunnel_preference(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[4], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(4)
     }
     /// `[ Tunnel-Client-Auth-Id ]`: Tunnel-Client-Auth-Id (code 90), IETF RFC 7155 §4.5.10.
     #[inline]
     pub fn tunnel_client_auth_id(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[5], self.end, rt::view::text)
+        self.raw.opt_text(5)
     }
     /// `[ Tunnel-Server-Auth-Id ]`: Tunnel-Server-Auth-Id (code 91), IETF RFC 7155 §4.5.11.
     #[inline]
     pub fn tunnel_server_auth_id(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[6], self.end, rt::view::text)
+        self.raw.opt_text(6)
     }
     /// `[ Tunnel-Assignment-Id ]`: Tunnel-Assignment-Id (code 82), IETF RFC 7155 §4.5.8.
     #[inline]
     pub fn tunnel_assignment_id(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[7], self.end, rt::view::octets)
+        self.raw.opt_octets(7)
     }
     /// `[ Tunnel-Password ]`: Tunnel-Password (code 69), IETF RFC 7155 §4.5.6.
     #[inline]
     pub fn tunnel_password(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[8], self.end, rt::view::octets)
+        self.raw.opt_octets(8)
     }
     /// `[ Tunnel-Private-Group-Id ]`: Tunnel-Private-Group-Id (code 81), IETF RFC 7155 §4.5.7.
     #[inline]
     pub fn tunnel_private_group_id(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[9], self.end, rt::view::octets)
+        self.raw.opt_octets(9)
     }
 }
 #[cfg(any(feature = "eap", feature = "nasreq"))]
@@ -6694,17 +6646,12 @@ impl<'a> rt::view::GroupView<'a> for TunnelingView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 10usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "eap", feature = "nasreq"))]
@@ -6719,16 +6666,8 @@ impl std::fmt::Debug for TunnelingView<'_> {
 #[derive(Clone, Copy)]
 pub struct AaRequestView<'a> {
     header: rt::Header,
-    root: &'a rt::bytes::Bytes,
-    /// The AVPs: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 49usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 8usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where each member first occurs.
+    raw: rt::view::Raw<'a, 49, 8>,
 }
 #[cfg(any(feature = "nasreq"))]
 impl<'a> AaRequestView<'a> {
@@ -6752,12 +6691,7 @@ impl<'a> AaRequestView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let mut v = Self {
             header,
-            root,
-            start: rt::header::HEADER_LEN as u32,
-            end: root.len() as u32,
-            first: [rt::view::ABSENT; 49usize],
-            count: [0; 8usize],
-            extra: 0,
+            raw: rt::view::Raw::message(root),
         };
         v.fill_members(header.length as usize)?;
         Ok(v)
@@ -6767,19 +6701,8 @@ impl<'a> AaRequestView<'a> {
     /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
     #[inline(never)]
     fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut v.count,
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
+        let avps = self.raw.members();
+        let mut t = self.raw.index(rt::data::DecodeCx::default(), true);
         rt::view::index::<Self>(avps, &mut t, AaRequest::REQUIRED, missing_at)
     }
     /// The header as received.
@@ -6788,367 +6711,262 @@ impl<'a> AaRequestView<'a> {
     }
     /// The whole message as received.
     pub fn as_bytes(&self) -> &'a rt::bytes::Bytes {
-        self.root
+        self.raw.root()
     }
     /// The owned struct (decoding the message again).
     pub fn to_struct(&self) -> Result<AaRequest, rt::DecodeError> {
-        <AaRequest as rt::typed::Command>::from_bytes(self.root.clone())
+        <AaRequest as rt::typed::Command>::from_bytes(self.raw.root().clone())
     }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
+        self.raw.one_text(0)
     }
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&self) -> u32 {
-        rt::view::one(self.root, self.first[1], self.end, rt::view::value::<u32>)
+        self.raw.one_value::<u32>(1)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        rt::view::one(self.root, self.first[2], self.end, rt::view::text)
+        self.raw.one_text(2)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        rt::view::one(self.root, self.first[3], self.end, rt::view::text)
+        self.raw.one_text(3)
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&self) -> &'a str {
-        rt::view::one(self.root, self.first[4], self.end, rt::view::text)
+        self.raw.one_text(4)
     }
     /// `{ Auth-Request-Type }`: Auth-Request-Type (code 274), IETF RFC 6733 §8.7.
     #[inline]
     pub fn auth_request_type(&self) -> super::base::AuthRequestType {
-        rt::view::one(
-            self.root,
-            self.first[5],
-            self.end,
-            rt::view::enumerated::<super::base::AuthRequestType>,
-        )
+        self.raw.one_enum::<super::base::AuthRequestType>(5)
     }
     /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[6], self.end, rt::view::text)
+        self.raw.opt_text(6)
     }
     /// `[ NAS-Identifier ]`: NAS-Identifier (code 32), IETF RFC 4005 §9.3.1.
     #[inline]
     pub fn nas_identifier(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[7], self.end, rt::view::text)
+        self.raw.opt_text(7)
     }
     /// `[ NAS-IP-Address ]`: NAS-IP-Address (code 4), IETF RFC 4005 §9.3.2.
     #[inline]
     pub fn nas_ip_address(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[8], self.end, rt::view::octets)
+        self.raw.opt_octets(8)
     }
     /// `[ NAS-IPv6-Address ]`: NAS-IPv6-Address (code 95), IETF RFC 4005 §9.3.3.
     #[inline]
     pub fn nas_ipv6_address(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[9], self.end, rt::view::octets)
+        self.raw.opt_octets(9)
     }
     /// `[ NAS-Port ]`: NAS-Port (code 5), IETF RFC 7155 §4.2.2.
     #[inline]
     pub fn nas_port(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[10], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(10)
     }
     /// `[ NAS-Port-Id ]`: NAS-Port-Id (code 87), IETF RFC 7155 §4.2.3.
     #[inline]
     pub fn nas_port_id(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[11], self.end, rt::view::text)
+        self.raw.opt_text(11)
     }
     /// `[ NAS-Port-Type ]`: NAS-Port-Type (code 61), IETF RFC 7155 §4.2.4.
     #[inline]
     pub fn nas_port_type(&self) -> Option<NasPortType> {
-        rt::view::opt(
-            self.root,
-            self.first[12],
-            self.end,
-            rt::view::enumerated::<NasPortType>,
-        )
+        self.raw.opt_enum::<NasPortType>(12)
     }
     /// `[ Origin-AAA-Protocol ]`: Origin-AAA-Protocol (code 408), IETF RFC 4005 §9.3.6.
     #[inline]
     pub fn origin_aaa_protocol(&self) -> Option<super::rfc4005::OriginAaaProtocol> {
-        rt::view::opt(
-            self.root,
-            self.first[13],
-            self.end,
-            rt::view::enumerated::<super::rfc4005::OriginAaaProtocol>,
-        )
+        self.raw.opt_enum::<super::rfc4005::OriginAaaProtocol>(13)
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[14], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(14)
     }
     /// `[ Port-Limit ]`: Port-Limit (code 62), IETF RFC 7155 §4.4.5.
     #[inline]
     pub fn port_limit(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[15], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(15)
     }
     /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
     pub fn user_name(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[16], self.end, rt::view::text)
+        self.raw.opt_text(16)
     }
     /// `[ User-Password ]`: User-Password (code 2), IETF RFC 7155 §4.3.1.
     #[inline]
     pub fn user_password(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[17], self.end, rt::view::octets)
+        self.raw.opt_octets(17)
     }
     /// `[ Service-Type ]`: Service-Type (code 6), IETF RFC 7155 §4.4.1.
     #[inline]
     pub fn service_type(&self) -> Option<ServiceType> {
-        rt::view::opt(
-            self.root,
-            self.first[18],
-            self.end,
-            rt::view::enumerated::<ServiceType>,
-        )
+        self.raw.opt_enum::<ServiceType>(18)
     }
     /// `[ State ]`: State (code 24), IETF RFC 4005 §9.3.4.
     #[inline]
     pub fn state(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[19], self.end, rt::view::octets)
+        self.raw.opt_octets(19)
     }
     /// `[ Authorization-Lifetime ]`: Authorization-Lifetime (code 291), IETF RFC 6733 §8.9.
     #[inline]
     pub fn authorization_lifetime(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[20], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(20)
     }
     /// `[ Auth-Grace-Period ]`: Auth-Grace-Period (code 276), IETF RFC 6733 §8.10.
     #[inline]
     pub fn auth_grace_period(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[21], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(21)
     }
     /// `[ Auth-Session-State ]`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> Option<super::base::AuthSessionState> {
-        rt::view::opt(
-            self.root,
-            self.first[22],
-            self.end,
-            rt::view::enumerated::<super::base::AuthSessionState>,
-        )
+        self.raw.opt_enum::<super::base::AuthSessionState>(22)
     }
     /// `[ Callback-Number ]`: Callback-Number (code 19), IETF RFC 7155 §4.4.2.
     #[inline]
     pub fn callback_number(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[23], self.end, rt::view::text)
+        self.raw.opt_text(23)
     }
     /// `[ Called-Station-Id ]`: Called-Station-Id (code 30), IETF RFC 7155 §4.2.5.
     #[inline]
     pub fn called_station_id(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[24], self.end, rt::view::text)
+        self.raw.opt_text(24)
     }
     /// `[ Calling-Station-Id ]`: Calling-Station-Id (code 31), IETF RFC 7155 §4.2.6.
     #[inline]
     pub fn calling_station_id(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[25], self.end, rt::view::text)
+        self.raw.opt_text(25)
     }
     /// `[ Originating-Line-Info ]`: Originating-Line-Info (code 94), IETF RFC 7155 §4.2.8.
     #[inline]
     pub fn originating_line_info(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[26], self.end, rt::view::octets)
+        self.raw.opt_octets(26)
     }
     /// `[ Connect-Info ]`: Connect-Info (code 77), IETF RFC 7155 §4.2.7.
     #[inline]
     pub fn connect_info(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[27], self.end, rt::view::text)
+        self.raw.opt_text(27)
     }
     /// `[ CHAP-Auth ]`: CHAP-Auth (code 402), IETF RFC 7155 §4.3.4.
     #[inline]
     pub fn chap_auth(&self) -> Option<ChapAuthView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[28],
-            self.end,
-            rt::view::read_group::<ChapAuthView<'a>>,
-        )
+        self.raw.opt_group::<ChapAuthView<'a>>(28)
     }
     /// `[ CHAP-Challenge ]`: CHAP-Challenge (code 60), IETF RFC 7155 §4.3.8.
     #[inline]
     pub fn chap_challenge(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[29], self.end, rt::view::octets)
+        self.raw.opt_octets(29)
     }
     /// `*[ Framed-Compression ]`: Framed-Compression (code 13), IETF RFC 7155 §4.4.10.4.
     #[inline]
     pub fn framed_compression(&self) -> rt::view::Members<'a, FramedCompression> {
-        rt::view::Members::new(
-            self.root,
-            self.first[30],
-            self.end,
-            self.count[0],
-            13,
-            0,
-            rt::view::enumerated::<FramedCompression>,
-        )
+        self.raw.many_enum::<FramedCompression>(30, 0, 13, 0)
     }
     /// `[ Framed-Interface-Id ]`: Framed-Interface-Id (code 96), IETF RFC 7155 §4.4.10.5.5.
     #[inline]
     pub fn framed_interface_id(&self) -> Option<u64> {
-        rt::view::opt(self.root, self.first[31], self.end, rt::view::value::<u64>)
+        self.raw.opt_value::<u64>(31)
     }
     /// `[ Framed-IP-Address ]`: Framed-IP-Address (code 8), IETF RFC 7155 §4.4.10.5.1.
     #[inline]
     pub fn framed_ip_address(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[32], self.end, rt::view::octets)
+        self.raw.opt_octets(32)
     }
     /// `*[ Framed-IPv6-Prefix ]`: Framed-IPv6-Prefix (code 97), IETF RFC 7155 §4.4.10.5.6.
     #[inline]
     pub fn framed_ipv6_prefix(&self) -> rt::view::Members<'a, &'a [u8]> {
-        rt::view::Members::new(
-            self.root,
-            self.first[33],
-            self.end,
-            self.count[1],
-            97,
-            0,
-            rt::view::octets,
-        )
+        self.raw.many_octets(33, 1, 97, 0)
     }
     /// `[ Framed-IP-Netmask ]`: Framed-IP-Netmask (code 9), IETF RFC 7155 §4.4.10.5.2.
     #[inline]
     pub fn framed_ip_netmask(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[34], self.end, rt::view::octets)
+        self.raw.opt_octets(34)
     }
     /// `[ Framed-MTU ]`: Framed-MTU (code 12), IETF RFC 7155 §4.4.10.3.
     #[inline]
     pub fn framed_mtu(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[35], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(35)
     }
     /// `[ Framed-Protocol ]`: Framed-Protocol (code 7), IETF RFC 7155 §4.4.10.1.
     #[inline]
     pub fn framed_protocol(&self) -> Option<FramedProtocol> {
-        rt::view::opt(
-            self.root,
-            self.first[36],
-            self.end,
-            rt::view::enumerated::<FramedProtocol>,
-        )
+        self.raw.opt_enum::<FramedProtocol>(36)
     }
     /// `[ ARAP-Password ]`: ARAP-Password (code 70), IETF RFC 7155 §4.3.9.
     #[inline]
     pub fn arap_password(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[37], self.end, rt::view::octets)
+        self.raw.opt_octets(37)
     }
     /// `[ ARAP-Security ]`: ARAP-Security (code 73), IETF RFC 7155 §4.3.11.
     #[inline]
     pub fn arap_security(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[38], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(38)
     }
     /// `*[ ARAP-Security-Data ]`: ARAP-Security-Data (code 74), IETF RFC 7155 §4.3.12.
     #[inline]
     pub fn arap_security_data(&self) -> rt::view::Members<'a, &'a [u8]> {
-        rt::view::Members::new(
-            self.root,
-            self.first[39],
-            self.end,
-            self.count[2],
-            74,
-            0,
-            rt::view::octets,
-        )
+        self.raw.many_octets(39, 2, 74, 0)
     }
     /// `*[ Login-IP-Host ]`: Login-IP-Host (code 14), IETF RFC 7155 §4.4.11.1.
     #[inline]
     pub fn login_ip_host(&self) -> rt::view::Members<'a, &'a [u8]> {
-        rt::view::Members::new(
-            self.root,
-            self.first[40],
-            self.end,
-            self.count[3],
-            14,
-            0,
-            rt::view::octets,
-        )
+        self.raw.many_octets(40, 3, 14, 0)
     }
     /// `*[ Login-IPv6-Host ]`: Login-IPv6-Host (code 98), IETF RFC 7155 §4.4.11.2.
     #[inline]
     pub fn login_ipv6_host(&self) -> rt::view::Members<'a, &'a [u8]> {
-        rt::view::Members::new(
-            self.root,
-            self.first[41],
-            self.end,
-            self.count[4],
-            98,
-            0,
-            rt::view::octets,
-        )
+        self.raw.many_octets(41, 4, 98, 0)
     }
     /// `[ Login-LAT-Group ]`: Login-LAT-Group (code 36), IETF RFC 7155 §4.4.11.5.3.
     #[inline]
     pub fn login_lat_group(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[42], self.end, rt::view::octets)
+        self.raw.opt_octets(42)
     }
     /// `[ Login-LAT-Node ]`: Login-LAT-Node (code 35), IETF RFC 7155 §4.4.11.5.2.
     #[inline]
     pub fn login_lat_node(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[43], self.end, rt::view::octets)
+        self.raw.opt_octets(43)
     }
     /// `[ Login-LAT-Port ]`: Login-LAT-Port (code 63), IETF RFC 7155 §4.4.11.5.4.
     #[inline]
     pub fn login_lat_port(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[44], self.end, rt::view::octets)
+        self.raw.opt_octets(44)
     }
     /// `[ Login-LAT-Service ]`: Login-LAT-Service (code 34), IETF RFC 7155 §4.4.11.5.1.
     #[inline]
     pub fn login_lat_service(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[45], self.end, rt::view::octets)
+        self.raw.opt_octets(45)
     }
     /// `*[ Tunneling ]`: Tunneling (code 401), IETF RFC 7155 §4.5.1.
     #[inline]
     pub fn tunneling(&self) -> rt::view::Members<'a, TunnelingView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[46],
-            self.end,
-            self.count[5],
-            401,
-            0,
-            rt::view::read_group::<TunnelingView<'a>>,
-        )
+        self.raw.many_group::<TunnelingView<'a>>(46, 5, 401, 0)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[47],
-            self.end,
-            self.count[6],
-            284,
-            0,
-            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
-        )
+        self.raw.many_group::<super::base::ProxyInfoView<'a>>(47, 6, 284, 0)
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
     #[inline]
     pub fn route_record(&self) -> rt::view::Members<'a, &'a str> {
-        rt::view::Members::new(
-            self.root,
-            self.first[48],
-            self.end,
-            self.count[7],
-            282,
-            0,
-            rt::view::text,
-        )
+        self.raw.many_text(48, 7, 282, 0)
     }
 }
 #[cfg(any(feature = "nasreq"))]
@@ -7226,16 +7044,8 @@ impl std::fmt::Debug for AaRequestView<'_> {
 #[derive(Clone, Copy)]
 pub struct AaAnswerView<'a> {
     header: rt::Header,
-    root: &'a rt::bytes::Bytes,
-    /// The AVPs: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 67usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 18usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where each member first occurs.
+    raw: rt::view::Raw<'a, 67, 18>,
 }
 #[cfg(any(feature = "nasreq"))]
 impl<'a> AaAnswerView<'a> {
@@ -7259,12 +7069,7 @@ impl<'a> AaAnswerView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let mut v = Self {
             header,
-            root,
-            start: rt::header::HEADER_LEN as u32,
-            end: root.len() as u32,
-            first: [rt::view::ABSENT; 67usize],
-            count: [0; 18usize],
-            extra: 0,
+            raw: rt::view::Raw::message(root),
         };
         v.fill_members(header.length as usize)?;
         Ok(v)
@@ -7274,19 +7079,8 @@ impl<'a> AaAnswerView<'a> {
     /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
     #[inline(never)]
     fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut v.count,
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
+        let avps = self.raw.members();
+        let mut t = self.raw.index(rt::data::DecodeCx::default(), true);
         rt::view::index::<Self>(avps, &mut t, AaAnswer::REQUIRED, missing_at)
     }
     /// The header as received.
@@ -7295,557 +7089,352 @@ impl<'a> AaAnswerView<'a> {
     }
     /// The whole message as received.
     pub fn as_bytes(&self) -> &'a rt::bytes::Bytes {
-        self.root
+        self.raw.root()
     }
     /// The owned struct (decoding the message again).
     pub fn to_struct(&self) -> Result<AaAnswer, rt::DecodeError> {
-        <AaAnswer as rt::typed::Command>::from_bytes(self.root.clone())
+        <AaAnswer as rt::typed::Command>::from_bytes(self.raw.root().clone())
     }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
+        self.raw.one_text(0)
     }
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&self) -> u32 {
-        rt::view::one(self.root, self.first[1], self.end, rt::view::value::<u32>)
+        self.raw.one_value::<u32>(1)
     }
     /// `{ Auth-Request-Type }`: Auth-Request-Type (code 274), IETF RFC 6733 §8.7.
     #[inline]
     pub fn auth_request_type(&self) -> super::base::AuthRequestType {
-        rt::view::one(
-            self.root,
-            self.first[2],
-            self.end,
-            rt::view::enumerated::<super::base::AuthRequestType>,
-        )
+        self.raw.one_enum::<super::base::AuthRequestType>(2)
     }
     /// `{ Result-Code }`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&self) -> u32 {
-        rt::view::one(self.root, self.first[3], self.end, rt::view::value::<u32>)
+        self.raw.one_value::<u32>(3)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        rt::view::one(self.root, self.first[4], self.end, rt::view::text)
+        self.raw.one_text(4)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        rt::view::one(self.root, self.first[5], self.end, rt::view::text)
+        self.raw.one_text(5)
     }
     /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
     pub fn user_name(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[6], self.end, rt::view::text)
+        self.raw.opt_text(6)
     }
     /// `[ Service-Type ]`: Service-Type (code 6), IETF RFC 7155 §4.4.1.
     #[inline]
     pub fn service_type(&self) -> Option<ServiceType> {
-        rt::view::opt(
-            self.root,
-            self.first[7],
-            self.end,
-            rt::view::enumerated::<ServiceType>,
-        )
+        self.raw.opt_enum::<ServiceType>(7)
     }
     /// `*[ Class ]`: Class (code 25), IETF RFC 6733 §8.20.
     #[inline]
     pub fn class(&self) -> rt::view::Members<'a, &'a [u8]> {
-        rt::view::Members::new(
-            self.root,
-            self.first[8],
-            self.end,
-            self.count[0],
-            25,
-            0,
-            rt::view::octets,
-        )
+        self.raw.many_octets(8, 0, 25, 0)
     }
     /// `*[ Configuration-Token ]`: Configuration-Token (code 78), IETF RFC 7155 §4.4.8.
     #[inline]
     pub fn configuration_token(&self) -> rt::view::Members<'a, &'a [u8]> {
-        rt::view::Members::new(
-            self.root,
-            self.first[9],
-            self.end,
-            self.count[1],
-            78,
-            0,
-            rt::view::octets,
-        )
+        self.raw.many_octets(9, 1, 78, 0)
     }
     /// `[ Acct-Interim-Interval ]`: Acct-Interim-Interval (code 85), IETF RFC 6733 §9.8.2.
     #[inline]
     pub fn acct_interim_interval(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[10], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(10)
     }
     /// `[ Error-Message ]`: Error-Message (code 281), IETF RFC 6733 §7.3.
     #[inline]
     pub fn error_message(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[11], self.end, rt::view::text)
+        self.raw.opt_text(11)
     }
     /// `[ Error-Reporting-Host ]`: Error-Reporting-Host (code 294), IETF RFC 6733 §7.4.
     #[inline]
     pub fn error_reporting_host(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[12], self.end, rt::view::text)
+        self.raw.opt_text(12)
     }
     /// `*[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
     #[inline]
     pub fn failed_avp(&self) -> rt::view::Members<'a, super::base::FailedAvpView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[13],
-            self.end,
-            self.count[2],
-            279,
-            0,
-            rt::view::read_group::<super::base::FailedAvpView<'a>>,
-        )
+        self.raw.many_group::<super::base::FailedAvpView<'a>>(13, 2, 279, 0)
     }
     /// `[ Idle-Timeout ]`: Idle-Timeout (code 28), IETF RFC 7155 §4.4.4.
     #[inline]
     pub fn idle_timeout(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[14], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(14)
     }
     /// `[ Authorization-Lifetime ]`: Authorization-Lifetime (code 291), IETF RFC 6733 §8.9.
     #[inline]
     pub fn authorization_lifetime(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[15], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(15)
     }
     /// `[ Auth-Grace-Period ]`: Auth-Grace-Period (code 276), IETF RFC 6733 §8.10.
     #[inline]
     pub fn auth_grace_period(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[16], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(16)
     }
     /// `[ Auth-Session-State ]`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> Option<super::base::AuthSessionState> {
-        rt::view::opt(
-            self.root,
-            self.first[17],
-            self.end,
-            rt::view::enumerated::<super::base::AuthSessionState>,
-        )
+        self.raw.opt_enum::<super::base::AuthSessionState>(17)
     }
     /// `[ Re-Auth-Request-Type ]`: Re-Auth-Request-Type (code 285), IETF RFC 6733 §8.12.
     #[inline]
     pub fn re_auth_request_type(&self) -> Option<super::base::ReAuthRequestType> {
-        rt::view::opt(
-            self.root,
-            self.first[18],
-            self.end,
-            rt::view::enumerated::<super::base::ReAuthRequestType>,
-        )
+        self.raw.opt_enum::<super::base::ReAuthRequestType>(18)
     }
     /// `[ Multi-Round-Time-Out ]`: Multi-Round-Time-Out (code 272), IETF RFC 6733 §8.19.
     #[inline]
     pub fn multi_round_time_out(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[19], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(19)
     }
     /// `[ Session-Timeout ]`: Session-Timeout (code 27), IETF RFC 6733 §8.13.
     #[inline]
     pub fn session_timeout(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[20], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(20)
     }
     /// `[ State ]`: State (code 24), IETF RFC 4005 §9.3.4.
     #[inline]
     pub fn state(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[21], self.end, rt::view::octets)
+        self.raw.opt_octets(21)
     }
     /// `*[ Reply-Message ]`: Reply-Message (code 18), IETF RFC 7155 §4.2.9.
     #[inline]
     pub fn reply_message(&self) -> rt::view::Members<'a, &'a str> {
-        rt::view::Members::new(
-            self.root,
-            self.first[22],
-            self.end,
-            self.count[3],
-            18,
-            0,
-            rt::view::text,
-        )
+        self.raw.many_text(22, 3, 18, 0)
     }
     /// `[ Origin-AAA-Protocol ]`: Origin-AAA-Protocol (code 408), IETF RFC 4005 §9.3.6.
     #[inline]
     pub fn origin_aaa_protocol(&self) -> Option<super::rfc4005::OriginAaaProtocol> {
-        rt::view::opt(
-            self.root,
-            self.first[23],
-            self.end,
-            rt::view::enumerated::<super::rfc4005::OriginAaaProtocol>,
-        )
+        self.raw.opt_enum::<super::rfc4005::OriginAaaProtocol>(23)
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[24], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(24)
     }
     /// `*[ Filter-Id ]`: Filter-Id (code 11), IETF RFC 7155 §4.4.7.
     #[inline]
     pub fn filter_id(&self) -> rt::view::Members<'a, &'a str> {
-        rt::view::Members::new(
-            self.root,
-            self.first[25],
-            self.end,
-            self.count[4],
-            11,
-            0,
-            rt::view::text,
-        )
+        self.raw.many_text(25, 4, 11, 0)
     }
     /// `[ Password-Retry ]`: Password-Retry (code 75), IETF RFC 7155 §4.3.2.
     #[inline]
     pub fn password_retry(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[26], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(26)
     }
     /// `[ Port-Limit ]`: Port-Limit (code 62), IETF RFC 7155 §4.4.5.
     #[inline]
     pub fn port_limit(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[27], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(27)
     }
     /// `[ Prompt ]`: Prompt (code 76), IETF RFC 7155 §4.3.3.
     #[inline]
     pub fn prompt(&self) -> Option<Prompt> {
-        rt::view::opt(
-            self.root,
-            self.first[28],
-            self.end,
-            rt::view::enumerated::<Prompt>,
-        )
+        self.raw.opt_enum::<Prompt>(28)
     }
     /// `[ ARAP-Challenge-Response ]`: ARAP-Challenge-Response (code 84), IETF RFC 7155 §4.3.10.
     #[inline]
     pub fn arap_challenge_response(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[29], self.end, rt::view::octets)
+        self.raw.opt_octets(29)
     }
     /// `[ ARAP-Features ]`: ARAP-Features (code 71), IETF RFC 7155 §4.4.10.8.1.
     #[inline]
     pub fn arap_features(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[30], self.end, rt::view::octets)
+        self.raw.opt_octets(30)
     }
     /// `[ ARAP-Security ]`: ARAP-Security (code 73), IETF RFC 7155 §4.3.11.
     #[inline]
     pub fn arap_security(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[31], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(31)
     }
     /// `*[ ARAP-Security-Data ]`: ARAP-Security-Data (code 74), IETF RFC 7155 §4.3.12.
     #[inline]
     pub fn arap_security_data(&self) -> rt::view::Members<'a, &'a [u8]> {
-        rt::view::Members::new(
-            self.root,
-            self.first[32],
-            self.end,
-            self.count[5],
-            74,
-            0,
-            rt::view::octets,
-        )
+        self.raw.many_octets(32, 5, 74, 0)
     }
     /// `[ ARAP-Zone-Access ]`: ARAP-Zone-Access (code 72), IETF RFC 7155 §4.4.10.8.2.
     #[inline]
     pub fn arap_zone_access(&self) -> Option<ArapZoneAccess> {
-        rt::view::opt(
-            self.root,
-            self.first[33],
-            self.end,
-            rt::view::enumerated::<ArapZoneAccess>,
-        )
+        self.raw.opt_enum::<ArapZoneAccess>(33)
     }
     /// `[ Callback-Id ]`: Callback-Id (code 20), IETF RFC 7155 §4.4.3.
     #[inline]
     pub fn callback_id(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[34], self.end, rt::view::text)
+        self.raw.opt_text(34)
     }
     /// `[ Callback-Number ]`: Callback-Number (code 19), IETF RFC 7155 §4.4.2.
     #[inline]
     pub fn callback_number(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[35], self.end, rt::view::text)
+        self.raw.opt_text(35)
     }
     /// `[ Framed-Appletalk-Link ]`: Framed-Appletalk-Link (code 37), IETF RFC 7155 §4.4.10.7.1.
     #[inline]
     pub fn framed_appletalk_link(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[36], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(36)
     }
     /// `*[ Framed-Appletalk-Network ]`: Framed-Appletalk-Network (code 38), IETF RFC 7155 §4.4.10.7.2.
     #[inline]
     pub fn framed_appletalk_network(&self) -> rt::view::Members<'a, u32> {
-        rt::view::Members::new(
-            self.root,
-            self.first[37],
-            self.end,
-            self.count[6],
-            38,
-            0,
-            rt::view::value::<u32>,
-        )
+        self.raw.many_value::<u32>(37, 6, 38, 0)
     }
     /// `[ Framed-Appletalk-Zone ]`: Framed-Appletalk-Zone (code 39), IETF RFC 7155 §4.4.10.7.3.
     #[inline]
     pub fn framed_appletalk_zone(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[38], self.end, rt::view::octets)
+        self.raw.opt_octets(38)
     }
     /// `*[ Framed-Compression ]`: Framed-Compression (code 13), IETF RFC 7155 §4.4.10.4.
     #[inline]
     pub fn framed_compression(&self) -> rt::view::Members<'a, FramedCompression> {
-        rt::view::Members::new(
-            self.root,
-            self.first[39],
-            self.end,
-            self.count[7],
-            13,
-            0,
-            rt::view::enumerated::<FramedCompression>,
-        )
+        self.raw.many_enum::<FramedCompression>(39, 7, 13, 0)
     }
     /// `[ Framed-Interface-Id ]`: Framed-Interface-Id (code 96), IETF RFC 7155 §4.4.10.5.5.
     #[inline]
     pub fn framed_interface_id(&self) -> Option<u64> {
-        rt::view::opt(self.root, self.first[40], self.end, rt::view::value::<u64>)
+        self.raw.opt_value::<u64>(40)
     }
     /// `[ Framed-IP-Address ]`: Framed-IP-Address (code 8), IETF RFC 7155 §4.4.10.5.1.
     #[inline]
     pub fn framed_ip_address(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[41], self.end, rt::view::octets)
+        self.raw.opt_octets(41)
     }
     /// `*[ Framed-IPv6-Prefix ]`: Framed-IPv6-Prefix (code 97), IETF RFC 7155 §4.4.10.5.6.
     #[inline]
     pub fn framed_ipv6_prefix(&self) -> rt::view::Members<'a, &'a [u8]> {
-        rt::view::Members::new(
-            self.root,
-            self.first[42],
-            self.end,
-            self.count[8],
-            97,
-            0,
-            rt::view::octets,
-        )
+        self.raw.many_octets(42, 8, 97, 0)
     }
     /// `[ Framed-IPv6-Pool ]`: Framed-IPv6-Pool (code 100), IETF RFC 7155 §4.4.10.5.8.
     #[inline]
     pub fn framed_ipv6_pool(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[43], self.end, rt::view::octets)
+        self.raw.opt_octets(43)
     }
     /// `*[ Framed-IPv6-Route ]`: Framed-IPv6-Route (code 99), IETF RFC 7155 §4.4.10.5.7.
     #[inline]
     pub fn framed_ipv6_route(&self) -> rt::view::Members<'a, &'a str> {
-        rt::view::Members::new(
-            self.root,
-            self.first[44],
-            self.end,
-            self.count[9],
-            99,
-            0,
-            rt::view::text,
-        )
+        self.raw.many_text(44, 9, 99, 0)
     }
     /// `[ Framed-IP-Netmask ]`: Framed-IP-Netmask (code 9), IETF RFC 7155 §4.4.10.5.2.
     #[inline]
     pub fn framed_ip_netmask(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[45], self.end, rt::view::octets)
+        self.raw.opt_octets(45)
     }
     /// `*[ Framed-Route ]`: Framed-Route (code 22), IETF RFC 7155 §4.4.10.5.3.
     #[inline]
     pub fn framed_route(&self) -> rt::view::Members<'a, &'a str> {
-        rt::view::Members::new(
-            self.root,
-            self.first[46],
-            self.end,
-            self.count[10],
-            22,
-            0,
-            rt::view::text,
-        )
+        self.raw.many_text(46, 10, 22, 0)
     }
     /// `[ Framed-Pool ]`: Framed-Pool (code 88), IETF RFC 7155 §4.4.10.5.4.
     #[inline]
     pub fn framed_pool(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[47], self.end, rt::view::octets)
+        self.raw.opt_octets(47)
     }
     /// `[ Framed-IPX-Network ]`: Framed-IPX-Network (code 23), IETF RFC 7155 §4.4.10.6.1.
     #[inline]
     pub fn framed_ipx_network(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[48], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(48)
     }
     /// `[ Framed-MTU ]`: Framed-MTU (code 12), IETF RFC 7155 §4.4.10.3.
     #[inline]
     pub fn framed_mtu(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[49], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(49)
     }
     /// `[ Framed-Protocol ]`: Framed-Protocol (code 7), IETF RFC 7155 §4.4.10.1.
     #[inline]
     pub fn framed_protocol(&self) -> Option<FramedProtocol> {
-        rt::view::opt(
-            self.root,
-            self.first[50],
-            self.end,
-            rt::view::enumerated::<FramedProtocol>,
-        )
+        self.raw.opt_enum::<FramedProtocol>(50)
     }
     /// `[ Framed-Routing ]`: Framed-Routing (code 10), IETF RFC 7155 §4.4.10.2.
     #[inline]
     pub fn framed_routing(&self) -> Option<FramedRouting> {
-        rt::view::opt(
-            self.root,
-            self.first[51],
-            self.end,
-            rt::view::enumerated::<FramedRouting>,
-        )
+        self.raw.opt_enum::<FramedRouting>(51)
     }
     /// `*[ Login-IP-Host ]`: Login-IP-Host (code 14), IETF RFC 7155 §4.4.11.1.
     #[inline]
     pub fn login_ip_host(&self) -> rt::view::Members<'a, &'a [u8]> {
-        rt::view::Members::new(
-            self.root,
-            self.first[52],
-            self.end,
-            self.count[11],
-            14,
-            0,
-            rt::view::octets,
-        )
+        self.raw.many_octets(52, 11, 14, 0)
     }
     /// `*[ Login-IPv6-Host ]`: Login-IPv6-Host (code 98), IETF RFC 7155 §4.4.11.2.
     #[inline]
     pub fn login_ipv6_host(&self) -> rt::view::Members<'a, &'a [u8]> {
-        rt::view::Members::new(
-            self.root,
-            self.first[53],
-            self.end,
-            self.count[12],
-            98,
-            0,
-            rt::view::octets,
-        )
+        self.raw.many_octets(53, 12, 98, 0)
     }
     /// `[ Login-LAT-Group ]`: Login-LAT-Group (code 36), IETF RFC 7155 §4.4.11.5.3.
     #[inline]
     pub fn login_lat_group(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[54], self.end, rt::view::octets)
+        self.raw.opt_octets(54)
     }
     /// `[ Login-LAT-Node ]`: Login-LAT-Node (code 35), IETF RFC 7155 §4.4.11.5.2.
     #[inline]
     pub fn login_lat_node(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[55], self.end, rt::view::octets)
+        self.raw.opt_octets(55)
     }
     /// `[ Login-LAT-Port ]`: Login-LAT-Port (code 63), IETF RFC 7155 §4.4.11.5.4.
     #[inline]
     pub fn login_lat_port(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[56], self.end, rt::view::octets)
+        self.raw.opt_octets(56)
     }
     /// `[ Login-LAT-Service ]`: Login-LAT-Service (code 34), IETF RFC 7155 §4.4.11.5.1.
     #[inline]
     pub fn login_lat_service(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[57], self.end, rt::view::octets)
+        self.raw.opt_octets(57)
     }
     /// `[ Login-Service ]`: Login-Service (code 15), IETF RFC 7155 §4.4.11.3.
     #[inline]
     pub fn login_service(&self) -> Option<LoginService> {
-        rt::view::opt(
-            self.root,
-            self.first[58],
-            self.end,
-            rt::view::enumerated::<LoginService>,
-        )
+        self.raw.opt_enum::<LoginService>(58)
     }
     /// `[ Login-TCP-Port ]`: Login-TCP-Port (code 16), IETF RFC 7155 §4.4.11.4.1.
     #[inline]
     pub fn login_tcp_port(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[59], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(59)
     }
     /// `*[ NAS-Filter-Rule ]`: NAS-Filter-Rule (code 400), IETF RFC 7155 §4.4.6.
     #[inline]
     pub fn nas_filter_rule(&self) -> rt::view::Members<'a, &'a str> {
-        rt::view::Members::new(
-            self.root,
-            self.first[60],
-            self.end,
-            self.count[13],
-            400,
-            0,
-            rt::view::text,
-        )
+        self.raw.many_text(60, 13, 400, 0)
     }
     /// `*[ QoS-Filter-Rule ]`: QoS-Filter-Rule (code 407), IETF RFC 7155 §4.4.9.
     #[inline]
     pub fn qos_filter_rule(&self) -> rt::view::Members<'a, &'a str> {
-        rt::view::Members::new(
-            self.root,
-            self.first[61],
-            self.end,
-            self.count[14],
-            407,
-            0,
-            rt::view::text,
-        )
+        self.raw.many_text(61, 14, 407, 0)
     }
     /// `*[ Tunneling ]`: Tunneling (code 401), IETF RFC 7155 §4.5.1.
     #[inline]
     pub fn tunneling(&self) -> rt::view::Members<'a, TunnelingView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[62],
-            self.end,
-            self.count[15],
-            401,
-            0,
-            rt::view::read_group::<TunnelingView<'a>>,
-        )
+        self.raw.many_group::<TunnelingView<'a>>(62, 15, 401, 0)
     }
     /// `*[ Redirect-Host ]`: Redirect-Host (code 292), IETF RFC 6733 §6.12.
     #[inline]
     pub fn redirect_host(&self) -> rt::view::Members<'a, rt::data::DiameterUri> {
-        rt::view::Members::new(
-            self.root,
-            self.first[63],
-            self.end,
-            self.count[16],
-            292,
-            0,
-            rt::view::value::<rt::data::DiameterUri>,
-        )
+        self.raw.many_value::<rt::data::DiameterUri>(63, 16, 292, 0)
     }
     /// `[ Redirect-Host-Usage ]`: Redirect-Host-Usage (code 261), IETF RFC 6733 §6.13.
     #[inline]
     pub fn redirect_host_usage(&self) -> Option<super::base::RedirectHostUsage> {
-        rt::view::opt(
-            self.root,
-            self.first[64],
-            self.end,
-            rt::view::enumerated::<super::base::RedirectHostUsage>,
-        )
+        self.raw.opt_enum::<super::base::RedirectHostUsage>(64)
     }
     /// `[ Redirect-Max-Cache-Time ]`: Redirect-Max-Cache-Time (code 262), IETF RFC 6733 §6.14.
     #[inline]
     pub fn redirect_max_cache_time(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[65], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(65)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[66],
-            self.end,
-            self.count[17],
-            284,
-            0,
-            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
-        )
+        self.raw.many_group::<super::base::ProxyInfoView<'a>>(66, 17, 284, 0)
     }
 }
 #[cfg(any(feature = "nasreq"))]
@@ -7943,16 +7532,8 @@ impl std::fmt::Debug for AaAnswerView<'_> {
 #[derive(Clone, Copy)]
 pub struct ReAuthRequestView<'a> {
     header: rt::Header,
-    root: &'a rt::bytes::Bytes,
-    /// The AVPs: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 30usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 3usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where each member first occurs.
+    raw: rt::view::Raw<'a, 30, 3>,
 }
 #[cfg(any(feature = "nasreq"))]
 impl<'a> ReAuthRequestView<'a> {
@@ -7976,12 +7557,7 @@ impl<'a> ReAuthRequestView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let mut v = Self {
             header,
-            root,
-            start: rt::header::HEADER_LEN as u32,
-            end: root.len() as u32,
-            first: [rt::view::ABSENT; 30usize],
-            count: [0; 3usize],
-            extra: 0,
+            raw: rt::view::Raw::message(root),
         };
         v.fill_members(header.length as usize)?;
         Ok(v)
@@ -7991,19 +7567,8 @@ impl<'a> ReAuthRequestView<'a> {
     /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
     #[inline(never)]
     fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut v.count,
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
+        let avps = self.raw.members();
+        let mut t = self.raw.index(rt::data::DecodeCx::default(), true);
         rt::view::index::<Self>(avps, &mut t, ReAuthRequest::REQUIRED, missing_at)
     }
     /// The header as received.
@@ -8012,217 +7577,167 @@ impl<'a> ReAuthRequestView<'a> {
     }
     /// The whole message as received.
     pub fn as_bytes(&self) -> &'a rt::bytes::Bytes {
-        self.root
+        self.raw.root()
     }
     /// The owned struct (decoding the message again).
     pub fn to_struct(&self) -> Result<ReAuthRequest, rt::DecodeError> {
-        <ReAuthRequest as rt::typed::Command>::from_bytes(self.root.clone())
+        <ReAuthRequest as rt::typed::Command>::from_bytes(self.raw.root().clone())
     }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
+        self.raw.one_text(0)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        rt::view::one(self.root, self.first[1], self.end, rt::view::text)
+        self.raw.one_text(1)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        rt::view::one(self.root, self.first[2], self.end, rt::view::text)
+        self.raw.one_text(2)
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&self) -> &'a str {
-        rt::view::one(self.root, self.first[3], self.end, rt::view::text)
+        self.raw.one_text(3)
     }
     /// `{ Destination-Host }`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&self) -> &'a str {
-        rt::view::one(self.root, self.first[4], self.end, rt::view::text)
+        self.raw.one_text(4)
     }
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&self) -> u32 {
-        rt::view::one(self.root, self.first[5], self.end, rt::view::value::<u32>)
+        self.raw.one_value::<u32>(5)
     }
     /// `{ Re-Auth-Request-Type }`: Re-Auth-Request-Type (code 285), IETF RFC 6733 §8.12.
     #[inline]
     pub fn re_auth_request_type(&self) -> super::base::ReAuthRequestType {
-        rt::view::one(
-            self.root,
-            self.first[6],
-            self.end,
-            rt::view::enumerated::<super::base::ReAuthRequestType>,
-        )
+        self.raw.one_enum::<super::base::ReAuthRequestType>(6)
     }
     /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
     pub fn user_name(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[7], self.end, rt::view::text)
+        self.raw.opt_text(7)
     }
     /// `[ Origin-AAA-Protocol ]`: Origin-AAA-Protocol (code 408), IETF RFC 4005 §9.3.6.
     #[inline]
     pub fn origin_aaa_protocol(&self) -> Option<super::rfc4005::OriginAaaProtocol> {
-        rt::view::opt(
-            self.root,
-            self.first[8],
-            self.end,
-            rt::view::enumerated::<super::rfc4005::OriginAaaProtocol>,
-        )
+        self.raw.opt_enum::<super::rfc4005::OriginAaaProtocol>(8)
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[9], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(9)
     }
     /// `[ NAS-Identifier ]`: NAS-Identifier (code 32), IETF RFC 4005 §9.3.1.
     #[inline]
     pub fn nas_identifier(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[10], self.end, rt::view::text)
+        self.raw.opt_text(10)
     }
     /// `[ NAS-IP-Address ]`: NAS-IP-Address (code 4), IETF RFC 4005 §9.3.2.
     #[inline]
     pub fn nas_ip_address(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[11], self.end, rt::view::octets)
+        self.raw.opt_octets(11)
     }
     /// `[ NAS-IPv6-Address ]`: NAS-IPv6-Address (code 95), IETF RFC 4005 §9.3.3.
     #[inline]
     pub fn nas_ipv6_address(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[12], self.end, rt::view::octets)
+        self.raw.opt_octets(12)
     }
     /// `[ NAS-Port ]`: NAS-Port (code 5), IETF RFC 7155 §4.2.2.
     #[inline]
     pub fn nas_port(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[13], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(13)
     }
     /// `[ NAS-Port-Id ]`: NAS-Port-Id (code 87), IETF RFC 7155 §4.2.3.
     #[inline]
     pub fn nas_port_id(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[14], self.end, rt::view::text)
+        self.raw.opt_text(14)
     }
     /// `[ NAS-Port-Type ]`: NAS-Port-Type (code 61), IETF RFC 7155 §4.2.4.
     #[inline]
     pub fn nas_port_type(&self) -> Option<NasPortType> {
-        rt::view::opt(
-            self.root,
-            self.first[15],
-            self.end,
-            rt::view::enumerated::<NasPortType>,
-        )
+        self.raw.opt_enum::<NasPortType>(15)
     }
     /// `[ Service-Type ]`: Service-Type (code 6), IETF RFC 7155 §4.4.1.
     #[inline]
     pub fn service_type(&self) -> Option<ServiceType> {
-        rt::view::opt(
-            self.root,
-            self.first[16],
-            self.end,
-            rt::view::enumerated::<ServiceType>,
-        )
+        self.raw.opt_enum::<ServiceType>(16)
     }
     /// `[ Framed-IP-Address ]`: Framed-IP-Address (code 8), IETF RFC 7155 §4.4.10.5.1.
     #[inline]
     pub fn framed_ip_address(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[17], self.end, rt::view::octets)
+        self.raw.opt_octets(17)
     }
     /// `[ Framed-IPv6-Prefix ]`: Framed-IPv6-Prefix (code 97), IETF RFC 7155 §4.4.10.5.6.
     #[inline]
     pub fn framed_ipv6_prefix(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[18], self.end, rt::view::octets)
+        self.raw.opt_octets(18)
     }
     /// `[ Framed-Interface-Id ]`: Framed-Interface-Id (code 96), IETF RFC 7155 §4.4.10.5.5.
     #[inline]
     pub fn framed_interface_id(&self) -> Option<u64> {
-        rt::view::opt(self.root, self.first[19], self.end, rt::view::value::<u64>)
+        self.raw.opt_value::<u64>(19)
     }
     /// `[ Called-Station-Id ]`: Called-Station-Id (code 30), IETF RFC 7155 §4.2.5.
     #[inline]
     pub fn called_station_id(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[20], self.end, rt::view::text)
+        self.raw.opt_text(20)
     }
     /// `[ Calling-Station-Id ]`: Calling-Station-Id (code 31), IETF RFC 7155 §4.2.6.
     #[inline]
     pub fn calling_station_id(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[21], self.end, rt::view::text)
+        self.raw.opt_text(21)
     }
     /// `[ Originating-Line-Info ]`: Originating-Line-Info (code 94), IETF RFC 7155 §4.2.8.
     #[inline]
     pub fn originating_line_info(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[22], self.end, rt::view::octets)
+        self.raw.opt_octets(22)
     }
     /// `[ Acct-Session-Id ]`: Acct-Session-Id (code 44), IETF RFC 6733 §9.8.4.
     #[inline]
     pub fn acct_session_id(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[23], self.end, rt::view::octets)
+        self.raw.opt_octets(23)
     }
     /// `[ Acct-Multi-Session-Id ]`: Acct-Multi-Session-Id (code 50), IETF RFC 6733 §9.8.5.
     #[inline]
     pub fn acct_multi_session_id(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[24], self.end, rt::view::text)
+        self.raw.opt_text(24)
     }
     /// `[ State ]`: State (code 24), IETF RFC 4005 §9.3.4.
     #[inline]
     pub fn state(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[25], self.end, rt::view::octets)
+        self.raw.opt_octets(25)
     }
     /// `*[ Class ]`: Class (code 25), IETF RFC 6733 §8.20.
     #[inline]
     pub fn class(&self) -> rt::view::Members<'a, &'a [u8]> {
-        rt::view::Members::new(
-            self.root,
-            self.first[26],
-            self.end,
-            self.count[0],
-            25,
-            0,
-            rt::view::octets,
-        )
+        self.raw.many_octets(26, 0, 25, 0)
     }
     /// `[ Reply-Message ]`: Reply-Message (code 18), IETF RFC 7155 §4.2.9.
     #[inline]
     pub fn reply_message(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[27], self.end, rt::view::text)
+        self.raw.opt_text(27)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[28],
-            self.end,
-            self.count[1],
-            284,
-            0,
-            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
-        )
+        self.raw.many_group::<super::base::ProxyInfoView<'a>>(28, 1, 284, 0)
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
     #[inline]
     pub fn route_record(&self) -> rt::view::Members<'a, &'a str> {
-        rt::view::Members::new(
-            self.root,
-            self.first[29],
-            self.end,
-            self.count[2],
-            282,
-            0,
-            rt::view::text,
-        )
+        self.raw.many_text(29, 2, 282, 0)
     }
 }
 #[cfg(any(feature = "nasreq"))]
@@ -8281,16 +7796,8 @@ impl std::fmt::Debug for ReAuthRequestView<'_> {
 #[derive(Clone, Copy)]
 pub struct ReAuthAnswerView<'a> {
     header: rt::Header,
-    root: &'a rt::bytes::Bytes,
-    /// The AVPs: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 24usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 6usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where each member first occurs.
+    raw: rt::view::Raw<'a, 24, 6>,
 }
 #[cfg(any(feature = "nasreq"))]
 impl<'a> ReAuthAnswerView<'a> {
@@ -8314,12 +7821,7 @@ impl<'a> ReAuthAnswerView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let mut v = Self {
             header,
-            root,
-            start: rt::header::HEADER_LEN as u32,
-            end: root.len() as u32,
-            first: [rt::view::ABSENT; 24usize],
-            count: [0; 6usize],
-            extra: 0,
+            raw: rt::view::Raw::message(root),
         };
         v.fill_members(header.length as usize)?;
         Ok(v)
@@ -8329,19 +7831,8 @@ impl<'a> ReAuthAnswerView<'a> {
     /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
     #[inline(never)]
     fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut v.count,
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
+        let avps = self.raw.members();
+        let mut t = self.raw.index(rt::data::DecodeCx::default(), true);
         rt::view::index::<Self>(avps, &mut t, ReAuthAnswer::REQUIRED, missing_at)
     }
     /// The header as received.
@@ -8350,216 +7841,137 @@ impl<'a> ReAuthAnswerView<'a> {
     }
     /// The whole message as received.
     pub fn as_bytes(&self) -> &'a rt::bytes::Bytes {
-        self.root
+        self.raw.root()
     }
     /// The owned struct (decoding the message again).
     pub fn to_struct(&self) -> Result<ReAuthAnswer, rt::DecodeError> {
-        <ReAuthAnswer as rt::typed::Command>::from_bytes(self.root.clone())
+        <ReAuthAnswer as rt::typed::Command>::from_bytes(self.raw.root().clone())
     }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
+        self.raw.one_text(0)
     }
     /// `{ Result-Code }`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&self) -> u32 {
-        rt::view::one(self.root, self.first[1], self.end, rt::view::value::<u32>)
+        self.raw.one_value::<u32>(1)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        rt::view::one(self.root, self.first[2], self.end, rt::view::text)
+        self.raw.one_text(2)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        rt::view::one(self.root, self.first[3], self.end, rt::view::text)
+        self.raw.one_text(3)
     }
     /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
     pub fn user_name(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[4], self.end, rt::view::text)
+        self.raw.opt_text(4)
     }
     /// `[ Origin-AAA-Protocol ]`: Origin-AAA-Protocol (code 408), IETF RFC 4005 §9.3.6.
     #[inline]
     pub fn origin_aaa_protocol(&self) -> Option<super::rfc4005::OriginAaaProtocol> {
-        rt::view::opt(
-            self.root,
-            self.first[5],
-            self.end,
-            rt::view::enumerated::<super::rfc4005::OriginAaaProtocol>,
-        )
+        self.raw.opt_enum::<super::rfc4005::OriginAaaProtocol>(5)
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[6], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(6)
     }
     /// `[ Error-Message ]`: Error-Message (code 281), IETF RFC 6733 §7.3.
     #[inline]
     pub fn error_message(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[7], self.end, rt::view::text)
+        self.raw.opt_text(7)
     }
     /// `[ Error-Reporting-Host ]`: Error-Reporting-Host (code 294), IETF RFC 6733 §7.4.
     #[inline]
     pub fn error_reporting_host(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[8], self.end, rt::view::text)
+        self.raw.opt_text(8)
     }
     /// `*[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
     #[inline]
     pub fn failed_avp(&self) -> rt::view::Members<'a, super::base::FailedAvpView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[9],
-            self.end,
-            self.count[0],
-            279,
-            0,
-            rt::view::read_group::<super::base::FailedAvpView<'a>>,
-        )
+        self.raw.many_group::<super::base::FailedAvpView<'a>>(9, 0, 279, 0)
     }
     /// `*[ Redirect-Host ]`: Redirect-Host (code 292), IETF RFC 6733 §6.12.
     #[inline]
     pub fn redirect_host(&self) -> rt::view::Members<'a, rt::data::DiameterUri> {
-        rt::view::Members::new(
-            self.root,
-            self.first[10],
-            self.end,
-            self.count[1],
-            292,
-            0,
-            rt::view::value::<rt::data::DiameterUri>,
-        )
+        self.raw.many_value::<rt::data::DiameterUri>(10, 1, 292, 0)
     }
     /// `[ Redirect-Host-Usage ]`: Redirect-Host-Usage (code 261), IETF RFC 6733 §6.13.
     #[inline]
     pub fn redirect_host_usage(&self) -> Option<super::base::RedirectHostUsage> {
-        rt::view::opt(
-            self.root,
-            self.first[11],
-            self.end,
-            rt::view::enumerated::<super::base::RedirectHostUsage>,
-        )
+        self.raw.opt_enum::<super::base::RedirectHostUsage>(11)
     }
     /// `[ Redirect-Max-Cache-Time ]`: Redirect-Max-Cache-Time (code 262), IETF RFC 6733 §6.14.
     #[inline]
     pub fn redirect_max_cache_time(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[12], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(12)
     }
     /// `[ Service-Type ]`: Service-Type (code 6), IETF RFC 7155 §4.4.1.
     #[inline]
     pub fn service_type(&self) -> Option<ServiceType> {
-        rt::view::opt(
-            self.root,
-            self.first[13],
-            self.end,
-            rt::view::enumerated::<ServiceType>,
-        )
+        self.raw.opt_enum::<ServiceType>(13)
     }
     /// `*[ Configuration-Token ]`: Configuration-Token (code 78), IETF RFC 7155 §4.4.8.
     #[inline]
     pub fn configuration_token(&self) -> rt::view::Members<'a, &'a [u8]> {
-        rt::view::Members::new(
-            self.root,
-            self.first[14],
-            self.end,
-            self.count[2],
-            78,
-            0,
-            rt::view::octets,
-        )
+        self.raw.many_octets(14, 2, 78, 0)
     }
     /// `[ Idle-Timeout ]`: Idle-Timeout (code 28), IETF RFC 7155 §4.4.4.
     #[inline]
     pub fn idle_timeout(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[15], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(15)
     }
     /// `[ Authorization-Lifetime ]`: Authorization-Lifetime (code 291), IETF RFC 6733 §8.9.
     #[inline]
     pub fn authorization_lifetime(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[16], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(16)
     }
     /// `[ Auth-Grace-Period ]`: Auth-Grace-Period (code 276), IETF RFC 6733 §8.10.
     #[inline]
     pub fn auth_grace_period(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[17], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(17)
     }
     /// `[ Re-Auth-Request-Type ]`: Re-Auth-Request-Type (code 285), IETF RFC 6733 §8.12.
     #[inline]
     pub fn re_auth_request_type(&self) -> Option<super::base::ReAuthRequestType> {
-        rt::view::opt(
-            self.root,
-            self.first[18],
-            self.end,
-            rt::view::enumerated::<super::base::ReAuthRequestType>,
-        )
+        self.raw.opt_enum::<super::base::ReAuthRequestType>(18)
     }
     /// `[ State ]`: State (code 24), IETF RFC 4005 §9.3.4.
     #[inline]
     pub fn state(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[19], self.end, rt::view::octets)
+        self.raw.opt_octets(19)
     }
     /// `*[ Class ]`: Class (code 25), IETF RFC 6733 §8.20.
     #[inline]
     pub fn class(&self) -> rt::view::Members<'a, &'a [u8]> {
-        rt::view::Members::new(
-            self.root,
-            self.first[20],
-            self.end,
-            self.count[3],
-            25,
-            0,
-            rt::view::octets,
-        )
+        self.raw.many_octets(20, 3, 25, 0)
     }
     /// `*[ Reply-Message ]`: Reply-Message (code 18), IETF RFC 7155 §4.2.9.
     #[inline]
     pub fn reply_message(&self) -> rt::view::Members<'a, &'a str> {
-        rt::view::Members::new(
-            self.root,
-            self.first[21],
-            self.end,
-            self.count[4],
-            18,
-            0,
-            rt::view::text,
-        )
+        self.raw.many_text(21, 4, 18, 0)
     }
     /// `[ Prompt ]`: Prompt (code 76), IETF RFC 7155 §4.3.3.
     #[inline]
     pub fn prompt(&self) -> Option<Prompt> {
-        rt::view::opt(
-            self.root,
-            self.first[22],
-            self.end,
-            rt::view::enumerated::<Prompt>,
-        )
+        self.raw.opt_enum::<Prompt>(22)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[23],
-            self.end,
-            self.count[5],
-            284,
-            0,
-            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
-        )
+        self.raw.many_group::<super::base::ProxyInfoView<'a>>(23, 5, 284, 0)
     }
 }
 #[cfg(any(feature = "nasreq"))]
@@ -8614,16 +8026,8 @@ impl std::fmt::Debug for ReAuthAnswerView<'_> {
 #[derive(Clone, Copy)]
 pub struct SessionTerminationRequestView<'a> {
     header: rt::Header,
-    root: &'a rt::bytes::Bytes,
-    /// The AVPs: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 13usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 3usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where each member first occurs.
+    raw: rt::view::Raw<'a, 13, 3>,
 }
 #[cfg(any(feature = "nasreq"))]
 impl<'a> SessionTerminationRequestView<'a> {
@@ -8647,12 +8051,7 @@ impl<'a> SessionTerminationRequestView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let mut v = Self {
             header,
-            root,
-            start: rt::header::HEADER_LEN as u32,
-            end: root.len() as u32,
-            first: [rt::view::ABSENT; 13usize],
-            count: [0; 3usize],
-            extra: 0,
+            raw: rt::view::Raw::message(root),
         };
         v.fill_members(header.length as usize)?;
         Ok(v)
@@ -8662,19 +8061,8 @@ impl<'a> SessionTerminationRequestView<'a> {
     /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
     #[inline(never)]
     fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut v.count,
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
+        let avps = self.raw.members();
+        let mut t = self.raw.index(rt::data::DecodeCx::default(), true);
         rt::view::index::<
             Self,
         >(avps, &mut t, SessionTerminationRequest::REQUIRED, missing_at)
@@ -8685,122 +8073,84 @@ impl<'a> SessionTerminationRequestView<'a> {
     }
     /// The whole message as received.
     pub fn as_bytes(&self) -> &'a rt::bytes::Bytes {
-        self.root
+        self.raw.root()
     }
     /// The owned struct (decoding the message again).
     pub fn to_struct(&self) -> Result<SessionTerminationRequest, rt::DecodeError> {
-        <SessionTerminationRequest as rt::typed::Command>::from_bytes(self.root.clone())
+        <SessionTerminationRequest as rt::typed::Command>::from_bytes(
+            self.raw.root().clone(),
+        )
     }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
+        self.raw.one_text(0)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        rt::view::one(self.root, self.first[1], self.end, rt::view::text)
+        self.raw.one_text(1)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        rt::view::one(self.root, self.first[2], self.end, rt::view::text)
+        self.raw.one_text(2)
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&self) -> &'a str {
-        rt::view::one(self.root, self.first[3], self.end, rt::view::text)
+        self.raw.one_text(3)
     }
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&self) -> u32 {
-        rt::view::one(self.root, self.first[4], self.end, rt::view::value::<u32>)
+        self.raw.one_value::<u32>(4)
     }
     /// `{ Termination-Cause }`: Termination-Cause (code 295), IETF RFC 6733 §8.15.
     #[inline]
     pub fn termination_cause(&self) -> super::base::TerminationCause {
-        rt::view::one(
-            self.root,
-            self.first[5],
-            self.end,
-            rt::view::enumerated::<super::base::TerminationCause>,
-        )
+        self.raw.one_enum::<super::base::TerminationCause>(5)
     }
     /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
     pub fn user_name(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[6], self.end, rt::view::text)
+        self.raw.opt_text(6)
     }
     /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[7], self.end, rt::view::text)
+        self.raw.opt_text(7)
     }
     /// `*[ Class ]`: Class (code 25), IETF RFC 6733 §8.20.
     #[inline]
     pub fn class(&self) -> rt::view::Members<'a, &'a [u8]> {
-        rt::view::Members::new(
-            self.root,
-            self.first[8],
-            self.end,
-            self.count[0],
-            25,
-            0,
-            rt::view::octets,
-        )
+        self.raw.many_octets(8, 0, 25, 0)
     }
     /// `[ Origin-AAA-Protocol ]`: Origin-AAA-Protocol (code 408), IETF RFC 4005 §9.3.6.
     #[inline]
     pub fn origin_aaa_protocol(&self) -> Option<super::rfc4005::OriginAaaProtocol> {
-        rt::view::opt(
-            self.root,
-            self.first[9],
-            self.end,
-            rt::view::enumerated::<super::rfc4005::OriginAaaProtocol>,
-        )
+        self.raw.opt_enum::<super::rfc4005::OriginAaaProtocol>(9)
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[10], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(10)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[11],
-            self.end,
-            self.count[1],
-            284,
-            0,
-            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
-        )
+        self.raw.many_group::<super::base::ProxyInfoView<'a>>(11, 1, 284, 0)
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
     #[inline]
     pub fn route_record(&self) -> rt::view::Members<'a, &'a str> {
-        rt::view::Members::new(
-            self.root,
-            self.first[12],
-            self.end,
-            self.count[2],
-            282,
-            0,
-            rt::view::text,
-        )
+        self.raw.many_text(12, 2, 282, 0)
     }
 }
 #[cfg(any(feature = "nasreq"))]
@@ -8842,16 +8192,8 @@ impl std::fmt::Debug for SessionTerminationRequestView<'_> {
 #[derive(Clone, Copy)]
 pub struct SessionTerminationAnswerView<'a> {
     header: rt::Header,
-    root: &'a rt::bytes::Bytes,
-    /// The AVPs: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 15usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 4usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where each member first occurs.
+    raw: rt::view::Raw<'a, 15, 4>,
 }
 #[cfg(any(feature = "nasreq"))]
 impl<'a> SessionTerminationAnswerView<'a> {
@@ -8875,12 +8217,7 @@ impl<'a> SessionTerminationAnswerView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let mut v = Self {
             header,
-            root,
-            start: rt::header::HEADER_LEN as u32,
-            end: root.len() as u32,
-            first: [rt::view::ABSENT; 15usize],
-            count: [0; 4usize],
-            extra: 0,
+            raw: rt::view::Raw::message(root),
         };
         v.fill_members(header.length as usize)?;
         Ok(v)
@@ -8890,19 +8227,8 @@ impl<'a> SessionTerminationAnswerView<'a> {
     /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
     #[inline(never)]
     fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut v.count,
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
+        let avps = self.raw.members();
+        let mut t = self.raw.index(rt::data::DecodeCx::default(), true);
         rt::view::index::<
             Self,
         >(avps, &mut t, SessionTerminationAnswer::REQUIRED, missing_at)
@@ -8913,140 +8239,94 @@ impl<'a> SessionTerminationAnswerView<'a> {
     }
     /// The whole message as received.
     pub fn as_bytes(&self) -> &'a rt::bytes::Bytes {
-        self.root
+        self.raw.root()
     }
     /// The owned struct (decoding the message again).
     pub fn to_struct(&self) -> Result<SessionTerminationAnswer, rt::DecodeError> {
-        <SessionTerminationAnswer as rt::typed::Command>::from_bytes(self.root.clone())
+        <SessionTerminationAnswer as rt::typed::Command>::from_bytes(
+            self.raw.root().clone(),
+        )
     }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
+        self.raw.one_text(0)
     }
     /// `{ Result-Code }`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&self) -> u32 {
-        rt::view::one(self.root, self.first[1], self.end, rt::view::value::<u32>)
+        self.raw.one_value::<u32>(1)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        rt::view::one(self.root, self.first[2], self.end, rt::view::text)
+        self.raw.one_text(2)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        rt::view::one(self.root, self.first[3], self.end, rt::view::text)
+        self.raw.one_text(3)
     }
     /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
     pub fn user_name(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[4], self.end, rt::view::text)
+        self.raw.opt_text(4)
     }
     /// `*[ Class ]`: Class (code 25), IETF RFC 6733 §8.20.
     #[inline]
     pub fn class(&self) -> rt::view::Members<'a, &'a [u8]> {
-        rt::view::Members::new(
-            self.root,
-            self.first[5],
-            self.end,
-            self.count[0],
-            25,
-            0,
-            rt::view::octets,
-        )
+        self.raw.many_octets(5, 0, 25, 0)
     }
     /// `[ Error-Message ]`: Error-Message (code 281), IETF RFC 6733 §7.3.
     #[inline]
     pub fn error_message(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[6], self.end, rt::view::text)
+        self.raw.opt_text(6)
     }
     /// `[ Error-Reporting-Host ]`: Error-Reporting-Host (code 294), IETF RFC 6733 §7.4.
     #[inline]
     pub fn error_reporting_host(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[7], self.end, rt::view::text)
+        self.raw.opt_text(7)
     }
     /// `*[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
     #[inline]
     pub fn failed_avp(&self) -> rt::view::Members<'a, super::base::FailedAvpView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[8],
-            self.end,
-            self.count[1],
-            279,
-            0,
-            rt::view::read_group::<super::base::FailedAvpView<'a>>,
-        )
+        self.raw.many_group::<super::base::FailedAvpView<'a>>(8, 1, 279, 0)
     }
     /// `[ Origin-AAA-Protocol ]`: Origin-AAA-Protocol (code 408), IETF RFC 4005 §9.3.6.
     #[inline]
     pub fn origin_aaa_protocol(&self) -> Option<super::rfc4005::OriginAaaProtocol> {
-        rt::view::opt(
-            self.root,
-            self.first[9],
-            self.end,
-            rt::view::enumerated::<super::rfc4005::OriginAaaProtocol>,
-        )
+        self.raw.opt_enum::<super::rfc4005::OriginAaaProtocol>(9)
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[10], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(10)
     }
     /// `*[ Redirect-Host ]`: Redirect-Host (code 292), IETF RFC 6733 §6.12.
     #[inline]
     pub fn redirect_host(&self) -> rt::view::Members<'a, rt::data::DiameterUri> {
-        rt::view::Members::new(
-            self.root,
-            self.first[11],
-            self.end,
-            self.count[2],
-            292,
-            0,
-            rt::view::value::<rt::data::DiameterUri>,
-        )
+        self.raw.many_value::<rt::data::DiameterUri>(11, 2, 292, 0)
     }
     /// `[ Redirect-Host-Usage ]`: Redirect-Host-Usage (code 261), IETF RFC 6733 §6.13.
     #[inline]
     pub fn redirect_host_usage(&self) -> Option<super::base::RedirectHostUsage> {
-        rt::view::opt(
-            self.root,
-            self.first[12],
-            self.end,
-            rt::view::enumerated::<super::base::RedirectHostUsage>,
-        )
+        self.raw.opt_enum::<super::base::RedirectHostUsage>(12)
     }
     /// `[ Redirect-Max-Cache-Time ]`: Redirect-Max-Cache-Time (code 262), IETF RFC 6733 §6.14.
     #[inline]
     pub fn redirect_max_cache_time(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[13], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(13)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[14],
-            self.end,
-            self.count[3],
-            284,
-            0,
-            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
-        )
+        self.raw.many_group::<super::base::ProxyInfoView<'a>>(14, 3, 284, 0)
     }
 }
 #[cfg(any(feature = "nasreq"))]
@@ -9092,16 +8372,8 @@ impl std::fmt::Debug for SessionTerminationAnswerView<'_> {
 #[derive(Clone, Copy)]
 pub struct AbortSessionRequestView<'a> {
     header: rt::Header,
-    root: &'a rt::bytes::Bytes,
-    /// The AVPs: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 29usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 4usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where each member first occurs.
+    raw: rt::view::Raw<'a, 29, 4>,
 }
 #[cfg(any(feature = "nasreq"))]
 impl<'a> AbortSessionRequestView<'a> {
@@ -9125,12 +8397,7 @@ impl<'a> AbortSessionRequestView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let mut v = Self {
             header,
-            root,
-            start: rt::header::HEADER_LEN as u32,
-            end: root.len() as u32,
-            first: [rt::view::ABSENT; 29usize],
-            count: [0; 4usize],
-            extra: 0,
+            raw: rt::view::Raw::message(root),
         };
         v.fill_members(header.length as usize)?;
         Ok(v)
@@ -9140,19 +8407,8 @@ impl<'a> AbortSessionRequestView<'a> {
     /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
     #[inline(never)]
     fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut v.count,
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
+        let avps = self.raw.members();
+        let mut t = self.raw.index(rt::data::DecodeCx::default(), true);
         rt::view::index::<Self>(avps, &mut t, AbortSessionRequest::REQUIRED, missing_at)
     }
     /// The header as received.
@@ -9161,215 +8417,162 @@ impl<'a> AbortSessionRequestView<'a> {
     }
     /// The whole message as received.
     pub fn as_bytes(&self) -> &'a rt::bytes::Bytes {
-        self.root
+        self.raw.root()
     }
     /// The owned struct (decoding the message again).
     pub fn to_struct(&self) -> Result<AbortSessionRequest, rt::DecodeError> {
-        <AbortSessionRequest as rt::typed::Command>::from_bytes(self.root.clone())
+        <AbortSessionRequest as rt::typed::Command>::from_bytes(self.raw.root().clone())
     }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
+        self.raw.one_text(0)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        rt::view::one(self.root, self.first[1], self.end, rt::view::text)
+        self.raw.one_text(1)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        rt::view::one(self.root, self.first[2], self.end, rt::view::text)
+        self.raw.one_text(2)
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&self) -> &'a str {
-        rt::view::one(self.root, self.first[3], self.end, rt::view::text)
+        self.raw.one_text(3)
     }
     /// `{ Destination-Host }`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&self) -> &'a str {
-        rt::view::one(self.root, self.first[4], self.end, rt::view::text)
+        self.raw.one_text(4)
     }
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&self) -> u32 {
-        rt::view::one(self.root, self.first[5], self.end, rt::view::value::<u32>)
+        self.raw.one_value::<u32>(5)
     }
     /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
     pub fn user_name(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[6], self.end, rt::view::text)
+        self.raw.opt_text(6)
     }
     /// `[ Origin-AAA-Protocol ]`: Origin-AAA-Protocol (code 408), IETF RFC 4005 §9.3.6.
     #[inline]
     pub fn origin_aaa_protocol(&self) -> Option<super::rfc4005::OriginAaaProtocol> {
-        rt::view::opt(
-            self.root,
-            self.first[7],
-            self.end,
-            rt::view::enumerated::<super::rfc4005::OriginAaaProtocol>,
-        )
+        self.raw.opt_enum::<super::rfc4005::OriginAaaProtocol>(7)
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[8], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(8)
     }
     /// `[ NAS-Identifier ]`: NAS-Identifier (code 32), IETF RFC 4005 §9.3.1.
     #[inline]
     pub fn nas_identifier(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[9], self.end, rt::view::text)
+        self.raw.opt_text(9)
     }
     /// `[ NAS-IP-Address ]`: NAS-IP-Address (code 4), IETF RFC 4005 §9.3.2.
     #[inline]
     pub fn nas_ip_address(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[10], self.end, rt::view::octets)
+        self.raw.opt_octets(10)
     }
     /// `[ NAS-IPv6-Address ]`: NAS-IPv6-Address (code 95), IETF RFC 4005 §9.3.3.
     #[inline]
     pub fn nas_ipv6_address(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[11], self.end, rt::view::octets)
+        self.raw.opt_octets(11)
     }
     /// `[ NAS-Port ]`: NAS-Port (code 5), IETF RFC 7155 §4.2.2.
     #[inline]
     pub fn nas_port(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[12], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(12)
     }
     /// `[ NAS-Port-Id ]`: NAS-Port-Id (code 87), IETF RFC 7155 §4.2.3.
     #[inline]
     pub fn nas_port_id(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[13], self.end, rt::view::text)
+        self.raw.opt_text(13)
     }
     /// `[ NAS-Port-Type ]`: NAS-Port-Type (code 61), IETF RFC 7155 §4.2.4.
     #[inline]
     pub fn nas_port_type(&self) -> Option<NasPortType> {
-        rt::view::opt(
-            self.root,
-            self.first[14],
-            self.end,
-            rt::view::enumerated::<NasPortType>,
-        )
+        self.raw.opt_enum::<NasPortType>(14)
     }
     /// `[ Service-Type ]`: Service-Type (code 6), IETF RFC 7155 §4.4.1.
     #[inline]
     pub fn service_type(&self) -> Option<ServiceType> {
-        rt::view::opt(
-            self.root,
-            self.first[15],
-            self.end,
-            rt::view::enumerated::<ServiceType>,
-        )
+        self.raw.opt_enum::<ServiceType>(15)
     }
     /// `[ Framed-IP-Address ]`: Framed-IP-Address (code 8), IETF RFC 7155 §4.4.10.5.1.
     #[inline]
     pub fn framed_ip_address(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[16], self.end, rt::view::octets)
+        self.raw.opt_octets(16)
     }
     /// `[ Framed-IPv6-Prefix ]`: Framed-IPv6-Prefix (code 97), IETF RFC 7155 §4.4.10.5.6.
     #[inline]
     pub fn framed_ipv6_prefix(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[17], self.end, rt::view::octets)
+        self.raw.opt_octets(17)
     }
     /// `[ Framed-Interface-Id ]`: Framed-Interface-Id (code 96), IETF RFC 7155 §4.4.10.5.5.
     #[inline]
     pub fn framed_interface_id(&self) -> Option<u64> {
-        rt::view::opt(self.root, self.first[18], self.end, rt::view::value::<u64>)
+        self.raw.opt_value::<u64>(18)
     }
     /// `[ Called-Station-Id ]`: Called-Station-Id (code 30), IETF RFC 7155 §4.2.5.
     #[inline]
     pub fn called_station_id(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[19], self.end, rt::view::text)
+        self.raw.opt_text(19)
     }
     /// `[ Calling-Station-Id ]`: Calling-Station-Id (code 31), IETF RFC 7155 §4.2.6.
     #[inline]
     pub fn calling_station_id(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[20], self.end, rt::view::text)
+        self.raw.opt_text(20)
     }
     /// `[ Originating-Line-Info ]`: Originating-Line-Info (code 94), IETF RFC 7155 §4.2.8.
     #[inline]
     pub fn originating_line_info(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[21], self.end, rt::view::octets)
+        self.raw.opt_octets(21)
     }
     /// `[ Acct-Session-Id ]`: Acct-Session-Id (code 44), IETF RFC 6733 §9.8.4.
     #[inline]
     pub fn acct_session_id(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[22], self.end, rt::view::octets)
+        self.raw.opt_octets(22)
     }
     /// `[ Acct-Multi-Session-Id ]`: Acct-Multi-Session-Id (code 50), IETF RFC 6733 §9.8.5.
     #[inline]
     pub fn acct_multi_session_id(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[23], self.end, rt::view::text)
+        self.raw.opt_text(23)
     }
     /// `[ State ]`: State (code 24), IETF RFC 4005 §9.3.4.
     #[inline]
     pub fn state(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[24], self.end, rt::view::octets)
+        self.raw.opt_octets(24)
     }
     /// `*[ Class ]`: Class (code 25), IETF RFC 6733 §8.20.
     #[inline]
     pub fn class(&self) -> rt::view::Members<'a, &'a [u8]> {
-        rt::view::Members::new(
-            self.root,
-            self.first[25],
-            self.end,
-            self.count[0],
-            25,
-            0,
-            rt::view::octets,
-        )
+        self.raw.many_octets(25, 0, 25, 0)
     }
     /// `*[ Reply-Message ]`: Reply-Message (code 18), IETF RFC 7155 §4.2.9.
     #[inline]
     pub fn reply_message(&self) -> rt::view::Members<'a, &'a str> {
-        rt::view::Members::new(
-            self.root,
-            self.first[26],
-            self.end,
-            self.count[1],
-            18,
-            0,
-            rt::view::text,
-        )
+        self.raw.many_text(26, 1, 18, 0)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[27],
-            self.end,
-            self.count[2],
-            284,
-            0,
-            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
-        )
+        self.raw.many_group::<super::base::ProxyInfoView<'a>>(27, 2, 284, 0)
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
     #[inline]
     pub fn route_record(&self) -> rt::view::Members<'a, &'a str> {
-        rt::view::Members::new(
-            self.root,
-            self.first[28],
-            self.end,
-            self.count[3],
-            282,
-            0,
-            rt::view::text,
-        )
+        self.raw.many_text(28, 3, 282, 0)
     }
 }
 #[cfg(any(feature = "nasreq"))]
@@ -9427,16 +8630,8 @@ impl std::fmt::Debug for AbortSessionRequestView<'_> {
 #[derive(Clone, Copy)]
 pub struct AbortSessionAnswerView<'a> {
     header: rt::Header,
-    root: &'a rt::bytes::Bytes,
-    /// The AVPs: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 15usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 3usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where each member first occurs.
+    raw: rt::view::Raw<'a, 15, 3>,
 }
 #[cfg(any(feature = "nasreq"))]
 impl<'a> AbortSessionAnswerView<'a> {
@@ -9460,12 +8655,7 @@ impl<'a> AbortSessionAnswerView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let mut v = Self {
             header,
-            root,
-            start: rt::header::HEADER_LEN as u32,
-            end: root.len() as u32,
-            first: [rt::view::ABSENT; 15usize],
-            count: [0; 3usize],
-            extra: 0,
+            raw: rt::view::Raw::message(root),
         };
         v.fill_members(header.length as usize)?;
         Ok(v)
@@ -9475,19 +8665,8 @@ impl<'a> AbortSessionAnswerView<'a> {
     /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
     #[inline(never)]
     fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut v.count,
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
+        let avps = self.raw.members();
+        let mut t = self.raw.index(rt::data::DecodeCx::default(), true);
         rt::view::index::<Self>(avps, &mut t, AbortSessionAnswer::REQUIRED, missing_at)
     }
     /// The header as received.
@@ -9496,132 +8675,92 @@ impl<'a> AbortSessionAnswerView<'a> {
     }
     /// The whole message as received.
     pub fn as_bytes(&self) -> &'a rt::bytes::Bytes {
-        self.root
+        self.raw.root()
     }
     /// The owned struct (decoding the message again).
     pub fn to_struct(&self) -> Result<AbortSessionAnswer, rt::DecodeError> {
-        <AbortSessionAnswer as rt::typed::Command>::from_bytes(self.root.clone())
+        <AbortSessionAnswer as rt::typed::Command>::from_bytes(self.raw.root().clone())
     }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
+        self.raw.one_text(0)
     }
     /// `{ Result-Code }`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&self) -> u32 {
-        rt::view::one(self.root, self.first[1], self.end, rt::view::value::<u32>)
+        self.raw.one_value::<u32>(1)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        rt::view::one(self.root, self.first[2], self.end, rt::view::text)
+        self.raw.one_text(2)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        rt::view::one(self.root, self.first[3], self.end, rt::view::text)
+        self.raw.one_text(3)
     }
     /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
     pub fn user_name(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[4], self.end, rt::view::text)
+        self.raw.opt_text(4)
     }
     /// `[ Origin-AAA-Protocol ]`: Origin-AAA-Protocol (code 408), IETF RFC 4005 §9.3.6.
     #[inline]
     pub fn origin_aaa_protocol(&self) -> Option<super::rfc4005::OriginAaaProtocol> {
-        rt::view::opt(
-            self.root,
-            self.first[5],
-            self.end,
-            rt::view::enumerated::<super::rfc4005::OriginAaaProtocol>,
-        )
+        self.raw.opt_enum::<super::rfc4005::OriginAaaProtocol>(5)
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[6], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(6)
     }
     /// `[ State ]`: State (code 24), IETF RFC 4005 §9.3.4.
     #[inline]
     pub fn state(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[7], self.end, rt::view::octets)
+        self.raw.opt_octets(7)
     }
     /// `[ Error-Message ]`: Error-Message (code 281), IETF RFC 6733 §7.3.
     #[inline]
     pub fn error_message(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[8], self.end, rt::view::text)
+        self.raw.opt_text(8)
     }
     /// `[ Error-Reporting-Host ]`: Error-Reporting-Host (code 294), IETF RFC 6733 §7.4.
     #[inline]
     pub fn error_reporting_host(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[9], self.end, rt::view::text)
+        self.raw.opt_text(9)
     }
     /// `*[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
     #[inline]
     pub fn failed_avp(&self) -> rt::view::Members<'a, super::base::FailedAvpView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[10],
-            self.end,
-            self.count[0],
-            279,
-            0,
-            rt::view::read_group::<super::base::FailedAvpView<'a>>,
-        )
+        self.raw.many_group::<super::base::FailedAvpView<'a>>(10, 0, 279, 0)
     }
     /// `*[ Redirect-Host ]`: Redirect-Host (code 292), IETF RFC 6733 §6.12.
     #[inline]
     pub fn redirect_host(&self) -> rt::view::Members<'a, rt::data::DiameterUri> {
-        rt::view::Members::new(
-            self.root,
-            self.first[11],
-            self.end,
-            self.count[1],
-            292,
-            0,
-            rt::view::value::<rt::data::DiameterUri>,
-        )
+        self.raw.many_value::<rt::data::DiameterUri>(11, 1, 292, 0)
     }
     /// `[ Redirect-Host-Usage ]`: Redirect-Host-Usage (code 261), IETF RFC 6733 §6.13.
     #[inline]
     pub fn redirect_host_usage(&self) -> Option<super::base::RedirectHostUsage> {
-        rt::view::opt(
-            self.root,
-            self.first[12],
-            self.end,
-            rt::view::enumerated::<super::base::RedirectHostUsage>,
-        )
+        self.raw.opt_enum::<super::base::RedirectHostUsage>(12)
     }
     /// `[ Redirect-Max-Cache-Time ]`: Redirect-Max-Cache-Time (code 262), IETF RFC 6733 §6.14.
     #[inline]
     pub fn redirect_max_cache_time(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[13], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(13)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[14],
-            self.end,
-            self.count[2],
-            284,
-            0,
-            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
-        )
+        self.raw.many_group::<super::base::ProxyInfoView<'a>>(14, 2, 284, 0)
     }
 }
 #[cfg(any(feature = "nasreq"))]
@@ -9667,16 +8806,8 @@ impl std::fmt::Debug for AbortSessionAnswerView<'_> {
 #[derive(Clone, Copy)]
 pub struct AccountingRequestView<'a> {
     header: rt::Header,
-    root: &'a rt::bytes::Bytes,
-    /// The AVPs: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 77usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 13usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where each member first occurs.
+    raw: rt::view::Raw<'a, 77, 13>,
 }
 #[cfg(any(feature = "nasreq"))]
 impl<'a> AccountingRequestView<'a> {
@@ -9700,12 +8831,7 @@ impl<'a> AccountingRequestView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let mut v = Self {
             header,
-            root,
-            start: rt::header::HEADER_LEN as u32,
-            end: root.len() as u32,
-            first: [rt::view::ABSENT; 77usize],
-            count: [0; 13usize],
-            extra: 0,
+            raw: rt::view::Raw::message(root),
         };
         v.fill_members(header.length as usize)?;
         Ok(v)
@@ -9715,19 +8841,8 @@ impl<'a> AccountingRequestView<'a> {
     /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
     #[inline(never)]
     fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut v.count,
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
+        let avps = self.raw.members();
+        let mut t = self.raw.index(rt::data::DecodeCx::default(), true);
         rt::view::index::<Self>(avps, &mut t, AccountingRequest::REQUIRED, missing_at)
     }
     /// The header as received.
@@ -9736,579 +8851,404 @@ impl<'a> AccountingRequestView<'a> {
     }
     /// The whole message as received.
     pub fn as_bytes(&self) -> &'a rt::bytes::Bytes {
-        self.root
+        self.raw.root()
     }
     /// The owned struct (decoding the message again).
     pub fn to_struct(&self) -> Result<AccountingRequest, rt::DecodeError> {
-        <AccountingRequest as rt::typed::Command>::from_bytes(self.root.clone())
+        <AccountingRequest as rt::typed::Command>::from_bytes(self.raw.root().clone())
     }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
+        self.raw.one_text(0)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        rt::view::one(self.root, self.first[1], self.end, rt::view::text)
+        self.raw.one_text(1)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        rt::view::one(self.root, self.first[2], self.end, rt::view::text)
+        self.raw.one_text(2)
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&self) -> &'a str {
-        rt::view::one(self.root, self.first[3], self.end, rt::view::text)
+        self.raw.one_text(3)
     }
     /// `{ Accounting-Record-Type }`: Accounting-Record-Type (code 480), IETF RFC 6733 §9.8.1.
     #[inline]
     pub fn accounting_record_type(&self) -> super::base::AccountingRecordType {
-        rt::view::one(
-            self.root,
-            self.first[4],
-            self.end,
-            rt::view::enumerated::<super::base::AccountingRecordType>,
-        )
+        self.raw.one_enum::<super::base::AccountingRecordType>(4)
     }
     /// `{ Accounting-Record-Number }`: Accounting-Record-Number (code 485), IETF RFC 6733 §9.8.3.
     #[inline]
     pub fn accounting_record_number(&self) -> u32 {
-        rt::view::one(self.root, self.first[5], self.end, rt::view::value::<u32>)
+        self.raw.one_value::<u32>(5)
     }
     /// `{ Acct-Application-Id }`: Acct-Application-Id (code 259), IETF RFC 6733 §6.9.
     #[inline]
     pub fn acct_application_id(&self) -> u32 {
-        rt::view::one(self.root, self.first[6], self.end, rt::view::value::<u32>)
+        self.raw.one_value::<u32>(6)
     }
     /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
     pub fn user_name(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[7], self.end, rt::view::text)
+        self.raw.opt_text(7)
     }
     /// `[ Accounting-Sub-Session-Id ]`: Accounting-Sub-Session-Id (code 287), IETF RFC 6733 §9.8.6.
     #[inline]
     pub fn accounting_sub_session_id(&self) -> Option<u64> {
-        rt::view::opt(self.root, self.first[8], self.end, rt::view::value::<u64>)
+        self.raw.opt_value::<u64>(8)
     }
     /// `[ Acct-Session-Id ]`: Acct-Session-Id (code 44), IETF RFC 6733 §9.8.4.
     #[inline]
     pub fn acct_session_id(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[9], self.end, rt::view::octets)
+        self.raw.opt_octets(9)
     }
     /// `[ Acct-Multi-Session-Id ]`: Acct-Multi-Session-Id (code 50), IETF RFC 6733 §9.8.5.
     #[inline]
     pub fn acct_multi_session_id(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[10], self.end, rt::view::text)
+        self.raw.opt_text(10)
     }
     /// `[ Origin-AAA-Protocol ]`: Origin-AAA-Protocol (code 408), IETF RFC 4005 §9.3.6.
     #[inline]
     pub fn origin_aaa_protocol(&self) -> Option<super::rfc4005::OriginAaaProtocol> {
-        rt::view::opt(
-            self.root,
-            self.first[11],
-            self.end,
-            rt::view::enumerated::<super::rfc4005::OriginAaaProtocol>,
-        )
+        self.raw.opt_enum::<super::rfc4005::OriginAaaProtocol>(11)
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[12], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(12)
     }
     /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[13], self.end, rt::view::text)
+        self.raw.opt_text(13)
     }
     /// `[ Event-Timestamp ]`: Event-Timestamp (code 55), IETF RFC 6733 §8.21.
     #[inline]
     pub fn event_timestamp(&self) -> Option<rt::data::Time> {
-        rt::view::opt(
-            self.root,
-            self.first[14],
-            self.end,
-            rt::view::value::<rt::data::Time>,
-        )
+        self.raw.opt_value::<rt::data::Time>(14)
     }
     /// `[ Acct-Delay-Time ]`: Acct-Delay-Time (code 41), IETF RFC 7155 §4.6.8.
     #[inline]
     pub fn acct_delay_time(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[15], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(15)
     }
     /// `[ NAS-Identifier ]`: NAS-Identifier (code 32), IETF RFC 4005 §9.3.1.
     #[inline]
     pub fn nas_identifier(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[16], self.end, rt::view::text)
+        self.raw.opt_text(16)
     }
     /// `[ NAS-IP-Address ]`: NAS-IP-Address (code 4), IETF RFC 4005 §9.3.2.
     #[inline]
     pub fn nas_ip_address(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[17], self.end, rt::view::octets)
+        self.raw.opt_octets(17)
     }
     /// `[ NAS-IPv6-Address ]`: NAS-IPv6-Address (code 95), IETF RFC 4005 §9.3.3.
     #[inline]
     pub fn nas_ipv6_address(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[18], self.end, rt::view::octets)
+        self.raw.opt_octets(18)
     }
     /// `[ NAS-Port ]`: NAS-Port (code 5), IETF RFC 7155 §4.2.2.
     #[inline]
     pub fn nas_port(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[19], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(19)
     }
     /// `[ NAS-Port-Id ]`: NAS-Port-Id (code 87), IETF RFC 7155 §4.2.3.
     #[inline]
     pub fn nas_port_id(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[20], self.end, rt::view::text)
+        self.raw.opt_text(20)
     }
     /// `[ NAS-Port-Type ]`: NAS-Port-Type (code 61), IETF RFC 7155 §4.2.4.
     #[inline]
     pub fn nas_port_type(&self) -> Option<NasPortType> {
-        rt::view::opt(
-            self.root,
-            self.first[21],
-            self.end,
-            rt::view::enumerated::<NasPortType>,
-        )
+        self.raw.opt_enum::<NasPortType>(21)
     }
     /// `*[ Class ]`: Class (code 25), IETF RFC 6733 §8.20.
     #[inline]
     pub fn class(&self) -> rt::view::Members<'a, &'a [u8]> {
-        rt::view::Members::new(
-            self.root,
-            self.first[22],
-            self.end,
-            self.count[0],
-            25,
-            0,
-            rt::view::octets,
-        )
+        self.raw.many_octets(22, 0, 25, 0)
     }
     /// `[ Service-Type ]`: Service-Type (code 6), IETF RFC 7155 §4.4.1.
     #[inline]
     pub fn service_type(&self) -> Option<ServiceType> {
-        rt::view::opt(
-            self.root,
-            self.first[23],
-            self.end,
-            rt::view::enumerated::<ServiceType>,
-        )
+        self.raw.opt_enum::<ServiceType>(23)
     }
     /// `[ Termination-Cause ]`: Termination-Cause (code 295), IETF RFC 6733 §8.15.
     #[inline]
     pub fn termination_cause(&self) -> Option<super::base::TerminationCause> {
-        rt::view::opt(
-            self.root,
-            self.first[24],
-            self.end,
-            rt::view::enumerated::<super::base::TerminationCause>,
-        )
+        self.raw.opt_enum::<super::base::TerminationCause>(24)
     }
     /// `[ Accounting-Input-Octets ]`: Accounting-Input-Octets (code 363), IETF RFC 7155 §4.6.1.
     #[inline]
     pub fn accounting_input_octets(&self) -> Option<u64> {
-        rt::view::opt(self.root, self.first[25], self.end, rt::view::value::<u64>)
+        self.raw.opt_value::<u64>(25)
     }
     /// `[ Accounting-Input-Packets ]`: Accounting-Input-Packets (code 365), IETF RFC 7155 §4.6.3.
     #[inline]
     pub fn accounting_input_packets(&self) -> Option<u64> {
-        rt::view::opt(self.root, self.first[26], self.end, rt::view::value::<u64>)
+        self.raw.opt_value::<u64>(26)
     }
     /// `[ Accounting-Output-Octets ]`: Accounting-Output-Octets (code 364), IETF RFC 7155 §4.6.2.
     #[inline]
     pub fn accounting_output_octets(&self) -> Option<u64> {
-        rt::view::opt(self.root, self.first[27], self.end, rt::view::value::<u64>)
+        self.raw.opt_value::<u64>(27)
     }
     /// `[ Accounting-Output-Packets ]`: Accounting-Output-Packets (code 366), IETF RFC 7155 §4.6.4.
     #[inline]
     pub fn accounting_output_packets(&self) -> Option<u64> {
-        rt::view::opt(self.root, self.first[28], self.end, rt::view::value::<u64>)
+        self.raw.opt_value::<u64>(28)
     }
     /// `[ Acct-Authentic ]`: Acct-Authentic (code 45), IETF RFC 7155 §4.6.6.
     #[inline]
     pub fn acct_authentic(&self) -> Option<AcctAuthentic> {
-        rt::view::opt(
-            self.root,
-            self.first[29],
-            self.end,
-            rt::view::enumerated::<AcctAuthentic>,
-        )
+        self.raw.opt_enum::<AcctAuthentic>(29)
     }
     /// `[ Accounting-Auth-Method ]`: Accounting-Auth-Method (code 406), IETF RFC 7155 §4.6.7.
     #[inline]
     pub fn accounting_auth_method(&self) -> Option<AccountingAuthMethod> {
-        rt::view::opt(
-            self.root,
-            self.first[30],
-            self.end,
-            rt::view::enumerated::<AccountingAuthMethod>,
-        )
+        self.raw.opt_enum::<AccountingAuthMethod>(30)
     }
     /// `[ Acct-Link-Count ]`: Acct-Link-Count (code 51), IETF RFC 7155 §4.6.9.
     #[inline]
     pub fn acct_link_count(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[31], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(31)
     }
     /// `[ Acct-Session-Time ]`: Acct-Session-Time (code 46), IETF RFC 7155 §4.6.5.
     #[inline]
     pub fn acct_session_time(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[32], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(32)
     }
     /// `[ Acct-Tunnel-Connection ]`: Acct-Tunnel-Connection (code 68), IETF RFC 7155 §4.6.10.
     #[inline]
     pub fn acct_tunnel_connection(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[33], self.end, rt::view::octets)
+        self.raw.opt_octets(33)
     }
     /// `[ Acct-Tunnel-Packets-Lost ]`: Acct-Tunnel-Packets-Lost (code 86), IETF RFC 7155 §4.6.11.
     #[inline]
     pub fn acct_tunnel_packets_lost(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[34], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(34)
     }
     /// `[ Callback-Id ]`: Callback-Id (code 20), IETF RFC 7155 §4.4.3.
     #[inline]
     pub fn callback_id(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[35], self.end, rt::view::text)
+        self.raw.opt_text(35)
     }
     /// `[ Callback-Number ]`: Callback-Number (code 19), IETF RFC 7155 §4.4.2.
     #[inline]
     pub fn callback_number(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[36], self.end, rt::view::text)
+        self.raw.opt_text(36)
     }
     /// `[ Called-Station-Id ]`: Called-Station-Id (code 30), IETF RFC 7155 §4.2.5.
     #[inline]
     pub fn called_station_id(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[37], self.end, rt::view::text)
+        self.raw.opt_text(37)
     }
     /// `[ Calling-Station-Id ]`: Calling-Station-Id (code 31), IETF RFC 7155 §4.2.6.
     #[inline]
     pub fn calling_station_id(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[38], self.end, rt::view::text)
+        self.raw.opt_text(38)
     }
     /// `*[ Connect-Info ]`: Connect-Info (code 77), IETF RFC 7155 §4.2.7.
     #[inline]
     pub fn connect_info(&self) -> rt::view::Members<'a, &'a str> {
-        rt::view::Members::new(
-            self.root,
-            self.first[39],
-            self.end,
-            self.count[1],
-            77,
-            0,
-            rt::view::text,
-        )
+        self.raw.many_text(39, 1, 77, 0)
     }
     /// `[ Originating-Line-Info ]`: Originating-Line-Info (code 94), IETF RFC 7155 §4.2.8.
     #[inline]
     pub fn originating_line_info(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[40], self.end, rt::view::octets)
+        self.raw.opt_octets(40)
     }
     /// `[ Authorization-Lifetime ]`: Authorization-Lifetime (code 291), IETF RFC 6733 §8.9.
     #[inline]
     pub fn authorization_lifetime(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[41], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(41)
     }
     /// `[ Session-Timeout ]`: Session-Timeout (code 27), IETF RFC 6733 §8.13.
     #[inline]
     pub fn session_timeout(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[42], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(42)
     }
     /// `[ Idle-Timeout ]`: Idle-Timeout (code 28), IETF RFC 7155 §4.4.4.
     #[inline]
     pub fn idle_timeout(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[43], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(43)
     }
     /// `[ Port-Limit ]`: Port-Limit (code 62), IETF RFC 7155 §4.4.5.
     #[inline]
     pub fn port_limit(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[44], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(44)
     }
     /// `[ Accounting-Realtime-Required ]`: Accounting-Realtime-Required (code 483), IETF RFC 6733 §9.8.7.
     #[inline]
     pub fn accounting_realtime_required(
         &self,
     ) -> Option<super::base::AccountingRealtimeRequired> {
-        rt::view::opt(
-            self.root,
-            self.first[45],
-            self.end,
-            rt::view::enumerated::<super::base::AccountingRealtimeRequired>,
-        )
+        self.raw.opt_enum::<super::base::AccountingRealtimeRequired>(45)
     }
     /// `[ Acct-Interim-Interval ]`: Acct-Interim-Interval (code 85), IETF RFC 6733 §9.8.2.
     #[inline]
     pub fn acct_interim_interval(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[46], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(46)
     }
     /// `*[ Filter-Id ]`: Filter-Id (code 11), IETF RFC 7155 §4.4.7.
     #[inline]
     pub fn filter_id(&self) -> rt::view::Members<'a, &'a str> {
-        rt::view::Members::new(
-            self.root,
-            self.first[47],
-            self.end,
-            self.count[2],
-            11,
-            0,
-            rt::view::text,
-        )
+        self.raw.many_text(47, 2, 11, 0)
     }
     /// `*[ NAS-Filter-Rule ]`: NAS-Filter-Rule (code 400), IETF RFC 7155 §4.4.6.
     #[inline]
     pub fn nas_filter_rule(&self) -> rt::view::Members<'a, &'a str> {
-        rt::view::Members::new(
-            self.root,
-            self.first[48],
-            self.end,
-            self.count[3],
-            400,
-            0,
-            rt::view::text,
-        )
+        self.raw.many_text(48, 3, 400, 0)
     }
     /// `*[ QoS-Filter-Rule ]`: QoS-Filter-Rule (code 407), IETF RFC 7155 §4.4.9.
     #[inline]
     pub fn qos_filter_rule(&self) -> rt::view::Members<'a, &'a str> {
-        rt::view::Members::new(
-            self.root,
-            self.first[49],
-            self.end,
-            self.count[4],
-            407,
-            0,
-            rt::view::text,
-        )
+        self.raw.many_text(49, 4, 407, 0)
     }
     /// `[ Framed-Appletalk-Link ]`: Framed-Appletalk-Link (code 37), IETF RFC 7155 §4.4.10.7.1.
     #[inline]
     pub fn framed_appletalk_link(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[50], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(50)
     }
     /// `[ Framed-Appletalk-Network ]`: Framed-Appletalk-Network (code 38), IETF RFC 7155 §4.4.10.7.2.
     #[inline]
     pub fn framed_appletalk_network(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[51], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(51)
     }
     /// `[ Framed-Appletalk-Zone ]`: Framed-Appletalk-Zone (code 39), IETF RFC 7155 §4.4.10.7.3.
     #[inline]
     pub fn framed_appletalk_zone(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[52], self.end, rt::view::octets)
+        self.raw.opt_octets(52)
     }
     /// `[ Framed-Compression ]`: Framed-Compression (code 13), IETF RFC 7155 §4.4.10.4.
     #[inline]
     pub fn framed_compression(&self) -> Option<FramedCompression> {
-        rt::view::opt(
-            self.root,
-            self.first[53],
-            self.end,
-            rt::view::enumerated::<FramedCompression>,
-        )
+        self.raw.opt_enum::<FramedCompression>(53)
     }
     /// `[ Framed-Interface-Id ]`: Framed-Interface-Id (code 96), IETF RFC 7155 §4.4.10.5.5.
     #[inline]
     pub fn framed_interface_id(&self) -> Option<u64> {
-        rt::view::opt(self.root, self.first[54], self.end, rt::view::value::<u64>)
+        self.raw.opt_value::<u64>(54)
     }
     /// `[ Framed-IP-Address ]`: Framed-IP-Address (code 8), IETF RFC 7155 §4.4.10.5.1.
     #[inline]
     pub fn framed_ip_address(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[55], self.end, rt::view::octets)
+        self.raw.opt_octets(55)
     }
     /// `[ Framed-IP-Netmask ]`: Framed-IP-Netmask (code 9), IETF RFC 7155 §4.4.10.5.2.
     #[inline]
     pub fn framed_ip_netmask(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[56], self.end, rt::view::octets)
+        self.raw.opt_octets(56)
     }
     /// `*[ Framed-IPv6-Prefix ]`: Framed-IPv6-Prefix (code 97), IETF RFC 7155 §4.4.10.5.6.
     #[inline]
     pub fn framed_ipv6_prefix(&self) -> rt::view::Members<'a, &'a [u8]> {
-        rt::view::Members::new(
-            self.root,
-            self.first[57],
-            self.end,
-            self.count[5],
-            97,
-            0,
-            rt::view::octets,
-        )
+        self.raw.many_octets(57, 5, 97, 0)
     }
     /// `[ Framed-IPv6-Pool ]`: Framed-IPv6-Pool (code 100), IETF RFC 7155 §4.4.10.5.8.
     #[inline]
     pub fn framed_ipv6_pool(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[58], self.end, rt::view::octets)
+        self.raw.opt_octets(58)
     }
     /// `*[ Framed-IPv6-Route ]`: Framed-IPv6-Route (code 99), IETF RFC 7155 §4.4.10.5.7.
     #[inline]
     pub fn framed_ipv6_route(&self) -> rt::view::Members<'a, &'a str> {
-        rt::view::Members::new(
-            self.root,
-            self.first[59],
-            self.end,
-            self.count[6],
-            99,
-            0,
-            rt::view::text,
-        )
+        self.raw.many_text(59, 6, 99, 0)
     }
     /// `[ Framed-IPX-Network ]`: Framed-IPX-Network (code 23), IETF RFC 7155 §4.4.10.6.1.
     #[inline]
     pub fn framed_ipx_network(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[60], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(60)
     }
     /// `[ Framed-MTU ]`: Framed-MTU (code 12), IETF RFC 7155 §4.4.10.3.
     #[inline]
     pub fn framed_mtu(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[61], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(61)
     }
     /// `[ Framed-Pool ]`: Framed-Pool (code 88), IETF RFC 7155 §4.4.10.5.4.
     #[inline]
     pub fn framed_pool(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[62], self.end, rt::view::octets)
+        self.raw.opt_octets(62)
     }
     /// `[ Framed-Protocol ]`: Framed-Protocol (code 7), IETF RFC 7155 §4.4.10.1.
     #[inline]
     pub fn framed_protocol(&self) -> Option<FramedProtocol> {
-        rt::view::opt(
-            self.root,
-            self.first[63],
-            self.end,
-            rt::view::enumerated::<FramedProtocol>,
-        )
+        self.raw.opt_enum::<FramedProtocol>(63)
     }
     /// `*[ Framed-Route ]`: Framed-Route (code 22), IETF RFC 7155 §4.4.10.5.3.
     #[inline]
     pub fn framed_route(&self) -> rt::view::Members<'a, &'a str> {
-        rt::view::Members::new(
-            self.root,
-            self.first[64],
-            self.end,
-            self.count[7],
-            22,
-            0,
-            rt::view::text,
-        )
+        self.raw.many_text(64, 7, 22, 0)
     }
     /// `[ Framed-Routing ]`: Framed-Routing (code 10), IETF RFC 7155 §4.4.10.2.
     #[inline]
     pub fn framed_routing(&self) -> Option<FramedRouting> {
-        rt::view::opt(
-            self.root,
-            self.first[65],
-            self.end,
-            rt::view::enumerated::<FramedRouting>,
-        )
+        self.raw.opt_enum::<FramedRouting>(65)
     }
     /// `*[ Login-IP-Host ]`: Login-IP-Host (code 14), IETF RFC 7155 §4.4.11.1.
     #[inline]
     pub fn login_ip_host(&self) -> rt::view::Members<'a, &'a [u8]> {
-        rt::view::Members::new(
-            self.root,
-            self.first[66],
-            self.end,
-            self.count[8],
-            14,
-            0,
-            rt::view::octets,
-        )
+        self.raw.many_octets(66, 8, 14, 0)
     }
     /// `*[ Login-IPv6-Host ]`: Login-IPv6-Host (code 98), IETF RFC 7155 §4.4.11.2.
     #[inline]
     pub fn login_ipv6_host(&self) -> rt::view::Members<'a, &'a [u8]> {
-        rt::view::Members::new(
-            self.root,
-            self.first[67],
-            self.end,
-            self.count[9],
-            98,
-            0,
-            rt::view::octets,
-        )
+        self.raw.many_octets(67, 9, 98, 0)
     }
     /// `[ Login-LAT-Group ]`: Login-LAT-Group (code 36), IETF RFC 7155 §4.4.11.5.3.
     #[inline]
     pub fn login_lat_group(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[68], self.end, rt::view::octets)
+        self.raw.opt_octets(68)
     }
     /// `[ Login-LAT-Node ]`: Login-LAT-Node (code 35), IETF RFC 7155 §4.4.11.5.2.
     #[inline]
     pub fn login_lat_node(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[69], self.end, rt::view::octets)
+        self.raw.opt_octets(69)
     }
     /// `[ Login-LAT-Port ]`: Login-LAT-Port (code 63), IETF RFC 7155 §4.4.11.5.4.
     #[inline]
     pub fn login_lat_port(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[70], self.end, rt::view::octets)
+        self.raw.opt_octets(70)
     }
     /// `[ Login-LAT-Service ]`: Login-LAT-Service (code 34), IETF RFC 7155 §4.4.11.5.1.
     #[inline]
     pub fn login_lat_service(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[71], self.end, rt::view::octets)
+        self.raw.opt_octets(71)
     }
     /// `[ Login-Service ]`: Login-Service (code 15), IETF RFC 7155 §4.4.11.3.
     #[inline]
     pub fn login_service(&self) -> Option<LoginService> {
-        rt::view::opt(
-            self.root,
-            self.first[72],
-            self.end,
-            rt::view::enumerated::<LoginService>,
-        )
+        self.raw.opt_enum::<LoginService>(72)
     }
     /// `[ Login-TCP-Port ]`: Login-TCP-Port (code 16), IETF RFC 7155 §4.4.11.4.1.
     #[inline]
     pub fn login_tcp_port(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[73], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(73)
     }
     /// `*[ Tunneling ]`: Tunneling (code 401), IETF RFC 7155 §4.5.1.
     #[inline]
     pub fn tunneling(&self) -> rt::view::Members<'a, TunnelingView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[74],
-            self.end,
-            self.count[10],
-            401,
-            0,
-            rt::view::read_group::<TunnelingView<'a>>,
-        )
+        self.raw.many_group::<TunnelingView<'a>>(74, 10, 401, 0)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[75],
-            self.end,
-            self.count[11],
-            284,
-            0,
-            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
-        )
+        self.raw.many_group::<super::base::ProxyInfoView<'a>>(75, 11, 284, 0)
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
     #[inline]
     pub fn route_record(&self) -> rt::view::Members<'a, &'a str> {
-        rt::view::Members::new(
-            self.root,
-            self.first[76],
-            self.end,
-            self.count[12],
-            282,
-            0,
-            rt::view::text,
-        )
+        self.raw.many_text(76, 12, 282, 0)
     }
 }
 #[cfg(any(feature = "nasreq"))]
@@ -10414,16 +9354,8 @@ impl std::fmt::Debug for AccountingRequestView<'_> {
 #[derive(Clone, Copy)]
 pub struct AccountingAnswerView<'a> {
     header: rt::Header,
-    root: &'a rt::bytes::Bytes,
-    /// The AVPs: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 29usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 3usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where each member first occurs.
+    raw: rt::view::Raw<'a, 29, 3>,
 }
 #[cfg(any(feature = "nasreq"))]
 impl<'a> AccountingAnswerView<'a> {
@@ -10447,12 +9379,7 @@ impl<'a> AccountingAnswerView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let mut v = Self {
             header,
-            root,
-            start: rt::header::HEADER_LEN as u32,
-            end: root.len() as u32,
-            first: [rt::view::ABSENT; 29usize],
-            count: [0; 3usize],
-            extra: 0,
+            raw: rt::view::Raw::message(root),
         };
         v.fill_members(header.length as usize)?;
         Ok(v)
@@ -10462,19 +9389,8 @@ impl<'a> AccountingAnswerView<'a> {
     /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
     #[inline(never)]
     fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut v.count,
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
+        let avps = self.raw.members();
+        let mut t = self.raw.index(rt::data::DecodeCx::default(), true);
         rt::view::index::<Self>(avps, &mut t, AccountingAnswer::REQUIRED, missing_at)
     }
     /// The header as received.
@@ -10483,229 +9399,164 @@ impl<'a> AccountingAnswerView<'a> {
     }
     /// The whole message as received.
     pub fn as_bytes(&self) -> &'a rt::bytes::Bytes {
-        self.root
+        self.raw.root()
     }
     /// The owned struct (decoding the message again).
     pub fn to_struct(&self) -> Result<AccountingAnswer, rt::DecodeError> {
-        <AccountingAnswer as rt::typed::Command>::from_bytes(self.root.clone())
+        <AccountingAnswer as rt::typed::Command>::from_bytes(self.raw.root().clone())
     }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
+        self.raw.one_text(0)
     }
     /// `{ Result-Code }`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&self) -> u32 {
-        rt::view::one(self.root, self.first[1], self.end, rt::view::value::<u32>)
+        self.raw.one_value::<u32>(1)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        rt::view::one(self.root, self.first[2], self.end, rt::view::text)
+        self.raw.one_text(2)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        rt::view::one(self.root, self.first[3], self.end, rt::view::text)
+        self.raw.one_text(3)
     }
     /// `{ Accounting-Record-Type }`: Accounting-Record-Type (code 480), IETF RFC 6733 §9.8.1.
     #[inline]
     pub fn accounting_record_type(&self) -> super::base::AccountingRecordType {
-        rt::view::one(
-            self.root,
-            self.first[4],
-            self.end,
-            rt::view::enumerated::<super::base::AccountingRecordType>,
-        )
+        self.raw.one_enum::<super::base::AccountingRecordType>(4)
     }
     /// `{ Accounting-Record-Number }`: Accounting-Record-Number (code 485), IETF RFC 6733 §9.8.3.
     #[inline]
     pub fn accounting_record_number(&self) -> u32 {
-        rt::view::one(self.root, self.first[5], self.end, rt::view::value::<u32>)
+        self.raw.one_value::<u32>(5)
     }
     /// `{ Acct-Application-Id }`: Acct-Application-Id (code 259), IETF RFC 6733 §6.9.
     #[inline]
     pub fn acct_application_id(&self) -> u32 {
-        rt::view::one(self.root, self.first[6], self.end, rt::view::value::<u32>)
+        self.raw.one_value::<u32>(6)
     }
     /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
     pub fn user_name(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[7], self.end, rt::view::text)
+        self.raw.opt_text(7)
     }
     /// `[ Accounting-Sub-Session-Id ]`: Accounting-Sub-Session-Id (code 287), IETF RFC 6733 §9.8.6.
     #[inline]
     pub fn accounting_sub_session_id(&self) -> Option<u64> {
-        rt::view::opt(self.root, self.first[8], self.end, rt::view::value::<u64>)
+        self.raw.opt_value::<u64>(8)
     }
     /// `[ Acct-Session-Id ]`: Acct-Session-Id (code 44), IETF RFC 6733 §9.8.4.
     #[inline]
     pub fn acct_session_id(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[9], self.end, rt::view::octets)
+        self.raw.opt_octets(9)
     }
     /// `[ Acct-Multi-Session-Id ]`: Acct-Multi-Session-Id (code 50), IETF RFC 6733 §9.8.5.
     #[inline]
     pub fn acct_multi_session_id(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[10], self.end, rt::view::text)
+        self.raw.opt_text(10)
     }
     /// `[ Event-Timestamp ]`: Event-Timestamp (code 55), IETF RFC 6733 §8.21.
     #[inline]
     pub fn event_timestamp(&self) -> Option<rt::data::Time> {
-        rt::view::opt(
-            self.root,
-            self.first[11],
-            self.end,
-            rt::view::value::<rt::data::Time>,
-        )
+        self.raw.opt_value::<rt::data::Time>(11)
     }
     /// `[ Error-Message ]`: Error-Message (code 281), IETF RFC 6733 §7.3.
     #[inline]
     pub fn error_message(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[12], self.end, rt::view::text)
+        self.raw.opt_text(12)
     }
     /// `[ Error-Reporting-Host ]`: Error-Reporting-Host (code 294), IETF RFC 6733 §7.4.
     #[inline]
     pub fn error_reporting_host(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[13], self.end, rt::view::text)
+        self.raw.opt_text(13)
     }
     /// `*[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
     #[inline]
     pub fn failed_avp(&self) -> rt::view::Members<'a, super::base::FailedAvpView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[14],
-            self.end,
-            self.count[0],
-            279,
-            0,
-            rt::view::read_group::<super::base::FailedAvpView<'a>>,
-        )
+        self.raw.many_group::<super::base::FailedAvpView<'a>>(14, 0, 279, 0)
     }
     /// `[ Origin-AAA-Protocol ]`: Origin-AAA-Protocol (code 408), IETF RFC 4005 §9.3.6.
     #[inline]
     pub fn origin_aaa_protocol(&self) -> Option<super::rfc4005::OriginAaaProtocol> {
-        rt::view::opt(
-            self.root,
-            self.first[15],
-            self.end,
-            rt::view::enumerated::<super::rfc4005::OriginAaaProtocol>,
-        )
+        self.raw.opt_enum::<super::rfc4005::OriginAaaProtocol>(15)
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[16], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(16)
     }
     /// `[ NAS-Identifier ]`: NAS-Identifier (code 32), IETF RFC 4005 §9.3.1.
     #[inline]
     pub fn nas_identifier(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[17], self.end, rt::view::text)
+        self.raw.opt_text(17)
     }
     /// `[ NAS-IP-Address ]`: NAS-IP-Address (code 4), IETF RFC 4005 §9.3.2.
     #[inline]
     pub fn nas_ip_address(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[18], self.end, rt::view::octets)
+        self.raw.opt_octets(18)
     }
     /// `[ NAS-IPv6-Address ]`: NAS-IPv6-Address (code 95), IETF RFC 4005 §9.3.3.
     #[inline]
     pub fn nas_ipv6_address(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[19], self.end, rt::view::octets)
+        self.raw.opt_octets(19)
     }
     /// `[ NAS-Port ]`: NAS-Port (code 5), IETF RFC 7155 §4.2.2.
     #[inline]
     pub fn nas_port(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[20], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(20)
     }
     /// `[ NAS-Port-Id ]`: NAS-Port-Id (code 87), IETF RFC 7155 §4.2.3.
     #[inline]
     pub fn nas_port_id(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[21], self.end, rt::view::text)
+        self.raw.opt_text(21)
     }
     /// `[ NAS-Port-Type ]`: NAS-Port-Type (code 61), IETF RFC 7155 §4.2.4.
     #[inline]
     pub fn nas_port_type(&self) -> Option<NasPortType> {
-        rt::view::opt(
-            self.root,
-            self.first[22],
-            self.end,
-            rt::view::enumerated::<NasPortType>,
-        )
+        self.raw.opt_enum::<NasPortType>(22)
     }
     /// `[ Service-Type ]`: Service-Type (code 6), IETF RFC 7155 §4.4.1.
     #[inline]
     pub fn service_type(&self) -> Option<ServiceType> {
-        rt::view::opt(
-            self.root,
-            self.first[23],
-            self.end,
-            rt::view::enumerated::<ServiceType>,
-        )
+        self.raw.opt_enum::<ServiceType>(23)
     }
     /// `[ Termination-Cause ]`: Termination-Cause (code 295), IETF RFC 6733 §8.15.
     #[inline]
     pub fn termination_cause(&self) -> Option<super::base::TerminationCause> {
-        rt::view::opt(
-            self.root,
-            self.first[24],
-            self.end,
-            rt::view::enumerated::<super::base::TerminationCause>,
-        )
+        self.raw.opt_enum::<super::base::TerminationCause>(24)
     }
     /// `[ Accounting-Realtime-Required ]`: Accounting-Realtime-Required (code 483), IETF RFC 6733 §9.8.7.
     #[inline]
     pub fn accounting_realtime_required(
         &self,
     ) -> Option<super::base::AccountingRealtimeRequired> {
-        rt::view::opt(
-            self.root,
-            self.first[25],
-            self.end,
-            rt::view::enumerated::<super::base::AccountingRealtimeRequired>,
-        )
+        self.raw.opt_enum::<super::base::AccountingRealtimeRequired>(25)
     }
     /// `[ Acct-Interim-Interval ]`: Acct-Interim-Interval (code 85), IETF RFC 6733 §9.8.2.
     #[inline]
     pub fn acct_interim_interval(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[26], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(26)
     }
     /// `*[ Class ]`: Class (code 25), IETF RFC 6733 §8.20.
     #[inline]
     pub fn class(&self) -> rt::view::Members<'a, &'a [u8]> {
-        rt::view::Members::new(
-            self.root,
-            self.first[27],
-            self.end,
-            self.count[1],
-            25,
-            0,
-            rt::view::octets,
-        )
+        self.raw.many_octets(27, 1, 25, 0)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[28],
-            self.end,
-            self.count[2],
-            284,
-            0,
-            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
-        )
+        self.raw.many_group::<super::base::ProxyInfoView<'a>>(28, 2, 284, 0)
     }
 }
 #[cfg(any(feature = "nasreq"))]

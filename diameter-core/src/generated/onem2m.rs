@@ -459,16 +459,8 @@ impl rt::AvpData for M2mInformation {
 /// A checked, zero-copy view of a received M2M-Information (oneM2M Diameter AVPs for M2M charging (facts checked against shared/reference/avps.tsv) oneM2M charging AVPs; see [`M2mInformation`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct M2mInformationView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 24usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 24, 0>,
 }
 #[cfg(any(feature = "gy", feature = "onem2m", feature = "ts32299"))]
 impl<'a> M2mInformationView<'a> {
@@ -487,7 +479,7 @@ impl<'a> M2mInformationView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<M2mInformation, rt::DecodeError> {
@@ -500,138 +492,127 @@ impl<'a> M2mInformationView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `[ Application-Entity-ID ]`: Application-Entity-ID (code 1001, vendor 45687), oneM2M Diameter AVPs for M2M charging (facts checked against shared/reference/avps.tsv) oneM2M charging AVPs.
     #[inline]
     pub fn application_entity_id(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[0], self.end, rt::view::text)
+        self.raw.opt_text(0)
     }
     /// `[ External-ID ]`: External-ID (code 1005, vendor 45687), oneM2M Diameter AVPs for M2M charging (facts checked against shared/reference/avps.tsv) oneM2M charging AVPs.
     #[inline]
     pub fn external_id(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[1], self.end, rt::view::text)
+        self.raw.opt_text(1)
     }
     /// `[ Receiver ]`: Receiver (code 1014, vendor 45687), oneM2M Diameter AVPs for M2M charging (facts checked against shared/reference/avps.tsv) oneM2M charging AVPs.
     #[inline]
     pub fn receiver(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[2], self.end, rt::view::text)
+        self.raw.opt_text(2)
     }
     /// `[ OneM2M-Originator ]`: OneM2M-Originator (code 1008, vendor 45687), oneM2M Diameter AVPs for M2M charging (facts checked against shared/reference/avps.tsv) oneM2M charging AVPs.
     #[inline]
     pub fn onem2m_originator(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[3], self.end, rt::view::text)
+        self.raw.opt_text(3)
     }
     /// `[ Hosting-CSE-ID ]`: Hosting-CSE-ID (code 1007, vendor 45687), oneM2M Diameter AVPs for M2M charging (facts checked against shared/reference/avps.tsv) oneM2M charging AVPs.
     #[inline]
     pub fn hosting_cse_id(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[4], self.end, rt::view::text)
+        self.raw.opt_text(4)
     }
     /// `[ Target-ID ]`: Target-ID (code 1022, vendor 45687), oneM2M Diameter AVPs for M2M charging (facts checked against shared/reference/avps.tsv) oneM2M charging AVPs.
     #[inline]
     pub fn target_id(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[5], self.end, rt::view::text)
+        self.raw.opt_text(5)
     }
     /// `[ Protocol-Type ]`: Protocol-Type (code 1013, vendor 45687), oneM2M Diameter AVPs for M2M charging (facts checked against shared/reference/avps.tsv) oneM2M charging AVPs.
     #[inline]
     pub fn protocol_type(&self) -> Option<i32> {
-        rt::view::opt(self.root, self.first[6], self.end, rt::view::value::<i32>)
+        self.raw.opt_value::<i32>(6)
     }
     /// `[ Request-Operation ]`: Request-Operation (code 1017, vendor 45687), oneM2M Diameter AVPs for M2M charging (facts checked against shared/reference/avps.tsv) oneM2M charging AVPs.
     #[inline]
     pub fn request_operation(&self) -> Option<i32> {
-        rt::view::opt(self.root, self.first[7], self.end, rt::view::value::<i32>)
+        self.raw.opt_value::<i32>(7)
     }
     /// `[ Request-Headers-Size ]`: Request-Headers-Size (code 1016, vendor 45687), oneM2M Diameter AVPs for M2M charging (facts checked against shared/reference/avps.tsv) oneM2M charging AVPs.
     #[inline]
     pub fn request_headers_size(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[8], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(8)
     }
     /// `[ Request-Body-Size ]`: Request-Body-Size (code 1015, vendor 45687), oneM2M Diameter AVPs for M2M charging (facts checked against shared/reference/avps.tsv) oneM2M charging AVPs.
     #[inline]
     pub fn request_body_size(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[9], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(9)
     }
     /// `[ Response-Headers-Size ]`: Response-Headers-Size (code 1019, vendor 45687), oneM2M Diameter AVPs for M2M charging (facts checked against shared/reference/avps.tsv) oneM2M charging AVPs.
     #[inline]
     pub fn response_headers_size(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[10], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(10)
     }
     /// `[ Response-Body-Size ]`: Response-Body-Size (code 1018, vendor 45687), oneM2M Diameter AVPs for M2M charging (facts checked against shared/reference/avps.tsv) oneM2M charging AVPs.
     #[inline]
     pub fn response_body_size(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[11], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(11)
     }
     /// `[ Response-Status-Code ]`: Response-Status-Code (code 1020, vendor 45687), oneM2M Diameter AVPs for M2M charging (facts checked against shared/reference/avps.tsv) oneM2M charging AVPs.
     #[inline]
     pub fn response_status_code(&self) -> Option<i32> {
-        rt::view::opt(self.root, self.first[12], self.end, rt::view::value::<i32>)
+        self.raw.opt_value::<i32>(12)
     }
     /// `[ Rating-Group ]`: Rating-Group (code 432), IETF RFC 8506 §8.29.
     #[inline]
     pub fn rating_group(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[13], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(13)
     }
     /// `[ M2M-Event-Record-Timestamp ]`: M2M-Event-Record-Timestamp (code 1010, vendor 45687), oneM2M Diameter AVPs for M2M charging (facts checked against shared/reference/avps.tsv) oneM2M charging AVPs.
     #[inline]
     pub fn m2m_event_record_timestamp(&self) -> Option<rt::data::Time> {
-        rt::view::opt(
-            self.root,
-            self.first[14],
-            self.end,
-            rt::view::value::<rt::data::Time>,
-        )
+        self.raw.opt_value::<rt::data::Time>(14)
     }
     /// `[ Control-Memory-Size ]`: Control-Memory-Size (code 1002, vendor 45687), oneM2M Diameter AVPs for M2M charging (facts checked against shared/reference/avps.tsv) oneM2M charging AVPs.
     #[inline]
     pub fn control_memory_size(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[15], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(15)
     }
     /// `[ Data-Memory-Size ]`: Data-Memory-Size (code 1004, vendor 45687), oneM2M Diameter AVPs for M2M charging (facts checked against shared/reference/avps.tsv) oneM2M charging AVPs.
     #[inline]
     pub fn data_memory_size(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[16], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(16)
     }
     /// `[ Access-Network-Identifier ]`: Access-Network-Identifier (code 1000, vendor 45687), oneM2M Diameter AVPs for M2M charging (facts checked against shared/reference/avps.tsv) oneM2M charging AVPs.
     #[inline]
     pub fn access_network_identifier(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[17], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(17)
     }
     /// `[ Occupancy ]`: Occupancy (code 1012, vendor 45687), oneM2M Diameter AVPs for M2M charging (facts checked against shared/reference/avps.tsv) oneM2M charging AVPs.
     #[inline]
     pub fn occupancy(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[18], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(18)
     }
     /// `[ Group-Name ]`: Group-Name (code 1006, vendor 45687), oneM2M Diameter AVPs for M2M charging (facts checked against shared/reference/avps.tsv) oneM2M charging AVPs.
     #[inline]
     pub fn group_name(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[19], self.end, rt::view::text)
+        self.raw.opt_text(19)
     }
     /// `[ Maximum-Number-Members ]`: Maximum-Number-Members (code 1009, vendor 45687), oneM2M Diameter AVPs for M2M charging (facts checked against shared/reference/avps.tsv) oneM2M charging AVPs.
     #[inline]
     pub fn maximum_number_members(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[20], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(20)
     }
     /// `[ Current-Number-Members ]`: Current-Number-Members (code 1003, vendor 45687), oneM2M Diameter AVPs for M2M charging (facts checked against shared/reference/avps.tsv) oneM2M charging AVPs.
     #[inline]
     pub fn current_number_members(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[21], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(21)
     }
     /// `[ Subgroup-Name ]`: Subgroup-Name (code 1021, vendor 45687), oneM2M Diameter AVPs for M2M charging (facts checked against shared/reference/avps.tsv) oneM2M charging AVPs.
     #[inline]
     pub fn subgroup_name(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[22], self.end, rt::view::text)
+        self.raw.opt_text(22)
     }
     /// `[ Node-Id ]`: Node-Id (code 2064, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn node_id(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[23], self.end, rt::view::text)
+        self.raw.opt_text(23)
     }
 }
 #[cfg(any(feature = "gy", feature = "onem2m", feature = "ts32299"))]
@@ -678,17 +659,12 @@ impl<'a> rt::view::GroupView<'a> for M2mInformationView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 24usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "gy", feature = "onem2m", feature = "ts32299"))]

@@ -5731,18 +5731,8 @@ impl rt::AvpData for QosCapability {
 /// A checked, zero-copy view of a received QoS-Resources (IETF RFC 5777 §3.1; see [`QosResources`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct QosResourcesView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 1usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 1usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 1, 1>,
 }
 #[cfg(
     any(
@@ -5770,7 +5760,7 @@ impl<'a> QosResourcesView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<QosResources, rt::DecodeError> {
@@ -5780,26 +5770,12 @@ impl<'a> QosResourcesView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `1*{ Filter-Rule }`: Filter-Rule (code 509), IETF RFC 5777 §3.2.
     #[inline]
     pub fn filter_rule(&self) -> rt::view::Members<'a, FilterRuleView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[0],
-            self.end,
-            self.count[0],
-            509,
-            0,
-            rt::view::read_group::<FilterRuleView<'a>>,
-        )
+        self.raw.many_group::<FilterRuleView<'a>>(0, 0, 509, 0)
     }
 }
 #[cfg(
@@ -5841,18 +5817,12 @@ impl<'a> rt::view::GroupView<'a> for QosResourcesView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 1usize],
-            count: [0; 1usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut self.count, &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(
@@ -5885,18 +5855,8 @@ impl std::fmt::Debug for QosResourcesView<'_> {
 /// A checked, zero-copy view of a received Filter-Rule (IETF RFC 5777 §3.2; see [`FilterRule`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct FilterRuleView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 8usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 1usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 8, 1>,
 }
 #[cfg(
     any(
@@ -5927,7 +5887,7 @@ impl<'a> FilterRuleView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<FilterRule, rt::DecodeError> {
@@ -5937,93 +5897,49 @@ impl<'a> FilterRuleView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `[ Filter-Rule-Precedence ]`: Filter-Rule-Precedence (code 510), IETF RFC 5777 §3.3.
     #[inline]
     pub fn filter_rule_precedence(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[0], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(0)
     }
     /// `[ Classifier ]`: Classifier (code 511), IETF RFC 5777 §4.1.1.
     #[inline]
     pub fn classifier(&self) -> Option<ClassifierView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[1],
-            self.end,
-            rt::view::read_group::<ClassifierView<'a>>,
-        )
+        self.raw.opt_group::<ClassifierView<'a>>(1)
     }
     /// `*[ Time-Of-Day-Condition ]`: Time-Of-Day-Condition (code 560), IETF RFC 5777 §4.2.1.
     #[inline]
     pub fn time_of_day_condition(
         &self,
     ) -> rt::view::Members<'a, TimeOfDayConditionView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[2],
-            self.end,
-            self.count[0],
-            560,
-            0,
-            rt::view::read_group::<TimeOfDayConditionView<'a>>,
-        )
+        self.raw.many_group::<TimeOfDayConditionView<'a>>(2, 0, 560, 0)
     }
     /// `[ Treatment-Action ]`: Treatment-Action (code 572), IETF RFC 5777 §5.1.
     #[inline]
     pub fn treatment_action(&self) -> Option<TreatmentAction> {
-        rt::view::opt(
-            self.root,
-            self.first[3],
-            self.end,
-            rt::view::enumerated::<TreatmentAction>,
-        )
+        self.raw.opt_enum::<TreatmentAction>(3)
     }
     /// `[ QoS-Semantics ]`: QoS-Semantics (code 575), IETF RFC 5777 §5.4.
     #[inline]
     pub fn qos_semantics(&self) -> Option<QosSemantics> {
-        rt::view::opt(
-            self.root,
-            self.first[4],
-            self.end,
-            rt::view::enumerated::<QosSemantics>,
-        )
+        self.raw.opt_enum::<QosSemantics>(4)
     }
     /// `[ QoS-Profile-Template ]`: QoS-Profile-Template (code 574), IETF RFC 5777 §5.3.
     #[inline]
     pub fn qos_profile_template(&self) -> Option<QosProfileTemplateView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[5],
-            self.end,
-            rt::view::read_group::<QosProfileTemplateView<'a>>,
-        )
+        self.raw.opt_group::<QosProfileTemplateView<'a>>(5)
     }
     /// `[ QoS-Parameters ]`: QoS-Parameters (code 576), IETF RFC 5777 §5.5.
     #[inline]
     pub fn qos_parameters(&self) -> Option<QosParametersView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[6],
-            self.end,
-            rt::view::read_group::<QosParametersView<'a>>,
-        )
+        self.raw.opt_group::<QosParametersView<'a>>(6)
     }
     /// `[ Excess-Treatment ]`: Excess-Treatment (code 577), IETF RFC 5777 §5.6.
     #[inline]
     pub fn excess_treatment(&self) -> Option<ExcessTreatmentView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[7],
-            self.end,
-            rt::view::read_group::<ExcessTreatmentView<'a>>,
-        )
+        self.raw.opt_group::<ExcessTreatmentView<'a>>(7)
     }
 }
 #[cfg(
@@ -6076,18 +5992,12 @@ impl<'a> rt::view::GroupView<'a> for FilterRuleView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 8usize],
-            count: [0; 1usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut self.count, &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(
@@ -6123,18 +6033,8 @@ impl std::fmt::Debug for FilterRuleView<'_> {
 /// A checked, zero-copy view of a received Classifier (IETF RFC 5777 §4.1.1; see [`Classifier`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ClassifierView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 12usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 7usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 12, 7>,
 }
 #[cfg(
     any(
@@ -6164,7 +6064,7 @@ impl<'a> ClassifierView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<Classifier, rt::DecodeError> {
@@ -6174,149 +6074,67 @@ impl<'a> ClassifierView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `{ Classifier-ID }`: Classifier-ID (code 512), IETF RFC 5777 §4.1.2.
     #[inline]
     pub fn classifier_id(&self) -> &'a [u8] {
-        rt::view::one(self.root, self.first[0], self.end, rt::view::octets)
+        self.raw.one_octets(0)
     }
     /// `[ Protocol ]`: Protocol (code 513), IETF RFC 5777 §4.1.3.
     #[inline]
     pub fn protocol(&self) -> Option<Protocol> {
-        rt::view::opt(
-            self.root,
-            self.first[1],
-            self.end,
-            rt::view::enumerated::<Protocol>,
-        )
+        self.raw.opt_enum::<Protocol>(1)
     }
     /// `[ Direction ]`: Direction (code 514), IETF RFC 5777 §4.1.4.
     #[inline]
     pub fn direction(&self) -> Option<Direction> {
-        rt::view::opt(
-            self.root,
-            self.first[2],
-            self.end,
-            rt::view::enumerated::<Direction>,
-        )
+        self.raw.opt_enum::<Direction>(2)
     }
     /// `*[ From-Spec ]`: From-Spec (code 515), IETF RFC 5777 §4.1.5.
     #[inline]
     pub fn from_spec(&self) -> rt::view::Members<'a, FromSpecView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[3],
-            self.end,
-            self.count[0],
-            515,
-            0,
-            rt::view::read_group::<FromSpecView<'a>>,
-        )
+        self.raw.many_group::<FromSpecView<'a>>(3, 0, 515, 0)
     }
     /// `*[ To-Spec ]`: To-Spec (code 516), IETF RFC 5777 §4.1.6.
     #[inline]
     pub fn to_spec(&self) -> rt::view::Members<'a, ToSpecView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[4],
-            self.end,
-            self.count[1],
-            516,
-            0,
-            rt::view::read_group::<ToSpecView<'a>>,
-        )
+        self.raw.many_group::<ToSpecView<'a>>(4, 1, 516, 0)
     }
     /// `*[ Diffserv-Code-Point ]`: Diffserv-Code-Point (code 535), IETF RFC 5777 §4.1.8.1.
     #[inline]
     pub fn diffserv_code_point(&self) -> rt::view::Members<'a, DiffservCodePoint> {
-        rt::view::Members::new(
-            self.root,
-            self.first[5],
-            self.end,
-            self.count[2],
-            535,
-            0,
-            rt::view::enumerated::<DiffservCodePoint>,
-        )
+        self.raw.many_enum::<DiffservCodePoint>(5, 2, 535, 0)
     }
     /// `[ Fragmentation-Flag ]`: Fragmentation-Flag (code 536), IETF RFC 5777 §4.1.8.2.
     #[inline]
     pub fn fragmentation_flag(&self) -> Option<FragmentationFlag> {
-        rt::view::opt(
-            self.root,
-            self.first[6],
-            self.end,
-            rt::view::enumerated::<FragmentationFlag>,
-        )
+        self.raw.opt_enum::<FragmentationFlag>(6)
     }
     /// `*[ IP-Option ]`: IP-Option (code 537), IETF RFC 5777 §4.1.8.3.
     #[inline]
     pub fn ip_option(&self) -> rt::view::Members<'a, IpOptionView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[7],
-            self.end,
-            self.count[3],
-            537,
-            0,
-            rt::view::read_group::<IpOptionView<'a>>,
-        )
+        self.raw.many_group::<IpOptionView<'a>>(7, 3, 537, 0)
     }
     /// `*[ TCP-Option ]`: TCP-Option (code 540), IETF RFC 5777 §4.1.8.6.
     #[inline]
     pub fn tcp_option(&self) -> rt::view::Members<'a, TcpOptionView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[8],
-            self.end,
-            self.count[4],
-            540,
-            0,
-            rt::view::read_group::<TcpOptionView<'a>>,
-        )
+        self.raw.many_group::<TcpOptionView<'a>>(8, 4, 540, 0)
     }
     /// `[ TCP-Flags ]`: TCP-Flags (code 543), IETF RFC 5777 §4.1.8.9.
     #[inline]
     pub fn tcp_flags(&self) -> Option<TcpFlagsView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[9],
-            self.end,
-            rt::view::read_group::<TcpFlagsView<'a>>,
-        )
+        self.raw.opt_group::<TcpFlagsView<'a>>(9)
     }
     /// `*[ ICMP-Type ]`: ICMP-Type (code 545), IETF RFC 5777 §4.1.8.11.
     #[inline]
     pub fn icmp_type(&self) -> rt::view::Members<'a, IcmpTypeView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[10],
-            self.end,
-            self.count[5],
-            545,
-            0,
-            rt::view::read_group::<IcmpTypeView<'a>>,
-        )
+        self.raw.many_group::<IcmpTypeView<'a>>(10, 5, 545, 0)
     }
     /// `*[ ETH-Option ]`: ETH-Option (code 548), IETF RFC 5777 §4.1.8.14.
     #[inline]
     pub fn eth_option(&self) -> rt::view::Members<'a, EthOptionView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[11],
-            self.end,
-            self.count[6],
-            548,
-            0,
-            rt::view::read_group::<EthOptionView<'a>>,
-        )
+        self.raw.many_group::<EthOptionView<'a>>(11, 6, 548, 0)
     }
 }
 #[cfg(
@@ -6373,18 +6191,12 @@ impl<'a> rt::view::GroupView<'a> for ClassifierView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 12usize],
-            count: [0; 7usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut self.count, &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(
@@ -6420,18 +6232,8 @@ impl std::fmt::Debug for ClassifierView<'_> {
 /// A checked, zero-copy view of a received From-Spec (IETF RFC 5777 §4.1.5; see [`FromSpec`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct FromSpecView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 11usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 9usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 11, 9>,
 }
 #[cfg(
     any(
@@ -6461,7 +6263,7 @@ impl<'a> FromSpecView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<FromSpec, rt::DecodeError> {
@@ -6471,150 +6273,62 @@ impl<'a> FromSpecView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `*[ IP-Address ]`: IP-Address (code 518), IETF RFC 5777 §4.1.7.2.
     #[inline]
     pub fn ip_address(&self) -> rt::view::Members<'a, rt::data::Address> {
-        rt::view::Members::new(
-            self.root,
-            self.first[0],
-            self.end,
-            self.count[0],
-            518,
-            0,
-            rt::view::value::<rt::data::Address>,
-        )
+        self.raw.many_value::<rt::data::Address>(0, 0, 518, 0)
     }
     /// `*[ IP-Address-Range ]`: IP-Address-Range (code 519), IETF RFC 5777 §4.1.7.3.
     #[inline]
     pub fn ip_address_range(&self) -> rt::view::Members<'a, IpAddressRangeView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[1],
-            self.end,
-            self.count[1],
-            519,
-            0,
-            rt::view::read_group::<IpAddressRangeView<'a>>,
-        )
+        self.raw.many_group::<IpAddressRangeView<'a>>(1, 1, 519, 0)
     }
     /// `*[ IP-Address-Mask ]`: IP-Address-Mask (code 522), IETF RFC 5777 §4.1.7.6.
     #[inline]
     pub fn ip_address_mask(&self) -> rt::view::Members<'a, IpAddressMaskView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[2],
-            self.end,
-            self.count[2],
-            522,
-            0,
-            rt::view::read_group::<IpAddressMaskView<'a>>,
-        )
+        self.raw.many_group::<IpAddressMaskView<'a>>(2, 2, 522, 0)
     }
     /// `*[ MAC-Address ]`: MAC-Address (code 524), IETF RFC 5777 §4.1.7.8.
     #[inline]
     pub fn mac_address(&self) -> rt::view::Members<'a, &'a [u8]> {
-        rt::view::Members::new(
-            self.root,
-            self.first[3],
-            self.end,
-            self.count[3],
-            524,
-            0,
-            rt::view::octets,
-        )
+        self.raw.many_octets(3, 3, 524, 0)
     }
     /// `*[ MAC-Address-Mask ]`: MAC-Address-Mask (code 525), IETF RFC 5777 §4.1.7.9.
     #[inline]
     pub fn mac_address_mask(&self) -> rt::view::Members<'a, MacAddressMaskView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[4],
-            self.end,
-            self.count[4],
-            525,
-            0,
-            rt::view::read_group::<MacAddressMaskView<'a>>,
-        )
+        self.raw.many_group::<MacAddressMaskView<'a>>(4, 4, 525, 0)
     }
     /// `*[ EUI64-Address ]`: EUI64-Address (code 527), IETF RFC 5777 §4.1.7.11.
     #[inline]
     pub fn eui64_address(&self) -> rt::view::Members<'a, &'a [u8]> {
-        rt::view::Members::new(
-            self.root,
-            self.first[5],
-            self.end,
-            self.count[5],
-            527,
-            0,
-            rt::view::octets,
-        )
+        self.raw.many_octets(5, 5, 527, 0)
     }
     /// `*[ EUI64-Address-Mask ]`: EUI64-Address-Mask (code 528), IETF RFC 5777 §4.1.7.12.
     #[inline]
     pub fn eui64_address_mask(&self) -> rt::view::Members<'a, Eui64AddressMaskView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[6],
-            self.end,
-            self.count[6],
-            528,
-            0,
-            rt::view::read_group::<Eui64AddressMaskView<'a>>,
-        )
+        self.raw.many_group::<Eui64AddressMaskView<'a>>(6, 6, 528, 0)
     }
     /// `*[ Port ]`: Port (code 530), IETF RFC 5777 §4.1.7.14.
     #[inline]
     pub fn port(&self) -> rt::view::Members<'a, i32> {
-        rt::view::Members::new(
-            self.root,
-            self.first[7],
-            self.end,
-            self.count[7],
-            530,
-            0,
-            rt::view::value::<i32>,
-        )
+        self.raw.many_value::<i32>(7, 7, 530, 0)
     }
     /// `*[ Port-Range ]`: Port-Range (code 531), IETF RFC 5777 §4.1.7.15.
     #[inline]
     pub fn port_range(&self) -> rt::view::Members<'a, PortRangeView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[8],
-            self.end,
-            self.count[8],
-            531,
-            0,
-            rt::view::read_group::<PortRangeView<'a>>,
-        )
+        self.raw.many_group::<PortRangeView<'a>>(8, 8, 531, 0)
     }
     /// `[ Negated ]`: Negated (code 517), IETF RFC 5777 §4.1.7.1.
     #[inline]
     pub fn negated(&self) -> Option<Negated> {
-        rt::view::opt(
-            self.root,
-            self.first[9],
-            self.end,
-            rt::view::enumerated::<Negated>,
-        )
+        self.raw.opt_enum::<Negated>(9)
     }
     /// `[ Use-Assigned-Address ]`: Use-Assigned-Address (code 534), IETF RFC 5777 §4.1.7.18.
     #[inline]
     pub fn use_assigned_address(&self) -> Option<UseAssignedAddress> {
-        rt::view::opt(
-            self.root,
-            self.first[10],
-            self.end,
-            rt::view::enumerated::<UseAssignedAddress>,
-        )
+        self.raw.opt_enum::<UseAssignedAddress>(10)
     }
 }
 #[cfg(
@@ -6670,18 +6384,12 @@ impl<'a> rt::view::GroupView<'a> for FromSpecView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 11usize],
-            count: [0; 9usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut self.count, &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(
@@ -6717,18 +6425,8 @@ impl std::fmt::Debug for FromSpecView<'_> {
 /// A checked, zero-copy view of a received To-Spec (IETF RFC 5777 §4.1.6; see [`ToSpec`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ToSpecView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 11usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 9usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 11, 9>,
 }
 #[cfg(
     any(
@@ -6758,7 +6456,7 @@ impl<'a> ToSpecView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<ToSpec, rt::DecodeError> {
@@ -6768,150 +6466,62 @@ impl<'a> ToSpecView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `*[ IP-Address ]`: IP-Address (code 518), IETF RFC 5777 §4.1.7.2.
     #[inline]
     pub fn ip_address(&self) -> rt::view::Members<'a, rt::data::Address> {
-        rt::view::Members::new(
-            self.root,
-            self.first[0],
-            self.end,
-            self.count[0],
-            518,
-            0,
-            rt::view::value::<rt::data::Address>,
-        )
+        self.raw.many_value::<rt::data::Address>(0, 0, 518, 0)
     }
     /// `*[ IP-Address-Range ]`: IP-Address-Range (code 519), IETF RFC 5777 §4.1.7.3.
     #[inline]
     pub fn ip_address_range(&self) -> rt::view::Members<'a, IpAddressRangeView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[1],
-            self.end,
-            self.count[1],
-            519,
-            0,
-            rt::view::read_group::<IpAddressRangeView<'a>>,
-        )
+        self.raw.many_group::<IpAddressRangeView<'a>>(1, 1, 519, 0)
     }
     /// `*[ IP-Address-Mask ]`: IP-Address-Mask (code 522), IETF RFC 5777 §4.1.7.6.
     #[inline]
     pub fn ip_address_mask(&self) -> rt::view::Members<'a, IpAddressMaskView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[2],
-            self.end,
-            self.count[2],
-            522,
-            0,
-            rt::view::read_group::<IpAddressMaskView<'a>>,
-        )
+        self.raw.many_group::<IpAddressMaskView<'a>>(2, 2, 522, 0)
     }
     /// `*[ MAC-Address ]`: MAC-Address (code 524), IETF RFC 5777 §4.1.7.8.
     #[inline]
     pub fn mac_address(&self) -> rt::view::Members<'a, &'a [u8]> {
-        rt::view::Members::new(
-            self.root,
-            self.first[3],
-            self.end,
-            self.count[3],
-            524,
-            0,
-            rt::view::octets,
-        )
+        self.raw.many_octets(3, 3, 524, 0)
     }
     /// `*[ MAC-Address-Mask ]`: MAC-Address-Mask (code 525), IETF RFC 5777 §4.1.7.9.
     #[inline]
     pub fn mac_address_mask(&self) -> rt::view::Members<'a, MacAddressMaskView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[4],
-            self.end,
-            self.count[4],
-            525,
-            0,
-            rt::view::read_group::<MacAddressMaskView<'a>>,
-        )
+        self.raw.many_group::<MacAddressMaskView<'a>>(4, 4, 525, 0)
     }
     /// `*[ EUI64-Address ]`: EUI64-Address (code 527), IETF RFC 5777 §4.1.7.11.
     #[inline]
     pub fn eui64_address(&self) -> rt::view::Members<'a, &'a [u8]> {
-        rt::view::Members::new(
-            self.root,
-            self.first[5],
-            self.end,
-            self.count[5],
-            527,
-            0,
-            rt::view::octets,
-        )
+        self.raw.many_octets(5, 5, 527, 0)
     }
     /// `*[ EUI64-Address-Mask ]`: EUI64-Address-Mask (code 528), IETF RFC 5777 §4.1.7.12.
     #[inline]
     pub fn eui64_address_mask(&self) -> rt::view::Members<'a, Eui64AddressMaskView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[6],
-            self.end,
-            self.count[6],
-            528,
-            0,
-            rt::view::read_group::<Eui64AddressMaskView<'a>>,
-        )
+        self.raw.many_group::<Eui64AddressMaskView<'a>>(6, 6, 528, 0)
     }
     /// `*[ Port ]`: Port (code 530), IETF RFC 5777 §4.1.7.14.
     #[inline]
     pub fn port(&self) -> rt::view::Members<'a, i32> {
-        rt::view::Members::new(
-            self.root,
-            self.first[7],
-            self.end,
-            self.count[7],
-            530,
-            0,
-            rt::view::value::<i32>,
-        )
+        self.raw.many_value::<i32>(7, 7, 530, 0)
     }
     /// `*[ Port-Range ]`: Port-Range (code 531), IETF RFC 5777 §4.1.7.15.
     #[inline]
     pub fn port_range(&self) -> rt::view::Members<'a, PortRangeView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[8],
-            self.end,
-            self.count[8],
-            531,
-            0,
-            rt::view::read_group::<PortRangeView<'a>>,
-        )
+        self.raw.many_group::<PortRangeView<'a>>(8, 8, 531, 0)
     }
     /// `[ Negated ]`: Negated (code 517), IETF RFC 5777 §4.1.7.1.
     #[inline]
     pub fn negated(&self) -> Option<Negated> {
-        rt::view::opt(
-            self.root,
-            self.first[9],
-            self.end,
-            rt::view::enumerated::<Negated>,
-        )
+        self.raw.opt_enum::<Negated>(9)
     }
     /// `[ Use-Assigned-Address ]`: Use-Assigned-Address (code 534), IETF RFC 5777 §4.1.7.18.
     #[inline]
     pub fn use_assigned_address(&self) -> Option<UseAssignedAddress> {
-        rt::view::opt(
-            self.root,
-            self.first[10],
-            self.end,
-            rt::view::enumerated::<UseAssignedAddress>,
-        )
+        self.raw.opt_enum::<UseAssignedAddress>(10)
     }
 }
 #[cfg(
@@ -6967,18 +6577,12 @@ impl<'a> rt::view::GroupView<'a> for ToSpecView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 11usize],
-            count: [0; 9usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut self.count, &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(
@@ -7014,16 +6618,8 @@ impl std::fmt::Debug for ToSpecView<'_> {
 /// A checked, zero-copy view of a received IP-Address-Range (IETF RFC 5777 §4.1.7.3; see [`IpAddressRange`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct IpAddressRangeView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 2usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 2, 0>,
 }
 #[cfg(
     any(
@@ -7054,7 +6650,7 @@ impl<'a> IpAddressRangeView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<IpAddressRange, rt::DecodeError> {
@@ -7067,33 +6663,17 @@ impl<'a> IpAddressRangeView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `[ IP-Address-Start ]`: IP-Address-Start (code 520), IETF RFC 5777 §4.1.7.4.
     #[inline]
     pub fn ip_address_start(&self) -> Option<rt::data::Address> {
-        rt::view::opt(
-            self.root,
-            self.first[0],
-            self.end,
-            rt::view::value::<rt::data::Address>,
-        )
+        self.raw.opt_value::<rt::data::Address>(0)
     }
     /// `[ IP-Address-End ]`: IP-Address-End (code 521), IETF RFC 5777 §4.1.7.5.
     #[inline]
     pub fn ip_address_end(&self) -> Option<rt::data::Address> {
-        rt::view::opt(
-            self.root,
-            self.first[1],
-            self.end,
-            rt::view::value::<rt::data::Address>,
-        )
+        self.raw.opt_value::<rt::data::Address>(1)
     }
 }
 #[cfg(
@@ -7140,17 +6720,12 @@ impl<'a> rt::view::GroupView<'a> for IpAddressRangeView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 2usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(
@@ -7186,16 +6761,8 @@ impl std::fmt::Debug for IpAddressRangeView<'_> {
 /// A checked, zero-copy view of a received IP-Address-Mask (IETF RFC 5777 §4.1.7.6; see [`IpAddressMask`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct IpAddressMaskView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 2usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 2, 0>,
 }
 #[cfg(
     any(
@@ -7226,7 +6793,7 @@ impl<'a> IpAddressMaskView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<IpAddressMask, rt::DecodeError> {
@@ -7239,28 +6806,17 @@ impl<'a> IpAddressMaskView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `{ IP-Address }`: IP-Address (code 518), IETF RFC 5777 §4.1.7.2.
     #[inline]
     pub fn ip_address(&self) -> rt::data::Address {
-        rt::view::one(
-            self.root,
-            self.first[0],
-            self.end,
-            rt::view::value::<rt::data::Address>,
-        )
+        self.raw.one_value::<rt::data::Address>(0)
     }
     /// `{ IP-Bit-Mask-Width }`: IP-Bit-Mask-Width (code 523), IETF RFC 5777 §4.1.7.7.
     #[inline]
     pub fn ip_bit_mask_width(&self) -> u32 {
-        rt::view::one(self.root, self.first[1], self.end, rt::view::value::<u32>)
+        self.raw.one_value::<u32>(1)
     }
 }
 #[cfg(
@@ -7307,17 +6863,12 @@ impl<'a> rt::view::GroupView<'a> for IpAddressMaskView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 2usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(
@@ -7353,16 +6904,8 @@ impl std::fmt::Debug for IpAddressMaskView<'_> {
 /// A checked, zero-copy view of a received MAC-Address-Mask (IETF RFC 5777 §4.1.7.9; see [`MacAddressMask`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct MacAddressMaskView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 2usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 2, 0>,
 }
 #[cfg(
     any(
@@ -7393,7 +6936,7 @@ impl<'a> MacAddressMaskView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<MacAddressMask, rt::DecodeError> {
@@ -7406,23 +6949,17 @@ impl<'a> MacAddressMaskView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `{ MAC-Address }`: MAC-Address (code 524), IETF RFC 5777 §4.1.7.8.
     #[inline]
     pub fn mac_address(&self) -> &'a [u8] {
-        rt::view::one(self.root, self.first[0], self.end, rt::view::octets)
+        self.raw.one_octets(0)
     }
     /// `{ MAC-Address-Mask-Pattern }`: MAC-Address-Mask-Pattern (code 526), IETF RFC 5777 §4.1.7.10.
     #[inline]
     pub fn mac_address_mask_pattern(&self) -> &'a [u8] {
-        rt::view::one(self.root, self.first[1], self.end, rt::view::octets)
+        self.raw.one_octets(1)
     }
 }
 #[cfg(
@@ -7469,17 +7006,12 @@ impl<'a> rt::view::GroupView<'a> for MacAddressMaskView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 2usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(
@@ -7515,16 +7047,8 @@ impl std::fmt::Debug for MacAddressMaskView<'_> {
 /// A checked, zero-copy view of a received EUI64-Address-Mask (IETF RFC 5777 §4.1.7.12; see [`Eui64AddressMask`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct Eui64AddressMaskView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 2usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 2, 0>,
 }
 #[cfg(
     any(
@@ -7555,7 +7079,7 @@ impl<'a> Eui64AddressMaskView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<Eui64AddressMask, rt::DecodeError> {
@@ -7568,23 +7092,17 @@ impl<'a> Eui64AddressMaskView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `{ EUI64-Address }`: EUI64-Address (code 527), IETF RFC 5777 §4.1.7.11.
     #[inline]
     pub fn eui64_address(&self) -> &'a [u8] {
-        rt::view::one(self.root, self.first[0], self.end, rt::view::octets)
+        self.raw.one_octets(0)
     }
     /// `{ EUI64-Address-Mask-Pattern }`: EUI64-Address-Mask-Pattern (code 529), IETF RFC 5777 §4.1.7.13.
     #[inline]
     pub fn eui64_address_mask_pattern(&self) -> &'a [u8] {
-        rt::view::one(self.root, self.first[1], self.end, rt::view::octets)
+        self.raw.one_octets(1)
     }
 }
 #[cfg(
@@ -7631,17 +7149,12 @@ impl<'a> rt::view::GroupView<'a> for Eui64AddressMaskView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 2usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(
@@ -7677,16 +7190,8 @@ impl std::fmt::Debug for Eui64AddressMaskView<'_> {
 /// A checked, zero-copy view of a received Port-Range (IETF RFC 5777 §4.1.7.15; see [`PortRange`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct PortRangeView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 2usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 2, 0>,
 }
 #[cfg(
     any(
@@ -7717,7 +7222,7 @@ impl<'a> PortRangeView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<PortRange, rt::DecodeError> {
@@ -7727,23 +7232,17 @@ impl<'a> PortRangeView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `[ Port-Start ]`: Port-Start (code 532), IETF RFC 5777 §4.1.7.16.
     #[inline]
     pub fn port_start(&self) -> Option<i32> {
-        rt::view::opt(self.root, self.first[0], self.end, rt::view::value::<i32>)
+        self.raw.opt_value::<i32>(0)
     }
     /// `[ Port-End ]`: Port-End (code 533), IETF RFC 5777 §4.1.7.17.
     #[inline]
     pub fn port_end(&self) -> Option<i32> {
-        rt::view::opt(self.root, self.first[1], self.end, rt::view::value::<i32>)
+        self.raw.opt_value::<i32>(1)
     }
 }
 #[cfg(
@@ -7790,17 +7289,12 @@ impl<'a> rt::view::GroupView<'a> for PortRangeView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 2usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(
@@ -7836,18 +7330,8 @@ impl std::fmt::Debug for PortRangeView<'_> {
 /// A checked, zero-copy view of a received IP-Option (IETF RFC 5777 §4.1.8.3; see [`IpOption`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct IpOptionView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 3usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 1usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 3, 1>,
 }
 #[cfg(
     any(
@@ -7878,7 +7362,7 @@ impl<'a> IpOptionView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<IpOption, rt::DecodeError> {
@@ -7888,46 +7372,22 @@ impl<'a> IpOptionView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `{ IP-Option-Type }`: IP-Option-Type (code 538), IETF RFC 5777 §4.1.8.4.
     #[inline]
     pub fn ip_option_type(&self) -> IpOptionType {
-        rt::view::one(
-            self.root,
-            self.first[0],
-            self.end,
-            rt::view::enumerated::<IpOptionType>,
-        )
+        self.raw.one_enum::<IpOptionType>(0)
     }
     /// `*[ IP-Option-Value ]`: IP-Option-Value (code 539), IETF RFC 5777 §4.1.8.5.
     #[inline]
     pub fn ip_option_value(&self) -> rt::view::Members<'a, &'a [u8]> {
-        rt::view::Members::new(
-            self.root,
-            self.first[1],
-            self.end,
-            self.count[0],
-            539,
-            0,
-            rt::view::octets,
-        )
+        self.raw.many_octets(1, 0, 539, 0)
     }
     /// `[ Negated ]`: Negated (code 517), IETF RFC 5777 §4.1.7.1.
     #[inline]
     pub fn negated(&self) -> Option<Negated> {
-        rt::view::opt(
-            self.root,
-            self.first[2],
-            self.end,
-            rt::view::enumerated::<Negated>,
-        )
+        self.raw.opt_enum::<Negated>(2)
     }
 }
 #[cfg(
@@ -7975,18 +7435,12 @@ impl<'a> rt::view::GroupView<'a> for IpOptionView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 3usize],
-            count: [0; 1usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut self.count, &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(
@@ -8022,18 +7476,8 @@ impl std::fmt::Debug for IpOptionView<'_> {
 /// A checked, zero-copy view of a received TCP-Option (IETF RFC 5777 §4.1.8.6; see [`TcpOption`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct TcpOptionView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 3usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 1usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 3, 1>,
 }
 #[cfg(
     any(
@@ -8064,7 +7508,7 @@ impl<'a> TcpOptionView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<TcpOption, rt::DecodeError> {
@@ -8074,46 +7518,22 @@ impl<'a> TcpOptionView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `{ TCP-Option-Type }`: TCP-Option-Type (code 541), IETF RFC 5777 §4.1.8.7.
     #[inline]
     pub fn tcp_option_type(&self) -> TcpOptionType {
-        rt::view::one(
-            self.root,
-            self.first[0],
-            self.end,
-            rt::view::enumerated::<TcpOptionType>,
-        )
+        self.raw.one_enum::<TcpOptionType>(0)
     }
     /// `*[ TCP-Option-Value ]`: TCP-Option-Value (code 542), IETF RFC 5777 §4.1.8.8.
     #[inline]
     pub fn tcp_option_value(&self) -> rt::view::Members<'a, &'a [u8]> {
-        rt::view::Members::new(
-            self.root,
-            self.first[1],
-            self.end,
-            self.count[0],
-            542,
-            0,
-            rt::view::octets,
-        )
+        self.raw.many_octets(1, 0, 542, 0)
     }
     /// `[ Negated ]`: Negated (code 517), IETF RFC 5777 §4.1.7.1.
     #[inline]
     pub fn negated(&self) -> Option<Negated> {
-        rt::view::opt(
-            self.root,
-            self.first[2],
-            self.end,
-            rt::view::enumerated::<Negated>,
-        )
+        self.raw.opt_enum::<Negated>(2)
     }
 }
 #[cfg(
@@ -8161,18 +7581,12 @@ impl<'a> rt::view::GroupView<'a> for TcpOptionView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 3usize],
-            count: [0; 1usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut self.count, &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(
@@ -8208,16 +7622,8 @@ impl std::fmt::Debug for TcpOptionView<'_> {
 /// A checked, zero-copy view of a received TCP-Flags (IETF RFC 5777 §4.1.8.9; see [`TcpFlags`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct TcpFlagsView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 2usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 2, 0>,
 }
 #[cfg(
     any(
@@ -8248,7 +7654,7 @@ impl<'a> TcpFlagsView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<TcpFlags, rt::DecodeError> {
@@ -8258,28 +7664,17 @@ impl<'a> TcpFlagsView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `{ TCP-Flag-Type }`: TCP-Flag-Type (code 544), IETF RFC 5777 §4.1.8.10.
     #[inline]
     pub fn tcp_flag_type(&self) -> u32 {
-        rt::view::one(self.root, self.first[0], self.end, rt::view::value::<u32>)
+        self.raw.one_value::<u32>(0)
     }
     /// `[ Negated ]`: Negated (code 517), IETF RFC 5777 §4.1.7.1.
     #[inline]
     pub fn negated(&self) -> Option<Negated> {
-        rt::view::opt(
-            self.root,
-            self.first[1],
-            self.end,
-            rt::view::enumerated::<Negated>,
-        )
+        self.raw.opt_enum::<Negated>(1)
     }
 }
 #[cfg(
@@ -8326,17 +7721,12 @@ impl<'a> rt::view::GroupView<'a> for TcpFlagsView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 2usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(
@@ -8372,18 +7762,8 @@ impl std::fmt::Debug for TcpFlagsView<'_> {
 /// A checked, zero-copy view of a received ICMP-Type (IETF RFC 5777 §4.1.8.11; see [`IcmpType`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct IcmpTypeView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 3usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 1usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 3, 1>,
 }
 #[cfg(
     any(
@@ -8414,7 +7794,7 @@ impl<'a> IcmpTypeView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<IcmpType, rt::DecodeError> {
@@ -8424,46 +7804,22 @@ impl<'a> IcmpTypeView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `{ ICMP-Type-Number }`: ICMP-Type-Number (code 546), IETF RFC 5777 §4.1.8.12.
     #[inline]
     pub fn icmp_type_number(&self) -> IcmpTypeNumber {
-        rt::view::one(
-            self.root,
-            self.first[0],
-            self.end,
-            rt::view::enumerated::<IcmpTypeNumber>,
-        )
+        self.raw.one_enum::<IcmpTypeNumber>(0)
     }
     /// `*[ ICMP-Code ]`: ICMP-Code (code 547), IETF RFC 5777 §4.1.8.13.
     #[inline]
     pub fn icmp_code(&self) -> rt::view::Members<'a, IcmpCode> {
-        rt::view::Members::new(
-            self.root,
-            self.first[1],
-            self.end,
-            self.count[0],
-            547,
-            0,
-            rt::view::enumerated::<IcmpCode>,
-        )
+        self.raw.many_enum::<IcmpCode>(1, 0, 547, 0)
     }
     /// `[ Negated ]`: Negated (code 517), IETF RFC 5777 §4.1.7.1.
     #[inline]
     pub fn negated(&self) -> Option<Negated> {
-        rt::view::opt(
-            self.root,
-            self.first[2],
-            self.end,
-            rt::view::enumerated::<Negated>,
-        )
+        self.raw.opt_enum::<Negated>(2)
     }
 }
 #[cfg(
@@ -8511,18 +7867,12 @@ impl<'a> rt::view::GroupView<'a> for IcmpTypeView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 3usize],
-            count: [0; 1usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut self.count, &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(
@@ -8558,18 +7908,8 @@ impl std::fmt::Debug for IcmpTypeView<'_> {
 /// A checked, zero-copy view of a received ETH-Option (IETF RFC 5777 §4.1.8.14; see [`EthOption`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct EthOptionView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 3usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 2usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 3, 2>,
 }
 #[cfg(
     any(
@@ -8600,7 +7940,7 @@ impl<'a> EthOptionView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<EthOption, rt::DecodeError> {
@@ -8610,51 +7950,24 @@ impl<'a> EthOptionView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `{ ETH-Proto-Type }`: ETH-Proto-Type (code 549), IETF RFC 5777 §4.1.8.15.
     #[inline]
     pub fn eth_proto_type(&self) -> EthProtoTypeView<'a> {
-        rt::view::one(
-            self.root,
-            self.first[0],
-            self.end,
-            rt::view::read_group::<EthProtoTypeView<'a>>,
-        )
+        self.raw.one_group::<EthProtoTypeView<'a>>(0)
     }
     /// `*[ VLAN-ID-Range ]`: VLAN-ID-Range (code 552), IETF RFC 5777 §4.1.8.18.
     #[inline]
     pub fn vlan_id_range(&self) -> rt::view::Members<'a, VlanIdRangeView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[1],
-            self.end,
-            self.count[0],
-            552,
-            0,
-            rt::view::read_group::<VlanIdRangeView<'a>>,
-        )
+        self.raw.many_group::<VlanIdRangeView<'a>>(1, 0, 552, 0)
     }
     /// `*[ User-Priority-Range ]`: User-Priority-Range (code 557), IETF RFC 5777 §4.1.8.23.
     #[inline]
     pub fn user_priority_range(
         &self,
     ) -> rt::view::Members<'a, UserPriorityRangeView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[2],
-            self.end,
-            self.count[1],
-            557,
-            0,
-            rt::view::read_group::<UserPriorityRangeView<'a>>,
-        )
+        self.raw.many_group::<UserPriorityRangeView<'a>>(2, 1, 557, 0)
     }
 }
 #[cfg(
@@ -8702,18 +8015,12 @@ impl<'a> rt::view::GroupView<'a> for EthOptionView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 3usize],
-            count: [0; 2usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut self.count, &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(
@@ -8749,18 +8056,8 @@ impl std::fmt::Debug for EthOptionView<'_> {
 /// A checked, zero-copy view of a received ETH-Proto-Type (IETF RFC 5777 §4.1.8.15; see [`EthProtoType`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct EthProtoTypeView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 2usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 2usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 2, 2>,
 }
 #[cfg(
     any(
@@ -8791,7 +8088,7 @@ impl<'a> EthProtoTypeView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<EthProtoType, rt::DecodeError> {
@@ -8801,39 +8098,17 @@ impl<'a> EthProtoTypeView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `*[ ETH-Ether-Type ]`: ETH-Ether-Type (code 550), IETF RFC 5777 §4.1.8.16.
     #[inline]
     pub fn eth_ether_type(&self) -> rt::view::Members<'a, &'a [u8]> {
-        rt::view::Members::new(
-            self.root,
-            self.first[0],
-            self.end,
-            self.count[0],
-            550,
-            0,
-            rt::view::octets,
-        )
+        self.raw.many_octets(0, 0, 550, 0)
     }
     /// `*[ ETH-SAP ]`: ETH-SAP (code 551), IETF RFC 5777 §4.1.8.17.
     #[inline]
     pub fn eth_sap(&self) -> rt::view::Members<'a, &'a [u8]> {
-        rt::view::Members::new(
-            self.root,
-            self.first[1],
-            self.end,
-            self.count[1],
-            551,
-            0,
-            rt::view::octets,
-        )
+        self.raw.many_octets(1, 1, 551, 0)
     }
 }
 #[cfg(
@@ -8880,18 +8155,12 @@ impl<'a> rt::view::GroupView<'a> for EthProtoTypeView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 2usize],
-            count: [0; 2usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut self.count, &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(
@@ -8927,16 +8196,8 @@ impl std::fmt::Debug for EthProtoTypeView<'_> {
 /// A checked, zero-copy view of a received VLAN-ID-Range (IETF RFC 5777 §4.1.8.18; see [`VlanIdRange`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct VlanIdRangeView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 4usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 4, 0>,
 }
 #[cfg(
     any(
@@ -8967,7 +8228,7 @@ impl<'a> VlanIdRangeView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<VlanIdRange, rt::DecodeError> {
@@ -8977,33 +8238,27 @@ impl<'a> VlanIdRangeView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `[ S-VID-Start ]`: S-VID-Start (code 553), IETF RFC 5777 §4.1.8.19.
     #[inline]
     pub fn s_vid_start(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[0], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(0)
     }
     /// `[ S-VID-End ]`: S-VID-End (code 554), IETF RFC 5777 §4.1.8.20.
     #[inline]
     pub fn s_vid_end(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[1], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(1)
     }
     /// `[ C-VID-Start ]`: C-VID-Start (code 555), IETF RFC 5777 §4.1.8.21.
     #[inline]
     pub fn c_vid_start(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[2], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(2)
     }
     /// `[ C-VID-End ]`: C-VID-End (code 556), IETF RFC 5777 §4.1.8.22.
     #[inline]
     pub fn c_vid_end(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[3], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(3)
     }
 }
 #[cfg(
@@ -9052,17 +8307,12 @@ impl<'a> rt::view::GroupView<'a> for VlanIdRangeView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 4usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(
@@ -9098,18 +8348,8 @@ impl std::fmt::Debug for VlanIdRangeView<'_> {
 /// A checked, zero-copy view of a received User-Priority-Range (IETF RFC 5777 §4.1.8.23; see [`UserPriorityRange`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct UserPriorityRangeView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 2usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 2usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 2, 2>,
 }
 #[cfg(
     any(
@@ -9140,7 +8380,7 @@ impl<'a> UserPriorityRangeView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<UserPriorityRange, rt::DecodeError> {
@@ -9153,39 +8393,17 @@ impl<'a> UserPriorityRangeView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `*[ Low-User-Priority ]`: Low-User-Priority (code 558), IETF RFC 5777 §4.1.8.24.
     #[inline]
     pub fn low_user_priority(&self) -> rt::view::Members<'a, u32> {
-        rt::view::Members::new(
-            self.root,
-            self.first[0],
-            self.end,
-            self.count[0],
-            558,
-            0,
-            rt::view::value::<u32>,
-        )
+        self.raw.many_value::<u32>(0, 0, 558, 0)
     }
     /// `*[ High-User-Priority ]`: High-User-Priority (code 559), IETF RFC 5777 §4.1.8.25.
     #[inline]
     pub fn high_user_priority(&self) -> rt::view::Members<'a, u32> {
-        rt::view::Members::new(
-            self.root,
-            self.first[1],
-            self.end,
-            self.count[1],
-            559,
-            0,
-            rt::view::value::<u32>,
-        )
+        self.raw.many_value::<u32>(1, 1, 559, 0)
     }
 }
 #[cfg(
@@ -9232,18 +8450,12 @@ impl<'a> rt::view::GroupView<'a> for UserPriorityRangeView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 2usize],
-            count: [0; 2usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut self.count, &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(
@@ -9279,16 +8491,8 @@ impl std::fmt::Debug for UserPriorityRangeView<'_> {
 /// A checked, zero-copy view of a received Time-Of-Day-Condition (IETF RFC 5777 §4.2.1; see [`TimeOfDayCondition`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct TimeOfDayConditionView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 8usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 8, 0>,
 }
 #[cfg(
     any(
@@ -9319,7 +8523,7 @@ impl<'a> TimeOfDayConditionView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<TimeOfDayCondition, rt::DecodeError> {
@@ -9332,68 +8536,47 @@ impl<'a> TimeOfDayConditionView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `[ Time-Of-Day-Start ]`: Time-Of-Day-Start (code 561), IETF RFC 5777 §4.2.2.
     #[inline]
     pub fn time_of_day_start(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[0], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(0)
     }
     /// `[ Time-Of-Day-End ]`: Time-Of-Day-End (code 562), IETF RFC 5777 §4.2.3.
     #[inline]
     pub fn time_of_day_end(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[1], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(1)
     }
     /// `[ Day-Of-Week-Mask ]`: Day-Of-Week-Mask (code 563), IETF RFC 5777 §4.2.4.
     #[inline]
     pub fn day_of_week_mask(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[2], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(2)
     }
     /// `[ Day-Of-Month-Mask ]`: Day-Of-Month-Mask (code 564), IETF RFC 5777 §4.2.5.
     #[inline]
     pub fn day_of_month_mask(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[3], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(3)
     }
     /// `[ Month-Of-Year-Mask ]`: Month-Of-Year-Mask (code 565), IETF RFC 5777 §4.2.6.
     #[inline]
     pub fn month_of_year_mask(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[4], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(4)
     }
     /// `[ Absolute-Start-Time ]`: Absolute-Start-Time (code 566), IETF RFC 5777 §4.2.7.
     #[inline]
     pub fn absolute_start_time(&self) -> Option<rt::data::Time> {
-        rt::view::opt(
-            self.root,
-            self.first[5],
-            self.end,
-            rt::view::value::<rt::data::Time>,
-        )
+        self.raw.opt_value::<rt::data::Time>(5)
     }
     /// `[ Absolute-End-Time ]`: Absolute-End-Time (code 568), IETF RFC 5777 §4.2.9.
     #[inline]
     pub fn absolute_end_time(&self) -> Option<rt::data::Time> {
-        rt::view::opt(
-            self.root,
-            self.first[6],
-            self.end,
-            rt::view::value::<rt::data::Time>,
-        )
+        self.raw.opt_value::<rt::data::Time>(6)
     }
     /// `[ Timezone-Flag ]`: Timezone-Flag (code 570), IETF RFC 5777 §4.2.11.
     #[inline]
     pub fn timezone_flag(&self) -> Option<TimezoneFlag> {
-        rt::view::opt(
-            self.root,
-            self.first[7],
-            self.end,
-            rt::view::enumerated::<TimezoneFlag>,
-        )
+        self.raw.opt_enum::<TimezoneFlag>(7)
     }
 }
 #[cfg(
@@ -9446,17 +8629,12 @@ impl<'a> rt::view::GroupView<'a> for TimeOfDayConditionView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 8usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(
@@ -9494,16 +8672,8 @@ impl std::fmt::Debug for TimeOfDayConditionView<'_> {
 /// A checked, zero-copy view of a received QoS-Profile-Template (IETF RFC 5777 §5.3; see [`QosProfileTemplate`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct QosProfileTemplateView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 2usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 2, 0>,
 }
 #[cfg(
     any(
@@ -9536,7 +8706,7 @@ impl<'a> QosProfileTemplateView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<QosProfileTemplate, rt::DecodeError> {
@@ -9549,23 +8719,17 @@ impl<'a> QosProfileTemplateView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `{ Vendor-Id }`: Vendor-Id (code 266), IETF RFC 6733 §5.3.3.
     #[inline]
     pub fn vendor_id(&self) -> u32 {
-        rt::view::one(self.root, self.first[0], self.end, rt::view::value::<u32>)
+        self.raw.one_value::<u32>(0)
     }
     /// `{ QoS-Profile-Id }`: QoS-Profile-Id (code 573), IETF RFC 5777 §5.2.
     #[inline]
     pub fn qos_profile_id(&self) -> u32 {
-        rt::view::one(self.root, self.first[1], self.end, rt::view::value::<u32>)
+        self.raw.one_value::<u32>(1)
     }
 }
 #[cfg(
@@ -9616,17 +8780,12 @@ impl<'a> rt::view::GroupView<'a> for QosProfileTemplateView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 2usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(
@@ -9664,14 +8823,8 @@ impl std::fmt::Debug for QosProfileTemplateView<'_> {
 /// A checked, zero-copy view of a received QoS-Parameters (IETF RFC 5777 §5.5; see [`QosParameters`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct QosParametersView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 0, 0>,
 }
 #[cfg(
     any(
@@ -9702,7 +8855,7 @@ impl<'a> QosParametersView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<QosParameters, rt::DecodeError> {
@@ -9715,13 +8868,7 @@ impl<'a> QosParametersView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
 }
 #[cfg(
@@ -9766,16 +8913,12 @@ impl<'a> rt::view::GroupView<'a> for QosParametersView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut [], &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(
@@ -9811,16 +8954,8 @@ impl std::fmt::Debug for QosParametersView<'_> {
 /// A checked, zero-copy view of a received Excess-Treatment (IETF RFC 5777 §5.6; see [`ExcessTreatment`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ExcessTreatmentView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 3usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 3, 0>,
 }
 #[cfg(
     any(
@@ -9851,7 +8986,7 @@ impl<'a> ExcessTreatmentView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<ExcessTreatment, rt::DecodeError> {
@@ -9864,43 +8999,22 @@ impl<'a> ExcessTreatmentView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `{ Treatment-Action }`: Treatment-Action (code 572), IETF RFC 5777 §5.1.
     #[inline]
     pub fn treatment_action(&self) -> TreatmentAction {
-        rt::view::one(
-            self.root,
-            self.first[0],
-            self.end,
-            rt::view::enumerated::<TreatmentAction>,
-        )
+        self.raw.one_enum::<TreatmentAction>(0)
     }
     /// `[ QoS-Profile-Template ]`: QoS-Profile-Template (code 574), IETF RFC 5777 §5.3.
     #[inline]
     pub fn qos_profile_template(&self) -> Option<QosProfileTemplateView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[1],
-            self.end,
-            rt::view::read_group::<QosProfileTemplateView<'a>>,
-        )
+        self.raw.opt_group::<QosProfileTemplateView<'a>>(1)
     }
     /// `[ QoS-Parameters ]`: QoS-Parameters (code 576), IETF RFC 5777 §5.5.
     #[inline]
     pub fn qos_parameters(&self) -> Option<QosParametersView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[2],
-            self.end,
-            rt::view::read_group::<QosParametersView<'a>>,
-        )
+        self.raw.opt_group::<QosParametersView<'a>>(2)
     }
 }
 #[cfg(
@@ -9948,17 +9062,12 @@ impl<'a> rt::view::GroupView<'a> for ExcessTreatmentView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 3usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(
@@ -9993,18 +9102,8 @@ impl std::fmt::Debug for ExcessTreatmentView<'_> {
 /// A checked, zero-copy view of a received QoS-Capability (IETF RFC 5777 §6; see [`QosCapability`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct QosCapabilityView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 1usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 1usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 1, 1>,
 }
 #[cfg(
     any(
@@ -10034,7 +9133,7 @@ impl<'a> QosCapabilityView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<QosCapability, rt::DecodeError> {
@@ -10047,28 +9146,14 @@ impl<'a> QosCapabilityView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `1*{ QoS-Profile-Template }`: QoS-Profile-Template (code 574), IETF RFC 5777 §5.3.
     #[inline]
     pub fn qos_profile_template(
         &self,
     ) -> rt::view::Members<'a, QosProfileTemplateView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[0],
-            self.end,
-            self.count[0],
-            574,
-            0,
-            rt::view::read_group::<QosProfileTemplateView<'a>>,
-        )
+        self.raw.many_group::<QosProfileTemplateView<'a>>(0, 0, 574, 0)
     }
 }
 #[cfg(
@@ -10116,18 +9201,12 @@ impl<'a> rt::view::GroupView<'a> for QosCapabilityView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 1usize],
-            count: [0; 1usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut self.count, &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(

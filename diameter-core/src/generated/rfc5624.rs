@@ -370,16 +370,8 @@ impl rt::AvpData for Tmod2 {
 /// A checked, zero-copy view of a received TMOD-1 (IETF RFC 5624 §3.1; see [`Tmod1`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct Tmod1View<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 5usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 5, 0>,
 }
 #[cfg(any(feature = "rfc5624"))]
 impl<'a> Tmod1View<'a> {
@@ -399,7 +391,7 @@ impl<'a> Tmod1View<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<Tmod1, rt::DecodeError> {
@@ -409,38 +401,32 @@ impl<'a> Tmod1View<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `{ Token-Rate }`: Token-Rate (code 496), IETF RFC 5624 §3.1.1.
     #[inline]
     pub fn token_rate(&self) -> f32 {
-        rt::view::one(self.root, self.first[0], self.end, rt::view::value::<f32>)
+        self.raw.one_value::<f32>(0)
     }
     /// `{ Bucket-Depth }`: Bucket-Depth (code 497), IETF RFC 5624 §3.1.2.
     #[inline]
     pub fn bucket_depth(&self) -> f32 {
-        rt::view::one(self.root, self.first[1], self.end, rt::view::value::<f32>)
+        self.raw.one_value::<f32>(1)
     }
     /// `{ Peak-Traffic-Rate }`: Peak-Traffic-Rate (code 498), IETF RFC 5624 §3.1.3.
     #[inline]
     pub fn peak_traffic_rate(&self) -> f32 {
-        rt::view::one(self.root, self.first[2], self.end, rt::view::value::<f32>)
+        self.raw.one_value::<f32>(2)
     }
     /// `{ Minimum-Policed-Unit }`: Minimum-Policed-Unit (code 499), IETF RFC 5624 §3.1.4.
     #[inline]
     pub fn minimum_policed_unit(&self) -> u32 {
-        rt::view::one(self.root, self.first[3], self.end, rt::view::value::<u32>)
+        self.raw.one_value::<u32>(3)
     }
     /// `{ Maximum-Packet-Size }`: Maximum-Packet-Size (code 500), IETF RFC 5624 §3.1.5.
     #[inline]
     pub fn maximum_packet_size(&self) -> u32 {
-        rt::view::one(self.root, self.first[4], self.end, rt::view::value::<u32>)
+        self.raw.one_value::<u32>(4)
     }
 }
 #[cfg(any(feature = "rfc5624"))]
@@ -468,17 +454,12 @@ impl<'a> rt::view::GroupView<'a> for Tmod1View<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 5usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "rfc5624"))]
@@ -492,16 +473,8 @@ impl std::fmt::Debug for Tmod1View<'_> {
 /// A checked, zero-copy view of a received TMOD-2 (IETF RFC 5624 §3.2; see [`Tmod2`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct Tmod2View<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 5usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 5, 0>,
 }
 #[cfg(any(feature = "rfc5624"))]
 impl<'a> Tmod2View<'a> {
@@ -521,7 +494,7 @@ impl<'a> Tmod2View<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<Tmod2, rt::DecodeError> {
@@ -531,38 +504,32 @@ impl<'a> Tmod2View<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `{ Token-Rate }`: Token-Rate (code 496), IETF RFC 5624 §3.1.1.
     #[inline]
     pub fn token_rate(&self) -> f32 {
-        rt::view::one(self.root, self.first[0], self.end, rt::view::value::<f32>)
+        self.raw.one_value::<f32>(0)
     }
     /// `{ Bucket-Depth }`: Bucket-Depth (code 497), IETF RFC 5624 §3.1.2.
     #[inline]
     pub fn bucket_depth(&self) -> f32 {
-        rt::view::one(self.root, self.first[1], self.end, rt::view::value::<f32>)
+        self.raw.one_value::<f32>(1)
     }
     /// `{ Peak-Traffic-Rate }`: Peak-Traffic-Rate (code 498), IETF RFC 5624 §3.1.3.
     #[inline]
     pub fn peak_traffic_rate(&self) -> f32 {
-        rt::view::one(self.root, self.first[2], self.end, rt::view::value::<f32>)
+        self.raw.one_value::<f32>(2)
     }
     /// `{ Minimum-Policed-Unit }`: Minimum-Policed-Unit (code 499), IETF RFC 5624 §3.1.4.
     #[inline]
     pub fn minimum_policed_unit(&self) -> u32 {
-        rt::view::one(self.root, self.first[3], self.end, rt::view::value::<u32>)
+        self.raw.one_value::<u32>(3)
     }
     /// `{ Maximum-Packet-Size }`: Maximum-Packet-Size (code 500), IETF RFC 5624 §3.1.5.
     #[inline]
     pub fn maximum_packet_size(&self) -> u32 {
-        rt::view::one(self.root, self.first[4], self.end, rt::view::value::<u32>)
+        self.raw.one_value::<u32>(4)
     }
 }
 #[cfg(any(feature = "rfc5624"))]
@@ -590,17 +557,12 @@ impl<'a> rt::view::GroupView<'a> for Tmod2View<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 5usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "rfc5624"))]

@@ -121,16 +121,8 @@ impl rt::AvpData for ServiceConfiguration {
 /// A checked, zero-copy view of a received Service-Configuration (IETF RFC 5779 §5.9; see [`ServiceConfiguration`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ServiceConfigurationView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 2usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 2, 0>,
 }
 #[cfg(any(feature = "rfc5779"))]
 impl<'a> ServiceConfigurationView<'a> {
@@ -150,7 +142,7 @@ impl<'a> ServiceConfigurationView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<ServiceConfiguration, rt::DecodeError> {
@@ -163,28 +155,17 @@ impl<'a> ServiceConfigurationView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `[ MIP6-Agent-Info ]`: MIP6-Agent-Info (code 486), IETF RFC 5447, RFC 5778 RFC 5447 4.2.1.
     #[inline]
     pub fn mip6_agent_info(&self) -> Option<super::mip6::Mip6AgentInfoView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[0],
-            self.end,
-            rt::view::read_group::<super::mip6::Mip6AgentInfoView<'a>>,
-        )
+        self.raw.opt_group::<super::mip6::Mip6AgentInfoView<'a>>(0)
     }
     /// `[ Service-Selection ]`: Service-Selection (code 493), IETF RFC 5447, RFC 5778 RFC 5778 6.2.
     #[inline]
     pub fn service_selection(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[1], self.end, rt::view::text)
+        self.raw.opt_text(1)
     }
 }
 #[cfg(any(feature = "rfc5779"))]
@@ -211,17 +192,12 @@ impl<'a> rt::view::GroupView<'a> for ServiceConfigurationView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 2usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "rfc5779"))]

@@ -212,16 +212,8 @@ impl rt::AvpData for Key {
 /// A checked, zero-copy view of a received Key (IETF RFC 6734 §3.1; see [`Key`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct KeyView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 5usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 5, 0>,
 }
 #[cfg(any(feature = "rfc6734", feature = "sta", feature = "ts29273"))]
 impl<'a> KeyView<'a> {
@@ -241,7 +233,7 @@ impl<'a> KeyView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<Key, rt::DecodeError> {
@@ -251,43 +243,32 @@ impl<'a> KeyView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `< Key-Type >`: Key-Type (code 582), IETF RFC 6734 §3.1.1.
     #[inline]
     pub fn key_type(&self) -> KeyType {
-        rt::view::one(
-            self.root,
-            self.first[0],
-            self.end,
-            rt::view::enumerated::<KeyType>,
-        )
+        self.raw.one_enum::<KeyType>(0)
     }
     /// `{ Keying-Material }`: Keying-Material (code 583), IETF RFC 6734 §3.1.3.
     #[inline]
     pub fn keying_material(&self) -> &'a [u8] {
-        rt::view::one(self.root, self.first[1], self.end, rt::view::octets)
+        self.raw.one_octets(1)
     }
     /// `[ Key-Lifetime ]`: Key-Lifetime (code 584), IETF RFC 6734 §3.1.4.
     #[inline]
     pub fn key_lifetime(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[2], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(2)
     }
     /// `[ Key-Name ]`: Key-Name (code 586), IETF RFC 6734 §3.1.2.
     #[inline]
     pub fn key_name(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[3], self.end, rt::view::octets)
+        self.raw.opt_octets(3)
     }
     /// `[ Key-SPI ]`: Key-SPI (code 585), IETF RFC 6734 §3.1.5.
     #[inline]
     pub fn key_spi(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[4], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(4)
     }
 }
 #[cfg(any(feature = "rfc6734", feature = "sta", feature = "ts29273"))]
@@ -315,17 +296,12 @@ impl<'a> rt::view::GroupView<'a> for KeyView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 5usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "rfc6734", feature = "sta", feature = "ts29273"))]

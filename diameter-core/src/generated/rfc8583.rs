@@ -674,16 +674,8 @@ impl rt::AvpData for Load {
 /// A checked, zero-copy view of a received Load (IETF RFC 8583 §7.1; see [`Load`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct LoadView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 3usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 3, 0>,
 }
 #[cfg(
     any(
@@ -749,7 +741,7 @@ impl<'a> LoadView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<Load, rt::DecodeError> {
@@ -759,33 +751,22 @@ impl<'a> LoadView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `[ Load-Type ]`: Load-Type (code 651), IETF RFC 8583 §7.2.
     #[inline]
     pub fn load_type(&self) -> Option<LoadType> {
-        rt::view::opt(
-            self.root,
-            self.first[0],
-            self.end,
-            rt::view::enumerated::<LoadType>,
-        )
+        self.raw.opt_enum::<LoadType>(0)
     }
     /// `[ Load-Value ]`: Load-Value (code 652), IETF RFC 8583 §7.3.
     #[inline]
     pub fn load_value(&self) -> Option<u64> {
-        rt::view::opt(self.root, self.first[1], self.end, rt::view::value::<u64>)
+        self.raw.opt_value::<u64>(1)
     }
     /// `[ SourceID ]`: SourceID (code 649), IETF RFC 8581 §6.3.
     #[inline]
     pub fn sourceid(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[2], self.end, rt::view::text)
+        self.raw.opt_text(2)
     }
 }
 #[cfg(
@@ -903,17 +884,12 @@ impl<'a> rt::view::GroupView<'a> for LoadView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 3usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(

@@ -1639,18 +1639,8 @@ impl rt::AvpData for AccessNetworkPhysicalAccessId {
 /// A checked, zero-copy view of a received 3GPP2-Charging-Rule-Install (3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-014-0 Ty AVPs; see [`Tgpp2ChargingRuleInstall`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct Tgpp2ChargingRuleInstallView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 3usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 3usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 3, 3>,
 }
 #[cfg(any(feature = "tgpp2"))]
 impl<'a> Tgpp2ChargingRuleInstallView<'a> {
@@ -1670,7 +1660,7 @@ impl<'a> Tgpp2ChargingRuleInstallView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<Tgpp2ChargingRuleInstall, rt::DecodeError> {
@@ -1683,54 +1673,24 @@ impl<'a> Tgpp2ChargingRuleInstallView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `*[ 3GPP2-Charging-Rule-Definition ]`: 3GPP2-Charging-Rule-Definition (code 802, vendor 5535), 3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-014-0 Ty AVPs.
     #[inline]
     pub fn tgpp2_charging_rule_definition(
         &self,
     ) -> rt::view::Members<'a, Tgpp2ChargingRuleDefinitionView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[0],
-            self.end,
-            self.count[0],
-            802,
-            5535,
-            rt::view::read_group::<Tgpp2ChargingRuleDefinitionView<'a>>,
-        )
+        self.raw.many_group::<Tgpp2ChargingRuleDefinitionView<'a>>(0, 0, 802, 5535)
     }
     /// `*[ Charging-Rule-Name ]`: Charging-Rule-Name (code 1005, vendor 10415), 3GPP TS 29.212 §5.3.6.
     #[inline]
     pub fn charging_rule_name(&self) -> rt::view::Members<'a, &'a [u8]> {
-        rt::view::Members::new(
-            self.root,
-            self.first[1],
-            self.end,
-            self.count[1],
-            1005,
-            10415,
-            rt::view::octets,
-        )
+        self.raw.many_octets(1, 1, 1005, 10415)
     }
     /// `*[ Charging-Rule-Base-Name ]`: Charging-Rule-Base-Name (code 1004, vendor 10415), 3GPP TS 29.212 §5.3.5.
     #[inline]
     pub fn charging_rule_base_name(&self) -> rt::view::Members<'a, &'a str> {
-        rt::view::Members::new(
-            self.root,
-            self.first[2],
-            self.end,
-            self.count[2],
-            1004,
-            10415,
-            rt::view::text,
-        )
+        self.raw.many_text(2, 2, 1004, 10415)
     }
 }
 #[cfg(any(feature = "tgpp2"))]
@@ -1758,18 +1718,12 @@ impl<'a> rt::view::GroupView<'a> for Tgpp2ChargingRuleInstallView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 3usize],
-            count: [0; 3usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut self.count, &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "tgpp2"))]
@@ -1783,18 +1737,8 @@ impl std::fmt::Debug for Tgpp2ChargingRuleInstallView<'_> {
 /// A checked, zero-copy view of a received 3GPP2-Charging-Rule-Definition (3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-014-0 Ty AVPs; see [`Tgpp2ChargingRuleDefinition`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct Tgpp2ChargingRuleDefinitionView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 14usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 2usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 14, 2>,
 }
 #[cfg(any(feature = "tgpp2"))]
 impl<'a> Tgpp2ChargingRuleDefinitionView<'a> {
@@ -1813,7 +1757,7 @@ impl<'a> Tgpp2ChargingRuleDefinitionView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<Tgpp2ChargingRuleDefinition, rt::DecodeError> {
@@ -1826,129 +1770,77 @@ impl<'a> Tgpp2ChargingRuleDefinitionView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `{ Charging-Rule-Name }`: Charging-Rule-Name (code 1005, vendor 10415), 3GPP TS 29.212 §5.3.6.
     #[inline]
     pub fn charging_rule_name(&self) -> &'a [u8] {
-        rt::view::one(self.root, self.first[0], self.end, rt::view::octets)
+        self.raw.one_octets(0)
     }
     /// `[ Service-Identifier ]`: Service-Identifier (code 439), IETF RFC 8506 §8.28.
     #[inline]
     pub fn service_identifier(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[1], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(1)
     }
     /// `[ Rating-Group ]`: Rating-Group (code 432), IETF RFC 8506 §8.29.
     #[inline]
     pub fn rating_group(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[2], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(2)
     }
     /// `[ Flow-Identifier ]`: Flow-Identifier (code 810, vendor 5535), 3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-014-0 Ty AVPs.
     #[inline]
     pub fn flow_identifier(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[3], self.end, rt::view::text)
+        self.raw.opt_text(3)
     }
     /// `*[ Flow-Description ]`: Flow-Description (code 507, vendor 10415), 3GPP TS 29.214 §5.3.8.
     #[inline]
     pub fn flow_description(&self) -> rt::view::Members<'a, &'a str> {
-        rt::view::Members::new(
-            self.root,
-            self.first[4],
-            self.end,
-            self.count[0],
-            507,
-            10415,
-            rt::view::text,
-        )
+        self.raw.many_text(4, 0, 507, 10415)
     }
     /// `[ Flow-Status ]`: Flow-Status (code 511, vendor 10415), 3GPP TS 29.214 §5.3.11.
     #[inline]
     pub fn flow_status(&self) -> Option<super::ts29214::FlowStatus> {
-        rt::view::opt(
-            self.root,
-            self.first[5],
-            self.end,
-            rt::view::enumerated::<super::ts29214::FlowStatus>,
-        )
+        self.raw.opt_enum::<super::ts29214::FlowStatus>(5)
     }
     /// `[ 3GPP2-QoS-Information ]`: 3GPP2-QoS-Information (code 804, vendor 5535), 3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-014-0 Ty AVPs.
     #[inline]
     pub fn tgpp2_qos_information(&self) -> Option<Tgpp2QosInformationView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[6],
-            self.end,
-            rt::view::read_group::<Tgpp2QosInformationView<'a>>,
-        )
+        self.raw.opt_group::<Tgpp2QosInformationView<'a>>(6)
     }
     /// `[ Reporting-Level ]`: Reporting-Level (code 1011, vendor 10415), 3GPP TS 29.212 §5.3.12.
     #[inline]
     pub fn reporting_level(&self) -> Option<super::ts29212::ReportingLevel> {
-        rt::view::opt(
-            self.root,
-            self.first[7],
-            self.end,
-            rt::view::enumerated::<super::ts29212::ReportingLevel>,
-        )
+        self.raw.opt_enum::<super::ts29212::ReportingLevel>(7)
     }
     /// `[ Online ]`: Online (code 1009, vendor 10415), 3GPP TS 29.212 §5.3.10.
     #[inline]
     pub fn online(&self) -> Option<super::ts29212::Online> {
-        rt::view::opt(
-            self.root,
-            self.first[8],
-            self.end,
-            rt::view::enumerated::<super::ts29212::Online>,
-        )
+        self.raw.opt_enum::<super::ts29212::Online>(8)
     }
     /// `[ Offline ]`: Offline (code 1008, vendor 10415), 3GPP TS 29.212 §5.3.9.
     #[inline]
     pub fn offline(&self) -> Option<super::ts29212::Offline> {
-        rt::view::opt(
-            self.root,
-            self.first[9],
-            self.end,
-            rt::view::enumerated::<super::ts29212::Offline>,
-        )
+        self.raw.opt_enum::<super::ts29212::Offline>(9)
     }
     /// `[ Metering-Method ]`: Metering-Method (code 1007, vendor 10415), 3GPP TS 29.212 §5.3.8.
     #[inline]
     pub fn metering_method(&self) -> Option<super::ts29212::MeteringMethod> {
-        rt::view::opt(
-            self.root,
-            self.first[10],
-            self.end,
-            rt::view::enumerated::<super::ts29212::MeteringMethod>,
-        )
+        self.raw.opt_enum::<super::ts29212::MeteringMethod>(10)
     }
     /// `[ Precedence ]`: Precedence (code 1010, vendor 10415), 3GPP TS 29.212 §5.3.11.
     #[inline]
     pub fn precedence(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[11], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(11)
     }
     /// `[ AF-Charging-Identifier ]`: AF-Charging-Identifier (code 505, vendor 10415), 3GPP TS 29.214 §5.3.6.
     #[inline]
     pub fn af_charging_identifier(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[12], self.end, rt::view::octets)
+        self.raw.opt_octets(12)
     }
     /// `*[ Flows ]`: Flows (code 510, vendor 10415), 3GPP TS 29.214 §5.3.10.
     #[inline]
     pub fn flows(&self) -> rt::view::Members<'a, super::ts29214::FlowsView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[13],
-            self.end,
-            self.count[1],
-            510,
-            10415,
-            rt::view::read_group::<super::ts29214::FlowsView<'a>>,
-        )
+        self.raw.many_group::<super::ts29214::FlowsView<'a>>(13, 1, 510, 10415)
     }
 }
 #[cfg(any(feature = "tgpp2"))]
@@ -1987,18 +1879,12 @@ impl<'a> rt::view::GroupView<'a> for Tgpp2ChargingRuleDefinitionView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 14usize],
-            count: [0; 2usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut self.count, &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "tgpp2"))]
@@ -2012,16 +1898,8 @@ impl std::fmt::Debug for Tgpp2ChargingRuleDefinitionView<'_> {
 /// A checked, zero-copy view of a received 3GPP2-QoS-Information (3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-014-0 Ty AVPs; see [`Tgpp2QosInformation`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct Tgpp2QosInformationView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 5usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 5, 0>,
 }
 #[cfg(any(feature = "tgpp2"))]
 impl<'a> Tgpp2QosInformationView<'a> {
@@ -2041,7 +1919,7 @@ impl<'a> Tgpp2QosInformationView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<Tgpp2QosInformation, rt::DecodeError> {
@@ -2054,43 +1932,32 @@ impl<'a> Tgpp2QosInformationView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `[ QoS-Class-Identifier ]`: QoS-Class-Identifier (code 1028, vendor 10415), 3GPP TS 29.212 §5.3.17.
     #[inline]
     pub fn qos_class_identifier(&self) -> Option<super::ts29212::QosClassIdentifier> {
-        rt::view::opt(
-            self.root,
-            self.first[0],
-            self.end,
-            rt::view::enumerated::<super::ts29212::QosClassIdentifier>,
-        )
+        self.raw.opt_enum::<super::ts29212::QosClassIdentifier>(0)
     }
     /// `[ Max-Requested-Bandwidth-UL ]`: Max-Requested-Bandwidth-UL (code 516, vendor 10415), 3GPP TS 29.214 §5.3.15.
     #[inline]
     pub fn max_requested_bandwidth_ul(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[1], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(1)
     }
     /// `[ Max-Requested-Bandwidth-DL ]`: Max-Requested-Bandwidth-DL (code 515, vendor 10415), 3GPP TS 29.214 §5.3.14.
     #[inline]
     pub fn max_requested_bandwidth_dl(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[2], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(2)
     }
     /// `[ Guaranteed-Bitrate-UL ]`: Guaranteed-Bitrate-UL (code 1026, vendor 10415), 3GPP TS 29.212 §5.3.26.
     #[inline]
     pub fn guaranteed_bitrate_ul(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[3], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(3)
     }
     /// `[ Guaranteed-Bitrate-DL ]`: Guaranteed-Bitrate-DL (code 1025, vendor 10415), 3GPP TS 29.212 §5.3.25.
     #[inline]
     pub fn guaranteed_bitrate_dl(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[4], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(4)
     }
 }
 #[cfg(any(feature = "tgpp2"))]
@@ -2118,17 +1985,12 @@ impl<'a> rt::view::GroupView<'a> for Tgpp2QosInformationView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 5usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "tgpp2"))]
@@ -2142,18 +2004,8 @@ impl std::fmt::Debug for Tgpp2QosInformationView<'_> {
 /// A checked, zero-copy view of a received 3GPP2-Charging-Rule-Report (3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-014-0 Ty AVPs; see [`Tgpp2ChargingRuleReport`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct Tgpp2ChargingRuleReportView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 4usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 2usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 4, 2>,
 }
 #[cfg(any(feature = "tgpp2"))]
 impl<'a> Tgpp2ChargingRuleReportView<'a> {
@@ -2173,7 +2025,7 @@ impl<'a> Tgpp2ChargingRuleReportView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<Tgpp2ChargingRuleReport, rt::DecodeError> {
@@ -2186,59 +2038,27 @@ impl<'a> Tgpp2ChargingRuleReportView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `*[ Charging-Rule-Name ]`: Charging-Rule-Name (code 1005, vendor 10415), 3GPP TS 29.212 §5.3.6.
     #[inline]
     pub fn charging_rule_name(&self) -> rt::view::Members<'a, &'a [u8]> {
-        rt::view::Members::new(
-            self.root,
-            self.first[0],
-            self.end,
-            self.count[0],
-            1005,
-            10415,
-            rt::view::octets,
-        )
+        self.raw.many_octets(0, 0, 1005, 10415)
     }
     /// `*[ Charging-Rule-Base-Name ]`: Charging-Rule-Base-Name (code 1004, vendor 10415), 3GPP TS 29.212 §5.3.5.
     #[inline]
     pub fn charging_rule_base_name(&self) -> rt::view::Members<'a, &'a str> {
-        rt::view::Members::new(
-            self.root,
-            self.first[1],
-            self.end,
-            self.count[1],
-            1004,
-            10415,
-            rt::view::text,
-        )
+        self.raw.many_text(1, 1, 1004, 10415)
     }
     /// `[ PCC-Rule-Status ]`: PCC-Rule-Status (code 1019, vendor 10415), 3GPP TS 29.212 §5.3.19.
     #[inline]
     pub fn pcc_rule_status(&self) -> Option<super::ts29212::PccRuleStatus> {
-        rt::view::opt(
-            self.root,
-            self.first[2],
-            self.end,
-            rt::view::enumerated::<super::ts29212::PccRuleStatus>,
-        )
+        self.raw.opt_enum::<super::ts29212::PccRuleStatus>(2)
     }
     /// `[ Rule-Reason-Code ]`: Rule-Reason-Code (code 814, vendor 5535), 3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-014-0 Ty AVPs.
     #[inline]
     pub fn rule_reason_code(&self) -> Option<RuleReasonCode> {
-        rt::view::opt(
-            self.root,
-            self.first[3],
-            self.end,
-            rt::view::enumerated::<RuleReasonCode>,
-        )
+        self.raw.opt_enum::<RuleReasonCode>(3)
     }
 }
 #[cfg(any(feature = "tgpp2"))]
@@ -2265,18 +2085,12 @@ impl<'a> rt::view::GroupView<'a> for Tgpp2ChargingRuleReportView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 4usize],
-            count: [0; 2usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut self.count, &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "tgpp2"))]
@@ -2290,18 +2104,8 @@ impl std::fmt::Debug for Tgpp2ChargingRuleReportView<'_> {
 /// A checked, zero-copy view of a received Flow-Info (3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-014-0 Ty AVPs; see [`FlowInfo`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct FlowInfoView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 5usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 1usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 5, 1>,
 }
 #[cfg(any(feature = "tgpp2"))]
 impl<'a> FlowInfoView<'a> {
@@ -2321,7 +2125,7 @@ impl<'a> FlowInfoView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<FlowInfo, rt::DecodeError> {
@@ -2331,63 +2135,34 @@ impl<'a> FlowInfoView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `[ Flow-Identifier ]`: Flow-Identifier (code 810, vendor 5535), 3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-014-0 Ty AVPs.
     #[inline]
     pub fn flow_identifier(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[0], self.end, rt::view::text)
+        self.raw.opt_text(0)
     }
     /// `*[ Flow-Description-Info ]`: Flow-Description-Info (code 813, vendor 5535), 3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-014-0 Ty AVPs.
     #[inline]
     pub fn flow_description_info(
         &self,
     ) -> rt::view::Members<'a, FlowDescriptionInfoView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[1],
-            self.end,
-            self.count[0],
-            813,
-            5535,
-            rt::view::read_group::<FlowDescriptionInfoView<'a>>,
-        )
+        self.raw.many_group::<FlowDescriptionInfoView<'a>>(1, 0, 813, 5535)
     }
     /// `[ Requested-QoS ]`: Requested-QoS (code 812, vendor 5535), 3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-014-0 Ty AVPs.
     #[inline]
     pub fn requested_qos(&self) -> Option<RequestedQosView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[2],
-            self.end,
-            rt::view::read_group::<RequestedQosView<'a>>,
-        )
+        self.raw.opt_group::<RequestedQosView<'a>>(2)
     }
     /// `[ Granted-QoS ]`: Granted-QoS (code 811, vendor 5535), 3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-014-0 Ty AVPs.
     #[inline]
     pub fn granted_qos(&self) -> Option<GrantedQosView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[3],
-            self.end,
-            rt::view::read_group::<GrantedQosView<'a>>,
-        )
+        self.raw.opt_group::<GrantedQosView<'a>>(3)
     }
     /// `[ Flow-Status ]`: Flow-Status (code 511, vendor 10415), 3GPP TS 29.214 §5.3.11.
     #[inline]
     pub fn flow_status(&self) -> Option<super::ts29214::FlowStatus> {
-        rt::view::opt(
-            self.root,
-            self.first[4],
-            self.end,
-            rt::view::enumerated::<super::ts29214::FlowStatus>,
-        )
+        self.raw.opt_enum::<super::ts29214::FlowStatus>(4)
     }
 }
 #[cfg(any(feature = "tgpp2"))]
@@ -2417,18 +2192,12 @@ impl<'a> rt::view::GroupView<'a> for FlowInfoView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 5usize],
-            count: [0; 1usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut self.count, &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "tgpp2"))]
@@ -2442,16 +2211,8 @@ impl std::fmt::Debug for FlowInfoView<'_> {
 /// A checked, zero-copy view of a received Granted-QoS (3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-014-0 Ty AVPs; see [`GrantedQos`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct GrantedQosView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 3usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 3, 0>,
 }
 #[cfg(any(feature = "tgpp2"))]
 impl<'a> GrantedQosView<'a> {
@@ -2471,7 +2232,7 @@ impl<'a> GrantedQosView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<GrantedQos, rt::DecodeError> {
@@ -2481,33 +2242,22 @@ impl<'a> GrantedQosView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `[ QoS-Class-Identifier ]`: QoS-Class-Identifier (code 1028, vendor 10415), 3GPP TS 29.212 §5.3.17.
     #[inline]
     pub fn qos_class_identifier(&self) -> Option<super::ts29212::QosClassIdentifier> {
-        rt::view::opt(
-            self.root,
-            self.first[0],
-            self.end,
-            rt::view::enumerated::<super::ts29212::QosClassIdentifier>,
-        )
+        self.raw.opt_enum::<super::ts29212::QosClassIdentifier>(0)
     }
     /// `[ Guaranteed-Bitrate-UL ]`: Guaranteed-Bitrate-UL (code 1026, vendor 10415), 3GPP TS 29.212 §5.3.26.
     #[inline]
     pub fn guaranteed_bitrate_ul(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[1], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(1)
     }
     /// `[ Guaranteed-Bitrate-DL ]`: Guaranteed-Bitrate-DL (code 1025, vendor 10415), 3GPP TS 29.212 §5.3.25.
     #[inline]
     pub fn guaranteed_bitrate_dl(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[2], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(2)
     }
 }
 #[cfg(any(feature = "tgpp2"))]
@@ -2533,17 +2283,12 @@ impl<'a> rt::view::GroupView<'a> for GrantedQosView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 3usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "tgpp2"))]
@@ -2557,16 +2302,8 @@ impl std::fmt::Debug for GrantedQosView<'_> {
 /// A checked, zero-copy view of a received Requested-QoS (3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-014-0 Ty AVPs; see [`RequestedQos`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct RequestedQosView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 3usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 3, 0>,
 }
 #[cfg(any(feature = "tgpp2"))]
 impl<'a> RequestedQosView<'a> {
@@ -2586,7 +2323,7 @@ impl<'a> RequestedQosView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<RequestedQos, rt::DecodeError> {
@@ -2596,33 +2333,22 @@ impl<'a> RequestedQosView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `[ QoS-Class-Identifier ]`: QoS-Class-Identifier (code 1028, vendor 10415), 3GPP TS 29.212 §5.3.17.
     #[inline]
     pub fn qos_class_identifier(&self) -> Option<super::ts29212::QosClassIdentifier> {
-        rt::view::opt(
-            self.root,
-            self.first[0],
-            self.end,
-            rt::view::enumerated::<super::ts29212::QosClassIdentifier>,
-        )
+        self.raw.opt_enum::<super::ts29212::QosClassIdentifier>(0)
     }
     /// `[ Guaranteed-Bitrate-UL ]`: Guaranteed-Bitrate-UL (code 1026, vendor 10415), 3GPP TS 29.212 §5.3.26.
     #[inline]
     pub fn guaranteed_bitrate_ul(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[1], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(1)
     }
     /// `[ Guaranteed-Bitrate-DL ]`: Guaranteed-Bitrate-DL (code 1025, vendor 10415), 3GPP TS 29.212 §5.3.25.
     #[inline]
     pub fn guaranteed_bitrate_dl(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[2], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(2)
     }
 }
 #[cfg(any(feature = "tgpp2"))]
@@ -2648,17 +2374,12 @@ impl<'a> rt::view::GroupView<'a> for RequestedQosView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 3usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "tgpp2"))]
@@ -2672,16 +2393,8 @@ impl std::fmt::Debug for RequestedQosView<'_> {
 /// A checked, zero-copy view of a received Flow-Description-Info (3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-014-0 Ty AVPs; see [`FlowDescriptionInfo`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct FlowDescriptionInfoView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 2usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 2, 0>,
 }
 #[cfg(any(feature = "tgpp2"))]
 impl<'a> FlowDescriptionInfoView<'a> {
@@ -2701,7 +2414,7 @@ impl<'a> FlowDescriptionInfoView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<FlowDescriptionInfo, rt::DecodeError> {
@@ -2714,23 +2427,17 @@ impl<'a> FlowDescriptionInfoView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `[ Flow-Description ]`: Flow-Description (code 507, vendor 10415), 3GPP TS 29.214 §5.3.8.
     #[inline]
     pub fn flow_description(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[0], self.end, rt::view::text)
+        self.raw.opt_text(0)
     }
     /// `[ Precedence ]`: Precedence (code 1010, vendor 10415), 3GPP TS 29.212 §5.3.11.
     #[inline]
     pub fn precedence(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[1], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(1)
     }
 }
 #[cfg(any(feature = "tgpp2"))]
@@ -2755,17 +2462,12 @@ impl<'a> rt::view::GroupView<'a> for FlowDescriptionInfoView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 2usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "tgpp2"))]
@@ -2779,16 +2481,8 @@ impl std::fmt::Debug for FlowDescriptionInfoView<'_> {
 /// A checked, zero-copy view of a received Access-Network-Physical-Access-ID (3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-013-0 Tx AVPs; see [`AccessNetworkPhysicalAccessId`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct AccessNetworkPhysicalAccessIdView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 2usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 2, 0>,
 }
 #[cfg(any(feature = "tgpp2"))]
 impl<'a> AccessNetworkPhysicalAccessIdView<'a> {
@@ -2808,7 +2502,7 @@ impl<'a> AccessNetworkPhysicalAccessIdView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<AccessNetworkPhysicalAccessId, rt::DecodeError> {
@@ -2821,23 +2515,17 @@ impl<'a> AccessNetworkPhysicalAccessIdView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `[ Access-Network-Physical-Access-ID-Value ]`: Access-Network-Physical-Access-ID-Value (code 899, vendor 5535), 3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-013-0 Tx AVPs.
     #[inline]
     pub fn access_network_physical_access_id_value(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[0], self.end, rt::view::octets)
+        self.raw.opt_octets(0)
     }
     /// `[ Access-Network-Physical-Access-ID-Realm ]`: Access-Network-Physical-Access-ID-Realm (code 898, vendor 5535), 3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-013-0 Tx AVPs.
     #[inline]
     pub fn access_network_physical_access_id_realm(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[1], self.end, rt::view::octets)
+        self.raw.opt_octets(1)
     }
 }
 #[cfg(any(feature = "tgpp2"))]
@@ -2862,17 +2550,12 @@ impl<'a> rt::view::GroupView<'a> for AccessNetworkPhysicalAccessIdView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 2usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "tgpp2"))]

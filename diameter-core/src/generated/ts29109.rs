@@ -1661,16 +1661,8 @@ impl rt::typed::RequestCommand for BootstrappingInfoRequest {
 #[derive(Clone, Copy)]
 pub struct MultimediaAuthRequestView<'a> {
     header: rt::Header,
-    root: &'a rt::bytes::Bytes,
-    /// The AVPs: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 15usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 2usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where each member first occurs.
+    raw: rt::view::Raw<'a, 15, 2>,
 }
 #[cfg(any(feature = "ts29109", feature = "zh"))]
 impl<'a> MultimediaAuthRequestView<'a> {
@@ -1694,12 +1686,7 @@ impl<'a> MultimediaAuthRequestView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let mut v = Self {
             header,
-            root,
-            start: rt::header::HEADER_LEN as u32,
-            end: root.len() as u32,
-            first: [rt::view::ABSENT; 15usize],
-            count: [0; 2usize],
-            extra: 0,
+            raw: rt::view::Raw::message(root),
         };
         v.fill_members(header.length as usize)?;
         Ok(v)
@@ -1709,19 +1696,8 @@ impl<'a> MultimediaAuthRequestView<'a> {
     /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
     #[inline(never)]
     fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut v.count,
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
+        let avps = self.raw.members();
+        let mut t = self.raw.index(rt::data::DecodeCx::default(), true);
         rt::view::index::<
             Self,
         >(avps, &mut t, MultimediaAuthRequest::REQUIRED, missing_at)
@@ -1732,138 +1708,98 @@ impl<'a> MultimediaAuthRequestView<'a> {
     }
     /// The whole message as received.
     pub fn as_bytes(&self) -> &'a rt::bytes::Bytes {
-        self.root
+        self.raw.root()
     }
     /// The owned struct (decoding the message again).
     pub fn to_struct(&self) -> Result<MultimediaAuthRequest, rt::DecodeError> {
-        <MultimediaAuthRequest as rt::typed::Command>::from_bytes(self.root.clone())
+        <MultimediaAuthRequest as rt::typed::Command>::from_bytes(
+            self.raw.root().clone(),
+        )
     }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
+        self.raw.one_text(0)
     }
     /// `{ Vendor-Specific-Application-Id }`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
     #[inline]
     pub fn vendor_specific_application_id(
         &self,
     ) -> super::base::VendorSpecificApplicationIdView<'a> {
-        rt::view::one(
-            self.root,
-            self.first[1],
-            self.end,
-            rt::view::read_group::<super::base::VendorSpecificApplicationIdView<'a>>,
-        )
+        self.raw.one_group::<super::base::VendorSpecificApplicationIdView<'a>>(1)
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> super::base::AuthSessionState {
-        rt::view::one(
-            self.root,
-            self.first[2],
-            self.end,
-            rt::view::enumerated::<super::base::AuthSessionState>,
-        )
+        self.raw.one_enum::<super::base::AuthSessionState>(2)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        rt::view::one(self.root, self.first[3], self.end, rt::view::text)
+        self.raw.one_text(3)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        rt::view::one(self.root, self.first[4], self.end, rt::view::text)
+        self.raw.one_text(4)
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&self) -> &'a str {
-        rt::view::one(self.root, self.first[5], self.end, rt::view::text)
+        self.raw.one_text(5)
     }
     /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[6], self.end, rt::view::text)
+        self.raw.opt_text(6)
     }
     /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
     pub fn user_name(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[7], self.end, rt::view::text)
+        self.raw.opt_text(7)
     }
     /// `[ Public-Identity ]`: Public-Identity (code 601, vendor 10415), 3GPP TS 29.229 §6.3.2.
     #[inline]
     pub fn public_identity(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[8], self.end, rt::view::text)
+        self.raw.opt_text(8)
     }
     /// `[ 3GPP-SIP-Auth-Data-Item ]`: 3GPP-SIP-Auth-Data-Item (code 612, vendor 10415), 3GPP TS 29.229 §6.3.13.
     #[inline]
     pub fn tgpp_sip_auth_data_item(
         &self,
     ) -> Option<super::ts29229::TgppSipAuthDataItemView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[9],
-            self.end,
-            rt::view::read_group::<super::ts29229::TgppSipAuthDataItemView<'a>>,
-        )
+        self.raw.opt_group::<super::ts29229::TgppSipAuthDataItemView<'a>>(9)
     }
     /// `[ 3GPP-SIP-Number-Auth-Items ]`: 3GPP-SIP-Number-Auth-Items (code 607, vendor 10415), 3GPP TS 29.229 §6.3.8.
     #[inline]
     pub fn tgpp_sip_number_auth_items(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[10], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(10)
     }
     /// `[ Server-Name ]`: Server-Name (code 602, vendor 10415), 3GPP TS 29.229 §6.3.3.
     #[inline]
     pub fn server_name(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[11], self.end, rt::view::text)
+        self.raw.opt_text(11)
     }
     /// `[ GUSS-Timestamp ]`: GUSS-Timestamp (code 409, vendor 10415), 3GPP TS 29.109 §6.3.
     #[inline]
     pub fn guss_timestamp(&self) -> Option<rt::data::Time> {
-        rt::view::opt(
-            self.root,
-            self.first[12],
-            self.end,
-            rt::view::value::<rt::data::Time>,
-        )
+        self.raw.opt_value::<rt::data::Time>(12)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[13],
-            self.end,
-            self.count[0],
-            284,
-            0,
-            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
-        )
+        self.raw.many_group::<super::base::ProxyInfoView<'a>>(13, 0, 284, 0)
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
     #[inline]
     pub fn route_record(&self) -> rt::view::Members<'a, &'a str> {
-        rt::view::Members::new(
-            self.root,
-            self.first[14],
-            self.end,
-            self.count[1],
-            282,
-            0,
-            rt::view::text,
-        )
+        self.raw.many_text(14, 1, 282, 0)
     }
 }
 #[cfg(any(feature = "ts29109", feature = "zh"))]
@@ -1915,16 +1851,8 @@ impl std::fmt::Debug for MultimediaAuthRequestView<'_> {
 #[derive(Clone, Copy)]
 pub struct MultimediaAuthAnswerView<'a> {
     header: rt::Header,
-    root: &'a rt::bytes::Bytes,
-    /// The AVPs: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 15usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 2usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where each member first occurs.
+    raw: rt::view::Raw<'a, 15, 2>,
 }
 #[cfg(any(feature = "ts29109", feature = "zh"))]
 impl<'a> MultimediaAuthAnswerView<'a> {
@@ -1948,12 +1876,7 @@ impl<'a> MultimediaAuthAnswerView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let mut v = Self {
             header,
-            root,
-            start: rt::header::HEADER_LEN as u32,
-            end: root.len() as u32,
-            first: [rt::view::ABSENT; 15usize],
-            count: [0; 2usize],
-            extra: 0,
+            raw: rt::view::Raw::message(root),
         };
         v.fill_members(header.length as usize)?;
         Ok(v)
@@ -1963,19 +1886,8 @@ impl<'a> MultimediaAuthAnswerView<'a> {
     /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
     #[inline(never)]
     fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut v.count,
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
+        let avps = self.raw.members();
+        let mut t = self.raw.index(rt::data::DecodeCx::default(), true);
         rt::view::index::<Self>(avps, &mut t, MultimediaAuthAnswer::REQUIRED, missing_at)
     }
     /// The header as received.
@@ -1984,145 +1896,98 @@ impl<'a> MultimediaAuthAnswerView<'a> {
     }
     /// The whole message as received.
     pub fn as_bytes(&self) -> &'a rt::bytes::Bytes {
-        self.root
+        self.raw.root()
     }
     /// The owned struct (decoding the message again).
     pub fn to_struct(&self) -> Result<MultimediaAuthAnswer, rt::DecodeError> {
-        <MultimediaAuthAnswer as rt::typed::Command>::from_bytes(self.root.clone())
+        <MultimediaAuthAnswer as rt::typed::Command>::from_bytes(self.raw.root().clone())
     }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
+        self.raw.one_text(0)
     }
     /// `{ Vendor-Specific-Application-Id }`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
     #[inline]
     pub fn vendor_specific_application_id(
         &self,
     ) -> super::base::VendorSpecificApplicationIdView<'a> {
-        rt::view::one(
-            self.root,
-            self.first[1],
-            self.end,
-            rt::view::read_group::<super::base::VendorSpecificApplicationIdView<'a>>,
-        )
+        self.raw.one_group::<super::base::VendorSpecificApplicationIdView<'a>>(1)
     }
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[2], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(2)
     }
     /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
     #[inline]
     pub fn experimental_result(
         &self,
     ) -> Option<super::base::ExperimentalResultView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[3],
-            self.end,
-            rt::view::read_group::<super::base::ExperimentalResultView<'a>>,
-        )
+        self.raw.opt_group::<super::base::ExperimentalResultView<'a>>(3)
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> super::base::AuthSessionState {
-        rt::view::one(
-            self.root,
-            self.first[4],
-            self.end,
-            rt::view::enumerated::<super::base::AuthSessionState>,
-        )
+        self.raw.one_enum::<super::base::AuthSessionState>(4)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        rt::view::one(self.root, self.first[5], self.end, rt::view::text)
+        self.raw.one_text(5)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        rt::view::one(self.root, self.first[6], self.end, rt::view::text)
+        self.raw.one_text(6)
     }
     /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
     pub fn user_name(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[7], self.end, rt::view::text)
+        self.raw.opt_text(7)
     }
     /// `[ Public-Identity ]`: Public-Identity (code 601, vendor 10415), 3GPP TS 29.229 §6.3.2.
     #[inline]
     pub fn public_identity(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[8], self.end, rt::view::text)
+        self.raw.opt_text(8)
     }
     /// `[ 3GPP-SIP-Number-Auth-Items ]`: 3GPP-SIP-Number-Auth-Items (code 607, vendor 10415), 3GPP TS 29.229 §6.3.8.
     #[inline]
     pub fn tgpp_sip_number_auth_items(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[9], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(9)
     }
     /// `[ 3GPP-SIP-Auth-Data-Item ]`: 3GPP-SIP-Auth-Data-Item (code 612, vendor 10415), 3GPP TS 29.229 §6.3.13.
     #[inline]
     pub fn tgpp_sip_auth_data_item(
         &self,
     ) -> Option<super::ts29229::TgppSipAuthDataItemView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[10],
-            self.end,
-            rt::view::read_group::<super::ts29229::TgppSipAuthDataItemView<'a>>,
-        )
+        self.raw.opt_group::<super::ts29229::TgppSipAuthDataItemView<'a>>(10)
     }
     /// `[ GBA-UserSecSettings ]`: GBA-UserSecSettings (code 400, vendor 10415), 3GPP TS 29.109 §6.3.
     #[inline]
     pub fn gba_usersecsettings(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[11], self.end, rt::view::octets)
+        self.raw.opt_octets(11)
     }
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
     #[inline]
     pub fn failed_avp(&self) -> Option<super::base::FailedAvpView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[12],
-            self.end,
-            rt::view::read_group::<super::base::FailedAvpView<'a>>,
-        )
+        self.raw.opt_group::<super::base::FailedAvpView<'a>>(12)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[13],
-            self.end,
-            self.count[0],
-            284,
-            0,
-            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
-        )
+        self.raw.many_group::<super::base::ProxyInfoView<'a>>(13, 0, 284, 0)
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
     #[inline]
     pub fn route_record(&self) -> rt::view::Members<'a, &'a str> {
-        rt::view::Members::new(
-            self.root,
-            self.first[14],
-            self.end,
-            self.count[1],
-            282,
-            0,
-            rt::view::text,
-        )
+        self.raw.many_text(14, 1, 282, 0)
     }
 }
 #[cfg(any(feature = "ts29109", feature = "zh"))]
@@ -2176,16 +2041,8 @@ impl std::fmt::Debug for MultimediaAuthAnswerView<'_> {
 #[derive(Clone, Copy)]
 pub struct BootstrappingInfoRequestView<'a> {
     header: rt::Header,
-    root: &'a rt::bytes::Bytes,
-    /// The AVPs: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 12usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 3usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where each member first occurs.
+    raw: rt::view::Raw<'a, 12, 3>,
 }
 #[cfg(any(feature = "ts29109", feature = "zn"))]
 impl<'a> BootstrappingInfoRequestView<'a> {
@@ -2209,12 +2066,7 @@ impl<'a> BootstrappingInfoRequestView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let mut v = Self {
             header,
-            root,
-            start: rt::header::HEADER_LEN as u32,
-            end: root.len() as u32,
-            first: [rt::view::ABSENT; 12usize],
-            count: [0; 3usize],
-            extra: 0,
+            raw: rt::view::Raw::message(root),
         };
         v.fill_members(header.length as usize)?;
         Ok(v)
@@ -2224,19 +2076,8 @@ impl<'a> BootstrappingInfoRequestView<'a> {
     /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
     #[inline(never)]
     fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut v.count,
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
+        let avps = self.raw.members();
+        let mut t = self.raw.index(rt::data::DecodeCx::default(), true);
         rt::view::index::<
             Self,
         >(avps, &mut t, BootstrappingInfoRequest::REQUIRED, missing_at)
@@ -2247,119 +2088,81 @@ impl<'a> BootstrappingInfoRequestView<'a> {
     }
     /// The whole message as received.
     pub fn as_bytes(&self) -> &'a rt::bytes::Bytes {
-        self.root
+        self.raw.root()
     }
     /// The owned struct (decoding the message again).
     pub fn to_struct(&self) -> Result<BootstrappingInfoRequest, rt::DecodeError> {
-        <BootstrappingInfoRequest as rt::typed::Command>::from_bytes(self.root.clone())
+        <BootstrappingInfoRequest as rt::typed::Command>::from_bytes(
+            self.raw.root().clone(),
+        )
     }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
+        self.raw.one_text(0)
     }
     /// `{ Vendor-Specific-Application-Id }`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
     #[inline]
     pub fn vendor_specific_application_id(
         &self,
     ) -> super::base::VendorSpecificApplicationIdView<'a> {
-        rt::view::one(
-            self.root,
-            self.first[1],
-            self.end,
-            rt::view::read_group::<super::base::VendorSpecificApplicationIdView<'a>>,
-        )
+        self.raw.one_group::<super::base::VendorSpecificApplicationIdView<'a>>(1)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        rt::view::one(self.root, self.first[2], self.end, rt::view::text)
+        self.raw.one_text(2)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        rt::view::one(self.root, self.first[3], self.end, rt::view::text)
+        self.raw.one_text(3)
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&self) -> &'a str {
-        rt::view::one(self.root, self.first[4], self.end, rt::view::text)
+        self.raw.one_text(4)
     }
     /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[5], self.end, rt::view::text)
+        self.raw.opt_text(5)
     }
     /// `*[ GAA-Service-Identifier ]`: GAA-Service-Identifier (code 403, vendor 10415), 3GPP TS 29.109 §6.3.
     #[inline]
     pub fn gaa_service_identifier(&self) -> rt::view::Members<'a, &'a [u8]> {
-        rt::view::Members::new(
-            self.root,
-            self.first[6],
-            self.end,
-            self.count[0],
-            403,
-            10415,
-            rt::view::octets,
-        )
+        self.raw.many_octets(6, 0, 403, 10415)
     }
     /// `{ Transaction-Identifier }`: Transaction-Identifier (code 401, vendor 10415), 3GPP TS 29.109 §6.3.
     #[inline]
     pub fn transaction_identifier(&self) -> &'a [u8] {
-        rt::view::one(self.root, self.first[7], self.end, rt::view::octets)
+        self.raw.one_octets(7)
     }
     /// `{ NAF-Hostname }`: NAF-Hostname (code 402, vendor 10415), 3GPP TS 29.109 §6.3.
     #[inline]
     pub fn naf_hostname(&self) -> &'a [u8] {
-        rt::view::one(self.root, self.first[8], self.end, rt::view::octets)
+        self.raw.one_octets(8)
     }
     /// `[ GBA_U-Awareness-Indicator ]`: GBA_U-Awareness-Indicator (code 407, vendor 10415), 3GPP TS 29.109 §6.3.
     #[inline]
     pub fn gba_u_awareness_indicator(&self) -> Option<GbaUAwarenessIndicator> {
-        rt::view::opt(
-            self.root,
-            self.first[9],
-            self.end,
-            rt::view::enumerated::<GbaUAwarenessIndicator>,
-        )
+        self.raw.opt_enum::<GbaUAwarenessIndicator>(9)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[10],
-            self.end,
-            self.count[1],
-            284,
-            0,
-            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
-        )
+        self.raw.many_group::<super::base::ProxyInfoView<'a>>(10, 1, 284, 0)
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
     #[inline]
     pub fn route_record(&self) -> rt::view::Members<'a, &'a str> {
-        rt::view::Members::new(
-            self.root,
-            self.first[11],
-            self.end,
-            self.count[2],
-            282,
-            0,
-            rt::view::text,
-        )
+        self.raw.many_text(11, 2, 282, 0)
     }
 }
 #[cfg(any(feature = "ts29109", feature = "zn"))]
@@ -2404,16 +2207,8 @@ impl std::fmt::Debug for BootstrappingInfoRequestView<'_> {
 #[derive(Clone, Copy)]
 pub struct BootstrappingInfoAnswerView<'a> {
     header: rt::Header,
-    root: &'a rt::bytes::Bytes,
-    /// The AVPs: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 16usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 2usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where each member first occurs.
+    raw: rt::view::Raw<'a, 16, 2>,
 }
 #[cfg(any(feature = "ts29109", feature = "zn"))]
 impl<'a> BootstrappingInfoAnswerView<'a> {
@@ -2437,12 +2232,7 @@ impl<'a> BootstrappingInfoAnswerView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let mut v = Self {
             header,
-            root,
-            start: rt::header::HEADER_LEN as u32,
-            end: root.len() as u32,
-            first: [rt::view::ABSENT; 16usize],
-            count: [0; 2usize],
-            extra: 0,
+            raw: rt::view::Raw::message(root),
         };
         v.fill_members(header.length as usize)?;
         Ok(v)
@@ -2452,19 +2242,8 @@ impl<'a> BootstrappingInfoAnswerView<'a> {
     /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
     #[inline(never)]
     fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut v.count,
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
+        let avps = self.raw.members();
+        let mut t = self.raw.index(rt::data::DecodeCx::default(), true);
         rt::view::index::<
             Self,
         >(avps, &mut t, BootstrappingInfoAnswer::REQUIRED, missing_at)
@@ -2475,153 +2254,103 @@ impl<'a> BootstrappingInfoAnswerView<'a> {
     }
     /// The whole message as received.
     pub fn as_bytes(&self) -> &'a rt::bytes::Bytes {
-        self.root
+        self.raw.root()
     }
     /// The owned struct (decoding the message again).
     pub fn to_struct(&self) -> Result<BootstrappingInfoAnswer, rt::DecodeError> {
-        <BootstrappingInfoAnswer as rt::typed::Command>::from_bytes(self.root.clone())
+        <BootstrappingInfoAnswer as rt::typed::Command>::from_bytes(
+            self.raw.root().clone(),
+        )
     }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
+        self.raw.one_text(0)
     }
     /// `{ Vendor-Specific-Application-Id }`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
     #[inline]
     pub fn vendor_specific_application_id(
         &self,
     ) -> super::base::VendorSpecificApplicationIdView<'a> {
-        rt::view::one(
-            self.root,
-            self.first[1],
-            self.end,
-            rt::view::read_group::<super::base::VendorSpecificApplicationIdView<'a>>,
-        )
+        self.raw.one_group::<super::base::VendorSpecificApplicationIdView<'a>>(1)
     }
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[2], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(2)
     }
     /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
     #[inline]
     pub fn experimental_result(
         &self,
     ) -> Option<super::base::ExperimentalResultView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[3],
-            self.end,
-            rt::view::read_group::<super::base::ExperimentalResultView<'a>>,
-        )
+        self.raw.opt_group::<super::base::ExperimentalResultView<'a>>(3)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        rt::view::one(self.root, self.first[4], self.end, rt::view::text)
+        self.raw.one_text(4)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        rt::view::one(self.root, self.first[5], self.end, rt::view::text)
+        self.raw.one_text(5)
     }
     /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
     pub fn user_name(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[6], self.end, rt::view::text)
+        self.raw.opt_text(6)
     }
     /// `[ ME-Key-Material ]`: ME-Key-Material (code 405, vendor 10415), 3GPP TS 29.109 §6.3.
     #[inline]
     pub fn me_key_material(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[7], self.end, rt::view::octets)
+        self.raw.opt_octets(7)
     }
     /// `[ UICC-Key-Material ]`: UICC-Key-Material (code 406, vendor 10415), 3GPP TS 29.109 §6.3.
     #[inline]
     pub fn uicc_key_material(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[8], self.end, rt::view::octets)
+        self.raw.opt_octets(8)
     }
     /// `[ Key-ExpiryTime ]`: Key-ExpiryTime (code 404, vendor 10415), 3GPP TS 29.109 §6.3.
     #[inline]
     pub fn key_expirytime(&self) -> Option<rt::data::Time> {
-        rt::view::opt(
-            self.root,
-            self.first[9],
-            self.end,
-            rt::view::value::<rt::data::Time>,
-        )
+        self.raw.opt_value::<rt::data::Time>(9)
     }
     /// `[ BootstrapInfoCreationTime ]`: BootstrapInfoCreationTime (code 408, vendor 10415), 3GPP TS 29.109 §6.3.
     #[inline]
     pub fn bootstrapinfocreationtime(&self) -> Option<rt::data::Time> {
-        rt::view::opt(
-            self.root,
-            self.first[10],
-            self.end,
-            rt::view::value::<rt::data::Time>,
-        )
+        self.raw.opt_value::<rt::data::Time>(10)
     }
     /// `[ GBA-UserSecSettings ]`: GBA-UserSecSettings (code 400, vendor 10415), 3GPP TS 29.109 §6.3.
     #[inline]
     pub fn gba_usersecsettings(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[11], self.end, rt::view::octets)
+        self.raw.opt_octets(11)
     }
     /// `[ GBA-Type ]`: GBA-Type (code 410, vendor 10415), 3GPP TS 29.109 §6.3.
     #[inline]
     pub fn gba_type(&self) -> Option<GbaType> {
-        rt::view::opt(
-            self.root,
-            self.first[12],
-            self.end,
-            rt::view::enumerated::<GbaType>,
-        )
+        self.raw.opt_enum::<GbaType>(12)
     }
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
     #[inline]
     pub fn failed_avp(&self) -> Option<super::base::FailedAvpView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[13],
-            self.end,
-            rt::view::read_group::<super::base::FailedAvpView<'a>>,
-        )
+        self.raw.opt_group::<super::base::FailedAvpView<'a>>(13)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[14],
-            self.end,
-            self.count[0],
-            284,
-            0,
-            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
-        )
+        self.raw.many_group::<super::base::ProxyInfoView<'a>>(14, 0, 284, 0)
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
     #[inline]
     pub fn route_record(&self) -> rt::view::Members<'a, &'a str> {
-        rt::view::Members::new(
-            self.root,
-            self.first[15],
-            self.end,
-            self.count[1],
-            282,
-            0,
-            rt::view::text,
-        )
+        self.raw.many_text(15, 1, 282, 0)
     }
 }
 #[cfg(any(feature = "ts29109", feature = "zn"))]

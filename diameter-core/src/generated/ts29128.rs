@@ -4346,16 +4346,8 @@ impl rt::typed::RequestCommand for MtDataRequest {
 /// A checked, zero-copy view of a received Communication-Failure-Information (3GPP TS 29.128 §6.4; see [`CommunicationFailureInformation`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct CommunicationFailureInformationView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 6usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 6, 0>,
 }
 #[cfg(
     any(
@@ -4386,7 +4378,7 @@ impl<'a> CommunicationFailureInformationView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<CommunicationFailureInformation, rt::DecodeError> {
@@ -4399,43 +4391,37 @@ impl<'a> CommunicationFailureInformationView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `[ Cause-Type ]`: Cause-Type (code 4301, vendor 10415), 3GPP TS 29.128 §6.4.
     #[inline]
     pub fn cause_type(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[0], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(0)
     }
     /// `[ S1AP-Cause ]`: S1AP-Cause (code 4302, vendor 10415), 3GPP TS 29.128 §6.4.
     #[inline]
     pub fn s1ap_cause(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[1], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(1)
     }
     /// `[ RANAP-Cause ]`: RANAP-Cause (code 4303, vendor 10415), 3GPP TS 29.128 §6.4.
     #[inline]
     pub fn ranap_cause(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[2], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(2)
     }
     /// `[ BSSGP-Cause ]`: BSSGP-Cause (code 4309, vendor 10415), 3GPP TS 29.128 §6.4.
     #[inline]
     pub fn bssgp_cause(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[3], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(3)
     }
     /// `[ GMM-Cause ]`: GMM-Cause (code 4304, vendor 10415), 3GPP TS 29.128 §6.4.
     #[inline]
     pub fn gmm_cause(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[4], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(4)
     }
     /// `[ SM-Cause ]`: SM-Cause (code 4305, vendor 10415), 3GPP TS 29.128 §6.4.
     #[inline]
     pub fn sm_cause(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[5], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(5)
     }
 }
 #[cfg(
@@ -4486,17 +4472,12 @@ impl<'a> rt::view::GroupView<'a> for CommunicationFailureInformationView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 6usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(
@@ -4532,16 +4513,8 @@ impl std::fmt::Debug for CommunicationFailureInformationView<'_> {
 /// A checked, zero-copy view of a received Number-Of-UE-Per-Location-Configuration (3GPP TS 29.128 §6.4; see [`NumberOfUePerLocationConfiguration`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct NumberOfUePerLocationConfigurationView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 2usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 2, 0>,
 }
 #[cfg(
     any(
@@ -4572,7 +4545,7 @@ impl<'a> NumberOfUePerLocationConfigurationView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(
@@ -4587,35 +4560,19 @@ impl<'a> NumberOfUePerLocationConfigurationView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `{ EPS-Location-Information }`: EPS-Location-Information (code 1496, vendor 10415), 3GPP TS 29.272 §7.3.111.
     #[inline]
     pub fn eps_location_information(
         &self,
     ) -> super::ts29272::EpsLocationInformationView<'a> {
-        rt::view::one(
-            self.root,
-            self.first[0],
-            self.end,
-            rt::view::read_group::<super::ts29272::EpsLocationInformationView<'a>>,
-        )
+        self.raw.one_group::<super::ts29272::EpsLocationInformationView<'a>>(0)
     }
     /// `[ IMSI-Group-Id ]`: IMSI-Group-Id (code 1675, vendor 10415), 3GPP TS 29.272 §7.3.189.
     #[inline]
     pub fn imsi_group_id(&self) -> Option<super::ts29272::ImsiGroupIdView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[1],
-            self.end,
-            rt::view::read_group::<super::ts29272::ImsiGroupIdView<'a>>,
-        )
+        self.raw.opt_group::<super::ts29272::ImsiGroupIdView<'a>>(1)
     }
 }
 #[cfg(
@@ -4668,17 +4625,12 @@ impl<'a> rt::view::GroupView<'a> for NumberOfUePerLocationConfigurationView<'a> 
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 2usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(
@@ -4714,16 +4666,8 @@ impl std::fmt::Debug for NumberOfUePerLocationConfigurationView<'_> {
 /// A checked, zero-copy view of a received Number-Of-UE-Per-Location-Report (3GPP TS 29.128 §6.4; see [`NumberOfUePerLocationReport`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct NumberOfUePerLocationReportView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 3usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 3, 0>,
 }
 #[cfg(
     any(
@@ -4754,7 +4698,7 @@ impl<'a> NumberOfUePerLocationReportView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<NumberOfUePerLocationReport, rt::DecodeError> {
@@ -4767,40 +4711,24 @@ impl<'a> NumberOfUePerLocationReportView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `{ EPS-Location-Information }`: EPS-Location-Information (code 1496, vendor 10415), 3GPP TS 29.272 §7.3.111.
     #[inline]
     pub fn eps_location_information(
         &self,
     ) -> super::ts29272::EpsLocationInformationView<'a> {
-        rt::view::one(
-            self.root,
-            self.first[0],
-            self.end,
-            rt::view::read_group::<super::ts29272::EpsLocationInformationView<'a>>,
-        )
+        self.raw.one_group::<super::ts29272::EpsLocationInformationView<'a>>(0)
     }
     /// `{ UE-Count }`: UE-Count (code 4308, vendor 10415), 3GPP TS 29.128 §6.4.
     #[inline]
     pub fn ue_count(&self) -> u32 {
-        rt::view::one(self.root, self.first[1], self.end, rt::view::value::<u32>)
+        self.raw.one_value::<u32>(1)
     }
     /// `[ IMSI-Group-Id ]`: IMSI-Group-Id (code 1675, vendor 10415), 3GPP TS 29.272 §7.3.189.
     #[inline]
     pub fn imsi_group_id(&self) -> Option<super::ts29272::ImsiGroupIdView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[2],
-            self.end,
-            rt::view::read_group::<super::ts29272::ImsiGroupIdView<'a>>,
-        )
+        self.raw.opt_group::<super::ts29272::ImsiGroupIdView<'a>>(2)
     }
 }
 #[cfg(
@@ -4854,17 +4782,12 @@ impl<'a> rt::view::GroupView<'a> for NumberOfUePerLocationReportView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 3usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(
@@ -4889,16 +4812,8 @@ impl std::fmt::Debug for NumberOfUePerLocationReportView<'_> {
 /// A checked, zero-copy view of a received Serving-PLMN-Rate-Control (3GPP TS 29.128 §6.4; see [`ServingPlmnRateControl`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ServingPlmnRateControlView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 2usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 2, 0>,
 }
 #[cfg(any(feature = "gy", feature = "t6a", feature = "ts29128", feature = "ts32299"))]
 impl<'a> ServingPlmnRateControlView<'a> {
@@ -4918,7 +4833,7 @@ impl<'a> ServingPlmnRateControlView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<ServingPlmnRateControl, rt::DecodeError> {
@@ -4931,23 +4846,17 @@ impl<'a> ServingPlmnRateControlView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `[ Uplink-Rate-Limit ]`: Uplink-Rate-Limit (code 4311, vendor 10415), 3GPP TS 29.128 §6.4.
     #[inline]
     pub fn uplink_rate_limit(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[0], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(0)
     }
     /// `[ Downlink-Rate-Limit ]`: Downlink-Rate-Limit (code 4312, vendor 10415), 3GPP TS 29.128 §6.4.
     #[inline]
     pub fn downlink_rate_limit(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[1], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(1)
     }
 }
 #[cfg(any(feature = "gy", feature = "t6a", feature = "ts29128", feature = "ts32299"))]
@@ -4972,17 +4881,12 @@ impl<'a> rt::view::GroupView<'a> for ServingPlmnRateControlView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 2usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "gy", feature = "t6a", feature = "ts29128", feature = "ts32299"))]
@@ -4996,16 +4900,8 @@ impl std::fmt::Debug for ServingPlmnRateControlView<'_> {
 /// A checked, zero-copy view of a received RRC-Cause-Counter (3GPP TS 29.128 §6.4; see [`RrcCauseCounter`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct RrcCauseCounterView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 2usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 2, 0>,
 }
 #[cfg(any(feature = "gy", feature = "t6a", feature = "ts29128", feature = "ts32299"))]
 impl<'a> RrcCauseCounterView<'a> {
@@ -5025,7 +4921,7 @@ impl<'a> RrcCauseCounterView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<RrcCauseCounter, rt::DecodeError> {
@@ -5038,28 +4934,17 @@ impl<'a> RrcCauseCounterView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `[ Counter-Value ]`: Counter-Value (code 4319, vendor 10415), 3GPP TS 29.128 §6.4.
     #[inline]
     pub fn counter_value(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[0], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(0)
     }
     /// `[ RRC-Counter-Timestamp ]`: RRC-Counter-Timestamp (code 4320, vendor 10415), 3GPP TS 29.128 §6.4.
     #[inline]
     pub fn rrc_counter_timestamp(&self) -> Option<rt::data::Time> {
-        rt::view::opt(
-            self.root,
-            self.first[1],
-            self.end,
-            rt::view::value::<rt::data::Time>,
-        )
+        self.raw.opt_value::<rt::data::Time>(1)
     }
 }
 #[cfg(any(feature = "gy", feature = "t6a", feature = "ts29128", feature = "ts32299"))]
@@ -5084,17 +4969,12 @@ impl<'a> rt::view::GroupView<'a> for RrcCauseCounterView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 2usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "gy", feature = "t6a", feature = "ts29128", feature = "ts32299"))]
@@ -5118,16 +4998,8 @@ impl std::fmt::Debug for RrcCauseCounterView<'_> {
 /// A checked, zero-copy view of a received Idle-Status-Indication (3GPP TS 29.128 §6.4; see [`IdleStatusIndication`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct IdleStatusIndicationView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 5usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 5, 0>,
 }
 #[cfg(
     any(
@@ -5157,7 +5029,7 @@ impl<'a> IdleStatusIndicationView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<IdleStatusIndication, rt::DecodeError> {
@@ -5170,48 +5042,32 @@ impl<'a> IdleStatusIndicationView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `[ Idle-Status-Timestamp ]`: Idle-Status-Timestamp (code 4323, vendor 10415), 3GPP TS 29.128 §6.4.
     #[inline]
     pub fn idle_status_timestamp(&self) -> Option<rt::data::Time> {
-        rt::view::opt(
-            self.root,
-            self.first[0],
-            self.end,
-            rt::view::value::<rt::data::Time>,
-        )
+        self.raw.opt_value::<rt::data::Time>(0)
     }
     /// `[ Active-Time ]`: Active-Time (code 4324, vendor 10415), 3GPP TS 29.128 §6.4.
     #[inline]
     pub fn active_time(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[1], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(1)
     }
     /// `[ Subscribed-Periodic-RAU-TAU-Timer ]`: Subscribed-Periodic-RAU-TAU-Timer (code 1619, vendor 10415), 3GPP TS 29.272 §7.3.134.
     #[inline]
     pub fn subscribed_periodic_rau_tau_timer(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[2], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(2)
     }
     /// `[ eDRX-Cycle-Length ]`: eDRX-Cycle-Length (code 1691, vendor 10415), 3GPP TS 29.272 §7.3.215.
     #[inline]
     pub fn edrx_cycle_length(&self) -> Option<super::ts29272::EdrxCycleLengthView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[3],
-            self.end,
-            rt::view::read_group::<super::ts29272::EdrxCycleLengthView<'a>>,
-        )
+        self.raw.opt_group::<super::ts29272::EdrxCycleLengthView<'a>>(3)
     }
     /// `[ DL-Buffering-Suggested-Packet-Count ]`: DL-Buffering-Suggested-Packet-Count (code 1674, vendor 10415), 3GPP TS 29.272 §7.3.188.
     #[inline]
     pub fn dl_buffering_suggested_packet_count(&self) -> Option<i32> {
-        rt::view::opt(self.root, self.first[4], self.end, rt::view::value::<i32>)
+        self.raw.opt_value::<i32>(4)
     }
 }
 #[cfg(
@@ -5261,17 +5117,12 @@ impl<'a> rt::view::GroupView<'a> for IdleStatusIndicationView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 5usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(
@@ -5296,16 +5147,8 @@ impl std::fmt::Debug for IdleStatusIndicationView<'_> {
 #[derive(Clone, Copy)]
 pub struct ConfigurationInformationRequestView<'a> {
     header: rt::Header,
-    root: &'a rt::bytes::Bytes,
-    /// The AVPs: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 13usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 4usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where each member first occurs.
+    raw: rt::view::Raw<'a, 13, 4>,
 }
 #[cfg(any(feature = "t6a", feature = "ts29128"))]
 impl<'a> ConfigurationInformationRequestView<'a> {
@@ -5329,12 +5172,7 @@ impl<'a> ConfigurationInformationRequestView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let mut v = Self {
             header,
-            root,
-            start: rt::header::HEADER_LEN as u32,
-            end: root.len() as u32,
-            first: [rt::view::ABSENT; 13usize],
-            count: [0; 4usize],
-            extra: 0,
+            raw: rt::view::Raw::message(root),
         };
         v.fill_members(header.length as usize)?;
         Ok(v)
@@ -5344,19 +5182,8 @@ impl<'a> ConfigurationInformationRequestView<'a> {
     /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
     #[inline(never)]
     fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut v.count,
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
+        let avps = self.raw.members();
+        let mut t = self.raw.index(rt::data::DecodeCx::default(), true);
         rt::view::index::<
             Self,
         >(avps, &mut t, ConfigurationInformationRequest::REQUIRED, missing_at)
@@ -5367,148 +5194,94 @@ impl<'a> ConfigurationInformationRequestView<'a> {
     }
     /// The whole message as received.
     pub fn as_bytes(&self) -> &'a rt::bytes::Bytes {
-        self.root
+        self.raw.root()
     }
     /// The owned struct (decoding the message again).
     pub fn to_struct(&self) -> Result<ConfigurationInformationRequest, rt::DecodeError> {
         <ConfigurationInformationRequest as rt::typed::Command>::from_bytes(
-            self.root.clone(),
+            self.raw.root().clone(),
         )
     }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
+        self.raw.one_text(0)
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        rt::view::opt(
-            self.root,
-            self.first[1],
-            self.end,
-            rt::view::enumerated::<super::drmp::Drmp>,
-        )
+        self.raw.opt_enum::<super::drmp::Drmp>(1)
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> super::base::AuthSessionState {
-        rt::view::one(
-            self.root,
-            self.first[2],
-            self.end,
-            rt::view::enumerated::<super::base::AuthSessionState>,
-        )
+        self.raw.one_enum::<super::base::AuthSessionState>(2)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        rt::view::one(self.root, self.first[3], self.end, rt::view::text)
+        self.raw.one_text(3)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        rt::view::one(self.root, self.first[4], self.end, rt::view::text)
+        self.raw.one_text(4)
     }
     /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[5], self.end, rt::view::text)
+        self.raw.opt_text(5)
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&self) -> &'a str {
-        rt::view::one(self.root, self.first[6], self.end, rt::view::text)
+        self.raw.one_text(6)
     }
     /// `[ User-Identifier ]`: User-Identifier (code 3102, vendor 10415), 3GPP TS 29.336 §6.4.
     #[inline]
     pub fn user_identifier(&self) -> Option<super::ts29336::UserIdentifierView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[7],
-            self.end,
-            rt::view::read_group::<super::ts29336::UserIdentifierView<'a>>,
-        )
+        self.raw.opt_group::<super::ts29336::UserIdentifierView<'a>>(7)
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
     #[inline]
     pub fn oc_supported_features(
         &self,
     ) -> Option<super::doic::OcSupportedFeaturesView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[8],
-            self.end,
-            rt::view::read_group::<super::doic::OcSupportedFeaturesView<'a>>,
-        )
+        self.raw.opt_group::<super::doic::OcSupportedFeaturesView<'a>>(8)
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
     #[inline]
     pub fn supported_features(
         &self,
     ) -> rt::view::Members<'a, super::ts29229::SupportedFeaturesView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[9],
-            self.end,
-            self.count[0],
-            628,
-            10415,
-            rt::view::read_group::<super::ts29229::SupportedFeaturesView<'a>>,
-        )
+        self.raw
+            .many_group::<super::ts29229::SupportedFeaturesView<'a>>(9, 0, 628, 10415)
     }
     /// `*[ Monitoring-Event-Configuration ]`: Monitoring-Event-Configuration (code 3122, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn monitoring_event_configuration(
         &self,
     ) -> rt::view::Members<'a, super::ts29336::MonitoringEventConfigurationView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[10],
-            self.end,
-            self.count[1],
-            3122,
-            10415,
-            rt::view::read_group::<super::ts29336::MonitoringEventConfigurationView<'a>>,
-        )
+        self.raw
+            .many_group::<
+                super::ts29336::MonitoringEventConfigurationView<'a>,
+            >(10, 1, 3122, 10415)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[11],
-            self.end,
-            self.count[2],
-            284,
-            0,
-            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
-        )
+        self.raw.many_group::<super::base::ProxyInfoView<'a>>(11, 2, 284, 0)
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
     #[inline]
     pub fn route_record(&self) -> rt::view::Members<'a, &'a str> {
-        rt::view::Members::new(
-            self.root,
-            self.first[12],
-            self.end,
-            self.count[3],
-            282,
-            0,
-            rt::view::text,
-        )
+        self.raw.many_text(12, 3, 282, 0)
     }
 }
 #[cfg(any(feature = "t6a", feature = "ts29128"))]
@@ -5566,16 +5339,8 @@ impl std::fmt::Debug for ConfigurationInformationRequestView<'_> {
 #[derive(Clone, Copy)]
 pub struct ConfigurationInformationAnswerView<'a> {
     header: rt::Header,
-    root: &'a rt::bytes::Bytes,
-    /// The AVPs: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 16usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 6usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where each member first occurs.
+    raw: rt::view::Raw<'a, 16, 6>,
 }
 #[cfg(any(feature = "t6a", feature = "ts29128"))]
 impl<'a> ConfigurationInformationAnswerView<'a> {
@@ -5599,12 +5364,7 @@ impl<'a> ConfigurationInformationAnswerView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let mut v = Self {
             header,
-            root,
-            start: rt::header::HEADER_LEN as u32,
-            end: root.len() as u32,
-            first: [rt::view::ABSENT; 16usize],
-            count: [0; 6usize],
-            extra: 0,
+            raw: rt::view::Raw::message(root),
         };
         v.fill_members(header.length as usize)?;
         Ok(v)
@@ -5614,19 +5374,8 @@ impl<'a> ConfigurationInformationAnswerView<'a> {
     /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
     #[inline(never)]
     fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut v.count,
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
+        let avps = self.raw.members();
+        let mut t = self.raw.index(rt::data::DecodeCx::default(), true);
         rt::view::index::<
             Self,
         >(avps, &mut t, ConfigurationInformationAnswer::REQUIRED, missing_at)
@@ -5637,193 +5386,116 @@ impl<'a> ConfigurationInformationAnswerView<'a> {
     }
     /// The whole message as received.
     pub fn as_bytes(&self) -> &'a rt::bytes::Bytes {
-        self.root
+        self.raw.root()
     }
     /// The owned struct (decoding the message again).
     pub fn to_struct(&self) -> Result<ConfigurationInformationAnswer, rt::DecodeError> {
         <ConfigurationInformationAnswer as rt::typed::Command>::from_bytes(
-            self.root.clone(),
+            self.raw.root().clone(),
         )
     }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
+        self.raw.one_text(0)
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        rt::view::opt(
-            self.root,
-            self.first[1],
-            self.end,
-            rt::view::enumerated::<super::drmp::Drmp>,
-        )
+        self.raw.opt_enum::<super::drmp::Drmp>(1)
     }
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[2], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(2)
     }
     /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
     #[inline]
     pub fn experimental_result(
         &self,
     ) -> Option<super::base::ExperimentalResultView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[3],
-            self.end,
-            rt::view::read_group::<super::base::ExperimentalResultView<'a>>,
-        )
+        self.raw.opt_group::<super::base::ExperimentalResultView<'a>>(3)
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> super::base::AuthSessionState {
-        rt::view::one(
-            self.root,
-            self.first[4],
-            self.end,
-            rt::view::enumerated::<super::base::AuthSessionState>,
-        )
+        self.raw.one_enum::<super::base::AuthSessionState>(4)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        rt::view::one(self.root, self.first[5], self.end, rt::view::text)
+        self.raw.one_text(5)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        rt::view::one(self.root, self.first[6], self.end, rt::view::text)
+        self.raw.one_text(6)
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
     #[inline]
     pub fn oc_supported_features(
         &self,
     ) -> Option<super::doic::OcSupportedFeaturesView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[7],
-            self.end,
-            rt::view::read_group::<super::doic::OcSupportedFeaturesView<'a>>,
-        )
+        self.raw.opt_group::<super::doic::OcSupportedFeaturesView<'a>>(7)
     }
     /// `[ OC-OLR ]`: OC-OLR (code 623), IETF RFC 7683 §7.3.
     #[inline]
     pub fn oc_olr(&self) -> Option<super::doic::OcOlrView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[8],
-            self.end,
-            rt::view::read_group::<super::doic::OcOlrView<'a>>,
-        )
+        self.raw.opt_group::<super::doic::OcOlrView<'a>>(8)
     }
     /// `*[ Load ]`: Load (code 650), IETF RFC 8583 §7.1.
     #[inline]
     pub fn load(&self) -> rt::view::Members<'a, super::rfc8583::LoadView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[9],
-            self.end,
-            self.count[0],
-            650,
-            0,
-            rt::view::read_group::<super::rfc8583::LoadView<'a>>,
-        )
+        self.raw.many_group::<super::rfc8583::LoadView<'a>>(9, 0, 650, 0)
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
     #[inline]
     pub fn supported_features(
         &self,
     ) -> rt::view::Members<'a, super::ts29229::SupportedFeaturesView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[10],
-            self.end,
-            self.count[1],
-            628,
-            10415,
-            rt::view::read_group::<super::ts29229::SupportedFeaturesView<'a>>,
-        )
+        self.raw
+            .many_group::<super::ts29229::SupportedFeaturesView<'a>>(10, 1, 628, 10415)
     }
     /// `*[ Monitoring-Event-Report ]`: Monitoring-Event-Report (code 3123, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn monitoring_event_report(
         &self,
     ) -> rt::view::Members<'a, super::ts29336::MonitoringEventReportView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[11],
-            self.end,
-            self.count[2],
-            3123,
-            10415,
-            rt::view::read_group::<super::ts29336::MonitoringEventReportView<'a>>,
-        )
+        self.raw
+            .many_group::<
+                super::ts29336::MonitoringEventReportView<'a>,
+            >(11, 2, 3123, 10415)
     }
     /// `*[ Monitoring-Event-Config-Status ]`: Monitoring-Event-Config-Status (code 3142, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn monitoring_event_config_status(
         &self,
     ) -> rt::view::Members<'a, super::ts29336::MonitoringEventConfigStatusView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[12],
-            self.end,
-            self.count[3],
-            3142,
-            10415,
-            rt::view::read_group::<super::ts29336::MonitoringEventConfigStatusView<'a>>,
-        )
+        self.raw
+            .many_group::<
+                super::ts29336::MonitoringEventConfigStatusView<'a>,
+            >(12, 3, 3142, 10415)
     }
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
     #[inline]
     pub fn failed_avp(&self) -> Option<super::base::FailedAvpView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[13],
-            self.end,
-            rt::view::read_group::<super::base::FailedAvpView<'a>>,
-        )
+        self.raw.opt_group::<super::base::FailedAvpView<'a>>(13)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[14],
-            self.end,
-            self.count[4],
-            284,
-            0,
-            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
-        )
+        self.raw.many_group::<super::base::ProxyInfoView<'a>>(14, 4, 284, 0)
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
     #[inline]
     pub fn route_record(&self) -> rt::view::Members<'a, &'a str> {
-        rt::view::Members::new(
-            self.root,
-            self.first[15],
-            self.end,
-            self.count[5],
-            282,
-            0,
-            rt::view::text,
-        )
+        self.raw.many_text(15, 5, 282, 0)
     }
 }
 #[cfg(any(feature = "t6a", feature = "ts29128"))]
@@ -5888,16 +5560,8 @@ impl std::fmt::Debug for ConfigurationInformationAnswerView<'_> {
 #[derive(Clone, Copy)]
 pub struct ReportingInformationRequestView<'a> {
     header: rt::Header,
-    root: &'a rt::bytes::Bytes,
-    /// The AVPs: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 12usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 4usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where each member first occurs.
+    raw: rt::view::Raw<'a, 12, 4>,
 }
 #[cfg(any(feature = "t6a", feature = "ts29128"))]
 impl<'a> ReportingInformationRequestView<'a> {
@@ -5921,12 +5585,7 @@ impl<'a> ReportingInformationRequestView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let mut v = Self {
             header,
-            root,
-            start: rt::header::HEADER_LEN as u32,
-            end: root.len() as u32,
-            first: [rt::view::ABSENT; 12usize],
-            count: [0; 4usize],
-            extra: 0,
+            raw: rt::view::Raw::message(root),
         };
         v.fill_members(header.length as usize)?;
         Ok(v)
@@ -5936,19 +5595,8 @@ impl<'a> ReportingInformationRequestView<'a> {
     /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
     #[inline(never)]
     fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut v.count,
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
+        let avps = self.raw.members();
+        let mut t = self.raw.index(rt::data::DecodeCx::default(), true);
         rt::view::index::<
             Self,
         >(avps, &mut t, ReportingInformationRequest::REQUIRED, missing_at)
@@ -5959,138 +5607,89 @@ impl<'a> ReportingInformationRequestView<'a> {
     }
     /// The whole message as received.
     pub fn as_bytes(&self) -> &'a rt::bytes::Bytes {
-        self.root
+        self.raw.root()
     }
     /// The owned struct (decoding the message again).
     pub fn to_struct(&self) -> Result<ReportingInformationRequest, rt::DecodeError> {
         <ReportingInformationRequest as rt::typed::Command>::from_bytes(
-            self.root.clone(),
+            self.raw.root().clone(),
         )
     }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
+        self.raw.one_text(0)
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        rt::view::opt(
-            self.root,
-            self.first[1],
-            self.end,
-            rt::view::enumerated::<super::drmp::Drmp>,
-        )
+        self.raw.opt_enum::<super::drmp::Drmp>(1)
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> super::base::AuthSessionState {
-        rt::view::one(
-            self.root,
-            self.first[2],
-            self.end,
-            rt::view::enumerated::<super::base::AuthSessionState>,
-        )
+        self.raw.one_enum::<super::base::AuthSessionState>(2)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        rt::view::one(self.root, self.first[3], self.end, rt::view::text)
+        self.raw.one_text(3)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        rt::view::one(self.root, self.first[4], self.end, rt::view::text)
+        self.raw.one_text(4)
     }
     /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[5], self.end, rt::view::text)
+        self.raw.opt_text(5)
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&self) -> &'a str {
-        rt::view::one(self.root, self.first[6], self.end, rt::view::text)
+        self.raw.one_text(6)
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
     #[inline]
     pub fn oc_supported_features(
         &self,
     ) -> Option<super::doic::OcSupportedFeaturesView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[7],
-            self.end,
-            rt::view::read_group::<super::doic::OcSupportedFeaturesView<'a>>,
-        )
+        self.raw.opt_group::<super::doic::OcSupportedFeaturesView<'a>>(7)
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
     #[inline]
     pub fn supported_features(
         &self,
     ) -> rt::view::Members<'a, super::ts29229::SupportedFeaturesView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[8],
-            self.end,
-            self.count[0],
-            628,
-            10415,
-            rt::view::read_group::<super::ts29229::SupportedFeaturesView<'a>>,
-        )
+        self.raw
+            .many_group::<super::ts29229::SupportedFeaturesView<'a>>(8, 0, 628, 10415)
     }
     /// `*[ Monitoring-Event-Report ]`: Monitoring-Event-Report (code 3123, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn monitoring_event_report(
         &self,
     ) -> rt::view::Members<'a, super::ts29336::MonitoringEventReportView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[9],
-            self.end,
-            self.count[1],
-            3123,
-            10415,
-            rt::view::read_group::<super::ts29336::MonitoringEventReportView<'a>>,
-        )
+        self.raw
+            .many_group::<
+                super::ts29336::MonitoringEventReportView<'a>,
+            >(9, 1, 3123, 10415)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[10],
-            self.end,
-            self.count[2],
-            284,
-            0,
-            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
-        )
+        self.raw.many_group::<super::base::ProxyInfoView<'a>>(10, 2, 284, 0)
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
     #[inline]
     pub fn route_record(&self) -> rt::view::Members<'a, &'a str> {
-        rt::view::Members::new(
-            self.root,
-            self.first[11],
-            self.end,
-            self.count[3],
-            282,
-            0,
-            rt::view::text,
-        )
+        self.raw.many_text(11, 3, 282, 0)
     }
 }
 #[cfg(any(feature = "t6a", feature = "ts29128"))]
@@ -6143,16 +5742,8 @@ impl std::fmt::Debug for ReportingInformationRequestView<'_> {
 #[derive(Clone, Copy)]
 pub struct ReportingInformationAnswerView<'a> {
     header: rt::Header,
-    root: &'a rt::bytes::Bytes,
-    /// The AVPs: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 14usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 4usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where each member first occurs.
+    raw: rt::view::Raw<'a, 14, 4>,
 }
 #[cfg(any(feature = "t6a", feature = "ts29128"))]
 impl<'a> ReportingInformationAnswerView<'a> {
@@ -6176,12 +5767,7 @@ impl<'a> ReportingInformationAnswerView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let mut v = Self {
             header,
-            root,
-            start: rt::header::HEADER_LEN as u32,
-            end: root.len() as u32,
-            first: [rt::view::ABSENT; 14usize],
-            count: [0; 4usize],
-            extra: 0,
+            raw: rt::view::Raw::message(root),
         };
         v.fill_members(header.length as usize)?;
         Ok(v)
@@ -6191,19 +5777,8 @@ impl<'a> ReportingInformationAnswerView<'a> {
     /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
     #[inline(never)]
     fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut v.count,
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
+        let avps = self.raw.members();
+        let mut t = self.raw.index(rt::data::DecodeCx::default(), true);
         rt::view::index::<
             Self,
         >(avps, &mut t, ReportingInformationAnswer::REQUIRED, missing_at)
@@ -6214,161 +5789,96 @@ impl<'a> ReportingInformationAnswerView<'a> {
     }
     /// The whole message as received.
     pub fn as_bytes(&self) -> &'a rt::bytes::Bytes {
-        self.root
+        self.raw.root()
     }
     /// The owned struct (decoding the message again).
     pub fn to_struct(&self) -> Result<ReportingInformationAnswer, rt::DecodeError> {
-        <ReportingInformationAnswer as rt::typed::Command>::from_bytes(self.root.clone())
+        <ReportingInformationAnswer as rt::typed::Command>::from_bytes(
+            self.raw.root().clone(),
+        )
     }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
+        self.raw.one_text(0)
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        rt::view::opt(
-            self.root,
-            self.first[1],
-            self.end,
-            rt::view::enumerated::<super::drmp::Drmp>,
-        )
+        self.raw.opt_enum::<super::drmp::Drmp>(1)
     }
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[2], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(2)
     }
     /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
     #[inline]
     pub fn experimental_result(
         &self,
     ) -> Option<super::base::ExperimentalResultView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[3],
-            self.end,
-            rt::view::read_group::<super::base::ExperimentalResultView<'a>>,
-        )
+        self.raw.opt_group::<super::base::ExperimentalResultView<'a>>(3)
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> super::base::AuthSessionState {
-        rt::view::one(
-            self.root,
-            self.first[4],
-            self.end,
-            rt::view::enumerated::<super::base::AuthSessionState>,
-        )
+        self.raw.one_enum::<super::base::AuthSessionState>(4)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        rt::view::one(self.root, self.first[5], self.end, rt::view::text)
+        self.raw.one_text(5)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        rt::view::one(self.root, self.first[6], self.end, rt::view::text)
+        self.raw.one_text(6)
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
     #[inline]
     pub fn oc_supported_features(
         &self,
     ) -> Option<super::doic::OcSupportedFeaturesView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[7],
-            self.end,
-            rt::view::read_group::<super::doic::OcSupportedFeaturesView<'a>>,
-        )
+        self.raw.opt_group::<super::doic::OcSupportedFeaturesView<'a>>(7)
     }
     /// `[ OC-OLR ]`: OC-OLR (code 623), IETF RFC 7683 §7.3.
     #[inline]
     pub fn oc_olr(&self) -> Option<super::doic::OcOlrView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[8],
-            self.end,
-            rt::view::read_group::<super::doic::OcOlrView<'a>>,
-        )
+        self.raw.opt_group::<super::doic::OcOlrView<'a>>(8)
     }
     /// `*[ Load ]`: Load (code 650), IETF RFC 8583 §7.1.
     #[inline]
     pub fn load(&self) -> rt::view::Members<'a, super::rfc8583::LoadView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[9],
-            self.end,
-            self.count[0],
-            650,
-            0,
-            rt::view::read_group::<super::rfc8583::LoadView<'a>>,
-        )
+        self.raw.many_group::<super::rfc8583::LoadView<'a>>(9, 0, 650, 0)
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
     #[inline]
     pub fn supported_features(
         &self,
     ) -> rt::view::Members<'a, super::ts29229::SupportedFeaturesView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[10],
-            self.end,
-            self.count[1],
-            628,
-            10415,
-            rt::view::read_group::<super::ts29229::SupportedFeaturesView<'a>>,
-        )
+        self.raw
+            .many_group::<super::ts29229::SupportedFeaturesView<'a>>(10, 1, 628, 10415)
     }
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
     #[inline]
     pub fn failed_avp(&self) -> Option<super::base::FailedAvpView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[11],
-            self.end,
-            rt::view::read_group::<super::base::FailedAvpView<'a>>,
-        )
+        self.raw.opt_group::<super::base::FailedAvpView<'a>>(11)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[12],
-            self.end,
-            self.count[2],
-            284,
-            0,
-            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
-        )
+        self.raw.many_group::<super::base::ProxyInfoView<'a>>(12, 2, 284, 0)
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
     #[inline]
     pub fn route_record(&self) -> rt::view::Members<'a, &'a str> {
-        rt::view::Members::new(
-            self.root,
-            self.first[13],
-            self.end,
-            self.count[3],
-            282,
-            0,
-            rt::view::text,
-        )
+        self.raw.many_text(13, 3, 282, 0)
     }
 }
 #[cfg(any(feature = "t6a", feature = "ts29128"))]
@@ -6421,16 +5931,8 @@ impl std::fmt::Debug for ReportingInformationAnswerView<'_> {
 #[derive(Clone, Copy)]
 pub struct ConnectionManagementRequestView<'a> {
     header: rt::Header,
-    root: &'a rt::bytes::Bytes,
-    /// The AVPs: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 23usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 3usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where each member first occurs.
+    raw: rt::view::Raw<'a, 23, 3>,
 }
 #[cfg(any(feature = "t6a", feature = "ts29128"))]
 impl<'a> ConnectionManagementRequestView<'a> {
@@ -6454,12 +5956,7 @@ impl<'a> ConnectionManagementRequestView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let mut v = Self {
             header,
-            root,
-            start: rt::header::HEADER_LEN as u32,
-            end: root.len() as u32,
-            first: [rt::view::ABSENT; 23usize],
-            count: [0; 3usize],
-            extra: 0,
+            raw: rt::view::Raw::message(root),
         };
         v.fill_members(header.length as usize)?;
         Ok(v)
@@ -6469,19 +5966,8 @@ impl<'a> ConnectionManagementRequestView<'a> {
     /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
     #[inline(never)]
     fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut v.count,
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
+        let avps = self.raw.members();
+        let mut t = self.raw.index(rt::data::DecodeCx::default(), true);
         rt::view::index::<
             Self,
         >(avps, &mut t, ConnectionManagementRequest::REQUIRED, missing_at)
@@ -6492,210 +5978,141 @@ impl<'a> ConnectionManagementRequestView<'a> {
     }
     /// The whole message as received.
     pub fn as_bytes(&self) -> &'a rt::bytes::Bytes {
-        self.root
+        self.raw.root()
     }
     /// The owned struct (decoding the message again).
     pub fn to_struct(&self) -> Result<ConnectionManagementRequest, rt::DecodeError> {
         <ConnectionManagementRequest as rt::typed::Command>::from_bytes(
-            self.root.clone(),
+            self.raw.root().clone(),
         )
     }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
+        self.raw.one_text(0)
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        rt::view::opt(
-            self.root,
-            self.first[1],
-            self.end,
-            rt::view::enumerated::<super::drmp::Drmp>,
-        )
+        self.raw.opt_enum::<super::drmp::Drmp>(1)
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> super::base::AuthSessionState {
-        rt::view::one(
-            self.root,
-            self.first[2],
-            self.end,
-            rt::view::enumerated::<super::base::AuthSessionState>,
-        )
+        self.raw.one_enum::<super::base::AuthSessionState>(2)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        rt::view::one(self.root, self.first[3], self.end, rt::view::text)
+        self.raw.one_text(3)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        rt::view::one(self.root, self.first[4], self.end, rt::view::text)
+        self.raw.one_text(4)
     }
     /// `{ Destination-Host }`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&self) -> &'a str {
-        rt::view::one(self.root, self.first[5], self.end, rt::view::text)
+        self.raw.one_text(5)
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&self) -> &'a str {
-        rt::view::one(self.root, self.first[6], self.end, rt::view::text)
+        self.raw.one_text(6)
     }
     /// `{ User-Identifier }`: User-Identifier (code 3102, vendor 10415), 3GPP TS 29.336 §6.4.
     #[inline]
     pub fn user_identifier(&self) -> super::ts29336::UserIdentifierView<'a> {
-        rt::view::one(
-            self.root,
-            self.first[7],
-            self.end,
-            rt::view::read_group::<super::ts29336::UserIdentifierView<'a>>,
-        )
+        self.raw.one_group::<super::ts29336::UserIdentifierView<'a>>(7)
     }
     /// `[ Bearer-Identifier ]`: Bearer-Identifier (code 1020, vendor 10415), 3GPP TS 29.212 §5.3.20.
     #[inline]
     pub fn bearer_identifier(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[8], self.end, rt::view::octets)
+        self.raw.opt_octets(8)
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
     #[inline]
     pub fn oc_supported_features(
         &self,
     ) -> Option<super::doic::OcSupportedFeaturesView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[9],
-            self.end,
-            rt::view::read_group::<super::doic::OcSupportedFeaturesView<'a>>,
-        )
+        self.raw.opt_group::<super::doic::OcSupportedFeaturesView<'a>>(9)
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
     #[inline]
     pub fn supported_features(
         &self,
     ) -> rt::view::Members<'a, super::ts29229::SupportedFeaturesView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[10],
-            self.end,
-            self.count[0],
-            628,
-            10415,
-            rt::view::read_group::<super::ts29229::SupportedFeaturesView<'a>>,
-        )
+        self.raw
+            .many_group::<super::ts29229::SupportedFeaturesView<'a>>(10, 0, 628, 10415)
     }
     /// `[ CMR-Flags ]`: CMR-Flags (code 4317, vendor 10415), 3GPP TS 29.128 §6.4.
     #[inline]
     pub fn cmr_flags(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[11], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(11)
     }
     /// `[ Maximum-UE-Availability-Time ]`: Maximum-UE-Availability-Time (code 3329, vendor 10415), 3GPP TS 29.338 §5.3.3.
     #[inline]
     pub fn maximum_ue_availability_time(&self) -> Option<rt::data::Time> {
-        rt::view::opt(
-            self.root,
-            self.first[12],
-            self.end,
-            rt::view::value::<rt::data::Time>,
-        )
+        self.raw.opt_value::<rt::data::Time>(12)
     }
     /// `{ Connection-Action }`: Connection-Action (code 4314, vendor 10415), 3GPP TS 29.128 §6.4.
     #[inline]
     pub fn connection_action(&self) -> u32 {
-        rt::view::one(self.root, self.first[13], self.end, rt::view::value::<u32>)
+        self.raw.one_value::<u32>(13)
     }
     /// `[ Service-Selection ]`: Service-Selection (code 493), IETF RFC 5447, RFC 5778 RFC 5778 6.2.
     #[inline]
     pub fn service_selection(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[14], self.end, rt::view::text)
+        self.raw.opt_text(14)
     }
     /// `[ Serving-PLMN-Rate-Control ]`: Serving-PLMN-Rate-Control (code 4310, vendor 10415), 3GPP TS 29.128 §6.4.
     #[inline]
     pub fn serving_plmn_rate_control(&self) -> Option<ServingPlmnRateControlView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[15],
-            self.end,
-            rt::view::read_group::<ServingPlmnRateControlView<'a>>,
-        )
+        self.raw.opt_group::<ServingPlmnRateControlView<'a>>(15)
     }
     /// `[ Extended-PCO ]`: Extended-PCO (code 4313, vendor 10415), 3GPP TS 29.128 §6.4.
     #[inline]
     pub fn extended_pco(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[16], self.end, rt::view::octets)
+        self.raw.opt_octets(16)
     }
     /// `[ 3GPP-Charging-Characteristics ]`: 3GPP-Charging-Characteristics (code 13, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
     pub fn tgpp_charging_characteristics(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[17], self.end, rt::view::text)
+        self.raw.opt_text(17)
     }
     /// `[ RAT-Type ]`: RAT-Type (code 1032, vendor 10415), 3GPP TS 29.212 §5.3.31.
     #[inline]
     pub fn rat_type(&self) -> Option<super::ts29212::RatType> {
-        rt::view::opt(
-            self.root,
-            self.first[18],
-            self.end,
-            rt::view::enumerated::<super::ts29212::RatType>,
-        )
+        self.raw.opt_enum::<super::ts29212::RatType>(18)
     }
     /// `[ Terminal-Information ]`: Terminal-Information (code 1401, vendor 10415), 3GPP TS 29.272 §7.3.3.
     #[inline]
     pub fn terminal_information(
         &self,
     ) -> Option<super::ts29272::TerminalInformationView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[19],
-            self.end,
-            rt::view::read_group::<super::ts29272::TerminalInformationView<'a>>,
-        )
+        self.raw.opt_group::<super::ts29272::TerminalInformationView<'a>>(19)
     }
     /// `[ Visited-PLMN-Id ]`: Visited-PLMN-Id (code 1407, vendor 10415), 3GPP TS 29.272 §7.3.9.
     #[inline]
     pub fn visited_plmn_id(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[20], self.end, rt::view::octets)
+        self.raw.opt_octets(20)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[21],
-            self.end,
-            self.count[1],
-            284,
-            0,
-            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
-        )
+        self.raw.many_group::<super::base::ProxyInfoView<'a>>(21, 1, 284, 0)
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
     #[inline]
     pub fn route_record(&self) -> rt::view::Members<'a, &'a str> {
-        rt::view::Members::new(
-            self.root,
-            self.first[22],
-            self.end,
-            self.count[2],
-            282,
-            0,
-            rt::view::text,
-        )
+        self.raw.many_text(22, 2, 282, 0)
     }
 }
 #[cfg(any(feature = "t6a", feature = "ts29128"))]
@@ -6763,16 +6180,8 @@ impl std::fmt::Debug for ConnectionManagementRequestView<'_> {
 #[derive(Clone, Copy)]
 pub struct ConnectionManagementAnswerView<'a> {
     header: rt::Header,
-    root: &'a rt::bytes::Bytes,
-    /// The AVPs: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 16usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 4usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where each member first occurs.
+    raw: rt::view::Raw<'a, 16, 4>,
 }
 #[cfg(any(feature = "t6a", feature = "ts29128"))]
 impl<'a> ConnectionManagementAnswerView<'a> {
@@ -6796,12 +6205,7 @@ impl<'a> ConnectionManagementAnswerView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let mut v = Self {
             header,
-            root,
-            start: rt::header::HEADER_LEN as u32,
-            end: root.len() as u32,
-            first: [rt::view::ABSENT; 16usize],
-            count: [0; 4usize],
-            extra: 0,
+            raw: rt::view::Raw::message(root),
         };
         v.fill_members(header.length as usize)?;
         Ok(v)
@@ -6811,19 +6215,8 @@ impl<'a> ConnectionManagementAnswerView<'a> {
     /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
     #[inline(never)]
     fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut v.count,
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
+        let avps = self.raw.members();
+        let mut t = self.raw.index(rt::data::DecodeCx::default(), true);
         rt::view::index::<
             Self,
         >(avps, &mut t, ConnectionManagementAnswer::REQUIRED, missing_at)
@@ -6834,171 +6227,106 @@ impl<'a> ConnectionManagementAnswerView<'a> {
     }
     /// The whole message as received.
     pub fn as_bytes(&self) -> &'a rt::bytes::Bytes {
-        self.root
+        self.raw.root()
     }
     /// The owned struct (decoding the message again).
     pub fn to_struct(&self) -> Result<ConnectionManagementAnswer, rt::DecodeError> {
-        <ConnectionManagementAnswer as rt::typed::Command>::from_bytes(self.root.clone())
+        <ConnectionManagementAnswer as rt::typed::Command>::from_bytes(
+            self.raw.root().clone(),
+        )
     }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
+        self.raw.one_text(0)
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        rt::view::opt(
-            self.root,
-            self.first[1],
-            self.end,
-            rt::view::enumerated::<super::drmp::Drmp>,
-        )
+        self.raw.opt_enum::<super::drmp::Drmp>(1)
     }
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[2], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(2)
     }
     /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
     #[inline]
     pub fn experimental_result(
         &self,
     ) -> Option<super::base::ExperimentalResultView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[3],
-            self.end,
-            rt::view::read_group::<super::base::ExperimentalResultView<'a>>,
-        )
+        self.raw.opt_group::<super::base::ExperimentalResultView<'a>>(3)
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> super::base::AuthSessionState {
-        rt::view::one(
-            self.root,
-            self.first[4],
-            self.end,
-            rt::view::enumerated::<super::base::AuthSessionState>,
-        )
+        self.raw.one_enum::<super::base::AuthSessionState>(4)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        rt::view::one(self.root, self.first[5], self.end, rt::view::text)
+        self.raw.one_text(5)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        rt::view::one(self.root, self.first[6], self.end, rt::view::text)
+        self.raw.one_text(6)
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
     #[inline]
     pub fn oc_supported_features(
         &self,
     ) -> Option<super::doic::OcSupportedFeaturesView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[7],
-            self.end,
-            rt::view::read_group::<super::doic::OcSupportedFeaturesView<'a>>,
-        )
+        self.raw.opt_group::<super::doic::OcSupportedFeaturesView<'a>>(7)
     }
     /// `[ OC-OLR ]`: OC-OLR (code 623), IETF RFC 7683 §7.3.
     #[inline]
     pub fn oc_olr(&self) -> Option<super::doic::OcOlrView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[8],
-            self.end,
-            rt::view::read_group::<super::doic::OcOlrView<'a>>,
-        )
+        self.raw.opt_group::<super::doic::OcOlrView<'a>>(8)
     }
     /// `*[ Load ]`: Load (code 650), IETF RFC 8583 §7.1.
     #[inline]
     pub fn load(&self) -> rt::view::Members<'a, super::rfc8583::LoadView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[9],
-            self.end,
-            self.count[0],
-            650,
-            0,
-            rt::view::read_group::<super::rfc8583::LoadView<'a>>,
-        )
+        self.raw.many_group::<super::rfc8583::LoadView<'a>>(9, 0, 650, 0)
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
     #[inline]
     pub fn supported_features(
         &self,
     ) -> rt::view::Members<'a, super::ts29229::SupportedFeaturesView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[10],
-            self.end,
-            self.count[1],
-            628,
-            10415,
-            rt::view::read_group::<super::ts29229::SupportedFeaturesView<'a>>,
-        )
+        self.raw
+            .many_group::<super::ts29229::SupportedFeaturesView<'a>>(10, 1, 628, 10415)
     }
     /// `[ PDN-Connection-Charging-ID ]`: PDN-Connection-Charging-ID (code 2050, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn pdn_connection_charging_id(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[11], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(11)
     }
     /// `[ Extended-PCO ]`: Extended-PCO (code 4313, vendor 10415), 3GPP TS 29.128 §6.4.
     #[inline]
     pub fn extended_pco(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[12], self.end, rt::view::octets)
+        self.raw.opt_octets(12)
     }
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
     #[inline]
     pub fn failed_avp(&self) -> Option<super::base::FailedAvpView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[13],
-            self.end,
-            rt::view::read_group::<super::base::FailedAvpView<'a>>,
-        )
+        self.raw.opt_group::<super::base::FailedAvpView<'a>>(13)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[14],
-            self.end,
-            self.count[2],
-            284,
-            0,
-            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
-        )
+        self.raw.many_group::<super::base::ProxyInfoView<'a>>(14, 2, 284, 0)
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
     #[inline]
     pub fn route_record(&self) -> rt::view::Members<'a, &'a str> {
-        rt::view::Members::new(
-            self.root,
-            self.first[15],
-            self.end,
-            self.count[3],
-            282,
-            0,
-            rt::view::text,
-        )
+        self.raw.many_text(15, 3, 282, 0)
     }
 }
 #[cfg(any(feature = "t6a", feature = "ts29128"))]
@@ -7053,16 +6381,8 @@ impl std::fmt::Debug for ConnectionManagementAnswerView<'_> {
 #[derive(Clone, Copy)]
 pub struct MoDataRequestView<'a> {
     header: rt::Header,
-    root: &'a rt::bytes::Bytes,
-    /// The AVPs: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 15usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 3usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where each member first occurs.
+    raw: rt::view::Raw<'a, 15, 3>,
 }
 #[cfg(any(feature = "t6a", feature = "ts29128"))]
 impl<'a> MoDataRequestView<'a> {
@@ -7086,12 +6406,7 @@ impl<'a> MoDataRequestView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let mut v = Self {
             header,
-            root,
-            start: rt::header::HEADER_LEN as u32,
-            end: root.len() as u32,
-            first: [rt::view::ABSENT; 15usize],
-            count: [0; 3usize],
-            extra: 0,
+            raw: rt::view::Raw::message(root),
         };
         v.fill_members(header.length as usize)?;
         Ok(v)
@@ -7101,19 +6416,8 @@ impl<'a> MoDataRequestView<'a> {
     /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
     #[inline(never)]
     fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut v.count,
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
+        let avps = self.raw.members();
+        let mut t = self.raw.index(rt::data::DecodeCx::default(), true);
         rt::view::index::<Self>(avps, &mut t, MoDataRequest::REQUIRED, missing_at)
     }
     /// The header as received.
@@ -7122,151 +6426,97 @@ impl<'a> MoDataRequestView<'a> {
     }
     /// The whole message as received.
     pub fn as_bytes(&self) -> &'a rt::bytes::Bytes {
-        self.root
+        self.raw.root()
     }
     /// The owned struct (decoding the message again).
     pub fn to_struct(&self) -> Result<MoDataRequest, rt::DecodeError> {
-        <MoDataRequest as rt::typed::Command>::from_bytes(self.root.clone())
+        <MoDataRequest as rt::typed::Command>::from_bytes(self.raw.root().clone())
     }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
+        self.raw.one_text(0)
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        rt::view::opt(
-            self.root,
-            self.first[1],
-            self.end,
-            rt::view::enumerated::<super::drmp::Drmp>,
-        )
+        self.raw.opt_enum::<super::drmp::Drmp>(1)
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> super::base::AuthSessionState {
-        rt::view::one(
-            self.root,
-            self.first[2],
-            self.end,
-            rt::view::enumerated::<super::base::AuthSessionState>,
-        )
+        self.raw.one_enum::<super::base::AuthSessionState>(2)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        rt::view::one(self.root, self.first[3], self.end, rt::view::text)
+        self.raw.one_text(3)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        rt::view::one(self.root, self.first[4], self.end, rt::view::text)
+        self.raw.one_text(4)
     }
     /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[5], self.end, rt::view::text)
+        self.raw.opt_text(5)
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&self) -> &'a str {
-        rt::view::one(self.root, self.first[6], self.end, rt::view::text)
+        self.raw.one_text(6)
     }
     /// `{ User-Identifier }`: User-Identifier (code 3102, vendor 10415), 3GPP TS 29.336 §6.4.
     #[inline]
     pub fn user_identifier(&self) -> super::ts29336::UserIdentifierView<'a> {
-        rt::view::one(
-            self.root,
-            self.first[7],
-            self.end,
-            rt::view::read_group::<super::ts29336::UserIdentifierView<'a>>,
-        )
+        self.raw.one_group::<super::ts29336::UserIdentifierView<'a>>(7)
     }
     /// `{ Bearer-Identifier }`: Bearer-Identifier (code 1020, vendor 10415), 3GPP TS 29.212 §5.3.20.
     #[inline]
     pub fn bearer_identifier(&self) -> &'a [u8] {
-        rt::view::one(self.root, self.first[8], self.end, rt::view::octets)
+        self.raw.one_octets(8)
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
     #[inline]
     pub fn oc_supported_features(
         &self,
     ) -> Option<super::doic::OcSupportedFeaturesView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[9],
-            self.end,
-            rt::view::read_group::<super::doic::OcSupportedFeaturesView<'a>>,
-        )
+        self.raw.opt_group::<super::doic::OcSupportedFeaturesView<'a>>(9)
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
     #[inline]
     pub fn supported_features(
         &self,
     ) -> rt::view::Members<'a, super::ts29229::SupportedFeaturesView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[10],
-            self.end,
-            self.count[0],
-            628,
-            10415,
-            rt::view::read_group::<super::ts29229::SupportedFeaturesView<'a>>,
-        )
+        self.raw
+            .many_group::<super::ts29229::SupportedFeaturesView<'a>>(10, 0, 628, 10415)
     }
     /// `[ Non-IP-Data ]`: Non-IP-Data (code 4315, vendor 10415), 3GPP TS 29.128 §6.4.
     #[inline]
     pub fn non_ip_data(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[11], self.end, rt::view::octets)
+        self.raw.opt_octets(11)
     }
     /// `[ RRC-Cause-Counter ]`: RRC-Cause-Counter (code 4318, vendor 10415), 3GPP TS 29.128 §6.4.
     #[inline]
     pub fn rrc_cause_counter(&self) -> Option<RrcCauseCounterView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[12],
-            self.end,
-            rt::view::read_group::<RrcCauseCounterView<'a>>,
-        )
+        self.raw.opt_group::<RrcCauseCounterView<'a>>(12)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[13],
-            self.end,
-            self.count[1],
-            284,
-            0,
-            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
-        )
+        self.raw.many_group::<super::base::ProxyInfoView<'a>>(13, 1, 284, 0)
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
     #[inline]
     pub fn route_record(&self) -> rt::view::Members<'a, &'a str> {
-        rt::view::Members::new(
-            self.root,
-            self.first[14],
-            self.end,
-            self.count[2],
-            282,
-            0,
-            rt::view::text,
-        )
+        self.raw.many_text(14, 2, 282, 0)
     }
 }
 #[cfg(any(feature = "t6a", feature = "ts29128"))]
@@ -7320,16 +6570,8 @@ impl std::fmt::Debug for MoDataRequestView<'_> {
 #[derive(Clone, Copy)]
 pub struct MoDataAnswerView<'a> {
     header: rt::Header,
-    root: &'a rt::bytes::Bytes,
-    /// The AVPs: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 14usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 4usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where each member first occurs.
+    raw: rt::view::Raw<'a, 14, 4>,
 }
 #[cfg(any(feature = "t6a", feature = "ts29128"))]
 impl<'a> MoDataAnswerView<'a> {
@@ -7353,12 +6595,7 @@ impl<'a> MoDataAnswerView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let mut v = Self {
             header,
-            root,
-            start: rt::header::HEADER_LEN as u32,
-            end: root.len() as u32,
-            first: [rt::view::ABSENT; 14usize],
-            count: [0; 4usize],
-            extra: 0,
+            raw: rt::view::Raw::message(root),
         };
         v.fill_members(header.length as usize)?;
         Ok(v)
@@ -7368,19 +6605,8 @@ impl<'a> MoDataAnswerView<'a> {
     /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
     #[inline(never)]
     fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut v.count,
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
+        let avps = self.raw.members();
+        let mut t = self.raw.index(rt::data::DecodeCx::default(), true);
         rt::view::index::<Self>(avps, &mut t, MoDataAnswer::REQUIRED, missing_at)
     }
     /// The header as received.
@@ -7389,161 +6615,94 @@ impl<'a> MoDataAnswerView<'a> {
     }
     /// The whole message as received.
     pub fn as_bytes(&self) -> &'a rt::bytes::Bytes {
-        self.root
+        self.raw.root()
     }
     /// The owned struct (decoding the message again).
     pub fn to_struct(&self) -> Result<MoDataAnswer, rt::DecodeError> {
-        <MoDataAnswer as rt::typed::Command>::from_bytes(self.root.clone())
+        <MoDataAnswer as rt::typed::Command>::from_bytes(self.raw.root().clone())
     }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
+        self.raw.one_text(0)
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        rt::view::opt(
-            self.root,
-            self.first[1],
-            self.end,
-            rt::view::enumerated::<super::drmp::Drmp>,
-        )
+        self.raw.opt_enum::<super::drmp::Drmp>(1)
     }
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[2], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(2)
     }
     /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
     #[inline]
     pub fn experimental_result(
         &self,
     ) -> Option<super::base::ExperimentalResultView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[3],
-            self.end,
-            rt::view::read_group::<super::base::ExperimentalResultView<'a>>,
-        )
+        self.raw.opt_group::<super::base::ExperimentalResultView<'a>>(3)
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> super::base::AuthSessionState {
-        rt::view::one(
-            self.root,
-            self.first[4],
-            self.end,
-            rt::view::enumerated::<super::base::AuthSessionState>,
-        )
+        self.raw.one_enum::<super::base::AuthSessionState>(4)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        rt::view::one(self.root, self.first[5], self.end, rt::view::text)
+        self.raw.one_text(5)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        rt::view::one(self.root, self.first[6], self.end, rt::view::text)
+        self.raw.one_text(6)
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
     #[inline]
     pub fn oc_supported_features(
         &self,
     ) -> Option<super::doic::OcSupportedFeaturesView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[7],
-            self.end,
-            rt::view::read_group::<super::doic::OcSupportedFeaturesView<'a>>,
-        )
+        self.raw.opt_group::<super::doic::OcSupportedFeaturesView<'a>>(7)
     }
     /// `[ OC-OLR ]`: OC-OLR (code 623), IETF RFC 7683 §7.3.
     #[inline]
     pub fn oc_olr(&self) -> Option<super::doic::OcOlrView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[8],
-            self.end,
-            rt::view::read_group::<super::doic::OcOlrView<'a>>,
-        )
+        self.raw.opt_group::<super::doic::OcOlrView<'a>>(8)
     }
     /// `*[ Load ]`: Load (code 650), IETF RFC 8583 §7.1.
     #[inline]
     pub fn load(&self) -> rt::view::Members<'a, super::rfc8583::LoadView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[9],
-            self.end,
-            self.count[0],
-            650,
-            0,
-            rt::view::read_group::<super::rfc8583::LoadView<'a>>,
-        )
+        self.raw.many_group::<super::rfc8583::LoadView<'a>>(9, 0, 650, 0)
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
     #[inline]
     pub fn supported_features(
         &self,
     ) -> rt::view::Members<'a, super::ts29229::SupportedFeaturesView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[10],
-            self.end,
-            self.count[1],
-            628,
-            10415,
-            rt::view::read_group::<super::ts29229::SupportedFeaturesView<'a>>,
-        )
+        self.raw
+            .many_group::<super::ts29229::SupportedFeaturesView<'a>>(10, 1, 628, 10415)
     }
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
     #[inline]
     pub fn failed_avp(&self) -> Option<super::base::FailedAvpView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[11],
-            self.end,
-            rt::view::read_group::<super::base::FailedAvpView<'a>>,
-        )
+        self.raw.opt_group::<super::base::FailedAvpView<'a>>(11)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[12],
-            self.end,
-            self.count[2],
-            284,
-            0,
-            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
-        )
+        self.raw.many_group::<super::base::ProxyInfoView<'a>>(12, 2, 284, 0)
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
     #[inline]
     pub fn route_record(&self) -> rt::view::Members<'a, &'a str> {
-        rt::view::Members::new(
-            self.root,
-            self.first[13],
-            self.end,
-            self.count[3],
-            282,
-            0,
-            rt::view::text,
-        )
+        self.raw.many_text(13, 3, 282, 0)
     }
 }
 #[cfg(any(feature = "t6a", feature = "ts29128"))]
@@ -7596,16 +6755,8 @@ impl std::fmt::Debug for MoDataAnswerView<'_> {
 #[derive(Clone, Copy)]
 pub struct MtDataRequestView<'a> {
     header: rt::Header,
-    root: &'a rt::bytes::Bytes,
-    /// The AVPs: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 16usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 3usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where each member first occurs.
+    raw: rt::view::Raw<'a, 16, 3>,
 }
 #[cfg(any(feature = "t6a", feature = "ts29128"))]
 impl<'a> MtDataRequestView<'a> {
@@ -7629,12 +6780,7 @@ impl<'a> MtDataRequestView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let mut v = Self {
             header,
-            root,
-            start: rt::header::HEADER_LEN as u32,
-            end: root.len() as u32,
-            first: [rt::view::ABSENT; 16usize],
-            count: [0; 3usize],
-            extra: 0,
+            raw: rt::view::Raw::message(root),
         };
         v.fill_members(header.length as usize)?;
         Ok(v)
@@ -7644,19 +6790,8 @@ impl<'a> MtDataRequestView<'a> {
     /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
     #[inline(never)]
     fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut v.count,
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
+        let avps = self.raw.members();
+        let mut t = self.raw.index(rt::data::DecodeCx::default(), true);
         rt::view::index::<Self>(avps, &mut t, MtDataRequest::REQUIRED, missing_at)
     }
     /// The header as received.
@@ -7665,161 +6800,102 @@ impl<'a> MtDataRequestView<'a> {
     }
     /// The whole message as received.
     pub fn as_bytes(&self) -> &'a rt::bytes::Bytes {
-        self.root
+        self.raw.root()
     }
     /// The owned struct (decoding the message again).
     pub fn to_struct(&self) -> Result<MtDataRequest, rt::DecodeError> {
-        <MtDataRequest as rt::typed::Command>::from_bytes(self.root.clone())
+        <MtDataRequest as rt::typed::Command>::from_bytes(self.raw.root().clone())
     }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
+        self.raw.one_text(0)
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        rt::view::opt(
-            self.root,
-            self.first[1],
-            self.end,
-            rt::view::enumerated::<super::drmp::Drmp>,
-        )
+        self.raw.opt_enum::<super::drmp::Drmp>(1)
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> super::base::AuthSessionState {
-        rt::view::one(
-            self.root,
-            self.first[2],
-            self.end,
-            rt::view::enumerated::<super::base::AuthSessionState>,
-        )
+        self.raw.one_enum::<super::base::AuthSessionState>(2)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        rt::view::one(self.root, self.first[3], self.end, rt::view::text)
+        self.raw.one_text(3)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        rt::view::one(self.root, self.first[4], self.end, rt::view::text)
+        self.raw.one_text(4)
     }
     /// `{ Destination-Host }`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&self) -> &'a str {
-        rt::view::one(self.root, self.first[5], self.end, rt::view::text)
+        self.raw.one_text(5)
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&self) -> &'a str {
-        rt::view::one(self.root, self.first[6], self.end, rt::view::text)
+        self.raw.one_text(6)
     }
     /// `{ User-Identifier }`: User-Identifier (code 3102, vendor 10415), 3GPP TS 29.336 §6.4.
     #[inline]
     pub fn user_identifier(&self) -> super::ts29336::UserIdentifierView<'a> {
-        rt::view::one(
-            self.root,
-            self.first[7],
-            self.end,
-            rt::view::read_group::<super::ts29336::UserIdentifierView<'a>>,
-        )
+        self.raw.one_group::<super::ts29336::UserIdentifierView<'a>>(7)
     }
     /// `{ Bearer-Identifier }`: Bearer-Identifier (code 1020, vendor 10415), 3GPP TS 29.212 §5.3.20.
     #[inline]
     pub fn bearer_identifier(&self) -> &'a [u8] {
-        rt::view::one(self.root, self.first[8], self.end, rt::view::octets)
+        self.raw.one_octets(8)
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
     #[inline]
     pub fn oc_supported_features(
         &self,
     ) -> Option<super::doic::OcSupportedFeaturesView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[9],
-            self.end,
-            rt::view::read_group::<super::doic::OcSupportedFeaturesView<'a>>,
-        )
+        self.raw.opt_group::<super::doic::OcSupportedFeaturesView<'a>>(9)
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
     #[inline]
     pub fn supported_features(
         &self,
     ) -> rt::view::Members<'a, super::ts29229::SupportedFeaturesView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[10],
-            self.end,
-            self.count[0],
-            628,
-            10415,
-            rt::view::read_group::<super::ts29229::SupportedFeaturesView<'a>>,
-        )
+        self.raw
+            .many_group::<super::ts29229::SupportedFeaturesView<'a>>(10, 0, 628, 10415)
     }
     /// `[ Non-IP-Data ]`: Non-IP-Data (code 4315, vendor 10415), 3GPP TS 29.128 §6.4.
     #[inline]
     pub fn non_ip_data(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[11], self.end, rt::view::octets)
+        self.raw.opt_octets(11)
     }
     /// `[ SCEF-Wait-Time ]`: SCEF-Wait-Time (code 4316, vendor 10415), 3GPP TS 29.128 §6.4.
     #[inline]
     pub fn scef_wait_time(&self) -> Option<rt::data::Time> {
-        rt::view::opt(
-            self.root,
-            self.first[12],
-            self.end,
-            rt::view::value::<rt::data::Time>,
-        )
+        self.raw.opt_value::<rt::data::Time>(12)
     }
     /// `[ Maximum-Retransmission-Time ]`: Maximum-Retransmission-Time (code 3330, vendor 10415), 3GPP TS 29.338 §6.3.3.
     #[inline]
     pub fn maximum_retransmission_time(&self) -> Option<rt::data::Time> {
-        rt::view::opt(
-            self.root,
-            self.first[13],
-            self.end,
-            rt::view::value::<rt::data::Time>,
-        )
+        self.raw.opt_value::<rt::data::Time>(13)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[14],
-            self.end,
-            self.count[1],
-            284,
-            0,
-            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
-        )
+        self.raw.many_group::<super::base::ProxyInfoView<'a>>(14, 1, 284, 0)
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
     #[inline]
     pub fn route_record(&self) -> rt::view::Members<'a, &'a str> {
-        rt::view::Members::new(
-            self.root,
-            self.first[15],
-            self.end,
-            self.count[2],
-            282,
-            0,
-            rt::view::text,
-        )
+        self.raw.many_text(15, 2, 282, 0)
     }
 }
 #[cfg(any(feature = "t6a", feature = "ts29128"))]
@@ -7874,16 +6950,8 @@ impl std::fmt::Debug for MtDataRequestView<'_> {
 #[derive(Clone, Copy)]
 pub struct MtDataAnswerView<'a> {
     header: rt::Header,
-    root: &'a rt::bytes::Bytes,
-    /// The AVPs: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 16usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 4usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where each member first occurs.
+    raw: rt::view::Raw<'a, 16, 4>,
 }
 #[cfg(any(feature = "t6a", feature = "ts29128"))]
 impl<'a> MtDataAnswerView<'a> {
@@ -7907,12 +6975,7 @@ impl<'a> MtDataAnswerView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let mut v = Self {
             header,
-            root,
-            start: rt::header::HEADER_LEN as u32,
-            end: root.len() as u32,
-            first: [rt::view::ABSENT; 16usize],
-            count: [0; 4usize],
-            extra: 0,
+            raw: rt::view::Raw::message(root),
         };
         v.fill_members(header.length as usize)?;
         Ok(v)
@@ -7922,19 +6985,8 @@ impl<'a> MtDataAnswerView<'a> {
     /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
     #[inline(never)]
     fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut v.count,
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
+        let avps = self.raw.members();
+        let mut t = self.raw.index(rt::data::DecodeCx::default(), true);
         rt::view::index::<Self>(avps, &mut t, MtDataAnswer::REQUIRED, missing_at)
     }
     /// The header as received.
@@ -7943,176 +6995,104 @@ impl<'a> MtDataAnswerView<'a> {
     }
     /// The whole message as received.
     pub fn as_bytes(&self) -> &'a rt::bytes::Bytes {
-        self.root
+        self.raw.root()
     }
     /// The owned struct (decoding the message again).
     pub fn to_struct(&self) -> Result<MtDataAnswer, rt::DecodeError> {
-        <MtDataAnswer as rt::typed::Command>::from_bytes(self.root.clone())
+        <MtDataAnswer as rt::typed::Command>::from_bytes(self.raw.root().clone())
     }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
+        self.raw.one_text(0)
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        rt::view::opt(
-            self.root,
-            self.first[1],
-            self.end,
-            rt::view::enumerated::<super::drmp::Drmp>,
-        )
+        self.raw.opt_enum::<super::drmp::Drmp>(1)
     }
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[2], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(2)
     }
     /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
     #[inline]
     pub fn experimental_result(
         &self,
     ) -> Option<super::base::ExperimentalResultView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[3],
-            self.end,
-            rt::view::read_group::<super::base::ExperimentalResultView<'a>>,
-        )
+        self.raw.opt_group::<super::base::ExperimentalResultView<'a>>(3)
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> super::base::AuthSessionState {
-        rt::view::one(
-            self.root,
-            self.first[4],
-            self.end,
-            rt::view::enumerated::<super::base::AuthSessionState>,
-        )
+        self.raw.one_enum::<super::base::AuthSessionState>(4)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        rt::view::one(self.root, self.first[5], self.end, rt::view::text)
+        self.raw.one_text(5)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        rt::view::one(self.root, self.first[6], self.end, rt::view::text)
+        self.raw.one_text(6)
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
     #[inline]
     pub fn oc_supported_features(
         &self,
     ) -> Option<super::doic::OcSupportedFeaturesView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[7],
-            self.end,
-            rt::view::read_group::<super::doic::OcSupportedFeaturesView<'a>>,
-        )
+        self.raw.opt_group::<super::doic::OcSupportedFeaturesView<'a>>(7)
     }
     /// `[ OC-OLR ]`: OC-OLR (code 623), IETF RFC 7683 §7.3.
     #[inline]
     pub fn oc_olr(&self) -> Option<super::doic::OcOlrView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[8],
-            self.end,
-            rt::view::read_group::<super::doic::OcOlrView<'a>>,
-        )
+        self.raw.opt_group::<super::doic::OcOlrView<'a>>(8)
     }
     /// `*[ Load ]`: Load (code 650), IETF RFC 8583 §7.1.
     #[inline]
     pub fn load(&self) -> rt::view::Members<'a, super::rfc8583::LoadView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[9],
-            self.end,
-            self.count[0],
-            650,
-            0,
-            rt::view::read_group::<super::rfc8583::LoadView<'a>>,
-        )
+        self.raw.many_group::<super::rfc8583::LoadView<'a>>(9, 0, 650, 0)
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
     #[inline]
     pub fn supported_features(
         &self,
     ) -> rt::view::Members<'a, super::ts29229::SupportedFeaturesView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[10],
-            self.end,
-            self.count[1],
-            628,
-            10415,
-            rt::view::read_group::<super::ts29229::SupportedFeaturesView<'a>>,
-        )
+        self.raw
+            .many_group::<super::ts29229::SupportedFeaturesView<'a>>(10, 1, 628, 10415)
     }
     /// `[ Requested-Retransmission-Time ]`: Requested-Retransmission-Time (code 3331, vendor 10415), 3GPP TS 29.338 §6.3.3.
     #[inline]
     pub fn requested_retransmission_time(&self) -> Option<rt::data::Time> {
-        rt::view::opt(
-            self.root,
-            self.first[11],
-            self.end,
-            rt::view::value::<rt::data::Time>,
-        )
+        self.raw.opt_value::<rt::data::Time>(11)
     }
     /// `[ TDA-Flags ]`: TDA-Flags (code 4321, vendor 10415), 3GPP TS 29.128 §6.4.
     #[inline]
     pub fn tda_flags(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[12], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(12)
     }
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
     #[inline]
     pub fn failed_avp(&self) -> Option<super::base::FailedAvpView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[13],
-            self.end,
-            rt::view::read_group::<super::base::FailedAvpView<'a>>,
-        )
+        self.raw.opt_group::<super::base::FailedAvpView<'a>>(13)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[14],
-            self.end,
-            self.count[2],
-            284,
-            0,
-            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
-        )
+        self.raw.many_group::<super::base::ProxyInfoView<'a>>(14, 2, 284, 0)
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
     #[inline]
     pub fn route_record(&self) -> rt::view::Members<'a, &'a str> {
-        rt::view::Members::new(
-            self.root,
-            self.first[15],
-            self.end,
-            self.count[3],
-            282,
-            0,
-            rt::view::text,
-        )
+        self.raw.many_text(15, 3, 282, 0)
     }
 }
 #[cfg(any(feature = "t6a", feature = "ts29128"))]

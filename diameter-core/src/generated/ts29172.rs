@@ -5240,16 +5240,8 @@ impl rt::typed::RequestCommand for LocationReportRequest {
 /// A checked, zero-copy view of a received LCS-EPS-Client-Name (3GPP TS 29.172 §7.4.3; see [`LcsEpsClientName`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct LcsEpsClientNameView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 2usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 2, 0>,
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl<'a> LcsEpsClientNameView<'a> {
@@ -5269,7 +5261,7 @@ impl<'a> LcsEpsClientNameView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<LcsEpsClientName, rt::DecodeError> {
@@ -5282,28 +5274,17 @@ impl<'a> LcsEpsClientNameView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `[ LCS-Name-String ]`: LCS-Name-String (code 1238, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn lcs_name_string(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[0], self.end, rt::view::text)
+        self.raw.opt_text(0)
     }
     /// `[ LCS-Format-Indicator ]`: LCS-Format-Indicator (code 1237, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn lcs_format_indicator(&self) -> Option<super::ts32299::LcsFormatIndicator> {
-        rt::view::opt(
-            self.root,
-            self.first[1],
-            self.end,
-            rt::view::enumerated::<super::ts32299::LcsFormatIndicator>,
-        )
+        self.raw.opt_enum::<super::ts32299::LcsFormatIndicator>(1)
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -5328,17 +5309,12 @@ impl<'a> rt::view::GroupView<'a> for LcsEpsClientNameView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 2usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -5352,16 +5328,8 @@ impl std::fmt::Debug for LcsEpsClientNameView<'_> {
 /// A checked, zero-copy view of a received LCS-Requestor-Name (3GPP TS 29.172 §7.4.4; see [`LcsRequestorName`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct LcsRequestorNameView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 2usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 2, 0>,
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl<'a> LcsRequestorNameView<'a> {
@@ -5381,7 +5349,7 @@ impl<'a> LcsRequestorNameView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<LcsRequestorName, rt::DecodeError> {
@@ -5394,28 +5362,17 @@ impl<'a> LcsRequestorNameView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `[ LCS-Requestor-ID-String ]`: LCS-Requestor-ID-String (code 1240, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn lcs_requestor_id_string(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[0], self.end, rt::view::text)
+        self.raw.opt_text(0)
     }
     /// `[ LCS-Format-Indicator ]`: LCS-Format-Indicator (code 1237, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn lcs_format_indicator(&self) -> Option<super::ts32299::LcsFormatIndicator> {
-        rt::view::opt(
-            self.root,
-            self.first[1],
-            self.end,
-            rt::view::enumerated::<super::ts32299::LcsFormatIndicator>,
-        )
+        self.raw.opt_enum::<super::ts32299::LcsFormatIndicator>(1)
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -5440,17 +5397,12 @@ impl<'a> rt::view::GroupView<'a> for LcsRequestorNameView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 2usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -5464,16 +5416,8 @@ impl std::fmt::Debug for LcsRequestorNameView<'_> {
 /// A checked, zero-copy view of a received LCS-QoS (3GPP TS 29.172 §7.4.6; see [`LcsQos`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct LcsQosView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 5usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 5, 0>,
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl<'a> LcsQosView<'a> {
@@ -5493,7 +5437,7 @@ impl<'a> LcsQosView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<LcsQos, rt::DecodeError> {
@@ -5503,53 +5447,32 @@ impl<'a> LcsQosView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `[ LCS-QoS-Class ]`: LCS-QoS-Class (code 2523, vendor 10415), 3GPP TS 29.172 §7.4.27.
     #[inline]
     pub fn lcs_qos_class(&self) -> Option<LcsQosClass> {
-        rt::view::opt(
-            self.root,
-            self.first[0],
-            self.end,
-            rt::view::enumerated::<LcsQosClass>,
-        )
+        self.raw.opt_enum::<LcsQosClass>(0)
     }
     /// `[ Horizontal-Accuracy ]`: Horizontal-Accuracy (code 2505, vendor 10415), 3GPP TS 29.172 §7.4.7.
     #[inline]
     pub fn horizontal_accuracy(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[1], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(1)
     }
     /// `[ Vertical-Accuracy ]`: Vertical-Accuracy (code 2506, vendor 10415), 3GPP TS 29.172 §7.4.8.
     #[inline]
     pub fn vertical_accuracy(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[2], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(2)
     }
     /// `[ Vertical-Requested ]`: Vertical-Requested (code 2507, vendor 10415), 3GPP TS 29.172 §7.4.9.
     #[inline]
     pub fn vertical_requested(&self) -> Option<VerticalRequested> {
-        rt::view::opt(
-            self.root,
-            self.first[3],
-            self.end,
-            rt::view::enumerated::<VerticalRequested>,
-        )
+        self.raw.opt_enum::<VerticalRequested>(3)
     }
     /// `[ Response-Time ]`: Response-Time (code 2509, vendor 10415), 3GPP TS 29.172 §7.4.11.
     #[inline]
     pub fn response_time(&self) -> Option<ResponseTime> {
-        rt::view::opt(
-            self.root,
-            self.first[4],
-            self.end,
-            rt::view::enumerated::<ResponseTime>,
-        )
+        self.raw.opt_enum::<ResponseTime>(4)
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -5577,17 +5500,12 @@ impl<'a> rt::view::GroupView<'a> for LcsQosView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 5usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -5601,16 +5519,8 @@ impl std::fmt::Debug for LcsQosView<'_> {
 /// A checked, zero-copy view of a received LCS-Privacy-Check-Non-Session (3GPP TS 29.172 §7.4.23; see [`LcsPrivacyCheckNonSession`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct LcsPrivacyCheckNonSessionView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 1usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 1, 0>,
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl<'a> LcsPrivacyCheckNonSessionView<'a> {
@@ -5630,7 +5540,7 @@ impl<'a> LcsPrivacyCheckNonSessionView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<LcsPrivacyCheckNonSession, rt::DecodeError> {
@@ -5643,23 +5553,12 @@ impl<'a> LcsPrivacyCheckNonSessionView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `{ LCS-Privacy-Check }`: LCS-Privacy-Check (code 2512, vendor 10415), 3GPP TS 29.172 §7.4.14.
     #[inline]
     pub fn lcs_privacy_check(&self) -> LcsPrivacyCheck {
-        rt::view::one(
-            self.root,
-            self.first[0],
-            self.end,
-            rt::view::enumerated::<LcsPrivacyCheck>,
-        )
+        self.raw.one_enum::<LcsPrivacyCheck>(0)
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -5683,17 +5582,12 @@ impl<'a> rt::view::GroupView<'a> for LcsPrivacyCheckNonSessionView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 1usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -5707,16 +5601,8 @@ impl std::fmt::Debug for LcsPrivacyCheckNonSessionView<'_> {
 /// A checked, zero-copy view of a received LCS-Privacy-Check-Session (3GPP TS 29.172 §7.4.24; see [`LcsPrivacyCheckSession`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct LcsPrivacyCheckSessionView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 1usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 1, 0>,
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl<'a> LcsPrivacyCheckSessionView<'a> {
@@ -5736,7 +5622,7 @@ impl<'a> LcsPrivacyCheckSessionView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<LcsPrivacyCheckSession, rt::DecodeError> {
@@ -5749,23 +5635,12 @@ impl<'a> LcsPrivacyCheckSessionView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `{ LCS-Privacy-Check }`: LCS-Privacy-Check (code 2512, vendor 10415), 3GPP TS 29.172 §7.4.14.
     #[inline]
     pub fn lcs_privacy_check(&self) -> LcsPrivacyCheck {
-        rt::view::one(
-            self.root,
-            self.first[0],
-            self.end,
-            rt::view::enumerated::<LcsPrivacyCheck>,
-        )
+        self.raw.one_enum::<LcsPrivacyCheck>(0)
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -5789,17 +5664,12 @@ impl<'a> rt::view::GroupView<'a> for LcsPrivacyCheckSessionView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 1usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -5813,16 +5683,8 @@ impl std::fmt::Debug for LcsPrivacyCheckSessionView<'_> {
 /// A checked, zero-copy view of a received GERAN-Positioning-Info (3GPP TS 29.172 §7.4.29; see [`GeranPositioningInfo`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct GeranPositioningInfoView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 2usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 2, 0>,
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl<'a> GeranPositioningInfoView<'a> {
@@ -5842,7 +5704,7 @@ impl<'a> GeranPositioningInfoView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<GeranPositioningInfo, rt::DecodeError> {
@@ -5855,23 +5717,17 @@ impl<'a> GeranPositioningInfoView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `[ GERAN-Positioning-Data ]`: GERAN-Positioning-Data (code 2525, vendor 10415), 3GPP TS 29.172 §7.4.30.
     #[inline]
     pub fn geran_positioning_data(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[0], self.end, rt::view::octets)
+        self.raw.opt_octets(0)
     }
     /// `[ GERAN-GANSS-Positioning-Data ]`: GERAN-GANSS-Positioning-Data (code 2526, vendor 10415), 3GPP TS 29.172 §7.4.31.
     #[inline]
     pub fn geran_ganss_positioning_data(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[1], self.end, rt::view::octets)
+        self.raw.opt_octets(1)
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -5896,17 +5752,12 @@ impl<'a> rt::view::GroupView<'a> for GeranPositioningInfoView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 2usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -5920,16 +5771,8 @@ impl std::fmt::Debug for GeranPositioningInfoView<'_> {
 /// A checked, zero-copy view of a received UTRAN-Positioning-Info (3GPP TS 29.172 §7.4.32; see [`UtranPositioningInfo`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct UtranPositioningInfoView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 3usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 3, 0>,
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl<'a> UtranPositioningInfoView<'a> {
@@ -5949,7 +5792,7 @@ impl<'a> UtranPositioningInfoView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<UtranPositioningInfo, rt::DecodeError> {
@@ -5962,28 +5805,22 @@ impl<'a> UtranPositioningInfoView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `[ UTRAN-Positioning-Data ]`: UTRAN-Positioning-Data (code 2528, vendor 10415), 3GPP TS 29.172 §7.4.33.
     #[inline]
     pub fn utran_positioning_data(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[0], self.end, rt::view::octets)
+        self.raw.opt_octets(0)
     }
     /// `[ UTRAN-GANSS-Positioning-Data ]`: UTRAN-GANSS-Positioning-Data (code 2529, vendor 10415), 3GPP TS 29.172 §7.4.34.
     #[inline]
     pub fn utran_ganss_positioning_data(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[1], self.end, rt::view::octets)
+        self.raw.opt_octets(1)
     }
     /// `[ UTRAN-Additional-Positioning-Data ]`: UTRAN-Additional-Positioning-Data (code 2558, vendor 10415), 3GPP TS 29.172 §7.4.63.
     #[inline]
     pub fn utran_additional_positioning_data(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[2], self.end, rt::view::octets)
+        self.raw.opt_octets(2)
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -6009,17 +5846,12 @@ impl<'a> rt::view::GroupView<'a> for UtranPositioningInfoView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 3usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -6033,16 +5865,8 @@ impl std::fmt::Debug for UtranPositioningInfoView<'_> {
 /// A checked, zero-copy view of a received Area-Event-Info (3GPP TS 29.172 §7.4.38; see [`AreaEventInfo`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct AreaEventInfoView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 7usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 7, 0>,
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl<'a> AreaEventInfoView<'a> {
@@ -6062,7 +5886,7 @@ impl<'a> AreaEventInfoView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<AreaEventInfo, rt::DecodeError> {
@@ -6075,58 +5899,42 @@ impl<'a> AreaEventInfoView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `{ Area-Definition }`: Area-Definition (code 2534, vendor 10415), 3GPP TS 29.172 §7.4.39.
     #[inline]
     pub fn area_definition(&self) -> AreaDefinitionView<'a> {
-        rt::view::one(
-            self.root,
-            self.first[0],
-            self.end,
-            rt::view::read_group::<AreaDefinitionView<'a>>,
-        )
+        self.raw.one_group::<AreaDefinitionView<'a>>(0)
     }
     /// `[ Occurrence-Info ]`: Occurrence-Info (code 2538, vendor 10415), 3GPP TS 29.172 §7.4.43.
     #[inline]
     pub fn occurrence_info(&self) -> Option<OccurrenceInfo> {
-        rt::view::opt(
-            self.root,
-            self.first[1],
-            self.end,
-            rt::view::enumerated::<OccurrenceInfo>,
-        )
+        self.raw.opt_enum::<OccurrenceInfo>(1)
     }
     /// `[ Interval-Time ]`: Interval-Time (code 2539, vendor 10415), 3GPP TS 29.172 §7.4.44.
     #[inline]
     pub fn interval_time(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[2], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(2)
     }
     /// `[ Maximum-Interval ]`: Maximum-Interval (code 2561, vendor 10415), 3GPP TS 29.172 §7.4.66.
     #[inline]
     pub fn maximum_interval(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[3], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(3)
     }
     /// `[ Sampling-Interval ]`: Sampling-Interval (code 2562, vendor 10415), 3GPP TS 29.172 §7.4.67.
     #[inline]
     pub fn sampling_interval(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[4], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(4)
     }
     /// `[ Reporting-Duration ]`: Reporting-Duration (code 2563, vendor 10415), 3GPP TS 29.172 §7.4.68.
     #[inline]
     pub fn reporting_duration(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[5], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(5)
     }
     /// `[ Reporting-Location-Requirements ]`: Reporting-Location-Requirements (code 2564, vendor 10415), 3GPP TS 29.172 §7.4.69.
     #[inline]
     pub fn reporting_location_requirements(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[6], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(6)
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -6156,17 +5964,12 @@ impl<'a> rt::view::GroupView<'a> for AreaEventInfoView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 7usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -6180,18 +5983,8 @@ impl std::fmt::Debug for AreaEventInfoView<'_> {
 /// A checked, zero-copy view of a received Area-Definition (3GPP TS 29.172 §7.4.39; see [`AreaDefinition`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct AreaDefinitionView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 2usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 2usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 2, 2>,
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl<'a> AreaDefinitionView<'a> {
@@ -6211,7 +6004,7 @@ impl<'a> AreaDefinitionView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<AreaDefinition, rt::DecodeError> {
@@ -6224,39 +6017,17 @@ impl<'a> AreaDefinitionView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `*10{ Area }`: Area (code 2535, vendor 10415), 3GPP TS 29.172 §7.4.40.
     #[inline]
     pub fn area(&self) -> rt::view::Members<'a, AreaView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[0],
-            self.end,
-            self.count[0],
-            2535,
-            10415,
-            rt::view::read_group::<AreaView<'a>>,
-        )
+        self.raw.many_group::<AreaView<'a>>(0, 0, 2535, 10415)
     }
     /// `*240[ Additional-Area ]`: Additional-Area (code 2565, vendor 10415), 3GPP TS 29.172 §7.4.70.
     #[inline]
     pub fn additional_area(&self) -> rt::view::Members<'a, AdditionalAreaView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[1],
-            self.end,
-            self.count[1],
-            2565,
-            10415,
-            rt::view::read_group::<AdditionalAreaView<'a>>,
-        )
+        self.raw.many_group::<AdditionalAreaView<'a>>(1, 1, 2565, 10415)
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -6283,18 +6054,12 @@ impl<'a> rt::view::GroupView<'a> for AreaDefinitionView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 2usize],
-            count: [0; 2usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut self.count, &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -6308,16 +6073,8 @@ impl std::fmt::Debug for AreaDefinitionView<'_> {
 /// A checked, zero-copy view of a received Area (3GPP TS 29.172 §7.4.40; see [`Area`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct AreaView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 2usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 2, 0>,
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl<'a> AreaView<'a> {
@@ -6337,7 +6094,7 @@ impl<'a> AreaView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<Area, rt::DecodeError> {
@@ -6347,23 +6104,17 @@ impl<'a> AreaView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `{ Area-Type }`: Area-Type (code 2536, vendor 10415), 3GPP TS 29.172 §7.4.41.
     #[inline]
     pub fn area_type(&self) -> i32 {
-        rt::view::one(self.root, self.first[0], self.end, rt::view::value::<i32>)
+        self.raw.one_value::<i32>(0)
     }
     /// `{ Area-Identification }`: Area-Identification (code 2537, vendor 10415), 3GPP TS 29.172 §7.4.42.
     #[inline]
     pub fn area_identification(&self) -> &'a [u8] {
-        rt::view::one(self.root, self.first[1], self.end, rt::view::octets)
+        self.raw.one_octets(1)
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -6388,17 +6139,12 @@ impl<'a> rt::view::GroupView<'a> for AreaView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 2usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -6412,16 +6158,8 @@ impl std::fmt::Debug for AreaView<'_> {
 /// A checked, zero-copy view of a received Periodic-LDR-Information (3GPP TS 29.172 §7.4.45; see [`PeriodicLdrInformation`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct PeriodicLdrInformationView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 2usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 2, 0>,
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl<'a> PeriodicLdrInformationView<'a> {
@@ -6441,7 +6179,7 @@ impl<'a> PeriodicLdrInformationView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<PeriodicLdrInformation, rt::DecodeError> {
@@ -6454,23 +6192,17 @@ impl<'a> PeriodicLdrInformationView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `{ Reporting-Amount }`: Reporting-Amount (code 2541, vendor 10415), 3GPP TS 29.172 §7.4.46.
     #[inline]
     pub fn reporting_amount(&self) -> u32 {
-        rt::view::one(self.root, self.first[0], self.end, rt::view::value::<u32>)
+        self.raw.one_value::<u32>(0)
     }
     /// `{ Reporting-Interval }`: Reporting-Interval (code 2542, vendor 10415), 3GPP TS 29.172 §7.4.47.
     #[inline]
     pub fn reporting_interval(&self) -> u32 {
-        rt::view::one(self.root, self.first[1], self.end, rt::view::value::<u32>)
+        self.raw.one_value::<u32>(1)
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -6495,17 +6227,12 @@ impl<'a> rt::view::GroupView<'a> for PeriodicLdrInformationView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 2usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -6519,18 +6246,8 @@ impl std::fmt::Debug for PeriodicLdrInformationView<'_> {
 /// A checked, zero-copy view of a received Reporting-PLMN-List (3GPP TS 29.172 §7.4.48; see [`ReportingPlmnList`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ReportingPlmnListView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 2usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 1usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 2, 1>,
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl<'a> ReportingPlmnListView<'a> {
@@ -6550,7 +6267,7 @@ impl<'a> ReportingPlmnListView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<ReportingPlmnList, rt::DecodeError> {
@@ -6563,36 +6280,17 @@ impl<'a> ReportingPlmnListView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `*20{ PLMN-ID-List }`: PLMN-ID-List (code 2544, vendor 10415), 3GPP TS 29.172 §7.4.49.
     #[inline]
     pub fn plmn_id_list(&self) -> rt::view::Members<'a, PlmnIdListView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[0],
-            self.end,
-            self.count[0],
-            2544,
-            10415,
-            rt::view::read_group::<PlmnIdListView<'a>>,
-        )
+        self.raw.many_group::<PlmnIdListView<'a>>(0, 0, 2544, 10415)
     }
     /// `[ Prioritized-List-Indicator ]`: Prioritized-List-Indicator (code 2551, vendor 10415), 3GPP TS 29.172 §7.4.51.
     #[inline]
     pub fn prioritized_list_indicator(&self) -> Option<PrioritizedListIndicator> {
-        rt::view::opt(
-            self.root,
-            self.first[1],
-            self.end,
-            rt::view::enumerated::<PrioritizedListIndicator>,
-        )
+        self.raw.opt_enum::<PrioritizedListIndicator>(1)
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -6617,18 +6315,12 @@ impl<'a> rt::view::GroupView<'a> for ReportingPlmnListView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 2usize],
-            count: [0; 1usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut self.count, &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -6642,16 +6334,8 @@ impl std::fmt::Debug for ReportingPlmnListView<'_> {
 /// A checked, zero-copy view of a received PLMN-ID-List (3GPP TS 29.172 §7.4.49; see [`PlmnIdList`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct PlmnIdListView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 2usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 2, 0>,
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl<'a> PlmnIdListView<'a> {
@@ -6671,7 +6355,7 @@ impl<'a> PlmnIdListView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<PlmnIdList, rt::DecodeError> {
@@ -6681,30 +6365,19 @@ impl<'a> PlmnIdListView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `{ Visited-PLMN-Id }`: Visited-PLMN-Id (code 1407, vendor 10415), 3GPP TS 29.272 §7.3.9.
     #[inline]
     pub fn visited_plmn_id(&self) -> &'a [u8] {
-        rt::view::one(self.root, self.first[0], self.end, rt::view::octets)
+        self.raw.one_octets(0)
     }
     /// `[ Periodic-Location-Support-Indicator ]`: Periodic-Location-Support-Indicator (code 2550, vendor 10415), 3GPP TS 29.172 §7.4.50.
     #[inline]
     pub fn periodic_location_support_indicator(
         &self,
     ) -> Option<PeriodicLocationSupportIndicator> {
-        rt::view::opt(
-            self.root,
-            self.first[1],
-            self.end,
-            rt::view::enumerated::<PeriodicLocationSupportIndicator>,
-        )
+        self.raw.opt_enum::<PeriodicLocationSupportIndicator>(1)
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -6729,17 +6402,12 @@ impl<'a> rt::view::GroupView<'a> for PlmnIdListView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 2usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -6753,16 +6421,8 @@ impl std::fmt::Debug for PlmnIdListView<'_> {
 /// A checked, zero-copy view of a received Deferred-MT-LR-Data (3GPP TS 29.172 §7.4.54; see [`DeferredMtLrData`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct DeferredMtLrDataView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 3usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 3, 0>,
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl<'a> DeferredMtLrDataView<'a> {
@@ -6782,7 +6442,7 @@ impl<'a> DeferredMtLrDataView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<DeferredMtLrData, rt::DecodeError> {
@@ -6795,33 +6455,22 @@ impl<'a> DeferredMtLrDataView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `{ Deferred-Location-Type }`: Deferred-Location-Type (code 2532, vendor 10415), 3GPP TS 29.172 §7.4.36.
     #[inline]
     pub fn deferred_location_type(&self) -> u32 {
-        rt::view::one(self.root, self.first[0], self.end, rt::view::value::<u32>)
+        self.raw.one_value::<u32>(0)
     }
     /// `[ Termination-Cause-3GPP ]`: Termination-Cause-3GPP (code 2548, vendor 10415), 3GPP TS 29.172 §7.4.55.
     #[inline]
     pub fn termination_cause_3gpp(&self) -> Option<i32> {
-        rt::view::opt(self.root, self.first[1], self.end, rt::view::value::<i32>)
+        self.raw.opt_value::<i32>(1)
     }
     /// `[ Serving-Node ]`: Serving-Node (code 2401, vendor 10415), 3GPP TS 29.173 §6.4.3.
     #[inline]
     pub fn serving_node(&self) -> Option<super::ts29173::ServingNodeView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[2],
-            self.end,
-            rt::view::read_group::<super::ts29173::ServingNodeView<'a>>,
-        )
+        self.raw.opt_group::<super::ts29173::ServingNodeView<'a>>(2)
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -6849,17 +6498,12 @@ impl<'a> rt::view::GroupView<'a> for DeferredMtLrDataView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 3usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -6873,16 +6517,8 @@ impl std::fmt::Debug for DeferredMtLrDataView<'_> {
 /// A checked, zero-copy view of a received ESMLC-Cell-Info (3GPP TS 29.172 §7.4.57; see [`EsmlcCellInfo`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct EsmlcCellInfoView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 2usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 2, 0>,
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl<'a> EsmlcCellInfoView<'a> {
@@ -6902,7 +6538,7 @@ impl<'a> EsmlcCellInfoView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<EsmlcCellInfo, rt::DecodeError> {
@@ -6915,23 +6551,17 @@ impl<'a> EsmlcCellInfoView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `[ ECGI ]`: ECGI (code 2517, vendor 10415), 3GPP TS 29.172 §7.4.19.
     #[inline]
     pub fn ecgi(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[0], self.end, rt::view::octets)
+        self.raw.opt_octets(0)
     }
     /// `[ Cell-Portion-ID ]`: Cell-Portion-ID (code 2553, vendor 10415), 3GPP TS 29.172 §7.4.58.
     #[inline]
     pub fn cell_portion_id(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[1], self.end, rt::view::octets)
+        self.raw.opt_octets(1)
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -6956,17 +6586,12 @@ impl<'a> rt::view::GroupView<'a> for EsmlcCellInfoView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 2usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -6980,16 +6605,8 @@ impl std::fmt::Debug for EsmlcCellInfoView<'_> {
 /// A checked, zero-copy view of a received Delayed-Location-Reporting-Data (3GPP TS 29.172 §7.4.60; see [`DelayedLocationReportingData`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct DelayedLocationReportingDataView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 2usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 2, 0>,
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl<'a> DelayedLocationReportingDataView<'a> {
@@ -7009,7 +6626,7 @@ impl<'a> DelayedLocationReportingDataView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<DelayedLocationReportingData, rt::DecodeError> {
@@ -7022,28 +6639,17 @@ impl<'a> DelayedLocationReportingDataView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `[ Termination-Cause-3GPP ]`: Termination-Cause-3GPP (code 2548, vendor 10415), 3GPP TS 29.172 §7.4.55.
     #[inline]
     pub fn termination_cause_3gpp(&self) -> Option<i32> {
-        rt::view::opt(self.root, self.first[0], self.end, rt::view::value::<i32>)
+        self.raw.opt_value::<i32>(0)
     }
     /// `[ Serving-Node ]`: Serving-Node (code 2401, vendor 10415), 3GPP TS 29.173 §6.4.3.
     #[inline]
     pub fn serving_node(&self) -> Option<super::ts29173::ServingNodeView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[1],
-            self.end,
-            rt::view::read_group::<super::ts29173::ServingNodeView<'a>>,
-        )
+        self.raw.opt_group::<super::ts29173::ServingNodeView<'a>>(1)
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -7070,17 +6676,12 @@ impl<'a> rt::view::GroupView<'a> for DelayedLocationReportingDataView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 2usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -7094,16 +6695,8 @@ impl std::fmt::Debug for DelayedLocationReportingDataView<'_> {
 /// A checked, zero-copy view of a received Motion-Event-Info (3GPP TS 29.172 §7.4.64; see [`MotionEventInfo`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct MotionEventInfoView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 7usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 7, 0>,
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl<'a> MotionEventInfoView<'a> {
@@ -7123,7 +6716,7 @@ impl<'a> MotionEventInfoView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<MotionEventInfo, rt::DecodeError> {
@@ -7136,53 +6729,42 @@ impl<'a> MotionEventInfoView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `{ Linear-Distance }`: Linear-Distance (code 2560, vendor 10415), 3GPP TS 29.172 §7.4.65.
     #[inline]
     pub fn linear_distance(&self) -> u32 {
-        rt::view::one(self.root, self.first[0], self.end, rt::view::value::<u32>)
+        self.raw.one_value::<u32>(0)
     }
     /// `[ Occurrence-Info ]`: Occurrence-Info (code 2538, vendor 10415), 3GPP TS 29.172 §7.4.43.
     #[inline]
     pub fn occurrence_info(&self) -> Option<OccurrenceInfo> {
-        rt::view::opt(
-            self.root,
-            self.first[1],
-            self.end,
-            rt::view::enumerated::<OccurrenceInfo>,
-        )
+        self.raw.opt_enum::<OccurrenceInfo>(1)
     }
     /// `[ Interval-Time ]`: Interval-Time (code 2539, vendor 10415), 3GPP TS 29.172 §7.4.44.
     #[inline]
     pub fn interval_time(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[2], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(2)
     }
     /// `[ Maximum-Interval ]`: Maximum-Interval (code 2561, vendor 10415), 3GPP TS 29.172 §7.4.66.
     #[inline]
     pub fn maximum_interval(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[3], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(3)
     }
     /// `[ Sampling-Interval ]`: Sampling-Interval (code 2562, vendor 10415), 3GPP TS 29.172 §7.4.67.
     #[inline]
     pub fn sampling_interval(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[4], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(4)
     }
     /// `[ Reporting-Duration ]`: Reporting-Duration (code 2563, vendor 10415), 3GPP TS 29.172 §7.4.68.
     #[inline]
     pub fn reporting_duration(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[5], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(5)
     }
     /// `[ Reporting-Location-Requirements ]`: Reporting-Location-Requirements (code 2564, vendor 10415), 3GPP TS 29.172 §7.4.69.
     #[inline]
     pub fn reporting_location_requirements(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[6], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(6)
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -7212,17 +6794,12 @@ impl<'a> rt::view::GroupView<'a> for MotionEventInfoView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 7usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -7236,16 +6813,8 @@ impl std::fmt::Debug for MotionEventInfoView<'_> {
 /// A checked, zero-copy view of a received Additional-Area (3GPP TS 29.172 §7.4.70; see [`AdditionalArea`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct AdditionalAreaView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 2usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 2, 0>,
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl<'a> AdditionalAreaView<'a> {
@@ -7265,7 +6834,7 @@ impl<'a> AdditionalAreaView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<AdditionalArea, rt::DecodeError> {
@@ -7278,23 +6847,17 @@ impl<'a> AdditionalAreaView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `{ Area-Type }`: Area-Type (code 2536, vendor 10415), 3GPP TS 29.172 §7.4.41.
     #[inline]
     pub fn area_type(&self) -> i32 {
-        rt::view::one(self.root, self.first[0], self.end, rt::view::value::<i32>)
+        self.raw.one_value::<i32>(0)
     }
     /// `{ Area-Identification }`: Area-Identification (code 2537, vendor 10415), 3GPP TS 29.172 §7.4.42.
     #[inline]
     pub fn area_identification(&self) -> &'a [u8] {
-        rt::view::one(self.root, self.first[1], self.end, rt::view::octets)
+        self.raw.one_octets(1)
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -7319,17 +6882,12 @@ impl<'a> rt::view::GroupView<'a> for AdditionalAreaView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 2usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -7344,16 +6902,8 @@ impl std::fmt::Debug for AdditionalAreaView<'_> {
 #[derive(Clone, Copy)]
 pub struct ProvideLocationRequestView<'a> {
     header: rt::Header,
-    root: &'a rt::bytes::Bytes,
-    /// The AVPs: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 35usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 3usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where each member first occurs.
+    raw: rt::view::Raw<'a, 35, 3>,
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl<'a> ProvideLocationRequestView<'a> {
@@ -7377,12 +6927,7 @@ impl<'a> ProvideLocationRequestView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let mut v = Self {
             header,
-            root,
-            start: rt::header::HEADER_LEN as u32,
-            end: root.len() as u32,
-            first: [rt::view::ABSENT; 35usize],
-            count: [0; 3usize],
-            extra: 0,
+            raw: rt::view::Raw::message(root),
         };
         v.fill_members(header.length as usize)?;
         Ok(v)
@@ -7392,19 +6937,8 @@ impl<'a> ProvideLocationRequestView<'a> {
     /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
     #[inline(never)]
     fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut v.count,
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
+        let avps = self.raw.members();
+        let mut t = self.raw.index(rt::data::DecodeCx::default(), true);
         rt::view::index::<
             Self,
         >(avps, &mut t, ProvideLocationRequest::REQUIRED, missing_at)
@@ -7415,308 +6949,201 @@ impl<'a> ProvideLocationRequestView<'a> {
     }
     /// The whole message as received.
     pub fn as_bytes(&self) -> &'a rt::bytes::Bytes {
-        self.root
+        self.raw.root()
     }
     /// The owned struct (decoding the message again).
     pub fn to_struct(&self) -> Result<ProvideLocationRequest, rt::DecodeError> {
-        <ProvideLocationRequest as rt::typed::Command>::from_bytes(self.root.clone())
+        <ProvideLocationRequest as rt::typed::Command>::from_bytes(
+            self.raw.root().clone(),
+        )
     }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
+        self.raw.one_text(0)
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        rt::view::opt(
-            self.root,
-            self.first[1],
-            self.end,
-            rt::view::enumerated::<super::drmp::Drmp>,
-        )
+        self.raw.opt_enum::<super::drmp::Drmp>(1)
     }
     /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
     #[inline]
     pub fn vendor_specific_application_id(
         &self,
     ) -> Option<super::base::VendorSpecificApplicationIdView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[2],
-            self.end,
-            rt::view::read_group::<super::base::VendorSpecificApplicationIdView<'a>>,
-        )
+        self.raw.opt_group::<super::base::VendorSpecificApplicationIdView<'a>>(2)
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> super::base::AuthSessionState {
-        rt::view::one(
-            self.root,
-            self.first[3],
-            self.end,
-            rt::view::enumerated::<super::base::AuthSessionState>,
-        )
+        self.raw.one_enum::<super::base::AuthSessionState>(3)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        rt::view::one(self.root, self.first[4], self.end, rt::view::text)
+        self.raw.one_text(4)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        rt::view::one(self.root, self.first[5], self.end, rt::view::text)
+        self.raw.one_text(5)
     }
     /// `{ Destination-Host }`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&self) -> &'a str {
-        rt::view::one(self.root, self.first[6], self.end, rt::view::text)
+        self.raw.one_text(6)
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&self) -> &'a str {
-        rt::view::one(self.root, self.first[7], self.end, rt::view::text)
+        self.raw.one_text(7)
     }
     /// `{ SLg-Location-Type }`: SLg-Location-Type (code 2500, vendor 10415), 3GPP TS 29.172 §7.4.2.
     #[inline]
     pub fn slg_location_type(&self) -> SlgLocationType {
-        rt::view::one(
-            self.root,
-            self.first[8],
-            self.end,
-            rt::view::enumerated::<SlgLocationType>,
-        )
+        self.raw.one_enum::<SlgLocationType>(8)
     }
     /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
     pub fn user_name(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[9], self.end, rt::view::text)
+        self.raw.opt_text(9)
     }
     /// `[ MSISDN ]`: MSISDN (code 701, vendor 10415), 3GPP TS 29.329 §6.3.2.
     #[inline]
     pub fn msisdn(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[10], self.end, rt::view::octets)
+        self.raw.opt_octets(10)
     }
     /// `[ IMEI ]`: IMEI (code 1402, vendor 10415), 3GPP TS 29.272 §7.3.4.
     #[inline]
     pub fn imei(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[11], self.end, rt::view::text)
+        self.raw.opt_text(11)
     }
     /// `{ LCS-EPS-Client-Name }`: LCS-EPS-Client-Name (code 2501, vendor 10415), 3GPP TS 29.172 §7.4.3.
     #[inline]
     pub fn lcs_eps_client_name(&self) -> LcsEpsClientNameView<'a> {
-        rt::view::one(
-            self.root,
-            self.first[12],
-            self.end,
-            rt::view::read_group::<LcsEpsClientNameView<'a>>,
-        )
+        self.raw.one_group::<LcsEpsClientNameView<'a>>(12)
     }
     /// `{ LCS-Client-Type }`: LCS-Client-Type (code 1241, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn lcs_client_type(&self) -> super::ts32299::LcsClientType {
-        rt::view::one(
-            self.root,
-            self.first[13],
-            self.end,
-            rt::view::enumerated::<super::ts32299::LcsClientType>,
-        )
+        self.raw.one_enum::<super::ts32299::LcsClientType>(13)
     }
     /// `[ LCS-Requestor-Name ]`: LCS-Requestor-Name (code 2502, vendor 10415), 3GPP TS 29.172 §7.4.4.
     #[inline]
     pub fn lcs_requestor_name(&self) -> Option<LcsRequestorNameView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[14],
-            self.end,
-            rt::view::read_group::<LcsRequestorNameView<'a>>,
-        )
+        self.raw.opt_group::<LcsRequestorNameView<'a>>(14)
     }
     /// `[ LCS-Priority ]`: LCS-Priority (code 2503, vendor 10415), 3GPP TS 29.172 §7.4.5.
     #[inline]
     pub fn lcs_priority(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[15], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(15)
     }
     /// `[ LCS-QoS ]`: LCS-QoS (code 2504, vendor 10415), 3GPP TS 29.172 §7.4.6.
     #[inline]
     pub fn lcs_qos(&self) -> Option<LcsQosView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[16],
-            self.end,
-            rt::view::read_group::<LcsQosView<'a>>,
-        )
+        self.raw.opt_group::<LcsQosView<'a>>(16)
     }
     /// `[ Velocity-Requested ]`: Velocity-Requested (code 2508, vendor 10415), 3GPP TS 29.172 §7.4.10.
     #[inline]
     pub fn velocity_requested(&self) -> Option<VelocityRequested> {
-        rt::view::opt(
-            self.root,
-            self.first[17],
-            self.end,
-            rt::view::enumerated::<VelocityRequested>,
-        )
+        self.raw.opt_enum::<VelocityRequested>(17)
     }
     /// `[ Supported-GAD-Shapes ]`: Supported-GAD-Shapes (code 2510, vendor 10415), 3GPP TS 29.172 §7.4.12.
     #[inline]
     pub fn supported_gad_shapes(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[18], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(18)
     }
     /// `[ LCS-Service-Type-ID ]`: LCS-Service-Type-ID (code 2520, vendor 10415), 3GPP TS 29.172 §7.4.22.
     #[inline]
     pub fn lcs_service_type_id(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[19], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(19)
     }
     /// `[ LCS-Codeword ]`: LCS-Codeword (code 2511, vendor 10415), 3GPP TS 29.172 §7.4.13.
     #[inline]
     pub fn lcs_codeword(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[20], self.end, rt::view::text)
+        self.raw.opt_text(20)
     }
     /// `[ LCS-Privacy-Check-Non-Session ]`: LCS-Privacy-Check-Non-Session (code 2521, vendor 10415), 3GPP TS 29.172 §7.4.23.
     #[inline]
     pub fn lcs_privacy_check_non_session(
         &self,
     ) -> Option<LcsPrivacyCheckNonSessionView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[21],
-            self.end,
-            rt::view::read_group::<LcsPrivacyCheckNonSessionView<'a>>,
-        )
+        self.raw.opt_group::<LcsPrivacyCheckNonSessionView<'a>>(21)
     }
     /// `[ LCS-Privacy-Check-Session ]`: LCS-Privacy-Check-Session (code 2522, vendor 10415), 3GPP TS 29.172 §7.4.24.
     #[inline]
     pub fn lcs_privacy_check_session(&self) -> Option<LcsPrivacyCheckSessionView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[22],
-            self.end,
-            rt::view::read_group::<LcsPrivacyCheckSessionView<'a>>,
-        )
+        self.raw.opt_group::<LcsPrivacyCheckSessionView<'a>>(22)
     }
     /// `[ Service-Selection ]`: Service-Selection (code 493), IETF RFC 5447, RFC 5778 RFC 5778 6.2.
     #[inline]
     pub fn service_selection(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[23], self.end, rt::view::text)
+        self.raw.opt_text(23)
     }
     /// `[ Deferred-Location-Type ]`: Deferred-Location-Type (code 2532, vendor 10415), 3GPP TS 29.172 §7.4.36.
     #[inline]
     pub fn deferred_location_type(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[24], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(24)
     }
     /// `[ LCS-Reference-Number ]`: LCS-Reference-Number (code 2531, vendor 10415), 3GPP TS 29.172 §7.4.37.
     #[inline]
     pub fn lcs_reference_number(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[25], self.end, rt::view::octets)
+        self.raw.opt_octets(25)
     }
     /// `[ Area-Event-Info ]`: Area-Event-Info (code 2533, vendor 10415), 3GPP TS 29.172 §7.4.38.
     #[inline]
     pub fn area_event_info(&self) -> Option<AreaEventInfoView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[26],
-            self.end,
-            rt::view::read_group::<AreaEventInfoView<'a>>,
-        )
+        self.raw.opt_group::<AreaEventInfoView<'a>>(26)
     }
     /// `[ GMLC-Address ]`: GMLC-Address (code 2405, vendor 10415), 3GPP TS 29.173 §6.4.7.
     #[inline]
     pub fn gmlc_address(&self) -> Option<rt::data::Address> {
-        rt::view::opt(
-            self.root,
-            self.first[27],
-            self.end,
-            rt::view::value::<rt::data::Address>,
-        )
+        self.raw.opt_value::<rt::data::Address>(27)
     }
     /// `[ PLR-Flags ]`: PLR-Flags (code 2545, vendor 10415), 3GPP TS 29.172 §7.4.52.
     #[inline]
     pub fn plr_flags(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[28], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(28)
     }
     /// `[ Periodic-LDR-Information ]`: Periodic-LDR-Information (code 2540, vendor 10415), 3GPP TS 29.172 §7.4.45.
     #[inline]
     pub fn periodic_ldr_information(&self) -> Option<PeriodicLdrInformationView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[29],
-            self.end,
-            rt::view::read_group::<PeriodicLdrInformationView<'a>>,
-        )
+        self.raw.opt_group::<PeriodicLdrInformationView<'a>>(29)
     }
     /// `[ Reporting-PLMN-List ]`: Reporting-PLMN-List (code 2543, vendor 10415), 3GPP TS 29.172 §7.4.48.
     #[inline]
     pub fn reporting_plmn_list(&self) -> Option<ReportingPlmnListView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[30],
-            self.end,
-            rt::view::read_group::<ReportingPlmnListView<'a>>,
-        )
+        self.raw.opt_group::<ReportingPlmnListView<'a>>(30)
     }
     /// `[ Motion-Event-Info ]`: Motion-Event-Info (code 2559, vendor 10415), 3GPP TS 29.172 §7.4.64.
     #[inline]
     pub fn motion_event_info(&self) -> Option<MotionEventInfoView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[31],
-            self.end,
-            rt::view::read_group::<MotionEventInfoView<'a>>,
-        )
+        self.raw.opt_group::<MotionEventInfoView<'a>>(31)
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
     #[inline]
     pub fn supported_features(
         &self,
     ) -> rt::view::Members<'a, super::ts29229::SupportedFeaturesView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[32],
-            self.end,
-            self.count[0],
-            628,
-            10415,
-            rt::view::read_group::<super::ts29229::SupportedFeaturesView<'a>>,
-        )
+        self.raw
+            .many_group::<super::ts29229::SupportedFeaturesView<'a>>(32, 0, 628, 10415)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[33],
-            self.end,
-            self.count[1],
-            284,
-            0,
-            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
-        )
+        self.raw.many_group::<super::base::ProxyInfoView<'a>>(33, 1, 284, 0)
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
     #[inline]
     pub fn route_record(&self) -> rt::view::Members<'a, &'a str> {
-        rt::view::Members::new(
-            self.root,
-            self.first[34],
-            self.end,
-            self.count[2],
-            282,
-            0,
-            rt::view::text,
-        )
+        self.raw.many_text(34, 2, 282, 0)
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -7794,16 +7221,8 @@ impl std::fmt::Debug for ProvideLocationRequestView<'_> {
 #[derive(Clone, Copy)]
 pub struct ProvideLocationAnswerView<'a> {
     header: rt::Header,
-    root: &'a rt::bytes::Bytes,
-    /// The AVPs: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 27usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 3usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where each member first occurs.
+    raw: rt::view::Raw<'a, 27, 3>,
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl<'a> ProvideLocationAnswerView<'a> {
@@ -7827,12 +7246,7 @@ impl<'a> ProvideLocationAnswerView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let mut v = Self {
             header,
-            root,
-            start: rt::header::HEADER_LEN as u32,
-            end: root.len() as u32,
-            first: [rt::view::ABSENT; 27usize],
-            count: [0; 3usize],
-            extra: 0,
+            raw: rt::view::Raw::message(root),
         };
         v.fill_members(header.length as usize)?;
         Ok(v)
@@ -7842,19 +7256,8 @@ impl<'a> ProvideLocationAnswerView<'a> {
     /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
     #[inline(never)]
     fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut v.count,
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
+        let avps = self.raw.members();
+        let mut t = self.raw.index(rt::data::DecodeCx::default(), true);
         rt::view::index::<
             Self,
         >(avps, &mut t, ProvideLocationAnswer::REQUIRED, missing_at)
@@ -7865,238 +7268,161 @@ impl<'a> ProvideLocationAnswerView<'a> {
     }
     /// The whole message as received.
     pub fn as_bytes(&self) -> &'a rt::bytes::Bytes {
-        self.root
+        self.raw.root()
     }
     /// The owned struct (decoding the message again).
     pub fn to_struct(&self) -> Result<ProvideLocationAnswer, rt::DecodeError> {
-        <ProvideLocationAnswer as rt::typed::Command>::from_bytes(self.root.clone())
+        <ProvideLocationAnswer as rt::typed::Command>::from_bytes(
+            self.raw.root().clone(),
+        )
     }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
+        self.raw.one_text(0)
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        rt::view::opt(
-            self.root,
-            self.first[1],
-            self.end,
-            rt::view::enumerated::<super::drmp::Drmp>,
-        )
+        self.raw.opt_enum::<super::drmp::Drmp>(1)
     }
     /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
     #[inline]
     pub fn vendor_specific_application_id(
         &self,
     ) -> Option<super::base::VendorSpecificApplicationIdView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[2],
-            self.end,
-            rt::view::read_group::<super::base::VendorSpecificApplicationIdView<'a>>,
-        )
+        self.raw.opt_group::<super::base::VendorSpecificApplicationIdView<'a>>(2)
     }
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[3], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(3)
     }
     /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
     #[inline]
     pub fn experimental_result(
         &self,
     ) -> Option<super::base::ExperimentalResultView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[4],
-            self.end,
-            rt::view::read_group::<super::base::ExperimentalResultView<'a>>,
-        )
+        self.raw.opt_group::<super::base::ExperimentalResultView<'a>>(4)
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> super::base::AuthSessionState {
-        rt::view::one(
-            self.root,
-            self.first[5],
-            self.end,
-            rt::view::enumerated::<super::base::AuthSessionState>,
-        )
+        self.raw.one_enum::<super::base::AuthSessionState>(5)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        rt::view::one(self.root, self.first[6], self.end, rt::view::text)
+        self.raw.one_text(6)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        rt::view::one(self.root, self.first[7], self.end, rt::view::text)
+        self.raw.one_text(7)
     }
     /// `[ Location-Estimate ]`: Location-Estimate (code 1242, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn location_estimate(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[8], self.end, rt::view::octets)
+        self.raw.opt_octets(8)
     }
     /// `[ Accuracy-Fulfilment-Indicator ]`: Accuracy-Fulfilment-Indicator (code 2513, vendor 10415), 3GPP TS 29.172 §7.4.15.
     #[inline]
     pub fn accuracy_fulfilment_indicator(&self) -> Option<AccuracyFulfilmentIndicator> {
-        rt::view::opt(
-            self.root,
-            self.first[9],
-            self.end,
-            rt::view::enumerated::<AccuracyFulfilmentIndicator>,
-        )
+        self.raw.opt_enum::<AccuracyFulfilmentIndicator>(9)
     }
     /// `[ Age-Of-Location-Estimate ]`: Age-Of-Location-Estimate (code 2514, vendor 10415), 3GPP TS 29.172 §7.4.16.
     #[inline]
     pub fn age_of_location_estimate(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[10], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(10)
     }
     /// `[ Velocity-Estimate ]`: Velocity-Estimate (code 2515, vendor 10415), 3GPP TS 29.172 §7.4.17.
     #[inline]
     pub fn velocity_estimate(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[11], self.end, rt::view::octets)
+        self.raw.opt_octets(11)
     }
     /// `[ EUTRAN-Positioning-Data ]`: EUTRAN-Positioning-Data (code 2516, vendor 10415), 3GPP TS 29.172 §7.4.18.
     #[inline]
     pub fn eutran_positioning_data(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[12], self.end, rt::view::octets)
+        self.raw.opt_octets(12)
     }
     /// `[ ECGI ]`: ECGI (code 2517, vendor 10415), 3GPP TS 29.172 §7.4.19.
     #[inline]
     pub fn ecgi(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[13], self.end, rt::view::octets)
+        self.raw.opt_octets(13)
     }
     /// `[ GERAN-Positioning-Info ]`: GERAN-Positioning-Info (code 2524, vendor 10415), 3GPP TS 29.172 §7.4.29.
     #[inline]
     pub fn geran_positioning_info(&self) -> Option<GeranPositioningInfoView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[14],
-            self.end,
-            rt::view::read_group::<GeranPositioningInfoView<'a>>,
-        )
+        self.raw.opt_group::<GeranPositioningInfoView<'a>>(14)
     }
     /// `[ UTRAN-Positioning-Info ]`: UTRAN-Positioning-Info (code 2527, vendor 10415), 3GPP TS 29.172 §7.4.32.
     #[inline]
     pub fn utran_positioning_info(&self) -> Option<UtranPositioningInfoView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[15],
-            self.end,
-            rt::view::read_group::<UtranPositioningInfoView<'a>>,
-        )
+        self.raw.opt_group::<UtranPositioningInfoView<'a>>(15)
     }
     /// `[ Cell-Global-Identity ]`: Cell-Global-Identity (code 1604, vendor 10415), 3GPP TS 29.272 §7.3.119.
     #[inline]
     pub fn cell_global_identity(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[16], self.end, rt::view::octets)
+        self.raw.opt_octets(16)
     }
     /// `[ Service-Area-Identity ]`: Service-Area-Identity (code 1607, vendor 10415), 3GPP TS 29.272 §7.3.122.
     #[inline]
     pub fn service_area_identity(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[17], self.end, rt::view::octets)
+        self.raw.opt_octets(17)
     }
     /// `[ Serving-Node ]`: Serving-Node (code 2401, vendor 10415), 3GPP TS 29.173 §6.4.3.
     #[inline]
     pub fn serving_node(&self) -> Option<super::ts29173::ServingNodeView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[18],
-            self.end,
-            rt::view::read_group::<super::ts29173::ServingNodeView<'a>>,
-        )
+        self.raw.opt_group::<super::ts29173::ServingNodeView<'a>>(18)
     }
     /// `[ PLA-Flags ]`: PLA-Flags (code 2546, vendor 10415), 3GPP TS 29.172 §7.4.53.
     #[inline]
     pub fn pla_flags(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[19], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(19)
     }
     /// `[ ESMLC-Cell-Info ]`: ESMLC-Cell-Info (code 2552, vendor 10415), 3GPP TS 29.172 §7.4.57.
     #[inline]
     pub fn esmlc_cell_info(&self) -> Option<EsmlcCellInfoView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[20],
-            self.end,
-            rt::view::read_group::<EsmlcCellInfoView<'a>>,
-        )
+        self.raw.opt_group::<EsmlcCellInfoView<'a>>(20)
     }
     /// `[ Civic-Address ]`: Civic-Address (code 2556, vendor 10415), 3GPP TS 29.172 §7.4.61.
     #[inline]
     pub fn civic_address(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[21], self.end, rt::view::text)
+        self.raw.opt_text(21)
     }
     /// `[ Barometric-Pressure ]`: Barometric-Pressure (code 2557, vendor 10415), 3GPP TS 29.172 §7.4.62.
     #[inline]
     pub fn barometric_pressure(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[22], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(22)
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
     #[inline]
     pub fn supported_features(
         &self,
     ) -> rt::view::Members<'a, super::ts29229::SupportedFeaturesView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[23],
-            self.end,
-            self.count[0],
-            628,
-            10415,
-            rt::view::read_group::<super::ts29229::SupportedFeaturesView<'a>>,
-        )
+        self.raw
+            .many_group::<super::ts29229::SupportedFeaturesView<'a>>(23, 0, 628, 10415)
     }
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
     #[inline]
     pub fn failed_avp(&self) -> Option<super::base::FailedAvpView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[24],
-            self.end,
-            rt::view::read_group::<super::base::FailedAvpView<'a>>,
-        )
+        self.raw.opt_group::<super::base::FailedAvpView<'a>>(24)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[25],
-            self.end,
-            self.count[1],
-            284,
-            0,
-            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
-        )
+        self.raw.many_group::<super::base::ProxyInfoView<'a>>(25, 1, 284, 0)
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
     #[inline]
     pub fn route_record(&self) -> rt::view::Members<'a, &'a str> {
-        rt::view::Members::new(
-            self.root,
-            self.first[26],
-            self.end,
-            self.count[2],
-            282,
-            0,
-            rt::view::text,
-        )
+        self.raw.many_text(26, 2, 282, 0)
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -8168,16 +7494,8 @@ impl std::fmt::Debug for ProvideLocationAnswerView<'_> {
 #[derive(Clone, Copy)]
 pub struct LocationReportRequestView<'a> {
     header: rt::Header,
-    root: &'a rt::bytes::Bytes,
-    /// The AVPs: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 37usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 3usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where each member first occurs.
+    raw: rt::view::Raw<'a, 37, 3>,
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl<'a> LocationReportRequestView<'a> {
@@ -8201,12 +7519,7 @@ impl<'a> LocationReportRequestView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let mut v = Self {
             header,
-            root,
-            start: rt::header::HEADER_LEN as u32,
-            end: root.len() as u32,
-            first: [rt::view::ABSENT; 37usize],
-            count: [0; 3usize],
-            extra: 0,
+            raw: rt::view::Raw::message(root),
         };
         v.fill_members(header.length as usize)?;
         Ok(v)
@@ -8216,19 +7529,8 @@ impl<'a> LocationReportRequestView<'a> {
     /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
     #[inline(never)]
     fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut v.count,
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
+        let avps = self.raw.members();
+        let mut t = self.raw.index(rt::data::DecodeCx::default(), true);
         rt::view::index::<
             Self,
         >(avps, &mut t, LocationReportRequest::REQUIRED, missing_at)
@@ -8239,308 +7541,211 @@ impl<'a> LocationReportRequestView<'a> {
     }
     /// The whole message as received.
     pub fn as_bytes(&self) -> &'a rt::bytes::Bytes {
-        self.root
+        self.raw.root()
     }
     /// The owned struct (decoding the message again).
     pub fn to_struct(&self) -> Result<LocationReportRequest, rt::DecodeError> {
-        <LocationReportRequest as rt::typed::Command>::from_bytes(self.root.clone())
+        <LocationReportRequest as rt::typed::Command>::from_bytes(
+            self.raw.root().clone(),
+        )
     }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
+        self.raw.one_text(0)
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        rt::view::opt(
-            self.root,
-            self.first[1],
-            self.end,
-            rt::view::enumerated::<super::drmp::Drmp>,
-        )
+        self.raw.opt_enum::<super::drmp::Drmp>(1)
     }
     /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
     #[inline]
     pub fn vendor_specific_application_id(
         &self,
     ) -> Option<super::base::VendorSpecificApplicationIdView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[2],
-            self.end,
-            rt::view::read_group::<super::base::VendorSpecificApplicationIdView<'a>>,
-        )
+        self.raw.opt_group::<super::base::VendorSpecificApplicationIdView<'a>>(2)
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> super::base::AuthSessionState {
-        rt::view::one(
-            self.root,
-            self.first[3],
-            self.end,
-            rt::view::enumerated::<super::base::AuthSessionState>,
-        )
+        self.raw.one_enum::<super::base::AuthSessionState>(3)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        rt::view::one(self.root, self.first[4], self.end, rt::view::text)
+        self.raw.one_text(4)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        rt::view::one(self.root, self.first[5], self.end, rt::view::text)
+        self.raw.one_text(5)
     }
     /// `{ Destination-Host }`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&self) -> &'a str {
-        rt::view::one(self.root, self.first[6], self.end, rt::view::text)
+        self.raw.one_text(6)
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&self) -> &'a str {
-        rt::view::one(self.root, self.first[7], self.end, rt::view::text)
+        self.raw.one_text(7)
     }
     /// `{ Location-Event }`: Location-Event (code 2518, vendor 10415), 3GPP TS 29.172 §7.4.20.
     #[inline]
     pub fn location_event(&self) -> LocationEvent {
-        rt::view::one(
-            self.root,
-            self.first[8],
-            self.end,
-            rt::view::enumerated::<LocationEvent>,
-        )
+        self.raw.one_enum::<LocationEvent>(8)
     }
     /// `[ LCS-EPS-Client-Name ]`: LCS-EPS-Client-Name (code 2501, vendor 10415), 3GPP TS 29.172 §7.4.3.
     #[inline]
     pub fn lcs_eps_client_name(&self) -> Option<LcsEpsClientNameView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[9],
-            self.end,
-            rt::view::read_group::<LcsEpsClientNameView<'a>>,
-        )
+        self.raw.opt_group::<LcsEpsClientNameView<'a>>(9)
     }
     /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
     pub fn user_name(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[10], self.end, rt::view::text)
+        self.raw.opt_text(10)
     }
     /// `[ MSISDN ]`: MSISDN (code 701, vendor 10415), 3GPP TS 29.329 §6.3.2.
     #[inline]
     pub fn msisdn(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[11], self.end, rt::view::octets)
+        self.raw.opt_octets(11)
     }
     /// `[ IMEI ]`: IMEI (code 1402, vendor 10415), 3GPP TS 29.272 §7.3.4.
     #[inline]
     pub fn imei(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[12], self.end, rt::view::text)
+        self.raw.opt_text(12)
     }
     /// `[ Location-Estimate ]`: Location-Estimate (code 1242, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn location_estimate(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[13], self.end, rt::view::octets)
+        self.raw.opt_octets(13)
     }
     /// `[ Accuracy-Fulfilment-Indicator ]`: Accuracy-Fulfilment-Indicator (code 2513, vendor 10415), 3GPP TS 29.172 §7.4.15.
     #[inline]
     pub fn accuracy_fulfilment_indicator(&self) -> Option<AccuracyFulfilmentIndicator> {
-        rt::view::opt(
-            self.root,
-            self.first[14],
-            self.end,
-            rt::view::enumerated::<AccuracyFulfilmentIndicator>,
-        )
+        self.raw.opt_enum::<AccuracyFulfilmentIndicator>(14)
     }
     /// `[ Age-Of-Location-Estimate ]`: Age-Of-Location-Estimate (code 2514, vendor 10415), 3GPP TS 29.172 §7.4.16.
     #[inline]
     pub fn age_of_location_estimate(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[15], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(15)
     }
     /// `[ Velocity-Estimate ]`: Velocity-Estimate (code 2515, vendor 10415), 3GPP TS 29.172 §7.4.17.
     #[inline]
     pub fn velocity_estimate(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[16], self.end, rt::view::octets)
+        self.raw.opt_octets(16)
     }
     /// `[ EUTRAN-Positioning-Data ]`: EUTRAN-Positioning-Data (code 2516, vendor 10415), 3GPP TS 29.172 §7.4.18.
     #[inline]
     pub fn eutran_positioning_data(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[17], self.end, rt::view::octets)
+        self.raw.opt_octets(17)
     }
     /// `[ ECGI ]`: ECGI (code 2517, vendor 10415), 3GPP TS 29.172 §7.4.19.
     #[inline]
     pub fn ecgi(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[18], self.end, rt::view::octets)
+        self.raw.opt_octets(18)
     }
     /// `[ GERAN-Positioning-Info ]`: GERAN-Positioning-Info (code 2524, vendor 10415), 3GPP TS 29.172 §7.4.29.
     #[inline]
     pub fn geran_positioning_info(&self) -> Option<GeranPositioningInfoView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[19],
-            self.end,
-            rt::view::read_group::<GeranPositioningInfoView<'a>>,
-        )
+        self.raw.opt_group::<GeranPositioningInfoView<'a>>(19)
     }
     /// `[ UTRAN-Positioning-Info ]`: UTRAN-Positioning-Info (code 2527, vendor 10415), 3GPP TS 29.172 §7.4.32.
     #[inline]
     pub fn utran_positioning_info(&self) -> Option<UtranPositioningInfoView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[20],
-            self.end,
-            rt::view::read_group::<UtranPositioningInfoView<'a>>,
-        )
+        self.raw.opt_group::<UtranPositioningInfoView<'a>>(20)
     }
     /// `[ LCS-Service-Type-ID ]`: LCS-Service-Type-ID (code 2520, vendor 10415), 3GPP TS 29.172 §7.4.22.
     #[inline]
     pub fn lcs_service_type_id(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[21], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(21)
     }
     /// `[ Pseudonym-Indicator ]`: Pseudonym-Indicator (code 2519, vendor 10415), 3GPP TS 29.172 §7.4.21.
     #[inline]
     pub fn pseudonym_indicator(&self) -> Option<PseudonymIndicator> {
-        rt::view::opt(
-            self.root,
-            self.first[22],
-            self.end,
-            rt::view::enumerated::<PseudonymIndicator>,
-        )
+        self.raw.opt_enum::<PseudonymIndicator>(22)
     }
     /// `[ LRR-Flags ]`: LRR-Flags (code 2530, vendor 10415), 3GPP TS 29.172 §7.4.35.
     #[inline]
     pub fn lrr_flags(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[23], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(23)
     }
     /// `[ LCS-Reference-Number ]`: LCS-Reference-Number (code 2531, vendor 10415), 3GPP TS 29.172 §7.4.37.
     #[inline]
     pub fn lcs_reference_number(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[24], self.end, rt::view::octets)
+        self.raw.opt_octets(24)
     }
     /// `[ Deferred-MT-LR-Data ]`: Deferred-MT-LR-Data (code 2547, vendor 10415), 3GPP TS 29.172 §7.4.54.
     #[inline]
     pub fn deferred_mt_lr_data(&self) -> Option<DeferredMtLrDataView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[25],
-            self.end,
-            rt::view::read_group::<DeferredMtLrDataView<'a>>,
-        )
+        self.raw.opt_group::<DeferredMtLrDataView<'a>>(25)
     }
     /// `[ GMLC-Address ]`: GMLC-Address (code 2405, vendor 10415), 3GPP TS 29.173 §6.4.7.
     #[inline]
     pub fn gmlc_address(&self) -> Option<rt::data::Address> {
-        rt::view::opt(
-            self.root,
-            self.first[26],
-            self.end,
-            rt::view::value::<rt::data::Address>,
-        )
+        self.raw.opt_value::<rt::data::Address>(26)
     }
     /// `[ Reporting-Amount ]`: Reporting-Amount (code 2541, vendor 10415), 3GPP TS 29.172 §7.4.46.
     #[inline]
     pub fn reporting_amount(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[27], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(27)
     }
     /// `[ Periodic-LDR-Information ]`: Periodic-LDR-Information (code 2540, vendor 10415), 3GPP TS 29.172 §7.4.45.
     #[inline]
     pub fn periodic_ldr_information(&self) -> Option<PeriodicLdrInformationView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[28],
-            self.end,
-            rt::view::read_group::<PeriodicLdrInformationView<'a>>,
-        )
+        self.raw.opt_group::<PeriodicLdrInformationView<'a>>(28)
     }
     /// `[ ESMLC-Cell-Info ]`: ESMLC-Cell-Info (code 2552, vendor 10415), 3GPP TS 29.172 §7.4.57.
     #[inline]
     pub fn esmlc_cell_info(&self) -> Option<EsmlcCellInfoView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[29],
-            self.end,
-            rt::view::read_group::<EsmlcCellInfoView<'a>>,
-        )
+        self.raw.opt_group::<EsmlcCellInfoView<'a>>(29)
     }
     /// `[ 1xRTT-RCID ]`: 1xRTT-RCID (code 2554, vendor 10415), 3GPP TS 29.172 §7.4.59.
     #[inline]
     pub fn n1xrtt_rcid(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[30], self.end, rt::view::octets)
+        self.raw.opt_octets(30)
     }
     /// `[ Delayed-Location-Reporting-Data ]`: Delayed-Location-Reporting-Data (code 2555, vendor 10415), 3GPP TS 29.172 §7.4.60.
     #[inline]
     pub fn delayed_location_reporting_data(
         &self,
     ) -> Option<DelayedLocationReportingDataView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[31],
-            self.end,
-            rt::view::read_group::<DelayedLocationReportingDataView<'a>>,
-        )
+        self.raw.opt_group::<DelayedLocationReportingDataView<'a>>(31)
     }
     /// `[ Civic-Address ]`: Civic-Address (code 2556, vendor 10415), 3GPP TS 29.172 §7.4.61.
     #[inline]
     pub fn civic_address(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[32], self.end, rt::view::text)
+        self.raw.opt_text(32)
     }
     /// `[ Barometric-Pressure ]`: Barometric-Pressure (code 2557, vendor 10415), 3GPP TS 29.172 §7.4.62.
     #[inline]
     pub fn barometric_pressure(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[33], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(33)
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
     #[inline]
     pub fn supported_features(
         &self,
     ) -> rt::view::Members<'a, super::ts29229::SupportedFeaturesView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[34],
-            self.end,
-            self.count[0],
-            628,
-            10415,
-            rt::view::read_group::<super::ts29229::SupportedFeaturesView<'a>>,
-        )
+        self.raw
+            .many_group::<super::ts29229::SupportedFeaturesView<'a>>(34, 0, 628, 10415)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[35],
-            self.end,
-            self.count[1],
-            284,
-            0,
-            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
-        )
+        self.raw.many_group::<super::base::ProxyInfoView<'a>>(35, 1, 284, 0)
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
     #[inline]
     pub fn route_record(&self) -> rt::view::Members<'a, &'a str> {
-        rt::view::Members::new(
-            self.root,
-            self.first[36],
-            self.end,
-            self.count[2],
-            282,
-            0,
-            rt::view::text,
-        )
+        self.raw.many_text(36, 2, 282, 0)
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -8622,16 +7827,8 @@ impl std::fmt::Debug for LocationReportRequestView<'_> {
 #[derive(Clone, Copy)]
 pub struct LocationReportAnswerView<'a> {
     header: rt::Header,
-    root: &'a rt::bytes::Bytes,
-    /// The AVPs: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 16usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 3usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where each member first occurs.
+    raw: rt::view::Raw<'a, 16, 3>,
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl<'a> LocationReportAnswerView<'a> {
@@ -8655,12 +7852,7 @@ impl<'a> LocationReportAnswerView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let mut v = Self {
             header,
-            root,
-            start: rt::header::HEADER_LEN as u32,
-            end: root.len() as u32,
-            first: [rt::view::ABSENT; 16usize],
-            count: [0; 3usize],
-            extra: 0,
+            raw: rt::view::Raw::message(root),
         };
         v.fill_members(header.length as usize)?;
         Ok(v)
@@ -8670,19 +7862,8 @@ impl<'a> LocationReportAnswerView<'a> {
     /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
     #[inline(never)]
     fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut v.count,
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
+        let avps = self.raw.members();
+        let mut t = self.raw.index(rt::data::DecodeCx::default(), true);
         rt::view::index::<Self>(avps, &mut t, LocationReportAnswer::REQUIRED, missing_at)
     }
     /// The header as received.
@@ -8691,168 +7872,104 @@ impl<'a> LocationReportAnswerView<'a> {
     }
     /// The whole message as received.
     pub fn as_bytes(&self) -> &'a rt::bytes::Bytes {
-        self.root
+        self.raw.root()
     }
     /// The owned struct (decoding the message again).
     pub fn to_struct(&self) -> Result<LocationReportAnswer, rt::DecodeError> {
-        <LocationReportAnswer as rt::typed::Command>::from_bytes(self.root.clone())
+        <LocationReportAnswer as rt::typed::Command>::from_bytes(self.raw.root().clone())
     }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
+        self.raw.one_text(0)
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        rt::view::opt(
-            self.root,
-            self.first[1],
-            self.end,
-            rt::view::enumerated::<super::drmp::Drmp>,
-        )
+        self.raw.opt_enum::<super::drmp::Drmp>(1)
     }
     /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
     #[inline]
     pub fn vendor_specific_application_id(
         &self,
     ) -> Option<super::base::VendorSpecificApplicationIdView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[2],
-            self.end,
-            rt::view::read_group::<super::base::VendorSpecificApplicationIdView<'a>>,
-        )
+        self.raw.opt_group::<super::base::VendorSpecificApplicationIdView<'a>>(2)
     }
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[3], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(3)
     }
     /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
     #[inline]
     pub fn experimental_result(
         &self,
     ) -> Option<super::base::ExperimentalResultView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[4],
-            self.end,
-            rt::view::read_group::<super::base::ExperimentalResultView<'a>>,
-        )
+        self.raw.opt_group::<super::base::ExperimentalResultView<'a>>(4)
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> super::base::AuthSessionState {
-        rt::view::one(
-            self.root,
-            self.first[5],
-            self.end,
-            rt::view::enumerated::<super::base::AuthSessionState>,
-        )
+        self.raw.one_enum::<super::base::AuthSessionState>(5)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        rt::view::one(self.root, self.first[6], self.end, rt::view::text)
+        self.raw.one_text(6)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        rt::view::one(self.root, self.first[7], self.end, rt::view::text)
+        self.raw.one_text(7)
     }
     /// `[ GMLC-Address ]`: GMLC-Address (code 2405, vendor 10415), 3GPP TS 29.173 §6.4.7.
     #[inline]
     pub fn gmlc_address(&self) -> Option<rt::data::Address> {
-        rt::view::opt(
-            self.root,
-            self.first[8],
-            self.end,
-            rt::view::value::<rt::data::Address>,
-        )
+        self.raw.opt_value::<rt::data::Address>(8)
     }
     /// `[ LRA-Flags ]`: LRA-Flags (code 2549, vendor 10415), 3GPP TS 29.172 §7.4.56.
     #[inline]
     pub fn lra_flags(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[9], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(9)
     }
     /// `[ Reporting-PLMN-List ]`: Reporting-PLMN-List (code 2543, vendor 10415), 3GPP TS 29.172 §7.4.48.
     #[inline]
     pub fn reporting_plmn_list(&self) -> Option<ReportingPlmnListView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[10],
-            self.end,
-            rt::view::read_group::<ReportingPlmnListView<'a>>,
-        )
+        self.raw.opt_group::<ReportingPlmnListView<'a>>(10)
     }
     /// `[ LCS-Reference-Number ]`: LCS-Reference-Number (code 2531, vendor 10415), 3GPP TS 29.172 §7.4.37.
     #[inline]
     pub fn lcs_reference_number(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[11], self.end, rt::view::octets)
+        self.raw.opt_octets(11)
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
     #[inline]
     pub fn supported_features(
         &self,
     ) -> rt::view::Members<'a, super::ts29229::SupportedFeaturesView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[12],
-            self.end,
-            self.count[0],
-            628,
-            10415,
-            rt::view::read_group::<super::ts29229::SupportedFeaturesView<'a>>,
-        )
+        self.raw
+            .many_group::<super::ts29229::SupportedFeaturesView<'a>>(12, 0, 628, 10415)
     }
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
     #[inline]
     pub fn failed_avp(&self) -> Option<super::base::FailedAvpView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[13],
-            self.end,
-            rt::view::read_group::<super::base::FailedAvpView<'a>>,
-        )
+        self.raw.opt_group::<super::base::FailedAvpView<'a>>(13)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[14],
-            self.end,
-            self.count[1],
-            284,
-            0,
-            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
-        )
+        self.raw.many_group::<super::base::ProxyInfoView<'a>>(14, 1, 284, 0)
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
     #[inline]
     pub fn route_record(&self) -> rt::view::Members<'a, &'a str> {
-        rt::view::Members::new(
-            self.root,
-            self.first[15],
-            self.end,
-            self.count[2],
-            282,
-            0,
-            rt::view::text,
-        )
+        self.raw.many_text(15, 2, 282, 0)
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]

@@ -1174,16 +1174,8 @@ impl rt::typed::RequestCommand for LcsRoutingInfoRequest {
 /// A checked, zero-copy view of a received Serving-Node (3GPP TS 29.173 §6.4.3; see [`ServingNode`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ServingNodeView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 9usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 9, 0>,
 }
 #[cfg(
     any(
@@ -1215,7 +1207,7 @@ impl<'a> ServingNodeView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<ServingNode, rt::DecodeError> {
@@ -1225,63 +1217,52 @@ impl<'a> ServingNodeView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `[ SGSN-Number ]`: SGSN-Number (code 1489, vendor 10415), 3GPP TS 29.272 §7.3.102.
     #[inline]
     pub fn sgsn_number(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[0], self.end, rt::view::octets)
+        self.raw.opt_octets(0)
     }
     /// `[ SGSN-Name ]`: SGSN-Name (code 2409, vendor 10415), 3GPP TS 29.173 §6.4.13.
     #[inline]
     pub fn sgsn_name(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[1], self.end, rt::view::text)
+        self.raw.opt_text(1)
     }
     /// `[ SGSN-Realm ]`: SGSN-Realm (code 2410, vendor 10415), 3GPP TS 29.173 §6.4.14.
     #[inline]
     pub fn sgsn_realm(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[2], self.end, rt::view::text)
+        self.raw.opt_text(2)
     }
     /// `[ MME-Name ]`: MME-Name (code 2402, vendor 10415), 3GPP TS 29.173 §6.4.4.
     #[inline]
     pub fn mme_name(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[3], self.end, rt::view::text)
+        self.raw.opt_text(3)
     }
     /// `[ MME-Realm ]`: MME-Realm (code 2408, vendor 10415), 3GPP TS 29.173 §6.4.12.
     #[inline]
     pub fn mme_realm(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[4], self.end, rt::view::text)
+        self.raw.opt_text(4)
     }
     /// `[ MSC-Number ]`: MSC-Number (code 2403, vendor 10415), 3GPP TS 29.173 §6.4.5.
     #[inline]
     pub fn msc_number(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[5], self.end, rt::view::octets)
+        self.raw.opt_octets(5)
     }
     /// `[ 3GPP-AAA-Server-Name ]`: 3GPP-AAA-Server-Name (code 318, vendor 10415), 3GPP TS 29.234 §10.1.
     #[inline]
     pub fn tgpp_aaa_server_name(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[6], self.end, rt::view::text)
+        self.raw.opt_text(6)
     }
     /// `[ LCS-Capabilities-Sets ]`: LCS-Capabilities-Sets (code 2404, vendor 10415), 3GPP TS 29.173 §6.4.6.
     #[inline]
     pub fn lcs_capabilities_sets(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[7], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(7)
     }
     /// `[ GMLC-Address ]`: GMLC-Address (code 2405, vendor 10415), 3GPP TS 29.173 §6.4.7.
     #[inline]
     pub fn gmlc_address(&self) -> Option<rt::data::Address> {
-        rt::view::opt(
-            self.root,
-            self.first[8],
-            self.end,
-            rt::view::value::<rt::data::Address>,
-        )
+        self.raw.opt_value::<rt::data::Address>(8)
     }
 }
 #[cfg(
@@ -1339,17 +1320,12 @@ impl<'a> rt::view::GroupView<'a> for ServingNodeView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 9usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(
@@ -1385,16 +1361,8 @@ impl std::fmt::Debug for ServingNodeView<'_> {
 /// A checked, zero-copy view of a received Additional-Serving-Node (3GPP TS 29.173 §6.4.8; see [`AdditionalServingNode`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct AdditionalServingNodeView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 9usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 9, 0>,
 }
 #[cfg(
     any(
@@ -1422,7 +1390,7 @@ impl<'a> AdditionalServingNodeView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<AdditionalServingNode, rt::DecodeError> {
@@ -1435,63 +1403,52 @@ impl<'a> AdditionalServingNodeView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `[ SGSN-Number ]`: SGSN-Number (code 1489, vendor 10415), 3GPP TS 29.272 §7.3.102.
     #[inline]
     pub fn sgsn_number(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[0], self.end, rt::view::octets)
+        self.raw.opt_octets(0)
     }
     /// `[ MME-Name ]`: MME-Name (code 2402, vendor 10415), 3GPP TS 29.173 §6.4.4.
     #[inline]
     pub fn mme_name(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[1], self.end, rt::view::text)
+        self.raw.opt_text(1)
     }
     /// `[ SGSN-Name ]`: SGSN-Name (code 2409, vendor 10415), 3GPP TS 29.173 §6.4.13.
     #[inline]
     pub fn sgsn_name(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[2], self.end, rt::view::text)
+        self.raw.opt_text(2)
     }
     /// `[ SGSN-Realm ]`: SGSN-Realm (code 2410, vendor 10415), 3GPP TS 29.173 §6.4.14.
     #[inline]
     pub fn sgsn_realm(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[3], self.end, rt::view::text)
+        self.raw.opt_text(3)
     }
     /// `[ MME-Realm ]`: MME-Realm (code 2408, vendor 10415), 3GPP TS 29.173 §6.4.12.
     #[inline]
     pub fn mme_realm(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[4], self.end, rt::view::text)
+        self.raw.opt_text(4)
     }
     /// `[ MSC-Number ]`: MSC-Number (code 2403, vendor 10415), 3GPP TS 29.173 §6.4.5.
     #[inline]
     pub fn msc_number(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[5], self.end, rt::view::octets)
+        self.raw.opt_octets(5)
     }
     /// `[ 3GPP-AAA-Server-Name ]`: 3GPP-AAA-Server-Name (code 318, vendor 10415), 3GPP TS 29.234 §10.1.
     #[inline]
     pub fn tgpp_aaa_server_name(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[6], self.end, rt::view::text)
+        self.raw.opt_text(6)
     }
     /// `[ LCS-Capabilities-Sets ]`: LCS-Capabilities-Sets (code 2404, vendor 10415), 3GPP TS 29.173 §6.4.6.
     #[inline]
     pub fn lcs_capabilities_sets(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[7], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(7)
     }
     /// `[ GMLC-Address ]`: GMLC-Address (code 2405, vendor 10415), 3GPP TS 29.173 §6.4.7.
     #[inline]
     pub fn gmlc_address(&self) -> Option<rt::data::Address> {
-        rt::view::opt(
-            self.root,
-            self.first[8],
-            self.end,
-            rt::view::value::<rt::data::Address>,
-        )
+        self.raw.opt_value::<rt::data::Address>(8)
     }
 }
 #[cfg(
@@ -1541,17 +1498,12 @@ impl<'a> rt::view::GroupView<'a> for AdditionalServingNodeView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 9usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(
@@ -1575,16 +1527,8 @@ impl std::fmt::Debug for AdditionalServingNodeView<'_> {
 #[derive(Clone, Copy)]
 pub struct LcsRoutingInfoRequestView<'a> {
     header: rt::Header,
-    root: &'a rt::bytes::Bytes,
-    /// The AVPs: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 14usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 3usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where each member first occurs.
+    raw: rt::view::Raw<'a, 14, 3>,
 }
 #[cfg(any(feature = "slh", feature = "ts29173"))]
 impl<'a> LcsRoutingInfoRequestView<'a> {
@@ -1608,12 +1552,7 @@ impl<'a> LcsRoutingInfoRequestView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let mut v = Self {
             header,
-            root,
-            start: rt::header::HEADER_LEN as u32,
-            end: root.len() as u32,
-            first: [rt::view::ABSENT; 14usize],
-            count: [0; 3usize],
-            extra: 0,
+            raw: rt::view::Raw::message(root),
         };
         v.fill_members(header.length as usize)?;
         Ok(v)
@@ -1623,19 +1562,8 @@ impl<'a> LcsRoutingInfoRequestView<'a> {
     /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
     #[inline(never)]
     fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut v.count,
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
+        let avps = self.raw.members();
+        let mut t = self.raw.index(rt::data::DecodeCx::default(), true);
         rt::view::index::<
             Self,
         >(avps, &mut t, LcsRoutingInfoRequest::REQUIRED, missing_at)
@@ -1646,136 +1574,94 @@ impl<'a> LcsRoutingInfoRequestView<'a> {
     }
     /// The whole message as received.
     pub fn as_bytes(&self) -> &'a rt::bytes::Bytes {
-        self.root
+        self.raw.root()
     }
     /// The owned struct (decoding the message again).
     pub fn to_struct(&self) -> Result<LcsRoutingInfoRequest, rt::DecodeError> {
-        <LcsRoutingInfoRequest as rt::typed::Command>::from_bytes(self.root.clone())
+        <LcsRoutingInfoRequest as rt::typed::Command>::from_bytes(
+            self.raw.root().clone(),
+        )
     }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
+        self.raw.one_text(0)
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        rt::view::opt(
-            self.root,
-            self.first[1],
-            self.end,
-            rt::view::enumerated::<super::drmp::Drmp>,
-        )
+        self.raw.opt_enum::<super::drmp::Drmp>(1)
     }
     /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
     #[inline]
     pub fn vendor_specific_application_id(
         &self,
     ) -> Option<super::base::VendorSpecificApplicationIdView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[2],
-            self.end,
-            rt::view::read_group::<super::base::VendorSpecificApplicationIdView<'a>>,
-        )
+        self.raw.opt_group::<super::base::VendorSpecificApplicationIdView<'a>>(2)
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> super::base::AuthSessionState {
-        rt::view::one(
-            self.root,
-            self.first[3],
-            self.end,
-            rt::view::enumerated::<super::base::AuthSessionState>,
-        )
+        self.raw.one_enum::<super::base::AuthSessionState>(3)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        rt::view::one(self.root, self.first[4], self.end, rt::view::text)
+        self.raw.one_text(4)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        rt::view::one(self.root, self.first[5], self.end, rt::view::text)
+        self.raw.one_text(5)
     }
     /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[6], self.end, rt::view::text)
+        self.raw.opt_text(6)
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&self) -> &'a str {
-        rt::view::one(self.root, self.first[7], self.end, rt::view::text)
+        self.raw.one_text(7)
     }
     /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
     pub fn user_name(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[8], self.end, rt::view::text)
+        self.raw.opt_text(8)
     }
     /// `[ MSISDN ]`: MSISDN (code 701, vendor 10415), 3GPP TS 29.329 §6.3.2.
     #[inline]
     pub fn msisdn(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[9], self.end, rt::view::octets)
+        self.raw.opt_octets(9)
     }
     /// `[ GMLC-Number ]`: GMLC-Number (code 1474, vendor 10415), 3GPP TS 29.272 §7.3.85.
     #[inline]
     pub fn gmlc_number(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[10], self.end, rt::view::octets)
+        self.raw.opt_octets(10)
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
     #[inline]
     pub fn supported_features(
         &self,
     ) -> rt::view::Members<'a, super::ts29229::SupportedFeaturesView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[11],
-            self.end,
-            self.count[0],
-            628,
-            10415,
-            rt::view::read_group::<super::ts29229::SupportedFeaturesView<'a>>,
-        )
+        self.raw
+            .many_group::<super::ts29229::SupportedFeaturesView<'a>>(11, 0, 628, 10415)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[12],
-            self.end,
-            self.count[1],
-            284,
-            0,
-            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
-        )
+        self.raw.many_group::<super::base::ProxyInfoView<'a>>(12, 1, 284, 0)
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
     #[inline]
     pub fn route_record(&self) -> rt::view::Members<'a, &'a str> {
-        rt::view::Members::new(
-            self.root,
-            self.first[13],
-            self.end,
-            self.count[2],
-            282,
-            0,
-            rt::view::text,
-        )
+        self.raw.many_text(13, 2, 282, 0)
     }
 }
 #[cfg(any(feature = "slh", feature = "ts29173"))]
@@ -1826,16 +1712,8 @@ impl std::fmt::Debug for LcsRoutingInfoRequestView<'_> {
 #[derive(Clone, Copy)]
 pub struct LcsRoutingInfoAnswerView<'a> {
     header: rt::Header,
-    root: &'a rt::bytes::Bytes,
-    /// The AVPs: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 20usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 4usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where each member first occurs.
+    raw: rt::view::Raw<'a, 20, 4>,
 }
 #[cfg(any(feature = "slh", feature = "ts29173"))]
 impl<'a> LcsRoutingInfoAnswerView<'a> {
@@ -1859,12 +1737,7 @@ impl<'a> LcsRoutingInfoAnswerView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let mut v = Self {
             header,
-            root,
-            start: rt::header::HEADER_LEN as u32,
-            end: root.len() as u32,
-            first: [rt::view::ABSENT; 20usize],
-            count: [0; 4usize],
-            extra: 0,
+            raw: rt::view::Raw::message(root),
         };
         v.fill_members(header.length as usize)?;
         Ok(v)
@@ -1874,19 +1747,8 @@ impl<'a> LcsRoutingInfoAnswerView<'a> {
     /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
     #[inline(never)]
     fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut v.count,
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
+        let avps = self.raw.members();
+        let mut t = self.raw.index(rt::data::DecodeCx::default(), true);
         rt::view::index::<Self>(avps, &mut t, LcsRoutingInfoAnswer::REQUIRED, missing_at)
     }
     /// The header as received.
@@ -1895,203 +1757,126 @@ impl<'a> LcsRoutingInfoAnswerView<'a> {
     }
     /// The whole message as received.
     pub fn as_bytes(&self) -> &'a rt::bytes::Bytes {
-        self.root
+        self.raw.root()
     }
     /// The owned struct (decoding the message again).
     pub fn to_struct(&self) -> Result<LcsRoutingInfoAnswer, rt::DecodeError> {
-        <LcsRoutingInfoAnswer as rt::typed::Command>::from_bytes(self.root.clone())
+        <LcsRoutingInfoAnswer as rt::typed::Command>::from_bytes(self.raw.root().clone())
     }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
+        self.raw.one_text(0)
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        rt::view::opt(
-            self.root,
-            self.first[1],
-            self.end,
-            rt::view::enumerated::<super::drmp::Drmp>,
-        )
+        self.raw.opt_enum::<super::drmp::Drmp>(1)
     }
     /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
     #[inline]
     pub fn vendor_specific_application_id(
         &self,
     ) -> Option<super::base::VendorSpecificApplicationIdView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[2],
-            self.end,
-            rt::view::read_group::<super::base::VendorSpecificApplicationIdView<'a>>,
-        )
+        self.raw.opt_group::<super::base::VendorSpecificApplicationIdView<'a>>(2)
     }
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[3], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(3)
     }
     /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
     #[inline]
     pub fn experimental_result(
         &self,
     ) -> Option<super::base::ExperimentalResultView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[4],
-            self.end,
-            rt::view::read_group::<super::base::ExperimentalResultView<'a>>,
-        )
+        self.raw.opt_group::<super::base::ExperimentalResultView<'a>>(4)
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> super::base::AuthSessionState {
-        rt::view::one(
-            self.root,
-            self.first[5],
-            self.end,
-            rt::view::enumerated::<super::base::AuthSessionState>,
-        )
+        self.raw.one_enum::<super::base::AuthSessionState>(5)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        rt::view::one(self.root, self.first[6], self.end, rt::view::text)
+        self.raw.one_text(6)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        rt::view::one(self.root, self.first[7], self.end, rt::view::text)
+        self.raw.one_text(7)
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
     #[inline]
     pub fn supported_features(
         &self,
     ) -> rt::view::Members<'a, super::ts29229::SupportedFeaturesView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[8],
-            self.end,
-            self.count[0],
-            628,
-            10415,
-            rt::view::read_group::<super::ts29229::SupportedFeaturesView<'a>>,
-        )
+        self.raw
+            .many_group::<super::ts29229::SupportedFeaturesView<'a>>(8, 0, 628, 10415)
     }
     /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
     pub fn user_name(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[9], self.end, rt::view::text)
+        self.raw.opt_text(9)
     }
     /// `[ MSISDN ]`: MSISDN (code 701, vendor 10415), 3GPP TS 29.329 §6.3.2.
     #[inline]
     pub fn msisdn(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[10], self.end, rt::view::octets)
+        self.raw.opt_octets(10)
     }
     /// `[ LMSI ]`: LMSI (code 2400, vendor 10415), 3GPP TS 29.173 §6.4.2.
     #[inline]
     pub fn lmsi(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[11], self.end, rt::view::octets)
+        self.raw.opt_octets(11)
     }
     /// `[ Serving-Node ]`: Serving-Node (code 2401, vendor 10415), 3GPP TS 29.173 §6.4.3.
     #[inline]
     pub fn serving_node(&self) -> Option<ServingNodeView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[12],
-            self.end,
-            rt::view::read_group::<ServingNodeView<'a>>,
-        )
+        self.raw.opt_group::<ServingNodeView<'a>>(12)
     }
     /// `*[ Additional-Serving-Node ]`: Additional-Serving-Node (code 2406, vendor 10415), 3GPP TS 29.173 §6.4.8.
     #[inline]
     pub fn additional_serving_node(
         &self,
     ) -> rt::view::Members<'a, AdditionalServingNodeView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[13],
-            self.end,
-            self.count[1],
-            2406,
-            10415,
-            rt::view::read_group::<AdditionalServingNodeView<'a>>,
-        )
+        self.raw.many_group::<AdditionalServingNodeView<'a>>(13, 1, 2406, 10415)
     }
     /// `[ GMLC-Address ]`: GMLC-Address (code 2405, vendor 10415), 3GPP TS 29.173 §6.4.7.
     #[inline]
     pub fn gmlc_address(&self) -> Option<rt::data::Address> {
-        rt::view::opt(
-            self.root,
-            self.first[14],
-            self.end,
-            rt::view::value::<rt::data::Address>,
-        )
+        self.raw.opt_value::<rt::data::Address>(14)
     }
     /// `[ PPR-Address ]`: PPR-Address (code 2407, vendor 10415), 3GPP TS 29.173 §6.4.9.
     #[inline]
     pub fn ppr_address(&self) -> Option<rt::data::Address> {
-        rt::view::opt(
-            self.root,
-            self.first[15],
-            self.end,
-            rt::view::value::<rt::data::Address>,
-        )
+        self.raw.opt_value::<rt::data::Address>(15)
     }
     /// `[ RIA-Flags ]`: RIA-Flags (code 2411, vendor 10415), 3GPP TS 29.173 §6.4.15.
     #[inline]
     pub fn ria_flags(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[16], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(16)
     }
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
     #[inline]
     pub fn failed_avp(&self) -> Option<super::base::FailedAvpView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[17],
-            self.end,
-            rt::view::read_group::<super::base::FailedAvpView<'a>>,
-        )
+        self.raw.opt_group::<super::base::FailedAvpView<'a>>(17)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[18],
-            self.end,
-            self.count[2],
-            284,
-            0,
-            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
-        )
+        self.raw.many_group::<super::base::ProxyInfoView<'a>>(18, 2, 284, 0)
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
     #[inline]
     pub fn route_record(&self) -> rt::view::Members<'a, &'a str> {
-        rt::view::Members::new(
-            self.root,
-            self.first[19],
-            self.end,
-            self.count[3],
-            282,
-            0,
-            rt::view::text,
-        )
+        self.raw.many_text(19, 3, 282, 0)
     }
 }
 #[cfg(any(feature = "slh", feature = "ts29173"))]

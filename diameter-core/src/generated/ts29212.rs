@@ -22599,18 +22599,8 @@ impl rt::typed::RequestCommand for TssfNotificationRequest {
 /// A checked, zero-copy view of a received Charging-Rule-Install (3GPP TS 29.212 §5.3.2; see [`ChargingRuleInstall`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ChargingRuleInstallView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 10usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 3usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 10, 3>,
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl<'a> ChargingRuleInstallView<'a> {
@@ -22629,7 +22619,7 @@ impl<'a> ChargingRuleInstallView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<ChargingRuleInstall, rt::DecodeError> {
@@ -22642,118 +22632,63 @@ impl<'a> ChargingRuleInstallView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `*[ Charging-Rule-Definition ]`: Charging-Rule-Definition (code 1003, vendor 10415), 3GPP TS 29.212 §5.3.4.
     #[inline]
     pub fn charging_rule_definition(
         &self,
     ) -> rt::view::Members<'a, ChargingRuleDefinitionView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[0],
-            self.end,
-            self.count[0],
-            1003,
-            10415,
-            rt::view::read_group::<ChargingRuleDefinitionView<'a>>,
-        )
+        self.raw.many_group::<ChargingRuleDefinitionView<'a>>(0, 0, 1003, 10415)
     }
     /// `*[ Charging-Rule-Name ]`: Charging-Rule-Name (code 1005, vendor 10415), 3GPP TS 29.212 §5.3.6.
     #[inline]
     pub fn charging_rule_name(&self) -> rt::view::Members<'a, &'a [u8]> {
-        rt::view::Members::new(
-            self.root,
-            self.first[1],
-            self.end,
-            self.count[1],
-            1005,
-            10415,
-            rt::view::octets,
-        )
+        self.raw.many_octets(1, 1, 1005, 10415)
     }
     /// `*[ Charging-Rule-Base-Name ]`: Charging-Rule-Base-Name (code 1004, vendor 10415), 3GPP TS 29.212 §5.3.5.
     #[inline]
     pub fn charging_rule_base_name(&self) -> rt::view::Members<'a, &'a str> {
-        rt::view::Members::new(
-            self.root,
-            self.first[2],
-            self.end,
-            self.count[2],
-            1004,
-            10415,
-            rt::view::text,
-        )
+        self.raw.many_text(2, 2, 1004, 10415)
     }
     /// `[ Bearer-Identifier ]`: Bearer-Identifier (code 1020, vendor 10415), 3GPP TS 29.212 §5.3.20.
     #[inline]
     pub fn bearer_identifier(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[3], self.end, rt::view::octets)
+        self.raw.opt_octets(3)
     }
     /// `[ Monitoring-Flags ]`: Monitoring-Flags (code 2828, vendor 10415), 3GPP TS 29.212 §5.3.115.
     #[inline]
     pub fn monitoring_flags(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[4], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(4)
     }
     /// `[ Rule-Activation-Time ]`: Rule-Activation-Time (code 1043, vendor 10415), 3GPP TS 29.212 §5.3.42.
     #[inline]
     pub fn rule_activation_time(&self) -> Option<rt::data::Time> {
-        rt::view::opt(
-            self.root,
-            self.first[5],
-            self.end,
-            rt::view::value::<rt::data::Time>,
-        )
+        self.raw.opt_value::<rt::data::Time>(5)
     }
     /// `[ Rule-Deactivation-Time ]`: Rule-Deactivation-Time (code 1044, vendor 10415), 3GPP TS 29.212 §5.3.43.
     #[inline]
     pub fn rule_deactivation_time(&self) -> Option<rt::data::Time> {
-        rt::view::opt(
-            self.root,
-            self.first[6],
-            self.end,
-            rt::view::value::<rt::data::Time>,
-        )
+        self.raw.opt_value::<rt::data::Time>(6)
     }
     /// `[ Resource-Allocation-Notification ]`: Resource-Allocation-Notification (code 1063, vendor 10415), 3GPP TS 29.212 §5.3.50.
     #[inline]
     pub fn resource_allocation_notification(
         &self,
     ) -> Option<ResourceAllocationNotification> {
-        rt::view::opt(
-            self.root,
-            self.first[7],
-            self.end,
-            rt::view::enumerated::<ResourceAllocationNotification>,
-        )
+        self.raw.opt_enum::<ResourceAllocationNotification>(7)
     }
     /// `[ Charging-Correlation-Indicator ]`: Charging-Correlation-Indicator (code 1073, vendor 10415), 3GPP TS 29.212 §5.3.67.
     #[inline]
     pub fn charging_correlation_indicator(
         &self,
     ) -> Option<ChargingCorrelationIndicator> {
-        rt::view::opt(
-            self.root,
-            self.first[8],
-            self.end,
-            rt::view::enumerated::<ChargingCorrelationIndicator>,
-        )
+        self.raw.opt_enum::<ChargingCorrelationIndicator>(8)
     }
     /// `[ IP-CAN-Type ]`: IP-CAN-Type (code 1027, vendor 10415), 3GPP TS 29.212 §5.3.27.
     #[inline]
     pub fn ip_can_type(&self) -> Option<IpCanType> {
-        rt::view::opt(
-            self.root,
-            self.first[9],
-            self.end,
-            rt::view::enumerated::<IpCanType>,
-        )
+        self.raw.opt_enum::<IpCanType>(9)
     }
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
@@ -22788,18 +22723,12 @@ impl<'a> rt::view::GroupView<'a> for ChargingRuleInstallView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 10usize],
-            count: [0; 3usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut self.count, &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
@@ -22813,18 +22742,8 @@ impl std::fmt::Debug for ChargingRuleInstallView<'_> {
 /// A checked, zero-copy view of a received Charging-Rule-Remove (3GPP TS 29.212 §5.3.3; see [`ChargingRuleRemove`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ChargingRuleRemoveView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 4usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 3usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 4, 3>,
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl<'a> ChargingRuleRemoveView<'a> {
@@ -22844,7 +22763,7 @@ impl<'a> ChargingRuleRemoveView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<ChargingRuleRemove, rt::DecodeError> {
@@ -22857,64 +22776,29 @@ impl<'a> ChargingRuleRemoveView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `*[ Charging-Rule-Name ]`: Charging-Rule-Name (code 1005, vendor 10415), 3GPP TS 29.212 §5.3.6.
     #[inline]
     pub fn charging_rule_name(&self) -> rt::view::Members<'a, &'a [u8]> {
-        rt::view::Members::new(
-            self.root,
-            self.first[0],
-            self.end,
-            self.count[0],
-            1005,
-            10415,
-            rt::view::octets,
-        )
+        self.raw.many_octets(0, 0, 1005, 10415)
     }
     /// `*[ Charging-Rule-Base-Name ]`: Charging-Rule-Base-Name (code 1004, vendor 10415), 3GPP TS 29.212 §5.3.5.
     #[inline]
     pub fn charging_rule_base_name(&self) -> rt::view::Members<'a, &'a str> {
-        rt::view::Members::new(
-            self.root,
-            self.first[1],
-            self.end,
-            self.count[1],
-            1004,
-            10415,
-            rt::view::text,
-        )
+        self.raw.many_text(1, 1, 1004, 10415)
     }
     /// `*[ Required-Access-Info ]`: Required-Access-Info (code 536, vendor 10415), 3GPP TS 29.214 §5.3.34.
     #[inline]
     pub fn required_access_info(
         &self,
     ) -> rt::view::Members<'a, super::ts29214::RequiredAccessInfo> {
-        rt::view::Members::new(
-            self.root,
-            self.first[2],
-            self.end,
-            self.count[2],
-            536,
-            10415,
-            rt::view::enumerated::<super::ts29214::RequiredAccessInfo>,
-        )
+        self.raw.many_enum::<super::ts29214::RequiredAccessInfo>(2, 2, 536, 10415)
     }
     /// `[ Resource-Release-Notification ]`: Resource-Release-Notification (code 2841, vendor 10415), 3GPP TS 29.212 §5.3.125.
     #[inline]
     pub fn resource_release_notification(&self) -> Option<ResourceReleaseNotification> {
-        rt::view::opt(
-            self.root,
-            self.first[3],
-            self.end,
-            rt::view::enumerated::<ResourceReleaseNotification>,
-        )
+        self.raw.opt_enum::<ResourceReleaseNotification>(3)
     }
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
@@ -22941,18 +22825,12 @@ impl<'a> rt::view::GroupView<'a> for ChargingRuleRemoveView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 4usize],
-            count: [0; 3usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut self.count, &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
@@ -22966,18 +22844,8 @@ impl std::fmt::Debug for ChargingRuleRemoveView<'_> {
 /// A checked, zero-copy view of a received Charging-Rule-Definition (3GPP TS 29.212 §5.3.4; see [`ChargingRuleDefinition`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ChargingRuleDefinitionView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 32usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 5usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 32, 5>,
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl<'a> ChargingRuleDefinitionView<'a> {
@@ -22996,7 +22864,7 @@ impl<'a> ChargingRuleDefinitionView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<ChargingRuleDefinition, rt::DecodeError> {
@@ -23009,276 +22877,175 @@ impl<'a> ChargingRuleDefinitionView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `{ Charging-Rule-Name }`: Charging-Rule-Name (code 1005, vendor 10415), 3GPP TS 29.212 §5.3.6.
     #[inline]
     pub fn charging_rule_name(&self) -> &'a [u8] {
-        rt::view::one(self.root, self.first[0], self.end, rt::view::octets)
+        self.raw.one_octets(0)
     }
     /// `[ Service-Identifier ]`: Service-Identifier (code 439), IETF RFC 8506 §8.28.
     #[inline]
     pub fn service_identifier(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[1], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(1)
     }
     /// `[ Rating-Group ]`: Rating-Group (code 432), IETF RFC 8506 §8.29.
     #[inline]
     pub fn rating_group(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[2], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(2)
     }
     /// `*[ Flow-Information ]`: Flow-Information (code 1058, vendor 10415), 3GPP TS 29.212 §5.3.53.
     #[inline]
     pub fn flow_information(&self) -> rt::view::Members<'a, FlowInformationView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[3],
-            self.end,
-            self.count[0],
-            1058,
-            10415,
-            rt::view::read_group::<FlowInformationView<'a>>,
-        )
+        self.raw.many_group::<FlowInformationView<'a>>(3, 0, 1058, 10415)
     }
     /// `[ Default-Bearer-Indication ]`: Default-Bearer-Indication (code 2844, vendor 10415), 3GPP TS 29.212 §5.3.132.
     #[inline]
     pub fn default_bearer_indication(&self) -> Option<DefaultBearerIndication> {
-        rt::view::opt(
-            self.root,
-            self.first[4],
-            self.end,
-            rt::view::enumerated::<DefaultBearerIndication>,
-        )
+        self.raw.opt_enum::<DefaultBearerIndication>(4)
     }
     /// `[ TDF-Application-Identifier ]`: TDF-Application-Identifier (code 1088, vendor 10415), 3GPP TS 29.212 §5.3.77.
     #[inline]
     pub fn tdf_application_identifier(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[5], self.end, rt::view::octets)
+        self.raw.opt_octets(5)
     }
     /// `[ Flow-Status ]`: Flow-Status (code 511, vendor 10415), 3GPP TS 29.214 §5.3.11.
     #[inline]
     pub fn flow_status(&self) -> Option<super::ts29214::FlowStatus> {
-        rt::view::opt(
-            self.root,
-            self.first[6],
-            self.end,
-            rt::view::enumerated::<super::ts29214::FlowStatus>,
-        )
+        self.raw.opt_enum::<super::ts29214::FlowStatus>(6)
     }
     /// `[ QoS-Information ]`: QoS-Information (code 1016, vendor 10415), 3GPP TS 29.212 §5.3.16.
     #[inline]
     pub fn qos_information(&self) -> Option<QosInformationView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[7],
-            self.end,
-            rt::view::read_group::<QosInformationView<'a>>,
-        )
+        self.raw.opt_group::<QosInformationView<'a>>(7)
     }
     /// `[ PS-to-CS-Session-Continuity ]`: PS-to-CS-Session-Continuity (code 1099, vendor 10415), 3GPP TS 29.212 §5.3.84.
     #[inline]
     pub fn ps_to_cs_session_continuity(&self) -> Option<PsToCsSessionContinuity> {
-        rt::view::opt(
-            self.root,
-            self.first[8],
-            self.end,
-            rt::view::enumerated::<PsToCsSessionContinuity>,
-        )
+        self.raw.opt_enum::<PsToCsSessionContinuity>(8)
     }
     /// `[ Reporting-Level ]`: Reporting-Level (code 1011, vendor 10415), 3GPP TS 29.212 §5.3.12.
     #[inline]
     pub fn reporting_level(&self) -> Option<ReportingLevel> {
-        rt::view::opt(
-            self.root,
-            self.first[9],
-            self.end,
-            rt::view::enumerated::<ReportingLevel>,
-        )
+        self.raw.opt_enum::<ReportingLevel>(9)
     }
     /// `[ Online ]`: Online (code 1009, vendor 10415), 3GPP TS 29.212 §5.3.10.
     #[inline]
     pub fn online(&self) -> Option<Online> {
-        rt::view::opt(
-            self.root,
-            self.first[10],
-            self.end,
-            rt::view::enumerated::<Online>,
-        )
+        self.raw.opt_enum::<Online>(10)
     }
     /// `[ Offline ]`: Offline (code 1008, vendor 10415), 3GPP TS 29.212 §5.3.9.
     #[inline]
     pub fn offline(&self) -> Option<Offline> {
-        rt::view::opt(
-            self.root,
-            self.first[11],
-            self.end,
-            rt::view::enumerated::<Offline>,
-        )
+        self.raw.opt_enum::<Offline>(11)
     }
     /// `[ Max-PLR-DL ]`: Max-PLR-DL (code 2852, vendor 10415), 3GPP TS 29.212 §5.3.138.
     #[inline]
     pub fn max_plr_dl(&self) -> Option<f32> {
-        rt::view::opt(self.root, self.first[12], self.end, rt::view::value::<f32>)
+        self.raw.opt_value::<f32>(12)
     }
     /// `[ Max-PLR-UL ]`: Max-PLR-UL (code 2853, vendor 10415), 3GPP TS 29.212 §5.3.139.
     #[inline]
     pub fn max_plr_ul(&self) -> Option<f32> {
-        rt::view::opt(self.root, self.first[13], self.end, rt::view::value::<f32>)
+        self.raw.opt_value::<f32>(13)
     }
     /// `[ Metering-Method ]`: Metering-Method (code 1007, vendor 10415), 3GPP TS 29.212 §5.3.8.
     #[inline]
     pub fn metering_method(&self) -> Option<MeteringMethod> {
-        rt::view::opt(
-            self.root,
-            self.first[14],
-            self.end,
-            rt::view::enumerated::<MeteringMethod>,
-        )
+        self.raw.opt_enum::<MeteringMethod>(14)
     }
     /// `[ Precedence ]`: Precedence (code 1010, vendor 10415), 3GPP TS 29.212 §5.3.11.
     #[inline]
     pub fn precedence(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[15], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(15)
     }
     /// `[ AF-Charging-Identifier ]`: AF-Charging-Identifier (code 505, vendor 10415), 3GPP TS 29.214 §5.3.6.
     #[inline]
     pub fn af_charging_identifier(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[16], self.end, rt::view::octets)
+        self.raw.opt_octets(16)
     }
     /// `*[ Flows ]`: Flows (code 510, vendor 10415), 3GPP TS 29.214 §5.3.10.
     #[inline]
     pub fn flows(&self) -> rt::view::Members<'a, super::ts29214::FlowsView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[17],
-            self.end,
-            self.count[1],
-            510,
-            10415,
-            rt::view::read_group::<super::ts29214::FlowsView<'a>>,
-        )
+        self.raw.many_group::<super::ts29214::FlowsView<'a>>(17, 1, 510, 10415)
     }
     /// `[ Monitoring-Key ]`: Monitoring-Key (code 1066, vendor 10415), 3GPP TS 29.212 §5.3.59.
     #[inline]
     pub fn monitoring_key(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[18], self.end, rt::view::octets)
+        self.raw.opt_octets(18)
     }
     /// `*2[ Redirect-Information ]`: Redirect-Information (code 1085, vendor 10415), 3GPP TS 29.212 §5.3.82.
     #[inline]
     pub fn redirect_information(
         &self,
     ) -> rt::view::Members<'a, RedirectInformationView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[19],
-            self.end,
-            self.count[2],
-            1085,
-            10415,
-            rt::view::read_group::<RedirectInformationView<'a>>,
-        )
+        self.raw.many_group::<RedirectInformationView<'a>>(19, 2, 1085, 10415)
     }
     /// `[ Mute-Notification ]`: Mute-Notification (code 2809, vendor 10415), 3GPP TS 29.212 §5.3.98.
     #[inline]
     pub fn mute_notification(&self) -> Option<MuteNotification> {
-        rt::view::opt(
-            self.root,
-            self.first[20],
-            self.end,
-            rt::view::enumerated::<MuteNotification>,
-        )
+        self.raw.opt_enum::<MuteNotification>(20)
     }
     /// `[ AF-Signalling-Protocol ]`: AF-Signalling-Protocol (code 529, vendor 10415), 3GPP TS 29.214 §5.3.26.
     #[inline]
     pub fn af_signalling_protocol(
         &self,
     ) -> Option<super::ts29214::AfSignallingProtocol> {
-        rt::view::opt(
-            self.root,
-            self.first[21],
-            self.end,
-            rt::view::enumerated::<super::ts29214::AfSignallingProtocol>,
-        )
+        self.raw.opt_enum::<super::ts29214::AfSignallingProtocol>(21)
     }
     /// `[ Sponsor-Identity ]`: Sponsor-Identity (code 531, vendor 10415), 3GPP TS 29.214 §5.3.28.
     #[inline]
     pub fn sponsor_identity(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[22], self.end, rt::view::text)
+        self.raw.opt_text(22)
     }
     /// `[ Application-Service-Provider-Identity ]`: Application-Service-Provider-Identity (code 532, vendor 10415), 3GPP TS 29.214 §5.3.29.
     #[inline]
     pub fn application_service_provider_identity(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[23], self.end, rt::view::text)
+        self.raw.opt_text(23)
     }
     /// `*[ Required-Access-Info ]`: Required-Access-Info (code 536, vendor 10415), 3GPP TS 29.214 §5.3.34.
     #[inline]
     pub fn required_access_info(
         &self,
     ) -> rt::view::Members<'a, super::ts29214::RequiredAccessInfo> {
-        rt::view::Members::new(
-            self.root,
-            self.first[24],
-            self.end,
-            self.count[3],
-            536,
-            10415,
-            rt::view::enumerated::<super::ts29214::RequiredAccessInfo>,
-        )
+        self.raw.many_enum::<super::ts29214::RequiredAccessInfo>(24, 3, 536, 10415)
     }
     /// `[ Sharing-Key-DL ]`: Sharing-Key-DL (code 539, vendor 10415), 3GPP TS 29.214 §5.3.37.
     #[inline]
     pub fn sharing_key_dl(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[25], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(25)
     }
     /// `[ Sharing-Key-UL ]`: Sharing-Key-UL (code 540, vendor 10415), 3GPP TS 29.214 §5.3.38.
     #[inline]
     pub fn sharing_key_ul(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[26], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(26)
     }
     /// `[ Traffic-Steering-Policy-Identifier-DL ]`: Traffic-Steering-Policy-Identifier-DL (code 2836, vendor 10415), 3GPP TS 29.212 §5.3.123.
     #[inline]
     pub fn traffic_steering_policy_identifier_dl(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[27], self.end, rt::view::octets)
+        self.raw.opt_octets(27)
     }
     /// `[ Traffic-Steering-Policy-Identifier-UL ]`: Traffic-Steering-Policy-Identifier-UL (code 2837, vendor 10415), 3GPP TS 29.212 §5.3.124.
     #[inline]
     pub fn traffic_steering_policy_identifier_ul(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[28], self.end, rt::view::octets)
+        self.raw.opt_octets(28)
     }
     /// `[ Content-Version ]`: Content-Version (code 552, vendor 10415), 3GPP TS 29.214 §5.3.49.
     #[inline]
     pub fn content_version(&self) -> Option<u64> {
-        rt::view::opt(self.root, self.first[29], self.end, rt::view::value::<u64>)
+        self.raw.opt_value::<u64>(29)
     }
     /// `*[ Calling-Party-Address ]`: Calling-Party-Address (code 831, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn calling_party_address(&self) -> rt::view::Members<'a, &'a str> {
-        rt::view::Members::new(
-            self.root,
-            self.first[30],
-            self.end,
-            self.count[4],
-            831,
-            10415,
-            rt::view::text,
-        )
+        self.raw.many_text(30, 4, 831, 10415)
     }
     /// `[ Callee-Information ]`: Callee-Information (code 565, vendor 10415), 3GPP TS 29.214 §5.3.62.
     #[inline]
     pub fn callee_information(
         &self,
     ) -> Option<super::ts29214::CalleeInformationView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[31],
-            self.end,
-            rt::view::read_group::<super::ts29214::CalleeInformationView<'a>>,
-        )
+        self.raw.opt_group::<super::ts29214::CalleeInformationView<'a>>(31)
     }
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
@@ -23341,18 +23108,12 @@ impl<'a> rt::view::GroupView<'a> for ChargingRuleDefinitionView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 32usize],
-            count: [0; 5usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut self.count, &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
@@ -23366,16 +23127,8 @@ impl std::fmt::Debug for ChargingRuleDefinitionView<'_> {
 /// A checked, zero-copy view of a received TFT-Packet-Filter-Information (3GPP TS 29.212 §5.3.14; see [`TftPacketFilterInformation`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct TftPacketFilterInformationView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 6usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 6, 0>,
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl<'a> TftPacketFilterInformationView<'a> {
@@ -23395,7 +23148,7 @@ impl<'a> TftPacketFilterInformationView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<TftPacketFilterInformation, rt::DecodeError> {
@@ -23408,48 +23161,37 @@ impl<'a> TftPacketFilterInformationView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `[ Precedence ]`: Precedence (code 1010, vendor 10415), 3GPP TS 29.212 §5.3.11.
     #[inline]
     pub fn precedence(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[0], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(0)
     }
     /// `[ TFT-Filter ]`: TFT-Filter (code 1012, vendor 10415), 3GPP TS 29.212 §5.3.13.
     #[inline]
     pub fn tft_filter(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[1], self.end, rt::view::text)
+        self.raw.opt_text(1)
     }
     /// `[ ToS-Traffic-Class ]`: ToS-Traffic-Class (code 1014, vendor 10415), 3GPP TS 29.212 §5.3.15.
     #[inline]
     pub fn tos_traffic_class(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[2], self.end, rt::view::octets)
+        self.raw.opt_octets(2)
     }
     /// `[ Security-Parameter-Index ]`: Security-Parameter-Index (code 1056, vendor 10415), 3GPP TS 29.212 §5.3.51.
     #[inline]
     pub fn security_parameter_index(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[3], self.end, rt::view::octets)
+        self.raw.opt_octets(3)
     }
     /// `[ Flow-Label ]`: Flow-Label (code 1057, vendor 10415), 3GPP TS 29.212 §5.3.52.
     #[inline]
     pub fn flow_label(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[4], self.end, rt::view::octets)
+        self.raw.opt_octets(4)
     }
     /// `[ Flow-Direction ]`: Flow-Direction (code 1080, vendor 10415), 3GPP TS 29.212 §5.3.65.
     #[inline]
     pub fn flow_direction(&self) -> Option<FlowDirection> {
-        rt::view::opt(
-            self.root,
-            self.first[5],
-            self.end,
-            rt::view::enumerated::<FlowDirection>,
-        )
+        self.raw.opt_enum::<FlowDirection>(5)
     }
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
@@ -23478,17 +23220,12 @@ impl<'a> rt::view::GroupView<'a> for TftPacketFilterInformationView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 6usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
@@ -23516,18 +23253,8 @@ impl std::fmt::Debug for TftPacketFilterInformationView<'_> {
 /// A checked, zero-copy view of a received QoS-Information (3GPP TS 29.212 §5.3.16; see [`QosInformation`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct QosInformationView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 16usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 1usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 16, 1>,
 }
 #[cfg(
     any(
@@ -23560,7 +23287,7 @@ impl<'a> QosInformationView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<QosInformation, rt::DecodeError> {
@@ -23573,115 +23300,92 @@ impl<'a> QosInformationView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `[ QoS-Class-Identifier ]`: QoS-Class-Identifier (code 1028, vendor 10415), 3GPP TS 29.212 §5.3.17.
     #[inline]
     pub fn qos_class_identifier(&self) -> Option<QosClassIdentifier> {
-        rt::view::opt(
-            self.root,
-            self.first[0],
-            self.end,
-            rt::view::enumerated::<QosClassIdentifier>,
-        )
+        self.raw.opt_enum::<QosClassIdentifier>(0)
     }
     /// `[ Max-Requested-Bandwidth-UL ]`: Max-Requested-Bandwidth-UL (code 516, vendor 10415), 3GPP TS 29.214 §5.3.15.
     #[inline]
     pub fn max_requested_bandwidth_ul(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[1], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(1)
     }
     /// `[ Max-Requested-Bandwidth-DL ]`: Max-Requested-Bandwidth-DL (code 515, vendor 10415), 3GPP TS 29.214 §5.3.14.
     #[inline]
     pub fn max_requested_bandwidth_dl(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[2], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(2)
     }
     /// `[ Extended-Max-Requested-BW-UL ]`: Extended-Max-Requested-BW-UL (code 555, vendor 10415), 3GPP TS 29.214 §5.3.53.
     #[inline]
     pub fn extended_max_requested_bw_ul(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[3], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(3)
     }
     /// `[ Extended-Max-Requested-BW-DL ]`: Extended-Max-Requested-BW-DL (code 554, vendor 10415), 3GPP TS 29.214 §5.3.52.
     #[inline]
     pub fn extended_max_requested_bw_dl(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[4], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(4)
     }
     /// `[ Guaranteed-Bitrate-UL ]`: Guaranteed-Bitrate-UL (code 1026, vendor 10415), 3GPP TS 29.212 §5.3.26.
     #[inline]
     pub fn guaranteed_bitrate_ul(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[5], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(5)
     }
     /// `[ Guaranteed-Bitrate-DL ]`: Guaranteed-Bitrate-DL (code 1025, vendor 10415), 3GPP TS 29.212 §5.3.25.
     #[inline]
     pub fn guaranteed_bitrate_dl(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[6], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(6)
     }
     /// `[ Extended-GBR-UL ]`: Extended-GBR-UL (code 2851, vendor 10415), 3GPP TS 29.212 §5.3.137.
     #[inline]
     pub fn extended_gbr_ul(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[7], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(7)
     }
     /// `[ Extended-GBR-DL ]`: Extended-GBR-DL (code 2850, vendor 10415), 3GPP TS 29.212 §5.3.136.
     #[inline]
     pub fn extended_gbr_dl(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[8], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(8)
     }
     /// `[ Bearer-Identifier ]`: Bearer-Identifier (code 1020, vendor 10415), 3GPP TS 29.212 §5.3.20.
     #[inline]
     pub fn bearer_identifier(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[9], self.end, rt::view::octets)
+        self.raw.opt_octets(9)
     }
     /// `[ Allocation-Retention-Priority ]`: Allocation-Retention-Priority (code 1034, vendor 10415), 3GPP TS 29.212 §5.3.32.
     #[inline]
     pub fn allocation_retention_priority(
         &self,
     ) -> Option<AllocationRetentionPriorityView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[10],
-            self.end,
-            rt::view::read_group::<AllocationRetentionPriorityView<'a>>,
-        )
+        self.raw.opt_group::<AllocationRetentionPriorityView<'a>>(10)
     }
     /// `[ APN-Aggregate-Max-Bitrate-UL ]`: APN-Aggregate-Max-Bitrate-UL (code 1041, vendor 10415), 3GPP TS 29.212 §5.3.40.
     #[inline]
     pub fn apn_aggregate_max_bitrate_ul(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[11], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(11)
     }
     /// `[ APN-Aggregate-Max-Bitrate-DL ]`: APN-Aggregate-Max-Bitrate-DL (code 1040, vendor 10415), 3GPP TS 29.212 §5.3.39.
     #[inline]
     pub fn apn_aggregate_max_bitrate_dl(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[12], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(12)
     }
     /// `[ Extended-APN-AMBR-UL ]`: Extended-APN-AMBR-UL (code 2849, vendor 10415), 3GPP TS 29.212 §5.3.135.
     #[inline]
     pub fn extended_apn_ambr_ul(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[13], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(13)
     }
     /// `[ Extended-APN-AMBR-DL ]`: Extended-APN-AMBR-DL (code 2848, vendor 10415), 3GPP TS 29.212 §5.3.134.
     #[inline]
     pub fn extended_apn_ambr_dl(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[14], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(14)
     }
     /// `*[ Conditional-APN-Aggregate-Max-Bitrate ]`: Conditional-APN-Aggregate-Max-Bitrate (code 2818, vendor 10415), 3GPP TS 29.212 §5.3.105.
     #[inline]
     pub fn conditional_apn_aggregate_max_bitrate(
         &self,
     ) -> rt::view::Members<'a, ConditionalApnAggregateMaxBitrateView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[15],
-            self.end,
-            self.count[0],
-            2818,
-            10415,
-            rt::view::read_group::<ConditionalApnAggregateMaxBitrateView<'a>>,
-        )
+        self.raw
+            .many_group::<ConditionalApnAggregateMaxBitrateView<'a>>(15, 0, 2818, 10415)
     }
 }
 #[cfg(
@@ -23754,18 +23458,12 @@ impl<'a> rt::view::GroupView<'a> for QosInformationView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 16usize],
-            count: [0; 1usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut self.count, &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(
@@ -23793,18 +23491,8 @@ impl std::fmt::Debug for QosInformationView<'_> {
 /// A checked, zero-copy view of a received Charging-Rule-Report (3GPP TS 29.212 §5.3.18; see [`ChargingRuleReport`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ChargingRuleReportView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 8usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 4usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 8, 4>,
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl<'a> ChargingRuleReportView<'a> {
@@ -23824,7 +23512,7 @@ impl<'a> ChargingRuleReportView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<ChargingRuleReport, rt::DecodeError> {
@@ -23837,102 +23525,49 @@ impl<'a> ChargingRuleReportView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `*[ Charging-Rule-Name ]`: Charging-Rule-Name (code 1005, vendor 10415), 3GPP TS 29.212 §5.3.6.
     #[inline]
     pub fn charging_rule_name(&self) -> rt::view::Members<'a, &'a [u8]> {
-        rt::view::Members::new(
-            self.root,
-            self.first[0],
-            self.end,
-            self.count[0],
-            1005,
-            10415,
-            rt::view::octets,
-        )
+        self.raw.many_octets(0, 0, 1005, 10415)
     }
     /// `*[ Charging-Rule-Base-Name ]`: Charging-Rule-Base-Name (code 1004, vendor 10415), 3GPP TS 29.212 §5.3.5.
     #[inline]
     pub fn charging_rule_base_name(&self) -> rt::view::Members<'a, &'a str> {
-        rt::view::Members::new(
-            self.root,
-            self.first[1],
-            self.end,
-            self.count[1],
-            1004,
-            10415,
-            rt::view::text,
-        )
+        self.raw.many_text(1, 1, 1004, 10415)
     }
     /// `[ Bearer-Identifier ]`: Bearer-Identifier (code 1020, vendor 10415), 3GPP TS 29.212 §5.3.20.
     #[inline]
     pub fn bearer_identifier(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[2], self.end, rt::view::octets)
+        self.raw.opt_octets(2)
     }
     /// `[ PCC-Rule-Status ]`: PCC-Rule-Status (code 1019, vendor 10415), 3GPP TS 29.212 §5.3.19.
     #[inline]
     pub fn pcc_rule_status(&self) -> Option<PccRuleStatus> {
-        rt::view::opt(
-            self.root,
-            self.first[3],
-            self.end,
-            rt::view::enumerated::<PccRuleStatus>,
-        )
+        self.raw.opt_enum::<PccRuleStatus>(3)
     }
     /// `[ Rule-Failure-Code ]`: Rule-Failure-Code (code 1031, vendor 10415), 3GPP TS 29.212 §5.3.38.
     #[inline]
     pub fn rule_failure_code(&self) -> Option<RuleFailureCode> {
-        rt::view::opt(
-            self.root,
-            self.first[4],
-            self.end,
-            rt::view::enumerated::<RuleFailureCode>,
-        )
+        self.raw.opt_enum::<RuleFailureCode>(4)
     }
     /// `[ Final-Unit-Indication ]`: Final-Unit-Indication (code 430), IETF RFC 8506 §8.34.
     #[inline]
     pub fn final_unit_indication(
         &self,
     ) -> Option<super::credit_control::FinalUnitIndicationView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[5],
-            self.end,
-            rt::view::read_group::<super::credit_control::FinalUnitIndicationView<'a>>,
-        )
+        self.raw.opt_group::<super::credit_control::FinalUnitIndicationView<'a>>(5)
     }
     /// `*[ RAN-NAS-Release-Cause ]`: RAN-NAS-Release-Cause (code 2819, vendor 10415), 3GPP TS 29.212 §5.3.106.
     #[inline]
     pub fn ran_nas_release_cause(&self) -> rt::view::Members<'a, &'a [u8]> {
-        rt::view::Members::new(
-            self.root,
-            self.first[6],
-            self.end,
-            self.count[2],
-            2819,
-            10415,
-            rt::view::octets,
-        )
+        self.raw.many_octets(6, 2, 2819, 10415)
     }
     /// `*[ Content-Version ]`: Content-Version (code 552, vendor 10415), 3GPP TS 29.214 §5.3.49.
     #[inline]
     pub fn content_version(&self) -> rt::view::Members<'a, u64> {
-        rt::view::Members::new(
-            self.root,
-            self.first[7],
-            self.end,
-            self.count[3],
-            552,
-            10415,
-            rt::view::value::<u64>,
-        )
+        self.raw.many_value::<u64>(7, 3, 552, 10415)
     }
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
@@ -23969,18 +23604,12 @@ impl<'a> rt::view::GroupView<'a> for ChargingRuleReportView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 8usize],
-            count: [0; 4usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut self.count, &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
@@ -23994,18 +23623,8 @@ impl std::fmt::Debug for ChargingRuleReportView<'_> {
 /// A checked, zero-copy view of a received Access-Network-Charging-Identifier-Gx (3GPP TS 29.212 §5.3.22; see [`AccessNetworkChargingIdentifierGx`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct AccessNetworkChargingIdentifierGxView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 4usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 2usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 4, 2>,
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl<'a> AccessNetworkChargingIdentifierGxView<'a> {
@@ -24025,7 +23644,7 @@ impl<'a> AccessNetworkChargingIdentifierGxView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(
@@ -24040,54 +23659,27 @@ impl<'a> AccessNetworkChargingIdentifierGxView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `{ Access-Network-Charging-Identifier-Value }`: Access-Network-Charging-Identifier-Value (code 503, vendor 10415), 3GPP TS 29.214 §5.3.4.
     #[inline]
     pub fn access_network_charging_identifier_value(&self) -> &'a [u8] {
-        rt::view::one(self.root, self.first[0], self.end, rt::view::octets)
+        self.raw.one_octets(0)
     }
     /// `*[ Charging-Rule-Base-Name ]`: Charging-Rule-Base-Name (code 1004, vendor 10415), 3GPP TS 29.212 §5.3.5.
     #[inline]
     pub fn charging_rule_base_name(&self) -> rt::view::Members<'a, &'a str> {
-        rt::view::Members::new(
-            self.root,
-            self.first[1],
-            self.end,
-            self.count[0],
-            1004,
-            10415,
-            rt::view::text,
-        )
+        self.raw.many_text(1, 0, 1004, 10415)
     }
     /// `*[ Charging-Rule-Name ]`: Charging-Rule-Name (code 1005, vendor 10415), 3GPP TS 29.212 §5.3.6.
     #[inline]
     pub fn charging_rule_name(&self) -> rt::view::Members<'a, &'a [u8]> {
-        rt::view::Members::new(
-            self.root,
-            self.first[2],
-            self.end,
-            self.count[1],
-            1005,
-            10415,
-            rt::view::octets,
-        )
+        self.raw.many_octets(2, 1, 1005, 10415)
     }
     /// `[ IP-CAN-Session-Charging-Scope ]`: IP-CAN-Session-Charging-Scope (code 2827, vendor 10415), 3GPP TS 29.212 §5.3.114.
     #[inline]
     pub fn ip_can_session_charging_scope(&self) -> Option<IpCanSessionChargingScope> {
-        rt::view::opt(
-            self.root,
-            self.first[3],
-            self.end,
-            rt::view::enumerated::<IpCanSessionChargingScope>,
-        )
+        self.raw.opt_enum::<IpCanSessionChargingScope>(3)
     }
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
@@ -24114,18 +23706,12 @@ impl<'a> rt::view::GroupView<'a> for AccessNetworkChargingIdentifierGxView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 4usize],
-            count: [0; 2usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut self.count, &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
@@ -24148,18 +23734,8 @@ impl std::fmt::Debug for AccessNetworkChargingIdentifierGxView<'_> {
 /// A checked, zero-copy view of a received Event-Report-Indication (3GPP TS 29.212 §5.3.30; see [`EventReportIndication`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct EventReportIndicationView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 21usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 2usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 21, 2>,
 }
 #[cfg(
     any(
@@ -24187,7 +23763,7 @@ impl<'a> EventReportIndicationView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<EventReportIndication, rt::DecodeError> {
@@ -24200,183 +23776,116 @@ impl<'a> EventReportIndicationView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `[ AN-Trusted ]`: AN-Trusted (code 1503, vendor 10415), 3GPP TS 29.273 §5.2.3.9.
     #[inline]
     pub fn an_trusted(&self) -> Option<super::ts29273::AnTrusted> {
-        rt::view::opt(
-            self.root,
-            self.first[0],
-            self.end,
-            rt::view::enumerated::<super::ts29273::AnTrusted>,
-        )
+        self.raw.opt_enum::<super::ts29273::AnTrusted>(0)
     }
     /// `*[ Event-Trigger ]`: Event-Trigger (code 1006, vendor 10415), 3GPP TS 29.212 §5.3.7.
     #[inline]
     pub fn event_trigger(&self) -> rt::view::Members<'a, EventTrigger> {
-        rt::view::Members::new(
-            self.root,
-            self.first[1],
-            self.end,
-            self.count[0],
-            1006,
-            10415,
-            rt::view::enumerated::<EventTrigger>,
-        )
+        self.raw.many_enum::<EventTrigger>(1, 0, 1006, 10415)
     }
     /// `[ User-CSG-Information ]`: User-CSG-Information (code 2319, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn user_csg_information(
         &self,
     ) -> Option<super::ts32299::UserCsgInformationView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[2],
-            self.end,
-            rt::view::read_group::<super::ts32299::UserCsgInformationView<'a>>,
-        )
+        self.raw.opt_group::<super::ts32299::UserCsgInformationView<'a>>(2)
     }
     /// `[ IP-CAN-Type ]`: IP-CAN-Type (code 1027, vendor 10415), 3GPP TS 29.212 §5.3.27.
     #[inline]
     pub fn ip_can_type(&self) -> Option<IpCanType> {
-        rt::view::opt(
-            self.root,
-            self.first[3],
-            self.end,
-            rt::view::enumerated::<IpCanType>,
-        )
+        self.raw.opt_enum::<IpCanType>(3)
     }
     /// `*2[ AN-GW-Address ]`: AN-GW-Address (code 1050, vendor 10415), 3GPP TS 29.212 §5.3.49.
     #[inline]
     pub fn an_gw_address(&self) -> rt::view::Members<'a, rt::data::Address> {
-        rt::view::Members::new(
-            self.root,
-            self.first[4],
-            self.end,
-            self.count[1],
-            1050,
-            10415,
-            rt::view::value::<rt::data::Address>,
-        )
+        self.raw.many_value::<rt::data::Address>(4, 1, 1050, 10415)
     }
     /// `[ 3GPP-SGSN-Address ]`: 3GPP-SGSN-Address (code 6, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
     pub fn tgpp_sgsn_address(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[5], self.end, rt::view::octets)
+        self.raw.opt_octets(5)
     }
     /// `[ 3GPP-SGSN-IPv6-Address ]`: 3GPP-SGSN-IPv6-Address (code 15, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
     pub fn tgpp_sgsn_ipv6_address(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[6], self.end, rt::view::octets)
+        self.raw.opt_octets(6)
     }
     /// `[ 3GPP-SGSN-MCC-MNC ]`: 3GPP-SGSN-MCC-MNC (code 18, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
     pub fn tgpp_sgsn_mcc_mnc(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[7], self.end, rt::view::text)
+        self.raw.opt_text(7)
     }
     /// `[ Framed-IP-Address ]`: Framed-IP-Address (code 8), IETF RFC 7155 §4.4.10.5.1.
     #[inline]
     pub fn framed_ip_address(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[8], self.end, rt::view::octets)
+        self.raw.opt_octets(8)
     }
     /// `[ RAT-Type ]`: RAT-Type (code 1032, vendor 10415), 3GPP TS 29.212 §5.3.31.
     #[inline]
     pub fn rat_type(&self) -> Option<RatType> {
-        rt::view::opt(
-            self.root,
-            self.first[9],
-            self.end,
-            rt::view::enumerated::<RatType>,
-        )
+        self.raw.opt_enum::<RatType>(9)
     }
     /// `[ RAI ]`: RAI (code 909, vendor 10415), 3GPP TS 29.061 §17.7.
     #[inline]
     pub fn rai(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[10], self.end, rt::view::text)
+        self.raw.opt_text(10)
     }
     /// `[ 3GPP-User-Location-Info ]`: 3GPP-User-Location-Info (code 22, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
     pub fn tgpp_user_location_info(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[11], self.end, rt::view::octets)
+        self.raw.opt_octets(11)
     }
     /// `[ Trace-Data ]`: Trace-Data (code 1458, vendor 10415), 3GPP TS 29.272 §7.3.63.
     #[inline]
     pub fn trace_data(&self) -> Option<super::ts29272::TraceDataView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[12],
-            self.end,
-            rt::view::read_group::<super::ts29272::TraceDataView<'a>>,
-        )
+        self.raw.opt_group::<super::ts29272::TraceDataView<'a>>(12)
     }
     /// `[ Trace-Reference ]`: Trace-Reference (code 1459, vendor 10415), 3GPP TS 29.272 §7.3.64.
     #[inline]
     pub fn trace_reference(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[13], self.end, rt::view::octets)
+        self.raw.opt_octets(13)
     }
     /// `[ 3GPP2-BSID ]`: 3GPP2-BSID (code 9010, vendor 5535), 3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0057-0 (3GPP2-BSID).
     #[inline]
     pub fn tgpp2_bsid(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[14], self.end, rt::view::text)
+        self.raw.opt_text(14)
     }
     /// `[ 3GPP-MS-TimeZone ]`: 3GPP-MS-TimeZone (code 23, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
     pub fn tgpp_ms_timezone(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[15], self.end, rt::view::octets)
+        self.raw.opt_octets(15)
     }
     /// `[ Routing-IP-Address ]`: Routing-IP-Address (code 1079, vendor 10415), 3GPP TS 29.212 §5.3.73.
     #[inline]
     pub fn routing_ip_address(&self) -> Option<rt::data::Address> {
-        rt::view::opt(
-            self.root,
-            self.first[16],
-            self.end,
-            rt::view::value::<rt::data::Address>,
-        )
+        self.raw.opt_value::<rt::data::Address>(16)
     }
     /// `[ UE-Local-IP-Address ]`: UE-Local-IP-Address (code 2805, vendor 10415), 3GPP TS 29.212 §5.3.96.
     #[inline]
     pub fn ue_local_ip_address(&self) -> Option<rt::data::Address> {
-        rt::view::opt(
-            self.root,
-            self.first[17],
-            self.end,
-            rt::view::value::<rt::data::Address>,
-        )
+        self.raw.opt_value::<rt::data::Address>(17)
     }
     /// `[ HeNB-Local-IP-Address ]`: HeNB-Local-IP-Address (code 2804, vendor 10415), 3GPP TS 29.212 §5.3.95.
     #[inline]
     pub fn henb_local_ip_address(&self) -> Option<rt::data::Address> {
-        rt::view::opt(
-            self.root,
-            self.first[18],
-            self.end,
-            rt::view::value::<rt::data::Address>,
-        )
+        self.raw.opt_value::<rt::data::Address>(18)
     }
     /// `[ UDP-Source-Port ]`: UDP-Source-Port (code 2806, vendor 10415), 3GPP TS 29.212 §5.3.97.
     #[inline]
     pub fn udp_source_port(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[19], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(19)
     }
     /// `[ Presence-Reporting-Area-Information ]`: Presence-Reporting-Area-Information (code 2822, vendor 10415), 3GPP TS 29.212 §5.3.109.
     #[inline]
     pub fn presence_reporting_area_information(
         &self,
     ) -> Option<PresenceReportingAreaInformationView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[20],
-            self.end,
-            rt::view::read_group::<PresenceReportingAreaInformationView<'a>>,
-        )
+        self.raw.opt_group::<PresenceReportingAreaInformationView<'a>>(20)
     }
 }
 #[cfg(
@@ -24448,18 +23957,12 @@ impl<'a> rt::view::GroupView<'a> for EventReportIndicationView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 21usize],
-            count: [0; 2usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut self.count, &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(
@@ -24504,16 +24007,8 @@ impl std::fmt::Debug for EventReportIndicationView<'_> {
 /// A checked, zero-copy view of a received Allocation-Retention-Priority (3GPP TS 29.212 §5.3.32; see [`AllocationRetentionPriority`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct AllocationRetentionPriorityView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 3usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 3, 0>,
 }
 #[cfg(
     any(
@@ -24555,7 +24050,7 @@ impl<'a> AllocationRetentionPriorityView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<AllocationRetentionPriority, rt::DecodeError> {
@@ -24568,38 +24063,22 @@ impl<'a> AllocationRetentionPriorityView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `{ Priority-Level }`: Priority-Level (code 1046, vendor 10415), 3GPP TS 29.212 §5.3.45.
     #[inline]
     pub fn priority_level(&self) -> u32 {
-        rt::view::one(self.root, self.first[0], self.end, rt::view::value::<u32>)
+        self.raw.one_value::<u32>(0)
     }
     /// `[ Pre-emption-Capability ]`: Pre-emption-Capability (code 1047, vendor 10415), 3GPP TS 29.212 §5.3.46.
     #[inline]
     pub fn pre_emption_capability(&self) -> Option<PreEmptionCapability> {
-        rt::view::opt(
-            self.root,
-            self.first[1],
-            self.end,
-            rt::view::enumerated::<PreEmptionCapability>,
-        )
+        self.raw.opt_enum::<PreEmptionCapability>(1)
     }
     /// `[ Pre-emption-Vulnerability ]`: Pre-emption-Vulnerability (code 1048, vendor 10415), 3GPP TS 29.212 §5.3.47.
     #[inline]
     pub fn pre_emption_vulnerability(&self) -> Option<PreEmptionVulnerability> {
-        rt::view::opt(
-            self.root,
-            self.first[2],
-            self.end,
-            rt::view::enumerated::<PreEmptionVulnerability>,
-        )
+        self.raw.opt_enum::<PreEmptionVulnerability>(2)
     }
 }
 #[cfg(
@@ -24669,17 +24148,12 @@ impl<'a> rt::view::GroupView<'a> for AllocationRetentionPriorityView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 3usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(
@@ -24723,18 +24197,8 @@ impl std::fmt::Debug for AllocationRetentionPriorityView<'_> {
 /// A checked, zero-copy view of a received Tunnel-Information (3GPP TS 29.212 §5.3.36; see [`TunnelInformation`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct TunnelInformationView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 2usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 1usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 2, 1>,
 }
 #[cfg(
     any(
@@ -24762,7 +24226,7 @@ impl<'a> TunnelInformationView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<TunnelInformation, rt::DecodeError> {
@@ -24775,31 +24239,17 @@ impl<'a> TunnelInformationView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `[ Tunnel-Header-Length ]`: Tunnel-Header-Length (code 1037, vendor 10415), 3GPP TS 29.212 §5.3.35.
     #[inline]
     pub fn tunnel_header_length(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[0], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(0)
     }
     /// `2*2[ Tunnel-Header-Filter ]`: Tunnel-Header-Filter (code 1036, vendor 10415), 3GPP TS 29.212 §5.3.34.
     #[inline]
     pub fn tunnel_header_filter(&self) -> rt::view::Members<'a, &'a str> {
-        rt::view::Members::new(
-            self.root,
-            self.first[1],
-            self.end,
-            self.count[0],
-            1036,
-            10415,
-            rt::view::text,
-        )
+        self.raw.many_text(1, 0, 1036, 10415)
     }
 }
 #[cfg(
@@ -24840,18 +24290,12 @@ impl<'a> rt::view::GroupView<'a> for TunnelInformationView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 2usize],
-            count: [0; 1usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut self.count, &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(
@@ -24873,16 +24317,8 @@ impl std::fmt::Debug for TunnelInformationView<'_> {
 /// A checked, zero-copy view of a received CoA-Information (3GPP TS 29.212 §5.3.37; see [`CoaInformation`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct CoaInformationView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 2usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 2, 0>,
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl<'a> CoaInformationView<'a> {
@@ -24902,7 +24338,7 @@ impl<'a> CoaInformationView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<CoaInformation, rt::DecodeError> {
@@ -24915,33 +24351,17 @@ impl<'a> CoaInformationView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `{ Tunnel-Information }`: Tunnel-Information (code 1038, vendor 10415), 3GPP TS 29.212 §5.3.36.
     #[inline]
     pub fn tunnel_information(&self) -> TunnelInformationView<'a> {
-        rt::view::one(
-            self.root,
-            self.first[0],
-            self.end,
-            rt::view::read_group::<TunnelInformationView<'a>>,
-        )
+        self.raw.one_group::<TunnelInformationView<'a>>(0)
     }
     /// `{ CoA-IP-Address }`: CoA-IP-Address (code 1035, vendor 10415), 3GPP TS 29.212 §5.3.33.
     #[inline]
     pub fn coa_ip_address(&self) -> rt::data::Address {
-        rt::view::one(
-            self.root,
-            self.first[1],
-            self.end,
-            rt::view::value::<rt::data::Address>,
-        )
+        self.raw.one_value::<rt::data::Address>(1)
     }
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
@@ -24966,17 +24386,12 @@ impl<'a> rt::view::GroupView<'a> for CoaInformationView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 2usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
@@ -24998,16 +24413,8 @@ impl std::fmt::Debug for CoaInformationView<'_> {
 /// A checked, zero-copy view of a received Default-EPS-Bearer-QoS (3GPP TS 29.212 §5.3.48; see [`DefaultEpsBearerQos`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct DefaultEpsBearerQosView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 2usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 2, 0>,
 }
 #[cfg(
     any(
@@ -25035,7 +24442,7 @@ impl<'a> DefaultEpsBearerQosView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<DefaultEpsBearerQos, rt::DecodeError> {
@@ -25048,35 +24455,19 @@ impl<'a> DefaultEpsBearerQosView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `[ QoS-Class-Identifier ]`: QoS-Class-Identifier (code 1028, vendor 10415), 3GPP TS 29.212 §5.3.17.
     #[inline]
     pub fn qos_class_identifier(&self) -> Option<QosClassIdentifier> {
-        rt::view::opt(
-            self.root,
-            self.first[0],
-            self.end,
-            rt::view::enumerated::<QosClassIdentifier>,
-        )
+        self.raw.opt_enum::<QosClassIdentifier>(0)
     }
     /// `[ Allocation-Retention-Priority ]`: Allocation-Retention-Priority (code 1034, vendor 10415), 3GPP TS 29.212 §5.3.32.
     #[inline]
     pub fn allocation_retention_priority(
         &self,
     ) -> Option<AllocationRetentionPriorityView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[1],
-            self.end,
-            rt::view::read_group::<AllocationRetentionPriorityView<'a>>,
-        )
+        self.raw.opt_group::<AllocationRetentionPriorityView<'a>>(1)
     }
 }
 #[cfg(
@@ -25119,17 +24510,12 @@ impl<'a> rt::view::GroupView<'a> for DefaultEpsBearerQosView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 2usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(
@@ -25161,16 +24547,8 @@ impl std::fmt::Debug for DefaultEpsBearerQosView<'_> {
 /// A checked, zero-copy view of a received Flow-Information (3GPP TS 29.212 §5.3.53; see [`FlowInformation`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct FlowInformationView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 8usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 8, 0>,
 }
 #[cfg(
     any(
@@ -25200,7 +24578,7 @@ impl<'a> FlowInformationView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<FlowInformation, rt::DecodeError> {
@@ -25213,63 +24591,47 @@ impl<'a> FlowInformationView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `[ Flow-Description ]`: Flow-Description (code 507, vendor 10415), 3GPP TS 29.214 §5.3.8.
     #[inline]
     pub fn flow_description(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[0], self.end, rt::view::text)
+        self.raw.opt_text(0)
     }
     /// `[ Packet-Filter-Identifier ]`: Packet-Filter-Identifier (code 1060, vendor 10415), 3GPP TS 29.212 §5.3.55.
     #[inline]
     pub fn packet_filter_identifier(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[1], self.end, rt::view::octets)
+        self.raw.opt_octets(1)
     }
     /// `[ Packet-Filter-Usage ]`: Packet-Filter-Usage (code 1072, vendor 10415), 3GPP TS 29.212 §5.3.66.
     #[inline]
     pub fn packet_filter_usage(&self) -> Option<PacketFilterUsage> {
-        rt::view::opt(
-            self.root,
-            self.first[2],
-            self.end,
-            rt::view::enumerated::<PacketFilterUsage>,
-        )
+        self.raw.opt_enum::<PacketFilterUsage>(2)
     }
     /// `[ ToS-Traffic-Class ]`: ToS-Traffic-Class (code 1014, vendor 10415), 3GPP TS 29.212 §5.3.15.
     #[inline]
     pub fn tos_traffic_class(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[3], self.end, rt::view::octets)
+        self.raw.opt_octets(3)
     }
     /// `[ Security-Parameter-Index ]`: Security-Parameter-Index (code 1056, vendor 10415), 3GPP TS 29.212 §5.3.51.
     #[inline]
     pub fn security_parameter_index(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[4], self.end, rt::view::octets)
+        self.raw.opt_octets(4)
     }
     /// `[ Flow-Label ]`: Flow-Label (code 1057, vendor 10415), 3GPP TS 29.212 §5.3.52.
     #[inline]
     pub fn flow_label(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[5], self.end, rt::view::octets)
+        self.raw.opt_octets(5)
     }
     /// `[ Flow-Direction ]`: Flow-Direction (code 1080, vendor 10415), 3GPP TS 29.212 §5.3.65.
     #[inline]
     pub fn flow_direction(&self) -> Option<FlowDirection> {
-        rt::view::opt(
-            self.root,
-            self.first[6],
-            self.end,
-            rt::view::enumerated::<FlowDirection>,
-        )
+        self.raw.opt_enum::<FlowDirection>(6)
     }
     /// `[ Routing-Rule-Identifier ]`: Routing-Rule-Identifier (code 1077, vendor 10415), 3GPP TS 29.212 §5.3.71.
     #[inline]
     pub fn routing_rule_identifier(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[7], self.end, rt::view::octets)
+        self.raw.opt_octets(7)
     }
 }
 #[cfg(
@@ -25320,17 +24682,12 @@ impl<'a> rt::view::GroupView<'a> for FlowInformationView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 8usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(
@@ -25362,16 +24719,8 @@ impl std::fmt::Debug for FlowInformationView<'_> {
 /// A checked, zero-copy view of a received Packet-Filter-Information (3GPP TS 29.212 §5.3.56; see [`PacketFilterInformation`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct PacketFilterInformationView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 7usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 7, 0>,
 }
 #[cfg(
     any(
@@ -25399,7 +24748,7 @@ impl<'a> PacketFilterInformationView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<PacketFilterInformation, rt::DecodeError> {
@@ -25412,53 +24761,42 @@ impl<'a> PacketFilterInformationView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `[ Packet-Filter-Identifier ]`: Packet-Filter-Identifier (code 1060, vendor 10415), 3GPP TS 29.212 §5.3.55.
     #[inline]
     pub fn packet_filter_identifier(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[0], self.end, rt::view::octets)
+        self.raw.opt_octets(0)
     }
     /// `[ Precedence ]`: Precedence (code 1010, vendor 10415), 3GPP TS 29.212 §5.3.11.
     #[inline]
     pub fn precedence(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[1], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(1)
     }
     /// `[ Packet-Filter-Content ]`: Packet-Filter-Content (code 1059, vendor 10415), 3GPP TS 29.212 §5.3.54.
     #[inline]
     pub fn packet_filter_content(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[2], self.end, rt::view::text)
+        self.raw.opt_text(2)
     }
     /// `[ ToS-Traffic-Class ]`: ToS-Traffic-Class (code 1014, vendor 10415), 3GPP TS 29.212 §5.3.15.
     #[inline]
     pub fn tos_traffic_class(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[3], self.end, rt::view::octets)
+        self.raw.opt_octets(3)
     }
     /// `[ Security-Parameter-Index ]`: Security-Parameter-Index (code 1056, vendor 10415), 3GPP TS 29.212 §5.3.51.
     #[inline]
     pub fn security_parameter_index(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[4], self.end, rt::view::octets)
+        self.raw.opt_octets(4)
     }
     /// `[ Flow-Label ]`: Flow-Label (code 1057, vendor 10415), 3GPP TS 29.212 §5.3.52.
     #[inline]
     pub fn flow_label(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[5], self.end, rt::view::octets)
+        self.raw.opt_octets(5)
     }
     /// `[ Flow-Direction ]`: Flow-Direction (code 1080, vendor 10415), 3GPP TS 29.212 §5.3.65.
     #[inline]
     pub fn flow_direction(&self) -> Option<FlowDirection> {
-        rt::view::opt(
-            self.root,
-            self.first[6],
-            self.end,
-            rt::view::enumerated::<FlowDirection>,
-        )
+        self.raw.opt_enum::<FlowDirection>(6)
     }
 }
 #[cfg(
@@ -25504,17 +24842,12 @@ impl<'a> rt::view::GroupView<'a> for PacketFilterInformationView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 7usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(
@@ -25544,18 +24877,8 @@ impl std::fmt::Debug for PacketFilterInformationView<'_> {
 /// A checked, zero-copy view of a received Usage-Monitoring-Information (3GPP TS 29.212 §5.3.60; see [`UsageMonitoringInformation`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct UsageMonitoringInformationView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 7usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 2usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 7, 2>,
 }
 #[cfg(
     any(
@@ -25583,7 +24906,7 @@ impl<'a> UsageMonitoringInformationView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<UsageMonitoringInformation, rt::DecodeError> {
@@ -25596,83 +24919,50 @@ impl<'a> UsageMonitoringInformationView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `[ Monitoring-Key ]`: Monitoring-Key (code 1066, vendor 10415), 3GPP TS 29.212 §5.3.59.
     #[inline]
     pub fn monitoring_key(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[0], self.end, rt::view::octets)
+        self.raw.opt_octets(0)
     }
     /// `*2[ Granted-Service-Unit ]`: Granted-Service-Unit (code 431), IETF RFC 8506 §8.17.
     #[inline]
     pub fn granted_service_unit(
         &self,
     ) -> rt::view::Members<'a, super::credit_control::GrantedServiceUnitView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[1],
-            self.end,
-            self.count[0],
-            431,
-            0,
-            rt::view::read_group::<super::credit_control::GrantedServiceUnitView<'a>>,
-        )
+        self.raw
+            .many_group::<
+                super::credit_control::GrantedServiceUnitView<'a>,
+            >(1, 0, 431, 0)
     }
     /// `*2[ Used-Service-Unit ]`: Used-Service-Unit (code 446), IETF RFC 8506 §8.19.
     #[inline]
     pub fn used_service_unit(
         &self,
     ) -> rt::view::Members<'a, super::credit_control::UsedServiceUnitView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[2],
-            self.end,
-            self.count[1],
-            446,
-            0,
-            rt::view::read_group::<super::credit_control::UsedServiceUnitView<'a>>,
-        )
+        self.raw
+            .many_group::<super::credit_control::UsedServiceUnitView<'a>>(2, 1, 446, 0)
     }
     /// `[ Quota-Consumption-Time ]`: Quota-Consumption-Time (code 881, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn quota_consumption_time(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[3], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(3)
     }
     /// `[ Usage-Monitoring-Level ]`: Usage-Monitoring-Level (code 1068, vendor 10415), 3GPP TS 29.212 §5.3.61.
     #[inline]
     pub fn usage_monitoring_level(&self) -> Option<UsageMonitoringLevel> {
-        rt::view::opt(
-            self.root,
-            self.first[4],
-            self.end,
-            rt::view::enumerated::<UsageMonitoringLevel>,
-        )
+        self.raw.opt_enum::<UsageMonitoringLevel>(4)
     }
     /// `[ Usage-Monitoring-Report ]`: Usage-Monitoring-Report (code 1069, vendor 10415), 3GPP TS 29.212 §5.3.62.
     #[inline]
     pub fn usage_monitoring_report(&self) -> Option<UsageMonitoringReport> {
-        rt::view::opt(
-            self.root,
-            self.first[5],
-            self.end,
-            rt::view::enumerated::<UsageMonitoringReport>,
-        )
+        self.raw.opt_enum::<UsageMonitoringReport>(5)
     }
     /// `[ Usage-Monitoring-Support ]`: Usage-Monitoring-Support (code 1070, vendor 10415), 3GPP TS 29.212 §5.3.63.
     #[inline]
     pub fn usage_monitoring_support(&self) -> Option<UsageMonitoringSupport> {
-        rt::view::opt(
-            self.root,
-            self.first[6],
-            self.end,
-            rt::view::enumerated::<UsageMonitoringSupport>,
-        )
+        self.raw.opt_enum::<UsageMonitoringSupport>(6)
     }
 }
 #[cfg(
@@ -25728,18 +25018,12 @@ impl<'a> rt::view::GroupView<'a> for UsageMonitoringInformationView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 7usize],
-            count: [0; 2usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut self.count, &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(
@@ -25761,18 +25045,8 @@ impl std::fmt::Debug for UsageMonitoringInformationView<'_> {
 /// A checked, zero-copy view of a received Routing-Rule-Install (3GPP TS 29.212 §5.3.68; see [`RoutingRuleInstall`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct RoutingRuleInstallView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 1usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 1usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 1, 1>,
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl<'a> RoutingRuleInstallView<'a> {
@@ -25792,7 +25066,7 @@ impl<'a> RoutingRuleInstallView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<RoutingRuleInstall, rt::DecodeError> {
@@ -25805,28 +25079,14 @@ impl<'a> RoutingRuleInstallView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `*[ Routing-Rule-Definition ]`: Routing-Rule-Definition (code 1076, vendor 10415), 3GPP TS 29.212 §5.3.70.
     #[inline]
     pub fn routing_rule_definition(
         &self,
     ) -> rt::view::Members<'a, RoutingRuleDefinitionView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[0],
-            self.end,
-            self.count[0],
-            1076,
-            10415,
-            rt::view::read_group::<RoutingRuleDefinitionView<'a>>,
-        )
+        self.raw.many_group::<RoutingRuleDefinitionView<'a>>(0, 0, 1076, 10415)
     }
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
@@ -25852,18 +25112,12 @@ impl<'a> rt::view::GroupView<'a> for RoutingRuleInstallView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 1usize],
-            count: [0; 1usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut self.count, &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
@@ -25877,18 +25131,8 @@ impl std::fmt::Debug for RoutingRuleInstallView<'_> {
 /// A checked, zero-copy view of a received Routing-Rule-Remove (3GPP TS 29.212 §5.3.69; see [`RoutingRuleRemove`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct RoutingRuleRemoveView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 1usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 1usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 1, 1>,
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl<'a> RoutingRuleRemoveView<'a> {
@@ -25908,7 +25152,7 @@ impl<'a> RoutingRuleRemoveView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<RoutingRuleRemove, rt::DecodeError> {
@@ -25921,26 +25165,12 @@ impl<'a> RoutingRuleRemoveView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `*[ Routing-Rule-Identifier ]`: Routing-Rule-Identifier (code 1077, vendor 10415), 3GPP TS 29.212 §5.3.71.
     #[inline]
     pub fn routing_rule_identifier(&self) -> rt::view::Members<'a, &'a [u8]> {
-        rt::view::Members::new(
-            self.root,
-            self.first[0],
-            self.end,
-            self.count[0],
-            1077,
-            10415,
-            rt::view::octets,
-        )
+        self.raw.many_octets(0, 0, 1077, 10415)
     }
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
@@ -25964,18 +25194,12 @@ impl<'a> rt::view::GroupView<'a> for RoutingRuleRemoveView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 1usize],
-            count: [0; 1usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut self.count, &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
@@ -25989,18 +25213,8 @@ impl std::fmt::Debug for RoutingRuleRemoveView<'_> {
 /// A checked, zero-copy view of a received Routing-Rule-Definition (3GPP TS 29.212 §5.3.70; see [`RoutingRuleDefinition`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct RoutingRuleDefinitionView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 5usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 1usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 5, 1>,
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl<'a> RoutingRuleDefinitionView<'a> {
@@ -26020,7 +25234,7 @@ impl<'a> RoutingRuleDefinitionView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<RoutingRuleDefinition, rt::DecodeError> {
@@ -26033,56 +25247,32 @@ impl<'a> RoutingRuleDefinitionView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `{ Routing-Rule-Identifier }`: Routing-Rule-Identifier (code 1077, vendor 10415), 3GPP TS 29.212 §5.3.71.
     #[inline]
     pub fn routing_rule_identifier(&self) -> &'a [u8] {
-        rt::view::one(self.root, self.first[0], self.end, rt::view::octets)
+        self.raw.one_octets(0)
     }
     /// `*[ Routing-Filter ]`: Routing-Filter (code 1078, vendor 10415), 3GPP TS 29.212 §5.3.72.
     #[inline]
     pub fn routing_filter(&self) -> rt::view::Members<'a, RoutingFilterView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[1],
-            self.end,
-            self.count[0],
-            1078,
-            10415,
-            rt::view::read_group::<RoutingFilterView<'a>>,
-        )
+        self.raw.many_group::<RoutingFilterView<'a>>(1, 0, 1078, 10415)
     }
     /// `[ Precedence ]`: Precedence (code 1010, vendor 10415), 3GPP TS 29.212 §5.3.11.
     #[inline]
     pub fn precedence(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[2], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(2)
     }
     /// `[ Routing-IP-Address ]`: Routing-IP-Address (code 1079, vendor 10415), 3GPP TS 29.212 §5.3.73.
     #[inline]
     pub fn routing_ip_address(&self) -> Option<rt::data::Address> {
-        rt::view::opt(
-            self.root,
-            self.first[3],
-            self.end,
-            rt::view::value::<rt::data::Address>,
-        )
+        self.raw.opt_value::<rt::data::Address>(3)
     }
     /// `[ IP-CAN-Type ]`: IP-CAN-Type (code 1027, vendor 10415), 3GPP TS 29.212 §5.3.27.
     #[inline]
     pub fn ip_can_type(&self) -> Option<IpCanType> {
-        rt::view::opt(
-            self.root,
-            self.first[4],
-            self.end,
-            rt::view::enumerated::<IpCanType>,
-        )
+        self.raw.opt_enum::<IpCanType>(4)
     }
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
@@ -26110,18 +25300,12 @@ impl<'a> rt::view::GroupView<'a> for RoutingRuleDefinitionView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 5usize],
-            count: [0; 1usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut self.count, &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
@@ -26135,16 +25319,8 @@ impl std::fmt::Debug for RoutingRuleDefinitionView<'_> {
 /// A checked, zero-copy view of a received Routing-Filter (3GPP TS 29.212 §5.3.72; see [`RoutingFilter`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct RoutingFilterView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 5usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 5, 0>,
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl<'a> RoutingFilterView<'a> {
@@ -26164,7 +25340,7 @@ impl<'a> RoutingFilterView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<RoutingFilter, rt::DecodeError> {
@@ -26177,43 +25353,32 @@ impl<'a> RoutingFilterView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `{ Flow-Description }`: Flow-Description (code 507, vendor 10415), 3GPP TS 29.214 §5.3.8.
     #[inline]
     pub fn flow_description(&self) -> &'a str {
-        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
+        self.raw.one_text(0)
     }
     /// `{ Flow-Direction }`: Flow-Direction (code 1080, vendor 10415), 3GPP TS 29.212 §5.3.65.
     #[inline]
     pub fn flow_direction(&self) -> FlowDirection {
-        rt::view::one(
-            self.root,
-            self.first[1],
-            self.end,
-            rt::view::enumerated::<FlowDirection>,
-        )
+        self.raw.one_enum::<FlowDirection>(1)
     }
     /// `[ ToS-Traffic-Class ]`: ToS-Traffic-Class (code 1014, vendor 10415), 3GPP TS 29.212 §5.3.15.
     #[inline]
     pub fn tos_traffic_class(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[2], self.end, rt::view::octets)
+        self.raw.opt_octets(2)
     }
     /// `[ Security-Parameter-Index ]`: Security-Parameter-Index (code 1056, vendor 10415), 3GPP TS 29.212 §5.3.51.
     #[inline]
     pub fn security_parameter_index(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[3], self.end, rt::view::octets)
+        self.raw.opt_octets(3)
     }
     /// `[ Flow-Label ]`: Flow-Label (code 1057, vendor 10415), 3GPP TS 29.212 §5.3.52.
     #[inline]
     pub fn flow_label(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[4], self.end, rt::view::octets)
+        self.raw.opt_octets(4)
     }
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
@@ -26241,17 +25406,12 @@ impl<'a> rt::view::GroupView<'a> for RoutingFilterView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 5usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
@@ -26265,16 +25425,8 @@ impl std::fmt::Debug for RoutingFilterView<'_> {
 /// A checked, zero-copy view of a received TDF-Information (3GPP TS 29.212 §5.3.78; see [`TdfInformation`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct TdfInformationView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 3usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 3, 0>,
 }
 #[cfg(any(feature = "gx", feature = "ts29212"))]
 impl<'a> TdfInformationView<'a> {
@@ -26294,7 +25446,7 @@ impl<'a> TdfInformationView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<TdfInformation, rt::DecodeError> {
@@ -26307,33 +25459,22 @@ impl<'a> TdfInformationView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `[ TDF-Destination-Realm ]`: TDF-Destination-Realm (code 1090, vendor 10415), 3GPP TS 29.212 §5.3.79.
     #[inline]
     pub fn tdf_destination_realm(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[0], self.end, rt::view::text)
+        self.raw.opt_text(0)
     }
     /// `[ TDF-Destination-Host ]`: TDF-Destination-Host (code 1089, vendor 10415), 3GPP TS 29.212 §5.3.80.
     #[inline]
     pub fn tdf_destination_host(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[1], self.end, rt::view::text)
+        self.raw.opt_text(1)
     }
     /// `[ TDF-IP-Address ]`: TDF-IP-Address (code 1091, vendor 10415), 3GPP TS 29.212 §5.3.81.
     #[inline]
     pub fn tdf_ip_address(&self) -> Option<rt::data::Address> {
-        rt::view::opt(
-            self.root,
-            self.first[2],
-            self.end,
-            rt::view::value::<rt::data::Address>,
-        )
+        self.raw.opt_value::<rt::data::Address>(2)
     }
 }
 #[cfg(any(feature = "gx", feature = "ts29212"))]
@@ -26359,17 +25500,12 @@ impl<'a> rt::view::GroupView<'a> for TdfInformationView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 3usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "gx", feature = "ts29212"))]
@@ -26392,16 +25528,8 @@ impl std::fmt::Debug for TdfInformationView<'_> {
 /// A checked, zero-copy view of a received Redirect-Information (3GPP TS 29.212 §5.3.82; see [`RedirectInformation`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct RedirectInformationView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 3usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 3, 0>,
 }
 #[cfg(
     any(
@@ -26430,7 +25558,7 @@ impl<'a> RedirectInformationView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<RedirectInformation, rt::DecodeError> {
@@ -26443,40 +25571,24 @@ impl<'a> RedirectInformationView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `[ Redirect-Support ]`: Redirect-Support (code 1086, vendor 10415), 3GPP TS 29.212 §5.3.83.
     #[inline]
     pub fn redirect_support(&self) -> Option<RedirectSupport> {
-        rt::view::opt(
-            self.root,
-            self.first[0],
-            self.end,
-            rt::view::enumerated::<RedirectSupport>,
-        )
+        self.raw.opt_enum::<RedirectSupport>(0)
     }
     /// `[ Redirect-Address-Type ]`: Redirect-Address-Type (code 433), IETF RFC 8506 §8.38.
     #[inline]
     pub fn redirect_address_type(
         &self,
     ) -> Option<super::credit_control::RedirectAddressType> {
-        rt::view::opt(
-            self.root,
-            self.first[1],
-            self.end,
-            rt::view::enumerated::<super::credit_control::RedirectAddressType>,
-        )
+        self.raw.opt_enum::<super::credit_control::RedirectAddressType>(1)
     }
     /// `[ Redirect-Server-Address ]`: Redirect-Server-Address (code 435), IETF RFC 8506 §8.39.
     #[inline]
     pub fn redirect_server_address(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[2], self.end, rt::view::text)
+        self.raw.opt_text(2)
     }
 }
 #[cfg(
@@ -26520,17 +25632,12 @@ impl<'a> rt::view::GroupView<'a> for RedirectInformationView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 3usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(
@@ -26561,18 +25668,8 @@ impl std::fmt::Debug for RedirectInformationView<'_> {
 /// A checked, zero-copy view of a received Application-Detection-Information (3GPP TS 29.212 §5.3.91; see [`ApplicationDetectionInformation`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ApplicationDetectionInformationView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 3usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 1usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 3, 1>,
 }
 #[cfg(
     any(
@@ -26600,7 +25697,7 @@ impl<'a> ApplicationDetectionInformationView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<ApplicationDetectionInformation, rt::DecodeError> {
@@ -26613,36 +25710,22 @@ impl<'a> ApplicationDetectionInformationView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `{ TDF-Application-Identifier }`: TDF-Application-Identifier (code 1088, vendor 10415), 3GPP TS 29.212 §5.3.77.
     #[inline]
     pub fn tdf_application_identifier(&self) -> &'a [u8] {
-        rt::view::one(self.root, self.first[0], self.end, rt::view::octets)
+        self.raw.one_octets(0)
     }
     /// `[ TDF-Application-Instance-Identifier ]`: TDF-Application-Instance-Identifier (code 2802, vendor 10415), 3GPP TS 29.212 §5.3.92.
     #[inline]
     pub fn tdf_application_instance_identifier(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[1], self.end, rt::view::octets)
+        self.raw.opt_octets(1)
     }
     /// `*[ Flow-Information ]`: Flow-Information (code 1058, vendor 10415), 3GPP TS 29.212 §5.3.53.
     #[inline]
     pub fn flow_information(&self) -> rt::view::Members<'a, FlowInformationView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[2],
-            self.end,
-            self.count[0],
-            1058,
-            10415,
-            rt::view::read_group::<FlowInformationView<'a>>,
-        )
+        self.raw.many_group::<FlowInformationView<'a>>(2, 0, 1058, 10415)
     }
 }
 #[cfg(
@@ -26684,18 +25767,12 @@ impl<'a> rt::view::GroupView<'a> for ApplicationDetectionInformationView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 3usize],
-            count: [0; 1usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut self.count, &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(
@@ -26717,16 +25794,8 @@ impl std::fmt::Debug for ApplicationDetectionInformationView<'_> {
 /// A checked, zero-copy view of a received Default-QoS-Information (3GPP TS 29.212 §5.3.103; see [`DefaultQosInformation`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct DefaultQosInformationView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 4usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 4, 0>,
 }
 #[cfg(any(feature = "gx", feature = "ts29212"))]
 impl<'a> DefaultQosInformationView<'a> {
@@ -26746,7 +25815,7 @@ impl<'a> DefaultQosInformationView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<DefaultQosInformation, rt::DecodeError> {
@@ -26759,38 +25828,27 @@ impl<'a> DefaultQosInformationView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `[ QoS-Class-Identifier ]`: QoS-Class-Identifier (code 1028, vendor 10415), 3GPP TS 29.212 §5.3.17.
     #[inline]
     pub fn qos_class_identifier(&self) -> Option<QosClassIdentifier> {
-        rt::view::opt(
-            self.root,
-            self.first[0],
-            self.end,
-            rt::view::enumerated::<QosClassIdentifier>,
-        )
+        self.raw.opt_enum::<QosClassIdentifier>(0)
     }
     /// `[ Max-Requested-Bandwidth-UL ]`: Max-Requested-Bandwidth-UL (code 516, vendor 10415), 3GPP TS 29.214 §5.3.15.
     #[inline]
     pub fn max_requested_bandwidth_ul(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[1], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(1)
     }
     /// `[ Max-Requested-Bandwidth-DL ]`: Max-Requested-Bandwidth-DL (code 515, vendor 10415), 3GPP TS 29.214 §5.3.14.
     #[inline]
     pub fn max_requested_bandwidth_dl(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[2], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(2)
     }
     /// `[ Default-QoS-Name ]`: Default-QoS-Name (code 2817, vendor 10415), 3GPP TS 29.212 §5.3.104.
     #[inline]
     pub fn default_qos_name(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[3], self.end, rt::view::text)
+        self.raw.opt_text(3)
     }
 }
 #[cfg(any(feature = "gx", feature = "ts29212"))]
@@ -26817,17 +25875,12 @@ impl<'a> rt::view::GroupView<'a> for DefaultQosInformationView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 4usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "gx", feature = "ts29212"))]
@@ -26855,18 +25908,8 @@ impl std::fmt::Debug for DefaultQosInformationView<'_> {
 /// A checked, zero-copy view of a received Conditional-APN-Aggregate-Max-Bitrate (3GPP TS 29.212 §5.3.105; see [`ConditionalApnAggregateMaxBitrate`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ConditionalApnAggregateMaxBitrateView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 6usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 2usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 6, 2>,
 }
 #[cfg(
     any(
@@ -26900,7 +25943,7 @@ impl<'a> ConditionalApnAggregateMaxBitrateView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(
@@ -26915,59 +25958,37 @@ impl<'a> ConditionalApnAggregateMaxBitrateView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `[ APN-Aggregate-Max-Bitrate-UL ]`: APN-Aggregate-Max-Bitrate-UL (code 1041, vendor 10415), 3GPP TS 29.212 §5.3.40.
     #[inline]
     pub fn apn_aggregate_max_bitrate_ul(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[0], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(0)
     }
     /// `[ APN-Aggregate-Max-Bitrate-DL ]`: APN-Aggregate-Max-Bitrate-DL (code 1040, vendor 10415), 3GPP TS 29.212 §5.3.39.
     #[inline]
     pub fn apn_aggregate_max_bitrate_dl(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[1], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(1)
     }
     /// `[ Extended-APN-AMBR-UL ]`: Extended-APN-AMBR-UL (code 2849, vendor 10415), 3GPP TS 29.212 §5.3.135.
     #[inline]
     pub fn extended_apn_ambr_ul(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[2], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(2)
     }
     /// `[ Extended-APN-AMBR-DL ]`: Extended-APN-AMBR-DL (code 2848, vendor 10415), 3GPP TS 29.212 §5.3.134.
     #[inline]
     pub fn extended_apn_ambr_dl(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[3], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(3)
     }
     /// `*[ IP-CAN-Type ]`: IP-CAN-Type (code 1027, vendor 10415), 3GPP TS 29.212 §5.3.27.
     #[inline]
     pub fn ip_can_type(&self) -> rt::view::Members<'a, IpCanType> {
-        rt::view::Members::new(
-            self.root,
-            self.first[4],
-            self.end,
-            self.count[0],
-            1027,
-            10415,
-            rt::view::enumerated::<IpCanType>,
-        )
+        self.raw.many_enum::<IpCanType>(4, 0, 1027, 10415)
     }
     /// `*[ RAT-Type ]`: RAT-Type (code 1032, vendor 10415), 3GPP TS 29.212 §5.3.31.
     #[inline]
     pub fn rat_type(&self) -> rt::view::Members<'a, RatType> {
-        rt::view::Members::new(
-            self.root,
-            self.first[5],
-            self.end,
-            self.count[1],
-            1032,
-            10415,
-            rt::view::enumerated::<RatType>,
-        )
+        self.raw.many_enum::<RatType>(5, 1, 1032, 10415)
     }
 }
 #[cfg(
@@ -27024,18 +26045,12 @@ impl<'a> rt::view::GroupView<'a> for ConditionalApnAggregateMaxBitrateView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 6usize],
-            count: [0; 2usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut self.count, &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(
@@ -27074,16 +26089,8 @@ impl std::fmt::Debug for ConditionalApnAggregateMaxBitrateView<'_> {
 /// A checked, zero-copy view of a received Presence-Reporting-Area-Information (3GPP TS 29.212 §5.3.109; see [`PresenceReportingAreaInformation`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct PresenceReportingAreaInformationView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 4usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 4, 0>,
 }
 #[cfg(
     any(
@@ -27114,7 +26121,7 @@ impl<'a> PresenceReportingAreaInformationView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(
@@ -27129,33 +26136,27 @@ impl<'a> PresenceReportingAreaInformationView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `[ Presence-Reporting-Area-Identifier ]`: Presence-Reporting-Area-Identifier (code 2821, vendor 10415), 3GPP TS 29.212 §5.3.108.
     #[inline]
     pub fn presence_reporting_area_identifier(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[0], self.end, rt::view::octets)
+        self.raw.opt_octets(0)
     }
     /// `[ Presence-Reporting-Area-Status ]`: Presence-Reporting-Area-Status (code 2823, vendor 10415), 3GPP TS 29.212 §5.3.110.
     #[inline]
     pub fn presence_reporting_area_status(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[1], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(1)
     }
     /// `[ Presence-Reporting-Area-Elements-List ]`: Presence-Reporting-Area-Elements-List (code 2820, vendor 10415), 3GPP TS 29.212 §5.3.107.
     #[inline]
     pub fn presence_reporting_area_elements_list(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[2], self.end, rt::view::octets)
+        self.raw.opt_octets(2)
     }
     /// `[ Presence-Reporting-Area-Node ]`: Presence-Reporting-Area-Node (code 2855, vendor 10415), 3GPP TS 29.212 §5.3.141.
     #[inline]
     pub fn presence_reporting_area_node(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[3], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(3)
     }
 }
 #[cfg(
@@ -27204,17 +26205,12 @@ impl<'a> rt::view::GroupView<'a> for PresenceReportingAreaInformationView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 4usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(
@@ -27247,16 +26243,8 @@ impl std::fmt::Debug for PresenceReportingAreaInformationView<'_> {
 /// A checked, zero-copy view of a received Fixed-User-Location-Info (3GPP TS 29.212 §5.3.112; see [`FixedUserLocationInfo`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct FixedUserLocationInfoView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 4usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 4, 0>,
 }
 #[cfg(
     any(
@@ -27284,7 +26272,7 @@ impl<'a> FixedUserLocationInfoView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<FixedUserLocationInfo, rt::DecodeError> {
@@ -27297,33 +26285,27 @@ impl<'a> FixedUserLocationInfoView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `[ SSID ]`: SSID (code 1524, vendor 10415), 3GPP TS 29.273 §5.2.3.22.
     #[inline]
     pub fn ssid(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[0], self.end, rt::view::text)
+        self.raw.opt_text(0)
     }
     /// `[ BSSID ]`: BSSID (code 2716, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn bssid(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[1], self.end, rt::view::text)
+        self.raw.opt_text(1)
     }
     /// `[ Logical-Access-ID ]`: Logical-Access-ID (code 302, vendor 13019), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) ES 283 034 e4 AVPs.
     #[inline]
     pub fn logical_access_id(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[2], self.end, rt::view::octets)
+        self.raw.opt_octets(2)
     }
     /// `[ Physical-Access-ID ]`: Physical-Access-ID (code 313, vendor 13019), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) ES 283 034 e4 AVPs.
     #[inline]
     pub fn physical_access_id(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[3], self.end, rt::view::text)
+        self.raw.opt_text(3)
     }
 }
 #[cfg(
@@ -27366,17 +26348,12 @@ impl<'a> rt::view::GroupView<'a> for FixedUserLocationInfoView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 4usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(
@@ -27398,18 +26375,8 @@ impl std::fmt::Debug for FixedUserLocationInfoView<'_> {
 /// A checked, zero-copy view of a received Routing-Rule-Report (3GPP TS 29.212 §5.3.118; see [`RoutingRuleReport`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct RoutingRuleReportView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 3usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 1usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 3, 1>,
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl<'a> RoutingRuleReportView<'a> {
@@ -27429,7 +26396,7 @@ impl<'a> RoutingRuleReportView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<RoutingRuleReport, rt::DecodeError> {
@@ -27442,41 +26409,22 @@ impl<'a> RoutingRuleReportView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `*[ Routing-Rule-Identifier ]`: Routing-Rule-Identifier (code 1077, vendor 10415), 3GPP TS 29.212 §5.3.71.
     #[inline]
     pub fn routing_rule_identifier(&self) -> rt::view::Members<'a, &'a [u8]> {
-        rt::view::Members::new(
-            self.root,
-            self.first[0],
-            self.end,
-            self.count[0],
-            1077,
-            10415,
-            rt::view::octets,
-        )
+        self.raw.many_octets(0, 0, 1077, 10415)
     }
     /// `[ PCC-Rule-Status ]`: PCC-Rule-Status (code 1019, vendor 10415), 3GPP TS 29.212 §5.3.19.
     #[inline]
     pub fn pcc_rule_status(&self) -> Option<PccRuleStatus> {
-        rt::view::opt(
-            self.root,
-            self.first[1],
-            self.end,
-            rt::view::enumerated::<PccRuleStatus>,
-        )
+        self.raw.opt_enum::<PccRuleStatus>(1)
     }
     /// `[ Routing-Rule-Failure-Code ]`: Routing-Rule-Failure-Code (code 2834, vendor 10415), 3GPP TS 29.212 §5.3.119.
     #[inline]
     pub fn routing_rule_failure_code(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[2], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(2)
     }
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
@@ -27502,18 +26450,12 @@ impl<'a> rt::view::GroupView<'a> for RoutingRuleReportView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 3usize],
-            count: [0; 1usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut self.count, &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
@@ -27527,18 +26469,8 @@ impl std::fmt::Debug for RoutingRuleReportView<'_> {
 /// A checked, zero-copy view of a received Conditional-Policy-Information (3GPP TS 29.212 §5.3.128; see [`ConditionalPolicyInformation`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ConditionalPolicyInformationView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 7usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 1usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 7, 1>,
 }
 #[cfg(any(feature = "gx", feature = "ts29212"))]
 impl<'a> ConditionalPolicyInformationView<'a> {
@@ -27558,7 +26490,7 @@ impl<'a> ConditionalPolicyInformationView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<ConditionalPolicyInformation, rt::DecodeError> {
@@ -27571,68 +26503,45 @@ impl<'a> ConditionalPolicyInformationView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `[ Execution-Time ]`: Execution-Time (code 2839, vendor 10415), 3GPP TS 29.212 §5.3.127.
     #[inline]
     pub fn execution_time(&self) -> Option<rt::data::Time> {
-        rt::view::opt(
-            self.root,
-            self.first[0],
-            self.end,
-            rt::view::value::<rt::data::Time>,
-        )
+        self.raw.opt_value::<rt::data::Time>(0)
     }
     /// `[ Default-EPS-Bearer-QoS ]`: Default-EPS-Bearer-QoS (code 1049, vendor 10415), 3GPP TS 29.212 §5.3.48.
     #[inline]
     pub fn default_eps_bearer_qos(&self) -> Option<DefaultEpsBearerQosView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[1],
-            self.end,
-            rt::view::read_group::<DefaultEpsBearerQosView<'a>>,
-        )
+        self.raw.opt_group::<DefaultEpsBearerQosView<'a>>(1)
     }
     /// `[ APN-Aggregate-Max-Bitrate-UL ]`: APN-Aggregate-Max-Bitrate-UL (code 1041, vendor 10415), 3GPP TS 29.212 §5.3.40.
     #[inline]
     pub fn apn_aggregate_max_bitrate_ul(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[2], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(2)
     }
     /// `[ APN-Aggregate-Max-Bitrate-DL ]`: APN-Aggregate-Max-Bitrate-DL (code 1040, vendor 10415), 3GPP TS 29.212 §5.3.39.
     #[inline]
     pub fn apn_aggregate_max_bitrate_dl(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[3], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(3)
     }
     /// `[ Extended-APN-AMBR-UL ]`: Extended-APN-AMBR-UL (code 2849, vendor 10415), 3GPP TS 29.212 §5.3.135.
     #[inline]
     pub fn extended_apn_ambr_ul(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[4], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(4)
     }
     /// `[ Extended-APN-AMBR-DL ]`: Extended-APN-AMBR-DL (code 2848, vendor 10415), 3GPP TS 29.212 §5.3.134.
     #[inline]
     pub fn extended_apn_ambr_dl(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[5], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(5)
     }
     /// `*[ Conditional-APN-Aggregate-Max-Bitrate ]`: Conditional-APN-Aggregate-Max-Bitrate (code 2818, vendor 10415), 3GPP TS 29.212 §5.3.105.
     #[inline]
     pub fn conditional_apn_aggregate_max_bitrate(
         &self,
     ) -> rt::view::Members<'a, ConditionalApnAggregateMaxBitrateView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[6],
-            self.end,
-            self.count[0],
-            2818,
-            10415,
-            rt::view::read_group::<ConditionalApnAggregateMaxBitrateView<'a>>,
-        )
+        self.raw
+            .many_group::<ConditionalApnAggregateMaxBitrateView<'a>>(6, 0, 2818, 10415)
     }
 }
 #[cfg(any(feature = "gx", feature = "ts29212"))]
@@ -27668,18 +26577,12 @@ impl<'a> rt::view::GroupView<'a> for ConditionalPolicyInformationView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 7usize],
-            count: [0; 1usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut self.count, &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "gx", feature = "ts29212"))]
@@ -27693,18 +26596,8 @@ impl std::fmt::Debug for ConditionalPolicyInformationView<'_> {
 /// A checked, zero-copy view of a received PRA-Install (3GPP TS 29.212 §5.3.130; see [`PraInstall`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct PraInstallView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 1usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 1usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 1, 1>,
 }
 #[cfg(any(feature = "gx", feature = "ts29212"))]
 impl<'a> PraInstallView<'a> {
@@ -27724,7 +26617,7 @@ impl<'a> PraInstallView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<PraInstall, rt::DecodeError> {
@@ -27734,28 +26627,15 @@ impl<'a> PraInstallView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `*[ Presence-Reporting-Area-Information ]`: Presence-Reporting-Area-Information (code 2822, vendor 10415), 3GPP TS 29.212 §5.3.109.
     #[inline]
     pub fn presence_reporting_area_information(
         &self,
     ) -> rt::view::Members<'a, PresenceReportingAreaInformationView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[0],
-            self.end,
-            self.count[0],
-            2822,
-            10415,
-            rt::view::read_group::<PresenceReportingAreaInformationView<'a>>,
-        )
+        self.raw
+            .many_group::<PresenceReportingAreaInformationView<'a>>(0, 0, 2822, 10415)
     }
 }
 #[cfg(any(feature = "gx", feature = "ts29212"))]
@@ -27783,18 +26663,12 @@ impl<'a> rt::view::GroupView<'a> for PraInstallView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 1usize],
-            count: [0; 1usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut self.count, &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "gx", feature = "ts29212"))]
@@ -27808,18 +26682,8 @@ impl std::fmt::Debug for PraInstallView<'_> {
 /// A checked, zero-copy view of a received PRA-Remove (3GPP TS 29.212 §5.3.131; see [`PraRemove`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct PraRemoveView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 1usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 1usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 1, 1>,
 }
 #[cfg(any(feature = "gx", feature = "ts29212"))]
 impl<'a> PraRemoveView<'a> {
@@ -27839,7 +26703,7 @@ impl<'a> PraRemoveView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<PraRemove, rt::DecodeError> {
@@ -27849,26 +26713,12 @@ impl<'a> PraRemoveView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `*[ Presence-Reporting-Area-Identifier ]`: Presence-Reporting-Area-Identifier (code 2821, vendor 10415), 3GPP TS 29.212 §5.3.108.
     #[inline]
     pub fn presence_reporting_area_identifier(&self) -> rt::view::Members<'a, &'a [u8]> {
-        rt::view::Members::new(
-            self.root,
-            self.first[0],
-            self.end,
-            self.count[0],
-            2821,
-            10415,
-            rt::view::octets,
-        )
+        self.raw.many_octets(0, 0, 2821, 10415)
     }
 }
 #[cfg(any(feature = "gx", feature = "ts29212"))]
@@ -27892,18 +26742,12 @@ impl<'a> rt::view::GroupView<'a> for PraRemoveView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 1usize],
-            count: [0; 1usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut self.count, &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "gx", feature = "ts29212"))]
@@ -27917,18 +26761,8 @@ impl std::fmt::Debug for PraRemoveView<'_> {
 /// A checked, zero-copy view of a received QoS-Rule-Install (3GPP TS 29.212 §5a.3.1; see [`QosRuleInstall`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct QosRuleInstallView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 6usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 3usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 6, 3>,
 }
 #[cfg(any(feature = "gxx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl<'a> QosRuleInstallView<'a> {
@@ -27948,7 +26782,7 @@ impl<'a> QosRuleInstallView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<QosRuleInstall, rt::DecodeError> {
@@ -27961,84 +26795,39 @@ impl<'a> QosRuleInstallView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `*[ QoS-Rule-Definition ]`: QoS-Rule-Definition (code 1053, vendor 10415), 3GPP TS 29.212 §5a.3.3.
     #[inline]
     pub fn qos_rule_definition(
         &self,
     ) -> rt::view::Members<'a, QosRuleDefinitionView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[0],
-            self.end,
-            self.count[0],
-            1053,
-            10415,
-            rt::view::read_group::<QosRuleDefinitionView<'a>>,
-        )
+        self.raw.many_group::<QosRuleDefinitionView<'a>>(0, 0, 1053, 10415)
     }
     /// `*[ QoS-Rule-Name ]`: QoS-Rule-Name (code 1054, vendor 10415), 3GPP TS 29.212 §5a.3.4.
     #[inline]
     pub fn qos_rule_name(&self) -> rt::view::Members<'a, &'a [u8]> {
-        rt::view::Members::new(
-            self.root,
-            self.first[1],
-            self.end,
-            self.count[1],
-            1054,
-            10415,
-            rt::view::octets,
-        )
+        self.raw.many_octets(1, 1, 1054, 10415)
     }
     /// `*[ QoS-Rule-Base-Name ]`: QoS-Rule-Base-Name (code 1074, vendor 10415), 3GPP TS 29.212 §5a.3.7.
     #[inline]
     pub fn qos_rule_base_name(&self) -> rt::view::Members<'a, &'a str> {
-        rt::view::Members::new(
-            self.root,
-            self.first[2],
-            self.end,
-            self.count[2],
-            1074,
-            10415,
-            rt::view::text,
-        )
+        self.raw.many_text(2, 2, 1074, 10415)
     }
     /// `[ Tunnel-Information ]`: Tunnel-Information (code 1038, vendor 10415), 3GPP TS 29.212 §5.3.36.
     #[inline]
     pub fn tunnel_information(&self) -> Option<TunnelInformationView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[3],
-            self.end,
-            rt::view::read_group::<TunnelInformationView<'a>>,
-        )
+        self.raw.opt_group::<TunnelInformationView<'a>>(3)
     }
     /// `[ Rule-Activation-Time ]`: Rule-Activation-Time (code 1043, vendor 10415), 3GPP TS 29.212 §5.3.42.
     #[inline]
     pub fn rule_activation_time(&self) -> Option<rt::data::Time> {
-        rt::view::opt(
-            self.root,
-            self.first[4],
-            self.end,
-            rt::view::value::<rt::data::Time>,
-        )
+        self.raw.opt_value::<rt::data::Time>(4)
     }
     /// `[ Rule-Deactivation-Time ]`: Rule-Deactivation-Time (code 1044, vendor 10415), 3GPP TS 29.212 §5.3.43.
     #[inline]
     pub fn rule_deactivation_time(&self) -> Option<rt::data::Time> {
-        rt::view::opt(
-            self.root,
-            self.first[5],
-            self.end,
-            rt::view::value::<rt::data::Time>,
-        )
+        self.raw.opt_value::<rt::data::Time>(5)
     }
 }
 #[cfg(any(feature = "gxx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
@@ -28069,18 +26858,12 @@ impl<'a> rt::view::GroupView<'a> for QosRuleInstallView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 6usize],
-            count: [0; 3usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut self.count, &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "gxx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
@@ -28094,18 +26877,8 @@ impl std::fmt::Debug for QosRuleInstallView<'_> {
 /// A checked, zero-copy view of a received QoS-Rule-Remove (3GPP TS 29.212 §5a.3.2; see [`QosRuleRemove`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct QosRuleRemoveView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 2usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 2usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 2, 2>,
 }
 #[cfg(any(feature = "gxx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl<'a> QosRuleRemoveView<'a> {
@@ -28125,7 +26898,7 @@ impl<'a> QosRuleRemoveView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<QosRuleRemove, rt::DecodeError> {
@@ -28138,39 +26911,17 @@ impl<'a> QosRuleRemoveView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `*[ QoS-Rule-Name ]`: QoS-Rule-Name (code 1054, vendor 10415), 3GPP TS 29.212 §5a.3.4.
     #[inline]
     pub fn qos_rule_name(&self) -> rt::view::Members<'a, &'a [u8]> {
-        rt::view::Members::new(
-            self.root,
-            self.first[0],
-            self.end,
-            self.count[0],
-            1054,
-            10415,
-            rt::view::octets,
-        )
+        self.raw.many_octets(0, 0, 1054, 10415)
     }
     /// `*[ QoS-Rule-Base-Name ]`: QoS-Rule-Base-Name (code 1074, vendor 10415), 3GPP TS 29.212 §5a.3.7.
     #[inline]
     pub fn qos_rule_base_name(&self) -> rt::view::Members<'a, &'a str> {
-        rt::view::Members::new(
-            self.root,
-            self.first[1],
-            self.end,
-            self.count[1],
-            1074,
-            10415,
-            rt::view::text,
-        )
+        self.raw.many_text(1, 1, 1074, 10415)
     }
 }
 #[cfg(any(feature = "gxx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
@@ -28195,18 +26946,12 @@ impl<'a> rt::view::GroupView<'a> for QosRuleRemoveView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 2usize],
-            count: [0; 2usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut self.count, &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "gxx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
@@ -28220,18 +26965,8 @@ impl std::fmt::Debug for QosRuleRemoveView<'_> {
 /// A checked, zero-copy view of a received QoS-Rule-Definition (3GPP TS 29.212 §5a.3.3; see [`QosRuleDefinition`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct QosRuleDefinitionView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 8usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 2usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 8, 2>,
 }
 #[cfg(any(feature = "gxx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl<'a> QosRuleDefinitionView<'a> {
@@ -28251,7 +26986,7 @@ impl<'a> QosRuleDefinitionView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<QosRuleDefinition, rt::DecodeError> {
@@ -28264,76 +26999,49 @@ impl<'a> QosRuleDefinitionView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `{ QoS-Rule-Name }`: QoS-Rule-Name (code 1054, vendor 10415), 3GPP TS 29.212 §5a.3.4.
     #[inline]
     pub fn qos_rule_name(&self) -> &'a [u8] {
-        rt::view::one(self.root, self.first[0], self.end, rt::view::octets)
+        self.raw.one_octets(0)
     }
     /// `*[ Flow-Information ]`: Flow-Information (code 1058, vendor 10415), 3GPP TS 29.212 §5.3.53.
     #[inline]
     pub fn flow_information(&self) -> rt::view::Members<'a, FlowInformationView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[1],
-            self.end,
-            self.count[0],
-            1058,
-            10415,
-            rt::view::read_group::<FlowInformationView<'a>>,
-        )
+        self.raw.many_group::<FlowInformationView<'a>>(1, 0, 1058, 10415)
     }
     /// `[ QoS-Information ]`: QoS-Information (code 1016, vendor 10415), 3GPP TS 29.212 §5.3.16.
     #[inline]
     pub fn qos_information(&self) -> Option<QosInformationView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[2],
-            self.end,
-            rt::view::read_group::<QosInformationView<'a>>,
-        )
+        self.raw.opt_group::<QosInformationView<'a>>(2)
     }
     /// `[ Precedence ]`: Precedence (code 1010, vendor 10415), 3GPP TS 29.212 §5.3.11.
     #[inline]
     pub fn precedence(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[3], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(3)
     }
     /// `*[ Required-Access-Info ]`: Required-Access-Info (code 536, vendor 10415), 3GPP TS 29.214 §5.3.34.
     #[inline]
     pub fn required_access_info(
         &self,
     ) -> rt::view::Members<'a, super::ts29214::RequiredAccessInfo> {
-        rt::view::Members::new(
-            self.root,
-            self.first[4],
-            self.end,
-            self.count[1],
-            536,
-            10415,
-            rt::view::enumerated::<super::ts29214::RequiredAccessInfo>,
-        )
+        self.raw.many_enum::<super::ts29214::RequiredAccessInfo>(4, 1, 536, 10415)
     }
     /// `[ Sharing-Key-DL ]`: Sharing-Key-DL (code 539, vendor 10415), 3GPP TS 29.214 §5.3.37.
     #[inline]
     pub fn sharing_key_dl(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[5], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(5)
     }
     /// `[ Sharing-Key-UL ]`: Sharing-Key-UL (code 540, vendor 10415), 3GPP TS 29.214 §5.3.38.
     #[inline]
     pub fn sharing_key_ul(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[6], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(6)
     }
     /// `[ Content-Version ]`: Content-Version (code 552, vendor 10415), 3GPP TS 29.214 §5.3.49.
     #[inline]
     pub fn content_version(&self) -> Option<u64> {
-        rt::view::opt(self.root, self.first[7], self.end, rt::view::value::<u64>)
+        self.raw.opt_value::<u64>(7)
     }
 }
 #[cfg(any(feature = "gxx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
@@ -28364,18 +27072,12 @@ impl<'a> rt::view::GroupView<'a> for QosRuleDefinitionView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 8usize],
-            count: [0; 2usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut self.count, &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "gxx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
@@ -28389,18 +27091,8 @@ impl std::fmt::Debug for QosRuleDefinitionView<'_> {
 /// A checked, zero-copy view of a received QoS-Rule-Report (3GPP TS 29.212 §5a.3.5; see [`QosRuleReport`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct QosRuleReportView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 5usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 3usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 5, 3>,
 }
 #[cfg(any(feature = "gxx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl<'a> QosRuleReportView<'a> {
@@ -28420,7 +27112,7 @@ impl<'a> QosRuleReportView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<QosRuleReport, rt::DecodeError> {
@@ -28433,72 +27125,32 @@ impl<'a> QosRuleReportView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `*[ QoS-Rule-Name ]`: QoS-Rule-Name (code 1054, vendor 10415), 3GPP TS 29.212 §5a.3.4.
     #[inline]
     pub fn qos_rule_name(&self) -> rt::view::Members<'a, &'a [u8]> {
-        rt::view::Members::new(
-            self.root,
-            self.first[0],
-            self.end,
-            self.count[0],
-            1054,
-            10415,
-            rt::view::octets,
-        )
+        self.raw.many_octets(0, 0, 1054, 10415)
     }
     /// `*[ QoS-Rule-Base-Name ]`: QoS-Rule-Base-Name (code 1074, vendor 10415), 3GPP TS 29.212 §5a.3.7.
     #[inline]
     pub fn qos_rule_base_name(&self) -> rt::view::Members<'a, &'a str> {
-        rt::view::Members::new(
-            self.root,
-            self.first[1],
-            self.end,
-            self.count[1],
-            1074,
-            10415,
-            rt::view::text,
-        )
+        self.raw.many_text(1, 1, 1074, 10415)
     }
     /// `[ PCC-Rule-Status ]`: PCC-Rule-Status (code 1019, vendor 10415), 3GPP TS 29.212 §5.3.19.
     #[inline]
     pub fn pcc_rule_status(&self) -> Option<PccRuleStatus> {
-        rt::view::opt(
-            self.root,
-            self.first[2],
-            self.end,
-            rt::view::enumerated::<PccRuleStatus>,
-        )
+        self.raw.opt_enum::<PccRuleStatus>(2)
     }
     /// `[ Rule-Failure-Code ]`: Rule-Failure-Code (code 1031, vendor 10415), 3GPP TS 29.212 §5.3.38.
     #[inline]
     pub fn rule_failure_code(&self) -> Option<RuleFailureCode> {
-        rt::view::opt(
-            self.root,
-            self.first[3],
-            self.end,
-            rt::view::enumerated::<RuleFailureCode>,
-        )
+        self.raw.opt_enum::<RuleFailureCode>(3)
     }
     /// `*[ Content-Version ]`: Content-Version (code 552, vendor 10415), 3GPP TS 29.214 §5.3.49.
     #[inline]
     pub fn content_version(&self) -> rt::view::Members<'a, u64> {
-        rt::view::Members::new(
-            self.root,
-            self.first[4],
-            self.end,
-            self.count[2],
-            552,
-            10415,
-            rt::view::value::<u64>,
-        )
+        self.raw.many_value::<u64>(4, 2, 552, 10415)
     }
 }
 #[cfg(any(feature = "gxx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
@@ -28526,18 +27178,12 @@ impl<'a> rt::view::GroupView<'a> for QosRuleReportView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 5usize],
-            count: [0; 3usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut self.count, &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "gxx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
@@ -28551,18 +27197,8 @@ impl std::fmt::Debug for QosRuleReportView<'_> {
 /// A checked, zero-copy view of a received ADC-Rule-Install (3GPP TS 29.212 §5b.3.1; see [`AdcRuleInstall`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct AdcRuleInstallView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 6usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 3usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 6, 3>,
 }
 #[cfg(any(feature = "sd", feature = "st", feature = "ts29212"))]
 impl<'a> AdcRuleInstallView<'a> {
@@ -28582,7 +27218,7 @@ impl<'a> AdcRuleInstallView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<AdcRuleInstall, rt::DecodeError> {
@@ -28595,79 +27231,39 @@ impl<'a> AdcRuleInstallView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `*[ ADC-Rule-Definition ]`: ADC-Rule-Definition (code 1094, vendor 10415), 3GPP TS 29.212 §5b.3.3.
     #[inline]
     pub fn adc_rule_definition(
         &self,
     ) -> rt::view::Members<'a, AdcRuleDefinitionView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[0],
-            self.end,
-            self.count[0],
-            1094,
-            10415,
-            rt::view::read_group::<AdcRuleDefinitionView<'a>>,
-        )
+        self.raw.many_group::<AdcRuleDefinitionView<'a>>(0, 0, 1094, 10415)
     }
     /// `*[ ADC-Rule-Name ]`: ADC-Rule-Name (code 1096, vendor 10415), 3GPP TS 29.212 §5b.3.5.
     #[inline]
     pub fn adc_rule_name(&self) -> rt::view::Members<'a, &'a [u8]> {
-        rt::view::Members::new(
-            self.root,
-            self.first[1],
-            self.end,
-            self.count[1],
-            1096,
-            10415,
-            rt::view::octets,
-        )
+        self.raw.many_octets(1, 1, 1096, 10415)
     }
     /// `*[ ADC-Rule-Base-Name ]`: ADC-Rule-Base-Name (code 1095, vendor 10415), 3GPP TS 29.212 §5b.3.4.
     #[inline]
     pub fn adc_rule_base_name(&self) -> rt::view::Members<'a, &'a str> {
-        rt::view::Members::new(
-            self.root,
-            self.first[2],
-            self.end,
-            self.count[2],
-            1095,
-            10415,
-            rt::view::text,
-        )
+        self.raw.many_text(2, 2, 1095, 10415)
     }
     /// `[ Monitoring-Flags ]`: Monitoring-Flags (code 2828, vendor 10415), 3GPP TS 29.212 §5.3.115.
     #[inline]
     pub fn monitoring_flags(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[3], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(3)
     }
     /// `[ Rule-Activation-Time ]`: Rule-Activation-Time (code 1043, vendor 10415), 3GPP TS 29.212 §5.3.42.
     #[inline]
     pub fn rule_activation_time(&self) -> Option<rt::data::Time> {
-        rt::view::opt(
-            self.root,
-            self.first[4],
-            self.end,
-            rt::view::value::<rt::data::Time>,
-        )
+        self.raw.opt_value::<rt::data::Time>(4)
     }
     /// `[ Rule-Deactivation-Time ]`: Rule-Deactivation-Time (code 1044, vendor 10415), 3GPP TS 29.212 §5.3.43.
     #[inline]
     pub fn rule_deactivation_time(&self) -> Option<rt::data::Time> {
-        rt::view::opt(
-            self.root,
-            self.first[5],
-            self.end,
-            rt::view::value::<rt::data::Time>,
-        )
+        self.raw.opt_value::<rt::data::Time>(5)
     }
 }
 #[cfg(any(feature = "sd", feature = "st", feature = "ts29212"))]
@@ -28698,18 +27294,12 @@ impl<'a> rt::view::GroupView<'a> for AdcRuleInstallView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 6usize],
-            count: [0; 3usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut self.count, &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "sd", feature = "st", feature = "ts29212"))]
@@ -28723,18 +27313,8 @@ impl std::fmt::Debug for AdcRuleInstallView<'_> {
 /// A checked, zero-copy view of a received ADC-Rule-Remove (3GPP TS 29.212 §5b.3.2; see [`AdcRuleRemove`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct AdcRuleRemoveView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 2usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 2usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 2, 2>,
 }
 #[cfg(any(feature = "sd", feature = "st", feature = "ts29212"))]
 impl<'a> AdcRuleRemoveView<'a> {
@@ -28754,7 +27334,7 @@ impl<'a> AdcRuleRemoveView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<AdcRuleRemove, rt::DecodeError> {
@@ -28767,39 +27347,17 @@ impl<'a> AdcRuleRemoveView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `*[ ADC-Rule-Name ]`: ADC-Rule-Name (code 1096, vendor 10415), 3GPP TS 29.212 §5b.3.5.
     #[inline]
     pub fn adc_rule_name(&self) -> rt::view::Members<'a, &'a [u8]> {
-        rt::view::Members::new(
-            self.root,
-            self.first[0],
-            self.end,
-            self.count[0],
-            1096,
-            10415,
-            rt::view::octets,
-        )
+        self.raw.many_octets(0, 0, 1096, 10415)
     }
     /// `*[ ADC-Rule-Base-Name ]`: ADC-Rule-Base-Name (code 1095, vendor 10415), 3GPP TS 29.212 §5b.3.4.
     #[inline]
     pub fn adc_rule_base_name(&self) -> rt::view::Members<'a, &'a str> {
-        rt::view::Members::new(
-            self.root,
-            self.first[1],
-            self.end,
-            self.count[1],
-            1095,
-            10415,
-            rt::view::text,
-        )
+        self.raw.many_text(1, 1, 1095, 10415)
     }
 }
 #[cfg(any(feature = "sd", feature = "st", feature = "ts29212"))]
@@ -28824,18 +27382,12 @@ impl<'a> rt::view::GroupView<'a> for AdcRuleRemoveView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 2usize],
-            count: [0; 2usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut self.count, &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "sd", feature = "st", feature = "ts29212"))]
@@ -28849,18 +27401,8 @@ impl std::fmt::Debug for AdcRuleRemoveView<'_> {
 /// A checked, zero-copy view of a received ADC-Rule-Definition (3GPP TS 29.212 §5b.3.3; see [`AdcRuleDefinition`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct AdcRuleDefinitionView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 20usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 2usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 20, 2>,
 }
 #[cfg(any(feature = "sd", feature = "st", feature = "ts29212"))]
 impl<'a> AdcRuleDefinitionView<'a> {
@@ -28879,7 +27421,7 @@ impl<'a> AdcRuleDefinitionView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<AdcRuleDefinition, rt::DecodeError> {
@@ -28892,161 +27434,109 @@ impl<'a> AdcRuleDefinitionView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `{ ADC-Rule-Name }`: ADC-Rule-Name (code 1096, vendor 10415), 3GPP TS 29.212 §5b.3.5.
     #[inline]
     pub fn adc_rule_name(&self) -> &'a [u8] {
-        rt::view::one(self.root, self.first[0], self.end, rt::view::octets)
+        self.raw.one_octets(0)
     }
     /// `[ TDF-Application-Identifier ]`: TDF-Application-Identifier (code 1088, vendor 10415), 3GPP TS 29.212 §5.3.77.
     #[inline]
     pub fn tdf_application_identifier(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[1], self.end, rt::view::octets)
+        self.raw.opt_octets(1)
     }
     /// `*[ Flow-Information ]`: Flow-Information (code 1058, vendor 10415), 3GPP TS 29.212 §5.3.53.
     #[inline]
     pub fn flow_information(&self) -> rt::view::Members<'a, FlowInformationView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[2],
-            self.end,
-            self.count[0],
-            1058,
-            10415,
-            rt::view::read_group::<FlowInformationView<'a>>,
-        )
+        self.raw.many_group::<FlowInformationView<'a>>(2, 0, 1058, 10415)
     }
     /// `[ Service-Identifier ]`: Service-Identifier (code 439), IETF RFC 8506 §8.28.
     #[inline]
     pub fn service_identifier(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[3], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(3)
     }
     /// `[ Rating-Group ]`: Rating-Group (code 432), IETF RFC 8506 §8.29.
     #[inline]
     pub fn rating_group(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[4], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(4)
     }
     /// `[ Reporting-Level ]`: Reporting-Level (code 1011, vendor 10415), 3GPP TS 29.212 §5.3.12.
     #[inline]
     pub fn reporting_level(&self) -> Option<ReportingLevel> {
-        rt::view::opt(
-            self.root,
-            self.first[5],
-            self.end,
-            rt::view::enumerated::<ReportingLevel>,
-        )
+        self.raw.opt_enum::<ReportingLevel>(5)
     }
     /// `[ Online ]`: Online (code 1009, vendor 10415), 3GPP TS 29.212 §5.3.10.
     #[inline]
     pub fn online(&self) -> Option<Online> {
-        rt::view::opt(self.root, self.first[6], self.end, rt::view::enumerated::<Online>)
+        self.raw.opt_enum::<Online>(6)
     }
     /// `[ Offline ]`: Offline (code 1008, vendor 10415), 3GPP TS 29.212 §5.3.9.
     #[inline]
     pub fn offline(&self) -> Option<Offline> {
-        rt::view::opt(
-            self.root,
-            self.first[7],
-            self.end,
-            rt::view::enumerated::<Offline>,
-        )
+        self.raw.opt_enum::<Offline>(7)
     }
     /// `[ Metering-Method ]`: Metering-Method (code 1007, vendor 10415), 3GPP TS 29.212 §5.3.8.
     #[inline]
     pub fn metering_method(&self) -> Option<MeteringMethod> {
-        rt::view::opt(
-            self.root,
-            self.first[8],
-            self.end,
-            rt::view::enumerated::<MeteringMethod>,
-        )
+        self.raw.opt_enum::<MeteringMethod>(8)
     }
     /// `[ Precedence ]`: Precedence (code 1010, vendor 10415), 3GPP TS 29.212 §5.3.11.
     #[inline]
     pub fn precedence(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[9], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(9)
     }
     /// `[ Flow-Status ]`: Flow-Status (code 511, vendor 10415), 3GPP TS 29.214 §5.3.11.
     #[inline]
     pub fn flow_status(&self) -> Option<super::ts29214::FlowStatus> {
-        rt::view::opt(
-            self.root,
-            self.first[10],
-            self.end,
-            rt::view::enumerated::<super::ts29214::FlowStatus>,
-        )
+        self.raw.opt_enum::<super::ts29214::FlowStatus>(10)
     }
     /// `[ QoS-Information ]`: QoS-Information (code 1016, vendor 10415), 3GPP TS 29.212 §5.3.16.
     #[inline]
     pub fn qos_information(&self) -> Option<QosInformationView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[11],
-            self.end,
-            rt::view::read_group::<QosInformationView<'a>>,
-        )
+        self.raw.opt_group::<QosInformationView<'a>>(11)
     }
     /// `[ Monitoring-Key ]`: Monitoring-Key (code 1066, vendor 10415), 3GPP TS 29.212 §5.3.59.
     #[inline]
     pub fn monitoring_key(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[12], self.end, rt::view::octets)
+        self.raw.opt_octets(12)
     }
     /// `[ Sponsor-Identity ]`: Sponsor-Identity (code 531, vendor 10415), 3GPP TS 29.214 §5.3.28.
     #[inline]
     pub fn sponsor_identity(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[13], self.end, rt::view::text)
+        self.raw.opt_text(13)
     }
     /// `[ Application-Service-Provider-Identity ]`: Application-Service-Provider-Identity (code 532, vendor 10415), 3GPP TS 29.214 §5.3.29.
     #[inline]
     pub fn application_service_provider_identity(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[14], self.end, rt::view::text)
+        self.raw.opt_text(14)
     }
     /// `*[ Redirect-Information ]`: Redirect-Information (code 1085, vendor 10415), 3GPP TS 29.212 §5.3.82.
     #[inline]
     pub fn redirect_information(
         &self,
     ) -> rt::view::Members<'a, RedirectInformationView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[15],
-            self.end,
-            self.count[1],
-            1085,
-            10415,
-            rt::view::read_group::<RedirectInformationView<'a>>,
-        )
+        self.raw.many_group::<RedirectInformationView<'a>>(15, 1, 1085, 10415)
     }
     /// `[ Mute-Notification ]`: Mute-Notification (code 2809, vendor 10415), 3GPP TS 29.212 §5.3.98.
     #[inline]
     pub fn mute_notification(&self) -> Option<MuteNotification> {
-        rt::view::opt(
-            self.root,
-            self.first[16],
-            self.end,
-            rt::view::enumerated::<MuteNotification>,
-        )
+        self.raw.opt_enum::<MuteNotification>(16)
     }
     /// `[ Traffic-Steering-Policy-Identifier-DL ]`: Traffic-Steering-Policy-Identifier-DL (code 2836, vendor 10415), 3GPP TS 29.212 §5.3.123.
     #[inline]
     pub fn traffic_steering_policy_identifier_dl(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[17], self.end, rt::view::octets)
+        self.raw.opt_octets(17)
     }
     /// `[ Traffic-Steering-Policy-Identifier-UL ]`: Traffic-Steering-Policy-Identifier-UL (code 2837, vendor 10415), 3GPP TS 29.212 §5.3.124.
     #[inline]
     pub fn traffic_steering_policy_identifier_ul(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[18], self.end, rt::view::octets)
+        self.raw.opt_octets(18)
     }
     /// `[ ToS-Traffic-Class ]`: ToS-Traffic-Class (code 1014, vendor 10415), 3GPP TS 29.212 §5.3.15.
     #[inline]
     pub fn tos_traffic_class(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[19], self.end, rt::view::octets)
+        self.raw.opt_octets(19)
     }
 }
 #[cfg(any(feature = "sd", feature = "st", feature = "ts29212"))]
@@ -29091,18 +27581,12 @@ impl<'a> rt::view::GroupView<'a> for AdcRuleDefinitionView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 20usize],
-            count: [0; 2usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut self.count, &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "sd", feature = "st", feature = "ts29212"))]
@@ -29116,18 +27600,8 @@ impl std::fmt::Debug for AdcRuleDefinitionView<'_> {
 /// A checked, zero-copy view of a received ADC-Rule-Report (3GPP TS 29.212 §5b.3.6; see [`AdcRuleReport`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct AdcRuleReportView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 5usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 2usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 5, 2>,
 }
 #[cfg(any(feature = "sd", feature = "st", feature = "ts29212"))]
 impl<'a> AdcRuleReportView<'a> {
@@ -29147,7 +27621,7 @@ impl<'a> AdcRuleReportView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<AdcRuleReport, rt::DecodeError> {
@@ -29160,71 +27634,34 @@ impl<'a> AdcRuleReportView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `*[ ADC-Rule-Name ]`: ADC-Rule-Name (code 1096, vendor 10415), 3GPP TS 29.212 §5b.3.5.
     #[inline]
     pub fn adc_rule_name(&self) -> rt::view::Members<'a, &'a [u8]> {
-        rt::view::Members::new(
-            self.root,
-            self.first[0],
-            self.end,
-            self.count[0],
-            1096,
-            10415,
-            rt::view::octets,
-        )
+        self.raw.many_octets(0, 0, 1096, 10415)
     }
     /// `*[ ADC-Rule-Base-Name ]`: ADC-Rule-Base-Name (code 1095, vendor 10415), 3GPP TS 29.212 §5b.3.4.
     #[inline]
     pub fn adc_rule_base_name(&self) -> rt::view::Members<'a, &'a str> {
-        rt::view::Members::new(
-            self.root,
-            self.first[1],
-            self.end,
-            self.count[1],
-            1095,
-            10415,
-            rt::view::text,
-        )
+        self.raw.many_text(1, 1, 1095, 10415)
     }
     /// `[ PCC-Rule-Status ]`: PCC-Rule-Status (code 1019, vendor 10415), 3GPP TS 29.212 §5.3.19.
     #[inline]
     pub fn pcc_rule_status(&self) -> Option<PccRuleStatus> {
-        rt::view::opt(
-            self.root,
-            self.first[2],
-            self.end,
-            rt::view::enumerated::<PccRuleStatus>,
-        )
+        self.raw.opt_enum::<PccRuleStatus>(2)
     }
     /// `[ Rule-Failure-Code ]`: Rule-Failure-Code (code 1031, vendor 10415), 3GPP TS 29.212 §5.3.38.
     #[inline]
     pub fn rule_failure_code(&self) -> Option<RuleFailureCode> {
-        rt::view::opt(
-            self.root,
-            self.first[3],
-            self.end,
-            rt::view::enumerated::<RuleFailureCode>,
-        )
+        self.raw.opt_enum::<RuleFailureCode>(3)
     }
     /// `[ Final-Unit-Indication ]`: Final-Unit-Indication (code 430), IETF RFC 8506 §8.34.
     #[inline]
     pub fn final_unit_indication(
         &self,
     ) -> Option<super::credit_control::FinalUnitIndicationView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[4],
-            self.end,
-            rt::view::read_group::<super::credit_control::FinalUnitIndicationView<'a>>,
-        )
+        self.raw.opt_group::<super::credit_control::FinalUnitIndicationView<'a>>(4)
     }
 }
 #[cfg(any(feature = "sd", feature = "st", feature = "ts29212"))]
@@ -29258,18 +27695,12 @@ impl<'a> rt::view::GroupView<'a> for AdcRuleReportView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 5usize],
-            count: [0; 2usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut self.count, &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "sd", feature = "st", feature = "ts29212"))]
@@ -29283,16 +27714,8 @@ impl std::fmt::Debug for AdcRuleReportView<'_> {
 /// A checked, zero-copy view of a received CS-Service-Resource-Report (3GPP TS 29.212 §E.6.3.6; see [`CsServiceResourceReport`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct CsServiceResourceReportView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 3usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 3, 0>,
 }
 #[cfg(any(feature = "ts29212"))]
 impl<'a> CsServiceResourceReportView<'a> {
@@ -29312,7 +27735,7 @@ impl<'a> CsServiceResourceReportView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<CsServiceResourceReport, rt::DecodeError> {
@@ -29325,42 +27748,26 @@ impl<'a> CsServiceResourceReportView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `{ CS-Service-QoS-Request-Identifier }`: CS-Service-QoS-Request-Identifier (code 2807, vendor 10415), 3GPP TS 29.212 §E.6.3.2.
     #[inline]
     pub fn cs_service_qos_request_identifier(&self) -> &'a [u8] {
-        rt::view::one(self.root, self.first[0], self.end, rt::view::octets)
+        self.raw.one_octets(0)
     }
     /// `[ CS-Service-Resource-Result-Operation ]`: CS-Service-Resource-Result-Operation (code 2815, vendor 10415), 3GPP TS 29.212 §E.6.3.4.
     #[inline]
     pub fn cs_service_resource_result_operation(
         &self,
     ) -> Option<CsServiceResourceResultOperation> {
-        rt::view::opt(
-            self.root,
-            self.first[1],
-            self.end,
-            rt::view::enumerated::<CsServiceResourceResultOperation>,
-        )
+        self.raw.opt_enum::<CsServiceResourceResultOperation>(1)
     }
     /// `[ CS-Service-Resource-Failure-Cause ]`: CS-Service-Resource-Failure-Cause (code 2814, vendor 10415), 3GPP TS 29.212 §E.6.3.5.
     #[inline]
     pub fn cs_service_resource_failure_cause(
         &self,
     ) -> Option<CsServiceResourceFailureCause> {
-        rt::view::opt(
-            self.root,
-            self.first[2],
-            self.end,
-            rt::view::enumerated::<CsServiceResourceFailureCause>,
-        )
+        self.raw.opt_enum::<CsServiceResourceFailureCause>(2)
     }
 }
 #[cfg(any(feature = "ts29212"))]
@@ -29386,17 +27793,12 @@ impl<'a> rt::view::GroupView<'a> for CsServiceResourceReportView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 3usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "ts29212"))]
@@ -29411,16 +27813,8 @@ impl std::fmt::Debug for CsServiceResourceReportView<'_> {
 #[derive(Clone, Copy)]
 pub struct TgppGxCreditControlRequestView<'a> {
     header: rt::Header,
-    root: &'a rt::bytes::Bytes,
-    /// The AVPs: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 86usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 15usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where each member first occurs.
+    raw: rt::view::Raw<'a, 86, 15>,
 }
 #[cfg(any(feature = "gx", feature = "ts29212"))]
 impl<'a> TgppGxCreditControlRequestView<'a> {
@@ -29444,12 +27838,7 @@ impl<'a> TgppGxCreditControlRequestView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let mut v = Self {
             header,
-            root,
-            start: rt::header::HEADER_LEN as u32,
-            end: root.len() as u32,
-            first: [rt::view::ABSENT; 86usize],
-            count: [0; 15usize],
-            extra: 0,
+            raw: rt::view::Raw::message(root),
         };
         v.fill_members(header.length as usize)?;
         Ok(v)
@@ -29459,19 +27848,8 @@ impl<'a> TgppGxCreditControlRequestView<'a> {
     /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
     #[inline(never)]
     fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut v.count,
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
+        let avps = self.raw.members();
+        let mut t = self.raw.index(rt::data::DecodeCx::default(), true);
         rt::view::index::<
             Self,
         >(avps, &mut t, TgppGxCreditControlRequest::REQUIRED, missing_at)
@@ -29482,788 +27860,483 @@ impl<'a> TgppGxCreditControlRequestView<'a> {
     }
     /// The whole message as received.
     pub fn as_bytes(&self) -> &'a rt::bytes::Bytes {
-        self.root
+        self.raw.root()
     }
     /// The owned struct (decoding the message again).
     pub fn to_struct(&self) -> Result<TgppGxCreditControlRequest, rt::DecodeError> {
-        <TgppGxCreditControlRequest as rt::typed::Command>::from_bytes(self.root.clone())
+        <TgppGxCreditControlRequest as rt::typed::Command>::from_bytes(
+            self.raw.root().clone(),
+        )
     }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
+        self.raw.one_text(0)
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        rt::view::opt(
-            self.root,
-            self.first[1],
-            self.end,
-            rt::view::enumerated::<super::drmp::Drmp>,
-        )
+        self.raw.opt_enum::<super::drmp::Drmp>(1)
     }
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&self) -> u32 {
-        rt::view::one(self.root, self.first[2], self.end, rt::view::value::<u32>)
+        self.raw.one_value::<u32>(2)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        rt::view::one(self.root, self.first[3], self.end, rt::view::text)
+        self.raw.one_text(3)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        rt::view::one(self.root, self.first[4], self.end, rt::view::text)
+        self.raw.one_text(4)
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&self) -> &'a str {
-        rt::view::one(self.root, self.first[5], self.end, rt::view::text)
+        self.raw.one_text(5)
     }
     /// `{ CC-Request-Type }`: CC-Request-Type (code 416), IETF RFC 8506 §8.3.
     #[inline]
     pub fn cc_request_type(&self) -> super::credit_control::CcRequestType {
-        rt::view::one(
-            self.root,
-            self.first[6],
-            self.end,
-            rt::view::enumerated::<super::credit_control::CcRequestType>,
-        )
+        self.raw.one_enum::<super::credit_control::CcRequestType>(6)
     }
     /// `{ CC-Request-Number }`: CC-Request-Number (code 415), IETF RFC 8506 §8.2.
     #[inline]
     pub fn cc_request_number(&self) -> u32 {
-        rt::view::one(self.root, self.first[7], self.end, rt::view::value::<u32>)
+        self.raw.one_value::<u32>(7)
     }
     /// `[ Credit-Management-Status ]`: Credit-Management-Status (code 1082, vendor 10415), 3GPP TS 29.212 §5.3.102.
     #[inline]
     pub fn credit_management_status(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[8], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(8)
     }
     /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[9], self.end, rt::view::text)
+        self.raw.opt_text(9)
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[10], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(10)
     }
     /// `*[ Subscription-Id ]`: Subscription-Id (code 443), IETF RFC 8506 §8.46.
     #[inline]
     pub fn subscription_id(
         &self,
     ) -> rt::view::Members<'a, super::credit_control::SubscriptionIdView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[11],
-            self.end,
-            self.count[0],
-            443,
-            0,
-            rt::view::read_group::<super::credit_control::SubscriptionIdView<'a>>,
-        )
+        self.raw
+            .many_group::<super::credit_control::SubscriptionIdView<'a>>(11, 0, 443, 0)
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
     #[inline]
     pub fn oc_supported_features(
         &self,
     ) -> Option<super::doic::OcSupportedFeaturesView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[12],
-            self.end,
-            rt::view::read_group::<super::doic::OcSupportedFeaturesView<'a>>,
-        )
+        self.raw.opt_group::<super::doic::OcSupportedFeaturesView<'a>>(12)
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
     #[inline]
     pub fn supported_features(
         &self,
     ) -> rt::view::Members<'a, super::ts29229::SupportedFeaturesView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[13],
-            self.end,
-            self.count[1],
-            628,
-            10415,
-            rt::view::read_group::<super::ts29229::SupportedFeaturesView<'a>>,
-        )
+        self.raw
+            .many_group::<super::ts29229::SupportedFeaturesView<'a>>(13, 1, 628, 10415)
     }
     /// `[ TDF-Information ]`: TDF-Information (code 1087, vendor 10415), 3GPP TS 29.212 §5.3.78.
     #[inline]
     pub fn tdf_information(&self) -> Option<TdfInformationView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[14],
-            self.end,
-            rt::view::read_group::<TdfInformationView<'a>>,
-        )
+        self.raw.opt_group::<TdfInformationView<'a>>(14)
     }
     /// `[ Network-Request-Support ]`: Network-Request-Support (code 1024, vendor 10415), 3GPP TS 29.212 §5.3.24.
     #[inline]
     pub fn network_request_support(&self) -> Option<NetworkRequestSupport> {
-        rt::view::opt(
-            self.root,
-            self.first[15],
-            self.end,
-            rt::view::enumerated::<NetworkRequestSupport>,
-        )
+        self.raw.opt_enum::<NetworkRequestSupport>(15)
     }
     /// `*[ Packet-Filter-Information ]`: Packet-Filter-Information (code 1061, vendor 10415), 3GPP TS 29.212 §5.3.56.
     #[inline]
     pub fn packet_filter_information(
         &self,
     ) -> rt::view::Members<'a, PacketFilterInformationView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[16],
-            self.end,
-            self.count[2],
-            1061,
-            10415,
-            rt::view::read_group::<PacketFilterInformationView<'a>>,
-        )
+        self.raw.many_group::<PacketFilterInformationView<'a>>(16, 2, 1061, 10415)
     }
     /// `[ Packet-Filter-Operation ]`: Packet-Filter-Operation (code 1062, vendor 10415), 3GPP TS 29.212 §5.3.57.
     #[inline]
     pub fn packet_filter_operation(&self) -> Option<PacketFilterOperation> {
-        rt::view::opt(
-            self.root,
-            self.first[17],
-            self.end,
-            rt::view::enumerated::<PacketFilterOperation>,
-        )
+        self.raw.opt_enum::<PacketFilterOperation>(17)
     }
     /// `[ Bearer-Identifier ]`: Bearer-Identifier (code 1020, vendor 10415), 3GPP TS 29.212 §5.3.20.
     #[inline]
     pub fn bearer_identifier(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[18], self.end, rt::view::octets)
+        self.raw.opt_octets(18)
     }
     /// `[ Bearer-Operation ]`: Bearer-Operation (code 1021, vendor 10415), 3GPP TS 29.212 §5.3.21.
     #[inline]
     pub fn bearer_operation(&self) -> Option<BearerOperation> {
-        rt::view::opt(
-            self.root,
-            self.first[19],
-            self.end,
-            rt::view::enumerated::<BearerOperation>,
-        )
+        self.raw.opt_enum::<BearerOperation>(19)
     }
     /// `[ Dynamic-Address-Flag ]`: Dynamic-Address-Flag (code 2051, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn dynamic_address_flag(&self) -> Option<super::ts32299::DynamicAddressFlag> {
-        rt::view::opt(
-            self.root,
-            self.first[20],
-            self.end,
-            rt::view::enumerated::<super::ts32299::DynamicAddressFlag>,
-        )
+        self.raw.opt_enum::<super::ts32299::DynamicAddressFlag>(20)
     }
     /// `[ Dynamic-Address-Flag-Extension ]`: Dynamic-Address-Flag-Extension (code 2068, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn dynamic_address_flag_extension(
         &self,
     ) -> Option<super::ts32299::DynamicAddressFlagExtension> {
-        rt::view::opt(
-            self.root,
-            self.first[21],
-            self.end,
-            rt::view::enumerated::<super::ts32299::DynamicAddressFlagExtension>,
-        )
+        self.raw.opt_enum::<super::ts32299::DynamicAddressFlagExtension>(21)
     }
     /// `[ PDN-Connection-Charging-ID ]`: PDN-Connection-Charging-ID (code 2050, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn pdn_connection_charging_id(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[22], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(22)
     }
     /// `[ Framed-IP-Address ]`: Framed-IP-Address (code 8), IETF RFC 7155 §4.4.10.5.1.
     #[inline]
     pub fn framed_ip_address(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[23], self.end, rt::view::octets)
+        self.raw.opt_octets(23)
     }
     /// `[ Framed-IPv6-Prefix ]`: Framed-IPv6-Prefix (code 97), IETF RFC 7155 §4.4.10.5.6.
     #[inline]
     pub fn framed_ipv6_prefix(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[24], self.end, rt::view::octets)
+        self.raw.opt_octets(24)
     }
     /// `[ IP-CAN-Type ]`: IP-CAN-Type (code 1027, vendor 10415), 3GPP TS 29.212 §5.3.27.
     #[inline]
     pub fn ip_can_type(&self) -> Option<IpCanType> {
-        rt::view::opt(
-            self.root,
-            self.first[25],
-            self.end,
-            rt::view::enumerated::<IpCanType>,
-        )
+        self.raw.opt_enum::<IpCanType>(25)
     }
     /// `[ 3GPP-RAT-Type ]`: 3GPP-RAT-Type (code 21, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
     pub fn tgpp_rat_type(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[26], self.end, rt::view::octets)
+        self.raw.opt_octets(26)
     }
     /// `[ AN-Trusted ]`: AN-Trusted (code 1503, vendor 10415), 3GPP TS 29.273 §5.2.3.9.
     #[inline]
     pub fn an_trusted(&self) -> Option<super::ts29273::AnTrusted> {
-        rt::view::opt(
-            self.root,
-            self.first[27],
-            self.end,
-            rt::view::enumerated::<super::ts29273::AnTrusted>,
-        )
+        self.raw.opt_enum::<super::ts29273::AnTrusted>(27)
     }
     /// `[ RAT-Type ]`: RAT-Type (code 1032, vendor 10415), 3GPP TS 29.212 §5.3.31.
     #[inline]
     pub fn rat_type(&self) -> Option<RatType> {
-        rt::view::opt(
-            self.root,
-            self.first[28],
-            self.end,
-            rt::view::enumerated::<RatType>,
-        )
+        self.raw.opt_enum::<RatType>(28)
     }
     /// `[ Termination-Cause ]`: Termination-Cause (code 295), IETF RFC 6733 §8.15.
     #[inline]
     pub fn termination_cause(&self) -> Option<super::base::TerminationCause> {
-        rt::view::opt(
-            self.root,
-            self.first[29],
-            self.end,
-            rt::view::enumerated::<super::base::TerminationCause>,
-        )
+        self.raw.opt_enum::<super::base::TerminationCause>(29)
     }
     /// `[ User-Equipment-Info ]`: User-Equipment-Info (code 458), IETF RFC 8506 §8.49.
     #[inline]
     pub fn user_equipment_info(
         &self,
     ) -> Option<super::credit_control::UserEquipmentInfoView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[30],
-            self.end,
-            rt::view::read_group::<super::credit_control::UserEquipmentInfoView<'a>>,
-        )
+        self.raw.opt_group::<super::credit_control::UserEquipmentInfoView<'a>>(30)
     }
     /// `[ User-Equipment-Info-Extension ]`: User-Equipment-Info-Extension (code 653), IETF RFC 8506 §8.52.
     #[inline]
     pub fn user_equipment_info_extension(
         &self,
     ) -> Option<super::credit_control::UserEquipmentInfoExtensionView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[31],
-            self.end,
-            rt::view::read_group::<
-                super::credit_control::UserEquipmentInfoExtensionView<'a>,
-            >,
-        )
+        self.raw
+            .opt_group::<super::credit_control::UserEquipmentInfoExtensionView<'a>>(31)
     }
     /// `[ QoS-Information ]`: QoS-Information (code 1016, vendor 10415), 3GPP TS 29.212 §5.3.16.
     #[inline]
     pub fn qos_information(&self) -> Option<QosInformationView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[32],
-            self.end,
-            rt::view::read_group::<QosInformationView<'a>>,
-        )
+        self.raw.opt_group::<QosInformationView<'a>>(32)
     }
     /// `[ QoS-Negotiation ]`: QoS-Negotiation (code 1029, vendor 10415), 3GPP TS 29.212 §5.3.28.
     #[inline]
     pub fn qos_negotiation(&self) -> Option<QosNegotiation> {
-        rt::view::opt(
-            self.root,
-            self.first[33],
-            self.end,
-            rt::view::enumerated::<QosNegotiation>,
-        )
+        self.raw.opt_enum::<QosNegotiation>(33)
     }
     /// `[ QoS-Upgrade ]`: QoS-Upgrade (code 1030, vendor 10415), 3GPP TS 29.212 §5.3.29.
     #[inline]
     pub fn qos_upgrade(&self) -> Option<QosUpgrade> {
-        rt::view::opt(
-            self.root,
-            self.first[34],
-            self.end,
-            rt::view::enumerated::<QosUpgrade>,
-        )
+        self.raw.opt_enum::<QosUpgrade>(34)
     }
     /// `[ Default-EPS-Bearer-QoS ]`: Default-EPS-Bearer-QoS (code 1049, vendor 10415), 3GPP TS 29.212 §5.3.48.
     #[inline]
     pub fn default_eps_bearer_qos(&self) -> Option<DefaultEpsBearerQosView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[35],
-            self.end,
-            rt::view::read_group::<DefaultEpsBearerQosView<'a>>,
-        )
+        self.raw.opt_group::<DefaultEpsBearerQosView<'a>>(35)
     }
     /// `[ Default-QoS-Information ]`: Default-QoS-Information (code 2816, vendor 10415), 3GPP TS 29.212 §5.3.103.
     #[inline]
     pub fn default_qos_information(&self) -> Option<DefaultQosInformationView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[36],
-            self.end,
-            rt::view::read_group::<DefaultQosInformationView<'a>>,
-        )
+        self.raw.opt_group::<DefaultQosInformationView<'a>>(36)
     }
     /// `*2[ AN-GW-Address ]`: AN-GW-Address (code 1050, vendor 10415), 3GPP TS 29.212 §5.3.49.
     #[inline]
     pub fn an_gw_address(&self) -> rt::view::Members<'a, rt::data::Address> {
-        rt::view::Members::new(
-            self.root,
-            self.first[37],
-            self.end,
-            self.count[3],
-            1050,
-            10415,
-            rt::view::value::<rt::data::Address>,
-        )
+        self.raw.many_value::<rt::data::Address>(37, 3, 1050, 10415)
     }
     /// `[ AN-GW-Status ]`: AN-GW-Status (code 2811, vendor 10415), 3GPP TS 29.212 §5.3.100.
     #[inline]
     pub fn an_gw_status(&self) -> Option<AnGwStatus> {
-        rt::view::opt(
-            self.root,
-            self.first[38],
-            self.end,
-            rt::view::enumerated::<AnGwStatus>,
-        )
+        self.raw.opt_enum::<AnGwStatus>(38)
     }
     /// `[ 3GPP-SGSN-MCC-MNC ]`: 3GPP-SGSN-MCC-MNC (code 18, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
     pub fn tgpp_sgsn_mcc_mnc(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[39], self.end, rt::view::text)
+        self.raw.opt_text(39)
     }
     /// `[ 3GPP-SGSN-Address ]`: 3GPP-SGSN-Address (code 6, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
     pub fn tgpp_sgsn_address(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[40], self.end, rt::view::octets)
+        self.raw.opt_octets(40)
     }
     /// `[ 3GPP-SGSN-IPv6-Address ]`: 3GPP-SGSN-IPv6-Address (code 15, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
     pub fn tgpp_sgsn_ipv6_address(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[41], self.end, rt::view::octets)
+        self.raw.opt_octets(41)
     }
     /// `[ 3GPP-GGSN-Address ]`: 3GPP-GGSN-Address (code 7, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
     pub fn tgpp_ggsn_address(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[42], self.end, rt::view::octets)
+        self.raw.opt_octets(42)
     }
     /// `[ 3GPP-GGSN-IPv6-Address ]`: 3GPP-GGSN-IPv6-Address (code 16, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
     pub fn tgpp_ggsn_ipv6_address(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[43], self.end, rt::view::octets)
+        self.raw.opt_octets(43)
     }
     /// `[ 3GPP-Selection-Mode ]`: 3GPP-Selection-Mode (code 12, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
     pub fn tgpp_selection_mode(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[44], self.end, rt::view::text)
+        self.raw.opt_text(44)
     }
     /// `[ RAI ]`: RAI (code 909, vendor 10415), 3GPP TS 29.061 §17.7.
     #[inline]
     pub fn rai(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[45], self.end, rt::view::text)
+        self.raw.opt_text(45)
     }
     /// `[ 3GPP-User-Location-Info ]`: 3GPP-User-Location-Info (code 22, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
     pub fn tgpp_user_location_info(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[46], self.end, rt::view::octets)
+        self.raw.opt_octets(46)
     }
     /// `[ Fixed-User-Location-Info ]`: Fixed-User-Location-Info (code 2825, vendor 10415), 3GPP TS 29.212 §5.3.112.
     #[inline]
     pub fn fixed_user_location_info(&self) -> Option<FixedUserLocationInfoView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[47],
-            self.end,
-            rt::view::read_group::<FixedUserLocationInfoView<'a>>,
-        )
+        self.raw.opt_group::<FixedUserLocationInfoView<'a>>(47)
     }
     /// `[ User-Location-Info-Time ]`: User-Location-Info-Time (code 2812, vendor 10415), 3GPP TS 29.212 §5.3.101.
     #[inline]
     pub fn user_location_info_time(&self) -> Option<rt::data::Time> {
-        rt::view::opt(
-            self.root,
-            self.first[48],
-            self.end,
-            rt::view::value::<rt::data::Time>,
-        )
+        self.raw.opt_value::<rt::data::Time>(48)
     }
     /// `[ User-CSG-Information ]`: User-CSG-Information (code 2319, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn user_csg_information(
         &self,
     ) -> Option<super::ts32299::UserCsgInformationView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[49],
-            self.end,
-            rt::view::read_group::<super::ts32299::UserCsgInformationView<'a>>,
-        )
+        self.raw.opt_group::<super::ts32299::UserCsgInformationView<'a>>(49)
     }
     /// `[ 3GPP-TWAN-Identifier ]`: 3GPP-TWAN-Identifier (code 29, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
     pub fn tgpp_twan_identifier(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[50], self.end, rt::view::octets)
+        self.raw.opt_octets(50)
     }
     /// `[ 3GPP-MS-TimeZone ]`: 3GPP-MS-TimeZone (code 23, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
     pub fn tgpp_ms_timezone(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[51], self.end, rt::view::octets)
+        self.raw.opt_octets(51)
     }
     /// `*[ RAN-NAS-Release-Cause ]`: RAN-NAS-Release-Cause (code 2819, vendor 10415), 3GPP TS 29.212 §5.3.106.
     #[inline]
     pub fn ran_nas_release_cause(&self) -> rt::view::Members<'a, &'a [u8]> {
-        rt::view::Members::new(
-            self.root,
-            self.first[52],
-            self.end,
-            self.count[4],
-            2819,
-            10415,
-            rt::view::octets,
-        )
+        self.raw.many_octets(52, 4, 2819, 10415)
     }
     /// `[ 3GPP-Charging-Characteristics ]`: 3GPP-Charging-Characteristics (code 13, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
     pub fn tgpp_charging_characteristics(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[53], self.end, rt::view::text)
+        self.raw.opt_text(53)
     }
     /// `[ Called-Station-Id ]`: Called-Station-Id (code 30), IETF RFC 7155 §4.2.5.
     #[inline]
     pub fn called_station_id(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[54], self.end, rt::view::text)
+        self.raw.opt_text(54)
     }
     /// `[ PDN-Connection-ID ]`: PDN-Connection-ID (code 1065, vendor 10415), 3GPP TS 29.212 §5.3.58.
     #[inline]
     pub fn pdn_connection_id(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[55], self.end, rt::view::octets)
+        self.raw.opt_octets(55)
     }
     /// `[ Bearer-Usage ]`: Bearer-Usage (code 1000, vendor 10415), 3GPP TS 29.212 §5.3.1.
     #[inline]
     pub fn bearer_usage(&self) -> Option<BearerUsage> {
-        rt::view::opt(
-            self.root,
-            self.first[56],
-            self.end,
-            rt::view::enumerated::<BearerUsage>,
-        )
+        self.raw.opt_enum::<BearerUsage>(56)
     }
     /// `[ Online ]`: Online (code 1009, vendor 10415), 3GPP TS 29.212 §5.3.10.
     #[inline]
     pub fn online(&self) -> Option<Online> {
-        rt::view::opt(
-            self.root,
-            self.first[57],
-            self.end,
-            rt::view::enumerated::<Online>,
-        )
+        self.raw.opt_enum::<Online>(57)
     }
     /// `[ Offline ]`: Offline (code 1008, vendor 10415), 3GPP TS 29.212 §5.3.9.
     #[inline]
     pub fn offline(&self) -> Option<Offline> {
-        rt::view::opt(
-            self.root,
-            self.first[58],
-            self.end,
-            rt::view::enumerated::<Offline>,
-        )
+        self.raw.opt_enum::<Offline>(58)
     }
     /// `*[ TFT-Packet-Filter-Information ]`: TFT-Packet-Filter-Information (code 1013, vendor 10415), 3GPP TS 29.212 §5.3.14.
     #[inline]
     pub fn tft_packet_filter_information(
         &self,
     ) -> rt::view::Members<'a, TftPacketFilterInformationView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[59],
-            self.end,
-            self.count[5],
-            1013,
-            10415,
-            rt::view::read_group::<TftPacketFilterInformationView<'a>>,
-        )
+        self.raw.many_group::<TftPacketFilterInformationView<'a>>(59, 5, 1013, 10415)
     }
     /// `*[ Charging-Rule-Report ]`: Charging-Rule-Report (code 1018, vendor 10415), 3GPP TS 29.212 §5.3.18.
     #[inline]
     pub fn charging_rule_report(
         &self,
     ) -> rt::view::Members<'a, ChargingRuleReportView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[60],
-            self.end,
-            self.count[6],
-            1018,
-            10415,
-            rt::view::read_group::<ChargingRuleReportView<'a>>,
-        )
+        self.raw.many_group::<ChargingRuleReportView<'a>>(60, 6, 1018, 10415)
     }
     /// `*[ Application-Detection-Information ]`: Application-Detection-Information (code 1098, vendor 10415), 3GPP TS 29.212 §5.3.91.
     #[inline]
     pub fn application_detection_information(
         &self,
     ) -> rt::view::Members<'a, ApplicationDetectionInformationView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[61],
-            self.end,
-            self.count[7],
-            1098,
-            10415,
-            rt::view::read_group::<ApplicationDetectionInformationView<'a>>,
-        )
+        self.raw
+            .many_group::<ApplicationDetectionInformationView<'a>>(61, 7, 1098, 10415)
     }
     /// `*[ Event-Trigger ]`: Event-Trigger (code 1006, vendor 10415), 3GPP TS 29.212 §5.3.7.
     #[inline]
     pub fn event_trigger(&self) -> rt::view::Members<'a, EventTrigger> {
-        rt::view::Members::new(
-            self.root,
-            self.first[62],
-            self.end,
-            self.count[8],
-            1006,
-            10415,
-            rt::view::enumerated::<EventTrigger>,
-        )
+        self.raw.many_enum::<EventTrigger>(62, 8, 1006, 10415)
     }
     /// `[ Event-Report-Indication ]`: Event-Report-Indication (code 1033, vendor 10415), 3GPP TS 29.212 §5.3.30.
     #[inline]
     pub fn event_report_indication(&self) -> Option<EventReportIndicationView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[63],
-            self.end,
-            rt::view::read_group::<EventReportIndicationView<'a>>,
-        )
+        self.raw.opt_group::<EventReportIndicationView<'a>>(63)
     }
     /// `[ Access-Network-Charging-Address ]`: Access-Network-Charging-Address (code 501, vendor 10415), 3GPP TS 29.214 §5.3.2.
     #[inline]
     pub fn access_network_charging_address(&self) -> Option<rt::data::Address> {
-        rt::view::opt(
-            self.root,
-            self.first[64],
-            self.end,
-            rt::view::value::<rt::data::Address>,
-        )
+        self.raw.opt_value::<rt::data::Address>(64)
     }
     /// `*[ Access-Network-Charging-Identifier-Gx ]`: Access-Network-Charging-Identifier-Gx (code 1022, vendor 10415), 3GPP TS 29.212 §5.3.22.
     #[inline]
     pub fn access_network_charging_identifier_gx(
         &self,
     ) -> rt::view::Members<'a, AccessNetworkChargingIdentifierGxView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[65],
-            self.end,
-            self.count[9],
-            1022,
-            10415,
-            rt::view::read_group::<AccessNetworkChargingIdentifierGxView<'a>>,
-        )
+        self.raw
+            .many_group::<AccessNetworkChargingIdentifierGxView<'a>>(65, 9, 1022, 10415)
     }
     /// `*[ CoA-Information ]`: CoA-Information (code 1039, vendor 10415), 3GPP TS 29.212 §5.3.37.
     #[inline]
     pub fn coa_information(&self) -> rt::view::Members<'a, CoaInformationView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[66],
-            self.end,
-            self.count[10],
-            1039,
-            10415,
-            rt::view::read_group::<CoaInformationView<'a>>,
-        )
+        self.raw.many_group::<CoaInformationView<'a>>(66, 10, 1039, 10415)
     }
     /// `*[ Usage-Monitoring-Information ]`: Usage-Monitoring-Information (code 1067, vendor 10415), 3GPP TS 29.212 §5.3.60.
     #[inline]
     pub fn usage_monitoring_information(
         &self,
     ) -> rt::view::Members<'a, UsageMonitoringInformationView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[67],
-            self.end,
-            self.count[11],
-            1067,
-            10415,
-            rt::view::read_group::<UsageMonitoringInformationView<'a>>,
-        )
+        self.raw.many_group::<UsageMonitoringInformationView<'a>>(67, 11, 1067, 10415)
     }
     /// `[ NBIFOM-Support ]`: NBIFOM-Support (code 2831, vendor 10415), 3GPP TS 29.212 §5.3.116.
     #[inline]
     pub fn nbifom_support(&self) -> Option<NbifomSupport> {
-        rt::view::opt(
-            self.root,
-            self.first[68],
-            self.end,
-            rt::view::enumerated::<NbifomSupport>,
-        )
+        self.raw.opt_enum::<NbifomSupport>(68)
     }
     /// `[ NBIFOM-Mode ]`: NBIFOM-Mode (code 2830, vendor 10415), 3GPP TS 29.212 §5.3.117.
     #[inline]
     pub fn nbifom_mode(&self) -> Option<NbifomMode> {
-        rt::view::opt(
-            self.root,
-            self.first[69],
-            self.end,
-            rt::view::enumerated::<NbifomMode>,
-        )
+        self.raw.opt_enum::<NbifomMode>(69)
     }
     /// `[ Default-Access ]`: Default-Access (code 2829, vendor 10415), 3GPP TS 29.212 §5.3.120.
     #[inline]
     pub fn default_access(&self) -> Option<DefaultAccess> {
-        rt::view::opt(
-            self.root,
-            self.first[70],
-            self.end,
-            rt::view::enumerated::<DefaultAccess>,
-        )
+        self.raw.opt_enum::<DefaultAccess>(70)
     }
     /// `[ Origination-Time-Stamp ]`: Origination-Time-Stamp (code 1536, vendor 10415), 3GPP TS 29.273 §9.2.3.2.6.
     #[inline]
     pub fn origination_time_stamp(&self) -> Option<u64> {
-        rt::view::opt(self.root, self.first[71], self.end, rt::view::value::<u64>)
+        self.raw.opt_value::<u64>(71)
     }
     /// `[ Maximum-Wait-Time ]`: Maximum-Wait-Time (code 1537, vendor 10415), 3GPP TS 29.273 §9.2.3.2.7.
     #[inline]
     pub fn maximum_wait_time(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[72], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(72)
     }
     /// `[ Access-Availability-Change-Reason ]`: Access-Availability-Change-Reason (code 2833, vendor 10415), 3GPP TS 29.212 §5.3.121.
     #[inline]
     pub fn access_availability_change_reason(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[73], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(73)
     }
     /// `[ Routing-Rule-Install ]`: Routing-Rule-Install (code 1081, vendor 10415), 3GPP TS 29.212 §5.3.68.
     #[inline]
     pub fn routing_rule_install(&self) -> Option<RoutingRuleInstallView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[74],
-            self.end,
-            rt::view::read_group::<RoutingRuleInstallView<'a>>,
-        )
+        self.raw.opt_group::<RoutingRuleInstallView<'a>>(74)
     }
     /// `[ Routing-Rule-Remove ]`: Routing-Rule-Remove (code 1075, vendor 10415), 3GPP TS 29.212 §5.3.69.
     #[inline]
     pub fn routing_rule_remove(&self) -> Option<RoutingRuleRemoveView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[75],
-            self.end,
-            rt::view::read_group::<RoutingRuleRemoveView<'a>>,
-        )
+        self.raw.opt_group::<RoutingRuleRemoveView<'a>>(75)
     }
     /// `[ HeNB-Local-IP-Address ]`: HeNB-Local-IP-Address (code 2804, vendor 10415), 3GPP TS 29.212 §5.3.95.
     #[inline]
     pub fn henb_local_ip_address(&self) -> Option<rt::data::Address> {
-        rt::view::opt(
-            self.root,
-            self.first[76],
-            self.end,
-            rt::view::value::<rt::data::Address>,
-        )
+        self.raw.opt_value::<rt::data::Address>(76)
     }
     /// `[ UE-Local-IP-Address ]`: UE-Local-IP-Address (code 2805, vendor 10415), 3GPP TS 29.212 §5.3.96.
     #[inline]
     pub fn ue_local_ip_address(&self) -> Option<rt::data::Address> {
-        rt::view::opt(
-            self.root,
-            self.first[77],
-            self.end,
-            rt::view::value::<rt::data::Address>,
-        )
+        self.raw.opt_value::<rt::data::Address>(77)
     }
     /// `[ UDP-Source-Port ]`: UDP-Source-Port (code 2806, vendor 10415), 3GPP TS 29.212 §5.3.97.
     #[inline]
     pub fn udp_source_port(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[78], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(78)
     }
     /// `[ TCP-Source-Port ]`: TCP-Source-Port (code 2843, vendor 10415), 3GPP TS 29.212 §5.3.129.
     #[inline]
     pub fn tcp_source_port(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[79], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(79)
     }
     /// `*[ Presence-Reporting-Area-Information ]`: Presence-Reporting-Area-Information (code 2822, vendor 10415), 3GPP TS 29.212 §5.3.109.
     #[inline]
     pub fn presence_reporting_area_information(
         &self,
     ) -> rt::view::Members<'a, PresenceReportingAreaInformationView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[80],
-            self.end,
-            self.count[12],
-            2822,
-            10415,
-            rt::view::read_group::<PresenceReportingAreaInformationView<'a>>,
-        )
+        self.raw
+            .many_group::<PresenceReportingAreaInformationView<'a>>(80, 12, 2822, 10415)
     }
     /// `[ Logical-Access-ID ]`: Logical-Access-ID (code 302, vendor 13019), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) ES 283 034 e4 AVPs.
     #[inline]
     pub fn logical_access_id(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[81], self.end, rt::view::octets)
+        self.raw.opt_octets(81)
     }
     /// `[ Physical-Access-ID ]`: Physical-Access-ID (code 313, vendor 13019), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) ES 283 034 e4 AVPs.
     #[inline]
     pub fn physical_access_id(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[82], self.end, rt::view::text)
+        self.raw.opt_text(82)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[83],
-            self.end,
-            self.count[13],
-            284,
-            0,
-            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
-        )
+        self.raw.many_group::<super::base::ProxyInfoView<'a>>(83, 13, 284, 0)
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
     #[inline]
     pub fn route_record(&self) -> rt::view::Members<'a, &'a str> {
-        rt::view::Members::new(
-            self.root,
-            self.first[84],
-            self.end,
-            self.count[14],
-            282,
-            0,
-            rt::view::text,
-        )
+        self.raw.many_text(84, 14, 282, 0)
     }
     /// `[ 3GPP-PS-Data-Off-Status-Gx ]`: 3GPP-PS-Data-Off-Status-Gx (code 2847, vendor 10415), 3GPP TS 29.212 §5.3.133.
     #[inline]
     pub fn tgpp_ps_data_off_status_gx(&self) -> Option<TgppPsDataOffStatusGx> {
-        rt::view::opt(
-            self.root,
-            self.first[85],
-            self.end,
-            rt::view::enumerated::<TgppPsDataOffStatusGx>,
-        )
+        self.raw.opt_enum::<TgppPsDataOffStatusGx>(85)
     }
 }
 #[cfg(any(feature = "gx", feature = "ts29212"))]
@@ -30436,16 +28509,8 @@ impl std::fmt::Debug for TgppGxCreditControlRequestView<'_> {
 #[derive(Clone, Copy)]
 pub struct TgppGxCreditControlAnswerView<'a> {
     header: rt::Header,
-    root: &'a rt::bytes::Bytes,
-    /// The AVPs: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 50usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 13usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where each member first occurs.
+    raw: rt::view::Raw<'a, 50, 13>,
 }
 #[cfg(any(feature = "gx", feature = "ts29212"))]
 impl<'a> TgppGxCreditControlAnswerView<'a> {
@@ -30469,12 +28534,7 @@ impl<'a> TgppGxCreditControlAnswerView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let mut v = Self {
             header,
-            root,
-            start: rt::header::HEADER_LEN as u32,
-            end: root.len() as u32,
-            first: [rt::view::ABSENT; 50usize],
-            count: [0; 13usize],
-            extra: 0,
+            raw: rt::view::Raw::message(root),
         };
         v.fill_members(header.length as usize)?;
         Ok(v)
@@ -30484,19 +28544,8 @@ impl<'a> TgppGxCreditControlAnswerView<'a> {
     /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
     #[inline(never)]
     fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut v.count,
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
+        let avps = self.raw.members();
+        let mut t = self.raw.index(rt::data::DecodeCx::default(), true);
         rt::view::index::<
             Self,
         >(avps, &mut t, TgppGxCreditControlAnswer::REQUIRED, missing_at)
@@ -30507,531 +28556,294 @@ impl<'a> TgppGxCreditControlAnswerView<'a> {
     }
     /// The whole message as received.
     pub fn as_bytes(&self) -> &'a rt::bytes::Bytes {
-        self.root
+        self.raw.root()
     }
     /// The owned struct (decoding the message again).
     pub fn to_struct(&self) -> Result<TgppGxCreditControlAnswer, rt::DecodeError> {
-        <TgppGxCreditControlAnswer as rt::typed::Command>::from_bytes(self.root.clone())
+        <TgppGxCreditControlAnswer as rt::typed::Command>::from_bytes(
+            self.raw.root().clone(),
+        )
     }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
+        self.raw.one_text(0)
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        rt::view::opt(
-            self.root,
-            self.first[1],
-            self.end,
-            rt::view::enumerated::<super::drmp::Drmp>,
-        )
+        self.raw.opt_enum::<super::drmp::Drmp>(1)
     }
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&self) -> u32 {
-        rt::view::one(self.root, self.first[2], self.end, rt::view::value::<u32>)
+        self.raw.one_value::<u32>(2)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        rt::view::one(self.root, self.first[3], self.end, rt::view::text)
+        self.raw.one_text(3)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        rt::view::one(self.root, self.first[4], self.end, rt::view::text)
+        self.raw.one_text(4)
     }
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[5], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(5)
     }
     /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
     #[inline]
     pub fn experimental_result(
         &self,
     ) -> Option<super::base::ExperimentalResultView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[6],
-            self.end,
-            rt::view::read_group::<super::base::ExperimentalResultView<'a>>,
-        )
+        self.raw.opt_group::<super::base::ExperimentalResultView<'a>>(6)
     }
     /// `{ CC-Request-Type }`: CC-Request-Type (code 416), IETF RFC 8506 §8.3.
     #[inline]
     pub fn cc_request_type(&self) -> super::credit_control::CcRequestType {
-        rt::view::one(
-            self.root,
-            self.first[7],
-            self.end,
-            rt::view::enumerated::<super::credit_control::CcRequestType>,
-        )
+        self.raw.one_enum::<super::credit_control::CcRequestType>(7)
     }
     /// `{ CC-Request-Number }`: CC-Request-Number (code 415), IETF RFC 8506 §8.2.
     #[inline]
     pub fn cc_request_number(&self) -> u32 {
-        rt::view::one(self.root, self.first[8], self.end, rt::view::value::<u32>)
+        self.raw.one_value::<u32>(8)
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
     #[inline]
     pub fn oc_supported_features(
         &self,
     ) -> Option<super::doic::OcSupportedFeaturesView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[9],
-            self.end,
-            rt::view::read_group::<super::doic::OcSupportedFeaturesView<'a>>,
-        )
+        self.raw.opt_group::<super::doic::OcSupportedFeaturesView<'a>>(9)
     }
     /// `[ OC-OLR ]`: OC-OLR (code 623), IETF RFC 7683 §7.3.
     #[inline]
     pub fn oc_olr(&self) -> Option<super::doic::OcOlrView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[10],
-            self.end,
-            rt::view::read_group::<super::doic::OcOlrView<'a>>,
-        )
+        self.raw.opt_group::<super::doic::OcOlrView<'a>>(10)
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
     #[inline]
     pub fn supported_features(
         &self,
     ) -> rt::view::Members<'a, super::ts29229::SupportedFeaturesView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[11],
-            self.end,
-            self.count[0],
-            628,
-            10415,
-            rt::view::read_group::<super::ts29229::SupportedFeaturesView<'a>>,
-        )
+        self.raw
+            .many_group::<super::ts29229::SupportedFeaturesView<'a>>(11, 0, 628, 10415)
     }
     /// `[ Bearer-Control-Mode ]`: Bearer-Control-Mode (code 1023, vendor 10415), 3GPP TS 29.212 §5.3.23.
     #[inline]
     pub fn bearer_control_mode(&self) -> Option<BearerControlMode> {
-        rt::view::opt(
-            self.root,
-            self.first[12],
-            self.end,
-            rt::view::enumerated::<BearerControlMode>,
-        )
+        self.raw.opt_enum::<BearerControlMode>(12)
     }
     /// `*[ Event-Trigger ]`: Event-Trigger (code 1006, vendor 10415), 3GPP TS 29.212 §5.3.7.
     #[inline]
     pub fn event_trigger(&self) -> rt::view::Members<'a, EventTrigger> {
-        rt::view::Members::new(
-            self.root,
-            self.first[13],
-            self.end,
-            self.count[1],
-            1006,
-            10415,
-            rt::view::enumerated::<EventTrigger>,
-        )
+        self.raw.many_enum::<EventTrigger>(13, 1, 1006, 10415)
     }
     /// `[ Event-Report-Indication ]`: Event-Report-Indication (code 1033, vendor 10415), 3GPP TS 29.212 §5.3.30.
     #[inline]
     pub fn event_report_indication(&self) -> Option<EventReportIndicationView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[14],
-            self.end,
-            rt::view::read_group::<EventReportIndicationView<'a>>,
-        )
+        self.raw.opt_group::<EventReportIndicationView<'a>>(14)
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[15], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(15)
     }
     /// `*[ Redirect-Host ]`: Redirect-Host (code 292), IETF RFC 6733 §6.12.
     #[inline]
     pub fn redirect_host(&self) -> rt::view::Members<'a, rt::data::DiameterUri> {
-        rt::view::Members::new(
-            self.root,
-            self.first[16],
-            self.end,
-            self.count[2],
-            292,
-            0,
-            rt::view::value::<rt::data::DiameterUri>,
-        )
+        self.raw.many_value::<rt::data::DiameterUri>(16, 2, 292, 0)
     }
     /// `[ Redirect-Host-Usage ]`: Redirect-Host-Usage (code 261), IETF RFC 6733 §6.13.
     #[inline]
     pub fn redirect_host_usage(&self) -> Option<super::base::RedirectHostUsage> {
-        rt::view::opt(
-            self.root,
-            self.first[17],
-            self.end,
-            rt::view::enumerated::<super::base::RedirectHostUsage>,
-        )
+        self.raw.opt_enum::<super::base::RedirectHostUsage>(17)
     }
     /// `[ Redirect-Max-Cache-Time ]`: Redirect-Max-Cache-Time (code 262), IETF RFC 6733 §6.14.
     #[inline]
     pub fn redirect_max_cache_time(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[18], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(18)
     }
     /// `*[ Charging-Rule-Remove ]`: Charging-Rule-Remove (code 1002, vendor 10415), 3GPP TS 29.212 §5.3.3.
     #[inline]
     pub fn charging_rule_remove(
         &self,
     ) -> rt::view::Members<'a, ChargingRuleRemoveView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[19],
-            self.end,
-            self.count[3],
-            1002,
-            10415,
-            rt::view::read_group::<ChargingRuleRemoveView<'a>>,
-        )
+        self.raw.many_group::<ChargingRuleRemoveView<'a>>(19, 3, 1002, 10415)
     }
     /// `*[ Charging-Rule-Install ]`: Charging-Rule-Install (code 1001, vendor 10415), 3GPP TS 29.212 §5.3.2.
     #[inline]
     pub fn charging_rule_install(
         &self,
     ) -> rt::view::Members<'a, ChargingRuleInstallView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[20],
-            self.end,
-            self.count[4],
-            1001,
-            10415,
-            rt::view::read_group::<ChargingRuleInstallView<'a>>,
-        )
+        self.raw.many_group::<ChargingRuleInstallView<'a>>(20, 4, 1001, 10415)
     }
     /// `[ Charging-Information ]`: Charging-Information (code 618, vendor 10415), 3GPP TS 29.229 §6.3.19.
     #[inline]
     pub fn charging_information(
         &self,
     ) -> Option<super::ts29229::ChargingInformationView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[21],
-            self.end,
-            rt::view::read_group::<super::ts29229::ChargingInformationView<'a>>,
-        )
+        self.raw.opt_group::<super::ts29229::ChargingInformationView<'a>>(21)
     }
     /// `[ Online ]`: Online (code 1009, vendor 10415), 3GPP TS 29.212 §5.3.10.
     #[inline]
     pub fn online(&self) -> Option<Online> {
-        rt::view::opt(
-            self.root,
-            self.first[22],
-            self.end,
-            rt::view::enumerated::<Online>,
-        )
+        self.raw.opt_enum::<Online>(22)
     }
     /// `[ Offline ]`: Offline (code 1008, vendor 10415), 3GPP TS 29.212 §5.3.9.
     #[inline]
     pub fn offline(&self) -> Option<Offline> {
-        rt::view::opt(
-            self.root,
-            self.first[23],
-            self.end,
-            rt::view::enumerated::<Offline>,
-        )
+        self.raw.opt_enum::<Offline>(23)
     }
     /// `*[ QoS-Information ]`: QoS-Information (code 1016, vendor 10415), 3GPP TS 29.212 §5.3.16.
     #[inline]
     pub fn qos_information(&self) -> rt::view::Members<'a, QosInformationView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[24],
-            self.end,
-            self.count[5],
-            1016,
-            10415,
-            rt::view::read_group::<QosInformationView<'a>>,
-        )
+        self.raw.many_group::<QosInformationView<'a>>(24, 5, 1016, 10415)
     }
     /// `[ Revalidation-Time ]`: Revalidation-Time (code 1042, vendor 10415), 3GPP TS 29.212 §5.3.41.
     #[inline]
     pub fn revalidation_time(&self) -> Option<rt::data::Time> {
-        rt::view::opt(
-            self.root,
-            self.first[25],
-            self.end,
-            rt::view::value::<rt::data::Time>,
-        )
+        self.raw.opt_value::<rt::data::Time>(25)
     }
     /// `[ Default-EPS-Bearer-QoS ]`: Default-EPS-Bearer-QoS (code 1049, vendor 10415), 3GPP TS 29.212 §5.3.48.
     #[inline]
     pub fn default_eps_bearer_qos(&self) -> Option<DefaultEpsBearerQosView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[26],
-            self.end,
-            rt::view::read_group::<DefaultEpsBearerQosView<'a>>,
-        )
+        self.raw.opt_group::<DefaultEpsBearerQosView<'a>>(26)
     }
     /// `[ Default-QoS-Information ]`: Default-QoS-Information (code 2816, vendor 10415), 3GPP TS 29.212 §5.3.103.
     #[inline]
     pub fn default_qos_information(&self) -> Option<DefaultQosInformationView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[27],
-            self.end,
-            rt::view::read_group::<DefaultQosInformationView<'a>>,
-        )
+        self.raw.opt_group::<DefaultQosInformationView<'a>>(27)
     }
     /// `[ Bearer-Usage ]`: Bearer-Usage (code 1000, vendor 10415), 3GPP TS 29.212 §5.3.1.
     #[inline]
     pub fn bearer_usage(&self) -> Option<BearerUsage> {
-        rt::view::opt(
-            self.root,
-            self.first[28],
-            self.end,
-            rt::view::enumerated::<BearerUsage>,
-        )
+        self.raw.opt_enum::<BearerUsage>(28)
     }
     /// `*[ Usage-Monitoring-Information ]`: Usage-Monitoring-Information (code 1067, vendor 10415), 3GPP TS 29.212 §5.3.60.
     #[inline]
     pub fn usage_monitoring_information(
         &self,
     ) -> rt::view::Members<'a, UsageMonitoringInformationView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[29],
-            self.end,
-            self.count[6],
-            1067,
-            10415,
-            rt::view::read_group::<UsageMonitoringInformationView<'a>>,
-        )
+        self.raw.many_group::<UsageMonitoringInformationView<'a>>(29, 6, 1067, 10415)
     }
     /// `*[ CSG-Information-Reporting ]`: CSG-Information-Reporting (code 1071, vendor 10415), 3GPP TS 29.212 §5.3.64.
     #[inline]
     pub fn csg_information_reporting(
         &self,
     ) -> rt::view::Members<'a, CsgInformationReporting> {
-        rt::view::Members::new(
-            self.root,
-            self.first[30],
-            self.end,
-            self.count[7],
-            1071,
-            10415,
-            rt::view::enumerated::<CsgInformationReporting>,
-        )
+        self.raw.many_enum::<CsgInformationReporting>(30, 7, 1071, 10415)
     }
     /// `[ User-CSG-Information ]`: User-CSG-Information (code 2319, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn user_csg_information(
         &self,
     ) -> Option<super::ts32299::UserCsgInformationView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[31],
-            self.end,
-            rt::view::read_group::<super::ts32299::UserCsgInformationView<'a>>,
-        )
+        self.raw.opt_group::<super::ts32299::UserCsgInformationView<'a>>(31)
     }
     /// `[ PRA-Install ]`: PRA-Install (code 2845, vendor 10415), 3GPP TS 29.212 §5.3.130.
     #[inline]
     pub fn pra_install(&self) -> Option<PraInstallView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[32],
-            self.end,
-            rt::view::read_group::<PraInstallView<'a>>,
-        )
+        self.raw.opt_group::<PraInstallView<'a>>(32)
     }
     /// `[ PRA-Remove ]`: PRA-Remove (code 2846, vendor 10415), 3GPP TS 29.212 §5.3.131.
     #[inline]
     pub fn pra_remove(&self) -> Option<PraRemoveView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[33],
-            self.end,
-            rt::view::read_group::<PraRemoveView<'a>>,
-        )
+        self.raw.opt_group::<PraRemoveView<'a>>(33)
     }
     /// `[ Presence-Reporting-Area-Information ]`: Presence-Reporting-Area-Information (code 2822, vendor 10415), 3GPP TS 29.212 §5.3.109.
     #[inline]
     pub fn presence_reporting_area_information(
         &self,
     ) -> Option<PresenceReportingAreaInformationView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[34],
-            self.end,
-            rt::view::read_group::<PresenceReportingAreaInformationView<'a>>,
-        )
+        self.raw.opt_group::<PresenceReportingAreaInformationView<'a>>(34)
     }
     /// `[ Session-Release-Cause ]`: Session-Release-Cause (code 1045, vendor 10415), 3GPP TS 29.212 §5.3.44.
     #[inline]
     pub fn session_release_cause(&self) -> Option<SessionReleaseCause> {
-        rt::view::opt(
-            self.root,
-            self.first[35],
-            self.end,
-            rt::view::enumerated::<SessionReleaseCause>,
-        )
+        self.raw.opt_enum::<SessionReleaseCause>(35)
     }
     /// `[ NBIFOM-Support ]`: NBIFOM-Support (code 2831, vendor 10415), 3GPP TS 29.212 §5.3.116.
     #[inline]
     pub fn nbifom_support(&self) -> Option<NbifomSupport> {
-        rt::view::opt(
-            self.root,
-            self.first[36],
-            self.end,
-            rt::view::enumerated::<NbifomSupport>,
-        )
+        self.raw.opt_enum::<NbifomSupport>(36)
     }
     /// `[ NBIFOM-Mode ]`: NBIFOM-Mode (code 2830, vendor 10415), 3GPP TS 29.212 §5.3.117.
     #[inline]
     pub fn nbifom_mode(&self) -> Option<NbifomMode> {
-        rt::view::opt(
-            self.root,
-            self.first[37],
-            self.end,
-            rt::view::enumerated::<NbifomMode>,
-        )
+        self.raw.opt_enum::<NbifomMode>(37)
     }
     /// `[ Default-Access ]`: Default-Access (code 2829, vendor 10415), 3GPP TS 29.212 §5.3.120.
     #[inline]
     pub fn default_access(&self) -> Option<DefaultAccess> {
-        rt::view::opt(
-            self.root,
-            self.first[38],
-            self.end,
-            rt::view::enumerated::<DefaultAccess>,
-        )
+        self.raw.opt_enum::<DefaultAccess>(38)
     }
     /// `[ RAN-Rule-Support ]`: RAN-Rule-Support (code 2832, vendor 10415), 3GPP TS 29.212 §5.3.122.
     #[inline]
     pub fn ran_rule_support(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[39], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(39)
     }
     /// `*[ Routing-Rule-Report ]`: Routing-Rule-Report (code 2835, vendor 10415), 3GPP TS 29.212 §5.3.118.
     #[inline]
     pub fn routing_rule_report(
         &self,
     ) -> rt::view::Members<'a, RoutingRuleReportView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[40],
-            self.end,
-            self.count[8],
-            2835,
-            10415,
-            rt::view::read_group::<RoutingRuleReportView<'a>>,
-        )
+        self.raw.many_group::<RoutingRuleReportView<'a>>(40, 8, 2835, 10415)
     }
     /// `*4[ Conditional-Policy-Information ]`: Conditional-Policy-Information (code 2840, vendor 10415), 3GPP TS 29.212 §5.3.128.
     #[inline]
     pub fn conditional_policy_information(
         &self,
     ) -> rt::view::Members<'a, ConditionalPolicyInformationView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[41],
-            self.end,
-            self.count[9],
-            2840,
-            10415,
-            rt::view::read_group::<ConditionalPolicyInformationView<'a>>,
-        )
+        self.raw.many_group::<ConditionalPolicyInformationView<'a>>(41, 9, 2840, 10415)
     }
     /// `[ Removal-Of-Access ]`: Removal-Of-Access (code 2842, vendor 10415), 3GPP TS 29.212 §5.3.126.
     #[inline]
     pub fn removal_of_access(&self) -> Option<RemovalOfAccess> {
-        rt::view::opt(
-            self.root,
-            self.first[42],
-            self.end,
-            rt::view::enumerated::<RemovalOfAccess>,
-        )
+        self.raw.opt_enum::<RemovalOfAccess>(42)
     }
     /// `[ IP-CAN-Type ]`: IP-CAN-Type (code 1027, vendor 10415), 3GPP TS 29.212 §5.3.27.
     #[inline]
     pub fn ip_can_type(&self) -> Option<IpCanType> {
-        rt::view::opt(
-            self.root,
-            self.first[43],
-            self.end,
-            rt::view::enumerated::<IpCanType>,
-        )
+        self.raw.opt_enum::<IpCanType>(43)
     }
     /// `[ Error-Message ]`: Error-Message (code 281), IETF RFC 6733 §7.3.
     #[inline]
     pub fn error_message(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[44], self.end, rt::view::text)
+        self.raw.opt_text(44)
     }
     /// `[ Error-Reporting-Host ]`: Error-Reporting-Host (code 294), IETF RFC 6733 §7.4.
     #[inline]
     pub fn error_reporting_host(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[45], self.end, rt::view::text)
+        self.raw.opt_text(45)
     }
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
     #[inline]
     pub fn failed_avp(&self) -> Option<super::base::FailedAvpView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[46],
-            self.end,
-            rt::view::read_group::<super::base::FailedAvpView<'a>>,
-        )
+        self.raw.opt_group::<super::base::FailedAvpView<'a>>(46)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[47],
-            self.end,
-            self.count[10],
-            284,
-            0,
-            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
-        )
+        self.raw.many_group::<super::base::ProxyInfoView<'a>>(47, 10, 284, 0)
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
     #[inline]
     pub fn route_record(&self) -> rt::view::Members<'a, &'a str> {
-        rt::view::Members::new(
-            self.root,
-            self.first[48],
-            self.end,
-            self.count[11],
-            282,
-            0,
-            rt::view::text,
-        )
+        self.raw.many_text(48, 11, 282, 0)
     }
     /// `*[ Load ]`: Load (code 650), IETF RFC 8583 §7.1.
     #[inline]
     pub fn load(&self) -> rt::view::Members<'a, super::rfc8583::LoadView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[49],
-            self.end,
-            self.count[12],
-            650,
-            0,
-            rt::view::read_group::<super::rfc8583::LoadView<'a>>,
-        )
+        self.raw.many_group::<super::rfc8583::LoadView<'a>>(49, 12, 650, 0)
     }
 }
 #[cfg(any(feature = "gx", feature = "ts29212"))]
@@ -31152,16 +28964,8 @@ impl std::fmt::Debug for TgppGxCreditControlAnswerView<'_> {
 #[derive(Clone, Copy)]
 pub struct TgppGxReAuthRequestView<'a> {
     header: rt::Header,
-    root: &'a rt::bytes::Bytes,
-    /// The AVPs: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 29usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 9usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where each member first occurs.
+    raw: rt::view::Raw<'a, 29, 9>,
 }
 #[cfg(any(feature = "gx", feature = "ts29212"))]
 impl<'a> TgppGxReAuthRequestView<'a> {
@@ -31185,12 +28989,7 @@ impl<'a> TgppGxReAuthRequestView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let mut v = Self {
             header,
-            root,
-            start: rt::header::HEADER_LEN as u32,
-            end: root.len() as u32,
-            first: [rt::view::ABSENT; 29usize],
-            count: [0; 9usize],
-            extra: 0,
+            raw: rt::view::Raw::message(root),
         };
         v.fill_members(header.length as usize)?;
         Ok(v)
@@ -31200,19 +28999,8 @@ impl<'a> TgppGxReAuthRequestView<'a> {
     /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
     #[inline(never)]
     fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut v.count,
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
+        let avps = self.raw.members();
+        let mut t = self.raw.index(rt::data::DecodeCx::default(), true);
         rt::view::index::<Self>(avps, &mut t, TgppGxReAuthRequest::REQUIRED, missing_at)
     }
     /// The header as received.
@@ -31221,312 +29009,174 @@ impl<'a> TgppGxReAuthRequestView<'a> {
     }
     /// The whole message as received.
     pub fn as_bytes(&self) -> &'a rt::bytes::Bytes {
-        self.root
+        self.raw.root()
     }
     /// The owned struct (decoding the message again).
     pub fn to_struct(&self) -> Result<TgppGxReAuthRequest, rt::DecodeError> {
-        <TgppGxReAuthRequest as rt::typed::Command>::from_bytes(self.root.clone())
+        <TgppGxReAuthRequest as rt::typed::Command>::from_bytes(self.raw.root().clone())
     }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
+        self.raw.one_text(0)
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        rt::view::opt(
-            self.root,
-            self.first[1],
-            self.end,
-            rt::view::enumerated::<super::drmp::Drmp>,
-        )
+        self.raw.opt_enum::<super::drmp::Drmp>(1)
     }
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&self) -> u32 {
-        rt::view::one(self.root, self.first[2], self.end, rt::view::value::<u32>)
+        self.raw.one_value::<u32>(2)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        rt::view::one(self.root, self.first[3], self.end, rt::view::text)
+        self.raw.one_text(3)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        rt::view::one(self.root, self.first[4], self.end, rt::view::text)
+        self.raw.one_text(4)
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&self) -> &'a str {
-        rt::view::one(self.root, self.first[5], self.end, rt::view::text)
+        self.raw.one_text(5)
     }
     /// `{ Destination-Host }`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&self) -> &'a str {
-        rt::view::one(self.root, self.first[6], self.end, rt::view::text)
+        self.raw.one_text(6)
     }
     /// `{ Re-Auth-Request-Type }`: Re-Auth-Request-Type (code 285), IETF RFC 6733 §8.12.
     #[inline]
     pub fn re_auth_request_type(&self) -> super::base::ReAuthRequestType {
-        rt::view::one(
-            self.root,
-            self.first[7],
-            self.end,
-            rt::view::enumerated::<super::base::ReAuthRequestType>,
-        )
+        self.raw.one_enum::<super::base::ReAuthRequestType>(7)
     }
     /// `[ Session-Release-Cause ]`: Session-Release-Cause (code 1045, vendor 10415), 3GPP TS 29.212 §5.3.44.
     #[inline]
     pub fn session_release_cause(&self) -> Option<SessionReleaseCause> {
-        rt::view::opt(
-            self.root,
-            self.first[8],
-            self.end,
-            rt::view::enumerated::<SessionReleaseCause>,
-        )
+        self.raw.opt_enum::<SessionReleaseCause>(8)
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[9], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(9)
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
     #[inline]
     pub fn oc_supported_features(
         &self,
     ) -> Option<super::doic::OcSupportedFeaturesView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[10],
-            self.end,
-            rt::view::read_group::<super::doic::OcSupportedFeaturesView<'a>>,
-        )
+        self.raw.opt_group::<super::doic::OcSupportedFeaturesView<'a>>(10)
     }
     /// `*[ Event-Trigger ]`: Event-Trigger (code 1006, vendor 10415), 3GPP TS 29.212 §5.3.7.
     #[inline]
     pub fn event_trigger(&self) -> rt::view::Members<'a, EventTrigger> {
-        rt::view::Members::new(
-            self.root,
-            self.first[11],
-            self.end,
-            self.count[0],
-            1006,
-            10415,
-            rt::view::enumerated::<EventTrigger>,
-        )
+        self.raw.many_enum::<EventTrigger>(11, 0, 1006, 10415)
     }
     /// `[ Event-Report-Indication ]`: Event-Report-Indication (code 1033, vendor 10415), 3GPP TS 29.212 §5.3.30.
     #[inline]
     pub fn event_report_indication(&self) -> Option<EventReportIndicationView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[12],
-            self.end,
-            rt::view::read_group::<EventReportIndicationView<'a>>,
-        )
+        self.raw.opt_group::<EventReportIndicationView<'a>>(12)
     }
     /// `*[ Charging-Rule-Remove ]`: Charging-Rule-Remove (code 1002, vendor 10415), 3GPP TS 29.212 §5.3.3.
     #[inline]
     pub fn charging_rule_remove(
         &self,
     ) -> rt::view::Members<'a, ChargingRuleRemoveView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[13],
-            self.end,
-            self.count[1],
-            1002,
-            10415,
-            rt::view::read_group::<ChargingRuleRemoveView<'a>>,
-        )
+        self.raw.many_group::<ChargingRuleRemoveView<'a>>(13, 1, 1002, 10415)
     }
     /// `*[ Charging-Rule-Install ]`: Charging-Rule-Install (code 1001, vendor 10415), 3GPP TS 29.212 §5.3.2.
     #[inline]
     pub fn charging_rule_install(
         &self,
     ) -> rt::view::Members<'a, ChargingRuleInstallView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[14],
-            self.end,
-            self.count[2],
-            1001,
-            10415,
-            rt::view::read_group::<ChargingRuleInstallView<'a>>,
-        )
+        self.raw.many_group::<ChargingRuleInstallView<'a>>(14, 2, 1001, 10415)
     }
     /// `[ Default-EPS-Bearer-QoS ]`: Default-EPS-Bearer-QoS (code 1049, vendor 10415), 3GPP TS 29.212 §5.3.48.
     #[inline]
     pub fn default_eps_bearer_qos(&self) -> Option<DefaultEpsBearerQosView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[15],
-            self.end,
-            rt::view::read_group::<DefaultEpsBearerQosView<'a>>,
-        )
+        self.raw.opt_group::<DefaultEpsBearerQosView<'a>>(15)
     }
     /// `*[ QoS-Information ]`: QoS-Information (code 1016, vendor 10415), 3GPP TS 29.212 §5.3.16.
     #[inline]
     pub fn qos_information(&self) -> rt::view::Members<'a, QosInformationView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[16],
-            self.end,
-            self.count[3],
-            1016,
-            10415,
-            rt::view::read_group::<QosInformationView<'a>>,
-        )
+        self.raw.many_group::<QosInformationView<'a>>(16, 3, 1016, 10415)
     }
     /// `[ Default-QoS-Information ]`: Default-QoS-Information (code 2816, vendor 10415), 3GPP TS 29.212 §5.3.103.
     #[inline]
     pub fn default_qos_information(&self) -> Option<DefaultQosInformationView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[17],
-            self.end,
-            rt::view::read_group::<DefaultQosInformationView<'a>>,
-        )
+        self.raw.opt_group::<DefaultQosInformationView<'a>>(17)
     }
     /// `[ Revalidation-Time ]`: Revalidation-Time (code 1042, vendor 10415), 3GPP TS 29.212 §5.3.41.
     #[inline]
     pub fn revalidation_time(&self) -> Option<rt::data::Time> {
-        rt::view::opt(
-            self.root,
-            self.first[18],
-            self.end,
-            rt::view::value::<rt::data::Time>,
-        )
+        self.raw.opt_value::<rt::data::Time>(18)
     }
     /// `*[ Usage-Monitoring-Information ]`: Usage-Monitoring-Information (code 1067, vendor 10415), 3GPP TS 29.212 §5.3.60.
     #[inline]
     pub fn usage_monitoring_information(
         &self,
     ) -> rt::view::Members<'a, UsageMonitoringInformationView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[19],
-            self.end,
-            self.count[4],
-            1067,
-            10415,
-            rt::view::read_group::<UsageMonitoringInformationView<'a>>,
-        )
+        self.raw.many_group::<UsageMonitoringInformationView<'a>>(19, 4, 1067, 10415)
     }
     /// `[ PCSCF-Restoration-Indication ]`: PCSCF-Restoration-Indication (code 2826, vendor 10415), 3GPP TS 29.212 §5.3.113.
     #[inline]
     pub fn pcscf_restoration_indication(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[20], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(20)
     }
     /// `*4[ Conditional-Policy-Information ]`: Conditional-Policy-Information (code 2840, vendor 10415), 3GPP TS 29.212 §5.3.128.
     #[inline]
     pub fn conditional_policy_information(
         &self,
     ) -> rt::view::Members<'a, ConditionalPolicyInformationView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[21],
-            self.end,
-            self.count[5],
-            2840,
-            10415,
-            rt::view::read_group::<ConditionalPolicyInformationView<'a>>,
-        )
+        self.raw.many_group::<ConditionalPolicyInformationView<'a>>(21, 5, 2840, 10415)
     }
     /// `[ Removal-Of-Access ]`: Removal-Of-Access (code 2842, vendor 10415), 3GPP TS 29.212 §5.3.126.
     #[inline]
     pub fn removal_of_access(&self) -> Option<RemovalOfAccess> {
-        rt::view::opt(
-            self.root,
-            self.first[22],
-            self.end,
-            rt::view::enumerated::<RemovalOfAccess>,
-        )
+        self.raw.opt_enum::<RemovalOfAccess>(22)
     }
     /// `[ IP-CAN-Type ]`: IP-CAN-Type (code 1027, vendor 10415), 3GPP TS 29.212 §5.3.27.
     #[inline]
     pub fn ip_can_type(&self) -> Option<IpCanType> {
-        rt::view::opt(
-            self.root,
-            self.first[23],
-            self.end,
-            rt::view::enumerated::<IpCanType>,
-        )
+        self.raw.opt_enum::<IpCanType>(23)
     }
     /// `[ PRA-Install ]`: PRA-Install (code 2845, vendor 10415), 3GPP TS 29.212 §5.3.130.
     #[inline]
     pub fn pra_install(&self) -> Option<PraInstallView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[24],
-            self.end,
-            rt::view::read_group::<PraInstallView<'a>>,
-        )
+        self.raw.opt_group::<PraInstallView<'a>>(24)
     }
     /// `[ PRA-Remove ]`: PRA-Remove (code 2846, vendor 10415), 3GPP TS 29.212 §5.3.131.
     #[inline]
     pub fn pra_remove(&self) -> Option<PraRemoveView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[25],
-            self.end,
-            rt::view::read_group::<PraRemoveView<'a>>,
-        )
+        self.raw.opt_group::<PraRemoveView<'a>>(25)
     }
     /// `*[ CSG-Information-Reporting ]`: CSG-Information-Reporting (code 1071, vendor 10415), 3GPP TS 29.212 §5.3.64.
     #[inline]
     pub fn csg_information_reporting(
         &self,
     ) -> rt::view::Members<'a, CsgInformationReporting> {
-        rt::view::Members::new(
-            self.root,
-            self.first[26],
-            self.end,
-            self.count[6],
-            1071,
-            10415,
-            rt::view::enumerated::<CsgInformationReporting>,
-        )
+        self.raw.many_enum::<CsgInformationReporting>(26, 6, 1071, 10415)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[27],
-            self.end,
-            self.count[7],
-            284,
-            0,
-            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
-        )
+        self.raw.many_group::<super::base::ProxyInfoView<'a>>(27, 7, 284, 0)
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
     #[inline]
     pub fn route_record(&self) -> rt::view::Members<'a, &'a str> {
-        rt::view::Members::new(
-            self.root,
-            self.first[28],
-            self.end,
-            self.count[8],
-            282,
-            0,
-            rt::view::text,
-        )
+        self.raw.many_text(28, 8, 282, 0)
     }
 }
 #[cfg(any(feature = "gx", feature = "ts29212"))]
@@ -31604,16 +29254,8 @@ impl std::fmt::Debug for TgppGxReAuthRequestView<'_> {
 #[derive(Clone, Copy)]
 pub struct TgppGxReAuthAnswerView<'a> {
     header: rt::Header,
-    root: &'a rt::bytes::Bytes,
-    /// The AVPs: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 28usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 3usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where each member first occurs.
+    raw: rt::view::Raw<'a, 28, 3>,
 }
 #[cfg(any(feature = "gx", feature = "ts29212"))]
 impl<'a> TgppGxReAuthAnswerView<'a> {
@@ -31637,12 +29279,7 @@ impl<'a> TgppGxReAuthAnswerView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let mut v = Self {
             header,
-            root,
-            start: rt::header::HEADER_LEN as u32,
-            end: root.len() as u32,
-            first: [rt::view::ABSENT; 28usize],
-            count: [0; 3usize],
-            extra: 0,
+            raw: rt::view::Raw::message(root),
         };
         v.fill_members(header.length as usize)?;
         Ok(v)
@@ -31652,19 +29289,8 @@ impl<'a> TgppGxReAuthAnswerView<'a> {
     /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
     #[inline(never)]
     fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut v.count,
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
+        let avps = self.raw.members();
+        let mut t = self.raw.index(rt::data::DecodeCx::default(), true);
         rt::view::index::<Self>(avps, &mut t, TgppGxReAuthAnswer::REQUIRED, missing_at)
     }
     /// The header as received.
@@ -31673,250 +29299,165 @@ impl<'a> TgppGxReAuthAnswerView<'a> {
     }
     /// The whole message as received.
     pub fn as_bytes(&self) -> &'a rt::bytes::Bytes {
-        self.root
+        self.raw.root()
     }
     /// The owned struct (decoding the message again).
     pub fn to_struct(&self) -> Result<TgppGxReAuthAnswer, rt::DecodeError> {
-        <TgppGxReAuthAnswer as rt::typed::Command>::from_bytes(self.root.clone())
+        <TgppGxReAuthAnswer as rt::typed::Command>::from_bytes(self.raw.root().clone())
     }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
+        self.raw.one_text(0)
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        rt::view::opt(
-            self.root,
-            self.first[1],
-            self.end,
-            rt::view::enumerated::<super::drmp::Drmp>,
-        )
+        self.raw.opt_enum::<super::drmp::Drmp>(1)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        rt::view::one(self.root, self.first[2], self.end, rt::view::text)
+        self.raw.one_text(2)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        rt::view::one(self.root, self.first[3], self.end, rt::view::text)
+        self.raw.one_text(3)
     }
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[4], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(4)
     }
     /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
     #[inline]
     pub fn experimental_result(
         &self,
     ) -> Option<super::base::ExperimentalResultView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[5],
-            self.end,
-            rt::view::read_group::<super::base::ExperimentalResultView<'a>>,
-        )
+        self.raw.opt_group::<super::base::ExperimentalResultView<'a>>(5)
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[6], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(6)
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
     #[inline]
     pub fn oc_supported_features(
         &self,
     ) -> Option<super::doic::OcSupportedFeaturesView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[7],
-            self.end,
-            rt::view::read_group::<super::doic::OcSupportedFeaturesView<'a>>,
-        )
+        self.raw.opt_group::<super::doic::OcSupportedFeaturesView<'a>>(7)
     }
     /// `[ OC-OLR ]`: OC-OLR (code 623), IETF RFC 7683 §7.3.
     #[inline]
     pub fn oc_olr(&self) -> Option<super::doic::OcOlrView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[8],
-            self.end,
-            rt::view::read_group::<super::doic::OcOlrView<'a>>,
-        )
+        self.raw.opt_group::<super::doic::OcOlrView<'a>>(8)
     }
     /// `[ IP-CAN-Type ]`: IP-CAN-Type (code 1027, vendor 10415), 3GPP TS 29.212 §5.3.27.
     #[inline]
     pub fn ip_can_type(&self) -> Option<IpCanType> {
-        rt::view::opt(
-            self.root,
-            self.first[9],
-            self.end,
-            rt::view::enumerated::<IpCanType>,
-        )
+        self.raw.opt_enum::<IpCanType>(9)
     }
     /// `[ RAT-Type ]`: RAT-Type (code 1032, vendor 10415), 3GPP TS 29.212 §5.3.31.
     #[inline]
     pub fn rat_type(&self) -> Option<RatType> {
-        rt::view::opt(
-            self.root,
-            self.first[10],
-            self.end,
-            rt::view::enumerated::<RatType>,
-        )
+        self.raw.opt_enum::<RatType>(10)
     }
     /// `[ AN-Trusted ]`: AN-Trusted (code 1503, vendor 10415), 3GPP TS 29.273 §5.2.3.9.
     #[inline]
     pub fn an_trusted(&self) -> Option<super::ts29273::AnTrusted> {
-        rt::view::opt(
-            self.root,
-            self.first[11],
-            self.end,
-            rt::view::enumerated::<super::ts29273::AnTrusted>,
-        )
+        self.raw.opt_enum::<super::ts29273::AnTrusted>(11)
     }
     /// `*2[ AN-GW-Address ]`: AN-GW-Address (code 1050, vendor 10415), 3GPP TS 29.212 §5.3.49.
     #[inline]
     pub fn an_gw_address(&self) -> rt::view::Members<'a, rt::data::Address> {
-        rt::view::Members::new(
-            self.root,
-            self.first[12],
-            self.end,
-            self.count[0],
-            1050,
-            10415,
-            rt::view::value::<rt::data::Address>,
-        )
+        self.raw.many_value::<rt::data::Address>(12, 0, 1050, 10415)
     }
     /// `[ 3GPP-SGSN-MCC-MNC ]`: 3GPP-SGSN-MCC-MNC (code 18, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
     pub fn tgpp_sgsn_mcc_mnc(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[13], self.end, rt::view::text)
+        self.raw.opt_text(13)
     }
     /// `[ 3GPP-SGSN-Address ]`: 3GPP-SGSN-Address (code 6, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
     pub fn tgpp_sgsn_address(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[14], self.end, rt::view::octets)
+        self.raw.opt_octets(14)
     }
     /// `[ 3GPP-SGSN-IPv6-Address ]`: 3GPP-SGSN-IPv6-Address (code 15, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
     pub fn tgpp_sgsn_ipv6_address(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[15], self.end, rt::view::octets)
+        self.raw.opt_octets(15)
     }
     /// `[ RAI ]`: RAI (code 909, vendor 10415), 3GPP TS 29.061 §17.7.
     #[inline]
     pub fn rai(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[16], self.end, rt::view::text)
+        self.raw.opt_text(16)
     }
     /// `[ 3GPP-User-Location-Info ]`: 3GPP-User-Location-Info (code 22, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
     pub fn tgpp_user_location_info(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[17], self.end, rt::view::octets)
+        self.raw.opt_octets(17)
     }
     /// `[ User-Location-Info-Time ]`: User-Location-Info-Time (code 2812, vendor 10415), 3GPP TS 29.212 §5.3.101.
     #[inline]
     pub fn user_location_info_time(&self) -> Option<rt::data::Time> {
-        rt::view::opt(
-            self.root,
-            self.first[18],
-            self.end,
-            rt::view::value::<rt::data::Time>,
-        )
+        self.raw.opt_value::<rt::data::Time>(18)
     }
     /// `[ NetLoc-Access-Support ]`: NetLoc-Access-Support (code 2824, vendor 10415), 3GPP TS 29.212 §5.3.111.
     #[inline]
     pub fn netloc_access_support(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[19], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(19)
     }
     /// `[ User-CSG-Information ]`: User-CSG-Information (code 2319, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn user_csg_information(
         &self,
     ) -> Option<super::ts32299::UserCsgInformationView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[20],
-            self.end,
-            rt::view::read_group::<super::ts32299::UserCsgInformationView<'a>>,
-        )
+        self.raw.opt_group::<super::ts32299::UserCsgInformationView<'a>>(20)
     }
     /// `[ 3GPP-MS-TimeZone ]`: 3GPP-MS-TimeZone (code 23, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
     pub fn tgpp_ms_timezone(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[21], self.end, rt::view::octets)
+        self.raw.opt_octets(21)
     }
     /// `[ Default-QoS-Information ]`: Default-QoS-Information (code 2816, vendor 10415), 3GPP TS 29.212 §5.3.103.
     #[inline]
     pub fn default_qos_information(&self) -> Option<DefaultQosInformationView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[22],
-            self.end,
-            rt::view::read_group::<DefaultQosInformationView<'a>>,
-        )
+        self.raw.opt_group::<DefaultQosInformationView<'a>>(22)
     }
     /// `*[ Charging-Rule-Report ]`: Charging-Rule-Report (code 1018, vendor 10415), 3GPP TS 29.212 §5.3.18.
     #[inline]
     pub fn charging_rule_report(
         &self,
     ) -> rt::view::Members<'a, ChargingRuleReportView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[23],
-            self.end,
-            self.count[1],
-            1018,
-            10415,
-            rt::view::read_group::<ChargingRuleReportView<'a>>,
-        )
+        self.raw.many_group::<ChargingRuleReportView<'a>>(23, 1, 1018, 10415)
     }
     /// `[ Error-Message ]`: Error-Message (code 281), IETF RFC 6733 §7.3.
     #[inline]
     pub fn error_message(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[24], self.end, rt::view::text)
+        self.raw.opt_text(24)
     }
     /// `[ Error-Reporting-Host ]`: Error-Reporting-Host (code 294), IETF RFC 6733 §7.4.
     #[inline]
     pub fn error_reporting_host(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[25], self.end, rt::view::text)
+        self.raw.opt_text(25)
     }
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
     #[inline]
     pub fn failed_avp(&self) -> Option<super::base::FailedAvpView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[26],
-            self.end,
-            rt::view::read_group::<super::base::FailedAvpView<'a>>,
-        )
+        self.raw.opt_group::<super::base::FailedAvpView<'a>>(26)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[27],
-            self.end,
-            self.count[2],
-            284,
-            0,
-            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
-        )
+        self.raw.many_group::<super::base::ProxyInfoView<'a>>(27, 2, 284, 0)
     }
 }
 #[cfg(any(feature = "gx", feature = "ts29212"))]
@@ -31987,16 +29528,8 @@ impl std::fmt::Debug for TgppGxReAuthAnswerView<'_> {
 #[derive(Clone, Copy)]
 pub struct TgppGxxCreditControlRequestView<'a> {
     header: rt::Header,
-    root: &'a rt::bytes::Bytes,
-    /// The AVPs: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 45usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 8usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where each member first occurs.
+    raw: rt::view::Raw<'a, 45, 8>,
 }
 #[cfg(any(feature = "gxx", feature = "ts29212"))]
 impl<'a> TgppGxxCreditControlRequestView<'a> {
@@ -32020,12 +29553,7 @@ impl<'a> TgppGxxCreditControlRequestView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let mut v = Self {
             header,
-            root,
-            start: rt::header::HEADER_LEN as u32,
-            end: root.len() as u32,
-            first: [rt::view::ABSENT; 45usize],
-            count: [0; 8usize],
-            extra: 0,
+            raw: rt::view::Raw::message(root),
         };
         v.fill_members(header.length as usize)?;
         Ok(v)
@@ -32035,19 +29563,8 @@ impl<'a> TgppGxxCreditControlRequestView<'a> {
     /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
     #[inline(never)]
     fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut v.count,
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
+        let avps = self.raw.members();
+        let mut t = self.raw.index(rt::data::DecodeCx::default(), true);
         rt::view::index::<
             Self,
         >(avps, &mut t, TgppGxxCreditControlRequest::REQUIRED, missing_at)
@@ -32058,420 +29575,261 @@ impl<'a> TgppGxxCreditControlRequestView<'a> {
     }
     /// The whole message as received.
     pub fn as_bytes(&self) -> &'a rt::bytes::Bytes {
-        self.root
+        self.raw.root()
     }
     /// The owned struct (decoding the message again).
     pub fn to_struct(&self) -> Result<TgppGxxCreditControlRequest, rt::DecodeError> {
         <TgppGxxCreditControlRequest as rt::typed::Command>::from_bytes(
-            self.root.clone(),
+            self.raw.root().clone(),
         )
     }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
+        self.raw.one_text(0)
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        rt::view::opt(
-            self.root,
-            self.first[1],
-            self.end,
-            rt::view::enumerated::<super::drmp::Drmp>,
-        )
+        self.raw.opt_enum::<super::drmp::Drmp>(1)
     }
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&self) -> u32 {
-        rt::view::one(self.root, self.first[2], self.end, rt::view::value::<u32>)
+        self.raw.one_value::<u32>(2)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        rt::view::one(self.root, self.first[3], self.end, rt::view::text)
+        self.raw.one_text(3)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        rt::view::one(self.root, self.first[4], self.end, rt::view::text)
+        self.raw.one_text(4)
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&self) -> &'a str {
-        rt::view::one(self.root, self.first[5], self.end, rt::view::text)
+        self.raw.one_text(5)
     }
     /// `{ CC-Request-Type }`: CC-Request-Type (code 416), IETF RFC 8506 §8.3.
     #[inline]
     pub fn cc_request_type(&self) -> super::credit_control::CcRequestType {
-        rt::view::one(
-            self.root,
-            self.first[6],
-            self.end,
-            rt::view::enumerated::<super::credit_control::CcRequestType>,
-        )
+        self.raw.one_enum::<super::credit_control::CcRequestType>(6)
     }
     /// `{ CC-Request-Number }`: CC-Request-Number (code 415), IETF RFC 8506 §8.2.
     #[inline]
     pub fn cc_request_number(&self) -> u32 {
-        rt::view::one(self.root, self.first[7], self.end, rt::view::value::<u32>)
+        self.raw.one_value::<u32>(7)
     }
     /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[8], self.end, rt::view::text)
+        self.raw.opt_text(8)
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[9], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(9)
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
     #[inline]
     pub fn oc_supported_features(
         &self,
     ) -> Option<super::doic::OcSupportedFeaturesView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[10],
-            self.end,
-            rt::view::read_group::<super::doic::OcSupportedFeaturesView<'a>>,
-        )
+        self.raw.opt_group::<super::doic::OcSupportedFeaturesView<'a>>(10)
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
     #[inline]
     pub fn supported_features(
         &self,
     ) -> rt::view::Members<'a, super::ts29229::SupportedFeaturesView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[11],
-            self.end,
-            self.count[0],
-            628,
-            10415,
-            rt::view::read_group::<super::ts29229::SupportedFeaturesView<'a>>,
-        )
+        self.raw
+            .many_group::<super::ts29229::SupportedFeaturesView<'a>>(11, 0, 628, 10415)
     }
     /// `*[ Subscription-Id ]`: Subscription-Id (code 443), IETF RFC 8506 §8.46.
     #[inline]
     pub fn subscription_id(
         &self,
     ) -> rt::view::Members<'a, super::credit_control::SubscriptionIdView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[12],
-            self.end,
-            self.count[1],
-            443,
-            0,
-            rt::view::read_group::<super::credit_control::SubscriptionIdView<'a>>,
-        )
+        self.raw
+            .many_group::<super::credit_control::SubscriptionIdView<'a>>(12, 1, 443, 0)
     }
     /// `[ Network-Request-Support ]`: Network-Request-Support (code 1024, vendor 10415), 3GPP TS 29.212 §5.3.24.
     #[inline]
     pub fn network_request_support(&self) -> Option<NetworkRequestSupport> {
-        rt::view::opt(
-            self.root,
-            self.first[13],
-            self.end,
-            rt::view::enumerated::<NetworkRequestSupport>,
-        )
+        self.raw.opt_enum::<NetworkRequestSupport>(13)
     }
     /// `*[ Packet-Filter-Information ]`: Packet-Filter-Information (code 1061, vendor 10415), 3GPP TS 29.212 §5.3.56.
     #[inline]
     pub fn packet_filter_information(
         &self,
     ) -> rt::view::Members<'a, PacketFilterInformationView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[14],
-            self.end,
-            self.count[2],
-            1061,
-            10415,
-            rt::view::read_group::<PacketFilterInformationView<'a>>,
-        )
+        self.raw.many_group::<PacketFilterInformationView<'a>>(14, 2, 1061, 10415)
     }
     /// `[ Packet-Filter-Operation ]`: Packet-Filter-Operation (code 1062, vendor 10415), 3GPP TS 29.212 §5.3.57.
     #[inline]
     pub fn packet_filter_operation(&self) -> Option<PacketFilterOperation> {
-        rt::view::opt(
-            self.root,
-            self.first[15],
-            self.end,
-            rt::view::enumerated::<PacketFilterOperation>,
-        )
+        self.raw.opt_enum::<PacketFilterOperation>(15)
     }
     /// `[ Framed-IP-Address ]`: Framed-IP-Address (code 8), IETF RFC 7155 §4.4.10.5.1.
     #[inline]
     pub fn framed_ip_address(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[16], self.end, rt::view::octets)
+        self.raw.opt_octets(16)
     }
     /// `[ Framed-IPv6-Prefix ]`: Framed-IPv6-Prefix (code 97), IETF RFC 7155 §4.4.10.5.6.
     #[inline]
     pub fn framed_ipv6_prefix(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[17], self.end, rt::view::octets)
+        self.raw.opt_octets(17)
     }
     /// `[ IP-CAN-Type ]`: IP-CAN-Type (code 1027, vendor 10415), 3GPP TS 29.212 §5.3.27.
     #[inline]
     pub fn ip_can_type(&self) -> Option<IpCanType> {
-        rt::view::opt(
-            self.root,
-            self.first[18],
-            self.end,
-            rt::view::enumerated::<IpCanType>,
-        )
+        self.raw.opt_enum::<IpCanType>(18)
     }
     /// `[ RAT-Type ]`: RAT-Type (code 1032, vendor 10415), 3GPP TS 29.212 §5.3.31.
     #[inline]
     pub fn rat_type(&self) -> Option<RatType> {
-        rt::view::opt(
-            self.root,
-            self.first[19],
-            self.end,
-            rt::view::enumerated::<RatType>,
-        )
+        self.raw.opt_enum::<RatType>(19)
     }
     /// `[ Termination-Cause ]`: Termination-Cause (code 295), IETF RFC 6733 §8.15.
     #[inline]
     pub fn termination_cause(&self) -> Option<super::base::TerminationCause> {
-        rt::view::opt(
-            self.root,
-            self.first[20],
-            self.end,
-            rt::view::enumerated::<super::base::TerminationCause>,
-        )
+        self.raw.opt_enum::<super::base::TerminationCause>(20)
     }
     /// `[ User-Equipment-Info ]`: User-Equipment-Info (code 458), IETF RFC 8506 §8.49.
     #[inline]
     pub fn user_equipment_info(
         &self,
     ) -> Option<super::credit_control::UserEquipmentInfoView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[21],
-            self.end,
-            rt::view::read_group::<super::credit_control::UserEquipmentInfoView<'a>>,
-        )
+        self.raw.opt_group::<super::credit_control::UserEquipmentInfoView<'a>>(21)
     }
     /// `[ User-Equipment-Info-Extension ]`: User-Equipment-Info-Extension (code 653), IETF RFC 8506 §8.52.
     #[inline]
     pub fn user_equipment_info_extension(
         &self,
     ) -> Option<super::credit_control::UserEquipmentInfoExtensionView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[22],
-            self.end,
-            rt::view::read_group::<
-                super::credit_control::UserEquipmentInfoExtensionView<'a>,
-            >,
-        )
+        self.raw
+            .opt_group::<super::credit_control::UserEquipmentInfoExtensionView<'a>>(22)
     }
     /// `[ QoS-Information ]`: QoS-Information (code 1016, vendor 10415), 3GPP TS 29.212 §5.3.16.
     #[inline]
     pub fn qos_information(&self) -> Option<QosInformationView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[23],
-            self.end,
-            rt::view::read_group::<QosInformationView<'a>>,
-        )
+        self.raw.opt_group::<QosInformationView<'a>>(23)
     }
     /// `[ Default-EPS-Bearer-QoS ]`: Default-EPS-Bearer-QoS (code 1049, vendor 10415), 3GPP TS 29.212 §5.3.48.
     #[inline]
     pub fn default_eps_bearer_qos(&self) -> Option<DefaultEpsBearerQosView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[24],
-            self.end,
-            rt::view::read_group::<DefaultEpsBearerQosView<'a>>,
-        )
+        self.raw.opt_group::<DefaultEpsBearerQosView<'a>>(24)
     }
     /// `*2[ AN-GW-Address ]`: AN-GW-Address (code 1050, vendor 10415), 3GPP TS 29.212 §5.3.49.
     #[inline]
     pub fn an_gw_address(&self) -> rt::view::Members<'a, rt::data::Address> {
-        rt::view::Members::new(
-            self.root,
-            self.first[25],
-            self.end,
-            self.count[3],
-            1050,
-            10415,
-            rt::view::value::<rt::data::Address>,
-        )
+        self.raw.many_value::<rt::data::Address>(25, 3, 1050, 10415)
     }
     /// `[ 3GPP-SGSN-MCC-MNC ]`: 3GPP-SGSN-MCC-MNC (code 18, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
     pub fn tgpp_sgsn_mcc_mnc(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[26], self.end, rt::view::text)
+        self.raw.opt_text(26)
     }
     /// `[ RAI ]`: RAI (code 909, vendor 10415), 3GPP TS 29.061 §17.7.
     #[inline]
     pub fn rai(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[27], self.end, rt::view::text)
+        self.raw.opt_text(27)
     }
     /// `[ 3GPP-User-Location-Info ]`: 3GPP-User-Location-Info (code 22, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
     pub fn tgpp_user_location_info(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[28], self.end, rt::view::octets)
+        self.raw.opt_octets(28)
     }
     /// `[ User-Location-Info-Time ]`: User-Location-Info-Time (code 2812, vendor 10415), 3GPP TS 29.212 §5.3.101.
     #[inline]
     pub fn user_location_info_time(&self) -> Option<rt::data::Time> {
-        rt::view::opt(
-            self.root,
-            self.first[29],
-            self.end,
-            rt::view::value::<rt::data::Time>,
-        )
+        self.raw.opt_value::<rt::data::Time>(29)
     }
     /// `[ 3GPP-MS-TimeZone ]`: 3GPP-MS-TimeZone (code 23, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
     pub fn tgpp_ms_timezone(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[30], self.end, rt::view::octets)
+        self.raw.opt_octets(30)
     }
     /// `[ 3GPP2-BSID ]`: 3GPP2-BSID (code 9010, vendor 5535), 3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0057-0 (3GPP2-BSID).
     #[inline]
     pub fn tgpp2_bsid(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[31], self.end, rt::view::text)
+        self.raw.opt_text(31)
     }
     /// `[ User-CSG-Information ]`: User-CSG-Information (code 2319, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn user_csg_information(
         &self,
     ) -> Option<super::ts32299::UserCsgInformationView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[32],
-            self.end,
-            rt::view::read_group::<super::ts32299::UserCsgInformationView<'a>>,
-        )
+        self.raw.opt_group::<super::ts32299::UserCsgInformationView<'a>>(32)
     }
     /// `[ HeNB-Local-IP-Address ]`: HeNB-Local-IP-Address (code 2804, vendor 10415), 3GPP TS 29.212 §5.3.95.
     #[inline]
     pub fn henb_local_ip_address(&self) -> Option<rt::data::Address> {
-        rt::view::opt(
-            self.root,
-            self.first[33],
-            self.end,
-            rt::view::value::<rt::data::Address>,
-        )
+        self.raw.opt_value::<rt::data::Address>(33)
     }
     /// `[ UE-Local-IP-Address ]`: UE-Local-IP-Address (code 2805, vendor 10415), 3GPP TS 29.212 §5.3.96.
     #[inline]
     pub fn ue_local_ip_address(&self) -> Option<rt::data::Address> {
-        rt::view::opt(
-            self.root,
-            self.first[34],
-            self.end,
-            rt::view::value::<rt::data::Address>,
-        )
+        self.raw.opt_value::<rt::data::Address>(34)
     }
     /// `[ UDP-Source-Port ]`: UDP-Source-Port (code 2806, vendor 10415), 3GPP TS 29.212 §5.3.97.
     #[inline]
     pub fn udp_source_port(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[35], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(35)
     }
     /// `[ Called-Station-Id ]`: Called-Station-Id (code 30), IETF RFC 7155 §4.2.5.
     #[inline]
     pub fn called_station_id(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[36], self.end, rt::view::text)
+        self.raw.opt_text(36)
     }
     /// `[ PDN-Connection-ID ]`: PDN-Connection-ID (code 1065, vendor 10415), 3GPP TS 29.212 §5.3.58.
     #[inline]
     pub fn pdn_connection_id(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[37], self.end, rt::view::octets)
+        self.raw.opt_octets(37)
     }
     /// `*[ QoS-Rule-Report ]`: QoS-Rule-Report (code 1055, vendor 10415), 3GPP TS 29.212 §5a.3.5.
     #[inline]
     pub fn qos_rule_report(&self) -> rt::view::Members<'a, QosRuleReportView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[38],
-            self.end,
-            self.count[4],
-            1055,
-            10415,
-            rt::view::read_group::<QosRuleReportView<'a>>,
-        )
+        self.raw.many_group::<QosRuleReportView<'a>>(38, 4, 1055, 10415)
     }
     /// `*[ Event-Trigger ]`: Event-Trigger (code 1006, vendor 10415), 3GPP TS 29.212 §5.3.7.
     #[inline]
     pub fn event_trigger(&self) -> rt::view::Members<'a, EventTrigger> {
-        rt::view::Members::new(
-            self.root,
-            self.first[39],
-            self.end,
-            self.count[5],
-            1006,
-            10415,
-            rt::view::enumerated::<EventTrigger>,
-        )
+        self.raw.many_enum::<EventTrigger>(39, 5, 1006, 10415)
     }
     /// `[ Session-Linking-Indicator ]`: Session-Linking-Indicator (code 1064, vendor 10415), 3GPP TS 29.212 §5a.3.6.
     #[inline]
     pub fn session_linking_indicator(&self) -> Option<SessionLinkingIndicator> {
-        rt::view::opt(
-            self.root,
-            self.first[40],
-            self.end,
-            rt::view::enumerated::<SessionLinkingIndicator>,
-        )
+        self.raw.opt_enum::<SessionLinkingIndicator>(40)
     }
     /// `[ Trace-Data ]`: Trace-Data (code 1458, vendor 10415), 3GPP TS 29.272 §7.3.63.
     #[inline]
     pub fn trace_data(&self) -> Option<super::ts29272::TraceDataView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[41],
-            self.end,
-            rt::view::read_group::<super::ts29272::TraceDataView<'a>>,
-        )
+        self.raw.opt_group::<super::ts29272::TraceDataView<'a>>(41)
     }
     /// `[ Trace-Reference ]`: Trace-Reference (code 1459, vendor 10415), 3GPP TS 29.272 §7.3.64.
     #[inline]
     pub fn trace_reference(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[42], self.end, rt::view::octets)
+        self.raw.opt_octets(42)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[43],
-            self.end,
-            self.count[6],
-            284,
-            0,
-            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
-        )
+        self.raw.many_group::<super::base::ProxyInfoView<'a>>(43, 6, 284, 0)
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
     #[inline]
     pub fn route_record(&self) -> rt::view::Members<'a, &'a str> {
-        rt::view::Members::new(
-            self.root,
-            self.first[44],
-            self.end,
-            self.count[7],
-            282,
-            0,
-            rt::view::text,
-        )
+        self.raw.many_text(44, 7, 282, 0)
     }
 }
 #[cfg(any(feature = "gxx", feature = "ts29212"))]
@@ -32577,16 +29935,8 @@ impl std::fmt::Debug for TgppGxxCreditControlRequestView<'_> {
 #[derive(Clone, Copy)]
 pub struct TgppGxxCreditControlAnswerView<'a> {
     header: rt::Header,
-    root: &'a rt::bytes::Bytes,
-    /// The AVPs: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 29usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 8usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where each member first occurs.
+    raw: rt::view::Raw<'a, 29, 8>,
 }
 #[cfg(any(feature = "gxx", feature = "ts29212"))]
 impl<'a> TgppGxxCreditControlAnswerView<'a> {
@@ -32610,12 +29960,7 @@ impl<'a> TgppGxxCreditControlAnswerView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let mut v = Self {
             header,
-            root,
-            start: rt::header::HEADER_LEN as u32,
-            end: root.len() as u32,
-            first: [rt::view::ABSENT; 29usize],
-            count: [0; 8usize],
-            extra: 0,
+            raw: rt::view::Raw::message(root),
         };
         v.fill_members(header.length as usize)?;
         Ok(v)
@@ -32625,19 +29970,8 @@ impl<'a> TgppGxxCreditControlAnswerView<'a> {
     /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
     #[inline(never)]
     fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut v.count,
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
+        let avps = self.raw.members();
+        let mut t = self.raw.index(rt::data::DecodeCx::default(), true);
         rt::view::index::<
             Self,
         >(avps, &mut t, TgppGxxCreditControlAnswer::REQUIRED, missing_at)
@@ -32648,288 +29982,171 @@ impl<'a> TgppGxxCreditControlAnswerView<'a> {
     }
     /// The whole message as received.
     pub fn as_bytes(&self) -> &'a rt::bytes::Bytes {
-        self.root
+        self.raw.root()
     }
     /// The owned struct (decoding the message again).
     pub fn to_struct(&self) -> Result<TgppGxxCreditControlAnswer, rt::DecodeError> {
-        <TgppGxxCreditControlAnswer as rt::typed::Command>::from_bytes(self.root.clone())
+        <TgppGxxCreditControlAnswer as rt::typed::Command>::from_bytes(
+            self.raw.root().clone(),
+        )
     }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
+        self.raw.one_text(0)
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        rt::view::opt(
-            self.root,
-            self.first[1],
-            self.end,
-            rt::view::enumerated::<super::drmp::Drmp>,
-        )
+        self.raw.opt_enum::<super::drmp::Drmp>(1)
     }
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&self) -> u32 {
-        rt::view::one(self.root, self.first[2], self.end, rt::view::value::<u32>)
+        self.raw.one_value::<u32>(2)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        rt::view::one(self.root, self.first[3], self.end, rt::view::text)
+        self.raw.one_text(3)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        rt::view::one(self.root, self.first[4], self.end, rt::view::text)
+        self.raw.one_text(4)
     }
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[5], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(5)
     }
     /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
     #[inline]
     pub fn experimental_result(
         &self,
     ) -> Option<super::base::ExperimentalResultView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[6],
-            self.end,
-            rt::view::read_group::<super::base::ExperimentalResultView<'a>>,
-        )
+        self.raw.opt_group::<super::base::ExperimentalResultView<'a>>(6)
     }
     /// `{ CC-Request-Type }`: CC-Request-Type (code 416), IETF RFC 8506 §8.3.
     #[inline]
     pub fn cc_request_type(&self) -> super::credit_control::CcRequestType {
-        rt::view::one(
-            self.root,
-            self.first[7],
-            self.end,
-            rt::view::enumerated::<super::credit_control::CcRequestType>,
-        )
+        self.raw.one_enum::<super::credit_control::CcRequestType>(7)
     }
     /// `{ CC-Request-Number }`: CC-Request-Number (code 415), IETF RFC 8506 §8.2.
     #[inline]
     pub fn cc_request_number(&self) -> u32 {
-        rt::view::one(self.root, self.first[8], self.end, rt::view::value::<u32>)
+        self.raw.one_value::<u32>(8)
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
     #[inline]
     pub fn oc_supported_features(
         &self,
     ) -> Option<super::doic::OcSupportedFeaturesView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[9],
-            self.end,
-            rt::view::read_group::<super::doic::OcSupportedFeaturesView<'a>>,
-        )
+        self.raw.opt_group::<super::doic::OcSupportedFeaturesView<'a>>(9)
     }
     /// `[ OC-OLR ]`: OC-OLR (code 623), IETF RFC 7683 §7.3.
     #[inline]
     pub fn oc_olr(&self) -> Option<super::doic::OcOlrView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[10],
-            self.end,
-            rt::view::read_group::<super::doic::OcOlrView<'a>>,
-        )
+        self.raw.opt_group::<super::doic::OcOlrView<'a>>(10)
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
     #[inline]
     pub fn supported_features(
         &self,
     ) -> rt::view::Members<'a, super::ts29229::SupportedFeaturesView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[11],
-            self.end,
-            self.count[0],
-            628,
-            10415,
-            rt::view::read_group::<super::ts29229::SupportedFeaturesView<'a>>,
-        )
+        self.raw
+            .many_group::<super::ts29229::SupportedFeaturesView<'a>>(11, 0, 628, 10415)
     }
     /// `[ Bearer-Control-Mode ]`: Bearer-Control-Mode (code 1023, vendor 10415), 3GPP TS 29.212 §5.3.23.
     #[inline]
     pub fn bearer_control_mode(&self) -> Option<BearerControlMode> {
-        rt::view::opt(
-            self.root,
-            self.first[12],
-            self.end,
-            rt::view::enumerated::<BearerControlMode>,
-        )
+        self.raw.opt_enum::<BearerControlMode>(12)
     }
     /// `*[ Event-Trigger ]`: Event-Trigger (code 1006, vendor 10415), 3GPP TS 29.212 §5.3.7.
     #[inline]
     pub fn event_trigger(&self) -> rt::view::Members<'a, EventTrigger> {
-        rt::view::Members::new(
-            self.root,
-            self.first[13],
-            self.end,
-            self.count[1],
-            1006,
-            10415,
-            rt::view::enumerated::<EventTrigger>,
-        )
+        self.raw.many_enum::<EventTrigger>(13, 1, 1006, 10415)
     }
     /// `[ Framed-IPv6-Prefix ]`: Framed-IPv6-Prefix (code 97), IETF RFC 7155 §4.4.10.5.6.
     #[inline]
     pub fn framed_ipv6_prefix(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[14], self.end, rt::view::octets)
+        self.raw.opt_octets(14)
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[15], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(15)
     }
     /// `*[ Redirect-Host ]`: Redirect-Host (code 292), IETF RFC 6733 §6.12.
     #[inline]
     pub fn redirect_host(&self) -> rt::view::Members<'a, rt::data::DiameterUri> {
-        rt::view::Members::new(
-            self.root,
-            self.first[16],
-            self.end,
-            self.count[2],
-            292,
-            0,
-            rt::view::value::<rt::data::DiameterUri>,
-        )
+        self.raw.many_value::<rt::data::DiameterUri>(16, 2, 292, 0)
     }
     /// `[ Redirect-Host-Usage ]`: Redirect-Host-Usage (code 261), IETF RFC 6733 §6.13.
     #[inline]
     pub fn redirect_host_usage(&self) -> Option<super::base::RedirectHostUsage> {
-        rt::view::opt(
-            self.root,
-            self.first[17],
-            self.end,
-            rt::view::enumerated::<super::base::RedirectHostUsage>,
-        )
+        self.raw.opt_enum::<super::base::RedirectHostUsage>(17)
     }
     /// `[ Redirect-Max-Cache-Time ]`: Redirect-Max-Cache-Time (code 262), IETF RFC 6733 §6.14.
     #[inline]
     pub fn redirect_max_cache_time(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[18], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(18)
     }
     /// `*[ QoS-Rule-Remove ]`: QoS-Rule-Remove (code 1052, vendor 10415), 3GPP TS 29.212 §5a.3.2.
     #[inline]
     pub fn qos_rule_remove(&self) -> rt::view::Members<'a, QosRuleRemoveView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[19],
-            self.end,
-            self.count[3],
-            1052,
-            10415,
-            rt::view::read_group::<QosRuleRemoveView<'a>>,
-        )
+        self.raw.many_group::<QosRuleRemoveView<'a>>(19, 3, 1052, 10415)
     }
     /// `*[ QoS-Rule-Install ]`: QoS-Rule-Install (code 1051, vendor 10415), 3GPP TS 29.212 §5a.3.1.
     #[inline]
     pub fn qos_rule_install(&self) -> rt::view::Members<'a, QosRuleInstallView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[20],
-            self.end,
-            self.count[4],
-            1051,
-            10415,
-            rt::view::read_group::<QosRuleInstallView<'a>>,
-        )
+        self.raw.many_group::<QosRuleInstallView<'a>>(20, 4, 1051, 10415)
     }
     /// `[ QoS-Information ]`: QoS-Information (code 1016, vendor 10415), 3GPP TS 29.212 §5.3.16.
     #[inline]
     pub fn qos_information(&self) -> Option<QosInformationView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[21],
-            self.end,
-            rt::view::read_group::<QosInformationView<'a>>,
-        )
+        self.raw.opt_group::<QosInformationView<'a>>(21)
     }
     /// `[ Default-EPS-Bearer-QoS ]`: Default-EPS-Bearer-QoS (code 1049, vendor 10415), 3GPP TS 29.212 §5.3.48.
     #[inline]
     pub fn default_eps_bearer_qos(&self) -> Option<DefaultEpsBearerQosView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[22],
-            self.end,
-            rt::view::read_group::<DefaultEpsBearerQosView<'a>>,
-        )
+        self.raw.opt_group::<DefaultEpsBearerQosView<'a>>(22)
     }
     /// `[ Error-Message ]`: Error-Message (code 281), IETF RFC 6733 §7.3.
     #[inline]
     pub fn error_message(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[23], self.end, rt::view::text)
+        self.raw.opt_text(23)
     }
     /// `[ Error-Reporting-Host ]`: Error-Reporting-Host (code 294), IETF RFC 6733 §7.4.
     #[inline]
     pub fn error_reporting_host(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[24], self.end, rt::view::text)
+        self.raw.opt_text(24)
     }
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
     #[inline]
     pub fn failed_avp(&self) -> Option<super::base::FailedAvpView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[25],
-            self.end,
-            rt::view::read_group::<super::base::FailedAvpView<'a>>,
-        )
+        self.raw.opt_group::<super::base::FailedAvpView<'a>>(25)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[26],
-            self.end,
-            self.count[5],
-            284,
-            0,
-            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
-        )
+        self.raw.many_group::<super::base::ProxyInfoView<'a>>(26, 5, 284, 0)
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
     #[inline]
     pub fn route_record(&self) -> rt::view::Members<'a, &'a str> {
-        rt::view::Members::new(
-            self.root,
-            self.first[27],
-            self.end,
-            self.count[6],
-            282,
-            0,
-            rt::view::text,
-        )
+        self.raw.many_text(27, 6, 282, 0)
     }
     /// `*[ Load ]`: Load (code 650), IETF RFC 8583 §7.1.
     #[inline]
     pub fn load(&self) -> rt::view::Members<'a, super::rfc8583::LoadView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[28],
-            self.end,
-            self.count[7],
-            650,
-            0,
-            rt::view::read_group::<super::rfc8583::LoadView<'a>>,
-        )
+        self.raw.many_group::<super::rfc8583::LoadView<'a>>(28, 7, 650, 0)
     }
 }
 #[cfg(any(feature = "gxx", feature = "ts29212"))]
@@ -33001,16 +30218,8 @@ impl std::fmt::Debug for TgppGxxCreditControlAnswerView<'_> {
 #[derive(Clone, Copy)]
 pub struct TgppGxxReAuthRequestView<'a> {
     header: rt::Header,
-    root: &'a rt::bytes::Bytes,
-    /// The AVPs: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 18usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 5usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where each member first occurs.
+    raw: rt::view::Raw<'a, 18, 5>,
 }
 #[cfg(any(feature = "gxx", feature = "ts29212"))]
 impl<'a> TgppGxxReAuthRequestView<'a> {
@@ -33034,12 +30243,7 @@ impl<'a> TgppGxxReAuthRequestView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let mut v = Self {
             header,
-            root,
-            start: rt::header::HEADER_LEN as u32,
-            end: root.len() as u32,
-            first: [rt::view::ABSENT; 18usize],
-            count: [0; 5usize],
-            extra: 0,
+            raw: rt::view::Raw::message(root),
         };
         v.fill_members(header.length as usize)?;
         Ok(v)
@@ -33049,19 +30253,8 @@ impl<'a> TgppGxxReAuthRequestView<'a> {
     /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
     #[inline(never)]
     fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut v.count,
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
+        let avps = self.raw.members();
+        let mut t = self.raw.index(rt::data::DecodeCx::default(), true);
         rt::view::index::<Self>(avps, &mut t, TgppGxxReAuthRequest::REQUIRED, missing_at)
     }
     /// The header as received.
@@ -33070,185 +30263,109 @@ impl<'a> TgppGxxReAuthRequestView<'a> {
     }
     /// The whole message as received.
     pub fn as_bytes(&self) -> &'a rt::bytes::Bytes {
-        self.root
+        self.raw.root()
     }
     /// The owned struct (decoding the message again).
     pub fn to_struct(&self) -> Result<TgppGxxReAuthRequest, rt::DecodeError> {
-        <TgppGxxReAuthRequest as rt::typed::Command>::from_bytes(self.root.clone())
+        <TgppGxxReAuthRequest as rt::typed::Command>::from_bytes(self.raw.root().clone())
     }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
+        self.raw.one_text(0)
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        rt::view::opt(
-            self.root,
-            self.first[1],
-            self.end,
-            rt::view::enumerated::<super::drmp::Drmp>,
-        )
+        self.raw.opt_enum::<super::drmp::Drmp>(1)
     }
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&self) -> u32 {
-        rt::view::one(self.root, self.first[2], self.end, rt::view::value::<u32>)
+        self.raw.one_value::<u32>(2)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        rt::view::one(self.root, self.first[3], self.end, rt::view::text)
+        self.raw.one_text(3)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        rt::view::one(self.root, self.first[4], self.end, rt::view::text)
+        self.raw.one_text(4)
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&self) -> &'a str {
-        rt::view::one(self.root, self.first[5], self.end, rt::view::text)
+        self.raw.one_text(5)
     }
     /// `{ Destination-Host }`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&self) -> &'a str {
-        rt::view::one(self.root, self.first[6], self.end, rt::view::text)
+        self.raw.one_text(6)
     }
     /// `{ Re-Auth-Request-Type }`: Re-Auth-Request-Type (code 285), IETF RFC 6733 §8.12.
     #[inline]
     pub fn re_auth_request_type(&self) -> super::base::ReAuthRequestType {
-        rt::view::one(
-            self.root,
-            self.first[7],
-            self.end,
-            rt::view::enumerated::<super::base::ReAuthRequestType>,
-        )
+        self.raw.one_enum::<super::base::ReAuthRequestType>(7)
     }
     /// `[ Session-Release-Cause ]`: Session-Release-Cause (code 1045, vendor 10415), 3GPP TS 29.212 §5.3.44.
     #[inline]
     pub fn session_release_cause(&self) -> Option<SessionReleaseCause> {
-        rt::view::opt(
-            self.root,
-            self.first[8],
-            self.end,
-            rt::view::enumerated::<SessionReleaseCause>,
-        )
+        self.raw.opt_enum::<SessionReleaseCause>(8)
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[9], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(9)
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
     #[inline]
     pub fn oc_supported_features(
         &self,
     ) -> Option<super::doic::OcSupportedFeaturesView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[10],
-            self.end,
-            rt::view::read_group::<super::doic::OcSupportedFeaturesView<'a>>,
-        )
+        self.raw.opt_group::<super::doic::OcSupportedFeaturesView<'a>>(10)
     }
     /// `*[ Event-Trigger ]`: Event-Trigger (code 1006, vendor 10415), 3GPP TS 29.212 §5.3.7.
     #[inline]
     pub fn event_trigger(&self) -> rt::view::Members<'a, EventTrigger> {
-        rt::view::Members::new(
-            self.root,
-            self.first[11],
-            self.end,
-            self.count[0],
-            1006,
-            10415,
-            rt::view::enumerated::<EventTrigger>,
-        )
+        self.raw.many_enum::<EventTrigger>(11, 0, 1006, 10415)
     }
     /// `*[ QoS-Rule-Remove ]`: QoS-Rule-Remove (code 1052, vendor 10415), 3GPP TS 29.212 §5a.3.2.
     #[inline]
     pub fn qos_rule_remove(&self) -> rt::view::Members<'a, QosRuleRemoveView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[12],
-            self.end,
-            self.count[1],
-            1052,
-            10415,
-            rt::view::read_group::<QosRuleRemoveView<'a>>,
-        )
+        self.raw.many_group::<QosRuleRemoveView<'a>>(12, 1, 1052, 10415)
     }
     /// `*[ QoS-Rule-Install ]`: QoS-Rule-Install (code 1051, vendor 10415), 3GPP TS 29.212 §5a.3.1.
     #[inline]
     pub fn qos_rule_install(&self) -> rt::view::Members<'a, QosRuleInstallView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[13],
-            self.end,
-            self.count[2],
-            1051,
-            10415,
-            rt::view::read_group::<QosRuleInstallView<'a>>,
-        )
+        self.raw.many_group::<QosRuleInstallView<'a>>(13, 2, 1051, 10415)
     }
     /// `[ QoS-Information ]`: QoS-Information (code 1016, vendor 10415), 3GPP TS 29.212 §5.3.16.
     #[inline]
     pub fn qos_information(&self) -> Option<QosInformationView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[14],
-            self.end,
-            rt::view::read_group::<QosInformationView<'a>>,
-        )
+        self.raw.opt_group::<QosInformationView<'a>>(14)
     }
     /// `[ Default-EPS-Bearer-QoS ]`: Default-EPS-Bearer-QoS (code 1049, vendor 10415), 3GPP TS 29.212 §5.3.48.
     #[inline]
     pub fn default_eps_bearer_qos(&self) -> Option<DefaultEpsBearerQosView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[15],
-            self.end,
-            rt::view::read_group::<DefaultEpsBearerQosView<'a>>,
-        )
+        self.raw.opt_group::<DefaultEpsBearerQosView<'a>>(15)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[16],
-            self.end,
-            self.count[3],
-            284,
-            0,
-            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
-        )
+        self.raw.many_group::<super::base::ProxyInfoView<'a>>(16, 3, 284, 0)
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
     #[inline]
     pub fn route_record(&self) -> rt::view::Members<'a, &'a str> {
-        rt::view::Members::new(
-            self.root,
-            self.first[17],
-            self.end,
-            self.count[4],
-            282,
-            0,
-            rt::view::text,
-        )
+        self.raw.many_text(17, 4, 282, 0)
     }
 }
 #[cfg(any(feature = "gxx", feature = "ts29212"))]
@@ -33301,16 +30418,8 @@ impl std::fmt::Debug for TgppGxxReAuthRequestView<'_> {
 #[derive(Clone, Copy)]
 pub struct TgppGxxReAuthAnswerView<'a> {
     header: rt::Header,
-    root: &'a rt::bytes::Bytes,
-    /// The AVPs: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 23usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 2usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where each member first occurs.
+    raw: rt::view::Raw<'a, 23, 2>,
 }
 #[cfg(any(feature = "gxx", feature = "ts29212"))]
 impl<'a> TgppGxxReAuthAnswerView<'a> {
@@ -33334,12 +30443,7 @@ impl<'a> TgppGxxReAuthAnswerView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let mut v = Self {
             header,
-            root,
-            start: rt::header::HEADER_LEN as u32,
-            end: root.len() as u32,
-            first: [rt::view::ABSENT; 23usize],
-            count: [0; 2usize],
-            extra: 0,
+            raw: rt::view::Raw::message(root),
         };
         v.fill_members(header.length as usize)?;
         Ok(v)
@@ -33349,19 +30453,8 @@ impl<'a> TgppGxxReAuthAnswerView<'a> {
     /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
     #[inline(never)]
     fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut v.count,
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
+        let avps = self.raw.members();
+        let mut t = self.raw.index(rt::data::DecodeCx::default(), true);
         rt::view::index::<Self>(avps, &mut t, TgppGxxReAuthAnswer::REQUIRED, missing_at)
     }
     /// The header as received.
@@ -33370,200 +30463,138 @@ impl<'a> TgppGxxReAuthAnswerView<'a> {
     }
     /// The whole message as received.
     pub fn as_bytes(&self) -> &'a rt::bytes::Bytes {
-        self.root
+        self.raw.root()
     }
     /// The owned struct (decoding the message again).
     pub fn to_struct(&self) -> Result<TgppGxxReAuthAnswer, rt::DecodeError> {
-        <TgppGxxReAuthAnswer as rt::typed::Command>::from_bytes(self.root.clone())
+        <TgppGxxReAuthAnswer as rt::typed::Command>::from_bytes(self.raw.root().clone())
     }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
+        self.raw.one_text(0)
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        rt::view::opt(
-            self.root,
-            self.first[1],
-            self.end,
-            rt::view::enumerated::<super::drmp::Drmp>,
-        )
+        self.raw.opt_enum::<super::drmp::Drmp>(1)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        rt::view::one(self.root, self.first[2], self.end, rt::view::text)
+        self.raw.one_text(2)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        rt::view::one(self.root, self.first[3], self.end, rt::view::text)
+        self.raw.one_text(3)
     }
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[4], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(4)
     }
     /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
     #[inline]
     pub fn experimental_result(
         &self,
     ) -> Option<super::base::ExperimentalResultView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[5],
-            self.end,
-            rt::view::read_group::<super::base::ExperimentalResultView<'a>>,
-        )
+        self.raw.opt_group::<super::base::ExperimentalResultView<'a>>(5)
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[6], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(6)
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
     #[inline]
     pub fn oc_supported_features(
         &self,
     ) -> Option<super::doic::OcSupportedFeaturesView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[7],
-            self.end,
-            rt::view::read_group::<super::doic::OcSupportedFeaturesView<'a>>,
-        )
+        self.raw.opt_group::<super::doic::OcSupportedFeaturesView<'a>>(7)
     }
     /// `[ OC-OLR ]`: OC-OLR (code 623), IETF RFC 7683 §7.3.
     #[inline]
     pub fn oc_olr(&self) -> Option<super::doic::OcOlrView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[8],
-            self.end,
-            rt::view::read_group::<super::doic::OcOlrView<'a>>,
-        )
+        self.raw.opt_group::<super::doic::OcOlrView<'a>>(8)
     }
     /// `[ RAT-Type ]`: RAT-Type (code 1032, vendor 10415), 3GPP TS 29.212 §5.3.31.
     #[inline]
     pub fn rat_type(&self) -> Option<RatType> {
-        rt::view::opt(
-            self.root,
-            self.first[9],
-            self.end,
-            rt::view::enumerated::<RatType>,
-        )
+        self.raw.opt_enum::<RatType>(9)
     }
     /// `[ 3GPP-SGSN-MCC-MNC ]`: 3GPP-SGSN-MCC-MNC (code 18, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
     pub fn tgpp_sgsn_mcc_mnc(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[10], self.end, rt::view::text)
+        self.raw.opt_text(10)
     }
     /// `[ RAI ]`: RAI (code 909, vendor 10415), 3GPP TS 29.061 §17.7.
     #[inline]
     pub fn rai(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[11], self.end, rt::view::text)
+        self.raw.opt_text(11)
     }
     /// `[ 3GPP-User-Location-Info ]`: 3GPP-User-Location-Info (code 22, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
     pub fn tgpp_user_location_info(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[12], self.end, rt::view::octets)
+        self.raw.opt_octets(12)
     }
     /// `[ User-Location-Info-Time ]`: User-Location-Info-Time (code 2812, vendor 10415), 3GPP TS 29.212 §5.3.101.
     #[inline]
     pub fn user_location_info_time(&self) -> Option<rt::data::Time> {
-        rt::view::opt(
-            self.root,
-            self.first[13],
-            self.end,
-            rt::view::value::<rt::data::Time>,
-        )
+        self.raw.opt_value::<rt::data::Time>(13)
     }
     /// `[ NetLoc-Access-Support ]`: NetLoc-Access-Support (code 2824, vendor 10415), 3GPP TS 29.212 §5.3.111.
     #[inline]
     pub fn netloc_access_support(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[14], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(14)
     }
     /// `[ User-CSG-Information ]`: User-CSG-Information (code 2319, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn user_csg_information(
         &self,
     ) -> Option<super::ts32299::UserCsgInformationView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[15],
-            self.end,
-            rt::view::read_group::<super::ts32299::UserCsgInformationView<'a>>,
-        )
+        self.raw.opt_group::<super::ts32299::UserCsgInformationView<'a>>(15)
     }
     /// `[ 3GPP-MS-TimeZone ]`: 3GPP-MS-TimeZone (code 23, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
     pub fn tgpp_ms_timezone(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[16], self.end, rt::view::octets)
+        self.raw.opt_octets(16)
     }
     /// `[ 3GPP2-BSID ]`: 3GPP2-BSID (code 9010, vendor 5535), 3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0057-0 (3GPP2-BSID).
     #[inline]
     pub fn tgpp2_bsid(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[17], self.end, rt::view::text)
+        self.raw.opt_text(17)
     }
     /// `*[ QoS-Rule-Report ]`: QoS-Rule-Report (code 1055, vendor 10415), 3GPP TS 29.212 §5a.3.5.
     #[inline]
     pub fn qos_rule_report(&self) -> rt::view::Members<'a, QosRuleReportView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[18],
-            self.end,
-            self.count[0],
-            1055,
-            10415,
-            rt::view::read_group::<QosRuleReportView<'a>>,
-        )
+        self.raw.many_group::<QosRuleReportView<'a>>(18, 0, 1055, 10415)
     }
     /// `[ Error-Message ]`: Error-Message (code 281), IETF RFC 6733 §7.3.
     #[inline]
     pub fn error_message(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[19], self.end, rt::view::text)
+        self.raw.opt_text(19)
     }
     /// `[ Error-Reporting-Host ]`: Error-Reporting-Host (code 294), IETF RFC 6733 §7.4.
     #[inline]
     pub fn error_reporting_host(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[20], self.end, rt::view::text)
+        self.raw.opt_text(20)
     }
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
     #[inline]
     pub fn failed_avp(&self) -> Option<super::base::FailedAvpView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[21],
-            self.end,
-            rt::view::read_group::<super::base::FailedAvpView<'a>>,
-        )
+        self.raw.opt_group::<super::base::FailedAvpView<'a>>(21)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[22],
-            self.end,
-            self.count[1],
-            284,
-            0,
-            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
-        )
+        self.raw.many_group::<super::base::ProxyInfoView<'a>>(22, 1, 284, 0)
     }
 }
 #[cfg(any(feature = "gxx", feature = "ts29212"))]
@@ -33625,16 +30656,8 @@ impl std::fmt::Debug for TgppGxxReAuthAnswerView<'_> {
 #[derive(Clone, Copy)]
 pub struct TgppSdTdfSessionRequestView<'a> {
     header: rt::Header,
-    root: &'a rt::bytes::Bytes,
-    /// The AVPs: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 51usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 9usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where each member first occurs.
+    raw: rt::view::Raw<'a, 51, 9>,
 }
 #[cfg(any(feature = "sd", feature = "ts29212"))]
 impl<'a> TgppSdTdfSessionRequestView<'a> {
@@ -33658,12 +30681,7 @@ impl<'a> TgppSdTdfSessionRequestView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let mut v = Self {
             header,
-            root,
-            start: rt::header::HEADER_LEN as u32,
-            end: root.len() as u32,
-            first: [rt::view::ABSENT; 51usize],
-            count: [0; 9usize],
-            extra: 0,
+            raw: rt::view::Raw::message(root),
         };
         v.fill_members(header.length as usize)?;
         Ok(v)
@@ -33673,19 +30691,8 @@ impl<'a> TgppSdTdfSessionRequestView<'a> {
     /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
     #[inline(never)]
     fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut v.count,
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
+        let avps = self.raw.members();
+        let mut t = self.raw.index(rt::data::DecodeCx::default(), true);
         rt::view::index::<
             Self,
         >(avps, &mut t, TgppSdTdfSessionRequest::REQUIRED, missing_at)
@@ -33696,466 +30703,301 @@ impl<'a> TgppSdTdfSessionRequestView<'a> {
     }
     /// The whole message as received.
     pub fn as_bytes(&self) -> &'a rt::bytes::Bytes {
-        self.root
+        self.raw.root()
     }
     /// The owned struct (decoding the message again).
     pub fn to_struct(&self) -> Result<TgppSdTdfSessionRequest, rt::DecodeError> {
-        <TgppSdTdfSessionRequest as rt::typed::Command>::from_bytes(self.root.clone())
+        <TgppSdTdfSessionRequest as rt::typed::Command>::from_bytes(
+            self.raw.root().clone(),
+        )
     }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
+        self.raw.one_text(0)
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        rt::view::opt(
-            self.root,
-            self.first[1],
-            self.end,
-            rt::view::enumerated::<super::drmp::Drmp>,
-        )
+        self.raw.opt_enum::<super::drmp::Drmp>(1)
     }
     /// `{ Vendor-Specific-Application-Id }`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
     #[inline]
     pub fn vendor_specific_application_id(
         &self,
     ) -> super::base::VendorSpecificApplicationIdView<'a> {
-        rt::view::one(
-            self.root,
-            self.first[2],
-            self.end,
-            rt::view::read_group::<super::base::VendorSpecificApplicationIdView<'a>>,
-        )
+        self.raw.one_group::<super::base::VendorSpecificApplicationIdView<'a>>(2)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        rt::view::one(self.root, self.first[3], self.end, rt::view::text)
+        self.raw.one_text(3)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        rt::view::one(self.root, self.first[4], self.end, rt::view::text)
+        self.raw.one_text(4)
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&self) -> &'a str {
-        rt::view::one(self.root, self.first[5], self.end, rt::view::text)
+        self.raw.one_text(5)
     }
     /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[6], self.end, rt::view::text)
+        self.raw.opt_text(6)
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[7], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(7)
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
     #[inline]
     pub fn oc_supported_features(
         &self,
     ) -> Option<super::doic::OcSupportedFeaturesView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[8],
-            self.end,
-            rt::view::read_group::<super::doic::OcSupportedFeaturesView<'a>>,
-        )
+        self.raw.opt_group::<super::doic::OcSupportedFeaturesView<'a>>(8)
     }
     /// `*[ Subscription-Id ]`: Subscription-Id (code 443), IETF RFC 8506 §8.46.
     #[inline]
     pub fn subscription_id(
         &self,
     ) -> rt::view::Members<'a, super::credit_control::SubscriptionIdView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[9],
-            self.end,
-            self.count[0],
-            443,
-            0,
-            rt::view::read_group::<super::credit_control::SubscriptionIdView<'a>>,
-        )
+        self.raw
+            .many_group::<super::credit_control::SubscriptionIdView<'a>>(9, 0, 443, 0)
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
     #[inline]
     pub fn supported_features(
         &self,
     ) -> rt::view::Members<'a, super::ts29229::SupportedFeaturesView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[10],
-            self.end,
-            self.count[1],
-            628,
-            10415,
-            rt::view::read_group::<super::ts29229::SupportedFeaturesView<'a>>,
-        )
+        self.raw
+            .many_group::<super::ts29229::SupportedFeaturesView<'a>>(10, 1, 628, 10415)
     }
     /// `[ Framed-IP-Address ]`: Framed-IP-Address (code 8), IETF RFC 7155 §4.4.10.5.1.
     #[inline]
     pub fn framed_ip_address(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[11], self.end, rt::view::octets)
+        self.raw.opt_octets(11)
     }
     /// `[ Framed-IPv6-Prefix ]`: Framed-IPv6-Prefix (code 97), IETF RFC 7155 §4.4.10.5.6.
     #[inline]
     pub fn framed_ipv6_prefix(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[12], self.end, rt::view::octets)
+        self.raw.opt_octets(12)
     }
     /// `[ IP-CAN-Type ]`: IP-CAN-Type (code 1027, vendor 10415), 3GPP TS 29.212 §5.3.27.
     #[inline]
     pub fn ip_can_type(&self) -> Option<IpCanType> {
-        rt::view::opt(
-            self.root,
-            self.first[13],
-            self.end,
-            rt::view::enumerated::<IpCanType>,
-        )
+        self.raw.opt_enum::<IpCanType>(13)
     }
     /// `[ RAT-Type ]`: RAT-Type (code 1032, vendor 10415), 3GPP TS 29.212 §5.3.31.
     #[inline]
     pub fn rat_type(&self) -> Option<RatType> {
-        rt::view::opt(
-            self.root,
-            self.first[14],
-            self.end,
-            rt::view::enumerated::<RatType>,
-        )
+        self.raw.opt_enum::<RatType>(14)
     }
     /// `[ AN-Trusted ]`: AN-Trusted (code 1503, vendor 10415), 3GPP TS 29.273 §5.2.3.9.
     #[inline]
     pub fn an_trusted(&self) -> Option<super::ts29273::AnTrusted> {
-        rt::view::opt(
-            self.root,
-            self.first[15],
-            self.end,
-            rt::view::enumerated::<super::ts29273::AnTrusted>,
-        )
+        self.raw.opt_enum::<super::ts29273::AnTrusted>(15)
     }
     /// `[ User-Equipment-Info ]`: User-Equipment-Info (code 458), IETF RFC 8506 §8.49.
     #[inline]
     pub fn user_equipment_info(
         &self,
     ) -> Option<super::credit_control::UserEquipmentInfoView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[16],
-            self.end,
-            rt::view::read_group::<super::credit_control::UserEquipmentInfoView<'a>>,
-        )
+        self.raw.opt_group::<super::credit_control::UserEquipmentInfoView<'a>>(16)
     }
     /// `[ User-Equipment-Info-Extension ]`: User-Equipment-Info-Extension (code 653), IETF RFC 8506 §8.52.
     #[inline]
     pub fn user_equipment_info_extension(
         &self,
     ) -> Option<super::credit_control::UserEquipmentInfoExtensionView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[17],
-            self.end,
-            rt::view::read_group::<
-                super::credit_control::UserEquipmentInfoExtensionView<'a>,
-            >,
-        )
+        self.raw
+            .opt_group::<super::credit_control::UserEquipmentInfoExtensionView<'a>>(17)
     }
     /// `[ QoS-Information ]`: QoS-Information (code 1016, vendor 10415), 3GPP TS 29.212 §5.3.16.
     #[inline]
     pub fn qos_information(&self) -> Option<QosInformationView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[18],
-            self.end,
-            rt::view::read_group::<QosInformationView<'a>>,
-        )
+        self.raw.opt_group::<QosInformationView<'a>>(18)
     }
     /// `*2[ AN-GW-Address ]`: AN-GW-Address (code 1050, vendor 10415), 3GPP TS 29.212 §5.3.49.
     #[inline]
     pub fn an_gw_address(&self) -> rt::view::Members<'a, rt::data::Address> {
-        rt::view::Members::new(
-            self.root,
-            self.first[19],
-            self.end,
-            self.count[2],
-            1050,
-            10415,
-            rt::view::value::<rt::data::Address>,
-        )
+        self.raw.many_value::<rt::data::Address>(19, 2, 1050, 10415)
     }
     /// `[ 3GPP-SGSN-Address ]`: 3GPP-SGSN-Address (code 6, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
     pub fn tgpp_sgsn_address(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[20], self.end, rt::view::octets)
+        self.raw.opt_octets(20)
     }
     /// `[ 3GPP-SGSN-IPv6-Address ]`: 3GPP-SGSN-IPv6-Address (code 15, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
     pub fn tgpp_sgsn_ipv6_address(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[21], self.end, rt::view::octets)
+        self.raw.opt_octets(21)
     }
     /// `[ 3GPP-GGSN-Address ]`: 3GPP-GGSN-Address (code 7, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
     pub fn tgpp_ggsn_address(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[22], self.end, rt::view::octets)
+        self.raw.opt_octets(22)
     }
     /// `[ 3GPP-GGSN-IPv6-Address ]`: 3GPP-GGSN-IPv6-Address (code 16, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
     pub fn tgpp_ggsn_ipv6_address(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[23], self.end, rt::view::octets)
+        self.raw.opt_octets(23)
     }
     /// `[ 3GPP-Selection-Mode ]`: 3GPP-Selection-Mode (code 12, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
     pub fn tgpp_selection_mode(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[24], self.end, rt::view::text)
+        self.raw.opt_text(24)
     }
     /// `[ Dynamic-Address-Flag ]`: Dynamic-Address-Flag (code 2051, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn dynamic_address_flag(&self) -> Option<super::ts32299::DynamicAddressFlag> {
-        rt::view::opt(
-            self.root,
-            self.first[25],
-            self.end,
-            rt::view::enumerated::<super::ts32299::DynamicAddressFlag>,
-        )
+        self.raw.opt_enum::<super::ts32299::DynamicAddressFlag>(25)
     }
     /// `[ Dynamic-Address-Flag-Extension ]`: Dynamic-Address-Flag-Extension (code 2068, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn dynamic_address_flag_extension(
         &self,
     ) -> Option<super::ts32299::DynamicAddressFlagExtension> {
-        rt::view::opt(
-            self.root,
-            self.first[26],
-            self.end,
-            rt::view::enumerated::<super::ts32299::DynamicAddressFlagExtension>,
-        )
+        self.raw.opt_enum::<super::ts32299::DynamicAddressFlagExtension>(26)
     }
     /// `[ PDN-Connection-Charging-ID ]`: PDN-Connection-Charging-ID (code 2050, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn pdn_connection_charging_id(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[27], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(27)
     }
     /// `[ 3GPP-SGSN-MCC-MNC ]`: 3GPP-SGSN-MCC-MNC (code 18, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
     pub fn tgpp_sgsn_mcc_mnc(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[28], self.end, rt::view::text)
+        self.raw.opt_text(28)
     }
     /// `[ RAI ]`: RAI (code 909, vendor 10415), 3GPP TS 29.061 §17.7.
     #[inline]
     pub fn rai(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[29], self.end, rt::view::text)
+        self.raw.opt_text(29)
     }
     /// `[ 3GPP-User-Location-Info ]`: 3GPP-User-Location-Info (code 22, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
     pub fn tgpp_user_location_info(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[30], self.end, rt::view::octets)
+        self.raw.opt_octets(30)
     }
     /// `[ Fixed-User-Location-Info ]`: Fixed-User-Location-Info (code 2825, vendor 10415), 3GPP TS 29.212 §5.3.112.
     #[inline]
     pub fn fixed_user_location_info(&self) -> Option<FixedUserLocationInfoView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[31],
-            self.end,
-            rt::view::read_group::<FixedUserLocationInfoView<'a>>,
-        )
+        self.raw.opt_group::<FixedUserLocationInfoView<'a>>(31)
     }
     /// `[ User-CSG-Information ]`: User-CSG-Information (code 2319, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn user_csg_information(
         &self,
     ) -> Option<super::ts32299::UserCsgInformationView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[32],
-            self.end,
-            rt::view::read_group::<super::ts32299::UserCsgInformationView<'a>>,
-        )
+        self.raw.opt_group::<super::ts32299::UserCsgInformationView<'a>>(32)
     }
     /// `[ 3GPP-TWAN-Identifier ]`: 3GPP-TWAN-Identifier (code 29, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
     pub fn tgpp_twan_identifier(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[33], self.end, rt::view::octets)
+        self.raw.opt_octets(33)
     }
     /// `[ 3GPP-MS-TimeZone ]`: 3GPP-MS-TimeZone (code 23, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
     pub fn tgpp_ms_timezone(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[34], self.end, rt::view::octets)
+        self.raw.opt_octets(34)
     }
     /// `[ 3GPP-Charging-Characteristics ]`: 3GPP-Charging-Characteristics (code 13, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
     pub fn tgpp_charging_characteristics(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[35], self.end, rt::view::text)
+        self.raw.opt_text(35)
     }
     /// `[ Called-Station-Id ]`: Called-Station-Id (code 30), IETF RFC 7155 §4.2.5.
     #[inline]
     pub fn called_station_id(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[36], self.end, rt::view::text)
+        self.raw.opt_text(36)
     }
     /// `[ Charging-Information ]`: Charging-Information (code 618, vendor 10415), 3GPP TS 29.229 §6.3.19.
     #[inline]
     pub fn charging_information(
         &self,
     ) -> Option<super::ts29229::ChargingInformationView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[37],
-            self.end,
-            rt::view::read_group::<super::ts29229::ChargingInformationView<'a>>,
-        )
+        self.raw.opt_group::<super::ts29229::ChargingInformationView<'a>>(37)
     }
     /// `[ Online ]`: Online (code 1009, vendor 10415), 3GPP TS 29.212 §5.3.10.
     #[inline]
     pub fn online(&self) -> Option<Online> {
-        rt::view::opt(
-            self.root,
-            self.first[38],
-            self.end,
-            rt::view::enumerated::<Online>,
-        )
+        self.raw.opt_enum::<Online>(38)
     }
     /// `[ Offline ]`: Offline (code 1008, vendor 10415), 3GPP TS 29.212 §5.3.9.
     #[inline]
     pub fn offline(&self) -> Option<Offline> {
-        rt::view::opt(
-            self.root,
-            self.first[39],
-            self.end,
-            rt::view::enumerated::<Offline>,
-        )
+        self.raw.opt_enum::<Offline>(39)
     }
     /// `*[ ADC-Rule-Install ]`: ADC-Rule-Install (code 1092, vendor 10415), 3GPP TS 29.212 §5b.3.1.
     #[inline]
     pub fn adc_rule_install(&self) -> rt::view::Members<'a, AdcRuleInstallView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[40],
-            self.end,
-            self.count[3],
-            1092,
-            10415,
-            rt::view::read_group::<AdcRuleInstallView<'a>>,
-        )
+        self.raw.many_group::<AdcRuleInstallView<'a>>(40, 3, 1092, 10415)
     }
     /// `[ Revalidation-Time ]`: Revalidation-Time (code 1042, vendor 10415), 3GPP TS 29.212 §5.3.41.
     #[inline]
     pub fn revalidation_time(&self) -> Option<rt::data::Time> {
-        rt::view::opt(
-            self.root,
-            self.first[41],
-            self.end,
-            rt::view::value::<rt::data::Time>,
-        )
+        self.raw.opt_value::<rt::data::Time>(41)
     }
     /// `*[ Usage-Monitoring-Information ]`: Usage-Monitoring-Information (code 1067, vendor 10415), 3GPP TS 29.212 §5.3.60.
     #[inline]
     pub fn usage_monitoring_information(
         &self,
     ) -> rt::view::Members<'a, UsageMonitoringInformationView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[42],
-            self.end,
-            self.count[4],
-            1067,
-            10415,
-            rt::view::read_group::<UsageMonitoringInformationView<'a>>,
-        )
+        self.raw.many_group::<UsageMonitoringInformationView<'a>>(42, 4, 1067, 10415)
     }
     /// `*[ CSG-Information-Reporting ]`: CSG-Information-Reporting (code 1071, vendor 10415), 3GPP TS 29.212 §5.3.64.
     #[inline]
     pub fn csg_information_reporting(
         &self,
     ) -> rt::view::Members<'a, CsgInformationReporting> {
-        rt::view::Members::new(
-            self.root,
-            self.first[43],
-            self.end,
-            self.count[5],
-            1071,
-            10415,
-            rt::view::enumerated::<CsgInformationReporting>,
-        )
+        self.raw.many_enum::<CsgInformationReporting>(43, 5, 1071, 10415)
     }
     /// `*[ Event-Trigger ]`: Event-Trigger (code 1006, vendor 10415), 3GPP TS 29.212 §5.3.7.
     #[inline]
     pub fn event_trigger(&self) -> rt::view::Members<'a, EventTrigger> {
-        rt::view::Members::new(
-            self.root,
-            self.first[44],
-            self.end,
-            self.count[6],
-            1006,
-            10415,
-            rt::view::enumerated::<EventTrigger>,
-        )
+        self.raw.many_enum::<EventTrigger>(44, 6, 1006, 10415)
     }
     /// `[ Presence-Reporting-Area-Information ]`: Presence-Reporting-Area-Information (code 2822, vendor 10415), 3GPP TS 29.212 §5.3.109.
     #[inline]
     pub fn presence_reporting_area_information(
         &self,
     ) -> Option<PresenceReportingAreaInformationView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[45],
-            self.end,
-            rt::view::read_group::<PresenceReportingAreaInformationView<'a>>,
-        )
+        self.raw.opt_group::<PresenceReportingAreaInformationView<'a>>(45)
     }
     /// `[ Logical-Access-ID ]`: Logical-Access-ID (code 302, vendor 13019), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) ES 283 034 e4 AVPs.
     #[inline]
     pub fn logical_access_id(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[46], self.end, rt::view::octets)
+        self.raw.opt_octets(46)
     }
     /// `[ Physical-Access-ID ]`: Physical-Access-ID (code 313, vendor 13019), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) ES 283 034 e4 AVPs.
     #[inline]
     pub fn physical_access_id(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[47], self.end, rt::view::text)
+        self.raw.opt_text(47)
     }
     /// `[ 3GPP2-BSID ]`: 3GPP2-BSID (code 9010, vendor 5535), 3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0057-0 (3GPP2-BSID).
     #[inline]
     pub fn tgpp2_bsid(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[48], self.end, rt::view::text)
+        self.raw.opt_text(48)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[49],
-            self.end,
-            self.count[7],
-            284,
-            0,
-            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
-        )
+        self.raw.many_group::<super::base::ProxyInfoView<'a>>(49, 7, 284, 0)
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
     #[inline]
     pub fn route_record(&self) -> rt::view::Members<'a, &'a str> {
-        rt::view::Members::new(
-            self.root,
-            self.first[50],
-            self.end,
-            self.count[8],
-            282,
-            0,
-            rt::view::text,
-        )
+        self.raw.many_text(50, 8, 282, 0)
     }
 }
 #[cfg(any(feature = "sd", feature = "ts29212"))]
@@ -34277,16 +31119,8 @@ impl std::fmt::Debug for TgppSdTdfSessionRequestView<'_> {
 #[derive(Clone, Copy)]
 pub struct TgppSdTdfSessionAnswerView<'a> {
     header: rt::Header,
-    root: &'a rt::bytes::Bytes,
-    /// The AVPs: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 19usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 5usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where each member first occurs.
+    raw: rt::view::Raw<'a, 19, 5>,
 }
 #[cfg(any(feature = "sd", feature = "ts29212"))]
 impl<'a> TgppSdTdfSessionAnswerView<'a> {
@@ -34310,12 +31144,7 @@ impl<'a> TgppSdTdfSessionAnswerView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let mut v = Self {
             header,
-            root,
-            start: rt::header::HEADER_LEN as u32,
-            end: root.len() as u32,
-            first: [rt::view::ABSENT; 19usize],
-            count: [0; 5usize],
-            extra: 0,
+            raw: rt::view::Raw::message(root),
         };
         v.fill_members(header.length as usize)?;
         Ok(v)
@@ -34325,19 +31154,8 @@ impl<'a> TgppSdTdfSessionAnswerView<'a> {
     /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
     #[inline(never)]
     fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut v.count,
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
+        let avps = self.raw.members();
+        let mut t = self.raw.index(rt::data::DecodeCx::default(), true);
         rt::view::index::<
             Self,
         >(avps, &mut t, TgppSdTdfSessionAnswer::REQUIRED, missing_at)
@@ -34348,201 +31166,123 @@ impl<'a> TgppSdTdfSessionAnswerView<'a> {
     }
     /// The whole message as received.
     pub fn as_bytes(&self) -> &'a rt::bytes::Bytes {
-        self.root
+        self.raw.root()
     }
     /// The owned struct (decoding the message again).
     pub fn to_struct(&self) -> Result<TgppSdTdfSessionAnswer, rt::DecodeError> {
-        <TgppSdTdfSessionAnswer as rt::typed::Command>::from_bytes(self.root.clone())
+        <TgppSdTdfSessionAnswer as rt::typed::Command>::from_bytes(
+            self.raw.root().clone(),
+        )
     }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
+        self.raw.one_text(0)
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        rt::view::opt(
-            self.root,
-            self.first[1],
-            self.end,
-            rt::view::enumerated::<super::drmp::Drmp>,
-        )
+        self.raw.opt_enum::<super::drmp::Drmp>(1)
     }
     /// `{ Vendor-Specific-Application-Id }`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
     #[inline]
     pub fn vendor_specific_application_id(
         &self,
     ) -> super::base::VendorSpecificApplicationIdView<'a> {
-        rt::view::one(
-            self.root,
-            self.first[2],
-            self.end,
-            rt::view::read_group::<super::base::VendorSpecificApplicationIdView<'a>>,
-        )
+        self.raw.one_group::<super::base::VendorSpecificApplicationIdView<'a>>(2)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        rt::view::one(self.root, self.first[3], self.end, rt::view::text)
+        self.raw.one_text(3)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        rt::view::one(self.root, self.first[4], self.end, rt::view::text)
+        self.raw.one_text(4)
     }
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[5], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(5)
     }
     /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
     #[inline]
     pub fn experimental_result(
         &self,
     ) -> Option<super::base::ExperimentalResultView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[6],
-            self.end,
-            rt::view::read_group::<super::base::ExperimentalResultView<'a>>,
-        )
+        self.raw.opt_group::<super::base::ExperimentalResultView<'a>>(6)
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[7], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(7)
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
     #[inline]
     pub fn oc_supported_features(
         &self,
     ) -> Option<super::doic::OcSupportedFeaturesView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[8],
-            self.end,
-            rt::view::read_group::<super::doic::OcSupportedFeaturesView<'a>>,
-        )
+        self.raw.opt_group::<super::doic::OcSupportedFeaturesView<'a>>(8)
     }
     /// `[ OC-OLR ]`: OC-OLR (code 623), IETF RFC 7683 §7.3.
     #[inline]
     pub fn oc_olr(&self) -> Option<super::doic::OcOlrView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[9],
-            self.end,
-            rt::view::read_group::<super::doic::OcOlrView<'a>>,
-        )
+        self.raw.opt_group::<super::doic::OcOlrView<'a>>(9)
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
     #[inline]
     pub fn supported_features(
         &self,
     ) -> rt::view::Members<'a, super::ts29229::SupportedFeaturesView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[10],
-            self.end,
-            self.count[0],
-            628,
-            10415,
-            rt::view::read_group::<super::ts29229::SupportedFeaturesView<'a>>,
-        )
+        self.raw
+            .many_group::<super::ts29229::SupportedFeaturesView<'a>>(10, 0, 628, 10415)
     }
     /// `*[ ADC-Rule-Report ]`: ADC-Rule-Report (code 1097, vendor 10415), 3GPP TS 29.212 §5b.3.6.
     #[inline]
     pub fn adc_rule_report(&self) -> rt::view::Members<'a, AdcRuleReportView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[11],
-            self.end,
-            self.count[1],
-            1097,
-            10415,
-            rt::view::read_group::<AdcRuleReportView<'a>>,
-        )
+        self.raw.many_group::<AdcRuleReportView<'a>>(11, 1, 1097, 10415)
     }
     /// `[ Event-Report-Indication ]`: Event-Report-Indication (code 1033, vendor 10415), 3GPP TS 29.212 §5.3.30.
     #[inline]
     pub fn event_report_indication(&self) -> Option<EventReportIndicationView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[12],
-            self.end,
-            rt::view::read_group::<EventReportIndicationView<'a>>,
-        )
+        self.raw.opt_group::<EventReportIndicationView<'a>>(12)
     }
     /// `[ Error-Message ]`: Error-Message (code 281), IETF RFC 6733 §7.3.
     #[inline]
     pub fn error_message(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[13], self.end, rt::view::text)
+        self.raw.opt_text(13)
     }
     /// `[ Error-Reporting-Host ]`: Error-Reporting-Host (code 294), IETF RFC 6733 §7.4.
     #[inline]
     pub fn error_reporting_host(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[14], self.end, rt::view::text)
+        self.raw.opt_text(14)
     }
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
     #[inline]
     pub fn failed_avp(&self) -> Option<super::base::FailedAvpView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[15],
-            self.end,
-            rt::view::read_group::<super::base::FailedAvpView<'a>>,
-        )
+        self.raw.opt_group::<super::base::FailedAvpView<'a>>(15)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[16],
-            self.end,
-            self.count[2],
-            284,
-            0,
-            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
-        )
+        self.raw.many_group::<super::base::ProxyInfoView<'a>>(16, 2, 284, 0)
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
     #[inline]
     pub fn route_record(&self) -> rt::view::Members<'a, &'a str> {
-        rt::view::Members::new(
-            self.root,
-            self.first[17],
-            self.end,
-            self.count[3],
-            282,
-            0,
-            rt::view::text,
-        )
+        self.raw.many_text(17, 3, 282, 0)
     }
     /// `*[ Load ]`: Load (code 650), IETF RFC 8583 §7.1.
     #[inline]
     pub fn load(&self) -> rt::view::Members<'a, super::rfc8583::LoadView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[18],
-            self.end,
-            self.count[4],
-            650,
-            0,
-            rt::view::read_group::<super::rfc8583::LoadView<'a>>,
-        )
+        self.raw.many_group::<super::rfc8583::LoadView<'a>>(18, 4, 650, 0)
     }
 }
 #[cfg(any(feature = "sd", feature = "ts29212"))]
@@ -34608,16 +31348,8 @@ impl std::fmt::Debug for TgppSdTdfSessionAnswerView<'_> {
 #[derive(Clone, Copy)]
 pub struct TgppSdCreditControlRequestView<'a> {
     header: rt::Header,
-    root: &'a rt::bytes::Bytes,
-    /// The AVPs: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 22usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 7usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where each member first occurs.
+    raw: rt::view::Raw<'a, 22, 7>,
 }
 #[cfg(any(feature = "sd", feature = "ts29212"))]
 impl<'a> TgppSdCreditControlRequestView<'a> {
@@ -34641,12 +31373,7 @@ impl<'a> TgppSdCreditControlRequestView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let mut v = Self {
             header,
-            root,
-            start: rt::header::HEADER_LEN as u32,
-            end: root.len() as u32,
-            first: [rt::view::ABSENT; 22usize],
-            count: [0; 7usize],
-            extra: 0,
+            raw: rt::view::Raw::message(root),
         };
         v.fill_members(header.length as usize)?;
         Ok(v)
@@ -34656,19 +31383,8 @@ impl<'a> TgppSdCreditControlRequestView<'a> {
     /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
     #[inline(never)]
     fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut v.count,
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
+        let avps = self.raw.members();
+        let mut t = self.raw.index(rt::data::DecodeCx::default(), true);
         rt::view::index::<
             Self,
         >(avps, &mut t, TgppSdCreditControlRequest::REQUIRED, missing_at)
@@ -34679,217 +31395,139 @@ impl<'a> TgppSdCreditControlRequestView<'a> {
     }
     /// The whole message as received.
     pub fn as_bytes(&self) -> &'a rt::bytes::Bytes {
-        self.root
+        self.raw.root()
     }
     /// The owned struct (decoding the message again).
     pub fn to_struct(&self) -> Result<TgppSdCreditControlRequest, rt::DecodeError> {
-        <TgppSdCreditControlRequest as rt::typed::Command>::from_bytes(self.root.clone())
+        <TgppSdCreditControlRequest as rt::typed::Command>::from_bytes(
+            self.raw.root().clone(),
+        )
     }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
+        self.raw.one_text(0)
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        rt::view::opt(
-            self.root,
-            self.first[1],
-            self.end,
-            rt::view::enumerated::<super::drmp::Drmp>,
-        )
+        self.raw.opt_enum::<super::drmp::Drmp>(1)
     }
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&self) -> u32 {
-        rt::view::one(self.root, self.first[2], self.end, rt::view::value::<u32>)
+        self.raw.one_value::<u32>(2)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        rt::view::one(self.root, self.first[3], self.end, rt::view::text)
+        self.raw.one_text(3)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        rt::view::one(self.root, self.first[4], self.end, rt::view::text)
+        self.raw.one_text(4)
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&self) -> &'a str {
-        rt::view::one(self.root, self.first[5], self.end, rt::view::text)
+        self.raw.one_text(5)
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
     #[inline]
     pub fn oc_supported_features(
         &self,
     ) -> Option<super::doic::OcSupportedFeaturesView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[6],
-            self.end,
-            rt::view::read_group::<super::doic::OcSupportedFeaturesView<'a>>,
-        )
+        self.raw.opt_group::<super::doic::OcSupportedFeaturesView<'a>>(6)
     }
     /// `{ CC-Request-Type }`: CC-Request-Type (code 416), IETF RFC 8506 §8.3.
     #[inline]
     pub fn cc_request_type(&self) -> super::credit_control::CcRequestType {
-        rt::view::one(
-            self.root,
-            self.first[7],
-            self.end,
-            rt::view::enumerated::<super::credit_control::CcRequestType>,
-        )
+        self.raw.one_enum::<super::credit_control::CcRequestType>(7)
     }
     /// `{ CC-Request-Number }`: CC-Request-Number (code 415), IETF RFC 8506 §8.2.
     #[inline]
     pub fn cc_request_number(&self) -> u32 {
-        rt::view::one(self.root, self.first[8], self.end, rt::view::value::<u32>)
+        self.raw.one_value::<u32>(8)
     }
     /// `[ Credit-Management-Status ]`: Credit-Management-Status (code 1082, vendor 10415), 3GPP TS 29.212 §5.3.102.
     #[inline]
     pub fn credit_management_status(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[9], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(9)
     }
     /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[10], self.end, rt::view::text)
+        self.raw.opt_text(10)
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[11], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(11)
     }
     /// `[ Framed-IP-Address ]`: Framed-IP-Address (code 8), IETF RFC 7155 §4.4.10.5.1.
     #[inline]
     pub fn framed_ip_address(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[12], self.end, rt::view::octets)
+        self.raw.opt_octets(12)
     }
     /// `[ Framed-IPv6-Prefix ]`: Framed-IPv6-Prefix (code 97), IETF RFC 7155 §4.4.10.5.6.
     #[inline]
     pub fn framed_ipv6_prefix(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[13], self.end, rt::view::octets)
+        self.raw.opt_octets(13)
     }
     /// `*[ ADC-Rule-Report ]`: ADC-Rule-Report (code 1097, vendor 10415), 3GPP TS 29.212 §5b.3.6.
     #[inline]
     pub fn adc_rule_report(&self) -> rt::view::Members<'a, AdcRuleReportView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[14],
-            self.end,
-            self.count[0],
-            1097,
-            10415,
-            rt::view::read_group::<AdcRuleReportView<'a>>,
-        )
+        self.raw.many_group::<AdcRuleReportView<'a>>(14, 0, 1097, 10415)
     }
     /// `*[ Application-Detection-Information ]`: Application-Detection-Information (code 1098, vendor 10415), 3GPP TS 29.212 §5.3.91.
     #[inline]
     pub fn application_detection_information(
         &self,
     ) -> rt::view::Members<'a, ApplicationDetectionInformationView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[15],
-            self.end,
-            self.count[1],
-            1098,
-            10415,
-            rt::view::read_group::<ApplicationDetectionInformationView<'a>>,
-        )
+        self.raw
+            .many_group::<ApplicationDetectionInformationView<'a>>(15, 1, 1098, 10415)
     }
     /// `*[ Event-Trigger ]`: Event-Trigger (code 1006, vendor 10415), 3GPP TS 29.212 §5.3.7.
     #[inline]
     pub fn event_trigger(&self) -> rt::view::Members<'a, EventTrigger> {
-        rt::view::Members::new(
-            self.root,
-            self.first[16],
-            self.end,
-            self.count[2],
-            1006,
-            10415,
-            rt::view::enumerated::<EventTrigger>,
-        )
+        self.raw.many_enum::<EventTrigger>(16, 2, 1006, 10415)
     }
     /// `[ Event-Report-Indication ]`: Event-Report-Indication (code 1033, vendor 10415), 3GPP TS 29.212 §5.3.30.
     #[inline]
     pub fn event_report_indication(&self) -> Option<EventReportIndicationView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[17],
-            self.end,
-            rt::view::read_group::<EventReportIndicationView<'a>>,
-        )
+        self.raw.opt_group::<EventReportIndicationView<'a>>(17)
     }
     /// `*[ Usage-Monitoring-Information ]`: Usage-Monitoring-Information (code 1067, vendor 10415), 3GPP TS 29.212 §5.3.60.
     #[inline]
     pub fn usage_monitoring_information(
         &self,
     ) -> rt::view::Members<'a, UsageMonitoringInformationView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[18],
-            self.end,
-            self.count[3],
-            1067,
-            10415,
-            rt::view::read_group::<UsageMonitoringInformationView<'a>>,
-        )
+        self.raw.many_group::<UsageMonitoringInformationView<'a>>(18, 3, 1067, 10415)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[19],
-            self.end,
-            self.count[4],
-            284,
-            0,
-            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
-        )
+        self.raw.many_group::<super::base::ProxyInfoView<'a>>(19, 4, 284, 0)
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
     #[inline]
     pub fn route_record(&self) -> rt::view::Members<'a, &'a str> {
-        rt::view::Members::new(
-            self.root,
-            self.first[20],
-            self.end,
-            self.count[5],
-            282,
-            0,
-            rt::view::text,
-        )
+        self.raw.many_text(20, 5, 282, 0)
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
     #[inline]
     pub fn supported_features(
         &self,
     ) -> rt::view::Members<'a, super::ts29229::SupportedFeaturesView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[21],
-            self.end,
-            self.count[6],
-            628,
-            10415,
-            rt::view::read_group::<super::ts29229::SupportedFeaturesView<'a>>,
-        )
+        self.raw
+            .many_group::<super::ts29229::SupportedFeaturesView<'a>>(21, 6, 628, 10415)
     }
 }
 #[cfg(any(feature = "sd", feature = "ts29212"))]
@@ -34956,16 +31594,8 @@ impl std::fmt::Debug for TgppSdCreditControlRequestView<'_> {
 #[derive(Clone, Copy)]
 pub struct TgppSdCreditControlAnswerView<'a> {
     header: rt::Header,
-    root: &'a rt::bytes::Bytes,
-    /// The AVPs: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 31usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 10usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where each member first occurs.
+    raw: rt::view::Raw<'a, 31, 10>,
 }
 #[cfg(any(feature = "sd", feature = "ts29212"))]
 impl<'a> TgppSdCreditControlAnswerView<'a> {
@@ -34989,12 +31619,7 @@ impl<'a> TgppSdCreditControlAnswerView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let mut v = Self {
             header,
-            root,
-            start: rt::header::HEADER_LEN as u32,
-            end: root.len() as u32,
-            first: [rt::view::ABSENT; 31usize],
-            count: [0; 10usize],
-            extra: 0,
+            raw: rt::view::Raw::message(root),
         };
         v.fill_members(header.length as usize)?;
         Ok(v)
@@ -35004,19 +31629,8 @@ impl<'a> TgppSdCreditControlAnswerView<'a> {
     /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
     #[inline(never)]
     fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut v.count,
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
+        let avps = self.raw.members();
+        let mut t = self.raw.index(rt::data::DecodeCx::default(), true);
         rt::view::index::<
             Self,
         >(avps, &mut t, TgppSdCreditControlAnswer::REQUIRED, missing_at)
@@ -35027,318 +31641,185 @@ impl<'a> TgppSdCreditControlAnswerView<'a> {
     }
     /// The whole message as received.
     pub fn as_bytes(&self) -> &'a rt::bytes::Bytes {
-        self.root
+        self.raw.root()
     }
     /// The owned struct (decoding the message again).
     pub fn to_struct(&self) -> Result<TgppSdCreditControlAnswer, rt::DecodeError> {
-        <TgppSdCreditControlAnswer as rt::typed::Command>::from_bytes(self.root.clone())
+        <TgppSdCreditControlAnswer as rt::typed::Command>::from_bytes(
+            self.raw.root().clone(),
+        )
     }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
+        self.raw.one_text(0)
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        rt::view::opt(
-            self.root,
-            self.first[1],
-            self.end,
-            rt::view::enumerated::<super::drmp::Drmp>,
-        )
+        self.raw.opt_enum::<super::drmp::Drmp>(1)
     }
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&self) -> u32 {
-        rt::view::one(self.root, self.first[2], self.end, rt::view::value::<u32>)
+        self.raw.one_value::<u32>(2)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        rt::view::one(self.root, self.first[3], self.end, rt::view::text)
+        self.raw.one_text(3)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        rt::view::one(self.root, self.first[4], self.end, rt::view::text)
+        self.raw.one_text(4)
     }
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[5], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(5)
     }
     /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
     #[inline]
     pub fn experimental_result(
         &self,
     ) -> Option<super::base::ExperimentalResultView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[6],
-            self.end,
-            rt::view::read_group::<super::base::ExperimentalResultView<'a>>,
-        )
+        self.raw.opt_group::<super::base::ExperimentalResultView<'a>>(6)
     }
     /// `{ CC-Request-Type }`: CC-Request-Type (code 416), IETF RFC 8506 §8.3.
     #[inline]
     pub fn cc_request_type(&self) -> super::credit_control::CcRequestType {
-        rt::view::one(
-            self.root,
-            self.first[7],
-            self.end,
-            rt::view::enumerated::<super::credit_control::CcRequestType>,
-        )
+        self.raw.one_enum::<super::credit_control::CcRequestType>(7)
     }
     /// `{ CC-Request-Number }`: CC-Request-Number (code 415), IETF RFC 8506 §8.2.
     #[inline]
     pub fn cc_request_number(&self) -> u32 {
-        rt::view::one(self.root, self.first[8], self.end, rt::view::value::<u32>)
+        self.raw.one_value::<u32>(8)
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
     #[inline]
     pub fn oc_supported_features(
         &self,
     ) -> Option<super::doic::OcSupportedFeaturesView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[9],
-            self.end,
-            rt::view::read_group::<super::doic::OcSupportedFeaturesView<'a>>,
-        )
+        self.raw.opt_group::<super::doic::OcSupportedFeaturesView<'a>>(9)
     }
     /// `[ OC-OLR ]`: OC-OLR (code 623), IETF RFC 7683 §7.3.
     #[inline]
     pub fn oc_olr(&self) -> Option<super::doic::OcOlrView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[10],
-            self.end,
-            rt::view::read_group::<super::doic::OcOlrView<'a>>,
-        )
+        self.raw.opt_group::<super::doic::OcOlrView<'a>>(10)
     }
     /// `[ Framed-IPv6-Prefix ]`: Framed-IPv6-Prefix (code 97), IETF RFC 7155 §4.4.10.5.6.
     #[inline]
     pub fn framed_ipv6_prefix(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[11], self.end, rt::view::octets)
+        self.raw.opt_octets(11)
     }
     /// `[ QoS-Information ]`: QoS-Information (code 1016, vendor 10415), 3GPP TS 29.212 §5.3.16.
     #[inline]
     pub fn qos_information(&self) -> Option<QosInformationView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[12],
-            self.end,
-            rt::view::read_group::<QosInformationView<'a>>,
-        )
+        self.raw.opt_group::<QosInformationView<'a>>(12)
     }
     /// `*[ Event-Trigger ]`: Event-Trigger (code 1006, vendor 10415), 3GPP TS 29.212 §5.3.7.
     #[inline]
     pub fn event_trigger(&self) -> rt::view::Members<'a, EventTrigger> {
-        rt::view::Members::new(
-            self.root,
-            self.first[13],
-            self.end,
-            self.count[0],
-            1006,
-            10415,
-            rt::view::enumerated::<EventTrigger>,
-        )
+        self.raw.many_enum::<EventTrigger>(13, 0, 1006, 10415)
     }
     /// `*[ CSG-Information-Reporting ]`: CSG-Information-Reporting (code 1071, vendor 10415), 3GPP TS 29.212 §5.3.64.
     #[inline]
     pub fn csg_information_reporting(
         &self,
     ) -> rt::view::Members<'a, CsgInformationReporting> {
-        rt::view::Members::new(
-            self.root,
-            self.first[14],
-            self.end,
-            self.count[1],
-            1071,
-            10415,
-            rt::view::enumerated::<CsgInformationReporting>,
-        )
+        self.raw.many_enum::<CsgInformationReporting>(14, 1, 1071, 10415)
     }
     /// `[ Event-Report-Indication ]`: Event-Report-Indication (code 1033, vendor 10415), 3GPP TS 29.212 §5.3.30.
     #[inline]
     pub fn event_report_indication(&self) -> Option<EventReportIndicationView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[15],
-            self.end,
-            rt::view::read_group::<EventReportIndicationView<'a>>,
-        )
+        self.raw.opt_group::<EventReportIndicationView<'a>>(15)
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[16], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(16)
     }
     /// `*[ Redirect-Host ]`: Redirect-Host (code 292), IETF RFC 6733 §6.12.
     #[inline]
     pub fn redirect_host(&self) -> rt::view::Members<'a, rt::data::DiameterUri> {
-        rt::view::Members::new(
-            self.root,
-            self.first[17],
-            self.end,
-            self.count[2],
-            292,
-            0,
-            rt::view::value::<rt::data::DiameterUri>,
-        )
+        self.raw.many_value::<rt::data::DiameterUri>(17, 2, 292, 0)
     }
     /// `[ Redirect-Host-Usage ]`: Redirect-Host-Usage (code 261), IETF RFC 6733 §6.13.
     #[inline]
     pub fn redirect_host_usage(&self) -> Option<super::base::RedirectHostUsage> {
-        rt::view::opt(
-            self.root,
-            self.first[18],
-            self.end,
-            rt::view::enumerated::<super::base::RedirectHostUsage>,
-        )
+        self.raw.opt_enum::<super::base::RedirectHostUsage>(18)
     }
     /// `[ Redirect-Max-Cache-Time ]`: Redirect-Max-Cache-Time (code 262), IETF RFC 6733 §6.14.
     #[inline]
     pub fn redirect_max_cache_time(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[19], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(19)
     }
     /// `*[ ADC-Rule-Remove ]`: ADC-Rule-Remove (code 1093, vendor 10415), 3GPP TS 29.212 §5b.3.2.
     #[inline]
     pub fn adc_rule_remove(&self) -> rt::view::Members<'a, AdcRuleRemoveView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[20],
-            self.end,
-            self.count[3],
-            1093,
-            10415,
-            rt::view::read_group::<AdcRuleRemoveView<'a>>,
-        )
+        self.raw.many_group::<AdcRuleRemoveView<'a>>(20, 3, 1093, 10415)
     }
     /// `*[ ADC-Rule-Install ]`: ADC-Rule-Install (code 1092, vendor 10415), 3GPP TS 29.212 §5b.3.1.
     #[inline]
     pub fn adc_rule_install(&self) -> rt::view::Members<'a, AdcRuleInstallView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[21],
-            self.end,
-            self.count[4],
-            1092,
-            10415,
-            rt::view::read_group::<AdcRuleInstallView<'a>>,
-        )
+        self.raw.many_group::<AdcRuleInstallView<'a>>(21, 4, 1092, 10415)
     }
     /// `[ Revalidation-Time ]`: Revalidation-Time (code 1042, vendor 10415), 3GPP TS 29.212 §5.3.41.
     #[inline]
     pub fn revalidation_time(&self) -> Option<rt::data::Time> {
-        rt::view::opt(
-            self.root,
-            self.first[22],
-            self.end,
-            rt::view::value::<rt::data::Time>,
-        )
+        self.raw.opt_value::<rt::data::Time>(22)
     }
     /// `*[ Usage-Monitoring-Information ]`: Usage-Monitoring-Information (code 1067, vendor 10415), 3GPP TS 29.212 §5.3.60.
     #[inline]
     pub fn usage_monitoring_information(
         &self,
     ) -> rt::view::Members<'a, UsageMonitoringInformationView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[23],
-            self.end,
-            self.count[5],
-            1067,
-            10415,
-            rt::view::read_group::<UsageMonitoringInformationView<'a>>,
-        )
+        self.raw.many_group::<UsageMonitoringInformationView<'a>>(23, 5, 1067, 10415)
     }
     /// `[ Error-Message ]`: Error-Message (code 281), IETF RFC 6733 §7.3.
     #[inline]
     pub fn error_message(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[24], self.end, rt::view::text)
+        self.raw.opt_text(24)
     }
     /// `[ Error-Reporting-Host ]`: Error-Reporting-Host (code 294), IETF RFC 6733 §7.4.
     #[inline]
     pub fn error_reporting_host(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[25], self.end, rt::view::text)
+        self.raw.opt_text(25)
     }
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
     #[inline]
     pub fn failed_avp(&self) -> Option<super::base::FailedAvpView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[26],
-            self.end,
-            rt::view::read_group::<super::base::FailedAvpView<'a>>,
-        )
+        self.raw.opt_group::<super::base::FailedAvpView<'a>>(26)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[27],
-            self.end,
-            self.count[6],
-            284,
-            0,
-            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
-        )
+        self.raw.many_group::<super::base::ProxyInfoView<'a>>(27, 6, 284, 0)
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
     #[inline]
     pub fn route_record(&self) -> rt::view::Members<'a, &'a str> {
-        rt::view::Members::new(
-            self.root,
-            self.first[28],
-            self.end,
-            self.count[7],
-            282,
-            0,
-            rt::view::text,
-        )
+        self.raw.many_text(28, 7, 282, 0)
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
     #[inline]
     pub fn supported_features(
         &self,
     ) -> rt::view::Members<'a, super::ts29229::SupportedFeaturesView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[29],
-            self.end,
-            self.count[8],
-            628,
-            10415,
-            rt::view::read_group::<super::ts29229::SupportedFeaturesView<'a>>,
-        )
+        self.raw
+            .many_group::<super::ts29229::SupportedFeaturesView<'a>>(29, 8, 628, 10415)
     }
     /// `*[ Load ]`: Load (code 650), IETF RFC 8583 §7.1.
     #[inline]
     pub fn load(&self) -> rt::view::Members<'a, super::rfc8583::LoadView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[30],
-            self.end,
-            self.count[9],
-            650,
-            0,
-            rt::view::read_group::<super::rfc8583::LoadView<'a>>,
-        )
+        self.raw.many_group::<super::rfc8583::LoadView<'a>>(30, 9, 650, 0)
     }
 }
 #[cfg(any(feature = "sd", feature = "ts29212"))]
@@ -35414,16 +31895,8 @@ impl std::fmt::Debug for TgppSdCreditControlAnswerView<'_> {
 #[derive(Clone, Copy)]
 pub struct TgppSdReAuthRequestView<'a> {
     header: rt::Header,
-    root: &'a rt::bytes::Bytes,
-    /// The AVPs: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 21usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 7usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where each member first occurs.
+    raw: rt::view::Raw<'a, 21, 7>,
 }
 #[cfg(any(feature = "sd", feature = "ts29212"))]
 impl<'a> TgppSdReAuthRequestView<'a> {
@@ -35447,12 +31920,7 @@ impl<'a> TgppSdReAuthRequestView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let mut v = Self {
             header,
-            root,
-            start: rt::header::HEADER_LEN as u32,
-            end: root.len() as u32,
-            first: [rt::view::ABSENT; 21usize],
-            count: [0; 7usize],
-            extra: 0,
+            raw: rt::view::Raw::message(root),
         };
         v.fill_members(header.length as usize)?;
         Ok(v)
@@ -35462,19 +31930,8 @@ impl<'a> TgppSdReAuthRequestView<'a> {
     /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
     #[inline(never)]
     fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut v.count,
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
+        let avps = self.raw.members();
+        let mut t = self.raw.index(rt::data::DecodeCx::default(), true);
         rt::view::index::<Self>(avps, &mut t, TgppSdReAuthRequest::REQUIRED, missing_at)
     }
     /// The header as received.
@@ -35483,225 +31940,128 @@ impl<'a> TgppSdReAuthRequestView<'a> {
     }
     /// The whole message as received.
     pub fn as_bytes(&self) -> &'a rt::bytes::Bytes {
-        self.root
+        self.raw.root()
     }
     /// The owned struct (decoding the message again).
     pub fn to_struct(&self) -> Result<TgppSdReAuthRequest, rt::DecodeError> {
-        <TgppSdReAuthRequest as rt::typed::Command>::from_bytes(self.root.clone())
+        <TgppSdReAuthRequest as rt::typed::Command>::from_bytes(self.raw.root().clone())
     }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
+        self.raw.one_text(0)
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        rt::view::opt(
-            self.root,
-            self.first[1],
-            self.end,
-            rt::view::enumerated::<super::drmp::Drmp>,
-        )
+        self.raw.opt_enum::<super::drmp::Drmp>(1)
     }
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&self) -> u32 {
-        rt::view::one(self.root, self.first[2], self.end, rt::view::value::<u32>)
+        self.raw.one_value::<u32>(2)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        rt::view::one(self.root, self.first[3], self.end, rt::view::text)
+        self.raw.one_text(3)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        rt::view::one(self.root, self.first[4], self.end, rt::view::text)
+        self.raw.one_text(4)
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&self) -> &'a str {
-        rt::view::one(self.root, self.first[5], self.end, rt::view::text)
+        self.raw.one_text(5)
     }
     /// `{ Destination-Host }`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&self) -> &'a str {
-        rt::view::one(self.root, self.first[6], self.end, rt::view::text)
+        self.raw.one_text(6)
     }
     /// `{ Re-Auth-Request-Type }`: Re-Auth-Request-Type (code 285), IETF RFC 6733 §8.12.
     #[inline]
     pub fn re_auth_request_type(&self) -> super::base::ReAuthRequestType {
-        rt::view::one(
-            self.root,
-            self.first[7],
-            self.end,
-            rt::view::enumerated::<super::base::ReAuthRequestType>,
-        )
+        self.raw.one_enum::<super::base::ReAuthRequestType>(7)
     }
     /// `[ Session-Release-Cause ]`: Session-Release-Cause (code 1045, vendor 10415), 3GPP TS 29.212 §5.3.44.
     #[inline]
     pub fn session_release_cause(&self) -> Option<SessionReleaseCause> {
-        rt::view::opt(
-            self.root,
-            self.first[8],
-            self.end,
-            rt::view::enumerated::<SessionReleaseCause>,
-        )
+        self.raw.opt_enum::<SessionReleaseCause>(8)
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[9], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(9)
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
     #[inline]
     pub fn oc_supported_features(
         &self,
     ) -> Option<super::doic::OcSupportedFeaturesView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[10],
-            self.end,
-            rt::view::read_group::<super::doic::OcSupportedFeaturesView<'a>>,
-        )
+        self.raw.opt_group::<super::doic::OcSupportedFeaturesView<'a>>(10)
     }
     /// `[ QoS-Information ]`: QoS-Information (code 1016, vendor 10415), 3GPP TS 29.212 §5.3.16.
     #[inline]
     pub fn qos_information(&self) -> Option<QosInformationView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[11],
-            self.end,
-            rt::view::read_group::<QosInformationView<'a>>,
-        )
+        self.raw.opt_group::<QosInformationView<'a>>(11)
     }
     /// `*[ Event-Trigger ]`: Event-Trigger (code 1006, vendor 10415), 3GPP TS 29.212 §5.3.7.
     #[inline]
     pub fn event_trigger(&self) -> rt::view::Members<'a, EventTrigger> {
-        rt::view::Members::new(
-            self.root,
-            self.first[12],
-            self.end,
-            self.count[0],
-            1006,
-            10415,
-            rt::view::enumerated::<EventTrigger>,
-        )
+        self.raw.many_enum::<EventTrigger>(12, 0, 1006, 10415)
     }
     /// `*[ CSG-Information-Reporting ]`: CSG-Information-Reporting (code 1071, vendor 10415), 3GPP TS 29.212 §5.3.64.
     #[inline]
     pub fn csg_information_reporting(
         &self,
     ) -> rt::view::Members<'a, CsgInformationReporting> {
-        rt::view::Members::new(
-            self.root,
-            self.first[13],
-            self.end,
-            self.count[1],
-            1071,
-            10415,
-            rt::view::enumerated::<CsgInformationReporting>,
-        )
+        self.raw.many_enum::<CsgInformationReporting>(13, 1, 1071, 10415)
     }
     /// `[ Event-Report-Indication ]`: Event-Report-Indication (code 1033, vendor 10415), 3GPP TS 29.212 §5.3.30.
     #[inline]
     pub fn event_report_indication(&self) -> Option<EventReportIndicationView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[14],
-            self.end,
-            rt::view::read_group::<EventReportIndicationView<'a>>,
-        )
+        self.raw.opt_group::<EventReportIndicationView<'a>>(14)
     }
     /// `*[ ADC-Rule-Remove ]`: ADC-Rule-Remove (code 1093, vendor 10415), 3GPP TS 29.212 §5b.3.2.
     #[inline]
     pub fn adc_rule_remove(&self) -> rt::view::Members<'a, AdcRuleRemoveView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[15],
-            self.end,
-            self.count[2],
-            1093,
-            10415,
-            rt::view::read_group::<AdcRuleRemoveView<'a>>,
-        )
+        self.raw.many_group::<AdcRuleRemoveView<'a>>(15, 2, 1093, 10415)
     }
     /// `*[ ADC-Rule-Install ]`: ADC-Rule-Install (code 1092, vendor 10415), 3GPP TS 29.212 §5b.3.1.
     #[inline]
     pub fn adc_rule_install(&self) -> rt::view::Members<'a, AdcRuleInstallView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[16],
-            self.end,
-            self.count[3],
-            1092,
-            10415,
-            rt::view::read_group::<AdcRuleInstallView<'a>>,
-        )
+        self.raw.many_group::<AdcRuleInstallView<'a>>(16, 3, 1092, 10415)
     }
     /// `[ Revalidation-Time ]`: Revalidation-Time (code 1042, vendor 10415), 3GPP TS 29.212 §5.3.41.
     #[inline]
     pub fn revalidation_time(&self) -> Option<rt::data::Time> {
-        rt::view::opt(
-            self.root,
-            self.first[17],
-            self.end,
-            rt::view::value::<rt::data::Time>,
-        )
+        self.raw.opt_value::<rt::data::Time>(17)
     }
     /// `*[ Usage-Monitoring-Information ]`: Usage-Monitoring-Information (code 1067, vendor 10415), 3GPP TS 29.212 §5.3.60.
     #[inline]
     pub fn usage_monitoring_information(
         &self,
     ) -> rt::view::Members<'a, UsageMonitoringInformationView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[18],
-            self.end,
-            self.count[4],
-            1067,
-            10415,
-            rt::view::read_group::<UsageMonitoringInformationView<'a>>,
-        )
+        self.raw.many_group::<UsageMonitoringInformationView<'a>>(18, 4, 1067, 10415)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[19],
-            self.end,
-            self.count[5],
-            284,
-            0,
-            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
-        )
+        self.raw.many_group::<super::base::ProxyInfoView<'a>>(19, 5, 284, 0)
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
     #[inline]
     pub fn route_record(&self) -> rt::view::Members<'a, &'a str> {
-        rt::view::Members::new(
-            self.root,
-            self.first[20],
-            self.end,
-            self.count[6],
-            282,
-            0,
-            rt::view::text,
-        )
+        self.raw.many_text(20, 6, 282, 0)
     }
 }
 #[cfg(any(feature = "sd", feature = "ts29212"))]
@@ -35759,16 +32119,8 @@ impl std::fmt::Debug for TgppSdReAuthRequestView<'_> {
 #[derive(Clone, Copy)]
 pub struct TgppSdReAuthAnswerView<'a> {
     header: rt::Header,
-    root: &'a rt::bytes::Bytes,
-    /// The AVPs: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 16usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 3usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where each member first occurs.
+    raw: rt::view::Raw<'a, 16, 3>,
 }
 #[cfg(any(feature = "sd", feature = "ts29212"))]
 impl<'a> TgppSdReAuthAnswerView<'a> {
@@ -35792,12 +32144,7 @@ impl<'a> TgppSdReAuthAnswerView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let mut v = Self {
             header,
-            root,
-            start: rt::header::HEADER_LEN as u32,
-            end: root.len() as u32,
-            first: [rt::view::ABSENT; 16usize],
-            count: [0; 3usize],
-            extra: 0,
+            raw: rt::view::Raw::message(root),
         };
         v.fill_members(header.length as usize)?;
         Ok(v)
@@ -35807,19 +32154,8 @@ impl<'a> TgppSdReAuthAnswerView<'a> {
     /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
     #[inline(never)]
     fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut v.count,
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
+        let avps = self.raw.members();
+        let mut t = self.raw.index(rt::data::DecodeCx::default(), true);
         rt::view::index::<Self>(avps, &mut t, TgppSdReAuthAnswer::REQUIRED, missing_at)
     }
     /// The header as received.
@@ -35828,161 +32164,101 @@ impl<'a> TgppSdReAuthAnswerView<'a> {
     }
     /// The whole message as received.
     pub fn as_bytes(&self) -> &'a rt::bytes::Bytes {
-        self.root
+        self.raw.root()
     }
     /// The owned struct (decoding the message again).
     pub fn to_struct(&self) -> Result<TgppSdReAuthAnswer, rt::DecodeError> {
-        <TgppSdReAuthAnswer as rt::typed::Command>::from_bytes(self.root.clone())
+        <TgppSdReAuthAnswer as rt::typed::Command>::from_bytes(self.raw.root().clone())
     }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
+        self.raw.one_text(0)
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        rt::view::opt(
-            self.root,
-            self.first[1],
-            self.end,
-            rt::view::enumerated::<super::drmp::Drmp>,
-        )
+        self.raw.opt_enum::<super::drmp::Drmp>(1)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        rt::view::one(self.root, self.first[2], self.end, rt::view::text)
+        self.raw.one_text(2)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        rt::view::one(self.root, self.first[3], self.end, rt::view::text)
+        self.raw.one_text(3)
     }
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[4], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(4)
     }
     /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
     #[inline]
     pub fn experimental_result(
         &self,
     ) -> Option<super::base::ExperimentalResultView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[5],
-            self.end,
-            rt::view::read_group::<super::base::ExperimentalResultView<'a>>,
-        )
+        self.raw.opt_group::<super::base::ExperimentalResultView<'a>>(5)
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[6], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(6)
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
     #[inline]
     pub fn oc_supported_features(
         &self,
     ) -> Option<super::doic::OcSupportedFeaturesView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[7],
-            self.end,
-            rt::view::read_group::<super::doic::OcSupportedFeaturesView<'a>>,
-        )
+        self.raw.opt_group::<super::doic::OcSupportedFeaturesView<'a>>(7)
     }
     /// `[ OC-OLR ]`: OC-OLR (code 623), IETF RFC 7683 §7.3.
     #[inline]
     pub fn oc_olr(&self) -> Option<super::doic::OcOlrView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[8],
-            self.end,
-            rt::view::read_group::<super::doic::OcOlrView<'a>>,
-        )
+        self.raw.opt_group::<super::doic::OcOlrView<'a>>(8)
     }
     /// `*[ ADC-Rule-Report ]`: ADC-Rule-Report (code 1097, vendor 10415), 3GPP TS 29.212 §5b.3.6.
     #[inline]
     pub fn adc_rule_report(&self) -> rt::view::Members<'a, AdcRuleReportView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[9],
-            self.end,
-            self.count[0],
-            1097,
-            10415,
-            rt::view::read_group::<AdcRuleReportView<'a>>,
-        )
+        self.raw.many_group::<AdcRuleReportView<'a>>(9, 0, 1097, 10415)
     }
     /// `[ Event-Report-Indication ]`: Event-Report-Indication (code 1033, vendor 10415), 3GPP TS 29.212 §5.3.30.
     #[inline]
     pub fn event_report_indication(&self) -> Option<EventReportIndicationView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[10],
-            self.end,
-            rt::view::read_group::<EventReportIndicationView<'a>>,
-        )
+        self.raw.opt_group::<EventReportIndicationView<'a>>(10)
     }
     /// `[ Error-Message ]`: Error-Message (code 281), IETF RFC 6733 §7.3.
     #[inline]
     pub fn error_message(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[11], self.end, rt::view::text)
+        self.raw.opt_text(11)
     }
     /// `[ Error-Reporting-Host ]`: Error-Reporting-Host (code 294), IETF RFC 6733 §7.4.
     #[inline]
     pub fn error_reporting_host(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[12], self.end, rt::view::text)
+        self.raw.opt_text(12)
     }
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
     #[inline]
     pub fn failed_avp(&self) -> Option<super::base::FailedAvpView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[13],
-            self.end,
-            rt::view::read_group::<super::base::FailedAvpView<'a>>,
-        )
+        self.raw.opt_group::<super::base::FailedAvpView<'a>>(13)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[14],
-            self.end,
-            self.count[1],
-            284,
-            0,
-            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
-        )
+        self.raw.many_group::<super::base::ProxyInfoView<'a>>(14, 1, 284, 0)
     }
     /// `*[ Load ]`: Load (code 650), IETF RFC 8583 §7.1.
     #[inline]
     pub fn load(&self) -> rt::view::Members<'a, super::rfc8583::LoadView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[15],
-            self.end,
-            self.count[2],
-            650,
-            0,
-            rt::view::read_group::<super::rfc8583::LoadView<'a>>,
-        )
+        self.raw.many_group::<super::rfc8583::LoadView<'a>>(15, 2, 650, 0)
     }
 }
 #[cfg(any(feature = "sd", feature = "ts29212"))]
@@ -36037,16 +32313,8 @@ impl std::fmt::Debug for TgppSdReAuthAnswerView<'_> {
 #[derive(Clone, Copy)]
 pub struct TgppStTdfSessionRequestView<'a> {
     header: rt::Header,
-    root: &'a rt::bytes::Bytes,
-    /// The AVPs: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 19usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 5usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where each member first occurs.
+    raw: rt::view::Raw<'a, 19, 5>,
 }
 #[cfg(any(feature = "st", feature = "ts29212"))]
 impl<'a> TgppStTdfSessionRequestView<'a> {
@@ -36070,12 +32338,7 @@ impl<'a> TgppStTdfSessionRequestView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let mut v = Self {
             header,
-            root,
-            start: rt::header::HEADER_LEN as u32,
-            end: root.len() as u32,
-            first: [rt::view::ABSENT; 19usize],
-            count: [0; 5usize],
-            extra: 0,
+            raw: rt::view::Raw::message(root),
         };
         v.fill_members(header.length as usize)?;
         Ok(v)
@@ -36085,19 +32348,8 @@ impl<'a> TgppStTdfSessionRequestView<'a> {
     /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
     #[inline(never)]
     fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut v.count,
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
+        let avps = self.raw.members();
+        let mut t = self.raw.index(rt::data::DecodeCx::default(), true);
         rt::view::index::<
             Self,
         >(avps, &mut t, TgppStTdfSessionRequest::REQUIRED, missing_at)
@@ -36108,184 +32360,121 @@ impl<'a> TgppStTdfSessionRequestView<'a> {
     }
     /// The whole message as received.
     pub fn as_bytes(&self) -> &'a rt::bytes::Bytes {
-        self.root
+        self.raw.root()
     }
     /// The owned struct (decoding the message again).
     pub fn to_struct(&self) -> Result<TgppStTdfSessionRequest, rt::DecodeError> {
-        <TgppStTdfSessionRequest as rt::typed::Command>::from_bytes(self.root.clone())
+        <TgppStTdfSessionRequest as rt::typed::Command>::from_bytes(
+            self.raw.root().clone(),
+        )
     }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
+        self.raw.one_text(0)
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        rt::view::opt(
-            self.root,
-            self.first[1],
-            self.end,
-            rt::view::enumerated::<super::drmp::Drmp>,
-        )
+        self.raw.opt_enum::<super::drmp::Drmp>(1)
     }
     /// `{ Vendor-Specific-Application-Id }`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
     #[inline]
     pub fn vendor_specific_application_id(
         &self,
     ) -> super::base::VendorSpecificApplicationIdView<'a> {
-        rt::view::one(
-            self.root,
-            self.first[2],
-            self.end,
-            rt::view::read_group::<super::base::VendorSpecificApplicationIdView<'a>>,
-        )
+        self.raw.one_group::<super::base::VendorSpecificApplicationIdView<'a>>(2)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        rt::view::one(self.root, self.first[3], self.end, rt::view::text)
+        self.raw.one_text(3)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        rt::view::one(self.root, self.first[4], self.end, rt::view::text)
+        self.raw.one_text(4)
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&self) -> &'a str {
-        rt::view::one(self.root, self.first[5], self.end, rt::view::text)
+        self.raw.one_text(5)
     }
     /// `{ Request-Type }`: Request-Type (code 2838, vendor 10415), 3GPP TS 29.212 §5c.3.2.
     #[inline]
     pub fn request_type(&self) -> u32 {
-        rt::view::one(self.root, self.first[6], self.end, rt::view::value::<u32>)
+        self.raw.one_value::<u32>(6)
     }
     /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[7], self.end, rt::view::text)
+        self.raw.opt_text(7)
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[8], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(8)
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
     #[inline]
     pub fn oc_supported_features(
         &self,
     ) -> Option<super::doic::OcSupportedFeaturesView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[9],
-            self.end,
-            rt::view::read_group::<super::doic::OcSupportedFeaturesView<'a>>,
-        )
+        self.raw.opt_group::<super::doic::OcSupportedFeaturesView<'a>>(9)
     }
     /// `[ Event-Report-Indication ]`: Event-Report-Indication (code 1033, vendor 10415), 3GPP TS 29.212 §5.3.30.
     #[inline]
     pub fn event_report_indication(&self) -> Option<EventReportIndicationView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[10],
-            self.end,
-            rt::view::read_group::<EventReportIndicationView<'a>>,
-        )
+        self.raw.opt_group::<EventReportIndicationView<'a>>(10)
     }
     /// `[ Framed-IP-Address ]`: Framed-IP-Address (code 8), IETF RFC 7155 §4.4.10.5.1.
     #[inline]
     pub fn framed_ip_address(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[11], self.end, rt::view::octets)
+        self.raw.opt_octets(11)
     }
     /// `[ Framed-IPv6-Prefix ]`: Framed-IPv6-Prefix (code 97), IETF RFC 7155 §4.4.10.5.6.
     #[inline]
     pub fn framed_ipv6_prefix(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[12], self.end, rt::view::octets)
+        self.raw.opt_octets(12)
     }
     /// `[ Called-Station-Id ]`: Called-Station-Id (code 30), IETF RFC 7155 §4.2.5.
     #[inline]
     pub fn called_station_id(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[13], self.end, rt::view::text)
+        self.raw.opt_text(13)
     }
     /// `*[ ADC-Rule-Install ]`: ADC-Rule-Install (code 1092, vendor 10415), 3GPP TS 29.212 §5b.3.1.
     #[inline]
     pub fn adc_rule_install(&self) -> rt::view::Members<'a, AdcRuleInstallView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[14],
-            self.end,
-            self.count[0],
-            1092,
-            10415,
-            rt::view::read_group::<AdcRuleInstallView<'a>>,
-        )
+        self.raw.many_group::<AdcRuleInstallView<'a>>(14, 0, 1092, 10415)
     }
     /// `*[ ADC-Rule-Remove ]`: ADC-Rule-Remove (code 1093, vendor 10415), 3GPP TS 29.212 §5b.3.2.
     #[inline]
     pub fn adc_rule_remove(&self) -> rt::view::Members<'a, AdcRuleRemoveView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[15],
-            self.end,
-            self.count[1],
-            1093,
-            10415,
-            rt::view::read_group::<AdcRuleRemoveView<'a>>,
-        )
+        self.raw.many_group::<AdcRuleRemoveView<'a>>(15, 1, 1093, 10415)
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
     #[inline]
     pub fn supported_features(
         &self,
     ) -> rt::view::Members<'a, super::ts29229::SupportedFeaturesView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[16],
-            self.end,
-            self.count[2],
-            628,
-            10415,
-            rt::view::read_group::<super::ts29229::SupportedFeaturesView<'a>>,
-        )
+        self.raw
+            .many_group::<super::ts29229::SupportedFeaturesView<'a>>(16, 2, 628, 10415)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[17],
-            self.end,
-            self.count[3],
-            284,
-            0,
-            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
-        )
+        self.raw.many_group::<super::base::ProxyInfoView<'a>>(17, 3, 284, 0)
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
     #[inline]
     pub fn route_record(&self) -> rt::view::Members<'a, &'a str> {
-        rt::view::Members::new(
-            self.root,
-            self.first[18],
-            self.end,
-            self.count[4],
-            282,
-            0,
-            rt::view::text,
-        )
+        self.raw.many_text(18, 4, 282, 0)
     }
 }
 #[cfg(any(feature = "st", feature = "ts29212"))]
@@ -36347,16 +32536,8 @@ impl std::fmt::Debug for TgppStTdfSessionRequestView<'_> {
 #[derive(Clone, Copy)]
 pub struct TgppStTdfSessionAnswerView<'a> {
     header: rt::Header,
-    root: &'a rt::bytes::Bytes,
-    /// The AVPs: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 18usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 5usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where each member first occurs.
+    raw: rt::view::Raw<'a, 18, 5>,
 }
 #[cfg(any(feature = "st", feature = "ts29212"))]
 impl<'a> TgppStTdfSessionAnswerView<'a> {
@@ -36380,12 +32561,7 @@ impl<'a> TgppStTdfSessionAnswerView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let mut v = Self {
             header,
-            root,
-            start: rt::header::HEADER_LEN as u32,
-            end: root.len() as u32,
-            first: [rt::view::ABSENT; 18usize],
-            count: [0; 5usize],
-            extra: 0,
+            raw: rt::view::Raw::message(root),
         };
         v.fill_members(header.length as usize)?;
         Ok(v)
@@ -36395,19 +32571,8 @@ impl<'a> TgppStTdfSessionAnswerView<'a> {
     /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
     #[inline(never)]
     fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut v.count,
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
+        let avps = self.raw.members();
+        let mut t = self.raw.index(rt::data::DecodeCx::default(), true);
         rt::view::index::<
             Self,
         >(avps, &mut t, TgppStTdfSessionAnswer::REQUIRED, missing_at)
@@ -36418,191 +32583,118 @@ impl<'a> TgppStTdfSessionAnswerView<'a> {
     }
     /// The whole message as received.
     pub fn as_bytes(&self) -> &'a rt::bytes::Bytes {
-        self.root
+        self.raw.root()
     }
     /// The owned struct (decoding the message again).
     pub fn to_struct(&self) -> Result<TgppStTdfSessionAnswer, rt::DecodeError> {
-        <TgppStTdfSessionAnswer as rt::typed::Command>::from_bytes(self.root.clone())
+        <TgppStTdfSessionAnswer as rt::typed::Command>::from_bytes(
+            self.raw.root().clone(),
+        )
     }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
+        self.raw.one_text(0)
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        rt::view::opt(
-            self.root,
-            self.first[1],
-            self.end,
-            rt::view::enumerated::<super::drmp::Drmp>,
-        )
+        self.raw.opt_enum::<super::drmp::Drmp>(1)
     }
     /// `{ Vendor-Specific-Application-Id }`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
     #[inline]
     pub fn vendor_specific_application_id(
         &self,
     ) -> super::base::VendorSpecificApplicationIdView<'a> {
-        rt::view::one(
-            self.root,
-            self.first[2],
-            self.end,
-            rt::view::read_group::<super::base::VendorSpecificApplicationIdView<'a>>,
-        )
+        self.raw.one_group::<super::base::VendorSpecificApplicationIdView<'a>>(2)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        rt::view::one(self.root, self.first[3], self.end, rt::view::text)
+        self.raw.one_text(3)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        rt::view::one(self.root, self.first[4], self.end, rt::view::text)
+        self.raw.one_text(4)
     }
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[5], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(5)
     }
     /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
     #[inline]
     pub fn experimental_result(
         &self,
     ) -> Option<super::base::ExperimentalResultView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[6],
-            self.end,
-            rt::view::read_group::<super::base::ExperimentalResultView<'a>>,
-        )
+        self.raw.opt_group::<super::base::ExperimentalResultView<'a>>(6)
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[7], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(7)
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
     #[inline]
     pub fn oc_supported_features(
         &self,
     ) -> Option<super::doic::OcSupportedFeaturesView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[8],
-            self.end,
-            rt::view::read_group::<super::doic::OcSupportedFeaturesView<'a>>,
-        )
+        self.raw.opt_group::<super::doic::OcSupportedFeaturesView<'a>>(8)
     }
     /// `[ OC-OLR ]`: OC-OLR (code 623), IETF RFC 7683 §7.3.
     #[inline]
     pub fn oc_olr(&self) -> Option<super::doic::OcOlrView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[9],
-            self.end,
-            rt::view::read_group::<super::doic::OcOlrView<'a>>,
-        )
+        self.raw.opt_group::<super::doic::OcOlrView<'a>>(9)
     }
     /// `*[ ADC-Rule-Report ]`: ADC-Rule-Report (code 1097, vendor 10415), 3GPP TS 29.212 §5b.3.6.
     #[inline]
     pub fn adc_rule_report(&self) -> rt::view::Members<'a, AdcRuleReportView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[10],
-            self.end,
-            self.count[0],
-            1097,
-            10415,
-            rt::view::read_group::<AdcRuleReportView<'a>>,
-        )
+        self.raw.many_group::<AdcRuleReportView<'a>>(10, 0, 1097, 10415)
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
     #[inline]
     pub fn supported_features(
         &self,
     ) -> rt::view::Members<'a, super::ts29229::SupportedFeaturesView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[11],
-            self.end,
-            self.count[1],
-            628,
-            10415,
-            rt::view::read_group::<super::ts29229::SupportedFeaturesView<'a>>,
-        )
+        self.raw
+            .many_group::<super::ts29229::SupportedFeaturesView<'a>>(11, 1, 628, 10415)
     }
     /// `[ Error-Message ]`: Error-Message (code 281), IETF RFC 6733 §7.3.
     #[inline]
     pub fn error_message(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[12], self.end, rt::view::text)
+        self.raw.opt_text(12)
     }
     /// `[ Error-Reporting-Host ]`: Error-Reporting-Host (code 294), IETF RFC 6733 §7.4.
     #[inline]
     pub fn error_reporting_host(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[13], self.end, rt::view::text)
+        self.raw.opt_text(13)
     }
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
     #[inline]
     pub fn failed_avp(&self) -> Option<super::base::FailedAvpView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[14],
-            self.end,
-            rt::view::read_group::<super::base::FailedAvpView<'a>>,
-        )
+        self.raw.opt_group::<super::base::FailedAvpView<'a>>(14)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[15],
-            self.end,
-            self.count[2],
-            284,
-            0,
-            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
-        )
+        self.raw.many_group::<super::base::ProxyInfoView<'a>>(15, 2, 284, 0)
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
     #[inline]
     pub fn route_record(&self) -> rt::view::Members<'a, &'a str> {
-        rt::view::Members::new(
-            self.root,
-            self.first[16],
-            self.end,
-            self.count[3],
-            282,
-            0,
-            rt::view::text,
-        )
+        self.raw.many_text(16, 3, 282, 0)
     }
     /// `*[ Load ]`: Load (code 650), IETF RFC 8583 §7.1.
     #[inline]
     pub fn load(&self) -> rt::view::Members<'a, super::rfc8583::LoadView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[17],
-            self.end,
-            self.count[4],
-            650,
-            0,
-            rt::view::read_group::<super::rfc8583::LoadView<'a>>,
-        )
+        self.raw.many_group::<super::rfc8583::LoadView<'a>>(17, 4, 650, 0)
     }
 }
 #[cfg(any(feature = "st", feature = "ts29212"))]
@@ -36665,16 +32757,8 @@ impl std::fmt::Debug for TgppStTdfSessionAnswerView<'_> {
 #[derive(Clone, Copy)]
 pub struct SessionTerminationRequestView<'a> {
     header: rt::Header,
-    root: &'a rt::bytes::Bytes,
-    /// The AVPs: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 13usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 3usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where each member first occurs.
+    raw: rt::view::Raw<'a, 13, 3>,
 }
 #[cfg(any(feature = "st", feature = "ts29212"))]
 impl<'a> SessionTerminationRequestView<'a> {
@@ -36698,12 +32782,7 @@ impl<'a> SessionTerminationRequestView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let mut v = Self {
             header,
-            root,
-            start: rt::header::HEADER_LEN as u32,
-            end: root.len() as u32,
-            first: [rt::view::ABSENT; 13usize],
-            count: [0; 3usize],
-            extra: 0,
+            raw: rt::view::Raw::message(root),
         };
         v.fill_members(header.length as usize)?;
         Ok(v)
@@ -36713,19 +32792,8 @@ impl<'a> SessionTerminationRequestView<'a> {
     /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
     #[inline(never)]
     fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut v.count,
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
+        let avps = self.raw.members();
+        let mut t = self.raw.index(rt::data::DecodeCx::default(), true);
         rt::view::index::<
             Self,
         >(avps, &mut t, SessionTerminationRequest::REQUIRED, missing_at)
@@ -36736,129 +32804,86 @@ impl<'a> SessionTerminationRequestView<'a> {
     }
     /// The whole message as received.
     pub fn as_bytes(&self) -> &'a rt::bytes::Bytes {
-        self.root
+        self.raw.root()
     }
     /// The owned struct (decoding the message again).
     pub fn to_struct(&self) -> Result<SessionTerminationRequest, rt::DecodeError> {
-        <SessionTerminationRequest as rt::typed::Command>::from_bytes(self.root.clone())
+        <SessionTerminationRequest as rt::typed::Command>::from_bytes(
+            self.raw.root().clone(),
+        )
     }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
+        self.raw.one_text(0)
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        rt::view::opt(
-            self.root,
-            self.first[1],
-            self.end,
-            rt::view::enumerated::<super::drmp::Drmp>,
-        )
+        self.raw.opt_enum::<super::drmp::Drmp>(1)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        rt::view::one(self.root, self.first[2], self.end, rt::view::text)
+        self.raw.one_text(2)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        rt::view::one(self.root, self.first[3], self.end, rt::view::text)
+        self.raw.one_text(3)
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&self) -> &'a str {
-        rt::view::one(self.root, self.first[4], self.end, rt::view::text)
+        self.raw.one_text(4)
     }
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&self) -> u32 {
-        rt::view::one(self.root, self.first[5], self.end, rt::view::value::<u32>)
+        self.raw.one_value::<u32>(5)
     }
     /// `{ Termination-Cause }`: Termination-Cause (code 295), IETF RFC 6733 §8.15.
     #[inline]
     pub fn termination_cause(&self) -> super::base::TerminationCause {
-        rt::view::one(
-            self.root,
-            self.first[6],
-            self.end,
-            rt::view::enumerated::<super::base::TerminationCause>,
-        )
+        self.raw.one_enum::<super::base::TerminationCause>(6)
     }
     /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[7], self.end, rt::view::text)
+        self.raw.opt_text(7)
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
     #[inline]
     pub fn oc_supported_features(
         &self,
     ) -> Option<super::doic::OcSupportedFeaturesView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[8],
-            self.end,
-            rt::view::read_group::<super::doic::OcSupportedFeaturesView<'a>>,
-        )
+        self.raw.opt_group::<super::doic::OcSupportedFeaturesView<'a>>(8)
     }
     /// `*[ Class ]`: Class (code 25), IETF RFC 6733 §8.20.
     #[inline]
     pub fn class(&self) -> rt::view::Members<'a, &'a [u8]> {
-        rt::view::Members::new(
-            self.root,
-            self.first[9],
-            self.end,
-            self.count[0],
-            25,
-            0,
-            rt::view::octets,
-        )
+        self.raw.many_octets(9, 0, 25, 0)
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[10], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(10)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[11],
-            self.end,
-            self.count[1],
-            284,
-            0,
-            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
-        )
+        self.raw.many_group::<super::base::ProxyInfoView<'a>>(11, 1, 284, 0)
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
     #[inline]
     pub fn route_record(&self) -> rt::view::Members<'a, &'a str> {
-        rt::view::Members::new(
-            self.root,
-            self.first[12],
-            self.end,
-            self.count[2],
-            282,
-            0,
-            rt::view::text,
-        )
+        self.raw.many_text(12, 2, 282, 0)
     }
 }
 #[cfg(any(feature = "st", feature = "ts29212"))]
@@ -36904,16 +32929,8 @@ impl std::fmt::Debug for SessionTerminationRequestView<'_> {
 #[derive(Clone, Copy)]
 pub struct SessionTerminationAnswerView<'a> {
     header: rt::Header,
-    root: &'a rt::bytes::Bytes,
-    /// The AVPs: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 17usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 4usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where each member first occurs.
+    raw: rt::view::Raw<'a, 17, 4>,
 }
 #[cfg(any(feature = "st", feature = "ts29212"))]
 impl<'a> SessionTerminationAnswerView<'a> {
@@ -36937,12 +32954,7 @@ impl<'a> SessionTerminationAnswerView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let mut v = Self {
             header,
-            root,
-            start: rt::header::HEADER_LEN as u32,
-            end: root.len() as u32,
-            first: [rt::view::ABSENT; 17usize],
-            count: [0; 4usize],
-            extra: 0,
+            raw: rt::view::Raw::message(root),
         };
         v.fill_members(header.length as usize)?;
         Ok(v)
@@ -36952,19 +32964,8 @@ impl<'a> SessionTerminationAnswerView<'a> {
     /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
     #[inline(never)]
     fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut v.count,
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
+        let avps = self.raw.members();
+        let mut t = self.raw.index(rt::data::DecodeCx::default(), true);
         rt::view::index::<
             Self,
         >(avps, &mut t, SessionTerminationAnswer::REQUIRED, missing_at)
@@ -36975,167 +32976,106 @@ impl<'a> SessionTerminationAnswerView<'a> {
     }
     /// The whole message as received.
     pub fn as_bytes(&self) -> &'a rt::bytes::Bytes {
-        self.root
+        self.raw.root()
     }
     /// The owned struct (decoding the message again).
     pub fn to_struct(&self) -> Result<SessionTerminationAnswer, rt::DecodeError> {
-        <SessionTerminationAnswer as rt::typed::Command>::from_bytes(self.root.clone())
+        <SessionTerminationAnswer as rt::typed::Command>::from_bytes(
+            self.raw.root().clone(),
+        )
     }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
+        self.raw.one_text(0)
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        rt::view::opt(
-            self.root,
-            self.first[1],
-            self.end,
-            rt::view::enumerated::<super::drmp::Drmp>,
-        )
+        self.raw.opt_enum::<super::drmp::Drmp>(1)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        rt::view::one(self.root, self.first[2], self.end, rt::view::text)
+        self.raw.one_text(2)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        rt::view::one(self.root, self.first[3], self.end, rt::view::text)
+        self.raw.one_text(3)
     }
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[4], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(4)
     }
     /// `[ Error-Message ]`: Error-Message (code 281), IETF RFC 6733 §7.3.
     #[inline]
     pub fn error_message(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[5], self.end, rt::view::text)
+        self.raw.opt_text(5)
     }
     /// `[ Error-Reporting-Host ]`: Error-Reporting-Host (code 294), IETF RFC 6733 §7.4.
     #[inline]
     pub fn error_reporting_host(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[6], self.end, rt::view::text)
+        self.raw.opt_text(6)
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
     #[inline]
     pub fn oc_supported_features(
         &self,
     ) -> Option<super::doic::OcSupportedFeaturesView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[7],
-            self.end,
-            rt::view::read_group::<super::doic::OcSupportedFeaturesView<'a>>,
-        )
+        self.raw.opt_group::<super::doic::OcSupportedFeaturesView<'a>>(7)
     }
     /// `[ OC-OLR ]`: OC-OLR (code 623), IETF RFC 7683 §7.3.
     #[inline]
     pub fn oc_olr(&self) -> Option<super::doic::OcOlrView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[8],
-            self.end,
-            rt::view::read_group::<super::doic::OcOlrView<'a>>,
-        )
+        self.raw.opt_group::<super::doic::OcOlrView<'a>>(8)
     }
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
     #[inline]
     pub fn failed_avp(&self) -> Option<super::base::FailedAvpView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[9],
-            self.end,
-            rt::view::read_group::<super::base::FailedAvpView<'a>>,
-        )
+        self.raw.opt_group::<super::base::FailedAvpView<'a>>(9)
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[10], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(10)
     }
     /// `*[ Class ]`: Class (code 25), IETF RFC 6733 §8.20.
     #[inline]
     pub fn class(&self) -> rt::view::Members<'a, &'a [u8]> {
-        rt::view::Members::new(
-            self.root,
-            self.first[11],
-            self.end,
-            self.count[0],
-            25,
-            0,
-            rt::view::octets,
-        )
+        self.raw.many_octets(11, 0, 25, 0)
     }
     /// `*[ Redirect-Host ]`: Redirect-Host (code 292), IETF RFC 6733 §6.12.
     #[inline]
     pub fn redirect_host(&self) -> rt::view::Members<'a, rt::data::DiameterUri> {
-        rt::view::Members::new(
-            self.root,
-            self.first[12],
-            self.end,
-            self.count[1],
-            292,
-            0,
-            rt::view::value::<rt::data::DiameterUri>,
-        )
+        self.raw.many_value::<rt::data::DiameterUri>(12, 1, 292, 0)
     }
     /// `[ Redirect-Host-Usage ]`: Redirect-Host-Usage (code 261), IETF RFC 6733 §6.13.
     #[inline]
     pub fn redirect_host_usage(&self) -> Option<super::base::RedirectHostUsage> {
-        rt::view::opt(
-            self.root,
-            self.first[13],
-            self.end,
-            rt::view::enumerated::<super::base::RedirectHostUsage>,
-        )
+        self.raw.opt_enum::<super::base::RedirectHostUsage>(13)
     }
     /// `[ Redirect-Max-Cache-Time ]`: Redirect-Max-Cache-Time (code 262), IETF RFC 6733 §6.14.
     #[inline]
     pub fn redirect_max_cache_time(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[14], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(14)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[15],
-            self.end,
-            self.count[2],
-            284,
-            0,
-            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
-        )
+        self.raw.many_group::<super::base::ProxyInfoView<'a>>(15, 2, 284, 0)
     }
     /// `*[ Load ]`: Load (code 650), IETF RFC 8583 §7.1.
     #[inline]
     pub fn load(&self) -> rt::view::Members<'a, super::rfc8583::LoadView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[16],
-            self.end,
-            self.count[3],
-            650,
-            0,
-            rt::view::read_group::<super::rfc8583::LoadView<'a>>,
-        )
+        self.raw.many_group::<super::rfc8583::LoadView<'a>>(16, 3, 650, 0)
     }
 }
 #[cfg(any(feature = "st", feature = "ts29212"))]
@@ -37187,16 +33127,8 @@ impl std::fmt::Debug for SessionTerminationAnswerView<'_> {
 #[derive(Clone, Copy)]
 pub struct TssfNotificationRequestView<'a> {
     header: rt::Header,
-    root: &'a rt::bytes::Bytes,
-    /// The AVPs: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 12usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 3usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where each member first occurs.
+    raw: rt::view::Raw<'a, 12, 3>,
 }
 #[cfg(any(feature = "st", feature = "ts29212"))]
 impl<'a> TssfNotificationRequestView<'a> {
@@ -37220,12 +33152,7 @@ impl<'a> TssfNotificationRequestView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let mut v = Self {
             header,
-            root,
-            start: rt::header::HEADER_LEN as u32,
-            end: root.len() as u32,
-            first: [rt::view::ABSENT; 12usize],
-            count: [0; 3usize],
-            extra: 0,
+            raw: rt::view::Raw::message(root),
         };
         v.fill_members(header.length as usize)?;
         Ok(v)
@@ -37235,19 +33162,8 @@ impl<'a> TssfNotificationRequestView<'a> {
     /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
     #[inline(never)]
     fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut v.count,
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
+        let avps = self.raw.members();
+        let mut t = self.raw.index(rt::data::DecodeCx::default(), true);
         rt::view::index::<
             Self,
         >(avps, &mut t, TssfNotificationRequest::REQUIRED, missing_at)
@@ -37258,126 +33174,83 @@ impl<'a> TssfNotificationRequestView<'a> {
     }
     /// The whole message as received.
     pub fn as_bytes(&self) -> &'a rt::bytes::Bytes {
-        self.root
+        self.raw.root()
     }
     /// The owned struct (decoding the message again).
     pub fn to_struct(&self) -> Result<TssfNotificationRequest, rt::DecodeError> {
-        <TssfNotificationRequest as rt::typed::Command>::from_bytes(self.root.clone())
+        <TssfNotificationRequest as rt::typed::Command>::from_bytes(
+            self.raw.root().clone(),
+        )
     }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
+        self.raw.one_text(0)
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        rt::view::opt(
-            self.root,
-            self.first[1],
-            self.end,
-            rt::view::enumerated::<super::drmp::Drmp>,
-        )
+        self.raw.opt_enum::<super::drmp::Drmp>(1)
     }
     /// `{ Vendor-Specific-Application-Id }`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
     #[inline]
     pub fn vendor_specific_application_id(
         &self,
     ) -> super::base::VendorSpecificApplicationIdView<'a> {
-        rt::view::one(
-            self.root,
-            self.first[2],
-            self.end,
-            rt::view::read_group::<super::base::VendorSpecificApplicationIdView<'a>>,
-        )
+        self.raw.one_group::<super::base::VendorSpecificApplicationIdView<'a>>(2)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        rt::view::one(self.root, self.first[3], self.end, rt::view::text)
+        self.raw.one_text(3)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        rt::view::one(self.root, self.first[4], self.end, rt::view::text)
+        self.raw.one_text(4)
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&self) -> &'a str {
-        rt::view::one(self.root, self.first[5], self.end, rt::view::text)
+        self.raw.one_text(5)
     }
     /// `{ Destination-Host }`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&self) -> &'a str {
-        rt::view::one(self.root, self.first[6], self.end, rt::view::text)
+        self.raw.one_text(6)
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[7], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(7)
     }
     /// `*[ ADC-Rule-Report ]`: ADC-Rule-Report (code 1097, vendor 10415), 3GPP TS 29.212 §5b.3.6.
     #[inline]
     pub fn adc_rule_report(&self) -> rt::view::Members<'a, AdcRuleReportView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[8],
-            self.end,
-            self.count[0],
-            1097,
-            10415,
-            rt::view::read_group::<AdcRuleReportView<'a>>,
-        )
+        self.raw.many_group::<AdcRuleReportView<'a>>(8, 0, 1097, 10415)
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
     #[inline]
     pub fn oc_supported_features(
         &self,
     ) -> Option<super::doic::OcSupportedFeaturesView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[9],
-            self.end,
-            rt::view::read_group::<super::doic::OcSupportedFeaturesView<'a>>,
-        )
+        self.raw.opt_group::<super::doic::OcSupportedFeaturesView<'a>>(9)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[10],
-            self.end,
-            self.count[1],
-            284,
-            0,
-            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
-        )
+        self.raw.many_group::<super::base::ProxyInfoView<'a>>(10, 1, 284, 0)
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
     #[inline]
     pub fn route_record(&self) -> rt::view::Members<'a, &'a str> {
-        rt::view::Members::new(
-            self.root,
-            self.first[11],
-            self.end,
-            self.count[2],
-            282,
-            0,
-            rt::view::text,
-        )
+        self.raw.many_text(11, 2, 282, 0)
     }
 }
 #[cfg(any(feature = "st", feature = "ts29212"))]
@@ -37426,16 +33299,8 @@ impl std::fmt::Debug for TssfNotificationRequestView<'_> {
 #[derive(Clone, Copy)]
 pub struct TssfNotificationAnswerView<'a> {
     header: rt::Header,
-    root: &'a rt::bytes::Bytes,
-    /// The AVPs: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 15usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 2usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where each member first occurs.
+    raw: rt::view::Raw<'a, 15, 2>,
 }
 #[cfg(any(feature = "st", feature = "ts29212"))]
 impl<'a> TssfNotificationAnswerView<'a> {
@@ -37459,12 +33324,7 @@ impl<'a> TssfNotificationAnswerView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let mut v = Self {
             header,
-            root,
-            start: rt::header::HEADER_LEN as u32,
-            end: root.len() as u32,
-            first: [rt::view::ABSENT; 15usize],
-            count: [0; 2usize],
-            extra: 0,
+            raw: rt::view::Raw::message(root),
         };
         v.fill_members(header.length as usize)?;
         Ok(v)
@@ -37474,19 +33334,8 @@ impl<'a> TssfNotificationAnswerView<'a> {
     /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
     #[inline(never)]
     fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut v.count,
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
+        let avps = self.raw.members();
+        let mut t = self.raw.index(rt::data::DecodeCx::default(), true);
         rt::view::index::<
             Self,
         >(avps, &mut t, TssfNotificationAnswer::REQUIRED, missing_at)
@@ -37497,150 +33346,100 @@ impl<'a> TssfNotificationAnswerView<'a> {
     }
     /// The whole message as received.
     pub fn as_bytes(&self) -> &'a rt::bytes::Bytes {
-        self.root
+        self.raw.root()
     }
     /// The owned struct (decoding the message again).
     pub fn to_struct(&self) -> Result<TssfNotificationAnswer, rt::DecodeError> {
-        <TssfNotificationAnswer as rt::typed::Command>::from_bytes(self.root.clone())
+        <TssfNotificationAnswer as rt::typed::Command>::from_bytes(
+            self.raw.root().clone(),
+        )
     }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
+        self.raw.one_text(0)
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        rt::view::opt(
-            self.root,
-            self.first[1],
-            self.end,
-            rt::view::enumerated::<super::drmp::Drmp>,
-        )
+        self.raw.opt_enum::<super::drmp::Drmp>(1)
     }
     /// `{ Vendor-Specific-Application-Id }`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
     #[inline]
     pub fn vendor_specific_application_id(
         &self,
     ) -> super::base::VendorSpecificApplicationIdView<'a> {
-        rt::view::one(
-            self.root,
-            self.first[2],
-            self.end,
-            rt::view::read_group::<super::base::VendorSpecificApplicationIdView<'a>>,
-        )
+        self.raw.one_group::<super::base::VendorSpecificApplicationIdView<'a>>(2)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        rt::view::one(self.root, self.first[3], self.end, rt::view::text)
+        self.raw.one_text(3)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        rt::view::one(self.root, self.first[4], self.end, rt::view::text)
+        self.raw.one_text(4)
     }
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[5], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(5)
     }
     /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
     #[inline]
     pub fn experimental_result(
         &self,
     ) -> Option<super::base::ExperimentalResultView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[6],
-            self.end,
-            rt::view::read_group::<super::base::ExperimentalResultView<'a>>,
-        )
+        self.raw.opt_group::<super::base::ExperimentalResultView<'a>>(6)
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
     #[inline]
     pub fn oc_supported_features(
         &self,
     ) -> Option<super::doic::OcSupportedFeaturesView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[7],
-            self.end,
-            rt::view::read_group::<super::doic::OcSupportedFeaturesView<'a>>,
-        )
+        self.raw.opt_group::<super::doic::OcSupportedFeaturesView<'a>>(7)
     }
     /// `[ OC-OLR ]`: OC-OLR (code 623), IETF RFC 7683 §7.3.
     #[inline]
     pub fn oc_olr(&self) -> Option<super::doic::OcOlrView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[8],
-            self.end,
-            rt::view::read_group::<super::doic::OcOlrView<'a>>,
-        )
+        self.raw.opt_group::<super::doic::OcOlrView<'a>>(8)
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[9], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(9)
     }
     /// `[ Error-Message ]`: Error-Message (code 281), IETF RFC 6733 §7.3.
     #[inline]
     pub fn error_message(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[10], self.end, rt::view::text)
+        self.raw.opt_text(10)
     }
     /// `[ Error-Reporting-Host ]`: Error-Reporting-Host (code 294), IETF RFC 6733 §7.4.
     #[inline]
     pub fn error_reporting_host(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[11], self.end, rt::view::text)
+        self.raw.opt_text(11)
     }
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
     #[inline]
     pub fn failed_avp(&self) -> Option<super::base::FailedAvpView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[12],
-            self.end,
-            rt::view::read_group::<super::base::FailedAvpView<'a>>,
-        )
+        self.raw.opt_group::<super::base::FailedAvpView<'a>>(12)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[13],
-            self.end,
-            self.count[0],
-            284,
-            0,
-            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
-        )
+        self.raw.many_group::<super::base::ProxyInfoView<'a>>(13, 0, 284, 0)
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
     #[inline]
     pub fn route_record(&self) -> rt::view::Members<'a, &'a str> {
-        rt::view::Members::new(
-            self.root,
-            self.first[14],
-            self.end,
-            self.count[1],
-            282,
-            0,
-            rt::view::text,
-        )
+        self.raw.many_text(14, 1, 282, 0)
     }
 }
 #[cfg(any(feature = "st", feature = "ts29212"))]

@@ -7130,18 +7130,8 @@ impl rt::typed::RequestCommand for AbortSessionRequest {
 /// A checked, zero-copy view of a received Access-Network-Charging-Identifier (3GPP TS 29.214 §5.3.3; see [`AccessNetworkChargingIdentifier`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct AccessNetworkChargingIdentifierView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 2usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 1usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 2, 1>,
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl<'a> AccessNetworkChargingIdentifierView<'a> {
@@ -7161,7 +7151,7 @@ impl<'a> AccessNetworkChargingIdentifierView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<AccessNetworkChargingIdentifier, rt::DecodeError> {
@@ -7174,31 +7164,17 @@ impl<'a> AccessNetworkChargingIdentifierView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `{ Access-Network-Charging-Identifier-Value }`: Access-Network-Charging-Identifier-Value (code 503, vendor 10415), 3GPP TS 29.214 §5.3.4.
     #[inline]
     pub fn access_network_charging_identifier_value(&self) -> &'a [u8] {
-        rt::view::one(self.root, self.first[0], self.end, rt::view::octets)
+        self.raw.one_octets(0)
     }
     /// `*[ Flows ]`: Flows (code 510, vendor 10415), 3GPP TS 29.214 §5.3.10.
     #[inline]
     pub fn flows(&self) -> rt::view::Members<'a, FlowsView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[1],
-            self.end,
-            self.count[0],
-            510,
-            10415,
-            rt::view::read_group::<FlowsView<'a>>,
-        )
+        self.raw.many_group::<FlowsView<'a>>(1, 0, 510, 10415)
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
@@ -7223,18 +7199,12 @@ impl<'a> rt::view::GroupView<'a> for AccessNetworkChargingIdentifierView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 2usize],
-            count: [0; 1usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut self.count, &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
@@ -7260,18 +7230,8 @@ impl std::fmt::Debug for AccessNetworkChargingIdentifierView<'_> {
 /// A checked, zero-copy view of a received Flows (3GPP TS 29.214 §5.3.10; see [`Flows`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct FlowsView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 5usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 2usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 5, 2>,
 }
 #[cfg(
     any(
@@ -7303,7 +7263,7 @@ impl<'a> FlowsView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<Flows, rt::DecodeError> {
@@ -7313,59 +7273,32 @@ impl<'a> FlowsView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `{ Media-Component-Number }`: Media-Component-Number (code 518, vendor 10415), 3GPP TS 29.214 §5.3.17.
     #[inline]
     pub fn media_component_number(&self) -> u32 {
-        rt::view::one(self.root, self.first[0], self.end, rt::view::value::<u32>)
+        self.raw.one_value::<u32>(0)
     }
     /// `*[ Flow-Number ]`: Flow-Number (code 509, vendor 10415), 3GPP TS 29.214 §5.3.9.
     #[inline]
     pub fn flow_number(&self) -> rt::view::Members<'a, u32> {
-        rt::view::Members::new(
-            self.root,
-            self.first[1],
-            self.end,
-            self.count[0],
-            509,
-            10415,
-            rt::view::value::<u32>,
-        )
+        self.raw.many_value::<u32>(1, 0, 509, 10415)
     }
     /// `*[ Content-Version ]`: Content-Version (code 552, vendor 10415), 3GPP TS 29.214 §5.3.49.
     #[inline]
     pub fn content_version(&self) -> rt::view::Members<'a, u64> {
-        rt::view::Members::new(
-            self.root,
-            self.first[2],
-            self.end,
-            self.count[1],
-            552,
-            10415,
-            rt::view::value::<u64>,
-        )
+        self.raw.many_value::<u64>(2, 1, 552, 10415)
     }
     /// `[ Final-Unit-Action ]`: Final-Unit-Action (code 449), IETF RFC 8506 §8.35.
     #[inline]
     pub fn final_unit_action(&self) -> Option<super::credit_control::FinalUnitAction> {
-        rt::view::opt(
-            self.root,
-            self.first[3],
-            self.end,
-            rt::view::enumerated::<super::credit_control::FinalUnitAction>,
-        )
+        self.raw.opt_enum::<super::credit_control::FinalUnitAction>(3)
     }
     /// `[ Media-Component-Status ]`: Media-Component-Status (code 549, vendor 10415), 3GPP TS 29.214 §5.3.48.
     #[inline]
     pub fn media_component_status(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[4], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(4)
     }
 }
 #[cfg(
@@ -7417,18 +7350,12 @@ impl<'a> rt::view::GroupView<'a> for FlowsView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 5usize],
-            count: [0; 2usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut self.count, &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(
@@ -7454,18 +7381,8 @@ impl std::fmt::Debug for FlowsView<'_> {
 /// A checked, zero-copy view of a received Media-Component-Description (3GPP TS 29.214 §5.3.16; see [`MediaComponentDescription`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct MediaComponentDescriptionView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 36usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 2usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 36, 2>,
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl<'a> MediaComponentDescriptionView<'a> {
@@ -7484,7 +7401,7 @@ impl<'a> MediaComponentDescriptionView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<MediaComponentDescription, rt::DecodeError> {
@@ -7497,245 +7414,193 @@ impl<'a> MediaComponentDescriptionView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `{ Media-Component-Number }`: Media-Component-Number (code 518, vendor 10415), 3GPP TS 29.214 §5.3.17.
     #[inline]
     pub fn media_component_number(&self) -> u32 {
-        rt::view::one(self.root, self.first[0], self.end, rt::view::value::<u32>)
+        self.raw.one_value::<u32>(0)
     }
     /// `*[ Media-Sub-Component ]`: Media-Sub-Component (code 519, vendor 10415), 3GPP TS 29.214 §5.3.18.
     #[inline]
     pub fn media_sub_component(
         &self,
     ) -> rt::view::Members<'a, MediaSubComponentView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[1],
-            self.end,
-            self.count[0],
-            519,
-            10415,
-            rt::view::read_group::<MediaSubComponentView<'a>>,
-        )
+        self.raw.many_group::<MediaSubComponentView<'a>>(1, 0, 519, 10415)
     }
     /// `[ AF-Application-Identifier ]`: AF-Application-Identifier (code 504, vendor 10415), 3GPP TS 29.214 §5.3.5.
     #[inline]
     pub fn af_application_identifier(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[2], self.end, rt::view::octets)
+        self.raw.opt_octets(2)
     }
     /// `[ FLUS-Identifier ]`: FLUS-Identifier (code 566, vendor 10415), 3GPP TS 29.214 §5.3.63.
     #[inline]
     pub fn flus_identifier(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[3], self.end, rt::view::octets)
+        self.raw.opt_octets(3)
     }
     /// `[ Media-Type ]`: Media-Type (code 520, vendor 10415), 3GPP TS 29.214 §5.3.19.
     #[inline]
     pub fn media_type(&self) -> Option<MediaType> {
-        rt::view::opt(
-            self.root,
-            self.first[4],
-            self.end,
-            rt::view::enumerated::<MediaType>,
-        )
+        self.raw.opt_enum::<MediaType>(4)
     }
     /// `[ Max-Requested-Bandwidth-UL ]`: Max-Requested-Bandwidth-UL (code 516, vendor 10415), 3GPP TS 29.214 §5.3.15.
     #[inline]
     pub fn max_requested_bandwidth_ul(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[5], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(5)
     }
     /// `[ Max-Requested-Bandwidth-DL ]`: Max-Requested-Bandwidth-DL (code 515, vendor 10415), 3GPP TS 29.214 §5.3.14.
     #[inline]
     pub fn max_requested_bandwidth_dl(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[6], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(6)
     }
     /// `[ Max-Supported-Bandwidth-UL ]`: Max-Supported-Bandwidth-UL (code 544, vendor 10415), 3GPP TS 29.214 §5.3.42.
     #[inline]
     pub fn max_supported_bandwidth_ul(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[7], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(7)
     }
     /// `[ Max-Supported-Bandwidth-DL ]`: Max-Supported-Bandwidth-DL (code 543, vendor 10415), 3GPP TS 29.214 §5.3.41.
     #[inline]
     pub fn max_supported_bandwidth_dl(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[8], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(8)
     }
     /// `[ Min-Desired-Bandwidth-UL ]`: Min-Desired-Bandwidth-UL (code 546, vendor 10415), 3GPP TS 29.214 §5.3.44.
     #[inline]
     pub fn min_desired_bandwidth_ul(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[9], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(9)
     }
     /// `[ Min-Desired-Bandwidth-DL ]`: Min-Desired-Bandwidth-DL (code 545, vendor 10415), 3GPP TS 29.214 §5.3.43.
     #[inline]
     pub fn min_desired_bandwidth_dl(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[10], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(10)
     }
     /// `[ Min-Requested-Bandwidth-UL ]`: Min-Requested-Bandwidth-UL (code 535, vendor 10415), 3GPP TS 29.214 §5.3.33.
     #[inline]
     pub fn min_requested_bandwidth_ul(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[11], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(11)
     }
     /// `[ Min-Requested-Bandwidth-DL ]`: Min-Requested-Bandwidth-DL (code 534, vendor 10415), 3GPP TS 29.214 §5.3.32.
     #[inline]
     pub fn min_requested_bandwidth_dl(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[12], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(12)
     }
     /// `[ Extended-Max-Requested-BW-UL ]`: Extended-Max-Requested-BW-UL (code 555, vendor 10415), 3GPP TS 29.214 §5.3.53.
     #[inline]
     pub fn extended_max_requested_bw_ul(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[13], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(13)
     }
     /// `[ Extended-Max-Requested-BW-DL ]`: Extended-Max-Requested-BW-DL (code 554, vendor 10415), 3GPP TS 29.214 §5.3.52.
     #[inline]
     pub fn extended_max_requested_bw_dl(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[14], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(14)
     }
     /// `[ Extended-Max-Supported-BW-UL ]`: Extended-Max-Supported-BW-UL (code 557, vendor 10415), 3GPP TS 29.214 §5.3.55.
     #[inline]
     pub fn extended_max_supported_bw_ul(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[15], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(15)
     }
     /// `[ Extended-Max-Supported-BW-DL ]`: Extended-Max-Supported-BW-DL (code 556, vendor 10415), 3GPP TS 29.214 §5.3.54.
     #[inline]
     pub fn extended_max_supported_bw_dl(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[16], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(16)
     }
     /// `[ Extended-Min-Desired-BW-UL ]`: Extended-Min-Desired-BW-UL (code 559, vendor 10415), 3GPP TS 29.214 §5.3.57.
     #[inline]
     pub fn extended_min_desired_bw_ul(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[17], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(17)
     }
     /// `[ Extended-Min-Desired-BW-DL ]`: Extended-Min-Desired-BW-DL (code 558, vendor 10415), 3GPP TS 29.214 §5.3.56.
     #[inline]
     pub fn extended_min_desired_bw_dl(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[18], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(18)
     }
     /// `[ Extended-Min-Requested-BW-UL ]`: Extended-Min-Requested-BW-UL (code 561, vendor 10415), 3GPP TS 29.214 §5.3.59.
     #[inline]
     pub fn extended_min_requested_bw_ul(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[19], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(19)
     }
     /// `[ Extended-Min-Requested-BW-DL ]`: Extended-Min-Requested-BW-DL (code 560, vendor 10415), 3GPP TS 29.214 §5.3.58.
     #[inline]
     pub fn extended_min_requested_bw_dl(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[20], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(20)
     }
     /// `[ Flow-Status ]`: Flow-Status (code 511, vendor 10415), 3GPP TS 29.214 §5.3.11.
     #[inline]
     pub fn flow_status(&self) -> Option<FlowStatus> {
-        rt::view::opt(
-            self.root,
-            self.first[21],
-            self.end,
-            rt::view::enumerated::<FlowStatus>,
-        )
+        self.raw.opt_enum::<FlowStatus>(21)
     }
     /// `[ Priority-Sharing-Indicator ]`: Priority-Sharing-Indicator (code 550, vendor 10415), 3GPP TS 29.214 §5.3.47.
     #[inline]
     pub fn priority_sharing_indicator(&self) -> Option<PrioritySharingIndicator> {
-        rt::view::opt(
-            self.root,
-            self.first[22],
-            self.end,
-            rt::view::enumerated::<PrioritySharingIndicator>,
-        )
+        self.raw.opt_enum::<PrioritySharingIndicator>(22)
     }
     /// `[ Pre-emption-Capability ]`: Pre-emption-Capability (code 1047, vendor 10415), 3GPP TS 29.212 §5.3.46.
     #[inline]
     pub fn pre_emption_capability(
         &self,
     ) -> Option<super::ts29212::PreEmptionCapability> {
-        rt::view::opt(
-            self.root,
-            self.first[23],
-            self.end,
-            rt::view::enumerated::<super::ts29212::PreEmptionCapability>,
-        )
+        self.raw.opt_enum::<super::ts29212::PreEmptionCapability>(23)
     }
     /// `[ Pre-emption-Vulnerability ]`: Pre-emption-Vulnerability (code 1048, vendor 10415), 3GPP TS 29.212 §5.3.47.
     #[inline]
     pub fn pre_emption_vulnerability(
         &self,
     ) -> Option<super::ts29212::PreEmptionVulnerability> {
-        rt::view::opt(
-            self.root,
-            self.first[24],
-            self.end,
-            rt::view::enumerated::<super::ts29212::PreEmptionVulnerability>,
-        )
+        self.raw.opt_enum::<super::ts29212::PreEmptionVulnerability>(24)
     }
     /// `[ Reservation-Priority ]`: Reservation-Priority (code 458, vendor 13019), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 017 Gq' AVPs.
     #[inline]
     pub fn reservation_priority(&self) -> Option<super::etsi::ReservationPriority> {
-        rt::view::opt(
-            self.root,
-            self.first[25],
-            self.end,
-            rt::view::enumerated::<super::etsi::ReservationPriority>,
-        )
+        self.raw.opt_enum::<super::etsi::ReservationPriority>(25)
     }
     /// `[ RS-Bandwidth ]`: RS-Bandwidth (code 522, vendor 10415), 3GPP TS 29.214 §5.3.21.
     #[inline]
     pub fn rs_bandwidth(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[26], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(26)
     }
     /// `[ RR-Bandwidth ]`: RR-Bandwidth (code 521, vendor 10415), 3GPP TS 29.214 §5.3.20.
     #[inline]
     pub fn rr_bandwidth(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[27], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(27)
     }
     /// `*2[ Codec-Data ]`: Codec-Data (code 524, vendor 10415), 3GPP TS 29.214 §5.3.7.
     #[inline]
     pub fn codec_data(&self) -> rt::view::Members<'a, &'a [u8]> {
-        rt::view::Members::new(
-            self.root,
-            self.first[28],
-            self.end,
-            self.count[1],
-            524,
-            10415,
-            rt::view::octets,
-        )
+        self.raw.many_octets(28, 1, 524, 10415)
     }
     /// `[ Sharing-Key-DL ]`: Sharing-Key-DL (code 539, vendor 10415), 3GPP TS 29.214 §5.3.37.
     #[inline]
     pub fn sharing_key_dl(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[29], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(29)
     }
     /// `[ Sharing-Key-UL ]`: Sharing-Key-UL (code 540, vendor 10415), 3GPP TS 29.214 §5.3.38.
     #[inline]
     pub fn sharing_key_ul(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[30], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(30)
     }
     /// `[ Content-Version ]`: Content-Version (code 552, vendor 10415), 3GPP TS 29.214 §5.3.49.
     #[inline]
     pub fn content_version(&self) -> Option<u64> {
-        rt::view::opt(self.root, self.first[31], self.end, rt::view::value::<u64>)
+        self.raw.opt_value::<u64>(31)
     }
     /// `[ Max-PLR-DL ]`: Max-PLR-DL (code 2852, vendor 10415), 3GPP TS 29.212 §5.3.138.
     #[inline]
     pub fn max_plr_dl(&self) -> Option<f32> {
-        rt::view::opt(self.root, self.first[32], self.end, rt::view::value::<f32>)
+        self.raw.opt_value::<f32>(32)
     }
     /// `[ Max-PLR-UL ]`: Max-PLR-UL (code 2853, vendor 10415), 3GPP TS 29.212 §5.3.139.
     #[inline]
     pub fn max_plr_ul(&self) -> Option<f32> {
-        rt::view::opt(self.root, self.first[33], self.end, rt::view::value::<f32>)
+        self.raw.opt_value::<f32>(33)
     }
     /// `[ Desired-Max-Latency ]`: Desired-Max-Latency (code 567, vendor 10415), 3GPP TS 29.214 §5.3.64.
     #[inline]
     pub fn desired_max_latency(&self) -> Option<f32> {
-        rt::view::opt(self.root, self.first[34], self.end, rt::view::value::<f32>)
+        self.raw.opt_value::<f32>(34)
     }
     /// `[ Desired-Max-Loss ]`: Desired-Max-Loss (code 568, vendor 10415), 3GPP TS 29.214 §5.3.65.
     #[inline]
     pub fn desired_max_loss(&self) -> Option<f32> {
-        rt::view::opt(self.root, self.first[35], self.end, rt::view::value::<f32>)
+        self.raw.opt_value::<f32>(35)
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
@@ -7796,18 +7661,12 @@ impl<'a> rt::view::GroupView<'a> for MediaComponentDescriptionView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 36usize],
-            count: [0; 2usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut self.count, &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
@@ -7821,18 +7680,8 @@ impl std::fmt::Debug for MediaComponentDescriptionView<'_> {
 /// A checked, zero-copy view of a received Media-Sub-Component (3GPP TS 29.214 §5.3.18; see [`MediaSubComponent`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct MediaSubComponentView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 10usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 1usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 10, 1>,
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl<'a> MediaSubComponentView<'a> {
@@ -7851,7 +7700,7 @@ impl<'a> MediaSubComponentView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<MediaSubComponent, rt::DecodeError> {
@@ -7864,86 +7713,57 @@ impl<'a> MediaSubComponentView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `{ Flow-Number }`: Flow-Number (code 509, vendor 10415), 3GPP TS 29.214 §5.3.9.
     #[inline]
     pub fn flow_number(&self) -> u32 {
-        rt::view::one(self.root, self.first[0], self.end, rt::view::value::<u32>)
+        self.raw.one_value::<u32>(0)
     }
     /// `*2[ Flow-Description ]`: Flow-Description (code 507, vendor 10415), 3GPP TS 29.214 §5.3.8.
     #[inline]
     pub fn flow_description(&self) -> rt::view::Members<'a, &'a str> {
-        rt::view::Members::new(
-            self.root,
-            self.first[1],
-            self.end,
-            self.count[0],
-            507,
-            10415,
-            rt::view::text,
-        )
+        self.raw.many_text(1, 0, 507, 10415)
     }
     /// `[ Flow-Status ]`: Flow-Status (code 511, vendor 10415), 3GPP TS 29.214 §5.3.11.
     #[inline]
     pub fn flow_status(&self) -> Option<FlowStatus> {
-        rt::view::opt(
-            self.root,
-            self.first[2],
-            self.end,
-            rt::view::enumerated::<FlowStatus>,
-        )
+        self.raw.opt_enum::<FlowStatus>(2)
     }
     /// `[ Flow-Usage ]`: Flow-Usage (code 512, vendor 10415), 3GPP TS 29.214 §5.3.12.
     #[inline]
     pub fn flow_usage(&self) -> Option<FlowUsage> {
-        rt::view::opt(
-            self.root,
-            self.first[3],
-            self.end,
-            rt::view::enumerated::<FlowUsage>,
-        )
+        self.raw.opt_enum::<FlowUsage>(3)
     }
     /// `[ Max-Requested-Bandwidth-UL ]`: Max-Requested-Bandwidth-UL (code 516, vendor 10415), 3GPP TS 29.214 §5.3.15.
     #[inline]
     pub fn max_requested_bandwidth_ul(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[4], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(4)
     }
     /// `[ Max-Requested-Bandwidth-DL ]`: Max-Requested-Bandwidth-DL (code 515, vendor 10415), 3GPP TS 29.214 §5.3.14.
     #[inline]
     pub fn max_requested_bandwidth_dl(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[5], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(5)
     }
     /// `[ Extended-Max-Requested-BW-UL ]`: Extended-Max-Requested-BW-UL (code 555, vendor 10415), 3GPP TS 29.214 §5.3.53.
     #[inline]
     pub fn extended_max_requested_bw_ul(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[6], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(6)
     }
     /// `[ Extended-Max-Requested-BW-DL ]`: Extended-Max-Requested-BW-DL (code 554, vendor 10415), 3GPP TS 29.214 §5.3.52.
     #[inline]
     pub fn extended_max_requested_bw_dl(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[7], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(7)
     }
     /// `[ AF-Signalling-Protocol ]`: AF-Signalling-Protocol (code 529, vendor 10415), 3GPP TS 29.214 §5.3.26.
     #[inline]
     pub fn af_signalling_protocol(&self) -> Option<AfSignallingProtocol> {
-        rt::view::opt(
-            self.root,
-            self.first[8],
-            self.end,
-            rt::view::enumerated::<AfSignallingProtocol>,
-        )
+        self.raw.opt_enum::<AfSignallingProtocol>(8)
     }
     /// `[ ToS-Traffic-Class ]`: ToS-Traffic-Class (code 1014, vendor 10415), 3GPP TS 29.212 §5.3.15.
     #[inline]
     pub fn tos_traffic_class(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[9], self.end, rt::view::octets)
+        self.raw.opt_octets(9)
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
@@ -7976,18 +7796,12 @@ impl<'a> rt::view::GroupView<'a> for MediaSubComponentView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 10usize],
-            count: [0; 1usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut self.count, &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
@@ -8001,18 +7815,8 @@ impl std::fmt::Debug for MediaSubComponentView<'_> {
 /// A checked, zero-copy view of a received Acceptable-Service-Info (3GPP TS 29.214 §5.3.24; see [`AcceptableServiceInfo`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct AcceptableServiceInfoView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 5usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 1usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 5, 1>,
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl<'a> AcceptableServiceInfoView<'a> {
@@ -8032,7 +7836,7 @@ impl<'a> AcceptableServiceInfoView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<AcceptableServiceInfo, rt::DecodeError> {
@@ -8045,48 +7849,34 @@ impl<'a> AcceptableServiceInfoView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `*[ Media-Component-Description ]`: Media-Component-Description (code 517, vendor 10415), 3GPP TS 29.214 §5.3.16.
     #[inline]
     pub fn media_component_description(
         &self,
     ) -> rt::view::Members<'a, MediaComponentDescriptionView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[0],
-            self.end,
-            self.count[0],
-            517,
-            10415,
-            rt::view::read_group::<MediaComponentDescriptionView<'a>>,
-        )
+        self.raw.many_group::<MediaComponentDescriptionView<'a>>(0, 0, 517, 10415)
     }
     /// `[ Max-Requested-Bandwidth-DL ]`: Max-Requested-Bandwidth-DL (code 515, vendor 10415), 3GPP TS 29.214 §5.3.14.
     #[inline]
     pub fn max_requested_bandwidth_dl(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[1], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(1)
     }
     /// `[ Max-Requested-Bandwidth-UL ]`: Max-Requested-Bandwidth-UL (code 516, vendor 10415), 3GPP TS 29.214 §5.3.15.
     #[inline]
     pub fn max_requested_bandwidth_ul(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[2], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(2)
     }
     /// `[ Extended-Max-Requested-BW-DL ]`: Extended-Max-Requested-BW-DL (code 554, vendor 10415), 3GPP TS 29.214 §5.3.52.
     #[inline]
     pub fn extended_max_requested_bw_dl(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[3], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(3)
     }
     /// `[ Extended-Max-Requested-BW-UL ]`: Extended-Max-Requested-BW-UL (code 555, vendor 10415), 3GPP TS 29.214 §5.3.53.
     #[inline]
     pub fn extended_max_requested_bw_ul(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[4], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(4)
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
@@ -8116,18 +7906,12 @@ impl<'a> rt::view::GroupView<'a> for AcceptableServiceInfoView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 5usize],
-            count: [0; 1usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut self.count, &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
@@ -8141,16 +7925,8 @@ impl std::fmt::Debug for AcceptableServiceInfoView<'_> {
 /// A checked, zero-copy view of a received Sponsored-Connectivity-Data (3GPP TS 29.214 §5.3.27; see [`SponsoredConnectivityData`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct SponsoredConnectivityDataView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 5usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 5, 0>,
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl<'a> SponsoredConnectivityDataView<'a> {
@@ -8170,7 +7946,7 @@ impl<'a> SponsoredConnectivityDataView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<SponsoredConnectivityData, rt::DecodeError> {
@@ -8183,57 +7959,36 @@ impl<'a> SponsoredConnectivityDataView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `[ Sponsor-Identity ]`: Sponsor-Identity (code 531, vendor 10415), 3GPP TS 29.214 §5.3.28.
     #[inline]
     pub fn sponsor_identity(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[0], self.end, rt::view::text)
+        self.raw.opt_text(0)
     }
     /// `[ Application-Service-Provider-Identity ]`: Application-Service-Provider-Identity (code 532, vendor 10415), 3GPP TS 29.214 §5.3.29.
     #[inline]
     pub fn application_service_provider_identity(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[1], self.end, rt::view::text)
+        self.raw.opt_text(1)
     }
     /// `[ Granted-Service-Unit ]`: Granted-Service-Unit (code 431), IETF RFC 8506 §8.17.
     #[inline]
     pub fn granted_service_unit(
         &self,
     ) -> Option<super::credit_control::GrantedServiceUnitView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[2],
-            self.end,
-            rt::view::read_group::<super::credit_control::GrantedServiceUnitView<'a>>,
-        )
+        self.raw.opt_group::<super::credit_control::GrantedServiceUnitView<'a>>(2)
     }
     /// `[ Used-Service-Unit ]`: Used-Service-Unit (code 446), IETF RFC 8506 §8.19.
     #[inline]
     pub fn used_service_unit(
         &self,
     ) -> Option<super::credit_control::UsedServiceUnitView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[3],
-            self.end,
-            rt::view::read_group::<super::credit_control::UsedServiceUnitView<'a>>,
-        )
+        self.raw.opt_group::<super::credit_control::UsedServiceUnitView<'a>>(3)
     }
     /// `[ Sponsoring-Action ]`: Sponsoring-Action (code 542, vendor 10415), 3GPP TS 29.214 §5.3.40.
     #[inline]
     pub fn sponsoring_action(&self) -> Option<SponsoringAction> {
-        rt::view::opt(
-            self.root,
-            self.first[4],
-            self.end,
-            rt::view::enumerated::<SponsoringAction>,
-        )
+        self.raw.opt_enum::<SponsoringAction>(4)
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
@@ -8271,17 +8026,12 @@ impl<'a> rt::view::GroupView<'a> for SponsoredConnectivityDataView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 5usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
@@ -8306,18 +8056,8 @@ impl std::fmt::Debug for SponsoredConnectivityDataView<'_> {
 /// A checked, zero-copy view of a received Callee-Information (3GPP TS 29.214 §5.3.62; see [`CalleeInformation`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct CalleeInformationView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 3usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 2usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 3, 2>,
 }
 #[cfg(
     any(
@@ -8348,7 +8088,7 @@ impl<'a> CalleeInformationView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<CalleeInformation, rt::DecodeError> {
@@ -8361,44 +8101,22 @@ impl<'a> CalleeInformationView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `[ Called-Party-Address ]`: Called-Party-Address (code 832, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn called_party_address(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[0], self.end, rt::view::text)
+        self.raw.opt_text(0)
     }
     /// `*[ Requested-Party-Address ]`: Requested-Party-Address (code 1251, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn requested_party_address(&self) -> rt::view::Members<'a, &'a str> {
-        rt::view::Members::new(
-            self.root,
-            self.first[1],
-            self.end,
-            self.count[0],
-            1251,
-            10415,
-            rt::view::text,
-        )
+        self.raw.many_text(1, 0, 1251, 10415)
     }
     /// `*[ Called-Asserted-Identity ]`: Called-Asserted-Identity (code 1250, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn called_asserted_identity(&self) -> rt::view::Members<'a, &'a str> {
-        rt::view::Members::new(
-            self.root,
-            self.first[2],
-            self.end,
-            self.count[1],
-            1250,
-            10415,
-            rt::view::text,
-        )
+        self.raw.many_text(2, 1, 1250, 10415)
     }
 }
 #[cfg(
@@ -8446,18 +8164,12 @@ impl<'a> rt::view::GroupView<'a> for CalleeInformationView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 3usize],
-            count: [0; 2usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut self.count, &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(
@@ -8482,16 +8194,8 @@ impl std::fmt::Debug for CalleeInformationView<'_> {
 /// A checked, zero-copy view of a received MA-Information (3GPP TS 29.214 §5.3.66; see [`MaInformation`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct MaInformationView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 3usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 3, 0>,
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl<'a> MaInformationView<'a> {
@@ -8511,7 +8215,7 @@ impl<'a> MaInformationView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<MaInformation, rt::DecodeError> {
@@ -8524,38 +8228,22 @@ impl<'a> MaInformationView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `[ IP-CAN-Type ]`: IP-CAN-Type (code 1027, vendor 10415), 3GPP TS 29.212 §5.3.27.
     #[inline]
     pub fn ip_can_type(&self) -> Option<super::ts29212::IpCanType> {
-        rt::view::opt(
-            self.root,
-            self.first[0],
-            self.end,
-            rt::view::enumerated::<super::ts29212::IpCanType>,
-        )
+        self.raw.opt_enum::<super::ts29212::IpCanType>(0)
     }
     /// `[ RAT-Type ]`: RAT-Type (code 1032, vendor 10415), 3GPP TS 29.212 §5.3.31.
     #[inline]
     pub fn rat_type(&self) -> Option<super::ts29212::RatType> {
-        rt::view::opt(
-            self.root,
-            self.first[1],
-            self.end,
-            rt::view::enumerated::<super::ts29212::RatType>,
-        )
+        self.raw.opt_enum::<super::ts29212::RatType>(1)
     }
     /// `[ MA-Information-Action ]`: MA-Information-Action (code 571, vendor 10415), 3GPP TS 29.214 §5.3.67.
     #[inline]
     pub fn ma_information_action(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[2], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(2)
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
@@ -8581,17 +8269,12 @@ impl<'a> rt::view::GroupView<'a> for MaInformationView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 3usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
@@ -8605,16 +8288,8 @@ impl std::fmt::Debug for MaInformationView<'_> {
 /// A checked, zero-copy view of a received 5GS-RAN-NAS-Release-Cause (3GPP TS 29.214 §5.3.69; see [`N5gsRanNasReleaseCause`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct N5gsRanNasReleaseCauseView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 3usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 3, 0>,
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl<'a> N5gsRanNasReleaseCauseView<'a> {
@@ -8634,7 +8309,7 @@ impl<'a> N5gsRanNasReleaseCauseView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<N5gsRanNasReleaseCause, rt::DecodeError> {
@@ -8647,33 +8322,22 @@ impl<'a> N5gsRanNasReleaseCauseView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `[ 5GMM-Cause ]`: 5GMM-Cause (code 573, vendor 10415), 3GPP TS 29.214 §5.3.70.
     #[inline]
     pub fn n5gmm_cause(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[0], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(0)
     }
     /// `[ 5GSM-Cause ]`: 5GSM-Cause (code 574, vendor 10415), 3GPP TS 29.214 §5.3.71.
     #[inline]
     pub fn n5gsm_cause(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[1], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(1)
     }
     /// `[ NGAP-Cause ]`: NGAP-Cause (code 575, vendor 10415), 3GPP TS 29.214 §5.3.72.
     #[inline]
     pub fn ngap_cause(&self) -> Option<NgapCauseView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[2],
-            self.end,
-            rt::view::read_group::<NgapCauseView<'a>>,
-        )
+        self.raw.opt_group::<NgapCauseView<'a>>(2)
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
@@ -8699,17 +8363,12 @@ impl<'a> rt::view::GroupView<'a> for N5gsRanNasReleaseCauseView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 3usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
@@ -8723,16 +8382,8 @@ impl std::fmt::Debug for N5gsRanNasReleaseCauseView<'_> {
 /// A checked, zero-copy view of a received NGAP-Cause (3GPP TS 29.214 §5.3.72; see [`NgapCause`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct NgapCauseView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 2usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 2, 0>,
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl<'a> NgapCauseView<'a> {
@@ -8752,7 +8403,7 @@ impl<'a> NgapCauseView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<NgapCause, rt::DecodeError> {
@@ -8762,23 +8413,17 @@ impl<'a> NgapCauseView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `{ NGAP-Group }`: NGAP-Group (code 576, vendor 10415), 3GPP TS 29.214 §5.3.73.
     #[inline]
     pub fn ngap_group(&self) -> u32 {
-        rt::view::one(self.root, self.first[0], self.end, rt::view::value::<u32>)
+        self.raw.one_value::<u32>(0)
     }
     /// `{ NGAP-Value }`: NGAP-Value (code 577, vendor 10415), 3GPP TS 29.214 §5.3.74.
     #[inline]
     pub fn ngap_value(&self) -> u32 {
-        rt::view::one(self.root, self.first[1], self.end, rt::view::value::<u32>)
+        self.raw.one_value::<u32>(1)
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
@@ -8803,17 +8448,12 @@ impl<'a> rt::view::GroupView<'a> for NgapCauseView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 2usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
@@ -8827,16 +8467,8 @@ impl std::fmt::Debug for NgapCauseView<'_> {
 /// A checked, zero-copy view of a received Wireline-User-Location-Info (3GPP TS 29.214 §5.3.75; see [`WirelineUserLocationInfo`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct WirelineUserLocationInfoView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 3usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 3, 0>,
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl<'a> WirelineUserLocationInfoView<'a> {
@@ -8856,7 +8488,7 @@ impl<'a> WirelineUserLocationInfoView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<WirelineUserLocationInfo, rt::DecodeError> {
@@ -8869,28 +8501,22 @@ impl<'a> WirelineUserLocationInfoView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `[ HFC-Node-Identifier ]`: HFC-Node-Identifier (code 579, vendor 10415), 3GPP TS 29.214 §5.3.76.
     #[inline]
     pub fn hfc_node_identifier(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[0], self.end, rt::view::octets)
+        self.raw.opt_octets(0)
     }
     /// `[ GLI-Identifier ]`: GLI-Identifier (code 580, vendor 10415), 3GPP TS 29.214 §5.3.77.
     #[inline]
     pub fn gli_identifier(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[1], self.end, rt::view::octets)
+        self.raw.opt_octets(1)
     }
     /// `[ Line-Type ]`: Line-Type (code 581, vendor 10415), 3GPP TS 29.214 §5.3.78.
     #[inline]
     pub fn line_type(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[2], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(2)
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
@@ -8916,17 +8542,12 @@ impl<'a> rt::view::GroupView<'a> for WirelineUserLocationInfoView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 3usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
@@ -8940,18 +8561,8 @@ impl std::fmt::Debug for WirelineUserLocationInfoView<'_> {
 /// A checked, zero-copy view of a received Flow-Grouping (3GPP TS 29.214 TS 29.209 6.5.9; see [`FlowGrouping`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct FlowGroupingView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 1usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 1usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 1, 1>,
 }
 #[cfg(any(feature = "ts29214"))]
 impl<'a> FlowGroupingView<'a> {
@@ -8971,7 +8582,7 @@ impl<'a> FlowGroupingView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<FlowGrouping, rt::DecodeError> {
@@ -8981,26 +8592,12 @@ impl<'a> FlowGroupingView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `*[ Flows ]`: Flows (code 510, vendor 10415), 3GPP TS 29.214 §5.3.10.
     #[inline]
     pub fn flows(&self) -> rt::view::Members<'a, FlowsView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[0],
-            self.end,
-            self.count[0],
-            510,
-            10415,
-            rt::view::read_group::<FlowsView<'a>>,
-        )
+        self.raw.many_group::<FlowsView<'a>>(0, 0, 510, 10415)
     }
 }
 #[cfg(any(feature = "ts29214"))]
@@ -9024,18 +8621,12 @@ impl<'a> rt::view::GroupView<'a> for FlowGroupingView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 1usize],
-            count: [0; 1usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut self.count, &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "ts29214"))]
@@ -9050,16 +8641,8 @@ impl std::fmt::Debug for FlowGroupingView<'_> {
 #[derive(Clone, Copy)]
 pub struct AaRequestView<'a> {
     header: rt::Header,
-    root: &'a rt::bytes::Bytes,
-    /// The AVPs: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 41usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 8usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where each member first occurs.
+    raw: rt::view::Raw<'a, 41, 8>,
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl<'a> AaRequestView<'a> {
@@ -9083,12 +8666,7 @@ impl<'a> AaRequestView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let mut v = Self {
             header,
-            root,
-            start: rt::header::HEADER_LEN as u32,
-            end: root.len() as u32,
-            first: [rt::view::ABSENT; 41usize],
-            count: [0; 8usize],
-            extra: 0,
+            raw: rt::view::Raw::message(root),
         };
         v.fill_members(header.length as usize)?;
         Ok(v)
@@ -9098,19 +8676,8 @@ impl<'a> AaRequestView<'a> {
     /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
     #[inline(never)]
     fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut v.count,
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
+        let avps = self.raw.members();
+        let mut t = self.raw.index(rt::data::DecodeCx::default(), true);
         rt::view::index::<Self>(avps, &mut t, AaRequest::REQUIRED, missing_at)
     }
     /// The header as received.
@@ -9119,357 +8686,234 @@ impl<'a> AaRequestView<'a> {
     }
     /// The whole message as received.
     pub fn as_bytes(&self) -> &'a rt::bytes::Bytes {
-        self.root
+        self.raw.root()
     }
     /// The owned struct (decoding the message again).
     pub fn to_struct(&self) -> Result<AaRequest, rt::DecodeError> {
-        <AaRequest as rt::typed::Command>::from_bytes(self.root.clone())
+        <AaRequest as rt::typed::Command>::from_bytes(self.raw.root().clone())
     }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
+        self.raw.one_text(0)
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        rt::view::opt(
-            self.root,
-            self.first[1],
-            self.end,
-            rt::view::enumerated::<super::drmp::Drmp>,
-        )
+        self.raw.opt_enum::<super::drmp::Drmp>(1)
     }
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&self) -> u32 {
-        rt::view::one(self.root, self.first[2], self.end, rt::view::value::<u32>)
+        self.raw.one_value::<u32>(2)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        rt::view::one(self.root, self.first[3], self.end, rt::view::text)
+        self.raw.one_text(3)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        rt::view::one(self.root, self.first[4], self.end, rt::view::text)
+        self.raw.one_text(4)
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&self) -> &'a str {
-        rt::view::one(self.root, self.first[5], self.end, rt::view::text)
+        self.raw.one_text(5)
     }
     /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[6], self.end, rt::view::text)
+        self.raw.opt_text(6)
     }
     /// `[ IP-Domain-Id ]`: IP-Domain-Id (code 537, vendor 10415), 3GPP TS 29.214 §5.3.35.
     #[inline]
     pub fn ip_domain_id(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[7], self.end, rt::view::octets)
+        self.raw.opt_octets(7)
     }
     /// `[ Auth-Session-State ]`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> Option<super::base::AuthSessionState> {
-        rt::view::opt(
-            self.root,
-            self.first[8],
-            self.end,
-            rt::view::enumerated::<super::base::AuthSessionState>,
-        )
+        self.raw.opt_enum::<super::base::AuthSessionState>(8)
     }
     /// `[ AF-Application-Identifier ]`: AF-Application-Identifier (code 504, vendor 10415), 3GPP TS 29.214 §5.3.5.
     #[inline]
     pub fn af_application_identifier(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[9], self.end, rt::view::octets)
+        self.raw.opt_octets(9)
     }
     /// `*[ Media-Component-Description ]`: Media-Component-Description (code 517, vendor 10415), 3GPP TS 29.214 §5.3.16.
     #[inline]
     pub fn media_component_description(
         &self,
     ) -> rt::view::Members<'a, MediaComponentDescriptionView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[10],
-            self.end,
-            self.count[0],
-            517,
-            10415,
-            rt::view::read_group::<MediaComponentDescriptionView<'a>>,
-        )
+        self.raw.many_group::<MediaComponentDescriptionView<'a>>(10, 0, 517, 10415)
     }
     /// `[ Service-Info-Status ]`: Service-Info-Status (code 527, vendor 10415), 3GPP TS 29.214 §5.3.25.
     #[inline]
     pub fn service_info_status(&self) -> Option<ServiceInfoStatus> {
-        rt::view::opt(
-            self.root,
-            self.first[11],
-            self.end,
-            rt::view::enumerated::<ServiceInfoStatus>,
-        )
+        self.raw.opt_enum::<ServiceInfoStatus>(11)
     }
     /// `[ AF-Charging-Identifier ]`: AF-Charging-Identifier (code 505, vendor 10415), 3GPP TS 29.214 §5.3.6.
     #[inline]
     pub fn af_charging_identifier(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[12], self.end, rt::view::octets)
+        self.raw.opt_octets(12)
     }
     /// `[ SIP-Forking-Indication ]`: SIP-Forking-Indication (code 523, vendor 10415), 3GPP TS 29.214 §5.3.22.
     #[inline]
     pub fn sip_forking_indication(&self) -> Option<SipForkingIndication> {
-        rt::view::opt(
-            self.root,
-            self.first[13],
-            self.end,
-            rt::view::enumerated::<SipForkingIndication>,
-        )
+        self.raw.opt_enum::<SipForkingIndication>(13)
     }
     /// `*[ Specific-Action ]`: Specific-Action (code 513, vendor 10415), 3GPP TS 29.214 §5.3.13.
     #[inline]
     pub fn specific_action(&self) -> rt::view::Members<'a, SpecificAction> {
-        rt::view::Members::new(
-            self.root,
-            self.first[14],
-            self.end,
-            self.count[1],
-            513,
-            10415,
-            rt::view::enumerated::<SpecificAction>,
-        )
+        self.raw.many_enum::<SpecificAction>(14, 1, 513, 10415)
     }
     /// `*[ Subscription-Id ]`: Subscription-Id (code 443), IETF RFC 8506 §8.46.
     #[inline]
     pub fn subscription_id(
         &self,
     ) -> rt::view::Members<'a, super::credit_control::SubscriptionIdView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[15],
-            self.end,
-            self.count[2],
-            443,
-            0,
-            rt::view::read_group::<super::credit_control::SubscriptionIdView<'a>>,
-        )
+        self.raw
+            .many_group::<super::credit_control::SubscriptionIdView<'a>>(15, 2, 443, 0)
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
     #[inline]
     pub fn oc_supported_features(
         &self,
     ) -> Option<super::doic::OcSupportedFeaturesView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[16],
-            self.end,
-            rt::view::read_group::<super::doic::OcSupportedFeaturesView<'a>>,
-        )
+        self.raw.opt_group::<super::doic::OcSupportedFeaturesView<'a>>(16)
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
     #[inline]
     pub fn supported_features(
         &self,
     ) -> rt::view::Members<'a, super::ts29229::SupportedFeaturesView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[17],
-            self.end,
-            self.count[3],
-            628,
-            10415,
-            rt::view::read_group::<super::ts29229::SupportedFeaturesView<'a>>,
-        )
+        self.raw
+            .many_group::<super::ts29229::SupportedFeaturesView<'a>>(17, 3, 628, 10415)
     }
     /// `[ Reservation-Priority ]`: Reservation-Priority (code 458, vendor 13019), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 017 Gq' AVPs.
     #[inline]
     pub fn reservation_priority(&self) -> Option<super::etsi::ReservationPriority> {
-        rt::view::opt(
-            self.root,
-            self.first[18],
-            self.end,
-            rt::view::enumerated::<super::etsi::ReservationPriority>,
-        )
+        self.raw.opt_enum::<super::etsi::ReservationPriority>(18)
     }
     /// `[ Framed-IP-Address ]`: Framed-IP-Address (code 8), IETF RFC 7155 §4.4.10.5.1.
     #[inline]
     pub fn framed_ip_address(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[19], self.end, rt::view::octets)
+        self.raw.opt_octets(19)
     }
     /// `[ Framed-IPv6-Prefix ]`: Framed-IPv6-Prefix (code 97), IETF RFC 7155 §4.4.10.5.6.
     #[inline]
     pub fn framed_ipv6_prefix(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[20], self.end, rt::view::octets)
+        self.raw.opt_octets(20)
     }
     /// `[ Called-Station-Id ]`: Called-Station-Id (code 30), IETF RFC 7155 §4.2.5.
     #[inline]
     pub fn called_station_id(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[21], self.end, rt::view::text)
+        self.raw.opt_text(21)
     }
     /// `[ Service-URN ]`: Service-URN (code 525, vendor 10415), 3GPP TS 29.214 §5.3.23.
     #[inline]
     pub fn service_urn(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[22], self.end, rt::view::octets)
+        self.raw.opt_octets(22)
     }
     /// `[ Sponsored-Connectivity-Data ]`: Sponsored-Connectivity-Data (code 530, vendor 10415), 3GPP TS 29.214 §5.3.27.
     #[inline]
     pub fn sponsored_connectivity_data(
         &self,
     ) -> Option<SponsoredConnectivityDataView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[23],
-            self.end,
-            rt::view::read_group::<SponsoredConnectivityDataView<'a>>,
-        )
+        self.raw.opt_group::<SponsoredConnectivityDataView<'a>>(23)
     }
     /// `[ MPS-Identifier ]`: MPS-Identifier (code 528, vendor 10415), 3GPP TS 29.214 §5.3.30.
     #[inline]
     pub fn mps_identifier(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[24], self.end, rt::view::octets)
+        self.raw.opt_octets(24)
     }
     /// `[ GCS-Identifier ]`: GCS-Identifier (code 538, vendor 10415), 3GPP TS 29.214 §5.3.36.
     #[inline]
     pub fn gcs_identifier(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[25], self.end, rt::view::octets)
+        self.raw.opt_octets(25)
     }
     /// `[ MCPTT-Identifier ]`: MCPTT-Identifier (code 547, vendor 10415), 3GPP TS 29.214 §5.3.45.
     #[inline]
     pub fn mcptt_identifier(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[26], self.end, rt::view::octets)
+        self.raw.opt_octets(26)
     }
     /// `[ MCVideo-Identifier ]`: MCVideo-Identifier (code 562, vendor 10415), 3GPP TS 29.214 §5.3.45a.
     #[inline]
     pub fn mcvideo_identifier(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[27], self.end, rt::view::octets)
+        self.raw.opt_octets(27)
     }
     /// `[ IMS-Content-Identifier ]`: IMS-Content-Identifier (code 563, vendor 10415), 3GPP TS 29.214 §5.3.60.
     #[inline]
     pub fn ims_content_identifier(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[28], self.end, rt::view::octets)
+        self.raw.opt_octets(28)
     }
     /// `[ IMS-Content-Type ]`: IMS-Content-Type (code 564, vendor 10415), 3GPP TS 29.214 §5.3.61.
     #[inline]
     pub fn ims_content_type(&self) -> Option<ImsContentType> {
-        rt::view::opt(
-            self.root,
-            self.first[29],
-            self.end,
-            rt::view::enumerated::<ImsContentType>,
-        )
+        self.raw.opt_enum::<ImsContentType>(29)
     }
     /// `*[ Calling-Party-Address ]`: Calling-Party-Address (code 831, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn calling_party_address(&self) -> rt::view::Members<'a, &'a str> {
-        rt::view::Members::new(
-            self.root,
-            self.first[30],
-            self.end,
-            self.count[4],
-            831,
-            10415,
-            rt::view::text,
-        )
+        self.raw.many_text(30, 4, 831, 10415)
     }
     /// `[ Callee-Information ]`: Callee-Information (code 565, vendor 10415), 3GPP TS 29.214 §5.3.62.
     #[inline]
     pub fn callee_information(&self) -> Option<CalleeInformationView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[31],
-            self.end,
-            rt::view::read_group::<CalleeInformationView<'a>>,
-        )
+        self.raw.opt_group::<CalleeInformationView<'a>>(31)
     }
     /// `[ Rx-Request-Type ]`: Rx-Request-Type (code 533, vendor 10415), 3GPP TS 29.214 §5.3.31.
     #[inline]
     pub fn rx_request_type(&self) -> Option<RxRequestType> {
-        rt::view::opt(
-            self.root,
-            self.first[32],
-            self.end,
-            rt::view::enumerated::<RxRequestType>,
-        )
+        self.raw.opt_enum::<RxRequestType>(32)
     }
     /// `*[ Required-Access-Info ]`: Required-Access-Info (code 536, vendor 10415), 3GPP TS 29.214 §5.3.34.
     #[inline]
     pub fn required_access_info(&self) -> rt::view::Members<'a, RequiredAccessInfo> {
-        rt::view::Members::new(
-            self.root,
-            self.first[33],
-            self.end,
-            self.count[5],
-            536,
-            10415,
-            rt::view::enumerated::<RequiredAccessInfo>,
-        )
+        self.raw.many_enum::<RequiredAccessInfo>(33, 5, 536, 10415)
     }
     /// `[ AF-Requested-Data ]`: AF-Requested-Data (code 551, vendor 10415), 3GPP TS 29.214 §5.3.50.
     #[inline]
     pub fn af_requested_data(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[34], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(34)
     }
     /// `[ Reference-Id ]`: Reference-Id (code 4202, vendor 10415), 3GPP TS 29.154 §5.3.3.
     #[inline]
     pub fn reference_id(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[35], self.end, rt::view::octets)
+        self.raw.opt_octets(35)
     }
     /// `[ Pre-emption-Control-Info ]`: Pre-emption-Control-Info (code 553, vendor 10415), 3GPP TS 29.214 §5.3.51.
     #[inline]
     pub fn pre_emption_control_info(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[36], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(36)
     }
     /// `[ MPS-Action ]`: MPS-Action (code 582, vendor 10415), 3GPP TS 29.214 §5.3.79.
     #[inline]
     pub fn mps_action(&self) -> Option<MpsAction> {
-        rt::view::opt(
-            self.root,
-            self.first[37],
-            self.end,
-            rt::view::enumerated::<MpsAction>,
-        )
+        self.raw.opt_enum::<MpsAction>(37)
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[38], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(38)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[39],
-            self.end,
-            self.count[6],
-            284,
-            0,
-            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
-        )
+        self.raw.many_group::<super::base::ProxyInfoView<'a>>(39, 6, 284, 0)
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
     #[inline]
     pub fn route_record(&self) -> rt::view::Members<'a, &'a str> {
-        rt::view::Members::new(
-            self.root,
-            self.first[40],
-            self.end,
-            self.count[7],
-            282,
-            0,
-            rt::view::text,
-        )
+        self.raw.many_text(40, 7, 282, 0)
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
@@ -9555,16 +8999,8 @@ impl std::fmt::Debug for AaRequestView<'_> {
 #[derive(Clone, Copy)]
 pub struct AaAnswerView<'a> {
     header: rt::Header,
-    root: &'a rt::bytes::Bytes,
-    /// The AVPs: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 38usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 9usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where each member first occurs.
+    raw: rt::view::Raw<'a, 38, 9>,
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl<'a> AaAnswerView<'a> {
@@ -9588,12 +9024,7 @@ impl<'a> AaAnswerView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let mut v = Self {
             header,
-            root,
-            start: rt::header::HEADER_LEN as u32,
-            end: root.len() as u32,
-            first: [rt::view::ABSENT; 38usize],
-            count: [0; 9usize],
-            extra: 0,
+            raw: rt::view::Raw::message(root),
         };
         v.fill_members(header.length as usize)?;
         Ok(v)
@@ -9603,19 +9034,8 @@ impl<'a> AaAnswerView<'a> {
     /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
     #[inline(never)]
     fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut v.count,
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
+        let avps = self.raw.members();
+        let mut t = self.raw.index(rt::data::DecodeCx::default(), true);
         rt::view::index::<Self>(avps, &mut t, AaAnswer::REQUIRED, missing_at)
     }
     /// The header as received.
@@ -9624,376 +9044,224 @@ impl<'a> AaAnswerView<'a> {
     }
     /// The whole message as received.
     pub fn as_bytes(&self) -> &'a rt::bytes::Bytes {
-        self.root
+        self.raw.root()
     }
     /// The owned struct (decoding the message again).
     pub fn to_struct(&self) -> Result<AaAnswer, rt::DecodeError> {
-        <AaAnswer as rt::typed::Command>::from_bytes(self.root.clone())
+        <AaAnswer as rt::typed::Command>::from_bytes(self.raw.root().clone())
     }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
+        self.raw.one_text(0)
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        rt::view::opt(
-            self.root,
-            self.first[1],
-            self.end,
-            rt::view::enumerated::<super::drmp::Drmp>,
-        )
+        self.raw.opt_enum::<super::drmp::Drmp>(1)
     }
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&self) -> u32 {
-        rt::view::one(self.root, self.first[2], self.end, rt::view::value::<u32>)
+        self.raw.one_value::<u32>(2)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        rt::view::one(self.root, self.first[3], self.end, rt::view::text)
+        self.raw.one_text(3)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        rt::view::one(self.root, self.first[4], self.end, rt::view::text)
+        self.raw.one_text(4)
     }
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[5], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(5)
     }
     /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
     #[inline]
     pub fn experimental_result(
         &self,
     ) -> Option<super::base::ExperimentalResultView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[6],
-            self.end,
-            rt::view::read_group::<super::base::ExperimentalResultView<'a>>,
-        )
+        self.raw.opt_group::<super::base::ExperimentalResultView<'a>>(6)
     }
     /// `[ Auth-Session-State ]`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> Option<super::base::AuthSessionState> {
-        rt::view::opt(
-            self.root,
-            self.first[7],
-            self.end,
-            rt::view::enumerated::<super::base::AuthSessionState>,
-        )
+        self.raw.opt_enum::<super::base::AuthSessionState>(7)
     }
     /// `*[ Access-Network-Charging-Identifier ]`: Access-Network-Charging-Identifier (code 502, vendor 10415), 3GPP TS 29.214 §5.3.3.
     #[inline]
     pub fn access_network_charging_identifier(
         &self,
     ) -> rt::view::Members<'a, AccessNetworkChargingIdentifierView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[8],
-            self.end,
-            self.count[0],
-            502,
-            10415,
-            rt::view::read_group::<AccessNetworkChargingIdentifierView<'a>>,
-        )
+        self.raw.many_group::<AccessNetworkChargingIdentifierView<'a>>(8, 0, 502, 10415)
     }
     /// `[ Access-Network-Charging-Address ]`: Access-Network-Charging-Address (code 501, vendor 10415), 3GPP TS 29.214 §5.3.2.
     #[inline]
     pub fn access_network_charging_address(&self) -> Option<rt::data::Address> {
-        rt::view::opt(
-            self.root,
-            self.first[9],
-            self.end,
-            rt::view::value::<rt::data::Address>,
-        )
+        self.raw.opt_value::<rt::data::Address>(9)
     }
     /// `[ Acceptable-Service-Info ]`: Acceptable-Service-Info (code 526, vendor 10415), 3GPP TS 29.214 §5.3.24.
     #[inline]
     pub fn acceptable_service_info(&self) -> Option<AcceptableServiceInfoView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[10],
-            self.end,
-            rt::view::read_group::<AcceptableServiceInfoView<'a>>,
-        )
+        self.raw.opt_group::<AcceptableServiceInfoView<'a>>(10)
     }
     /// `*2[ AN-GW-Address ]`: AN-GW-Address (code 1050, vendor 10415), 3GPP TS 29.212 §5.3.49.
     #[inline]
     pub fn an_gw_address(&self) -> rt::view::Members<'a, rt::data::Address> {
-        rt::view::Members::new(
-            self.root,
-            self.first[11],
-            self.end,
-            self.count[1],
-            1050,
-            10415,
-            rt::view::value::<rt::data::Address>,
-        )
+        self.raw.many_value::<rt::data::Address>(11, 1, 1050, 10415)
     }
     /// `[ AN-Trusted ]`: AN-Trusted (code 1503, vendor 10415), 3GPP TS 29.273 §5.2.3.9.
     #[inline]
     pub fn an_trusted(&self) -> Option<super::ts29273::AnTrusted> {
-        rt::view::opt(
-            self.root,
-            self.first[12],
-            self.end,
-            rt::view::enumerated::<super::ts29273::AnTrusted>,
-        )
+        self.raw.opt_enum::<super::ts29273::AnTrusted>(12)
     }
     /// `[ Service-Authorization-Info ]`: Service-Authorization-Info (code 548, vendor 10415), 3GPP TS 29.214 §5.3.46.
     #[inline]
     pub fn service_authorization_info(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[13], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(13)
     }
     /// `[ IP-CAN-Type ]`: IP-CAN-Type (code 1027, vendor 10415), 3GPP TS 29.212 §5.3.27.
     #[inline]
     pub fn ip_can_type(&self) -> Option<super::ts29212::IpCanType> {
-        rt::view::opt(
-            self.root,
-            self.first[14],
-            self.end,
-            rt::view::enumerated::<super::ts29212::IpCanType>,
-        )
+        self.raw.opt_enum::<super::ts29212::IpCanType>(14)
     }
     /// `[ MA-Information ]`: MA-Information (code 570, vendor 10415), 3GPP TS 29.214 §5.3.66.
     #[inline]
     pub fn ma_information(&self) -> Option<MaInformationView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[15],
-            self.end,
-            rt::view::read_group::<MaInformationView<'a>>,
-        )
+        self.raw.opt_group::<MaInformationView<'a>>(15)
     }
     /// `[ NetLoc-Access-Support ]`: NetLoc-Access-Support (code 2824, vendor 10415), 3GPP TS 29.212 §5.3.111.
     #[inline]
     pub fn netloc_access_support(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[16], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(16)
     }
     /// `[ RAT-Type ]`: RAT-Type (code 1032, vendor 10415), 3GPP TS 29.212 §5.3.31.
     #[inline]
     pub fn rat_type(&self) -> Option<super::ts29212::RatType> {
-        rt::view::opt(
-            self.root,
-            self.first[17],
-            self.end,
-            rt::view::enumerated::<super::ts29212::RatType>,
-        )
+        self.raw.opt_enum::<super::ts29212::RatType>(17)
     }
     /// `*[ Flows ]`: Flows (code 510, vendor 10415), 3GPP TS 29.214 §5.3.10.
     #[inline]
     pub fn flows(&self) -> rt::view::Members<'a, FlowsView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[18],
-            self.end,
-            self.count[2],
-            510,
-            10415,
-            rt::view::read_group::<FlowsView<'a>>,
-        )
+        self.raw.many_group::<FlowsView<'a>>(18, 2, 510, 10415)
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
     #[inline]
     pub fn oc_supported_features(
         &self,
     ) -> Option<super::doic::OcSupportedFeaturesView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[19],
-            self.end,
-            rt::view::read_group::<super::doic::OcSupportedFeaturesView<'a>>,
-        )
+        self.raw.opt_group::<super::doic::OcSupportedFeaturesView<'a>>(19)
     }
     /// `[ OC-OLR ]`: OC-OLR (code 623), IETF RFC 7683 §7.3.
     #[inline]
     pub fn oc_olr(&self) -> Option<super::doic::OcOlrView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[20],
-            self.end,
-            rt::view::read_group::<super::doic::OcOlrView<'a>>,
-        )
+        self.raw.opt_group::<super::doic::OcOlrView<'a>>(20)
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
     #[inline]
     pub fn supported_features(
         &self,
     ) -> rt::view::Members<'a, super::ts29229::SupportedFeaturesView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[21],
-            self.end,
-            self.count[3],
-            628,
-            10415,
-            rt::view::read_group::<super::ts29229::SupportedFeaturesView<'a>>,
-        )
+        self.raw
+            .many_group::<super::ts29229::SupportedFeaturesView<'a>>(21, 3, 628, 10415)
     }
     /// `*[ Subscription-Id ]`: Subscription-Id (code 443), IETF RFC 8506 §8.46.
     #[inline]
     pub fn subscription_id(
         &self,
     ) -> rt::view::Members<'a, super::credit_control::SubscriptionIdView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[22],
-            self.end,
-            self.count[4],
-            443,
-            0,
-            rt::view::read_group::<super::credit_control::SubscriptionIdView<'a>>,
-        )
+        self.raw
+            .many_group::<super::credit_control::SubscriptionIdView<'a>>(22, 4, 443, 0)
     }
     /// `[ User-Equipment-Info ]`: User-Equipment-Info (code 458), IETF RFC 8506 §8.49.
     #[inline]
     pub fn user_equipment_info(
         &self,
     ) -> Option<super::credit_control::UserEquipmentInfoView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[23],
-            self.end,
-            rt::view::read_group::<super::credit_control::UserEquipmentInfoView<'a>>,
-        )
+        self.raw.opt_group::<super::credit_control::UserEquipmentInfoView<'a>>(23)
     }
     /// `[ User-Equipment-Info-Extension ]`: User-Equipment-Info-Extension (code 653), IETF RFC 8506 §8.52.
     #[inline]
     pub fn user_equipment_info_extension(
         &self,
     ) -> Option<super::credit_control::UserEquipmentInfoExtensionView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[24],
-            self.end,
-            rt::view::read_group::<
-                super::credit_control::UserEquipmentInfoExtensionView<'a>,
-            >,
-        )
+        self.raw
+            .opt_group::<super::credit_control::UserEquipmentInfoExtensionView<'a>>(24)
     }
     /// `[ 3GPP-SGSN-MCC-MNC ]`: 3GPP-SGSN-MCC-MNC (code 18, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
     pub fn tgpp_sgsn_mcc_mnc(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[25], self.end, rt::view::text)
+        self.raw.opt_text(25)
     }
     /// `[ NID ]`: NID (code 569, vendor 10415), 3GPP TS 29.214 §5.3.68.
     #[inline]
     pub fn nid(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[26], self.end, rt::view::octets)
+        self.raw.opt_octets(26)
     }
     /// `*[ Class ]`: Class (code 25), IETF RFC 6733 §8.20.
     #[inline]
     pub fn class(&self) -> rt::view::Members<'a, &'a [u8]> {
-        rt::view::Members::new(
-            self.root,
-            self.first[27],
-            self.end,
-            self.count[5],
-            25,
-            0,
-            rt::view::octets,
-        )
+        self.raw.many_octets(27, 5, 25, 0)
     }
     /// `[ Error-Message ]`: Error-Message (code 281), IETF RFC 6733 §7.3.
     #[inline]
     pub fn error_message(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[28], self.end, rt::view::text)
+        self.raw.opt_text(28)
     }
     /// `[ Error-Reporting-Host ]`: Error-Reporting-Host (code 294), IETF RFC 6733 §7.4.
     #[inline]
     pub fn error_reporting_host(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[29], self.end, rt::view::text)
+        self.raw.opt_text(29)
     }
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
     #[inline]
     pub fn failed_avp(&self) -> Option<super::base::FailedAvpView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[30],
-            self.end,
-            rt::view::read_group::<super::base::FailedAvpView<'a>>,
-        )
+        self.raw.opt_group::<super::base::FailedAvpView<'a>>(30)
     }
     /// `[ Retry-Interval ]`: Retry-Interval (code 541, vendor 10415), 3GPP TS 29.214 §5.3.39.
     #[inline]
     pub fn retry_interval(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[31], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(31)
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[32], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(32)
     }
     /// `*[ Redirect-Host ]`: Redirect-Host (code 292), IETF RFC 6733 §6.12.
     #[inline]
     pub fn redirect_host(&self) -> rt::view::Members<'a, rt::data::DiameterUri> {
-        rt::view::Members::new(
-            self.root,
-            self.first[33],
-            self.end,
-            self.count[6],
-            292,
-            0,
-            rt::view::value::<rt::data::DiameterUri>,
-        )
+        self.raw.many_value::<rt::data::DiameterUri>(33, 6, 292, 0)
     }
     /// `[ Redirect-Host-Usage ]`: Redirect-Host-Usage (code 261), IETF RFC 6733 §6.13.
     #[inline]
     pub fn redirect_host_usage(&self) -> Option<super::base::RedirectHostUsage> {
-        rt::view::opt(
-            self.root,
-            self.first[34],
-            self.end,
-            rt::view::enumerated::<super::base::RedirectHostUsage>,
-        )
+        self.raw.opt_enum::<super::base::RedirectHostUsage>(34)
     }
     /// `[ Redirect-Max-Cache-Time ]`: Redirect-Max-Cache-Time (code 262), IETF RFC 6733 §6.14.
     #[inline]
     pub fn redirect_max_cache_time(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[35], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(35)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[36],
-            self.end,
-            self.count[7],
-            284,
-            0,
-            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
-        )
+        self.raw.many_group::<super::base::ProxyInfoView<'a>>(36, 7, 284, 0)
     }
     /// `*[ Load ]`: Load (code 650), IETF RFC 8583 §7.1.
     #[inline]
     pub fn load(&self) -> rt::view::Members<'a, super::rfc8583::LoadView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[37],
-            self.end,
-            self.count[8],
-            650,
-            0,
-            rt::view::read_group::<super::rfc8583::LoadView<'a>>,
-        )
+        self.raw.many_group::<super::rfc8583::LoadView<'a>>(37, 8, 650, 0)
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
@@ -10092,16 +9360,8 @@ impl std::fmt::Debug for AaAnswerView<'_> {
 #[derive(Clone, Copy)]
 pub struct ReAuthRequestView<'a> {
     header: rt::Header,
-    root: &'a rt::bytes::Bytes,
-    /// The AVPs: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 37usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 10usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where each member first occurs.
+    raw: rt::view::Raw<'a, 37, 10>,
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl<'a> ReAuthRequestView<'a> {
@@ -10125,12 +9385,7 @@ impl<'a> ReAuthRequestView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let mut v = Self {
             header,
-            root,
-            start: rt::header::HEADER_LEN as u32,
-            end: root.len() as u32,
-            first: [rt::view::ABSENT; 37usize],
-            count: [0; 10usize],
-            extra: 0,
+            raw: rt::view::Raw::message(root),
         };
         v.fill_members(header.length as usize)?;
         Ok(v)
@@ -10140,19 +9395,8 @@ impl<'a> ReAuthRequestView<'a> {
     /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
     #[inline(never)]
     fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut v.count,
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
+        let avps = self.raw.members();
+        let mut t = self.raw.index(rt::data::DecodeCx::default(), true);
         rt::view::index::<Self>(avps, &mut t, ReAuthRequest::REQUIRED, missing_at)
     }
     /// The header as received.
@@ -10161,360 +9405,215 @@ impl<'a> ReAuthRequestView<'a> {
     }
     /// The whole message as received.
     pub fn as_bytes(&self) -> &'a rt::bytes::Bytes {
-        self.root
+        self.raw.root()
     }
     /// The owned struct (decoding the message again).
     pub fn to_struct(&self) -> Result<ReAuthRequest, rt::DecodeError> {
-        <ReAuthRequest as rt::typed::Command>::from_bytes(self.root.clone())
+        <ReAuthRequest as rt::typed::Command>::from_bytes(self.raw.root().clone())
     }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
+        self.raw.one_text(0)
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        rt::view::opt(
-            self.root,
-            self.first[1],
-            self.end,
-            rt::view::enumerated::<super::drmp::Drmp>,
-        )
+        self.raw.opt_enum::<super::drmp::Drmp>(1)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        rt::view::one(self.root, self.first[2], self.end, rt::view::text)
+        self.raw.one_text(2)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        rt::view::one(self.root, self.first[3], self.end, rt::view::text)
+        self.raw.one_text(3)
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&self) -> &'a str {
-        rt::view::one(self.root, self.first[4], self.end, rt::view::text)
+        self.raw.one_text(4)
     }
     /// `{ Destination-Host }`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&self) -> &'a str {
-        rt::view::one(self.root, self.first[5], self.end, rt::view::text)
+        self.raw.one_text(5)
     }
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&self) -> u32 {
-        rt::view::one(self.root, self.first[6], self.end, rt::view::value::<u32>)
+        self.raw.one_value::<u32>(6)
     }
     /// `1*{ Specific-Action }`: Specific-Action (code 513, vendor 10415), 3GPP TS 29.214 §5.3.13.
     #[inline]
     pub fn specific_action(&self) -> rt::view::Members<'a, SpecificAction> {
-        rt::view::Members::new(
-            self.root,
-            self.first[7],
-            self.end,
-            self.count[0],
-            513,
-            10415,
-            rt::view::enumerated::<SpecificAction>,
-        )
+        self.raw.many_enum::<SpecificAction>(7, 0, 513, 10415)
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
     #[inline]
     pub fn oc_supported_features(
         &self,
     ) -> Option<super::doic::OcSupportedFeaturesView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[8],
-            self.end,
-            rt::view::read_group::<super::doic::OcSupportedFeaturesView<'a>>,
-        )
+        self.raw.opt_group::<super::doic::OcSupportedFeaturesView<'a>>(8)
     }
     /// `*[ Access-Network-Charging-Identifier ]`: Access-Network-Charging-Identifier (code 502, vendor 10415), 3GPP TS 29.214 §5.3.3.
     #[inline]
     pub fn access_network_charging_identifier(
         &self,
     ) -> rt::view::Members<'a, AccessNetworkChargingIdentifierView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[9],
-            self.end,
-            self.count[1],
-            502,
-            10415,
-            rt::view::read_group::<AccessNetworkChargingIdentifierView<'a>>,
-        )
+        self.raw.many_group::<AccessNetworkChargingIdentifierView<'a>>(9, 1, 502, 10415)
     }
     /// `[ Access-Network-Charging-Address ]`: Access-Network-Charging-Address (code 501, vendor 10415), 3GPP TS 29.214 §5.3.2.
     #[inline]
     pub fn access_network_charging_address(&self) -> Option<rt::data::Address> {
-        rt::view::opt(
-            self.root,
-            self.first[10],
-            self.end,
-            rt::view::value::<rt::data::Address>,
-        )
+        self.raw.opt_value::<rt::data::Address>(10)
     }
     /// `*2[ AN-GW-Address ]`: AN-GW-Address (code 1050, vendor 10415), 3GPP TS 29.212 §5.3.49.
     #[inline]
     pub fn an_gw_address(&self) -> rt::view::Members<'a, rt::data::Address> {
-        rt::view::Members::new(
-            self.root,
-            self.first[11],
-            self.end,
-            self.count[2],
-            1050,
-            10415,
-            rt::view::value::<rt::data::Address>,
-        )
+        self.raw.many_value::<rt::data::Address>(11, 2, 1050, 10415)
     }
     /// `[ AN-Trusted ]`: AN-Trusted (code 1503, vendor 10415), 3GPP TS 29.273 §5.2.3.9.
     #[inline]
     pub fn an_trusted(&self) -> Option<super::ts29273::AnTrusted> {
-        rt::view::opt(
-            self.root,
-            self.first[12],
-            self.end,
-            rt::view::enumerated::<super::ts29273::AnTrusted>,
-        )
+        self.raw.opt_enum::<super::ts29273::AnTrusted>(12)
     }
     /// `*[ Flows ]`: Flows (code 510, vendor 10415), 3GPP TS 29.214 §5.3.10.
     #[inline]
     pub fn flows(&self) -> rt::view::Members<'a, FlowsView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[13],
-            self.end,
-            self.count[3],
-            510,
-            10415,
-            rt::view::read_group::<FlowsView<'a>>,
-        )
+        self.raw.many_group::<FlowsView<'a>>(13, 3, 510, 10415)
     }
     /// `*[ Subscription-Id ]`: Subscription-Id (code 443), IETF RFC 8506 §8.46.
     #[inline]
     pub fn subscription_id(
         &self,
     ) -> rt::view::Members<'a, super::credit_control::SubscriptionIdView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[14],
-            self.end,
-            self.count[4],
-            443,
-            0,
-            rt::view::read_group::<super::credit_control::SubscriptionIdView<'a>>,
-        )
+        self.raw
+            .many_group::<super::credit_control::SubscriptionIdView<'a>>(14, 4, 443, 0)
     }
     /// `[ Abort-Cause ]`: Abort-Cause (code 500, vendor 10415), 3GPP TS 29.214 §5.3.1.
     #[inline]
     pub fn abort_cause(&self) -> Option<AbortCause> {
-        rt::view::opt(
-            self.root,
-            self.first[15],
-            self.end,
-            rt::view::enumerated::<AbortCause>,
-        )
+        self.raw.opt_enum::<AbortCause>(15)
     }
     /// `[ IP-CAN-Type ]`: IP-CAN-Type (code 1027, vendor 10415), 3GPP TS 29.212 §5.3.27.
     #[inline]
     pub fn ip_can_type(&self) -> Option<super::ts29212::IpCanType> {
-        rt::view::opt(
-            self.root,
-            self.first[16],
-            self.end,
-            rt::view::enumerated::<super::ts29212::IpCanType>,
-        )
+        self.raw.opt_enum::<super::ts29212::IpCanType>(16)
     }
     /// `[ MA-Information ]`: MA-Information (code 570, vendor 10415), 3GPP TS 29.214 §5.3.66.
     #[inline]
     pub fn ma_information(&self) -> Option<MaInformationView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[17],
-            self.end,
-            rt::view::read_group::<MaInformationView<'a>>,
-        )
+        self.raw.opt_group::<MaInformationView<'a>>(17)
     }
     /// `[ NetLoc-Access-Support ]`: NetLoc-Access-Support (code 2824, vendor 10415), 3GPP TS 29.212 §5.3.111.
     #[inline]
     pub fn netloc_access_support(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[18], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(18)
     }
     /// `[ RAT-Type ]`: RAT-Type (code 1032, vendor 10415), 3GPP TS 29.212 §5.3.31.
     #[inline]
     pub fn rat_type(&self) -> Option<super::ts29212::RatType> {
-        rt::view::opt(
-            self.root,
-            self.first[19],
-            self.end,
-            rt::view::enumerated::<super::ts29212::RatType>,
-        )
+        self.raw.opt_enum::<super::ts29212::RatType>(19)
     }
     /// `[ Sponsored-Connectivity-Data ]`: Sponsored-Connectivity-Data (code 530, vendor 10415), 3GPP TS 29.214 §5.3.27.
     #[inline]
     pub fn sponsored_connectivity_data(
         &self,
     ) -> Option<SponsoredConnectivityDataView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[20],
-            self.end,
-            rt::view::read_group::<SponsoredConnectivityDataView<'a>>,
-        )
+        self.raw.opt_group::<SponsoredConnectivityDataView<'a>>(20)
     }
     /// `[ 3GPP-User-Location-Info ]`: 3GPP-User-Location-Info (code 22, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
     pub fn tgpp_user_location_info(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[21], self.end, rt::view::octets)
+        self.raw.opt_octets(21)
     }
     /// `[ User-Location-Info-Time ]`: User-Location-Info-Time (code 2812, vendor 10415), 3GPP TS 29.212 §5.3.101.
     #[inline]
     pub fn user_location_info_time(&self) -> Option<rt::data::Time> {
-        rt::view::opt(
-            self.root,
-            self.first[22],
-            self.end,
-            rt::view::value::<rt::data::Time>,
-        )
+        self.raw.opt_value::<rt::data::Time>(22)
     }
     /// `[ 3GPP-MS-TimeZone ]`: 3GPP-MS-TimeZone (code 23, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
     pub fn tgpp_ms_timezone(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[23], self.end, rt::view::octets)
+        self.raw.opt_octets(23)
     }
     /// `*[ RAN-NAS-Release-Cause ]`: RAN-NAS-Release-Cause (code 2819, vendor 10415), 3GPP TS 29.212 §5.3.106.
     #[inline]
     pub fn ran_nas_release_cause(&self) -> rt::view::Members<'a, &'a [u8]> {
-        rt::view::Members::new(
-            self.root,
-            self.first[24],
-            self.end,
-            self.count[5],
-            2819,
-            10415,
-            rt::view::octets,
-        )
+        self.raw.many_octets(24, 5, 2819, 10415)
     }
     /// `*[ 5GS-RAN-NAS-Release-Cause ]`: 5GS-RAN-NAS-Release-Cause (code 572, vendor 10415), 3GPP TS 29.214 §5.3.69.
     #[inline]
     pub fn n5gs_ran_nas_release_cause(
         &self,
     ) -> rt::view::Members<'a, N5gsRanNasReleaseCauseView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[25],
-            self.end,
-            self.count[6],
-            572,
-            10415,
-            rt::view::read_group::<N5gsRanNasReleaseCauseView<'a>>,
-        )
+        self.raw.many_group::<N5gsRanNasReleaseCauseView<'a>>(25, 6, 572, 10415)
     }
     /// `[ 3GPP-SGSN-MCC-MNC ]`: 3GPP-SGSN-MCC-MNC (code 18, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
     pub fn tgpp_sgsn_mcc_mnc(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[26], self.end, rt::view::text)
+        self.raw.opt_text(26)
     }
     /// `[ NID ]`: NID (code 569, vendor 10415), 3GPP TS 29.214 §5.3.68.
     #[inline]
     pub fn nid(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[27], self.end, rt::view::octets)
+        self.raw.opt_octets(27)
     }
     /// `[ 3GPP-TWAN-Identifier ]`: 3GPP-TWAN-Identifier (code 29, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
     pub fn tgpp_twan_identifier(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[28], self.end, rt::view::octets)
+        self.raw.opt_octets(28)
     }
     /// `[ TCP-Source-Port ]`: TCP-Source-Port (code 2843, vendor 10415), 3GPP TS 29.212 §5.3.129.
     #[inline]
     pub fn tcp_source_port(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[29], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(29)
     }
     /// `[ UDP-Source-Port ]`: UDP-Source-Port (code 2806, vendor 10415), 3GPP TS 29.212 §5.3.97.
     #[inline]
     pub fn udp_source_port(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[30], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(30)
     }
     /// `[ UE-Local-IP-Address ]`: UE-Local-IP-Address (code 2805, vendor 10415), 3GPP TS 29.212 §5.3.96.
     #[inline]
     pub fn ue_local_ip_address(&self) -> Option<rt::data::Address> {
-        rt::view::opt(
-            self.root,
-            self.first[31],
-            self.end,
-            rt::view::value::<rt::data::Address>,
-        )
+        self.raw.opt_value::<rt::data::Address>(31)
     }
     /// `[ Wireline-User-Location-Info ]`: Wireline-User-Location-Info (code 578, vendor 10415), 3GPP TS 29.214 §5.3.75.
     #[inline]
     pub fn wireline_user_location_info(
         &self,
     ) -> Option<WirelineUserLocationInfoView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[32],
-            self.end,
-            rt::view::read_group::<WirelineUserLocationInfoView<'a>>,
-        )
+        self.raw.opt_group::<WirelineUserLocationInfoView<'a>>(32)
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[33], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(33)
     }
     /// `*[ Class ]`: Class (code 25), IETF RFC 6733 §8.20.
     #[inline]
     pub fn class(&self) -> rt::view::Members<'a, &'a [u8]> {
-        rt::view::Members::new(
-            self.root,
-            self.first[34],
-            self.end,
-            self.count[7],
-            25,
-            0,
-            rt::view::octets,
-        )
+        self.raw.many_octets(34, 7, 25, 0)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[35],
-            self.end,
-            self.count[8],
-            284,
-            0,
-            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
-        )
+        self.raw.many_group::<super::base::ProxyInfoView<'a>>(35, 8, 284, 0)
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
     #[inline]
     pub fn route_record(&self) -> rt::view::Members<'a, &'a str> {
-        rt::view::Members::new(
-            self.root,
-            self.first[36],
-            self.end,
-            self.count[9],
-            282,
-            0,
-            rt::view::text,
-        )
+        self.raw.many_text(36, 9, 282, 0)
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
@@ -10598,16 +9697,8 @@ impl std::fmt::Debug for ReAuthRequestView<'_> {
 #[derive(Clone, Copy)]
 pub struct ReAuthAnswerView<'a> {
     header: rt::Header,
-    root: &'a rt::bytes::Bytes,
-    /// The AVPs: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 19usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 4usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where each member first occurs.
+    raw: rt::view::Raw<'a, 19, 4>,
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl<'a> ReAuthAnswerView<'a> {
@@ -10631,12 +9722,7 @@ impl<'a> ReAuthAnswerView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let mut v = Self {
             header,
-            root,
-            start: rt::header::HEADER_LEN as u32,
-            end: root.len() as u32,
-            first: [rt::view::ABSENT; 19usize],
-            count: [0; 4usize],
-            extra: 0,
+            raw: rt::view::Raw::message(root),
         };
         v.fill_members(header.length as usize)?;
         Ok(v)
@@ -10646,19 +9732,8 @@ impl<'a> ReAuthAnswerView<'a> {
     /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
     #[inline(never)]
     fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut v.count,
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
+        let avps = self.raw.members();
+        let mut t = self.raw.index(rt::data::DecodeCx::default(), true);
         rt::view::index::<Self>(avps, &mut t, ReAuthAnswer::REQUIRED, missing_at)
     }
     /// The header as received.
@@ -10667,186 +9742,118 @@ impl<'a> ReAuthAnswerView<'a> {
     }
     /// The whole message as received.
     pub fn as_bytes(&self) -> &'a rt::bytes::Bytes {
-        self.root
+        self.raw.root()
     }
     /// The owned struct (decoding the message again).
     pub fn to_struct(&self) -> Result<ReAuthAnswer, rt::DecodeError> {
-        <ReAuthAnswer as rt::typed::Command>::from_bytes(self.root.clone())
+        <ReAuthAnswer as rt::typed::Command>::from_bytes(self.raw.root().clone())
     }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
+        self.raw.one_text(0)
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        rt::view::opt(
-            self.root,
-            self.first[1],
-            self.end,
-            rt::view::enumerated::<super::drmp::Drmp>,
-        )
+        self.raw.opt_enum::<super::drmp::Drmp>(1)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        rt::view::one(self.root, self.first[2], self.end, rt::view::text)
+        self.raw.one_text(2)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        rt::view::one(self.root, self.first[3], self.end, rt::view::text)
+        self.raw.one_text(3)
     }
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[4], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(4)
     }
     /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
     #[inline]
     pub fn experimental_result(
         &self,
     ) -> Option<super::base::ExperimentalResultView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[5],
-            self.end,
-            rt::view::read_group::<super::base::ExperimentalResultView<'a>>,
-        )
+        self.raw.opt_group::<super::base::ExperimentalResultView<'a>>(5)
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
     #[inline]
     pub fn oc_supported_features(
         &self,
     ) -> Option<super::doic::OcSupportedFeaturesView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[6],
-            self.end,
-            rt::view::read_group::<super::doic::OcSupportedFeaturesView<'a>>,
-        )
+        self.raw.opt_group::<super::doic::OcSupportedFeaturesView<'a>>(6)
     }
     /// `[ OC-OLR ]`: OC-OLR (code 623), IETF RFC 7683 §7.3.
     #[inline]
     pub fn oc_olr(&self) -> Option<super::doic::OcOlrView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[7],
-            self.end,
-            rt::view::read_group::<super::doic::OcOlrView<'a>>,
-        )
+        self.raw.opt_group::<super::doic::OcOlrView<'a>>(7)
     }
     /// `*[ Media-Component-Description ]`: Media-Component-Description (code 517, vendor 10415), 3GPP TS 29.214 §5.3.16.
     #[inline]
     pub fn media_component_description(
         &self,
     ) -> rt::view::Members<'a, MediaComponentDescriptionView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[8],
-            self.end,
-            self.count[0],
-            517,
-            10415,
-            rt::view::read_group::<MediaComponentDescriptionView<'a>>,
-        )
+        self.raw.many_group::<MediaComponentDescriptionView<'a>>(8, 0, 517, 10415)
     }
     /// `[ Service-URN ]`: Service-URN (code 525, vendor 10415), 3GPP TS 29.214 §5.3.23.
     #[inline]
     pub fn service_urn(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[9], self.end, rt::view::octets)
+        self.raw.opt_octets(9)
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[10], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(10)
     }
     /// `*[ Class ]`: Class (code 25), IETF RFC 6733 §8.20.
     #[inline]
     pub fn class(&self) -> rt::view::Members<'a, &'a [u8]> {
-        rt::view::Members::new(
-            self.root,
-            self.first[11],
-            self.end,
-            self.count[1],
-            25,
-            0,
-            rt::view::octets,
-        )
+        self.raw.many_octets(11, 1, 25, 0)
     }
     /// `[ Error-Message ]`: Error-Message (code 281), IETF RFC 6733 §7.3.
     #[inline]
     pub fn error_message(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[12], self.end, rt::view::text)
+        self.raw.opt_text(12)
     }
     /// `[ Error-Reporting-Host ]`: Error-Reporting-Host (code 294), IETF RFC 6733 §7.4.
     #[inline]
     pub fn error_reporting_host(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[13], self.end, rt::view::text)
+        self.raw.opt_text(13)
     }
     /// `*[ Redirect-Host ]`: Redirect-Host (code 292), IETF RFC 6733 §6.12.
     #[inline]
     pub fn redirect_host(&self) -> rt::view::Members<'a, rt::data::DiameterUri> {
-        rt::view::Members::new(
-            self.root,
-            self.first[14],
-            self.end,
-            self.count[2],
-            292,
-            0,
-            rt::view::value::<rt::data::DiameterUri>,
-        )
+        self.raw.many_value::<rt::data::DiameterUri>(14, 2, 292, 0)
     }
     /// `[ Redirect-Host-Usage ]`: Redirect-Host-Usage (code 261), IETF RFC 6733 §6.13.
     #[inline]
     pub fn redirect_host_usage(&self) -> Option<super::base::RedirectHostUsage> {
-        rt::view::opt(
-            self.root,
-            self.first[15],
-            self.end,
-            rt::view::enumerated::<super::base::RedirectHostUsage>,
-        )
+        self.raw.opt_enum::<super::base::RedirectHostUsage>(15)
     }
     /// `[ Redirect-Max-Cache-Time ]`: Redirect-Max-Cache-Time (code 262), IETF RFC 6733 §6.14.
     #[inline]
     pub fn redirect_max_cache_time(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[16], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(16)
     }
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
     #[inline]
     pub fn failed_avp(&self) -> Option<super::base::FailedAvpView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[17],
-            self.end,
-            rt::view::read_group::<super::base::FailedAvpView<'a>>,
-        )
+        self.raw.opt_group::<super::base::FailedAvpView<'a>>(17)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[18],
-            self.end,
-            self.count[3],
-            284,
-            0,
-            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
-        )
+        self.raw.many_group::<super::base::ProxyInfoView<'a>>(18, 3, 284, 0)
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
@@ -10902,16 +9909,8 @@ impl std::fmt::Debug for ReAuthAnswerView<'_> {
 #[derive(Clone, Copy)]
 pub struct SessionTerminationRequestView<'a> {
     header: rt::Header,
-    root: &'a rt::bytes::Bytes,
-    /// The AVPs: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 14usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 4usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where each member first occurs.
+    raw: rt::view::Raw<'a, 14, 4>,
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl<'a> SessionTerminationRequestView<'a> {
@@ -10935,12 +9934,7 @@ impl<'a> SessionTerminationRequestView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let mut v = Self {
             header,
-            root,
-            start: rt::header::HEADER_LEN as u32,
-            end: root.len() as u32,
-            first: [rt::view::ABSENT; 14usize],
-            count: [0; 4usize],
-            extra: 0,
+            raw: rt::view::Raw::message(root),
         };
         v.fill_members(header.length as usize)?;
         Ok(v)
@@ -10950,19 +9944,8 @@ impl<'a> SessionTerminationRequestView<'a> {
     /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
     #[inline(never)]
     fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut v.count,
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
+        let avps = self.raw.members();
+        let mut t = self.raw.index(rt::data::DecodeCx::default(), true);
         rt::view::index::<
             Self,
         >(avps, &mut t, SessionTerminationRequest::REQUIRED, missing_at)
@@ -10973,142 +9956,91 @@ impl<'a> SessionTerminationRequestView<'a> {
     }
     /// The whole message as received.
     pub fn as_bytes(&self) -> &'a rt::bytes::Bytes {
-        self.root
+        self.raw.root()
     }
     /// The owned struct (decoding the message again).
     pub fn to_struct(&self) -> Result<SessionTerminationRequest, rt::DecodeError> {
-        <SessionTerminationRequest as rt::typed::Command>::from_bytes(self.root.clone())
+        <SessionTerminationRequest as rt::typed::Command>::from_bytes(
+            self.raw.root().clone(),
+        )
     }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
+        self.raw.one_text(0)
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        rt::view::opt(
-            self.root,
-            self.first[1],
-            self.end,
-            rt::view::enumerated::<super::drmp::Drmp>,
-        )
+        self.raw.opt_enum::<super::drmp::Drmp>(1)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        rt::view::one(self.root, self.first[2], self.end, rt::view::text)
+        self.raw.one_text(2)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        rt::view::one(self.root, self.first[3], self.end, rt::view::text)
+        self.raw.one_text(3)
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&self) -> &'a str {
-        rt::view::one(self.root, self.first[4], self.end, rt::view::text)
+        self.raw.one_text(4)
     }
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&self) -> u32 {
-        rt::view::one(self.root, self.first[5], self.end, rt::view::value::<u32>)
+        self.raw.one_value::<u32>(5)
     }
     /// `{ Termination-Cause }`: Termination-Cause (code 295), IETF RFC 6733 §8.15.
     #[inline]
     pub fn termination_cause(&self) -> super::base::TerminationCause {
-        rt::view::one(
-            self.root,
-            self.first[6],
-            self.end,
-            rt::view::enumerated::<super::base::TerminationCause>,
-        )
+        self.raw.one_enum::<super::base::TerminationCause>(6)
     }
     /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[7], self.end, rt::view::text)
+        self.raw.opt_text(7)
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
     #[inline]
     pub fn oc_supported_features(
         &self,
     ) -> Option<super::doic::OcSupportedFeaturesView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[8],
-            self.end,
-            rt::view::read_group::<super::doic::OcSupportedFeaturesView<'a>>,
-        )
+        self.raw.opt_group::<super::doic::OcSupportedFeaturesView<'a>>(8)
     }
     /// `*[ Required-Access-Info ]`: Required-Access-Info (code 536, vendor 10415), 3GPP TS 29.214 §5.3.34.
     #[inline]
     pub fn required_access_info(&self) -> rt::view::Members<'a, RequiredAccessInfo> {
-        rt::view::Members::new(
-            self.root,
-            self.first[9],
-            self.end,
-            self.count[0],
-            536,
-            10415,
-            rt::view::enumerated::<RequiredAccessInfo>,
-        )
+        self.raw.many_enum::<RequiredAccessInfo>(9, 0, 536, 10415)
     }
     /// `*[ Class ]`: Class (code 25), IETF RFC 6733 §8.20.
     #[inline]
     pub fn class(&self) -> rt::view::Members<'a, &'a [u8]> {
-        rt::view::Members::new(
-            self.root,
-            self.first[10],
-            self.end,
-            self.count[1],
-            25,
-            0,
-            rt::view::octets,
-        )
+        self.raw.many_octets(10, 1, 25, 0)
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[11], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(11)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[12],
-            self.end,
-            self.count[2],
-            284,
-            0,
-            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
-        )
+        self.raw.many_group::<super::base::ProxyInfoView<'a>>(12, 2, 284, 0)
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
     #[inline]
     pub fn route_record(&self) -> rt::view::Members<'a, &'a str> {
-        rt::view::Members::new(
-            self.root,
-            self.first[13],
-            self.end,
-            self.count[3],
-            282,
-            0,
-            rt::view::text,
-        )
+        self.raw.many_text(13, 3, 282, 0)
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
@@ -11155,16 +10087,8 @@ impl std::fmt::Debug for SessionTerminationRequestView<'_> {
 #[derive(Clone, Copy)]
 pub struct SessionTerminationAnswerView<'a> {
     header: rt::Header,
-    root: &'a rt::bytes::Bytes,
-    /// The AVPs: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 31usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 6usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where each member first occurs.
+    raw: rt::view::Raw<'a, 31, 6>,
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl<'a> SessionTerminationAnswerView<'a> {
@@ -11188,12 +10112,7 @@ impl<'a> SessionTerminationAnswerView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let mut v = Self {
             header,
-            root,
-            start: rt::header::HEADER_LEN as u32,
-            end: root.len() as u32,
-            first: [rt::view::ABSENT; 31usize],
-            count: [0; 6usize],
-            extra: 0,
+            raw: rt::view::Raw::message(root),
         };
         v.fill_members(header.length as usize)?;
         Ok(v)
@@ -11203,19 +10122,8 @@ impl<'a> SessionTerminationAnswerView<'a> {
     /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
     #[inline(never)]
     fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut v.count,
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
+        let avps = self.raw.members();
+        let mut t = self.raw.index(rt::data::DecodeCx::default(), true);
         rt::view::index::<
             Self,
         >(avps, &mut t, SessionTerminationAnswer::REQUIRED, missing_at)
@@ -11226,279 +10134,182 @@ impl<'a> SessionTerminationAnswerView<'a> {
     }
     /// The whole message as received.
     pub fn as_bytes(&self) -> &'a rt::bytes::Bytes {
-        self.root
+        self.raw.root()
     }
     /// The owned struct (decoding the message again).
     pub fn to_struct(&self) -> Result<SessionTerminationAnswer, rt::DecodeError> {
-        <SessionTerminationAnswer as rt::typed::Command>::from_bytes(self.root.clone())
+        <SessionTerminationAnswer as rt::typed::Command>::from_bytes(
+            self.raw.root().clone(),
+        )
     }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
+        self.raw.one_text(0)
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        rt::view::opt(
-            self.root,
-            self.first[1],
-            self.end,
-            rt::view::enumerated::<super::drmp::Drmp>,
-        )
+        self.raw.opt_enum::<super::drmp::Drmp>(1)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        rt::view::one(self.root, self.first[2], self.end, rt::view::text)
+        self.raw.one_text(2)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        rt::view::one(self.root, self.first[3], self.end, rt::view::text)
+        self.raw.one_text(3)
     }
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[4], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(4)
     }
     /// `[ Error-Message ]`: Error-Message (code 281), IETF RFC 6733 §7.3.
     #[inline]
     pub fn error_message(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[5], self.end, rt::view::text)
+        self.raw.opt_text(5)
     }
     /// `[ Error-Reporting-Host ]`: Error-Reporting-Host (code 294), IETF RFC 6733 §7.4.
     #[inline]
     pub fn error_reporting_host(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[6], self.end, rt::view::text)
+        self.raw.opt_text(6)
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
     #[inline]
     pub fn oc_supported_features(
         &self,
     ) -> Option<super::doic::OcSupportedFeaturesView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[7],
-            self.end,
-            rt::view::read_group::<super::doic::OcSupportedFeaturesView<'a>>,
-        )
+        self.raw.opt_group::<super::doic::OcSupportedFeaturesView<'a>>(7)
     }
     /// `[ OC-OLR ]`: OC-OLR (code 623), IETF RFC 7683 §7.3.
     #[inline]
     pub fn oc_olr(&self) -> Option<super::doic::OcOlrView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[8],
-            self.end,
-            rt::view::read_group::<super::doic::OcOlrView<'a>>,
-        )
+        self.raw.opt_group::<super::doic::OcOlrView<'a>>(8)
     }
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
     #[inline]
     pub fn failed_avp(&self) -> Option<super::base::FailedAvpView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[9],
-            self.end,
-            rt::view::read_group::<super::base::FailedAvpView<'a>>,
-        )
+        self.raw.opt_group::<super::base::FailedAvpView<'a>>(9)
     }
     /// `[ Sponsored-Connectivity-Data ]`: Sponsored-Connectivity-Data (code 530, vendor 10415), 3GPP TS 29.214 §5.3.27.
     #[inline]
     pub fn sponsored_connectivity_data(
         &self,
     ) -> Option<SponsoredConnectivityDataView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[10],
-            self.end,
-            rt::view::read_group::<SponsoredConnectivityDataView<'a>>,
-        )
+        self.raw.opt_group::<SponsoredConnectivityDataView<'a>>(10)
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[11], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(11)
     }
     /// `[ 3GPP-User-Location-Info ]`: 3GPP-User-Location-Info (code 22, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
     pub fn tgpp_user_location_info(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[12], self.end, rt::view::octets)
+        self.raw.opt_octets(12)
     }
     /// `[ User-Location-Info-Time ]`: User-Location-Info-Time (code 2812, vendor 10415), 3GPP TS 29.212 §5.3.101.
     #[inline]
     pub fn user_location_info_time(&self) -> Option<rt::data::Time> {
-        rt::view::opt(
-            self.root,
-            self.first[13],
-            self.end,
-            rt::view::value::<rt::data::Time>,
-        )
+        self.raw.opt_value::<rt::data::Time>(13)
     }
     /// `[ 3GPP-MS-TimeZone ]`: 3GPP-MS-TimeZone (code 23, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
     pub fn tgpp_ms_timezone(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[14], self.end, rt::view::octets)
+        self.raw.opt_octets(14)
     }
     /// `*[ RAN-NAS-Release-Cause ]`: RAN-NAS-Release-Cause (code 2819, vendor 10415), 3GPP TS 29.212 §5.3.106.
     #[inline]
     pub fn ran_nas_release_cause(&self) -> rt::view::Members<'a, &'a [u8]> {
-        rt::view::Members::new(
-            self.root,
-            self.first[15],
-            self.end,
-            self.count[0],
-            2819,
-            10415,
-            rt::view::octets,
-        )
+        self.raw.many_octets(15, 0, 2819, 10415)
     }
     /// `*[ 5GS-RAN-NAS-Release-Cause ]`: 5GS-RAN-NAS-Release-Cause (code 572, vendor 10415), 3GPP TS 29.214 §5.3.69.
     #[inline]
     pub fn n5gs_ran_nas_release_cause(
         &self,
     ) -> rt::view::Members<'a, N5gsRanNasReleaseCauseView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[16],
-            self.end,
-            self.count[1],
-            572,
-            10415,
-            rt::view::read_group::<N5gsRanNasReleaseCauseView<'a>>,
-        )
+        self.raw.many_group::<N5gsRanNasReleaseCauseView<'a>>(16, 1, 572, 10415)
     }
     /// `[ 3GPP-SGSN-MCC-MNC ]`: 3GPP-SGSN-MCC-MNC (code 18, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
     pub fn tgpp_sgsn_mcc_mnc(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[17], self.end, rt::view::text)
+        self.raw.opt_text(17)
     }
     /// `[ NID ]`: NID (code 569, vendor 10415), 3GPP TS 29.214 §5.3.68.
     #[inline]
     pub fn nid(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[18], self.end, rt::view::octets)
+        self.raw.opt_octets(18)
     }
     /// `[ 3GPP-TWAN-Identifier ]`: 3GPP-TWAN-Identifier (code 29, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
     pub fn tgpp_twan_identifier(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[19], self.end, rt::view::octets)
+        self.raw.opt_octets(19)
     }
     /// `[ TCP-Source-Port ]`: TCP-Source-Port (code 2843, vendor 10415), 3GPP TS 29.212 §5.3.129.
     #[inline]
     pub fn tcp_source_port(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[20], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(20)
     }
     /// `[ UDP-Source-Port ]`: UDP-Source-Port (code 2806, vendor 10415), 3GPP TS 29.212 §5.3.97.
     #[inline]
     pub fn udp_source_port(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[21], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(21)
     }
     /// `[ UE-Local-IP-Address ]`: UE-Local-IP-Address (code 2805, vendor 10415), 3GPP TS 29.212 §5.3.96.
     #[inline]
     pub fn ue_local_ip_address(&self) -> Option<rt::data::Address> {
-        rt::view::opt(
-            self.root,
-            self.first[22],
-            self.end,
-            rt::view::value::<rt::data::Address>,
-        )
+        self.raw.opt_value::<rt::data::Address>(22)
     }
     /// `[ NetLoc-Access-Support ]`: NetLoc-Access-Support (code 2824, vendor 10415), 3GPP TS 29.212 §5.3.111.
     #[inline]
     pub fn netloc_access_support(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[23], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(23)
     }
     /// `[ Wireline-User-Location-Info ]`: Wireline-User-Location-Info (code 578, vendor 10415), 3GPP TS 29.214 §5.3.75.
     #[inline]
     pub fn wireline_user_location_info(
         &self,
     ) -> Option<WirelineUserLocationInfoView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[24],
-            self.end,
-            rt::view::read_group::<WirelineUserLocationInfoView<'a>>,
-        )
+        self.raw.opt_group::<WirelineUserLocationInfoView<'a>>(24)
     }
     /// `*[ Class ]`: Class (code 25), IETF RFC 6733 §8.20.
     #[inline]
     pub fn class(&self) -> rt::view::Members<'a, &'a [u8]> {
-        rt::view::Members::new(
-            self.root,
-            self.first[25],
-            self.end,
-            self.count[2],
-            25,
-            0,
-            rt::view::octets,
-        )
+        self.raw.many_octets(25, 2, 25, 0)
     }
     /// `*[ Redirect-Host ]`: Redirect-Host (code 292), IETF RFC 6733 §6.12.
     #[inline]
     pub fn redirect_host(&self) -> rt::view::Members<'a, rt::data::DiameterUri> {
-        rt::view::Members::new(
-            self.root,
-            self.first[26],
-            self.end,
-            self.count[3],
-            292,
-            0,
-            rt::view::value::<rt::data::DiameterUri>,
-        )
+        self.raw.many_value::<rt::data::DiameterUri>(26, 3, 292, 0)
     }
     /// `[ Redirect-Host-Usage ]`: Redirect-Host-Usage (code 261), IETF RFC 6733 §6.13.
     #[inline]
     pub fn redirect_host_usage(&self) -> Option<super::base::RedirectHostUsage> {
-        rt::view::opt(
-            self.root,
-            self.first[27],
-            self.end,
-            rt::view::enumerated::<super::base::RedirectHostUsage>,
-        )
+        self.raw.opt_enum::<super::base::RedirectHostUsage>(27)
     }
     /// `[ Redirect-Max-Cache-Time ]`: Redirect-Max-Cache-Time (code 262), IETF RFC 6733 §6.14.
     #[inline]
     pub fn redirect_max_cache_time(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[28], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(28)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[29],
-            self.end,
-            self.count[4],
-            284,
-            0,
-            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
-        )
+        self.raw.many_group::<super::base::ProxyInfoView<'a>>(29, 4, 284, 0)
     }
     /// `*[ Load ]`: Load (code 650), IETF RFC 8583 §7.1.
     #[inline]
     pub fn load(&self) -> rt::view::Members<'a, super::rfc8583::LoadView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[30],
-            self.end,
-            self.count[5],
-            650,
-            0,
-            rt::view::read_group::<super::rfc8583::LoadView<'a>>,
-        )
+        self.raw.many_group::<super::rfc8583::LoadView<'a>>(30, 5, 650, 0)
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
@@ -11570,16 +10381,8 @@ impl std::fmt::Debug for SessionTerminationAnswerView<'_> {
 #[derive(Clone, Copy)]
 pub struct AbortSessionRequestView<'a> {
     header: rt::Header,
-    root: &'a rt::bytes::Bytes,
-    /// The AVPs: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 12usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 2usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where each member first occurs.
+    raw: rt::view::Raw<'a, 12, 2>,
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl<'a> AbortSessionRequestView<'a> {
@@ -11603,12 +10406,7 @@ impl<'a> AbortSessionRequestView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let mut v = Self {
             header,
-            root,
-            start: rt::header::HEADER_LEN as u32,
-            end: root.len() as u32,
-            first: [rt::view::ABSENT; 12usize],
-            count: [0; 2usize],
-            extra: 0,
+            raw: rt::view::Raw::message(root),
         };
         v.fill_members(header.length as usize)?;
         Ok(v)
@@ -11618,19 +10416,8 @@ impl<'a> AbortSessionRequestView<'a> {
     /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
     #[inline(never)]
     fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut v.count,
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
+        let avps = self.raw.members();
+        let mut t = self.raw.index(rt::data::DecodeCx::default(), true);
         rt::view::index::<Self>(avps, &mut t, AbortSessionRequest::REQUIRED, missing_at)
     }
     /// The header as received.
@@ -11639,116 +10426,79 @@ impl<'a> AbortSessionRequestView<'a> {
     }
     /// The whole message as received.
     pub fn as_bytes(&self) -> &'a rt::bytes::Bytes {
-        self.root
+        self.raw.root()
     }
     /// The owned struct (decoding the message again).
     pub fn to_struct(&self) -> Result<AbortSessionRequest, rt::DecodeError> {
-        <AbortSessionRequest as rt::typed::Command>::from_bytes(self.root.clone())
+        <AbortSessionRequest as rt::typed::Command>::from_bytes(self.raw.root().clone())
     }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
+        self.raw.one_text(0)
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        rt::view::opt(
-            self.root,
-            self.first[1],
-            self.end,
-            rt::view::enumerated::<super::drmp::Drmp>,
-        )
+        self.raw.opt_enum::<super::drmp::Drmp>(1)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        rt::view::one(self.root, self.first[2], self.end, rt::view::text)
+        self.raw.one_text(2)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        rt::view::one(self.root, self.first[3], self.end, rt::view::text)
+        self.raw.one_text(3)
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&self) -> &'a str {
-        rt::view::one(self.root, self.first[4], self.end, rt::view::text)
+        self.raw.one_text(4)
     }
     /// `{ Destination-Host }`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&self) -> &'a str {
-        rt::view::one(self.root, self.first[5], self.end, rt::view::text)
+        self.raw.one_text(5)
     }
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&self) -> u32 {
-        rt::view::one(self.root, self.first[6], self.end, rt::view::value::<u32>)
+        self.raw.one_value::<u32>(6)
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
     #[inline]
     pub fn oc_supported_features(
         &self,
     ) -> Option<super::doic::OcSupportedFeaturesView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[7],
-            self.end,
-            rt::view::read_group::<super::doic::OcSupportedFeaturesView<'a>>,
-        )
+        self.raw.opt_group::<super::doic::OcSupportedFeaturesView<'a>>(7)
     }
     /// `{ Abort-Cause }`: Abort-Cause (code 500, vendor 10415), 3GPP TS 29.214 §5.3.1.
     #[inline]
     pub fn abort_cause(&self) -> AbortCause {
-        rt::view::one(
-            self.root,
-            self.first[8],
-            self.end,
-            rt::view::enumerated::<AbortCause>,
-        )
+        self.raw.one_enum::<AbortCause>(8)
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[9], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(9)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[10],
-            self.end,
-            self.count[0],
-            284,
-            0,
-            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
-        )
+        self.raw.many_group::<super::base::ProxyInfoView<'a>>(10, 0, 284, 0)
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
     #[inline]
     pub fn route_record(&self) -> rt::view::Members<'a, &'a str> {
-        rt::view::Members::new(
-            self.root,
-            self.first[11],
-            self.end,
-            self.count[1],
-            282,
-            0,
-            rt::view::text,
-        )
+        self.raw.many_text(11, 1, 282, 0)
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
@@ -11793,16 +10543,8 @@ impl std::fmt::Debug for AbortSessionRequestView<'_> {
 #[derive(Clone, Copy)]
 pub struct AbortSessionAnswerView<'a> {
     header: rt::Header,
-    root: &'a rt::bytes::Bytes,
-    /// The AVPs: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 15usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 2usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where each member first occurs.
+    raw: rt::view::Raw<'a, 15, 2>,
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl<'a> AbortSessionAnswerView<'a> {
@@ -11826,12 +10568,7 @@ impl<'a> AbortSessionAnswerView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let mut v = Self {
             header,
-            root,
-            start: rt::header::HEADER_LEN as u32,
-            end: root.len() as u32,
-            first: [rt::view::ABSENT; 15usize],
-            count: [0; 2usize],
-            extra: 0,
+            raw: rt::view::Raw::message(root),
         };
         v.fill_members(header.length as usize)?;
         Ok(v)
@@ -11841,19 +10578,8 @@ impl<'a> AbortSessionAnswerView<'a> {
     /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
     #[inline(never)]
     fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut v.count,
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
+        let avps = self.raw.members();
+        let mut t = self.raw.index(rt::data::DecodeCx::default(), true);
         rt::view::index::<Self>(avps, &mut t, AbortSessionAnswer::REQUIRED, missing_at)
     }
     /// The header as received.
@@ -11862,141 +10588,94 @@ impl<'a> AbortSessionAnswerView<'a> {
     }
     /// The whole message as received.
     pub fn as_bytes(&self) -> &'a rt::bytes::Bytes {
-        self.root
+        self.raw.root()
     }
     /// The owned struct (decoding the message again).
     pub fn to_struct(&self) -> Result<AbortSessionAnswer, rt::DecodeError> {
-        <AbortSessionAnswer as rt::typed::Command>::from_bytes(self.root.clone())
+        <AbortSessionAnswer as rt::typed::Command>::from_bytes(self.raw.root().clone())
     }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
+        self.raw.one_text(0)
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        rt::view::opt(
-            self.root,
-            self.first[1],
-            self.end,
-            rt::view::enumerated::<super::drmp::Drmp>,
-        )
+        self.raw.opt_enum::<super::drmp::Drmp>(1)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        rt::view::one(self.root, self.first[2], self.end, rt::view::text)
+        self.raw.one_text(2)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        rt::view::one(self.root, self.first[3], self.end, rt::view::text)
+        self.raw.one_text(3)
     }
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[4], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(4)
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
     #[inline]
     pub fn oc_supported_features(
         &self,
     ) -> Option<super::doic::OcSupportedFeaturesView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[5],
-            self.end,
-            rt::view::read_group::<super::doic::OcSupportedFeaturesView<'a>>,
-        )
+        self.raw.opt_group::<super::doic::OcSupportedFeaturesView<'a>>(5)
     }
     /// `[ OC-OLR ]`: OC-OLR (code 623), IETF RFC 7683 §7.3.
     #[inline]
     pub fn oc_olr(&self) -> Option<super::doic::OcOlrView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[6],
-            self.end,
-            rt::view::read_group::<super::doic::OcOlrView<'a>>,
-        )
+        self.raw.opt_group::<super::doic::OcOlrView<'a>>(6)
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[7], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(7)
     }
     /// `[ Error-Message ]`: Error-Message (code 281), IETF RFC 6733 §7.3.
     #[inline]
     pub fn error_message(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[8], self.end, rt::view::text)
+        self.raw.opt_text(8)
     }
     /// `[ Error-Reporting-Host ]`: Error-Reporting-Host (code 294), IETF RFC 6733 §7.4.
     #[inline]
     pub fn error_reporting_host(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[9], self.end, rt::view::text)
+        self.raw.opt_text(9)
     }
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
     #[inline]
     pub fn failed_avp(&self) -> Option<super::base::FailedAvpView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[10],
-            self.end,
-            rt::view::read_group::<super::base::FailedAvpView<'a>>,
-        )
+        self.raw.opt_group::<super::base::FailedAvpView<'a>>(10)
     }
     /// `*[ Redirect-Host ]`: Redirect-Host (code 292), IETF RFC 6733 §6.12.
     #[inline]
     pub fn redirect_host(&self) -> rt::view::Members<'a, rt::data::DiameterUri> {
-        rt::view::Members::new(
-            self.root,
-            self.first[11],
-            self.end,
-            self.count[0],
-            292,
-            0,
-            rt::view::value::<rt::data::DiameterUri>,
-        )
+        self.raw.many_value::<rt::data::DiameterUri>(11, 0, 292, 0)
     }
     /// `[ Redirect-Host-Usage ]`: Redirect-Host-Usage (code 261), IETF RFC 6733 §6.13.
     #[inline]
     pub fn redirect_host_usage(&self) -> Option<super::base::RedirectHostUsage> {
-        rt::view::opt(
-            self.root,
-            self.first[12],
-            self.end,
-            rt::view::enumerated::<super::base::RedirectHostUsage>,
-        )
+        self.raw.opt_enum::<super::base::RedirectHostUsage>(12)
     }
     /// `[ Redirect-Max-Cache-Time ]`: Redirect-Max-Cache-Time (code 262), IETF RFC 6733 §6.14.
     #[inline]
     pub fn redirect_max_cache_time(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[13], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(13)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[14],
-            self.end,
-            self.count[1],
-            284,
-            0,
-            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
-        )
+        self.raw.many_group::<super::base::ProxyInfoView<'a>>(14, 1, 284, 0)
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]

@@ -4290,18 +4290,8 @@ impl rt::typed::RequestCommand for TriggerEstablishmentRequest {
 /// A checked, zero-copy view of a received Subsession-Decision-Info (3GPP TS 29.215 §5.3.1; see [`SubsessionDecisionInfo`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct SubsessionDecisionInfoView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 26usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 9usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 26, 9>,
 }
 #[cfg(any(feature = "s9", feature = "ts29215"))]
 impl<'a> SubsessionDecisionInfoView<'a> {
@@ -4320,7 +4310,7 @@ impl<'a> SubsessionDecisionInfoView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<SubsessionDecisionInfo, rt::DecodeError> {
@@ -4333,293 +4323,161 @@ impl<'a> SubsessionDecisionInfoView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `{ Subsession-Id }`: Subsession-Id (code 2202, vendor 10415), 3GPP TS 29.215 §5.3.3.
     #[inline]
     pub fn subsession_id(&self) -> u32 {
-        rt::view::one(self.root, self.first[0], self.end, rt::view::value::<u32>)
+        self.raw.one_value::<u32>(0)
     }
     /// `*2[ AN-GW-Address ]`: AN-GW-Address (code 1050, vendor 10415), 3GPP TS 29.212 §5.3.49.
     #[inline]
     pub fn an_gw_address(&self) -> rt::view::Members<'a, rt::data::Address> {
-        rt::view::Members::new(
-            self.root,
-            self.first[1],
-            self.end,
-            self.count[0],
-            1050,
-            10415,
-            rt::view::value::<rt::data::Address>,
-        )
+        self.raw.many_value::<rt::data::Address>(1, 0, 1050, 10415)
     }
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[2], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(2)
     }
     /// `[ Experimental-Result-Code ]`: Experimental-Result-Code (code 298), IETF RFC 6733 §7.7.
     #[inline]
     pub fn experimental_result_code(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[3], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(3)
     }
     /// `*[ Charging-Rule-Remove ]`: Charging-Rule-Remove (code 1002, vendor 10415), 3GPP TS 29.212 §5.3.3.
     #[inline]
     pub fn charging_rule_remove(
         &self,
     ) -> rt::view::Members<'a, super::ts29212::ChargingRuleRemoveView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[4],
-            self.end,
-            self.count[1],
-            1002,
-            10415,
-            rt::view::read_group::<super::ts29212::ChargingRuleRemoveView<'a>>,
-        )
+        self.raw
+            .many_group::<super::ts29212::ChargingRuleRemoveView<'a>>(4, 1, 1002, 10415)
     }
     /// `*[ Charging-Rule-Install ]`: Charging-Rule-Install (code 1001, vendor 10415), 3GPP TS 29.212 §5.3.2.
     #[inline]
     pub fn charging_rule_install(
         &self,
     ) -> rt::view::Members<'a, super::ts29212::ChargingRuleInstallView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[5],
-            self.end,
-            self.count[2],
-            1001,
-            10415,
-            rt::view::read_group::<super::ts29212::ChargingRuleInstallView<'a>>,
-        )
+        self.raw
+            .many_group::<super::ts29212::ChargingRuleInstallView<'a>>(5, 2, 1001, 10415)
     }
     /// `[ Event-Report-Indication ]`: Event-Report-Indication (code 1033, vendor 10415), 3GPP TS 29.212 §5.3.30.
     #[inline]
     pub fn event_report_indication(
         &self,
     ) -> Option<super::ts29212::EventReportIndicationView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[6],
-            self.end,
-            rt::view::read_group::<super::ts29212::EventReportIndicationView<'a>>,
-        )
+        self.raw.opt_group::<super::ts29212::EventReportIndicationView<'a>>(6)
     }
     /// `*[ QoS-Rule-Install ]`: QoS-Rule-Install (code 1051, vendor 10415), 3GPP TS 29.212 §5a.3.1.
     #[inline]
     pub fn qos_rule_install(
         &self,
     ) -> rt::view::Members<'a, super::ts29212::QosRuleInstallView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[7],
-            self.end,
-            self.count[3],
-            1051,
-            10415,
-            rt::view::read_group::<super::ts29212::QosRuleInstallView<'a>>,
-        )
+        self.raw.many_group::<super::ts29212::QosRuleInstallView<'a>>(7, 3, 1051, 10415)
     }
     /// `*[ QoS-Rule-Remove ]`: QoS-Rule-Remove (code 1052, vendor 10415), 3GPP TS 29.212 §5a.3.2.
     #[inline]
     pub fn qos_rule_remove(
         &self,
     ) -> rt::view::Members<'a, super::ts29212::QosRuleRemoveView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[8],
-            self.end,
-            self.count[4],
-            1052,
-            10415,
-            rt::view::read_group::<super::ts29212::QosRuleRemoveView<'a>>,
-        )
+        self.raw.many_group::<super::ts29212::QosRuleRemoveView<'a>>(8, 4, 1052, 10415)
     }
     /// `[ Default-EPS-Bearer-QoS ]`: Default-EPS-Bearer-QoS (code 1049, vendor 10415), 3GPP TS 29.212 §5.3.48.
     #[inline]
     pub fn default_eps_bearer_qos(
         &self,
     ) -> Option<super::ts29212::DefaultEpsBearerQosView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[9],
-            self.end,
-            rt::view::read_group::<super::ts29212::DefaultEpsBearerQosView<'a>>,
-        )
+        self.raw.opt_group::<super::ts29212::DefaultEpsBearerQosView<'a>>(9)
     }
     /// `[ Framed-IPv6-Prefix ]`: Framed-IPv6-Prefix (code 97), IETF RFC 7155 §4.4.10.5.6.
     #[inline]
     pub fn framed_ipv6_prefix(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[10], self.end, rt::view::octets)
+        self.raw.opt_octets(10)
     }
     /// `*[ Usage-Monitoring-Information ]`: Usage-Monitoring-Information (code 1067, vendor 10415), 3GPP TS 29.212 §5.3.60.
     #[inline]
     pub fn usage_monitoring_information(
         &self,
     ) -> rt::view::Members<'a, super::ts29212::UsageMonitoringInformationView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[11],
-            self.end,
-            self.count[5],
-            1067,
-            10415,
-            rt::view::read_group::<super::ts29212::UsageMonitoringInformationView<'a>>,
-        )
+        self.raw
+            .many_group::<
+                super::ts29212::UsageMonitoringInformationView<'a>,
+            >(11, 5, 1067, 10415)
     }
     /// `[ Session-Release-Cause ]`: Session-Release-Cause (code 1045, vendor 10415), 3GPP TS 29.212 §5.3.44.
     #[inline]
     pub fn session_release_cause(&self) -> Option<super::ts29212::SessionReleaseCause> {
-        rt::view::opt(
-            self.root,
-            self.first[12],
-            self.end,
-            rt::view::enumerated::<super::ts29212::SessionReleaseCause>,
-        )
+        self.raw.opt_enum::<super::ts29212::SessionReleaseCause>(12)
     }
     /// `[ Bearer-Control-Mode ]`: Bearer-Control-Mode (code 1023, vendor 10415), 3GPP TS 29.212 §5.3.23.
     #[inline]
     pub fn bearer_control_mode(&self) -> Option<super::ts29212::BearerControlMode> {
-        rt::view::opt(
-            self.root,
-            self.first[13],
-            self.end,
-            rt::view::enumerated::<super::ts29212::BearerControlMode>,
-        )
+        self.raw.opt_enum::<super::ts29212::BearerControlMode>(13)
     }
     /// `*[ Event-Trigger ]`: Event-Trigger (code 1006, vendor 10415), 3GPP TS 29.212 §5.3.7.
     #[inline]
     pub fn event_trigger(&self) -> rt::view::Members<'a, super::ts29212::EventTrigger> {
-        rt::view::Members::new(
-            self.root,
-            self.first[14],
-            self.end,
-            self.count[6],
-            1006,
-            10415,
-            rt::view::enumerated::<super::ts29212::EventTrigger>,
-        )
+        self.raw.many_enum::<super::ts29212::EventTrigger>(14, 6, 1006, 10415)
     }
     /// `[ Revalidation-Time ]`: Revalidation-Time (code 1042, vendor 10415), 3GPP TS 29.212 §5.3.41.
     #[inline]
     pub fn revalidation_time(&self) -> Option<rt::data::Time> {
-        rt::view::opt(
-            self.root,
-            self.first[15],
-            self.end,
-            rt::view::value::<rt::data::Time>,
-        )
+        self.raw.opt_value::<rt::data::Time>(15)
     }
     /// `[ Default-Access ]`: Default-Access (code 2829, vendor 10415), 3GPP TS 29.212 §5.3.120.
     #[inline]
     pub fn default_access(&self) -> Option<super::ts29212::DefaultAccess> {
-        rt::view::opt(
-            self.root,
-            self.first[16],
-            self.end,
-            rt::view::enumerated::<super::ts29212::DefaultAccess>,
-        )
+        self.raw.opt_enum::<super::ts29212::DefaultAccess>(16)
     }
     /// `[ NBIFOM-Support ]`: NBIFOM-Support (code 2831, vendor 10415), 3GPP TS 29.212 §5.3.116.
     #[inline]
     pub fn nbifom_support(&self) -> Option<super::ts29212::NbifomSupport> {
-        rt::view::opt(
-            self.root,
-            self.first[17],
-            self.end,
-            rt::view::enumerated::<super::ts29212::NbifomSupport>,
-        )
+        self.raw.opt_enum::<super::ts29212::NbifomSupport>(17)
     }
     /// `[ NBIFOM-Mode ]`: NBIFOM-Mode (code 2830, vendor 10415), 3GPP TS 29.212 §5.3.117.
     #[inline]
     pub fn nbifom_mode(&self) -> Option<super::ts29212::NbifomMode> {
-        rt::view::opt(
-            self.root,
-            self.first[18],
-            self.end,
-            rt::view::enumerated::<super::ts29212::NbifomMode>,
-        )
+        self.raw.opt_enum::<super::ts29212::NbifomMode>(18)
     }
     /// `[ RAN-Rule-Support ]`: RAN-Rule-Support (code 2832, vendor 10415), 3GPP TS 29.212 §5.3.122.
     #[inline]
     pub fn ran_rule_support(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[19], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(19)
     }
     /// `*[ Routing-Rule-Report ]`: Routing-Rule-Report (code 2835, vendor 10415), 3GPP TS 29.212 §5.3.118.
     #[inline]
     pub fn routing_rule_report(
         &self,
     ) -> rt::view::Members<'a, super::ts29212::RoutingRuleReportView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[20],
-            self.end,
-            self.count[7],
-            2835,
-            10415,
-            rt::view::read_group::<super::ts29212::RoutingRuleReportView<'a>>,
-        )
+        self.raw
+            .many_group::<super::ts29212::RoutingRuleReportView<'a>>(20, 7, 2835, 10415)
     }
     /// `[ Removal-Of-Access ]`: Removal-Of-Access (code 2842, vendor 10415), 3GPP TS 29.212 §5.3.126.
     #[inline]
     pub fn removal_of_access(&self) -> Option<super::ts29212::RemovalOfAccess> {
-        rt::view::opt(
-            self.root,
-            self.first[21],
-            self.end,
-            rt::view::enumerated::<super::ts29212::RemovalOfAccess>,
-        )
+        self.raw.opt_enum::<super::ts29212::RemovalOfAccess>(21)
     }
     /// `[ IP-CAN-Type ]`: IP-CAN-Type (code 1027, vendor 10415), 3GPP TS 29.212 §5.3.27.
     #[inline]
     pub fn ip_can_type(&self) -> Option<super::ts29212::IpCanType> {
-        rt::view::opt(
-            self.root,
-            self.first[22],
-            self.end,
-            rt::view::enumerated::<super::ts29212::IpCanType>,
-        )
+        self.raw.opt_enum::<super::ts29212::IpCanType>(22)
     }
     /// `[ Online ]`: Online (code 1009, vendor 10415), 3GPP TS 29.212 §5.3.10.
     #[inline]
     pub fn online(&self) -> Option<super::ts29212::Online> {
-        rt::view::opt(
-            self.root,
-            self.first[23],
-            self.end,
-            rt::view::enumerated::<super::ts29212::Online>,
-        )
+        self.raw.opt_enum::<super::ts29212::Online>(23)
     }
     /// `[ Offline ]`: Offline (code 1008, vendor 10415), 3GPP TS 29.212 §5.3.9.
     #[inline]
     pub fn offline(&self) -> Option<super::ts29212::Offline> {
-        rt::view::opt(
-            self.root,
-            self.first[24],
-            self.end,
-            rt::view::enumerated::<super::ts29212::Offline>,
-        )
+        self.raw.opt_enum::<super::ts29212::Offline>(24)
     }
     /// `*[ QoS-Information ]`: QoS-Information (code 1016, vendor 10415), 3GPP TS 29.212 §5.3.16.
     #[inline]
     pub fn qos_information(
         &self,
     ) -> rt::view::Members<'a, super::ts29212::QosInformationView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[25],
-            self.end,
-            self.count[8],
-            1016,
-            10415,
-            rt::view::read_group::<super::ts29212::QosInformationView<'a>>,
-        )
+        self.raw.many_group::<super::ts29212::QosInformationView<'a>>(25, 8, 1016, 10415)
     }
 }
 #[cfg(any(feature = "s9", feature = "ts29215"))]
@@ -4706,18 +4564,12 @@ impl<'a> rt::view::GroupView<'a> for SubsessionDecisionInfoView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 26usize],
-            count: [0; 9usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut self.count, &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "s9", feature = "ts29215"))]
@@ -4731,18 +4583,8 @@ impl std::fmt::Debug for SubsessionDecisionInfoView<'_> {
 /// A checked, zero-copy view of a received Subsession-Enforcement-Info (3GPP TS 29.215 §5.3.2; see [`SubsessionEnforcementInfo`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct SubsessionEnforcementInfoView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 54usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 10usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 54, 10>,
 }
 #[cfg(any(feature = "s9", feature = "ts29215"))]
 impl<'a> SubsessionEnforcementInfoView<'a> {
@@ -4761,7 +4603,7 @@ impl<'a> SubsessionEnforcementInfoView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<SubsessionEnforcementInfo, rt::DecodeError> {
@@ -4774,448 +4616,281 @@ impl<'a> SubsessionEnforcementInfoView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `{ Subsession-Id }`: Subsession-Id (code 2202, vendor 10415), 3GPP TS 29.215 §5.3.3.
     #[inline]
     pub fn subsession_id(&self) -> u32 {
-        rt::view::one(self.root, self.first[0], self.end, rt::view::value::<u32>)
+        self.raw.one_value::<u32>(0)
     }
     /// `[ Subsession-Operation ]`: Subsession-Operation (code 2203, vendor 10415), 3GPP TS 29.215 §5.3.4.
     #[inline]
     pub fn subsession_operation(&self) -> Option<SubsessionOperation> {
-        rt::view::opt(
-            self.root,
-            self.first[1],
-            self.end,
-            rt::view::enumerated::<SubsessionOperation>,
-        )
+        self.raw.opt_enum::<SubsessionOperation>(1)
     }
     /// `*2[ AN-GW-Address ]`: AN-GW-Address (code 1050, vendor 10415), 3GPP TS 29.212 §5.3.49.
     #[inline]
     pub fn an_gw_address(&self) -> rt::view::Members<'a, rt::data::Address> {
-        rt::view::Members::new(
-            self.root,
-            self.first[2],
-            self.end,
-            self.count[0],
-            1050,
-            10415,
-            rt::view::value::<rt::data::Address>,
-        )
+        self.raw.many_value::<rt::data::Address>(2, 0, 1050, 10415)
     }
     /// `[ Bearer-Identifier ]`: Bearer-Identifier (code 1020, vendor 10415), 3GPP TS 29.212 §5.3.20.
     #[inline]
     pub fn bearer_identifier(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[3], self.end, rt::view::octets)
+        self.raw.opt_octets(3)
     }
     /// `[ Bearer-Operation ]`: Bearer-Operation (code 1021, vendor 10415), 3GPP TS 29.212 §5.3.21.
     #[inline]
     pub fn bearer_operation(&self) -> Option<super::ts29212::BearerOperation> {
-        rt::view::opt(
-            self.root,
-            self.first[4],
-            self.end,
-            rt::view::enumerated::<super::ts29212::BearerOperation>,
-        )
+        self.raw.opt_enum::<super::ts29212::BearerOperation>(4)
     }
     /// `*[ Packet-Filter-Information ]`: Packet-Filter-Information (code 1061, vendor 10415), 3GPP TS 29.212 §5.3.56.
     #[inline]
     pub fn packet_filter_information(
         &self,
     ) -> rt::view::Members<'a, super::ts29212::PacketFilterInformationView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[5],
-            self.end,
-            self.count[1],
-            1061,
-            10415,
-            rt::view::read_group::<super::ts29212::PacketFilterInformationView<'a>>,
-        )
+        self.raw
+            .many_group::<
+                super::ts29212::PacketFilterInformationView<'a>,
+            >(5, 1, 1061, 10415)
     }
     /// `[ Packet-Filter-Operation ]`: Packet-Filter-Operation (code 1062, vendor 10415), 3GPP TS 29.212 §5.3.57.
     #[inline]
     pub fn packet_filter_operation(
         &self,
     ) -> Option<super::ts29212::PacketFilterOperation> {
-        rt::view::opt(
-            self.root,
-            self.first[6],
-            self.end,
-            rt::view::enumerated::<super::ts29212::PacketFilterOperation>,
-        )
+        self.raw.opt_enum::<super::ts29212::PacketFilterOperation>(6)
     }
     /// `[ QoS-Information ]`: QoS-Information (code 1016, vendor 10415), 3GPP TS 29.212 §5.3.16.
     #[inline]
     pub fn qos_information(&self) -> Option<super::ts29212::QosInformationView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[7],
-            self.end,
-            rt::view::read_group::<super::ts29212::QosInformationView<'a>>,
-        )
+        self.raw.opt_group::<super::ts29212::QosInformationView<'a>>(7)
     }
     /// `[ Framed-IP-Address ]`: Framed-IP-Address (code 8), IETF RFC 7155 §4.4.10.5.1.
     #[inline]
     pub fn framed_ip_address(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[8], self.end, rt::view::octets)
+        self.raw.opt_octets(8)
     }
     /// `[ Framed-IPv6-Prefix ]`: Framed-IPv6-Prefix (code 97), IETF RFC 7155 §4.4.10.5.6.
     #[inline]
     pub fn framed_ipv6_prefix(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[9], self.end, rt::view::octets)
+        self.raw.opt_octets(9)
     }
     /// `*[ CoA-Information ]`: CoA-Information (code 1039, vendor 10415), 3GPP TS 29.212 §5.3.37.
     #[inline]
     pub fn coa_information(
         &self,
     ) -> rt::view::Members<'a, super::ts29212::CoaInformationView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[10],
-            self.end,
-            self.count[2],
-            1039,
-            10415,
-            rt::view::read_group::<super::ts29212::CoaInformationView<'a>>,
-        )
+        self.raw.many_group::<super::ts29212::CoaInformationView<'a>>(10, 2, 1039, 10415)
     }
     /// `[ Called-Station-Id ]`: Called-Station-Id (code 30), IETF RFC 7155 §4.2.5.
     #[inline]
     pub fn called_station_id(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[11], self.end, rt::view::text)
+        self.raw.opt_text(11)
     }
     /// `[ PDN-Connection-ID ]`: PDN-Connection-ID (code 1065, vendor 10415), 3GPP TS 29.212 §5.3.58.
     #[inline]
     pub fn pdn_connection_id(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[12], self.end, rt::view::octets)
+        self.raw.opt_octets(12)
     }
     /// `[ Bearer-Usage ]`: Bearer-Usage (code 1000, vendor 10415), 3GPP TS 29.212 §5.3.1.
     #[inline]
     pub fn bearer_usage(&self) -> Option<super::ts29212::BearerUsage> {
-        rt::view::opt(
-            self.root,
-            self.first[13],
-            self.end,
-            rt::view::enumerated::<super::ts29212::BearerUsage>,
-        )
+        self.raw.opt_enum::<super::ts29212::BearerUsage>(13)
     }
     /// `*[ TFT-Packet-Filter-Information ]`: TFT-Packet-Filter-Information (code 1013, vendor 10415), 3GPP TS 29.212 §5.3.14.
     #[inline]
     pub fn tft_packet_filter_information(
         &self,
     ) -> rt::view::Members<'a, super::ts29212::TftPacketFilterInformationView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[14],
-            self.end,
-            self.count[3],
-            1013,
-            10415,
-            rt::view::read_group::<super::ts29212::TftPacketFilterInformationView<'a>>,
-        )
+        self.raw
+            .many_group::<
+                super::ts29212::TftPacketFilterInformationView<'a>,
+            >(14, 3, 1013, 10415)
     }
     /// `[ Online ]`: Online (code 1009, vendor 10415), 3GPP TS 29.212 §5.3.10.
     #[inline]
     pub fn online(&self) -> Option<super::ts29212::Online> {
-        rt::view::opt(
-            self.root,
-            self.first[15],
-            self.end,
-            rt::view::enumerated::<super::ts29212::Online>,
-        )
+        self.raw.opt_enum::<super::ts29212::Online>(15)
     }
     /// `[ Offline ]`: Offline (code 1008, vendor 10415), 3GPP TS 29.212 §5.3.9.
     #[inline]
     pub fn offline(&self) -> Option<super::ts29212::Offline> {
-        rt::view::opt(
-            self.root,
-            self.first[16],
-            self.end,
-            rt::view::enumerated::<super::ts29212::Offline>,
-        )
+        self.raw.opt_enum::<super::ts29212::Offline>(16)
     }
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[17], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(17)
     }
     /// `[ Experimental-Result-Code ]`: Experimental-Result-Code (code 298), IETF RFC 6733 §7.7.
     #[inline]
     pub fn experimental_result_code(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[18], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(18)
     }
     /// `*[ Charging-Rule-Report ]`: Charging-Rule-Report (code 1018, vendor 10415), 3GPP TS 29.212 §5.3.18.
     #[inline]
     pub fn charging_rule_report(
         &self,
     ) -> rt::view::Members<'a, super::ts29212::ChargingRuleReportView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[19],
-            self.end,
-            self.count[4],
-            1018,
-            10415,
-            rt::view::read_group::<super::ts29212::ChargingRuleReportView<'a>>,
-        )
+        self.raw
+            .many_group::<super::ts29212::ChargingRuleReportView<'a>>(19, 4, 1018, 10415)
     }
     /// `[ Credit-Management-Status ]`: Credit-Management-Status (code 1082, vendor 10415), 3GPP TS 29.212 §5.3.102.
     #[inline]
     pub fn credit_management_status(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[20], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(20)
     }
     /// `*[ QoS-Rule-Report ]`: QoS-Rule-Report (code 1055, vendor 10415), 3GPP TS 29.212 §5a.3.5.
     #[inline]
     pub fn qos_rule_report(
         &self,
     ) -> rt::view::Members<'a, super::ts29212::QosRuleReportView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[21],
-            self.end,
-            self.count[5],
-            1055,
-            10415,
-            rt::view::read_group::<super::ts29212::QosRuleReportView<'a>>,
-        )
+        self.raw.many_group::<super::ts29212::QosRuleReportView<'a>>(21, 5, 1055, 10415)
     }
     /// `*[ Application-Detection-Information ]`: Application-Detection-Information (code 1098, vendor 10415), 3GPP TS 29.212 §5.3.91.
     #[inline]
     pub fn application_detection_information(
         &self,
     ) -> rt::view::Members<'a, super::ts29212::ApplicationDetectionInformationView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[22],
-            self.end,
-            self.count[6],
-            1098,
-            10415,
-            rt::view::read_group::<
+        self.raw
+            .many_group::<
                 super::ts29212::ApplicationDetectionInformationView<'a>,
-            >,
-        )
+            >(22, 6, 1098, 10415)
     }
     /// `[ IP-CAN-Type ]`: IP-CAN-Type (code 1027, vendor 10415), 3GPP TS 29.212 §5.3.27.
     #[inline]
     pub fn ip_can_type(&self) -> Option<super::ts29212::IpCanType> {
-        rt::view::opt(
-            self.root,
-            self.first[23],
-            self.end,
-            rt::view::enumerated::<super::ts29212::IpCanType>,
-        )
+        self.raw.opt_enum::<super::ts29212::IpCanType>(23)
     }
     /// `[ RAT-Type ]`: RAT-Type (code 1032, vendor 10415), 3GPP TS 29.212 §5.3.31.
     #[inline]
     pub fn rat_type(&self) -> Option<super::ts29212::RatType> {
-        rt::view::opt(
-            self.root,
-            self.first[24],
-            self.end,
-            rt::view::enumerated::<super::ts29212::RatType>,
-        )
+        self.raw.opt_enum::<super::ts29212::RatType>(24)
     }
     /// `[ 3GPP-SGSN-MCC-MNC ]`: 3GPP-SGSN-MCC-MNC (code 18, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
     pub fn tgpp_sgsn_mcc_mnc(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[25], self.end, rt::view::text)
+        self.raw.opt_text(25)
     }
     /// `[ 3GPP-SGSN-Address ]`: 3GPP-SGSN-Address (code 6, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
     pub fn tgpp_sgsn_address(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[26], self.end, rt::view::octets)
+        self.raw.opt_octets(26)
     }
     /// `[ 3GPP-SGSN-IPv6-Address ]`: 3GPP-SGSN-IPv6-Address (code 15, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
     pub fn tgpp_sgsn_ipv6_address(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[27], self.end, rt::view::octets)
+        self.raw.opt_octets(27)
     }
     /// `[ RAI ]`: RAI (code 909, vendor 10415), 3GPP TS 29.061 §17.7.
     #[inline]
     pub fn rai(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[28], self.end, rt::view::text)
+        self.raw.opt_text(28)
     }
     /// `[ 3GPP-User-Location-Info ]`: 3GPP-User-Location-Info (code 22, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
     pub fn tgpp_user_location_info(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[29], self.end, rt::view::octets)
+        self.raw.opt_octets(29)
     }
     /// `[ 3GPP2-BSID ]`: 3GPP2-BSID (code 9010, vendor 5535), 3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0057-0 (3GPP2-BSID).
     #[inline]
     pub fn tgpp2_bsid(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[30], self.end, rt::view::text)
+        self.raw.opt_text(30)
     }
     /// `[ User-CSG-Information ]`: User-CSG-Information (code 2319, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn user_csg_information(
         &self,
     ) -> Option<super::ts32299::UserCsgInformationView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[31],
-            self.end,
-            rt::view::read_group::<super::ts32299::UserCsgInformationView<'a>>,
-        )
+        self.raw.opt_group::<super::ts32299::UserCsgInformationView<'a>>(31)
     }
     /// `[ Default-EPS-Bearer-QoS ]`: Default-EPS-Bearer-QoS (code 1049, vendor 10415), 3GPP TS 29.212 §5.3.48.
     #[inline]
     pub fn default_eps_bearer_qos(
         &self,
     ) -> Option<super::ts29212::DefaultEpsBearerQosView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[32],
-            self.end,
-            rt::view::read_group::<super::ts29212::DefaultEpsBearerQosView<'a>>,
-        )
+        self.raw.opt_group::<super::ts29212::DefaultEpsBearerQosView<'a>>(32)
     }
     /// `[ Default-Access ]`: Default-Access (code 2829, vendor 10415), 3GPP TS 29.212 §5.3.120.
     #[inline]
     pub fn default_access(&self) -> Option<super::ts29212::DefaultAccess> {
-        rt::view::opt(
-            self.root,
-            self.first[33],
-            self.end,
-            rt::view::enumerated::<super::ts29212::DefaultAccess>,
-        )
+        self.raw.opt_enum::<super::ts29212::DefaultAccess>(33)
     }
     /// `[ NBIFOM-Support ]`: NBIFOM-Support (code 2831, vendor 10415), 3GPP TS 29.212 §5.3.116.
     #[inline]
     pub fn nbifom_support(&self) -> Option<super::ts29212::NbifomSupport> {
-        rt::view::opt(
-            self.root,
-            self.first[34],
-            self.end,
-            rt::view::enumerated::<super::ts29212::NbifomSupport>,
-        )
+        self.raw.opt_enum::<super::ts29212::NbifomSupport>(34)
     }
     /// `[ NBIFOM-Mode ]`: NBIFOM-Mode (code 2830, vendor 10415), 3GPP TS 29.212 §5.3.117.
     #[inline]
     pub fn nbifom_mode(&self) -> Option<super::ts29212::NbifomMode> {
-        rt::view::opt(
-            self.root,
-            self.first[35],
-            self.end,
-            rt::view::enumerated::<super::ts29212::NbifomMode>,
-        )
+        self.raw.opt_enum::<super::ts29212::NbifomMode>(35)
     }
     /// `[ Access-Availability-Change-Reason ]`: Access-Availability-Change-Reason (code 2833, vendor 10415), 3GPP TS 29.212 §5.3.121.
     #[inline]
     pub fn access_availability_change_reason(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[36], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(36)
     }
     /// `[ Network-Request-Support ]`: Network-Request-Support (code 1024, vendor 10415), 3GPP TS 29.212 §5.3.24.
     #[inline]
     pub fn network_request_support(
         &self,
     ) -> Option<super::ts29212::NetworkRequestSupport> {
-        rt::view::opt(
-            self.root,
-            self.first[37],
-            self.end,
-            rt::view::enumerated::<super::ts29212::NetworkRequestSupport>,
-        )
+        self.raw.opt_enum::<super::ts29212::NetworkRequestSupport>(37)
     }
     /// `[ Routing-Rule-Install ]`: Routing-Rule-Install (code 1081, vendor 10415), 3GPP TS 29.212 §5.3.68.
     #[inline]
     pub fn routing_rule_install(
         &self,
     ) -> Option<super::ts29212::RoutingRuleInstallView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[38],
-            self.end,
-            rt::view::read_group::<super::ts29212::RoutingRuleInstallView<'a>>,
-        )
+        self.raw.opt_group::<super::ts29212::RoutingRuleInstallView<'a>>(38)
     }
     /// `[ Routing-Rule-Remove ]`: Routing-Rule-Remove (code 1075, vendor 10415), 3GPP TS 29.212 §5.3.69.
     #[inline]
     pub fn routing_rule_remove(
         &self,
     ) -> Option<super::ts29212::RoutingRuleRemoveView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[39],
-            self.end,
-            rt::view::read_group::<super::ts29212::RoutingRuleRemoveView<'a>>,
-        )
+        self.raw.opt_group::<super::ts29212::RoutingRuleRemoveView<'a>>(39)
     }
     /// `[ User-Location-Info-Time ]`: User-Location-Info-Time (code 2812, vendor 10415), 3GPP TS 29.212 §5.3.101.
     #[inline]
     pub fn user_location_info_time(&self) -> Option<rt::data::Time> {
-        rt::view::opt(
-            self.root,
-            self.first[40],
-            self.end,
-            rt::view::value::<rt::data::Time>,
-        )
+        self.raw.opt_value::<rt::data::Time>(40)
     }
     /// `[ Logical-Access-ID ]`: Logical-Access-ID (code 302, vendor 13019), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) ES 283 034 e4 AVPs.
     #[inline]
     pub fn logical_access_id(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[41], self.end, rt::view::octets)
+        self.raw.opt_octets(41)
     }
     /// `[ Physical-Access-ID ]`: Physical-Access-ID (code 313, vendor 13019), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) ES 283 034 e4 AVPs.
     #[inline]
     pub fn physical_access_id(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[42], self.end, rt::view::text)
+        self.raw.opt_text(42)
     }
     /// `*[ Usage-Monitoring-Information ]`: Usage-Monitoring-Information (code 1067, vendor 10415), 3GPP TS 29.212 §5.3.60.
     #[inline]
     pub fn usage_monitoring_information(
         &self,
     ) -> rt::view::Members<'a, super::ts29212::UsageMonitoringInformationView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[43],
-            self.end,
-            self.count[7],
-            1067,
-            10415,
-            rt::view::read_group::<super::ts29212::UsageMonitoringInformationView<'a>>,
-        )
+        self.raw
+            .many_group::<
+                super::ts29212::UsageMonitoringInformationView<'a>,
+            >(43, 7, 1067, 10415)
     }
     /// `[ Multiple-BBERF-Action ]`: Multiple-BBERF-Action (code 2204, vendor 10415), 3GPP TS 29.215 §5.3.6.
     #[inline]
     pub fn multiple_bberf_action(&self) -> Option<MultipleBberfAction> {
-        rt::view::opt(
-            self.root,
-            self.first[44],
-            self.end,
-            rt::view::enumerated::<MultipleBberfAction>,
-        )
+        self.raw.opt_enum::<MultipleBberfAction>(44)
     }
     /// `*[ Event-Trigger ]`: Event-Trigger (code 1006, vendor 10415), 3GPP TS 29.212 §5.3.7.
     #[inline]
     pub fn event_trigger(&self) -> rt::view::Members<'a, super::ts29212::EventTrigger> {
-        rt::view::Members::new(
-            self.root,
-            self.first[45],
-            self.end,
-            self.count[8],
-            1006,
-            10415,
-            rt::view::enumerated::<super::ts29212::EventTrigger>,
-        )
+        self.raw.many_enum::<super::ts29212::EventTrigger>(45, 8, 1006, 10415)
     }
     /// `[ Access-Network-Charging-Address ]`: Access-Network-Charging-Address (code 501, vendor 10415), 3GPP TS 29.214 §5.3.2.
     #[inline]
     pub fn access_network_charging_address(&self) -> Option<rt::data::Address> {
-        rt::view::opt(
-            self.root,
-            self.first[46],
-            self.end,
-            rt::view::value::<rt::data::Address>,
-        )
+        self.raw.opt_value::<rt::data::Address>(46)
     }
     /// `*[ Access-Network-Charging-Identifier-Gx ]`: Access-Network-Charging-Identifier-Gx (code 1022, vendor 10415), 3GPP TS 29.212 §5.3.22.
     #[inline]
@@ -5225,69 +4900,42 @@ impl<'a> SubsessionEnforcementInfoView<'a> {
         'a,
         super::ts29212::AccessNetworkChargingIdentifierGxView<'a>,
     > {
-        rt::view::Members::new(
-            self.root,
-            self.first[47],
-            self.end,
-            self.count[9],
-            1022,
-            10415,
-            rt::view::read_group::<
+        self.raw
+            .many_group::<
                 super::ts29212::AccessNetworkChargingIdentifierGxView<'a>,
-            >,
-        )
+            >(47, 9, 1022, 10415)
     }
     /// `[ Session-Linking-Indicator ]`: Session-Linking-Indicator (code 1064, vendor 10415), 3GPP TS 29.212 §5a.3.6.
     #[inline]
     pub fn session_linking_indicator(
         &self,
     ) -> Option<super::ts29212::SessionLinkingIndicator> {
-        rt::view::opt(
-            self.root,
-            self.first[48],
-            self.end,
-            rt::view::enumerated::<super::ts29212::SessionLinkingIndicator>,
-        )
+        self.raw.opt_enum::<super::ts29212::SessionLinkingIndicator>(48)
     }
     /// `[ HeNB-Local-IP-Address ]`: HeNB-Local-IP-Address (code 2804, vendor 10415), 3GPP TS 29.212 §5.3.95.
     #[inline]
     pub fn henb_local_ip_address(&self) -> Option<rt::data::Address> {
-        rt::view::opt(
-            self.root,
-            self.first[49],
-            self.end,
-            rt::view::value::<rt::data::Address>,
-        )
+        self.raw.opt_value::<rt::data::Address>(49)
     }
     /// `[ UE-Local-IP-Address ]`: UE-Local-IP-Address (code 2805, vendor 10415), 3GPP TS 29.212 §5.3.96.
     #[inline]
     pub fn ue_local_ip_address(&self) -> Option<rt::data::Address> {
-        rt::view::opt(
-            self.root,
-            self.first[50],
-            self.end,
-            rt::view::value::<rt::data::Address>,
-        )
+        self.raw.opt_value::<rt::data::Address>(50)
     }
     /// `[ UE-Local-IPv6-Prefix ]`: UE-Local-IPv6-Prefix (code 2205, vendor 10415), 3GPP TS 29.215 §A.8.3.1.1.
     #[inline]
     pub fn ue_local_ipv6_prefix(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[51], self.end, rt::view::octets)
+        self.raw.opt_octets(51)
     }
     /// `[ UDP-Source-Port ]`: UDP-Source-Port (code 2806, vendor 10415), 3GPP TS 29.212 §5.3.97.
     #[inline]
     pub fn udp_source_port(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[52], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(52)
     }
     /// `[ AN-GW-Status ]`: AN-GW-Status (code 2811, vendor 10415), 3GPP TS 29.212 §5.3.100.
     #[inline]
     pub fn an_gw_status(&self) -> Option<super::ts29212::AnGwStatus> {
-        rt::view::opt(
-            self.root,
-            self.first[53],
-            self.end,
-            rt::view::enumerated::<super::ts29212::AnGwStatus>,
-        )
+        self.raw.opt_enum::<super::ts29212::AnGwStatus>(53)
     }
 }
 #[cfg(any(feature = "s9", feature = "ts29215"))]
@@ -5422,18 +5070,12 @@ impl<'a> rt::view::GroupView<'a> for SubsessionEnforcementInfoView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 54usize],
-            count: [0; 10usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut self.count, &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "s9", feature = "ts29215"))]
@@ -5448,16 +5090,8 @@ impl std::fmt::Debug for SubsessionEnforcementInfoView<'_> {
 #[derive(Clone, Copy)]
 pub struct CreditControlRequestView<'a> {
     header: rt::Header,
-    root: &'a rt::bytes::Bytes,
-    /// The AVPs: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 40usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 9usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where each member first occurs.
+    raw: rt::view::Raw<'a, 40, 9>,
 }
 #[cfg(any(feature = "s9", feature = "ts29215"))]
 impl<'a> CreditControlRequestView<'a> {
@@ -5481,12 +5115,7 @@ impl<'a> CreditControlRequestView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let mut v = Self {
             header,
-            root,
-            start: rt::header::HEADER_LEN as u32,
-            end: root.len() as u32,
-            first: [rt::view::ABSENT; 40usize],
-            count: [0; 9usize],
-            extra: 0,
+            raw: rt::view::Raw::message(root),
         };
         v.fill_members(header.length as usize)?;
         Ok(v)
@@ -5496,19 +5125,8 @@ impl<'a> CreditControlRequestView<'a> {
     /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
     #[inline(never)]
     fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut v.count,
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
+        let avps = self.raw.members();
+        let mut t = self.raw.index(rt::data::DecodeCx::default(), true);
         rt::view::index::<Self>(avps, &mut t, CreditControlRequest::REQUIRED, missing_at)
     }
     /// The header as received.
@@ -5517,385 +5135,242 @@ impl<'a> CreditControlRequestView<'a> {
     }
     /// The whole message as received.
     pub fn as_bytes(&self) -> &'a rt::bytes::Bytes {
-        self.root
+        self.raw.root()
     }
     /// The owned struct (decoding the message again).
     pub fn to_struct(&self) -> Result<CreditControlRequest, rt::DecodeError> {
-        <CreditControlRequest as rt::typed::Command>::from_bytes(self.root.clone())
+        <CreditControlRequest as rt::typed::Command>::from_bytes(self.raw.root().clone())
     }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
+        self.raw.one_text(0)
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        rt::view::opt(
-            self.root,
-            self.first[1],
-            self.end,
-            rt::view::enumerated::<super::drmp::Drmp>,
-        )
+        self.raw.opt_enum::<super::drmp::Drmp>(1)
     }
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&self) -> u32 {
-        rt::view::one(self.root, self.first[2], self.end, rt::view::value::<u32>)
+        self.raw.one_value::<u32>(2)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        rt::view::one(self.root, self.first[3], self.end, rt::view::text)
+        self.raw.one_text(3)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        rt::view::one(self.root, self.first[4], self.end, rt::view::text)
+        self.raw.one_text(4)
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&self) -> &'a str {
-        rt::view::one(self.root, self.first[5], self.end, rt::view::text)
+        self.raw.one_text(5)
     }
     /// `{ CC-Request-Type }`: CC-Request-Type (code 416), IETF RFC 8506 §8.3.
     #[inline]
     pub fn cc_request_type(&self) -> super::credit_control::CcRequestType {
-        rt::view::one(
-            self.root,
-            self.first[6],
-            self.end,
-            rt::view::enumerated::<super::credit_control::CcRequestType>,
-        )
+        self.raw.one_enum::<super::credit_control::CcRequestType>(6)
     }
     /// `{ CC-Request-Number }`: CC-Request-Number (code 415), IETF RFC 8506 §8.2.
     #[inline]
     pub fn cc_request_number(&self) -> u32 {
-        rt::view::one(self.root, self.first[7], self.end, rt::view::value::<u32>)
+        self.raw.one_value::<u32>(7)
     }
     /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[8], self.end, rt::view::text)
+        self.raw.opt_text(8)
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[9], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(9)
     }
     /// `*[ Subscription-Id ]`: Subscription-Id (code 443), IETF RFC 8506 §8.46.
     #[inline]
     pub fn subscription_id(
         &self,
     ) -> rt::view::Members<'a, super::credit_control::SubscriptionIdView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[10],
-            self.end,
-            self.count[0],
-            443,
-            0,
-            rt::view::read_group::<super::credit_control::SubscriptionIdView<'a>>,
-        )
+        self.raw
+            .many_group::<super::credit_control::SubscriptionIdView<'a>>(10, 0, 443, 0)
     }
     /// `[ Framed-IP-Address ]`: Framed-IP-Address (code 8), IETF RFC 7155 §4.4.10.5.1.
     #[inline]
     pub fn framed_ip_address(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[11], self.end, rt::view::octets)
+        self.raw.opt_octets(11)
     }
     /// `[ Framed-IPv6-Prefix ]`: Framed-IPv6-Prefix (code 97), IETF RFC 7155 §4.4.10.5.6.
     #[inline]
     pub fn framed_ipv6_prefix(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[12], self.end, rt::view::octets)
+        self.raw.opt_octets(12)
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
     #[inline]
     pub fn supported_features(
         &self,
     ) -> rt::view::Members<'a, super::ts29229::SupportedFeaturesView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[13],
-            self.end,
-            self.count[1],
-            628,
-            10415,
-            rt::view::read_group::<super::ts29229::SupportedFeaturesView<'a>>,
-        )
+        self.raw
+            .many_group::<super::ts29229::SupportedFeaturesView<'a>>(13, 1, 628, 10415)
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
     #[inline]
     pub fn oc_supported_features(
         &self,
     ) -> Option<super::doic::OcSupportedFeaturesView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[14],
-            self.end,
-            rt::view::read_group::<super::doic::OcSupportedFeaturesView<'a>>,
-        )
+        self.raw.opt_group::<super::doic::OcSupportedFeaturesView<'a>>(14)
     }
     /// `[ QoS-Information ]`: QoS-Information (code 1016, vendor 10415), 3GPP TS 29.212 §5.3.16.
     #[inline]
     pub fn qos_information(&self) -> Option<super::ts29212::QosInformationView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[15],
-            self.end,
-            rt::view::read_group::<super::ts29212::QosInformationView<'a>>,
-        )
+        self.raw.opt_group::<super::ts29212::QosInformationView<'a>>(15)
     }
     /// `*[ QoS-Rule-Report ]`: QoS-Rule-Report (code 1055, vendor 10415), 3GPP TS 29.212 §5a.3.5.
     #[inline]
     pub fn qos_rule_report(
         &self,
     ) -> rt::view::Members<'a, super::ts29212::QosRuleReportView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[16],
-            self.end,
-            self.count[2],
-            1055,
-            10415,
-            rt::view::read_group::<super::ts29212::QosRuleReportView<'a>>,
-        )
+        self.raw.many_group::<super::ts29212::QosRuleReportView<'a>>(16, 2, 1055, 10415)
     }
     /// `*2[ AN-GW-Address ]`: AN-GW-Address (code 1050, vendor 10415), 3GPP TS 29.212 §5.3.49.
     #[inline]
     pub fn an_gw_address(&self) -> rt::view::Members<'a, rt::data::Address> {
-        rt::view::Members::new(
-            self.root,
-            self.first[17],
-            self.end,
-            self.count[3],
-            1050,
-            10415,
-            rt::view::value::<rt::data::Address>,
-        )
+        self.raw.many_value::<rt::data::Address>(17, 3, 1050, 10415)
     }
     /// `[ Network-Request-Support ]`: Network-Request-Support (code 1024, vendor 10415), 3GPP TS 29.212 §5.3.24.
     #[inline]
     pub fn network_request_support(
         &self,
     ) -> Option<super::ts29212::NetworkRequestSupport> {
-        rt::view::opt(
-            self.root,
-            self.first[18],
-            self.end,
-            rt::view::enumerated::<super::ts29212::NetworkRequestSupport>,
-        )
+        self.raw.opt_enum::<super::ts29212::NetworkRequestSupport>(18)
     }
     /// `*[ Packet-Filter-Information ]`: Packet-Filter-Information (code 1061, vendor 10415), 3GPP TS 29.212 §5.3.56.
     #[inline]
     pub fn packet_filter_information(
         &self,
     ) -> rt::view::Members<'a, super::ts29212::PacketFilterInformationView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[19],
-            self.end,
-            self.count[4],
-            1061,
-            10415,
-            rt::view::read_group::<super::ts29212::PacketFilterInformationView<'a>>,
-        )
+        self.raw
+            .many_group::<
+                super::ts29212::PacketFilterInformationView<'a>,
+            >(19, 4, 1061, 10415)
     }
     /// `[ Packet-Filter-Operation ]`: Packet-Filter-Operation (code 1062, vendor 10415), 3GPP TS 29.212 §5.3.57.
     #[inline]
     pub fn packet_filter_operation(
         &self,
     ) -> Option<super::ts29212::PacketFilterOperation> {
-        rt::view::opt(
-            self.root,
-            self.first[20],
-            self.end,
-            rt::view::enumerated::<super::ts29212::PacketFilterOperation>,
-        )
+        self.raw.opt_enum::<super::ts29212::PacketFilterOperation>(20)
     }
     /// `*[ Subsession-Enforcement-Info ]`: Subsession-Enforcement-Info (code 2201, vendor 10415), 3GPP TS 29.215 §5.3.2.
     #[inline]
     pub fn subsession_enforcement_info(
         &self,
     ) -> rt::view::Members<'a, SubsessionEnforcementInfoView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[21],
-            self.end,
-            self.count[5],
-            2201,
-            10415,
-            rt::view::read_group::<SubsessionEnforcementInfoView<'a>>,
-        )
+        self.raw.many_group::<SubsessionEnforcementInfoView<'a>>(21, 5, 2201, 10415)
     }
     /// `[ IP-CAN-Type ]`: IP-CAN-Type (code 1027, vendor 10415), 3GPP TS 29.212 §5.3.27.
     #[inline]
     pub fn ip_can_type(&self) -> Option<super::ts29212::IpCanType> {
-        rt::view::opt(
-            self.root,
-            self.first[22],
-            self.end,
-            rt::view::enumerated::<super::ts29212::IpCanType>,
-        )
+        self.raw.opt_enum::<super::ts29212::IpCanType>(22)
     }
     /// `[ RAT-Type ]`: RAT-Type (code 1032, vendor 10415), 3GPP TS 29.212 §5.3.31.
     #[inline]
     pub fn rat_type(&self) -> Option<super::ts29212::RatType> {
-        rt::view::opt(
-            self.root,
-            self.first[23],
-            self.end,
-            rt::view::enumerated::<super::ts29212::RatType>,
-        )
+        self.raw.opt_enum::<super::ts29212::RatType>(23)
     }
     /// `[ Termination-Cause ]`: Termination-Cause (code 295), IETF RFC 6733 §8.15.
     #[inline]
     pub fn termination_cause(&self) -> Option<super::base::TerminationCause> {
-        rt::view::opt(
-            self.root,
-            self.first[24],
-            self.end,
-            rt::view::enumerated::<super::base::TerminationCause>,
-        )
+        self.raw.opt_enum::<super::base::TerminationCause>(24)
     }
     /// `[ User-Equipment-Info ]`: User-Equipment-Info (code 458), IETF RFC 8506 §8.49.
     #[inline]
     pub fn user_equipment_info(
         &self,
     ) -> Option<super::credit_control::UserEquipmentInfoView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[25],
-            self.end,
-            rt::view::read_group::<super::credit_control::UserEquipmentInfoView<'a>>,
-        )
+        self.raw.opt_group::<super::credit_control::UserEquipmentInfoView<'a>>(25)
     }
     /// `[ QoS-Negotiation ]`: QoS-Negotiation (code 1029, vendor 10415), 3GPP TS 29.212 §5.3.28.
     #[inline]
     pub fn qos_negotiation(&self) -> Option<super::ts29212::QosNegotiation> {
-        rt::view::opt(
-            self.root,
-            self.first[26],
-            self.end,
-            rt::view::enumerated::<super::ts29212::QosNegotiation>,
-        )
+        self.raw.opt_enum::<super::ts29212::QosNegotiation>(26)
     }
     /// `[ QoS-Upgrade ]`: QoS-Upgrade (code 1030, vendor 10415), 3GPP TS 29.212 §5.3.29.
     #[inline]
     pub fn qos_upgrade(&self) -> Option<super::ts29212::QosUpgrade> {
-        rt::view::opt(
-            self.root,
-            self.first[27],
-            self.end,
-            rt::view::enumerated::<super::ts29212::QosUpgrade>,
-        )
+        self.raw.opt_enum::<super::ts29212::QosUpgrade>(27)
     }
     /// `[ 3GPP-SGSN-MCC-MNC ]`: 3GPP-SGSN-MCC-MNC (code 18, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
     pub fn tgpp_sgsn_mcc_mnc(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[28], self.end, rt::view::text)
+        self.raw.opt_text(28)
     }
     /// `[ 3GPP-SGSN-Address ]`: 3GPP-SGSN-Address (code 6, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
     pub fn tgpp_sgsn_address(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[29], self.end, rt::view::octets)
+        self.raw.opt_octets(29)
     }
     /// `[ 3GPP-SGSN-IPv6-Address ]`: 3GPP-SGSN-IPv6-Address (code 15, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
     pub fn tgpp_sgsn_ipv6_address(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[30], self.end, rt::view::octets)
+        self.raw.opt_octets(30)
     }
     /// `[ RAI ]`: RAI (code 909, vendor 10415), 3GPP TS 29.061 §17.7.
     #[inline]
     pub fn rai(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[31], self.end, rt::view::text)
+        self.raw.opt_text(31)
     }
     /// `[ 3GPP-User-Location-Info ]`: 3GPP-User-Location-Info (code 22, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
     pub fn tgpp_user_location_info(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[32], self.end, rt::view::octets)
+        self.raw.opt_octets(32)
     }
     /// `[ 3GPP-MS-TimeZone ]`: 3GPP-MS-TimeZone (code 23, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
     pub fn tgpp_ms_timezone(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[33], self.end, rt::view::octets)
+        self.raw.opt_octets(33)
     }
     /// `[ 3GPP2-BSID ]`: 3GPP2-BSID (code 9010, vendor 5535), 3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0057-0 (3GPP2-BSID).
     #[inline]
     pub fn tgpp2_bsid(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[34], self.end, rt::view::text)
+        self.raw.opt_text(34)
     }
     /// `*[ Event-Trigger ]`: Event-Trigger (code 1006, vendor 10415), 3GPP TS 29.212 §5.3.7.
     #[inline]
     pub fn event_trigger(&self) -> rt::view::Members<'a, super::ts29212::EventTrigger> {
-        rt::view::Members::new(
-            self.root,
-            self.first[35],
-            self.end,
-            self.count[6],
-            1006,
-            10415,
-            rt::view::enumerated::<super::ts29212::EventTrigger>,
-        )
+        self.raw.many_enum::<super::ts29212::EventTrigger>(35, 6, 1006, 10415)
     }
     /// `[ Multiple-BBERF-Action ]`: Multiple-BBERF-Action (code 2204, vendor 10415), 3GPP TS 29.215 §5.3.6.
     #[inline]
     pub fn multiple_bberf_action(&self) -> Option<MultipleBberfAction> {
-        rt::view::opt(
-            self.root,
-            self.first[36],
-            self.end,
-            rt::view::enumerated::<MultipleBberfAction>,
-        )
+        self.raw.opt_enum::<MultipleBberfAction>(36)
     }
     /// `[ User-CSG-Information ]`: User-CSG-Information (code 2319, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn user_csg_information(
         &self,
     ) -> Option<super::ts32299::UserCsgInformationView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[37],
-            self.end,
-            rt::view::read_group::<super::ts32299::UserCsgInformationView<'a>>,
-        )
+        self.raw.opt_group::<super::ts32299::UserCsgInformationView<'a>>(37)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[38],
-            self.end,
-            self.count[7],
-            284,
-            0,
-            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
-        )
+        self.raw.many_group::<super::base::ProxyInfoView<'a>>(38, 7, 284, 0)
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
     #[inline]
     pub fn route_record(&self) -> rt::view::Members<'a, &'a str> {
-        rt::view::Members::new(
-            self.root,
-            self.first[39],
-            self.end,
-            self.count[8],
-            282,
-            0,
-            rt::view::text,
-        )
+        self.raw.many_text(39, 8, 282, 0)
     }
 }
 #[cfg(any(feature = "s9", feature = "ts29215"))]
@@ -5996,16 +5471,8 @@ impl std::fmt::Debug for CreditControlRequestView<'_> {
 #[derive(Clone, Copy)]
 pub struct CreditControlAnswerView<'a> {
     header: rt::Header,
-    root: &'a rt::bytes::Bytes,
-    /// The AVPs: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 28usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 11usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where each member first occurs.
+    raw: rt::view::Raw<'a, 28, 11>,
 }
 #[cfg(any(feature = "s9", feature = "ts29215"))]
 impl<'a> CreditControlAnswerView<'a> {
@@ -6029,12 +5496,7 @@ impl<'a> CreditControlAnswerView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let mut v = Self {
             header,
-            root,
-            start: rt::header::HEADER_LEN as u32,
-            end: root.len() as u32,
-            first: [rt::view::ABSENT; 28usize],
-            count: [0; 11usize],
-            extra: 0,
+            raw: rt::view::Raw::message(root),
         };
         v.fill_members(header.length as usize)?;
         Ok(v)
@@ -6044,19 +5506,8 @@ impl<'a> CreditControlAnswerView<'a> {
     /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
     #[inline(never)]
     fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut v.count,
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
+        let avps = self.raw.members();
+        let mut t = self.raw.index(rt::data::DecodeCx::default(), true);
         rt::view::index::<Self>(avps, &mut t, CreditControlAnswer::REQUIRED, missing_at)
     }
     /// The header as received.
@@ -6065,309 +5516,176 @@ impl<'a> CreditControlAnswerView<'a> {
     }
     /// The whole message as received.
     pub fn as_bytes(&self) -> &'a rt::bytes::Bytes {
-        self.root
+        self.raw.root()
     }
     /// The owned struct (decoding the message again).
     pub fn to_struct(&self) -> Result<CreditControlAnswer, rt::DecodeError> {
-        <CreditControlAnswer as rt::typed::Command>::from_bytes(self.root.clone())
+        <CreditControlAnswer as rt::typed::Command>::from_bytes(self.raw.root().clone())
     }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
+        self.raw.one_text(0)
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        rt::view::opt(
-            self.root,
-            self.first[1],
-            self.end,
-            rt::view::enumerated::<super::drmp::Drmp>,
-        )
+        self.raw.opt_enum::<super::drmp::Drmp>(1)
     }
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&self) -> u32 {
-        rt::view::one(self.root, self.first[2], self.end, rt::view::value::<u32>)
+        self.raw.one_value::<u32>(2)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        rt::view::one(self.root, self.first[3], self.end, rt::view::text)
+        self.raw.one_text(3)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        rt::view::one(self.root, self.first[4], self.end, rt::view::text)
+        self.raw.one_text(4)
     }
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[5], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(5)
     }
     /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
     #[inline]
     pub fn experimental_result(
         &self,
     ) -> Option<super::base::ExperimentalResultView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[6],
-            self.end,
-            rt::view::read_group::<super::base::ExperimentalResultView<'a>>,
-        )
+        self.raw.opt_group::<super::base::ExperimentalResultView<'a>>(6)
     }
     /// `{ CC-Request-Type }`: CC-Request-Type (code 416), IETF RFC 8506 §8.3.
     #[inline]
     pub fn cc_request_type(&self) -> super::credit_control::CcRequestType {
-        rt::view::one(
-            self.root,
-            self.first[7],
-            self.end,
-            rt::view::enumerated::<super::credit_control::CcRequestType>,
-        )
+        self.raw.one_enum::<super::credit_control::CcRequestType>(7)
     }
     /// `{ CC-Request-Number }`: CC-Request-Number (code 415), IETF RFC 8506 §8.2.
     #[inline]
     pub fn cc_request_number(&self) -> u32 {
-        rt::view::one(self.root, self.first[8], self.end, rt::view::value::<u32>)
+        self.raw.one_value::<u32>(8)
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
     #[inline]
     pub fn supported_features(
         &self,
     ) -> rt::view::Members<'a, super::ts29229::SupportedFeaturesView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[9],
-            self.end,
-            self.count[0],
-            628,
-            10415,
-            rt::view::read_group::<super::ts29229::SupportedFeaturesView<'a>>,
-        )
+        self.raw
+            .many_group::<super::ts29229::SupportedFeaturesView<'a>>(9, 0, 628, 10415)
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
     #[inline]
     pub fn oc_supported_features(
         &self,
     ) -> Option<super::doic::OcSupportedFeaturesView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[10],
-            self.end,
-            rt::view::read_group::<super::doic::OcSupportedFeaturesView<'a>>,
-        )
+        self.raw.opt_group::<super::doic::OcSupportedFeaturesView<'a>>(10)
     }
     /// `[ OC-OLR ]`: OC-OLR (code 623), IETF RFC 7683 §7.3.
     #[inline]
     pub fn oc_olr(&self) -> Option<super::doic::OcOlrView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[11],
-            self.end,
-            rt::view::read_group::<super::doic::OcOlrView<'a>>,
-        )
+        self.raw.opt_group::<super::doic::OcOlrView<'a>>(11)
     }
     /// `*[ QoS-Rule-Install ]`: QoS-Rule-Install (code 1051, vendor 10415), 3GPP TS 29.212 §5a.3.1.
     #[inline]
     pub fn qos_rule_install(
         &self,
     ) -> rt::view::Members<'a, super::ts29212::QosRuleInstallView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[12],
-            self.end,
-            self.count[1],
-            1051,
-            10415,
-            rt::view::read_group::<super::ts29212::QosRuleInstallView<'a>>,
-        )
+        self.raw.many_group::<super::ts29212::QosRuleInstallView<'a>>(12, 1, 1051, 10415)
     }
     /// `*[ QoS-Rule-Remove ]`: QoS-Rule-Remove (code 1052, vendor 10415), 3GPP TS 29.212 §5a.3.2.
     #[inline]
     pub fn qos_rule_remove(
         &self,
     ) -> rt::view::Members<'a, super::ts29212::QosRuleRemoveView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[13],
-            self.end,
-            self.count[2],
-            1052,
-            10415,
-            rt::view::read_group::<super::ts29212::QosRuleRemoveView<'a>>,
-        )
+        self.raw.many_group::<super::ts29212::QosRuleRemoveView<'a>>(13, 2, 1052, 10415)
     }
     /// `*[ QoS-Information ]`: QoS-Information (code 1016, vendor 10415), 3GPP TS 29.212 §5.3.16.
     #[inline]
     pub fn qos_information(
         &self,
     ) -> rt::view::Members<'a, super::ts29212::QosInformationView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[14],
-            self.end,
-            self.count[3],
-            1016,
-            10415,
-            rt::view::read_group::<super::ts29212::QosInformationView<'a>>,
-        )
+        self.raw.many_group::<super::ts29212::QosInformationView<'a>>(14, 3, 1016, 10415)
     }
     /// `[ Bearer-Control-Mode ]`: Bearer-Control-Mode (code 1023, vendor 10415), 3GPP TS 29.212 §5.3.23.
     #[inline]
     pub fn bearer_control_mode(&self) -> Option<super::ts29212::BearerControlMode> {
-        rt::view::opt(
-            self.root,
-            self.first[15],
-            self.end,
-            rt::view::enumerated::<super::ts29212::BearerControlMode>,
-        )
+        self.raw.opt_enum::<super::ts29212::BearerControlMode>(15)
     }
     /// `*[ Event-Trigger ]`: Event-Trigger (code 1006, vendor 10415), 3GPP TS 29.212 §5.3.7.
     #[inline]
     pub fn event_trigger(&self) -> rt::view::Members<'a, super::ts29212::EventTrigger> {
-        rt::view::Members::new(
-            self.root,
-            self.first[16],
-            self.end,
-            self.count[4],
-            1006,
-            10415,
-            rt::view::enumerated::<super::ts29212::EventTrigger>,
-        )
+        self.raw.many_enum::<super::ts29212::EventTrigger>(16, 4, 1006, 10415)
     }
     /// `[ Charging-Information ]`: Charging-Information (code 618, vendor 10415), 3GPP TS 29.229 §6.3.19.
     #[inline]
     pub fn charging_information(
         &self,
     ) -> Option<super::ts29229::ChargingInformationView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[17],
-            self.end,
-            rt::view::read_group::<super::ts29229::ChargingInformationView<'a>>,
-        )
+        self.raw.opt_group::<super::ts29229::ChargingInformationView<'a>>(17)
     }
     /// `*[ Subsession-Decision-Info ]`: Subsession-Decision-Info (code 2200, vendor 10415), 3GPP TS 29.215 §5.3.1.
     #[inline]
     pub fn subsession_decision_info(
         &self,
     ) -> rt::view::Members<'a, SubsessionDecisionInfoView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[18],
-            self.end,
-            self.count[5],
-            2200,
-            10415,
-            rt::view::read_group::<SubsessionDecisionInfoView<'a>>,
-        )
+        self.raw.many_group::<SubsessionDecisionInfoView<'a>>(18, 5, 2200, 10415)
     }
     /// `*[ CSG-Information-Reporting ]`: CSG-Information-Reporting (code 1071, vendor 10415), 3GPP TS 29.212 §5.3.64.
     #[inline]
     pub fn csg_information_reporting(
         &self,
     ) -> rt::view::Members<'a, super::ts29212::CsgInformationReporting> {
-        rt::view::Members::new(
-            self.root,
-            self.first[19],
-            self.end,
-            self.count[6],
-            1071,
-            10415,
-            rt::view::enumerated::<super::ts29212::CsgInformationReporting>,
-        )
+        self.raw.many_enum::<super::ts29212::CsgInformationReporting>(19, 6, 1071, 10415)
     }
     /// `*2[ AN-GW-Address ]`: AN-GW-Address (code 1050, vendor 10415), 3GPP TS 29.212 §5.3.49.
     #[inline]
     pub fn an_gw_address(&self) -> rt::view::Members<'a, rt::data::Address> {
-        rt::view::Members::new(
-            self.root,
-            self.first[20],
-            self.end,
-            self.count[7],
-            1050,
-            10415,
-            rt::view::value::<rt::data::Address>,
-        )
+        self.raw.many_value::<rt::data::Address>(20, 7, 1050, 10415)
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[21], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(21)
     }
     /// `[ Error-Message ]`: Error-Message (code 281), IETF RFC 6733 §7.3.
     #[inline]
     pub fn error_message(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[22], self.end, rt::view::text)
+        self.raw.opt_text(22)
     }
     /// `[ Error-Reporting-Host ]`: Error-Reporting-Host (code 294), IETF RFC 6733 §7.4.
     #[inline]
     pub fn error_reporting_host(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[23], self.end, rt::view::text)
+        self.raw.opt_text(23)
     }
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
     #[inline]
     pub fn failed_avp(&self) -> Option<super::base::FailedAvpView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[24],
-            self.end,
-            rt::view::read_group::<super::base::FailedAvpView<'a>>,
-        )
+        self.raw.opt_group::<super::base::FailedAvpView<'a>>(24)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[25],
-            self.end,
-            self.count[8],
-            284,
-            0,
-            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
-        )
+        self.raw.many_group::<super::base::ProxyInfoView<'a>>(25, 8, 284, 0)
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
     #[inline]
     pub fn route_record(&self) -> rt::view::Members<'a, &'a str> {
-        rt::view::Members::new(
-            self.root,
-            self.first[26],
-            self.end,
-            self.count[9],
-            282,
-            0,
-            rt::view::text,
-        )
+        self.raw.many_text(26, 9, 282, 0)
     }
     /// `*[ Load ]`: Load (code 650), IETF RFC 8583 §7.1.
     #[inline]
     pub fn load(&self) -> rt::view::Members<'a, super::rfc8583::LoadView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[27],
-            self.end,
-            self.count[10],
-            650,
-            0,
-            rt::view::read_group::<super::rfc8583::LoadView<'a>>,
-        )
+        self.raw.many_group::<super::rfc8583::LoadView<'a>>(27, 10, 650, 0)
     }
 }
 #[cfg(any(feature = "s9", feature = "ts29215"))]
@@ -6454,16 +5772,8 @@ impl std::fmt::Debug for CreditControlAnswerView<'_> {
 #[derive(Clone, Copy)]
 pub struct ReAuthRequestView<'a> {
     header: rt::Header,
-    root: &'a rt::bytes::Bytes,
-    /// The AVPs: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 23usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 8usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where each member first occurs.
+    raw: rt::view::Raw<'a, 23, 8>,
 }
 #[cfg(any(feature = "s9", feature = "ts29215"))]
 impl<'a> ReAuthRequestView<'a> {
@@ -6487,12 +5797,7 @@ impl<'a> ReAuthRequestView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let mut v = Self {
             header,
-            root,
-            start: rt::header::HEADER_LEN as u32,
-            end: root.len() as u32,
-            first: [rt::view::ABSENT; 23usize],
-            count: [0; 8usize],
-            extra: 0,
+            raw: rt::view::Raw::message(root),
         };
         v.fill_members(header.length as usize)?;
         Ok(v)
@@ -6502,19 +5807,8 @@ impl<'a> ReAuthRequestView<'a> {
     /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
     #[inline(never)]
     fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut v.count,
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
+        let avps = self.raw.members();
+        let mut t = self.raw.index(rt::data::DecodeCx::default(), true);
         rt::view::index::<Self>(avps, &mut t, ReAuthRequest::REQUIRED, missing_at)
     }
     /// The header as received.
@@ -6523,242 +5817,142 @@ impl<'a> ReAuthRequestView<'a> {
     }
     /// The whole message as received.
     pub fn as_bytes(&self) -> &'a rt::bytes::Bytes {
-        self.root
+        self.raw.root()
     }
     /// The owned struct (decoding the message again).
     pub fn to_struct(&self) -> Result<ReAuthRequest, rt::DecodeError> {
-        <ReAuthRequest as rt::typed::Command>::from_bytes(self.root.clone())
+        <ReAuthRequest as rt::typed::Command>::from_bytes(self.raw.root().clone())
     }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
+        self.raw.one_text(0)
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        rt::view::opt(
-            self.root,
-            self.first[1],
-            self.end,
-            rt::view::enumerated::<super::drmp::Drmp>,
-        )
+        self.raw.opt_enum::<super::drmp::Drmp>(1)
     }
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&self) -> u32 {
-        rt::view::one(self.root, self.first[2], self.end, rt::view::value::<u32>)
+        self.raw.one_value::<u32>(2)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        rt::view::one(self.root, self.first[3], self.end, rt::view::text)
+        self.raw.one_text(3)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        rt::view::one(self.root, self.first[4], self.end, rt::view::text)
+        self.raw.one_text(4)
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&self) -> &'a str {
-        rt::view::one(self.root, self.first[5], self.end, rt::view::text)
+        self.raw.one_text(5)
     }
     /// `{ Destination-Host }`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&self) -> &'a str {
-        rt::view::one(self.root, self.first[6], self.end, rt::view::text)
+        self.raw.one_text(6)
     }
     /// `{ Re-Auth-Request-Type }`: Re-Auth-Request-Type (code 285), IETF RFC 6733 §8.12.
     #[inline]
     pub fn re_auth_request_type(&self) -> super::base::ReAuthRequestType {
-        rt::view::one(
-            self.root,
-            self.first[7],
-            self.end,
-            rt::view::enumerated::<super::base::ReAuthRequestType>,
-        )
+        self.raw.one_enum::<super::base::ReAuthRequestType>(7)
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[8], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(8)
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
     #[inline]
     pub fn oc_supported_features(
         &self,
     ) -> Option<super::doic::OcSupportedFeaturesView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[9],
-            self.end,
-            rt::view::read_group::<super::doic::OcSupportedFeaturesView<'a>>,
-        )
+        self.raw.opt_group::<super::doic::OcSupportedFeaturesView<'a>>(9)
     }
     /// `*[ QoS-Rule-Install ]`: QoS-Rule-Install (code 1051, vendor 10415), 3GPP TS 29.212 §5a.3.1.
     #[inline]
     pub fn qos_rule_install(
         &self,
     ) -> rt::view::Members<'a, super::ts29212::QosRuleInstallView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[10],
-            self.end,
-            self.count[0],
-            1051,
-            10415,
-            rt::view::read_group::<super::ts29212::QosRuleInstallView<'a>>,
-        )
+        self.raw.many_group::<super::ts29212::QosRuleInstallView<'a>>(10, 0, 1051, 10415)
     }
     /// `*[ QoS-Rule-Remove ]`: QoS-Rule-Remove (code 1052, vendor 10415), 3GPP TS 29.212 §5a.3.2.
     #[inline]
     pub fn qos_rule_remove(
         &self,
     ) -> rt::view::Members<'a, super::ts29212::QosRuleRemoveView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[11],
-            self.end,
-            self.count[1],
-            1052,
-            10415,
-            rt::view::read_group::<super::ts29212::QosRuleRemoveView<'a>>,
-        )
+        self.raw.many_group::<super::ts29212::QosRuleRemoveView<'a>>(11, 1, 1052, 10415)
     }
     /// `*[ QoS-Information ]`: QoS-Information (code 1016, vendor 10415), 3GPP TS 29.212 §5.3.16.
     #[inline]
     pub fn qos_information(
         &self,
     ) -> rt::view::Members<'a, super::ts29212::QosInformationView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[12],
-            self.end,
-            self.count[2],
-            1016,
-            10415,
-            rt::view::read_group::<super::ts29212::QosInformationView<'a>>,
-        )
+        self.raw.many_group::<super::ts29212::QosInformationView<'a>>(12, 2, 1016, 10415)
     }
     /// `*[ Event-Trigger ]`: Event-Trigger (code 1006, vendor 10415), 3GPP TS 29.212 §5.3.7.
     #[inline]
     pub fn event_trigger(&self) -> rt::view::Members<'a, super::ts29212::EventTrigger> {
-        rt::view::Members::new(
-            self.root,
-            self.first[13],
-            self.end,
-            self.count[3],
-            1006,
-            10415,
-            rt::view::enumerated::<super::ts29212::EventTrigger>,
-        )
+        self.raw.many_enum::<super::ts29212::EventTrigger>(13, 3, 1006, 10415)
     }
     /// `*[ Subsession-Decision-Info ]`: Subsession-Decision-Info (code 2200, vendor 10415), 3GPP TS 29.215 §5.3.1.
     #[inline]
     pub fn subsession_decision_info(
         &self,
     ) -> rt::view::Members<'a, SubsessionDecisionInfoView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[14],
-            self.end,
-            self.count[4],
-            2200,
-            10415,
-            rt::view::read_group::<SubsessionDecisionInfoView<'a>>,
-        )
+        self.raw.many_group::<SubsessionDecisionInfoView<'a>>(14, 4, 2200, 10415)
     }
     /// `*2[ AN-GW-Address ]`: AN-GW-Address (code 1050, vendor 10415), 3GPP TS 29.212 §5.3.49.
     #[inline]
     pub fn an_gw_address(&self) -> rt::view::Members<'a, rt::data::Address> {
-        rt::view::Members::new(
-            self.root,
-            self.first[15],
-            self.end,
-            self.count[5],
-            1050,
-            10415,
-            rt::view::value::<rt::data::Address>,
-        )
+        self.raw.many_value::<rt::data::Address>(15, 5, 1050, 10415)
     }
     /// `[ Session-Release-Cause ]`: Session-Release-Cause (code 1045, vendor 10415), 3GPP TS 29.212 §5.3.44.
     #[inline]
     pub fn session_release_cause(&self) -> Option<super::ts29212::SessionReleaseCause> {
-        rt::view::opt(
-            self.root,
-            self.first[16],
-            self.end,
-            rt::view::enumerated::<super::ts29212::SessionReleaseCause>,
-        )
+        self.raw.opt_enum::<super::ts29212::SessionReleaseCause>(16)
     }
     /// `[ HeNB-Local-IP-Address ]`: HeNB-Local-IP-Address (code 2804, vendor 10415), 3GPP TS 29.212 §5.3.95.
     #[inline]
     pub fn henb_local_ip_address(&self) -> Option<rt::data::Address> {
-        rt::view::opt(
-            self.root,
-            self.first[17],
-            self.end,
-            rt::view::value::<rt::data::Address>,
-        )
+        self.raw.opt_value::<rt::data::Address>(17)
     }
     /// `[ UE-Local-IP-Address ]`: UE-Local-IP-Address (code 2805, vendor 10415), 3GPP TS 29.212 §5.3.96.
     #[inline]
     pub fn ue_local_ip_address(&self) -> Option<rt::data::Address> {
-        rt::view::opt(
-            self.root,
-            self.first[18],
-            self.end,
-            rt::view::value::<rt::data::Address>,
-        )
+        self.raw.opt_value::<rt::data::Address>(18)
     }
     /// `[ UDP-Source-Port ]`: UDP-Source-Port (code 2806, vendor 10415), 3GPP TS 29.212 §5.3.97.
     #[inline]
     pub fn udp_source_port(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[19], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(19)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[20],
-            self.end,
-            self.count[6],
-            284,
-            0,
-            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
-        )
+        self.raw.many_group::<super::base::ProxyInfoView<'a>>(20, 6, 284, 0)
     }
     /// `[ Called-Station-Id ]`: Called-Station-Id (code 30), IETF RFC 7155 §4.2.5.
     #[inline]
     pub fn called_station_id(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[21], self.end, rt::view::text)
+        self.raw.opt_text(21)
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
     #[inline]
     pub fn route_record(&self) -> rt::view::Members<'a, &'a str> {
-        rt::view::Members::new(
-            self.root,
-            self.first[22],
-            self.end,
-            self.count[7],
-            282,
-            0,
-            rt::view::text,
-        )
+        self.raw.many_text(22, 7, 282, 0)
     }
 }
 #[cfg(any(feature = "s9", feature = "ts29215"))]
@@ -6828,16 +6022,8 @@ impl std::fmt::Debug for ReAuthRequestView<'_> {
 #[derive(Clone, Copy)]
 pub struct ReAuthAnswerView<'a> {
     header: rt::Header,
-    root: &'a rt::bytes::Bytes,
-    /// The AVPs: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 30usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 5usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where each member first occurs.
+    raw: rt::view::Raw<'a, 30, 5>,
 }
 #[cfg(any(feature = "s9", feature = "ts29215"))]
 impl<'a> ReAuthAnswerView<'a> {
@@ -6861,12 +6047,7 @@ impl<'a> ReAuthAnswerView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let mut v = Self {
             header,
-            root,
-            start: rt::header::HEADER_LEN as u32,
-            end: root.len() as u32,
-            first: [rt::view::ABSENT; 30usize],
-            count: [0; 5usize],
-            extra: 0,
+            raw: rt::view::Raw::message(root),
         };
         v.fill_members(header.length as usize)?;
         Ok(v)
@@ -6876,19 +6057,8 @@ impl<'a> ReAuthAnswerView<'a> {
     /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
     #[inline(never)]
     fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut v.count,
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
+        let avps = self.raw.members();
+        let mut t = self.raw.index(rt::data::DecodeCx::default(), true);
         rt::view::index::<Self>(avps, &mut t, ReAuthAnswer::REQUIRED, missing_at)
     }
     /// The header as received.
@@ -6897,268 +6067,177 @@ impl<'a> ReAuthAnswerView<'a> {
     }
     /// The whole message as received.
     pub fn as_bytes(&self) -> &'a rt::bytes::Bytes {
-        self.root
+        self.raw.root()
     }
     /// The owned struct (decoding the message again).
     pub fn to_struct(&self) -> Result<ReAuthAnswer, rt::DecodeError> {
-        <ReAuthAnswer as rt::typed::Command>::from_bytes(self.root.clone())
+        <ReAuthAnswer as rt::typed::Command>::from_bytes(self.raw.root().clone())
     }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
+        self.raw.one_text(0)
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        rt::view::opt(
-            self.root,
-            self.first[1],
-            self.end,
-            rt::view::enumerated::<super::drmp::Drmp>,
-        )
+        self.raw.opt_enum::<super::drmp::Drmp>(1)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        rt::view::one(self.root, self.first[2], self.end, rt::view::text)
+        self.raw.one_text(2)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        rt::view::one(self.root, self.first[3], self.end, rt::view::text)
+        self.raw.one_text(3)
     }
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[4], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(4)
     }
     /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
     #[inline]
     pub fn experimental_result(
         &self,
     ) -> Option<super::base::ExperimentalResultView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[5],
-            self.end,
-            rt::view::read_group::<super::base::ExperimentalResultView<'a>>,
-        )
+        self.raw.opt_group::<super::base::ExperimentalResultView<'a>>(5)
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[6], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(6)
     }
     /// `[ Framed-IP-Address ]`: Framed-IP-Address (code 8), IETF RFC 7155 §4.4.10.5.1.
     #[inline]
     pub fn framed_ip_address(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[7], self.end, rt::view::octets)
+        self.raw.opt_octets(7)
     }
     /// `[ Framed-IPv6-Prefix ]`: Framed-IPv6-Prefix (code 97), IETF RFC 7155 §4.4.10.5.6.
     #[inline]
     pub fn framed_ipv6_prefix(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[8], self.end, rt::view::octets)
+        self.raw.opt_octets(8)
     }
     /// `[ IP-CAN-Type ]`: IP-CAN-Type (code 1027, vendor 10415), 3GPP TS 29.212 §5.3.27.
     #[inline]
     pub fn ip_can_type(&self) -> Option<super::ts29212::IpCanType> {
-        rt::view::opt(
-            self.root,
-            self.first[9],
-            self.end,
-            rt::view::enumerated::<super::ts29212::IpCanType>,
-        )
+        self.raw.opt_enum::<super::ts29212::IpCanType>(9)
     }
     /// `[ RAT-Type ]`: RAT-Type (code 1032, vendor 10415), 3GPP TS 29.212 §5.3.31.
     #[inline]
     pub fn rat_type(&self) -> Option<super::ts29212::RatType> {
-        rt::view::opt(
-            self.root,
-            self.first[10],
-            self.end,
-            rt::view::enumerated::<super::ts29212::RatType>,
-        )
+        self.raw.opt_enum::<super::ts29212::RatType>(10)
     }
     /// `[ 3GPP-SGSN-MCC-MNC ]`: 3GPP-SGSN-MCC-MNC (code 18, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
     pub fn tgpp_sgsn_mcc_mnc(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[11], self.end, rt::view::text)
+        self.raw.opt_text(11)
     }
     /// `[ 3GPP-SGSN-Address ]`: 3GPP-SGSN-Address (code 6, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
     pub fn tgpp_sgsn_address(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[12], self.end, rt::view::octets)
+        self.raw.opt_octets(12)
     }
     /// `[ 3GPP-SGSN-IPv6-Address ]`: 3GPP-SGSN-IPv6-Address (code 15, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
     pub fn tgpp_sgsn_ipv6_address(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[13], self.end, rt::view::octets)
+        self.raw.opt_octets(13)
     }
     /// `[ RAI ]`: RAI (code 909, vendor 10415), 3GPP TS 29.061 §17.7.
     #[inline]
     pub fn rai(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[14], self.end, rt::view::text)
+        self.raw.opt_text(14)
     }
     /// `[ 3GPP-User-Location-Info ]`: 3GPP-User-Location-Info (code 22, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
     pub fn tgpp_user_location_info(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[15], self.end, rt::view::octets)
+        self.raw.opt_octets(15)
     }
     /// `[ 3GPP-MS-TimeZone ]`: 3GPP-MS-TimeZone (code 23, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
     pub fn tgpp_ms_timezone(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[16], self.end, rt::view::octets)
+        self.raw.opt_octets(16)
     }
     /// `[ 3GPP2-BSID ]`: 3GPP2-BSID (code 9010, vendor 5535), 3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0057-0 (3GPP2-BSID).
     #[inline]
     pub fn tgpp2_bsid(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[17], self.end, rt::view::text)
+        self.raw.opt_text(17)
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
     #[inline]
     pub fn oc_supported_features(
         &self,
     ) -> Option<super::doic::OcSupportedFeaturesView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[18],
-            self.end,
-            rt::view::read_group::<super::doic::OcSupportedFeaturesView<'a>>,
-        )
+        self.raw.opt_group::<super::doic::OcSupportedFeaturesView<'a>>(18)
     }
     /// `[ OC-OLR ]`: OC-OLR (code 623), IETF RFC 7683 §7.3.
     #[inline]
     pub fn oc_olr(&self) -> Option<super::doic::OcOlrView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[19],
-            self.end,
-            rt::view::read_group::<super::doic::OcOlrView<'a>>,
-        )
+        self.raw.opt_group::<super::doic::OcOlrView<'a>>(19)
     }
     /// `[ QoS-Information ]`: QoS-Information (code 1016, vendor 10415), 3GPP TS 29.212 §5.3.16.
     #[inline]
     pub fn qos_information(&self) -> Option<super::ts29212::QosInformationView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[20],
-            self.end,
-            rt::view::read_group::<super::ts29212::QosInformationView<'a>>,
-        )
+        self.raw.opt_group::<super::ts29212::QosInformationView<'a>>(20)
     }
     /// `*[ QoS-Rule-Report ]`: QoS-Rule-Report (code 1055, vendor 10415), 3GPP TS 29.212 §5a.3.5.
     #[inline]
     pub fn qos_rule_report(
         &self,
     ) -> rt::view::Members<'a, super::ts29212::QosRuleReportView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[21],
-            self.end,
-            self.count[0],
-            1055,
-            10415,
-            rt::view::read_group::<super::ts29212::QosRuleReportView<'a>>,
-        )
+        self.raw.many_group::<super::ts29212::QosRuleReportView<'a>>(21, 0, 1055, 10415)
     }
     /// `*2[ AN-GW-Address ]`: AN-GW-Address (code 1050, vendor 10415), 3GPP TS 29.212 §5.3.49.
     #[inline]
     pub fn an_gw_address(&self) -> rt::view::Members<'a, rt::data::Address> {
-        rt::view::Members::new(
-            self.root,
-            self.first[22],
-            self.end,
-            self.count[1],
-            1050,
-            10415,
-            rt::view::value::<rt::data::Address>,
-        )
+        self.raw.many_value::<rt::data::Address>(22, 1, 1050, 10415)
     }
     /// `*[ Subsession-Enforcement-Info ]`: Subsession-Enforcement-Info (code 2201, vendor 10415), 3GPP TS 29.215 §5.3.2.
     #[inline]
     pub fn subsession_enforcement_info(
         &self,
     ) -> rt::view::Members<'a, SubsessionEnforcementInfoView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[23],
-            self.end,
-            self.count[2],
-            2201,
-            10415,
-            rt::view::read_group::<SubsessionEnforcementInfoView<'a>>,
-        )
+        self.raw.many_group::<SubsessionEnforcementInfoView<'a>>(23, 2, 2201, 10415)
     }
     /// `[ User-CSG-Information ]`: User-CSG-Information (code 2319, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn user_csg_information(
         &self,
     ) -> Option<super::ts32299::UserCsgInformationView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[24],
-            self.end,
-            rt::view::read_group::<super::ts32299::UserCsgInformationView<'a>>,
-        )
+        self.raw.opt_group::<super::ts32299::UserCsgInformationView<'a>>(24)
     }
     /// `[ Error-Message ]`: Error-Message (code 281), IETF RFC 6733 §7.3.
     #[inline]
     pub fn error_message(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[25], self.end, rt::view::text)
+        self.raw.opt_text(25)
     }
     /// `[ Error-Reporting-Host ]`: Error-Reporting-Host (code 294), IETF RFC 6733 §7.4.
     #[inline]
     pub fn error_reporting_host(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[26], self.end, rt::view::text)
+        self.raw.opt_text(26)
     }
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
     #[inline]
     pub fn failed_avp(&self) -> Option<super::base::FailedAvpView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[27],
-            self.end,
-            rt::view::read_group::<super::base::FailedAvpView<'a>>,
-        )
+        self.raw.opt_group::<super::base::FailedAvpView<'a>>(27)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[28],
-            self.end,
-            self.count[3],
-            284,
-            0,
-            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
-        )
+        self.raw.many_group::<super::base::ProxyInfoView<'a>>(28, 3, 284, 0)
     }
     /// `*[ Load ]`: Load (code 650), IETF RFC 8583 §7.1.
     #[inline]
     pub fn load(&self) -> rt::view::Members<'a, super::rfc8583::LoadView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[29],
-            self.end,
-            self.count[4],
-            650,
-            0,
-            rt::view::read_group::<super::rfc8583::LoadView<'a>>,
-        )
+        self.raw.many_group::<super::rfc8583::LoadView<'a>>(29, 4, 650, 0)
     }
 }
 #[cfg(any(feature = "s9", feature = "ts29215"))]
@@ -7237,16 +6316,8 @@ impl std::fmt::Debug for ReAuthAnswerView<'_> {
 #[derive(Clone, Copy)]
 pub struct TriggerEstablishmentRequestView<'a> {
     header: rt::Header,
-    root: &'a rt::bytes::Bytes,
-    /// The AVPs: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 18usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 2usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where each member first occurs.
+    raw: rt::view::Raw<'a, 18, 2>,
 }
 #[cfg(any(feature = "s9", feature = "ts29215"))]
 impl<'a> TriggerEstablishmentRequestView<'a> {
@@ -7270,12 +6341,7 @@ impl<'a> TriggerEstablishmentRequestView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let mut v = Self {
             header,
-            root,
-            start: rt::header::HEADER_LEN as u32,
-            end: root.len() as u32,
-            first: [rt::view::ABSENT; 18usize],
-            count: [0; 2usize],
-            extra: 0,
+            raw: rt::view::Raw::message(root),
         };
         v.fill_members(header.length as usize)?;
         Ok(v)
@@ -7285,19 +6351,8 @@ impl<'a> TriggerEstablishmentRequestView<'a> {
     /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
     #[inline(never)]
     fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut v.count,
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
+        let avps = self.raw.members();
+        let mut t = self.raw.index(rt::data::DecodeCx::default(), true);
         rt::view::index::<
             Self,
         >(avps, &mut t, TriggerEstablishmentRequest::REQUIRED, missing_at)
@@ -7308,170 +6363,113 @@ impl<'a> TriggerEstablishmentRequestView<'a> {
     }
     /// The whole message as received.
     pub fn as_bytes(&self) -> &'a rt::bytes::Bytes {
-        self.root
+        self.raw.root()
     }
     /// The owned struct (decoding the message again).
     pub fn to_struct(&self) -> Result<TriggerEstablishmentRequest, rt::DecodeError> {
         <TriggerEstablishmentRequest as rt::typed::Command>::from_bytes(
-            self.root.clone(),
+            self.raw.root().clone(),
         )
     }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
+        self.raw.one_text(0)
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        rt::view::opt(
-            self.root,
-            self.first[1],
-            self.end,
-            rt::view::enumerated::<super::drmp::Drmp>,
-        )
+        self.raw.opt_enum::<super::drmp::Drmp>(1)
     }
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&self) -> u32 {
-        rt::view::one(self.root, self.first[2], self.end, rt::view::value::<u32>)
+        self.raw.one_value::<u32>(2)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        rt::view::one(self.root, self.first[3], self.end, rt::view::text)
+        self.raw.one_text(3)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        rt::view::one(self.root, self.first[4], self.end, rt::view::text)
+        self.raw.one_text(4)
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&self) -> &'a str {
-        rt::view::one(self.root, self.first[5], self.end, rt::view::text)
+        self.raw.one_text(5)
     }
     /// `{ Destination-Host }`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&self) -> &'a str {
-        rt::view::one(self.root, self.first[6], self.end, rt::view::text)
+        self.raw.one_text(6)
     }
     /// `[ Auth-Session-State ]`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> Option<super::base::AuthSessionState> {
-        rt::view::opt(
-            self.root,
-            self.first[7],
-            self.end,
-            rt::view::enumerated::<super::base::AuthSessionState>,
-        )
+        self.raw.opt_enum::<super::base::AuthSessionState>(7)
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[8], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(8)
     }
     /// `[ Subscription-Id ]`: Subscription-Id (code 443), IETF RFC 8506 §8.46.
     #[inline]
     pub fn subscription_id(
         &self,
     ) -> Option<super::credit_control::SubscriptionIdView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[9],
-            self.end,
-            rt::view::read_group::<super::credit_control::SubscriptionIdView<'a>>,
-        )
+        self.raw.opt_group::<super::credit_control::SubscriptionIdView<'a>>(9)
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
     #[inline]
     pub fn oc_supported_features(
         &self,
     ) -> Option<super::doic::OcSupportedFeaturesView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[10],
-            self.end,
-            rt::view::read_group::<super::doic::OcSupportedFeaturesView<'a>>,
-        )
+        self.raw.opt_group::<super::doic::OcSupportedFeaturesView<'a>>(10)
     }
     /// `[ Called-Station-Id ]`: Called-Station-Id (code 30), IETF RFC 7155 §4.2.5.
     #[inline]
     pub fn called_station_id(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[11], self.end, rt::view::text)
+        self.raw.opt_text(11)
     }
     /// `[ UE-Local-IP-Address ]`: UE-Local-IP-Address (code 2805, vendor 10415), 3GPP TS 29.212 §5.3.96.
     #[inline]
     pub fn ue_local_ip_address(&self) -> Option<rt::data::Address> {
-        rt::view::opt(
-            self.root,
-            self.first[12],
-            self.end,
-            rt::view::value::<rt::data::Address>,
-        )
+        self.raw.opt_value::<rt::data::Address>(12)
     }
     /// `[ HeNB-Local-IP-Address ]`: HeNB-Local-IP-Address (code 2804, vendor 10415), 3GPP TS 29.212 §5.3.95.
     #[inline]
     pub fn henb_local_ip_address(&self) -> Option<rt::data::Address> {
-        rt::view::opt(
-            self.root,
-            self.first[13],
-            self.end,
-            rt::view::value::<rt::data::Address>,
-        )
+        self.raw.opt_value::<rt::data::Address>(13)
     }
     /// `[ DRA-Binding ]`: DRA-Binding (code 2208, vendor 10415), 3GPP TS 29.215 §5.3.8.
     #[inline]
     pub fn dra_binding(&self) -> Option<DraBinding> {
-        rt::view::opt(
-            self.root,
-            self.first[14],
-            self.end,
-            rt::view::enumerated::<DraBinding>,
-        )
+        self.raw.opt_enum::<DraBinding>(14)
     }
     /// `[ UDP-Source-Port ]`: UDP-Source-Port (code 2806, vendor 10415), 3GPP TS 29.212 §5.3.97.
     #[inline]
     pub fn udp_source_port(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[15], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(15)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[16],
-            self.end,
-            self.count[0],
-            284,
-            0,
-            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
-        )
+        self.raw.many_group::<super::base::ProxyInfoView<'a>>(16, 0, 284, 0)
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
     #[inline]
     pub fn route_record(&self) -> rt::view::Members<'a, &'a str> {
-        rt::view::Members::new(
-            self.root,
-            self.first[17],
-            self.end,
-            self.count[1],
-            282,
-            0,
-            rt::view::text,
-        )
+        self.raw.many_text(17, 1, 282, 0)
     }
 }
 #[cfg(any(feature = "s9", feature = "ts29215"))]
@@ -7526,16 +6524,8 @@ impl std::fmt::Debug for TriggerEstablishmentRequestView<'_> {
 #[derive(Clone, Copy)]
 pub struct TriggerEstablishmentAnswerView<'a> {
     header: rt::Header,
-    root: &'a rt::bytes::Bytes,
-    /// The AVPs: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 15usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 2usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where each member first occurs.
+    raw: rt::view::Raw<'a, 15, 2>,
 }
 #[cfg(any(feature = "s9", feature = "ts29215"))]
 impl<'a> TriggerEstablishmentAnswerView<'a> {
@@ -7559,12 +6549,7 @@ impl<'a> TriggerEstablishmentAnswerView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let mut v = Self {
             header,
-            root,
-            start: rt::header::HEADER_LEN as u32,
-            end: root.len() as u32,
-            first: [rt::view::ABSENT; 15usize],
-            count: [0; 2usize],
-            extra: 0,
+            raw: rt::view::Raw::message(root),
         };
         v.fill_members(header.length as usize)?;
         Ok(v)
@@ -7574,19 +6559,8 @@ impl<'a> TriggerEstablishmentAnswerView<'a> {
     /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
     #[inline(never)]
     fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut v.count,
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
+        let avps = self.raw.members();
+        let mut t = self.raw.index(rt::data::DecodeCx::default(), true);
         rt::view::index::<
             Self,
         >(avps, &mut t, TriggerEstablishmentAnswer::REQUIRED, missing_at)
@@ -7597,148 +6571,98 @@ impl<'a> TriggerEstablishmentAnswerView<'a> {
     }
     /// The whole message as received.
     pub fn as_bytes(&self) -> &'a rt::bytes::Bytes {
-        self.root
+        self.raw.root()
     }
     /// The owned struct (decoding the message again).
     pub fn to_struct(&self) -> Result<TriggerEstablishmentAnswer, rt::DecodeError> {
-        <TriggerEstablishmentAnswer as rt::typed::Command>::from_bytes(self.root.clone())
+        <TriggerEstablishmentAnswer as rt::typed::Command>::from_bytes(
+            self.raw.root().clone(),
+        )
     }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
+        self.raw.one_text(0)
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        rt::view::opt(
-            self.root,
-            self.first[1],
-            self.end,
-            rt::view::enumerated::<super::drmp::Drmp>,
-        )
+        self.raw.opt_enum::<super::drmp::Drmp>(1)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        rt::view::one(self.root, self.first[2], self.end, rt::view::text)
+        self.raw.one_text(2)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        rt::view::one(self.root, self.first[3], self.end, rt::view::text)
+        self.raw.one_text(3)
     }
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[4], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(4)
     }
     /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
     #[inline]
     pub fn experimental_result(
         &self,
     ) -> Option<super::base::ExperimentalResultView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[5],
-            self.end,
-            rt::view::read_group::<super::base::ExperimentalResultView<'a>>,
-        )
+        self.raw.opt_group::<super::base::ExperimentalResultView<'a>>(5)
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[6], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(6)
     }
     /// `[ DRA-Deployment ]`: DRA-Deployment (code 2206, vendor 10415), 3GPP TS 29.215 §5.3.7.
     #[inline]
     pub fn dra_deployment(&self) -> Option<DraDeployment> {
-        rt::view::opt(
-            self.root,
-            self.first[7],
-            self.end,
-            rt::view::enumerated::<DraDeployment>,
-        )
+        self.raw.opt_enum::<DraDeployment>(7)
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
     #[inline]
     pub fn oc_supported_features(
         &self,
     ) -> Option<super::doic::OcSupportedFeaturesView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[8],
-            self.end,
-            rt::view::read_group::<super::doic::OcSupportedFeaturesView<'a>>,
-        )
+        self.raw.opt_group::<super::doic::OcSupportedFeaturesView<'a>>(8)
     }
     /// `[ OC-OLR ]`: OC-OLR (code 623), IETF RFC 7683 §7.3.
     #[inline]
     pub fn oc_olr(&self) -> Option<super::doic::OcOlrView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[9],
-            self.end,
-            rt::view::read_group::<super::doic::OcOlrView<'a>>,
-        )
+        self.raw.opt_group::<super::doic::OcOlrView<'a>>(9)
     }
     /// `[ Error-Message ]`: Error-Message (code 281), IETF RFC 6733 §7.3.
     #[inline]
     pub fn error_message(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[10], self.end, rt::view::text)
+        self.raw.opt_text(10)
     }
     /// `[ Error-Reporting-Host ]`: Error-Reporting-Host (code 294), IETF RFC 6733 §7.4.
     #[inline]
     pub fn error_reporting_host(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[11], self.end, rt::view::text)
+        self.raw.opt_text(11)
     }
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
     #[inline]
     pub fn failed_avp(&self) -> Option<super::base::FailedAvpView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[12],
-            self.end,
-            rt::view::read_group::<super::base::FailedAvpView<'a>>,
-        )
+        self.raw.opt_group::<super::base::FailedAvpView<'a>>(12)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[13],
-            self.end,
-            self.count[0],
-            284,
-            0,
-            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
-        )
+        self.raw.many_group::<super::base::ProxyInfoView<'a>>(13, 0, 284, 0)
     }
     /// `*[ Load ]`: Load (code 650), IETF RFC 8583 §7.1.
     #[inline]
     pub fn load(&self) -> rt::view::Members<'a, super::rfc8583::LoadView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[14],
-            self.end,
-            self.count[1],
-            650,
-            0,
-            rt::view::read_group::<super::rfc8583::LoadView<'a>>,
-        )
+        self.raw.many_group::<super::rfc8583::LoadView<'a>>(14, 1, 650, 0)
     }
 }
 #[cfg(any(feature = "s9", feature = "ts29215"))]

@@ -8260,18 +8260,8 @@ impl rt::typed::RequestCommand for PushProfileRequest {
 /// A checked, zero-copy view of a received Server-Capabilities (3GPP TS 29.229 §6.3.4; see [`ServerCapabilities`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ServerCapabilitiesView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 3usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 3usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 3, 3>,
 }
 #[cfg(any(feature = "cx", feature = "gy", feature = "ts29229", feature = "ts32299"))]
 impl<'a> ServerCapabilitiesView<'a> {
@@ -8291,7 +8281,7 @@ impl<'a> ServerCapabilitiesView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<ServerCapabilities, rt::DecodeError> {
@@ -8304,52 +8294,22 @@ impl<'a> ServerCapabilitiesView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `*[ Mandatory-Capability ]`: Mandatory-Capability (code 604, vendor 10415), 3GPP TS 29.229 §6.3.5.
     #[inline]
     pub fn mandatory_capability(&self) -> rt::view::Members<'a, u32> {
-        rt::view::Members::new(
-            self.root,
-            self.first[0],
-            self.end,
-            self.count[0],
-            604,
-            10415,
-            rt::view::value::<u32>,
-        )
+        self.raw.many_value::<u32>(0, 0, 604, 10415)
     }
     /// `*[ Optional-Capability ]`: Optional-Capability (code 605, vendor 10415), 3GPP TS 29.229 §6.3.6.
     #[inline]
     pub fn optional_capability(&self) -> rt::view::Members<'a, u32> {
-        rt::view::Members::new(
-            self.root,
-            self.first[1],
-            self.end,
-            self.count[1],
-            605,
-            10415,
-            rt::view::value::<u32>,
-        )
+        self.raw.many_value::<u32>(1, 1, 605, 10415)
     }
     /// `*[ Server-Name ]`: Server-Name (code 602, vendor 10415), 3GPP TS 29.229 §6.3.3.
     #[inline]
     pub fn server_name(&self) -> rt::view::Members<'a, &'a str> {
-        rt::view::Members::new(
-            self.root,
-            self.first[2],
-            self.end,
-            self.count[2],
-            602,
-            10415,
-            rt::view::text,
-        )
+        self.raw.many_text(2, 2, 602, 10415)
     }
 }
 #[cfg(any(feature = "cx", feature = "gy", feature = "ts29229", feature = "ts32299"))]
@@ -8375,18 +8335,12 @@ impl<'a> rt::view::GroupView<'a> for ServerCapabilitiesView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 3usize],
-            count: [0; 3usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut self.count, &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "cx", feature = "gy", feature = "ts29229", feature = "ts32299"))]
@@ -8409,18 +8363,8 @@ impl std::fmt::Debug for ServerCapabilitiesView<'_> {
 /// A checked, zero-copy view of a received 3GPP-SIP-Auth-Data-Item (3GPP TS 29.229 §6.3.13; see [`TgppSipAuthDataItem`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct TgppSipAuthDataItemView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 12usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 1usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 12, 1>,
 }
 #[cfg(
     any(
@@ -8448,7 +8392,7 @@ impl<'a> TgppSipAuthDataItemView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<TgppSipAuthDataItem, rt::DecodeError> {
@@ -8461,86 +8405,67 @@ impl<'a> TgppSipAuthDataItemView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `[ 3GPP-SIP-Item-Number ]`: 3GPP-SIP-Item-Number (code 613, vendor 10415), 3GPP TS 29.229 §6.3.14.
     #[inline]
     pub fn tgpp_sip_item_number(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[0], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(0)
     }
     /// `[ 3GPP-SIP-Authentication-Scheme ]`: 3GPP-SIP-Authentication-Scheme (code 608, vendor 10415), 3GPP TS 29.229 §6.3.9.
     #[inline]
     pub fn tgpp_sip_authentication_scheme(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[1], self.end, rt::view::text)
+        self.raw.opt_text(1)
     }
     /// `[ 3GPP-SIP-Authenticate ]`: 3GPP-SIP-Authenticate (code 609, vendor 10415), 3GPP TS 29.229 §6.3.10.
     #[inline]
     pub fn tgpp_sip_authenticate(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[2], self.end, rt::view::octets)
+        self.raw.opt_octets(2)
     }
     /// `[ 3GPP-SIP-Authorization ]`: 3GPP-SIP-Authorization (code 610, vendor 10415), 3GPP TS 29.229 §6.3.11.
     #[inline]
     pub fn tgpp_sip_authorization(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[3], self.end, rt::view::octets)
+        self.raw.opt_octets(3)
     }
     /// `[ SIP-Authentication-Context ]`: SIP-Authentication-Context (code 611, vendor 10415), 3GPP TS 29.229 §6.3.12.
     #[inline]
     pub fn sip_authentication_context(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[4], self.end, rt::view::octets)
+        self.raw.opt_octets(4)
     }
     /// `[ Confidentiality-Key ]`: Confidentiality-Key (code 625, vendor 10415), 3GPP TS 29.229 §6.3.27.
     #[inline]
     pub fn confidentiality_key(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[5], self.end, rt::view::octets)
+        self.raw.opt_octets(5)
     }
     /// `[ Integrity-Key ]`: Integrity-Key (code 626, vendor 10415), 3GPP TS 29.229 §6.3.28.
     #[inline]
     pub fn integrity_key(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[6], self.end, rt::view::octets)
+        self.raw.opt_octets(6)
     }
     /// `[ SIP-Digest-Authenticate ]`: SIP-Digest-Authenticate (code 635, vendor 10415), 3GPP TS 29.229 §6.3.36.
     #[inline]
     pub fn sip_digest_authenticate(&self) -> Option<SipDigestAuthenticateView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[7],
-            self.end,
-            rt::view::read_group::<SipDigestAuthenticateView<'a>>,
-        )
+        self.raw.opt_group::<SipDigestAuthenticateView<'a>>(7)
     }
     /// `[ Framed-IP-Address ]`: Framed-IP-Address (code 8), IETF RFC 7155 §4.4.10.5.1.
     #[inline]
     pub fn framed_ip_address(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[8], self.end, rt::view::octets)
+        self.raw.opt_octets(8)
     }
     /// `[ Framed-IPv6-Prefix ]`: Framed-IPv6-Prefix (code 97), IETF RFC 7155 §4.4.10.5.6.
     #[inline]
     pub fn framed_ipv6_prefix(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[9], self.end, rt::view::octets)
+        self.raw.opt_octets(9)
     }
     /// `[ Framed-Interface-Id ]`: Framed-Interface-Id (code 96), IETF RFC 7155 §4.4.10.5.5.
     #[inline]
     pub fn framed_interface_id(&self) -> Option<u64> {
-        rt::view::opt(self.root, self.first[10], self.end, rt::view::value::<u64>)
+        self.raw.opt_value::<u64>(10)
     }
     /// `*[ Line-Identifier ]`: Line-Identifier (code 500, vendor 13019), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 033 §6.3.34.
     #[inline]
     pub fn line_identifier(&self) -> rt::view::Members<'a, &'a [u8]> {
-        rt::view::Members::new(
-            self.root,
-            self.first[11],
-            self.end,
-            self.count[0],
-            500,
-            13019,
-            rt::view::octets,
-        )
+        self.raw.many_octets(11, 0, 500, 13019)
     }
 }
 #[cfg(
@@ -8595,18 +8520,12 @@ impl<'a> rt::view::GroupView<'a> for TgppSipAuthDataItemView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 12usize],
-            count: [0; 1usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut self.count, &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(
@@ -8629,16 +8548,8 @@ impl std::fmt::Debug for TgppSipAuthDataItemView<'_> {
 /// A checked, zero-copy view of a received Deregistration-Reason (3GPP TS 29.229 §6.3.16; see [`DeregistrationReason`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct DeregistrationReasonView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 2usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 2, 0>,
 }
 #[cfg(any(feature = "cx", feature = "swx", feature = "ts29229", feature = "ts29273"))]
 impl<'a> DeregistrationReasonView<'a> {
@@ -8658,7 +8569,7 @@ impl<'a> DeregistrationReasonView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<DeregistrationReason, rt::DecodeError> {
@@ -8671,28 +8582,17 @@ impl<'a> DeregistrationReasonView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `{ Reason-Code }`: Reason-Code (code 616, vendor 10415), 3GPP TS 29.229 §6.3.17.
     #[inline]
     pub fn reason_code(&self) -> ReasonCode {
-        rt::view::one(
-            self.root,
-            self.first[0],
-            self.end,
-            rt::view::enumerated::<ReasonCode>,
-        )
+        self.raw.one_enum::<ReasonCode>(0)
     }
     /// `[ Reason-Info ]`: Reason-Info (code 617, vendor 10415), 3GPP TS 29.229 §6.3.18.
     #[inline]
     pub fn reason_info(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[1], self.end, rt::view::text)
+        self.raw.opt_text(1)
     }
 }
 #[cfg(any(feature = "cx", feature = "swx", feature = "ts29229", feature = "ts29273"))]
@@ -8717,17 +8617,12 @@ impl<'a> rt::view::GroupView<'a> for DeregistrationReasonView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 2usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "cx", feature = "swx", feature = "ts29229", feature = "ts29273"))]
@@ -8751,16 +8646,8 @@ impl std::fmt::Debug for DeregistrationReasonView<'_> {
 /// A checked, zero-copy view of a received Charging-Information (3GPP TS 29.229 §6.3.19; see [`ChargingInformation`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ChargingInformationView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 4usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 4, 0>,
 }
 #[cfg(
     any(
@@ -8790,7 +8677,7 @@ impl<'a> ChargingInformationView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<ChargingInformation, rt::DecodeError> {
@@ -8803,59 +8690,33 @@ impl<'a> ChargingInformationView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `[ Primary-Event-Charging-Function-Name ]`: Primary-Event-Charging-Function-Name (code 619, vendor 10415), 3GPP TS 29.229 §6.3.20.
     #[inline]
     pub fn primary_event_charging_function_name(&self) -> Option<rt::data::DiameterUri> {
-        rt::view::opt(
-            self.root,
-            self.first[0],
-            self.end,
-            rt::view::value::<rt::data::DiameterUri>,
-        )
+        self.raw.opt_value::<rt::data::DiameterUri>(0)
     }
     /// `[ Secondary-Event-Charging-Function-Name ]`: Secondary-Event-Charging-Function-Name (code 620, vendor 10415), 3GPP TS 29.229 §6.3.21.
     #[inline]
     pub fn secondary_event_charging_function_name(
         &self,
     ) -> Option<rt::data::DiameterUri> {
-        rt::view::opt(
-            self.root,
-            self.first[1],
-            self.end,
-            rt::view::value::<rt::data::DiameterUri>,
-        )
+        self.raw.opt_value::<rt::data::DiameterUri>(1)
     }
     /// `[ Primary-Charging-Collection-Function-Name ]`: Primary-Charging-Collection-Function-Name (code 621, vendor 10415), 3GPP TS 29.229 §6.3.22.
     #[inline]
     pub fn primary_charging_collection_function_name(
         &self,
     ) -> Option<rt::data::DiameterUri> {
-        rt::view::opt(
-            self.root,
-            self.first[2],
-            self.end,
-            rt::view::value::<rt::data::DiameterUri>,
-        )
+        self.raw.opt_value::<rt::data::DiameterUri>(2)
     }
     /// `[ Secondary-Charging-Collection-Function-Name ]`: Secondary-Charging-Collection-Function-Name (code 622, vendor 10415), 3GPP TS 29.229 §6.3.23.
     #[inline]
     pub fn secondary_charging_collection_function_name(
         &self,
     ) -> Option<rt::data::DiameterUri> {
-        rt::view::opt(
-            self.root,
-            self.first[3],
-            self.end,
-            rt::view::value::<rt::data::DiameterUri>,
-        )
+        self.raw.opt_value::<rt::data::DiameterUri>(3)
     }
 }
 #[cfg(
@@ -8902,17 +8763,12 @@ impl<'a> rt::view::GroupView<'a> for ChargingInformationView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 4usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(
@@ -8989,16 +8845,8 @@ impl std::fmt::Debug for ChargingInformationView<'_> {
 /// A checked, zero-copy view of a received Supported-Features (3GPP TS 29.229 §6.3.29; see [`SupportedFeatures`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct SupportedFeaturesView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 3usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 3, 0>,
 }
 #[cfg(
     any(
@@ -9071,7 +8919,7 @@ impl<'a> SupportedFeaturesView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<SupportedFeatures, rt::DecodeError> {
@@ -9084,28 +8932,22 @@ impl<'a> SupportedFeaturesView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `{ Vendor-Id }`: Vendor-Id (code 266), IETF RFC 6733 §5.3.3.
     #[inline]
     pub fn vendor_id(&self) -> u32 {
-        rt::view::one(self.root, self.first[0], self.end, rt::view::value::<u32>)
+        self.raw.one_value::<u32>(0)
     }
     /// `{ Feature-List-ID }`: Feature-List-ID (code 629, vendor 10415), 3GPP TS 29.229 §6.3.30.
     #[inline]
     pub fn feature_list_id(&self) -> u32 {
-        rt::view::one(self.root, self.first[1], self.end, rt::view::value::<u32>)
+        self.raw.one_value::<u32>(1)
     }
     /// `{ Feature-List }`: Feature-List (code 630, vendor 10415), 3GPP TS 29.229 §6.3.31.
     #[inline]
     pub fn feature_list(&self) -> u32 {
-        rt::view::one(self.root, self.first[2], self.end, rt::view::value::<u32>)
+        self.raw.one_value::<u32>(2)
     }
 }
 #[cfg(
@@ -9237,17 +9079,12 @@ impl<'a> rt::view::GroupView<'a> for SupportedFeaturesView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 3usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(
@@ -9314,18 +9151,8 @@ impl std::fmt::Debug for SupportedFeaturesView<'_> {
 /// A checked, zero-copy view of a received Supported-Applications (3GPP TS 29.229 §6.3.32; see [`SupportedApplications`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct SupportedApplicationsView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 3usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 3usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 3, 3>,
 }
 #[cfg(any(feature = "ts29229"))]
 impl<'a> SupportedApplicationsView<'a> {
@@ -9345,7 +9172,7 @@ impl<'a> SupportedApplicationsView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<SupportedApplications, rt::DecodeError> {
@@ -9358,54 +9185,25 @@ impl<'a> SupportedApplicationsView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `*[ Auth-Application-Id ]`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&self) -> rt::view::Members<'a, u32> {
-        rt::view::Members::new(
-            self.root,
-            self.first[0],
-            self.end,
-            self.count[0],
-            258,
-            0,
-            rt::view::value::<u32>,
-        )
+        self.raw.many_value::<u32>(0, 0, 258, 0)
     }
     /// `*[ Acct-Application-Id ]`: Acct-Application-Id (code 259), IETF RFC 6733 §6.9.
     #[inline]
     pub fn acct_application_id(&self) -> rt::view::Members<'a, u32> {
-        rt::view::Members::new(
-            self.root,
-            self.first[1],
-            self.end,
-            self.count[1],
-            259,
-            0,
-            rt::view::value::<u32>,
-        )
+        self.raw.many_value::<u32>(1, 1, 259, 0)
     }
     /// `*[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
     #[inline]
     pub fn vendor_specific_application_id(
         &self,
     ) -> rt::view::Members<'a, super::base::VendorSpecificApplicationIdView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[2],
-            self.end,
-            self.count[2],
-            260,
-            0,
-            rt::view::read_group::<super::base::VendorSpecificApplicationIdView<'a>>,
-        )
+        self.raw
+            .many_group::<super::base::VendorSpecificApplicationIdView<'a>>(2, 2, 260, 0)
     }
 }
 #[cfg(any(feature = "ts29229"))]
@@ -9435,18 +9233,12 @@ impl<'a> rt::view::GroupView<'a> for SupportedApplicationsView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 3usize],
-            count: [0; 3usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut self.count, &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "ts29229"))]
@@ -9460,18 +9252,8 @@ impl std::fmt::Debug for SupportedApplicationsView<'_> {
 /// A checked, zero-copy view of a received Associated-Identities (3GPP TS 29.229 §6.3.33; see [`AssociatedIdentities`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct AssociatedIdentitiesView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 1usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 1usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 1, 1>,
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl<'a> AssociatedIdentitiesView<'a> {
@@ -9491,7 +9273,7 @@ impl<'a> AssociatedIdentitiesView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<AssociatedIdentities, rt::DecodeError> {
@@ -9504,26 +9286,12 @@ impl<'a> AssociatedIdentitiesView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `*[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
     pub fn user_name(&self) -> rt::view::Members<'a, &'a str> {
-        rt::view::Members::new(
-            self.root,
-            self.first[0],
-            self.end,
-            self.count[0],
-            1,
-            0,
-            rt::view::text,
-        )
+        self.raw.many_text(0, 0, 1, 0)
     }
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
@@ -9547,18 +9315,12 @@ impl<'a> rt::view::GroupView<'a> for AssociatedIdentitiesView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 1usize],
-            count: [0; 1usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut self.count, &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
@@ -9581,16 +9343,8 @@ impl std::fmt::Debug for AssociatedIdentitiesView<'_> {
 /// A checked, zero-copy view of a received SIP-Digest-Authenticate (3GPP TS 29.229 §6.3.36; see [`SipDigestAuthenticate`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct SipDigestAuthenticateView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 6usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 6, 0>,
 }
 #[cfg(
     any(
@@ -9619,7 +9373,7 @@ impl<'a> SipDigestAuthenticateView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<SipDigestAuthenticate, rt::DecodeError> {
@@ -9632,43 +9386,37 @@ impl<'a> SipDigestAuthenticateView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `{ Digest-Realm }`: Digest-Realm (code 104), IETF RFC 4740 §9.5.6.
     #[inline]
     pub fn digest_realm(&self) -> &'a str {
-        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
+        self.raw.one_text(0)
     }
     /// `[ Digest-Algorithm ]`: Digest-Algorithm (code 111), IETF RFC 4740 §9.5.6.
     #[inline]
     pub fn digest_algorithm(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[1], self.end, rt::view::text)
+        self.raw.opt_text(1)
     }
     /// `{ Digest-Qop }`: Digest-Qop (code 110), IETF RFC 4740 §9.5.6.
     #[inline]
     pub fn digest_qop(&self) -> &'a str {
-        rt::view::one(self.root, self.first[2], self.end, rt::view::text)
+        self.raw.one_text(2)
     }
     /// `{ Digest-HA1 }`: Digest-HA1 (code 121), IETF RFC 4740 §9.5.6.
     #[inline]
     pub fn digest_ha1(&self) -> &'a str {
-        rt::view::one(self.root, self.first[3], self.end, rt::view::text)
+        self.raw.one_text(3)
     }
     /// `[ Alternate-Digest-Algorithm ]`: Alternate-Digest-Algorithm (code 662, vendor 10415), 3GPP TS 29.229 §6.3.72.
     #[inline]
     pub fn alternate_digest_algorithm(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[4], self.end, rt::view::text)
+        self.raw.opt_text(4)
     }
     /// `[ Alternate-Digest-HA1 ]`: Alternate-Digest-HA1 (code 663, vendor 10415), 3GPP TS 29.229 §6.3.73.
     #[inline]
     pub fn alternate_digest_ha1(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[5], self.end, rt::view::text)
+        self.raw.opt_text(5)
     }
 }
 #[cfg(
@@ -9715,17 +9463,12 @@ impl<'a> rt::view::GroupView<'a> for SipDigestAuthenticateView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 6usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(
@@ -9748,18 +9491,8 @@ impl std::fmt::Debug for SipDigestAuthenticateView<'_> {
 /// A checked, zero-copy view of a received SCSCF-Restoration-Info (3GPP TS 29.229 §6.3.46; see [`ScscfRestorationInfo`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ScscfRestorationInfoView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 4usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 1usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 4, 1>,
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl<'a> ScscfRestorationInfoView<'a> {
@@ -9779,7 +9512,7 @@ impl<'a> ScscfRestorationInfoView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<ScscfRestorationInfo, rt::DecodeError> {
@@ -9792,46 +9525,27 @@ impl<'a> ScscfRestorationInfoView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `{ User-Name }`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
     pub fn user_name(&self) -> &'a str {
-        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
+        self.raw.one_text(0)
     }
     /// `1*{ Restoration-Info }`: Restoration-Info (code 649, vendor 10415), 3GPP TS 29.229 §6.3.52.
     #[inline]
     pub fn restoration_info(&self) -> rt::view::Members<'a, RestorationInfoView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[1],
-            self.end,
-            self.count[0],
-            649,
-            10415,
-            rt::view::read_group::<RestorationInfoView<'a>>,
-        )
+        self.raw.many_group::<RestorationInfoView<'a>>(1, 0, 649, 10415)
     }
     /// `[ Registration-Time-Out ]`: Registration-Time-Out (code 661, vendor 10415), 3GPP TS 29.229 §6.3.71.
     #[inline]
     pub fn registration_time_out(&self) -> Option<rt::data::Time> {
-        rt::view::opt(
-            self.root,
-            self.first[2],
-            self.end,
-            rt::view::value::<rt::data::Time>,
-        )
+        self.raw.opt_value::<rt::data::Time>(2)
     }
     /// `[ 3GPP-SIP-Authentication-Scheme ]`: 3GPP-SIP-Authentication-Scheme (code 608, vendor 10415), 3GPP TS 29.229 §6.3.9.
     #[inline]
     pub fn tgpp_sip_authentication_scheme(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[3], self.end, rt::view::text)
+        self.raw.opt_text(3)
     }
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
@@ -9860,18 +9574,12 @@ impl<'a> rt::view::GroupView<'a> for ScscfRestorationInfoView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 4usize],
-            count: [0; 1usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut self.count, &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
@@ -9885,16 +9593,8 @@ impl std::fmt::Debug for ScscfRestorationInfoView<'_> {
 /// A checked, zero-copy view of a received Subscription-Info (3GPP TS 29.229 §6.3.49; see [`SubscriptionInfo`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct SubscriptionInfoView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 5usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 5, 0>,
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl<'a> SubscriptionInfoView<'a> {
@@ -9914,7 +9614,7 @@ impl<'a> SubscriptionInfoView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<SubscriptionInfo, rt::DecodeError> {
@@ -9927,38 +9627,32 @@ impl<'a> SubscriptionInfoView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `{ Call-ID-SIP-Header }`: Call-ID-SIP-Header (code 643, vendor 10415), 3GPP TS 29.229 §6.3.49.1.
     #[inline]
     pub fn call_id_sip_header(&self) -> &'a [u8] {
-        rt::view::one(self.root, self.first[0], self.end, rt::view::octets)
+        self.raw.one_octets(0)
     }
     /// `{ From-SIP-Header }`: From-SIP-Header (code 644, vendor 10415), 3GPP TS 29.229 §6.3.49.2.
     #[inline]
     pub fn from_sip_header(&self) -> &'a [u8] {
-        rt::view::one(self.root, self.first[1], self.end, rt::view::octets)
+        self.raw.one_octets(1)
     }
     /// `{ To-SIP-Header }`: To-SIP-Header (code 645, vendor 10415), 3GPP TS 29.229 §6.3.49.3.
     #[inline]
     pub fn to_sip_header(&self) -> &'a [u8] {
-        rt::view::one(self.root, self.first[2], self.end, rt::view::octets)
+        self.raw.one_octets(2)
     }
     /// `{ Record-Route }`: Record-Route (code 646, vendor 10415), 3GPP TS 29.229 §6.3.49.4.
     #[inline]
     pub fn record_route(&self) -> &'a [u8] {
-        rt::view::one(self.root, self.first[3], self.end, rt::view::octets)
+        self.raw.one_octets(3)
     }
     /// `{ Contact }`: Contact (code 641, vendor 10415), 3GPP TS 29.229 §6.3.48.
     #[inline]
     pub fn contact(&self) -> &'a [u8] {
-        rt::view::one(self.root, self.first[4], self.end, rt::view::octets)
+        self.raw.one_octets(4)
     }
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
@@ -9986,17 +9680,12 @@ impl<'a> rt::view::GroupView<'a> for SubscriptionInfoView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 5usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
@@ -10010,18 +9699,8 @@ impl std::fmt::Debug for SubscriptionInfoView<'_> {
 /// A checked, zero-copy view of a received Associated-Registered-Identities (3GPP TS 29.229 §6.3.50; see [`AssociatedRegisteredIdentities`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct AssociatedRegisteredIdentitiesView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 1usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 1usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 1, 1>,
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl<'a> AssociatedRegisteredIdentitiesView<'a> {
@@ -10041,7 +9720,7 @@ impl<'a> AssociatedRegisteredIdentitiesView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<AssociatedRegisteredIdentities, rt::DecodeError> {
@@ -10054,26 +9733,12 @@ impl<'a> AssociatedRegisteredIdentitiesView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `*[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
     pub fn user_name(&self) -> rt::view::Members<'a, &'a str> {
-        rt::view::Members::new(
-            self.root,
-            self.first[0],
-            self.end,
-            self.count[0],
-            1,
-            0,
-            rt::view::text,
-        )
+        self.raw.many_text(0, 0, 1, 0)
     }
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
@@ -10097,18 +9762,12 @@ impl<'a> rt::view::GroupView<'a> for AssociatedRegisteredIdentitiesView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 1usize],
-            count: [0; 1usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut self.count, &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
@@ -10122,16 +9781,8 @@ impl std::fmt::Debug for AssociatedRegisteredIdentitiesView<'_> {
 /// A checked, zero-copy view of a received Restoration-Info (3GPP TS 29.229 §6.3.52; see [`RestorationInfo`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct RestorationInfoView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 6usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 6, 0>,
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl<'a> RestorationInfoView<'a> {
@@ -10151,7 +9802,7 @@ impl<'a> RestorationInfoView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<RestorationInfo, rt::DecodeError> {
@@ -10164,53 +9815,37 @@ impl<'a> RestorationInfoView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `{ Path }`: Path (code 640, vendor 10415), 3GPP TS 29.229 §6.3.47.
     #[inline]
     pub fn path(&self) -> &'a [u8] {
-        rt::view::one(self.root, self.first[0], self.end, rt::view::octets)
+        self.raw.one_octets(0)
     }
     /// `{ Contact }`: Contact (code 641, vendor 10415), 3GPP TS 29.229 §6.3.48.
     #[inline]
     pub fn contact(&self) -> &'a [u8] {
-        rt::view::one(self.root, self.first[1], self.end, rt::view::octets)
+        self.raw.one_octets(1)
     }
     /// `[ Initial-CSeq-Sequence-Number ]`: Initial-CSeq-Sequence-Number (code 654, vendor 10415), 3GPP TS 29.229 §6.3.62.
     #[inline]
     pub fn initial_cseq_sequence_number(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[2], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(2)
     }
     /// `[ Call-ID-SIP-Header ]`: Call-ID-SIP-Header (code 643, vendor 10415), 3GPP TS 29.229 §6.3.49.1.
     #[inline]
     pub fn call_id_sip_header(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[3], self.end, rt::view::octets)
+        self.raw.opt_octets(3)
     }
     /// `[ Subscription-Info ]`: Subscription-Info (code 642, vendor 10415), 3GPP TS 29.229 §6.3.49.
     #[inline]
     pub fn subscription_info(&self) -> Option<SubscriptionInfoView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[4],
-            self.end,
-            rt::view::read_group::<SubscriptionInfoView<'a>>,
-        )
+        self.raw.opt_group::<SubscriptionInfoView<'a>>(4)
     }
     /// `[ P-CSCF-Subscription-Info ]`: P-CSCF-Subscription-Info (code 660, vendor 10415), 3GPP TS 29.229 §6.3.70.
     #[inline]
     pub fn p_cscf_subscription_info(&self) -> Option<PCscfSubscriptionInfoView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[5],
-            self.end,
-            rt::view::read_group::<PCscfSubscriptionInfoView<'a>>,
-        )
+        self.raw.opt_group::<PCscfSubscriptionInfoView<'a>>(5)
     }
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
@@ -10241,17 +9876,12 @@ impl<'a> rt::view::GroupView<'a> for RestorationInfoView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 6usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
@@ -10265,16 +9895,8 @@ impl std::fmt::Debug for RestorationInfoView<'_> {
 /// A checked, zero-copy view of a received Identity-with-Emergency-Registration (3GPP TS 29.229 §6.3.57; see [`IdentityWithEmergencyRegistration`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct IdentityWithEmergencyRegistrationView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 2usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 2, 0>,
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl<'a> IdentityWithEmergencyRegistrationView<'a> {
@@ -10294,7 +9916,7 @@ impl<'a> IdentityWithEmergencyRegistrationView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(
@@ -10309,23 +9931,17 @@ impl<'a> IdentityWithEmergencyRegistrationView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `{ User-Name }`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
     pub fn user_name(&self) -> &'a str {
-        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
+        self.raw.one_text(0)
     }
     /// `{ Public-Identity }`: Public-Identity (code 601, vendor 10415), 3GPP TS 29.229 §6.3.2.
     #[inline]
     pub fn public_identity(&self) -> &'a str {
-        rt::view::one(self.root, self.first[1], self.end, rt::view::text)
+        self.raw.one_text(1)
     }
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
@@ -10350,17 +9966,12 @@ impl<'a> rt::view::GroupView<'a> for IdentityWithEmergencyRegistrationView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 2usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
@@ -10374,18 +9985,8 @@ impl std::fmt::Debug for IdentityWithEmergencyRegistrationView<'_> {
 /// A checked, zero-copy view of a received Allowed-WAF-WWSF-Identities (3GPP TS 29.229 §6.3.64; see [`AllowedWafWwsfIdentities`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct AllowedWafWwsfIdentitiesView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 2usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 2usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 2, 2>,
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl<'a> AllowedWafWwsfIdentitiesView<'a> {
@@ -10405,7 +10006,7 @@ impl<'a> AllowedWafWwsfIdentitiesView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<AllowedWafWwsfIdentities, rt::DecodeError> {
@@ -10418,39 +10019,17 @@ impl<'a> AllowedWafWwsfIdentitiesView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `*[ WebRTC-Authentication-Function-Name ]`: WebRTC-Authentication-Function-Name (code 657, vendor 10415), 3GPP TS 29.229 §6.3.65.
     #[inline]
     pub fn webrtc_authentication_function_name(&self) -> rt::view::Members<'a, &'a str> {
-        rt::view::Members::new(
-            self.root,
-            self.first[0],
-            self.end,
-            self.count[0],
-            657,
-            10415,
-            rt::view::text,
-        )
+        self.raw.many_text(0, 0, 657, 10415)
     }
     /// `*[ WebRTC-Web-Server-Function-Name ]`: WebRTC-Web-Server-Function-Name (code 658, vendor 10415), 3GPP TS 29.229 §6.3.66.
     #[inline]
     pub fn webrtc_web_server_function_name(&self) -> rt::view::Members<'a, &'a str> {
-        rt::view::Members::new(
-            self.root,
-            self.first[1],
-            self.end,
-            self.count[1],
-            658,
-            10415,
-            rt::view::text,
-        )
+        self.raw.many_text(1, 1, 658, 10415)
     }
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
@@ -10475,18 +10054,12 @@ impl<'a> rt::view::GroupView<'a> for AllowedWafWwsfIdentitiesView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 2usize],
-            count: [0; 2usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut self.count, &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
@@ -10500,16 +10073,8 @@ impl std::fmt::Debug for AllowedWafWwsfIdentitiesView<'_> {
 /// A checked, zero-copy view of a received P-CSCF-Subscription-Info (3GPP TS 29.229 §6.3.70; see [`PCscfSubscriptionInfo`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct PCscfSubscriptionInfoView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 4usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 4, 0>,
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl<'a> PCscfSubscriptionInfoView<'a> {
@@ -10529,7 +10094,7 @@ impl<'a> PCscfSubscriptionInfoView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<PCscfSubscriptionInfo, rt::DecodeError> {
@@ -10542,33 +10107,27 @@ impl<'a> PCscfSubscriptionInfoView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `{ Call-ID-SIP-Header }`: Call-ID-SIP-Header (code 643, vendor 10415), 3GPP TS 29.229 §6.3.49.1.
     #[inline]
     pub fn call_id_sip_header(&self) -> &'a [u8] {
-        rt::view::one(self.root, self.first[0], self.end, rt::view::octets)
+        self.raw.one_octets(0)
     }
     /// `{ From-SIP-Header }`: From-SIP-Header (code 644, vendor 10415), 3GPP TS 29.229 §6.3.49.2.
     #[inline]
     pub fn from_sip_header(&self) -> &'a [u8] {
-        rt::view::one(self.root, self.first[1], self.end, rt::view::octets)
+        self.raw.one_octets(1)
     }
     /// `{ To-SIP-Header }`: To-SIP-Header (code 645, vendor 10415), 3GPP TS 29.229 §6.3.49.3.
     #[inline]
     pub fn to_sip_header(&self) -> &'a [u8] {
-        rt::view::one(self.root, self.first[2], self.end, rt::view::octets)
+        self.raw.one_octets(2)
     }
     /// `{ Contact }`: Contact (code 641, vendor 10415), 3GPP TS 29.229 §6.3.48.
     #[inline]
     pub fn contact(&self) -> &'a [u8] {
-        rt::view::one(self.root, self.first[3], self.end, rt::view::octets)
+        self.raw.one_octets(3)
     }
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
@@ -10595,17 +10154,12 @@ impl<'a> rt::view::GroupView<'a> for PCscfSubscriptionInfoView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 4usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
@@ -10619,18 +10173,8 @@ impl std::fmt::Debug for PCscfSubscriptionInfoView<'_> {
 /// A checked, zero-copy view of a received Failed-PCSCF (3GPP TS 29.229 §6.3.74; see [`FailedPcscf`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct FailedPcscfView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 2usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 1usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 2, 1>,
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl<'a> FailedPcscfView<'a> {
@@ -10650,7 +10194,7 @@ impl<'a> FailedPcscfView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<FailedPcscf, rt::DecodeError> {
@@ -10660,31 +10204,17 @@ impl<'a> FailedPcscfView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `[ PCSCF-FQDN ]`: PCSCF-FQDN (code 665, vendor 10415), 3GPP TS 29.229 §6.3.75.
     #[inline]
     pub fn pcscf_fqdn(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[0], self.end, rt::view::text)
+        self.raw.opt_text(0)
     }
     /// `*[ PCSCF-IP-Address ]`: PCSCF-IP-Address (code 666, vendor 10415), 3GPP TS 29.229 §6.3.76.
     #[inline]
     pub fn pcscf_ip_address(&self) -> rt::view::Members<'a, rt::data::Address> {
-        rt::view::Members::new(
-            self.root,
-            self.first[1],
-            self.end,
-            self.count[0],
-            666,
-            10415,
-            rt::view::value::<rt::data::Address>,
-        )
+        self.raw.many_value::<rt::data::Address>(1, 0, 666, 10415)
     }
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
@@ -10709,18 +10239,12 @@ impl<'a> rt::view::GroupView<'a> for FailedPcscfView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 2usize],
-            count: [0; 1usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut self.count, &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
@@ -10735,16 +10259,8 @@ impl std::fmt::Debug for FailedPcscfView<'_> {
 #[derive(Clone, Copy)]
 pub struct UserAuthorizationRequestView<'a> {
     header: rt::Header,
-    root: &'a rt::bytes::Bytes,
-    /// The AVPs: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 17usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 3usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where each member first occurs.
+    raw: rt::view::Raw<'a, 17, 3>,
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl<'a> UserAuthorizationRequestView<'a> {
@@ -10768,12 +10284,7 @@ impl<'a> UserAuthorizationRequestView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let mut v = Self {
             header,
-            root,
-            start: rt::header::HEADER_LEN as u32,
-            end: root.len() as u32,
-            first: [rt::view::ABSENT; 17usize],
-            count: [0; 3usize],
-            extra: 0,
+            raw: rt::view::Raw::message(root),
         };
         v.fill_members(header.length as usize)?;
         Ok(v)
@@ -10783,19 +10294,8 @@ impl<'a> UserAuthorizationRequestView<'a> {
     /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
     #[inline(never)]
     fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut v.count,
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
+        let avps = self.raw.members();
+        let mut t = self.raw.index(rt::data::DecodeCx::default(), true);
         rt::view::index::<
             Self,
         >(avps, &mut t, UserAuthorizationRequest::REQUIRED, missing_at)
@@ -10806,163 +10306,110 @@ impl<'a> UserAuthorizationRequestView<'a> {
     }
     /// The whole message as received.
     pub fn as_bytes(&self) -> &'a rt::bytes::Bytes {
-        self.root
+        self.raw.root()
     }
     /// The owned struct (decoding the message again).
     pub fn to_struct(&self) -> Result<UserAuthorizationRequest, rt::DecodeError> {
-        <UserAuthorizationRequest as rt::typed::Command>::from_bytes(self.root.clone())
+        <UserAuthorizationRequest as rt::typed::Command>::from_bytes(
+            self.raw.root().clone(),
+        )
     }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
+        self.raw.one_text(0)
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        rt::view::opt(
-            self.root,
-            self.first[1],
-            self.end,
-            rt::view::enumerated::<super::drmp::Drmp>,
-        )
+        self.raw.opt_enum::<super::drmp::Drmp>(1)
     }
     /// `{ Vendor-Specific-Application-Id }`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
     #[inline]
     pub fn vendor_specific_application_id(
         &self,
     ) -> super::base::VendorSpecificApplicationIdView<'a> {
-        rt::view::one(
-            self.root,
-            self.first[2],
-            self.end,
-            rt::view::read_group::<super::base::VendorSpecificApplicationIdView<'a>>,
-        )
+        self.raw.one_group::<super::base::VendorSpecificApplicationIdView<'a>>(2)
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> super::base::AuthSessionState {
-        rt::view::one(
-            self.root,
-            self.first[3],
-            self.end,
-            rt::view::enumerated::<super::base::AuthSessionState>,
-        )
+        self.raw.one_enum::<super::base::AuthSessionState>(3)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        rt::view::one(self.root, self.first[4], self.end, rt::view::text)
+        self.raw.one_text(4)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        rt::view::one(self.root, self.first[5], self.end, rt::view::text)
+        self.raw.one_text(5)
     }
     /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[6], self.end, rt::view::text)
+        self.raw.opt_text(6)
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&self) -> &'a str {
-        rt::view::one(self.root, self.first[7], self.end, rt::view::text)
+        self.raw.one_text(7)
     }
     /// `{ User-Name }`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
     pub fn user_name(&self) -> &'a str {
-        rt::view::one(self.root, self.first[8], self.end, rt::view::text)
+        self.raw.one_text(8)
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
     #[inline]
     pub fn oc_supported_features(
         &self,
     ) -> Option<super::doic::OcSupportedFeaturesView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[9],
-            self.end,
-            rt::view::read_group::<super::doic::OcSupportedFeaturesView<'a>>,
-        )
+        self.raw.opt_group::<super::doic::OcSupportedFeaturesView<'a>>(9)
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
     #[inline]
     pub fn supported_features(
         &self,
     ) -> rt::view::Members<'a, SupportedFeaturesView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[10],
-            self.end,
-            self.count[0],
-            628,
-            10415,
-            rt::view::read_group::<SupportedFeaturesView<'a>>,
-        )
+        self.raw.many_group::<SupportedFeaturesView<'a>>(10, 0, 628, 10415)
     }
     /// `{ Public-Identity }`: Public-Identity (code 601, vendor 10415), 3GPP TS 29.229 §6.3.2.
     #[inline]
     pub fn public_identity(&self) -> &'a str {
-        rt::view::one(self.root, self.first[11], self.end, rt::view::text)
+        self.raw.one_text(11)
     }
     /// `{ Visited-Network-Identifier }`: Visited-Network-Identifier (code 600, vendor 10415), 3GPP TS 29.229 §6.3.1.
     #[inline]
     pub fn visited_network_identifier(&self) -> &'a [u8] {
-        rt::view::one(self.root, self.first[12], self.end, rt::view::octets)
+        self.raw.one_octets(12)
     }
     /// `[ User-Authorization-Type ]`: User-Authorization-Type (code 623, vendor 10415), 3GPP TS 29.229 §6.3.24.
     #[inline]
     pub fn user_authorization_type(&self) -> Option<UserAuthorizationType> {
-        rt::view::opt(
-            self.root,
-            self.first[13],
-            self.end,
-            rt::view::enumerated::<UserAuthorizationType>,
-        )
+        self.raw.opt_enum::<UserAuthorizationType>(13)
     }
     /// `[ UAR-Flags ]`: UAR-Flags (code 637, vendor 10415), 3GPP TS 29.229 §6.3.44.
     #[inline]
     pub fn uar_flags(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[14], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(14)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[15],
-            self.end,
-            self.count[1],
-            284,
-            0,
-            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
-        )
+        self.raw.many_group::<super::base::ProxyInfoView<'a>>(15, 1, 284, 0)
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
     #[inline]
     pub fn route_record(&self) -> rt::view::Members<'a, &'a str> {
-        rt::view::Members::new(
-            self.root,
-            self.first[16],
-            self.end,
-            self.count[2],
-            282,
-            0,
-            rt::view::text,
-        )
+        self.raw.many_text(16, 2, 282, 0)
     }
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
@@ -11018,16 +10465,8 @@ impl std::fmt::Debug for UserAuthorizationRequestView<'_> {
 #[derive(Clone, Copy)]
 pub struct UserAuthorizationAnswerView<'a> {
     header: rt::Header,
-    root: &'a rt::bytes::Bytes,
-    /// The AVPs: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 17usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 4usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where each member first occurs.
+    raw: rt::view::Raw<'a, 17, 4>,
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl<'a> UserAuthorizationAnswerView<'a> {
@@ -11051,12 +10490,7 @@ impl<'a> UserAuthorizationAnswerView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let mut v = Self {
             header,
-            root,
-            start: rt::header::HEADER_LEN as u32,
-            end: root.len() as u32,
-            first: [rt::view::ABSENT; 17usize],
-            count: [0; 4usize],
-            extra: 0,
+            raw: rt::view::Raw::message(root),
         };
         v.fill_members(header.length as usize)?;
         Ok(v)
@@ -11066,19 +10500,8 @@ impl<'a> UserAuthorizationAnswerView<'a> {
     /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
     #[inline(never)]
     fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut v.count,
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
+        let avps = self.raw.members();
+        let mut t = self.raw.index(rt::data::DecodeCx::default(), true);
         rt::view::index::<
             Self,
         >(avps, &mut t, UserAuthorizationAnswer::REQUIRED, missing_at)
@@ -11089,188 +10512,112 @@ impl<'a> UserAuthorizationAnswerView<'a> {
     }
     /// The whole message as received.
     pub fn as_bytes(&self) -> &'a rt::bytes::Bytes {
-        self.root
+        self.raw.root()
     }
     /// The owned struct (decoding the message again).
     pub fn to_struct(&self) -> Result<UserAuthorizationAnswer, rt::DecodeError> {
-        <UserAuthorizationAnswer as rt::typed::Command>::from_bytes(self.root.clone())
+        <UserAuthorizationAnswer as rt::typed::Command>::from_bytes(
+            self.raw.root().clone(),
+        )
     }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
+        self.raw.one_text(0)
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        rt::view::opt(
-            self.root,
-            self.first[1],
-            self.end,
-            rt::view::enumerated::<super::drmp::Drmp>,
-        )
+        self.raw.opt_enum::<super::drmp::Drmp>(1)
     }
     /// `{ Vendor-Specific-Application-Id }`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
     #[inline]
     pub fn vendor_specific_application_id(
         &self,
     ) -> super::base::VendorSpecificApplicationIdView<'a> {
-        rt::view::one(
-            self.root,
-            self.first[2],
-            self.end,
-            rt::view::read_group::<super::base::VendorSpecificApplicationIdView<'a>>,
-        )
+        self.raw.one_group::<super::base::VendorSpecificApplicationIdView<'a>>(2)
     }
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[3], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(3)
     }
     /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
     #[inline]
     pub fn experimental_result(
         &self,
     ) -> Option<super::base::ExperimentalResultView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[4],
-            self.end,
-            rt::view::read_group::<super::base::ExperimentalResultView<'a>>,
-        )
+        self.raw.opt_group::<super::base::ExperimentalResultView<'a>>(4)
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> super::base::AuthSessionState {
-        rt::view::one(
-            self.root,
-            self.first[5],
-            self.end,
-            rt::view::enumerated::<super::base::AuthSessionState>,
-        )
+        self.raw.one_enum::<super::base::AuthSessionState>(5)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        rt::view::one(self.root, self.first[6], self.end, rt::view::text)
+        self.raw.one_text(6)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        rt::view::one(self.root, self.first[7], self.end, rt::view::text)
+        self.raw.one_text(7)
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
     #[inline]
     pub fn oc_supported_features(
         &self,
     ) -> Option<super::doic::OcSupportedFeaturesView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[8],
-            self.end,
-            rt::view::read_group::<super::doic::OcSupportedFeaturesView<'a>>,
-        )
+        self.raw.opt_group::<super::doic::OcSupportedFeaturesView<'a>>(8)
     }
     /// `[ OC-OLR ]`: OC-OLR (code 623), IETF RFC 7683 §7.3.
     #[inline]
     pub fn oc_olr(&self) -> Option<super::doic::OcOlrView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[9],
-            self.end,
-            rt::view::read_group::<super::doic::OcOlrView<'a>>,
-        )
+        self.raw.opt_group::<super::doic::OcOlrView<'a>>(9)
     }
     /// `*[ Load ]`: Load (code 650), IETF RFC 8583 §7.1.
     #[inline]
     pub fn load(&self) -> rt::view::Members<'a, super::rfc8583::LoadView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[10],
-            self.end,
-            self.count[0],
-            650,
-            0,
-            rt::view::read_group::<super::rfc8583::LoadView<'a>>,
-        )
+        self.raw.many_group::<super::rfc8583::LoadView<'a>>(10, 0, 650, 0)
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
     #[inline]
     pub fn supported_features(
         &self,
     ) -> rt::view::Members<'a, SupportedFeaturesView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[11],
-            self.end,
-            self.count[1],
-            628,
-            10415,
-            rt::view::read_group::<SupportedFeaturesView<'a>>,
-        )
+        self.raw.many_group::<SupportedFeaturesView<'a>>(11, 1, 628, 10415)
     }
     /// `[ Server-Name ]`: Server-Name (code 602, vendor 10415), 3GPP TS 29.229 §6.3.3.
     #[inline]
     pub fn server_name(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[12], self.end, rt::view::text)
+        self.raw.opt_text(12)
     }
     /// `[ Server-Capabilities ]`: Server-Capabilities (code 603, vendor 10415), 3GPP TS 29.229 §6.3.4.
     #[inline]
     pub fn server_capabilities(&self) -> Option<ServerCapabilitiesView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[13],
-            self.end,
-            rt::view::read_group::<ServerCapabilitiesView<'a>>,
-        )
+        self.raw.opt_group::<ServerCapabilitiesView<'a>>(13)
     }
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
     #[inline]
     pub fn failed_avp(&self) -> Option<super::base::FailedAvpView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[14],
-            self.end,
-            rt::view::read_group::<super::base::FailedAvpView<'a>>,
-        )
+        self.raw.opt_group::<super::base::FailedAvpView<'a>>(14)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[15],
-            self.end,
-            self.count[2],
-            284,
-            0,
-            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
-        )
+        self.raw.many_group::<super::base::ProxyInfoView<'a>>(15, 2, 284, 0)
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
     #[inline]
     pub fn route_record(&self) -> rt::view::Members<'a, &'a str> {
-        rt::view::Members::new(
-            self.root,
-            self.first[16],
-            self.end,
-            self.count[3],
-            282,
-            0,
-            rt::view::text,
-        )
+        self.raw.many_text(16, 3, 282, 0)
     }
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
@@ -11330,16 +10677,8 @@ impl std::fmt::Debug for UserAuthorizationAnswerView<'_> {
 #[derive(Clone, Copy)]
 pub struct ServerAssignmentRequestView<'a> {
     header: rt::Header,
-    root: &'a rt::bytes::Bytes,
-    /// The AVPs: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 23usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 4usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where each member first occurs.
+    raw: rt::view::Raw<'a, 23, 4>,
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl<'a> ServerAssignmentRequestView<'a> {
@@ -11363,12 +10702,7 @@ impl<'a> ServerAssignmentRequestView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let mut v = Self {
             header,
-            root,
-            start: rt::header::HEADER_LEN as u32,
-            end: root.len() as u32,
-            first: [rt::view::ABSENT; 23usize],
-            count: [0; 4usize],
-            extra: 0,
+            raw: rt::view::Raw::message(root),
         };
         v.fill_members(header.length as usize)?;
         Ok(v)
@@ -11378,19 +10712,8 @@ impl<'a> ServerAssignmentRequestView<'a> {
     /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
     #[inline(never)]
     fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut v.count,
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
+        let avps = self.raw.members();
+        let mut t = self.raw.index(rt::data::DecodeCx::default(), true);
         rt::view::index::<
             Self,
         >(avps, &mut t, ServerAssignmentRequest::REQUIRED, missing_at)
@@ -11401,228 +10724,142 @@ impl<'a> ServerAssignmentRequestView<'a> {
     }
     /// The whole message as received.
     pub fn as_bytes(&self) -> &'a rt::bytes::Bytes {
-        self.root
+        self.raw.root()
     }
     /// The owned struct (decoding the message again).
     pub fn to_struct(&self) -> Result<ServerAssignmentRequest, rt::DecodeError> {
-        <ServerAssignmentRequest as rt::typed::Command>::from_bytes(self.root.clone())
+        <ServerAssignmentRequest as rt::typed::Command>::from_bytes(
+            self.raw.root().clone(),
+        )
     }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
+        self.raw.one_text(0)
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        rt::view::opt(
-            self.root,
-            self.first[1],
-            self.end,
-            rt::view::enumerated::<super::drmp::Drmp>,
-        )
+        self.raw.opt_enum::<super::drmp::Drmp>(1)
     }
     /// `{ Vendor-Specific-Application-Id }`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
     #[inline]
     pub fn vendor_specific_application_id(
         &self,
     ) -> super::base::VendorSpecificApplicationIdView<'a> {
-        rt::view::one(
-            self.root,
-            self.first[2],
-            self.end,
-            rt::view::read_group::<super::base::VendorSpecificApplicationIdView<'a>>,
-        )
+        self.raw.one_group::<super::base::VendorSpecificApplicationIdView<'a>>(2)
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> super::base::AuthSessionState {
-        rt::view::one(
-            self.root,
-            self.first[3],
-            self.end,
-            rt::view::enumerated::<super::base::AuthSessionState>,
-        )
+        self.raw.one_enum::<super::base::AuthSessionState>(3)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        rt::view::one(self.root, self.first[4], self.end, rt::view::text)
+        self.raw.one_text(4)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        rt::view::one(self.root, self.first[5], self.end, rt::view::text)
+        self.raw.one_text(5)
     }
     /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[6], self.end, rt::view::text)
+        self.raw.opt_text(6)
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&self) -> &'a str {
-        rt::view::one(self.root, self.first[7], self.end, rt::view::text)
+        self.raw.one_text(7)
     }
     /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
     pub fn user_name(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[8], self.end, rt::view::text)
+        self.raw.opt_text(8)
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
     #[inline]
     pub fn oc_supported_features(
         &self,
     ) -> Option<super::doic::OcSupportedFeaturesView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[9],
-            self.end,
-            rt::view::read_group::<super::doic::OcSupportedFeaturesView<'a>>,
-        )
+        self.raw.opt_group::<super::doic::OcSupportedFeaturesView<'a>>(9)
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
     #[inline]
     pub fn supported_features(
         &self,
     ) -> rt::view::Members<'a, SupportedFeaturesView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[10],
-            self.end,
-            self.count[0],
-            628,
-            10415,
-            rt::view::read_group::<SupportedFeaturesView<'a>>,
-        )
+        self.raw.many_group::<SupportedFeaturesView<'a>>(10, 0, 628, 10415)
     }
     /// `*[ Public-Identity ]`: Public-Identity (code 601, vendor 10415), 3GPP TS 29.229 §6.3.2.
     #[inline]
     pub fn public_identity(&self) -> rt::view::Members<'a, &'a str> {
-        rt::view::Members::new(
-            self.root,
-            self.first[11],
-            self.end,
-            self.count[1],
-            601,
-            10415,
-            rt::view::text,
-        )
+        self.raw.many_text(11, 1, 601, 10415)
     }
     /// `[ Wildcarded-Public-Identity ]`: Wildcarded-Public-Identity (code 634, vendor 10415), 3GPP TS 29.229 §6.3.35.
     #[inline]
     pub fn wildcarded_public_identity(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[12], self.end, rt::view::text)
+        self.raw.opt_text(12)
     }
     /// `{ Server-Name }`: Server-Name (code 602, vendor 10415), 3GPP TS 29.229 §6.3.3.
     #[inline]
     pub fn server_name(&self) -> &'a str {
-        rt::view::one(self.root, self.first[13], self.end, rt::view::text)
+        self.raw.one_text(13)
     }
     /// `{ Server-Assignment-Type }`: Server-Assignment-Type (code 614, vendor 10415), 3GPP TS 29.229 §6.3.15.
     #[inline]
     pub fn server_assignment_type(&self) -> ServerAssignmentType {
-        rt::view::one(
-            self.root,
-            self.first[14],
-            self.end,
-            rt::view::enumerated::<ServerAssignmentType>,
-        )
+        self.raw.one_enum::<ServerAssignmentType>(14)
     }
     /// `{ User-Data-Already-Available }`: User-Data-Already-Available (code 624, vendor 10415), 3GPP TS 29.229 §6.3.26.
     #[inline]
     pub fn user_data_already_available(&self) -> UserDataAlreadyAvailable {
-        rt::view::one(
-            self.root,
-            self.first[15],
-            self.end,
-            rt::view::enumerated::<UserDataAlreadyAvailable>,
-        )
+        self.raw.one_enum::<UserDataAlreadyAvailable>(15)
     }
     /// `[ SCSCF-Restoration-Info ]`: SCSCF-Restoration-Info (code 639, vendor 10415), 3GPP TS 29.229 §6.3.46.
     #[inline]
     pub fn scscf_restoration_info(&self) -> Option<ScscfRestorationInfoView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[16],
-            self.end,
-            rt::view::read_group::<ScscfRestorationInfoView<'a>>,
-        )
+        self.raw.opt_group::<ScscfRestorationInfoView<'a>>(16)
     }
     /// `[ Multiple-Registration-Indication ]`: Multiple-Registration-Indication (code 648, vendor 10415), 3GPP TS 29.229 §6.3.51.
     #[inline]
     pub fn multiple_registration_indication(
         &self,
     ) -> Option<MultipleRegistrationIndication> {
-        rt::view::opt(
-            self.root,
-            self.first[17],
-            self.end,
-            rt::view::enumerated::<MultipleRegistrationIndication>,
-        )
+        self.raw.opt_enum::<MultipleRegistrationIndication>(17)
     }
     /// `[ Session-Priority ]`: Session-Priority (code 650, vendor 10415), 3GPP TS 29.229 §6.3.56.
     #[inline]
     pub fn session_priority(&self) -> Option<SessionPriority> {
-        rt::view::opt(
-            self.root,
-            self.first[18],
-            self.end,
-            rt::view::enumerated::<SessionPriority>,
-        )
+        self.raw.opt_enum::<SessionPriority>(18)
     }
     /// `[ SAR-Flags ]`: SAR-Flags (code 655, vendor 10415), 3GPP TS 29.229 §6.3.63.
     #[inline]
     pub fn sar_flags(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[19], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(19)
     }
     /// `[ Failed-PCSCF ]`: Failed-PCSCF (code 664, vendor 10415), 3GPP TS 29.229 §6.3.74.
     #[inline]
     pub fn failed_pcscf(&self) -> Option<FailedPcscfView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[20],
-            self.end,
-            rt::view::read_group::<FailedPcscfView<'a>>,
-        )
+        self.raw.opt_group::<FailedPcscfView<'a>>(20)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[21],
-            self.end,
-            self.count[2],
-            284,
-            0,
-            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
-        )
+        self.raw.many_group::<super::base::ProxyInfoView<'a>>(21, 2, 284, 0)
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
     #[inline]
     pub fn route_record(&self) -> rt::view::Members<'a, &'a str> {
-        rt::view::Members::new(
-            self.root,
-            self.first[22],
-            self.end,
-            self.count[3],
-            282,
-            0,
-            rt::view::text,
-        )
+        self.raw.many_text(22, 3, 282, 0)
     }
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
@@ -11686,16 +10923,8 @@ impl std::fmt::Debug for ServerAssignmentRequestView<'_> {
 #[derive(Clone, Copy)]
 pub struct ServerAssignmentAnswerView<'a> {
     header: rt::Header,
-    root: &'a rt::bytes::Bytes,
-    /// The AVPs: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 26usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 5usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where each member first occurs.
+    raw: rt::view::Raw<'a, 26, 5>,
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl<'a> ServerAssignmentAnswerView<'a> {
@@ -11719,12 +10948,7 @@ impl<'a> ServerAssignmentAnswerView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let mut v = Self {
             header,
-            root,
-            start: rt::header::HEADER_LEN as u32,
-            end: root.len() as u32,
-            first: [rt::view::ABSENT; 26usize],
-            count: [0; 5usize],
-            extra: 0,
+            raw: rt::view::Raw::message(root),
         };
         v.fill_members(header.length as usize)?;
         Ok(v)
@@ -11734,19 +10958,8 @@ impl<'a> ServerAssignmentAnswerView<'a> {
     /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
     #[inline(never)]
     fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut v.count,
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
+        let avps = self.raw.members();
+        let mut t = self.raw.index(rt::data::DecodeCx::default(), true);
         rt::view::index::<
             Self,
         >(avps, &mut t, ServerAssignmentAnswer::REQUIRED, missing_at)
@@ -11757,272 +10970,163 @@ impl<'a> ServerAssignmentAnswerView<'a> {
     }
     /// The whole message as received.
     pub fn as_bytes(&self) -> &'a rt::bytes::Bytes {
-        self.root
+        self.raw.root()
     }
     /// The owned struct (decoding the message again).
     pub fn to_struct(&self) -> Result<ServerAssignmentAnswer, rt::DecodeError> {
-        <ServerAssignmentAnswer as rt::typed::Command>::from_bytes(self.root.clone())
+        <ServerAssignmentAnswer as rt::typed::Command>::from_bytes(
+            self.raw.root().clone(),
+        )
     }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
+        self.raw.one_text(0)
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        rt::view::opt(
-            self.root,
-            self.first[1],
-            self.end,
-            rt::view::enumerated::<super::drmp::Drmp>,
-        )
+        self.raw.opt_enum::<super::drmp::Drmp>(1)
     }
     /// `{ Vendor-Specific-Application-Id }`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
     #[inline]
     pub fn vendor_specific_application_id(
         &self,
     ) -> super::base::VendorSpecificApplicationIdView<'a> {
-        rt::view::one(
-            self.root,
-            self.first[2],
-            self.end,
-            rt::view::read_group::<super::base::VendorSpecificApplicationIdView<'a>>,
-        )
+        self.raw.one_group::<super::base::VendorSpecificApplicationIdView<'a>>(2)
     }
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[3], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(3)
     }
     /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
     #[inline]
     pub fn experimental_result(
         &self,
     ) -> Option<super::base::ExperimentalResultView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[4],
-            self.end,
-            rt::view::read_group::<super::base::ExperimentalResultView<'a>>,
-        )
+        self.raw.opt_group::<super::base::ExperimentalResultView<'a>>(4)
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> super::base::AuthSessionState {
-        rt::view::one(
-            self.root,
-            self.first[5],
-            self.end,
-            rt::view::enumerated::<super::base::AuthSessionState>,
-        )
+        self.raw.one_enum::<super::base::AuthSessionState>(5)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        rt::view::one(self.root, self.first[6], self.end, rt::view::text)
+        self.raw.one_text(6)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        rt::view::one(self.root, self.first[7], self.end, rt::view::text)
+        self.raw.one_text(7)
     }
     /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
     pub fn user_name(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[8], self.end, rt::view::text)
+        self.raw.opt_text(8)
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
     #[inline]
     pub fn oc_supported_features(
         &self,
     ) -> Option<super::doic::OcSupportedFeaturesView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[9],
-            self.end,
-            rt::view::read_group::<super::doic::OcSupportedFeaturesView<'a>>,
-        )
+        self.raw.opt_group::<super::doic::OcSupportedFeaturesView<'a>>(9)
     }
     /// `[ OC-OLR ]`: OC-OLR (code 623), IETF RFC 7683 §7.3.
     #[inline]
     pub fn oc_olr(&self) -> Option<super::doic::OcOlrView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[10],
-            self.end,
-            rt::view::read_group::<super::doic::OcOlrView<'a>>,
-        )
+        self.raw.opt_group::<super::doic::OcOlrView<'a>>(10)
     }
     /// `*[ Load ]`: Load (code 650), IETF RFC 8583 §7.1.
     #[inline]
     pub fn load(&self) -> rt::view::Members<'a, super::rfc8583::LoadView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[11],
-            self.end,
-            self.count[0],
-            650,
-            0,
-            rt::view::read_group::<super::rfc8583::LoadView<'a>>,
-        )
+        self.raw.many_group::<super::rfc8583::LoadView<'a>>(11, 0, 650, 0)
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
     #[inline]
     pub fn supported_features(
         &self,
     ) -> rt::view::Members<'a, SupportedFeaturesView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[12],
-            self.end,
-            self.count[1],
-            628,
-            10415,
-            rt::view::read_group::<SupportedFeaturesView<'a>>,
-        )
+        self.raw.many_group::<SupportedFeaturesView<'a>>(12, 1, 628, 10415)
     }
     /// `[ User-Data ]`: User-Data (code 606, vendor 10415), 3GPP TS 29.229 §6.3.7.
     #[inline]
     pub fn user_data(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[13], self.end, rt::view::octets)
+        self.raw.opt_octets(13)
     }
     /// `[ Charging-Information ]`: Charging-Information (code 618, vendor 10415), 3GPP TS 29.229 §6.3.19.
     #[inline]
     pub fn charging_information(&self) -> Option<ChargingInformationView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[14],
-            self.end,
-            rt::view::read_group::<ChargingInformationView<'a>>,
-        )
+        self.raw.opt_group::<ChargingInformationView<'a>>(14)
     }
     /// `[ Associated-Identities ]`: Associated-Identities (code 632, vendor 10415), 3GPP TS 29.229 §6.3.33.
     #[inline]
     pub fn associated_identities(&self) -> Option<AssociatedIdentitiesView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[15],
-            self.end,
-            rt::view::read_group::<AssociatedIdentitiesView<'a>>,
-        )
+        self.raw.opt_group::<AssociatedIdentitiesView<'a>>(15)
     }
     /// `[ Loose-Route-Indication ]`: Loose-Route-Indication (code 638, vendor 10415), 3GPP TS 29.229 §6.3.45.
     #[inline]
     pub fn loose_route_indication(&self) -> Option<LooseRouteIndication> {
-        rt::view::opt(
-            self.root,
-            self.first[16],
-            self.end,
-            rt::view::enumerated::<LooseRouteIndication>,
-        )
+        self.raw.opt_enum::<LooseRouteIndication>(16)
     }
     /// `*[ SCSCF-Restoration-Info ]`: SCSCF-Restoration-Info (code 639, vendor 10415), 3GPP TS 29.229 §6.3.46.
     #[inline]
     pub fn scscf_restoration_info(
         &self,
     ) -> rt::view::Members<'a, ScscfRestorationInfoView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[17],
-            self.end,
-            self.count[2],
-            639,
-            10415,
-            rt::view::read_group::<ScscfRestorationInfoView<'a>>,
-        )
+        self.raw.many_group::<ScscfRestorationInfoView<'a>>(17, 2, 639, 10415)
     }
     /// `[ Associated-Registered-Identities ]`: Associated-Registered-Identities (code 647, vendor 10415), 3GPP TS 29.229 §6.3.50.
     #[inline]
     pub fn associated_registered_identities(
         &self,
     ) -> Option<AssociatedRegisteredIdentitiesView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[18],
-            self.end,
-            rt::view::read_group::<AssociatedRegisteredIdentitiesView<'a>>,
-        )
+        self.raw.opt_group::<AssociatedRegisteredIdentitiesView<'a>>(18)
     }
     /// `[ Server-Name ]`: Server-Name (code 602, vendor 10415), 3GPP TS 29.229 §6.3.3.
     #[inline]
     pub fn server_name(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[19], self.end, rt::view::text)
+        self.raw.opt_text(19)
     }
     /// `[ Wildcarded-Public-Identity ]`: Wildcarded-Public-Identity (code 634, vendor 10415), 3GPP TS 29.229 §6.3.35.
     #[inline]
     pub fn wildcarded_public_identity(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[20], self.end, rt::view::text)
+        self.raw.opt_text(20)
     }
     /// `[ Priviledged-Sender-Indication ]`: Priviledged-Sender-Indication (code 652, vendor 10415), 3GPP TS 29.229 §6.3.58.
     #[inline]
     pub fn priviledged_sender_indication(&self) -> Option<PriviledgedSenderIndication> {
-        rt::view::opt(
-            self.root,
-            self.first[21],
-            self.end,
-            rt::view::enumerated::<PriviledgedSenderIndication>,
-        )
+        self.raw.opt_enum::<PriviledgedSenderIndication>(21)
     }
     /// `[ Allowed-WAF-WWSF-Identities ]`: Allowed-WAF-WWSF-Identities (code 656, vendor 10415), 3GPP TS 29.229 §6.3.64.
     #[inline]
     pub fn allowed_waf_wwsf_identities(
         &self,
     ) -> Option<AllowedWafWwsfIdentitiesView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[22],
-            self.end,
-            rt::view::read_group::<AllowedWafWwsfIdentitiesView<'a>>,
-        )
+        self.raw.opt_group::<AllowedWafWwsfIdentitiesView<'a>>(22)
     }
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
     #[inline]
     pub fn failed_avp(&self) -> Option<super::base::FailedAvpView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[23],
-            self.end,
-            rt::view::read_group::<super::base::FailedAvpView<'a>>,
-        )
+        self.raw.opt_group::<super::base::FailedAvpView<'a>>(23)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[24],
-            self.end,
-            self.count[3],
-            284,
-            0,
-            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
-        )
+        self.raw.many_group::<super::base::ProxyInfoView<'a>>(24, 3, 284, 0)
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
     #[inline]
     pub fn route_record(&self) -> rt::view::Members<'a, &'a str> {
-        rt::view::Members::new(
-            self.root,
-            self.first[25],
-            self.end,
-            self.count[4],
-            282,
-            0,
-            rt::view::text,
-        )
+        self.raw.many_text(25, 4, 282, 0)
     }
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
@@ -12101,16 +11205,8 @@ impl std::fmt::Debug for ServerAssignmentAnswerView<'_> {
 #[derive(Clone, Copy)]
 pub struct LocationInfoRequestView<'a> {
     header: rt::Header,
-    root: &'a rt::bytes::Bytes,
-    /// The AVPs: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 16usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 3usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where each member first occurs.
+    raw: rt::view::Raw<'a, 16, 3>,
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl<'a> LocationInfoRequestView<'a> {
@@ -12134,12 +11230,7 @@ impl<'a> LocationInfoRequestView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let mut v = Self {
             header,
-            root,
-            start: rt::header::HEADER_LEN as u32,
-            end: root.len() as u32,
-            first: [rt::view::ABSENT; 16usize],
-            count: [0; 3usize],
-            extra: 0,
+            raw: rt::view::Raw::message(root),
         };
         v.fill_members(header.length as usize)?;
         Ok(v)
@@ -12149,19 +11240,8 @@ impl<'a> LocationInfoRequestView<'a> {
     /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
     #[inline(never)]
     fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut v.count,
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
+        let avps = self.raw.members();
+        let mut t = self.raw.index(rt::data::DecodeCx::default(), true);
         rt::view::index::<Self>(avps, &mut t, LocationInfoRequest::REQUIRED, missing_at)
     }
     /// The header as received.
@@ -12170,168 +11250,103 @@ impl<'a> LocationInfoRequestView<'a> {
     }
     /// The whole message as received.
     pub fn as_bytes(&self) -> &'a rt::bytes::Bytes {
-        self.root
+        self.raw.root()
     }
     /// The owned struct (decoding the message again).
     pub fn to_struct(&self) -> Result<LocationInfoRequest, rt::DecodeError> {
-        <LocationInfoRequest as rt::typed::Command>::from_bytes(self.root.clone())
+        <LocationInfoRequest as rt::typed::Command>::from_bytes(self.raw.root().clone())
     }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
+        self.raw.one_text(0)
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        rt::view::opt(
-            self.root,
-            self.first[1],
-            self.end,
-            rt::view::enumerated::<super::drmp::Drmp>,
-        )
+        self.raw.opt_enum::<super::drmp::Drmp>(1)
     }
     /// `{ Vendor-Specific-Application-Id }`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
     #[inline]
     pub fn vendor_specific_application_id(
         &self,
     ) -> super::base::VendorSpecificApplicationIdView<'a> {
-        rt::view::one(
-            self.root,
-            self.first[2],
-            self.end,
-            rt::view::read_group::<super::base::VendorSpecificApplicationIdView<'a>>,
-        )
+        self.raw.one_group::<super::base::VendorSpecificApplicationIdView<'a>>(2)
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> super::base::AuthSessionState {
-        rt::view::one(
-            self.root,
-            self.first[3],
-            self.end,
-            rt::view::enumerated::<super::base::AuthSessionState>,
-        )
+        self.raw.one_enum::<super::base::AuthSessionState>(3)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        rt::view::one(self.root, self.first[4], self.end, rt::view::text)
+        self.raw.one_text(4)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        rt::view::one(self.root, self.first[5], self.end, rt::view::text)
+        self.raw.one_text(5)
     }
     /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[6], self.end, rt::view::text)
+        self.raw.opt_text(6)
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&self) -> &'a str {
-        rt::view::one(self.root, self.first[7], self.end, rt::view::text)
+        self.raw.one_text(7)
     }
     /// `[ Originating-Request ]`: Originating-Request (code 633, vendor 10415), 3GPP TS 29.229 §6.3.34.
     #[inline]
     pub fn originating_request(&self) -> Option<OriginatingRequest> {
-        rt::view::opt(
-            self.root,
-            self.first[8],
-            self.end,
-            rt::view::enumerated::<OriginatingRequest>,
-        )
+        self.raw.opt_enum::<OriginatingRequest>(8)
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
     #[inline]
     pub fn oc_supported_features(
         &self,
     ) -> Option<super::doic::OcSupportedFeaturesView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[9],
-            self.end,
-            rt::view::read_group::<super::doic::OcSupportedFeaturesView<'a>>,
-        )
+        self.raw.opt_group::<super::doic::OcSupportedFeaturesView<'a>>(9)
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
     #[inline]
     pub fn supported_features(
         &self,
     ) -> rt::view::Members<'a, SupportedFeaturesView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[10],
-            self.end,
-            self.count[0],
-            628,
-            10415,
-            rt::view::read_group::<SupportedFeaturesView<'a>>,
-        )
+        self.raw.many_group::<SupportedFeaturesView<'a>>(10, 0, 628, 10415)
     }
     /// `{ Public-Identity }`: Public-Identity (code 601, vendor 10415), 3GPP TS 29.229 §6.3.2.
     #[inline]
     pub fn public_identity(&self) -> &'a str {
-        rt::view::one(self.root, self.first[11], self.end, rt::view::text)
+        self.raw.one_text(11)
     }
     /// `[ User-Authorization-Type ]`: User-Authorization-Type (code 623, vendor 10415), 3GPP TS 29.229 §6.3.24.
     #[inline]
     pub fn user_authorization_type(&self) -> Option<UserAuthorizationType> {
-        rt::view::opt(
-            self.root,
-            self.first[12],
-            self.end,
-            rt::view::enumerated::<UserAuthorizationType>,
-        )
+        self.raw.opt_enum::<UserAuthorizationType>(12)
     }
     /// `[ Session-Priority ]`: Session-Priority (code 650, vendor 10415), 3GPP TS 29.229 §6.3.56.
     #[inline]
     pub fn session_priority(&self) -> Option<SessionPriority> {
-        rt::view::opt(
-            self.root,
-            self.first[13],
-            self.end,
-            rt::view::enumerated::<SessionPriority>,
-        )
+        self.raw.opt_enum::<SessionPriority>(13)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[14],
-            self.end,
-            self.count[1],
-            284,
-            0,
-            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
-        )
+        self.raw.many_group::<super::base::ProxyInfoView<'a>>(14, 1, 284, 0)
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
     #[inline]
     pub fn route_record(&self) -> rt::view::Members<'a, &'a str> {
-        rt::view::Members::new(
-            self.root,
-            self.first[15],
-            self.end,
-            self.count[2],
-            282,
-            0,
-            rt::view::text,
-        )
+        self.raw.many_text(15, 2, 282, 0)
     }
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
@@ -12386,16 +11401,8 @@ impl std::fmt::Debug for LocationInfoRequestView<'_> {
 #[derive(Clone, Copy)]
 pub struct LocationInfoAnswerView<'a> {
     header: rt::Header,
-    root: &'a rt::bytes::Bytes,
-    /// The AVPs: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 19usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 4usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where each member first occurs.
+    raw: rt::view::Raw<'a, 19, 4>,
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl<'a> LocationInfoAnswerView<'a> {
@@ -12419,12 +11426,7 @@ impl<'a> LocationInfoAnswerView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let mut v = Self {
             header,
-            root,
-            start: rt::header::HEADER_LEN as u32,
-            end: root.len() as u32,
-            first: [rt::view::ABSENT; 19usize],
-            count: [0; 4usize],
-            extra: 0,
+            raw: rt::view::Raw::message(root),
         };
         v.fill_members(header.length as usize)?;
         Ok(v)
@@ -12434,19 +11436,8 @@ impl<'a> LocationInfoAnswerView<'a> {
     /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
     #[inline(never)]
     fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut v.count,
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
+        let avps = self.raw.members();
+        let mut t = self.raw.index(rt::data::DecodeCx::default(), true);
         rt::view::index::<Self>(avps, &mut t, LocationInfoAnswer::REQUIRED, missing_at)
     }
     /// The header as received.
@@ -12455,198 +11446,120 @@ impl<'a> LocationInfoAnswerView<'a> {
     }
     /// The whole message as received.
     pub fn as_bytes(&self) -> &'a rt::bytes::Bytes {
-        self.root
+        self.raw.root()
     }
     /// The owned struct (decoding the message again).
     pub fn to_struct(&self) -> Result<LocationInfoAnswer, rt::DecodeError> {
-        <LocationInfoAnswer as rt::typed::Command>::from_bytes(self.root.clone())
+        <LocationInfoAnswer as rt::typed::Command>::from_bytes(self.raw.root().clone())
     }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
+        self.raw.one_text(0)
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        rt::view::opt(
-            self.root,
-            self.first[1],
-            self.end,
-            rt::view::enumerated::<super::drmp::Drmp>,
-        )
+        self.raw.opt_enum::<super::drmp::Drmp>(1)
     }
     /// `{ Vendor-Specific-Application-Id }`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
     #[inline]
     pub fn vendor_specific_application_id(
         &self,
     ) -> super::base::VendorSpecificApplicationIdView<'a> {
-        rt::view::one(
-            self.root,
-            self.first[2],
-            self.end,
-            rt::view::read_group::<super::base::VendorSpecificApplicationIdView<'a>>,
-        )
+        self.raw.one_group::<super::base::VendorSpecificApplicationIdView<'a>>(2)
     }
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[3], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(3)
     }
     /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
     #[inline]
     pub fn experimental_result(
         &self,
     ) -> Option<super::base::ExperimentalResultView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[4],
-            self.end,
-            rt::view::read_group::<super::base::ExperimentalResultView<'a>>,
-        )
+        self.raw.opt_group::<super::base::ExperimentalResultView<'a>>(4)
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> super::base::AuthSessionState {
-        rt::view::one(
-            self.root,
-            self.first[5],
-            self.end,
-            rt::view::enumerated::<super::base::AuthSessionState>,
-        )
+        self.raw.one_enum::<super::base::AuthSessionState>(5)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        rt::view::one(self.root, self.first[6], self.end, rt::view::text)
+        self.raw.one_text(6)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        rt::view::one(self.root, self.first[7], self.end, rt::view::text)
+        self.raw.one_text(7)
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
     #[inline]
     pub fn oc_supported_features(
         &self,
     ) -> Option<super::doic::OcSupportedFeaturesView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[8],
-            self.end,
-            rt::view::read_group::<super::doic::OcSupportedFeaturesView<'a>>,
-        )
+        self.raw.opt_group::<super::doic::OcSupportedFeaturesView<'a>>(8)
     }
     /// `[ OC-OLR ]`: OC-OLR (code 623), IETF RFC 7683 §7.3.
     #[inline]
     pub fn oc_olr(&self) -> Option<super::doic::OcOlrView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[9],
-            self.end,
-            rt::view::read_group::<super::doic::OcOlrView<'a>>,
-        )
+        self.raw.opt_group::<super::doic::OcOlrView<'a>>(9)
     }
     /// `*[ Load ]`: Load (code 650), IETF RFC 8583 §7.1.
     #[inline]
     pub fn load(&self) -> rt::view::Members<'a, super::rfc8583::LoadView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[10],
-            self.end,
-            self.count[0],
-            650,
-            0,
-            rt::view::read_group::<super::rfc8583::LoadView<'a>>,
-        )
+        self.raw.many_group::<super::rfc8583::LoadView<'a>>(10, 0, 650, 0)
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
     #[inline]
     pub fn supported_features(
         &self,
     ) -> rt::view::Members<'a, SupportedFeaturesView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[11],
-            self.end,
-            self.count[1],
-            628,
-            10415,
-            rt::view::read_group::<SupportedFeaturesView<'a>>,
-        )
+        self.raw.many_group::<SupportedFeaturesView<'a>>(11, 1, 628, 10415)
     }
     /// `[ Server-Name ]`: Server-Name (code 602, vendor 10415), 3GPP TS 29.229 §6.3.3.
     #[inline]
     pub fn server_name(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[12], self.end, rt::view::text)
+        self.raw.opt_text(12)
     }
     /// `[ Server-Capabilities ]`: Server-Capabilities (code 603, vendor 10415), 3GPP TS 29.229 §6.3.4.
     #[inline]
     pub fn server_capabilities(&self) -> Option<ServerCapabilitiesView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[13],
-            self.end,
-            rt::view::read_group::<ServerCapabilitiesView<'a>>,
-        )
+        self.raw.opt_group::<ServerCapabilitiesView<'a>>(13)
     }
     /// `[ Wildcarded-Public-Identity ]`: Wildcarded-Public-Identity (code 634, vendor 10415), 3GPP TS 29.229 §6.3.35.
     #[inline]
     pub fn wildcarded_public_identity(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[14], self.end, rt::view::text)
+        self.raw.opt_text(14)
     }
     /// `[ LIA-Flags ]`: LIA-Flags (code 653, vendor 10415), 3GPP TS 29.229 §6.3.59.
     #[inline]
     pub fn lia_flags(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[15], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(15)
     }
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
     #[inline]
     pub fn failed_avp(&self) -> Option<super::base::FailedAvpView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[16],
-            self.end,
-            rt::view::read_group::<super::base::FailedAvpView<'a>>,
-        )
+        self.raw.opt_group::<super::base::FailedAvpView<'a>>(16)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[17],
-            self.end,
-            self.count[2],
-            284,
-            0,
-            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
-        )
+        self.raw.many_group::<super::base::ProxyInfoView<'a>>(17, 2, 284, 0)
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
     #[inline]
     pub fn route_record(&self) -> rt::view::Members<'a, &'a str> {
-        rt::view::Members::new(
-            self.root,
-            self.first[18],
-            self.end,
-            self.count[3],
-            282,
-            0,
-            rt::view::text,
-        )
+        self.raw.many_text(18, 3, 282, 0)
     }
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
@@ -12708,16 +11621,8 @@ impl std::fmt::Debug for LocationInfoAnswerView<'_> {
 #[derive(Clone, Copy)]
 pub struct MultimediaAuthRequestView<'a> {
     header: rt::Header,
-    root: &'a rt::bytes::Bytes,
-    /// The AVPs: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 17usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 3usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where each member first occurs.
+    raw: rt::view::Raw<'a, 17, 3>,
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl<'a> MultimediaAuthRequestView<'a> {
@@ -12741,12 +11646,7 @@ impl<'a> MultimediaAuthRequestView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let mut v = Self {
             header,
-            root,
-            start: rt::header::HEADER_LEN as u32,
-            end: root.len() as u32,
-            first: [rt::view::ABSENT; 17usize],
-            count: [0; 3usize],
-            extra: 0,
+            raw: rt::view::Raw::message(root),
         };
         v.fill_members(header.length as usize)?;
         Ok(v)
@@ -12756,19 +11656,8 @@ impl<'a> MultimediaAuthRequestView<'a> {
     /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
     #[inline(never)]
     fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut v.count,
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
+        let avps = self.raw.members();
+        let mut t = self.raw.index(rt::data::DecodeCx::default(), true);
         rt::view::index::<
             Self,
         >(avps, &mut t, MultimediaAuthRequest::REQUIRED, missing_at)
@@ -12779,163 +11668,110 @@ impl<'a> MultimediaAuthRequestView<'a> {
     }
     /// The whole message as received.
     pub fn as_bytes(&self) -> &'a rt::bytes::Bytes {
-        self.root
+        self.raw.root()
     }
     /// The owned struct (decoding the message again).
     pub fn to_struct(&self) -> Result<MultimediaAuthRequest, rt::DecodeError> {
-        <MultimediaAuthRequest as rt::typed::Command>::from_bytes(self.root.clone())
+        <MultimediaAuthRequest as rt::typed::Command>::from_bytes(
+            self.raw.root().clone(),
+        )
     }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
+        self.raw.one_text(0)
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        rt::view::opt(
-            self.root,
-            self.first[1],
-            self.end,
-            rt::view::enumerated::<super::drmp::Drmp>,
-        )
+        self.raw.opt_enum::<super::drmp::Drmp>(1)
     }
     /// `{ Vendor-Specific-Application-Id }`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
     #[inline]
     pub fn vendor_specific_application_id(
         &self,
     ) -> super::base::VendorSpecificApplicationIdView<'a> {
-        rt::view::one(
-            self.root,
-            self.first[2],
-            self.end,
-            rt::view::read_group::<super::base::VendorSpecificApplicationIdView<'a>>,
-        )
+        self.raw.one_group::<super::base::VendorSpecificApplicationIdView<'a>>(2)
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> super::base::AuthSessionState {
-        rt::view::one(
-            self.root,
-            self.first[3],
-            self.end,
-            rt::view::enumerated::<super::base::AuthSessionState>,
-        )
+        self.raw.one_enum::<super::base::AuthSessionState>(3)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        rt::view::one(self.root, self.first[4], self.end, rt::view::text)
+        self.raw.one_text(4)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        rt::view::one(self.root, self.first[5], self.end, rt::view::text)
+        self.raw.one_text(5)
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&self) -> &'a str {
-        rt::view::one(self.root, self.first[6], self.end, rt::view::text)
+        self.raw.one_text(6)
     }
     /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[7], self.end, rt::view::text)
+        self.raw.opt_text(7)
     }
     /// `{ User-Name }`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
     pub fn user_name(&self) -> &'a str {
-        rt::view::one(self.root, self.first[8], self.end, rt::view::text)
+        self.raw.one_text(8)
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
     #[inline]
     pub fn oc_supported_features(
         &self,
     ) -> Option<super::doic::OcSupportedFeaturesView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[9],
-            self.end,
-            rt::view::read_group::<super::doic::OcSupportedFeaturesView<'a>>,
-        )
+        self.raw.opt_group::<super::doic::OcSupportedFeaturesView<'a>>(9)
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
     #[inline]
     pub fn supported_features(
         &self,
     ) -> rt::view::Members<'a, SupportedFeaturesView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[10],
-            self.end,
-            self.count[0],
-            628,
-            10415,
-            rt::view::read_group::<SupportedFeaturesView<'a>>,
-        )
+        self.raw.many_group::<SupportedFeaturesView<'a>>(10, 0, 628, 10415)
     }
     /// `{ Public-Identity }`: Public-Identity (code 601, vendor 10415), 3GPP TS 29.229 §6.3.2.
     #[inline]
     pub fn public_identity(&self) -> &'a str {
-        rt::view::one(self.root, self.first[11], self.end, rt::view::text)
+        self.raw.one_text(11)
     }
     /// `{ 3GPP-SIP-Auth-Data-Item }`: 3GPP-SIP-Auth-Data-Item (code 612, vendor 10415), 3GPP TS 29.229 §6.3.13.
     #[inline]
     pub fn tgpp_sip_auth_data_item(&self) -> TgppSipAuthDataItemView<'a> {
-        rt::view::one(
-            self.root,
-            self.first[12],
-            self.end,
-            rt::view::read_group::<TgppSipAuthDataItemView<'a>>,
-        )
+        self.raw.one_group::<TgppSipAuthDataItemView<'a>>(12)
     }
     /// `{ 3GPP-SIP-Number-Auth-Items }`: 3GPP-SIP-Number-Auth-Items (code 607, vendor 10415), 3GPP TS 29.229 §6.3.8.
     #[inline]
     pub fn tgpp_sip_number_auth_items(&self) -> u32 {
-        rt::view::one(self.root, self.first[13], self.end, rt::view::value::<u32>)
+        self.raw.one_value::<u32>(13)
     }
     /// `{ Server-Name }`: Server-Name (code 602, vendor 10415), 3GPP TS 29.229 §6.3.3.
     #[inline]
     pub fn server_name(&self) -> &'a str {
-        rt::view::one(self.root, self.first[14], self.end, rt::view::text)
+        self.raw.one_text(14)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[15],
-            self.end,
-            self.count[1],
-            284,
-            0,
-            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
-        )
+        self.raw.many_group::<super::base::ProxyInfoView<'a>>(15, 1, 284, 0)
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
     #[inline]
     pub fn route_record(&self) -> rt::view::Members<'a, &'a str> {
-        rt::view::Members::new(
-            self.root,
-            self.first[16],
-            self.end,
-            self.count[2],
-            282,
-            0,
-            rt::view::text,
-        )
+        self.raw.many_text(16, 2, 282, 0)
     }
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
@@ -12993,16 +11829,8 @@ impl std::fmt::Debug for MultimediaAuthRequestView<'_> {
 #[derive(Clone, Copy)]
 pub struct MultimediaAuthAnswerView<'a> {
     header: rt::Header,
-    root: &'a rt::bytes::Bytes,
-    /// The AVPs: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 19usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 5usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where each member first occurs.
+    raw: rt::view::Raw<'a, 19, 5>,
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl<'a> MultimediaAuthAnswerView<'a> {
@@ -13026,12 +11854,7 @@ impl<'a> MultimediaAuthAnswerView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let mut v = Self {
             header,
-            root,
-            start: rt::header::HEADER_LEN as u32,
-            end: root.len() as u32,
-            first: [rt::view::ABSENT; 19usize],
-            count: [0; 5usize],
-            extra: 0,
+            raw: rt::view::Raw::message(root),
         };
         v.fill_members(header.length as usize)?;
         Ok(v)
@@ -13041,19 +11864,8 @@ impl<'a> MultimediaAuthAnswerView<'a> {
     /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
     #[inline(never)]
     fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut v.count,
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
+        let avps = self.raw.members();
+        let mut t = self.raw.index(rt::data::DecodeCx::default(), true);
         rt::view::index::<Self>(avps, &mut t, MultimediaAuthAnswer::REQUIRED, missing_at)
     }
     /// The header as received.
@@ -13062,203 +11874,122 @@ impl<'a> MultimediaAuthAnswerView<'a> {
     }
     /// The whole message as received.
     pub fn as_bytes(&self) -> &'a rt::bytes::Bytes {
-        self.root
+        self.raw.root()
     }
     /// The owned struct (decoding the message again).
     pub fn to_struct(&self) -> Result<MultimediaAuthAnswer, rt::DecodeError> {
-        <MultimediaAuthAnswer as rt::typed::Command>::from_bytes(self.root.clone())
+        <MultimediaAuthAnswer as rt::typed::Command>::from_bytes(self.raw.root().clone())
     }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
+        self.raw.one_text(0)
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        rt::view::opt(
-            self.root,
-            self.first[1],
-            self.end,
-            rt::view::enumerated::<super::drmp::Drmp>,
-        )
+        self.raw.opt_enum::<super::drmp::Drmp>(1)
     }
     /// `{ Vendor-Specific-Application-Id }`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
     #[inline]
     pub fn vendor_specific_application_id(
         &self,
     ) -> super::base::VendorSpecificApplicationIdView<'a> {
-        rt::view::one(
-            self.root,
-            self.first[2],
-            self.end,
-            rt::view::read_group::<super::base::VendorSpecificApplicationIdView<'a>>,
-        )
+        self.raw.one_group::<super::base::VendorSpecificApplicationIdView<'a>>(2)
     }
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[3], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(3)
     }
     /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
     #[inline]
     pub fn experimental_result(
         &self,
     ) -> Option<super::base::ExperimentalResultView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[4],
-            self.end,
-            rt::view::read_group::<super::base::ExperimentalResultView<'a>>,
-        )
+        self.raw.opt_group::<super::base::ExperimentalResultView<'a>>(4)
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> super::base::AuthSessionState {
-        rt::view::one(
-            self.root,
-            self.first[5],
-            self.end,
-            rt::view::enumerated::<super::base::AuthSessionState>,
-        )
+        self.raw.one_enum::<super::base::AuthSessionState>(5)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        rt::view::one(self.root, self.first[6], self.end, rt::view::text)
+        self.raw.one_text(6)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        rt::view::one(self.root, self.first[7], self.end, rt::view::text)
+        self.raw.one_text(7)
     }
     /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
     pub fn user_name(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[8], self.end, rt::view::text)
+        self.raw.opt_text(8)
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
     #[inline]
     pub fn oc_supported_features(
         &self,
     ) -> Option<super::doic::OcSupportedFeaturesView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[9],
-            self.end,
-            rt::view::read_group::<super::doic::OcSupportedFeaturesView<'a>>,
-        )
+        self.raw.opt_group::<super::doic::OcSupportedFeaturesView<'a>>(9)
     }
     /// `[ OC-OLR ]`: OC-OLR (code 623), IETF RFC 7683 §7.3.
     #[inline]
     pub fn oc_olr(&self) -> Option<super::doic::OcOlrView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[10],
-            self.end,
-            rt::view::read_group::<super::doic::OcOlrView<'a>>,
-        )
+        self.raw.opt_group::<super::doic::OcOlrView<'a>>(10)
     }
     /// `*[ Load ]`: Load (code 650), IETF RFC 8583 §7.1.
     #[inline]
     pub fn load(&self) -> rt::view::Members<'a, super::rfc8583::LoadView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[11],
-            self.end,
-            self.count[0],
-            650,
-            0,
-            rt::view::read_group::<super::rfc8583::LoadView<'a>>,
-        )
+        self.raw.many_group::<super::rfc8583::LoadView<'a>>(11, 0, 650, 0)
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
     #[inline]
     pub fn supported_features(
         &self,
     ) -> rt::view::Members<'a, SupportedFeaturesView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[12],
-            self.end,
-            self.count[1],
-            628,
-            10415,
-            rt::view::read_group::<SupportedFeaturesView<'a>>,
-        )
+        self.raw.many_group::<SupportedFeaturesView<'a>>(12, 1, 628, 10415)
     }
     /// `[ Public-Identity ]`: Public-Identity (code 601, vendor 10415), 3GPP TS 29.229 §6.3.2.
     #[inline]
     pub fn public_identity(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[13], self.end, rt::view::text)
+        self.raw.opt_text(13)
     }
     /// `[ 3GPP-SIP-Number-Auth-Items ]`: 3GPP-SIP-Number-Auth-Items (code 607, vendor 10415), 3GPP TS 29.229 §6.3.8.
     #[inline]
     pub fn tgpp_sip_number_auth_items(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[14], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(14)
     }
     /// `*[ 3GPP-SIP-Auth-Data-Item ]`: 3GPP-SIP-Auth-Data-Item (code 612, vendor 10415), 3GPP TS 29.229 §6.3.13.
     #[inline]
     pub fn tgpp_sip_auth_data_item(
         &self,
     ) -> rt::view::Members<'a, TgppSipAuthDataItemView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[15],
-            self.end,
-            self.count[2],
-            612,
-            10415,
-            rt::view::read_group::<TgppSipAuthDataItemView<'a>>,
-        )
+        self.raw.many_group::<TgppSipAuthDataItemView<'a>>(15, 2, 612, 10415)
     }
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
     #[inline]
     pub fn failed_avp(&self) -> Option<super::base::FailedAvpView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[16],
-            self.end,
-            rt::view::read_group::<super::base::FailedAvpView<'a>>,
-        )
+        self.raw.opt_group::<super::base::FailedAvpView<'a>>(16)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[17],
-            self.end,
-            self.count[3],
-            284,
-            0,
-            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
-        )
+        self.raw.many_group::<super::base::ProxyInfoView<'a>>(17, 3, 284, 0)
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
     #[inline]
     pub fn route_record(&self) -> rt::view::Members<'a, &'a str> {
-        rt::view::Members::new(
-            self.root,
-            self.first[18],
-            self.end,
-            self.count[4],
-            282,
-            0,
-            rt::view::text,
-        )
+        self.raw.many_text(18, 4, 282, 0)
     }
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
@@ -13322,16 +12053,8 @@ impl std::fmt::Debug for MultimediaAuthAnswerView<'_> {
 #[derive(Clone, Copy)]
 pub struct RegistrationTerminationRequestView<'a> {
     header: rt::Header,
-    root: &'a rt::bytes::Bytes,
-    /// The AVPs: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 16usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 4usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where each member first occurs.
+    raw: rt::view::Raw<'a, 16, 4>,
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl<'a> RegistrationTerminationRequestView<'a> {
@@ -13355,12 +12078,7 @@ impl<'a> RegistrationTerminationRequestView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let mut v = Self {
             header,
-            root,
-            start: rt::header::HEADER_LEN as u32,
-            end: root.len() as u32,
-            first: [rt::view::ABSENT; 16usize],
-            count: [0; 4usize],
-            extra: 0,
+            raw: rt::view::Raw::message(root),
         };
         v.fill_members(header.length as usize)?;
         Ok(v)
@@ -13370,19 +12088,8 @@ impl<'a> RegistrationTerminationRequestView<'a> {
     /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
     #[inline(never)]
     fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut v.count,
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
+        let avps = self.raw.members();
+        let mut t = self.raw.index(rt::data::DecodeCx::default(), true);
         rt::view::index::<
             Self,
         >(avps, &mut t, RegistrationTerminationRequest::REQUIRED, missing_at)
@@ -13393,166 +12100,103 @@ impl<'a> RegistrationTerminationRequestView<'a> {
     }
     /// The whole message as received.
     pub fn as_bytes(&self) -> &'a rt::bytes::Bytes {
-        self.root
+        self.raw.root()
     }
     /// The owned struct (decoding the message again).
     pub fn to_struct(&self) -> Result<RegistrationTerminationRequest, rt::DecodeError> {
         <RegistrationTerminationRequest as rt::typed::Command>::from_bytes(
-            self.root.clone(),
+            self.raw.root().clone(),
         )
     }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
+        self.raw.one_text(0)
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        rt::view::opt(
-            self.root,
-            self.first[1],
-            self.end,
-            rt::view::enumerated::<super::drmp::Drmp>,
-        )
+        self.raw.opt_enum::<super::drmp::Drmp>(1)
     }
     /// `{ Vendor-Specific-Application-Id }`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
     #[inline]
     pub fn vendor_specific_application_id(
         &self,
     ) -> super::base::VendorSpecificApplicationIdView<'a> {
-        rt::view::one(
-            self.root,
-            self.first[2],
-            self.end,
-            rt::view::read_group::<super::base::VendorSpecificApplicationIdView<'a>>,
-        )
+        self.raw.one_group::<super::base::VendorSpecificApplicationIdView<'a>>(2)
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> super::base::AuthSessionState {
-        rt::view::one(
-            self.root,
-            self.first[3],
-            self.end,
-            rt::view::enumerated::<super::base::AuthSessionState>,
-        )
+        self.raw.one_enum::<super::base::AuthSessionState>(3)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        rt::view::one(self.root, self.first[4], self.end, rt::view::text)
+        self.raw.one_text(4)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        rt::view::one(self.root, self.first[5], self.end, rt::view::text)
+        self.raw.one_text(5)
     }
     /// `{ Destination-Host }`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&self) -> &'a str {
-        rt::view::one(self.root, self.first[6], self.end, rt::view::text)
+        self.raw.one_text(6)
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&self) -> &'a str {
-        rt::view::one(self.root, self.first[7], self.end, rt::view::text)
+        self.raw.one_text(7)
     }
     /// `{ User-Name }`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
     pub fn user_name(&self) -> &'a str {
-        rt::view::one(self.root, self.first[8], self.end, rt::view::text)
+        self.raw.one_text(8)
     }
     /// `[ Associated-Identities ]`: Associated-Identities (code 632, vendor 10415), 3GPP TS 29.229 §6.3.33.
     #[inline]
     pub fn associated_identities(&self) -> Option<AssociatedIdentitiesView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[9],
-            self.end,
-            rt::view::read_group::<AssociatedIdentitiesView<'a>>,
-        )
+        self.raw.opt_group::<AssociatedIdentitiesView<'a>>(9)
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
     #[inline]
     pub fn supported_features(
         &self,
     ) -> rt::view::Members<'a, SupportedFeaturesView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[10],
-            self.end,
-            self.count[0],
-            628,
-            10415,
-            rt::view::read_group::<SupportedFeaturesView<'a>>,
-        )
+        self.raw.many_group::<SupportedFeaturesView<'a>>(10, 0, 628, 10415)
     }
     /// `*[ Public-Identity ]`: Public-Identity (code 601, vendor 10415), 3GPP TS 29.229 §6.3.2.
     #[inline]
     pub fn public_identity(&self) -> rt::view::Members<'a, &'a str> {
-        rt::view::Members::new(
-            self.root,
-            self.first[11],
-            self.end,
-            self.count[1],
-            601,
-            10415,
-            rt::view::text,
-        )
+        self.raw.many_text(11, 1, 601, 10415)
     }
     /// `{ Deregistration-Reason }`: Deregistration-Reason (code 615, vendor 10415), 3GPP TS 29.229 §6.3.16.
     #[inline]
     pub fn deregistration_reason(&self) -> DeregistrationReasonView<'a> {
-        rt::view::one(
-            self.root,
-            self.first[12],
-            self.end,
-            rt::view::read_group::<DeregistrationReasonView<'a>>,
-        )
+        self.raw.one_group::<DeregistrationReasonView<'a>>(12)
     }
     /// `[ RTR-Flags ]`: RTR-Flags (code 659, vendor 10415), 3GPP TS 29.229 §6.3.69.
     #[inline]
     pub fn rtr_flags(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[13], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(13)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[14],
-            self.end,
-            self.count[2],
-            284,
-            0,
-            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
-        )
+        self.raw.many_group::<super::base::ProxyInfoView<'a>>(14, 2, 284, 0)
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
     #[inline]
     pub fn route_record(&self) -> rt::view::Members<'a, &'a str> {
-        rt::view::Members::new(
-            self.root,
-            self.first[15],
-            self.end,
-            self.count[3],
-            282,
-            0,
-            rt::view::text,
-        )
+        self.raw.many_text(15, 3, 282, 0)
     }
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
@@ -13607,16 +12251,8 @@ impl std::fmt::Debug for RegistrationTerminationRequestView<'_> {
 #[derive(Clone, Copy)]
 pub struct RegistrationTerminationAnswerView<'a> {
     header: rt::Header,
-    root: &'a rt::bytes::Bytes,
-    /// The AVPs: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 14usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 4usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where each member first occurs.
+    raw: rt::view::Raw<'a, 14, 4>,
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl<'a> RegistrationTerminationAnswerView<'a> {
@@ -13640,12 +12276,7 @@ impl<'a> RegistrationTerminationAnswerView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let mut v = Self {
             header,
-            root,
-            start: rt::header::HEADER_LEN as u32,
-            end: root.len() as u32,
-            first: [rt::view::ABSENT; 14usize],
-            count: [0; 4usize],
-            extra: 0,
+            raw: rt::view::Raw::message(root),
         };
         v.fill_members(header.length as usize)?;
         Ok(v)
@@ -13655,19 +12286,8 @@ impl<'a> RegistrationTerminationAnswerView<'a> {
     /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
     #[inline(never)]
     fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut v.count,
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
+        let avps = self.raw.members();
+        let mut t = self.raw.index(rt::data::DecodeCx::default(), true);
         rt::view::index::<
             Self,
         >(avps, &mut t, RegistrationTerminationAnswer::REQUIRED, missing_at)
@@ -13678,165 +12298,98 @@ impl<'a> RegistrationTerminationAnswerView<'a> {
     }
     /// The whole message as received.
     pub fn as_bytes(&self) -> &'a rt::bytes::Bytes {
-        self.root
+        self.raw.root()
     }
     /// The owned struct (decoding the message again).
     pub fn to_struct(&self) -> Result<RegistrationTerminationAnswer, rt::DecodeError> {
         <RegistrationTerminationAnswer as rt::typed::Command>::from_bytes(
-            self.root.clone(),
+            self.raw.root().clone(),
         )
     }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
+        self.raw.one_text(0)
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        rt::view::opt(
-            self.root,
-            self.first[1],
-            self.end,
-            rt::view::enumerated::<super::drmp::Drmp>,
-        )
+        self.raw.opt_enum::<super::drmp::Drmp>(1)
     }
     /// `{ Vendor-Specific-Application-Id }`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
     #[inline]
     pub fn vendor_specific_application_id(
         &self,
     ) -> super::base::VendorSpecificApplicationIdView<'a> {
-        rt::view::one(
-            self.root,
-            self.first[2],
-            self.end,
-            rt::view::read_group::<super::base::VendorSpecificApplicationIdView<'a>>,
-        )
+        self.raw.one_group::<super::base::VendorSpecificApplicationIdView<'a>>(2)
     }
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[3], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(3)
     }
     /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
     #[inline]
     pub fn experimental_result(
         &self,
     ) -> Option<super::base::ExperimentalResultView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[4],
-            self.end,
-            rt::view::read_group::<super::base::ExperimentalResultView<'a>>,
-        )
+        self.raw.opt_group::<super::base::ExperimentalResultView<'a>>(4)
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> super::base::AuthSessionState {
-        rt::view::one(
-            self.root,
-            self.first[5],
-            self.end,
-            rt::view::enumerated::<super::base::AuthSessionState>,
-        )
+        self.raw.one_enum::<super::base::AuthSessionState>(5)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        rt::view::one(self.root, self.first[6], self.end, rt::view::text)
+        self.raw.one_text(6)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        rt::view::one(self.root, self.first[7], self.end, rt::view::text)
+        self.raw.one_text(7)
     }
     /// `[ Associated-Identities ]`: Associated-Identities (code 632, vendor 10415), 3GPP TS 29.229 §6.3.33.
     #[inline]
     pub fn associated_identities(&self) -> Option<AssociatedIdentitiesView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[8],
-            self.end,
-            rt::view::read_group::<AssociatedIdentitiesView<'a>>,
-        )
+        self.raw.opt_group::<AssociatedIdentitiesView<'a>>(8)
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
     #[inline]
     pub fn supported_features(
         &self,
     ) -> rt::view::Members<'a, SupportedFeaturesView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[9],
-            self.end,
-            self.count[0],
-            628,
-            10415,
-            rt::view::read_group::<SupportedFeaturesView<'a>>,
-        )
+        self.raw.many_group::<SupportedFeaturesView<'a>>(9, 0, 628, 10415)
     }
     /// `*[ Identity-with-Emergency-Registration ]`: Identity-with-Emergency-Registration (code 651, vendor 10415), 3GPP TS 29.229 §6.3.57.
     #[inline]
     pub fn identity_with_emergency_registration(
         &self,
     ) -> rt::view::Members<'a, IdentityWithEmergencyRegistrationView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[10],
-            self.end,
-            self.count[1],
-            651,
-            10415,
-            rt::view::read_group::<IdentityWithEmergencyRegistrationView<'a>>,
-        )
+        self.raw
+            .many_group::<IdentityWithEmergencyRegistrationView<'a>>(10, 1, 651, 10415)
     }
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
     #[inline]
     pub fn failed_avp(&self) -> Option<super::base::FailedAvpView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[11],
-            self.end,
-            rt::view::read_group::<super::base::FailedAvpView<'a>>,
-        )
+        self.raw.opt_group::<super::base::FailedAvpView<'a>>(11)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[12],
-            self.end,
-            self.count[2],
-            284,
-            0,
-            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
-        )
+        self.raw.many_group::<super::base::ProxyInfoView<'a>>(12, 2, 284, 0)
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
     #[inline]
     pub fn route_record(&self) -> rt::view::Members<'a, &'a str> {
-        rt::view::Members::new(
-            self.root,
-            self.first[13],
-            self.end,
-            self.count[3],
-            282,
-            0,
-            rt::view::text,
-        )
+        self.raw.many_text(13, 3, 282, 0)
     }
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
@@ -13893,16 +12446,8 @@ impl std::fmt::Debug for RegistrationTerminationAnswerView<'_> {
 #[derive(Clone, Copy)]
 pub struct PushProfileRequestView<'a> {
     header: rt::Header,
-    root: &'a rt::bytes::Bytes,
-    /// The AVPs: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 16usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 3usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where each member first occurs.
+    raw: rt::view::Raw<'a, 16, 3>,
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl<'a> PushProfileRequestView<'a> {
@@ -13926,12 +12471,7 @@ impl<'a> PushProfileRequestView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let mut v = Self {
             header,
-            root,
-            start: rt::header::HEADER_LEN as u32,
-            end: root.len() as u32,
-            first: [rt::view::ABSENT; 16usize],
-            count: [0; 3usize],
-            extra: 0,
+            raw: rt::view::Raw::message(root),
         };
         v.fill_members(header.length as usize)?;
         Ok(v)
@@ -13941,19 +12481,8 @@ impl<'a> PushProfileRequestView<'a> {
     /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
     #[inline(never)]
     fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut v.count,
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
+        let avps = self.raw.members();
+        let mut t = self.raw.index(rt::data::DecodeCx::default(), true);
         rt::view::index::<Self>(avps, &mut t, PushProfileRequest::REQUIRED, missing_at)
     }
     /// The header as received.
@@ -13962,163 +12491,103 @@ impl<'a> PushProfileRequestView<'a> {
     }
     /// The whole message as received.
     pub fn as_bytes(&self) -> &'a rt::bytes::Bytes {
-        self.root
+        self.raw.root()
     }
     /// The owned struct (decoding the message again).
     pub fn to_struct(&self) -> Result<PushProfileRequest, rt::DecodeError> {
-        <PushProfileRequest as rt::typed::Command>::from_bytes(self.root.clone())
+        <PushProfileRequest as rt::typed::Command>::from_bytes(self.raw.root().clone())
     }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
+        self.raw.one_text(0)
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        rt::view::opt(
-            self.root,
-            self.first[1],
-            self.end,
-            rt::view::enumerated::<super::drmp::Drmp>,
-        )
+        self.raw.opt_enum::<super::drmp::Drmp>(1)
     }
     /// `{ Vendor-Specific-Application-Id }`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
     #[inline]
     pub fn vendor_specific_application_id(
         &self,
     ) -> super::base::VendorSpecificApplicationIdView<'a> {
-        rt::view::one(
-            self.root,
-            self.first[2],
-            self.end,
-            rt::view::read_group::<super::base::VendorSpecificApplicationIdView<'a>>,
-        )
+        self.raw.one_group::<super::base::VendorSpecificApplicationIdView<'a>>(2)
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> super::base::AuthSessionState {
-        rt::view::one(
-            self.root,
-            self.first[3],
-            self.end,
-            rt::view::enumerated::<super::base::AuthSessionState>,
-        )
+        self.raw.one_enum::<super::base::AuthSessionState>(3)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        rt::view::one(self.root, self.first[4], self.end, rt::view::text)
+        self.raw.one_text(4)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        rt::view::one(self.root, self.first[5], self.end, rt::view::text)
+        self.raw.one_text(5)
     }
     /// `{ Destination-Host }`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&self) -> &'a str {
-        rt::view::one(self.root, self.first[6], self.end, rt::view::text)
+        self.raw.one_text(6)
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&self) -> &'a str {
-        rt::view::one(self.root, self.first[7], self.end, rt::view::text)
+        self.raw.one_text(7)
     }
     /// `{ User-Name }`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
     pub fn user_name(&self) -> &'a str {
-        rt::view::one(self.root, self.first[8], self.end, rt::view::text)
+        self.raw.one_text(8)
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
     #[inline]
     pub fn supported_features(
         &self,
     ) -> rt::view::Members<'a, SupportedFeaturesView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[9],
-            self.end,
-            self.count[0],
-            628,
-            10415,
-            rt::view::read_group::<SupportedFeaturesView<'a>>,
-        )
+        self.raw.many_group::<SupportedFeaturesView<'a>>(9, 0, 628, 10415)
     }
     /// `[ User-Data ]`: User-Data (code 606, vendor 10415), 3GPP TS 29.229 §6.3.7.
     #[inline]
     pub fn user_data(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[10], self.end, rt::view::octets)
+        self.raw.opt_octets(10)
     }
     /// `[ Charging-Information ]`: Charging-Information (code 618, vendor 10415), 3GPP TS 29.229 §6.3.19.
     #[inline]
     pub fn charging_information(&self) -> Option<ChargingInformationView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[11],
-            self.end,
-            rt::view::read_group::<ChargingInformationView<'a>>,
-        )
+        self.raw.opt_group::<ChargingInformationView<'a>>(11)
     }
     /// `[ 3GPP-SIP-Auth-Data-Item ]`: 3GPP-SIP-Auth-Data-Item (code 612, vendor 10415), 3GPP TS 29.229 §6.3.13.
     #[inline]
     pub fn tgpp_sip_auth_data_item(&self) -> Option<TgppSipAuthDataItemView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[12],
-            self.end,
-            rt::view::read_group::<TgppSipAuthDataItemView<'a>>,
-        )
+        self.raw.opt_group::<TgppSipAuthDataItemView<'a>>(12)
     }
     /// `[ Allowed-WAF-WWSF-Identities ]`: Allowed-WAF-WWSF-Identities (code 656, vendor 10415), 3GPP TS 29.229 §6.3.64.
     #[inline]
     pub fn allowed_waf_wwsf_identities(
         &self,
     ) -> Option<AllowedWafWwsfIdentitiesView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[13],
-            self.end,
-            rt::view::read_group::<AllowedWafWwsfIdentitiesView<'a>>,
-        )
+        self.raw.opt_group::<AllowedWafWwsfIdentitiesView<'a>>(13)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[14],
-            self.end,
-            self.count[1],
-            284,
-            0,
-            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
-        )
+        self.raw.many_group::<super::base::ProxyInfoView<'a>>(14, 1, 284, 0)
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
     #[inline]
     pub fn route_record(&self) -> rt::view::Members<'a, &'a str> {
-        rt::view::Members::new(
-            self.root,
-            self.first[15],
-            self.end,
-            self.count[2],
-            282,
-            0,
-            rt::view::text,
-        )
+        self.raw.many_text(15, 2, 282, 0)
     }
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
@@ -14175,16 +12644,8 @@ impl std::fmt::Debug for PushProfileRequestView<'_> {
 #[derive(Clone, Copy)]
 pub struct PushProfileAnswerView<'a> {
     header: rt::Header,
-    root: &'a rt::bytes::Bytes,
-    /// The AVPs: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 12usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 3usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where each member first occurs.
+    raw: rt::view::Raw<'a, 12, 3>,
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl<'a> PushProfileAnswerView<'a> {
@@ -14208,12 +12669,7 @@ impl<'a> PushProfileAnswerView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let mut v = Self {
             header,
-            root,
-            start: rt::header::HEADER_LEN as u32,
-            end: root.len() as u32,
-            first: [rt::view::ABSENT; 12usize],
-            count: [0; 3usize],
-            extra: 0,
+            raw: rt::view::Raw::message(root),
         };
         v.fill_members(header.length as usize)?;
         Ok(v)
@@ -14223,19 +12679,8 @@ impl<'a> PushProfileAnswerView<'a> {
     /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
     #[inline(never)]
     fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut v.count,
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
+        let avps = self.raw.members();
+        let mut t = self.raw.index(rt::data::DecodeCx::default(), true);
         rt::view::index::<Self>(avps, &mut t, PushProfileAnswer::REQUIRED, missing_at)
     }
     /// The header as received.
@@ -14244,138 +12689,83 @@ impl<'a> PushProfileAnswerView<'a> {
     }
     /// The whole message as received.
     pub fn as_bytes(&self) -> &'a rt::bytes::Bytes {
-        self.root
+        self.raw.root()
     }
     /// The owned struct (decoding the message again).
     pub fn to_struct(&self) -> Result<PushProfileAnswer, rt::DecodeError> {
-        <PushProfileAnswer as rt::typed::Command>::from_bytes(self.root.clone())
+        <PushProfileAnswer as rt::typed::Command>::from_bytes(self.raw.root().clone())
     }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
+        self.raw.one_text(0)
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        rt::view::opt(
-            self.root,
-            self.first[1],
-            self.end,
-            rt::view::enumerated::<super::drmp::Drmp>,
-        )
+        self.raw.opt_enum::<super::drmp::Drmp>(1)
     }
     /// `{ Vendor-Specific-Application-Id }`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
     #[inline]
     pub fn vendor_specific_application_id(
         &self,
     ) -> super::base::VendorSpecificApplicationIdView<'a> {
-        rt::view::one(
-            self.root,
-            self.first[2],
-            self.end,
-            rt::view::read_group::<super::base::VendorSpecificApplicationIdView<'a>>,
-        )
+        self.raw.one_group::<super::base::VendorSpecificApplicationIdView<'a>>(2)
     }
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[3], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(3)
     }
     /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
     #[inline]
     pub fn experimental_result(
         &self,
     ) -> Option<super::base::ExperimentalResultView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[4],
-            self.end,
-            rt::view::read_group::<super::base::ExperimentalResultView<'a>>,
-        )
+        self.raw.opt_group::<super::base::ExperimentalResultView<'a>>(4)
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> super::base::AuthSessionState {
-        rt::view::one(
-            self.root,
-            self.first[5],
-            self.end,
-            rt::view::enumerated::<super::base::AuthSessionState>,
-        )
+        self.raw.one_enum::<super::base::AuthSessionState>(5)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        rt::view::one(self.root, self.first[6], self.end, rt::view::text)
+        self.raw.one_text(6)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        rt::view::one(self.root, self.first[7], self.end, rt::view::text)
+        self.raw.one_text(7)
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
     #[inline]
     pub fn supported_features(
         &self,
     ) -> rt::view::Members<'a, SupportedFeaturesView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[8],
-            self.end,
-            self.count[0],
-            628,
-            10415,
-            rt::view::read_group::<SupportedFeaturesView<'a>>,
-        )
+        self.raw.many_group::<SupportedFeaturesView<'a>>(8, 0, 628, 10415)
     }
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
     #[inline]
     pub fn failed_avp(&self) -> Option<super::base::FailedAvpView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[9],
-            self.end,
-            rt::view::read_group::<super::base::FailedAvpView<'a>>,
-        )
+        self.raw.opt_group::<super::base::FailedAvpView<'a>>(9)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[10],
-            self.end,
-            self.count[1],
-            284,
-            0,
-            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
-        )
+        self.raw.many_group::<super::base::ProxyInfoView<'a>>(10, 1, 284, 0)
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
     #[inline]
     pub fn route_record(&self) -> rt::view::Members<'a, &'a str> {
-        rt::view::Members::new(
-            self.root,
-            self.first[11],
-            self.end,
-            self.count[2],
-            282,
-            0,
-            rt::view::text,
-        )
+        self.raw.many_text(11, 2, 282, 0)
     }
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]

@@ -968,18 +968,8 @@ impl rt::AvpData for ChargingNodes {
 /// A checked, zero-copy view of a received WLAN-User-Data (3GPP TS 29.234 §10.1; see [`WlanUserData`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct WlanUserDataView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 5usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 1usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 5, 1>,
 }
 #[cfg(any(feature = "ts29234"))]
 impl<'a> WlanUserDataView<'a> {
@@ -999,7 +989,7 @@ impl<'a> WlanUserDataView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<WlanUserData, rt::DecodeError> {
@@ -1009,61 +999,32 @@ impl<'a> WlanUserDataView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `[ Charging-Data ]`: Charging-Data (code 304, vendor 10415), 3GPP TS 29.234 §10.1.
     #[inline]
     pub fn charging_data(&self) -> Option<ChargingDataView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[0],
-            self.end,
-            rt::view::read_group::<ChargingDataView<'a>>,
-        )
+        self.raw.opt_group::<ChargingDataView<'a>>(0)
     }
     /// `[ WLAN-Access ]`: WLAN-Access (code 305, vendor 10415), 3GPP TS 29.234 §10.1.
     #[inline]
     pub fn wlan_access(&self) -> Option<WlanAccess> {
-        rt::view::opt(
-            self.root,
-            self.first[1],
-            self.end,
-            rt::view::enumerated::<WlanAccess>,
-        )
+        self.raw.opt_enum::<WlanAccess>(1)
     }
     /// `[ WLAN-3GPP-IP-Access ]`: WLAN-3GPP-IP-Access (code 306, vendor 10415), 3GPP TS 29.234 §10.1.
     #[inline]
     pub fn wlan_3gpp_ip_access(&self) -> Option<Wlan3gppIpAccess> {
-        rt::view::opt(
-            self.root,
-            self.first[2],
-            self.end,
-            rt::view::enumerated::<Wlan3gppIpAccess>,
-        )
+        self.raw.opt_enum::<Wlan3gppIpAccess>(2)
     }
     /// `*[ APN-Authorized ]`: APN-Authorized (code 307, vendor 10415), 3GPP TS 29.234 §10.1.
     #[inline]
     pub fn apn_authorized(&self) -> rt::view::Members<'a, ApnAuthorizedView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[3],
-            self.end,
-            self.count[0],
-            307,
-            10415,
-            rt::view::read_group::<ApnAuthorizedView<'a>>,
-        )
+        self.raw.many_group::<ApnAuthorizedView<'a>>(3, 0, 307, 10415)
     }
     /// `[ Maximum-Number-Accesses ]`: Maximum-Number-Accesses (code 319, vendor 10415), 3GPP TS 29.234 §10.1.
     #[inline]
     pub fn maximum_number_accesses(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[4], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(4)
     }
 }
 #[cfg(any(feature = "ts29234"))]
@@ -1091,18 +1052,12 @@ impl<'a> rt::view::GroupView<'a> for WlanUserDataView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 5usize],
-            count: [0; 1usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut self.count, &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "ts29234"))]
@@ -1116,16 +1071,8 @@ impl std::fmt::Debug for WlanUserDataView<'_> {
 /// A checked, zero-copy view of a received Charging-Data (3GPP TS 29.234 §10.1; see [`ChargingData`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ChargingDataView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 2usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 2, 0>,
 }
 #[cfg(any(feature = "ts29234"))]
 impl<'a> ChargingDataView<'a> {
@@ -1145,7 +1092,7 @@ impl<'a> ChargingDataView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<ChargingData, rt::DecodeError> {
@@ -1155,28 +1102,17 @@ impl<'a> ChargingDataView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `[ Charging-Characteristics ]`: Charging-Characteristics (code 314, vendor 10415), 3GPP TS 29.234 §10.1.
     #[inline]
     pub fn charging_characteristics(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[0], self.end, rt::view::octets)
+        self.raw.opt_octets(0)
     }
     /// `[ Charging-Nodes ]`: Charging-Nodes (code 315, vendor 10415), 3GPP TS 29.234 §10.1.
     #[inline]
     pub fn charging_nodes(&self) -> Option<ChargingNodesView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[1],
-            self.end,
-            rt::view::read_group::<ChargingNodesView<'a>>,
-        )
+        self.raw.opt_group::<ChargingNodesView<'a>>(1)
     }
 }
 #[cfg(any(feature = "ts29234"))]
@@ -1201,17 +1137,12 @@ impl<'a> rt::view::GroupView<'a> for ChargingDataView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 2usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "ts29234"))]
@@ -1225,16 +1156,8 @@ impl std::fmt::Debug for ChargingDataView<'_> {
 /// A checked, zero-copy view of a received APN-Authorized (3GPP TS 29.234 §10.1; see [`ApnAuthorized`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ApnAuthorizedView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 5usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 5, 0>,
 }
 #[cfg(any(feature = "ts29234"))]
 impl<'a> ApnAuthorizedView<'a> {
@@ -1254,7 +1177,7 @@ impl<'a> ApnAuthorizedView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<ApnAuthorized, rt::DecodeError> {
@@ -1267,48 +1190,32 @@ impl<'a> ApnAuthorizedView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `{ Service-Selection }`: Service-Selection (code 493), IETF RFC 5447, RFC 5778 RFC 5778 6.2.
     #[inline]
     pub fn service_selection(&self) -> &'a str {
-        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
+        self.raw.one_text(0)
     }
     /// `[ APN-Barring-Type ]`: APN-Barring-Type (code 309, vendor 10415), 3GPP TS 29.234 §10.1.
     #[inline]
     pub fn apn_barring_type(&self) -> Option<ApnBarringType> {
-        rt::view::opt(
-            self.root,
-            self.first[1],
-            self.end,
-            rt::view::enumerated::<ApnBarringType>,
-        )
+        self.raw.opt_enum::<ApnBarringType>(1)
     }
     /// `[ WLAN-Direct-IP-Access ]`: WLAN-Direct-IP-Access (code 310, vendor 10415), 3GPP TS 29.234 §10.1.
     #[inline]
     pub fn wlan_direct_ip_access(&self) -> Option<WlanDirectIpAccess> {
-        rt::view::opt(
-            self.root,
-            self.first[2],
-            self.end,
-            rt::view::enumerated::<WlanDirectIpAccess>,
-        )
+        self.raw.opt_enum::<WlanDirectIpAccess>(2)
     }
     /// `[ Routing-Policy ]`: Routing-Policy (code 312, vendor 10415), 3GPP TS 29.234 §10.1.
     #[inline]
     pub fn routing_policy(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[3], self.end, rt::view::text)
+        self.raw.opt_text(3)
     }
     /// `[ Max-Requested-Bandwidth ]`: Max-Requested-Bandwidth (code 313, vendor 10415), 3GPP TS 29.234 §10.1.
     #[inline]
     pub fn max_requested_bandwidth(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[4], self.end, rt::view::octets)
+        self.raw.opt_octets(4)
     }
 }
 #[cfg(any(feature = "ts29234"))]
@@ -1336,17 +1243,12 @@ impl<'a> rt::view::GroupView<'a> for ApnAuthorizedView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 5usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "ts29234"))]
@@ -1360,16 +1262,8 @@ impl std::fmt::Debug for ApnAuthorizedView<'_> {
 /// A checked, zero-copy view of a received Charging-Nodes (3GPP TS 29.234 §10.1; see [`ChargingNodes`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ChargingNodesView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 4usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 4, 0>,
 }
 #[cfg(any(feature = "ts29234"))]
 impl<'a> ChargingNodesView<'a> {
@@ -1389,7 +1283,7 @@ impl<'a> ChargingNodesView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<ChargingNodes, rt::DecodeError> {
@@ -1402,47 +1296,31 @@ impl<'a> ChargingNodesView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `[ Primary-OCS-Charging-Function-Name ]`: Primary-OCS-Charging-Function-Name (code 316, vendor 10415), 3GPP TS 29.234 §10.1.
     #[inline]
     pub fn primary_ocs_charging_function_name(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[0], self.end, rt::view::text)
+        self.raw.opt_text(0)
     }
     /// `[ Secondary-OCS-Charging-Function-Name ]`: Secondary-OCS-Charging-Function-Name (code 317, vendor 10415), 3GPP TS 29.234 §10.1.
     #[inline]
     pub fn secondary_ocs_charging_function_name(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[1], self.end, rt::view::text)
+        self.raw.opt_text(1)
     }
     /// `[ Primary-Charging-Collection-Function-Name ]`: Primary-Charging-Collection-Function-Name (code 621, vendor 10415), 3GPP TS 29.229 §6.3.22.
     #[inline]
     pub fn primary_charging_collection_function_name(
         &self,
     ) -> Option<rt::data::DiameterUri> {
-        rt::view::opt(
-            self.root,
-            self.first[2],
-            self.end,
-            rt::view::value::<rt::data::DiameterUri>,
-        )
+        self.raw.opt_value::<rt::data::DiameterUri>(2)
     }
     /// `[ Secondary-Charging-Collection-Function-Name ]`: Secondary-Charging-Collection-Function-Name (code 622, vendor 10415), 3GPP TS 29.229 §6.3.23.
     #[inline]
     pub fn secondary_charging_collection_function_name(
         &self,
     ) -> Option<rt::data::DiameterUri> {
-        rt::view::opt(
-            self.root,
-            self.first[3],
-            self.end,
-            rt::view::value::<rt::data::DiameterUri>,
-        )
+        self.raw.opt_value::<rt::data::DiameterUri>(3)
     }
 }
 #[cfg(any(feature = "ts29234"))]
@@ -1469,17 +1347,12 @@ impl<'a> rt::view::GroupView<'a> for ChargingNodesView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 4usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "ts29234"))]

@@ -5461,16 +5461,8 @@ impl rt::typed::RequestCommand for MtForwardShortMessageRequest {
 /// A checked, zero-copy view of a received SM-Delivery-Failure-Cause (3GPP TS 29.338 §6.3.3; see [`SmDeliveryFailureCause`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct SmDeliveryFailureCauseView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 2usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 2, 0>,
 }
 #[cfg(any(feature = "sgd", feature = "ts29338"))]
 impl<'a> SmDeliveryFailureCauseView<'a> {
@@ -5490,7 +5482,7 @@ impl<'a> SmDeliveryFailureCauseView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<SmDeliveryFailureCause, rt::DecodeError> {
@@ -5503,30 +5495,19 @@ impl<'a> SmDeliveryFailureCauseView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `{ SM-Enumerated-Delivery-Failure-Cause }`: SM-Enumerated-Delivery-Failure-Cause (code 3304, vendor 10415), 3GPP TS 29.338 §6.3.3.
     #[inline]
     pub fn sm_enumerated_delivery_failure_cause(
         &self,
     ) -> SmEnumeratedDeliveryFailureCause {
-        rt::view::one(
-            self.root,
-            self.first[0],
-            self.end,
-            rt::view::enumerated::<SmEnumeratedDeliveryFailureCause>,
-        )
+        self.raw.one_enum::<SmEnumeratedDeliveryFailureCause>(0)
     }
     /// `[ SM-Diagnostic-Info ]`: SM-Diagnostic-Info (code 3305, vendor 10415), 3GPP TS 29.338 §6.3.3.
     #[inline]
     pub fn sm_diagnostic_info(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[1], self.end, rt::view::octets)
+        self.raw.opt_octets(1)
     }
 }
 #[cfg(any(feature = "sgd", feature = "ts29338"))]
@@ -5551,17 +5532,12 @@ impl<'a> rt::view::GroupView<'a> for SmDeliveryFailureCauseView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 2usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "sgd", feature = "ts29338"))]
@@ -5575,16 +5551,8 @@ impl std::fmt::Debug for SmDeliveryFailureCauseView<'_> {
 /// A checked, zero-copy view of a received SM-Delivery-Outcome (3GPP TS 29.338 §5.3.3; see [`SmDeliveryOutcome`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct SmDeliveryOutcomeView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 6usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 6, 0>,
 }
 #[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 impl<'a> SmDeliveryOutcomeView<'a> {
@@ -5604,7 +5572,7 @@ impl<'a> SmDeliveryOutcomeView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<SmDeliveryOutcome, rt::DecodeError> {
@@ -5617,79 +5585,43 @@ impl<'a> SmDeliveryOutcomeView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `[ MME-SM-Delivery-Outcome ]`: MME-SM-Delivery-Outcome (code 3317, vendor 10415), 3GPP TS 29.338 §5.3.3.
     #[inline]
     pub fn mme_sm_delivery_outcome(&self) -> Option<MmeSmDeliveryOutcomeView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[0],
-            self.end,
-            rt::view::read_group::<MmeSmDeliveryOutcomeView<'a>>,
-        )
+        self.raw.opt_group::<MmeSmDeliveryOutcomeView<'a>>(0)
     }
     /// `[ MSC-SM-Delivery-Outcome ]`: MSC-SM-Delivery-Outcome (code 3318, vendor 10415), 3GPP TS 29.338 §5.3.3.
     #[inline]
     pub fn msc_sm_delivery_outcome(&self) -> Option<MscSmDeliveryOutcomeView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[1],
-            self.end,
-            rt::view::read_group::<MscSmDeliveryOutcomeView<'a>>,
-        )
+        self.raw.opt_group::<MscSmDeliveryOutcomeView<'a>>(1)
     }
     /// `[ SGSN-SM-Delivery-Outcome ]`: SGSN-SM-Delivery-Outcome (code 3319, vendor 10415), 3GPP TS 29.338 §5.3.3.
     #[inline]
     pub fn sgsn_sm_delivery_outcome(&self) -> Option<SgsnSmDeliveryOutcomeView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[2],
-            self.end,
-            rt::view::read_group::<SgsnSmDeliveryOutcomeView<'a>>,
-        )
+        self.raw.opt_group::<SgsnSmDeliveryOutcomeView<'a>>(2)
     }
     /// `[ IP-SM-GW-SM-Delivery-Outcome ]`: IP-SM-GW-SM-Delivery-Outcome (code 3320, vendor 10415), 3GPP TS 29.338 §5.3.3.
     #[inline]
     pub fn ip_sm_gw_sm_delivery_outcome(
         &self,
     ) -> Option<IpSmGwSmDeliveryOutcomeView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[3],
-            self.end,
-            rt::view::read_group::<IpSmGwSmDeliveryOutcomeView<'a>>,
-        )
+        self.raw.opt_group::<IpSmGwSmDeliveryOutcomeView<'a>>(3)
     }
     /// `[ SMSF-3GPP-SM-Delivery-Outcome ]`: SMSF-3GPP-SM-Delivery-Outcome (code 3336, vendor 10415), 3GPP TS 29.338 §5.3.3.
     #[inline]
     pub fn smsf_3gpp_sm_delivery_outcome(
         &self,
     ) -> Option<Smsf3gppSmDeliveryOutcomeView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[4],
-            self.end,
-            rt::view::read_group::<Smsf3gppSmDeliveryOutcomeView<'a>>,
-        )
+        self.raw.opt_group::<Smsf3gppSmDeliveryOutcomeView<'a>>(4)
     }
     /// `[ SMSF-Non-3GPP-SM-Delivery-Outcome ]`: SMSF-Non-3GPP-SM-Delivery-Outcome (code 3337, vendor 10415), 3GPP TS 29.338 §5.3.3.
     #[inline]
     pub fn smsf_non_3gpp_sm_delivery_outcome(
         &self,
     ) -> Option<SmsfNon3gppSmDeliveryOutcomeView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[5],
-            self.end,
-            rt::view::read_group::<SmsfNon3gppSmDeliveryOutcomeView<'a>>,
-        )
+        self.raw.opt_group::<SmsfNon3gppSmDeliveryOutcomeView<'a>>(5)
     }
 }
 #[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
@@ -5730,17 +5662,12 @@ impl<'a> rt::view::GroupView<'a> for SmDeliveryOutcomeView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 6usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
@@ -5754,16 +5681,8 @@ impl std::fmt::Debug for SmDeliveryOutcomeView<'_> {
 /// A checked, zero-copy view of a received MME-SM-Delivery-Outcome (3GPP TS 29.338 §5.3.3; see [`MmeSmDeliveryOutcome`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct MmeSmDeliveryOutcomeView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 2usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 2, 0>,
 }
 #[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 impl<'a> MmeSmDeliveryOutcomeView<'a> {
@@ -5783,7 +5702,7 @@ impl<'a> MmeSmDeliveryOutcomeView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<MmeSmDeliveryOutcome, rt::DecodeError> {
@@ -5796,28 +5715,17 @@ impl<'a> MmeSmDeliveryOutcomeView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `[ SM-Delivery-Cause ]`: SM-Delivery-Cause (code 3321, vendor 10415), 3GPP TS 29.338 §5.3.3.
     #[inline]
     pub fn sm_delivery_cause(&self) -> Option<SmDeliveryCause> {
-        rt::view::opt(
-            self.root,
-            self.first[0],
-            self.end,
-            rt::view::enumerated::<SmDeliveryCause>,
-        )
+        self.raw.opt_enum::<SmDeliveryCause>(0)
     }
     /// `[ Absent-User-Diagnostic-SM ]`: Absent-User-Diagnostic-SM (code 3322, vendor 10415), 3GPP TS 29.338 §5.3.3.
     #[inline]
     pub fn absent_user_diagnostic_sm(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[1], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(1)
     }
 }
 #[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
@@ -5842,17 +5750,12 @@ impl<'a> rt::view::GroupView<'a> for MmeSmDeliveryOutcomeView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 2usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
@@ -5866,16 +5769,8 @@ impl std::fmt::Debug for MmeSmDeliveryOutcomeView<'_> {
 /// A checked, zero-copy view of a received MSC-SM-Delivery-Outcome (3GPP TS 29.338 §5.3.3; see [`MscSmDeliveryOutcome`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct MscSmDeliveryOutcomeView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 2usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 2, 0>,
 }
 #[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 impl<'a> MscSmDeliveryOutcomeView<'a> {
@@ -5895,7 +5790,7 @@ impl<'a> MscSmDeliveryOutcomeView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<MscSmDeliveryOutcome, rt::DecodeError> {
@@ -5908,28 +5803,17 @@ impl<'a> MscSmDeliveryOutcomeView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `[ SM-Delivery-Cause ]`: SM-Delivery-Cause (code 3321, vendor 10415), 3GPP TS 29.338 §5.3.3.
     #[inline]
     pub fn sm_delivery_cause(&self) -> Option<SmDeliveryCause> {
-        rt::view::opt(
-            self.root,
-            self.first[0],
-            self.end,
-            rt::view::enumerated::<SmDeliveryCause>,
-        )
+        self.raw.opt_enum::<SmDeliveryCause>(0)
     }
     /// `[ Absent-User-Diagnostic-SM ]`: Absent-User-Diagnostic-SM (code 3322, vendor 10415), 3GPP TS 29.338 §5.3.3.
     #[inline]
     pub fn absent_user_diagnostic_sm(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[1], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(1)
     }
 }
 #[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
@@ -5954,17 +5838,12 @@ impl<'a> rt::view::GroupView<'a> for MscSmDeliveryOutcomeView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 2usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
@@ -5978,16 +5857,8 @@ impl std::fmt::Debug for MscSmDeliveryOutcomeView<'_> {
 /// A checked, zero-copy view of a received SGSN-SM-Delivery-Outcome (3GPP TS 29.338 §5.3.3; see [`SgsnSmDeliveryOutcome`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct SgsnSmDeliveryOutcomeView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 2usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 2, 0>,
 }
 #[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 impl<'a> SgsnSmDeliveryOutcomeView<'a> {
@@ -6007,7 +5878,7 @@ impl<'a> SgsnSmDeliveryOutcomeView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<SgsnSmDeliveryOutcome, rt::DecodeError> {
@@ -6020,28 +5891,17 @@ impl<'a> SgsnSmDeliveryOutcomeView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `[ SM-Delivery-Cause ]`: SM-Delivery-Cause (code 3321, vendor 10415), 3GPP TS 29.338 §5.3.3.
     #[inline]
     pub fn sm_delivery_cause(&self) -> Option<SmDeliveryCause> {
-        rt::view::opt(
-            self.root,
-            self.first[0],
-            self.end,
-            rt::view::enumerated::<SmDeliveryCause>,
-        )
+        self.raw.opt_enum::<SmDeliveryCause>(0)
     }
     /// `[ Absent-User-Diagnostic-SM ]`: Absent-User-Diagnostic-SM (code 3322, vendor 10415), 3GPP TS 29.338 §5.3.3.
     #[inline]
     pub fn absent_user_diagnostic_sm(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[1], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(1)
     }
 }
 #[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
@@ -6066,17 +5926,12 @@ impl<'a> rt::view::GroupView<'a> for SgsnSmDeliveryOutcomeView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 2usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
@@ -6090,16 +5945,8 @@ impl std::fmt::Debug for SgsnSmDeliveryOutcomeView<'_> {
 /// A checked, zero-copy view of a received IP-SM-GW-SM-Delivery-Outcome (3GPP TS 29.338 §5.3.3; see [`IpSmGwSmDeliveryOutcome`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct IpSmGwSmDeliveryOutcomeView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 2usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 2, 0>,
 }
 #[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 impl<'a> IpSmGwSmDeliveryOutcomeView<'a> {
@@ -6119,7 +5966,7 @@ impl<'a> IpSmGwSmDeliveryOutcomeView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<IpSmGwSmDeliveryOutcome, rt::DecodeError> {
@@ -6132,28 +5979,17 @@ impl<'a> IpSmGwSmDeliveryOutcomeView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `[ SM-Delivery-Cause ]`: SM-Delivery-Cause (code 3321, vendor 10415), 3GPP TS 29.338 §5.3.3.
     #[inline]
     pub fn sm_delivery_cause(&self) -> Option<SmDeliveryCause> {
-        rt::view::opt(
-            self.root,
-            self.first[0],
-            self.end,
-            rt::view::enumerated::<SmDeliveryCause>,
-        )
+        self.raw.opt_enum::<SmDeliveryCause>(0)
     }
     /// `[ Absent-User-Diagnostic-SM ]`: Absent-User-Diagnostic-SM (code 3322, vendor 10415), 3GPP TS 29.338 §5.3.3.
     #[inline]
     pub fn absent_user_diagnostic_sm(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[1], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(1)
     }
 }
 #[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
@@ -6178,17 +6014,12 @@ impl<'a> rt::view::GroupView<'a> for IpSmGwSmDeliveryOutcomeView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 2usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
@@ -6202,16 +6033,8 @@ impl std::fmt::Debug for IpSmGwSmDeliveryOutcomeView<'_> {
 /// A checked, zero-copy view of a received SMSMI-Correlation-ID (3GPP TS 29.338 §5.3.3; see [`SmsmiCorrelationId`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct SmsmiCorrelationIdView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 3usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 3, 0>,
 }
 #[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 impl<'a> SmsmiCorrelationIdView<'a> {
@@ -6231,7 +6054,7 @@ impl<'a> SmsmiCorrelationIdView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<SmsmiCorrelationId, rt::DecodeError> {
@@ -6244,28 +6067,22 @@ impl<'a> SmsmiCorrelationIdView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `[ HSS-ID ]`: HSS-ID (code 3325, vendor 10415), 3GPP TS 29.338 §5.3.3.
     #[inline]
     pub fn hss_id(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[0], self.end, rt::view::text)
+        self.raw.opt_text(0)
     }
     /// `[ Originating-SIP-URI ]`: Originating-SIP-URI (code 3326, vendor 10415), 3GPP TS 29.338 §5.3.3.
     #[inline]
     pub fn originating_sip_uri(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[1], self.end, rt::view::text)
+        self.raw.opt_text(1)
     }
     /// `[ Destination-SIP-URI ]`: Destination-SIP-URI (code 3327, vendor 10415), 3GPP TS 29.338 §5.3.3.
     #[inline]
     pub fn destination_sip_uri(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[2], self.end, rt::view::text)
+        self.raw.opt_text(2)
     }
 }
 #[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
@@ -6291,17 +6108,12 @@ impl<'a> rt::view::GroupView<'a> for SmsmiCorrelationIdView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 3usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
@@ -6315,16 +6127,8 @@ impl std::fmt::Debug for SmsmiCorrelationIdView<'_> {
 /// A checked, zero-copy view of a received SMSF-3GPP-SM-Delivery-Outcome (3GPP TS 29.338 §5.3.3; see [`Smsf3gppSmDeliveryOutcome`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct Smsf3gppSmDeliveryOutcomeView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 2usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 2, 0>,
 }
 #[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 impl<'a> Smsf3gppSmDeliveryOutcomeView<'a> {
@@ -6344,7 +6148,7 @@ impl<'a> Smsf3gppSmDeliveryOutcomeView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<Smsf3gppSmDeliveryOutcome, rt::DecodeError> {
@@ -6357,28 +6161,17 @@ impl<'a> Smsf3gppSmDeliveryOutcomeView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `[ SM-Delivery-Cause ]`: SM-Delivery-Cause (code 3321, vendor 10415), 3GPP TS 29.338 §5.3.3.
     #[inline]
     pub fn sm_delivery_cause(&self) -> Option<SmDeliveryCause> {
-        rt::view::opt(
-            self.root,
-            self.first[0],
-            self.end,
-            rt::view::enumerated::<SmDeliveryCause>,
-        )
+        self.raw.opt_enum::<SmDeliveryCause>(0)
     }
     /// `[ Absent-User-Diagnostic-SM ]`: Absent-User-Diagnostic-SM (code 3322, vendor 10415), 3GPP TS 29.338 §5.3.3.
     #[inline]
     pub fn absent_user_diagnostic_sm(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[1], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(1)
     }
 }
 #[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
@@ -6403,17 +6196,12 @@ impl<'a> rt::view::GroupView<'a> for Smsf3gppSmDeliveryOutcomeView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 2usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
@@ -6427,16 +6215,8 @@ impl std::fmt::Debug for Smsf3gppSmDeliveryOutcomeView<'_> {
 /// A checked, zero-copy view of a received SMSF-Non-3GPP-SM-Delivery-Outcome (3GPP TS 29.338 §5.3.3; see [`SmsfNon3gppSmDeliveryOutcome`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct SmsfNon3gppSmDeliveryOutcomeView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 2usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 2, 0>,
 }
 #[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 impl<'a> SmsfNon3gppSmDeliveryOutcomeView<'a> {
@@ -6456,7 +6236,7 @@ impl<'a> SmsfNon3gppSmDeliveryOutcomeView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<SmsfNon3gppSmDeliveryOutcome, rt::DecodeError> {
@@ -6469,28 +6249,17 @@ impl<'a> SmsfNon3gppSmDeliveryOutcomeView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `[ SM-Delivery-Cause ]`: SM-Delivery-Cause (code 3321, vendor 10415), 3GPP TS 29.338 §5.3.3.
     #[inline]
     pub fn sm_delivery_cause(&self) -> Option<SmDeliveryCause> {
-        rt::view::opt(
-            self.root,
-            self.first[0],
-            self.end,
-            rt::view::enumerated::<SmDeliveryCause>,
-        )
+        self.raw.opt_enum::<SmDeliveryCause>(0)
     }
     /// `[ Absent-User-Diagnostic-SM ]`: Absent-User-Diagnostic-SM (code 3322, vendor 10415), 3GPP TS 29.338 §5.3.3.
     #[inline]
     pub fn absent_user_diagnostic_sm(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[1], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(1)
     }
 }
 #[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
@@ -6515,17 +6284,12 @@ impl<'a> rt::view::GroupView<'a> for SmsfNon3gppSmDeliveryOutcomeView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 2usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
@@ -6539,16 +6303,8 @@ impl std::fmt::Debug for SmsfNon3gppSmDeliveryOutcomeView<'_> {
 /// A checked, zero-copy view of a received SMSF-3GPP-Address (3GPP TS 29.338 §5.3.3; see [`Smsf3gppAddress`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct Smsf3gppAddressView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 3usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 3, 0>,
 }
 #[cfg(any(feature = "s6c", feature = "ts29338"))]
 impl<'a> Smsf3gppAddressView<'a> {
@@ -6568,7 +6324,7 @@ impl<'a> Smsf3gppAddressView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<Smsf3gppAddress, rt::DecodeError> {
@@ -6581,28 +6337,22 @@ impl<'a> Smsf3gppAddressView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `[ SMSF-3GPP-Number ]`: SMSF-3GPP-Number (code 3338, vendor 10415), 3GPP TS 29.338 §5.3.3.
     #[inline]
     pub fn smsf_3gpp_number(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[0], self.end, rt::view::octets)
+        self.raw.opt_octets(0)
     }
     /// `[ SMSF-3GPP-Name ]`: SMSF-3GPP-Name (code 3340, vendor 10415), 3GPP TS 29.338 §5.3.3.
     #[inline]
     pub fn smsf_3gpp_name(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[1], self.end, rt::view::text)
+        self.raw.opt_text(1)
     }
     /// `[ SMSF-3GPP-Realm ]`: SMSF-3GPP-Realm (code 3342, vendor 10415), 3GPP TS 29.338 §5.3.3.
     #[inline]
     pub fn smsf_3gpp_realm(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[2], self.end, rt::view::text)
+        self.raw.opt_text(2)
     }
 }
 #[cfg(any(feature = "s6c", feature = "ts29338"))]
@@ -6628,17 +6378,12 @@ impl<'a> rt::view::GroupView<'a> for Smsf3gppAddressView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 3usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "s6c", feature = "ts29338"))]
@@ -6652,16 +6397,8 @@ impl std::fmt::Debug for Smsf3gppAddressView<'_> {
 /// A checked, zero-copy view of a received SMSF-Non-3GPP-Address (3GPP TS 29.338 §5.3.3; see [`SmsfNon3gppAddress`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct SmsfNon3gppAddressView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 3usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 3, 0>,
 }
 #[cfg(any(feature = "s6c", feature = "ts29338"))]
 impl<'a> SmsfNon3gppAddressView<'a> {
@@ -6681,7 +6418,7 @@ impl<'a> SmsfNon3gppAddressView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<SmsfNon3gppAddress, rt::DecodeError> {
@@ -6694,28 +6431,22 @@ impl<'a> SmsfNon3gppAddressView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `[ SMSF-Non-3GPP-Number ]`: SMSF-Non-3GPP-Number (code 3339, vendor 10415), 3GPP TS 29.338 §5.3.3.
     #[inline]
     pub fn smsf_non_3gpp_number(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[0], self.end, rt::view::octets)
+        self.raw.opt_octets(0)
     }
     /// `[ SMSF-Non-3GPP-Name ]`: SMSF-Non-3GPP-Name (code 3341, vendor 10415), 3GPP TS 29.338 §5.3.3.
     #[inline]
     pub fn smsf_non_3gpp_name(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[1], self.end, rt::view::text)
+        self.raw.opt_text(1)
     }
     /// `[ SMSF-Non-3GPP-Realm ]`: SMSF-Non-3GPP-Realm (code 3343, vendor 10415), 3GPP TS 29.338 §5.3.3.
     #[inline]
     pub fn smsf_non_3gpp_realm(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[2], self.end, rt::view::text)
+        self.raw.opt_text(2)
     }
 }
 #[cfg(any(feature = "s6c", feature = "ts29338"))]
@@ -6741,17 +6472,12 @@ impl<'a> rt::view::GroupView<'a> for SmsfNon3gppAddressView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 3usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "s6c", feature = "ts29338"))]
@@ -6766,16 +6492,8 @@ impl std::fmt::Debug for SmsfNon3gppAddressView<'_> {
 #[derive(Clone, Copy)]
 pub struct SendRoutingInfoForSmRequestView<'a> {
     header: rt::Header,
-    root: &'a rt::bytes::Bytes,
-    /// The AVPs: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 19usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 3usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where each member first occurs.
+    raw: rt::view::Raw<'a, 19, 3>,
 }
 #[cfg(any(feature = "s6c", feature = "ts29338"))]
 impl<'a> SendRoutingInfoForSmRequestView<'a> {
@@ -6799,12 +6517,7 @@ impl<'a> SendRoutingInfoForSmRequestView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let mut v = Self {
             header,
-            root,
-            start: rt::header::HEADER_LEN as u32,
-            end: root.len() as u32,
-            first: [rt::view::ABSENT; 19usize],
-            count: [0; 3usize],
-            extra: 0,
+            raw: rt::view::Raw::message(root),
         };
         v.fill_members(header.length as usize)?;
         Ok(v)
@@ -6814,19 +6527,8 @@ impl<'a> SendRoutingInfoForSmRequestView<'a> {
     /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
     #[inline(never)]
     fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut v.count,
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
+        let avps = self.raw.members();
+        let mut t = self.raw.index(rt::data::DecodeCx::default(), true);
         rt::view::index::<
             Self,
         >(avps, &mut t, SendRoutingInfoForSmRequest::REQUIRED, missing_at)
@@ -6837,178 +6539,119 @@ impl<'a> SendRoutingInfoForSmRequestView<'a> {
     }
     /// The whole message as received.
     pub fn as_bytes(&self) -> &'a rt::bytes::Bytes {
-        self.root
+        self.raw.root()
     }
     /// The owned struct (decoding the message again).
     pub fn to_struct(&self) -> Result<SendRoutingInfoForSmRequest, rt::DecodeError> {
         <SendRoutingInfoForSmRequest as rt::typed::Command>::from_bytes(
-            self.root.clone(),
+            self.raw.root().clone(),
         )
     }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
+        self.raw.one_text(0)
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        rt::view::opt(
-            self.root,
-            self.first[1],
-            self.end,
-            rt::view::enumerated::<super::drmp::Drmp>,
-        )
+        self.raw.opt_enum::<super::drmp::Drmp>(1)
     }
     /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
     #[inline]
     pub fn vendor_specific_application_id(
         &self,
     ) -> Option<super::base::VendorSpecificApplicationIdView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[2],
-            self.end,
-            rt::view::read_group::<super::base::VendorSpecificApplicationIdView<'a>>,
-        )
+        self.raw.opt_group::<super::base::VendorSpecificApplicationIdView<'a>>(2)
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> super::base::AuthSessionState {
-        rt::view::one(
-            self.root,
-            self.first[3],
-            self.end,
-            rt::view::enumerated::<super::base::AuthSessionState>,
-        )
+        self.raw.one_enum::<super::base::AuthSessionState>(3)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        rt::view::one(self.root, self.first[4], self.end, rt::view::text)
+        self.raw.one_text(4)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        rt::view::one(self.root, self.first[5], self.end, rt::view::text)
+        self.raw.one_text(5)
     }
     /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[6], self.end, rt::view::text)
+        self.raw.opt_text(6)
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&self) -> &'a str {
-        rt::view::one(self.root, self.first[7], self.end, rt::view::text)
+        self.raw.one_text(7)
     }
     /// `[ MSISDN ]`: MSISDN (code 701, vendor 10415), 3GPP TS 29.329 §6.3.2.
     #[inline]
     pub fn msisdn(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[8], self.end, rt::view::octets)
+        self.raw.opt_octets(8)
     }
     /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
     pub fn user_name(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[9], self.end, rt::view::text)
+        self.raw.opt_text(9)
     }
     /// `[ SMSMI-Correlation-ID ]`: SMSMI-Correlation-ID (code 3324, vendor 10415), 3GPP TS 29.338 §5.3.3.
     #[inline]
     pub fn smsmi_correlation_id(&self) -> Option<SmsmiCorrelationIdView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[10],
-            self.end,
-            rt::view::read_group::<SmsmiCorrelationIdView<'a>>,
-        )
+        self.raw.opt_group::<SmsmiCorrelationIdView<'a>>(10)
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
     #[inline]
     pub fn supported_features(
         &self,
     ) -> rt::view::Members<'a, super::ts29229::SupportedFeaturesView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[11],
-            self.end,
-            self.count[0],
-            628,
-            10415,
-            rt::view::read_group::<super::ts29229::SupportedFeaturesView<'a>>,
-        )
+        self.raw
+            .many_group::<super::ts29229::SupportedFeaturesView<'a>>(11, 0, 628, 10415)
     }
     /// `[ SC-Address ]`: SC-Address (code 3300, vendor 10415), 3GPP TS 29.338 §5.3.3.
     #[inline]
     pub fn sc_address(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[12], self.end, rt::view::octets)
+        self.raw.opt_octets(12)
     }
     /// `[ SM-RP-MTI ]`: SM-RP-MTI (code 3308, vendor 10415), 3GPP TS 29.338 §5.3.3.
     #[inline]
     pub fn sm_rp_mti(&self) -> Option<SmRpMti> {
-        rt::view::opt(
-            self.root,
-            self.first[13],
-            self.end,
-            rt::view::enumerated::<SmRpMti>,
-        )
+        self.raw.opt_enum::<SmRpMti>(13)
     }
     /// `[ SM-RP-SMEA ]`: SM-RP-SMEA (code 3309, vendor 10415), 3GPP TS 29.338 §5.3.3.
     #[inline]
     pub fn sm_rp_smea(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[14], self.end, rt::view::octets)
+        self.raw.opt_octets(14)
     }
     /// `[ SRR-Flags ]`: SRR-Flags (code 3310, vendor 10415), 3GPP TS 29.338 §5.3.3.
     #[inline]
     pub fn srr_flags(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[15], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(15)
     }
     /// `[ SM-Delivery-Not-Intended ]`: SM-Delivery-Not-Intended (code 3311, vendor 10415), 3GPP TS 29.338 §5.3.3.
     #[inline]
     pub fn sm_delivery_not_intended(&self) -> Option<SmDeliveryNotIntended> {
-        rt::view::opt(
-            self.root,
-            self.first[16],
-            self.end,
-            rt::view::enumerated::<SmDeliveryNotIntended>,
-        )
+        self.raw.opt_enum::<SmDeliveryNotIntended>(16)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[17],
-            self.end,
-            self.count[1],
-            284,
-            0,
-            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
-        )
+        self.raw.many_group::<super::base::ProxyInfoView<'a>>(17, 1, 284, 0)
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
     #[inline]
     pub fn route_record(&self) -> rt::view::Members<'a, &'a str> {
-        rt::view::Members::new(
-            self.root,
-            self.first[18],
-            self.end,
-            self.count[2],
-            282,
-            0,
-            rt::view::text,
-        )
+        self.raw.many_text(18, 2, 282, 0)
     }
 }
 #[cfg(any(feature = "s6c", feature = "ts29338"))]
@@ -7066,16 +6709,8 @@ impl std::fmt::Debug for SendRoutingInfoForSmRequestView<'_> {
 #[derive(Clone, Copy)]
 pub struct SendRoutingInfoForSmAnswerView<'a> {
     header: rt::Header,
-    root: &'a rt::bytes::Bytes,
-    /// The AVPs: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 25usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 3usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where each member first occurs.
+    raw: rt::view::Raw<'a, 25, 3>,
 }
 #[cfg(any(feature = "s6c", feature = "ts29338"))]
 impl<'a> SendRoutingInfoForSmAnswerView<'a> {
@@ -7099,12 +6734,7 @@ impl<'a> SendRoutingInfoForSmAnswerView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let mut v = Self {
             header,
-            root,
-            start: rt::header::HEADER_LEN as u32,
-            end: root.len() as u32,
-            first: [rt::view::ABSENT; 25usize],
-            count: [0; 3usize],
-            extra: 0,
+            raw: rt::view::Raw::message(root),
         };
         v.fill_members(header.length as usize)?;
         Ok(v)
@@ -7114,19 +6744,8 @@ impl<'a> SendRoutingInfoForSmAnswerView<'a> {
     /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
     #[inline(never)]
     fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut v.count,
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
+        let avps = self.raw.members();
+        let mut t = self.raw.index(rt::data::DecodeCx::default(), true);
         rt::view::index::<
             Self,
         >(avps, &mut t, SendRoutingInfoForSmAnswer::REQUIRED, missing_at)
@@ -7137,230 +6756,153 @@ impl<'a> SendRoutingInfoForSmAnswerView<'a> {
     }
     /// The whole message as received.
     pub fn as_bytes(&self) -> &'a rt::bytes::Bytes {
-        self.root
+        self.raw.root()
     }
     /// The owned struct (decoding the message again).
     pub fn to_struct(&self) -> Result<SendRoutingInfoForSmAnswer, rt::DecodeError> {
-        <SendRoutingInfoForSmAnswer as rt::typed::Command>::from_bytes(self.root.clone())
+        <SendRoutingInfoForSmAnswer as rt::typed::Command>::from_bytes(
+            self.raw.root().clone(),
+        )
     }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
+        self.raw.one_text(0)
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        rt::view::opt(
-            self.root,
-            self.first[1],
-            self.end,
-            rt::view::enumerated::<super::drmp::Drmp>,
-        )
+        self.raw.opt_enum::<super::drmp::Drmp>(1)
     }
     /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
     #[inline]
     pub fn vendor_specific_application_id(
         &self,
     ) -> Option<super::base::VendorSpecificApplicationIdView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[2],
-            self.end,
-            rt::view::read_group::<super::base::VendorSpecificApplicationIdView<'a>>,
-        )
+        self.raw.opt_group::<super::base::VendorSpecificApplicationIdView<'a>>(2)
     }
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[3], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(3)
     }
     /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
     #[inline]
     pub fn experimental_result(
         &self,
     ) -> Option<super::base::ExperimentalResultView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[4],
-            self.end,
-            rt::view::read_group::<super::base::ExperimentalResultView<'a>>,
-        )
+        self.raw.opt_group::<super::base::ExperimentalResultView<'a>>(4)
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> super::base::AuthSessionState {
-        rt::view::one(
-            self.root,
-            self.first[5],
-            self.end,
-            rt::view::enumerated::<super::base::AuthSessionState>,
-        )
+        self.raw.one_enum::<super::base::AuthSessionState>(5)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        rt::view::one(self.root, self.first[6], self.end, rt::view::text)
+        self.raw.one_text(6)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        rt::view::one(self.root, self.first[7], self.end, rt::view::text)
+        self.raw.one_text(7)
     }
     /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
     pub fn user_name(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[8], self.end, rt::view::text)
+        self.raw.opt_text(8)
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
     #[inline]
     pub fn supported_features(
         &self,
     ) -> rt::view::Members<'a, super::ts29229::SupportedFeaturesView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[9],
-            self.end,
-            self.count[0],
-            628,
-            10415,
-            rt::view::read_group::<super::ts29229::SupportedFeaturesView<'a>>,
-        )
+        self.raw
+            .many_group::<super::ts29229::SupportedFeaturesView<'a>>(9, 0, 628, 10415)
     }
     /// `[ Serving-Node ]`: Serving-Node (code 2401, vendor 10415), 3GPP TS 29.173 §6.4.3.
     #[inline]
     pub fn serving_node(&self) -> Option<super::ts29173::ServingNodeView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[10],
-            self.end,
-            rt::view::read_group::<super::ts29173::ServingNodeView<'a>>,
-        )
+        self.raw.opt_group::<super::ts29173::ServingNodeView<'a>>(10)
     }
     /// `[ Additional-Serving-Node ]`: Additional-Serving-Node (code 2406, vendor 10415), 3GPP TS 29.173 §6.4.8.
     #[inline]
     pub fn additional_serving_node(
         &self,
     ) -> Option<super::ts29173::AdditionalServingNodeView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[11],
-            self.end,
-            rt::view::read_group::<super::ts29173::AdditionalServingNodeView<'a>>,
-        )
+        self.raw.opt_group::<super::ts29173::AdditionalServingNodeView<'a>>(11)
     }
     /// `[ SMSF-3GPP-Address ]`: SMSF-3GPP-Address (code 3344, vendor 10415), 3GPP TS 29.338 §5.3.3.
     #[inline]
     pub fn smsf_3gpp_address(&self) -> Option<Smsf3gppAddressView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[12],
-            self.end,
-            rt::view::read_group::<Smsf3gppAddressView<'a>>,
-        )
+        self.raw.opt_group::<Smsf3gppAddressView<'a>>(12)
     }
     /// `[ SMSF-Non-3GPP-Address ]`: SMSF-Non-3GPP-Address (code 3345, vendor 10415), 3GPP TS 29.338 §5.3.3.
     #[inline]
     pub fn smsf_non_3gpp_address(&self) -> Option<SmsfNon3gppAddressView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[13],
-            self.end,
-            rt::view::read_group::<SmsfNon3gppAddressView<'a>>,
-        )
+        self.raw.opt_group::<SmsfNon3gppAddressView<'a>>(13)
     }
     /// `[ LMSI ]`: LMSI (code 2400, vendor 10415), 3GPP TS 29.173 §6.4.2.
     #[inline]
     pub fn lmsi(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[14], self.end, rt::view::octets)
+        self.raw.opt_octets(14)
     }
     /// `[ User-Identifier ]`: User-Identifier (code 3102, vendor 10415), 3GPP TS 29.336 §6.4.
     #[inline]
     pub fn user_identifier(&self) -> Option<super::ts29336::UserIdentifierView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[15],
-            self.end,
-            rt::view::read_group::<super::ts29336::UserIdentifierView<'a>>,
-        )
+        self.raw.opt_group::<super::ts29336::UserIdentifierView<'a>>(15)
     }
     /// `[ MWD-Status ]`: MWD-Status (code 3312, vendor 10415), 3GPP TS 29.338 §5.3.3.
     #[inline]
     pub fn mwd_status(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[16], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(16)
     }
     /// `[ MME-Absent-User-Diagnostic-SM ]`: MME-Absent-User-Diagnostic-SM (code 3313, vendor 10415), 3GPP TS 29.338 §5.3.3.
     #[inline]
     pub fn mme_absent_user_diagnostic_sm(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[17], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(17)
     }
     /// `[ MSC-Absent-User-Diagnostic-SM ]`: MSC-Absent-User-Diagnostic-SM (code 3314, vendor 10415), 3GPP TS 29.338 §5.3.3.
     #[inline]
     pub fn msc_absent_user_diagnostic_sm(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[18], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(18)
     }
     /// `[ SGSN-Absent-User-Diagnostic-SM ]`: SGSN-Absent-User-Diagnostic-SM (code 3315, vendor 10415), 3GPP TS 29.338 §5.3.3.
     #[inline]
     pub fn sgsn_absent_user_diagnostic_sm(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[19], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(19)
     }
     /// `[ SMSF-3GPP-Absent-User-Diagnostic-SM ]`: SMSF-3GPP-Absent-User-Diagnostic-SM (code 3334, vendor 10415), 3GPP TS 29.338 §5.3.3.
     #[inline]
     pub fn smsf_3gpp_absent_user_diagnostic_sm(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[20], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(20)
     }
     /// `[ SMSF-Non-3GPP-Absent-User-Diagnostic-SM ]`: SMSF-Non-3GPP-Absent-User-Diagnostic-SM (code 3335, vendor 10415), 3GPP TS 29.338 §5.3.3.
     #[inline]
     pub fn smsf_non_3gpp_absent_user_diagnostic_sm(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[21], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(21)
     }
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
     #[inline]
     pub fn failed_avp(&self) -> Option<super::base::FailedAvpView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[22],
-            self.end,
-            rt::view::read_group::<super::base::FailedAvpView<'a>>,
-        )
+        self.raw.opt_group::<super::base::FailedAvpView<'a>>(22)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[23],
-            self.end,
-            self.count[1],
-            284,
-            0,
-            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
-        )
+        self.raw.many_group::<super::base::ProxyInfoView<'a>>(23, 1, 284, 0)
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
     #[inline]
     pub fn route_record(&self) -> rt::view::Members<'a, &'a str> {
-        rt::view::Members::new(
-            self.root,
-            self.first[24],
-            self.end,
-            self.count[2],
-            282,
-            0,
-            rt::view::text,
-        )
+        self.raw.many_text(24, 2, 282, 0)
     }
 }
 #[cfg(any(feature = "s6c", feature = "ts29338"))]
@@ -7434,16 +6976,8 @@ impl std::fmt::Debug for SendRoutingInfoForSmAnswerView<'_> {
 #[derive(Clone, Copy)]
 pub struct AlertServiceCentreRequestView<'a> {
     header: rt::Header,
-    root: &'a rt::bytes::Bytes,
-    /// The AVPs: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 17usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 3usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where each member first occurs.
+    raw: rt::view::Raw<'a, 17, 3>,
 }
 #[cfg(any(feature = "s6c", feature = "ts29338"))]
 impl<'a> AlertServiceCentreRequestView<'a> {
@@ -7467,12 +7001,7 @@ impl<'a> AlertServiceCentreRequestView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let mut v = Self {
             header,
-            root,
-            start: rt::header::HEADER_LEN as u32,
-            end: root.len() as u32,
-            first: [rt::view::ABSENT; 17usize],
-            count: [0; 3usize],
-            extra: 0,
+            raw: rt::view::Raw::message(root),
         };
         v.fill_members(header.length as usize)?;
         Ok(v)
@@ -7482,19 +7011,8 @@ impl<'a> AlertServiceCentreRequestView<'a> {
     /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
     #[inline(never)]
     fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut v.count,
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
+        let avps = self.raw.members();
+        let mut t = self.raw.index(rt::data::DecodeCx::default(), true);
         rt::view::index::<
             Self,
         >(avps, &mut t, AlertServiceCentreRequest::REQUIRED, missing_at)
@@ -7505,171 +7023,109 @@ impl<'a> AlertServiceCentreRequestView<'a> {
     }
     /// The whole message as received.
     pub fn as_bytes(&self) -> &'a rt::bytes::Bytes {
-        self.root
+        self.raw.root()
     }
     /// The owned struct (decoding the message again).
     pub fn to_struct(&self) -> Result<AlertServiceCentreRequest, rt::DecodeError> {
-        <AlertServiceCentreRequest as rt::typed::Command>::from_bytes(self.root.clone())
+        <AlertServiceCentreRequest as rt::typed::Command>::from_bytes(
+            self.raw.root().clone(),
+        )
     }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
+        self.raw.one_text(0)
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        rt::view::opt(
-            self.root,
-            self.first[1],
-            self.end,
-            rt::view::enumerated::<super::drmp::Drmp>,
-        )
+        self.raw.opt_enum::<super::drmp::Drmp>(1)
     }
     /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
     #[inline]
     pub fn vendor_specific_application_id(
         &self,
     ) -> Option<super::base::VendorSpecificApplicationIdView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[2],
-            self.end,
-            rt::view::read_group::<super::base::VendorSpecificApplicationIdView<'a>>,
-        )
+        self.raw.opt_group::<super::base::VendorSpecificApplicationIdView<'a>>(2)
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> super::base::AuthSessionState {
-        rt::view::one(
-            self.root,
-            self.first[3],
-            self.end,
-            rt::view::enumerated::<super::base::AuthSessionState>,
-        )
+        self.raw.one_enum::<super::base::AuthSessionState>(3)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        rt::view::one(self.root, self.first[4], self.end, rt::view::text)
+        self.raw.one_text(4)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        rt::view::one(self.root, self.first[5], self.end, rt::view::text)
+        self.raw.one_text(5)
     }
     /// `{ Destination-Host }`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&self) -> &'a str {
-        rt::view::one(self.root, self.first[6], self.end, rt::view::text)
+        self.raw.one_text(6)
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&self) -> &'a str {
-        rt::view::one(self.root, self.first[7], self.end, rt::view::text)
+        self.raw.one_text(7)
     }
     /// `{ SC-Address }`: SC-Address (code 3300, vendor 10415), 3GPP TS 29.338 §5.3.3.
     #[inline]
     pub fn sc_address(&self) -> &'a [u8] {
-        rt::view::one(self.root, self.first[8], self.end, rt::view::octets)
+        self.raw.one_octets(8)
     }
     /// `{ User-Identifier }`: User-Identifier (code 3102, vendor 10415), 3GPP TS 29.336 §6.4.
     #[inline]
     pub fn user_identifier(&self) -> super::ts29336::UserIdentifierView<'a> {
-        rt::view::one(
-            self.root,
-            self.first[9],
-            self.end,
-            rt::view::read_group::<super::ts29336::UserIdentifierView<'a>>,
-        )
+        self.raw.one_group::<super::ts29336::UserIdentifierView<'a>>(9)
     }
     /// `[ SMSMI-Correlation-ID ]`: SMSMI-Correlation-ID (code 3324, vendor 10415), 3GPP TS 29.338 §5.3.3.
     #[inline]
     pub fn smsmi_correlation_id(&self) -> Option<SmsmiCorrelationIdView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[10],
-            self.end,
-            rt::view::read_group::<SmsmiCorrelationIdView<'a>>,
-        )
+        self.raw.opt_group::<SmsmiCorrelationIdView<'a>>(10)
     }
     /// `[ Maximum-UE-Availability-Time ]`: Maximum-UE-Availability-Time (code 3329, vendor 10415), 3GPP TS 29.338 §5.3.3.
     #[inline]
     pub fn maximum_ue_availability_time(&self) -> Option<rt::data::Time> {
-        rt::view::opt(
-            self.root,
-            self.first[11],
-            self.end,
-            rt::view::value::<rt::data::Time>,
-        )
+        self.raw.opt_value::<rt::data::Time>(11)
     }
     /// `[ SMS-GMSC-Alert-Event ]`: SMS-GMSC-Alert-Event (code 3333, vendor 10415), 3GPP TS 29.338 §5.3.3.
     #[inline]
     pub fn sms_gmsc_alert_event(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[12], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(12)
     }
     /// `[ Serving-Node ]`: Serving-Node (code 2401, vendor 10415), 3GPP TS 29.173 §6.4.3.
     #[inline]
     pub fn serving_node(&self) -> Option<super::ts29173::ServingNodeView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[13],
-            self.end,
-            rt::view::read_group::<super::ts29173::ServingNodeView<'a>>,
-        )
+        self.raw.opt_group::<super::ts29173::ServingNodeView<'a>>(13)
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
     #[inline]
     pub fn supported_features(
         &self,
     ) -> rt::view::Members<'a, super::ts29229::SupportedFeaturesView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[14],
-            self.end,
-            self.count[0],
-            628,
-            10415,
-            rt::view::read_group::<super::ts29229::SupportedFeaturesView<'a>>,
-        )
+        self.raw
+            .many_group::<super::ts29229::SupportedFeaturesView<'a>>(14, 0, 628, 10415)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[15],
-            self.end,
-            self.count[1],
-            284,
-            0,
-            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
-        )
+        self.raw.many_group::<super::base::ProxyInfoView<'a>>(15, 1, 284, 0)
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
     #[inline]
     pub fn route_record(&self) -> rt::view::Members<'a, &'a str> {
-        rt::view::Members::new(
-            self.root,
-            self.first[16],
-            self.end,
-            self.count[2],
-            282,
-            0,
-            rt::view::text,
-        )
+        self.raw.many_text(16, 2, 282, 0)
     }
 }
 #[cfg(any(feature = "s6c", feature = "ts29338"))]
@@ -7729,16 +7185,8 @@ impl std::fmt::Debug for AlertServiceCentreRequestView<'_> {
 #[derive(Clone, Copy)]
 pub struct AlertServiceCentreAnswerView<'a> {
     header: rt::Header,
-    root: &'a rt::bytes::Bytes,
-    /// The AVPs: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 12usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 3usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where each member first occurs.
+    raw: rt::view::Raw<'a, 12, 3>,
 }
 #[cfg(any(feature = "s6c", feature = "ts29338"))]
 impl<'a> AlertServiceCentreAnswerView<'a> {
@@ -7762,12 +7210,7 @@ impl<'a> AlertServiceCentreAnswerView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let mut v = Self {
             header,
-            root,
-            start: rt::header::HEADER_LEN as u32,
-            end: root.len() as u32,
-            first: [rt::view::ABSENT; 12usize],
-            count: [0; 3usize],
-            extra: 0,
+            raw: rt::view::Raw::message(root),
         };
         v.fill_members(header.length as usize)?;
         Ok(v)
@@ -7777,19 +7220,8 @@ impl<'a> AlertServiceCentreAnswerView<'a> {
     /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
     #[inline(never)]
     fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut v.count,
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
+        let avps = self.raw.members();
+        let mut t = self.raw.index(rt::data::DecodeCx::default(), true);
         rt::view::index::<
             Self,
         >(avps, &mut t, AlertServiceCentreAnswer::REQUIRED, missing_at)
@@ -7800,138 +7232,86 @@ impl<'a> AlertServiceCentreAnswerView<'a> {
     }
     /// The whole message as received.
     pub fn as_bytes(&self) -> &'a rt::bytes::Bytes {
-        self.root
+        self.raw.root()
     }
     /// The owned struct (decoding the message again).
     pub fn to_struct(&self) -> Result<AlertServiceCentreAnswer, rt::DecodeError> {
-        <AlertServiceCentreAnswer as rt::typed::Command>::from_bytes(self.root.clone())
+        <AlertServiceCentreAnswer as rt::typed::Command>::from_bytes(
+            self.raw.root().clone(),
+        )
     }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
+        self.raw.one_text(0)
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        rt::view::opt(
-            self.root,
-            self.first[1],
-            self.end,
-            rt::view::enumerated::<super::drmp::Drmp>,
-        )
+        self.raw.opt_enum::<super::drmp::Drmp>(1)
     }
     /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
     #[inline]
     pub fn vendor_specific_application_id(
         &self,
     ) -> Option<super::base::VendorSpecificApplicationIdView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[2],
-            self.end,
-            rt::view::read_group::<super::base::VendorSpecificApplicationIdView<'a>>,
-        )
+        self.raw.opt_group::<super::base::VendorSpecificApplicationIdView<'a>>(2)
     }
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[3], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(3)
     }
     /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
     #[inline]
     pub fn experimental_result(
         &self,
     ) -> Option<super::base::ExperimentalResultView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[4],
-            self.end,
-            rt::view::read_group::<super::base::ExperimentalResultView<'a>>,
-        )
+        self.raw.opt_group::<super::base::ExperimentalResultView<'a>>(4)
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> super::base::AuthSessionState {
-        rt::view::one(
-            self.root,
-            self.first[5],
-            self.end,
-            rt::view::enumerated::<super::base::AuthSessionState>,
-        )
+        self.raw.one_enum::<super::base::AuthSessionState>(5)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        rt::view::one(self.root, self.first[6], self.end, rt::view::text)
+        self.raw.one_text(6)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        rt::view::one(self.root, self.first[7], self.end, rt::view::text)
+        self.raw.one_text(7)
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
     #[inline]
     pub fn supported_features(
         &self,
     ) -> rt::view::Members<'a, super::ts29229::SupportedFeaturesView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[8],
-            self.end,
-            self.count[0],
-            628,
-            10415,
-            rt::view::read_group::<super::ts29229::SupportedFeaturesView<'a>>,
-        )
+        self.raw
+            .many_group::<super::ts29229::SupportedFeaturesView<'a>>(8, 0, 628, 10415)
     }
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
     #[inline]
     pub fn failed_avp(&self) -> Option<super::base::FailedAvpView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[9],
-            self.end,
-            rt::view::read_group::<super::base::FailedAvpView<'a>>,
-        )
+        self.raw.opt_group::<super::base::FailedAvpView<'a>>(9)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[10],
-            self.end,
-            self.count[1],
-            284,
-            0,
-            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
-        )
+        self.raw.many_group::<super::base::ProxyInfoView<'a>>(10, 1, 284, 0)
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
     #[inline]
     pub fn route_record(&self) -> rt::view::Members<'a, &'a str> {
-        rt::view::Members::new(
-            self.root,
-            self.first[11],
-            self.end,
-            self.count[2],
-            282,
-            0,
-            rt::view::text,
-        )
+        self.raw.many_text(11, 2, 282, 0)
     }
 }
 #[cfg(any(feature = "s6c", feature = "ts29338"))]
@@ -7982,16 +7362,8 @@ impl std::fmt::Debug for AlertServiceCentreAnswerView<'_> {
 #[derive(Clone, Copy)]
 pub struct ReportSmDeliveryStatusRequestView<'a> {
     header: rt::Header,
-    root: &'a rt::bytes::Bytes,
-    /// The AVPs: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 16usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 3usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where each member first occurs.
+    raw: rt::view::Raw<'a, 16, 3>,
 }
 #[cfg(any(feature = "s6c", feature = "ts29338"))]
 impl<'a> ReportSmDeliveryStatusRequestView<'a> {
@@ -8015,12 +7387,7 @@ impl<'a> ReportSmDeliveryStatusRequestView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let mut v = Self {
             header,
-            root,
-            start: rt::header::HEADER_LEN as u32,
-            end: root.len() as u32,
-            first: [rt::view::ABSENT; 16usize],
-            count: [0; 3usize],
-            extra: 0,
+            raw: rt::view::Raw::message(root),
         };
         v.fill_members(header.length as usize)?;
         Ok(v)
@@ -8030,19 +7397,8 @@ impl<'a> ReportSmDeliveryStatusRequestView<'a> {
     /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
     #[inline(never)]
     fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut v.count,
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
+        let avps = self.raw.members();
+        let mut t = self.raw.index(rt::data::DecodeCx::default(), true);
         rt::view::index::<
             Self,
         >(avps, &mut t, ReportSmDeliveryStatusRequest::REQUIRED, missing_at)
@@ -8053,163 +7409,104 @@ impl<'a> ReportSmDeliveryStatusRequestView<'a> {
     }
     /// The whole message as received.
     pub fn as_bytes(&self) -> &'a rt::bytes::Bytes {
-        self.root
+        self.raw.root()
     }
     /// The owned struct (decoding the message again).
     pub fn to_struct(&self) -> Result<ReportSmDeliveryStatusRequest, rt::DecodeError> {
         <ReportSmDeliveryStatusRequest as rt::typed::Command>::from_bytes(
-            self.root.clone(),
+            self.raw.root().clone(),
         )
     }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
+        self.raw.one_text(0)
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        rt::view::opt(
-            self.root,
-            self.first[1],
-            self.end,
-            rt::view::enumerated::<super::drmp::Drmp>,
-        )
+        self.raw.opt_enum::<super::drmp::Drmp>(1)
     }
     /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
     #[inline]
     pub fn vendor_specific_application_id(
         &self,
     ) -> Option<super::base::VendorSpecificApplicationIdView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[2],
-            self.end,
-            rt::view::read_group::<super::base::VendorSpecificApplicationIdView<'a>>,
-        )
+        self.raw.opt_group::<super::base::VendorSpecificApplicationIdView<'a>>(2)
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> super::base::AuthSessionState {
-        rt::view::one(
-            self.root,
-            self.first[3],
-            self.end,
-            rt::view::enumerated::<super::base::AuthSessionState>,
-        )
+        self.raw.one_enum::<super::base::AuthSessionState>(3)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        rt::view::one(self.root, self.first[4], self.end, rt::view::text)
+        self.raw.one_text(4)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        rt::view::one(self.root, self.first[5], self.end, rt::view::text)
+        self.raw.one_text(5)
     }
     /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[6], self.end, rt::view::text)
+        self.raw.opt_text(6)
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&self) -> &'a str {
-        rt::view::one(self.root, self.first[7], self.end, rt::view::text)
+        self.raw.one_text(7)
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
     #[inline]
     pub fn supported_features(
         &self,
     ) -> rt::view::Members<'a, super::ts29229::SupportedFeaturesView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[8],
-            self.end,
-            self.count[0],
-            628,
-            10415,
-            rt::view::read_group::<super::ts29229::SupportedFeaturesView<'a>>,
-        )
+        self.raw
+            .many_group::<super::ts29229::SupportedFeaturesView<'a>>(8, 0, 628, 10415)
     }
     /// `{ User-Identifier }`: User-Identifier (code 3102, vendor 10415), 3GPP TS 29.336 §6.4.
     #[inline]
     pub fn user_identifier(&self) -> super::ts29336::UserIdentifierView<'a> {
-        rt::view::one(
-            self.root,
-            self.first[9],
-            self.end,
-            rt::view::read_group::<super::ts29336::UserIdentifierView<'a>>,
-        )
+        self.raw.one_group::<super::ts29336::UserIdentifierView<'a>>(9)
     }
     /// `[ SMSMI-Correlation-ID ]`: SMSMI-Correlation-ID (code 3324, vendor 10415), 3GPP TS 29.338 §5.3.3.
     #[inline]
     pub fn smsmi_correlation_id(&self) -> Option<SmsmiCorrelationIdView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[10],
-            self.end,
-            rt::view::read_group::<SmsmiCorrelationIdView<'a>>,
-        )
+        self.raw.opt_group::<SmsmiCorrelationIdView<'a>>(10)
     }
     /// `{ SC-Address }`: SC-Address (code 3300, vendor 10415), 3GPP TS 29.338 §5.3.3.
     #[inline]
     pub fn sc_address(&self) -> &'a [u8] {
-        rt::view::one(self.root, self.first[11], self.end, rt::view::octets)
+        self.raw.one_octets(11)
     }
     /// `{ SM-Delivery-Outcome }`: SM-Delivery-Outcome (code 3316, vendor 10415), 3GPP TS 29.338 §5.3.3.
     #[inline]
     pub fn sm_delivery_outcome(&self) -> SmDeliveryOutcomeView<'a> {
-        rt::view::one(
-            self.root,
-            self.first[12],
-            self.end,
-            rt::view::read_group::<SmDeliveryOutcomeView<'a>>,
-        )
+        self.raw.one_group::<SmDeliveryOutcomeView<'a>>(12)
     }
     /// `[ RDR-Flags ]`: RDR-Flags (code 3323, vendor 10415), 3GPP TS 29.338 §5.3.3.
     #[inline]
     pub fn rdr_flags(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[13], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(13)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[14],
-            self.end,
-            self.count[1],
-            284,
-            0,
-            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
-        )
+        self.raw.many_group::<super::base::ProxyInfoView<'a>>(14, 1, 284, 0)
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
     #[inline]
     pub fn route_record(&self) -> rt::view::Members<'a, &'a str> {
-        rt::view::Members::new(
-            self.root,
-            self.first[15],
-            self.end,
-            self.count[2],
-            282,
-            0,
-            rt::view::text,
-        )
+        self.raw.many_text(15, 2, 282, 0)
     }
 }
 #[cfg(any(feature = "s6c", feature = "ts29338"))]
@@ -8266,16 +7563,8 @@ impl std::fmt::Debug for ReportSmDeliveryStatusRequestView<'_> {
 #[derive(Clone, Copy)]
 pub struct ReportSmDeliveryStatusAnswerView<'a> {
     header: rt::Header,
-    root: &'a rt::bytes::Bytes,
-    /// The AVPs: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 13usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 3usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where each member first occurs.
+    raw: rt::view::Raw<'a, 13, 3>,
 }
 #[cfg(any(feature = "s6c", feature = "ts29338"))]
 impl<'a> ReportSmDeliveryStatusAnswerView<'a> {
@@ -8299,12 +7588,7 @@ impl<'a> ReportSmDeliveryStatusAnswerView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let mut v = Self {
             header,
-            root,
-            start: rt::header::HEADER_LEN as u32,
-            end: root.len() as u32,
-            first: [rt::view::ABSENT; 13usize],
-            count: [0; 3usize],
-            extra: 0,
+            raw: rt::view::Raw::message(root),
         };
         v.fill_members(header.length as usize)?;
         Ok(v)
@@ -8314,19 +7598,8 @@ impl<'a> ReportSmDeliveryStatusAnswerView<'a> {
     /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
     #[inline(never)]
     fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut v.count,
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
+        let avps = self.raw.members();
+        let mut t = self.raw.index(rt::data::DecodeCx::default(), true);
         rt::view::index::<
             Self,
         >(avps, &mut t, ReportSmDeliveryStatusAnswer::REQUIRED, missing_at)
@@ -8337,150 +7610,91 @@ impl<'a> ReportSmDeliveryStatusAnswerView<'a> {
     }
     /// The whole message as received.
     pub fn as_bytes(&self) -> &'a rt::bytes::Bytes {
-        self.root
+        self.raw.root()
     }
     /// The owned struct (decoding the message again).
     pub fn to_struct(&self) -> Result<ReportSmDeliveryStatusAnswer, rt::DecodeError> {
         <ReportSmDeliveryStatusAnswer as rt::typed::Command>::from_bytes(
-            self.root.clone(),
+            self.raw.root().clone(),
         )
     }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
+        self.raw.one_text(0)
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        rt::view::opt(
-            self.root,
-            self.first[1],
-            self.end,
-            rt::view::enumerated::<super::drmp::Drmp>,
-        )
+        self.raw.opt_enum::<super::drmp::Drmp>(1)
     }
     /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
     #[inline]
     pub fn vendor_specific_application_id(
         &self,
     ) -> Option<super::base::VendorSpecificApplicationIdView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[2],
-            self.end,
-            rt::view::read_group::<super::base::VendorSpecificApplicationIdView<'a>>,
-        )
+        self.raw.opt_group::<super::base::VendorSpecificApplicationIdView<'a>>(2)
     }
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[3], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(3)
     }
     /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
     #[inline]
     pub fn experimental_result(
         &self,
     ) -> Option<super::base::ExperimentalResultView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[4],
-            self.end,
-            rt::view::read_group::<super::base::ExperimentalResultView<'a>>,
-        )
+        self.raw.opt_group::<super::base::ExperimentalResultView<'a>>(4)
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> super::base::AuthSessionState {
-        rt::view::one(
-            self.root,
-            self.first[5],
-            self.end,
-            rt::view::enumerated::<super::base::AuthSessionState>,
-        )
+        self.raw.one_enum::<super::base::AuthSessionState>(5)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        rt::view::one(self.root, self.first[6], self.end, rt::view::text)
+        self.raw.one_text(6)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        rt::view::one(self.root, self.first[7], self.end, rt::view::text)
+        self.raw.one_text(7)
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
     #[inline]
     pub fn supported_features(
         &self,
     ) -> rt::view::Members<'a, super::ts29229::SupportedFeaturesView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[8],
-            self.end,
-            self.count[0],
-            628,
-            10415,
-            rt::view::read_group::<super::ts29229::SupportedFeaturesView<'a>>,
-        )
+        self.raw
+            .many_group::<super::ts29229::SupportedFeaturesView<'a>>(8, 0, 628, 10415)
     }
     /// `[ User-Identifier ]`: User-Identifier (code 3102, vendor 10415), 3GPP TS 29.336 §6.4.
     #[inline]
     pub fn user_identifier(&self) -> Option<super::ts29336::UserIdentifierView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[9],
-            self.end,
-            rt::view::read_group::<super::ts29336::UserIdentifierView<'a>>,
-        )
+        self.raw.opt_group::<super::ts29336::UserIdentifierView<'a>>(9)
     }
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
     #[inline]
     pub fn failed_avp(&self) -> Option<super::base::FailedAvpView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[10],
-            self.end,
-            rt::view::read_group::<super::base::FailedAvpView<'a>>,
-        )
+        self.raw.opt_group::<super::base::FailedAvpView<'a>>(10)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[11],
-            self.end,
-            self.count[1],
-            284,
-            0,
-            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
-        )
+        self.raw.many_group::<super::base::ProxyInfoView<'a>>(11, 1, 284, 0)
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
     #[inline]
     pub fn route_record(&self) -> rt::view::Members<'a, &'a str> {
-        rt::view::Members::new(
-            self.root,
-            self.first[12],
-            self.end,
-            self.count[2],
-            282,
-            0,
-            rt::view::text,
-        )
+        self.raw.many_text(12, 2, 282, 0)
     }
 }
 #[cfg(any(feature = "s6c", feature = "ts29338"))]
@@ -8534,16 +7748,8 @@ impl std::fmt::Debug for ReportSmDeliveryStatusAnswerView<'_> {
 #[derive(Clone, Copy)]
 pub struct MoForwardShortMessageRequestView<'a> {
     header: rt::Header,
-    root: &'a rt::bytes::Bytes,
-    /// The AVPs: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 17usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 3usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where each member first occurs.
+    raw: rt::view::Raw<'a, 17, 3>,
 }
 #[cfg(any(feature = "sgd", feature = "ts29338"))]
 impl<'a> MoForwardShortMessageRequestView<'a> {
@@ -8567,12 +7773,7 @@ impl<'a> MoForwardShortMessageRequestView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let mut v = Self {
             header,
-            root,
-            start: rt::header::HEADER_LEN as u32,
-            end: root.len() as u32,
-            first: [rt::view::ABSENT; 17usize],
-            count: [0; 3usize],
-            extra: 0,
+            raw: rt::view::Raw::message(root),
         };
         v.fill_members(header.length as usize)?;
         Ok(v)
@@ -8582,19 +7783,8 @@ impl<'a> MoForwardShortMessageRequestView<'a> {
     /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
     #[inline(never)]
     fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut v.count,
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
+        let avps = self.raw.members();
+        let mut t = self.raw.index(rt::data::DecodeCx::default(), true);
         rt::view::index::<
             Self,
         >(avps, &mut t, MoForwardShortMessageRequest::REQUIRED, missing_at)
@@ -8605,168 +7795,109 @@ impl<'a> MoForwardShortMessageRequestView<'a> {
     }
     /// The whole message as received.
     pub fn as_bytes(&self) -> &'a rt::bytes::Bytes {
-        self.root
+        self.raw.root()
     }
     /// The owned struct (decoding the message again).
     pub fn to_struct(&self) -> Result<MoForwardShortMessageRequest, rt::DecodeError> {
         <MoForwardShortMessageRequest as rt::typed::Command>::from_bytes(
-            self.root.clone(),
+            self.raw.root().clone(),
         )
     }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
+        self.raw.one_text(0)
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        rt::view::opt(
-            self.root,
-            self.first[1],
-            self.end,
-            rt::view::enumerated::<super::drmp::Drmp>,
-        )
+        self.raw.opt_enum::<super::drmp::Drmp>(1)
     }
     /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
     #[inline]
     pub fn vendor_specific_application_id(
         &self,
     ) -> Option<super::base::VendorSpecificApplicationIdView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[2],
-            self.end,
-            rt::view::read_group::<super::base::VendorSpecificApplicationIdView<'a>>,
-        )
+        self.raw.opt_group::<super::base::VendorSpecificApplicationIdView<'a>>(2)
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> super::base::AuthSessionState {
-        rt::view::one(
-            self.root,
-            self.first[3],
-            self.end,
-            rt::view::enumerated::<super::base::AuthSessionState>,
-        )
+        self.raw.one_enum::<super::base::AuthSessionState>(3)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        rt::view::one(self.root, self.first[4], self.end, rt::view::text)
+        self.raw.one_text(4)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        rt::view::one(self.root, self.first[5], self.end, rt::view::text)
+        self.raw.one_text(5)
     }
     /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[6], self.end, rt::view::text)
+        self.raw.opt_text(6)
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&self) -> &'a str {
-        rt::view::one(self.root, self.first[7], self.end, rt::view::text)
+        self.raw.one_text(7)
     }
     /// `{ SC-Address }`: SC-Address (code 3300, vendor 10415), 3GPP TS 29.338 §5.3.3.
     #[inline]
     pub fn sc_address(&self) -> &'a [u8] {
-        rt::view::one(self.root, self.first[8], self.end, rt::view::octets)
+        self.raw.one_octets(8)
     }
     /// `[ OFR-Flags ]`: OFR-Flags (code 3328, vendor 10415), 3GPP TS 29.338 §6.3.3.
     #[inline]
     pub fn ofr_flags(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[9], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(9)
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
     #[inline]
     pub fn supported_features(
         &self,
     ) -> rt::view::Members<'a, super::ts29229::SupportedFeaturesView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[10],
-            self.end,
-            self.count[0],
-            628,
-            10415,
-            rt::view::read_group::<super::ts29229::SupportedFeaturesView<'a>>,
-        )
+        self.raw
+            .many_group::<super::ts29229::SupportedFeaturesView<'a>>(10, 0, 628, 10415)
     }
     /// `{ User-Identifier }`: User-Identifier (code 3102, vendor 10415), 3GPP TS 29.336 §6.4.
     #[inline]
     pub fn user_identifier(&self) -> super::ts29336::UserIdentifierView<'a> {
-        rt::view::one(
-            self.root,
-            self.first[11],
-            self.end,
-            rt::view::read_group::<super::ts29336::UserIdentifierView<'a>>,
-        )
+        self.raw.one_group::<super::ts29336::UserIdentifierView<'a>>(11)
     }
     /// `{ SM-RP-UI }`: SM-RP-UI (code 3301, vendor 10415), 3GPP TS 29.338 §6.3.3.
     #[inline]
     pub fn sm_rp_ui(&self) -> &'a [u8] {
-        rt::view::one(self.root, self.first[12], self.end, rt::view::octets)
+        self.raw.one_octets(12)
     }
     /// `[ SMSMI-Correlation-ID ]`: SMSMI-Correlation-ID (code 3324, vendor 10415), 3GPP TS 29.338 §5.3.3.
     #[inline]
     pub fn smsmi_correlation_id(&self) -> Option<SmsmiCorrelationIdView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[13],
-            self.end,
-            rt::view::read_group::<SmsmiCorrelationIdView<'a>>,
-        )
+        self.raw.opt_group::<SmsmiCorrelationIdView<'a>>(13)
     }
     /// `[ SM-Delivery-Outcome ]`: SM-Delivery-Outcome (code 3316, vendor 10415), 3GPP TS 29.338 §5.3.3.
     #[inline]
     pub fn sm_delivery_outcome(&self) -> Option<SmDeliveryOutcomeView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[14],
-            self.end,
-            rt::view::read_group::<SmDeliveryOutcomeView<'a>>,
-        )
+        self.raw.opt_group::<SmDeliveryOutcomeView<'a>>(14)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[15],
-            self.end,
-            self.count[1],
-            284,
-            0,
-            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
-        )
+        self.raw.many_group::<super::base::ProxyInfoView<'a>>(15, 1, 284, 0)
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
     #[inline]
     pub fn route_record(&self) -> rt::view::Members<'a, &'a str> {
-        rt::view::Members::new(
-            self.root,
-            self.first[16],
-            self.end,
-            self.count[2],
-            282,
-            0,
-            rt::view::text,
-        )
+        self.raw.many_text(16, 2, 282, 0)
     }
 }
 #[cfg(any(feature = "sgd", feature = "ts29338"))]
@@ -8824,16 +7955,8 @@ impl std::fmt::Debug for MoForwardShortMessageRequestView<'_> {
 #[derive(Clone, Copy)]
 pub struct MoForwardShortMessageAnswerView<'a> {
     header: rt::Header,
-    root: &'a rt::bytes::Bytes,
-    /// The AVPs: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 14usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 3usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where each member first occurs.
+    raw: rt::view::Raw<'a, 14, 3>,
 }
 #[cfg(any(feature = "sgd", feature = "ts29338"))]
 impl<'a> MoForwardShortMessageAnswerView<'a> {
@@ -8857,12 +7980,7 @@ impl<'a> MoForwardShortMessageAnswerView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let mut v = Self {
             header,
-            root,
-            start: rt::header::HEADER_LEN as u32,
-            end: root.len() as u32,
-            first: [rt::view::ABSENT; 14usize],
-            count: [0; 3usize],
-            extra: 0,
+            raw: rt::view::Raw::message(root),
         };
         v.fill_members(header.length as usize)?;
         Ok(v)
@@ -8872,19 +7990,8 @@ impl<'a> MoForwardShortMessageAnswerView<'a> {
     /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
     #[inline(never)]
     fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut v.count,
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
+        let avps = self.raw.members();
+        let mut t = self.raw.index(rt::data::DecodeCx::default(), true);
         rt::view::index::<
             Self,
         >(avps, &mut t, MoForwardShortMessageAnswer::REQUIRED, missing_at)
@@ -8895,155 +8002,96 @@ impl<'a> MoForwardShortMessageAnswerView<'a> {
     }
     /// The whole message as received.
     pub fn as_bytes(&self) -> &'a rt::bytes::Bytes {
-        self.root
+        self.raw.root()
     }
     /// The owned struct (decoding the message again).
     pub fn to_struct(&self) -> Result<MoForwardShortMessageAnswer, rt::DecodeError> {
         <MoForwardShortMessageAnswer as rt::typed::Command>::from_bytes(
-            self.root.clone(),
+            self.raw.root().clone(),
         )
     }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
+        self.raw.one_text(0)
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        rt::view::opt(
-            self.root,
-            self.first[1],
-            self.end,
-            rt::view::enumerated::<super::drmp::Drmp>,
-        )
+        self.raw.opt_enum::<super::drmp::Drmp>(1)
     }
     /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
     #[inline]
     pub fn vendor_specific_application_id(
         &self,
     ) -> Option<super::base::VendorSpecificApplicationIdView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[2],
-            self.end,
-            rt::view::read_group::<super::base::VendorSpecificApplicationIdView<'a>>,
-        )
+        self.raw.opt_group::<super::base::VendorSpecificApplicationIdView<'a>>(2)
     }
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[3], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(3)
     }
     /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
     #[inline]
     pub fn experimental_result(
         &self,
     ) -> Option<super::base::ExperimentalResultView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[4],
-            self.end,
-            rt::view::read_group::<super::base::ExperimentalResultView<'a>>,
-        )
+        self.raw.opt_group::<super::base::ExperimentalResultView<'a>>(4)
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> super::base::AuthSessionState {
-        rt::view::one(
-            self.root,
-            self.first[5],
-            self.end,
-            rt::view::enumerated::<super::base::AuthSessionState>,
-        )
+        self.raw.one_enum::<super::base::AuthSessionState>(5)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        rt::view::one(self.root, self.first[6], self.end, rt::view::text)
+        self.raw.one_text(6)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        rt::view::one(self.root, self.first[7], self.end, rt::view::text)
+        self.raw.one_text(7)
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
     #[inline]
     pub fn supported_features(
         &self,
     ) -> rt::view::Members<'a, super::ts29229::SupportedFeaturesView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[8],
-            self.end,
-            self.count[0],
-            628,
-            10415,
-            rt::view::read_group::<super::ts29229::SupportedFeaturesView<'a>>,
-        )
+        self.raw
+            .many_group::<super::ts29229::SupportedFeaturesView<'a>>(8, 0, 628, 10415)
     }
     /// `[ SM-Delivery-Failure-Cause ]`: SM-Delivery-Failure-Cause (code 3303, vendor 10415), 3GPP TS 29.338 §6.3.3.
     #[inline]
     pub fn sm_delivery_failure_cause(&self) -> Option<SmDeliveryFailureCauseView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[9],
-            self.end,
-            rt::view::read_group::<SmDeliveryFailureCauseView<'a>>,
-        )
+        self.raw.opt_group::<SmDeliveryFailureCauseView<'a>>(9)
     }
     /// `[ SM-RP-UI ]`: SM-RP-UI (code 3301, vendor 10415), 3GPP TS 29.338 §6.3.3.
     #[inline]
     pub fn sm_rp_ui(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[10], self.end, rt::view::octets)
+        self.raw.opt_octets(10)
     }
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
     #[inline]
     pub fn failed_avp(&self) -> Option<super::base::FailedAvpView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[11],
-            self.end,
-            rt::view::read_group::<super::base::FailedAvpView<'a>>,
-        )
+        self.raw.opt_group::<super::base::FailedAvpView<'a>>(11)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[12],
-            self.end,
-            self.count[1],
-            284,
-            0,
-            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
-        )
+        self.raw.many_group::<super::base::ProxyInfoView<'a>>(12, 1, 284, 0)
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
     #[inline]
     pub fn route_record(&self) -> rt::view::Members<'a, &'a str> {
-        rt::view::Members::new(
-            self.root,
-            self.first[13],
-            self.end,
-            self.count[2],
-            282,
-            0,
-            rt::view::text,
-        )
+        self.raw.many_text(13, 2, 282, 0)
     }
 }
 #[cfg(any(feature = "sgd", feature = "ts29338"))]
@@ -9098,16 +8146,8 @@ impl std::fmt::Debug for MoForwardShortMessageAnswerView<'_> {
 #[derive(Clone, Copy)]
 pub struct MtForwardShortMessageRequestView<'a> {
     header: rt::Header,
-    root: &'a rt::bytes::Bytes,
-    /// The AVPs: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 22usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 3usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where each member first occurs.
+    raw: rt::view::Raw<'a, 22, 3>,
 }
 #[cfg(any(feature = "sgd", feature = "ts29338"))]
 impl<'a> MtForwardShortMessageRequestView<'a> {
@@ -9131,12 +8171,7 @@ impl<'a> MtForwardShortMessageRequestView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let mut v = Self {
             header,
-            root,
-            start: rt::header::HEADER_LEN as u32,
-            end: root.len() as u32,
-            first: [rt::view::ABSENT; 22usize],
-            count: [0; 3usize],
-            extra: 0,
+            raw: rt::view::Raw::message(root),
         };
         v.fill_members(header.length as usize)?;
         Ok(v)
@@ -9146,19 +8181,8 @@ impl<'a> MtForwardShortMessageRequestView<'a> {
     /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
     #[inline(never)]
     fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut v.count,
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
+        let avps = self.raw.members();
+        let mut t = self.raw.index(rt::data::DecodeCx::default(), true);
         rt::view::index::<
             Self,
         >(avps, &mut t, MtForwardShortMessageRequest::REQUIRED, missing_at)
@@ -9169,193 +8193,134 @@ impl<'a> MtForwardShortMessageRequestView<'a> {
     }
     /// The whole message as received.
     pub fn as_bytes(&self) -> &'a rt::bytes::Bytes {
-        self.root
+        self.raw.root()
     }
     /// The owned struct (decoding the message again).
     pub fn to_struct(&self) -> Result<MtForwardShortMessageRequest, rt::DecodeError> {
         <MtForwardShortMessageRequest as rt::typed::Command>::from_bytes(
-            self.root.clone(),
+            self.raw.root().clone(),
         )
     }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
+        self.raw.one_text(0)
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        rt::view::opt(
-            self.root,
-            self.first[1],
-            self.end,
-            rt::view::enumerated::<super::drmp::Drmp>,
-        )
+        self.raw.opt_enum::<super::drmp::Drmp>(1)
     }
     /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
     #[inline]
     pub fn vendor_specific_application_id(
         &self,
     ) -> Option<super::base::VendorSpecificApplicationIdView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[2],
-            self.end,
-            rt::view::read_group::<super::base::VendorSpecificApplicationIdView<'a>>,
-        )
+        self.raw.opt_group::<super::base::VendorSpecificApplicationIdView<'a>>(2)
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> super::base::AuthSessionState {
-        rt::view::one(
-            self.root,
-            self.first[3],
-            self.end,
-            rt::view::enumerated::<super::base::AuthSessionState>,
-        )
+        self.raw.one_enum::<super::base::AuthSessionState>(3)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        rt::view::one(self.root, self.first[4], self.end, rt::view::text)
+        self.raw.one_text(4)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        rt::view::one(self.root, self.first[5], self.end, rt::view::text)
+        self.raw.one_text(5)
     }
     /// `{ Destination-Host }`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&self) -> &'a str {
-        rt::view::one(self.root, self.first[6], self.end, rt::view::text)
+        self.raw.one_text(6)
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&self) -> &'a str {
-        rt::view::one(self.root, self.first[7], self.end, rt::view::text)
+        self.raw.one_text(7)
     }
     /// `{ User-Name }`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
     pub fn user_name(&self) -> &'a str {
-        rt::view::one(self.root, self.first[8], self.end, rt::view::text)
+        self.raw.one_text(8)
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
     #[inline]
     pub fn supported_features(
         &self,
     ) -> rt::view::Members<'a, super::ts29229::SupportedFeaturesView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[9],
-            self.end,
-            self.count[0],
-            628,
-            10415,
-            rt::view::read_group::<super::ts29229::SupportedFeaturesView<'a>>,
-        )
+        self.raw
+            .many_group::<super::ts29229::SupportedFeaturesView<'a>>(9, 0, 628, 10415)
     }
     /// `[ SMSMI-Correlation-ID ]`: SMSMI-Correlation-ID (code 3324, vendor 10415), 3GPP TS 29.338 §5.3.3.
     #[inline]
     pub fn smsmi_correlation_id(&self) -> Option<SmsmiCorrelationIdView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[10],
-            self.end,
-            rt::view::read_group::<SmsmiCorrelationIdView<'a>>,
-        )
+        self.raw.opt_group::<SmsmiCorrelationIdView<'a>>(10)
     }
     /// `{ SC-Address }`: SC-Address (code 3300, vendor 10415), 3GPP TS 29.338 §5.3.3.
     #[inline]
     pub fn sc_address(&self) -> &'a [u8] {
-        rt::view::one(self.root, self.first[11], self.end, rt::view::octets)
+        self.raw.one_octets(11)
     }
     /// `{ SM-RP-UI }`: SM-RP-UI (code 3301, vendor 10415), 3GPP TS 29.338 §6.3.3.
     #[inline]
     pub fn sm_rp_ui(&self) -> &'a [u8] {
-        rt::view::one(self.root, self.first[12], self.end, rt::view::octets)
+        self.raw.one_octets(12)
     }
     /// `[ MME-Number-for-MT-SMS ]`: MME-Number-for-MT-SMS (code 1645, vendor 10415), 3GPP TS 29.272 §7.3.159.
     #[inline]
     pub fn mme_number_for_mt_sms(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[13], self.end, rt::view::octets)
+        self.raw.opt_octets(13)
     }
     /// `[ SGSN-Number ]`: SGSN-Number (code 1489, vendor 10415), 3GPP TS 29.272 §7.3.102.
     #[inline]
     pub fn sgsn_number(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[14], self.end, rt::view::octets)
+        self.raw.opt_octets(14)
     }
     /// `[ TFR-Flags ]`: TFR-Flags (code 3302, vendor 10415), 3GPP TS 29.338 §6.3.3.
     #[inline]
     pub fn tfr_flags(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[15], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(15)
     }
     /// `[ SM-Delivery-Timer ]`: SM-Delivery-Timer (code 3306, vendor 10415), 3GPP TS 29.338 §6.3.3.
     #[inline]
     pub fn sm_delivery_timer(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[16], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(16)
     }
     /// `[ SM-Delivery-Start-Time ]`: SM-Delivery-Start-Time (code 3307, vendor 10415), 3GPP TS 29.338 §6.3.3.
     #[inline]
     pub fn sm_delivery_start_time(&self) -> Option<rt::data::Time> {
-        rt::view::opt(
-            self.root,
-            self.first[17],
-            self.end,
-            rt::view::value::<rt::data::Time>,
-        )
+        self.raw.opt_value::<rt::data::Time>(17)
     }
     /// `[ Maximum-Retransmission-Time ]`: Maximum-Retransmission-Time (code 3330, vendor 10415), 3GPP TS 29.338 §6.3.3.
     #[inline]
     pub fn maximum_retransmission_time(&self) -> Option<rt::data::Time> {
-        rt::view::opt(
-            self.root,
-            self.first[18],
-            self.end,
-            rt::view::value::<rt::data::Time>,
-        )
+        self.raw.opt_value::<rt::data::Time>(18)
     }
     /// `[ SMS-GMSC-Address ]`: SMS-GMSC-Address (code 3332, vendor 10415), 3GPP TS 29.338 §6.3.3.
     #[inline]
     pub fn sms_gmsc_address(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[19], self.end, rt::view::octets)
+        self.raw.opt_octets(19)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[20],
-            self.end,
-            self.count[1],
-            284,
-            0,
-            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
-        )
+        self.raw.many_group::<super::base::ProxyInfoView<'a>>(20, 1, 284, 0)
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
     #[inline]
     pub fn route_record(&self) -> rt::view::Members<'a, &'a str> {
-        rt::view::Members::new(
-            self.root,
-            self.first[21],
-            self.end,
-            self.count[2],
-            282,
-            0,
-            rt::view::text,
-        )
+        self.raw.many_text(21, 2, 282, 0)
     }
 }
 #[cfg(any(feature = "sgd", feature = "ts29338"))]
@@ -9416,16 +8381,8 @@ impl std::fmt::Debug for MtForwardShortMessageRequestView<'_> {
 #[derive(Clone, Copy)]
 pub struct MtForwardShortMessageAnswerView<'a> {
     header: rt::Header,
-    root: &'a rt::bytes::Bytes,
-    /// The AVPs: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 17usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 3usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where each member first occurs.
+    raw: rt::view::Raw<'a, 17, 3>,
 }
 #[cfg(any(feature = "sgd", feature = "ts29338"))]
 impl<'a> MtForwardShortMessageAnswerView<'a> {
@@ -9449,12 +8406,7 @@ impl<'a> MtForwardShortMessageAnswerView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let mut v = Self {
             header,
-            root,
-            start: rt::header::HEADER_LEN as u32,
-            end: root.len() as u32,
-            first: [rt::view::ABSENT; 17usize],
-            count: [0; 3usize],
-            extra: 0,
+            raw: rt::view::Raw::message(root),
         };
         v.fill_members(header.length as usize)?;
         Ok(v)
@@ -9464,19 +8416,8 @@ impl<'a> MtForwardShortMessageAnswerView<'a> {
     /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
     #[inline(never)]
     fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut v.count,
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
+        let avps = self.raw.members();
+        let mut t = self.raw.index(rt::data::DecodeCx::default(), true);
         rt::view::index::<
             Self,
         >(avps, &mut t, MtForwardShortMessageAnswer::REQUIRED, missing_at)
@@ -9487,180 +8428,111 @@ impl<'a> MtForwardShortMessageAnswerView<'a> {
     }
     /// The whole message as received.
     pub fn as_bytes(&self) -> &'a rt::bytes::Bytes {
-        self.root
+        self.raw.root()
     }
     /// The owned struct (decoding the message again).
     pub fn to_struct(&self) -> Result<MtForwardShortMessageAnswer, rt::DecodeError> {
         <MtForwardShortMessageAnswer as rt::typed::Command>::from_bytes(
-            self.root.clone(),
+            self.raw.root().clone(),
         )
     }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
+        self.raw.one_text(0)
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        rt::view::opt(
-            self.root,
-            self.first[1],
-            self.end,
-            rt::view::enumerated::<super::drmp::Drmp>,
-        )
+        self.raw.opt_enum::<super::drmp::Drmp>(1)
     }
     /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
     #[inline]
     pub fn vendor_specific_application_id(
         &self,
     ) -> Option<super::base::VendorSpecificApplicationIdView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[2],
-            self.end,
-            rt::view::read_group::<super::base::VendorSpecificApplicationIdView<'a>>,
-        )
+        self.raw.opt_group::<super::base::VendorSpecificApplicationIdView<'a>>(2)
     }
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[3], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(3)
     }
     /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
     #[inline]
     pub fn experimental_result(
         &self,
     ) -> Option<super::base::ExperimentalResultView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[4],
-            self.end,
-            rt::view::read_group::<super::base::ExperimentalResultView<'a>>,
-        )
+        self.raw.opt_group::<super::base::ExperimentalResultView<'a>>(4)
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> super::base::AuthSessionState {
-        rt::view::one(
-            self.root,
-            self.first[5],
-            self.end,
-            rt::view::enumerated::<super::base::AuthSessionState>,
-        )
+        self.raw.one_enum::<super::base::AuthSessionState>(5)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        rt::view::one(self.root, self.first[6], self.end, rt::view::text)
+        self.raw.one_text(6)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        rt::view::one(self.root, self.first[7], self.end, rt::view::text)
+        self.raw.one_text(7)
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
     #[inline]
     pub fn supported_features(
         &self,
     ) -> rt::view::Members<'a, super::ts29229::SupportedFeaturesView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[8],
-            self.end,
-            self.count[0],
-            628,
-            10415,
-            rt::view::read_group::<super::ts29229::SupportedFeaturesView<'a>>,
-        )
+        self.raw
+            .many_group::<super::ts29229::SupportedFeaturesView<'a>>(8, 0, 628, 10415)
     }
     /// `[ Absent-User-Diagnostic-SM ]`: Absent-User-Diagnostic-SM (code 3322, vendor 10415), 3GPP TS 29.338 §5.3.3.
     #[inline]
     pub fn absent_user_diagnostic_sm(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[9], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(9)
     }
     /// `[ SM-Delivery-Failure-Cause ]`: SM-Delivery-Failure-Cause (code 3303, vendor 10415), 3GPP TS 29.338 §6.3.3.
     #[inline]
     pub fn sm_delivery_failure_cause(&self) -> Option<SmDeliveryFailureCauseView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[10],
-            self.end,
-            rt::view::read_group::<SmDeliveryFailureCauseView<'a>>,
-        )
+        self.raw.opt_group::<SmDeliveryFailureCauseView<'a>>(10)
     }
     /// `[ SM-RP-UI ]`: SM-RP-UI (code 3301, vendor 10415), 3GPP TS 29.338 §6.3.3.
     #[inline]
     pub fn sm_rp_ui(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[11], self.end, rt::view::octets)
+        self.raw.opt_octets(11)
     }
     /// `[ Requested-Retransmission-Time ]`: Requested-Retransmission-Time (code 3331, vendor 10415), 3GPP TS 29.338 §6.3.3.
     #[inline]
     pub fn requested_retransmission_time(&self) -> Option<rt::data::Time> {
-        rt::view::opt(
-            self.root,
-            self.first[12],
-            self.end,
-            rt::view::value::<rt::data::Time>,
-        )
+        self.raw.opt_value::<rt::data::Time>(12)
     }
     /// `[ User-Identifier ]`: User-Identifier (code 3102, vendor 10415), 3GPP TS 29.336 §6.4.
     #[inline]
     pub fn user_identifier(&self) -> Option<super::ts29336::UserIdentifierView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[13],
-            self.end,
-            rt::view::read_group::<super::ts29336::UserIdentifierView<'a>>,
-        )
+        self.raw.opt_group::<super::ts29336::UserIdentifierView<'a>>(13)
     }
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
     #[inline]
     pub fn failed_avp(&self) -> Option<super::base::FailedAvpView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[14],
-            self.end,
-            rt::view::read_group::<super::base::FailedAvpView<'a>>,
-        )
+        self.raw.opt_group::<super::base::FailedAvpView<'a>>(14)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[15],
-            self.end,
-            self.count[1],
-            284,
-            0,
-            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
-        )
+        self.raw.many_group::<super::base::ProxyInfoView<'a>>(15, 1, 284, 0)
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
     #[inline]
     pub fn route_record(&self) -> rt::view::Members<'a, &'a str> {
-        rt::view::Members::new(
-            self.root,
-            self.first[16],
-            self.end,
-            self.count[2],
-            282,
-            0,
-            rt::view::text,
-        )
+        self.raw.many_text(16, 2, 282, 0)
     }
 }
 #[cfg(any(feature = "sgd", feature = "ts29338"))]

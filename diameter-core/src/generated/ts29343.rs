@@ -2021,18 +2021,8 @@ impl rt::typed::RequestCommand for ProximityApplicationRequest {
 /// A checked, zero-copy view of a received Monitor-Target (3GPP TS 29.343 §6.4.9; see [`MonitorTarget`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct MonitorTargetView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 4usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 1usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 4, 1>,
 }
 #[cfg(any(feature = "pc2", feature = "ts29343"))]
 impl<'a> MonitorTargetView<'a> {
@@ -2052,7 +2042,7 @@ impl<'a> MonitorTargetView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<MonitorTarget, rt::DecodeError> {
@@ -2065,43 +2055,29 @@ impl<'a> MonitorTargetView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `{ Target-RPAUID }`: Target-RPAUID (code 3844, vendor 10415), 3GPP TS 29.345 §6.3.65.
     #[inline]
     pub fn target_rpauid(&self) -> &'a str {
-        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
+        self.raw.one_text(0)
     }
     /// `{ PDUID }`: PDUID (code 3604, vendor 10415), 3GPP TS 29.343 §6.4.6.
     #[inline]
     pub fn pduid(&self) -> &'a [u8] {
-        rt::view::one(self.root, self.first[1], self.end, rt::view::octets)
+        self.raw.one_octets(1)
     }
     /// `[ Metadata-Indicator ]`: Metadata-Indicator (code 3612, vendor 10415), 3GPP TS 29.343 §6.4.18.
     #[inline]
     pub fn metadata_indicator(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[2], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(2)
     }
     /// `*[ ProSe-Code-Suffix-Mask ]`: ProSe-Code-Suffix-Mask (code 3608, vendor 10415), 3GPP TS 29.343 §6.4.10.
     #[inline]
     pub fn prose_code_suffix_mask(
         &self,
     ) -> rt::view::Members<'a, ProseCodeSuffixMaskView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[3],
-            self.end,
-            self.count[0],
-            3608,
-            10415,
-            rt::view::read_group::<ProseCodeSuffixMaskView<'a>>,
-        )
+        self.raw.many_group::<ProseCodeSuffixMaskView<'a>>(3, 0, 3608, 10415)
     }
 }
 #[cfg(any(feature = "pc2", feature = "ts29343"))]
@@ -2130,18 +2106,12 @@ impl<'a> rt::view::GroupView<'a> for MonitorTargetView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 4usize],
-            count: [0; 1usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut self.count, &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "pc2", feature = "ts29343"))]
@@ -2155,18 +2125,8 @@ impl std::fmt::Debug for MonitorTargetView<'_> {
 /// A checked, zero-copy view of a received ProSe-Code-Suffix-Mask (3GPP TS 29.343 §6.4.10; see [`ProseCodeSuffixMask`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ProseCodeSuffixMaskView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 2usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 1usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 2, 1>,
 }
 #[cfg(any(feature = "pc2", feature = "ts29343"))]
 impl<'a> ProseCodeSuffixMaskView<'a> {
@@ -2186,7 +2146,7 @@ impl<'a> ProseCodeSuffixMaskView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<ProseCodeSuffixMask, rt::DecodeError> {
@@ -2199,31 +2159,17 @@ impl<'a> ProseCodeSuffixMaskView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `{ Suffix-Code }`: Suffix-Code (code 3609, vendor 10415), 3GPP TS 29.343 §6.4.11.
     #[inline]
     pub fn suffix_code(&self) -> &'a [u8] {
-        rt::view::one(self.root, self.first[0], self.end, rt::view::octets)
+        self.raw.one_octets(0)
     }
     /// `1*{ Suffix-Mask }`: Suffix-Mask (code 3610, vendor 10415), 3GPP TS 29.343 §6.4.12.
     #[inline]
     pub fn suffix_mask(&self) -> rt::view::Members<'a, &'a [u8]> {
-        rt::view::Members::new(
-            self.root,
-            self.first[1],
-            self.end,
-            self.count[0],
-            3610,
-            10415,
-            rt::view::octets,
-        )
+        self.raw.many_octets(1, 0, 3610, 10415)
     }
 }
 #[cfg(any(feature = "pc2", feature = "ts29343"))]
@@ -2248,18 +2194,12 @@ impl<'a> rt::view::GroupView<'a> for ProseCodeSuffixMaskView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 2usize],
-            count: [0; 1usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut self.count, &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "pc2", feature = "ts29343"))]
@@ -2273,16 +2213,8 @@ impl std::fmt::Debug for ProseCodeSuffixMaskView<'_> {
 /// A checked, zero-copy view of a received Banned-User-Target (3GPP TS 29.343 §6.4.17; see [`BannedUserTarget`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct BannedUserTargetView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 2usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 2, 0>,
 }
 #[cfg(any(feature = "pc2", feature = "ts29343"))]
 impl<'a> BannedUserTargetView<'a> {
@@ -2302,7 +2234,7 @@ impl<'a> BannedUserTargetView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<BannedUserTarget, rt::DecodeError> {
@@ -2315,23 +2247,17 @@ impl<'a> BannedUserTargetView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `{ Target-RPAUID }`: Target-RPAUID (code 3844, vendor 10415), 3GPP TS 29.345 §6.3.65.
     #[inline]
     pub fn target_rpauid(&self) -> &'a str {
-        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
+        self.raw.one_text(0)
     }
     /// `{ Target-PDUID }`: Target-PDUID (code 3845, vendor 10415), 3GPP TS 29.345 §6.3.66.
     #[inline]
     pub fn target_pduid(&self) -> &'a [u8] {
-        rt::view::one(self.root, self.first[1], self.end, rt::view::octets)
+        self.raw.one_octets(1)
     }
 }
 #[cfg(any(feature = "pc2", feature = "ts29343"))]
@@ -2356,17 +2282,12 @@ impl<'a> rt::view::GroupView<'a> for BannedUserTargetView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 2usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "pc2", feature = "ts29343"))]
@@ -2381,16 +2302,8 @@ impl std::fmt::Debug for BannedUserTargetView<'_> {
 #[derive(Clone, Copy)]
 pub struct ProximityActionRequestView<'a> {
     header: rt::Header,
-    root: &'a rt::bytes::Bytes,
-    /// The AVPs: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 21usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 3usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where each member first occurs.
+    raw: rt::view::Raw<'a, 21, 3>,
 }
 #[cfg(any(feature = "pc2", feature = "ts29343"))]
 impl<'a> ProximityActionRequestView<'a> {
@@ -2414,12 +2327,7 @@ impl<'a> ProximityActionRequestView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let mut v = Self {
             header,
-            root,
-            start: rt::header::HEADER_LEN as u32,
-            end: root.len() as u32,
-            first: [rt::view::ABSENT; 21usize],
-            count: [0; 3usize],
-            extra: 0,
+            raw: rt::view::Raw::message(root),
         };
         v.fill_members(header.length as usize)?;
         Ok(v)
@@ -2429,19 +2337,8 @@ impl<'a> ProximityActionRequestView<'a> {
     /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
     #[inline(never)]
     fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut v.count,
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
+        let avps = self.raw.members();
+        let mut t = self.raw.index(rt::data::DecodeCx::default(), true);
         rt::view::index::<
             Self,
         >(avps, &mut t, ProximityActionRequest::REQUIRED, missing_at)
@@ -2452,157 +2349,124 @@ impl<'a> ProximityActionRequestView<'a> {
     }
     /// The whole message as received.
     pub fn as_bytes(&self) -> &'a rt::bytes::Bytes {
-        self.root
+        self.raw.root()
     }
     /// The owned struct (decoding the message again).
     pub fn to_struct(&self) -> Result<ProximityActionRequest, rt::DecodeError> {
-        <ProximityActionRequest as rt::typed::Command>::from_bytes(self.root.clone())
+        <ProximityActionRequest as rt::typed::Command>::from_bytes(
+            self.raw.root().clone(),
+        )
     }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
+        self.raw.one_text(0)
     }
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&self) -> u32 {
-        rt::view::one(self.root, self.first[1], self.end, rt::view::value::<u32>)
+        self.raw.one_value::<u32>(1)
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> super::base::AuthSessionState {
-        rt::view::one(
-            self.root,
-            self.first[2],
-            self.end,
-            rt::view::enumerated::<super::base::AuthSessionState>,
-        )
+        self.raw.one_enum::<super::base::AuthSessionState>(2)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        rt::view::one(self.root, self.first[3], self.end, rt::view::text)
+        self.raw.one_text(3)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        rt::view::one(self.root, self.first[4], self.end, rt::view::text)
+        self.raw.one_text(4)
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&self) -> &'a str {
-        rt::view::one(self.root, self.first[5], self.end, rt::view::text)
+        self.raw.one_text(5)
     }
     /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[6], self.end, rt::view::text)
+        self.raw.opt_text(6)
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[7], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(7)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[8],
-            self.end,
-            self.count[0],
-            284,
-            0,
-            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
-        )
+        self.raw.many_group::<super::base::ProxyInfoView<'a>>(8, 0, 284, 0)
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
     #[inline]
     pub fn route_record(&self) -> rt::view::Members<'a, &'a str> {
-        rt::view::Members::new(
-            self.root,
-            self.first[9],
-            self.end,
-            self.count[1],
-            282,
-            0,
-            rt::view::text,
-        )
+        self.raw.many_text(9, 1, 282, 0)
     }
     /// `{ ProSe-Request-Type }`: ProSe-Request-Type (code 3603, vendor 10415), 3GPP TS 29.343 §6.4.5.
     #[inline]
     pub fn prose_request_type(&self) -> u32 {
-        rt::view::one(self.root, self.first[10], self.end, rt::view::value::<u32>)
+        self.raw.one_value::<u32>(10)
     }
     /// `[ Origin-App-Layer-User-Id ]`: Origin-App-Layer-User-Id (code 3600, vendor 10415), 3GPP TS 29.343 §6.4.2.
     #[inline]
     pub fn origin_app_layer_user_id(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[11], self.end, rt::view::text)
+        self.raw.opt_text(11)
     }
     /// `[ Target-App-Layer-User-Id ]`: Target-App-Layer-User-Id (code 3601, vendor 10415), 3GPP TS 29.343 §6.4.3.
     #[inline]
     pub fn target_app_layer_user_id(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[12], self.end, rt::view::text)
+        self.raw.opt_text(12)
     }
     /// `[ Requesting-EPUID ]`: Requesting-EPUID (code 3816, vendor 10415), 3GPP TS 29.345 §6.3.23.
     #[inline]
     pub fn requesting_epuid(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[13], self.end, rt::view::text)
+        self.raw.opt_text(13)
     }
     /// `[ ProSe-Function-ID ]`: ProSe-Function-ID (code 3602, vendor 10415), 3GPP TS 29.343 §6.4.4.
     #[inline]
     pub fn prose_function_id(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[14], self.end, rt::view::octets)
+        self.raw.opt_octets(14)
     }
     /// `[ Requesting-RPAUID ]`: Requesting-RPAUID (code 3843, vendor 10415), 3GPP TS 29.345 §6.3.64.
     #[inline]
     pub fn requesting_rpauid(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[15], self.end, rt::view::text)
+        self.raw.opt_text(15)
     }
     /// `[ ProSe-App-Id ]`: ProSe-App-Id (code 3811, vendor 10415), 3GPP TS 29.345 §6.3.17.
     #[inline]
     pub fn prose_app_id(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[16], self.end, rt::view::text)
+        self.raw.opt_text(16)
     }
     /// `[ Application-Data ]`: Application-Data (code 3605, vendor 10415), 3GPP TS 29.343 §6.4.7.
     #[inline]
     pub fn application_data(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[17], self.end, rt::view::text)
+        self.raw.opt_text(17)
     }
     /// `[ Allowed-Suffixes-Number ]`: Allowed-Suffixes-Number (code 3606, vendor 10415), 3GPP TS 29.343 §6.4.8.
     #[inline]
     pub fn allowed_suffixes_number(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[18], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(18)
     }
     /// `[ Target-RPAUID ]`: Target-RPAUID (code 3844, vendor 10415), 3GPP TS 29.345 §6.3.65.
     #[inline]
     pub fn target_rpauid(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[19], self.end, rt::view::text)
+        self.raw.opt_text(19)
     }
     /// `*[ Banned-User-Target ]`: Banned-User-Target (code 3611, vendor 10415), 3GPP TS 29.343 §6.4.17.
     #[inline]
     pub fn banned_user_target(&self) -> rt::view::Members<'a, BannedUserTargetView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[20],
-            self.end,
-            self.count[2],
-            3611,
-            10415,
-            rt::view::read_group::<BannedUserTargetView<'a>>,
-        )
+        self.raw.many_group::<BannedUserTargetView<'a>>(20, 2, 3611, 10415)
     }
 }
 #[cfg(any(feature = "pc2", feature = "ts29343"))]
@@ -2654,16 +2518,8 @@ impl std::fmt::Debug for ProximityActionRequestView<'_> {
 #[derive(Clone, Copy)]
 pub struct ProximityActionAnswerView<'a> {
     header: rt::Header,
-    root: &'a rt::bytes::Bytes,
-    /// The AVPs: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 27usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 9usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where each member first occurs.
+    raw: rt::view::Raw<'a, 27, 9>,
 }
 #[cfg(any(feature = "pc2", feature = "ts29343"))]
 impl<'a> ProximityActionAnswerView<'a> {
@@ -2687,12 +2543,7 @@ impl<'a> ProximityActionAnswerView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let mut v = Self {
             header,
-            root,
-            start: rt::header::HEADER_LEN as u32,
-            end: root.len() as u32,
-            first: [rt::view::ABSENT; 27usize],
-            count: [0; 9usize],
-            extra: 0,
+            raw: rt::view::Raw::message(root),
         };
         v.fill_members(header.length as usize)?;
         Ok(v)
@@ -2702,19 +2553,8 @@ impl<'a> ProximityActionAnswerView<'a> {
     /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
     #[inline(never)]
     fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut v.count,
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
+        let avps = self.raw.members();
+        let mut t = self.raw.index(rt::data::DecodeCx::default(), true);
         rt::view::index::<
             Self,
         >(avps, &mut t, ProximityActionAnswer::REQUIRED, missing_at)
@@ -2725,254 +2565,158 @@ impl<'a> ProximityActionAnswerView<'a> {
     }
     /// The whole message as received.
     pub fn as_bytes(&self) -> &'a rt::bytes::Bytes {
-        self.root
+        self.raw.root()
     }
     /// The owned struct (decoding the message again).
     pub fn to_struct(&self) -> Result<ProximityActionAnswer, rt::DecodeError> {
-        <ProximityActionAnswer as rt::typed::Command>::from_bytes(self.root.clone())
+        <ProximityActionAnswer as rt::typed::Command>::from_bytes(
+            self.raw.root().clone(),
+        )
     }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
+        self.raw.one_text(0)
     }
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&self) -> u32 {
-        rt::view::one(self.root, self.first[1], self.end, rt::view::value::<u32>)
+        self.raw.one_value::<u32>(1)
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> super::base::AuthSessionState {
-        rt::view::one(
-            self.root,
-            self.first[2],
-            self.end,
-            rt::view::enumerated::<super::base::AuthSessionState>,
-        )
+        self.raw.one_enum::<super::base::AuthSessionState>(2)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        rt::view::one(self.root, self.first[3], self.end, rt::view::text)
+        self.raw.one_text(3)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        rt::view::one(self.root, self.first[4], self.end, rt::view::text)
+        self.raw.one_text(4)
     }
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[5], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(5)
     }
     /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
     #[inline]
     pub fn experimental_result(
         &self,
     ) -> Option<super::base::ExperimentalResultView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[6],
-            self.end,
-            rt::view::read_group::<super::base::ExperimentalResultView<'a>>,
-        )
+        self.raw.opt_group::<super::base::ExperimentalResultView<'a>>(6)
     }
     /// `[ Error-Message ]`: Error-Message (code 281), IETF RFC 6733 §7.3.
     #[inline]
     pub fn error_message(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[7], self.end, rt::view::text)
+        self.raw.opt_text(7)
     }
     /// `[ Error-Reporting-Host ]`: Error-Reporting-Host (code 294), IETF RFC 6733 §7.4.
     #[inline]
     pub fn error_reporting_host(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[8], self.end, rt::view::text)
+        self.raw.opt_text(8)
     }
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
     #[inline]
     pub fn failed_avp(&self) -> Option<super::base::FailedAvpView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[9],
-            self.end,
-            rt::view::read_group::<super::base::FailedAvpView<'a>>,
-        )
+        self.raw.opt_group::<super::base::FailedAvpView<'a>>(9)
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[10], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(10)
     }
     /// `*[ Redirect-Host ]`: Redirect-Host (code 292), IETF RFC 6733 §6.12.
     #[inline]
     pub fn redirect_host(&self) -> rt::view::Members<'a, rt::data::DiameterUri> {
-        rt::view::Members::new(
-            self.root,
-            self.first[11],
-            self.end,
-            self.count[0],
-            292,
-            0,
-            rt::view::value::<rt::data::DiameterUri>,
-        )
+        self.raw.many_value::<rt::data::DiameterUri>(11, 0, 292, 0)
     }
     /// `[ Redirect-Host-Usage ]`: Redirect-Host-Usage (code 261), IETF RFC 6733 §6.13.
     #[inline]
     pub fn redirect_host_usage(&self) -> Option<super::base::RedirectHostUsage> {
-        rt::view::opt(
-            self.root,
-            self.first[12],
-            self.end,
-            rt::view::enumerated::<super::base::RedirectHostUsage>,
-        )
+        self.raw.opt_enum::<super::base::RedirectHostUsage>(12)
     }
     /// `[ Redirect-Max-Cache-Time ]`: Redirect-Max-Cache-Time (code 262), IETF RFC 6733 §6.14.
     #[inline]
     pub fn redirect_max_cache_time(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[13], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(13)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[14],
-            self.end,
-            self.count[1],
-            284,
-            0,
-            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
-        )
+        self.raw.many_group::<super::base::ProxyInfoView<'a>>(14, 1, 284, 0)
     }
     /// `{ ProSe-Request-Type }`: ProSe-Request-Type (code 3603, vendor 10415), 3GPP TS 29.343 §6.4.5.
     #[inline]
     pub fn prose_request_type(&self) -> u32 {
-        rt::view::one(self.root, self.first[15], self.end, rt::view::value::<u32>)
+        self.raw.one_value::<u32>(15)
     }
     /// `[ Targeted-EPUID ]`: Targeted-EPUID (code 3817, vendor 10415), 3GPP TS 29.345 §6.3.26.
     #[inline]
     pub fn targeted_epuid(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[16], self.end, rt::view::text)
+        self.raw.opt_text(16)
     }
     /// `[ ProSe-Function-ID ]`: ProSe-Function-ID (code 3602, vendor 10415), 3GPP TS 29.343 §6.4.4.
     #[inline]
     pub fn prose_function_id(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[17], self.end, rt::view::octets)
+        self.raw.opt_octets(17)
     }
     /// `*[ PDUID ]`: PDUID (code 3604, vendor 10415), 3GPP TS 29.343 §6.4.6.
     #[inline]
     pub fn pduid(&self) -> rt::view::Members<'a, &'a [u8]> {
-        rt::view::Members::new(
-            self.root,
-            self.first[18],
-            self.end,
-            self.count[2],
-            3604,
-            10415,
-            rt::view::octets,
-        )
+        self.raw.many_octets(18, 2, 3604, 10415)
     }
     /// `*[ ProSe-Restricted-Code-Suffix-Range ]`: ProSe-Restricted-Code-Suffix-Range (code 3847, vendor 10415), 3GPP TS 29.345 §6.3.68.
     #[inline]
     pub fn prose_restricted_code_suffix_range(&self) -> rt::view::Members<'a, &'a [u8]> {
-        rt::view::Members::new(
-            self.root,
-            self.first[19],
-            self.end,
-            self.count[3],
-            3847,
-            10415,
-            rt::view::octets,
-        )
+        self.raw.many_octets(19, 3, 3847, 10415)
     }
     /// `*[ ProSe-App-Code-Suffix-Range ]`: ProSe-App-Code-Suffix-Range (code 3867, vendor 10415), 3GPP TS 29.345 §6.3.82.
     #[inline]
     pub fn prose_app_code_suffix_range(&self) -> rt::view::Members<'a, &'a [u8]> {
-        rt::view::Members::new(
-            self.root,
-            self.first[20],
-            self.end,
-            self.count[4],
-            3867,
-            10415,
-            rt::view::octets,
-        )
+        self.raw.many_octets(20, 4, 3867, 10415)
     }
     /// `*[ ProSe-Code-Suffix-Mask ]`: ProSe-Code-Suffix-Mask (code 3608, vendor 10415), 3GPP TS 29.343 §6.4.10.
     #[inline]
     pub fn prose_code_suffix_mask(
         &self,
     ) -> rt::view::Members<'a, ProseCodeSuffixMaskView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[21],
-            self.end,
-            self.count[5],
-            3608,
-            10415,
-            rt::view::read_group::<ProseCodeSuffixMaskView<'a>>,
-        )
+        self.raw.many_group::<ProseCodeSuffixMaskView<'a>>(21, 5, 3608, 10415)
     }
     /// `*[ Monitor-Target ]`: Monitor-Target (code 3607, vendor 10415), 3GPP TS 29.343 §6.4.9.
     #[inline]
     pub fn monitor_target(&self) -> rt::view::Members<'a, MonitorTargetView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[22],
-            self.end,
-            self.count[6],
-            3607,
-            10415,
-            rt::view::read_group::<MonitorTargetView<'a>>,
-        )
+        self.raw.many_group::<MonitorTargetView<'a>>(22, 6, 3607, 10415)
     }
     /// `*[ Target-PDUID ]`: Target-PDUID (code 3845, vendor 10415), 3GPP TS 29.345 §6.3.66.
     #[inline]
     pub fn target_pduid(&self) -> rt::view::Members<'a, &'a [u8]> {
-        rt::view::Members::new(
-            self.root,
-            self.first[23],
-            self.end,
-            self.count[7],
-            3845,
-            10415,
-            rt::view::octets,
-        )
+        self.raw.many_octets(23, 7, 3845, 10415)
     }
     /// `[ ProSe-Application-Metadata ]`: ProSe-Application-Metadata (code 3853, vendor 10415), 3GPP TS 29.345 §6.3.58.
     #[inline]
     pub fn prose_application_metadata(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[24], self.end, rt::view::text)
+        self.raw.opt_text(24)
     }
     /// `[ Application-Data ]`: Application-Data (code 3605, vendor 10415), 3GPP TS 29.343 §6.4.7.
     #[inline]
     pub fn application_data(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[25], self.end, rt::view::text)
+        self.raw.opt_text(25)
     }
     /// `*[ Load ]`: Load (code 650), IETF RFC 8583 §7.1.
     #[inline]
     pub fn load(&self) -> rt::view::Members<'a, super::rfc8583::LoadView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[26],
-            self.end,
-            self.count[8],
-            650,
-            0,
-            rt::view::read_group::<super::rfc8583::LoadView<'a>>,
-        )
+        self.raw.many_group::<super::rfc8583::LoadView<'a>>(26, 8, 650, 0)
     }
 }
 #[cfg(any(feature = "pc2", feature = "ts29343"))]
@@ -3034,16 +2778,8 @@ impl std::fmt::Debug for ProximityActionAnswerView<'_> {
 #[derive(Clone, Copy)]
 pub struct ProximityApplicationRequestView<'a> {
     header: rt::Header,
-    root: &'a rt::bytes::Bytes,
-    /// The AVPs: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 13usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 3usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where each member first occurs.
+    raw: rt::view::Raw<'a, 13, 3>,
 }
 #[cfg(any(feature = "pc2", feature = "ts29343"))]
 impl<'a> ProximityApplicationRequestView<'a> {
@@ -3067,12 +2803,7 @@ impl<'a> ProximityApplicationRequestView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let mut v = Self {
             header,
-            root,
-            start: rt::header::HEADER_LEN as u32,
-            end: root.len() as u32,
-            first: [rt::view::ABSENT; 13usize],
-            count: [0; 3usize],
-            extra: 0,
+            raw: rt::view::Raw::message(root),
         };
         v.fill_members(header.length as usize)?;
         Ok(v)
@@ -3082,19 +2813,8 @@ impl<'a> ProximityApplicationRequestView<'a> {
     /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
     #[inline(never)]
     fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut v.count,
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
+        let avps = self.raw.members();
+        let mut t = self.raw.index(rt::data::DecodeCx::default(), true);
         rt::view::index::<
             Self,
         >(avps, &mut t, ProximityApplicationRequest::REQUIRED, missing_at)
@@ -3105,119 +2825,84 @@ impl<'a> ProximityApplicationRequestView<'a> {
     }
     /// The whole message as received.
     pub fn as_bytes(&self) -> &'a rt::bytes::Bytes {
-        self.root
+        self.raw.root()
     }
     /// The owned struct (decoding the message again).
     pub fn to_struct(&self) -> Result<ProximityApplicationRequest, rt::DecodeError> {
         <ProximityApplicationRequest as rt::typed::Command>::from_bytes(
-            self.root.clone(),
+            self.raw.root().clone(),
         )
     }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
+        self.raw.one_text(0)
     }
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&self) -> u32 {
-        rt::view::one(self.root, self.first[1], self.end, rt::view::value::<u32>)
+        self.raw.one_value::<u32>(1)
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> super::base::AuthSessionState {
-        rt::view::one(
-            self.root,
-            self.first[2],
-            self.end,
-            rt::view::enumerated::<super::base::AuthSessionState>,
-        )
+        self.raw.one_enum::<super::base::AuthSessionState>(2)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        rt::view::one(self.root, self.first[3], self.end, rt::view::text)
+        self.raw.one_text(3)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        rt::view::one(self.root, self.first[4], self.end, rt::view::text)
+        self.raw.one_text(4)
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&self) -> &'a str {
-        rt::view::one(self.root, self.first[5], self.end, rt::view::text)
+        self.raw.one_text(5)
     }
     /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[6], self.end, rt::view::text)
+        self.raw.opt_text(6)
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[7], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(7)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[8],
-            self.end,
-            self.count[0],
-            284,
-            0,
-            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
-        )
+        self.raw.many_group::<super::base::ProxyInfoView<'a>>(8, 0, 284, 0)
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
     #[inline]
     pub fn route_record(&self) -> rt::view::Members<'a, &'a str> {
-        rt::view::Members::new(
-            self.root,
-            self.first[9],
-            self.end,
-            self.count[1],
-            282,
-            0,
-            rt::view::text,
-        )
+        self.raw.many_text(9, 1, 282, 0)
     }
     /// `{ ProSe-Request-Type }`: ProSe-Request-Type (code 3603, vendor 10415), 3GPP TS 29.343 §6.4.5.
     #[inline]
     pub fn prose_request_type(&self) -> u32 {
-        rt::view::one(self.root, self.first[10], self.end, rt::view::value::<u32>)
+        self.raw.one_value::<u32>(10)
     }
     /// `[ Requesting-RPAUID ]`: Requesting-RPAUID (code 3843, vendor 10415), 3GPP TS 29.345 §6.3.64.
     #[inline]
     pub fn requesting_rpauid(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[11], self.end, rt::view::text)
+        self.raw.opt_text(11)
     }
     /// `*[ Banned-User-Target ]`: Banned-User-Target (code 3611, vendor 10415), 3GPP TS 29.343 §6.4.17.
     #[inline]
     pub fn banned_user_target(&self) -> rt::view::Members<'a, BannedUserTargetView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[12],
-            self.end,
-            self.count[2],
-            3611,
-            10415,
-            rt::view::read_group::<BannedUserTargetView<'a>>,
-        )
+        self.raw.many_group::<BannedUserTargetView<'a>>(12, 2, 3611, 10415)
     }
 }
 #[cfg(any(feature = "pc2", feature = "ts29343"))]
@@ -3261,16 +2946,8 @@ impl std::fmt::Debug for ProximityApplicationRequestView<'_> {
 #[derive(Clone, Copy)]
 pub struct ProximityApplicationAnswerView<'a> {
     header: rt::Header,
-    root: &'a rt::bytes::Bytes,
-    /// The AVPs: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 16usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 2usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where each member first occurs.
+    raw: rt::view::Raw<'a, 16, 2>,
 }
 #[cfg(any(feature = "pc2", feature = "ts29343"))]
 impl<'a> ProximityApplicationAnswerView<'a> {
@@ -3294,12 +2971,7 @@ impl<'a> ProximityApplicationAnswerView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let mut v = Self {
             header,
-            root,
-            start: rt::header::HEADER_LEN as u32,
-            end: root.len() as u32,
-            first: [rt::view::ABSENT; 16usize],
-            count: [0; 2usize],
-            extra: 0,
+            raw: rt::view::Raw::message(root),
         };
         v.fill_members(header.length as usize)?;
         Ok(v)
@@ -3309,19 +2981,8 @@ impl<'a> ProximityApplicationAnswerView<'a> {
     /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
     #[inline(never)]
     fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut v.count,
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
+        let avps = self.raw.members();
+        let mut t = self.raw.index(rt::data::DecodeCx::default(), true);
         rt::view::index::<
             Self,
         >(avps, &mut t, ProximityApplicationAnswer::REQUIRED, missing_at)
@@ -3332,141 +2993,101 @@ impl<'a> ProximityApplicationAnswerView<'a> {
     }
     /// The whole message as received.
     pub fn as_bytes(&self) -> &'a rt::bytes::Bytes {
-        self.root
+        self.raw.root()
     }
     /// The owned struct (decoding the message again).
     pub fn to_struct(&self) -> Result<ProximityApplicationAnswer, rt::DecodeError> {
-        <ProximityApplicationAnswer as rt::typed::Command>::from_bytes(self.root.clone())
+        <ProximityApplicationAnswer as rt::typed::Command>::from_bytes(
+            self.raw.root().clone(),
+        )
     }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
+        self.raw.one_text(0)
     }
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&self) -> u32 {
-        rt::view::one(self.root, self.first[1], self.end, rt::view::value::<u32>)
+        self.raw.one_value::<u32>(1)
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> super::base::AuthSessionState {
-        rt::view::one(
-            self.root,
-            self.first[2],
-            self.end,
-            rt::view::enumerated::<super::base::AuthSessionState>,
-        )
+        self.raw.one_enum::<super::base::AuthSessionState>(2)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        rt::view::one(self.root, self.first[3], self.end, rt::view::text)
+        self.raw.one_text(3)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        rt::view::one(self.root, self.first[4], self.end, rt::view::text)
+        self.raw.one_text(4)
     }
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[5], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(5)
     }
     /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
     #[inline]
     pub fn experimental_result(
         &self,
     ) -> Option<super::base::ExperimentalResultView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[6],
-            self.end,
-            rt::view::read_group::<super::base::ExperimentalResultView<'a>>,
-        )
+        self.raw.opt_group::<super::base::ExperimentalResultView<'a>>(6)
     }
     /// `[ Error-Message ]`: Error-Message (code 281), IETF RFC 6733 §7.3.
     #[inline]
     pub fn error_message(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[7], self.end, rt::view::text)
+        self.raw.opt_text(7)
     }
     /// `[ Error-Reporting-Host ]`: Error-Reporting-Host (code 294), IETF RFC 6733 §7.4.
     #[inline]
     pub fn error_reporting_host(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[8], self.end, rt::view::text)
+        self.raw.opt_text(8)
     }
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
     #[inline]
     pub fn failed_avp(&self) -> Option<super::base::FailedAvpView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[9],
-            self.end,
-            rt::view::read_group::<super::base::FailedAvpView<'a>>,
-        )
+        self.raw.opt_group::<super::base::FailedAvpView<'a>>(9)
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[10], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(10)
     }
     /// `*[ Redirect-Host ]`: Redirect-Host (code 292), IETF RFC 6733 §6.12.
     #[inline]
     pub fn redirect_host(&self) -> rt::view::Members<'a, rt::data::DiameterUri> {
-        rt::view::Members::new(
-            self.root,
-            self.first[11],
-            self.end,
-            self.count[0],
-            292,
-            0,
-            rt::view::value::<rt::data::DiameterUri>,
-        )
+        self.raw.many_value::<rt::data::DiameterUri>(11, 0, 292, 0)
     }
     /// `[ Redirect-Host-Usage ]`: Redirect-Host-Usage (code 261), IETF RFC 6733 §6.13.
     #[inline]
     pub fn redirect_host_usage(&self) -> Option<super::base::RedirectHostUsage> {
-        rt::view::opt(
-            self.root,
-            self.first[12],
-            self.end,
-            rt::view::enumerated::<super::base::RedirectHostUsage>,
-        )
+        self.raw.opt_enum::<super::base::RedirectHostUsage>(12)
     }
     /// `[ Redirect-Max-Cache-Time ]`: Redirect-Max-Cache-Time (code 262), IETF RFC 6733 §6.14.
     #[inline]
     pub fn redirect_max_cache_time(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[13], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(13)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[14],
-            self.end,
-            self.count[1],
-            284,
-            0,
-            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
-        )
+        self.raw.many_group::<super::base::ProxyInfoView<'a>>(14, 1, 284, 0)
     }
     /// `{ ProSe-Request-Type }`: ProSe-Request-Type (code 3603, vendor 10415), 3GPP TS 29.343 §6.4.5.
     #[inline]
     pub fn prose_request_type(&self) -> u32 {
-        rt::view::one(self.root, self.first[15], self.end, rt::view::value::<u32>)
+        self.raw.one_value::<u32>(15)
     }
 }
 #[cfg(any(feature = "pc2", feature = "ts29343"))]

@@ -8174,16 +8174,8 @@ impl rt::typed::RequestCommand for ProseCancellationRequest {
 /// A checked, zero-copy view of a received Assistance-Info (3GPP TS 29.345 §6.3.3; see [`AssistanceInfo`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct AssistanceInfoView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 1usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 1, 0>,
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl<'a> AssistanceInfoView<'a> {
@@ -8203,7 +8195,7 @@ impl<'a> AssistanceInfoView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<AssistanceInfo, rt::DecodeError> {
@@ -8216,23 +8208,12 @@ impl<'a> AssistanceInfoView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `[ WLAN-Assistance-Info ]`: WLAN-Assistance-Info (code 3820, vendor 10415), 3GPP TS 29.345 §6.3.31.
     #[inline]
     pub fn wlan_assistance_info(&self) -> Option<WlanAssistanceInfoView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[0],
-            self.end,
-            rt::view::read_group::<WlanAssistanceInfoView<'a>>,
-        )
+        self.raw.opt_group::<WlanAssistanceInfoView<'a>>(0)
     }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
@@ -8256,17 +8237,12 @@ impl<'a> rt::view::GroupView<'a> for AssistanceInfoView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 1usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
@@ -8280,16 +8256,8 @@ impl std::fmt::Debug for AssistanceInfoView<'_> {
 /// A checked, zero-copy view of a received Match-Report (3GPP TS 29.345 §6.3.12; see [`MatchReport`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct MatchReportView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 8usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 8, 0>,
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl<'a> MatchReportView<'a> {
@@ -8309,7 +8277,7 @@ impl<'a> MatchReportView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<MatchReport, rt::DecodeError> {
@@ -8319,53 +8287,47 @@ impl<'a> MatchReportView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `{ Discovery-Type }`: Discovery-Type (code 3804, vendor 10415), 3GPP TS 29.345 §6.3.5.
     #[inline]
     pub fn discovery_type(&self) -> u32 {
-        rt::view::one(self.root, self.first[0], self.end, rt::view::value::<u32>)
+        self.raw.one_value::<u32>(0)
     }
     /// `[ ProSe-App-Code ]`: ProSe-App-Code (code 3810, vendor 10415), 3GPP TS 29.345 §6.3.16.
     #[inline]
     pub fn prose_app_code(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[1], self.end, rt::view::octets)
+        self.raw.opt_octets(1)
     }
     /// `[ ProSe-Metadata-Index-Mask ]`: ProSe-Metadata-Index-Mask (code 3839, vendor 10415), 3GPP TS 29.345 §6.3.60.
     #[inline]
     pub fn prose_metadata_index_mask(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[2], self.end, rt::view::octets)
+        self.raw.opt_octets(2)
     }
     /// `[ ProSe-App-Id ]`: ProSe-App-Id (code 3811, vendor 10415), 3GPP TS 29.345 §6.3.17.
     #[inline]
     pub fn prose_app_id(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[3], self.end, rt::view::text)
+        self.raw.opt_text(3)
     }
     /// `[ ProSe-Validity-Timer ]`: ProSe-Validity-Timer (code 3815, vendor 10415), 3GPP TS 29.345 §6.3.22.
     #[inline]
     pub fn prose_validity_timer(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[4], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(4)
     }
     /// `[ ProSe-Match-Refresh-Timer ]`: ProSe-Match-Refresh-Timer (code 3838, vendor 10415), 3GPP TS 29.345 §6.3.52.
     #[inline]
     pub fn prose_match_refresh_timer(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[5], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(5)
     }
     /// `[ ProSe-Application-Metadata ]`: ProSe-Application-Metadata (code 3853, vendor 10415), 3GPP TS 29.345 §6.3.58.
     #[inline]
     pub fn prose_application_metadata(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[6], self.end, rt::view::text)
+        self.raw.opt_text(6)
     }
     /// `[ PC5-tech ]`: PC5-tech (code 3868, vendor 10415), 3GPP TS 29.345 §6.3.84.
     #[inline]
     pub fn pc5_tech(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[7], self.end, rt::view::octets)
+        self.raw.opt_octets(7)
     }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
@@ -8396,17 +8358,12 @@ impl<'a> rt::view::GroupView<'a> for MatchReportView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 8usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
@@ -8420,18 +8377,8 @@ impl std::fmt::Debug for MatchReportView<'_> {
 /// A checked, zero-copy view of a received ProSe-Discovery-Filter (3GPP TS 29.345 §6.3.20; see [`ProseDiscoveryFilter`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ProseDiscoveryFilterView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 5usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 1usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 5, 1>,
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl<'a> ProseDiscoveryFilterView<'a> {
@@ -8451,7 +8398,7 @@ impl<'a> ProseDiscoveryFilterView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<ProseDiscoveryFilter, rt::DecodeError> {
@@ -8464,46 +8411,32 @@ impl<'a> ProseDiscoveryFilterView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `{ 3GPP-Filter-Id }`: 3GPP-Filter-Id (code 3805, vendor 10415), 3GPP TS 29.345 §6.3.9.
     #[inline]
     pub fn tgpp_filter_id(&self) -> &'a [u8] {
-        rt::view::one(self.root, self.first[0], self.end, rt::view::octets)
+        self.raw.one_octets(0)
     }
     /// `{ ProSe-App-Id }`: ProSe-App-Id (code 3811, vendor 10415), 3GPP TS 29.345 §6.3.17.
     #[inline]
     pub fn prose_app_id(&self) -> &'a str {
-        rt::view::one(self.root, self.first[1], self.end, rt::view::text)
+        self.raw.one_text(1)
     }
     /// `{ ProSe-Validity-Timer }`: ProSe-Validity-Timer (code 3815, vendor 10415), 3GPP TS 29.345 §6.3.22.
     #[inline]
     pub fn prose_validity_timer(&self) -> u32 {
-        rt::view::one(self.root, self.first[2], self.end, rt::view::value::<u32>)
+        self.raw.one_value::<u32>(2)
     }
     /// `{ ProSe-App-Code }`: ProSe-App-Code (code 3810, vendor 10415), 3GPP TS 29.345 §6.3.16.
     #[inline]
     pub fn prose_app_code(&self) -> &'a [u8] {
-        rt::view::one(self.root, self.first[3], self.end, rt::view::octets)
+        self.raw.one_octets(3)
     }
     /// `*[ ProSe-App-Mask ]`: ProSe-App-Mask (code 3812, vendor 10415), 3GPP TS 29.345 §6.3.18.
     #[inline]
     pub fn prose_app_mask(&self) -> rt::view::Members<'a, &'a [u8]> {
-        rt::view::Members::new(
-            self.root,
-            self.first[4],
-            self.end,
-            self.count[0],
-            3812,
-            10415,
-            rt::view::octets,
-        )
+        self.raw.many_octets(4, 0, 3812, 10415)
     }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
@@ -8531,18 +8464,12 @@ impl<'a> rt::view::GroupView<'a> for ProseDiscoveryFilterView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 5usize],
-            count: [0; 1usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut self.count, &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
@@ -8556,16 +8483,8 @@ impl std::fmt::Debug for ProseDiscoveryFilterView<'_> {
 /// A checked, zero-copy view of a received WiFi-P2P-Assistance-Info (3GPP TS 29.345 §6.3.30; see [`WifiP2pAssistanceInfo`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct WifiP2pAssistanceInfoView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 7usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 7, 0>,
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl<'a> WifiP2pAssistanceInfoView<'a> {
@@ -8585,7 +8504,7 @@ impl<'a> WifiP2pAssistanceInfoView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<WifiP2pAssistanceInfo, rt::DecodeError> {
@@ -8598,53 +8517,42 @@ impl<'a> WifiP2pAssistanceInfoView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `[ SSID ]`: SSID (code 1524, vendor 10415), 3GPP TS 29.273 §5.2.3.22.
     #[inline]
     pub fn ssid(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[0], self.end, rt::view::text)
+        self.raw.opt_text(0)
     }
     /// `[ EAP-Master-Session-Key ]`: EAP-Master-Session-Key (code 464), IETF RFC 4072 §4.1.3.
     #[inline]
     pub fn eap_master_session_key(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[1], self.end, rt::view::octets)
+        self.raw.opt_octets(1)
     }
     /// `[ P2P-Features ]`: P2P-Features (code 3809, vendor 10415), 3GPP TS 29.345 §6.3.15.
     #[inline]
     pub fn p2p_features(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[2], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(2)
     }
     /// `[ WLAN-Link-Layer-Id ]`: WLAN-Link-Layer-Id (code 3821, vendor 10415), 3GPP TS 29.345 §6.3.32.
     #[inline]
     pub fn wlan_link_layer_id(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[3], self.end, rt::view::octets)
+        self.raw.opt_octets(3)
     }
     /// `[ WLAN-Link-Layer-Id-List ]`: WLAN-Link-Layer-Id-List (code 3822, vendor 10415), 3GPP TS 29.345 §6.3.33.
     #[inline]
     pub fn wlan_link_layer_id_list(&self) -> Option<WlanLinkLayerIdListView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[4],
-            self.end,
-            rt::view::read_group::<WlanLinkLayerIdListView<'a>>,
-        )
+        self.raw.opt_group::<WlanLinkLayerIdListView<'a>>(4)
     }
     /// `[ Operating-Channel ]`: Operating-Channel (code 3808, vendor 10415), 3GPP TS 29.345 §6.3.14.
     #[inline]
     pub fn operating_channel(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[5], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(5)
     }
     /// `[ Assistance-Info-Validity-Timer ]`: Assistance-Info-Validity-Timer (code 3803, vendor 10415), 3GPP TS 29.345 §6.3.4.
     #[inline]
     pub fn assistance_info_validity_timer(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[6], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(6)
     }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
@@ -8676,17 +8584,12 @@ impl<'a> rt::view::GroupView<'a> for WifiP2pAssistanceInfoView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 7usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
@@ -8700,16 +8603,8 @@ impl std::fmt::Debug for WifiP2pAssistanceInfoView<'_> {
 /// A checked, zero-copy view of a received WLAN-Assistance-Info (3GPP TS 29.345 §6.3.31; see [`WlanAssistanceInfo`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct WlanAssistanceInfoView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 1usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 1, 0>,
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl<'a> WlanAssistanceInfoView<'a> {
@@ -8729,7 +8624,7 @@ impl<'a> WlanAssistanceInfoView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<WlanAssistanceInfo, rt::DecodeError> {
@@ -8742,23 +8637,12 @@ impl<'a> WlanAssistanceInfoView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `[ WiFi-P2P-Assistance-Info ]`: WiFi-P2P-Assistance-Info (code 3819, vendor 10415), 3GPP TS 29.345 §6.3.30.
     #[inline]
     pub fn wifi_p2p_assistance_info(&self) -> Option<WifiP2pAssistanceInfoView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[0],
-            self.end,
-            rt::view::read_group::<WifiP2pAssistanceInfoView<'a>>,
-        )
+        self.raw.opt_group::<WifiP2pAssistanceInfoView<'a>>(0)
     }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
@@ -8784,17 +8668,12 @@ impl<'a> rt::view::GroupView<'a> for WlanAssistanceInfoView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 1usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
@@ -8808,18 +8687,8 @@ impl std::fmt::Debug for WlanAssistanceInfoView<'_> {
 /// A checked, zero-copy view of a received WLAN-Link-Layer-Id-List (3GPP TS 29.345 §6.3.33; see [`WlanLinkLayerIdList`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct WlanLinkLayerIdListView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 1usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 1usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 1, 1>,
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl<'a> WlanLinkLayerIdListView<'a> {
@@ -8839,7 +8708,7 @@ impl<'a> WlanLinkLayerIdListView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<WlanLinkLayerIdList, rt::DecodeError> {
@@ -8852,26 +8721,12 @@ impl<'a> WlanLinkLayerIdListView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `*[ WLAN-Link-Layer-Id ]`: WLAN-Link-Layer-Id (code 3821, vendor 10415), 3GPP TS 29.345 §6.3.32.
     #[inline]
     pub fn wlan_link_layer_id(&self) -> rt::view::Members<'a, &'a [u8]> {
-        rt::view::Members::new(
-            self.root,
-            self.first[0],
-            self.end,
-            self.count[0],
-            3821,
-            10415,
-            rt::view::octets,
-        )
+        self.raw.many_octets(0, 0, 3821, 10415)
     }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
@@ -8895,18 +8750,12 @@ impl<'a> rt::view::GroupView<'a> for WlanLinkLayerIdListView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 1usize],
-            count: [0; 1usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut self.count, &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
@@ -8920,16 +8769,8 @@ impl std::fmt::Debug for WlanLinkLayerIdListView<'_> {
 /// A checked, zero-copy view of a received ProSe-App-Code-Info (3GPP TS 29.345 §6.3.39; see [`ProseAppCodeInfo`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ProseAppCodeInfoView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 3usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 3, 0>,
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl<'a> ProseAppCodeInfoView<'a> {
@@ -8949,7 +8790,7 @@ impl<'a> ProseAppCodeInfoView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<ProseAppCodeInfo, rt::DecodeError> {
@@ -8962,28 +8803,22 @@ impl<'a> ProseAppCodeInfoView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `{ ProSe-App-Code }`: ProSe-App-Code (code 3810, vendor 10415), 3GPP TS 29.345 §6.3.16.
     #[inline]
     pub fn prose_app_code(&self) -> &'a [u8] {
-        rt::view::one(self.root, self.first[0], self.end, rt::view::octets)
+        self.raw.one_octets(0)
     }
     /// `{ MIC }`: MIC (code 3836, vendor 10415), 3GPP TS 29.345 §6.3.40.
     #[inline]
     pub fn mic(&self) -> &'a [u8] {
-        rt::view::one(self.root, self.first[1], self.end, rt::view::octets)
+        self.raw.one_octets(1)
     }
     /// `{ UTC-based-Counter }`: UTC-based-Counter (code 3837, vendor 10415), 3GPP TS 29.345 §6.3.41.
     #[inline]
     pub fn utc_based_counter(&self) -> u32 {
-        rt::view::one(self.root, self.first[2], self.end, rt::view::value::<u32>)
+        self.raw.one_value::<u32>(2)
     }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
@@ -9009,17 +8844,12 @@ impl<'a> rt::view::GroupView<'a> for ProseAppCodeInfoView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 3usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
@@ -9033,16 +8863,8 @@ impl std::fmt::Debug for ProseAppCodeInfoView<'_> {
 /// A checked, zero-copy view of a received Location-Update-Trigger (3GPP TS 29.345 §6.3.42; see [`LocationUpdateTrigger`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct LocationUpdateTriggerView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 3usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 3, 0>,
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl<'a> LocationUpdateTriggerView<'a> {
@@ -9062,7 +8884,7 @@ impl<'a> LocationUpdateTriggerView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<LocationUpdateTrigger, rt::DecodeError> {
@@ -9075,38 +8897,22 @@ impl<'a> LocationUpdateTriggerView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `{ Location-Update-Event-Type }`: Location-Update-Event-Type (code 3824, vendor 10415), 3GPP TS 29.345 §6.3.43.
     #[inline]
     pub fn location_update_event_type(&self) -> u32 {
-        rt::view::one(self.root, self.first[0], self.end, rt::view::value::<u32>)
+        self.raw.one_value::<u32>(0)
     }
     /// `[ Change-Of-Area-Type ]`: Change-Of-Area-Type (code 3825, vendor 10415), 3GPP TS 29.345 §6.3.44.
     #[inline]
     pub fn change_of_area_type(&self) -> Option<ChangeOfAreaTypeView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[1],
-            self.end,
-            rt::view::read_group::<ChangeOfAreaTypeView<'a>>,
-        )
+        self.raw.opt_group::<ChangeOfAreaTypeView<'a>>(1)
     }
     /// `[ Periodic-Location-Type ]`: Periodic-Location-Type (code 3829, vendor 10415), 3GPP TS 29.345 §6.3.48.
     #[inline]
     pub fn periodic_location_type(&self) -> Option<PeriodicLocationTypeView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[2],
-            self.end,
-            rt::view::read_group::<PeriodicLocationTypeView<'a>>,
-        )
+        self.raw.opt_group::<PeriodicLocationTypeView<'a>>(2)
     }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
@@ -9134,17 +8940,12 @@ impl<'a> rt::view::GroupView<'a> for LocationUpdateTriggerView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 3usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
@@ -9158,16 +8959,8 @@ impl std::fmt::Debug for LocationUpdateTriggerView<'_> {
 /// A checked, zero-copy view of a received Change-Of-Area-Type (3GPP TS 29.345 §6.3.44; see [`ChangeOfAreaType`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ChangeOfAreaTypeView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 3usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 3, 0>,
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl<'a> ChangeOfAreaTypeView<'a> {
@@ -9187,7 +8980,7 @@ impl<'a> ChangeOfAreaTypeView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<ChangeOfAreaType, rt::DecodeError> {
@@ -9200,33 +8993,22 @@ impl<'a> ChangeOfAreaTypeView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `{ Location-Update-Event-Trigger }`: Location-Update-Event-Trigger (code 3826, vendor 10415), 3GPP TS 29.345 §6.3.45.
     #[inline]
     pub fn location_update_event_trigger(&self) -> u32 {
-        rt::view::one(self.root, self.first[0], self.end, rt::view::value::<u32>)
+        self.raw.one_value::<u32>(0)
     }
     /// `{ Report-Cardinality }`: Report-Cardinality (code 3827, vendor 10415), 3GPP TS 29.345 §6.3.46.
     #[inline]
     pub fn report_cardinality(&self) -> ReportCardinality {
-        rt::view::one(
-            self.root,
-            self.first[1],
-            self.end,
-            rt::view::enumerated::<ReportCardinality>,
-        )
+        self.raw.one_enum::<ReportCardinality>(1)
     }
     /// `[ Minimum-Interval-Time ]`: Minimum-Interval-Time (code 3828, vendor 10415), 3GPP TS 29.345 §6.3.47.
     #[inline]
     pub fn minimum_interval_time(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[2], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(2)
     }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
@@ -9252,17 +9034,12 @@ impl<'a> rt::view::GroupView<'a> for ChangeOfAreaTypeView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 3usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
@@ -9276,16 +9053,8 @@ impl std::fmt::Debug for ChangeOfAreaTypeView<'_> {
 /// A checked, zero-copy view of a received Periodic-Location-Type (3GPP TS 29.345 §6.3.48; see [`PeriodicLocationType`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct PeriodicLocationTypeView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 2usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 2, 0>,
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl<'a> PeriodicLocationTypeView<'a> {
@@ -9305,7 +9074,7 @@ impl<'a> PeriodicLocationTypeView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<PeriodicLocationType, rt::DecodeError> {
@@ -9318,23 +9087,17 @@ impl<'a> PeriodicLocationTypeView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `{ Location-Report-Interval-Time }`: Location-Report-Interval-Time (code 3830, vendor 10415), 3GPP TS 29.345 §6.3.49.
     #[inline]
     pub fn location_report_interval_time(&self) -> u32 {
-        rt::view::one(self.root, self.first[0], self.end, rt::view::value::<u32>)
+        self.raw.one_value::<u32>(0)
     }
     /// `{ Total-Number-Of-Reports }`: Total-Number-Of-Reports (code 3831, vendor 10415), 3GPP TS 29.345 §6.3.50.
     #[inline]
     pub fn total_number_of_reports(&self) -> u32 {
-        rt::view::one(self.root, self.first[1], self.end, rt::view::value::<u32>)
+        self.raw.one_value::<u32>(1)
     }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
@@ -9359,17 +9122,12 @@ impl<'a> rt::view::GroupView<'a> for PeriodicLocationTypeView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 2usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
@@ -9383,18 +9141,8 @@ impl std::fmt::Debug for PeriodicLocationTypeView<'_> {
 /// A checked, zero-copy view of a received Discovery-Auth-Request (3GPP TS 29.345 §6.3.53; see [`DiscoveryAuthRequest`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct DiscoveryAuthRequestView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 16usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 1usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 16, 1>,
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl<'a> DiscoveryAuthRequestView<'a> {
@@ -9413,7 +9161,7 @@ impl<'a> DiscoveryAuthRequestView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<DiscoveryAuthRequest, rt::DecodeError> {
@@ -9426,116 +9174,87 @@ impl<'a> DiscoveryAuthRequestView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `{ Discovery-Type }`: Discovery-Type (code 3804, vendor 10415), 3GPP TS 29.345 §6.3.5.
     #[inline]
     pub fn discovery_type(&self) -> u32 {
-        rt::view::one(self.root, self.first[0], self.end, rt::view::value::<u32>)
+        self.raw.one_value::<u32>(0)
     }
     /// `[ User-Identity ]`: User-Identity (code 700, vendor 10415), 3GPP TS 29.329 §6.3.1.
     #[inline]
     pub fn user_identity(&self) -> Option<super::ts29329::UserIdentityView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[1],
-            self.end,
-            rt::view::read_group::<super::ts29329::UserIdentityView<'a>>,
-        )
+        self.raw.opt_group::<super::ts29329::UserIdentityView<'a>>(1)
     }
     /// `[ ProSe-App-Id ]`: ProSe-App-Id (code 3811, vendor 10415), 3GPP TS 29.345 §6.3.17.
     #[inline]
     pub fn prose_app_id(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[2], self.end, rt::view::text)
+        self.raw.opt_text(2)
     }
     /// `[ ProSe-App-Code ]`: ProSe-App-Code (code 3810, vendor 10415), 3GPP TS 29.345 §6.3.16.
     #[inline]
     pub fn prose_app_code(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[3], self.end, rt::view::octets)
+        self.raw.opt_octets(3)
     }
     /// `[ ProSe-App-Code-Suffix-Range ]`: ProSe-App-Code-Suffix-Range (code 3867, vendor 10415), 3GPP TS 29.345 §6.3.82.
     #[inline]
     pub fn prose_app_code_suffix_range(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[4], self.end, rt::view::octets)
+        self.raw.opt_octets(4)
     }
     /// `[ ProSe-Validity-Timer ]`: ProSe-Validity-Timer (code 3815, vendor 10415), 3GPP TS 29.345 §6.3.22.
     #[inline]
     pub fn prose_validity_timer(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[5], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(5)
     }
     /// `[ App-Identifier ]`: App-Identifier (code 3840, vendor 10415), 3GPP TS 29.345 §6.3.61.
     #[inline]
     pub fn app_identifier(&self) -> Option<AppIdentifierView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[6],
-            self.end,
-            rt::view::read_group::<AppIdentifierView<'a>>,
-        )
+        self.raw.opt_group::<AppIdentifierView<'a>>(6)
     }
     /// `[ Requesting-RPAUID ]`: Requesting-RPAUID (code 3843, vendor 10415), 3GPP TS 29.345 §6.3.64.
     #[inline]
     pub fn requesting_rpauid(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[7], self.end, rt::view::text)
+        self.raw.opt_text(7)
     }
     /// `[ Target-RPAUID ]`: Target-RPAUID (code 3844, vendor 10415), 3GPP TS 29.345 §6.3.65.
     #[inline]
     pub fn target_rpauid(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[8], self.end, rt::view::text)
+        self.raw.opt_text(8)
     }
     /// `[ Target-PDUID ]`: Target-PDUID (code 3845, vendor 10415), 3GPP TS 29.345 §6.3.66.
     #[inline]
     pub fn target_pduid(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[9], self.end, rt::view::octets)
+        self.raw.opt_octets(9)
     }
     /// `[ ProSe-Restricted-Code ]`: ProSe-Restricted-Code (code 3846, vendor 10415), 3GPP TS 29.345 §6.3.67.
     #[inline]
     pub fn prose_restricted_code(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[10], self.end, rt::view::octets)
+        self.raw.opt_octets(10)
     }
     /// `*[ ProSe-Restricted-Code-Suffix-Range ]`: ProSe-Restricted-Code-Suffix-Range (code 3847, vendor 10415), 3GPP TS 29.345 §6.3.68.
     #[inline]
     pub fn prose_restricted_code_suffix_range(&self) -> rt::view::Members<'a, &'a [u8]> {
-        rt::view::Members::new(
-            self.root,
-            self.first[11],
-            self.end,
-            self.count[0],
-            3847,
-            10415,
-            rt::view::octets,
-        )
+        self.raw.many_octets(11, 0, 3847, 10415)
     }
     /// `[ Banned-RPAUID ]`: Banned-RPAUID (code 3858, vendor 10415), 3GPP TS 29.345 §6.3.73.
     #[inline]
     pub fn banned_rpauid(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[12], self.end, rt::view::text)
+        self.raw.opt_text(12)
     }
     /// `[ Banned-PDUID ]`: Banned-PDUID (code 3859, vendor 10415), 3GPP TS 29.345 §6.3.74.
     #[inline]
     pub fn banned_pduid(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[13], self.end, rt::view::octets)
+        self.raw.opt_octets(13)
     }
     /// `[ Service-Result ]`: Service-Result (code 3146, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn service_result(&self) -> Option<super::ts29336::ServiceResultView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[14],
-            self.end,
-            rt::view::read_group::<super::ts29336::ServiceResultView<'a>>,
-        )
+        self.raw.opt_group::<super::ts29336::ServiceResultView<'a>>(14)
     }
     /// `[ PC5-tech ]`: PC5-tech (code 3868, vendor 10415), 3GPP TS 29.345 §6.3.84.
     #[inline]
     pub fn pc5_tech(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[15], self.end, rt::view::octets)
+        self.raw.opt_octets(15)
     }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
@@ -9578,18 +9297,12 @@ impl<'a> rt::view::GroupView<'a> for DiscoveryAuthRequestView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 16usize],
-            count: [0; 1usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut self.count, &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
@@ -9603,18 +9316,8 @@ impl std::fmt::Debug for DiscoveryAuthRequestView<'_> {
 /// A checked, zero-copy view of a received Discovery-Auth-Response (3GPP TS 29.345 §6.3.54; see [`DiscoveryAuthResponse`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct DiscoveryAuthResponseView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 9usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 1usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 9, 1>,
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl<'a> DiscoveryAuthResponseView<'a> {
@@ -9633,7 +9336,7 @@ impl<'a> DiscoveryAuthResponseView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<DiscoveryAuthResponse, rt::DecodeError> {
@@ -9646,82 +9349,58 @@ impl<'a> DiscoveryAuthResponseView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `{ Discovery-Type }`: Discovery-Type (code 3804, vendor 10415), 3GPP TS 29.345 §6.3.5.
     #[inline]
     pub fn discovery_type(&self) -> u32 {
-        rt::view::one(self.root, self.first[0], self.end, rt::view::value::<u32>)
+        self.raw.one_value::<u32>(0)
     }
     /// `*[ ProSe-Discovery-Filter ]`: ProSe-Discovery-Filter (code 3813, vendor 10415), 3GPP TS 29.345 §6.3.20.
     #[inline]
     pub fn prose_discovery_filter(
         &self,
     ) -> rt::view::Members<'a, ProseDiscoveryFilterView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[1],
-            self.end,
-            self.count[0],
-            3813,
-            10415,
-            rt::view::read_group::<ProseDiscoveryFilterView<'a>>,
-        )
+        self.raw.many_group::<ProseDiscoveryFilterView<'a>>(1, 0, 3813, 10415)
     }
     /// `[ Visited-PLMN-Id ]`: Visited-PLMN-Id (code 1407, vendor 10415), 3GPP TS 29.272 §7.3.9.
     #[inline]
     pub fn visited_plmn_id(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[2], self.end, rt::view::octets)
+        self.raw.opt_octets(2)
     }
     /// `[ ProSe-Restricted-Code ]`: ProSe-Restricted-Code (code 3846, vendor 10415), 3GPP TS 29.345 §6.3.67.
     #[inline]
     pub fn prose_restricted_code(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[3], self.end, rt::view::octets)
+        self.raw.opt_octets(3)
     }
     /// `[ ProSe-Validity-Timer ]`: ProSe-Validity-Timer (code 3815, vendor 10415), 3GPP TS 29.345 §6.3.22.
     #[inline]
     pub fn prose_validity_timer(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[4], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(4)
     }
     /// `[ Code-Sending-Security-Material ]`: Code-Sending-Security-Material (code 3861, vendor 10415), 3GPP TS 29.345 §6.3.76.
     #[inline]
     pub fn code_sending_security_material(
         &self,
     ) -> Option<CodeSendingSecurityMaterialView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[5],
-            self.end,
-            rt::view::read_group::<CodeSendingSecurityMaterialView<'a>>,
-        )
+        self.raw.opt_group::<CodeSendingSecurityMaterialView<'a>>(5)
     }
     /// `[ Code-Receiving-Security-Material ]`: Code-Receiving-Security-Material (code 3860, vendor 10415), 3GPP TS 29.345 §6.3.75.
     #[inline]
     pub fn code_receiving_security_material(
         &self,
     ) -> Option<CodeReceivingSecurityMaterialView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[6],
-            self.end,
-            rt::view::read_group::<CodeReceivingSecurityMaterialView<'a>>,
-        )
+        self.raw.opt_group::<CodeReceivingSecurityMaterialView<'a>>(6)
     }
     /// `[ DUIK ]`: DUIK (code 3863, vendor 10415), 3GPP TS 29.345 §6.3.78.
     #[inline]
     pub fn duik(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[7], self.end, rt::view::octets)
+        self.raw.opt_octets(7)
     }
     /// `[ PC5-tech ]`: PC5-tech (code 3868, vendor 10415), 3GPP TS 29.345 §6.3.84.
     #[inline]
     pub fn pc5_tech(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[8], self.end, rt::view::octets)
+        self.raw.opt_octets(8)
     }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
@@ -9759,18 +9438,12 @@ impl<'a> rt::view::GroupView<'a> for DiscoveryAuthResponseView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 9usize],
-            count: [0; 1usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut self.count, &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
@@ -9784,18 +9457,8 @@ impl std::fmt::Debug for DiscoveryAuthResponseView<'_> {
 /// A checked, zero-copy view of a received Match-Request (3GPP TS 29.345 §6.3.55; see [`MatchRequest`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct MatchRequestView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 5usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 1usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 5, 1>,
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl<'a> MatchRequestView<'a> {
@@ -9815,7 +9478,7 @@ impl<'a> MatchRequestView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<MatchRequest, rt::DecodeError> {
@@ -9825,53 +9488,34 @@ impl<'a> MatchRequestView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `{ Discovery-Type }`: Discovery-Type (code 3804, vendor 10415), 3GPP TS 29.345 §6.3.5.
     #[inline]
     pub fn discovery_type(&self) -> u32 {
-        rt::view::one(self.root, self.first[0], self.end, rt::view::value::<u32>)
+        self.raw.one_value::<u32>(0)
     }
     /// `[ User-Identity ]`: User-Identity (code 700, vendor 10415), 3GPP TS 29.329 §6.3.1.
     #[inline]
     pub fn user_identity(&self) -> Option<super::ts29329::UserIdentityView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[1],
-            self.end,
-            rt::view::read_group::<super::ts29329::UserIdentityView<'a>>,
-        )
+        self.raw.opt_group::<super::ts29329::UserIdentityView<'a>>(1)
     }
     /// `[ Visited-PLMN-Id ]`: Visited-PLMN-Id (code 1407, vendor 10415), 3GPP TS 29.272 §7.3.9.
     #[inline]
     pub fn visited_plmn_id(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[2], self.end, rt::view::octets)
+        self.raw.opt_octets(2)
     }
     /// `*[ ProSe-App-Code-Info ]`: ProSe-App-Code-Info (code 3835, vendor 10415), 3GPP TS 29.345 §6.3.39.
     #[inline]
     pub fn prose_app_code_info(
         &self,
     ) -> rt::view::Members<'a, ProseAppCodeInfoView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[3],
-            self.end,
-            self.count[0],
-            3835,
-            10415,
-            rt::view::read_group::<ProseAppCodeInfoView<'a>>,
-        )
+        self.raw.many_group::<ProseAppCodeInfoView<'a>>(3, 0, 3835, 10415)
     }
     /// `[ PC5-tech ]`: PC5-tech (code 3868, vendor 10415), 3GPP TS 29.345 §6.3.84.
     #[inline]
     pub fn pc5_tech(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[4], self.end, rt::view::octets)
+        self.raw.opt_octets(4)
     }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
@@ -9903,18 +9547,12 @@ impl<'a> rt::view::GroupView<'a> for MatchRequestView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 5usize],
-            count: [0; 1usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut self.count, &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
@@ -9928,18 +9566,8 @@ impl std::fmt::Debug for MatchRequestView<'_> {
 /// A checked, zero-copy view of a received Match-Report-Info (3GPP TS 29.345 §6.3.56; see [`MatchReportInfo`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct MatchReportInfoView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 3usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 1usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 3, 1>,
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl<'a> MatchReportInfoView<'a> {
@@ -9959,7 +9587,7 @@ impl<'a> MatchReportInfoView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<MatchReportInfo, rt::DecodeError> {
@@ -9972,41 +9600,22 @@ impl<'a> MatchReportInfoView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `{ Discovery-Type }`: Discovery-Type (code 3804, vendor 10415), 3GPP TS 29.345 §6.3.5.
     #[inline]
     pub fn discovery_type(&self) -> u32 {
-        rt::view::one(self.root, self.first[0], self.end, rt::view::value::<u32>)
+        self.raw.one_value::<u32>(0)
     }
     /// `[ User-Identity ]`: User-Identity (code 700, vendor 10415), 3GPP TS 29.329 §6.3.1.
     #[inline]
     pub fn user_identity(&self) -> Option<super::ts29329::UserIdentityView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[1],
-            self.end,
-            rt::view::read_group::<super::ts29329::UserIdentityView<'a>>,
-        )
+        self.raw.opt_group::<super::ts29329::UserIdentityView<'a>>(1)
     }
     /// `*[ ProSe-App-Id ]`: ProSe-App-Id (code 3811, vendor 10415), 3GPP TS 29.345 §6.3.17.
     #[inline]
     pub fn prose_app_id(&self) -> rt::view::Members<'a, &'a str> {
-        rt::view::Members::new(
-            self.root,
-            self.first[2],
-            self.end,
-            self.count[0],
-            3811,
-            10415,
-            rt::view::text,
-        )
+        self.raw.many_text(2, 0, 3811, 10415)
     }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
@@ -10034,18 +9643,12 @@ impl<'a> rt::view::GroupView<'a> for MatchReportInfoView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 3usize],
-            count: [0; 1usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut self.count, &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
@@ -10059,16 +9662,8 @@ impl std::fmt::Debug for MatchReportInfoView<'_> {
 /// A checked, zero-copy view of a received App-Identifier (3GPP TS 29.345 §6.3.61; see [`AppIdentifier`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct AppIdentifierView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 2usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 2, 0>,
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl<'a> AppIdentifierView<'a> {
@@ -10088,7 +9683,7 @@ impl<'a> AppIdentifierView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<AppIdentifier, rt::DecodeError> {
@@ -10101,23 +9696,17 @@ impl<'a> AppIdentifierView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `{ OS-ID }`: OS-ID (code 3841, vendor 10415), 3GPP TS 29.345 §6.3.62.
     #[inline]
     pub fn os_id(&self) -> &'a [u8] {
-        rt::view::one(self.root, self.first[0], self.end, rt::view::octets)
+        self.raw.one_octets(0)
     }
     /// `{ OS-App-ID }`: OS-App-ID (code 3842, vendor 10415), 3GPP TS 29.345 §6.3.63.
     #[inline]
     pub fn os_app_id(&self) -> &'a str {
-        rt::view::one(self.root, self.first[1], self.end, rt::view::text)
+        self.raw.one_text(1)
     }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
@@ -10142,17 +9731,12 @@ impl<'a> rt::view::GroupView<'a> for AppIdentifierView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 2usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
@@ -10166,16 +9750,8 @@ impl std::fmt::Debug for AppIdentifierView<'_> {
 /// A checked, zero-copy view of a received Code-Receiving-Security-Material (3GPP TS 29.345 §6.3.75; see [`CodeReceivingSecurityMaterial`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct CodeReceivingSecurityMaterialView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 5usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 5, 0>,
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl<'a> CodeReceivingSecurityMaterialView<'a> {
@@ -10195,7 +9771,7 @@ impl<'a> CodeReceivingSecurityMaterialView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<CodeReceivingSecurityMaterial, rt::DecodeError> {
@@ -10208,38 +9784,32 @@ impl<'a> CodeReceivingSecurityMaterialView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `[ DUSK ]`: DUSK (code 3862, vendor 10415), 3GPP TS 29.345 §6.3.77.
     #[inline]
     pub fn dusk(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[0], self.end, rt::view::octets)
+        self.raw.opt_octets(0)
     }
     /// `[ DUIK ]`: DUIK (code 3863, vendor 10415), 3GPP TS 29.345 §6.3.78.
     #[inline]
     pub fn duik(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[1], self.end, rt::view::octets)
+        self.raw.opt_octets(1)
     }
     /// `[ MIC-Check-Indicator ]`: MIC-Check-Indicator (code 3865, vendor 10415), 3GPP TS 29.345 §6.3.80.
     #[inline]
     pub fn mic_check_indicator(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[2], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(2)
     }
     /// `[ DUCK ]`: DUCK (code 3864, vendor 10415), 3GPP TS 29.345 §6.3.79.
     #[inline]
     pub fn duck(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[3], self.end, rt::view::octets)
+        self.raw.opt_octets(3)
     }
     /// `[ Encrypted-Bitmask ]`: Encrypted-Bitmask (code 3866, vendor 10415), 3GPP TS 29.345 §6.3.81.
     #[inline]
     pub fn encrypted_bitmask(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[4], self.end, rt::view::octets)
+        self.raw.opt_octets(4)
     }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
@@ -10267,17 +9837,12 @@ impl<'a> rt::view::GroupView<'a> for CodeReceivingSecurityMaterialView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 5usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
@@ -10291,16 +9856,8 @@ impl std::fmt::Debug for CodeReceivingSecurityMaterialView<'_> {
 /// A checked, zero-copy view of a received Code-Sending-Security-Material (3GPP TS 29.345 §6.3.76; see [`CodeSendingSecurityMaterial`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct CodeSendingSecurityMaterialView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 4usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 4, 0>,
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl<'a> CodeSendingSecurityMaterialView<'a> {
@@ -10320,7 +9877,7 @@ impl<'a> CodeSendingSecurityMaterialView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<CodeSendingSecurityMaterial, rt::DecodeError> {
@@ -10333,33 +9890,27 @@ impl<'a> CodeSendingSecurityMaterialView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `[ DUSK ]`: DUSK (code 3862, vendor 10415), 3GPP TS 29.345 §6.3.77.
     #[inline]
     pub fn dusk(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[0], self.end, rt::view::octets)
+        self.raw.opt_octets(0)
     }
     /// `[ DUIK ]`: DUIK (code 3863, vendor 10415), 3GPP TS 29.345 §6.3.78.
     #[inline]
     pub fn duik(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[1], self.end, rt::view::octets)
+        self.raw.opt_octets(1)
     }
     /// `[ DUCK ]`: DUCK (code 3864, vendor 10415), 3GPP TS 29.345 §6.3.79.
     #[inline]
     pub fn duck(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[2], self.end, rt::view::octets)
+        self.raw.opt_octets(2)
     }
     /// `[ Encrypted-Bitmask ]`: Encrypted-Bitmask (code 3866, vendor 10415), 3GPP TS 29.345 §6.3.81.
     #[inline]
     pub fn encrypted_bitmask(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[3], self.end, rt::view::octets)
+        self.raw.opt_octets(3)
     }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
@@ -10386,17 +9937,12 @@ impl<'a> rt::view::GroupView<'a> for CodeSendingSecurityMaterialView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 4usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
@@ -10411,16 +9957,8 @@ impl std::fmt::Debug for CodeSendingSecurityMaterialView<'_> {
 #[derive(Clone, Copy)]
 pub struct ProseAuthorizationRequestView<'a> {
     header: rt::Header,
-    root: &'a rt::bytes::Bytes,
-    /// The AVPs: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 14usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 3usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where each member first occurs.
+    raw: rt::view::Raw<'a, 14, 3>,
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl<'a> ProseAuthorizationRequestView<'a> {
@@ -10444,12 +9982,7 @@ impl<'a> ProseAuthorizationRequestView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let mut v = Self {
             header,
-            root,
-            start: rt::header::HEADER_LEN as u32,
-            end: root.len() as u32,
-            first: [rt::view::ABSENT; 14usize],
-            count: [0; 3usize],
-            extra: 0,
+            raw: rt::view::Raw::message(root),
         };
         v.fill_members(header.length as usize)?;
         Ok(v)
@@ -10459,19 +9992,8 @@ impl<'a> ProseAuthorizationRequestView<'a> {
     /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
     #[inline(never)]
     fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut v.count,
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
+        let avps = self.raw.members();
+        let mut t = self.raw.index(rt::data::DecodeCx::default(), true);
         rt::view::index::<
             Self,
         >(avps, &mut t, ProseAuthorizationRequest::REQUIRED, missing_at)
@@ -10482,148 +10004,96 @@ impl<'a> ProseAuthorizationRequestView<'a> {
     }
     /// The whole message as received.
     pub fn as_bytes(&self) -> &'a rt::bytes::Bytes {
-        self.root
+        self.raw.root()
     }
     /// The owned struct (decoding the message again).
     pub fn to_struct(&self) -> Result<ProseAuthorizationRequest, rt::DecodeError> {
-        <ProseAuthorizationRequest as rt::typed::Command>::from_bytes(self.root.clone())
+        <ProseAuthorizationRequest as rt::typed::Command>::from_bytes(
+            self.raw.root().clone(),
+        )
     }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
+        self.raw.one_text(0)
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        rt::view::opt(
-            self.root,
-            self.first[1],
-            self.end,
-            rt::view::enumerated::<super::drmp::Drmp>,
-        )
+        self.raw.opt_enum::<super::drmp::Drmp>(1)
     }
     /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
     #[inline]
     pub fn vendor_specific_application_id(
         &self,
     ) -> Option<super::base::VendorSpecificApplicationIdView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[2],
-            self.end,
-            rt::view::read_group::<super::base::VendorSpecificApplicationIdView<'a>>,
-        )
+        self.raw.opt_group::<super::base::VendorSpecificApplicationIdView<'a>>(2)
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> super::base::AuthSessionState {
-        rt::view::one(
-            self.root,
-            self.first[3],
-            self.end,
-            rt::view::enumerated::<super::base::AuthSessionState>,
-        )
+        self.raw.one_enum::<super::base::AuthSessionState>(3)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        rt::view::one(self.root, self.first[4], self.end, rt::view::text)
+        self.raw.one_text(4)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        rt::view::one(self.root, self.first[5], self.end, rt::view::text)
+        self.raw.one_text(5)
     }
     /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[6], self.end, rt::view::text)
+        self.raw.opt_text(6)
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&self) -> &'a str {
-        rt::view::one(self.root, self.first[7], self.end, rt::view::text)
+        self.raw.one_text(7)
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
     #[inline]
     pub fn supported_features(
         &self,
     ) -> rt::view::Members<'a, super::ts29229::SupportedFeaturesView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[8],
-            self.end,
-            self.count[0],
-            628,
-            10415,
-            rt::view::read_group::<super::ts29229::SupportedFeaturesView<'a>>,
-        )
+        self.raw
+            .many_group::<super::ts29229::SupportedFeaturesView<'a>>(8, 0, 628, 10415)
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
     #[inline]
     pub fn oc_supported_features(
         &self,
     ) -> Option<super::doic::OcSupportedFeaturesView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[9],
-            self.end,
-            rt::view::read_group::<super::doic::OcSupportedFeaturesView<'a>>,
-        )
+        self.raw.opt_group::<super::doic::OcSupportedFeaturesView<'a>>(9)
     }
     /// `{ User-Identity }`: User-Identity (code 700, vendor 10415), 3GPP TS 29.329 §6.3.1.
     #[inline]
     pub fn user_identity(&self) -> super::ts29329::UserIdentityView<'a> {
-        rt::view::one(
-            self.root,
-            self.first[10],
-            self.end,
-            rt::view::read_group::<super::ts29329::UserIdentityView<'a>>,
-        )
+        self.raw.one_group::<super::ts29329::UserIdentityView<'a>>(10)
     }
     /// `{ Visited-PLMN-Id }`: Visited-PLMN-Id (code 1407, vendor 10415), 3GPP TS 29.272 §7.3.9.
     #[inline]
     pub fn visited_plmn_id(&self) -> &'a [u8] {
-        rt::view::one(self.root, self.first[11], self.end, rt::view::octets)
+        self.raw.one_octets(11)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[12],
-            self.end,
-            self.count[1],
-            284,
-            0,
-            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
-        )
+        self.raw.many_group::<super::base::ProxyInfoView<'a>>(12, 1, 284, 0)
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
     #[inline]
     pub fn route_record(&self) -> rt::view::Members<'a, &'a str> {
-        rt::view::Members::new(
-            self.root,
-            self.first[13],
-            self.end,
-            self.count[2],
-            282,
-            0,
-            rt::view::text,
-        )
+        self.raw.many_text(13, 2, 282, 0)
     }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
@@ -10680,16 +10150,8 @@ impl std::fmt::Debug for ProseAuthorizationRequestView<'_> {
 #[derive(Clone, Copy)]
 pub struct ProseAuthorizationAnswerView<'a> {
     header: rt::Header,
-    root: &'a rt::bytes::Bytes,
-    /// The AVPs: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 20usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 4usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where each member first occurs.
+    raw: rt::view::Raw<'a, 20, 4>,
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl<'a> ProseAuthorizationAnswerView<'a> {
@@ -10713,12 +10175,7 @@ impl<'a> ProseAuthorizationAnswerView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let mut v = Self {
             header,
-            root,
-            start: rt::header::HEADER_LEN as u32,
-            end: root.len() as u32,
-            first: [rt::view::ABSENT; 20usize],
-            count: [0; 4usize],
-            extra: 0,
+            raw: rt::view::Raw::message(root),
         };
         v.fill_members(header.length as usize)?;
         Ok(v)
@@ -10728,19 +10185,8 @@ impl<'a> ProseAuthorizationAnswerView<'a> {
     /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
     #[inline(never)]
     fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut v.count,
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
+        let avps = self.raw.members();
+        let mut t = self.raw.index(rt::data::DecodeCx::default(), true);
         rt::view::index::<
             Self,
         >(avps, &mut t, ProseAuthorizationAnswer::REQUIRED, missing_at)
@@ -10751,198 +10197,128 @@ impl<'a> ProseAuthorizationAnswerView<'a> {
     }
     /// The whole message as received.
     pub fn as_bytes(&self) -> &'a rt::bytes::Bytes {
-        self.root
+        self.raw.root()
     }
     /// The owned struct (decoding the message again).
     pub fn to_struct(&self) -> Result<ProseAuthorizationAnswer, rt::DecodeError> {
-        <ProseAuthorizationAnswer as rt::typed::Command>::from_bytes(self.root.clone())
+        <ProseAuthorizationAnswer as rt::typed::Command>::from_bytes(
+            self.raw.root().clone(),
+        )
     }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
+        self.raw.one_text(0)
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        rt::view::opt(
-            self.root,
-            self.first[1],
-            self.end,
-            rt::view::enumerated::<super::drmp::Drmp>,
-        )
+        self.raw.opt_enum::<super::drmp::Drmp>(1)
     }
     /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
     #[inline]
     pub fn vendor_specific_application_id(
         &self,
     ) -> Option<super::base::VendorSpecificApplicationIdView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[2],
-            self.end,
-            rt::view::read_group::<super::base::VendorSpecificApplicationIdView<'a>>,
-        )
+        self.raw.opt_group::<super::base::VendorSpecificApplicationIdView<'a>>(2)
     }
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[3], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(3)
     }
     /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
     #[inline]
     pub fn experimental_result(
         &self,
     ) -> Option<super::base::ExperimentalResultView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[4],
-            self.end,
-            rt::view::read_group::<super::base::ExperimentalResultView<'a>>,
-        )
+        self.raw.opt_group::<super::base::ExperimentalResultView<'a>>(4)
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> super::base::AuthSessionState {
-        rt::view::one(
-            self.root,
-            self.first[5],
-            self.end,
-            rt::view::enumerated::<super::base::AuthSessionState>,
-        )
+        self.raw.one_enum::<super::base::AuthSessionState>(5)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        rt::view::one(self.root, self.first[6], self.end, rt::view::text)
+        self.raw.one_text(6)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        rt::view::one(self.root, self.first[7], self.end, rt::view::text)
+        self.raw.one_text(7)
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
     #[inline]
     pub fn supported_features(
         &self,
     ) -> rt::view::Members<'a, super::ts29229::SupportedFeaturesView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[8],
-            self.end,
-            self.count[0],
-            628,
-            10415,
-            rt::view::read_group::<super::ts29229::SupportedFeaturesView<'a>>,
-        )
+        self.raw
+            .many_group::<super::ts29229::SupportedFeaturesView<'a>>(8, 0, 628, 10415)
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
     #[inline]
     pub fn oc_supported_features(
         &self,
     ) -> Option<super::doic::OcSupportedFeaturesView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[9],
-            self.end,
-            rt::view::read_group::<super::doic::OcSupportedFeaturesView<'a>>,
-        )
+        self.raw.opt_group::<super::doic::OcSupportedFeaturesView<'a>>(9)
     }
     /// `[ OC-OLR ]`: OC-OLR (code 623), IETF RFC 7683 §7.3.
     #[inline]
     pub fn oc_olr(&self) -> Option<super::doic::OcOlrView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[10],
-            self.end,
-            rt::view::read_group::<super::doic::OcOlrView<'a>>,
-        )
+        self.raw.opt_group::<super::doic::OcOlrView<'a>>(10)
     }
     /// `*[ Load ]`: Load (code 650), IETF RFC 8583 §7.1.
     #[inline]
     pub fn load(&self) -> rt::view::Members<'a, super::rfc8583::LoadView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[11],
-            self.end,
-            self.count[1],
-            650,
-            0,
-            rt::view::read_group::<super::rfc8583::LoadView<'a>>,
-        )
+        self.raw.many_group::<super::rfc8583::LoadView<'a>>(11, 1, 650, 0)
     }
     /// `[ ProSe-Direct-Allowed ]`: ProSe-Direct-Allowed (code 3704, vendor 10415), 3GPP TS 29.344 §6.3.5.
     #[inline]
     pub fn prose_direct_allowed(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[12], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(12)
     }
     /// `[ Validity-Time-Announce ]`: Validity-Time-Announce (code 3832, vendor 10415), 3GPP TS 29.345 §6.3.36.
     #[inline]
     pub fn validity_time_announce(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[13], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(13)
     }
     /// `[ Validity-Time-Monitor ]`: Validity-Time-Monitor (code 3833, vendor 10415), 3GPP TS 29.345 §6.3.37.
     #[inline]
     pub fn validity_time_monitor(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[14], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(14)
     }
     /// `[ Validity-Time-Communication ]`: Validity-Time-Communication (code 3834, vendor 10415), 3GPP TS 29.345 §6.3.38.
     #[inline]
     pub fn validity_time_communication(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[15], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(15)
     }
     /// `[ Authorized-Discovery-Range ]`: Authorized-Discovery-Range (code 3708, vendor 10415), 3GPP TS 29.344 §6.3.13.
     #[inline]
     pub fn authorized_discovery_range(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[16], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(16)
     }
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
     #[inline]
     pub fn failed_avp(&self) -> Option<super::base::FailedAvpView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[17],
-            self.end,
-            rt::view::read_group::<super::base::FailedAvpView<'a>>,
-        )
+        self.raw.opt_group::<super::base::FailedAvpView<'a>>(17)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[18],
-            self.end,
-            self.count[2],
-            284,
-            0,
-            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
-        )
+        self.raw.many_group::<super::base::ProxyInfoView<'a>>(18, 2, 284, 0)
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
     #[inline]
     pub fn route_record(&self) -> rt::view::Members<'a, &'a str> {
-        rt::view::Members::new(
-            self.root,
-            self.first[19],
-            self.end,
-            self.count[3],
-            282,
-            0,
-            rt::view::text,
-        )
+        self.raw.many_text(19, 3, 282, 0)
     }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
@@ -11007,16 +10383,8 @@ impl std::fmt::Debug for ProseAuthorizationAnswerView<'_> {
 #[derive(Clone, Copy)]
 pub struct ProseDiscoveryRequestView<'a> {
     header: rt::Header,
-    root: &'a rt::bytes::Bytes,
-    /// The AVPs: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 14usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 3usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where each member first occurs.
+    raw: rt::view::Raw<'a, 14, 3>,
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl<'a> ProseDiscoveryRequestView<'a> {
@@ -11040,12 +10408,7 @@ impl<'a> ProseDiscoveryRequestView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let mut v = Self {
             header,
-            root,
-            start: rt::header::HEADER_LEN as u32,
-            end: root.len() as u32,
-            first: [rt::view::ABSENT; 14usize],
-            count: [0; 3usize],
-            extra: 0,
+            raw: rt::view::Raw::message(root),
         };
         v.fill_members(header.length as usize)?;
         Ok(v)
@@ -11055,19 +10418,8 @@ impl<'a> ProseDiscoveryRequestView<'a> {
     /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
     #[inline(never)]
     fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut v.count,
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
+        let avps = self.raw.members();
+        let mut t = self.raw.index(rt::data::DecodeCx::default(), true);
         rt::view::index::<
             Self,
         >(avps, &mut t, ProseDiscoveryRequest::REQUIRED, missing_at)
@@ -11078,148 +10430,96 @@ impl<'a> ProseDiscoveryRequestView<'a> {
     }
     /// The whole message as received.
     pub fn as_bytes(&self) -> &'a rt::bytes::Bytes {
-        self.root
+        self.raw.root()
     }
     /// The owned struct (decoding the message again).
     pub fn to_struct(&self) -> Result<ProseDiscoveryRequest, rt::DecodeError> {
-        <ProseDiscoveryRequest as rt::typed::Command>::from_bytes(self.root.clone())
+        <ProseDiscoveryRequest as rt::typed::Command>::from_bytes(
+            self.raw.root().clone(),
+        )
     }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
+        self.raw.one_text(0)
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        rt::view::opt(
-            self.root,
-            self.first[1],
-            self.end,
-            rt::view::enumerated::<super::drmp::Drmp>,
-        )
+        self.raw.opt_enum::<super::drmp::Drmp>(1)
     }
     /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
     #[inline]
     pub fn vendor_specific_application_id(
         &self,
     ) -> Option<super::base::VendorSpecificApplicationIdView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[2],
-            self.end,
-            rt::view::read_group::<super::base::VendorSpecificApplicationIdView<'a>>,
-        )
+        self.raw.opt_group::<super::base::VendorSpecificApplicationIdView<'a>>(2)
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> super::base::AuthSessionState {
-        rt::view::one(
-            self.root,
-            self.first[3],
-            self.end,
-            rt::view::enumerated::<super::base::AuthSessionState>,
-        )
+        self.raw.one_enum::<super::base::AuthSessionState>(3)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        rt::view::one(self.root, self.first[4], self.end, rt::view::text)
+        self.raw.one_text(4)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        rt::view::one(self.root, self.first[5], self.end, rt::view::text)
+        self.raw.one_text(5)
     }
     /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[6], self.end, rt::view::text)
+        self.raw.opt_text(6)
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&self) -> &'a str {
-        rt::view::one(self.root, self.first[7], self.end, rt::view::text)
+        self.raw.one_text(7)
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
     #[inline]
     pub fn supported_features(
         &self,
     ) -> rt::view::Members<'a, super::ts29229::SupportedFeaturesView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[8],
-            self.end,
-            self.count[0],
-            628,
-            10415,
-            rt::view::read_group::<super::ts29229::SupportedFeaturesView<'a>>,
-        )
+        self.raw
+            .many_group::<super::ts29229::SupportedFeaturesView<'a>>(8, 0, 628, 10415)
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
     #[inline]
     pub fn oc_supported_features(
         &self,
     ) -> Option<super::doic::OcSupportedFeaturesView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[9],
-            self.end,
-            rt::view::read_group::<super::doic::OcSupportedFeaturesView<'a>>,
-        )
+        self.raw.opt_group::<super::doic::OcSupportedFeaturesView<'a>>(9)
     }
     /// `{ Discovery-Auth-Request }`: Discovery-Auth-Request (code 3854, vendor 10415), 3GPP TS 29.345 §6.3.53.
     #[inline]
     pub fn discovery_auth_request(&self) -> DiscoveryAuthRequestView<'a> {
-        rt::view::one(
-            self.root,
-            self.first[10],
-            self.end,
-            rt::view::read_group::<DiscoveryAuthRequestView<'a>>,
-        )
+        self.raw.one_group::<DiscoveryAuthRequestView<'a>>(10)
     }
     /// `[ Discovery-Entry-ID ]`: Discovery-Entry-ID (code 3850, vendor 10415), 3GPP TS 29.345 §6.3.59.
     #[inline]
     pub fn discovery_entry_id(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[11], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(11)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[12],
-            self.end,
-            self.count[1],
-            284,
-            0,
-            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
-        )
+        self.raw.many_group::<super::base::ProxyInfoView<'a>>(12, 1, 284, 0)
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
     #[inline]
     pub fn route_record(&self) -> rt::view::Members<'a, &'a str> {
-        rt::view::Members::new(
-            self.root,
-            self.first[13],
-            self.end,
-            self.count[2],
-            282,
-            0,
-            rt::view::text,
-        )
+        self.raw.many_text(13, 2, 282, 0)
     }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
@@ -11276,16 +10576,8 @@ impl std::fmt::Debug for ProseDiscoveryRequestView<'_> {
 #[derive(Clone, Copy)]
 pub struct ProseDiscoveryAnswerView<'a> {
     header: rt::Header,
-    root: &'a rt::bytes::Bytes,
-    /// The AVPs: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 17usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 4usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where each member first occurs.
+    raw: rt::view::Raw<'a, 17, 4>,
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl<'a> ProseDiscoveryAnswerView<'a> {
@@ -11309,12 +10601,7 @@ impl<'a> ProseDiscoveryAnswerView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let mut v = Self {
             header,
-            root,
-            start: rt::header::HEADER_LEN as u32,
-            end: root.len() as u32,
-            first: [rt::view::ABSENT; 17usize],
-            count: [0; 4usize],
-            extra: 0,
+            raw: rt::view::Raw::message(root),
         };
         v.fill_members(header.length as usize)?;
         Ok(v)
@@ -11324,19 +10611,8 @@ impl<'a> ProseDiscoveryAnswerView<'a> {
     /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
     #[inline(never)]
     fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut v.count,
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
+        let avps = self.raw.members();
+        let mut t = self.raw.index(rt::data::DecodeCx::default(), true);
         rt::view::index::<Self>(avps, &mut t, ProseDiscoveryAnswer::REQUIRED, missing_at)
     }
     /// The header as received.
@@ -11345,188 +10621,111 @@ impl<'a> ProseDiscoveryAnswerView<'a> {
     }
     /// The whole message as received.
     pub fn as_bytes(&self) -> &'a rt::bytes::Bytes {
-        self.root
+        self.raw.root()
     }
     /// The owned struct (decoding the message again).
     pub fn to_struct(&self) -> Result<ProseDiscoveryAnswer, rt::DecodeError> {
-        <ProseDiscoveryAnswer as rt::typed::Command>::from_bytes(self.root.clone())
+        <ProseDiscoveryAnswer as rt::typed::Command>::from_bytes(self.raw.root().clone())
     }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
+        self.raw.one_text(0)
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        rt::view::opt(
-            self.root,
-            self.first[1],
-            self.end,
-            rt::view::enumerated::<super::drmp::Drmp>,
-        )
+        self.raw.opt_enum::<super::drmp::Drmp>(1)
     }
     /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
     #[inline]
     pub fn vendor_specific_application_id(
         &self,
     ) -> Option<super::base::VendorSpecificApplicationIdView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[2],
-            self.end,
-            rt::view::read_group::<super::base::VendorSpecificApplicationIdView<'a>>,
-        )
+        self.raw.opt_group::<super::base::VendorSpecificApplicationIdView<'a>>(2)
     }
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[3], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(3)
     }
     /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
     #[inline]
     pub fn experimental_result(
         &self,
     ) -> Option<super::base::ExperimentalResultView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[4],
-            self.end,
-            rt::view::read_group::<super::base::ExperimentalResultView<'a>>,
-        )
+        self.raw.opt_group::<super::base::ExperimentalResultView<'a>>(4)
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> super::base::AuthSessionState {
-        rt::view::one(
-            self.root,
-            self.first[5],
-            self.end,
-            rt::view::enumerated::<super::base::AuthSessionState>,
-        )
+        self.raw.one_enum::<super::base::AuthSessionState>(5)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        rt::view::one(self.root, self.first[6], self.end, rt::view::text)
+        self.raw.one_text(6)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        rt::view::one(self.root, self.first[7], self.end, rt::view::text)
+        self.raw.one_text(7)
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
     #[inline]
     pub fn supported_features(
         &self,
     ) -> rt::view::Members<'a, super::ts29229::SupportedFeaturesView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[8],
-            self.end,
-            self.count[0],
-            628,
-            10415,
-            rt::view::read_group::<super::ts29229::SupportedFeaturesView<'a>>,
-        )
+        self.raw
+            .many_group::<super::ts29229::SupportedFeaturesView<'a>>(8, 0, 628, 10415)
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
     #[inline]
     pub fn oc_supported_features(
         &self,
     ) -> Option<super::doic::OcSupportedFeaturesView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[9],
-            self.end,
-            rt::view::read_group::<super::doic::OcSupportedFeaturesView<'a>>,
-        )
+        self.raw.opt_group::<super::doic::OcSupportedFeaturesView<'a>>(9)
     }
     /// `[ OC-OLR ]`: OC-OLR (code 623), IETF RFC 7683 §7.3.
     #[inline]
     pub fn oc_olr(&self) -> Option<super::doic::OcOlrView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[10],
-            self.end,
-            rt::view::read_group::<super::doic::OcOlrView<'a>>,
-        )
+        self.raw.opt_group::<super::doic::OcOlrView<'a>>(10)
     }
     /// `*[ Load ]`: Load (code 650), IETF RFC 8583 §7.1.
     #[inline]
     pub fn load(&self) -> rt::view::Members<'a, super::rfc8583::LoadView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[11],
-            self.end,
-            self.count[1],
-            650,
-            0,
-            rt::view::read_group::<super::rfc8583::LoadView<'a>>,
-        )
+        self.raw.many_group::<super::rfc8583::LoadView<'a>>(11, 1, 650, 0)
     }
     /// `[ Discovery-Auth-Response ]`: Discovery-Auth-Response (code 3855, vendor 10415), 3GPP TS 29.345 §6.3.54.
     #[inline]
     pub fn discovery_auth_response(&self) -> Option<DiscoveryAuthResponseView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[12],
-            self.end,
-            rt::view::read_group::<DiscoveryAuthResponseView<'a>>,
-        )
+        self.raw.opt_group::<DiscoveryAuthResponseView<'a>>(12)
     }
     /// `[ Discovery-Entry-ID ]`: Discovery-Entry-ID (code 3850, vendor 10415), 3GPP TS 29.345 §6.3.59.
     #[inline]
     pub fn discovery_entry_id(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[13], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(13)
     }
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
     #[inline]
     pub fn failed_avp(&self) -> Option<super::base::FailedAvpView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[14],
-            self.end,
-            rt::view::read_group::<super::base::FailedAvpView<'a>>,
-        )
+        self.raw.opt_group::<super::base::FailedAvpView<'a>>(14)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[15],
-            self.end,
-            self.count[2],
-            284,
-            0,
-            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
-        )
+        self.raw.many_group::<super::base::ProxyInfoView<'a>>(15, 2, 284, 0)
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
     #[inline]
     pub fn route_record(&self) -> rt::view::Members<'a, &'a str> {
-        rt::view::Members::new(
-            self.root,
-            self.first[16],
-            self.end,
-            self.count[3],
-            282,
-            0,
-            rt::view::text,
-        )
+        self.raw.many_text(16, 3, 282, 0)
     }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
@@ -11590,16 +10789,8 @@ impl std::fmt::Debug for ProseDiscoveryAnswerView<'_> {
 #[derive(Clone, Copy)]
 pub struct ProseMatchRequestView<'a> {
     header: rt::Header,
-    root: &'a rt::bytes::Bytes,
-    /// The AVPs: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 14usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 3usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where each member first occurs.
+    raw: rt::view::Raw<'a, 14, 3>,
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl<'a> ProseMatchRequestView<'a> {
@@ -11623,12 +10814,7 @@ impl<'a> ProseMatchRequestView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let mut v = Self {
             header,
-            root,
-            start: rt::header::HEADER_LEN as u32,
-            end: root.len() as u32,
-            first: [rt::view::ABSENT; 14usize],
-            count: [0; 3usize],
-            extra: 0,
+            raw: rt::view::Raw::message(root),
         };
         v.fill_members(header.length as usize)?;
         Ok(v)
@@ -11638,19 +10824,8 @@ impl<'a> ProseMatchRequestView<'a> {
     /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
     #[inline(never)]
     fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut v.count,
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
+        let avps = self.raw.members();
+        let mut t = self.raw.index(rt::data::DecodeCx::default(), true);
         rt::view::index::<Self>(avps, &mut t, ProseMatchRequest::REQUIRED, missing_at)
     }
     /// The header as received.
@@ -11659,148 +10834,94 @@ impl<'a> ProseMatchRequestView<'a> {
     }
     /// The whole message as received.
     pub fn as_bytes(&self) -> &'a rt::bytes::Bytes {
-        self.root
+        self.raw.root()
     }
     /// The owned struct (decoding the message again).
     pub fn to_struct(&self) -> Result<ProseMatchRequest, rt::DecodeError> {
-        <ProseMatchRequest as rt::typed::Command>::from_bytes(self.root.clone())
+        <ProseMatchRequest as rt::typed::Command>::from_bytes(self.raw.root().clone())
     }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
+        self.raw.one_text(0)
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        rt::view::opt(
-            self.root,
-            self.first[1],
-            self.end,
-            rt::view::enumerated::<super::drmp::Drmp>,
-        )
+        self.raw.opt_enum::<super::drmp::Drmp>(1)
     }
     /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
     #[inline]
     pub fn vendor_specific_application_id(
         &self,
     ) -> Option<super::base::VendorSpecificApplicationIdView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[2],
-            self.end,
-            rt::view::read_group::<super::base::VendorSpecificApplicationIdView<'a>>,
-        )
+        self.raw.opt_group::<super::base::VendorSpecificApplicationIdView<'a>>(2)
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> super::base::AuthSessionState {
-        rt::view::one(
-            self.root,
-            self.first[3],
-            self.end,
-            rt::view::enumerated::<super::base::AuthSessionState>,
-        )
+        self.raw.one_enum::<super::base::AuthSessionState>(3)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        rt::view::one(self.root, self.first[4], self.end, rt::view::text)
+        self.raw.one_text(4)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        rt::view::one(self.root, self.first[5], self.end, rt::view::text)
+        self.raw.one_text(5)
     }
     /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[6], self.end, rt::view::text)
+        self.raw.opt_text(6)
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&self) -> &'a str {
-        rt::view::one(self.root, self.first[7], self.end, rt::view::text)
+        self.raw.one_text(7)
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
     #[inline]
     pub fn supported_features(
         &self,
     ) -> rt::view::Members<'a, super::ts29229::SupportedFeaturesView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[8],
-            self.end,
-            self.count[0],
-            628,
-            10415,
-            rt::view::read_group::<super::ts29229::SupportedFeaturesView<'a>>,
-        )
+        self.raw
+            .many_group::<super::ts29229::SupportedFeaturesView<'a>>(8, 0, 628, 10415)
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
     #[inline]
     pub fn oc_supported_features(
         &self,
     ) -> Option<super::doic::OcSupportedFeaturesView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[9],
-            self.end,
-            rt::view::read_group::<super::doic::OcSupportedFeaturesView<'a>>,
-        )
+        self.raw.opt_group::<super::doic::OcSupportedFeaturesView<'a>>(9)
     }
     /// `{ Match-Request }`: Match-Request (code 3856, vendor 10415), 3GPP TS 29.345 §6.3.55.
     #[inline]
     pub fn match_request(&self) -> MatchRequestView<'a> {
-        rt::view::one(
-            self.root,
-            self.first[10],
-            self.end,
-            rt::view::read_group::<MatchRequestView<'a>>,
-        )
+        self.raw.one_group::<MatchRequestView<'a>>(10)
     }
     /// `[ PMR-Flags ]`: PMR-Flags (code 3852, vendor 10415), 3GPP TS 29.345 §6.3.57.
     #[inline]
     pub fn pmr_flags(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[11], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(11)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[12],
-            self.end,
-            self.count[1],
-            284,
-            0,
-            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
-        )
+        self.raw.many_group::<super::base::ProxyInfoView<'a>>(12, 1, 284, 0)
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
     #[inline]
     pub fn route_record(&self) -> rt::view::Members<'a, &'a str> {
-        rt::view::Members::new(
-            self.root,
-            self.first[13],
-            self.end,
-            self.count[2],
-            282,
-            0,
-            rt::view::text,
-        )
+        self.raw.many_text(13, 2, 282, 0)
     }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
@@ -11855,16 +10976,8 @@ impl std::fmt::Debug for ProseMatchRequestView<'_> {
 #[derive(Clone, Copy)]
 pub struct ProseMatchAnswerView<'a> {
     header: rt::Header,
-    root: &'a rt::bytes::Bytes,
-    /// The AVPs: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 16usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 5usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where each member first occurs.
+    raw: rt::view::Raw<'a, 16, 5>,
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl<'a> ProseMatchAnswerView<'a> {
@@ -11888,12 +11001,7 @@ impl<'a> ProseMatchAnswerView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let mut v = Self {
             header,
-            root,
-            start: rt::header::HEADER_LEN as u32,
-            end: root.len() as u32,
-            first: [rt::view::ABSENT; 16usize],
-            count: [0; 5usize],
-            extra: 0,
+            raw: rt::view::Raw::message(root),
         };
         v.fill_members(header.length as usize)?;
         Ok(v)
@@ -11903,19 +11011,8 @@ impl<'a> ProseMatchAnswerView<'a> {
     /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
     #[inline(never)]
     fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut v.count,
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
+        let avps = self.raw.members();
+        let mut t = self.raw.index(rt::data::DecodeCx::default(), true);
         rt::view::index::<Self>(avps, &mut t, ProseMatchAnswer::REQUIRED, missing_at)
     }
     /// The header as received.
@@ -11924,186 +11021,106 @@ impl<'a> ProseMatchAnswerView<'a> {
     }
     /// The whole message as received.
     pub fn as_bytes(&self) -> &'a rt::bytes::Bytes {
-        self.root
+        self.raw.root()
     }
     /// The owned struct (decoding the message again).
     pub fn to_struct(&self) -> Result<ProseMatchAnswer, rt::DecodeError> {
-        <ProseMatchAnswer as rt::typed::Command>::from_bytes(self.root.clone())
+        <ProseMatchAnswer as rt::typed::Command>::from_bytes(self.raw.root().clone())
     }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
+        self.raw.one_text(0)
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        rt::view::opt(
-            self.root,
-            self.first[1],
-            self.end,
-            rt::view::enumerated::<super::drmp::Drmp>,
-        )
+        self.raw.opt_enum::<super::drmp::Drmp>(1)
     }
     /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
     #[inline]
     pub fn vendor_specific_application_id(
         &self,
     ) -> Option<super::base::VendorSpecificApplicationIdView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[2],
-            self.end,
-            rt::view::read_group::<super::base::VendorSpecificApplicationIdView<'a>>,
-        )
+        self.raw.opt_group::<super::base::VendorSpecificApplicationIdView<'a>>(2)
     }
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[3], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(3)
     }
     /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
     #[inline]
     pub fn experimental_result(
         &self,
     ) -> Option<super::base::ExperimentalResultView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[4],
-            self.end,
-            rt::view::read_group::<super::base::ExperimentalResultView<'a>>,
-        )
+        self.raw.opt_group::<super::base::ExperimentalResultView<'a>>(4)
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> super::base::AuthSessionState {
-        rt::view::one(
-            self.root,
-            self.first[5],
-            self.end,
-            rt::view::enumerated::<super::base::AuthSessionState>,
-        )
+        self.raw.one_enum::<super::base::AuthSessionState>(5)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        rt::view::one(self.root, self.first[6], self.end, rt::view::text)
+        self.raw.one_text(6)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        rt::view::one(self.root, self.first[7], self.end, rt::view::text)
+        self.raw.one_text(7)
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
     #[inline]
     pub fn supported_features(
         &self,
     ) -> rt::view::Members<'a, super::ts29229::SupportedFeaturesView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[8],
-            self.end,
-            self.count[0],
-            628,
-            10415,
-            rt::view::read_group::<super::ts29229::SupportedFeaturesView<'a>>,
-        )
+        self.raw
+            .many_group::<super::ts29229::SupportedFeaturesView<'a>>(8, 0, 628, 10415)
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
     #[inline]
     pub fn oc_supported_features(
         &self,
     ) -> Option<super::doic::OcSupportedFeaturesView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[9],
-            self.end,
-            rt::view::read_group::<super::doic::OcSupportedFeaturesView<'a>>,
-        )
+        self.raw.opt_group::<super::doic::OcSupportedFeaturesView<'a>>(9)
     }
     /// `[ OC-OLR ]`: OC-OLR (code 623), IETF RFC 7683 §7.3.
     #[inline]
     pub fn oc_olr(&self) -> Option<super::doic::OcOlrView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[10],
-            self.end,
-            rt::view::read_group::<super::doic::OcOlrView<'a>>,
-        )
+        self.raw.opt_group::<super::doic::OcOlrView<'a>>(10)
     }
     /// `*[ Load ]`: Load (code 650), IETF RFC 8583 §7.1.
     #[inline]
     pub fn load(&self) -> rt::view::Members<'a, super::rfc8583::LoadView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[11],
-            self.end,
-            self.count[1],
-            650,
-            0,
-            rt::view::read_group::<super::rfc8583::LoadView<'a>>,
-        )
+        self.raw.many_group::<super::rfc8583::LoadView<'a>>(11, 1, 650, 0)
     }
     /// `*[ Match-Report ]`: Match-Report (code 3807, vendor 10415), 3GPP TS 29.345 §6.3.12.
     #[inline]
     pub fn match_report(&self) -> rt::view::Members<'a, MatchReportView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[12],
-            self.end,
-            self.count[2],
-            3807,
-            10415,
-            rt::view::read_group::<MatchReportView<'a>>,
-        )
+        self.raw.many_group::<MatchReportView<'a>>(12, 2, 3807, 10415)
     }
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
     #[inline]
     pub fn failed_avp(&self) -> Option<super::base::FailedAvpView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[13],
-            self.end,
-            rt::view::read_group::<super::base::FailedAvpView<'a>>,
-        )
+        self.raw.opt_group::<super::base::FailedAvpView<'a>>(13)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[14],
-            self.end,
-            self.count[3],
-            284,
-            0,
-            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
-        )
+        self.raw.many_group::<super::base::ProxyInfoView<'a>>(14, 3, 284, 0)
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
     #[inline]
     pub fn route_record(&self) -> rt::view::Members<'a, &'a str> {
-        rt::view::Members::new(
-            self.root,
-            self.first[15],
-            self.end,
-            self.count[4],
-            282,
-            0,
-            rt::view::text,
-        )
+        self.raw.many_text(15, 4, 282, 0)
     }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
@@ -12164,16 +11181,8 @@ impl std::fmt::Debug for ProseMatchAnswerView<'_> {
 #[derive(Clone, Copy)]
 pub struct ProseMatchReportInfoRequestView<'a> {
     header: rt::Header,
-    root: &'a rt::bytes::Bytes,
-    /// The AVPs: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 13usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 3usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where each member first occurs.
+    raw: rt::view::Raw<'a, 13, 3>,
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl<'a> ProseMatchReportInfoRequestView<'a> {
@@ -12197,12 +11206,7 @@ impl<'a> ProseMatchReportInfoRequestView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let mut v = Self {
             header,
-            root,
-            start: rt::header::HEADER_LEN as u32,
-            end: root.len() as u32,
-            first: [rt::view::ABSENT; 13usize],
-            count: [0; 3usize],
-            extra: 0,
+            raw: rt::view::Raw::message(root),
         };
         v.fill_members(header.length as usize)?;
         Ok(v)
@@ -12212,19 +11216,8 @@ impl<'a> ProseMatchReportInfoRequestView<'a> {
     /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
     #[inline(never)]
     fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut v.count,
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
+        let avps = self.raw.members();
+        let mut t = self.raw.index(rt::data::DecodeCx::default(), true);
         rt::view::index::<
             Self,
         >(avps, &mut t, ProseMatchReportInfoRequest::REQUIRED, missing_at)
@@ -12235,145 +11228,91 @@ impl<'a> ProseMatchReportInfoRequestView<'a> {
     }
     /// The whole message as received.
     pub fn as_bytes(&self) -> &'a rt::bytes::Bytes {
-        self.root
+        self.raw.root()
     }
     /// The owned struct (decoding the message again).
     pub fn to_struct(&self) -> Result<ProseMatchReportInfoRequest, rt::DecodeError> {
         <ProseMatchReportInfoRequest as rt::typed::Command>::from_bytes(
-            self.root.clone(),
+            self.raw.root().clone(),
         )
     }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
+        self.raw.one_text(0)
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        rt::view::opt(
-            self.root,
-            self.first[1],
-            self.end,
-            rt::view::enumerated::<super::drmp::Drmp>,
-        )
+        self.raw.opt_enum::<super::drmp::Drmp>(1)
     }
     /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
     #[inline]
     pub fn vendor_specific_application_id(
         &self,
     ) -> Option<super::base::VendorSpecificApplicationIdView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[2],
-            self.end,
-            rt::view::read_group::<super::base::VendorSpecificApplicationIdView<'a>>,
-        )
+        self.raw.opt_group::<super::base::VendorSpecificApplicationIdView<'a>>(2)
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> super::base::AuthSessionState {
-        rt::view::one(
-            self.root,
-            self.first[3],
-            self.end,
-            rt::view::enumerated::<super::base::AuthSessionState>,
-        )
+        self.raw.one_enum::<super::base::AuthSessionState>(3)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        rt::view::one(self.root, self.first[4], self.end, rt::view::text)
+        self.raw.one_text(4)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        rt::view::one(self.root, self.first[5], self.end, rt::view::text)
+        self.raw.one_text(5)
     }
     /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[6], self.end, rt::view::text)
+        self.raw.opt_text(6)
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&self) -> &'a str {
-        rt::view::one(self.root, self.first[7], self.end, rt::view::text)
+        self.raw.one_text(7)
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
     #[inline]
     pub fn supported_features(
         &self,
     ) -> rt::view::Members<'a, super::ts29229::SupportedFeaturesView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[8],
-            self.end,
-            self.count[0],
-            628,
-            10415,
-            rt::view::read_group::<super::ts29229::SupportedFeaturesView<'a>>,
-        )
+        self.raw
+            .many_group::<super::ts29229::SupportedFeaturesView<'a>>(8, 0, 628, 10415)
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
     #[inline]
     pub fn oc_supported_features(
         &self,
     ) -> Option<super::doic::OcSupportedFeaturesView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[9],
-            self.end,
-            rt::view::read_group::<super::doic::OcSupportedFeaturesView<'a>>,
-        )
+        self.raw.opt_group::<super::doic::OcSupportedFeaturesView<'a>>(9)
     }
     /// `{ Match-Report-Info }`: Match-Report-Info (code 3857, vendor 10415), 3GPP TS 29.345 §6.3.56.
     #[inline]
     pub fn match_report_info(&self) -> MatchReportInfoView<'a> {
-        rt::view::one(
-            self.root,
-            self.first[10],
-            self.end,
-            rt::view::read_group::<MatchReportInfoView<'a>>,
-        )
+        self.raw.one_group::<MatchReportInfoView<'a>>(10)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[11],
-            self.end,
-            self.count[1],
-            284,
-            0,
-            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
-        )
+        self.raw.many_group::<super::base::ProxyInfoView<'a>>(11, 1, 284, 0)
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
     #[inline]
     pub fn route_record(&self) -> rt::view::Members<'a, &'a str> {
-        rt::view::Members::new(
-            self.root,
-            self.first[12],
-            self.end,
-            self.count[2],
-            282,
-            0,
-            rt::view::text,
-        )
+        self.raw.many_text(12, 2, 282, 0)
     }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
@@ -12427,16 +11366,8 @@ impl std::fmt::Debug for ProseMatchReportInfoRequestView<'_> {
 #[derive(Clone, Copy)]
 pub struct ProseMatchReportInfoAnswerView<'a> {
     header: rt::Header,
-    root: &'a rt::bytes::Bytes,
-    /// The AVPs: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 15usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 4usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where each member first occurs.
+    raw: rt::view::Raw<'a, 15, 4>,
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl<'a> ProseMatchReportInfoAnswerView<'a> {
@@ -12460,12 +11391,7 @@ impl<'a> ProseMatchReportInfoAnswerView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let mut v = Self {
             header,
-            root,
-            start: rt::header::HEADER_LEN as u32,
-            end: root.len() as u32,
-            first: [rt::view::ABSENT; 15usize],
-            count: [0; 4usize],
-            extra: 0,
+            raw: rt::view::Raw::message(root),
         };
         v.fill_members(header.length as usize)?;
         Ok(v)
@@ -12475,19 +11401,8 @@ impl<'a> ProseMatchReportInfoAnswerView<'a> {
     /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
     #[inline(never)]
     fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut v.count,
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
+        let avps = self.raw.members();
+        let mut t = self.raw.index(rt::data::DecodeCx::default(), true);
         rt::view::index::<
             Self,
         >(avps, &mut t, ProseMatchReportInfoAnswer::REQUIRED, missing_at)
@@ -12498,173 +11413,103 @@ impl<'a> ProseMatchReportInfoAnswerView<'a> {
     }
     /// The whole message as received.
     pub fn as_bytes(&self) -> &'a rt::bytes::Bytes {
-        self.root
+        self.raw.root()
     }
     /// The owned struct (decoding the message again).
     pub fn to_struct(&self) -> Result<ProseMatchReportInfoAnswer, rt::DecodeError> {
-        <ProseMatchReportInfoAnswer as rt::typed::Command>::from_bytes(self.root.clone())
+        <ProseMatchReportInfoAnswer as rt::typed::Command>::from_bytes(
+            self.raw.root().clone(),
+        )
     }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
+        self.raw.one_text(0)
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        rt::view::opt(
-            self.root,
-            self.first[1],
-            self.end,
-            rt::view::enumerated::<super::drmp::Drmp>,
-        )
+        self.raw.opt_enum::<super::drmp::Drmp>(1)
     }
     /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
     #[inline]
     pub fn vendor_specific_application_id(
         &self,
     ) -> Option<super::base::VendorSpecificApplicationIdView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[2],
-            self.end,
-            rt::view::read_group::<super::base::VendorSpecificApplicationIdView<'a>>,
-        )
+        self.raw.opt_group::<super::base::VendorSpecificApplicationIdView<'a>>(2)
     }
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[3], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(3)
     }
     /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
     #[inline]
     pub fn experimental_result(
         &self,
     ) -> Option<super::base::ExperimentalResultView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[4],
-            self.end,
-            rt::view::read_group::<super::base::ExperimentalResultView<'a>>,
-        )
+        self.raw.opt_group::<super::base::ExperimentalResultView<'a>>(4)
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> super::base::AuthSessionState {
-        rt::view::one(
-            self.root,
-            self.first[5],
-            self.end,
-            rt::view::enumerated::<super::base::AuthSessionState>,
-        )
+        self.raw.one_enum::<super::base::AuthSessionState>(5)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        rt::view::one(self.root, self.first[6], self.end, rt::view::text)
+        self.raw.one_text(6)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        rt::view::one(self.root, self.first[7], self.end, rt::view::text)
+        self.raw.one_text(7)
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
     #[inline]
     pub fn supported_features(
         &self,
     ) -> rt::view::Members<'a, super::ts29229::SupportedFeaturesView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[8],
-            self.end,
-            self.count[0],
-            628,
-            10415,
-            rt::view::read_group::<super::ts29229::SupportedFeaturesView<'a>>,
-        )
+        self.raw
+            .many_group::<super::ts29229::SupportedFeaturesView<'a>>(8, 0, 628, 10415)
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
     #[inline]
     pub fn oc_supported_features(
         &self,
     ) -> Option<super::doic::OcSupportedFeaturesView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[9],
-            self.end,
-            rt::view::read_group::<super::doic::OcSupportedFeaturesView<'a>>,
-        )
+        self.raw.opt_group::<super::doic::OcSupportedFeaturesView<'a>>(9)
     }
     /// `[ OC-OLR ]`: OC-OLR (code 623), IETF RFC 7683 §7.3.
     #[inline]
     pub fn oc_olr(&self) -> Option<super::doic::OcOlrView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[10],
-            self.end,
-            rt::view::read_group::<super::doic::OcOlrView<'a>>,
-        )
+        self.raw.opt_group::<super::doic::OcOlrView<'a>>(10)
     }
     /// `*[ Load ]`: Load (code 650), IETF RFC 8583 §7.1.
     #[inline]
     pub fn load(&self) -> rt::view::Members<'a, super::rfc8583::LoadView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[11],
-            self.end,
-            self.count[1],
-            650,
-            0,
-            rt::view::read_group::<super::rfc8583::LoadView<'a>>,
-        )
+        self.raw.many_group::<super::rfc8583::LoadView<'a>>(11, 1, 650, 0)
     }
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
     #[inline]
     pub fn failed_avp(&self) -> Option<super::base::FailedAvpView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[12],
-            self.end,
-            rt::view::read_group::<super::base::FailedAvpView<'a>>,
-        )
+        self.raw.opt_group::<super::base::FailedAvpView<'a>>(12)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[13],
-            self.end,
-            self.count[2],
-            284,
-            0,
-            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
-        )
+        self.raw.many_group::<super::base::ProxyInfoView<'a>>(13, 2, 284, 0)
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
     #[inline]
     pub fn route_record(&self) -> rt::view::Members<'a, &'a str> {
-        rt::view::Members::new(
-            self.root,
-            self.first[14],
-            self.end,
-            self.count[3],
-            282,
-            0,
-            rt::view::text,
-        )
+        self.raw.many_text(14, 3, 282, 0)
     }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
@@ -12724,16 +11569,8 @@ impl std::fmt::Debug for ProseMatchReportInfoAnswerView<'_> {
 #[derive(Clone, Copy)]
 pub struct ProseProximityRequestView<'a> {
     header: rt::Header,
-    root: &'a rt::bytes::Bytes,
-    /// The AVPs: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 18usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 3usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where each member first occurs.
+    raw: rt::view::Raw<'a, 18, 3>,
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl<'a> ProseProximityRequestView<'a> {
@@ -12757,12 +11594,7 @@ impl<'a> ProseProximityRequestView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let mut v = Self {
             header,
-            root,
-            start: rt::header::HEADER_LEN as u32,
-            end: root.len() as u32,
-            first: [rt::view::ABSENT; 18usize],
-            count: [0; 3usize],
-            extra: 0,
+            raw: rt::view::Raw::message(root),
         };
         v.fill_members(header.length as usize)?;
         Ok(v)
@@ -12772,19 +11604,8 @@ impl<'a> ProseProximityRequestView<'a> {
     /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
     #[inline(never)]
     fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut v.count,
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
+        let avps = self.raw.members();
+        let mut t = self.raw.index(rt::data::DecodeCx::default(), true);
         rt::view::index::<
             Self,
         >(avps, &mut t, ProseProximityRequest::REQUIRED, missing_at)
@@ -12795,168 +11616,116 @@ impl<'a> ProseProximityRequestView<'a> {
     }
     /// The whole message as received.
     pub fn as_bytes(&self) -> &'a rt::bytes::Bytes {
-        self.root
+        self.raw.root()
     }
     /// The owned struct (decoding the message again).
     pub fn to_struct(&self) -> Result<ProseProximityRequest, rt::DecodeError> {
-        <ProseProximityRequest as rt::typed::Command>::from_bytes(self.root.clone())
+        <ProseProximityRequest as rt::typed::Command>::from_bytes(
+            self.raw.root().clone(),
+        )
     }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
+        self.raw.one_text(0)
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        rt::view::opt(
-            self.root,
-            self.first[1],
-            self.end,
-            rt::view::enumerated::<super::drmp::Drmp>,
-        )
+        self.raw.opt_enum::<super::drmp::Drmp>(1)
     }
     /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
     #[inline]
     pub fn vendor_specific_application_id(
         &self,
     ) -> Option<super::base::VendorSpecificApplicationIdView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[2],
-            self.end,
-            rt::view::read_group::<super::base::VendorSpecificApplicationIdView<'a>>,
-        )
+        self.raw.opt_group::<super::base::VendorSpecificApplicationIdView<'a>>(2)
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> super::base::AuthSessionState {
-        rt::view::one(
-            self.root,
-            self.first[3],
-            self.end,
-            rt::view::enumerated::<super::base::AuthSessionState>,
-        )
+        self.raw.one_enum::<super::base::AuthSessionState>(3)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        rt::view::one(self.root, self.first[4], self.end, rt::view::text)
+        self.raw.one_text(4)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        rt::view::one(self.root, self.first[5], self.end, rt::view::text)
+        self.raw.one_text(5)
     }
     /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[6], self.end, rt::view::text)
+        self.raw.opt_text(6)
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&self) -> &'a str {
-        rt::view::one(self.root, self.first[7], self.end, rt::view::text)
+        self.raw.one_text(7)
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
     #[inline]
     pub fn supported_features(
         &self,
     ) -> rt::view::Members<'a, super::ts29229::SupportedFeaturesView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[8],
-            self.end,
-            self.count[0],
-            628,
-            10415,
-            rt::view::read_group::<super::ts29229::SupportedFeaturesView<'a>>,
-        )
+        self.raw
+            .many_group::<super::ts29229::SupportedFeaturesView<'a>>(8, 0, 628, 10415)
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
     #[inline]
     pub fn oc_supported_features(
         &self,
     ) -> Option<super::doic::OcSupportedFeaturesView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[9],
-            self.end,
-            rt::view::read_group::<super::doic::OcSupportedFeaturesView<'a>>,
-        )
+        self.raw.opt_group::<super::doic::OcSupportedFeaturesView<'a>>(9)
     }
     /// `{ PRR-Flags }`: PRR-Flags (code 3814, vendor 10415), 3GPP TS 29.345 §6.3.21.
     #[inline]
     pub fn prr_flags(&self) -> u32 {
-        rt::view::one(self.root, self.first[10], self.end, rt::view::value::<u32>)
+        self.raw.one_value::<u32>(10)
     }
     /// `{ Requesting-EPUID }`: Requesting-EPUID (code 3816, vendor 10415), 3GPP TS 29.345 §6.3.23.
     #[inline]
     pub fn requesting_epuid(&self) -> &'a str {
-        rt::view::one(self.root, self.first[11], self.end, rt::view::text)
+        self.raw.one_text(11)
     }
     /// `{ Targeted-EPUID }`: Targeted-EPUID (code 3817, vendor 10415), 3GPP TS 29.345 §6.3.26.
     #[inline]
     pub fn targeted_epuid(&self) -> &'a str {
-        rt::view::one(self.root, self.first[12], self.end, rt::view::text)
+        self.raw.one_text(12)
     }
     /// `{ Time-Window }`: Time-Window (code 3818, vendor 10415), 3GPP TS 29.345 §6.3.27.
     #[inline]
     pub fn time_window(&self) -> u32 {
-        rt::view::one(self.root, self.first[13], self.end, rt::view::value::<u32>)
+        self.raw.one_value::<u32>(13)
     }
     /// `{ Location-Estimate }`: Location-Estimate (code 1242, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn location_estimate(&self) -> &'a [u8] {
-        rt::view::one(self.root, self.first[14], self.end, rt::view::octets)
+        self.raw.one_octets(14)
     }
     /// `[ Location-Update-Trigger ]`: Location-Update-Trigger (code 3823, vendor 10415), 3GPP TS 29.345 §6.3.42.
     #[inline]
     pub fn location_update_trigger(&self) -> Option<LocationUpdateTriggerView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[15],
-            self.end,
-            rt::view::read_group::<LocationUpdateTriggerView<'a>>,
-        )
+        self.raw.opt_group::<LocationUpdateTriggerView<'a>>(15)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[16],
-            self.end,
-            self.count[1],
-            284,
-            0,
-            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
-        )
+        self.raw.many_group::<super::base::ProxyInfoView<'a>>(16, 1, 284, 0)
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
     #[inline]
     pub fn route_record(&self) -> rt::view::Members<'a, &'a str> {
-        rt::view::Members::new(
-            self.root,
-            self.first[17],
-            self.end,
-            self.count[2],
-            282,
-            0,
-            rt::view::text,
-        )
+        self.raw.many_text(17, 2, 282, 0)
     }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
@@ -13017,16 +11786,8 @@ impl std::fmt::Debug for ProseProximityRequestView<'_> {
 #[derive(Clone, Copy)]
 pub struct ProseProximityAnswerView<'a> {
     header: rt::Header,
-    root: &'a rt::bytes::Bytes,
-    /// The AVPs: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 17usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 4usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where each member first occurs.
+    raw: rt::view::Raw<'a, 17, 4>,
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl<'a> ProseProximityAnswerView<'a> {
@@ -13050,12 +11811,7 @@ impl<'a> ProseProximityAnswerView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let mut v = Self {
             header,
-            root,
-            start: rt::header::HEADER_LEN as u32,
-            end: root.len() as u32,
-            first: [rt::view::ABSENT; 17usize],
-            count: [0; 4usize],
-            extra: 0,
+            raw: rt::view::Raw::message(root),
         };
         v.fill_members(header.length as usize)?;
         Ok(v)
@@ -13065,19 +11821,8 @@ impl<'a> ProseProximityAnswerView<'a> {
     /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
     #[inline(never)]
     fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut v.count,
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
+        let avps = self.raw.members();
+        let mut t = self.raw.index(rt::data::DecodeCx::default(), true);
         rt::view::index::<Self>(avps, &mut t, ProseProximityAnswer::REQUIRED, missing_at)
     }
     /// The header as received.
@@ -13086,183 +11831,111 @@ impl<'a> ProseProximityAnswerView<'a> {
     }
     /// The whole message as received.
     pub fn as_bytes(&self) -> &'a rt::bytes::Bytes {
-        self.root
+        self.raw.root()
     }
     /// The owned struct (decoding the message again).
     pub fn to_struct(&self) -> Result<ProseProximityAnswer, rt::DecodeError> {
-        <ProseProximityAnswer as rt::typed::Command>::from_bytes(self.root.clone())
+        <ProseProximityAnswer as rt::typed::Command>::from_bytes(self.raw.root().clone())
     }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
+        self.raw.one_text(0)
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        rt::view::opt(
-            self.root,
-            self.first[1],
-            self.end,
-            rt::view::enumerated::<super::drmp::Drmp>,
-        )
+        self.raw.opt_enum::<super::drmp::Drmp>(1)
     }
     /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
     #[inline]
     pub fn vendor_specific_application_id(
         &self,
     ) -> Option<super::base::VendorSpecificApplicationIdView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[2],
-            self.end,
-            rt::view::read_group::<super::base::VendorSpecificApplicationIdView<'a>>,
-        )
+        self.raw.opt_group::<super::base::VendorSpecificApplicationIdView<'a>>(2)
     }
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[3], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(3)
     }
     /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
     #[inline]
     pub fn experimental_result(
         &self,
     ) -> Option<super::base::ExperimentalResultView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[4],
-            self.end,
-            rt::view::read_group::<super::base::ExperimentalResultView<'a>>,
-        )
+        self.raw.opt_group::<super::base::ExperimentalResultView<'a>>(4)
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> super::base::AuthSessionState {
-        rt::view::one(
-            self.root,
-            self.first[5],
-            self.end,
-            rt::view::enumerated::<super::base::AuthSessionState>,
-        )
+        self.raw.one_enum::<super::base::AuthSessionState>(5)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        rt::view::one(self.root, self.first[6], self.end, rt::view::text)
+        self.raw.one_text(6)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        rt::view::one(self.root, self.first[7], self.end, rt::view::text)
+        self.raw.one_text(7)
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
     #[inline]
     pub fn supported_features(
         &self,
     ) -> rt::view::Members<'a, super::ts29229::SupportedFeaturesView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[8],
-            self.end,
-            self.count[0],
-            628,
-            10415,
-            rt::view::read_group::<super::ts29229::SupportedFeaturesView<'a>>,
-        )
+        self.raw
+            .many_group::<super::ts29229::SupportedFeaturesView<'a>>(8, 0, 628, 10415)
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
     #[inline]
     pub fn oc_supported_features(
         &self,
     ) -> Option<super::doic::OcSupportedFeaturesView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[9],
-            self.end,
-            rt::view::read_group::<super::doic::OcSupportedFeaturesView<'a>>,
-        )
+        self.raw.opt_group::<super::doic::OcSupportedFeaturesView<'a>>(9)
     }
     /// `[ OC-OLR ]`: OC-OLR (code 623), IETF RFC 7683 §7.3.
     #[inline]
     pub fn oc_olr(&self) -> Option<super::doic::OcOlrView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[10],
-            self.end,
-            rt::view::read_group::<super::doic::OcOlrView<'a>>,
-        )
+        self.raw.opt_group::<super::doic::OcOlrView<'a>>(10)
     }
     /// `*[ Load ]`: Load (code 650), IETF RFC 8583 §7.1.
     #[inline]
     pub fn load(&self) -> rt::view::Members<'a, super::rfc8583::LoadView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[11],
-            self.end,
-            self.count[1],
-            650,
-            0,
-            rt::view::read_group::<super::rfc8583::LoadView<'a>>,
-        )
+        self.raw.many_group::<super::rfc8583::LoadView<'a>>(11, 1, 650, 0)
     }
     /// `[ Location-Estimate ]`: Location-Estimate (code 1242, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn location_estimate(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[12], self.end, rt::view::octets)
+        self.raw.opt_octets(12)
     }
     /// `[ WLAN-Link-Layer-Id ]`: WLAN-Link-Layer-Id (code 3821, vendor 10415), 3GPP TS 29.345 §6.3.32.
     #[inline]
     pub fn wlan_link_layer_id(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[13], self.end, rt::view::octets)
+        self.raw.opt_octets(13)
     }
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
     #[inline]
     pub fn failed_avp(&self) -> Option<super::base::FailedAvpView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[14],
-            self.end,
-            rt::view::read_group::<super::base::FailedAvpView<'a>>,
-        )
+        self.raw.opt_group::<super::base::FailedAvpView<'a>>(14)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[15],
-            self.end,
-            self.count[2],
-            284,
-            0,
-            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
-        )
+        self.raw.many_group::<super::base::ProxyInfoView<'a>>(15, 2, 284, 0)
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
     #[inline]
     pub fn route_record(&self) -> rt::view::Members<'a, &'a str> {
-        rt::view::Members::new(
-            self.root,
-            self.first[16],
-            self.end,
-            self.count[3],
-            282,
-            0,
-            rt::view::text,
-        )
+        self.raw.many_text(16, 3, 282, 0)
     }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
@@ -13324,16 +11997,8 @@ impl std::fmt::Debug for ProseProximityAnswerView<'_> {
 #[derive(Clone, Copy)]
 pub struct ProseLocationUpdateRequestView<'a> {
     header: rt::Header,
-    root: &'a rt::bytes::Bytes,
-    /// The AVPs: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 14usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 3usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where each member first occurs.
+    raw: rt::view::Raw<'a, 14, 3>,
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl<'a> ProseLocationUpdateRequestView<'a> {
@@ -13357,12 +12022,7 @@ impl<'a> ProseLocationUpdateRequestView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let mut v = Self {
             header,
-            root,
-            start: rt::header::HEADER_LEN as u32,
-            end: root.len() as u32,
-            first: [rt::view::ABSENT; 14usize],
-            count: [0; 3usize],
-            extra: 0,
+            raw: rt::view::Raw::message(root),
         };
         v.fill_members(header.length as usize)?;
         Ok(v)
@@ -13372,19 +12032,8 @@ impl<'a> ProseLocationUpdateRequestView<'a> {
     /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
     #[inline(never)]
     fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut v.count,
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
+        let avps = self.raw.members();
+        let mut t = self.raw.index(rt::data::DecodeCx::default(), true);
         rt::view::index::<
             Self,
         >(avps, &mut t, ProseLocationUpdateRequest::REQUIRED, missing_at)
@@ -13395,143 +12044,96 @@ impl<'a> ProseLocationUpdateRequestView<'a> {
     }
     /// The whole message as received.
     pub fn as_bytes(&self) -> &'a rt::bytes::Bytes {
-        self.root
+        self.raw.root()
     }
     /// The owned struct (decoding the message again).
     pub fn to_struct(&self) -> Result<ProseLocationUpdateRequest, rt::DecodeError> {
-        <ProseLocationUpdateRequest as rt::typed::Command>::from_bytes(self.root.clone())
+        <ProseLocationUpdateRequest as rt::typed::Command>::from_bytes(
+            self.raw.root().clone(),
+        )
     }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
+        self.raw.one_text(0)
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        rt::view::opt(
-            self.root,
-            self.first[1],
-            self.end,
-            rt::view::enumerated::<super::drmp::Drmp>,
-        )
+        self.raw.opt_enum::<super::drmp::Drmp>(1)
     }
     /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
     #[inline]
     pub fn vendor_specific_application_id(
         &self,
     ) -> Option<super::base::VendorSpecificApplicationIdView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[2],
-            self.end,
-            rt::view::read_group::<super::base::VendorSpecificApplicationIdView<'a>>,
-        )
+        self.raw.opt_group::<super::base::VendorSpecificApplicationIdView<'a>>(2)
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> super::base::AuthSessionState {
-        rt::view::one(
-            self.root,
-            self.first[3],
-            self.end,
-            rt::view::enumerated::<super::base::AuthSessionState>,
-        )
+        self.raw.one_enum::<super::base::AuthSessionState>(3)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        rt::view::one(self.root, self.first[4], self.end, rt::view::text)
+        self.raw.one_text(4)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        rt::view::one(self.root, self.first[5], self.end, rt::view::text)
+        self.raw.one_text(5)
     }
     /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[6], self.end, rt::view::text)
+        self.raw.opt_text(6)
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&self) -> &'a str {
-        rt::view::one(self.root, self.first[7], self.end, rt::view::text)
+        self.raw.one_text(7)
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
     #[inline]
     pub fn supported_features(
         &self,
     ) -> rt::view::Members<'a, super::ts29229::SupportedFeaturesView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[8],
-            self.end,
-            self.count[0],
-            628,
-            10415,
-            rt::view::read_group::<super::ts29229::SupportedFeaturesView<'a>>,
-        )
+        self.raw
+            .many_group::<super::ts29229::SupportedFeaturesView<'a>>(8, 0, 628, 10415)
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
     #[inline]
     pub fn oc_supported_features(
         &self,
     ) -> Option<super::doic::OcSupportedFeaturesView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[9],
-            self.end,
-            rt::view::read_group::<super::doic::OcSupportedFeaturesView<'a>>,
-        )
+        self.raw.opt_group::<super::doic::OcSupportedFeaturesView<'a>>(9)
     }
     /// `{ Targeted-EPUID }`: Targeted-EPUID (code 3817, vendor 10415), 3GPP TS 29.345 §6.3.26.
     #[inline]
     pub fn targeted_epuid(&self) -> &'a str {
-        rt::view::one(self.root, self.first[10], self.end, rt::view::text)
+        self.raw.one_text(10)
     }
     /// `{ Location-Estimate }`: Location-Estimate (code 1242, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn location_estimate(&self) -> &'a [u8] {
-        rt::view::one(self.root, self.first[11], self.end, rt::view::octets)
+        self.raw.one_octets(11)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[12],
-            self.end,
-            self.count[1],
-            284,
-            0,
-            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
-        )
+        self.raw.many_group::<super::base::ProxyInfoView<'a>>(12, 1, 284, 0)
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
     #[inline]
     pub fn route_record(&self) -> rt::view::Members<'a, &'a str> {
-        rt::view::Members::new(
-            self.root,
-            self.first[13],
-            self.end,
-            self.count[2],
-            282,
-            0,
-            rt::view::text,
-        )
+        self.raw.many_text(13, 2, 282, 0)
     }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
@@ -13586,16 +12188,8 @@ impl std::fmt::Debug for ProseLocationUpdateRequestView<'_> {
 #[derive(Clone, Copy)]
 pub struct ProseLocationUpdateAnswerView<'a> {
     header: rt::Header,
-    root: &'a rt::bytes::Bytes,
-    /// The AVPs: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 15usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 4usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where each member first occurs.
+    raw: rt::view::Raw<'a, 15, 4>,
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl<'a> ProseLocationUpdateAnswerView<'a> {
@@ -13619,12 +12213,7 @@ impl<'a> ProseLocationUpdateAnswerView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let mut v = Self {
             header,
-            root,
-            start: rt::header::HEADER_LEN as u32,
-            end: root.len() as u32,
-            first: [rt::view::ABSENT; 15usize],
-            count: [0; 4usize],
-            extra: 0,
+            raw: rt::view::Raw::message(root),
         };
         v.fill_members(header.length as usize)?;
         Ok(v)
@@ -13634,19 +12223,8 @@ impl<'a> ProseLocationUpdateAnswerView<'a> {
     /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
     #[inline(never)]
     fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut v.count,
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
+        let avps = self.raw.members();
+        let mut t = self.raw.index(rt::data::DecodeCx::default(), true);
         rt::view::index::<
             Self,
         >(avps, &mut t, ProseLocationUpdateAnswer::REQUIRED, missing_at)
@@ -13657,173 +12235,103 @@ impl<'a> ProseLocationUpdateAnswerView<'a> {
     }
     /// The whole message as received.
     pub fn as_bytes(&self) -> &'a rt::bytes::Bytes {
-        self.root
+        self.raw.root()
     }
     /// The owned struct (decoding the message again).
     pub fn to_struct(&self) -> Result<ProseLocationUpdateAnswer, rt::DecodeError> {
-        <ProseLocationUpdateAnswer as rt::typed::Command>::from_bytes(self.root.clone())
+        <ProseLocationUpdateAnswer as rt::typed::Command>::from_bytes(
+            self.raw.root().clone(),
+        )
     }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
+        self.raw.one_text(0)
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        rt::view::opt(
-            self.root,
-            self.first[1],
-            self.end,
-            rt::view::enumerated::<super::drmp::Drmp>,
-        )
+        self.raw.opt_enum::<super::drmp::Drmp>(1)
     }
     /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
     #[inline]
     pub fn vendor_specific_application_id(
         &self,
     ) -> Option<super::base::VendorSpecificApplicationIdView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[2],
-            self.end,
-            rt::view::read_group::<super::base::VendorSpecificApplicationIdView<'a>>,
-        )
+        self.raw.opt_group::<super::base::VendorSpecificApplicationIdView<'a>>(2)
     }
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[3], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(3)
     }
     /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
     #[inline]
     pub fn experimental_result(
         &self,
     ) -> Option<super::base::ExperimentalResultView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[4],
-            self.end,
-            rt::view::read_group::<super::base::ExperimentalResultView<'a>>,
-        )
+        self.raw.opt_group::<super::base::ExperimentalResultView<'a>>(4)
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> super::base::AuthSessionState {
-        rt::view::one(
-            self.root,
-            self.first[5],
-            self.end,
-            rt::view::enumerated::<super::base::AuthSessionState>,
-        )
+        self.raw.one_enum::<super::base::AuthSessionState>(5)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        rt::view::one(self.root, self.first[6], self.end, rt::view::text)
+        self.raw.one_text(6)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        rt::view::one(self.root, self.first[7], self.end, rt::view::text)
+        self.raw.one_text(7)
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
     #[inline]
     pub fn supported_features(
         &self,
     ) -> rt::view::Members<'a, super::ts29229::SupportedFeaturesView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[8],
-            self.end,
-            self.count[0],
-            628,
-            10415,
-            rt::view::read_group::<super::ts29229::SupportedFeaturesView<'a>>,
-        )
+        self.raw
+            .many_group::<super::ts29229::SupportedFeaturesView<'a>>(8, 0, 628, 10415)
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
     #[inline]
     pub fn oc_supported_features(
         &self,
     ) -> Option<super::doic::OcSupportedFeaturesView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[9],
-            self.end,
-            rt::view::read_group::<super::doic::OcSupportedFeaturesView<'a>>,
-        )
+        self.raw.opt_group::<super::doic::OcSupportedFeaturesView<'a>>(9)
     }
     /// `[ OC-OLR ]`: OC-OLR (code 623), IETF RFC 7683 §7.3.
     #[inline]
     pub fn oc_olr(&self) -> Option<super::doic::OcOlrView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[10],
-            self.end,
-            rt::view::read_group::<super::doic::OcOlrView<'a>>,
-        )
+        self.raw.opt_group::<super::doic::OcOlrView<'a>>(10)
     }
     /// `*[ Load ]`: Load (code 650), IETF RFC 8583 §7.1.
     #[inline]
     pub fn load(&self) -> rt::view::Members<'a, super::rfc8583::LoadView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[11],
-            self.end,
-            self.count[1],
-            650,
-            0,
-            rt::view::read_group::<super::rfc8583::LoadView<'a>>,
-        )
+        self.raw.many_group::<super::rfc8583::LoadView<'a>>(11, 1, 650, 0)
     }
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
     #[inline]
     pub fn failed_avp(&self) -> Option<super::base::FailedAvpView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[12],
-            self.end,
-            rt::view::read_group::<super::base::FailedAvpView<'a>>,
-        )
+        self.raw.opt_group::<super::base::FailedAvpView<'a>>(12)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[13],
-            self.end,
-            self.count[2],
-            284,
-            0,
-            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
-        )
+        self.raw.many_group::<super::base::ProxyInfoView<'a>>(13, 2, 284, 0)
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
     #[inline]
     pub fn route_record(&self) -> rt::view::Members<'a, &'a str> {
-        rt::view::Members::new(
-            self.root,
-            self.first[14],
-            self.end,
-            self.count[3],
-            282,
-            0,
-            rt::view::text,
-        )
+        self.raw.many_text(14, 3, 282, 0)
     }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
@@ -13883,16 +12391,8 @@ impl std::fmt::Debug for ProseLocationUpdateAnswerView<'_> {
 #[derive(Clone, Copy)]
 pub struct ProseAlertRequestView<'a> {
     header: rt::Header,
-    root: &'a rt::bytes::Bytes,
-    /// The AVPs: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 15usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 3usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where each member first occurs.
+    raw: rt::view::Raw<'a, 15, 3>,
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl<'a> ProseAlertRequestView<'a> {
@@ -13916,12 +12416,7 @@ impl<'a> ProseAlertRequestView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let mut v = Self {
             header,
-            root,
-            start: rt::header::HEADER_LEN as u32,
-            end: root.len() as u32,
-            first: [rt::view::ABSENT; 15usize],
-            count: [0; 3usize],
-            extra: 0,
+            raw: rt::view::Raw::message(root),
         };
         v.fill_members(header.length as usize)?;
         Ok(v)
@@ -13931,19 +12426,8 @@ impl<'a> ProseAlertRequestView<'a> {
     /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
     #[inline(never)]
     fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut v.count,
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
+        let avps = self.raw.members();
+        let mut t = self.raw.index(rt::data::DecodeCx::default(), true);
         rt::view::index::<Self>(avps, &mut t, ProseAlertRequest::REQUIRED, missing_at)
     }
     /// The header as received.
@@ -13952,153 +12436,99 @@ impl<'a> ProseAlertRequestView<'a> {
     }
     /// The whole message as received.
     pub fn as_bytes(&self) -> &'a rt::bytes::Bytes {
-        self.root
+        self.raw.root()
     }
     /// The owned struct (decoding the message again).
     pub fn to_struct(&self) -> Result<ProseAlertRequest, rt::DecodeError> {
-        <ProseAlertRequest as rt::typed::Command>::from_bytes(self.root.clone())
+        <ProseAlertRequest as rt::typed::Command>::from_bytes(self.raw.root().clone())
     }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
+        self.raw.one_text(0)
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        rt::view::opt(
-            self.root,
-            self.first[1],
-            self.end,
-            rt::view::enumerated::<super::drmp::Drmp>,
-        )
+        self.raw.opt_enum::<super::drmp::Drmp>(1)
     }
     /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
     #[inline]
     pub fn vendor_specific_application_id(
         &self,
     ) -> Option<super::base::VendorSpecificApplicationIdView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[2],
-            self.end,
-            rt::view::read_group::<super::base::VendorSpecificApplicationIdView<'a>>,
-        )
+        self.raw.opt_group::<super::base::VendorSpecificApplicationIdView<'a>>(2)
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> super::base::AuthSessionState {
-        rt::view::one(
-            self.root,
-            self.first[3],
-            self.end,
-            rt::view::enumerated::<super::base::AuthSessionState>,
-        )
+        self.raw.one_enum::<super::base::AuthSessionState>(3)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        rt::view::one(self.root, self.first[4], self.end, rt::view::text)
+        self.raw.one_text(4)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        rt::view::one(self.root, self.first[5], self.end, rt::view::text)
+        self.raw.one_text(5)
     }
     /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[6], self.end, rt::view::text)
+        self.raw.opt_text(6)
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&self) -> &'a str {
-        rt::view::one(self.root, self.first[7], self.end, rt::view::text)
+        self.raw.one_text(7)
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
     #[inline]
     pub fn supported_features(
         &self,
     ) -> rt::view::Members<'a, super::ts29229::SupportedFeaturesView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[8],
-            self.end,
-            self.count[0],
-            628,
-            10415,
-            rt::view::read_group::<super::ts29229::SupportedFeaturesView<'a>>,
-        )
+        self.raw
+            .many_group::<super::ts29229::SupportedFeaturesView<'a>>(8, 0, 628, 10415)
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
     #[inline]
     pub fn oc_supported_features(
         &self,
     ) -> Option<super::doic::OcSupportedFeaturesView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[9],
-            self.end,
-            rt::view::read_group::<super::doic::OcSupportedFeaturesView<'a>>,
-        )
+        self.raw.opt_group::<super::doic::OcSupportedFeaturesView<'a>>(9)
     }
     /// `{ App-Layer-User-Id }`: App-Layer-User-Id (code 3801, vendor 10415), 3GPP TS 29.345 §6.3.2.
     #[inline]
     pub fn app_layer_user_id(&self) -> &'a str {
-        rt::view::one(self.root, self.first[10], self.end, rt::view::text)
+        self.raw.one_text(10)
     }
     /// `{ Targeted-EPUID }`: Targeted-EPUID (code 3817, vendor 10415), 3GPP TS 29.345 §6.3.26.
     #[inline]
     pub fn targeted_epuid(&self) -> &'a str {
-        rt::view::one(self.root, self.first[11], self.end, rt::view::text)
+        self.raw.one_text(11)
     }
     /// `[ Assistance-Info ]`: Assistance-Info (code 3802, vendor 10415), 3GPP TS 29.345 §6.3.3.
     #[inline]
     pub fn assistance_info(&self) -> Option<AssistanceInfoView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[12],
-            self.end,
-            rt::view::read_group::<AssistanceInfoView<'a>>,
-        )
+        self.raw.opt_group::<AssistanceInfoView<'a>>(12)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[13],
-            self.end,
-            self.count[1],
-            284,
-            0,
-            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
-        )
+        self.raw.many_group::<super::base::ProxyInfoView<'a>>(13, 1, 284, 0)
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
     #[inline]
     pub fn route_record(&self) -> rt::view::Members<'a, &'a str> {
-        rt::view::Members::new(
-            self.root,
-            self.first[14],
-            self.end,
-            self.count[2],
-            282,
-            0,
-            rt::view::text,
-        )
+        self.raw.many_text(14, 2, 282, 0)
     }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
@@ -14154,16 +12584,8 @@ impl std::fmt::Debug for ProseAlertRequestView<'_> {
 #[derive(Clone, Copy)]
 pub struct ProseAlertAnswerView<'a> {
     header: rt::Header,
-    root: &'a rt::bytes::Bytes,
-    /// The AVPs: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 15usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 4usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where each member first occurs.
+    raw: rt::view::Raw<'a, 15, 4>,
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl<'a> ProseAlertAnswerView<'a> {
@@ -14187,12 +12609,7 @@ impl<'a> ProseAlertAnswerView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let mut v = Self {
             header,
-            root,
-            start: rt::header::HEADER_LEN as u32,
-            end: root.len() as u32,
-            first: [rt::view::ABSENT; 15usize],
-            count: [0; 4usize],
-            extra: 0,
+            raw: rt::view::Raw::message(root),
         };
         v.fill_members(header.length as usize)?;
         Ok(v)
@@ -14202,19 +12619,8 @@ impl<'a> ProseAlertAnswerView<'a> {
     /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
     #[inline(never)]
     fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut v.count,
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
+        let avps = self.raw.members();
+        let mut t = self.raw.index(rt::data::DecodeCx::default(), true);
         rt::view::index::<Self>(avps, &mut t, ProseAlertAnswer::REQUIRED, missing_at)
     }
     /// The header as received.
@@ -14223,173 +12629,101 @@ impl<'a> ProseAlertAnswerView<'a> {
     }
     /// The whole message as received.
     pub fn as_bytes(&self) -> &'a rt::bytes::Bytes {
-        self.root
+        self.raw.root()
     }
     /// The owned struct (decoding the message again).
     pub fn to_struct(&self) -> Result<ProseAlertAnswer, rt::DecodeError> {
-        <ProseAlertAnswer as rt::typed::Command>::from_bytes(self.root.clone())
+        <ProseAlertAnswer as rt::typed::Command>::from_bytes(self.raw.root().clone())
     }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
+        self.raw.one_text(0)
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        rt::view::opt(
-            self.root,
-            self.first[1],
-            self.end,
-            rt::view::enumerated::<super::drmp::Drmp>,
-        )
+        self.raw.opt_enum::<super::drmp::Drmp>(1)
     }
     /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
     #[inline]
     pub fn vendor_specific_application_id(
         &self,
     ) -> Option<super::base::VendorSpecificApplicationIdView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[2],
-            self.end,
-            rt::view::read_group::<super::base::VendorSpecificApplicationIdView<'a>>,
-        )
+        self.raw.opt_group::<super::base::VendorSpecificApplicationIdView<'a>>(2)
     }
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[3], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(3)
     }
     /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
     #[inline]
     pub fn experimental_result(
         &self,
     ) -> Option<super::base::ExperimentalResultView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[4],
-            self.end,
-            rt::view::read_group::<super::base::ExperimentalResultView<'a>>,
-        )
+        self.raw.opt_group::<super::base::ExperimentalResultView<'a>>(4)
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> super::base::AuthSessionState {
-        rt::view::one(
-            self.root,
-            self.first[5],
-            self.end,
-            rt::view::enumerated::<super::base::AuthSessionState>,
-        )
+        self.raw.one_enum::<super::base::AuthSessionState>(5)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        rt::view::one(self.root, self.first[6], self.end, rt::view::text)
+        self.raw.one_text(6)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        rt::view::one(self.root, self.first[7], self.end, rt::view::text)
+        self.raw.one_text(7)
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
     #[inline]
     pub fn supported_features(
         &self,
     ) -> rt::view::Members<'a, super::ts29229::SupportedFeaturesView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[8],
-            self.end,
-            self.count[0],
-            628,
-            10415,
-            rt::view::read_group::<super::ts29229::SupportedFeaturesView<'a>>,
-        )
+        self.raw
+            .many_group::<super::ts29229::SupportedFeaturesView<'a>>(8, 0, 628, 10415)
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
     #[inline]
     pub fn oc_supported_features(
         &self,
     ) -> Option<super::doic::OcSupportedFeaturesView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[9],
-            self.end,
-            rt::view::read_group::<super::doic::OcSupportedFeaturesView<'a>>,
-        )
+        self.raw.opt_group::<super::doic::OcSupportedFeaturesView<'a>>(9)
     }
     /// `[ OC-OLR ]`: OC-OLR (code 623), IETF RFC 7683 §7.3.
     #[inline]
     pub fn oc_olr(&self) -> Option<super::doic::OcOlrView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[10],
-            self.end,
-            rt::view::read_group::<super::doic::OcOlrView<'a>>,
-        )
+        self.raw.opt_group::<super::doic::OcOlrView<'a>>(10)
     }
     /// `*[ Load ]`: Load (code 650), IETF RFC 8583 §7.1.
     #[inline]
     pub fn load(&self) -> rt::view::Members<'a, super::rfc8583::LoadView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[11],
-            self.end,
-            self.count[1],
-            650,
-            0,
-            rt::view::read_group::<super::rfc8583::LoadView<'a>>,
-        )
+        self.raw.many_group::<super::rfc8583::LoadView<'a>>(11, 1, 650, 0)
     }
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
     #[inline]
     pub fn failed_avp(&self) -> Option<super::base::FailedAvpView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[12],
-            self.end,
-            rt::view::read_group::<super::base::FailedAvpView<'a>>,
-        )
+        self.raw.opt_group::<super::base::FailedAvpView<'a>>(12)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[13],
-            self.end,
-            self.count[2],
-            284,
-            0,
-            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
-        )
+        self.raw.many_group::<super::base::ProxyInfoView<'a>>(13, 2, 284, 0)
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
     #[inline]
     pub fn route_record(&self) -> rt::view::Members<'a, &'a str> {
-        rt::view::Members::new(
-            self.root,
-            self.first[14],
-            self.end,
-            self.count[3],
-            282,
-            0,
-            rt::view::text,
-        )
+        self.raw.many_text(14, 3, 282, 0)
     }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
@@ -14449,16 +12783,8 @@ impl std::fmt::Debug for ProseAlertAnswerView<'_> {
 #[derive(Clone, Copy)]
 pub struct ProseCancellationRequestView<'a> {
     header: rt::Header,
-    root: &'a rt::bytes::Bytes,
-    /// The AVPs: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 14usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 3usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where each member first occurs.
+    raw: rt::view::Raw<'a, 14, 3>,
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl<'a> ProseCancellationRequestView<'a> {
@@ -14482,12 +12808,7 @@ impl<'a> ProseCancellationRequestView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let mut v = Self {
             header,
-            root,
-            start: rt::header::HEADER_LEN as u32,
-            end: root.len() as u32,
-            first: [rt::view::ABSENT; 14usize],
-            count: [0; 3usize],
-            extra: 0,
+            raw: rt::view::Raw::message(root),
         };
         v.fill_members(header.length as usize)?;
         Ok(v)
@@ -14497,19 +12818,8 @@ impl<'a> ProseCancellationRequestView<'a> {
     /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
     #[inline(never)]
     fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut v.count,
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
+        let avps = self.raw.members();
+        let mut t = self.raw.index(rt::data::DecodeCx::default(), true);
         rt::view::index::<
             Self,
         >(avps, &mut t, ProseCancellationRequest::REQUIRED, missing_at)
@@ -14520,143 +12830,96 @@ impl<'a> ProseCancellationRequestView<'a> {
     }
     /// The whole message as received.
     pub fn as_bytes(&self) -> &'a rt::bytes::Bytes {
-        self.root
+        self.raw.root()
     }
     /// The owned struct (decoding the message again).
     pub fn to_struct(&self) -> Result<ProseCancellationRequest, rt::DecodeError> {
-        <ProseCancellationRequest as rt::typed::Command>::from_bytes(self.root.clone())
+        <ProseCancellationRequest as rt::typed::Command>::from_bytes(
+            self.raw.root().clone(),
+        )
     }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
+        self.raw.one_text(0)
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        rt::view::opt(
-            self.root,
-            self.first[1],
-            self.end,
-            rt::view::enumerated::<super::drmp::Drmp>,
-        )
+        self.raw.opt_enum::<super::drmp::Drmp>(1)
     }
     /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
     #[inline]
     pub fn vendor_specific_application_id(
         &self,
     ) -> Option<super::base::VendorSpecificApplicationIdView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[2],
-            self.end,
-            rt::view::read_group::<super::base::VendorSpecificApplicationIdView<'a>>,
-        )
+        self.raw.opt_group::<super::base::VendorSpecificApplicationIdView<'a>>(2)
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> super::base::AuthSessionState {
-        rt::view::one(
-            self.root,
-            self.first[3],
-            self.end,
-            rt::view::enumerated::<super::base::AuthSessionState>,
-        )
+        self.raw.one_enum::<super::base::AuthSessionState>(3)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        rt::view::one(self.root, self.first[4], self.end, rt::view::text)
+        self.raw.one_text(4)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        rt::view::one(self.root, self.first[5], self.end, rt::view::text)
+        self.raw.one_text(5)
     }
     /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[6], self.end, rt::view::text)
+        self.raw.opt_text(6)
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&self) -> &'a str {
-        rt::view::one(self.root, self.first[7], self.end, rt::view::text)
+        self.raw.one_text(7)
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
     #[inline]
     pub fn supported_features(
         &self,
     ) -> rt::view::Members<'a, super::ts29229::SupportedFeaturesView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[8],
-            self.end,
-            self.count[0],
-            628,
-            10415,
-            rt::view::read_group::<super::ts29229::SupportedFeaturesView<'a>>,
-        )
+        self.raw
+            .many_group::<super::ts29229::SupportedFeaturesView<'a>>(8, 0, 628, 10415)
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
     #[inline]
     pub fn oc_supported_features(
         &self,
     ) -> Option<super::doic::OcSupportedFeaturesView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[9],
-            self.end,
-            rt::view::read_group::<super::doic::OcSupportedFeaturesView<'a>>,
-        )
+        self.raw.opt_group::<super::doic::OcSupportedFeaturesView<'a>>(9)
     }
     /// `{ Requesting-EPUID }`: Requesting-EPUID (code 3816, vendor 10415), 3GPP TS 29.345 §6.3.23.
     #[inline]
     pub fn requesting_epuid(&self) -> &'a str {
-        rt::view::one(self.root, self.first[10], self.end, rt::view::text)
+        self.raw.one_text(10)
     }
     /// `{ Targeted-EPUID }`: Targeted-EPUID (code 3817, vendor 10415), 3GPP TS 29.345 §6.3.26.
     #[inline]
     pub fn targeted_epuid(&self) -> &'a str {
-        rt::view::one(self.root, self.first[11], self.end, rt::view::text)
+        self.raw.one_text(11)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[12],
-            self.end,
-            self.count[1],
-            284,
-            0,
-            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
-        )
+        self.raw.many_group::<super::base::ProxyInfoView<'a>>(12, 1, 284, 0)
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
     #[inline]
     pub fn route_record(&self) -> rt::view::Members<'a, &'a str> {
-        rt::view::Members::new(
-            self.root,
-            self.first[13],
-            self.end,
-            self.count[2],
-            282,
-            0,
-            rt::view::text,
-        )
+        self.raw.many_text(13, 2, 282, 0)
     }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
@@ -14711,16 +12974,8 @@ impl std::fmt::Debug for ProseCancellationRequestView<'_> {
 #[derive(Clone, Copy)]
 pub struct ProseCancellationAnswerView<'a> {
     header: rt::Header,
-    root: &'a rt::bytes::Bytes,
-    /// The AVPs: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 15usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 4usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where each member first occurs.
+    raw: rt::view::Raw<'a, 15, 4>,
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl<'a> ProseCancellationAnswerView<'a> {
@@ -14744,12 +12999,7 @@ impl<'a> ProseCancellationAnswerView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let mut v = Self {
             header,
-            root,
-            start: rt::header::HEADER_LEN as u32,
-            end: root.len() as u32,
-            first: [rt::view::ABSENT; 15usize],
-            count: [0; 4usize],
-            extra: 0,
+            raw: rt::view::Raw::message(root),
         };
         v.fill_members(header.length as usize)?;
         Ok(v)
@@ -14759,19 +13009,8 @@ impl<'a> ProseCancellationAnswerView<'a> {
     /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
     #[inline(never)]
     fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut v.count,
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
+        let avps = self.raw.members();
+        let mut t = self.raw.index(rt::data::DecodeCx::default(), true);
         rt::view::index::<
             Self,
         >(avps, &mut t, ProseCancellationAnswer::REQUIRED, missing_at)
@@ -14782,173 +13021,103 @@ impl<'a> ProseCancellationAnswerView<'a> {
     }
     /// The whole message as received.
     pub fn as_bytes(&self) -> &'a rt::bytes::Bytes {
-        self.root
+        self.raw.root()
     }
     /// The owned struct (decoding the message again).
     pub fn to_struct(&self) -> Result<ProseCancellationAnswer, rt::DecodeError> {
-        <ProseCancellationAnswer as rt::typed::Command>::from_bytes(self.root.clone())
+        <ProseCancellationAnswer as rt::typed::Command>::from_bytes(
+            self.raw.root().clone(),
+        )
     }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
+        self.raw.one_text(0)
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        rt::view::opt(
-            self.root,
-            self.first[1],
-            self.end,
-            rt::view::enumerated::<super::drmp::Drmp>,
-        )
+        self.raw.opt_enum::<super::drmp::Drmp>(1)
     }
     /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
     #[inline]
     pub fn vendor_specific_application_id(
         &self,
     ) -> Option<super::base::VendorSpecificApplicationIdView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[2],
-            self.end,
-            rt::view::read_group::<super::base::VendorSpecificApplicationIdView<'a>>,
-        )
+        self.raw.opt_group::<super::base::VendorSpecificApplicationIdView<'a>>(2)
     }
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[3], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(3)
     }
     /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
     #[inline]
     pub fn experimental_result(
         &self,
     ) -> Option<super::base::ExperimentalResultView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[4],
-            self.end,
-            rt::view::read_group::<super::base::ExperimentalResultView<'a>>,
-        )
+        self.raw.opt_group::<super::base::ExperimentalResultView<'a>>(4)
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> super::base::AuthSessionState {
-        rt::view::one(
-            self.root,
-            self.first[5],
-            self.end,
-            rt::view::enumerated::<super::base::AuthSessionState>,
-        )
+        self.raw.one_enum::<super::base::AuthSessionState>(5)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        rt::view::one(self.root, self.first[6], self.end, rt::view::text)
+        self.raw.one_text(6)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        rt::view::one(self.root, self.first[7], self.end, rt::view::text)
+        self.raw.one_text(7)
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
     #[inline]
     pub fn supported_features(
         &self,
     ) -> rt::view::Members<'a, super::ts29229::SupportedFeaturesView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[8],
-            self.end,
-            self.count[0],
-            628,
-            10415,
-            rt::view::read_group::<super::ts29229::SupportedFeaturesView<'a>>,
-        )
+        self.raw
+            .many_group::<super::ts29229::SupportedFeaturesView<'a>>(8, 0, 628, 10415)
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
     #[inline]
     pub fn oc_supported_features(
         &self,
     ) -> Option<super::doic::OcSupportedFeaturesView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[9],
-            self.end,
-            rt::view::read_group::<super::doic::OcSupportedFeaturesView<'a>>,
-        )
+        self.raw.opt_group::<super::doic::OcSupportedFeaturesView<'a>>(9)
     }
     /// `[ OC-OLR ]`: OC-OLR (code 623), IETF RFC 7683 §7.3.
     #[inline]
     pub fn oc_olr(&self) -> Option<super::doic::OcOlrView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[10],
-            self.end,
-            rt::view::read_group::<super::doic::OcOlrView<'a>>,
-        )
+        self.raw.opt_group::<super::doic::OcOlrView<'a>>(10)
     }
     /// `*[ Load ]`: Load (code 650), IETF RFC 8583 §7.1.
     #[inline]
     pub fn load(&self) -> rt::view::Members<'a, super::rfc8583::LoadView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[11],
-            self.end,
-            self.count[1],
-            650,
-            0,
-            rt::view::read_group::<super::rfc8583::LoadView<'a>>,
-        )
+        self.raw.many_group::<super::rfc8583::LoadView<'a>>(11, 1, 650, 0)
     }
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
     #[inline]
     pub fn failed_avp(&self) -> Option<super::base::FailedAvpView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[12],
-            self.end,
-            rt::view::read_group::<super::base::FailedAvpView<'a>>,
-        )
+        self.raw.opt_group::<super::base::FailedAvpView<'a>>(12)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[13],
-            self.end,
-            self.count[2],
-            284,
-            0,
-            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
-        )
+        self.raw.many_group::<super::base::ProxyInfoView<'a>>(13, 2, 284, 0)
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
     #[inline]
     pub fn route_record(&self) -> rt::view::Members<'a, &'a str> {
-        rt::view::Members::new(
-            self.root,
-            self.first[14],
-            self.end,
-            self.count[3],
-            282,
-            0,
-            rt::view::text,
-        )
+        self.raw.many_text(14, 3, 282, 0)
     }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]

@@ -3277,18 +3277,8 @@ impl rt::typed::RequestCommand for GcsNotificationRequest {
 /// A checked, zero-copy view of a received MBMS-Bearer-Event-Notification (3GPP TS 29.468 §6.4.5; see [`MbmsBearerEventNotification`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct MbmsBearerEventNotificationView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 5usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 1usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 5, 1>,
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl<'a> MbmsBearerEventNotificationView<'a> {
@@ -3308,7 +3298,7 @@ impl<'a> MbmsBearerEventNotificationView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<MbmsBearerEventNotification, rt::DecodeError> {
@@ -3321,55 +3311,36 @@ impl<'a> MbmsBearerEventNotificationView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `{ TMGI }`: TMGI (code 900, vendor 10415), 3GPP TS 29.061 §17.7.
     #[inline]
     pub fn tmgi(&self) -> &'a [u8] {
-        rt::view::one(self.root, self.first[0], self.end, rt::view::octets)
+        self.raw.one_octets(0)
     }
     /// `{ MBMS-Flow-Identifier }`: MBMS-Flow-Identifier (code 920, vendor 10415), 3GPP TS 29.061 §17.7.
     #[inline]
     pub fn mbms_flow_identifier(&self) -> &'a [u8] {
-        rt::view::one(self.root, self.first[1], self.end, rt::view::octets)
+        self.raw.one_octets(1)
     }
     /// `{ MBMS-Bearer-Event }`: MBMS-Bearer-Event (code 3502, vendor 10415), 3GPP TS 29.468 §6.4.4.
     #[inline]
     pub fn mbms_bearer_event(&self) -> u32 {
-        rt::view::one(self.root, self.first[2], self.end, rt::view::value::<u32>)
+        self.raw.one_value::<u32>(2)
     }
     /// `[ MBMS-Bearer-Event-Diagnostic-Info ]`: MBMS-Bearer-Event-Diagnostic-Info (code 3533, vendor 10415), 3GPP TS 29.468 §6.4.35.
     #[inline]
     pub fn mbms_bearer_event_diagnostic_info(
         &self,
     ) -> Option<MbmsBearerEventDiagnosticInfo> {
-        rt::view::opt(
-            self.root,
-            self.first[3],
-            self.end,
-            rt::view::enumerated::<MbmsBearerEventDiagnosticInfo>,
-        )
+        self.raw.opt_enum::<MbmsBearerEventDiagnosticInfo>(3)
     }
     /// `*[ Userplane-Protocol-Result ]`: Userplane-Protocol-Result (code 3529, vendor 10415), 3GPP TS 29.468 §6.4.31.
     #[inline]
     pub fn userplane_protocol_result(
         &self,
     ) -> rt::view::Members<'a, UserplaneProtocolResultView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[4],
-            self.end,
-            self.count[0],
-            3529,
-            10415,
-            rt::view::read_group::<UserplaneProtocolResultView<'a>>,
-        )
+        self.raw.many_group::<UserplaneProtocolResultView<'a>>(4, 0, 3529, 10415)
     }
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
@@ -3399,18 +3370,12 @@ impl<'a> rt::view::GroupView<'a> for MbmsBearerEventNotificationView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 5usize],
-            count: [0; 1usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut self.count, &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
@@ -3424,18 +3389,8 @@ impl std::fmt::Debug for MbmsBearerEventNotificationView<'_> {
 /// A checked, zero-copy view of a received MBMS-Bearer-Request (3GPP TS 29.468 §6.4.6; see [`MbmsBearerRequest`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct MbmsBearerRequestView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 13usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 1usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 13, 1>,
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl<'a> MbmsBearerRequestView<'a> {
@@ -3454,7 +3409,7 @@ impl<'a> MbmsBearerRequestView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<MbmsBearerRequest, rt::DecodeError> {
@@ -3467,111 +3422,72 @@ impl<'a> MbmsBearerRequestView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `{ MBMS-StartStop-Indication }`: MBMS-StartStop-Indication (code 902, vendor 10415), 3GPP TS 29.061 §17.7.
     #[inline]
     pub fn mbms_startstop_indication(&self) -> super::ts29061::MbmsStartstopIndication {
-        rt::view::one(
-            self.root,
-            self.first[0],
-            self.end,
-            rt::view::enumerated::<super::ts29061::MbmsStartstopIndication>,
-        )
+        self.raw.one_enum::<super::ts29061::MbmsStartstopIndication>(0)
     }
     /// `[ TMGI ]`: TMGI (code 900, vendor 10415), 3GPP TS 29.061 §17.7.
     #[inline]
     pub fn tmgi(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[1], self.end, rt::view::octets)
+        self.raw.opt_octets(1)
     }
     /// `[ MBMS-Flow-Identifier ]`: MBMS-Flow-Identifier (code 920, vendor 10415), 3GPP TS 29.061 §17.7.
     #[inline]
     pub fn mbms_flow_identifier(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[2], self.end, rt::view::octets)
+        self.raw.opt_octets(2)
     }
     /// `[ QoS-Information ]`: QoS-Information (code 1016, vendor 10415), 3GPP TS 29.212 §5.3.16.
     #[inline]
     pub fn qos_information(&self) -> Option<super::ts29212::QosInformationView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[3],
-            self.end,
-            rt::view::read_group::<super::ts29212::QosInformationView<'a>>,
-        )
+        self.raw.opt_group::<super::ts29212::QosInformationView<'a>>(3)
     }
     /// `[ MBMS-Service-Area ]`: MBMS-Service-Area (code 903, vendor 10415), 3GPP TS 29.061 §17.7.
     #[inline]
     pub fn mbms_service_area(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[4], self.end, rt::view::octets)
+        self.raw.opt_octets(4)
     }
     /// `[ MBMS-Start-Time ]`: MBMS-Start-Time (code 3507, vendor 10415), 3GPP TS 29.468 §6.4.9.
     #[inline]
     pub fn mbms_start_time(&self) -> Option<rt::data::Time> {
-        rt::view::opt(
-            self.root,
-            self.first[5],
-            self.end,
-            rt::view::value::<rt::data::Time>,
-        )
+        self.raw.opt_value::<rt::data::Time>(5)
     }
     /// `[ MB2U-Security ]`: MB2U-Security (code 3517, vendor 10415), 3GPP TS 29.468 §6.4.19.
     #[inline]
     pub fn mb2u_security(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[6], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(6)
     }
     /// `[ MBMS-Cell-List ]`: MBMS-Cell-List (code 934, vendor 10415), 3GPP TS 29.061 §20.
     #[inline]
     pub fn mbms_cell_list(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[7], self.end, rt::view::octets)
+        self.raw.opt_octets(7)
     }
     /// `[ Local-M1-Information ]`: Local-M1-Information (code 3518, vendor 10415), 3GPP TS 29.468 §6.4.20.
     #[inline]
     pub fn local_m1_information(&self) -> Option<LocalM1InformationView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[8],
-            self.end,
-            rt::view::read_group::<LocalM1InformationView<'a>>,
-        )
+        self.raw.opt_group::<LocalM1InformationView<'a>>(8)
     }
     /// `[ Local-MB2-U-Information ]`: Local-MB2-U-Information (code 3519, vendor 10415), 3GPP TS 29.468 §6.4.21.
     #[inline]
     pub fn local_mb2_u_information(&self) -> Option<LocalMb2UInformationView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[9],
-            self.end,
-            rt::view::read_group::<LocalMb2UInformationView<'a>>,
-        )
+        self.raw.opt_group::<LocalMb2UInformationView<'a>>(9)
     }
     /// `[ FEC-Request ]`: FEC-Request (code 3525, vendor 10415), 3GPP TS 29.468 §6.4.27.
     #[inline]
     pub fn fec_request(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[10], self.end, rt::view::octets)
+        self.raw.opt_octets(10)
     }
     /// `*[ ROHC-Request ]`: ROHC-Request (code 3526, vendor 10415), 3GPP TS 29.468 §6.4.28.
     #[inline]
     pub fn rohc_request(&self) -> rt::view::Members<'a, RohcRequestView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[11],
-            self.end,
-            self.count[0],
-            3526,
-            10415,
-            rt::view::read_group::<RohcRequestView<'a>>,
-        )
+        self.raw.many_group::<RohcRequestView<'a>>(11, 0, 3526, 10415)
     }
     /// `[ ROHC-Max-CID ]`: ROHC-Max-CID (code 3532, vendor 10415), 3GPP TS 29.468 §6.4.34.
     #[inline]
     pub fn rohc_max_cid(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[12], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(12)
     }
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
@@ -3611,18 +3527,12 @@ impl<'a> rt::view::GroupView<'a> for MbmsBearerRequestView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 13usize],
-            count: [0; 1usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut self.count, &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
@@ -3636,18 +3546,8 @@ impl std::fmt::Debug for MbmsBearerRequestView<'_> {
 /// A checked, zero-copy view of a received MBMS-Bearer-Response (3GPP TS 29.468 §6.4.7; see [`MbmsBearerResponse`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct MbmsBearerResponseView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 9usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 3usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 9, 3>,
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl<'a> MbmsBearerResponseView<'a> {
@@ -3666,7 +3566,7 @@ impl<'a> MbmsBearerResponseView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<MbmsBearerResponse, rt::DecodeError> {
@@ -3679,84 +3579,54 @@ impl<'a> MbmsBearerResponseView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `[ TMGI ]`: TMGI (code 900, vendor 10415), 3GPP TS 29.061 §17.7.
     #[inline]
     pub fn tmgi(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[0], self.end, rt::view::octets)
+        self.raw.opt_octets(0)
     }
     /// `[ MBMS-Flow-Identifier ]`: MBMS-Flow-Identifier (code 920, vendor 10415), 3GPP TS 29.061 §17.7.
     #[inline]
     pub fn mbms_flow_identifier(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[1], self.end, rt::view::octets)
+        self.raw.opt_octets(1)
     }
     /// `[ MBMS-Session-Duration ]`: MBMS-Session-Duration (code 904, vendor 10415), 3GPP TS 29.061 §17.7.
     #[inline]
     pub fn mbms_session_duration(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[2], self.end, rt::view::octets)
+        self.raw.opt_octets(2)
     }
     /// `[ MBMS-Bearer-Result ]`: MBMS-Bearer-Result (code 3506, vendor 10415), 3GPP TS 29.468 §6.4.8.
     #[inline]
     pub fn mbms_bearer_result(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[3], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(3)
     }
     /// `*2[ BMSC-Address ]`: BMSC-Address (code 3500, vendor 10415), 3GPP TS 29.468 §6.4.2.
     #[inline]
     pub fn bmsc_address(&self) -> rt::view::Members<'a, rt::data::Address> {
-        rt::view::Members::new(
-            self.root,
-            self.first[4],
-            self.end,
-            self.count[0],
-            3500,
-            10415,
-            rt::view::value::<rt::data::Address>,
-        )
+        self.raw.many_value::<rt::data::Address>(4, 0, 3500, 10415)
     }
     /// `[ BMSC-Port ]`: BMSC-Port (code 3501, vendor 10415), 3GPP TS 29.468 §6.4.3.
     #[inline]
     pub fn bmsc_port(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[5], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(5)
     }
     /// `[ MB2U-Security ]`: MB2U-Security (code 3517, vendor 10415), 3GPP TS 29.468 §6.4.19.
     #[inline]
     pub fn mb2u_security(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[6], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(6)
     }
     /// `*[ Radio-Frequency ]`: Radio-Frequency (code 3508, vendor 10415), 3GPP TS 29.468 §6.4.10.
     #[inline]
     pub fn radio_frequency(&self) -> rt::view::Members<'a, u32> {
-        rt::view::Members::new(
-            self.root,
-            self.first[7],
-            self.end,
-            self.count[1],
-            3508,
-            10415,
-            rt::view::value::<u32>,
-        )
+        self.raw.many_value::<u32>(7, 1, 3508, 10415)
     }
     /// `*[ Userplane-Protocol-Result ]`: Userplane-Protocol-Result (code 3529, vendor 10415), 3GPP TS 29.468 §6.4.31.
     #[inline]
     pub fn userplane_protocol_result(
         &self,
     ) -> rt::view::Members<'a, UserplaneProtocolResultView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[8],
-            self.end,
-            self.count[2],
-            3529,
-            10415,
-            rt::view::read_group::<UserplaneProtocolResultView<'a>>,
-        )
+        self.raw.many_group::<UserplaneProtocolResultView<'a>>(8, 2, 3529, 10415)
     }
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
@@ -3790,18 +3660,12 @@ impl<'a> rt::view::GroupView<'a> for MbmsBearerResponseView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 9usize],
-            count: [0; 3usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut self.count, &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
@@ -3815,18 +3679,8 @@ impl std::fmt::Debug for MbmsBearerResponseView<'_> {
 /// A checked, zero-copy view of a received TMGI-Allocation-Request (3GPP TS 29.468 §6.4.11; see [`TmgiAllocationRequest`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct TmgiAllocationRequestView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 2usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 1usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 2, 1>,
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl<'a> TmgiAllocationRequestView<'a> {
@@ -3846,7 +3700,7 @@ impl<'a> TmgiAllocationRequestView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<TmgiAllocationRequest, rt::DecodeError> {
@@ -3859,31 +3713,17 @@ impl<'a> TmgiAllocationRequestView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `{ TMGI-Number }`: TMGI-Number (code 3516, vendor 10415), 3GPP TS 29.468 §6.4.18.
     #[inline]
     pub fn tmgi_number(&self) -> u32 {
-        rt::view::one(self.root, self.first[0], self.end, rt::view::value::<u32>)
+        self.raw.one_value::<u32>(0)
     }
     /// `*[ TMGI ]`: TMGI (code 900, vendor 10415), 3GPP TS 29.061 §17.7.
     #[inline]
     pub fn tmgi(&self) -> rt::view::Members<'a, &'a [u8]> {
-        rt::view::Members::new(
-            self.root,
-            self.first[1],
-            self.end,
-            self.count[0],
-            900,
-            10415,
-            rt::view::octets,
-        )
+        self.raw.many_octets(1, 0, 900, 10415)
     }
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
@@ -3908,18 +3748,12 @@ impl<'a> rt::view::GroupView<'a> for TmgiAllocationRequestView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 2usize],
-            count: [0; 1usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut self.count, &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
@@ -3933,18 +3767,8 @@ impl std::fmt::Debug for TmgiAllocationRequestView<'_> {
 /// A checked, zero-copy view of a received TMGI-Allocation-Response (3GPP TS 29.468 §6.4.12; see [`TmgiAllocationResponse`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct TmgiAllocationResponseView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 3usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 1usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 3, 1>,
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl<'a> TmgiAllocationResponseView<'a> {
@@ -3964,7 +3788,7 @@ impl<'a> TmgiAllocationResponseView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<TmgiAllocationResponse, rt::DecodeError> {
@@ -3977,36 +3801,22 @@ impl<'a> TmgiAllocationResponseView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `*[ TMGI ]`: TMGI (code 900, vendor 10415), 3GPP TS 29.061 §17.7.
     #[inline]
     pub fn tmgi(&self) -> rt::view::Members<'a, &'a [u8]> {
-        rt::view::Members::new(
-            self.root,
-            self.first[0],
-            self.end,
-            self.count[0],
-            900,
-            10415,
-            rt::view::octets,
-        )
+        self.raw.many_octets(0, 0, 900, 10415)
     }
     /// `[ MBMS-Session-Duration ]`: MBMS-Session-Duration (code 904, vendor 10415), 3GPP TS 29.061 §17.7.
     #[inline]
     pub fn mbms_session_duration(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[1], self.end, rt::view::octets)
+        self.raw.opt_octets(1)
     }
     /// `[ TMGI-Allocation-Result ]`: TMGI-Allocation-Result (code 3511, vendor 10415), 3GPP TS 29.468 §6.4.13.
     #[inline]
     pub fn tmgi_allocation_result(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[2], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(2)
     }
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
@@ -4032,18 +3842,12 @@ impl<'a> rt::view::GroupView<'a> for TmgiAllocationResponseView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 3usize],
-            count: [0; 1usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut self.count, &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
@@ -4057,18 +3861,8 @@ impl std::fmt::Debug for TmgiAllocationResponseView<'_> {
 /// A checked, zero-copy view of a received TMGI-Deallocation-Request (3GPP TS 29.468 §6.4.14; see [`TmgiDeallocationRequest`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct TmgiDeallocationRequestView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 1usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 1usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 1, 1>,
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl<'a> TmgiDeallocationRequestView<'a> {
@@ -4088,7 +3882,7 @@ impl<'a> TmgiDeallocationRequestView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<TmgiDeallocationRequest, rt::DecodeError> {
@@ -4101,26 +3895,12 @@ impl<'a> TmgiDeallocationRequestView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `*[ TMGI ]`: TMGI (code 900, vendor 10415), 3GPP TS 29.061 §17.7.
     #[inline]
     pub fn tmgi(&self) -> rt::view::Members<'a, &'a [u8]> {
-        rt::view::Members::new(
-            self.root,
-            self.first[0],
-            self.end,
-            self.count[0],
-            900,
-            10415,
-            rt::view::octets,
-        )
+        self.raw.many_octets(0, 0, 900, 10415)
     }
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
@@ -4144,18 +3924,12 @@ impl<'a> rt::view::GroupView<'a> for TmgiDeallocationRequestView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 1usize],
-            count: [0; 1usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut self.count, &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
@@ -4169,16 +3943,8 @@ impl std::fmt::Debug for TmgiDeallocationRequestView<'_> {
 /// A checked, zero-copy view of a received TMGI-Deallocation-Response (3GPP TS 29.468 §6.4.15; see [`TmgiDeallocationResponse`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct TmgiDeallocationResponseView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 2usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 2, 0>,
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl<'a> TmgiDeallocationResponseView<'a> {
@@ -4198,7 +3964,7 @@ impl<'a> TmgiDeallocationResponseView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<TmgiDeallocationResponse, rt::DecodeError> {
@@ -4211,23 +3977,17 @@ impl<'a> TmgiDeallocationResponseView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `{ TMGI }`: TMGI (code 900, vendor 10415), 3GPP TS 29.061 §17.7.
     #[inline]
     pub fn tmgi(&self) -> &'a [u8] {
-        rt::view::one(self.root, self.first[0], self.end, rt::view::octets)
+        self.raw.one_octets(0)
     }
     /// `[ TMGI-Deallocation-Result ]`: TMGI-Deallocation-Result (code 3514, vendor 10415), 3GPP TS 29.468 §6.4.16.
     #[inline]
     pub fn tmgi_deallocation_result(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[1], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(1)
     }
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
@@ -4252,17 +4012,12 @@ impl<'a> rt::view::GroupView<'a> for TmgiDeallocationResponseView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 2usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
@@ -4276,18 +4031,8 @@ impl std::fmt::Debug for TmgiDeallocationResponseView<'_> {
 /// A checked, zero-copy view of a received TMGI-Expiry (3GPP TS 29.468 §6.4.17; see [`TmgiExpiry`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct TmgiExpiryView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 1usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 1usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 1, 1>,
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl<'a> TmgiExpiryView<'a> {
@@ -4307,7 +4052,7 @@ impl<'a> TmgiExpiryView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<TmgiExpiry, rt::DecodeError> {
@@ -4317,26 +4062,12 @@ impl<'a> TmgiExpiryView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `1*{ TMGI }`: TMGI (code 900, vendor 10415), 3GPP TS 29.061 §17.7.
     #[inline]
     pub fn tmgi(&self) -> rt::view::Members<'a, &'a [u8]> {
-        rt::view::Members::new(
-            self.root,
-            self.first[0],
-            self.end,
-            self.count[0],
-            900,
-            10415,
-            rt::view::octets,
-        )
+        self.raw.many_octets(0, 0, 900, 10415)
     }
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
@@ -4360,18 +4091,12 @@ impl<'a> rt::view::GroupView<'a> for TmgiExpiryView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 1usize],
-            count: [0; 1usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut self.count, &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
@@ -4385,16 +4110,8 @@ impl std::fmt::Debug for TmgiExpiryView<'_> {
 /// A checked, zero-copy view of a received Local-M1-Information (3GPP TS 29.468 §6.4.20; see [`LocalM1Information`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct LocalM1InformationView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 5usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 5, 0>,
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl<'a> LocalM1InformationView<'a> {
@@ -4414,7 +4131,7 @@ impl<'a> LocalM1InformationView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<LocalM1Information, rt::DecodeError> {
@@ -4427,58 +4144,32 @@ impl<'a> LocalM1InformationView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `[ MBMS-eNB-IP-Multicast-Address ]`: MBMS-eNB-IP-Multicast-Address (code 3520, vendor 10415), 3GPP TS 29.468 §6.4.22.
     #[inline]
     pub fn mbms_enb_ip_multicast_address(&self) -> Option<rt::data::Address> {
-        rt::view::opt(
-            self.root,
-            self.first[0],
-            self.end,
-            rt::view::value::<rt::data::Address>,
-        )
+        self.raw.opt_value::<rt::data::Address>(0)
     }
     /// `[ MBMS-eNB-IPv6-Multicast-Address ]`: MBMS-eNB-IPv6-Multicast-Address (code 3521, vendor 10415), 3GPP TS 29.468 §6.4.23.
     #[inline]
     pub fn mbms_enb_ipv6_multicast_address(&self) -> Option<rt::data::Address> {
-        rt::view::opt(
-            self.root,
-            self.first[1],
-            self.end,
-            rt::view::value::<rt::data::Address>,
-        )
+        self.raw.opt_value::<rt::data::Address>(1)
     }
     /// `[ MB2C-MBMS-GW-SSM-IP-Address ]`: MB2C-MBMS-GW-SSM-IP-Address (code 3522, vendor 10415), 3GPP TS 29.468 §6.4.24.
     #[inline]
     pub fn mb2c_mbms_gw_ssm_ip_address(&self) -> Option<rt::data::Address> {
-        rt::view::opt(
-            self.root,
-            self.first[2],
-            self.end,
-            rt::view::value::<rt::data::Address>,
-        )
+        self.raw.opt_value::<rt::data::Address>(2)
     }
     /// `[ MB2C-MBMS-GW-SSM-IPv6-Address ]`: MB2C-MBMS-GW-SSM-IPv6-Address (code 3523, vendor 10415), 3GPP TS 29.468 §6.4.25.
     #[inline]
     pub fn mb2c_mbms_gw_ssm_ipv6_address(&self) -> Option<rt::data::Address> {
-        rt::view::opt(
-            self.root,
-            self.first[3],
-            self.end,
-            rt::view::value::<rt::data::Address>,
-        )
+        self.raw.opt_value::<rt::data::Address>(3)
     }
     /// `[ Common-Tunnel-Endpoint-Identifier ]`: Common-Tunnel-Endpoint-Identifier (code 3524, vendor 10415), 3GPP TS 29.468 §6.4.26.
     #[inline]
     pub fn common_tunnel_endpoint_identifier(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[4], self.end, rt::view::octets)
+        self.raw.opt_octets(4)
     }
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
@@ -4506,17 +4197,12 @@ impl<'a> rt::view::GroupView<'a> for LocalM1InformationView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 5usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
@@ -4530,18 +4216,8 @@ impl std::fmt::Debug for LocalM1InformationView<'_> {
 /// A checked, zero-copy view of a received Local-MB2-U-Information (3GPP TS 29.468 §6.4.21; see [`LocalMb2UInformation`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct LocalMb2UInformationView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 2usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 1usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 2, 1>,
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl<'a> LocalMb2UInformationView<'a> {
@@ -4561,7 +4237,7 @@ impl<'a> LocalMb2UInformationView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<LocalMb2UInformation, rt::DecodeError> {
@@ -4574,31 +4250,17 @@ impl<'a> LocalMb2UInformationView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `*2[ BMSC-Address ]`: BMSC-Address (code 3500, vendor 10415), 3GPP TS 29.468 §6.4.2.
     #[inline]
     pub fn bmsc_address(&self) -> rt::view::Members<'a, rt::data::Address> {
-        rt::view::Members::new(
-            self.root,
-            self.first[0],
-            self.end,
-            self.count[0],
-            3500,
-            10415,
-            rt::view::value::<rt::data::Address>,
-        )
+        self.raw.many_value::<rt::data::Address>(0, 0, 3500, 10415)
     }
     /// `[ BMSC-Port ]`: BMSC-Port (code 3501, vendor 10415), 3GPP TS 29.468 §6.4.3.
     #[inline]
     pub fn bmsc_port(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[1], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(1)
     }
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
@@ -4623,18 +4285,12 @@ impl<'a> rt::view::GroupView<'a> for LocalMb2UInformationView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 2usize],
-            count: [0; 1usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut self.count, &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
@@ -4648,18 +4304,8 @@ impl std::fmt::Debug for LocalMb2UInformationView<'_> {
 /// A checked, zero-copy view of a received ROHC-Request (3GPP TS 29.468 §6.4.28; see [`RohcRequest`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct RohcRequestView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 3usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 1usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 3, 1>,
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl<'a> RohcRequestView<'a> {
@@ -4679,7 +4325,7 @@ impl<'a> RohcRequestView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<RohcRequest, rt::DecodeError> {
@@ -4689,36 +4335,22 @@ impl<'a> RohcRequestView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `1*{ Flow-Description }`: Flow-Description (code 507, vendor 10415), 3GPP TS 29.214 §5.3.8.
     #[inline]
     pub fn flow_description(&self) -> rt::view::Members<'a, &'a str> {
-        rt::view::Members::new(
-            self.root,
-            self.first[0],
-            self.end,
-            self.count[0],
-            507,
-            10415,
-            rt::view::text,
-        )
+        self.raw.many_text(0, 0, 507, 10415)
     }
     /// `[ ROHC-Full-Header-Periodicity ]`: ROHC-Full-Header-Periodicity (code 3527, vendor 10415), 3GPP TS 29.468 §6.4.29.
     #[inline]
     pub fn rohc_full_header_periodicity(&self) -> Option<f32> {
-        rt::view::opt(self.root, self.first[1], self.end, rt::view::value::<f32>)
+        self.raw.opt_value::<f32>(1)
     }
     /// `{ ROHC-Profile }`: ROHC-Profile (code 3528, vendor 10415), 3GPP TS 29.468 §6.4.30.
     #[inline]
     pub fn rohc_profile(&self) -> u32 {
-        rt::view::one(self.root, self.first[2], self.end, rt::view::value::<u32>)
+        self.raw.one_value::<u32>(2)
     }
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
@@ -4744,18 +4376,12 @@ impl<'a> rt::view::GroupView<'a> for RohcRequestView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 3usize],
-            count: [0; 1usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut self.count, &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
@@ -4769,18 +4395,8 @@ impl std::fmt::Debug for RohcRequestView<'_> {
 /// A checked, zero-copy view of a received Userplane-Protocol-Result (3GPP TS 29.468 §6.4.31; see [`UserplaneProtocolResult`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct UserplaneProtocolResultView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 3usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 1usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 3, 1>,
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl<'a> UserplaneProtocolResultView<'a> {
@@ -4800,7 +4416,7 @@ impl<'a> UserplaneProtocolResultView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<UserplaneProtocolResult, rt::DecodeError> {
@@ -4813,36 +4429,22 @@ impl<'a> UserplaneProtocolResultView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `*[ Flow-Description ]`: Flow-Description (code 507, vendor 10415), 3GPP TS 29.214 §5.3.8.
     #[inline]
     pub fn flow_description(&self) -> rt::view::Members<'a, &'a str> {
-        rt::view::Members::new(
-            self.root,
-            self.first[0],
-            self.end,
-            self.count[0],
-            507,
-            10415,
-            rt::view::text,
-        )
+        self.raw.many_text(0, 0, 507, 10415)
     }
     /// `[ ROHC-Result ]`: ROHC-Result (code 3530, vendor 10415), 3GPP TS 29.468 §6.4.32.
     #[inline]
     pub fn rohc_result(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[1], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(1)
     }
     /// `[ FEC-Result ]`: FEC-Result (code 3531, vendor 10415), 3GPP TS 29.468 §6.4.33.
     #[inline]
     pub fn fec_result(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[2], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(2)
     }
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
@@ -4868,18 +4470,12 @@ impl<'a> rt::view::GroupView<'a> for UserplaneProtocolResultView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 3usize],
-            count: [0; 1usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut self.count, &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
@@ -4894,16 +4490,8 @@ impl std::fmt::Debug for UserplaneProtocolResultView<'_> {
 #[derive(Clone, Copy)]
 pub struct GcsActionRequestView<'a> {
     header: rt::Header,
-    root: &'a rt::bytes::Bytes,
-    /// The AVPs: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 16usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 4usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where each member first occurs.
+    raw: rt::view::Raw<'a, 16, 4>,
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl<'a> GcsActionRequestView<'a> {
@@ -4927,12 +4515,7 @@ impl<'a> GcsActionRequestView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let mut v = Self {
             header,
-            root,
-            start: rt::header::HEADER_LEN as u32,
-            end: root.len() as u32,
-            first: [rt::view::ABSENT; 16usize],
-            count: [0; 4usize],
-            extra: 0,
+            raw: rt::view::Raw::message(root),
         };
         v.fill_members(header.length as usize)?;
         Ok(v)
@@ -4942,19 +4525,8 @@ impl<'a> GcsActionRequestView<'a> {
     /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
     #[inline(never)]
     fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut v.count,
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
+        let avps = self.raw.members();
+        let mut t = self.raw.index(rt::data::DecodeCx::default(), true);
         rt::view::index::<Self>(avps, &mut t, GcsActionRequest::REQUIRED, missing_at)
     }
     /// The header as received.
@@ -4963,159 +4535,102 @@ impl<'a> GcsActionRequestView<'a> {
     }
     /// The whole message as received.
     pub fn as_bytes(&self) -> &'a rt::bytes::Bytes {
-        self.root
+        self.raw.root()
     }
     /// The owned struct (decoding the message again).
     pub fn to_struct(&self) -> Result<GcsActionRequest, rt::DecodeError> {
-        <GcsActionRequest as rt::typed::Command>::from_bytes(self.root.clone())
+        <GcsActionRequest as rt::typed::Command>::from_bytes(self.raw.root().clone())
     }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
+        self.raw.one_text(0)
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        rt::view::opt(
-            self.root,
-            self.first[1],
-            self.end,
-            rt::view::enumerated::<super::drmp::Drmp>,
-        )
+        self.raw.opt_enum::<super::drmp::Drmp>(1)
     }
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&self) -> u32 {
-        rt::view::one(self.root, self.first[2], self.end, rt::view::value::<u32>)
+        self.raw.one_value::<u32>(2)
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> super::base::AuthSessionState {
-        rt::view::one(
-            self.root,
-            self.first[3],
-            self.end,
-            rt::view::enumerated::<super::base::AuthSessionState>,
-        )
+        self.raw.one_enum::<super::base::AuthSessionState>(3)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        rt::view::one(self.root, self.first[4], self.end, rt::view::text)
+        self.raw.one_text(4)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        rt::view::one(self.root, self.first[5], self.end, rt::view::text)
+        self.raw.one_text(5)
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&self) -> &'a str {
-        rt::view::one(self.root, self.first[6], self.end, rt::view::text)
+        self.raw.one_text(6)
     }
     /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[7], self.end, rt::view::text)
+        self.raw.opt_text(7)
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[8], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(8)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[9],
-            self.end,
-            self.count[0],
-            284,
-            0,
-            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
-        )
+        self.raw.many_group::<super::base::ProxyInfoView<'a>>(9, 0, 284, 0)
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
     #[inline]
     pub fn route_record(&self) -> rt::view::Members<'a, &'a str> {
-        rt::view::Members::new(
-            self.root,
-            self.first[10],
-            self.end,
-            self.count[1],
-            282,
-            0,
-            rt::view::text,
-        )
+        self.raw.many_text(10, 1, 282, 0)
     }
     /// `1*{ Supported-Features }`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
     #[inline]
     pub fn supported_features(
         &self,
     ) -> rt::view::Members<'a, super::ts29229::SupportedFeaturesView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[11],
-            self.end,
-            self.count[2],
-            628,
-            10415,
-            rt::view::read_group::<super::ts29229::SupportedFeaturesView<'a>>,
-        )
+        self.raw
+            .many_group::<super::ts29229::SupportedFeaturesView<'a>>(11, 2, 628, 10415)
     }
     /// `[ TMGI-Allocation-Request ]`: TMGI-Allocation-Request (code 3509, vendor 10415), 3GPP TS 29.468 §6.4.11.
     #[inline]
     pub fn tmgi_allocation_request(&self) -> Option<TmgiAllocationRequestView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[12],
-            self.end,
-            rt::view::read_group::<TmgiAllocationRequestView<'a>>,
-        )
+        self.raw.opt_group::<TmgiAllocationRequestView<'a>>(12)
     }
     /// `[ TMGI-Deallocation-Request ]`: TMGI-Deallocation-Request (code 3512, vendor 10415), 3GPP TS 29.468 §6.4.14.
     #[inline]
     pub fn tmgi_deallocation_request(&self) -> Option<TmgiDeallocationRequestView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[13],
-            self.end,
-            rt::view::read_group::<TmgiDeallocationRequestView<'a>>,
-        )
+        self.raw.opt_group::<TmgiDeallocationRequestView<'a>>(13)
     }
     /// `*[ MBMS-Bearer-Request ]`: MBMS-Bearer-Request (code 3504, vendor 10415), 3GPP TS 29.468 §6.4.6.
     #[inline]
     pub fn mbms_bearer_request(
         &self,
     ) -> rt::view::Members<'a, MbmsBearerRequestView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[14],
-            self.end,
-            self.count[3],
-            3504,
-            10415,
-            rt::view::read_group::<MbmsBearerRequestView<'a>>,
-        )
+        self.raw.many_group::<MbmsBearerRequestView<'a>>(14, 3, 3504, 10415)
     }
     /// `[ Restart-Counter ]`: Restart-Counter (code 932, vendor 10415), 3GPP TS 29.061 §20.
     #[inline]
     pub fn restart_counter(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[15], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(15)
     }
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
@@ -5170,16 +4685,8 @@ impl std::fmt::Debug for GcsActionRequestView<'_> {
 #[derive(Clone, Copy)]
 pub struct GcsActionAnswerView<'a> {
     header: rt::Header,
-    root: &'a rt::bytes::Bytes,
-    /// The AVPs: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 22usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 6usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where each member first occurs.
+    raw: rt::view::Raw<'a, 22, 6>,
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl<'a> GcsActionAnswerView<'a> {
@@ -5203,12 +4710,7 @@ impl<'a> GcsActionAnswerView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let mut v = Self {
             header,
-            root,
-            start: rt::header::HEADER_LEN as u32,
-            end: root.len() as u32,
-            first: [rt::view::ABSENT; 22usize],
-            count: [0; 6usize],
-            extra: 0,
+            raw: rt::view::Raw::message(root),
         };
         v.fill_members(header.length as usize)?;
         Ok(v)
@@ -5218,19 +4720,8 @@ impl<'a> GcsActionAnswerView<'a> {
     /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
     #[inline(never)]
     fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut v.count,
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
+        let avps = self.raw.members();
+        let mut t = self.raw.index(rt::data::DecodeCx::default(), true);
         rt::view::index::<Self>(avps, &mut t, GcsActionAnswer::REQUIRED, missing_at)
     }
     /// The header as received.
@@ -5239,219 +4730,136 @@ impl<'a> GcsActionAnswerView<'a> {
     }
     /// The whole message as received.
     pub fn as_bytes(&self) -> &'a rt::bytes::Bytes {
-        self.root
+        self.raw.root()
     }
     /// The owned struct (decoding the message again).
     pub fn to_struct(&self) -> Result<GcsActionAnswer, rt::DecodeError> {
-        <GcsActionAnswer as rt::typed::Command>::from_bytes(self.root.clone())
+        <GcsActionAnswer as rt::typed::Command>::from_bytes(self.raw.root().clone())
     }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
+        self.raw.one_text(0)
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        rt::view::opt(
-            self.root,
-            self.first[1],
-            self.end,
-            rt::view::enumerated::<super::drmp::Drmp>,
-        )
+        self.raw.opt_enum::<super::drmp::Drmp>(1)
     }
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&self) -> u32 {
-        rt::view::one(self.root, self.first[2], self.end, rt::view::value::<u32>)
+        self.raw.one_value::<u32>(2)
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> super::base::AuthSessionState {
-        rt::view::one(
-            self.root,
-            self.first[3],
-            self.end,
-            rt::view::enumerated::<super::base::AuthSessionState>,
-        )
+        self.raw.one_enum::<super::base::AuthSessionState>(3)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        rt::view::one(self.root, self.first[4], self.end, rt::view::text)
+        self.raw.one_text(4)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        rt::view::one(self.root, self.first[5], self.end, rt::view::text)
+        self.raw.one_text(5)
     }
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[6], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(6)
     }
     /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
     #[inline]
     pub fn experimental_result(
         &self,
     ) -> Option<super::base::ExperimentalResultView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[7],
-            self.end,
-            rt::view::read_group::<super::base::ExperimentalResultView<'a>>,
-        )
+        self.raw.opt_group::<super::base::ExperimentalResultView<'a>>(7)
     }
     /// `[ Error-Message ]`: Error-Message (code 281), IETF RFC 6733 §7.3.
     #[inline]
     pub fn error_message(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[8], self.end, rt::view::text)
+        self.raw.opt_text(8)
     }
     /// `[ Error-Reporting-Host ]`: Error-Reporting-Host (code 294), IETF RFC 6733 §7.4.
     #[inline]
     pub fn error_reporting_host(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[9], self.end, rt::view::text)
+        self.raw.opt_text(9)
     }
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
     #[inline]
     pub fn failed_avp(&self) -> Option<super::base::FailedAvpView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[10],
-            self.end,
-            rt::view::read_group::<super::base::FailedAvpView<'a>>,
-        )
+        self.raw.opt_group::<super::base::FailedAvpView<'a>>(10)
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[11], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(11)
     }
     /// `*[ Redirect-Host ]`: Redirect-Host (code 292), IETF RFC 6733 §6.12.
     #[inline]
     pub fn redirect_host(&self) -> rt::view::Members<'a, rt::data::DiameterUri> {
-        rt::view::Members::new(
-            self.root,
-            self.first[12],
-            self.end,
-            self.count[0],
-            292,
-            0,
-            rt::view::value::<rt::data::DiameterUri>,
-        )
+        self.raw.many_value::<rt::data::DiameterUri>(12, 0, 292, 0)
     }
     /// `[ Redirect-Host-Usage ]`: Redirect-Host-Usage (code 261), IETF RFC 6733 §6.13.
     #[inline]
     pub fn redirect_host_usage(&self) -> Option<super::base::RedirectHostUsage> {
-        rt::view::opt(
-            self.root,
-            self.first[13],
-            self.end,
-            rt::view::enumerated::<super::base::RedirectHostUsage>,
-        )
+        self.raw.opt_enum::<super::base::RedirectHostUsage>(13)
     }
     /// `[ Redirect-Max-Cache-Time ]`: Redirect-Max-Cache-Time (code 262), IETF RFC 6733 §6.14.
     #[inline]
     pub fn redirect_max_cache_time(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[14], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(14)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[15],
-            self.end,
-            self.count[1],
-            284,
-            0,
-            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
-        )
+        self.raw.many_group::<super::base::ProxyInfoView<'a>>(15, 1, 284, 0)
     }
     /// `1*{ Supported-Features }`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
     #[inline]
     pub fn supported_features(
         &self,
     ) -> rt::view::Members<'a, super::ts29229::SupportedFeaturesView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[16],
-            self.end,
-            self.count[2],
-            628,
-            10415,
-            rt::view::read_group::<super::ts29229::SupportedFeaturesView<'a>>,
-        )
+        self.raw
+            .many_group::<super::ts29229::SupportedFeaturesView<'a>>(16, 2, 628, 10415)
     }
     /// `[ TMGI-Allocation-Response ]`: TMGI-Allocation-Response (code 3510, vendor 10415), 3GPP TS 29.468 §6.4.12.
     #[inline]
     pub fn tmgi_allocation_response(&self) -> Option<TmgiAllocationResponseView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[17],
-            self.end,
-            rt::view::read_group::<TmgiAllocationResponseView<'a>>,
-        )
+        self.raw.opt_group::<TmgiAllocationResponseView<'a>>(17)
     }
     /// `*[ TMGI-Deallocation-Response ]`: TMGI-Deallocation-Response (code 3513, vendor 10415), 3GPP TS 29.468 §6.4.15.
     #[inline]
     pub fn tmgi_deallocation_response(
         &self,
     ) -> rt::view::Members<'a, TmgiDeallocationResponseView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[18],
-            self.end,
-            self.count[3],
-            3513,
-            10415,
-            rt::view::read_group::<TmgiDeallocationResponseView<'a>>,
-        )
+        self.raw.many_group::<TmgiDeallocationResponseView<'a>>(18, 3, 3513, 10415)
     }
     /// `*[ MBMS-Bearer-Response ]`: MBMS-Bearer-Response (code 3505, vendor 10415), 3GPP TS 29.468 §6.4.7.
     #[inline]
     pub fn mbms_bearer_response(
         &self,
     ) -> rt::view::Members<'a, MbmsBearerResponseView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[19],
-            self.end,
-            self.count[4],
-            3505,
-            10415,
-            rt::view::read_group::<MbmsBearerResponseView<'a>>,
-        )
+        self.raw.many_group::<MbmsBearerResponseView<'a>>(19, 4, 3505, 10415)
     }
     /// `[ Restart-Counter ]`: Restart-Counter (code 932, vendor 10415), 3GPP TS 29.061 §20.
     #[inline]
     pub fn restart_counter(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[20], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(20)
     }
     /// `*[ Load ]`: Load (code 650), IETF RFC 8583 §7.1.
     #[inline]
     pub fn load(&self) -> rt::view::Members<'a, super::rfc8583::LoadView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[21],
-            self.end,
-            self.count[5],
-            650,
-            0,
-            rt::view::read_group::<super::rfc8583::LoadView<'a>>,
-        )
+        self.raw.many_group::<super::rfc8583::LoadView<'a>>(21, 5, 650, 0)
     }
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
@@ -5516,16 +4924,8 @@ impl std::fmt::Debug for GcsActionAnswerView<'_> {
 #[derive(Clone, Copy)]
 pub struct GcsNotificationRequestView<'a> {
     header: rt::Header,
-    root: &'a rt::bytes::Bytes,
-    /// The AVPs: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 14usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 3usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where each member first occurs.
+    raw: rt::view::Raw<'a, 14, 3>,
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl<'a> GcsNotificationRequestView<'a> {
@@ -5549,12 +4949,7 @@ impl<'a> GcsNotificationRequestView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let mut v = Self {
             header,
-            root,
-            start: rt::header::HEADER_LEN as u32,
-            end: root.len() as u32,
-            first: [rt::view::ABSENT; 14usize],
-            count: [0; 3usize],
-            extra: 0,
+            raw: rt::view::Raw::message(root),
         };
         v.fill_members(header.length as usize)?;
         Ok(v)
@@ -5564,19 +4959,8 @@ impl<'a> GcsNotificationRequestView<'a> {
     /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
     #[inline(never)]
     fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut v.count,
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
+        let avps = self.raw.members();
+        let mut t = self.raw.index(rt::data::DecodeCx::default(), true);
         rt::view::index::<
             Self,
         >(avps, &mut t, GcsNotificationRequest::REQUIRED, missing_at)
@@ -5587,134 +4971,91 @@ impl<'a> GcsNotificationRequestView<'a> {
     }
     /// The whole message as received.
     pub fn as_bytes(&self) -> &'a rt::bytes::Bytes {
-        self.root
+        self.raw.root()
     }
     /// The owned struct (decoding the message again).
     pub fn to_struct(&self) -> Result<GcsNotificationRequest, rt::DecodeError> {
-        <GcsNotificationRequest as rt::typed::Command>::from_bytes(self.root.clone())
+        <GcsNotificationRequest as rt::typed::Command>::from_bytes(
+            self.raw.root().clone(),
+        )
     }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
+        self.raw.one_text(0)
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        rt::view::opt(
-            self.root,
-            self.first[1],
-            self.end,
-            rt::view::enumerated::<super::drmp::Drmp>,
-        )
+        self.raw.opt_enum::<super::drmp::Drmp>(1)
     }
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&self) -> u32 {
-        rt::view::one(self.root, self.first[2], self.end, rt::view::value::<u32>)
+        self.raw.one_value::<u32>(2)
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> super::base::AuthSessionState {
-        rt::view::one(
-            self.root,
-            self.first[3],
-            self.end,
-            rt::view::enumerated::<super::base::AuthSessionState>,
-        )
+        self.raw.one_enum::<super::base::AuthSessionState>(3)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        rt::view::one(self.root, self.first[4], self.end, rt::view::text)
+        self.raw.one_text(4)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        rt::view::one(self.root, self.first[5], self.end, rt::view::text)
+        self.raw.one_text(5)
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&self) -> &'a str {
-        rt::view::one(self.root, self.first[6], self.end, rt::view::text)
+        self.raw.one_text(6)
     }
     /// `{ Destination-Host }`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&self) -> &'a str {
-        rt::view::one(self.root, self.first[7], self.end, rt::view::text)
+        self.raw.one_text(7)
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[8], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(8)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[9],
-            self.end,
-            self.count[0],
-            284,
-            0,
-            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
-        )
+        self.raw.many_group::<super::base::ProxyInfoView<'a>>(9, 0, 284, 0)
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
     #[inline]
     pub fn route_record(&self) -> rt::view::Members<'a, &'a str> {
-        rt::view::Members::new(
-            self.root,
-            self.first[10],
-            self.end,
-            self.count[1],
-            282,
-            0,
-            rt::view::text,
-        )
+        self.raw.many_text(10, 1, 282, 0)
     }
     /// `[ TMGI-Expiry ]`: TMGI-Expiry (code 3515, vendor 10415), 3GPP TS 29.468 §6.4.17.
     #[inline]
     pub fn tmgi_expiry(&self) -> Option<TmgiExpiryView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[11],
-            self.end,
-            rt::view::read_group::<TmgiExpiryView<'a>>,
-        )
+        self.raw.opt_group::<TmgiExpiryView<'a>>(11)
     }
     /// `*[ MBMS-Bearer-Event-Notification ]`: MBMS-Bearer-Event-Notification (code 3503, vendor 10415), 3GPP TS 29.468 §6.4.5.
     #[inline]
     pub fn mbms_bearer_event_notification(
         &self,
     ) -> rt::view::Members<'a, MbmsBearerEventNotificationView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[12],
-            self.end,
-            self.count[2],
-            3503,
-            10415,
-            rt::view::read_group::<MbmsBearerEventNotificationView<'a>>,
-        )
+        self.raw.many_group::<MbmsBearerEventNotificationView<'a>>(12, 2, 3503, 10415)
     }
     /// `[ Restart-Counter ]`: Restart-Counter (code 932, vendor 10415), 3GPP TS 29.061 §20.
     #[inline]
     pub fn restart_counter(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[13], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(13)
     }
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
@@ -5759,16 +5100,8 @@ impl std::fmt::Debug for GcsNotificationRequestView<'_> {
 #[derive(Clone, Copy)]
 pub struct GcsNotificationAnswerView<'a> {
     header: rt::Header,
-    root: &'a rt::bytes::Bytes,
-    /// The AVPs: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 17usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 2usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where each member first occurs.
+    raw: rt::view::Raw<'a, 17, 2>,
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl<'a> GcsNotificationAnswerView<'a> {
@@ -5792,12 +5125,7 @@ impl<'a> GcsNotificationAnswerView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let mut v = Self {
             header,
-            root,
-            start: rt::header::HEADER_LEN as u32,
-            end: root.len() as u32,
-            first: [rt::view::ABSENT; 17usize],
-            count: [0; 2usize],
-            extra: 0,
+            raw: rt::view::Raw::message(root),
         };
         v.fill_members(header.length as usize)?;
         Ok(v)
@@ -5807,19 +5135,8 @@ impl<'a> GcsNotificationAnswerView<'a> {
     /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
     #[inline(never)]
     fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut v.count,
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
+        let avps = self.raw.members();
+        let mut t = self.raw.index(rt::data::DecodeCx::default(), true);
         rt::view::index::<
             Self,
         >(avps, &mut t, GcsNotificationAnswer::REQUIRED, missing_at)
@@ -5830,151 +5147,106 @@ impl<'a> GcsNotificationAnswerView<'a> {
     }
     /// The whole message as received.
     pub fn as_bytes(&self) -> &'a rt::bytes::Bytes {
-        self.root
+        self.raw.root()
     }
     /// The owned struct (decoding the message again).
     pub fn to_struct(&self) -> Result<GcsNotificationAnswer, rt::DecodeError> {
-        <GcsNotificationAnswer as rt::typed::Command>::from_bytes(self.root.clone())
+        <GcsNotificationAnswer as rt::typed::Command>::from_bytes(
+            self.raw.root().clone(),
+        )
     }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
+        self.raw.one_text(0)
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        rt::view::opt(
-            self.root,
-            self.first[1],
-            self.end,
-            rt::view::enumerated::<super::drmp::Drmp>,
-        )
+        self.raw.opt_enum::<super::drmp::Drmp>(1)
     }
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&self) -> u32 {
-        rt::view::one(self.root, self.first[2], self.end, rt::view::value::<u32>)
+        self.raw.one_value::<u32>(2)
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> super::base::AuthSessionState {
-        rt::view::one(
-            self.root,
-            self.first[3],
-            self.end,
-            rt::view::enumerated::<super::base::AuthSessionState>,
-        )
+        self.raw.one_enum::<super::base::AuthSessionState>(3)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        rt::view::one(self.root, self.first[4], self.end, rt::view::text)
+        self.raw.one_text(4)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        rt::view::one(self.root, self.first[5], self.end, rt::view::text)
+        self.raw.one_text(5)
     }
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[6], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(6)
     }
     /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
     #[inline]
     pub fn experimental_result(
         &self,
     ) -> Option<super::base::ExperimentalResultView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[7],
-            self.end,
-            rt::view::read_group::<super::base::ExperimentalResultView<'a>>,
-        )
+        self.raw.opt_group::<super::base::ExperimentalResultView<'a>>(7)
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[8], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(8)
     }
     /// `[ Error-Message ]`: Error-Message (code 281), IETF RFC 6733 §7.3.
     #[inline]
     pub fn error_message(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[9], self.end, rt::view::text)
+        self.raw.opt_text(9)
     }
     /// `[ Error-Reporting-Host ]`: Error-Reporting-Host (code 294), IETF RFC 6733 §7.4.
     #[inline]
     pub fn error_reporting_host(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[10], self.end, rt::view::text)
+        self.raw.opt_text(10)
     }
     /// `*[ Redirect-Host ]`: Redirect-Host (code 292), IETF RFC 6733 §6.12.
     #[inline]
     pub fn redirect_host(&self) -> rt::view::Members<'a, rt::data::DiameterUri> {
-        rt::view::Members::new(
-            self.root,
-            self.first[11],
-            self.end,
-            self.count[0],
-            292,
-            0,
-            rt::view::value::<rt::data::DiameterUri>,
-        )
+        self.raw.many_value::<rt::data::DiameterUri>(11, 0, 292, 0)
     }
     /// `[ Redirect-Host-Usage ]`: Redirect-Host-Usage (code 261), IETF RFC 6733 §6.13.
     #[inline]
     pub fn redirect_host_usage(&self) -> Option<super::base::RedirectHostUsage> {
-        rt::view::opt(
-            self.root,
-            self.first[12],
-            self.end,
-            rt::view::enumerated::<super::base::RedirectHostUsage>,
-        )
+        self.raw.opt_enum::<super::base::RedirectHostUsage>(12)
     }
     /// `[ Redirect-Max-Cache-Time ]`: Redirect-Max-Cache-Time (code 262), IETF RFC 6733 §6.14.
     #[inline]
     pub fn redirect_max_cache_time(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[13], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(13)
     }
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
     #[inline]
     pub fn failed_avp(&self) -> Option<super::base::FailedAvpView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[14],
-            self.end,
-            rt::view::read_group::<super::base::FailedAvpView<'a>>,
-        )
+        self.raw.opt_group::<super::base::FailedAvpView<'a>>(14)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[15],
-            self.end,
-            self.count[1],
-            284,
-            0,
-            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
-        )
+        self.raw.many_group::<super::base::ProxyInfoView<'a>>(15, 1, 284, 0)
     }
     /// `[ Restart-Counter ]`: Restart-Counter (code 932, vendor 10415), 3GPP TS 29.061 §20.
     #[inline]
     pub fn restart_counter(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[16], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(16)
     }
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]

@@ -26382,18 +26382,8 @@ impl rt::typed::RequestCommand for CreditControlRequest {
 /// A checked, zero-copy view of a received Access-Network-Info-Change (3GPP TS 32.299 §7.2; see [`AccessNetworkInfoChange`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct AccessNetworkInfoChangeView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 3usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 1usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 3, 1>,
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> AccessNetworkInfoChangeView<'a> {
@@ -26413,7 +26403,7 @@ impl<'a> AccessNetworkInfoChangeView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<AccessNetworkInfoChange, rt::DecodeError> {
@@ -26426,41 +26416,22 @@ impl<'a> AccessNetworkInfoChangeView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `*[ Access-Network-Information ]`: Access-Network-Information (code 1263, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn access_network_information(&self) -> rt::view::Members<'a, &'a [u8]> {
-        rt::view::Members::new(
-            self.root,
-            self.first[0],
-            self.end,
-            self.count[0],
-            1263,
-            10415,
-            rt::view::octets,
-        )
+        self.raw.many_octets(0, 0, 1263, 10415)
     }
     /// `[ Cellular-Network-Information ]`: Cellular-Network-Information (code 3924, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn cellular_network_information(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[1], self.end, rt::view::octets)
+        self.raw.opt_octets(1)
     }
     /// `[ Change-Time ]`: Change-Time (code 2038, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn change_time(&self) -> Option<rt::data::Time> {
-        rt::view::opt(
-            self.root,
-            self.first[2],
-            self.end,
-            rt::view::value::<rt::data::Time>,
-        )
+        self.raw.opt_value::<rt::data::Time>(2)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -26486,18 +26457,12 @@ impl<'a> rt::view::GroupView<'a> for AccessNetworkInfoChangeView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 3usize],
-            count: [0; 1usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut self.count, &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -26511,18 +26476,8 @@ impl std::fmt::Debug for AccessNetworkInfoChangeView<'_> {
 /// A checked, zero-copy view of a received Access-Transfer-Information (3GPP TS 32.299 §7.2; see [`AccessTransferInformation`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct AccessTransferInformationView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 9usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 1usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 9, 1>,
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> AccessTransferInformationView<'a> {
@@ -26541,7 +26496,7 @@ impl<'a> AccessTransferInformationView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<AccessTransferInformation, rt::DecodeError> {
@@ -26554,93 +26509,54 @@ impl<'a> AccessTransferInformationView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `[ Access-Transfer-Type ]`: Access-Transfer-Type (code 2710, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn access_transfer_type(&self) -> Option<AccessTransferType> {
-        rt::view::opt(
-            self.root,
-            self.first[0],
-            self.end,
-            rt::view::enumerated::<AccessTransferType>,
-        )
+        self.raw.opt_enum::<AccessTransferType>(0)
     }
     /// `*[ Access-Network-Information ]`: Access-Network-Information (code 1263, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn access_network_information(&self) -> rt::view::Members<'a, &'a [u8]> {
-        rt::view::Members::new(
-            self.root,
-            self.first[1],
-            self.end,
-            self.count[0],
-            1263,
-            10415,
-            rt::view::octets,
-        )
+        self.raw.many_octets(1, 0, 1263, 10415)
     }
     /// `[ Cellular-Network-Information ]`: Cellular-Network-Information (code 3924, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn cellular_network_information(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[2], self.end, rt::view::octets)
+        self.raw.opt_octets(2)
     }
     /// `[ Inter-UE-Transfer ]`: Inter-UE-Transfer (code 3902, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn inter_ue_transfer(&self) -> Option<InterUeTransfer> {
-        rt::view::opt(
-            self.root,
-            self.first[3],
-            self.end,
-            rt::view::enumerated::<InterUeTransfer>,
-        )
+        self.raw.opt_enum::<InterUeTransfer>(3)
     }
     /// `[ User-Equipment-Info ]`: User-Equipment-Info (code 458), IETF RFC 8506 §8.49.
     #[inline]
     pub fn user_equipment_info(
         &self,
     ) -> Option<super::credit_control::UserEquipmentInfoView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[4],
-            self.end,
-            rt::view::read_group::<super::credit_control::UserEquipmentInfoView<'a>>,
-        )
+        self.raw.opt_group::<super::credit_control::UserEquipmentInfoView<'a>>(4)
     }
     /// `[ Instance-Id ]`: Instance-Id (code 3402, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn instance_id(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[5], self.end, rt::view::text)
+        self.raw.opt_text(5)
     }
     /// `[ Related-IMS-Charging-Identifier ]`: Related-IMS-Charging-Identifier (code 2711, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn related_ims_charging_identifier(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[6], self.end, rt::view::text)
+        self.raw.opt_text(6)
     }
     /// `[ Related-IMS-Charging-Identifier-Node ]`: Related-IMS-Charging-Identifier-Node (code 2712, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn related_ims_charging_identifier_node(&self) -> Option<rt::data::Address> {
-        rt::view::opt(
-            self.root,
-            self.first[7],
-            self.end,
-            rt::view::value::<rt::data::Address>,
-        )
+        self.raw.opt_value::<rt::data::Address>(7)
     }
     /// `[ Change-Time ]`: Change-Time (code 2038, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn change_time(&self) -> Option<rt::data::Time> {
-        rt::view::opt(
-            self.root,
-            self.first[8],
-            self.end,
-            rt::view::value::<rt::data::Time>,
-        )
+        self.raw.opt_value::<rt::data::Time>(8)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -26676,18 +26592,12 @@ impl<'a> rt::view::GroupView<'a> for AccessTransferInformationView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 9usize],
-            count: [0; 1usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut self.count, &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -26701,16 +26611,8 @@ impl std::fmt::Debug for AccessTransferInformationView<'_> {
 /// A checked, zero-copy view of a received Accumulated-Cost (3GPP TS 32.299 §7.2; see [`AccumulatedCost`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct AccumulatedCostView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 2usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 2, 0>,
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> AccumulatedCostView<'a> {
@@ -26730,7 +26632,7 @@ impl<'a> AccumulatedCostView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<AccumulatedCost, rt::DecodeError> {
@@ -26743,23 +26645,17 @@ impl<'a> AccumulatedCostView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `{ Value-Digits }`: Value-Digits (code 447), IETF RFC 8506 §8.10.
     #[inline]
     pub fn value_digits(&self) -> i64 {
-        rt::view::one(self.root, self.first[0], self.end, rt::view::value::<i64>)
+        self.raw.one_value::<i64>(0)
     }
     /// `[ Exponent ]`: Exponent (code 429), IETF RFC 8506 §8.9.
     #[inline]
     pub fn exponent(&self) -> Option<i32> {
-        rt::view::opt(self.root, self.first[1], self.end, rt::view::value::<i32>)
+        self.raw.opt_value::<i32>(1)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -26784,17 +26680,12 @@ impl<'a> rt::view::GroupView<'a> for AccumulatedCostView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 2usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -26808,16 +26699,8 @@ impl std::fmt::Debug for AccumulatedCostView<'_> {
 /// A checked, zero-copy view of a received Additional-Content-Information (3GPP TS 32.299 §7.2; see [`AdditionalContentInformation`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct AdditionalContentInformationView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 3usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 3, 0>,
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> AdditionalContentInformationView<'a> {
@@ -26837,7 +26720,7 @@ impl<'a> AdditionalContentInformationView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<AdditionalContentInformation, rt::DecodeError> {
@@ -26850,33 +26733,22 @@ impl<'a> AdditionalContentInformationView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `[ Type-Number ]`: Type-Number (code 1204, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn type_number(&self) -> Option<TypeNumber> {
-        rt::view::opt(
-            self.root,
-            self.first[0],
-            self.end,
-            rt::view::enumerated::<TypeNumber>,
-        )
+        self.raw.opt_enum::<TypeNumber>(0)
     }
     /// `[ Additional-Type-Information ]`: Additional-Type-Information (code 1205, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn additional_type_information(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[1], self.end, rt::view::text)
+        self.raw.opt_text(1)
     }
     /// `[ Content-Size ]`: Content-Size (code 1206, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn content_size(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[2], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(2)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -26902,17 +26774,12 @@ impl<'a> rt::view::GroupView<'a> for AdditionalContentInformationView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 3usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -26926,16 +26793,8 @@ impl std::fmt::Debug for AdditionalContentInformationView<'_> {
 /// A checked, zero-copy view of a received Address-Domain (3GPP TS 32.299 §7.2; see [`AddressDomain`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct AddressDomainView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 2usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 2, 0>,
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> AddressDomainView<'a> {
@@ -26955,7 +26814,7 @@ impl<'a> AddressDomainView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<AddressDomain, rt::DecodeError> {
@@ -26968,23 +26827,17 @@ impl<'a> AddressDomainView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `[ Domain-Name ]`: Domain-Name (code 1200, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn domain_name(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[0], self.end, rt::view::text)
+        self.raw.opt_text(0)
     }
     /// `[ 3GPP-IMSI-MCC-MNC ]`: 3GPP-IMSI-MCC-MNC (code 8, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
     pub fn tgpp_imsi_mcc_mnc(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[1], self.end, rt::view::text)
+        self.raw.opt_text(1)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -27009,17 +26862,12 @@ impl<'a> rt::view::GroupView<'a> for AddressDomainView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 2usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -27033,18 +26881,8 @@ impl std::fmt::Debug for AddressDomainView<'_> {
 /// A checked, zero-copy view of a received AF-Correlation-Information (3GPP TS 32.299 §7.2; see [`AfCorrelationInformation`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct AfCorrelationInformationView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 2usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 1usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 2, 1>,
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> AfCorrelationInformationView<'a> {
@@ -27064,7 +26902,7 @@ impl<'a> AfCorrelationInformationView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<AfCorrelationInformation, rt::DecodeError> {
@@ -27077,31 +26915,17 @@ impl<'a> AfCorrelationInformationView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `{ AF-Charging-Identifier }`: AF-Charging-Identifier (code 505, vendor 10415), 3GPP TS 29.214 §5.3.6.
     #[inline]
     pub fn af_charging_identifier(&self) -> &'a [u8] {
-        rt::view::one(self.root, self.first[0], self.end, rt::view::octets)
+        self.raw.one_octets(0)
     }
     /// `*[ Flows ]`: Flows (code 510, vendor 10415), 3GPP TS 29.214 §5.3.10.
     #[inline]
     pub fn flows(&self) -> rt::view::Members<'a, super::ts29214::FlowsView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[1],
-            self.end,
-            self.count[0],
-            510,
-            10415,
-            rt::view::read_group::<super::ts29214::FlowsView<'a>>,
-        )
+        self.raw.many_group::<super::ts29214::FlowsView<'a>>(1, 0, 510, 10415)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -27128,18 +26952,12 @@ impl<'a> rt::view::GroupView<'a> for AfCorrelationInformationView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 2usize],
-            count: [0; 1usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut self.count, &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -27153,18 +26971,8 @@ impl std::fmt::Debug for AfCorrelationInformationView<'_> {
 /// A checked, zero-copy view of a received Announcement-Information (3GPP TS 32.299 §7.2; see [`AnnouncementInformation`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct AnnouncementInformationView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 8usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 1usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 8, 1>,
 }
 #[cfg(any(feature = "ts32299"))]
 impl<'a> AnnouncementInformationView<'a> {
@@ -27184,7 +26992,7 @@ impl<'a> AnnouncementInformationView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<AnnouncementInformation, rt::DecodeError> {
@@ -27197,76 +27005,47 @@ impl<'a> AnnouncementInformationView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `{ Announcement-Identifier }`: Announcement-Identifier (code 3905, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn announcement_identifier(&self) -> u32 {
-        rt::view::one(self.root, self.first[0], self.end, rt::view::value::<u32>)
+        self.raw.one_value::<u32>(0)
     }
     /// `*[ Variable-Part ]`: Variable-Part (code 3907, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn variable_part(&self) -> rt::view::Members<'a, VariablePartView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[1],
-            self.end,
-            self.count[0],
-            3907,
-            10415,
-            rt::view::read_group::<VariablePartView<'a>>,
-        )
+        self.raw.many_group::<VariablePartView<'a>>(1, 0, 3907, 10415)
     }
     /// `[ Time-Indicator ]`: Time-Indicator (code 3911, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn time_indicator(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[2], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(2)
     }
     /// `[ Quota-Indicator ]`: Quota-Indicator (code 3912, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn quota_indicator(&self) -> Option<QuotaIndicator> {
-        rt::view::opt(
-            self.root,
-            self.first[3],
-            self.end,
-            rt::view::enumerated::<QuotaIndicator>,
-        )
+        self.raw.opt_enum::<QuotaIndicator>(3)
     }
     /// `[ Announcement-Order ]`: Announcement-Order (code 3906, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn announcement_order(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[4], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(4)
     }
     /// `[ Play-Alternative ]`: Play-Alternative (code 3913, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn play_alternative(&self) -> Option<PlayAlternative> {
-        rt::view::opt(
-            self.root,
-            self.first[5],
-            self.end,
-            rt::view::enumerated::<PlayAlternative>,
-        )
+        self.raw.opt_enum::<PlayAlternative>(5)
     }
     /// `[ Privacy-Indicator ]`: Privacy-Indicator (code 3915, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn privacy_indicator(&self) -> Option<PrivacyIndicator> {
-        rt::view::opt(
-            self.root,
-            self.first[6],
-            self.end,
-            rt::view::enumerated::<PrivacyIndicator>,
-        )
+        self.raw.opt_enum::<PrivacyIndicator>(6)
     }
     /// `[ Language ]`: Language (code 3914, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn language(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[7], self.end, rt::view::text)
+        self.raw.opt_text(7)
     }
 }
 #[cfg(any(feature = "ts32299"))]
@@ -27297,18 +27076,12 @@ impl<'a> rt::view::GroupView<'a> for AnnouncementInformationView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 8usize],
-            count: [0; 1usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut self.count, &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "ts32299"))]
@@ -27322,18 +27095,8 @@ impl std::fmt::Debug for AnnouncementInformationView<'_> {
 /// A checked, zero-copy view of a received AoC-Cost-Information (3GPP TS 32.299 §7.2; see [`AocCostInformation`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct AocCostInformationView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 3usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 1usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 3, 1>,
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> AocCostInformationView<'a> {
@@ -27353,7 +27116,7 @@ impl<'a> AocCostInformationView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<AocCostInformation, rt::DecodeError> {
@@ -27366,41 +27129,22 @@ impl<'a> AocCostInformationView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `[ Accumulated-Cost ]`: Accumulated-Cost (code 2052, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn accumulated_cost(&self) -> Option<AccumulatedCostView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[0],
-            self.end,
-            rt::view::read_group::<AccumulatedCostView<'a>>,
-        )
+        self.raw.opt_group::<AccumulatedCostView<'a>>(0)
     }
     /// `*[ Incremental-Cost ]`: Incremental-Cost (code 2062, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn incremental_cost(&self) -> rt::view::Members<'a, IncrementalCostView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[1],
-            self.end,
-            self.count[0],
-            2062,
-            10415,
-            rt::view::read_group::<IncrementalCostView<'a>>,
-        )
+        self.raw.many_group::<IncrementalCostView<'a>>(1, 0, 2062, 10415)
     }
     /// `[ Currency-Code ]`: Currency-Code (code 425), IETF RFC 8506 §8.11.
     #[inline]
     pub fn currency_code(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[2], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(2)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -27426,18 +27170,12 @@ impl<'a> rt::view::GroupView<'a> for AocCostInformationView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 3usize],
-            count: [0; 1usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut self.count, &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -27451,16 +27189,8 @@ impl std::fmt::Debug for AocCostInformationView<'_> {
 /// A checked, zero-copy view of a received AoC-Information (3GPP TS 32.299 §7.2; see [`AocInformation`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct AocInformationView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 3usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 3, 0>,
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> AocInformationView<'a> {
@@ -27480,7 +27210,7 @@ impl<'a> AocInformationView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<AocInformation, rt::DecodeError> {
@@ -27493,45 +27223,24 @@ impl<'a> AocInformationView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `[ AoC-Cost-Information ]`: AoC-Cost-Information (code 2053, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn aoc_cost_information(&self) -> Option<AocCostInformationView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[0],
-            self.end,
-            rt::view::read_group::<AocCostInformationView<'a>>,
-        )
+        self.raw.opt_group::<AocCostInformationView<'a>>(0)
     }
     /// `[ Tariff-Information ]`: Tariff-Information (code 2060, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn tariff_information(&self) -> Option<TariffInformationView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[1],
-            self.end,
-            rt::view::read_group::<TariffInformationView<'a>>,
-        )
+        self.raw.opt_group::<TariffInformationView<'a>>(1)
     }
     /// `[ AoC-Subscription-Information ]`: AoC-Subscription-Information (code 2314, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn aoc_subscription_information(
         &self,
     ) -> Option<AocSubscriptionInformationView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[2],
-            self.end,
-            rt::view::read_group::<AocSubscriptionInformationView<'a>>,
-        )
+        self.raw.opt_group::<AocSubscriptionInformationView<'a>>(2)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -27559,17 +27268,12 @@ impl<'a> rt::view::GroupView<'a> for AocInformationView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 3usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -27583,16 +27287,8 @@ impl std::fmt::Debug for AocInformationView<'_> {
 /// A checked, zero-copy view of a received AoC-Service (3GPP TS 32.299 §7.2; see [`AocService`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct AocServiceView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 2usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 2, 0>,
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> AocServiceView<'a> {
@@ -27612,7 +27308,7 @@ impl<'a> AocServiceView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<AocService, rt::DecodeError> {
@@ -27622,33 +27318,17 @@ impl<'a> AocServiceView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `[ AoC-Service-Obligatory-Type ]`: AoC-Service-Obligatory-Type (code 2312, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn aoc_service_obligatory_type(&self) -> Option<AocServiceObligatoryType> {
-        rt::view::opt(
-            self.root,
-            self.first[0],
-            self.end,
-            rt::view::enumerated::<AocServiceObligatoryType>,
-        )
+        self.raw.opt_enum::<AocServiceObligatoryType>(0)
     }
     /// `[ AoC-Service-Type ]`: AoC-Service-Type (code 2313, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn aoc_service_type(&self) -> Option<AocServiceType> {
-        rt::view::opt(
-            self.root,
-            self.first[1],
-            self.end,
-            rt::view::enumerated::<AocServiceType>,
-        )
+        self.raw.opt_enum::<AocServiceType>(1)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -27673,17 +27353,12 @@ impl<'a> rt::view::GroupView<'a> for AocServiceView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 2usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -27697,18 +27372,8 @@ impl std::fmt::Debug for AocServiceView<'_> {
 /// A checked, zero-copy view of a received AoC-Subscription-Information (3GPP TS 32.299 §7.2; see [`AocSubscriptionInformation`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct AocSubscriptionInformationView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 3usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 1usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 3, 1>,
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> AocSubscriptionInformationView<'a> {
@@ -27728,7 +27393,7 @@ impl<'a> AocSubscriptionInformationView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<AocSubscriptionInformation, rt::DecodeError> {
@@ -27741,41 +27406,22 @@ impl<'a> AocSubscriptionInformationView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `*[ AoC-Service ]`: AoC-Service (code 2311, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn aoc_service(&self) -> rt::view::Members<'a, AocServiceView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[0],
-            self.end,
-            self.count[0],
-            2311,
-            10415,
-            rt::view::read_group::<AocServiceView<'a>>,
-        )
+        self.raw.many_group::<AocServiceView<'a>>(0, 0, 2311, 10415)
     }
     /// `[ AoC-Format ]`: AoC-Format (code 2310, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn aoc_format(&self) -> Option<AocFormat> {
-        rt::view::opt(
-            self.root,
-            self.first[1],
-            self.end,
-            rt::view::enumerated::<AocFormat>,
-        )
+        self.raw.opt_enum::<AocFormat>(1)
     }
     /// `[ Preferred-AoC-Currency ]`: Preferred-AoC-Currency (code 2315, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn preferred_aoc_currency(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[2], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(2)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -27801,18 +27447,12 @@ impl<'a> rt::view::GroupView<'a> for AocSubscriptionInformationView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 3usize],
-            count: [0; 1usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut self.count, &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -27826,16 +27466,8 @@ impl std::fmt::Debug for AocSubscriptionInformationView<'_> {
 /// A checked, zero-copy view of a received APN-Rate-Control (3GPP TS 32.299 §7.2; see [`ApnRateControl`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ApnRateControlView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 2usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 2, 0>,
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> ApnRateControlView<'a> {
@@ -27855,7 +27487,7 @@ impl<'a> ApnRateControlView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<ApnRateControl, rt::DecodeError> {
@@ -27868,33 +27500,17 @@ impl<'a> ApnRateControlView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `[ APN-Rate-Control-Uplink ]`: APN-Rate-Control-Uplink (code 3935, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn apn_rate_control_uplink(&self) -> Option<ApnRateControlUplinkView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[0],
-            self.end,
-            rt::view::read_group::<ApnRateControlUplinkView<'a>>,
-        )
+        self.raw.opt_group::<ApnRateControlUplinkView<'a>>(0)
     }
     /// `[ APN-Rate-Control-Downlink ]`: APN-Rate-Control-Downlink (code 3934, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn apn_rate_control_downlink(&self) -> Option<ApnRateControlDownlinkView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[1],
-            self.end,
-            rt::view::read_group::<ApnRateControlDownlinkView<'a>>,
-        )
+        self.raw.opt_group::<ApnRateControlDownlinkView<'a>>(1)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -27923,17 +27539,12 @@ impl<'a> rt::view::GroupView<'a> for ApnRateControlView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 2usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -27947,16 +27558,8 @@ impl std::fmt::Debug for ApnRateControlView<'_> {
 /// A checked, zero-copy view of a received APN-Rate-Control-Downlink (3GPP TS 32.299 §7.2; see [`ApnRateControlDownlink`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ApnRateControlDownlinkView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 3usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 3, 0>,
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> ApnRateControlDownlinkView<'a> {
@@ -27976,7 +27579,7 @@ impl<'a> ApnRateControlDownlinkView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<ApnRateControlDownlink, rt::DecodeError> {
@@ -27989,33 +27592,22 @@ impl<'a> ApnRateControlDownlinkView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `[ Additional-Exception-Reports ]`: Additional-Exception-Reports (code 3936, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn additional_exception_reports(&self) -> Option<AdditionalExceptionReports> {
-        rt::view::opt(
-            self.root,
-            self.first[0],
-            self.end,
-            rt::view::enumerated::<AdditionalExceptionReports>,
-        )
+        self.raw.opt_enum::<AdditionalExceptionReports>(0)
     }
     /// `[ Rate-Control-Time-Unit ]`: Rate-Control-Time-Unit (code 3939, vendor 10415), 3GPP TS 32.299 §7.2.160G.
     #[inline]
     pub fn rate_control_time_unit(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[1], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(1)
     }
     /// `[ Rate-Control-Max-Rate ]`: Rate-Control-Max-Rate (code 3938, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn rate_control_max_rate(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[2], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(2)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -28041,17 +27633,12 @@ impl<'a> rt::view::GroupView<'a> for ApnRateControlDownlinkView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 3usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -28065,16 +27652,8 @@ impl std::fmt::Debug for ApnRateControlDownlinkView<'_> {
 /// A checked, zero-copy view of a received APN-Rate-Control-Uplink (3GPP TS 32.299 §7.2; see [`ApnRateControlUplink`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ApnRateControlUplinkView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 3usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 3, 0>,
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> ApnRateControlUplinkView<'a> {
@@ -28094,7 +27673,7 @@ impl<'a> ApnRateControlUplinkView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<ApnRateControlUplink, rt::DecodeError> {
@@ -28107,28 +27686,22 @@ impl<'a> ApnRateControlUplinkView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `[ Rate-Control-Time-Unit ]`: Rate-Control-Time-Unit (code 3939, vendor 10415), 3GPP TS 32.299 §7.2.160G.
     #[inline]
     pub fn rate_control_time_unit(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[0], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(0)
     }
     /// `[ Rate-Control-Max-Rate ]`: Rate-Control-Max-Rate (code 3938, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn rate_control_max_rate(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[1], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(1)
     }
     /// `[ Rate-Control-Max-Message-Size ]`: Rate-Control-Max-Message-Size (code 3937, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn rate_control_max_message_size(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[2], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(2)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -28154,17 +27727,12 @@ impl<'a> rt::view::GroupView<'a> for ApnRateControlUplinkView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 3usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -28178,18 +27746,8 @@ impl std::fmt::Debug for ApnRateControlUplinkView<'_> {
 /// A checked, zero-copy view of a received Application-Server-Information (3GPP TS 32.299 §7.2; see [`ApplicationServerInformation`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ApplicationServerInformationView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 3usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 1usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 3, 1>,
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> ApplicationServerInformationView<'a> {
@@ -28209,7 +27767,7 @@ impl<'a> ApplicationServerInformationView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<ApplicationServerInformation, rt::DecodeError> {
@@ -28222,43 +27780,24 @@ impl<'a> ApplicationServerInformationView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `[ Application-Server ]`: Application-Server (code 836, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn application_server(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[0], self.end, rt::view::text)
+        self.raw.opt_text(0)
     }
     /// `*[ Application-Provided-Called-Party-Address ]`: Application-Provided-Called-Party-Address (code 837, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn application_provided_called_party_address(
         &self,
     ) -> rt::view::Members<'a, &'a str> {
-        rt::view::Members::new(
-            self.root,
-            self.first[1],
-            self.end,
-            self.count[0],
-            837,
-            10415,
-            rt::view::text,
-        )
+        self.raw.many_text(1, 0, 837, 10415)
     }
     /// `[ Status-AS-Code ]`: Status-AS-Code (code 2702, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn status_as_code(&self) -> Option<StatusAsCode> {
-        rt::view::opt(
-            self.root,
-            self.first[2],
-            self.end,
-            rt::view::enumerated::<StatusAsCode>,
-        )
+        self.raw.opt_enum::<StatusAsCode>(2)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -28284,18 +27823,12 @@ impl<'a> rt::view::GroupView<'a> for ApplicationServerInformationView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 3usize],
-            count: [0; 1usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut self.count, &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -28309,16 +27842,8 @@ impl std::fmt::Debug for ApplicationServerInformationView<'_> {
 /// A checked, zero-copy view of a received Basic-Service-Code (3GPP TS 32.299 §7.2; see [`BasicServiceCode`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct BasicServiceCodeView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 2usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 2, 0>,
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> BasicServiceCodeView<'a> {
@@ -28338,7 +27863,7 @@ impl<'a> BasicServiceCodeView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<BasicServiceCode, rt::DecodeError> {
@@ -28351,23 +27876,17 @@ impl<'a> BasicServiceCodeView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `[ Bearer-Service ]`: Bearer-Service (code 854, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn bearer_service(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[0], self.end, rt::view::octets)
+        self.raw.opt_octets(0)
     }
     /// `[ Teleservice ]`: Teleservice (code 3413, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn teleservice(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[1], self.end, rt::view::octets)
+        self.raw.opt_octets(1)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -28392,17 +27911,12 @@ impl<'a> rt::view::GroupView<'a> for BasicServiceCodeView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 2usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -28416,16 +27930,8 @@ impl std::fmt::Debug for BasicServiceCodeView<'_> {
 /// A checked, zero-copy view of a received Called-Identity-Change (3GPP TS 32.299 §7.2; see [`CalledIdentityChange`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct CalledIdentityChangeView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 2usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 2, 0>,
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> CalledIdentityChangeView<'a> {
@@ -28445,7 +27951,7 @@ impl<'a> CalledIdentityChangeView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<CalledIdentityChange, rt::DecodeError> {
@@ -28458,28 +27964,17 @@ impl<'a> CalledIdentityChangeView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `[ Called-Identity ]`: Called-Identity (code 3916, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn called_identity(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[0], self.end, rt::view::text)
+        self.raw.opt_text(0)
     }
     /// `[ Change-Time ]`: Change-Time (code 2038, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn change_time(&self) -> Option<rt::data::Time> {
-        rt::view::opt(
-            self.root,
-            self.first[1],
-            self.end,
-            rt::view::value::<rt::data::Time>,
-        )
+        self.raw.opt_value::<rt::data::Time>(1)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -28504,17 +27999,12 @@ impl<'a> rt::view::GroupView<'a> for CalledIdentityChangeView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 2usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -28528,18 +28018,8 @@ impl std::fmt::Debug for CalledIdentityChangeView<'_> {
 /// A checked, zero-copy view of a received Coverage-Info (3GPP TS 32.299 §7.2; see [`CoverageInfo`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct CoverageInfoView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 3usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 1usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 3, 1>,
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> CoverageInfoView<'a> {
@@ -28559,7 +28039,7 @@ impl<'a> CoverageInfoView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<CoverageInfo, rt::DecodeError> {
@@ -28569,46 +28049,22 @@ impl<'a> CoverageInfoView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `[ Coverage-Status ]`: Coverage-Status (code 3428, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn coverage_status(&self) -> Option<CoverageStatus> {
-        rt::view::opt(
-            self.root,
-            self.first[0],
-            self.end,
-            rt::view::enumerated::<CoverageStatus>,
-        )
+        self.raw.opt_enum::<CoverageStatus>(0)
     }
     /// `[ Change-Time ]`: Change-Time (code 2038, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn change_time(&self) -> Option<rt::data::Time> {
-        rt::view::opt(
-            self.root,
-            self.first[1],
-            self.end,
-            rt::view::value::<rt::data::Time>,
-        )
+        self.raw.opt_value::<rt::data::Time>(1)
     }
     /// `*[ Location-Info ]`: Location-Info (code 3460, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn location_info(&self) -> rt::view::Members<'a, LocationInfoView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[2],
-            self.end,
-            self.count[0],
-            3460,
-            10415,
-            rt::view::read_group::<LocationInfoView<'a>>,
-        )
+        self.raw.many_group::<LocationInfoView<'a>>(2, 0, 3460, 10415)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -28634,18 +28090,12 @@ impl<'a> rt::view::GroupView<'a> for CoverageInfoView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 3usize],
-            count: [0; 1usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut self.count, &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -28659,16 +28109,8 @@ impl std::fmt::Debug for CoverageInfoView<'_> {
 /// A checked, zero-copy view of a received CPDT-Information (3GPP TS 32.299 §7.2; see [`CpdtInformation`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct CpdtInformationView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 5usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 5, 0>,
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> CpdtInformationView<'a> {
@@ -28688,7 +28130,7 @@ impl<'a> CpdtInformationView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<CpdtInformation, rt::DecodeError> {
@@ -28701,48 +28143,32 @@ impl<'a> CpdtInformationView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `[ External-Identifier ]`: External-Identifier (code 3111, vendor 10415), 3GPP TS 29.336 §6.4.
     #[inline]
     pub fn external_identifier(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[0], self.end, rt::view::text)
+        self.raw.opt_text(0)
     }
     /// `[ SCEF-ID ]`: SCEF-ID (code 3125, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn scef_id(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[1], self.end, rt::view::text)
+        self.raw.opt_text(1)
     }
     /// `[ Serving-Node-Identity ]`: Serving-Node-Identity (code 3929, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn serving_node_identity(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[2], self.end, rt::view::text)
+        self.raw.opt_text(2)
     }
     /// `[ SGW-Change ]`: SGW-Change (code 2065, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn sgw_change(&self) -> Option<SgwChange> {
-        rt::view::opt(
-            self.root,
-            self.first[3],
-            self.end,
-            rt::view::enumerated::<SgwChange>,
-        )
+        self.raw.opt_enum::<SgwChange>(3)
     }
     /// `[ NIDD-Submission ]`: NIDD-Submission (code 3928, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn nidd_submission(&self) -> Option<NiddSubmissionView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[4],
-            self.end,
-            rt::view::read_group::<NiddSubmissionView<'a>>,
-        )
+        self.raw.opt_group::<NiddSubmissionView<'a>>(4)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -28770,17 +28196,12 @@ impl<'a> rt::view::GroupView<'a> for CpdtInformationView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 5usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -28794,18 +28215,8 @@ impl std::fmt::Debug for CpdtInformationView<'_> {
 /// A checked, zero-copy view of a received Current-Tariff (3GPP TS 32.299 §7.2; see [`CurrentTariff`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct CurrentTariffView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 3usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 1usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 3, 1>,
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> CurrentTariffView<'a> {
@@ -28825,7 +28236,7 @@ impl<'a> CurrentTariffView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<CurrentTariff, rt::DecodeError> {
@@ -28838,41 +28249,22 @@ impl<'a> CurrentTariffView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `[ Currency-Code ]`: Currency-Code (code 425), IETF RFC 8506 §8.11.
     #[inline]
     pub fn currency_code(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[0], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(0)
     }
     /// `[ Scale-Factor ]`: Scale-Factor (code 2059, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn scale_factor(&self) -> Option<ScaleFactorView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[1],
-            self.end,
-            rt::view::read_group::<ScaleFactorView<'a>>,
-        )
+        self.raw.opt_group::<ScaleFactorView<'a>>(1)
     }
     /// `*[ Rate-Element ]`: Rate-Element (code 2058, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn rate_element(&self) -> rt::view::Members<'a, RateElementView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[2],
-            self.end,
-            self.count[0],
-            2058,
-            10415,
-            rt::view::read_group::<RateElementView<'a>>,
-        )
+        self.raw.many_group::<RateElementView<'a>>(2, 0, 2058, 10415)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -28898,18 +28290,12 @@ impl<'a> rt::view::GroupView<'a> for CurrentTariffView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 3usize],
-            count: [0; 1usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut self.count, &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -28923,16 +28309,8 @@ impl std::fmt::Debug for CurrentTariffView<'_> {
 /// A checked, zero-copy view of a received DCD-Information (3GPP TS 32.299 §7.2; see [`DcdInformation`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct DcdInformationView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 2usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 2, 0>,
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> DcdInformationView<'a> {
@@ -28952,7 +28330,7 @@ impl<'a> DcdInformationView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<DcdInformation, rt::DecodeError> {
@@ -28965,23 +28343,17 @@ impl<'a> DcdInformationView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `[ Content-ID ]`: Content-ID (code 2116, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn content_id(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[0], self.end, rt::view::text)
+        self.raw.opt_text(0)
     }
     /// `[ Content-provider-ID ]`: Content-provider-ID (code 2117, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn content_provider_id(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[1], self.end, rt::view::text)
+        self.raw.opt_text(1)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -29006,17 +28378,12 @@ impl<'a> rt::view::GroupView<'a> for DcdInformationView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 2usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -29030,16 +28397,8 @@ impl std::fmt::Debug for DcdInformationView<'_> {
 /// A checked, zero-copy view of a received Destination-Interface (3GPP TS 32.299 §7.2; see [`DestinationInterface`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct DestinationInterfaceView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 4usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 4, 0>,
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> DestinationInterfaceView<'a> {
@@ -29059,7 +28418,7 @@ impl<'a> DestinationInterfaceView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<DestinationInterface, rt::DecodeError> {
@@ -29072,38 +28431,27 @@ impl<'a> DestinationInterfaceView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `[ Interface-Id ]`: Interface-Id (code 2003, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn interface_id(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[0], self.end, rt::view::text)
+        self.raw.opt_text(0)
     }
     /// `[ Interface-Text ]`: Interface-Text (code 2005, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn interface_text(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[1], self.end, rt::view::text)
+        self.raw.opt_text(1)
     }
     /// `[ Interface-Port ]`: Interface-Port (code 2004, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn interface_port(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[2], self.end, rt::view::text)
+        self.raw.opt_text(2)
     }
     /// `[ Interface-Type ]`: Interface-Type (code 2006, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn interface_type(&self) -> Option<InterfaceType> {
-        rt::view::opt(
-            self.root,
-            self.first[3],
-            self.end,
-            rt::view::enumerated::<InterfaceType>,
-        )
+        self.raw.opt_enum::<InterfaceType>(3)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -29130,17 +28478,12 @@ impl<'a> rt::view::GroupView<'a> for DestinationInterfaceView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 4usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -29154,18 +28497,8 @@ impl std::fmt::Debug for DestinationInterfaceView<'_> {
 /// A checked, zero-copy view of a received Early-Media-Description (3GPP TS 32.299 §7.2; see [`EarlyMediaDescription`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct EarlyMediaDescriptionView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 3usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 2usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 3, 2>,
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> EarlyMediaDescriptionView<'a> {
@@ -29185,7 +28518,7 @@ impl<'a> EarlyMediaDescriptionView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<EarlyMediaDescription, rt::DecodeError> {
@@ -29198,51 +28531,24 @@ impl<'a> EarlyMediaDescriptionView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `[ SDP-TimeStamps ]`: SDP-TimeStamps (code 1273, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn sdp_timestamps(&self) -> Option<SdpTimestampsView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[0],
-            self.end,
-            rt::view::read_group::<SdpTimestampsView<'a>>,
-        )
+        self.raw.opt_group::<SdpTimestampsView<'a>>(0)
     }
     /// `*[ SDP-Media-Component ]`: SDP-Media-Component (code 843, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn sdp_media_component(
         &self,
     ) -> rt::view::Members<'a, SdpMediaComponentView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[1],
-            self.end,
-            self.count[0],
-            843,
-            10415,
-            rt::view::read_group::<SdpMediaComponentView<'a>>,
-        )
+        self.raw.many_group::<SdpMediaComponentView<'a>>(1, 0, 843, 10415)
     }
     /// `*[ SDP-Session-Description ]`: SDP-Session-Description (code 842, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn sdp_session_description(&self) -> rt::view::Members<'a, &'a str> {
-        rt::view::Members::new(
-            self.root,
-            self.first[2],
-            self.end,
-            self.count[1],
-            842,
-            10415,
-            rt::view::text,
-        )
+        self.raw.many_text(2, 1, 842, 10415)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -29270,18 +28576,12 @@ impl<'a> rt::view::GroupView<'a> for EarlyMediaDescriptionView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 3usize],
-            count: [0; 2usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut self.count, &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -29295,18 +28595,8 @@ impl std::fmt::Debug for EarlyMediaDescriptionView<'_> {
 /// A checked, zero-copy view of a received Enhanced-Diagnostics (3GPP TS 32.299 §7.2; see [`EnhancedDiagnostics`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct EnhancedDiagnosticsView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 1usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 1usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 1, 1>,
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> EnhancedDiagnosticsView<'a> {
@@ -29326,7 +28616,7 @@ impl<'a> EnhancedDiagnosticsView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<EnhancedDiagnostics, rt::DecodeError> {
@@ -29339,26 +28629,12 @@ impl<'a> EnhancedDiagnosticsView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `*[ RAN-NAS-Release-Cause ]`: RAN-NAS-Release-Cause (code 2819, vendor 10415), 3GPP TS 29.212 §5.3.106.
     #[inline]
     pub fn ran_nas_release_cause(&self) -> rt::view::Members<'a, &'a [u8]> {
-        rt::view::Members::new(
-            self.root,
-            self.first[0],
-            self.end,
-            self.count[0],
-            2819,
-            10415,
-            rt::view::octets,
-        )
+        self.raw.many_octets(0, 0, 2819, 10415)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -29382,18 +28658,12 @@ impl<'a> rt::view::GroupView<'a> for EnhancedDiagnosticsView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 1usize],
-            count: [0; 1usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut self.count, &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -29407,18 +28677,8 @@ impl std::fmt::Debug for EnhancedDiagnosticsView<'_> {
 /// A checked, zero-copy view of a received Envelope (3GPP TS 32.299 §7.2; see [`Envelope`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct EnvelopeView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 6usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 1usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 6, 1>,
 }
 #[cfg(any(feature = "ts32299"))]
 impl<'a> EnvelopeView<'a> {
@@ -29438,7 +28698,7 @@ impl<'a> EnvelopeView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<Envelope, rt::DecodeError> {
@@ -29448,61 +28708,37 @@ impl<'a> EnvelopeView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `{ Envelope-Start-Time }`: Envelope-Start-Time (code 1269, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn envelope_start_time(&self) -> rt::data::Time {
-        rt::view::one(
-            self.root,
-            self.first[0],
-            self.end,
-            rt::view::value::<rt::data::Time>,
-        )
+        self.raw.one_value::<rt::data::Time>(0)
     }
     /// `[ Envelope-End-Time ]`: Envelope-End-Time (code 1267, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn envelope_end_time(&self) -> Option<rt::data::Time> {
-        rt::view::opt(
-            self.root,
-            self.first[1],
-            self.end,
-            rt::view::value::<rt::data::Time>,
-        )
+        self.raw.opt_value::<rt::data::Time>(1)
     }
     /// `[ CC-Total-Octets ]`: CC-Total-Octets (code 421), IETF RFC 8506 §8.23.
     #[inline]
     pub fn cc_total_octets(&self) -> Option<u64> {
-        rt::view::opt(self.root, self.first[2], self.end, rt::view::value::<u64>)
+        self.raw.opt_value::<u64>(2)
     }
     /// `[ CC-Input-Octets ]`: CC-Input-Octets (code 412), IETF RFC 8506 §8.24.
     #[inline]
     pub fn cc_input_octets(&self) -> Option<u64> {
-        rt::view::opt(self.root, self.first[3], self.end, rt::view::value::<u64>)
+        self.raw.opt_value::<u64>(3)
     }
     /// `[ CC-Output-Octets ]`: CC-Output-Octets (code 414), IETF RFC 8506 §8.25.
     #[inline]
     pub fn cc_output_octets(&self) -> Option<u64> {
-        rt::view::opt(self.root, self.first[4], self.end, rt::view::value::<u64>)
+        self.raw.opt_value::<u64>(4)
     }
     /// `*[ CC-Service-Specific-Units ]`: CC-Service-Specific-Units (code 417), IETF RFC 8506 §8.26.
     #[inline]
     pub fn cc_service_specific_units(&self) -> rt::view::Members<'a, u64> {
-        rt::view::Members::new(
-            self.root,
-            self.first[5],
-            self.end,
-            self.count[0],
-            417,
-            0,
-            rt::view::value::<u64>,
-        )
+        self.raw.many_value::<u64>(5, 0, 417, 0)
     }
 }
 #[cfg(any(feature = "ts32299"))]
@@ -29531,18 +28767,12 @@ impl<'a> rt::view::GroupView<'a> for EnvelopeView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 6usize],
-            count: [0; 1usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut self.count, &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "ts32299"))]
@@ -29556,16 +28786,8 @@ impl std::fmt::Debug for EnvelopeView<'_> {
 /// A checked, zero-copy view of a received Event-Type (3GPP TS 32.299 §7.2; see [`EventType`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct EventTypeView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 3usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 3, 0>,
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> EventTypeView<'a> {
@@ -29585,7 +28807,7 @@ impl<'a> EventTypeView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<EventType, rt::DecodeError> {
@@ -29595,28 +28817,22 @@ impl<'a> EventTypeView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `[ 3GPP-SIP-Method ]`: 3GPP-SIP-Method (code 824, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn tgpp_sip_method(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[0], self.end, rt::view::text)
+        self.raw.opt_text(0)
     }
     /// `[ Event ]`: Event (code 825, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn event(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[1], self.end, rt::view::text)
+        self.raw.opt_text(1)
     }
     /// `[ Expires ]`: Expires (code 888, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn expires(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[2], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(2)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -29642,17 +28858,12 @@ impl<'a> rt::view::GroupView<'a> for EventTypeView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 3usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -29666,16 +28877,8 @@ impl std::fmt::Debug for EventTypeView<'_> {
 /// A checked, zero-copy view of a received IM-Information (3GPP TS 32.299 §7.2; see [`ImInformation`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ImInformationView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 4usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 4, 0>,
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> ImInformationView<'a> {
@@ -29695,7 +28898,7 @@ impl<'a> ImInformationView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<ImInformation, rt::DecodeError> {
@@ -29708,33 +28911,27 @@ impl<'a> ImInformationView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `[ Total-Number-Of-Messages-Sent ]`: Total-Number-Of-Messages-Sent (code 2114, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn total_number_of_messages_sent(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[0], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(0)
     }
     /// `[ Total-Number-Of-Messages-Exploded ]`: Total-Number-Of-Messages-Exploded (code 2113, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn total_number_of_messages_exploded(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[1], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(1)
     }
     /// `[ Number-Of-Messages-Successfully-Sent ]`: Number-Of-Messages-Successfully-Sent (code 2112, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn number_of_messages_successfully_sent(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[2], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(2)
     }
     /// `[ Number-Of-Messages-Successfully-Exploded ]`: Number-Of-Messages-Successfully-Exploded (code 2111, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn number_of_messages_successfully_exploded(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[3], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(3)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -29761,17 +28958,12 @@ impl<'a> rt::view::GroupView<'a> for ImInformationView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 4usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -29785,18 +28977,8 @@ impl std::fmt::Debug for ImInformationView<'_> {
 /// A checked, zero-copy view of a received IMS-Information (3GPP TS 32.299 §7.2; see [`ImsInformation`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ImsInformationView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 53usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 17usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 53, 17>,
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> ImsInformationView<'a> {
@@ -29815,7 +28997,7 @@ impl<'a> ImsInformationView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<ImsInformation, rt::DecodeError> {
@@ -29828,507 +29010,290 @@ impl<'a> ImsInformationView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `[ Event-Type ]`: Event-Type (code 823, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn event_type(&self) -> Option<EventTypeView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[0],
-            self.end,
-            rt::view::read_group::<EventTypeView<'a>>,
-        )
+        self.raw.opt_group::<EventTypeView<'a>>(0)
     }
     /// `[ Role-Of-Node ]`: Role-Of-Node (code 829, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn role_of_node(&self) -> Option<RoleOfNode> {
-        rt::view::opt(
-            self.root,
-            self.first[1],
-            self.end,
-            rt::view::enumerated::<RoleOfNode>,
-        )
+        self.raw.opt_enum::<RoleOfNode>(1)
     }
     /// `{ Node-Functionality }`: Node-Functionality (code 862, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn node_functionality(&self) -> NodeFunctionality {
-        rt::view::one(
-            self.root,
-            self.first[2],
-            self.end,
-            rt::view::enumerated::<NodeFunctionality>,
-        )
+        self.raw.one_enum::<NodeFunctionality>(2)
     }
     /// `[ User-Session-ID ]`: User-Session-ID (code 830, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn user_session_id(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[3], self.end, rt::view::text)
+        self.raw.opt_text(3)
     }
     /// `[ Outgoing-Session-Id ]`: Outgoing-Session-Id (code 2320, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn outgoing_session_id(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[4], self.end, rt::view::text)
+        self.raw.opt_text(4)
     }
     /// `[ Session-Priority ]`: Session-Priority (code 650, vendor 10415), 3GPP TS 29.229 §6.3.56.
     #[inline]
     pub fn session_priority(&self) -> Option<super::ts29229::SessionPriority> {
-        rt::view::opt(
-            self.root,
-            self.first[5],
-            self.end,
-            rt::view::enumerated::<super::ts29229::SessionPriority>,
-        )
+        self.raw.opt_enum::<super::ts29229::SessionPriority>(5)
     }
     /// `*[ Calling-Party-Address ]`: Calling-Party-Address (code 831, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn calling_party_address(&self) -> rt::view::Members<'a, &'a str> {
-        rt::view::Members::new(
-            self.root,
-            self.first[6],
-            self.end,
-            self.count[0],
-            831,
-            10415,
-            rt::view::text,
-        )
+        self.raw.many_text(6, 0, 831, 10415)
     }
     /// `[ Called-Party-Address ]`: Called-Party-Address (code 832, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn called_party_address(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[7], self.end, rt::view::text)
+        self.raw.opt_text(7)
     }
     /// `*[ Called-Asserted-Identity ]`: Called-Asserted-Identity (code 1250, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn called_asserted_identity(&self) -> rt::view::Members<'a, &'a str> {
-        rt::view::Members::new(
-            self.root,
-            self.first[8],
-            self.end,
-            self.count[1],
-            1250,
-            10415,
-            rt::view::text,
-        )
+        self.raw.many_text(8, 1, 1250, 10415)
     }
     /// `[ Called-Identity-Change ]`: Called-Identity-Change (code 3917, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn called_identity_change(&self) -> Option<CalledIdentityChangeView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[9],
-            self.end,
-            rt::view::read_group::<CalledIdentityChangeView<'a>>,
-        )
+        self.raw.opt_group::<CalledIdentityChangeView<'a>>(9)
     }
     /// `[ Number-Portability-Routing-Information ]`: Number-Portability-Routing-Information (code 2024, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn number_portability_routing_information(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[10], self.end, rt::view::text)
+        self.raw.opt_text(10)
     }
     /// `[ Carrier-Select-Routing-Information ]`: Carrier-Select-Routing-Information (code 2023, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn carrier_select_routing_information(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[11], self.end, rt::view::text)
+        self.raw.opt_text(11)
     }
     /// `[ Alternate-Charged-Party-Address ]`: Alternate-Charged-Party-Address (code 1280, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn alternate_charged_party_address(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[12], self.end, rt::view::text)
+        self.raw.opt_text(12)
     }
     /// `*[ Requested-Party-Address ]`: Requested-Party-Address (code 1251, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn requested_party_address(&self) -> rt::view::Members<'a, &'a str> {
-        rt::view::Members::new(
-            self.root,
-            self.first[13],
-            self.end,
-            self.count[2],
-            1251,
-            10415,
-            rt::view::text,
-        )
+        self.raw.many_text(13, 2, 1251, 10415)
     }
     /// `*[ Associated-URI ]`: Associated-URI (code 856, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn associated_uri(&self) -> rt::view::Members<'a, &'a str> {
-        rt::view::Members::new(
-            self.root,
-            self.first[14],
-            self.end,
-            self.count[3],
-            856,
-            10415,
-            rt::view::text,
-        )
+        self.raw.many_text(14, 3, 856, 10415)
     }
     /// `[ Time-Stamps ]`: Time-Stamps (code 833, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn time_stamps(&self) -> Option<TimeStampsView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[15],
-            self.end,
-            rt::view::read_group::<TimeStampsView<'a>>,
-        )
+        self.raw.opt_group::<TimeStampsView<'a>>(15)
     }
     /// `*[ Application-Server-Information ]`: Application-Server-Information (code 850, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn application_server_information(
         &self,
     ) -> rt::view::Members<'a, ApplicationServerInformationView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[16],
-            self.end,
-            self.count[4],
-            850,
-            10415,
-            rt::view::read_group::<ApplicationServerInformationView<'a>>,
-        )
+        self.raw.many_group::<ApplicationServerInformationView<'a>>(16, 4, 850, 10415)
     }
     /// `*[ Inter-Operator-Identifier ]`: Inter-Operator-Identifier (code 838, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn inter_operator_identifier(
         &self,
     ) -> rt::view::Members<'a, InterOperatorIdentifierView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[17],
-            self.end,
-            self.count[5],
-            838,
-            10415,
-            rt::view::read_group::<InterOperatorIdentifierView<'a>>,
-        )
+        self.raw.many_group::<InterOperatorIdentifierView<'a>>(17, 5, 838, 10415)
     }
     /// `*[ Transit-IOI-List ]`: Transit-IOI-List (code 2701, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn transit_ioi_list(&self) -> rt::view::Members<'a, &'a str> {
-        rt::view::Members::new(
-            self.root,
-            self.first[18],
-            self.end,
-            self.count[6],
-            2701,
-            10415,
-            rt::view::text,
-        )
+        self.raw.many_text(18, 6, 2701, 10415)
     }
     /// `[ IMS-Charging-Identifier ]`: IMS-Charging-Identifier (code 841, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn ims_charging_identifier(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[19], self.end, rt::view::text)
+        self.raw.opt_text(19)
     }
     /// `*[ SDP-Session-Description ]`: SDP-Session-Description (code 842, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn sdp_session_description(&self) -> rt::view::Members<'a, &'a str> {
-        rt::view::Members::new(
-            self.root,
-            self.first[20],
-            self.end,
-            self.count[7],
-            842,
-            10415,
-            rt::view::text,
-        )
+        self.raw.many_text(20, 7, 842, 10415)
     }
     /// `*[ SDP-Media-Component ]`: SDP-Media-Component (code 843, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn sdp_media_component(
         &self,
     ) -> rt::view::Members<'a, SdpMediaComponentView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[21],
-            self.end,
-            self.count[8],
-            843,
-            10415,
-            rt::view::read_group::<SdpMediaComponentView<'a>>,
-        )
+        self.raw.many_group::<SdpMediaComponentView<'a>>(21, 8, 843, 10415)
     }
     /// `[ Served-Party-IP-Address ]`: Served-Party-IP-Address (code 848, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn served_party_ip_address(&self) -> Option<rt::data::Address> {
-        rt::view::opt(
-            self.root,
-            self.first[22],
-            self.end,
-            rt::view::value::<rt::data::Address>,
-        )
+        self.raw.opt_value::<rt::data::Address>(22)
     }
     /// `[ Server-Capabilities ]`: Server-Capabilities (code 603, vendor 10415), 3GPP TS 29.229 §6.3.4.
     #[inline]
     pub fn server_capabilities(
         &self,
     ) -> Option<super::ts29229::ServerCapabilitiesView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[23],
-            self.end,
-            rt::view::read_group::<super::ts29229::ServerCapabilitiesView<'a>>,
-        )
+        self.raw.opt_group::<super::ts29229::ServerCapabilitiesView<'a>>(23)
     }
     /// `[ Trunk-Group-ID ]`: Trunk-Group-ID (code 851, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn trunk_group_id(&self) -> Option<TrunkGroupIdView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[24],
-            self.end,
-            rt::view::read_group::<TrunkGroupIdView<'a>>,
-        )
+        self.raw.opt_group::<TrunkGroupIdView<'a>>(24)
     }
     /// `[ Bearer-Service ]`: Bearer-Service (code 854, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn bearer_service(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[25], self.end, rt::view::octets)
+        self.raw.opt_octets(25)
     }
     /// `[ Service-Id ]`: Service-Id (code 855, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn service_id(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[26], self.end, rt::view::text)
+        self.raw.opt_text(26)
     }
     /// `*[ Service-Specific-Info ]`: Service-Specific-Info (code 1249, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn service_specific_info(
         &self,
     ) -> rt::view::Members<'a, ServiceSpecificInfoView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[27],
-            self.end,
-            self.count[9],
-            1249,
-            10415,
-            rt::view::read_group::<ServiceSpecificInfoView<'a>>,
-        )
+        self.raw.many_group::<ServiceSpecificInfoView<'a>>(27, 9, 1249, 10415)
     }
     /// `*[ Message-Body ]`: Message-Body (code 889, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn message_body(&self) -> rt::view::Members<'a, MessageBodyView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[28],
-            self.end,
-            self.count[10],
-            889,
-            10415,
-            rt::view::read_group::<MessageBodyView<'a>>,
-        )
+        self.raw.many_group::<MessageBodyView<'a>>(28, 10, 889, 10415)
     }
     /// `[ Cause-Code ]`: Cause-Code (code 861, vendor 10415), 3GPP TS 32.299 §7.2.35.
     #[inline]
     pub fn cause_code(&self) -> Option<i32> {
-        rt::view::opt(self.root, self.first[29], self.end, rt::view::value::<i32>)
+        self.raw.opt_value::<i32>(29)
     }
     /// `*[ Reason-Header ]`: Reason-Header (code 3401, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn reason_header(&self) -> rt::view::Members<'a, &'a str> {
-        rt::view::Members::new(
-            self.root,
-            self.first[30],
-            self.end,
-            self.count[11],
-            3401,
-            10415,
-            rt::view::text,
-        )
+        self.raw.many_text(30, 11, 3401, 10415)
     }
     /// `*[ Access-Network-Information ]`: Access-Network-Information (code 1263, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn access_network_information(&self) -> rt::view::Members<'a, &'a [u8]> {
-        rt::view::Members::new(
-            self.root,
-            self.first[31],
-            self.end,
-            self.count[12],
-            1263,
-            10415,
-            rt::view::octets,
-        )
+        self.raw.many_octets(31, 12, 1263, 10415)
     }
     /// `[ Cellular-Network-Information ]`: Cellular-Network-Information (code 3924, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn cellular_network_information(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[32], self.end, rt::view::octets)
+        self.raw.opt_octets(32)
     }
     /// `*[ Early-Media-Description ]`: Early-Media-Description (code 1272, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn early_media_description(
         &self,
     ) -> rt::view::Members<'a, EarlyMediaDescriptionView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[33],
-            self.end,
-            self.count[13],
-            1272,
-            10415,
-            rt::view::read_group::<EarlyMediaDescriptionView<'a>>,
-        )
+        self.raw.many_group::<EarlyMediaDescriptionView<'a>>(33, 13, 1272, 10415)
     }
     /// `[ IMS-Communication-Service-Identifier ]`: IMS-Communication-Service-Identifier (code 1281, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn ims_communication_service_identifier(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[34], self.end, rt::view::text)
+        self.raw.opt_text(34)
     }
     /// `[ IMS-Application-Reference-Identifier ]`: IMS-Application-Reference-Identifier (code 2601, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn ims_application_reference_identifier(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[35], self.end, rt::view::text)
+        self.raw.opt_text(35)
     }
     /// `[ Online-Charging-Flag ]`: Online-Charging-Flag (code 2303, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn online_charging_flag(&self) -> Option<OnlineChargingFlag> {
-        rt::view::opt(
-            self.root,
-            self.first[36],
-            self.end,
-            rt::view::enumerated::<OnlineChargingFlag>,
-        )
+        self.raw.opt_enum::<OnlineChargingFlag>(36)
     }
     /// `[ Real-Time-Tariff-Information ]`: Real-Time-Tariff-Information (code 2305, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn real_time_tariff_information(
         &self,
     ) -> Option<RealTimeTariffInformationView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[37],
-            self.end,
-            rt::view::read_group::<RealTimeTariffInformationView<'a>>,
-        )
+        self.raw.opt_group::<RealTimeTariffInformationView<'a>>(37)
     }
     /// `[ Account-Expiration ]`: Account-Expiration (code 2309, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn account_expiration(&self) -> Option<rt::data::Time> {
-        rt::view::opt(
-            self.root,
-            self.first[38],
-            self.end,
-            rt::view::value::<rt::data::Time>,
-        )
+        self.raw.opt_value::<rt::data::Time>(38)
     }
     /// `[ Initial-IMS-Charging-Identifier ]`: Initial-IMS-Charging-Identifier (code 2321, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn initial_ims_charging_identifier(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[39], self.end, rt::view::text)
+        self.raw.opt_text(39)
     }
     /// `*[ NNI-Information ]`: NNI-Information (code 2703, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn nni_information(&self) -> rt::view::Members<'a, NniInformationView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[40],
-            self.end,
-            self.count[14],
-            2703,
-            10415,
-            rt::view::read_group::<NniInformationView<'a>>,
-        )
+        self.raw.many_group::<NniInformationView<'a>>(40, 14, 2703, 10415)
     }
     /// `[ From-Address ]`: From-Address (code 2708, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn from_address(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[41], self.end, rt::view::text)
+        self.raw.opt_text(41)
     }
     /// `[ IMS-Emergency-Indicator ]`: IMS-Emergency-Indicator (code 2322, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn ims_emergency_indicator(&self) -> Option<ImsEmergencyIndicator> {
-        rt::view::opt(
-            self.root,
-            self.first[42],
-            self.end,
-            rt::view::enumerated::<ImsEmergencyIndicator>,
-        )
+        self.raw.opt_enum::<ImsEmergencyIndicator>(42)
     }
     /// `[ IMS-Visited-Network-Identifier ]`: IMS-Visited-Network-Identifier (code 2713, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn ims_visited_network_identifier(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[43], self.end, rt::view::text)
+        self.raw.opt_text(43)
     }
     /// `*[ Access-Network-Info-Change ]`: Access-Network-Info-Change (code 4401, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn access_network_info_change(
         &self,
     ) -> rt::view::Members<'a, AccessNetworkInfoChangeView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[44],
-            self.end,
-            self.count[15],
-            4401,
-            10415,
-            rt::view::read_group::<AccessNetworkInfoChangeView<'a>>,
-        )
+        self.raw.many_group::<AccessNetworkInfoChangeView<'a>>(44, 15, 4401, 10415)
     }
     /// `*[ Access-Transfer-Information ]`: Access-Transfer-Information (code 2709, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn access_transfer_information(
         &self,
     ) -> rt::view::Members<'a, AccessTransferInformationView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[45],
-            self.end,
-            self.count[16],
-            2709,
-            10415,
-            rt::view::read_group::<AccessTransferInformationView<'a>>,
-        )
+        self.raw.many_group::<AccessTransferInformationView<'a>>(45, 16, 2709, 10415)
     }
     /// `[ Related-IMS-Charging-Identifier ]`: Related-IMS-Charging-Identifier (code 2711, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn related_ims_charging_identifier(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[46], self.end, rt::view::text)
+        self.raw.opt_text(46)
     }
     /// `[ Related-IMS-Charging-Identifier-Node ]`: Related-IMS-Charging-Identifier-Node (code 2712, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn related_ims_charging_identifier_node(&self) -> Option<rt::data::Address> {
-        rt::view::opt(
-            self.root,
-            self.first[47],
-            self.end,
-            rt::view::value::<rt::data::Address>,
-        )
+        self.raw.opt_value::<rt::data::Address>(47)
     }
     /// `[ Route-Header-Received ]`: Route-Header-Received (code 3403, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn route_header_received(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[48], self.end, rt::view::text)
+        self.raw.opt_text(48)
     }
     /// `[ Route-Header-Transmitted ]`: Route-Header-Transmitted (code 3404, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn route_header_transmitted(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[49], self.end, rt::view::text)
+        self.raw.opt_text(49)
     }
     /// `[ Instance-Id ]`: Instance-Id (code 3402, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn instance_id(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[50], self.end, rt::view::text)
+        self.raw.opt_text(50)
     }
     /// `[ TAD-Identifier ]`: TAD-Identifier (code 2717, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn tad_identifier(&self) -> Option<TadIdentifier> {
-        rt::view::opt(
-            self.root,
-            self.first[51],
-            self.end,
-            rt::view::enumerated::<TadIdentifier>,
-        )
+        self.raw.opt_enum::<TadIdentifier>(51)
     }
     /// `[ FE-Identifier-List ]`: FE-Identifier-List (code 4413, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn fe_identifier_list(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[52], self.end, rt::view::text)
+        self.raw.opt_text(52)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -30430,18 +29395,12 @@ impl<'a> rt::view::GroupView<'a> for ImsInformationView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 53usize],
-            count: [0; 17usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut self.count, &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -30455,16 +29414,8 @@ impl std::fmt::Debug for ImsInformationView<'_> {
 /// A checked, zero-copy view of a received Incremental-Cost (3GPP TS 32.299 §7.2; see [`IncrementalCost`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct IncrementalCostView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 2usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 2, 0>,
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> IncrementalCostView<'a> {
@@ -30484,7 +29435,7 @@ impl<'a> IncrementalCostView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<IncrementalCost, rt::DecodeError> {
@@ -30497,23 +29448,17 @@ impl<'a> IncrementalCostView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `{ Value-Digits }`: Value-Digits (code 447), IETF RFC 8506 §8.10.
     #[inline]
     pub fn value_digits(&self) -> i64 {
-        rt::view::one(self.root, self.first[0], self.end, rt::view::value::<i64>)
+        self.raw.one_value::<i64>(0)
     }
     /// `[ Exponent ]`: Exponent (code 429), IETF RFC 8506 §8.9.
     #[inline]
     pub fn exponent(&self) -> Option<i32> {
-        rt::view::opt(self.root, self.first[1], self.end, rt::view::value::<i32>)
+        self.raw.opt_value::<i32>(1)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -30538,17 +29483,12 @@ impl<'a> rt::view::GroupView<'a> for IncrementalCostView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 2usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -30562,16 +29502,8 @@ impl std::fmt::Debug for IncrementalCostView<'_> {
 /// A checked, zero-copy view of a received Inter-Operator-Identifier (3GPP TS 32.299 §7.2; see [`InterOperatorIdentifier`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct InterOperatorIdentifierView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 2usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 2, 0>,
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> InterOperatorIdentifierView<'a> {
@@ -30591,7 +29523,7 @@ impl<'a> InterOperatorIdentifierView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<InterOperatorIdentifier, rt::DecodeError> {
@@ -30604,23 +29536,17 @@ impl<'a> InterOperatorIdentifierView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `[ Originating-IOI ]`: Originating-IOI (code 839, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn originating_ioi(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[0], self.end, rt::view::text)
+        self.raw.opt_text(0)
     }
     /// `[ Terminating-IOI ]`: Terminating-IOI (code 840, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn terminating_ioi(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[1], self.end, rt::view::text)
+        self.raw.opt_text(1)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -30645,17 +29571,12 @@ impl<'a> rt::view::GroupView<'a> for InterOperatorIdentifierView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 2usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -30669,16 +29590,8 @@ impl std::fmt::Debug for InterOperatorIdentifierView<'_> {
 /// A checked, zero-copy view of a received ISUP-Cause (3GPP TS 32.299 §7.2; see [`IsupCause`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct IsupCauseView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 3usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 3, 0>,
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> IsupCauseView<'a> {
@@ -30698,7 +29611,7 @@ impl<'a> IsupCauseView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<IsupCause, rt::DecodeError> {
@@ -30708,28 +29621,22 @@ impl<'a> IsupCauseView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `[ ISUP-Cause-Location ]`: ISUP-Cause-Location (code 3423, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn isup_cause_location(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[0], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(0)
     }
     /// `[ ISUP-Cause-Value ]`: ISUP-Cause-Value (code 3424, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn isup_cause_value(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[1], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(1)
     }
     /// `[ ISUP-Cause-Diagnostics ]`: ISUP-Cause-Diagnostics (code 3422, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn isup_cause_diagnostics(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[2], self.end, rt::view::octets)
+        self.raw.opt_octets(2)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -30755,17 +29662,12 @@ impl<'a> rt::view::GroupView<'a> for IsupCauseView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 3usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -30779,16 +29681,8 @@ impl std::fmt::Debug for IsupCauseView<'_> {
 /// A checked, zero-copy view of a received LCS-Client-ID (3GPP TS 32.299 §7.2; see [`LcsClientId`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct LcsClientIdView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 6usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 6, 0>,
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> LcsClientIdView<'a> {
@@ -30808,7 +29702,7 @@ impl<'a> LcsClientIdView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<LcsClientId, rt::DecodeError> {
@@ -30818,58 +29712,37 @@ impl<'a> LcsClientIdView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `[ LCS-Client-Type ]`: LCS-Client-Type (code 1241, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn lcs_client_type(&self) -> Option<LcsClientType> {
-        rt::view::opt(
-            self.root,
-            self.first[0],
-            self.end,
-            rt::view::enumerated::<LcsClientType>,
-        )
+        self.raw.opt_enum::<LcsClientType>(0)
     }
     /// `[ LCS-Client-External-ID ]`: LCS-Client-External-ID (code 1234, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn lcs_client_external_id(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[1], self.end, rt::view::text)
+        self.raw.opt_text(1)
     }
     /// `[ LCS-Client-Dialed-By-MS ]`: LCS-Client-Dialed-By-MS (code 1233, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn lcs_client_dialed_by_ms(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[2], self.end, rt::view::text)
+        self.raw.opt_text(2)
     }
     /// `[ LCS-Client-Name ]`: LCS-Client-Name (code 1235, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn lcs_client_name(&self) -> Option<LcsClientNameView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[3],
-            self.end,
-            rt::view::read_group::<LcsClientNameView<'a>>,
-        )
+        self.raw.opt_group::<LcsClientNameView<'a>>(3)
     }
     /// `[ LCS-APN ]`: LCS-APN (code 1231, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn lcs_apn(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[4], self.end, rt::view::text)
+        self.raw.opt_text(4)
     }
     /// `[ LCS-Requestor-ID ]`: LCS-Requestor-ID (code 1239, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn lcs_requestor_id(&self) -> Option<LcsRequestorIdView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[5],
-            self.end,
-            rt::view::read_group::<LcsRequestorIdView<'a>>,
-        )
+        self.raw.opt_group::<LcsRequestorIdView<'a>>(5)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -30898,17 +29771,12 @@ impl<'a> rt::view::GroupView<'a> for LcsClientIdView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 6usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -30922,16 +29790,8 @@ impl std::fmt::Debug for LcsClientIdView<'_> {
 /// A checked, zero-copy view of a received LCS-Client-Name (3GPP TS 32.299 §7.2; see [`LcsClientName`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct LcsClientNameView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 3usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 3, 0>,
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> LcsClientNameView<'a> {
@@ -30951,7 +29811,7 @@ impl<'a> LcsClientNameView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<LcsClientName, rt::DecodeError> {
@@ -30964,33 +29824,22 @@ impl<'a> LcsClientNameView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `[ LCS-Data-Coding-Scheme ]`: LCS-Data-Coding-Scheme (code 1236, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn lcs_data_coding_scheme(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[0], self.end, rt::view::text)
+        self.raw.opt_text(0)
     }
     /// `[ LCS-Name-String ]`: LCS-Name-String (code 1238, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn lcs_name_string(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[1], self.end, rt::view::text)
+        self.raw.opt_text(1)
     }
     /// `[ LCS-Format-Indicator ]`: LCS-Format-Indicator (code 1237, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn lcs_format_indicator(&self) -> Option<LcsFormatIndicator> {
-        rt::view::opt(
-            self.root,
-            self.first[2],
-            self.end,
-            rt::view::enumerated::<LcsFormatIndicator>,
-        )
+        self.raw.opt_enum::<LcsFormatIndicator>(2)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -31016,17 +29865,12 @@ impl<'a> rt::view::GroupView<'a> for LcsClientNameView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 3usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -31040,16 +29884,8 @@ impl std::fmt::Debug for LcsClientNameView<'_> {
 /// A checked, zero-copy view of a received LCS-Information (3GPP TS 32.299 §7.2; see [`LcsInformation`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct LcsInformationView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 6usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 6, 0>,
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> LcsInformationView<'a> {
@@ -31069,7 +29905,7 @@ impl<'a> LcsInformationView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<LcsInformation, rt::DecodeError> {
@@ -31082,53 +29918,37 @@ impl<'a> LcsInformationView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `[ LCS-Client-ID ]`: LCS-Client-ID (code 1232, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn lcs_client_id(&self) -> Option<LcsClientIdView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[0],
-            self.end,
-            rt::view::read_group::<LcsClientIdView<'a>>,
-        )
+        self.raw.opt_group::<LcsClientIdView<'a>>(0)
     }
     /// `[ Location-Type ]`: Location-Type (code 1244, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn location_type(&self) -> Option<LocationTypeView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[1],
-            self.end,
-            rt::view::read_group::<LocationTypeView<'a>>,
-        )
+        self.raw.opt_group::<LocationTypeView<'a>>(1)
     }
     /// `[ Location-Estimate ]`: Location-Estimate (code 1242, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn location_estimate(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[2], self.end, rt::view::octets)
+        self.raw.opt_octets(2)
     }
     /// `[ Positioning-Data ]`: Positioning-Data (code 1245, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn positioning_data(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[3], self.end, rt::view::text)
+        self.raw.opt_text(3)
     }
     /// `[ 3GPP-IMSI ]`: 3GPP-IMSI (code 1, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
     pub fn tgpp_imsi(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[4], self.end, rt::view::text)
+        self.raw.opt_text(4)
     }
     /// `[ MSISDN ]`: MSISDN (code 701, vendor 10415), 3GPP TS 29.329 §6.3.2.
     #[inline]
     pub fn msisdn(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[5], self.end, rt::view::octets)
+        self.raw.opt_octets(5)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -31157,17 +29977,12 @@ impl<'a> rt::view::GroupView<'a> for LcsInformationView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 6usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -31181,16 +29996,8 @@ impl std::fmt::Debug for LcsInformationView<'_> {
 /// A checked, zero-copy view of a received LCS-Requestor-ID (3GPP TS 32.299 §7.2; see [`LcsRequestorId`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct LcsRequestorIdView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 2usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 2, 0>,
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> LcsRequestorIdView<'a> {
@@ -31210,7 +30017,7 @@ impl<'a> LcsRequestorIdView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<LcsRequestorId, rt::DecodeError> {
@@ -31223,23 +30030,17 @@ impl<'a> LcsRequestorIdView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `[ LCS-Data-Coding-Scheme ]`: LCS-Data-Coding-Scheme (code 1236, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn lcs_data_coding_scheme(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[0], self.end, rt::view::text)
+        self.raw.opt_text(0)
     }
     /// `[ LCS-Requestor-ID-String ]`: LCS-Requestor-ID-String (code 1240, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn lcs_requestor_id_string(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[1], self.end, rt::view::text)
+        self.raw.opt_text(1)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -31264,17 +30065,12 @@ impl<'a> rt::view::GroupView<'a> for LcsRequestorIdView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 2usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -31288,16 +30084,8 @@ impl std::fmt::Debug for LcsRequestorIdView<'_> {
 /// A checked, zero-copy view of a received Location-Info (3GPP TS 32.299 §7.2; see [`LocationInfo`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct LocationInfoView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 2usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 2, 0>,
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> LocationInfoView<'a> {
@@ -31317,7 +30105,7 @@ impl<'a> LocationInfoView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<LocationInfo, rt::DecodeError> {
@@ -31327,28 +30115,17 @@ impl<'a> LocationInfoView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `[ 3GPP-User-Location-Info ]`: 3GPP-User-Location-Info (code 22, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
     pub fn tgpp_user_location_info(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[0], self.end, rt::view::octets)
+        self.raw.opt_octets(0)
     }
     /// `[ Change-Time ]`: Change-Time (code 2038, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn change_time(&self) -> Option<rt::data::Time> {
-        rt::view::opt(
-            self.root,
-            self.first[1],
-            self.end,
-            rt::view::value::<rt::data::Time>,
-        )
+        self.raw.opt_value::<rt::data::Time>(1)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -31373,17 +30150,12 @@ impl<'a> rt::view::GroupView<'a> for LocationInfoView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 2usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -31397,16 +30169,8 @@ impl std::fmt::Debug for LocationInfoView<'_> {
 /// A checked, zero-copy view of a received Location-Type (3GPP TS 32.299 §7.2; see [`LocationType`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct LocationTypeView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 2usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 2, 0>,
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> LocationTypeView<'a> {
@@ -31426,7 +30190,7 @@ impl<'a> LocationTypeView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<LocationType, rt::DecodeError> {
@@ -31436,28 +30200,17 @@ impl<'a> LocationTypeView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `[ Location-Estimate-Type ]`: Location-Estimate-Type (code 1243, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn location_estimate_type(&self) -> Option<LocationEstimateType> {
-        rt::view::opt(
-            self.root,
-            self.first[0],
-            self.end,
-            rt::view::enumerated::<LocationEstimateType>,
-        )
+        self.raw.opt_enum::<LocationEstimateType>(0)
     }
     /// `[ Deferred-Location-Event-Type ]`: Deferred-Location-Event-Type (code 1230, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn deferred_location_event_type(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[1], self.end, rt::view::text)
+        self.raw.opt_text(1)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -31482,17 +30235,12 @@ impl<'a> rt::view::GroupView<'a> for LocationTypeView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 2usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -31506,18 +30254,8 @@ impl std::fmt::Debug for LocationTypeView<'_> {
 /// A checked, zero-copy view of a received MBMS-Information (3GPP TS 32.299 §7.2; see [`MbmsInformation`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct MbmsInformationView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 15usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 2usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 15, 2>,
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> MbmsInformationView<'a> {
@@ -31536,7 +30274,7 @@ impl<'a> MbmsInformationView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<MbmsInformation, rt::DecodeError> {
@@ -31549,141 +30287,84 @@ impl<'a> MbmsInformationView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `{ TMGI }`: TMGI (code 900, vendor 10415), 3GPP TS 29.061 §17.7.
     #[inline]
     pub fn tmgi(&self) -> &'a [u8] {
-        rt::view::one(self.root, self.first[0], self.end, rt::view::octets)
+        self.raw.one_octets(0)
     }
     /// `{ MBMS-Service-Type }`: MBMS-Service-Type (code 906, vendor 10415), 3GPP TS 29.061 §17.7.
     #[inline]
     pub fn mbms_service_type(&self) -> super::ts29061::MbmsServiceType {
-        rt::view::one(
-            self.root,
-            self.first[1],
-            self.end,
-            rt::view::enumerated::<super::ts29061::MbmsServiceType>,
-        )
+        self.raw.one_enum::<super::ts29061::MbmsServiceType>(1)
     }
     /// `{ MBMS-User-Service-Type }`: MBMS-User-Service-Type (code 1225, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn mbms_user_service_type(&self) -> MbmsUserServiceType {
-        rt::view::one(
-            self.root,
-            self.first[2],
-            self.end,
-            rt::view::enumerated::<MbmsUserServiceType>,
-        )
+        self.raw.one_enum::<MbmsUserServiceType>(2)
     }
     /// `[ File-Repair-Supported ]`: File-Repair-Supported (code 1224, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn file_repair_supported(&self) -> Option<FileRepairSupported> {
-        rt::view::opt(
-            self.root,
-            self.first[3],
-            self.end,
-            rt::view::enumerated::<FileRepairSupported>,
-        )
+        self.raw.opt_enum::<FileRepairSupported>(3)
     }
     /// `[ Required-MBMS-Bearer-Capabilities ]`: Required-MBMS-Bearer-Capabilities (code 901, vendor 10415), 3GPP TS 29.061 §17.7.
     #[inline]
     pub fn required_mbms_bearer_capabilities(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[4], self.end, rt::view::text)
+        self.raw.opt_text(4)
     }
     /// `[ MBMS-2G-3G-Indicator ]`: MBMS-2G-3G-Indicator (code 907, vendor 10415), 3GPP TS 29.061 §17.7.
     #[inline]
     pub fn mbms_2g_3g_indicator(&self) -> Option<super::ts29061::Mbms2g3gIndicator> {
-        rt::view::opt(
-            self.root,
-            self.first[5],
-            self.end,
-            rt::view::enumerated::<super::ts29061::Mbms2g3gIndicator>,
-        )
+        self.raw.opt_enum::<super::ts29061::Mbms2g3gIndicator>(5)
     }
     /// `[ RAI ]`: RAI (code 909, vendor 10415), 3GPP TS 29.061 §17.7.
     #[inline]
     pub fn rai(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[6], self.end, rt::view::text)
+        self.raw.opt_text(6)
     }
     /// `*[ MBMS-Service-Area ]`: MBMS-Service-Area (code 903, vendor 10415), 3GPP TS 29.061 §17.7.
     #[inline]
     pub fn mbms_service_area(&self) -> rt::view::Members<'a, &'a [u8]> {
-        rt::view::Members::new(
-            self.root,
-            self.first[7],
-            self.end,
-            self.count[0],
-            903,
-            10415,
-            rt::view::octets,
-        )
+        self.raw.many_octets(7, 0, 903, 10415)
     }
     /// `[ MBMS-Session-Identity ]`: MBMS-Session-Identity (code 908, vendor 10415), 3GPP TS 29.061 §17.7.
     #[inline]
     pub fn mbms_session_identity(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[8], self.end, rt::view::octets)
+        self.raw.opt_octets(8)
     }
     /// `[ CN-IP-Multicast-Distribution ]`: CN-IP-Multicast-Distribution (code 921, vendor 10415), 3GPP TS 29.061 §17.7.
     #[inline]
     pub fn cn_ip_multicast_distribution(
         &self,
     ) -> Option<super::ts29061::CnIpMulticastDistribution> {
-        rt::view::opt(
-            self.root,
-            self.first[9],
-            self.end,
-            rt::view::enumerated::<super::ts29061::CnIpMulticastDistribution>,
-        )
+        self.raw.opt_enum::<super::ts29061::CnIpMulticastDistribution>(9)
     }
     /// `[ MBMS-GW-Address ]`: MBMS-GW-Address (code 2307, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn mbms_gw_address(&self) -> Option<rt::data::Address> {
-        rt::view::opt(
-            self.root,
-            self.first[10],
-            self.end,
-            rt::view::value::<rt::data::Address>,
-        )
+        self.raw.opt_value::<rt::data::Address>(10)
     }
     /// `[ MBMS-Charged-Party ]`: MBMS-Charged-Party (code 2323, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn mbms_charged_party(&self) -> Option<MbmsChargedParty> {
-        rt::view::opt(
-            self.root,
-            self.first[11],
-            self.end,
-            rt::view::enumerated::<MbmsChargedParty>,
-        )
+        self.raw.opt_enum::<MbmsChargedParty>(11)
     }
     /// `*[ MSISDN ]`: MSISDN (code 701, vendor 10415), 3GPP TS 29.329 §6.3.2.
     #[inline]
     pub fn msisdn(&self) -> rt::view::Members<'a, &'a [u8]> {
-        rt::view::Members::new(
-            self.root,
-            self.first[12],
-            self.end,
-            self.count[1],
-            701,
-            10415,
-            rt::view::octets,
-        )
+        self.raw.many_octets(12, 1, 701, 10415)
     }
     /// `[ MBMS-Data-Transfer-Start ]`: MBMS-Data-Transfer-Start (code 929, vendor 10415), 3GPP TS 29.061 §20.
     #[inline]
     pub fn mbms_data_transfer_start(&self) -> Option<u64> {
-        rt::view::opt(self.root, self.first[13], self.end, rt::view::value::<u64>)
+        self.raw.opt_value::<u64>(13)
     }
     /// `[ MBMS-Data-Transfer-Stop ]`: MBMS-Data-Transfer-Stop (code 930, vendor 10415), 3GPP TS 29.061 §20.
     #[inline]
     pub fn mbms_data_transfer_stop(&self) -> Option<u64> {
-        rt::view::opt(self.root, self.first[14], self.end, rt::view::value::<u64>)
+        self.raw.opt_value::<u64>(14)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -31721,18 +30402,12 @@ impl<'a> rt::view::GroupView<'a> for MbmsInformationView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 15usize],
-            count: [0; 2usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut self.count, &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -31746,16 +30421,8 @@ impl std::fmt::Debug for MbmsInformationView<'_> {
 /// A checked, zero-copy view of a received Message-Body (3GPP TS 32.299 §7.2; see [`MessageBody`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct MessageBodyView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 4usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 4, 0>,
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> MessageBodyView<'a> {
@@ -31775,7 +30442,7 @@ impl<'a> MessageBodyView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<MessageBody, rt::DecodeError> {
@@ -31785,38 +30452,27 @@ impl<'a> MessageBodyView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `{ Content-Type }`: Content-Type (code 826, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn content_type(&self) -> &'a str {
-        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
+        self.raw.one_text(0)
     }
     /// `{ Content-Length }`: Content-Length (code 827, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn content_length(&self) -> u32 {
-        rt::view::one(self.root, self.first[1], self.end, rt::view::value::<u32>)
+        self.raw.one_value::<u32>(1)
     }
     /// `[ Content-Disposition ]`: Content-Disposition (code 828, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn content_disposition(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[2], self.end, rt::view::text)
+        self.raw.opt_text(2)
     }
     /// `[ Originator ]`: Originator (code 864, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn originator(&self) -> Option<Originator> {
-        rt::view::opt(
-            self.root,
-            self.first[3],
-            self.end,
-            rt::view::enumerated::<Originator>,
-        )
+        self.raw.opt_enum::<Originator>(3)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -31843,17 +30499,12 @@ impl<'a> rt::view::GroupView<'a> for MessageBodyView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 4usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -31867,16 +30518,8 @@ impl std::fmt::Debug for MessageBodyView<'_> {
 /// A checked, zero-copy view of a received Message-Class (3GPP TS 32.299 §7.2; see [`MessageClass`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct MessageClassView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 2usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 2, 0>,
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> MessageClassView<'a> {
@@ -31896,7 +30539,7 @@ impl<'a> MessageClassView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<MessageClass, rt::DecodeError> {
@@ -31906,28 +30549,17 @@ impl<'a> MessageClassView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `[ Class-Identifier ]`: Class-Identifier (code 1214, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn class_identifier(&self) -> Option<ClassIdentifier> {
-        rt::view::opt(
-            self.root,
-            self.first[0],
-            self.end,
-            rt::view::enumerated::<ClassIdentifier>,
-        )
+        self.raw.opt_enum::<ClassIdentifier>(0)
     }
     /// `[ Token-Text ]`: Token-Text (code 1215, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn token_text(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[1], self.end, rt::view::text)
+        self.raw.opt_text(1)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -31952,17 +30584,12 @@ impl<'a> rt::view::GroupView<'a> for MessageClassView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 2usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -31976,18 +30603,8 @@ impl std::fmt::Debug for MessageClassView<'_> {
 /// A checked, zero-copy view of a received MM-Content-Type (3GPP TS 32.299 §7.2; see [`MmContentType`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct MmContentTypeView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 4usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 1usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 4, 1>,
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> MmContentTypeView<'a> {
@@ -32007,7 +30624,7 @@ impl<'a> MmContentTypeView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<MmContentType, rt::DecodeError> {
@@ -32020,48 +30637,29 @@ impl<'a> MmContentTypeView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `[ Type-Number ]`: Type-Number (code 1204, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn type_number(&self) -> Option<TypeNumber> {
-        rt::view::opt(
-            self.root,
-            self.first[0],
-            self.end,
-            rt::view::enumerated::<TypeNumber>,
-        )
+        self.raw.opt_enum::<TypeNumber>(0)
     }
     /// `[ Additional-Type-Information ]`: Additional-Type-Information (code 1205, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn additional_type_information(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[1], self.end, rt::view::text)
+        self.raw.opt_text(1)
     }
     /// `[ Content-Size ]`: Content-Size (code 1206, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn content_size(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[2], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(2)
     }
     /// `*[ Additional-Content-Information ]`: Additional-Content-Information (code 1207, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn additional_content_information(
         &self,
     ) -> rt::view::Members<'a, AdditionalContentInformationView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[3],
-            self.end,
-            self.count[0],
-            1207,
-            10415,
-            rt::view::read_group::<AdditionalContentInformationView<'a>>,
-        )
+        self.raw.many_group::<AdditionalContentInformationView<'a>>(3, 0, 1207, 10415)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -32090,18 +30688,12 @@ impl<'a> rt::view::GroupView<'a> for MmContentTypeView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 4usize],
-            count: [0; 1usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut self.count, &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -32115,18 +30707,8 @@ impl std::fmt::Debug for MmContentTypeView<'_> {
 /// A checked, zero-copy view of a received MMS-Information (3GPP TS 32.299 §7.2; see [`MmsInformation`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct MmsInformationView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 20usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 1usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 20, 1>,
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> MmsInformationView<'a> {
@@ -32145,7 +30727,7 @@ impl<'a> MmsInformationView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<MmsInformation, rt::DecodeError> {
@@ -32158,181 +30740,107 @@ impl<'a> MmsInformationView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `[ Originator-Address ]`: Originator-Address (code 886, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn originator_address(&self) -> Option<OriginatorAddressView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[0],
-            self.end,
-            rt::view::read_group::<OriginatorAddressView<'a>>,
-        )
+        self.raw.opt_group::<OriginatorAddressView<'a>>(0)
     }
     /// `*[ Recipient-Address ]`: Recipient-Address (code 1201, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn recipient_address(&self) -> rt::view::Members<'a, RecipientAddressView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[1],
-            self.end,
-            self.count[0],
-            1201,
-            10415,
-            rt::view::read_group::<RecipientAddressView<'a>>,
-        )
+        self.raw.many_group::<RecipientAddressView<'a>>(1, 0, 1201, 10415)
     }
     /// `[ Submission-Time ]`: Submission-Time (code 1202, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn submission_time(&self) -> Option<rt::data::Time> {
-        rt::view::opt(
-            self.root,
-            self.first[2],
-            self.end,
-            rt::view::value::<rt::data::Time>,
-        )
+        self.raw.opt_value::<rt::data::Time>(2)
     }
     /// `[ MM-Content-Type ]`: MM-Content-Type (code 1203, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn mm_content_type(&self) -> Option<MmContentTypeView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[3],
-            self.end,
-            rt::view::read_group::<MmContentTypeView<'a>>,
-        )
+        self.raw.opt_group::<MmContentTypeView<'a>>(3)
     }
     /// `[ Priority ]`: Priority (code 1209, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn priority(&self) -> Option<Priority> {
-        rt::view::opt(
-            self.root,
-            self.first[4],
-            self.end,
-            rt::view::enumerated::<Priority>,
-        )
+        self.raw.opt_enum::<Priority>(4)
     }
     /// `[ Message-ID ]`: Message-ID (code 1210, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn message_id(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[5], self.end, rt::view::text)
+        self.raw.opt_text(5)
     }
     /// `[ Message-Type ]`: Message-Type (code 1211, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn message_type(&self) -> Option<MessageType> {
-        rt::view::opt(
-            self.root,
-            self.first[6],
-            self.end,
-            rt::view::enumerated::<MessageType>,
-        )
+        self.raw.opt_enum::<MessageType>(6)
     }
     /// `[ Message-Size ]`: Message-Size (code 1212, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn message_size(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[7], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(7)
     }
     /// `[ Message-Class ]`: Message-Class (code 1213, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn message_class(&self) -> Option<MessageClassView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[8],
-            self.end,
-            rt::view::read_group::<MessageClassView<'a>>,
-        )
+        self.raw.opt_group::<MessageClassView<'a>>(8)
     }
     /// `[ Delivery-Report-Requested ]`: Delivery-Report-Requested (code 1216, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn delivery_report_requested(&self) -> Option<DeliveryReportRequested> {
-        rt::view::opt(
-            self.root,
-            self.first[9],
-            self.end,
-            rt::view::enumerated::<DeliveryReportRequested>,
-        )
+        self.raw.opt_enum::<DeliveryReportRequested>(9)
     }
     /// `[ Read-Reply-Report-Requested ]`: Read-Reply-Report-Requested (code 1222, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn read_reply_report_requested(&self) -> Option<ReadReplyReportRequested> {
-        rt::view::opt(
-            self.root,
-            self.first[10],
-            self.end,
-            rt::view::enumerated::<ReadReplyReportRequested>,
-        )
+        self.raw.opt_enum::<ReadReplyReportRequested>(10)
     }
     /// `[ MMBox-Storage-Requested ]`: MMBox-Storage-Requested (code 1248, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn mmbox_storage_requested(&self) -> Option<MmboxStorageRequested> {
-        rt::view::opt(
-            self.root,
-            self.first[11],
-            self.end,
-            rt::view::enumerated::<MmboxStorageRequested>,
-        )
+        self.raw.opt_enum::<MmboxStorageRequested>(11)
     }
     /// `[ Applic-ID ]`: Applic-ID (code 1218, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn applic_id(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[12], self.end, rt::view::text)
+        self.raw.opt_text(12)
     }
     /// `[ Reply-Applic-ID ]`: Reply-Applic-ID (code 1223, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn reply_applic_id(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[13], self.end, rt::view::text)
+        self.raw.opt_text(13)
     }
     /// `[ Aux-Applic-Info ]`: Aux-Applic-Info (code 1219, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn aux_applic_info(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[14], self.end, rt::view::text)
+        self.raw.opt_text(14)
     }
     /// `[ Content-Class ]`: Content-Class (code 1220, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn content_class(&self) -> Option<ContentClass> {
-        rt::view::opt(
-            self.root,
-            self.first[15],
-            self.end,
-            rt::view::enumerated::<ContentClass>,
-        )
+        self.raw.opt_enum::<ContentClass>(15)
     }
     /// `[ DRM-Content ]`: DRM-Content (code 1221, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn drm_content(&self) -> Option<DrmContent> {
-        rt::view::opt(
-            self.root,
-            self.first[16],
-            self.end,
-            rt::view::enumerated::<DrmContent>,
-        )
+        self.raw.opt_enum::<DrmContent>(16)
     }
     /// `[ Adaptations ]`: Adaptations (code 1217, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn adaptations(&self) -> Option<Adaptations> {
-        rt::view::opt(
-            self.root,
-            self.first[17],
-            self.end,
-            rt::view::enumerated::<Adaptations>,
-        )
+        self.raw.opt_enum::<Adaptations>(17)
     }
     /// `[ VASP-ID ]`: VASP-ID (code 1101, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn vasp_id(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[18], self.end, rt::view::text)
+        self.raw.opt_text(18)
     }
     /// `[ VAS-ID ]`: VAS-ID (code 1102, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn vas_id(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[19], self.end, rt::view::text)
+        self.raw.opt_text(19)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -32377,18 +30885,12 @@ impl<'a> rt::view::GroupView<'a> for MmsInformationView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 20usize],
-            count: [0; 1usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut self.count, &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -32402,18 +30904,8 @@ impl std::fmt::Debug for MmsInformationView<'_> {
 /// A checked, zero-copy view of a received MMTel-Information (3GPP TS 32.299 §7.2; see [`MmtelInformation`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct MmtelInformationView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 1usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 1usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 1, 1>,
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> MmtelInformationView<'a> {
@@ -32433,7 +30925,7 @@ impl<'a> MmtelInformationView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<MmtelInformation, rt::DecodeError> {
@@ -32446,28 +30938,14 @@ impl<'a> MmtelInformationView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `*[ Supplementary-Service ]`: Supplementary-Service (code 2048, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn supplementary_service(
         &self,
     ) -> rt::view::Members<'a, SupplementaryServiceView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[0],
-            self.end,
-            self.count[0],
-            2048,
-            10415,
-            rt::view::read_group::<SupplementaryServiceView<'a>>,
-        )
+        self.raw.many_group::<SupplementaryServiceView<'a>>(0, 0, 2048, 10415)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -32493,18 +30971,12 @@ impl<'a> rt::view::GroupView<'a> for MmtelInformationView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 1usize],
-            count: [0; 1usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut self.count, &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -32518,18 +30990,8 @@ impl std::fmt::Debug for MmtelInformationView<'_> {
 /// A checked, zero-copy view of a received Monitoring-Event-Information (3GPP TS 32.299 §7.2; see [`MonitoringEventInformation`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct MonitoringEventInformationView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 15usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 1usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 15, 1>,
 }
 #[cfg(any(feature = "ts32299"))]
 impl<'a> MonitoringEventInformationView<'a> {
@@ -32548,7 +31010,7 @@ impl<'a> MonitoringEventInformationView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<MonitoringEventInformation, rt::DecodeError> {
@@ -32561,124 +31023,89 @@ impl<'a> MonitoringEventInformationView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `[ Monitoring-Event-Functionality ]`: Monitoring-Event-Functionality (code 3922, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn monitoring_event_functionality(&self) -> Option<i32> {
-        rt::view::opt(self.root, self.first[0], self.end, rt::view::value::<i32>)
+        self.raw.opt_value::<i32>(0)
     }
     /// `[ Event-Timestamp ]`: Event-Timestamp (code 55), IETF RFC 6733 §8.21.
     #[inline]
     pub fn event_timestamp(&self) -> Option<rt::data::Time> {
-        rt::view::opt(
-            self.root,
-            self.first[1],
-            self.end,
-            rt::view::value::<rt::data::Time>,
-        )
+        self.raw.opt_value::<rt::data::Time>(1)
     }
     /// `[ Monitoring-Event-Configuration-Activity ]`: Monitoring-Event-Configuration-Activity (code 3919, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn monitoring_event_configuration_activity(&self) -> Option<i32> {
-        rt::view::opt(self.root, self.first[2], self.end, rt::view::value::<i32>)
+        self.raw.opt_value::<i32>(2)
     }
     /// `[ SCEF-Reference-ID ]`: SCEF-Reference-ID (code 3124, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn scef_reference_id(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[3], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(3)
     }
     /// `[ SCEF-ID ]`: SCEF-ID (code 3125, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn scef_id(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[4], self.end, rt::view::text)
+        self.raw.opt_text(4)
     }
     /// `[ Monitoring-Type ]`: Monitoring-Type (code 3127, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn monitoring_type(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[5], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(5)
     }
     /// `[ Maximum-Number-of-Reports ]`: Maximum-Number-of-Reports (code 3128, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn maximum_number_of_reports(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[6], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(6)
     }
     /// `[ Monitoring-Duration ]`: Monitoring-Duration (code 3130, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn monitoring_duration(&self) -> Option<rt::data::Time> {
-        rt::view::opt(
-            self.root,
-            self.first[7],
-            self.end,
-            rt::view::value::<rt::data::Time>,
-        )
+        self.raw.opt_value::<rt::data::Time>(7)
     }
     /// `[ Charged-Party ]`: Charged-Party (code 857, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn charged_party(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[8], self.end, rt::view::text)
+        self.raw.opt_text(8)
     }
     /// `[ Maximum-Detection-Time ]`: Maximum-Detection-Time (code 3131, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn maximum_detection_time(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[9], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(9)
     }
     /// `[ UE-Reachability-Configuration ]`: UE-Reachability-Configuration (code 3129, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn ue_reachability_configuration(
         &self,
     ) -> Option<super::ts29336::UeReachabilityConfigurationView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[10],
-            self.end,
-            rt::view::read_group::<super::ts29336::UeReachabilityConfigurationView<'a>>,
-        )
+        self.raw.opt_group::<super::ts29336::UeReachabilityConfigurationView<'a>>(10)
     }
     /// `[ MONTE-Location-Type ]`: MONTE-Location-Type (code 3136, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn monte_location_type(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[11], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(11)
     }
     /// `[ Accuracy ]`: Accuracy (code 3137, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn accuracy(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[12], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(12)
     }
     /// `[ Number-Of-UE-Per-Location-Configuration ]`: Number-Of-UE-Per-Location-Configuration (code 4306, vendor 10415), 3GPP TS 29.128 §6.4.
     #[inline]
     pub fn number_of_ue_per_location_configuration(
         &self,
     ) -> Option<super::ts29128::NumberOfUePerLocationConfigurationView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[13],
-            self.end,
-            rt::view::read_group::<
-                super::ts29128::NumberOfUePerLocationConfigurationView<'a>,
-            >,
-        )
+        self.raw
+            .opt_group::<super::ts29128::NumberOfUePerLocationConfigurationView<'a>>(13)
     }
     /// `*[ Monitoring-Event-Report-Data ]`: Monitoring-Event-Report-Data (code 3920, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn monitoring_event_report_data(
         &self,
     ) -> rt::view::Members<'a, MonitoringEventReportDataView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[14],
-            self.end,
-            self.count[0],
-            3920,
-            10415,
-            rt::view::read_group::<MonitoringEventReportDataView<'a>>,
-        )
+        self.raw.many_group::<MonitoringEventReportDataView<'a>>(14, 0, 3920, 10415)
     }
 }
 #[cfg(any(feature = "ts32299"))]
@@ -32730,18 +31157,12 @@ impl<'a> rt::view::GroupView<'a> for MonitoringEventInformationView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 15usize],
-            count: [0; 1usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut self.count, &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "ts32299"))]
@@ -32755,18 +31176,8 @@ impl std::fmt::Debug for MonitoringEventInformationView<'_> {
 /// A checked, zero-copy view of a received Monitoring-Event-Report-Data (3GPP TS 32.299 §7.2; see [`MonitoringEventReportData`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct MonitoringEventReportDataView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 11usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 1usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 11, 1>,
 }
 #[cfg(any(feature = "ts32299"))]
 impl<'a> MonitoringEventReportDataView<'a> {
@@ -32785,7 +31196,7 @@ impl<'a> MonitoringEventReportDataView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<MonitoringEventReportData, rt::DecodeError> {
@@ -32798,106 +31209,73 @@ impl<'a> MonitoringEventReportDataView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `[ Event-Timestamp ]`: Event-Timestamp (code 55), IETF RFC 6733 §8.21.
     #[inline]
     pub fn event_timestamp(&self) -> Option<rt::data::Time> {
-        rt::view::opt(
-            self.root,
-            self.first[0],
-            self.end,
-            rt::view::value::<rt::data::Time>,
-        )
+        self.raw.opt_value::<rt::data::Time>(0)
     }
     /// `[ SCEF-Reference-ID ]`: SCEF-Reference-ID (code 3124, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn scef_reference_id(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[1], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(1)
     }
     /// `[ SCEF-ID ]`: SCEF-ID (code 3125, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn scef_id(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[2], self.end, rt::view::text)
+        self.raw.opt_text(2)
     }
     /// `[ Monitoring-Event-Report-Number ]`: Monitoring-Event-Report-Number (code 3923, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn monitoring_event_report_number(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[3], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(3)
     }
     /// `[ Charged-Party ]`: Charged-Party (code 857, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn charged_party(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[4], self.end, rt::view::text)
+        self.raw.opt_text(4)
     }
     /// `[ Subscription-Id ]`: Subscription-Id (code 443), IETF RFC 8506 §8.46.
     #[inline]
     pub fn subscription_id(
         &self,
     ) -> Option<super::credit_control::SubscriptionIdView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[5],
-            self.end,
-            rt::view::read_group::<super::credit_control::SubscriptionIdView<'a>>,
-        )
+        self.raw.opt_group::<super::credit_control::SubscriptionIdView<'a>>(5)
     }
     /// `[ Monitoring-Type ]`: Monitoring-Type (code 3127, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn monitoring_type(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[6], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(6)
     }
     /// `[ Reachability-Information ]`: Reachability-Information (code 3140, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn reachability_information(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[7], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(7)
     }
     /// `[ EPS-Location-Information ]`: EPS-Location-Information (code 1496, vendor 10415), 3GPP TS 29.272 §7.3.111.
     #[inline]
     pub fn eps_location_information(
         &self,
     ) -> Option<super::ts29272::EpsLocationInformationView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[8],
-            self.end,
-            rt::view::read_group::<super::ts29272::EpsLocationInformationView<'a>>,
-        )
+        self.raw.opt_group::<super::ts29272::EpsLocationInformationView<'a>>(8)
     }
     /// `[ Communication-Failure-Information ]`: Communication-Failure-Information (code 4300, vendor 10415), 3GPP TS 29.128 §6.4.
     #[inline]
     pub fn communication_failure_information(
         &self,
     ) -> Option<super::ts29128::CommunicationFailureInformationView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[9],
-            self.end,
-            rt::view::read_group::<
-                super::ts29128::CommunicationFailureInformationView<'a>,
-            >,
-        )
+        self.raw.opt_group::<super::ts29128::CommunicationFailureInformationView<'a>>(9)
     }
     /// `*[ Number-Of-UE-Per-Location-Report ]`: Number-Of-UE-Per-Location-Report (code 4307, vendor 10415), 3GPP TS 29.128 §6.4.
     #[inline]
     pub fn number_of_ue_per_location_report(
         &self,
     ) -> rt::view::Members<'a, super::ts29128::NumberOfUePerLocationReportView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[10],
-            self.end,
-            self.count[0],
-            4307,
-            10415,
-            rt::view::read_group::<super::ts29128::NumberOfUePerLocationReportView<'a>>,
-        )
+        self.raw
+            .many_group::<
+                super::ts29128::NumberOfUePerLocationReportView<'a>,
+            >(10, 0, 4307, 10415)
     }
 }
 #[cfg(any(feature = "ts32299"))]
@@ -32951,18 +31329,12 @@ impl<'a> rt::view::GroupView<'a> for MonitoringEventReportDataView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 11usize],
-            count: [0; 1usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut self.count, &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "ts32299"))]
@@ -32976,18 +31348,8 @@ impl std::fmt::Debug for MonitoringEventReportDataView<'_> {
 /// A checked, zero-copy view of a received Next-Tariff (3GPP TS 32.299 §7.2; see [`NextTariff`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct NextTariffView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 3usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 1usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 3, 1>,
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> NextTariffView<'a> {
@@ -33007,7 +31369,7 @@ impl<'a> NextTariffView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<NextTariff, rt::DecodeError> {
@@ -33017,41 +31379,22 @@ impl<'a> NextTariffView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `[ Currency-Code ]`: Currency-Code (code 425), IETF RFC 8506 §8.11.
     #[inline]
     pub fn currency_code(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[0], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(0)
     }
     /// `[ Scale-Factor ]`: Scale-Factor (code 2059, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn scale_factor(&self) -> Option<ScaleFactorView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[1],
-            self.end,
-            rt::view::read_group::<ScaleFactorView<'a>>,
-        )
+        self.raw.opt_group::<ScaleFactorView<'a>>(1)
     }
     /// `*[ Rate-Element ]`: Rate-Element (code 2058, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn rate_element(&self) -> rt::view::Members<'a, RateElementView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[2],
-            self.end,
-            self.count[0],
-            2058,
-            10415,
-            rt::view::read_group::<RateElementView<'a>>,
-        )
+        self.raw.many_group::<RateElementView<'a>>(2, 0, 2058, 10415)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -33077,18 +31420,12 @@ impl<'a> rt::view::GroupView<'a> for NextTariffView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 3usize],
-            count: [0; 1usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut self.count, &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -33102,16 +31439,8 @@ impl std::fmt::Debug for NextTariffView<'_> {
 /// A checked, zero-copy view of a received NIDD-Submission (3GPP TS 32.299 §7.2; see [`NiddSubmission`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct NiddSubmissionView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 4usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 4, 0>,
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> NiddSubmissionView<'a> {
@@ -33131,7 +31460,7 @@ impl<'a> NiddSubmissionView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<NiddSubmission, rt::DecodeError> {
@@ -33144,38 +31473,27 @@ impl<'a> NiddSubmissionView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `[ Event-Timestamp ]`: Event-Timestamp (code 55), IETF RFC 6733 §8.21.
     #[inline]
     pub fn event_timestamp(&self) -> Option<rt::data::Time> {
-        rt::view::opt(
-            self.root,
-            self.first[0],
-            self.end,
-            rt::view::value::<rt::data::Time>,
-        )
+        self.raw.opt_value::<rt::data::Time>(0)
     }
     /// `[ Accounting-Input-Octets ]`: Accounting-Input-Octets (code 363), IETF RFC 7155 §4.6.1.
     #[inline]
     pub fn accounting_input_octets(&self) -> Option<u64> {
-        rt::view::opt(self.root, self.first[1], self.end, rt::view::value::<u64>)
+        self.raw.opt_value::<u64>(1)
     }
     /// `[ Accounting-Output-Octets ]`: Accounting-Output-Octets (code 364), IETF RFC 7155 §4.6.2.
     #[inline]
     pub fn accounting_output_octets(&self) -> Option<u64> {
-        rt::view::opt(self.root, self.first[2], self.end, rt::view::value::<u64>)
+        self.raw.opt_value::<u64>(2)
     }
     /// `[ Change-Condition ]`: Change-Condition (code 2037, vendor 10415), 3GPP TS 32.299 §7.2.37.
     #[inline]
     pub fn change_condition(&self) -> Option<i32> {
-        rt::view::opt(self.root, self.first[3], self.end, rt::view::value::<i32>)
+        self.raw.opt_value::<i32>(3)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -33202,17 +31520,12 @@ impl<'a> rt::view::GroupView<'a> for NiddSubmissionView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 4usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -33226,16 +31539,8 @@ impl std::fmt::Debug for NiddSubmissionView<'_> {
 /// A checked, zero-copy view of a received NNI-Information (3GPP TS 32.299 §7.2; see [`NniInformation`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct NniInformationView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 4usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 4, 0>,
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> NniInformationView<'a> {
@@ -33255,7 +31560,7 @@ impl<'a> NniInformationView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<NniInformation, rt::DecodeError> {
@@ -33268,53 +31573,27 @@ impl<'a> NniInformationView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `[ Session-Direction ]`: Session-Direction (code 2707, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn session_direction(&self) -> Option<SessionDirection> {
-        rt::view::opt(
-            self.root,
-            self.first[0],
-            self.end,
-            rt::view::enumerated::<SessionDirection>,
-        )
+        self.raw.opt_enum::<SessionDirection>(0)
     }
     /// `[ NNI-Type ]`: NNI-Type (code 2704, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn nni_type(&self) -> Option<NniType> {
-        rt::view::opt(
-            self.root,
-            self.first[1],
-            self.end,
-            rt::view::enumerated::<NniType>,
-        )
+        self.raw.opt_enum::<NniType>(1)
     }
     /// `[ Relationship-Mode ]`: Relationship-Mode (code 2706, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn relationship_mode(&self) -> Option<RelationshipMode> {
-        rt::view::opt(
-            self.root,
-            self.first[2],
-            self.end,
-            rt::view::enumerated::<RelationshipMode>,
-        )
+        self.raw.opt_enum::<RelationshipMode>(2)
     }
     /// `[ Neighbour-Node-Address ]`: Neighbour-Node-Address (code 2705, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn neighbour_node_address(&self) -> Option<rt::data::Address> {
-        rt::view::opt(
-            self.root,
-            self.first[3],
-            self.end,
-            rt::view::value::<rt::data::Address>,
-        )
+        self.raw.opt_value::<rt::data::Address>(3)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -33341,17 +31620,12 @@ impl<'a> rt::view::GroupView<'a> for NniInformationView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 4usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -33365,18 +31639,8 @@ impl std::fmt::Debug for NniInformationView<'_> {
 /// A checked, zero-copy view of a received Offline-Charging (3GPP TS 32.299 §7.2; see [`OfflineCharging`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct OfflineChargingView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 4usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 1usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 4, 1>,
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> OfflineChargingView<'a> {
@@ -33396,7 +31660,7 @@ impl<'a> OfflineChargingView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<OfflineCharging, rt::DecodeError> {
@@ -33409,38 +31673,22 @@ impl<'a> OfflineChargingView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `[ Quota-Consumption-Time ]`: Quota-Consumption-Time (code 881, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn quota_consumption_time(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[0], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(0)
     }
     /// `[ Time-Quota-Mechanism ]`: Time-Quota-Mechanism (code 1270, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn time_quota_mechanism(&self) -> Option<TimeQuotaMechanismView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[1],
-            self.end,
-            rt::view::read_group::<TimeQuotaMechanismView<'a>>,
-        )
+        self.raw.opt_group::<TimeQuotaMechanismView<'a>>(1)
     }
     /// `[ Envelope-Reporting ]`: Envelope-Reporting (code 1268, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn envelope_reporting(&self) -> Option<EnvelopeReporting> {
-        rt::view::opt(
-            self.root,
-            self.first[2],
-            self.end,
-            rt::view::enumerated::<EnvelopeReporting>,
-        )
+        self.raw.opt_enum::<EnvelopeReporting>(2)
     }
     /// `*[ Multiple-Services-Credit-Control ]`: Multiple-Services-Credit-Control (code 456), IETF RFC 8506 §8.16.
     #[inline]
@@ -33450,17 +31698,10 @@ impl<'a> OfflineChargingView<'a> {
         'a,
         super::credit_control::MultipleServicesCreditControlView<'a>,
     > {
-        rt::view::Members::new(
-            self.root,
-            self.first[3],
-            self.end,
-            self.count[0],
-            456,
-            0,
-            rt::view::read_group::<
+        self.raw
+            .many_group::<
                 super::credit_control::MultipleServicesCreditControlView<'a>,
-            >,
-        )
+            >(3, 0, 456, 0)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -33493,18 +31734,12 @@ impl<'a> rt::view::GroupView<'a> for OfflineChargingView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 4usize],
-            count: [0; 1usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut self.count, &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -33518,16 +31753,8 @@ impl std::fmt::Debug for OfflineChargingView<'_> {
 /// A checked, zero-copy view of a received Originator-Address (3GPP TS 32.299 §7.2; see [`OriginatorAddress`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct OriginatorAddressView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 3usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 3, 0>,
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> OriginatorAddressView<'a> {
@@ -33547,7 +31774,7 @@ impl<'a> OriginatorAddressView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<OriginatorAddress, rt::DecodeError> {
@@ -33560,38 +31787,22 @@ impl<'a> OriginatorAddressView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `[ Address-Type ]`: Address-Type (code 899, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn address_type(&self) -> Option<AddressType> {
-        rt::view::opt(
-            self.root,
-            self.first[0],
-            self.end,
-            rt::view::enumerated::<AddressType>,
-        )
+        self.raw.opt_enum::<AddressType>(0)
     }
     /// `[ Address-Data ]`: Address-Data (code 897, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn address_data(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[1], self.end, rt::view::text)
+        self.raw.opt_text(1)
     }
     /// `[ Address-Domain ]`: Address-Domain (code 898, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn address_domain(&self) -> Option<AddressDomainView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[2],
-            self.end,
-            rt::view::read_group::<AddressDomainView<'a>>,
-        )
+        self.raw.opt_group::<AddressDomainView<'a>>(2)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -33617,17 +31828,12 @@ impl<'a> rt::view::GroupView<'a> for OriginatorAddressView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 3usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -33641,16 +31847,8 @@ impl std::fmt::Debug for OriginatorAddressView<'_> {
 /// A checked, zero-copy view of a received Originator-Interface (3GPP TS 32.299 §7.2; see [`OriginatorInterface`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct OriginatorInterfaceView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 4usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 4, 0>,
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> OriginatorInterfaceView<'a> {
@@ -33670,7 +31868,7 @@ impl<'a> OriginatorInterfaceView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<OriginatorInterface, rt::DecodeError> {
@@ -33683,38 +31881,27 @@ impl<'a> OriginatorInterfaceView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `[ Interface-Id ]`: Interface-Id (code 2003, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn interface_id(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[0], self.end, rt::view::text)
+        self.raw.opt_text(0)
     }
     /// `[ Interface-Text ]`: Interface-Text (code 2005, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn interface_text(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[1], self.end, rt::view::text)
+        self.raw.opt_text(1)
     }
     /// `[ Interface-Port ]`: Interface-Port (code 2004, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn interface_port(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[2], self.end, rt::view::text)
+        self.raw.opt_text(2)
     }
     /// `[ Interface-Type ]`: Interface-Type (code 2006, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn interface_type(&self) -> Option<InterfaceType> {
-        rt::view::opt(
-            self.root,
-            self.first[3],
-            self.end,
-            rt::view::enumerated::<InterfaceType>,
-        )
+        self.raw.opt_enum::<InterfaceType>(3)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -33741,17 +31928,12 @@ impl<'a> rt::view::GroupView<'a> for OriginatorInterfaceView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 4usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -33765,16 +31947,8 @@ impl std::fmt::Debug for OriginatorInterfaceView<'_> {
 /// A checked, zero-copy view of a received Originator-Received-Address (3GPP TS 32.299 §7.2; see [`OriginatorReceivedAddress`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct OriginatorReceivedAddressView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 3usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 3, 0>,
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> OriginatorReceivedAddressView<'a> {
@@ -33794,7 +31968,7 @@ impl<'a> OriginatorReceivedAddressView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<OriginatorReceivedAddress, rt::DecodeError> {
@@ -33807,38 +31981,22 @@ impl<'a> OriginatorReceivedAddressView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `[ Address-Type ]`: Address-Type (code 899, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn address_type(&self) -> Option<AddressType> {
-        rt::view::opt(
-            self.root,
-            self.first[0],
-            self.end,
-            rt::view::enumerated::<AddressType>,
-        )
+        self.raw.opt_enum::<AddressType>(0)
     }
     /// `[ Address-Data ]`: Address-Data (code 897, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn address_data(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[1], self.end, rt::view::text)
+        self.raw.opt_text(1)
     }
     /// `[ Address-Domain ]`: Address-Domain (code 898, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn address_domain(&self) -> Option<AddressDomainView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[2],
-            self.end,
-            rt::view::read_group::<AddressDomainView<'a>>,
-        )
+        self.raw.opt_group::<AddressDomainView<'a>>(2)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -33864,17 +32022,12 @@ impl<'a> rt::view::GroupView<'a> for OriginatorReceivedAddressView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 3usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -33888,16 +32041,8 @@ impl std::fmt::Debug for OriginatorReceivedAddressView<'_> {
 /// A checked, zero-copy view of a received Participant-Group (3GPP TS 32.299 §7.2; see [`ParticipantGroup`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ParticipantGroupView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 3usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 3, 0>,
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> ParticipantGroupView<'a> {
@@ -33917,7 +32062,7 @@ impl<'a> ParticipantGroupView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<ParticipantGroup, rt::DecodeError> {
@@ -33930,38 +32075,22 @@ impl<'a> ParticipantGroupView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `[ Called-Party-Address ]`: Called-Party-Address (code 832, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn called_party_address(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[0], self.end, rt::view::text)
+        self.raw.opt_text(0)
     }
     /// `[ Participant-Access-Priority ]`: Participant-Access-Priority (code 1259, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn participant_access_priority(&self) -> Option<ParticipantAccessPriority> {
-        rt::view::opt(
-            self.root,
-            self.first[1],
-            self.end,
-            rt::view::enumerated::<ParticipantAccessPriority>,
-        )
+        self.raw.opt_enum::<ParticipantAccessPriority>(1)
     }
     /// `[ User-Participating-Type ]`: User-Participating-Type (code 1279, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn user_participating_type(&self) -> Option<UserParticipatingType> {
-        rt::view::opt(
-            self.root,
-            self.first[2],
-            self.end,
-            rt::view::enumerated::<UserParticipatingType>,
-        )
+        self.raw.opt_enum::<UserParticipatingType>(2)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -33987,17 +32116,12 @@ impl<'a> rt::view::GroupView<'a> for ParticipantGroupView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 3usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -34011,18 +32135,8 @@ impl std::fmt::Debug for ParticipantGroupView<'_> {
 /// A checked, zero-copy view of a received PoC-Information (3GPP TS 32.299 §7.2; see [`PocInformation`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct PocInformationView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 13usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 3usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 13, 3>,
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> PocInformationView<'a> {
@@ -34041,7 +32155,7 @@ impl<'a> PocInformationView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<PocInformation, rt::DecodeError> {
@@ -34054,129 +32168,74 @@ impl<'a> PocInformationView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `[ PoC-Server-Role ]`: PoC-Server-Role (code 883, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn poc_server_role(&self) -> Option<PocServerRole> {
-        rt::view::opt(
-            self.root,
-            self.first[0],
-            self.end,
-            rt::view::enumerated::<PocServerRole>,
-        )
+        self.raw.opt_enum::<PocServerRole>(0)
     }
     /// `[ PoC-Session-Type ]`: PoC-Session-Type (code 884, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn poc_session_type(&self) -> Option<PocSessionType> {
-        rt::view::opt(
-            self.root,
-            self.first[1],
-            self.end,
-            rt::view::enumerated::<PocSessionType>,
-        )
+        self.raw.opt_enum::<PocSessionType>(1)
     }
     /// `[ PoC-User-Role ]`: PoC-User-Role (code 1252, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn poc_user_role(&self) -> Option<PocUserRoleView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[2],
-            self.end,
-            rt::view::read_group::<PocUserRoleView<'a>>,
-        )
+        self.raw.opt_group::<PocUserRoleView<'a>>(2)
     }
     /// `[ PoC-Session-Initiation-type ]`: PoC-Session-Initiation-type (code 1277, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn poc_session_initiation_type(&self) -> Option<PocSessionInitiationType> {
-        rt::view::opt(
-            self.root,
-            self.first[3],
-            self.end,
-            rt::view::enumerated::<PocSessionInitiationType>,
-        )
+        self.raw.opt_enum::<PocSessionInitiationType>(3)
     }
     /// `[ PoC-Event-Type ]`: PoC-Event-Type (code 2025, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn poc_event_type(&self) -> Option<PocEventType> {
-        rt::view::opt(
-            self.root,
-            self.first[4],
-            self.end,
-            rt::view::enumerated::<PocEventType>,
-        )
+        self.raw.opt_enum::<PocEventType>(4)
     }
     /// `[ Number-Of-Participants ]`: Number-Of-Participants (code 885, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn number_of_participants(&self) -> Option<i32> {
-        rt::view::opt(self.root, self.first[5], self.end, rt::view::value::<i32>)
+        self.raw.opt_value::<i32>(5)
     }
     /// `*[ Participants-Involved ]`: Participants-Involved (code 887, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn participants_involved(&self) -> rt::view::Members<'a, &'a str> {
-        rt::view::Members::new(
-            self.root,
-            self.first[6],
-            self.end,
-            self.count[0],
-            887,
-            10415,
-            rt::view::text,
-        )
+        self.raw.many_text(6, 0, 887, 10415)
     }
     /// `*[ Participant-Group ]`: Participant-Group (code 1260, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn participant_group(&self) -> rt::view::Members<'a, ParticipantGroupView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[7],
-            self.end,
-            self.count[1],
-            1260,
-            10415,
-            rt::view::read_group::<ParticipantGroupView<'a>>,
-        )
+        self.raw.many_group::<ParticipantGroupView<'a>>(7, 1, 1260, 10415)
     }
     /// `*[ Talk-Burst-Exchange ]`: Talk-Burst-Exchange (code 1255, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn talk_burst_exchange(
         &self,
     ) -> rt::view::Members<'a, TalkBurstExchangeView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[8],
-            self.end,
-            self.count[2],
-            1255,
-            10415,
-            rt::view::read_group::<TalkBurstExchangeView<'a>>,
-        )
+        self.raw.many_group::<TalkBurstExchangeView<'a>>(8, 2, 1255, 10415)
     }
     /// `[ PoC-Controlling-Address ]`: PoC-Controlling-Address (code 858, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn poc_controlling_address(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[9], self.end, rt::view::text)
+        self.raw.opt_text(9)
     }
     /// `[ PoC-Group-Name ]`: PoC-Group-Name (code 859, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn poc_group_name(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[10], self.end, rt::view::text)
+        self.raw.opt_text(10)
     }
     /// `[ PoC-Session-Id ]`: PoC-Session-Id (code 1229, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn poc_session_id(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[11], self.end, rt::view::text)
+        self.raw.opt_text(11)
     }
     /// `[ Charged-Party ]`: Charged-Party (code 857, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn charged_party(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[12], self.end, rt::view::text)
+        self.raw.opt_text(12)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -34216,18 +32275,12 @@ impl<'a> rt::view::GroupView<'a> for PocInformationView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 13usize],
-            count: [0; 3usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut self.count, &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -34241,16 +32294,8 @@ impl std::fmt::Debug for PocInformationView<'_> {
 /// A checked, zero-copy view of a received PoC-User-Role (3GPP TS 32.299 §7.2; see [`PocUserRole`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct PocUserRoleView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 2usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 2, 0>,
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> PocUserRoleView<'a> {
@@ -34270,7 +32315,7 @@ impl<'a> PocUserRoleView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<PocUserRole, rt::DecodeError> {
@@ -34280,28 +32325,17 @@ impl<'a> PocUserRoleView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `[ PoC-User-Role-IDs ]`: PoC-User-Role-IDs (code 1253, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn poc_user_role_ids(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[0], self.end, rt::view::text)
+        self.raw.opt_text(0)
     }
     /// `[ PoC-User-Role-info-Units ]`: PoC-User-Role-info-Units (code 1254, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn poc_user_role_info_units(&self) -> Option<PocUserRoleInfoUnits> {
-        rt::view::opt(
-            self.root,
-            self.first[1],
-            self.end,
-            rt::view::enumerated::<PocUserRoleInfoUnits>,
-        )
+        self.raw.opt_enum::<PocUserRoleInfoUnits>(1)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -34326,17 +32360,12 @@ impl<'a> rt::view::GroupView<'a> for PocUserRoleView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 2usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -34350,16 +32379,8 @@ impl std::fmt::Debug for PocUserRoleView<'_> {
 /// A checked, zero-copy view of a received ProSe-Direct-Communication-Reception-Data-Container (3GPP TS 32.299 §7.2; see [`ProseDirectCommunicationReceptionDataContainer`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ProseDirectCommunicationReceptionDataContainerView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 10usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 10, 0>,
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> ProseDirectCommunicationReceptionDataContainerView<'a> {
@@ -34378,7 +32399,7 @@ impl<'a> ProseDirectCommunicationReceptionDataContainerView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(
@@ -34393,73 +32414,57 @@ impl<'a> ProseDirectCommunicationReceptionDataContainerView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `[ Local-Sequence-Number ]`: Local-Sequence-Number (code 2063, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn local_sequence_number(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[0], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(0)
     }
     /// `[ Coverage-Status ]`: Coverage-Status (code 3428, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn coverage_status(&self) -> Option<CoverageStatus> {
-        rt::view::opt(
-            self.root,
-            self.first[1],
-            self.end,
-            rt::view::enumerated::<CoverageStatus>,
-        )
+        self.raw.opt_enum::<CoverageStatus>(1)
     }
     /// `[ 3GPP-User-Location-Info ]`: 3GPP-User-Location-Info (code 22, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
     pub fn tgpp_user_location_info(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[2], self.end, rt::view::octets)
+        self.raw.opt_octets(2)
     }
     /// `[ Accounting-Input-Octets ]`: Accounting-Input-Octets (code 363), IETF RFC 7155 §4.6.1.
     #[inline]
     pub fn accounting_input_octets(&self) -> Option<u64> {
-        rt::view::opt(self.root, self.first[3], self.end, rt::view::value::<u64>)
+        self.raw.opt_value::<u64>(3)
     }
     /// `[ Change-Time ]`: Change-Time (code 2038, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn change_time(&self) -> Option<rt::data::Time> {
-        rt::view::opt(
-            self.root,
-            self.first[4],
-            self.end,
-            rt::view::value::<rt::data::Time>,
-        )
+        self.raw.opt_value::<rt::data::Time>(4)
     }
     /// `[ Change-Condition ]`: Change-Condition (code 2037, vendor 10415), 3GPP TS 32.299 §7.2.37.
     #[inline]
     pub fn change_condition(&self) -> Option<i32> {
-        rt::view::opt(self.root, self.first[5], self.end, rt::view::value::<i32>)
+        self.raw.opt_value::<i32>(5)
     }
     /// `[ Visited-PLMN-Id ]`: Visited-PLMN-Id (code 1407, vendor 10415), 3GPP TS 29.272 §7.3.9.
     #[inline]
     pub fn visited_plmn_id(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[6], self.end, rt::view::octets)
+        self.raw.opt_octets(6)
     }
     /// `[ Usage-Information-Report-Sequence-Number ]`: Usage-Information-Report-Sequence-Number (code 3439, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn usage_information_report_sequence_number(&self) -> Option<i32> {
-        rt::view::opt(self.root, self.first[7], self.end, rt::view::value::<i32>)
+        self.raw.opt_value::<i32>(7)
     }
     /// `[ Radio-Resources-Indicator ]`: Radio-Resources-Indicator (code 3465, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn radio_resources_indicator(&self) -> Option<i32> {
-        rt::view::opt(self.root, self.first[8], self.end, rt::view::value::<i32>)
+        self.raw.opt_value::<i32>(8)
     }
     /// `[ Radio-Frequency ]`: Radio-Frequency (code 3508, vendor 10415), 3GPP TS 29.468 §6.4.10.
     #[inline]
     pub fn radio_frequency(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[9], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(9)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -34493,17 +32498,12 @@ for ProseDirectCommunicationReceptionDataContainerView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 10usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -34521,16 +32521,8 @@ impl std::fmt::Debug for ProseDirectCommunicationReceptionDataContainerView<'_> 
 /// A checked, zero-copy view of a received ProSe-Direct-Communication-Transmission-Data-Container (3GPP TS 32.299 §7.2; see [`ProseDirectCommunicationTransmissionDataContainer`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ProseDirectCommunicationTransmissionDataContainerView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 10usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 10, 0>,
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> ProseDirectCommunicationTransmissionDataContainerView<'a> {
@@ -34549,7 +32541,7 @@ impl<'a> ProseDirectCommunicationTransmissionDataContainerView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(
@@ -34564,73 +32556,57 @@ impl<'a> ProseDirectCommunicationTransmissionDataContainerView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `[ Local-Sequence-Number ]`: Local-Sequence-Number (code 2063, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn local_sequence_number(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[0], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(0)
     }
     /// `[ Coverage-Status ]`: Coverage-Status (code 3428, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn coverage_status(&self) -> Option<CoverageStatus> {
-        rt::view::opt(
-            self.root,
-            self.first[1],
-            self.end,
-            rt::view::enumerated::<CoverageStatus>,
-        )
+        self.raw.opt_enum::<CoverageStatus>(1)
     }
     /// `[ 3GPP-User-Location-Info ]`: 3GPP-User-Location-Info (code 22, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
     pub fn tgpp_user_location_info(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[2], self.end, rt::view::octets)
+        self.raw.opt_octets(2)
     }
     /// `[ Accounting-Output-Octets ]`: Accounting-Output-Octets (code 364), IETF RFC 7155 §4.6.2.
     #[inline]
     pub fn accounting_output_octets(&self) -> Option<u64> {
-        rt::view::opt(self.root, self.first[3], self.end, rt::view::value::<u64>)
+        self.raw.opt_value::<u64>(3)
     }
     /// `[ Change-Time ]`: Change-Time (code 2038, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn change_time(&self) -> Option<rt::data::Time> {
-        rt::view::opt(
-            self.root,
-            self.first[4],
-            self.end,
-            rt::view::value::<rt::data::Time>,
-        )
+        self.raw.opt_value::<rt::data::Time>(4)
     }
     /// `[ Change-Condition ]`: Change-Condition (code 2037, vendor 10415), 3GPP TS 32.299 §7.2.37.
     #[inline]
     pub fn change_condition(&self) -> Option<i32> {
-        rt::view::opt(self.root, self.first[5], self.end, rt::view::value::<i32>)
+        self.raw.opt_value::<i32>(5)
     }
     /// `[ Visited-PLMN-Id ]`: Visited-PLMN-Id (code 1407, vendor 10415), 3GPP TS 29.272 §7.3.9.
     #[inline]
     pub fn visited_plmn_id(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[6], self.end, rt::view::octets)
+        self.raw.opt_octets(6)
     }
     /// `[ Usage-Information-Report-Sequence-Number ]`: Usage-Information-Report-Sequence-Number (code 3439, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn usage_information_report_sequence_number(&self) -> Option<i32> {
-        rt::view::opt(self.root, self.first[7], self.end, rt::view::value::<i32>)
+        self.raw.opt_value::<i32>(7)
     }
     /// `[ Radio-Resources-Indicator ]`: Radio-Resources-Indicator (code 3465, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn radio_resources_indicator(&self) -> Option<i32> {
-        rt::view::opt(self.root, self.first[8], self.end, rt::view::value::<i32>)
+        self.raw.opt_value::<i32>(8)
     }
     /// `[ Radio-Frequency ]`: Radio-Frequency (code 3508, vendor 10415), 3GPP TS 29.468 §6.4.10.
     #[inline]
     pub fn radio_frequency(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[9], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(9)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -34665,17 +32641,12 @@ for ProseDirectCommunicationTransmissionDataContainerView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 10usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -34693,18 +32664,8 @@ impl std::fmt::Debug for ProseDirectCommunicationTransmissionDataContainerView<'
 /// A checked, zero-copy view of a received ProSe-Information (3GPP TS 32.299 §7.2; see [`ProseInformation`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ProseInformationView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 54usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 5usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 54, 5>,
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> ProseInformationView<'a> {
@@ -34723,7 +32684,7 @@ impl<'a> ProseInformationView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<ProseInformation, rt::DecodeError> {
@@ -34736,351 +32697,241 @@ impl<'a> ProseInformationView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
     #[inline]
     pub fn supported_features(
         &self,
     ) -> Option<super::ts29229::SupportedFeaturesView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[0],
-            self.end,
-            rt::view::read_group::<super::ts29229::SupportedFeaturesView<'a>>,
-        )
+        self.raw.opt_group::<super::ts29229::SupportedFeaturesView<'a>>(0)
     }
     /// `[ Announcing-UE-HPLMN-Identifier ]`: Announcing-UE-HPLMN-Identifier (code 3426, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn announcing_ue_hplmn_identifier(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[1], self.end, rt::view::text)
+        self.raw.opt_text(1)
     }
     /// `[ Announcing-UE-VPLMN-Identifier ]`: Announcing-UE-VPLMN-Identifier (code 3427, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn announcing_ue_vplmn_identifier(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[2], self.end, rt::view::text)
+        self.raw.opt_text(2)
     }
     /// `[ Monitoring-UE-HPLMN-Identifier ]`: Monitoring-UE-HPLMN-Identifier (code 3431, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn monitoring_ue_hplmn_identifier(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[3], self.end, rt::view::text)
+        self.raw.opt_text(3)
     }
     /// `[ Monitoring-UE-VPLMN-Identifier ]`: Monitoring-UE-VPLMN-Identifier (code 3433, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn monitoring_ue_vplmn_identifier(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[4], self.end, rt::view::text)
+        self.raw.opt_text(4)
     }
     /// `[ Discoverer-UE-HPLMN-Identifier ]`: Discoverer-UE-HPLMN-Identifier (code 4404, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn discoverer_ue_hplmn_identifier(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[5], self.end, rt::view::text)
+        self.raw.opt_text(5)
     }
     /// `[ Discoverer-UE-VPLMN-Identifier ]`: Discoverer-UE-VPLMN-Identifier (code 4405, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn discoverer_ue_vplmn_identifier(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[6], self.end, rt::view::text)
+        self.raw.opt_text(6)
     }
     /// `[ Discoveree-UE-HPLMN-Identifier ]`: Discoveree-UE-HPLMN-Identifier (code 4402, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn discoveree_ue_hplmn_identifier(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[7], self.end, rt::view::text)
+        self.raw.opt_text(7)
     }
     /// `[ Discoveree-UE-VPLMN-Identifier ]`: Discoveree-UE-VPLMN-Identifier (code 4403, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn discoveree_ue_vplmn_identifier(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[8], self.end, rt::view::text)
+        self.raw.opt_text(8)
     }
     /// `[ Monitored-PLMN-Identifier ]`: Monitored-PLMN-Identifier (code 3430, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn monitored_plmn_identifier(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[9], self.end, rt::view::text)
+        self.raw.opt_text(9)
     }
     /// `[ Role-Of-ProSe-Function ]`: Role-Of-ProSe-Function (code 3438, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn role_of_prose_function(&self) -> Option<RoleOfProseFunction> {
-        rt::view::opt(
-            self.root,
-            self.first[10],
-            self.end,
-            rt::view::enumerated::<RoleOfProseFunction>,
-        )
+        self.raw.opt_enum::<RoleOfProseFunction>(10)
     }
     /// `[ ProSe-App-Id ]`: ProSe-App-Id (code 3811, vendor 10415), 3GPP TS 29.345 §6.3.17.
     #[inline]
     pub fn prose_app_id(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[11], self.end, rt::view::text)
+        self.raw.opt_text(11)
     }
     /// `[ ProSe-3rd-Party-Application-ID ]`: ProSe-3rd-Party-Application-ID (code 3440, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn prose_3rd_party_application_id(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[12], self.end, rt::view::text)
+        self.raw.opt_text(12)
     }
     /// `[ Application-Specific-Data ]`: Application-Specific-Data (code 3458, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn application_specific_data(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[13], self.end, rt::view::octets)
+        self.raw.opt_octets(13)
     }
     /// `[ ProSe-Event-Type ]`: ProSe-Event-Type (code 3443, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn prose_event_type(&self) -> Option<ProseEventType> {
-        rt::view::opt(
-            self.root,
-            self.first[14],
-            self.end,
-            rt::view::enumerated::<ProseEventType>,
-        )
+        self.raw.opt_enum::<ProseEventType>(14)
     }
     /// `[ ProSe-Direct-Discovery-Model ]`: ProSe-Direct-Discovery-Model (code 3442, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn prose_direct_discovery_model(&self) -> Option<ProseDirectDiscoveryModel> {
-        rt::view::opt(
-            self.root,
-            self.first[15],
-            self.end,
-            rt::view::enumerated::<ProseDirectDiscoveryModel>,
-        )
+        self.raw.opt_enum::<ProseDirectDiscoveryModel>(15)
     }
     /// `[ ProSe-Function-IP-Address ]`: ProSe-Function-IP-Address (code 3444, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn prose_function_ip_address(&self) -> Option<rt::data::Address> {
-        rt::view::opt(
-            self.root,
-            self.first[16],
-            self.end,
-            rt::view::value::<rt::data::Address>,
-        )
+        self.raw.opt_value::<rt::data::Address>(16)
     }
     /// `[ ProSe-Function-ID ]`: ProSe-Function-ID (code 3602, vendor 10415), 3GPP TS 29.343 §6.4.4.
     #[inline]
     pub fn prose_function_id(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[17], self.end, rt::view::octets)
+        self.raw.opt_octets(17)
     }
     /// `[ ProSe-Validity-Timer ]`: ProSe-Validity-Timer (code 3815, vendor 10415), 3GPP TS 29.345 §6.3.22.
     #[inline]
     pub fn prose_validity_timer(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[18], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(18)
     }
     /// `[ ProSe-Role-Of-UE ]`: ProSe-Role-Of-UE (code 3451, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn prose_role_of_ue(&self) -> Option<ProseRoleOfUe> {
-        rt::view::opt(
-            self.root,
-            self.first[19],
-            self.end,
-            rt::view::enumerated::<ProseRoleOfUe>,
-        )
+        self.raw.opt_enum::<ProseRoleOfUe>(19)
     }
     /// `[ ProSe-Requested-Timestamp ]`: ProSe-Requested-Timestamp (code 3450, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn prose_requested_timestamp(&self) -> Option<rt::data::Time> {
-        rt::view::opt(
-            self.root,
-            self.first[20],
-            self.end,
-            rt::view::value::<rt::data::Time>,
-        )
+        self.raw.opt_value::<rt::data::Time>(20)
     }
     /// `[ PC3-Control-Protocol-Cause ]`: PC3-Control-Protocol-Cause (code 3434, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn pc3_control_protocol_cause(&self) -> Option<i32> {
-        rt::view::opt(self.root, self.first[21], self.end, rt::view::value::<i32>)
+        self.raw.opt_value::<i32>(21)
     }
     /// `[ Monitoring-UE-Identifier ]`: Monitoring-UE-Identifier (code 3432, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn monitoring_ue_identifier(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[22], self.end, rt::view::text)
+        self.raw.opt_text(22)
     }
     /// `[ ProSe-Function-PLMN-Identifier ]`: ProSe-Function-PLMN-Identifier (code 3457, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn prose_function_plmn_identifier(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[23], self.end, rt::view::text)
+        self.raw.opt_text(23)
     }
     /// `[ Requestor-PLMN-Identifier ]`: Requestor-PLMN-Identifier (code 3437, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn requestor_plmn_identifier(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[24], self.end, rt::view::text)
+        self.raw.opt_text(24)
     }
     /// `[ Origin-App-Layer-User-Id ]`: Origin-App-Layer-User-Id (code 3600, vendor 10415), 3GPP TS 29.343 §6.4.2.
     #[inline]
     pub fn origin_app_layer_user_id(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[25], self.end, rt::view::text)
+        self.raw.opt_text(25)
     }
     /// `[ WLAN-Link-Layer-Id ]`: WLAN-Link-Layer-Id (code 3821, vendor 10415), 3GPP TS 29.345 §6.3.32.
     #[inline]
     pub fn wlan_link_layer_id(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[26], self.end, rt::view::octets)
+        self.raw.opt_octets(26)
     }
     /// `[ Requesting-EPUID ]`: Requesting-EPUID (code 3816, vendor 10415), 3GPP TS 29.345 §6.3.23.
     #[inline]
     pub fn requesting_epuid(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[27], self.end, rt::view::text)
+        self.raw.opt_text(27)
     }
     /// `[ Target-App-Layer-User-Id ]`: Target-App-Layer-User-Id (code 3601, vendor 10415), 3GPP TS 29.343 §6.4.3.
     #[inline]
     pub fn target_app_layer_user_id(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[28], self.end, rt::view::text)
+        self.raw.opt_text(28)
     }
     /// `[ Requested-PLMN-Identifier ]`: Requested-PLMN-Identifier (code 3436, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn requested_plmn_identifier(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[29], self.end, rt::view::text)
+        self.raw.opt_text(29)
     }
     /// `[ Time-Window ]`: Time-Window (code 3818, vendor 10415), 3GPP TS 29.345 §6.3.27.
     #[inline]
     pub fn time_window(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[30], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(30)
     }
     /// `[ ProSe-Range-Class ]`: ProSe-Range-Class (code 3448, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn prose_range_class(&self) -> Option<ProseRangeClass> {
-        rt::view::opt(
-            self.root,
-            self.first[31],
-            self.end,
-            rt::view::enumerated::<ProseRangeClass>,
-        )
+        self.raw.opt_enum::<ProseRangeClass>(31)
     }
     /// `[ Proximity-Alert-Indication ]`: Proximity-Alert-Indication (code 3454, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn proximity_alert_indication(&self) -> Option<ProximityAlertIndication> {
-        rt::view::opt(
-            self.root,
-            self.first[32],
-            self.end,
-            rt::view::enumerated::<ProximityAlertIndication>,
-        )
+        self.raw.opt_enum::<ProximityAlertIndication>(32)
     }
     /// `[ Proximity-Alert-Timestamp ]`: Proximity-Alert-Timestamp (code 3455, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn proximity_alert_timestamp(&self) -> Option<rt::data::Time> {
-        rt::view::opt(
-            self.root,
-            self.first[33],
-            self.end,
-            rt::view::value::<rt::data::Time>,
-        )
+        self.raw.opt_value::<rt::data::Time>(33)
     }
     /// `[ Proximity-Cancellation-Timestamp ]`: Proximity-Cancellation-Timestamp (code 3456, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn proximity_cancellation_timestamp(&self) -> Option<rt::data::Time> {
-        rt::view::opt(
-            self.root,
-            self.first[34],
-            self.end,
-            rt::view::value::<rt::data::Time>,
-        )
+        self.raw.opt_value::<rt::data::Time>(34)
     }
     /// `[ ProSe-Reason-For-Cancellation ]`: ProSe-Reason-For-Cancellation (code 3449, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn prose_reason_for_cancellation(&self) -> Option<ProseReasonForCancellation> {
-        rt::view::opt(
-            self.root,
-            self.first[35],
-            self.end,
-            rt::view::enumerated::<ProseReasonForCancellation>,
-        )
+        self.raw.opt_enum::<ProseReasonForCancellation>(35)
     }
     /// `[ PC3-EPC-Control-Protocol-Cause ]`: PC3-EPC-Control-Protocol-Cause (code 3435, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn pc3_epc_control_protocol_cause(&self) -> Option<i32> {
-        rt::view::opt(self.root, self.first[36], self.end, rt::view::value::<i32>)
+        self.raw.opt_value::<i32>(36)
     }
     /// `[ ProSe-UE-ID ]`: ProSe-UE-ID (code 3453, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn prose_ue_id(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[37], self.end, rt::view::octets)
+        self.raw.opt_octets(37)
     }
     /// `[ ProSe-Source-IP-Address ]`: ProSe-Source-IP-Address (code 3452, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn prose_source_ip_address(&self) -> Option<rt::data::Address> {
-        rt::view::opt(
-            self.root,
-            self.first[38],
-            self.end,
-            rt::view::value::<rt::data::Address>,
-        )
+        self.raw.opt_value::<rt::data::Address>(38)
     }
     /// `[ Layer-2-Group-ID ]`: Layer-2-Group-ID (code 3429, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn layer_2_group_id(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[39], self.end, rt::view::octets)
+        self.raw.opt_octets(39)
     }
     /// `[ ProSe-Group-IP-Multicast-Address ]`: ProSe-Group-IP-Multicast-Address (code 3446, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn prose_group_ip_multicast_address(&self) -> Option<rt::data::Address> {
-        rt::view::opt(
-            self.root,
-            self.first[40],
-            self.end,
-            rt::view::value::<rt::data::Address>,
-        )
+        self.raw.opt_value::<rt::data::Address>(40)
     }
     /// `*[ Coverage-Info ]`: Coverage-Info (code 3459, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn coverage_info(&self) -> rt::view::Members<'a, CoverageInfoView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[41],
-            self.end,
-            self.count[0],
-            3459,
-            10415,
-            rt::view::read_group::<CoverageInfoView<'a>>,
-        )
+        self.raw.many_group::<CoverageInfoView<'a>>(41, 0, 3459, 10415)
     }
     /// `*[ Radio-Parameter-Set-Info ]`: Radio-Parameter-Set-Info (code 3463, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn radio_parameter_set_info(
         &self,
     ) -> rt::view::Members<'a, RadioParameterSetInfoView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[42],
-            self.end,
-            self.count[1],
-            3463,
-            10415,
-            rt::view::read_group::<RadioParameterSetInfoView<'a>>,
-        )
+        self.raw.many_group::<RadioParameterSetInfoView<'a>>(42, 1, 3463, 10415)
     }
     /// `*[ Transmitter-Info ]`: Transmitter-Info (code 3468, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn transmitter_info(&self) -> rt::view::Members<'a, TransmitterInfoView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[43],
-            self.end,
-            self.count[2],
-            3468,
-            10415,
-            rt::view::read_group::<TransmitterInfoView<'a>>,
-        )
+        self.raw.many_group::<TransmitterInfoView<'a>>(43, 2, 3468, 10415)
     }
     /// `[ Time-First-Transmission ]`: Time-First-Transmission (code 3467, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn time_first_transmission(&self) -> Option<rt::data::Time> {
-        rt::view::opt(
-            self.root,
-            self.first[44],
-            self.end,
-            rt::view::value::<rt::data::Time>,
-        )
+        self.raw.opt_value::<rt::data::Time>(44)
     }
     /// `[ Time-First-Reception ]`: Time-First-Reception (code 3466, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn time_first_reception(&self) -> Option<rt::data::Time> {
-        rt::view::opt(
-            self.root,
-            self.first[45],
-            self.end,
-            rt::view::value::<rt::data::Time>,
-        )
+        self.raw.opt_value::<rt::data::Time>(45)
     }
     /// `*[ ProSe-Direct-Communication-Transmission-Data-Container ]`: ProSe-Direct-Communication-Transmission-Data-Container (code 3441, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
@@ -35090,79 +32941,50 @@ impl<'a> ProseInformationView<'a> {
         'a,
         ProseDirectCommunicationTransmissionDataContainerView<'a>,
     > {
-        rt::view::Members::new(
-            self.root,
-            self.first[46],
-            self.end,
-            self.count[3],
-            3441,
-            10415,
-            rt::view::read_group::<
+        self.raw
+            .many_group::<
                 ProseDirectCommunicationTransmissionDataContainerView<'a>,
-            >,
-        )
+            >(46, 3, 3441, 10415)
     }
     /// `*[ ProSe-Direct-Communication-Reception-Data-Container ]`: ProSe-Direct-Communication-Reception-Data-Container (code 3461, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn prose_direct_communication_reception_data_container(
         &self,
     ) -> rt::view::Members<'a, ProseDirectCommunicationReceptionDataContainerView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[47],
-            self.end,
-            self.count[4],
-            3461,
-            10415,
-            rt::view::read_group::<
+        self.raw
+            .many_group::<
                 ProseDirectCommunicationReceptionDataContainerView<'a>,
-            >,
-        )
+            >(47, 4, 3461, 10415)
     }
     /// `[ Announcing-PLMN-ID ]`: Announcing-PLMN-ID (code 4408, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn announcing_plmn_id(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[48], self.end, rt::view::text)
+        self.raw.opt_text(48)
     }
     /// `[ ProSe-Target-Layer-2-ID ]`: ProSe-Target-Layer-2-ID (code 4410, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn prose_target_layer_2_id(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[49], self.end, rt::view::octets)
+        self.raw.opt_octets(49)
     }
     /// `[ Relay-IP-address ]`: Relay-IP-address (code 4411, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn relay_ip_address(&self) -> Option<rt::data::Address> {
-        rt::view::opt(
-            self.root,
-            self.first[50],
-            self.end,
-            rt::view::value::<rt::data::Address>,
-        )
+        self.raw.opt_value::<rt::data::Address>(50)
     }
     /// `[ ProSe-UE-to-Network-Relay-UE-ID ]`: ProSe-UE-to-Network-Relay-UE-ID (code 4409, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn prose_ue_to_network_relay_ue_id(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[51], self.end, rt::view::octets)
+        self.raw.opt_octets(51)
     }
     /// `[ Target-IP-Address ]`: Target-IP-Address (code 4412, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn target_ip_address(&self) -> Option<rt::data::Address> {
-        rt::view::opt(
-            self.root,
-            self.first[52],
-            self.end,
-            rt::view::value::<rt::data::Address>,
-        )
+        self.raw.opt_value::<rt::data::Address>(52)
     }
     /// `[ PC5-Radio-Technology ]`: PC5-Radio-Technology (code 1300, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn pc5_radio_technology(&self) -> Option<Pc5RadioTechnology> {
-        rt::view::opt(
-            self.root,
-            self.first[53],
-            self.end,
-            rt::view::enumerated::<Pc5RadioTechnology>,
-        )
+        self.raw.opt_enum::<Pc5RadioTechnology>(53)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -35259,18 +33081,12 @@ impl<'a> rt::view::GroupView<'a> for ProseInformationView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 54usize],
-            count: [0; 5usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut self.count, &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -35284,16 +33100,8 @@ impl std::fmt::Debug for ProseInformationView<'_> {
 /// A checked, zero-copy view of a received PS-Furnish-Charging-Information (3GPP TS 32.299 §7.2; see [`PsFurnishChargingInformation`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct PsFurnishChargingInformationView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 3usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 3, 0>,
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> PsFurnishChargingInformationView<'a> {
@@ -35313,7 +33121,7 @@ impl<'a> PsFurnishChargingInformationView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<PsFurnishChargingInformation, rt::DecodeError> {
@@ -35326,33 +33134,22 @@ impl<'a> PsFurnishChargingInformationView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `{ 3GPP-Charging-Id }`: 3GPP-Charging-Id (code 2, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
     pub fn tgpp_charging_id(&self) -> &'a [u8] {
-        rt::view::one(self.root, self.first[0], self.end, rt::view::octets)
+        self.raw.one_octets(0)
     }
     /// `{ PS-Free-Format-Data }`: PS-Free-Format-Data (code 866, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn ps_free_format_data(&self) -> &'a [u8] {
-        rt::view::one(self.root, self.first[1], self.end, rt::view::octets)
+        self.raw.one_octets(1)
     }
     /// `[ PS-Append-Free-Format-Data ]`: PS-Append-Free-Format-Data (code 867, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn ps_append_free_format_data(&self) -> Option<PsAppendFreeFormatData> {
-        rt::view::opt(
-            self.root,
-            self.first[2],
-            self.end,
-            rt::view::enumerated::<PsAppendFreeFormatData>,
-        )
+        self.raw.opt_enum::<PsAppendFreeFormatData>(2)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -35378,17 +33175,12 @@ impl<'a> rt::view::GroupView<'a> for PsFurnishChargingInformationView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 3usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -35402,18 +33194,8 @@ impl std::fmt::Debug for PsFurnishChargingInformationView<'_> {
 /// A checked, zero-copy view of a received PS-Information (3GPP TS 32.299 §7.2; see [`PsInformation`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct PsInformationView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 73usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 12usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 73, 12>,
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> PsInformationView<'a> {
@@ -35432,7 +33214,7 @@ impl<'a> PsInformationView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<PsInformation, rt::DecodeError> {
@@ -35445,682 +33227,399 @@ impl<'a> PsInformationView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
     #[inline]
     pub fn supported_features(
         &self,
     ) -> Option<super::ts29229::SupportedFeaturesView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[0],
-            self.end,
-            rt::view::read_group::<super::ts29229::SupportedFeaturesView<'a>>,
-        )
+        self.raw.opt_group::<super::ts29229::SupportedFeaturesView<'a>>(0)
     }
     /// `[ 3GPP-Charging-Id ]`: 3GPP-Charging-Id (code 2, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
     pub fn tgpp_charging_id(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[1], self.end, rt::view::octets)
+        self.raw.opt_octets(1)
     }
     /// `[ PDN-Connection-Charging-ID ]`: PDN-Connection-Charging-ID (code 2050, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn pdn_connection_charging_id(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[2], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(2)
     }
     /// `[ Node-Id ]`: Node-Id (code 2064, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn node_id(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[3], self.end, rt::view::text)
+        self.raw.opt_text(3)
     }
     /// `[ 3GPP-PDP-Type ]`: 3GPP-PDP-Type (code 3, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
     pub fn tgpp_pdp_type(&self) -> Option<super::ts29061::TgppPdpType> {
-        rt::view::opt(
-            self.root,
-            self.first[4],
-            self.end,
-            rt::view::enumerated::<super::ts29061::TgppPdpType>,
-        )
+        self.raw.opt_enum::<super::ts29061::TgppPdpType>(4)
     }
     /// `*[ PDP-Address ]`: PDP-Address (code 1227, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn pdp_address(&self) -> rt::view::Members<'a, rt::data::Address> {
-        rt::view::Members::new(
-            self.root,
-            self.first[5],
-            self.end,
-            self.count[0],
-            1227,
-            10415,
-            rt::view::value::<rt::data::Address>,
-        )
+        self.raw.many_value::<rt::data::Address>(5, 0, 1227, 10415)
     }
     /// `[ PDP-Address-Prefix-Length ]`: PDP-Address-Prefix-Length (code 2606, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn pdp_address_prefix_length(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[6], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(6)
     }
     /// `[ Dynamic-Address-Flag ]`: Dynamic-Address-Flag (code 2051, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn dynamic_address_flag(&self) -> Option<DynamicAddressFlag> {
-        rt::view::opt(
-            self.root,
-            self.first[7],
-            self.end,
-            rt::view::enumerated::<DynamicAddressFlag>,
-        )
+        self.raw.opt_enum::<DynamicAddressFlag>(7)
     }
     /// `[ Dynamic-Address-Flag-Extension ]`: Dynamic-Address-Flag-Extension (code 2068, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn dynamic_address_flag_extension(&self) -> Option<DynamicAddressFlagExtension> {
-        rt::view::opt(
-            self.root,
-            self.first[8],
-            self.end,
-            rt::view::enumerated::<DynamicAddressFlagExtension>,
-        )
+        self.raw.opt_enum::<DynamicAddressFlagExtension>(8)
     }
     /// `[ QoS-Information ]`: QoS-Information (code 1016, vendor 10415), 3GPP TS 29.212 §5.3.16.
     #[inline]
     pub fn qos_information(&self) -> Option<super::ts29212::QosInformationView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[9],
-            self.end,
-            rt::view::read_group::<super::ts29212::QosInformationView<'a>>,
-        )
+        self.raw.opt_group::<super::ts29212::QosInformationView<'a>>(9)
     }
     /// `*[ SGSN-Address ]`: SGSN-Address (code 1228, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn sgsn_address(&self) -> rt::view::Members<'a, rt::data::Address> {
-        rt::view::Members::new(
-            self.root,
-            self.first[10],
-            self.end,
-            self.count[1],
-            1228,
-            10415,
-            rt::view::value::<rt::data::Address>,
-        )
+        self.raw.many_value::<rt::data::Address>(10, 1, 1228, 10415)
     }
     /// `*[ GGSN-Address ]`: GGSN-Address (code 847, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn ggsn_address(&self) -> rt::view::Members<'a, rt::data::Address> {
-        rt::view::Members::new(
-            self.root,
-            self.first[11],
-            self.end,
-            self.count[2],
-            847,
-            10415,
-            rt::view::value::<rt::data::Address>,
-        )
+        self.raw.many_value::<rt::data::Address>(11, 2, 847, 10415)
     }
     /// `*[ TDF-IP-Address ]`: TDF-IP-Address (code 1091, vendor 10415), 3GPP TS 29.212 §5.3.81.
     #[inline]
     pub fn tdf_ip_address(&self) -> rt::view::Members<'a, rt::data::Address> {
-        rt::view::Members::new(
-            self.root,
-            self.first[12],
-            self.end,
-            self.count[3],
-            1091,
-            10415,
-            rt::view::value::<rt::data::Address>,
-        )
+        self.raw.many_value::<rt::data::Address>(12, 3, 1091, 10415)
     }
     /// `*[ SGW-Address ]`: SGW-Address (code 2067, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn sgw_address(&self) -> rt::view::Members<'a, rt::data::Address> {
-        rt::view::Members::new(
-            self.root,
-            self.first[13],
-            self.end,
-            self.count[4],
-            2067,
-            10415,
-            rt::view::value::<rt::data::Address>,
-        )
+        self.raw.many_value::<rt::data::Address>(13, 4, 2067, 10415)
     }
     /// `*[ ePDG-Address ]`: ePDG-Address (code 3425, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn epdg_address(&self) -> rt::view::Members<'a, rt::data::Address> {
-        rt::view::Members::new(
-            self.root,
-            self.first[14],
-            self.end,
-            self.count[5],
-            3425,
-            10415,
-            rt::view::value::<rt::data::Address>,
-        )
+        self.raw.many_value::<rt::data::Address>(14, 5, 3425, 10415)
     }
     /// `*[ TWAG-Address ]`: TWAG-Address (code 3903, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn twag_address(&self) -> rt::view::Members<'a, rt::data::Address> {
-        rt::view::Members::new(
-            self.root,
-            self.first[15],
-            self.end,
-            self.count[6],
-            3903,
-            10415,
-            rt::view::value::<rt::data::Address>,
-        )
+        self.raw.many_value::<rt::data::Address>(15, 6, 3903, 10415)
     }
     /// `*[ CG-Address ]`: CG-Address (code 846, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn cg_address(&self) -> rt::view::Members<'a, rt::data::Address> {
-        rt::view::Members::new(
-            self.root,
-            self.first[16],
-            self.end,
-            self.count[7],
-            846,
-            10415,
-            rt::view::value::<rt::data::Address>,
-        )
+        self.raw.many_value::<rt::data::Address>(16, 7, 846, 10415)
     }
     /// `[ Serving-Node-Type ]`: Serving-Node-Type (code 2047, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn serving_node_type(&self) -> Option<ServingNodeType> {
-        rt::view::opt(
-            self.root,
-            self.first[17],
-            self.end,
-            rt::view::enumerated::<ServingNodeType>,
-        )
+        self.raw.opt_enum::<ServingNodeType>(17)
     }
     /// `[ SGW-Change ]`: SGW-Change (code 2065, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn sgw_change(&self) -> Option<SgwChange> {
-        rt::view::opt(
-            self.root,
-            self.first[18],
-            self.end,
-            rt::view::enumerated::<SgwChange>,
-        )
+        self.raw.opt_enum::<SgwChange>(18)
     }
     /// `[ 3GPP-IMSI-MCC-MNC ]`: 3GPP-IMSI-MCC-MNC (code 8, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
     pub fn tgpp_imsi_mcc_mnc(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[19], self.end, rt::view::text)
+        self.raw.opt_text(19)
     }
     /// `[ IMSI-Unauthenticated-Flag ]`: IMSI-Unauthenticated-Flag (code 2308, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn imsi_unauthenticated_flag(&self) -> Option<ImsiUnauthenticatedFlag> {
-        rt::view::opt(
-            self.root,
-            self.first[20],
-            self.end,
-            rt::view::enumerated::<ImsiUnauthenticatedFlag>,
-        )
+        self.raw.opt_enum::<ImsiUnauthenticatedFlag>(20)
     }
     /// `[ 3GPP-GGSN-MCC-MNC ]`: 3GPP-GGSN-MCC-MNC (code 9, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
     pub fn tgpp_ggsn_mcc_mnc(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[21], self.end, rt::view::text)
+        self.raw.opt_text(21)
     }
     /// `[ 3GPP-NSAPI ]`: 3GPP-NSAPI (code 10, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
     pub fn tgpp_nsapi(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[22], self.end, rt::view::octets)
+        self.raw.opt_octets(22)
     }
     /// `[ Called-Station-Id ]`: Called-Station-Id (code 30), IETF RFC 7155 §4.2.5.
     #[inline]
     pub fn called_station_id(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[23], self.end, rt::view::text)
+        self.raw.opt_text(23)
     }
     /// `[ 3GPP-Session-Stop-Indicator ]`: 3GPP-Session-Stop-Indicator (code 11, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
     pub fn tgpp_session_stop_indicator(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[24], self.end, rt::view::text)
+        self.raw.opt_text(24)
     }
     /// `[ 3GPP-Selection-Mode ]`: 3GPP-Selection-Mode (code 12, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
     pub fn tgpp_selection_mode(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[25], self.end, rt::view::text)
+        self.raw.opt_text(25)
     }
     /// `[ 3GPP-Charging-Characteristics ]`: 3GPP-Charging-Characteristics (code 13, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
     pub fn tgpp_charging_characteristics(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[26], self.end, rt::view::text)
+        self.raw.opt_text(26)
     }
     /// `[ Charging-Characteristics-Selection-Mode ]`: Charging-Characteristics-Selection-Mode (code 2066, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn charging_characteristics_selection_mode(
         &self,
     ) -> Option<ChargingCharacteristicsSelectionMode> {
-        rt::view::opt(
-            self.root,
-            self.first[27],
-            self.end,
-            rt::view::enumerated::<ChargingCharacteristicsSelectionMode>,
-        )
+        self.raw.opt_enum::<ChargingCharacteristicsSelectionMode>(27)
     }
     /// `[ 3GPP-SGSN-MCC-MNC ]`: 3GPP-SGSN-MCC-MNC (code 18, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
     pub fn tgpp_sgsn_mcc_mnc(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[28], self.end, rt::view::text)
+        self.raw.opt_text(28)
     }
     /// `[ 3GPP-MS-TimeZone ]`: 3GPP-MS-TimeZone (code 23, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
     pub fn tgpp_ms_timezone(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[29], self.end, rt::view::octets)
+        self.raw.opt_octets(29)
     }
     /// `*[ Charging-Rule-Base-Name ]`: Charging-Rule-Base-Name (code 1004, vendor 10415), 3GPP TS 29.212 §5.3.5.
     #[inline]
     pub fn charging_rule_base_name(&self) -> rt::view::Members<'a, &'a str> {
-        rt::view::Members::new(
-            self.root,
-            self.first[30],
-            self.end,
-            self.count[8],
-            1004,
-            10415,
-            rt::view::text,
-        )
+        self.raw.many_text(30, 8, 1004, 10415)
     }
     /// `[ ADC-Rule-Base-Name ]`: ADC-Rule-Base-Name (code 1095, vendor 10415), 3GPP TS 29.212 §5b.3.4.
     #[inline]
     pub fn adc_rule_base_name(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[31], self.end, rt::view::text)
+        self.raw.opt_text(31)
     }
     /// `[ 3GPP-User-Location-Info ]`: 3GPP-User-Location-Info (code 22, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
     pub fn tgpp_user_location_info(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[32], self.end, rt::view::octets)
+        self.raw.opt_octets(32)
     }
     /// `[ User-Location-Info-Time ]`: User-Location-Info-Time (code 2812, vendor 10415), 3GPP TS 29.212 §5.3.101.
     #[inline]
     pub fn user_location_info_time(&self) -> Option<rt::data::Time> {
-        rt::view::opt(
-            self.root,
-            self.first[33],
-            self.end,
-            rt::view::value::<rt::data::Time>,
-        )
+        self.raw.opt_value::<rt::data::Time>(33)
     }
     /// `[ User-CSG-Information ]`: User-CSG-Information (code 2319, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn user_csg_information(&self) -> Option<UserCsgInformationView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[34],
-            self.end,
-            rt::view::read_group::<UserCsgInformationView<'a>>,
-        )
+        self.raw.opt_group::<UserCsgInformationView<'a>>(34)
     }
     /// `[ Presence-Reporting-Area-Information ]`: Presence-Reporting-Area-Information (code 2822, vendor 10415), 3GPP TS 29.212 §5.3.109.
     #[inline]
     pub fn presence_reporting_area_information(
         &self,
     ) -> Option<super::ts29212::PresenceReportingAreaInformationView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[35],
-            self.end,
-            rt::view::read_group::<
-                super::ts29212::PresenceReportingAreaInformationView<'a>,
-            >,
-        )
+        self.raw
+            .opt_group::<super::ts29212::PresenceReportingAreaInformationView<'a>>(35)
     }
     /// `[ 3GPP2-BSID ]`: 3GPP2-BSID (code 9010, vendor 5535), 3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0057-0 (3GPP2-BSID).
     #[inline]
     pub fn tgpp2_bsid(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[36], self.end, rt::view::text)
+        self.raw.opt_text(36)
     }
     /// `[ TWAN-User-Location-Info ]`: TWAN-User-Location-Info (code 2714, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn twan_user_location_info(&self) -> Option<TwanUserLocationInfoView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[37],
-            self.end,
-            rt::view::read_group::<TwanUserLocationInfoView<'a>>,
-        )
+        self.raw.opt_group::<TwanUserLocationInfoView<'a>>(37)
     }
     /// `[ UWAN-User-Location-Info ]`: UWAN-User-Location-Info (code 3918, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn uwan_user_location_info(&self) -> Option<UwanUserLocationInfoView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[38],
-            self.end,
-            rt::view::read_group::<UwanUserLocationInfoView<'a>>,
-        )
+        self.raw.opt_group::<UwanUserLocationInfoView<'a>>(38)
     }
     /// `[ 3GPP-RAT-Type ]`: 3GPP-RAT-Type (code 21, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
     pub fn tgpp_rat_type(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[39], self.end, rt::view::octets)
+        self.raw.opt_octets(39)
     }
     /// `[ PS-Furnish-Charging-Information ]`: PS-Furnish-Charging-Information (code 865, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn ps_furnish_charging_information(
         &self,
     ) -> Option<PsFurnishChargingInformationView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[40],
-            self.end,
-            rt::view::read_group::<PsFurnishChargingInformationView<'a>>,
-        )
+        self.raw.opt_group::<PsFurnishChargingInformationView<'a>>(40)
     }
     /// `[ PDP-Context-Type ]`: PDP-Context-Type (code 1247, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn pdp_context_type(&self) -> Option<PdpContextType> {
-        rt::view::opt(
-            self.root,
-            self.first[41],
-            self.end,
-            rt::view::enumerated::<PdpContextType>,
-        )
+        self.raw.opt_enum::<PdpContextType>(41)
     }
     /// `[ Offline-Charging ]`: Offline-Charging (code 1278, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn offline_charging(&self) -> Option<OfflineChargingView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[42],
-            self.end,
-            rt::view::read_group::<OfflineChargingView<'a>>,
-        )
+        self.raw.opt_group::<OfflineChargingView<'a>>(42)
     }
     /// `*[ Traffic-Data-Volumes ]`: Traffic-Data-Volumes (code 2046, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn traffic_data_volumes(
         &self,
     ) -> rt::view::Members<'a, TrafficDataVolumesView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[43],
-            self.end,
-            self.count[9],
-            2046,
-            10415,
-            rt::view::read_group::<TrafficDataVolumesView<'a>>,
-        )
+        self.raw.many_group::<TrafficDataVolumesView<'a>>(43, 9, 2046, 10415)
     }
     /// `*[ Service-Data-Container ]`: Service-Data-Container (code 2040, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn service_data_container(
         &self,
     ) -> rt::view::Members<'a, ServiceDataContainerView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[44],
-            self.end,
-            self.count[10],
-            2040,
-            10415,
-            rt::view::read_group::<ServiceDataContainerView<'a>>,
-        )
+        self.raw.many_group::<ServiceDataContainerView<'a>>(44, 10, 2040, 10415)
     }
     /// `[ User-Equipment-Info ]`: User-Equipment-Info (code 458), IETF RFC 8506 §8.49.
     #[inline]
     pub fn user_equipment_info(
         &self,
     ) -> Option<super::credit_control::UserEquipmentInfoView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[45],
-            self.end,
-            rt::view::read_group::<super::credit_control::UserEquipmentInfoView<'a>>,
-        )
+        self.raw.opt_group::<super::credit_control::UserEquipmentInfoView<'a>>(45)
     }
     /// `[ Terminal-Information ]`: Terminal-Information (code 1401, vendor 10415), 3GPP TS 29.272 §7.3.3.
     #[inline]
     pub fn terminal_information(
         &self,
     ) -> Option<super::ts29272::TerminalInformationView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[46],
-            self.end,
-            rt::view::read_group::<super::ts29272::TerminalInformationView<'a>>,
-        )
+        self.raw.opt_group::<super::ts29272::TerminalInformationView<'a>>(46)
     }
     /// `[ Start-Time ]`: Start-Time (code 2041, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn start_time(&self) -> Option<rt::data::Time> {
-        rt::view::opt(
-            self.root,
-            self.first[47],
-            self.end,
-            rt::view::value::<rt::data::Time>,
-        )
+        self.raw.opt_value::<rt::data::Time>(47)
     }
     /// `[ Stop-Time ]`: Stop-Time (code 2042, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn stop_time(&self) -> Option<rt::data::Time> {
-        rt::view::opt(
-            self.root,
-            self.first[48],
-            self.end,
-            rt::view::value::<rt::data::Time>,
-        )
+        self.raw.opt_value::<rt::data::Time>(48)
     }
     /// `[ Change-Condition ]`: Change-Condition (code 2037, vendor 10415), 3GPP TS 32.299 §7.2.37.
     #[inline]
     pub fn change_condition(&self) -> Option<i32> {
-        rt::view::opt(self.root, self.first[49], self.end, rt::view::value::<i32>)
+        self.raw.opt_value::<i32>(49)
     }
     /// `[ Diagnostics ]`: Diagnostics (code 2039, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn diagnostics(&self) -> Option<i32> {
-        rt::view::opt(self.root, self.first[50], self.end, rt::view::value::<i32>)
+        self.raw.opt_value::<i32>(50)
     }
     /// `[ Low-Priority-Indicator ]`: Low-Priority-Indicator (code 2602, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn low_priority_indicator(&self) -> Option<LowPriorityIndicator> {
-        rt::view::opt(
-            self.root,
-            self.first[51],
-            self.end,
-            rt::view::enumerated::<LowPriorityIndicator>,
-        )
+        self.raw.opt_enum::<LowPriorityIndicator>(51)
     }
     /// `[ NBIFOM-Mode ]`: NBIFOM-Mode (code 2830, vendor 10415), 3GPP TS 29.212 §5.3.117.
     #[inline]
     pub fn nbifom_mode(&self) -> Option<super::ts29212::NbifomMode> {
-        rt::view::opt(
-            self.root,
-            self.first[52],
-            self.end,
-            rt::view::enumerated::<super::ts29212::NbifomMode>,
-        )
+        self.raw.opt_enum::<super::ts29212::NbifomMode>(52)
     }
     /// `[ NBIFOM-Support ]`: NBIFOM-Support (code 2831, vendor 10415), 3GPP TS 29.212 §5.3.116.
     #[inline]
     pub fn nbifom_support(&self) -> Option<super::ts29212::NbifomSupport> {
-        rt::view::opt(
-            self.root,
-            self.first[53],
-            self.end,
-            rt::view::enumerated::<super::ts29212::NbifomSupport>,
-        )
+        self.raw.opt_enum::<super::ts29212::NbifomSupport>(53)
     }
     /// `[ MME-Number-for-MT-SMS ]`: MME-Number-for-MT-SMS (code 1645, vendor 10415), 3GPP TS 29.272 §7.3.159.
     #[inline]
     pub fn mme_number_for_mt_sms(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[54], self.end, rt::view::octets)
+        self.raw.opt_octets(54)
     }
     /// `[ MME-Name ]`: MME-Name (code 2402, vendor 10415), 3GPP TS 29.173 §6.4.4.
     #[inline]
     pub fn mme_name(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[55], self.end, rt::view::text)
+        self.raw.opt_text(55)
     }
     /// `[ MME-Realm ]`: MME-Realm (code 2408, vendor 10415), 3GPP TS 29.173 §6.4.12.
     #[inline]
     pub fn mme_realm(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[56], self.end, rt::view::text)
+        self.raw.opt_text(56)
     }
     /// `[ Logical-Access-ID ]`: Logical-Access-ID (code 302, vendor 13019), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) ES 283 034 e4 AVPs.
     #[inline]
     pub fn logical_access_id(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[57], self.end, rt::view::octets)
+        self.raw.opt_octets(57)
     }
     /// `[ Physical-Access-ID ]`: Physical-Access-ID (code 313, vendor 13019), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) ES 283 034 e4 AVPs.
     #[inline]
     pub fn physical_access_id(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[58], self.end, rt::view::text)
+        self.raw.opt_text(58)
     }
     /// `[ Fixed-User-Location-Info ]`: Fixed-User-Location-Info (code 2825, vendor 10415), 3GPP TS 29.212 §5.3.112.
     #[inline]
     pub fn fixed_user_location_info(
         &self,
     ) -> Option<super::ts29212::FixedUserLocationInfoView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[59],
-            self.end,
-            rt::view::read_group::<super::ts29212::FixedUserLocationInfoView<'a>>,
-        )
+        self.raw.opt_group::<super::ts29212::FixedUserLocationInfoView<'a>>(59)
     }
     /// `[ CN-Operator-Selection-Entity ]`: CN-Operator-Selection-Entity (code 3421, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn cn_operator_selection_entity(&self) -> Option<CnOperatorSelectionEntity> {
-        rt::view::opt(
-            self.root,
-            self.first[60],
-            self.end,
-            rt::view::enumerated::<CnOperatorSelectionEntity>,
-        )
+        self.raw.opt_enum::<CnOperatorSelectionEntity>(60)
     }
     /// `[ Enhanced-Diagnostics ]`: Enhanced-Diagnostics (code 3901, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn enhanced_diagnostics(&self) -> Option<EnhancedDiagnosticsView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[61],
-            self.end,
-            rt::view::read_group::<EnhancedDiagnosticsView<'a>>,
-        )
+        self.raw.opt_group::<EnhancedDiagnosticsView<'a>>(61)
     }
     /// `[ SGi-PtP-Tunnelling-Method ]`: SGi-PtP-Tunnelling-Method (code 3931, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn sgi_ptp_tunnelling_method(&self) -> Option<SgiPtpTunnellingMethod> {
-        rt::view::opt(
-            self.root,
-            self.first[62],
-            self.end,
-            rt::view::enumerated::<SgiPtpTunnellingMethod>,
-        )
+        self.raw.opt_enum::<SgiPtpTunnellingMethod>(62)
     }
     /// `[ CP-CIoT-EPS-Optimisation-Indicator ]`: CP-CIoT-EPS-Optimisation-Indicator (code 3930, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn cp_ciot_eps_optimisation_indicator(
         &self,
     ) -> Option<CpCiotEpsOptimisationIndicator> {
-        rt::view::opt(
-            self.root,
-            self.first[63],
-            self.end,
-            rt::view::enumerated::<CpCiotEpsOptimisationIndicator>,
-        )
+        self.raw.opt_enum::<CpCiotEpsOptimisationIndicator>(63)
     }
     /// `[ UNI-PDU-CP-Only-Flag ]`: UNI-PDU-CP-Only-Flag (code 3932, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn uni_pdu_cp_only_flag(&self) -> Option<UniPduCpOnlyFlag> {
-        rt::view::opt(
-            self.root,
-            self.first[64],
-            self.end,
-            rt::view::enumerated::<UniPduCpOnlyFlag>,
-        )
+        self.raw.opt_enum::<UniPduCpOnlyFlag>(64)
     }
     /// `[ Serving-PLMN-Rate-Control ]`: Serving-PLMN-Rate-Control (code 4310, vendor 10415), 3GPP TS 29.128 §6.4.
     #[inline]
     pub fn serving_plmn_rate_control(
         &self,
     ) -> Option<super::ts29128::ServingPlmnRateControlView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[65],
-            self.end,
-            rt::view::read_group::<super::ts29128::ServingPlmnRateControlView<'a>>,
-        )
+        self.raw.opt_group::<super::ts29128::ServingPlmnRateControlView<'a>>(65)
     }
     /// `[ APN-Rate-Control ]`: APN-Rate-Control (code 3933, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn apn_rate_control(&self) -> Option<ApnRateControlView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[66],
-            self.end,
-            rt::view::read_group::<ApnRateControlView<'a>>,
-        )
+        self.raw.opt_group::<ApnRateControlView<'a>>(66)
     }
     /// `[ Charging-Per-IP-CAN-Session-Indicator ]`: Charging-Per-IP-CAN-Session-Indicator (code 4400, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn charging_per_ip_can_session_indicator(
         &self,
     ) -> Option<ChargingPerIpCanSessionIndicator> {
-        rt::view::opt(
-            self.root,
-            self.first[67],
-            self.end,
-            rt::view::enumerated::<ChargingPerIpCanSessionIndicator>,
-        )
+        self.raw.opt_enum::<ChargingPerIpCanSessionIndicator>(67)
     }
     /// `[ RRC-Cause-Counter ]`: RRC-Cause-Counter (code 4318, vendor 10415), 3GPP TS 29.128 §6.4.
     #[inline]
     pub fn rrc_cause_counter(&self) -> Option<super::ts29128::RrcCauseCounterView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[68],
-            self.end,
-            rt::view::read_group::<super::ts29128::RrcCauseCounterView<'a>>,
-        )
+        self.raw.opt_group::<super::ts29128::RrcCauseCounterView<'a>>(68)
     }
     /// `[ 3GPP-PS-Data-Off-Status ]`: 3GPP-PS-Data-Off-Status (code 4406, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn tgpp_ps_data_off_status(&self) -> Option<TgppPsDataOffStatus> {
-        rt::view::opt(
-            self.root,
-            self.first[69],
-            self.end,
-            rt::view::enumerated::<TgppPsDataOffStatus>,
-        )
+        self.raw.opt_enum::<TgppPsDataOffStatus>(69)
     }
     /// `[ SCS-AS-Address ]`: SCS-AS-Address (code 3940, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn scs_as_address(&self) -> Option<ScsAsAddressView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[70],
-            self.end,
-            rt::view::read_group::<ScsAsAddressView<'a>>,
-        )
+        self.raw.opt_group::<ScsAsAddressView<'a>>(70)
     }
     /// `[ Unused-Quota-Timer ]`: Unused-Quota-Timer (code 4407, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn unused_quota_timer(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[71], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(71)
     }
     /// `*[ RAN-Secondary-RAT-Usage-Report ]`: RAN-Secondary-RAT-Usage-Report (code 1302, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn ran_secondary_rat_usage_report(
         &self,
     ) -> rt::view::Members<'a, RanSecondaryRatUsageReportView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[72],
-            self.end,
-            self.count[11],
-            1302,
-            10415,
-            rt::view::read_group::<RanSecondaryRatUsageReportView<'a>>,
-        )
+        self.raw.many_group::<RanSecondaryRatUsageReportView<'a>>(72, 11, 1302, 10415)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -36264,18 +33763,12 @@ impl<'a> rt::view::GroupView<'a> for PsInformationView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 73usize],
-            count: [0; 12usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut self.count, &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -36289,16 +33782,8 @@ impl std::fmt::Debug for PsInformationView<'_> {
 /// A checked, zero-copy view of a received Radio-Parameter-Set-Info (3GPP TS 32.299 §7.2; see [`RadioParameterSetInfo`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct RadioParameterSetInfoView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 2usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 2, 0>,
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> RadioParameterSetInfoView<'a> {
@@ -36318,7 +33803,7 @@ impl<'a> RadioParameterSetInfoView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<RadioParameterSetInfo, rt::DecodeError> {
@@ -36331,28 +33816,17 @@ impl<'a> RadioParameterSetInfoView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `[ Radio-Parameter-Set-Values ]`: Radio-Parameter-Set-Values (code 3464, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn radio_parameter_set_values(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[0], self.end, rt::view::octets)
+        self.raw.opt_octets(0)
     }
     /// `[ Change-Time ]`: Change-Time (code 2038, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn change_time(&self) -> Option<rt::data::Time> {
-        rt::view::opt(
-            self.root,
-            self.first[1],
-            self.end,
-            rt::view::value::<rt::data::Time>,
-        )
+        self.raw.opt_value::<rt::data::Time>(1)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -36377,17 +33851,12 @@ impl<'a> rt::view::GroupView<'a> for RadioParameterSetInfoView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 2usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -36401,16 +33870,8 @@ impl std::fmt::Debug for RadioParameterSetInfoView<'_> {
 /// A checked, zero-copy view of a received RAN-Secondary-RAT-Usage-Report (3GPP TS 32.299 §7.2; see [`RanSecondaryRatUsageReport`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct RanSecondaryRatUsageReportView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 6usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 6, 0>,
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> RanSecondaryRatUsageReportView<'a> {
@@ -36430,7 +33891,7 @@ impl<'a> RanSecondaryRatUsageReportView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<RanSecondaryRatUsageReport, rt::DecodeError> {
@@ -36443,53 +33904,37 @@ impl<'a> RanSecondaryRatUsageReportView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `[ Secondary-RAT-Type ]`: Secondary-RAT-Type (code 1304, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn secondary_rat_type(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[0], self.end, rt::view::octets)
+        self.raw.opt_octets(0)
     }
     /// `[ RAN-Start-Timestamp ]`: RAN-Start-Timestamp (code 1303, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn ran_start_timestamp(&self) -> Option<rt::data::Time> {
-        rt::view::opt(
-            self.root,
-            self.first[1],
-            self.end,
-            rt::view::value::<rt::data::Time>,
-        )
+        self.raw.opt_value::<rt::data::Time>(1)
     }
     /// `[ RAN-End-Timestamp ]`: RAN-End-Timestamp (code 1301, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn ran_end_timestamp(&self) -> Option<rt::data::Time> {
-        rt::view::opt(
-            self.root,
-            self.first[2],
-            self.end,
-            rt::view::value::<rt::data::Time>,
-        )
+        self.raw.opt_value::<rt::data::Time>(2)
     }
     /// `[ Accounting-Input-Octets ]`: Accounting-Input-Octets (code 363), IETF RFC 7155 §4.6.1.
     #[inline]
     pub fn accounting_input_octets(&self) -> Option<u64> {
-        rt::view::opt(self.root, self.first[3], self.end, rt::view::value::<u64>)
+        self.raw.opt_value::<u64>(3)
     }
     /// `[ Accounting-Output-Octets ]`: Accounting-Output-Octets (code 364), IETF RFC 7155 §4.6.2.
     #[inline]
     pub fn accounting_output_octets(&self) -> Option<u64> {
-        rt::view::opt(self.root, self.first[4], self.end, rt::view::value::<u64>)
+        self.raw.opt_value::<u64>(4)
     }
     /// `[ 3GPP-Charging-Id ]`: 3GPP-Charging-Id (code 2, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
     pub fn tgpp_charging_id(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[5], self.end, rt::view::octets)
+        self.raw.opt_octets(5)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -36518,17 +33963,12 @@ impl<'a> rt::view::GroupView<'a> for RanSecondaryRatUsageReportView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 6usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -36542,16 +33982,8 @@ impl std::fmt::Debug for RanSecondaryRatUsageReportView<'_> {
 /// A checked, zero-copy view of a received Rate-Element (3GPP TS 32.299 §7.2; see [`RateElement`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct RateElementView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 5usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 5, 0>,
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> RateElementView<'a> {
@@ -36571,7 +34003,7 @@ impl<'a> RateElementView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<RateElement, rt::DecodeError> {
@@ -36581,58 +34013,32 @@ impl<'a> RateElementView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `{ CC-Unit-Type }`: CC-Unit-Type (code 454), IETF RFC 8506 §8.32.
     #[inline]
     pub fn cc_unit_type(&self) -> super::credit_control::CcUnitType {
-        rt::view::one(
-            self.root,
-            self.first[0],
-            self.end,
-            rt::view::enumerated::<super::credit_control::CcUnitType>,
-        )
+        self.raw.one_enum::<super::credit_control::CcUnitType>(0)
     }
     /// `[ Charge-Reason-Code ]`: Charge-Reason-Code (code 2118, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn charge_reason_code(&self) -> Option<ChargeReasonCode> {
-        rt::view::opt(
-            self.root,
-            self.first[1],
-            self.end,
-            rt::view::enumerated::<ChargeReasonCode>,
-        )
+        self.raw.opt_enum::<ChargeReasonCode>(1)
     }
     /// `[ Unit-Value ]`: Unit-Value (code 445), IETF RFC 8506 §8.8.
     #[inline]
     pub fn unit_value(&self) -> Option<super::credit_control::UnitValueView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[2],
-            self.end,
-            rt::view::read_group::<super::credit_control::UnitValueView<'a>>,
-        )
+        self.raw.opt_group::<super::credit_control::UnitValueView<'a>>(2)
     }
     /// `[ Unit-Cost ]`: Unit-Cost (code 2061, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn unit_cost(&self) -> Option<UnitCostView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[3],
-            self.end,
-            rt::view::read_group::<UnitCostView<'a>>,
-        )
+        self.raw.opt_group::<UnitCostView<'a>>(3)
     }
     /// `[ Unit-Quota-Threshold ]`: Unit-Quota-Threshold (code 1226, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn unit_quota_threshold(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[4], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(4)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -36664,17 +34070,12 @@ impl<'a> rt::view::GroupView<'a> for RateElementView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 5usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -36688,16 +34089,8 @@ impl std::fmt::Debug for RateElementView<'_> {
 /// A checked, zero-copy view of a received Real-Time-Tariff-Information (3GPP TS 32.299 §7.2; see [`RealTimeTariffInformation`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct RealTimeTariffInformationView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 2usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 2, 0>,
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> RealTimeTariffInformationView<'a> {
@@ -36717,7 +34110,7 @@ impl<'a> RealTimeTariffInformationView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<RealTimeTariffInformation, rt::DecodeError> {
@@ -36730,28 +34123,17 @@ impl<'a> RealTimeTariffInformationView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `[ Tariff-Information ]`: Tariff-Information (code 2060, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn tariff_information(&self) -> Option<TariffInformationView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[0],
-            self.end,
-            rt::view::read_group::<TariffInformationView<'a>>,
-        )
+        self.raw.opt_group::<TariffInformationView<'a>>(0)
     }
     /// `[ Tariff-XML ]`: Tariff-XML (code 2306, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn tariff_xml(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[1], self.end, rt::view::text)
+        self.raw.opt_text(1)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -36776,17 +34158,12 @@ impl<'a> rt::view::GroupView<'a> for RealTimeTariffInformationView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 2usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -36800,16 +34177,8 @@ impl std::fmt::Debug for RealTimeTariffInformationView<'_> {
 /// A checked, zero-copy view of a received Recipient-Address (3GPP TS 32.299 §7.2; see [`RecipientAddress`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct RecipientAddressView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 4usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 4, 0>,
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> RecipientAddressView<'a> {
@@ -36829,7 +34198,7 @@ impl<'a> RecipientAddressView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<RecipientAddress, rt::DecodeError> {
@@ -36842,48 +34211,27 @@ impl<'a> RecipientAddressView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `[ Address-Type ]`: Address-Type (code 899, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn address_type(&self) -> Option<AddressType> {
-        rt::view::opt(
-            self.root,
-            self.first[0],
-            self.end,
-            rt::view::enumerated::<AddressType>,
-        )
+        self.raw.opt_enum::<AddressType>(0)
     }
     /// `[ Address-Data ]`: Address-Data (code 897, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn address_data(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[1], self.end, rt::view::text)
+        self.raw.opt_text(1)
     }
     /// `[ Address-Domain ]`: Address-Domain (code 898, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn address_domain(&self) -> Option<AddressDomainView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[2],
-            self.end,
-            rt::view::read_group::<AddressDomainView<'a>>,
-        )
+        self.raw.opt_group::<AddressDomainView<'a>>(2)
     }
     /// `[ Addressee-Type ]`: Addressee-Type (code 1208, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn addressee_type(&self) -> Option<AddresseeType> {
-        rt::view::opt(
-            self.root,
-            self.first[3],
-            self.end,
-            rt::view::enumerated::<AddresseeType>,
-        )
+        self.raw.opt_enum::<AddresseeType>(3)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -36910,17 +34258,12 @@ impl<'a> rt::view::GroupView<'a> for RecipientAddressView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 4usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -36934,18 +34277,8 @@ impl std::fmt::Debug for RecipientAddressView<'_> {
 /// A checked, zero-copy view of a received Recipient-Info (3GPP TS 32.299 §7.2; see [`RecipientInfo`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct RecipientInfoView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 5usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 2usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 5, 2>,
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> RecipientInfoView<'a> {
@@ -36965,7 +34298,7 @@ impl<'a> RecipientInfoView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<RecipientInfo, rt::DecodeError> {
@@ -36978,66 +34311,34 @@ impl<'a> RecipientInfoView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `[ Destination-Interface ]`: Destination-Interface (code 2002, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn destination_interface(&self) -> Option<DestinationInterfaceView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[0],
-            self.end,
-            rt::view::read_group::<DestinationInterfaceView<'a>>,
-        )
+        self.raw.opt_group::<DestinationInterfaceView<'a>>(0)
     }
     /// `*[ Recipient-Address ]`: Recipient-Address (code 1201, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn recipient_address(&self) -> rt::view::Members<'a, RecipientAddressView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[1],
-            self.end,
-            self.count[0],
-            1201,
-            10415,
-            rt::view::read_group::<RecipientAddressView<'a>>,
-        )
+        self.raw.many_group::<RecipientAddressView<'a>>(1, 0, 1201, 10415)
     }
     /// `*[ Recipient-Received-Address ]`: Recipient-Received-Address (code 2028, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn recipient_received_address(
         &self,
     ) -> rt::view::Members<'a, RecipientReceivedAddressView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[2],
-            self.end,
-            self.count[1],
-            2028,
-            10415,
-            rt::view::read_group::<RecipientReceivedAddressView<'a>>,
-        )
+        self.raw.many_group::<RecipientReceivedAddressView<'a>>(2, 1, 2028, 10415)
     }
     /// `[ Recipient-SCCP-Address ]`: Recipient-SCCP-Address (code 2010, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn recipient_sccp_address(&self) -> Option<rt::data::Address> {
-        rt::view::opt(
-            self.root,
-            self.first[3],
-            self.end,
-            rt::view::value::<rt::data::Address>,
-        )
+        self.raw.opt_value::<rt::data::Address>(3)
     }
     /// `[ SM-Protocol-ID ]`: SM-Protocol-ID (code 2013, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn sm_protocol_id(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[4], self.end, rt::view::octets)
+        self.raw.opt_octets(4)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -37071,18 +34372,12 @@ impl<'a> rt::view::GroupView<'a> for RecipientInfoView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 5usize],
-            count: [0; 2usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut self.count, &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -37096,16 +34391,8 @@ impl std::fmt::Debug for RecipientInfoView<'_> {
 /// A checked, zero-copy view of a received Recipient-Received-Address (3GPP TS 32.299 §7.2; see [`RecipientReceivedAddress`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct RecipientReceivedAddressView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 3usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 3, 0>,
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> RecipientReceivedAddressView<'a> {
@@ -37125,7 +34412,7 @@ impl<'a> RecipientReceivedAddressView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<RecipientReceivedAddress, rt::DecodeError> {
@@ -37138,38 +34425,22 @@ impl<'a> RecipientReceivedAddressView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `[ Address-Type ]`: Address-Type (code 899, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn address_type(&self) -> Option<AddressType> {
-        rt::view::opt(
-            self.root,
-            self.first[0],
-            self.end,
-            rt::view::enumerated::<AddressType>,
-        )
+        self.raw.opt_enum::<AddressType>(0)
     }
     /// `[ Address-Data ]`: Address-Data (code 897, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn address_data(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[1], self.end, rt::view::text)
+        self.raw.opt_text(1)
     }
     /// `[ Address-Domain ]`: Address-Domain (code 898, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn address_domain(&self) -> Option<AddressDomainView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[2],
-            self.end,
-            rt::view::read_group::<AddressDomainView<'a>>,
-        )
+        self.raw.opt_group::<AddressDomainView<'a>>(2)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -37195,17 +34466,12 @@ impl<'a> rt::view::GroupView<'a> for RecipientReceivedAddressView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 3usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -37219,18 +34485,8 @@ impl std::fmt::Debug for RecipientReceivedAddressView<'_> {
 /// A checked, zero-copy view of a received Related-Change-Condition-Information (3GPP TS 32.299 §7.2; see [`RelatedChangeConditionInformation`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct RelatedChangeConditionInformationView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 8usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 1usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 8, 1>,
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> RelatedChangeConditionInformationView<'a> {
@@ -37250,7 +34506,7 @@ impl<'a> RelatedChangeConditionInformationView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(
@@ -37265,76 +34521,47 @@ impl<'a> RelatedChangeConditionInformationView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `[ SGSN-Address ]`: SGSN-Address (code 1228, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn sgsn_address(&self) -> Option<rt::data::Address> {
-        rt::view::opt(
-            self.root,
-            self.first[0],
-            self.end,
-            rt::view::value::<rt::data::Address>,
-        )
+        self.raw.opt_value::<rt::data::Address>(0)
     }
     /// `*[ Change-Condition ]`: Change-Condition (code 2037, vendor 10415), 3GPP TS 32.299 §7.2.37.
     #[inline]
     pub fn change_condition(&self) -> rt::view::Members<'a, i32> {
-        rt::view::Members::new(
-            self.root,
-            self.first[1],
-            self.end,
-            self.count[0],
-            2037,
-            10415,
-            rt::view::value::<i32>,
-        )
+        self.raw.many_value::<i32>(1, 0, 2037, 10415)
     }
     /// `[ 3GPP-User-Location-Info ]`: 3GPP-User-Location-Info (code 22, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
     pub fn tgpp_user_location_info(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[2], self.end, rt::view::octets)
+        self.raw.opt_octets(2)
     }
     /// `[ 3GPP2-BSID ]`: 3GPP2-BSID (code 9010, vendor 5535), 3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0057-0 (3GPP2-BSID).
     #[inline]
     pub fn tgpp2_bsid(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[3], self.end, rt::view::text)
+        self.raw.opt_text(3)
     }
     /// `[ UWAN-User-Location-Info ]`: UWAN-User-Location-Info (code 3918, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn uwan_user_location_info(&self) -> Option<UwanUserLocationInfoView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[4],
-            self.end,
-            rt::view::read_group::<UwanUserLocationInfoView<'a>>,
-        )
+        self.raw.opt_group::<UwanUserLocationInfoView<'a>>(4)
     }
     /// `[ Presence-Reporting-Area-Status ]`: Presence-Reporting-Area-Status (code 2823, vendor 10415), 3GPP TS 29.212 §5.3.110.
     #[inline]
     pub fn presence_reporting_area_status(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[5], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(5)
     }
     /// `[ User-CSG-Information ]`: User-CSG-Information (code 2319, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn user_csg_information(&self) -> Option<UserCsgInformationView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[6],
-            self.end,
-            rt::view::read_group::<UserCsgInformationView<'a>>,
-        )
+        self.raw.opt_group::<UserCsgInformationView<'a>>(6)
     }
     /// `[ 3GPP-RAT-Type ]`: 3GPP-RAT-Type (code 21, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
     pub fn tgpp_rat_type(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[7], self.end, rt::view::octets)
+        self.raw.opt_octets(7)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -37367,18 +34594,12 @@ impl<'a> rt::view::GroupView<'a> for RelatedChangeConditionInformationView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 8usize],
-            count: [0; 1usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut self.count, &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -37392,18 +34613,8 @@ impl std::fmt::Debug for RelatedChangeConditionInformationView<'_> {
 /// A checked, zero-copy view of a received Related-Trigger (3GPP TS 32.299 §7.2; see [`RelatedTrigger`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct RelatedTriggerView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 1usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 1usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 1, 1>,
 }
 #[cfg(any(feature = "ts32299"))]
 impl<'a> RelatedTriggerView<'a> {
@@ -37423,7 +34634,7 @@ impl<'a> RelatedTriggerView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<RelatedTrigger, rt::DecodeError> {
@@ -37436,26 +34647,12 @@ impl<'a> RelatedTriggerView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `*[ Trigger-Type ]`: Trigger-Type (code 870, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn trigger_type(&self) -> rt::view::Members<'a, TriggerType> {
-        rt::view::Members::new(
-            self.root,
-            self.first[0],
-            self.end,
-            self.count[0],
-            870,
-            10415,
-            rt::view::enumerated::<TriggerType>,
-        )
+        self.raw.many_enum::<TriggerType>(0, 0, 870, 10415)
     }
 }
 #[cfg(any(feature = "ts32299"))]
@@ -37479,18 +34676,12 @@ impl<'a> rt::view::GroupView<'a> for RelatedTriggerView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 1usize],
-            count: [0; 1usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut self.count, &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "ts32299"))]
@@ -37504,16 +34695,8 @@ impl std::fmt::Debug for RelatedTriggerView<'_> {
 /// A checked, zero-copy view of a received Remaining-Balance (3GPP TS 32.299 §7.2; see [`RemainingBalance`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct RemainingBalanceView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 2usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 2, 0>,
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> RemainingBalanceView<'a> {
@@ -37533,7 +34716,7 @@ impl<'a> RemainingBalanceView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<RemainingBalance, rt::DecodeError> {
@@ -37546,28 +34729,17 @@ impl<'a> RemainingBalanceView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `{ Unit-Value }`: Unit-Value (code 445), IETF RFC 8506 §8.8.
     #[inline]
     pub fn unit_value(&self) -> super::credit_control::UnitValueView<'a> {
-        rt::view::one(
-            self.root,
-            self.first[0],
-            self.end,
-            rt::view::read_group::<super::credit_control::UnitValueView<'a>>,
-        )
+        self.raw.one_group::<super::credit_control::UnitValueView<'a>>(0)
     }
     /// `{ Currency-Code }`: Currency-Code (code 425), IETF RFC 8506 §8.11.
     #[inline]
     pub fn currency_code(&self) -> u32 {
-        rt::view::one(self.root, self.first[1], self.end, rt::view::value::<u32>)
+        self.raw.one_value::<u32>(1)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -37596,17 +34768,12 @@ impl<'a> rt::view::GroupView<'a> for RemainingBalanceView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 2usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -37620,16 +34787,8 @@ impl std::fmt::Debug for RemainingBalanceView<'_> {
 /// A checked, zero-copy view of a received Scale-Factor (3GPP TS 32.299 §7.2; see [`ScaleFactor`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ScaleFactorView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 2usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 2, 0>,
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> ScaleFactorView<'a> {
@@ -37649,7 +34808,7 @@ impl<'a> ScaleFactorView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<ScaleFactor, rt::DecodeError> {
@@ -37659,23 +34818,17 @@ impl<'a> ScaleFactorView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `{ Value-Digits }`: Value-Digits (code 447), IETF RFC 8506 §8.10.
     #[inline]
     pub fn value_digits(&self) -> i64 {
-        rt::view::one(self.root, self.first[0], self.end, rt::view::value::<i64>)
+        self.raw.one_value::<i64>(0)
     }
     /// `[ Exponent ]`: Exponent (code 429), IETF RFC 8506 §8.9.
     #[inline]
     pub fn exponent(&self) -> Option<i32> {
-        rt::view::opt(self.root, self.first[1], self.end, rt::view::value::<i32>)
+        self.raw.opt_value::<i32>(1)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -37700,17 +34853,12 @@ impl<'a> rt::view::GroupView<'a> for ScaleFactorView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 2usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -37724,16 +34872,8 @@ impl std::fmt::Debug for ScaleFactorView<'_> {
 /// A checked, zero-copy view of a received SCS-AS-Address (3GPP TS 32.299 §7.2; see [`ScsAsAddress`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ScsAsAddressView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 2usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 2, 0>,
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> ScsAsAddressView<'a> {
@@ -37753,7 +34893,7 @@ impl<'a> ScsAsAddressView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<ScsAsAddress, rt::DecodeError> {
@@ -37763,28 +34903,17 @@ impl<'a> ScsAsAddressView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `[ SCS-Realm ]`: SCS-Realm (code 3942, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn scs_realm(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[0], self.end, rt::view::text)
+        self.raw.opt_text(0)
     }
     /// `[ SCS-Address ]`: SCS-Address (code 3941, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn scs_address(&self) -> Option<rt::data::Address> {
-        rt::view::opt(
-            self.root,
-            self.first[1],
-            self.end,
-            rt::view::value::<rt::data::Address>,
-        )
+        self.raw.opt_value::<rt::data::Address>(1)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -37809,17 +34938,12 @@ impl<'a> rt::view::GroupView<'a> for ScsAsAddressView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 2usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -37833,18 +34957,8 @@ impl std::fmt::Debug for ScsAsAddressView<'_> {
 /// A checked, zero-copy view of a received SDP-Media-Component (3GPP TS 32.299 §7.2; see [`SdpMediaComponent`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct SdpMediaComponentView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 10usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 1usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 10, 1>,
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> SdpMediaComponentView<'a> {
@@ -37863,7 +34977,7 @@ impl<'a> SdpMediaComponentView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<SdpMediaComponent, rt::DecodeError> {
@@ -37876,96 +34990,57 @@ impl<'a> SdpMediaComponentView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `[ SDP-Media-Name ]`: SDP-Media-Name (code 844, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn sdp_media_name(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[0], self.end, rt::view::text)
+        self.raw.opt_text(0)
     }
     /// `*[ SDP-Media-Description ]`: SDP-Media-Description (code 845, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn sdp_media_description(&self) -> rt::view::Members<'a, &'a str> {
-        rt::view::Members::new(
-            self.root,
-            self.first[1],
-            self.end,
-            self.count[0],
-            845,
-            10415,
-            rt::view::text,
-        )
+        self.raw.many_text(1, 0, 845, 10415)
     }
     /// `[ Local-GW-Inserted-Indicator ]`: Local-GW-Inserted-Indicator (code 2604, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn local_gw_inserted_indicator(&self) -> Option<LocalGwInsertedIndicator> {
-        rt::view::opt(
-            self.root,
-            self.first[2],
-            self.end,
-            rt::view::enumerated::<LocalGwInsertedIndicator>,
-        )
+        self.raw.opt_enum::<LocalGwInsertedIndicator>(2)
     }
     /// `[ IP-Realm-Default-Indicator ]`: IP-Realm-Default-Indicator (code 2603, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn ip_realm_default_indicator(&self) -> Option<IpRealmDefaultIndicator> {
-        rt::view::opt(
-            self.root,
-            self.first[3],
-            self.end,
-            rt::view::enumerated::<IpRealmDefaultIndicator>,
-        )
+        self.raw.opt_enum::<IpRealmDefaultIndicator>(3)
     }
     /// `[ Transcoder-Inserted-Indicator ]`: Transcoder-Inserted-Indicator (code 2605, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn transcoder_inserted_indicator(&self) -> Option<TranscoderInsertedIndicator> {
-        rt::view::opt(
-            self.root,
-            self.first[4],
-            self.end,
-            rt::view::enumerated::<TranscoderInsertedIndicator>,
-        )
+        self.raw.opt_enum::<TranscoderInsertedIndicator>(4)
     }
     /// `[ Media-Initiator-Flag ]`: Media-Initiator-Flag (code 882, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn media_initiator_flag(&self) -> Option<MediaInitiatorFlag> {
-        rt::view::opt(
-            self.root,
-            self.first[5],
-            self.end,
-            rt::view::enumerated::<MediaInitiatorFlag>,
-        )
+        self.raw.opt_enum::<MediaInitiatorFlag>(5)
     }
     /// `[ Media-Initiator-Party ]`: Media-Initiator-Party (code 1288, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn media_initiator_party(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[6], self.end, rt::view::text)
+        self.raw.opt_text(6)
     }
     /// `[ 3GPP-Charging-Id ]`: 3GPP-Charging-Id (code 2, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
     pub fn tgpp_charging_id(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[7], self.end, rt::view::octets)
+        self.raw.opt_octets(7)
     }
     /// `[ Access-Network-Charging-Identifier-Value ]`: Access-Network-Charging-Identifier-Value (code 503, vendor 10415), 3GPP TS 29.214 §5.3.4.
     #[inline]
     pub fn access_network_charging_identifier_value(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[8], self.end, rt::view::octets)
+        self.raw.opt_octets(8)
     }
     /// `[ SDP-Type ]`: SDP-Type (code 2036, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn sdp_type(&self) -> Option<SdpType> {
-        rt::view::opt(
-            self.root,
-            self.first[9],
-            self.end,
-            rt::view::enumerated::<SdpType>,
-        )
+        self.raw.opt_enum::<SdpType>(9)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -37998,18 +35073,12 @@ impl<'a> rt::view::GroupView<'a> for SdpMediaComponentView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 10usize],
-            count: [0; 1usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut self.count, &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -38023,16 +35092,8 @@ impl std::fmt::Debug for SdpMediaComponentView<'_> {
 /// A checked, zero-copy view of a received SDP-TimeStamps (3GPP TS 32.299 §7.2; see [`SdpTimestamps`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct SdpTimestampsView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 2usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 2, 0>,
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> SdpTimestampsView<'a> {
@@ -38052,7 +35113,7 @@ impl<'a> SdpTimestampsView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<SdpTimestamps, rt::DecodeError> {
@@ -38065,33 +35126,17 @@ impl<'a> SdpTimestampsView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `[ SDP-Offer-Timestamp ]`: SDP-Offer-Timestamp (code 1274, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn sdp_offer_timestamp(&self) -> Option<rt::data::Time> {
-        rt::view::opt(
-            self.root,
-            self.first[0],
-            self.end,
-            rt::view::value::<rt::data::Time>,
-        )
+        self.raw.opt_value::<rt::data::Time>(0)
     }
     /// `[ SDP-Answer-Timestamp ]`: SDP-Answer-Timestamp (code 1275, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn sdp_answer_timestamp(&self) -> Option<rt::data::Time> {
-        rt::view::opt(
-            self.root,
-            self.first[1],
-            self.end,
-            rt::view::value::<rt::data::Time>,
-        )
+        self.raw.opt_value::<rt::data::Time>(1)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -38116,17 +35161,12 @@ impl<'a> rt::view::GroupView<'a> for SdpTimestampsView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 2usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -38140,18 +35180,8 @@ impl std::fmt::Debug for SdpTimestampsView<'_> {
 /// A checked, zero-copy view of a received Service-Data-Container (3GPP TS 32.299 §7.2; see [`ServiceDataContainer`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ServiceDataContainerView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 33usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 3usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 33, 3>,
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> ServiceDataContainerView<'a> {
@@ -38170,7 +35200,7 @@ impl<'a> ServiceDataContainerView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<ServiceDataContainer, rt::DecodeError> {
@@ -38183,183 +35213,121 @@ impl<'a> ServiceDataContainerView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `[ AF-Correlation-Information ]`: AF-Correlation-Information (code 1276, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn af_correlation_information(
         &self,
     ) -> Option<AfCorrelationInformationView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[0],
-            self.end,
-            rt::view::read_group::<AfCorrelationInformationView<'a>>,
-        )
+        self.raw.opt_group::<AfCorrelationInformationView<'a>>(0)
     }
     /// `[ Charging-Rule-Base-Name ]`: Charging-Rule-Base-Name (code 1004, vendor 10415), 3GPP TS 29.212 §5.3.5.
     #[inline]
     pub fn charging_rule_base_name(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[1], self.end, rt::view::text)
+        self.raw.opt_text(1)
     }
     /// `[ Accounting-Input-Octets ]`: Accounting-Input-Octets (code 363), IETF RFC 7155 §4.6.1.
     #[inline]
     pub fn accounting_input_octets(&self) -> Option<u64> {
-        rt::view::opt(self.root, self.first[2], self.end, rt::view::value::<u64>)
+        self.raw.opt_value::<u64>(2)
     }
     /// `[ Accounting-Output-Octets ]`: Accounting-Output-Octets (code 364), IETF RFC 7155 §4.6.2.
     #[inline]
     pub fn accounting_output_octets(&self) -> Option<u64> {
-        rt::view::opt(self.root, self.first[3], self.end, rt::view::value::<u64>)
+        self.raw.opt_value::<u64>(3)
     }
     /// `[ Local-Sequence-Number ]`: Local-Sequence-Number (code 2063, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn local_sequence_number(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[4], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(4)
     }
     /// `[ QoS-Information ]`: QoS-Information (code 1016, vendor 10415), 3GPP TS 29.212 §5.3.16.
     #[inline]
     pub fn qos_information(&self) -> Option<super::ts29212::QosInformationView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[5],
-            self.end,
-            rt::view::read_group::<super::ts29212::QosInformationView<'a>>,
-        )
+        self.raw.opt_group::<super::ts29212::QosInformationView<'a>>(5)
     }
     /// `[ Rating-Group ]`: Rating-Group (code 432), IETF RFC 8506 §8.29.
     #[inline]
     pub fn rating_group(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[6], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(6)
     }
     /// `[ Change-Time ]`: Change-Time (code 2038, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn change_time(&self) -> Option<rt::data::Time> {
-        rt::view::opt(
-            self.root,
-            self.first[7],
-            self.end,
-            rt::view::value::<rt::data::Time>,
-        )
+        self.raw.opt_value::<rt::data::Time>(7)
     }
     /// `[ Service-Identifier ]`: Service-Identifier (code 439), IETF RFC 8506 §8.28.
     #[inline]
     pub fn service_identifier(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[8], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(8)
     }
     /// `*[ Service-Specific-Info ]`: Service-Specific-Info (code 1249, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn service_specific_info(
         &self,
     ) -> rt::view::Members<'a, ServiceSpecificInfoView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[9],
-            self.end,
-            self.count[0],
-            1249,
-            10415,
-            rt::view::read_group::<ServiceSpecificInfoView<'a>>,
-        )
+        self.raw.many_group::<ServiceSpecificInfoView<'a>>(9, 0, 1249, 10415)
     }
     /// `[ ADC-Rule-Base-Name ]`: ADC-Rule-Base-Name (code 1095, vendor 10415), 3GPP TS 29.212 §5b.3.4.
     #[inline]
     pub fn adc_rule_base_name(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[10], self.end, rt::view::text)
+        self.raw.opt_text(10)
     }
     /// `[ SGSN-Address ]`: SGSN-Address (code 1228, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn sgsn_address(&self) -> Option<rt::data::Address> {
-        rt::view::opt(
-            self.root,
-            self.first[11],
-            self.end,
-            rt::view::value::<rt::data::Address>,
-        )
+        self.raw.opt_value::<rt::data::Address>(11)
     }
     /// `[ Time-First-Usage ]`: Time-First-Usage (code 2043, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn time_first_usage(&self) -> Option<rt::data::Time> {
-        rt::view::opt(
-            self.root,
-            self.first[12],
-            self.end,
-            rt::view::value::<rt::data::Time>,
-        )
+        self.raw.opt_value::<rt::data::Time>(12)
     }
     /// `[ Time-Last-Usage ]`: Time-Last-Usage (code 2044, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn time_last_usage(&self) -> Option<rt::data::Time> {
-        rt::view::opt(
-            self.root,
-            self.first[13],
-            self.end,
-            rt::view::value::<rt::data::Time>,
-        )
+        self.raw.opt_value::<rt::data::Time>(13)
     }
     /// `[ Time-Usage ]`: Time-Usage (code 2045, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn time_usage(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[14], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(14)
     }
     /// `*[ Change-Condition ]`: Change-Condition (code 2037, vendor 10415), 3GPP TS 32.299 §7.2.37.
     #[inline]
     pub fn change_condition(&self) -> rt::view::Members<'a, i32> {
-        rt::view::Members::new(
-            self.root,
-            self.first[15],
-            self.end,
-            self.count[1],
-            2037,
-            10415,
-            rt::view::value::<i32>,
-        )
+        self.raw.many_value::<i32>(15, 1, 2037, 10415)
     }
     /// `[ 3GPP-User-Location-Info ]`: 3GPP-User-Location-Info (code 22, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
     pub fn tgpp_user_location_info(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[16], self.end, rt::view::octets)
+        self.raw.opt_octets(16)
     }
     /// `[ 3GPP2-BSID ]`: 3GPP2-BSID (code 9010, vendor 5535), 3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0057-0 (3GPP2-BSID).
     #[inline]
     pub fn tgpp2_bsid(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[17], self.end, rt::view::text)
+        self.raw.opt_text(17)
     }
     /// `[ UWAN-User-Location-Info ]`: UWAN-User-Location-Info (code 3918, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn uwan_user_location_info(&self) -> Option<UwanUserLocationInfoView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[18],
-            self.end,
-            rt::view::read_group::<UwanUserLocationInfoView<'a>>,
-        )
+        self.raw.opt_group::<UwanUserLocationInfoView<'a>>(18)
     }
     /// `[ TWAN-User-Location-Info ]`: TWAN-User-Location-Info (code 2714, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn twan_user_location_info(&self) -> Option<TwanUserLocationInfoView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[19],
-            self.end,
-            rt::view::read_group::<TwanUserLocationInfoView<'a>>,
-        )
+        self.raw.opt_group::<TwanUserLocationInfoView<'a>>(19)
     }
     /// `[ Sponsor-Identity ]`: Sponsor-Identity (code 531, vendor 10415), 3GPP TS 29.214 §5.3.28.
     #[inline]
     pub fn sponsor_identity(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[20], self.end, rt::view::text)
+        self.raw.opt_text(20)
     }
     /// `[ Application-Service-Provider-Identity ]`: Application-Service-Provider-Identity (code 532, vendor 10415), 3GPP TS 29.214 §5.3.29.
     #[inline]
     pub fn application_service_provider_identity(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[21], self.end, rt::view::text)
+        self.raw.opt_text(21)
     }
     /// `*[ Presence-Reporting-Area-Information ]`: Presence-Reporting-Area-Information (code 2822, vendor 10415), 3GPP TS 29.212 §5.3.109.
     #[inline]
@@ -38369,101 +35337,64 @@ impl<'a> ServiceDataContainerView<'a> {
         'a,
         super::ts29212::PresenceReportingAreaInformationView<'a>,
     > {
-        rt::view::Members::new(
-            self.root,
-            self.first[22],
-            self.end,
-            self.count[2],
-            2822,
-            10415,
-            rt::view::read_group::<
+        self.raw
+            .many_group::<
                 super::ts29212::PresenceReportingAreaInformationView<'a>,
-            >,
-        )
+            >(22, 2, 2822, 10415)
     }
     /// `[ Presence-Reporting-Area-Status ]`: Presence-Reporting-Area-Status (code 2823, vendor 10415), 3GPP TS 29.212 §5.3.110.
     #[inline]
     pub fn presence_reporting_area_status(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[23], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(23)
     }
     /// `[ User-CSG-Information ]`: User-CSG-Information (code 2319, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn user_csg_information(&self) -> Option<UserCsgInformationView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[24],
-            self.end,
-            rt::view::read_group::<UserCsgInformationView<'a>>,
-        )
+        self.raw.opt_group::<UserCsgInformationView<'a>>(24)
     }
     /// `[ 3GPP-RAT-Type ]`: 3GPP-RAT-Type (code 21, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
     pub fn tgpp_rat_type(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[25], self.end, rt::view::octets)
+        self.raw.opt_octets(25)
     }
     /// `[ Related-Change-Condition-Information ]`: Related-Change-Condition-Information (code 3925, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn related_change_condition_information(
         &self,
     ) -> Option<RelatedChangeConditionInformationView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[26],
-            self.end,
-            rt::view::read_group::<RelatedChangeConditionInformationView<'a>>,
-        )
+        self.raw.opt_group::<RelatedChangeConditionInformationView<'a>>(26)
     }
     /// `[ Serving-PLMN-Rate-Control ]`: Serving-PLMN-Rate-Control (code 4310, vendor 10415), 3GPP TS 29.128 §6.4.
     #[inline]
     pub fn serving_plmn_rate_control(
         &self,
     ) -> Option<super::ts29128::ServingPlmnRateControlView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[27],
-            self.end,
-            rt::view::read_group::<super::ts29128::ServingPlmnRateControlView<'a>>,
-        )
+        self.raw.opt_group::<super::ts29128::ServingPlmnRateControlView<'a>>(27)
     }
     /// `[ APN-Rate-Control ]`: APN-Rate-Control (code 3933, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn apn_rate_control(&self) -> Option<ApnRateControlView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[28],
-            self.end,
-            rt::view::read_group::<ApnRateControlView<'a>>,
-        )
+        self.raw.opt_group::<ApnRateControlView<'a>>(28)
     }
     /// `[ 3GPP-PS-Data-Off-Status ]`: 3GPP-PS-Data-Off-Status (code 4406, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn tgpp_ps_data_off_status(&self) -> Option<TgppPsDataOffStatus> {
-        rt::view::opt(
-            self.root,
-            self.first[29],
-            self.end,
-            rt::view::enumerated::<TgppPsDataOffStatus>,
-        )
+        self.raw.opt_enum::<TgppPsDataOffStatus>(29)
     }
     /// `[ Traffic-Steering-Policy-Identifier-DL ]`: Traffic-Steering-Policy-Identifier-DL (code 2836, vendor 10415), 3GPP TS 29.212 §5.3.123.
     #[inline]
     pub fn traffic_steering_policy_identifier_dl(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[30], self.end, rt::view::octets)
+        self.raw.opt_octets(30)
     }
     /// `[ Traffic-Steering-Policy-Identifier-UL ]`: Traffic-Steering-Policy-Identifier-UL (code 2837, vendor 10415), 3GPP TS 29.212 §5.3.124.
     #[inline]
     pub fn traffic_steering_policy_identifier_ul(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[31], self.end, rt::view::octets)
+        self.raw.opt_octets(31)
     }
     /// `[ VoLTE-Information ]`: VoLTE-Information (code 1323, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn volte_information(&self) -> Option<VolteInformationView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[32],
-            self.end,
-            rt::view::read_group::<VolteInformationView<'a>>,
-        )
+        self.raw.opt_group::<VolteInformationView<'a>>(32)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -38545,18 +35476,12 @@ impl<'a> rt::view::GroupView<'a> for ServiceDataContainerView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 33usize],
-            count: [0; 3usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut self.count, &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -38570,16 +35495,8 @@ impl std::fmt::Debug for ServiceDataContainerView<'_> {
 /// A checked, zero-copy view of a received Service-Generic-Information (3GPP TS 32.299 §7.2; see [`ServiceGenericInformation`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ServiceGenericInformationView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 4usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 4, 0>,
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> ServiceGenericInformationView<'a> {
@@ -38599,7 +35516,7 @@ impl<'a> ServiceGenericInformationView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<ServiceGenericInformation, rt::DecodeError> {
@@ -38612,38 +35529,27 @@ impl<'a> ServiceGenericInformationView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `[ Application-Server-ID ]`: Application-Server-ID (code 2101, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn application_server_id(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[0], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(0)
     }
     /// `[ Application-Service-Type ]`: Application-Service-Type (code 2102, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn application_service_type(&self) -> Option<ApplicationServiceType> {
-        rt::view::opt(
-            self.root,
-            self.first[1],
-            self.end,
-            rt::view::enumerated::<ApplicationServiceType>,
-        )
+        self.raw.opt_enum::<ApplicationServiceType>(1)
     }
     /// `[ Application-Session-ID ]`: Application-Session-ID (code 2103, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn application_session_id(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[2], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(2)
     }
     /// `[ Delivery-Status ]`: Delivery-Status (code 2104, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn delivery_status(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[3], self.end, rt::view::text)
+        self.raw.opt_text(3)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -38670,17 +35576,12 @@ impl<'a> rt::view::GroupView<'a> for ServiceGenericInformationView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 4usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -38694,18 +35595,8 @@ impl std::fmt::Debug for ServiceGenericInformationView<'_> {
 /// A checked, zero-copy view of a received Service-Information (3GPP TS 32.299 §7.2; see [`ServiceInformation`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ServiceInformationView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 17usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 1usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 17, 1>,
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> ServiceInformationView<'a> {
@@ -38724,7 +35615,7 @@ impl<'a> ServiceInformationView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<ServiceInformation, rt::DecodeError> {
@@ -38737,190 +35628,97 @@ impl<'a> ServiceInformationView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `*[ Subscription-Id ]`: Subscription-Id (code 443), IETF RFC 8506 §8.46.
     #[inline]
     pub fn subscription_id(
         &self,
     ) -> rt::view::Members<'a, super::credit_control::SubscriptionIdView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[0],
-            self.end,
-            self.count[0],
-            443,
-            0,
-            rt::view::read_group::<super::credit_control::SubscriptionIdView<'a>>,
-        )
+        self.raw
+            .many_group::<super::credit_control::SubscriptionIdView<'a>>(0, 0, 443, 0)
     }
     /// `[ AoC-Information ]`: AoC-Information (code 2054, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn aoc_information(&self) -> Option<AocInformationView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[1],
-            self.end,
-            rt::view::read_group::<AocInformationView<'a>>,
-        )
+        self.raw.opt_group::<AocInformationView<'a>>(1)
     }
     /// `[ PS-Information ]`: PS-Information (code 874, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn ps_information(&self) -> Option<PsInformationView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[2],
-            self.end,
-            rt::view::read_group::<PsInformationView<'a>>,
-        )
+        self.raw.opt_group::<PsInformationView<'a>>(2)
     }
     /// `[ IMS-Information ]`: IMS-Information (code 876, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn ims_information(&self) -> Option<ImsInformationView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[3],
-            self.end,
-            rt::view::read_group::<ImsInformationView<'a>>,
-        )
+        self.raw.opt_group::<ImsInformationView<'a>>(3)
     }
     /// `[ MMS-Information ]`: MMS-Information (code 877, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn mms_information(&self) -> Option<MmsInformationView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[4],
-            self.end,
-            rt::view::read_group::<MmsInformationView<'a>>,
-        )
+        self.raw.opt_group::<MmsInformationView<'a>>(4)
     }
     /// `[ LCS-Information ]`: LCS-Information (code 878, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn lcs_information(&self) -> Option<LcsInformationView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[5],
-            self.end,
-            rt::view::read_group::<LcsInformationView<'a>>,
-        )
+        self.raw.opt_group::<LcsInformationView<'a>>(5)
     }
     /// `[ PoC-Information ]`: PoC-Information (code 879, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn poc_information(&self) -> Option<PocInformationView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[6],
-            self.end,
-            rt::view::read_group::<PocInformationView<'a>>,
-        )
+        self.raw.opt_group::<PocInformationView<'a>>(6)
     }
     /// `[ MBMS-Information ]`: MBMS-Information (code 880, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn mbms_information(&self) -> Option<MbmsInformationView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[7],
-            self.end,
-            rt::view::read_group::<MbmsInformationView<'a>>,
-        )
+        self.raw.opt_group::<MbmsInformationView<'a>>(7)
     }
     /// `[ SMS-Information ]`: SMS-Information (code 2000, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn sms_information(&self) -> Option<SmsInformationView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[8],
-            self.end,
-            rt::view::read_group::<SmsInformationView<'a>>,
-        )
+        self.raw.opt_group::<SmsInformationView<'a>>(8)
     }
     /// `[ VCS-Information ]`: VCS-Information (code 3410, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn vcs_information(&self) -> Option<VcsInformationView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[9],
-            self.end,
-            rt::view::read_group::<VcsInformationView<'a>>,
-        )
+        self.raw.opt_group::<VcsInformationView<'a>>(9)
     }
     /// `[ MMTel-Information ]`: MMTel-Information (code 2030, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn mmtel_information(&self) -> Option<MmtelInformationView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[10],
-            self.end,
-            rt::view::read_group::<MmtelInformationView<'a>>,
-        )
+        self.raw.opt_group::<MmtelInformationView<'a>>(10)
     }
     /// `[ ProSe-Information ]`: ProSe-Information (code 3447, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn prose_information(&self) -> Option<ProseInformationView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[11],
-            self.end,
-            rt::view::read_group::<ProseInformationView<'a>>,
-        )
+        self.raw.opt_group::<ProseInformationView<'a>>(11)
     }
     /// `[ Service-Generic-Information ]`: Service-Generic-Information (code 1256, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn service_generic_information(
         &self,
     ) -> Option<ServiceGenericInformationView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[12],
-            self.end,
-            rt::view::read_group::<ServiceGenericInformationView<'a>>,
-        )
+        self.raw.opt_group::<ServiceGenericInformationView<'a>>(12)
     }
     /// `[ IM-Information ]`: IM-Information (code 2110, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn im_information(&self) -> Option<ImInformationView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[13],
-            self.end,
-            rt::view::read_group::<ImInformationView<'a>>,
-        )
+        self.raw.opt_group::<ImInformationView<'a>>(13)
     }
     /// `[ DCD-Information ]`: DCD-Information (code 2115, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn dcd_information(&self) -> Option<DcdInformationView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[14],
-            self.end,
-            rt::view::read_group::<DcdInformationView<'a>>,
-        )
+        self.raw.opt_group::<DcdInformationView<'a>>(14)
     }
     /// `[ M2M-Information ]`: M2M-Information (code 1011, vendor 45687), oneM2M Diameter AVPs for M2M charging (facts checked against shared/reference/avps.tsv) oneM2M charging AVPs.
     #[inline]
     pub fn m2m_information(&self) -> Option<super::onem2m::M2mInformationView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[15],
-            self.end,
-            rt::view::read_group::<super::onem2m::M2mInformationView<'a>>,
-        )
+        self.raw.opt_group::<super::onem2m::M2mInformationView<'a>>(15)
     }
     /// `[ CPDT-Information ]`: CPDT-Information (code 3927, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn cpdt_information(&self) -> Option<CpdtInformationView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[16],
-            self.end,
-            rt::view::read_group::<CpdtInformationView<'a>>,
-        )
+        self.raw.opt_group::<CpdtInformationView<'a>>(16)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -38968,18 +35766,12 @@ impl<'a> rt::view::GroupView<'a> for ServiceInformationView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 17usize],
-            count: [0; 1usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut self.count, &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -38993,16 +35785,8 @@ impl std::fmt::Debug for ServiceInformationView<'_> {
 /// A checked, zero-copy view of a received Service-Specific-Info (3GPP TS 32.299 §7.2; see [`ServiceSpecificInfo`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ServiceSpecificInfoView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 2usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 2, 0>,
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> ServiceSpecificInfoView<'a> {
@@ -39022,7 +35806,7 @@ impl<'a> ServiceSpecificInfoView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<ServiceSpecificInfo, rt::DecodeError> {
@@ -39035,23 +35819,17 @@ impl<'a> ServiceSpecificInfoView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `[ Service-Specific-Data ]`: Service-Specific-Data (code 863, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn service_specific_data(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[0], self.end, rt::view::text)
+        self.raw.opt_text(0)
     }
     /// `[ Service-Specific-Type ]`: Service-Specific-Type (code 1257, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn service_specific_type(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[1], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(1)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -39076,17 +35854,12 @@ impl<'a> rt::view::GroupView<'a> for ServiceSpecificInfoView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 2usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -39100,16 +35873,8 @@ impl std::fmt::Debug for ServiceSpecificInfoView<'_> {
 /// A checked, zero-copy view of a received SM-Device-Trigger-Information (3GPP TS 32.299 §7.2; see [`SmDeviceTriggerInformation`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct SmDeviceTriggerInformationView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 6usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 6, 0>,
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> SmDeviceTriggerInformationView<'a> {
@@ -39129,7 +35894,7 @@ impl<'a> SmDeviceTriggerInformationView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<SmDeviceTriggerInformation, rt::DecodeError> {
@@ -39142,58 +35907,37 @@ impl<'a> SmDeviceTriggerInformationView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `[ MTC-IWF-Address ]`: MTC-IWF-Address (code 3406, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn mtc_iwf_address(&self) -> Option<rt::data::Address> {
-        rt::view::opt(
-            self.root,
-            self.first[0],
-            self.end,
-            rt::view::value::<rt::data::Address>,
-        )
+        self.raw.opt_value::<rt::data::Address>(0)
     }
     /// `[ Reference-Number ]`: Reference-Number (code 3007, vendor 10415), 3GPP TS 29.368 §6.4.
     #[inline]
     pub fn reference_number(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[1], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(1)
     }
     /// `[ Serving-Node ]`: Serving-Node (code 2401, vendor 10415), 3GPP TS 29.173 §6.4.3.
     #[inline]
     pub fn serving_node(&self) -> Option<super::ts29173::ServingNodeView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[2],
-            self.end,
-            rt::view::read_group::<super::ts29173::ServingNodeView<'a>>,
-        )
+        self.raw.opt_group::<super::ts29173::ServingNodeView<'a>>(2)
     }
     /// `[ Validity-Time ]`: Validity-Time (code 448), IETF RFC 8506 §8.33.
     #[inline]
     pub fn validity_time(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[3], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(3)
     }
     /// `[ Priority-Indication ]`: Priority-Indication (code 3006, vendor 10415), 3GPP TS 29.368 §6.4.
     #[inline]
     pub fn priority_indication(&self) -> Option<super::ts29368::PriorityIndication> {
-        rt::view::opt(
-            self.root,
-            self.first[4],
-            self.end,
-            rt::view::enumerated::<super::ts29368::PriorityIndication>,
-        )
+        self.raw.opt_enum::<super::ts29368::PriorityIndication>(4)
     }
     /// `[ Application-Port-Identifier ]`: Application-Port-Identifier (code 3010, vendor 10415), 3GPP TS 29.368 §6.4.
     #[inline]
     pub fn application_port_identifier(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[5], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(5)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -39224,17 +35968,12 @@ impl<'a> rt::view::GroupView<'a> for SmDeviceTriggerInformationView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 6usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -39248,18 +35987,8 @@ impl std::fmt::Debug for SmDeviceTriggerInformationView<'_> {
 /// A checked, zero-copy view of a received SMS-Information (3GPP TS 32.299 §7.2; see [`SmsInformation`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct SmsInformationView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 23usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 1usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 23, 1>,
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> SmsInformationView<'a> {
@@ -39278,7 +36007,7 @@ impl<'a> SmsInformationView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<SmsInformation, rt::DecodeError> {
@@ -39291,205 +36020,126 @@ impl<'a> SmsInformationView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `[ SMS-Node ]`: SMS-Node (code 2016, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn sms_node(&self) -> Option<SmsNode> {
-        rt::view::opt(
-            self.root,
-            self.first[0],
-            self.end,
-            rt::view::enumerated::<SmsNode>,
-        )
+        self.raw.opt_enum::<SmsNode>(0)
     }
     /// `[ Client-Address ]`: Client-Address (code 2018, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn client_address(&self) -> Option<rt::data::Address> {
-        rt::view::opt(
-            self.root,
-            self.first[1],
-            self.end,
-            rt::view::value::<rt::data::Address>,
-        )
+        self.raw.opt_value::<rt::data::Address>(1)
     }
     /// `[ Originator-SCCP-Address ]`: Originator-SCCP-Address (code 2008, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn originator_sccp_address(&self) -> Option<rt::data::Address> {
-        rt::view::opt(
-            self.root,
-            self.first[2],
-            self.end,
-            rt::view::value::<rt::data::Address>,
-        )
+        self.raw.opt_value::<rt::data::Address>(2)
     }
     /// `[ SMSC-Address ]`: SMSC-Address (code 2017, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn smsc_address(&self) -> Option<rt::data::Address> {
-        rt::view::opt(
-            self.root,
-            self.first[3],
-            self.end,
-            rt::view::value::<rt::data::Address>,
-        )
+        self.raw.opt_value::<rt::data::Address>(3)
     }
     /// `[ Data-Coding-Scheme ]`: Data-Coding-Scheme (code 2001, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn data_coding_scheme(&self) -> Option<i32> {
-        rt::view::opt(self.root, self.first[4], self.end, rt::view::value::<i32>)
+        self.raw.opt_value::<i32>(4)
     }
     /// `[ SM-Discharge-Time ]`: SM-Discharge-Time (code 2012, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn sm_discharge_time(&self) -> Option<rt::data::Time> {
-        rt::view::opt(
-            self.root,
-            self.first[5],
-            self.end,
-            rt::view::value::<rt::data::Time>,
-        )
+        self.raw.opt_value::<rt::data::Time>(5)
     }
     /// `[ SM-Message-Type ]`: SM-Message-Type (code 2007, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn sm_message_type(&self) -> Option<SmMessageType> {
-        rt::view::opt(
-            self.root,
-            self.first[6],
-            self.end,
-            rt::view::enumerated::<SmMessageType>,
-        )
+        self.raw.opt_enum::<SmMessageType>(6)
     }
     /// `[ Originator-Interface ]`: Originator-Interface (code 2009, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn originator_interface(&self) -> Option<OriginatorInterfaceView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[7],
-            self.end,
-            rt::view::read_group::<OriginatorInterfaceView<'a>>,
-        )
+        self.raw.opt_group::<OriginatorInterfaceView<'a>>(7)
     }
     /// `[ SM-Protocol-ID ]`: SM-Protocol-ID (code 2013, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn sm_protocol_id(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[8], self.end, rt::view::octets)
+        self.raw.opt_octets(8)
     }
     /// `[ Reply-Path-Requested ]`: Reply-Path-Requested (code 2011, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn reply_path_requested(&self) -> Option<ReplyPathRequested> {
-        rt::view::opt(
-            self.root,
-            self.first[9],
-            self.end,
-            rt::view::enumerated::<ReplyPathRequested>,
-        )
+        self.raw.opt_enum::<ReplyPathRequested>(9)
     }
     /// `[ SM-Status ]`: SM-Status (code 2014, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn sm_status(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[10], self.end, rt::view::octets)
+        self.raw.opt_octets(10)
     }
     /// `[ SM-User-Data-Header ]`: SM-User-Data-Header (code 2015, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn sm_user_data_header(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[11], self.end, rt::view::octets)
+        self.raw.opt_octets(11)
     }
     /// `[ Number-of-Messages-Sent ]`: Number-of-Messages-Sent (code 2019, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn number_of_messages_sent(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[12], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(12)
     }
     /// `[ SM-Sequence-Number ]`: SM-Sequence-Number (code 3408, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn sm_sequence_number(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[13], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(13)
     }
     /// `*[ Recipient-Info ]`: Recipient-Info (code 2026, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn recipient_info(&self) -> rt::view::Members<'a, RecipientInfoView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[14],
-            self.end,
-            self.count[0],
-            2026,
-            10415,
-            rt::view::read_group::<RecipientInfoView<'a>>,
-        )
+        self.raw.many_group::<RecipientInfoView<'a>>(14, 0, 2026, 10415)
     }
     /// `[ Originator-Received-Address ]`: Originator-Received-Address (code 2027, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn originator_received_address(
         &self,
     ) -> Option<OriginatorReceivedAddressView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[15],
-            self.end,
-            rt::view::read_group::<OriginatorReceivedAddressView<'a>>,
-        )
+        self.raw.opt_group::<OriginatorReceivedAddressView<'a>>(15)
     }
     /// `[ SM-Service-Type ]`: SM-Service-Type (code 2029, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn sm_service_type(&self) -> Option<SmServiceType> {
-        rt::view::opt(
-            self.root,
-            self.first[16],
-            self.end,
-            rt::view::enumerated::<SmServiceType>,
-        )
+        self.raw.opt_enum::<SmServiceType>(16)
     }
     /// `[ SMS-Result ]`: SMS-Result (code 3409, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn sms_result(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[17], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(17)
     }
     /// `[ SM-Device-Trigger-Indicator ]`: SM-Device-Trigger-Indicator (code 3407, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn sm_device_trigger_indicator(&self) -> Option<SmDeviceTriggerIndicator> {
-        rt::view::opt(
-            self.root,
-            self.first[18],
-            self.end,
-            rt::view::enumerated::<SmDeviceTriggerIndicator>,
-        )
+        self.raw.opt_enum::<SmDeviceTriggerIndicator>(18)
     }
     /// `[ SM-Device-Trigger-Information ]`: SM-Device-Trigger-Information (code 3405, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn sm_device_trigger_information(
         &self,
     ) -> Option<SmDeviceTriggerInformationView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[19],
-            self.end,
-            rt::view::read_group::<SmDeviceTriggerInformationView<'a>>,
-        )
+        self.raw.opt_group::<SmDeviceTriggerInformationView<'a>>(19)
     }
     /// `[ MTC-IWF-Address ]`: MTC-IWF-Address (code 3406, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn mtc_iwf_address(&self) -> Option<rt::data::Address> {
-        rt::view::opt(
-            self.root,
-            self.first[20],
-            self.end,
-            rt::view::value::<rt::data::Address>,
-        )
+        self.raw.opt_value::<rt::data::Address>(20)
     }
     /// `[ Application-Port-Identifier ]`: Application-Port-Identifier (code 3010, vendor 10415), 3GPP TS 29.368 §6.4.
     #[inline]
     pub fn application_port_identifier(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[21], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(21)
     }
     /// `[ External-Identifier ]`: External-Identifier (code 3111, vendor 10415), 3GPP TS 29.336 §6.4.
     #[inline]
     pub fn external_identifier(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[22], self.end, rt::view::text)
+        self.raw.opt_text(22)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -39541,18 +36191,12 @@ impl<'a> rt::view::GroupView<'a> for SmsInformationView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 23usize],
-            count: [0; 1usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut self.count, &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -39566,16 +36210,8 @@ impl std::fmt::Debug for SmsInformationView<'_> {
 /// A checked, zero-copy view of a received Supplementary-Service (3GPP TS 32.299 §7.2; see [`SupplementaryService`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct SupplementaryServiceView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 10usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 10, 0>,
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> SupplementaryServiceView<'a> {
@@ -39594,7 +36230,7 @@ impl<'a> SupplementaryServiceView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<SupplementaryService, rt::DecodeError> {
@@ -39607,80 +36243,59 @@ impl<'a> SupplementaryServiceView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `[ MMTel-SService-Type ]`: MMTel-SService-Type (code 2031, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn mmtel_sservice_type(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[0], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(0)
     }
     /// `[ Service-Mode ]`: Service-Mode (code 2032, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn service_mode(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[1], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(1)
     }
     /// `[ Number-Of-Diversions ]`: Number-Of-Diversions (code 2034, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn number_of_diversions(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[2], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(2)
     }
     /// `[ Associated-Party-Address ]`: Associated-Party-Address (code 2035, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn associated_party_address(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[3], self.end, rt::view::text)
+        self.raw.opt_text(3)
     }
     /// `[ Service-Id ]`: Service-Id (code 855, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn service_id(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[4], self.end, rt::view::text)
+        self.raw.opt_text(4)
     }
     /// `[ Change-Time ]`: Change-Time (code 2038, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn change_time(&self) -> Option<rt::data::Time> {
-        rt::view::opt(
-            self.root,
-            self.first[5],
-            self.end,
-            rt::view::value::<rt::data::Time>,
-        )
+        self.raw.opt_value::<rt::data::Time>(5)
     }
     /// `[ Number-Of-Participants ]`: Number-Of-Participants (code 885, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn number_of_participants(&self) -> Option<i32> {
-        rt::view::opt(self.root, self.first[6], self.end, rt::view::value::<i32>)
+        self.raw.opt_value::<i32>(6)
     }
     /// `[ Participant-Action-Type ]`: Participant-Action-Type (code 2049, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn participant_action_type(&self) -> Option<ParticipantActionType> {
-        rt::view::opt(
-            self.root,
-            self.first[7],
-            self.end,
-            rt::view::enumerated::<ParticipantActionType>,
-        )
+        self.raw.opt_enum::<ParticipantActionType>(7)
     }
     /// `[ CUG-Information ]`: CUG-Information (code 2304, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn cug_information(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[8], self.end, rt::view::octets)
+        self.raw.opt_octets(8)
     }
     /// `[ AoC-Subscription-Information ]`: AoC-Subscription-Information (code 2314, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn aoc_subscription_information(
         &self,
     ) -> Option<AocSubscriptionInformationView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[9],
-            self.end,
-            rt::view::read_group::<AocSubscriptionInformationView<'a>>,
-        )
+        self.raw.opt_group::<AocSubscriptionInformationView<'a>>(9)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -39715,17 +36330,12 @@ impl<'a> rt::view::GroupView<'a> for SupplementaryServiceView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 10usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -39739,16 +36349,8 @@ impl std::fmt::Debug for SupplementaryServiceView<'_> {
 /// A checked, zero-copy view of a received Talk-Burst-Exchange (3GPP TS 32.299 §7.2; see [`TalkBurstExchange`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct TalkBurstExchangeView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 9usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 9, 0>,
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> TalkBurstExchangeView<'a> {
@@ -39767,7 +36369,7 @@ impl<'a> TalkBurstExchangeView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<TalkBurstExchange, rt::DecodeError> {
@@ -39780,68 +36382,52 @@ impl<'a> TalkBurstExchangeView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `{ PoC-Change-Time }`: PoC-Change-Time (code 1262, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn poc_change_time(&self) -> rt::data::Time {
-        rt::view::one(
-            self.root,
-            self.first[0],
-            self.end,
-            rt::view::value::<rt::data::Time>,
-        )
+        self.raw.one_value::<rt::data::Time>(0)
     }
     /// `[ Number-Of-Talk-Bursts ]`: Number-Of-Talk-Bursts (code 1283, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn number_of_talk_bursts(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[1], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(1)
     }
     /// `[ Talk-Burst-Volume ]`: Talk-Burst-Volume (code 1287, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn talk_burst_volume(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[2], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(2)
     }
     /// `[ Talk-Burst-Time ]`: Talk-Burst-Time (code 1286, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn talk_burst_time(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[3], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(3)
     }
     /// `[ Number-Of-Received-Talk-Bursts ]`: Number-Of-Received-Talk-Bursts (code 1282, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn number_of_received_talk_bursts(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[4], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(4)
     }
     /// `[ Received-Talk-Burst-Volume ]`: Received-Talk-Burst-Volume (code 1285, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn received_talk_burst_volume(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[5], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(5)
     }
     /// `[ Received-Talk-Burst-Time ]`: Received-Talk-Burst-Time (code 1284, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn received_talk_burst_time(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[6], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(6)
     }
     /// `[ Number-Of-Participants ]`: Number-Of-Participants (code 885, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn number_of_participants(&self) -> Option<i32> {
-        rt::view::opt(self.root, self.first[7], self.end, rt::view::value::<i32>)
+        self.raw.opt_value::<i32>(7)
     }
     /// `[ PoC-Change-Condition ]`: PoC-Change-Condition (code 1261, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn poc_change_condition(&self) -> Option<PocChangeCondition> {
-        rt::view::opt(
-            self.root,
-            self.first[8],
-            self.end,
-            rt::view::enumerated::<PocChangeCondition>,
-        )
+        self.raw.opt_enum::<PocChangeCondition>(8)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -39873,17 +36459,12 @@ impl<'a> rt::view::GroupView<'a> for TalkBurstExchangeView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 9usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -39897,16 +36478,8 @@ impl std::fmt::Debug for TalkBurstExchangeView<'_> {
 /// A checked, zero-copy view of a received Tariff-Information (3GPP TS 32.299 §7.2; see [`TariffInformation`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct TariffInformationView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 3usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 3, 0>,
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> TariffInformationView<'a> {
@@ -39926,7 +36499,7 @@ impl<'a> TariffInformationView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<TariffInformation, rt::DecodeError> {
@@ -39939,43 +36512,22 @@ impl<'a> TariffInformationView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `{ Current-Tariff }`: Current-Tariff (code 2056, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn current_tariff(&self) -> CurrentTariffView<'a> {
-        rt::view::one(
-            self.root,
-            self.first[0],
-            self.end,
-            rt::view::read_group::<CurrentTariffView<'a>>,
-        )
+        self.raw.one_group::<CurrentTariffView<'a>>(0)
     }
     /// `[ Tariff-Time-Change ]`: Tariff-Time-Change (code 451), IETF RFC 8506 §8.20.
     #[inline]
     pub fn tariff_time_change(&self) -> Option<rt::data::Time> {
-        rt::view::opt(
-            self.root,
-            self.first[1],
-            self.end,
-            rt::view::value::<rt::data::Time>,
-        )
+        self.raw.opt_value::<rt::data::Time>(1)
     }
     /// `[ Next-Tariff ]`: Next-Tariff (code 2057, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn next_tariff(&self) -> Option<NextTariffView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[2],
-            self.end,
-            rt::view::read_group::<NextTariffView<'a>>,
-        )
+        self.raw.opt_group::<NextTariffView<'a>>(2)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -40001,17 +36553,12 @@ impl<'a> rt::view::GroupView<'a> for TariffInformationView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 3usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -40025,16 +36572,8 @@ impl std::fmt::Debug for TariffInformationView<'_> {
 /// A checked, zero-copy view of a received Time-Quota-Mechanism (3GPP TS 32.299 §7.2; see [`TimeQuotaMechanism`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct TimeQuotaMechanismView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 2usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 2, 0>,
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> TimeQuotaMechanismView<'a> {
@@ -40054,7 +36593,7 @@ impl<'a> TimeQuotaMechanismView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<TimeQuotaMechanism, rt::DecodeError> {
@@ -40067,28 +36606,17 @@ impl<'a> TimeQuotaMechanismView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `{ Time-Quota-Type }`: Time-Quota-Type (code 1271, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn time_quota_type(&self) -> TimeQuotaType {
-        rt::view::one(
-            self.root,
-            self.first[0],
-            self.end,
-            rt::view::enumerated::<TimeQuotaType>,
-        )
+        self.raw.one_enum::<TimeQuotaType>(0)
     }
     /// `{ Base-Time-Interval }`: Base-Time-Interval (code 1265, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn base_time_interval(&self) -> u32 {
-        rt::view::one(self.root, self.first[1], self.end, rt::view::value::<u32>)
+        self.raw.one_value::<u32>(1)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -40113,17 +36641,12 @@ impl<'a> rt::view::GroupView<'a> for TimeQuotaMechanismView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 2usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -40137,16 +36660,8 @@ impl std::fmt::Debug for TimeQuotaMechanismView<'_> {
 /// A checked, zero-copy view of a received Time-Stamps (3GPP TS 32.299 §7.2; see [`TimeStamps`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct TimeStampsView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 4usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 4, 0>,
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> TimeStampsView<'a> {
@@ -40166,7 +36681,7 @@ impl<'a> TimeStampsView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<TimeStamps, rt::DecodeError> {
@@ -40176,43 +36691,27 @@ impl<'a> TimeStampsView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `[ SIP-Request-Timestamp ]`: SIP-Request-Timestamp (code 834, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn sip_request_timestamp(&self) -> Option<rt::data::Time> {
-        rt::view::opt(
-            self.root,
-            self.first[0],
-            self.end,
-            rt::view::value::<rt::data::Time>,
-        )
+        self.raw.opt_value::<rt::data::Time>(0)
     }
     /// `[ SIP-Response-Timestamp ]`: SIP-Response-Timestamp (code 835, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn sip_response_timestamp(&self) -> Option<rt::data::Time> {
-        rt::view::opt(
-            self.root,
-            self.first[1],
-            self.end,
-            rt::view::value::<rt::data::Time>,
-        )
+        self.raw.opt_value::<rt::data::Time>(1)
     }
     /// `[ SIP-Request-Timestamp-Fraction ]`: SIP-Request-Timestamp-Fraction (code 2301, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn sip_request_timestamp_fraction(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[2], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(2)
     }
     /// `[ SIP-Response-Timestamp-Fraction ]`: SIP-Response-Timestamp-Fraction (code 2302, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn sip_response_timestamp_fraction(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[3], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(3)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -40239,17 +36738,12 @@ impl<'a> rt::view::GroupView<'a> for TimeStampsView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 4usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -40263,18 +36757,8 @@ impl std::fmt::Debug for TimeStampsView<'_> {
 /// A checked, zero-copy view of a received Traffic-Data-Volumes (3GPP TS 32.299 §7.2; see [`TrafficDataVolumes`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct TrafficDataVolumesView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 19usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 1usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 19, 1>,
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> TrafficDataVolumesView<'a> {
@@ -40293,7 +36777,7 @@ impl<'a> TrafficDataVolumesView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<TrafficDataVolumes, rt::DecodeError> {
@@ -40306,73 +36790,52 @@ impl<'a> TrafficDataVolumesView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `[ QoS-Information ]`: QoS-Information (code 1016, vendor 10415), 3GPP TS 29.212 §5.3.16.
     #[inline]
     pub fn qos_information(&self) -> Option<super::ts29212::QosInformationView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[0],
-            self.end,
-            rt::view::read_group::<super::ts29212::QosInformationView<'a>>,
-        )
+        self.raw.opt_group::<super::ts29212::QosInformationView<'a>>(0)
     }
     /// `[ Accounting-Input-Octets ]`: Accounting-Input-Octets (code 363), IETF RFC 7155 §4.6.1.
     #[inline]
     pub fn accounting_input_octets(&self) -> Option<u64> {
-        rt::view::opt(self.root, self.first[1], self.end, rt::view::value::<u64>)
+        self.raw.opt_value::<u64>(1)
     }
     /// `[ Accounting-Output-Octets ]`: Accounting-Output-Octets (code 364), IETF RFC 7155 §4.6.2.
     #[inline]
     pub fn accounting_output_octets(&self) -> Option<u64> {
-        rt::view::opt(self.root, self.first[2], self.end, rt::view::value::<u64>)
+        self.raw.opt_value::<u64>(2)
     }
     /// `[ Change-Condition ]`: Change-Condition (code 2037, vendor 10415), 3GPP TS 32.299 §7.2.37.
     #[inline]
     pub fn change_condition(&self) -> Option<i32> {
-        rt::view::opt(self.root, self.first[3], self.end, rt::view::value::<i32>)
+        self.raw.opt_value::<i32>(3)
     }
     /// `[ Change-Time ]`: Change-Time (code 2038, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn change_time(&self) -> Option<rt::data::Time> {
-        rt::view::opt(
-            self.root,
-            self.first[4],
-            self.end,
-            rt::view::value::<rt::data::Time>,
-        )
+        self.raw.opt_value::<rt::data::Time>(4)
     }
     /// `[ 3GPP-User-Location-Info ]`: 3GPP-User-Location-Info (code 22, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
     pub fn tgpp_user_location_info(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[5], self.end, rt::view::octets)
+        self.raw.opt_octets(5)
     }
     /// `[ UWAN-User-Location-Info ]`: UWAN-User-Location-Info (code 3918, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn uwan_user_location_info(&self) -> Option<UwanUserLocationInfoView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[6],
-            self.end,
-            rt::view::read_group::<UwanUserLocationInfoView<'a>>,
-        )
+        self.raw.opt_group::<UwanUserLocationInfoView<'a>>(6)
     }
     /// `[ 3GPP-Charging-Id ]`: 3GPP-Charging-Id (code 2, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
     pub fn tgpp_charging_id(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[7], self.end, rt::view::octets)
+        self.raw.opt_octets(7)
     }
     /// `[ Presence-Reporting-Area-Status ]`: Presence-Reporting-Area-Status (code 2823, vendor 10415), 3GPP TS 29.212 §5.3.110.
     #[inline]
     pub fn presence_reporting_area_status(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[8], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(8)
     }
     /// `*[ Presence-Reporting-Area-Information ]`: Presence-Reporting-Area-Information (code 2822, vendor 10415), 3GPP TS 29.212 §5.3.109.
     #[inline]
@@ -40382,98 +36845,61 @@ impl<'a> TrafficDataVolumesView<'a> {
         'a,
         super::ts29212::PresenceReportingAreaInformationView<'a>,
     > {
-        rt::view::Members::new(
-            self.root,
-            self.first[9],
-            self.end,
-            self.count[0],
-            2822,
-            10415,
-            rt::view::read_group::<
+        self.raw
+            .many_group::<
                 super::ts29212::PresenceReportingAreaInformationView<'a>,
-            >,
-        )
+            >(9, 0, 2822, 10415)
     }
     /// `[ User-CSG-Information ]`: User-CSG-Information (code 2319, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn user_csg_information(&self) -> Option<UserCsgInformationView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[10],
-            self.end,
-            rt::view::read_group::<UserCsgInformationView<'a>>,
-        )
+        self.raw.opt_group::<UserCsgInformationView<'a>>(10)
     }
     /// `[ 3GPP-RAT-Type ]`: 3GPP-RAT-Type (code 21, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
     pub fn tgpp_rat_type(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[11], self.end, rt::view::octets)
+        self.raw.opt_octets(11)
     }
     /// `[ Access-Availability-Change-Reason ]`: Access-Availability-Change-Reason (code 2833, vendor 10415), 3GPP TS 29.212 §5.3.121.
     #[inline]
     pub fn access_availability_change_reason(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[12], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(12)
     }
     /// `[ Related-Change-Condition-Information ]`: Related-Change-Condition-Information (code 3925, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn related_change_condition_information(
         &self,
     ) -> Option<RelatedChangeConditionInformationView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[13],
-            self.end,
-            rt::view::read_group::<RelatedChangeConditionInformationView<'a>>,
-        )
+        self.raw.opt_group::<RelatedChangeConditionInformationView<'a>>(13)
     }
     /// `[ Diagnostics ]`: Diagnostics (code 2039, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn diagnostics(&self) -> Option<i32> {
-        rt::view::opt(self.root, self.first[14], self.end, rt::view::value::<i32>)
+        self.raw.opt_value::<i32>(14)
     }
     /// `[ Enhanced-Diagnostics ]`: Enhanced-Diagnostics (code 3901, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn enhanced_diagnostics(&self) -> Option<EnhancedDiagnosticsView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[15],
-            self.end,
-            rt::view::read_group::<EnhancedDiagnosticsView<'a>>,
-        )
+        self.raw.opt_group::<EnhancedDiagnosticsView<'a>>(15)
     }
     /// `[ CP-CIoT-EPS-Optimisation-Indicator ]`: CP-CIoT-EPS-Optimisation-Indicator (code 3930, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn cp_ciot_eps_optimisation_indicator(
         &self,
     ) -> Option<CpCiotEpsOptimisationIndicator> {
-        rt::view::opt(
-            self.root,
-            self.first[16],
-            self.end,
-            rt::view::enumerated::<CpCiotEpsOptimisationIndicator>,
-        )
+        self.raw.opt_enum::<CpCiotEpsOptimisationIndicator>(16)
     }
     /// `[ Serving-PLMN-Rate-Control ]`: Serving-PLMN-Rate-Control (code 4310, vendor 10415), 3GPP TS 29.128 §6.4.
     #[inline]
     pub fn serving_plmn_rate_control(
         &self,
     ) -> Option<super::ts29128::ServingPlmnRateControlView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[17],
-            self.end,
-            rt::view::read_group::<super::ts29128::ServingPlmnRateControlView<'a>>,
-        )
+        self.raw.opt_group::<super::ts29128::ServingPlmnRateControlView<'a>>(17)
     }
     /// `[ APN-Rate-Control ]`: APN-Rate-Control (code 3933, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn apn_rate_control(&self) -> Option<ApnRateControlView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[18],
-            self.end,
-            rt::view::read_group::<ApnRateControlView<'a>>,
-        )
+        self.raw.opt_group::<ApnRateControlView<'a>>(18)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -40537,18 +36963,12 @@ impl<'a> rt::view::GroupView<'a> for TrafficDataVolumesView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 19usize],
-            count: [0; 1usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut self.count, &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -40562,16 +36982,8 @@ impl std::fmt::Debug for TrafficDataVolumesView<'_> {
 /// A checked, zero-copy view of a received Transmitter-Info (3GPP TS 32.299 §7.2; see [`TransmitterInfo`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct TransmitterInfoView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 2usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 2, 0>,
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> TransmitterInfoView<'a> {
@@ -40591,7 +37003,7 @@ impl<'a> TransmitterInfoView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<TransmitterInfo, rt::DecodeError> {
@@ -40604,28 +37016,17 @@ impl<'a> TransmitterInfoView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `[ ProSe-Source-IP-Address ]`: ProSe-Source-IP-Address (code 3452, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn prose_source_ip_address(&self) -> Option<rt::data::Address> {
-        rt::view::opt(
-            self.root,
-            self.first[0],
-            self.end,
-            rt::view::value::<rt::data::Address>,
-        )
+        self.raw.opt_value::<rt::data::Address>(0)
     }
     /// `[ ProSe-UE-ID ]`: ProSe-UE-ID (code 3453, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn prose_ue_id(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[1], self.end, rt::view::octets)
+        self.raw.opt_octets(1)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -40650,17 +37051,12 @@ impl<'a> rt::view::GroupView<'a> for TransmitterInfoView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 2usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -40674,18 +37070,8 @@ impl std::fmt::Debug for TransmitterInfoView<'_> {
 /// A checked, zero-copy view of a received Trigger (3GPP TS 32.299 §7.2; see [`Trigger`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct TriggerView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 1usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 1usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 1, 1>,
 }
 #[cfg(any(feature = "ts32299"))]
 impl<'a> TriggerView<'a> {
@@ -40705,7 +37091,7 @@ impl<'a> TriggerView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<Trigger, rt::DecodeError> {
@@ -40715,26 +37101,12 @@ impl<'a> TriggerView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `*[ Trigger-Type ]`: Trigger-Type (code 870, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn trigger_type(&self) -> rt::view::Members<'a, TriggerType> {
-        rt::view::Members::new(
-            self.root,
-            self.first[0],
-            self.end,
-            self.count[0],
-            870,
-            10415,
-            rt::view::enumerated::<TriggerType>,
-        )
+        self.raw.many_enum::<TriggerType>(0, 0, 870, 10415)
     }
 }
 #[cfg(any(feature = "ts32299"))]
@@ -40758,18 +37130,12 @@ impl<'a> rt::view::GroupView<'a> for TriggerView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 1usize],
-            count: [0; 1usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut self.count, &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "ts32299"))]
@@ -40783,16 +37149,8 @@ impl std::fmt::Debug for TriggerView<'_> {
 /// A checked, zero-copy view of a received Trunk-Group-ID (3GPP TS 32.299 §7.2; see [`TrunkGroupId`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct TrunkGroupIdView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 2usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 2, 0>,
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> TrunkGroupIdView<'a> {
@@ -40812,7 +37170,7 @@ impl<'a> TrunkGroupIdView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<TrunkGroupId, rt::DecodeError> {
@@ -40822,23 +37180,17 @@ impl<'a> TrunkGroupIdView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `[ Incoming-Trunk-Group-ID ]`: Incoming-Trunk-Group-ID (code 852, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn incoming_trunk_group_id(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[0], self.end, rt::view::text)
+        self.raw.opt_text(0)
     }
     /// `[ Outgoing-Trunk-Group-ID ]`: Outgoing-Trunk-Group-ID (code 853, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn outgoing_trunk_group_id(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[1], self.end, rt::view::text)
+        self.raw.opt_text(1)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -40863,17 +37215,12 @@ impl<'a> rt::view::GroupView<'a> for TrunkGroupIdView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 2usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -40887,16 +37234,8 @@ impl std::fmt::Debug for TrunkGroupIdView<'_> {
 /// A checked, zero-copy view of a received TWAN-User-Location-Info (3GPP TS 32.299 §7.2; see [`TwanUserLocationInfo`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct TwanUserLocationInfoView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 5usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 5, 0>,
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> TwanUserLocationInfoView<'a> {
@@ -40916,7 +37255,7 @@ impl<'a> TwanUserLocationInfoView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<TwanUserLocationInfo, rt::DecodeError> {
@@ -40929,43 +37268,32 @@ impl<'a> TwanUserLocationInfoView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `{ SSID }`: SSID (code 1524, vendor 10415), 3GPP TS 29.273 §5.2.3.22.
     #[inline]
     pub fn ssid(&self) -> &'a str {
-        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
+        self.raw.one_text(0)
     }
     /// `[ BSSID ]`: BSSID (code 2716, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn bssid(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[1], self.end, rt::view::text)
+        self.raw.opt_text(1)
     }
     /// `[ Civic-Address-Information ]`: Civic-Address-Information (code 1305, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn civic_address_information(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[2], self.end, rt::view::text)
+        self.raw.opt_text(2)
     }
     /// `[ WLAN-Operator-Id ]`: WLAN-Operator-Id (code 1306, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn wlan_operator_id(&self) -> Option<WlanOperatorIdView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[3],
-            self.end,
-            rt::view::read_group::<WlanOperatorIdView<'a>>,
-        )
+        self.raw.opt_group::<WlanOperatorIdView<'a>>(3)
     }
     /// `[ Logical-Access-ID ]`: Logical-Access-ID (code 302, vendor 13019), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) ES 283 034 e4 AVPs.
     #[inline]
     pub fn logical_access_id(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[4], self.end, rt::view::octets)
+        self.raw.opt_octets(4)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -40993,17 +37321,12 @@ impl<'a> rt::view::GroupView<'a> for TwanUserLocationInfoView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 5usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -41017,16 +37340,8 @@ impl std::fmt::Debug for TwanUserLocationInfoView<'_> {
 /// A checked, zero-copy view of a received Unit-Cost (3GPP TS 32.299 §7.2; see [`UnitCost`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct UnitCostView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 2usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 2, 0>,
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> UnitCostView<'a> {
@@ -41046,7 +37361,7 @@ impl<'a> UnitCostView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<UnitCost, rt::DecodeError> {
@@ -41056,23 +37371,17 @@ impl<'a> UnitCostView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `{ Value-Digits }`: Value-Digits (code 447), IETF RFC 8506 §8.10.
     #[inline]
     pub fn value_digits(&self) -> i64 {
-        rt::view::one(self.root, self.first[0], self.end, rt::view::value::<i64>)
+        self.raw.one_value::<i64>(0)
     }
     /// `[ Exponent ]`: Exponent (code 429), IETF RFC 8506 §8.9.
     #[inline]
     pub fn exponent(&self) -> Option<i32> {
-        rt::view::opt(self.root, self.first[1], self.end, rt::view::value::<i32>)
+        self.raw.opt_value::<i32>(1)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -41097,17 +37406,12 @@ impl<'a> rt::view::GroupView<'a> for UnitCostView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 2usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -41140,16 +37444,8 @@ impl std::fmt::Debug for UnitCostView<'_> {
 /// A checked, zero-copy view of a received User-CSG-Information (3GPP TS 32.299 §7.2; see [`UserCsgInformation`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct UserCsgInformationView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 3usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 3, 0>,
 }
 #[cfg(
     any(
@@ -41188,7 +37484,7 @@ impl<'a> UserCsgInformationView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<UserCsgInformation, rt::DecodeError> {
@@ -41201,38 +37497,22 @@ impl<'a> UserCsgInformationView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `{ CSG-Id }`: CSG-Id (code 1437, vendor 10415), 3GPP TS 29.272 §7.3.79.
     #[inline]
     pub fn csg_id(&self) -> u32 {
-        rt::view::one(self.root, self.first[0], self.end, rt::view::value::<u32>)
+        self.raw.one_value::<u32>(0)
     }
     /// `{ CSG-Access-Mode }`: CSG-Access-Mode (code 2317, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn csg_access_mode(&self) -> CsgAccessMode {
-        rt::view::one(
-            self.root,
-            self.first[1],
-            self.end,
-            rt::view::enumerated::<CsgAccessMode>,
-        )
+        self.raw.one_enum::<CsgAccessMode>(1)
     }
     /// `[ CSG-Membership-Indication ]`: CSG-Membership-Indication (code 2318, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn csg_membership_indication(&self) -> Option<CsgMembershipIndication> {
-        rt::view::opt(
-            self.root,
-            self.first[2],
-            self.end,
-            rt::view::enumerated::<CsgMembershipIndication>,
-        )
+        self.raw.opt_enum::<CsgMembershipIndication>(2)
     }
 }
 #[cfg(
@@ -41296,17 +37576,12 @@ impl<'a> rt::view::GroupView<'a> for UserCsgInformationView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 3usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(
@@ -41339,16 +37614,8 @@ impl std::fmt::Debug for UserCsgInformationView<'_> {
 /// A checked, zero-copy view of a received UWAN-User-Location-Info (3GPP TS 32.299 §7.2; see [`UwanUserLocationInfo`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct UwanUserLocationInfoView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 7usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 7, 0>,
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> UwanUserLocationInfoView<'a> {
@@ -41368,7 +37635,7 @@ impl<'a> UwanUserLocationInfoView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<UwanUserLocationInfo, rt::DecodeError> {
@@ -41381,58 +37648,42 @@ impl<'a> UwanUserLocationInfoView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `{ UE-Local-IP-Address }`: UE-Local-IP-Address (code 2805, vendor 10415), 3GPP TS 29.212 §5.3.96.
     #[inline]
     pub fn ue_local_ip_address(&self) -> rt::data::Address {
-        rt::view::one(
-            self.root,
-            self.first[0],
-            self.end,
-            rt::view::value::<rt::data::Address>,
-        )
+        self.raw.one_value::<rt::data::Address>(0)
     }
     /// `[ UDP-Source-Port ]`: UDP-Source-Port (code 2806, vendor 10415), 3GPP TS 29.212 §5.3.97.
     #[inline]
     pub fn udp_source_port(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[1], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(1)
     }
     /// `[ SSID ]`: SSID (code 1524, vendor 10415), 3GPP TS 29.273 §5.2.3.22.
     #[inline]
     pub fn ssid(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[2], self.end, rt::view::text)
+        self.raw.opt_text(2)
     }
     /// `[ BSSID ]`: BSSID (code 2716, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn bssid(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[3], self.end, rt::view::text)
+        self.raw.opt_text(3)
     }
     /// `[ TCP-Source-Port ]`: TCP-Source-Port (code 2843, vendor 10415), 3GPP TS 29.212 §5.3.129.
     #[inline]
     pub fn tcp_source_port(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[4], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(4)
     }
     /// `[ Civic-Address-Information ]`: Civic-Address-Information (code 1305, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn civic_address_information(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[5], self.end, rt::view::text)
+        self.raw.opt_text(5)
     }
     /// `[ WLAN-Operator-Id ]`: WLAN-Operator-Id (code 1306, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn wlan_operator_id(&self) -> Option<WlanOperatorIdView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[6],
-            self.end,
-            rt::view::read_group::<WlanOperatorIdView<'a>>,
-        )
+        self.raw.opt_group::<WlanOperatorIdView<'a>>(6)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -41462,17 +37713,12 @@ impl<'a> rt::view::GroupView<'a> for UwanUserLocationInfoView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 7usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -41486,16 +37732,8 @@ impl std::fmt::Debug for UwanUserLocationInfoView<'_> {
 /// A checked, zero-copy view of a received Variable-Part (3GPP TS 32.299 §7.2; see [`VariablePart`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct VariablePartView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 3usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 3, 0>,
 }
 #[cfg(any(feature = "ts32299"))]
 impl<'a> VariablePartView<'a> {
@@ -41515,7 +37753,7 @@ impl<'a> VariablePartView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<VariablePart, rt::DecodeError> {
@@ -41525,28 +37763,22 @@ impl<'a> VariablePartView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `[ Variable-Part-Order ]`: Variable-Part-Order (code 3908, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn variable_part_order(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[0], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(0)
     }
     /// `{ Variable-Part-Type }`: Variable-Part-Type (code 3909, vendor 10415), 3GPP TS 32.299 §7.2.242aC.
     #[inline]
     pub fn variable_part_type(&self) -> u32 {
-        rt::view::one(self.root, self.first[1], self.end, rt::view::value::<u32>)
+        self.raw.one_value::<u32>(1)
     }
     /// `{ Variable-Part-Value }`: Variable-Part-Value (code 3910, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn variable_part_value(&self) -> &'a str {
-        rt::view::one(self.root, self.first[2], self.end, rt::view::text)
+        self.raw.one_text(2)
     }
 }
 #[cfg(any(feature = "ts32299"))]
@@ -41572,17 +37804,12 @@ impl<'a> rt::view::GroupView<'a> for VariablePartView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 3usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "ts32299"))]
@@ -41596,16 +37823,8 @@ impl std::fmt::Debug for VariablePartView<'_> {
 /// A checked, zero-copy view of a received VCS-Information (3GPP TS 32.299 §7.2; see [`VcsInformation`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct VcsInformationView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 12usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 12, 0>,
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> VcsInformationView<'a> {
@@ -41624,7 +37843,7 @@ impl<'a> VcsInformationView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<VcsInformation, rt::DecodeError> {
@@ -41637,103 +37856,67 @@ impl<'a> VcsInformationView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `[ Bearer-Capability ]`: Bearer-Capability (code 3412, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn bearer_capability(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[0], self.end, rt::view::octets)
+        self.raw.opt_octets(0)
     }
     /// `[ Network-Call-Reference-Number ]`: Network-Call-Reference-Number (code 3418, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn network_call_reference_number(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[1], self.end, rt::view::octets)
+        self.raw.opt_octets(1)
     }
     /// `[ MSC-Address ]`: MSC-Address (code 3417, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn msc_address(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[2], self.end, rt::view::octets)
+        self.raw.opt_octets(2)
     }
     /// `[ Basic-Service-Code ]`: Basic-Service-Code (code 3411, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn basic_service_code(&self) -> Option<BasicServiceCodeView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[3],
-            self.end,
-            rt::view::read_group::<BasicServiceCodeView<'a>>,
-        )
+        self.raw.opt_group::<BasicServiceCodeView<'a>>(3)
     }
     /// `[ ISUP-Location-Number ]`: ISUP-Location-Number (code 3414, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn isup_location_number(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[4], self.end, rt::view::octets)
+        self.raw.opt_octets(4)
     }
     /// `[ VLR-Number ]`: VLR-Number (code 3420, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn vlr_number(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[5], self.end, rt::view::octets)
+        self.raw.opt_octets(5)
     }
     /// `[ Forwarding-Pending ]`: Forwarding-Pending (code 3415, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn forwarding_pending(&self) -> Option<ForwardingPending> {
-        rt::view::opt(
-            self.root,
-            self.first[6],
-            self.end,
-            rt::view::enumerated::<ForwardingPending>,
-        )
+        self.raw.opt_enum::<ForwardingPending>(6)
     }
     /// `[ ISUP-Cause ]`: ISUP-Cause (code 3416, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn isup_cause(&self) -> Option<IsupCauseView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[7],
-            self.end,
-            rt::view::read_group::<IsupCauseView<'a>>,
-        )
+        self.raw.opt_group::<IsupCauseView<'a>>(7)
     }
     /// `[ Start-Time ]`: Start-Time (code 2041, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn start_time(&self) -> Option<rt::data::Time> {
-        rt::view::opt(
-            self.root,
-            self.first[8],
-            self.end,
-            rt::view::value::<rt::data::Time>,
-        )
+        self.raw.opt_value::<rt::data::Time>(8)
     }
     /// `[ Start-of-Charging ]`: Start-of-Charging (code 3419, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn start_of_charging(&self) -> Option<rt::data::Time> {
-        rt::view::opt(
-            self.root,
-            self.first[9],
-            self.end,
-            rt::view::value::<rt::data::Time>,
-        )
+        self.raw.opt_value::<rt::data::Time>(9)
     }
     /// `[ Stop-Time ]`: Stop-Time (code 2042, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn stop_time(&self) -> Option<rt::data::Time> {
-        rt::view::opt(
-            self.root,
-            self.first[10],
-            self.end,
-            rt::view::value::<rt::data::Time>,
-        )
+        self.raw.opt_value::<rt::data::Time>(10)
     }
     /// `[ PS-Free-Format-Data ]`: PS-Free-Format-Data (code 866, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn ps_free_format_data(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[11], self.end, rt::view::octets)
+        self.raw.opt_octets(11)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -41768,17 +37951,12 @@ impl<'a> rt::view::GroupView<'a> for VcsInformationView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 12usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -41792,16 +37970,8 @@ impl std::fmt::Debug for VcsInformationView<'_> {
 /// A checked, zero-copy view of a received VoLTE-Information (3GPP TS 32.299 §7.2; see [`VolteInformation`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct VolteInformationView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 2usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 2, 0>,
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> VolteInformationView<'a> {
@@ -41821,7 +37991,7 @@ impl<'a> VolteInformationView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<VolteInformation, rt::DecodeError> {
@@ -41834,30 +38004,19 @@ impl<'a> VolteInformationView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `[ Calling-Party-Address ]`: Calling-Party-Address (code 831, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn calling_party_address(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[0], self.end, rt::view::text)
+        self.raw.opt_text(0)
     }
     /// `[ Callee-Information ]`: Callee-Information (code 565, vendor 10415), 3GPP TS 29.214 §5.3.62.
     #[inline]
     pub fn callee_information(
         &self,
     ) -> Option<super::ts29214::CalleeInformationView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[1],
-            self.end,
-            rt::view::read_group::<super::ts29214::CalleeInformationView<'a>>,
-        )
+        self.raw.opt_group::<super::ts29214::CalleeInformationView<'a>>(1)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -41886,17 +38045,12 @@ impl<'a> rt::view::GroupView<'a> for VolteInformationView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 2usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -41910,16 +38064,8 @@ impl std::fmt::Debug for VolteInformationView<'_> {
 /// A checked, zero-copy view of a received WLAN-Operator-Id (3GPP TS 32.299 §7.2; see [`WlanOperatorId`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct WlanOperatorIdView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 2usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 2, 0>,
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> WlanOperatorIdView<'a> {
@@ -41939,7 +38085,7 @@ impl<'a> WlanOperatorIdView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<WlanOperatorId, rt::DecodeError> {
@@ -41952,23 +38098,17 @@ impl<'a> WlanOperatorIdView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `[ WLAN-PLMN-Id ]`: WLAN-PLMN-Id (code 1308, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn wlan_plmn_id(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[0], self.end, rt::view::text)
+        self.raw.opt_text(0)
     }
     /// `[ WLAN-Operator-Name ]`: WLAN-Operator-Name (code 1307, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn wlan_operator_name(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[1], self.end, rt::view::text)
+        self.raw.opt_text(1)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -41993,17 +38133,12 @@ impl<'a> rt::view::GroupView<'a> for WlanOperatorIdView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 2usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -42017,16 +38152,8 @@ impl std::fmt::Debug for WlanOperatorIdView<'_> {
 /// A checked, zero-copy view of a received Cause (3GPP TS 32.299 7.2 (Release 6); see [`Cause`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct CauseView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 2usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 2, 0>,
 }
 #[cfg(any(feature = "ts32299"))]
 impl<'a> CauseView<'a> {
@@ -42046,7 +38173,7 @@ impl<'a> CauseView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<Cause, rt::DecodeError> {
@@ -42056,28 +38183,17 @@ impl<'a> CauseView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `{ Cause-Code }`: Cause-Code (code 861, vendor 10415), 3GPP TS 32.299 §7.2.35.
     #[inline]
     pub fn cause_code(&self) -> i32 {
-        rt::view::one(self.root, self.first[0], self.end, rt::view::value::<i32>)
+        self.raw.one_value::<i32>(0)
     }
     /// `{ Node-Functionality }`: Node-Functionality (code 862, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn node_functionality(&self) -> NodeFunctionality {
-        rt::view::one(
-            self.root,
-            self.first[1],
-            self.end,
-            rt::view::enumerated::<NodeFunctionality>,
-        )
+        self.raw.one_enum::<NodeFunctionality>(1)
     }
 }
 #[cfg(any(feature = "ts32299"))]
@@ -42102,17 +38218,12 @@ impl<'a> rt::view::GroupView<'a> for CauseView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 2usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "ts32299"))]
@@ -42126,16 +38237,8 @@ impl std::fmt::Debug for CauseView<'_> {
 /// A checked, zero-copy view of a received WLAN-Information (3GPP TS 32.299 7.2 (Release 8); see [`WlanInformation`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct WlanInformationView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 7usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 7, 0>,
 }
 #[cfg(any(feature = "ts32299"))]
 impl<'a> WlanInformationView<'a> {
@@ -42155,7 +38258,7 @@ impl<'a> WlanInformationView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<WlanInformation, rt::DecodeError> {
@@ -42168,68 +38271,42 @@ impl<'a> WlanInformationView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `[ WLAN-Session-Id ]`: WLAN-Session-Id (code 1246, vendor 10415), 3GPP TS 32.299 7.2 (Release 8).
     #[inline]
     pub fn wlan_session_id(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[0], self.end, rt::view::text)
+        self.raw.opt_text(0)
     }
     /// `[ PDG-Address ]`: PDG-Address (code 895, vendor 10415), 3GPP TS 32.299 7.2 (Release 8).
     #[inline]
     pub fn pdg_address(&self) -> Option<rt::data::Address> {
-        rt::view::opt(
-            self.root,
-            self.first[1],
-            self.end,
-            rt::view::value::<rt::data::Address>,
-        )
+        self.raw.opt_value::<rt::data::Address>(1)
     }
     /// `[ PDG-Charging-Id ]`: PDG-Charging-Id (code 896, vendor 10415), 3GPP TS 32.299 7.2 (Release 8).
     #[inline]
     pub fn pdg_charging_id(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[2], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(2)
     }
     /// `[ WAG-Address ]`: WAG-Address (code 890, vendor 10415), 3GPP TS 32.299 7.2 (Release 8).
     #[inline]
     pub fn wag_address(&self) -> Option<rt::data::Address> {
-        rt::view::opt(
-            self.root,
-            self.first[3],
-            self.end,
-            rt::view::value::<rt::data::Address>,
-        )
+        self.raw.opt_value::<rt::data::Address>(3)
     }
     /// `[ WAG-PLMN-Id ]`: WAG-PLMN-Id (code 891, vendor 10415), 3GPP TS 32.299 7.2 (Release 8).
     #[inline]
     pub fn wag_plmn_id(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[4], self.end, rt::view::octets)
+        self.raw.opt_octets(4)
     }
     /// `[ WLAN-Radio-Container ]`: WLAN-Radio-Container (code 892, vendor 10415), 3GPP TS 32.299 7.2 (Release 8).
     #[inline]
     pub fn wlan_radio_container(&self) -> Option<WlanRadioContainerView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[5],
-            self.end,
-            rt::view::read_group::<WlanRadioContainerView<'a>>,
-        )
+        self.raw.opt_group::<WlanRadioContainerView<'a>>(5)
     }
     /// `[ WLAN-UE-Local-IPAddress ]`: WLAN-UE-Local-IPAddress (code 894, vendor 10415), 3GPP TS 32.299 7.2 (Release 8).
     #[inline]
     pub fn wlan_ue_local_ipaddress(&self) -> Option<rt::data::Address> {
-        rt::view::opt(
-            self.root,
-            self.first[6],
-            self.end,
-            rt::view::value::<rt::data::Address>,
-        )
+        self.raw.opt_value::<rt::data::Address>(6)
     }
 }
 #[cfg(any(feature = "ts32299"))]
@@ -42259,17 +38336,12 @@ impl<'a> rt::view::GroupView<'a> for WlanInformationView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 7usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "ts32299"))]
@@ -42283,16 +38355,8 @@ impl std::fmt::Debug for WlanInformationView<'_> {
 /// A checked, zero-copy view of a received WLAN-Radio-Container (3GPP TS 32.299 7.2 (Release 8); see [`WlanRadioContainer`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct WlanRadioContainerView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 4usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 4, 0>,
 }
 #[cfg(any(feature = "ts32299"))]
 impl<'a> WlanRadioContainerView<'a> {
@@ -42312,7 +38376,7 @@ impl<'a> WlanRadioContainerView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<WlanRadioContainer, rt::DecodeError> {
@@ -42325,38 +38389,27 @@ impl<'a> WlanRadioContainerView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `[ Operator-Name ]`: Operator-Name (code 126), IETF RFC 5580 §4.1.
     #[inline]
     pub fn operator_name(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[0], self.end, rt::view::octets)
+        self.raw.opt_octets(0)
     }
     /// `[ Location-Type ]`: Location-Type (code 1244, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn location_type(&self) -> Option<LocationTypeView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[1],
-            self.end,
-            rt::view::read_group::<LocationTypeView<'a>>,
-        )
+        self.raw.opt_group::<LocationTypeView<'a>>(1)
     }
     /// `[ Location-Information ]`: Location-Information (code 127), IETF RFC 5580 §4.2.
     #[inline]
     pub fn location_information(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[2], self.end, rt::view::octets)
+        self.raw.opt_octets(2)
     }
     /// `[ WLAN-Technology ]`: WLAN-Technology (code 893, vendor 10415), 3GPP TS 32.299 7.2 (Release 8).
     #[inline]
     pub fn wlan_technology(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[3], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(3)
     }
 }
 #[cfg(any(feature = "ts32299"))]
@@ -42383,17 +38436,12 @@ impl<'a> rt::view::GroupView<'a> for WlanRadioContainerView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 4usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "ts32299"))]
@@ -42408,16 +38456,8 @@ impl std::fmt::Debug for WlanRadioContainerView<'_> {
 #[derive(Clone, Copy)]
 pub struct CreditControlRequestView<'a> {
     header: rt::Header,
-    root: &'a rt::bytes::Bytes,
-    /// The AVPs: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 34usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 8usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where each member first occurs.
+    raw: rt::view::Raw<'a, 34, 8>,
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> CreditControlRequestView<'a> {
@@ -42441,12 +38481,7 @@ impl<'a> CreditControlRequestView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let mut v = Self {
             header,
-            root,
-            start: rt::header::HEADER_LEN as u32,
-            end: root.len() as u32,
-            first: [rt::view::ABSENT; 34usize],
-            count: [0; 8usize],
-            extra: 0,
+            raw: rt::view::Raw::message(root),
         };
         v.fill_members(header.length as usize)?;
         Ok(v)
@@ -42456,19 +38491,8 @@ impl<'a> CreditControlRequestView<'a> {
     /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
     #[inline(never)]
     fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut v.count,
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
+        let avps = self.raw.members();
+        let mut t = self.raw.index(rt::data::DecodeCx::default(), true);
         rt::view::index::<Self>(avps, &mut t, CreditControlRequest::REQUIRED, missing_at)
     }
     /// The header as received.
@@ -42477,219 +38501,152 @@ impl<'a> CreditControlRequestView<'a> {
     }
     /// The whole message as received.
     pub fn as_bytes(&self) -> &'a rt::bytes::Bytes {
-        self.root
+        self.raw.root()
     }
     /// The owned struct (decoding the message again).
     pub fn to_struct(&self) -> Result<CreditControlRequest, rt::DecodeError> {
-        <CreditControlRequest as rt::typed::Command>::from_bytes(self.root.clone())
+        <CreditControlRequest as rt::typed::Command>::from_bytes(self.raw.root().clone())
     }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
+        self.raw.one_text(0)
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        rt::view::opt(
-            self.root,
-            self.first[1],
-            self.end,
-            rt::view::enumerated::<super::drmp::Drmp>,
-        )
+        self.raw.opt_enum::<super::drmp::Drmp>(1)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        rt::view::one(self.root, self.first[2], self.end, rt::view::text)
+        self.raw.one_text(2)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        rt::view::one(self.root, self.first[3], self.end, rt::view::text)
+        self.raw.one_text(3)
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&self) -> &'a str {
-        rt::view::one(self.root, self.first[4], self.end, rt::view::text)
+        self.raw.one_text(4)
     }
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&self) -> u32 {
-        rt::view::one(self.root, self.first[5], self.end, rt::view::value::<u32>)
+        self.raw.one_value::<u32>(5)
     }
     /// `{ Service-Context-Id }`: Service-Context-Id (code 461), IETF RFC 8506 §8.42.
     #[inline]
     pub fn service_context_id(&self) -> &'a str {
-        rt::view::one(self.root, self.first[6], self.end, rt::view::text)
+        self.raw.one_text(6)
     }
     /// `{ CC-Request-Type }`: CC-Request-Type (code 416), IETF RFC 8506 §8.3.
     #[inline]
     pub fn cc_request_type(&self) -> super::credit_control::CcRequestType {
-        rt::view::one(
-            self.root,
-            self.first[7],
-            self.end,
-            rt::view::enumerated::<super::credit_control::CcRequestType>,
-        )
+        self.raw.one_enum::<super::credit_control::CcRequestType>(7)
     }
     /// `{ CC-Request-Number }`: CC-Request-Number (code 415), IETF RFC 8506 §8.2.
     #[inline]
     pub fn cc_request_number(&self) -> u32 {
-        rt::view::one(self.root, self.first[8], self.end, rt::view::value::<u32>)
+        self.raw.one_value::<u32>(8)
     }
     /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[9], self.end, rt::view::text)
+        self.raw.opt_text(9)
     }
     /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
     pub fn user_name(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[10], self.end, rt::view::text)
+        self.raw.opt_text(10)
     }
     /// `[ CC-Sub-Session-Id ]`: CC-Sub-Session-Id (code 419), IETF RFC 8506 §8.5.
     #[inline]
     pub fn cc_sub_session_id(&self) -> Option<u64> {
-        rt::view::opt(self.root, self.first[11], self.end, rt::view::value::<u64>)
+        self.raw.opt_value::<u64>(11)
     }
     /// `[ Acct-Multi-Session-Id ]`: Acct-Multi-Session-Id (code 50), IETF RFC 6733 §9.8.5.
     #[inline]
     pub fn acct_multi_session_id(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[12], self.end, rt::view::text)
+        self.raw.opt_text(12)
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[13], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(13)
     }
     /// `[ Event-Timestamp ]`: Event-Timestamp (code 55), IETF RFC 6733 §8.21.
     #[inline]
     pub fn event_timestamp(&self) -> Option<rt::data::Time> {
-        rt::view::opt(
-            self.root,
-            self.first[14],
-            self.end,
-            rt::view::value::<rt::data::Time>,
-        )
+        self.raw.opt_value::<rt::data::Time>(14)
     }
     /// `*[ Subscription-Id ]`: Subscription-Id (code 443), IETF RFC 8506 §8.46.
     #[inline]
     pub fn subscription_id(
         &self,
     ) -> rt::view::Members<'a, super::credit_control::SubscriptionIdView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[15],
-            self.end,
-            self.count[0],
-            443,
-            0,
-            rt::view::read_group::<super::credit_control::SubscriptionIdView<'a>>,
-        )
+        self.raw
+            .many_group::<super::credit_control::SubscriptionIdView<'a>>(15, 0, 443, 0)
     }
     /// `*[ Subscription-Id-Extension ]`: Subscription-Id-Extension (code 659), IETF RFC 8506 §8.58.
     #[inline]
     pub fn subscription_id_extension(
         &self,
     ) -> rt::view::Members<'a, super::credit_control::SubscriptionIdExtensionView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[16],
-            self.end,
-            self.count[1],
-            659,
-            0,
-            rt::view::read_group::<
+        self.raw
+            .many_group::<
                 super::credit_control::SubscriptionIdExtensionView<'a>,
-            >,
-        )
+            >(16, 1, 659, 0)
     }
     /// `[ Service-Identifier ]`: Service-Identifier (code 439), IETF RFC 8506 §8.28.
     #[inline]
     pub fn service_identifier(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[17], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(17)
     }
     /// `[ Termination-Cause ]`: Termination-Cause (code 295), IETF RFC 6733 §8.15.
     #[inline]
     pub fn termination_cause(&self) -> Option<super::base::TerminationCause> {
-        rt::view::opt(
-            self.root,
-            self.first[18],
-            self.end,
-            rt::view::enumerated::<super::base::TerminationCause>,
-        )
+        self.raw.opt_enum::<super::base::TerminationCause>(18)
     }
     /// `[ Requested-Service-Unit ]`: Requested-Service-Unit (code 437), IETF RFC 8506 §8.18.
     #[inline]
     pub fn requested_service_unit(
         &self,
     ) -> Option<super::credit_control::RequestedServiceUnitView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[19],
-            self.end,
-            rt::view::read_group::<super::credit_control::RequestedServiceUnitView<'a>>,
-        )
+        self.raw.opt_group::<super::credit_control::RequestedServiceUnitView<'a>>(19)
     }
     /// `[ Requested-Action ]`: Requested-Action (code 436), IETF RFC 8506 §8.41.
     #[inline]
     pub fn requested_action(&self) -> Option<super::credit_control::RequestedAction> {
-        rt::view::opt(
-            self.root,
-            self.first[20],
-            self.end,
-            rt::view::enumerated::<super::credit_control::RequestedAction>,
-        )
+        self.raw.opt_enum::<super::credit_control::RequestedAction>(20)
     }
     /// `*[ Used-Service-Unit ]`: Used-Service-Unit (code 446), IETF RFC 8506 §8.19.
     #[inline]
     pub fn used_service_unit(
         &self,
     ) -> rt::view::Members<'a, super::credit_control::UsedServiceUnitView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[21],
-            self.end,
-            self.count[2],
-            446,
-            0,
-            rt::view::read_group::<super::credit_control::UsedServiceUnitView<'a>>,
-        )
+        self.raw
+            .many_group::<super::credit_control::UsedServiceUnitView<'a>>(21, 2, 446, 0)
     }
     /// `[ AoC-Request-Type ]`: AoC-Request-Type (code 2055, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn aoc_request_type(&self) -> Option<AocRequestType> {
-        rt::view::opt(
-            self.root,
-            self.first[22],
-            self.end,
-            rt::view::enumerated::<AocRequestType>,
-        )
+        self.raw.opt_enum::<AocRequestType>(22)
     }
     /// `[ Multiple-Services-Indicator ]`: Multiple-Services-Indicator (code 455), IETF RFC 8506 §8.40.
     #[inline]
     pub fn multiple_services_indicator(
         &self,
     ) -> Option<super::credit_control::MultipleServicesIndicator> {
-        rt::view::opt(
-            self.root,
-            self.first[23],
-            self.end,
-            rt::view::enumerated::<super::credit_control::MultipleServicesIndicator>,
-        )
+        self.raw.opt_enum::<super::credit_control::MultipleServicesIndicator>(23)
     }
     /// `*[ Multiple-Services-Credit-Control ]`: Multiple-Services-Credit-Control (code 456), IETF RFC 8506 §8.16.
     #[inline]
@@ -42699,126 +38656,70 @@ impl<'a> CreditControlRequestView<'a> {
         'a,
         super::credit_control::MultipleServicesCreditControlView<'a>,
     > {
-        rt::view::Members::new(
-            self.root,
-            self.first[24],
-            self.end,
-            self.count[3],
-            456,
-            0,
-            rt::view::read_group::<
+        self.raw
+            .many_group::<
                 super::credit_control::MultipleServicesCreditControlView<'a>,
-            >,
-        )
+            >(24, 3, 456, 0)
     }
     /// `*[ Service-Parameter-Info ]`: Service-Parameter-Info (code 440), IETF RFC 8506 §8.43.
     #[inline]
     pub fn service_parameter_info(
         &self,
     ) -> rt::view::Members<'a, super::credit_control::ServiceParameterInfoView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[25],
-            self.end,
-            self.count[4],
-            440,
-            0,
-            rt::view::read_group::<super::credit_control::ServiceParameterInfoView<'a>>,
-        )
+        self.raw
+            .many_group::<
+                super::credit_control::ServiceParameterInfoView<'a>,
+            >(25, 4, 440, 0)
     }
     /// `[ CC-Correlation-Id ]`: CC-Correlation-Id (code 411), IETF RFC 8506 §8.1.
     #[inline]
     pub fn cc_correlation_id(&self) -> Option<&'a [u8]> {
-        rt::view::opt(self.root, self.first[26], self.end, rt::view::octets)
+        self.raw.opt_octets(26)
     }
     /// `[ User-Equipment-Info ]`: User-Equipment-Info (code 458), IETF RFC 8506 §8.49.
     #[inline]
     pub fn user_equipment_info(
         &self,
     ) -> Option<super::credit_control::UserEquipmentInfoView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[27],
-            self.end,
-            rt::view::read_group::<super::credit_control::UserEquipmentInfoView<'a>>,
-        )
+        self.raw.opt_group::<super::credit_control::UserEquipmentInfoView<'a>>(27)
     }
     /// `[ User-Equipment-Info-Extension ]`: User-Equipment-Info-Extension (code 653), IETF RFC 8506 §8.52.
     #[inline]
     pub fn user_equipment_info_extension(
         &self,
     ) -> Option<super::credit_control::UserEquipmentInfoExtensionView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[28],
-            self.end,
-            rt::view::read_group::<
-                super::credit_control::UserEquipmentInfoExtensionView<'a>,
-            >,
-        )
+        self.raw
+            .opt_group::<super::credit_control::UserEquipmentInfoExtensionView<'a>>(28)
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
     #[inline]
     pub fn oc_supported_features(
         &self,
     ) -> Option<super::doic::OcSupportedFeaturesView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[29],
-            self.end,
-            rt::view::read_group::<super::doic::OcSupportedFeaturesView<'a>>,
-        )
+        self.raw.opt_group::<super::doic::OcSupportedFeaturesView<'a>>(29)
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
     #[inline]
     pub fn supported_features(
         &self,
     ) -> rt::view::Members<'a, super::ts29229::SupportedFeaturesView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[30],
-            self.end,
-            self.count[5],
-            628,
-            10415,
-            rt::view::read_group::<super::ts29229::SupportedFeaturesView<'a>>,
-        )
+        self.raw
+            .many_group::<super::ts29229::SupportedFeaturesView<'a>>(30, 5, 628, 10415)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[31],
-            self.end,
-            self.count[6],
-            284,
-            0,
-            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
-        )
+        self.raw.many_group::<super::base::ProxyInfoView<'a>>(31, 6, 284, 0)
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
     #[inline]
     pub fn route_record(&self) -> rt::view::Members<'a, &'a str> {
-        rt::view::Members::new(
-            self.root,
-            self.first[32],
-            self.end,
-            self.count[7],
-            282,
-            0,
-            rt::view::text,
-        )
+        self.raw.many_text(32, 7, 282, 0)
     }
     /// `[ Service-Information ]`: Service-Information (code 873, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn service_information(&self) -> Option<ServiceInformationView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[33],
-            self.end,
-            rt::view::read_group::<ServiceInformationView<'a>>,
-        )
+        self.raw.opt_group::<ServiceInformationView<'a>>(33)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -42931,16 +38832,8 @@ impl std::fmt::Debug for CreditControlRequestView<'_> {
 #[derive(Clone, Copy)]
 pub struct CreditControlAnswerView<'a> {
     header: rt::Header,
-    root: &'a rt::bytes::Bytes,
-    /// The AVPs: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 35usize],
-    /// Occurrences of each repeated member.
-    count: [u32; 6usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where each member first occurs.
+    raw: rt::view::Raw<'a, 35, 6>,
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> CreditControlAnswerView<'a> {
@@ -42964,12 +38857,7 @@ impl<'a> CreditControlAnswerView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let mut v = Self {
             header,
-            root,
-            start: rt::header::HEADER_LEN as u32,
-            end: root.len() as u32,
-            first: [rt::view::ABSENT; 35usize],
-            count: [0; 6usize],
-            extra: 0,
+            raw: rt::view::Raw::message(root),
         };
         v.fill_members(header.length as usize)?;
         Ok(v)
@@ -42979,19 +38867,8 @@ impl<'a> CreditControlAnswerView<'a> {
     /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
     #[inline(never)]
     fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut v.count,
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
+        let avps = self.raw.members();
+        let mut t = self.raw.index(rt::data::DecodeCx::default(), true);
         rt::view::index::<Self>(avps, &mut t, CreditControlAnswer::REQUIRED, missing_at)
     }
     /// The header as received.
@@ -43000,127 +38877,96 @@ impl<'a> CreditControlAnswerView<'a> {
     }
     /// The whole message as received.
     pub fn as_bytes(&self) -> &'a rt::bytes::Bytes {
-        self.root
+        self.raw.root()
     }
     /// The owned struct (decoding the message again).
     pub fn to_struct(&self) -> Result<CreditControlAnswer, rt::DecodeError> {
-        <CreditControlAnswer as rt::typed::Command>::from_bytes(self.root.clone())
+        <CreditControlAnswer as rt::typed::Command>::from_bytes(self.raw.root().clone())
     }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
+        self.raw.one_text(0)
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        rt::view::opt(
-            self.root,
-            self.first[1],
-            self.end,
-            rt::view::enumerated::<super::drmp::Drmp>,
-        )
+        self.raw.opt_enum::<super::drmp::Drmp>(1)
     }
     /// `{ Result-Code }`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&self) -> u32 {
-        rt::view::one(self.root, self.first[2], self.end, rt::view::value::<u32>)
+        self.raw.one_value::<u32>(2)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        rt::view::one(self.root, self.first[3], self.end, rt::view::text)
+        self.raw.one_text(3)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        rt::view::one(self.root, self.first[4], self.end, rt::view::text)
+        self.raw.one_text(4)
     }
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&self) -> u32 {
-        rt::view::one(self.root, self.first[5], self.end, rt::view::value::<u32>)
+        self.raw.one_value::<u32>(5)
     }
     /// `{ CC-Request-Type }`: CC-Request-Type (code 416), IETF RFC 8506 §8.3.
     #[inline]
     pub fn cc_request_type(&self) -> super::credit_control::CcRequestType {
-        rt::view::one(
-            self.root,
-            self.first[6],
-            self.end,
-            rt::view::enumerated::<super::credit_control::CcRequestType>,
-        )
+        self.raw.one_enum::<super::credit_control::CcRequestType>(6)
     }
     /// `{ CC-Request-Number }`: CC-Request-Number (code 415), IETF RFC 8506 §8.2.
     #[inline]
     pub fn cc_request_number(&self) -> u32 {
-        rt::view::one(self.root, self.first[7], self.end, rt::view::value::<u32>)
+        self.raw.one_value::<u32>(7)
     }
     /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
     pub fn user_name(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[8], self.end, rt::view::text)
+        self.raw.opt_text(8)
     }
     /// `[ CC-Session-Failover ]`: CC-Session-Failover (code 418), IETF RFC 8506 §8.4.
     #[inline]
     pub fn cc_session_failover(
         &self,
     ) -> Option<super::credit_control::CcSessionFailover> {
-        rt::view::opt(
-            self.root,
-            self.first[9],
-            self.end,
-            rt::view::enumerated::<super::credit_control::CcSessionFailover>,
-        )
+        self.raw.opt_enum::<super::credit_control::CcSessionFailover>(9)
     }
     /// `[ CC-Sub-Session-Id ]`: CC-Sub-Session-Id (code 419), IETF RFC 8506 §8.5.
     #[inline]
     pub fn cc_sub_session_id(&self) -> Option<u64> {
-        rt::view::opt(self.root, self.first[10], self.end, rt::view::value::<u64>)
+        self.raw.opt_value::<u64>(10)
     }
     /// `[ Acct-Multi-Session-Id ]`: Acct-Multi-Session-Id (code 50), IETF RFC 6733 §9.8.5.
     #[inline]
     pub fn acct_multi_session_id(&self) -> Option<&'a str> {
-        rt::view::opt(self.root, self.first[11], self.end, rt::view::text)
+        self.raw.opt_text(11)
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[12], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(12)
     }
     /// `[ Event-Timestamp ]`: Event-Timestamp (code 55), IETF RFC 6733 §8.21.
     #[inline]
     pub fn event_timestamp(&self) -> Option<rt::data::Time> {
-        rt::view::opt(
-            self.root,
-            self.first[13],
-            self.end,
-            rt::view::value::<rt::data::Time>,
-        )
+        self.raw.opt_value::<rt::data::Time>(13)
     }
     /// `[ Granted-Service-Unit ]`: Granted-Service-Unit (code 431), IETF RFC 8506 §8.17.
     #[inline]
     pub fn granted_service_unit(
         &self,
     ) -> Option<super::credit_control::GrantedServiceUnitView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[14],
-            self.end,
-            rt::view::read_group::<super::credit_control::GrantedServiceUnitView<'a>>,
-        )
+        self.raw.opt_group::<super::credit_control::GrantedServiceUnitView<'a>>(14)
     }
     /// `*[ Multiple-Services-Credit-Control ]`: Multiple-Services-Credit-Control (code 456), IETF RFC 8506 §8.16.
     #[inline]
@@ -43130,228 +38976,122 @@ impl<'a> CreditControlAnswerView<'a> {
         'a,
         super::credit_control::MultipleServicesCreditControlView<'a>,
     > {
-        rt::view::Members::new(
-            self.root,
-            self.first[15],
-            self.end,
-            self.count[0],
-            456,
-            0,
-            rt::view::read_group::<
+        self.raw
+            .many_group::<
                 super::credit_control::MultipleServicesCreditControlView<'a>,
-            >,
-        )
+            >(15, 0, 456, 0)
     }
     /// `[ Cost-Information ]`: Cost-Information (code 423), IETF RFC 8506 §8.7.
     #[inline]
     pub fn cost_information(
         &self,
     ) -> Option<super::credit_control::CostInformationView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[16],
-            self.end,
-            rt::view::read_group::<super::credit_control::CostInformationView<'a>>,
-        )
+        self.raw.opt_group::<super::credit_control::CostInformationView<'a>>(16)
     }
     /// `[ Final-Unit-Indication ]`: Final-Unit-Indication (code 430), IETF RFC 8506 §8.34.
     #[inline]
     pub fn final_unit_indication(
         &self,
     ) -> Option<super::credit_control::FinalUnitIndicationView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[17],
-            self.end,
-            rt::view::read_group::<super::credit_control::FinalUnitIndicationView<'a>>,
-        )
+        self.raw.opt_group::<super::credit_control::FinalUnitIndicationView<'a>>(17)
     }
     /// `[ QoS-Final-Unit-Indication ]`: QoS-Final-Unit-Indication (code 669), IETF RFC 8506 §8.68.
     #[inline]
     pub fn qos_final_unit_indication(
         &self,
     ) -> Option<super::credit_control::QosFinalUnitIndicationView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[18],
-            self.end,
-            rt::view::read_group::<super::credit_control::QosFinalUnitIndicationView<'a>>,
-        )
+        self.raw.opt_group::<super::credit_control::QosFinalUnitIndicationView<'a>>(18)
     }
     /// `[ Check-Balance-Result ]`: Check-Balance-Result (code 422), IETF RFC 8506 §8.6.
     #[inline]
     pub fn check_balance_result(
         &self,
     ) -> Option<super::credit_control::CheckBalanceResult> {
-        rt::view::opt(
-            self.root,
-            self.first[19],
-            self.end,
-            rt::view::enumerated::<super::credit_control::CheckBalanceResult>,
-        )
+        self.raw.opt_enum::<super::credit_control::CheckBalanceResult>(19)
     }
     /// `[ Low-Balance-Indication ]`: Low-Balance-Indication (code 2020, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn low_balance_indication(&self) -> Option<LowBalanceIndication> {
-        rt::view::opt(
-            self.root,
-            self.first[20],
-            self.end,
-            rt::view::enumerated::<LowBalanceIndication>,
-        )
+        self.raw.opt_enum::<LowBalanceIndication>(20)
     }
     /// `[ Remaining-Balance ]`: Remaining-Balance (code 2021, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn remaining_balance(&self) -> Option<RemainingBalanceView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[21],
-            self.end,
-            rt::view::read_group::<RemainingBalanceView<'a>>,
-        )
+        self.raw.opt_group::<RemainingBalanceView<'a>>(21)
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
     #[inline]
     pub fn oc_supported_features(
         &self,
     ) -> Option<super::doic::OcSupportedFeaturesView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[22],
-            self.end,
-            rt::view::read_group::<super::doic::OcSupportedFeaturesView<'a>>,
-        )
+        self.raw.opt_group::<super::doic::OcSupportedFeaturesView<'a>>(22)
     }
     /// `[ OC-OLR ]`: OC-OLR (code 623), IETF RFC 7683 §7.3.
     #[inline]
     pub fn oc_olr(&self) -> Option<super::doic::OcOlrView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[23],
-            self.end,
-            rt::view::read_group::<super::doic::OcOlrView<'a>>,
-        )
+        self.raw.opt_group::<super::doic::OcOlrView<'a>>(23)
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
     #[inline]
     pub fn supported_features(
         &self,
     ) -> rt::view::Members<'a, super::ts29229::SupportedFeaturesView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[24],
-            self.end,
-            self.count[1],
-            628,
-            10415,
-            rt::view::read_group::<super::ts29229::SupportedFeaturesView<'a>>,
-        )
+        self.raw
+            .many_group::<super::ts29229::SupportedFeaturesView<'a>>(24, 1, 628, 10415)
     }
     /// `[ Credit-Control-Failure-Handling ]`: Credit-Control-Failure-Handling (code 427), IETF RFC 8506 §8.14.
     #[inline]
     pub fn credit_control_failure_handling(
         &self,
     ) -> Option<super::credit_control::CreditControlFailureHandling> {
-        rt::view::opt(
-            self.root,
-            self.first[25],
-            self.end,
-            rt::view::enumerated::<super::credit_control::CreditControlFailureHandling>,
-        )
+        self.raw.opt_enum::<super::credit_control::CreditControlFailureHandling>(25)
     }
     /// `[ Direct-Debiting-Failure-Handling ]`: Direct-Debiting-Failure-Handling (code 428), IETF RFC 8506 §8.15.
     #[inline]
     pub fn direct_debiting_failure_handling(
         &self,
     ) -> Option<super::credit_control::DirectDebitingFailureHandling> {
-        rt::view::opt(
-            self.root,
-            self.first[26],
-            self.end,
-            rt::view::enumerated::<super::credit_control::DirectDebitingFailureHandling>,
-        )
+        self.raw.opt_enum::<super::credit_control::DirectDebitingFailureHandling>(26)
     }
     /// `[ Validity-Time ]`: Validity-Time (code 448), IETF RFC 8506 §8.33.
     #[inline]
     pub fn validity_time(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[27], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(27)
     }
     /// `*[ Redirect-Host ]`: Redirect-Host (code 292), IETF RFC 6733 §6.12.
     #[inline]
     pub fn redirect_host(&self) -> rt::view::Members<'a, rt::data::DiameterUri> {
-        rt::view::Members::new(
-            self.root,
-            self.first[28],
-            self.end,
-            self.count[2],
-            292,
-            0,
-            rt::view::value::<rt::data::DiameterUri>,
-        )
+        self.raw.many_value::<rt::data::DiameterUri>(28, 2, 292, 0)
     }
     /// `[ Redirect-Host-Usage ]`: Redirect-Host-Usage (code 261), IETF RFC 6733 §6.13.
     #[inline]
     pub fn redirect_host_usage(&self) -> Option<super::base::RedirectHostUsage> {
-        rt::view::opt(
-            self.root,
-            self.first[29],
-            self.end,
-            rt::view::enumerated::<super::base::RedirectHostUsage>,
-        )
+        self.raw.opt_enum::<super::base::RedirectHostUsage>(29)
     }
     /// `[ Redirect-Max-Cache-Time ]`: Redirect-Max-Cache-Time (code 262), IETF RFC 6733 §6.14.
     #[inline]
     pub fn redirect_max_cache_time(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[30], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(30)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
     pub fn proxy_info(&self) -> rt::view::Members<'a, super::base::ProxyInfoView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[31],
-            self.end,
-            self.count[3],
-            284,
-            0,
-            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
-        )
+        self.raw.many_group::<super::base::ProxyInfoView<'a>>(31, 3, 284, 0)
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
     #[inline]
     pub fn route_record(&self) -> rt::view::Members<'a, &'a str> {
-        rt::view::Members::new(
-            self.root,
-            self.first[32],
-            self.end,
-            self.count[4],
-            282,
-            0,
-            rt::view::text,
-        )
+        self.raw.many_text(32, 4, 282, 0)
     }
     /// `*[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
     #[inline]
     pub fn failed_avp(&self) -> rt::view::Members<'a, super::base::FailedAvpView<'a>> {
-        rt::view::Members::new(
-            self.root,
-            self.first[33],
-            self.end,
-            self.count[5],
-            279,
-            0,
-            rt::view::read_group::<super::base::FailedAvpView<'a>>,
-        )
+        self.raw.many_group::<super::base::FailedAvpView<'a>>(33, 5, 279, 0)
     }
     /// `[ Service-Information ]`: Service-Information (code 873, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn service_information(&self) -> Option<ServiceInformationView<'a>> {
-        rt::view::opt(
-            self.root,
-            self.first[34],
-            self.end,
-            rt::view::read_group::<ServiceInformationView<'a>>,
-        )
+        self.raw.opt_group::<ServiceInformationView<'a>>(34)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]

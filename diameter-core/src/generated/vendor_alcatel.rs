@@ -260,14 +260,8 @@ impl rt::AvpData for PolicyCounter {
 /// A checked, zero-copy view of a received Detailed-Result (Alcatel-Lucent Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`DetailedResult`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct DetailedResultView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 0, 0>,
 }
 #[cfg(any(feature = "vendor_alcatel"))]
 impl<'a> DetailedResultView<'a> {
@@ -287,7 +281,7 @@ impl<'a> DetailedResultView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<DetailedResult, rt::DecodeError> {
@@ -300,13 +294,7 @@ impl<'a> DetailedResultView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
 }
 #[cfg(any(feature = "vendor_alcatel"))]
@@ -329,16 +317,12 @@ impl<'a> rt::view::GroupView<'a> for DetailedResultView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut [], &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "vendor_alcatel"))]
@@ -352,14 +336,8 @@ impl std::fmt::Debug for DetailedResultView<'_> {
 /// A checked, zero-copy view of a received Charging-Policy-Report (Alcatel-Lucent Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`ChargingPolicyReport`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ChargingPolicyReportView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 0, 0>,
 }
 #[cfg(any(feature = "vendor_alcatel"))]
 impl<'a> ChargingPolicyReportView<'a> {
@@ -379,7 +357,7 @@ impl<'a> ChargingPolicyReportView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<ChargingPolicyReport, rt::DecodeError> {
@@ -392,13 +370,7 @@ impl<'a> ChargingPolicyReportView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
 }
 #[cfg(any(feature = "vendor_alcatel"))]
@@ -421,16 +393,12 @@ impl<'a> rt::view::GroupView<'a> for ChargingPolicyReportView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut [], &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "vendor_alcatel"))]
@@ -444,14 +412,8 @@ impl std::fmt::Debug for ChargingPolicyReportView<'_> {
 /// A checked, zero-copy view of a received Policy-Counter (Alcatel-Lucent Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`PolicyCounter`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct PolicyCounterView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 0, 0>,
 }
 #[cfg(any(feature = "vendor_alcatel"))]
 impl<'a> PolicyCounterView<'a> {
@@ -471,7 +433,7 @@ impl<'a> PolicyCounterView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<PolicyCounter, rt::DecodeError> {
@@ -484,13 +446,7 @@ impl<'a> PolicyCounterView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
 }
 #[cfg(any(feature = "vendor_alcatel"))]
@@ -513,16 +469,12 @@ impl<'a> rt::view::GroupView<'a> for PolicyCounterView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut [], &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "vendor_alcatel"))]

@@ -7433,14 +7433,8 @@ impl rt::AvpData for ServiceIdentifierRange {
 /// A checked, zero-copy view of a received QoS-Group-Rule-Install (Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`QosGroupRuleInstall`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct QosGroupRuleInstallView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 0, 0>,
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'a> QosGroupRuleInstallView<'a> {
@@ -7460,7 +7454,7 @@ impl<'a> QosGroupRuleInstallView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<QosGroupRuleInstall, rt::DecodeError> {
@@ -7473,13 +7467,7 @@ impl<'a> QosGroupRuleInstallView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -7502,16 +7490,12 @@ impl<'a> rt::view::GroupView<'a> for QosGroupRuleInstallView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut [], &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -7525,14 +7509,8 @@ impl std::fmt::Debug for QosGroupRuleInstallView<'_> {
 /// A checked, zero-copy view of a received QoS-Group-Rule-Definition (Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`QosGroupRuleDefinition`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct QosGroupRuleDefinitionView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 0, 0>,
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'a> QosGroupRuleDefinitionView<'a> {
@@ -7552,7 +7530,7 @@ impl<'a> QosGroupRuleDefinitionView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<QosGroupRuleDefinition, rt::DecodeError> {
@@ -7565,13 +7543,7 @@ impl<'a> QosGroupRuleDefinitionView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -7594,16 +7566,12 @@ impl<'a> rt::view::GroupView<'a> for QosGroupRuleDefinitionView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut [], &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -7617,14 +7585,8 @@ impl std::fmt::Debug for QosGroupRuleDefinitionView<'_> {
 /// A checked, zero-copy view of a received MBR-Limit-Exceed-Action-UL (Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`MbrLimitExceedActionUl`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct MbrLimitExceedActionUlView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 0, 0>,
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'a> MbrLimitExceedActionUlView<'a> {
@@ -7644,7 +7606,7 @@ impl<'a> MbrLimitExceedActionUlView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<MbrLimitExceedActionUl, rt::DecodeError> {
@@ -7657,13 +7619,7 @@ impl<'a> MbrLimitExceedActionUlView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -7686,16 +7642,12 @@ impl<'a> rt::view::GroupView<'a> for MbrLimitExceedActionUlView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut [], &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -7709,14 +7661,8 @@ impl std::fmt::Debug for MbrLimitExceedActionUlView<'_> {
 /// A checked, zero-copy view of a received MBR-Limit-Exceed-Action-DL (Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`MbrLimitExceedActionDl`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct MbrLimitExceedActionDlView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 0, 0>,
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'a> MbrLimitExceedActionDlView<'a> {
@@ -7736,7 +7682,7 @@ impl<'a> MbrLimitExceedActionDlView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<MbrLimitExceedActionDl, rt::DecodeError> {
@@ -7749,13 +7695,7 @@ impl<'a> MbrLimitExceedActionDlView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -7778,16 +7718,12 @@ impl<'a> rt::view::GroupView<'a> for MbrLimitExceedActionDlView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut [], &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -7801,14 +7737,8 @@ impl std::fmt::Debug for MbrLimitExceedActionDlView<'_> {
 /// A checked, zero-copy view of a received Override-Control (Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`OverrideControl`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct OverrideControlView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 0, 0>,
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'a> OverrideControlView<'a> {
@@ -7828,7 +7758,7 @@ impl<'a> OverrideControlView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<OverrideControl, rt::DecodeError> {
@@ -7841,13 +7771,7 @@ impl<'a> OverrideControlView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -7870,16 +7794,12 @@ impl<'a> rt::view::GroupView<'a> for OverrideControlView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut [], &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -7893,14 +7813,8 @@ impl std::fmt::Debug for OverrideControlView<'_> {
 /// A checked, zero-copy view of a received Override-Charging-Action-Parameters (Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`OverrideChargingActionParameters`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct OverrideChargingActionParametersView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 0, 0>,
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'a> OverrideChargingActionParametersView<'a> {
@@ -7920,7 +7834,7 @@ impl<'a> OverrideChargingActionParametersView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(
@@ -7935,13 +7849,7 @@ impl<'a> OverrideChargingActionParametersView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -7964,16 +7872,12 @@ impl<'a> rt::view::GroupView<'a> for OverrideChargingActionParametersView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut [], &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -7987,14 +7891,8 @@ impl std::fmt::Debug for OverrideChargingActionParametersView<'_> {
 /// A checked, zero-copy view of a received Override-Charging-Parameters (Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`OverrideChargingParameters`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct OverrideChargingParametersView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 0, 0>,
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'a> OverrideChargingParametersView<'a> {
@@ -8014,7 +7912,7 @@ impl<'a> OverrideChargingParametersView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<OverrideChargingParameters, rt::DecodeError> {
@@ -8027,13 +7925,7 @@ impl<'a> OverrideChargingParametersView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -8056,16 +7948,12 @@ impl<'a> rt::view::GroupView<'a> for OverrideChargingParametersView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut [], &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -8079,14 +7967,8 @@ impl std::fmt::Debug for OverrideChargingParametersView<'_> {
 /// A checked, zero-copy view of a received Override-Policy-Parameters (Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`OverridePolicyParameters`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct OverridePolicyParametersView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 0, 0>,
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'a> OverridePolicyParametersView<'a> {
@@ -8106,7 +7988,7 @@ impl<'a> OverridePolicyParametersView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<OverridePolicyParameters, rt::DecodeError> {
@@ -8119,13 +8001,7 @@ impl<'a> OverridePolicyParametersView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -8148,16 +8024,12 @@ impl<'a> rt::view::GroupView<'a> for OverridePolicyParametersView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut [], &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -8171,14 +8043,8 @@ impl std::fmt::Debug for OverridePolicyParametersView<'_> {
 /// A checked, zero-copy view of a received Override-QoS-Information (Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`OverrideQosInformation`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct OverrideQosInformationView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 0, 0>,
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'a> OverrideQosInformationView<'a> {
@@ -8198,7 +8064,7 @@ impl<'a> OverrideQosInformationView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<OverrideQosInformation, rt::DecodeError> {
@@ -8211,13 +8077,7 @@ impl<'a> OverrideQosInformationView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -8240,16 +8100,12 @@ impl<'a> rt::view::GroupView<'a> for OverrideQosInformationView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut [], &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -8263,14 +8119,8 @@ impl std::fmt::Debug for OverrideQosInformationView<'_> {
 /// A checked, zero-copy view of a received Override-Allocation-Retention-Priority (Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`OverrideAllocationRetentionPriority`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct OverrideAllocationRetentionPriorityView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 0, 0>,
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'a> OverrideAllocationRetentionPriorityView<'a> {
@@ -8290,7 +8140,7 @@ impl<'a> OverrideAllocationRetentionPriorityView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(
@@ -8305,13 +8155,7 @@ impl<'a> OverrideAllocationRetentionPriorityView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -8334,16 +8178,12 @@ impl<'a> rt::view::GroupView<'a> for OverrideAllocationRetentionPriorityView<'a>
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut [], &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -8357,14 +8197,8 @@ impl std::fmt::Debug for OverrideAllocationRetentionPriorityView<'_> {
 /// A checked, zero-copy view of a received Override-Tos-Value (Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`OverrideTosValue`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct OverrideTosValueView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 0, 0>,
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'a> OverrideTosValueView<'a> {
@@ -8384,7 +8218,7 @@ impl<'a> OverrideTosValueView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<OverrideTosValue, rt::DecodeError> {
@@ -8397,13 +8231,7 @@ impl<'a> OverrideTosValueView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -8426,16 +8254,12 @@ impl<'a> rt::view::GroupView<'a> for OverrideTosValueView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut [], &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -8449,14 +8273,8 @@ impl std::fmt::Debug for OverrideTosValueView<'_> {
 /// A checked, zero-copy view of a received Cisco-Charging-Rule-Definition (Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`CiscoChargingRuleDefinition`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct CiscoChargingRuleDefinitionView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 0, 0>,
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'a> CiscoChargingRuleDefinitionView<'a> {
@@ -8476,7 +8294,7 @@ impl<'a> CiscoChargingRuleDefinitionView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<CiscoChargingRuleDefinition, rt::DecodeError> {
@@ -8489,13 +8307,7 @@ impl<'a> CiscoChargingRuleDefinitionView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -8518,16 +8330,12 @@ impl<'a> rt::view::GroupView<'a> for CiscoChargingRuleDefinitionView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut [], &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -8541,14 +8349,8 @@ impl std::fmt::Debug for CiscoChargingRuleDefinitionView<'_> {
 /// A checked, zero-copy view of a received Content-Definition (Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`ContentDefinition`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ContentDefinitionView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 0, 0>,
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'a> ContentDefinitionView<'a> {
@@ -8568,7 +8370,7 @@ impl<'a> ContentDefinitionView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<ContentDefinition, rt::DecodeError> {
@@ -8581,13 +8383,7 @@ impl<'a> ContentDefinitionView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -8610,16 +8406,12 @@ impl<'a> rt::view::GroupView<'a> for ContentDefinitionView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut [], &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -8633,14 +8425,8 @@ impl std::fmt::Debug for ContentDefinitionView<'_> {
 /// A checked, zero-copy view of a received Billing-Policy-Definition (Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`BillingPolicyDefinition`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct BillingPolicyDefinitionView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 0, 0>,
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'a> BillingPolicyDefinitionView<'a> {
@@ -8660,7 +8446,7 @@ impl<'a> BillingPolicyDefinitionView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<BillingPolicyDefinition, rt::DecodeError> {
@@ -8673,13 +8459,7 @@ impl<'a> BillingPolicyDefinitionView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -8702,16 +8482,12 @@ impl<'a> rt::view::GroupView<'a> for BillingPolicyDefinitionView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut [], &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -8725,14 +8501,8 @@ impl std::fmt::Debug for BillingPolicyDefinitionView<'_> {
 /// A checked, zero-copy view of a received Policy-Map-Definition (Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`PolicyMapDefinition`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct PolicyMapDefinitionView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 0, 0>,
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'a> PolicyMapDefinitionView<'a> {
@@ -8752,7 +8522,7 @@ impl<'a> PolicyMapDefinitionView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<PolicyMapDefinition, rt::DecodeError> {
@@ -8765,13 +8535,7 @@ impl<'a> PolicyMapDefinitionView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -8794,16 +8558,12 @@ impl<'a> rt::view::GroupView<'a> for PolicyMapDefinitionView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut [], &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -8817,14 +8577,8 @@ impl std::fmt::Debug for PolicyMapDefinitionView<'_> {
 /// A checked, zero-copy view of a received Service-Definition (Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`ServiceDefinition`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ServiceDefinitionView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 0, 0>,
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'a> ServiceDefinitionView<'a> {
@@ -8844,7 +8598,7 @@ impl<'a> ServiceDefinitionView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<ServiceDefinition, rt::DecodeError> {
@@ -8857,13 +8611,7 @@ impl<'a> ServiceDefinitionView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -8886,16 +8634,12 @@ impl<'a> rt::view::GroupView<'a> for ServiceDefinitionView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut [], &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -8909,14 +8653,8 @@ impl std::fmt::Debug for ServiceDefinitionView<'_> {
 /// A checked, zero-copy view of a received Content-Policy-Map (Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`ContentPolicyMap`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ContentPolicyMapView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 0, 0>,
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'a> ContentPolicyMapView<'a> {
@@ -8936,7 +8674,7 @@ impl<'a> ContentPolicyMapView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<ContentPolicyMap, rt::DecodeError> {
@@ -8949,13 +8687,7 @@ impl<'a> ContentPolicyMapView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -8978,16 +8710,12 @@ impl<'a> rt::view::GroupView<'a> for ContentPolicyMapView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut [], &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -9001,14 +8729,8 @@ impl std::fmt::Debug for ContentPolicyMapView<'_> {
 /// A checked, zero-copy view of a received Service-Info (Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`ServiceInfo`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ServiceInfoView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 0, 0>,
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'a> ServiceInfoView<'a> {
@@ -9028,7 +8750,7 @@ impl<'a> ServiceInfoView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<ServiceInfo, rt::DecodeError> {
@@ -9038,13 +8760,7 @@ impl<'a> ServiceInfoView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -9067,16 +8783,12 @@ impl<'a> rt::view::GroupView<'a> for ServiceInfoView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut [], &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -9090,14 +8802,8 @@ impl std::fmt::Debug for ServiceInfoView<'_> {
 /// A checked, zero-copy view of a received Billing-Plan-Definition (Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`BillingPlanDefinition`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct BillingPlanDefinitionView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 0, 0>,
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'a> BillingPlanDefinitionView<'a> {
@@ -9117,7 +8823,7 @@ impl<'a> BillingPlanDefinitionView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<BillingPlanDefinition, rt::DecodeError> {
@@ -9130,13 +8836,7 @@ impl<'a> BillingPlanDefinitionView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -9159,16 +8859,12 @@ impl<'a> rt::view::GroupView<'a> for BillingPlanDefinitionView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut [], &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -9182,14 +8878,8 @@ impl std::fmt::Debug for BillingPlanDefinitionView<'_> {
 /// A checked, zero-copy view of a received Service-Status (Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`ServiceStatus`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ServiceStatusView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 0, 0>,
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'a> ServiceStatusView<'a> {
@@ -9209,7 +8899,7 @@ impl<'a> ServiceStatusView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<ServiceStatus, rt::DecodeError> {
@@ -9222,13 +8912,7 @@ impl<'a> ServiceStatusView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -9251,16 +8935,12 @@ impl<'a> rt::view::GroupView<'a> for ServiceStatusView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut [], &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -9274,14 +8954,8 @@ impl std::fmt::Debug for ServiceStatusView<'_> {
 /// A checked, zero-copy view of a received Policy-Map-Match (Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`PolicyMapMatch`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct PolicyMapMatchView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 0, 0>,
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'a> PolicyMapMatchView<'a> {
@@ -9301,7 +8975,7 @@ impl<'a> PolicyMapMatchView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<PolicyMapMatch, rt::DecodeError> {
@@ -9314,13 +8988,7 @@ impl<'a> PolicyMapMatchView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -9343,16 +9011,12 @@ impl<'a> rt::view::GroupView<'a> for PolicyMapMatchView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut [], &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -9366,14 +9030,8 @@ impl std::fmt::Debug for PolicyMapMatchView<'_> {
 /// A checked, zero-copy view of a received Advice-Of-Charge (Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`AdviceOfCharge`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct AdviceOfChargeView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 0, 0>,
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'a> AdviceOfChargeView<'a> {
@@ -9393,7 +9051,7 @@ impl<'a> AdviceOfChargeView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<AdviceOfCharge, rt::DecodeError> {
@@ -9406,13 +9064,7 @@ impl<'a> AdviceOfChargeView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -9435,16 +9087,12 @@ impl<'a> rt::view::GroupView<'a> for AdviceOfChargeView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut [], &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -9458,14 +9106,8 @@ impl std::fmt::Debug for AdviceOfChargeView<'_> {
 /// A checked, zero-copy view of a received Online-Reauthorization-Timeout (Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`OnlineReauthorizationTimeout`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct OnlineReauthorizationTimeoutView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 0, 0>,
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'a> OnlineReauthorizationTimeoutView<'a> {
@@ -9485,7 +9127,7 @@ impl<'a> OnlineReauthorizationTimeoutView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<OnlineReauthorizationTimeout, rt::DecodeError> {
@@ -9498,13 +9140,7 @@ impl<'a> OnlineReauthorizationTimeoutView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -9527,16 +9163,12 @@ impl<'a> rt::view::GroupView<'a> for OnlineReauthorizationTimeoutView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut [], &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -9550,14 +9182,8 @@ impl std::fmt::Debug for OnlineReauthorizationTimeoutView<'_> {
 /// A checked, zero-copy view of a received Metering-Granularity (Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`MeteringGranularity`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct MeteringGranularityView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 0, 0>,
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'a> MeteringGranularityView<'a> {
@@ -9577,7 +9203,7 @@ impl<'a> MeteringGranularityView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<MeteringGranularity, rt::DecodeError> {
@@ -9590,13 +9216,7 @@ impl<'a> MeteringGranularityView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -9619,16 +9239,12 @@ impl<'a> rt::view::GroupView<'a> for MeteringGranularityView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut [], &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -9642,14 +9258,8 @@ impl std::fmt::Debug for MeteringGranularityView<'_> {
 /// A checked, zero-copy view of a received Verify (Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`Verify`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct VerifyView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 0, 0>,
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'a> VerifyView<'a> {
@@ -9669,7 +9279,7 @@ impl<'a> VerifyView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<Verify, rt::DecodeError> {
@@ -9679,13 +9289,7 @@ impl<'a> VerifyView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -9708,16 +9312,12 @@ impl<'a> rt::view::GroupView<'a> for VerifyView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut [], &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -9731,14 +9331,8 @@ impl std::fmt::Debug for VerifyView<'_> {
 /// A checked, zero-copy view of a received Charging-Rule-Event (Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`ChargingRuleEvent`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ChargingRuleEventView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 0, 0>,
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'a> ChargingRuleEventView<'a> {
@@ -9758,7 +9352,7 @@ impl<'a> ChargingRuleEventView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<ChargingRuleEvent, rt::DecodeError> {
@@ -9771,13 +9365,7 @@ impl<'a> ChargingRuleEventView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -9800,16 +9388,12 @@ impl<'a> rt::view::GroupView<'a> for ChargingRuleEventView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut [], &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -9823,14 +9407,8 @@ impl std::fmt::Debug for ChargingRuleEventView<'_> {
 /// A checked, zero-copy view of a received Accounting (Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`Accounting`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct AccountingView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 0, 0>,
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'a> AccountingView<'a> {
@@ -9850,7 +9428,7 @@ impl<'a> AccountingView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<Accounting, rt::DecodeError> {
@@ -9860,13 +9438,7 @@ impl<'a> AccountingView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -9889,16 +9461,12 @@ impl<'a> rt::view::GroupView<'a> for AccountingView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut [], &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -9912,14 +9480,8 @@ impl std::fmt::Debug for AccountingView<'_> {
 /// A checked, zero-copy view of a received Service-CDR-Threshold (Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`ServiceCdrThreshold`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ServiceCdrThresholdView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 0, 0>,
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'a> ServiceCdrThresholdView<'a> {
@@ -9939,7 +9501,7 @@ impl<'a> ServiceCdrThresholdView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<ServiceCdrThreshold, rt::DecodeError> {
@@ -9952,13 +9514,7 @@ impl<'a> ServiceCdrThresholdView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -9981,16 +9537,12 @@ impl<'a> rt::view::GroupView<'a> for ServiceCdrThresholdView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut [], &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -10004,14 +9556,8 @@ impl std::fmt::Debug for ServiceCdrThresholdView<'_> {
 /// A checked, zero-copy view of a received Intermediate-CDR-Threshold (Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`IntermediateCdrThreshold`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct IntermediateCdrThresholdView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 0, 0>,
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'a> IntermediateCdrThresholdView<'a> {
@@ -10031,7 +9577,7 @@ impl<'a> IntermediateCdrThresholdView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<IntermediateCdrThreshold, rt::DecodeError> {
@@ -10044,13 +9590,7 @@ impl<'a> IntermediateCdrThresholdView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -10073,16 +9613,12 @@ impl<'a> rt::view::GroupView<'a> for IntermediateCdrThresholdView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut [], &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -10096,14 +9632,8 @@ impl std::fmt::Debug for IntermediateCdrThresholdView<'_> {
 /// A checked, zero-copy view of a received Replicate-Session (Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`ReplicateSession`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ReplicateSessionView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 0, 0>,
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'a> ReplicateSessionView<'a> {
@@ -10123,7 +9653,7 @@ impl<'a> ReplicateSessionView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<ReplicateSession, rt::DecodeError> {
@@ -10136,13 +9666,7 @@ impl<'a> ReplicateSessionView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -10165,16 +9689,12 @@ impl<'a> rt::view::GroupView<'a> for ReplicateSessionView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut [], &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -10188,14 +9708,8 @@ impl std::fmt::Debug for ReplicateSessionView<'_> {
 /// A checked, zero-copy view of a received Charging-Rule-Event-Trigger (Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`ChargingRuleEventTrigger`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ChargingRuleEventTriggerView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 0, 0>,
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'a> ChargingRuleEventTriggerView<'a> {
@@ -10215,7 +9729,7 @@ impl<'a> ChargingRuleEventTriggerView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<ChargingRuleEventTrigger, rt::DecodeError> {
@@ -10228,13 +9742,7 @@ impl<'a> ChargingRuleEventTriggerView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -10257,16 +9765,12 @@ impl<'a> rt::view::GroupView<'a> for ChargingRuleEventTriggerView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut [], &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -10280,14 +9784,8 @@ impl std::fmt::Debug for ChargingRuleEventTriggerView<'_> {
 /// A checked, zero-copy view of a received Content-Flow-Description (Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`ContentFlowDescription`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ContentFlowDescriptionView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 0, 0>,
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'a> ContentFlowDescriptionView<'a> {
@@ -10307,7 +9805,7 @@ impl<'a> ContentFlowDescriptionView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<ContentFlowDescription, rt::DecodeError> {
@@ -10320,13 +9818,7 @@ impl<'a> ContentFlowDescriptionView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -10349,16 +9841,12 @@ impl<'a> rt::view::GroupView<'a> for ContentFlowDescriptionView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut [], &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -10372,14 +9860,8 @@ impl std::fmt::Debug for ContentFlowDescriptionView<'_> {
 /// A checked, zero-copy view of a received Content-Flow-Filter (Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`ContentFlowFilter`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ContentFlowFilterView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 0, 0>,
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'a> ContentFlowFilterView<'a> {
@@ -10399,7 +9881,7 @@ impl<'a> ContentFlowFilterView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<ContentFlowFilter, rt::DecodeError> {
@@ -10412,13 +9894,7 @@ impl<'a> ContentFlowFilterView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -10441,16 +9917,12 @@ impl<'a> rt::view::GroupView<'a> for ContentFlowFilterView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut [], &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -10464,14 +9936,8 @@ impl std::fmt::Debug for ContentFlowFilterView<'_> {
 /// A checked, zero-copy view of a received Client-Group-Id (Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`ClientGroupId`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ClientGroupIdView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 0, 0>,
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'a> ClientGroupIdView<'a> {
@@ -10491,7 +9957,7 @@ impl<'a> ClientGroupIdView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<ClientGroupId, rt::DecodeError> {
@@ -10504,13 +9970,7 @@ impl<'a> ClientGroupIdView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -10533,16 +9993,12 @@ impl<'a> rt::view::GroupView<'a> for ClientGroupIdView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut [], &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -10556,14 +10012,8 @@ impl std::fmt::Debug for ClientGroupIdView<'_> {
 /// A checked, zero-copy view of a received Failed-Preload-Object (Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`FailedPreloadObject`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct FailedPreloadObjectView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 0, 0>,
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'a> FailedPreloadObjectView<'a> {
@@ -10583,7 +10033,7 @@ impl<'a> FailedPreloadObjectView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<FailedPreloadObject, rt::DecodeError> {
@@ -10596,13 +10046,7 @@ impl<'a> FailedPreloadObjectView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -10625,16 +10069,12 @@ impl<'a> rt::view::GroupView<'a> for FailedPreloadObjectView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut [], &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -10648,14 +10088,8 @@ impl std::fmt::Debug for FailedPreloadObjectView<'_> {
 /// A checked, zero-copy view of a received Cisco-Time-Usage (Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`CiscoTimeUsage`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct CiscoTimeUsageView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 0, 0>,
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'a> CiscoTimeUsageView<'a> {
@@ -10675,7 +10109,7 @@ impl<'a> CiscoTimeUsageView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<CiscoTimeUsage, rt::DecodeError> {
@@ -10688,13 +10122,7 @@ impl<'a> CiscoTimeUsageView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -10717,16 +10145,12 @@ impl<'a> rt::view::GroupView<'a> for CiscoTimeUsageView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut [], &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -10740,14 +10164,8 @@ impl std::fmt::Debug for CiscoTimeUsageView<'_> {
 /// A checked, zero-copy view of a received Cisco-Flow-Description (Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`CiscoFlowDescription`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct CiscoFlowDescriptionView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 0, 0>,
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'a> CiscoFlowDescriptionView<'a> {
@@ -10767,7 +10185,7 @@ impl<'a> CiscoFlowDescriptionView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<CiscoFlowDescription, rt::DecodeError> {
@@ -10780,13 +10198,7 @@ impl<'a> CiscoFlowDescriptionView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -10809,16 +10221,12 @@ impl<'a> rt::view::GroupView<'a> for CiscoFlowDescriptionView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut [], &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -10832,14 +10240,8 @@ impl std::fmt::Debug for CiscoFlowDescriptionView<'_> {
 /// A checked, zero-copy view of a received Terminate-Bearer (Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`TerminateBearer`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct TerminateBearerView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 0, 0>,
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'a> TerminateBearerView<'a> {
@@ -10859,7 +10261,7 @@ impl<'a> TerminateBearerView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<TerminateBearer, rt::DecodeError> {
@@ -10872,13 +10274,7 @@ impl<'a> TerminateBearerView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -10901,16 +10297,12 @@ impl<'a> rt::view::GroupView<'a> for TerminateBearerView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut [], &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -10924,14 +10316,8 @@ impl std::fmt::Debug for TerminateBearerView<'_> {
 /// A checked, zero-copy view of a received Policy-Map-Match-Install (Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`PolicyMapMatchInstall`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct PolicyMapMatchInstallView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 0, 0>,
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'a> PolicyMapMatchInstallView<'a> {
@@ -10951,7 +10337,7 @@ impl<'a> PolicyMapMatchInstallView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<PolicyMapMatchInstall, rt::DecodeError> {
@@ -10964,13 +10350,7 @@ impl<'a> PolicyMapMatchInstallView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -10993,16 +10373,12 @@ impl<'a> rt::view::GroupView<'a> for PolicyMapMatchInstallView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut [], &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -11016,14 +10392,8 @@ impl std::fmt::Debug for PolicyMapMatchInstallView<'_> {
 /// A checked, zero-copy view of a received Policy-Map-Match-Remove (Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`PolicyMapMatchRemove`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct PolicyMapMatchRemoveView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 0, 0>,
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'a> PolicyMapMatchRemoveView<'a> {
@@ -11043,7 +10413,7 @@ impl<'a> PolicyMapMatchRemoveView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<PolicyMapMatchRemove, rt::DecodeError> {
@@ -11056,13 +10426,7 @@ impl<'a> PolicyMapMatchRemoveView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -11085,16 +10449,12 @@ impl<'a> rt::view::GroupView<'a> for PolicyMapMatchRemoveView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut [], &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -11108,14 +10468,8 @@ impl std::fmt::Debug for PolicyMapMatchRemoveView<'_> {
 /// A checked, zero-copy view of a received Service-QoS (Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`ServiceQos`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ServiceQosView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 0, 0>,
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'a> ServiceQosView<'a> {
@@ -11135,7 +10489,7 @@ impl<'a> ServiceQosView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<ServiceQos, rt::DecodeError> {
@@ -11145,13 +10499,7 @@ impl<'a> ServiceQosView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -11174,16 +10522,12 @@ impl<'a> rt::view::GroupView<'a> for ServiceQosView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut [], &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -11197,14 +10541,8 @@ impl std::fmt::Debug for ServiceQosView<'_> {
 /// A checked, zero-copy view of a received QoS-Rate-Limit-UL (Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`QosRateLimitUl`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct QosRateLimitUlView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 0, 0>,
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'a> QosRateLimitUlView<'a> {
@@ -11224,7 +10562,7 @@ impl<'a> QosRateLimitUlView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<QosRateLimitUl, rt::DecodeError> {
@@ -11237,13 +10575,7 @@ impl<'a> QosRateLimitUlView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -11266,16 +10598,12 @@ impl<'a> rt::view::GroupView<'a> for QosRateLimitUlView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut [], &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -11289,14 +10617,8 @@ impl std::fmt::Debug for QosRateLimitUlView<'_> {
 /// A checked, zero-copy view of a received QoS-Rate-Limit-DL (Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`QosRateLimitDl`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct QosRateLimitDlView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 0, 0>,
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'a> QosRateLimitDlView<'a> {
@@ -11316,7 +10638,7 @@ impl<'a> QosRateLimitDlView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<QosRateLimitDl, rt::DecodeError> {
@@ -11329,13 +10651,7 @@ impl<'a> QosRateLimitDlView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -11358,16 +10674,12 @@ impl<'a> rt::view::GroupView<'a> for QosRateLimitDlView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut [], &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -11381,14 +10693,8 @@ impl std::fmt::Debug for QosRateLimitDlView<'_> {
 /// A checked, zero-copy view of a received QoS-Rate-Limit (Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`QosRateLimit`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct QosRateLimitView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 0, 0>,
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'a> QosRateLimitView<'a> {
@@ -11408,7 +10714,7 @@ impl<'a> QosRateLimitView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<QosRateLimit, rt::DecodeError> {
@@ -11418,13 +10724,7 @@ impl<'a> QosRateLimitView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -11447,16 +10747,12 @@ impl<'a> rt::view::GroupView<'a> for QosRateLimitView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut [], &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -11470,14 +10766,8 @@ impl std::fmt::Debug for QosRateLimitView<'_> {
 /// A checked, zero-copy view of a received Rate-Limit-Conform-Action (Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`RateLimitConformAction`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct RateLimitConformActionView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 0, 0>,
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'a> RateLimitConformActionView<'a> {
@@ -11497,7 +10787,7 @@ impl<'a> RateLimitConformActionView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<RateLimitConformAction, rt::DecodeError> {
@@ -11510,13 +10800,7 @@ impl<'a> RateLimitConformActionView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -11539,16 +10823,12 @@ impl<'a> rt::view::GroupView<'a> for RateLimitConformActionView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut [], &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -11562,14 +10842,8 @@ impl std::fmt::Debug for RateLimitConformActionView<'_> {
 /// A checked, zero-copy view of a received Rate-Limit-Exceed-Action (Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`RateLimitExceedAction`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct RateLimitExceedActionView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 0, 0>,
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'a> RateLimitExceedActionView<'a> {
@@ -11589,7 +10863,7 @@ impl<'a> RateLimitExceedActionView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<RateLimitExceedAction, rt::DecodeError> {
@@ -11602,13 +10876,7 @@ impl<'a> RateLimitExceedActionView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -11631,16 +10899,12 @@ impl<'a> rt::view::GroupView<'a> for RateLimitExceedActionView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut [], &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -11654,14 +10918,8 @@ impl std::fmt::Debug for RateLimitExceedActionView<'_> {
 /// A checked, zero-copy view of a received Policy-Map-Install (Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`PolicyMapInstall`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct PolicyMapInstallView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 0, 0>,
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'a> PolicyMapInstallView<'a> {
@@ -11681,7 +10939,7 @@ impl<'a> PolicyMapInstallView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<PolicyMapInstall, rt::DecodeError> {
@@ -11694,13 +10952,7 @@ impl<'a> PolicyMapInstallView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -11723,16 +10975,12 @@ impl<'a> rt::view::GroupView<'a> for PolicyMapInstallView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut [], &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -11746,14 +10994,8 @@ impl std::fmt::Debug for PolicyMapInstallView<'_> {
 /// A checked, zero-copy view of a received Policy-Map-Remove (Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`PolicyMapRemove`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct PolicyMapRemoveView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 0, 0>,
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'a> PolicyMapRemoveView<'a> {
@@ -11773,7 +11015,7 @@ impl<'a> PolicyMapRemoveView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<PolicyMapRemove, rt::DecodeError> {
@@ -11786,13 +11028,7 @@ impl<'a> PolicyMapRemoveView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -11815,16 +11051,12 @@ impl<'a> rt::view::GroupView<'a> for PolicyMapRemoveView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut [], &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -11838,14 +11070,8 @@ impl std::fmt::Debug for PolicyMapRemoveView<'_> {
 /// A checked, zero-copy view of a received Billing-Policy-Install (Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`BillingPolicyInstall`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct BillingPolicyInstallView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 0, 0>,
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'a> BillingPolicyInstallView<'a> {
@@ -11865,7 +11091,7 @@ impl<'a> BillingPolicyInstallView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<BillingPolicyInstall, rt::DecodeError> {
@@ -11878,13 +11104,7 @@ impl<'a> BillingPolicyInstallView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -11907,16 +11127,12 @@ impl<'a> rt::view::GroupView<'a> for BillingPolicyInstallView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut [], &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -11930,14 +11146,8 @@ impl std::fmt::Debug for BillingPolicyInstallView<'_> {
 /// A checked, zero-copy view of a received Billing-Policy-Remove (Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`BillingPolicyRemove`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct BillingPolicyRemoveView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 0, 0>,
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'a> BillingPolicyRemoveView<'a> {
@@ -11957,7 +11167,7 @@ impl<'a> BillingPolicyRemoveView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<BillingPolicyRemove, rt::DecodeError> {
@@ -11970,13 +11180,7 @@ impl<'a> BillingPolicyRemoveView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -11999,16 +11203,12 @@ impl<'a> rt::view::GroupView<'a> for BillingPolicyRemoveView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut [], &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -12022,14 +11222,8 @@ impl std::fmt::Debug for BillingPolicyRemoveView<'_> {
 /// A checked, zero-copy view of a received Content-Install (Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`ContentInstall`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ContentInstallView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 0, 0>,
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'a> ContentInstallView<'a> {
@@ -12049,7 +11243,7 @@ impl<'a> ContentInstallView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<ContentInstall, rt::DecodeError> {
@@ -12062,13 +11256,7 @@ impl<'a> ContentInstallView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -12091,16 +11279,12 @@ impl<'a> rt::view::GroupView<'a> for ContentInstallView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut [], &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -12114,14 +11298,8 @@ impl std::fmt::Debug for ContentInstallView<'_> {
 /// A checked, zero-copy view of a received Content-Remove (Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`ContentRemove`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ContentRemoveView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 0, 0>,
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'a> ContentRemoveView<'a> {
@@ -12141,7 +11319,7 @@ impl<'a> ContentRemoveView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<ContentRemove, rt::DecodeError> {
@@ -12154,13 +11332,7 @@ impl<'a> ContentRemoveView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -12183,16 +11355,12 @@ impl<'a> rt::view::GroupView<'a> for ContentRemoveView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut [], &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -12206,14 +11374,8 @@ impl std::fmt::Debug for ContentRemoveView<'_> {
 /// A checked, zero-copy view of a received Service-Install (Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`ServiceInstall`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ServiceInstallView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 0, 0>,
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'a> ServiceInstallView<'a> {
@@ -12233,7 +11395,7 @@ impl<'a> ServiceInstallView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<ServiceInstall, rt::DecodeError> {
@@ -12246,13 +11408,7 @@ impl<'a> ServiceInstallView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -12275,16 +11431,12 @@ impl<'a> rt::view::GroupView<'a> for ServiceInstallView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut [], &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -12298,14 +11450,8 @@ impl std::fmt::Debug for ServiceInstallView<'_> {
 /// A checked, zero-copy view of a received Service-Remove (Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`ServiceRemove`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ServiceRemoveView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 0, 0>,
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'a> ServiceRemoveView<'a> {
@@ -12325,7 +11471,7 @@ impl<'a> ServiceRemoveView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<ServiceRemove, rt::DecodeError> {
@@ -12338,13 +11484,7 @@ impl<'a> ServiceRemoveView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -12367,16 +11507,12 @@ impl<'a> rt::view::GroupView<'a> for ServiceRemoveView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut [], &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -12390,14 +11526,8 @@ impl std::fmt::Debug for ServiceRemoveView<'_> {
 /// A checked, zero-copy view of a received Billing-Plan-Install (Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`BillingPlanInstall`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct BillingPlanInstallView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 0, 0>,
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'a> BillingPlanInstallView<'a> {
@@ -12417,7 +11547,7 @@ impl<'a> BillingPlanInstallView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<BillingPlanInstall, rt::DecodeError> {
@@ -12430,13 +11560,7 @@ impl<'a> BillingPlanInstallView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -12459,16 +11583,12 @@ impl<'a> rt::view::GroupView<'a> for BillingPlanInstallView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut [], &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -12482,14 +11602,8 @@ impl std::fmt::Debug for BillingPlanInstallView<'_> {
 /// A checked, zero-copy view of a received Billing-Plan-Remove (Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`BillingPlanRemove`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct BillingPlanRemoveView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 0, 0>,
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'a> BillingPlanRemoveView<'a> {
@@ -12509,7 +11623,7 @@ impl<'a> BillingPlanRemoveView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<BillingPlanRemove, rt::DecodeError> {
@@ -12522,13 +11636,7 @@ impl<'a> BillingPlanRemoveView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -12551,16 +11659,12 @@ impl<'a> rt::view::GroupView<'a> for BillingPlanRemoveView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut [], &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -12574,14 +11678,8 @@ impl std::fmt::Debug for BillingPlanRemoveView<'_> {
 /// A checked, zero-copy view of a received Failed-Preload-Obj-Name (Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`FailedPreloadObjName`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct FailedPreloadObjNameView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 0, 0>,
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'a> FailedPreloadObjNameView<'a> {
@@ -12601,7 +11699,7 @@ impl<'a> FailedPreloadObjNameView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<FailedPreloadObjName, rt::DecodeError> {
@@ -12614,13 +11712,7 @@ impl<'a> FailedPreloadObjNameView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -12643,16 +11735,12 @@ impl<'a> rt::view::GroupView<'a> for FailedPreloadObjNameView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut [], &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -12666,14 +11754,8 @@ impl std::fmt::Debug for FailedPreloadObjNameView<'_> {
 /// A checked, zero-copy view of a received Cisco-Event-Trigger (Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`CiscoEventTrigger`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct CiscoEventTriggerView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 0, 0>,
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'a> CiscoEventTriggerView<'a> {
@@ -12693,7 +11775,7 @@ impl<'a> CiscoEventTriggerView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<CiscoEventTrigger, rt::DecodeError> {
@@ -12706,13 +11788,7 @@ impl<'a> CiscoEventTriggerView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -12735,16 +11811,12 @@ impl<'a> rt::view::GroupView<'a> for CiscoEventTriggerView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut [], &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -12758,14 +11830,8 @@ impl std::fmt::Debug for CiscoEventTriggerView<'_> {
 /// A checked, zero-copy view of a received Cisco-Event (Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`CiscoEvent`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct CiscoEventView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 0, 0>,
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'a> CiscoEventView<'a> {
@@ -12785,7 +11851,7 @@ impl<'a> CiscoEventView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<CiscoEvent, rt::DecodeError> {
@@ -12795,13 +11861,7 @@ impl<'a> CiscoEventView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -12824,16 +11884,12 @@ impl<'a> rt::view::GroupView<'a> for CiscoEventView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut [], &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -12847,14 +11903,8 @@ impl std::fmt::Debug for CiscoEventView<'_> {
 /// A checked, zero-copy view of a received Control-URL (Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`ControlUrl`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ControlUrlView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 0, 0>,
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'a> ControlUrlView<'a> {
@@ -12874,7 +11924,7 @@ impl<'a> ControlUrlView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<ControlUrl, rt::DecodeError> {
@@ -12884,13 +11934,7 @@ impl<'a> ControlUrlView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -12913,16 +11957,12 @@ impl<'a> rt::view::GroupView<'a> for ControlUrlView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut [], &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -12936,14 +11976,8 @@ impl std::fmt::Debug for ControlUrlView<'_> {
 /// A checked, zero-copy view of a received Domain-Group-Definition (Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`DomainGroupDefinition`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct DomainGroupDefinitionView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 0, 0>,
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'a> DomainGroupDefinitionView<'a> {
@@ -12963,7 +11997,7 @@ impl<'a> DomainGroupDefinitionView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<DomainGroupDefinition, rt::DecodeError> {
@@ -12976,13 +12010,7 @@ impl<'a> DomainGroupDefinitionView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -13005,16 +12033,12 @@ impl<'a> rt::view::GroupView<'a> for DomainGroupDefinitionView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut [], &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -13028,14 +12052,8 @@ impl std::fmt::Debug for DomainGroupDefinitionView<'_> {
 /// A checked, zero-copy view of a received Domain-Group-Install (Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`DomainGroupInstall`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct DomainGroupInstallView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 0, 0>,
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'a> DomainGroupInstallView<'a> {
@@ -13055,7 +12073,7 @@ impl<'a> DomainGroupInstallView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<DomainGroupInstall, rt::DecodeError> {
@@ -13068,13 +12086,7 @@ impl<'a> DomainGroupInstallView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -13097,16 +12109,12 @@ impl<'a> rt::view::GroupView<'a> for DomainGroupInstallView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut [], &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -13120,14 +12128,8 @@ impl std::fmt::Debug for DomainGroupInstallView<'_> {
 /// A checked, zero-copy view of a received Domain-Group-Remove (Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`DomainGroupRemove`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct DomainGroupRemoveView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 0, 0>,
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'a> DomainGroupRemoveView<'a> {
@@ -13147,7 +12149,7 @@ impl<'a> DomainGroupRemoveView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<DomainGroupRemove, rt::DecodeError> {
@@ -13160,13 +12162,7 @@ impl<'a> DomainGroupRemoveView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -13189,16 +12185,12 @@ impl<'a> rt::view::GroupView<'a> for DomainGroupRemoveView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut [], &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -13212,14 +12204,8 @@ impl std::fmt::Debug for DomainGroupRemoveView<'_> {
 /// A checked, zero-copy view of a received Header-Group-Definition (Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`HeaderGroupDefinition`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct HeaderGroupDefinitionView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 0, 0>,
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'a> HeaderGroupDefinitionView<'a> {
@@ -13239,7 +12225,7 @@ impl<'a> HeaderGroupDefinitionView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<HeaderGroupDefinition, rt::DecodeError> {
@@ -13252,13 +12238,7 @@ impl<'a> HeaderGroupDefinitionView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -13281,16 +12261,12 @@ impl<'a> rt::view::GroupView<'a> for HeaderGroupDefinitionView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut [], &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -13304,14 +12280,8 @@ impl std::fmt::Debug for HeaderGroupDefinitionView<'_> {
 /// A checked, zero-copy view of a received Header-Group-Install (Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`HeaderGroupInstall`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct HeaderGroupInstallView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 0, 0>,
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'a> HeaderGroupInstallView<'a> {
@@ -13331,7 +12301,7 @@ impl<'a> HeaderGroupInstallView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<HeaderGroupInstall, rt::DecodeError> {
@@ -13344,13 +12314,7 @@ impl<'a> HeaderGroupInstallView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -13373,16 +12337,12 @@ impl<'a> rt::view::GroupView<'a> for HeaderGroupInstallView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut [], &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -13396,14 +12356,8 @@ impl std::fmt::Debug for HeaderGroupInstallView<'_> {
 /// A checked, zero-copy view of a received Header-Group-Remove (Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`HeaderGroupRemove`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct HeaderGroupRemoveView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 0, 0>,
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'a> HeaderGroupRemoveView<'a> {
@@ -13423,7 +12377,7 @@ impl<'a> HeaderGroupRemoveView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<HeaderGroupRemove, rt::DecodeError> {
@@ -13436,13 +12390,7 @@ impl<'a> HeaderGroupRemoveView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -13465,16 +12413,12 @@ impl<'a> rt::view::GroupView<'a> for HeaderGroupRemoveView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut [], &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -13488,14 +12432,8 @@ impl std::fmt::Debug for HeaderGroupRemoveView<'_> {
 /// A checked, zero-copy view of a received Header-Class (Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`HeaderClass`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct HeaderClassView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 0, 0>,
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'a> HeaderClassView<'a> {
@@ -13515,7 +12453,7 @@ impl<'a> HeaderClassView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<HeaderClass, rt::DecodeError> {
@@ -13525,13 +12463,7 @@ impl<'a> HeaderClassView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -13554,16 +12486,12 @@ impl<'a> rt::view::GroupView<'a> for HeaderClassView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut [], &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -13577,14 +12505,8 @@ impl std::fmt::Debug for HeaderClassView<'_> {
 /// A checked, zero-copy view of a received Header-Item-Radius (Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`HeaderItemRadius`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct HeaderItemRadiusView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 0, 0>,
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'a> HeaderItemRadiusView<'a> {
@@ -13604,7 +12526,7 @@ impl<'a> HeaderItemRadiusView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<HeaderItemRadius, rt::DecodeError> {
@@ -13617,13 +12539,7 @@ impl<'a> HeaderItemRadiusView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -13646,16 +12562,12 @@ impl<'a> rt::view::GroupView<'a> for HeaderItemRadiusView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut [], &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -13669,14 +12581,8 @@ impl std::fmt::Debug for HeaderItemRadiusView<'_> {
 /// A checked, zero-copy view of a received Header-Items-Encrypted (Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`HeaderItemsEncrypted`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct HeaderItemsEncryptedView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 0, 0>,
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'a> HeaderItemsEncryptedView<'a> {
@@ -13696,7 +12602,7 @@ impl<'a> HeaderItemsEncryptedView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<HeaderItemsEncrypted, rt::DecodeError> {
@@ -13709,13 +12615,7 @@ impl<'a> HeaderItemsEncryptedView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -13738,16 +12638,12 @@ impl<'a> rt::view::GroupView<'a> for HeaderItemsEncryptedView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut [], &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -13761,14 +12657,8 @@ impl std::fmt::Debug for HeaderItemsEncryptedView<'_> {
 /// A checked, zero-copy view of a received Header-Insert-Definition (Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`HeaderInsertDefinition`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct HeaderInsertDefinitionView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 0, 0>,
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'a> HeaderInsertDefinitionView<'a> {
@@ -13788,7 +12678,7 @@ impl<'a> HeaderInsertDefinitionView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<HeaderInsertDefinition, rt::DecodeError> {
@@ -13801,13 +12691,7 @@ impl<'a> HeaderInsertDefinitionView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -13830,16 +12714,12 @@ impl<'a> rt::view::GroupView<'a> for HeaderInsertDefinitionView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut [], &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -13853,14 +12733,8 @@ impl std::fmt::Debug for HeaderInsertDefinitionView<'_> {
 /// A checked, zero-copy view of a received Header-Insert-Install (Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`HeaderInsertInstall`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct HeaderInsertInstallView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 0, 0>,
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'a> HeaderInsertInstallView<'a> {
@@ -13880,7 +12754,7 @@ impl<'a> HeaderInsertInstallView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<HeaderInsertInstall, rt::DecodeError> {
@@ -13893,13 +12767,7 @@ impl<'a> HeaderInsertInstallView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -13922,16 +12790,12 @@ impl<'a> rt::view::GroupView<'a> for HeaderInsertInstallView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut [], &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -13945,14 +12809,8 @@ impl std::fmt::Debug for HeaderInsertInstallView<'_> {
 /// A checked, zero-copy view of a received Header-Insert-Remove (Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`HeaderInsertRemove`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct HeaderInsertRemoveView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 0, 0>,
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'a> HeaderInsertRemoveView<'a> {
@@ -13972,7 +12830,7 @@ impl<'a> HeaderInsertRemoveView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<HeaderInsertRemove, rt::DecodeError> {
@@ -13985,13 +12843,7 @@ impl<'a> HeaderInsertRemoveView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -14014,16 +12866,12 @@ impl<'a> rt::view::GroupView<'a> for HeaderInsertRemoveView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut [], &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -14037,14 +12885,8 @@ impl std::fmt::Debug for HeaderInsertRemoveView<'_> {
 /// A checked, zero-copy view of a received Cisco-QoS-Profile (Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`CiscoQosProfile`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct CiscoQosProfileView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 0, 0>,
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'a> CiscoQosProfileView<'a> {
@@ -14064,7 +12906,7 @@ impl<'a> CiscoQosProfileView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<CiscoQosProfile, rt::DecodeError> {
@@ -14077,13 +12919,7 @@ impl<'a> CiscoQosProfileView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -14106,16 +12942,12 @@ impl<'a> rt::view::GroupView<'a> for CiscoQosProfileView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut [], &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -14129,14 +12961,8 @@ impl std::fmt::Debug for CiscoQosProfileView<'_> {
 /// A checked, zero-copy view of a received Cisco-QoS-Profile-Install (Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`CiscoQosProfileInstall`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct CiscoQosProfileInstallView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 0, 0>,
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'a> CiscoQosProfileInstallView<'a> {
@@ -14156,7 +12982,7 @@ impl<'a> CiscoQosProfileInstallView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<CiscoQosProfileInstall, rt::DecodeError> {
@@ -14169,13 +12995,7 @@ impl<'a> CiscoQosProfileInstallView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -14198,16 +13018,12 @@ impl<'a> rt::view::GroupView<'a> for CiscoQosProfileInstallView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut [], &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -14221,14 +13037,8 @@ impl std::fmt::Debug for CiscoQosProfileInstallView<'_> {
 /// A checked, zero-copy view of a received Cisco-QoS-Profile-Remove (Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`CiscoQosProfileRemove`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct CiscoQosProfileRemoveView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 0, 0>,
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'a> CiscoQosProfileRemoveView<'a> {
@@ -14248,7 +13058,7 @@ impl<'a> CiscoQosProfileRemoveView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<CiscoQosProfileRemove, rt::DecodeError> {
@@ -14261,13 +13071,7 @@ impl<'a> CiscoQosProfileRemoveView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -14290,16 +13094,12 @@ impl<'a> rt::view::GroupView<'a> for CiscoQosProfileRemoveView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut [], &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -14313,14 +13113,8 @@ impl std::fmt::Debug for CiscoQosProfileRemoveView<'_> {
 /// A checked, zero-copy view of a received Cisco-QoS-Profile-Uplink (Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`CiscoQosProfileUplink`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct CiscoQosProfileUplinkView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 0, 0>,
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'a> CiscoQosProfileUplinkView<'a> {
@@ -14340,7 +13134,7 @@ impl<'a> CiscoQosProfileUplinkView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<CiscoQosProfileUplink, rt::DecodeError> {
@@ -14353,13 +13147,7 @@ impl<'a> CiscoQosProfileUplinkView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -14382,16 +13170,12 @@ impl<'a> rt::view::GroupView<'a> for CiscoQosProfileUplinkView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut [], &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -14405,14 +13189,8 @@ impl std::fmt::Debug for CiscoQosProfileUplinkView<'_> {
 /// A checked, zero-copy view of a received Cisco-QoS-Profile-Downlink (Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`CiscoQosProfileDownlink`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct CiscoQosProfileDownlinkView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 0, 0>,
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'a> CiscoQosProfileDownlinkView<'a> {
@@ -14432,7 +13210,7 @@ impl<'a> CiscoQosProfileDownlinkView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<CiscoQosProfileDownlink, rt::DecodeError> {
@@ -14445,13 +13223,7 @@ impl<'a> CiscoQosProfileDownlinkView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -14474,16 +13246,12 @@ impl<'a> rt::view::GroupView<'a> for CiscoQosProfileDownlinkView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut [], &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -14497,14 +13265,8 @@ impl std::fmt::Debug for CiscoQosProfileDownlinkView<'_> {
 /// A checked, zero-copy view of a received Service-Group-Definition (Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`ServiceGroupDefinition`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ServiceGroupDefinitionView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 0, 0>,
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'a> ServiceGroupDefinitionView<'a> {
@@ -14524,7 +13286,7 @@ impl<'a> ServiceGroupDefinitionView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<ServiceGroupDefinition, rt::DecodeError> {
@@ -14537,13 +13299,7 @@ impl<'a> ServiceGroupDefinitionView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -14566,16 +13322,12 @@ impl<'a> rt::view::GroupView<'a> for ServiceGroupDefinitionView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut [], &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -14589,14 +13341,8 @@ impl std::fmt::Debug for ServiceGroupDefinitionView<'_> {
 /// A checked, zero-copy view of a received Service-Group-Install (Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`ServiceGroupInstall`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ServiceGroupInstallView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 0, 0>,
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'a> ServiceGroupInstallView<'a> {
@@ -14616,7 +13362,7 @@ impl<'a> ServiceGroupInstallView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<ServiceGroupInstall, rt::DecodeError> {
@@ -14629,13 +13375,7 @@ impl<'a> ServiceGroupInstallView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -14658,16 +13398,12 @@ impl<'a> rt::view::GroupView<'a> for ServiceGroupInstallView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut [], &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -14681,14 +13417,8 @@ impl std::fmt::Debug for ServiceGroupInstallView<'_> {
 /// A checked, zero-copy view of a received Service-Group-Remove (Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`ServiceGroupRemove`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ServiceGroupRemoveView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 0, 0>,
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'a> ServiceGroupRemoveView<'a> {
@@ -14708,7 +13438,7 @@ impl<'a> ServiceGroupRemoveView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<ServiceGroupRemove, rt::DecodeError> {
@@ -14721,13 +13451,7 @@ impl<'a> ServiceGroupRemoveView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -14750,16 +13474,12 @@ impl<'a> rt::view::GroupView<'a> for ServiceGroupRemoveView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut [], &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -14773,14 +13493,8 @@ impl std::fmt::Debug for ServiceGroupRemoveView<'_> {
 /// A checked, zero-copy view of a received Service-Group-Event (Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`ServiceGroupEvent`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ServiceGroupEventView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 0, 0>,
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'a> ServiceGroupEventView<'a> {
@@ -14800,7 +13514,7 @@ impl<'a> ServiceGroupEventView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<ServiceGroupEvent, rt::DecodeError> {
@@ -14813,13 +13527,7 @@ impl<'a> ServiceGroupEventView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -14842,16 +13550,12 @@ impl<'a> rt::view::GroupView<'a> for ServiceGroupEventView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut [], &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -14865,14 +13569,8 @@ impl std::fmt::Debug for ServiceGroupEventView<'_> {
 /// A checked, zero-copy view of a received Cisco-Report-Usage (Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`CiscoReportUsage`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct CiscoReportUsageView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 0, 0>,
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'a> CiscoReportUsageView<'a> {
@@ -14892,7 +13590,7 @@ impl<'a> CiscoReportUsageView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<CiscoReportUsage, rt::DecodeError> {
@@ -14905,13 +13603,7 @@ impl<'a> CiscoReportUsageView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -14934,16 +13626,12 @@ impl<'a> rt::view::GroupView<'a> for CiscoReportUsageView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut [], &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -14957,14 +13645,8 @@ impl std::fmt::Debug for CiscoReportUsageView<'_> {
 /// A checked, zero-copy view of a received Cisco-Answer-User-Usage (Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`CiscoAnswerUserUsage`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct CiscoAnswerUserUsageView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 0, 0>,
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'a> CiscoAnswerUserUsageView<'a> {
@@ -14984,7 +13666,7 @@ impl<'a> CiscoAnswerUserUsageView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<CiscoAnswerUserUsage, rt::DecodeError> {
@@ -14997,13 +13679,7 @@ impl<'a> CiscoAnswerUserUsageView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -15026,16 +13702,12 @@ impl<'a> rt::view::GroupView<'a> for CiscoAnswerUserUsageView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut [], &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -15049,14 +13721,8 @@ impl std::fmt::Debug for CiscoAnswerUserUsageView<'_> {
 /// A checked, zero-copy view of a received Cisco-Request-Charging-Rule-Usage (Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`CiscoRequestChargingRuleUsage`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct CiscoRequestChargingRuleUsageView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 0, 0>,
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'a> CiscoRequestChargingRuleUsageView<'a> {
@@ -15076,7 +13742,7 @@ impl<'a> CiscoRequestChargingRuleUsageView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<CiscoRequestChargingRuleUsage, rt::DecodeError> {
@@ -15089,13 +13755,7 @@ impl<'a> CiscoRequestChargingRuleUsageView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -15118,16 +13778,12 @@ impl<'a> rt::view::GroupView<'a> for CiscoRequestChargingRuleUsageView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut [], &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -15141,14 +13797,8 @@ impl std::fmt::Debug for CiscoRequestChargingRuleUsageView<'_> {
 /// A checked, zero-copy view of a received Cisco-Request-Service-Group-Usage (Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`CiscoRequestServiceGroupUsage`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct CiscoRequestServiceGroupUsageView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 0, 0>,
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'a> CiscoRequestServiceGroupUsageView<'a> {
@@ -15168,7 +13818,7 @@ impl<'a> CiscoRequestServiceGroupUsageView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<CiscoRequestServiceGroupUsage, rt::DecodeError> {
@@ -15181,13 +13831,7 @@ impl<'a> CiscoRequestServiceGroupUsageView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -15210,16 +13854,12 @@ impl<'a> rt::view::GroupView<'a> for CiscoRequestServiceGroupUsageView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut [], &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -15233,14 +13873,8 @@ impl std::fmt::Debug for CiscoRequestServiceGroupUsageView<'_> {
 /// A checked, zero-copy view of a received Cisco-Answer-Charging-Rule-Usage (Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`CiscoAnswerChargingRuleUsage`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct CiscoAnswerChargingRuleUsageView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 0, 0>,
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'a> CiscoAnswerChargingRuleUsageView<'a> {
@@ -15260,7 +13894,7 @@ impl<'a> CiscoAnswerChargingRuleUsageView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<CiscoAnswerChargingRuleUsage, rt::DecodeError> {
@@ -15273,13 +13907,7 @@ impl<'a> CiscoAnswerChargingRuleUsageView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -15302,16 +13930,12 @@ impl<'a> rt::view::GroupView<'a> for CiscoAnswerChargingRuleUsageView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut [], &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -15325,14 +13949,8 @@ impl std::fmt::Debug for CiscoAnswerChargingRuleUsageView<'_> {
 /// A checked, zero-copy view of a received Cisco-Answer-Service-Group-Usage (Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`CiscoAnswerServiceGroupUsage`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct CiscoAnswerServiceGroupUsageView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 0, 0>,
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'a> CiscoAnswerServiceGroupUsageView<'a> {
@@ -15352,7 +13970,7 @@ impl<'a> CiscoAnswerServiceGroupUsageView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<CiscoAnswerServiceGroupUsage, rt::DecodeError> {
@@ -15365,13 +13983,7 @@ impl<'a> CiscoAnswerServiceGroupUsageView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -15394,16 +14006,12 @@ impl<'a> rt::view::GroupView<'a> for CiscoAnswerServiceGroupUsageView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut [], &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -15417,14 +14025,8 @@ impl std::fmt::Debug for CiscoAnswerServiceGroupUsageView<'_> {
 /// A checked, zero-copy view of a received Delegated-IP-Install (Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`DelegatedIpInstall`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct DelegatedIpInstallView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 0, 0>,
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'a> DelegatedIpInstallView<'a> {
@@ -15444,7 +14046,7 @@ impl<'a> DelegatedIpInstallView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<DelegatedIpInstall, rt::DecodeError> {
@@ -15457,13 +14059,7 @@ impl<'a> DelegatedIpInstallView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -15486,16 +14082,12 @@ impl<'a> rt::view::GroupView<'a> for DelegatedIpInstallView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut [], &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -15509,14 +14101,8 @@ impl std::fmt::Debug for DelegatedIpInstallView<'_> {
 /// A checked, zero-copy view of a received Delegated-IPv4-Definition (Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`DelegatedIpv4Definition`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct DelegatedIpv4DefinitionView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 0, 0>,
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'a> DelegatedIpv4DefinitionView<'a> {
@@ -15536,7 +14122,7 @@ impl<'a> DelegatedIpv4DefinitionView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<DelegatedIpv4Definition, rt::DecodeError> {
@@ -15549,13 +14135,7 @@ impl<'a> DelegatedIpv4DefinitionView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -15578,16 +14158,12 @@ impl<'a> rt::view::GroupView<'a> for DelegatedIpv4DefinitionView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut [], &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -15601,14 +14177,8 @@ impl std::fmt::Debug for DelegatedIpv4DefinitionView<'_> {
 /// A checked, zero-copy view of a received Delegated-IPv6-Definition (Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`DelegatedIpv6Definition`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct DelegatedIpv6DefinitionView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 0, 0>,
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'a> DelegatedIpv6DefinitionView<'a> {
@@ -15628,7 +14198,7 @@ impl<'a> DelegatedIpv6DefinitionView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<DelegatedIpv6Definition, rt::DecodeError> {
@@ -15641,13 +14211,7 @@ impl<'a> DelegatedIpv6DefinitionView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -15670,16 +14234,12 @@ impl<'a> rt::view::GroupView<'a> for DelegatedIpv6DefinitionView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut [], &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -15693,14 +14253,8 @@ impl std::fmt::Debug for DelegatedIpv6DefinitionView<'_> {
 /// A checked, zero-copy view of a received Service-Identifier-Range (Cisco Systems (SCE/SCA BB Gx, ASR 1000/ISG) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`ServiceIdentifierRange`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ServiceIdentifierRangeView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 0, 0>,
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'a> ServiceIdentifierRangeView<'a> {
@@ -15720,7 +14274,7 @@ impl<'a> ServiceIdentifierRangeView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<ServiceIdentifierRange, rt::DecodeError> {
@@ -15733,13 +14287,7 @@ impl<'a> ServiceIdentifierRangeView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -15762,16 +14310,12 @@ impl<'a> rt::view::GroupView<'a> for ServiceIdentifierRangeView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut [], &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]

@@ -1191,14 +1191,8 @@ impl rt::AvpData for CumulativeUsedServiceUnit {
 /// A checked, zero-copy view of a received Active-Time-Report (Ericsson (SCAP, Gx/Gy/Ro and IMS extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`ActiveTimeReport`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ActiveTimeReportView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 0, 0>,
 }
 #[cfg(any(feature = "vendor_ericsson"))]
 impl<'a> ActiveTimeReportView<'a> {
@@ -1218,7 +1212,7 @@ impl<'a> ActiveTimeReportView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<ActiveTimeReport, rt::DecodeError> {
@@ -1231,13 +1225,7 @@ impl<'a> ActiveTimeReportView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
 }
 #[cfg(any(feature = "vendor_ericsson"))]
@@ -1260,16 +1248,12 @@ impl<'a> rt::view::GroupView<'a> for ActiveTimeReportView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut [], &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "vendor_ericsson"))]
@@ -1283,14 +1267,8 @@ impl std::fmt::Debug for ActiveTimeReportView<'_> {
 /// A checked, zero-copy view of a received Time-Quota-Measurement (Ericsson (SCAP, Gx/Gy/Ro and IMS extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`TimeQuotaMeasurement`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct TimeQuotaMeasurementView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 0, 0>,
 }
 #[cfg(any(feature = "vendor_ericsson"))]
 impl<'a> TimeQuotaMeasurementView<'a> {
@@ -1310,7 +1288,7 @@ impl<'a> TimeQuotaMeasurementView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<TimeQuotaMeasurement, rt::DecodeError> {
@@ -1323,13 +1301,7 @@ impl<'a> TimeQuotaMeasurementView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
 }
 #[cfg(any(feature = "vendor_ericsson"))]
@@ -1352,16 +1324,12 @@ impl<'a> rt::view::GroupView<'a> for TimeQuotaMeasurementView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut [], &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "vendor_ericsson"))]
@@ -1375,14 +1343,8 @@ impl std::fmt::Debug for TimeQuotaMeasurementView<'_> {
 /// A checked, zero-copy view of a received SCAP-Subscription-Id (Ericsson (SCAP, Gx/Gy/Ro and IMS extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`ScapSubscriptionId`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ScapSubscriptionIdView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 0, 0>,
 }
 #[cfg(any(feature = "vendor_ericsson"))]
 impl<'a> ScapSubscriptionIdView<'a> {
@@ -1402,7 +1364,7 @@ impl<'a> ScapSubscriptionIdView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<ScapSubscriptionId, rt::DecodeError> {
@@ -1415,13 +1377,7 @@ impl<'a> ScapSubscriptionIdView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
 }
 #[cfg(any(feature = "vendor_ericsson"))]
@@ -1444,16 +1400,12 @@ impl<'a> rt::view::GroupView<'a> for ScapSubscriptionIdView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut [], &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "vendor_ericsson"))]
@@ -1467,14 +1419,8 @@ impl std::fmt::Debug for ScapSubscriptionIdView<'_> {
 /// A checked, zero-copy view of a received Original-Subscription-Id (Ericsson (SCAP, Gx/Gy/Ro and IMS extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`OriginalSubscriptionId`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct OriginalSubscriptionIdView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 0, 0>,
 }
 #[cfg(any(feature = "vendor_ericsson"))]
 impl<'a> OriginalSubscriptionIdView<'a> {
@@ -1494,7 +1440,7 @@ impl<'a> OriginalSubscriptionIdView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<OriginalSubscriptionId, rt::DecodeError> {
@@ -1507,13 +1453,7 @@ impl<'a> OriginalSubscriptionIdView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
 }
 #[cfg(any(feature = "vendor_ericsson"))]
@@ -1536,16 +1476,12 @@ impl<'a> rt::view::GroupView<'a> for OriginalSubscriptionIdView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut [], &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "vendor_ericsson"))]
@@ -1559,14 +1495,8 @@ impl std::fmt::Debug for OriginalSubscriptionIdView<'_> {
 /// A checked, zero-copy view of a received SCAP-Granted-Service-Unit (Ericsson (SCAP, Gx/Gy/Ro and IMS extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`ScapGrantedServiceUnit`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ScapGrantedServiceUnitView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 0, 0>,
 }
 #[cfg(any(feature = "vendor_ericsson"))]
 impl<'a> ScapGrantedServiceUnitView<'a> {
@@ -1586,7 +1516,7 @@ impl<'a> ScapGrantedServiceUnitView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<ScapGrantedServiceUnit, rt::DecodeError> {
@@ -1599,13 +1529,7 @@ impl<'a> ScapGrantedServiceUnitView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
 }
 #[cfg(any(feature = "vendor_ericsson"))]
@@ -1628,16 +1552,12 @@ impl<'a> rt::view::GroupView<'a> for ScapGrantedServiceUnitView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut [], &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "vendor_ericsson"))]
@@ -1651,14 +1571,8 @@ impl std::fmt::Debug for ScapGrantedServiceUnitView<'_> {
 /// A checked, zero-copy view of a received SCAP-Cost-Information (Ericsson (SCAP, Gx/Gy/Ro and IMS extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`ScapCostInformation`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ScapCostInformationView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 0, 0>,
 }
 #[cfg(any(feature = "vendor_ericsson"))]
 impl<'a> ScapCostInformationView<'a> {
@@ -1678,7 +1592,7 @@ impl<'a> ScapCostInformationView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<ScapCostInformation, rt::DecodeError> {
@@ -1691,13 +1605,7 @@ impl<'a> ScapCostInformationView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
 }
 #[cfg(any(feature = "vendor_ericsson"))]
@@ -1720,16 +1628,12 @@ impl<'a> rt::view::GroupView<'a> for ScapCostInformationView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut [], &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "vendor_ericsson"))]
@@ -1743,14 +1647,8 @@ impl std::fmt::Debug for ScapCostInformationView<'_> {
 /// A checked, zero-copy view of a received SCAP-Requested-Service-Unit (Ericsson (SCAP, Gx/Gy/Ro and IMS extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`ScapRequestedServiceUnit`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ScapRequestedServiceUnitView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 0, 0>,
 }
 #[cfg(any(feature = "vendor_ericsson"))]
 impl<'a> ScapRequestedServiceUnitView<'a> {
@@ -1770,7 +1668,7 @@ impl<'a> ScapRequestedServiceUnitView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<ScapRequestedServiceUnit, rt::DecodeError> {
@@ -1783,13 +1681,7 @@ impl<'a> ScapRequestedServiceUnitView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
 }
 #[cfg(any(feature = "vendor_ericsson"))]
@@ -1812,16 +1704,12 @@ impl<'a> rt::view::GroupView<'a> for ScapRequestedServiceUnitView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut [], &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "vendor_ericsson"))]
@@ -1835,14 +1723,8 @@ impl std::fmt::Debug for ScapRequestedServiceUnitView<'_> {
 /// A checked, zero-copy view of a received SCAP-Service-Parameter-Info (Ericsson (SCAP, Gx/Gy/Ro and IMS extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`ScapServiceParameterInfo`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ScapServiceParameterInfoView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 0, 0>,
 }
 #[cfg(any(feature = "vendor_ericsson"))]
 impl<'a> ScapServiceParameterInfoView<'a> {
@@ -1862,7 +1744,7 @@ impl<'a> ScapServiceParameterInfoView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<ScapServiceParameterInfo, rt::DecodeError> {
@@ -1875,13 +1757,7 @@ impl<'a> ScapServiceParameterInfoView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
 }
 #[cfg(any(feature = "vendor_ericsson"))]
@@ -1904,16 +1780,12 @@ impl<'a> rt::view::GroupView<'a> for ScapServiceParameterInfoView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut [], &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "vendor_ericsson"))]
@@ -1927,14 +1799,8 @@ impl std::fmt::Debug for ScapServiceParameterInfoView<'_> {
 /// A checked, zero-copy view of a received SCAP-Unit-Value (Ericsson (SCAP, Gx/Gy/Ro and IMS extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`ScapUnitValue`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ScapUnitValueView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 0, 0>,
 }
 #[cfg(any(feature = "vendor_ericsson"))]
 impl<'a> ScapUnitValueView<'a> {
@@ -1954,7 +1820,7 @@ impl<'a> ScapUnitValueView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<ScapUnitValue, rt::DecodeError> {
@@ -1967,13 +1833,7 @@ impl<'a> ScapUnitValueView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
 }
 #[cfg(any(feature = "vendor_ericsson"))]
@@ -1996,16 +1856,12 @@ impl<'a> rt::view::GroupView<'a> for ScapUnitValueView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut [], &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "vendor_ericsson"))]
@@ -2019,14 +1875,8 @@ impl std::fmt::Debug for ScapUnitValueView<'_> {
 /// A checked, zero-copy view of a received SCAP-Used-Service-Unit (Ericsson (SCAP, Gx/Gy/Ro and IMS extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`ScapUsedServiceUnit`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ScapUsedServiceUnitView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 0, 0>,
 }
 #[cfg(any(feature = "vendor_ericsson"))]
 impl<'a> ScapUsedServiceUnitView<'a> {
@@ -2046,7 +1896,7 @@ impl<'a> ScapUsedServiceUnitView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<ScapUsedServiceUnit, rt::DecodeError> {
@@ -2059,13 +1909,7 @@ impl<'a> ScapUsedServiceUnitView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
 }
 #[cfg(any(feature = "vendor_ericsson"))]
@@ -2088,16 +1932,12 @@ impl<'a> rt::view::GroupView<'a> for ScapUsedServiceUnitView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut [], &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "vendor_ericsson"))]
@@ -2111,14 +1951,8 @@ impl std::fmt::Debug for ScapUsedServiceUnitView<'_> {
 /// A checked, zero-copy view of a received Charging-Rule-Authorization (Ericsson (SCAP, Gx/Gy/Ro and IMS extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`ChargingRuleAuthorization`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ChargingRuleAuthorizationView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 0, 0>,
 }
 #[cfg(any(feature = "vendor_ericsson"))]
 impl<'a> ChargingRuleAuthorizationView<'a> {
@@ -2138,7 +1972,7 @@ impl<'a> ChargingRuleAuthorizationView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<ChargingRuleAuthorization, rt::DecodeError> {
@@ -2151,13 +1985,7 @@ impl<'a> ChargingRuleAuthorizationView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
 }
 #[cfg(any(feature = "vendor_ericsson"))]
@@ -2180,16 +2008,12 @@ impl<'a> rt::view::GroupView<'a> for ChargingRuleAuthorizationView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut [], &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "vendor_ericsson"))]
@@ -2203,14 +2027,8 @@ impl std::fmt::Debug for ChargingRuleAuthorizationView<'_> {
 /// A checked, zero-copy view of a received Other-Party-Id (Ericsson (SCAP, Gx/Gy/Ro and IMS extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`OtherPartyId`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct OtherPartyIdView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 0, 0>,
 }
 #[cfg(any(feature = "vendor_ericsson"))]
 impl<'a> OtherPartyIdView<'a> {
@@ -2230,7 +2048,7 @@ impl<'a> OtherPartyIdView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<OtherPartyId, rt::DecodeError> {
@@ -2240,13 +2058,7 @@ impl<'a> OtherPartyIdView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
 }
 #[cfg(any(feature = "vendor_ericsson"))]
@@ -2269,16 +2081,12 @@ impl<'a> rt::view::GroupView<'a> for OtherPartyIdView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut [], &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "vendor_ericsson"))]
@@ -2292,14 +2100,8 @@ impl std::fmt::Debug for OtherPartyIdView<'_> {
 /// A checked, zero-copy view of a received Cumulative-Used-Service-Unit (Ericsson (SCAP, Gx/Gy/Ro and IMS extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`CumulativeUsedServiceUnit`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct CumulativeUsedServiceUnitView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 0, 0>,
 }
 #[cfg(any(feature = "vendor_ericsson"))]
 impl<'a> CumulativeUsedServiceUnitView<'a> {
@@ -2319,7 +2121,7 @@ impl<'a> CumulativeUsedServiceUnitView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<CumulativeUsedServiceUnit, rt::DecodeError> {
@@ -2332,13 +2134,7 @@ impl<'a> CumulativeUsedServiceUnitView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
 }
 #[cfg(any(feature = "vendor_ericsson"))]
@@ -2361,16 +2157,12 @@ impl<'a> rt::view::GroupView<'a> for CumulativeUsedServiceUnitView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut [], &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "vendor_ericsson"))]

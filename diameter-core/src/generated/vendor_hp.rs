@@ -178,14 +178,8 @@ impl rt::AvpData for MorePeers {
 /// A checked, zero-copy view of a received Peer-State-Change (Hewlett-Packard (OpenCall) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`PeerStateChange`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct PeerStateChangeView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 0, 0>,
 }
 #[cfg(any(feature = "vendor_hp"))]
 impl<'a> PeerStateChangeView<'a> {
@@ -205,7 +199,7 @@ impl<'a> PeerStateChangeView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<PeerStateChange, rt::DecodeError> {
@@ -218,13 +212,7 @@ impl<'a> PeerStateChangeView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
 }
 #[cfg(any(feature = "vendor_hp"))]
@@ -247,16 +235,12 @@ impl<'a> rt::view::GroupView<'a> for PeerStateChangeView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut [], &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "vendor_hp"))]
@@ -270,14 +254,8 @@ impl std::fmt::Debug for PeerStateChangeView<'_> {
 /// A checked, zero-copy view of a received More-Peers (Hewlett-Packard (OpenCall) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`MorePeers`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct MorePeersView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 0, 0>,
 }
 #[cfg(any(feature = "vendor_hp"))]
 impl<'a> MorePeersView<'a> {
@@ -297,7 +275,7 @@ impl<'a> MorePeersView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<MorePeers, rt::DecodeError> {
@@ -307,13 +285,7 @@ impl<'a> MorePeersView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
 }
 #[cfg(any(feature = "vendor_hp"))]
@@ -336,16 +308,12 @@ impl<'a> rt::view::GroupView<'a> for MorePeersView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut [], &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "vendor_hp"))]

@@ -264,14 +264,8 @@ impl rt::AvpData for InovarCallingPartyInfo {
 /// A checked, zero-copy view of a received Inovar-Service-ID (Inovar Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`InovarServiceId`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct InovarServiceIdView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 0, 0>,
 }
 #[cfg(any(feature = "vendor_inovar"))]
 impl<'a> InovarServiceIdView<'a> {
@@ -291,7 +285,7 @@ impl<'a> InovarServiceIdView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<InovarServiceId, rt::DecodeError> {
@@ -304,13 +298,7 @@ impl<'a> InovarServiceIdView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
 }
 #[cfg(any(feature = "vendor_inovar"))]
@@ -333,16 +321,12 @@ impl<'a> rt::view::GroupView<'a> for InovarServiceIdView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut [], &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "vendor_inovar"))]
@@ -356,14 +340,8 @@ impl std::fmt::Debug for InovarServiceIdView<'_> {
 /// A checked, zero-copy view of a received Inovar-Unsuccessful-Call-Reason (Inovar Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`InovarUnsuccessfulCallReason`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct InovarUnsuccessfulCallReasonView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 0, 0>,
 }
 #[cfg(any(feature = "vendor_inovar"))]
 impl<'a> InovarUnsuccessfulCallReasonView<'a> {
@@ -383,7 +361,7 @@ impl<'a> InovarUnsuccessfulCallReasonView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<InovarUnsuccessfulCallReason, rt::DecodeError> {
@@ -396,13 +374,7 @@ impl<'a> InovarUnsuccessfulCallReasonView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
 }
 #[cfg(any(feature = "vendor_inovar"))]
@@ -425,16 +397,12 @@ impl<'a> rt::view::GroupView<'a> for InovarUnsuccessfulCallReasonView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut [], &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "vendor_inovar"))]
@@ -448,14 +416,8 @@ impl std::fmt::Debug for InovarUnsuccessfulCallReasonView<'_> {
 /// A checked, zero-copy view of a received Inovar-Calling-Party-Info (Inovar Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`InovarCallingPartyInfo`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct InovarCallingPartyInfoView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 0, 0>,
 }
 #[cfg(any(feature = "vendor_inovar"))]
 impl<'a> InovarCallingPartyInfoView<'a> {
@@ -475,7 +437,7 @@ impl<'a> InovarCallingPartyInfoView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<InovarCallingPartyInfo, rt::DecodeError> {
@@ -488,13 +450,7 @@ impl<'a> InovarCallingPartyInfoView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
 }
 #[cfg(any(feature = "vendor_inovar"))]
@@ -517,16 +473,12 @@ impl<'a> rt::view::GroupView<'a> for InovarCallingPartyInfoView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut [], &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "vendor_inovar"))]

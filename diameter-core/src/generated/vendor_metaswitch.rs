@@ -348,14 +348,8 @@ impl rt::AvpData for InputOutputOctets {
 /// A checked, zero-copy view of a received Metaswitch-Information (Metaswitch Networks (Rf extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`MetaswitchInformation`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct MetaswitchInformationView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 0, 0>,
 }
 #[cfg(any(feature = "vendor_metaswitch"))]
 impl<'a> MetaswitchInformationView<'a> {
@@ -375,7 +369,7 @@ impl<'a> MetaswitchInformationView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<MetaswitchInformation, rt::DecodeError> {
@@ -388,13 +382,7 @@ impl<'a> MetaswitchInformationView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
 }
 #[cfg(any(feature = "vendor_metaswitch"))]
@@ -417,16 +405,12 @@ impl<'a> rt::view::GroupView<'a> for MetaswitchInformationView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut [], &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "vendor_metaswitch"))]
@@ -440,14 +424,8 @@ impl std::fmt::Debug for MetaswitchInformationView<'_> {
 /// A checked, zero-copy view of a received Adjacency-Name (Metaswitch Networks (Rf extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`AdjacencyName`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct AdjacencyNameView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 0, 0>,
 }
 #[cfg(any(feature = "vendor_metaswitch"))]
 impl<'a> AdjacencyNameView<'a> {
@@ -467,7 +445,7 @@ impl<'a> AdjacencyNameView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<AdjacencyName, rt::DecodeError> {
@@ -480,13 +458,7 @@ impl<'a> AdjacencyNameView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
 }
 #[cfg(any(feature = "vendor_metaswitch"))]
@@ -509,16 +481,12 @@ impl<'a> rt::view::GroupView<'a> for AdjacencyNameView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut [], &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "vendor_metaswitch"))]
@@ -532,14 +500,8 @@ impl std::fmt::Debug for AdjacencyNameView<'_> {
 /// A checked, zero-copy view of a received Account-Name (Metaswitch Networks (Rf extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`AccountName`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct AccountNameView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 0, 0>,
 }
 #[cfg(any(feature = "vendor_metaswitch"))]
 impl<'a> AccountNameView<'a> {
@@ -559,7 +521,7 @@ impl<'a> AccountNameView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<AccountName, rt::DecodeError> {
@@ -569,13 +531,7 @@ impl<'a> AccountNameView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
 }
 #[cfg(any(feature = "vendor_metaswitch"))]
@@ -598,16 +554,12 @@ impl<'a> rt::view::GroupView<'a> for AccountNameView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut [], &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "vendor_metaswitch"))]
@@ -621,14 +573,8 @@ impl std::fmt::Debug for AccountNameView<'_> {
 /// A checked, zero-copy view of a received Input-Output-Octets (Metaswitch Networks (Rf extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`InputOutputOctets`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct InputOutputOctetsView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 0, 0>,
 }
 #[cfg(any(feature = "vendor_metaswitch"))]
 impl<'a> InputOutputOctetsView<'a> {
@@ -648,7 +594,7 @@ impl<'a> InputOutputOctetsView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<InputOutputOctets, rt::DecodeError> {
@@ -661,13 +607,7 @@ impl<'a> InputOutputOctetsView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
 }
 #[cfg(any(feature = "vendor_metaswitch"))]
@@ -690,16 +630,12 @@ impl<'a> rt::view::GroupView<'a> for InputOutputOctetsView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut [], &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "vendor_metaswitch"))]

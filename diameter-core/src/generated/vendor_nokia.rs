@@ -440,14 +440,8 @@ impl rt::AvpData for BillingAccount {
 /// A checked, zero-copy view of a received Default-Quota (Nokia / Nokia Solutions and Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`DefaultQuota`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct DefaultQuotaView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 0, 0>,
 }
 #[cfg(any(feature = "vendor_nokia"))]
 impl<'a> DefaultQuotaView<'a> {
@@ -467,7 +461,7 @@ impl<'a> DefaultQuotaView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<DefaultQuota, rt::DecodeError> {
@@ -477,13 +471,7 @@ impl<'a> DefaultQuotaView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
 }
 #[cfg(any(feature = "vendor_nokia"))]
@@ -506,16 +494,12 @@ impl<'a> rt::view::GroupView<'a> for DefaultQuotaView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut [], &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "vendor_nokia"))]
@@ -529,14 +513,8 @@ impl std::fmt::Debug for DefaultQuotaView<'_> {
 /// A checked, zero-copy view of a received NSN-IN-Information (Nokia / Nokia Solutions and Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`NsnInInformation`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct NsnInInformationView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 0, 0>,
 }
 #[cfg(any(feature = "vendor_nokia"))]
 impl<'a> NsnInInformationView<'a> {
@@ -556,7 +534,7 @@ impl<'a> NsnInInformationView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<NsnInInformation, rt::DecodeError> {
@@ -569,13 +547,7 @@ impl<'a> NsnInInformationView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
 }
 #[cfg(any(feature = "vendor_nokia"))]
@@ -598,16 +570,12 @@ impl<'a> rt::view::GroupView<'a> for NsnInInformationView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut [], &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "vendor_nokia"))]
@@ -621,14 +589,8 @@ impl std::fmt::Debug for NsnInInformationView<'_> {
 /// A checked, zero-copy view of a received Subscriber-Specific-Info (Nokia / Nokia Solutions and Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`SubscriberSpecificInfo`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct SubscriberSpecificInfoView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 0, 0>,
 }
 #[cfg(any(feature = "vendor_nokia"))]
 impl<'a> SubscriberSpecificInfoView<'a> {
@@ -648,7 +610,7 @@ impl<'a> SubscriberSpecificInfoView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<SubscriberSpecificInfo, rt::DecodeError> {
@@ -661,13 +623,7 @@ impl<'a> SubscriberSpecificInfoView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
 }
 #[cfg(any(feature = "vendor_nokia"))]
@@ -690,16 +646,12 @@ impl<'a> rt::view::GroupView<'a> for SubscriberSpecificInfoView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut [], &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "vendor_nokia"))]
@@ -713,14 +665,8 @@ impl std::fmt::Debug for SubscriberSpecificInfoView<'_> {
 /// A checked, zero-copy view of a received Active-Product-Offer (Nokia / Nokia Solutions and Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`ActiveProductOffer`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct ActiveProductOfferView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 0, 0>,
 }
 #[cfg(any(feature = "vendor_nokia"))]
 impl<'a> ActiveProductOfferView<'a> {
@@ -740,7 +686,7 @@ impl<'a> ActiveProductOfferView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<ActiveProductOffer, rt::DecodeError> {
@@ -753,13 +699,7 @@ impl<'a> ActiveProductOfferView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
 }
 #[cfg(any(feature = "vendor_nokia"))]
@@ -782,16 +722,12 @@ impl<'a> rt::view::GroupView<'a> for ActiveProductOfferView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut [], &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "vendor_nokia"))]
@@ -805,14 +741,8 @@ impl std::fmt::Debug for ActiveProductOfferView<'_> {
 /// A checked, zero-copy view of a received Billing-Account (Nokia / Nokia Solutions and Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`BillingAccount`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct BillingAccountView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 0, 0>,
 }
 #[cfg(any(feature = "vendor_nokia"))]
 impl<'a> BillingAccountView<'a> {
@@ -832,7 +762,7 @@ impl<'a> BillingAccountView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<BillingAccount, rt::DecodeError> {
@@ -845,13 +775,7 @@ impl<'a> BillingAccountView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
 }
 #[cfg(any(feature = "vendor_nokia"))]
@@ -874,16 +798,12 @@ impl<'a> rt::view::GroupView<'a> for BillingAccountView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut [], &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "vendor_nokia"))]

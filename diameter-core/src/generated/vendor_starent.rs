@@ -918,14 +918,8 @@ impl rt::AvpData for AccessNetworkChargingPhysicalAccessId {
 /// A checked, zero-copy view of a received SN-Total-Used-Service-Unit (Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`SnTotalUsedServiceUnit`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct SnTotalUsedServiceUnitView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 0, 0>,
 }
 #[cfg(any(feature = "vendor_starent"))]
 impl<'a> SnTotalUsedServiceUnitView<'a> {
@@ -945,7 +939,7 @@ impl<'a> SnTotalUsedServiceUnitView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<SnTotalUsedServiceUnit, rt::DecodeError> {
@@ -958,13 +952,7 @@ impl<'a> SnTotalUsedServiceUnitView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
 }
 #[cfg(any(feature = "vendor_starent"))]
@@ -987,16 +975,12 @@ impl<'a> rt::view::GroupView<'a> for SnTotalUsedServiceUnitView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut [], &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "vendor_starent"))]
@@ -1010,14 +994,8 @@ impl std::fmt::Debug for SnTotalUsedServiceUnitView<'_> {
 /// A checked, zero-copy view of a received SN-Usage-Monitoring-Control (Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`SnUsageMonitoringControl`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct SnUsageMonitoringControlView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 0, 0>,
 }
 #[cfg(any(feature = "vendor_starent"))]
 impl<'a> SnUsageMonitoringControlView<'a> {
@@ -1037,7 +1015,7 @@ impl<'a> SnUsageMonitoringControlView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<SnUsageMonitoringControl, rt::DecodeError> {
@@ -1050,13 +1028,7 @@ impl<'a> SnUsageMonitoringControlView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
 }
 #[cfg(any(feature = "vendor_starent"))]
@@ -1079,16 +1051,12 @@ impl<'a> rt::view::GroupView<'a> for SnUsageMonitoringControlView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut [], &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "vendor_starent"))]
@@ -1102,14 +1070,8 @@ impl std::fmt::Debug for SnUsageMonitoringControlView<'_> {
 /// A checked, zero-copy view of a received SN-Remaining-Service-Unit (Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`SnRemainingServiceUnit`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct SnRemainingServiceUnitView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 0, 0>,
 }
 #[cfg(any(feature = "vendor_starent"))]
 impl<'a> SnRemainingServiceUnitView<'a> {
@@ -1129,7 +1091,7 @@ impl<'a> SnRemainingServiceUnitView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<SnRemainingServiceUnit, rt::DecodeError> {
@@ -1142,13 +1104,7 @@ impl<'a> SnRemainingServiceUnitView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
 }
 #[cfg(any(feature = "vendor_starent"))]
@@ -1171,16 +1127,12 @@ impl<'a> rt::view::GroupView<'a> for SnRemainingServiceUnitView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut [], &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "vendor_starent"))]
@@ -1194,14 +1146,8 @@ impl std::fmt::Debug for SnRemainingServiceUnitView<'_> {
 /// A checked, zero-copy view of a received Access-Network-Charging-Physical-Access-Id (Starent Networks (Cisco StarOS) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`AccessNetworkChargingPhysicalAccessId`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct AccessNetworkChargingPhysicalAccessIdView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 0, 0>,
 }
 #[cfg(any(feature = "vendor_starent"))]
 impl<'a> AccessNetworkChargingPhysicalAccessIdView<'a> {
@@ -1221,7 +1167,7 @@ impl<'a> AccessNetworkChargingPhysicalAccessIdView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(
@@ -1236,13 +1182,7 @@ impl<'a> AccessNetworkChargingPhysicalAccessIdView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
 }
 #[cfg(any(feature = "vendor_starent"))]
@@ -1265,16 +1205,12 @@ impl<'a> rt::view::GroupView<'a> for AccessNetworkChargingPhysicalAccessIdView<'
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut [], &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "vendor_starent"))]

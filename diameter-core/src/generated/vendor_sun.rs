@@ -112,16 +112,8 @@ impl rt::AvpData for PingTimestamp {
 /// A checked, zero-copy view of a received Ping-Timestamp (Sun Microsystems (Diameter ping) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`PingTimestamp`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct PingTimestampView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// Offset of each member's first occurrence (`ABSENT` if none), ABNF order.
-    first: [u32; 2usize],
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 2, 0>,
 }
 #[cfg(any(feature = "vendor_sun"))]
 impl<'a> PingTimestampView<'a> {
@@ -141,7 +133,7 @@ impl<'a> PingTimestampView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<PingTimestamp, rt::DecodeError> {
@@ -154,23 +146,17 @@ impl<'a> PingTimestampView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
     /// `[ Ping-Timestamp-Secs ]`: Ping-Timestamp-Secs (code 1, vendor 42), Sun Microsystems (Diameter ping) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
     #[inline]
     pub fn ping_timestamp_secs(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[0], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(0)
     }
     /// `[ Ping-Timestamp-Usecs ]`: Ping-Timestamp-Usecs (code 2, vendor 42), Sun Microsystems (Diameter ping) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
     #[inline]
     pub fn ping_timestamp_usecs(&self) -> Option<u32> {
-        rt::view::opt(self.root, self.first[1], self.end, rt::view::value::<u32>)
+        self.raw.opt_value::<u32>(1)
     }
 }
 #[cfg(any(feature = "vendor_sun"))]
@@ -195,17 +181,12 @@ impl<'a> rt::view::GroupView<'a> for PingTimestampView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 2usize],
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut self.first, &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "vendor_sun"))]

@@ -98,14 +98,8 @@ impl rt::AvpData for Msgcopyanswer {
 /// A checked, zero-copy view of a received MsgCopyAnswer (Tekelec / Oracle (DSR, PDRA) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`Msgcopyanswer`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct MsgcopyanswerView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 0, 0>,
 }
 #[cfg(any(feature = "vendor_tekelec"))]
 impl<'a> MsgcopyanswerView<'a> {
@@ -125,7 +119,7 @@ impl<'a> MsgcopyanswerView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<Msgcopyanswer, rt::DecodeError> {
@@ -138,13 +132,7 @@ impl<'a> MsgcopyanswerView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
 }
 #[cfg(any(feature = "vendor_tekelec"))]
@@ -167,16 +155,12 @@ impl<'a> rt::view::GroupView<'a> for MsgcopyanswerView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut [], &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "vendor_tekelec"))]

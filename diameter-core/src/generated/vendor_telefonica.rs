@@ -658,14 +658,8 @@ impl rt::AvpData for CsMultipartyCallIndication {
 /// A checked, zero-copy view of a received CS-Announcement (Telefonica Moviles Espana (CS/IN over Diameter) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`CsAnnouncement`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct CsAnnouncementView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 0, 0>,
 }
 #[cfg(any(feature = "vendor_telefonica"))]
 impl<'a> CsAnnouncementView<'a> {
@@ -685,7 +679,7 @@ impl<'a> CsAnnouncementView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<CsAnnouncement, rt::DecodeError> {
@@ -698,13 +692,7 @@ impl<'a> CsAnnouncementView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
 }
 #[cfg(any(feature = "vendor_telefonica"))]
@@ -727,16 +715,12 @@ impl<'a> rt::view::GroupView<'a> for CsAnnouncementView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut [], &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "vendor_telefonica"))]
@@ -750,14 +734,8 @@ impl std::fmt::Debug for CsAnnouncementView<'_> {
 /// A checked, zero-copy view of a received CS-Announcement-Data (Telefonica Moviles Espana (CS/IN over Diameter) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`CsAnnouncementData`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct CsAnnouncementDataView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 0, 0>,
 }
 #[cfg(any(feature = "vendor_telefonica"))]
 impl<'a> CsAnnouncementDataView<'a> {
@@ -777,7 +755,7 @@ impl<'a> CsAnnouncementDataView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<CsAnnouncementData, rt::DecodeError> {
@@ -790,13 +768,7 @@ impl<'a> CsAnnouncementDataView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
 }
 #[cfg(any(feature = "vendor_telefonica"))]
@@ -819,16 +791,12 @@ impl<'a> rt::view::GroupView<'a> for CsAnnouncementDataView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut [], &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "vendor_telefonica"))]
@@ -842,14 +810,8 @@ impl std::fmt::Debug for CsAnnouncementDataView<'_> {
 /// A checked, zero-copy view of a received CS-Furnish-Charging-Information (Telefonica Moviles Espana (CS/IN over Diameter) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`CsFurnishChargingInformation`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct CsFurnishChargingInformationView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 0, 0>,
 }
 #[cfg(any(feature = "vendor_telefonica"))]
 impl<'a> CsFurnishChargingInformationView<'a> {
@@ -869,7 +831,7 @@ impl<'a> CsFurnishChargingInformationView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<CsFurnishChargingInformation, rt::DecodeError> {
@@ -882,13 +844,7 @@ impl<'a> CsFurnishChargingInformationView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
 }
 #[cfg(any(feature = "vendor_telefonica"))]
@@ -911,16 +867,12 @@ impl<'a> rt::view::GroupView<'a> for CsFurnishChargingInformationView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut [], &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "vendor_telefonica"))]
@@ -934,14 +886,8 @@ impl std::fmt::Debug for CsFurnishChargingInformationView<'_> {
 /// A checked, zero-copy view of a received CS-Information (Telefonica Moviles Espana (CS/IN over Diameter) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`CsInformation`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct CsInformationView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 0, 0>,
 }
 #[cfg(any(feature = "vendor_telefonica"))]
 impl<'a> CsInformationView<'a> {
@@ -961,7 +907,7 @@ impl<'a> CsInformationView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<CsInformation, rt::DecodeError> {
@@ -974,13 +920,7 @@ impl<'a> CsInformationView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
 }
 #[cfg(any(feature = "vendor_telefonica"))]
@@ -1003,16 +943,12 @@ impl<'a> rt::view::GroupView<'a> for CsInformationView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut [], &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "vendor_telefonica"))]
@@ -1026,14 +962,8 @@ impl std::fmt::Debug for CsInformationView<'_> {
 /// A checked, zero-copy view of a received CS-Location-Information (Telefonica Moviles Espana (CS/IN over Diameter) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`CsLocationInformation`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct CsLocationInformationView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 0, 0>,
 }
 #[cfg(any(feature = "vendor_telefonica"))]
 impl<'a> CsLocationInformationView<'a> {
@@ -1053,7 +983,7 @@ impl<'a> CsLocationInformationView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<CsLocationInformation, rt::DecodeError> {
@@ -1066,13 +996,7 @@ impl<'a> CsLocationInformationView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
 }
 #[cfg(any(feature = "vendor_telefonica"))]
@@ -1095,16 +1019,12 @@ impl<'a> rt::view::GroupView<'a> for CsLocationInformationView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut [], &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "vendor_telefonica"))]
@@ -1118,14 +1038,8 @@ impl std::fmt::Debug for CsLocationInformationView<'_> {
 /// A checked, zero-copy view of a received CS-AoC-Info (Telefonica Moviles Espana (CS/IN over Diameter) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`CsAocInfo`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct CsAocInfoView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 0, 0>,
 }
 #[cfg(any(feature = "vendor_telefonica"))]
 impl<'a> CsAocInfoView<'a> {
@@ -1145,7 +1059,7 @@ impl<'a> CsAocInfoView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<CsAocInfo, rt::DecodeError> {
@@ -1155,13 +1069,7 @@ impl<'a> CsAocInfoView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
 }
 #[cfg(any(feature = "vendor_telefonica"))]
@@ -1184,16 +1092,12 @@ impl<'a> rt::view::GroupView<'a> for CsAocInfoView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut [], &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "vendor_telefonica"))]
@@ -1207,14 +1111,8 @@ impl std::fmt::Debug for CsAocInfoView<'_> {
 /// A checked, zero-copy view of a received CS-MultiParty-Call-Indication (Telefonica Moviles Espana (CS/IN over Diameter) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`CsMultipartyCallIndication`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct CsMultipartyCallIndicationView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 0, 0>,
 }
 #[cfg(any(feature = "vendor_telefonica"))]
 impl<'a> CsMultipartyCallIndicationView<'a> {
@@ -1234,7 +1132,7 @@ impl<'a> CsMultipartyCallIndicationView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<CsMultipartyCallIndication, rt::DecodeError> {
@@ -1247,13 +1145,7 @@ impl<'a> CsMultipartyCallIndicationView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
 }
 #[cfg(any(feature = "vendor_telefonica"))]
@@ -1276,16 +1168,12 @@ impl<'a> rt::view::GroupView<'a> for CsMultipartyCallIndicationView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut [], &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "vendor_telefonica"))]

@@ -203,14 +203,8 @@ impl rt::AvpData for LiTargetmfaddress {
 /// A checked, zero-copy view of a received LI-Indicator-Gx (Verizon Wireless (Gx/Gy extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`LiIndicatorGx`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct LiIndicatorGxView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 0, 0>,
 }
 #[cfg(any(feature = "vendor_verizon"))]
 impl<'a> LiIndicatorGxView<'a> {
@@ -230,7 +224,7 @@ impl<'a> LiIndicatorGxView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<LiIndicatorGx, rt::DecodeError> {
@@ -243,13 +237,7 @@ impl<'a> LiIndicatorGxView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
 }
 #[cfg(any(feature = "vendor_verizon"))]
@@ -272,16 +260,12 @@ impl<'a> rt::view::GroupView<'a> for LiIndicatorGxView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut [], &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "vendor_verizon"))]
@@ -295,14 +279,8 @@ impl std::fmt::Debug for LiIndicatorGxView<'_> {
 /// A checked, zero-copy view of a received LI-TargetMFAddress (Verizon Wireless (Gx/Gy extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference; see [`LiTargetmfaddress`]): members are read straight from the message's bytes.
 #[derive(Clone, Copy)]
 pub struct LiTargetmfaddressView<'a> {
-    root: &'a rt::bytes::Bytes,
-    /// Offset of this AVP's header.
-    at: u32,
-    /// This AVP's data: `root[start..end]`.
-    start: u32,
-    end: u32,
-    /// AVPs outside the ABNF.
-    extra: u32,
+    /// Where the AVP is and where each member first occurs.
+    raw: rt::view::Raw<'a, 0, 0>,
 }
 #[cfg(any(feature = "vendor_verizon"))]
 impl<'a> LiTargetmfaddressView<'a> {
@@ -322,7 +300,7 @@ impl<'a> LiTargetmfaddressView<'a> {
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
-        rt::view::get_required(self.root, self.at, self.root.len() as u32)
+        self.raw.avp()
     }
     /// The owned struct (decoding the AVP again).
     pub fn to_struct(&self) -> Result<LiTargetmfaddress, rt::DecodeError> {
@@ -335,13 +313,7 @@ impl<'a> LiTargetmfaddressView<'a> {
     /// as received.
     #[inline]
     pub fn extra(&self) -> rt::view::Extra<'a> {
-        rt::view::Extra::new(
-            self.root,
-            self.start,
-            self.end,
-            self.extra,
-            <Self as rt::view::Step<'a>>::step,
-        )
+        self.raw.extra::<Self>()
     }
 }
 #[cfg(any(feature = "vendor_verizon"))]
@@ -364,16 +336,12 @@ impl<'a> rt::view::GroupView<'a> for LiTargetmfaddressView<'a> {
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            extra: 0,
+            raw: rt::view::Raw::group(avp),
         }
     }
     #[inline(always)]
     fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
-        (&mut [], &mut [], &mut self.extra)
+        self.raw.slots()
     }
 }
 #[cfg(any(feature = "vendor_verizon"))]
