@@ -54,6 +54,32 @@ fn every_command_round_trips_typed() {
     assert_eq!(shadowed, ["ts32299/Credit-Control"]);
 }
 
+/// `TypedMessage`'s `PartialEq` (written per variant, not derived): a message equals only
+/// itself among every command's sample, request and answer, and none equals the same bytes
+/// left generic.
+#[test]
+fn typed_messages_equal_only_themselves() {
+    let mut typed = Vec::new();
+    for module in dictionary::modules() {
+        for cmd in module.commands {
+            if !dictionary::command(cmd.code, cmd.application).is_some_and(|c| std::ptr::eq(c, cmd))
+            {
+                continue;
+            }
+            for request in [true, false] {
+                let msg = common::sample_message(cmd, request);
+                typed.push(decode_typed(&msg).unwrap());
+                typed.push(TypedMessage::Generic(msg));
+            }
+        }
+    }
+    for (i, a) in typed.iter().enumerate() {
+        for (j, b) in typed.iter().enumerate() {
+            assert_eq!(a == b, i == j, "{} / {}", a.name(), b.name());
+        }
+    }
+}
+
 /// Found by fuzzing: an AVP received with the V bit and Vendor-ID 0 (here inside
 /// Service-Information) must re-encode with its Vendor-ID field, byte for byte.
 #[test]

@@ -9964,1092 +9964,1034 @@ pub enum TypedMessage {
 }
 impl PartialEq for TypedMessage {
     fn eq(&self, other: &Self) -> bool {
+        fn same<T: PartialEq + 'static>(a: &T, b: &dyn std::any::Any) -> bool {
+            b.downcast_ref::<T>() == Some(a)
+        }
+        let b = other.payload();
         match self {
-            Self::BaseCapabilitiesExchangeRequest(a) => {
-                matches!(other, Self::BaseCapabilitiesExchangeRequest(b) if a == b)
-            }
-            Self::BaseCapabilitiesExchangeAnswer(a) => {
-                matches!(other, Self::BaseCapabilitiesExchangeAnswer(b) if a == b)
-            }
-            Self::BaseDisconnectPeerRequest(a) => {
-                matches!(other, Self::BaseDisconnectPeerRequest(b) if a == b)
-            }
-            Self::BaseDisconnectPeerAnswer(a) => {
-                matches!(other, Self::BaseDisconnectPeerAnswer(b) if a == b)
-            }
-            Self::BaseDeviceWatchdogRequest(a) => {
-                matches!(other, Self::BaseDeviceWatchdogRequest(b) if a == b)
-            }
-            Self::BaseDeviceWatchdogAnswer(a) => {
-                matches!(other, Self::BaseDeviceWatchdogAnswer(b) if a == b)
-            }
-            Self::BaseReAuthRequest(a) => {
-                matches!(other, Self::BaseReAuthRequest(b) if a == b)
-            }
-            Self::BaseReAuthAnswer(a) => {
-                matches!(other, Self::BaseReAuthAnswer(b) if a == b)
-            }
-            Self::BaseSessionTerminationRequest(a) => {
-                matches!(other, Self::BaseSessionTerminationRequest(b) if a == b)
-            }
-            Self::BaseSessionTerminationAnswer(a) => {
-                matches!(other, Self::BaseSessionTerminationAnswer(b) if a == b)
-            }
-            Self::BaseAbortSessionRequest(a) => {
-                matches!(other, Self::BaseAbortSessionRequest(b) if a == b)
-            }
-            Self::BaseAbortSessionAnswer(a) => {
-                matches!(other, Self::BaseAbortSessionAnswer(b) if a == b)
-            }
-            Self::BaseAccountingRequest(a) => {
-                matches!(other, Self::BaseAccountingRequest(b) if a == b)
-            }
-            Self::BaseAccountingAnswer(a) => {
-                matches!(other, Self::BaseAccountingAnswer(b) if a == b)
-            }
+            Self::BaseCapabilitiesExchangeRequest(a) => same(a, b),
+            Self::BaseCapabilitiesExchangeAnswer(a) => same(a, b),
+            Self::BaseDisconnectPeerRequest(a) => same(a, b),
+            Self::BaseDisconnectPeerAnswer(a) => same(a, b),
+            Self::BaseDeviceWatchdogRequest(a) => same(a, b),
+            Self::BaseDeviceWatchdogAnswer(a) => same(a, b),
+            Self::BaseReAuthRequest(a) => same(a, b),
+            Self::BaseReAuthAnswer(a) => same(a, b),
+            Self::BaseSessionTerminationRequest(a) => same(a, b),
+            Self::BaseSessionTerminationAnswer(a) => same(a, b),
+            Self::BaseAbortSessionRequest(a) => same(a, b),
+            Self::BaseAbortSessionAnswer(a) => same(a, b),
+            Self::BaseAccountingRequest(a) => same(a, b),
+            Self::BaseAccountingAnswer(a) => same(a, b),
             #[cfg(any(feature = "credit_control", feature = "gy"))]
-            Self::CreditControlCreditControlRequest(a) => {
-                matches!(other, Self::CreditControlCreditControlRequest(b) if a == b)
-            }
+            Self::CreditControlCreditControlRequest(a) => same(a, b),
             #[cfg(any(feature = "credit_control", feature = "gy"))]
-            Self::CreditControlCreditControlAnswer(a) => {
-                matches!(other, Self::CreditControlCreditControlAnswer(b) if a == b)
-            }
+            Self::CreditControlCreditControlAnswer(a) => same(a, b),
             #[cfg(any(feature = "eap"))]
-            Self::EapDiameterEapRequest(a) => {
-                matches!(other, Self::EapDiameterEapRequest(b) if a == b)
-            }
+            Self::EapDiameterEapRequest(a) => same(a, b),
             #[cfg(any(feature = "eap"))]
-            Self::EapDiameterEapAnswer(a) => {
-                matches!(other, Self::EapDiameterEapAnswer(b) if a == b)
-            }
+            Self::EapDiameterEapAnswer(a) => same(a, b),
             #[cfg(any(feature = "mip6", feature = "mip6a"))]
-            Self::Mip6Mip6Request(a) => {
-                matches!(other, Self::Mip6Mip6Request(b) if a == b)
-            }
+            Self::Mip6Mip6Request(a) => same(a, b),
             #[cfg(any(feature = "mip6", feature = "mip6a"))]
-            Self::Mip6Mip6Answer(a) => matches!(other, Self::Mip6Mip6Answer(b) if a == b),
+            Self::Mip6Mip6Answer(a) => same(a, b),
             #[cfg(any(feature = "mipv4"))]
-            Self::Mipv4AaMobileNodeRequest(a) => {
-                matches!(other, Self::Mipv4AaMobileNodeRequest(b) if a == b)
-            }
+            Self::Mipv4AaMobileNodeRequest(a) => same(a, b),
             #[cfg(any(feature = "mipv4"))]
-            Self::Mipv4AaMobileNodeAnswer(a) => {
-                matches!(other, Self::Mipv4AaMobileNodeAnswer(b) if a == b)
-            }
+            Self::Mipv4AaMobileNodeAnswer(a) => same(a, b),
             #[cfg(any(feature = "mipv4"))]
-            Self::Mipv4HomeAgentMipRequest(a) => {
-                matches!(other, Self::Mipv4HomeAgentMipRequest(b) if a == b)
-            }
+            Self::Mipv4HomeAgentMipRequest(a) => same(a, b),
             #[cfg(any(feature = "mipv4"))]
-            Self::Mipv4HomeAgentMipAnswer(a) => {
-                matches!(other, Self::Mipv4HomeAgentMipAnswer(b) if a == b)
-            }
+            Self::Mipv4HomeAgentMipAnswer(a) => same(a, b),
             #[cfg(any(feature = "nasreq"))]
-            Self::NasreqAaRequest(a) => {
-                matches!(other, Self::NasreqAaRequest(b) if a == b)
-            }
+            Self::NasreqAaRequest(a) => same(a, b),
             #[cfg(any(feature = "nasreq"))]
-            Self::NasreqAaAnswer(a) => matches!(other, Self::NasreqAaAnswer(b) if a == b),
+            Self::NasreqAaAnswer(a) => same(a, b),
             #[cfg(any(feature = "nasreq"))]
-            Self::NasreqReAuthRequest(a) => {
-                matches!(other, Self::NasreqReAuthRequest(b) if a == b)
-            }
+            Self::NasreqReAuthRequest(a) => same(a, b),
             #[cfg(any(feature = "nasreq"))]
-            Self::NasreqReAuthAnswer(a) => {
-                matches!(other, Self::NasreqReAuthAnswer(b) if a == b)
-            }
+            Self::NasreqReAuthAnswer(a) => same(a, b),
             #[cfg(any(feature = "nasreq"))]
-            Self::NasreqSessionTerminationRequest(a) => {
-                matches!(other, Self::NasreqSessionTerminationRequest(b) if a == b)
-            }
+            Self::NasreqSessionTerminationRequest(a) => same(a, b),
             #[cfg(any(feature = "nasreq"))]
-            Self::NasreqSessionTerminationAnswer(a) => {
-                matches!(other, Self::NasreqSessionTerminationAnswer(b) if a == b)
-            }
+            Self::NasreqSessionTerminationAnswer(a) => same(a, b),
             #[cfg(any(feature = "nasreq"))]
-            Self::NasreqAbortSessionRequest(a) => {
-                matches!(other, Self::NasreqAbortSessionRequest(b) if a == b)
-            }
+            Self::NasreqAbortSessionRequest(a) => same(a, b),
             #[cfg(any(feature = "nasreq"))]
-            Self::NasreqAbortSessionAnswer(a) => {
-                matches!(other, Self::NasreqAbortSessionAnswer(b) if a == b)
-            }
+            Self::NasreqAbortSessionAnswer(a) => same(a, b),
             #[cfg(any(feature = "nasreq"))]
-            Self::NasreqAccountingRequest(a) => {
-                matches!(other, Self::NasreqAccountingRequest(b) if a == b)
-            }
+            Self::NasreqAccountingRequest(a) => same(a, b),
             #[cfg(any(feature = "nasreq"))]
-            Self::NasreqAccountingAnswer(a) => {
-                matches!(other, Self::NasreqAccountingAnswer(b) if a == b)
-            }
+            Self::NasreqAccountingAnswer(a) => same(a, b),
             #[cfg(any(feature = "sip"))]
-            Self::SipUserAuthorizationRequest(a) => {
-                matches!(other, Self::SipUserAuthorizationRequest(b) if a == b)
-            }
+            Self::SipUserAuthorizationRequest(a) => same(a, b),
             #[cfg(any(feature = "sip"))]
-            Self::SipUserAuthorizationAnswer(a) => {
-                matches!(other, Self::SipUserAuthorizationAnswer(b) if a == b)
-            }
+            Self::SipUserAuthorizationAnswer(a) => same(a, b),
             #[cfg(any(feature = "sip"))]
-            Self::SipServerAssignmentRequest(a) => {
-                matches!(other, Self::SipServerAssignmentRequest(b) if a == b)
-            }
+            Self::SipServerAssignmentRequest(a) => same(a, b),
             #[cfg(any(feature = "sip"))]
-            Self::SipServerAssignmentAnswer(a) => {
-                matches!(other, Self::SipServerAssignmentAnswer(b) if a == b)
-            }
+            Self::SipServerAssignmentAnswer(a) => same(a, b),
             #[cfg(any(feature = "sip"))]
-            Self::SipLocationInfoRequest(a) => {
-                matches!(other, Self::SipLocationInfoRequest(b) if a == b)
-            }
+            Self::SipLocationInfoRequest(a) => same(a, b),
             #[cfg(any(feature = "sip"))]
-            Self::SipLocationInfoAnswer(a) => {
-                matches!(other, Self::SipLocationInfoAnswer(b) if a == b)
-            }
+            Self::SipLocationInfoAnswer(a) => same(a, b),
             #[cfg(any(feature = "sip"))]
-            Self::SipMultimediaAuthRequest(a) => {
-                matches!(other, Self::SipMultimediaAuthRequest(b) if a == b)
-            }
+            Self::SipMultimediaAuthRequest(a) => same(a, b),
             #[cfg(any(feature = "sip"))]
-            Self::SipMultimediaAuthAnswer(a) => {
-                matches!(other, Self::SipMultimediaAuthAnswer(b) if a == b)
-            }
+            Self::SipMultimediaAuthAnswer(a) => same(a, b),
             #[cfg(any(feature = "sip"))]
-            Self::SipRegistrationTerminationRequest(a) => {
-                matches!(other, Self::SipRegistrationTerminationRequest(b) if a == b)
-            }
+            Self::SipRegistrationTerminationRequest(a) => same(a, b),
             #[cfg(any(feature = "sip"))]
-            Self::SipRegistrationTerminationAnswer(a) => {
-                matches!(other, Self::SipRegistrationTerminationAnswer(b) if a == b)
-            }
+            Self::SipRegistrationTerminationAnswer(a) => same(a, b),
             #[cfg(any(feature = "sip"))]
-            Self::SipPushProfileRequest(a) => {
-                matches!(other, Self::SipPushProfileRequest(b) if a == b)
-            }
+            Self::SipPushProfileRequest(a) => same(a, b),
             #[cfg(any(feature = "sip"))]
-            Self::SipPushProfileAnswer(a) => {
-                matches!(other, Self::SipPushProfileAnswer(b) if a == b)
-            }
+            Self::SipPushProfileAnswer(a) => same(a, b),
             #[cfg(any(feature = "ts29109", feature = "zh"))]
-            Self::Ts29109MultimediaAuthRequest(a) => {
-                matches!(other, Self::Ts29109MultimediaAuthRequest(b) if a == b)
-            }
+            Self::Ts29109MultimediaAuthRequest(a) => same(a, b),
             #[cfg(any(feature = "ts29109", feature = "zh"))]
-            Self::Ts29109MultimediaAuthAnswer(a) => {
-                matches!(other, Self::Ts29109MultimediaAuthAnswer(b) if a == b)
-            }
+            Self::Ts29109MultimediaAuthAnswer(a) => same(a, b),
             #[cfg(any(feature = "ts29109", feature = "zn"))]
-            Self::Ts29109BootstrappingInfoRequest(a) => {
-                matches!(other, Self::Ts29109BootstrappingInfoRequest(b) if a == b)
-            }
+            Self::Ts29109BootstrappingInfoRequest(a) => same(a, b),
             #[cfg(any(feature = "ts29109", feature = "zn"))]
-            Self::Ts29109BootstrappingInfoAnswer(a) => {
-                matches!(other, Self::Ts29109BootstrappingInfoAnswer(b) if a == b)
-            }
+            Self::Ts29109BootstrappingInfoAnswer(a) => same(a, b),
             #[cfg(any(feature = "t6a", feature = "ts29128"))]
-            Self::Ts29128ConfigurationInformationRequest(a) => {
-                matches!(
-                    other, Self::Ts29128ConfigurationInformationRequest(b) if a == b
-                )
-            }
+            Self::Ts29128ConfigurationInformationRequest(a) => same(a, b),
             #[cfg(any(feature = "t6a", feature = "ts29128"))]
-            Self::Ts29128ConfigurationInformationAnswer(a) => {
-                matches!(other, Self::Ts29128ConfigurationInformationAnswer(b) if a == b)
-            }
+            Self::Ts29128ConfigurationInformationAnswer(a) => same(a, b),
             #[cfg(any(feature = "t6a", feature = "ts29128"))]
-            Self::Ts29128ReportingInformationRequest(a) => {
-                matches!(other, Self::Ts29128ReportingInformationRequest(b) if a == b)
-            }
+            Self::Ts29128ReportingInformationRequest(a) => same(a, b),
             #[cfg(any(feature = "t6a", feature = "ts29128"))]
-            Self::Ts29128ReportingInformationAnswer(a) => {
-                matches!(other, Self::Ts29128ReportingInformationAnswer(b) if a == b)
-            }
+            Self::Ts29128ReportingInformationAnswer(a) => same(a, b),
             #[cfg(any(feature = "t6a", feature = "ts29128"))]
-            Self::Ts29128ConnectionManagementRequest(a) => {
-                matches!(other, Self::Ts29128ConnectionManagementRequest(b) if a == b)
-            }
+            Self::Ts29128ConnectionManagementRequest(a) => same(a, b),
             #[cfg(any(feature = "t6a", feature = "ts29128"))]
-            Self::Ts29128ConnectionManagementAnswer(a) => {
-                matches!(other, Self::Ts29128ConnectionManagementAnswer(b) if a == b)
-            }
+            Self::Ts29128ConnectionManagementAnswer(a) => same(a, b),
             #[cfg(any(feature = "t6a", feature = "ts29128"))]
-            Self::Ts29128MoDataRequest(a) => {
-                matches!(other, Self::Ts29128MoDataRequest(b) if a == b)
-            }
+            Self::Ts29128MoDataRequest(a) => same(a, b),
             #[cfg(any(feature = "t6a", feature = "ts29128"))]
-            Self::Ts29128MoDataAnswer(a) => {
-                matches!(other, Self::Ts29128MoDataAnswer(b) if a == b)
-            }
+            Self::Ts29128MoDataAnswer(a) => same(a, b),
             #[cfg(any(feature = "t6a", feature = "ts29128"))]
-            Self::Ts29128MtDataRequest(a) => {
-                matches!(other, Self::Ts29128MtDataRequest(b) if a == b)
-            }
+            Self::Ts29128MtDataRequest(a) => same(a, b),
             #[cfg(any(feature = "t6a", feature = "ts29128"))]
-            Self::Ts29128MtDataAnswer(a) => {
-                matches!(other, Self::Ts29128MtDataAnswer(b) if a == b)
-            }
+            Self::Ts29128MtDataAnswer(a) => same(a, b),
             #[cfg(any(feature = "nt", feature = "ts29154"))]
-            Self::Ts29154BackgroundDataTransferRequest(a) => {
-                matches!(other, Self::Ts29154BackgroundDataTransferRequest(b) if a == b)
-            }
+            Self::Ts29154BackgroundDataTransferRequest(a) => same(a, b),
             #[cfg(any(feature = "nt", feature = "ts29154"))]
-            Self::Ts29154BackgroundDataTransferAnswer(a) => {
-                matches!(other, Self::Ts29154BackgroundDataTransferAnswer(b) if a == b)
-            }
+            Self::Ts29154BackgroundDataTransferAnswer(a) => same(a, b),
             #[cfg(any(feature = "nta", feature = "ts29154"))]
-            Self::Ts29154EventConfigurationRequest(a) => {
-                matches!(other, Self::Ts29154EventConfigurationRequest(b) if a == b)
-            }
+            Self::Ts29154EventConfigurationRequest(a) => same(a, b),
             #[cfg(any(feature = "nta", feature = "ts29154"))]
-            Self::Ts29154EventConfigurationAnswer(a) => {
-                matches!(other, Self::Ts29154EventConfigurationAnswer(b) if a == b)
-            }
+            Self::Ts29154EventConfigurationAnswer(a) => same(a, b),
             #[cfg(any(feature = "nta", feature = "ts29154"))]
-            Self::Ts29154EventReportingRequest(a) => {
-                matches!(other, Self::Ts29154EventReportingRequest(b) if a == b)
-            }
+            Self::Ts29154EventReportingRequest(a) => same(a, b),
             #[cfg(any(feature = "nta", feature = "ts29154"))]
-            Self::Ts29154EventReportingAnswer(a) => {
-                matches!(other, Self::Ts29154EventReportingAnswer(b) if a == b)
-            }
+            Self::Ts29154EventReportingAnswer(a) => same(a, b),
             #[cfg(any(feature = "slg", feature = "ts29172"))]
-            Self::Ts29172ProvideLocationRequest(a) => {
-                matches!(other, Self::Ts29172ProvideLocationRequest(b) if a == b)
-            }
+            Self::Ts29172ProvideLocationRequest(a) => same(a, b),
             #[cfg(any(feature = "slg", feature = "ts29172"))]
-            Self::Ts29172ProvideLocationAnswer(a) => {
-                matches!(other, Self::Ts29172ProvideLocationAnswer(b) if a == b)
-            }
+            Self::Ts29172ProvideLocationAnswer(a) => same(a, b),
             #[cfg(any(feature = "slg", feature = "ts29172"))]
-            Self::Ts29172LocationReportRequest(a) => {
-                matches!(other, Self::Ts29172LocationReportRequest(b) if a == b)
-            }
+            Self::Ts29172LocationReportRequest(a) => same(a, b),
             #[cfg(any(feature = "slg", feature = "ts29172"))]
-            Self::Ts29172LocationReportAnswer(a) => {
-                matches!(other, Self::Ts29172LocationReportAnswer(b) if a == b)
-            }
+            Self::Ts29172LocationReportAnswer(a) => same(a, b),
             #[cfg(any(feature = "slh", feature = "ts29173"))]
-            Self::Ts29173LcsRoutingInfoRequest(a) => {
-                matches!(other, Self::Ts29173LcsRoutingInfoRequest(b) if a == b)
-            }
+            Self::Ts29173LcsRoutingInfoRequest(a) => same(a, b),
             #[cfg(any(feature = "slh", feature = "ts29173"))]
-            Self::Ts29173LcsRoutingInfoAnswer(a) => {
-                matches!(other, Self::Ts29173LcsRoutingInfoAnswer(b) if a == b)
-            }
+            Self::Ts29173LcsRoutingInfoAnswer(a) => same(a, b),
             #[cfg(any(feature = "gx", feature = "ts29212"))]
-            Self::Ts29212TgppGxCreditControlRequest(a) => {
-                matches!(other, Self::Ts29212TgppGxCreditControlRequest(b) if a == b)
-            }
+            Self::Ts29212TgppGxCreditControlRequest(a) => same(a, b),
             #[cfg(any(feature = "gx", feature = "ts29212"))]
-            Self::Ts29212TgppGxCreditControlAnswer(a) => {
-                matches!(other, Self::Ts29212TgppGxCreditControlAnswer(b) if a == b)
-            }
+            Self::Ts29212TgppGxCreditControlAnswer(a) => same(a, b),
             #[cfg(any(feature = "gx", feature = "ts29212"))]
-            Self::Ts29212TgppGxReAuthRequest(a) => {
-                matches!(other, Self::Ts29212TgppGxReAuthRequest(b) if a == b)
-            }
+            Self::Ts29212TgppGxReAuthRequest(a) => same(a, b),
             #[cfg(any(feature = "gx", feature = "ts29212"))]
-            Self::Ts29212TgppGxReAuthAnswer(a) => {
-                matches!(other, Self::Ts29212TgppGxReAuthAnswer(b) if a == b)
-            }
+            Self::Ts29212TgppGxReAuthAnswer(a) => same(a, b),
             #[cfg(any(feature = "gxx", feature = "ts29212"))]
-            Self::Ts29212TgppGxxCreditControlRequest(a) => {
-                matches!(other, Self::Ts29212TgppGxxCreditControlRequest(b) if a == b)
-            }
+            Self::Ts29212TgppGxxCreditControlRequest(a) => same(a, b),
             #[cfg(any(feature = "gxx", feature = "ts29212"))]
-            Self::Ts29212TgppGxxCreditControlAnswer(a) => {
-                matches!(other, Self::Ts29212TgppGxxCreditControlAnswer(b) if a == b)
-            }
+            Self::Ts29212TgppGxxCreditControlAnswer(a) => same(a, b),
             #[cfg(any(feature = "gxx", feature = "ts29212"))]
-            Self::Ts29212TgppGxxReAuthRequest(a) => {
-                matches!(other, Self::Ts29212TgppGxxReAuthRequest(b) if a == b)
-            }
+            Self::Ts29212TgppGxxReAuthRequest(a) => same(a, b),
             #[cfg(any(feature = "gxx", feature = "ts29212"))]
-            Self::Ts29212TgppGxxReAuthAnswer(a) => {
-                matches!(other, Self::Ts29212TgppGxxReAuthAnswer(b) if a == b)
-            }
+            Self::Ts29212TgppGxxReAuthAnswer(a) => same(a, b),
             #[cfg(any(feature = "sd", feature = "ts29212"))]
-            Self::Ts29212TgppSdTdfSessionRequest(a) => {
-                matches!(other, Self::Ts29212TgppSdTdfSessionRequest(b) if a == b)
-            }
+            Self::Ts29212TgppSdTdfSessionRequest(a) => same(a, b),
             #[cfg(any(feature = "sd", feature = "ts29212"))]
-            Self::Ts29212TgppSdTdfSessionAnswer(a) => {
-                matches!(other, Self::Ts29212TgppSdTdfSessionAnswer(b) if a == b)
-            }
+            Self::Ts29212TgppSdTdfSessionAnswer(a) => same(a, b),
             #[cfg(any(feature = "sd", feature = "ts29212"))]
-            Self::Ts29212TgppSdCreditControlRequest(a) => {
-                matches!(other, Self::Ts29212TgppSdCreditControlRequest(b) if a == b)
-            }
+            Self::Ts29212TgppSdCreditControlRequest(a) => same(a, b),
             #[cfg(any(feature = "sd", feature = "ts29212"))]
-            Self::Ts29212TgppSdCreditControlAnswer(a) => {
-                matches!(other, Self::Ts29212TgppSdCreditControlAnswer(b) if a == b)
-            }
+            Self::Ts29212TgppSdCreditControlAnswer(a) => same(a, b),
             #[cfg(any(feature = "sd", feature = "ts29212"))]
-            Self::Ts29212TgppSdReAuthRequest(a) => {
-                matches!(other, Self::Ts29212TgppSdReAuthRequest(b) if a == b)
-            }
+            Self::Ts29212TgppSdReAuthRequest(a) => same(a, b),
             #[cfg(any(feature = "sd", feature = "ts29212"))]
-            Self::Ts29212TgppSdReAuthAnswer(a) => {
-                matches!(other, Self::Ts29212TgppSdReAuthAnswer(b) if a == b)
-            }
+            Self::Ts29212TgppSdReAuthAnswer(a) => same(a, b),
             #[cfg(any(feature = "st", feature = "ts29212"))]
-            Self::Ts29212TgppStTdfSessionRequest(a) => {
-                matches!(other, Self::Ts29212TgppStTdfSessionRequest(b) if a == b)
-            }
+            Self::Ts29212TgppStTdfSessionRequest(a) => same(a, b),
             #[cfg(any(feature = "st", feature = "ts29212"))]
-            Self::Ts29212TgppStTdfSessionAnswer(a) => {
-                matches!(other, Self::Ts29212TgppStTdfSessionAnswer(b) if a == b)
-            }
+            Self::Ts29212TgppStTdfSessionAnswer(a) => same(a, b),
             #[cfg(any(feature = "st", feature = "ts29212"))]
-            Self::Ts29212SessionTerminationRequest(a) => {
-                matches!(other, Self::Ts29212SessionTerminationRequest(b) if a == b)
-            }
+            Self::Ts29212SessionTerminationRequest(a) => same(a, b),
             #[cfg(any(feature = "st", feature = "ts29212"))]
-            Self::Ts29212SessionTerminationAnswer(a) => {
-                matches!(other, Self::Ts29212SessionTerminationAnswer(b) if a == b)
-            }
+            Self::Ts29212SessionTerminationAnswer(a) => same(a, b),
             #[cfg(any(feature = "st", feature = "ts29212"))]
-            Self::Ts29212TssfNotificationRequest(a) => {
-                matches!(other, Self::Ts29212TssfNotificationRequest(b) if a == b)
-            }
+            Self::Ts29212TssfNotificationRequest(a) => same(a, b),
             #[cfg(any(feature = "st", feature = "ts29212"))]
-            Self::Ts29212TssfNotificationAnswer(a) => {
-                matches!(other, Self::Ts29212TssfNotificationAnswer(b) if a == b)
-            }
+            Self::Ts29212TssfNotificationAnswer(a) => same(a, b),
             #[cfg(any(feature = "rx", feature = "ts29214"))]
-            Self::Ts29214AaRequest(a) => {
-                matches!(other, Self::Ts29214AaRequest(b) if a == b)
-            }
+            Self::Ts29214AaRequest(a) => same(a, b),
             #[cfg(any(feature = "rx", feature = "ts29214"))]
-            Self::Ts29214AaAnswer(a) => {
-                matches!(other, Self::Ts29214AaAnswer(b) if a == b)
-            }
+            Self::Ts29214AaAnswer(a) => same(a, b),
             #[cfg(any(feature = "rx", feature = "ts29214"))]
-            Self::Ts29214ReAuthRequest(a) => {
-                matches!(other, Self::Ts29214ReAuthRequest(b) if a == b)
-            }
+            Self::Ts29214ReAuthRequest(a) => same(a, b),
             #[cfg(any(feature = "rx", feature = "ts29214"))]
-            Self::Ts29214ReAuthAnswer(a) => {
-                matches!(other, Self::Ts29214ReAuthAnswer(b) if a == b)
-            }
+            Self::Ts29214ReAuthAnswer(a) => same(a, b),
             #[cfg(any(feature = "rx", feature = "ts29214"))]
-            Self::Ts29214SessionTerminationRequest(a) => {
-                matches!(other, Self::Ts29214SessionTerminationRequest(b) if a == b)
-            }
+            Self::Ts29214SessionTerminationRequest(a) => same(a, b),
             #[cfg(any(feature = "rx", feature = "ts29214"))]
-            Self::Ts29214SessionTerminationAnswer(a) => {
-                matches!(other, Self::Ts29214SessionTerminationAnswer(b) if a == b)
-            }
+            Self::Ts29214SessionTerminationAnswer(a) => same(a, b),
             #[cfg(any(feature = "rx", feature = "ts29214"))]
-            Self::Ts29214AbortSessionRequest(a) => {
-                matches!(other, Self::Ts29214AbortSessionRequest(b) if a == b)
-            }
+            Self::Ts29214AbortSessionRequest(a) => same(a, b),
             #[cfg(any(feature = "rx", feature = "ts29214"))]
-            Self::Ts29214AbortSessionAnswer(a) => {
-                matches!(other, Self::Ts29214AbortSessionAnswer(b) if a == b)
-            }
+            Self::Ts29214AbortSessionAnswer(a) => same(a, b),
             #[cfg(any(feature = "s9", feature = "ts29215"))]
-            Self::Ts29215CreditControlRequest(a) => {
-                matches!(other, Self::Ts29215CreditControlRequest(b) if a == b)
-            }
+            Self::Ts29215CreditControlRequest(a) => same(a, b),
             #[cfg(any(feature = "s9", feature = "ts29215"))]
-            Self::Ts29215CreditControlAnswer(a) => {
-                matches!(other, Self::Ts29215CreditControlAnswer(b) if a == b)
-            }
+            Self::Ts29215CreditControlAnswer(a) => same(a, b),
             #[cfg(any(feature = "s9", feature = "ts29215"))]
-            Self::Ts29215ReAuthRequest(a) => {
-                matches!(other, Self::Ts29215ReAuthRequest(b) if a == b)
-            }
+            Self::Ts29215ReAuthRequest(a) => same(a, b),
             #[cfg(any(feature = "s9", feature = "ts29215"))]
-            Self::Ts29215ReAuthAnswer(a) => {
-                matches!(other, Self::Ts29215ReAuthAnswer(b) if a == b)
-            }
+            Self::Ts29215ReAuthAnswer(a) => same(a, b),
             #[cfg(any(feature = "s9", feature = "ts29215"))]
-            Self::Ts29215TriggerEstablishmentRequest(a) => {
-                matches!(other, Self::Ts29215TriggerEstablishmentRequest(b) if a == b)
-            }
+            Self::Ts29215TriggerEstablishmentRequest(a) => same(a, b),
             #[cfg(any(feature = "s9", feature = "ts29215"))]
-            Self::Ts29215TriggerEstablishmentAnswer(a) => {
-                matches!(other, Self::Ts29215TriggerEstablishmentAnswer(b) if a == b)
-            }
+            Self::Ts29215TriggerEstablishmentAnswer(a) => same(a, b),
             #[cfg(any(feature = "np", feature = "ts29217"))]
-            Self::Ts29217NonAggregatedRuciReportRequest(a) => {
-                matches!(other, Self::Ts29217NonAggregatedRuciReportRequest(b) if a == b)
-            }
+            Self::Ts29217NonAggregatedRuciReportRequest(a) => same(a, b),
             #[cfg(any(feature = "np", feature = "ts29217"))]
-            Self::Ts29217NonAggregatedRuciReportAnswer(a) => {
-                matches!(other, Self::Ts29217NonAggregatedRuciReportAnswer(b) if a == b)
-            }
+            Self::Ts29217NonAggregatedRuciReportAnswer(a) => same(a, b),
             #[cfg(any(feature = "np", feature = "ts29217"))]
-            Self::Ts29217AggregatedRuciReportRequest(a) => {
-                matches!(other, Self::Ts29217AggregatedRuciReportRequest(b) if a == b)
-            }
+            Self::Ts29217AggregatedRuciReportRequest(a) => same(a, b),
             #[cfg(any(feature = "np", feature = "ts29217"))]
-            Self::Ts29217AggregatedRuciReportAnswer(a) => {
-                matches!(other, Self::Ts29217AggregatedRuciReportAnswer(b) if a == b)
-            }
+            Self::Ts29217AggregatedRuciReportAnswer(a) => same(a, b),
             #[cfg(any(feature = "np", feature = "ts29217"))]
-            Self::Ts29217ModifyUecontextRequest(a) => {
-                matches!(other, Self::Ts29217ModifyUecontextRequest(b) if a == b)
-            }
+            Self::Ts29217ModifyUecontextRequest(a) => same(a, b),
             #[cfg(any(feature = "np", feature = "ts29217"))]
-            Self::Ts29217ModifyUecontextAnswer(a) => {
-                matches!(other, Self::Ts29217ModifyUecontextAnswer(b) if a == b)
-            }
+            Self::Ts29217ModifyUecontextAnswer(a) => same(a, b),
             #[cfg(any(feature = "sy", feature = "ts29219"))]
-            Self::Ts29219SpendingLimitRequest(a) => {
-                matches!(other, Self::Ts29219SpendingLimitRequest(b) if a == b)
-            }
+            Self::Ts29219SpendingLimitRequest(a) => same(a, b),
             #[cfg(any(feature = "sy", feature = "ts29219"))]
-            Self::Ts29219SpendingLimitAnswer(a) => {
-                matches!(other, Self::Ts29219SpendingLimitAnswer(b) if a == b)
-            }
+            Self::Ts29219SpendingLimitAnswer(a) => same(a, b),
             #[cfg(any(feature = "sy", feature = "ts29219"))]
-            Self::Ts29219SpendingStatusNotificationRequest(a) => {
-                matches!(
-                    other, Self::Ts29219SpendingStatusNotificationRequest(b) if a == b
-                )
-            }
+            Self::Ts29219SpendingStatusNotificationRequest(a) => same(a, b),
             #[cfg(any(feature = "sy", feature = "ts29219"))]
-            Self::Ts29219SpendingStatusNotificationAnswer(a) => {
-                matches!(
-                    other, Self::Ts29219SpendingStatusNotificationAnswer(b) if a == b
-                )
-            }
+            Self::Ts29219SpendingStatusNotificationAnswer(a) => same(a, b),
             #[cfg(any(feature = "sy", feature = "ts29219"))]
-            Self::Ts29219SessionTerminationRequest(a) => {
-                matches!(other, Self::Ts29219SessionTerminationRequest(b) if a == b)
-            }
+            Self::Ts29219SessionTerminationRequest(a) => same(a, b),
             #[cfg(any(feature = "sy", feature = "ts29219"))]
-            Self::Ts29219SessionTerminationAnswer(a) => {
-                matches!(other, Self::Ts29219SessionTerminationAnswer(b) if a == b)
-            }
+            Self::Ts29219SessionTerminationAnswer(a) => same(a, b),
             #[cfg(any(feature = "cx", feature = "ts29229"))]
-            Self::Ts29229UserAuthorizationRequest(a) => {
-                matches!(other, Self::Ts29229UserAuthorizationRequest(b) if a == b)
-            }
+            Self::Ts29229UserAuthorizationRequest(a) => same(a, b),
             #[cfg(any(feature = "cx", feature = "ts29229"))]
-            Self::Ts29229UserAuthorizationAnswer(a) => {
-                matches!(other, Self::Ts29229UserAuthorizationAnswer(b) if a == b)
-            }
+            Self::Ts29229UserAuthorizationAnswer(a) => same(a, b),
             #[cfg(any(feature = "cx", feature = "ts29229"))]
-            Self::Ts29229ServerAssignmentRequest(a) => {
-                matches!(other, Self::Ts29229ServerAssignmentRequest(b) if a == b)
-            }
+            Self::Ts29229ServerAssignmentRequest(a) => same(a, b),
             #[cfg(any(feature = "cx", feature = "ts29229"))]
-            Self::Ts29229ServerAssignmentAnswer(a) => {
-                matches!(other, Self::Ts29229ServerAssignmentAnswer(b) if a == b)
-            }
+            Self::Ts29229ServerAssignmentAnswer(a) => same(a, b),
             #[cfg(any(feature = "cx", feature = "ts29229"))]
-            Self::Ts29229LocationInfoRequest(a) => {
-                matches!(other, Self::Ts29229LocationInfoRequest(b) if a == b)
-            }
+            Self::Ts29229LocationInfoRequest(a) => same(a, b),
             #[cfg(any(feature = "cx", feature = "ts29229"))]
-            Self::Ts29229LocationInfoAnswer(a) => {
-                matches!(other, Self::Ts29229LocationInfoAnswer(b) if a == b)
-            }
+            Self::Ts29229LocationInfoAnswer(a) => same(a, b),
             #[cfg(any(feature = "cx", feature = "ts29229"))]
-            Self::Ts29229MultimediaAuthRequest(a) => {
-                matches!(other, Self::Ts29229MultimediaAuthRequest(b) if a == b)
-            }
+            Self::Ts29229MultimediaAuthRequest(a) => same(a, b),
             #[cfg(any(feature = "cx", feature = "ts29229"))]
-            Self::Ts29229MultimediaAuthAnswer(a) => {
-                matches!(other, Self::Ts29229MultimediaAuthAnswer(b) if a == b)
-            }
+            Self::Ts29229MultimediaAuthAnswer(a) => same(a, b),
             #[cfg(any(feature = "cx", feature = "ts29229"))]
-            Self::Ts29229RegistrationTerminationRequest(a) => {
-                matches!(other, Self::Ts29229RegistrationTerminationRequest(b) if a == b)
-            }
+            Self::Ts29229RegistrationTerminationRequest(a) => same(a, b),
             #[cfg(any(feature = "cx", feature = "ts29229"))]
-            Self::Ts29229RegistrationTerminationAnswer(a) => {
-                matches!(other, Self::Ts29229RegistrationTerminationAnswer(b) if a == b)
-            }
+            Self::Ts29229RegistrationTerminationAnswer(a) => same(a, b),
             #[cfg(any(feature = "cx", feature = "ts29229"))]
-            Self::Ts29229PushProfileRequest(a) => {
-                matches!(other, Self::Ts29229PushProfileRequest(b) if a == b)
-            }
+            Self::Ts29229PushProfileRequest(a) => same(a, b),
             #[cfg(any(feature = "cx", feature = "ts29229"))]
-            Self::Ts29229PushProfileAnswer(a) => {
-                matches!(other, Self::Ts29229PushProfileAnswer(b) if a == b)
-            }
+            Self::Ts29229PushProfileAnswer(a) => same(a, b),
             #[cfg(any(feature = "s6a", feature = "ts29272"))]
-            Self::Ts29272UpdateLocationRequest(a) => {
-                matches!(other, Self::Ts29272UpdateLocationRequest(b) if a == b)
-            }
+            Self::Ts29272UpdateLocationRequest(a) => same(a, b),
             #[cfg(any(feature = "s6a", feature = "ts29272"))]
-            Self::Ts29272UpdateLocationAnswer(a) => {
-                matches!(other, Self::Ts29272UpdateLocationAnswer(b) if a == b)
-            }
+            Self::Ts29272UpdateLocationAnswer(a) => same(a, b),
             #[cfg(any(feature = "s6a", feature = "ts29272"))]
-            Self::Ts29272AuthenticationInformationRequest(a) => {
-                matches!(
-                    other, Self::Ts29272AuthenticationInformationRequest(b) if a == b
-                )
-            }
+            Self::Ts29272AuthenticationInformationRequest(a) => same(a, b),
             #[cfg(any(feature = "s6a", feature = "ts29272"))]
-            Self::Ts29272AuthenticationInformationAnswer(a) => {
-                matches!(
-                    other, Self::Ts29272AuthenticationInformationAnswer(b) if a == b
-                )
-            }
+            Self::Ts29272AuthenticationInformationAnswer(a) => same(a, b),
             #[cfg(any(feature = "s6a", feature = "ts29272"))]
-            Self::Ts29272CancelLocationRequest(a) => {
-                matches!(other, Self::Ts29272CancelLocationRequest(b) if a == b)
-            }
+            Self::Ts29272CancelLocationRequest(a) => same(a, b),
             #[cfg(any(feature = "s6a", feature = "ts29272"))]
-            Self::Ts29272CancelLocationAnswer(a) => {
-                matches!(other, Self::Ts29272CancelLocationAnswer(b) if a == b)
-            }
+            Self::Ts29272CancelLocationAnswer(a) => same(a, b),
             #[cfg(any(feature = "s6a", feature = "ts29272"))]
-            Self::Ts29272TgppS6aS6dInsertSubscriberDataRequest(a) => {
-                matches!(
-                    other, Self::Ts29272TgppS6aS6dInsertSubscriberDataRequest(b) if a ==
-                    b
-                )
-            }
+            Self::Ts29272TgppS6aS6dInsertSubscriberDataRequest(a) => same(a, b),
             #[cfg(any(feature = "s6a", feature = "ts29272"))]
-            Self::Ts29272TgppS6aS6dInsertSubscriberDataAnswer(a) => {
-                matches!(
-                    other, Self::Ts29272TgppS6aS6dInsertSubscriberDataAnswer(b) if a == b
-                )
-            }
+            Self::Ts29272TgppS6aS6dInsertSubscriberDataAnswer(a) => same(a, b),
             #[cfg(any(feature = "s6a", feature = "ts29272"))]
-            Self::Ts29272TgppS6aS6dDeleteSubscriberDataRequest(a) => {
-                matches!(
-                    other, Self::Ts29272TgppS6aS6dDeleteSubscriberDataRequest(b) if a ==
-                    b
-                )
-            }
+            Self::Ts29272TgppS6aS6dDeleteSubscriberDataRequest(a) => same(a, b),
             #[cfg(any(feature = "s6a", feature = "ts29272"))]
-            Self::Ts29272TgppS6aS6dDeleteSubscriberDataAnswer(a) => {
-                matches!(
-                    other, Self::Ts29272TgppS6aS6dDeleteSubscriberDataAnswer(b) if a == b
-                )
-            }
+            Self::Ts29272TgppS6aS6dDeleteSubscriberDataAnswer(a) => same(a, b),
             #[cfg(any(feature = "s6a", feature = "ts29272"))]
-            Self::Ts29272PurgeUeRequest(a) => {
-                matches!(other, Self::Ts29272PurgeUeRequest(b) if a == b)
-            }
+            Self::Ts29272PurgeUeRequest(a) => same(a, b),
             #[cfg(any(feature = "s6a", feature = "ts29272"))]
-            Self::Ts29272PurgeUeAnswer(a) => {
-                matches!(other, Self::Ts29272PurgeUeAnswer(b) if a == b)
-            }
+            Self::Ts29272PurgeUeAnswer(a) => same(a, b),
             #[cfg(any(feature = "s6a", feature = "ts29272"))]
-            Self::Ts29272TgppS6aS6dResetRequest(a) => {
-                matches!(other, Self::Ts29272TgppS6aS6dResetRequest(b) if a == b)
-            }
+            Self::Ts29272TgppS6aS6dResetRequest(a) => same(a, b),
             #[cfg(any(feature = "s6a", feature = "ts29272"))]
-            Self::Ts29272TgppS6aS6dResetAnswer(a) => {
-                matches!(other, Self::Ts29272TgppS6aS6dResetAnswer(b) if a == b)
-            }
+            Self::Ts29272TgppS6aS6dResetAnswer(a) => same(a, b),
             #[cfg(any(feature = "s6a", feature = "ts29272"))]
-            Self::Ts29272NotifyRequest(a) => {
-                matches!(other, Self::Ts29272NotifyRequest(b) if a == b)
-            }
+            Self::Ts29272NotifyRequest(a) => same(a, b),
             #[cfg(any(feature = "s6a", feature = "ts29272"))]
-            Self::Ts29272NotifyAnswer(a) => {
-                matches!(other, Self::Ts29272NotifyAnswer(b) if a == b)
-            }
+            Self::Ts29272NotifyAnswer(a) => same(a, b),
             #[cfg(any(feature = "s13", feature = "ts29272"))]
-            Self::Ts29272MeIdentityCheckRequest(a) => {
-                matches!(other, Self::Ts29272MeIdentityCheckRequest(b) if a == b)
-            }
+            Self::Ts29272MeIdentityCheckRequest(a) => same(a, b),
             #[cfg(any(feature = "s13", feature = "ts29272"))]
-            Self::Ts29272MeIdentityCheckAnswer(a) => {
-                matches!(other, Self::Ts29272MeIdentityCheckAnswer(b) if a == b)
-            }
+            Self::Ts29272MeIdentityCheckAnswer(a) => same(a, b),
             #[cfg(any(feature = "s7a", feature = "ts29272"))]
-            Self::Ts29272UpdateVcsgLocationRequest(a) => {
-                matches!(other, Self::Ts29272UpdateVcsgLocationRequest(b) if a == b)
-            }
+            Self::Ts29272UpdateVcsgLocationRequest(a) => same(a, b),
             #[cfg(any(feature = "s7a", feature = "ts29272"))]
-            Self::Ts29272UpdateVcsgLocationAnswer(a) => {
-                matches!(other, Self::Ts29272UpdateVcsgLocationAnswer(b) if a == b)
-            }
+            Self::Ts29272UpdateVcsgLocationAnswer(a) => same(a, b),
             #[cfg(any(feature = "s7a", feature = "ts29272"))]
-            Self::Ts29272CancelVcsgLocationRequest(a) => {
-                matches!(other, Self::Ts29272CancelVcsgLocationRequest(b) if a == b)
-            }
+            Self::Ts29272CancelVcsgLocationRequest(a) => same(a, b),
             #[cfg(any(feature = "s7a", feature = "ts29272"))]
-            Self::Ts29272CancelVcsgLocationAnswer(a) => {
-                matches!(other, Self::Ts29272CancelVcsgLocationAnswer(b) if a == b)
-            }
+            Self::Ts29272CancelVcsgLocationAnswer(a) => same(a, b),
             #[cfg(any(feature = "s7a", feature = "ts29272"))]
-            Self::Ts29272TgppS7aS7dInsertSubscriberDataRequest(a) => {
-                matches!(
-                    other, Self::Ts29272TgppS7aS7dInsertSubscriberDataRequest(b) if a ==
-                    b
-                )
-            }
+            Self::Ts29272TgppS7aS7dInsertSubscriberDataRequest(a) => same(a, b),
             #[cfg(any(feature = "s7a", feature = "ts29272"))]
-            Self::Ts29272TgppS7aS7dInsertSubscriberDataAnswer(a) => {
-                matches!(
-                    other, Self::Ts29272TgppS7aS7dInsertSubscriberDataAnswer(b) if a == b
-                )
-            }
+            Self::Ts29272TgppS7aS7dInsertSubscriberDataAnswer(a) => same(a, b),
             #[cfg(any(feature = "s7a", feature = "ts29272"))]
-            Self::Ts29272TgppS7aS7dDeleteSubscriberDataRequest(a) => {
-                matches!(
-                    other, Self::Ts29272TgppS7aS7dDeleteSubscriberDataRequest(b) if a ==
-                    b
-                )
-            }
+            Self::Ts29272TgppS7aS7dDeleteSubscriberDataRequest(a) => same(a, b),
             #[cfg(any(feature = "s7a", feature = "ts29272"))]
-            Self::Ts29272TgppS7aS7dDeleteSubscriberDataAnswer(a) => {
-                matches!(
-                    other, Self::Ts29272TgppS7aS7dDeleteSubscriberDataAnswer(b) if a == b
-                )
-            }
+            Self::Ts29272TgppS7aS7dDeleteSubscriberDataAnswer(a) => same(a, b),
             #[cfg(any(feature = "s7a", feature = "ts29272"))]
-            Self::Ts29272TgppS7aS7dResetRequest(a) => {
-                matches!(other, Self::Ts29272TgppS7aS7dResetRequest(b) if a == b)
-            }
+            Self::Ts29272TgppS7aS7dResetRequest(a) => same(a, b),
             #[cfg(any(feature = "s7a", feature = "ts29272"))]
-            Self::Ts29272TgppS7aS7dResetAnswer(a) => {
-                matches!(other, Self::Ts29272TgppS7aS7dResetAnswer(b) if a == b)
-            }
+            Self::Ts29272TgppS7aS7dResetAnswer(a) => same(a, b),
             #[cfg(any(feature = "sta", feature = "ts29273"))]
-            Self::Ts29273TgppStaDiameterEapRequest(a) => {
-                matches!(other, Self::Ts29273TgppStaDiameterEapRequest(b) if a == b)
-            }
+            Self::Ts29273TgppStaDiameterEapRequest(a) => same(a, b),
             #[cfg(any(feature = "sta", feature = "ts29273"))]
-            Self::Ts29273TgppStaDiameterEapAnswer(a) => {
-                matches!(other, Self::Ts29273TgppStaDiameterEapAnswer(b) if a == b)
-            }
+            Self::Ts29273TgppStaDiameterEapAnswer(a) => same(a, b),
             #[cfg(any(feature = "sta", feature = "ts29273"))]
-            Self::Ts29273TgppStaAaRequest(a) => {
-                matches!(other, Self::Ts29273TgppStaAaRequest(b) if a == b)
-            }
+            Self::Ts29273TgppStaAaRequest(a) => same(a, b),
             #[cfg(any(feature = "sta", feature = "ts29273"))]
-            Self::Ts29273TgppStaAaAnswer(a) => {
-                matches!(other, Self::Ts29273TgppStaAaAnswer(b) if a == b)
-            }
+            Self::Ts29273TgppStaAaAnswer(a) => same(a, b),
             #[cfg(any(feature = "sta", feature = "ts29273"))]
-            Self::Ts29273TgppStaSessionTerminationRequest(a) => {
-                matches!(
-                    other, Self::Ts29273TgppStaSessionTerminationRequest(b) if a == b
-                )
-            }
+            Self::Ts29273TgppStaSessionTerminationRequest(a) => same(a, b),
             #[cfg(any(feature = "sta", feature = "ts29273"))]
-            Self::Ts29273TgppStaSessionTerminationAnswer(a) => {
-                matches!(
-                    other, Self::Ts29273TgppStaSessionTerminationAnswer(b) if a == b
-                )
-            }
+            Self::Ts29273TgppStaSessionTerminationAnswer(a) => same(a, b),
             #[cfg(any(feature = "sta", feature = "ts29273"))]
-            Self::Ts29273TgppStaAbortSessionRequest(a) => {
-                matches!(other, Self::Ts29273TgppStaAbortSessionRequest(b) if a == b)
-            }
+            Self::Ts29273TgppStaAbortSessionRequest(a) => same(a, b),
             #[cfg(any(feature = "sta", feature = "ts29273"))]
-            Self::Ts29273TgppStaAbortSessionAnswer(a) => {
-                matches!(other, Self::Ts29273TgppStaAbortSessionAnswer(b) if a == b)
-            }
+            Self::Ts29273TgppStaAbortSessionAnswer(a) => same(a, b),
             #[cfg(any(feature = "sta", feature = "ts29273"))]
-            Self::Ts29273TgppStaReAuthRequest(a) => {
-                matches!(other, Self::Ts29273TgppStaReAuthRequest(b) if a == b)
-            }
+            Self::Ts29273TgppStaReAuthRequest(a) => same(a, b),
             #[cfg(any(feature = "sta", feature = "ts29273"))]
-            Self::Ts29273TgppStaReAuthAnswer(a) => {
-                matches!(other, Self::Ts29273TgppStaReAuthAnswer(b) if a == b)
-            }
+            Self::Ts29273TgppStaReAuthAnswer(a) => same(a, b),
             #[cfg(any(feature = "swm", feature = "ts29273"))]
-            Self::Ts29273TgppSwmDiameterEapRequest(a) => {
-                matches!(other, Self::Ts29273TgppSwmDiameterEapRequest(b) if a == b)
-            }
+            Self::Ts29273TgppSwmDiameterEapRequest(a) => same(a, b),
             #[cfg(any(feature = "swm", feature = "ts29273"))]
-            Self::Ts29273TgppSwmDiameterEapAnswer(a) => {
-                matches!(other, Self::Ts29273TgppSwmDiameterEapAnswer(b) if a == b)
-            }
+            Self::Ts29273TgppSwmDiameterEapAnswer(a) => same(a, b),
             #[cfg(any(feature = "swm", feature = "ts29273"))]
-            Self::Ts29273TgppSwmAaRequest(a) => {
-                matches!(other, Self::Ts29273TgppSwmAaRequest(b) if a == b)
-            }
+            Self::Ts29273TgppSwmAaRequest(a) => same(a, b),
             #[cfg(any(feature = "swm", feature = "ts29273"))]
-            Self::Ts29273TgppSwmAaAnswer(a) => {
-                matches!(other, Self::Ts29273TgppSwmAaAnswer(b) if a == b)
-            }
+            Self::Ts29273TgppSwmAaAnswer(a) => same(a, b),
             #[cfg(any(feature = "swm", feature = "ts29273"))]
-            Self::Ts29273TgppSwmSessionTerminationRequest(a) => {
-                matches!(
-                    other, Self::Ts29273TgppSwmSessionTerminationRequest(b) if a == b
-                )
-            }
+            Self::Ts29273TgppSwmSessionTerminationRequest(a) => same(a, b),
             #[cfg(any(feature = "swm", feature = "ts29273"))]
-            Self::Ts29273TgppSwmSessionTerminationAnswer(a) => {
-                matches!(
-                    other, Self::Ts29273TgppSwmSessionTerminationAnswer(b) if a == b
-                )
-            }
+            Self::Ts29273TgppSwmSessionTerminationAnswer(a) => same(a, b),
             #[cfg(any(feature = "swm", feature = "ts29273"))]
-            Self::Ts29273TgppSwmAbortSessionRequest(a) => {
-                matches!(other, Self::Ts29273TgppSwmAbortSessionRequest(b) if a == b)
-            }
+            Self::Ts29273TgppSwmAbortSessionRequest(a) => same(a, b),
             #[cfg(any(feature = "swm", feature = "ts29273"))]
-            Self::Ts29273TgppSwmAbortSessionAnswer(a) => {
-                matches!(other, Self::Ts29273TgppSwmAbortSessionAnswer(b) if a == b)
-            }
+            Self::Ts29273TgppSwmAbortSessionAnswer(a) => same(a, b),
             #[cfg(any(feature = "swm", feature = "ts29273"))]
-            Self::Ts29273TgppSwmReAuthRequest(a) => {
-                matches!(other, Self::Ts29273TgppSwmReAuthRequest(b) if a == b)
-            }
+            Self::Ts29273TgppSwmReAuthRequest(a) => same(a, b),
             #[cfg(any(feature = "swm", feature = "ts29273"))]
-            Self::Ts29273TgppSwmReAuthAnswer(a) => {
-                matches!(other, Self::Ts29273TgppSwmReAuthAnswer(b) if a == b)
-            }
+            Self::Ts29273TgppSwmReAuthAnswer(a) => same(a, b),
             #[cfg(any(feature = "swx", feature = "ts29273"))]
-            Self::Ts29273MultimediaAuthRequest(a) => {
-                matches!(other, Self::Ts29273MultimediaAuthRequest(b) if a == b)
-            }
+            Self::Ts29273MultimediaAuthRequest(a) => same(a, b),
             #[cfg(any(feature = "swx", feature = "ts29273"))]
-            Self::Ts29273MultimediaAuthAnswer(a) => {
-                matches!(other, Self::Ts29273MultimediaAuthAnswer(b) if a == b)
-            }
+            Self::Ts29273MultimediaAuthAnswer(a) => same(a, b),
             #[cfg(any(feature = "swx", feature = "ts29273"))]
-            Self::Ts29273ServerAssignmentRequest(a) => {
-                matches!(other, Self::Ts29273ServerAssignmentRequest(b) if a == b)
-            }
+            Self::Ts29273ServerAssignmentRequest(a) => same(a, b),
             #[cfg(any(feature = "swx", feature = "ts29273"))]
-            Self::Ts29273ServerAssignmentAnswer(a) => {
-                matches!(other, Self::Ts29273ServerAssignmentAnswer(b) if a == b)
-            }
+            Self::Ts29273ServerAssignmentAnswer(a) => same(a, b),
             #[cfg(any(feature = "swx", feature = "ts29273"))]
-            Self::Ts29273RegistrationTerminationRequest(a) => {
-                matches!(other, Self::Ts29273RegistrationTerminationRequest(b) if a == b)
-            }
+            Self::Ts29273RegistrationTerminationRequest(a) => same(a, b),
             #[cfg(any(feature = "swx", feature = "ts29273"))]
-            Self::Ts29273RegistrationTerminationAnswer(a) => {
-                matches!(other, Self::Ts29273RegistrationTerminationAnswer(b) if a == b)
-            }
+            Self::Ts29273RegistrationTerminationAnswer(a) => same(a, b),
             #[cfg(any(feature = "swx", feature = "ts29273"))]
-            Self::Ts29273PushProfileRequest(a) => {
-                matches!(other, Self::Ts29273PushProfileRequest(b) if a == b)
-            }
+            Self::Ts29273PushProfileRequest(a) => same(a, b),
             #[cfg(any(feature = "swx", feature = "ts29273"))]
-            Self::Ts29273PushProfileAnswer(a) => {
-                matches!(other, Self::Ts29273PushProfileAnswer(b) if a == b)
-            }
+            Self::Ts29273PushProfileAnswer(a) => same(a, b),
             #[cfg(any(feature = "s6b", feature = "ts29273"))]
-            Self::Ts29273TgppS6bDiameterEapRequest(a) => {
-                matches!(other, Self::Ts29273TgppS6bDiameterEapRequest(b) if a == b)
-            }
+            Self::Ts29273TgppS6bDiameterEapRequest(a) => same(a, b),
             #[cfg(any(feature = "s6b", feature = "ts29273"))]
-            Self::Ts29273TgppS6bDiameterEapAnswer(a) => {
-                matches!(other, Self::Ts29273TgppS6bDiameterEapAnswer(b) if a == b)
-            }
+            Self::Ts29273TgppS6bDiameterEapAnswer(a) => same(a, b),
             #[cfg(any(feature = "s6b", feature = "ts29273"))]
-            Self::Ts29273TgppS6bAaRequest(a) => {
-                matches!(other, Self::Ts29273TgppS6bAaRequest(b) if a == b)
-            }
+            Self::Ts29273TgppS6bAaRequest(a) => same(a, b),
             #[cfg(any(feature = "s6b", feature = "ts29273"))]
-            Self::Ts29273TgppS6bAaAnswer(a) => {
-                matches!(other, Self::Ts29273TgppS6bAaAnswer(b) if a == b)
-            }
+            Self::Ts29273TgppS6bAaAnswer(a) => same(a, b),
             #[cfg(any(feature = "s6b", feature = "ts29273"))]
-            Self::Ts29273TgppS6bSessionTerminationRequest(a) => {
-                matches!(
-                    other, Self::Ts29273TgppS6bSessionTerminationRequest(b) if a == b
-                )
-            }
+            Self::Ts29273TgppS6bSessionTerminationRequest(a) => same(a, b),
             #[cfg(any(feature = "s6b", feature = "ts29273"))]
-            Self::Ts29273TgppS6bSessionTerminationAnswer(a) => {
-                matches!(
-                    other, Self::Ts29273TgppS6bSessionTerminationAnswer(b) if a == b
-                )
-            }
+            Self::Ts29273TgppS6bSessionTerminationAnswer(a) => same(a, b),
             #[cfg(any(feature = "s6b", feature = "ts29273"))]
-            Self::Ts29273TgppS6bAbortSessionRequest(a) => {
-                matches!(other, Self::Ts29273TgppS6bAbortSessionRequest(b) if a == b)
-            }
+            Self::Ts29273TgppS6bAbortSessionRequest(a) => same(a, b),
             #[cfg(any(feature = "s6b", feature = "ts29273"))]
-            Self::Ts29273TgppS6bAbortSessionAnswer(a) => {
-                matches!(other, Self::Ts29273TgppS6bAbortSessionAnswer(b) if a == b)
-            }
+            Self::Ts29273TgppS6bAbortSessionAnswer(a) => same(a, b),
             #[cfg(any(feature = "s6b", feature = "ts29273"))]
-            Self::Ts29273TgppS6bReAuthRequest(a) => {
-                matches!(other, Self::Ts29273TgppS6bReAuthRequest(b) if a == b)
-            }
+            Self::Ts29273TgppS6bReAuthRequest(a) => same(a, b),
             #[cfg(any(feature = "s6b", feature = "ts29273"))]
-            Self::Ts29273TgppS6bReAuthAnswer(a) => {
-                matches!(other, Self::Ts29273TgppS6bReAuthAnswer(b) if a == b)
-            }
+            Self::Ts29273TgppS6bReAuthAnswer(a) => same(a, b),
             #[cfg(any(feature = "sh", feature = "ts29329"))]
-            Self::Ts29329UserDataRequest(a) => {
-                matches!(other, Self::Ts29329UserDataRequest(b) if a == b)
-            }
+            Self::Ts29329UserDataRequest(a) => same(a, b),
             #[cfg(any(feature = "sh", feature = "ts29329"))]
-            Self::Ts29329UserDataAnswer(a) => {
-                matches!(other, Self::Ts29329UserDataAnswer(b) if a == b)
-            }
+            Self::Ts29329UserDataAnswer(a) => same(a, b),
             #[cfg(any(feature = "sh", feature = "ts29329"))]
-            Self::Ts29329ProfileUpdateRequest(a) => {
-                matches!(other, Self::Ts29329ProfileUpdateRequest(b) if a == b)
-            }
+            Self::Ts29329ProfileUpdateRequest(a) => same(a, b),
             #[cfg(any(feature = "sh", feature = "ts29329"))]
-            Self::Ts29329ProfileUpdateAnswer(a) => {
-                matches!(other, Self::Ts29329ProfileUpdateAnswer(b) if a == b)
-            }
+            Self::Ts29329ProfileUpdateAnswer(a) => same(a, b),
             #[cfg(any(feature = "sh", feature = "ts29329"))]
-            Self::Ts29329SubscribeNotificationsRequest(a) => {
-                matches!(other, Self::Ts29329SubscribeNotificationsRequest(b) if a == b)
-            }
+            Self::Ts29329SubscribeNotificationsRequest(a) => same(a, b),
             #[cfg(any(feature = "sh", feature = "ts29329"))]
-            Self::Ts29329SubscribeNotificationsAnswer(a) => {
-                matches!(other, Self::Ts29329SubscribeNotificationsAnswer(b) if a == b)
-            }
+            Self::Ts29329SubscribeNotificationsAnswer(a) => same(a, b),
             #[cfg(any(feature = "sh", feature = "ts29329"))]
-            Self::Ts29329PushNotificationRequest(a) => {
-                matches!(other, Self::Ts29329PushNotificationRequest(b) if a == b)
-            }
+            Self::Ts29329PushNotificationRequest(a) => same(a, b),
             #[cfg(any(feature = "sh", feature = "ts29329"))]
-            Self::Ts29329PushNotificationAnswer(a) => {
-                matches!(other, Self::Ts29329PushNotificationAnswer(b) if a == b)
-            }
+            Self::Ts29329PushNotificationAnswer(a) => same(a, b),
             #[cfg(any(feature = "s6m", feature = "ts29336"))]
-            Self::Ts29336SubscriberInformationRequest(a) => {
-                matches!(other, Self::Ts29336SubscriberInformationRequest(b) if a == b)
-            }
+            Self::Ts29336SubscriberInformationRequest(a) => same(a, b),
             #[cfg(any(feature = "s6m", feature = "ts29336"))]
-            Self::Ts29336SubscriberInformationAnswer(a) => {
-                matches!(other, Self::Ts29336SubscriberInformationAnswer(b) if a == b)
-            }
+            Self::Ts29336SubscriberInformationAnswer(a) => same(a, b),
             #[cfg(any(feature = "s6t", feature = "ts29336"))]
-            Self::Ts29336ConfigurationInformationRequest(a) => {
-                matches!(
-                    other, Self::Ts29336ConfigurationInformationRequest(b) if a == b
-                )
-            }
+            Self::Ts29336ConfigurationInformationRequest(a) => same(a, b),
             #[cfg(any(feature = "s6t", feature = "ts29336"))]
-            Self::Ts29336ConfigurationInformationAnswer(a) => {
-                matches!(other, Self::Ts29336ConfigurationInformationAnswer(b) if a == b)
-            }
+            Self::Ts29336ConfigurationInformationAnswer(a) => same(a, b),
             #[cfg(any(feature = "s6t", feature = "ts29336"))]
-            Self::Ts29336ReportingInformationRequest(a) => {
-                matches!(other, Self::Ts29336ReportingInformationRequest(b) if a == b)
-            }
+            Self::Ts29336ReportingInformationRequest(a) => same(a, b),
             #[cfg(any(feature = "s6t", feature = "ts29336"))]
-            Self::Ts29336ReportingInformationAnswer(a) => {
-                matches!(other, Self::Ts29336ReportingInformationAnswer(b) if a == b)
-            }
+            Self::Ts29336ReportingInformationAnswer(a) => same(a, b),
             #[cfg(any(feature = "s6t", feature = "ts29336"))]
-            Self::Ts29336NiddInformationRequest(a) => {
-                matches!(other, Self::Ts29336NiddInformationRequest(b) if a == b)
-            }
+            Self::Ts29336NiddInformationRequest(a) => same(a, b),
             #[cfg(any(feature = "s6t", feature = "ts29336"))]
-            Self::Ts29336NiddInformationAnswer(a) => {
-                matches!(other, Self::Ts29336NiddInformationAnswer(b) if a == b)
-            }
+            Self::Ts29336NiddInformationAnswer(a) => same(a, b),
             #[cfg(any(feature = "s6c", feature = "ts29338"))]
-            Self::Ts29338SendRoutingInfoForSmRequest(a) => {
-                matches!(other, Self::Ts29338SendRoutingInfoForSmRequest(b) if a == b)
-            }
+            Self::Ts29338SendRoutingInfoForSmRequest(a) => same(a, b),
             #[cfg(any(feature = "s6c", feature = "ts29338"))]
-            Self::Ts29338SendRoutingInfoForSmAnswer(a) => {
-                matches!(other, Self::Ts29338SendRoutingInfoForSmAnswer(b) if a == b)
-            }
+            Self::Ts29338SendRoutingInfoForSmAnswer(a) => same(a, b),
             #[cfg(any(feature = "s6c", feature = "ts29338"))]
-            Self::Ts29338AlertServiceCentreRequest(a) => {
-                matches!(other, Self::Ts29338AlertServiceCentreRequest(b) if a == b)
-            }
+            Self::Ts29338AlertServiceCentreRequest(a) => same(a, b),
             #[cfg(any(feature = "s6c", feature = "ts29338"))]
-            Self::Ts29338AlertServiceCentreAnswer(a) => {
-                matches!(other, Self::Ts29338AlertServiceCentreAnswer(b) if a == b)
-            }
+            Self::Ts29338AlertServiceCentreAnswer(a) => same(a, b),
             #[cfg(any(feature = "s6c", feature = "ts29338"))]
-            Self::Ts29338ReportSmDeliveryStatusRequest(a) => {
-                matches!(other, Self::Ts29338ReportSmDeliveryStatusRequest(b) if a == b)
-            }
+            Self::Ts29338ReportSmDeliveryStatusRequest(a) => same(a, b),
             #[cfg(any(feature = "s6c", feature = "ts29338"))]
-            Self::Ts29338ReportSmDeliveryStatusAnswer(a) => {
-                matches!(other, Self::Ts29338ReportSmDeliveryStatusAnswer(b) if a == b)
-            }
+            Self::Ts29338ReportSmDeliveryStatusAnswer(a) => same(a, b),
             #[cfg(any(feature = "sgd", feature = "ts29338"))]
-            Self::Ts29338MoForwardShortMessageRequest(a) => {
-                matches!(other, Self::Ts29338MoForwardShortMessageRequest(b) if a == b)
-            }
+            Self::Ts29338MoForwardShortMessageRequest(a) => same(a, b),
             #[cfg(any(feature = "sgd", feature = "ts29338"))]
-            Self::Ts29338MoForwardShortMessageAnswer(a) => {
-                matches!(other, Self::Ts29338MoForwardShortMessageAnswer(b) if a == b)
-            }
+            Self::Ts29338MoForwardShortMessageAnswer(a) => same(a, b),
             #[cfg(any(feature = "sgd", feature = "ts29338"))]
-            Self::Ts29338MtForwardShortMessageRequest(a) => {
-                matches!(other, Self::Ts29338MtForwardShortMessageRequest(b) if a == b)
-            }
+            Self::Ts29338MtForwardShortMessageRequest(a) => same(a, b),
             #[cfg(any(feature = "sgd", feature = "ts29338"))]
-            Self::Ts29338MtForwardShortMessageAnswer(a) => {
-                matches!(other, Self::Ts29338MtForwardShortMessageAnswer(b) if a == b)
-            }
+            Self::Ts29338MtForwardShortMessageAnswer(a) => same(a, b),
             #[cfg(any(feature = "pc2", feature = "ts29343"))]
-            Self::Ts29343ProximityActionRequest(a) => {
-                matches!(other, Self::Ts29343ProximityActionRequest(b) if a == b)
-            }
+            Self::Ts29343ProximityActionRequest(a) => same(a, b),
             #[cfg(any(feature = "pc2", feature = "ts29343"))]
-            Self::Ts29343ProximityActionAnswer(a) => {
-                matches!(other, Self::Ts29343ProximityActionAnswer(b) if a == b)
-            }
+            Self::Ts29343ProximityActionAnswer(a) => same(a, b),
             #[cfg(any(feature = "pc2", feature = "ts29343"))]
-            Self::Ts29343ProximityApplicationRequest(a) => {
-                matches!(other, Self::Ts29343ProximityApplicationRequest(b) if a == b)
-            }
+            Self::Ts29343ProximityApplicationRequest(a) => same(a, b),
             #[cfg(any(feature = "pc2", feature = "ts29343"))]
-            Self::Ts29343ProximityApplicationAnswer(a) => {
-                matches!(other, Self::Ts29343ProximityApplicationAnswer(b) if a == b)
-            }
+            Self::Ts29343ProximityApplicationAnswer(a) => same(a, b),
             #[cfg(any(feature = "pc4a", feature = "ts29344"))]
-            Self::Ts29344ProseSubscriberInformationRequest(a) => {
-                matches!(
-                    other, Self::Ts29344ProseSubscriberInformationRequest(b) if a == b
-                )
-            }
+            Self::Ts29344ProseSubscriberInformationRequest(a) => same(a, b),
             #[cfg(any(feature = "pc4a", feature = "ts29344"))]
-            Self::Ts29344ProseSubscriberInformationAnswer(a) => {
-                matches!(
-                    other, Self::Ts29344ProseSubscriberInformationAnswer(b) if a == b
-                )
-            }
+            Self::Ts29344ProseSubscriberInformationAnswer(a) => same(a, b),
             #[cfg(any(feature = "pc4a", feature = "ts29344"))]
-            Self::Ts29344UpdateProseSubscriberDataRequest(a) => {
-                matches!(
-                    other, Self::Ts29344UpdateProseSubscriberDataRequest(b) if a == b
-                )
-            }
+            Self::Ts29344UpdateProseSubscriberDataRequest(a) => same(a, b),
             #[cfg(any(feature = "pc4a", feature = "ts29344"))]
-            Self::Ts29344UpdateProseSubscriberDataAnswer(a) => {
-                matches!(
-                    other, Self::Ts29344UpdateProseSubscriberDataAnswer(b) if a == b
-                )
-            }
+            Self::Ts29344UpdateProseSubscriberDataAnswer(a) => same(a, b),
             #[cfg(any(feature = "pc4a", feature = "ts29344"))]
-            Self::Ts29344ProseNotifyRequest(a) => {
-                matches!(other, Self::Ts29344ProseNotifyRequest(b) if a == b)
-            }
+            Self::Ts29344ProseNotifyRequest(a) => same(a, b),
             #[cfg(any(feature = "pc4a", feature = "ts29344"))]
-            Self::Ts29344ProseNotifyAnswer(a) => {
-                matches!(other, Self::Ts29344ProseNotifyAnswer(b) if a == b)
-            }
+            Self::Ts29344ProseNotifyAnswer(a) => same(a, b),
             #[cfg(any(feature = "pc4a", feature = "ts29344"))]
-            Self::Ts29344ResetRequest(a) => {
-                matches!(other, Self::Ts29344ResetRequest(b) if a == b)
-            }
+            Self::Ts29344ResetRequest(a) => same(a, b),
             #[cfg(any(feature = "pc4a", feature = "ts29344"))]
-            Self::Ts29344ResetAnswer(a) => {
-                matches!(other, Self::Ts29344ResetAnswer(b) if a == b)
-            }
+            Self::Ts29344ResetAnswer(a) => same(a, b),
             #[cfg(any(feature = "pc4a", feature = "ts29344"))]
-            Self::Ts29344ProseInitialLocationInformationRequest(a) => {
-                matches!(
-                    other, Self::Ts29344ProseInitialLocationInformationRequest(b) if a ==
-                    b
-                )
-            }
+            Self::Ts29344ProseInitialLocationInformationRequest(a) => same(a, b),
             #[cfg(any(feature = "pc4a", feature = "ts29344"))]
-            Self::Ts29344ProseInitialLocationInformationAnswer(a) => {
-                matches!(
-                    other, Self::Ts29344ProseInitialLocationInformationAnswer(b) if a ==
-                    b
-                )
-            }
+            Self::Ts29344ProseInitialLocationInformationAnswer(a) => same(a, b),
             #[cfg(any(feature = "pc6", feature = "ts29345"))]
-            Self::Ts29345ProseAuthorizationRequest(a) => {
-                matches!(other, Self::Ts29345ProseAuthorizationRequest(b) if a == b)
-            }
+            Self::Ts29345ProseAuthorizationRequest(a) => same(a, b),
             #[cfg(any(feature = "pc6", feature = "ts29345"))]
-            Self::Ts29345ProseAuthorizationAnswer(a) => {
-                matches!(other, Self::Ts29345ProseAuthorizationAnswer(b) if a == b)
-            }
+            Self::Ts29345ProseAuthorizationAnswer(a) => same(a, b),
             #[cfg(any(feature = "pc6", feature = "ts29345"))]
-            Self::Ts29345ProseDiscoveryRequest(a) => {
-                matches!(other, Self::Ts29345ProseDiscoveryRequest(b) if a == b)
-            }
+            Self::Ts29345ProseDiscoveryRequest(a) => same(a, b),
             #[cfg(any(feature = "pc6", feature = "ts29345"))]
-            Self::Ts29345ProseDiscoveryAnswer(a) => {
-                matches!(other, Self::Ts29345ProseDiscoveryAnswer(b) if a == b)
-            }
+            Self::Ts29345ProseDiscoveryAnswer(a) => same(a, b),
             #[cfg(any(feature = "pc6", feature = "ts29345"))]
-            Self::Ts29345ProseMatchRequest(a) => {
-                matches!(other, Self::Ts29345ProseMatchRequest(b) if a == b)
-            }
+            Self::Ts29345ProseMatchRequest(a) => same(a, b),
             #[cfg(any(feature = "pc6", feature = "ts29345"))]
-            Self::Ts29345ProseMatchAnswer(a) => {
-                matches!(other, Self::Ts29345ProseMatchAnswer(b) if a == b)
-            }
+            Self::Ts29345ProseMatchAnswer(a) => same(a, b),
             #[cfg(any(feature = "pc6", feature = "ts29345"))]
-            Self::Ts29345ProseMatchReportInfoRequest(a) => {
-                matches!(other, Self::Ts29345ProseMatchReportInfoRequest(b) if a == b)
-            }
+            Self::Ts29345ProseMatchReportInfoRequest(a) => same(a, b),
             #[cfg(any(feature = "pc6", feature = "ts29345"))]
-            Self::Ts29345ProseMatchReportInfoAnswer(a) => {
-                matches!(other, Self::Ts29345ProseMatchReportInfoAnswer(b) if a == b)
-            }
+            Self::Ts29345ProseMatchReportInfoAnswer(a) => same(a, b),
             #[cfg(any(feature = "pc6", feature = "ts29345"))]
-            Self::Ts29345ProseProximityRequest(a) => {
-                matches!(other, Self::Ts29345ProseProximityRequest(b) if a == b)
-            }
+            Self::Ts29345ProseProximityRequest(a) => same(a, b),
             #[cfg(any(feature = "pc6", feature = "ts29345"))]
-            Self::Ts29345ProseProximityAnswer(a) => {
-                matches!(other, Self::Ts29345ProseProximityAnswer(b) if a == b)
-            }
+            Self::Ts29345ProseProximityAnswer(a) => same(a, b),
             #[cfg(any(feature = "pc6", feature = "ts29345"))]
-            Self::Ts29345ProseLocationUpdateRequest(a) => {
-                matches!(other, Self::Ts29345ProseLocationUpdateRequest(b) if a == b)
-            }
+            Self::Ts29345ProseLocationUpdateRequest(a) => same(a, b),
             #[cfg(any(feature = "pc6", feature = "ts29345"))]
-            Self::Ts29345ProseLocationUpdateAnswer(a) => {
-                matches!(other, Self::Ts29345ProseLocationUpdateAnswer(b) if a == b)
-            }
+            Self::Ts29345ProseLocationUpdateAnswer(a) => same(a, b),
             #[cfg(any(feature = "pc6", feature = "ts29345"))]
-            Self::Ts29345ProseAlertRequest(a) => {
-                matches!(other, Self::Ts29345ProseAlertRequest(b) if a == b)
-            }
+            Self::Ts29345ProseAlertRequest(a) => same(a, b),
             #[cfg(any(feature = "pc6", feature = "ts29345"))]
-            Self::Ts29345ProseAlertAnswer(a) => {
-                matches!(other, Self::Ts29345ProseAlertAnswer(b) if a == b)
-            }
+            Self::Ts29345ProseAlertAnswer(a) => same(a, b),
             #[cfg(any(feature = "pc6", feature = "ts29345"))]
-            Self::Ts29345ProseCancellationRequest(a) => {
-                matches!(other, Self::Ts29345ProseCancellationRequest(b) if a == b)
-            }
+            Self::Ts29345ProseCancellationRequest(a) => same(a, b),
             #[cfg(any(feature = "pc6", feature = "ts29345"))]
-            Self::Ts29345ProseCancellationAnswer(a) => {
-                matches!(other, Self::Ts29345ProseCancellationAnswer(b) if a == b)
-            }
+            Self::Ts29345ProseCancellationAnswer(a) => same(a, b),
             #[cfg(any(feature = "ts29368", feature = "tsp"))]
-            Self::Ts29368DeviceActionRequest(a) => {
-                matches!(other, Self::Ts29368DeviceActionRequest(b) if a == b)
-            }
+            Self::Ts29368DeviceActionRequest(a) => same(a, b),
             #[cfg(any(feature = "ts29368", feature = "tsp"))]
-            Self::Ts29368DeviceActionAnswer(a) => {
-                matches!(other, Self::Ts29368DeviceActionAnswer(b) if a == b)
-            }
+            Self::Ts29368DeviceActionAnswer(a) => same(a, b),
             #[cfg(any(feature = "ts29368", feature = "tsp"))]
-            Self::Ts29368DeviceNotificationRequest(a) => {
-                matches!(other, Self::Ts29368DeviceNotificationRequest(b) if a == b)
-            }
+            Self::Ts29368DeviceNotificationRequest(a) => same(a, b),
             #[cfg(any(feature = "ts29368", feature = "tsp"))]
-            Self::Ts29368DeviceNotificationAnswer(a) => {
-                matches!(other, Self::Ts29368DeviceNotificationAnswer(b) if a == b)
-            }
+            Self::Ts29368DeviceNotificationAnswer(a) => same(a, b),
             #[cfg(any(feature = "mb2c", feature = "ts29468"))]
-            Self::Ts29468GcsActionRequest(a) => {
-                matches!(other, Self::Ts29468GcsActionRequest(b) if a == b)
-            }
+            Self::Ts29468GcsActionRequest(a) => same(a, b),
             #[cfg(any(feature = "mb2c", feature = "ts29468"))]
-            Self::Ts29468GcsActionAnswer(a) => {
-                matches!(other, Self::Ts29468GcsActionAnswer(b) if a == b)
-            }
+            Self::Ts29468GcsActionAnswer(a) => same(a, b),
             #[cfg(any(feature = "mb2c", feature = "ts29468"))]
-            Self::Ts29468GcsNotificationRequest(a) => {
-                matches!(other, Self::Ts29468GcsNotificationRequest(b) if a == b)
-            }
+            Self::Ts29468GcsNotificationRequest(a) => same(a, b),
             #[cfg(any(feature = "mb2c", feature = "ts29468"))]
-            Self::Ts29468GcsNotificationAnswer(a) => {
-                matches!(other, Self::Ts29468GcsNotificationAnswer(b) if a == b)
-            }
-            Self::Generic(a) => matches!(other, Self::Generic(b) if a == b),
+            Self::Ts29468GcsNotificationAnswer(a) => same(a, b),
+            Self::Generic(a) => same(a, b),
         }
     }
 }
 impl TypedMessage {
+    /// The command struct (or message) a variant holds.
+    fn payload(&self) -> &dyn std::any::Any {
+        match self {
+            Self::BaseCapabilitiesExchangeRequest(m) => m,
+            Self::BaseCapabilitiesExchangeAnswer(m) => m,
+            Self::BaseDisconnectPeerRequest(m) => m,
+            Self::BaseDisconnectPeerAnswer(m) => m,
+            Self::BaseDeviceWatchdogRequest(m) => m,
+            Self::BaseDeviceWatchdogAnswer(m) => m,
+            Self::BaseReAuthRequest(m) => m,
+            Self::BaseReAuthAnswer(m) => m,
+            Self::BaseSessionTerminationRequest(m) => m,
+            Self::BaseSessionTerminationAnswer(m) => m,
+            Self::BaseAbortSessionRequest(m) => m,
+            Self::BaseAbortSessionAnswer(m) => m,
+            Self::BaseAccountingRequest(m) => m,
+            Self::BaseAccountingAnswer(m) => m,
+            #[cfg(any(feature = "credit_control", feature = "gy"))]
+            Self::CreditControlCreditControlRequest(m) => m,
+            #[cfg(any(feature = "credit_control", feature = "gy"))]
+            Self::CreditControlCreditControlAnswer(m) => m,
+            #[cfg(any(feature = "eap"))]
+            Self::EapDiameterEapRequest(m) => m,
+            #[cfg(any(feature = "eap"))]
+            Self::EapDiameterEapAnswer(m) => m,
+            #[cfg(any(feature = "mip6", feature = "mip6a"))]
+            Self::Mip6Mip6Request(m) => m,
+            #[cfg(any(feature = "mip6", feature = "mip6a"))]
+            Self::Mip6Mip6Answer(m) => m,
+            #[cfg(any(feature = "mipv4"))]
+            Self::Mipv4AaMobileNodeRequest(m) => m,
+            #[cfg(any(feature = "mipv4"))]
+            Self::Mipv4AaMobileNodeAnswer(m) => m,
+            #[cfg(any(feature = "mipv4"))]
+            Self::Mipv4HomeAgentMipRequest(m) => m,
+            #[cfg(any(feature = "mipv4"))]
+            Self::Mipv4HomeAgentMipAnswer(m) => m,
+            #[cfg(any(feature = "nasreq"))]
+            Self::NasreqAaRequest(m) => m,
+            #[cfg(any(feature = "nasreq"))]
+            Self::NasreqAaAnswer(m) => m,
+            #[cfg(any(feature = "nasreq"))]
+            Self::NasreqReAuthRequest(m) => m,
+            #[cfg(any(feature = "nasreq"))]
+            Self::NasreqReAuthAnswer(m) => m,
+            #[cfg(any(feature = "nasreq"))]
+            Self::NasreqSessionTerminationRequest(m) => m,
+            #[cfg(any(feature = "nasreq"))]
+            Self::NasreqSessionTerminationAnswer(m) => m,
+            #[cfg(any(feature = "nasreq"))]
+            Self::NasreqAbortSessionRequest(m) => m,
+            #[cfg(any(feature = "nasreq"))]
+            Self::NasreqAbortSessionAnswer(m) => m,
+            #[cfg(any(feature = "nasreq"))]
+            Self::NasreqAccountingRequest(m) => m,
+            #[cfg(any(feature = "nasreq"))]
+            Self::NasreqAccountingAnswer(m) => m,
+            #[cfg(any(feature = "sip"))]
+            Self::SipUserAuthorizationRequest(m) => m,
+            #[cfg(any(feature = "sip"))]
+            Self::SipUserAuthorizationAnswer(m) => m,
+            #[cfg(any(feature = "sip"))]
+            Self::SipServerAssignmentRequest(m) => m,
+            #[cfg(any(feature = "sip"))]
+            Self::SipServerAssignmentAnswer(m) => m,
+            #[cfg(any(feature = "sip"))]
+            Self::SipLocationInfoRequest(m) => m,
+            #[cfg(any(feature = "sip"))]
+            Self::SipLocationInfoAnswer(m) => m,
+            #[cfg(any(feature = "sip"))]
+            Self::SipMultimediaAuthRequest(m) => m,
+            #[cfg(any(feature = "sip"))]
+            Self::SipMultimediaAuthAnswer(m) => m,
+            #[cfg(any(feature = "sip"))]
+            Self::SipRegistrationTerminationRequest(m) => m,
+            #[cfg(any(feature = "sip"))]
+            Self::SipRegistrationTerminationAnswer(m) => m,
+            #[cfg(any(feature = "sip"))]
+            Self::SipPushProfileRequest(m) => m,
+            #[cfg(any(feature = "sip"))]
+            Self::SipPushProfileAnswer(m) => m,
+            #[cfg(any(feature = "ts29109", feature = "zh"))]
+            Self::Ts29109MultimediaAuthRequest(m) => m,
+            #[cfg(any(feature = "ts29109", feature = "zh"))]
+            Self::Ts29109MultimediaAuthAnswer(m) => m,
+            #[cfg(any(feature = "ts29109", feature = "zn"))]
+            Self::Ts29109BootstrappingInfoRequest(m) => m,
+            #[cfg(any(feature = "ts29109", feature = "zn"))]
+            Self::Ts29109BootstrappingInfoAnswer(m) => m,
+            #[cfg(any(feature = "t6a", feature = "ts29128"))]
+            Self::Ts29128ConfigurationInformationRequest(m) => m,
+            #[cfg(any(feature = "t6a", feature = "ts29128"))]
+            Self::Ts29128ConfigurationInformationAnswer(m) => m,
+            #[cfg(any(feature = "t6a", feature = "ts29128"))]
+            Self::Ts29128ReportingInformationRequest(m) => m,
+            #[cfg(any(feature = "t6a", feature = "ts29128"))]
+            Self::Ts29128ReportingInformationAnswer(m) => m,
+            #[cfg(any(feature = "t6a", feature = "ts29128"))]
+            Self::Ts29128ConnectionManagementRequest(m) => m,
+            #[cfg(any(feature = "t6a", feature = "ts29128"))]
+            Self::Ts29128ConnectionManagementAnswer(m) => m,
+            #[cfg(any(feature = "t6a", feature = "ts29128"))]
+            Self::Ts29128MoDataRequest(m) => m,
+            #[cfg(any(feature = "t6a", feature = "ts29128"))]
+            Self::Ts29128MoDataAnswer(m) => m,
+            #[cfg(any(feature = "t6a", feature = "ts29128"))]
+            Self::Ts29128MtDataRequest(m) => m,
+            #[cfg(any(feature = "t6a", feature = "ts29128"))]
+            Self::Ts29128MtDataAnswer(m) => m,
+            #[cfg(any(feature = "nt", feature = "ts29154"))]
+            Self::Ts29154BackgroundDataTransferRequest(m) => m,
+            #[cfg(any(feature = "nt", feature = "ts29154"))]
+            Self::Ts29154BackgroundDataTransferAnswer(m) => m,
+            #[cfg(any(feature = "nta", feature = "ts29154"))]
+            Self::Ts29154EventConfigurationRequest(m) => m,
+            #[cfg(any(feature = "nta", feature = "ts29154"))]
+            Self::Ts29154EventConfigurationAnswer(m) => m,
+            #[cfg(any(feature = "nta", feature = "ts29154"))]
+            Self::Ts29154EventReportingRequest(m) => m,
+            #[cfg(any(feature = "nta", feature = "ts29154"))]
+            Self::Ts29154EventReportingAnswer(m) => m,
+            #[cfg(any(feature = "slg", feature = "ts29172"))]
+            Self::Ts29172ProvideLocationRequest(m) => m,
+            #[cfg(any(feature = "slg", feature = "ts29172"))]
+            Self::Ts29172ProvideLocationAnswer(m) => m,
+            #[cfg(any(feature = "slg", feature = "ts29172"))]
+            Self::Ts29172LocationReportRequest(m) => m,
+            #[cfg(any(feature = "slg", feature = "ts29172"))]
+            Self::Ts29172LocationReportAnswer(m) => m,
+            #[cfg(any(feature = "slh", feature = "ts29173"))]
+            Self::Ts29173LcsRoutingInfoRequest(m) => m,
+            #[cfg(any(feature = "slh", feature = "ts29173"))]
+            Self::Ts29173LcsRoutingInfoAnswer(m) => m,
+            #[cfg(any(feature = "gx", feature = "ts29212"))]
+            Self::Ts29212TgppGxCreditControlRequest(m) => m,
+            #[cfg(any(feature = "gx", feature = "ts29212"))]
+            Self::Ts29212TgppGxCreditControlAnswer(m) => m,
+            #[cfg(any(feature = "gx", feature = "ts29212"))]
+            Self::Ts29212TgppGxReAuthRequest(m) => m,
+            #[cfg(any(feature = "gx", feature = "ts29212"))]
+            Self::Ts29212TgppGxReAuthAnswer(m) => m,
+            #[cfg(any(feature = "gxx", feature = "ts29212"))]
+            Self::Ts29212TgppGxxCreditControlRequest(m) => m,
+            #[cfg(any(feature = "gxx", feature = "ts29212"))]
+            Self::Ts29212TgppGxxCreditControlAnswer(m) => m,
+            #[cfg(any(feature = "gxx", feature = "ts29212"))]
+            Self::Ts29212TgppGxxReAuthRequest(m) => m,
+            #[cfg(any(feature = "gxx", feature = "ts29212"))]
+            Self::Ts29212TgppGxxReAuthAnswer(m) => m,
+            #[cfg(any(feature = "sd", feature = "ts29212"))]
+            Self::Ts29212TgppSdTdfSessionRequest(m) => m,
+            #[cfg(any(feature = "sd", feature = "ts29212"))]
+            Self::Ts29212TgppSdTdfSessionAnswer(m) => m,
+            #[cfg(any(feature = "sd", feature = "ts29212"))]
+            Self::Ts29212TgppSdCreditControlRequest(m) => m,
+            #[cfg(any(feature = "sd", feature = "ts29212"))]
+            Self::Ts29212TgppSdCreditControlAnswer(m) => m,
+            #[cfg(any(feature = "sd", feature = "ts29212"))]
+            Self::Ts29212TgppSdReAuthRequest(m) => m,
+            #[cfg(any(feature = "sd", feature = "ts29212"))]
+            Self::Ts29212TgppSdReAuthAnswer(m) => m,
+            #[cfg(any(feature = "st", feature = "ts29212"))]
+            Self::Ts29212TgppStTdfSessionRequest(m) => m,
+            #[cfg(any(feature = "st", feature = "ts29212"))]
+            Self::Ts29212TgppStTdfSessionAnswer(m) => m,
+            #[cfg(any(feature = "st", feature = "ts29212"))]
+            Self::Ts29212SessionTerminationRequest(m) => m,
+            #[cfg(any(feature = "st", feature = "ts29212"))]
+            Self::Ts29212SessionTerminationAnswer(m) => m,
+            #[cfg(any(feature = "st", feature = "ts29212"))]
+            Self::Ts29212TssfNotificationRequest(m) => m,
+            #[cfg(any(feature = "st", feature = "ts29212"))]
+            Self::Ts29212TssfNotificationAnswer(m) => m,
+            #[cfg(any(feature = "rx", feature = "ts29214"))]
+            Self::Ts29214AaRequest(m) => m,
+            #[cfg(any(feature = "rx", feature = "ts29214"))]
+            Self::Ts29214AaAnswer(m) => m,
+            #[cfg(any(feature = "rx", feature = "ts29214"))]
+            Self::Ts29214ReAuthRequest(m) => m,
+            #[cfg(any(feature = "rx", feature = "ts29214"))]
+            Self::Ts29214ReAuthAnswer(m) => m,
+            #[cfg(any(feature = "rx", feature = "ts29214"))]
+            Self::Ts29214SessionTerminationRequest(m) => m,
+            #[cfg(any(feature = "rx", feature = "ts29214"))]
+            Self::Ts29214SessionTerminationAnswer(m) => m,
+            #[cfg(any(feature = "rx", feature = "ts29214"))]
+            Self::Ts29214AbortSessionRequest(m) => m,
+            #[cfg(any(feature = "rx", feature = "ts29214"))]
+            Self::Ts29214AbortSessionAnswer(m) => m,
+            #[cfg(any(feature = "s9", feature = "ts29215"))]
+            Self::Ts29215CreditControlRequest(m) => m,
+            #[cfg(any(feature = "s9", feature = "ts29215"))]
+            Self::Ts29215CreditControlAnswer(m) => m,
+            #[cfg(any(feature = "s9", feature = "ts29215"))]
+            Self::Ts29215ReAuthRequest(m) => m,
+            #[cfg(any(feature = "s9", feature = "ts29215"))]
+            Self::Ts29215ReAuthAnswer(m) => m,
+            #[cfg(any(feature = "s9", feature = "ts29215"))]
+            Self::Ts29215TriggerEstablishmentRequest(m) => m,
+            #[cfg(any(feature = "s9", feature = "ts29215"))]
+            Self::Ts29215TriggerEstablishmentAnswer(m) => m,
+            #[cfg(any(feature = "np", feature = "ts29217"))]
+            Self::Ts29217NonAggregatedRuciReportRequest(m) => m,
+            #[cfg(any(feature = "np", feature = "ts29217"))]
+            Self::Ts29217NonAggregatedRuciReportAnswer(m) => m,
+            #[cfg(any(feature = "np", feature = "ts29217"))]
+            Self::Ts29217AggregatedRuciReportRequest(m) => m,
+            #[cfg(any(feature = "np", feature = "ts29217"))]
+            Self::Ts29217AggregatedRuciReportAnswer(m) => m,
+            #[cfg(any(feature = "np", feature = "ts29217"))]
+            Self::Ts29217ModifyUecontextRequest(m) => m,
+            #[cfg(any(feature = "np", feature = "ts29217"))]
+            Self::Ts29217ModifyUecontextAnswer(m) => m,
+            #[cfg(any(feature = "sy", feature = "ts29219"))]
+            Self::Ts29219SpendingLimitRequest(m) => m,
+            #[cfg(any(feature = "sy", feature = "ts29219"))]
+            Self::Ts29219SpendingLimitAnswer(m) => m,
+            #[cfg(any(feature = "sy", feature = "ts29219"))]
+            Self::Ts29219SpendingStatusNotificationRequest(m) => m,
+            #[cfg(any(feature = "sy", feature = "ts29219"))]
+            Self::Ts29219SpendingStatusNotificationAnswer(m) => m,
+            #[cfg(any(feature = "sy", feature = "ts29219"))]
+            Self::Ts29219SessionTerminationRequest(m) => m,
+            #[cfg(any(feature = "sy", feature = "ts29219"))]
+            Self::Ts29219SessionTerminationAnswer(m) => m,
+            #[cfg(any(feature = "cx", feature = "ts29229"))]
+            Self::Ts29229UserAuthorizationRequest(m) => m,
+            #[cfg(any(feature = "cx", feature = "ts29229"))]
+            Self::Ts29229UserAuthorizationAnswer(m) => m,
+            #[cfg(any(feature = "cx", feature = "ts29229"))]
+            Self::Ts29229ServerAssignmentRequest(m) => m,
+            #[cfg(any(feature = "cx", feature = "ts29229"))]
+            Self::Ts29229ServerAssignmentAnswer(m) => m,
+            #[cfg(any(feature = "cx", feature = "ts29229"))]
+            Self::Ts29229LocationInfoRequest(m) => m,
+            #[cfg(any(feature = "cx", feature = "ts29229"))]
+            Self::Ts29229LocationInfoAnswer(m) => m,
+            #[cfg(any(feature = "cx", feature = "ts29229"))]
+            Self::Ts29229MultimediaAuthRequest(m) => m,
+            #[cfg(any(feature = "cx", feature = "ts29229"))]
+            Self::Ts29229MultimediaAuthAnswer(m) => m,
+            #[cfg(any(feature = "cx", feature = "ts29229"))]
+            Self::Ts29229RegistrationTerminationRequest(m) => m,
+            #[cfg(any(feature = "cx", feature = "ts29229"))]
+            Self::Ts29229RegistrationTerminationAnswer(m) => m,
+            #[cfg(any(feature = "cx", feature = "ts29229"))]
+            Self::Ts29229PushProfileRequest(m) => m,
+            #[cfg(any(feature = "cx", feature = "ts29229"))]
+            Self::Ts29229PushProfileAnswer(m) => m,
+            #[cfg(any(feature = "s6a", feature = "ts29272"))]
+            Self::Ts29272UpdateLocationRequest(m) => m,
+            #[cfg(any(feature = "s6a", feature = "ts29272"))]
+            Self::Ts29272UpdateLocationAnswer(m) => m,
+            #[cfg(any(feature = "s6a", feature = "ts29272"))]
+            Self::Ts29272AuthenticationInformationRequest(m) => m,
+            #[cfg(any(feature = "s6a", feature = "ts29272"))]
+            Self::Ts29272AuthenticationInformationAnswer(m) => m,
+            #[cfg(any(feature = "s6a", feature = "ts29272"))]
+            Self::Ts29272CancelLocationRequest(m) => m,
+            #[cfg(any(feature = "s6a", feature = "ts29272"))]
+            Self::Ts29272CancelLocationAnswer(m) => m,
+            #[cfg(any(feature = "s6a", feature = "ts29272"))]
+            Self::Ts29272TgppS6aS6dInsertSubscriberDataRequest(m) => m,
+            #[cfg(any(feature = "s6a", feature = "ts29272"))]
+            Self::Ts29272TgppS6aS6dInsertSubscriberDataAnswer(m) => m,
+            #[cfg(any(feature = "s6a", feature = "ts29272"))]
+            Self::Ts29272TgppS6aS6dDeleteSubscriberDataRequest(m) => m,
+            #[cfg(any(feature = "s6a", feature = "ts29272"))]
+            Self::Ts29272TgppS6aS6dDeleteSubscriberDataAnswer(m) => m,
+            #[cfg(any(feature = "s6a", feature = "ts29272"))]
+            Self::Ts29272PurgeUeRequest(m) => m,
+            #[cfg(any(feature = "s6a", feature = "ts29272"))]
+            Self::Ts29272PurgeUeAnswer(m) => m,
+            #[cfg(any(feature = "s6a", feature = "ts29272"))]
+            Self::Ts29272TgppS6aS6dResetRequest(m) => m,
+            #[cfg(any(feature = "s6a", feature = "ts29272"))]
+            Self::Ts29272TgppS6aS6dResetAnswer(m) => m,
+            #[cfg(any(feature = "s6a", feature = "ts29272"))]
+            Self::Ts29272NotifyRequest(m) => m,
+            #[cfg(any(feature = "s6a", feature = "ts29272"))]
+            Self::Ts29272NotifyAnswer(m) => m,
+            #[cfg(any(feature = "s13", feature = "ts29272"))]
+            Self::Ts29272MeIdentityCheckRequest(m) => m,
+            #[cfg(any(feature = "s13", feature = "ts29272"))]
+            Self::Ts29272MeIdentityCheckAnswer(m) => m,
+            #[cfg(any(feature = "s7a", feature = "ts29272"))]
+            Self::Ts29272UpdateVcsgLocationRequest(m) => m,
+            #[cfg(any(feature = "s7a", feature = "ts29272"))]
+            Self::Ts29272UpdateVcsgLocationAnswer(m) => m,
+            #[cfg(any(feature = "s7a", feature = "ts29272"))]
+            Self::Ts29272CancelVcsgLocationRequest(m) => m,
+            #[cfg(any(feature = "s7a", feature = "ts29272"))]
+            Self::Ts29272CancelVcsgLocationAnswer(m) => m,
+            #[cfg(any(feature = "s7a", feature = "ts29272"))]
+            Self::Ts29272TgppS7aS7dInsertSubscriberDataRequest(m) => m,
+            #[cfg(any(feature = "s7a", feature = "ts29272"))]
+            Self::Ts29272TgppS7aS7dInsertSubscriberDataAnswer(m) => m,
+            #[cfg(any(feature = "s7a", feature = "ts29272"))]
+            Self::Ts29272TgppS7aS7dDeleteSubscriberDataRequest(m) => m,
+            #[cfg(any(feature = "s7a", feature = "ts29272"))]
+            Self::Ts29272TgppS7aS7dDeleteSubscriberDataAnswer(m) => m,
+            #[cfg(any(feature = "s7a", feature = "ts29272"))]
+            Self::Ts29272TgppS7aS7dResetRequest(m) => m,
+            #[cfg(any(feature = "s7a", feature = "ts29272"))]
+            Self::Ts29272TgppS7aS7dResetAnswer(m) => m,
+            #[cfg(any(feature = "sta", feature = "ts29273"))]
+            Self::Ts29273TgppStaDiameterEapRequest(m) => m,
+            #[cfg(any(feature = "sta", feature = "ts29273"))]
+            Self::Ts29273TgppStaDiameterEapAnswer(m) => m,
+            #[cfg(any(feature = "sta", feature = "ts29273"))]
+            Self::Ts29273TgppStaAaRequest(m) => m,
+            #[cfg(any(feature = "sta", feature = "ts29273"))]
+            Self::Ts29273TgppStaAaAnswer(m) => m,
+            #[cfg(any(feature = "sta", feature = "ts29273"))]
+            Self::Ts29273TgppStaSessionTerminationRequest(m) => m,
+            #[cfg(any(feature = "sta", feature = "ts29273"))]
+            Self::Ts29273TgppStaSessionTerminationAnswer(m) => m,
+            #[cfg(any(feature = "sta", feature = "ts29273"))]
+            Self::Ts29273TgppStaAbortSessionRequest(m) => m,
+            #[cfg(any(feature = "sta", feature = "ts29273"))]
+            Self::Ts29273TgppStaAbortSessionAnswer(m) => m,
+            #[cfg(any(feature = "sta", feature = "ts29273"))]
+            Self::Ts29273TgppStaReAuthRequest(m) => m,
+            #[cfg(any(feature = "sta", feature = "ts29273"))]
+            Self::Ts29273TgppStaReAuthAnswer(m) => m,
+            #[cfg(any(feature = "swm", feature = "ts29273"))]
+            Self::Ts29273TgppSwmDiameterEapRequest(m) => m,
+            #[cfg(any(feature = "swm", feature = "ts29273"))]
+            Self::Ts29273TgppSwmDiameterEapAnswer(m) => m,
+            #[cfg(any(feature = "swm", feature = "ts29273"))]
+            Self::Ts29273TgppSwmAaRequest(m) => m,
+            #[cfg(any(feature = "swm", feature = "ts29273"))]
+            Self::Ts29273TgppSwmAaAnswer(m) => m,
+            #[cfg(any(feature = "swm", feature = "ts29273"))]
+            Self::Ts29273TgppSwmSessionTerminationRequest(m) => m,
+            #[cfg(any(feature = "swm", feature = "ts29273"))]
+            Self::Ts29273TgppSwmSessionTerminationAnswer(m) => m,
+            #[cfg(any(feature = "swm", feature = "ts29273"))]
+            Self::Ts29273TgppSwmAbortSessionRequest(m) => m,
+            #[cfg(any(feature = "swm", feature = "ts29273"))]
+            Self::Ts29273TgppSwmAbortSessionAnswer(m) => m,
+            #[cfg(any(feature = "swm", feature = "ts29273"))]
+            Self::Ts29273TgppSwmReAuthRequest(m) => m,
+            #[cfg(any(feature = "swm", feature = "ts29273"))]
+            Self::Ts29273TgppSwmReAuthAnswer(m) => m,
+            #[cfg(any(feature = "swx", feature = "ts29273"))]
+            Self::Ts29273MultimediaAuthRequest(m) => m,
+            #[cfg(any(feature = "swx", feature = "ts29273"))]
+            Self::Ts29273MultimediaAuthAnswer(m) => m,
+            #[cfg(any(feature = "swx", feature = "ts29273"))]
+            Self::Ts29273ServerAssignmentRequest(m) => m,
+            #[cfg(any(feature = "swx", feature = "ts29273"))]
+            Self::Ts29273ServerAssignmentAnswer(m) => m,
+            #[cfg(any(feature = "swx", feature = "ts29273"))]
+            Self::Ts29273RegistrationTerminationRequest(m) => m,
+            #[cfg(any(feature = "swx", feature = "ts29273"))]
+            Self::Ts29273RegistrationTerminationAnswer(m) => m,
+            #[cfg(any(feature = "swx", feature = "ts29273"))]
+            Self::Ts29273PushProfileRequest(m) => m,
+            #[cfg(any(feature = "swx", feature = "ts29273"))]
+            Self::Ts29273PushProfileAnswer(m) => m,
+            #[cfg(any(feature = "s6b", feature = "ts29273"))]
+            Self::Ts29273TgppS6bDiameterEapRequest(m) => m,
+            #[cfg(any(feature = "s6b", feature = "ts29273"))]
+            Self::Ts29273TgppS6bDiameterEapAnswer(m) => m,
+            #[cfg(any(feature = "s6b", feature = "ts29273"))]
+            Self::Ts29273TgppS6bAaRequest(m) => m,
+            #[cfg(any(feature = "s6b", feature = "ts29273"))]
+            Self::Ts29273TgppS6bAaAnswer(m) => m,
+            #[cfg(any(feature = "s6b", feature = "ts29273"))]
+            Self::Ts29273TgppS6bSessionTerminationRequest(m) => m,
+            #[cfg(any(feature = "s6b", feature = "ts29273"))]
+            Self::Ts29273TgppS6bSessionTerminationAnswer(m) => m,
+            #[cfg(any(feature = "s6b", feature = "ts29273"))]
+            Self::Ts29273TgppS6bAbortSessionRequest(m) => m,
+            #[cfg(any(feature = "s6b", feature = "ts29273"))]
+            Self::Ts29273TgppS6bAbortSessionAnswer(m) => m,
+            #[cfg(any(feature = "s6b", feature = "ts29273"))]
+            Self::Ts29273TgppS6bReAuthRequest(m) => m,
+            #[cfg(any(feature = "s6b", feature = "ts29273"))]
+            Self::Ts29273TgppS6bReAuthAnswer(m) => m,
+            #[cfg(any(feature = "sh", feature = "ts29329"))]
+            Self::Ts29329UserDataRequest(m) => m,
+            #[cfg(any(feature = "sh", feature = "ts29329"))]
+            Self::Ts29329UserDataAnswer(m) => m,
+            #[cfg(any(feature = "sh", feature = "ts29329"))]
+            Self::Ts29329ProfileUpdateRequest(m) => m,
+            #[cfg(any(feature = "sh", feature = "ts29329"))]
+            Self::Ts29329ProfileUpdateAnswer(m) => m,
+            #[cfg(any(feature = "sh", feature = "ts29329"))]
+            Self::Ts29329SubscribeNotificationsRequest(m) => m,
+            #[cfg(any(feature = "sh", feature = "ts29329"))]
+            Self::Ts29329SubscribeNotificationsAnswer(m) => m,
+            #[cfg(any(feature = "sh", feature = "ts29329"))]
+            Self::Ts29329PushNotificationRequest(m) => m,
+            #[cfg(any(feature = "sh", feature = "ts29329"))]
+            Self::Ts29329PushNotificationAnswer(m) => m,
+            #[cfg(any(feature = "s6m", feature = "ts29336"))]
+            Self::Ts29336SubscriberInformationRequest(m) => m,
+            #[cfg(any(feature = "s6m", feature = "ts29336"))]
+            Self::Ts29336SubscriberInformationAnswer(m) => m,
+            #[cfg(any(feature = "s6t", feature = "ts29336"))]
+            Self::Ts29336ConfigurationInformationRequest(m) => m,
+            #[cfg(any(feature = "s6t", feature = "ts29336"))]
+            Self::Ts29336ConfigurationInformationAnswer(m) => m,
+            #[cfg(any(feature = "s6t", feature = "ts29336"))]
+            Self::Ts29336ReportingInformationRequest(m) => m,
+            #[cfg(any(feature = "s6t", feature = "ts29336"))]
+            Self::Ts29336ReportingInformationAnswer(m) => m,
+            #[cfg(any(feature = "s6t", feature = "ts29336"))]
+            Self::Ts29336NiddInformationRequest(m) => m,
+            #[cfg(any(feature = "s6t", feature = "ts29336"))]
+            Self::Ts29336NiddInformationAnswer(m) => m,
+            #[cfg(any(feature = "s6c", feature = "ts29338"))]
+            Self::Ts29338SendRoutingInfoForSmRequest(m) => m,
+            #[cfg(any(feature = "s6c", feature = "ts29338"))]
+            Self::Ts29338SendRoutingInfoForSmAnswer(m) => m,
+            #[cfg(any(feature = "s6c", feature = "ts29338"))]
+            Self::Ts29338AlertServiceCentreRequest(m) => m,
+            #[cfg(any(feature = "s6c", feature = "ts29338"))]
+            Self::Ts29338AlertServiceCentreAnswer(m) => m,
+            #[cfg(any(feature = "s6c", feature = "ts29338"))]
+            Self::Ts29338ReportSmDeliveryStatusRequest(m) => m,
+            #[cfg(any(feature = "s6c", feature = "ts29338"))]
+            Self::Ts29338ReportSmDeliveryStatusAnswer(m) => m,
+            #[cfg(any(feature = "sgd", feature = "ts29338"))]
+            Self::Ts29338MoForwardShortMessageRequest(m) => m,
+            #[cfg(any(feature = "sgd", feature = "ts29338"))]
+            Self::Ts29338MoForwardShortMessageAnswer(m) => m,
+            #[cfg(any(feature = "sgd", feature = "ts29338"))]
+            Self::Ts29338MtForwardShortMessageRequest(m) => m,
+            #[cfg(any(feature = "sgd", feature = "ts29338"))]
+            Self::Ts29338MtForwardShortMessageAnswer(m) => m,
+            #[cfg(any(feature = "pc2", feature = "ts29343"))]
+            Self::Ts29343ProximityActionRequest(m) => m,
+            #[cfg(any(feature = "pc2", feature = "ts29343"))]
+            Self::Ts29343ProximityActionAnswer(m) => m,
+            #[cfg(any(feature = "pc2", feature = "ts29343"))]
+            Self::Ts29343ProximityApplicationRequest(m) => m,
+            #[cfg(any(feature = "pc2", feature = "ts29343"))]
+            Self::Ts29343ProximityApplicationAnswer(m) => m,
+            #[cfg(any(feature = "pc4a", feature = "ts29344"))]
+            Self::Ts29344ProseSubscriberInformationRequest(m) => m,
+            #[cfg(any(feature = "pc4a", feature = "ts29344"))]
+            Self::Ts29344ProseSubscriberInformationAnswer(m) => m,
+            #[cfg(any(feature = "pc4a", feature = "ts29344"))]
+            Self::Ts29344UpdateProseSubscriberDataRequest(m) => m,
+            #[cfg(any(feature = "pc4a", feature = "ts29344"))]
+            Self::Ts29344UpdateProseSubscriberDataAnswer(m) => m,
+            #[cfg(any(feature = "pc4a", feature = "ts29344"))]
+            Self::Ts29344ProseNotifyRequest(m) => m,
+            #[cfg(any(feature = "pc4a", feature = "ts29344"))]
+            Self::Ts29344ProseNotifyAnswer(m) => m,
+            #[cfg(any(feature = "pc4a", feature = "ts29344"))]
+            Self::Ts29344ResetRequest(m) => m,
+            #[cfg(any(feature = "pc4a", feature = "ts29344"))]
+            Self::Ts29344ResetAnswer(m) => m,
+            #[cfg(any(feature = "pc4a", feature = "ts29344"))]
+            Self::Ts29344ProseInitialLocationInformationRequest(m) => m,
+            #[cfg(any(feature = "pc4a", feature = "ts29344"))]
+            Self::Ts29344ProseInitialLocationInformationAnswer(m) => m,
+            #[cfg(any(feature = "pc6", feature = "ts29345"))]
+            Self::Ts29345ProseAuthorizationRequest(m) => m,
+            #[cfg(any(feature = "pc6", feature = "ts29345"))]
+            Self::Ts29345ProseAuthorizationAnswer(m) => m,
+            #[cfg(any(feature = "pc6", feature = "ts29345"))]
+            Self::Ts29345ProseDiscoveryRequest(m) => m,
+            #[cfg(any(feature = "pc6", feature = "ts29345"))]
+            Self::Ts29345ProseDiscoveryAnswer(m) => m,
+            #[cfg(any(feature = "pc6", feature = "ts29345"))]
+            Self::Ts29345ProseMatchRequest(m) => m,
+            #[cfg(any(feature = "pc6", feature = "ts29345"))]
+            Self::Ts29345ProseMatchAnswer(m) => m,
+            #[cfg(any(feature = "pc6", feature = "ts29345"))]
+            Self::Ts29345ProseMatchReportInfoRequest(m) => m,
+            #[cfg(any(feature = "pc6", feature = "ts29345"))]
+            Self::Ts29345ProseMatchReportInfoAnswer(m) => m,
+            #[cfg(any(feature = "pc6", feature = "ts29345"))]
+            Self::Ts29345ProseProximityRequest(m) => m,
+            #[cfg(any(feature = "pc6", feature = "ts29345"))]
+            Self::Ts29345ProseProximityAnswer(m) => m,
+            #[cfg(any(feature = "pc6", feature = "ts29345"))]
+            Self::Ts29345ProseLocationUpdateRequest(m) => m,
+            #[cfg(any(feature = "pc6", feature = "ts29345"))]
+            Self::Ts29345ProseLocationUpdateAnswer(m) => m,
+            #[cfg(any(feature = "pc6", feature = "ts29345"))]
+            Self::Ts29345ProseAlertRequest(m) => m,
+            #[cfg(any(feature = "pc6", feature = "ts29345"))]
+            Self::Ts29345ProseAlertAnswer(m) => m,
+            #[cfg(any(feature = "pc6", feature = "ts29345"))]
+            Self::Ts29345ProseCancellationRequest(m) => m,
+            #[cfg(any(feature = "pc6", feature = "ts29345"))]
+            Self::Ts29345ProseCancellationAnswer(m) => m,
+            #[cfg(any(feature = "ts29368", feature = "tsp"))]
+            Self::Ts29368DeviceActionRequest(m) => m,
+            #[cfg(any(feature = "ts29368", feature = "tsp"))]
+            Self::Ts29368DeviceActionAnswer(m) => m,
+            #[cfg(any(feature = "ts29368", feature = "tsp"))]
+            Self::Ts29368DeviceNotificationRequest(m) => m,
+            #[cfg(any(feature = "ts29368", feature = "tsp"))]
+            Self::Ts29368DeviceNotificationAnswer(m) => m,
+            #[cfg(any(feature = "mb2c", feature = "ts29468"))]
+            Self::Ts29468GcsActionRequest(m) => m,
+            #[cfg(any(feature = "mb2c", feature = "ts29468"))]
+            Self::Ts29468GcsActionAnswer(m) => m,
+            #[cfg(any(feature = "mb2c", feature = "ts29468"))]
+            Self::Ts29468GcsNotificationRequest(m) => m,
+            #[cfg(any(feature = "mb2c", feature = "ts29468"))]
+            Self::Ts29468GcsNotificationAnswer(m) => m,
+            Self::Generic(m) => m,
+        }
+    }
     /// Encodes the message.
     pub fn to_bytes(&self) -> rt::bytes::Bytes {
         match self {
